@@ -1,0 +1,129 @@
+"""The storage layer on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from tracker.domain import ParcelFacts
+from tracker.status import Direction
+from tracker.storage import repo
+from tracker.storage.db import downgrade, make_engine, migrate
+from tracker.storage.rows import AuditRow, ParcelRow, TrackingEventRow
+
+T0 = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
+
+
+def _parcel(waybill: str = "YT1234567890123", **kw: object) -> ParcelFacts:
+    base: dict[str, object] = dict(courier="yto", waybill=waybill, order_id="O1", goods_value=Decimal("268.50"))
+    base.update(kw)
+    return ParcelFacts(**base)  # type: ignore[arg-type]
+
+
+def test_upsert_inserts_then_updates_without_duplicates(engine: Engine) -> None:
+    assert repo.upsert_parcels(engine, [_parcel(), _parcel("YT9999999999999")], now=T0) == (2, 0)
+    changed = _parcel(goods_value=Decimal("300.00"), shop="悦家旗舰店")
+    assert repo.upsert_parcels(engine, [changed], now=T0 + timedelta(hours=1)) == (0, 1)
+    rows = repo.list_parcels(engine, courier="yto")
+    assert len(rows) == 2
+    row = next(r for r in rows if r["waybill"] == "YT1234567890123")
+    assert row["goods_value"] == Decimal("300.00")
+    assert row["shop"] == "悦家旗舰店"
+    assert row["created_at"] == T0 and row["updated_at"] == T0 + timedelta(hours=1)
+
+
+def test_upsert_keeps_stored_values_the_file_leaves_empty(engine: Engine) -> None:
+    repo.upsert_parcels(engine, [_parcel(buyer_id="tb_1", province="浙江省")], now=T0)
+    repo.upsert_parcels(engine, [_parcel(buyer_id=None, province=None, goods_value=None)], now=T0)
+    row = repo.list_parcels(engine, waybill="YT1234567890123")[0]
+    assert (row["buyer_id"], row["province"], row["goods_value"]) == ("tb_1", "浙江省", Decimal("268.50"))
+
+
+def test_money_and_times_round_trip_exactly(engine: Engine) -> None:
+    shipped = datetime(2026, 11, 2, 13, 45, 7, 123456, tzinfo=UTC)
+    repo.upsert_parcels(
+        engine,
+        [_parcel(goods_value=Decimal("1899.99"), forward_freight=Decimal("0.10"), shipped_at=shipped,
+                 direction=Direction.ret)],  # fmt: skip
+        now=T0,
+    )
+    row = repo.list_parcels(engine)[0]
+    assert row["goods_value"] == Decimal("1899.99") and row["forward_freight"] == Decimal("0.10")
+    assert row["shipped_at"] == shipped and row["shipped_at"].tzinfo is not None
+    assert row["direction"] == "return"
+
+
+def test_same_event_twice_is_refused_by_the_unique_key(engine: Engine) -> None:
+    repo.upsert_parcels(engine, [_parcel()], now=T0)
+    with engine.begin() as conn:
+        parcel_id = conn.execute(select(ParcelRow.id)).scalar_one()
+    event = dict(parcel_id=parcel_id, event_time=T0, status="in_transit", raw_code="0", text="【杭州】已收入",
+                 text_hash="abcdef0123456789", ingested_at=T0)  # fmt: skip
+    table = TrackingEventRow.__table__
+    with engine.begin() as conn:
+        conn.execute(table.insert(), event)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(table.insert(), event)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 1
+
+
+def test_audit_log_records_who_did_what(engine: Engine) -> None:
+    repo.record_audit(engine, at=T0, actor="lead.wang", action="flag.ack", entity="flag", entity_id=7,
+                      detail={"note": "已电话联系网点"})  # fmt: skip
+    with engine.connect() as conn:
+        row = conn.execute(select(AuditRow.__table__)).one()._mapping
+    assert (row["actor"], row["action"], row["entity_id"]) == ("lead.wang", "flag.ack", 7)
+    assert row["detail"] == {"note": "已电话联系网点"}
+
+
+def test_hot_query_indexes_exist(engine: Engine) -> None:
+    names = {ix["name"] for ix in inspect(engine).get_indexes("parcel")}
+    assert {"ix_parcel_due", "ix_parcel_open_last_event", "ix_parcel_open_no_scan"} <= names
+    assert "ix_flag_unresolved_kind_courier" in {ix["name"] for ix in inspect(engine).get_indexes("flag")}
+
+
+def test_migrations_run_down_and_up_again(engine: Engine) -> None:
+    downgrade(engine, "base")
+    assert "parcel" not in inspect(engine).get_table_names()
+    migrate(engine)
+    assert {"parcel", "tracking_event", "flag", "claim", "alert", "audit_log"} <= set(
+        inspect(engine).get_table_names()
+    )
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+
+
+def test_stale_scan_uses_the_partial_index(sqlite_engine: Engine) -> None:
+    parcels = [_parcel(f"YT{i:013d}") for i in range(3000)]
+    repo.upsert_parcels(sqlite_engine, parcels, now=T0)
+    with sqlite_engine.begin() as conn:
+        conn.execute(text("UPDATE parcel SET is_open = 0 WHERE id % 3 = 0"))
+        # most parcels moved recently; one in a hundred has been silent for days (the stale few)
+        conn.execute(text("UPDATE parcel SET last_event_at = '2026-11-20 00:00:00.000000'"))
+        conn.execute(text("UPDATE parcel SET last_event_at = '2026-11-01 00:00:00.000000' WHERE id % 100 = 1"))
+        conn.execute(text("ANALYZE"))
+    with sqlite_engine.connect() as conn:
+        plan = " ".join(
+            str(r[-1])
+            for r in conn.execute(
+                text("EXPLAIN QUERY PLAN SELECT courier, COUNT(*) FROM parcel "
+                     "WHERE is_open = 1 AND last_event_at < :t GROUP BY courier"),  # fmt: skip
+                {"t": "2026-11-10 00:00:00.000000"},
+            )
+        )
+    assert "ix_parcel_open_last_event" in plan
+
+
+def test_relative_sqlite_path_creates_its_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'deeper' / 't.db'}")
+    migrate(engine)
+    assert (tmp_path / "nested" / "deeper" / "t.db").is_file()

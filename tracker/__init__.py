@@ -1,0 +1,1 @@
+"""Logistics exception and courier-claims tracker for Taobao/Tmall warehouses."""

@@ -1,0 +1,47 @@
+"""The `tracker` command. The only batch-side place that builds Settings and the engine (in AppContext)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from tracker.commands import core
+from tracker.commands.context import AppContext
+from tracker.errors import TrackerError
+
+app = typer.Typer(
+    name="tracker",
+    help="Logistics exception and courier-claims tracker for Taobao/Tmall warehouses.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Each command group registers itself; add new groups here.
+for group in (core,):
+    group.register(app)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", envvar="TRACKER_CONFIG_DIR", help="Configuration folder (default: ./config)."
+    ),
+) -> None:
+    ctx.obj = AppContext(config_dir=config)
+
+
+def main() -> None:
+    """Run the CLI; a user mistake prints one line to stderr and exits 2, never a traceback."""
+    try:
+        app()
+    except TrackerError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

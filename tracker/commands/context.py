@@ -1,0 +1,117 @@
+"""What every command shares: settings and engine built once per invocation, the clock, output."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy import Engine
+
+from tracker.errors import TrackerError
+from tracker.settings import Settings, load_settings
+from tracker.values import ValueProblem, parse_local_time
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@dataclass
+class AppContext:
+    config_dir: Path | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_dir)
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        """The database, migrated to the newest schema (a no-op when it already is)."""
+        if self._engine is None:
+            from tracker.storage.db import make_engine, migrate
+
+            self._engine = make_engine(self.settings.database_url)
+            migrate(self._engine)
+        return self._engine
+
+
+def ctx_app(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppContext):
+        obj = AppContext()
+        ctx.find_root().obj = obj
+    return obj
+
+
+NOW_HELP = "Evaluate as of this time (ISO-8601; no offset = the configured zone). Default: the real clock."
+
+
+def resolve_now(value: str | None, settings: Settings) -> datetime:
+    """The --now option, or the real clock (entrypoints are the only place that reads it)."""
+    if not value:
+        return datetime.now(UTC)
+    try:
+        return parse_local_time(value, settings.tz)
+    except ValueProblem as exc:
+        raise TrackerError(f"--now: expected {exc}") from None
+
+
+def _plain(value: Any, tz: Any = None) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *, tz: Any = None) -> None:
+    """Print rows as a table (times in the configured zone), JSON lines or CSV (times in UTC)."""
+    if fmt is Format.json:
+        for row in rows:
+            sys.stdout.write(json.dumps({c: _plain(row.get(c)) for c in columns}, ensure_ascii=False) + "\n")
+        return
+    if fmt is Format.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else _plain(row.get(c)) for c in columns])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[_cell(row.get(c), tz) for c in columns])
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(160, sum(12 for _ in columns)))
+    console.print(table)
+
+
+def _cell(value: Any, tz: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if tz else value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return str(value)

@@ -1,0 +1,171 @@
+"""`tracker init`, `tracker import parcels`, `tracker parcels`, `tracker demo`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
+from tracker.couriers.detect import CourierIndex
+from tracker.errors import TrackerError
+from tracker.importer import ImportFileError, ImportReport, import_parcels
+from tracker.settings import Settings, read_toml
+from tracker.storage import repo
+
+err = Console(stderr=True)
+import_app = typer.Typer(help="Import order and return exports.", no_args_is_help=True)
+
+PARCEL_COLUMNS = [
+    "courier", "waybill", "direction", "order_id", "shop", "province", "city", "goods_value",
+    "shipped_at", "status", "last_event_at",
+]  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init", help="Create or migrate the database to the newest schema.")(init)
+    app.add_typer(import_app, name="import")
+    import_app.command("parcels", help="Import a CSV (UTF-8/GBK) or XLSX order or return export.")(
+        import_parcels_cmd
+    )
+    app.command("parcels", help="List parcels.")(parcels)
+    app.command("demo", help="Set up the embedded demo: database, example parcels, summary.")(demo)
+
+
+def init(ctx: typer.Context) -> None:
+    app = ctx_app(ctx)
+    app.engine  # noqa: B018  (building the engine migrates the schema)
+    typer.echo(f"database ready: {_display_url(app.settings.database_url)}")
+
+
+def _aliases(settings: Settings, mapping: Path | None) -> dict[str, list[str]]:
+    aliases = {k: list(v) for k, v in settings.headers.items()}
+    if mapping:
+        extra = read_toml(mapping).get("headers")
+        if not isinstance(extra, dict) or not all(
+            isinstance(v, list) and all(isinstance(n, str) for n in v) for v in extra.values()
+        ):
+            raise TrackerError(f"{mapping}: expected a [headers] table of field = [\"header\", ...]")
+        for field, names in extra.items():
+            aliases[field] = [*names, *aliases.get(field, [])]
+    return aliases
+
+
+def run_import(ctx: typer.Context, file: Path, mapping: Path | None, now: datetime) -> ImportReport:
+    app = ctx_app(ctx)
+    settings = app.settings
+    total = _estimate_rows(file)
+    show_bar = sys.stderr.isatty() and total >= settings.import_.progress_min_rows
+    try:
+        if show_bar:
+            from rich.progress import Progress
+
+            with Progress(console=err, transient=True) as bar:
+                task = bar.add_task(f"importing {file.name}", total=total)
+                return _do_import(app, file, mapping, now, lambda n: bar.advance(task, n))
+        return _do_import(app, file, mapping, now, None)
+    except ImportFileError as exc:
+        raise TrackerError(f"{file}: {exc}") from None
+
+
+def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-def]
+    settings = app.settings
+    return import_parcels(
+        file,
+        engine=app.engine,
+        couriers=CourierIndex(settings.couriers),
+        aliases=_aliases(settings, mapping),
+        tz=settings.tz,
+        now=now,
+        currency=settings.currency,
+        batch_size=settings.import_.batch_size,
+        progress=progress,
+    )
+
+
+def _estimate_rows(file: Path) -> int:
+    try:
+        if file.suffix.lower() == ".csv":
+            return file.read_bytes().count(b"\n")
+    except OSError:
+        return 0
+    return 0
+
+
+def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
+    typer.echo(
+        f"{report.path.name}: {report.rows} rows: {report.inserted} new, {report.updated} updated, "
+        f"{report.merged} merged into another row, {report.rejected_rows} rejected"
+    )
+    for row, waybill, note in report.detected[:max_errors]:
+        typer.echo(f"  row {row}: courier detected for {waybill}: {note}")
+    if len(report.detected) > max_errors:
+        typer.echo(f"  ... {len(report.detected) - max_errors} more detected couriers")
+    for error in report.errors[:max_errors]:
+        err.print(f"  row {error.row}, {error.field} = {error.value!r}: {error.reason}", markup=False)
+    if len(report.errors) > max_errors:
+        err.print(f"  ... {len(report.errors) - max_errors} more problems", markup=False)
+    if report.rejects_path:
+        err.print(f"rejected rows written to {report.rejects_path}", markup=False)
+
+
+def import_parcels_cmd(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV or XLSX export (Taobao/Tmall headers or canonical English)."),
+    mapping: Path | None = typer.Option(None, help="TOML with a [headers] table adding other header names."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    app = ctx_app(ctx)
+    report = run_import(ctx, file, mapping, resolve_now(now, app.settings))
+    print_report(report)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def parcels(
+    ctx: typer.Context,
+    courier: str | None = typer.Option(None, help="Courier slug, e.g. sf, zto, yto."),
+    status: str | None = typer.Option(None, help="Normalized status, e.g. in_transit, delivered."),
+    direction: str | None = typer.Option(None, help="outbound or return."),
+    waybill: str | None = typer.Option(None, help="One waybill number."),
+    order: str | None = typer.Option(None, "--order", help="Order number (also finds merged shipments)."),
+    limit: int = typer.Option(50, min=1, help="Rows to show."),
+    offset: int = typer.Option(0, min=0, help="Rows to skip."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    app = ctx_app(ctx)
+    rows = repo.list_parcels(
+        app.engine, courier=courier, status=status, direction=direction, waybill=waybill,
+        order_id=order, limit=limit, offset=offset,
+    )  # fmt: skip
+    emit(rows, PARCEL_COLUMNS, fmt, tz=app.settings.tz)
+
+
+def demo(
+    ctx: typer.Context,
+    file: Path = typer.Option(None, help="Parcels file to import. Default: examples/parcels.csv."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    app = ctx_app(ctx)
+    settings = app.settings
+    file = file or settings.project_root / "examples" / "parcels.csv"
+    typer.echo(f"database: {_display_url(settings.database_url)}")
+    report = run_import(ctx, file, None, resolve_now(now, settings))
+    print_report(report)
+    summary = repo.parcel_summary(app.engine)
+    typer.echo(f"parcels: {summary['total']} ({summary['open']} open)")
+    names = {slug: cfg.name for slug, cfg in settings.couriers.items()}
+    for slug, count in sorted(summary["by_courier"].items(), key=lambda kv: -kv[1]):
+        typer.echo(f"  {names.get(slug, slug)} ({slug}): {count}")
+    for direction, count in sorted(summary["by_direction"].items()):
+        typer.echo(f"  {direction}: {count}")
+
+
+def _display_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""Couriers: name/slug resolution and waybill detection (here); per-provider clients and parsers."""

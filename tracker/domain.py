@@ -1,0 +1,47 @@
+"""Frozen value types shared by the pure core: no ORM, no I/O, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tracker.status import Direction, TrackingStatus
+
+
+# What a parcel is, as imported from an order or return export; the key is (courier, waybill).
+@dataclass(frozen=True, slots=True)
+class ParcelFacts:
+    courier: str
+    waybill: str
+    direction: Direction = Direction.outbound
+    order_id: str | None = None
+    shop: str | None = None
+    buyer_id: str | None = None
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    phone_last4: str | None = None
+    goods_value: Decimal | None = None
+    currency: str = "CNY"
+    category: str | None = None
+    forward_freight: Decimal | None = None
+    return_freight: Decimal | None = None
+    order_created_at: datetime | None = None
+    issued_at: datetime | None = None  # order issued to the warehouse (订单下发), a claim anchor
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    promised_ship_by: datetime | None = None
+    freight_insured: bool = False  # Juhuasuan freight insurance (聚划算大运险)
+    refund_deadline: datetime | None = None
+    return_agreed_at: datetime | None = None
+
+
+# One normalized tracking event, from any provider, spider or push.
+@dataclass(frozen=True, slots=True)
+class TrackingEvent:
+    time: datetime  # UTC-aware
+    status: TrackingStatus
+    raw_code: str
+    text: str
+    location: str | None = None

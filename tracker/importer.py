@@ -1,0 +1,387 @@
+"""Order and return exports (CSV in UTF-8/UTF-8-BOM/GBK, XLSX) -> parcels, with a per-row error report.
+
+`read_table` and `RowParser` are the pure-ish core (no database); `import_parcels` is the shell that
+stores good rows in batches, writes the rejects CSV beside the input and returns a report.
+Rows are numbered as a spreadsheet shows them: the header is row 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tracker.couriers.detect import CourierIndex, UnknownCourier
+from tracker.domain import ParcelFacts
+from tracker.errors import TrackerError
+from tracker.status import Direction
+from tracker.values import ValueProblem, parse_bool, parse_local_time, parse_money
+
+CANONICAL = (
+    "waybill", "courier", "order_id", "shop", "buyer_id", "address", "province", "city", "district",
+    "phone", "goods_value", "currency", "category", "forward_freight", "return_freight",
+    "order_created_at", "issued_at", "paid_at", "shipped_at", "promised_ship_by", "freight_insured",
+    "refund_deadline", "return_agreed_at", "direction",
+)  # fmt: skip
+MONEY_FIELDS = ("goods_value", "forward_freight", "return_freight")
+TIME_FIELDS = (
+    "order_created_at", "issued_at", "paid_at", "shipped_at", "promised_ship_by", "refund_deadline",
+    "return_agreed_at",
+)  # fmt: skip
+_WAYBILL_SPLIT = re.compile(r"[,，;；/\s]+")
+_WAYBILL_OK = re.compile(r"^[A-Za-z0-9-]{6,32}$")
+_DIRECTIONS = {"outbound": Direction.outbound, "发货": Direction.outbound, "return": Direction.ret,
+               "退货": Direction.ret, "退回": Direction.ret}  # fmt: skip
+
+
+class ImportFileError(TrackerError):
+    """The file as a whole cannot be imported (unreadable, no header, no waybill column)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int
+    field: str
+    value: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    path: Path
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    merged: int = 0  # rows folded into another row of the same parcel (merged shipping)
+    detected: list[tuple[int, str, str]] = field(default_factory=list)  # (row, waybill, courier: pattern)
+    errors: list[RowError] = field(default_factory=list)
+    rejects_path: Path | None = None
+
+    @property
+    def rejected_rows(self) -> int:
+        return len({e.row for e in self.errors})
+
+    @property
+    def stored(self) -> int:
+        return self.inserted + self.updated
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def decode_csv_bytes(data: bytes) -> str:
+    """UTF-8 (with or without BOM) when it decodes, else GBK (as GB18030, its superset)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"not UTF-8 or GBK text (byte {exc.start})") from None
+
+
+def read_table(path: Path) -> tuple[list[str], Iterator[Sequence[Any]]]:
+    """Header names and the data rows of a CSV or XLSX file."""
+    if not path.is_file():
+        raise ImportFileError("file not found")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    text = decode_csv_bytes(path.read_bytes())
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError("the file is empty") from None
+    return [h.strip() for h in header], reader
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], Iterator[Sequence[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several unrelated types for a bad file
+        raise ImportFileError(f"not a readable XLSX workbook ({exc})") from None
+    rows = book.worksheets[0].iter_rows(values_only=True)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise ImportFileError("the first sheet is empty") from None
+    return ["" if h is None else str(h).strip() for h in header], rows
+
+
+def _norm_header(name: str) -> str:
+    return re.sub(r"[\s_]+", "", name).rstrip(":：").lower()
+
+
+def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """Canonical field -> column index. Canonical English names always work; unknown columns are ignored."""
+    lookup: dict[str, str] = {_norm_header(name): name for name in CANONICAL}
+    for canonical, names in aliases.items():
+        for name in names:
+            lookup.setdefault(_norm_header(name), canonical)
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        canonical = lookup.get(_norm_header(name))
+        if canonical and canonical not in columns:
+            columns[canonical] = index
+    if "waybill" not in columns:
+        wanted = ", ".join(["waybill", *aliases.get("waybill", [])])
+        raise ImportFileError(f"no waybill column: expected a header named one of {wanted}")
+    return columns
+
+
+# --- parsing one row (pure) ---------------------------------------------------------------------------
+
+
+def clean_waybill(raw: str) -> list[str]:
+    """Strip the export's guards ('No:', "'", '=\"...\"', tabs) and split several numbers in one cell."""
+    text = raw.strip().strip("'\"=\t")
+    text = re.sub(r"^(No[:：.]?)", "", text, flags=re.IGNORECASE).strip()
+    return [part.strip("'\"=") for part in _WAYBILL_SPLIT.split(text) if part.strip("'\"=")]
+
+
+def split_address(address: str) -> tuple[str | None, str | None, str | None]:
+    """'浙江省 杭州市 西湖区 文三路100号(310000)' -> ('浙江省', '杭州市', '西湖区')."""
+    parts = address.split()
+    if len(parts) < 3:
+        return (parts[0] if parts else None), (parts[1] if len(parts) > 1 else None), None
+    return parts[0], parts[1], parts[2]
+
+
+@dataclass
+class RowParser:
+    """Turns one export row into parcels, or into the row's errors."""
+
+    columns: Mapping[str, int]
+    couriers: CourierIndex
+    tz: tzinfo
+    currency: str = "CNY"
+
+    def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
+        """(parcels, errors, detection note). A row with any error yields no parcel."""
+        cell = self._cell(values)
+        errors: list[RowError] = []
+        raw_waybill = cell("waybill")
+        waybills = clean_waybill(raw_waybill) if raw_waybill else []
+        if not waybills:
+            errors.append(RowError(row_no, "waybill", raw_waybill, "missing waybill number"))
+        for number in waybills:
+            if not _WAYBILL_OK.match(number):
+                errors.append(RowError(row_no, "waybill", number, "not a waybill number (6-32 letters/digits)"))
+        if errors:
+            return [], errors, ""
+
+        note = ""
+        courier_name = cell("courier")
+        slugs: list[str] = []
+        for number in waybills:
+            try:
+                if courier_name:
+                    slugs.append(self.couriers.resolve(courier_name))
+                else:
+                    found = self.couriers.detect(number.upper())
+                    slugs.append(found.slug)
+                    note = f"{found.slug}: {found.pattern}"
+            except UnknownCourier as exc:
+                errors.append(RowError(row_no, "courier", courier_name, str(exc)))
+                break
+
+        fields: dict[str, Any] = {}
+        for name in MONEY_FIELDS:
+            text = cell(name)
+            if text:
+                try:
+                    fields[name] = parse_money(text)
+                except ValueProblem as exc:
+                    errors.append(RowError(row_no, name, text, f"expected {exc}"))
+        for name in TIME_FIELDS:
+            raw = self._raw(values, name)
+            if raw not in (None, ""):
+                try:
+                    fields[name] = parse_local_time(raw if not isinstance(raw, str) else raw, self.tz)
+                except ValueProblem as exc:
+                    errors.append(RowError(row_no, name, str(raw), f"expected {exc}"))
+        insured = cell("freight_insured")
+        if insured:
+            try:
+                fields["freight_insured"] = parse_bool(insured)
+            except ValueProblem as exc:
+                errors.append(RowError(row_no, "freight_insured", insured, f"expected {exc}"))
+        direction = cell("direction")
+        if direction:
+            found_direction = _DIRECTIONS.get(direction.lower())
+            if found_direction is None:
+                errors.append(RowError(row_no, "direction", direction, "expected outbound/return (发货/退货)"))
+            else:
+                fields["direction"] = found_direction
+        currency = cell("currency").upper()
+        if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+            errors.append(RowError(row_no, "currency", currency, "expected an ISO code such as CNY"))
+        if errors:
+            return [], errors, ""
+
+        province, city, district = cell("province") or None, cell("city") or None, cell("district") or None
+        if not (province or city) and cell("address"):
+            province, city, addr_district = split_address(cell("address"))
+            district = district or addr_district
+        digits = re.sub(r"\D", "", cell("phone"))
+        base = ParcelFacts(
+            courier=slugs[0],
+            waybill=waybills[0].upper(),
+            order_id=cell("order_id").lstrip("'=\"").strip('"') or None,
+            shop=cell("shop") or None,
+            buyer_id=cell("buyer_id") or None,
+            province=province,
+            city=city,
+            district=district,
+            phone_last4=digits[-4:] if len(digits) >= 4 else None,
+            currency=currency or self.currency,
+            category=cell("category") or None,
+            **fields,
+        )
+        if len(waybills) == 1:
+            return [base], [], note
+        # One order shipped in several parcels: the goods value cannot be split honestly, so it is
+        # left unknown on each parcel (a claim will say the goods value is missing).
+        parcels = [
+            replace(base, courier=slug, waybill=number.upper(), goods_value=None)
+            for slug, number in zip(slugs, waybills, strict=True)
+        ]
+        return parcels, [], note
+
+    def _raw(self, values: Sequence[Any], name: str) -> Any:
+        index = self.columns.get(name)
+        if index is None or index >= len(values):
+            return None
+        return values[index]
+
+    def _cell(self, values: Sequence[Any]) -> Callable[[str], str]:
+        def cell(name: str) -> str:
+            raw = self._raw(values, name)
+            if raw is None:
+                return ""
+            if isinstance(raw, float) and raw.is_integer() and name not in MONEY_FIELDS:
+                return str(int(raw))
+            return str(raw).strip()
+
+        return cell
+
+
+def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
+    """Two rows for one parcel: merged shipping of several orders (values add up), or a repeated row."""
+    if other.order_id and first.order_id and other.order_id not in first.order_id.split(","):
+        goods = None
+        if first.goods_value is not None and other.goods_value is not None:
+            goods = first.goods_value + other.goods_value
+        return replace(other, order_id=f"{first.order_id},{other.order_id}", goods_value=goods)
+    return other
+
+
+# --- the shell ------------------------------------------------------------------------------------------
+
+
+def import_parcels(
+    path: Path,
+    *,
+    engine: Engine,
+    couriers: CourierIndex,
+    aliases: Mapping[str, Sequence[str]],
+    tz: tzinfo,
+    now: datetime,
+    currency: str = "CNY",
+    batch_size: int = 2000,
+    actor: str = "import",
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import one file: good rows are upserted in batches, each bad row is reported and skipped.
+
+    Re-importing a file updates the same parcels (key: courier + waybill) and creates no duplicates.
+    The rejects CSV (`<name>.rejects.csv`) is written beside the input when a row was rejected.
+    """
+    from tracker.storage import repo
+
+    report = ImportReport(path=path)
+    header, rows = read_table(path)
+    parser = RowParser(map_headers(header, aliases), couriers, tz, currency)
+    pending: dict[tuple[str, str], ParcelFacts] = {}
+    rejected: list[tuple[RowError, Sequence[Any]]] = []
+
+    def flush() -> None:
+        if pending:
+            inserted, updated = repo.upsert_parcels(engine, list(pending.values()), now=now)
+            report.inserted += inserted
+            report.updated += updated
+            pending.clear()
+
+    seen: set[tuple[str, str]] = set()
+    for row_no, values in enumerate(rows, start=2):
+        if not any(v not in (None, "") for v in values):
+            continue  # blank line
+        report.rows += 1
+        parcels, errors, note = parser.parse(row_no, values)
+        for error in errors:
+            report.errors.append(error)
+            rejected.append((error, values))
+        if note:
+            report.detected.append((row_no, parcels[0].waybill if parcels else "", note))
+        for parcel in parcels:
+            key = (parcel.courier, parcel.waybill)
+            if key in pending:
+                pending[key] = merge_same_parcel(pending[key], parcel)
+                report.merged += 1
+                continue
+            if key in seen:
+                # the same parcel in an earlier batch: merge against what was stored
+                report.merged += 1
+            seen.add(key)
+            pending[key] = parcel
+        if len(pending) >= batch_size:
+            flush()
+        if progress and report.rows % 1000 == 0:
+            progress(1000)
+    flush()
+    if progress:
+        progress(report.rows % 1000)
+    if rejected:
+        report.rejects_path = write_rejects(path, header, rejected)
+    repo.record_audit(
+        engine,
+        at=now,
+        actor=actor,
+        action="import_parcels",
+        entity="file",
+        detail={
+            "file": str(path),
+            "rows": report.rows,
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "rejected_rows": report.rejected_rows,
+        },
+    )
+    return report
+
+
+def rejects_path_for(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejects.csv")
+
+
+def write_rejects(path: Path, header: Sequence[str], rejected: list[tuple[RowError, Sequence[Any]]]) -> Path:
+    """Rejects beside the input, UTF-8 with BOM so Excel shows the Chinese: row, field, value, reason, the row."""
+    out = rejects_path_for(path)
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["row", "field", "value", "reason", *header])
+        for error, values in rejected:
+            original = ["" if v is None else str(v) for v in values]
+            writer.writerow([error.row, error.field, error.value, error.reason, *original])
+    return out
+

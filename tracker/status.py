@@ -1,0 +1,100 @@
+"""The one status taxonomy (spec/providers.md §1) and the flag vocabulary (spec/rules.md)."""
+
+from enum import StrEnum
+
+
+# Normalized tracking status of one event or of a parcel snapshot.
+class TrackingStatus(StrEnum):
+    pending = "pending"  # shipped in the shop, no carrier event yet
+    info_received = "info_received"
+    picked_up = "picked_up"
+    in_transit = "in_transit"
+    out_for_delivery = "out_for_delivery"
+    available_for_pickup = "available_for_pickup"
+    delivered = "delivered"
+    stale = "stale"
+    overdue_unsigned = "overdue_unsigned"
+    no_first_scan = "no_first_scan"
+    lost = "lost"
+    out_of_area = "out_of_area"
+    returning = "returning"
+    returned = "returned"
+    refused = "refused"
+    damaged = "damaged"
+    stranded = "stranded"
+    address_problem = "address_problem"
+    unreachable = "unreachable"
+    delivery_failed = "delivery_failed"
+    locker_overdue = "locker_overdue"
+    intercepted = "intercepted"
+    cancelled = "cancelled"
+    missorted = "missorted"
+    forwarded = "forwarded"
+    customs = "customs"
+    unknown = "unknown"
+
+
+# Parcel states that end tracking: no time-based flag, never polled again (spec/rules.md).
+FINAL_STATUSES: frozenset[TrackingStatus] = frozenset(
+    {TrackingStatus.delivered, TrackingStatus.returned, TrackingStatus.cancelled, TrackingStatus.lost}
+)
+
+
+class Direction(StrEnum):
+    outbound = "outbound"  # warehouse -> buyer
+    ret = "return"  # buyer -> warehouse
+
+
+class FlagKind(StrEnum):
+    no_first_scan = "no_first_scan"
+    stale = "stale"
+    lost_suspected = "lost_suspected"
+    lost = "lost"
+    out_of_area = "out_of_area"
+    blind_area = "blind_area"
+    stranded = "stranded"
+    refused = "refused"
+    returning = "returning"
+    returned = "returned"
+    address_problem = "address_problem"
+    unreachable = "unreachable"
+    locker_overdue = "locker_overdue"
+    damaged = "damaged"
+    delivered_disputed = "delivered_disputed"
+    late_shipment = "late_shipment"
+    return_no_waybill = "return_no_waybill"
+    return_no_movement = "return_no_movement"
+    return_abandoned = "return_abandoned"
+    return_surface_mail = "return_surface_mail"
+    return_waybill_shared = "return_waybill_shared"
+    return_waybill_invalid = "return_waybill_invalid"
+    return_partial = "return_partial"
+    refund_deadline = "refund_deadline"
+
+
+class Severity(StrEnum):
+    warn = "warn"
+    escalate = "escalate"
+
+
+class FlagState(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+class ClaimState(StrEnum):
+    draft = "draft"
+    needs_config = "needs_config"  # drafted, but a formula input is unset (spec/claims.md "Unset amounts")
+    filed = "filed"
+    paid = "paid"
+    rejected = "rejected"
+    expired = "expired"
+    withdrawn = "withdrawn"
+
+
+class AlertState(StrEnum):
+    pending = "pending"
+    held = "held"  # quiet hours: sent in the next window's digest
+    sent = "sent"
+    failed = "failed"

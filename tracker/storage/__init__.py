@@ -1,0 +1,1 @@
+"""Storage: engine and migrations (db.py), tables (rows.py), queries and writes (repo.py)."""

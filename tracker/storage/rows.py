@@ -1,0 +1,235 @@
+"""SQLModel tables (rows only; no behaviour). Schema changes go through Alembic migrations.
+
+Money is Numeric(14, 2) read back as Decimal; times are UTC-aware. Partial indexes carry the hot
+queries (spec/performance.md §4: an index on last_event_at alone is 14x slower than a scan).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+MONEY = Numeric(14, 2)
+
+
+def _money(**kw: Any) -> Any:
+    return Field(default=None, sa_type=MONEY, **kw)
+
+
+# A parcel, outbound or return; identified by (courier, waybill).
+class ParcelRow(SQLModel, table=True):
+    __tablename__ = "parcel"
+    __table_args__ = (
+        UniqueConstraint("courier", "waybill", name="uq_parcel_courier_waybill"),
+        # due for polling: open parcels by next poll time
+        Index(
+            "ix_parcel_due",
+            "next_poll_at",
+            sqlite_where=text("is_open = 1"),
+            postgresql_where=text("is_open"),
+        ),
+        # stale scan: open parcels by last event, covering courier (spec/performance.md §4)
+        Index(
+            "ix_parcel_open_last_event",
+            "last_event_at",
+            "courier",
+            sqlite_where=text("is_open = 1"),
+            postgresql_where=text("is_open"),
+        ),
+        # no first scan: open, shipped, no carrier event yet
+        Index(
+            "ix_parcel_open_no_scan",
+            "shipped_at",
+            "courier",
+            sqlite_where=text("is_open = 1 AND first_scan_at IS NULL"),
+            postgresql_where=text("is_open AND first_scan_at IS NULL"),
+        ),
+        Index("ix_parcel_order", "order_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    courier: str = Field(max_length=32)
+    waybill: str = Field(max_length=40)
+    direction: str = Field(default="outbound", max_length=10)
+    order_id: str | None = Field(default=None, max_length=200)
+    shop: str | None = Field(default=None, max_length=100)
+    buyer_id: str | None = Field(default=None, max_length=100)
+    province: str | None = Field(default=None, max_length=32)
+    city: str | None = Field(default=None, max_length=32)
+    district: str | None = Field(default=None, max_length=32)
+    phone_last4: str | None = Field(default=None, max_length=4)
+    goods_value: Decimal | None = _money()
+    currency: str = Field(default="CNY", max_length=3)
+    category: str | None = Field(default=None, max_length=64)
+    forward_freight: Decimal | None = _money()
+    return_freight: Decimal | None = _money()
+    order_created_at: datetime | None = None
+    issued_at: datetime | None = None
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    promised_ship_by: datetime | None = None
+    freight_insured: bool = False
+    refund_deadline: datetime | None = None
+    return_agreed_at: datetime | None = None
+    # tracking snapshot, maintained by the ingest path
+    status: str = Field(default="pending", max_length=32)
+    status_text: str | None = None
+    first_scan_at: datetime | None = None
+    last_event_at: datetime | None = None
+    delivered_at: datetime | None = None
+    is_open: bool = True
+    next_poll_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    provider_error: str | None = None  # the last provider error, shown to people
+    created_at: datetime
+    updated_at: datetime
+
+
+# One tracking event; re-ingesting the same event adds nothing (unique per parcel, time and text).
+class TrackingEventRow(SQLModel, table=True):
+    __tablename__ = "tracking_event"
+    __table_args__ = (
+        UniqueConstraint("parcel_id", "event_time", "text_hash", name="uq_event_parcel_time_text"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    parcel_id: int = Field(foreign_key="parcel.id")
+    event_time: datetime
+    status: str = Field(max_length=32)
+    raw_code: str = Field(default="", max_length=64)
+    text: str
+    text_hash: str = Field(max_length=16)  # first 16 hex digits of sha1(text), for the unique key
+    location: str | None = None
+    source: str = Field(default="", max_length=16)  # kuaidi100 | kdniao | track17 | spider | push
+    ingested_at: datetime
+
+
+# An exception flag: one per parcel and kind; its history lives in the audit log.
+class FlagRow(SQLModel, table=True):
+    __tablename__ = "flag"
+    __table_args__ = (
+        UniqueConstraint("parcel_id", "kind", name="uq_flag_parcel_kind"),
+        Index(
+            "ix_flag_unresolved_kind_courier",
+            "kind",
+            "courier",
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    parcel_id: int = Field(foreign_key="parcel.id")
+    courier: str = Field(max_length=32)  # denormalised for the queue's filters
+    kind: str = Field(max_length=32)
+    severity: str = Field(default="warn", max_length=10)
+    level: int = 0  # ladder step for the refund-deadline ladder, 0 otherwise
+    state: str = Field(default="open", max_length=16)
+    opened_at: datetime
+    escalated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    assignee: str | None = Field(default=None, max_length=64)
+    note: str | None = None
+    next_action_zh: str | None = None
+    next_action_en: str | None = None
+    details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+# A fact a person recorded about a parcel (loss confirmed, buyer says not received, ...).
+class ParcelFactRow(SQLModel, table=True):
+    __tablename__ = "parcel_fact"
+    __table_args__ = (Index("ix_parcel_fact_parcel", "parcel_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    parcel_id: int = Field(foreign_key="parcel.id")
+    kind: str = Field(max_length=32)
+    recorded_at: datetime
+    recorded_by: str = Field(max_length=64)
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+# A courier claim: one per parcel and claim type; keeps the table version it was computed with.
+class ClaimRow(SQLModel, table=True):
+    __tablename__ = "claim"
+    __table_args__ = (
+        UniqueConstraint("parcel_id", "claim_type", name="uq_claim_parcel_type"),
+        Index("ix_claim_state_closes", "state", "filing_closes_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    parcel_id: int = Field(foreign_key="parcel.id")
+    courier: str = Field(max_length=32)
+    claim_type: str = Field(max_length=32)
+    scenario: str = Field(default="default", max_length=32)
+    state: str = Field(default="draft", max_length=16)
+    amount: Decimal | None = _money()
+    currency: str = Field(default="CNY", max_length=3)
+    formula: str | None = None
+    missing: str | None = None  # inputs the formula needs that are not known
+    table_version: str = Field(max_length=32)
+    filing_opens_at: datetime | None = None
+    filing_closes_at: datetime | None = None
+    reference_no: str | None = Field(default=None, max_length=64)
+    filed_at: datetime | None = None
+    paid_amount: Decimal | None = _money()
+    paid_at: datetime | None = None
+    reject_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+# One alert sent (or held, or failed) to an agent or lead about a flag.
+class AlertRow(SQLModel, table=True):
+    __tablename__ = "alert"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_alert_dedupe"),
+        Index("ix_alert_state_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    flag_id: int | None = Field(default=None, foreign_key="flag.id")
+    parcel_id: int | None = Field(default=None, foreign_key="parcel.id")
+    dedupe_key: str = Field(max_length=200)
+    channel: str = Field(max_length=32)
+    recipient: str = Field(max_length=200)
+    level: str = Field(default="", max_length=32)
+    subject: str = ""
+    body: str = ""
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    due_at: datetime | None = None
+    sent_at: datetime | None = None
+    error: str | None = None
+    created_at: datetime
+
+
+# Who did what, when: every state change a person or the system makes.
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    entity: str = Field(max_length=32)
+    entity_id: int | None = None
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+# Statistics of one poll cycle per provider.
+class PollRunRow(SQLModel, table=True):
+    __tablename__ = "poll_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime
+    finished_at: datetime | None = None
+    provider: str = Field(max_length=16)
+    polled: int = 0
+    changed: int = 0
+    failed: int = 0
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

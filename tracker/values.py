@@ -1,0 +1,102 @@
+"""Pure parsers for the values found in export files and courier replies: money, times, flags."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+_MONEY_JUNK = re.compile(r"[¥￥,，\s元]|CNY|RMB", re.IGNORECASE)
+_CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(.*)$")
+
+
+class ValueProblem(ValueError):
+    """A value could not be read; the message says what was expected."""
+
+
+def parse_money(text: str | float | int | Decimal) -> Decimal:
+    """'¥1,899.00', '1899元', 1899.0 -> Decimal('1899.00'). Negative amounts are refused."""
+    if isinstance(text, Decimal):
+        value = text
+    elif isinstance(text, int | float):
+        value = Decimal(str(text))
+    else:
+        cleaned = _MONEY_JUNK.sub("", text)
+        try:
+            value = Decimal(cleaned)
+        except InvalidOperation:
+            raise ValueProblem(f"an amount such as 1899.00, got {text!r}") from None
+    if not value.is_finite():
+        raise ValueProblem(f"an amount such as 1899.00, got {text!r}")
+    if value < 0:
+        raise ValueProblem(f"a non-negative amount, got {text!r}")
+    if value != value.quantize(CENT):
+        raise ValueProblem(f"an amount with at most 2 decimals, got {text!r}")
+    return value.quantize(CENT)
+
+
+def parse_local_time(text: str | datetime | date, tz: tzinfo) -> datetime:
+    """A time as written in a Chinese export or courier reply -> UTC-aware datetime.
+
+    Accepts '2026-11-01 09:00:00', '2026/11/1 9:00', '2026-11-01', '2026年11月1日 09:00', ISO-8601
+    with an offset, and datetime/date objects (from XLSX). Times without an offset are in `tz`.
+    """
+    if isinstance(text, datetime):
+        value = text
+    elif isinstance(text, date):
+        value = datetime(text.year, text.month, text.day)
+    else:
+        raw = text.strip()
+        match = _CN_DATE.match(raw)
+        if match:
+            y, m, d, rest = match.groups()
+            raw = f"{y}-{int(m):02d}-{int(d):02d} {rest}".strip()
+        raw = raw.replace("/", "-")
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError:
+            try:
+                value = datetime.fromisoformat(_pad_date(raw))
+            except ValueError:
+                raise ValueProblem(f"a date and time such as 2026-11-01 09:00:00, got {text!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def _pad_date(raw: str) -> str:
+    """'2026-11-1 9:05' -> '2026-11-01 09:05'."""
+    date_part, _, time_part = raw.partition(" ")
+    bits = date_part.split("-")
+    if len(bits) == 3 and all(b.isdigit() for b in bits):
+        date_part = f"{bits[0]}-{int(bits[1]):02d}-{int(bits[2]):02d}"
+    if time_part:
+        tbits = time_part.strip().split(":")
+        if all(b.isdigit() for b in tbits):
+            time_part = ":".join(f"{int(b):02d}" for b in tbits)
+        return f"{date_part} {time_part}"
+    return date_part
+
+
+_TRUE = {"1", "true", "yes", "y", "是", "有", "√", "聚划算"}
+_FALSE = {"0", "false", "no", "n", "否", "无", ""}
+
+
+def parse_bool(text: str | bool | int) -> bool:
+    if isinstance(text, bool):
+        return text
+    if isinstance(text, int):
+        return text != 0
+    key = text.strip().lower()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise ValueProblem(f"yes/no (是/否, 1/0, true/false), got {text!r}")
+
+
+def format_money(value: Decimal | None, currency: str = "CNY") -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.2f} {currency}"
