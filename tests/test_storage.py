@@ -103,7 +103,8 @@ def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
 
 
 def test_stale_scan_uses_the_partial_index(sqlite_engine: Engine) -> None:
-    parcels = [_parcel(f"YT{i:013d}") for i in range(3000)]
+    couriers = ["yto", "zto", "sto", "yunda", "sf", "jt"]
+    parcels = [_parcel(f"YT{i:013d}", courier=couriers[i % 6]) for i in range(3000)]
     repo.upsert_parcels(sqlite_engine, parcels, now=T0)
     with sqlite_engine.begin() as conn:
         conn.execute(text("UPDATE parcel SET is_open = 0 WHERE id % 3 = 0"))

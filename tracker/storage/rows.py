@@ -24,7 +24,7 @@ def _money(**kw: Any) -> Any:
 class ParcelRow(SQLModel, table=True):
     __tablename__ = "parcel"
     __table_args__ = (
-        UniqueConstraint("courier", "waybill", name="uq_parcel_courier_waybill"),
+        UniqueConstraint("waybill", "courier", name="uq_parcel_waybill_courier"),
         # due for polling: open parcels by next poll time
         Index(
             "ix_parcel_due",

@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('courier', 'waybill', name='uq_parcel_courier_waybill')
+    sa.UniqueConstraint('waybill', 'courier', name='uq_parcel_waybill_courier')
     )
     with op.batch_alter_table('parcel', schema=None) as batch_op:
         batch_op.create_index('ix_parcel_due', ['next_poll_at'], unique=False, sqlite_where=sa.text('is_open = 1'), postgresql_where=sa.text('is_open'))
