@@ -19,7 +19,9 @@ T0 = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
 
 def _parcel(waybill: str = "YT1234567890123", **kw: object) -> ParcelFacts:
-    base: dict[str, object] = dict(courier="yto", waybill=waybill, order_id="O1", goods_value=Decimal("268.50"))
+    base: dict[str, object] = dict(
+        courier="yto", waybill=waybill, order_id="O1", goods_value=Decimal("268.50")
+    )
     base.update(kw)
     return ParcelFacts(**base)  # type: ignore[arg-type]
 
@@ -47,8 +49,14 @@ def test_money_and_times_round_trip_exactly(engine: Engine) -> None:
     shipped = datetime(2026, 11, 2, 13, 45, 7, 123456, tzinfo=UTC)
     repo.upsert_parcels(
         engine,
-        [_parcel(goods_value=Decimal("1899.99"), forward_freight=Decimal("0.10"), shipped_at=shipped,
-                 direction=Direction.ret)],  # fmt: skip
+        [
+            _parcel(
+                goods_value=Decimal("1899.99"),
+                forward_freight=Decimal("0.10"),
+                shipped_at=shipped,
+                direction=Direction.ret,
+            )
+        ],  # fmt: skip
         now=T0,
     )
     row = repo.list_parcels(engine)[0]
@@ -110,14 +118,18 @@ def test_stale_scan_uses_the_partial_index(sqlite_engine: Engine) -> None:
         conn.execute(text("UPDATE parcel SET is_open = 0 WHERE id % 3 = 0"))
         # most parcels moved recently; one in a hundred has been silent for days (the stale few)
         conn.execute(text("UPDATE parcel SET last_event_at = '2026-11-20 00:00:00.000000'"))
-        conn.execute(text("UPDATE parcel SET last_event_at = '2026-11-01 00:00:00.000000' WHERE id % 100 = 1"))
+        conn.execute(
+            text("UPDATE parcel SET last_event_at = '2026-11-01 00:00:00.000000' WHERE id % 100 = 1")
+        )
         conn.execute(text("ANALYZE"))
     with sqlite_engine.connect() as conn:
         plan = " ".join(
             str(r[-1])
             for r in conn.execute(
-                text("EXPLAIN QUERY PLAN SELECT courier, COUNT(*) FROM parcel "
-                     "WHERE is_open = 1 AND last_event_at < :t GROUP BY courier"),  # fmt: skip
+                text(
+                    "EXPLAIN QUERY PLAN SELECT courier, COUNT(*) FROM parcel "
+                    "WHERE is_open = 1 AND last_event_at < :t GROUP BY courier"
+                ),  # fmt: skip
                 {"t": "2026-11-10 00:00:00.000000"},
             )
         )

@@ -1,4 +1,4 @@
-"""The base of every error a person can cause (bad file, bad value, unknown id): one clear line, no traceback."""
+"""The base of every error a person can cause (bad file, value, id): one clear line, no traceback."""
 
 
 class TrackerError(Exception):

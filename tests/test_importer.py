@@ -1,0 +1,266 @@
+"""`tracker import parcels`: encodings, XLSX, Chinese headers, idempotent re-import, every bad-row kind."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from tracker.cli import app
+from tracker.couriers.detect import CourierIndex
+from tracker.importer import ImportFileError, ImportReport, import_parcels
+from tracker.settings import Settings
+from tracker.storage import repo
+
+TAOBAO = ["订单编号", "买家会员名", "买家实际支付金额", "收货地址", "联系手机", "订单创建时间", "订单付款时间",
+          "物流单号", "物流公司", "店铺名称", "发货时间"]  # fmt: skip
+GOOD = [
+    ["3901", "tb_wang", "268.50", "浙江省 杭州市 西湖区 文三路100号(310000)", "13812345678", "2026-11-01 09:00:00",
+     "2026-11-01 09:05:00", "No:YT7512345678901", "圆通速递", "悦家旗舰店", "2026-11-01 18:30:00"],
+    ["3902", "tb_li", "￥1,899.00", "广东省 深圳市 南山区 科技园1号", "139****4321", "2026/11/2 10:00",
+     "2026/11/2 10:01", "SF1234567890123", "顺丰速运", "悦家旗舰店", "2026/11/3 8:00"],
+]  # fmt: skip
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8-sig") -> Path:
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _import(path: Path, settings: Settings, engine: Engine, **kw: object) -> ImportReport:
+    return import_parcels(
+        path, engine=engine, couriers=CourierIndex(settings.couriers), aliases=settings.headers,
+        tz=settings.tz, now=datetime(2026, 11, 23, 4, 0, tzinfo=UTC), **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def _by_waybill(engine: Engine) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {row["waybill"]: row for row in repo.list_parcels(engine, limit=1000)}
+
+
+def test_taobao_export_with_chinese_headers(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    report = _import(_write_csv(tmp_path / "orders.csv", TAOBAO, GOOD), settings, sqlite_engine)
+    assert (report.rows, report.inserted, report.updated, report.errors) == (2, 2, 0, [])
+    parcels = _by_waybill(sqlite_engine)
+    yto = parcels["YT7512345678901"]
+    assert yto["courier"] == "yto" and yto["order_id"] == "3901" and yto["buyer_id"] == "tb_wang"
+    assert (yto["province"], yto["city"], yto["district"]) == ("浙江省", "杭州市", "西湖区")
+    assert yto["goods_value"] == Decimal("268.50") and yto["phone_last4"] == "5678"
+    # 18:30 in Shanghai is 10:30 UTC
+    assert yto["shipped_at"] == datetime(2026, 11, 1, 10, 30, tzinfo=UTC)
+    sf = parcels["SF1234567890123"]
+    assert sf["courier"] == "sf" and sf["goods_value"] == Decimal("1899.00")
+    assert sf["paid_at"] == datetime(2026, 11, 2, 2, 1, tzinfo=UTC)
+
+
+def test_gbk_encoded_export(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
+    path = _write_csv(tmp_path / "orders_gbk.csv", TAOBAO, GOOD, encoding="gbk")
+    assert path.read_bytes().find("物流单号".encode("gbk")) >= 0
+    report = _import(path, settings, sqlite_engine)
+    assert report.inserted == 2 and not report.errors
+    assert _by_waybill(sqlite_engine)["YT7512345678901"]["shop"] == "悦家旗舰店"
+
+
+def test_xlsx_with_chinese_headers(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["订单编号", "物流单号", "物流公司", "买家实际支付金额", "发货时间", "聚划算"])
+    sheet.append([3904, "JT1234567890123", "极兔速递", 100, "2026-11-06 08:00:00", "否"])
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    report = _import(path, settings, sqlite_engine)
+    assert report.errors == [] and report.inserted == 1
+    jt = _by_waybill(sqlite_engine)["JT1234567890123"]
+    assert jt["courier"] == "jt" and jt["order_id"] == "3904"
+    assert jt["goods_value"] == Decimal("100.00") and jt["freight_insured"] is False
+    assert jt["shipped_at"] == datetime(2026, 11, 6, 0, 0, tzinfo=UTC)
+
+
+def test_xlsx_datetime_cells_are_shanghai_time(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["waybill", "courier", "order_id", "goods_value", "shipped_at", "freight_insured"])
+    sheet.append(["73100012345678", "zto", 3903, 59.9, datetime(2026, 11, 5, 20, 0), "是"])
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    report = _import(path, settings, sqlite_engine)
+    assert report.errors == [] and report.inserted == 1
+    zto = _by_waybill(sqlite_engine)["73100012345678"]
+    assert zto["order_id"] == "3903" and zto["goods_value"] == Decimal("59.90")
+    assert zto["shipped_at"] == datetime(2026, 11, 5, 12, 0, tzinfo=UTC) and zto["freight_insured"] is True
+
+
+def test_reimport_updates_and_creates_no_duplicates(
+    tmp_path: Path, settings: Settings, engine: Engine
+) -> None:
+    path = _write_csv(tmp_path / "orders.csv", TAOBAO, GOOD)
+    first = _import(path, settings, engine)
+    rows = [list(r) for r in GOOD]
+    rows[0][2] = "300.00"
+    second = _import(_write_csv(path, TAOBAO, rows), settings, engine)
+    assert (first.inserted, first.updated) == (2, 0)
+    assert (second.inserted, second.updated) == (0, 2)
+    parcels = _by_waybill(engine)
+    assert len(parcels) == 2 and parcels["YT7512345678901"]["goods_value"] == Decimal("300.00")
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field", "reason"),
+    [
+        ("物流单号", "", "waybill", "missing waybill number"),
+        ("物流单号", "YT75-?", "waybill", "not a waybill number"),
+        ("物流公司", "飞鸽快递", "courier", "unknown courier '飞鸽快递'"),
+        ("发货时间", "昨天下午", "shipped_at", "expected a date and time"),
+        ("订单付款时间", "2026-13-45 10:00", "paid_at", "expected a date and time"),
+        ("买家实际支付金额", "一百元", "goods_value", "expected an amount"),
+        ("买家实际支付金额", "-20.00", "goods_value", "expected a non-negative amount"),
+        ("买家实际支付金额", "12.345", "goods_value", "at most 2 decimals"),
+    ],
+)  # fmt: skip
+def test_bad_row_is_rejected_with_row_field_and_reason_and_the_rest_stored(
+    tmp_path: Path,
+    settings: Settings,
+    sqlite_engine: Engine,
+    column: str,
+    value: str,
+    field: str,
+    reason: str,
+) -> None:
+    bad = list(GOOD[1])
+    bad[TAOBAO.index(column)] = value
+    path = _write_csv(tmp_path / "orders.csv", TAOBAO, [GOOD[0], bad])
+    report = _import(path, settings, sqlite_engine)
+    assert report.inserted == 1 and report.rejected_rows == 1
+    (error,) = report.errors
+    assert (error.row, error.field) == (3, field) and reason in error.reason
+    assert set(_by_waybill(sqlite_engine)) == {"YT7512345678901"}
+    assert report.rejects_path == tmp_path / "orders.rejects.csv"
+    with report.rejects_path.open(encoding="utf-8-sig", newline="") as fh:
+        rejects = list(csv.reader(fh))
+    assert rejects[0][:5] == ["row", "field", "value", "reason", "订单编号"]
+    assert rejects[1][:2] == ["3", field] and reason in rejects[1][3] and rejects[1][4] == "3902"
+
+
+def test_nothing_already_stored_is_lost_by_a_bad_reimport(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    path = _write_csv(tmp_path / "orders.csv", TAOBAO, GOOD)
+    _import(path, settings, sqlite_engine)
+    bad = list(GOOD[0])
+    bad[TAOBAO.index("买家实际支付金额")] = "abc"
+    report = _import(_write_csv(path, TAOBAO, [bad]), settings, sqlite_engine)
+    assert report.rejected_rows == 1
+    assert _by_waybill(sqlite_engine)["YT7512345678901"]["goods_value"] == Decimal("268.50")
+
+
+def test_blank_courier_is_detected_from_the_waybill(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    rows = [["4001", "JT1234567890123", ""], ["4002", "77123456789012", ""], ["4003", "12345", ""]]
+    path = _write_csv(tmp_path / "orders.csv", ["订单编号", "物流单号", "物流公司"], rows)
+    report = _import(path, settings, sqlite_engine)
+    assert _by_waybill(sqlite_engine)["JT1234567890123"]["courier"] == "jt"
+    assert any(note.startswith("jt: ^JT") for _, _, note in report.detected)
+    reasons = {e.row: e.reason for e in report.errors}
+    assert "could be any of sto, zto" in reasons[3] or "matches no courier" in reasons[3]
+    assert "not a waybill number" in reasons[4]
+
+
+def test_merged_shipping_folds_orders_into_one_parcel(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    header = ["订单编号", "物流单号", "物流公司", "买家实际支付金额"]
+    rows = [["5001", "YT7500000000001", "圆通", "100.00"], ["5002", "YT7500000000001", "圆通", "50.50"]]
+    report = _import(_write_csv(tmp_path / "m.csv", header, rows), settings, sqlite_engine)
+    assert (report.inserted, report.merged) == (1, 1)
+    parcel = _by_waybill(sqlite_engine)["YT7500000000001"]
+    assert parcel["order_id"] == "5001,5002" and parcel["goods_value"] == Decimal("150.50")
+
+
+def test_one_order_in_several_parcels_leaves_goods_value_unknown(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    header = ["订单编号", "物流单号", "物流公司", "买家实际支付金额"]
+    rows = [["6001", "YT7500000000002,YT7500000000003", "圆通速递", "300.00"]]
+    report = _import(_write_csv(tmp_path / "s.csv", header, rows), settings, sqlite_engine)
+    assert report.inserted == 2
+    parcels = _by_waybill(sqlite_engine)
+    assert parcels["YT7500000000002"]["order_id"] == parcels["YT7500000000003"]["order_id"] == "6001"
+    assert parcels["YT7500000000002"]["goods_value"] is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        ("订单编号,买家会员名\n1,x\n".encode(), "no waybill column"),
+        (b"\xff\xfe\x00\x81\xff\xff", "not UTF-8 or GBK"),
+    ],
+)
+def test_unusable_file_is_a_clear_error(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine, content: bytes, message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError, match=message):
+        _import(path, settings, sqlite_engine)
+
+
+def test_not_a_workbook(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
+    path = tmp_path / "bad.xlsx"
+    path.write_text("not a zip")
+    with pytest.raises(ImportFileError, match="not a readable XLSX"):
+        _import(path, settings, sqlite_engine)
+
+
+# --- through the command line ------------------------------------------------------------------------
+
+
+def test_cli_exit_status_and_summary(tmp_path: Path, settings: Settings) -> None:
+    runner = CliRunner()
+    good = _write_csv(tmp_path / "good.csv", TAOBAO, GOOD)
+    result = runner.invoke(app, ["import", "parcels", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 2 new, 0 updated" in result.output
+    bad_row = list(GOOD[1])
+    bad_row[TAOBAO.index("物流公司")] = "飞鸽快递"
+    bad = _write_csv(tmp_path / "bad.csv", TAOBAO, [GOOD[0], bad_row])
+    result = runner.invoke(app, ["import", "parcels", str(bad)])
+    assert result.exit_code == 1
+    assert "row 3, courier = '飞鸽快递': unknown courier" in result.output
+    assert (tmp_path / "bad.rejects.csv").is_file()
+
+
+def test_cli_mapping_file_adds_a_header_set(tmp_path: Path, settings: Settings) -> None:
+    mapping = tmp_path / "erp.toml"
+    mapping.write_text('[headers]\nwaybill = ["面单号"]\ncourier = ["承运公司"]\n', encoding="utf-8")
+    path = _write_csv(tmp_path / "erp.csv", ["面单号", "承运公司"], [["YT7500000000009", "圆通"]])
+    result = CliRunner().invoke(app, ["import", "parcels", str(path), "--mapping", str(mapping)])
+    assert result.exit_code == 0, result.output
+    out = CliRunner().invoke(app, ["parcels", "--format", "json", "--waybill", "YT7500000000009"])
+    assert '"courier": "yto"' in out.output
+
+
+def test_cli_user_error_is_one_line_without_traceback(tmp_path: Path, settings: Settings) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "import", "parcels", str(tmp_path / "missing.csv")],
+        capture_output=True, text=True, env={**__import__("os").environ},
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"error: {tmp_path / 'missing.csv'}: file not found"
