@@ -47,9 +47,7 @@ def _by_waybill(engine: Engine) -> dict[str, dict]:  # type: ignore[type-arg]
     return {row["waybill"]: row for row in repo.list_parcels(engine, limit=1000)}
 
 
-def test_taobao_export_with_chinese_headers(
-    tmp_path: Path, settings: Settings, sqlite_engine: Engine
-) -> None:
+def test_taobao_export_with_chinese_headers(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     report = _import(_write_csv(tmp_path / "orders.csv", TAOBAO, GOOD), settings, sqlite_engine)
     assert (report.rows, report.inserted, report.updated, report.errors) == (2, 2, 0, [])
     parcels = _by_waybill(sqlite_engine)
@@ -87,9 +85,7 @@ def test_xlsx_with_chinese_headers(tmp_path: Path, settings: Settings, sqlite_en
     assert jt["shipped_at"] == datetime(2026, 11, 6, 0, 0, tzinfo=UTC)
 
 
-def test_xlsx_datetime_cells_are_shanghai_time(
-    tmp_path: Path, settings: Settings, sqlite_engine: Engine
-) -> None:
+def test_xlsx_datetime_cells_are_shanghai_time(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     book = Workbook()
     sheet = book.active
     sheet.append(["waybill", "courier", "order_id", "goods_value", "shipped_at", "freight_insured"])
@@ -103,9 +99,7 @@ def test_xlsx_datetime_cells_are_shanghai_time(
     assert zto["shipped_at"] == datetime(2026, 11, 5, 12, 0, tzinfo=UTC) and zto["freight_insured"] is True
 
 
-def test_reimport_updates_and_creates_no_duplicates(
-    tmp_path: Path, settings: Settings, engine: Engine
-) -> None:
+def test_reimport_updates_and_creates_no_duplicates(tmp_path: Path, settings: Settings, engine: Engine) -> None:
     path = _write_csv(tmp_path / "orders.csv", TAOBAO, GOOD)
     first = _import(path, settings, engine)
     rows = [list(r) for r in GOOD]
@@ -166,9 +160,7 @@ def test_nothing_already_stored_is_lost_by_a_bad_reimport(
     assert _by_waybill(sqlite_engine)["YT7512345678901"]["goods_value"] == Decimal("268.50")
 
 
-def test_blank_courier_is_detected_from_the_waybill(
-    tmp_path: Path, settings: Settings, sqlite_engine: Engine
-) -> None:
+def test_blank_courier_is_detected_from_the_waybill(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     rows = [["4001", "JT1234567890123", ""], ["4002", "77123456789012", ""], ["4003", "12345", ""]]
     path = _write_csv(tmp_path / "orders.csv", ["订单编号", "物流单号", "物流公司"], rows)
     report = _import(path, settings, sqlite_engine)

@@ -107,7 +107,5 @@ def test_bad_environment_value_names_the_variable(monkeypatch: pytest.MonkeyPatc
 def test_override_without_scope_is_refused(config_copy: Path) -> None:
     with (config_copy / "rules.toml").open("a", encoding="utf-8") as fh:
         fh.write("\n[[overrides]]\nstale = { warn_hours = 120, escalate_hours = 168 }\n")
-    with pytest.raises(
-        ConfigError, match=r"rules\.toml: overrides\.0: .*at least one of courier, province, city"
-    ):
+    with pytest.raises(ConfigError, match=r"rules\.toml: overrides\.0: .*at least one of courier, province, city"):
         load_settings(config_copy)

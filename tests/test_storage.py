@@ -19,9 +19,7 @@ T0 = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
 
 def _parcel(waybill: str = "YT1234567890123", **kw: object) -> ParcelFacts:
-    base: dict[str, object] = dict(
-        courier="yto", waybill=waybill, order_id="O1", goods_value=Decimal("268.50")
-    )
+    base: dict[str, object] = dict(courier="yto", waybill=waybill, order_id="O1", goods_value=Decimal("268.50"))
     base.update(kw)
     return ParcelFacts(**base)  # type: ignore[arg-type]
 
@@ -99,9 +97,7 @@ def test_migrations_run_down_and_up_again(engine: Engine) -> None:
     downgrade(engine, "base")
     assert "parcel" not in inspect(engine).get_table_names()
     migrate(engine)
-    assert {"parcel", "tracking_event", "flag", "claim", "alert", "audit_log"} <= set(
-        inspect(engine).get_table_names()
-    )
+    assert {"parcel", "tracking_event", "flag", "claim", "alert", "audit_log"} <= set(inspect(engine).get_table_names())
 
 
 def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
@@ -118,9 +114,7 @@ def test_stale_scan_uses_the_partial_index(sqlite_engine: Engine) -> None:
         conn.execute(text("UPDATE parcel SET is_open = 0 WHERE id % 3 = 0"))
         # most parcels moved recently; one in a hundred has been silent for days (the stale few)
         conn.execute(text("UPDATE parcel SET last_event_at = '2026-11-20 00:00:00.000000'"))
-        conn.execute(
-            text("UPDATE parcel SET last_event_at = '2026-11-01 00:00:00.000000' WHERE id % 100 = 1")
-        )
+        conn.execute(text("UPDATE parcel SET last_event_at = '2026-11-01 00:00:00.000000' WHERE id % 100 = 1"))
         conn.execute(text("ANALYZE"))
     with sqlite_engine.connect() as conn:
         plan = " ".join(

@@ -28,9 +28,7 @@ PARCEL_COLUMNS = [
 def register(app: typer.Typer) -> None:
     app.command("init", help="Create or migrate the database to the newest schema.")(init)
     app.add_typer(import_app, name="import")
-    import_app.command("parcels", help="Import a CSV (UTF-8/GBK) or XLSX order or return export.")(
-        import_parcels_cmd
-    )
+    import_app.command("parcels", help="Import a CSV (UTF-8/GBK) or XLSX order or return export.")(import_parcels_cmd)
     app.command("parcels", help="List parcels.")(parcels)
     app.command("demo", help="Set up the embedded demo: database, example parcels, summary.")(demo)
 

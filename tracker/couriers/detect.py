@@ -53,8 +53,6 @@ class CourierIndex:
         if not hits:
             raise UnknownCourier(f"courier is blank and waybill {waybill!r} matches no courier's pattern")
         if len(hits) > 1:
-            raise UnknownCourier(
-                f"courier is blank and waybill {waybill!r} could be any of {', '.join(sorted(hits))}"
-            )
+            raise UnknownCourier(f"courier is blank and waybill {waybill!r} could be any of {', '.join(sorted(hits))}")
         slug, pattern = next(iter(hits.items()))
         return Detection(slug, pattern)

@@ -45,9 +45,7 @@ def upsert_parcels(engine: Engine, parcels: Sequence[ParcelFacts], *, now: datet
         waybills = {p.waybill for p in parcels}
         existing = {
             (c, w)
-            for c, w in conn.execute(
-                select(PARCEL.c.courier, PARCEL.c.waybill).where(PARCEL.c.waybill.in_(waybills))
-            )
+            for c, w in conn.execute(select(PARCEL.c.courier, PARCEL.c.waybill).where(PARCEL.c.waybill.in_(waybills)))
         }
         stmt = _insert(conn, PARCEL)
         excluded = stmt.excluded
@@ -116,12 +114,8 @@ def parcel_summary(engine: Engine) -> dict[str, Any]:
         open_count = conn.execute(
             select(func.count()).select_from(PARCEL).where(PARCEL.c.is_open.is_(True))
         ).scalar_one()
-        by_courier = dict(
-            conn.execute(select(PARCEL.c.courier, func.count()).group_by(PARCEL.c.courier)).all()
-        )
-        by_direction = dict(
-            conn.execute(select(PARCEL.c.direction, func.count()).group_by(PARCEL.c.direction)).all()
-        )
+        by_courier = dict(conn.execute(select(PARCEL.c.courier, func.count()).group_by(PARCEL.c.courier)).all())
+        by_direction = dict(conn.execute(select(PARCEL.c.direction, func.count()).group_by(PARCEL.c.direction)).all())
         by_status = dict(conn.execute(select(PARCEL.c.status, func.count()).group_by(PARCEL.c.status)).all())
     return {
         "total": total,

@@ -92,9 +92,7 @@ class ParcelRow(SQLModel, table=True):
 # One tracking event; re-ingesting the same event adds nothing (unique per parcel, time and text).
 class TrackingEventRow(SQLModel, table=True):
     __tablename__ = "tracking_event"
-    __table_args__ = (
-        UniqueConstraint("parcel_id", "event_time", "text_hash", name="uq_event_parcel_time_text"),
-    )
+    __table_args__ = (UniqueConstraint("parcel_id", "event_time", "text_hash", name="uq_event_parcel_time_text"),)
 
     id: int | None = Field(default=None, primary_key=True)
     parcel_id: int = Field(foreign_key="parcel.id")

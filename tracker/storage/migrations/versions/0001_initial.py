@@ -280,9 +280,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("is_open = 1"),
             postgresql_where=sa.text("is_open"),
         )
-        batch_op.drop_index(
-            "ix_parcel_due", sqlite_where=sa.text("is_open = 1"), postgresql_where=sa.text("is_open")
-        )
+        batch_op.drop_index("ix_parcel_due", sqlite_where=sa.text("is_open = 1"), postgresql_where=sa.text("is_open"))
 
     op.drop_table("parcel")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
