@@ -1,4 +1,5 @@
-"""Writes examples/parcels.csv: a Taobao/Tmall seller-center order export (Chinese headers, UTF-8 BOM).
+"""Writes examples/parcels.csv (a Taobao/Tmall seller-center order export) and examples/returns.csv (the
+退款管理 returns export), both with Chinese headers in UTF-8 with BOM, as the seller center downloads them.
 
 Deterministic (seeded), so the committed file can be regenerated: python examples/make_parcels.py [N] [OUT]
 bench/import.py uses `generate_rows` for its 100,000-row file.
@@ -72,6 +73,46 @@ def generate_rows(n: int, *, seed: int = 20261101, start: datetime | None = None
         ]
 
 
+RETURN_HEADERS = [
+    "退款编号", "订单编号", "买家会员名", "买家实际支付金额", "买家退款金额", "退款申请时间", "卖家同意退货时间",
+    "超时时间", "退货物流公司", "退货物流单号", "退款状态", "宝贝标题",
+]  # fmt: skip
+
+
+def generate_return_rows(n: int, *, seed: int = 20261111, start: datetime | None = None) -> Iterator[list[str]]:
+    """Rows of the 退款管理 export: buyers sending goods back, each with its refund countdown."""
+    rng = random.Random(seed)
+    start = start or datetime(2026, 11, 8, 9, 0)
+    weights = [c[2] for c in COURIERS]
+    for i in range(n):
+        courier, make, _ = rng.choices(COURIERS, weights)[0]
+        title, price = rng.choice(GOODS)
+        applied = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 12))
+        agreed = applied + timedelta(hours=rng.randrange(1, 30))
+        yield [
+            f"{2_100_000_000_000_000 + i * 104729}",
+            f"{3_800_000_000_000_000_000 + i * 7919}",
+            f"tb_buyer_{rng.randrange(10**6):06d}",
+            price,
+            price,
+            applied.strftime("%Y-%m-%d %H:%M:%S"),
+            agreed.strftime("%Y-%m-%d %H:%M:%S"),
+            (agreed + timedelta(days=10)).strftime("%Y-%m-%d %H:%M:%S"),
+            courier,
+            make(rng),
+            "买家已经退货，等待卖家确认收货",
+            title,
+        ]
+
+
+def write_returns_csv(path: Path, n: int, *, seed: int = 20261111) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(RETURN_HEADERS)
+        writer.writerows(generate_return_rows(n, seed=seed))
+    return path
+
+
 def write_csv(path: Path, n: int, *, encoding: str = "utf-8-sig", seed: int = 20261101) -> Path:
     with path.open("w", encoding=encoding, newline="") as fh:
         writer = csv.writer(fh)
@@ -85,3 +126,6 @@ if __name__ == "__main__":
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).with_name("parcels.csv")
     write_csv(out, count)
     print(f"wrote {count} rows to {out}")
+    returns = out.with_name("returns.csv")
+    write_returns_csv(returns, max(10, count // 10))
+    print(f"wrote {max(10, count // 10)} rows to {returns}")

@@ -256,3 +256,38 @@ def test_cli_user_error_is_one_line_without_traceback(tmp_path: Path, settings: 
     )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {tmp_path / 'missing.csv'}: file not found"
+
+
+def test_returns_export_holds_return_parcels(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
+    header = [
+        "退款编号",
+        "订单编号",
+        "买家会员名",
+        "买家退款金额",
+        "卖家同意退货时间",
+        "超时时间",
+        "退货物流公司",
+        "退货物流单号",
+    ]
+    rows = [
+        [
+            "21001",
+            "3901",
+            "tb_wang",
+            "268.50",
+            "2026-11-10 10:00:00",
+            "2026-11-20 10:00:00",
+            "中通快递",
+            "73100012345678",
+        ]
+    ]
+    report = import_parcels(
+        _write_csv(tmp_path / "refunds.csv", header, rows), engine=sqlite_engine,
+        couriers=CourierIndex(settings.couriers), aliases=settings.headers, tz=settings.tz,
+        now=datetime(2026, 11, 23, tzinfo=UTC), return_headers=settings.return_waybill_headers,
+    )  # fmt: skip
+    assert report.inserted == 1 and not report.errors
+    parcel = _by_waybill(sqlite_engine)["73100012345678"]
+    assert parcel["direction"] == "return" and parcel["courier"] == "zto"
+    assert parcel["refund_deadline"] == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    assert parcel["return_agreed_at"] == datetime(2026, 11, 10, 2, 0, tzinfo=UTC)

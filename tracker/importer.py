@@ -122,6 +122,12 @@ def _norm_header(name: str) -> str:
     return re.sub(r"[\s_]+", "", name).rstrip(":：").lower()
 
 
+def is_returns_file(header: Sequence[str], columns: Mapping[str, int], return_headers: Sequence[str]) -> bool:
+    """The returns export names its waybill column 退货物流单号: its parcels travel buyer -> warehouse."""
+    wanted = {_norm_header(name) for name in return_headers}
+    return "direction" not in columns and _norm_header(header[columns["waybill"]]) in wanted
+
+
 def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> dict[str, int]:
     """Canonical field -> column index. Canonical English names always work; unknown columns are ignored."""
     lookup: dict[str, str] = {_norm_header(name): name for name in CANONICAL}
@@ -165,6 +171,7 @@ class RowParser:
     couriers: CourierIndex
     tz: tzinfo
     currency: str = "CNY"
+    direction: Direction = Direction.outbound  # when the file has no direction column
 
     def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
@@ -234,6 +241,7 @@ class RowParser:
             province, city, addr_district = split_address(cell("address"))
             district = district or addr_district
         digits = re.sub(r"\D", "", cell("phone"))
+        fields.setdefault("direction", self.direction)
         base = ParcelFacts(
             courier=slugs[0],
             waybill=waybills[0].upper(),
@@ -298,6 +306,7 @@ def import_parcels(
     tz: tzinfo,
     now: datetime,
     currency: str = "CNY",
+    return_headers: Sequence[str] = (),
     batch_size: int = 2000,
     actor: str = "import",
     progress: Callable[[int], None] | None = None,
@@ -311,7 +320,9 @@ def import_parcels(
 
     report = ImportReport(path=path)
     header, rows = read_table(path)
-    parser = RowParser(map_headers(header, aliases), couriers, tz, currency)
+    columns = map_headers(header, aliases)
+    direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
+    parser = RowParser(columns, couriers, tz, currency, direction)
     pending: dict[tuple[str, str], ParcelFacts] = {}
     rejected: list[tuple[RowError, Sequence[Any]]] = []
 

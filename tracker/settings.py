@@ -192,6 +192,7 @@ class Settings(BaseSettings):
     import_: ImportConfig = Field(default=ImportConfig(), alias="import")
     couriers: dict[str, CourierConfig]
     headers: dict[str, list[str]] = {}
+    return_waybill_headers: list[str] = []
     rules: RulesConfig
 
     @classmethod
@@ -247,7 +248,12 @@ def normalise_database_url(url: str, root: Path) -> str:
 
 
 # Which file each top-level key comes from, for error messages.
-_FILES = {"couriers": "couriers.toml", "headers": "import.toml", "rules": "rules.toml"}
+_FILES = {
+    "couriers": "couriers.toml",
+    "headers": "import.toml",
+    "return_waybill_headers": "import.toml",
+    "rules": "rules.toml",
+}
 
 
 def default_config_dir() -> Path:
@@ -275,7 +281,9 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     config_dir = Path(config_dir) if config_dir else default_config_dir()
     data: dict[str, Any] = dict(read_toml(config_dir / "tracker.toml"))
     data["couriers"] = read_toml(config_dir / "couriers.toml").get("couriers", {})
-    data["headers"] = read_toml(config_dir / "import.toml").get("headers", {})
+    import_toml = read_toml(config_dir / "import.toml")
+    data["headers"] = import_toml.get("headers", {})
+    data["return_waybill_headers"] = import_toml.get("returns", {}).get("waybill_headers", [])
     data["rules"] = read_toml(config_dir / "rules.toml")
     data["config_dir"] = config_dir
     try:

@@ -79,6 +79,7 @@ def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-de
         tz=settings.tz,
         now=now,
         currency=settings.currency,
+        return_headers=settings.return_waybill_headers,
         batch_size=settings.import_.batch_size,
         progress=progress,
     )
@@ -151,8 +152,11 @@ def demo(
     settings = app.settings
     file = file or settings.project_root / "examples" / "parcels.csv"
     typer.echo(f"database: {_display_url(settings.database_url)}")
-    report = run_import(ctx, file, None, resolve_now(now, settings))
-    print_report(report)
+    at = resolve_now(now, settings)
+    print_report(run_import(ctx, file, None, at))
+    returns = file.with_name("returns.csv")
+    if returns.is_file():
+        print_report(run_import(ctx, returns, None, at))
     summary = repo.parcel_summary(app.engine)
     typer.echo(f"parcels: {summary['total']} ({summary['open']} open)")
     names = {slug: cfg.name for slug, cfg in settings.couriers.items()}
