@@ -5,13 +5,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-sqlite lint bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/tracker demo
 
+# The whole suite on SQLite, then again on PostgreSQL (a throwaway server the tests start).
 test: $(VENV)/.installed-test
 	./scripts/ensure-system-packages.sh
+	$(BIN)/python -m pytest -q
+	TRACKER_TEST_DB=postgresql $(BIN)/python -m pytest -q
+
+test-sqlite: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test

@@ -3,6 +3,10 @@
 PostgreSQL: TRACKER_TEST_PG_URL if set, else a throwaway cluster started here with initdb/pg_ctl on a
 free port (root runs it as the postgres user). Without PostgreSQL binaries the PG tests skip, except
 under CI=true, where that is a failure.
+
+TRACKER_TEST_DB=postgresql runs the whole suite on PostgreSQL: the default test database (`db_url`,
+`sqlite_url`, `sqlite_engine`, `settings`) is then a fresh PostgreSQL database per test, and tests marked
+`sqlite_only` (SQLite pragmas, query plans) are skipped.
 """
 
 from __future__ import annotations
@@ -34,9 +38,28 @@ def now() -> datetime:
     return NOW
 
 
+BACKEND = os.environ.get("TRACKER_TEST_DB", "sqlite")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BACKEND != "sqlite":
+        skip = pytest.mark.skip(reason=f"SQLite-specific; suite running on {BACKEND}")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The default test database: a SQLite file, or a fresh PostgreSQL database under TRACKER_TEST_DB."""
+    if BACKEND == "postgresql":
+        return request.getfixturevalue("pg_url")
     return f"sqlite:///{tmp_path / 'tracker.db'}"
+
+
+@pytest.fixture
+def sqlite_url(db_url: str) -> str:
+    return db_url
 
 
 @pytest.fixture
@@ -46,11 +69,16 @@ def settings(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> Settings:
 
 
 @pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
+def db_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(db_engine: Engine) -> Engine:
+    return db_engine
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------------
@@ -142,7 +170,12 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest) -> Engine:
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """The storage layer on both databases: every test using it runs twice."""
-    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
-    return request.getfixturevalue(name)
+    if request.param == "postgresql":
+        yield request.getfixturevalue("pg_engine")
+        return
+    engine = make_engine(f"sqlite:///{tmp_path / 'both.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()

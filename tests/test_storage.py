@@ -100,12 +100,14 @@ def test_migrations_run_down_and_up_again(engine: Engine) -> None:
     assert {"parcel", "tracking_event", "flag", "claim", "alert", "audit_log"} <= set(inspect(engine).get_table_names())
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
 
 
+@pytest.mark.sqlite_only
 def test_stale_scan_uses_the_partial_index(sqlite_engine: Engine) -> None:
     couriers = ["yto", "zto", "sto", "yunda", "sf", "jt"]
     parcels = [_parcel(f"YT{i:013d}", courier=couriers[i % 6]) for i in range(3000)]
@@ -130,6 +132,7 @@ def test_stale_scan_uses_the_partial_index(sqlite_engine: Engine) -> None:
     assert "ix_parcel_open_last_event" in plan
 
 
+@pytest.mark.sqlite_only
 def test_relative_sqlite_path_creates_its_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'deeper' / 't.db'}")
     migrate(engine)
