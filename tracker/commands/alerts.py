@@ -38,7 +38,8 @@ def alert(
         for planned in report.planned:
             when = planned.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
             typer.echo(
-                f"  plan  {planned.state:<7} due {when}  {planned.recipient}/{planned.channel}  {planned.subject}"
+                f"  plan  {planned.state:<7} due {when}  {planned.recipient}/{planned.channel}  "
+                f"{planned.subject}"
             )
         for delivery, payload in report.would_send:
             typer.echo(f"  would send to {delivery.recipient}/{delivery.channel}: {delivery.subject}")
@@ -47,7 +48,8 @@ def alert(
         return
     for delivery in report.sent:
         typer.echo(
-            f"sent    {delivery.recipient}/{delivery.channel}: {delivery.subject} ({len(delivery.ids)} alert(s))"
+            f"sent    {delivery.recipient}/{delivery.channel}: {delivery.subject} "
+            f"({len(delivery.ids)} alert(s))"
         )
     for delivery, error in report.failed:
         typer.echo(
