@@ -22,14 +22,25 @@ def local(hour: int, minute: int = 0, day: int = 23) -> datetime:
 
 
 def flag(**kw: Any) -> FlagFacts:
-    values: dict[str, Any] = dict(
-        flag_id=1, parcel_id=1, kind="stale", severity="warn", level=0, opened_at=NOON - timedelta(hours=1),
-        courier="yto", waybill="YT100", courier_name="圆通速递", courier_name_en="YTO Express",
-        last_event_at=NOON - timedelta(hours=73), buyer_id="tb_buyer", shop="悦家旗舰店", province="浙江省",
-        next_action_zh="到官网查询, 联系快递网点", next_action_en="phone the courier outlet",
-    )  # fmt: skip
-    values.update(kw)
-    return FlagFacts(**values)
+    defaults: dict[str, Any] = {
+        "flag_id": 1,
+        "parcel_id": 1,
+        "kind": "stale",
+        "severity": "warn",
+        "level": 0,
+        "opened_at": NOON - timedelta(hours=1),
+        "courier": "yto",
+        "waybill": "YT100",
+        "courier_name": "圆通速递",
+        "courier_name_en": "YTO Express",
+        "last_event_at": NOON - timedelta(hours=73),
+        "buyer_id": "tb_buyer",
+        "shop": "悦家旗舰店",
+        "province": "浙江省",
+        "next_action_zh": "到官网查询, 联系快递网点",
+        "next_action_en": "phone the courier outlet",
+    }
+    return FlagFacts(**{**defaults, **kw})
 
 
 def plan(settings: Settings, flags: list[FlagFacts], history: AlertHistory | None = None, now=NOON):  # type: ignore[no-untyped-def]
@@ -60,8 +71,15 @@ def test_stale_warning_alerts_the_agent_group_with_everything_an_agent_needs(
     assert (alert.recipient, alert.channel, alert.level, alert.state) == ("agents", "ding", "warn", "pending")
     assert alert.due_at == NOON and alert.call_key is None
     assert alert.dedupe_key == alert_key(1, "warn", "agents", "ding")
-    for expected in ("YT100", "圆通速递", "物流停滞", "3天1小时", "距最后一条物流", "到官网查询, 联系快递网点",
-                     "(http://127.0.0.1:8501/parcel?waybill=YT100)"):  # fmt: skip
+    expected_parts = (
+        "YT100",
+        "圆通速递",
+        "物流停滞",
+        "3天1小时",
+        "距最后一条物流",
+        "到官网查询, 联系快递网点",
+    )
+    for expected in (*expected_parts, "(http://127.0.0.1:8501/parcel?waybill=YT100)"):
         assert expected in alert.body
     assert alert.body.startswith("### 【预警】物流停滞未更新 YT100")
 
@@ -127,9 +145,8 @@ def test_suspected_loss_goes_to_leads_with_the_claim_proposal(plain_settings: Se
 
 def test_each_refund_ladder_step_alerts_once_and_the_last_goes_to_the_lead(plain_settings: Settings) -> None:
     deadline = NOON + timedelta(days=6, hours=2)
-    base = dict(
-        kind="refund_deadline", refund_deadline=deadline, details={"ladder": "express"}, buyer_id=None
-    )
+    base = {"kind": "refund_deadline", "refund_deadline": deadline, "details": {"ladder": "express"}}
+    base["buyer_id"] = None
     step1 = plan(plain_settings, [flag(level=1, **base)])
     assert targets(step1) == {("agents", "ding", "step1")} and step1[0].call_key is not None
     assert "第1步" in step1[0].body and "退款截止还剩 6 天" in step1[0].body
