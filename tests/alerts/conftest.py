@@ -19,7 +19,7 @@ def receiver() -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), None)  # type: ignore[arg-type]
     rec = Receiver(base=f"http://127.0.0.1:{server.server_address[1]}")
     server.RequestHandlerClass = make_handler(rec)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield rec
     server.shutdown()
