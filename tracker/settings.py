@@ -282,6 +282,7 @@ class AlertsConfig(_Strict):
     send_attempts: PositiveInt = 3  # tries within one run (transport errors, 429, 5xx)
     retry_backoff_minutes: list[PositiveInt] = [5, 15, 60, 240]  # later runs, after attempt n
     max_attempts: PositiveInt = 10
+    claim_lease_minutes: PositiveInt = 10  # a run takes due alerts for this long; a crashed run's come back
     digest_claim_days: PositiveInt = 7
     schedule: WorkSchedule = WorkSchedule()
     calls: CallLimits = CallLimits()

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert
-from tracker.alerts.planning import alert_key, plan_alerts
+from tracker.alerts.planning import alert_key, episode, parse_alert_key, plan_alerts
 from tracker.settings import Settings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -60,8 +60,8 @@ def targets(planned: list[PlannedAlert]) -> set[tuple[str, str, str]]:
 
 
 def history_of(planned: list[PlannedAlert], at: datetime) -> AlertHistory:
-    first = {(p.flag_id, p.level, p.recipient): at for p in planned if "/r" not in p.level}
-    return AlertHistory(keys=frozenset(p.dedupe_key for p in planned), first_alert_at=first)  # type: ignore[misc]
+    first = {parse_alert_key(p.dedupe_key)[:3]: at for p in planned if "/r" not in p.level}  # type: ignore[index]
+    return AlertHistory(keys=frozenset(p.dedupe_key for p in planned), first_alert_at=first)
 
 
 def test_stale_warning_alerts_the_agent_group_with_everything_an_agent_needs(
@@ -70,7 +70,7 @@ def test_stale_warning_alerts_the_agent_group_with_everything_an_agent_needs(
     [alert] = plan(plain_settings, [flag()])
     assert (alert.recipient, alert.channel, alert.level, alert.state) == ("agents", "ding", "warn", "pending")
     assert alert.due_at == NOON and alert.call_key is None
-    assert alert.dedupe_key == alert_key(1, "warn", "agents", "ding")
+    assert alert.dedupe_key == alert_key(episode(flag()), "warn", "agents", "ding")
     expected_parts = (
         "YT100",
         "圆通速递",
@@ -123,9 +123,12 @@ def test_open_flag_gets_reminders_until_the_cap(
     plain_settings: Settings, hours_since_first: int, already: int, expected_level: str | None
 ) -> None:
     first_at = NOON - timedelta(hours=hours_since_first)
-    keys = {alert_key(1, "warn", "agents", "ding", n) for n in range(already + 1)}
-    history = AlertHistory(keys=frozenset(keys), first_alert_at={(1, "warn", "agents"): first_at})
-    planned = plan(plain_settings, [flag(opened_at=first_at)], history)
+    stale = flag(opened_at=first_at)
+    keys = {alert_key(episode(stale), "warn", "agents", "ding", n) for n in range(already + 1)}
+    history = AlertHistory(
+        keys=frozenset(keys), first_alert_at={(episode(stale), "warn", "agents"): first_at}
+    )
+    planned = plan(plain_settings, [stale], history)
     assert [p.level for p in planned] == ([expected_level] if expected_level else [])
     if expected_level:
         assert "第" in planned[0].subject and "次提醒" in planned[0].subject
@@ -179,7 +182,7 @@ def test_phone_tasks_are_due_only_inside_the_calling_window(
 ) -> None:
     [alert] = plan(plain_settings, [flag(kind="unreachable")], now=now)
     assert (alert.state, alert.due_at) == ("pending", due)
-    assert alert.call_key == "call:1:warn:r0"
+    assert alert.call_key == f"call:{episode(flag())}:warn:r0"
     assert "请在 10:00-18:00 内致电买家 (本案第 1/3 次)" in alert.body
 
 
@@ -223,3 +226,10 @@ def test_routes_match_kind_shop_and_province(
 
 def test_flags_not_open_are_not_alerted(plain_settings: Settings) -> None:
     assert plan(plain_settings, [flag(state="acknowledged"), flag(flag_id=2, state="resolved")]) == []
+
+
+def test_a_flag_that_resolved_and_opened_again_alerts_afresh(plain_settings: Settings) -> None:
+    first = plan(plain_settings, [flag()])
+    reopened = flag(opened_at=NOON + timedelta(hours=30))
+    again = plan(plain_settings, [reopened], history_of(first, NOON), now=NOON + timedelta(hours=31))
+    assert [p.level for p in again] == ["warn"] and again[0].dedupe_key != first[0].dedupe_key

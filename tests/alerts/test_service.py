@@ -199,3 +199,21 @@ def test_daily_digest_counts_new_exceptions_claim_deadlines_and_claimable_money(
     assert "可索赔金额(草稿) 299.50 CNY" in text
     again = run(db, alert_settings, alert_env, morning + timedelta(hours=2))
     assert not [d for d in again.sent if d.subject.startswith("每日异常汇总")]
+
+
+def test_an_alert_another_run_is_sending_is_not_sent_twice(
+    db: Engine, alert_settings: Settings, alert_env: dict[str, str], receiver: Receiver
+) -> None:
+    from tracker.alerts import store
+    from tracker.alerts.service import plan
+
+    stale_flag(db)
+    store.insert_planned(db, plan(db, alert_settings, now=NOON), now=NOON)
+    due = store.due_alerts(db, now=NOON, max_attempts=10)
+    ids = [row["id"] for row in due]
+    assert store.take(db, ids, now=NOON, until=NOON + timedelta(minutes=10))  # the other run
+    assert not store.take(db, ids, now=NOON, until=NOON + timedelta(minutes=10))
+    assert run(db, alert_settings, alert_env, NOON + timedelta(minutes=1)).sent == []
+    assert receiver.requests == []
+    # the other run died: after the lease the alerts are due again and go out once
+    assert len(run(db, alert_settings, alert_env, NOON + timedelta(minutes=11)).sent) == len(ids)

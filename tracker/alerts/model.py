@@ -57,8 +57,8 @@ class FlagFacts:
 @dataclass(frozen=True)
 class AlertHistory:
     keys: frozenset[str] = frozenset()
-    # (flag_id, level, group) -> when the first alert of that level went to that group
-    first_alert_at: Mapping[tuple[int, str, str], datetime] = field(default_factory=dict)
+    # (flag episode, level, group) -> when the first alert of that level went to that group
+    first_alert_at: Mapping[tuple[str, str, str], datetime] = field(default_factory=dict)
     # distinct phone tasks per case (parcel id) and per (buyer id, local day of the call)
     calls_per_case: Mapping[int, int] = field(default_factory=dict)
     calls_per_buyer_day: Mapping[tuple[str, date], int] = field(default_factory=dict)

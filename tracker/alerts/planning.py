@@ -32,24 +32,29 @@ class Stage:
     since: datetime  # when this level was reached
 
 
-def alert_key(flag_id: int, level: str, group: str, channel: str, reminder: int = 0) -> str:
-    """The de-duplication key: one alert per flag, level, recipient and reminder number."""
-    key = f"flag:{flag_id}:{level}:{group}:{channel}"
+def episode(flag: FlagFacts) -> str:
+    """A flag's id and the time it (re)opened: a flag resolved and opened again alerts afresh."""
+    return f"{flag.flag_id}.{int(flag.opened_at.timestamp())}"
+
+
+def alert_key(episode: str, level: str, group: str, channel: str, reminder: int = 0) -> str:
+    """The de-duplication key: one alert per flag episode, level, recipient and reminder number."""
+    key = f"flag:{episode}:{level}:{group}:{channel}"
     return f"{key}:r{reminder}" if reminder else key
 
 
-def parse_alert_key(key: str) -> tuple[int, str, str, str, int] | None:
-    """(flag_id, level, group, channel, reminder) of a flag alert key; None for other keys."""
+def parse_alert_key(key: str) -> tuple[str, str, str, str, int] | None:
+    """(episode, level, group, channel, reminder) of a flag alert key; None for other keys."""
     parts = key.split(":")
     if parts[0] != "flag" or len(parts) not in (5, 6):
         return None
     reminder = int(parts[5][1:]) if len(parts) == 6 else 0
-    return int(parts[1]), parts[2], parts[3], parts[4], reminder
+    return parts[1], parts[2], parts[3], parts[4], reminder
 
 
-def call_key(flag_id: int, level: str, reminder: int) -> str:
+def call_key(episode: str, level: str, reminder: int) -> str:
     """One phone task, shared by every group and channel it is sent to (counted once)."""
-    return f"call:{flag_id}:{level}:r{reminder}"
+    return f"call:{episode}:{level}:r{reminder}"
 
 
 def ladder_action(flag: FlagFacts, ladders: RefundLadders) -> str | None:
@@ -160,7 +165,7 @@ def plan_alerts(
         stage = stage_of(flag, config, ladders)
         for group_name in route_groups(flag, config, to_lead=stage.to_lead):
             group = config.groups[group_name]
-            first = history.first_alert_at.get((flag.flag_id, stage.level, group_name))
+            first = history.first_alert_at.get((episode(flag), stage.level, group_name))
             reminder = 0
             if first is not None:
                 elapsed = now - first
@@ -169,7 +174,7 @@ def plan_alerts(
                 )
                 if reminder == 0:
                     continue
-            keys = {c: alert_key(flag.flag_id, stage.level, group_name, c, reminder) for c in group.channels}
+            keys = {c: alert_key(episode(flag), stage.level, group_name, c, reminder) for c in group.channels}
             if all(k in history.keys for k in keys.values()):
                 continue
             state, due, call = _timing(
@@ -204,7 +209,7 @@ def plan_alerts(
                         body=render(message, fmt),
                         state=state,
                         due_at=due,
-                        call_key=call_key(flag.flag_id, stage.level, reminder)
+                        call_key=call_key(episode(flag), stage.level, reminder)
                         if call is not None and not call.limited
                         else None,
                     )
@@ -235,7 +240,7 @@ def _timing(
     weekdays = config.schedule.weekdays if follows_schedule else None
     window_text = f"{contact.calling_window_start:%H:%M}-{contact.calling_window_end:%H:%M}"
     if stage.is_call and not stage.to_lead:
-        key = call_key(flag.flag_id, stage.level, reminder)
+        key = call_key(episode(flag), stage.level, reminder)
         if key in book.slots:  # the same task for another group: same slot, counted once
             slot, note = book.slots[key]
             return "pending", slot, note

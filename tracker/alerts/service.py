@@ -207,6 +207,11 @@ def _deliver(
 ) -> None:
     config = settings.alerts
     channel = config.channels[delivery.channel]
+    if not store.take(
+        engine, delivery.ids, now=now, until=now + timedelta(minutes=config.claim_lease_minutes)
+    ):
+        log.info("alerts %s: taken by another run", delivery.keys)
+        return
     try:
         send(channel, _outgoing(delivery), env=env, client=client, attempts=config.send_attempts, sleep=sleep)
     except DeliveryError as exc:

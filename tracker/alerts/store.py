@@ -80,7 +80,7 @@ def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory
     """Keys and first-alert times of alerts about unresolved flags, today's digest keys, and the call
     counts: per case (parcel) over all time, per buyer and local day from yesterday on."""
     keys: set[str] = set()
-    first: dict[tuple[int, str, str], datetime] = {}
+    first: dict[tuple[str, str, str], datetime] = {}
     with engine.connect() as conn:
         about_flags = (
             select(ALERT.c.dedupe_key, ALERT.c.created_at)
@@ -91,8 +91,8 @@ def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory
             keys.add(key)
             parsed = parse_alert_key(key)
             if parsed and parsed[4] == 0:
-                flag_id, level, group, _channel, _ = parsed
-                slot = (flag_id, level, group)
+                flag_episode, level, group, _channel, _ = parsed
+                slot = (flag_episode, level, group)
                 first[slot] = min(created, first.get(slot, created))
         digests = select(ALERT.c.dedupe_key).where(
             ALERT.c.flag_id.is_(None), ALERT.c.created_at >= now - timedelta(days=2)
@@ -161,6 +161,25 @@ def due_alerts(engine: Engine, *, now: datetime, max_attempts: int) -> list[dict
     )
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def take(engine: Engine, ids: Sequence[int], *, now: datetime, until: datetime) -> bool:
+    """Take due alerts for sending by moving their due time to `until`; False when another run took
+    (or sent) any of them first, and then nothing is taken."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(ALERT)
+            .where(
+                ALERT.c.id.in_(ids),
+                ALERT.c.due_at <= now,
+                ALERT.c.state.in_(("pending", "held", "failed")),
+            )
+            .values(due_at=until)
+        )
+        if result.rowcount != len(ids):
+            conn.rollback()
+            return False
+    return True
 
 
 def mark_sent(engine: Engine, ids: Sequence[int], *, now: datetime) -> None:
