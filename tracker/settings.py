@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -305,17 +306,22 @@ class AlertsConfig(_Strict):
                 raise ValueError(f"names are snake_case, got {name!r}")
         return value
 
-    @model_validator(mode="after")
-    def _references(self) -> AlertsConfig:
+    def reference_problems(self, couriers: Iterable[str]) -> list[str]:
+        """`key: problem` for names that point nowhere (channels, groups, courier slugs)."""
+        known = set(couriers)
+        problems = []
         for name, group in self.groups.items():
             missing = [c for c in group.channels if c not in self.channels]
             if missing:
-                raise ValueError(f"groups.{name}.channels: unknown channel(s) {missing}")
+                problems.append(f"groups.{name}.channels: unknown channel(s) {missing}")
         for i, route in enumerate(self.routes):
             missing = [g for g in (*route.groups, *route.leads) if g not in self.groups]
             if missing:
-                raise ValueError(f"routes[{i}]: unknown group(s) {missing}")
-        return self
+                problems.append(f"routes.{i}: unknown group(s) {missing}")
+            unknown = [slug for slug in route.couriers if slug not in known]
+            if unknown:
+                problems.append(f"routes.{i}.couriers: courier slugs from couriers.toml, got {unknown}")
+        return problems
 
 
 # --- import.toml --------------------------------------------------------------------------------------
@@ -439,18 +445,10 @@ def load_settings(config_dir: Path | None = None) -> Settings:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, config_dir)) from None
-    _check_alert_couriers(settings, config_dir)
+    problems = settings.alerts.reference_problems(settings.couriers)
+    if problems:
+        raise ConfigError("\n".join(f"{config_dir / _FILES['alerts']}: {problem}" for problem in problems))
     return settings
-
-
-def _check_alert_couriers(settings: Settings, config_dir: Path) -> None:
-    for i, route in enumerate(settings.alerts.routes):
-        unknown = [slug for slug in route.couriers if slug not in settings.couriers]
-        if unknown:
-            raise ConfigError(
-                f"{config_dir / 'alerts.toml'}: routes.{i}.couriers: courier slugs from couriers.toml, "
-                f"got {unknown}"
-            )
 
 
 def format_validation_error(exc: ValidationError, config_dir: Path) -> str:
