@@ -217,3 +217,21 @@ def test_an_alert_another_run_is_sending_is_not_sent_twice(
     assert receiver.requests == []
     # the other run died: after the lease the alerts are due again and go out once
     assert len(run(db, alert_settings, alert_env, NOON + timedelta(minutes=11)).sent) == len(ids)
+
+
+def test_more_due_alerts_than_a_robot_takes_go_out_partly_bundled(plain_settings: Settings) -> None:
+    from tracker.alerts.service import group_deliveries
+
+    alerts = plain_settings.alerts
+    ding = alerts.channels["ding"].model_copy(update={"max_per_run": 3})
+    config = alerts.model_copy(update={"channels": {**alerts.channels, "ding": ding}})
+    rows = [
+        {"id": i, "recipient": "agents", "channel": "ding", "state": "pending", "subject": f"S{i}",
+         "body": f"### YT{i}", "dedupe_key": f"k{i}", "call_key": None, "attempts": 0}
+        for i in range(1, 7)
+    ]  # fmt: skip
+    deliveries = group_deliveries(rows, config)
+    assert [d.ids for d in deliveries] == [[3, 4, 5, 6], [1], [2]]
+    assert deliveries[0].subject == "待处理提醒 4 条" and "### YT6" in deliveries[0].body
+    held = [{**row, "state": "held"} for row in rows[:2]] + rows[2:3]
+    assert [d.ids for d in group_deliveries(held, config)] == [[1, 2], [3]]

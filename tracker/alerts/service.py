@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from tracker.alerts import store
 from tracker.alerts.channels import DeliveryError, Outgoing, describe, send
-from tracker.alerts.digest import plan_daily_digests
+from tracker.alerts.digest import OPEN_CLAIM_STATES, plan_daily_digests
 from tracker.alerts.messages import FORMATS, bundle_message
 from tracker.alerts.model import PlannedAlert
 from tracker.alerts.planning import call_windows, plan_alerts
@@ -84,7 +84,7 @@ def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAl
     )
     planned += plan_daily_digests(
         flags,
-        store.load_claims(engine),
+        store.load_claims(engine, states=OPEN_CLAIM_STATES),
         history.keys,
         config=config,
         ladders=settings.rules.refund_ladder,
@@ -112,7 +112,7 @@ def run_alerts(
     if dry_run:
         rows = store.due_alerts(engine, now=now, max_attempts=config.max_attempts)
         rows += [_as_row(p, i) for i, p in enumerate(report.planned, start=-len(report.planned))]
-        for delivery in _deliveries([r for r in rows if r["due_at"] <= now], config):
+        for delivery in group_deliveries([r for r in rows if r["due_at"] <= now], config):
             channel = config.channels[delivery.channel]
             report.would_send.append((delivery, describe(channel, _outgoing(delivery))))
         report.held = sum(1 for p in report.planned if p.state == "held")
@@ -124,7 +124,7 @@ def run_alerts(
     own_client = client is None
     client = client or httpx.Client()
     try:
-        for delivery in _deliveries(due, config):
+        for delivery in group_deliveries(due, config):
             _deliver(engine, delivery, settings, report, env=env, client=client, sleep=sleep, now=now)
     finally:
         if own_client:
@@ -140,7 +140,7 @@ def _as_row(p: PlannedAlert, fake_id: int) -> dict[str, Any]:
     return {**store.planned_row(p, created_at=p.due_at), "id": fake_id}
 
 
-def _deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[Delivery]:
+def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[Delivery]:
     """Due rows per (recipient, channel): held rows as one digest; others one by one, the rest bundled
     once a channel's `max_per_run` would be exceeded (robots take 20 messages a minute)."""
     by_target: dict[tuple[str, str], list[dict[str, Any]]] = {}

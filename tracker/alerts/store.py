@@ -33,8 +33,11 @@ _FLAG_COLUMNS = (
 )  # fmt: skip
 
 
-def load_claims(engine: Engine, parcel_ids: Iterable[int] | None = None) -> list[ClaimFacts]:
-    """Claims (all, or of the given parcels) with the parcel fields digests route on."""
+def load_claims(
+    engine: Engine, parcel_ids: Iterable[int] | None = None, *, states: Sequence[str] | None = None
+) -> list[ClaimFacts]:
+    """Claims (all, or of the given parcels, or in the given states) with the parcel fields digests
+    route on."""
     query = select(
         CLAIM.c.parcel_id, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.state, CLAIM.c.amount,
         CLAIM.c.currency, CLAIM.c.filing_closes_at, PARCEL.c.waybill, PARCEL.c.shop, PARCEL.c.province,
@@ -44,6 +47,8 @@ def load_claims(engine: Engine, parcel_ids: Iterable[int] | None = None) -> list
         if not ids:
             return []
         query = query.where(CLAIM.c.parcel_id.in_(ids))
+    if states is not None:
+        query = query.where(CLAIM.c.state.in_(states))
     with engine.connect() as conn:
         return [ClaimFacts(**row._mapping) for row in conn.execute(query.order_by(CLAIM.c.id))]
 
