@@ -92,11 +92,11 @@ class Message:
 def render(message: Message, fmt: str) -> str:
     """The message as `markdown`, Slack `slack` mrkdwn or plain `text`."""
     if fmt == "markdown":
-        parts = [f"### {message.title}", "", *(f"- {line}" for line in message.lines)]
+        parts = [f"### {message.title}", "", *(_item(line, "- ", "  - ") for line in message.lines)]
         if message.link:
             parts += ["", f"[{message.link[0]}]({message.link[1]})"]
     elif fmt == "slack":
-        parts = [f"*{message.title}*", *(f"• {line}" for line in message.lines)]
+        parts = [f"*{message.title}*", *(_item(line, "• ", "    ◦ ") for line in message.lines)]
         if message.link:
             parts.append(f"<{message.link[1]}|{message.link[0]}>")
     else:
@@ -104,6 +104,11 @@ def render(message: Message, fmt: str) -> str:
         if message.link:
             parts += ["", f"{message.link[0]}: {message.link[1]}"]
     return "\n".join(parts)
+
+
+def _item(line: str, bullet: str, sub_bullet: str) -> str:
+    """A list item; a line indented by two spaces is a sub-item of the one before."""
+    return sub_bullet + line.strip() if line.startswith("  ") else bullet + line
 
 
 def format_duration(span: timedelta, language: str) -> str:
