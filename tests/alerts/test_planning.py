@@ -187,9 +187,11 @@ def test_phone_tasks_are_due_only_inside_the_calling_window(
 
 
 def test_a_case_that_had_its_calls_gets_no_more_phone_tasks(plain_settings: Settings) -> None:
-    history = AlertHistory(calls_per_case={1: 3})
-    [alert] = plan(plain_settings, [flag(kind="unreachable")], history)
+    history = AlertHistory(calls_per_case={"order:O1": 3})
+    [alert] = plan(plain_settings, [flag(kind="unreachable", order_id="O1")], history)
     assert alert.call_key is None and "不要再打电话" in alert.body and "致电买家" not in alert.body
+    [other_order] = plan(plain_settings, [flag(kind="unreachable", order_id="O2")], history)
+    assert other_order.call_key is not None
 
 
 def test_a_buyer_gets_one_call_a_day_across_cases(plain_settings: Settings) -> None:

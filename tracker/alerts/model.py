@@ -45,6 +45,7 @@ class FlagFacts:
     shop: str | None = None
     province: str | None = None
     buyer_id: str | None = None
+    order_id: str | None = None
     direction: str = "outbound"
     shipped_at: datetime | None = None
     last_event_at: datetime | None = None
@@ -59,8 +60,8 @@ class AlertHistory:
     keys: frozenset[str] = frozenset()
     # (flag episode, level, group) -> when the first alert of that level went to that group
     first_alert_at: Mapping[tuple[str, str, str], datetime] = field(default_factory=dict)
-    # distinct phone tasks per case (parcel id) and per (buyer id, local day of the call)
-    calls_per_case: Mapping[int, int] = field(default_factory=dict)
+    # distinct phone tasks per case (see case_key) and per (buyer id, local day of the call)
+    calls_per_case: Mapping[str, int] = field(default_factory=dict)
     calls_per_buyer_day: Mapping[tuple[str, date], int] = field(default_factory=dict)
 
 
@@ -78,3 +79,9 @@ class PlannedAlert:
     state: str  # pending | held
     due_at: datetime
     call_key: str | None = None
+
+
+def case_key(order_id: str | None, parcel_id: int | None) -> str:
+    """The after-sales case a phone call belongs to: the order (its outbound and return parcels are one
+    case), or the parcel when the order is unknown."""
+    return f"order:{order_id}" if order_id else f"parcel:{parcel_id}"

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tracker.alerts.messages import FORMATS, CallNote, flag_message, render
-from tracker.alerts.model import AlertHistory, FlagFacts, PlannedAlert
+from tracker.alerts.model import AlertHistory, FlagFacts, PlannedAlert, case_key
 from tracker.alerts.schedule import Window, local_date, next_slot
 from tracker.settings import AlertsConfig, Contact, RefundLadders
 
@@ -133,7 +133,7 @@ class _CallBook:
     """Running counts of phone tasks (stored + planned in this run) per case and per buyer-day."""
 
     def __init__(self, history: AlertHistory) -> None:
-        self.per_case: Counter[int] = Counter(history.calls_per_case)
+        self.per_case: Counter[str] = Counter(history.calls_per_case)
         self.per_day: Counter[tuple[str, date]] = Counter(history.calls_per_buyer_day)
         self.slots: dict[str, tuple[datetime, CallNote]] = {}
 
@@ -154,9 +154,9 @@ def plan_alerts(
     alert while the flag stays open (at most `max_reminders`). Agent groups that follow the schedule get
     alerts outside working hours as `held`, due at the next window start (sent as one digest).
     Phone tasks are due at the next slot inside both the calling window and working hours, on a day the
-    buyer has fewer than `calls.max_per_buyer_per_day` calls; a case that already had
-    `max_calls_per_case` calls gets the alert without a phone task. Flags are taken in (opened_at, id)
-    order so the oldest case gets a day's call first."""
+    buyer has fewer than `calls.max_per_buyer_per_day` calls; a case (the order, else the parcel) that
+    already had `max_calls_per_case` calls gets the alert without a phone task. Flags are taken in
+    (opened_at, id) order so the oldest case gets a day's call first."""
     book = _CallBook(history)
     planned: list[PlannedAlert] = []
     for flag in sorted(flags, key=lambda f: (f.opened_at, f.flag_id)):
@@ -244,7 +244,7 @@ def _timing(
         if key in book.slots:  # the same task for another group: same slot, counted once
             slot, note = book.slots[key]
             return "pending", slot, note
-        case = flag.parcel_id
+        case = case_key(flag.order_id, flag.parcel_id)
         if book.per_case[case] >= contact.max_calls_per_case:
             note = CallNote(book.per_case[case], contact.max_calls_per_case, window_text, limited=True)
         else:

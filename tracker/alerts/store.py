@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert
+from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert, case_key
 from tracker.alerts.planning import parse_alert_key
 from tracker.alerts.schedule import local_date
 from tracker.settings import CourierConfig
@@ -28,7 +28,7 @@ _FLAG_COLUMNS = (
     FLAG.c.id.label("flag_id"), FLAG.c.parcel_id, FLAG.c.kind, FLAG.c.severity, FLAG.c.level, FLAG.c.state,
     FLAG.c.opened_at, FLAG.c.escalated_at, FLAG.c.next_action_zh, FLAG.c.next_action_en, FLAG.c.details,
     PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.shop, PARCEL.c.province, PARCEL.c.buyer_id,
-    PARCEL.c.direction, PARCEL.c.shipped_at, PARCEL.c.last_event_at, PARCEL.c.paid_at,
+    PARCEL.c.order_id, PARCEL.c.direction, PARCEL.c.shipped_at, PARCEL.c.last_event_at, PARCEL.c.paid_at,
     PARCEL.c.refund_deadline,
 )  # fmt: skip
 
@@ -83,7 +83,7 @@ def load_flags(
 
 def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory:
     """Keys and first-alert times of alerts about unresolved flags, today's digest keys, and the call
-    counts: per case (parcel) over all time, per buyer and local day from yesterday on."""
+    counts: per case (order, else parcel) over all time, per buyer and local day from yesterday on."""
     keys: set[str] = set()
     first: dict[tuple[str, str, str], datetime] = {}
     with engine.connect() as conn:
@@ -104,19 +104,19 @@ def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory
         )
         keys.update(k for (k,) in conn.execute(digests))
         calls = (
-            select(ALERT.c.call_key, ALERT.c.parcel_id, ALERT.c.due_at, PARCEL.c.buyer_id)
+            select(ALERT.c.call_key, ALERT.c.parcel_id, PARCEL.c.order_id, ALERT.c.due_at, PARCEL.c.buyer_id)
             .join(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
             .where(ALERT.c.call_key.is_not(None), ALERT.c.state != "cancelled")
             .distinct()
         )
-        per_case: Counter[int] = Counter()
+        per_case: Counter[str] = Counter()
         per_day: Counter[tuple[str, Any]] = Counter()
         seen: set[str] = set()
-        for key, parcel_id, due, buyer in conn.execute(calls):
+        for key, parcel_id, order_id, due, buyer in conn.execute(calls):
             if key in seen:
                 continue
             seen.add(key)
-            per_case[parcel_id] += 1
+            per_case[case_key(order_id, parcel_id)] += 1
             if buyer is not None and due is not None:
                 per_day[(buyer, local_date(due, tz))] += 1
     return AlertHistory(frozenset(keys), first, dict(per_case), dict(per_day))
