@@ -235,3 +235,20 @@ def test_more_due_alerts_than_a_robot_takes_go_out_partly_bundled(plain_settings
     assert deliveries[0].subject == "待处理提醒 4 条" and "### YT6" in deliveries[0].body
     held = [{**row, "state": "held"} for row in rows[:2]] + rows[2:3]
     assert [d.ids for d in group_deliveries(held, config)] == [[1, 2], [3]]
+
+
+def test_a_case_gets_at_most_three_calls_across_its_parcels_and_days(
+    db: Engine, alert_settings: Settings, alert_env: dict[str, str], receiver: Receiver
+) -> None:
+    outbound = add_parcel(db, "YT100", now=NOON, buyer_id="tb_1", order_id="O1")
+    add_flag(db, outbound, "unreachable", opened_at=NOON - timedelta(hours=1))
+    for day in (23, 24, 25):  # the call, then two daily reminders: three calls
+        run(db, alert_settings, alert_env, local(day, 12, 5))
+    back = add_parcel(db, "YT900", now=NOON, buyer_id="tb_1", order_id="O1", direction="return")
+    add_flag(db, back, "refund_deadline", opened_at=local(26, 11), level=1, details={"action": "phone"})
+    run(db, alert_settings, alert_env, local(26, 12))
+    texts = [t for t in ding_texts(receiver) if "YT" in t]
+    calls = [t for t in texts if "致电买家" in t]
+    assert len(calls) == 3 and all("YT100" in t for t in calls)
+    [ladder] = [t for t in texts if "YT900" in t]
+    assert "本案已致电 3 次, 不要再打电话" in ladder
