@@ -252,3 +252,17 @@ def test_a_case_gets_at_most_three_calls_across_its_parcels_and_days(
     assert len(calls) == 3 and all("YT100" in t for t in calls)
     [ladder] = [t for t in texts if "YT900" in t]
     assert "本案已致电 3 次, 不要再打电话" in ladder
+
+
+def test_a_bundle_too_big_for_wecom_is_split_not_cut(plain_settings: Settings) -> None:
+    from tracker.alerts.service import group_deliveries
+
+    body = "### 退款截止临近\n" + "- 运单: YT100 (圆通速递) 物流停滞\n" * 20  # ~800 bytes
+    rows = [
+        {"id": i, "recipient": "leads", "channel": "wecom", "state": "held", "subject": f"S{i}",
+         "body": body, "dedupe_key": f"k{i}", "call_key": None, "attempts": 0}
+        for i in range(1, 13)
+    ]  # fmt: skip
+    deliveries = group_deliveries(rows, plain_settings.alerts)
+    assert sorted(i for d in deliveries for i in d.ids) == list(range(1, 13))
+    assert len(deliveries) > 1 and all(len(d.body.encode()) <= 4096 for d in deliveries)

@@ -158,17 +158,40 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
         if len(held) == 1:
             single.insert(0, held.pop())
         room = channel.max_per_run - (1 if held else 0)
+        extra: list[dict[str, Any]] = []
         if len(single) > room:
-            single, extra = single[: room - 1], single[room - 1 :]
-        else:
-            extra = []
+            keep = max(room - 1, 0)
+            single, extra = single[:keep], single[keep:]
         fmt = FORMATS[channel.type]
         for kind, bundle in (("held", held), ("many", extra)):
-            if bundle:
-                title = _BUNDLE_TITLES[kind][group.language].format(n=len(bundle))
-                out.append(_delivery(channel_name, recipient, title, bundle, fmt))
+            for chunk in _chunks(bundle, channel.max_bytes):
+                title = _BUNDLE_TITLES[kind][group.language].format(n=len(chunk))
+                out.append(_delivery(channel_name, recipient, title, chunk, fmt))
         out.extend(_delivery(channel_name, recipient, r["subject"], [r], fmt) for r in single)
     return out
+
+
+# Bytes a bundle's title and separators take, on top of the alert bodies.
+_BUNDLE_OVERHEAD = 200
+
+
+def _chunks(rows: list[dict[str, Any]], max_bytes: int | None) -> list[list[dict[str, Any]]]:
+    """Rows split so that each bundle fits the channel's size limit (WeCom: 4096 bytes) instead of being
+    cut; one alert larger than the limit alone is cut by the sender."""
+    if not rows:
+        return []
+    if not max_bytes:
+        return [rows]
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = _BUNDLE_OVERHEAD
+    for row in rows:
+        n = len(row["body"].encode()) + 10
+        if chunks[-1] and size + n > max_bytes:
+            chunks.append([])
+            size = _BUNDLE_OVERHEAD
+        chunks[-1].append(row)
+        size += n
+    return chunks
 
 
 def _delivery(channel: str, recipient: str, subject: str, rows: list[dict[str, Any]], fmt: str) -> Delivery:
