@@ -235,3 +235,15 @@ def test_a_flag_that_resolved_and_opened_again_alerts_afresh(plain_settings: Set
     reopened = flag(opened_at=NOON + timedelta(hours=30))
     again = plan(plain_settings, [reopened], history_of(first, NOON), now=NOON + timedelta(hours=31))
     assert [p.level for p in again] == ["warn"] and again[0].dedupe_key != first[0].dedupe_key
+
+
+def test_the_planning_core_imports_no_io_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tracker.alerts.planning, tracker.alerts.digest, tracker.alerts.messages;"
+        "print(sorted(m for m in ('httpx', 'sqlalchemy', 'sqlmodel', 'smtplib', 'tenacity') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
