@@ -243,7 +243,8 @@ def test_the_planning_core_imports_no_io_library() -> None:
 
     code = (
         "import sys, tracker.alerts.planning, tracker.alerts.digest, tracker.alerts.messages;"
-        "print(sorted(m for m in ('httpx', 'sqlalchemy', 'sqlmodel', 'smtplib', 'tenacity') if m in sys.modules))"
+        "io = ('httpx', 'sqlalchemy', 'sqlmodel', 'smtplib', 'tenacity');"
+        "print(sorted(m for m in io if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
