@@ -211,7 +211,7 @@ class AlertGroup(_Strict):
 
     role: str = Field(default="agent", pattern="^(agent|lead)$")
     channels: list[str] = Field(min_length=1)
-    language: str = Field(default="zh", pattern="^(zh|en)$")
+    language: str | None = Field(default=None, pattern="^(zh|en)$")  # default: the file's `language`
     follows_schedule: bool = True  # outside working hours alerts are held for the morning digest
     daily_digest: bool = True
 

@@ -248,3 +248,11 @@ def test_the_planning_core_imports_no_io_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_groups_without_a_language_use_the_files_language(plain_settings: Settings) -> None:
+    english = plain_settings.model_copy(
+        update={"alerts": plain_settings.alerts.model_copy(update={"language": "en"})}
+    )
+    [alert] = plan(english, [flag()])
+    assert alert.subject == "[Warning] tracking not updated YT100" and "YTO Express" in alert.body

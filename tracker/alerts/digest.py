@@ -69,7 +69,9 @@ def plan_daily_digests(
             or name in route_groups(f, config, to_lead=stage_of(f, config, ladders).to_lead)
         ]
         my_claims = [c for c in claims if name in parcel_groups(c.courier, c.shop, c.province, config)]
-        message = digest_message(mine, my_claims, language=group.language, config=config, tz=tz, now=now)
+        message = digest_message(
+            mine, my_claims, language=group.language or config.language, config=config, tz=tz, now=now
+        )
         for channel, key in keys.items():
             if key in existing_keys:
                 continue

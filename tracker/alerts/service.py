@@ -165,7 +165,7 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
         fmt = FORMATS[channel.type]
         for kind, bundle in (("held", held), ("many", extra)):
             for chunk in _chunks(bundle, channel.max_bytes):
-                title = _BUNDLE_TITLES[kind][group.language].format(n=len(chunk))
+                title = _BUNDLE_TITLES[kind][group.language or config.language].format(n=len(chunk))
                 out.append(_delivery(channel_name, recipient, title, chunk, fmt))
         out.extend(_delivery(channel_name, recipient, r["subject"], [r], fmt) for r in single)
     return out
