@@ -266,3 +266,14 @@ def test_a_bundle_too_big_for_wecom_is_split_not_cut(plain_settings: Settings) -
     deliveries = group_deliveries(rows, plain_settings.alerts)
     assert sorted(i for d in deliveries for i in d.ids) == list(range(1, 13))
     assert len(deliveries) > 1 and all(len(d.body.encode()) <= 4096 for d in deliveries)
+
+
+@pytest.mark.parametrize("url", ["::not a url", "ftp://127.0.0.1/x", "http://[::1/robot"])
+def test_a_malformed_webhook_url_fails_the_alert_without_stopping_the_run(
+    db: Engine, alert_settings: Settings, alert_env: dict[str, str], receiver: Receiver, url: str
+) -> None:
+    stale_flag(db)
+    report = run(db, alert_settings, {**alert_env, "T_DING_URL": url}, NOON)
+    assert [d.channel for d, _ in report.failed] == ["ding", "ding"]  # the alert and the daily digest
+    assert {d.channel for d in report.sent} == {"slack"}  # the English group's digest still went out
+    assert alert_states(db) == {"failed": 2, "sent": 1}

@@ -91,6 +91,8 @@ def _post(client: httpx.Client, channel: AlertChannel, url: str, payload: dict[s
         response = client.post(url, json=payload, timeout=channel.timeout_seconds)
     except httpx.TransportError as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}", transient=True) from exc
+    except httpx.InvalidURL as exc:
+        raise DeliveryError(f"bad webhook URL: {exc}", transient=False) from exc
     if response.status_code in _RETRY_STATUS:
         raise DeliveryError(f"HTTP {response.status_code}: {response.text[:200]}", transient=True)
     if response.status_code >= 400:

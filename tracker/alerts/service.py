@@ -237,10 +237,14 @@ def _deliver(
         return
     try:
         send(channel, _outgoing(delivery), env=env, client=client, attempts=config.send_attempts, sleep=sleep)
-    except DeliveryError as exc:
-        log.warning("alert to %s via %s failed: %s", delivery.recipient, delivery.channel, exc)
-        store.mark_failed(engine, delivery.ids, error=str(exc), retry_at=_retry_at(delivery, settings, now))
-        report.failed.append((delivery, str(exc)))
+    except Exception as exc:  # a bug in one channel must not lose the alert or stop the run
+        error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, DeliveryError):
+            log.warning("alert to %s via %s failed: %s", delivery.recipient, delivery.channel, error)
+        else:
+            log.exception("alert to %s via %s failed unexpectedly", delivery.recipient, delivery.channel)
+        store.mark_failed(engine, delivery.ids, error=error, retry_at=_retry_at(delivery, settings, now))
+        report.failed.append((delivery, error))
         return
     store.mark_sent(engine, delivery.ids, now=now)
     report.sent.append(delivery)
