@@ -121,3 +121,12 @@ def test_the_shipped_alerts_file_loads(settings: Settings) -> None:
     assert alerts.calls.ladder_actions and set(alerts.lead_ladder_actions) <= {
         step.action for step in settings.rules.refund_ladder.express
     }
+
+
+def test_alerts_held_at_night_are_listed_with_their_due_time(
+    cli_db: Engine, alert_config_dir: Path, receiver: Receiver
+) -> None:
+    result = invoke(alert_config_dir, "alert", "--now", "2026-11-23T23:00")
+    assert result.exit_code == 0, result.output
+    assert "held    agents/ding: 【预警】物流停滞未更新 YT100 (due 2026-11-24 09:00)" in result.output
+    assert receiver.requests == []

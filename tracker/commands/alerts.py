@@ -55,6 +55,11 @@ def alert(
         typer.echo(
             f"FAILED  {delivery.recipient}/{delivery.channel}: {delivery.subject}: {error} (will retry)"
         )
+    for planned in report.planned:
+        if planned.due_at > moment:
+            what = "held   " if planned.state == "held" else "later  "
+            when = planned.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            typer.echo(f"{what} {planned.recipient}/{planned.channel}: {planned.subject} (due {when})")
     for row in report.stuck:
         typer.echo(f"GAVE UP {row['recipient']}/{row['channel']}: {row['subject']}: {row['error']}")
     typer.echo(
