@@ -98,3 +98,4 @@ class AlertState(StrEnum):
     held = "held"  # quiet hours: sent in the next window's digest
     sent = "sent"
     failed = "failed"
+    cancelled = "cancelled"  # the flag was resolved before the alert went out

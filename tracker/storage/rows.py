@@ -186,6 +186,7 @@ class AlertRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_alert_dedupe"),
         Index("ix_alert_state_due", "state", "due_at"),
+        Index("ix_alert_call_key", "call_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -203,6 +204,9 @@ class AlertRow(SQLModel, table=True):
     sent_at: datetime | None = None
     error: str | None = None
     created_at: datetime
+    # the phone task this alert carries (one per flag, level and reminder), for the per-case and
+    # per-buyer call limits (spec/rules.md "Contacting buyers"); None when it asks for no call
+    call_key: str | None = Field(default=None, max_length=120)
 
 
 # Who did what, when: every state change a person or the system makes.

@@ -1,0 +1,131 @@
+"""The daily summary per group: new exceptions by kind, claim deadlines coming, money claimable. Pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from tracker.alerts.messages import FORMATS, KIND_LABELS, Message, render
+from tracker.alerts.model import ClaimFacts, FlagFacts, PlannedAlert
+from tracker.alerts.planning import parcel_groups, route_groups, stage_of, work_windows
+from tracker.alerts.schedule import local_date, next_slot
+from tracker.settings import AlertsConfig, RefundLadders
+
+_TEXT = {
+    "zh": {
+        "title": "每日异常汇总 {day}", "new": "近24小时新增异常 {n} 件", "none": "近24小时无新增异常",
+        "closing": "{days}天内截止的索赔 {n} 件", "claimable": "可索赔金额(草稿) {amount} {cur}",
+        "closes": "截止",
+    },
+    "en": {
+        "title": "Daily exceptions summary {day}", "new": "New exceptions in the last 24 h: {n}",
+        "none": "No new exceptions in the last 24 h", "closing": "Claims closing within {days} days: {n}",
+        "claimable": "Claimable (draft claims): {amount} {cur}", "closes": "closes",
+    },
+}  # fmt: skip
+
+# Claim states still to be filed: their deadlines matter and their amounts are claimable.
+OPEN_CLAIM_STATES = ("draft", "needs_config")
+
+
+def digest_key(day: str, group: str, channel: str) -> str:
+    return f"digest:{day}:{group}:{channel}"
+
+
+def plan_daily_digests(
+    flags: Iterable[FlagFacts],
+    claims: Iterable[ClaimFacts],
+    existing_keys: frozenset[str],
+    *,
+    config: AlertsConfig,
+    ladders: RefundLadders,
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[PlannedAlert]:
+    """One summary per group with `daily_digest` and channel per local day, planned at the first run
+    inside the group's hours (any time for groups that ignore the schedule). A flag counts for a group
+    when it opened in the last 24 hours and routes to it; a claim when its parcel routes to it."""
+    day = local_date(now, tz)
+    flags = [f for f in flags if now - f.opened_at <= timedelta(hours=24)]
+    claims = list(claims)
+    planned: list[PlannedAlert] = []
+    for name, group in config.groups.items():
+        if not group.daily_digest:
+            continue
+        if group.follows_schedule:
+            opens = next_slot(now, tz, work_windows(config), weekdays=config.schedule.weekdays)
+            if opens != now:
+                continue
+        keys = {c: digest_key(day.isoformat(), name, c) for c in group.channels}
+        if all(k in existing_keys for k in keys.values()):
+            continue
+        mine = [
+            f
+            for f in flags
+            if name in route_groups(f, config, to_lead=False)
+            or name in route_groups(f, config, to_lead=stage_of(f, config, ladders).to_lead)
+        ]
+        my_claims = [c for c in claims if name in parcel_groups(c.courier, c.shop, c.province, config)]
+        message = digest_message(
+            mine, my_claims, language=group.language or config.language, config=config, tz=tz, now=now
+        )
+        for channel, key in keys.items():
+            if key in existing_keys:
+                continue
+            planned.append(
+                PlannedAlert(
+                    dedupe_key=key,
+                    flag_id=None,
+                    parcel_id=None,
+                    channel=channel,
+                    recipient=name,
+                    level="digest",
+                    subject=message.title,
+                    body=render(message, FORMATS[config.channels[channel].type]),
+                    state="pending",
+                    due_at=now,
+                )
+            )
+    return planned
+
+
+def digest_message(
+    flags: list[FlagFacts],
+    claims: list[ClaimFacts],
+    *,
+    language: str,
+    config: AlertsConfig,
+    tz: ZoneInfo,
+    now: datetime,
+) -> Message:
+    t = _TEXT[language]
+    zh = language == "zh"
+    lines: list[str] = []
+    by_kind = Counter(f.kind for f in flags)
+    if by_kind:
+        lines.append(t["new"].format(n=sum(by_kind.values())))
+        for kind, n in sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0])):
+            label = KIND_LABELS.get(kind, (kind, kind))[0 if zh else 1]
+            lines.append(f"  {label}: {n}")
+    else:
+        lines.append(t["none"])
+    horizon = now + timedelta(days=config.digest_claim_days)
+    open_claims = [c for c in claims if c.state in OPEN_CLAIM_STATES]
+    closing = sorted(
+        (c for c in open_claims if c.filing_closes_at is not None and now <= c.filing_closes_at <= horizon),
+        key=lambda c: c.filing_closes_at,  # type: ignore[arg-type, return-value]
+    )
+    lines.append(t["closing"].format(days=config.digest_claim_days, n=len(closing)))
+    for claim in closing:
+        closes = claim.filing_closes_at.astimezone(tz)  # type: ignore[union-attr]
+        lines.append(f"  {claim.waybill} {claim.claim_type} {t['closes']} {closes:%Y-%m-%d %H:%M}")
+    totals: dict[str, Decimal] = {}
+    for claim in open_claims:
+        if claim.state == "draft" and claim.amount is not None:
+            totals[claim.currency] = totals.get(claim.currency, Decimal("0")) + claim.amount
+    for currency, amount in sorted(totals.items()) or [("CNY", Decimal("0"))]:
+        lines.append(t["claimable"].format(amount=f"{amount:.2f}", cur=currency))
+    return Message(title=t["title"].format(day=local_date(now, tz).isoformat()), lines=tuple(lines))

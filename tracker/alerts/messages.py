@@ -1,0 +1,208 @@
+"""Alert texts in Chinese or English, rendered as markdown (DingTalk, WeCom, webhook), Slack mrkdwn
+or plain text (e-mail). Pure: facts and `now` in, strings out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from tracker.alerts.model import ClaimFacts, FlagFacts
+
+# Channel type -> body format.
+FORMATS = {
+    "dingtalk": "markdown",
+    "wecom": "markdown",
+    "webhook": "markdown",
+    "slack": "slack",
+    "email": "text",
+}
+
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "no_first_scan": ("发货后无揽收信息", "no first scan since shipping"),
+    "stale": ("物流停滞未更新", "tracking not updated"),
+    "lost_suspected": ("疑似丢件", "suspected lost"),
+    "lost": ("确认丢件", "lost (confirmed)"),
+    "out_of_area": ("超区件", "out of delivery area"),
+    "blind_area": ("盲区件(无网点)", "no outlet in the city"),
+    "stranded": ("滞留件", "stranded at an outlet"),
+    "refused": ("买家拒签", "refused by the buyer"),
+    "returning": ("退回中", "returning to sender"),
+    "returned": ("已退签", "returned"),
+    "address_problem": ("地址/电话有误", "address or phone problem"),
+    "unreachable": ("联系不上收件人", "recipient unreachable"),
+    "locker_overdue": ("快递柜超时未取", "locker pick-up overdue"),
+    "damaged": ("破损", "damaged"),
+    "delivered_disputed": ("签收争议", "delivery disputed"),
+    "late_shipment": ("延迟发货", "late shipment"),
+    "return_no_waybill": ("退货未填单号", "return without waybill"),
+    "return_no_movement": ("退货无物流", "return not moving"),
+    "return_abandoned": ("退货视为未寄回", "return abandoned"),
+    "return_surface_mail": ("平邮退货", "return by surface mail"),
+    "return_waybill_shared": ("退货单号重复使用", "return waybill shared by buyers"),
+    "return_waybill_invalid": ("退货单号无效", "return waybill invalid"),
+    "return_partial": ("退货件数不足", "return incomplete"),
+    "refund_deadline": ("退款截止临近", "refund deadline approaching"),
+}
+
+# Which moment "for how long" counts from, per kind: (parcel field, zh label, en label).
+_SINCE = {
+    "no_first_scan": ("shipped_at", "距发货", "since shipping"),
+    "stale": ("last_event_at", "距最后一条物流", "since the last scan"),
+    "lost_suspected": ("last_event_at", "距最后一条物流", "since the last scan"),
+    "late_shipment": ("paid_at", "距付款", "since payment"),
+}
+
+_WORDS = {
+    "zh": {
+        "warn": "预警", "escalate": "升级", "lead": "主管", "reminder": "第{n}次提醒", "waybill": "运单",
+        "problem": "问题", "duration": "持续", "flagged": "距标记", "action": "建议处理",
+        "open": "在看板中打开", "step": "第{n}步", "days_left": "退款截止还剩 {d} 天",
+        "call": "请在 {start}-{end} 内致电买家 (本案第 {k}/{max} 次)",
+        "call_limit": "本案已致电 {max} 次, 不要再打电话, 请留言跟进 (恶意骚扰会被扣分)",
+        "claim": "索赔建议", "claim_none": "暂无索赔记录, 请按丢件流程发起索赔",
+        "closes": "截止", "shop": "店铺", "region": "地区",
+    },
+    "en": {
+        "warn": "Warning", "escalate": "Escalation", "lead": "Lead", "reminder": "Reminder {n}",
+        "waybill": "Waybill", "problem": "Problem", "duration": "For", "flagged": "since flagged",
+        "action": "Next action", "open": "Open on the board", "step": "step {n}",
+        "days_left": "{d} days left before the refund deadline",
+        "call": "Phone the buyer between {start} and {end} (call {k} of {max} for this case)",
+        "call_limit": "This case has had {max} calls: do not phone again, leave a message "
+        "(harassment costs points)",
+        "claim": "Claim proposal", "claim_none": "No claim yet: start a loss claim",
+        "closes": "closes", "shop": "Shop", "region": "Region",
+    },
+}  # fmt: skip
+
+
+def words(language: str) -> dict[str, str]:
+    return _WORDS[language]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    title: str
+    lines: tuple[str, ...]
+    link: tuple[str, str] | None = None  # (text, url)
+
+
+def render(message: Message, fmt: str) -> str:
+    """The message as `markdown`, Slack `slack` mrkdwn or plain `text`."""
+    if fmt == "markdown":
+        parts = [f"### {message.title}", "", *(_item(line, "- ", "  - ") for line in message.lines)]
+        if message.link:
+            parts += ["", f"[{message.link[0]}]({message.link[1]})"]
+    elif fmt == "slack":
+        parts = [f"*{message.title}*", *(_item(line, "• ", "    ◦ ") for line in message.lines)]
+        if message.link:
+            parts.append(f"<{message.link[1]}|{message.link[0]}>")
+    else:
+        parts = [message.title, "", *message.lines]
+        if message.link:
+            parts += ["", f"{message.link[0]}: {message.link[1]}"]
+    return "\n".join(parts)
+
+
+def _item(line: str, bullet: str, sub_bullet: str) -> str:
+    """A list item; a line indented by two spaces is a sub-item of the one before."""
+    return sub_bullet + line.strip() if line.startswith("  ") else bullet + line
+
+
+def format_duration(span: timedelta, language: str) -> str:
+    hours = max(0, int(span.total_seconds() // 3600))
+    days, hours = divmod(hours, 24)
+    if language == "zh":
+        return f"{days}天{hours}小时" if days else f"{hours}小时"
+    return f"{days} d {hours} h" if days else f"{hours} h"
+
+
+def board_link(board_url: str, waybill: str) -> str:
+    return board_url.replace("{waybill}", quote(waybill, safe=""))
+
+
+@dataclass(frozen=True, slots=True)
+class CallNote:
+    """The phone task attached to an alert: the call number, or the limit that stops it."""
+
+    number: int
+    max_calls: int
+    window: str  # "10:00-18:00"
+    limited: bool = False
+
+
+def flag_message(
+    flag: FlagFacts,
+    *,
+    language: str,
+    level: str,
+    reminder: int,
+    to_lead: bool,
+    now: datetime,
+    tz: ZoneInfo,
+    board_url: str,
+    call: CallNote | None = None,
+    with_claims: bool = False,
+) -> Message:
+    """The alert for one flag at one level: waybill and courier, what is wrong, for how long, the next
+    action, the phone task (or its limit), the claim proposal for losses, and the board link."""
+    w = _WORDS[language]
+    zh = language == "zh"
+    kind_label = KIND_LABELS.get(flag.kind, (flag.kind, flag.kind))[0 if zh else 1]
+    tag = w["escalate"] if flag.severity == "escalate" else w["warn"]
+    if to_lead and flag.severity != "escalate":
+        tag = w["lead"]
+    if reminder:
+        tag += " · " + w["reminder"].format(n=reminder)
+    title = f"【{tag}】{kind_label} {flag.waybill}" if zh else f"[{tag}] {kind_label} {flag.waybill}"
+    courier = (flag.courier_name if zh else flag.courier_name_en) or flag.courier
+    lines = [f"{w['waybill']}: {flag.waybill} ({courier})"]
+    problem = kind_label
+    if flag.kind == "refund_deadline":
+        problem += " · " + w["step"].format(n=flag.level)
+        if flag.refund_deadline is not None:
+            days_left = max(0, (flag.refund_deadline - now).days)
+            problem += " · " + w["days_left"].format(d=days_left)
+    lines.append(f"{w['problem']}: {problem}")
+    since_field, since_zh, since_en = _SINCE.get(flag.kind, ("opened_at", w["flagged"], w["flagged"]))
+    since = getattr(flag, since_field, None) or flag.opened_at
+    label = since_zh if zh else since_en
+    lines.append(f"{w['duration']}: {format_duration(now - since, language)} ({label})")
+    if flag.shop or flag.province:
+        lines.append(" · ".join(p for p in (flag.shop, flag.province) if p))
+    action = (flag.next_action_zh if zh else flag.next_action_en) or flag.next_action_zh or flag.next_action_en
+    if action:
+        lines.append(f"{w['action']}: {action}")
+    if call is not None:
+        start, end = call.window.split("-")
+        if call.limited:
+            lines.append(w["call_limit"].format(max=call.max_calls))
+        else:
+            lines.append(w["call"].format(start=start, end=end, k=call.number, max=call.max_calls))
+    if with_claims:
+        lines.append(_claims_line(flag.claims, language, tz))
+    return Message(title=title, lines=tuple(lines), link=(w["open"], board_link(board_url, flag.waybill)))
+
+
+def _claims_line(claims: tuple[ClaimFacts, ...], language: str, tz: ZoneInfo) -> str:
+    w = _WORDS[language]
+    if not claims:
+        return f"{w['claim']}: {w['claim_none']}"
+    parts = []
+    for claim in claims:
+        text = f"{claim.claim_type} {claim.state}"
+        if claim.amount is not None:
+            text += f" {claim.amount:.2f} {claim.currency}"
+        if claim.filing_closes_at is not None:
+            text += f" ({w['closes']} {claim.filing_closes_at.astimezone(tz):%Y-%m-%d})"
+        parts.append(text)
+    return f"{w['claim']}: " + "; ".join(parts)
+
+
+def bundle_message(bodies: list[str], *, title: str, fmt: str) -> str:
+    """Several stored alert bodies sent as one message (held overnight, or more than a robot takes)."""
+    head = {"markdown": f"## {title}", "slack": f"*{title}*", "text": title}[fmt]
+    sep = "\n\n---\n\n" if fmt == "markdown" else "\n\n"
+    return head + "\n\n" + sep.join(bodies)

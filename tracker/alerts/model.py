@@ -1,0 +1,87 @@
+"""Plain values the alert planner works on: a flag with its parcel, what is already stored, a plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+# A claim row as the planner sees it (proposal attached to lost_suspected alerts, digest totals).
+@dataclass(frozen=True, slots=True)
+class ClaimFacts:
+    parcel_id: int
+    courier: str
+    claim_type: str
+    state: str
+    amount: Decimal | None
+    currency: str
+    filing_closes_at: datetime | None
+    waybill: str = ""
+    shop: str | None = None
+    province: str | None = None
+
+
+# An open flag joined with the parcel fields routing and messages need.
+@dataclass(frozen=True, slots=True)
+class FlagFacts:
+    flag_id: int
+    parcel_id: int
+    kind: str
+    severity: str
+    level: int
+    opened_at: datetime
+    courier: str
+    waybill: str
+    escalated_at: datetime | None = None
+    state: str = "open"
+    next_action_zh: str | None = None
+    next_action_en: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    courier_name: str = ""
+    courier_name_en: str = ""
+    shop: str | None = None
+    province: str | None = None
+    buyer_id: str | None = None
+    order_id: str | None = None
+    direction: str = "outbound"
+    shipped_at: datetime | None = None
+    last_event_at: datetime | None = None
+    paid_at: datetime | None = None
+    refund_deadline: datetime | None = None
+    claims: tuple[ClaimFacts, ...] = ()
+
+
+# What the alert log already holds, as far as planning needs it.
+@dataclass(frozen=True)
+class AlertHistory:
+    keys: frozenset[str] = frozenset()
+    # (flag episode, level, group) -> when the first alert of that level went to that group
+    first_alert_at: Mapping[tuple[str, str, str], datetime] = field(default_factory=dict)
+    # distinct phone tasks per case (see case_key) and per (buyer id, local day of the call)
+    calls_per_case: Mapping[str, int] = field(default_factory=dict)
+    calls_per_buyer_day: Mapping[tuple[str, date], int] = field(default_factory=dict)
+
+
+# One alert to store: a message for one group over one channel.
+@dataclass(frozen=True, slots=True)
+class PlannedAlert:
+    dedupe_key: str
+    flag_id: int | None
+    parcel_id: int | None
+    channel: str
+    recipient: str
+    level: str
+    subject: str
+    body: str
+    state: str  # pending | held
+    due_at: datetime
+    call_key: str | None = None
+
+
+def case_key(order_id: str | None, parcel_id: int | None) -> str:
+    """The after-sales case a phone call belongs to: the order (its outbound and return parcels are one
+    case), or the parcel when the order is unknown."""
+    return f"order:{order_id}" if order_id else f"parcel:{parcel_id}"

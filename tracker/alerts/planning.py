@@ -1,0 +1,265 @@
+"""Pure alert planning: open flags + what is already stored + config + now -> alerts to store.
+
+    plan_alerts
+      ├─ stage_of           level (warn | escalate | step<n>), audience (agent | lead), phone task?
+      ├─ route_groups       routes matching kind, severity, courier, shop, province -> groups
+      ├─ reminder number    from the first alert of that level to that group
+      ├─ _timing            quiet hours (held until the next window) / calling window + call limits
+      └─ messages.flag_message, rendered per channel
+
+No I/O and no clock: `now` is passed in (spec/architecture.md, functional core).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tracker.alerts.messages import FORMATS, CallNote, flag_message, render
+from tracker.alerts.model import AlertHistory, FlagFacts, PlannedAlert, case_key
+from tracker.alerts.schedule import Window, local_date, next_slot
+from tracker.settings import AlertsConfig, Contact, RefundLadders
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    level: str  # warn | escalate | step<n>
+    to_lead: bool
+    is_call: bool
+    since: datetime  # when this level was reached
+
+
+def episode(flag: FlagFacts) -> str:
+    """A flag's id and the time it (re)opened: a flag resolved and opened again alerts afresh."""
+    return f"{flag.flag_id}.{int(flag.opened_at.timestamp())}"
+
+
+def alert_key(episode: str, level: str, group: str, channel: str, reminder: int = 0) -> str:
+    """The de-duplication key: one alert per flag episode, level, recipient and reminder number."""
+    key = f"flag:{episode}:{level}:{group}:{channel}"
+    return f"{key}:r{reminder}" if reminder else key
+
+
+def parse_alert_key(key: str) -> tuple[str, str, str, str, int] | None:
+    """(episode, level, group, channel, reminder) of a flag alert key; None for other keys."""
+    parts = key.split(":")
+    if parts[0] != "flag" or len(parts) not in (5, 6):
+        return None
+    reminder = int(parts[5][1:]) if len(parts) == 6 else 0
+    return parts[1], parts[2], parts[3], parts[4], reminder
+
+
+def call_key(episode: str, level: str, reminder: int) -> str:
+    """One phone task, shared by every group and channel it is sent to (counted once)."""
+    return f"call:{episode}:{level}:r{reminder}"
+
+
+def ladder_action(flag: FlagFacts, ladders: RefundLadders) -> str | None:
+    """The refund-ladder step's action: details["action"] as the rules engine wrote it, else the
+    step `flag.level` (1-based) of details["ladder"] (ordinary | express)."""
+    action = flag.details.get("action")
+    if isinstance(action, str) and action:
+        return action
+    ladder = getattr(ladders, str(flag.details.get("ladder", "ordinary")), None)
+    if ladder and 1 <= flag.level <= len(ladder):
+        return ladder[flag.level - 1].action
+    return None
+
+
+def stage_of(flag: FlagFacts, config: AlertsConfig, ladders: RefundLadders) -> Stage:
+    """Which alert level a flag is at, who gets it, and whether it asks an agent to phone the buyer.
+
+    Refund-deadline flags alert per ladder step (`step<level>`); lead ladder actions go to leads.
+    Other flags alert at `warn` and again at `escalate`; escalations and lead kinds go to leads."""
+    since = flag.escalated_at or flag.opened_at
+    if flag.kind == "refund_deadline":
+        action = ladder_action(flag, ladders) or ""
+        return Stage(
+            level=f"step{flag.level}",
+            to_lead=action in config.lead_ladder_actions,
+            is_call=action in config.calls.ladder_actions,
+            since=since,
+        )
+    escalated = flag.severity == "escalate"
+    return Stage(
+        level="escalate" if escalated else "warn",
+        to_lead=escalated or flag.kind in config.lead_kinds,
+        is_call=flag.kind in config.calls.kinds,
+        since=since if escalated else flag.opened_at,
+    )
+
+
+def _matches(values: Sequence[str], value: str | None) -> bool:
+    return not values or (value is not None and value in values)
+
+
+def route_groups(flag: FlagFacts, config: AlertsConfig, *, to_lead: bool) -> list[str]:
+    """Groups for a flag: every route whose non-empty lists all match contributes its `groups`, or its
+    `leads` for lead alerts (falling back to its groups when it names no leads). Config order, no repeats."""
+    found: list[str] = []
+    for route in config.routes:
+        if not (
+            _matches(route.kinds, flag.kind)
+            and _matches(route.severities, flag.severity)
+            and _matches(route.couriers, flag.courier)
+            and _matches(route.shops, flag.shop)
+            and _matches(route.provinces, flag.province)
+        ):
+            continue
+        for group in (route.leads or route.groups) if to_lead else route.groups:
+            if group not in found:
+                found.append(group)
+    return found
+
+
+def parcel_groups(courier: str, shop: str | None, province: str | None, config: AlertsConfig) -> set[str]:
+    """Groups whose routes cover a parcel (ignoring kind and severity): who sees its claims in digests."""
+    found: set[str] = set()
+    for route in config.routes:
+        if _matches(route.couriers, courier) and _matches(route.shops, shop) and _matches(route.provinces, province):
+            found.update(route.groups)
+            found.update(route.leads)
+    return found
+
+
+class _CallBook:
+    """Running counts of phone tasks (stored + planned in this run) per case and per buyer-day."""
+
+    def __init__(self, history: AlertHistory) -> None:
+        self.per_case: Counter[str] = Counter(history.calls_per_case)
+        self.per_day: Counter[tuple[str, date]] = Counter(history.calls_per_buyer_day)
+        self.slots: dict[str, tuple[datetime, CallNote]] = {}
+
+
+def plan_alerts(
+    flags: Iterable[FlagFacts],
+    history: AlertHistory,
+    *,
+    config: AlertsConfig,
+    contact: Contact,
+    ladders: RefundLadders,
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[PlannedAlert]:
+    """New alerts for open flags, one per (flag, level, group, channel[, reminder]) not yet stored.
+
+    A group gets the level's first alert, then a reminder every `reminder_after_hours` after that first
+    alert while the flag stays open (at most `max_reminders`). Agent groups that follow the schedule get
+    alerts outside working hours as `held`, due at the next window start (sent as one digest).
+    Phone tasks are due at the next slot inside both the calling window and working hours, on a day the
+    buyer has fewer than `calls.max_per_buyer_per_day` calls; a case (the order, else the parcel) that
+    already had `max_calls_per_case` calls gets the alert without a phone task. Flags are taken in
+    (opened_at, id) order so the oldest case gets a day's call first."""
+    book = _CallBook(history)
+    planned: list[PlannedAlert] = []
+    for flag in sorted(flags, key=lambda f: (f.opened_at, f.flag_id)):
+        if flag.state != "open":
+            continue
+        stage = stage_of(flag, config, ladders)
+        for group_name in route_groups(flag, config, to_lead=stage.to_lead):
+            group = config.groups[group_name]
+            first = history.first_alert_at.get((episode(flag), stage.level, group_name))
+            reminder = 0
+            if first is not None:
+                elapsed = now - first
+                reminder = min(config.max_reminders, int(elapsed // timedelta(hours=config.reminder_after_hours)))
+                if reminder == 0:
+                    continue
+            keys = {c: alert_key(episode(flag), stage.level, group_name, c, reminder) for c in group.channels}
+            if all(k in history.keys for k in keys.values()):
+                continue
+            state, due, call = _timing(flag, stage, reminder, group.follows_schedule, book, config, contact, tz, now)
+            language = group.language or config.language
+            message = flag_message(
+                flag,
+                language=language,
+                level=stage.level,
+                reminder=reminder,
+                to_lead=stage.to_lead,
+                now=now,
+                tz=tz,
+                board_url=config.board_url,
+                call=call,
+                with_claims=flag.kind in config.lead_kinds,
+            )
+            for channel_name, key in keys.items():
+                if key in history.keys:
+                    continue
+                fmt = FORMATS[config.channels[channel_name].type]
+                planned.append(
+                    PlannedAlert(
+                        dedupe_key=key,
+                        flag_id=flag.flag_id,
+                        parcel_id=flag.parcel_id,
+                        channel=channel_name,
+                        recipient=group_name,
+                        level=stage.level if not reminder else f"{stage.level}/r{reminder}",
+                        subject=message.title,
+                        body=render(message, fmt),
+                        state=state,
+                        due_at=due,
+                        call_key=call_key(episode(flag), stage.level, reminder)
+                        if call is not None and not call.limited
+                        else None,
+                    )
+                )
+    return planned
+
+
+def work_windows(config: AlertsConfig) -> list[Window]:
+    return [(config.schedule.start, config.schedule.end)]
+
+
+def call_windows(config: AlertsConfig, contact: Contact, follows_schedule: bool) -> list[Window]:
+    windows: list[Window] = [(contact.calling_window_start, contact.calling_window_end)]
+    return windows + work_windows(config) if follows_schedule else windows
+
+
+def _timing(
+    flag: FlagFacts,
+    stage: Stage,
+    reminder: int,
+    follows_schedule: bool,
+    book: _CallBook,
+    config: AlertsConfig,
+    contact: Contact,
+    tz: ZoneInfo,
+    now: datetime,
+) -> tuple[str, datetime, CallNote | None]:
+    weekdays = config.schedule.weekdays if follows_schedule else None
+    window_text = f"{contact.calling_window_start:%H:%M}-{contact.calling_window_end:%H:%M}"
+    if stage.is_call and not stage.to_lead:
+        key = call_key(episode(flag), stage.level, reminder)
+        if key in book.slots:  # the same task for another group: same slot, counted once
+            slot, note = book.slots[key]
+            return "pending", slot, note
+        case = case_key(flag.order_id, flag.parcel_id)
+        if book.per_case[case] >= contact.max_calls_per_case:
+            note = CallNote(book.per_case[case], contact.max_calls_per_case, window_text, limited=True)
+        else:
+            buyer = flag.buyer_id
+            limit = config.calls.max_per_buyer_per_day
+
+            def day_ok(day: date) -> bool:
+                return buyer is None or book.per_day[(buyer, day)] < limit
+
+            windows = call_windows(config, contact, follows_schedule)
+            slot = next_slot(now, tz, windows, weekdays=weekdays, day_ok=day_ok)
+            book.per_case[case] += 1
+            if buyer is not None:
+                book.per_day[(buyer, local_date(slot, tz))] += 1
+            note = CallNote(book.per_case[case], contact.max_calls_per_case, window_text)
+            book.slots[key] = (slot, note)
+            return "pending", slot, note
+        return _quiet(follows_schedule, config, tz, now) + (note,)
+    return _quiet(follows_schedule, config, tz, now) + (None,)
+
+
+def _quiet(follows_schedule: bool, config: AlertsConfig, tz: ZoneInfo, now: datetime) -> tuple[str, datetime]:
+    if not follows_schedule:
+        return "pending", now
+    opens = next_slot(now, tz, work_windows(config), weekdays=config.schedule.weekdays)
+    return ("pending", now) if opens == now else ("held", opens)

@@ -1,0 +1,257 @@
+"""The imperative shell of `tracker alert`: load -> plan (pure) -> store -> deliver due -> record.
+
+run_alerts
+  ├─ store.load_flags / load_claims / load_history
+  ├─ planning.plan_alerts + digest.plan_daily_digests      (pure, `now` passed in)
+  ├─ store.insert_planned                                   (ON CONFLICT DO NOTHING on dedupe_key)
+  ├─ store.cancel_for_resolved_flags
+  └─ deliver: due rows per (recipient, channel); held rows go as one digest, and more than a
+     channel's `max_per_run` as one bundle; channels.send with retries; a failure is stored as
+     `failed` with attempts and a later due_at (backoff), never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+
+from tracker.alerts import store
+from tracker.alerts.channels import DeliveryError, Outgoing, describe, send
+from tracker.alerts.digest import OPEN_CLAIM_STATES, plan_daily_digests
+from tracker.alerts.messages import FORMATS, bundle_message
+from tracker.alerts.model import PlannedAlert
+from tracker.alerts.planning import call_windows, plan_alerts
+from tracker.alerts.schedule import next_slot
+from tracker.settings import AlertsConfig, Settings
+
+log = logging.getLogger(__name__)
+
+_BUNDLE_TITLES = {
+    "held": {"zh": "非工作时间暂存的提醒 {n} 条", "en": "{n} alerts held outside working hours"},
+    "many": {"zh": "待处理提醒 {n} 条", "en": "{n} more alerts"},
+}
+
+
+@dataclass
+class Delivery:
+    """One message to send: a single alert row, or several rows bundled."""
+
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    ids: list[int]
+    keys: list[str]
+    call_keys: list[str | None]
+    attempts: int = 0  # tries made before this run (the most of its rows)
+
+
+@dataclass
+class RunReport:
+    planned: list[PlannedAlert] = field(default_factory=list)
+    sent: list[Delivery] = field(default_factory=list)
+    failed: list[tuple[Delivery, str]] = field(default_factory=list)
+    held: int = 0
+    scheduled: int = 0
+    cancelled: int = 0
+    stuck: list[dict[str, Any]] = field(default_factory=list)
+    would_send: list[tuple[Delivery, str]] = field(default_factory=list)  # dry run: (delivery, payload)
+
+
+def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAlert]:
+    """Everything new to store at `now`: flag alerts, reminders and the daily digests."""
+    config = settings.alerts
+    flags = store.load_flags(engine, settings.couriers, lead_kinds=config.lead_kinds, since=now - timedelta(days=1))
+    history = store.load_history(engine, tz=settings.tz, now=now)
+    planned = plan_alerts(
+        flags,
+        history,
+        config=config,
+        contact=settings.rules.contact,
+        ladders=settings.rules.refund_ladder,
+        tz=settings.tz,
+        now=now,
+    )
+    planned += plan_daily_digests(
+        flags,
+        store.load_claims(engine, states=OPEN_CLAIM_STATES),
+        history.keys,
+        config=config,
+        ladders=settings.rules.refund_ladder,
+        tz=settings.tz,
+        now=now,
+    )
+    return planned
+
+
+def run_alerts(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    env: Mapping[str, str] | None = None,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunReport:
+    """Plan, store and deliver alerts as of `now`. A dry run stores and sends nothing: it reports the
+    alerts it would create and every message it would send."""
+    config = settings.alerts
+    env = os.environ if env is None else env
+    report = RunReport(planned=plan(engine, settings, now=now))
+    if dry_run:
+        rows = store.due_alerts(engine, now=now, max_attempts=config.max_attempts)
+        rows += [_as_row(p, i) for i, p in enumerate(report.planned, start=-len(report.planned))]
+        for delivery in group_deliveries([r for r in rows if r["due_at"] <= now], config):
+            channel = config.channels[delivery.channel]
+            report.would_send.append((delivery, describe(channel, _outgoing(delivery))))
+        report.held = sum(1 for p in report.planned if p.state == "held")
+        report.scheduled = sum(1 for p in report.planned if p.state == "pending" and p.due_at > now)
+        return report
+    store.insert_planned(engine, report.planned, now=now)
+    report.cancelled = store.cancel_for_resolved_flags(engine, now=now)
+    due = store.due_alerts(engine, now=now, max_attempts=config.max_attempts)
+    own_client = client is None
+    client = client or httpx.Client()
+    try:
+        for delivery in group_deliveries(due, config):
+            _deliver(engine, delivery, settings, report, env=env, client=client, sleep=sleep, now=now)
+    finally:
+        if own_client:
+            client.close()
+    counts = store.count_by_state(engine)
+    report.held = counts.get("held", 0)
+    report.stuck = store.stuck_failures(engine, max_attempts=config.max_attempts)
+    report.scheduled = sum(1 for p in report.planned if p.state == "pending" and p.due_at > now)
+    return report
+
+
+def _as_row(p: PlannedAlert, fake_id: int) -> dict[str, Any]:
+    return {**store.planned_row(p, created_at=p.due_at), "id": fake_id}
+
+
+def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[Delivery]:
+    """Due rows per (recipient, channel): held rows as one digest; others one by one, the rest bundled
+    once a channel's `max_per_run` would be exceeded (robots take 20 messages a minute)."""
+    by_target: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_target.setdefault((row["recipient"], row["channel"]), []).append(row)
+    out: list[Delivery] = []
+    for (recipient, channel_name), group_rows in by_target.items():
+        channel = config.channels.get(channel_name)
+        group = config.groups.get(recipient)
+        if channel is None or group is None:
+            log.warning("alert for %s/%s: channel or group no longer configured", recipient, channel_name)
+            continue
+        held = [r for r in group_rows if r["state"] == "held"]
+        single = [r for r in group_rows if r["state"] != "held"]
+        if len(held) == 1:
+            single.insert(0, held.pop())
+        room = channel.max_per_run - (1 if held else 0)
+        extra: list[dict[str, Any]] = []
+        if len(single) > room:
+            keep = max(room - 1, 0)
+            single, extra = single[:keep], single[keep:]
+        fmt = FORMATS[channel.type]
+        for kind, bundle in (("held", held), ("many", extra)):
+            for chunk in _chunks(bundle, channel.max_bytes):
+                title = _BUNDLE_TITLES[kind][group.language or config.language].format(n=len(chunk))
+                out.append(_delivery(channel_name, recipient, title, chunk, fmt))
+        out.extend(_delivery(channel_name, recipient, r["subject"], [r], fmt) for r in single)
+    return out
+
+
+# Bytes a bundle's title and separators take, on top of the alert bodies.
+_BUNDLE_OVERHEAD = 200
+
+
+def _chunks(rows: list[dict[str, Any]], max_bytes: int | None) -> list[list[dict[str, Any]]]:
+    """Rows split so that each bundle fits the channel's size limit (WeCom: 4096 bytes) instead of being
+    cut; one alert larger than the limit alone is cut by the sender."""
+    if not rows:
+        return []
+    if not max_bytes:
+        return [rows]
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = _BUNDLE_OVERHEAD
+    for row in rows:
+        n = len(row["body"].encode()) + 10
+        if chunks[-1] and size + n > max_bytes:
+            chunks.append([])
+            size = _BUNDLE_OVERHEAD
+        chunks[-1].append(row)
+        size += n
+    return chunks
+
+
+def _delivery(channel: str, recipient: str, subject: str, rows: list[dict[str, Any]], fmt: str) -> Delivery:
+    body = rows[0]["body"] if len(rows) == 1 else bundle_message([r["body"] for r in rows], title=subject, fmt=fmt)
+    return Delivery(
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        ids=[r["id"] for r in rows],
+        keys=[r["dedupe_key"] for r in rows],
+        call_keys=[r.get("call_key") for r in rows],
+        attempts=max(r.get("attempts", 0) for r in rows),
+    )
+
+
+def _outgoing(delivery: Delivery) -> Outgoing:
+    meta = {"recipient": delivery.recipient, "alerts": delivery.keys}
+    return Outgoing(subject=delivery.subject, body=delivery.body, meta=meta)
+
+
+def _deliver(
+    engine: Engine,
+    delivery: Delivery,
+    settings: Settings,
+    report: RunReport,
+    *,
+    env: Mapping[str, str],
+    client: httpx.Client,
+    sleep: Callable[[float], None],
+    now: datetime,
+) -> None:
+    config = settings.alerts
+    channel = config.channels[delivery.channel]
+    if not store.take(engine, delivery.ids, now=now, until=now + timedelta(minutes=config.claim_lease_minutes)):
+        log.info("alerts %s: taken by another run", delivery.keys)
+        return
+    try:
+        send(channel, _outgoing(delivery), env=env, client=client, attempts=config.send_attempts, sleep=sleep)
+    except Exception as exc:  # a bug in one channel must not lose the alert or stop the run
+        error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, DeliveryError):
+            log.warning("alert to %s via %s failed: %s", delivery.recipient, delivery.channel, error)
+        else:
+            log.exception("alert to %s via %s failed unexpectedly", delivery.recipient, delivery.channel)
+        store.mark_failed(engine, delivery.ids, error=error, retry_at=_retry_at(delivery, settings, now))
+        report.failed.append((delivery, error))
+        return
+    store.mark_sent(engine, delivery.ids, now=now)
+    report.sent.append(delivery)
+
+
+def _retry_at(delivery: Delivery, settings: Settings, now: datetime) -> datetime:
+    """After a failed try: the next backoff step (by the attempts made so far); a phone task is never
+    retried outside the calling window."""
+    config = settings.alerts
+    attempts = delivery.attempts
+    steps = config.retry_backoff_minutes
+    retry = now + timedelta(minutes=steps[min(attempts, len(steps) - 1)])
+    if any(delivery.call_keys):
+        group = config.groups[delivery.recipient]
+        windows = call_windows(config, settings.rules.contact, group.follows_schedule)
+        weekdays = config.schedule.weekdays if group.follows_schedule else None
+        retry = next_slot(retry, settings.tz, windows, weekdays=weekdays)
+    return retry

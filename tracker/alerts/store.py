@@ -1,0 +1,227 @@
+"""Reads and writes of the alert log (SQLAlchemy Core, set-based), and loading of flags and claims
+into the planner's plain values."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, Table, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert, case_key
+from tracker.alerts.planning import parse_alert_key
+from tracker.alerts.schedule import local_date
+from tracker.settings import CourierConfig
+from tracker.storage.rows import AlertRow, ClaimRow, FlagRow, ParcelRow
+
+ALERT: Table = AlertRow.__table__  # type: ignore[assignment]
+FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
+PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
+CLAIM: Table = ClaimRow.__table__  # type: ignore[assignment]
+
+_FLAG_COLUMNS = (
+    FLAG.c.id.label("flag_id"), FLAG.c.parcel_id, FLAG.c.kind, FLAG.c.severity, FLAG.c.level, FLAG.c.state,
+    FLAG.c.opened_at, FLAG.c.escalated_at, FLAG.c.next_action_zh, FLAG.c.next_action_en, FLAG.c.details,
+    PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.shop, PARCEL.c.province, PARCEL.c.buyer_id,
+    PARCEL.c.order_id, PARCEL.c.direction, PARCEL.c.shipped_at, PARCEL.c.last_event_at, PARCEL.c.paid_at,
+    PARCEL.c.refund_deadline,
+)  # fmt: skip
+
+
+def load_claims(
+    engine: Engine, parcel_ids: Iterable[int] | None = None, *, states: Sequence[str] | None = None
+) -> list[ClaimFacts]:
+    """Claims (all, or of the given parcels, or in the given states) with the parcel fields digests
+    route on."""
+    query = select(
+        CLAIM.c.parcel_id, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.state, CLAIM.c.amount,
+        CLAIM.c.currency, CLAIM.c.filing_closes_at, PARCEL.c.waybill, PARCEL.c.shop, PARCEL.c.province,
+    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)  # fmt: skip
+    if parcel_ids is not None:
+        ids = list(parcel_ids)
+        if not ids:
+            return []
+        query = query.where(CLAIM.c.parcel_id.in_(ids))
+    if states is not None:
+        query = query.where(CLAIM.c.state.in_(states))
+    with engine.connect() as conn:
+        return [ClaimFacts(**row._mapping) for row in conn.execute(query.order_by(CLAIM.c.id))]
+
+
+def load_flags(
+    engine: Engine, couriers: Mapping[str, CourierConfig], *, lead_kinds: Sequence[str], since: datetime
+) -> list[FlagFacts]:
+    """Open flags, plus any flag opened since `since` (for the digest), with their parcels; lead-kind
+    flags carry their parcels' claims."""
+    query = (
+        select(*_FLAG_COLUMNS)
+        .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+        .where(or_(FLAG.c.state == "open", FLAG.c.opened_at >= since))
+        .order_by(FLAG.c.id)
+    )
+    with engine.connect() as conn:
+        rows = [dict(row._mapping) for row in conn.execute(query)]
+    lost_parcels = {r["parcel_id"] for r in rows if r["kind"] in lead_kinds and r["state"] == "open"}
+    claims: dict[int, list[ClaimFacts]] = {}
+    for claim in load_claims(engine, lost_parcels):
+        claims.setdefault(claim.parcel_id, []).append(claim)
+    facts = []
+    for row in rows:
+        courier = couriers.get(row["courier"])
+        row["details"] = row["details"] or {}
+        row["courier_name"] = courier.name if courier else row["courier"]
+        row["courier_name_en"] = courier.name_en if courier else row["courier"]
+        row["claims"] = tuple(claims.get(row["parcel_id"], ()))
+        facts.append(FlagFacts(**row))
+    return facts
+
+
+def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory:
+    """Keys and first-alert times of alerts about unresolved flags, today's digest keys, and the call
+    counts: per case (order, else parcel) over all time, per buyer and local day from yesterday on."""
+    keys: set[str] = set()
+    first: dict[tuple[str, str, str], datetime] = {}
+    with engine.connect() as conn:
+        about_flags = (
+            select(ALERT.c.dedupe_key, ALERT.c.created_at)
+            .join(FLAG, FLAG.c.id == ALERT.c.flag_id)
+            .where(FLAG.c.state != "resolved")
+        )
+        for key, created in conn.execute(about_flags):
+            keys.add(key)
+            parsed = parse_alert_key(key)
+            if parsed and parsed[4] == 0:
+                flag_episode, level, group, _channel, _ = parsed
+                slot = (flag_episode, level, group)
+                first[slot] = min(created, first.get(slot, created))
+        digests = select(ALERT.c.dedupe_key).where(
+            ALERT.c.flag_id.is_(None), ALERT.c.created_at >= now - timedelta(days=2)
+        )
+        keys.update(k for (k,) in conn.execute(digests))
+        calls = (
+            select(ALERT.c.call_key, ALERT.c.parcel_id, PARCEL.c.order_id, ALERT.c.due_at, PARCEL.c.buyer_id)
+            .join(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
+            .where(ALERT.c.call_key.is_not(None), ALERT.c.state != "cancelled")
+            .distinct()
+        )
+        per_case: Counter[str] = Counter()
+        per_day: Counter[tuple[str, Any]] = Counter()
+        seen: set[str] = set()
+        for key, parcel_id, order_id, due, buyer in conn.execute(calls):
+            if key in seen:
+                continue
+            seen.add(key)
+            per_case[case_key(order_id, parcel_id)] += 1
+            if buyer is not None and due is not None:
+                per_day[(buyer, local_date(due, tz))] += 1
+    return AlertHistory(frozenset(keys), first, dict(per_case), dict(per_day))
+
+
+def planned_row(p: PlannedAlert, *, created_at: datetime) -> dict[str, Any]:
+    """The alert row a planned alert becomes."""
+    row = asdict(p)
+    row.update(attempts=0, created_at=created_at)
+    return row
+
+
+def insert_planned(engine: Engine, planned: Sequence[PlannedAlert], *, now: datetime) -> int:
+    """Store planned alerts; a key already stored (a concurrent run) is skipped. Returns rows inserted."""
+    if not planned:
+        return 0
+    rows = [planned_row(p, created_at=now) for p in planned]
+    with engine.begin() as conn:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(ALERT).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        result = conn.execute(stmt, rows)
+        return max(result.rowcount or 0, 0)
+
+
+def cancel_for_resolved_flags(engine: Engine, *, now: datetime) -> int:
+    """Alerts not yet delivered whose flag is resolved (or no longer open) will not be sent."""
+    closed = select(FLAG.c.id).where(FLAG.c.state != "open").scalar_subquery()
+    stmt = (
+        update(ALERT)
+        .where(ALERT.c.state.in_(("pending", "held", "failed")), ALERT.c.flag_id.in_(closed))
+        .values(state="cancelled", error="flag no longer open")
+    )
+    with engine.begin() as conn:
+        return conn.execute(stmt).rowcount or 0
+
+
+def due_alerts(engine: Engine, *, now: datetime, max_attempts: int) -> list[dict[str, Any]]:
+    """Alerts to deliver now: pending and held ones that are due, failed ones whose retry time came."""
+    query = (
+        select(ALERT)
+        .where(
+            ALERT.c.state.in_(("pending", "held", "failed")),
+            ALERT.c.due_at <= now,
+            ALERT.c.attempts < max_attempts,
+        )
+        .order_by(ALERT.c.due_at, ALERT.c.id)
+    )
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def take(engine: Engine, ids: Sequence[int], *, now: datetime, until: datetime) -> bool:
+    """Take due alerts for sending by moving their due time to `until`; False when another run took
+    (or sent) any of them first, and then nothing is taken."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(ALERT)
+            .where(
+                ALERT.c.id.in_(ids),
+                ALERT.c.due_at <= now,
+                ALERT.c.state.in_(("pending", "held", "failed")),
+            )
+            .values(due_at=until)
+        )
+        if result.rowcount != len(ids):
+            conn.rollback()
+            return False
+    return True
+
+
+def mark_sent(engine: Engine, ids: Sequence[int], *, now: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(ALERT)
+            .where(ALERT.c.id.in_(ids))
+            .values(state="sent", sent_at=now, attempts=ALERT.c.attempts + 1, error=None)
+        )
+
+
+def mark_failed(engine: Engine, ids: Sequence[int], *, error: str, retry_at: datetime | None) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(ALERT)
+            .where(ALERT.c.id.in_(ids))
+            .values(state="failed", attempts=ALERT.c.attempts + 1, error=error[:1000], due_at=retry_at)
+        )
+
+
+def list_alerts(engine: Engine, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """The alert log, newest first, with the parcel's waybill."""
+    query = select(ALERT, PARCEL.c.waybill).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
+    if state:
+        query = query.where(ALERT.c.state == state)
+    query = query.order_by(ALERT.c.created_at.desc(), ALERT.c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def count_by_state(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(ALERT.c.state, func.count()).group_by(ALERT.c.state)).all())
+
+
+def stuck_failures(engine: Engine, *, max_attempts: int) -> list[dict[str, Any]]:
+    """Failed alerts that used up their attempts: listed on every run so they are never lost silently."""
+    query = select(ALERT).where(and_(ALERT.c.state == "failed", ALERT.c.attempts >= max_attempts))
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
