@@ -176,6 +176,66 @@ class HeaderAliases(_Strict):
     headers: dict[str, list[str]]
 
 
+# --- providers.toml (spec/providers.md) -------------------------------------------------------------
+
+
+class PollingConfig(_Strict):
+    new_hours: PositiveInt = 48
+    new_interval_minutes: PositiveInt = 60
+    active_interval_minutes: PositiveInt = 120
+    stale_after_hours: PositiveInt = 24
+    stale_interval_minutes: PositiveInt = 360
+    failure_retry_minutes: PositiveInt = 30
+    retire_days: PositiveInt = 60
+    due_limit: PositiveInt = 20000
+
+
+class ProviderConfig(_Strict):
+    """One data provider's endpoint, account and limits; secrets are overridden from the environment."""
+
+    base_url: str = Field(pattern="^https?://")
+    customer: str = ""
+    key: str = ""
+    salt: str = ""
+    ebusiness_id: str = ""
+    app_key: str = ""
+    request_type: str = "8001"
+    min_waybill_interval_minutes: PositiveInt = 30
+    rate_per_second: float = Field(default=3, gt=0)
+    concurrency: PositiveInt = 4
+    batch_size: PositiveInt = 1
+    timeout_seconds: float = Field(default=10, gt=0)
+    retry_attempts: PositiveInt = 3
+    breaker_failures: PositiveInt = 5
+    breaker_pause_seconds: float = Field(default=300, ge=0)
+
+
+class ProvidersConfig(_Strict):
+    polling: PollingConfig = PollingConfig()
+    kuaidi100: ProviderConfig
+    kdniao: ProviderConfig
+    track17: ProviderConfig
+
+
+# Environment variables holding provider secrets: (provider, field) -> variable.
+PROVIDER_SECRETS = {
+    ("kuaidi100", "key"): "TRACKER_KUAIDI100_KEY",
+    ("kuaidi100", "customer"): "TRACKER_KUAIDI100_CUSTOMER",
+    ("kuaidi100", "salt"): "TRACKER_KUAIDI100_SALT",
+    ("kdniao", "app_key"): "TRACKER_KDNIAO_APP_KEY",
+    ("kdniao", "ebusiness_id"): "TRACKER_KDNIAO_EBUSINESS_ID",
+    ("track17", "key"): "TRACKER_TRACK17_KEY",
+}
+
+
+def _provider_data(config_dir: Path) -> dict[str, Any]:
+    data = read_toml(config_dir / "providers.toml")
+    for (provider, field), variable in PROVIDER_SECRETS.items():
+        if variable in os.environ and isinstance(data.get(provider), dict):
+            data[provider] = {**data[provider], field: os.environ[variable]}
+    return data
+
+
 # --- the whole -----------------------------------------------------------------------------------------
 
 
@@ -193,6 +253,7 @@ class Settings(BaseSettings):
     couriers: dict[str, CourierConfig]
     headers: dict[str, list[str]] = {}
     rules: RulesConfig
+    providers: ProvidersConfig
 
     @classmethod
     def settings_customise_sources(
@@ -247,7 +308,12 @@ def normalise_database_url(url: str, root: Path) -> str:
 
 
 # Which file each top-level key comes from, for error messages.
-_FILES = {"couriers": "couriers.toml", "headers": "import.toml", "rules": "rules.toml"}
+_FILES = {
+    "couriers": "couriers.toml",
+    "headers": "import.toml",
+    "rules": "rules.toml",
+    "providers": "providers.toml",
+}
 
 
 def default_config_dir() -> Path:
@@ -277,6 +343,7 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     data["couriers"] = read_toml(config_dir / "couriers.toml").get("couriers", {})
     data["headers"] = read_toml(config_dir / "import.toml").get("headers", {})
     data["rules"] = read_toml(config_dir / "rules.toml")
+    data["providers"] = _provider_data(config_dir)
     data["config_dir"] = config_dir
     try:
         return Settings(**data)
