@@ -1,0 +1,135 @@
+"""`tracker poll`, `tracker sandbox`, `tracker serve-push`, `tracker crawl`: the online side."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from datetime import datetime
+
+import typer
+from rich.console import Console
+
+from tracker.commands.context import NOW_HELP, ctx_app, resolve_now
+from tracker.errors import TrackerError
+from tracker.settings import Settings
+
+err = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "poll", help="Poll the providers for parcels that are due, store events, schedule the next poll."
+    )(poll)
+    app.command("sandbox", help="Run the local courier sandbox (Kuaidi100, Kdniao, 17TRACK, courier pages).")(
+        sandbox
+    )
+    app.command("serve-push", help="Receive signed provider pushes (Kuaidi100, Kdniao, 17TRACK).")(serve_push)
+
+
+def poll_cycle(app, now: datetime, *, base_url: str | None = None, show_progress: bool = True):  # type: ignore[no-untyped-def]
+    """Run one poll cycle with the configured clients; returns the PollSummary."""
+    from tracker.poller import run_once
+    from tracker.providers.clients import make_fetchers
+
+    settings: Settings = app.settings
+    engine = app.engine
+
+    async def go():  # type: ignore[no-untyped-def]
+        fetchers = make_fetchers(settings, base_url=base_url)
+        try:
+            if show_progress and sys.stderr.isatty():
+                from rich.progress import Progress
+
+                with Progress(console=err, transient=True) as bar:
+                    tasks: dict[str, int] = {}
+
+                    def advance(provider: str, n: int) -> None:
+                        if provider not in tasks:
+                            tasks[provider] = bar.add_task(f"polling {provider}", total=None)
+                        bar.advance(tasks[provider], n)
+
+                    return await run_once(engine, settings, fetchers, now=now, progress=advance)
+            return await run_once(engine, settings, fetchers, now=now)
+        finally:
+            for fetcher in fetchers.values():
+                await fetcher.aclose()
+
+    return asyncio.run(go())
+
+
+def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+    typer.echo(f"poll at {summary.now.isoformat()}: {summary.due} due, {summary.retired} retired")
+    for name, count in sorted(summary.skipped.items()):
+        typer.echo(f"  skipped {count} parcels ({name})")
+    for provider, s in sorted(summary.providers.items()):
+        rate = s.polled / s.seconds if s.seconds else 0.0
+        typer.echo(
+            f"  {provider:<9} polled {s.polled:>6}  changed {s.changed:>6}  failed {s.failed:>5}  "
+            f"new events {s.new_events:>7}  requests {s.requests:>6}  {s.seconds:6.2f} s  "
+            f"({rate:,.0f} parcels/s)"
+        )
+        for error in s.errors[:3]:
+            err.print(f"    {error}", markup=False)
+
+
+def poll(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="Run one cycle and exit."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    interval: float = typer.Option(60.0, help="Seconds between cycles when running continuously."),
+    base_url: str | None = typer.Option(None, help="Send every provider request to this URL (a sandbox)."),
+) -> None:
+    app = ctx_app(ctx)
+    while True:
+        summary = poll_cycle(app, resolve_now(now, app.settings), base_url=base_url)
+        print_summary(summary)
+        if once or now:
+            return
+        time.sleep(interval)
+
+
+def sandbox(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8765, help="Port to listen on."),
+    now: str | None = typer.Option(None, help="Sandbox clock start (ISO-8601). Default: the real clock."),
+    speed: float = typer.Option(1.0, help="Sandbox seconds per real second (0 freezes the clock)."),
+    fault: list[str] = typer.Option(
+        [], help="Fault rate KIND=RATE, e.g. 5xx=0.05 (5xx, timeout, 429, malformed, bad_sign); repeatable."
+    ),  # fmt: skip
+) -> None:
+    import uvicorn
+
+    from tracker.sandbox.app import create_app, make_state
+
+    app = ctx_app(ctx)
+    rates: dict[str, float] = {}
+    for item in fault:
+        kind, _, rate = item.partition("=")
+        try:
+            rates[kind] = float(rate)
+        except ValueError:
+            raise TrackerError(f"--fault {item!r}: expected KIND=RATE, e.g. 5xx=0.05") from None
+    try:
+        state = make_state(
+            app.settings.couriers, now=resolve_now(now, app.settings), speed=speed, faults=rates
+        )
+    except ValueError as exc:
+        raise TrackerError(f"--fault: {exc}") from None
+    typer.echo(f"sandbox on http://{host}:{port} (clock {state.clock.now().isoformat()}, speed {speed})")
+    uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+
+
+def serve_push(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8766, help="Port to listen on."),
+) -> None:
+    import uvicorn
+
+    from tracker.push import create_push_app
+
+    app = ctx_app(ctx)
+    typer.echo(f"push intake on http://{host}:{port}/push/{{kuaidi100,kdniao,track17}}")
+    uvicorn.run(create_push_app(app.engine, app.settings), host=host, port=port, log_level="info")
