@@ -17,7 +17,7 @@ H = timedelta(hours=1)
         ("old, never scanned", {"shipped_at": NOW - 100 * H}, CFG.new_interval_minutes),
         ("moving", {"shipped_at": NOW - 72 * H, "first_scan_at": NOW - 70 * H, "last_event_at": NOW - H},
          CFG.active_interval_minutes),
-        ("stale", {"shipped_at": NOW - 120 * H, "first_scan_at": NOW - 118 * H, "last_event_at": NOW - 30 * H},
+        ("stale", {"shipped_at": NOW - 99 * H, "first_scan_at": NOW - 98 * H, "last_event_at": NOW - 30 * H},
          CFG.stale_interval_minutes),
         ("delivered is final", {"status": "delivered", "shipped_at": NOW - 50 * H}, None),
         ("closed", {"is_open": False, "shipped_at": NOW - 50 * H}, None),
