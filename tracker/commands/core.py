@@ -148,6 +148,7 @@ def demo(
     ctx: typer.Context,
     file: Path = typer.Option(None, help="Parcels file to import. Default: examples/parcels.csv."),
     now: str | None = typer.Option(None, help=NOW_HELP),
+    generated: int = typer.Option(3000, help="Also import this many generated parcels and poll the sandbox."),
 ) -> None:
     app = ctx_app(ctx)
     settings = app.settings
@@ -155,6 +156,12 @@ def demo(
     typer.echo(f"database: {_display_url(settings.database_url)}")
     report = run_import(ctx, file, None, resolve_now(now, settings))
     print_report(report)
+    if generated:
+        from tracker.commands import online
+
+        at = resolve_now(now, settings)
+        print_report(run_import(ctx, online.generate_demo_file(app, at, generated), None, at))
+        online.run_demo_poll(app, at)
     summary = repo.parcel_summary(app.engine)
     typer.echo(f"parcels: {summary['total']} ({summary['open']} open)")
     names = {slug: cfg.name for slug, cfg in settings.couriers.items()}
