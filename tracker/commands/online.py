@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         sandbox
     )
     app.command("serve-push", help="Receive signed provider pushes (Kuaidi100, Kdniao, 17TRACK).")(serve_push)
+    app.command("crawl", help="Crawl courier tracking pages with a Scrapy spider (in this process).")(crawl)
 
 
 def poll_cycle(app, now: datetime, *, base_url: str | None = None, show_progress: bool = True):  # type: ignore[no-untyped-def]
@@ -197,3 +198,51 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
         print_summary(asyncio.run(go()))
     finally:
         server.stop()
+
+
+def crawl(
+    ctx: typer.Context,
+    courier: str = typer.Argument(..., help="Courier slug with a spider, e.g. zto, yto, sf."),
+    waybill: list[str] = typer.Option(
+        [], help="Waybill to crawl (repeatable). Default: the courier's due parcels."
+    ),
+    base_url: str = typer.Option("http://127.0.0.1:8765", help="Where the courier pages are (the sandbox)."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    """Crawl courier tracking pages with the Scrapy spider, in this process (AsyncCrawlerProcess)."""
+    from scrapy.crawler import AsyncCrawlerProcess
+    from scrapy.settings import Settings as ScrapySettings
+    from scrapy.spiderloader import SpiderLoader
+
+    import spiders.settings as spider_settings
+
+    app = ctx_app(ctx)
+    at = resolve_now(now, app.settings)
+    scrapy_settings = ScrapySettings()
+    scrapy_settings.setmodule(spider_settings, priority="project")
+    loader = SpiderLoader.from_settings(scrapy_settings)
+    if courier not in loader.list():
+        raise TrackerError(f"no spider for courier {courier!r}; spiders: {', '.join(sorted(loader.list()))}")
+    waybills = list(waybill)
+    if not waybills:
+        from tracker.poller import select_due
+
+        waybills = [p.waybill for p in select_due(app.engine, now=at, limit=10_000) if p.courier == courier]
+    if not waybills:
+        typer.echo(f"{courier}: nothing to crawl")
+        return
+    scrapy_settings.setdict(
+        {"TRACKER_SETTINGS": app.settings, "TRACKER_ENGINE": app.engine, "TRACKER_NOW": at},
+        priority="cmdline",
+    )
+    process = AsyncCrawlerProcess(scrapy_settings)
+    crawler = process.create_crawler(loader.load(courier))
+    process.crawl(crawler, base=base_url, waybills=waybills)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    typer.echo(
+        f"{courier}: {stats.get('item_scraped_count', 0)} pages of {len(waybills)} waybills, "
+        f"{stats.get('tracker/new_events', 0)} new events, "
+        f"{stats.get('downloader/response_status_count/200', 0)} OK responses, "
+        f"{stats.get('retry/count', 0)} retries"
+    )
