@@ -15,30 +15,24 @@ log = logging.getLogger("spiders")
 FLUSH = 500
 
 
-def _tracker(crawler: Crawler) -> tuple[Any, Any]:
-    """(Settings, Engine) handed over by `tracker crawl`, else built from the environment."""
-    settings = crawler.settings.get("TRACKER_SETTINGS")
-    engine = crawler.settings.get("TRACKER_ENGINE")
-    if settings is None:
-        from tracker.settings import load_settings
+def _tracker_settings(crawler: Crawler) -> Any:
+    """tracker Settings from the config folder `tracker crawl` names (else the default folder)."""
+    from tracker.settings import load_settings
 
-        settings = load_settings()
-    if engine is None:
-        from tracker.storage.db import make_engine, migrate
+    return load_settings(crawler.settings.get("TRACKER_CONFIG_DIR") or None)
 
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-    return settings, engine
+
+def _engine(crawler: Crawler, settings: Any) -> Any:
+    from tracker.storage.db import make_engine, migrate
+
+    engine = make_engine(crawler.settings.get("TRACKER_DATABASE_URL") or settings.database_url)
+    migrate(engine)
+    return engine
 
 
 class NormalizePipeline:
     def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings.get("TRACKER_SETTINGS")
-        if settings is None:
-            from tracker.settings import load_settings
-
-            settings = load_settings()
-        self.tz = settings.tz
+        self.tz = _tracker_settings(crawler).tz
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
@@ -60,7 +54,6 @@ class StorePipeline:
         self.buffer: list[Any] = []
         self.new_events = 0
         self.stored = 0
-        self.settings: Any = None
         self.engine: Any = None
 
     @classmethod
@@ -68,7 +61,7 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.settings, self.engine = _tracker(self.crawler)
+        self.engine = _engine(self.crawler, _tracker_settings(self.crawler))
 
     def process_item(self, item: WaybillPageItem) -> WaybillPageItem:
         if item.parsed is not None:
@@ -89,7 +82,8 @@ class StorePipeline:
             return
         from tracker.ingest import ingest
 
-        now = self.crawler.settings.get("TRACKER_NOW") or datetime.now(UTC)
+        at = self.crawler.settings.get("TRACKER_NOW")
+        now = datetime.fromisoformat(at) if at else datetime.now(UTC)
         result = ingest(self.engine, self.buffer, now=now, source="spider")
         self.new_events += result.new_events
         self.stored += len(self.buffer)

@@ -232,7 +232,11 @@ def crawl(
         typer.echo(f"{courier}: nothing to crawl")
         return
     scrapy_settings.setdict(
-        {"TRACKER_SETTINGS": app.settings, "TRACKER_ENGINE": app.engine, "TRACKER_NOW": at},
+        {
+            "TRACKER_CONFIG_DIR": str(app.settings.config_dir),
+            "TRACKER_DATABASE_URL": app.settings.database_url,
+            "TRACKER_NOW": at.isoformat(),
+        },
         priority="cmdline",
     )
     process = AsyncCrawlerProcess(scrapy_settings)
