@@ -14,7 +14,7 @@ from tracker.values import ValueProblem, parse_local_time
 def status_for_code(code: str) -> TrackingStatus:
     from tracker.providers.kuaidi100 import codes
 
-    return codes.status_for_code(code)
+    return TrackingStatus(codes.STATE.get(code, TrackingStatus.unknown))
 
 
 def to_parsed(

@@ -36,3 +36,13 @@ def test_next_poll_is_never_sooner_than_the_waybill_minimum() -> None:
     got = next_poll_time(status="pending", is_open=True, shipped_at=NOW, created_at=NOW, first_scan_at=None,
                          last_event_at=None, now=NOW, cfg=cfg, min_interval_minutes=30)  # fmt: skip
     assert got == NOW + timedelta(minutes=30)
+
+
+def test_rules_hook_is_skipped_when_no_evaluator_exists(sqlite_engine, settings) -> None:
+    import importlib.util
+
+    from tracker.poller import evaluate_rules
+
+    if importlib.util.find_spec("tracker.rules") is not None:
+        pytest.skip("tracker.rules is installed here")
+    assert evaluate_rules(sqlite_engine, settings, now=NOW, parcel_ids=[]) is False
