@@ -210,11 +210,24 @@ class ProviderConfig(_Strict):
     breaker_pause_seconds: float = Field(default=300, ge=0)
 
 
+_SANDBOX = "http://127.0.0.1:8765"
+
+
 class ProvidersConfig(_Strict):
+    """config/providers.toml; without it, the local sandbox's demo accounts (tracker/sandbox/accounts.py)."""
+
     polling: PollingConfig = PollingConfig()
-    kuaidi100: ProviderConfig
-    kdniao: ProviderConfig
-    track17: ProviderConfig
+    kuaidi100: ProviderConfig = ProviderConfig(
+        base_url=_SANDBOX, customer="SANDBOXCUSTOMER0001", key="sandbox-kuaidi100-key",
+        salt="sandbox-kuaidi100-salt", rate_per_second=20, concurrency=8,
+    )  # fmt: skip
+    kdniao: ProviderConfig = ProviderConfig(
+        base_url=_SANDBOX, ebusiness_id="1000001", app_key="sandbox-kdniao-appkey", rate_per_second=10,
+        concurrency=8,
+    )  # fmt: skip
+    track17: ProviderConfig = ProviderConfig(
+        base_url=_SANDBOX, key="sandbox-17track-key", rate_per_second=3, concurrency=3, batch_size=40
+    )
 
 
 # Environment variables holding provider secrets: (provider, field) -> variable.
@@ -229,7 +242,12 @@ PROVIDER_SECRETS = {
 
 
 def _provider_data(config_dir: Path) -> dict[str, Any]:
-    data = read_toml(config_dir / "providers.toml")
+    path = config_dir / "providers.toml"
+    data = read_toml(path) if path.is_file() else {}
+    defaults = ProvidersConfig()
+    for name in ("kuaidi100", "kdniao", "track17"):
+        if name not in data:
+            data[name] = getattr(defaults, name).model_dump()
     for (provider, field), variable in PROVIDER_SECRETS.items():
         if variable in os.environ and isinstance(data.get(provider), dict):
             data[provider] = {**data[provider], field: os.environ[variable]}
