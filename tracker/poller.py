@@ -20,6 +20,7 @@ Each batch handles its own failure, so one bad provider or waybill never stops t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import time
@@ -51,6 +52,7 @@ class ProviderStats:
     changed: int = 0
     failed: int = 0
     new_events: int = 0
+    provider_errors: int = 0  # answers carrying a provider error (stored on the parcel)
     requests: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -65,10 +67,11 @@ class ProviderStats:
             "failed": self.failed,
             "detail": {
                 "new_events": self.new_events,
+                "provider_errors": self.provider_errors,
                 "requests": self.requests,
                 "errors": self.errors[:20],
                 "seconds": round(self.seconds, 3),
-            },  # fmt: skip
+            },
         }
 
 
@@ -200,7 +203,13 @@ async def poll_provider(
                     result = parse_reply(
                         fetcher.provider, body, kind="query", tz=settings.tz, couriers=settings.couriers
                     )
-                    pending_parsed.extend(result.waybills)
+                    named = _name_error_replies(result.waybills, batch)
+                    pending_parsed.extend(named)
+                    for w in named:
+                        if w.error:
+                            stats.provider_errors += 1
+                            if len(stats.errors) < 20:
+                                stats.errors.append(f"{w.waybill}: {w.error}")
                     for problem in result.problems:
                         stats.errors.append(problem.message)
                         bad.update([problem.waybill] if problem.waybill else [p.waybill for p in batch])
@@ -228,6 +237,18 @@ async def poll_provider(
         "polled %s: %d ok, %d changed, %d failed", stats.provider, stats.polled, stats.changed, stats.failed
     )
     return stats, changed
+
+
+def _name_error_replies(waybills: Sequence[Any], batch: Sequence[DueParcel]) -> list[Any]:
+    """Error replies (bad key, sign, no result) do not echo the number: for a one-parcel batch the
+    parcel asked about is the one the error belongs to, so its message reaches the parcel."""
+    if len(batch) != 1:
+        return [w for w in waybills if w.waybill]
+    asked = batch[0]
+    return [
+        w if w.waybill else dataclasses.replace(w, waybill=asked.waybill, courier=w.courier or asked.courier)
+        for w in waybills
+    ]
 
 
 async def run_once(

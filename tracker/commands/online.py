@@ -67,7 +67,8 @@ def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
         rate = s.polled / s.seconds if s.seconds else 0.0
         typer.echo(
             f"  {provider:<9} polled {s.polled:>6}  changed {s.changed:>6}  failed {s.failed:>5}  "
-            f"new events {s.new_events:>7}  requests {s.requests:>6}  {s.seconds:6.2f} s  "
+            f"new events {s.new_events:>7}  provider errors {s.provider_errors:>5}  "
+            f"requests {s.requests:>6}  {s.seconds:6.2f} s  "
             f"({rate:,.0f} parcels/s)"
         )
         for error in s.errors[:3]:
