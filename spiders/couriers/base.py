@@ -14,7 +14,7 @@ from spiders.items import WaybillPageItem
 class CourierPageSpider(scrapy.Spider):
     """Crawls `{base}/web/{courier}/{waybill}` for each waybill given (comma-separated or a list)."""
 
-    name = "courier_page"
+    name = ""  # abstract: not listed as a spider
     courier = ""
 
     def __init__(self, base: str = "", waybills: str | Iterable[str] = "", **kw: Any) -> None:
