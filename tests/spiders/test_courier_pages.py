@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from parsel import Selector
@@ -55,7 +56,7 @@ def test_saved_page_normalizes_with_the_provider_code_table() -> None:
     from spiders.normalize import to_parsed
 
     rows = CourierPageSpider.parse_events(_page("refused_returned.html"))
-    parsed, problems = to_parsed("zto", "78398765432101", rows, tz=UTC)
+    parsed, problems = to_parsed("zto", "78398765432101", rows, tz=ZoneInfo("Asia/Shanghai"))
     assert problems == []
     assert [e.status for e in parsed.events] == [
         "picked_up",
