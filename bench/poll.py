@@ -98,6 +98,25 @@ async def end_to_end(settings, engine, url: str) -> tuple[float, dict]:  # noqa:
     return time.perf_counter() - started, stats
 
 
+async def rate_check(settings, url: str, requests: int) -> tuple[float, int]:  # noqa: ANN001
+    """17TRACK through its real client at the configured limit: sustained req/s after the first second's
+    burst of `limit` requests, and how many requests the server had to answer 429 (then retried)."""
+    from tracker.providers.track17.client import Track17Client
+
+    client = Track17Client(settings.providers.track17.model_copy(update={"base_url": url}))
+    numbers = [f"98{i:011d}" for i in range(40)]
+    await client.register(numbers)
+    before = httpx.get(f"{url}/_sandbox/stats").json().get("track17.gettrackinfo", 0)
+    started = time.perf_counter()
+    for _ in range(requests):
+        await client.get_track_info(numbers)
+    elapsed = time.perf_counter() - started
+    await client.aclose()
+    sent = httpx.get(f"{url}/_sandbox/stats").json().get("track17.gettrackinfo", 0) - before
+    burst = int(settings.providers.track17.rate_per_second)
+    return (requests - burst) / elapsed, sent - requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=SCALES, default="ci")
@@ -116,6 +135,8 @@ def main() -> None:
             due = select_due(engine, now=NOW, limit=n)
             fetch_s = asyncio.run(fetch_only(settings, url, due))
             e2e_s, stats = asyncio.run(end_to_end(settings, engine, url))
+            limit = settings.providers.track17.rate_per_second
+            rate, rejected = asyncio.run(rate_check(settings, url, 9 if args.scale == "ci" else 30))
             engine.dispose()
     finally:
         proc.terminate()
@@ -124,10 +145,15 @@ def main() -> None:
     fetch_rate, e2e_rate = n / fetch_s, n / e2e_s
     result = {"stage": "poll", "n": n, "fetch_only_parcels_s": round(fetch_rate, 1),
               "e2e_parcels_s": round(e2e_rate, 1), "ratio": round(e2e_rate / fetch_rate, 3),
-              "peak_rss_mb": round(rss_mb, 1), "providers": stats}  # fmt: skip
+              "peak_rss_mb": round(rss_mb, 1), "providers": stats,
+              "track17_rate": round(rate, 2), "track17_limit": limit, "track17_retried_429": rejected,
+              "rate_ok": rate <= limit * 1.05}  # fmt: skip
     print(json.dumps(result, ensure_ascii=False))
     print(f"poll  n={n}: fetch-only {fetch_rate:,.0f} parcels/s, end-to-end {e2e_rate:,.0f} parcels/s, "
           f"ratio {e2e_rate / fetch_rate:.2f}, peak RSS {rss_mb:,.0f} MB")  # fmt: skip
+    verdict = "ok" if rate <= limit * 1.05 else "TOO FAST"
+    print(f"rate  17TRACK: {rate:.2f} req/s against a limit of {limit:g} ({verdict}; "
+          f"{rejected} requests answered 429 and retried)")  # fmt: skip
 
 
 if __name__ == "__main__":
