@@ -35,7 +35,7 @@ def intake(online_settings, sandbox) -> Iterator[tuple[str, object]]:
     upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w in PARCELS], now=SANDBOX_NOW)
     for _, waybill in PARCELS:
         httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": "refused_returned",
-                   "anchor": (SANDBOX_NOW - timedelta(days=3)).isoformat()}).raise_for_status()  # fmt: skip
+                   "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()}).raise_for_status()  # fmt: skip
     server: BackgroundServer = start_background(
         create_push_app(engine, online_settings, clock=lambda: SANDBOX_NOW)
     )
