@@ -53,7 +53,7 @@ class ProviderStats:
     failed: int = 0
     new_events: int = 0
     provider_errors: int = 0  # answers carrying a provider error (stored on the parcel)
-    requests: int = 0
+    batches: int = 0  # fetch calls (a 17TRACK batch may also register numbers first)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -68,7 +68,7 @@ class ProviderStats:
             "detail": {
                 "new_events": self.new_events,
                 "provider_errors": self.provider_errors,
-                "requests": self.requests,
+                "batches": self.batches,
                 "errors": self.errors[:20],
                 "seconds": round(self.seconds, 3),
             },
@@ -191,7 +191,7 @@ async def poll_provider(
     try:
         for next_done in asyncio.as_completed(tasks):
             batch, bodies, error = await next_done
-            stats.requests += 1
+            stats.batches += 1
             ids = [p.id for p in batch]
             if bodies is None:
                 stats.failed += len(batch)

@@ -68,11 +68,12 @@ def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
         typer.echo(
             f"  {provider:<9} polled {s.polled:>6}  changed {s.changed:>6}  failed {s.failed:>5}  "
             f"new events {s.new_events:>7}  provider errors {s.provider_errors:>5}  "
-            f"requests {s.requests:>6}  {s.seconds:6.2f} s  "
+            f"batches {s.batches:>6}  {s.seconds:6.2f} s  "
             f"({rate:,.0f} parcels/s)"
         )
-        for error in s.errors[:3]:
-            err.print(f"    {error}", markup=False)
+        if s.failed:
+            for error in s.errors[:3]:
+                err.print(f"    {error}", markup=False, soft_wrap=True)
 
 
 def poll(
