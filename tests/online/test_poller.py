@@ -78,6 +78,10 @@ def test_poll_stores_events_and_schedules_next_poll(engine, online_settings) -> 
     assert rows["78312345678901"].status == "delivered" and rows["78312345678901"].next_poll_at is None
     assert rows["9812345678901"].next_poll_at > SANDBOX_NOW
     assert {r.provider for r in runs} == {"kuaidi100", "kdniao", "track17"}
+    gap = timedelta(minutes=online_settings.providers.kuaidi100.min_waybill_interval_minutes)
+    for waybill in ("78312345678902", "YT1234567890123"):  # Kuaidi100 parcels still open
+        assert rows[waybill].next_poll_at >= SANDBOX_NOW + gap
+    assert _poll(engine, online_settings, SANDBOX_NOW + timedelta(minutes=10)).due == 0
 
 
 def test_polling_twice_adds_no_event(engine, online_settings) -> None:
