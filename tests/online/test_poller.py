@@ -103,3 +103,16 @@ def test_failing_provider_is_counted_and_retried_later(engine, online_settings, 
         nxt = conn.execute(select(ParcelRow.next_poll_at)).scalars().all()
     retry = SANDBOX_NOW + timedelta(minutes=online_settings.providers.polling.failure_retry_minutes)
     assert all(n == retry for n in nxt)
+
+
+def test_provider_error_is_stored_on_the_parcel(engine, online_settings) -> None:
+    bad = online_settings.providers.kuaidi100.model_copy(update={"key": "not-the-key"})
+    settings = online_settings.model_copy(
+        update={"providers": online_settings.providers.model_copy(update={"kuaidi100": bad})}
+    )
+    summary = _poll(engine, settings, SANDBOX_NOW)
+    assert summary.providers["kuaidi100"].provider_errors == 3
+    with engine.connect() as conn:
+        errors = dict(conn.execute(select(ParcelRow.waybill, ParcelRow.provider_error)).all())
+    assert "503" in errors["78312345678901"] and "签名" in errors["78312345678901"]
+    assert errors["4312345678901"] is None  # Kdniao answered normally
