@@ -89,8 +89,10 @@ def test_crawl_of_sandbox_pages_stores_events_once(tmp_path, sandbox) -> None:
         "--now",
         "2026-11-23T12:00",
     ]
+    httpx.post(f"{url}/_sandbox/faults", json={"next": ["5xx"]}).raise_for_status()  # Scrapy retries it
     first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "1 pages of 1 waybills, 5 new events" in first.stdout
+    assert "1 retries" in first.stdout
     again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
     assert "0 new events" in again.stdout
