@@ -126,7 +126,9 @@ def ingest_cmd(
     counts = f"{stored.matched} matched, {stored.new_events} new events, {len(stored.unknown)} unknown"
     typer.echo(f"{file.name}: {counts}")
     for waybill in stored.unknown:
-        typer.echo(f"  unknown waybill {waybill} (import it first; nothing stored)")
+        typer.echo(
+            f"  unknown waybill {waybill}: no parcel (or several couriers) with this number; nothing stored"
+        )
     unknown = set(stored.unknown)
     for waybill in result.waybills:
         if waybill.error and waybill.waybill and waybill.waybill not in unknown:
