@@ -161,3 +161,12 @@ def test_parsed_fixture_round_trip(engine: Engine, settings: Settings) -> None:
     row = _row(engine, "78398765432101", "zto")
     assert row["status"] == "refused" and row["is_open"] is True
     assert row["first_scan_at"] == datetime(2024, 5, 18, 11, 22, 10, tzinfo=UTC)
+
+
+def test_batches_of_any_size_give_the_same_result(engine: Engine) -> None:
+    numbers = [f"YT20000000000{i:02d}" for i in range(7)]
+    _parcels(engine, *(("yto", n) for n in numbers))
+    parsed = [_wb(n, HISTORY[: 1 + i % 4]) for i, n in enumerate(numbers)] + [_wb("YT2999", HISTORY)]
+    result = ingest(engine, parsed, now=NOW, source="kuaidi100", batch_size=3)
+    assert (result.matched, result.new_events, result.unknown) == (7, 16, ["YT2999"])
+    assert len(result.changed_parcel_ids) == 7

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tracker.commands import core, online
+from tracker.commands import core, online, providers
 from tracker.commands.context import AppContext
 from tracker.errors import TrackerError
 
@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # Each command group registers itself; add new groups here.
-for group in (core, online):
+for group in (core, providers, online):
     group.register(app)
 
 

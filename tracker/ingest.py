@@ -56,16 +56,18 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
-def ingest(engine: Engine, waybills: Sequence[ParsedWaybill], *, now: datetime, source: str) -> IngestResult:
+def ingest(
+    engine: Engine, waybills: Sequence[ParsedWaybill], *, now: datetime, source: str, batch_size: int = BATCH
+) -> IngestResult:
     """Store events and update snapshots of the parcels these waybills name. Re-ingesting adds nothing.
 
     Waybills with an empty number (a reply-level error the caller has not attached to a waybill) are skipped.
     """
     result = IngestResult()
     wanted = [w for w in waybills if w.waybill]
-    for start in range(0, len(wanted), BATCH):
+    for start in range(0, len(wanted), batch_size):
         with engine.begin() as conn:
-            _ingest_batch(conn, wanted[start : start + BATCH], now=now, source=source, result=result)
+            _ingest_batch(conn, wanted[start : start + batch_size], now=now, source=source, result=result)
     log.info(
         "ingest %s: %d waybills, %d matched, %d new events, %d unknown, %d parcels changed",
         source,

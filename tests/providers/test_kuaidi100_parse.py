@@ -135,3 +135,12 @@ def test_unknown_company_code_keeps_the_code_without_a_courier(parse: Parse) -> 
     body = b'{"nu": "X1", "com": "nosuchco", "state": "0", "data": []}'
     (waybill,) = parse("kuaidi100", body).waybills
     assert (waybill.company, waybill.courier) == ("nosuchco", None)
+
+
+def test_unlisted_code_reads_unknown_and_keeps_the_raw_code(parse: Parse) -> None:
+    body = (
+        '{"nu": "YT1", "com": "yuantong", "state": "0", "data": [{"ftime": "2026-11-20 10:00:00",'
+        ' "context": "新状态", "statusCode": "999"}]}'
+    )
+    (waybill,) = parse("kuaidi100", body).waybills
+    assert (waybill.events[0].status, waybill.events[0].raw_code) == (S.unknown, "999")

@@ -135,6 +135,7 @@ def test_same_scan_from_two_upstream_providers_is_kept_once(parse: Parse) -> Non
     ("body", "waybill", "message"),
     [
         ("not json", None, "reply is not JSON"),
+        ('{"data": {"accepted": []}}', None, "code: missing"),
         ('{"code": 0, "data": {"accepted": [{"track_info": {}}]}}', None, "data.accepted[0].number: missing"),
         (
             '{"code": 0, "data": {"accepted": [{"number": "N4"}]}}',

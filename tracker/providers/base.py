@@ -102,6 +102,9 @@ def parse_reply(
 
     kind: "query" (real-time query / gettrackinfo reply) or "push" (Kuaidi100 `param` JSON, Kdniao
     RequestData JSON, 17TRACK webhook JSON). A wrong provider or kind is a programming error (ValueError).
+    A reply-level error that names no waybill (Kuaidi100 `result: false`, 17TRACK `code != 0`) comes back
+    as one ParsedWaybill with waybill "" and `error` set: the caller knows what it asked for and attaches it
+    (dataclasses.replace); ingest skips waybills without a number.
     """
     parser = _parsers().get((provider, kind))
     if parser is None:

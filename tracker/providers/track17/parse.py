@@ -25,6 +25,8 @@ PROVIDER = "track17"
 def parse_query(data: Any, tz: tzinfo, couriers: Mapping[str, CourierConfig]) -> ParseResult:
     try:
         reply = rd.mapping(data, "reply")
+        if "code" not in reply:
+            raise rd.BadField("code: missing (not a 17TRACK v2 reply)")
         if reply.get("code") not in (0, "0"):
             return ParseResult((_reply_error(reply),), ())
         body = rd.mapping(reply.get("data"), "data")
