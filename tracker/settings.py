@@ -331,6 +331,84 @@ class HeaderAliases(_Strict):
     headers: dict[str, list[str]]
 
 
+# --- providers.toml (spec/providers.md) -------------------------------------------------------------
+
+
+class PollingConfig(_Strict):
+    new_hours: PositiveInt = 48
+    new_interval_minutes: PositiveInt = 60
+    active_interval_minutes: PositiveInt = 120
+    stale_after_hours: PositiveInt = 24
+    stale_interval_minutes: PositiveInt = 360
+    failure_retry_minutes: PositiveInt = 30
+    retire_days: PositiveInt = 60
+    due_limit: PositiveInt = 20000
+
+
+class ProviderConfig(_Strict):
+    """One data provider's endpoint, account and limits; secrets are overridden from the environment."""
+
+    base_url: str = Field(pattern="^https?://")
+    customer: str = ""
+    key: str = ""
+    salt: str = ""
+    ebusiness_id: str = ""
+    app_key: str = ""
+    request_type: str = "8001"
+    min_waybill_interval_minutes: PositiveInt = 30
+    rate_per_second: float = Field(default=3, gt=0)
+    concurrency: PositiveInt = 4
+    batch_size: PositiveInt = 1
+    timeout_seconds: float = Field(default=10, gt=0)
+    retry_attempts: PositiveInt = 3
+    breaker_failures: PositiveInt = 5
+    breaker_pause_seconds: float = Field(default=300, ge=0)
+
+
+_SANDBOX = "http://127.0.0.1:8765"
+
+
+class ProvidersConfig(_Strict):
+    """config/providers.toml; without it, the local sandbox's demo accounts (tracker/sandbox/accounts.py)."""
+
+    polling: PollingConfig = PollingConfig()
+    kuaidi100: ProviderConfig = ProviderConfig(
+        base_url=_SANDBOX, customer="SANDBOXCUSTOMER0001", key="sandbox-kuaidi100-key",
+        salt="sandbox-kuaidi100-salt", rate_per_second=20, concurrency=8,
+    )  # fmt: skip
+    kdniao: ProviderConfig = ProviderConfig(
+        base_url=_SANDBOX, ebusiness_id="1000001", app_key="sandbox-kdniao-appkey", rate_per_second=10,
+        concurrency=8,
+    )  # fmt: skip
+    track17: ProviderConfig = ProviderConfig(
+        base_url=_SANDBOX, key="sandbox-17track-key", rate_per_second=3, concurrency=3, batch_size=40
+    )
+
+
+# Environment variables holding provider secrets: (provider, field) -> variable.
+PROVIDER_SECRETS = {
+    ("kuaidi100", "key"): "TRACKER_KUAIDI100_KEY",
+    ("kuaidi100", "customer"): "TRACKER_KUAIDI100_CUSTOMER",
+    ("kuaidi100", "salt"): "TRACKER_KUAIDI100_SALT",
+    ("kdniao", "app_key"): "TRACKER_KDNIAO_APP_KEY",
+    ("kdniao", "ebusiness_id"): "TRACKER_KDNIAO_EBUSINESS_ID",
+    ("track17", "key"): "TRACKER_TRACK17_KEY",
+}
+
+
+def _provider_data(config_dir: Path) -> dict[str, Any]:
+    path = config_dir / "providers.toml"
+    data = read_toml(path) if path.is_file() else {}
+    defaults = ProvidersConfig()
+    for name in ("kuaidi100", "kdniao", "track17"):
+        if name not in data:
+            data[name] = getattr(defaults, name).model_dump()
+    for (provider, field), variable in PROVIDER_SECRETS.items():
+        if variable in os.environ and isinstance(data.get(provider), dict):
+            data[provider] = {**data[provider], field: os.environ[variable]}
+    return data
+
+
 # --- the whole -----------------------------------------------------------------------------------------
 
 
@@ -350,6 +428,7 @@ class Settings(BaseSettings):
     return_waybill_headers: list[str] = []
     rules: RulesConfig
     alerts: AlertsConfig = AlertsConfig()
+    providers: ProvidersConfig
 
     @classmethod
     def settings_customise_sources(
@@ -410,6 +489,7 @@ _FILES = {
     "return_waybill_headers": "import.toml",
     "rules": "rules.toml",
     "alerts": "alerts.toml",
+    "providers": "providers.toml",
 }
 
 
@@ -444,6 +524,7 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     data["rules"] = read_toml(config_dir / "rules.toml")
     if (config_dir / "alerts.toml").is_file():
         data["alerts"] = read_toml(config_dir / "alerts.toml")
+    data["providers"] = _provider_data(config_dir)
     data["config_dir"] = config_dir
     try:
         settings = Settings(**data)

@@ -147,6 +147,7 @@ def demo(
     ctx: typer.Context,
     file: Path = typer.Option(None, help="Parcels file to import. Default: examples/parcels.csv."),
     now: str | None = typer.Option(None, help=NOW_HELP),
+    generated: int = typer.Option(3000, help="Also import this many generated parcels and poll the sandbox."),
 ) -> None:
     app = ctx_app(ctx)
     settings = app.settings
@@ -157,6 +158,11 @@ def demo(
     returns = file.with_name("returns.csv")
     if returns.is_file():
         print_report(run_import(ctx, returns, None, at))
+    if generated:
+        from tracker.commands import online
+
+        print_report(run_import(ctx, online.generate_demo_file(app, at, generated), None, at))
+        online.run_demo_poll(app, at)
     summary = repo.parcel_summary(app.engine)
     typer.echo(f"parcels: {summary['total']} ({summary['open']} open)")
     names = {slug: cfg.name for slug, cfg in settings.couriers.items()}

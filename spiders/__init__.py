@@ -1,0 +1,1 @@
+"""Scrapy project: thin spiders for courier tracking pages; pipelines reuse tracker's codes and ingest."""

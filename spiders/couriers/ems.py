@@ -1,0 +1,6 @@
+from spiders.couriers.base import CourierPageSpider
+
+
+class EmsSpider(CourierPageSpider):
+    name = "ems"
+    courier = "ems"

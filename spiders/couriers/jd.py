@@ -1,0 +1,6 @@
+from spiders.couriers.base import CourierPageSpider
+
+
+class JdSpider(CourierPageSpider):
+    name = "jd"
+    courier = "jd"

@@ -1,0 +1,6 @@
+from spiders.couriers.base import CourierPageSpider
+
+
+class SfSpider(CourierPageSpider):
+    name = "sf"
+    courier = "sf"

@@ -1,0 +1,6 @@
+from spiders.couriers.base import CourierPageSpider
+
+
+class StoSpider(CourierPageSpider):
+    name = "sto"
+    courier = "sto"

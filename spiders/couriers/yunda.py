@@ -1,0 +1,6 @@
+from spiders.couriers.base import CourierPageSpider
+
+
+class YundaSpider(CourierPageSpider):
+    name = "yunda"
+    courier = "yunda"

@@ -1,0 +1,6 @@
+from spiders.couriers.base import CourierPageSpider
+
+
+class ZtoSpider(CourierPageSpider):
+    name = "zto"
+    courier = "zto"

@@ -1,0 +1,30 @@
+"""Scrapy settings for the courier-page spiders (spec/ecosystem.md §1, performance.md §2)."""
+
+BOT_NAME = "tracker"
+SPIDER_MODULES = ["spiders.couriers"]
+NEWSPIDER_MODULE = "spiders.couriers"
+
+ROBOTSTXT_OBEY = True
+REMOTE_CONTROL_ENABLED = False  # 2.19's RemoteControl executes Python sent to it (ecosystem.md §1)
+TELNETCONSOLE_ENABLED = False
+COOKIES_ENABLED = False
+CONCURRENT_ITEMS = 1  # the default 100 costs 1.7x for one-item callbacks (performance.md §2)
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+
+# Scrapy's own retries, not tenacity (spec/style.md §6)
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+DOWNLOAD_TIMEOUT = 10
+
+# Politeness per courier host
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.1
+AUTOTHROTTLE_MAX_DELAY = 10
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+
+ITEM_PIPELINES = {
+    "spiders.pipelines.NormalizePipeline": 100,
+    "spiders.pipelines.StorePipeline": 200,
+}
+LOG_LEVEL = "WARNING"

@@ -1,0 +1,110 @@
+"""Push intake over real HTTP: the sandbox sends good and forged pushes; malformed ones are posted here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from tracker.domain import ParcelFacts
+from tracker.providers.kdniao.sign import data_sign
+from tracker.providers.kuaidi100.sign import push_sign
+from tracker.push import create_push_app
+from tracker.sandbox.server import BackgroundServer, start_background
+from tracker.storage.db import make_engine, migrate
+from tracker.storage.repo import upsert_parcels
+from tracker.storage.rows import TrackingEventRow
+
+from .conftest import SANDBOX_NOW
+
+HAVE_INGEST = importlib.util.find_spec("tracker.ingest") is not None
+needs_ingest = pytest.mark.skipif(not HAVE_INGEST, reason="tracker.ingest (parsers branch) not merged yet")
+PARCELS = [("zto", "78312345678901"), ("yunda", "4312345678901"), ("chinapost", "9812345678901")]
+
+
+@pytest.fixture
+def intake(online_settings, sandbox) -> Iterator[tuple[str, object]]:
+    url, _ = sandbox
+    engine = make_engine(online_settings.database_url)
+    migrate(engine)
+    upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w in PARCELS], now=SANDBOX_NOW)
+    for _, waybill in PARCELS:
+        httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": "refused_returned",
+                   "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()}).raise_for_status()  # fmt: skip
+    server: BackgroundServer = start_background(
+        create_push_app(engine, online_settings, clock=lambda: SANDBOX_NOW)
+    )
+    yield server.url, engine
+    server.stop()
+    engine.dispose()
+
+
+def _push(
+    sandbox_url: str, provider: str, callback: str, waybill: str, courier: str, bad: bool = False
+) -> dict:
+    r = httpx.post(f"{sandbox_url}/_sandbox/push", json={"provider": provider, "callback": callback,
+                   "waybills": [waybill], "courier": courier, "bad_sign": bad}, timeout=30)  # fmt: skip
+    r.raise_for_status()
+    return r.json()["results"][0]
+
+
+def _events(engine) -> int:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(TrackingEventRow)).scalar_one()
+
+
+@pytest.mark.parametrize(("provider", "courier", "waybill"), [
+    ("kuaidi100", "zto", "78312345678901"), ("kdniao", "yunda", "4312345678901"),
+    ("track17", "chinapost", "9812345678901"),
+])  # fmt: skip
+def test_forged_push_is_rejected_and_stores_nothing(sandbox, intake, provider, courier, waybill) -> None:
+    url, _ = sandbox
+    push_url, engine = intake
+    result = _push(url, provider, f"{push_url}/push/{provider}", waybill, courier, bad=True)
+    assert result["status"] == 401
+    assert _events(engine) == 0
+
+
+@needs_ingest
+@pytest.mark.parametrize(("provider", "courier", "waybill", "ack"), [
+    ("kuaidi100", "zto", "78312345678901", {"result": True, "returnCode": "200", "message": "成功"}),
+    ("kdniao", "yunda", "4312345678901", None),
+    ("track17", "chinapost", "9812345678901", None),
+])  # fmt: skip
+def test_good_push_is_stored_once_and_acknowledged(sandbox, intake, provider, courier, waybill, ack) -> None:
+    url, _ = sandbox
+    push_url, engine = intake
+    result = _push(url, provider, f"{push_url}/push/{provider}", waybill, courier)
+    assert result["status"] == 200
+    if ack:
+        assert json.loads(result["body"]) == ack
+    if provider == "kdniao":
+        assert json.loads(result["body"])["Success"] is True
+    stored = _events(engine)
+    assert stored == 5
+    _push(url, provider, f"{push_url}/push/{provider}", waybill, courier)
+    assert _events(engine) == stored  # a repeated push adds nothing
+
+
+def test_malformed_pushes_get_400(online_settings, intake) -> None:
+    push_url, engine = intake
+    salt = online_settings.providers.kuaidi100.salt
+    r = httpx.post(
+        f"{push_url}/push/kuaidi100", data={"param": "{not json", "sign": push_sign("{not json", salt)}
+    )
+    assert r.status_code == 400 and r.json()["result"] is False
+    key = online_settings.providers.kdniao.app_key
+    r = httpx.post(f"{push_url}/push/kdniao", data={"RequestData": "[1", "DataSign": data_sign("[1", key),
+                                                    "RequestType": "101"})  # fmt: skip
+    assert r.status_code == 400 and r.json()["Success"] is False
+    r = httpx.post(f"{push_url}/push/kdniao", data={"RequestData": "{}", "DataSign": data_sign("{}", key),
+                                                    "RequestType": "1002"})  # fmt: skip
+    assert r.status_code == 400
+    r = httpx.post(f"{push_url}/push/kuaidi100", data={})
+    assert r.status_code == 400
+    assert _events(engine) == 0

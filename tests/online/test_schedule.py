@@ -1,0 +1,48 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tracker.schedule import next_poll_time
+from tracker.settings import PollingConfig
+
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+CFG = PollingConfig()
+H = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("case", "snapshot", "expected_minutes"),
+    [
+        ("new, no first scan", {"shipped_at": NOW - 10 * H, "first_scan_at": None}, CFG.new_interval_minutes),
+        ("old, never scanned", {"shipped_at": NOW - 100 * H}, CFG.new_interval_minutes),
+        ("moving", {"shipped_at": NOW - 72 * H, "first_scan_at": NOW - 70 * H, "last_event_at": NOW - H},
+         CFG.active_interval_minutes),
+        ("stale", {"shipped_at": NOW - 99 * H, "first_scan_at": NOW - 98 * H, "last_event_at": NOW - 30 * H},
+         CFG.stale_interval_minutes),
+        ("delivered is final", {"status": "delivered", "shipped_at": NOW - 50 * H}, None),
+        ("closed", {"is_open": False, "shipped_at": NOW - 50 * H}, None),
+        ("retired by age", {"shipped_at": NOW - timedelta(days=CFG.retire_days + 1)}, None),
+    ],
+)  # fmt: skip
+def test_next_poll_time_follows_the_cadence(case, snapshot, expected_minutes) -> None:
+    base = {"status": "in_transit", "is_open": True, "shipped_at": None, "created_at": NOW - 200 * H,
+            "first_scan_at": None, "last_event_at": None}  # fmt: skip
+    got = next_poll_time(**{**base, **snapshot}, now=NOW, cfg=CFG)
+    assert got == (None if expected_minutes is None else NOW + timedelta(minutes=expected_minutes)), case
+
+
+def test_next_poll_is_never_sooner_than_the_waybill_minimum() -> None:
+    cfg = PollingConfig(new_interval_minutes=5)
+    got = next_poll_time(status="pending", is_open=True, shipped_at=NOW, created_at=NOW, first_scan_at=None,
+                         last_event_at=None, now=NOW, cfg=cfg, min_interval_minutes=30)  # fmt: skip
+    assert got == NOW + timedelta(minutes=30)
+
+
+def test_rules_hook_is_skipped_when_no_evaluator_exists(sqlite_engine, settings) -> None:
+    import importlib.util
+
+    from tracker.poller import evaluate_rules
+
+    if importlib.util.find_spec("tracker.rules") is not None:
+        pytest.skip("tracker.rules is installed here")
+    assert evaluate_rules(sqlite_engine, settings, now=NOW, parcel_ids=[]) is False

@@ -1,0 +1,29 @@
+"""Helpers for the provider parser tests: read a saved reply and parse it with the project's couriers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tracker.providers.base import ParseResult, parse_reply
+from tracker.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+Parse = Callable[..., ParseResult]
+
+
+@pytest.fixture
+def parse(settings: Settings) -> Parse:
+    """parse(provider, fixture name or raw body, kind="query") -> ParseResult."""
+
+    def run(provider: str, body: str | bytes, *, kind: str = "query") -> ParseResult:
+        if isinstance(body, str) and body.endswith(".json"):
+            body = (FIXTURES / provider / body).read_bytes()
+        return parse_reply(provider, body, kind=kind, tz=settings.tz, couriers=settings.couriers)
+
+    return run

@@ -1,0 +1,172 @@
+"""Ingest: parsed replies -> stored events and parcel snapshots, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from tracker.domain import ParcelFacts, TrackingEvent
+from tracker.ingest import ingest
+from tracker.providers.base import ParsedWaybill, parse_reply
+from tracker.settings import Settings
+from tracker.status import TrackingStatus as S
+from tracker.storage.repo import upsert_parcels
+from tracker.storage.rows import ParcelRow, TrackingEventRow
+
+T0 = datetime(2026, 11, 18, 1, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+P = ParcelRow.__table__
+E = TrackingEventRow.__table__
+
+
+def _ev(hours: int, status: S, text: str, code: str = "") -> TrackingEvent:
+    return TrackingEvent(T0 + timedelta(hours=hours), status, code or str(status), text, "浙江,杭州市")
+
+
+HISTORY = (
+    _ev(0, S.info_received, "商家已下单，等待揽收", "101"),
+    _ev(5, S.picked_up, "【杭州市萧山区公司】已揽收", "1"),
+    _ev(20, S.in_transit, "【杭州转运中心】已发出", "1002"),
+    _ev(40, S.out_for_delivery, "【成都市武侯区公司】正在派件", "5"),
+)
+
+
+def _wb(
+    waybill: str, events: tuple[TrackingEvent, ...], *, courier: str | None = "yto", error: str | None = None
+):
+    return ParsedWaybill("kuaidi100", waybill, "yuantong", courier, events, error)
+
+
+def _parcels(engine: Engine, *pairs: tuple[str, str]) -> None:
+    upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w in pairs], now=T0)
+
+
+def _row(engine: Engine, waybill: str, courier: str = "yto") -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(select(P).where(P.c.waybill == waybill, P.c.courier == courier)).mappings().one()
+    return dict(row)
+
+
+def _event_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(E)).scalar_one()
+
+
+def test_ingest_stores_events_and_the_snapshot(engine: Engine) -> None:
+    _parcels(engine, ("yto", "YT1000000000001"))
+    result = ingest(engine, [_wb("YT1000000000001", HISTORY)], now=NOW, source="kuaidi100")
+    assert (result.matched, result.new_events, result.unknown) == (1, 4, [])
+    row = _row(engine, "YT1000000000001")
+    assert result.changed_parcel_ids == [row["id"]]
+    assert row["status"] == "out_for_delivery" and row["status_text"] == "【成都市武侯区公司】正在派件"
+    assert row["first_scan_at"] == T0 + timedelta(hours=5)  # the order-created event is not a carrier scan
+    assert row["last_event_at"] == T0 + timedelta(hours=40)
+    assert row["delivered_at"] is None and row["is_open"] is True
+    assert row["last_polled_at"] == NOW and row["provider_error"] is None
+    with engine.connect() as conn:
+        stored = conn.execute(select(E.c.raw_code, E.c.location, E.c.source).order_by(E.c.event_time)).all()
+    assert [tuple(r) for r in stored][1] == ("1", "浙江,杭州市", "kuaidi100")
+
+
+def test_reingesting_the_same_reply_adds_nothing(engine: Engine) -> None:
+    _parcels(engine, ("yto", "YT1000000000002"))
+    ingest(engine, [_wb("YT1000000000002", HISTORY)], now=NOW, source="kuaidi100")
+    before = _row(engine, "YT1000000000002")
+    later = NOW + timedelta(hours=1)
+    again = ingest(engine, [_wb("YT1000000000002", HISTORY)] * 2, now=later, source="kuaidi100")
+    assert (again.matched, again.new_events, again.changed_parcel_ids) == (1, 0, [])
+    assert _event_count(engine) == 4
+    after = _row(engine, "YT1000000000002")
+    assert after["last_polled_at"] == later
+    assert {k: after[k] for k in ("status", "first_scan_at", "last_event_at")} == {
+        k: before[k] for k in ("status", "first_scan_at", "last_event_at")
+    }
+
+
+def test_out_of_order_arrival_gives_the_same_snapshot(engine: Engine) -> None:
+    _parcels(engine, ("yto", "YT1000000000003"), ("yto", "YT1000000000004"))
+    ingest(engine, [_wb("YT1000000000003", HISTORY)], now=NOW, source="kuaidi100")
+    ingest(engine, [_wb("YT1000000000004", HISTORY[2:])], now=NOW, source="push")
+    late = ingest(engine, [_wb("YT1000000000004", HISTORY[:2])], now=NOW, source="kuaidi100")
+    assert late.new_events == 2
+    keys = ("status", "status_text", "first_scan_at", "last_event_at", "delivered_at", "is_open")
+    in_order, out_of_order = _row(engine, "YT1000000000003"), _row(engine, "YT1000000000004")
+    assert {k: in_order[k] for k in keys} == {k: out_of_order[k] for k in keys}
+
+
+def test_delivery_closes_the_parcel(engine: Engine) -> None:
+    _parcels(engine, ("yto", "YT1000000000005"))
+    delivered = (*HISTORY, _ev(44, S.delivered, "您的快件已签收，签收人：本人", "301"))
+    ingest(engine, [_wb("YT1000000000005", delivered)], now=NOW, source="kuaidi100")
+    row = _row(engine, "YT1000000000005")
+    assert row["status"] == "delivered" and row["is_open"] is False
+    assert row["delivered_at"] == T0 + timedelta(hours=44)
+
+
+def test_unknown_waybills_are_reported_not_created(engine: Engine) -> None:
+    _parcels(engine, ("yto", "YT1000000000006"))
+    result = ingest(
+        engine,
+        [_wb("YT9999999999999", HISTORY), _wb("YT1000000000006", HISTORY[:1]), _wb("YT9999999999999", ())],
+        now=NOW,
+        source="kuaidi100",
+    )
+    assert (result.matched, result.unknown) == (1, ["YT9999999999999"])
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(P)).scalar_one() == 1
+    assert _event_count(engine) == 1
+
+
+def test_provider_error_is_stored_then_cleared_by_a_good_reply(engine: Engine) -> None:
+    _parcels(engine, ("yto", "YT1000000000007"))
+    error = "kuaidi100 returnCode 503: signature check failed"
+    failed = ingest(engine, [_wb("YT1000000000007", (), error=error)], now=NOW, source="kuaidi100")
+    row = _row(engine, "YT1000000000007")
+    assert row["provider_error"] == error and row["status"] == "pending" and row["last_polled_at"] == NOW
+    assert failed.changed_parcel_ids == [row["id"]]
+    ingest(engine, [_wb("YT1000000000007", HISTORY)], now=NOW, source="kuaidi100")
+    assert _row(engine, "YT1000000000007")["provider_error"] is None
+
+
+def test_courier_picks_between_parcels_sharing_a_waybill(engine: Engine) -> None:
+    _parcels(engine, ("yto", "7700000000001"), ("sto", "7700000000001"), ("zto", "7700000000002"))
+    result = ingest(
+        engine,
+        [_wb("7700000000001", HISTORY, courier="sto"), _wb("7700000000002", HISTORY, courier="yto")],
+        now=NOW,
+        source="kuaidi100",
+    )
+    assert result.matched == 2  # a lone parcel matches even when the provider names another company
+    assert _row(engine, "7700000000001", "sto")["status"] == "out_for_delivery"
+    assert _row(engine, "7700000000001", "yto")["status"] == "pending"
+    ambiguous = ingest(engine, [_wb("7700000000001", HISTORY, courier=None)], now=NOW, source="kuaidi100")
+    assert ambiguous.unknown == ["7700000000001"]
+
+
+def test_reply_level_error_without_waybill_is_skipped(engine: Engine) -> None:
+    result = ingest(engine, [_wb("", (), error="bad key")], now=NOW, source="kuaidi100")
+    assert (result.matched, result.unknown) == (0, [])
+
+
+def test_parsed_fixture_round_trip(engine: Engine, settings: Settings) -> None:
+    from tests.providers.conftest import FIXTURES
+
+    _parcels(engine, ("zto", "78398765432101"))
+    body = (FIXTURES / "kdniao" / "query_8001_refused.json").read_bytes()
+    parsed = parse_reply("kdniao", body, tz=settings.tz, couriers=settings.couriers)
+    result = ingest(engine, parsed.waybills, now=NOW, source="kdniao")
+    assert (result.matched, result.new_events) == (1, 5)
+    row = _row(engine, "78398765432101", "zto")
+    assert row["status"] == "refused" and row["is_open"] is True
+    assert row["first_scan_at"] == datetime(2024, 5, 18, 11, 22, 10, tzinfo=UTC)
+
+
+def test_batches_of_any_size_give_the_same_result(engine: Engine) -> None:
+    numbers = [f"YT20000000000{i:02d}" for i in range(7)]
+    _parcels(engine, *(("yto", n) for n in numbers))
+    parsed = [_wb(n, HISTORY[: 1 + i % 4]) for i, n in enumerate(numbers)] + [_wb("YT2999", HISTORY)]
+    result = ingest(engine, parsed, now=NOW, source="kuaidi100", batch_size=3)
+    assert (result.matched, result.new_events, result.unknown) == (7, 16, ["YT2999"])
+    assert len(result.changed_parcel_ids) == 7

@@ -1,0 +1,254 @@
+"""`tracker poll`, `tracker sandbox`, `tracker serve-push`, `tracker crawl`: the online side."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from datetime import datetime
+
+import typer
+from rich.console import Console
+
+from tracker.commands.context import NOW_HELP, ctx_app, resolve_now
+from tracker.errors import TrackerError
+from tracker.settings import Settings
+
+err = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "poll", help="Poll the providers for parcels that are due, store events, schedule the next poll."
+    )(poll)
+    app.command("sandbox", help="Run the local courier sandbox (Kuaidi100, Kdniao, 17TRACK, courier pages).")(
+        sandbox
+    )
+    app.command("serve-push", help="Receive signed provider pushes (Kuaidi100, Kdniao, 17TRACK).")(serve_push)
+    app.command("crawl", help="Crawl courier tracking pages with a Scrapy spider (in this process).")(crawl)
+
+
+def poll_cycle(app, now: datetime, *, base_url: str | None = None, show_progress: bool = True):  # type: ignore[no-untyped-def]
+    """Run one poll cycle with the configured clients; returns the PollSummary."""
+    from tracker.poller import run_once
+    from tracker.providers.clients import make_fetchers
+
+    settings: Settings = app.settings
+    engine = app.engine
+
+    async def go():  # type: ignore[no-untyped-def]
+        fetchers = make_fetchers(settings, base_url=base_url)
+        try:
+            if show_progress and sys.stderr.isatty():
+                from rich.progress import Progress
+
+                with Progress(console=err, transient=True) as bar:
+                    tasks: dict[str, int] = {}
+
+                    def advance(provider: str, n: int) -> None:
+                        if provider not in tasks:
+                            tasks[provider] = bar.add_task(f"polling {provider}", total=None)
+                        bar.advance(tasks[provider], n)
+
+                    return await run_once(engine, settings, fetchers, now=now, progress=advance)
+            return await run_once(engine, settings, fetchers, now=now)
+        finally:
+            for fetcher in fetchers.values():
+                await fetcher.aclose()
+
+    return asyncio.run(go())
+
+
+def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+    typer.echo(f"poll at {summary.now.isoformat()}: {summary.due} due, {summary.retired} retired")
+    for name, count in sorted(summary.skipped.items()):
+        typer.echo(f"  skipped {count} parcels ({name})")
+    for provider, s in sorted(summary.providers.items()):
+        rate = s.polled / s.seconds if s.seconds else 0.0
+        typer.echo(
+            f"  {provider:<9} polled {s.polled:>6}  changed {s.changed:>6}  failed {s.failed:>5}  "
+            f"new events {s.new_events:>7}  provider errors {s.provider_errors:>5}  "
+            f"batches {s.batches:>6}  {s.seconds:6.2f} s  "
+            f"({rate:,.0f} parcels/s)"
+        )
+        if s.failed:
+            for error in s.errors[:3]:
+                err.print(f"    {error}", markup=False, soft_wrap=True)
+
+
+def poll(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="Run one cycle and exit."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    interval: float = typer.Option(60.0, help="Seconds between cycles when running continuously."),
+    base_url: str | None = typer.Option(None, help="Send every provider request to this URL (a sandbox)."),
+) -> None:
+    app = ctx_app(ctx)
+    while True:
+        summary = poll_cycle(app, resolve_now(now, app.settings), base_url=base_url)
+        print_summary(summary)
+        if once or now:
+            return
+        time.sleep(interval)
+
+
+def sandbox(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8765, help="Port to listen on."),
+    now: str | None = typer.Option(None, help="Sandbox clock start (ISO-8601). Default: the real clock."),
+    speed: float = typer.Option(1.0, help="Sandbox seconds per real second (0 freezes the clock)."),
+    fault: list[str] = typer.Option(
+        [], help="Fault rate KIND=RATE, e.g. 5xx=0.05 (5xx, timeout, 429, malformed, bad_sign); repeatable."
+    ),  # fmt: skip
+) -> None:
+    import uvicorn
+
+    from tracker.sandbox.app import create_app, make_state
+
+    app = ctx_app(ctx)
+    rates: dict[str, float] = {}
+    for item in fault:
+        kind, _, rate = item.partition("=")
+        try:
+            rates[kind] = float(rate)
+        except ValueError:
+            raise TrackerError(f"--fault {item!r}: expected KIND=RATE, e.g. 5xx=0.05") from None
+    try:
+        state = make_state(
+            app.settings.couriers, now=resolve_now(now, app.settings), speed=speed, faults=rates
+        )
+    except ValueError as exc:
+        raise TrackerError(f"--fault: {exc}") from None
+    typer.echo(f"sandbox on http://{host}:{port} (clock {state.clock.now().isoformat()}, speed {speed})")
+    uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+
+
+def serve_push(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8766, help="Port to listen on."),
+) -> None:
+    import uvicorn
+
+    from tracker.push import create_push_app
+
+    app = ctx_app(ctx)
+    typer.echo(f"push intake on http://{host}:{port}/push/{{kuaidi100,kdniao,track17}}")
+    uvicorn.run(create_push_app(app.engine, app.settings), host=host, port=port, log_level="info")
+
+
+# --- the demo's online part (called by `tracker demo`) ----------------------------------------------------
+
+# The sandbox is local: no provider quota to respect, so the demo lifts the per-second caps it does not serve
+# itself (the sandbox still enforces 17TRACK's 3 req/s, spec/providers.md §4.1).
+DEMO_OVERRIDES = {
+    "kuaidi100": {"rate_per_second": 10_000, "concurrency": 32},
+    "kdniao": {"rate_per_second": 10_000, "concurrency": 32},
+}
+
+
+def generate_demo_file(app, now: datetime, count: int):  # type: ignore[no-untyped-def]
+    """Write `count` generated Taobao-export rows shipped over the 20 days before `now` to var/."""
+    import csv
+    import importlib.util
+    from datetime import timedelta
+
+    settings: Settings = app.settings
+    spec = importlib.util.spec_from_file_location(
+        "make_parcels", settings.project_root / "examples" / "make_parcels.py"
+    )
+    if spec is None or spec.loader is None:
+        raise TrackerError("examples/make_parcels.py not found")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    start = (now.astimezone(settings.tz) - timedelta(days=22)).replace(tzinfo=None, microsecond=0)
+    out = settings.project_root / "var" / "demo_parcels.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(module.HEADERS)
+        writer.writerows(module.generate_rows(count, seed=20261123, start=start))
+    return out
+
+
+def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Start the sandbox on 127.0.0.1 in the background, poll once against it, print the summary."""
+    import importlib.util
+
+    from tracker.poller import run_once
+    from tracker.providers.clients import make_fetchers
+    from tracker.sandbox.app import create_app, make_state
+    from tracker.sandbox.server import start_background
+
+    settings: Settings = app.settings
+    if importlib.util.find_spec("tracker.ingest") is None:
+        typer.echo("poll skipped: tracker.ingest is not installed")
+        return
+    server = start_background(create_app(make_state(settings.couriers, now=now, speed=0.0)))
+    typer.echo(f"sandbox: {server.url} (clock frozen at {now.isoformat()})")
+
+    async def go():  # type: ignore[no-untyped-def]
+        fetchers = make_fetchers(settings, base_url=server.url, overrides=DEMO_OVERRIDES)
+        try:
+            return await run_once(app.engine, settings, fetchers, now=now)
+        finally:
+            for fetcher in fetchers.values():
+                await fetcher.aclose()
+
+    try:
+        print_summary(asyncio.run(go()))
+    finally:
+        server.stop()
+
+
+def crawl(
+    ctx: typer.Context,
+    courier: str = typer.Argument(..., help="Courier slug with a spider, e.g. zto, yto, sf."),
+    waybill: list[str] = typer.Option(
+        [], help="Waybill to crawl (repeatable). Default: the courier's due parcels."
+    ),
+    base_url: str = typer.Option("http://127.0.0.1:8765", help="Where the courier pages are (the sandbox)."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    """Crawl courier tracking pages with the Scrapy spider, in this process (AsyncCrawlerProcess)."""
+    from scrapy.crawler import AsyncCrawlerProcess
+    from scrapy.settings import Settings as ScrapySettings
+    from scrapy.spiderloader import SpiderLoader
+
+    import spiders.settings as spider_settings
+
+    app = ctx_app(ctx)
+    at = resolve_now(now, app.settings)
+    scrapy_settings = ScrapySettings()
+    scrapy_settings.setmodule(spider_settings, priority="project")
+    loader = SpiderLoader.from_settings(scrapy_settings)
+    if courier not in loader.list():
+        raise TrackerError(f"no spider for courier {courier!r}; spiders: {', '.join(sorted(loader.list()))}")
+    waybills = list(waybill)
+    if not waybills:
+        from tracker.poller import select_due
+
+        waybills = [p.waybill for p in select_due(app.engine, now=at, limit=10_000) if p.courier == courier]
+    if not waybills:
+        typer.echo(f"{courier}: nothing to crawl")
+        return
+    scrapy_settings.setdict(
+        {
+            "TRACKER_CONFIG_DIR": str(app.settings.config_dir),
+            "TRACKER_DATABASE_URL": app.settings.database_url,
+            "TRACKER_NOW": at.isoformat(),
+        },
+        priority="cmdline",
+    )
+    process = AsyncCrawlerProcess(scrapy_settings)
+    crawler = process.create_crawler(loader.load(courier))
+    process.crawl(crawler, base=base_url, waybills=waybills)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    typer.echo(
+        f"{courier}: {stats.get('item_scraped_count', 0)} pages of {len(waybills)} waybills, "
+        f"{stats.get('tracker/new_events', 0)} new events, "
+        f"{stats.get('downloader/response_status_count/200', 0)} OK responses, "
+        f"{stats.get('retry/count', 0)} retries"
+    )

@@ -1,0 +1,308 @@
+"""The poller: fetch tracking for parcels that are due, store it, schedule the next poll.
+
+    run_once(engine, settings, fetchers, now)
+     ├─ retire_aged()                    open parcels older than retire_days: next_poll_at = NULL
+     ├─ select_due()                     is_open AND next_poll_at <= now (partial index ix_parcel_due)
+     ├─ group by provider                courier -> provider (config/couriers.toml; "spider" is crawled)
+     └─ poll_provider()  x providers, concurrently
+          ├─ batches of fetcher.batch_size (17TRACK 40, Kuaidi100/Kdniao 1)
+          ├─ fetcher.fetch(batch)        client: rate limit, waybill gate, retries, circuit breaker
+          │     └─ failure -> counted, batch rescheduled after failure_retry_minutes; others go on
+          ├─ parse_reply(provider, body)  pure (tracker.providers.base)
+          ├─ ingest(engine, parsed)       idempotent event insert + snapshot (tracker.ingest), in flushes
+          └─ schedule()                   next_poll_at, last_polled_at from the new snapshot
+     ├─ record poll_run rows             polled, changed, failed per provider
+     └─ evaluate rules                   tracker.rules, when that package provides an evaluator
+
+Each batch handles its own failure, so one bad provider or waybill never stops the cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
+
+from tracker.providers.clients import BatchFetcher, DueParcel
+from tracker.providers.http import ProviderError
+from tracker.schedule import next_poll_time
+from tracker.settings import Settings
+from tracker.storage.rows import ParcelRow, PollRunRow
+
+log = logging.getLogger("tracker.poller")
+PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
+POLL_RUN: Table = PollRunRow.__table__  # type: ignore[assignment]
+FLUSH_PARCELS = 2000  # ingest in flushes of this many parcels (spec/performance.md §2 e2e slice)
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class ProviderStats:
+    provider: str
+    polled: int = 0
+    changed: int = 0
+    failed: int = 0
+    new_events: int = 0
+    provider_errors: int = 0  # answers carrying a provider error (stored on the parcel)
+    batches: int = 0  # fetch calls (a 17TRACK batch may also register numbers first)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_row(self, started_at: datetime) -> dict[str, Any]:
+        return {
+            "started_at": started_at,
+            "finished_at": started_at + timedelta(seconds=self.seconds),
+            "provider": self.provider,
+            "polled": self.polled,
+            "changed": self.changed,
+            "failed": self.failed,
+            "detail": {
+                "new_events": self.new_events,
+                "provider_errors": self.provider_errors,
+                "batches": self.batches,
+                "errors": self.errors[:20],
+                "seconds": round(self.seconds, 3),
+            },
+        }
+
+
+@dataclass
+class PollSummary:
+    now: datetime
+    due: int
+    retired: int
+    skipped: dict[str, int]
+    providers: dict[str, ProviderStats]
+
+    @property
+    def changed_ids(self) -> list[int]:
+        return self._changed
+
+    _changed: list[int] = field(default_factory=list)
+
+
+def retire_aged(engine: Engine, *, now: datetime, retire_days: int) -> int:
+    """Stop polling open parcels shipped (or imported) more than retire_days ago; returns how many."""
+    cutoff = now - timedelta(days=retire_days)
+    started = PARCEL.c.shipped_at.is_not(None)
+    aged = or_(and_(started, PARCEL.c.shipped_at < cutoff), and_(~started, PARCEL.c.created_at < cutoff))
+    stmt = update(PARCEL).where(PARCEL.c.is_open.is_(True), PARCEL.c.next_poll_at.is_not(None), aged)
+    with engine.begin() as conn:
+        return conn.execute(stmt.values(next_poll_at=None)).rowcount or 0
+
+
+def select_due(engine: Engine, *, now: datetime, limit: int) -> list[DueParcel]:
+    """Open parcels whose next poll time has come, oldest due first."""
+    stmt = (
+        select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4)
+        .where(PARCEL.c.is_open.is_(True), PARCEL.c.next_poll_at <= now)
+        .order_by(PARCEL.c.next_poll_at)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [DueParcel(*row) for row in conn.execute(stmt)]
+
+
+def schedule(
+    engine: Engine,
+    ids: Sequence[int],
+    *,
+    now: datetime,
+    settings: Settings,
+    provider: str,
+    failed: bool = False,
+) -> None:
+    """Set next_poll_at and last_polled_at for polled parcels, from their stored snapshot."""
+    if not ids:
+        return
+    cfg = settings.providers.polling
+    min_minutes = getattr(settings.providers, provider).min_waybill_interval_minutes
+    cols = PARCEL.c
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(cols.id, cols.status, cols.is_open, cols.shipped_at, cols.created_at, cols.first_scan_at,
+                   cols.last_event_at).where(cols.id.in_(list(ids)))
+        ).all()  # fmt: skip
+        values = []
+        for row in rows:
+            if failed:
+                nxt = now + timedelta(minutes=max(cfg.failure_retry_minutes, min_minutes))
+            else:
+                nxt = next_poll_time(
+                    status=row.status, is_open=row.is_open, shipped_at=row.shipped_at,
+                    created_at=row.created_at, first_scan_at=row.first_scan_at,
+                    last_event_at=row.last_event_at, now=now, cfg=cfg, min_interval_minutes=min_minutes,
+                )  # fmt: skip
+            values.append({"pid": row.id, "nxt": nxt, "polled": now})
+        stmt = (
+            update(PARCEL)
+            .where(PARCEL.c.id == bindparam("pid"))
+            .values(next_poll_at=bindparam("nxt"), last_polled_at=bindparam("polled"))
+        )
+        conn.execute(stmt, values)
+
+
+async def poll_provider(
+    engine: Engine,
+    settings: Settings,
+    fetcher: BatchFetcher,
+    parcels: Sequence[DueParcel],
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+) -> tuple[ProviderStats, list[int]]:
+    """Fetch, parse and store one provider's due parcels; returns its stats and the changed parcel ids."""
+    from tracker.ingest import ingest
+    from tracker.providers.base import parse_reply
+
+    stats = ProviderStats(fetcher.provider)
+    changed: list[int] = []
+    started = time.perf_counter()
+    size = max(1, fetcher.batch_size)
+    batches = [list(parcels[i : i + size]) for i in range(0, len(parcels), size)]
+    pending_parsed: list[Any] = []
+    pending_ok: list[int] = []
+
+    def flush() -> None:
+        if pending_parsed:
+            result = ingest(engine, pending_parsed, now=now, source=fetcher.provider)
+            stats.new_events += result.new_events
+            changed.extend(result.changed_parcel_ids)
+        schedule(engine, pending_ok, now=now, settings=settings, provider=fetcher.provider)
+        pending_parsed.clear()
+        pending_ok.clear()
+
+    async def run(batch: list[DueParcel]) -> tuple[list[DueParcel], list[str] | None, str | None]:
+        try:
+            return batch, await fetcher.fetch(batch), None
+        except ProviderError as exc:
+            return batch, None, str(exc)
+
+    tasks = [asyncio.ensure_future(run(b)) for b in batches]
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            batch, bodies, error = await next_done
+            stats.batches += 1
+            ids = [p.id for p in batch]
+            if bodies is None:
+                stats.failed += len(batch)
+                stats.errors.append(error or "unknown error")
+                schedule(engine, ids, now=now, settings=settings, provider=fetcher.provider, failed=True)
+            else:
+                bad: set[str] = set()
+                for body in bodies:
+                    result = parse_reply(
+                        fetcher.provider, body, kind="query", tz=settings.tz, couriers=settings.couriers
+                    )
+                    named = _name_error_replies(result.waybills, batch)
+                    pending_parsed.extend(named)
+                    for w in named:
+                        if w.error:
+                            stats.provider_errors += 1
+                            if len(stats.errors) < 20:
+                                stats.errors.append(f"{w.waybill}: {w.error}")
+                    for problem in result.problems:
+                        stats.errors.append(problem.message)
+                        bad.update([problem.waybill] if problem.waybill else [p.waybill for p in batch])
+                    if not result.waybills and not result.problems:
+                        bad.update(p.waybill for p in batch)
+                failed_ids = [p.id for p in batch if p.waybill in bad]
+                stats.failed += len(failed_ids)
+                stats.polled += len(batch) - len(failed_ids)
+                pending_ok.extend(p.id for p in batch if p.waybill not in bad)
+                if failed_ids:
+                    schedule(
+                        engine, failed_ids, now=now, settings=settings, provider=fetcher.provider, failed=True
+                    )
+                if len(pending_ok) >= FLUSH_PARCELS:
+                    flush()
+            if progress:
+                progress(fetcher.provider, len(batch))
+        flush()
+    finally:
+        for task in tasks:
+            task.cancel()
+    stats.changed = len(set(changed))
+    stats.seconds = time.perf_counter() - started
+    log.info(
+        "polled %s: %d ok, %d changed, %d failed", stats.provider, stats.polled, stats.changed, stats.failed
+    )
+    return stats, changed
+
+
+def _name_error_replies(waybills: Sequence[Any], batch: Sequence[DueParcel]) -> list[Any]:
+    """Error replies (bad key, sign, no result) do not echo the number: for a one-parcel batch the
+    parcel asked about is the one the error belongs to, so its message reaches the parcel."""
+    if len(batch) != 1:
+        return [w for w in waybills if w.waybill]
+    asked = batch[0]
+    return [
+        w if w.waybill else dataclasses.replace(w, waybill=asked.waybill, courier=w.courier or asked.courier)
+        for w in waybills
+    ]
+
+
+async def run_once(
+    engine: Engine,
+    settings: Settings,
+    fetchers: Mapping[str, BatchFetcher],
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+    evaluate: bool = True,
+) -> PollSummary:
+    """One poll cycle over every provider (concurrently); records poll_run rows; see the module docstring."""
+    polling = settings.providers.polling
+    retired = retire_aged(engine, now=now, retire_days=polling.retire_days)
+    due = select_due(engine, now=now, limit=polling.due_limit)
+    groups: dict[str, list[DueParcel]] = defaultdict(list)
+    skipped: dict[str, int] = defaultdict(int)
+    for parcel in due:
+        courier = settings.couriers.get(parcel.courier)
+        provider = courier.provider if courier else None
+        if provider in fetchers:
+            groups[provider].append(parcel)
+        else:
+            skipped[provider or f"unknown courier {parcel.courier}"] += 1
+    results = await asyncio.gather(
+        *(poll_provider(engine, settings, fetchers[p], parcels, now=now, progress=progress)
+          for p, parcels in groups.items())
+    )  # fmt: skip
+    summary = PollSummary(now, len(due), retired, dict(skipped), {s.provider: s for s, _ in results})
+    summary._changed = sorted({pid for _, ids in results for pid in ids})
+    if results:
+        with engine.begin() as conn:
+            conn.execute(POLL_RUN.insert(), [s.as_row(now) for s, _ in results])
+    if evaluate:
+        evaluate_rules(engine, settings, now=now, parcel_ids=summary.changed_ids)
+    return summary
+
+
+def evaluate_rules(engine: Engine, settings: Settings, *, now: datetime, parcel_ids: Sequence[int]) -> bool:
+    """Run the rules after a cycle when `tracker.rules` offers an evaluator; False when it does not."""
+    try:
+        import tracker.rules as rules
+    except ImportError:
+        return False
+    for name in ("evaluate_open_parcels", "evaluate_all", "evaluate_database", "run_rules"):
+        func = getattr(rules, name, None)
+        if callable(func):
+            offered = {"engine": engine, "settings": settings, "now": now, "parcel_ids": list(parcel_ids)}
+            params = inspect.signature(func).parameters
+            kwargs = {k: v for k, v in offered.items() if k in params}
+            try:
+                func(**kwargs)
+            except Exception:  # the cycle's data is stored; a rules failure is reported, not fatal
+                log.exception("rules evaluation failed after the poll cycle")
+                return False
+            return True
+    return False

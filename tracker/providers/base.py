@@ -1,0 +1,115 @@
+"""The parse interface shared by pollers, push intake and spiders. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from tracker.domain import TrackingEvent
+from tracker.settings import CourierConfig
+
+PROVIDERS = ("kuaidi100", "kdniao", "track17")
+KINDS = ("query", "push")
+
+
+# One waybill as a provider reported it, normalized.
+@dataclass(frozen=True, slots=True)
+class ParsedWaybill:
+    provider: str  # "kuaidi100" | "kdniao" | "track17" | "spider"
+    waybill: str
+    company: str | None  # the provider's company code as sent (com / ShipperCode / carrier key)
+    courier: str | None  # our courier slug when `company` maps to one (config/couriers.toml)
+    events: tuple[TrackingEvent, ...]  # normalized, sorted oldest first, times UTC-aware
+    # provider error as a clear message (bad key, no balance, signature, unknown company)
+    error: str | None = None
+
+
+# Something in a reply that could not be read; the rest of the reply is still parsed.
+@dataclass(frozen=True, slots=True)
+class ParseProblem:
+    waybill: str | None  # when known
+    message: str  # what was wrong, e.g. "data[2].ftime: expected a time, got '2024-13-01'"
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    waybills: tuple[ParsedWaybill, ...]
+    problems: tuple[ParseProblem, ...]
+
+
+Parser = Callable[[Any, tzinfo, Mapping[str, CourierConfig]], ParseResult]
+
+
+def decode_body(body: str | bytes | Mapping[str, Any]) -> tuple[Any, ParseProblem | None]:
+    """bytes/str JSON or an already decoded mapping -> the decoded value, or a problem saying why not."""
+    if isinstance(body, Mapping):
+        return body, None
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return None, ParseProblem(None, f"reply is not UTF-8 text ({exc.reason} at byte {exc.start})")
+    try:
+        return json.loads(body), None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        return None, ParseProblem(None, f"reply is not JSON: {exc.msg} at {where}")
+
+
+def company_to_courier(field: str, company: object, couriers: Mapping[str, CourierConfig]) -> str | None:
+    """The provider's company code -> our courier slug via `field` (kuaidi100|kdniao|track17)."""
+    if company is None or company == "":
+        return None
+    for slug, cfg in couriers.items():
+        code = getattr(cfg, field)
+        if code is None:
+            continue
+        if field == "track17":
+            if str(code) == str(company).strip():
+                return slug
+        elif str(code).lower() == str(company).strip().lower():
+            return slug
+    return None
+
+
+def _parsers() -> dict[tuple[str, str], Parser]:
+    from tracker.providers.kdniao import parse as kdniao
+    from tracker.providers.kuaidi100 import parse as kuaidi100
+    from tracker.providers.track17 import parse as track17
+
+    return {
+        ("kuaidi100", "query"): kuaidi100.parse_query,
+        ("kuaidi100", "push"): kuaidi100.parse_push,
+        ("kdniao", "query"): kdniao.parse_query,
+        ("kdniao", "push"): kdniao.parse_push,
+        ("track17", "query"): track17.parse_query,
+        ("track17", "push"): track17.parse_push,
+    }
+
+
+def parse_reply(
+    provider: str,
+    body: str | bytes | Mapping[str, Any],
+    *,
+    kind: str = "query",
+    tz: tzinfo,
+    couriers: Mapping[str, CourierConfig],
+) -> ParseResult:
+    """Parse one provider reply or decoded push body. Never raises for bad data: problems are returned.
+
+    kind: "query" (real-time query / gettrackinfo reply) or "push" (Kuaidi100 `param` JSON, Kdniao
+    RequestData JSON, 17TRACK webhook JSON). A wrong provider or kind is a programming error (ValueError).
+    A reply-level error that names no waybill (Kuaidi100 `result: false`, 17TRACK `code != 0`) comes back
+    as one ParsedWaybill with waybill "" and `error` set: the caller knows what it asked for and attaches it
+    (dataclasses.replace); ingest skips waybills without a number.
+    """
+    parser = _parsers().get((provider, kind))
+    if parser is None:
+        raise ValueError(f"provider must be {'|'.join(PROVIDERS)}, kind query|push; got {provider}/{kind}")
+    data, problem = decode_body(body)
+    if problem is not None:
+        return ParseResult((), (problem,))
+    return parser(data, tz, couriers)

@@ -1,0 +1,63 @@
+"""Kdniao client (spec/providers.md §3.1): 1002/8001 query and 1008 subscription. I/O only; raw bodies."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from tracker.providers.http import Clock, Guard, Sleep, WaybillGate, make_http_client
+from tracker.providers.kdniao.sign import data_sign
+from tracker.settings import ProviderConfig
+
+PATH = "/Ebusiness/EbusinessOrderHandle.aspx"
+
+
+class KdniaoClient:
+    provider = "kdniao"
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.config = config
+        self.http = make_http_client(config, transport=transport)
+        self.guard = Guard.from_config(self.provider, config, clock=clock, sleep=sleep)
+        self.gate = WaybillGate(config.min_waybill_interval_minutes * 60, clock)
+
+    async def _call(self, request_type: str, data: dict[str, str]) -> str:
+        request_data = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        form = {
+            "RequestData": request_data,
+            "EBusinessID": self.config.ebusiness_id,
+            "RequestType": request_type,
+            "DataSign": data_sign(request_data, self.config.app_key),  # form encoding URL-encodes it once
+            "DataType": "2",
+        }
+        response = await self.guard.send(lambda: self.http.post(PATH, data=form))
+        return response.text
+
+    async def fetch_track(
+        self, shipper: str, code: str, *, customer_name: str | None = None, request_type: str | None = None
+    ) -> str:
+        """1002 (即时查询) or 8001 (在途监控, the configured default) for one waybill; the raw body."""
+        self.gate.check(code)
+        data = {"OrderCode": "", "ShipperCode": shipper, "LogisticCode": code}
+        if customer_name:
+            data["CustomerName"] = customer_name
+        return await self._call(request_type or self.config.request_type, data)
+
+    async def subscribe(self, shipper: str, code: str, *, customer_name: str | None = None) -> str:
+        """1008 物流跟踪订阅; pushes then go to the URL set in the Kdniao console."""
+        data = {"OrderCode": "", "ShipperCode": shipper, "LogisticCode": code}
+        if customer_name:
+            data["CustomerName"] = customer_name
+        return await self._call("1008", data)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

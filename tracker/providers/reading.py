@@ -1,0 +1,72 @@
+"""Small pure helpers the provider parsers share: field reading with located messages, event sorting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+
+from tracker.domain import TrackingEvent
+from tracker.providers.base import ParseProblem
+from tracker.status import TrackingStatus
+from tracker.values import ValueProblem, parse_local_time
+
+
+class BadField(ValueError):
+    """One field of a reply could not be read; the message names the field and what was expected."""
+
+
+def text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+    """A string-ish field (providers send numbers as strings or numbers) -> stripped str, or None."""
+    value = obj.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise BadField(f"{where}{key}: missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadField(f"{where}{key}: expected text, got {value!r}")
+    return str(value).strip()
+
+
+def time(value: object, tz: tzinfo, where: str) -> datetime:
+    """'2024-05-21 10:02:11' (zone tz) or ISO-8601 with offset -> UTC-aware datetime."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadField(f"{where}: expected a time, got {value!r}")
+    try:
+        return parse_local_time(value, tz)
+    except ValueProblem:
+        raise BadField(f"{where}: expected a time, got {value!r}") from None
+
+
+def mapping(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise BadField(f"{where}: expected an object, got {_short(value)}")
+    return value
+
+
+def items(value: object, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadField(f"{where}: expected a list, got {_short(value)}")
+    return value
+
+
+def status_of(code: str | None, table: Mapping[str, TrackingStatus]) -> TrackingStatus:
+    if code is None:
+        return TrackingStatus.unknown
+    return table.get(code, TrackingStatus.unknown)
+
+
+def oldest_first(events: Iterable[TrackingEvent]) -> tuple[TrackingEvent, ...]:
+    """Sort by time; events at the same time keep the (oldest-first) order they were given in."""
+    return tuple(sorted(events, key=lambda e: e.time))
+
+
+def problem(waybill: str | None, exc: Exception) -> ParseProblem:
+    return ParseProblem(waybill, str(exc))
+
+
+def _short(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."

@@ -1,0 +1,1 @@
+"""Local courier sandbox: the providers' wire formats, HTML tracking pages, signed pushes, faults."""

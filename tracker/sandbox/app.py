@@ -1,0 +1,432 @@
+"""The sandbox server (starlette): Kuaidi100, Kdniao and 17TRACK wire formats, courier HTML pages,
+signed pushes to a callback, a controllable clock and fault injection.
+
+Control endpoints (JSON): POST /_sandbox/clock {"now", "speed"}; POST /_sandbox/faults {"rates", "next",
+"delay_seconds"}; POST /_sandbox/assign {"waybill", "scenario", "anchor"}; POST /_sandbox/push
+{"provider", "callback", "waybills", "courier", "bad_sign"}; GET /_sandbox/stats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from tracker.providers.kdniao.sign import data_sign, verify_data_sign
+from tracker.providers.kuaidi100.sign import push_sign as kd100_push_sign
+from tracker.providers.kuaidi100.sign import verify_query_sign
+from tracker.providers.track17.sign import push_sign as t17_push_sign
+from tracker.sandbox import accounts, render
+from tracker.sandbox.control import Faults, SandboxClock, WindowLimit, parse_time
+from tracker.sandbox.scenarios import ScenarioBook, load_scenarios
+from tracker.settings import CourierConfig
+
+T17_MAX_NUMBERS = 40  # spec/providers.md §4.1, error -18010014 (performance.md §5)
+T17_RATE = 3  # requests per second per key, 429 above (§4.1)
+
+
+@dataclass
+class SandboxState:
+    book: ScenarioBook
+    clock: SandboxClock
+    faults: Faults
+    couriers: Mapping[str, CourierConfig]
+    t17_limit: WindowLimit = field(default_factory=lambda: WindowLimit(T17_RATE))
+    t17_registered: set[str] = field(default_factory=set)
+    kd100_subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stats: Counter[str] = field(default_factory=Counter)
+
+    def courier_by(self, provider: str, code: str) -> str | None:
+        for slug, cfg in self.couriers.items():
+            if provider == "kuaidi100" and cfg.kuaidi100 == code:
+                return slug
+            if provider == "kdniao" and cfg.kdniao == code:
+                return slug
+        return None
+
+
+def make_state(
+    couriers: Mapping[str, CourierConfig],
+    *,
+    now: datetime | None = None,
+    speed: float = 1.0,
+    faults: dict[str, float] | None = None,
+    fault_delay: float = 3.0,
+    seed: int = 1,
+) -> SandboxState:
+    """A fresh sandbox; scenario anchors spread over the 14 days before `now`'s UTC midnight."""
+    start = (now or datetime.now(UTC)).astimezone(UTC)
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    book = ScenarioBook(load_scenarios(), epoch=midnight - timedelta(days=14))
+    return SandboxState(
+        book=book,
+        clock=SandboxClock(start, speed),
+        faults=Faults(dict(faults or {}), fault_delay, seed),
+        couriers=couriers,
+    )
+
+
+_MALFORMED = '{"message":"ok","nu":"'  # a body cut off mid-string
+
+
+async def _fault(state: SandboxState, kind: str) -> tuple[Response | None, bool]:
+    """(a fault response to send instead, whether the reply should fail its signature check)."""
+    fault = state.faults.draw()
+    if fault:
+        state.stats[f"fault:{fault}"] += 1
+    if fault == "5xx":
+        return Response("Bad Gateway", status_code=502), False
+    if fault == "timeout":
+        await asyncio.sleep(state.faults.delay_seconds)
+        return Response("Gateway Timeout", status_code=504), False
+    if fault == "429":
+        return JSONResponse({"code": 429, "message": "Too Many Requests"}, status_code=429), False
+    if fault == "malformed":
+        return Response(_MALFORMED, media_type="application/json"), False
+    return None, fault == "bad_sign"
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status_code=status, media_type="application/json")
+
+
+# --- Kuaidi100 (spec/providers.md §2) ------------------------------------------------------------------
+
+
+async def kuaidi100_query(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    state.stats["kuaidi100.query"] += 1
+    fault, bad_sign = await _fault(state, "kuaidi100")
+    if fault:
+        return fault
+    form = await request.form()
+    customer, sign, param = (str(form.get(k, "")) for k in ("customer", "sign", "param"))
+    if not customer or not sign or not param:
+        return _json(render.kuaidi100_error("400", "提交的数据不完整，或者贵公司没授权"))
+    if customer == accounts.KUAIDI100_EXPIRED_CUSTOMER:
+        return _json(render.kuaidi100_error("601", "key已过期"))
+    if customer != accounts.KUAIDI100_CUSTOMER:
+        return _json(render.kuaidi100_error("400", "提交的数据不完整，或者贵公司没授权"))
+    if bad_sign or not verify_query_sign(param, accounts.KUAIDI100_KEY, customer, sign):
+        return _json(render.kuaidi100_error("503", "验证签名失败"))
+    try:
+        query = json.loads(param)
+        com, num = str(query["com"]), str(query["num"])
+    except (ValueError, KeyError, TypeError):
+        return _json(render.kuaidi100_error("400", "提交的数据不完整，或者贵公司没授权"))
+    if state.courier_by("kuaidi100", com) is None:
+        return _json(render.kuaidi100_error("400", "找不到对应公司"))
+    if not 6 <= len(num) <= 32:
+        return _json(render.kuaidi100_error("400", "提交的数据不完整，或者贵公司没授权"))
+    visible = state.book.visible(num, state.clock.now())
+    if not visible:
+        return _json(render.kuaidi100_error("500", "查询无结果，请隔段时间再查"))
+    advanced = str(query.get("resultv2", "")) == "4" and request.query_params.get("advanced_state") == "1"
+    return _json(render.kuaidi100_query(com, num, visible, advanced_state=advanced))
+
+
+async def kuaidi100_subscribe(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    state.stats["kuaidi100.subscribe"] += 1
+    fault, _ = await _fault(state, "kuaidi100")
+    if fault:
+        return fault
+    form = await request.form()
+    try:
+        param = json.loads(str(form.get("param", "")))
+        company, number, key = str(param["company"]), str(param["number"]), str(param["key"])
+        parameters = param.get("parameters") or {}
+        callback = str(parameters["callbackurl"])
+    except (ValueError, KeyError, TypeError):
+        return _json({"result": False, "returnCode": "700", "message": "订阅参数错误"})
+    if key != accounts.KUAIDI100_KEY:
+        return _json({"result": False, "returnCode": "600", "message": "您不是合法的订阅者（即授权Key出错）"})
+    if state.courier_by("kuaidi100", company) is None:
+        return _json({"result": False, "returnCode": "702", "message": "POLL:识别不到该单号对应的快递公司"})
+    if not callback.startswith(("http://", "https://")):
+        return _json({"result": False, "returnCode": "700", "message": "回调地址不合法"})
+    sub = state.kd100_subscriptions.get(number)
+    if sub and sub["count"] >= 4:  # at most 4 subscriptions per waybill a month (§2.2)
+        return _json({"result": False, "returnCode": "501", "message": "重复订阅"})
+    state.kd100_subscriptions[number] = {
+        "company": company, "callback": callback, "salt": parameters.get("salt"),
+        "count": (sub["count"] if sub else 0) + 1,
+    }  # fmt: skip
+    return _json({"result": True, "returnCode": "200", "message": "提交成功"})
+
+
+# --- Kdniao (spec/providers.md §3) -----------------------------------------------------------------------
+
+
+async def kdniao(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    state.stats["kdniao"] += 1
+    fault, bad_sign = await _fault(state, "kdniao")
+    if fault:
+        return fault
+    form = await request.form()
+    ebid = str(form.get("EBusinessID", ""))
+    request_data = str(form.get("RequestData", ""))
+    request_type = str(form.get("RequestType", ""))
+    sign = str(form.get("DataSign", ""))
+    if not (ebid and request_data and request_type and sign):
+        return _json(render.kdniao_error(ebid, "101", "缺少必要参数"))
+    if ebid != accounts.KDNIAO_EBUSINESS_ID:
+        return _json(render.kdniao_error(ebid, "104", "用户不存在或未开通该接口"))
+    if bad_sign or not verify_data_sign(request_data, accounts.KDNIAO_APP_KEY, sign):
+        return _json(render.kdniao_error(ebid, "102", "DataSign签名校验失败"))
+    try:
+        data = json.loads(request_data)
+        shipper, code = str(data["ShipperCode"]), str(data["LogisticCode"])
+    except (ValueError, KeyError, TypeError):
+        return _json(render.kdniao_error(ebid, "103", "RequestData格式错误"))
+    if state.courier_by("kdniao", shipper) is None:
+        return _json(render.kdniao_error(ebid, "105", f"暂不支持该快递公司：{shipper}"))
+    if request_type in ("1002", "8001"):
+        visible = state.book.visible(code, state.clock.now())
+        return _json(
+            render.kdniao_trace(
+                ebid, shipper, code, visible, order_code=str(data.get("OrderCode", "")),
+                extended=request_type == "8001",
+            )
+        )  # fmt: skip
+    if request_type == "1008":
+        now = state.clock.now().astimezone(render.CN).strftime("%Y-%m-%d %H:%M:%S")
+        return _json({"EBusinessID": ebid, "UpdateTime": now, "Success": True, "Reason": "",
+                      "EstimatedDeliveryTime": ""})  # fmt: skip
+    return _json(render.kdniao_error(ebid, "101", f"不支持的RequestType：{request_type}"))
+
+
+# --- 17TRACK (spec/providers.md §4) ----------------------------------------------------------------------
+
+
+async def _track17_body(
+    request: Request, state: SandboxState
+) -> tuple[list[dict[str, Any]] | None, Response | None]:
+    token = request.headers.get("17token", "")
+    if token != accounts.TRACK17_KEY:
+        return None, _json(render.track17_error(-18010002, "Invalid security key."), 401)
+    if not state.t17_limit.allow(token):
+        return None, _json(render.track17_error(429, "Too many requests: 3 per second."), 429)
+    fault, _ = await _fault(state, "track17")
+    if fault:
+        return None, fault
+    try:
+        items = json.loads(await request.body())
+        if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("number") for i in items):
+            raise ValueError
+    except ValueError:
+        return None, _json(render.track17_error(-18010012, "The data format is incorrect."))
+    if len(items) > T17_MAX_NUMBERS:
+        return None, _json(render.track17_error(-18010014, "Tracking numbers exceed the 40 limit."))
+    return items, None
+
+
+async def track17_register(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    state.stats["track17.register"] += 1
+    items, error = await _track17_body(request, state)
+    if error:
+        return error
+    accepted, rejected = [], []
+    for item in items or []:
+        number = str(item["number"])
+        if number in state.t17_registered:
+            rejected.append({"number": number, "error": {"code": -18019901, "message": "already registered"}})
+        else:
+            state.t17_registered.add(number)
+            accepted.append({"origin": 1, "number": number, "carrier": int(item.get("carrier") or 3011)})
+    return _json({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
+
+
+async def track17_gettrackinfo(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    state.stats["track17.gettrackinfo"] += 1
+    items, error = await _track17_body(request, state)
+    if error:
+        return error
+    now = state.clock.now()
+    accepted, rejected = [], []
+    for item in items or []:
+        number = str(item["number"])
+        if number not in state.t17_registered:
+            rejected.append({"number": number, "error": {"code": -18019902, "message": "not registered"}})
+            continue
+        visible = state.book.visible(number, now)
+        accepted.append(render.track17_info(number, int(item.get("carrier") or 3011), visible, now))
+    return _json({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
+
+
+# --- courier pages for the spiders -----------------------------------------------------------------------
+
+
+async def web_page(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    state.stats["web"] += 1
+    slug, waybill = request.path_params["courier"], request.path_params["waybill"]
+    if slug not in state.couriers:
+        return HTMLResponse("<h1>404 未找到该快递公司</h1>", status_code=404)
+    fault, _ = await _fault(state, "web")
+    if fault:
+        return fault
+    visible = state.book.visible(waybill, state.clock.now())
+    return HTMLResponse(render.tracking_page(state.couriers[slug].name, waybill, visible))
+
+
+# --- control ---------------------------------------------------------------------------------------------
+
+
+async def _control_json(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
+async def control_clock(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    if request.method == "POST":
+        try:
+            data = await _control_json(request)
+            now = parse_time(data["now"]) if data.get("now") else None
+            speed = float(data["speed"]) if data.get("speed") is not None else None
+        except (ValueError, TypeError) as exc:
+            return _json({"error": str(exc)}, 400)
+        state.clock.set(now, speed)
+    return _json({"now": state.clock.now().isoformat(), "speed": state.clock.speed})
+
+
+async def control_faults(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    try:
+        data = await _control_json(request)
+        rates = {k: float(v) for k, v in (data.get("rates") or {}).items()}
+        Faults.validate(rates)
+        forced = list(data.get("next") or [])
+        Faults.validate(dict.fromkeys(forced, 0.0))
+    except (ValueError, TypeError, AttributeError) as exc:
+        return _json({"error": str(exc)}, 400)
+    if "rates" in data:
+        state.faults.rates = rates
+    if "delay_seconds" in data:
+        state.faults.delay_seconds = float(data["delay_seconds"])
+    state.faults.queue.clear()
+    state.faults.queue.extend(forced)
+    return _json({"rates": state.faults.rates, "next": list(state.faults.queue)})
+
+
+async def control_assign(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    try:
+        data = await _control_json(request)
+        anchor = parse_time(data["anchor"]) if data.get("anchor") else None
+        state.book.assign(str(data["waybill"]), str(data["scenario"]), anchor)
+    except KeyError as exc:
+        return _json({"error": f"unknown or missing {exc}"}, 400)
+    except (ValueError, TypeError) as exc:
+        return _json({"error": str(exc)}, 400)
+    scenario, at = state.book.lookup(str(data["waybill"]))
+    return _json({"waybill": data["waybill"], "scenario": scenario.name, "anchor": at.isoformat()})
+
+
+async def control_stats(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    return _json(dict(state.stats))
+
+
+async def control_push(request: Request) -> Response:
+    """Send signed pushes for `waybills` to `callback` in `provider`'s push format; report the answers."""
+    state: SandboxState = request.app.state.sandbox
+    try:
+        data = await _control_json(request)
+        provider = str(data["provider"])
+        waybills = [str(w) for w in data["waybills"]]
+        callback = str(data.get("callback") or "")
+        courier = state.couriers[str(data.get("courier") or "")] if data.get("courier") else None
+    except (KeyError, ValueError, TypeError) as exc:
+        return _json({"error": f"bad push request: {exc}"}, 400)
+    bad_sign = bool(data.get("bad_sign"))
+    now = state.clock.now()
+    requests: list[dict[str, Any]] = []
+    if provider == "kuaidi100":
+        for wb in waybills:
+            sub = state.kd100_subscriptions.get(wb, {})
+            com = (courier.kuaidi100 if courier else None) or sub.get("company") or "zhongtong"
+            salt = sub.get("salt") if sub.get("salt") is not None else accounts.KUAIDI100_SALT
+            param = json.dumps(
+                render.kuaidi100_push_param(com, wb, state.book.visible(wb, now)), ensure_ascii=False
+            )
+            sign = kd100_push_sign(param, salt + ("x" if bad_sign else ""))
+            url = callback or sub.get("callback", "")
+            requests.append({"url": url, "data": {"param": param, "sign": sign}})
+    elif provider == "kdniao":
+        shipper = (courier.kdniao if courier else None) or "ZTO"
+        traces = [
+            {**render.kdniao_trace(accounts.KDNIAO_EBUSINESS_ID, shipper, wb, state.book.visible(wb, now)),
+             "Callback": ""}
+            for wb in waybills
+        ]  # fmt: skip
+        body = json.dumps({"EBusinessID": accounts.KDNIAO_EBUSINESS_ID,
+                           "PushTime": now.astimezone(render.CN).strftime("%Y-%m-%d %H:%M:%S"),
+                           "Count": str(len(traces)), "Data": traces}, ensure_ascii=False)  # fmt: skip
+        sign = data_sign(body, accounts.KDNIAO_APP_KEY + ("x" if bad_sign else ""))
+        requests.append(
+            {"url": callback, "data": {"RequestData": body, "DataSign": sign, "RequestType": "101"}}
+        )
+    elif provider == "track17":
+        carrier = (courier.track17 if courier else None) or 3011
+        for wb in waybills:
+            info = render.track17_info(wb, carrier, state.book.visible(wb, now), now)
+            raw = json.dumps({"event": "TRACKING_UPDATED", "data": info}, ensure_ascii=False).encode()
+            sign = t17_push_sign(raw, accounts.TRACK17_KEY + ("x" if bad_sign else ""))
+            requests.append({"url": callback, "content": raw,
+                             "headers": {"sign": sign, "content-type": "application/json"}})  # fmt: skip
+    else:
+        return _json({"error": f"unknown provider {provider!r}"}, 400)
+    results = []
+    async with httpx.AsyncClient(timeout=20) as client:
+        for req in requests:
+            url = req.pop("url")
+            if not url:
+                results.append({"error": "no callback URL (pass callback or subscribe first)"})
+                continue
+            try:
+                reply = await client.post(url, **req)
+                results.append({"status": reply.status_code, "body": reply.text})
+            except httpx.HTTPError as exc:
+                results.append({"error": f"{type(exc).__name__}: {exc}"})
+    state.stats[f"push.{provider}"] += len(requests)
+    return _json({"sent": len(requests), "results": results})
+
+
+def create_app(state: SandboxState) -> Starlette:
+    app = Starlette(
+        routes=[
+            Route("/poll/query.do", kuaidi100_query, methods=["POST"]),
+            Route("/poll", kuaidi100_subscribe, methods=["POST"]),
+            Route("/Ebusiness/EbusinessOrderHandle.aspx", kdniao, methods=["POST"]),
+            Route("/track/v2.2/register", track17_register, methods=["POST"]),
+            Route("/track/v2.2/gettrackinfo", track17_gettrackinfo, methods=["POST"]),
+            Route("/web/{courier}/{waybill}", web_page, methods=["GET"]),
+            Route("/_sandbox/clock", control_clock, methods=["GET", "POST"]),
+            Route("/_sandbox/faults", control_faults, methods=["POST"]),
+            Route("/_sandbox/assign", control_assign, methods=["POST"]),
+            Route("/_sandbox/push", control_push, methods=["POST"]),
+            Route("/_sandbox/stats", control_stats, methods=["GET"]),
+        ]
+    )
+    app.state.sandbox = state
+    return app
