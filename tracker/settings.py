@@ -103,6 +103,7 @@ class Returns(_Strict):
     no_waybill_days: PositiveInt = 2
     no_movement_days: PositiveInt = 10
     abandoned_days: PositiveInt = 20
+    abandoned_min_attempts: PositiveInt = 2
     surface_mail_prefixes: list[str] = ["KA", "PA"]
     shared_waybill_buyers: int = Field(default=2, ge=2)
 
@@ -169,6 +170,16 @@ class RulesConfig(_Strict):
         return self
 
 
+# --- next_actions.toml (spec/rules.md "next action" columns) ----------------------------------------
+
+
+class ActionText(_Strict):
+    """The next action for one flag kind (or ladder step), in Chinese and English, with placeholders."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
 # --- import.toml --------------------------------------------------------------------------------------
 
 
@@ -193,6 +204,7 @@ class Settings(BaseSettings):
     couriers: dict[str, CourierConfig]
     headers: dict[str, list[str]] = {}
     rules: RulesConfig
+    next_actions: dict[str, ActionText] = {}
 
     @classmethod
     def settings_customise_sources(
@@ -247,7 +259,12 @@ def normalise_database_url(url: str, root: Path) -> str:
 
 
 # Which file each top-level key comes from, for error messages.
-_FILES = {"couriers": "couriers.toml", "headers": "import.toml", "rules": "rules.toml"}
+_FILES = {
+    "couriers": "couriers.toml",
+    "headers": "import.toml",
+    "rules": "rules.toml",
+    "next_actions": "next_actions.toml",
+}
 
 
 def default_config_dir() -> Path:
@@ -277,6 +294,9 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     data["couriers"] = read_toml(config_dir / "couriers.toml").get("couriers", {})
     data["headers"] = read_toml(config_dir / "import.toml").get("headers", {})
     data["rules"] = read_toml(config_dir / "rules.toml")
+    actions_file = config_dir / "next_actions.toml"
+    if actions_file.is_file():
+        data["next_actions"] = read_toml(actions_file)
     data["config_dir"] = config_dir
     try:
         return Settings(**data)
