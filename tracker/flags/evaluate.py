@@ -1,0 +1,349 @@
+"""Run every rule over the parcels and bring the flag table in line, set-based (no per-parcel loop).
+
+    evaluate_all(engine, now, settings, parcel_ids=None)
+      ├─ _cand     ← one scan: watched parcels whose status/text may raise a status rule
+      ├─ _desired  ← INSERT … SELECT per rule (queries.py), next actions filled by replace()
+      ├─ _change   ← desired vs flag: open | reopen | escalate, and unresolved flags no rule wants: resolve
+      ├─ flag      ← INSERT … SELECT (open), UPDATE … (reopen, escalate, resolve)
+      └─ audit_log ← INSERT … SELECT, one line per change, actor "rules"
+
+Lifecycle: a flag is opened once per parcel and kind; it escalates when the level rises (warn ->
+escalate, ladder steps; an escalation puts an acknowledged flag back to open); it resolves by itself
+when no rule raises it any more. A flag resolved by the rules reopens (same row, history in the audit
+log) when raised again. A flag a person resolved stays resolved while the same occurrence holds; it
+reopens when the rule raises a higher level, a new occurrence (new anchor: new last scan, new deadline,
+new fact), or after its condition was seen clear."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from tracker.flags import queries
+from tracker.flags.sqlfuncs import json_object
+from tracker.settings import Settings
+from tracker.status import FlagState, Severity
+from tracker.storage.repo import AUDIT
+from tracker.storage.rows import FlagRow
+
+FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
+RULES_ACTOR = "rules"
+CLEARED = -1  # anchor of a person-resolved flag whose condition was seen clear
+
+_tmp = MetaData()
+
+
+def _temp(name: str, *columns: Column) -> Table:
+    return Table(name, _tmp, *columns, prefixes=["TEMPORARY"])
+
+
+SCOPE = _temp("_rule_scope", Column("parcel_id", BigInteger, primary_key=True))
+CAND = _temp(
+    "_rule_cand",
+    Column("id", BigInteger, primary_key=True),
+    Column("courier", String(32)),
+    Column("waybill", String(40)),
+    Column("status", String(32)),
+    Column("status_text", String),
+)
+DESIRED = _temp(
+    "_rule_desired",
+    Column("parcel_id", BigInteger, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("severity", String(10)),
+    Column("level", Integer),
+    Column("anchor", BigInteger),
+    Column("value", Integer),
+    Column("action", String(64)),
+    Column("courier", String(32)),
+    Column("waybill", String(40)),
+    Column("zh", String),
+    Column("en", String),
+)
+CHANGE = _temp(
+    "_rule_change",
+    Column("flag_id", BigInteger),
+    Column("parcel_id", BigInteger, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("action", String(16)),
+)
+ACTION = _temp(
+    "_rule_action", Column("key", String(64), primary_key=True), Column("zh", String), Column("en", String)
+)
+COURIER = _temp(
+    "_rule_courier",
+    Column("slug", String(32), primary_key=True),
+    Column("name", String),
+    Column("name_en", String),
+)
+TEMP_TABLES = (SCOPE, CAND, DESIRED, CHANGE, ACTION, COURIER)
+
+
+@dataclass
+class EvaluationSummary:
+    """What one evaluation changed, counted by action and flag kind."""
+
+    now: datetime
+    opened: Counter[str] = field(default_factory=Counter)
+    reopened: Counter[str] = field(default_factory=Counter)
+    escalated: Counter[str] = field(default_factory=Counter)
+    resolved: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def rows(self) -> list[dict[str, object]]:
+        kinds = sorted(set(self.opened) | set(self.reopened) | set(self.escalated) | set(self.resolved))
+        return [
+            {
+                "kind": k,
+                "opened": self.opened[k],
+                "reopened": self.reopened[k],
+                "escalated": self.escalated[k],
+                "resolved": self.resolved[k],
+            }
+            for k in kinds
+        ]
+
+    @property
+    def changes(self) -> int:
+        return sum(sum(c.values()) for c in (self.opened, self.reopened, self.escalated, self.resolved))
+
+
+def evaluate_all(
+    engine: Engine, *, now: datetime, settings: Settings, parcel_ids: Iterable[int] | None = None
+) -> EvaluationSummary:
+    """Evaluate every rule as of `now` over all parcels (or only `parcel_ids`, e.g. the ones a poll
+    cycle touched) and apply the flag changes in one transaction. Returns the counts by kind."""
+    started = time.perf_counter()
+    summary = EvaluationSummary(now=now)
+    with engine.begin() as conn:
+        _create_temp(conn)
+        try:
+            scoped = parcel_ids is not None
+            if scoped:
+                ids = [{"parcel_id": int(i)} for i in set(parcel_ids or ())]
+                if ids:
+                    conn.execute(SCOPE.insert(), ids)
+            ctx = queries.Context(now=now, config=settings.rules, scope=SCOPE if scoped else None)
+            _fill_lookups(conn, settings)
+            _desired(conn, ctx)
+            _apply(conn, ctx)
+            for kind, action, count in conn.execute(
+                select(CHANGE.c.kind, CHANGE.c.action, func.count()).group_by(CHANGE.c.kind, CHANGE.c.action)
+            ):
+                getattr(summary, _COUNTERS[action])[kind] += count
+        finally:
+            _drop_temp(conn)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+_COUNTERS = {"open": "opened", "reopen": "reopened", "escalate": "escalated", "resolve": "resolved"}
+
+
+def _create_temp(conn: Connection) -> None:
+    _drop_temp(conn)
+    for table in TEMP_TABLES:
+        table.create(conn)
+
+
+def _drop_temp(conn: Connection) -> None:
+    for table in TEMP_TABLES:
+        conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+
+
+def _fill_lookups(conn: Connection, settings: Settings) -> None:
+    if settings.next_actions:
+        conn.execute(
+            ACTION.insert(), [{"key": k, "zh": v.zh, "en": v.en} for k, v in settings.next_actions.items()]
+        )
+    if settings.couriers:
+        conn.execute(
+            COURIER.insert(),
+            [{"slug": k, "name": v.name, "name_en": v.name_en} for k, v in settings.couriers.items()],
+        )
+
+
+def _desired(conn: Connection, ctx: queries.Context) -> None:
+    conn.execute(CAND.insert().from_select([c.name for c in CAND.c], queries.status_candidates(ctx)))
+    names = list(queries.COLUMNS)
+    for stmt in queries.selects(ctx):
+        conn.execute(DESIRED.insert().from_select(names, stmt))
+    for stmt in queries.status_rule_rows(ctx, CAND):
+        conn.execute(DESIRED.insert().from_select(names, stmt))
+
+
+def _same(a: Table, b: Table) -> object:
+    return and_(a.c.parcel_id == b.c.parcel_id, a.c.kind == b.c.kind)
+
+
+def _now(ctx: queries.Context) -> object:
+    return literal(ctx.now, FLAG.c.opened_at.type)
+
+
+def _apply(conn: Connection, ctx: queries.Context) -> None:
+    d, f, c = DESIRED, FLAG, CHANGE
+    resolved = f.c.state == str(FlagState.resolved)
+    by_rules = func.coalesce(f.c.resolved_by, RULES_ACTOR) == RULES_ACTOR
+    changed = or_(
+        f.c.id.is_(None),
+        and_(~resolved, d.c.level > f.c.level),
+        and_(
+            resolved, or_(by_rules, d.c.level > f.c.level, d.c.anchor != func.coalesce(f.c.anchor, CLEARED))
+        ),
+    )
+    action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
+    conn.execute(
+        c.insert().from_select(
+            ["flag_id", "parcel_id", "kind", "action"],
+            select(f.c.id, d.c.parcel_id, d.c.kind, action)
+            .select_from(d.outerjoin(f, _same(f, d)))
+            .where(changed),
+        )
+    )
+    in_change = exists().where(_same(c, d))
+    conn.execute(update(d).where(in_change).values(zh=_fill(d, ACTION.c.zh), en=_fill(d, ACTION.c.en)))
+    now = _now(ctx)
+    escalated = d.c.severity == str(Severity.escalate)
+    conn.execute(
+        f.insert().from_select(
+            [
+                "parcel_id",
+                "courier",
+                "kind",
+                "severity",
+                "level",
+                "state",
+                "opened_at",
+                "escalated_at",
+                "anchor",
+                "next_action_zh",
+                "next_action_en",
+            ],  # fmt: skip
+            select(
+                d.c.parcel_id,
+                d.c.courier,
+                d.c.kind,
+                d.c.severity,
+                d.c.level,
+                literal(str(FlagState.open)),
+                now,
+                case((escalated, now)),
+                d.c.anchor,
+                d.c.zh,
+                d.c.en,
+            )  # fmt: skip
+            .select_from(d.join(c, _same(c, d)))
+            .where(c.c.action == "open"),
+        )
+    )
+    conn.execute(
+        update(c)
+        .where(c.c.action == "open")
+        .values(flag_id=select(f.c.id).where(_same(f, c)).scalar_subquery())
+    )
+
+    def desired(column: str) -> object:
+        return select(d.c[column]).where(_same(d, f)).scalar_subquery()
+
+    def changing(kind: str) -> object:
+        return f.c.id.in_(select(c.c.flag_id).where(c.c.action == kind))
+
+    common = {
+        "severity": desired("severity"),
+        "level": desired("level"),
+        "anchor": desired("anchor"),
+        "next_action_zh": desired("zh"),
+        "next_action_en": desired("en"),
+        "state": str(FlagState.open),
+    }
+    conn.execute(update(f).where(changing("escalate")).values(**common, escalated_at=now))
+    conn.execute(
+        update(f)
+        .where(changing("reopen"))
+        .values(
+            **common,
+            opened_at=now,
+            resolved_at=None,
+            resolved_by=None,
+            escalated_at=case((desired("severity") == str(Severity.escalate), now)),
+        )
+    )
+    # unresolved flags no rule raises any more resolve themselves
+    not_desired = ~exists().where(_same(d, f))
+    in_scope = [f.c.parcel_id.in_(select(SCOPE.c.parcel_id))] if ctx.scope is not None else []
+    conn.execute(
+        c.insert().from_select(
+            ["flag_id", "parcel_id", "kind", "action"],
+            select(f.c.id, f.c.parcel_id, f.c.kind, literal("resolve")).where(
+                ~resolved, not_desired, *in_scope
+            ),
+        )
+    )
+    conn.execute(
+        update(f)
+        .where(changing("resolve"))
+        .values(state=str(FlagState.resolved), resolved_at=now, resolved_by=RULES_ACTOR)
+    )
+    # a person's resolution holds while the same occurrence lasts; once seen clear, a new one reopens it
+    conn.execute(
+        update(f)
+        .where(resolved, ~by_rules, func.coalesce(f.c.anchor, 0) != CLEARED, not_desired, *in_scope)
+        .values(anchor=CLEARED)
+    )
+    conn.execute(
+        AUDIT.insert().from_select(
+            ["at", "actor", "action", "entity", "entity_id", "detail"],
+            select(
+                now,
+                literal(RULES_ACTOR),
+                literal("flag.") + c.c.action,
+                literal("flag"),
+                c.c.flag_id,
+                json_object(
+                    "kind", f.c.kind, "severity", f.c.severity, "level", f.c.level, "parcel_id", f.c.parcel_id
+                ),
+            ).select_from(c.join(f, f.c.id == c.c.flag_id)),  # fmt: skip
+        )
+    )
+
+
+def _fill(d: Table, template: Column) -> object:
+    """The next action of a desired row: the template with {courier}, {waybill}, {hours}/{days} filled
+    (the same replacements as tracker.rules.actions.fill)."""
+    text_ = select(template).where(ACTION.c.key == d.c.action).scalar_subquery()
+    name = select(COURIER.c.name).where(COURIER.c.slug == d.c.courier).scalar_subquery()
+    name_en = select(COURIER.c.name_en).where(COURIER.c.slug == d.c.courier).scalar_subquery()
+    number = func.coalesce(cast(d.c.value, String), "")
+    for key, value in (
+        ("{courier_en}", func.coalesce(name_en, d.c.courier)),
+        ("{courier}", func.coalesce(name, d.c.courier)),
+        ("{waybill}", d.c.waybill),
+        ("{hours}", number),
+        ("{days}", number),
+    ):
+        text_ = func.replace(text_, key, value)
+    return text_
