@@ -19,7 +19,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("flag", schema=None) as batch_op:
         batch_op.add_column(sa.Column("anchor", sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column("resolved_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("resolved_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
     with op.batch_alter_table("parcel", schema=None) as batch_op:
         batch_op.add_column(sa.Column("refund_express", sa.Boolean(), nullable=True))
         batch_op.create_index(
