@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tracker.rules.common import is_final, text_matches, watched
+from tracker.rules.common import text_matches, watched
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
-from tracker.status import FlagKind, Severity, TrackingStatus
+from tracker.status import FINAL_STATUSES, FlagKind, Severity, TrackingStatus
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,6 @@ class StatusRule:
         if not watched(parcel, now, policy):
             return None
         hit = parcel.status in self.statuses
-        if not hit and self.patterns and not is_final(parcel):
+        if not hit and self.patterns and parcel.status not in FINAL_STATUSES:
             hit = text_matches(parcel.status_text, policy.text_patterns.get(self.patterns, ()))
         return Flag(self.kind, self.severity) if hit else None
