@@ -24,6 +24,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Engine,
     Integer,
@@ -69,6 +70,7 @@ CAND = _temp(
     Column("waybill", String(40)),
     Column("status", String(32)),
     Column("status_text", String),
+    Column("is_open", Boolean),
 )
 DESIRED = _temp(
     "_rule_desired",
@@ -113,6 +115,7 @@ class EvaluationSummary:
     escalated: Counter[str] = field(default_factory=Counter)
     resolved: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, for tuning
 
     def rows(self) -> list[dict[str, object]]:
         kinds = sorted(set(self.opened) | set(self.reopened) | set(self.escalated) | set(self.resolved))
@@ -149,8 +152,8 @@ def evaluate_all(
                     conn.execute(SCOPE.insert(), ids)
             ctx = queries.Context(now=now, config=settings.rules, scope=SCOPE if scoped else None)
             _fill_lookups(conn, settings)
-            _desired(conn, ctx)
-            _apply(conn, ctx)
+            _desired(conn, ctx, summary.steps)
+            _apply(conn, ctx, summary.steps)
             for kind, action, count in conn.execute(
                 select(CHANGE.c.kind, CHANGE.c.action, func.count()).group_by(CHANGE.c.kind, CHANGE.c.action)
             ):
@@ -187,13 +190,27 @@ def _fill_lookups(conn: Connection, settings: Settings) -> None:
         )
 
 
-def _desired(conn: Connection, ctx: queries.Context) -> None:
-    conn.execute(CAND.insert().from_select([c.name for c in CAND.c], queries.status_candidates(ctx)))
+class _Clock:
+    def __init__(self, steps: dict[str, float]) -> None:
+        self.steps, self.last = steps, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name] = self.steps.get(name, 0.0) + now - self.last
+        self.last = now
+
+
+def _desired(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+    tick = _Clock(steps)
+    for stmt in queries.status_candidates(ctx):
+        conn.execute(CAND.insert().from_select([c.name for c in CAND.c], stmt))
+    tick("status candidates")
     names = list(queries.COLUMNS)
     for stmt in queries.selects(ctx):
         conn.execute(DESIRED.insert().from_select(names, stmt))
     for stmt in queries.status_rule_rows(ctx, CAND):
         conn.execute(DESIRED.insert().from_select(names, stmt))
+    tick("rules")
 
 
 def _same(a: Table, b: Table) -> object:
@@ -204,7 +221,8 @@ def _now(ctx: queries.Context) -> object:
     return literal(ctx.now, FLAG.c.opened_at.type)
 
 
-def _apply(conn: Connection, ctx: queries.Context) -> None:
+def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+    tick = _Clock(steps)
     d, f, c = DESIRED, FLAG, CHANGE
     resolved = f.c.state == str(FlagState.resolved)
     by_rules = func.coalesce(f.c.resolved_by, RULES_ACTOR) == RULES_ACTOR
@@ -224,8 +242,10 @@ def _apply(conn: Connection, ctx: queries.Context) -> None:
             .where(changed),
         )
     )
+    tick("diff")
     in_change = exists().where(_same(c, d))
     conn.execute(update(d).where(in_change).values(zh=_fill(d, ACTION.c.zh), en=_fill(d, ACTION.c.en)))
+    tick("next actions")
     now = _now(ctx)
     escalated = d.c.severity == str(Severity.escalate)
     conn.execute(
@@ -265,6 +285,7 @@ def _apply(conn: Connection, ctx: queries.Context) -> None:
         .where(c.c.action == "open")
         .values(flag_id=select(f.c.id).where(_same(f, c)).scalar_subquery())
     )
+    tick("open")
 
     def desired(column: str) -> object:
         return select(d.c[column]).where(_same(d, f)).scalar_subquery()
@@ -292,6 +313,7 @@ def _apply(conn: Connection, ctx: queries.Context) -> None:
             escalated_at=case((desired("severity") == str(Severity.escalate), now)),
         )
     )
+    tick("reopen, escalate")
     # unresolved flags no rule raises any more resolve themselves
     not_desired = ~exists().where(_same(d, f))
     in_scope = [f.c.parcel_id.in_(select(SCOPE.c.parcel_id))] if ctx.scope is not None else []
@@ -314,6 +336,7 @@ def _apply(conn: Connection, ctx: queries.Context) -> None:
         .where(resolved, ~by_rules, func.coalesce(f.c.anchor, 0) != CLEARED, not_desired, *in_scope)
         .values(anchor=CLEARED)
     )
+    tick("resolve")
     conn.execute(
         AUDIT.insert().from_select(
             ["at", "actor", "action", "entity", "entity_id", "detail"],
@@ -329,6 +352,7 @@ def _apply(conn: Connection, ctx: queries.Context) -> None:
             ).select_from(c.join(f, f.c.id == c.c.flag_id)),  # fmt: skip
         )
     )
+    tick("audit")
 
 
 def _fill(d: Table, template: Column) -> object:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import FromClause
 
-from tracker.flags.sqlfuncs import epoch
+from tracker.flags.sqlfuncs import contains_text, epoch
 from tracker.rules import status_rule
 from tracker.rules.common import DAY, HOUR
 from tracker.rules.common import epoch as py_epoch
@@ -228,18 +228,29 @@ def status_rules() -> list[status_rule.StatusRule]:
 
 
 def _text_any(column: Any, patterns: Any) -> Any:
-    return or_(false(), *(column.contains(p, autoescape=True) for p in patterns))
+    return and_(column.is_not(None), or_(false(), *(contains_text(column, p) for p in patterns)))
 
 
-def status_candidates(ctx: Context) -> Select:
-    """Watched parcels whose status or text may raise a status rule: the one scan behind all of them."""
+def status_candidates(ctx: Context) -> list[Select]:
+    """Parcels that may raise a status rule, in two index-friendly parts: watched parcels with an
+    exception status (ix_parcel_status), and open, not final parcels whose text matches (one scan)."""
     rules = status_rules()
     statuses = sorted({str(s) for r in rules for s in r.statuses})
     patterns = sorted({p for r in rules if r.patterns for p in ctx.config.text_patterns.get(r.patterns, [])})
     watched = or_(_open(), PARCEL.c.last_event_at >= ctx.ago(days=ctx.config.watch.days_after_success))
-    hit = or_(PARCEL.c.status.in_(statuses), and_(_not_final(), _text_any(PARCEL.c.status_text, patterns)))
-    cols = [PARCEL.c[n] for n in ("id", "courier", "waybill", "status", "status_text")]
-    return select(*cols).where(*_scoped(ctx, PARCEL, watched, hit))
+    cols = [PARCEL.c[n] for n in ("id", "courier", "waybill", "status", "status_text", "is_open")]
+    by_status = select(*cols).where(*_scoped(ctx, PARCEL, PARCEL.c.status.in_(statuses), watched))
+    by_text = select(*cols).where(
+        *_scoped(
+            ctx,
+            PARCEL,
+            _open(),
+            PARCEL.c.status.not_in(statuses),
+            _not_final(),
+            _text_any(PARCEL.c.status_text, patterns),
+        )  # fmt: skip
+    )
+    return [by_status, by_text]
 
 
 def status_rule_rows(ctx: Context, cand: FromClause) -> Iterator[Select]:
@@ -247,7 +258,10 @@ def status_rule_rows(ctx: Context, cand: FromClause) -> Iterator[Select]:
         hit = cand.c.status.in_(sorted(str(s) for s in rule.statuses))
         if rule.patterns:
             patterns = ctx.config.text_patterns.get(rule.patterns, [])
-            hit = or_(hit, and_(_not_final(cand), _text_any(cand.c.status_text, patterns)))
+            text_hit = and_(
+                cand.c.is_open == true(), _not_final(cand), _text_any(cand.c.status_text, patterns)
+            )
+            hit = or_(hit, text_hit)
         yield select(*_row(cand, rule.kind, severity=_const(rule.severity))).where(hit)
 
 
@@ -301,9 +315,16 @@ def _case_branches() -> list[Any]:
     parcel for the order."""
     p = PARCEL.c
     return [
-        and_(p.direction == RETURN, _not_final(), p.first_scan_at.is_(None)),
+        and_(p.direction == RETURN, p.first_scan_at.is_(None), _not_final()),
         and_(p.return_agreed_at.is_not(None), p.direction != RETURN, ~_return_recorded()),
     ]
+
+
+def _prefix(column: Any, prefix: str) -> Any:
+    """column starts with prefix (case-sensitive, like str.startswith), as an index range."""
+    if not prefix:
+        return true()
+    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
 
 def _since() -> Any:

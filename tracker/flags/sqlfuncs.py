@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Boolean
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -41,3 +41,21 @@ def _json_sqlite(element: json_object, compiler: Any, **kw: Any) -> str:
 @compiles(json_object)
 def _json_default(element: json_object, compiler: Any, **kw: Any) -> str:
     return f"json_build_object({compiler.process(element.clauses, **kw)})"
+
+
+class contains_text(FunctionElement):  # noqa: N801
+    """True when the text contains the fragment, case-sensitive like Python's `in` (SQLite instr is
+    also faster than LIKE '%..%'; PostgreSQL strpos)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(contains_text, "sqlite")
+def _contains_sqlite(element: contains_text, compiler: Any, **kw: Any) -> str:
+    return f"(instr({compiler.process(element.clauses, **kw)}) > 0)"
+
+
+@compiles(contains_text)
+def _contains_default(element: contains_text, compiler: Any, **kw: Any) -> str:
+    return f"(strpos({compiler.process(element.clauses, **kw)}) > 0)"

@@ -2,7 +2,8 @@
 
 A status rule fires on a watched parcel (open, or closed within the watch period) whose normalized
 status is one of its statuses (the parsers map Kuaidi100 207 / Kdniao 423 to out_of_area, ...), or,
-when the parcel is not final, whose newest courier text contains one of rules.toml [text_patterns].
+when the parcel is open and not final, whose newest courier text contains one of rules.toml
+[text_patterns] (a closed parcel is judged by its status alone).
 These are not time-based: they stay while the status or text holds."""
 
 from __future__ import annotations
@@ -28,6 +29,6 @@ class StatusRule:
         if not watched(parcel, now, policy):
             return None
         hit = parcel.status in self.statuses
-        if not hit and self.patterns and parcel.status not in FINAL_STATUSES:
+        if not hit and self.patterns and parcel.is_open and parcel.status not in FINAL_STATUSES:
             hit = text_matches(parcel.status_text, policy.text_patterns.get(self.patterns, ()))
         return Flag(self.kind, self.severity) if hit else None

@@ -65,13 +65,22 @@ class ParcelRow(SQLModel, table=True):
             sqlite_where=text("direction = 'return'"),
             postgresql_where=text("direction = 'return'"),
         ),
+        # return parcels not scanned yet (return cases without logistics)
+        Index(
+            "ix_parcel_return_unscanned",
+            "return_agreed_at",
+            sqlite_where=text("direction = 'return' AND first_scan_at IS NULL"),
+            postgresql_where=text("direction = 'return' AND first_scan_at IS NULL"),
+        ),
         # outbound parcels with an agreed return (return cases without a return waybill yet)
         Index(
             "ix_parcel_return_agreed",
             "return_agreed_at",
-            sqlite_where=text("return_agreed_at IS NOT NULL"),
-            postgresql_where=text("return_agreed_at IS NOT NULL"),
+            sqlite_where=text("return_agreed_at IS NOT NULL AND direction != 'return'"),
+            postgresql_where=text("return_agreed_at IS NOT NULL AND direction != 'return'"),
         ),
+        # exception statuses are rare: the status rules look them up instead of scanning
+        Index("ix_parcel_status", "status", "last_event_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -39,17 +39,27 @@ def upgrade() -> None:
             postgresql_where=sa.text("direction = 'return'"),
         )
         batch_op.create_index(
+            "ix_parcel_return_unscanned",
+            ["return_agreed_at"],
+            unique=False,
+            sqlite_where=sa.text("direction = 'return' AND first_scan_at IS NULL"),
+            postgresql_where=sa.text("direction = 'return' AND first_scan_at IS NULL"),
+        )
+        batch_op.create_index(
             "ix_parcel_return_agreed",
             ["return_agreed_at"],
             unique=False,
-            sqlite_where=sa.text("return_agreed_at IS NOT NULL"),
-            postgresql_where=sa.text("return_agreed_at IS NOT NULL"),
+            sqlite_where=sa.text("return_agreed_at IS NOT NULL AND direction != 'return'"),
+            postgresql_where=sa.text("return_agreed_at IS NOT NULL AND direction != 'return'"),
         )
+        batch_op.create_index("ix_parcel_status", ["status", "last_event_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("parcel", schema=None) as batch_op:
+        batch_op.drop_index("ix_parcel_status")
         batch_op.drop_index("ix_parcel_return_agreed")
+        batch_op.drop_index("ix_parcel_return_unscanned")
         batch_op.drop_index("ix_parcel_return_waybill")
         batch_op.drop_index("ix_parcel_open_unshipped")
         batch_op.drop_column("refund_express")
