@@ -83,15 +83,19 @@ DESIRED = _temp(
     Column("action", String(64)),
     Column("courier", String(32)),
     Column("waybill", String(40)),
-    Column("zh", String),
-    Column("en", String),
 )
 CHANGE = _temp(
     "_rule_change",
-    Column("flag_id", BigInteger),
+    Column("flag_id", BigInteger, index=True),
     Column("parcel_id", BigInteger, primary_key=True),
     Column("kind", String(32), primary_key=True),
     Column("action", String(16)),
+    Column("severity", String(10)),
+    Column("level", Integer),
+    Column("anchor", BigInteger),
+    Column("courier", String(32)),
+    Column("zh", String),
+    Column("en", String),
 )
 ACTION = _temp(
     "_rule_action", Column("key", String(64), primary_key=True), Column("zh", String), Column("en", String)
@@ -234,20 +238,34 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
         ),
     )
     action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
+    # the changed rows, with their next actions filled (only these need the text)
+    joined = (
+        d.outerjoin(f, _same(f, d))
+        .outerjoin(ACTION, ACTION.c.key == d.c.action)
+        .outerjoin(COURIER, COURIER.c.slug == d.c.courier)
+    )
     conn.execute(
         c.insert().from_select(
-            ["flag_id", "parcel_id", "kind", "action"],
-            select(f.c.id, d.c.parcel_id, d.c.kind, action)
-            .select_from(d.outerjoin(f, _same(f, d)))
+            ["flag_id", "parcel_id", "kind", "action", "severity", "level", "anchor", "courier", "zh", "en"],
+            select(
+                f.c.id,
+                d.c.parcel_id,
+                d.c.kind,
+                action,
+                d.c.severity,
+                d.c.level,
+                d.c.anchor,
+                d.c.courier,
+                _fill(d, ACTION.c.zh),
+                _fill(d, ACTION.c.en),
+            )  # fmt: skip
+            .select_from(joined)
             .where(changed),
         )
     )
     tick("diff")
-    in_change = exists().where(_same(c, d))
-    conn.execute(update(d).where(in_change).values(zh=_fill(d, ACTION.c.zh), en=_fill(d, ACTION.c.en)))
-    tick("next actions")
     now = _now(ctx)
-    escalated = d.c.severity == str(Severity.escalate)
+    escalated = c.c.severity == str(Severity.escalate)
     conn.execute(
         f.insert().from_select(
             [
@@ -264,41 +282,34 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
                 "next_action_en",
             ],  # fmt: skip
             select(
-                d.c.parcel_id,
-                d.c.courier,
-                d.c.kind,
-                d.c.severity,
-                d.c.level,
+                c.c.parcel_id,
+                c.c.courier,
+                c.c.kind,
+                c.c.severity,
+                c.c.level,
                 literal(str(FlagState.open)),
                 now,
                 case((escalated, now)),
-                d.c.anchor,
-                d.c.zh,
-                d.c.en,
-            )  # fmt: skip
-            .select_from(d.join(c, _same(c, d)))
-            .where(c.c.action == "open"),
+                c.c.anchor,
+                c.c.zh,
+                c.c.en,
+            ).where(c.c.action == "open"),  # fmt: skip
         )
-    )
-    conn.execute(
-        update(c)
-        .where(c.c.action == "open")
-        .values(flag_id=select(f.c.id).where(_same(f, c)).scalar_subquery())
     )
     tick("open")
 
-    def desired(column: str) -> object:
-        return select(d.c[column]).where(_same(d, f)).scalar_subquery()
+    def new(column: str) -> object:
+        return select(c.c[column]).where(c.c.flag_id == f.c.id).scalar_subquery()
 
     def changing(kind: str) -> object:
         return f.c.id.in_(select(c.c.flag_id).where(c.c.action == kind))
 
     common = {
-        "severity": desired("severity"),
-        "level": desired("level"),
-        "anchor": desired("anchor"),
-        "next_action_zh": desired("zh"),
-        "next_action_en": desired("en"),
+        "severity": new("severity"),
+        "level": new("level"),
+        "anchor": new("anchor"),
+        "next_action_zh": new("zh"),
+        "next_action_en": new("en"),
         "state": str(FlagState.open),
     }
     conn.execute(update(f).where(changing("escalate")).values(**common, escalated_at=now))
@@ -310,7 +321,7 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
             opened_at=now,
             resolved_at=None,
             resolved_by=None,
-            escalated_at=case((desired("severity") == str(Severity.escalate), now)),
+            escalated_at=case((new("severity") == str(Severity.escalate), now)),
         )
     )
     tick("reopen, escalate")
@@ -345,11 +356,11 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
                 literal(RULES_ACTOR),
                 literal("flag.") + c.c.action,
                 literal("flag"),
-                c.c.flag_id,
+                f.c.id,
                 json_object(
                     "kind", f.c.kind, "severity", f.c.severity, "level", f.c.level, "parcel_id", f.c.parcel_id
                 ),
-            ).select_from(c.join(f, f.c.id == c.c.flag_id)),  # fmt: skip
+            ).select_from(c.join(f, _same(f, c))),  # fmt: skip
         )
     )
     tick("audit")
@@ -357,14 +368,12 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
 
 def _fill(d: Table, template: Column) -> object:
     """The next action of a desired row: the template with {courier}, {waybill}, {hours}/{days} filled
-    (the same replacements as tracker.rules.actions.fill)."""
-    text_ = select(template).where(ACTION.c.key == d.c.action).scalar_subquery()
-    name = select(COURIER.c.name).where(COURIER.c.slug == d.c.courier).scalar_subquery()
-    name_en = select(COURIER.c.name_en).where(COURIER.c.slug == d.c.courier).scalar_subquery()
+    (the same replacements as tracker.rules.actions.fill). Needs ACTION and COURIER joined."""
     number = func.coalesce(cast(d.c.value, String), "")
+    text_ = template
     for key, value in (
-        ("{courier_en}", func.coalesce(name_en, d.c.courier)),
-        ("{courier}", func.coalesce(name, d.c.courier)),
+        ("{courier_en}", func.coalesce(COURIER.c.name_en, d.c.courier)),
+        ("{courier}", func.coalesce(COURIER.c.name, d.c.courier)),
         ("{waybill}", d.c.waybill),
         ("{hours}", number),
         ("{days}", number),
