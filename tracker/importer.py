@@ -176,9 +176,7 @@ class RowParser:
             errors.append(RowError(row_no, "waybill", raw_waybill, "missing waybill number"))
         for number in waybills:
             if not _WAYBILL_OK.match(number):
-                errors.append(
-                    RowError(row_no, "waybill", number, "not a waybill number (6-32 letters/digits)")
-                )
+                errors.append(RowError(row_no, "waybill", number, "not a waybill number (6-32 letters/digits)"))
         if errors:
             return [], errors, ""
 
@@ -222,9 +220,7 @@ class RowParser:
         if direction:
             found_direction = _DIRECTIONS.get(direction.lower())
             if found_direction is None:
-                errors.append(
-                    RowError(row_no, "direction", direction, "expected outbound/return (发货/退货)")
-                )
+                errors.append(RowError(row_no, "direction", direction, "expected outbound/return (发货/退货)"))
             else:
                 fields["direction"] = found_direction
         currency = cell("currency").upper()
@@ -388,3 +384,4 @@ def write_rejects(path: Path, header: Sequence[str], rejected: list[tuple[RowErr
             original = ["" if v is None else str(v) for v in values]
             writer.writerow([error.row, error.field, error.value, error.reason, *original])
     return out
+

@@ -48,7 +48,7 @@ def _aliases(settings: Settings, mapping: Path | None) -> dict[str, list[str]]:
         if not isinstance(extra, dict) or not all(
             isinstance(v, list) and all(isinstance(n, str) for n in v) for v in extra.values()
         ):
-            raise TrackerError(f'{mapping}: expected a [headers] table of field = ["header", ...]')
+            raise TrackerError(f"{mapping}: expected a [headers] table of field = [\"header\", ...]")
         for field, names in extra.items():
             aliases[field] = [*names, *aliases.get(field, [])]
     return aliases
