@@ -194,8 +194,8 @@ def main() -> int:
             {"cut": cut},
         ).scalar_one()
     plan = plans(engine, settings)
-    engine.dispose()
     budget = BUDGET_S[args.scale]
+    engine.dispose()
     checks = {
         "stale plan uses ix_parcel_open_last_event": "ix_parcel_open_last_event" in plan["stale"],
         "no_first_scan plan uses ix_parcel_open_no_scan": "ix_parcel_open_no_scan" in plan["no_first_scan"],
@@ -205,6 +205,8 @@ def main() -> int:
     }
     result = {
         "stage": "rules", "scale": args.scale, "n": n, "runs": runs, "build_s": round(build_s, 2),
+        "median_s": round(steady_med, 3), "min_s": round(steady_min, 3),
+        "baseline_median_s": round(base_med, 5), "ratio": round(steady_med / base_med, 1), "budget_s": budget,
         "stale_parcels": stale_count, "flags_opened": sum(first.opened.values()),
         "baseline_count_median_s": round(base_med, 5), "first_evaluation_s": round(first_s, 3),
         "steady_median_s": round(steady_med, 3), "steady_min_s": round(steady_min, 3),

@@ -107,5 +107,9 @@ def test_list_filters_by_kind_courier_and_state(db, settings) -> None:  # type: 
         "YT0000000000009"
     ]
     assert lifecycle.list_flags(db.engine, state="resolved") == []
+    evaluate_all(db.engine, now=T0 + 100 * H, settings=settings)  # both escalate; the stale one first by age
+    db.parcel(created=T0, waybill="YT0000000000010", shipped_at=T0 + 20 * H)  # a newer warn flag
+    evaluate_all(db.engine, now=T0 + 100 * H, settings=settings)
+    assert [r["severity"] for r in lifecycle.list_flags(db.engine)] == ["escalate", "escalate", "warn"]
     with pytest.raises(TrackerError, match="--kind"):
         lifecycle.list_flags(db.engine, kind="nonsense")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, case, select, update
 from sqlalchemy.engine import Connection
 
 from tracker.errors import TrackerError
 from tracker.flags.evaluate import FLAG
-from tracker.status import FlagKind, FlagState
+from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import PARCEL, record_audit
 
 LIST_COLUMNS = [
@@ -46,7 +46,8 @@ def list_flags(
         query = query.where(FLAG.c.state == state)
     if waybill:
         query = query.where(PARCEL.c.waybill == waybill.upper())
-    query = query.order_by(FLAG.c.severity.desc(), FLAG.c.opened_at.desc(), FLAG.c.id.desc())
+    escalated_first = case((FLAG.c.severity == str(Severity.escalate), 0), else_=1)
+    query = query.order_by(escalated_first, FLAG.c.opened_at.desc(), FLAG.c.id.desc())
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
 
