@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -42,6 +43,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.flags import queries
@@ -217,6 +219,10 @@ def _desired(conn: Connection, ctx: queries.Context, steps: dict[str, float]) ->
     tick("rules")
 
 
+def _insert(conn: Connection, table: Table) -> Any:
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+
+
 def _same(a: Table, b: Table) -> object:
     return and_(a.c.parcel_id == b.c.parcel_id, a.c.kind == b.c.kind)
 
@@ -266,8 +272,10 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
     tick("diff")
     now = _now(ctx)
     escalated = c.c.severity == str(Severity.escalate)
+    # DO NOTHING: an evaluation running at the same time may have opened the same flag
     conn.execute(
-        f.insert().from_select(
+        _insert(conn, f)
+        .from_select(
             [
                 "parcel_id",
                 "courier",
@@ -295,6 +303,7 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
                 c.c.en,
             ).where(c.c.action == "open"),  # fmt: skip
         )
+        .on_conflict_do_nothing(index_elements=["parcel_id", "kind"])
     )
     tick("open")
 
