@@ -91,8 +91,9 @@ def test_facts_recorded_from_the_cli_raise_their_flags(run, parcels) -> None:  #
     assert run("fact", "lost", "YT0000000000001", "--note", "网点确认丢失", "--by", "agent.li", AT)[0] == 0
     run("evaluate", AT)
     _, out = run("flags", "--format", "json", "--waybill", w)
-    kinds = {json.loads(line)["kind"] for line in out.splitlines()}
-    assert kinds == {"delivered_disputed", "return_no_waybill", "refund_deadline"}
+    flags = {json.loads(line)["kind"]: json.loads(line) for line in out.splitlines()}
+    assert set(flags) == {"delivered_disputed", "return_no_waybill", "refund_deadline"}
+    assert flags["delivered_disputed"]["details"]["signer"] == "门卫"  # the fact's data travels with the flag
     _, out = run("flags", "--format", "json", "--waybill", "YT0000000000001")
     assert {json.loads(line)["kind"] for line in out.splitlines()} == {"lost"}  # no_first_scan resolved
     with parcels.engine.connect() as conn:

@@ -50,6 +50,9 @@ def test_return_short_keeps_counts_and_weights(db, settings) -> None:  # type: i
     assert data == {"items_claimed": 3, "items_received": 2, "warehouse_weight_kg": "0.95",
                     "courier_weight_kg": "1.40"}  # fmt: skip
     assert dict(evaluate_all(db.engine, now=NOW, settings=settings).opened) == {"return_partial": 1}
+    with db.engine.connect() as conn:
+        details = conn.execute(select(FLAG.c.details).where(FLAG.c.parcel_id == p)).scalar_one()
+    assert details == data  # the evidence travels with the flag
 
 
 def test_a_waybill_two_couriers_share_needs_the_courier(db) -> None:  # type: ignore[no-untyped-def]

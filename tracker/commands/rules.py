@@ -92,7 +92,8 @@ def flags(
     rows = lifecycle.list_flags(
         app.engine, kind=kind, courier=courier, state=state, waybill=waybill, limit=limit, offset=offset
     )
-    emit(rows, FLAG_COLUMNS, fmt, tz=app.settings.tz)
+    columns = FLAG_COLUMNS if fmt is Format.table else [*FLAG_COLUMNS, "details"]
+    emit(rows, columns, fmt, tz=app.settings.tz)
 
 
 def _show(row: dict) -> None:  # type: ignore[type-arg]

@@ -49,12 +49,14 @@ from sqlalchemy.engine import Connection
 from tracker.flags import queries
 from tracker.flags.sqlfuncs import json_object
 from tracker.settings import Settings
-from tracker.status import FlagState, Severity
+from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
-from tracker.storage.rows import FlagRow
+from tracker.storage.rows import FlagRow, ParcelFactRow
 
 FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
 RULES_ACTOR = "rules"
+# kinds whose anchor is the id of the fact that raised them
+FACT_FLAG_KINDS = (FlagKind.lost, FlagKind.delivered_disputed, FlagKind.return_partial)
 CLEARED = -1  # anchor of a person-resolved flag whose condition was seen clear
 
 _tmp = MetaData()
@@ -332,6 +334,14 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
             resolved_by=None,
             escalated_at=case((new("severity") == str(Severity.escalate), now)),
         )
+    )
+    # flags raised by a person's fact carry that fact (signer, weights, counts) as their details
+    fact_kinds = [str(k) for k in FACT_FLAG_KINDS]
+    facts = ParcelFactRow.__table__
+    conn.execute(
+        update(f)
+        .where(f.c.kind.in_(fact_kinds), exists().where(_same(c, f), c.c.action != "resolve"))
+        .values(details=select(facts.c.data).where(facts.c.id == f.c.anchor).scalar_subquery())
     )
     tick("reopen, escalate")
     # unresolved flags no rule raises any more resolve themselves

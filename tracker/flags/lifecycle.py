@@ -16,7 +16,7 @@ from tracker.storage.repo import PARCEL, record_audit
 
 LIST_COLUMNS = [
     "id", "waybill", "courier", "kind", "severity", "level", "state", "opened_at", "escalated_at",
-    "resolved_at", "assignee", "note", "next_action_zh", "next_action_en",
+    "resolved_at", "assignee", "note", "next_action_zh", "next_action_en", "details",
 ]  # fmt: skip
 
 
