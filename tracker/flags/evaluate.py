@@ -47,7 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.flags import queries
-from tracker.flags.sqlfuncs import json_object
+from tracker.flags.sqlfuncs import json_object, register_text_match
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
@@ -159,6 +159,8 @@ def evaluate_all(
                 if ids:
                     conn.execute(SCOPE.insert(), ids)
             ctx = queries.Context(now=now, config=settings.rules, scope=SCOPE if scoped else None)
+            if conn.dialect.name == "sqlite" and queries.text_regex(ctx):
+                register_text_match(conn.connection.driver_connection, queries.text_regex(ctx))
             _fill_lookups(conn, settings)
             _desired(conn, ctx, summary.steps)
             _apply(conn, ctx, summary.steps)

