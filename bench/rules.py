@@ -161,8 +161,8 @@ def main() -> int:
     args = parser.parse_args()
     n = 1_000_000 if args.scale == "full" else 100_000
     runs = args.runs or (5 if args.scale == "full" else 3)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-rules-"))
-    path = args.keep or tmp / "rules.db"
+    tmp = None if args.keep else Path(tempfile.mkdtemp(prefix="bench-rules-"))
+    path = args.keep or tmp / "rules.db"  # type: ignore[operator]
     os.environ.setdefault("TRACKER_DATABASE_URL", f"sqlite:///{path}")
     settings = load_settings(ROOT / "config")
     started = time.perf_counter()
@@ -228,7 +228,7 @@ def main() -> int:
         print(f"  [{'ok' if ok else 'FAIL'}] {name}")
     print("  first run steps: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in first.steps.items()))
     print("  opened by kind: " + ", ".join(f"{k} {v:,}" for k, v in sorted(first.opened.items())))
-    if not args.keep:
+    if tmp is not None:
         for p in tmp.iterdir():
             p.unlink()
         tmp.rmdir()
