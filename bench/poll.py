@@ -92,8 +92,7 @@ async def end_to_end(settings, engine, url: str) -> tuple[float, dict]:  # noqa:
         for f in fetchers.values():
             await f.aclose()
     stats = {
-        k: {"polled": s.polled, "failed": s.failed, "new_events": s.new_events}
-        for k, s in summary.providers.items()
+        k: {"polled": s.polled, "failed": s.failed, "new_events": s.new_events} for k, s in summary.providers.items()
     }
     return time.perf_counter() - started, stats
 

@@ -33,9 +33,7 @@ HISTORY = (
 )
 
 
-def _wb(
-    waybill: str, events: tuple[TrackingEvent, ...], *, courier: str | None = "yto", error: str | None = None
-):
+def _wb(waybill: str, events: tuple[TrackingEvent, ...], *, courier: str | None = "yto", error: str | None = None):
     return ParsedWaybill("kuaidi100", waybill, "yuantong", courier, events, error)
 
 

@@ -108,9 +108,7 @@ def _ingest_batch(
     result.matched += len(matched)
     ids = list(matched)
 
-    count = (
-        select(EVENT.c.parcel_id, func.count()).where(EVENT.c.parcel_id.in_(ids)).group_by(EVENT.c.parcel_id)
-    )
+    count = select(EVENT.c.parcel_id, func.count()).where(EVENT.c.parcel_id.in_(ids)).group_by(EVENT.c.parcel_id)
     old_counts = dict(conn.execute(count).all())
     rows = [
         {
@@ -128,9 +126,7 @@ def _ingest_batch(
         for key, event in events.items()
     ]
     if rows:
-        stmt = _insert(conn, EVENT).on_conflict_do_nothing(
-            index_elements=["parcel_id", "event_time", "text_hash"]
-        )
+        stmt = _insert(conn, EVENT).on_conflict_do_nothing(index_elements=["parcel_id", "event_time", "text_hash"])
         conn.execute(stmt, rows)
     new_counts = dict(conn.execute(count).all())
 

@@ -36,9 +36,7 @@ def _json(data: Any, status: int = 200) -> Response:
     return JSONResponse(data, status_code=status)
 
 
-def create_push_app(
-    engine: Engine, settings: Settings, *, clock: Callable[[], datetime] | None = None
-) -> Starlette:
+def create_push_app(engine: Engine, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Starlette:
     """The push receiver as a starlette app; `clock` gives the ingest time (default: the real clock)."""
     now = clock or (lambda: datetime.now(UTC))
     providers = settings.providers
@@ -118,14 +116,10 @@ def create_push_app(
             if not isinstance(body, dict):
                 raise ValueError("body is not a JSON object")
         except ValueError as exc:
-            return reject(
-                "track17", request, 400, f"body is not JSON: {exc}", {"code": 400, "message": "bad body"}
-            )
+            return reject("track17", request, 400, f"body is not JSON: {exc}", {"code": 400, "message": "bad body"})
         count, new, problems = await run_in_threadpool(store, "track17", body)
         if not count:
-            return reject(
-                "track17", request, 400, "; ".join(problems), {"code": 400, "message": "unparseable"}
-            )
+            return reject("track17", request, 400, "; ".join(problems), {"code": 400, "message": "unparseable"})
         log.info("push track17: %d waybills, %d new events, %d problems", count, new, len(problems))
         return Response(status_code=200)
 

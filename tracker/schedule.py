@@ -8,9 +8,7 @@ from tracker.settings import PollingConfig
 from tracker.status import FINAL_STATUSES
 
 
-def is_retired(
-    *, shipped_at: datetime | None, created_at: datetime | None, now: datetime, cfg: PollingConfig
-) -> bool:
+def is_retired(*, shipped_at: datetime | None, created_at: datetime | None, now: datetime, cfg: PollingConfig) -> bool:
     """Parcels older than `retire_days` (from shipping, else import) are no longer polled."""
     start = shipped_at or created_at
     return start is not None and now - start > timedelta(days=cfg.retire_days)

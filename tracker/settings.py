@@ -104,6 +104,7 @@ class Returns(_Strict):
     no_waybill_days: PositiveInt = 2
     no_movement_days: PositiveInt = 10
     abandoned_days: PositiveInt = 20
+    abandoned_min_attempts: PositiveInt = 2
     surface_mail_prefixes: list[str] = ["KA", "PA"]
     shared_waybill_buyers: int = Field(default=2, ge=2)
 
@@ -324,6 +325,16 @@ class AlertsConfig(_Strict):
         return problems
 
 
+# --- next_actions.toml (spec/rules.md "next action" columns) ----------------------------------------
+
+
+class ActionText(_Strict):
+    """The next action for one flag kind (or ladder step), in Chinese and English, with placeholders."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
 # --- import.toml --------------------------------------------------------------------------------------
 
 
@@ -429,6 +440,7 @@ class Settings(BaseSettings):
     rules: RulesConfig
     alerts: AlertsConfig = AlertsConfig()
     providers: ProvidersConfig
+    next_actions: dict[str, ActionText] = {}
 
     @classmethod
     def settings_customise_sources(
@@ -490,6 +502,8 @@ _FILES = {
     "rules": "rules.toml",
     "alerts": "alerts.toml",
     "providers": "providers.toml",
+    "rules": "rules.toml",
+    "next_actions": "next_actions.toml",
 }
 
 
@@ -525,6 +539,9 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     if (config_dir / "alerts.toml").is_file():
         data["alerts"] = read_toml(config_dir / "alerts.toml")
     data["providers"] = _provider_data(config_dir)
+    actions_file = config_dir / "next_actions.toml"
+    if actions_file.is_file():
+        data["next_actions"] = read_toml(actions_file)
     data["config_dir"] = config_dir
     try:
         settings = Settings(**data)

@@ -72,6 +72,16 @@ class FlagKind(StrEnum):
     refund_deadline = "refund_deadline"
 
 
+# Manual facts a person records about a parcel (parcel_fact.kind).
+class FactKind(StrEnum):
+    loss_confirmed = "loss_confirmed"  # the courier confirmed the loss -> `lost`
+    not_received = "not_received"  # buyer says a delivered parcel never arrived or arrived short
+    return_agreed = "return_agreed"  # refund case with its deadline (ordinary or express)
+    buyer_unreachable = "buyer_unreachable"  # one failed attempt to reach the buyer
+    return_short = "return_short"  # fewer items received than the return claims
+    waybill_invalid = "waybill_invalid"  # the return waybill finds nothing or shows wrong logistics
+
+
 class Severity(StrEnum):
     warn = "warn"
     escalate = "escalate"

@@ -30,8 +30,6 @@ def test_spec_limits_are_configured() -> None:
 def test_bad_value_names_the_file_and_key(tmp_path) -> None:
     config = _copy(tmp_path)
     text = (config / "providers.toml").read_text(encoding="utf-8")
-    (config / "providers.toml").write_text(
-        text.replace("rate_per_second = 3 ", "rate_per_second = -1 "), "utf-8"
-    )
+    (config / "providers.toml").write_text(text.replace("rate_per_second = 3 ", "rate_per_second = -1 "), "utf-8")
     with pytest.raises(ConfigError, match=r"providers\.toml: track17\.rate_per_second"):
         load_settings(config)

@@ -36,17 +36,13 @@ def intake(online_settings, sandbox) -> Iterator[tuple[str, object]]:
     for _, waybill in PARCELS:
         httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": "refused_returned",
                    "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()}).raise_for_status()  # fmt: skip
-    server: BackgroundServer = start_background(
-        create_push_app(engine, online_settings, clock=lambda: SANDBOX_NOW)
-    )
+    server: BackgroundServer = start_background(create_push_app(engine, online_settings, clock=lambda: SANDBOX_NOW))
     yield server.url, engine
     server.stop()
     engine.dispose()
 
 
-def _push(
-    sandbox_url: str, provider: str, callback: str, waybill: str, courier: str, bad: bool = False
-) -> dict:
+def _push(sandbox_url: str, provider: str, callback: str, waybill: str, courier: str, bad: bool = False) -> dict:
     r = httpx.post(f"{sandbox_url}/_sandbox/push", json={"provider": provider, "callback": callback,
                    "waybills": [waybill], "courier": courier, "bad_sign": bad}, timeout=30)  # fmt: skip
     r.raise_for_status()
@@ -94,9 +90,7 @@ def test_good_push_is_stored_once_and_acknowledged(sandbox, intake, provider, co
 def test_malformed_pushes_get_400(online_settings, intake) -> None:
     push_url, engine = intake
     salt = online_settings.providers.kuaidi100.salt
-    r = httpx.post(
-        f"{push_url}/push/kuaidi100", data={"param": "{not json", "sign": push_sign("{not json", salt)}
-    )
+    r = httpx.post(f"{push_url}/push/kuaidi100", data={"param": "{not json", "sign": push_sign("{not json", salt)})
     assert r.status_code == 400 and r.json()["result"] is False
     key = online_settings.providers.kdniao.app_key
     r = httpx.post(f"{push_url}/push/kdniao", data={"RequestData": "[1", "DataSign": data_sign("[1", key),

@@ -38,11 +38,18 @@ def test_next_poll_is_never_sooner_than_the_waybill_minimum() -> None:
     assert got == NOW + timedelta(minutes=30)
 
 
-def test_rules_hook_is_skipped_when_no_evaluator_exists(sqlite_engine, settings) -> None:
-    import importlib.util
+def test_rules_run_after_a_poll_cycle(sqlite_engine, settings) -> None:
+    from sqlalchemy import select
 
+    from tracker.domain import ParcelFacts
     from tracker.poller import evaluate_rules
+    from tracker.storage import repo
+    from tracker.storage.rows import FlagRow
 
-    if importlib.util.find_spec("tracker.rules") is not None:
-        pytest.skip("tracker.rules is installed here")
-    assert evaluate_rules(sqlite_engine, settings, now=NOW, parcel_ids=[]) is False
+    shipped = NOW - timedelta(hours=100)  # past the no_first_scan escalate threshold (96 h)
+    repo.upsert_parcels(sqlite_engine, [ParcelFacts(courier="yto", waybill="YT7500000000001", shipped_at=shipped)],
+                        now=shipped)  # fmt: skip
+    assert evaluate_rules(sqlite_engine, settings, now=NOW, parcel_ids=[]) is True
+    with sqlite_engine.connect() as conn:
+        flags = conn.execute(select(FlagRow.kind, FlagRow.severity)).all()
+    assert [tuple(f) for f in flags] == [("no_first_scan", "escalate")]

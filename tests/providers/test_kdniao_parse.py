@@ -113,11 +113,7 @@ def test_push_reads_every_waybill_and_keeps_going_after_an_error(parse: Parse) -
         S.out_of_area,
     )
     assert (second.waybill, second.courier, second.events[-1].status) == ("773012345679", "sto", S.delivered)
-    assert (
-        failed.waybill == "1234"
-        and failed.error == "kdniao error: 快递公司编码不存在"
-        and failed.courier is None
-    )
+    assert failed.waybill == "1234" and failed.error == "kdniao error: 快递公司编码不存在" and failed.courier is None
 
 
 def test_push_with_a_broken_item_reports_it_and_parses_the_rest(parse: Parse) -> None:

@@ -33,9 +33,7 @@ def _fixture(provider: str, name: str) -> str:
 
 
 def test_parse_prints_events_as_json_lines_in_utc(runner: CliRunner) -> None:
-    result = runner.invoke(
-        app, ["parse", "--provider", "kuaidi100", _fixture("kuaidi100", "query_out_of_area.json")]
-    )
+    result = runner.invoke(app, ["parse", "--provider", "kuaidi100", _fixture("kuaidi100", "query_out_of_area.json")])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[0] == {
@@ -86,9 +84,7 @@ def test_ingest_stores_a_saved_push_and_reports_unknown(runner: CliRunner, setti
     assert "push.json: 1 matched, 3 new events, 2 unknown" in result.stdout
     assert "unknown waybill 773012345679" in result.stdout
     with engine.connect() as conn:
-        status = conn.execute(
-            select(ParcelRow.status).where(ParcelRow.waybill == "YT7533334444555")
-        ).scalar_one()
+        status = conn.execute(select(ParcelRow.status).where(ParcelRow.waybill == "YT7533334444555")).scalar_one()
     assert status == "out_of_area"
     again = runner.invoke(app, args)
     assert "1 matched, 0 new events" in again.stdout

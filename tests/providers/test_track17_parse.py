@@ -64,9 +64,7 @@ def test_main_status_alone_describes_the_newest_event(parse: Parse, status: str,
                     "track_info": {
                         "latest_status": {"status": status, "sub_status": None},
                         "tracking": {
-                            "providers": [
-                                {"events": [{"time_iso": "2026-11-20T10:00:00+08:00", "description": "x"}]}
-                            ]
+                            "providers": [{"events": [{"time_iso": "2026-11-20T10:00:00+08:00", "description": "x"}]}]
                         },
                     },
                 }
@@ -146,8 +144,7 @@ def test_same_scan_from_two_upstream_providers_is_kept_once(parse: Parse) -> Non
             '{"code": 0, "data": {"accepted": [{"number": "N5", "track_info": {"tracking": {"providers": '
             '[{"events": [{"time_iso": "yesterday", "description": "x"}]}]}}}]}}',
             "N5",
-            "data.accepted[0].track_info.tracking.providers[0].events[0].time_iso: expected a time, "
-            "got 'yesterday'",
+            "data.accepted[0].track_info.tracking.providers[0].events[0].time_iso: expected a time, got 'yesterday'",
         ),
         ('{"code": 0, "data": {"rejected": [{"error": {}}]}}', None, "data.rejected[0].number: missing"),
     ],

@@ -49,9 +49,7 @@ def test_spider_builds_one_request_per_waybill() -> None:
     assert asyncio.run(collect()) == ["http://127.0.0.1:1/web/zto/A1", "http://127.0.0.1:1/web/zto/B2"]
 
 
-@pytest.mark.skipif(
-    not HAVE_CODES, reason="tracker.providers.kuaidi100.codes (parsers branch) not merged yet"
-)
+@pytest.mark.skipif(not HAVE_CODES, reason="tracker.providers.kuaidi100.codes (parsers branch) not merged yet")
 def test_saved_page_normalizes_with_the_provider_code_table() -> None:
     from spiders.normalize import to_parsed
 

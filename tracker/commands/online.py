@@ -18,12 +18,8 @@ err = Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "poll", help="Poll the providers for parcels that are due, store events, schedule the next poll."
-    )(poll)
-    app.command("sandbox", help="Run the local courier sandbox (Kuaidi100, Kdniao, 17TRACK, courier pages).")(
-        sandbox
-    )
+    app.command("poll", help="Poll the providers for parcels that are due, store events, schedule the next poll.")(poll)
+    app.command("sandbox", help="Run the local courier sandbox (Kuaidi100, Kdniao, 17TRACK, courier pages).")(sandbox)
     app.command("serve-push", help="Receive signed provider pushes (Kuaidi100, Kdniao, 17TRACK).")(serve_push)
     app.command("crawl", help="Crawl courier tracking pages with a Scrapy spider (in this process).")(crawl)
 
@@ -115,9 +111,7 @@ def sandbox(
         except ValueError:
             raise TrackerError(f"--fault {item!r}: expected KIND=RATE, e.g. 5xx=0.05") from None
     try:
-        state = make_state(
-            app.settings.couriers, now=resolve_now(now, app.settings), speed=speed, faults=rates
-        )
+        state = make_state(app.settings.couriers, now=resolve_now(now, app.settings), speed=speed, faults=rates)
     except ValueError as exc:
         raise TrackerError(f"--fault: {exc}") from None
     typer.echo(f"sandbox on http://{host}:{port} (clock {state.clock.now().isoformat()}, speed {speed})")
@@ -205,9 +199,7 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
 def crawl(
     ctx: typer.Context,
     courier: str = typer.Argument(..., help="Courier slug with a spider, e.g. zto, yto, sf."),
-    waybill: list[str] = typer.Option(
-        [], help="Waybill to crawl (repeatable). Default: the courier's due parcels."
-    ),
+    waybill: list[str] = typer.Option([], help="Waybill to crawl (repeatable). Default: the courier's due parcels."),
     base_url: str = typer.Option("http://127.0.0.1:8765", help="Where the courier pages are (the sandbox)."),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:

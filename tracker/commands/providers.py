@@ -29,15 +29,11 @@ class Provider(StrEnum):
 
 
 PROVIDER_HELP = "Which provider the reply comes from: kuaidi100, kdniao or track17."
-PUSH_HELP = (
-    "FILE is a push body (Kuaidi100 `param`, Kdniao `RequestData`, 17TRACK webhook), not a query reply."
-)
+PUSH_HELP = "FILE is a push body (Kuaidi100 `param`, Kdniao `RequestData`, 17TRACK webhook), not a query reply."
 
 
 def register(app: typer.Typer) -> None:
-    app.command("parse", help="Parse a saved provider reply and print normalized events as JSON lines.")(
-        parse
-    )
+    app.command("parse", help="Parse a saved provider reply and print normalized events as JSON lines.")(parse)
     app.command("ingest", help="Store a saved provider reply as if it had been polled (matched by waybill).")(
         ingest_cmd
     )
@@ -126,9 +122,7 @@ def ingest_cmd(
     counts = f"{stored.matched} matched, {stored.new_events} new events, {len(stored.unknown)} unknown"
     typer.echo(f"{file.name}: {counts}")
     for waybill in stored.unknown:
-        typer.echo(
-            f"  unknown waybill {waybill}: no parcel (or several couriers) with this number; nothing stored"
-        )
+        typer.echo(f"  unknown waybill {waybill}: no parcel (or several couriers) with this number; nothing stored")
     unknown = set(stored.unknown)
     for waybill in result.waybills:
         if waybill.error and waybill.waybill and waybill.waybill not in unknown:

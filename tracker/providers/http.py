@@ -39,9 +39,7 @@ class TooSoon(ProviderError):
     pass
 
 
-def make_http_client(
-    config: ProviderConfig, *, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
+def make_http_client(config: ProviderConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """An AsyncClient for one provider: base_url, timeout and a pool sized to its concurrency.
 
     Pass `transport` (e.g. httpx.MockTransport) to replace the network in tests.
@@ -148,9 +146,7 @@ class CircuitBreaker:
     def check(self) -> None:
         if self.clock() < self._open_until:
             left = int(self._open_until - self.clock())
-            raise CircuitOpen(
-                f"{self.name}: paused for {left} s more after {self.failures} failures in a row"
-            )
+            raise CircuitOpen(f"{self.name}: paused for {left} s more after {self.failures} failures in a row")
 
     def record(self, ok: bool) -> None:
         if ok:
@@ -206,13 +202,9 @@ class Guard:
                         response.raise_for_status()
             except httpx.HTTPStatusError as exc:
                 self.breaker.record(False)
-                raise ProviderError(
-                    f"{self.name}: HTTP {exc.response.status_code} from {exc.request.url}"
-                ) from exc
+                raise ProviderError(f"{self.name}: HTTP {exc.response.status_code} from {exc.request.url}") from exc
             except httpx.HTTPError as exc:
                 self.breaker.record(False)
-                raise ProviderError(
-                    f"{self.name}: {type(exc).__name__} talking to {exc.request.url}"
-                ) from exc
+                raise ProviderError(f"{self.name}: {type(exc).__name__} talking to {exc.request.url}") from exc
         self.breaker.record(True)
         return response

@@ -210,9 +210,7 @@ async def kdniao(request: Request) -> Response:
 # --- 17TRACK (spec/providers.md §4) ----------------------------------------------------------------------
 
 
-async def _track17_body(
-    request: Request, state: SandboxState
-) -> tuple[list[dict[str, Any]] | None, Response | None]:
+async def _track17_body(request: Request, state: SandboxState) -> tuple[list[dict[str, Any]] | None, Response | None]:
     token = request.headers.get("17token", "")
     if token != accounts.TRACK17_KEY:
         return None, _json(render.track17_error(-18010002, "Invalid security key."), 401)
@@ -366,9 +364,7 @@ async def control_push(request: Request) -> Response:
             sub = state.kd100_subscriptions.get(wb, {})
             com = (courier.kuaidi100 if courier else None) or sub.get("company") or "zhongtong"
             salt = sub.get("salt") if sub.get("salt") is not None else accounts.KUAIDI100_SALT
-            param = json.dumps(
-                render.kuaidi100_push_param(com, wb, state.book.visible(wb, now)), ensure_ascii=False
-            )
+            param = json.dumps(render.kuaidi100_push_param(com, wb, state.book.visible(wb, now)), ensure_ascii=False)
             sign = kd100_push_sign(param, salt + ("x" if bad_sign else ""))
             url = callback or sub.get("callback", "")
             requests.append({"url": url, "data": {"param": param, "sign": sign}})
@@ -383,9 +379,7 @@ async def control_push(request: Request) -> Response:
                            "PushTime": now.astimezone(render.CN).strftime("%Y-%m-%d %H:%M:%S"),
                            "Count": str(len(traces)), "Data": traces}, ensure_ascii=False)  # fmt: skip
         sign = data_sign(body, accounts.KDNIAO_APP_KEY + ("x" if bad_sign else ""))
-        requests.append(
-            {"url": callback, "data": {"RequestData": body, "DataSign": sign, "RequestType": "101"}}
-        )
+        requests.append({"url": callback, "data": {"RequestData": body, "DataSign": sign, "RequestType": "101"}})
     elif provider == "track17":
         carrier = (courier.track17 if courier else None) or 3011
         for wb in waybills:

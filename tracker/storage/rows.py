@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 MONEY = Numeric(14, 2)
@@ -49,6 +49,38 @@ class ParcelRow(SQLModel, table=True):
             postgresql_where=text("is_open AND first_scan_at IS NULL"),
         ),
         Index("ix_parcel_order", "order_id"),
+        # late shipment: open, paid, not shipped yet (migration 0003_rules)
+        Index(
+            "ix_parcel_open_unshipped",
+            "paid_at",
+            "promised_ship_by",
+            sqlite_where=text("is_open = 1 AND shipped_at IS NULL"),
+            postgresql_where=text("is_open AND shipped_at IS NULL"),
+        ),
+        # return parcels by waybill (shared return waybills, return rules)
+        Index(
+            "ix_parcel_return_waybill",
+            "waybill",
+            "buyer_id",
+            sqlite_where=text("direction = 'return'"),
+            postgresql_where=text("direction = 'return'"),
+        ),
+        # return parcels not scanned yet (return cases without logistics)
+        Index(
+            "ix_parcel_return_unscanned",
+            "return_agreed_at",
+            sqlite_where=text("direction = 'return' AND first_scan_at IS NULL"),
+            postgresql_where=text("direction = 'return' AND first_scan_at IS NULL"),
+        ),
+        # outbound parcels with an agreed return (return cases without a return waybill yet)
+        Index(
+            "ix_parcel_return_agreed",
+            "return_agreed_at",
+            sqlite_where=text("return_agreed_at IS NOT NULL AND direction != 'return'"),
+            postgresql_where=text("return_agreed_at IS NOT NULL AND direction != 'return'"),
+        ),
+        # exception statuses are rare: the status rules look them up instead of scanning
+        Index("ix_parcel_status", "status", "last_event_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -75,6 +107,7 @@ class ParcelRow(SQLModel, table=True):
     freight_insured: bool = False
     refund_deadline: datetime | None = None
     return_agreed_at: datetime | None = None
+    refund_express: bool | None = None  # 极速退款 (express refund ladder), recorded with the return agreement
     # tracking snapshot, maintained by the ingest path
     status: str = Field(default="pending", max_length=32)
     status_text: str | None = None
@@ -135,6 +168,10 @@ class FlagRow(SQLModel, table=True):
     next_action_zh: str | None = None
     next_action_en: str | None = None
     details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # which occurrence of the condition the flag is about (epoch seconds of the anchoring time or the
+    # fact id); -1 once the condition was seen clear after a person resolved it (it may then reopen)
+    anchor: int | None = Field(default=None, sa_type=BigInteger)
+    resolved_by: str | None = Field(default=None, max_length=64)  # "rules" or the person
 
 
 # A fact a person recorded about a parcel (loss confirmed, buyer says not received, ...).

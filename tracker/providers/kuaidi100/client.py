@@ -42,18 +42,14 @@ class Kuaidi100Client:
         response = await self.guard.send(lambda: self.http.post("/poll/query.do", data=form))
         return response.text
 
-    async def subscribe(
-        self, company: str, number: str, callback_url: str, *, phone: str | None = None
-    ) -> str:
+    async def subscribe(self, company: str, number: str, callback_url: str, *, phone: str | None = None) -> str:
         """POST /poll: ask for pushes to `callback_url`, signed with the configured salt."""
         parameters = {"callbackurl": callback_url, "salt": self.config.salt, "resultv2": "4"}
         if phone:
             parameters["phone"] = phone
         param = json.dumps({"company": company, "number": number, "key": self.config.key,
                             "parameters": parameters}, ensure_ascii=False)  # fmt: skip
-        response = await self.guard.send(
-            lambda: self.http.post("/poll", data={"schema": "json", "param": param})
-        )
+        response = await self.guard.send(lambda: self.http.post("/poll", data={"schema": "json", "param": param}))
         return response.text
 
     async def aclose(self) -> None:

@@ -100,9 +100,7 @@ def _event(row: Mapping[str, Any], tz: tzinfo, at: str) -> TrackingEvent:
         status, code = codes.STATUS_NAMES[name], name
     else:
         status, code = TrackingStatus.unknown, ""
-    location = rd.text(row, "location", f"{at}.", required=False) or rd.text(
-        row, "areaName", f"{at}.", required=False
-    )
+    location = rd.text(row, "location", f"{at}.", required=False) or rd.text(row, "areaName", f"{at}.", required=False)
     return TrackingEvent(when, status, code or "", context, location)
 
 

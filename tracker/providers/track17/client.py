@@ -37,9 +37,7 @@ class Track17Client:
             raise ProviderError(f"track17: {len(items)} numbers in one request; the limit is {MAX_NUMBERS}")
         body = json.dumps(items)
         headers = {"17token": self.config.key, "content-type": "application/json"}
-        response = await self.guard.send(
-            lambda: self.http.post(f"/track/v2.2/{path}", content=body, headers=headers)
-        )
+        response = await self.guard.send(lambda: self.http.post(f"/track/v2.2/{path}", content=body, headers=headers))
         return response.text
 
     @staticmethod
@@ -52,18 +50,11 @@ class Track17Client:
             items.append(item)
         return items
 
-    async def register(
-        self, numbers: Sequence[str], carriers: dict[str, int | None] | None = None
-    ) -> list[str]:
+    async def register(self, numbers: Sequence[str], carriers: dict[str, int | None] | None = None) -> list[str]:
         """POST /register in chunks of 40; the raw reply bodies."""
-        return [
-            await self._post("register", self._items(chunk, carriers))
-            for chunk in _chunks(numbers, self.batch)
-        ]
+        return [await self._post("register", self._items(chunk, carriers)) for chunk in _chunks(numbers, self.batch)]
 
-    async def get_track_info(
-        self, numbers: Sequence[str], carriers: dict[str, int | None] | None = None
-    ) -> str:
+    async def get_track_info(self, numbers: Sequence[str], carriers: dict[str, int | None] | None = None) -> str:
         """POST /gettrackinfo for at most 40 numbers; numbers 17TRACK does not know yet are registered and
         asked again, so the body returned covers them too."""
         body = await self._post("gettrackinfo", self._items(numbers, carriers))

@@ -86,9 +86,7 @@ def _accepted(
     try:
         info = rd.mapping(obj.get("track_info"), f"{where}.track_info")
         tracking = info.get("tracking") or {}
-        providers = rd.items(
-            rd.mapping(tracking, f"{where}.track_info.tracking").get("providers"), "providers"
-        )
+        providers = rd.items(rd.mapping(tracking, f"{where}.track_info.tracking").get("providers"), "providers")
     except rd.BadField as exc:
         return None, [rd.problem(number, exc)]
     for p_index, provider in enumerate(providers):
@@ -108,9 +106,7 @@ def _accepted(
     ordered = rd.oldest_first(_unique(events))
     latest = info.get("latest_status") if isinstance(info.get("latest_status"), Mapping) else {}
     code = _plain(latest.get("sub_status")) or _plain(latest.get("status"))
-    if (
-        ordered and not ordered[-1].raw_code and code
-    ):  # events without sub_status: latest_status is the newest's
+    if ordered and not ordered[-1].raw_code and code:  # events without sub_status: latest_status is the newest's
         last = ordered[-1]
         ordered = (
             *ordered[:-1],

@@ -1,0 +1,99 @@
+"""Helpers for the rule tests: a pure ParcelView factory, and parcels put into a real database the
+way the brief says (repo.upsert_parcels, then the snapshot columns with a Core UPDATE)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from tracker.domain import ParcelFacts
+from tracker.rules.model import ParcelView
+from tracker.rules.policy import Policy, resolve_policy
+from tracker.settings import Settings
+from tracker.status import Direction
+from tracker.storage import repo
+from tracker.storage.rows import ParcelFactRow
+
+FACT_FIELDS = {f.name for f in fields(ParcelFacts)}
+
+
+@pytest.fixture
+def policy(settings: Settings) -> Policy:
+    return resolve_policy(settings.rules, courier="yto")
+
+
+def make_view(**kw: Any) -> ParcelView:
+    base: dict[str, Any] = {"id": 1, "courier": "yto", "waybill": "YT1234567890123"}
+    base.update(kw)
+    return ParcelView(**base)
+
+
+class DB:
+    """Put parcels and facts into a real database (fixtures below hand out one per engine)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def parcel(self, *, created: datetime, waybill: str, courier: str = "yto", **cols: Any) -> int:
+        return put_parcel(self.engine, created=created, waybill=waybill, courier=courier, **cols)
+
+    def set(self, parcel_id: int, **snapshot: Any) -> None:
+        set_parcel(self.engine, parcel_id, **snapshot)
+
+    def fact(self, parcel_id: int, kind: str, at: datetime, data: dict | None = None) -> int:  # type: ignore[type-arg]
+        return add_fact(self.engine, parcel_id, kind, at, data)
+
+
+@pytest.fixture
+def view() -> Any:
+    return make_view
+
+
+@pytest.fixture
+def db(engine: Engine) -> DB:
+    return DB(engine)
+
+
+@pytest.fixture
+def sqlite_db(sqlite_engine: Engine) -> DB:
+    return DB(sqlite_engine)
+
+
+def put_parcel(engine: Engine, *, created: datetime, waybill: str, courier: str = "yto", **cols: Any) -> int:
+    """Insert one parcel through the import path, then set snapshot columns; returns its id."""
+    facts = {k: v for k, v in cols.items() if k in FACT_FIELDS}
+    snapshot = {k: v for k, v in cols.items() if k not in FACT_FIELDS}
+    if "direction" in facts:
+        facts["direction"] = Direction(facts["direction"])
+    repo.upsert_parcels(engine, [ParcelFacts(courier=courier, waybill=waybill, **facts)], now=created)
+    with engine.begin() as conn:
+        parcel_id = conn.execute(
+            select(repo.PARCEL.c.id).where(repo.PARCEL.c.waybill == waybill, repo.PARCEL.c.courier == courier)
+        ).scalar_one()
+        if snapshot:
+            conn.execute(update(repo.PARCEL).where(repo.PARCEL.c.id == parcel_id).values(**snapshot))
+    return parcel_id
+
+
+def set_parcel(engine: Engine, parcel_id: int, **snapshot: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(repo.PARCEL).where(repo.PARCEL.c.id == parcel_id).values(**snapshot))
+
+
+def add_fact(engine: Engine, parcel_id: int, kind: str, at: datetime, data: dict | None = None) -> int:  # type: ignore[type-arg]
+    table = ParcelFactRow.__table__
+    with engine.begin() as conn:
+        return conn.execute(
+            table.insert().returning(table.c.id),
+            {
+                "parcel_id": parcel_id,
+                "kind": kind,
+                "recorded_at": at,
+                "recorded_by": "test",
+                "data": data or {},
+            },
+        ).scalar_one()

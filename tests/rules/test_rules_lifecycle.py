@@ -1,0 +1,109 @@
+"""Flag lifecycle in storage: open, escalate, auto-resolve, acknowledge, assign, resolve by a person,
+reopen with the history kept in the audit log (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tracker.errors import TrackerError
+from tracker.flags import evaluate_all, lifecycle
+from tracker.flags.evaluate import FLAG
+from tracker.storage.repo import AUDIT
+
+T0 = datetime.fromisoformat("2026-11-10T04:00:00+00:00")
+H = timedelta(hours=1)
+
+
+def _stale_parcel(db, last: datetime = T0) -> int:  # type: ignore[no-untyped-def]
+    return db.parcel(created=last, waybill="YT0000000000009", status="in_transit", first_scan_at=last,
+                     last_event_at=last)  # fmt: skip
+
+
+def _flag(engine, parcel_id: int, kind: str = "stale"):  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return conn.execute(select(FLAG).where(FLAG.c.parcel_id == parcel_id, FLAG.c.kind == kind)).one()
+
+
+def _history(engine, flag_id: int) -> list[tuple[str, str]]:
+    query = select(AUDIT.c.actor, AUDIT.c.action).where(AUDIT.c.entity == "flag", AUDIT.c.entity_id == flag_id)
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(query.order_by(AUDIT.c.id))]
+
+
+def test_flag_opens_escalates_is_handled_resolves_and_reopens(db, settings) -> None:  # type: ignore[no-untyped-def]
+    p = _stale_parcel(db)
+    assert dict(evaluate_all(db.engine, now=T0 + 72 * H, settings=settings).opened) == {"stale": 1}
+    assert not evaluate_all(db.engine, now=T0 + 80 * H, settings=settings).changes  # opened once
+    flag_id = _flag(db.engine, p).id
+    lifecycle.acknowledge(db.engine, flag_id=flag_id, actor="lead.wang", now=T0 + 81 * H, note="已电话联系网点")
+    lifecycle.assign(db.engine, flag_id=flag_id, to="agent.li", actor="lead.wang", now=T0 + 82 * H)
+    flag = _flag(db.engine, p)
+    assert (flag.state, flag.assignee, flag.note) == ("acknowledged", "agent.li", "已电话联系网点")
+
+    assert dict(evaluate_all(db.engine, now=T0 + 96 * H, settings=settings).escalated) == {"stale": 1}
+    flag = _flag(db.engine, p)
+    assert (flag.severity, flag.state, flag.assignee) == ("escalate", "open", "agent.li")
+
+    db.set(p, last_event_at=T0 + 97 * H)  # a new scan clears the condition
+    assert dict(evaluate_all(db.engine, now=T0 + 98 * H, settings=settings).resolved) == {"stale": 1}
+    assert (_flag(db.engine, p).state, _flag(db.engine, p).resolved_by) == ("resolved", "rules")
+
+    assert dict(evaluate_all(db.engine, now=T0 + 169 * H, settings=settings).reopened) == {"stale": 1}
+    flag = _flag(db.engine, p)
+    assert (flag.id, flag.state, flag.severity, flag.resolved_at) == (flag_id, "open", "warn", None)
+    assert _history(db.engine, flag_id) == [
+        ("rules", "flag.open"), ("lead.wang", "flag.ack"), ("lead.wang", "flag.assign"),
+        ("rules", "flag.escalate"), ("rules", "flag.resolve"), ("rules", "flag.reopen"),
+    ]  # fmt: skip
+
+
+def test_a_persons_resolution_holds_until_the_rule_escalates(db, settings) -> None:  # type: ignore[no-untyped-def]
+    p = _stale_parcel(db)
+    evaluate_all(db.engine, now=T0 + 72 * H, settings=settings)
+    flag_id = _flag(db.engine, p).id
+    lifecycle.resolve(db.engine, flag_id=flag_id, actor="agent.li", now=T0 + 73 * H, note="快递说明天派送")
+    assert not evaluate_all(db.engine, now=T0 + 90 * H, settings=settings).changes
+    assert _flag(db.engine, p).state == "resolved"
+    assert dict(evaluate_all(db.engine, now=T0 + 96 * H, settings=settings).reopened) == {"stale": 1}
+    flag = _flag(db.engine, p)
+    assert (flag.state, flag.severity, flag.note) == ("open", "escalate", "快递说明天派送")
+
+
+def test_a_persons_resolution_reopens_on_a_new_occurrence(db, settings) -> None:  # type: ignore[no-untyped-def]
+    p = _stale_parcel(db)
+    evaluate_all(db.engine, now=T0 + 100 * H, settings=settings)  # opens at escalate level directly
+    lifecycle.resolve(db.engine, flag_id=_flag(db.engine, p).id, actor="agent.li", now=T0 + 101 * H)
+    db.set(p, last_event_at=T0 + 102 * H)
+    assert not evaluate_all(db.engine, now=T0 + 103 * H, settings=settings).changes
+    assert dict(evaluate_all(db.engine, now=T0 + 174 * H, settings=settings).reopened) == {"stale": 1}
+
+
+def test_people_cannot_act_on_unknown_or_resolved_flags(db, settings) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TrackerError, match="flag 999: no such flag"):
+        lifecycle.acknowledge(db.engine, flag_id=999, actor="lead.wang", now=T0)
+    p = _stale_parcel(db)
+    evaluate_all(db.engine, now=T0 + 72 * H, settings=settings)
+    flag_id = _flag(db.engine, p).id
+    with pytest.raises(TrackerError, match="--to"):
+        lifecycle.assign(db.engine, flag_id=flag_id, to=" ", actor="lead.wang", now=T0)
+    lifecycle.resolve(db.engine, flag_id=flag_id, actor="lead.wang", now=T0 + 73 * H)
+    with pytest.raises(TrackerError, match="already resolved"):
+        lifecycle.acknowledge(db.engine, flag_id=flag_id, actor="lead.wang", now=T0 + 74 * H)
+
+
+def test_list_filters_by_kind_courier_and_state(db, settings) -> None:  # type: ignore[no-untyped-def]
+    _stale_parcel(db)
+    db.parcel(created=T0, waybill="SF1234567890123", courier="sf", shipped_at=T0)
+    evaluate_all(db.engine, now=T0 + 80 * H, settings=settings)
+    assert [r["kind"] for r in lifecycle.list_flags(db.engine, courier="sf")] == ["no_first_scan"]
+    assert [r["waybill"] for r in lifecycle.list_flags(db.engine, kind="stale", state="open")] == ["YT0000000000009"]
+    assert lifecycle.list_flags(db.engine, state="resolved") == []
+    evaluate_all(db.engine, now=T0 + 100 * H, settings=settings)  # both escalate; the stale one first by age
+    db.parcel(created=T0, waybill="YT0000000000010", shipped_at=T0 + 20 * H)  # a newer warn flag
+    evaluate_all(db.engine, now=T0 + 100 * H, settings=settings)
+    assert [r["severity"] for r in lifecycle.list_flags(db.engine)] == ["escalate", "escalate", "warn"]
+    with pytest.raises(TrackerError, match="--kind"):
+        lifecycle.list_flags(db.engine, kind="nonsense")

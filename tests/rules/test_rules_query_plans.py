@@ -1,0 +1,48 @@
+"""The time rules are pushed down to the partial indexes (spec/performance.md §4), on SQLite."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from tracker.flags import queries
+
+NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
+
+
+def _plan(engine, stmt) -> str:  # type: ignore[no-untyped-def]
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        return " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+
+
+@pytest.fixture
+def filled(sqlite_db):  # type: ignore[no-untyped-def]
+    for i in range(300):
+        at = NOW - timedelta(hours=i % 120)
+        sqlite_db.parcel(created=at, waybill=f"YT{i:013d}", shipped_at=at, status="in_transit",
+                         first_scan_at=at if i % 5 else None, last_event_at=at if i % 5 else None,
+                         is_open=i % 3 != 0)  # fmt: skip
+    return sqlite_db
+
+
+@pytest.mark.parametrize(
+    ("rule", "index"),
+    [
+        (queries.stale, "ix_parcel_open_last_event"),
+        (queries.lost_suspected, "ix_parcel_open_last_event"),
+        (queries.no_first_scan, "ix_parcel_open_no_scan"),
+        (queries.late_shipment, "ix_parcel_open_unshipped"),
+    ],
+)
+def test_time_rule_uses_its_partial_index(filled, settings, rule, index) -> None:  # type: ignore[no-untyped-def]
+    stmt = next(rule(queries.Context(now=NOW, config=settings.rules)))
+    plan = _plan(filled.engine, stmt)
+    assert index in plan and "SCAN parcel " not in plan + " "
+
+
+def test_exception_statuses_are_looked_up_not_scanned(filled, settings) -> None:  # type: ignore[no-untyped-def]
+    by_status, _ = queries.status_candidates(queries.Context(now=NOW, config=settings.rules))
+    assert "ix_parcel_status" in _plan(filled.engine, by_status)

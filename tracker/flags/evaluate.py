@@ -1,0 +1,393 @@
+"""Run every rule over the parcels and bring the flag table in line, set-based (no per-parcel loop).
+
+    evaluate_all(engine, now, settings, parcel_ids=None)
+      ├─ _cand     ← one scan: watched parcels whose status/text may raise a status rule
+      ├─ _desired  ← INSERT … SELECT per rule (queries.py), next actions filled by replace()
+      ├─ _change   ← desired vs flag: open | reopen | escalate, and unresolved flags no rule wants: resolve
+      ├─ flag      ← INSERT … SELECT (open), UPDATE … (reopen, escalate, resolve)
+      └─ audit_log ← INSERT … SELECT, one line per change, actor "rules"
+
+Lifecycle: a flag is opened once per parcel and kind; it escalates when the level rises (warn ->
+escalate, ladder steps; an escalation puts an acknowledged flag back to open); it resolves by itself
+when no rule raises it any more. A flag resolved by the rules reopens (same row, history in the audit
+log) when raised again. A flag a person resolved stays resolved while the same occurrence holds; it
+reopens when the rule raises a higher level, a new occurrence (new anchor: new last scan, new deadline,
+new fact), or after its condition was seen clear."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from tracker.flags import queries
+from tracker.flags.sqlfuncs import json_object, register_text_match
+from tracker.settings import Settings
+from tracker.status import FlagKind, FlagState, Severity
+from tracker.storage.repo import AUDIT
+from tracker.storage.rows import FlagRow, ParcelFactRow
+
+FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
+RULES_ACTOR = "rules"
+# kinds whose anchor is the id of the fact that raised them
+FACT_FLAG_KINDS = (FlagKind.lost, FlagKind.delivered_disputed, FlagKind.return_partial)
+CLEARED = -1  # anchor of a person-resolved flag whose condition was seen clear
+
+_tmp = MetaData()
+
+
+def _temp(name: str, *columns: Column) -> Table:
+    return Table(name, _tmp, *columns, prefixes=["TEMPORARY"])
+
+
+SCOPE = _temp("_rule_scope", Column("parcel_id", BigInteger, primary_key=True))
+CAND = _temp(
+    "_rule_cand",
+    Column("id", BigInteger, primary_key=True),
+    Column("courier", String(32)),
+    Column("waybill", String(40)),
+    Column("status", String(32)),
+    Column("status_text", String),
+    Column("is_open", Boolean),
+)
+DESIRED = _temp(
+    "_rule_desired",
+    Column("parcel_id", BigInteger, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("severity", String(10)),
+    Column("level", Integer),
+    Column("anchor", BigInteger),
+    Column("value", Integer),
+    Column("action", String(64)),
+    Column("courier", String(32)),
+    Column("waybill", String(40)),
+)
+CHANGE = _temp(
+    "_rule_change",
+    Column("flag_id", BigInteger, index=True),
+    Column("parcel_id", BigInteger, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("action", String(16)),
+    Column("severity", String(10)),
+    Column("level", Integer),
+    Column("anchor", BigInteger),
+    Column("courier", String(32)),
+    Column("zh", String),
+    Column("en", String),
+)
+ACTION = _temp("_rule_action", Column("key", String(64), primary_key=True), Column("zh", String), Column("en", String))
+COURIER = _temp(
+    "_rule_courier",
+    Column("slug", String(32), primary_key=True),
+    Column("name", String),
+    Column("name_en", String),
+)
+TEMP_TABLES = (SCOPE, CAND, DESIRED, CHANGE, ACTION, COURIER)
+
+
+@dataclass
+class EvaluationSummary:
+    """What one evaluation changed, counted by action and flag kind."""
+
+    now: datetime
+    opened: Counter[str] = field(default_factory=Counter)
+    reopened: Counter[str] = field(default_factory=Counter)
+    escalated: Counter[str] = field(default_factory=Counter)
+    resolved: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, for tuning
+
+    def rows(self) -> list[dict[str, object]]:
+        kinds = sorted(set(self.opened) | set(self.reopened) | set(self.escalated) | set(self.resolved))
+        return [
+            {
+                "kind": k,
+                "opened": self.opened[k],
+                "reopened": self.reopened[k],
+                "escalated": self.escalated[k],
+                "resolved": self.resolved[k],
+            }
+            for k in kinds
+        ]
+
+    @property
+    def changes(self) -> int:
+        return sum(sum(c.values()) for c in (self.opened, self.reopened, self.escalated, self.resolved))
+
+
+def evaluate_all(
+    engine: Engine, *, now: datetime, settings: Settings, parcel_ids: Iterable[int] | None = None
+) -> EvaluationSummary:
+    """Evaluate every rule as of `now` over all parcels (or only `parcel_ids`, e.g. the ones a poll
+    cycle touched) and apply the flag changes in one transaction. Returns the counts by kind."""
+    started = time.perf_counter()
+    summary = EvaluationSummary(now=now)
+    with engine.begin() as conn:
+        _create_temp(conn)
+        try:
+            scoped = parcel_ids is not None
+            if scoped:
+                ids = [{"parcel_id": int(i)} for i in set(parcel_ids or ())]
+                if ids:
+                    conn.execute(SCOPE.insert(), ids)
+            ctx = queries.Context(now=now, config=settings.rules, scope=SCOPE if scoped else None)
+            if conn.dialect.name == "sqlite" and queries.text_regex(ctx):
+                register_text_match(conn.connection.driver_connection, queries.text_regex(ctx))
+            _fill_lookups(conn, settings)
+            _desired(conn, ctx, summary.steps)
+            _apply(conn, ctx, summary.steps)
+            for kind, action, count in conn.execute(
+                select(CHANGE.c.kind, CHANGE.c.action, func.count()).group_by(CHANGE.c.kind, CHANGE.c.action)
+            ):
+                getattr(summary, _COUNTERS[action])[kind] += count
+        finally:
+            _drop_temp(conn)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+_COUNTERS = {"open": "opened", "reopen": "reopened", "escalate": "escalated", "resolve": "resolved"}
+
+
+def _create_temp(conn: Connection) -> None:
+    _drop_temp(conn)
+    for table in TEMP_TABLES:
+        table.create(conn)
+
+
+def _drop_temp(conn: Connection) -> None:
+    for table in TEMP_TABLES:
+        conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+
+
+def _fill_lookups(conn: Connection, settings: Settings) -> None:
+    if settings.next_actions:
+        conn.execute(ACTION.insert(), [{"key": k, "zh": v.zh, "en": v.en} for k, v in settings.next_actions.items()])
+    if settings.couriers:
+        conn.execute(
+            COURIER.insert(),
+            [{"slug": k, "name": v.name, "name_en": v.name_en} for k, v in settings.couriers.items()],
+        )
+
+
+class _Clock:
+    def __init__(self, steps: dict[str, float]) -> None:
+        self.steps, self.last = steps, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name] = self.steps.get(name, 0.0) + now - self.last
+        self.last = now
+
+
+def _desired(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+    tick = _Clock(steps)
+    for stmt in queries.status_candidates(ctx):
+        conn.execute(CAND.insert().from_select([c.name for c in CAND.c], stmt))
+    tick("status candidates")
+    names = list(queries.COLUMNS)
+    for stmt in queries.selects(ctx):
+        conn.execute(DESIRED.insert().from_select(names, stmt))
+    for stmt in queries.status_rule_rows(ctx, CAND):
+        conn.execute(DESIRED.insert().from_select(names, stmt))
+    tick("rules")
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+
+
+def _same(a: Table, b: Table) -> object:
+    return and_(a.c.parcel_id == b.c.parcel_id, a.c.kind == b.c.kind)
+
+
+def _now(ctx: queries.Context) -> object:
+    return literal(ctx.now, FLAG.c.opened_at.type)
+
+
+def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+    tick = _Clock(steps)
+    d, f, c = DESIRED, FLAG, CHANGE
+    resolved = f.c.state == str(FlagState.resolved)
+    by_rules = func.coalesce(f.c.resolved_by, RULES_ACTOR) == RULES_ACTOR
+    changed = or_(
+        f.c.id.is_(None),
+        and_(~resolved, d.c.level > f.c.level),
+        and_(resolved, or_(by_rules, d.c.level > f.c.level, d.c.anchor != func.coalesce(f.c.anchor, CLEARED))),
+    )
+    action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
+    # the changed rows, with their next actions filled (only these need the text)
+    joined = (
+        d.outerjoin(f, _same(f, d))
+        .outerjoin(ACTION, ACTION.c.key == d.c.action)
+        .outerjoin(COURIER, COURIER.c.slug == d.c.courier)
+    )
+    conn.execute(
+        c.insert().from_select(
+            ["flag_id", "parcel_id", "kind", "action", "severity", "level", "anchor", "courier", "zh", "en"],
+            select(
+                f.c.id,
+                d.c.parcel_id,
+                d.c.kind,
+                action,
+                d.c.severity,
+                d.c.level,
+                d.c.anchor,
+                d.c.courier,
+                _fill(d, ACTION.c.zh),
+                _fill(d, ACTION.c.en),
+            )  # fmt: skip
+            .select_from(joined)
+            .where(changed),
+        )
+    )
+    tick("diff")
+    now = _now(ctx)
+    escalated = c.c.severity == str(Severity.escalate)
+    # DO NOTHING: an evaluation running at the same time may have opened the same flag
+    conn.execute(
+        _insert(conn, f)
+        .from_select(
+            [
+                "parcel_id",
+                "courier",
+                "kind",
+                "severity",
+                "level",
+                "state",
+                "opened_at",
+                "escalated_at",
+                "anchor",
+                "next_action_zh",
+                "next_action_en",
+            ],  # fmt: skip
+            select(
+                c.c.parcel_id,
+                c.c.courier,
+                c.c.kind,
+                c.c.severity,
+                c.c.level,
+                literal(str(FlagState.open)),
+                now,
+                case((escalated, now)),
+                c.c.anchor,
+                c.c.zh,
+                c.c.en,
+            ).where(c.c.action == "open"),  # fmt: skip
+        )
+        .on_conflict_do_nothing(index_elements=["parcel_id", "kind"])
+    )
+    tick("open")
+
+    def new(column: str) -> object:
+        return select(c.c[column]).where(c.c.flag_id == f.c.id).scalar_subquery()
+
+    def changing(kind: str) -> object:
+        return f.c.id.in_(select(c.c.flag_id).where(c.c.action == kind))
+
+    common = {
+        "severity": new("severity"),
+        "level": new("level"),
+        "anchor": new("anchor"),
+        "next_action_zh": new("zh"),
+        "next_action_en": new("en"),
+        "state": str(FlagState.open),
+    }
+    conn.execute(update(f).where(changing("escalate")).values(**common, escalated_at=now))
+    conn.execute(
+        update(f)
+        .where(changing("reopen"))
+        .values(
+            **common,
+            opened_at=now,
+            resolved_at=None,
+            resolved_by=None,
+            escalated_at=case((new("severity") == str(Severity.escalate), now)),
+        )
+    )
+    # flags raised by a person's fact carry that fact (signer, weights, counts) as their details
+    fact_kinds = [str(k) for k in FACT_FLAG_KINDS]
+    facts = ParcelFactRow.__table__
+    conn.execute(
+        update(f)
+        .where(f.c.kind.in_(fact_kinds), exists().where(_same(c, f), c.c.action != "resolve"))
+        .values(details=select(facts.c.data).where(facts.c.id == f.c.anchor).scalar_subquery())
+    )
+    tick("reopen, escalate")
+    # unresolved flags no rule raises any more resolve themselves
+    not_desired = ~exists().where(_same(d, f))
+    in_scope = [f.c.parcel_id.in_(select(SCOPE.c.parcel_id))] if ctx.scope is not None else []
+    conn.execute(
+        c.insert().from_select(
+            ["flag_id", "parcel_id", "kind", "action"],
+            select(f.c.id, f.c.parcel_id, f.c.kind, literal("resolve")).where(~resolved, not_desired, *in_scope),
+        )
+    )
+    conn.execute(
+        update(f)
+        .where(changing("resolve"))
+        .values(state=str(FlagState.resolved), resolved_at=now, resolved_by=RULES_ACTOR)
+    )
+    # a person's resolution holds while the same occurrence lasts; once seen clear, a new one reopens it
+    conn.execute(
+        update(f)
+        .where(resolved, ~by_rules, func.coalesce(f.c.anchor, 0) != CLEARED, not_desired, *in_scope)
+        .values(anchor=CLEARED)
+    )
+    tick("resolve")
+    conn.execute(
+        AUDIT.insert().from_select(
+            ["at", "actor", "action", "entity", "entity_id", "detail"],
+            select(
+                now,
+                literal(RULES_ACTOR),
+                literal("flag.") + c.c.action,
+                literal("flag"),
+                f.c.id,
+                json_object("kind", f.c.kind, "severity", f.c.severity, "level", f.c.level, "parcel_id", f.c.parcel_id),
+            ).select_from(c.join(f, _same(f, c))),  # fmt: skip
+        )
+    )
+    tick("audit")
+
+
+def _fill(d: Table, template: Column) -> object:
+    """The next action of a desired row: the template with {courier}, {waybill}, {hours}/{days} filled
+    (the same replacements as tracker.rules.actions.fill). Needs ACTION and COURIER joined."""
+    number = func.coalesce(cast(d.c.value, String), "")
+    text_ = template
+    for key, value in (
+        ("{courier_en}", func.coalesce(COURIER.c.name_en, d.c.courier)),
+        ("{courier}", func.coalesce(COURIER.c.name, d.c.courier)),
+        ("{waybill}", d.c.waybill),
+        ("{hours}", number),
+        ("{days}", number),
+    ):
+        text_ = func.replace(text_, key, value)
+    return text_

@@ -1,0 +1,145 @@
+"""Manual facts a person records about a parcel (parcel_fact rows, audited). The rules read them:
+loss confirmed -> `lost`; buyer says not received/short -> `delivered_disputed`; return agreed ->
+return rules and the refund-deadline ladder; buyer unreachable attempts -> `return_abandoned`; return
+arrived short -> `return_partial`; return waybill invalid -> `return_waybill_invalid`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from tracker.errors import TrackerError
+from tracker.status import FactKind
+from tracker.storage.repo import PARCEL, record_audit
+from tracker.storage.rows import ParcelFactRow
+
+FACT = ParcelFactRow.__table__
+
+
+def find_parcel(engine: Engine, *, waybill: str, courier: str | None = None) -> dict[str, Any]:
+    """The parcel with this waybill (and courier, needed only when two couriers share the number)."""
+    query = select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.direction).where(
+        PARCEL.c.waybill == waybill.strip().upper()
+    )
+    if courier:
+        query = query.where(PARCEL.c.courier == courier)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    if not rows:
+        raise TrackerError(f"waybill {waybill}: no such parcel" + (f" for courier {courier}" if courier else ""))
+    if len(rows) > 1:
+        couriers = ", ".join(sorted(r["courier"] for r in rows))
+        raise TrackerError(f"waybill {waybill}: several couriers ({couriers}); give --courier")
+    return rows[0]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def record_fact(
+    engine: Engine,
+    *,
+    waybill: str,
+    kind: FactKind,
+    actor: str,
+    now: datetime,
+    courier: str | None = None,
+    data: dict[str, Any] | None = None,
+    parcel_updates: dict[str, Any] | None = None,
+) -> int:
+    """Store one fact (and optional parcel column updates) and its audit line; returns the fact id."""
+    if not actor.strip():
+        raise TrackerError("--by: the name of the person recording the fact is required")
+    parcel = find_parcel(engine, waybill=waybill, courier=courier)
+    clean = {k: _plain(v) for k, v in (data or {}).items() if v is not None}
+    with engine.begin() as conn:
+        fact_id = conn.execute(
+            FACT.insert().returning(FACT.c.id),
+            {
+                "parcel_id": parcel["id"],
+                "kind": str(kind),
+                "recorded_at": now,
+                "recorded_by": actor,
+                "data": clean,
+            },
+        ).scalar_one()
+        if parcel_updates:
+            conn.execute(update(PARCEL).where(PARCEL.c.id == parcel["id"]).values(**parcel_updates, updated_at=now))
+        record_audit(
+            conn, at=now, actor=actor, action=f"fact.{kind}", entity="parcel", entity_id=parcel["id"],
+            detail={"fact_id": fact_id, "waybill": parcel["waybill"], **clean},
+        )  # fmt: skip
+    return fact_id
+
+
+def confirm_loss(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
+                 note: str | None = None) -> int:  # fmt: skip
+    """The courier confirmed the loss: the parcel is final (lost) and a `lost` flag opens."""
+    return record_fact(engine, waybill=waybill, kind=FactKind.loss_confirmed, actor=actor, now=now,
+                       courier=courier, data={"note": note})  # fmt: skip
+
+
+def buyer_not_received(
+    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
+    short: bool = False, signer: str | None = None, warehouse_weight_kg: Decimal | None = None,
+    courier_weight_kg: Decimal | None = None, note: str | None = None,
+) -> int:  # fmt: skip
+    """The buyer says a delivered parcel never arrived (or arrived short): `delivered_disputed`."""
+    data = {"short": short, "signer": signer, "warehouse_weight_kg": warehouse_weight_kg,
+            "courier_weight_kg": courier_weight_kg, "note": note}  # fmt: skip
+    return record_fact(engine, waybill=waybill, kind=FactKind.not_received, actor=actor, now=now,
+                       courier=courier, data=data)  # fmt: skip
+
+
+def return_agreed(
+    engine: Engine, *, waybill: str, actor: str, now: datetime, refund_deadline: datetime,
+    express: bool = False, agreed_at: datetime | None = None, courier: str | None = None,
+    note: str | None = None,
+) -> int:  # fmt: skip
+    """A return was agreed on this parcel's order, with the platform's refund deadline and refund type
+    (极速退款 = express ladder). Sets the parcel's return_agreed_at / refund_deadline / refund_express."""
+    if refund_deadline.utcoffset() is None:
+        raise TrackerError("--deadline: expected a time with a zone")
+    agreed = agreed_at or now
+    data = {"refund_deadline": refund_deadline, "express": express, "agreed_at": agreed, "note": note}
+    updates = {"return_agreed_at": agreed, "refund_deadline": refund_deadline, "refund_express": express}
+    return record_fact(engine, waybill=waybill, kind=FactKind.return_agreed, actor=actor, now=now,
+                       courier=courier, data=data, parcel_updates=updates)  # fmt: skip
+
+
+def buyer_unreachable(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
+                      note: str | None = None) -> int:  # fmt: skip
+    """One failed attempt to reach the buyer about a return (counted by `return_abandoned`)."""
+    return record_fact(engine, waybill=waybill, kind=FactKind.buyer_unreachable, actor=actor, now=now,
+                       courier=courier, data={"note": note})  # fmt: skip
+
+
+def return_short(
+    engine: Engine, *, waybill: str, actor: str, now: datetime, items_claimed: int, items_received: int,
+    courier: str | None = None, warehouse_weight_kg: Decimal | None = None,
+    courier_weight_kg: Decimal | None = None, note: str | None = None,
+) -> int:  # fmt: skip
+    """Fewer items received than the return claims: `return_partial`."""
+    if items_received >= items_claimed:
+        raise TrackerError(
+            f"--received {items_received} is not fewer than --claimed {items_claimed}: not a short return"
+        )
+    data = {"items_claimed": items_claimed, "items_received": items_received, "note": note,
+            "warehouse_weight_kg": warehouse_weight_kg, "courier_weight_kg": courier_weight_kg}  # fmt: skip
+    return record_fact(engine, waybill=waybill, kind=FactKind.return_short, actor=actor, now=now,
+                       courier=courier, data=data)  # fmt: skip
+
+
+def waybill_invalid(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
+                    note: str | None = None) -> int:  # fmt: skip
+    """The return waybill finds nothing at the courier or shows wrong logistics."""
+    return record_fact(engine, waybill=waybill, kind=FactKind.waybill_invalid, actor=actor, now=now,
+                       courier=courier, data={"note": note})  # fmt: skip

@@ -1,0 +1,108 @@
+"""The people's side of a flag: list, acknowledge, assign, resolve with a note. Every change goes to
+the audit log under the person's name. Keyword-only, engine and actor passed in (CLI and board)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, case, select, update
+from sqlalchemy.engine import Connection
+
+from tracker.errors import TrackerError
+from tracker.flags.evaluate import FLAG
+from tracker.status import FlagKind, FlagState, Severity
+from tracker.storage.repo import PARCEL, record_audit
+
+LIST_COLUMNS = [
+    "id", "waybill", "courier", "kind", "severity", "level", "state", "opened_at", "escalated_at",
+    "resolved_at", "assignee", "note", "next_action_zh", "next_action_en", "details",
+]  # fmt: skip
+
+
+def list_flags(
+    engine: Engine,
+    *,
+    kind: str | None = None,
+    courier: str | None = None,
+    state: str | None = None,
+    waybill: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Flags with their parcel's waybill, escalated first, then newest; filters run in SQL."""
+    if kind is not None and kind not in FlagKind.__members__:
+        raise TrackerError(f"--kind: expected one of {', '.join(FlagKind)}, got {kind!r}")
+    if state is not None and state not in FlagState.__members__:
+        raise TrackerError(f"--state: expected one of {', '.join(FlagState)}, got {state!r}")
+    query = select(*(FLAG.c[c] for c in LIST_COLUMNS if c != "waybill"), PARCEL.c.waybill).join(
+        PARCEL, PARCEL.c.id == FLAG.c.parcel_id
+    )
+    if kind:
+        query = query.where(FLAG.c.kind == kind)
+    if courier:
+        query = query.where(FLAG.c.courier == courier)
+    if state:
+        query = query.where(FLAG.c.state == state)
+    if waybill:
+        query = query.where(PARCEL.c.waybill == waybill.upper())
+    escalated_first = case((FLAG.c.severity == str(Severity.escalate), 0), else_=1)
+    query = query.order_by(escalated_first, FLAG.c.opened_at.desc(), FLAG.c.id.desc())
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
+
+
+def _load(conn: Connection, flag_id: int) -> dict[str, Any]:
+    row = conn.execute(select(FLAG).where(FLAG.c.id == flag_id)).first()
+    if row is None:
+        raise TrackerError(f"flag {flag_id}: no such flag (see `tracker flags`)")
+    return dict(row._mapping)
+
+
+def _change(
+    engine: Engine, flag_id: int, *, actor: str, now: datetime, action: str, values: dict[str, Any],
+    detail: dict[str, Any], refuse_resolved: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    if not actor.strip():
+        raise TrackerError("--by: the name of the person making the change is required")
+    with engine.begin() as conn:
+        flag = _load(conn, flag_id)
+        if refuse_resolved and flag["state"] == FlagState.resolved:
+            raise TrackerError(f"flag {flag_id}: already resolved; it reopens by itself if it fires again")
+        conn.execute(update(FLAG).where(FLAG.c.id == flag_id).values(**values))
+        record_audit(
+            conn, at=now, actor=actor, action=f"flag.{action}", entity="flag", entity_id=flag_id,
+            detail={"kind": flag["kind"], "from_state": flag["state"], **detail},
+        )  # fmt: skip
+        return _load(conn, flag_id)
+
+
+def acknowledge(engine: Engine, *, flag_id: int, actor: str, now: datetime, note: str | None = None) -> dict[str, Any]:
+    """Someone has seen the flag and is on it: state acknowledged (an escalation reopens it)."""
+    values: dict[str, Any] = {"state": str(FlagState.acknowledged)}
+    if note:
+        values["note"] = note
+    return _change(engine, flag_id, actor=actor, now=now, action="ack", values=values, detail={"note": note})
+
+
+def assign(
+    engine: Engine, *, flag_id: int, to: str, actor: str, now: datetime, note: str | None = None
+) -> dict[str, Any]:
+    """Give the flag to a person (state unchanged)."""
+    if not to.strip():
+        raise TrackerError("--to: the assignee's name is required")
+    values: dict[str, Any] = {"assignee": to}
+    if note:
+        values["note"] = note
+    return _change(
+        engine, flag_id, actor=actor, now=now, action="assign", values=values, detail={"to": to, "note": note}
+    )
+
+
+def resolve(engine: Engine, *, flag_id: int, actor: str, now: datetime, note: str | None = None) -> dict[str, Any]:
+    """Close the flag by hand with a note. It stays closed while the same occurrence lasts and reopens
+    (same flag, history kept) if the rule raises a higher level or a new occurrence."""
+    values: dict[str, Any] = {"state": str(FlagState.resolved), "resolved_at": now, "resolved_by": actor}
+    if note:
+        values["note"] = note
+    return _change(engine, flag_id, actor=actor, now=now, action="resolve", values=values, detail={"note": note})

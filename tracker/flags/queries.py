@@ -1,0 +1,454 @@
+"""The rules of tracker/rules/ as set-based SQL: one SELECT per rule (and per override group) giving
+the rows (parcel_id, kind, severity, level, anchor, value, action, courier, waybill) the rule raises.
+
+Each mirrors the pure rule of the same kind (tests check they agree). Time thresholds are bound
+parameters compared with the stored columns, so the partial indexes of tracker/storage/rows.py carry
+the scans (spec/performance.md §4): open parcels by last event, open unscanned parcels by shipping
+time, open unshipped parcels, return parcels, agreed returns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql import FromClause
+
+from tracker.flags.sqlfuncs import contains_text, epoch, text_match
+from tracker.rules import status_rule
+from tracker.rules.common import DAY, HOUR
+from tracker.rules.common import epoch as py_epoch
+from tracker.rules.policy import override_groups
+from tracker.settings import RuleOverride, RulesConfig
+from tracker.status import FINAL_STATUSES, FactKind, FlagKind, Severity, TrackingStatus
+from tracker.storage.repo import PARCEL
+from tracker.storage.rows import ParcelFactRow
+
+FACT = ParcelFactRow.__table__
+FINAL = sorted(str(s) for s in FINAL_STATUSES)
+RETURN = literal_column("'return'")  # a literal, so the planner matches the partial index predicate
+COLUMNS = ("parcel_id", "kind", "severity", "level", "anchor", "value", "action", "courier", "waybill")
+
+
+@dataclass(frozen=True)
+class Context:
+    now: datetime
+    config: RulesConfig
+    scope: FromClause | None = None  # a table of parcel_id to evaluate; None = all parcels
+
+    @property
+    def now_epoch(self) -> int:
+        return py_epoch(self.now)
+
+    def ago(self, **delta: float) -> datetime:
+        return self.now - timedelta(**delta)
+
+
+def _row(
+    src: Any,
+    kind: FlagKind,
+    *,
+    severity: Any = None,
+    level: Any = 0,
+    anchor: Any = 0,
+    value: Any = None,
+    action: Any = None,
+) -> list[Any]:
+    return [
+        src.c.id.label("parcel_id"),
+        literal(str(kind), String).label("kind"),
+        (severity if severity is not None else literal(str(Severity.warn), String)).label("severity"),
+        (level if isinstance(level, ColumnElement) else literal(level)).label("level"),
+        (anchor if isinstance(anchor, ColumnElement) else literal(anchor)).label("anchor"),
+        (value if value is not None else literal(None)).label("value"),
+        (action if action is not None else literal(str(kind), String)).label("action"),
+        src.c.courier.label("courier"),
+        src.c.waybill.label("waybill"),
+    ]
+
+
+def _const(severity: Severity) -> Any:
+    return literal(str(severity), String)
+
+
+def _scoped(ctx: Context, src: Any, *where: Any) -> list[Any]:
+    conds = list(where)
+    if ctx.scope is not None:
+        conds.append(src.c.id.in_(select(ctx.scope.c.parcel_id)))
+    return conds
+
+
+def _applies(o: RuleOverride, src: Any = PARCEL) -> Any:
+    conds = []
+    if o.courier:
+        conds.append(src.c.courier == o.courier)
+    if o.province:
+        conds.append(func.coalesce(src.c.province, "").startswith(o.province, autoescape=True))
+    if o.city:
+        conds.append(func.coalesce(src.c.city, "").startswith(o.city, autoescape=True))
+    return and_(*conds)
+
+
+def groups(ctx: Context, section: str) -> Iterator[tuple[Any, list[Any]]]:
+    """(thresholds, extra WHERE terms) per override group of a section (tracker.rules.policy)."""
+    for override, beaten_by in override_groups(ctx.config.overrides, section):
+        terms = [_applies(override)] if override else []
+        terms += [~_applies(o) for o in beaten_by]
+        yield getattr(override if override else ctx.config, section), terms
+
+
+def _open() -> Any:
+    return PARCEL.c.is_open == true()  # renders `is_open = 1` on SQLite: the partial indexes' predicate
+
+
+def _not_final(src: Any = PARCEL) -> Any:
+    return src.c.status.not_in(FINAL)
+
+
+def _no_loss(src: Any = PARCEL) -> Any:
+    return ~exists().where(FACT.c.parcel_id == src.c.id, FACT.c.kind == str(FactKind.loss_confirmed))
+
+
+def _hours_since(ctx: Context, column: Any) -> Any:
+    return (literal(ctx.now_epoch) - epoch(column)) // HOUR
+
+
+def _days_since(ctx: Context, column: Any) -> Any:
+    return (literal(ctx.now_epoch) - epoch(column)) // DAY
+
+
+def _warn_escalate(ctx: Context, kind: FlagKind, column: Any, section: str, *where: Any) -> Iterator[Select]:
+    for limits, terms in groups(ctx, section):
+        escalated = column <= ctx.ago(hours=limits.escalate_hours)
+        yield select(
+            *_row(
+                PARCEL,
+                kind,
+                severity=case((escalated, _const(Severity.escalate)), else_=_const(Severity.warn)),
+                level=case((escalated, 1), else_=0),
+                anchor=epoch(column),
+                value=_hours_since(ctx, column),
+            )
+        ).where(*_scoped(ctx, PARCEL, *where, column <= ctx.ago(hours=limits.warn_hours), *terms))
+
+
+def no_first_scan(ctx: Context) -> Iterator[Select]:
+    yield from _warn_escalate(
+        ctx, FlagKind.no_first_scan, PARCEL.c.shipped_at, "no_first_scan",
+        _open(), PARCEL.c.first_scan_at.is_(None), PARCEL.c.direction != RETURN, _not_final(), _no_loss(),
+    )  # fmt: skip
+
+
+def stale(ctx: Context) -> Iterator[Select]:
+    yield from _warn_escalate(ctx, FlagKind.stale, PARCEL.c.last_event_at, "stale", _open(), _not_final(), _no_loss())
+
+
+def lost_suspected(ctx: Context) -> Iterator[Select]:
+    row = _row(
+        PARCEL,
+        FlagKind.lost_suspected,
+        severity=_const(Severity.escalate),
+        anchor=epoch(PARCEL.c.last_event_at),
+        value=_hours_since(ctx, PARCEL.c.last_event_at),
+    )
+    for limits, terms in groups(ctx, "lost_suspected"):
+        yield select(*row).where(
+            *_scoped(
+                ctx,
+                PARCEL,
+                _open(),
+                PARCEL.c.last_event_at <= ctx.ago(hours=limits.hours),
+                _not_final(),
+                _no_loss(),
+                *terms,
+            )  # fmt: skip
+        )
+    yield select(*row).where(
+        *_scoped(
+            ctx,
+            PARCEL,
+            PARCEL.c.status == str(TrackingStatus.lost),
+            PARCEL.c.last_event_at.is_not(None),
+            _no_loss(),
+        )  # fmt: skip
+    )
+
+
+def late_shipment(ctx: Context) -> Iterator[Select]:
+    p = PARCEL.c
+    for limits, terms in groups(ctx, "late_shipment"):
+        due = or_(
+            and_(p.promised_ship_by.is_not(None), p.promised_ship_by <= ctx.now),
+            and_(p.promised_ship_by.is_(None), p.paid_at <= ctx.ago(hours=limits.hours_after_payment)),
+        )
+        yield select(*_row(PARCEL, FlagKind.late_shipment, value=_hours_since(ctx, p.paid_at))).where(
+            *_scoped(
+                ctx,
+                PARCEL,
+                _open(),
+                p.shipped_at.is_(None),
+                p.paid_at.is_not(None),
+                p.direction != RETURN,
+                due,
+                *terms,
+            )  # fmt: skip
+        )
+
+
+# --- status rules, over a candidate table built by one scan -----------------------------------------
+
+
+def status_rules() -> list[status_rule.StatusRule]:
+    from tracker.rules import RULES
+
+    rules = []
+    for _kind, evaluate in RULES:
+        owner = getattr(evaluate, "__self__", None)
+        if isinstance(owner, status_rule.StatusRule):
+            rules.append(owner)
+    return rules
+
+
+def _text_any(column: Any, patterns: Any) -> Any:
+    return and_(column.is_not(None), or_(false(), *(contains_text(column, p) for p in patterns)))
+
+
+def text_regex(ctx: Context) -> str:
+    """All status-rule text patterns as one regular expression (empty when there are none)."""
+    rules = status_rules()
+    patterns = sorted({p for r in rules if r.patterns for p in ctx.config.text_patterns.get(r.patterns, [])})
+    return "|".join(re.escape(p) for p in patterns)
+
+
+def status_candidates(ctx: Context) -> list[Select]:
+    """Parcels that may raise a status rule, in two index-friendly parts: watched parcels with an
+    exception status (ix_parcel_status), and open, not final parcels whose text matches (one scan)."""
+    rules = status_rules()
+    statuses = sorted({str(s) for r in rules for s in r.statuses})
+    watched = or_(_open(), PARCEL.c.last_event_at >= ctx.ago(days=ctx.config.watch.days_after_success))
+    cols = [PARCEL.c[n] for n in ("id", "courier", "waybill", "status", "status_text", "is_open")]
+    by_status = select(*cols).where(*_scoped(ctx, PARCEL, PARCEL.c.status.in_(statuses), watched))
+    # one regular expression per row instead of one instr() per pattern: twice as fast on this scan
+    pattern = text_regex(ctx)
+    text_hit = text_match(PARCEL.c.status_text, pattern) if pattern else false()
+    by_text = select(*cols).where(
+        *_scoped(ctx, PARCEL, _open(), PARCEL.c.status.not_in(statuses), _not_final(), text_hit)
+    )
+    return [by_status, by_text]
+
+
+def status_rule_rows(ctx: Context, cand: FromClause) -> Iterator[Select]:
+    for rule in status_rules():
+        hit = cand.c.status.in_(sorted(str(s) for s in rule.statuses))
+        if rule.patterns:
+            patterns = ctx.config.text_patterns.get(rule.patterns, [])
+            text_hit = and_(cand.c.is_open == true(), _not_final(cand), _text_any(cand.c.status_text, patterns))
+            hit = or_(hit, text_hit)
+        yield select(*_row(cand, rule.kind, severity=_const(rule.severity))).where(hit)
+
+
+# --- rules raised by manual facts ---------------------------------------------------------------------
+
+
+def _fact_rule(ctx: Context, kind: FlagKind, fact: FactKind, severity: Severity, *where: Any) -> Select:
+    newest = (
+        select(FACT.c.parcel_id, func.max(FACT.c.id).label("fid"))
+        .where(FACT.c.kind == str(fact))
+        .group_by(FACT.c.parcel_id)
+        .subquery()
+    )
+    return (
+        select(*_row(PARCEL, kind, severity=_const(severity), anchor=newest.c.fid))
+        .select_from(PARCEL.join(newest, newest.c.parcel_id == PARCEL.c.id))
+        .where(*_scoped(ctx, PARCEL, *where))
+    )
+
+
+def fact_rules(ctx: Context) -> Iterator[Select]:
+    yield _fact_rule(ctx, FlagKind.lost, FactKind.loss_confirmed, Severity.escalate)
+    yield _fact_rule(
+        ctx,
+        FlagKind.delivered_disputed,
+        FactKind.not_received,
+        Severity.escalate,
+        PARCEL.c.direction != RETURN,
+    )
+    yield _fact_rule(ctx, FlagKind.return_partial, FactKind.return_short, Severity.escalate)
+    yield _fact_rule(
+        ctx,
+        FlagKind.return_waybill_invalid,
+        FactKind.waybill_invalid,
+        Severity.warn,
+        PARCEL.c.direction == RETURN,
+    )
+
+
+# --- return parcels and return cases ------------------------------------------------------------------
+
+
+def _return_recorded() -> Any:
+    other = PARCEL.alias("r")
+    return exists().where(other.c.direction == RETURN, other.c.order_id == PARCEL.c.order_id)
+
+
+def _case_branches() -> list[Any]:
+    """Return cases without logistics (common.return_case_without_logistics), as two index-friendly
+    branches: return parcels never scanned, and outbound parcels with an agreed return and no return
+    parcel for the order."""
+    p = PARCEL.c
+    return [
+        and_(p.direction == RETURN, p.first_scan_at.is_(None), _not_final()),
+        and_(p.return_agreed_at.is_not(None), p.direction != RETURN, ~_return_recorded()),
+    ]
+
+
+def _prefix(column: Any, prefix: str) -> Any:
+    """column starts with prefix (case-sensitive, like str.startswith), as an index range."""
+    if not prefix:
+        return true()
+    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+
+
+def _since() -> Any:
+    return func.coalesce(PARCEL.c.return_agreed_at, case((PARCEL.c.direction == RETURN, PARCEL.c.created_at)))
+
+
+def return_rules(ctx: Context) -> Iterator[Select]:
+    p = PARCEL.c
+    since = _since()
+    for limits, terms in groups(ctx, "returns"):
+        yield select(*_row(PARCEL, FlagKind.return_no_waybill, value=_days_since(ctx, p.return_agreed_at))).where(
+            *_scoped(
+                ctx,
+                PARCEL,
+                p.return_agreed_at <= ctx.ago(days=limits.no_waybill_days),
+                p.direction != RETURN,
+                ~_return_recorded(),
+                *terms,
+            )  # fmt: skip
+        )
+        yield select(*_row(PARCEL, FlagKind.return_no_movement, value=_days_since(ctx, since))).where(
+            *_scoped(ctx, PARCEL, _case_branches()[0], since <= ctx.ago(days=limits.no_movement_days), *terms)
+        )
+        attempts = (
+            select(func.count())
+            .where(FACT.c.parcel_id == p.id, FACT.c.kind == str(FactKind.buyer_unreachable))
+            .scalar_subquery()
+        )
+        for branch in _case_branches():
+            yield select(
+                *_row(
+                    PARCEL,
+                    FlagKind.return_abandoned,
+                    severity=_const(Severity.escalate),
+                    value=_days_since(ctx, since),
+                )  # fmt: skip
+            ).where(
+                *_scoped(
+                    ctx,
+                    PARCEL,
+                    branch,
+                    since <= ctx.ago(days=limits.abandoned_days),
+                    attempts >= limits.abandoned_min_attempts,
+                    *terms,
+                )  # fmt: skip
+            )
+        yield select(*_row(PARCEL, FlagKind.return_surface_mail)).where(
+            *_scoped(
+                ctx,
+                PARCEL,
+                p.direction == RETURN,
+                _not_final(),
+                or_(*(p.waybill.startswith(x, autoescape=True) for x in limits.surface_mail_prefixes)),
+                *terms,
+            )  # fmt: skip
+        )
+        other = PARCEL.alias("w")
+        shared = (
+            select(other.c.waybill, func.count(other.c.buyer_id.distinct()).label("buyers"))
+            .where(other.c.direction == RETURN, other.c.buyer_id.is_not(None))
+            .group_by(other.c.waybill)
+            .having(func.count(other.c.buyer_id.distinct()) >= limits.shared_waybill_buyers)
+            .subquery()
+        )
+        yield (
+            select(
+                *_row(
+                    PARCEL,
+                    FlagKind.return_waybill_shared,
+                    severity=_const(Severity.escalate),
+                    value=shared.c.buyers,
+                )
+            )
+            .select_from(PARCEL.join(shared, shared.c.waybill == p.waybill))
+            .where(*_scoped(ctx, PARCEL, p.direction == RETURN, *terms))
+        )
+    invalid = ctx.config.text_patterns.get("waybill_invalid", [])
+    if invalid:
+        has_fact = exists().where(FACT.c.parcel_id == p.id, FACT.c.kind == str(FactKind.waybill_invalid))
+        yield select(*_row(PARCEL, FlagKind.return_waybill_invalid)).where(
+            *_scoped(ctx, PARCEL, _case_branches()[0], _text_any(p.provider_error, invalid), ~has_fact)
+        )
+    yield from refund_ladder(ctx)
+
+
+def refund_ladder(ctx: Context) -> Iterator[Select]:
+    """One SELECT per ladder (ordinary, express) and case branch; level = the last step reached
+    (tracker.rules.refund_deadline.ladder_step: whole days left <= the step's days_left)."""
+    p = PARCEL.c
+    express_col = p.refund_express == true()
+    ordinary_col = or_(p.refund_express.is_(None), p.refund_express == false())
+    left = (epoch(p.refund_deadline) - literal(ctx.now_epoch)) // DAY
+    for steps, which in (
+        (ctx.config.refund_ladder.ordinary, ordinary_col),
+        (ctx.config.refund_ladder.express, express_col),
+    ):
+        if not steps:
+            continue
+        reached = [p.refund_deadline < ctx.now + timedelta(days=s.days_left + 1) for s in steps]
+        last = len(steps) - 1
+        level = case(*((reached[i], i) for i in range(last, -1, -1)))
+        action = case(
+            *(
+                (reached[i], literal(f"{FlagKind.refund_deadline}.{steps[i].action}", String))
+                for i in range(last, -1, -1)
+            )
+        )
+        severity = (
+            case((reached[1], _const(Severity.escalate)), else_=_const(Severity.warn))
+            if last
+            else (_const(Severity.warn))
+        )
+        row = _row(
+            PARCEL, FlagKind.refund_deadline, severity=severity, level=level, anchor=epoch(p.refund_deadline),
+            value=case((left < 0, 0), else_=left), action=action,
+        )  # fmt: skip
+        for branch in _case_branches():
+            yield select(*row).where(*_scoped(ctx, PARCEL, branch, which, p.refund_deadline.is_not(None), reached[0]))
+
+
+def selects(ctx: Context) -> Iterator[Select]:
+    """Every rule's SELECT over the parcel table (the status rules read the candidate table instead)."""
+    yield from no_first_scan(ctx)
+    yield from stale(ctx)
+    yield from lost_suspected(ctx)
+    yield from late_shipment(ctx)
+    yield from fact_rules(ctx)
+    yield from return_rules(ctx)

@@ -1,0 +1,27 @@
+"""`late_shipment`: paid and not shipped by the promised time, by default late_shipment.hours_after_payment
+after payment (002 "延迟发货 买家操作付款后72小时后")."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tracker.rules.common import is_return, whole_hours
+from tracker.rules.model import Flag, ParcelView
+from tracker.rules.policy import Policy
+from tracker.status import FlagKind, Severity
+
+KIND = FlagKind.late_shipment
+
+
+def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
+    """Open outbound parcel with no shipped_at, paid, and now at or past promised_ship_by (or, when
+    the order has no promise, paid_at + hours_after_payment). Resolves itself once shipped."""
+    if not parcel.is_open or is_return(parcel) or parcel.shipped_at is not None or parcel.paid_at is None:
+        return None
+    if parcel.promised_ship_by is not None:
+        due = parcel.promised_ship_by <= now
+    else:
+        due = parcel.paid_at <= now - timedelta(hours=policy.late_shipment.hours_after_payment)
+    if not due:
+        return None
+    return Flag(KIND, Severity.warn, value=whole_hours(now, parcel.paid_at))

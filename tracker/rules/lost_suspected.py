@@ -1,0 +1,28 @@
+"""`lost_suspected`: stale for longer still, or the provider reports loss (17TRACK Exception_Lost,
+AfterShip Exception_013, normalized to status `lost`) and no person has confirmed it yet."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tracker.rules.common import epoch, is_final, whole_hours
+from tracker.rules.model import Flag, ParcelView
+from tracker.rules.policy import Policy
+from tracker.status import FactKind, FlagKind, Severity, TrackingStatus
+
+KIND = FlagKind.lost_suspected
+
+
+def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
+    """Escalate-severity flag when the provider says lost (unconfirmed), or when an open, non-final
+    parcel's last event is at least lost_suspected.hours old. A confirmed loss (`lost`) replaces it."""
+    if parcel.facts_of(FactKind.loss_confirmed) or parcel.last_event_at is None:
+        return None
+    anchor, value = epoch(parcel.last_event_at), whole_hours(now, parcel.last_event_at)
+    if parcel.status == TrackingStatus.lost:
+        return Flag(KIND, Severity.escalate, anchor=anchor, value=value)
+    if not parcel.is_open or is_final(parcel):
+        return None
+    if parcel.last_event_at > now - timedelta(hours=policy.lost_suspected.hours):
+        return None
+    return Flag(KIND, Severity.escalate, anchor=anchor, value=value)

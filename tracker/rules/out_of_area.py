@@ -1,0 +1,8 @@
+"""`out_of_area`: 超区: provider code (Kuaidi100 207, Kdniao 423) or text."""
+
+from tracker.rules.status_rule import StatusRule
+from tracker.status import FlagKind, Severity, TrackingStatus
+
+RULE = StatusRule(FlagKind.out_of_area, frozenset({TrackingStatus.out_of_area}), "out_of_area", Severity.warn)
+KIND = RULE.kind
+evaluate = RULE.evaluate

@@ -1,0 +1,8 @@
+"""`refused`: 拒签/拒收: Kuaidi100 14/203, Kdniao 404, or text."""
+
+from tracker.rules.status_rule import StatusRule
+from tracker.status import FlagKind, Severity, TrackingStatus
+
+RULE = StatusRule(FlagKind.refused, frozenset({TrackingStatus.refused}), "refused", Severity.warn)
+KIND = RULE.kind
+evaluate = RULE.evaluate

@@ -1,0 +1,21 @@
+"""`return_surface_mail`: the return waybill starts with a surface-mail (平邮) prefix (000 §23.4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tracker.rules.common import is_return
+from tracker.rules.model import Flag, ParcelView
+from tracker.rules.policy import Policy
+from tracker.status import FINAL_STATUSES, FlagKind, Severity
+
+KIND = FlagKind.return_surface_mail
+
+
+def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
+    """Return parcel, not final, whose waybill starts with one of returns.surface_mail_prefixes."""
+    if not is_return(parcel) or parcel.status in FINAL_STATUSES:
+        return None
+    if not parcel.waybill.startswith(tuple(policy.returns.surface_mail_prefixes)):
+        return None
+    return Flag(KIND, Severity.warn)

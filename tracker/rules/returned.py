@@ -1,0 +1,8 @@
+"""`returned`: 退签: Kuaidi100 4, Kdniao 406 (final)."""
+
+from tracker.rules.status_rule import StatusRule
+from tracker.status import FlagKind, Severity, TrackingStatus
+
+RULE = StatusRule(FlagKind.returned, frozenset({TrackingStatus.returned}), None, Severity.warn)
+KIND = RULE.kind
+evaluate = RULE.evaluate

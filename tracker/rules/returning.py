@@ -1,0 +1,8 @@
+"""`returning`: 退回: Kuaidi100 6, Kdniao 407, or text."""
+
+from tracker.rules.status_rule import StatusRule
+from tracker.status import FlagKind, Severity, TrackingStatus
+
+RULE = StatusRule(FlagKind.returning, frozenset({TrackingStatus.returning}), "returning", Severity.warn)
+KIND = RULE.kind
+evaluate = RULE.evaluate

@@ -1,0 +1,32 @@
+"""`stale`: has events, not final, no new event since the last one (000 §7 "物流一直没有更新的").
+
+Applies to both directions, so a returning parcel's return leg goes stale too."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tracker.rules.common import epoch, is_final, whole_hours
+from tracker.rules.model import Flag, ParcelView
+from tracker.rules.policy import Policy
+from tracker.status import FlagKind, Severity
+
+KIND = FlagKind.stale
+
+
+def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
+    """Open, not final, last event at least stale.warn_hours ago: warn; escalate_hours: escalate.
+    Anchor: last_event_at, so a new scan makes a new occurrence."""
+    if not parcel.is_open or is_final(parcel) or parcel.last_event_at is None:
+        return None
+    limits = policy.stale
+    if parcel.last_event_at > now - timedelta(hours=limits.warn_hours):
+        return None
+    escalated = parcel.last_event_at <= now - timedelta(hours=limits.escalate_hours)
+    return Flag(
+        KIND,
+        Severity.escalate if escalated else Severity.warn,
+        level=1 if escalated else 0,
+        anchor=epoch(parcel.last_event_at),
+        value=whole_hours(now, parcel.last_event_at),
+    )

@@ -1,0 +1,34 @@
+"""Rules raised by the tracking status itself, falling back to the courier's text.
+
+A status rule fires on a watched parcel (open, or closed within the watch period) whose normalized
+status is one of its statuses (the parsers map Kuaidi100 207 / Kdniao 423 to out_of_area, ...), or,
+when the parcel is open and not final, whose newest courier text contains one of rules.toml
+[text_patterns] (a closed parcel is judged by its status alone).
+These are not time-based: they stay while the status or text holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tracker.rules.common import text_matches, watched
+from tracker.rules.model import Flag, ParcelView
+from tracker.rules.policy import Policy
+from tracker.status import FINAL_STATUSES, FlagKind, Severity, TrackingStatus
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    kind: FlagKind
+    statuses: frozenset[TrackingStatus]
+    patterns: str | None = None  # key of rules.toml [text_patterns]
+    severity: Severity = Severity.warn
+
+    def evaluate(self, parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
+        """A flag of this kind when the status or (not final) the text says so; else None."""
+        if not watched(parcel, now, policy):
+            return None
+        hit = parcel.status in self.statuses
+        if not hit and self.patterns and parcel.is_open and parcel.status not in FINAL_STATUSES:
+            hit = text_matches(parcel.status_text, policy.text_patterns.get(self.patterns, ()))
+        return Flag(self.kind, self.severity) if hit else None

@@ -1,0 +1,8 @@
+"""`stranded`: 滞留: Kuaidi100 208, or text about an outlet suspended or parcels held."""
+
+from tracker.rules.status_rule import StatusRule
+from tracker.status import FlagKind, Severity, TrackingStatus
+
+RULE = StatusRule(FlagKind.stranded, frozenset({TrackingStatus.stranded}), "stranded", Severity.warn)
+KIND = RULE.kind
+evaluate = RULE.evaluate
