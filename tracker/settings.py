@@ -502,7 +502,6 @@ _FILES = {
     "rules": "rules.toml",
     "alerts": "alerts.toml",
     "providers": "providers.toml",
-    "rules": "rules.toml",
     "next_actions": "next_actions.toml",
 }
 
