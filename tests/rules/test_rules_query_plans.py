@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+
+pytestmark = pytest.mark.sqlite_only  # EXPLAIN QUERY PLAN is SQLite's
 from sqlalchemy import text
 
 from tracker.flags import queries
