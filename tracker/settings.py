@@ -181,7 +181,8 @@ class AlertChannel(_Strict):
     """Where a message goes. Secrets (webhook URLs, robot secrets, SMTP passwords) come from the
     environment variables named here, never from the TOML itself."""
 
-    type: str = Field(pattern="^(dingtalk|wecom|slack|webhook|email)$")
+    # board: recorded in the alert log the board shows, nothing sent (the embedded default)
+    type: str = Field(pattern="^(board|dingtalk|wecom|slack|webhook|email)$")
     url_env: str | None = Field(default=None, pattern=_ENV_NAME)
     secret_env: str | None = Field(default=None, pattern=_ENV_NAME)  # DingTalk 加签 secret (SEC...)
     smtp_host: str | None = None
@@ -197,6 +198,8 @@ class AlertChannel(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> AlertChannel:
+        if self.type == "board":
+            return self
         if self.type == "email":
             if not (self.smtp_host and self.mail_from and self.mail_to):
                 raise ValueError("an email channel needs smtp_host, mail_from and mail_to")

@@ -118,6 +118,8 @@ def _send_once(
     client: httpx.Client,
     clock: Callable[[], float],
 ) -> None:
+    if channel.type == "board":
+        return  # the alert log row is the delivery: the board's alerts page shows it
     if channel.type == "email":
         _send_mail(channel, message, env=env)
         return
@@ -177,6 +179,8 @@ def send(
 
 def describe(channel: AlertChannel, message: Outgoing) -> str:
     """What would be posted (dry run): the JSON body, or the mail headers; never a secret."""
+    if channel.type == "board":
+        return f"board alert log: {message.subject}"
     if channel.type == "email":
         return f"mail to {', '.join(channel.mail_to)}: {message.subject}"
     return json.dumps(_payload(channel, message), ensure_ascii=False)

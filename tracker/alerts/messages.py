@@ -12,6 +12,7 @@ from tracker.alerts.model import ClaimFacts, FlagFacts
 
 # Channel type -> body format.
 FORMATS = {
+    "board": "markdown",  # shown on the board's alerts page
     "dingtalk": "markdown",
     "wecom": "markdown",
     "webhook": "markdown",
