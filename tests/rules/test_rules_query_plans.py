@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-
-pytestmark = pytest.mark.sqlite_only  # EXPLAIN QUERY PLAN is SQLite's
 from sqlalchemy import text
 
 from tracker.flags import queries
+
+pytestmark = pytest.mark.sqlite_only  # EXPLAIN QUERY PLAN is SQLite's
 
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
 
