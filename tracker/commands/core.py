@@ -170,6 +170,33 @@ def demo(
         typer.echo(f"  {names.get(slug, slug)} ({slug}): {count}")
     for direction, count in sorted(summary["by_direction"].items()):
         typer.echo(f"  {direction}: {count}")
+    _demo_exceptions_and_alerts(app, at)
+
+
+def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """After the poll (which runs the rules): open exceptions by kind, then one alert run."""
+    from sqlalchemy import func, select
+
+    from tracker.alerts.service import run_alerts
+    from tracker.flags.evaluate import evaluate_all
+    from tracker.storage.rows import FlagRow
+
+    evaluate_all(app.engine, now=at, settings=app.settings)
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(FlagRow.kind, FlagRow.severity, func.count())
+            .where(FlagRow.state != "resolved")
+            .group_by(FlagRow.kind, FlagRow.severity)
+            .order_by(func.count().desc())
+        ).all()
+    typer.echo(f"open exceptions: {sum(r[2] for r in rows)}")
+    for kind, severity, count in rows:
+        typer.echo(f"  {kind:<24} {severity:<9} {count}")
+    report = run_alerts(app.engine, app.settings, now=at)
+    typer.echo(
+        f"alerts: {len(report.planned)} planned; {len(report.sent)} messages sent to the board alert log, "
+        f"{len(report.failed)} failed"
+    )
 
 
 def _display_url(url: str) -> str:
