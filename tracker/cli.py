@@ -20,7 +20,9 @@ app = typer.Typer(
 )
 
 # Each command group registers itself; add new groups here.
-for group in (core, providers, online, rules, alerts):
+from claims import cli as claims_cli  # noqa: E402  (the CLI is the entrypoint that joins tracker and claims)
+
+for group in (core, providers, online, rules, alerts, claims_cli):
     group.register(app)
 
 

@@ -1,0 +1,1 @@
+"""Courier claims: tables (config), the pure compensation engine, the ledger service, packets, reconciliation."""

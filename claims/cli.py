@@ -1,0 +1,305 @@
+"""`tracker claims ...`: compute at the desk, propose, list, act on the ledger, export packets, reconcile."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import typer
+
+from claims import service
+from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
+from claims.tables import ClaimTables, load_tables
+from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
+from tracker.errors import TrackerError
+from tracker.values import ValueProblem, parse_local_time, parse_money
+
+claims_app = typer.Typer(help="Courier claims: compute, propose, file, pay, export, reconcile.", no_args_is_help=True)
+LIST_COLUMNS = [
+    "id",
+    "waybill",
+    "courier",
+    "claim_type",
+    "scenario",
+    "state",
+    "amount",
+    "missing",
+    "filing_opens_at",
+    "filing_closes_at",
+    "reference_no",
+    "paid_amount",
+    "formula",
+]
+BY_HELP = "Who does it (audit log). Default: $TRACKER_USER or the login name."
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(claims_app, name="claims")
+
+
+def _tables(ctx: typer.Context) -> ClaimTables:
+    return load_tables(ctx_app(ctx).settings.config_dir / "claims")
+
+
+def _actor(by: str | None) -> str:
+    return by or os.environ.get("TRACKER_USER") or getpass.getuser()
+
+
+def _money(text: str | None, option: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return parse_money(text)
+    except ValueProblem as exc:
+        raise TrackerError(f"{option}: expected {exc}") from None
+
+
+@claims_app.command("compute", help="Compute a claim amount and its formula (no database needed).")
+def compute(
+    ctx: typer.Context,
+    claim_type: str = typer.Option(..., "--type", help="Claim code, e.g. ship_delay, goods_lost, freight_insurance."),
+    goods_value: str | None = typer.Option(None, help="Goods value (货值) or the order amount for freight insurance."),
+    scenario: str = typer.Option("default", help="Scenario, e.g. refused; return|refusal for freight insurance."),
+    category: str | None = typer.Option(
+        None, help="Freight-insurance category: flat_panel_tv, other_tv, refrigerator, washing_machine."
+    ),
+    forward_freight: str | None = typer.Option(None, help="Forward freight (正向运费)."),
+    reverse_freight: str | None = typer.Option(None, help="Reverse freight (逆向运费)."),
+    supplier_value: str | None = typer.Option(None, help="Supplier value (供货商货值)."),
+    courier: str | None = typer.Option(None, help="Courier slug, for contract fixed amounts."),
+    order_time: str | None = typer.Option(None, help="Order time (anchor of the filing window)."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    tables = _tables(ctx)
+    tz = ctx_app(ctx).settings.tz
+    anchor = parse_local_time(order_time, tz) if order_time else None
+    inputs = ClaimInputs(
+        courier=courier,
+        goods_value=_money(goods_value, "--goods-value"),
+        forward_freight=_money(forward_freight, "--forward-freight"),
+        reverse_freight=_money(reverse_freight, "--reverse-freight"),
+        supplier_value=_money(supplier_value, "--supplier-value"),
+        came_back=reverse_freight is not None,
+        order_created_at=anchor,
+        order_issued_at=anchor,
+    )
+    try:
+        if claim_type == FREIGHT_INSURANCE:
+            if not category:
+                raise TrackerError("--category is required for freight_insurance")
+            comp = compute_insurance(inputs, category, "return" if scenario == "default" else scenario, tables)
+        else:
+            comp = compute_compensation(inputs, claim_type, scenario, tables)
+    except ValueError as exc:
+        raise TrackerError(str(exc)) from None
+    _print_compensation(comp, fmt, tz)
+
+
+def _print_compensation(comp: Compensation, fmt: str, tz) -> None:  # type: ignore[no-untyped-def]
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    "claim_type": comp.claim_type,
+                    "scenario": comp.scenario,
+                    "amount": None if comp.amount is None else str(comp.amount),
+                    "currency": comp.currency,
+                    "formula": list(comp.lines),
+                    "missing": list(comp.missing),
+                    "table_version": comp.table_version,
+                    "filing_opens": comp.filing_opens.isoformat() if comp.filing_opens else None,
+                    "filing_closes": comp.filing_closes.isoformat() if comp.filing_closes else None,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    amount = "not computable" if comp.amount is None else f"{comp.amount:,.2f} {comp.currency}"
+    typer.echo(f"{comp.claim_type} ({comp.scenario}): {amount}")
+    for line in comp.lines:
+        typer.echo(f"  {line}")
+    if comp.filing_opens:
+        typer.echo(
+            f"  filing window: {comp.filing_opens.astimezone(tz):%Y-%m-%d %H:%M} .. "
+            f"{comp.filing_closes.astimezone(tz):%Y-%m-%d %H:%M}"
+            if comp.filing_closes
+            else ""
+        )
+    typer.echo(f"  table {comp.table_version}")
+
+
+@claims_app.command("propose", help="Draft the claims that open flags call for; expire overdue drafts.")
+def propose(
+    ctx: typer.Context,
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    by: str | None = typer.Option(None, help=BY_HELP),
+) -> None:
+    app = ctx_app(ctx)
+    summary = service.propose(
+        app.engine, tables=_tables(ctx), now=resolve_now(now, app.settings), actor=_actor(by) if by else "claims"
+    )
+    total = sum(summary.proposed.values())
+    typer.echo(f"proposed {total} claims ({summary.needs_config} need configuration), expired {summary.expired}")
+    for claim_type, count in summary.proposed.most_common():
+        typer.echo(f"  {claim_type}: {count}")
+
+
+@claims_app.command("list", help="List claims.")
+def list_cmd(
+    ctx: typer.Context,
+    state: str | None = typer.Option(None, help="draft, needs_config, filed, paid, rejected, expired, withdrawn."),
+    courier: str | None = typer.Option(None, help="Courier slug."),
+    limit: int = typer.Option(200, min=1),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    app = ctx_app(ctx)
+    rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit)
+    emit(rows, LIST_COLUMNS, fmt, tz=app.settings.tz)
+
+
+def _at(ctx: typer.Context, text: str | None, now: str | None):  # type: ignore[no-untyped-def]
+    settings = ctx_app(ctx).settings
+    moment = resolve_now(now, settings)
+    return moment, (parse_local_time(text, settings.tz) if text else moment)
+
+
+@claims_app.command("open", help="Open a claim of a chosen type for a parcel.")
+def open_cmd(
+    ctx: typer.Context,
+    waybill: str = typer.Argument(...),
+    claim_type: str = typer.Option(..., "--type"),
+    scenario: str = typer.Option("default"),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    by: str | None = typer.Option(None, help=BY_HELP),
+) -> None:
+    from tracker.flags.facts import find_parcel
+
+    app = ctx_app(ctx)
+    parcel = find_parcel(app.engine, waybill=waybill)
+    claim_id = service.open_claim(
+        app.engine,
+        parcel_id=parcel["id"],
+        claim_type=claim_type,
+        scenario=scenario,
+        tables=_tables(ctx),
+        actor=_actor(by),
+        now=resolve_now(now, app.settings),
+    )
+    claim = service.get_claim(app.engine, claim_id)
+    typer.echo(f"claim {claim_id}: {claim['state']}, {claim['amount'] or '-'} ({claim['formula']})")
+
+
+@claims_app.command("file", help="Record that a claim was filed with the courier.")
+def file_cmd(
+    ctx: typer.Context,
+    claim_id: int,
+    ref: str = typer.Option(..., help="The courier's reference number."),
+    date: str | None = typer.Option(None, help="Filing date (default: now)."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    by: str | None = typer.Option(None, help=BY_HELP),
+) -> None:
+    moment, at = _at(ctx, date, now)
+    claim = service.file_claim(
+        ctx_app(ctx).engine, claim_id=claim_id, reference_no=ref, actor=_actor(by), now=moment, filed_at=at
+    )
+    typer.echo(f"claim {claim_id}: filed ({claim['reference_no']})")
+
+
+@claims_app.command("pay", help="Record the courier's payout.")
+def pay_cmd(
+    ctx: typer.Context,
+    claim_id: int,
+    amount: str = typer.Option(...),
+    date: str | None = typer.Option(None),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    by: str | None = typer.Option(None, help=BY_HELP),
+) -> None:
+    moment, at = _at(ctx, date, now)
+    paid = _money(amount, "--amount") or Decimal(0)
+    claim = service.pay_claim(
+        ctx_app(ctx).engine, claim_id=claim_id, amount=paid, actor=_actor(by), now=moment, paid_at=at
+    )
+    note = "" if claim["amount"] == paid else f" (expected {claim['amount']}: differs)"
+    typer.echo(f"claim {claim_id}: paid {paid}{note}")
+
+
+@claims_app.command("reject", help="Record the courier's rejection.")
+def reject_cmd(
+    ctx: typer.Context,
+    claim_id: int,
+    reason: str = typer.Option(...),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    by: str | None = typer.Option(None, help=BY_HELP),
+) -> None:
+    app = ctx_app(ctx)
+    service.reject_claim(
+        app.engine, claim_id=claim_id, reason=reason, actor=_actor(by), now=resolve_now(now, app.settings)
+    )
+    typer.echo(f"claim {claim_id}: rejected")
+
+
+@claims_app.command("withdraw", help="Withdraw a claim.")
+def withdraw_cmd(
+    ctx: typer.Context,
+    claim_id: int,
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    by: str | None = typer.Option(None, help=BY_HELP),
+) -> None:
+    app = ctx_app(ctx)
+    service.withdraw_claim(app.engine, claim_id=claim_id, actor=_actor(by), now=resolve_now(now, app.settings))
+    typer.echo(f"claim {claim_id}: withdrawn")
+
+
+@claims_app.command("export", help="Write claim packets (XLSX with an evidence sheet per parcel, or CSV).")
+def export_cmd(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., help="FILE.xlsx or FILE.csv"),
+    state: str | None = typer.Option(None, help="Only claims in this state."),
+    ids: str | None = typer.Option(None, help="Comma-separated claim ids."),
+) -> None:
+    from claims.export import export_claims
+
+    app = ctx_app(ctx)
+    try:
+        wanted = [int(x) for x in ids.split(",")] if ids else None
+    except ValueError:
+        raise TrackerError(f"--ids: expected comma-separated numbers, got {ids!r}") from None
+    claims = service.list_claims(app.engine, state=state, ids=wanted, limit=100_000)
+    if not claims:
+        raise TrackerError("no claims match")
+    try:
+        export_claims(out, claims, engine=app.engine, tables=_tables(ctx), tz=app.settings.tz)
+    except ValueError as exc:
+        raise TrackerError(str(exc)) from None
+    typer.echo(f"wrote {len(claims)} claims to {out}")
+
+
+@claims_app.command("reconcile", help="Expected vs paid vs outstanding per courier and month.")
+def reconcile_cmd(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "--format")) -> None:
+    from claims.reconcile import reconcile
+
+    app = ctx_app(ctx)
+    lines = reconcile(app.engine, tz=app.settings.tz)
+    rows = [
+        {
+            "courier": x.courier,
+            "month": x.month,
+            "filed": x.filed,
+            "expected": x.expected,
+            "paid": x.paid,
+            "outstanding": x.outstanding,
+            "rejected": x.rejected,
+            "short": x.short,
+            "mismatched": ", ".join(f"#{m['claim_id']} {m['waybill']}" for m in x.mismatches),
+        }
+        for x in lines
+    ]
+    emit(
+        rows,
+        ["courier", "month", "filed", "expected", "paid", "outstanding", "rejected", "short", "mismatched"],
+        fmt,
+        tz=app.settings.tz,
+    )

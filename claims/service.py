@@ -1,0 +1,319 @@
+"""The claim ledger (shell): proposals from open flags, the lifecycle, expiry; every transition audited.
+
+Lifecycle: draft | needs_config -> filed (reference, date) -> paid (amount, date) | rejected (reason);
+draft | needs_config | filed -> withdrawn; draft | needs_config -> expired when the filing window closed
+unfiled (automatic). Functions are keyword-only with the engine, the actor and `now` passed in, so the
+CLI and the board call the same ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, Table, and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
+from claims.tables import ClaimTables
+from tracker.errors import TrackerError
+from tracker.status import ClaimState, FlagKind, FlagState
+from tracker.storage.repo import record_audit
+from tracker.storage.rows import ClaimRow, FlagRow, ParcelRow
+
+CLAIM: Table = ClaimRow.__table__  # type: ignore[assignment]
+FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
+PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
+
+OPEN_STATES = (ClaimState.draft, ClaimState.needs_config)
+# state -> states it may move to by a person's action
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    ClaimState.draft: (ClaimState.filed, ClaimState.withdrawn),
+    ClaimState.needs_config: (ClaimState.filed, ClaimState.withdrawn),
+    ClaimState.filed: (ClaimState.paid, ClaimState.rejected, ClaimState.withdrawn),
+}
+
+
+@dataclass
+class ProposeSummary:
+    proposed: Counter[str] = field(default_factory=Counter)
+    needs_config: int = 0
+    expired: int = 0
+    skipped: list[str] = field(default_factory=list)  # why a flag proposed nothing
+
+
+def inputs_for(parcel: dict[str, Any], **extra: Any) -> ClaimInputs:
+    """Formula inputs from a parcel row (plus what a person adds: supplier value, loss value, ...)."""
+    return ClaimInputs(
+        courier=parcel["courier"],
+        goods_value=parcel["goods_value"],
+        forward_freight=parcel["forward_freight"],
+        reverse_freight=parcel["return_freight"],
+        came_back=parcel["status"] == "returned",
+        order_created_at=parcel["order_created_at"] or parcel["paid_at"],
+        order_issued_at=parcel["issued_at"],
+        currency=parcel["currency"],
+        **extra,
+    )
+
+
+def compensation_for(
+    parcel: dict[str, Any], claim_type: str, scenario: str, tables: ClaimTables, **extra: Any
+) -> Compensation:
+    if claim_type == FREIGHT_INSURANCE:
+        category = parcel["category"] or ""
+        try:
+            return compute_insurance(inputs_for(parcel, **extra), category, scenario, tables)
+        except ValueError as exc:
+            line = f"freight insurance: {exc}"
+            return Compensation(FREIGHT_INSURANCE, scenario, None, "CNY", (line,), ("category",),
+                                table_version=tables.insurance.version)  # fmt: skip
+    return compute_compensation(inputs_for(parcel, **extra), claim_type, scenario, tables)
+
+
+def _row(parcel: dict[str, Any], comp: Compensation, now: datetime) -> dict[str, Any]:
+    return {
+        "parcel_id": parcel["id"],
+        "courier": parcel["courier"],
+        "claim_type": comp.claim_type,
+        "scenario": comp.scenario,
+        "state": ClaimState.needs_config if comp.missing else ClaimState.draft,
+        "amount": comp.amount,
+        "currency": comp.currency,
+        "formula": comp.formula,
+        "missing": ", ".join(comp.missing) or None,
+        "table_version": comp.table_version,
+        "filing_opens_at": comp.filing_opens,
+        "filing_closes_at": comp.filing_closes,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_new(engine: Engine, rows: list[dict[str, Any]], *, actor: str, now: datetime) -> list[int]:
+    """Insert claims that do not exist yet (one per parcel and type); audit each new one."""
+    if not rows:
+        return []
+    created = []
+    with engine.begin() as conn:
+        make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        for row in rows:
+            stmt = make(CLAIM).values(**row).on_conflict_do_nothing(index_elements=["parcel_id", "claim_type"])
+            result = conn.execute(stmt.returning(CLAIM.c.id))
+            claim_id = result.scalar_one_or_none()
+            if claim_id is None:
+                continue
+            created.append(claim_id)
+            record_audit(conn, at=now, actor=actor, action="claim.draft", entity="claim", entity_id=claim_id,
+                         detail={"type": row["claim_type"], "scenario": row["scenario"], "state": str(row["state"]),
+                                 "amount": None if row["amount"] is None else str(row["amount"]),
+                                 "formula": row["formula"]})  # fmt: skip
+    return created
+
+
+def _proposal(flag: dict[str, Any], parcel: dict[str, Any], tables: ClaimTables) -> tuple[str, str] | str:
+    """(claim type, scenario) a flag proposes, or why it proposes nothing (spec/claims.md, issue 5)."""
+    kind = flag["kind"]
+    proposals = tables.contracts.proposals
+    if parcel["freight_insured"] and kind in (FlagKind.returned, FlagKind.refused):
+        return FREIGHT_INSURANCE, "return" if kind == FlagKind.returned else "refusal"
+    if kind == FlagKind.lost:
+        return "goods_lost", "default"
+    if kind == FlagKind.damaged:
+        return "goods_lost", proposals.damaged_scenario
+    if kind == FlagKind.late_shipment:
+        return "ship_delay", "default"
+    if kind == FlagKind.refused:
+        shipped, refused_at = parcel["shipped_at"], parcel["last_event_at"]
+        if shipped and refused_at and refused_at - shipped > timedelta(hours=proposals.late_delivery_hours):
+            return "freight", "default"
+        return "refused on time: no freight claim (the courier delivered within the promise)"
+    return f"{kind}: no claim proposed automatically"
+
+
+def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = "claims") -> ProposeSummary:
+    """Draft the claims that open flags call for (one per parcel and type), after expiring overdue drafts."""
+    summary = ProposeSummary(expired=expire_due(engine, now=now, actor=actor))
+    kinds = [FlagKind.lost, FlagKind.damaged, FlagKind.late_shipment, FlagKind.refused, FlagKind.returned]
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(FLAG.c.kind, FLAG.c.parcel_id, PARCEL)
+            .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+            .where(FLAG.c.state != FlagState.resolved, FLAG.c.kind.in_(kinds))
+        ).all()
+    rows = []
+    for record in found:
+        parcel = dict(record._mapping)
+        decided = _proposal({"kind": record.kind}, parcel, tables)
+        if isinstance(decided, str):
+            summary.skipped.append(f"{parcel['waybill']}: {decided}")
+            continue
+        rows.append(_row(parcel, compensation_for(parcel, *decided, tables), now))
+    created = set(_insert_new(engine, rows, actor=actor, now=now))
+    with engine.connect() as conn:
+        for _claim_id, claim_type, state in conn.execute(
+            select(CLAIM.c.id, CLAIM.c.claim_type, CLAIM.c.state).where(CLAIM.c.id.in_(created))
+        ):
+            summary.proposed[claim_type] += 1
+            summary.needs_config += state == ClaimState.needs_config
+    return summary
+
+
+def open_claim(
+    engine: Engine,
+    *,
+    parcel_id: int,
+    claim_type: str,
+    scenario: str,
+    tables: ClaimTables,
+    actor: str,
+    now: datetime,
+    **extra: Any,
+) -> int:
+    """A person opens a claim of their choosing for a parcel; returns its id (an existing one is an error)."""
+    parcel = _parcel(engine, parcel_id)
+    try:
+        comp = compensation_for(parcel, claim_type, scenario, tables, **extra)
+    except ValueError as exc:
+        raise TrackerError(f"waybill {parcel['waybill']}: {exc}") from None
+    created = _insert_new(engine, [_row(parcel, comp, now)], actor=actor, now=now)
+    if not created:
+        raise TrackerError(f"waybill {parcel['waybill']} already has a {claim_type} claim")
+    return created[0]
+
+
+def _parcel(engine: Engine, parcel_id: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(select(PARCEL).where(PARCEL.c.id == parcel_id)).first()
+    if row is None:
+        raise TrackerError(f"no parcel with id {parcel_id}")
+    return dict(row._mapping)
+
+
+def get_claim(engine: Engine, claim_id: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(CLAIM, PARCEL.c.waybill, PARCEL.c.order_id)
+            .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+            .where(CLAIM.c.id == claim_id)
+        ).first()
+    if row is None:
+        raise TrackerError(f"no claim with id {claim_id}")
+    return dict(row._mapping)
+
+
+def _move(
+    engine: Engine, claim_id: int, to: str, *, actor: str, now: datetime, values: dict[str, Any], detail: dict[str, Any]
+) -> dict[str, Any]:
+    claim = get_claim(engine, claim_id)
+    allowed = TRANSITIONS.get(claim["state"], ())
+    if to not in allowed:
+        raise TrackerError(f"claim {claim_id} is {claim['state']}; it cannot become {to}")
+    with engine.begin() as conn:
+        changed = conn.execute(
+            CLAIM.update()
+            .where(CLAIM.c.id == claim_id, CLAIM.c.state == claim["state"])
+            .values(state=to, updated_at=now, **values)
+        ).rowcount
+        if changed != 1:
+            raise TrackerError(f"claim {claim_id} changed meanwhile; try again")
+        record_audit(conn, at=now, actor=actor, action=f"claim.{to}", entity="claim", entity_id=claim_id,
+                     detail={"from": claim["state"], **detail})  # fmt: skip
+    return get_claim(engine, claim_id)
+
+
+def file_claim(
+    engine: Engine, *, claim_id: int, reference_no: str, actor: str, now: datetime, filed_at: datetime | None = None
+) -> dict[str, Any]:
+    """Record that the claim was filed with the courier (reference number, date) inside its window."""
+    if not reference_no.strip():
+        raise TrackerError("a filed claim needs the courier's reference number")
+    at = filed_at or now
+    claim = get_claim(engine, claim_id)
+    if claim["filing_opens_at"] and at < claim["filing_opens_at"]:
+        raise TrackerError(f"claim {claim_id}: filing opens {claim['filing_opens_at']:%Y-%m-%d %H:%M} UTC")
+    if claim["filing_closes_at"] and at > claim["filing_closes_at"]:
+        raise TrackerError(f"claim {claim_id}: the filing window closed {claim['filing_closes_at']:%Y-%m-%d %H:%M} UTC")
+    return _move(engine, claim_id, ClaimState.filed, actor=actor, now=now,
+                 values={"reference_no": reference_no.strip(), "filed_at": at},
+                 detail={"reference_no": reference_no.strip()})  # fmt: skip
+
+
+def pay_claim(
+    engine: Engine, *, claim_id: int, amount: Decimal, actor: str, now: datetime, paid_at: datetime | None = None
+) -> dict[str, Any]:
+    """Record the courier's payout; a payout that differs from the expected amount is kept and flagged."""
+    if amount < 0:
+        raise TrackerError(f"a payout is not negative, got {amount}")
+    claim = get_claim(engine, claim_id)
+    detail = {"amount": str(amount), "expected": None if claim["amount"] is None else str(claim["amount"])}
+    detail["differs"] = claim["amount"] is None or amount != claim["amount"]
+    return _move(engine, claim_id, ClaimState.paid, actor=actor, now=now,
+                 values={"paid_amount": amount, "paid_at": paid_at or now}, detail=detail)  # fmt: skip
+
+
+def reject_claim(engine: Engine, *, claim_id: int, reason: str, actor: str, now: datetime) -> dict[str, Any]:
+    if not reason.strip():
+        raise TrackerError("a rejection needs the courier's reason")
+    return _move(engine, claim_id, ClaimState.rejected, actor=actor, now=now,
+                 values={"reject_reason": reason.strip()}, detail={"reason": reason.strip()})  # fmt: skip
+
+
+def withdraw_claim(engine: Engine, *, claim_id: int, actor: str, now: datetime, note: str = "") -> dict[str, Any]:
+    return _move(engine, claim_id, ClaimState.withdrawn, actor=actor, now=now, values={}, detail={"note": note})
+
+
+def expire_due(engine: Engine, *, now: datetime, actor: str = "claims") -> int:
+    """Unfiled claims whose window has closed become expired (set-based); returns how many."""
+    due = and_(CLAIM.c.state.in_(OPEN_STATES), CLAIM.c.filing_closes_at < now)
+    with engine.begin() as conn:
+        ids = [r[0] for r in conn.execute(select(CLAIM.c.id).where(due))]
+        if not ids:
+            return 0
+        conn.execute(CLAIM.update().where(CLAIM.c.id.in_(ids)).values(state=ClaimState.expired, updated_at=now))
+        for claim_id in ids:
+            record_audit(conn, at=now, actor=actor, action="claim.expired", entity="claim", entity_id=claim_id,
+                         detail={"reason": "filing window closed unfiled"})  # fmt: skip
+    return len(ids)
+
+
+def list_claims(
+    engine: Engine,
+    *,
+    state: str | None = None,
+    courier: str | None = None,
+    ids: list[int] | None = None,
+    closing_before: datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    query = select(CLAIM, PARCEL.c.waybill, PARCEL.c.order_id, PARCEL.c.goods_value, PARCEL.c.forward_freight,
+                   PARCEL.c.return_freight).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)  # fmt: skip
+    if state:
+        query = query.where(CLAIM.c.state == state)
+    if courier:
+        query = query.where(CLAIM.c.courier == courier)
+    if ids:
+        query = query.where(CLAIM.c.id.in_(ids))
+    if closing_before:
+        query = query.where(CLAIM.c.state.in_(OPEN_STATES), CLAIM.c.filing_closes_at <= closing_before)
+    query = query.order_by(CLAIM.c.filing_closes_at.is_(None), CLAIM.c.filing_closes_at, CLAIM.c.id)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
+
+
+def closing_soon(
+    engine: Engine, *, tables: ClaimTables, now: datetime, days: int | None = None
+) -> list[dict[str, Any]]:
+    """Unfiled claims whose window closes within `days` (default: contracts.toml proposals.closing_soon_days)."""
+    span = tables.contracts.proposals.closing_soon_days if days is None else days
+    return [c for c in list_claims(engine, closing_before=now + timedelta(days=span)) if c["filing_closes_at"] >= now]
+
+
+def claimable_total(engine: Engine) -> Decimal:
+    with engine.connect() as conn:
+        total = conn.execute(select(func.sum(CLAIM.c.amount)).where(CLAIM.c.state == ClaimState.draft)).scalar()
+    return Decimal(total or 0).quantize(Decimal("0.01"))

@@ -1,0 +1,243 @@
+"""Claim tables from config/claims/*.toml (spec/claims.md), validated on load into frozen values.
+
+Several versions of the courier table may coexist (`courier_claims*.toml`); the one in effect at the
+claim's anchor time applies and the claim keeps its version. Errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tracker.settings import ConfigError, read_toml
+
+_PERIOD = re.compile(r"^(\d+)([dmy])$")
+TERM_KINDS = ("percent", "value", "fixed", "forward_freight", "reverse_freight", "freight_incurred", "ratio")
+VALUE_BASES = ("goods_value", "goods_payment", "supplier_value", "loss_value")
+CATEGORY_ALIASES = {
+    "平板电视": "flat_panel_tv", "其它电视机": "other_tv", "其他电视机": "other_tv", "冰箱": "refrigerator",
+    "洗衣机": "washing_machine",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """'7d', '6m', '1y': days are 24 h; months and years are calendar arithmetic, day clamped to month end."""
+
+    count: int
+    unit: str
+
+    def add(self, at: datetime) -> datetime:
+        if self.unit == "d":
+            return at + timedelta(days=self.count)
+        months = self.count * (12 if self.unit == "y" else 1)
+        month0 = at.month - 1 + months
+        year, month = at.year + month0 // 12, month0 % 12 + 1
+        day = min(at.day, calendar.monthrange(year, month)[1])
+        return at.replace(year=year, month=month, day=day)
+
+    def __str__(self) -> str:
+        return f"{self.count}{self.unit}"
+
+
+def parse_period(text: str) -> Period:
+    match = _PERIOD.match(text)
+    if not match:
+        raise ValueError(f"a period such as 7d, 6m or 1y, got {text!r}")
+    return Period(int(match.group(1)), match.group(2))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Term(_Strict):
+    kind: str
+    base: str | None = None
+    percent: Decimal | None = Field(default=None, gt=0)
+    cap: Decimal | None = Field(default=None, ge=0)
+    ratio_key: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Term:
+        if self.kind not in TERM_KINDS:
+            raise ValueError(f"kind one of {', '.join(TERM_KINDS)}, got {self.kind!r}")
+        if self.kind in ("percent", "value", "ratio") and self.base not in VALUE_BASES:
+            raise ValueError(f"a {self.kind} term needs base one of {', '.join(VALUE_BASES)}")
+        if self.kind == "percent" and self.percent is None:
+            raise ValueError("a percent term needs percent")
+        if self.kind == "ratio" and not self.ratio_key:
+            raise ValueError("a ratio term needs ratio_key")
+        return self
+
+
+class Scenario(_Strict):
+    terms: tuple[Term, ...] = Field(min_length=1)
+
+
+class ClaimType(_Strict):
+    code: str = ""
+    name_zh: str
+    documents: tuple[str, ...] = ()
+    anchor: str = Field(pattern="^(order_created|order_issued)$")
+    filing_start: str
+    window: str
+    computable: bool = True
+    scenarios: dict[str, Scenario] = {}
+
+    @field_validator("filing_start", "window")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        parse_period(value)
+        return value
+
+    @model_validator(mode="after")
+    def _scenarios(self) -> ClaimType:
+        if self.computable and not self.scenarios:
+            raise ValueError("a computable claim type needs at least one scenario")
+        return self
+
+    @property
+    def start(self) -> Period:
+        return parse_period(self.filing_start)
+
+    @property
+    def period(self) -> Period:
+        return parse_period(self.window)
+
+
+class CourierTable(_Strict):
+    version: str = Field(min_length=1)
+    effective: date
+    currency: str = Field(default="CNY", pattern="^[A-Z]{3}$")
+    window_from_opening: bool = False
+    types: dict[str, ClaimType]
+
+
+class InsuranceCategory(_Strict):
+    name_zh: str
+    rate: Decimal = Field(gt=0, lt=1)
+    min_return: Decimal = Field(ge=0)
+    min_refusal: Decimal = Field(ge=0)
+    max_return: Decimal = Field(gt=0)
+    max_refusal: Decimal = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InsuranceCategory:
+        if self.min_return > self.max_return or self.min_refusal > self.max_refusal:
+            raise ValueError("each minimum must not exceed its maximum")
+        return self
+
+
+class InsuranceTable(_Strict):
+    version: str = Field(min_length=1)
+    effective: date
+    currency: str = Field(default="CNY", pattern="^[A-Z]{3}$")
+    return_multiplier: Decimal = Field(gt=0)
+    categories: dict[str, InsuranceCategory]
+
+
+class Proposals(_Strict):
+    damaged_scenario: str = "default"
+    late_delivery_hours: int = Field(default=72, gt=0)
+    closing_soon_days: int = Field(default=3, ge=0)
+
+
+class Contracts(_Strict):
+    fixed: dict[str, dict[str, Decimal]] = {}
+    ratios: dict[str, Decimal] = {}
+    switches: dict[str, bool] = {}
+    proposals: Proposals = Proposals()
+
+
+@dataclass(frozen=True)
+class ClaimTables:
+    courier_tables: tuple[CourierTable, ...]  # newest effective date first
+    insurance: InsuranceTable
+    contracts: Contracts
+
+    def table_at(self, at: datetime | None) -> CourierTable:
+        """The courier table in effect at `at` (the newest when `at` is unknown or before them all)."""
+        if at is not None:
+            for table in self.courier_tables:
+                if table.effective <= at.date():
+                    return table
+        return self.courier_tables[0]
+
+    def fixed_amount(self, courier: str | None, claim_type: str) -> Decimal | None:
+        """The contract's fixed amount: [fixed.<courier>] first, then [fixed.default]; None when unset."""
+        for scope in (courier or "", "default"):
+            value = self.contracts.fixed.get(scope, {}).get(claim_type)
+            if value is not None:
+                return value
+        return None
+
+    @property
+    def freight_incurred_includes_reverse(self) -> bool:
+        return self.contracts.switches.get("freight_incurred_includes_reverse", True)
+
+    def category(self, name: str) -> str:
+        code = CATEGORY_ALIASES.get(name.strip(), name.strip())
+        if code not in self.insurance.categories:
+            known = ", ".join(self.insurance.categories)
+            raise ValueError(
+                f"unknown freight-insurance category {name!r} (one of {known}, or 平板电视/其它电视机/冰箱/洗衣机)"
+            )
+        return code
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any], path: Path) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(file)"
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (not expected here)"
+            elif err["type"] == "missing":
+                message = "required key is missing"
+            got = err.get("input")
+            got_text = "" if isinstance(got, dict | list) or got is None or "got " in message else f", got {got!r}"
+            lines.append(f"{path}: {key}: {message}{got_text}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_tables(claims_dir: Path) -> ClaimTables:
+    """Load and validate every claims table; raise ConfigError naming the file and key at fault."""
+    paths = sorted(claims_dir.glob("courier_claims*.toml"))
+    if not paths:
+        raise ConfigError(f"{claims_dir}: no courier_claims*.toml claim table")
+    tables = []
+    for path in paths:
+        raw = read_toml(path)
+        for code, body in (raw.get("types") or {}).items():
+            if isinstance(body, dict):
+                body.setdefault("code", code)
+        tables.append(_validate(CourierTable, raw, path))
+    versions = [t.version for t in tables]
+    if len(set(versions)) != len(versions):
+        raise ConfigError(f"{claims_dir}: courier claim tables share a version: {versions}")
+    insurance_path = claims_dir / "freight_insurance.toml"
+    contracts_path = claims_dir / "contracts.toml"
+    insurance = _validate(InsuranceTable, read_toml(insurance_path), insurance_path)
+    contracts = _validate(Contracts, read_toml(contracts_path), contracts_path)
+    tables.sort(key=lambda t: t.effective, reverse=True)
+    for path_table in tables:
+        known = set(path_table.types)
+        for scope, amounts in contracts.fixed.items():
+            unknown = sorted(set(amounts) - known)
+            if unknown:
+                raise ConfigError(f"{contracts_path}: fixed.{scope}: unknown claim type(s) {unknown}")
+        if contracts.proposals.damaged_scenario not in path_table.types["goods_lost"].scenarios:
+            raise ConfigError(f"{contracts_path}: proposals.damaged_scenario: a goods_lost scenario, got "
+                              f"{contracts.proposals.damaged_scenario!r}")  # fmt: skip
+    return ClaimTables(tuple(tables), insurance, contracts)
