@@ -194,8 +194,7 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
         typer.echo(f"  {kind:<24} {severity:<9} {count}")
     report = run_alerts(app.engine, app.settings, now=at)
     typer.echo(
-        f"alerts: {len(report.planned)} planned; {len(report.sent)} messages delivered, "
-        f"{len(report.failed)} failed"
+        f"alerts: {len(report.planned)} planned; {len(report.sent)} messages delivered, {len(report.failed)} failed"
     )
 
 

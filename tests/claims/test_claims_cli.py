@@ -1,0 +1,65 @@
+"""`tracker claims ...` through the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal as D
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from typer.testing import CliRunner
+
+from tracker.cli import app
+from tracker.domain import ParcelFacts
+from tracker.settings import Settings
+from tracker.storage import repo
+from tracker.storage.db import make_engine
+from tracker.storage.rows import AuditRow, FlagRow, ParcelRow
+
+RUN = CliRunner()
+
+
+def test_compute_at_the_desk() -> None:
+    result = RUN.invoke(app, ["claims", "compute", "--type", "ship_delay", "--goods-value", "1899.00"])
+    assert result.exit_code == 0, result.output
+    assert "ship_delay (default): 500.00 CNY" in result.output
+    assert "30% × 1,899.00 = 569.70, capped at 500.00" in result.output
+    result = RUN.invoke(app, ["claims", "compute", "--type", "freight_insurance", "--category", "washing_machine",
+                              "--scenario", "refusal", "--goods-value", "500", "--format", "json"])  # fmt: skip
+    assert json.loads(result.output)["amount"] == "40.00"
+
+
+def test_compute_bad_input_is_one_clear_line() -> None:
+    result = RUN.invoke(app, ["claims", "compute", "--type", "goods_lost", "--goods-value", "一百"])
+    assert result.exit_code != 0 and "--goods-value: expected an amount" in str(result.exception or result.output)
+
+
+def test_propose_list_file_pay_export_reconcile(settings: Settings, tmp_path: Path) -> None:
+    engine = make_engine(settings.database_url)
+    RUN.invoke(app, ["init"])
+    order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    repo.upsert_parcels(engine, [ParcelFacts(courier="sf", waybill="SF1234567890123", goods_value=D("899.00"),
+                                             order_created_at=order, issued_at=order)], now=order)  # fmt: skip
+    with engine.begin() as conn:
+        pid = conn.execute(select(ParcelRow.id)).scalar_one()
+        conn.execute(insert(FlagRow).values(parcel_id=pid, courier="sf", kind="lost", severity="escalate", state="open",
+                                            opened_at=order))  # fmt: skip
+    assert "proposed 1 claims" in RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"]).output
+    listed = RUN.invoke(app, ["claims", "list", "--format", "json"])
+    claim = json.loads(listed.output.splitlines()[0])
+    assert (claim["claim_type"], claim["amount"], claim["state"]) == ("goods_lost", "899.00", "draft")
+    filed = RUN.invoke(app, ["claims", "file", str(claim["id"]), "--ref", "SF-TS-0001", "--by", "lead.wang",
+                             "--now", "2026-11-23 12:00"])  # fmt: skip
+    assert filed.exit_code == 0, filed.output
+    paid = RUN.invoke(app, ["claims", "pay", str(claim["id"]), "--amount", "899.00", "--by", "lead.wang"])
+    assert paid.exit_code == 0 and "paid 899.00" in paid.output
+    again = RUN.invoke(app, ["claims", "withdraw", str(claim["id"])])
+    assert again.exit_code != 0 and "is paid; it cannot become withdrawn" in str(again.exception)
+    out = tmp_path / "packet.xlsx"
+    assert RUN.invoke(app, ["claims", "export", "--out", str(out)]).exit_code == 0 and out.is_file()
+    recon = RUN.invoke(app, ["claims", "reconcile", "--format", "csv"])
+    assert "sf,2026-11,1,899.00,899.00,0.00,0.00,0.00," in recon.output
+    with engine.connect() as conn:
+        actors = set(conn.execute(select(AuditRow.actor).where(AuditRow.entity == "claim")).scalars())
+    assert {"lead.wang", "claims"} <= actors

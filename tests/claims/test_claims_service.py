@@ -1,0 +1,190 @@
+"""The claim ledger on SQLite and PostgreSQL: proposals from flags, the lifecycle, expiry, packets, reconciliation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, insert, select
+
+from claims import service
+from claims.export import export_claims
+from claims.reconcile import reconcile
+from claims.tables import ClaimTables, load_tables
+from tracker.domain import ParcelFacts
+from tracker.errors import TrackerError
+from tracker.settings import PROJECT_ROOT
+from tracker.storage import repo
+from tracker.storage.rows import AuditRow, FlagRow, ParcelRow, TrackingEventRow
+
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+ORDER = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def tables() -> ClaimTables:
+    return load_tables(PROJECT_ROOT / "config" / "claims")
+
+
+def _parcel(engine: Engine, waybill: str, *, status: str = "in_transit", **kw: Any) -> int:
+    facts: dict[str, Any] = {"courier": "yto", "waybill": waybill, "order_id": f"O{waybill[-4:]}", "goods_value": D("268.50"),
+                             "order_created_at": ORDER, "issued_at": ORDER, "shipped_at": ORDER + timedelta(hours=5)}  # fmt: skip
+    snapshot = {k: kw.pop(k) for k in ("last_event_at",) if k in kw}
+    facts.update(kw)
+    repo.upsert_parcels(engine, [ParcelFacts(**facts)], now=ORDER)
+    with engine.begin() as conn:
+        conn.execute(ParcelRow.__table__.update().where(ParcelRow.__table__.c.waybill == waybill)
+                     .values(status=status, **snapshot))  # fmt: skip
+        return conn.execute(select(ParcelRow.id).where(ParcelRow.waybill == waybill)).scalar_one()
+
+
+def _flag(engine: Engine, parcel_id: int, kind: str, state: str = "open") -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(FlagRow).values(parcel_id=parcel_id, courier="yto", kind=kind, severity="warn", state=state,
+                                            opened_at=NOW))  # fmt: skip
+
+
+def _audit(engine: Engine, claim_id: int) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(AuditRow.action).where(AuditRow.entity == "claim", AuditRow.entity_id == claim_id)
+                                 .order_by(AuditRow.id)).scalars())  # fmt: skip
+
+
+def test_flags_propose_their_claims_once(engine: Engine, tables: ClaimTables) -> None:
+    lost = _parcel(engine, "YT7500000000001")
+    damaged = _parcel(engine, "YT7500000000002")
+    late = _parcel(engine, "YT7500000000003")
+    refused_late = _parcel(engine, "YT7500000000004", forward_freight=D("12.00"), return_freight=D("15.00"),
+                           last_event_at=ORDER + timedelta(hours=5 + 100))  # fmt: skip
+    refused_on_time = _parcel(engine, "YT7500000000005", last_event_at=ORDER + timedelta(hours=30))
+    insured = _parcel(engine, "YT7500000000006", freight_insured=True, category="冰箱", goods_value=D("3299.00"),
+                      status="returned")  # fmt: skip
+    resolved = _parcel(engine, "YT7500000000007")
+    for pid, kind in [(lost, "lost"), (damaged, "damaged"), (late, "late_shipment"), (refused_late, "refused"),
+                      (refused_on_time, "refused"), (insured, "returned"), (resolved, "lost")]:  # fmt: skip
+        _flag(engine, pid, kind, state="resolved" if pid == resolved else "open")
+    summary = service.propose(engine, tables=tables, now=NOW)
+    assert dict(summary.proposed) == {"goods_lost": 2, "ship_delay": 1, "freight": 1, "freight_insurance": 1}
+    assert any("YT7500000000005: refused on time" in s for s in summary.skipped)
+    claims = {(c["waybill"], c["claim_type"]): c for c in service.list_claims(engine)}
+    assert claims[("YT7500000000001", "goods_lost")]["amount"] == D("268.50")
+    assert claims[("YT7500000000003", "ship_delay")]["amount"] == D("80.55")  # 30% of 268.50 = 80.55
+    assert claims[("YT7500000000004", "freight")]["amount"] == D("27.00")
+    insurance = claims[("YT7500000000006", "freight_insurance")]
+    assert insurance["amount"] == D("300.21") and insurance["scenario"] == "return"
+    assert insurance["table_version"] == "002-2026.1"
+    assert service.propose(engine, tables=tables, now=NOW).proposed == {}  # one claim per parcel and type
+    assert _audit(engine, claims[("YT7500000000001", "goods_lost")]["id"]) == ["claim.draft"]
+
+
+def test_missing_goods_value_drafts_a_needs_config_claim(engine: Engine, tables: ClaimTables) -> None:
+    pid = _parcel(engine, "YT7500000000010", goods_value=None)
+    _flag(engine, pid, "lost")
+    service.propose(engine, tables=tables, now=NOW)
+    (claim,) = service.list_claims(engine)
+    assert claim["state"] == "needs_config" and claim["amount"] is None and claim["missing"] == "goods value"
+
+
+def _draft(
+    engine: Engine, tables: ClaimTables, waybill: str = "YT7500000000020", claim_type: str = "goods_lost"
+) -> int:
+    pid = _parcel(engine, waybill)
+    return service.open_claim(engine, parcel_id=pid, claim_type=claim_type, scenario="default", tables=tables,
+                              actor="lead.wang", now=NOW)  # fmt: skip
+
+
+def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables: ClaimTables) -> None:
+    claim_id = _draft(engine, tables)
+    opens = service.get_claim(engine, claim_id)["filing_opens_at"]
+    assert opens == ORDER + timedelta(days=7)
+    with pytest.raises(TrackerError, match="filing opens"):
+        service.file_claim(engine, claim_id=claim_id, reference_no="TS-1", actor="lead.wang", now=NOW,
+                           filed_at=opens - timedelta(minutes=1))  # fmt: skip
+    filed = service.file_claim(
+        engine, claim_id=claim_id, reference_no="TS-1", actor="lead.wang", now=NOW, filed_at=opens
+    )
+    assert filed["state"] == "filed" and filed["reference_no"] == "TS-1" and filed["filed_at"] == opens
+    paid = service.pay_claim(engine, claim_id=claim_id, amount=D("200.00"), actor="lead.wang", now=NOW)
+    assert paid["state"] == "paid" and paid["paid_amount"] == D("200.00")
+    assert _audit(engine, claim_id) == ["claim.draft", "claim.filed", "claim.paid"]
+    (line,) = reconcile(engine, tz=SHANGHAI)
+    assert (line.courier, line.month, line.expected, line.paid, line.short) == ("yto", "2026-11", D("268.50"), D("200.00"),
+                                                                                D("68.50"))  # fmt: skip
+    assert line.mismatches[0]["claim_id"] == claim_id
+
+
+@pytest.mark.parametrize(("moves", "error"), [
+    (["pay"], "claim \\d+ is draft; it cannot become paid"),
+    (["file", "file"], "is filed; it cannot become filed"),
+    (["withdraw", "file"], "is withdrawn; it cannot become filed"),
+    (["file", "reject", "pay"], "is rejected; it cannot become paid"),
+])  # fmt: skip
+def test_invalid_transitions_are_clear_errors(
+    engine: Engine, tables: ClaimTables, moves: list[str], error: str
+) -> None:
+    claim_id = _draft(engine, tables)
+    at = ORDER + timedelta(days=8)
+    actions = {
+        "file": lambda: service.file_claim(engine, claim_id=claim_id, reference_no="R", actor="a", now=at),
+        "pay": lambda: service.pay_claim(engine, claim_id=claim_id, amount=D(1), actor="a", now=at),
+        "reject": lambda: service.reject_claim(engine, claim_id=claim_id, reason="超时", actor="a", now=at),
+        "withdraw": lambda: service.withdraw_claim(engine, claim_id=claim_id, actor="a", now=at),
+    }
+    for move in moves[:-1]:
+        actions[move]()
+    with pytest.raises(TrackerError, match=error):
+        actions[moves[-1]]()
+
+
+def test_unfiled_claims_expire_when_the_window_closes(engine: Engine, tables: ClaimTables) -> None:
+    claim_id = _draft(engine, tables, claim_type="ship_delay")  # window: order + 180 days
+    closes = service.get_claim(engine, claim_id)["filing_closes_at"]
+    assert closes == ORDER + timedelta(days=180)
+    assert [c["id"] for c in service.closing_soon(engine, tables=tables, now=closes - timedelta(days=2))] == [claim_id]
+    assert service.expire_due(engine, now=closes) == 0  # inclusive: still open at closing
+    with pytest.raises(TrackerError, match="filing window closed"):
+        service.file_claim(engine, claim_id=claim_id, reference_no="R", actor="a", now=closes + timedelta(minutes=1))
+    assert service.expire_due(engine, now=closes + timedelta(minutes=1)) == 1
+    assert service.get_claim(engine, claim_id)["state"] == "expired"
+    assert _audit(engine, claim_id)[-1] == "claim.expired"
+
+
+def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables, tmp_path: Path) -> None:
+    claim_id = _draft(engine, tables)
+    parcel_id = service.get_claim(engine, claim_id)["parcel_id"]
+    with engine.begin() as conn:
+        conn.execute(insert(TrackingEventRow), [
+            {"parcel_id": parcel_id, "event_time": ORDER + timedelta(hours=8), "status": "picked_up", "raw_code": "1",
+             "text": "【杭州市萧山区公司】已揽收", "text_hash": "a" * 16, "location": "杭州市", "ingested_at": NOW},
+            {"parcel_id": parcel_id, "event_time": ORDER + timedelta(days=1), "status": "in_transit", "raw_code": "0",
+             "text": "【杭州转运中心】已发出", "text_hash": "b" * 16, "location": None, "ingested_at": NOW},
+        ])  # fmt: skip
+    out = export_claims(
+        tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine, tables=tables, tz=SHANGHAI
+    )
+    book = load_workbook(out)
+    summary = book["索赔清单"]
+    header = [c.value for c in summary[1]]
+    row = dict(zip(header, [c.value for c in summary[2]], strict=True))
+    assert row["运单号"] == "YT7500000000020" and row["索赔类型"] == "货物丢失" and row["索赔金额"] == 268.5
+    assert row["计算方式"] == "goods value 268.50" and row["货值"] == 268.5 and row["状态"] == "草稿"
+    assert row["可投诉日期"] == "2026-11-08 10:00" and row["投诉截止"] == "2027-11-01 10:00"  # Shanghai time
+    evidence = book["轨迹 YT7500000000020"]
+    assert [c.value for c in evidence[2]][:5] == ["时间", "状态", "代码", "物流信息", "地点"]
+    assert [c.value for c in evidence[3]][:5] == [
+        "2026-11-01 18:00",
+        "picked_up",
+        "1",
+        "【杭州市萧山区公司】已揽收",
+        "杭州市",
+    ]
+    assert evidence.cell(row=4, column=4).value == "【杭州转运中心】已发出"
+    csv_text = export_claims(tmp_path / "packet.csv", service.list_claims(engine), engine=engine, tables=tables,
+                             tz=SHANGHAI).read_text(encoding="utf-8-sig")  # fmt: skip
+    assert "物流轨迹" in csv_text and "2026-11-01 18:00 [picked_up] 【杭州市萧山区公司】已揽收" in csv_text
