@@ -174,7 +174,7 @@ def demo(
 
 
 def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-untyped-def]
-    """After the poll (which runs the rules): open exceptions by kind, then one alert run."""
+    """After the poll: the rules, open exceptions by kind, claim proposals, then one alert run."""
     from sqlalchemy import func, select
 
     from tracker.alerts.service import run_alerts
@@ -192,6 +192,16 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
     typer.echo(f"open exceptions: {sum(r[2] for r in rows)}")
     for kind, severity, count in rows:
         typer.echo(f"  {kind:<24} {severity:<9} {count}")
+    from claims.service import claimable_total, propose
+    from claims.tables import load_tables
+
+    proposed = propose(app.engine, tables=load_tables(app.settings.config_dir / "claims"), now=at)
+    typer.echo(
+        f"claims proposed: {sum(proposed.proposed.values())} ({proposed.needs_config} need configuration); "
+        f"claimable now: {claimable_total(app.engine):,.2f} CNY"
+    )
+    for claim_type, count in proposed.proposed.most_common():
+        typer.echo(f"  {claim_type:<24} {count}")
     report = run_alerts(app.engine, app.settings, now=at)
     typer.echo(
         f"alerts: {len(report.planned)} planned; {len(report.sent)} messages delivered, {len(report.failed)} failed"
