@@ -445,3 +445,76 @@ def alerts_page(engine: Engine, *, state: str | None = None, limit: int = 50, of
     if state:
         query = query.where(ALERT.c.state == state)
     return _rows(engine, query.order_by(ALERT.c.id.desc()).limit(limit).offset(offset))
+
+
+# --- the Streamlit cache (the only Streamlit in this module) ------------------------------------------------
+
+READS: dict[str, Callable[..., Any]] = {
+    f.__name__: f
+    for f in (
+        open_by,
+        ageing,
+        stale_soon,
+        claimable,
+        deadlines,
+        alerts_today,
+        queue_count,
+        queue_page,
+        distinct_values,
+        find_parcels,
+        parcel_detail,
+        claims_count,
+        claims_page,
+        claims_by_state,
+        reconciliation,
+        scorecards,
+        alerts_count,
+        alerts_page,
+    )  # fmt: skip
+}
+
+
+def engine_for(url: str) -> Engine:
+    """One engine per database URL for the whole server, shared by every session's thread
+    (spec/ecosystem.md §6: cache the engine, never a connection); migrated on first use."""
+    return _engine_for(url)
+
+
+def read(url: str, name: str, *, ttl: int, **kw: Any) -> Any:
+    """READS[name](engine, **kw), cached for `ttl` seconds per argument set (a rounded `now` makes hits)."""
+    return _cached(ttl)(url, name, kw)
+
+
+def clear_cache() -> None:
+    """After an action: the next render reads fresh rows."""
+    import streamlit as st
+
+    st.cache_data.clear()
+
+
+def _engine_for(url: str) -> Engine:
+    import streamlit as st
+
+    @st.cache_resource(show_spinner=False)
+    def board_engine(url: str) -> Engine:
+        from tracker.storage.db import make_engine, migrate
+
+        engine = make_engine(url)
+        migrate(engine)
+        return engine
+
+    return board_engine(url)
+
+
+_CACHED: dict[int, Callable[..., Any]] = {}
+
+
+def _cached(ttl: int) -> Callable[..., Any]:
+    if ttl not in _CACHED:
+        import streamlit as st
+
+        def board_read(url: str, name: str, kw: dict[str, Any]) -> Any:
+            return READS[name](engine_for(url), **kw)
+
+        _CACHED[ttl] = st.cache_data(ttl=ttl, show_spinner=False, max_entries=2000)(board_read)
+    return _CACHED[ttl]

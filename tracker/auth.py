@@ -52,3 +52,27 @@ def write_user(path: Path, name: str, *, role: str, password_hash: str) -> bool:
         return False
     path.write_text(text.rstrip("\n") + "\n\n" + block, encoding="utf-8")
     return True
+
+
+# What each board role may do (spec: leads run the desk, agents work the queue).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "lead": frozenset(
+        {
+            "flag.ack",
+            "flag.assign",
+            "flag.note",
+            "flag.resolve",
+            "claim.open",
+            "claim.file",
+            "claim.pay",
+            "claim.reject",
+            "claim.withdraw",
+            "claim.export",
+        }
+    ),  # fmt: skip
+    "agent": frozenset({"flag.ack", "flag.note", "flag.resolve", "claim.open", "claim.export"}),
+}
+
+
+def can(role: str, action: str) -> bool:
+    return action in PERMISSIONS.get(role, frozenset())
