@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tracker.commands import alerts, core, online, providers, rules
+from tracker.commands import alerts, board, core, online, providers, rules
 from tracker.commands.context import AppContext
 from tracker.errors import TrackerError
 
@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # Each command group registers itself; add new groups here.
-for group in (core, providers, online, rules, alerts):
+for group in (core, providers, online, rules, alerts, board):
     group.register(app)
 
 
