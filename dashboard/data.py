@@ -365,23 +365,39 @@ def _hours_between(engine: Engine, start: Any, end: Any) -> ColumnElement:
 
 def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: int, now: datetime) -> list[dict]:
     """Per courier, parcels shipped in [start, end): count, flagged share by kind (dict), stale share
-    (open, last event older than the stale threshold), median transit hours (shipped -> delivered),
-    claims filed and money recovered for those parcels."""
+    (open, last event older than the stale threshold), median transit hours (shipped -> delivered, to
+    0.1 h), claims filed and money recovered for those parcels.
+
+    One pass over the period's parcels grouped by courier and transit time rounded to 0.1 h: the median
+    comes from that histogram, so no per-courier sort of the delivered parcels (bench/board.py)."""
     in_period = and_(PARCEL.c.shipped_at >= start, PARCEL.c.shipped_at < end)
     stale = and_(PARCEL.c.is_open.is_(True), PARCEL.c.last_event_at < now - timedelta(hours=stale_hours))
+    # tenths of an hour as a whole number (PostgreSQL has no round(double, n))
+    hours = _hours_between(engine, PARCEL.c.shipped_at, PARCEL.c.delivered_at)
+    transit = case((PARCEL.c.delivered_at.is_not(None), func.round(hours * 10)))
     base = (
         select(
             PARCEL.c.courier,
-            func.count().label("parcels"),
+            transit.label("transit"),
+            func.count().label("n"),
             func.sum(case((stale, 1), else_=0)).label("stale"),
-            func.sum(case((PARCEL.c.delivered_at.is_not(None), 1), else_=0)).label("delivered"),
         )
         .where(in_period)
-        .group_by(PARCEL.c.courier)
-        .order_by(PARCEL.c.courier)
+        .group_by(PARCEL.c.courier, transit)
     )
-    cards = {r["courier"]: {**r, "kinds": {}, "claims_filed": 0, "recovered": Decimal("0")}
-             for r in _rows(engine, base)}  # fmt: skip
+    cards: dict[str, dict[str, Any]] = {}
+    histograms: dict[str, list[tuple[float, int]]] = {}
+    for r in _rows(engine, base):
+        card = cards.setdefault(
+            r["courier"],
+            {"courier": r["courier"], "parcels": 0, "stale": 0, "delivered": 0, "kinds": {}, "claims_filed": 0,
+             "recovered": Decimal("0")},
+        )  # fmt: skip
+        card["parcels"] += r["n"]
+        card["stale"] += int(r["stale"] or 0)
+        if r["transit"] is not None:
+            card["delivered"] += r["n"]
+            histograms.setdefault(r["courier"], []).append((float(r["transit"]) / 10, r["n"]))
     kinds = (
         select(FLAG.c.courier, FLAG.c.kind, func.count().label("n"))
         .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
@@ -405,25 +421,27 @@ def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: i
         if r["courier"] in cards:
             cards[r["courier"]]["claims_filed"] = int(r["filed"] or 0)
             cards[r["courier"]]["recovered"] = Decimal(str(r["recovered"])).quantize(Decimal("0.01"))
-    hours = _hours_between(engine, PARCEL.c.shipped_at, PARCEL.c.delivered_at)
     for courier, card in cards.items():
         card["exception_rate"] = {k: n / card["parcels"] for k, n in card["kinds"].items()}
-        card["stale_rate"] = (card["stale"] or 0) / card["parcels"]
-        delivered = int(card["delivered"] or 0)
-        card["median_transit_hours"] = None
-        if delivered:
-            # the middle row of the courier's delivered parcels, ordered by transit time, in SQL
-            q = (
-                select(hours)
-                .where(in_period, PARCEL.c.courier == courier, PARCEL.c.delivered_at.is_not(None))
-                .order_by(hours)
-                .limit(2 - delivered % 2)
-                .offset((delivered - 1) // 2)
-            )
-            with engine.connect() as conn:
-                mids = [float(v) for (v,) in conn.execute(q)]
-            card["median_transit_hours"] = round(sum(mids) / len(mids), 1)
-    return list(cards.values())
+        card["stale_rate"] = card["stale"] / card["parcels"]
+        card["median_transit_hours"] = median_of_histogram(histograms.get(courier, []))
+    return sorted(cards.values(), key=lambda c: c["courier"])
+
+
+def median_of_histogram(counts: list[tuple[float, int]]) -> float | None:
+    """The median of values given as (value, how many); the mean of the two middle values when even."""
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    middle = [(total - 1) // 2, total // 2]  # 0-based ranks of the middle value(s)
+    found: list[float] = []
+    seen = 0
+    for value, n in sorted(counts):
+        while middle and middle[0] < seen + n:
+            found.append(value)
+            middle.pop(0)
+        seen += n
+    return round(sum(found) / len(found), 1)
 
 
 # --- alerts log ----------------------------------------------------------------------------------------------
