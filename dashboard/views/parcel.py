@@ -28,7 +28,9 @@ st.caption(f"{b.t('status')}: {p['status']} · {p['status_text'] or ''}")
 st.subheader(b.t("facts"))
 facts = ["order_id", "shop", "direction", "province", "city", "goods_value", "paid_at", "shipped_at",
          "first_scan_at", "last_event_at", "delivered_at", "refund_deadline", "provider_error"]  # fmt: skip
-table(b, [{"field": k, "value": p[k]} for k in facts if p.get(k) not in (None, "")], ["field", "value"], key="facts")
+table(
+    b, [{"field": b.t(k), "value": p[k]} for k in facts if p.get(k) not in (None, "")], ["field", "value"], key="facts"
+)
 if detail["facts"]:
     table(b, detail["facts"], ["kind", "recorded_at", "recorded_by", "data"], key="manual_facts")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import subprocess
 import sys
 
 import typer
@@ -53,11 +52,10 @@ def board(
         raise TrackerError(f"--port: 127.0.0.1:{port} is in use; pick another with --port")
     env = {**os.environ, "TRACKER_CONFIG_DIR": str(settings.config_dir)}
     typer.echo(f"board: http://127.0.0.1:{port}")
-    try:
-        code = subprocess.call(streamlit_command(port), env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    sys.stdout.flush()
+    # become the server (no child left behind when the terminal or a supervisor stops us)
+    command = streamlit_command(port)
+    os.execve(command[0], command, env)
 
 
 @board_app.command("add-user")
