@@ -76,6 +76,8 @@ def queue_link(b: Board, label: str, **params: Any) -> None:
 
 
 def plain(b: Board, value: Any, column: str = "") -> Any:
+    if value is None:
+        return ""
     if isinstance(value, datetime):
         return b.local(value)
     if isinstance(value, Decimal):

@@ -28,7 +28,8 @@ offset = pager(b, total, key="c_page")
 rows = b.read("claims_page", state=state or None, limit=b.settings.board.page_size, offset=offset)
 for r in rows:
     closes = r["filing_closes_at"]
-    r["days_left"] = (closes - b.now).days if closes and r["state"] in ("draft", "needs_config") else None
+    to_file = closes and r["state"] in ("draft", "needs_config")
+    r["days_left"] = str((closes - b.now).days) if to_file else ""
     r["window"] = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
 table(b, rows, ["id", "waybill", "courier", "claim_type", "state", "amount", "formula", "window", "days_left",
                 "reference_no", "paid_amount", "reject_reason"], key="claims_table")  # fmt: skip

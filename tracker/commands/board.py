@@ -25,6 +25,7 @@ def streamlit_command(port: int) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--client.toolbarMode", "minimal",
     ]  # fmt: skip
 
 
