@@ -17,7 +17,7 @@ from tracker.auth import can
 from tracker.settings import Settings, load_settings
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, ttl=60)  # a user added with `tracker board add-user` shows up within a minute
 def _settings(config_dir: str | None, database_url: str | None) -> Settings:
     return load_settings(Path(config_dir) if config_dir else None)
 
