@@ -1,0 +1,1 @@
+"""Courier claims: engine, lifecycle service, XLSX packets, reconciliation."""
