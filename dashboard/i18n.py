@@ -54,6 +54,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "page": ("页", "Page"),
     "rows_found": ("共 {n} 条", "{n} rows"),
     "select": ("选择", "Select"),
+    "select_placeholder": ("选择本页的行", "Choose rows on this page"),
     "bulk_actions": ("批量操作", "Bulk actions"),
     "note": ("备注", "Note"),
     "assign_to": ("分配给", "Assign to"),

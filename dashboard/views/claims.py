@@ -35,7 +35,9 @@ table(b, rows, ["id", "waybill", "courier", "claim_type", "state", "amount", "fo
                 "reference_no", "paid_amount", "reject_reason"], key="claims_table")  # fmt: skip
 
 labels = {r["id"]: f"{r['id']} · {r['waybill']} · {r['claim_type']} · {state_label(r['state'], b.lang)}" for r in rows}
-selected = st.multiselect(b.t("select"), list(labels), format_func=labels.get, key="c_selected")
+selected = st.multiselect(
+    b.t("select"), list(labels), format_func=labels.get, key="c_selected", placeholder=b.t("select_placeholder")
+)
 
 c = st.columns(4)
 reference = c[0].text_input(b.t("reference_no"), key="c_reference")

@@ -66,7 +66,9 @@ table(b, rows, ["flag_id", "waybill", "courier", "kind", "severity", "state", "a
 
 st.subheader(b.t("bulk_actions"))
 labels = {r["flag_id"]: f"{r['flag_id']} · {r['waybill']} · {kind_label(r['kind'], b.lang)}" for r in rows}
-selected = st.multiselect(b.t("select"), list(labels), format_func=labels.get, key="q_selected")
+selected = st.multiselect(
+    b.t("select"), list(labels), format_func=labels.get, key="q_selected", placeholder=b.t("select_placeholder")
+)
 c = st.columns([2, 2, 3])
 note = c[0].text_input(b.t("note"), key="q_note")
 to = c[1].text_input(b.t("assign_to"), key="q_to")
