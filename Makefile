@@ -12,7 +12,7 @@ run: $(VENV)/.installed
 
 # The whole suite on SQLite, then again on PostgreSQL (a throwaway server the tests start).
 test: $(VENV)/.installed-test
-	./scripts/ensure-system-packages.sh
+	./scripts/ensure-system-packages.sh chromium fonts-wqy-zenhei
 	$(BIN)/python -m pytest -q
 	TRACKER_TEST_DB=postgresql $(BIN)/python -m pytest -q
 

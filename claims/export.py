@@ -94,6 +94,17 @@ def export_claims(
     return _write_xlsx(path, rows, events, tz)
 
 
+def packets_xlsx(engine: Engine, *, claim_ids: Sequence[int], tables: ClaimTables, tz: tzinfo) -> bytes:
+    """The XLSX packet of these claims as bytes (for a download button)."""
+    import tempfile
+
+    from claims.service import list_claims
+
+    claims = list_claims(engine, ids=list(claim_ids), limit=len(claim_ids) or 1)
+    with tempfile.TemporaryDirectory(prefix="claims-") as folder:
+        return export_claims(Path(folder) / "claims.xlsx", claims, engine=engine, tables=tables, tz=tz).read_bytes()
+
+
 def _timeline_text(events: list[dict[str, Any]], tz: tzinfo) -> str:
     return "\n".join(f"{_local(e['event_time'], tz)} [{e['status']}] {e['text']}" for e in events)
 

@@ -114,9 +114,16 @@ def _insert_new(engine: Engine, rows: list[dict[str, Any]], *, actor: str, now: 
     return created
 
 
-def _proposal(flag: dict[str, Any], parcel: dict[str, Any], tables: ClaimTables) -> tuple[str, str] | str:
-    """(claim type, scenario) a flag proposes, or why it proposes nothing (spec/claims.md, issue 5)."""
+def _proposal(
+    flag: dict[str, Any], parcel: dict[str, Any], tables: ClaimTables, *, by_person: bool = False
+) -> tuple[str, str] | str:
+    """(claim type, scenario) a flag proposes, or why it proposes nothing (spec/claims.md, issue 5).
+
+    A suspected loss proposes nothing by itself (the loss is not confirmed); a person opening claims on it
+    gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们")."""
     kind = flag["kind"]
+    if by_person and kind == FlagKind.lost_suspected:
+        kind = FlagKind.lost
     proposals = tables.contracts.proposals
     if parcel["freight_insured"] and kind in (FlagKind.returned, FlagKind.refused):
         return FREIGHT_INSURANCE, "return" if kind == FlagKind.returned else "refusal"
@@ -183,6 +190,29 @@ def open_claim(
     if not created:
         raise TrackerError(f"waybill {parcel['waybill']} already has a {claim_type} claim")
     return created[0]
+
+
+def open_claims(
+    engine: Engine, *, parcel_ids: list[int], tables: ClaimTables, actor: str, now: datetime
+) -> list[dict[str, Any]]:
+    """Draft the claims the unresolved flags of these parcels call for (the same mapping as `propose`);
+    an existing claim of a type is kept. A parcel whose flags call for no claim is an error naming it."""
+    created: list[int] = []
+    for parcel_id in parcel_ids:
+        parcel = _parcel(engine, parcel_id)
+        with engine.connect() as conn:
+            kinds = conn.execute(
+                select(FLAG.c.kind).where(FLAG.c.parcel_id == parcel_id, FLAG.c.state != FlagState.resolved)
+            ).scalars()
+            decisions = [_proposal({"kind": kind}, parcel, tables, by_person=True) for kind in kinds]
+        wanted = sorted({d for d in decisions if not isinstance(d, str)})
+        if not wanted:
+            raise TrackerError(f"{parcel['waybill']}: no unresolved flag that leads to a claim")
+        rows = [
+            _row(parcel, compensation_for(parcel, claim_type, scenario, tables), now) for claim_type, scenario in wanted
+        ]
+        created += _insert_new(engine, rows, actor=actor, now=now)
+    return [get_claim(engine, claim_id) for claim_id in created]
 
 
 def _parcel(engine: Engine, parcel_id: int) -> dict[str, Any]:

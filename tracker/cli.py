@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from tracker.commands import alerts, core, online, providers, rules
+from claims import cli as claims_cli  # the CLI is the one entrypoint that joins tracker and claims
+from tracker.commands import alerts, board, core, online, providers, rules
 from tracker.commands.context import AppContext
 from tracker.errors import TrackerError
 
@@ -20,9 +21,7 @@ app = typer.Typer(
 )
 
 # Each command group registers itself; add new groups here.
-from claims import cli as claims_cli  # noqa: E402  (the CLI is the entrypoint that joins tracker and claims)
-
-for group in (core, providers, online, rules, alerts, claims_cli):
+for group in (core, providers, online, rules, alerts, board, claims_cli):
     group.register(app)
 
 

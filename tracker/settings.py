@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -423,6 +423,32 @@ def _provider_data(config_dir: Path) -> dict[str, Any]:
     return data
 
 
+# --- the board (config/board.toml) -------------------------------------------------------------------
+
+
+class BoardUser(BaseModel):
+    """One person who may log in; the password is a salted hash (tracker.auth)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["lead", "agent"]
+    password_hash: str = Field(pattern=r"^scrypt\$")
+
+
+class BoardConfig(BaseModel):
+    """config/board.toml: login, language, paging and caching of the board."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    open_localhost: bool = False
+    local_user: str = "local"
+    language: Literal["zh", "en"] = "zh"
+    page_size: int = Field(default=50, ge=5, le=500)
+    cache_ttl_seconds: int = Field(default=30, ge=0)
+    deadline_days: int = Field(default=3, ge=1)
+    users: dict[str, BoardUser] = {}
+
+
 # --- the whole -----------------------------------------------------------------------------------------
 
 
@@ -444,6 +470,7 @@ class Settings(BaseSettings):
     alerts: AlertsConfig = AlertsConfig()
     providers: ProvidersConfig
     next_actions: dict[str, ActionText] = {}
+    board: BoardConfig = BoardConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -506,6 +533,7 @@ _FILES = {
     "alerts": "alerts.toml",
     "providers": "providers.toml",
     "next_actions": "next_actions.toml",
+    "board": "board.toml",
 }
 
 
@@ -544,6 +572,9 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     actions_file = config_dir / "next_actions.toml"
     if actions_file.is_file():
         data["next_actions"] = read_toml(actions_file)
+    if (config_dir / "board.toml").is_file():
+        board = read_toml(config_dir / "board.toml")
+        data["board"] = {**board.get("board", {}), "users": board.get("users", {})}
     data["config_dir"] = config_dir
     try:
         settings = Settings(**data)

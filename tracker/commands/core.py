@@ -148,6 +148,8 @@ def demo(
     file: Path = typer.Option(None, help="Parcels file to import. Default: examples/parcels.csv."),
     now: str | None = typer.Option(None, help=NOW_HELP),
     generated: int = typer.Option(3000, help="Also import this many generated parcels and poll the sandbox."),
+    board: bool = typer.Option(True, "--board/--no-board", help="End by starting the board (Ctrl-C stops it)."),
+    port: int = typer.Option(8501, help="The board's port on 127.0.0.1 (the next free one if taken)."),
 ) -> None:
     app = ctx_app(ctx)
     settings = app.settings
@@ -171,6 +173,25 @@ def demo(
     for direction, count in sorted(summary["by_direction"].items()):
         typer.echo(f"  {direction}: {count}")
     _demo_exceptions_and_alerts(app, at)
+    if board:
+        _start_board(settings, port, now)
+
+
+def _start_board(settings: Settings, port: int, now: str | None) -> None:
+    """Become the board server (streamlit) on the first free port from `port`; prints its URL."""
+    import os
+
+    from tracker.commands.board import _port_free, streamlit_command
+
+    while not _port_free(port):
+        port += 1
+    env = {**os.environ, "TRACKER_CONFIG_DIR": str(settings.config_dir)}
+    if now:
+        env["TRACKER_NOW"] = resolve_now(now, settings).isoformat()
+    typer.echo(f"board: http://127.0.0.1:{port}  (Ctrl-C stops it)")
+    sys.stdout.flush()
+    command = streamlit_command(port)
+    os.execve(command[0], command, env)
 
 
 def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-untyped-def]

@@ -106,3 +106,18 @@ def resolve(engine: Engine, *, flag_id: int, actor: str, now: datetime, note: st
     if note:
         values["note"] = note
     return _change(engine, flag_id, actor=actor, now=now, action="resolve", values=values, detail={"note": note})
+
+
+def add_note(engine: Engine, *, flag_id: int, text: str, actor: str, now: datetime) -> dict[str, Any]:
+    """Add a line to the flag's note (state unchanged; also on a resolved flag): the note keeps every line,
+    newest last, each with its author; the audit log has the line alone."""
+    if not text.strip():
+        raise TrackerError("--note: the note is empty")
+    with engine.connect() as conn:
+        current = _load(conn, flag_id)["note"]
+    line = f"{actor}: {text.strip()}"
+    values = {"note": f"{current}\n{line}" if current else line}
+    return _change(
+        engine, flag_id, actor=actor, now=now, action="note", values=values, detail={"note": text.strip()},
+        refuse_resolved=False,
+    )  # fmt: skip

@@ -1,0 +1,239 @@
+"""The board's reads at scale: 1,000,000 parcels and 100,000 unresolved flags (ci: 50,000 / 5,000).
+
+Builds the tables with sqlite3 executemany (30% of parcels open, last event ~ Exp(mean 30 h), closed
+ones delivered over 60 days, 12 couriers with skewed shares, a third of the open parcels flagged, claims
+and alerts for some), then times, in one run and on the same file, every data function each view calls
+on its first render (dashboard/data.py, without the Streamlit cache) against a baseline: the indexed
+`SELECT COUNT(*) FROM flag WHERE state != 'resolved'` (partial index ix_flag_unresolved_kind_courier).
+
+Prints seconds per function and per view with the ratio to the baseline; exit 1 when a view misses its
+budget (2 s at full scale, spec issue 6; 0.5 s at ci).
+
+    python bench/board.py --scale ci|full [--runs N] [--keep PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from dashboard import data  # noqa: E402
+from tracker.storage.db import make_engine, migrate  # noqa: E402
+
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+FMT = "%Y-%m-%d %H:%M:%S.%f"
+COURIERS = [("zto", 24), ("yto", 18), ("yunda", 14), ("sto", 10), ("sf", 9), ("jt", 8), ("jd", 5),
+            ("ems", 4), ("debang", 3), ("best", 2), ("youzheng", 2), ("zjs", 1)]  # fmt: skip
+KINDS = [("stale", 40), ("no_first_scan", 15), ("refused", 10), ("lost_suspected", 8), ("returning", 8),
+         ("out_of_area", 5), ("address_problem", 5), ("late_shipment", 5), ("damaged", 4)]  # fmt: skip
+SHOPS = ["旗舰店", "专营店", "二店", "海外店"]
+PROVINCES = ["浙江省", "上海市", "广东省", "江苏省", "四川省", "西藏自治区", "北京市", "湖北省"]
+SCALES = {"full": (1_000_000, 100_000), "ci": (50_000, 5_000)}
+BUDGET_S = {"full": 2.0, "ci": 0.5}
+
+
+def _t(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime(FMT)
+
+
+def build(path: Path, n_parcels: int, n_flags: int, seed: int = 11) -> None:
+    """parcel, flag, claim and alert rows written straight with sqlite3 (not the timed part)."""
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    rng = random.Random(seed)
+    couriers, cw = zip(*COURIERS, strict=True)
+    kinds, kw = zip(*KINDS, strict=True)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    created = _t(NOW - timedelta(days=61))
+    cols = ("courier", "waybill", "direction", "order_id", "shop", "province", "goods_value", "shipped_at",
+            "status", "first_scan_at", "last_event_at", "delivered_at", "is_open", "currency", "freight_insured",
+            "created_at", "updated_at")  # fmt: skip
+    sql = f"INSERT INTO parcel ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    batch: list[tuple[Any, ...]] = []
+    open_rows: list[tuple[int, str]] = []
+    for i in range(1, n_parcels + 1):
+        courier = rng.choices(couriers, cw)[0]
+        is_open = rng.random() < 0.30
+        if is_open:
+            last = NOW - timedelta(hours=rng.expovariate(1 / 30))
+            delivered, status = None, "in_transit"
+            open_rows.append((i, courier))
+        else:
+            last = delivered = NOW - timedelta(days=rng.uniform(0, 60))
+            status = "delivered"
+        first = last - timedelta(hours=rng.uniform(1, 72))
+        shipped = first - timedelta(hours=rng.uniform(1, 20))
+        batch.append((courier, f"W{i:012d}", "outbound", f"O{i}", rng.choice(SHOPS), rng.choice(PROVINCES),
+                      f"{rng.uniform(10, 500):.2f}", _t(shipped), status, _t(first), _t(last), _t(delivered),
+                      is_open, "CNY", False, created, created))  # fmt: skip
+        if len(batch) == 20_000:
+            con.executemany(sql, batch)
+            batch.clear()
+    con.executemany(sql, batch)
+    flagged = rng.sample(open_rows, min(n_flags, len(open_rows)))
+    con.executemany(
+        "INSERT INTO flag (parcel_id, courier, kind, severity, level, state, opened_at, assignee, next_action_zh,"
+        " next_action_en) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+        [
+            (pid, courier, rng.choices(kinds, kw)[0], "escalate" if rng.random() < 0.2 else "warn",
+             "acknowledged" if rng.random() < 0.3 else "open", _t(NOW - timedelta(hours=rng.uniform(0, 200))),
+             rng.choice([None, None, "王芳", "李雷"]), "电话咨询快递网点", "Phone the courier outlet")
+            for pid, courier in flagged
+        ],
+    )  # fmt: skip
+    claims = flagged[: max(1, len(flagged) // 20)]
+    con.executemany(
+        "INSERT INTO claim (parcel_id, courier, claim_type, scenario, state, amount, currency, formula,"
+        " table_version, filing_opens_at, filing_closes_at, paid_amount, filed_at, created_at, updated_at)"
+        " VALUES (?, ?, 'loss', 'default', ?, ?, 'CNY', '货值', 'bench', ?, ?, ?, ?, ?, ?)",
+        [
+            (pid, courier, state, "100.00", created, _t(NOW + timedelta(days=rng.uniform(-5, 30))),
+             "80.00" if state == "paid" else None, created if state in ("filed", "paid") else None, created, created)
+            for pid, courier in claims
+            for state in [rng.choice(["draft", "draft", "filed", "paid", "rejected"])]
+        ],
+    )  # fmt: skip
+    con.executemany(
+        "INSERT INTO alert (flag_id, parcel_id, dedupe_key, channel, recipient, level, subject, body, state,"
+        " attempts, sent_at, created_at) VALUES (?, ?, ?, 'dingtalk', '客服组', 'warn', '提醒', '', ?, 1, ?, ?)",
+        [
+            (i + 1, pid, f"a{i}", "sent" if i % 10 else "failed", _t(NOW - timedelta(hours=i % 48)),
+             _t(NOW - timedelta(hours=i % 48)))
+            for i, (pid, _) in enumerate(flagged[: len(flagged) // 5])
+        ],
+    )  # fmt: skip
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+
+
+def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
+    """What each view reads on its first render, as bound calls."""
+    f = data.QueueFilter()
+    day = NOW.replace(hour=0, minute=0)
+    return {
+        "overview": [
+            ("open_by kind", lambda: data.open_by(engine, "kind")),
+            ("open_by courier", lambda: data.open_by(engine, "courier")),
+            ("ageing", lambda: data.ageing(engine, now=NOW)),
+            ("stale_soon", lambda: data.stale_soon(engine, now=NOW, stale_hours=72)),
+            ("claimable", lambda: data.claimable(engine)),
+            ("deadlines", lambda: data.deadlines(engine, now=NOW, days=3)),
+            ("alerts_today", lambda: data.alerts_today(engine, day_start=day)),
+        ],
+        "queue": [
+            *(
+                (f"choices {c}", lambda c=c: data.distinct_values(engine, c))
+                for c in ("courier", "shop", "province", "assignee")
+            ),  # fmt: skip
+            ("queue_count", lambda: data.queue_count(engine, f, now=NOW)),
+            ("queue_page", lambda: data.queue_page(engine, f, now=NOW, limit=50)),
+            (
+                "queue_page courier+age page 20",
+                lambda: data.queue_page(
+                    engine, data.QueueFilter(courier="sf", min_age_hours=48), now=NOW, limit=50, offset=1000
+                ),
+            ),
+        ],  # fmt: skip
+        "parcel": [
+            ("find_parcels", lambda: data.find_parcels(engine, "W000000000123")),
+            ("parcel_detail", lambda: data.parcel_detail(engine, 123)),
+        ],
+        "claims": [
+            ("claims_by_state", lambda: data.claims_by_state(engine)),
+            ("claims_count", lambda: data.claims_count(engine)),
+            ("claims_page", lambda: data.claims_page(engine, limit=50)),
+            ("reconciliation", lambda: data.reconciliation(engine)),
+        ],
+        "scorecards": [
+            (
+                "scorecards 30 days",
+                lambda: data.scorecards(engine, start=NOW - timedelta(days=30), end=NOW, stale_hours=72, now=NOW),
+            ),
+        ],  # fmt: skip
+        "alerts": [
+            ("alerts_count", lambda: data.alerts_count(engine)),
+            ("alerts_page", lambda: data.alerts_page(engine, limit=50)),
+        ],
+    }
+
+
+def timed(fn: Callable[[], Any], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=list(SCALES), default="ci")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="Build (or reuse) the database at this path.")
+    args = parser.parse_args()
+    n_parcels, n_flags = SCALES[args.scale]
+    tmp = None
+    if args.keep:
+        path = args.keep
+    else:
+        tmp = tempfile.TemporaryDirectory()
+        path = Path(tmp.name) / "board.db"
+    if not path.exists():
+        start = time.perf_counter()
+        build(path, n_parcels, n_flags)
+        print(f"built {n_parcels:,} parcels, {n_flags:,} flags in {time.perf_counter() - start:.1f} s")
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            base_sql = text("SELECT COUNT(*) FROM flag WHERE state != 'resolved'")
+            unresolved = conn.execute(base_sql).scalar()
+
+            def baseline_fn() -> None:
+                with engine.connect() as c:
+                    c.execute(base_sql).scalar()
+
+        baseline = timed(baseline_fn, args.runs)
+        print(f"baseline  indexed COUNT(*) of {unresolved:,} unresolved flags: {baseline * 1000:8.1f} ms")
+        failed = []
+        for view, calls in views(engine).items():
+            total = 0.0
+            for name, fn in calls:
+                fn()  # the first render pays for a cold page cache once; time the steady reads after it
+                seconds = timed(fn, args.runs)
+                total += seconds
+                print(f"  {view:<10} {name:<32} {seconds * 1000:8.1f} ms  x{seconds / baseline:7.1f}")
+            verdict = "ok" if total < BUDGET_S[args.scale] else "OVER BUDGET"
+            print(f"{view:<12} total {total * 1000:8.1f} ms  x{total / baseline:7.1f}  ({verdict})")
+            if total >= BUDGET_S[args.scale]:
+                failed.append(view)
+        if failed:
+            print(f"over the {BUDGET_S[args.scale]} s budget: {', '.join(failed)}")
+            return 1
+        return 0
+    finally:
+        engine.dispose()
+        if tmp:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

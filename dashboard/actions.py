@@ -1,0 +1,95 @@
+"""The board's actions: each calls the owning service with the logged-in user as the actor and the
+action time; the services write the state change and its audit line in one transaction."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from dashboard.context import Board
+from tracker.errors import TrackerError
+from tracker.flags import lifecycle
+
+
+def _now() -> datetime:
+    pinned = os.environ.get("TRACKER_NOW")
+    if pinned:
+        value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def _allowed(b: Board, action: str) -> None:
+    if not b.can(action):
+        raise TrackerError(f"{b.user} ({b.role}) may not {action}")
+
+
+def acknowledge(b: Board, flag_id: int, *, note: str | None = None) -> Any:
+    _allowed(b, "flag.ack")
+    return lifecycle.acknowledge(b.engine, flag_id=flag_id, actor=b.user, now=_now(), note=note)
+
+
+def assign(b: Board, flag_id: int, *, to: str, note: str | None = None) -> Any:
+    _allowed(b, "flag.assign")
+    return lifecycle.assign(b.engine, flag_id=flag_id, to=to, actor=b.user, now=_now(), note=note)
+
+
+def add_note(b: Board, flag_id: int, *, text: str) -> Any:
+    _allowed(b, "flag.note")
+    return lifecycle.add_note(b.engine, flag_id=flag_id, text=text, actor=b.user, now=_now())
+
+
+def resolve(b: Board, flag_id: int, *, note: str | None = None) -> Any:
+    _allowed(b, "flag.resolve")
+    return lifecycle.resolve(b.engine, flag_id=flag_id, actor=b.user, now=_now(), note=note)
+
+
+def _tables(b: Board) -> Any:
+    from claims.tables import load_tables
+
+    return load_tables(b.settings.config_dir / "claims")
+
+
+def open_claims(b: Board, parcel_id: int) -> Any:
+    from claims import service
+
+    _allowed(b, "claim.open")
+    return service.open_claims(b.engine, parcel_ids=[parcel_id], tables=_tables(b), actor=b.user, now=_now())
+
+
+def file_claim(b: Board, claim_id: int, *, reference_no: str) -> Any:
+    from claims import service
+
+    _allowed(b, "claim.file")
+    return service.file_claim(b.engine, claim_id=claim_id, reference_no=reference_no, actor=b.user, now=_now())
+
+
+def record_payout(b: Board, claim_id: int, *, amount: Decimal, paid_on: date) -> Any:
+    from claims import service
+
+    _allowed(b, "claim.pay")
+    paid_at = datetime.combine(paid_on, time(0), tzinfo=b.settings.tz).astimezone(UTC)
+    return service.pay_claim(b.engine, claim_id=claim_id, amount=amount, paid_at=paid_at, actor=b.user, now=_now())
+
+
+def reject(b: Board, claim_id: int, *, reason: str) -> Any:
+    from claims import service
+
+    _allowed(b, "claim.reject")
+    return service.reject_claim(b.engine, claim_id=claim_id, reason=reason, actor=b.user, now=_now())
+
+
+def withdraw(b: Board, claim_id: int, *, reason: str | None = None) -> Any:
+    from claims import service
+
+    _allowed(b, "claim.withdraw")
+    return service.withdraw_claim(b.engine, claim_id=claim_id, note=reason or "", actor=b.user, now=_now())
+
+
+def export_packets(b: Board, claim_ids: list[int]) -> bytes:
+    from claims import export
+
+    _allowed(b, "claim.export")
+    return export.packets_xlsx(b.engine, claim_ids=claim_ids, tables=_tables(b), tz=b.settings.tz)

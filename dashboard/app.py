@@ -1,0 +1,31 @@
+"""The board's entrypoint: log in, then route with st.navigation (views live in dashboard/views/).
+
+Run it with `tracker board` (or `streamlit run dashboard/app.py`)."""
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# `streamlit run` puts dashboard/ on sys.path, not the project: make `import dashboard` work either way
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dashboard.components import flash, login_gate, sidebar  # noqa: E402
+from dashboard.context import board  # noqa: E402
+
+st.set_page_config(page_title="物流异常看板 / Parcel exceptions", layout="wide")
+
+if login_gate():
+    b = board()
+    views = [
+        st.Page("views/overview.py", title=b.t("nav_overview"), url_path="overview", default=True),
+        st.Page("views/queue.py", title=b.t("nav_queue"), url_path="queue"),
+        st.Page("views/parcel.py", title=b.t("nav_parcel"), url_path="parcel"),
+        st.Page("views/claims.py", title=b.t("nav_claims"), url_path="claims"),
+        st.Page("views/scorecards.py", title=b.t("nav_scorecards"), url_path="scorecards"),
+        st.Page("views/alerts.py", title=b.t("nav_alerts"), url_path="alerts"),
+    ]
+    page = st.navigation(views)
+    sidebar(b)
+    flash()
+    page.run()

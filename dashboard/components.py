@@ -1,0 +1,138 @@
+"""Render helpers shared by the views: login, sidebar, tables in the configured zone and language,
+metric links to the filtered queue, and the action runner (service call per row, audit under the user)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from dashboard.context import Board, board, settings
+from dashboard.i18n import LANGS, kind_label, state_label
+from tracker.auth import verify_password
+from tracker.errors import TrackerError
+
+QUEUE_PAGE = "views/queue.py"
+PARCEL_PAGE = "views/parcel.py"
+
+
+def login_gate() -> bool:
+    """True when someone is logged in (or the board is open on localhost); otherwise draws the form."""
+    s = settings()
+    if st.session_state.get("user"):
+        return True
+    if s.board.open_localhost:
+        st.session_state.update(user=s.board.local_user, role="lead")
+        return True
+    b = board()
+    st.title(b.t("app_title"))
+    if not s.board.users:
+        st.error(b.t("no_users"))
+        return False
+    with st.form("login"):
+        name = st.text_input(b.t("user"), key="login_user")
+        password = st.text_input(b.t("password"), type="password", key="login_password")
+        submitted = st.form_submit_button(b.t("login"))
+    if submitted:
+        user = s.board.users.get(name.strip())
+        if verify_password(password, user.password_hash if user else None) and user:
+            st.session_state.update(user=name.strip(), role=user.role)
+            st.rerun()
+        st.error(b.t("bad_login"))
+    return False
+
+
+def sidebar(b: Board) -> None:
+    """Language switch, waybill/order search (from every page), who is logged in."""
+    with st.sidebar:
+        st.selectbox(
+            b.t("language"), LANGS, index=LANGS.index(b.lang), key="lang",
+            format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+        )  # fmt: skip
+        with st.form("search", clear_on_submit=False, border=False):
+            text = st.text_input(b.t("search"), key="search_text")
+            go = st.form_submit_button(b.t("search_button"))
+        if go and text.strip():
+            found = b.read("find_parcels", ttl=0, text=text)
+            if found:
+                st.switch_page(PARCEL_PAGE, query_params={"id": str(found[0]["id"])})
+            else:
+                st.warning(b.t("not_found"))
+        st.caption(f"{b.t('signed_in_as')}: {b.user} ({b.role})")
+        if not settings().board.open_localhost and st.button(b.t("logout"), key="logout"):
+            for key in ("user", "role"):
+                st.session_state.pop(key, None)
+            st.rerun()
+
+
+def queue_link(b: Board, label: str, **params: Any) -> None:
+    """A link to the exception queue filtered by `params` (they become URL query parameters)."""
+    st.page_link(QUEUE_PAGE, label=label, query_params={k: str(v) for k, v in params.items() if v is not None})
+
+
+def plain(b: Board, value: Any, column: str = "") -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return b.local(value)
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if column == "kind" and isinstance(value, str):
+        return kind_label(value, b.lang)
+    if column in ("state", "severity") and isinstance(value, str):
+        return state_label(value, b.lang)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return value
+
+
+def table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str | None = None) -> None:
+    """Rows as a dataframe: times in the configured zone, labels in the session's language."""
+    columns = list(columns)
+    frame = pd.DataFrame(
+        [[plain(b, r.get(c), c) for c in columns] for r in rows], columns=[b.t(c) for c in columns]
+    ).astype("string")
+    st.dataframe(frame, hide_index=True, key=key, width="stretch")
+
+
+def pager(b: Board, total: int, *, key: str) -> int:
+    """A page number input under a table; returns the row offset."""
+    size = b.settings.board.page_size
+    pages = max(1, -(-total // size))
+    col1, col2 = st.columns([1, 3])
+    page = col1.number_input(b.t("page"), min_value=1, max_value=pages, value=1, step=1, key=key)
+    col2.caption(b.t("rows_found", n=total) + f" · {page}/{pages}")
+    return (int(page) - 1) * size
+
+
+def run_action(b: Board, ids: Sequence[int], action: Callable[[int], Any]) -> None:
+    """Call `action(id)` for each selected id: each its own transaction (a failure names the row and the
+    rest still run), then fresh reads and a short summary kept for the next render."""
+    if not ids:
+        st.session_state["flash"] = ("warning", b.t("select_rows_first"))
+        return
+    done, problems = 0, []
+    for item in ids:
+        try:
+            action(item)
+            done += 1
+        except (TrackerError, ValueError) as exc:
+            problems.append(f"{item}: {exc}")
+    data.clear_cache()
+    message = b.t("done_n", n=done)
+    if problems:
+        message += f" · {b.t('failed')}: " + "; ".join(problems)
+    st.session_state["flash"] = ("error" if problems else "success", message)
+
+
+def flash() -> None:
+    """Show (once) the result of the last action."""
+    item = st.session_state.pop("flash", None)
+    if item:
+        kind, message = item
+        getattr(st, kind)(message)

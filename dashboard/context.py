@@ -1,0 +1,86 @@
+"""Per-session state of the board: settings, database, language, user, clock; reads and actions go
+through here so every view uses the same cache and every action carries the user's name."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.i18n import t
+from tracker.auth import can
+from tracker.settings import Settings, load_settings
+
+
+@st.cache_resource(show_spinner=False, ttl=60)  # a user added with `tracker board add-user` shows up within a minute
+def _settings(config_dir: str | None, database_url: str | None) -> Settings:
+    return load_settings(Path(config_dir) if config_dir else None)
+
+
+def settings() -> Settings:
+    # keyed on the environment so a test (or a restarted server) with another config gets its own
+    return _settings(os.environ.get("TRACKER_CONFIG_DIR"), os.environ.get("TRACKER_DATABASE_URL"))
+
+
+@dataclass(frozen=True)
+class Board:
+    settings: Settings
+    lang: str
+    user: str
+    role: str
+    now: datetime  # UTC, to the minute (cache hits); TRACKER_NOW pins it for demos and tests
+
+    @property
+    def url(self) -> str:
+        return self.settings.database_url
+
+    @property
+    def engine(self) -> Any:
+        return data.engine_for(self.url)
+
+    def t(self, key: str, **kw: object) -> str:
+        return t(key, self.lang, **kw)
+
+    def read(self, name: str, *, ttl: int | None = None, **kw: Any) -> Any:
+        return data.read(self.url, name, ttl=self.settings.board.cache_ttl_seconds if ttl is None else ttl, **kw)
+
+    def can(self, action: str) -> bool:
+        return can(self.role, action)
+
+    def local(self, value: datetime | None) -> str:
+        """A time as the configured zone shows it (Settings.tz), to the minute."""
+        if value is None:
+            return ""
+        if value.tzinfo is None:  # SQLite returns naive UTC from raw SQL expressions
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(self.settings.tz).strftime("%Y-%m-%d %H:%M")
+
+    def day_start(self) -> datetime:
+        local = self.now.astimezone(self.settings.tz)
+        return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def clock() -> datetime:
+    pinned = os.environ.get("TRACKER_NOW")
+    if pinned:
+        value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    return now - timedelta(seconds=now.second, microseconds=now.microsecond)
+
+
+def board() -> Board:
+    """The current session's Board (app.py has logged the user in before any view runs)."""
+    s = settings()
+    return Board(
+        settings=s,
+        lang=st.session_state.get("lang", s.board.language),
+        user=st.session_state.get("user", ""),
+        role=st.session_state.get("role", ""),
+        now=clock(),
+    )

@@ -1,0 +1,538 @@
+"""The board's reads: plain functions over an engine, with `now` passed in, filtering, grouping and
+paging in SQL (spec/performance.md §4: never load the open set into Python). bench/board.py and the
+tests call them directly; the Streamlit shell wraps them with st.cache_data (see `cached`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, literal, or_, select
+from sqlalchemy.sql import ColumnElement, Select
+
+from tracker.status import AlertState, ClaimState, FlagState, Severity
+from tracker.storage.rows import AlertRow, AuditRow, ClaimRow, FlagRow, ParcelFactRow, ParcelRow, TrackingEventRow
+
+PARCEL = ParcelRow.__table__
+FLAG = FlagRow.__table__
+CLAIM = ClaimRow.__table__
+ALERT = AlertRow.__table__
+AUDIT = AuditRow.__table__
+EVENT = TrackingEventRow.__table__
+FACT = ParcelFactRow.__table__
+
+UNRESOLVED = FLAG.c.state != str(FlagState.resolved)
+# claims still to be filed: their money is "claimable" and their filing window matters
+CLAIMABLE_STATES = (str(ClaimState.draft), str(ClaimState.needs_config))
+# hours since the last update, as the overview's ageing chart buckets them (lower bounds)
+AGE_BUCKETS = (0, 24, 48, 72, 96, 168)
+
+
+def _rows(engine: Engine, query: Select) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _scalar(engine: Engine, query: Select) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+# --- overview -----------------------------------------------------------------------------------------
+
+
+def open_by(engine: Engine, column: str) -> list[dict[str, Any]]:
+    """Unresolved flags counted by `kind` or `courier`, largest first (covered by the partial flag index)."""
+    col = FLAG.c[column]
+    n = func.count().label("n")
+    return _rows(engine, select(col.label(column), n).where(UNRESOLVED).group_by(col).order_by(n.desc(), col))
+
+
+def _last_update(p: Any = PARCEL) -> ColumnElement:
+    """The time a parcel last changed: its last carrier event, else its shipping or creation time."""
+    return func.coalesce(p.c.last_event_at, p.c.shipped_at, p.c.created_at)
+
+
+def ageing(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
+    """Parcels with an unresolved flag, by hours since their last update (AGE_BUCKETS lower bounds)."""
+    last = _last_update()
+    bucket = case(
+        *((last <= now - timedelta(hours=h), literal(h)) for h in reversed(AGE_BUCKETS[1:])), else_=literal(0)
+    )
+    flagged = select(FLAG.c.parcel_id).where(UNRESOLVED).distinct().subquery()
+    query = (
+        select(bucket.label("hours"), func.count().label("n"))
+        .select_from(PARCEL.join(flagged, flagged.c.parcel_id == PARCEL.c.id))
+        .group_by(bucket)
+    )
+    found = {r["hours"]: r["n"] for r in _rows(engine, query)}
+    return [{"hours": h, "n": found.get(h, 0)} for h in AGE_BUCKETS]
+
+
+def stale_soon(engine: Engine, *, now: datetime, stale_hours: int, within_hours: int = 24) -> list[dict[str, Any]]:
+    """Open parcels that cross the stale threshold within the next `within_hours`, by courier
+    (last event in (now - stale, now - stale + within]; the partial index ix_parcel_open_last_event)."""
+    lo, hi = now - timedelta(hours=stale_hours), now - timedelta(hours=stale_hours - within_hours)
+    n = func.count().label("n")
+    query = (
+        select(PARCEL.c.courier, n)
+        .where(PARCEL.c.is_open.is_(True), PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi)
+        .group_by(PARCEL.c.courier)
+        .order_by(n.desc())
+    )
+    return _rows(engine, query)
+
+
+def claimable(engine: Engine) -> dict[str, Any]:
+    """Money in draft claims (not filed yet) and how many there are."""
+    query = select(func.coalesce(func.sum(CLAIM.c.amount), 0), func.count()).where(CLAIM.c.state.in_(CLAIMABLE_STATES))
+    with engine.connect() as conn:
+        total, count = conn.execute(query).one()
+    return {"amount": Decimal(str(total)).quantize(Decimal("0.01")), "count": count}
+
+
+def deadlines(engine: Engine, *, now: datetime, days: int) -> list[dict[str, Any]]:
+    """Claims still to file whose filing window closes within `days`, soonest first."""
+    query = (
+        select(
+            CLAIM.c.id, PARCEL.c.waybill, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.amount, CLAIM.c.filing_closes_at
+        )  # fmt: skip
+        .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+        .where(
+            CLAIM.c.state.in_(CLAIMABLE_STATES),
+            CLAIM.c.filing_closes_at >= now,
+            CLAIM.c.filing_closes_at <= now + timedelta(days=days),
+        )
+        .order_by(CLAIM.c.filing_closes_at)
+        .limit(100)
+    )
+    return _rows(engine, query)
+
+
+def alerts_today(engine: Engine, *, day_start: datetime) -> dict[str, int]:
+    """Alerts sent and failed since `day_start` (midnight in the configured zone, as UTC)."""
+    sent = func.sum(case((ALERT.c.state == str(AlertState.sent), 1), else_=0))
+    failed = func.sum(case((ALERT.c.state == str(AlertState.failed), 1), else_=0))
+    query = select(sent, failed).where(
+        or_(ALERT.c.sent_at >= day_start, and_(ALERT.c.sent_at.is_(None), ALERT.c.created_at >= day_start))
+    )
+    with engine.connect() as conn:
+        s, f = conn.execute(query).one()
+    return {"sent": int(s or 0), "failed": int(f or 0)}
+
+
+# --- exception queue ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The queue's filters; None/"" means any. `state` "unresolved" = open or acknowledged."""
+
+    kind: str | None = None
+    courier: str | None = None
+    shop: str | None = None
+    region: str | None = None  # province
+    min_age_hours: int | None = None  # since the parcel's last update
+    assignee: str | None = None  # "-" = nobody
+    state: str | None = "unresolved"
+    waybill: str | None = None
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> QueueFilter:
+        """From URL query parameters (unknown keys ignored; age as an integer)."""
+        kw: dict[str, Any] = {}
+        for f in fields(cls):
+            value = params.get(f.name)
+            if value in (None, ""):
+                continue
+            kw[f.name] = int(value) if f.name == "min_age_hours" else str(value)
+        return cls(**kw)
+
+    def params(self) -> dict[str, str]:
+        return {f.name: str(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) not in (None, "")}
+
+
+SORTS: dict[str, Callable[[], list[Any]]] = {
+    "escalated": lambda: [case((FLAG.c.severity == str(Severity.escalate), 0), else_=1), FLAG.c.opened_at.desc()],
+    "newest": lambda: [FLAG.c.opened_at.desc()],
+    "oldest": lambda: [FLAG.c.opened_at],
+    "last_update": lambda: [_last_update()],
+    "courier": lambda: [FLAG.c.courier, FLAG.c.opened_at.desc()],
+}
+
+
+def _queue_where(f: QueueFilter, *, now: datetime) -> list[Any]:
+    where: list[Any] = []
+    if f.state == "unresolved":
+        where.append(UNRESOLVED)
+    elif f.state:
+        where.append(FLAG.c.state == f.state)
+    if f.kind:
+        where.append(FLAG.c.kind == f.kind)
+    if f.courier:
+        where.append(FLAG.c.courier == f.courier)
+    if f.shop:
+        where.append(PARCEL.c.shop == f.shop)
+    if f.region:
+        where.append(PARCEL.c.province == f.region)
+    if f.assignee == "-":
+        where.append(FLAG.c.assignee.is_(None))
+    elif f.assignee:
+        where.append(FLAG.c.assignee == f.assignee)
+    if f.min_age_hours:
+        where.append(_last_update() <= now - timedelta(hours=f.min_age_hours))
+    if f.waybill:
+        where.append(PARCEL.c.waybill == f.waybill.strip().upper())
+    return where
+
+
+def _needs_parcel(f: QueueFilter) -> bool:
+    return bool(f.shop or f.region or f.min_age_hours or f.waybill)
+
+
+def queue_count(engine: Engine, f: QueueFilter, *, now: datetime) -> int:
+    """How many flags match (COUNT in SQL; joins parcel only when a parcel column filters)."""
+    src = FLAG.join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id) if _needs_parcel(f) else FLAG
+    return int(_scalar(engine, select(func.count()).select_from(src).where(*_queue_where(f, now=now))) or 0)
+
+
+def queue_page(
+    engine: Engine, f: QueueFilter, *, now: datetime, sort: str = "escalated", limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """One page of flags with their parcel and next action, sorted by `sort` (a SORTS key), id breaks ties."""
+    query = (
+        select(
+            FLAG.c.id.label("flag_id"),
+            PARCEL.c.waybill,
+            PARCEL.c.order_id,
+            FLAG.c.courier,
+            FLAG.c.kind,
+            FLAG.c.severity,
+            FLAG.c.state,
+            FLAG.c.assignee,
+            PARCEL.c.shop,
+            PARCEL.c.province,
+            PARCEL.c.status,
+            _last_update().label("last_update"),
+            FLAG.c.opened_at,
+            FLAG.c.next_action_zh,
+            FLAG.c.next_action_en,
+            FLAG.c.note,
+            FLAG.c.parcel_id,
+        )  # fmt: skip
+        .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+        .where(*_queue_where(f, now=now))
+        .order_by(*SORTS[sort](), FLAG.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return _rows(engine, query)
+
+
+def distinct_values(engine: Engine, column: str) -> list[str]:
+    """Values for a filter's choices: couriers and assignees from unresolved flags, shops and provinces
+    from parcels (each column is indexed or small; capped at 500)."""
+    if column in ("courier", "assignee", "kind"):
+        col, where = FLAG.c[column], [UNRESOLVED, FLAG.c[column].is_not(None)]
+    else:
+        col, where = PARCEL.c[column], [PARCEL.c[column].is_not(None)]
+    query = select(col.label(column)).where(*where).distinct().order_by(col).limit(500)
+    return [r[column] for r in _rows(engine, query)]
+
+
+# --- parcel page ------------------------------------------------------------------------------------------
+
+
+def find_parcels(engine: Engine, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Parcels whose waybill or order number is `text` (exact; waybills upper-cased)."""
+    text = text.strip()
+    if not text:
+        return []
+    query = (
+        select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, PARCEL.c.order_id, PARCEL.c.status)
+        .where(or_(PARCEL.c.waybill == text.upper(), PARCEL.c.order_id == text))
+        .order_by(PARCEL.c.id.desc())
+        .limit(limit)
+    )
+    return _rows(engine, query)
+
+
+def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
+    """Everything the parcel page shows: the parcel row, events (newest first), flags, facts, claims,
+    alerts and the audit trail of the parcel, its flags and its claims."""
+    with engine.connect() as conn:
+        row = conn.execute(select(PARCEL).where(PARCEL.c.id == parcel_id)).first()
+        if row is None:
+            return None
+
+        def rows(query: Select) -> list[dict[str, Any]]:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+        flags = rows(select(FLAG).where(FLAG.c.parcel_id == parcel_id).order_by(FLAG.c.opened_at))
+        claims = rows(select(CLAIM).where(CLAIM.c.parcel_id == parcel_id).order_by(CLAIM.c.created_at))
+        entities = [("parcel", [parcel_id]), ("flag", [f["id"] for f in flags]), ("claim", [c["id"] for c in claims])]
+        audit_where = or_(*(and_(AUDIT.c.entity == e, AUDIT.c.entity_id.in_(ids)) for e, ids in entities if ids))
+        return {
+            "parcel": dict(row._mapping),
+            "events": rows(
+                select(
+                    EVENT.c.event_time, EVENT.c.status, EVENT.c.raw_code, EVENT.c.text, EVENT.c.location, EVENT.c.source
+                )  # fmt: skip
+                .where(EVENT.c.parcel_id == parcel_id)
+                .order_by(EVENT.c.event_time.desc(), EVENT.c.id.desc())
+            ),
+            "flags": flags,
+            "facts": rows(select(FACT).where(FACT.c.parcel_id == parcel_id).order_by(FACT.c.recorded_at)),
+            "claims": claims,
+            "alerts": rows(select(ALERT).where(ALERT.c.parcel_id == parcel_id).order_by(ALERT.c.created_at.desc())),
+            "audit": rows(select(AUDIT).where(audit_where).order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())),
+        }
+
+
+# --- claims ledger ------------------------------------------------------------------------------------------
+
+
+def claims_count(engine: Engine, *, state: str | None = None, courier: str | None = None) -> int:
+    query = select(func.count()).select_from(CLAIM)
+    if state:
+        query = query.where(CLAIM.c.state == state)
+    if courier:
+        query = query.where(CLAIM.c.courier == courier)
+    return int(_scalar(engine, query) or 0)
+
+
+def claims_page(
+    engine: Engine, *, state: str | None = None, courier: str | None = None, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Claims with their waybill, soonest filing deadline first (claims without one last)."""
+    query = select(
+        CLAIM.c.id, PARCEL.c.waybill, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.scenario, CLAIM.c.state,
+        CLAIM.c.amount, CLAIM.c.formula, CLAIM.c.missing, CLAIM.c.filing_opens_at, CLAIM.c.filing_closes_at,
+        CLAIM.c.reference_no, CLAIM.c.filed_at, CLAIM.c.paid_amount, CLAIM.c.paid_at, CLAIM.c.reject_reason,
+        CLAIM.c.parcel_id,
+    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)  # fmt: skip
+    if state:
+        query = query.where(CLAIM.c.state == state)
+    if courier:
+        query = query.where(CLAIM.c.courier == courier)
+    query = query.order_by(CLAIM.c.filing_closes_at.is_(None), CLAIM.c.filing_closes_at, CLAIM.c.id)
+    return _rows(engine, query.limit(limit).offset(offset))
+
+
+def claims_by_state(engine: Engine) -> list[dict[str, Any]]:
+    query = (
+        select(CLAIM.c.state, func.count().label("n"), func.coalesce(func.sum(CLAIM.c.amount), 0).label("amount"))
+        .group_by(CLAIM.c.state)
+        .order_by(CLAIM.c.state)
+    )
+    return _rows(engine, query)
+
+
+def reconciliation(engine: Engine) -> list[dict[str, Any]]:
+    """Per courier: claimed (filed, paid, rejected), paid out and the gap still owed on paid claims."""
+    filed_states = (str(ClaimState.filed), str(ClaimState.paid), str(ClaimState.rejected))
+    is_paid = CLAIM.c.state == str(ClaimState.paid)
+    query = (
+        select(
+            CLAIM.c.courier,
+            func.count().label("filed"),
+            func.sum(case((is_paid, 1), else_=0)).label("paid"),
+            func.sum(case((CLAIM.c.state == str(ClaimState.rejected), 1), else_=0)).label("rejected"),
+            func.coalesce(func.sum(CLAIM.c.amount), 0).label("claimed_amount"),
+            func.coalesce(func.sum(case((is_paid, CLAIM.c.paid_amount), else_=0)), 0).label("paid_amount"),
+            func.coalesce(func.sum(case((is_paid, CLAIM.c.amount - CLAIM.c.paid_amount), else_=0)), 0).label(
+                "short_paid"
+            ),
+        )
+        .where(CLAIM.c.state.in_(filed_states))
+        .group_by(CLAIM.c.courier)
+        .order_by(CLAIM.c.courier)
+    )
+    return _rows(engine, query)
+
+
+# --- courier scorecards ------------------------------------------------------------------------------------
+
+
+def _hours_between(engine: Engine, start: Any, end: Any) -> ColumnElement:
+    if engine.dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 24.0
+    return func.extract("epoch", end - start) / 3600.0
+
+
+def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: int, now: datetime) -> list[dict]:
+    """Per courier, parcels shipped in [start, end): count, flagged share by kind (dict), stale share
+    (open, last event older than the stale threshold), median transit hours (shipped -> delivered, to
+    0.1 h), claims filed and money recovered for those parcels.
+
+    One pass over the period's parcels grouped by courier and transit time rounded to 0.1 h: the median
+    comes from that histogram, so no per-courier sort of the delivered parcels (bench/board.py)."""
+    in_period = and_(PARCEL.c.shipped_at >= start, PARCEL.c.shipped_at < end)
+    stale = and_(PARCEL.c.is_open.is_(True), PARCEL.c.last_event_at < now - timedelta(hours=stale_hours))
+    # tenths of an hour as a whole number (PostgreSQL has no round(double, n))
+    hours = _hours_between(engine, PARCEL.c.shipped_at, PARCEL.c.delivered_at)
+    transit = case((PARCEL.c.delivered_at.is_not(None), func.round(hours * 10)))
+    base = (
+        select(
+            PARCEL.c.courier,
+            transit.label("transit"),
+            func.count().label("n"),
+            func.sum(case((stale, 1), else_=0)).label("stale"),
+        )
+        .where(in_period)
+        .group_by(PARCEL.c.courier, transit)
+    )
+    cards: dict[str, dict[str, Any]] = {}
+    histograms: dict[str, list[tuple[float, int]]] = {}
+    for r in _rows(engine, base):
+        card = cards.setdefault(
+            r["courier"],
+            {"courier": r["courier"], "parcels": 0, "stale": 0, "delivered": 0, "kinds": {}, "claims_filed": 0,
+             "recovered": Decimal("0")},
+        )  # fmt: skip
+        card["parcels"] += r["n"]
+        card["stale"] += int(r["stale"] or 0)
+        if r["transit"] is not None:
+            card["delivered"] += r["n"]
+            histograms.setdefault(r["courier"], []).append((float(r["transit"]) / 10, r["n"]))
+    kinds = (
+        select(FLAG.c.courier, FLAG.c.kind, func.count().label("n"))
+        .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+        .where(in_period)
+        .group_by(FLAG.c.courier, FLAG.c.kind)
+    )
+    for r in _rows(engine, kinds):
+        if r["courier"] in cards:
+            cards[r["courier"]]["kinds"][r["kind"]] = r["n"]
+    claims = (
+        select(
+            CLAIM.c.courier,
+            func.sum(case((CLAIM.c.filed_at.is_not(None), 1), else_=0)).label("filed"),
+            func.coalesce(func.sum(CLAIM.c.paid_amount), 0).label("recovered"),
+        )
+        .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+        .where(in_period)
+        .group_by(CLAIM.c.courier)
+    )
+    for r in _rows(engine, claims):
+        if r["courier"] in cards:
+            cards[r["courier"]]["claims_filed"] = int(r["filed"] or 0)
+            cards[r["courier"]]["recovered"] = Decimal(str(r["recovered"])).quantize(Decimal("0.01"))
+    for courier, card in cards.items():
+        card["exception_rate"] = {k: n / card["parcels"] for k, n in card["kinds"].items()}
+        card["stale_rate"] = card["stale"] / card["parcels"]
+        card["median_transit_hours"] = median_of_histogram(histograms.get(courier, []))
+    return sorted(cards.values(), key=lambda c: c["courier"])
+
+
+def median_of_histogram(counts: list[tuple[float, int]]) -> float | None:
+    """The median of values given as (value, how many); the mean of the two middle values when even."""
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    middle = [(total - 1) // 2, total // 2]  # 0-based ranks of the middle value(s)
+    found: list[float] = []
+    seen = 0
+    for value, n in sorted(counts):
+        while middle and middle[0] < seen + n:
+            found.append(value)
+            middle.pop(0)
+        seen += n
+    return round(sum(found) / len(found), 1)
+
+
+# --- alerts log ----------------------------------------------------------------------------------------------
+
+
+def alerts_count(engine: Engine, *, state: str | None = None) -> int:
+    query = select(func.count()).select_from(ALERT)
+    if state:
+        query = query.where(ALERT.c.state == state)
+    return int(_scalar(engine, query) or 0)
+
+
+def alerts_page(engine: Engine, *, state: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+    """Alerts newest first: channel, recipient, level, subject, state, attempts, when sent, error."""
+    query = select(
+        ALERT.c.id, ALERT.c.created_at, ALERT.c.sent_at, ALERT.c.channel, ALERT.c.recipient, ALERT.c.level,
+        ALERT.c.subject, ALERT.c.state, ALERT.c.attempts, ALERT.c.error, PARCEL.c.waybill,
+    ).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)  # fmt: skip
+    if state:
+        query = query.where(ALERT.c.state == state)
+    return _rows(engine, query.order_by(ALERT.c.id.desc()).limit(limit).offset(offset))
+
+
+# --- the Streamlit cache (the only Streamlit in this module) ------------------------------------------------
+
+READS: dict[str, Callable[..., Any]] = {
+    f.__name__: f
+    for f in (
+        open_by,
+        ageing,
+        stale_soon,
+        claimable,
+        deadlines,
+        alerts_today,
+        queue_count,
+        queue_page,
+        distinct_values,
+        find_parcels,
+        parcel_detail,
+        claims_count,
+        claims_page,
+        claims_by_state,
+        reconciliation,
+        scorecards,
+        alerts_count,
+        alerts_page,
+    )  # fmt: skip
+}
+
+
+def engine_for(url: str) -> Engine:
+    """One engine per database URL for the whole server, shared by every session's thread
+    (spec/ecosystem.md §6: cache the engine, never a connection); migrated on first use."""
+    return _engine_for(url)
+
+
+def read(url: str, name: str, *, ttl: int, **kw: Any) -> Any:
+    """READS[name](engine, **kw), cached for `ttl` seconds per argument set (a rounded `now` makes hits)."""
+    return _cached(ttl)(url, name, kw)
+
+
+def clear_cache() -> None:
+    """After an action: the next render reads fresh rows."""
+    import streamlit as st
+
+    st.cache_data.clear()
+
+
+def _engine_for(url: str) -> Engine:
+    import streamlit as st
+
+    @st.cache_resource(show_spinner=False)
+    def board_engine(url: str) -> Engine:
+        from tracker.storage.db import make_engine, migrate
+
+        engine = make_engine(url)
+        migrate(engine)
+        return engine
+
+    return board_engine(url)
+
+
+_CACHED: dict[int, Callable[..., Any]] = {}
+
+
+def _cached(ttl: int) -> Callable[..., Any]:
+    if ttl not in _CACHED:
+        import streamlit as st
+
+        def board_read(url: str, name: str, kw: dict[str, Any]) -> Any:
+            return READS[name](engine_for(url), **kw)
+
+        _CACHED[ttl] = st.cache_data(ttl=ttl, show_spinner=False, max_entries=2000)(board_read)
+    return _CACHED[ttl]

@@ -1,0 +1,18 @@
+"""Alerts log: what was sent to whom, when, delivered or failed (newest first, paged in SQL)."""
+
+import streamlit as st
+
+from dashboard.components import pager, table
+from dashboard.context import board
+from dashboard.i18n import state_label
+from tracker.status import AlertState
+
+b = board()
+st.title(b.t("nav_alerts"))
+state = st.selectbox(b.t("state"), ["", *AlertState], key="a_state",
+                     format_func=lambda v: b.t("any") if not v else state_label(v, b.lang))  # fmt: skip
+total = b.read("alerts_count", state=state or None)
+offset = pager(b, total, key="a_page")
+rows = b.read("alerts_page", state=state or None, limit=b.settings.board.page_size, offset=offset)
+table(b, rows, ["created_at", "sent_at", "channel", "recipient", "level", "waybill", "subject", "state", "attempts",
+                "error"], key="alerts_table")  # fmt: skip

@@ -1,0 +1,77 @@
+"""Claims ledger: by state with amount, formula, filing window and days left; file, record payout,
+reject, withdraw (claims service); XLSX packets for the selection; reconciliation by courier."""
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import streamlit as st
+
+from dashboard import actions
+from dashboard.components import pager, run_action, table
+from dashboard.context import board
+from dashboard.i18n import state_label
+from tracker.status import ClaimState
+
+b = board()
+st.title(b.t("nav_claims"))
+
+summary = b.read("claims_by_state")
+cols = st.columns(max(1, len(summary)))
+for col, r in zip(cols, summary, strict=False):
+    col.metric(state_label(r["state"], b.lang), r["n"], f"¥{r['amount']:,.2f}", delta_color="off")
+
+states = ["", *ClaimState]
+state = st.selectbox(b.t("state"), states, key="c_state",
+                     format_func=lambda v: b.t("any") if not v else state_label(v, b.lang))  # fmt: skip
+total = b.read("claims_count", state=state or None)
+offset = pager(b, total, key="c_page")
+rows = b.read("claims_page", state=state or None, limit=b.settings.board.page_size, offset=offset)
+for r in rows:
+    closes = r["filing_closes_at"]
+    to_file = closes and r["state"] in ("draft", "needs_config")
+    r["days_left"] = str((closes - b.now).days) if to_file else ""
+    r["window"] = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
+table(b, rows, ["id", "waybill", "courier", "claim_type", "state", "amount", "formula", "window", "days_left",
+                "reference_no", "paid_amount", "reject_reason"], key="claims_table")  # fmt: skip
+
+labels = {r["id"]: f"{r['id']} · {r['waybill']} · {r['claim_type']} · {state_label(r['state'], b.lang)}" for r in rows}
+selected = st.multiselect(
+    b.t("select"), list(labels), format_func=labels.get, key="c_selected", placeholder=b.t("select_placeholder")
+)
+
+c = st.columns(4)
+reference = c[0].text_input(b.t("reference_no"), key="c_reference")
+amount_text = c[1].text_input(b.t("paid_amount"), key="c_amount")
+paid_on = c[2].date_input(b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on")
+reason = c[3].text_input(b.t("reason"), key="c_reason")
+
+buttons = st.columns(5)
+if buttons[0].button(b.t("file"), key="c_file", disabled=not b.can("claim.file")):
+    run_action(b, selected, lambda i: actions.file_claim(b, i, reference_no=reference))
+    st.rerun()
+if buttons[1].button(b.t("record_payout"), key="c_pay", disabled=not b.can("claim.pay")):
+    try:
+        amount = Decimal(amount_text.strip())
+    except InvalidOperation:
+        amount = None
+    if amount is None:
+        st.session_state["flash"] = ("error", f"{b.t('paid_amount')}: {amount_text!r}")
+    else:
+        day = paid_on if isinstance(paid_on, date) else b.now.date()
+        run_action(b, selected, lambda i: actions.record_payout(b, i, amount=amount, paid_on=day))
+    st.rerun()
+if buttons[2].button(b.t("reject"), key="c_reject", disabled=not b.can("claim.reject")):
+    run_action(b, selected, lambda i: actions.reject(b, i, reason=reason))
+    st.rerun()
+if buttons[3].button(b.t("withdraw"), key="c_withdraw", disabled=not b.can("claim.withdraw")):
+    run_action(b, selected, lambda i: actions.withdraw(b, i, reason=reason or None))
+    st.rerun()
+if selected and b.can("claim.export"):
+    buttons[4].download_button(
+        b.t("export_xlsx"), data=actions.export_packets(b, list(selected)), file_name="claims.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="c_export",
+    )  # fmt: skip
+
+st.subheader(b.t("reconciliation"))
+table(b, b.read("reconciliation"), ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount",
+                                     "short_paid"], key="reconciliation")  # fmt: skip

@@ -1,0 +1,65 @@
+"""Overview: open exceptions by kind and courier, ageing, turning stale soon, claimable money and
+deadlines, alerts today. Each number links to the filtered queue."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard.components import queue_link, table
+from dashboard.context import board
+from dashboard.i18n import kind_label
+
+b = board()
+st.title(b.t("nav_overview"))
+
+by_kind = b.read("open_by", column="kind")
+by_courier = b.read("open_by", column="courier")
+claim_money = b.read("claimable")
+sent = b.read("alerts_today", day_start=b.day_start())
+stale_hours = b.settings.rules.stale.warn_hours
+soon = b.read("stale_soon", now=b.now, stale_hours=stale_hours)
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(b.t("open_total"), sum(r["n"] for r in by_kind))
+m2.metric(b.t("stale_soon"), sum(r["n"] for r in soon))
+m3.metric(b.t("claimable"), f"¥{claim_money['amount']:,.2f}", f"{claim_money['count']}", delta_color="off")
+m4.metric(b.t("alerts_today"), sent["sent"], f"{b.t('alerts_failed_today')}: {sent['failed']}", delta_color="off")
+with m1:
+    queue_link(b, b.t("open_queue"), state="unresolved")
+
+left, right = st.columns(2)
+with left:
+    st.subheader(b.t("open_by_kind"))
+    for r in by_kind:
+        queue_link(b, f"{kind_label(r['kind'], b.lang)}: **{r['n']}**", kind=r["kind"])
+    if not by_kind:
+        st.caption(b.t("none"))
+with right:
+    st.subheader(b.t("open_by_courier"))
+    for r in by_courier:
+        queue_link(b, f"{r['courier']}: **{r['n']}**", courier=r["courier"])
+    if not by_courier:
+        st.caption(b.t("none"))
+
+st.subheader(b.t("ageing"))
+ages = pd.DataFrame(b.read("ageing", now=b.now))
+ages["label"] = [f"≥{h}h" for h in ages["hours"]]
+st.altair_chart(
+    alt.Chart(ages).mark_bar().encode(x=alt.X("label:N", sort=None, title=b.t("ageing")), y=alt.Y("n:Q", title="#")),
+    width="stretch",
+)
+for h, n in zip(ages["hours"], ages["n"], strict=True):
+    if h and n:
+        queue_link(b, f"≥{h}h: **{n}**", min_age_hours=int(h))
+
+left, right = st.columns(2)
+with left:
+    st.subheader(b.t("stale_soon"))
+    for r in soon:
+        queue_link(b, f"{r['courier']}: **{r['n']}**", courier=r["courier"], min_age_hours=stale_hours - 24)
+    if not soon:
+        st.caption(b.t("none"))
+with right:
+    st.subheader(b.t("deadlines"))
+    due = b.read("deadlines", now=b.now, days=b.settings.board.deadline_days)
+    table(b, due, ["waybill", "courier", "claim_type", "amount", "filing_closes_at"], key="deadlines")

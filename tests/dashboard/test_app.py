@@ -1,0 +1,43 @@
+"""Every view renders on a seeded database after logging in (AppTest, no browser)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.conftest import APP
+
+VIEWS = ["views/overview.py", "views/queue.py", "views/parcel.py", "views/claims.py", "views/scorecards.py",
+         "views/alerts.py"]  # fmt: skip
+
+
+def login(name: str = "lily", password: str = "lily-pw") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input(key="login_user").input(name)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click().run()
+    return at
+
+
+def test_login_form_refuses_a_wrong_password(board_db):
+    at = login(password="nope")
+    assert not at.exception
+    assert "user" not in at.session_state
+    assert at.error[0].value == "用户名或密码错误"
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_each_view_renders_after_login(board_db, view):
+    at = login()
+    at.switch_page(view).run()
+    assert not at.exception, at.exception
+    assert at.title
+
+
+def test_overview_counts_open_exceptions_and_claimable_money(board_db):
+    at = login()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["未处理异常"] == "3"
+    assert metrics["可索赔金额(草稿)"] == "¥199.00"
+    assert metrics["今日已发提醒"] == "1"

@@ -1,0 +1,151 @@
+"""The board in a real browser: Debian Chromium driven by Playwright against `streamlit run` on a free
+localhost port with a seeded database. Logs in, filters the queue, opens a parcel through the sidebar
+search, files a claim; saves screenshots (tmp dir, and docs/board.png for the README).
+
+Skips outside CI when /usr/bin/chromium or playwright is missing; under CI=true that is a failure.
+Never `playwright install`: the browser is the distribution's chromium (spec/ecosystem.md §2b)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.dashboard.seed import AUDIT, CLAIM
+from tracker.commands.board import streamlit_command
+from tracker.settings import PROJECT_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--disable-quic", "--no-first-run"]  # fmt: skip
+TIMEOUT_MS = 30_000
+
+
+def _need(condition: bool, why: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{why} (required under CI=true)")
+    pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(board_db, tmp_path: Path):
+    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} missing: apt-get install -y chromium")
+    port = _free_port()
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(streamlit_command(port), stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def settled(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=TIMEOUT_MS)
+    page.wait_for_timeout(300)  # the last delta paints after the status widget hides
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose `option` in the selectbox or multiselect labelled `label`."""
+    widget = page.get_by_test_id("stSelectbox").or_(page.get_by_test_id("stMultiSelect")).filter(has_text=label)
+    widget.first.locator("input").click()
+    page.get_by_role("option", name=option).first.click()
+    page.keyboard.press("Escape")
+    settled(page)
+
+
+def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_path):
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _need(False, "playwright is not installed (pip install -e '.[test]')")
+    engine, ids = board_db
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server)
+            page.get_by_label("用户名").fill("lily")
+            page.get_by_label("密码").fill("lily-pw")
+            page.get_by_role("button", name="登录").click()
+
+            expect(page.get_by_role("heading", name="总览")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_test_id("stMetric").filter(has_text="未处理异常")).to_contain_text("3")
+            expect(page.get_by_test_id("stMetric").filter(has_text="可索赔金额")).to_contain_text("¥199.00")
+            settled(page)
+            page.screenshot(path=shots / "overview.png", full_page=True)
+
+            page.get_by_role("link", name="异常队列").first.click()
+            expect(page.get_by_role("heading", name="异常队列")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+            expect(page.get_by_text("共 3 条")).to_be_visible(timeout=TIMEOUT_MS)
+            pick(page, "快递", "sf")
+            expect(page.get_by_text("共 2 条")).to_be_visible(timeout=TIMEOUT_MS)
+            assert "courier=sf" in page.url
+            expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+            page.screenshot(path=shots / "queue.png", full_page=True)
+            shutil.copy(shots / "queue.png", PROJECT_ROOT / "docs" / "board.png")
+
+            page.get_by_label("运单号 / 订单号").fill("sf1001")
+            page.get_by_role("button", name="查询").click()
+            expect(page.get_by_role("heading", name="SF1001 · sf")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_text("【杭州转运中心】已发出").first).to_be_visible()
+            settled(page)
+            page.screenshot(path=shots / "parcel.png", full_page=True)
+
+            page.get_by_role("link", name="理赔台账").first.click()
+            expect(page.get_by_role("heading", name="理赔台账")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+            pick(page, "选择", f"{ids['claims']['loss']} · SF1001 · loss · 草稿")
+            page.get_by_label("理赔单号").fill("SF-CLM-77")
+            page.get_by_label("理赔单号").press("Enter")
+            settled(page)
+            page.get_by_role("button", name="提交理赔").click()
+            expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+            page.screenshot(path=shots / "claims.png", full_page=True)
+        finally:
+            browser.close()
+
+    with engine.connect() as conn:
+        claim = conn.execute(select(CLAIM).where(CLAIM.c.id == ids["claims"]["loss"])).one()
+        audit = conn.execute(select(AUDIT.c.actor, AUDIT.c.action).where(AUDIT.c.entity == "claim")).all()
+    assert (claim.state, claim.reference_no) == ("filed", "SF-CLM-77")
+    assert ("lily", "claim.filed") in [tuple(a) for a in audit]
+    assert all((shots / f"{name}.png").stat().st_size > 10_000 for name in ("overview", "queue", "parcel", "claims"))

@@ -1,0 +1,142 @@
+"""Claims from the board: open claims from the queue, then file, record payout, reject, withdraw and
+export from the ledger; each lands in the claim table and the audit log under the user's name."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from dashboard import actions
+from dashboard.context import Board, settings
+from tests.dashboard.seed import AUDIT, CLAIM, FLAG
+from tests.dashboard.test_app import login
+
+
+def claim(engine, claim_id):
+    with engine.connect() as conn:
+        return conn.execute(select(CLAIM).where(CLAIM.c.id == claim_id)).one()
+
+
+def audited(engine, claim_id):
+    with engine.connect() as conn:
+        rows = conn.execute(select(AUDIT).where(AUDIT.c.entity == "claim", AUDIT.c.entity_id == claim_id)).all()
+    return [(r.actor, r.action) for r in rows]
+
+
+def ledger(user="lily", password="lily-pw"):
+    at = login(user, password)
+    at.switch_page("views/claims.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def act(at, button, claim_ids, **inputs):
+    at.multiselect(key="c_selected").set_value(list(claim_ids))
+    for key, value in inputs.items():
+        at.text_input(key=key).input(value)
+    at.button(key=button).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_ledger_shows_days_left_and_filing_window(board_db):
+    at = ledger()
+    table = at.dataframe[0].value
+    row = table[table["运单号"] == "SF1001"].iloc[0]
+    assert row["剩余天数"] == "2"
+    assert row["金额"] == "199.00"
+    assert row["计算方式"] == "货值 199.00"
+
+
+def test_file_claim_with_reference_number(board_db):
+    engine, ids = board_db
+    cid = ids["claims"]["loss"]
+    at = act(ledger(), "c_file", [cid], c_reference="SF-CLM-1")
+    assert at.success[0].value == "已处理 1 条"
+    got = claim(engine, cid)
+    assert (got.state, got.reference_no) == ("filed", "SF-CLM-1")
+    assert ("lily", "claim.filed") in audited(engine, cid)
+
+
+def test_record_payout_amount_and_date(board_db):
+    engine, ids = board_db
+    cid = ids["claims"]["damage"]  # filed
+    at = ledger()
+    at.date_input(key="c_paid_on").set_value(date(2026, 11, 20))
+    act(at, "c_pay", [cid], c_amount="80.5")
+    got = claim(engine, cid)
+    assert (got.state, got.paid_amount) == ("paid", Decimal("80.50"))
+    assert got.paid_at.isoformat().startswith("2026-11-19T16:00")  # 2026-11-20 00:00 Asia/Shanghai
+    assert ("lily", "claim.paid") in audited(engine, cid)
+
+
+def test_payout_needs_a_number(board_db):
+    engine, ids = board_db
+    at = act(ledger(), "c_pay", [ids["claims"]["damage"]], c_amount="eighty")
+    assert at.error[0].value == "赔付金额: 'eighty'"
+    assert claim(engine, ids["claims"]["damage"]).state == "filed"
+
+
+def test_reject_with_reason(board_db):
+    engine, ids = board_db
+    cid = ids["claims"]["damage"]
+    act(ledger(), "c_reject", [cid], c_reason="超过时效")
+    got = claim(engine, cid)
+    assert (got.state, got.reject_reason) == ("rejected", "超过时效")
+    assert ("lily", "claim.rejected") in audited(engine, cid)
+
+
+def test_withdraw(board_db):
+    engine, ids = board_db
+    cid = ids["claims"]["loss"]
+    act(ledger(), "c_withdraw", [cid])
+    assert claim(engine, cid).state == "withdrawn"
+    assert ("lily", "claim.withdrawn") in audited(engine, cid)
+
+
+def test_a_refused_action_names_the_claim_and_changes_nothing(board_db):
+    engine, ids = board_db
+    cid = ids["claims"]["loss"]  # draft: cannot be paid
+    at = act(ledger(), "c_pay", [cid], c_amount="10")
+    assert at.error[0].value.startswith(f"已处理 0 条 · 失败: {cid}: ")
+    assert claim(engine, cid).state == "draft"
+
+
+def test_export_packets_for_the_selection(board_db, now):
+    _, ids = board_db
+    at = ledger()
+    at.multiselect(key="c_selected").set_value([ids["claims"]["loss"]]).run()
+    assert at.get("download_button")[0].proto.label == "导出理赔材料 (XLSX)"
+    # the button's bytes come from claims.export through the same action the view calls
+    b = Board(settings=settings(), lang="zh", user="lily", role="lead", now=now)
+    book = load_workbook(io.BytesIO(actions.export_packets(b, [ids["claims"]["loss"]])))
+    assert book.sheetnames == ["索赔清单", "轨迹 SF1001"]
+    assert [c.value for c in book["索赔清单"][2]][1:3] == ["SF1001", "sf"]
+    timeline = [r[3] for r in book.worksheets[1].iter_rows(values_only=True) if r and len(r) > 3]
+    assert "【杭州转运中心】已发出" in timeline
+
+
+def test_agent_cannot_file_or_pay(board_db):
+    at = ledger("王芳", "wf-pw")
+    assert at.button(key="c_file").disabled
+    assert at.button(key="c_pay").disabled
+
+
+def test_open_claims_from_the_queue_drafts_a_claim_for_a_lost_parcel(board_db):
+    engine, ids = board_db
+    with engine.begin() as conn:  # SF1004's flag becomes a suspected loss
+        conn.execute(update(FLAG).where(FLAG.c.id == ids["flags"]["no_first_scan"]).values(kind="lost_suspected"))
+    at = login()
+    at.switch_page("views/queue.py").run()
+    at.multiselect(key="q_selected").set_value([ids["flags"]["no_first_scan"]])
+    at.button(key="q_open_claims").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == "已处理 1 条"
+    with engine.connect() as conn:
+        new = conn.execute(select(CLAIM).where(CLAIM.c.parcel_id == ids["parcels"]["SF1004"])).one()
+    assert (new.claim_type, new.state, new.amount) == ("goods_lost", "draft", Decimal("35.00"))
+    assert ("lily", "claim.draft") in audited(engine, new.id)

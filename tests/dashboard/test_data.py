@@ -1,0 +1,114 @@
+"""The board's reads as plain functions over an engine, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from dashboard import data
+from dashboard.data import QueueFilter
+from tests.dashboard.seed import seed
+
+
+@pytest.fixture
+def seeded(engine, now):
+    return engine, seed(engine, now)
+
+
+def test_open_exceptions_grouped_by_kind_and_courier(seeded):
+    engine, _ = seeded
+    assert {r["kind"]: r["n"] for r in data.open_by(engine, "kind")} == {"stale": 1, "refused": 1, "no_first_scan": 1}
+    assert data.open_by(engine, "courier") == [{"courier": "sf", "n": 2}, {"courier": "zto", "n": 1}]
+
+
+def test_ageing_buckets_by_hours_since_last_update(seeded, now):
+    engine, _ = seeded
+    # SF1001: last event 90 h ago; ZTO2002: 5 h; SF1004: never scanned, shipped 80 h ago
+    assert {r["hours"]: r["n"] for r in data.ageing(engine, now=now)} == {0: 1, 24: 0, 48: 0, 72: 2, 96: 0, 168: 0}
+
+
+def test_stale_soon_counts_parcels_crossing_the_threshold_within_a_day(seeded, now):
+    engine, _ = seeded
+    assert data.stale_soon(engine, now=now, stale_hours=100) == [{"courier": "sf", "n": 1}]  # 90 h, crosses at 100
+    assert data.stale_soon(engine, now=now, stale_hours=72) == []  # already past
+
+
+def test_claimable_money_and_deadlines(seeded, now):
+    engine, _ = seeded
+    assert data.claimable(engine) == {"amount": Decimal("199.00"), "count": 1}
+    assert [d["waybill"] for d in data.deadlines(engine, now=now, days=3)] == ["SF1001"]
+    assert data.deadlines(engine, now=now, days=1) == []
+
+
+def test_alerts_today_counts_sent_and_failed_since_local_midnight(seeded, now):
+    engine, _ = seeded
+    midnight = now.replace(hour=16) - timedelta(days=1)  # 00:00 Asia/Shanghai
+    assert data.alerts_today(engine, day_start=midnight) == {"sent": 1, "failed": 1}
+    assert data.alerts_today(engine, day_start=now) == {"sent": 0, "failed": 0}
+
+
+def test_queue_pages_and_counts_in_sql(seeded, now):
+    engine, _ = seeded
+    f = QueueFilter()
+    assert data.queue_count(engine, f, now=now) == 3
+    first = data.queue_page(engine, f, now=now, sort="oldest", limit=2)
+    second = data.queue_page(engine, f, now=now, sort="oldest", limit=2, offset=2)
+    assert [r["waybill"] for r in first + second] == ["SF1001", "SF1004", "ZTO2002"]
+    assert data.queue_count(engine, QueueFilter(courier="sf", min_age_hours=72), now=now) == 2
+
+
+def test_queue_filter_round_trips_through_query_params():
+    f = QueueFilter(kind="stale", min_age_hours=48, assignee="-")
+    assert QueueFilter.from_params({**f.params(), "unknown": "x"}) == f
+
+
+def test_parcel_detail_has_timeline_flags_claims_alerts_and_audit(seeded):
+    engine, ids = seeded
+    found = data.find_parcels(engine, "o-1001") or data.find_parcels(engine, "sf1001")
+    detail = data.parcel_detail(engine, found[0]["id"])
+    assert [e["text"] for e in detail["events"]] == ["【杭州转运中心】已发出", "【杭州】快件已揽收"]
+    assert [f["kind"] for f in detail["flags"]] == ["stale"]
+    assert [c["claim_type"] for c in detail["claims"]] == ["loss"]
+    assert [a["state"] for a in detail["alerts"]] == ["failed"]
+    assert [(a["actor"], a["action"]) for a in detail["audit"]] == [("rules", "flag.open")]
+    assert data.parcel_detail(engine, 999_999) is None
+
+
+def test_claims_ledger_and_reconciliation(seeded):
+    engine, _ = seeded
+    assert data.claims_count(engine) == 2
+    assert [c["waybill"] for c in data.claims_page(engine, state="draft")] == ["SF1001"]
+    assert data.reconciliation(engine)[0]["courier"] == "yto"
+
+
+def test_scorecards_rates_and_median_transit(seeded, now):
+    engine, _ = seeded
+    cards = {c["courier"]: c for c in data.scorecards(
+        engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now)}  # fmt: skip
+    assert cards["sf"]["parcels"] == 2
+    assert cards["sf"]["exception_rate"] == {"stale": 0.5, "no_first_scan": 0.5}
+    assert cards["sf"]["stale_rate"] == 0.5  # SF1001: open, last event 90 h ago
+    assert cards["yto"]["median_transit_hours"] == 50.0  # shipped 70 h ago, delivered 20 h ago
+    assert cards["sf"]["median_transit_hours"] is None
+
+
+@pytest.mark.parametrize(
+    ("counts", "median"),
+    [
+        ([], None),
+        ([(5.0, 1)], 5.0),
+        ([(1.0, 1), (3.0, 1)], 2.0),
+        ([(1.0, 2), (9.0, 1)], 1.0),
+        ([(4.0, 1), (2.0, 3)], 2.0),
+    ],
+)
+def test_median_of_histogram(counts, median):
+    assert data.median_of_histogram(counts) == median
+
+
+def test_alerts_log_newest_first(seeded):
+    engine, _ = seeded
+    assert data.alerts_count(engine, state="failed") == 1
+    assert [a["waybill"] for a in data.alerts_page(engine)] == ["SF1001", "ZTO2002"]

@@ -1,0 +1,127 @@
+"""The exception queue: filters from the URL, paging, and every bulk action landing in the database and
+the audit log under the logged-in user's name."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.dashboard.seed import AUDIT, FLAG
+from tests.dashboard.test_app import login
+
+
+def open_queue(**params):
+    at = login()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("views/queue.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def shown_waybills(at) -> list[str]:
+    return list(at.dataframe[0].value["运单号"])
+
+
+def flag(engine, flag_id):
+    with engine.connect() as conn:
+        return dict(conn.execute(select(FLAG).where(FLAG.c.id == flag_id)).one()._mapping)
+
+
+def audit(engine, flag_id):
+    with engine.connect() as conn:
+        rows = conn.execute(select(AUDIT).where(AUDIT.c.entity == "flag", AUDIT.c.entity_id == flag_id)).all()
+    return [(r.actor, r.action) for r in rows]
+
+
+def test_queue_lists_unresolved_flags_escalated_first_with_next_action(board_db):
+    at = open_queue()
+    assert shown_waybills(at) == ["ZTO2002", "SF1004", "SF1001"]
+    assert "联系买家确认拒收原因" in list(at.dataframe[0].value["下一步"])
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"courier": "sf"}, {"SF1004", "SF1001"}),
+        ({"kind": "refused"}, {"ZTO2002"}),
+        ({"shop": "专营店"}, {"SF1004"}),
+        ({"region": "广东省"}, {"ZTO2002"}),
+        ({"min_age_hours": "72"}, {"SF1001", "SF1004"}),
+        ({"assignee": "王芳"}, {"ZTO2002"}),
+        ({"assignee": "-"}, {"SF1001", "SF1004"}),
+        ({"state": "acknowledged"}, {"ZTO2002"}),
+    ],
+)
+def test_queue_filters_from_query_params(board_db, params, expected):
+    at = open_queue(**params)
+    assert set(shown_waybills(at)) == expected
+    assert at.caption[0].value.startswith(f"共 {len(expected)} 条")
+
+
+def test_filter_widget_narrows_the_queue_and_updates_the_url(board_db):
+    at = open_queue()
+    at.selectbox(key="q_courier").select("zto").run()
+    assert shown_waybills(at) == ["ZTO2002"]
+    assert at.query_params["courier"] in ("zto", ["zto"])
+
+
+def act(at, button: str, flag_ids, **inputs):
+    at.multiselect(key="q_selected").set_value(list(flag_ids))
+    for key, value in inputs.items():
+        at.text_input(key=key).input(value)
+    at.button(key=button).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_bulk_acknowledge_with_note(board_db):
+    engine, ids = board_db
+    stale, nfs = ids["flags"]["stale"], ids["flags"]["no_first_scan"]
+    at = act(open_queue(), "q_ack", [stale, nfs], q_note="已电话网点")
+    assert at.success[0].value == "已处理 2 条"
+    for fid in (stale, nfs):
+        assert flag(engine, fid)["state"] == "acknowledged"
+        assert ("lily", "flag.ack") in audit(engine, fid)
+    assert flag(engine, stale)["note"] == "已电话网点"
+
+
+def test_bulk_assign(board_db):
+    engine, ids = board_db
+    fid = ids["flags"]["stale"]
+    act(open_queue(), "q_assign", [fid], q_to="王芳")
+    assert flag(engine, fid)["assignee"] == "王芳"
+    assert ("lily", "flag.assign") in audit(engine, fid)
+
+
+def test_add_note_keeps_earlier_lines(board_db):
+    engine, ids = board_db
+    fid = ids["flags"]["stale"]
+    at = act(open_queue(), "q_add_note", [fid], q_note="网点说明天派送")
+    act(at, "q_add_note", [fid], q_note="买家已知悉")
+    assert flag(engine, fid)["note"] == "lily: 网点说明天派送\nlily: 买家已知悉"
+    assert audit(engine, fid).count(("lily", "flag.note")) == 2
+
+
+def test_bulk_resolve_removes_rows_from_the_unresolved_queue(board_db):
+    engine, ids = board_db
+    fid = ids["flags"]["no_first_scan"]
+    at = act(open_queue(), "q_resolve", [fid], q_note="已揽收")
+    got = flag(engine, fid)
+    assert (got["state"], got["resolved_by"]) == ("resolved", "lily")
+    assert ("lily", "flag.resolve") in audit(engine, fid)
+    assert "SF1004" not in shown_waybills(at)
+
+
+def test_action_without_selection_warns_and_changes_nothing(board_db):
+    engine, ids = board_db
+    at = act(open_queue(), "q_resolve", [])
+    assert at.warning[0].value == "请先选择行"
+    assert flag(engine, ids["flags"]["stale"])["state"] == "open"
+
+
+def test_agent_cannot_assign(board_db):
+    at = login("王芳", "wf-pw")
+    at.switch_page("views/queue.py").run()
+    assert at.button(key="q_assign").disabled
+    assert not at.button(key="q_ack").disabled

@@ -1,0 +1,83 @@
+"""What the read-only views show, the language switch, the sidebar search and open localhost mode."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.conftest import APP
+from tests.dashboard.test_app import login
+
+
+def test_overview_links_numbers_to_the_filtered_queue(board_db):
+    at = login()
+    labels = [link.label for link in at.get("page_link")]
+    assert "物流不更新: **1**" in labels
+    assert "sf: **2**" in labels
+    links = {link.label: link.proto.query_string for link in at.get("page_link")}
+    assert links["物流不更新: **1**"] == "kind=stale"
+
+
+def test_sidebar_search_opens_the_parcel_page_by_order_number(board_db):
+    at = login()
+    at.sidebar.text_input(key="search_text").input("O-1001")
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "SF1001 · sf"
+    timeline = at.dataframe[1].value  # facts, then the timeline (no manual facts recorded)
+    assert "【杭州转运中心】已发出" in list(timeline["快递描述"])
+
+
+def test_sidebar_search_for_an_unknown_waybill_warns(board_db):
+    at = login()
+    at.sidebar.text_input(key="search_text").input("NOPE1")
+    at.sidebar.button[0].click().run()
+    assert at.sidebar.warning[0].value == "没有找到包裹"
+
+
+def test_parcel_page_shows_times_in_the_configured_zone(board_db):
+    at = login()
+    at.query_params["id"] = "1"
+    at.switch_page("views/parcel.py").run()
+    # SF1001's last event: 90 h before 2026-11-23 04:00 UTC = 2026-11-19 10:00 UTC = 18:00 Shanghai
+    facts = at.dataframe[0].value
+    assert "2026-11-19 18:00" in list(facts["内容"])
+
+
+def test_english_labels_after_switching_language(board_db):
+    at = login()
+    at.sidebar.selectbox(key="lang").select("en").run()
+    assert at.title[0].value == "Overview"
+    assert "Open exceptions" in [m.label for m in at.metric]
+    assert "Stale: **1**" in [link.label for link in at.get("page_link")]
+
+
+def test_alerts_log_shows_failed_delivery_with_its_error(board_db):
+    at = login()
+    at.switch_page("views/alerts.py").run()
+    table = at.dataframe[0].value
+    assert list(table["状态"]) == ["失败", "已发送"]
+    assert "SMTP 550 mailbox unavailable" in list(table["错误"])
+
+
+def test_scorecards_show_each_courier(board_db):
+    at = login()
+    at.switch_page("views/scorecards.py").run()
+    table = at.dataframe[0].value
+    assert set(table["快递"]) == {"sf", "yto", "zto"}
+
+
+def test_open_localhost_needs_no_login(board_db, board_config):
+    path = board_config / "board.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("open_localhost = false", "open_localhost = true"))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert at.title[0].value == "总览"
+    assert at.session_state["user"] == "local"
+
+
+@pytest.mark.parametrize("view", ["views/queue.py", "views/claims.py"])
+def test_views_ask_for_login_first(board_db, view):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert at.button[0].label == "登录"
+    assert at.title[0].value == "物流异常看板"

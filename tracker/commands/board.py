@@ -1,0 +1,88 @@
+"""`tracker board` (start the Streamlit board on localhost) and `tracker board add-user`."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import sys
+
+import typer
+
+from tracker.commands.context import ctx_app
+from tracker.errors import TrackerError
+from tracker.settings import PROJECT_ROOT, default_config_dir
+
+board_app = typer.Typer(help="The board for warehouse leads (Streamlit).", invoke_without_command=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(board_app, name="board")
+
+
+def streamlit_command(port: int) -> list[str]:
+    app = PROJECT_ROOT / "dashboard" / "app.py"
+    return [
+        sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--client.toolbarMode", "minimal",
+    ]  # fmt: skip
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@board_app.callback()
+def board(
+    ctx: typer.Context,
+    port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port on 127.0.0.1."),
+) -> None:
+    """Start the board on 127.0.0.1 and print its URL (Ctrl-C stops it)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = ctx_app(ctx).settings  # a configuration mistake stops here, before the server starts
+    if not settings.board.users and not settings.board.open_localhost:
+        typer.echo("note: no users in board.toml yet: run `tracker board add-user NAME --role lead`", err=True)
+    if not _port_free(port):
+        raise TrackerError(f"--port: 127.0.0.1:{port} is in use; pick another with --port")
+    env = {**os.environ, "TRACKER_CONFIG_DIR": str(settings.config_dir)}
+    typer.echo(f"board: http://127.0.0.1:{port}")
+    sys.stdout.flush()
+    # become the server (no child left behind when the terminal or a supervisor stops us)
+    command = streamlit_command(port)
+    os.execve(command[0], command, env)
+
+
+@board_app.command("add-user")
+def add_user(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Login name (shown in the audit log)."),
+    role: str = typer.Option("agent", "--role", help="lead (every action) or agent (work the queue)."),
+    password: str | None = typer.Option(
+        None, "--password", envvar="TRACKER_BOARD_PASSWORD", help="Default: asked for on the terminal."
+    ),
+) -> None:
+    """Add a user to board.toml, or replace their role and password; stores a salted scrypt hash."""
+    from tracker.auth import hash_password, write_user
+
+    if role not in ("lead", "agent"):
+        raise TrackerError(f"--role: expected lead or agent, got {role!r}")
+    app = ctx_app(ctx)
+    config_dir = app.config_dir or default_config_dir()
+    if password is None:
+        password = getpass.getpass(f"password for {name}: ")
+        if password != getpass.getpass("again: "):
+            raise TrackerError("the two passwords differ")
+    if not password:
+        raise TrackerError("--password: the password is empty")
+    try:
+        new = write_user(config_dir / "board.toml", name, role=role, password_hash=hash_password(password))
+    except ValueError as exc:
+        raise TrackerError(str(exc)) from None
+    typer.echo(f"{'added' if new else 'updated'} {name} ({role}) in {config_dir / 'board.toml'}")
