@@ -52,6 +52,13 @@ class Board:
     def can(self, action: str) -> bool:
         return can(self.role, action)
 
+    def courier(self, slug: str | None) -> str:
+        """The courier's name as people say it (中通快递 / ZTO Express), from config/couriers.toml."""
+        cfg = self.settings.couriers.get(slug or "")
+        if cfg is None:
+            return slug or ""
+        return cfg.name if self.lang == "zh" else cfg.name_en
+
     def local(self, value: datetime | None) -> str:
         """A time as the configured zone shows it (Settings.tz), to the minute."""
         if value is None:

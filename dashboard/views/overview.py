@@ -37,7 +37,7 @@ with left:
 with right:
     st.subheader(b.t("open_by_courier"))
     for r in by_courier:
-        queue_link(b, f"{r['courier']}: **{r['n']}**", courier=r["courier"])
+        queue_link(b, f"{b.courier(r['courier'])}: **{r['n']}**", courier=r["courier"])
     if not by_courier:
         st.caption(b.t("none"))
 
@@ -56,7 +56,7 @@ left, right = st.columns(2)
 with left:
     st.subheader(b.t("stale_soon"))
     for r in soon:
-        queue_link(b, f"{r['courier']}: **{r['n']}**", courier=r["courier"], min_age_hours=stale_hours - 24)
+        queue_link(b, f"{b.courier(r['courier'])}: **{r['n']}**", courier=r["courier"], min_age_hours=stale_hours - 24)
     if not soon:
         st.caption(b.t("none"))
 with right:

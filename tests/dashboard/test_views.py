@@ -13,9 +13,10 @@ def test_overview_links_numbers_to_the_filtered_queue(board_db):
     at = login()
     labels = [link.label for link in at.get("page_link")]
     assert "物流不更新: **1**" in labels
-    assert "sf: **2**" in labels
+    assert "顺丰速运: **2**" in labels  # couriers by name, linked by slug
     links = {link.label: link.proto.query_string for link in at.get("page_link")}
     assert links["物流不更新: **1**"] == "kind=stale"
+    assert links["顺丰速运: **2**"] == "courier=sf"
 
 
 def test_sidebar_search_opens_the_parcel_page_by_order_number(board_db):
