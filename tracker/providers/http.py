@@ -208,3 +208,26 @@ class Guard:
                 raise ProviderError(f"{self.name}: {type(exc).__name__} talking to {exc.request.url}") from exc
         self.breaker.record(True)
         return response
+
+
+class ProviderClient:
+    """What every provider client shares: the configured httpx client, the rate-limit/retry/breaker
+    guard and the per-waybill gate. Subclasses add the provider's calls (I/O only, raw bodies back)."""
+
+    provider = ""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.config = config
+        self.http = make_http_client(config, transport=transport)
+        self.guard = Guard.from_config(self.provider, config, clock=clock, sleep=sleep)
+        self.gate = WaybillGate(config.min_waybill_interval_minutes * 60, clock)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

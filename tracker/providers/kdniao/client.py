@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 
-import httpx
-
-from tracker.providers.http import Clock, Guard, Sleep, WaybillGate, make_http_client
+from tracker.providers.http import ProviderClient
 from tracker.providers.kdniao.sign import data_sign
-from tracker.settings import ProviderConfig
 
 PATH = "/Ebusiness/EbusinessOrderHandle.aspx"
 
 
-class KdniaoClient:
+class KdniaoClient(ProviderClient):
     provider = "kdniao"
-
-    def __init__(
-        self,
-        config: ProviderConfig,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock = time.monotonic,
-        sleep: Sleep | None = None,
-    ) -> None:
-        self.config = config
-        self.http = make_http_client(config, transport=transport)
-        self.guard = Guard.from_config(self.provider, config, clock=clock, sleep=sleep)
-        self.gate = WaybillGate(config.min_waybill_interval_minutes * 60, clock)
 
     async def _call(self, request_type: str, data: dict[str, str]) -> str:
         request_data = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -58,6 +41,3 @@ class KdniaoClient:
         if customer_name:
             data["CustomerName"] = customer_name
         return await self._call("1008", data)
-
-    async def aclose(self) -> None:
-        await self.http.aclose()

@@ -5,30 +5,13 @@ I/O only; returns raw bodies."""
 from __future__ import annotations
 
 import json
-import time
 
-import httpx
-
-from tracker.providers.http import Clock, Guard, Sleep, WaybillGate, make_http_client
+from tracker.providers.http import ProviderClient
 from tracker.providers.kuaidi100.sign import query_sign
-from tracker.settings import ProviderConfig
 
 
-class Kuaidi100Client:
+class Kuaidi100Client(ProviderClient):
     provider = "kuaidi100"
-
-    def __init__(
-        self,
-        config: ProviderConfig,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock = time.monotonic,
-        sleep: Sleep | None = None,
-    ) -> None:
-        self.config = config
-        self.http = make_http_client(config, transport=transport)
-        self.guard = Guard.from_config(self.provider, config, clock=clock, sleep=sleep)
-        self.gate = WaybillGate(config.min_waybill_interval_minutes * 60, clock)
 
     async def fetch_track(self, com: str, num: str, *, phone: str | None = None) -> str:
         """POST /poll/query.do for one waybill; the raw reply body (errors come back as bodies too)."""
@@ -51,6 +34,3 @@ class Kuaidi100Client:
                             "parameters": parameters}, ensure_ascii=False)  # fmt: skip
         response = await self.guard.send(lambda: self.http.post("/poll", data={"schema": "json", "param": param}))
         return response.text
-
-    async def aclose(self) -> None:
-        await self.http.aclose()

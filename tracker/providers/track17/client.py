@@ -4,32 +4,21 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
+from typing import Any
 
-import httpx
-
-from tracker.providers.http import Clock, Guard, ProviderError, Sleep, make_http_client
+from tracker.providers.http import ProviderClient, ProviderError
 from tracker.settings import ProviderConfig
 
 MAX_NUMBERS = 40  # per request (§4.1; error -18010014 above it)
 NOT_REGISTERED = -18019902  # gettrackinfo rejection for a number never registered [I, sandbox code]
 
 
-class Track17Client:
+class Track17Client(ProviderClient):
     provider = "track17"
 
-    def __init__(
-        self,
-        config: ProviderConfig,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock = time.monotonic,
-        sleep: Sleep | None = None,
-    ) -> None:
-        self.config = config
-        self.http = make_http_client(config, transport=transport)
-        self.guard = Guard.from_config(self.provider, config, clock=clock, sleep=sleep)
+    def __init__(self, config: ProviderConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
         self.batch = min(config.batch_size, MAX_NUMBERS)
 
     async def _post(self, path: str, items: list[dict[str, object]]) -> str:
@@ -63,9 +52,6 @@ class Track17Client:
             await self.register(missing, carriers)
             body = await self._post("gettrackinfo", self._items(numbers, carriers))
         return body
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
 
 def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
