@@ -159,7 +159,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=0, help="timed repetitions (default 5 full, 3 ci)")
     parser.add_argument("--keep", type=Path, help="build the database here and keep it")
     parser.add_argument("--open-share", type=float, default=0.30,
-                        help="share of open parcels (0.30 as spec/performance.md §4; 1.0 = issue 4's 1M open)")  # fmt: skip
+                        help="share of open parcels (0.30: performance.md §4; 1.0: all open)")  # fmt: skip
     args = parser.parse_args()
     n = 1_000_000 if args.scale == "full" else 100_000
     runs = args.runs or (5 if args.scale == "full" else 3)
