@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import typer
 from claims import service
 from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
 from claims.tables import ClaimTables, load_tables
-from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
+from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, resolve_actor, resolve_now
 from tracker.errors import TrackerError
 from tracker.values import ValueProblem, parse_local_time, parse_money
 
@@ -33,7 +31,6 @@ LIST_COLUMNS = [
     "paid_amount",
     "formula",
 ]
-BY_HELP = "Who does it (audit log). Default: $TRACKER_USER or the login name."
 
 
 def register(app: typer.Typer) -> None:
@@ -42,10 +39,6 @@ def register(app: typer.Typer) -> None:
 
 def _tables(ctx: typer.Context) -> ClaimTables:
     return load_tables(ctx_app(ctx).settings.config_dir / "claims")
-
-
-def _actor(by: str | None) -> str:
-    return by or os.environ.get("TRACKER_USER") or getpass.getuser()
 
 
 def _money(text: str | None, option: str) -> Decimal | None:
@@ -139,7 +132,7 @@ def propose(
 ) -> None:
     app = ctx_app(ctx)
     summary = service.propose(
-        app.engine, tables=_tables(ctx), now=resolve_now(now, app.settings), actor=_actor(by) if by else "claims"
+        app.engine, tables=_tables(ctx), now=resolve_now(now, app.settings), actor=resolve_actor(by) if by else "claims"
     )
     total = sum(summary.proposed.values())
     typer.echo(f"proposed {total} claims ({summary.needs_config} need configuration), expired {summary.expired}")
@@ -185,7 +178,7 @@ def open_cmd(
         claim_type=claim_type,
         scenario=scenario,
         tables=_tables(ctx),
-        actor=_actor(by),
+        actor=resolve_actor(by),
         now=resolve_now(now, app.settings),
     )
     claim = service.get_claim(app.engine, claim_id)
@@ -203,7 +196,7 @@ def file_cmd(
 ) -> None:
     moment, at = _at(ctx, date, now)
     claim = service.file_claim(
-        ctx_app(ctx).engine, claim_id=claim_id, reference_no=ref, actor=_actor(by), now=moment, filed_at=at
+        ctx_app(ctx).engine, claim_id=claim_id, reference_no=ref, actor=resolve_actor(by), now=moment, filed_at=at
     )
     typer.echo(f"claim {claim_id}: filed ({claim['reference_no']})")
 
@@ -220,7 +213,7 @@ def pay_cmd(
     moment, at = _at(ctx, date, now)
     paid = _money(amount, "--amount") or Decimal(0)
     claim = service.pay_claim(
-        ctx_app(ctx).engine, claim_id=claim_id, amount=paid, actor=_actor(by), now=moment, paid_at=at
+        ctx_app(ctx).engine, claim_id=claim_id, amount=paid, actor=resolve_actor(by), now=moment, paid_at=at
     )
     note = "" if claim["amount"] == paid else f" (expected {claim['amount']}: differs)"
     typer.echo(f"claim {claim_id}: paid {paid}{note}")
@@ -236,7 +229,7 @@ def reject_cmd(
 ) -> None:
     app = ctx_app(ctx)
     service.reject_claim(
-        app.engine, claim_id=claim_id, reason=reason, actor=_actor(by), now=resolve_now(now, app.settings)
+        app.engine, claim_id=claim_id, reason=reason, actor=resolve_actor(by), now=resolve_now(now, app.settings)
     )
     typer.echo(f"claim {claim_id}: rejected")
 
@@ -249,7 +242,7 @@ def withdraw_cmd(
     by: str | None = typer.Option(None, help=BY_HELP),
 ) -> None:
     app = ctx_app(ctx)
-    service.withdraw_claim(app.engine, claim_id=claim_id, actor=_actor(by), now=resolve_now(now, app.settings))
+    service.withdraw_claim(app.engine, claim_id=claim_id, actor=resolve_actor(by), now=resolve_now(now, app.settings))
     typer.echo(f"claim {claim_id}: withdrawn")
 
 

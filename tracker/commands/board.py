@@ -6,12 +6,13 @@ import getpass
 import os
 import socket
 import sys
+from datetime import datetime
 
 import typer
 
 from tracker.commands.context import ctx_app
 from tracker.errors import TrackerError
-from tracker.settings import PROJECT_ROOT, default_config_dir
+from tracker.settings import PROJECT_ROOT, Settings, default_config_dir
 
 board_app = typer.Typer(help="The board for warehouse leads (Streamlit).", invoke_without_command=True)
 
@@ -51,7 +52,14 @@ def board(
         typer.echo("note: no users in board.toml yet: run `tracker board add-user NAME --role lead`", err=True)
     if not _port_free(port):
         raise TrackerError(f"--port: 127.0.0.1:{port} is in use; pick another with --port")
+    serve(settings, port)
+
+
+def serve(settings: Settings, port: int, *, now: datetime | None = None) -> None:
+    """Become the board server on 127.0.0.1:`port` and print its URL; `now` pins the board's clock."""
     env = {**os.environ, "TRACKER_CONFIG_DIR": str(settings.config_dir)}
+    if now is not None:
+        env["TRACKER_NOW"] = now.isoformat()
     typer.echo(f"board: http://127.0.0.1:{port}")
     sys.stdout.flush()
     # become the server (no child left behind when the terminal or a supervisor stops us)

@@ -58,6 +58,17 @@ def ctx_app(ctx: typer.Context) -> AppContext:
     return obj
 
 
+BY_HELP = "Who makes the change, for the audit log (default: $TRACKER_USER, else the login name)."
+
+
+def resolve_actor(by: str | None) -> str:
+    """The --by option, else $TRACKER_USER, else the login name."""
+    import getpass
+    import os
+
+    return by or os.environ.get("TRACKER_USER") or getpass.getuser()
+
+
 NOW_HELP = "Evaluate as of this time (ISO-8601; no offset = the configured zone). Default: the real clock."
 
 

@@ -178,20 +178,12 @@ def demo(
 
 
 def _start_board(settings: Settings, port: int, now: str | None) -> None:
-    """Become the board server (streamlit) on the first free port from `port`; prints its URL."""
-    import os
-
-    from tracker.commands.board import _port_free, streamlit_command
+    """Become the board server on the first free port from `port` (the board's clock pinned to --now)."""
+    from tracker.commands.board import _port_free, serve
 
     while not _port_free(port):
         port += 1
-    env = {**os.environ, "TRACKER_CONFIG_DIR": str(settings.config_dir)}
-    if now:
-        env["TRACKER_NOW"] = resolve_now(now, settings).isoformat()
-    typer.echo(f"board: http://127.0.0.1:{port}  (Ctrl-C stops it)")
-    sys.stdout.flush()
-    command = streamlit_command(port)
-    os.execve(command[0], command, env)
+    serve(settings, port, now=resolve_now(now, settings) if now else None)
 
 
 def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-untyped-def]

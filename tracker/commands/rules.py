@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from decimal import Decimal, InvalidOperation
 
 import typer
 
-from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
+from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, resolve_actor, resolve_now
 from tracker.errors import TrackerError
 from tracker.flags import facts as fact_service
 from tracker.flags import lifecycle
@@ -22,7 +20,6 @@ FLAG_COLUMNS = [
     "id", "waybill", "courier", "kind", "severity", "state", "opened_at", "escalated_at", "assignee",
     "next_action_zh", "next_action_en",
 ]  # fmt: skip
-BY_HELP = "Who makes the change (default: $TRACKER_USER, else the login name)."
 COURIER_HELP = "Courier slug, needed only when two couriers share the waybill number."
 
 
@@ -44,10 +41,6 @@ def register(app: typer.Typer) -> None:
     fact_app.command("waybill-invalid", help="The return waybill finds nothing or shows wrong logistics.")(
         fact_waybill_invalid
     )
-
-
-def _actor(by: str | None) -> str:
-    return by or os.environ.get("TRACKER_USER") or getpass.getuser()
 
 
 def _weight(value: str | None, option: str) -> Decimal | None:
@@ -105,7 +98,7 @@ def ack(
 ) -> None:
     app = ctx_app(ctx)
     when = resolve_now(now, app.settings)
-    _show(lifecycle.acknowledge(app.engine, flag_id=flag_id, actor=_actor(by), now=when, note=note))
+    _show(lifecycle.acknowledge(app.engine, flag_id=flag_id, actor=resolve_actor(by), now=when, note=note))
 
 
 def assign(
@@ -117,7 +110,7 @@ def assign(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     app = ctx_app(ctx)
-    _show(lifecycle.assign(app.engine, flag_id=flag_id, to=to, actor=_actor(by),
+    _show(lifecycle.assign(app.engine, flag_id=flag_id, to=to, actor=resolve_actor(by),
                            now=resolve_now(now, app.settings), note=note))  # fmt: skip
 
 
@@ -130,7 +123,7 @@ def resolve(
 ) -> None:
     app = ctx_app(ctx)
     when = resolve_now(now, app.settings)
-    _show(lifecycle.resolve(app.engine, flag_id=flag_id, actor=_actor(by), now=when, note=note))
+    _show(lifecycle.resolve(app.engine, flag_id=flag_id, actor=resolve_actor(by), now=when, note=note))
 
 
 def _recorded(fact_id: int, what: str, waybill: str) -> None:
@@ -148,7 +141,7 @@ def fact_lost(
     app = ctx_app(ctx)
     when = resolve_now(now, app.settings)
     fact_id = fact_service.confirm_loss(
-        app.engine, waybill=waybill, courier=courier, note=note, actor=_actor(by), now=when
+        app.engine, waybill=waybill, courier=courier, note=note, actor=resolve_actor(by), now=when
     )
     _recorded(fact_id, "loss confirmed", waybill)
 
@@ -169,7 +162,7 @@ def fact_not_received(
     fact_id = fact_service.buyer_not_received(
         app.engine, waybill=waybill, courier=courier, short=short, signer=signer,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note, actor=_actor(by),
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note, actor=resolve_actor(by),
         now=resolve_now(now, app.settings),
     )  # fmt: skip
     _recorded(fact_id, "buyer says short" if short else "buyer says not received", waybill)
@@ -195,7 +188,7 @@ def fact_return_agreed(
         raise TrackerError(f"--deadline/--agreed-at: expected {exc}") from None
     fact_id = fact_service.return_agreed(
         app.engine, waybill=waybill, courier=courier, refund_deadline=deadline_at, express=express,
-        agreed_at=agreed, note=note, actor=_actor(by), now=resolve_now(now, app.settings),
+        agreed_at=agreed, note=note, actor=resolve_actor(by), now=resolve_now(now, app.settings),
     )  # fmt: skip
     _recorded(fact_id, f"{'express' if express else 'ordinary'} return agreed", waybill)
 
@@ -211,7 +204,7 @@ def fact_unreachable(
     app = ctx_app(ctx)
     when = resolve_now(now, app.settings)
     fact_id = fact_service.buyer_unreachable(
-        app.engine, waybill=waybill, courier=courier, note=note, actor=_actor(by), now=when
+        app.engine, waybill=waybill, courier=courier, note=note, actor=resolve_actor(by), now=when
     )
     _recorded(fact_id, "buyer unreachable", waybill)
 
@@ -232,7 +225,7 @@ def fact_return_short(
     fact_id = fact_service.return_short(
         app.engine, waybill=waybill, courier=courier, items_claimed=claimed, items_received=received,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note, actor=_actor(by),
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note, actor=resolve_actor(by),
         now=resolve_now(now, app.settings),
     )  # fmt: skip
     _recorded(fact_id, "short return", waybill)
@@ -249,6 +242,6 @@ def fact_waybill_invalid(
     app = ctx_app(ctx)
     when = resolve_now(now, app.settings)
     fact_id = fact_service.waybill_invalid(
-        app.engine, waybill=waybill, courier=courier, note=note, actor=_actor(by), now=when
+        app.engine, waybill=waybill, courier=courier, note=note, actor=resolve_actor(by), now=when
     )
     _recorded(fact_id, "invalid return waybill", waybill)
