@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import typer
 
@@ -126,7 +127,11 @@ def resolve(
     _show(lifecycle.resolve(app.engine, flag_id=flag_id, actor=resolve_actor(by), now=when, note=note))
 
 
-def _recorded(fact_id: int, what: str, waybill: str) -> None:
+def _record(ctx: typer.Context, record: Any, what: str, *, waybill: str, by: str | None, now: str | None,
+            **facts: Any) -> None:  # fmt: skip
+    """Record one fact through `record` (a tracker.flags.facts service) as the actor, at --now."""
+    app = ctx_app(ctx)
+    fact_id = record(app.engine, waybill=waybill, actor=resolve_actor(by), now=resolve_now(now, app.settings), **facts)
     typer.echo(f"recorded {what} for {waybill} (fact {fact_id}); run `tracker evaluate` to update flags")
 
 
@@ -138,12 +143,9 @@ def fact_lost(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
-    app = ctx_app(ctx)
-    when = resolve_now(now, app.settings)
-    fact_id = fact_service.confirm_loss(
-        app.engine, waybill=waybill, courier=courier, note=note, actor=resolve_actor(by), now=when
+    _record(
+        ctx, fact_service.confirm_loss, "loss confirmed", waybill=waybill, by=by, now=now, courier=courier, note=note
     )
-    _recorded(fact_id, "loss confirmed", waybill)
 
 
 def fact_not_received(
@@ -158,14 +160,12 @@ def fact_not_received(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
-    app = ctx_app(ctx)
-    fact_id = fact_service.buyer_not_received(
-        app.engine, waybill=waybill, courier=courier, short=short, signer=signer,
+    _record(
+        ctx, fact_service.buyer_not_received, "buyer says short" if short else "buyer says not received",
+        waybill=waybill, by=by, now=now, courier=courier, short=short, signer=signer,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note, actor=resolve_actor(by),
-        now=resolve_now(now, app.settings),
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note,
     )  # fmt: skip
-    _recorded(fact_id, "buyer says short" if short else "buyer says not received", waybill)
 
 
 def fact_return_agreed(
@@ -186,11 +186,11 @@ def fact_return_agreed(
         agreed = parse_local_time(agreed_at, tz) if agreed_at else None
     except ValueProblem as exc:
         raise TrackerError(f"--deadline/--agreed-at: expected {exc}") from None
-    fact_id = fact_service.return_agreed(
-        app.engine, waybill=waybill, courier=courier, refund_deadline=deadline_at, express=express,
-        agreed_at=agreed, note=note, actor=resolve_actor(by), now=resolve_now(now, app.settings),
+    _record(
+        ctx, fact_service.return_agreed, f"{'express' if express else 'ordinary'} return agreed",
+        waybill=waybill, by=by, now=now, courier=courier, refund_deadline=deadline_at, express=express,
+        agreed_at=agreed, note=note,
     )  # fmt: skip
-    _recorded(fact_id, f"{'express' if express else 'ordinary'} return agreed", waybill)
 
 
 def fact_unreachable(
@@ -201,12 +201,16 @@ def fact_unreachable(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
-    app = ctx_app(ctx)
-    when = resolve_now(now, app.settings)
-    fact_id = fact_service.buyer_unreachable(
-        app.engine, waybill=waybill, courier=courier, note=note, actor=resolve_actor(by), now=when
+    _record(
+        ctx,
+        fact_service.buyer_unreachable,
+        "buyer unreachable",
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        note=note,
     )
-    _recorded(fact_id, "buyer unreachable", waybill)
 
 
 def fact_return_short(
@@ -221,14 +225,12 @@ def fact_return_short(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
-    app = ctx_app(ctx)
-    fact_id = fact_service.return_short(
-        app.engine, waybill=waybill, courier=courier, items_claimed=claimed, items_received=received,
+    _record(
+        ctx, fact_service.return_short, "short return", waybill=waybill, by=by, now=now, courier=courier,
+        items_claimed=claimed, items_received=received,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note, actor=resolve_actor(by),
-        now=resolve_now(now, app.settings),
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note,
     )  # fmt: skip
-    _recorded(fact_id, "short return", waybill)
 
 
 def fact_waybill_invalid(
@@ -239,9 +241,13 @@ def fact_waybill_invalid(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
-    app = ctx_app(ctx)
-    when = resolve_now(now, app.settings)
-    fact_id = fact_service.waybill_invalid(
-        app.engine, waybill=waybill, courier=courier, note=note, actor=resolve_actor(by), now=when
+    _record(
+        ctx,
+        fact_service.waybill_invalid,
+        "invalid return waybill",
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        note=note,
     )
-    _recorded(fact_id, "invalid return waybill", waybill)
