@@ -63,3 +63,11 @@ def test_propose_list_file_pay_export_reconcile(settings: Settings, tmp_path: Pa
     with engine.connect() as conn:
         actors = set(conn.execute(select(AuditRow.actor).where(AuditRow.entity == "claim")).scalars())
     assert {"lead.wang", "claims"} <= actors
+
+
+def test_export_bad_input_is_one_clear_line(settings: Settings, tmp_path: Path) -> None:
+    RUN.invoke(app, ["init"])
+    bad_ids = RUN.invoke(app, ["claims", "export", "--ids", "1,x", "--out", str(tmp_path / "p.xlsx")])
+    assert bad_ids.exit_code != 0 and "--ids: expected comma-separated numbers" in str(bad_ids.exception)
+    none = RUN.invoke(app, ["claims", "export", "--state", "paid", "--out", str(tmp_path / "p.xlsx")])
+    assert none.exit_code != 0 and "no claims match" in str(none.exception)

@@ -188,3 +188,25 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     csv_text = export_claims(tmp_path / "packet.csv", service.list_claims(engine), engine=engine, tables=tables,
                              tz=SHANGHAI).read_text(encoding="utf-8-sig")  # fmt: skip
     assert "物流轨迹" in csv_text and "2026-11-01 18:00 [picked_up] 【杭州市萧山区公司】已揽收" in csv_text
+
+
+@pytest.mark.parametrize(("action", "error"), [
+    (lambda e, i: service.file_claim(e, claim_id=i, reference_no="  ", actor="a", now=NOW), "needs the courier's reference number"),
+    (lambda e, i: service.pay_claim(e, claim_id=i, amount=D("-1.00"), actor="a", now=NOW), "a payout is not negative"),
+    (lambda e, i: service.reject_claim(e, claim_id=i, reason="", actor="a", now=NOW), "a rejection needs the courier's reason"),
+    (lambda e, i: service.get_claim(e, 999_999), "no claim with id 999999"),
+])  # fmt: skip
+def test_bad_ledger_input_is_refused_and_changes_nothing(engine: Engine, tables: ClaimTables, action, error: str) -> None:  # type: ignore[no-untyped-def]
+    claim_id = _draft(engine, tables)
+    with pytest.raises(TrackerError, match=error):
+        action(engine, claim_id)
+    assert service.get_claim(engine, claim_id)["state"] == "draft"
+    assert _audit(engine, claim_id) == ["claim.draft"]
+
+
+def test_open_claim_twice_for_one_type_is_refused(engine: Engine, tables: ClaimTables) -> None:
+    claim_id = _draft(engine, tables)
+    parcel_id = service.get_claim(engine, claim_id)["parcel_id"]
+    with pytest.raises(TrackerError, match="YT7500000000020 already has a goods_lost claim"):
+        service.open_claim(engine, parcel_id=parcel_id, claim_type="goods_lost", scenario="default", tables=tables,
+                           actor="a", now=NOW)  # fmt: skip
