@@ -196,7 +196,9 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     (lambda e, i: service.reject_claim(e, claim_id=i, reason="", actor="a", now=NOW), "a rejection needs the courier's reason"),
     (lambda e, i: service.get_claim(e, 999_999), "no claim with id 999999"),
 ])  # fmt: skip
-def test_bad_ledger_input_is_refused_and_changes_nothing(engine: Engine, tables: ClaimTables, action, error: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_ledger_input_is_refused_and_changes_nothing(
+    engine: Engine, tables: ClaimTables, action, error: str
+) -> None:  # type: ignore[no-untyped-def]
     claim_id = _draft(engine, tables)
     with pytest.raises(TrackerError, match=error):
         action(engine, claim_id)
