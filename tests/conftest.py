@@ -11,12 +11,7 @@ TRACKER_TEST_DB=postgresql runs the whole suite on PostgreSQL: the default test 
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +22,7 @@ from sqlalchemy import Engine, text
 
 from tracker.settings import PROJECT_ROOT, Settings, load_settings
 from tracker.storage.db import make_engine, migrate
+from tracker.storage.pgcluster import ClusterUnavailable, PgCluster
 
 CONFIG_DIR = PROJECT_ROOT / "config"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -84,24 +80,19 @@ def sqlite_engine(db_engine: Engine) -> Engine:
 # --- PostgreSQL --------------------------------------------------------------------------------------
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"PostgreSQL is required in CI: {reason}")
     pytest.skip(reason)
+
+
+def start_cluster() -> PgCluster:
+    """A throwaway PostgreSQL cluster; skips the test without PostgreSQL (fails under CI=true)."""
+    try:
+        return PgCluster().start()
+    except ClusterUnavailable as exc:
+        _unavailable(str(exc))
+        raise
 
 
 @pytest.fixture(scope="session")
@@ -111,38 +102,21 @@ def pg_server_url() -> Iterator[str]:
     if url:
         yield url
         return
-    pg_bin = _pg_bin()
-    if pg_bin is None:
-        _unavailable("no PostgreSQL server binaries (apt-get install postgresql)")
-    root = Path(tempfile.mkdtemp(prefix="tracker-pg-"))
-    as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-    if as_root:
-        shutil.chown(root, "postgres", "postgres")
-    port = _free_port()
-    data = root / "data"
-
-    def run(*args: str) -> None:
-        subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
-
+    cluster = start_cluster()
     try:
-        run(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-            "--no-locale", "--no-sync")  # fmt: skip
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
-        run(str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-t", "60", "-o", options,
-            "start")  # fmt: skip
-        run(str(pg_bin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "tracker_test")
-    except subprocess.CalledProcessError as exc:
-        _unavailable(f"could not start PostgreSQL: {exc.stderr.strip()}")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/tracker_test"
+        yield cluster.url
     finally:
-        subprocess.run([*prefix, str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_cluster() -> Iterator[PgCluster]:
+    """A PostgreSQL server of the test's own (it may restart it)."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

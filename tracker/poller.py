@@ -31,8 +31,10 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
 
+from tracker.leases import due as due_clause
+from tracker.leases import release
 from tracker.providers.clients import BatchFetcher, DueParcel
-from tracker.providers.http import ProviderError
+from tracker.providers.http import CircuitOpen, ProviderError
 from tracker.schedule import next_poll_time
 from tracker.settings import Settings
 from tracker.storage.rows import ParcelRow, PollRunRow
@@ -52,6 +54,7 @@ class ProviderStats:
     failed: int = 0
     new_events: int = 0
     provider_errors: int = 0  # answers carrying a provider error (stored on the parcel)
+    paused: int = 0  # not asked: the provider's circuit breaker is open (they stay due)
     batches: int = 0  # fetch calls (a 17TRACK batch may also register numbers first)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -67,6 +70,7 @@ class ProviderStats:
             "detail": {
                 "new_events": self.new_events,
                 "provider_errors": self.provider_errors,
+                "paused": self.paused,
                 "batches": self.batches,
                 "errors": self.errors[:20],
                 "seconds": round(self.seconds, 3),
@@ -100,10 +104,10 @@ def retire_aged(engine: Engine, *, now: datetime, retire_days: int) -> int:
 
 
 def select_due(engine: Engine, *, now: datetime, limit: int) -> list[DueParcel]:
-    """Open parcels whose next poll time has come, oldest due first."""
+    """Open parcels whose next poll time has come and no worker holds, oldest due first."""
     stmt = (
         select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4)
-        .where(PARCEL.c.is_open.is_(True), PARCEL.c.next_poll_at <= now)
+        .where(due_clause(now))
         .order_by(PARCEL.c.next_poll_at)
         .limit(limit)
     )
@@ -120,7 +124,7 @@ def schedule(
     provider: str,
     failed: bool = False,
 ) -> None:
-    """Set next_poll_at and last_polled_at for polled parcels, from their stored snapshot."""
+    """Set next_poll_at and last_polled_at for polled parcels, from their stored snapshot; frees their lease."""
     if not ids:
         return
     cfg = settings.providers.polling
@@ -145,7 +149,9 @@ def schedule(
         stmt = (
             update(PARCEL)
             .where(PARCEL.c.id == bindparam("pid"))
-            .values(next_poll_at=bindparam("nxt"), last_polled_at=bindparam("polled"))
+            .values(
+                next_poll_at=bindparam("nxt"), last_polled_at=bindparam("polled"), lease_until=None, lease_owner=None
+            )  # fmt: skip
         )
         conn.execute(stmt, values)
 
@@ -171,18 +177,30 @@ async def poll_provider(
     pending_parsed: list[Any] = []
     pending_ok: list[int] = []
 
-    def flush() -> None:
-        if pending_parsed:
-            result = ingest(engine, pending_parsed, now=now, source=fetcher.provider)
+    def store(parsed: list[Any], ok: list[int]) -> None:
+        if parsed:
+            result = ingest(engine, parsed, now=now, source=fetcher.provider)
             stats.new_events += result.new_events
             changed.extend(result.changed_parcel_ids)
-        schedule(engine, pending_ok, now=now, settings=settings, provider=fetcher.provider)
+        schedule(engine, ok, now=now, settings=settings, provider=fetcher.provider)
+
+    async def flush() -> None:
+        # database work runs in a thread: the event loop keeps sending the requests whose rate slot has come
+        parsed, ok = list(pending_parsed), list(pending_ok)
         pending_parsed.clear()
         pending_ok.clear()
+        await asyncio.to_thread(store, parsed, ok)
+
+    def failed_later(ids: list[int]) -> Any:
+        return asyncio.to_thread(
+            schedule, engine, ids, now=now, settings=settings, provider=fetcher.provider, failed=True
+        )
 
     async def run(batch: list[DueParcel]) -> tuple[list[DueParcel], list[str] | None, str | None]:
         try:
             return batch, await fetcher.fetch(batch), None
+        except CircuitOpen:
+            return batch, None, None
         except ProviderError as exc:
             return batch, None, str(exc)
 
@@ -192,10 +210,13 @@ async def poll_provider(
             batch, bodies, error = await next_done
             stats.batches += 1
             ids = [p.id for p in batch]
-            if bodies is None:
+            if bodies is None and error is None:  # provider paused: not asked, stays due for its recovery
+                stats.paused += len(batch)
+                await asyncio.to_thread(release, engine, ids)
+            elif bodies is None:
                 stats.failed += len(batch)
                 stats.errors.append(error or "unknown error")
-                schedule(engine, ids, now=now, settings=settings, provider=fetcher.provider, failed=True)
+                await failed_later(ids)
             else:
                 bad: set[str] = set()
                 for body in bodies:
@@ -219,12 +240,12 @@ async def poll_provider(
                 stats.polled += len(batch) - len(failed_ids)
                 pending_ok.extend(p.id for p in batch if p.waybill not in bad)
                 if failed_ids:
-                    schedule(engine, failed_ids, now=now, settings=settings, provider=fetcher.provider, failed=True)
+                    await failed_later(failed_ids)
                 if len(pending_ok) >= FLUSH_PARCELS:
-                    flush()
+                    await flush()
             if progress:
                 progress(fetcher.provider, len(batch))
-        flush()
+        await flush()
     finally:
         for task in tasks:
             task.cancel()

@@ -359,6 +359,38 @@ class PollingConfig(_Strict):
     due_limit: PositiveInt = 20000
 
 
+class WorkersConfig(_Strict):
+    """`tracker worker` processes (Procrastinate over PostgreSQL) sharing the polling; see tracker/jobs.py."""
+
+    dispatch_seconds: PositiveInt = 10  # due parcels are handed out as poll jobs this often
+    parcels_per_job: PositiveInt = 200  # parcels one poll job leases at most
+    max_jobs_per_provider: PositiveInt = 32  # poll jobs queued per provider at once
+    lease_seconds: PositiveInt = 300  # a killed worker's parcels are polled again after this
+    concurrency: PositiveInt = 4  # jobs one worker process runs at once
+    evaluate_seconds: PositiveInt = 60  # rules evaluation cadence (one worker at a time)
+    heartbeat_seconds: float = Field(default=10, gt=0)  # how often a worker says it is alive
+    stalled_seconds: float = Field(default=60, gt=0)  # a job whose worker stopped heartbeating this long is failed
+    fetch_interval_seconds: float = Field(default=1.0, gt=0)  # job queue polling fallback (LISTEN/NOTIFY first)
+
+    @field_validator("dispatch_seconds", "evaluate_seconds")
+    @classmethod
+    def _cron_step(cls, value: int) -> int:
+        # periodic jobs run on a cron: the step must divide a minute, or be whole minutes dividing an hour
+        if (value < 60 and 60 % value) or (value >= 60 and (value % 60 or 60 % (value // 60))):
+            raise ValueError("must divide 60 seconds (1, 2, 5, 10, 15, 20, 30) or be whole minutes dividing 60")
+        return value
+
+    @model_validator(mode="after")
+    def _stalled_after_heartbeats(self) -> WorkersConfig:
+        if self.stalled_seconds < 3 * self.heartbeat_seconds:
+            raise ValueError("stalled_seconds must be at least 3 x heartbeat_seconds (a live worker is not stalled)")
+        return self
+
+    def cron(self, seconds: int) -> str:
+        """A 6-field cron (croniter: the sixth field is seconds) that fires every `seconds`."""
+        return f"* * * * * */{seconds}" if seconds < 60 else f"*/{seconds // 60} * * * *"
+
+
 class ProviderConfig(_Strict):
     """One data provider's endpoint, account and limits; secrets are overridden from the environment."""
 
@@ -386,6 +418,7 @@ class ProvidersConfig(_Strict):
     """config/providers.toml; without it, the local sandbox's demo accounts (tracker/sandbox/accounts.py)."""
 
     polling: PollingConfig = PollingConfig()
+    workers: WorkersConfig = WorkersConfig()
     kuaidi100: ProviderConfig = ProviderConfig(
         base_url=_SANDBOX, customer="SANDBOXCUSTOMER0001", key="sandbox-kuaidi100-key",
         salt="sandbox-kuaidi100-salt", rate_per_second=20, concurrency=8,
@@ -611,3 +644,30 @@ def format_validation_error(exc: ValidationError, config_dir: Path) -> str:
             message = "required key is missing"
         lines.append(f"{where}: {key}: {message}{got_text}")
     return "\n".join(lines)
+
+
+def copy_config(source: Path, target: Path, changes: dict[str, dict[str, dict[str, object]]]) -> Path:
+    """Copy a config folder to `target`, replacing `key = value` lines: {file: {section: {key: value}}}
+    (for the benchmarks and the multi-process tests; keeps every comment). Returns `target`."""
+    import json
+    import shutil
+
+    shutil.copytree(source, target)
+    for name, sections in changes.items():
+        path = target / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        section, done = "", set()
+        for i, line in enumerate(lines):
+            header = re.match(r"^\[([\w.]+)\]", line)
+            if header:
+                section = header.group(1)
+                continue
+            key = line.split("=", 1)[0].strip()
+            if "=" in line and key in sections.get(section, {}):
+                lines[i] = f"{key} = {json.dumps(sections[section][key])}"
+                done.add((section, key))
+        missing = {(s, k) for s, keys in sections.items() for k in keys} - done
+        if missing:
+            raise ConfigError(f"{path}: no such keys to replace: {sorted(missing)}")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target

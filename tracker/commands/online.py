@@ -97,6 +97,9 @@ def sandbox(
     fault: list[str] = typer.Option(
         [], help="Fault rate KIND=RATE, e.g. 5xx=0.05 (5xx, timeout, 429, malformed, bad_sign); repeatable."
     ),  # fmt: skip
+    latency_ms: float = typer.Option(
+        0.0, min=0, help="Delay every provider answer this long (a real API's round trip)."
+    ),
 ) -> None:
     import uvicorn
 
@@ -111,7 +114,8 @@ def sandbox(
         except ValueError:
             raise TrackerError(f"--fault {item!r}: expected KIND=RATE, e.g. 5xx=0.05") from None
     try:
-        state = make_state(app.settings.couriers, now=resolve_now(now, app.settings), speed=speed, faults=rates)
+        state = make_state(app.settings.couriers, now=resolve_now(now, app.settings), speed=speed, faults=rates,
+                           latency=latency_ms / 1000)  # fmt: skip
     except ValueError as exc:
         raise TrackerError(f"--fault: {exc}") from None
     typer.echo(f"sandbox on http://{host}:{port} (clock {state.clock.now().isoformat()}, speed {speed})")

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from tracker.providers.http import Clock, Sleep
+from tracker.providers.http import CircuitBreaker, Clock, Limiter, ProviderClient, Sleep
 from tracker.providers.kdniao.client import KdniaoClient
 from tracker.providers.kuaidi100.client import Kuaidi100Client
 from tracker.providers.track17.client import Track17Client
@@ -29,6 +29,7 @@ class DueParcel:
 class BatchFetcher(Protocol):
     provider: str
     batch_size: int
+    client: ProviderClient
 
     async def fetch(self, batch: list[DueParcel]) -> list[str]: ...
 
@@ -96,9 +97,11 @@ def make_fetchers(
     clock: Clock = time.monotonic,
     sleep: Sleep | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    limiters: Mapping[str, Limiter] | None = None,
 ) -> dict[str, BatchFetcher]:
     """One fetcher per provider. `base_url` points every provider elsewhere (the demo's sandbox);
-    `overrides` replaces config values per provider (e.g. {"track17": {"rate_per_second": 1000}})."""
+    `overrides` replaces config values per provider (e.g. {"track17": {"rate_per_second": 1000}});
+    `limiters` replaces a provider's in-process rate window (workers pass the shared one)."""
     cfgs = {}
     for name in PROVIDERS:
         cfg = getattr(settings.providers, name)
@@ -107,9 +110,15 @@ def make_fetchers(
             update["base_url"] = base_url
         cfgs[name] = cfg.model_copy(update=update) if update else cfg
     kw: dict[str, Any] = {"transport": transport, "clock": clock, "sleep": sleep}
+    shared = limiters or {}
     couriers = settings.couriers
     return {
-        "kuaidi100": _Kuaidi100(Kuaidi100Client(cfgs["kuaidi100"], **kw), couriers),
-        "kdniao": _Kdniao(KdniaoClient(cfgs["kdniao"], **kw), couriers),
-        "track17": _Track17(Track17Client(cfgs["track17"], **kw), couriers),
+        "kuaidi100": _Kuaidi100(Kuaidi100Client(cfgs["kuaidi100"], limiter=shared.get("kuaidi100"), **kw), couriers),
+        "kdniao": _Kdniao(KdniaoClient(cfgs["kdniao"], limiter=shared.get("kdniao"), **kw), couriers),
+        "track17": _Track17(Track17Client(cfgs["track17"], limiter=shared.get("track17"), **kw), couriers),
     }
+
+
+def breaker_of(fetcher: BatchFetcher) -> CircuitBreaker:
+    """The circuit breaker guarding a fetcher's provider."""
+    return fetcher.client.guard.breaker

@@ -8,8 +8,10 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 from tenacity import (
@@ -88,6 +90,15 @@ class RetryPolicy:
         )
 
 
+class Limiter(Protocol):
+    """Waits until one more request may go (`acquire` returns a ticket) and hears when it is done
+    (`release(ticket)`): RateLimiter in one process, SharedRateLimiter across workers."""
+
+    async def acquire(self) -> object: ...
+
+    async def release(self, ticket: object) -> None: ...
+
+
 @dataclass
 class RateLimiter:
     """At most `rate` acquisitions in any `per`-second window (sliding window; clock and sleep injectable)."""
@@ -111,6 +122,9 @@ class RateLimiter:
                     return
                 await self.sleep(self.per - (now - self._stamps[0]))
 
+    async def release(self, ticket: object) -> None:
+        """Nothing to do: the window counts requests by when they started."""
+
 
 @dataclass
 class WaybillGate:
@@ -121,6 +135,7 @@ class WaybillGate:
     _last: dict[str, float] = field(default_factory=dict)
 
     def check(self, waybill: str) -> None:
+        """Raise TooSoon when the waybill was queried less than min_interval ago."""
         now = self.clock()
         last = self._last.get(waybill)
         if last is not None and now - last < self.min_interval:
@@ -129,7 +144,21 @@ class WaybillGate:
                 f"{waybill}: queried {int(now - last)} s ago; the provider locks waybills "
                 f"queried more often than every {int(self.min_interval)} s (wait {wait} s)"
             )
-        self._last[waybill] = now
+
+    @contextmanager
+    def asking(self, waybill: str) -> Iterator[None]:
+        """Check, then count the query as made once it was sent; a query the circuit breaker stopped
+        never reached the provider, so it does not lock the waybill (it is asked again after the pause)."""
+        self.check(waybill)
+        sent = True
+        try:
+            yield
+        except CircuitOpen:
+            sent = False
+            raise
+        finally:
+            if sent:
+                self._last[waybill] = self.clock()
 
 
 @dataclass
@@ -169,7 +198,7 @@ class Guard:
 
     name: str
     policy: RetryPolicy
-    limiter: RateLimiter
+    limiter: Limiter
     breaker: CircuitBreaker
     concurrency: int = 4
     sleep: Sleep | None = None
@@ -179,12 +208,19 @@ class Guard:
 
     @classmethod
     def from_config(
-        cls, name: str, config: ProviderConfig, *, clock: Clock = time.monotonic, sleep: Sleep | None = None
+        cls,
+        name: str,
+        config: ProviderConfig,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep | None = None,
+        limiter: Limiter | None = None,
     ) -> Guard:
+        """`limiter` replaces the in-process rate window (workers share one in the database)."""
         return cls(
             name=name,
             policy=RetryPolicy(attempts=config.retry_attempts),
-            limiter=RateLimiter(config.rate_per_second, clock=clock, sleep=sleep or asyncio.sleep),
+            limiter=limiter or RateLimiter(config.rate_per_second, clock=clock, sleep=sleep or asyncio.sleep),
             breaker=CircuitBreaker(name, config.breaker_failures, config.breaker_pause_seconds, clock),
             concurrency=config.concurrency,
             sleep=sleep,
@@ -194,11 +230,15 @@ class Guard:
         """Run `call` under the limits; retry transport errors, 429 and 5xx; ProviderError at the end."""
         self.breaker.check()
         async with self._semaphore:
+            self.breaker.check()  # it may have opened while this request queued for a connection
             try:
                 async for attempt in self.policy.retrying(sleep=self.sleep):
                     with attempt:
-                        await self.limiter.acquire()
-                        response = await call()
+                        ticket = await self.limiter.acquire()
+                        try:
+                            response = await call()
+                        finally:
+                            await self.limiter.release(ticket)
                         response.raise_for_status()
             except httpx.HTTPStatusError as exc:
                 self.breaker.record(False)
@@ -223,10 +263,11 @@ class ProviderClient:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.config = config
         self.http = make_http_client(config, transport=transport)
-        self.guard = Guard.from_config(self.provider, config, clock=clock, sleep=sleep)
+        self.guard = Guard.from_config(self.provider, config, clock=clock, sleep=sleep, limiter=limiter)
         self.gate = WaybillGate(config.min_waybill_interval_minutes * 60, clock)
 
     async def aclose(self) -> None:

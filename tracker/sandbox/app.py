@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,18 @@ class SandboxState:
     t17_registered: set[str] = field(default_factory=set)
     kd100_subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
+    # every tracking query answered: (monotonic arrival time, provider, waybill); tests read it to check
+    # rate limits across workers and that no parcel was polled twice at once
+    queries: deque[tuple[float, str, str]] = field(default_factory=lambda: deque(maxlen=200_000))
+    arrivals: dict[str, deque[float]] = field(default_factory=dict)
+    latency: float = 0.0  # seconds every provider answer takes (a real API's round trip)
+
+    def arrived(self, endpoint: str) -> None:
+        self.stats[endpoint] += 1
+        self.arrivals.setdefault(endpoint, deque(maxlen=200_000)).append(time.monotonic())
+
+    def answered(self, provider: str, waybill: str) -> None:
+        self.queries.append((time.monotonic(), provider, waybill))
 
     def courier_by(self, provider: str, code: str) -> str | None:
         for slug, cfg in self.couriers.items():
@@ -63,8 +76,10 @@ def make_state(
     faults: dict[str, float] | None = None,
     fault_delay: float = 3.0,
     seed: int = 1,
+    latency: float = 0.0,
 ) -> SandboxState:
-    """A fresh sandbox; scenario anchors spread over the 14 days before `now`'s UTC midnight."""
+    """A fresh sandbox; scenario anchors spread over the 14 days before `now`'s UTC midnight. `latency`
+    (seconds) delays every provider answer, as a real API's round trip does (benchmarks)."""
     start = (now or datetime.now(UTC)).astimezone(UTC)
     midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
     book = ScenarioBook(load_scenarios(), epoch=midnight - timedelta(days=14))
@@ -73,6 +88,7 @@ def make_state(
         clock=SandboxClock(start, speed),
         faults=Faults(dict(faults or {}), fault_delay, seed),
         couriers=couriers,
+        latency=latency,
     )
 
 
@@ -81,6 +97,8 @@ _MALFORMED = '{"message":"ok","nu":"'  # a body cut off mid-string
 
 async def _fault(state: SandboxState, kind: str) -> tuple[Response | None, bool]:
     """(a fault response to send instead, whether the reply should fail its signature check)."""
+    if state.latency:
+        await asyncio.sleep(state.latency)
     fault = state.faults.draw()
     if fault:
         state.stats[f"fault:{fault}"] += 1
@@ -105,7 +123,7 @@ def _json(data: Any, status: int = 200) -> Response:
 
 async def kuaidi100_query(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    state.stats["kuaidi100.query"] += 1
+    state.arrived("kuaidi100.query")
     fault, bad_sign = await _fault(state, "kuaidi100")
     if fault:
         return fault
@@ -129,6 +147,7 @@ async def kuaidi100_query(request: Request) -> Response:
     if not 6 <= len(num) <= 32:
         return _json(render.kuaidi100_error("400", "提交的数据不完整，或者贵公司没授权"))
     visible = state.book.visible(num, state.clock.now())
+    state.answered("kuaidi100", num)
     if not visible:
         return _json(render.kuaidi100_error("500", "查询无结果，请隔段时间再查"))
     advanced = str(query.get("resultv2", "")) == "4" and request.query_params.get("advanced_state") == "1"
@@ -170,7 +189,7 @@ async def kuaidi100_subscribe(request: Request) -> Response:
 
 async def kdniao(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    state.stats["kdniao"] += 1
+    state.arrived("kdniao")
     fault, bad_sign = await _fault(state, "kdniao")
     if fault:
         return fault
@@ -194,6 +213,7 @@ async def kdniao(request: Request) -> Response:
         return _json(render.kdniao_error(ebid, "105", f"暂不支持该快递公司：{shipper}"))
     if request_type in ("1002", "8001"):
         visible = state.book.visible(code, state.clock.now())
+        state.answered("kdniao", code)
         return _json(
             render.kdniao_trace(
                 ebid, shipper, code, visible, order_code=str(data.get("OrderCode", "")),
@@ -215,6 +235,7 @@ async def _track17_body(request: Request, state: SandboxState) -> tuple[list[dic
     if token != accounts.TRACK17_KEY:
         return None, _json(render.track17_error(-18010002, "Invalid security key."), 401)
     if not state.t17_limit.allow(token):
+        state.stats["track17.429"] += 1
         return None, _json(render.track17_error(429, "Too many requests: 3 per second."), 429)
     fault, _ = await _fault(state, "track17")
     if fault:
@@ -232,7 +253,7 @@ async def _track17_body(request: Request, state: SandboxState) -> tuple[list[dic
 
 async def track17_register(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    state.stats["track17.register"] += 1
+    state.arrived("track17.register")
     items, error = await _track17_body(request, state)
     if error:
         return error
@@ -249,7 +270,7 @@ async def track17_register(request: Request) -> Response:
 
 async def track17_gettrackinfo(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
-    state.stats["track17.gettrackinfo"] += 1
+    state.arrived("track17.gettrackinfo")
     items, error = await _track17_body(request, state)
     if error:
         return error
@@ -261,6 +282,7 @@ async def track17_gettrackinfo(request: Request) -> Response:
             rejected.append({"number": number, "error": {"code": -18019902, "message": "not registered"}})
             continue
         visible = state.book.visible(number, now)
+        state.answered("track17", number)
         accepted.append(render.track17_info(number, int(item.get("carrier") or 3011), visible, now))
     return _json({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
 

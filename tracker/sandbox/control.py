@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -83,3 +84,14 @@ class WindowLimit:
 def parse_time(value: str) -> datetime:
     at = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def peak_in_window(times: Iterable[float], per: float = 1.0) -> int:
+    """The most requests that arrived within any `per`-second window (times in seconds, any order)."""
+    ordered = sorted(times)
+    peak, start = 0, 0
+    for end, at in enumerate(ordered):
+        while at - ordered[start] >= per:
+            start += 1
+        peak = max(peak, end - start + 1)
+    return peak

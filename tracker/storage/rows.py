@@ -117,6 +117,9 @@ class ParcelRow(SQLModel, table=True):
     is_open: bool = True
     next_poll_at: datetime | None = None
     last_polled_at: datetime | None = None
+    # held by a `tracker worker` job while it polls the parcel (tracker/leases.py); NULL when free
+    lease_until: datetime | None = None
+    lease_owner: str | None = Field(default=None, max_length=64)
     provider_error: str | None = None  # the last provider error, shown to people
     created_at: datetime
     updated_at: datetime
@@ -272,3 +275,23 @@ class PollRunRow(SQLModel, table=True):
     changed: int = 0
     failed: int = 0
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+# One slot of a provider's shared rate window (tracker/ratelimit.py): `limit` rows per provider, each the
+# time of a request; a request may go when the oldest slot is at least `per` seconds old.
+class ProviderSlotRow(SQLModel, table=True):
+    __tablename__ = "provider_slot"
+
+    provider: str = Field(max_length=16, primary_key=True)
+    slot: int = Field(primary_key=True)
+    used_at: datetime
+
+
+# A provider paused for every worker after its circuit breaker opened (tracker/ratelimit.py).
+class ProviderPauseRow(SQLModel, table=True):
+    __tablename__ = "provider_pause"
+
+    provider: str = Field(max_length=16, primary_key=True)
+    paused_until: datetime
+    reason: str = ""
+    paused_by: str = Field(default="", max_length=64)

@@ -29,11 +29,11 @@ class KdniaoClient(ProviderClient):
         self, shipper: str, code: str, *, customer_name: str | None = None, request_type: str | None = None
     ) -> str:
         """1002 (即时查询) or 8001 (在途监控, the configured default) for one waybill; the raw body."""
-        self.gate.check(code)
         data = {"OrderCode": "", "ShipperCode": shipper, "LogisticCode": code}
         if customer_name:
             data["CustomerName"] = customer_name
-        return await self._call(request_type or self.config.request_type, data)
+        with self.gate.asking(code):
+            return await self._call(request_type or self.config.request_type, data)
 
     async def subscribe(self, shipper: str, code: str, *, customer_name: str | None = None) -> str:
         """1008 物流跟踪订阅; pushes then go to the URL set in the Kdniao console."""

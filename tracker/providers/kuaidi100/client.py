@@ -15,14 +15,14 @@ class Kuaidi100Client(ProviderClient):
 
     async def fetch_track(self, com: str, num: str, *, phone: str | None = None) -> str:
         """POST /poll/query.do for one waybill; the raw reply body (errors come back as bodies too)."""
-        self.gate.check(num)
         query = {"com": com, "num": num, "resultv2": "4", "show": "0", "order": "desc"}
         if phone:
             query["phone"] = phone
         param = json.dumps(query, ensure_ascii=False, separators=(",", ":"))
         sign = query_sign(param, self.config.key, self.config.customer)
         form = {"customer": self.config.customer, "sign": sign, "param": param}
-        response = await self.guard.send(lambda: self.http.post("/poll/query.do", data=form))
+        with self.gate.asking(num):
+            response = await self.guard.send(lambda: self.http.post("/poll/query.do", data=form))
         return response.text
 
     async def subscribe(self, company: str, number: str, callback_url: str, *, phone: str | None = None) -> str:

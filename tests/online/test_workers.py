@@ -1,0 +1,326 @@
+"""`tracker worker` processes on a real PostgreSQL against the real sandbox: shared polling, a worker killed
+with SIGKILL mid-batch, the rate limit across workers, a provider outage, a database restart.
+
+Every test starts real `tracker worker` subprocesses (python -m tracker.cli) with a config copy whose
+[workers] cadence is seconds instead of minutes, and checks the outcome in the database and in what the
+sandbox saw (its request log), never in the workers' own reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from tracker.domain import ParcelFacts
+from tracker.poller import run_once
+from tracker.providers.clients import make_fetchers
+from tracker.sandbox.app import SandboxState, create_app, make_state
+from tracker.sandbox.control import peak_in_window
+from tracker.sandbox.server import BackgroundServer, start_background
+from tracker.settings import PROJECT_ROOT, copy_config, load_settings
+from tracker.storage.db import make_engine, migrate
+from tracker.storage.repo import upsert_parcels
+from tracker.storage.rows import ParcelRow, PollRunRow, TrackingEventRow
+
+pytestmark = [
+    pytest.mark.postgres,
+    # these always run on PostgreSQL (workers need it): once, in the default pass, is enough
+    pytest.mark.skipif(os.environ.get("TRACKER_TEST_DB") == "postgresql", reason="run in the SQLite pass"),
+]
+
+PARCEL = ParcelRow.__table__
+EVENT = TrackingEventRow.__table__
+FAST = {  # seconds instead of minutes, so a test sees several dispatch ticks and a lease lapse
+    "workers": {"dispatch_seconds": 1, "parcels_per_job": 10, "lease_seconds": 4, "heartbeat_seconds": 0.5,
+                "stalled_seconds": 2,
+                "concurrency": 4, "evaluate_seconds": 5, "fetch_interval_seconds": 0.2},
+}  # fmt: skip
+
+
+@pytest.fixture
+def sandbox() -> Iterator[tuple[BackgroundServer, SandboxState]]:
+    """The sandbox on the real clock, frozen at the test's start (workers poll with the real clock)."""
+    couriers = load_settings(PROJECT_ROOT / "config").couriers
+    state = make_state(couriers, now=datetime.now(UTC), speed=0.0, fault_delay=1.0)
+    server = start_background(create_app(state))
+    yield server, state
+    server.stop()
+
+
+def seed(engine: Engine, counts: dict[str, int], *, prefix: str = "") -> dict[int, str]:
+    """Due parcels per courier (shipped 3 days ago); returns id -> waybill."""
+    shipped = datetime.now(UTC) - timedelta(days=3)
+    facts = [
+        ParcelFacts(courier=courier, waybill=f"{prefix}{courier.upper()}{n:010d}", shipped_at=shipped)
+        for courier, count in counts.items()
+        for n in range(count)
+    ]
+    upsert_parcels(engine, facts, now=shipped)
+    with engine.connect() as conn:
+        return dict(conn.execute(select(PARCEL.c.id, PARCEL.c.waybill)).all())
+
+
+class Workers:
+    """`tracker worker` subprocesses with their logs in tmp_path."""
+
+    def __init__(self, tmp_path: Path, config: Path, db_url: str, base_url: str) -> None:
+        self.tmp_path, self.config, self.db_url, self.base_url = tmp_path, config, db_url, base_url
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.killed: set[str] = set()
+
+    def kill(self, name: str) -> None:
+        self.killed.add(name)
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait(timeout=10)
+
+    def exited(self) -> list[str]:
+        return [n for n, p in self.procs.items() if n not in self.killed and p.poll() is not None]
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "TRACKER_DATABASE_URL": self.db_url, "PYTHONUNBUFFERED": "1"}
+        log = (self.tmp_path / f"{name}.log").open("wb")
+        cmd = [sys.executable, "-m", "tracker.cli", "--config", str(self.config), "worker", "--name", name,
+               "--base-url", self.base_url]  # fmt: skip
+        self.procs[name] = proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return proc
+
+    def log(self, name: str) -> str:
+        return (self.tmp_path / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def workers_for(tmp_path: Path) -> Iterator[Callable[..., Workers]]:
+    made: list[Workers] = []
+
+    def make(db_url: str, base_url: str, changes: dict[str, dict[str, object]]) -> Workers:
+        config = copy_config(PROJECT_ROOT / "config", tmp_path / f"config{len(made)}", {"providers.toml": changes})
+        made.append(Workers(tmp_path, config, db_url, base_url))
+        return made[-1]
+
+    yield make
+    for w in made:
+        w.stop()
+
+
+def wait_for(what: str, check: Callable[[], bool], *, timeout: float, workers: Workers | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        gone = workers.exited() if workers else []
+        if gone or time.monotonic() > deadline:
+            logs = "".join(f"\n--- {n} ---\n{workers.log(n)[-3000:]}" for n in workers.procs) if workers else ""
+            reason = f"workers {gone} exited" if gone else f"timed out after {timeout} s"
+            pytest.fail(f"{reason} waiting for {what}{logs}")
+        time.sleep(0.1)
+
+
+def scalar(engine: Engine, sql: str, **params: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql), params).scalar() or 0)
+
+
+def events_by_waybill(engine: Engine) -> dict[str, Counter[tuple[datetime, str]]]:
+    stmt = select(PARCEL.c.waybill, EVENT.c.event_time, EVENT.c.text).join(EVENT, EVENT.c.parcel_id == PARCEL.c.id)
+    out: dict[str, Counter[tuple[datetime, str]]] = {}
+    with engine.connect() as conn:
+        for waybill, at, body in conn.execute(stmt):
+            out.setdefault(waybill, Counter())[(at, body)] += 1
+    return out
+
+
+def single_process_reference(tmp_path: Path, counts: dict[str, int], base_url: str) -> dict[str, Counter]:
+    """What one `tracker poll` process stores for the same parcels from the same sandbox (the oracle)."""
+    settings = load_settings(PROJECT_ROOT / "config")
+    engine = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    migrate(engine)
+    seed(engine, counts)
+
+    async def go() -> None:
+        fetchers = make_fetchers(settings, base_url=base_url, overrides={p: {"rate_per_second": 1000}
+                                                                          for p in ("kuaidi100", "kdniao")})  # fmt: skip
+        try:
+            await run_once(engine, settings, fetchers, now=datetime.now(UTC), evaluate=False)
+        finally:
+            for f in fetchers.values():
+                await f.aclose()
+
+    asyncio.run(go())
+    try:
+        return events_by_waybill(engine)
+    finally:
+        engine.dispose()
+
+
+def test_workers_share_the_polling_and_a_sigkilled_worker_loses_and_duplicates_nothing(
+    pg_engine: Engine, pg_url: str, sandbox, workers_for, tmp_path: Path
+) -> None:
+    server, state = sandbox
+    counts = {"yto": 60, "sto": 40, "yunda": 50, "jt": 30, "ems": 40}
+    waybills = seed(pg_engine, counts)
+    changes = {**FAST, "kuaidi100": {"rate_per_second": 15}, "kdniao": {"rate_per_second": 15}}
+    workers = workers_for(pg_url, server.url, changes)
+    for name in ("w0", "w1", "w2"):
+        workers.start(name)
+
+    def w0_mid_batch() -> bool:
+        held = scalar(pg_engine, "SELECT count(*) FROM parcel WHERE lease_owner = 'w0' AND lease_until IS NOT NULL")
+        polled = scalar(pg_engine, "SELECT count(*) FROM parcel WHERE last_polled_at IS NOT NULL")
+        return held > 0 and polled >= 20
+
+    wait_for("w0 to hold a lease after 20 parcels were polled", w0_mid_batch, timeout=60, workers=workers)
+    workers.kill("w0")
+    with pg_engine.connect() as conn:
+        orphaned = set(conn.execute(text("SELECT waybill FROM parcel WHERE lease_owner = 'w0'")).scalars())
+    assert orphaned, "w0 was killed holding leased parcels"
+
+    def all_polled() -> bool:
+        return (
+            scalar(pg_engine, "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL OR lease_until IS NOT NULL")
+            == 0
+        )
+
+    wait_for("every parcel polled and unleased", all_polled, timeout=120, workers=workers)
+
+    # no parcel asked twice, except the killed worker's leased ones (asked again after the lease lapsed)
+    asked = Counter(waybill for _, _, waybill in state.queries if waybill in set(waybills.values()))
+    twice = {w for w, n in asked.items() if n > 1}
+    assert twice <= orphaned
+    assert set(asked) == set(waybills.values())
+
+    # complete and unique: the same events, each once, as one single process polling the same sandbox
+    reference = single_process_reference(tmp_path, counts, server.url)
+    stored = events_by_waybill(pg_engine)
+    assert set(stored) == set(reference) and len(stored) > 0.8 * len(waybills)
+    for waybill, events in reference.items():
+        assert stored[waybill] == events, waybill
+    assert scalar(pg_engine, "SELECT count(*) FROM parcel WHERE status = 'pending'") == len(waybills) - len(stored)
+
+    # the work was shared: the surviving workers both recorded poll runs
+    with pg_engine.connect() as conn:
+        details = conn.execute(select(PollRunRow.__table__.c.detail)).scalars().all()
+    assert {"w1", "w2"} <= {d["worker"] for d in details}
+
+
+def test_rate_limits_hold_across_workers(pg_engine: Engine, pg_url: str, sandbox, workers_for) -> None:
+    """Three workers, each able to send far more: the sandbox sees at most the configured rate in any
+    second, for Kuaidi100 (20/s configured) and 17TRACK (3/s, which the sandbox enforces with HTTP 429)."""
+    server, state = sandbox
+    seed(pg_engine, {"yto": 120, "ems": 60})
+    rate = 20
+    changes = {
+        "workers": {**FAST["workers"], "parcels_per_job": 10},
+        "kuaidi100": {"rate_per_second": rate, "concurrency": 16},
+        "track17": {"batch_size": 10},
+    }
+    workers = workers_for(pg_url, server.url, changes)
+    for name in ("r0", "r1", "r2"):
+        workers.start(name)
+    wait_for(
+        "every parcel polled",
+        lambda: scalar(pg_engine, "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL") == 0,
+        timeout=90,
+        workers=workers,
+    )
+    kuaidi100 = list(state.arrivals["kuaidi100.query"])
+    assert len(kuaidi100) == 120
+    assert peak_in_window(kuaidi100, 1.0) <= rate
+    span = max(kuaidi100) - min(kuaidi100)
+    assert span >= (120 - rate) / rate * 0.95  # the limit was what bound them: 120 requests at <= 20/s
+    track17 = list(state.arrivals["track17.register"]) + list(state.arrivals["track17.gettrackinfo"])
+    assert len(track17) >= 12  # 60 numbers in batches of 10: register + query each
+    assert peak_in_window(track17, 1.0) <= 3
+    assert state.stats["track17.429"] == 0
+    polled_by = {
+        row[0]
+        for row in pg_engine.connect().execute(
+            text("SELECT DISTINCT detail->>'worker' FROM poll_run WHERE provider = 'kuaidi100'")
+        )
+    }
+    assert len(polled_by) >= 2
+
+
+def test_provider_outage_pauses_it_for_every_worker_and_resumes(
+    pg_engine: Engine, pg_url: str, sandbox, workers_for
+) -> None:
+    server, state = sandbox
+    ids = seed(pg_engine, {"yunda": 60})
+    state.faults.rates = {"5xx": 1.0}
+    changes = {
+        **FAST,
+        "kdniao": {"breaker_failures": 3, "breaker_pause_seconds": 4, "retry_attempts": 1, "concurrency": 1,
+                   "rate_per_second": 20},
+    }  # fmt: skip
+    workers = workers_for(pg_url, server.url, changes)
+    for name in ("o0", "o1"):
+        workers.start(name)
+    wait_for(
+        "kdniao paused",
+        lambda: scalar(pg_engine, "SELECT count(*) FROM provider_pause WHERE provider = 'kdniao'") == 1,
+        timeout=60,
+        workers=workers,
+    )
+    time.sleep(0.5)  # requests already on the wire finish; the other worker's breaker opens too
+    asked_during_outage = state.stats["kdniao"]
+    time.sleep(1.5)
+    assert state.stats["kdniao"] == asked_during_outage  # paused: no worker asks
+    state.faults.rates = {}
+    wait_for(
+        "the parcels not failed during the outage polled after it",
+        lambda: scalar(pg_engine, "SELECT count(*) FROM parcel WHERE next_poll_at <= now()") == 0,
+        timeout=60,
+        workers=workers,
+    )
+    answered = {waybill for _, provider, waybill in state.queries if provider == "kdniao"}
+    assert answered <= set(ids.values())
+    # every parcel was answered after the recovery, except those whose request failed during the outage
+    # (they wait for their failure retry); nothing stays leased
+    assert 0 < len(ids) - len(answered) <= asked_during_outage
+    assert scalar(pg_engine, "SELECT count(*) FROM parcel WHERE lease_until IS NOT NULL") == 0
+
+
+def test_workers_reconnect_after_a_database_restart(pg_cluster, sandbox, workers_for) -> None:
+    server, state = sandbox
+    engine = make_engine(pg_cluster.url)
+    migrate(engine)
+    seed(engine, {"yto": 40}, prefix="A")
+    workers = workers_for(pg_cluster.url, server.url, {**FAST, "kuaidi100": {"rate_per_second": 20}})
+    for name in ("d0", "d1"):
+        workers.start(name)
+    wait_for(
+        "the first parcels polled",
+        lambda: scalar(engine, "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL") == 0,
+        timeout=60,
+        workers=workers,
+    )
+    pg_cluster.restart()
+    seed(engine, {"sto": 40}, prefix="B")  # the engine's pool reconnects too (pre-ping)
+    wait_for(
+        "parcels added after the restart polled by the same workers",
+        lambda: scalar(engine, "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL") == 0,
+        timeout=90,
+        workers=workers,
+    )
+    assert all(p.poll() is None for p in workers.procs.values()), "a worker exited on the restart"
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(EVENT)).scalar_one() > 0
+    engine.dispose()

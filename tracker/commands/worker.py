@@ -1,0 +1,79 @@
+"""`tracker worker` (poll as one of N workers over PostgreSQL) and `tracker workers` (what they are doing)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import typer
+from sqlalchemy import text
+
+from tracker.commands.context import Format, ctx_app, emit
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker", help="Poll as one of any number of workers sharing a PostgreSQL database (Procrastinate).")(
+        worker
+    )
+    app.command("workers", help="Show the workers' jobs, leased parcels, due parcels and paused providers.")(workers)
+
+
+def worker(
+    ctx: typer.Context,
+    name: str | None = typer.Option(None, help="Worker name in logs and leases (default: host:pid)."),
+    concurrency: int | None = typer.Option(None, min=1, help="Jobs at once (default: [workers] concurrency)."),
+    queue: list[str] = typer.Option([], help="Only these queues: poll, control (repeatable; default: both)."),
+    base_url: str | None = typer.Option(None, help="Send every provider request to this URL (a sandbox)."),
+) -> None:
+    """Run until SIGINT/SIGTERM. Each worker runs the periodic dispatch and rules jobs when its turn comes
+    (the database makes sure each tick runs once) and polls the parcels it leases."""
+    from tracker.jobs import conninfo, ensure_job_schema, make_runtime, run_worker
+
+    app = ctx_app(ctx)
+    settings = app.settings
+    conninfo(settings.database_url)  # PostgreSQL only: a clear error before anything starts
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    engine = app.engine  # migrated
+    if ensure_job_schema(engine):
+        typer.echo("job queue schema applied (procrastinate_*)")
+    rt = make_runtime(engine, settings, name=name, base_url=base_url)
+    cfg = settings.providers.workers
+    typer.echo(
+        f"worker {rt.name}: concurrency {concurrency or cfg.concurrency}, dispatch every {cfg.dispatch_seconds} s, "
+        f"{cfg.parcels_per_job} parcels per job, lease {cfg.lease_seconds} s"
+    )
+    asyncio.run(run_worker(rt, concurrency=concurrency, queues=list(queue) or None))
+
+
+def workers(
+    ctx: typer.Context,
+    fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    from tracker.leases import count_due, count_leased
+    from tracker.providers.shared import paused_providers
+
+    app = ctx_app(ctx)
+    engine = app.engine
+    now = datetime.now(UTC)
+    rows: list[dict[str, object]] = []
+    for courier, n in sorted(count_due(engine, now=now).items()):
+        rows.append({"what": "due", "name": courier, "count": n, "detail": ""})
+    for owner, n in sorted(count_leased(engine, now=now).items()):
+        rows.append({"what": "leased", "name": owner, "count": n, "detail": ""})
+    for provider, until in sorted(paused_providers(engine, now=now).items()):
+        rows.append({"what": "paused", "name": provider, "count": 0, "detail": f"until {until.isoformat()}"})
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
+                jobs = conn.execute(
+                    text("SELECT task_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1, 2")
+                ).all()
+                for task, status, n in jobs:
+                    rows.append({"what": "jobs", "name": task, "count": int(n), "detail": status})
+                alive = "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - interval '1 minute'"
+                live = conn.execute(text(alive)).scalar()
+                rows.append({"what": "workers", "name": "alive", "count": int(live or 0), "detail": ""})
+    emit(rows, ["what", "name", "count", "detail"], fmt, tz=app.settings.tz)

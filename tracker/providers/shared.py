@@ -1,0 +1,117 @@
+"""Limits every worker shares, kept in the database: a provider's rate window and its pause.
+
+SharedRateLimiter holds a provider's `rate_per_second` for all `tracker worker` processes together: the
+provider never receives more than `limit` requests in any `per`-second window. The window is `limit` rows
+in provider_slot. A request takes the oldest slot that no one else is taking (`FOR UPDATE SKIP LOCKED`) if
+that slot was last released at least `per` seconds ago, and holds it (used_at = now + hold) while the
+request is on the wire; when the answer is back, `release` stamps the slot with the database clock. The
+next request on that slot starts `per` after the previous one *finished*, so it reaches the provider at
+least `per` after the previous one arrived, however late a busy process sent it or the network carried it
+(stamping at the start let bursts of 1.5x the limit through when requests were delayed unevenly).
+A worker killed mid-request leaves its slot held until `hold` passes. Two short transactions per request
+(PostgreSQL only; the embedded single-process poller keeps RateLimiter).
+
+pause_provider / paused_providers: when a worker's circuit breaker opens, the provider is paused for every
+worker until `paused_until`; the dispatcher hands out no poll jobs for it meanwhile and resumes after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, Table, delete, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tracker.providers.http import Sleep
+from tracker.storage.rows import ProviderPauseRow, ProviderSlotRow
+
+SLOT: Table = ProviderSlotRow.__table__  # type: ignore[assignment]
+PAUSE: Table = ProviderPauseRow.__table__  # type: ignore[assignment]
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+BUSY_RETRY_SECONDS = 0.005  # every slot is being taken this instant: look again shortly
+
+_TAKE = text(
+    "SELECT slot, used_at, clock_timestamp() AS now FROM provider_slot WHERE provider = :provider "
+    "ORDER BY used_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+)
+_HOLD = text(
+    "UPDATE provider_slot SET used_at = :now + make_interval(secs => :hold) WHERE provider = :provider AND slot = :slot"
+)
+_RELEASE = text("UPDATE provider_slot SET used_at = clock_timestamp() WHERE provider = :provider AND slot = :slot")
+
+
+def _insert(engine: Engine):  # type: ignore[no-untyped-def]
+    return pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+
+@dataclass
+class SharedRateLimiter:
+    """At most rate*per requests to `provider` in any `per` seconds, across every worker (PostgreSQL)."""
+
+    engine: Engine
+    provider: str
+    rate: float
+    per: float = 1.0
+    hold: float = 11.0  # longest a request keeps its slot if its worker dies (the request time-out + 1 s)
+    sleep: Sleep = asyncio.sleep
+
+    @property
+    def limit(self) -> int:
+        return max(1, int(self.rate * self.per))
+
+    def ensure_slots(self) -> None:
+        """Create the provider's `limit` slots (idempotent; a lowered rate drops the extra slots)."""
+        rows = [{"provider": self.provider, "slot": i, "used_at": EPOCH} for i in range(self.limit)]
+        with self.engine.begin() as conn:
+            conn.execute(_insert(self.engine)(SLOT).on_conflict_do_nothing(), rows)
+            conn.execute(delete(SLOT).where(SLOT.c.provider == self.provider, SLOT.c.slot >= self.limit))
+
+    def try_take(self) -> tuple[int | None, float]:
+        """Take a slot now: (slot, 0); or (None, seconds to wait before trying again)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(_TAKE, {"provider": self.provider}).first()
+            if row is None:
+                return None, BUSY_RETRY_SECONDS
+            age = (row.now - row.used_at).total_seconds()
+            if age < self.per:
+                return None, max(self.per - age, BUSY_RETRY_SECONDS)
+            conn.execute(_HOLD, {"now": row.now, "hold": self.hold, "provider": self.provider, "slot": row.slot})
+            return int(row.slot), 0.0
+
+    def give_back(self, slot: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(_RELEASE, {"provider": self.provider, "slot": slot})
+
+    async def acquire(self) -> object:
+        while True:
+            slot, wait = await asyncio.to_thread(self.try_take)
+            if slot is not None:
+                return slot
+            await self.sleep(wait)
+
+    async def release(self, ticket: object) -> None:
+        if isinstance(ticket, int):
+            await asyncio.to_thread(self.give_back, ticket)
+
+
+def pause_provider(engine: Engine, provider: str, *, until: datetime, reason: str, by: str) -> None:
+    """Pause `provider` for every worker until `until` (a later pause wins)."""
+    values = {"provider": provider, "paused_until": until, "reason": reason[:500], "paused_by": by}
+    stmt = _insert(engine)(PAUSE).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[PAUSE.c.provider],
+        set_={k: stmt.excluded[k] for k in ("paused_until", "reason", "paused_by")},
+        where=PAUSE.c.paused_until < stmt.excluded.paused_until,
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
+def paused_providers(engine: Engine, *, now: datetime) -> dict[str, datetime]:
+    """Providers paused at `now`, with the time each resumes."""
+    stmt = select(PAUSE.c.provider, PAUSE.c.paused_until).where(PAUSE.c.paused_until > now)
+    with engine.connect() as conn:
+        return {row.provider: row.paused_until for row in conn.execute(stmt)}
