@@ -130,22 +130,20 @@ def run_workers(db_url: str, config: Path, urls: list[str], n: int, log_dir: Pat
             return int(conn.execute(text("SELECT count(*) FROM parcel WHERE last_polled_at IS NOT NULL")).scalar())
 
     try:
-        first = None
         deadline = time.monotonic() + 600
-        while True:
-            done = polled()
-            if done and first is None:
-                first = (time.monotonic(), done)
-            if done >= n:
-                break
+        while (done := polled()) < n:
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 tail = (log_dir / f"{label}-w0.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"{label}: {done}/{n} polled; worker 0 says:\n{tail}")
             time.sleep(0.05)
-        assert first is not None
-        seconds = time.monotonic() - first[0]
         memory = [peak_memory_mb(p.pid) for p in procs]
         with engine.connect() as conn:
+            # from the first poll job's start to the last one's end, on the jobs' own clock
+            seconds = float(
+                conn.execute(
+                    text("SELECT EXTRACT(EPOCH FROM max(finished_at) - min(started_at)) FROM poll_run")
+                ).scalar()
+            )
             events = int(conn.execute(text("SELECT count(*) FROM tracking_event")).scalar())
             dupes = int(conn.execute(text(
                 "SELECT count(*) FROM (SELECT 1 FROM tracking_event GROUP BY parcel_id, event_time, text_hash "
@@ -159,8 +157,8 @@ def run_workers(db_url: str, config: Path, urls: list[str], n: int, log_dir: Pat
             except subprocess.TimeoutExpired:
                 p.kill()
         engine.dispose()
-    return {"workers": len(urls), "parcels": n - first[1], "seconds": round(seconds, 2),
-            "parcels_s": round((n - first[1]) / seconds, 1), "peak_mb_per_worker": [round(m) for m in memory],
+    return {"workers": len(urls), "parcels": n, "seconds": round(seconds, 2),
+            "parcels_s": round(n / seconds, 1), "peak_mb_per_worker": [round(m) for m in memory],
             "events": events, "duplicate_events": dupes}  # fmt: skip
 
 

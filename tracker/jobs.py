@@ -30,6 +30,7 @@ import signal
 import socket
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -57,6 +58,7 @@ SCHEMA_LOCK = 7_410_001  # pg_advisory_lock key while one worker applies the job
 OLD_JOBS_HOURS = 24 * 7  # finished jobs kept this long for inspection
 RECONNECT_FIRST_SECONDS = 1.0  # after losing the database, first retry; doubles up to the max
 RECONNECT_MAX_SECONDS = 30.0
+DB_THREADS = 32  # threads for database calls in one worker process
 
 
 def conninfo(database_url: str) -> str:
@@ -273,6 +275,9 @@ async def run_worker(rt: Runtime, *, concurrency: int | None = None, queues: lis
     rt.app = app
     _runtime = rt
     loop = asyncio.get_running_loop()
+    # database calls (leases, the shared rate window: two per request, ingest) run in threads; the default
+    # pool (cores + 4) would queue them behind each other
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="tracker-db"))
     stopping = asyncio.Event()
     running: asyncio.Task[None] | None = None
 

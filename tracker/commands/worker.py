@@ -28,7 +28,8 @@ def worker(
 ) -> None:
     """Run until SIGINT/SIGTERM. Each worker runs the periodic dispatch and rules jobs when its turn comes
     (the database makes sure each tick runs once) and polls the parcels it leases."""
-    from tracker.jobs import conninfo, ensure_job_schema, make_runtime, run_worker
+    from tracker.jobs import DB_THREADS, conninfo, ensure_job_schema, make_runtime, run_worker
+    from tracker.storage.db import make_engine, migrate
 
     app = ctx_app(ctx)
     settings = app.settings
@@ -36,7 +37,8 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    engine = app.engine  # migrated
+    engine = make_engine(settings.database_url, pool_size=DB_THREADS, max_overflow=4)  # a connection per DB thread
+    migrate(engine)
     if ensure_job_schema(engine):
         typer.echo("job queue schema applied (procrastinate_*)")
     rt = make_runtime(engine, settings, name=name, base_url=base_url)

@@ -33,12 +33,20 @@ PAUSE: Table = ProviderPauseRow.__table__  # type: ignore[assignment]
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 BUSY_RETRY_SECONDS = 0.005  # every slot is being taken this instant: look again shortly
 
+# The free-slot test sits in the WHERE clause, not after the fetch: when a concurrent taker has just
+# claimed the oldest row, PostgreSQL re-checks the WHERE on the new row version and moves on to the next
+# row (an ORDER BY alone is not re-checked, and would hand back a slot that is no longer free).
 _TAKE = text(
-    "SELECT slot, used_at, clock_timestamp() AS now FROM provider_slot WHERE provider = :provider "
+    "SELECT slot FROM provider_slot WHERE provider = :provider "
+    "AND used_at <= clock_timestamp() - make_interval(secs => :per) "
     "ORDER BY used_at LIMIT 1 FOR UPDATE SKIP LOCKED"
 )
+_OLDEST = text(
+    "SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(used_at)) FROM provider_slot WHERE provider = :provider"
+)
 _HOLD = text(
-    "UPDATE provider_slot SET used_at = :now + make_interval(secs => :hold) WHERE provider = :provider AND slot = :slot"
+    "UPDATE provider_slot SET used_at = clock_timestamp() + make_interval(secs => :hold) "
+    "WHERE provider = :provider AND slot = :slot"
 )
 _RELEASE = text("UPDATE provider_slot SET used_at = clock_timestamp() WHERE provider = :provider AND slot = :slot")
 
@@ -72,14 +80,12 @@ class SharedRateLimiter:
     def try_take(self) -> tuple[int | None, float]:
         """Take a slot now: (slot, 0); or (None, seconds to wait before trying again)."""
         with self.engine.begin() as conn:
-            row = conn.execute(_TAKE, {"provider": self.provider}).first()
-            if row is None:
-                return None, BUSY_RETRY_SECONDS
-            age = (row.now - row.used_at).total_seconds()
-            if age < self.per:
-                return None, max(self.per - age, BUSY_RETRY_SECONDS)
-            conn.execute(_HOLD, {"now": row.now, "hold": self.hold, "provider": self.provider, "slot": row.slot})
-            return int(row.slot), 0.0
+            slot = conn.execute(_TAKE, {"provider": self.provider, "per": self.per}).scalar()
+            if slot is None:  # every slot was used within the window (or is being taken right now)
+                age = conn.execute(_OLDEST, {"provider": self.provider}).scalar()
+                return None, max(self.per - float(age or 0), BUSY_RETRY_SECONDS)
+            conn.execute(_HOLD, {"hold": self.hold, "provider": self.provider, "slot": slot})
+            return int(slot), 0.0
 
     def give_back(self, slot: int) -> None:
         with self.engine.begin() as conn:

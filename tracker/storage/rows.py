@@ -281,6 +281,7 @@ class PollRunRow(SQLModel, table=True):
 # time of a request; a request may go when the oldest slot is at least `per` seconds old.
 class ProviderSlotRow(SQLModel, table=True):
     __tablename__ = "provider_slot"
+    __table_args__ = (Index("ix_provider_slot_used", "provider", "used_at"),)  # the oldest slot, at once
 
     provider: str = Field(max_length=16, primary_key=True)
     slot: int = Field(primary_key=True)

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("used_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("provider", "slot"),
     )
+    op.create_index("ix_provider_slot_used", "provider_slot", ["provider", "used_at"])
     op.create_table(
         "provider_pause",
         sa.Column("provider", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
