@@ -72,6 +72,10 @@ def test_environment_overrides_the_database_url(monkeypatch: pytest.MonkeyPatch)
         ("tracker.toml", "batch_size = 2000", "batch_size = 0", ["tracker.toml: import.batch_size:", "greater than 0"]),
         ("rules.toml", "[[refund_ladder.ordinary]]\n# 000 §23.2: fewer than 7 days left -> phone.\ndays_left = 6",
          "[[refund_ladder.ordinary]]\ndays_left = 9", ["rules.toml: refund_ladder.ordinary:", "descending"]),
+        ("providers.toml", "dispatch_seconds = 10 ", "dispatch_seconds = 7 ",
+         ["providers.toml: workers.dispatch_seconds:", "must divide 60 seconds"]),
+        ("providers.toml", "stalled_seconds = 60 ", "stalled_seconds = 15 ",
+         ["providers.toml: workers:", "at least 3 x heartbeat_seconds"]),
     ],
 )  # fmt: skip
 def test_invalid_value_names_file_key_and_expectation(
