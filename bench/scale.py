@@ -45,11 +45,11 @@ from tracker.storage.db import make_engine, migrate  # noqa: E402
 from tracker.storage.pgcluster import PgCluster  # noqa: E402
 from tracker.storage.repo import upsert_parcels  # noqa: E402
 
-SCALES = {"ci": {"parcels": 100_000, "poll": 1_500, "limited": 300},
+SCALES = {"ci": {"parcels": 100_000, "poll": 3_000, "limited": 300},
           "full": {"parcels": 1_000_000, "poll": 6_000, "limited": 900}}  # fmt: skip
 COURIERS = ("yto", "sto", "best", "yunda", "jt")  # Kuaidi100 and Kdniao (17TRACK's 3 req/s would bind at once)
 WORKERS = {  # the cadence of a busy fleet: dispatch each second, short jobs
-    "dispatch_seconds": 1, "parcels_per_job": 100, "max_jobs_per_provider": 64, "lease_seconds": 120,
+    "dispatch_seconds": 1, "parcels_per_job": 50, "max_jobs_per_provider": 64, "lease_seconds": 120,
     "concurrency": 4, "evaluate_seconds": 3600, "fetch_interval_seconds": 0.2,
 }  # fmt: skip
 LIFTED = {"rate_per_second": 1000, "concurrency": 16}  # far above what the sandbox latency lets through

@@ -137,3 +137,20 @@ def test_relative_sqlite_path_creates_its_folder(tmp_path) -> None:  # type: ign
     engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'deeper' / 't.db'}")
     migrate(engine)
     assert (tmp_path / "nested" / "deeper" / "t.db").is_file()
+
+
+@pytest.mark.postgres
+def test_workers_starting_together_migrate_one_at_a_time(pg_url: str) -> None:
+    """N `tracker worker` processes started at once on an empty database: the advisory lock lets one
+    migrate while the others wait and then find the schema current (no duplicate-table errors)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engines = [make_engine(pg_url) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(migrate, engines))  # raises if any migration failed
+        with engines[0].connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        for e in engines:
+            e.dispose()
