@@ -143,11 +143,11 @@ async def dispatch(timestamp: int) -> dict[str, int]:
     cfg = rt.settings.providers.workers
     now = rt.clock()
     await _fail_stalled(rt)
-    retired = await asyncio.to_thread(
-        retire_aged, rt.engine, now=now, retire_days=rt.settings.providers.polling.retire_days
-    )
-    if retired:
-        log.info("retired %d parcels past %d days", retired, rt.settings.providers.polling.retire_days)
+    if timestamp % 60 < cfg.dispatch_seconds:  # once a minute: a scan of the open parcels
+        retire_days = rt.settings.providers.polling.retire_days
+        retired = await asyncio.to_thread(retire_aged, rt.engine, now=now, retire_days=retire_days)
+        if retired:
+            log.info("retired %d parcels past %d days", retired, retire_days)
     due = await asyncio.to_thread(count_due, rt.engine, now=now)
     paused = await asyncio.to_thread(paused_providers, rt.engine, now=now)
     per_provider: dict[str, int] = defaultdict(int)
