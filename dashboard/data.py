@@ -467,6 +467,17 @@ def alerts_page(engine: Engine, *, state: str | None = None, limit: int = 50, of
 
 # --- the Streamlit cache (the only Streamlit in this module) ------------------------------------------------
 
+
+def polling(engine: Engine, *, now: datetime) -> dict[str, Any]:
+    """Due now, being polled (by which workers), paused providers: the polling line on the overview."""
+    from tracker.leases import count_due, count_leased
+    from tracker.providers.shared import paused_providers
+
+    leased = count_leased(engine, now=now)
+    return {"due": sum(count_due(engine, now=now).values()), "leased": sum(leased.values()),
+            "workers": len(leased), "paused": sorted(paused_providers(engine, now=now).items())}  # fmt: skip
+
+
 READS: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (
@@ -488,6 +499,7 @@ READS: dict[str, Callable[..., Any]] = {
         scorecards,
         alerts_count,
         alerts_page,
+        polling,
     )  # fmt: skip
 }
 

@@ -37,6 +37,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "deadlines": ("3天内截止的理赔", "Claim deadlines in the next days"),
     "alerts_today": ("今日已发提醒", "Alerts sent today"),
     "alerts_failed_today": ("今日发送失败", "Alerts failed today"),
+    "polling": ("查询进度", "Polling"),
+    "polling_line": (
+        "待查询 {due} 个包裹 · 正在查询 {leased} 个(工作进程 {workers} 个)",
+        "{due} parcels due · {leased} being polled by {workers} worker(s)",
+    ),
+    "paused_until": (
+        "{provider} 暂停查询至 {until}(接口连续失败)",
+        "{provider} paused until {until} (repeated failures)",
+    ),
     "open_queue": ("查看队列", "Open queue"),
     "none": ("无", "None"),
     # queue

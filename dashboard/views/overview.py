@@ -26,6 +26,10 @@ m3.metric(b.t("claimable"), f"¥{claim_money['amount']:,.2f}", f"{claim_money['c
 m4.metric(b.t("alerts_today"), sent["sent"], f"{b.t('alerts_failed_today')}: {sent['failed']}", delta_color="off")
 with m1:
     queue_link(b, b.t("open_queue"), state="unresolved")
+poll = b.read("polling", now=b.now)
+st.caption(f"{b.t('polling')}: " + b.t("polling_line").format(**poll))
+for provider, until in poll["paused"]:
+    st.warning(b.t("paused_until").format(provider=provider, until=until.astimezone(b.settings.tz).strftime("%H:%M")))
 
 left, right = st.columns(2)
 with left:

@@ -82,3 +82,19 @@ def test_views_ask_for_login_first(board_db, view):
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert at.button[0].label == "登录"
     assert at.title[0].value == "物流异常看板"
+
+
+def test_overview_shows_polling_progress_and_a_paused_provider(board_db, now):
+    from datetime import timedelta
+
+    from tracker.leases import lease_due
+    from tracker.providers.shared import pause_provider
+
+    engine, _ = board_db
+    leased = lease_due(engine, couriers=["sf", "zto", "yto"], now=now, limit=1, owner="host-a:1", lease_seconds=600)
+    pause_provider(engine, "kdniao", until=now + timedelta(minutes=5), reason="HTTP 502", by="host-a:1")
+    at = login()
+    assert not at.exception
+    line = next(c.value for c in at.caption if c.value.startswith("查询进度"))
+    assert f"正在查询 {len(leased)} 个(工作进程 1 个)" in line
+    assert any(w.value.startswith("kdniao 暂停查询至 ") for w in at.warning)
