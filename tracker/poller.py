@@ -219,6 +219,7 @@ async def poll_provider(
                 await failed_later(ids)
             else:
                 bad: set[str] = set()
+                errored: set[str] = set()
                 for body in bodies:
                     result = parse_reply(
                         fetcher.provider, body, kind="query", tz=settings.tz, couriers=settings.couriers
@@ -228,6 +229,7 @@ async def poll_provider(
                     for w in named:
                         if w.error:
                             stats.provider_errors += 1
+                            errored.add(w.waybill)
                             if len(stats.errors) < 20:
                                 stats.errors.append(f"{w.waybill}: {w.error}")
                     for problem in result.problems:
@@ -238,9 +240,12 @@ async def poll_provider(
                 failed_ids = [p.id for p in batch if p.waybill in bad]
                 stats.failed += len(failed_ids)
                 stats.polled += len(batch) - len(failed_ids)
-                pending_ok.extend(p.id for p in batch if p.waybill not in bad)
-                if failed_ids:
-                    await failed_later(failed_ids)
+                # an error reply (bad key or signature, no balance, 查询无结果) is stored on the parcel and
+                # asked again after failure_retry_minutes, not at the parcel's normal cadence
+                retry_ids = [p.id for p in batch if p.waybill in bad or p.waybill in errored]
+                pending_ok.extend(p.id for p in batch if p.waybill not in bad and p.waybill not in errored)
+                if retry_ids:
+                    await failed_later(retry_ids)
                 if len(pending_ok) >= FLUSH_PARCELS:
                     await flush()
             if progress:

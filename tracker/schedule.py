@@ -24,7 +24,7 @@ def next_poll_time(
     last_event_at: datetime | None,
     now: datetime,
     cfg: PollingConfig,
-    min_interval_minutes: int = 0,
+    min_interval_minutes: float = 0,
 ) -> datetime | None:
     """The next poll time, or None for never (final status, closed or retired).
 

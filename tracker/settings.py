@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveFloat,
     PositiveInt,
     ValidationError,
     field_validator,
@@ -354,7 +355,7 @@ class PollingConfig(_Strict):
     active_interval_minutes: PositiveInt = 120
     stale_after_hours: PositiveInt = 24
     stale_interval_minutes: PositiveInt = 360
-    failure_retry_minutes: PositiveInt = 30
+    failure_retry_minutes: PositiveFloat = 30
     retire_days: PositiveInt = 60
     due_limit: PositiveInt = 20000
 
@@ -401,7 +402,7 @@ class ProviderConfig(_Strict):
     ebusiness_id: str = ""
     app_key: str = ""
     request_type: str = "8001"
-    min_waybill_interval_minutes: PositiveInt = 30
+    min_waybill_interval_minutes: PositiveFloat = 30
     rate_per_second: float = Field(default=3, gt=0)
     concurrency: PositiveInt = 4
     batch_size: PositiveInt = 1

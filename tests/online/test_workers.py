@@ -221,6 +221,39 @@ def test_workers_share_the_polling_and_a_sigkilled_worker_loses_and_duplicates_n
     assert {"w1", "w2"} <= {d["worker"] for d in details}
 
 
+def test_the_sandbox_fault_mix_ends_with_every_waybill_ingested_exactly_once(
+    pg_engine: Engine, pg_url: str, sandbox, workers_for, tmp_path: Path
+) -> None:
+    """5xx, time-outs, 429, malformed bodies and bad signatures at the same time, across three workers:
+    retries and failure re-polls end with exactly the events one clean poll stores, none twice."""
+    server, state = sandbox
+    counts = {"yto": 40, "yunda": 30, "ems": 30}
+    waybills = seed(pg_engine, counts)
+    reference = single_process_reference(tmp_path, counts, server.url)  # before any fault is switched on
+    state.queries.clear()
+    state.faults.rates = {"5xx": 0.08, "timeout": 0.03, "429": 0.05, "malformed": 0.05, "bad_sign": 0.05}
+    state.faults.delay_seconds = 1.0
+    retry = {"min_waybill_interval_minutes": 0.02, "timeout_seconds": 0.5, "breaker_pause_seconds": 1}
+    changes = {
+        **FAST,
+        "polling": {"failure_retry_minutes": 0.02},  # a failed parcel is asked again after ~1 s, not 30 min
+        "kuaidi100": retry, "kdniao": retry, "track17": {**retry, "batch_size": 10},
+    }  # fmt: skip
+    workers = workers_for(pg_url, server.url, changes)
+    for name in ("f0", "f1", "f2"):
+        workers.start(name)
+
+    def complete() -> bool:
+        return events_by_waybill(pg_engine) == reference
+
+    wait_for("every waybill's events complete despite the faults", complete, timeout=150, workers=workers)
+    faults = {k: v for k, v in state.stats.items() if k.startswith("fault:")}
+    assert {"fault:5xx", "fault:malformed", "fault:bad_sign", "fault:429"} <= set(faults), faults
+    stored = events_by_waybill(pg_engine)
+    assert all(n == 1 for events in stored.values() for n in events.values())  # each event once
+    assert len(stored) == len(reference) > 0.8 * len(waybills)
+
+
 def test_rate_limits_hold_across_workers(pg_engine: Engine, pg_url: str, sandbox, workers_for) -> None:
     """Three workers, each able to send far more: the sandbox sees at most the configured rate in any
     second, for Kuaidi100 (20/s configured) and 17TRACK (3/s, which the sandbox enforces with HTTP 429)."""
