@@ -40,6 +40,8 @@ pytestmark = [
 ]
 
 PARCEL = ParcelRow.__table__
+UNPOLLED = "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL"
+DUE = "SELECT count(*) FROM parcel WHERE next_poll_at <= now()"
 EVENT = TrackingEventRow.__table__
 FAST = {  # seconds instead of minutes, so a test sees several dispatch ticks and a lease lapse
     "workers": {"dispatch_seconds": 1, "parcels_per_job": 10, "lease_seconds": 4, "heartbeat_seconds": 0.5,
@@ -113,10 +115,12 @@ class Workers:
 def workers_for(tmp_path: Path) -> Iterator[Callable[..., Workers]]:
     made: list[Workers] = []
 
-    def make(db_url: str, base_url: str, changes: dict[str, dict[str, object]]) -> Workers:
+    def make(db_url: str, base_url: str, changes: dict[str, dict[str, object]], names: tuple[str, ...]) -> Workers:
         config = copy_config(PROJECT_ROOT / "config", tmp_path / f"config{len(made)}", {"providers.toml": changes})
-        made.append(Workers(tmp_path, config, db_url, base_url))
-        return made[-1]
+        made.append(workers := Workers(tmp_path, config, db_url, base_url))
+        for name in names:
+            workers.start(name)
+        return workers
 
     yield make
     for w in made:
@@ -132,6 +136,11 @@ def wait_for(what: str, check: Callable[[], bool], *, timeout: float, workers: W
             reason = f"workers {gone} exited" if gone else f"timed out after {timeout} s"
             pytest.fail(f"{reason} waiting for {what}{logs}")
         time.sleep(0.1)
+
+
+def wait_for_none(engine: Engine, what: str, sql: str, workers: Workers, timeout: float = 60) -> None:
+    """Wait until the count `sql` returns is 0."""
+    wait_for(what, lambda: scalar(engine, sql) == 0, timeout=timeout, workers=workers)
 
 
 def scalar(engine: Engine, sql: str, **params: object) -> int:
@@ -156,8 +165,8 @@ def single_process_reference(tmp_path: Path, counts: dict[str, int], base_url: s
     seed(engine, counts)
 
     async def go() -> None:
-        fetchers = make_fetchers(settings, base_url=base_url, overrides={p: {"rate_per_second": 1000}
-                                                                          for p in ("kuaidi100", "kdniao")})  # fmt: skip
+        lifted = {p: {"rate_per_second": 1000} for p in ("kuaidi100", "kdniao")}
+        fetchers = make_fetchers(settings, base_url=base_url, overrides=lifted)
         try:
             await run_once(engine, settings, fetchers, now=datetime.now(UTC), evaluate=False)
         finally:
@@ -178,9 +187,7 @@ def test_workers_share_the_polling_and_a_sigkilled_worker_loses_and_duplicates_n
     counts = {"yto": 60, "sto": 40, "yunda": 50, "jt": 30, "ems": 40}
     waybills = seed(pg_engine, counts)
     changes = {**FAST, "kuaidi100": {"rate_per_second": 15}, "kdniao": {"rate_per_second": 15}}
-    workers = workers_for(pg_url, server.url, changes)
-    for name in ("w0", "w1", "w2"):
-        workers.start(name)
+    workers = workers_for(pg_url, server.url, changes, names=("w0", "w1", "w2"))
 
     def w0_mid_batch() -> bool:
         held = scalar(pg_engine, "SELECT count(*) FROM parcel WHERE lease_owner = 'w0' AND lease_until IS NOT NULL")
@@ -239,9 +246,7 @@ def test_the_sandbox_fault_mix_ends_with_every_waybill_ingested_exactly_once(
         "polling": {"failure_retry_minutes": 0.02},  # a failed parcel is asked again after ~1 s, not 30 min
         "kuaidi100": retry, "kdniao": retry, "track17": {**retry, "batch_size": 10},
     }  # fmt: skip
-    workers = workers_for(pg_url, server.url, changes)
-    for name in ("f0", "f1", "f2"):
-        workers.start(name)
+    workers = workers_for(pg_url, server.url, changes, names=("f0", "f1", "f2"))
 
     def complete() -> bool:
         return events_by_waybill(pg_engine) == reference
@@ -265,14 +270,13 @@ def test_rate_limits_hold_across_workers(pg_engine: Engine, pg_url: str, sandbox
         "kuaidi100": {"rate_per_second": rate, "concurrency": 16},
         "track17": {"batch_size": 10},
     }
-    workers = workers_for(pg_url, server.url, changes)
-    for name in ("r0", "r1", "r2"):
-        workers.start(name)
-    wait_for(
+    workers = workers_for(pg_url, server.url, changes, names=("r0", "r1", "r2"))
+    wait_for_none(
+        pg_engine,
         "every parcel polled",
-        lambda: scalar(pg_engine, "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL") == 0,
+        "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL",
+        workers,
         timeout=90,
-        workers=workers,
     )
     kuaidi100 = list(state.arrivals["kuaidi100.query"])
     assert len(kuaidi100) == 120
@@ -303,9 +307,7 @@ def test_provider_outage_pauses_it_for_every_worker_and_resumes(
         "kdniao": {"breaker_failures": 3, "breaker_pause_seconds": 4, "retry_attempts": 1, "concurrency": 1,
                    "rate_per_second": 20},
     }  # fmt: skip
-    workers = workers_for(pg_url, server.url, changes)
-    for name in ("o0", "o1"):
-        workers.start(name)
+    workers = workers_for(pg_url, server.url, changes, names=("o0", "o1"))
     wait_for(
         "kdniao paused",
         lambda: scalar(pg_engine, "SELECT count(*) FROM provider_pause WHERE provider = 'kdniao'") == 1,
@@ -317,11 +319,12 @@ def test_provider_outage_pauses_it_for_every_worker_and_resumes(
     time.sleep(1.5)
     assert state.stats["kdniao"] == asked_during_outage  # paused: no worker asks
     state.faults.rates = {}
-    wait_for(
+    wait_for_none(
+        pg_engine,
         "the parcels not failed during the outage polled after it",
-        lambda: scalar(pg_engine, "SELECT count(*) FROM parcel WHERE next_poll_at <= now()") == 0,
+        "SELECT count(*) FROM parcel WHERE next_poll_at <= now()",
+        workers,
         timeout=60,
-        workers=workers,
     )
     answered = {waybill for _, provider, waybill in state.queries if provider == "kdniao"}
     assert answered <= set(ids.values())
@@ -336,22 +339,24 @@ def test_workers_reconnect_after_a_database_restart(pg_cluster, sandbox, workers
     engine = make_engine(pg_cluster.url)
     migrate(engine)
     seed(engine, {"yto": 40}, prefix="A")
-    workers = workers_for(pg_cluster.url, server.url, {**FAST, "kuaidi100": {"rate_per_second": 20}})
-    for name in ("d0", "d1"):
-        workers.start(name)
-    wait_for(
+    workers = workers_for(
+        pg_cluster.url, server.url, {**FAST, "kuaidi100": {"rate_per_second": 20}}, names=("d0", "d1")
+    )
+    wait_for_none(
+        engine,
         "the first parcels polled",
-        lambda: scalar(engine, "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL") == 0,
+        "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL",
+        workers,
         timeout=60,
-        workers=workers,
     )
     pg_cluster.restart()
     seed(engine, {"sto": 40}, prefix="B")  # the engine's pool reconnects too (pre-ping)
-    wait_for(
+    wait_for_none(
+        engine,
         "parcels added after the restart polled by the same workers",
-        lambda: scalar(engine, "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL") == 0,
+        "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL",
+        workers,
         timeout=90,
-        workers=workers,
     )
     assert all(p.poll() is None for p in workers.procs.values()), "a worker exited on the restart"
     with engine.connect() as conn:
