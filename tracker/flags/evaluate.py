@@ -2,9 +2,11 @@
 
     evaluate_all(engine, now, settings, parcel_ids=None)
       ├─ _cand     ← one scan: watched parcels whose status/text may raise a status rule
-      ├─ _desired  ← INSERT … SELECT per rule (queries.py), next actions filled by replace()
-      ├─ _change   ← desired vs flag: open | reopen | escalate, and unresolved flags no rule wants: resolve
-      ├─ flag      ← INSERT … SELECT (open), UPDATE … (reopen, escalate, resolve)
+      ├─ _desired  ← INSERT … SELECT per rule (queries.py)
+      ├─ _change   ← desired vs flag, before any write: open | reopen | escalate, and unresolved flags
+      │              no rule wants: resolve
+      ├─ flag      ← INSERT … SELECT (open), UPDATE … (reopen, escalate, resolve); next actions filled
+      │              by replace() for these rows only
       └─ audit_log ← INSERT … SELECT, one line per change, actor "rules"
 
 Lifecycle: a flag is opened once per parcel and kind; it escalates when the level rises (warn ->
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +31,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -41,10 +45,12 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateTable
 
 from tracker.flags import queries
 from tracker.flags.sqlfuncs import json_object, register_text_match
@@ -62,8 +68,8 @@ CLEARED = -1  # anchor of a person-resolved flag whose condition was seen clear
 _tmp = MetaData()
 
 
-def _temp(name: str, *columns: Column) -> Table:
-    return Table(name, _tmp, *columns, prefixes=["TEMPORARY"])
+def _temp(name: str, *columns: Column, **kw: Any) -> Table:
+    return Table(name, _tmp, *columns, prefixes=["TEMPORARY"], **kw)
 
 
 SCOPE = _temp("_rule_scope", Column("parcel_id", BigInteger, primary_key=True))
@@ -87,12 +93,14 @@ DESIRED = _temp(
     Column("action", String(64)),
     Column("courier", String(32)),
     Column("waybill", String(40)),
+    sqlite_with_rowid=False,  # SQLite: one B-tree, rows in (parcel_id, kind) order
 )
+# no key: filled in bulk by _diff, which indexes it afterwards (CHANGE_INDEXES)
 CHANGE = _temp(
     "_rule_change",
-    Column("flag_id", BigInteger, index=True),
-    Column("parcel_id", BigInteger, primary_key=True),
-    Column("kind", String(32), primary_key=True),
+    Column("flag_id", BigInteger),
+    Column("parcel_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
     Column("action", String(16)),
     Column("severity", String(10)),
     Column("level", Integer),
@@ -108,7 +116,20 @@ COURIER = _temp(
     Column("name", String),
     Column("name_en", String),
 )
+# the reopen and escalate updates look their row up by flag id (opened flags have none yet)
+CHANGE_INDEXES = (
+    Index(
+        "ix__rule_change_flag_id",
+        CHANGE.c.flag_id,
+        sqlite_where=CHANGE.c.flag_id.is_not(None),
+        postgresql_where=CHANGE.c.flag_id.is_not(None),
+    ),
+)
 TEMP_TABLES = (SCOPE, CAND, DESIRED, CHANGE, ACTION, COURIER)
+# SQLite settings of the evaluating connection, restored afterwards: temporary tables in memory, the
+# database file memory-mapped (the rules look parcels up by rowid: a read() per page costs more than
+# the lookup), a larger page cache. Tuning sizes, not thresholds.
+SQLITE_TUNING = {"temp_store": "2", "mmap_size": str(1 << 31), "cache_size": str(-64 * 1024)}
 
 
 @dataclass
@@ -148,7 +169,7 @@ def evaluate_all(
     cycle touched) and apply the flag changes in one transaction. Returns the counts by kind."""
     started = time.perf_counter()
     summary = EvaluationSummary(now=now)
-    with engine.begin() as conn:
+    with engine.connect() as conn, _sqlite_tuned(conn), conn.begin():
         _create_temp(conn)
         try:
             scoped = parcel_ids is not None
@@ -161,6 +182,7 @@ def evaluate_all(
                 register_text_match(conn.connection.driver_connection, queries.text_regex(ctx))
             _fill_lookups(conn, settings)
             _desired(conn, ctx, summary.steps)
+            _diff(conn, ctx, summary.steps)
             _apply(conn, ctx, summary.steps)
             for kind, action, count in conn.execute(
                 select(CHANGE.c.kind, CHANGE.c.action, func.count()).group_by(CHANGE.c.kind, CHANGE.c.action)
@@ -175,10 +197,34 @@ def evaluate_all(
 _COUNTERS = {"open": "opened", "reopen": "reopened", "escalate": "escalated", "resolve": "resolved"}
 
 
+@contextmanager
+def _sqlite_tuned(conn: Connection) -> Iterator[None]:
+    """SQLITE_TUNING on the connection, and no foreign-key checks, for one evaluation (nothing on
+    PostgreSQL). The checks are redundant here: every parcel_id written comes from a parcel read in
+    the same transaction, and SQLite refuses the transaction's first write when another connection
+    wrote since it read (WAL snapshot), so the parcel still exists. They cost a parcel lookup per
+    opened flag. PRAGMA foreign_keys only takes effect outside a transaction: called before BEGIN."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    pragmas = dict(SQLITE_TUNING)
+    if not raw.in_transaction:
+        pragmas["foreign_keys"] = "0"
+    saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in pragmas}
+    for name, value in pragmas.items():
+        raw.execute(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            raw.execute(f"PRAGMA {name} = {int(value)}")
+
+
 def _create_temp(conn: Connection) -> None:
     _drop_temp(conn)
     for table in TEMP_TABLES:
-        table.create(conn)
+        conn.execute(CreateTable(table))  # without the indexes: CHANGE's come after its bulk fill
 
 
 def _drop_temp(conn: Connection) -> None:
@@ -231,7 +277,10 @@ def _now(ctx: queries.Context) -> object:
     return literal(ctx.now, FLAG.c.opened_at.type)
 
 
-def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+    """CHANGE: the desired rows that open, reopen or escalate a flag, then the unresolved flags no rule
+    raises any more (resolve), both against the flags as they were. Texts are filled later, only
+    for the rows that need them."""
     tick = _Clock(steps)
     d, f, c = DESIRED, FLAG, CHANGE
     resolved = f.c.state == str(FlagState.resolved)
@@ -242,34 +291,52 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
         and_(resolved, or_(by_rules, d.c.level > f.c.level, d.c.anchor != func.coalesce(f.c.anchor, CLEARED))),
     )
     action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
-    # the changed rows, with their next actions filled (only these need the text)
-    joined = (
-        d.outerjoin(f, _same(f, d))
-        .outerjoin(ACTION, ACTION.c.key == d.c.action)
-        .outerjoin(COURIER, COURIER.c.slug == d.c.courier)
-    )
     conn.execute(
         c.insert().from_select(
-            ["flag_id", "parcel_id", "kind", "action", "severity", "level", "anchor", "courier", "zh", "en"],
-            select(
-                f.c.id,
-                d.c.parcel_id,
-                d.c.kind,
-                action,
-                d.c.severity,
-                d.c.level,
-                d.c.anchor,
-                d.c.courier,
-                _fill(d, ACTION.c.zh),
-                _fill(d, ACTION.c.en),
-            )  # fmt: skip
-            .select_from(joined)
+            ["flag_id", "parcel_id", "kind", "action", "severity", "level", "anchor", "courier"],
+            select(f.c.id, d.c.parcel_id, d.c.kind, action, d.c.severity, d.c.level, d.c.anchor, d.c.courier)
+            .select_from(d.outerjoin(f, _same(f, d)))
             .where(changed),
         )
     )
     tick("diff")
+    # unresolved flags no rule raises any more resolve themselves (the flags this evaluation opens
+    # are all desired: looking before they exist spares the check)
+    conn.execute(
+        c.insert().from_select(
+            ["flag_id", "parcel_id", "kind", "action", "severity", "level"],
+            select(f.c.id, f.c.parcel_id, f.c.kind, literal("resolve"), f.c.severity, f.c.level).where(
+                ~resolved, _not_desired(), *_in_scope(ctx)
+            ),
+        )
+    )
+    for index in CHANGE_INDEXES:
+        index.create(conn)
+    tick("resolve")
+
+
+def _not_desired() -> Any:
+    return ~exists().where(_same(DESIRED, FLAG))
+
+
+def _in_scope(ctx: queries.Context) -> list[Any]:
+    return [FLAG.c.parcel_id.in_(select(SCOPE.c.parcel_id))] if ctx.scope is not None else []
+
+
+def _action_of(d: Table) -> Any:
+    return ACTION.c.key == d.c.action
+
+
+def _courier_of(d: Table) -> Any:
+    return COURIER.c.slug == d.c.courier
+
+
+def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+    tick = _Clock(steps)
+    d, f, c = DESIRED, FLAG, CHANGE
     now = _now(ctx)
     escalated = c.c.severity == str(Severity.escalate)
+    texted = c.join(d, _same(d, c)).outerjoin(ACTION, _action_of(d)).outerjoin(COURIER, _courier_of(d))
     # DO NOTHING: an evaluation running at the same time may have opened the same flag
     conn.execute(
         _insert(conn, f)
@@ -297,13 +364,26 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
                 now,
                 case((escalated, now)),
                 c.c.anchor,
-                c.c.zh,
-                c.c.en,
-            ).where(c.c.action == "open"),  # fmt: skip
+                _fill(d, ACTION.c.zh),
+                _fill(d, ACTION.c.en),
+            )  # fmt: skip
+            .select_from(texted)
+            .where(c.c.action == "open"),
         )
         .on_conflict_do_nothing(index_elements=["parcel_id", "kind"])
     )
     tick("open")
+    # the next actions of the flags that reopen or escalate (few)
+    updating = c.c.action.in_(["reopen", "escalate"])
+    lookups = d.outerjoin(ACTION, _action_of(d)).outerjoin(COURIER, _courier_of(d))
+    conn.execute(
+        update(c)
+        .where(updating)
+        .values(
+            zh=select(_fill(d, ACTION.c.zh)).select_from(lookups).where(_same(d, c)).scalar_subquery(),
+            en=select(_fill(d, ACTION.c.en)).select_from(lookups).where(_same(d, c)).scalar_subquery(),
+        )
+    )
 
     def new(column: str) -> object:
         return select(c.c[column]).where(c.c.flag_id == f.c.id).scalar_subquery()
@@ -334,33 +414,28 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
     # flags raised by a person's fact carry that fact (signer, weights, counts) as their details
     fact_kinds = [str(k) for k in FACT_FLAG_KINDS]
     facts = ParcelFactRow.__table__
+    raised = select(c.c.parcel_id, c.c.kind).where(c.c.kind.in_(fact_kinds), c.c.action != "resolve")
     conn.execute(
         update(f)
-        .where(f.c.kind.in_(fact_kinds), exists().where(_same(c, f), c.c.action != "resolve"))
+        .where(tuple_(f.c.parcel_id, f.c.kind).in_(raised))
         .values(details=select(facts.c.data).where(facts.c.id == f.c.anchor).scalar_subquery())
     )
     tick("reopen, escalate")
-    # unresolved flags no rule raises any more resolve themselves
-    not_desired = ~exists().where(_same(d, f))
-    in_scope = [f.c.parcel_id.in_(select(SCOPE.c.parcel_id))] if ctx.scope is not None else []
-    conn.execute(
-        c.insert().from_select(
-            ["flag_id", "parcel_id", "kind", "action"],
-            select(f.c.id, f.c.parcel_id, f.c.kind, literal("resolve")).where(~resolved, not_desired, *in_scope),
-        )
-    )
     conn.execute(
         update(f)
         .where(changing("resolve"))
         .values(state=str(FlagState.resolved), resolved_at=now, resolved_by=RULES_ACTOR)
     )
     # a person's resolution holds while the same occurrence lasts; once seen clear, a new one reopens it
+    resolved = f.c.state == str(FlagState.resolved)
+    by_rules = func.coalesce(f.c.resolved_by, RULES_ACTOR) == RULES_ACTOR
     conn.execute(
         update(f)
-        .where(resolved, ~by_rules, func.coalesce(f.c.anchor, 0) != CLEARED, not_desired, *in_scope)
+        .where(resolved, ~by_rules, func.coalesce(f.c.anchor, 0) != CLEARED, _not_desired(), *_in_scope(ctx))
         .values(anchor=CLEARED)
     )
     tick("resolve")
+    # one audit line per change; the flag gives only its id (the unique index holds it)
     conn.execute(
         AUDIT.insert().from_select(
             ["at", "actor", "action", "entity", "entity_id", "detail"],
@@ -370,7 +445,7 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
                 literal("flag.") + c.c.action,
                 literal("flag"),
                 f.c.id,
-                json_object("kind", f.c.kind, "severity", f.c.severity, "level", f.c.level, "parcel_id", f.c.parcel_id),
+                json_object("kind", c.c.kind, "severity", c.c.severity, "level", c.c.level, "parcel_id", c.c.parcel_id),
             ).select_from(c.join(f, _same(f, c))),  # fmt: skip
         )
     )

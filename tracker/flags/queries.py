@@ -247,7 +247,9 @@ def status_candidates(ctx: Context) -> list[Select]:
     by_status = select(*cols).where(*_scoped(ctx, PARCEL, PARCEL.c.status.in_(statuses), watched))
     # one regular expression per row instead of one instr() per pattern: twice as fast on this scan
     pattern = text_regex(ctx)
-    text_hit = text_match(PARCEL.c.status_text, pattern) if pattern else false()
+    text_hit = (
+        and_(PARCEL.c.status_text.is_not(None), text_match(PARCEL.c.status_text, pattern)) if pattern else false()
+    )
     by_text = select(*cols).where(
         *_scoped(ctx, PARCEL, _open(), PARCEL.c.status.not_in(statuses), _not_final(), text_hit)
     )
