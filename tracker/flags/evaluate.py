@@ -107,6 +107,10 @@ CHANGE = _temp(
     Column("level", Integer),
     Column("anchor", BigInteger),
     Column("courier", String(32)),
+    # what the next action is filled from (the rows it opens are written from here)
+    Column("action_key", String(64)),
+    Column("waybill", String(40)),
+    Column("value", Integer),
     Column("zh", String),
     Column("en", String),
 )
@@ -327,8 +331,32 @@ def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> No
     action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
     conn.execute(
         c.insert().from_select(
-            ["flag_id", "parcel_id", "kind", "action", "severity", "level", "anchor", "courier"],
-            select(f.c.id, d.c.parcel_id, d.c.kind, action, d.c.severity, d.c.level, d.c.anchor, d.c.courier)
+            [
+                "flag_id",
+                "parcel_id",
+                "kind",
+                "action",
+                "severity",
+                "level",
+                "anchor",
+                "courier",
+                "action_key",
+                "waybill",
+                "value",
+            ],
+            select(
+                f.c.id,
+                d.c.parcel_id,
+                d.c.kind,
+                action,
+                d.c.severity,
+                d.c.level,
+                d.c.anchor,
+                d.c.courier,
+                d.c.action,
+                d.c.waybill,
+                d.c.value,
+            )  # fmt: skip
             .select_from(d.outerjoin(f, _same(f, d)))
             .where(changed),
         )
@@ -357,8 +385,22 @@ def _in_scope(ctx: queries.Context) -> list[Any]:
     return [FLAG.c.parcel_id.in_(select(SCOPE.c.parcel_id))] if ctx.scope is not None else []
 
 
-def _text_of(d: Table) -> Any:
-    return and_(ACTION_TEXT.c.key == d.c.action, ACTION_TEXT.c.courier == d.c.courier)
+@dataclass(frozen=True)
+class _Facts:
+    """The columns a next action is filled from: a desired row's, or a change row's."""
+
+    key: Any
+    courier: Any
+    waybill: Any
+    value: Any
+
+    @classmethod
+    def of(cls, t: Table) -> _Facts:
+        return cls(t.c.action_key if t is CHANGE else t.c.action, t.c.courier, t.c.waybill, t.c.value)
+
+
+def _text_of(row: _Facts) -> Any:
+    return and_(ACTION_TEXT.c.key == row.key, ACTION_TEXT.c.courier == row.courier)
 
 
 def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
@@ -366,7 +408,7 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
     d, f, c = DESIRED, FLAG, CHANGE
     now = _now(ctx)
     escalated = c.c.severity == str(Severity.escalate)
-    texted = c.join(d, _same(d, c)).outerjoin(ACTION_TEXT, _text_of(d))
+    texted = c.outerjoin(ACTION_TEXT, _text_of(_Facts.of(c)))
     # DO NOTHING: an evaluation running at the same time may have opened the same flag
     opened = conn.execute(
         _insert(conn, f)
@@ -394,8 +436,8 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
                 now,
                 case((escalated, now)),
                 c.c.anchor,
-                _text(d, "zh"),
-                _text(d, "en"),
+                _text(_Facts.of(c), "zh"),
+                _text(_Facts.of(c), "en"),
             )  # fmt: skip
             .select_from(texted)
             .where(c.c.action == "open"),
@@ -407,13 +449,13 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
     tick("open")
     # the next actions of the flags that reopen or escalate (few)
     updating = c.c.action.in_(["reopen", "escalate"])
-    lookups = d.outerjoin(ACTION_TEXT, _text_of(d))
+    lookups = d.outerjoin(ACTION_TEXT, _text_of(_Facts.of(d)))
     conn.execute(
         update(c)
         .where(updating)
         .values(
-            zh=select(_text(d, "zh")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
-            en=select(_text(d, "en")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
+            zh=select(_text(_Facts.of(d), "zh")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
+            en=select(_text(_Facts.of(d), "en")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
         )
     )
 
@@ -507,35 +549,35 @@ def _segments(lang: str, template: str, name: str, name_en: str) -> dict[str, st
     return out
 
 
-def _text(d: Table, lang: str) -> Any:
-    """The next action of a desired row in `lang`: the courier's cut template concatenated (needs
-    ACTION_TEXT joined), or the replace() chain for what the cut does not cover (an unknown courier, a
-    template that does not fit, a waybill with a brace)."""
+def _text(row: _Facts, lang: str) -> Any:
+    """The next action of a row in `lang`: the courier's cut template concatenated (needs ACTION_TEXT
+    joined), or the replace() chain for what the cut does not cover (an unknown courier, a template
+    that does not fit, a waybill with a brace)."""
     t = ACTION_TEXT.c
-    number = func.coalesce(cast(d.c.value, String), "")
+    number = func.coalesce(cast(row.value, String), "")
     text_: Any = t[f"{lang}_0"]
     for i in range(1, SEGMENTS + 1):
         code = t[f"{lang}_p{i}"]
-        text_ = text_ + case((code == "w", d.c.waybill), (code == "n", number), else_="") + t[f"{lang}_{i}"]
-    fits = and_(t[f"{lang}_0"].is_not(None), ~contains_text(d.c.waybill, "{"))
+        text_ = text_ + case((code == "w", row.waybill), (code == "n", number), else_="") + t[f"{lang}_{i}"]
+    fits = and_(t[f"{lang}_0"].is_not(None), ~contains_text(row.waybill, "{"))
     replaced = (
-        select(_fill(d, ACTION.c[lang]))
-        .select_from(ACTION.outerjoin(COURIER, COURIER.c.slug == d.c.courier))
-        .where(ACTION.c.key == d.c.action)
+        select(_fill(row, ACTION.c[lang]))
+        .select_from(ACTION.outerjoin(COURIER, COURIER.c.slug == row.courier))
+        .where(ACTION.c.key == row.key)
         .scalar_subquery()
     )
     return case((fits, text_), else_=replaced)
 
 
-def _fill(d: Table, template: Column) -> object:
-    """The next action of a desired row: the template with {courier}, {waybill}, {hours}/{days} filled
-    (the same replacements as tracker.rules.actions.fill). Needs ACTION and COURIER joined."""
-    number = func.coalesce(cast(d.c.value, String), "")
+def _fill(row: _Facts, template: Column) -> object:
+    """The next action of a row: the template with {courier}, {waybill}, {hours}/{days} filled (the
+    same replacements as tracker.rules.actions.fill). Needs ACTION and COURIER joined."""
+    number = func.coalesce(cast(row.value, String), "")
     text_ = template
     for key, value in (
-        ("{courier_en}", func.coalesce(COURIER.c.name_en, d.c.courier)),
-        ("{courier}", func.coalesce(COURIER.c.name, d.c.courier)),
-        ("{waybill}", d.c.waybill),
+        ("{courier_en}", func.coalesce(COURIER.c.name_en, row.courier)),
+        ("{courier}", func.coalesce(COURIER.c.name, row.courier)),
+        ("{waybill}", row.waybill),
         ("{hours}", number),
         ("{days}", number),
     ):
