@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tracker.flags import queries
+from tracker.flags.sqlfuncs import register_text_match
 
 pytestmark = pytest.mark.sqlite_only  # EXPLAIN QUERY PLAN is SQLite's
 
@@ -48,3 +49,15 @@ def test_time_rule_uses_its_partial_index(filled, settings, rule, index) -> None
 def test_exception_statuses_are_looked_up_not_scanned(filled, settings) -> None:  # type: ignore[no-untyped-def]
     by_status, _ = queries.status_candidates(queries.Context(now=NOW, config=settings.rules))
     assert "ix_parcel_status" in _plan(filled.engine, by_status)
+
+
+@pytest.mark.parametrize("by_distinct_text", [False, True])
+def test_text_scan_reads_the_open_text_index(filled, settings, by_distinct_text) -> None:  # type: ignore[no-untyped-def]
+    """Not ix_parcel_due (open parcels by next poll time: a row lookup per open parcel, in poll order)."""
+    ctx = queries.Context(now=NOW, config=settings.rules)
+    _, by_text = queries.status_candidates(ctx, by_distinct_text=by_distinct_text)
+    sql = str(by_text.compile(filled.engine, compile_kwargs={"literal_binds": True}))
+    with filled.engine.connect() as conn:
+        register_text_match(conn.connection.driver_connection, queries.text_regex(ctx))
+        plan = " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "ix_parcel_open_text" in plan and "ix_parcel_due" not in plan

@@ -13,7 +13,7 @@ from tracker.flags.evaluate import FLAG
 from tracker.flags.views import load_views
 from tracker.rules import evaluate_parcel, resolve_policy
 from tracker.rules.actions import render
-from tracker.settings import RuleOverride, Settings, WarnEscalate
+from tracker.settings import ActionText, RuleOverride, Settings, WarnEscalate
 from tracker.status import FINAL_STATUSES, FactKind, FlagState, TrackingStatus
 
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
@@ -137,3 +137,24 @@ def test_evaluating_some_parcels_touches_only_their_flags(db, settings) -> None:
     assert dict(summary.opened) == {"no_first_scan": 1} and not summary.resolved
     summary = evaluate_all(db.engine, now=NOW, settings=settings, parcel_ids=[a])
     assert dict(summary.resolved) == {"no_first_scan": 1}
+
+
+def test_next_action_texts_match_the_pure_fill_on_every_path(db, settings) -> None:  # type: ignore[no-untyped-def]
+    """The SQL cuts templates per courier and concatenates; what the cut does not cover goes through
+    replace() (an unknown courier, a brace in a courier name or a waybill, a template with three
+    placeholders): every path gives actions.fill's text."""
+    odd = settings.couriers["sf"].model_copy(update={"name": "奇{waybill}怪", "name_en": "Odd {days}"})
+    actions = dict(settings.next_actions)
+    actions["stale"] = ActionText(zh="{hours}小时:{waybill}/{days}/{courier}", en=actions["stale"].en)
+    settings = settings.model_copy(update={"couriers": {**settings.couriers, "odd": odd}, "next_actions": actions})
+    last = NOW - timedelta(hours=100)
+    ids = [
+        db.parcel(
+            created=last, waybill=waybill, courier=courier, status="in_transit", first_scan_at=last, last_event_at=last
+        )  # fmt: skip
+        for courier, waybill in [("sf", "SF1"), ("zjs", "ZJ1"), ("yto", "YT{hours}9"), ("odd", "OD1"), ("sf", "SF{")]
+    ]
+    evaluate_all(db.engine, now=NOW, settings=settings)
+    expected = _pure(db.engine, settings, ids, NOW)
+    assert {k for k in expected if k[1] == "stale"} == {(i, "stale") for i in ids}
+    assert _stored(db.engine) == expected

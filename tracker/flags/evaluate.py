@@ -2,9 +2,11 @@
 
     evaluate_all(engine, now, settings, parcel_ids=None)
       ├─ _cand     ← one scan: watched parcels whose status/text may raise a status rule
-      ├─ _desired  ← INSERT … SELECT per rule (queries.py), next actions filled by replace()
-      ├─ _change   ← desired vs flag: open | reopen | escalate, and unresolved flags no rule wants: resolve
-      ├─ flag      ← INSERT … SELECT (open), UPDATE … (reopen, escalate, resolve)
+      ├─ _desired  ← INSERT … SELECT per rule (queries.py)
+      ├─ _change   ← desired vs flag, before any write: open | reopen | escalate, and unresolved flags
+      │              no rule wants: resolve
+      ├─ flag      ← INSERT … SELECT (open), UPDATE … (reopen, escalate, resolve); next actions filled
+      │              by replace() for these rows only
       └─ audit_log ← INSERT … SELECT, one line per change, actor "rules"
 
 Lifecycle: a flag is opened once per parcel and kind; it escalates when the level rises (warn ->
@@ -16,9 +18,11 @@ new fact), or after its condition was seen clear."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +32,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -41,13 +46,15 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateTable
 
 from tracker.flags import queries
-from tracker.flags.sqlfuncs import json_object, register_text_match
+from tracker.flags.sqlfuncs import contains_text, json_object, register_text_match
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
@@ -62,8 +69,8 @@ CLEARED = -1  # anchor of a person-resolved flag whose condition was seen clear
 _tmp = MetaData()
 
 
-def _temp(name: str, *columns: Column) -> Table:
-    return Table(name, _tmp, *columns, prefixes=["TEMPORARY"])
+def _temp(name: str, *columns: Column, **kw: Any) -> Table:
+    return Table(name, _tmp, *columns, prefixes=["TEMPORARY"], **kw)
 
 
 SCOPE = _temp("_rule_scope", Column("parcel_id", BigInteger, primary_key=True))
@@ -87,17 +94,23 @@ DESIRED = _temp(
     Column("action", String(64)),
     Column("courier", String(32)),
     Column("waybill", String(40)),
+    sqlite_with_rowid=False,  # SQLite: one B-tree, rows in (parcel_id, kind) order
 )
+# no key: filled in bulk by _diff, which indexes it afterwards (CHANGE_INDEXES)
 CHANGE = _temp(
     "_rule_change",
-    Column("flag_id", BigInteger, index=True),
-    Column("parcel_id", BigInteger, primary_key=True),
-    Column("kind", String(32), primary_key=True),
+    Column("flag_id", BigInteger),
+    Column("parcel_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
     Column("action", String(16)),
     Column("severity", String(10)),
     Column("level", Integer),
     Column("anchor", BigInteger),
     Column("courier", String(32)),
+    # what the next action is filled from (the rows it opens are written from here)
+    Column("action_key", String(64)),
+    Column("waybill", String(40)),
+    Column("value", Integer),
     Column("zh", String),
     Column("en", String),
 )
@@ -108,7 +121,41 @@ COURIER = _temp(
     Column("name", String),
     Column("name_en", String),
 )
-TEMP_TABLES = (SCOPE, CAND, DESIRED, CHANGE, ACTION, COURIER)
+# the reopen and escalate updates look their row up by flag id (opened flags have none yet)
+CHANGE_INDEXES = (
+    Index(
+        "ix__rule_change_flag_id",
+        CHANGE.c.flag_id,
+        sqlite_where=CHANGE.c.flag_id.is_not(None),
+        postgresql_where=CHANGE.c.flag_id.is_not(None),
+    ),
+)
+# PostgreSQL: the joins of CHANGE with flag get an index on either side whatever the planner thinks of
+# the sizes (a flag table it believes empty, made the outer side with CHANGE seq-scanned per flag, ran
+# for minutes once in the bench). SQLite does not guess sizes that way: no index to build there.
+CHANGE_KEY = Index("ix__rule_change_key", CHANGE.c.parcel_id, CHANGE.c.kind, unique=True)
+# PostgreSQL: re-sample the flag table inside the evaluation after opening at least this many flags at
+# once, so that the statements after it plan with the flags it just wrote (a tuning size, not a rule)
+ANALYZE_AFTER_OPENING = 10_000
+# next-action templates with the courier's names filled, cut at the other placeholders ({waybill}: "w",
+# {hours}/{days}: "n"): a flag's text is then lit0 || value1 || lit1 || value2 || lit2, not a chain of
+# replace() calls (3x cheaper). NULL lit0: the template does not fit (_segments), replace() instead.
+SEGMENTS = 2
+ACTION_TEXT = _temp(
+    "_rule_action_text",
+    Column("key", String(64), primary_key=True),
+    Column("courier", String(32), primary_key=True),
+    *(
+        Column(f"{lang}_{part}", String)
+        for lang in ("zh", "en")
+        for part in ["0", *(f"{kind}{i}" for i in range(1, SEGMENTS + 1) for kind in ("p", ""))]
+    ),
+)
+TEMP_TABLES = (SCOPE, CAND, DESIRED, CHANGE, ACTION, COURIER, ACTION_TEXT)
+# SQLite settings of the evaluating connection, restored afterwards: temporary tables in memory, the
+# database file memory-mapped (the rules look parcels up by rowid: a read() per page costs more than
+# the lookup), a larger page cache. Tuning sizes, not thresholds.
+SQLITE_TUNING = {"temp_store": "2", "mmap_size": str(1 << 31), "cache_size": str(-64 * 1024)}
 
 
 @dataclass
@@ -148,26 +195,31 @@ def evaluate_all(
     cycle touched) and apply the flag changes in one transaction. Returns the counts by kind."""
     started = time.perf_counter()
     summary = EvaluationSummary(now=now)
-    with engine.begin() as conn:
-        _create_temp(conn)
-        try:
-            scoped = parcel_ids is not None
-            if scoped:
-                ids = [{"parcel_id": int(i)} for i in set(parcel_ids or ())]
-                if ids:
-                    conn.execute(SCOPE.insert(), ids)
-            ctx = queries.Context(now=now, config=settings.rules, scope=SCOPE if scoped else None)
-            if conn.dialect.name == "sqlite" and queries.text_regex(ctx):
-                register_text_match(conn.connection.driver_connection, queries.text_regex(ctx))
-            _fill_lookups(conn, settings)
-            _desired(conn, ctx, summary.steps)
-            _apply(conn, ctx, summary.steps)
-            for kind, action, count in conn.execute(
-                select(CHANGE.c.kind, CHANGE.c.action, func.count()).group_by(CHANGE.c.kind, CHANGE.c.action)
-            ):
-                getattr(summary, _COUNTERS[action])[kind] += count
-        finally:
-            _drop_temp(conn)
+    with engine.connect() as conn, _sqlite_tuned(conn), conn.begin():
+        if conn.dialect.name == "postgresql":
+            # the temp tables have no statistics: cost estimates run high enough to JIT-compile
+            # statements that touch no row (0.2-0.3 s each, measured); plain execution is faster here
+            conn.execute(text("SET LOCAL jit = off"))
+        _create_temp(conn)  # drops what a failed evaluation left on this connection first
+        scoped = parcel_ids is not None
+        if scoped:
+            ids = [{"parcel_id": int(i)} for i in set(parcel_ids or ())]
+            if ids:
+                conn.execute(SCOPE.insert(), ids)
+        ctx = queries.Context(now=now, config=settings.rules, scope=SCOPE if scoped else None)
+        if conn.dialect.name == "sqlite" and queries.text_regex(ctx):
+            register_text_match(conn.connection.driver_connection, queries.text_regex(ctx))
+        _fill_lookups(conn, settings)
+        _desired(conn, ctx, summary.steps)
+        _diff(conn, ctx, summary.steps)
+        _apply(conn, ctx, summary.steps)
+        for kind, action, count in conn.execute(
+            select(CHANGE.c.kind, CHANGE.c.action, func.count()).group_by(CHANGE.c.kind, CHANGE.c.action)
+        ):
+            getattr(summary, _COUNTERS[action])[kind] += count
+        # not in a `finally`: after an error PostgreSQL refuses any statement until the rollback,
+        # and the DROP's error would hide the first one
+        _drop_temp(conn)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -175,10 +227,34 @@ def evaluate_all(
 _COUNTERS = {"open": "opened", "reopen": "reopened", "escalate": "escalated", "resolve": "resolved"}
 
 
+@contextmanager
+def _sqlite_tuned(conn: Connection) -> Iterator[None]:
+    """SQLITE_TUNING on the connection, and no foreign-key checks, for one evaluation (nothing on
+    PostgreSQL). The checks are redundant here: every parcel_id written comes from a parcel read in
+    the same transaction, and SQLite refuses the transaction's first write when another connection
+    wrote since it read (WAL snapshot), so the parcel still exists. They cost a parcel lookup per
+    opened flag. PRAGMA foreign_keys only takes effect outside a transaction: called before BEGIN."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    pragmas = dict(SQLITE_TUNING)
+    if not raw.in_transaction:
+        pragmas["foreign_keys"] = "0"
+    saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in pragmas}
+    for name, value in pragmas.items():
+        raw.execute(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            raw.execute(f"PRAGMA {name} = {int(value)}")
+
+
 def _create_temp(conn: Connection) -> None:
     _drop_temp(conn)
     for table in TEMP_TABLES:
-        table.create(conn)
+        conn.execute(CreateTable(table))  # without the indexes: CHANGE's come after its bulk fill
 
 
 def _drop_temp(conn: Connection) -> None:
@@ -189,6 +265,14 @@ def _drop_temp(conn: Connection) -> None:
 def _fill_lookups(conn: Connection, settings: Settings) -> None:
     if settings.next_actions:
         conn.execute(ACTION.insert(), [{"key": k, "zh": v.zh, "en": v.en} for k, v in settings.next_actions.items()])
+    texts = [
+        {"key": key, "courier": slug, **_segments("zh", text.zh, courier.name, courier.name_en),
+         **_segments("en", text.en, courier.name, courier.name_en)}
+        for key, text in settings.next_actions.items()
+        for slug, courier in settings.couriers.items()
+    ]  # fmt: skip
+    if texts:
+        conn.execute(ACTION_TEXT.insert(), texts)
     if settings.couriers:
         conn.execute(
             COURIER.insert(),
@@ -208,7 +292,7 @@ class _Clock:
 
 def _desired(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
     tick = _Clock(steps)
-    for stmt in queries.status_candidates(ctx):
+    for stmt in queries.status_candidates(ctx, by_distinct_text=conn.dialect.name == "sqlite"):
         conn.execute(CAND.insert().from_select([c.name for c in CAND.c], stmt))
     tick("status candidates")
     names = list(queries.COLUMNS)
@@ -231,7 +315,10 @@ def _now(ctx: queries.Context) -> object:
     return literal(ctx.now, FLAG.c.opened_at.type)
 
 
-def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+    """CHANGE: the desired rows that open, reopen or escalate a flag, then the unresolved flags no rule
+    raises any more (resolve), both against the flags as they were. Texts are filled later, only
+    for the rows that need them."""
     tick = _Clock(steps)
     d, f, c = DESIRED, FLAG, CHANGE
     resolved = f.c.state == str(FlagState.resolved)
@@ -242,15 +329,21 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
         and_(resolved, or_(by_rules, d.c.level > f.c.level, d.c.anchor != func.coalesce(f.c.anchor, CLEARED))),
     )
     action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
-    # the changed rows, with their next actions filled (only these need the text)
-    joined = (
-        d.outerjoin(f, _same(f, d))
-        .outerjoin(ACTION, ACTION.c.key == d.c.action)
-        .outerjoin(COURIER, COURIER.c.slug == d.c.courier)
-    )
     conn.execute(
         c.insert().from_select(
-            ["flag_id", "parcel_id", "kind", "action", "severity", "level", "anchor", "courier", "zh", "en"],
+            [
+                "flag_id",
+                "parcel_id",
+                "kind",
+                "action",
+                "severity",
+                "level",
+                "anchor",
+                "courier",
+                "action_key",
+                "waybill",
+                "value",
+            ],
             select(
                 f.c.id,
                 d.c.parcel_id,
@@ -260,18 +353,64 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
                 d.c.level,
                 d.c.anchor,
                 d.c.courier,
-                _fill(d, ACTION.c.zh),
-                _fill(d, ACTION.c.en),
+                d.c.action,
+                d.c.waybill,
+                d.c.value,
             )  # fmt: skip
-            .select_from(joined)
+            .select_from(d.outerjoin(f, _same(f, d)))
             .where(changed),
         )
     )
     tick("diff")
+    # unresolved flags no rule raises any more resolve themselves (the flags this evaluation opens
+    # are all desired: looking before they exist spares the check)
+    conn.execute(
+        c.insert().from_select(
+            ["flag_id", "parcel_id", "kind", "action", "severity", "level"],
+            select(f.c.id, f.c.parcel_id, f.c.kind, literal("resolve"), f.c.severity, f.c.level).where(
+                ~resolved, _not_desired(), *_in_scope(ctx)
+            ),
+        )
+    )
+    for index in (*CHANGE_INDEXES, *([CHANGE_KEY] if conn.dialect.name == "postgresql" else [])):
+        index.create(conn)
+    tick("resolve")
+
+
+def _not_desired() -> Any:
+    return ~exists().where(_same(DESIRED, FLAG))
+
+
+def _in_scope(ctx: queries.Context) -> list[Any]:
+    return [FLAG.c.parcel_id.in_(select(SCOPE.c.parcel_id))] if ctx.scope is not None else []
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """The columns a next action is filled from: a desired row's, or a change row's."""
+
+    key: Any
+    courier: Any
+    waybill: Any
+    value: Any
+
+    @classmethod
+    def of(cls, t: Table) -> _Facts:
+        return cls(t.c.action_key if t is CHANGE else t.c.action, t.c.courier, t.c.waybill, t.c.value)
+
+
+def _text_of(row: _Facts) -> Any:
+    return and_(ACTION_TEXT.c.key == row.key, ACTION_TEXT.c.courier == row.courier)
+
+
+def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+    tick = _Clock(steps)
+    d, f, c = DESIRED, FLAG, CHANGE
     now = _now(ctx)
     escalated = c.c.severity == str(Severity.escalate)
+    texted = c.outerjoin(ACTION_TEXT, _text_of(_Facts.of(c)))
     # DO NOTHING: an evaluation running at the same time may have opened the same flag
-    conn.execute(
+    opened = conn.execute(
         _insert(conn, f)
         .from_select(
             [
@@ -297,13 +436,28 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
                 now,
                 case((escalated, now)),
                 c.c.anchor,
-                c.c.zh,
-                c.c.en,
-            ).where(c.c.action == "open"),  # fmt: skip
+                _text(_Facts.of(c), "zh"),
+                _text(_Facts.of(c), "en"),
+            )  # fmt: skip
+            .select_from(texted)
+            .where(c.c.action == "open"),
         )
         .on_conflict_do_nothing(index_elements=["parcel_id", "kind"])
     )
+    if conn.dialect.name == "postgresql" and opened.rowcount >= ANALYZE_AFTER_OPENING:
+        conn.execute(text("ANALYZE flag"))
     tick("open")
+    # the next actions of the flags that reopen or escalate (few)
+    updating = c.c.action.in_(["reopen", "escalate"])
+    lookups = d.outerjoin(ACTION_TEXT, _text_of(_Facts.of(d)))
+    conn.execute(
+        update(c)
+        .where(updating)
+        .values(
+            zh=select(_text(_Facts.of(d), "zh")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
+            en=select(_text(_Facts.of(d), "en")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
+        )
+    )
 
     def new(column: str) -> object:
         return select(c.c[column]).where(c.c.flag_id == f.c.id).scalar_subquery()
@@ -334,33 +488,28 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
     # flags raised by a person's fact carry that fact (signer, weights, counts) as their details
     fact_kinds = [str(k) for k in FACT_FLAG_KINDS]
     facts = ParcelFactRow.__table__
+    raised = select(c.c.parcel_id, c.c.kind).where(c.c.kind.in_(fact_kinds), c.c.action != "resolve")
     conn.execute(
         update(f)
-        .where(f.c.kind.in_(fact_kinds), exists().where(_same(c, f), c.c.action != "resolve"))
+        .where(tuple_(f.c.parcel_id, f.c.kind).in_(raised))
         .values(details=select(facts.c.data).where(facts.c.id == f.c.anchor).scalar_subquery())
     )
     tick("reopen, escalate")
-    # unresolved flags no rule raises any more resolve themselves
-    not_desired = ~exists().where(_same(d, f))
-    in_scope = [f.c.parcel_id.in_(select(SCOPE.c.parcel_id))] if ctx.scope is not None else []
-    conn.execute(
-        c.insert().from_select(
-            ["flag_id", "parcel_id", "kind", "action"],
-            select(f.c.id, f.c.parcel_id, f.c.kind, literal("resolve")).where(~resolved, not_desired, *in_scope),
-        )
-    )
     conn.execute(
         update(f)
         .where(changing("resolve"))
         .values(state=str(FlagState.resolved), resolved_at=now, resolved_by=RULES_ACTOR)
     )
     # a person's resolution holds while the same occurrence lasts; once seen clear, a new one reopens it
+    resolved = f.c.state == str(FlagState.resolved)
+    by_rules = func.coalesce(f.c.resolved_by, RULES_ACTOR) == RULES_ACTOR
     conn.execute(
         update(f)
-        .where(resolved, ~by_rules, func.coalesce(f.c.anchor, 0) != CLEARED, not_desired, *in_scope)
+        .where(resolved, ~by_rules, func.coalesce(f.c.anchor, 0) != CLEARED, _not_desired(), *_in_scope(ctx))
         .values(anchor=CLEARED)
     )
     tick("resolve")
+    # one audit line per change; the flag gives only its id (the unique index holds it)
     conn.execute(
         AUDIT.insert().from_select(
             ["at", "actor", "action", "entity", "entity_id", "detail"],
@@ -370,22 +519,65 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
                 literal("flag.") + c.c.action,
                 literal("flag"),
                 f.c.id,
-                json_object("kind", f.c.kind, "severity", f.c.severity, "level", f.c.level, "parcel_id", f.c.parcel_id),
+                json_object("kind", c.c.kind, "severity", c.c.severity, "level", c.c.level, "parcel_id", c.c.parcel_id),
             ).select_from(c.join(f, _same(f, c))),  # fmt: skip
         )
     )
     tick("audit")
 
 
-def _fill(d: Table, template: Column) -> object:
-    """The next action of a desired row: the template with {courier}, {waybill}, {hours}/{days} filled
-    (the same replacements as tracker.rules.actions.fill). Needs ACTION and COURIER joined."""
-    number = func.coalesce(cast(d.c.value, String), "")
+_PLACEHOLDER = re.compile(r"(\{waybill\}|\{hours\}|\{days\})")
+_CODE = {"{waybill}": "w", "{hours}": "n", "{days}": "n"}
+
+
+def _segments(lang: str, template: str, name: str, name_en: str) -> dict[str, str | None]:
+    """ACTION_TEXT columns of one template for one courier. The courier's names go in as
+    tracker.rules.actions.fill puts them ({courier_en} first). The cut is only taken when concatenating
+    gives exactly what the remaining replace() calls would: at most SEGMENTS placeholders and no brace
+    left in the literal parts (the SQL also checks the waybill has none); else lit0 is NULL."""
+    parts: list[str | None] = list(
+        _PLACEHOLDER.split(template.replace("{courier_en}", name_en).replace("{courier}", name))
+    )
+    literals = parts[::2]
+    if len(parts) > 2 * SEGMENTS + 1 or any("{" in p or "}" in p for p in literals):  # type: ignore[operator]
+        return {c.name: None for c in ACTION_TEXT.c if c.name.startswith(f"{lang}_")}
+    parts += [None, ""] * (SEGMENTS - len(parts) // 2)
+    out: dict[str, str | None] = {f"{lang}_0": parts[0]}
+    for i in range(1, SEGMENTS + 1):
+        out[f"{lang}_p{i}"] = _CODE.get(parts[2 * i - 1] or "")
+        out[f"{lang}_{i}"] = parts[2 * i]
+    return out
+
+
+def _text(row: _Facts, lang: str) -> Any:
+    """The next action of a row in `lang`: the courier's cut template concatenated (needs ACTION_TEXT
+    joined), or the replace() chain for what the cut does not cover (an unknown courier, a template
+    that does not fit, a waybill with a brace)."""
+    t = ACTION_TEXT.c
+    number = func.coalesce(cast(row.value, String), "")
+    text_: Any = t[f"{lang}_0"]
+    for i in range(1, SEGMENTS + 1):
+        code = t[f"{lang}_p{i}"]
+        text_ = text_ + case((code == "w", row.waybill), (code == "n", number), else_="") + t[f"{lang}_{i}"]
+    fits = and_(t[f"{lang}_0"].is_not(None), ~contains_text(row.waybill, "{"))
+    replaced = (
+        select(_fill(row, ACTION.c[lang]))
+        .select_from(ACTION.outerjoin(COURIER, COURIER.c.slug == row.courier))
+        .where(ACTION.c.key == row.key)
+        .scalar_subquery()
+    )
+    return case((fits, text_), else_=replaced)
+
+
+def _fill(row: _Facts, template: Column) -> object:
+    """The next action of a row: the template with {courier}, {waybill}, {hours}/{days} filled (the
+    same replacements as tracker.rules.actions.fill). Needs ACTION and COURIER joined."""
+    number = func.coalesce(cast(row.value, String), "")
     text_ = template
     for key, value in (
-        ("{courier_en}", func.coalesce(COURIER.c.name_en, d.c.courier)),
-        ("{courier}", func.coalesce(COURIER.c.name, d.c.courier)),
-        ("{waybill}", d.c.waybill),
+        ("{courier_en}", func.coalesce(COURIER.c.name_en, row.courier)),
+        ("{courier}", func.coalesce(COURIER.c.name, row.courier)),
+        ("{waybill}", row.waybill),
         ("{hours}", number),
         ("{days}", number),
     ):

@@ -28,6 +28,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.sql import FromClause
 
@@ -114,8 +115,8 @@ def groups(ctx: Context, section: str) -> Iterator[tuple[Any, list[Any]]]:
         yield getattr(override if override else ctx.config, section), terms
 
 
-def _open() -> Any:
-    return PARCEL.c.is_open == true()  # renders `is_open = 1` on SQLite: the partial indexes' predicate
+def _open(src: Any = PARCEL) -> Any:
+    return src.c.is_open == true()  # renders `is_open = 1` on SQLite: the partial indexes' predicate
 
 
 def _not_final(src: Any = PARCEL) -> Any:
@@ -237,20 +238,39 @@ def text_regex(ctx: Context) -> str:
     return "|".join(re.escape(p) for p in patterns)
 
 
-def status_candidates(ctx: Context) -> list[Select]:
+def status_candidates(ctx: Context, *, by_distinct_text: bool = False) -> list[Select]:
     """Parcels that may raise a status rule, in two index-friendly parts: watched parcels with an
-    exception status (ix_parcel_status), and open, not final parcels whose text matches (one scan)."""
+    exception status (ix_parcel_status), and open, not final parcels whose text matches (one scan of
+    ix_parcel_open_text on SQLite).
+
+    by_distinct_text (SQLite, all parcels): the text match runs once per distinct (status, text) of
+    the scan, not once per parcel: courier texts repeat, and on SQLite the match is a Python call. The
+    matching pairs are then looked up in the same index. PostgreSQL matches natively, per row."""
     rules = status_rules()
     statuses = sorted({str(s) for r in rules for s in r.statuses})
     watched = or_(_open(), PARCEL.c.last_event_at >= ctx.ago(days=ctx.config.watch.days_after_success))
     cols = [PARCEL.c[n] for n in ("id", "courier", "waybill", "status", "status_text", "is_open")]
     by_status = select(*cols).where(*_scoped(ctx, PARCEL, PARCEL.c.status.in_(statuses), watched))
-    # one regular expression per row instead of one instr() per pattern: twice as fast on this scan
+    # one regular expression per text instead of one instr() per pattern: twice as fast on this scan
     pattern = text_regex(ctx)
-    text_hit = text_match(PARCEL.c.status_text, pattern) if pattern else false()
-    by_text = select(*cols).where(
-        *_scoped(ctx, PARCEL, _open(), PARCEL.c.status.not_in(statuses), _not_final(), text_hit)
-    )
+    if not pattern:
+        return [by_status, select(*cols).where(false())]
+
+    def texts(src: Any) -> list[Any]:
+        return [_open(src), src.c.status_text.is_not(None), src.c.status.not_in(statuses), _not_final(src)]
+
+    if by_distinct_text and ctx.scope is None:
+        seen = PARCEL.alias("seen")
+        matching = (
+            select(seen.c.status, seen.c.status_text)
+            .where(*texts(seen))
+            .group_by(seen.c.status, seen.c.status_text)
+            # an aggregate, so that SQLite keeps the match per group instead of moving it into WHERE
+            .having(text_match(func.max(seen.c.status_text), pattern))
+        )
+        hit = tuple_(PARCEL.c.status, PARCEL.c.status_text).in_(matching)
+        return [by_status, select(*cols).where(_open(), PARCEL.c.status_text.is_not(None), hit)]
+    by_text = select(*cols).where(*_scoped(ctx, PARCEL, *texts(PARCEL), text_match(PARCEL.c.status_text, pattern)))
     return [by_status, by_text]
 
 

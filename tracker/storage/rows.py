@@ -32,14 +32,27 @@ class ParcelRow(SQLModel, table=True):
             sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
         ),
-        # stale scan: open parcels by last event, covering courier (spec/performance.md §4)
+        # stale scan: open parcels by last event, covering courier (spec/performance.md §4), and what the
+        # stale and lost rules read (status, waybill): no parcel row lookups (migration 0006)
         Index(
             "ix_parcel_open_last_event",
             "last_event_at",
             "courier",
+            "status",
+            "waybill",
             sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
         ),
+        # the status rules' text scan over open parcels reads this instead of the parcel rows; is_open
+        # is a column so that SQLite's planner takes it over ix_parcel_due (migration 0006). SQLite
+        # only: PostgreSQL refuses B-tree entries over ~2.7 kB, and a courier text may be that long.
+        Index(
+            "ix_parcel_open_text",
+            "status",
+            "status_text",
+            "is_open",
+            sqlite_where=text("is_open = 1 AND status_text IS NOT NULL"),
+        ).ddl_if(dialect="sqlite"),
         # no first scan: open, shipped, no carrier event yet
         Index(
             "ix_parcel_open_no_scan",
