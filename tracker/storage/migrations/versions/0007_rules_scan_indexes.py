@@ -1,8 +1,8 @@
 """rule evaluation at 1M open parcels: the stale index covers the stale/lost rules, an index of open
 parcels' status texts for the status rules' text scan (SQLite only)
 
-Revision ID: 0006_rules_scan_indexes
-Revises: 0003_rules
+Revision ID: 0007_rules_scan_indexes
+Revises: 0006_workers
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_rules_scan_indexes"
-down_revision: str | None = "0003_rules"
+revision: str = "0007_rules_scan_indexes"
+down_revision: str | None = "0006_workers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
