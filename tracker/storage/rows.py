@@ -33,7 +33,7 @@ class ParcelRow(SQLModel, table=True):
             postgresql_where=text("is_open"),
         ),
         # stale scan: open parcels by last event, covering courier (spec/performance.md §4), and what the
-        # stale and lost rules read (status, waybill): no parcel row lookups (migration 0006)
+        # stale and lost rules read (status, waybill): no parcel row lookups (migration 0007)
         Index(
             "ix_parcel_open_last_event",
             "last_event_at",
@@ -44,7 +44,7 @@ class ParcelRow(SQLModel, table=True):
             postgresql_where=text("is_open"),
         ),
         # the status rules' text scan over open parcels reads this instead of the parcel rows; is_open
-        # is a column so that SQLite's planner takes it over ix_parcel_due (migration 0006). SQLite
+        # is a column so that SQLite's planner takes it over ix_parcel_due (migration 0007). SQLite
         # only: PostgreSQL refuses B-tree entries over ~2.7 kB, and a courier text may be that long.
         Index(
             "ix_parcel_open_text",
