@@ -261,12 +261,14 @@ def status_candidates(ctx: Context, *, by_distinct_text: bool = False) -> list[S
 
     if by_distinct_text and ctx.scope is None:
         seen = PARCEL.alias("seen")
+        excluded = sorted(set(statuses) | set(FINAL))
         matching = (
             select(seen.c.status, seen.c.status_text)
-            .where(*texts(seen))
+            .where(_open(seen), seen.c.status_text.is_not(None))
             .group_by(seen.c.status, seen.c.status_text)
-            # an aggregate, so that SQLite keeps the match per group instead of moving it into WHERE
-            .having(text_match(func.max(seen.c.status_text), pattern))
+            # per group, not per row: the status test (one list), then the match, on an aggregate so
+            # that SQLite does not move it into WHERE
+            .having(seen.c.status.not_in(excluded), text_match(func.max(seen.c.status_text), pattern))
         )
         hit = tuple_(PARCEL.c.status, PARCEL.c.status_text).in_(matching)
         return [by_status, select(*cols).where(_open(), PARCEL.c.status_text.is_not(None), hit)]
