@@ -26,19 +26,15 @@ database on that server and drops it afterwards. After loading: VACUUM ANALYZE, 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -54,6 +50,7 @@ from tracker.flags import evaluate_all, queries  # noqa: E402
 from tracker.settings import load_settings  # noqa: E402
 from tracker.status import FINAL_STATUSES  # noqa: E402
 from tracker.storage.db import make_engine, migrate  # noqa: E402
+from tracker.storage.pgcluster import ClusterUnavailable, PgCluster, scratch_database  # noqa: E402
 from tracker.storage.repo import PARCEL  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
@@ -214,47 +211,17 @@ def timed(fn, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
 def postgres(url: str | None) -> Iterator[str]:
     """A fresh database for the bench: on the server of `url`, or on a throwaway cluster."""
     if url:
-        yield from _database(url)
+        with scratch_database(url, "bench_rules") as db_url:
+            yield db_url
         return
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [shutil.which("initdb") or ""]
-    if not found[-1]:
-        raise SystemExit("no PostgreSQL server binaries (apt-get install postgresql), or pass --url")
-    pg_bin = Path(found[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="bench-rules-pg-"))
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if prefix:
-        shutil.chown(root, "postgres", "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = root / "data"
-
-    def run(*args: str) -> None:
-        subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
-
     try:
-        run(str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale",
-            "--no-sync")  # fmt: skip
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c shared_buffers=1GB"
-        run(str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-t", "60", "-o", options, "start")
-        yield from _database(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
-    finally:
-        subprocess.run([*prefix, str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _database(server_url: str) -> Iterator[str]:
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"bench_rules_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        cluster = PgCluster(dbname="bench_rules", settings=("shared_buffers=1GB",)).start()
+    except ClusterUnavailable as exc:
+        raise SystemExit(f"{exc}, or pass --url") from None
     try:
-        yield f"{server_url.rsplit('/', 1)[0]}/{name}"
+        yield cluster.url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        cluster.stop()
 
 
 def reset_flags(engine: Engine, pristine: Path | None = None) -> Engine:

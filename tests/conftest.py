@@ -12,17 +12,16 @@ TRACKER_TEST_DB=postgresql runs the whole suite on PostgreSQL: the default test 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tracker.settings import PROJECT_ROOT, Settings, load_settings
 from tracker.storage.db import make_engine, migrate
-from tracker.storage.pgcluster import ClusterUnavailable, PgCluster
+from tracker.storage.pgcluster import ClusterUnavailable, PgCluster, scratch_database
 
 CONFIG_DIR = PROJECT_ROOT / "config"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -122,17 +121,8 @@ def pg_cluster() -> Iterator[PgCluster]:
 @pytest.fixture
 def pg_url(pg_server_url: str) -> Iterator[str]:
     """A fresh, empty database on the session's server for one test."""
-    admin = make_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = pg_server_url.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(pg_server_url) as url:
+        yield url
 
 
 @pytest.fixture

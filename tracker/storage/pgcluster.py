@@ -11,6 +11,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +41,7 @@ class PgCluster:
     """`start()` creates the cluster and database `dbname`; `url` is its SQLAlchemy URL."""
 
     dbname: str = "tracker_test"
+    settings: tuple[str, ...] = ()  # extra server settings, e.g. ("shared_buffers=1GB",)
     port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tracker-pg-")))
 
@@ -58,7 +62,7 @@ class PgCluster:
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        ) + "".join(f" -c {setting}" for setting in self.settings)
         self._run(str(binary / "pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w",
                   "-t", "60", "-o", options, *args)  # fmt: skip
 
@@ -88,3 +92,22 @@ class PgCluster:
             subprocess.run([*self._prefix, str(binary / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
                             "stop"], capture_output=True)  # fmt: skip
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str = "t") -> Iterator[str]:
+    """A fresh, empty database on the server of `server_url` (any database URL there); dropped after."""
+    from sqlalchemy import text
+
+    from tracker.storage.db import make_engine
+
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
