@@ -233,6 +233,7 @@ def reset_flags(engine: Engine, pristine: Path | None = None) -> Engine:
         for suffix in ("-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(pristine, path)
+        os.sync()  # a database at rest: the copy's writeback does not compete with the timed run
         return make_engine(str(engine.url))
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log"))
@@ -279,6 +280,7 @@ def bench(args: argparse.Namespace, url: str) -> int:
     if url.startswith("sqlite") and first_runs > 1:
         pristine = Path(url.removeprefix("sqlite:///") + ".pristine")
         shutil.copyfile(url.removeprefix("sqlite:///"), pristine)
+    os.sync()  # the build's writeback neither
     engine = make_engine(url)
     cut = NOW - timedelta(hours=settings.rules.stale.warn_hours)
     stale_sql = select(func.count()).where(PARCEL.c.is_open == true(), PARCEL.c.last_event_at <= cut)

@@ -251,7 +251,7 @@ def status_candidates(ctx: Context, *, by_distinct_text: bool = False) -> list[S
     watched = or_(_open(), PARCEL.c.last_event_at >= ctx.ago(days=ctx.config.watch.days_after_success))
     cols = [PARCEL.c[n] for n in ("id", "courier", "waybill", "status", "status_text", "is_open")]
     by_status = select(*cols).where(*_scoped(ctx, PARCEL, PARCEL.c.status.in_(statuses), watched))
-    # one regular expression per text instead of one instr() per pattern: twice as fast on this scan
+    # one regular expression instead of one instr() per pattern: twice as fast on this scan
     pattern = text_regex(ctx)
     if not pattern:
         return [by_status, select(*cols).where(false())]

@@ -75,9 +75,7 @@ class text_match(FunctionElement):  # noqa: N801
     """True when the text matches a regular expression (an alternation of escaped fragments: the same
     meaning as `any(f in text ...)`). PostgreSQL: `~`. SQLite has no regular expressions: the call
     goes to a one-argument Python function named after the pattern, holding it compiled, registered
-    on the connection by `register_text_match` (a pattern argument per row costs 40% more). It gets
-    the text as its UTF-8 bytes (CAST AS BLOB): no decoding per row, and a text already seen is a
-    dictionary lookup instead of a search (courier texts repeat across parcels)."""
+    on the connection by `register_text_match` (a pattern argument per row costs 40% more)."""
 
     type = Boolean()
     inherit_cache = True
@@ -91,32 +89,21 @@ def text_match_name(pattern: str) -> str:
     return "tracker_match_" + hashlib.sha1(pattern.encode()).hexdigest()[:12]
 
 
-SEEN_TEXTS_MAX = 200_000  # distinct texts remembered per registration (then forgotten; ~30 MB at most)
-
-
 def register_text_match(dbapi_connection: Any, pattern: str) -> None:
-    """Make text_match(column, pattern) callable on this SQLite connection. Each registration (one per
-    evaluation) starts with an empty memory of the texts seen."""
+    """Make text_match(column, pattern) callable on this SQLite connection."""
     search = re.compile(pattern).search
-    seen: dict[bytes, bool] = {}
-
-    def match(raw: bytes | None) -> bool:
-        hit = seen.get(raw)  # type: ignore[arg-type]
-        if hit is None:
-            if raw is None:
-                return False
-            if len(seen) >= SEEN_TEXTS_MAX:
-                seen.clear()
-            hit = seen[raw] = search(raw.decode("utf-8", "replace")) is not None
-        return hit
-
-    dbapi_connection.create_function(text_match_name(pattern), 1, match, deterministic=True)
+    dbapi_connection.create_function(
+        text_match_name(pattern),
+        1,
+        lambda text: text is not None and search(text) is not None,
+        deterministic=True,
+    )
 
 
 @compiles(text_match, "sqlite")
 def _text_match_sqlite(element: text_match, compiler: Any, **kw: Any) -> str:
     column = list(element.clauses)[0]
-    return f"{text_match_name(element.pattern)}(CAST({compiler.process(column, **kw)} AS BLOB))"
+    return f"{text_match_name(element.pattern)}({compiler.process(column, **kw)})"
 
 
 @compiles(text_match)
