@@ -44,10 +44,11 @@ from sqlalchemy.engine import make_url
 
 from tracker.errors import TrackerError
 from tracker.leases import count_due, lease_due, renew
-from tracker.poller import POLL_RUN, evaluate_rules, poll_provider, retire_aged
-from tracker.providers.clients import BatchFetcher, breaker_of, make_fetchers
+from tracker.poller import evaluate_rules, poll_provider, record_runs, retire_aged
+from tracker.providers.clients import PROVIDERS, BatchFetcher, breaker_of, make_fetchers
 from tracker.providers.shared import SharedRateLimiter, pause_provider, paused_providers
 from tracker.settings import Settings
+from tracker.storage.db import advisory_lock
 
 log = logging.getLogger("tracker.jobs")
 POLL_TASK = "tracker.poll_due"
@@ -76,17 +77,13 @@ def ensure_job_schema(engine: Engine) -> bool:
     """Apply Procrastinate's schema once (workers starting together take turns); True when applied now."""
     from procrastinate.schema import SchemaManager
 
-    with engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": SCHEMA_LOCK})
-        try:
-            if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
-                return False
-            conn.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
-            conn.commit()
-            return True
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEMA_LOCK})
-            conn.commit()
+    with advisory_lock(engine, SCHEMA_LOCK) as conn:
+        assert conn is not None  # PostgreSQL only (conninfo() said so before)
+        if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
+            return False
+        conn.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
+        conn.commit()
+        return True
 
 
 @dataclass
@@ -125,7 +122,7 @@ def make_runtime(
 ) -> Runtime:
     """Fetchers whose rate windows are shared through the database, one per provider."""
     limiters = {}
-    for provider in ("kuaidi100", "kdniao", "track17"):
+    for provider in PROVIDERS:
         config = getattr(settings.providers, provider)
         limiter = SharedRateLimiter(engine, provider, config.rate_per_second, hold=config.timeout_seconds + 1)
         limiter.ensure_slots()
@@ -196,10 +193,7 @@ async def poll_due(provider: str) -> dict[str, int]:
         stats, _ = await poll_provider(rt.engine, rt.settings, fetcher, parcels, now=now)
     finally:
         keeper.cancel()
-    with rt.engine.begin() as conn:
-        row = stats.as_row(now)
-        row["detail"] = {**row["detail"], "worker": rt.name}
-        conn.execute(POLL_RUN.insert(), [row])
+    record_runs(rt.engine, [stats], now=now, worker=rt.name)
     breaker = breaker_of(fetcher)
     if breaker.is_open:
         until = rt.clock() + timedelta(seconds=getattr(rt.settings.providers, provider).breaker_pause_seconds)

@@ -300,12 +300,21 @@ async def run_once(
     )  # fmt: skip
     summary = PollSummary(now, len(due), retired, dict(skipped), {s.provider: s for s, _ in results})
     summary._changed = sorted({pid for _, ids in results for pid in ids})
-    if results:
-        with engine.begin() as conn:
-            conn.execute(POLL_RUN.insert(), [s.as_row(now) for s, _ in results])
+    record_runs(engine, [s for s, _ in results], now=now)
     if evaluate:
         evaluate_rules(engine, settings, now=now, parcel_ids=summary.changed_ids)
     return summary
+
+
+def record_runs(engine: Engine, stats: Sequence[ProviderStats], *, now: datetime, worker: str | None = None) -> None:
+    """One poll_run row per provider polled (with the worker's name when a `tracker worker` polled)."""
+    rows = [s.as_row(now) for s in stats]
+    if worker:
+        for row in rows:
+            row["detail"]["worker"] = worker
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(POLL_RUN.insert(), rows)
 
 
 def evaluate_rules(engine: Engine, settings: Settings, *, now: datetime, parcel_ids: Sequence[int]) -> bool:

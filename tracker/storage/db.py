@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
@@ -54,19 +54,28 @@ def alembic_config(engine: Engine) -> Config:
 MIGRATION_LOCK = 7_410_000  # pg_advisory_lock key: processes starting together migrate one at a time
 
 
+@contextmanager
+def advisory_lock(engine: Engine, key: int) -> Iterator[Connection | None]:
+    """Hold PostgreSQL advisory lock `key` (processes starting together take turns); yields the holding
+    connection. SQLite has one writer anyway: no lock, yields None."""
+    if engine.dialect.name != "postgresql":
+        yield None
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        try:
+            yield conn
+        finally:
+            conn.rollback()  # an error left in the session must not block the unlock
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` (default: the newest) with Alembic. On PostgreSQL an advisory lock
     makes workers that start together take turns (the later ones find the schema current)."""
-    if engine.dialect.name != "postgresql":
+    with advisory_lock(engine, MIGRATION_LOCK):
         command.upgrade(alembic_config(engine), revision)
-        return
-    with engine.connect() as lock:
-        lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
-        try:
-            command.upgrade(alembic_config(engine), revision)
-        finally:
-            lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
-            lock.commit()
 
 
 def downgrade(engine: Engine, revision: str) -> None:
