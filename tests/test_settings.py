@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.settings import PROJECT_ROOT, ConfigError, load_settings
+from tracker.settings import PROJECT_ROOT, ConfigError, copy_config, load_settings
 
 CONFIG = PROJECT_ROOT / "config"
 
@@ -113,3 +113,14 @@ def test_override_without_scope_is_refused(config_copy: Path) -> None:
         fh.write("\n[[overrides]]\nstale = { warn_hours = 120, escalate_hours = 168 }\n")
     with pytest.raises(ConfigError, match=r"rules\.toml: overrides\.0: .*at least one of courier, province, city"):
         load_settings(config_copy)
+
+
+def test_copy_config_refuses_a_key_it_cannot_find(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"providers\.toml: no such keys to replace: \[\('workers', 'dispatch_second'\)\]"
+    ):
+        copy_config(PROJECT_ROOT / "config", tmp_path / "c", {"providers.toml": {"workers": {"dispatch_second": 1}}})
+    copied = copy_config(
+        PROJECT_ROOT / "config", tmp_path / "d", {"providers.toml": {"workers": {"dispatch_seconds": 5}}}
+    )
+    assert load_settings(copied).providers.workers.dispatch_seconds == 5
