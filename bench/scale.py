@@ -72,7 +72,7 @@ def reseed(cluster: PgCluster, total: int, due: int) -> None:
     migrate(engine)
     ensure_job_schema(engine)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE tracking_event, poll_run, parcel RESTART IDENTITY CASCADE"))
+        conn.execute(text("TRUNCATE flag, tracking_event, poll_run, parcel RESTART IDENTITY CASCADE"))
         conn.execute(FILLER, {"n": total - due})
     shipped = datetime.now(UTC) - timedelta(days=3)
     facts = [ParcelFacts(courier=COURIERS[i % len(COURIERS)], waybill=f"SCALE{i:09d}", shipped_at=shipped)

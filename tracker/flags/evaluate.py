@@ -35,6 +35,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     and_,
@@ -43,13 +44,13 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateTable
 
@@ -58,13 +59,16 @@ from tracker.flags.sqlfuncs import contains_text, json_object, register_text_mat
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
-from tracker.storage.rows import FlagRow, ParcelFactRow
+from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, FlagRow, ParcelFactRow
 
 FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
 RULES_ACTOR = "rules"
 # kinds whose anchor is the id of the fact that raised them
 FACT_FLAG_KINDS = (FlagKind.lost, FlagKind.delivered_disputed, FlagKind.return_partial)
 CLEARED = -1  # anchor of a person-resolved flag whose condition was seen clear
+# PostgreSQL session setting under which the flag.parcel_id trigger does not look the parcel up
+PARCELS_CHECKED = "tracker.flag_parcels_checked"
+EVALUATION_LOCK = 7_410_002  # pg_advisory_xact_lock key: one evaluation at a time (see db.MIGRATION_LOCK)
 
 _tmp = MetaData()
 
@@ -83,10 +87,13 @@ CAND = _temp(
     Column("status_text", String),
     Column("is_open", Boolean),
 )
+# one row per parcel and kind: SQLite keeps it as one B-tree in (parcel_id, kind) order; PostgreSQL fills
+# a heap and builds DESIRED_KEY afterwards (one sort instead of an index insert per row: 0.05 s per
+# 100,000 rows). Either refuses a rule that raises the same flag twice.
 DESIRED = _temp(
     "_rule_desired",
-    Column("parcel_id", BigInteger, primary_key=True),
-    Column("kind", String(32), primary_key=True),
+    Column("parcel_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
     Column("severity", String(10)),
     Column("level", Integer),
     Column("anchor", BigInteger),
@@ -94,8 +101,10 @@ DESIRED = _temp(
     Column("action", String(64)),
     Column("courier", String(32)),
     Column("waybill", String(40)),
-    sqlite_with_rowid=False,  # SQLite: one B-tree, rows in (parcel_id, kind) order
+    PrimaryKeyConstraint("parcel_id", "kind").ddl_if(dialect="sqlite"),
+    sqlite_with_rowid=False,
 )
+DESIRED_KEY = Index("ix__rule_desired_key", DESIRED.c.parcel_id, DESIRED.c.kind, unique=True)
 # no key: filled in bulk by _diff, which indexes it afterwards (CHANGE_INDEXES)
 CHANGE = _temp(
     "_rule_change",
@@ -121,7 +130,7 @@ COURIER = _temp(
     Column("name", String),
     Column("name_en", String),
 )
-# the reopen and escalate updates look their row up by flag id (opened flags have none yet)
+# the reopen, escalate and resolve updates look their row up by flag id (SQLite: opened flags have none)
 CHANGE_INDEXES = (
     Index(
         "ix__rule_change_flag_id",
@@ -134,9 +143,6 @@ CHANGE_INDEXES = (
 # the sizes (a flag table it believes empty, made the outer side with CHANGE seq-scanned per flag, ran
 # for minutes once in the bench). SQLite does not guess sizes that way: no index to build there.
 CHANGE_KEY = Index("ix__rule_change_key", CHANGE.c.parcel_id, CHANGE.c.kind, unique=True)
-# PostgreSQL: re-sample the flag table inside the evaluation after opening at least this many flags at
-# once, so that the statements after it plan with the flags it just wrote (a tuning size, not a rule)
-ANALYZE_AFTER_OPENING = 10_000
 # next-action templates with the courier's names filled, cut at the other placeholders ({waybill}: "w",
 # {hours}/{days}: "n"): a flag's text is then lit0 || value1 || lit1 || value2 || lit2, not a chain of
 # replace() calls (3x cheaper). NULL lit0: the template does not fit (_segments), replace() instead.
@@ -200,6 +206,15 @@ def evaluate_all(
             # the temp tables have no statistics: cost estimates run high enough to JIT-compile
             # statements that touch no row (0.2-0.3 s each, measured); plain execution is faster here
             conn.execute(text("SET LOCAL jit = off"))
+            # evaluations take turns (the poll cycle's, a worker's, the CLI's): each one's diff sees the
+            # flags the one before opened, so its INSERT needs no conflict check (ON CONFLICT DO NOTHING
+            # cost 0.25 s per 100,000 flags). SQLite has one writer: a transaction that read before
+            # another one committed is refused its first write.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVALUATION_LOCK})
+            # no parcel lookup per opened flag (migration 0008's trigger; 0.14 s per 100,000 flags): every
+            # parcel_id written comes from a parcel read in this transaction, and the tracker deletes no
+            # parcel (a trigger refuses deleting one that has flags). SQLite: _sqlite_tuned.
+            conn.execute(text(f"SET LOCAL {PARCELS_CHECKED} = on"))
         _create_temp(conn)  # drops what a failed evaluation left on this connection first
         scoped = parcel_ids is not None
         if scoped:
@@ -212,11 +227,15 @@ def evaluate_all(
         _fill_lookups(conn, settings)
         _desired(conn, ctx, summary.steps)
         _diff(conn, ctx, summary.steps)
-        _apply(conn, ctx, summary.steps)
         for kind, action, count in conn.execute(
             select(CHANGE.c.kind, CHANGE.c.action, func.count()).group_by(CHANGE.c.kind, CHANGE.c.action)
         ):
             getattr(summary, _COUNTERS[action])[kind] += count
+        if summary.reopened or summary.escalated or summary.resolved:
+            # the updates look flags up in CHANGE (a first evaluation, which only opens, needs none)
+            for index in (*CHANGE_INDEXES, *([CHANGE_KEY] if conn.dialect.name == "postgresql" else [])):
+                index.create(conn)
+        _apply(conn, ctx, summary)
         # not in a `finally`: after an error PostgreSQL refuses any statement until the rollback,
         # and the DROP's error would hide the first one
         _drop_temp(conn)
@@ -292,7 +311,11 @@ class _Clock:
 
 def _desired(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
     tick = _Clock(steps)
-    for stmt in queries.status_candidates(ctx, by_distinct_text=conn.dialect.name == "sqlite"):
+    pg = conn.dialect.name == "postgresql"
+    candidates = queries.status_candidates(
+        ctx, by_distinct_text=True, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES if pg else None
+    )
+    for stmt in candidates:
         conn.execute(CAND.insert().from_select([c.name for c in CAND.c], stmt))
     tick("status candidates")
     names = list(queries.COLUMNS)
@@ -300,11 +323,9 @@ def _desired(conn: Connection, ctx: queries.Context, steps: dict[str, float]) ->
         conn.execute(DESIRED.insert().from_select(names, stmt))
     for stmt in queries.status_rule_rows(ctx, CAND):
         conn.execute(DESIRED.insert().from_select(names, stmt))
+    if pg:
+        DESIRED_KEY.create(conn)
     tick("rules")
-
-
-def _insert(conn: Connection, table: Table) -> Any:
-    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 def _same(a: Table, b: Table) -> object:
@@ -329,38 +350,32 @@ def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> No
         and_(resolved, or_(by_rules, d.c.level > f.c.level, d.c.anchor != func.coalesce(f.c.anchor, CLEARED))),
     )
     action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
-    conn.execute(
-        c.insert().from_select(
-            [
-                "flag_id",
-                "parcel_id",
-                "kind",
-                "action",
-                "severity",
-                "level",
-                "anchor",
-                "courier",
-                "action_key",
-                "waybill",
-                "value",
-            ],
-            select(
-                f.c.id,
-                d.c.parcel_id,
-                d.c.kind,
-                action,
-                d.c.severity,
-                d.c.level,
-                d.c.anchor,
-                d.c.courier,
-                d.c.action,
-                d.c.waybill,
-                d.c.value,
-            )  # fmt: skip
-            .select_from(d.outerjoin(f, _same(f, d)))
-            .where(changed),
-        )
+    names = ["flag_id", "parcel_id", "kind", "action", "severity", "level", "anchor", "courier", "action_key",
+             "waybill", "value"]  # fmt: skip
+    rows = (
+        select(
+            f.c.id.label("flag_id"),
+            d.c.parcel_id,
+            d.c.kind,
+            action.label("action"),
+            d.c.severity,
+            d.c.level,
+            d.c.anchor,
+            d.c.courier,
+            d.c.action.label("action_key"),
+            d.c.waybill,
+            d.c.value,
+        )  # fmt: skip
+        .select_from(d.outerjoin(f, _same(f, d)))
+        .where(changed)
     )
+    if conn.dialect.name == "postgresql":
+        # the flags to open get their ids here: the flag and its audit line are then written from CHANGE
+        # alone (finding the ids after the INSERT, by a join or a RETURNING, cost 0.25 s per 100,000 flags)
+        sequence = conn.execute(text("SELECT pg_get_serial_sequence('flag', 'id')")).scalar_one()
+        new_id = literal_column(f"nextval('{sequence}'::regclass)")
+        rows = rows.with_only_columns(func.coalesce(f.c.id, new_id), *rows.selected_columns[1:])
+    conn.execute(c.insert().from_select(names, rows))
     tick("diff")
     # unresolved flags no rule raises any more resolve themselves (the flags this evaluation opens
     # are all desired: looking before they exist spares the check)
@@ -372,8 +387,6 @@ def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> No
             ),
         )
     )
-    for index in (*CHANGE_INDEXES, *([CHANGE_KEY] if conn.dialect.name == "postgresql" else [])):
-        index.create(conn)
     tick("resolve")
 
 
@@ -403,103 +416,58 @@ def _text_of(row: _Facts) -> Any:
     return and_(ACTION_TEXT.c.key == row.key, ACTION_TEXT.c.courier == row.courier)
 
 
-def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
-    tick = _Clock(steps)
-    d, f, c = DESIRED, FLAG, CHANGE
+def _apply(conn: Connection, ctx: queries.Context, summary: EvaluationSummary) -> None:
+    """Write CHANGE: open, reopen, escalate, resolve (a statement only for an action that has rows),
+    then one audit line per change."""
+    tick = _Clock(summary.steps)
+    pg = conn.dialect.name == "postgresql"
+    f, c = FLAG, CHANGE
     now = _now(ctx)
     escalated = c.c.severity == str(Severity.escalate)
     texted = c.outerjoin(ACTION_TEXT, _text_of(_Facts.of(c)))
-    # DO NOTHING: an evaluation running at the same time may have opened the same flag
-    opened = conn.execute(
-        _insert(conn, f)
-        .from_select(
-            [
-                "parcel_id",
-                "courier",
-                "kind",
-                "severity",
-                "level",
-                "state",
-                "opened_at",
-                "escalated_at",
-                "anchor",
-                "next_action_zh",
-                "next_action_en",
-            ],  # fmt: skip
-            select(
-                c.c.parcel_id,
-                c.c.courier,
-                c.c.kind,
-                c.c.severity,
-                c.c.level,
-                literal(str(FlagState.open)),
-                now,
-                case((escalated, now)),
-                c.c.anchor,
-                _text(_Facts.of(c), "zh"),
-                _text(_Facts.of(c), "en"),
-            )  # fmt: skip
-            .select_from(texted)
-            .where(c.c.action == "open"),
-        )
-        .on_conflict_do_nothing(index_elements=["parcel_id", "kind"])
-    )
-    if conn.dialect.name == "postgresql" and opened.rowcount >= ANALYZE_AFTER_OPENING:
-        conn.execute(text("ANALYZE flag"))
-    tick("open")
-    # the next actions of the flags that reopen or escalate (few)
-    updating = c.c.action.in_(["reopen", "escalate"])
-    lookups = d.outerjoin(ACTION_TEXT, _text_of(_Facts.of(d)))
-    conn.execute(
-        update(c)
-        .where(updating)
-        .values(
-            zh=select(_text(_Facts.of(d), "zh")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
-            en=select(_text(_Facts.of(d), "en")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
-        )
-    )
-
-    def new(column: str) -> object:
-        return select(c.c[column]).where(c.c.flag_id == f.c.id).scalar_subquery()
-
-    def changing(kind: str) -> object:
-        return f.c.id.in_(select(c.c.flag_id).where(c.c.action == kind))
-
-    common = {
-        "severity": new("severity"),
-        "level": new("level"),
-        "anchor": new("anchor"),
-        "next_action_zh": new("zh"),
-        "next_action_en": new("en"),
-        "state": str(FlagState.open),
+    columns = {
+        "parcel_id": c.c.parcel_id,
+        "courier": c.c.courier,
+        "kind": c.c.kind,
+        "severity": c.c.severity,
+        "level": c.c.level,
+        "state": literal(str(FlagState.open)),
+        "opened_at": now,
+        "escalated_at": case((escalated, now)),
+        "anchor": c.c.anchor,
+        "next_action_zh": _text(_Facts.of(c), "zh"),
+        "next_action_en": _text(_Facts.of(c), "en"),
     }
-    conn.execute(update(f).where(changing("escalate")).values(**common, escalated_at=now))
-    conn.execute(
-        update(f)
-        .where(changing("reopen"))
-        .values(
-            **common,
-            opened_at=now,
-            resolved_at=None,
-            resolved_by=None,
-            escalated_at=case((new("severity") == str(Severity.escalate), now)),
+    if pg:
+        columns["id"] = c.c.flag_id  # numbered by the diff
+    # no ANALYZE after a large opening: the planner scales the flag table's last statistics to its
+    # current size in pages, and autovacuum re-samples it (ANALYZE here cost 0.17 s per 100,000 flags)
+    if summary.opened:
+        conn.execute(
+            f.insert().from_select(
+                list(columns), select(*columns.values()).select_from(texted).where(c.c.action == "open")
+            )
         )
-    )
+    tick("open")
+    if summary.reopened or summary.escalated:
+        _reopen_escalate(conn, now)
     # flags raised by a person's fact carry that fact (signer, weights, counts) as their details
     fact_kinds = [str(k) for k in FACT_FLAG_KINDS]
-    facts = ParcelFactRow.__table__
-    raised = select(c.c.parcel_id, c.c.kind).where(c.c.kind.in_(fact_kinds), c.c.action != "resolve")
-    conn.execute(
-        update(f)
-        .where(tuple_(f.c.parcel_id, f.c.kind).in_(raised))
-        .values(details=select(facts.c.data).where(facts.c.id == f.c.anchor).scalar_subquery())
-    )
+    if any(counter[k] for counter in (summary.opened, summary.reopened, summary.escalated) for k in fact_kinds):
+        facts = ParcelFactRow.__table__
+        raised = select(c.c.parcel_id, c.c.kind).where(c.c.kind.in_(fact_kinds), c.c.action != "resolve")
+        conn.execute(
+            update(f)
+            .where(tuple_(f.c.parcel_id, f.c.kind).in_(raised))
+            .values(details=select(facts.c.data).where(facts.c.id == f.c.anchor).scalar_subquery())
+        )
     tick("reopen, escalate")
-    conn.execute(
-        update(f)
-        .where(changing("resolve"))
-        .values(state=str(FlagState.resolved), resolved_at=now, resolved_by=RULES_ACTOR)
-    )
+    if summary.resolved:
+        conn.execute(
+            update(f)
+            .where(_changing("resolve"))
+            .values(state=str(FlagState.resolved), resolved_at=now, resolved_by=RULES_ACTOR)
+        )
     # a person's resolution holds while the same occurrence lasts; once seen clear, a new one reopens it
     resolved = f.c.state == str(FlagState.resolved)
     by_rules = func.coalesce(f.c.resolved_by, RULES_ACTOR) == RULES_ACTOR
@@ -509,21 +477,66 @@ def _apply(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> N
         .values(anchor=CLEARED)
     )
     tick("resolve")
-    # one audit line per change; the flag gives only its id (the unique index holds it)
+    # one audit line per change, with the flag's id (PostgreSQL: in CHANGE; SQLite: the opened flags'
+    # from the unique index)
+    source = c if pg else c.join(f, _same(f, c))
+    conn.execute(_audit(now, c.c.flag_id if pg else f.c.id, c.c.action, c, source))
+    tick("audit")
+
+
+def _changing(action: str) -> Any:
+    return FLAG.c.id.in_(select(CHANGE.c.flag_id).where(CHANGE.c.action == action))
+
+
+def _reopen_escalate(conn: Connection, now: object) -> None:
+    """The flags that reopen or escalate (few): their next actions, then the flag rows."""
+    d, f, c = DESIRED, FLAG, CHANGE
+    lookups = d.outerjoin(ACTION_TEXT, _text_of(_Facts.of(d)))
     conn.execute(
-        AUDIT.insert().from_select(
-            ["at", "actor", "action", "entity", "entity_id", "detail"],
-            select(
-                now,
-                literal(RULES_ACTOR),
-                literal("flag.") + c.c.action,
-                literal("flag"),
-                f.c.id,
-                json_object("kind", c.c.kind, "severity", c.c.severity, "level", c.c.level, "parcel_id", c.c.parcel_id),
-            ).select_from(c.join(f, _same(f, c))),  # fmt: skip
+        update(c)
+        .where(c.c.action.in_(["reopen", "escalate"]))
+        .values(
+            zh=select(_text(_Facts.of(d), "zh")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
+            en=select(_text(_Facts.of(d), "en")).select_from(lookups).where(_same(d, c)).scalar_subquery(),
         )
     )
-    tick("audit")
+
+    def new(column: str) -> object:
+        return select(c.c[column]).where(c.c.flag_id == f.c.id).scalar_subquery()
+
+    common = {
+        "severity": new("severity"),
+        "level": new("level"),
+        "anchor": new("anchor"),
+        "next_action_zh": new("zh"),
+        "next_action_en": new("en"),
+        "state": str(FlagState.open),
+    }
+    conn.execute(update(f).where(_changing("escalate")).values(**common, escalated_at=now))
+    conn.execute(
+        update(f)
+        .where(_changing("reopen"))
+        .values(
+            **common,
+            opened_at=now,
+            resolved_at=None,
+            resolved_by=None,
+            escalated_at=case((new("severity") == str(Severity.escalate), now)),
+        )
+    )
+
+
+def _audit(now: object, flag_id: Any, action: Any, row: Any, source: Any, *where: Any) -> Any:
+    """INSERT of one audit line per row of `source` (its kind, severity, level, parcel_id; actor "rules")."""
+    detail = json_object(
+        "kind", row.c.kind, "severity", row.c.severity, "level", row.c.level, "parcel_id", row.c.parcel_id
+    )  # fmt: skip
+    return AUDIT.insert().from_select(
+        ["at", "actor", "action", "entity", "entity_id", "detail"],
+        select(now, literal(RULES_ACTOR), literal("flag.") + action, literal("flag"), flag_id, detail)
+        .select_from(source)
+        .where(*where),
+    )
 
 
 _PLACEHOLDER = re.compile(r"(\{waybill\}|\{hours\}|\{days\})")

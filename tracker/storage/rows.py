@@ -14,6 +14,9 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstrain
 from sqlmodel import Field, SQLModel
 
 MONEY = Numeric(14, 2)
+# PostgreSQL: the open parcels' status texts indexed whole up to this many bytes (a B-tree entry must stay
+# under ~2.7 kB; a Chinese character is 3 bytes in UTF-8). Migration 0008 has the same number.
+OPEN_TEXT_INDEX_BYTES = 2000
 
 
 def _money(**kw: Any) -> Any:
@@ -33,7 +36,8 @@ class ParcelRow(SQLModel, table=True):
             postgresql_where=text("is_open"),
         ),
         # stale scan: open parcels by last event, covering courier (spec/performance.md §4), and what the
-        # stale and lost rules read (status, waybill): no parcel row lookups (migration 0007)
+        # stale and lost rules read (status, waybill; PostgreSQL: id): no parcel row lookups (migrations
+        # 0007, 0008)
         Index(
             "ix_parcel_open_last_event",
             "last_event_at",
@@ -42,6 +46,7 @@ class ParcelRow(SQLModel, table=True):
             "waybill",
             sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
+            postgresql_include=["id"],
         ),
         # the status rules' text scan over open parcels reads this instead of the parcel rows; is_open
         # is a column so that SQLite's planner takes it over ix_parcel_due (migration 0007). SQLite
@@ -53,6 +58,21 @@ class ParcelRow(SQLModel, table=True):
             "is_open",
             sqlite_where=text("is_open = 1 AND status_text IS NOT NULL"),
         ).ddl_if(dialect="sqlite"),
+        # PostgreSQL's version of it (migration 0008): texts up to OPEN_TEXT_INDEX_BYTES; the longer ones
+        # (rare) are found by the next index and matched one by one
+        Index(
+            "ix_parcel_open_short_text",
+            "status",
+            "status_text",
+            postgresql_where=text(
+                f"is_open AND status_text IS NOT NULL AND octet_length(status_text) <= {OPEN_TEXT_INDEX_BYTES}"
+            ),
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_parcel_open_long_text",
+            "id",
+            postgresql_where=text(f"is_open AND octet_length(status_text) > {OPEN_TEXT_INDEX_BYTES}"),
+        ).ddl_if(dialect="postgresql"),
         # no first scan: open, shipped, no carrier event yet
         Index(
             "ix_parcel_open_no_scan",
@@ -155,7 +175,8 @@ class TrackingEventRow(SQLModel, table=True):
     ingested_at: datetime
 
 
-# An exception flag: one per parcel and kind; its history lives in the audit log.
+# An exception flag: one per parcel and kind; its history lives in the audit log. On PostgreSQL the
+# parcel_id foreign key is kept by triggers (migration 0008), which the rule evaluation may skip.
 class FlagRow(SQLModel, table=True):
     __tablename__ = "flag"
     __table_args__ = (

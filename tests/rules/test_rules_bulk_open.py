@@ -1,0 +1,147 @@
+"""What the bulk-open path of the evaluation relies on (migration 0008), on SQLite and PostgreSQL:
+long courier texts still match, flag.parcel_id still names a parcel, evaluations take turns, and the
+audit line's JSON is built right. PostgreSQL plans: the text scan can use its partial indexes."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, Integer, String, func, literal, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
+
+from tests.rules.conftest import DB
+from tracker.flags import evaluate_all, queries
+from tracker.flags.evaluate import FLAG, PARCELS_CHECKED
+from tracker.flags.sqlfuncs import json_object
+from tracker.storage.repo import AUDIT, PARCEL
+from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES
+
+T0 = datetime.fromisoformat("2026-11-20T04:00:00+00:00")
+NOW = T0 + timedelta(hours=2)
+
+
+def _moving(db, waybill: str, text_: str) -> int:  # type: ignore[no-untyped-def]
+    return db.parcel(created=T0, waybill=waybill, status="in_transit", status_text=text_, first_scan_at=T0,
+                     last_event_at=T0)  # fmt: skip
+
+
+def _kinds(engine: Engine, parcel_id: int) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(select(FLAG.c.kind).where(FLAG.c.parcel_id == parcel_id)).scalars())
+
+
+def test_courier_texts_longer_than_the_text_index_are_stored_and_matched(db, settings) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL indexes texts up to OPEN_TEXT_INDEX_BYTES and matches the longer ones one by one:
+    a long text is stored (no index-size error) and raises its flag; the same words in a short text
+    too; a long text without them raises nothing."""
+    filler = "【杭州转运中心】已发出,下一站【上海转运中心】" * (2 * OPEN_TEXT_INDEX_BYTES // 60 + 10)
+    assert len(filler.encode()) > 2 * OPEN_TEXT_INDEX_BYTES
+    long_refused = _moving(db, "YT1000000000001", filler + "收件人拒收")
+    long_plain = _moving(db, "YT1000000000002", filler)
+    short_refused = _moving(db, "YT1000000000003", "【上海】收件人拒收,快件退回中")
+    at_the_limit = _moving(db, "YT1000000000004", "拒" + "收" * ((OPEN_TEXT_INDEX_BYTES - 3) // 3))
+    evaluate_all(db.engine, now=NOW, settings=settings)
+    assert "refused" in _kinds(db.engine, long_refused)
+    assert "refused" in _kinds(db.engine, short_refused)
+    assert "refused" in _kinds(db.engine, at_the_limit)
+    assert _kinds(db.engine, long_plain) == set()
+
+
+def _flag_row(parcel_id: int) -> dict[str, object]:
+    return {"parcel_id": parcel_id, "courier": "yto", "kind": "stale", "severity": "warn", "level": 0,
+            "state": "open", "opened_at": NOW}  # fmt: skip
+
+
+def test_a_flag_must_name_a_parcel_and_a_flagged_parcel_stays(db, settings) -> None:  # type: ignore[no-untyped-def]
+    """The foreign key on SQLite, the triggers of migration 0008 on PostgreSQL: same answers."""
+    flagged = _moving(db, "YT1000000000011", "【上海】收件人拒收")
+    spare = _moving(db, "YT1000000000012", "【上海】已签收")
+    evaluate_all(db.engine, now=NOW, settings=settings)
+    with pytest.raises(IntegrityError, match="flag_parcel_id_fkey|FOREIGN KEY"), db.engine.begin() as conn:
+        conn.execute(FLAG.insert(), _flag_row(10_000_000))
+    with pytest.raises(IntegrityError, match="flag_parcel_id_fkey|FOREIGN KEY"), db.engine.begin() as conn:
+        conn.execute(PARCEL.delete().where(PARCEL.c.id == flagged))
+    with pytest.raises(IntegrityError, match="flag_parcel_id_fkey|FOREIGN KEY"), db.engine.begin() as conn:
+        conn.execute(FLAG.update().where(FLAG.c.parcel_id == flagged).values(parcel_id=10_000_000))
+    with db.engine.begin() as conn:  # a parcel without flags may go; nothing else was lost
+        conn.execute(PARCEL.delete().where(PARCEL.c.id == spare))
+        assert conn.execute(select(func.count()).select_from(FLAG)).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(PARCEL)).scalar_one() == 1
+
+
+@pytest.mark.postgres
+def test_the_evaluations_skip_of_the_parcel_check_ends_with_its_transaction(pg_engine, settings) -> None:  # type: ignore[no-untyped-def]
+    db = DB(pg_engine)
+    flagged = _moving(db, "YT1000000000021", "【上海】收件人拒收")
+    evaluate_all(pg_engine, now=NOW, settings=settings)
+    assert _kinds(pg_engine, flagged) == {"refused"}
+    with pg_engine.connect() as conn:
+        assert conn.execute(text(f"SELECT current_setting('{PARCELS_CHECKED}', true)")).scalar() in (None, "")
+    with pytest.raises(IntegrityError, match="flag_parcel_id_fkey"), pg_engine.begin() as conn:
+        conn.execute(FLAG.insert(), _flag_row(10_000_000))
+    # truncating parcels alone would leave flags naming nothing: refused (CASCADE reaches no flag)
+    with pytest.raises(IntegrityError, match="cannot truncate"), pg_engine.begin() as conn:
+        conn.execute(text("TRUNCATE parcel CASCADE"))
+    with pg_engine.begin() as conn:
+        conn.execute(text("TRUNCATE flag, parcel CASCADE"))
+
+
+@pytest.mark.postgres
+def test_evaluations_at_the_same_time_take_turns(pg_engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """Two evaluations started together (a worker's and the CLI's): both finish, each flag is opened
+    once and has one opening line in the audit log."""
+    db = DB(pg_engine)
+    ids = [_moving(db, f"YT20000000000{i:02d}", "【上海】收件人拒收") for i in range(40)]
+    results, errors = [], []
+
+    def run() -> None:
+        try:
+            results.append(evaluate_all(pg_engine, now=NOW, settings=settings))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(sum(r.opened.values()) for r in results) == [0, len(ids)]
+    with pg_engine.connect() as conn:
+        flags = conn.execute(select(FLAG.c.id, FLAG.c.kind)).all()
+        opened = conn.execute(select(AUDIT.c.entity_id).where(AUDIT.c.action == "flag.open")).scalars().all()
+    assert {k for _, k in flags} == {"refused"} and len(flags) == len(ids)
+    assert sorted(opened) == sorted(i for i, _ in flags)
+
+
+def test_audit_json_keeps_quotes_backslashes_unicode_and_nulls(engine) -> None:  # type: ignore[no-untyped-def]
+    """json_object as the evaluation writes audit lines with it (INSERT ... SELECT), read back."""
+    value = 'a "quoted" \\ back\tslash, 中文 %s'
+    detail = json_object(
+        "kind", literal(value, String), "level", literal(7, Integer), "none", literal(None, String),
+        'key "q" %', literal(None, Integer),
+    )  # fmt: skip
+    line = select(literal(NOW, AUDIT.c.at.type), literal("rules"), literal("test"), literal("flag"), detail)
+    with engine.begin() as conn:
+        conn.execute(AUDIT.insert().from_select(["at", "actor", "action", "entity", "detail"], line))
+        got = conn.execute(select(AUDIT.c.detail).where(AUDIT.c.action == "test")).scalar_one()
+    assert got == {"kind": value, "level": 7, "none": None, 'key "q" %': None}
+
+
+@pytest.mark.postgres
+def test_postgresql_text_scan_can_use_its_partial_indexes(pg_engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """The statements carry the indexes' predicates as literals: a generic plan proves them too."""
+    ctx = queries.Context(now=NOW, config=settings.rules)
+    _, by_text, longer = queries.status_candidates(ctx, by_distinct_text=True, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES)
+    with pg_engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+
+        def plan(stmt) -> str:  # type: ignore[no-untyped-def]
+            sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            return "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN {sql}")))
+
+        assert "ix_parcel_open_short_text" in plan(by_text)
+        assert "ix_parcel_open_long_text" in plan(longer)
