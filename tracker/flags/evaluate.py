@@ -88,8 +88,10 @@ CAND = _temp(
     Column("is_open", Boolean),
 )
 # one row per parcel and kind: SQLite keeps it as one B-tree in (parcel_id, kind) order; PostgreSQL fills
-# a heap and builds DESIRED_KEY afterwards (one sort instead of an index insert per row: 0.05 s per
-# 100,000 rows). Either refuses a rule that raises the same flag twice.
+# a heap (an index insert per row cost 0.05 s per 100,000 rows) and indexes it (DESIRED_KEY) only when
+# flags reopen or escalate: their next actions are looked up in it. A rule that raised the same flag
+# twice is refused either way: by the key, or by flag's unique (parcel_id, kind) when the flag opens,
+# or by the update of a flag from two CHANGE rows (a scalar subquery returning two rows).
 DESIRED = _temp(
     "_rule_desired",
     Column("parcel_id", BigInteger, nullable=False),
@@ -233,7 +235,8 @@ def evaluate_all(
             getattr(summary, _COUNTERS[action])[kind] += count
         if summary.reopened or summary.escalated or summary.resolved:
             # the updates look flags up in CHANGE (a first evaluation, which only opens, needs none)
-            for index in (*CHANGE_INDEXES, *([CHANGE_KEY] if conn.dialect.name == "postgresql" else [])):
+            pg_only = [CHANGE_KEY, DESIRED_KEY] if conn.dialect.name == "postgresql" else []
+            for index in (*CHANGE_INDEXES, *pg_only):
                 index.create(conn)
         _apply(conn, ctx, summary)
         # not in a `finally`: after an error PostgreSQL refuses any statement until the rollback,
@@ -323,8 +326,6 @@ def _desired(conn: Connection, ctx: queries.Context, steps: dict[str, float]) ->
         conn.execute(DESIRED.insert().from_select(names, stmt))
     for stmt in queries.status_rule_rows(ctx, CAND):
         conn.execute(DESIRED.insert().from_select(names, stmt))
-    if pg:
-        DESIRED_KEY.create(conn)
     tick("rules")
 
 
