@@ -107,7 +107,7 @@ DESIRED = _temp(
     sqlite_with_rowid=False,
 )
 DESIRED_KEY = Index("ix__rule_desired_key", DESIRED.c.parcel_id, DESIRED.c.kind, unique=True)
-# no key: filled in bulk by _diff, which indexes it afterwards (CHANGE_INDEXES)
+# no key: filled in bulk by _diff, indexed afterwards when flags reopen, escalate or resolve (CHANGE_INDEXES)
 CHANGE = _temp(
     "_rule_change",
     Column("flag_id", BigInteger),
