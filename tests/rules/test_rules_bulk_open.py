@@ -50,6 +50,30 @@ def test_courier_texts_longer_than_the_text_index_are_stored_and_matched(db, set
     assert _kinds(db.engine, long_plain) == set()
 
 
+def test_each_change_has_one_audit_line_with_what_the_flag_became(db, settings) -> None:  # type: ignore[no-untyped-def]
+    refused = _moving(db, "YT1000000000031", "【上海】收件人拒收")
+    silent = _moving(db, "YT1000000000032", "【上海】已发出")
+    evaluate_all(db.engine, now=T0 + timedelta(hours=80), settings=settings)  # refused; silent 80 h: stale
+    evaluate_all(db.engine, now=T0 + timedelta(hours=100), settings=settings)  # stale escalates at 96 h
+    with db.engine.connect() as conn:
+        flags = {(r.parcel_id, r.kind): r.id for r in conn.execute(select(FLAG.c.id, FLAG.c.parcel_id, FLAG.c.kind))}
+        lines = conn.execute(
+            select(AUDIT.c.entity_id, AUDIT.c.action, AUDIT.c.detail)
+            .where(AUDIT.c.actor == "rules")
+            .order_by(AUDIT.c.id)
+        ).all()
+    by_flag = {}
+    for entity_id, action, detail in lines:
+        by_flag.setdefault(entity_id, []).append((action, detail))
+    assert by_flag[flags[(refused, "refused")]] == [
+        ("flag.open", {"kind": "refused", "severity": "warn", "level": 0})
+    ]
+    assert by_flag[flags[(silent, "stale")]] == [
+        ("flag.open", {"kind": "stale", "severity": "warn", "level": 0}),
+        ("flag.escalate", {"kind": "stale", "severity": "escalate", "level": 1}),
+    ]
+
+
 def _flag_row(parcel_id: int) -> dict[str, object]:
     return {"parcel_id": parcel_id, "courier": "yto", "kind": "stale", "severity": "warn", "level": 0,
             "state": "open", "opened_at": NOW}  # fmt: skip
