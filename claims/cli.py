@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -159,6 +160,16 @@ def _at(ctx: typer.Context, text: str | None, now: str | None):  # type: ignore[
     return moment, (parse_local_time(text, settings.tz) if text else moment)
 
 
+FILED_HELP = "Filing date and time in the configured zone (default: now); a date alone: filed that day."
+
+
+def _whole_day(text: str | None, at: datetime) -> tuple[datetime, datetime] | None:
+    """A --date written without a time of day means that whole local day (at: its local midnight)."""
+    if not text or ":" in text or "时" in text:
+        return None
+    return at, at + timedelta(days=1)
+
+
 @claims_app.command("open", help="Open a claim of a chosen type for a parcel.")
 def open_cmd(
     ctx: typer.Context,
@@ -190,14 +201,16 @@ def file_cmd(
     ctx: typer.Context,
     claim_id: int,
     ref: str = typer.Option(..., help="The courier's reference number."),
-    date: str | None = typer.Option(None, help="Filing date (default: now)."),
+    date: str | None = typer.Option(None, help=FILED_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
     by: str | None = typer.Option(None, help=BY_HELP),
 ) -> None:
     moment, at = _at(ctx, date, now)
+    day = _whole_day(date, at)
     claim = service.file_claim(
-        ctx_app(ctx).engine, claim_id=claim_id, reference_no=ref, actor=resolve_actor(by), now=moment, filed_at=at
-    )
+        ctx_app(ctx).engine, claim_id=claim_id, reference_no=ref, actor=resolve_actor(by), now=moment,
+        filed_at=None if day else at, filed_on=day,
+    )  # fmt: skip
     typer.echo(f"claim {claim_id}: filed ({claim['reference_no']})")
 
 

@@ -256,13 +256,27 @@ def _move(
 
 
 def file_claim(
-    engine: Engine, *, claim_id: int, reference_no: str, actor: str, now: datetime, filed_at: datetime | None = None
+    engine: Engine,
+    *,
+    claim_id: int,
+    reference_no: str,
+    actor: str,
+    now: datetime,
+    filed_at: datetime | None = None,
+    filed_on: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
-    """Record that the claim was filed with the courier (reference number, date) inside its window."""
+    """Record that the claim was filed with the courier (reference number, date) inside its window.
+
+    filed_on: the filing day as its local [start, end) when only a date is known: the filing counts if
+    the window is open at some moment of that day, and is recorded at the first such moment."""
     if not reference_no.strip():
         raise TrackerError("a filed claim needs the courier's reference number")
-    at = filed_at or now
     claim = get_claim(engine, claim_id)
+    at = filed_at or now
+    if filed_on is not None:
+        start, end = filed_on
+        opens = claim["filing_opens_at"]
+        at = opens if opens is not None and start < opens < end else start
     if claim["filing_opens_at"] and at < claim["filing_opens_at"]:
         raise TrackerError(f"claim {claim_id}: filing opens {claim['filing_opens_at']:%Y-%m-%d %H:%M} UTC")
     if claim["filing_closes_at"] and at > claim["filing_closes_at"]:

@@ -119,6 +119,32 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
     assert line.mismatches[0]["claim_id"] == claim_id
 
 
+def test_a_filing_date_without_a_time_counts_if_the_window_is_open_that_day(
+    engine: Engine, tables: ClaimTables
+) -> None:
+    """The lead knows the day, not the hour: the opening day (window opens at 10:00 Shanghai) is accepted and
+    recorded at the opening; the day before is refused; the closing day is accepted from its start."""
+
+    def day_of(at: datetime) -> tuple[datetime, datetime]:
+        local = at.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+        return local.astimezone(UTC), (local + timedelta(days=1)).astimezone(UTC)
+
+    first = _draft(engine, tables, waybill="YT7500000000031")
+    opens = service.get_claim(engine, first)["filing_opens_at"]
+    with pytest.raises(TrackerError, match="filing opens"):
+        service.file_claim(engine, claim_id=first, reference_no="R", actor="a", now=NOW,
+                           filed_on=day_of(opens - timedelta(days=1)))  # fmt: skip
+    filed = service.file_claim(engine, claim_id=first, reference_no="R", actor="a", now=NOW, filed_on=day_of(opens))
+    assert filed["state"] == "filed" and filed["filed_at"] == opens
+    late = _draft(engine, tables, waybill="YT7500000000032", claim_type="ship_delay")
+    closes = service.get_claim(engine, late)["filing_closes_at"]
+    filed = service.file_claim(engine, claim_id=late, reference_no="R", actor="a", now=NOW, filed_on=day_of(closes))
+    assert filed["filed_at"] == day_of(closes)[0] <= closes
+    with pytest.raises(TrackerError, match="filing window closed"):
+        service.file_claim(engine, claim_id=_draft(engine, tables, waybill="YT7500000000033", claim_type="ship_delay"),
+                           reference_no="R", actor="a", now=NOW, filed_on=day_of(closes + timedelta(days=1)))  # fmt: skip
+
+
 @pytest.mark.parametrize(("moves", "error"), [
     (["pay"], "claim \\d+ is draft; it cannot become paid"),
     (["file", "file"], "is filed; it cannot become filed"),

@@ -65,9 +65,7 @@ def test_each_change_has_one_audit_line_with_what_the_flag_became(db, settings) 
     by_flag = {}
     for entity_id, action, detail in lines:
         by_flag.setdefault(entity_id, []).append((action, detail))
-    assert by_flag[flags[(refused, "refused")]] == [
-        ("flag.open", {"kind": "refused", "severity": "warn", "level": 0})
-    ]
+    assert by_flag[flags[(refused, "refused")]] == [("flag.open", {"kind": "refused", "severity": "warn", "level": 0})]
     assert by_flag[flags[(silent, "stale")]] == [
         ("flag.open", {"kind": "stale", "severity": "warn", "level": 0}),
         ("flag.escalate", {"kind": "stale", "severity": "escalate", "level": 1}),
