@@ -182,6 +182,20 @@ def test_merged_shipping_folds_orders_into_one_parcel(
     assert parcel["order_id"] == "5001,5002" and parcel["goods_value"] == Decimal("150.50")
 
 
+def test_merged_shipping_split_across_batches_and_repeated_rows_keeps_every_order(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """Batches of two rows: the shipment's second order comes in a later batch than its first, then its
+    first row again (a repeated row): the parcel keeps both orders and their summed value."""
+    header = ["订单编号", "物流单号", "物流公司", "买家实际支付金额"]
+    rows = [["5101", "YT7500000000011", "圆通", "100.00"], ["5102", "YT7500000000012", "圆通", "10.00"],
+            ["5103", "YT7500000000011", "圆通", "50.50"], ["5101", "YT7500000000011", "圆通", "100.00"]]  # fmt: skip
+    report = _import(_write_csv(tmp_path / "m.csv", header, rows), settings, sqlite_engine, batch_size=2)
+    assert (report.inserted, report.merged) == (2, 2)
+    parcel = _by_waybill(sqlite_engine)["YT7500000000011"]
+    assert parcel["order_id"] == "5101,5103" and parcel["goods_value"] == Decimal("150.50")
+
+
 def test_one_order_in_several_parcels_leaves_goods_value_unknown(
     tmp_path: Path, settings: Settings, sqlite_engine: Engine
 ) -> None:

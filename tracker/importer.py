@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -285,13 +286,20 @@ class RowParser:
 
 
 def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
-    """Two rows for one parcel: merged shipping of several orders (values add up), or a repeated row."""
-    if other.order_id and first.order_id and other.order_id not in first.order_id.split(","):
-        goods = None
-        if first.goods_value is not None and other.goods_value is not None:
-            goods = first.goods_value + other.goods_value
-        return replace(other, order_id=f"{first.order_id},{other.order_id}", goods_value=goods)
-    return other
+    """Two rows for one parcel: merged shipping of several orders (order ids listed, values add up), or a
+    repeated row (the later row's values; the orders merged so far stay)."""
+    if not (other.order_id and first.order_id):
+        return other
+    ids = first.order_id.split(",")
+    new = [i for i in other.order_id.split(",") if i not in ids]
+    if not new:
+        if len(ids) == 1:
+            return other
+        return replace(other, order_id=first.order_id, goods_value=first.goods_value)
+    goods = None
+    if first.goods_value is not None and other.goods_value is not None:
+        goods = first.goods_value + other.goods_value
+    return replace(other, order_id=",".join(ids + new), goods_value=goods)
 
 
 # --- the shell ------------------------------------------------------------------------------------------
@@ -326,14 +334,18 @@ def import_parcels(
     pending: dict[tuple[str, str], ParcelFacts] = {}
     rejected: list[tuple[RowError, Sequence[Any]]] = []
 
+    # what earlier batches of this file stored per parcel (order ids, goods value): a merged shipment's
+    # rows may fall into different batches
+    flushed: dict[tuple[str, str], tuple[str | None, Decimal | None]] = {}
+
     def flush() -> None:
         if pending:
             inserted, updated = repo.upsert_parcels(engine, list(pending.values()), now=now)
             report.inserted += inserted
             report.updated += updated
+            flushed.update((key, (p.order_id, p.goods_value)) for key, p in pending.items())
             pending.clear()
 
-    seen: set[tuple[str, str]] = set()
     for row_no, values in enumerate(rows, start=2):
         if not any(v not in (None, "") for v in values):
             continue  # blank line
@@ -350,10 +362,11 @@ def import_parcels(
                 pending[key] = merge_same_parcel(pending[key], parcel)
                 report.merged += 1
                 continue
-            if key in seen:
-                # the same parcel in an earlier batch: merge against what was stored
+            if key in flushed:
+                # the same parcel in an earlier batch of this file: merged with what that batch stored
+                order_id, goods_value = flushed[key]
+                parcel = merge_same_parcel(replace(parcel, order_id=order_id, goods_value=goods_value), parcel)
                 report.merged += 1
-            seen.add(key)
             pending[key] = parcel
         if len(pending) >= batch_size:
             flush()
