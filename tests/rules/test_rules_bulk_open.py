@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.rules.conftest import DB
 from tracker.flags import evaluate_all, queries
-from tracker.flags.evaluate import FLAG, PARCELS_CHECKED
+from tracker.flags.evaluate import CLEARED, FLAG, PARCELS_CHECKED, RULES_ACTOR
 from tracker.flags.sqlfuncs import json_object
 from tracker.storage.repo import AUDIT, PARCEL
-from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES
+from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED
 
 T0 = datetime.fromisoformat("2026-11-20T04:00:00+00:00")
 NOW = T0 + timedelta(hours=2)
@@ -167,3 +167,17 @@ def test_postgresql_text_scan_can_use_its_partial_indexes(pg_engine, settings) -
 
         assert "ix_parcel_open_short_text" in plan(by_text)
         assert "ix_parcel_open_long_text" in plan(longer)
+
+
+def test_person_resolved_flags_are_read_through_their_index(engine) -> None:  # type: ignore[no-untyped-def]
+    """The evaluation's "seen clear" pass reads ix_flag_resolved_by_person (SQLite and PostgreSQL), and the
+    predicate it shares with the index names the same actor and anchor as the evaluation."""
+    assert f"'{RULES_ACTOR}'" in PERSON_RESOLVED_UNCLEARED and f"<> {CLEARED}" in PERSON_RESOLVED_UNCLEARED
+    sql = f"SELECT id FROM flag WHERE {PERSON_RESOLVED_UNCLEARED}"
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+        else:
+            conn.execute(text("SET enable_seqscan = off"))
+            plan = " ".join(r[0] for r in conn.execute(text(f"EXPLAIN {sql}")))
+    assert "ix_flag_resolved_by_person" in plan

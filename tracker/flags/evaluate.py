@@ -60,7 +60,7 @@ from tracker.flags.sqlfuncs import contains_text, json_object, register_text_mat
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
-from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, FlagRow, ParcelFactRow
+from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED, FlagRow, ParcelFactRow
 
 FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
 RULES_ACTOR = "rules"
@@ -480,12 +480,9 @@ def _apply(conn: Connection, ctx: queries.Context, summary: EvaluationSummary) -
             .values(state=str(FlagState.resolved), resolved_at=now, resolved_by=RULES_ACTOR)
         )
     # a person's resolution holds while the same occurrence lasts; once seen clear, a new one reopens it
-    resolved = f.c.state == str(FlagState.resolved)
-    by_rules = func.coalesce(f.c.resolved_by, RULES_ACTOR) == RULES_ACTOR
+    # (the predicate as text: ix_flag_resolved_by_person's, so that both databases read that index)
     conn.execute(
-        update(f)
-        .where(resolved, ~by_rules, func.coalesce(f.c.anchor, 0) != CLEARED, _not_desired(), *_in_scope(ctx))
-        .values(anchor=CLEARED)
+        update(f).where(text(PERSON_RESOLVED_UNCLEARED), _not_desired(), *_in_scope(ctx)).values(anchor=CLEARED)
     )
     tick("resolve")
     # one audit line per change: the flag's id (PostgreSQL: in CHANGE; SQLite: the opened flags' from the

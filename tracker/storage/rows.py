@@ -17,6 +17,9 @@ MONEY = Numeric(14, 2)
 # PostgreSQL: the open parcels' status texts indexed whole up to this many bytes (a B-tree entry must stay
 # under ~2.7 kB; a Chinese character is 3 bytes in UTF-8). Migration 0008 has the same number.
 OPEN_TEXT_INDEX_BYTES = 2000
+# a flag a person resolved, its condition not yet seen clear since (anchor -1 = tracker.flags.evaluate.CLEARED;
+# 'rules' = RULES_ACTOR): ix_flag_resolved_by_person's predicate, and the evaluation's WHERE word for word
+PERSON_RESOLVED_UNCLEARED = "state = 'resolved' AND resolved_by <> 'rules' AND coalesce(anchor, 0) <> -1"
 
 
 def _money(**kw: Any) -> Any:
@@ -187,6 +190,14 @@ class FlagRow(SQLModel, table=True):
             "courier",
             sqlite_where=text("state != 'resolved'"),
             postgresql_where=text("state != 'resolved'"),
+        ),
+        # the flags a person resolved whose condition has not been seen clear yet (few): each evaluation
+        # looks at these, not at every resolved flag (migration 0009)
+        Index(
+            "ix_flag_resolved_by_person",
+            "id",
+            sqlite_where=text(PERSON_RESOLVED_UNCLEARED),
+            postgresql_where=text(PERSON_RESOLVED_UNCLEARED),
         ),
     )
 
