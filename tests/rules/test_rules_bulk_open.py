@@ -8,7 +8,7 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, Integer, String, func, literal, select, text
+from sqlalchemy import Engine, Integer, String, event, func, literal, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +16,7 @@ from tests.rules.conftest import DB
 from tracker.flags import evaluate_all, queries
 from tracker.flags.evaluate import CLEARED, FLAG, PARCELS_CHECKED, RULES_ACTOR
 from tracker.flags.sqlfuncs import json_object
+from tracker.storage.db import make_engine
 from tracker.storage.repo import AUDIT, PARCEL
 from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED
 
@@ -181,3 +182,36 @@ def test_person_resolved_flags_are_read_through_their_index(engine) -> None:  # 
             conn.execute(text("SET enable_seqscan = off"))
             plan = " ".join(r[0] for r in conn.execute(text(f"EXPLAIN {sql}")))
     assert "ix_flag_resolved_by_person" in plan
+
+
+@pytest.mark.sqlite_only
+def test_a_write_committed_during_a_sqlite_evaluation_waits_for_it(sqlite_db, settings) -> None:  # type: ignore[no-untyped-def]
+    """A poller's commit while the evaluation reads used to make the evaluation's first write fail
+    (its snapshot was stale); the evaluation now takes the write lock first and the other writer waits."""
+    refused = _moving(sqlite_db, "YT1000000000041", "【上海】收件人拒收")
+    other = _moving(sqlite_db, "YT1000000000042", "【上海】已发出")
+    engine = sqlite_db.engine
+    writer = make_engine(str(engine.url))
+    done: list[bool] = []
+
+    def poller_commit() -> None:
+        with writer.begin() as conn:
+            conn.execute(PARCEL.update().where(PARCEL.c.id == other).values(status_text="【上海】派送中"))
+        done.append(True)
+
+    thread = threading.Thread(target=poller_commit)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def mid_evaluation(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO _rule_desired") and not thread.is_alive() and not done:
+            thread.start()
+            thread.join(timeout=1.0)  # without the lock held, the commit lands here, mid-evaluation
+
+    summary = evaluate_all(engine, now=NOW, settings=settings)
+    thread.join(timeout=15)
+    event.remove(engine, "before_cursor_execute", mid_evaluation)
+    assert summary.opened["refused"] == 1 and "refused" in _kinds(engine, refused)
+    assert done == [True]
+    with engine.connect() as conn:
+        assert conn.execute(select(PARCEL.c.status_text).where(PARCEL.c.id == other)).scalar_one() == "【上海】派送中"
+    writer.dispose()

@@ -214,14 +214,17 @@ def evaluate_all(
     started = time.perf_counter()
     summary = EvaluationSummary(now=now)
     with engine.connect() as conn, _sqlite_tuned(conn), conn.begin():
+        if conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:
+            # the write lock first (waiting up to the busy timeout for a poller's commit): a deferred
+            # transaction that read before another connection's commit is refused its first write
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         if conn.dialect.name == "postgresql":
             # the temp tables have no statistics: cost estimates run high enough to JIT-compile
             # statements that touch no row (0.2-0.3 s each, measured); plain execution is faster here
             conn.execute(text("SET LOCAL jit = off"))
             # evaluations take turns (the poll cycle's, a worker's, the CLI's): each one's diff sees the
             # flags the one before opened, so its INSERT needs no conflict check (ON CONFLICT DO NOTHING
-            # cost 0.25 s per 100,000 flags). SQLite has one writer: a transaction that read before
-            # another one committed is refused its first write.
+            # cost 0.25 s per 100,000 flags). SQLite: the evaluation holds the one write lock (above).
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVALUATION_LOCK})
             # no parcel lookup per opened flag (migration 0008's trigger; 0.14 s per 100,000 flags): every
             # parcel_id written comes from a parcel read in this transaction, and the tracker deletes no
