@@ -262,7 +262,7 @@ def main() -> int:
     parser.add_argument("--scale", choices=["ci", "full"], default="ci")
     parser.add_argument("--runs", type=int, default=0, help="timed steady repetitions (default 5 full, 3 ci)")
     parser.add_argument("--first-runs", type=int, default=0,
-                        help="first evaluations, each on an emptied flag table (default 3 full, 1 ci)")  # fmt: skip
+                        help="first evaluations, each on an emptied flag table (default 5 full, 1 ci)")  # fmt: skip
     parser.add_argument("--keep", type=Path, help="SQLite: build the database here and keep it")
     parser.add_argument("--open-share", type=float, default=0.30,
                         help="share of open parcels (0.30: performance.md §4; 1.0: all open)")  # fmt: skip
@@ -284,7 +284,7 @@ def main() -> int:
 def bench(args: argparse.Namespace, url: str) -> int:
     n = 1_000_000 if args.scale == "full" else 100_000
     runs = args.runs or (5 if args.scale == "full" else 3)
-    first_runs = args.first_runs or (3 if args.scale == "full" else 1)
+    first_runs = args.first_runs or (5 if args.scale == "full" else 1)
     os.environ["TRACKER_DATABASE_URL"] = url
     settings = load_settings(ROOT / "config")
     started = time.perf_counter()
