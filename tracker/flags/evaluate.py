@@ -266,9 +266,9 @@ _COUNTERS = {"open": "opened", "reopen": "reopened", "escalate": "escalated", "r
 def _sqlite_tuned(conn: Connection) -> Iterator[None]:
     """SQLITE_TUNING on the connection, and no foreign-key checks, for one evaluation (nothing on
     PostgreSQL). The checks are redundant here: every parcel_id written comes from a parcel read in
-    the same transaction, and SQLite refuses the transaction's first write when another connection
-    wrote since it read (WAL snapshot), so the parcel still exists. They cost a parcel lookup per
-    opened flag. PRAGMA foreign_keys only takes effect outside a transaction: called before BEGIN."""
+    the same transaction, which holds the write lock from its start (BEGIN IMMEDIATE), so the parcel
+    still exists. They cost a parcel lookup per opened flag. PRAGMA foreign_keys only takes effect
+    outside a transaction: called before BEGIN."""
     if conn.dialect.name != "sqlite":
         yield
         return
