@@ -157,7 +157,12 @@ def list_cmd(
 def _at(ctx: typer.Context, text: str | None, now: str | None):  # type: ignore[no-untyped-def]
     settings = ctx_app(ctx).settings
     moment = resolve_now(now, settings)
-    return moment, (parse_local_time(text, settings.tz) if text else moment)
+    if not text:
+        return moment, moment
+    try:
+        return moment, parse_local_time(text, settings.tz)
+    except ValueProblem as exc:
+        raise TrackerError(f"--date: expected {exc}") from None
 
 
 FILED_HELP = "Filing date and time in the configured zone (default: now); a date alone: filed that day."

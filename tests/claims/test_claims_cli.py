@@ -71,3 +71,13 @@ def test_export_bad_input_is_one_clear_line(settings: Settings, tmp_path: Path) 
     assert bad_ids.exit_code != 0 and "--ids: expected comma-separated numbers" in str(bad_ids.exception)
     none = RUN.invoke(app, ["claims", "export", "--state", "paid", "--out", str(tmp_path / "p.xlsx")])
     assert none.exit_code != 0 and "no claims match" in str(none.exception)
+
+
+def test_a_date_that_is_not_a_date_is_one_clear_line(settings: Settings) -> None:
+    RUN.invoke(app, ["init"])
+    for command in (["file", "1", "--ref", "SF-1"], ["pay", "1", "--amount", "10"]):
+        result = RUN.invoke(app, ["claims", *command, "--date", "明天"])
+        assert result.exit_code != 0
+        assert "--date: expected a date and time such as 2026-11-01 09:00:00, got '明天'" in str(
+            result.exception or result.output
+        )

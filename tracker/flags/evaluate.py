@@ -142,9 +142,10 @@ CHANGE_INDEXES = (
         postgresql_where=CHANGE.c.flag_id.is_not(None),
     ),
 )
-# PostgreSQL: the joins of CHANGE with flag get an index on either side whatever the planner thinks of
-# the sizes (a flag table it believes empty, made the outer side with CHANGE seq-scanned per flag, ran
-# for minutes once in the bench). SQLite does not guess sizes that way: no index to build there.
+# PostgreSQL: the statements that match CHANGE rows to flags by (parcel_id, kind) (the fact details
+# update) get an index on either side whatever the planner thinks of the sizes (a flag table it believed
+# empty once made CHANGE the inner side, seq-scanned per flag, for minutes in the bench). SQLite does not
+# guess sizes that way: no index to build there.
 CHANGE_KEY = Index("ix__rule_change_key", CHANGE.c.parcel_id, CHANGE.c.kind, unique=True)
 # next-action templates with the courier's names filled, cut at the other placeholders ({waybill}: "w",
 # {hours}/{days}: "n"): a flag's text is then lit0 || value1 || lit1 || value2 || lit2, not a chain of
