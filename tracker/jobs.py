@@ -16,6 +16,11 @@ too (procrastinate_* tables), so there is no other service to run.
       └─ breaker open?            pause the provider for every worker (provider_pause)
     tracker.evaluate   periodic, every workers.evaluate_seconds, lock "tracker:rules" (one at a time)
 
+Each process runs two Procrastinate workers: `concurrency` poll jobs at once, and one slot of its own for
+the control jobs (dispatch, evaluate), so the next dispatch never waits behind poll jobs that the rate
+limits slow down. A poll job still running after workers.job_timeout_seconds is cancelled and its parcels
+come back when their leases lapse: a request or a database call that never ends cannot hold them for good.
+
 A worker killed mid-batch loses nothing: events already stored stay (ingest is idempotent), its leases
 lapse after lease_seconds and the dispatcher hands those parcels out again.
 """
@@ -23,16 +28,20 @@ lapse after lease_seconds and the dispatcher hands those parcels out again.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
+import io
 import logging
 import math
 import os
 import signal
 import socket
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import procrastinate
 import psycopg
@@ -190,7 +199,17 @@ async def poll_due(provider: str) -> dict[str, int]:
         return {"leased": 0}
     keeper = asyncio.create_task(_keep_leases(rt, [p.id for p in parcels]))
     try:
-        stats, _ = await poll_provider(rt.engine, rt.settings, fetcher, parcels, now=now)
+        async with asyncio.timeout(cfg.job_timeout_seconds):
+            stats, _ = await poll_provider(rt.engine, rt.settings, fetcher, parcels, now=now)
+    except TimeoutError:
+        # a request or a database call that never ends must not keep these parcels leased for good (the
+        # keeper renews the leases while the job runs): stop renewing; they are due again one lease later
+        log.warning(
+            "poll job for %s cancelled after %d s (job_timeout_seconds) with %d parcels; they are polled again "
+            "once their leases lapse. It was waiting at:\n%s",
+            provider, cfg.job_timeout_seconds, len(parcels), where_waiting(),
+        )  # fmt: skip
+        return {"leased": len(parcels), "timed_out": 1}
     finally:
         keeper.cancel()
     record_runs(rt.engine, [stats], now=now, worker=rt.name)
@@ -250,7 +269,8 @@ def make_app(settings: Settings) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(
         conninfo=conninfo(settings.database_url),
         min_size=1,
-        max_size=max(4, cfg.concurrency + 2),
+        # per worker: LISTEN, heartbeat, fetch and finish; the poll worker's jobs and the control worker
+        max_size=cfg.concurrency + 6,
     )
     app = procrastinate.App(connector=connector)
     app.task(name=POLL_TASK, queue=POLL_QUEUE)(poll_due)
@@ -264,7 +284,6 @@ def make_app(settings: Settings) -> procrastinate.App:
 async def run_worker(rt: Runtime, *, concurrency: int | None = None, queues: list[str] | None = None) -> None:
     """Run one worker until SIGINT/SIGTERM (a graceful stop finishes the jobs in hand)."""
     global _runtime
-    cfg = rt.settings.providers.workers
     app = make_app(rt.settings)
     rt.app = app
     _runtime = rt
@@ -282,24 +301,14 @@ async def run_worker(rt: Runtime, *, concurrency: int | None = None, queues: lis
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    loop.add_signal_handler(signal.SIGUSR1, dump_stacks)
     backoff = RECONNECT_FIRST_SECONDS
     try:
         while not stopping.is_set():
             started = loop.time()
             try:
                 async with app.open_async():
-                    running = asyncio.create_task(
-                        app.run_worker_async(
-                            name=rt.name,
-                            queues=queues,
-                            concurrency=concurrency or cfg.concurrency,
-                            fetch_job_polling_interval=cfg.fetch_interval_seconds,
-                            delete_jobs="successful",
-                            update_heartbeat_interval=cfg.heartbeat_seconds,
-                            stalled_worker_timeout=cfg.stalled_seconds,
-                            install_signal_handlers=False,
-                        )
-                    )
+                    running = asyncio.create_task(_run_procrastinate(rt, app, concurrency, queues))
                     try:
                         await running
                     except asyncio.CancelledError:
@@ -326,6 +335,63 @@ async def run_worker(rt: Runtime, *, concurrency: int | None = None, queues: lis
         _runtime = None
         for fetcher in rt.fetchers.values():
             await fetcher.aclose()
+
+
+async def _run_procrastinate(
+    rt: Runtime, app: procrastinate.App, concurrency: int | None, queues: list[str] | None
+) -> None:
+    """The Procrastinate workers of this process: by default one for the poll jobs (`concurrency` at
+    once) and one for the control jobs (dispatch, rules; one at a time), so that poll jobs waiting on
+    the rate limits never hold up the next dispatch or the rules. With `queues` given, one worker on
+    those. Returns (or raises) when either stops; the other is stopped with it."""
+    cfg = rt.settings.providers.workers
+    common = {
+        "fetch_job_polling_interval": cfg.fetch_interval_seconds,
+        "delete_jobs": "successful",
+        "update_heartbeat_interval": cfg.heartbeat_seconds,
+        "stalled_worker_timeout": cfg.stalled_seconds,
+        "install_signal_handlers": False,
+    }
+    if queues:
+        runs = [{"name": rt.name, "queues": queues, "concurrency": concurrency or cfg.concurrency}]
+    else:
+        runs = [
+            {"name": rt.name, "queues": [POLL_QUEUE], "concurrency": concurrency or cfg.concurrency},
+            {"name": f"{rt.name}/control", "queues": [CONTROL_QUEUE], "concurrency": 1},
+        ]
+    tasks = [asyncio.create_task(app.run_worker_async(**run, **common), name=run["name"]) for run in runs]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()  # Procrastinate stops gracefully: the jobs in hand finish
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def dump_stacks() -> None:
+    """What the worker is waiting for (SIGUSR1): every thread's stack, then every asyncio task's await
+    chain down to where it waits, on stderr."""
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    sys.stderr.write(where_waiting(every_task=True))
+    sys.stderr.flush()
+
+
+def where_waiting(*, every_task: bool = False) -> str:
+    """Each asyncio task's await chain, innermost last (only the poller's tasks unless every_task)."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        chain = []
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is not None:
+                chain.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        if every_task or any("poller.py" in line for line in chain):
+            print(f"task {task.get_name()}:", *chain, sep="\n", file=out)
+    return out.getvalue()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -372,6 +372,7 @@ class WorkersConfig(_Strict):
     heartbeat_seconds: float = Field(default=10, gt=0)  # how often a worker says it is alive
     stalled_seconds: float = Field(default=60, gt=0)  # a job whose worker stopped heartbeating this long is failed
     fetch_interval_seconds: float = Field(default=1.0, gt=0)  # job queue polling fallback (LISTEN/NOTIFY first)
+    job_timeout_seconds: PositiveInt = 900  # a poll job still running after this is cancelled; its parcels come back
 
     @field_validator("dispatch_seconds", "evaluate_seconds")
     @classmethod

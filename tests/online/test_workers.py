@@ -43,6 +43,19 @@ PARCEL = ParcelRow.__table__
 UNPOLLED = "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL"
 DUE = "SELECT count(*) FROM parcel WHERE next_poll_at <= now()"
 EVENT = TrackingEventRow.__table__
+DIAGNOSIS = (
+    ("now", "SELECT now()"),
+    ("parcels not done", "SELECT id, courier, next_poll_at, last_polled_at, lease_owner, lease_until FROM parcel "
+     "WHERE last_polled_at IS NULL OR lease_until IS NOT NULL ORDER BY id LIMIT 30"),
+    ("jobs", "SELECT id, task_name, status, worker_id, lock, queueing_lock, scheduled_at FROM procrastinate_jobs "
+     "WHERE status IN ('todo', 'doing') ORDER BY id"),
+    ("workers", "SELECT id, last_heartbeat FROM procrastinate_workers"),
+    ("sessions", "SELECT pid, application_name, state, wait_event_type, wait_event, now() - xact_start, "
+     "left(query, 160) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"),
+    ("connections by database", "SELECT datname, state, count(*) FROM pg_stat_activity GROUP BY 1, 2 ORDER BY 1, 2"),
+    ("rate slots", "SELECT provider, slot, used_at FROM provider_slot ORDER BY provider, slot"),
+    ("pauses", "SELECT * FROM provider_pause"),
+)  # fmt: skip
 FAST = {  # seconds instead of minutes, so a test sees several dispatch ticks and a lease lapse
     "workers": {"dispatch_seconds": 1, "parcels_per_job": 10, "lease_seconds": 4, "heartbeat_seconds": 0.5,
                 "stalled_seconds": 2,
@@ -100,6 +113,28 @@ class Workers:
     def log(self, name: str) -> str:
         return (self.tmp_path / f"{name}.log").read_text(errors="replace")
 
+    def diagnose(self) -> str:
+        """What a stuck run was doing: the database's side (unfinished parcels, jobs, sessions, rate slots),
+        then each live worker's threads and tasks (SIGUSR1) and the end of its log."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
+        engine = make_engine(self.db_url)
+        out = []
+        try:
+            with engine.connect() as conn:
+                for title, sql in DIAGNOSIS:
+                    rows = conn.execute(text(sql)).all()
+                    out.append(f"\n--- {title} ---\n" + "\n".join(" | ".join(map(str, r)) for r in rows))
+        except Exception as exc:  # the diagnosis must not hide the failure it explains
+            out.append(f"\n--- database unreadable: {exc}")
+        finally:
+            engine.dispose()
+        for name in self.procs:
+            out.append(f"\n--- {name} ---\n{self.log(name)[-12000:]}")
+        return "".join(out)
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -132,9 +167,8 @@ def wait_for(what: str, check: Callable[[], bool], *, timeout: float, workers: W
     while not check():
         gone = workers.exited() if workers else []
         if gone or time.monotonic() > deadline:
-            logs = "".join(f"\n--- {n} ---\n{workers.log(n)[-3000:]}" for n in workers.procs) if workers else ""
             reason = f"workers {gone} exited" if gone else f"timed out after {timeout} s"
-            pytest.fail(f"{reason} waiting for {what}{logs}")
+            pytest.fail(f"{reason} waiting for {what}{workers.diagnose() if workers else ''}")
         time.sleep(0.1)
 
 
@@ -294,6 +328,45 @@ def test_rate_limits_hold_across_workers(pg_engine: Engine, pg_url: str, sandbox
         )
     }
     assert len(polled_by) >= 2
+
+
+def test_a_poll_job_that_hangs_is_cancelled_and_dispatch_keeps_its_tick_meanwhile(
+    pg_engine: Engine, pg_url: str, sandbox, workers_for, tmp_path: Path
+) -> None:
+    """The provider stops answering (30 s per request, under the client's time-out): the one poll slot is
+    stuck, yet the control slot keeps dispatching every second; after job_timeout_seconds the job is
+    cancelled, its leases lapse and, once the provider answers again, every parcel is polled."""
+    server, state = sandbox
+    counts = {"yunda": 10}
+    seed(pg_engine, counts)
+    reference = single_process_reference(tmp_path, counts, server.url)  # what a clean poll stores
+    state.latency = 30.0
+    changes = {
+        "workers": {**FAST["workers"], "parcels_per_job": 5, "concurrency": 1, "job_timeout_seconds": 5},
+        "kdniao": {"timeout_seconds": 60, "min_waybill_interval_minutes": 0.01, "rate_per_second": 20},
+    }
+    workers = workers_for(pg_url, server.url, changes, names=("h0",))
+    cancelled = "poll job for kdniao cancelled after 5 s"
+    wait_for("the stuck poll job cancelled", lambda: cancelled in workers.log("h0"), timeout=60, workers=workers)
+    state.latency = 0.0
+    log = workers.log("h0")
+    before = log[: log.index(cancelled)]
+    # the control slot: dispatches went on while the only poll slot was stuck (5 s, one tick a second)
+    assert before.count("tracker.jobs: dispatch: due {'kdniao': 5}") >= 3, before
+    assert "poller.py" in log[log.index(cancelled) :]  # the warning says where the job was waiting
+    wait_for_none(
+        pg_engine,
+        "every parcel polled and unleased after the provider recovered",
+        "SELECT count(*) FROM parcel WHERE last_polled_at IS NULL OR lease_until IS NOT NULL",
+        workers,
+        timeout=60,
+    )
+    assert events_by_waybill(pg_engine) == reference  # every event, each once
+
+    # SIGUSR1: every thread's stack and every task's await chain in the log; the worker carries on
+    workers.procs["h0"].send_signal(signal.SIGUSR1)
+    wait_for("the stacks in the log", lambda: "task worker loop:" in workers.log("h0"), timeout=10, workers=workers)
+    assert "most recent call first" in workers.log("h0") and workers.procs["h0"].poll() is None
 
 
 def test_provider_outage_pauses_it_for_every_worker_and_resumes(

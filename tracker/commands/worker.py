@@ -27,7 +27,8 @@ def worker(
     base_url: str | None = typer.Option(None, help="Send every provider request to this URL (a sandbox)."),
 ) -> None:
     """Run until SIGINT/SIGTERM. Each worker runs the periodic dispatch and rules jobs when its turn comes
-    (the database makes sure each tick runs once) and polls the parcels it leases."""
+    (the database makes sure each tick runs once) and polls the parcels it leases. SIGUSR1 prints every
+    thread's stack to stderr (what a stuck worker is waiting for) and the worker carries on."""
     from tracker.jobs import DB_THREADS, conninfo, ensure_job_schema, make_runtime, run_worker
     from tracker.storage.db import make_engine, migrate
 
@@ -77,5 +78,6 @@ def workers(
                     rows.append({"what": "jobs", "name": task, "count": int(n), "detail": status})
                 alive = "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - interval '1 minute'"
                 live = conn.execute(text(alive)).scalar()
-                rows.append({"what": "workers", "name": "alive", "count": int(live or 0), "detail": ""})
+                detail = "Procrastinate workers: a poll one and a control one per `tracker worker` process"
+                rows.append({"what": "workers", "name": "alive", "count": int(live or 0), "detail": detail})
     emit(rows, ["what", "name", "count", "detail"], fmt, tz=app.settings.tz)
