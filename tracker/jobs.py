@@ -16,10 +16,11 @@ too (procrastinate_* tables), so there is no other service to run.
       └─ breaker open?            pause the provider for every worker (provider_pause)
     tracker.evaluate   periodic, every workers.evaluate_seconds, lock "tracker:rules" (one at a time)
 
-Each process runs two Procrastinate workers: `concurrency` poll jobs at once, and one slot of its own for
+Each process runs two Procrastinate workers: `concurrency` poll jobs at once, and two slots of its own for
 the control jobs (dispatch, evaluate), so the next dispatch never waits behind poll jobs that the rate
-limits slow down. A poll job still running after workers.job_timeout_seconds is cancelled and its parcels
-come back when their leases lapse: a request or a database call that never ends cannot hold them for good.
+limits slow down, nor behind a long rules evaluation. A poll job (or a dispatch) still running after
+workers.job_timeout_seconds is cancelled; a poll job's parcels come back when their leases lapse: a request
+or a database call that never ends cannot hold them for good.
 
 A worker killed mid-batch loses nothing: events already stored stay (ingest is idempotent), its leases
 lapse after lease_seconds and the dispatcher hands those parcels out again.
@@ -146,6 +147,19 @@ def make_runtime(
 async def dispatch(timestamp: int) -> dict[str, int]:
     """Hand the due parcels out as poll jobs (periodic)."""
     rt = runtime()
+    seconds = rt.settings.providers.workers.job_timeout_seconds
+    try:
+        async with asyncio.timeout(seconds):
+            return await _dispatch(rt, timestamp)
+    except TimeoutError:
+        log.warning(
+            "dispatch cancelled after %d s (job_timeout_seconds); the next tick dispatches. It was waiting at:\n%s",
+            seconds, where_waiting(inside="_dispatch"),
+        )  # fmt: skip
+        return {}
+
+
+async def _dispatch(rt: Runtime, timestamp: int) -> dict[str, int]:
     cfg = rt.settings.providers.workers
     now = rt.clock()
     await _fail_stalled(rt)
@@ -207,7 +221,7 @@ async def poll_due(provider: str) -> dict[str, int]:
         log.warning(
             "poll job for %s cancelled after %d s (job_timeout_seconds) with %d parcels; they are polled again "
             "once their leases lapse. It was waiting at:\n%s",
-            provider, cfg.job_timeout_seconds, len(parcels), where_waiting(),
+            provider, cfg.job_timeout_seconds, len(parcels), where_waiting(inside="poll_provider"),
         )  # fmt: skip
         return {"leased": len(parcels), "timed_out": 1}
     finally:
@@ -341,7 +355,7 @@ async def _run_procrastinate(
     rt: Runtime, app: procrastinate.App, concurrency: int | None, queues: list[str] | None
 ) -> None:
     """The Procrastinate workers of this process: by default one for the poll jobs (`concurrency` at
-    once) and one for the control jobs (dispatch, rules; one at a time), so that poll jobs waiting on
+    once) and one for the control jobs (dispatch, rules; two at a time), so that poll jobs waiting on
     the rate limits never hold up the next dispatch or the rules. With `queues` given, one worker on
     those. Returns (or raises) when either stops; the other is stopped with it."""
     cfg = rt.settings.providers.workers
@@ -357,7 +371,8 @@ async def _run_procrastinate(
     else:
         runs = [
             {"name": rt.name, "queues": [POLL_QUEUE], "concurrency": concurrency or cfg.concurrency},
-            {"name": f"{rt.name}/control", "queues": [CONTROL_QUEUE], "concurrency": 1},
+            # two: a long rules evaluation (one at a time, its lock) never holds up the next dispatch
+            {"name": f"{rt.name}/control", "queues": [CONTROL_QUEUE], "concurrency": 2},
         ]
     tasks = [asyncio.create_task(app.run_worker_async(**run, **common), name=run["name"]) for run in runs]
     try:
@@ -374,12 +389,13 @@ def dump_stacks() -> None:
     """What the worker is waiting for (SIGUSR1): every thread's stack, then every asyncio task's await
     chain down to where it waits, on stderr."""
     faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-    sys.stderr.write(where_waiting(every_task=True))
+    sys.stderr.write(where_waiting())
     sys.stderr.flush()
 
 
-def where_waiting(*, every_task: bool = False) -> str:
-    """Each asyncio task's await chain, innermost last (only the poller's tasks unless every_task)."""
+def where_waiting(*, inside: str | None = None) -> str:
+    """Each asyncio task's await chain, innermost last (only the chains through function `inside` or the
+    functions defined in it, if given: the tasks of one job)."""
     out = io.StringIO()
     for task in asyncio.all_tasks():
         chain = []
@@ -387,9 +403,9 @@ def where_waiting(*, every_task: bool = False) -> str:
         while awaited is not None:
             frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
             if frame is not None:
-                chain.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+                chain.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_qualname}")
             awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
-        if every_task or any("poller.py" in line for line in chain):
+        if inside is None or any(f" {inside}" in line for line in chain):
             print(f"task {task.get_name()}:", *chain, sep="\n", file=out)
     return out.getvalue()
 

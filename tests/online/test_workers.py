@@ -353,7 +353,7 @@ def test_a_poll_job_that_hangs_is_cancelled_and_dispatch_keeps_its_tick_meanwhil
     before = log[: log.index(cancelled)]
     # the control slot: dispatches went on while the only poll slot was stuck (5 s, one tick a second)
     assert before.count("tracker.jobs: dispatch: due {'kdniao': 5}") >= 3, before
-    assert "poller.py" in log[log.index(cancelled) :]  # the warning says where the job was waiting
+    assert "poll_provider.<locals>.run" in log[log.index(cancelled) :]  # where the job was waiting
     wait_for_none(
         pg_engine,
         "every parcel polled and unleased after the provider recovered",
