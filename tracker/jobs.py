@@ -29,7 +29,6 @@ lapse after lease_seconds and the dispatcher hands those parcels out again.
 from __future__ import annotations
 
 import asyncio
-import faulthandler
 import io
 import logging
 import math
@@ -37,6 +36,9 @@ import os
 import signal
 import socket
 import sys
+import threading
+import time
+import traceback
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +72,7 @@ OLD_JOBS_HOURS = 24 * 7  # finished jobs kept this long for inspection
 RECONNECT_FIRST_SECONDS = 1.0  # after losing the database, first retry; doubles up to the max
 RECONNECT_MAX_SECONDS = 30.0
 DB_THREADS = 32  # threads for database calls in one worker process
+WATCHDOG_MIN_SECONDS = 5.0  # an event loop that has not run for max(this, stalled_seconds / 2) is reported
 
 
 def conninfo(database_url: str) -> str:
@@ -226,7 +229,9 @@ async def poll_due(provider: str) -> dict[str, int]:
         return {"leased": len(parcels), "timed_out": 1}
     finally:
         keeper.cancel()
-    record_runs(rt.engine, [stats], now=now, worker=rt.name)
+    # in a thread like every database call here: on the event loop it would stall the heartbeats, the lease
+    # keepers and the other jobs for as long as it waits (for a pooled connection, say)
+    await asyncio.to_thread(record_runs, rt.engine, [stats], now=now, worker=rt.name)
     breaker = breaker_of(fetcher)
     if breaker.is_open:
         until = rt.clock() + timedelta(seconds=getattr(rt.settings.providers, provider).breaker_pause_seconds)
@@ -316,6 +321,8 @@ async def run_worker(rt: Runtime, *, concurrency: int | None = None, queues: lis
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     loop.add_signal_handler(signal.SIGUSR1, dump_stacks)
+    watchdog = LoopWatchdog(loop, max(rt.settings.providers.workers.stalled_seconds / 2, WATCHDOG_MIN_SECONDS))
+    watchdog.start()
     backoff = RECONNECT_FIRST_SECONDS
     try:
         while not stopping.is_set():
@@ -346,6 +353,7 @@ async def run_worker(rt: Runtime, *, concurrency: int | None = None, queues: lis
                 pass
             backoff = min(backoff * 2, RECONNECT_MAX_SECONDS)
     finally:
+        watchdog.stop()
         _runtime = None
         for fetcher in rt.fetchers.values():
             await fetcher.aclose()
@@ -385,12 +393,52 @@ async def _run_procrastinate(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+class LoopWatchdog:
+    """A thread that notices the event loop not running for `seconds` (a blocking call on it stops the
+    heartbeats, the lease keepers and every job of the process) and logs every thread's stack, once per
+    stall, so the log says what blocked it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+        self.loop, self.seconds = loop, seconds
+        self.beat = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="tracker-loop-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self.loop.call_soon(self._tick)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _tick(self) -> None:
+        self.beat = time.monotonic()
+        if not self._stop.is_set():
+            self.loop.call_later(min(1.0, self.seconds / 4), self._tick)
+
+    def _watch(self) -> None:
+        reported = False
+        while not self._stop.wait(min(1.0, self.seconds / 4)):
+            stalled = time.monotonic() - self.beat
+            if stalled > self.seconds and not reported:
+                log.warning("the event loop has not run for %.0f s; the threads are at:\n%s", stalled, thread_stacks())
+            reported = stalled > self.seconds
+
+
 def dump_stacks() -> None:
     """What the worker is waiting for (SIGUSR1): every thread's stack, then every asyncio task's await
     chain down to where it waits, on stderr."""
-    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-    sys.stderr.write(where_waiting())
+    sys.stderr.write(thread_stacks() + where_waiting())
     sys.stderr.flush()
+
+
+def thread_stacks() -> str:
+    """Every thread's stack, innermost call last."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    out = []
+    for ident, frame in sys._current_frames().items():
+        out.append(f"thread {names.get(ident, ident)}:\n" + "".join(traceback.format_stack(frame, limit=15)))
+    return "".join(out)
 
 
 def where_waiting(*, inside: str | None = None) -> str:
@@ -405,7 +453,7 @@ def where_waiting(*, inside: str | None = None) -> str:
             if frame is not None:
                 chain.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_qualname}")
             awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
-        if inside is None or any(f" {inside}" in line for line in chain):
+        if inside is None or any(inside in line.rsplit(" ", 1)[1].split(".") for line in chain):
             print(f"task {task.get_name()}:", *chain, sep="\n", file=out)
     return out.getvalue()
 
