@@ -322,8 +322,9 @@ class PollRunRow(SQLModel, table=True):
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
-# One slot of a provider's shared rate window (tracker/ratelimit.py): `limit` rows per provider, each the
-# time of a request; a request may go when the oldest slot is at least `per` seconds old.
+# One slot of a provider's shared rate window (tracker/providers/shared.py): `limit` rows per provider, each
+# stamped when its last request finished (while one is on the wire: now + hold); a request may take a slot
+# stamped at least `per` seconds ago.
 class ProviderSlotRow(SQLModel, table=True):
     __tablename__ = "provider_slot"
     __table_args__ = (Index("ix_provider_slot_used", "provider", "used_at"),)  # the oldest slot, at once
@@ -333,7 +334,7 @@ class ProviderSlotRow(SQLModel, table=True):
     used_at: datetime
 
 
-# A provider paused for every worker after its circuit breaker opened (tracker/ratelimit.py).
+# A provider paused for every worker after its circuit breaker opened (tracker/providers/shared.py).
 class ProviderPauseRow(SQLModel, table=True):
     __tablename__ = "provider_pause"
 
