@@ -72,6 +72,7 @@ OLD_JOBS_HOURS = 24 * 7  # finished jobs kept this long for inspection
 RECONNECT_FIRST_SECONDS = 1.0  # after losing the database, first retry; doubles up to the max
 RECONNECT_MAX_SECONDS = 30.0
 DB_THREADS = 32  # threads for database calls in one worker process
+LISTED_WAYBILLS = 20  # a cancelled poll job's warning names this many of its waybills
 WATCHDOG_MIN_SECONDS = 5.0  # an event loop that has not run for max(this, stalled_seconds / 2) is reported
 
 
@@ -221,10 +222,12 @@ async def poll_due(provider: str) -> dict[str, int]:
     except TimeoutError:
         # a request or a database call that never ends must not keep these parcels leased for good (the
         # keeper renews the leases while the job runs): stop renewing; they are due again one lease later
+        shown = ", ".join(p.waybill for p in parcels[:LISTED_WAYBILLS])
+        more = f" and {len(parcels) - LISTED_WAYBILLS} more" if len(parcels) > LISTED_WAYBILLS else ""
         log.warning(
-            "poll job for %s cancelled after %d s (job_timeout_seconds) with %d parcels; they are polled again "
-            "once their leases lapse. It was waiting at:\n%s",
-            provider, cfg.job_timeout_seconds, len(parcels), where_waiting(inside="poll_provider"),
+            "poll job for %s cancelled after %d s (job_timeout_seconds) with %d parcels (waybills %s%s); they are "
+            "polled again once their leases lapse. It was waiting at:\n%s",
+            provider, cfg.job_timeout_seconds, len(parcels), shown, more, where_waiting(inside="poll_provider"),
         )  # fmt: skip
         return {"leased": len(parcels), "timed_out": 1}
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,9 +57,10 @@ DIAGNOSIS = (
     ("rate slots", "SELECT provider, slot, used_at FROM provider_slot ORDER BY provider, slot"),
     ("pauses", "SELECT * FROM provider_pause"),
 )  # fmt: skip
-FAST = {  # seconds instead of minutes, so a test sees several dispatch ticks and a lease lapse
+FAST = {  # seconds instead of minutes, so a test sees several dispatch ticks and a lease lapse; a poll job
+    # stuck past 30 s is cancelled and its parcels polled again, as in production after 15 minutes
     "workers": {"dispatch_seconds": 1, "parcels_per_job": 10, "lease_seconds": 4, "heartbeat_seconds": 0.5,
-                "stalled_seconds": 2,
+                "stalled_seconds": 2, "job_timeout_seconds": 30,
                 "concurrency": 4, "evaluate_seconds": 5, "fetch_interval_seconds": 0.2},
 }  # fmt: skip
 
@@ -242,10 +244,15 @@ def test_workers_share_the_polling_and_a_sigkilled_worker_loses_and_duplicates_n
 
     wait_for("every parcel polled and unleased", all_polled, timeout=120, workers=workers)
 
-    # no parcel asked twice, except the killed worker's leased ones (asked again after the lease lapsed)
+    # no parcel asked twice, except the killed worker's leased ones (asked again after the lease lapsed) and
+    # those of a poll job cancelled for running past job_timeout_seconds (its warning names them)
     asked = Counter(waybill for _, _, waybill in state.queries if waybill in set(waybills.values()))
     twice = {w for w, n in asked.items() if n > 1}
-    assert twice <= orphaned
+    logs = "".join(workers.log(name) for name in workers.procs)
+    cancelled = set(
+        re.findall(r"[A-Z]+\d{10}", " ".join(re.findall(r"cancelled after \d+ s .*? \(waybills ([^)]*)", logs)))
+    )
+    assert twice <= orphaned | cancelled
     assert set(asked) == set(waybills.values())
 
     # complete and unique: the same events, each once, as one single process polling the same sandbox
@@ -353,7 +360,9 @@ def test_a_poll_job_that_hangs_is_cancelled_and_dispatch_keeps_its_tick_meanwhil
     before = log[: log.index(cancelled)]
     # the control slot: dispatches went on while the only poll slot was stuck (5 s, one tick a second)
     assert before.count("tracker.jobs: dispatch: due {'kdniao': 5}") >= 3, before
-    assert "poll_provider.<locals>.run" in log[log.index(cancelled) :]  # where the job was waiting
+    warning = log[log.index(cancelled) :]
+    assert "with 5 parcels (waybills YUNDA" in warning  # which parcels it held
+    assert "poll_provider.<locals>.run" in warning  # and where the job was waiting
     wait_for_none(
         pg_engine,
         "every parcel polled and unleased after the provider recovered",
