@@ -141,6 +141,13 @@ def rows(n: int, seed: int = 7, open_share: float = 0.30) -> Iterator[tuple[Any,
         )  # fmt: skip
 
 
+# each return parcel's buyer, as the importer records it (what return_waybill_shared counts)
+RETURN_BUYERS = (
+    "INSERT INTO return_buyer (parcel_id, buyer_id, waybill, order_id, first_seen_at) "
+    "SELECT id, buyer_id, waybill, order_id, created_at FROM parcel WHERE direction = 'return'"
+)
+
+
 def build(url: str, n: int, seed: int = 7, open_share: float = 0.30) -> None:
     """The parcel table, written straight with sqlite3 or COPY (not the timed part)."""
     engine = make_engine(url)
@@ -159,6 +166,7 @@ def build(url: str, n: int, seed: int = 7, open_share: float = 0.30) -> None:
                 con.executemany(sql, batch)
                 batch.clear()
         con.executemany(sql, batch)
+        con.execute(RETURN_BUYERS)
         con.commit()
         con.close()
         return
@@ -172,9 +180,11 @@ def build(url: str, n: int, seed: int = 7, open_share: float = 0.30) -> None:
         with pg.cursor().copy(f"COPY parcel ({', '.join(COLUMNS)}) FROM STDIN WITH (FREEZE)") as copy:
             for row in data:
                 copy.write_row([f"{v}+00" if i in times and v is not None else v for i, v in enumerate(row)])
+        pg.execute(RETURN_BUYERS)
         pg.commit()
         pg.autocommit = True
         pg.execute("VACUUM ANALYZE parcel")
+        pg.execute("VACUUM ANALYZE return_buyer")
         pg.execute("CHECKPOINT")  # at rest, as os.sync() leaves the SQLite file
 
 

@@ -14,7 +14,16 @@ from sqlalchemy import Engine, and_, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from tracker.status import AlertState, ClaimState, FlagState, Severity
-from tracker.storage.rows import AlertRow, AuditRow, ClaimRow, FlagRow, ParcelFactRow, ParcelRow, TrackingEventRow
+from tracker.storage.rows import (
+    AlertRow,
+    AuditRow,
+    ClaimRow,
+    FlagRow,
+    ParcelFactRow,
+    ParcelRow,
+    ReturnBuyerRow,
+    TrackingEventRow,
+)
 
 PARCEL = ParcelRow.__table__
 FLAG = FlagRow.__table__
@@ -23,6 +32,7 @@ ALERT = AlertRow.__table__
 AUDIT = AuditRow.__table__
 EVENT = TrackingEventRow.__table__
 FACT = ParcelFactRow.__table__
+RETURN_BUYER = ReturnBuyerRow.__table__
 
 UNRESOLVED = FLAG.c.state != str(FlagState.resolved)
 # claims still to be filed: their money is "claimable" and their filing window matters
@@ -285,6 +295,14 @@ def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
                 .order_by(EVENT.c.event_time.desc(), EVENT.c.id.desc())
             ),
             "flags": flags,
+            # every buyer that named this return waybill (two or more: return_waybill_shared)
+            "return_buyers": rows(
+                select(RETURN_BUYER.c.buyer_id, RETURN_BUYER.c.order_id, RETURN_BUYER.c.first_seen_at)
+                .where(RETURN_BUYER.c.waybill == row.waybill)
+                .order_by(RETURN_BUYER.c.first_seen_at, RETURN_BUYER.c.buyer_id)
+            )
+            if row.direction == "return"
+            else [],
             "facts": rows(select(FACT).where(FACT.c.parcel_id == parcel_id).order_by(FACT.c.recorded_at)),
             "claims": claims,
             "alerts": rows(select(ALERT).where(ALERT.c.parcel_id == parcel_id).order_by(ALERT.c.created_at.desc())),

@@ -90,6 +90,9 @@ LABELS: dict[str, tuple[str, str]] = {
     # parcel
     "facts": ("包裹信息", "Facts"),
     "timeline": ("物流轨迹", "Timeline"),
+    "return_buyers": ("同一退货单号的买家", "Buyers who gave this return waybill"),
+    "buyer_id": ("买家", "Buyer"),
+    "first_seen_at": ("首次记录", "First recorded"),
     "flags": ("异常记录", "Flags"),
     "claims": ("理赔", "Claims"),
     "alerts": ("提醒", "Alerts"),

@@ -305,3 +305,60 @@ def test_returns_export_holds_return_parcels(tmp_path: Path, settings: Settings,
     assert parcel["direction"] == "return" and parcel["courier"] == "zto"
     assert parcel["refund_deadline"] == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     assert parcel["return_agreed_at"] == datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+
+
+RETURNS = ["退款编号", "订单编号", "买家会员名", "买家退款金额", "卖家同意退货时间", "超时时间", "退货物流公司",
+           "退货物流单号"]  # fmt: skip
+
+
+def _return_row(refund: str, order: str, buyer: str, waybill: str) -> list[str]:
+    return [refund, order, buyer, "99.00", "2026-11-18 10:00:00", "2026-11-28 10:00:00", "中通快递", waybill]
+
+
+def _import_returns(path: Path, settings: Settings, engine: Engine, **kw: object) -> ImportReport:
+    return _import(path, settings, engine, return_headers=settings.return_waybill_headers, **kw)
+
+
+def _shared_flags(engine: Engine, settings: Settings) -> dict[str, int]:
+    """Waybills flagged return_waybill_shared by the set-based evaluation -> the buyers the per-parcel view
+    counts for them (the two paths read the same return_buyer rows)."""
+    from sqlalchemy import select
+
+    from tracker.flags import evaluate_all
+    from tracker.flags.evaluate import FLAG
+    from tracker.flags.views import load_views
+    from tracker.storage.repo import PARCEL
+
+    evaluate_all(engine, now=datetime(2026, 11, 23, 4, 0, tzinfo=UTC), settings=settings)
+    stmt = (
+        select(PARCEL.c.id, PARCEL.c.waybill)
+        .join(FLAG, FLAG.c.parcel_id == PARCEL.c.id)
+        .where(FLAG.c.kind == "return_waybill_shared", FLAG.c.state != "resolved")
+    )
+    with engine.connect() as conn:
+        flagged = dict(conn.execute(stmt).all())
+    views = load_views(engine, flagged)
+    return {waybill: views[pid].waybill_buyers for pid, waybill in flagged.items()}
+
+
+def test_one_return_waybill_named_by_two_buyers_is_flagged_shared(
+    tmp_path: Path, settings: Settings, engine: Engine
+) -> None:
+    """Two buyers' refunds give the same return waybill (000 §23.3): the rows fold into one parcel, and both
+    buyers are kept, in one file, across batches, or across two files. One buyer returning two orders on one
+    waybill is legitimate."""
+    rows = [
+        _return_row("R1", "4001", "tb_zhao", "73100000000001"),
+        _return_row("R2", "4002", "tb_qian", "73100000000001"),  # another buyer, same waybill
+        _return_row("R3", "4003", "tb_sun", "73100000000002"),
+        _return_row("R4", "4004", "tb_sun", "73100000000002"),  # the same buyer's second order
+        _return_row("R5", "4005", "tb_li", "73100000000003"),
+    ]
+    report = _import_returns(_write_csv(tmp_path / "refunds.csv", RETURNS, rows), settings, engine, batch_size=1)
+    assert report.inserted == 3 and not report.errors
+    assert _shared_flags(engine, settings) == {"73100000000001": 2}
+
+    later = [_return_row("R6", "4006", "tb_zhou", "73100000000003")]  # a later export names another buyer
+    _import_returns(_write_csv(tmp_path / "refunds2.csv", RETURNS, later), settings, engine)
+    _import_returns(_write_csv(tmp_path / "refunds.csv", RETURNS, rows), settings, engine)  # re-import: no change
+    assert _shared_flags(engine, settings) == {"73100000000001": 2, "73100000000003": 2}

@@ -100,6 +100,30 @@ def test_migrations_run_down_and_up_again(engine: Engine) -> None:
     assert {"parcel", "tracking_event", "flag", "claim", "alert", "audit_log"} <= set(inspect(engine).get_table_names())
 
 
+def test_return_buyers_migration_keeps_the_buyer_each_return_parcel_held(engine: Engine) -> None:
+    """Migration 0010 on a database with returns: each return parcel's buyer becomes its first return_buyer
+    row; outbound parcels and returns without a buyer get none; downgrading drops the table."""
+    downgrade(engine, "0009_flag_resolved_by_person")
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    with engine.begin() as conn:  # what 0009's schema holds: the parcel row alone
+        for waybill, direction, buyer in [("R1", "return", "tb_a"), ("R2", "return", None), ("O1", "outbound", "tb_b")]:
+            conn.execute(
+                text(
+                    "INSERT INTO parcel (courier, waybill, direction, buyer_id, order_id, status, is_open, "
+                    "currency, freight_insured, refund_express, created_at, updated_at, next_poll_at) "
+                    "VALUES ('zto', :w, :d, :b, :o, 'pending', true, 'CNY', false, false, :t, :t, :t)"
+                ),
+                {"w": waybill, "d": direction, "b": buyer, "o": f"O-{waybill}", "t": now},
+            )
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT waybill, buyer_id, order_id FROM return_buyer")).all()
+    assert [tuple(r) for r in rows] == [("R1", "tb_a", "O-R1")]
+    downgrade(engine, "0009_flag_resolved_by_person")
+    assert "return_buyer" not in inspect(engine).get_table_names()
+    migrate(engine)
+
+
 @pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:

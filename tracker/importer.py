@@ -338,9 +338,13 @@ def import_parcels(
     # rows may fall into different batches
     flushed: dict[tuple[str, str], tuple[str | None, Decimal | None]] = {}
 
+    # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
+    buyers: dict[tuple[str, str], dict[str, str | None]] = {}
+
     def flush() -> None:
         if pending:
-            inserted, updated = repo.upsert_parcels(engine, list(pending.values()), now=now)
+            named = {key: buyers[key] for key in pending if key in buyers}
+            inserted, updated = repo.upsert_parcels(engine, list(pending.values()), now=now, return_buyers=named)
             report.inserted += inserted
             report.updated += updated
             flushed.update((key, (p.order_id, p.goods_value)) for key, p in pending.items())
@@ -358,6 +362,8 @@ def import_parcels(
             report.detected.append((row_no, parcels[0].waybill if parcels else "", note))
         for parcel in parcels:
             key = (parcel.courier, parcel.waybill)
+            if parcel.direction == Direction.ret and parcel.buyer_id:
+                buyers.setdefault(key, {}).setdefault(parcel.buyer_id, parcel.order_id)
             if key in pending:
                 pending[key] = merge_same_parcel(pending[key], parcel)
                 report.merged += 1

@@ -33,6 +33,9 @@ table(
 )
 if detail["facts"]:
     table(b, detail["facts"], ["kind", "recorded_at", "recorded_by", "data"], key="manual_facts")
+if len(detail["return_buyers"]) > 1:  # one return waybill, several buyers (return_waybill_shared)
+    st.subheader(b.t("return_buyers"))
+    table(b, detail["return_buyers"], ["buyer_id", "order_id", "first_seen_at"], key="return_buyers")
 
 st.subheader(b.t("timeline"))
 table(b, detail["events"], ["event_time", "status", "text", "location", "raw_code", "source"], key="timeline")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -43,6 +45,25 @@ def test_parcel_page_shows_times_in_the_configured_zone(board_db):
     # SF1001's last event: 90 h before 2026-11-23 04:00 UTC = 2026-11-19 10:00 UTC = 18:00 Shanghai
     facts = at.dataframe[0].value
     assert "2026-11-19 18:00" in list(facts["内容"])
+
+
+def test_parcel_page_lists_the_buyers_who_gave_a_shared_return_waybill(board_db):
+    from tracker.domain import ParcelFacts
+    from tracker.status import Direction
+    from tracker.storage.repo import upsert_parcels
+
+    engine, _ = board_db
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    returned = ParcelFacts(courier="zto", waybill="73100000009999", direction=Direction.ret, buyer_id="tb_qian",
+                           order_id="O-2002")  # fmt: skip
+    upsert_parcels(engine, [returned], now=now, return_buyers={("zto", "73100000009999"): {"tb_zhao": "O-2001"}})
+    at = login()
+    at.sidebar.text_input(key="search_text").input("73100000009999")
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    assert "同一退货单号的买家" in [h.value for h in at.subheader]
+    buyers = at.dataframe[1].value
+    assert sorted(zip(buyers["买家"], buyers["订单号"], strict=True)) == [("tb_qian", "O-2002"), ("tb_zhao", "O-2001")]
 
 
 def test_english_labels_after_switching_language(board_db):

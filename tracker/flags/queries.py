@@ -39,7 +39,7 @@ from tracker.rules.common import epoch as py_epoch
 from tracker.rules.policy import override_groups
 from tracker.settings import RuleOverride, RulesConfig
 from tracker.status import FINAL_STATUSES, FactKind, FlagKind, Severity, TrackingStatus
-from tracker.storage.repo import PARCEL
+from tracker.storage.repo import PARCEL, RETURN_BUYER
 from tracker.storage.rows import ParcelFactRow
 
 FACT = ParcelFactRow.__table__
@@ -429,12 +429,12 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                 *terms,
             )  # fmt: skip
         )
-        other = PARCEL.alias("w")
+        # every buyer recorded with a return parcel of this waybill (return_buyer: the parcel row keeps one)
+        buyers = func.count(RETURN_BUYER.c.buyer_id.distinct())
         shared = (
-            select(other.c.waybill, func.count(other.c.buyer_id.distinct()).label("buyers"))
-            .where(other.c.direction == RETURN, other.c.buyer_id.is_not(None))
-            .group_by(other.c.waybill)
-            .having(func.count(other.c.buyer_id.distinct()) >= limits.shared_waybill_buyers)
+            select(RETURN_BUYER.c.waybill, buyers.label("buyers"))
+            .group_by(RETURN_BUYER.c.waybill)
+            .having(buyers >= limits.shared_waybill_buyers)
             .subquery()
         )
         yield (

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from tracker.rules.model import Fact, ParcelView
 from tracker.status import Direction, FactKind, TrackingStatus
-from tracker.storage.repo import PARCEL
+from tracker.storage.repo import PARCEL, RETURN_BUYER
 from tracker.storage.rows import ParcelFactRow
 
 FACT = ParcelFactRow.__table__
@@ -48,13 +48,9 @@ def load_views(engine: Engine, parcel_ids: Iterable[int]) -> dict[int, ParcelVie
         waybills = {r["waybill"] for r in rows if r["direction"] == "return"}
         buyers = dict(
             conn.execute(
-                select(PARCEL.c.waybill, func.count(PARCEL.c.buyer_id.distinct()))
-                .where(
-                    PARCEL.c.direction == "return",
-                    PARCEL.c.buyer_id.is_not(None),
-                    PARCEL.c.waybill.in_(waybills),
-                )
-                .group_by(PARCEL.c.waybill)
+                select(RETURN_BUYER.c.waybill, func.count(RETURN_BUYER.c.buyer_id.distinct()))
+                .where(RETURN_BUYER.c.waybill.in_(waybills))
+                .group_by(RETURN_BUYER.c.waybill)
             ).all()
         )
     for r in rows:

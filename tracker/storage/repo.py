@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +12,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.domain import ParcelFacts
-from tracker.storage.rows import AuditRow, ParcelRow
+from tracker.status import Direction
+from tracker.storage.rows import AuditRow, ParcelRow, ReturnBuyerRow
 
 PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
 AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
+RETURN_BUYER: Table = ReturnBuyerRow.__table__  # type: ignore[assignment]
 
 # Columns an import may set; tracking-snapshot columns are never touched by an import.
 FACT_FIELDS = tuple(ParcelFacts.__dataclass_fields__)
@@ -28,10 +30,18 @@ def _insert(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
-def upsert_parcels(engine: Engine, parcels: Sequence[ParcelFacts], *, now: datetime) -> tuple[int, int]:
+def upsert_parcels(
+    engine: Engine,
+    parcels: Sequence[ParcelFacts],
+    *,
+    now: datetime,
+    return_buyers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
+) -> tuple[int, int]:
     """Insert new parcels and update known ones (by courier + waybill) in one transaction.
 
-    A value the file leaves empty keeps what is stored. Returns (inserted, updated)."""
+    A value the file leaves empty keeps what is stored. Each return parcel's buyer is recorded in
+    return_buyer, with `return_buyers` (courier, waybill) -> {buyer id: order id}: the other buyers that
+    rows merged into the parcel named. Returns (inserted, updated)."""
     if not parcels:
         return 0, 0
     rows = []
@@ -56,8 +66,41 @@ def upsert_parcels(engine: Engine, parcels: Sequence[ParcelFacts], *, now: datet
         update["updated_at"] = excluded.updated_at
         stmt = stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update)
         conn.execute(stmt, rows)
+        _record_return_buyers(conn, parcels, return_buyers or {}, now=now)
     updated = sum(1 for p in parcels if (p.courier, p.waybill) in existing)
     return len(parcels) - updated, updated
+
+
+def _record_return_buyers(
+    conn: Connection,
+    parcels: Sequence[ParcelFacts],
+    others: Mapping[tuple[str, str], Mapping[str, str | None]],
+    *,
+    now: datetime,
+) -> None:
+    buyers: dict[tuple[str, str], dict[str, str | None]] = {}
+    for parcel in parcels:
+        if parcel.direction != Direction.ret:
+            continue
+        key = (parcel.courier, parcel.waybill)
+        named = buyers.setdefault(key, dict(others.get(key, {})))
+        if parcel.buyer_id:
+            named.setdefault(parcel.buyer_id, parcel.order_id)
+    wanted = {key: named for key, named in buyers.items() if named}
+    if not wanted:
+        return
+    ids = conn.execute(
+        select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill).where(
+            PARCEL.c.waybill.in_({w for _, w in wanted}), PARCEL.c.direction == str(Direction.ret)
+        )
+    ).all()
+    rows = [
+        {"parcel_id": pid, "buyer_id": buyer, "waybill": waybill, "order_id": order_id, "first_seen_at": now}
+        for pid, courier, waybill in ids
+        for buyer, order_id in wanted.get((courier, waybill), {}).items()
+    ]
+    if rows:
+        conn.execute(_insert(conn, RETURN_BUYER).on_conflict_do_nothing(), rows)
 
 
 def record_audit(

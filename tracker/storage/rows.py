@@ -235,6 +235,21 @@ class ParcelFactRow(SQLModel, table=True):
     data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
+# A buyer recorded with a return parcel: one row per (parcel, buyer id), kept when a later row or file names
+# the same return waybill for another buyer (the parcel row holds one buyer_id). The return_waybill_shared
+# rule counts the distinct buyers per waybill here (000 §23.3); `waybill` is the parcel's, copied so the
+# count needs no join.
+class ReturnBuyerRow(SQLModel, table=True):
+    __tablename__ = "return_buyer"
+    __table_args__ = (Index("ix_return_buyer_waybill", "waybill"),)
+
+    parcel_id: int = Field(foreign_key="parcel.id", primary_key=True)
+    buyer_id: str = Field(max_length=100, primary_key=True)
+    waybill: str = Field(max_length=40)
+    order_id: str | None = Field(default=None, max_length=200)
+    first_seen_at: datetime
+
+
 # A courier claim: one per parcel and claim type; keeps the table version it was computed with.
 class ClaimRow(SQLModel, table=True):
     __tablename__ = "claim"
