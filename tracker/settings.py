@@ -367,7 +367,7 @@ class WorkersConfig(_Strict):
     parcels_per_job: PositiveInt = 200  # parcels one poll job leases at most
     max_jobs_per_provider: PositiveInt = 32  # poll jobs queued per provider at once
     lease_seconds: PositiveInt = 300  # a killed worker's parcels are polled again after this
-    concurrency: PositiveInt = 4  # jobs one worker process runs at once
+    concurrency: PositiveInt = 4  # poll jobs one worker process runs at once (plus two control slots)
     evaluate_seconds: PositiveInt = 60  # rules evaluation cadence (one worker at a time)
     heartbeat_seconds: float = Field(default=10, gt=0)  # how often a worker says it is alive
     stalled_seconds: float = Field(default=60, gt=0)  # a job whose worker stopped heartbeating this long is failed

@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
 def worker(
     ctx: typer.Context,
     name: str | None = typer.Option(None, help="Worker name in logs and leases (default: host:pid)."),
-    concurrency: int | None = typer.Option(None, min=1, help="Jobs at once (default: [workers] concurrency)."),
+    concurrency: int | None = typer.Option(
+        None, min=1, help="Poll jobs at once (default: [workers] concurrency); dispatch and rules have 2 more slots."
+    ),
     queue: list[str] = typer.Option([], help="Only these queues: poll, control (repeatable; default: both)."),
     base_url: str | None = typer.Option(None, help="Send every provider request to this URL (a sandbox)."),
 ) -> None:
