@@ -1,4 +1,4 @@
-"""The worker's event-loop watchdog and stack reports, on a real event loop in this process."""
+"""tracker.diagnostics: the worker's event-loop watchdog and stack reports, on a real event loop here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tracker.jobs import LoopWatchdog, thread_stacks, where_waiting
+from tracker.diagnostics import LoopWatchdog, thread_stacks, where_waiting
 
 
 def test_a_blocked_event_loop_is_reported_once_with_the_blocking_call(caplog: pytest.LogCaptureFixture) -> None:
@@ -24,7 +24,7 @@ def test_a_blocked_event_loop_is_reported_once_with_the_blocking_call(caplog: py
         await asyncio.sleep(0.5)  # running again: the report was made while it was stuck, once
         watchdog.stop()
 
-    with caplog.at_level(logging.WARNING, logger="tracker.jobs"):
+    with caplog.at_level(logging.WARNING, logger="tracker.diagnostics"):
         asyncio.run(main())
     reports = [r.getMessage() for r in caplog.records if "event loop has not run" in r.getMessage()]
     assert len(reports) == 1
