@@ -93,14 +93,6 @@ class ParcelRow(SQLModel, table=True):
             sqlite_where=text("is_open = 1 AND shipped_at IS NULL"),
             postgresql_where=text("is_open AND shipped_at IS NULL"),
         ),
-        # return parcels by waybill (shared return waybills, return rules)
-        Index(
-            "ix_parcel_return_waybill",
-            "waybill",
-            "buyer_id",
-            sqlite_where=text("direction = 'return'"),
-            postgresql_where=text("direction = 'return'"),
-        ),
         # return parcels not scanned yet (return cases without logistics)
         Index(
             "ix_parcel_return_unscanned",
