@@ -76,6 +76,8 @@ def test_environment_overrides_the_database_url(monkeypatch: pytest.MonkeyPatch)
          ["providers.toml: workers.dispatch_seconds:", "must divide 60 seconds"]),
         ("providers.toml", "stalled_seconds = 60 ", "stalled_seconds = 15 ",
          ["providers.toml: workers:", "at least 3 x heartbeat_seconds"]),
+        ("providers.toml", "job_timeout_seconds = 900 ", "job_timeout_seconds = 0 ",
+         ["providers.toml: workers.job_timeout_seconds:", "greater than 0"]),
     ],
 )  # fmt: skip
 def test_invalid_value_names_file_key_and_expectation(
