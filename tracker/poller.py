@@ -222,7 +222,12 @@ async def poll_provider(
                 errored: set[str] = set()
                 for body in bodies:
                     result = parse_reply(
-                        fetcher.provider, body, kind="query", tz=settings.tz, couriers=settings.couriers
+                        fetcher.provider,
+                        body,
+                        kind="query",
+                        tz=settings.tz,
+                        couriers=settings.couriers,
+                        phrases=settings.phrasebook,
                     )
                     named = _name_error_replies(result.waybills, batch)
                     pending_parsed.extend(named)

@@ -45,7 +45,9 @@ def create_push_app(engine: Engine, settings: Settings, *, clock: Callable[[], d
         from tracker.ingest import ingest
         from tracker.providers.base import parse_reply
 
-        result = parse_reply(provider, body, kind="push", tz=settings.tz, couriers=settings.couriers)
+        result = parse_reply(
+            provider, body, kind="push", tz=settings.tz, couriers=settings.couriers, phrases=settings.phrasebook
+        )
         problems = [p.message for p in result.problems]
         if not result.waybills:
             return 0, 0, problems or ["no waybill in the push"]

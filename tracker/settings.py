@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -29,6 +29,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tracker.errors import TrackerError
+
+if TYPE_CHECKING:
+    from tracker.phrases import PhraseBook
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TRACKER_"
@@ -544,6 +547,13 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def phrasebook(self) -> PhraseBook:
+        """The courier phrases of config/phrases.toml (tracker.phrases), read once per config folder."""
+        from tracker.phrases import phrasebook_for
+
+        return phrasebook_for(self.config_dir)
 
 
 def normalise_database_url(url: str, root: Path) -> str:

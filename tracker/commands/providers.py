@@ -49,7 +49,9 @@ def _read(ctx: typer.Context, provider: Provider, push: bool, file: Path) -> Par
     if push:
         body = _unwrap_form(body)
     kind = "push" if push else "query"
-    return parse_reply(str(provider), body, kind=kind, tz=settings.tz, couriers=settings.couriers)
+    return parse_reply(
+        str(provider), body, kind=kind, tz=settings.tz, couriers=settings.couriers, phrases=settings.phrasebook
+    )
 
 
 def _unwrap_form(body: bytes) -> bytes:

@@ -9,10 +9,20 @@ from datetime import tzinfo
 from typing import Any
 
 from tracker.domain import TrackingEvent
+from tracker.phrases import PhraseBook, default_phrasebook
 from tracker.settings import CourierConfig
 
 PROVIDERS = ("kuaidi100", "kdniao", "track17")
 KINDS = ("query", "push")
+
+
+# The provider stopped tracking a waybill and will send nothing more unless asked again: Kuaidi100 push
+# status=abort (3天查询无记录, 60天无变化), 17TRACK TRACKING_STOPPED. Not an error: the notice is acknowledged
+# and recorded on the parcel, which is then subscribed again or polled.
+@dataclass(frozen=True, slots=True)
+class TrackingStop:
+    kind: str  # "abort" (Kuaidi100) | "stopped" (17TRACK) | the provider's own word
+    reason: str  # the provider's words, e.g. "3天查询无记录"; "" when it gave none
 
 
 # One waybill as a provider reported it, normalized.
@@ -25,6 +35,7 @@ class ParsedWaybill:
     events: tuple[TrackingEvent, ...]  # normalized, sorted oldest first, times UTC-aware
     # provider error as a clear message (bad key, no balance, signature, unknown company)
     error: str | None = None
+    stop: TrackingStop | None = None  # the provider stopped tracking it (a notice, not an error)
 
 
 # Something in a reply that could not be read; the rest of the reply is still parsed.
@@ -40,7 +51,16 @@ class ParseResult:
     problems: tuple[ParseProblem, ...]
 
 
-Parser = Callable[[Any, tzinfo, Mapping[str, CourierConfig]], ParseResult]
+# What a parser needs besides the body: the zone of times without an offset, the couriers (provider company
+# codes -> slugs) and the courier phrases that read an event's text.
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    tz: tzinfo
+    couriers: Mapping[str, CourierConfig]
+    phrases: PhraseBook
+
+
+Parser = Callable[[Any, ParseContext], ParseResult]
 
 
 def decode_body(body: str | bytes | Mapping[str, Any]) -> tuple[Any, ParseProblem | None]:
@@ -97,6 +117,7 @@ def parse_reply(
     kind: str = "query",
     tz: tzinfo,
     couriers: Mapping[str, CourierConfig],
+    phrases: PhraseBook | None = None,
 ) -> ParseResult:
     """Parse one provider reply or decoded push body. Never raises for bad data: problems are returned.
 
@@ -104,7 +125,8 @@ def parse_reply(
     RequestData JSON, 17TRACK webhook JSON). A wrong provider or kind is a programming error (ValueError).
     A reply-level error that names no waybill (Kuaidi100 `result: false`, 17TRACK `code != 0`) comes back
     as one ParsedWaybill with waybill "" and `error` set: the caller knows what it asked for and attaches it
-    (dataclasses.replace); ingest skips waybills without a number.
+    (dataclasses.replace); ingest skips waybills without a number. `phrases` reads the couriers' texts
+    (default: the project's config/phrases.toml; pass settings.phrasebook).
     """
     parser = _parsers().get((provider, kind))
     if parser is None:
@@ -112,4 +134,4 @@ def parse_reply(
     data, problem = decode_body(body)
     if problem is not None:
         return ParseResult((), (problem,))
-    return parser(data, tz, couriers)
+    return parser(data, ParseContext(tz, couriers, phrases or default_phrasebook()))

@@ -14,7 +14,7 @@ from typing import Any
 
 from tracker.domain import TrackingEvent
 from tracker.providers import reading as rd
-from tracker.providers.base import ParsedWaybill, ParseProblem, ParseResult, company_to_courier
+from tracker.providers.base import ParseContext, ParsedWaybill, ParseProblem, ParseResult, company_to_courier
 from tracker.providers.kuaidi100 import codes
 from tracker.settings import CourierConfig
 from tracker.status import TrackingStatus
@@ -22,7 +22,8 @@ from tracker.status import TrackingStatus
 PROVIDER = "kuaidi100"
 
 
-def parse_query(data: Any, tz: tzinfo, couriers: Mapping[str, CourierConfig]) -> ParseResult:
+def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
+    tz, couriers = ctx.tz, ctx.couriers
     try:
         reply = rd.mapping(data, "reply")
     except rd.BadField as exc:
@@ -30,7 +31,8 @@ def parse_query(data: Any, tz: tzinfo, couriers: Mapping[str, CourierConfig]) ->
     return _parse_result(reply, tz, couriers, where="", abort=None)
 
 
-def parse_push(data: Any, tz: tzinfo, couriers: Mapping[str, CourierConfig]) -> ParseResult:
+def parse_push(data: Any, ctx: ParseContext) -> ParseResult:
+    tz, couriers = ctx.tz, ctx.couriers
     try:
         push = rd.mapping(data, "param")
         last = rd.mapping(push.get("lastResult"), "lastResult")
