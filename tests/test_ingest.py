@@ -168,3 +168,17 @@ def test_batches_of_any_size_give_the_same_result(engine: Engine) -> None:
     result = ingest(engine, parsed, now=NOW, source="kuaidi100", batch_size=3)
     assert (result.matched, result.new_events, result.unknown) == (7, 16, ["YT2999"])
     assert len(result.changed_parcel_ids) == 7
+
+
+def test_an_event_nothing_explains_never_moves_the_status_backwards(engine: Engine) -> None:
+    _parcels(engine, ("yto", "YT1000000000077"))
+    unread = _ev(50, S.unknown, "【成都市】扫描记录", "")
+    ingest(engine, [_wb("YT1000000000077", (*HISTORY, unread))], now=NOW, source="kuaidi100")
+    row = _row(engine, "YT1000000000077")
+    # the status stays what the last explained event said; the time and the words are the newest
+    assert row["status"] == "out_for_delivery" and row["is_open"] is True
+    assert row["last_event_at"] == T0 + timedelta(hours=50) and row["status_text"] == "【成都市】扫描记录"
+    _parcels(engine, ("yto", "YT1000000000078"))
+    ingest(engine, [_wb("YT1000000000078", (unread,))], now=NOW, source="kuaidi100")
+    row = _row(engine, "YT1000000000078")
+    assert row["status"] == "unknown" and row["first_scan_at"] == T0 + timedelta(hours=50)

@@ -32,6 +32,7 @@ BATCH = 500  # waybills per transaction
 # Statuses that are not yet a carrier scan (the shop printed a label; spec/rules.md no_first_scan).
 NOT_A_SCAN = frozenset({str(TrackingStatus.pending), str(TrackingStatus.info_received)})
 FINAL = frozenset(str(s) for s in FINAL_STATUSES)
+UNKNOWN = str(TrackingStatus.unknown)
 SNAPSHOT = (
     "status",
     "status_text",
@@ -174,19 +175,23 @@ def snapshot_of(events: Iterable[tuple[datetime, str, str, str]], current: dict[
     """The parcel's tracking snapshot from all its stored events (event_time, status, text, text_hash).
 
     Independent of arrival order: events are ordered by time, ties broken by final-ness then text hash.
-    Without any events the current status is kept (pending from the import)."""
+    The status is that of the newest event whose status is known: an event that neither its code nor its
+    words explain (`unknown`) updates the last event time and text, but never moves the status backwards
+    (docs/tracking-status.md). Without any events the current status is kept (pending from the import)."""
     ordered = sorted(events, key=lambda e: (e[0], e[1] in FINAL, e[3]))
     if not ordered:
         return {name: current[name] for name in SNAPSHOT}
-    newest_time, newest_status, newest_text, _ = ordered[-1]
+    newest_time, _, newest_text, _ = ordered[-1]
+    known = [code for _, code, _, _ in ordered if code != UNKNOWN]
+    status = known[-1] if known else UNKNOWN
     scans = [at for at, code, _, _ in ordered if code not in NOT_A_SCAN]
     delivered = [at for at, code, _, _ in ordered if code == TrackingStatus.delivered]
     return {
-        "status": newest_status,
+        "status": status,
         "status_text": newest_text,
         "first_scan_at": scans[0] if scans else None,
         "last_event_at": newest_time,
-        "delivered_at": delivered[0] if newest_status == TrackingStatus.delivered and delivered else None,
-        "is_open": newest_status not in FINAL,
+        "delivered_at": delivered[0] if status == TrackingStatus.delivered and delivered else None,
+        "is_open": status not in FINAL,
         "provider_error": current.get("provider_error"),
     }

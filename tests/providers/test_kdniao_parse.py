@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.providers.conftest import Parse
+from tests.providers.conftest import NO_PHRASES, Parse
 from tracker.status import TrackingStatus as S
 
 # Every State / StateEx of spec/providers.md §1 and §3.2, written out from the spec.
@@ -27,14 +27,14 @@ EXPECTED = {
 
 @pytest.mark.parametrize(("code", "status"), sorted(EXPECTED.items()))
 def test_every_code_maps_to_its_status(parse: Parse, code: str, status: S) -> None:
-    result = parse("kdniao", "query_all_codes.json")
+    result = parse("kdniao", "query_all_codes.json", phrases=NO_PHRASES)
     assert result.problems == ()
     (waybill,) = result.waybills
     assert {e.raw_code: e.status for e in waybill.events}[code] is status
 
 
 def test_fixture_covers_every_code(parse: Parse) -> None:
-    (waybill,) = parse("kdniao", "query_all_codes.json").waybills
+    (waybill,) = parse("kdniao", "query_all_codes.json", phrases=NO_PHRASES).waybills
     assert {e.raw_code for e in waybill.events} == set(EXPECTED)
 
 
@@ -58,10 +58,14 @@ def test_traces_out_of_order_are_sorted(parse: Parse) -> None:
     assert [e.text for e in waybill.events] == ["a", "b"]
 
 
-def test_1002_traces_without_action_take_the_state_on_the_newest(parse: Parse) -> None:
+def test_1002_traces_without_action_are_read_from_the_couriers_words(parse: Parse) -> None:
     (waybill,) = parse("kdniao", "query_1002_no_action.json").waybills
+    assert [e.status for e in waybill.events] == [S.picked_up, S.in_transit, S.out_for_delivery]
+    assert [e.raw_code for e in waybill.events] == ["", "", ""] and waybill.courier == "yunda"
+    # without the words, the parcel's State/StateEx speaks for the newest event only
+    (waybill,) = parse("kdniao", "query_1002_no_action.json", phrases=NO_PHRASES).waybills
     assert [e.status for e in waybill.events] == [S.unknown, S.unknown, S.out_for_delivery]
-    assert waybill.events[-1].raw_code == "202" and waybill.courier == "yunda"
+    assert waybill.events[-1].raw_code == "202"
 
 
 def test_bad_traces_are_problems_naming_the_waybill(parse: Parse) -> None:

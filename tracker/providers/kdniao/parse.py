@@ -1,41 +1,44 @@
-"""Kdniao replies -> ParsedWaybill (spec/providers.md §3). Pure.
+"""Kdniao replies -> ParsedWaybill (docs/providers.md §Kdniao). Pure.
 
-Query (RequestType 1002/8001): {LogisticCode, ShipperCode, Success, Reason, State, StateEx,
-Traces[{AcceptTime, AcceptStation, Location, Action, Remark}]}, oldest first. Push (RequestType 101/102):
-the decoded RequestData {EBusinessID, PushTime, Count, Data[<one query object per waybill>]}, full history.
-AcceptTime has no offset and is in `tz` (Asia/Shanghai).
+Query (RequestType 1002 即时查询 / 8001 增值版): {EBusinessID, LogisticCode, ShipperCode, Success, Reason, State,
+StateEx, Traces[...]}, oldest first. 1002 traces carry only AcceptTime and AcceptStation (sometimes Remark): no
+Action, so the courier's words decide each event and `State` speaks only for the parcel; 8001 traces add
+`Action` (the StateEx code of that event) and Location. Push (RequestType 101/102): the decoded RequestData
+{EBusinessID, PushTime, Count, Data[<one query object per waybill, plus CallBack>]}, full history; items of
+waybills not yet scanned have State "0" and empty Traces. Numbers come as strings or numbers.
+AcceptTime has no offset and is in the configured zone (Asia/Shanghai).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import tzinfo
 from typing import Any
 
-from tracker.domain import TrackingEvent
+from tracker.providers import evidence
 from tracker.providers import reading as rd
 from tracker.providers.base import ParseContext, ParsedWaybill, ParseProblem, ParseResult, company_to_courier
 from tracker.providers.kdniao import codes
-from tracker.settings import CourierConfig
-from tracker.status import TrackingStatus
 
 PROVIDER = "kdniao"
 
 
 def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
-    tz, couriers = ctx.tz, ctx.couriers
     try:
         reply = rd.mapping(data, "reply")
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(None, exc),))
-    waybill, problems = _waybill(reply, tz, couriers, where="")
+    if isinstance(reply.get("Data"), list):  # a push body handed over as a reply
+        return parse_push(reply, ctx)
+    waybill, problems = _waybill(reply, ctx, where="")
     return ParseResult(() if waybill is None else (waybill,), tuple(problems))
 
 
 def parse_push(data: Any, ctx: ParseContext) -> ParseResult:
-    tz, couriers = ctx.tz, ctx.couriers
     try:
         body = rd.mapping(data, "RequestData")
+        if "Data" not in body and "LogisticCode" in body:  # one reply object saved as a push
+            waybill, found = _waybill(body, ctx, where="")
+            return ParseResult(() if waybill is None else (waybill,), tuple(found))
         rows = rd.items(body.get("Data"), "Data")
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(None, exc),))
@@ -46,7 +49,7 @@ def parse_push(data: Any, ctx: ParseContext) -> ParseResult:
         if not isinstance(row, Mapping):
             problems.append(ParseProblem(None, f"Data[{index}]: expected an object, got {row!r}"))
             continue
-        waybill, found = _waybill(row, tz, couriers, where=where)
+        waybill, found = _waybill(row, ctx, where=where)
         problems.extend(found)
         if waybill is not None:
             waybills.append(waybill)
@@ -54,13 +57,13 @@ def parse_push(data: Any, ctx: ParseContext) -> ParseResult:
 
 
 def _waybill(
-    obj: Mapping[str, Any], tz: tzinfo, couriers: Mapping[str, CourierConfig], *, where: str
+    obj: Mapping[str, Any], ctx: ParseContext, *, where: str
 ) -> tuple[ParsedWaybill | None, list[ParseProblem]]:
     number = _plain(obj.get("LogisticCode"))
     company = _plain(obj.get("ShipperCode"))
-    courier = company_to_courier(PROVIDER, company, couriers)
+    courier = company_to_courier(PROVIDER, company, ctx.couriers)
     success = obj.get("Success")
-    if success is False or str(success).lower() == "false":
+    if success is False or str(success).strip().lower() == "false":
         error = codes.error_message(_plain(obj.get("ResultCode")), _plain(obj.get("Reason")))
         return ParsedWaybill(PROVIDER, number or "", company, courier, (), error), []
     if not number:
@@ -70,31 +73,31 @@ def _waybill(
     except rd.BadField as exc:
         return None, [rd.problem(number, exc)]
     problems: list[ParseProblem] = []
-    events: list[TrackingEvent] = []
+    readings: list[evidence.Reading] = []
     for index, trace in enumerate(traces):
         at = f"{where}Traces[{index}]"
         try:
-            events.append(_event(rd.mapping(trace, at), tz, at))
+            readings.append(_event(rd.mapping(trace, at), ctx, at))
         except rd.BadField as exc:
             problems.append(rd.problem(number, exc))
-    ordered = rd.oldest_first(events)
     state = _plain(obj.get("StateEx")) or _plain(obj.get("State"))
-    if ordered and not ordered[-1].raw_code and state:  # 1002 traces carry no Action: State is the newest's
-        last = ordered[-1]
-        ordered = (
-            *ordered[:-1],
-            TrackingEvent(last.time, rd.status_of(state, codes.CODES), state, last.text, last.location),
-        )
-    return ParsedWaybill(PROVIDER, number, company, courier, ordered), problems
+    package = evidence.read_code(state, codes.CODES, codes.GENERIC)
+    events = evidence.finish(readings, package)
+    return ParsedWaybill(PROVIDER, number, company, courier, events), problems
 
 
-def _event(trace: Mapping[str, Any], tz: tzinfo, at: str) -> TrackingEvent:
-    when = rd.time(trace.get("AcceptTime"), tz, f"{at}.AcceptTime")
-    station = rd.text(trace, "AcceptStation", f"{at}.") or ""
-    action = rd.text(trace, "Action", f"{at}.", required=False)
-    status = rd.status_of(action, codes.CODES) if action else TrackingStatus.unknown
+def _event(trace: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Reading:
+    when = rd.time(trace.get("AcceptTime"), ctx.tz, f"{at}.AcceptTime")
+    station = rd.text(trace, "AcceptStation", f"{at}.", required=False) or ""
+    remark = rd.text(trace, "Remark", f"{at}.", required=False)
+    action = evidence.read_code(rd.text(trace, "Action", f"{at}.", required=False), codes.CODES, codes.GENERIC)
     location = rd.text(trace, "Location", f"{at}.", required=False)
-    return TrackingEvent(when, status, action or "", station, location)
+    # The remark sometimes says what the station text does not (拒收, 破损): read both, keep the station text.
+    said = f"{station} {remark}" if remark and remark not in station else station
+    reading = evidence.read_event(when, (action,), said, location, ctx.phrases)
+    if said != station:
+        reading = evidence.Reading(evidence.replace_text(reading.event, station), reading.source)
+    return reading
 
 
 def _plain(value: object) -> str | None:

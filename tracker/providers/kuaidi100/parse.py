@@ -1,70 +1,90 @@
-"""Kuaidi100 replies -> ParsedWaybill (spec/providers.md §2). Pure.
+"""Kuaidi100 replies -> ParsedWaybill (spec digest in docs/providers.md §Kuaidi100). Pure.
 
-Query reply (poll/query.do): {nu, com, state, data[{time, ftime, context, location, areaName, status,
-statusCode}]}, newest first; failures are {result: false, returnCode, message}. Push: the decoded
-`param` form field {status, message, comOld, comNew, lastResult: <query reply>}.
-Times have no offset and are in `tz` (Asia/Shanghai); `ftime` is preferred over `time`.
+Query reply (poll/query.do): {message, nu, com, state, ischeck, data[...]}, newest first. What each `data` item
+carries depends on the `resultv2` asked for: empty/0 -> only time, ftime, context (location on some products);
+1 -> plus `status`, a status NAME (在途, 揽收, 签收...); 4/8 -> plus `statusCode` and the advanced name. So the
+courier's `context` is the main evidence, read by the who-wins rule (tracker/providers/evidence.py).
+Failures are {result: false, returnCode, message}; replies relayed through the Java SDK's beans carry
+`"result": false` on success too (a boolean's default) next to `"message": "ok"` and full data: a success.
+Push: the decoded `param` form field {status: polling|shutdown|abort|updateall, message, autoCheck, comOld,
+comNew, lastResult: <query reply>}; `abort` (3天查询无记录, 60天无变化) is a stop notice, not an error.
+Times have no offset and are in the configured zone (Asia/Shanghai); `ftime` is preferred over `time`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import tzinfo
 from typing import Any
 
-from tracker.domain import TrackingEvent
+from tracker.providers import evidence
 from tracker.providers import reading as rd
-from tracker.providers.base import ParseContext, ParsedWaybill, ParseProblem, ParseResult, company_to_courier
+from tracker.providers.base import (
+    ParseContext,
+    ParsedWaybill,
+    ParseProblem,
+    ParseResult,
+    TrackingStop,
+    company_to_courier,
+)
 from tracker.providers.kuaidi100 import codes
-from tracker.settings import CourierConfig
-from tracker.status import TrackingStatus
 
 PROVIDER = "kuaidi100"
 
 
 def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
-    tz, couriers = ctx.tz, ctx.couriers
     try:
         reply = rd.mapping(data, "reply")
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(None, exc),))
-    return _parse_result(reply, tz, couriers, where="", abort=None)
+    if _looks_like_push(reply):  # a push body handed over as a reply: read it as what it is
+        return parse_push(reply, ctx)
+    return _parse_result(reply, ctx, where="", stop=None)
 
 
 def parse_push(data: Any, ctx: ParseContext) -> ParseResult:
-    tz, couriers = ctx.tz, ctx.couriers
     try:
         push = rd.mapping(data, "param")
+        if "lastResult" not in push and ("nu" in push or "data" in push):
+            return _parse_result(push, ctx, where="", stop=None)  # a bare query reply saved as a push
         last = rd.mapping(push.get("lastResult"), "lastResult")
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(None, exc),))
-    abort = None
-    if str(push.get("status", "")).strip() == codes.PUSH_ABORT:
-        said = str(push.get("message") or "").strip() or "no reason given"
-        abort = f"kuaidi100 stopped tracking this waybill (status=abort: {said}); check company and number"
-    result = _parse_result(last, tz, couriers, where="lastResult.", abort=abort)
-    com_new = str(push.get("comNew") or "").strip()
+    stop = None
+    if _plain(push.get("status")) == codes.PUSH_ABORT:
+        stop = TrackingStop("abort", _plain(push.get("message")) or "")
+    result = _parse_result(last, ctx, where="lastResult.", stop=stop)
+    com_new = _plain(push.get("comNew"))
     if com_new and result.waybills:  # Kuaidi100 corrected the company code (autoCheck=1)
-        fixed = tuple(_with_company(w, com_new, couriers) for w in result.waybills)
+        fixed = tuple(_with_company(w, com_new, ctx) for w in result.waybills)
         result = ParseResult(fixed, result.problems)
     return result
 
 
-def _parse_result(
-    reply: Mapping[str, Any],
-    tz: tzinfo,
-    couriers: Mapping[str, CourierConfig],
-    *,
-    where: str,
-    abort: str | None,
-) -> ParseResult:
+def _looks_like_push(reply: Mapping[str, Any]) -> bool:
+    return isinstance(reply.get("lastResult"), Mapping)
+
+
+def _failed(reply: Mapping[str, Any]) -> bool:
+    """A failure names a returnCode other than 200, or says result false with no tracking in it."""
+    code = _plain(reply.get("returnCode"))
+    if code is not None and code != "200":
+        return True
+    result = reply.get("result")
+    if result is False or str(result).strip().lower() == "false":
+        has_tracking = bool(reply.get("data")) or bool(_plain(reply.get("nu")))
+        said_ok = (_plain(reply.get("message")) or "").lower() == "ok"
+        return not (has_tracking or said_ok)
+    return False
+
+
+def _parse_result(reply: Mapping[str, Any], ctx: ParseContext, *, where: str, stop: TrackingStop | None) -> ParseResult:
     waybill = _plain(reply.get("nu"))
     company = _plain(reply.get("com"))
-    courier = company_to_courier(PROVIDER, company, couriers)
-    if reply.get("result") is False or str(reply.get("result")).lower() == "false":
+    courier = company_to_courier(PROVIDER, company, ctx.couriers)
+    if _failed(reply):
         code = _plain(reply.get("returnCode")) or "?"
         error = codes.query_error(code, _plain(reply.get("message")))
-        return ParseResult((ParsedWaybill(PROVIDER, waybill or "", company, courier, (), error),), ())
+        return ParseResult((ParsedWaybill(PROVIDER, waybill or "", company, courier, (), error, stop),), ())
     if not waybill:
         return ParseResult((), (ParseProblem(None, f"{where}nu: missing (no waybill number in the reply)"),))
     problems: list[ParseProblem] = []
@@ -72,43 +92,33 @@ def _parse_result(
         rows = rd.items(reply.get("data"), f"{where}data")
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(waybill, exc),))
-    state = _plain(reply.get("state"))
-    events: list[TrackingEvent] = []
+    readings: list[evidence.Reading] = []
     for index, row in enumerate(rows):
         at = f"{where}data[{index}]"
         try:
-            events.append(_event(rd.mapping(row, at), tz, at))
+            readings.append(_event(rd.mapping(row, at), ctx, at))
         except rd.BadField as exc:
             problems.append(rd.problem(waybill, exc))
-    events.reverse()  # newest first -> oldest first, so equal times keep the provider's order
-    ordered = rd.oldest_first(events)
-    if ordered and not ordered[-1].raw_code and state:  # no per-event codes: `state` is the newest one's
-        last = ordered[-1]
-        newest = TrackingEvent(last.time, rd.status_of(state, codes.STATE), state, last.text, last.location)
-        ordered = (*ordered[:-1], newest)
-    parsed = ParsedWaybill(PROVIDER, waybill, company, courier, ordered, abort)
+    readings.reverse()  # newest first -> oldest first, so equal times keep the provider's order
+    package = evidence.read_code(_plain(reply.get("state")), codes.STATE, codes.GENERIC)
+    events = evidence.finish(readings, package)
+    parsed = ParsedWaybill(PROVIDER, waybill, company, courier, events, None, stop)
     return ParseResult((parsed,), tuple(problems))
 
 
-def _event(row: Mapping[str, Any], tz: tzinfo, at: str) -> TrackingEvent:
+def _event(row: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Reading:
     raw_time = row.get("ftime") or row.get("time")
-    when = rd.time(raw_time, tz, f"{at}.ftime")
-    context = rd.text(row, "context", f"{at}.") or ""
-    code = rd.text(row, "statusCode", f"{at}.", required=False)
-    name = rd.text(row, "status", f"{at}.", required=False)
-    if code is not None:
-        status = rd.status_of(code, codes.STATE)
-    elif name is not None and name in codes.STATUS_NAMES:
-        status, code = codes.STATUS_NAMES[name], name
-    else:
-        status, code = TrackingStatus.unknown, ""
+    when = rd.time(raw_time, ctx.tz, f"{at}.ftime")
+    context = rd.text(row, "context", f"{at}.", required=False) or ""
+    code = evidence.read_code(rd.text(row, "statusCode", f"{at}.", required=False), codes.STATE, codes.GENERIC)
+    name = evidence.read_code(rd.text(row, "status", f"{at}.", required=False), codes.STATUS_NAMES, codes.GENERIC)
     location = rd.text(row, "location", f"{at}.", required=False) or rd.text(row, "areaName", f"{at}.", required=False)
-    return TrackingEvent(when, status, code or "", context, location)
+    return evidence.read_event(when, (code, name), context, location, ctx.phrases)
 
 
-def _with_company(w: ParsedWaybill, company: str, couriers: Mapping[str, CourierConfig]) -> ParsedWaybill:
-    courier = company_to_courier(PROVIDER, company, couriers) or w.courier
-    return ParsedWaybill(w.provider, w.waybill, company, courier, w.events, w.error)
+def _with_company(w: ParsedWaybill, company: str, ctx: ParseContext) -> ParsedWaybill:
+    courier = company_to_courier(PROVIDER, company, ctx.couriers) or w.courier
+    return ParsedWaybill(w.provider, w.waybill, company, courier, w.events, w.error, w.stop)
 
 
 def _plain(value: object) -> str | None:

@@ -56,6 +56,35 @@ STATUS: dict[str, S] = {
 
 CODES: dict[str, S] = {**STATUS, **SUB_STATUS}
 
+# The per-event `stage` of v2.2 (2022 on) and v2.4 webhooks and replies; usually the only code an event carries.
+STAGE: dict[str, S] = {
+    "InfoReceived": S.info_received,
+    "PickedUp": S.picked_up,
+    "Departure": S.in_transit,
+    "Arrival": S.in_transit,
+    "InTransit": S.in_transit,
+    "OutForDelivery": S.out_for_delivery,
+    "AvailableForPickup": S.available_for_pickup,
+    "DeliveryFailure": S.delivery_failed,
+    "Delivered": S.delivered,
+    "Returning": S.returning,
+    "Returned": S.returned,
+    "Exception": S.delivery_failed,
+}
+
+# Codes that name a broad class: the description decides when it names something more precise
+# (docs/tracking-status.md).
+GENERIC: frozenset[str] = frozenset(
+    {
+        "InTransit", "InTransit_Other", "InTransit_Departure", "InTransit_Arrival", "Departure", "Arrival",
+        "Exception", "Exception_Other", "DeliveryFailure", "DeliveryFailure_Other", "NotFound_Other",
+    }
+)  # fmt: skip
+
+# Webhook `event` values (§4.3).
+EVENT_UPDATED = "TRACKING_UPDATED"
+EVENT_STOPPED = "TRACKING_STOPPED"
+
 # Error codes seen in 17TRACK v2 replies (top-level `code` or `rejected[].error.code`) [I: from client code,
 # not the spec]; the provider's own `message` is always shown as well.
 ERRORS: dict[str, str] = {

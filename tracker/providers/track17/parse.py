@@ -1,34 +1,44 @@
-"""17TRACK v2.2 replies -> ParsedWaybill (spec/providers.md §4). Pure.
+"""17TRACK v2.2 and v2.4 replies -> ParsedWaybill (docs/providers.md §17TRACK). Pure.
 
 gettrackinfo: {code, data{accepted[{number, carrier, track_info}], rejected[{number, error{code, message}}]}}.
-Webhook: {event, data{number, carrier, track_info}}. Events live in
-track_info.tracking.providers[].events[{time_iso, time_utc, description, location, sub_status}]; time_iso
-carries an offset (one without is read in `tz`).
+Webhook: {event: TRACKING_UPDATED|TRACKING_STOPPED, data{number, carrier, param, tag, track_info?}}. Events live
+in track_info.tracking.providers[].events[{time_iso, time_utc, time_raw, description, location, stage,
+sub_status?}]: real events carry a `stage` and usually no `sub_status`, so the description is read too (the
+who-wins rule, tracker/providers/evidence.py). `latest_status` describes the package and may disagree with the
+newest event (Exception next to an AvailableForPickup event): it speaks only for an event that has nothing
+better. TRACKING_STOPPED bodies and minimal TRACKING_UPDATED bodies have no track_info: a stop notice, and an
+update with nothing in it, never an error. time_iso carries an offset (one without is read in the zone).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import tzinfo
 from typing import Any
 
 from tracker.domain import TrackingEvent
+from tracker.providers import evidence
 from tracker.providers import reading as rd
-from tracker.providers.base import ParseContext, ParsedWaybill, ParseProblem, ParseResult, company_to_courier
+from tracker.providers.base import (
+    ParseContext,
+    ParsedWaybill,
+    ParseProblem,
+    ParseResult,
+    TrackingStop,
+    company_to_courier,
+)
 from tracker.providers.track17 import codes
-from tracker.settings import CourierConfig
-from tracker.status import TrackingStatus
 
 PROVIDER = "track17"
 
 
 def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
-    tz, couriers = ctx.tz, ctx.couriers
     try:
         reply = rd.mapping(data, "reply")
+        if "event" in reply and "code" not in reply:  # a webhook body handed over as a reply
+            return parse_push(reply, ctx)
         if "code" not in reply:
             raise rd.BadField("code: missing (not a 17TRACK v2 reply)")
-        if reply.get("code") not in (0, "0"):
+        if str(reply.get("code")).strip() != "0":
             return ParseResult((_reply_error(reply),), ())
         body = rd.mapping(reply.get("data"), "data")
         accepted = rd.items(body.get("accepted"), "data.accepted")
@@ -38,7 +48,7 @@ def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
     waybills: list[ParsedWaybill] = []
     problems: list[ParseProblem] = []
     for index, item in enumerate(accepted):
-        waybill, found = _accepted(item, tz, couriers, where=f"data.accepted[{index}]")
+        waybill, found = _accepted(item, ctx, where=f"data.accepted[{index}]")
         problems.extend(found)
         if waybill is not None:
             waybills.append(waybill)
@@ -55,13 +65,31 @@ def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
 
 
 def parse_push(data: Any, ctx: ParseContext) -> ParseResult:
-    tz, couriers = ctx.tz, ctx.couriers
     try:
         body = rd.mapping(data, "webhook")
+        if "code" in body and "event" not in body:  # a gettrackinfo reply saved as a push
+            return parse_query(body, ctx)
+        event = _plain(body.get("event")) or codes.EVENT_UPDATED
+        item = rd.mapping(body.get("data"), "data")
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(None, exc),))
-    waybill, problems = _accepted(body.get("data"), tz, couriers, where="data")
+    waybill, problems = _accepted(item, ctx, where="data")
+    if waybill is not None and event == codes.EVENT_STOPPED:
+        reason = _stop_reason(item)
+        waybill = ParsedWaybill(
+            waybill.provider, waybill.waybill, waybill.company, waybill.courier, waybill.events, waybill.error,
+            TrackingStop("stopped", reason),
+        )  # fmt: skip
     return ParseResult(() if waybill is None else (waybill,), tuple(problems))
+
+
+def _stop_reason(item: Mapping[str, Any]) -> str:
+    """What the stop body says of why, when it says anything (tracking_status / stop reason fields)."""
+    for key in ("stop_reason", "reason", "tracking_status", "package_status"):
+        said = _plain(item.get(key))
+        if said:
+            return said
+    return ""
 
 
 def _reply_error(reply: Mapping[str, Any]) -> ParsedWaybill:
@@ -71,9 +99,7 @@ def _reply_error(reply: Mapping[str, Any]) -> ParsedWaybill:
     return ParsedWaybill(PROVIDER, "", None, None, (), message)
 
 
-def _accepted(
-    item: object, tz: tzinfo, couriers: Mapping[str, CourierConfig], *, where: str
-) -> tuple[ParsedWaybill | None, list[ParseProblem]]:
+def _accepted(item: object, ctx: ParseContext, *, where: str) -> tuple[ParsedWaybill | None, list[ParseProblem]]:
     try:
         obj = rd.mapping(item, where)
     except rd.BadField as exc:
@@ -82,9 +108,11 @@ def _accepted(
     if not number:
         return None, [ParseProblem(None, f"{where}.number: missing (no waybill number)")]
     company = _plain(obj.get("carrier"))
-    courier = company_to_courier(PROVIDER, company, couriers)
+    courier = company_to_courier(PROVIDER, company, ctx.couriers)
+    if obj.get("track_info") is None:  # a stop notice or a minimal update: nothing to read, nothing wrong
+        return ParsedWaybill(PROVIDER, number, company, courier, ()), []
     problems: list[ParseProblem] = []
-    events: list[TrackingEvent] = []
+    readings: list[evidence.Reading] = []
     try:
         info = rd.mapping(obj.get("track_info"), f"{where}.track_info")
         tracking = info.get("tracking") or {}
@@ -101,43 +129,57 @@ def _accepted(
         for index, row in enumerate(rows):
             at = f"{p_where}.events[{index}]"
             try:
-                events.append(_event(rd.mapping(row, at), tz, at))
+                readings.append(_event(rd.mapping(row, at), ctx, at))
             except rd.BadField as exc:
                 problems.append(rd.problem(number, exc))
-    events.reverse()  # 17TRACK lists newest first
-    ordered = rd.oldest_first(_unique(events))
+    if not readings:  # no provider events: the latest_event is all there is
+        latest_event = info.get("latest_event")
+        if isinstance(latest_event, Mapping) and (latest_event.get("time_iso") or latest_event.get("time_utc")):
+            try:
+                readings.append(_event(latest_event, ctx, f"{where}.track_info.latest_event"))
+            except rd.BadField as exc:
+                problems.append(rd.problem(number, exc))
+    readings.reverse()  # 17TRACK lists newest first
     latest = info.get("latest_status") if isinstance(info.get("latest_status"), Mapping) else {}
-    code = _plain(latest.get("sub_status")) or _plain(latest.get("status"))
-    if ordered and not ordered[-1].raw_code and code:  # events without sub_status: latest_status is the newest's
-        last = ordered[-1]
-        ordered = (
-            *ordered[:-1],
-            TrackingEvent(last.time, rd.status_of(code, codes.CODES), code, last.text, last.location),
-        )
-    return ParsedWaybill(PROVIDER, number, company, courier, ordered), problems
+    package = evidence.read_code(
+        _plain(latest.get("sub_status")) or _plain(latest.get("status")), codes.CODES, codes.GENERIC
+    )
+    events = evidence.finish(_unique(readings), package)
+    return ParsedWaybill(PROVIDER, number, company, courier, events), problems
 
 
-def _event(row: Mapping[str, Any], tz: tzinfo, at: str) -> TrackingEvent:
+def _event(row: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Reading:
     if row.get("time_iso"):
-        when = rd.time(row.get("time_iso"), tz, f"{at}.time_iso")
+        when = rd.time(row.get("time_iso"), ctx.tz, f"{at}.time_iso")
+    elif row.get("time_utc"):
+        when = rd.time(row.get("time_utc"), ctx.tz, f"{at}.time_utc")
     else:
-        when = rd.time(row.get("time_utc"), tz, f"{at}.time_iso")
-    description = rd.text(row, "description", f"{at}.") or ""
-    code = rd.text(row, "sub_status", f"{at}.", required=False)
-    status = rd.status_of(code, codes.CODES) if code else TrackingStatus.unknown
+        when = rd.time(_raw_time(row.get("time_raw")), ctx.tz, f"{at}.time_iso")
+    description = rd.text(row, "description", f"{at}.", required=False) or ""
+    sub_status = evidence.read_code(rd.text(row, "sub_status", f"{at}.", required=False), codes.CODES, codes.GENERIC)
+    stage = evidence.read_code(rd.text(row, "stage", f"{at}.", required=False), codes.STAGE, codes.GENERIC)
     location = rd.text(row, "location", f"{at}.", required=False)
-    return TrackingEvent(when, status, code or "", description, location)
+    return evidence.read_event(when, (sub_status, stage), description, location, ctx.phrases)
 
 
-def _unique(events: list[TrackingEvent]) -> list[TrackingEvent]:
+def _raw_time(raw: object) -> str | None:
+    """time_raw {date, time, timezone} -> '2024-05-22 09:10:00+08:00' (or without the zone)."""
+    if not isinstance(raw, Mapping) or not raw.get("date"):
+        return None
+    moment = f"{raw.get('date')} {raw.get('time') or '00:00:00'}"
+    zone = str(raw.get("timezone") or "").strip()
+    return f"{moment}{zone}" if zone else moment
+
+
+def _unique(readings: list[evidence.Reading]) -> list[evidence.Reading]:
     """Two upstream providers (origin and last-mile carrier) may report the same scan."""
     seen: set[tuple[object, str]] = set()
     kept = []
-    for event in events:
-        key = (event.time, event.text)
+    for reading in readings:
+        key = (reading.event.time, reading.event.text)
         if key not in seen:
             seen.add(key)
-            kept.append(event)
+            kept.append(reading)
     return kept
 
 
@@ -146,3 +188,6 @@ def _plain(value: object) -> str | None:
         return None
     shown = str(value).strip()
     return shown or None
+
+
+__all__ = ["TrackingEvent", "parse_push", "parse_query"]

@@ -1,0 +1,87 @@
+"""Who wins between a provider's code, the courier's words and the package-level state (docs/tracking-status.md)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tracker.phrases import PhraseBook, PhraseRule
+from tracker.providers.evidence import Code, Reading, finish, read_event
+from tracker.status import TrackingStatus as S
+
+T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+BOOK = PhraseBook(
+    [
+        PhraseRule(S.delivered, 70, ("已签收",), ("未签收",)),
+        PhraseRule(S.out_for_delivery, 50, ("派件", "派送"), ("派送不成功",)),
+        PhraseRule(S.delivery_failed, 75, ("派送不成功",)),
+        PhraseRule(S.in_transit, 30, ("到达",)),
+    ]
+)
+GENERIC_IN_TRANSIT = Code("0", S.in_transit, True)
+SPECIFIC_OUT_OF_AREA = Code("207", S.out_of_area, False)
+UNLISTED = Code("999", S.unknown, False)
+
+
+def _read(codes: tuple[Code | None, ...], text: str) -> Reading:
+    return read_event(T0, codes, text, None, BOOK)
+
+
+@pytest.mark.parametrize(
+    ("codes", "text", "status", "raw", "source"),
+    [
+        # 1. a specific code wins, whatever the words say
+        ((SPECIFIC_OUT_OF_AREA,), "快件已签收", S.out_of_area, "207", "code"),
+        # 2. a generic code gives way to words that name a state; the raw code is kept
+        ((GENERIC_IN_TRANSIT,), "快件已签收，签收人：本人", S.delivered, "0", "text"),
+        ((GENERIC_IN_TRANSIT,), "正在派送中", S.out_for_delivery, "0", "text"),
+        # ... negations are read whole
+        ((GENERIC_IN_TRANSIT,), "派送不成功，收件人未签收", S.delivery_failed, "0", "text"),
+        # 3. without a code, the words decide
+        ((None,), "【深圳市】正在派件", S.out_for_delivery, "", "text"),
+        ((), "快件已签收", S.delivered, "", "text"),
+        # 4. a generic code alone still says what it can
+        ((GENERIC_IN_TRANSIT,), "【义乌】扫描", S.in_transit, "0", "generic"),
+        # 5. neither says anything: unknown, the raw code kept
+        ((UNLISTED,), "新状态", S.unknown, "999", "none"),
+        ((None, None), "", S.unknown, "", "none"),
+        # the most trusted specific code wins over a less trusted one
+        ((GENERIC_IN_TRANSIT, SPECIFIC_OUT_OF_AREA), "", S.out_of_area, "207", "code"),
+    ],
+)
+def test_who_wins(codes: tuple[Code | None, ...], text: str, status: S, raw: str, source: str) -> None:
+    reading = _read(codes, text)
+    assert (reading.event.status, reading.event.raw_code, reading.source) == (status, raw, source)
+
+
+def _at(hours: int, reading: Reading) -> Reading:
+    return Reading(replace(reading.event, time=T0 + timedelta(hours=hours)), reading.source)
+
+
+def test_package_state_speaks_only_for_a_newest_event_with_nothing_better() -> None:
+    older = _at(0, _read((None,), "到达【义乌转运中心】"))
+    said = _at(5, _read((None,), "正在派件"))
+    silent = _at(5, _read((None,), "扫描"))
+    generic = _at(5, _read((GENERIC_IN_TRANSIT,), "扫描"))
+    package = Code("404", S.refused, False)
+    # the newest event's own words win over the package
+    assert [e.status for e in finish([older, said], package)] == [S.in_transit, S.out_for_delivery]
+    # an event nothing explains takes the package state, and keeps no code of its own
+    events = finish([older, silent], package)
+    assert (events[-1].status, events[-1].raw_code) == (S.refused, "404")
+    # a generic code alone gives way to a specific package state, not to a generic one
+    assert finish([older, generic], package)[-1].status is S.refused
+    assert finish([older, generic], Code("2", S.in_transit, True))[-1].status is S.in_transit
+    # only the newest event: an older silent event stays unknown
+    assert [e.status for e in finish([silent, _at(9, said)], package)] == [S.unknown, S.out_for_delivery]
+    # no package state, or one nobody knows: nothing changes
+    assert finish([older, silent], None)[-1].status is S.unknown
+    assert finish([older, silent], UNLISTED)[-1].status is S.unknown
+
+
+def test_finish_orders_by_time_and_keeps_the_given_order_for_equal_times() -> None:
+    first, second = _at(3, _read((None,), "到达 A")), _at(3, _read((None,), "到达 B"))
+    earlier = _at(1, _read((None,), "正在派件"))
+    assert [e.text for e in finish([first, second, earlier], None)] == ["正在派件", "到达 A", "到达 B"]

@@ -1,0 +1,89 @@
+"""Who wins: an event's status from the provider's code, the courier's text and the package-level state.
+
+The one rule (docs/tracking-status.md):
+1. A specific provider code wins (超区 207, 滞留 208, 拒签 14, 17TRACK Delivered ...).
+2. Otherwise the courier's text decides when it names a status (a generic code such as 在途 0 or 干线 1002
+   gives way to 正在派件 or 已签收; an event without a code is read from its text alone).
+3. Otherwise a generic code says what it can (在途 stays in_transit).
+4. Otherwise the event is `unknown` (ingest then keeps the parcel's status: it never moves backwards).
+The package-level state (Kuaidi100 `state`, Kdniao `State`/`StateEx`, 17TRACK `latest_status`) describes the
+parcel, not an event: it sets the newest event's status only when that event has nothing better (it is still
+`unknown`, or only a generic code spoke for it and the package state is specific).
+Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from tracker.domain import TrackingEvent
+from tracker.phrases import PhraseBook
+from tracker.status import TrackingStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A provider's code for an event (or for the parcel), read through its provider's table."""
+
+    raw: str  # as sent: "207", "在途", "Delivered", "InTransit_Arrival"
+    status: TrackingStatus  # `unknown` for a code the table does not know
+    generic: bool  # names a broad class (在途, 疑难, InTransit_Other) that a text may make precise
+
+    @property
+    def specific(self) -> bool:
+        return not self.generic and self.status is not TrackingStatus.unknown
+
+
+def read_code(raw: str | None, table: Mapping[str, TrackingStatus], generic: frozenset[str]) -> Code | None:
+    """A raw code -> Code via `table`; None when there is no code at all."""
+    if raw is None or raw == "":
+        return None
+    return Code(raw, table.get(raw, TrackingStatus.unknown), raw in generic)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One event as read, with what decided its status: "code" (a specific code), "text", "generic" (a
+    generic code alone) or "none"."""
+
+    event: TrackingEvent
+    source: str
+
+
+def read_event(
+    when: datetime, codes: tuple[Code | None, ...], text: str, location: str | None, phrases: PhraseBook
+) -> Reading:
+    """One event from its codes (most trusted first) and its text, by the rule above."""
+    present = [c for c in codes if c is not None]
+    raw = present[0].raw if present else ""
+    for code in present:
+        if code.specific:
+            return Reading(TrackingEvent(when, code.status, code.raw, text, location), "code")
+    said = phrases.classify(text)
+    if said is not None:
+        return Reading(TrackingEvent(when, said, raw, text, location), "text")
+    for code in present:
+        if code.status is not TrackingStatus.unknown:
+            return Reading(TrackingEvent(when, code.status, code.raw, text, location), "generic")
+    return Reading(TrackingEvent(when, TrackingStatus.unknown, raw, text, location), "none")
+
+
+def finish(readings: list[Reading], package: Code | None) -> tuple[TrackingEvent, ...]:
+    """Events oldest first (equal times keep the order given, which must be oldest first); the newest takes
+    the package-level state when it has nothing better: it is `unknown`, or only a generic code spoke for
+    it and the package state is specific."""
+    ordered = sorted(readings, key=lambda r: r.event.time)
+    events = [r.event for r in ordered]
+    if not ordered or package is None or package.status is TrackingStatus.unknown:
+        return tuple(events)
+    newest = ordered[-1]
+    if newest.source == "none" or (newest.source == "generic" and package.specific):
+        events[-1] = replace(newest.event, status=package.status, raw_code=newest.event.raw_code or package.raw)
+    return tuple(events)
+
+
+def replace_text(event: TrackingEvent, text: str) -> TrackingEvent:
+    """The same event with the text kept for people (a remark read for the status is not stored twice)."""
+    return replace(event, text=text)
