@@ -116,3 +116,25 @@ def test_couriers_detect_unknown_number_is_a_user_error(runner: CliRunner) -> No
     result = runner.invoke(app, ["couriers", "detect", "123"])
     assert isinstance(result.exception, TrackerError)
     assert "'123' matches no courier's pattern" in str(result.exception)
+
+
+def test_parse_tells_the_provider_by_shape_and_reports_a_stop_notice(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["parse", _fixture("kuaidi100", "push_abort_60_days.json")])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0] == {
+        "waybill": "4312345678902", "courier": "yunda", "notice": "tracking_stopped", "kind": "abort",
+        "reason": "60天无变化",
+    }  # fmt: skip
+    assert [line["status"] for line in lines[1:]] == ["picked_up", "in_transit"]
+    assert "kuaidi100 stopped tracking it (60天无变化)" in result.stderr
+    stopped = runner.invoke(app, ["parse", _fixture("track17", "webhook_stopped.json")])
+    assert stopped.exit_code == 0 and json.loads(stopped.stdout)["notice"] == "tracking_stopped"
+
+
+def test_parse_of_an_unrecognisable_body_names_the_file(runner: CliRunner, tmp_path: Path) -> None:
+    saved = tmp_path / "mystery.json"
+    saved.write_text('{"hello": 1}', encoding="utf-8")
+    result = runner.invoke(app, ["parse", str(saved)])
+    assert isinstance(result.exception, TrackerError)  # main() prints it as one line and exits 2
+    assert "mystery.json: cannot tell which provider this comes from" in str(result.exception)

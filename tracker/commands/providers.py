@@ -13,7 +13,7 @@ import typer
 from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
 from tracker.couriers.detect import CourierIndex, UnknownCourier
 from tracker.errors import TrackerError
-from tracker.providers.base import ParseResult, parse_reply
+from tracker.providers.base import ParsedWaybill, ParseResult, parse_reply
 
 couriers_app = typer.Typer(help="Configured couriers: list them, detect one from a waybill number.")
 
@@ -28,8 +28,11 @@ class Provider(StrEnum):
     track17 = "track17"
 
 
-PROVIDER_HELP = "Which provider the reply comes from: kuaidi100, kdniao or track17."
-PUSH_HELP = "FILE is a push body (Kuaidi100 `param`, Kdniao `RequestData`, 17TRACK webhook), not a query reply."
+PROVIDER_HELP = "Which provider the reply comes from: kuaidi100, kdniao or track17 (default: told by its shape)."
+PUSH_HELP = (
+    "FILE is a push body (Kuaidi100 `param`, Kdniao `RequestData`, 17TRACK webhook), not a query reply; "
+    "a push is also recognised without it."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,30 +43,59 @@ def register(app: typer.Typer) -> None:
     app.add_typer(couriers_app, name="couriers")
 
 
-def _read(ctx: typer.Context, provider: Provider, push: bool, file: Path) -> ParseResult:
+def _read(ctx: typer.Context, provider: Provider | None, push: bool, file: Path) -> tuple[str, ParseResult]:
     settings = ctx_app(ctx).settings
     try:
-        body = file.read_bytes()
+        body = _unwrap_form(file.read_bytes())
     except OSError as exc:
         raise TrackerError(f"{file}: cannot read ({exc.strerror})") from None
-    if push:
-        body = _unwrap_form(body)
+    name = str(provider) if provider is not None else _guess_provider(body, file)
     kind = "push" if push else "query"
-    return parse_reply(
-        str(provider), body, kind=kind, tz=settings.tz, couriers=settings.couriers, phrases=settings.phrasebook
-    )
+    result = parse_reply(name, body, kind=kind, tz=settings.tz, couriers=settings.couriers, phrases=settings.phrasebook)
+    return name, result
 
 
 def _unwrap_form(body: bytes) -> bytes:
     """A push saved as the raw form body (param=...&sign=...) -> the JSON field; JSON is returned as is."""
     text = body.decode("utf-8-sig", errors="replace").strip()
-    if text.startswith("{"):
+    if text.startswith(("{", "[")) or "=" not in text:
         return body
     form = parse_qs(text)
     for name in _PUSH_FIELDS:
         if form.get(name):
             return form[name][0].encode("utf-8")
     return body
+
+
+# Top-level keys that only one provider's replies and pushes carry.
+_SHAPES = (
+    ("kuaidi100", ("lastResult", "nu", "ischeck", "returnCode")),
+    ("kdniao", ("LogisticCode", "EBusinessID", "PushTime", "Traces")),
+    ("track17", ("event", "code")),
+)
+
+
+def _guess_provider(body: bytes, file: Path) -> str:
+    """Which provider a saved body comes from, by the keys only its shape has; an error naming the file."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        data = None
+    if isinstance(data, dict):
+        for name, keys in _SHAPES:
+            if any(key in data for key in keys):
+                return name
+    raise TrackerError(f"{file}: cannot tell which provider this comes from; pass --provider kuaidi100|kdniao|track17")
+
+
+def _stop_line(provider: str, waybill: ParsedWaybill) -> str:
+    """A stop notice in words: who stopped tracking which waybill, why, and what follows."""
+    assert waybill.stop is not None
+    why = f" ({waybill.stop.reason})" if waybill.stop.reason else ""
+    return (
+        f"waybill {waybill.waybill}: {provider} stopped tracking it{why}; "
+        "it is subscribed again with a corrected courier, or polled"
+    )
 
 
 def _report_problems(result: ParseResult, file: Path) -> int:
@@ -79,16 +111,26 @@ def _report_problems(result: ParseResult, file: Path) -> int:
 def parse(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Saved reply (JSON)."),
-    provider: Provider = typer.Option(..., "--provider", help=PROVIDER_HELP),
+    provider: Provider | None = typer.Option(None, "--provider", help=PROVIDER_HELP),
     push: bool = typer.Option(False, "--push", help=PUSH_HELP),
 ) -> None:
-    result = _read(ctx, provider, push, file)
+    name, result = _read(ctx, provider, push, file)
     failures = _report_problems(result, file)
     for waybill in result.waybills:
         if waybill.error:
             who = f"waybill {waybill.waybill}: " if waybill.waybill else ""
             sys.stderr.write(f"{file}: {who}{waybill.error}\n")
             failures += 1
+        if waybill.stop is not None:  # a notice, not a failure: one JSON line and one line in words
+            notice = {
+                "waybill": waybill.waybill,
+                "courier": waybill.courier,
+                "notice": "tracking_stopped",
+                "kind": waybill.stop.kind,
+                "reason": waybill.stop.reason,
+            }
+            sys.stdout.write(json.dumps(notice, ensure_ascii=False) + "\n")
+            sys.stderr.write(f"{file}: {_stop_line(name, waybill)}\n")
         for event in waybill.events:
             line = {
                 "waybill": waybill.waybill,
@@ -107,20 +149,20 @@ def parse(
 def ingest_cmd(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Saved reply (JSON)."),
-    provider: Provider = typer.Option(..., "--provider", help=PROVIDER_HELP),
+    provider: Provider | None = typer.Option(None, "--provider", help=PROVIDER_HELP),
     push: bool = typer.Option(False, "--push", help=PUSH_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     from tracker.ingest import ingest
 
     app = ctx_app(ctx)
-    result = _read(ctx, provider, push, file)
+    name, result = _read(ctx, provider, push, file)
     failures = _report_problems(result, file)
     for waybill in result.waybills:
         if waybill.error and not waybill.waybill:
             sys.stderr.write(f"{file}: {waybill.error} (names no waybill; nothing stored)\n")
             failures += 1
-    stored = ingest(app.engine, result.waybills, now=resolve_now(now, app.settings), source=str(provider))
+    stored = ingest(app.engine, result.waybills, now=resolve_now(now, app.settings), source=name)
     counts = f"{stored.matched} matched, {stored.new_events} new events, {len(stored.unknown)} unknown"
     typer.echo(f"{file.name}: {counts}")
     for waybill in stored.unknown:
@@ -129,6 +171,8 @@ def ingest_cmd(
     for waybill in result.waybills:
         if waybill.error and waybill.waybill and waybill.waybill not in unknown:
             typer.echo(f"  waybill {waybill.waybill}: provider error stored: {waybill.error}")
+        if waybill.stop is not None and waybill.waybill not in unknown:
+            typer.echo(f"  {_stop_line(name, waybill)}")
     if failures:
         raise typer.Exit(1)
 
