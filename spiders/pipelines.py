@@ -32,14 +32,15 @@ def _engine(crawler: Crawler, settings: Any) -> Any:
 
 class NormalizePipeline:
     def __init__(self, crawler: Crawler) -> None:
-        self.tz = _tracker_settings(crawler).tz
+        settings = _tracker_settings(crawler)
+        self.tz, self.phrases = settings.tz, settings.phrasebook
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
         return cls(crawler)
 
     def process_item(self, item: WaybillPageItem) -> WaybillPageItem:
-        parsed, problems = to_parsed(item.courier, item.waybill, item.rows, tz=self.tz)
+        parsed, problems = to_parsed(item.courier, item.waybill, item.rows, tz=self.tz, phrases=self.phrases)
         for problem in problems:
             log.warning("%s: %s", problem.waybill, problem.message)
         item.parsed = parsed

@@ -406,6 +406,7 @@ class ProviderConfig(_Strict):
     ebusiness_id: str = ""
     app_key: str = ""
     request_type: str = "8001"
+    api_version: str = Field(default="v2.4", pattern=r"^v2\.[24]$")  # 17TRACK: v2.2 or v2.4 paths, same shapes
     min_waybill_interval_minutes: PositiveFloat = 30
     rate_per_second: float = Field(default=3, gt=0)
     concurrency: PositiveInt = 4

@@ -436,6 +436,8 @@ def create_app(state: SandboxState) -> Starlette:
             Route("/Ebusiness/EbusinessOrderHandle.aspx", kdniao, methods=["POST"]),
             Route("/track/v2.2/register", track17_register, methods=["POST"]),
             Route("/track/v2.2/gettrackinfo", track17_gettrackinfo, methods=["POST"]),
+            Route("/track/v2.4/register", track17_register, methods=["POST"]),
+            Route("/track/v2.4/gettrackinfo", track17_gettrackinfo, methods=["POST"]),
             Route("/web/{courier}/{waybill}", web_page, methods=["GET"]),
             Route("/_sandbox/clock", control_clock, methods=["GET", "POST"]),
             Route("/_sandbox/faults", control_faults, methods=["POST"]),

@@ -1,5 +1,6 @@
-"""17TRACK client (spec/providers.md §4.1): register and gettrackinfo, at most 40 numbers a request,
-3 requests a second per key. I/O only; returns raw bodies."""
+"""17TRACK client (docs/providers.md §17TRACK): register and gettrackinfo on the v2.2 or v2.4 paths
+(config `api_version`; both answer in the same shape), at most 40 numbers a request, 3 requests a second per
+key. I/O only; returns raw bodies."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class Track17Client(ProviderClient):
             raise ProviderError(f"track17: {len(items)} numbers in one request; the limit is {MAX_NUMBERS}")
         body = json.dumps(items)
         headers = {"17token": self.config.key, "content-type": "application/json"}
-        response = await self.guard.send(lambda: self.http.post(f"/track/v2.2/{path}", content=body, headers=headers))
+        response = await self.guard.send(lambda: self.http.post(f"/track/{self.config.api_version}/{path}", content=body, headers=headers))
         return response.text
 
     @staticmethod
