@@ -611,6 +611,10 @@ _FILES = {
 }
 
 
+# Top-level keys that are a table of their file (their name is part of the key a person looks for).
+_TABLES = {"detection"}
+
+
 def default_config_dir() -> Path:
     """TRACKER_CONFIG_DIR, else ./config when it exists, else the project's own config/."""
     env = os.environ.get(f"{ENV_PREFIX}CONFIG_DIR")
@@ -674,7 +678,7 @@ def format_validation_error(exc: ValidationError, config_dir: Path) -> str:
             key = ".".join(loc[1:]) or top
         else:
             where = str(config_dir / _FILES.get(top, "tracker.toml"))
-            key = ".".join(loc[1:] if top in _FILES else loc) or "(file)"
+            key = ".".join(loc[1:] if top in _FILES and top not in _TABLES else loc) or "(file)"
         got = err.get("input")
         got_text = "" if isinstance(got, dict | list) or got is None else f", got {got!r}"
         message = err["msg"].removeprefix("Value error, ")
