@@ -72,6 +72,15 @@ def test_an_unreachable_kuaidi100_is_an_error_reply(online_settings: Settings) -
     assert reply.codes == () and reply.error is not None and "failed" in reply.error
 
 
+def test_a_cut_off_reply_is_an_error_reply(online_settings: Settings, sandbox: tuple[str, SandboxState]) -> None:
+    url, _ = sandbox
+    httpx.post(f"{url}/_sandbox/faults", json={"next": ["malformed"]}).raise_for_status()
+    reply = ask_autonumber(online_settings.providers.kuaidi100, "668123456789")
+    assert reply.codes == () and reply.error == "Kuaidi100 autonumber reply is not JSON"
+    # the fault was used up: the next call answers
+    assert ask_autonumber(online_settings.providers.kuaidi100, "668123456789").codes == ("zhongtong", "shentong")
+
+
 def test_the_fallback_decides_what_the_patterns_cannot(online_settings: Settings) -> None:
     index = CourierIndex(online_settings.couriers, online_settings.detection)
     reply = ask_autonumber(online_settings.providers.kuaidi100, "668123456789")

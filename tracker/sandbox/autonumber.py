@@ -3,7 +3,8 @@
 Answers as sparsely as the real service: a JSON list of the companies the number could belong to, the
 likeliest first, each `{comCode, id, noCount, noPre, startTime}` with nothing but `comCode` meaningful;
 `[]` for a number no courier's pattern matches; a `returnCode`/`message` object for a missing or wrong key.
-The sandbox's "knowledge" is the courier table's patterns (their weights give the order).
+The sandbox's "knowledge" is the courier table's patterns (their weights give the order). Faults
+injected with /_sandbox/faults apply here as on the other Kuaidi100 routes.
 """
 
 from __future__ import annotations
@@ -35,8 +36,13 @@ def suggestions(index: CourierIndex, num: str) -> list[dict[str, Any]]:
 
 
 async def kuaidi100_autonumber(request: Request) -> Response:
+    from tracker.sandbox.app import _fault  # app.py routes here; its fault injection applies as elsewhere
+
     state = request.app.state.sandbox
     state.arrived("kuaidi100.autonumber")
+    fault, _ = await _fault(state, "kuaidi100")
+    if fault:
+        return fault
     params = dict(request.query_params)
     if request.method == "POST":
         params.update({k: str(v) for k, v in (await request.form()).items()})
