@@ -94,6 +94,12 @@ def test_an_ambiguous_number_is_a_ranked_choice_not_an_error_of_one_kind(index: 
     assert [c.slug for c in caught.value.candidates] == ["zto", "sto"]
 
 
+def test_a_14_digit_77_number_is_not_guessed(index: CourierIndex) -> None:
+    assert [(c.slug, c.percent) for c in index.candidates("77316523125896")] == [("sto", "57%"), ("zto", "43%")]
+    with pytest.raises(UnknownCourier, match=r"could be 申通快递 \(57%\) or 中通快递 \(43%\)"):
+        index.detect("77316523125896")
+
+
 def test_shared_13_digit_prefixes_rank_the_likelier_courier_first(index: CourierIndex) -> None:
     ems = index.candidates("1012345678901")  # EMS 10 vs an old Yunda 10 number
     assert [c.slug for c in ems] == ["ems", "yunda"]
