@@ -137,7 +137,7 @@ def test_autonumber_suggestions_rank_by_kuaidi100_order(index: CourierIndex) -> 
     # the n-th suggestion scores 0.9 / n; a company we do not configure still holds its place
     ranked = index.from_autonumber(["shentong", "kuaidi-unknown-to-us", "zhongtong", "shentong"])
     assert [(c.slug, c.percent) for c in ranked] == [("sto", "75%"), ("zto", "25%")]
-    assert ranked[0].pattern == "Kuaidi100 autonumber #1 (shentong)"
+    assert ranked[0].pattern == "Kuaidi100 autonumber suggestion 1"
     assert index.decide("668123456789", ranked).slug == "sto"
 
 
@@ -157,9 +157,9 @@ def test_describe_lists_names_not_slugs(index: CourierIndex) -> None:
         ("[]", (), None),
         ('[{"comCode":""},{"id":"3"},"shunfeng",{"comCode":"shunfeng"},{"comCode":"shunfeng"}]', ("shunfeng",), None),
         ('{"result":false,"returnCode":"600","message":"您不是合法的用户（即授权Key出错）"}', (),
-         "Kuaidi100 autonumber refused: 600 您不是合法的用户（即授权Key出错）"),
-        ("<html>502 Bad Gateway</html>", (), "Kuaidi100 autonumber reply is not JSON"),
-        ('"shentong"', (), "Kuaidi100 autonumber reply is neither a list nor an error object"),
+         "refused: 600 您不是合法的用户（即授权Key出错）"),
+        ("<html>502 Bad Gateway</html>", (), "the reply is not JSON"),
+        ('"shentong"', (), "the reply is neither a list nor an error object"),
     ],
 )  # fmt: skip
 def test_autonumber_reply_parser(body: str, codes: tuple[str, ...], error: str | None) -> None:

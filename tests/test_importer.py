@@ -205,7 +205,7 @@ def test_ambiguous_number_asks_kuaidi100_only_when_switched_on(
     report = _import(path, settings, sqlite_engine, autonumber=autonumber)
     assert asked == ["668123456789", "12345678"]
     assert _by_waybill(sqlite_engine)["668123456789"]["courier"] == "sto"
-    assert report.detected[0][2].startswith("申通快递 (67%, Kuaidi100 autonumber #1 (shentong))")
+    assert report.detected[0][2].startswith("申通快递 (67%, Kuaidi100 autonumber suggestion 1)")
     # no suggestion: the row is rejected with the patterns' candidates
     assert [(e.row, e.reason) for e in report.errors] == [
         (3, "courier is blank and waybill '12345678' could be 德邦快递 (35%); fill in the courier")

@@ -61,7 +61,7 @@ def test_wrong_key_is_an_error_reply_not_an_exception(online_settings: Settings)
     config = online_settings.providers.kuaidi100.model_copy(update={"key": "not-our-key"})
     reply = ask_autonumber(config, "668123456789")
     assert reply.codes == ()
-    assert reply.error is not None and reply.error.startswith("Kuaidi100 autonumber refused: 600")
+    assert reply.error is not None and reply.error.startswith("refused: 600")
 
 
 def test_an_unreachable_kuaidi100_is_an_error_reply(online_settings: Settings) -> None:
@@ -76,7 +76,7 @@ def test_a_cut_off_reply_is_an_error_reply(online_settings: Settings, sandbox: t
     url, _ = sandbox
     httpx.post(f"{url}/_sandbox/faults", json={"next": ["malformed"]}).raise_for_status()
     reply = ask_autonumber(online_settings.providers.kuaidi100, "668123456789")
-    assert reply.codes == () and reply.error == "Kuaidi100 autonumber reply is not JSON"
+    assert reply.codes == () and reply.error == "the reply is not JSON"
     # the fault was used up: the next call answers
     assert ask_autonumber(online_settings.providers.kuaidi100, "668123456789").codes == ("zhongtong", "shentong")
 
@@ -96,7 +96,7 @@ def test_cli_says_when_it_asked_kuaidi100(sandbox_config: Path, sandbox: tuple[s
     lines = result.output.splitlines()
     assert lines[0] == "the patterns could not decide: asked Kuaidi100 autonumber"
     assert lines[1] == "668123456789: candidates from Kuaidi100 autonumber, best first"
-    assert lines[2].split("\t") == ["  中通快递", "zto", "67%", "Kuaidi100 autonumber #1 (zhongtong)"]
+    assert lines[2].split("\t") == ["  中通快递", "zto", "67%", "Kuaidi100 autonumber suggestion 1"]
     assert lines[3].split("\t")[:3] == ["  申通快递", "sto", "33%"]
     assert lines[-1] == "courier: 中通快递 (zto), 67%"
     assert state.stats["kuaidi100.autonumber"] == 1
@@ -151,5 +151,26 @@ def test_import_asks_kuaidi100_only_when_switched_on(
     result = CliRunner().invoke(app, ["import", "parcels", str(path)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "row 2: courier detected for 668123456789: 中通快递 (67%, Kuaidi100 autonumber #1 (zhongtong))" in text
+    assert "row 2: courier detected for 668123456789: 中通快递 (67%, Kuaidi100 autonumber suggestion 1)" in text
     assert state.stats["kuaidi100.autonumber"] == 1
+
+
+def test_import_stops_asking_an_unreachable_kuaidi100(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "orders.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(
+            [["订单编号", "物流单号", "物流公司"], ["6101", "668123456789", ""], ["6102", "1207119765021", ""]]
+        )
+    changes = {
+        "providers.toml": {"kuaidi100": {"base_url": "http://127.0.0.1:9", "retry_attempts": 1}},
+        "couriers.toml": {"detection": {"import_autonumber": True}},
+    }
+    monkeypatch.setenv("TRACKER_CONFIG_DIR", str(copy_config(PROJECT_ROOT / "config", tmp_path / "cfg", changes)))
+    result = CliRunner().invoke(app, ["import", "parcels", str(path)])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert text.count("Kuaidi100 autonumber failed") == 1  # asked once, not once per row
+    assert "row 2, courier = '': courier is blank and waybill '668123456789' could be 中通快递 (50%)" in text
+    assert "row 3, courier = '': courier is blank and waybill '1207119765021' could be 邮政快递包裹 (50%)" in text

@@ -90,8 +90,16 @@ def _autonumber(settings):  # type: ignore[no-untyped-def]
     """[detection] import_autonumber: ask Kuaidi100 for a blank courier the patterns cannot decide."""
     from tracker.providers.kuaidi100.client import ask_autonumber
 
+    failed: list[str] = []
+
     def ask(number: str) -> tuple[str, ...]:
-        return ask_autonumber(settings.providers.kuaidi100, number, url=settings.detection.autonumber_url).codes
+        if failed:  # Kuaidi100 failed once: the rest of the file is not slowed by retries
+            return ()
+        reply = ask_autonumber(settings.providers.kuaidi100, number, url=settings.detection.autonumber_url)
+        if reply.error and reply.error.startswith("failed"):
+            failed.append(reply.error)
+            err.print(f"Kuaidi100 autonumber {reply.error}: ambiguous couriers are rejected", markup=False)
+        return reply.codes
 
     return ask
 

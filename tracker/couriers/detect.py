@@ -122,7 +122,7 @@ class CourierIndex:
         for n, code in enumerate(com_codes, start=1):
             slug = self._by_kuaidi100.get(code)
             if slug and slug not in scores:
-                scores[slug] = (self.detection.autonumber_weight / n, f"Kuaidi100 autonumber #{n} ({code})")
+                scores[slug] = (self.detection.autonumber_weight / n, f"Kuaidi100 autonumber suggestion {n}")
         return rank(scores, {s: c.name for s, c in self.couriers.items()}, list(self.couriers))
 
     def decide(self, waybill: str, candidates: Sequence[Candidate]) -> Detection:

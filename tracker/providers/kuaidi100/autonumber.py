@@ -17,7 +17,7 @@ from typing import Any
 @dataclass(frozen=True, slots=True)
 class AutonumberReply:
     codes: tuple[str, ...]  # Kuaidi100 company codes, its best guess first, no duplicates
-    error: str | None = None  # why Kuaidi100 gave no answer (refused, unreadable)
+    error: str | None = None  # why Kuaidi100 gave no answer (refused, unreadable, unreachable)
 
 
 def parse_autonumber(body: str | bytes | Any) -> AutonumberReply:
@@ -27,14 +27,14 @@ def parse_autonumber(body: str | bytes | Any) -> AutonumberReply:
         try:
             data = json.loads(body)
         except ValueError:
-            return AutonumberReply((), "Kuaidi100 autonumber reply is not JSON")
+            return AutonumberReply((), "the reply is not JSON")
     if isinstance(data, dict):
         message = str(data.get("message") or "").strip()
         code = str(data.get("returnCode") or data.get("status") or "").strip()
         reason = " ".join(part for part in (code, message) if part) or "no suggestions"
-        return AutonumberReply((), f"Kuaidi100 autonumber refused: {reason}")
+        return AutonumberReply((), f"refused: {reason}")
     if not isinstance(data, list):
-        return AutonumberReply((), "Kuaidi100 autonumber reply is neither a list nor an error object")
+        return AutonumberReply((), "the reply is neither a list nor an error object")
     codes: list[str] = []
     for item in data:
         code = item.get("comCode") if isinstance(item, dict) else None

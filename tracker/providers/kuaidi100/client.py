@@ -61,5 +61,5 @@ def ask_autonumber(config: ProviderConfig, number: str, *, url: str = "") -> Aut
     try:
         body = asyncio.run(go())
     except ProviderError as exc:
-        return AutonumberReply((), f"Kuaidi100 autonumber failed: {exc}")
+        return AutonumberReply((), f"failed: {exc}")
     return parse_autonumber(body)
