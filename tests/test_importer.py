@@ -38,7 +38,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: s
 
 def _import(path: Path, settings: Settings, engine: Engine, **kw: object) -> ImportReport:
     return import_parcels(
-        path, engine=engine, couriers=CourierIndex(settings.couriers), aliases=settings.headers,
+        path, engine=engine, couriers=CourierIndex(settings.couriers, settings.detection), aliases=settings.headers,
         tz=settings.tz, now=datetime(2026, 11, 23, 4, 0, tzinfo=UTC), **kw,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -338,7 +338,7 @@ def test_returns_export_holds_return_parcels(tmp_path: Path, settings: Settings,
     ]
     report = import_parcels(
         _write_csv(tmp_path / "refunds.csv", header, rows), engine=sqlite_engine,
-        couriers=CourierIndex(settings.couriers), aliases=settings.headers, tz=settings.tz,
+        couriers=CourierIndex(settings.couriers, settings.detection), aliases=settings.headers, tz=settings.tz,
         now=datetime(2026, 11, 23, tzinfo=UTC), return_headers=settings.return_waybill_headers,
     )  # fmt: skip
     assert report.inserted == 1 and not report.errors
