@@ -69,7 +69,15 @@ def test_an_unreachable_kuaidi100_is_an_error_reply(online_settings: Settings) -
         update={"base_url": "http://127.0.0.1:9", "retry_attempts": 1, "timeout_seconds": 0.5}
     )
     reply = ask_autonumber(config, "668123456789")
-    assert reply.codes == () and reply.error is not None and "failed" in reply.error
+    assert reply.codes == () and reply.error == "failed: ConnectError from 127.0.0.1:9"  # the key stays out
+
+
+def test_a_server_error_is_an_error_reply(online_settings: Settings, sandbox: tuple[str, SandboxState]) -> None:
+    url, _ = sandbox
+    httpx.post(f"{url}/_sandbox/faults", json={"next": ["5xx"]}).raise_for_status()
+    config = online_settings.providers.kuaidi100.model_copy(update={"retry_attempts": 1})
+    reply = ask_autonumber(config, "668123456789")
+    assert reply.codes == () and reply.error == f"failed: HTTP 502 from {url.removeprefix('http://')}"
 
 
 def test_a_cut_off_reply_is_an_error_reply(online_settings: Settings, sandbox: tuple[str, SandboxState]) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import urlsplit
+
+import httpx
 
 from tracker.providers.http import ProviderClient, ProviderError
 from tracker.providers.kuaidi100.autonumber import AutonumberReply, parse_autonumber
@@ -60,6 +63,11 @@ def ask_autonumber(config: ProviderConfig, number: str, *, url: str = "") -> Aut
 
     try:
         body = asyncio.run(go())
-    except ProviderError as exc:
-        return AutonumberReply((), f"failed: {exc}")
+    except ProviderError as exc:  # named without the URL: its query holds the key
+        cause = exc.__cause__
+        if isinstance(cause, httpx.HTTPStatusError):
+            why = f"HTTP {cause.response.status_code}"
+        else:
+            why = type(cause).__name__ if cause is not None else type(exc).__name__
+        return AutonumberReply((), f"failed: {why} from {urlsplit(url or config.base_url).netloc}")
     return parse_autonumber(body)
