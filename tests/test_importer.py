@@ -38,7 +38,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: s
 
 def _import(path: Path, settings: Settings, engine: Engine, **kw: object) -> ImportReport:
     return import_parcels(
-        path, engine=engine, couriers=CourierIndex(settings.couriers), aliases=settings.headers,
+        path, engine=engine, couriers=CourierIndex(settings.couriers, settings.detection), aliases=settings.headers,
         tz=settings.tz, now=datetime(2026, 11, 23, 4, 0, tzinfo=UTC), **kw,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -161,14 +161,55 @@ def test_nothing_already_stored_is_lost_by_a_bad_reimport(
 
 
 def test_blank_courier_is_detected_from_the_waybill(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
-    rows = [["4001", "JT1234567890123", ""], ["4002", "77123456789012", ""], ["4003", "12345", ""]]
+    rows = [
+        ["4001", "JT5261988016578", ""],
+        ["4002", "773277027280336", ""],  # 15-digit STO
+        ["4003", "'sf1385628716739", ""],  # lower case behind the export's text guard
+        ["4004", "668123456789", ""],  # old 12-digit number: ZTO or STO
+        ["4005", "98765", ""],
+        ["4006", "12345678", ""],  # an old Deppon-like number: too weak alone
+    ]
     path = _write_csv(tmp_path / "orders.csv", ["订单编号", "物流单号", "物流公司"], rows)
     report = _import(path, settings, sqlite_engine)
-    assert _by_waybill(sqlite_engine)["JT1234567890123"]["courier"] == "jt"
-    assert any(note.startswith("jt: ^JT") for _, _, note in report.detected)
-    reasons = {e.row: e.reason for e in report.errors}
-    assert "could be any of sto, zto" in reasons[3] or "matches no courier" in reasons[3]
-    assert "not a waybill number" in reasons[4]
+    parcels = _by_waybill(sqlite_engine)
+    assert parcels["JT5261988016578"]["courier"] == "jt"
+    assert parcels["773277027280336"]["courier"] == "sto"
+    assert parcels["SF1385628716739"]["courier"] == "sf"
+    notes = {row: note for row, _, note in report.detected}
+    assert notes[2].startswith("极兔速递 (95%") and "^JT" in notes[2]
+    assert notes[3].startswith("申通快递 (95%")
+    reasons = {e.row: (e.field, e.reason) for e in report.errors}
+    assert reasons[5] == ("courier", "courier is blank and waybill '668123456789' could be 中通快递 (50%) or "
+                          "申通快递 (40%); fill in the courier")  # fmt: skip
+    assert "not a waybill number" in reasons[6][1]
+    assert reasons[7][1] == "courier is blank and waybill '12345678' could be 德邦快递 (35%); fill in the courier"
+    assert report.rejects_path is not None
+    with report.rejects_path.open(encoding="utf-8-sig", newline="") as fh:
+        rejects = list(csv.DictReader(fh))
+    ambiguous = next(r for r in rejects if r["row"] == "5")
+    assert ambiguous["field"] == "courier" and ambiguous["物流单号"] == "668123456789"
+    assert "中通快递 (50%) or 申通快递 (40%)" in ambiguous["reason"]
+
+
+def test_ambiguous_number_asks_kuaidi100_only_when_switched_on(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    rows = [["4101", "668123456789", ""], ["4102", "12345678", ""]]
+    path = _write_csv(tmp_path / "orders.csv", ["订单编号", "物流单号", "物流公司"], rows)
+    asked: list[str] = []
+
+    def autonumber(number: str) -> list[str]:  # Kuaidi100's order: its best guess first
+        asked.append(number)
+        return {"668123456789": ["shentong", "zhongtong"]}.get(number, [])
+
+    report = _import(path, settings, sqlite_engine, autonumber=autonumber)
+    assert asked == ["668123456789", "12345678"]
+    assert _by_waybill(sqlite_engine)["668123456789"]["courier"] == "sto"
+    assert report.detected[0][2].startswith("申通快递 (67%, Kuaidi100 autonumber suggestion 1)")
+    # no suggestion: the row is rejected with the patterns' candidates
+    assert [(e.row, e.reason) for e in report.errors] == [
+        (3, "courier is blank and waybill '12345678' could be 德邦快递 (35%); fill in the courier")
+    ]
 
 
 def test_merged_shipping_folds_orders_into_one_parcel(
@@ -297,7 +338,7 @@ def test_returns_export_holds_return_parcels(tmp_path: Path, settings: Settings,
     ]
     report = import_parcels(
         _write_csv(tmp_path / "refunds.csv", header, rows), engine=sqlite_engine,
-        couriers=CourierIndex(settings.couriers), aliases=settings.headers, tz=settings.tz,
+        couriers=CourierIndex(settings.couriers, settings.detection), aliases=settings.headers, tz=settings.tz,
         now=datetime(2026, 11, 23, tzinfo=UTC), return_headers=settings.return_waybill_headers,
     )  # fmt: skip
     assert report.inserted == 1 and not report.errors

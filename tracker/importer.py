@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from tracker.couriers.detect import CourierIndex, UnknownCourier
+from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
 from tracker.domain import ParcelFacts
 from tracker.errors import TrackerError
 from tracker.status import Direction
@@ -173,6 +173,8 @@ class RowParser:
     tz: tzinfo
     currency: str = "CNY"
     direction: Direction = Direction.outbound  # when the file has no direction column
+    # number -> Kuaidi100 autonumber company codes, asked when the patterns cannot decide (None: offline)
+    autonumber: Callable[[str], Sequence[str]] | None = None
 
     def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
@@ -196,11 +198,12 @@ class RowParser:
                 if courier_name:
                     slugs.append(self.couriers.resolve(courier_name))
                 else:
-                    found = self.couriers.detect(number.upper())
+                    found = self._detect(number)
                     slugs.append(found.slug)
-                    note = f"{found.slug}: {found.pattern}"
+                    note = f"{self.couriers.name(found.slug)} ({round(found.confidence * 100)}%, {found.pattern})"
             except UnknownCourier as exc:
-                errors.append(RowError(row_no, "courier", courier_name, str(exc)))
+                reason = str(exc) if courier_name else f"courier is blank and {exc}; fill in the courier"
+                errors.append(RowError(row_no, "courier", courier_name, reason))
                 break
 
         fields: dict[str, Any] = {}
@@ -267,6 +270,23 @@ class RowParser:
         ]
         return parcels, [], note
 
+    def _detect(self, number: str) -> Detection:
+        """The courier from the number's patterns; when they cannot decide and `autonumber` is set
+        ([detection] import_autonumber), Kuaidi100's suggestions decide instead."""
+        try:
+            return self.couriers.detect(number)
+        except UnknownCourier as exc:
+            if self.autonumber is None:
+                raise
+            undecided = exc
+        suggested = self.couriers.from_autonumber(self.autonumber(number))
+        if not suggested:
+            raise undecided
+        try:
+            return self.couriers.decide(number, suggested)
+        except UnknownCourier as exc:
+            raise UnknownCourier(f"{exc} (Kuaidi100's suggestions)", exc.candidates) from None
+
     def _raw(self, values: Sequence[Any], name: str) -> Any:
         index = self.columns.get(name)
         if index is None or index >= len(values):
@@ -318,11 +338,13 @@ def import_parcels(
     batch_size: int = 2000,
     actor: str = "import",
     progress: Callable[[int], None] | None = None,
+    autonumber: Callable[[str], Sequence[str]] | None = None,
 ) -> ImportReport:
     """Import one file: good rows are upserted in batches, each bad row is reported and skipped.
 
     Re-importing a file updates the same parcels (key: courier + waybill) and creates no duplicates.
     The rejects CSV (`<name>.rejects.csv`) is written beside the input when a row was rejected.
+    `autonumber` (number -> Kuaidi100 company codes) is asked for a blank courier the patterns cannot decide.
     """
     from tracker.storage import repo
 
@@ -330,7 +352,7 @@ def import_parcels(
     header, rows = read_table(path)
     columns = map_headers(header, aliases)
     direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
-    parser = RowParser(columns, couriers, tz, currency, direction)
+    parser = RowParser(columns, couriers, tz, currency, direction, autonumber)
     pending: dict[tuple[str, str], ParcelFacts] = {}
     rejected: list[tuple[RowError, Sequence[Any]]] = []
 

@@ -56,6 +56,25 @@ class ImportConfig(_Strict):
 # --- couriers.toml ----------------------------------------------------------------------------------
 
 
+class WaybillPattern(_Strict):
+    """One waybill number pattern; `weight` (0-1] is how sure a match alone makes the courier."""
+
+    regex: str
+    weight: float | None = Field(default=None, gt=0, le=1)
+    note: str = ""
+
+
+class DetectionConfig(_Strict):
+    """couriers.toml [detection]: how pattern matches become ranked candidates (tracker/couriers/detect.py)."""
+
+    default_weight: float = Field(default=0.95, gt=0, le=1)
+    margin: float = Field(default=0.2, ge=0, lt=1)
+    min_confidence: float = Field(default=0.6, gt=0, le=1)
+    autonumber_weight: float = Field(default=0.9, gt=0, le=1)
+    autonumber_url: str = Field(default="", pattern="^(https?://.*)?$")
+    import_autonumber: bool = False
+
+
 class CourierConfig(_Strict):
     name: str
     name_en: str
@@ -65,16 +84,24 @@ class CourierConfig(_Strict):
     kdniao: str | None = None
     track17: int | None = None
     needs_phone: bool = False
-    patterns: list[str] = []
+    # a plain string is a pattern with [detection] default_weight (tracker/couriers/detect.py)
+    patterns: list[WaybillPattern] = []
+
+    @field_validator("patterns", mode="before")
+    @classmethod
+    def _plain_patterns(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"regex": item} if isinstance(item, str) else item for item in value]
+        return value
 
     @field_validator("patterns")
     @classmethod
-    def _patterns_compile(cls, value: list[str]) -> list[str]:
+    def _patterns_compile(cls, value: list[WaybillPattern]) -> list[WaybillPattern]:
         for pattern in value:
             try:
-                re.compile(pattern)
+                re.compile(pattern.regex)
             except re.error as exc:
-                raise ValueError(f"a regular expression, got {pattern!r} ({exc})") from None
+                raise ValueError(f"a regular expression, got {pattern.regex!r} ({exc})") from None
         return value
 
 
@@ -503,6 +530,7 @@ class Settings(BaseSettings):
     currency: str = Field(default="CNY", pattern="^[A-Z]{3}$")
     import_: ImportConfig = Field(default=ImportConfig(), alias="import")
     couriers: dict[str, CourierConfig]
+    detection: DetectionConfig = DetectionConfig()
     headers: dict[str, list[str]] = {}
     return_waybill_headers: list[str] = []
     rules: RulesConfig
@@ -573,6 +601,7 @@ def normalise_database_url(url: str, root: Path) -> str:
 # Which file each top-level key comes from, for error messages.
 _FILES = {
     "couriers": "couriers.toml",
+    "detection": "couriers.toml",
     "headers": "import.toml",
     "return_waybill_headers": "import.toml",
     "rules": "rules.toml",
@@ -581,6 +610,10 @@ _FILES = {
     "next_actions": "next_actions.toml",
     "board": "board.toml",
 }
+
+
+# Top-level keys that are a table of their file (their name is part of the key a person looks for).
+_TABLES = {"detection"}
 
 
 def default_config_dir() -> Path:
@@ -607,7 +640,9 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     """Read and validate `config_dir/*.toml` with environment overrides; raise ConfigError on any fault."""
     config_dir = Path(config_dir) if config_dir else default_config_dir()
     data: dict[str, Any] = dict(read_toml(config_dir / "tracker.toml"))
-    data["couriers"] = read_toml(config_dir / "couriers.toml").get("couriers", {})
+    couriers_toml = read_toml(config_dir / "couriers.toml")
+    data["couriers"] = couriers_toml.get("couriers", {})
+    data["detection"] = couriers_toml.get("detection", {})
     import_toml = read_toml(config_dir / "import.toml")
     data["headers"] = import_toml.get("headers", {})
     data["return_waybill_headers"] = import_toml.get("returns", {}).get("waybill_headers", [])
@@ -644,7 +679,7 @@ def format_validation_error(exc: ValidationError, config_dir: Path) -> str:
             key = ".".join(loc[1:]) or top
         else:
             where = str(config_dir / _FILES.get(top, "tracker.toml"))
-            key = ".".join(loc[1:] if top in _FILES else loc) or "(file)"
+            key = ".".join(loc[1:] if top in _FILES and top not in _TABLES else loc) or "(file)"
         got = err.get("input")
         got_text = "" if isinstance(got, dict | list) or got is None else f", got {got!r}"
         message = err["msg"].removeprefix("Value error, ")

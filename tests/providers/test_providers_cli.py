@@ -107,15 +107,19 @@ def test_couriers_lists_slugs_and_provider_codes(runner: CliRunner) -> None:
 
 
 def test_couriers_detect_shows_slug_and_pattern(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["couriers", "detect", "YT7512345678901"])
+    result = runner.invoke(app, ["couriers", "detect", "yt7512345678901", "--offline"])
     assert result.exit_code == 0
-    assert result.stdout.split("\t") == ["yto", "圆通速递", "^YT\\d{10,13}$\n"]
+    assert result.stdout.splitlines() == [
+        "YT7512345678901: candidates from patterns, best first",
+        "  圆通速递\tyto\t95%\t^YT\\d{13}$",
+        "courier: 圆通速递 (yto), 95%",
+    ]
 
 
 def test_couriers_detect_unknown_number_is_a_user_error(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["couriers", "detect", "123"])
+    result = runner.invoke(app, ["couriers", "detect", "123", "--offline"])
     assert isinstance(result.exception, TrackerError)
-    assert "'123' matches no courier's pattern" in str(result.exception)
+    assert "'123' matches no courier's number pattern" in str(result.exception)
 
 
 def test_parse_tells_the_provider_by_shape_and_reports_a_stop_notice(runner: CliRunner) -> None:

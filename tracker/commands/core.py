@@ -74,7 +74,7 @@ def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-de
     return import_parcels(
         file,
         engine=app.engine,
-        couriers=CourierIndex(settings.couriers),
+        couriers=CourierIndex(settings.couriers, settings.detection),
         aliases=_aliases(settings, mapping),
         tz=settings.tz,
         now=now,
@@ -82,7 +82,26 @@ def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-de
         return_headers=settings.return_waybill_headers,
         batch_size=settings.import_.batch_size,
         progress=progress,
+        autonumber=_autonumber(settings) if settings.detection.import_autonumber else None,
     )
+
+
+def _autonumber(settings):  # type: ignore[no-untyped-def]
+    """[detection] import_autonumber: ask Kuaidi100 for a blank courier the patterns cannot decide."""
+    from tracker.providers.kuaidi100.client import ask_autonumber
+
+    failed: list[str] = []
+
+    def ask(number: str) -> tuple[str, ...]:
+        if failed:  # Kuaidi100 failed once: the rest of the file is not slowed by retries
+            return ()
+        reply = ask_autonumber(settings.providers.kuaidi100, number, url=settings.detection.autonumber_url)
+        if reply.error and reply.error.startswith("failed"):
+            failed.append(reply.error)
+            err.print(f"Kuaidi100 autonumber {reply.error}: ambiguous couriers are rejected", markup=False)
+        return reply.codes
+
+    return ask
 
 
 def _estimate_rows(file: Path) -> int:

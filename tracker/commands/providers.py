@@ -11,9 +11,10 @@ from urllib.parse import parse_qs
 import typer
 
 from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
-from tracker.couriers.detect import CourierIndex, UnknownCourier
+from tracker.couriers.detect import CourierIndex, UnknownCourier, normalize_waybill
 from tracker.errors import TrackerError
 from tracker.providers.base import ParsedWaybill, ParseResult, parse_reply
+from tracker.providers.kuaidi100.client import ask_autonumber
 
 couriers_app = typer.Typer(help="Configured couriers: list them, detect one from a waybill number.")
 
@@ -195,20 +196,50 @@ def couriers(
             "kuaidi100": cfg.kuaidi100,
             "kdniao": cfg.kdniao,
             "track17": cfg.track17,
-            "patterns": " ".join(cfg.patterns),
+            "patterns": " ".join(p.regex for p in cfg.patterns),
         }
         for slug, cfg in settings.couriers.items()
     ]
     emit(rows, COURIER_COLUMNS, fmt)
 
 
-@couriers_app.command("detect", help="Detect the courier of a waybill number from the configured patterns.")
-def detect(ctx: typer.Context, number: str = typer.Argument(..., help="Waybill number.")) -> None:
+@couriers_app.command(
+    "detect", help="Rank the couriers a waybill number could belong to (config/couriers.toml patterns)."
+)
+def detect(
+    ctx: typer.Context,
+    number: str = typer.Argument(..., help="Waybill number (case, spaces and No:/' guards do not matter)."),
+    ask: bool = typer.Option(
+        True, "--ask-kuaidi100/--offline", help="Ask Kuaidi100 autonumber when the patterns cannot decide."
+    ),
+) -> None:
     settings = ctx_app(ctx).settings
+    index = CourierIndex(settings.couriers, settings.detection)
+    waybill = normalize_waybill(number)
+    candidates = index.candidates(waybill)
+    source = "patterns"
+    found, undecided = None, None
     try:
-        found = CourierIndex(settings.couriers).detect(number.strip())
+        found = index.decide(waybill, candidates)
     except UnknownCourier as exc:
-        message = str(exc).replace("courier is blank and ", "")
-        raise TrackerError(f"{message} (patterns are in config/couriers.toml)") from None
-    cfg = settings.couriers[found.slug]
-    typer.echo(f"{found.slug}\t{cfg.name}\t{found.pattern}")
+        undecided = exc
+    if found is None and ask:
+        reply = ask_autonumber(settings.providers.kuaidi100, waybill, url=settings.detection.autonumber_url)
+        suggested = index.from_autonumber(reply.codes)
+        if reply.error:
+            typer.echo(f"asked Kuaidi100 autonumber: {reply.error}")
+        elif not suggested:
+            typer.echo("asked Kuaidi100 autonumber: no suggestion among the configured couriers")
+        else:
+            typer.echo("the patterns could not decide: asked Kuaidi100 autonumber")
+            candidates, source = suggested, "Kuaidi100 autonumber"
+            try:
+                found = index.decide(waybill, candidates)
+            except UnknownCourier as exc:
+                undecided = exc
+    typer.echo(f"{waybill}: candidates from {source}, best first")
+    for c in candidates:
+        typer.echo(f"  {c.name}\t{c.slug}\t{c.percent}\t{c.pattern}")
+    if found is None:
+        raise TrackerError(f"{undecided}: fill in the courier (patterns are in config/couriers.toml)")
+    typer.echo(f"courier: {index.name(found.slug)} ({found.slug}), {round(found.confidence * 100)}%")

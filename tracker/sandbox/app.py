@@ -27,7 +27,7 @@ from tracker.providers.kdniao.sign import data_sign, verify_data_sign
 from tracker.providers.kuaidi100.sign import push_sign as kd100_push_sign
 from tracker.providers.kuaidi100.sign import verify_query_sign
 from tracker.providers.track17.sign import push_sign as t17_push_sign
-from tracker.sandbox import accounts, render
+from tracker.sandbox import accounts, autonumber, render
 from tracker.sandbox.control import Faults, SandboxClock, WindowLimit, parse_time
 from tracker.sandbox.scenarios import ScenarioBook, load_scenarios
 from tracker.settings import CourierConfig
@@ -433,6 +433,7 @@ def create_app(state: SandboxState) -> Starlette:
         routes=[
             Route("/poll/query.do", kuaidi100_query, methods=["POST"]),
             Route("/poll", kuaidi100_subscribe, methods=["POST"]),
+            Route("/autonumber/auto", autonumber.kuaidi100_autonumber, methods=["GET", "POST"]),
             Route("/Ebusiness/EbusinessOrderHandle.aspx", kdniao, methods=["POST"]),
             Route("/track/v2.2/register", track17_register, methods=["POST"]),
             Route("/track/v2.2/gettrackinfo", track17_gettrackinfo, methods=["POST"]),

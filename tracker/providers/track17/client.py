@@ -27,7 +27,8 @@ class Track17Client(ProviderClient):
             raise ProviderError(f"track17: {len(items)} numbers in one request; the limit is {MAX_NUMBERS}")
         body = json.dumps(items)
         headers = {"17token": self.config.key, "content-type": "application/json"}
-        response = await self.guard.send(lambda: self.http.post(f"/track/{self.config.api_version}/{path}", content=body, headers=headers))
+        url = f"/track/{self.config.api_version}/{path}"
+        response = await self.guard.send(lambda: self.http.post(url, content=body, headers=headers))
         return response.text
 
     @staticmethod
