@@ -21,6 +21,7 @@ ACTIONS: dict[str, S] = {
     "TMS_SIGN": S.delivered,  # 签收 (Cainiao TMS)
     "STA_SIGN": S.delivered,  # 驿站签收 (Cainiao station)
     "FAILED": S.delivery_failed,  # 失败 / 问题件: which problem, the text says
+    "TRACKING": S.in_transit,  # 流转信息 (any other scan): the text says what happened
 }
 
 # Action statuses too coarse to stand on their own: when the courier text reads as something more
