@@ -69,7 +69,7 @@ def test_settings_have_one_section_per_provider_with_its_defaults(tmp_path: Path
 def test_an_unknown_provider_section_names_the_file(tmp_path: Path) -> None:
     config = _copy(tmp_path)
     with (config / "providers.toml").open("a", encoding="utf-8") as fh:
-        fh.write('\n[cainiao]\nbase_url = "https://example.com"\n')
+        fh.write('\n[cainiao]\nkey = "k"\n')
     with pytest.raises(ConfigError, match=r"providers\.toml: .*unknown section\(s\) \['cainiao'\]"):
         load_settings(config)
 
@@ -151,3 +151,11 @@ def test_md5_sign_wraps_the_base_in_the_secret_and_hmac_keys_it() -> None:
 
 def test_timestamp_is_beijing_time() -> None:
     assert top_timestamp(datetime(2024, 5, 20, 2, 0, tzinfo=UTC)) == "2024-05-20 10:00:00"
+
+
+def test_a_bad_taobao_value_names_the_file_and_key(tmp_path: Path) -> None:
+    config = _copy(tmp_path)
+    text = (config / "providers.toml").read_text(encoding="utf-8")
+    (config / "providers.toml").write_text(text.replace('sign_method = "md5"', 'sign_method = "sha1"'), "utf-8")
+    with pytest.raises(ConfigError, match=r"providers\.toml: taobao\.sign_method: .*'md5' or 'hmac'"):
+        load_settings(config)

@@ -441,14 +441,16 @@ class ProvidersConfig(_Strict):
     polling: PollingConfig = PollingConfig()
     workers: WorkersConfig = WorkersConfig()
 
-    @model_validator(mode="after")
-    def _registered_providers(self) -> ProvidersConfig:
+    @model_validator(mode="before")
+    @classmethod
+    def _registered_providers(cls, data: Any) -> Any:
         from tracker.providers.registry import names
 
-        unknown = sorted(set(self.__pydantic_extra__ or {}) - set(names()))
-        if unknown:
-            raise ValueError(f"unknown section(s) {unknown}: providers are {', '.join(names())}, polling, workers")
-        return self
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields) - set(names()))
+            if unknown:
+                raise ValueError(f"unknown section(s) {unknown}: providers are {', '.join(names())}, polling, workers")
+        return data
 
     def of(self, name: str) -> ProviderConfig:
         """The section of provider `name` (KeyError when it has none)."""
