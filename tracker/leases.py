@@ -55,7 +55,9 @@ def lease_due(
         update(PARCEL)
         .where(PARCEL.c.id.in_(pick.scalar_subquery()))
         .values(lease_until=now + timedelta(seconds=lease_seconds), lease_owner=owner)
-        .returning(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4)
+        .returning(
+            PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4, PARCEL.c.order_id, PARCEL.c.shop
+        )
     )
     with engine.begin() as conn:
         rows = conn.execute(stmt).all()

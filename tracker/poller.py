@@ -106,7 +106,7 @@ def retire_aged(engine: Engine, *, now: datetime, retire_days: int) -> int:
 def select_due(engine: Engine, *, now: datetime, limit: int) -> list[DueParcel]:
     """Open parcels whose next poll time has come and no worker holds, oldest due first."""
     stmt = (
-        select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4)
+        select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4, PARCEL.c.order_id, PARCEL.c.shop)
         .where(due_clause(now))
         .order_by(PARCEL.c.next_poll_at)
         .limit(limit)

@@ -23,8 +23,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tracker.providers import registry
 from tracker.providers.kdniao.sign import verify_data_sign
 from tracker.providers.kuaidi100.sign import verify_push_sign as kd100_verify
+from tracker.providers.push_handler import make_push_handler
 from tracker.providers.track17.sign import verify_push_sign as t17_verify
 from tracker.settings import Settings
 
@@ -125,10 +127,13 @@ def create_push_app(engine: Engine, settings: Settings, *, clock: Callable[[], d
         log.info("push track17: %d waybills, %d new events, %d problems", count, new, len(problems))
         return Response(status_code=200)
 
-    return Starlette(
-        routes=[
-            Route("/push/kuaidi100", kuaidi100, methods=["POST"]),
-            Route("/push/kdniao", kdniao, methods=["POST"]),
-            Route("/push/track17", track17, methods=["POST"]),
-        ]
-    )
+    # one route per provider that pushes (tracker/providers/registry.py); the three above keep their own checks
+    handlers = {"kuaidi100": kuaidi100, "kdniao": kdniao, "track17": track17}
+    routes = []
+    for name, spec in registry.specs().items():
+        if spec.push is not None:
+            handler = handlers.get(name) or make_push_handler(
+                name, spec.push, providers.of(name), tz=settings.tz, now=now, store=store, reject=reject, log=log
+            )
+            routes.append(Route(f"/push/{name}", handler, methods=["POST"]))
+    return Starlette(routes=routes)

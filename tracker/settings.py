@@ -79,7 +79,7 @@ class CourierConfig(_Strict):
     name: str
     name_en: str
     aliases: list[str] = []
-    provider: str = Field(pattern="^(kuaidi100|kdniao|track17|spider)$")
+    provider: str  # a registered provider (tracker/providers/registry.py) or "spider"
     kuaidi100: str | None = None
     kdniao: str | None = None
     track17: int | None = None
@@ -92,6 +92,16 @@ class CourierConfig(_Strict):
     def _plain_patterns(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [{"regex": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        from tracker.providers.registry import NON_PROVIDER_SOURCES, names
+
+        known = (*names(), *NON_PROVIDER_SOURCES)
+        if value not in known:
+            raise ValueError(f"one of {', '.join(known)}, got {value!r}")
         return value
 
     @field_validator("patterns")
@@ -434,6 +444,10 @@ class ProviderConfig(_Strict):
     app_key: str = ""
     request_type: str = "8001"
     api_version: str = Field(default="v2.4", pattern=r"^v2\.[24]$")  # 17TRACK: v2.2 or v2.4 paths, same shapes
+    app_secret: str = ""  # Taobao Open Platform: the app's secret (signs every call)
+    session: str = ""  # Taobao Open Platform: the seller's authorization (sessionKey)
+    sign_method: Literal["md5", "hmac"] = "md5"  # Taobao Open Platform signature method
+    seller_nick: str = ""  # Taobao Open Platform: the shop (卖家昵称) when a parcel names none
     min_waybill_interval_minutes: PositiveFloat = 30
     rate_per_second: float = Field(default=3, gt=0)
     concurrency: PositiveInt = 4
@@ -444,46 +458,52 @@ class ProviderConfig(_Strict):
     breaker_pause_seconds: float = Field(default=300, ge=0)
 
 
-_SANDBOX = "http://127.0.0.1:8765"
-
-
 class ProvidersConfig(_Strict):
-    """config/providers.toml; without it, the local sandbox's demo accounts (tracker/sandbox/accounts.py)."""
+    """config/providers.toml: polling, workers and one section per registered provider
+    (tracker/providers/registry.py); a provider without a section gets its spec's defaults, the local
+    sandbox's demo accounts (tracker/sandbox/accounts.py). `providers.kuaidi100` or `providers.of(name)`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, ProviderConfig] = Field(init=False)  # type: ignore[assignment]
 
     polling: PollingConfig = PollingConfig()
     workers: WorkersConfig = WorkersConfig()
-    kuaidi100: ProviderConfig = ProviderConfig(
-        base_url=_SANDBOX, customer="SANDBOXCUSTOMER0001", key="sandbox-kuaidi100-key",
-        salt="sandbox-kuaidi100-salt", rate_per_second=20, concurrency=8,
-    )  # fmt: skip
-    kdniao: ProviderConfig = ProviderConfig(
-        base_url=_SANDBOX, ebusiness_id="1000001", app_key="sandbox-kdniao-appkey", rate_per_second=10,
-        concurrency=8,
-    )  # fmt: skip
-    track17: ProviderConfig = ProviderConfig(
-        base_url=_SANDBOX, key="sandbox-17track-key", rate_per_second=3, concurrency=3, batch_size=40
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registered_providers(cls, data: Any) -> Any:
+        from tracker.providers.registry import names
+
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields) - set(names()))
+            if unknown:
+                raise ValueError(f"unknown section(s) {unknown}: providers are {', '.join(names())}, polling, workers")
+        return data
+
+    def of(self, name: str) -> ProviderConfig:
+        """The section of provider `name` (KeyError when it has none)."""
+        config = (self.__pydantic_extra__ or {}).get(name)
+        if config is None:
+            raise KeyError(f"no [{name}] provider section")
+        return config
 
 
-# Environment variables holding provider secrets: (provider, field) -> variable.
-PROVIDER_SECRETS = {
-    ("kuaidi100", "key"): "TRACKER_KUAIDI100_KEY",
-    ("kuaidi100", "customer"): "TRACKER_KUAIDI100_CUSTOMER",
-    ("kuaidi100", "salt"): "TRACKER_KUAIDI100_SALT",
-    ("kdniao", "app_key"): "TRACKER_KDNIAO_APP_KEY",
-    ("kdniao", "ebusiness_id"): "TRACKER_KDNIAO_EBUSINESS_ID",
-    ("track17", "key"): "TRACKER_TRACK17_KEY",
-}
+def provider_secrets() -> dict[tuple[str, str], str]:
+    """Environment variables holding provider secrets: (provider, field) -> variable, from the registry."""
+    from tracker.providers.registry import secret_variables
+
+    return secret_variables()
 
 
 def _provider_data(config_dir: Path) -> dict[str, Any]:
+    from tracker.providers.registry import default_config, names
+
     path = config_dir / "providers.toml"
     data = read_toml(path) if path.is_file() else {}
-    defaults = ProvidersConfig()
-    for name in ("kuaidi100", "kdniao", "track17"):
+    for name in names():
         if name not in data:
-            data[name] = getattr(defaults, name).model_dump()
-    for (provider, field), variable in PROVIDER_SECRETS.items():
+            data[name] = default_config(name)
+    for (provider, field), variable in provider_secrets().items():
         if variable in os.environ and isinstance(data.get(provider), dict):
             data[provider] = {**data[provider], field: os.environ[variable]}
     return data

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from tracker.providers import registry
 from tracker.sandbox.app import SandboxState, create_app, make_state
 from tracker.sandbox.server import BackgroundServer, start_background
 from tracker.settings import PROJECT_ROOT, Settings, load_settings
@@ -42,7 +43,7 @@ def online_settings(settings: Settings, sandbox: tuple[str, SandboxState]) -> Se
     url, _ = sandbox
     providers = settings.providers
     update = {
-        name: getattr(providers, name).model_copy(update={"base_url": url, "timeout_seconds": 0.5})
-        for name in ("kuaidi100", "kdniao", "track17")
+        name: providers.of(name).model_copy(update={"base_url": url, "timeout_seconds": 0.5})
+        for name in registry.names()
     }
     return settings.model_copy(update={"providers": providers.model_copy(update=update)})

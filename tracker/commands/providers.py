@@ -13,23 +13,24 @@ import typer
 from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
 from tracker.couriers.detect import CourierIndex, UnknownCourier, normalize_waybill
 from tracker.errors import TrackerError
+from tracker.providers import registry
 from tracker.providers.base import ParsedWaybill, ParseResult, parse_reply
 from tracker.providers.kuaidi100.client import ask_autonumber
 
 couriers_app = typer.Typer(help="Configured couriers: list them, detect one from a waybill number.")
 
 COURIER_COLUMNS = ["slug", "name", "name_en", "provider", "kuaidi100", "kdniao", "track17", "patterns"]
-# Form field holding the push JSON when a push is saved as the raw form body (spec/providers.md §2.3, §3.2).
-_PUSH_FIELDS = ("param", "RequestData")
+# Form fields holding the push JSON when a push is saved as the raw form body (each spec's PushSpec.field:
+# Kuaidi100 `param`, Kdniao `RequestData`).
+_PUSH_FIELDS = tuple(s.push.field for s in registry.specs().values() if s.push is not None and s.push.field)
 
+# The --provider choices: every registered provider (tracker/providers/registry.py).
+Provider = StrEnum("Provider", {name: name for name in registry.names()})  # type: ignore[misc]
 
-class Provider(StrEnum):
-    kuaidi100 = "kuaidi100"
-    kdniao = "kdniao"
-    track17 = "track17"
-
-
-PROVIDER_HELP = "Which provider the reply comes from: kuaidi100, kdniao or track17 (default: told by its shape)."
+PROVIDER_HELP = "Which provider the reply comes from: " + ", ".join(
+    f"{s.name} ({s.label})" for s in registry.specs().values()
+)
+PROVIDER_HELP += " (default: told by the body's shape)."
 PUSH_HELP = (
     "FILE is a push body (Kuaidi100 `param`, Kdniao `RequestData`, 17TRACK webhook), not a query reply; "
     "a push is also recognised without it."
@@ -73,6 +74,7 @@ _SHAPES = (
     ("kuaidi100", ("lastResult", "nu", "ischeck", "returnCode")),
     ("kdniao", ("LogisticCode", "EBusinessID", "PushTime", "Traces")),
     ("track17", ("event", "code")),
+    ("taobao", ("logistics_trace_search_response", "error_response")),
 )
 
 
@@ -86,7 +88,9 @@ def _guess_provider(body: bytes, file: Path) -> str:
         for name, keys in _SHAPES:
             if any(key in data for key in keys):
                 return name
-    raise TrackerError(f"{file}: cannot tell which provider this comes from; pass --provider kuaidi100|kdniao|track17")
+    raise TrackerError(
+        f"{file}: cannot tell which provider this comes from; pass --provider " + "|".join(registry.names())
+    )
 
 
 def _stop_line(provider: str, waybill: ParsedWaybill) -> str:

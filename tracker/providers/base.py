@@ -10,9 +10,10 @@ from typing import Any
 
 from tracker.domain import TrackingEvent
 from tracker.phrases import PhraseBook, default_phrasebook
+from tracker.providers.registry import names
 from tracker.settings import CourierConfig
 
-PROVIDERS = ("kuaidi100", "kdniao", "track17")
+PROVIDERS = names()  # tracker/providers/registry.py
 KINDS = ("query", "push")
 
 
@@ -28,7 +29,7 @@ class TrackingStop:
 # One waybill as a provider reported it, normalized.
 @dataclass(frozen=True, slots=True)
 class ParsedWaybill:
-    provider: str  # "kuaidi100" | "kdniao" | "track17" | "spider"
+    provider: str  # a registered provider (tracker/providers/registry.py) or "spider"
     waybill: str
     company: str | None  # the provider's company code as sent (com / ShipperCode / carrier key)
     courier: str | None  # our courier slug when `company` maps to one (config/couriers.toml)
@@ -96,18 +97,9 @@ def company_to_courier(field: str, company: object, couriers: Mapping[str, Couri
 
 
 def _parsers() -> dict[tuple[str, str], Parser]:
-    from tracker.providers.kdniao import parse as kdniao
-    from tracker.providers.kuaidi100 import parse as kuaidi100
-    from tracker.providers.track17 import parse as track17
+    from tracker.providers.registry import specs
 
-    return {
-        ("kuaidi100", "query"): kuaidi100.parse_query,
-        ("kuaidi100", "push"): kuaidi100.parse_push,
-        ("kdniao", "query"): kdniao.parse_query,
-        ("kdniao", "push"): kdniao.parse_push,
-        ("track17", "query"): track17.parse_query,
-        ("track17", "push"): track17.parse_push,
-    }
+    return {(name, kind): parser for name, spec in specs().items() for kind, parser in spec.parsers.items()}
 
 
 def parse_reply(

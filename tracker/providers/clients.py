@@ -12,10 +12,11 @@ import httpx
 from tracker.providers.http import CircuitBreaker, Clock, Limiter, ProviderClient, Sleep
 from tracker.providers.kdniao.client import KdniaoClient
 from tracker.providers.kuaidi100.client import Kuaidi100Client
+from tracker.providers.registry import names, specs
 from tracker.providers.track17.client import Track17Client
 from tracker.settings import CourierConfig, Settings
 
-PROVIDERS = ("kuaidi100", "kdniao", "track17")
+PROVIDERS = names()  # tracker/providers/registry.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,8 @@ class DueParcel:
     courier: str
     waybill: str
     phone_last4: str | None
+    order_id: str | None = None  # the shop's order number(s), comma-separated when orders were merged
+    shop: str | None = None
 
 
 class BatchFetcher(Protocol):
@@ -102,21 +105,19 @@ def make_fetchers(
     """One fetcher per provider. `base_url` points every provider elsewhere (the demo's sandbox);
     `overrides` replaces config values per provider (e.g. {"track17": {"rate_per_second": 1000}});
     `limiters` replaces a provider's in-process rate window (workers pass the shared one)."""
-    cfgs = {}
-    for name in PROVIDERS:
-        cfg = getattr(settings.providers, name)
+    kw: dict[str, Any] = {"transport": transport, "clock": clock, "sleep": sleep}
+    shared = limiters or {}
+    fetchers: dict[str, BatchFetcher] = {}
+    for name, spec in specs().items():
+        cfg = settings.providers.of(name)
         update = dict((overrides or {}).get(name, {}))
         if base_url:
             update["base_url"] = base_url
-        cfgs[name] = cfg.model_copy(update=update) if update else cfg
-    kw: dict[str, Any] = {"transport": transport, "clock": clock, "sleep": sleep}
-    shared = limiters or {}
-    couriers = settings.couriers
-    return {
-        "kuaidi100": _Kuaidi100(Kuaidi100Client(cfgs["kuaidi100"], limiter=shared.get("kuaidi100"), **kw), couriers),
-        "kdniao": _Kdniao(KdniaoClient(cfgs["kdniao"], limiter=shared.get("kdniao"), **kw), couriers),
-        "track17": _Track17(Track17Client(cfgs["track17"], limiter=shared.get("track17"), **kw), couriers),
-    }
+        if update:
+            cfg = cfg.model_copy(update=update)
+        client = spec.make_client(cfg, limiter=shared.get(name), **kw)
+        fetchers[name] = spec.make_fetcher(client, settings.couriers)
+    return fetchers
 
 
 def breaker_of(fetcher: BatchFetcher) -> CircuitBreaker:

@@ -27,7 +27,7 @@ from tracker.providers.kdniao.sign import data_sign, verify_data_sign
 from tracker.providers.kuaidi100.sign import push_sign as kd100_push_sign
 from tracker.providers.kuaidi100.sign import verify_query_sign
 from tracker.providers.track17.sign import push_sign as t17_push_sign
-from tracker.sandbox import accounts, autonumber, render
+from tracker.sandbox import accounts, render
 from tracker.sandbox.control import Faults, SandboxClock, WindowLimit, parse_time
 from tracker.sandbox.scenarios import ScenarioBook, load_scenarios
 from tracker.settings import CourierConfig
@@ -429,16 +429,13 @@ async def control_push(request: Request) -> Response:
 
 
 def create_app(state: SandboxState) -> Starlette:
+    from tracker.providers.registry import specs
+
+    # each provider's endpoints come from its spec (tracker/providers/<name>/spec.py, sandbox_routes)
+    provider_routes = [route for spec in specs().values() for route in spec.sandbox_routes()]
     app = Starlette(
         routes=[
-            Route("/poll/query.do", kuaidi100_query, methods=["POST"]),
-            Route("/poll", kuaidi100_subscribe, methods=["POST"]),
-            Route("/autonumber/auto", autonumber.kuaidi100_autonumber, methods=["GET", "POST"]),
-            Route("/Ebusiness/EbusinessOrderHandle.aspx", kdniao, methods=["POST"]),
-            Route("/track/v2.2/register", track17_register, methods=["POST"]),
-            Route("/track/v2.2/gettrackinfo", track17_gettrackinfo, methods=["POST"]),
-            Route("/track/v2.4/register", track17_register, methods=["POST"]),
-            Route("/track/v2.4/gettrackinfo", track17_gettrackinfo, methods=["POST"]),
+            *provider_routes,
             Route("/web/{courier}/{waybill}", web_page, methods=["GET"]),
             Route("/_sandbox/clock", control_clock, methods=["GET", "POST"]),
             Route("/_sandbox/faults", control_faults, methods=["POST"]),

@@ -1,0 +1,65 @@
+"""17TRACK as a registered provider: register/gettrackinfo (40 a request), signed webhook, sandbox routes."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Any
+
+from tracker.providers.registry import ProviderSpec, PushSpec
+from tracker.providers.track17.parse import parse_push, parse_query
+from tracker.providers.track17.sign import verify_push_sign
+
+
+def _make_client(config: Any, **kw: Any) -> Any:
+    from tracker.providers.track17.client import Track17Client
+
+    return Track17Client(config, **kw)
+
+
+def _make_fetcher(client: Any, couriers: Any) -> Any:
+    from tracker.providers.clients import _Track17
+
+    return _Track17(client, couriers)
+
+
+def _sandbox_routes() -> list[Any]:
+    from starlette.routing import Route
+
+    from tracker.sandbox import app
+
+    return [
+        Route(f"/track/{version}/{op}", handler, methods=["POST"])
+        for version in ("v2.2", "v2.4")
+        for op, handler in (("register", app.track17_register), ("gettrackinfo", app.track17_gettrackinfo))
+    ]
+
+
+def _nack(config: Any, now: datetime, tz: tzinfo, reason: str) -> dict[str, Any]:
+    return {"code": 400, "message": reason}
+
+
+SPEC = ProviderSpec(
+    name="track17",
+    label="17TRACK",
+    config={
+        "base_url": "http://127.0.0.1:8765",
+        "key": "sandbox-17track-key",
+        "rate_per_second": 3,
+        "concurrency": 3,
+        "batch_size": 40,
+    },  # fmt: skip
+    secrets={"key": "TRACKER_TRACK17_KEY"},
+    parsers={"query": parse_query, "push": parse_push},
+    make_client=_make_client,
+    make_fetcher=_make_fetcher,
+    sandbox_routes=_sandbox_routes,
+    push=PushSpec(
+        field=None,
+        sign_field="sign",
+        verify=lambda config, raw, sign: verify_push_sign(raw, config.key, sign),
+        ok=lambda config, now, tz: None,
+        nack=_nack,
+        describe="sha256(body + '/' + key)",
+    ),
+    courier_field="track17",
+)
