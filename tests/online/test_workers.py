@@ -153,6 +153,7 @@ def workers_for(tmp_path: Path) -> Iterator[Callable[..., Workers]]:
     made: list[Workers] = []
 
     def make(db_url: str, base_url: str, changes: dict[str, dict[str, object]], names: tuple[str, ...]) -> Workers:
+        changes = {"subscriptions": {"enabled": False}, **changes}  # these tests are about polling
         config = copy_config(PROJECT_ROOT / "config", tmp_path / f"config{len(made)}", {"providers.toml": changes})
         made.append(workers := Workers(tmp_path, config, db_url, base_url))
         for name in names:

@@ -27,6 +27,7 @@ class Track17Client(ProviderClient):
         body = json.dumps(items)
         headers = {"17token": self.config.key, "content-type": "application/json"}
         response = await self.guard.send(lambda: self.http.post(f"/track/v2.2/{path}", content=body, headers=headers))
+        self.spent["register" if path == "register" else "query"] += len(items)
         return response.text
 
     @staticmethod
