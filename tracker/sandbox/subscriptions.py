@@ -17,6 +17,7 @@ Bodies come from render.py's builders (kuaidi100_push_param, kdniao_trace, track
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from tracker.sandbox import accounts, render
 
 NO_RECORD_DAYS = 3  # Kuaidi100 gives up on a number nothing was scanned for after 3 days (status=abort)
 NO_RECORD = "3天查询无记录"
+PUSH_CONCURRENCY = 8  # pushes in flight at once (the order within one waybill is kept: one push each per flush)
 
 
 @dataclass
@@ -172,19 +174,21 @@ async def flush(request: Request) -> Response:
         requests += [("kdniao", n, r) for n, r in _kdniao_requests(state, book, now, everything)]
     if "track17" in providers:
         requests += [("track17", n, r) for n, r in _track17_requests(state, book, now, everything, stop)]
-    results = []
-    async with httpx.AsyncClient(timeout=20) as client:
-        for provider, number, req in requests:
-            url = req.pop("url")
-            if not url:
-                results.append({"provider": provider, "waybill": number, "error": "no push URL in the console"})
-                continue
+    gate = asyncio.Semaphore(PUSH_CONCURRENCY)
+
+    async def send(client: httpx.AsyncClient, provider: str, number: str, req: dict[str, Any]) -> dict[str, Any]:
+        url = req.pop("url")
+        if not url:
+            return {"provider": provider, "waybill": number, "error": "no push URL in the console"}
+        async with gate:
             try:
                 reply = await client.post(url, **req)
-                results.append({"provider": provider, "waybill": number, "status": reply.status_code,
-                                "body": reply.text})  # fmt: skip
             except httpx.HTTPError as exc:
-                results.append({"provider": provider, "waybill": number, "error": f"{type(exc).__name__}: {exc}"})
+                return {"provider": provider, "waybill": number, "error": f"{type(exc).__name__}: {exc}"}
+        return {"provider": provider, "waybill": number, "status": reply.status_code, "body": reply.text}
+
+    async with httpx.AsyncClient(timeout=20) as client:
+        results = await asyncio.gather(*(send(client, p, n, r) for p, n, r in requests))
     for provider, _, _ in requests:
         state.stats[f"push.{provider}"] += 1
     return _json({"sent": len(requests), "results": results})
