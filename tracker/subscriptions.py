@@ -55,6 +55,15 @@ class State(StrEnum):
     stopped = "stopped"
 
 
+STATE_WORDS = {
+    State.pending: "待订阅",
+    State.active: "推送中",
+    State.failed: "订阅失败",
+    State.aborted: "已中止推送",
+    State.stopped: "已停止推送",
+}
+
+
 class Outcome(StrEnum):
     ok = "ok"  # subscribed
     duplicate = "duplicate"  # already subscribed (Kuaidi100 501, 17TRACK -18019901): pushes come, so active
@@ -179,15 +188,44 @@ def quota_day(now: datetime, tz: tzinfo) -> str:
     return now.astimezone(tz).strftime("%Y-%m-%d")
 
 
-def quota_text(quota: Mapping[str, Mapping[str, int]]) -> str:
-    """'今日额度：快递100 查询 120 / 订阅 40；17TRACK 查询 80 / 注册 40' (providers and kinds in a fixed order)."""
+PROVIDER_NAMES_EN = {"kuaidi100": "Kuaidi100", "kdniao": "Kdniao", "track17": "17TRACK"}
+QUOTA_KINDS_EN = {"query": "queries", "subscribe": "subscriptions", "register": "registers"}
+STATE_WORDS_EN = {"pending": "to subscribe", "active": "pushing", "failed": "refused", "aborted": "aborted",
+                  "stopped": "stopped"}  # fmt: skip
+
+
+def quota_text(quota: Mapping[str, Mapping[str, int]], lang: str = "zh") -> str:
+    """'今日额度：快递100 查询 120 / 订阅 40；17TRACK 查询 80 / 注册 40' (providers and kinds in a fixed
+    order); lang "en": 'Quota today: Kuaidi100 queries 120 / subscriptions 40; ...'."""
+    zh = lang == "zh"
+    names, kinds_words = (PROVIDER_NAMES, QUOTA_KINDS) if zh else (PROVIDER_NAMES_EN, QUOTA_KINDS_EN)
     parts = []
     for provider in PUSH_PROVIDERS:
         kinds = quota.get(provider) or {}
-        spent = [f"{QUOTA_KINDS[k]} {kinds[k]}" for k in QUOTA_KINDS if kinds.get(k)]
+        spent = [f"{kinds_words[k]} {kinds[k]}" for k in QUOTA_KINDS if kinds.get(k)]
         if spent:
-            parts.append(f"{PROVIDER_NAMES[provider]} {' / '.join(spent)}")
-    return "今日额度：" + ("；".join(parts) if parts else "尚未使用")
+            parts.append(f"{names[provider]} {' / '.join(spent)}")
+    if zh:
+        return "今日额度：" + ("；".join(parts) if parts else "尚未使用")
+    return "Quota today: " + ("; ".join(parts) if parts else "none used")
+
+
+def states_text(counts: Mapping[tuple[str, str], int], lang: str = "zh") -> str:
+    """'推送订阅：快递100 推送中 800 / 待订阅 3；17TRACK 已停止推送 2' (what the subscriptions are doing)."""
+    zh = lang == "zh"
+    names = PROVIDER_NAMES if zh else PROVIDER_NAMES_EN
+    parts = []
+    for provider in PUSH_PROVIDERS:
+        said = [
+            f"{STATE_WORDS[s] if zh else STATE_WORDS_EN[s.value]} {counts[(provider, s.value)]}"
+            for s in State
+            if counts.get((provider, s.value))
+        ]
+        if said:
+            parts.append(f"{names[provider]} {' / '.join(said)}")
+    if zh:
+        return "推送订阅：" + ("；".join(parts) if parts else "无")
+    return "Push subscriptions: " + ("; ".join(parts) if parts else "none")
 
 
 def _insert(engine_or_conn: Any, table: Table) -> Any:
@@ -213,8 +251,13 @@ def record_spent(engine: Engine, provider: str, spent: Counter[str], *, now: dat
 
 def quota_on(engine: Engine, *, now: datetime, tz: tzinfo) -> dict[str, dict[str, int]]:
     """{provider: {kind: count}} spent on `now`'s day."""
+    return quota_day_counts(engine, day=quota_day(now, tz))
+
+
+def quota_day_counts(engine: Engine, *, day: str) -> dict[str, dict[str, int]]:
+    """{provider: {kind: count}} spent on `day` (YYYY-MM-DD)."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    stmt = select(QUOTA.c.provider, QUOTA.c.kind, QUOTA.c.count).where(QUOTA.c.day == quota_day(now, tz))
+    stmt = select(QUOTA.c.provider, QUOTA.c.kind, QUOTA.c.count).where(QUOTA.c.day == day)
     with engine.connect() as conn:
         for provider, kind, count in conn.execute(stmt):
             out[provider][kind] = int(count)
@@ -584,15 +627,6 @@ def state_counts(engine: Engine) -> dict[tuple[str, str], int]:
     stmt = select(SUB.c.provider, SUB.c.state, func.count()).group_by(SUB.c.provider, SUB.c.state)
     with engine.connect() as conn:
         return {(p, s): int(n) for p, s, n in conn.execute(stmt)}
-
-
-STATE_WORDS = {
-    State.pending: "待订阅",
-    State.active: "推送中",
-    State.failed: "订阅失败",
-    State.aborted: "已中止推送",
-    State.stopped: "已停止推送",
-}
 
 
 def silent_active(engine: Engine, *, now: datetime, silent_hours: float) -> int:

@@ -70,6 +70,7 @@ def workers(
         rows.append({"what": "leased", "name": owner, "count": n, "detail": ""})
     for provider, until in sorted(paused_providers(engine, now=now).items()):
         rows.append({"what": "paused", "name": provider, "count": 0, "detail": f"until {until.isoformat()}"})
+    rows.extend(_push_rows(engine, app.settings, now=now))
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
@@ -83,3 +84,30 @@ def workers(
                 detail = "Procrastinate workers: a poll one and a control one per `tracker worker` process"
                 rows.append({"what": "workers", "name": "alive", "count": int(live or 0), "detail": detail})
     emit(rows, ["what", "name", "count", "detail"], fmt, tz=app.settings.tz)
+
+
+def _push_rows(engine, settings, *, now: datetime) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Today's provider quota (queries, subscriptions, registers) and the push subscriptions by state."""
+    from tracker.subscriptions import (
+        PROVIDER_NAMES,
+        STATE_WORDS,
+        State,
+        quota_on,
+        quota_text,
+        silent_active,
+        state_counts,
+    )
+
+    rows: list[dict[str, object]] = []
+    for provider, kinds in sorted(quota_on(engine, now=now, tz=settings.tz).items()):
+        rows.append({"what": "quota", "name": provider, "count": sum(kinds.values()),
+                     "detail": quota_text({provider: kinds})})  # fmt: skip
+    for (provider, state), n in sorted(state_counts(engine).items()):
+        name = PROVIDER_NAMES.get(provider, provider)
+        rows.append({"what": "pushes", "name": provider, "count": n, "detail": f"{name} {STATE_WORDS[State(state)]}"})
+    silent_hours = settings.providers.subscriptions.silent_hours
+    silent = silent_active(engine, now=now, silent_hours=silent_hours)
+    if silent:
+        rows.append({"what": "pushes", "name": "silent", "count": silent,
+                     "detail": f"推送中但超过 {silent_hours:g} 小时没有推送：按保底查询"})  # fmt: skip
+    return rows
