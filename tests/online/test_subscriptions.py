@@ -243,3 +243,50 @@ def test_track17_stop_and_a_bare_update_are_acknowledged_and_the_parcel_is_polle
     key = world.settings.providers.track17.key
     reply = httpx.post(f"{world.receiver.url}/push/track17", content=raw, headers={"sign": push_sign(raw, key)})
     assert reply.status_code == 200
+
+
+def test_cli_subscribe_then_parcels_and_workers_say_it_in_words(settings: Settings, sandbox: tuple[str, Any]) -> None:
+    from typer.testing import CliRunner
+
+    from tracker.cli import app
+
+    url, state = sandbox
+    state.kd100_subscriptions.clear()
+    state.t17_registered.clear()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w, _ in PARCELS], now=SANDBOX_NOW)
+    engine.dispose()
+    runner = CliRunner()
+    result = runner.invoke(app, ["subscribe", "--now", "2026-11-23T12:00", "--base-url", url])
+    assert result.exit_code == 0, result.output
+    assert "subscribe: 3 waybills asked (3 new parcels to subscribe)" in result.output
+    for line in ("快递100: 订阅成功 1", "快递鸟: 订阅成功 1", "17TRACK: 订阅成功 1", "快递100: 推送中 1"):
+        assert line in result.output
+    again = runner.invoke(app, ["subscribe", "--now", "2026-11-23T12:05", "--base-url", url])
+    assert "subscribe: 0 waybills asked" in again.output  # each waybill is subscribed once
+
+    parcels = runner.invoke(app, ["parcels", "--format", "csv"])
+    assert parcels.exit_code == 0, parcels.output
+    assert parcels.output.count("推送订阅中（") == 3 and "active" not in parcels.output
+
+    workers = runner.invoke(app, ["workers", "--format", "csv", "--now", "2026-11-23T12:10"])
+    assert workers.exit_code == 0, workers.output
+    lines = set(workers.output.splitlines())
+    assert {"quota,kuaidi100,1,今日额度：快递100 订阅 1", "quota,track17,1,今日额度：17TRACK 注册 1",
+            "pushes,kdniao,1,快递鸟 推送中"} <= lines  # fmt: skip
+    assert not any(line.startswith("due,") for line in lines)  # push-served: nothing due
+
+
+def test_cli_subscribe_refuses_when_subscriptions_are_off(tmp_path, monkeypatch, sqlite_url: str) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from tracker.cli import app
+    from tracker.settings import PROJECT_ROOT, copy_config
+
+    config = copy_config(
+        PROJECT_ROOT / "config", tmp_path / "c", {"providers.toml": {"subscriptions": {"enabled": False}}}
+    )
+    monkeypatch.setenv("TRACKER_DATABASE_URL", sqlite_url)
+    result = CliRunner().invoke(app, ["--config", str(config), "subscribe"])
+    assert result.exit_code == 1 and "subscriptions.enabled = false" in result.output

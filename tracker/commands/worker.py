@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import typer
 from sqlalchemy import text
 
-from tracker.commands.context import Format, ctx_app, emit
+from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
 
 
 def register(app: typer.Typer) -> None:
@@ -56,21 +56,22 @@ def worker(
 def workers(
     ctx: typer.Context,
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     from tracker.leases import count_due, count_leased
     from tracker.providers.shared import paused_providers
 
     app = ctx_app(ctx)
     engine = app.engine
-    now = datetime.now(UTC)
+    now_at = resolve_now(now, app.settings) if now else datetime.now(UTC)
     rows: list[dict[str, object]] = []
-    for courier, n in sorted(count_due(engine, now=now).items()):
+    for courier, n in sorted(count_due(engine, now=now_at).items()):
         rows.append({"what": "due", "name": courier, "count": n, "detail": ""})
-    for owner, n in sorted(count_leased(engine, now=now).items()):
+    for owner, n in sorted(count_leased(engine, now=now_at).items()):
         rows.append({"what": "leased", "name": owner, "count": n, "detail": ""})
-    for provider, until in sorted(paused_providers(engine, now=now).items()):
+    for provider, until in sorted(paused_providers(engine, now=now_at).items()):
         rows.append({"what": "paused", "name": provider, "count": 0, "detail": f"until {until.isoformat()}"})
-    rows.extend(_push_rows(engine, app.settings, now=now))
+    rows.extend(_push_rows(engine, app.settings, now=now_at))
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
