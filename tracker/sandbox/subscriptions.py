@@ -35,6 +35,7 @@ from tracker.sandbox import accounts, render
 
 NO_RECORD_DAYS = 3  # Kuaidi100 gives up on a number nothing was scanned for after 3 days (status=abort)
 NO_RECORD = "3天查询无记录"
+KDNIAO_PUSH_BATCH = 10  # waybills per Kdniao push (it batches them: Count, Data[])
 PUSH_CONCURRENCY = 8  # pushes in flight at once (the order within one waybill is kept: one push each per flush)
 
 
@@ -123,13 +124,16 @@ def _kdniao_requests(state: Any, book: SubscriptionBook, now: datetime, everythi
         trace = render.kdniao_trace(accounts.KDNIAO_EBUSINESS_ID, sub["shipper"], code, visible, extended=True)
         items.append({**trace, "Callback": ""})
         numbers.append(code)
-    if not items:
-        return []
     local = now.astimezone(render.CN).strftime("%Y-%m-%d %H:%M:%S")
-    body = json.dumps({"EBusinessID": accounts.KDNIAO_EBUSINESS_ID, "PushTime": local, "Count": len(items),
-                       "Data": items}, ensure_ascii=False)  # fmt: skip
-    sign = data_sign(body, accounts.KDNIAO_APP_KEY)
-    return [(",".join(numbers), {"url": url, "data": {"RequestData": body, "DataSign": sign, "RequestType": "102"}})]
+    out = []
+    for start in range(0, len(items), KDNIAO_PUSH_BATCH):
+        batch = items[start : start + KDNIAO_PUSH_BATCH]
+        body = json.dumps({"EBusinessID": accounts.KDNIAO_EBUSINESS_ID, "PushTime": local, "Count": len(batch),
+                           "Data": batch}, ensure_ascii=False)  # fmt: skip
+        sign = data_sign(body, accounts.KDNIAO_APP_KEY)
+        form = {"RequestData": body, "DataSign": sign, "RequestType": "102"}
+        out.append((",".join(numbers[start : start + KDNIAO_PUSH_BATCH]), {"url": url, "data": form}))
+    return out
 
 
 def _track17_requests(state: Any, book: SubscriptionBook, now: datetime, everything: bool, stop: dict[str, str]):  # type: ignore[no-untyped-def]
