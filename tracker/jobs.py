@@ -175,7 +175,10 @@ async def _dispatch(rt: Runtime, timestamp: int) -> dict[str, int]:
         from tracker.subscriptions import subscribe_due
 
         clients = {p: f.client for p, f in rt.fetchers.items() if p not in paused}
-        await subscribe_due(rt.engine, rt.settings, clients, now=now)
+        try:
+            await subscribe_due(rt.engine, rt.settings, clients, now=now)
+        except Exception:  # subscribing must not stop the dispatch: unsubscribed parcels are polled as before
+            log.exception("subscribing new waybills failed; dispatch goes on")
     due = await asyncio.to_thread(count_due, rt.engine, now=now)
     per_provider: dict[str, int] = defaultdict(int)
     for courier, n in due.items():

@@ -314,7 +314,10 @@ async def run_once(
         from tracker.subscriptions import subscribe_due
 
         clients = {name: fetcher.client for name, fetcher in fetchers.items()}
-        subscribed = await subscribe_due(engine, settings, clients, now=now)
+        try:
+            subscribed = await subscribe_due(engine, settings, clients, now=now)
+        except Exception:  # subscribing must not stop the polling: unsubscribed parcels are polled as before
+            log.exception("subscribing new waybills failed; polling goes on")
     due = select_due(engine, now=now, limit=polling.due_limit)
     groups: dict[str, list[DueParcel]] = defaultdict(list)
     skipped: dict[str, int] = defaultdict(int)

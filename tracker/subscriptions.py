@@ -341,7 +341,9 @@ def apply_answers(
     cfg = settings.providers.subscriptions
     values, served = [], []
     for sub in asked:
-        answer = answers[sub.parcel_id]
+        answer = answers.get(sub.parcel_id)
+        if answer is None:  # not asked after all (the provider is paused): stays pending as it was
+            continue
         attempts = sub.attempts + 1
         change = decide_answer(answer, attempts=attempts, now=now, cfg=cfg)
         values.append({
@@ -390,7 +392,7 @@ async def subscribe_due(
     and the quota spent. `clients` maps provider -> its client (Kuaidi100Client, KdniaoClient, Track17Client)."""
     import asyncio
 
-    from tracker.providers.http import ProviderError
+    from tracker.providers.http import CircuitOpen, ProviderError
 
     cfg = settings.providers.subscriptions
     limit = limit or cfg.per_cycle
@@ -418,6 +420,8 @@ async def subscribe_due(
                         for answer in parse_register(body, numbers):
                             if answer.waybill not in by_number or by_number[answer.waybill].code == "":
                                 by_number[answer.waybill] = answer
+                except CircuitOpen:
+                    continue  # paused: not asked, not an attempt
                 except ProviderError as exc:
                     by_number = {n: SubscribeAnswer(n, Outcome.retry, "", str(exc)) for n in numbers}
                 answers.update({s.parcel_id: by_number[s.waybill] for s in chunk})
@@ -437,6 +441,8 @@ async def subscribe_due(
 
                     body = await client.subscribe(courier.kdniao or sub.courier, sub.waybill, customer_name=phone)
                 answers[sub.parcel_id] = parse_subscribe(body, sub.waybill)
+            except CircuitOpen:
+                return  # paused: not asked, not an attempt
             except ProviderError as exc:
                 answers[sub.parcel_id] = SubscribeAnswer(sub.waybill, Outcome.retry, "", str(exc))
 

@@ -290,3 +290,50 @@ def test_cli_subscribe_refuses_when_subscriptions_are_off(tmp_path, monkeypatch,
     monkeypatch.setenv("TRACKER_DATABASE_URL", sqlite_url)
     result = CliRunner().invoke(app, ["--config", str(config), "subscribe"])
     assert result.exit_code == 1 and "subscriptions.enabled = false" in result.output
+
+
+def test_a_refused_subscription_is_kept_with_the_providers_words_and_the_parcel_is_polled(world: World) -> None:
+    providers = world.settings.providers
+    bad_key = providers.kuaidi100.model_copy(update={"key": "not-our-key"})
+    world.settings = world.settings.model_copy(
+        update={"providers": providers.model_copy(update={"kuaidi100": bad_key})}
+    )
+    summary = world.cycle(SANDBOX_NOW)
+    sub = world.subs()["78316600000001"]
+    assert (sub["state"], sub["code"], sub["attempts"]) == ("failed", "600", 1)
+    assert "不是合法的订阅者" in sub["message"]
+    assert summary.due == 1 and world.parcel("78316600000001").last_polled_at == SANDBOX_NOW  # polled as today
+    shown = descriptions(world.engine, [world.parcel("78316600000001").id], tz=world.settings.tz)
+    assert next(iter(shown.values())).startswith(
+        "推送订阅失败，改为定时查询（快递100：kuaidi100 subscribe returnCode 600"
+    )
+    # a refused subscription is not asked again: the next cycle only polls
+    world.cycle(SANDBOX_NOW + timedelta(hours=2))
+    assert world.subs()["78316600000001"]["attempts"] == 1
+
+
+def test_a_subscription_refused_for_now_is_asked_again_after_retry_minutes(world: World) -> None:
+    httpx.post(f"{world.sandbox}/_sandbox/faults", json={"rates": {"5xx": 1.0}}).raise_for_status()
+    from tracker.subscriptions import subscribe_due
+
+    async def subscribe(now: datetime) -> Any:
+        fetchers = make_fetchers(world.settings, sleep=_nosleep)
+        try:
+            return await subscribe_due(
+                world.engine, world.settings, {"kuaidi100": fetchers["kuaidi100"].client}, now=now
+            )
+        finally:
+            for f in fetchers.values():
+                await f.aclose()
+
+    first = asyncio.run(subscribe(SANDBOX_NOW))
+    assert first.outcomes["kuaidi100"]["retry"] == 1 and "HTTP 502" in first.errors[0]
+    sub = world.subs()["78316600000001"]
+    retry_minutes = world.settings.providers.subscriptions.retry_minutes
+    assert (sub["state"], sub["attempts"]) == ("pending", 1)
+    assert sub["retry_at"] == SANDBOX_NOW + timedelta(minutes=retry_minutes)
+    assert asyncio.run(subscribe(SANDBOX_NOW + timedelta(minutes=1))).outcomes == {}  # not yet
+    httpx.post(f"{world.sandbox}/_sandbox/faults", json={"rates": {}}).raise_for_status()
+    later = asyncio.run(subscribe(SANDBOX_NOW + timedelta(minutes=retry_minutes)))
+    assert later.outcomes["kuaidi100"]["ok"] == 1
+    assert (world.subs()["78316600000001"]["state"], world.subs()["78316600000001"]["attempts"]) == ("active", 2)
