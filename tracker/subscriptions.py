@@ -12,7 +12,8 @@ when an active subscription has been silent for [subscriptions] silent_hours (co
 
 States: pending (to subscribe; again at retry_at), active, failed (refused for good), aborted, stopped.
 The pure decisions (decide_answer, decide_stop, next_poll_with, describe, quota_text) take `now` and
-plain values; the rest is the shell around the database and the provider clients.
+plain values; the rest is the shell around the database and the provider clients. See
+docs/push-subscriptions.md.
 """
 
 from __future__ import annotations
