@@ -10,6 +10,7 @@ from tracker.cli import app
         (["sandbox", "--fault", "gremlins=0.5"], "unknown fault kind 'gremlins'"),
         (["sandbox", "--fault", "5xx=abc"], "expected KIND=RATE"),
         (["crawl", "nosuch", "--waybill", "1"], "no spider for courier 'nosuch'"),
+        (["sandbox", "--push-to", "localhost:8766"], "--push-to 'localhost:8766': expected an http(s) URL"),
     ],
 )
 def test_bad_online_options_name_the_problem(settings, args, message) -> None:

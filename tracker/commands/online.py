@@ -116,12 +116,19 @@ def sandbox(
     latency_ms: float = typer.Option(
         0.0, min=0, help="Delay every provider answer this long (a real API's round trip)."
     ),
+    push_to: str | None = typer.Option(
+        None,
+        help="The Kdniao and 17TRACK consoles' push URL base, e.g. http://127.0.0.1:8766 (`tracker serve-push`); "
+        "pushes go out on POST /_sandbox/subscriptions/flush.",
+    ),
 ) -> None:
     import uvicorn
 
     from tracker.sandbox.app import create_app, make_state
 
     app = ctx_app(ctx)
+    if push_to and not push_to.startswith(("http://", "https://")):
+        raise TrackerError(f"--push-to {push_to!r}: expected an http(s) URL, e.g. http://127.0.0.1:8766")
     rates: dict[str, float] = {}
     for item in fault:
         kind, _, rate = item.partition("=")
@@ -135,7 +142,14 @@ def sandbox(
     except ValueError as exc:
         raise TrackerError(f"--fault: {exc}") from None
     typer.echo(f"sandbox on http://{host}:{port} (clock {state.clock.now().isoformat()}, speed {speed})")
-    uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+    sandbox_app = create_app(state)
+    if push_to:
+        from tracker.subscriptions import PUSH_PATHS
+
+        base = push_to.rstrip("/")
+        sandbox_app.state.subscriptions.console.update({p: base + PUSH_PATHS[p] for p in ("kdniao", "track17")})
+        typer.echo(f"consoles: Kdniao and 17TRACK push to {base}/push/...")
+    uvicorn.run(sandbox_app, host=host, port=port, log_level="warning")
 
 
 def serve_push(
