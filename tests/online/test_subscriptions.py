@@ -337,3 +337,24 @@ def test_a_subscription_refused_for_now_is_asked_again_after_retry_minutes(world
     later = asyncio.run(subscribe(SANDBOX_NOW + timedelta(minutes=retry_minutes)))
     assert later.outcomes["kuaidi100"]["ok"] == 1
     assert (world.subs()["78316600000001"]["state"], world.subs()["78316600000001"]["attempts"]) == ("active", 2)
+
+
+def test_a_stop_the_parser_reports_is_recorded_even_when_the_body_says_nothing(world: World, monkeypatch) -> None:  # noqa: ANN001
+    """The parsers' ParsedWaybill.stop (Kuaidi100 abort "60天无变化") is what push.py acts on."""
+    import json as _json
+
+    from tracker.providers import base
+    from tracker.providers.base import ParsedWaybill, ParseResult, TrackingStop
+    from tracker.providers.kuaidi100.sign import push_sign
+
+    waybill = "78316600000001"
+    world.cycle(SANDBOX_NOW)
+    stopped = ParsedWaybill("kuaidi100", waybill, "zhongtong", "zto", (), stop=TrackingStop("abort", "60天无变化"))
+    monkeypatch.setattr(base, "parse_reply", lambda *a, **k: ParseResult((stopped,), ()))
+    param = _json.dumps({"status": "polling", "message": "", "lastResult": {"nu": waybill, "data": []}})
+    salt = world.settings.providers.kuaidi100.salt
+    reply = httpx.post(f"{world.receiver.url}/push/kuaidi100", data={"param": param, "sign": push_sign(param, salt)})
+    assert reply.status_code == 200 and reply.json() == {"result": True, "returnCode": "200", "message": "成功"}
+    sub = world.subs()[waybill]
+    assert (sub["state"], sub["message"], sub["resubscribes"]) == ("aborted", "60天无变化", 0)  # zto's own number
+    assert world.parcel(waybill).next_poll_at == SANDBOX_NOW
