@@ -22,6 +22,7 @@ from tracker.storage.rows import (
     ParcelFactRow,
     ParcelRow,
     ReturnBuyerRow,
+    SubscriptionRow,
     TrackingEventRow,
 )
 
@@ -33,6 +34,7 @@ AUDIT = AuditRow.__table__
 EVENT = TrackingEventRow.__table__
 FACT = ParcelFactRow.__table__
 RETURN_BUYER = ReturnBuyerRow.__table__
+SUBSCRIPTION = SubscriptionRow.__table__
 
 UNRESOLVED = FLAG.c.state != str(FlagState.resolved)
 # claims still to be filed: their money is "claimable" and their filing window matters
@@ -307,6 +309,8 @@ def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
             "claims": claims,
             "alerts": rows(select(ALERT).where(ALERT.c.parcel_id == parcel_id).order_by(ALERT.c.created_at.desc())),
             "audit": rows(select(AUDIT).where(audit_where).order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())),
+            # the push subscription (tracker/subscriptions.py; the page says it in words), or None
+            "subscription": next(iter(rows(select(SUBSCRIPTION).where(SUBSCRIPTION.c.parcel_id == parcel_id))), None),
         }
 
 
@@ -496,6 +500,14 @@ def polling(engine: Engine, *, now: datetime) -> dict[str, Any]:
             "workers": len(leased), "paused": sorted(paused_providers(engine, now=now).items())}  # fmt: skip
 
 
+def pushes(engine: Engine, *, day: str) -> dict[str, Any]:
+    """The provider quota spent on `day` (YYYY-MM-DD, China time) and the subscriptions by provider and state:
+    the push line on the overview."""
+    from tracker.subscriptions import quota_day_counts, state_counts
+
+    return {"quota": quota_day_counts(engine, day=day), "states": state_counts(engine)}
+
+
 READS: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (
@@ -518,6 +530,7 @@ READS: dict[str, Callable[..., Any]] = {
         alerts_count,
         alerts_page,
         polling,
+        pushes,
     )  # fmt: skip
 }
 

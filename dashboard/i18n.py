@@ -151,6 +151,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "delivered_at": ("签收时间", "Delivered"),
     "refund_deadline": ("退款截止", "Refund deadline"),
     "provider_error": ("查询错误", "Provider error"),
+    "push_subscription": ("推送订阅", "Push subscription"),
     "recorded_at": ("记录时间", "Recorded"),
     "recorded_by": ("记录人", "Recorded by"),
     "data": ("数据", "Data"),

@@ -106,6 +106,7 @@ class Runtime:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     app: procrastinate.App | None = None
     couriers_of: dict[str, list[str]] = field(default_factory=dict)
+    subscribe: bool = False  # the dispatch tick also subscribes new waybills for pushes (tracker/subscriptions.py)
 
     def __post_init__(self) -> None:
         for slug, courier in self.settings.couriers.items():
@@ -137,7 +138,9 @@ def make_runtime(
         limiter.ensure_slots()
         limiters[provider] = limiter
     fetchers = make_fetchers(settings, base_url=base_url, limiters=limiters)
-    return Runtime(engine, settings, fetchers, name or worker_name())
+    rt = Runtime(engine, settings, fetchers, name or worker_name())
+    rt.subscribe = settings.providers.subscriptions.enabled
+    return rt
 
 
 # --- the jobs ----------------------------------------------------------------------------------------------
@@ -167,8 +170,16 @@ async def _dispatch(rt: Runtime, timestamp: int) -> dict[str, int]:
         retired = await asyncio.to_thread(retire_aged, rt.engine, now=now, retire_days=retire_days)
         if retired:
             log.info("retired %d parcels past %d days", retired, retire_days)
-    due = await asyncio.to_thread(count_due, rt.engine, now=now)
     paused = await asyncio.to_thread(paused_providers, rt.engine, now=now)
+    if rt.subscribe:  # new waybills get push subscriptions; push-served parcels are not due (no poll job)
+        from tracker.subscriptions import subscribe_due
+
+        clients = {p: f.client for p, f in rt.fetchers.items() if p not in paused}
+        try:
+            await subscribe_due(rt.engine, rt.settings, clients, now=now)
+        except Exception:  # subscribing must not stop the dispatch: unsubscribed parcels are polled as before
+            log.exception("subscribing new waybills failed; dispatch goes on")
+    due = await asyncio.to_thread(count_due, rt.engine, now=now)
     per_provider: dict[str, int] = defaultdict(int)
     for courier, n in due.items():
         config = rt.settings.couriers.get(courier)

@@ -1,7 +1,10 @@
 """The poller: fetch tracking for parcels that are due, store it, schedule the next poll.
 
-    run_once(engine, settings, fetchers, now)
+    run_once(engine, settings, fetchers, now, subscribe=...)
      ├─ retire_aged()                    open parcels older than retire_days: next_poll_at = NULL
+     ├─ subscribe_due()                  (subscribe=True) new waybills get push subscriptions; a parcel whose
+     │                                   subscription is active is not due until silent_hours without a push
+     │                                   (tracker/subscriptions.py), so pushes replace its polls
      ├─ select_due()                     is_open AND next_poll_at <= now (partial index ix_parcel_due)
      ├─ group by provider                courier -> provider (config/couriers.toml; "spider" is crawled)
      └─ poll_provider()  x providers, concurrently
@@ -10,7 +13,9 @@
           │     └─ failure -> counted, batch rescheduled after failure_retry_minutes; others go on
           ├─ parse_reply(provider, body)  pure (tracker.providers.base)
           ├─ ingest(engine, parsed)       idempotent event insert + snapshot (tracker.ingest), in flushes
-          └─ schedule()                   next_poll_at, last_polled_at from the new snapshot
+          ├─ schedule()                   next_poll_at, last_polled_at from the new snapshot (an active
+          │                               subscription's parcel, polled as a safety net: silent_hours on)
+          └─ record_spent()               the provider quota spent today (provider_quota)
      ├─ record poll_run rows             polled, changed, failed per provider
      └─ evaluate rules                   tracker.rules, when that package provides an evaluator
 
@@ -58,6 +63,7 @@ class ProviderStats:
     batches: int = 0  # fetch calls (a 17TRACK batch may also register numbers first)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    quota: dict[str, int] = field(default_factory=dict)  # provider quota spent: {"query": n, "register": m}
 
     def as_row(self, started_at: datetime) -> dict[str, Any]:
         return {
@@ -74,6 +80,7 @@ class ProviderStats:
                 "batches": self.batches,
                 "errors": self.errors[:20],
                 "seconds": round(self.seconds, 3),
+                "quota": self.quota,
             },
         }
 
@@ -85,6 +92,7 @@ class PollSummary:
     retired: int
     skipped: dict[str, int]
     providers: dict[str, ProviderStats]
+    subscribed: Any = None  # tracker.subscriptions.SubscribeSummary when the cycle subscribed new waybills
 
     @property
     def changed_ids(self) -> list[int]:
@@ -127,8 +135,12 @@ def schedule(
     """Set next_poll_at and last_polled_at for polled parcels, from their stored snapshot; frees their lease."""
     if not ids:
         return
+    from tracker.subscriptions import active_ids, next_poll_with
+
     cfg = settings.providers.polling
     min_minutes = getattr(settings.providers, provider).min_waybill_interval_minutes
+    silent = settings.providers.subscriptions.silent_hours
+    pushed = set() if failed else active_ids(engine, ids)
     cols = PARCEL.c
     with engine.begin() as conn:
         rows = conn.execute(
@@ -145,6 +157,7 @@ def schedule(
                     created_at=row.created_at, first_scan_at=row.first_scan_at,
                     last_event_at=row.last_event_at, now=now, cfg=cfg, min_interval_minutes=min_minutes,
                 )  # fmt: skip
+                nxt = next_poll_with(nxt, active=row.id in pushed, now=now, silent_hours=silent)
             values.append({"pid": row.id, "nxt": nxt, "polled": now})
         stmt = (
             update(PARCEL)
@@ -259,6 +272,11 @@ async def poll_provider(
     finally:
         for task in tasks:
             task.cancel()
+    from tracker.subscriptions import record_spent
+
+    spent = getattr(fetcher.client, "spent", None)
+    if spent is not None:
+        stats.quota = await asyncio.to_thread(record_spent, engine, fetcher.provider, spent, now=now, tz=settings.tz)
     stats.changed = len(set(changed))
     stats.seconds = time.perf_counter() - started
     log.info("polled %s: %d ok, %d changed, %d failed", stats.provider, stats.polled, stats.changed, stats.failed)
@@ -285,10 +303,21 @@ async def run_once(
     now: datetime,
     progress: Progress | None = None,
     evaluate: bool = True,
+    subscribe: bool = False,
 ) -> PollSummary:
-    """One poll cycle over every provider (concurrently); records poll_run rows; see the module docstring."""
+    """One poll cycle over every provider (concurrently); records poll_run rows; see the module docstring.
+    `subscribe` (the CLI passes [subscriptions] enabled) first subscribes new waybills for pushes."""
     polling = settings.providers.polling
     retired = retire_aged(engine, now=now, retire_days=polling.retire_days)
+    subscribed = None
+    if subscribe:
+        from tracker.subscriptions import subscribe_due
+
+        clients = {name: fetcher.client for name, fetcher in fetchers.items()}
+        try:
+            subscribed = await subscribe_due(engine, settings, clients, now=now)
+        except Exception:  # subscribing must not stop the polling: unsubscribed parcels are polled as before
+            log.exception("subscribing new waybills failed; polling goes on")
     due = select_due(engine, now=now, limit=polling.due_limit)
     groups: dict[str, list[DueParcel]] = defaultdict(list)
     skipped: dict[str, int] = defaultdict(int)
@@ -303,7 +332,7 @@ async def run_once(
         *(poll_provider(engine, settings, fetchers[p], parcels, now=now, progress=progress)
           for p, parcels in groups.items())
     )  # fmt: skip
-    summary = PollSummary(now, len(due), retired, dict(skipped), {s.provider: s for s, _ in results})
+    summary = PollSummary(now, len(due), retired, dict(skipped), {s.provider: s for s, _ in results}, subscribed)
     summary._changed = sorted({pid for _, ids in results for pid in ids})
     record_runs(engine, [s for s, _ in results], now=now)
     if evaluate:

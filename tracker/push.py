@@ -6,6 +6,12 @@ parse + ingest path as polling (spec/providers.md §2.3, §3.2, §4.3).
     POST /push/track17    JSON body, header sign = sha256(body + "/" + key);  HTTP 200
 
 A forged signature answers 401, a malformed body 400; both log one line naming the provider and why.
+
+Every push also feeds the parcel's subscription (tracker/subscriptions.py): heard from now, so the parcel is
+not polled before the safety net. A stop notice (Kuaidi100 status=abort "3天查询无记录"/"60天无变化", 17TRACK
+TRACKING_STOPPED, which has no track_info) is acknowledged like any push, recorded on the subscription, and
+leads to one re-subscription with a corrected courier (Kuaidi100 comNew, or the number's pattern) or to
+polling again. A 17TRACK body naming a number but carrying no track_info is acknowledged too (200).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker.providers import registry
+from tracker.providers.base import TrackingStop
 from tracker.providers.kdniao.sign import verify_data_sign
 from tracker.providers.kuaidi100.sign import verify_push_sign as kd100_verify
 from tracker.providers.push_handler import make_push_handler
@@ -38,23 +45,67 @@ def _json(data: Any, status: int = 200) -> Response:
     return JSONResponse(data, status_code=status)
 
 
+def _t17_number(body: dict[str, Any]) -> str:
+    data = body.get("data")
+    return str(data.get("number") or "").strip() if isinstance(data, dict) else ""
+
+
+def _raw_stop(provider: str, body: dict[str, Any]) -> tuple[str, TrackingStop] | None:
+    """A stop notice read from the body itself, for when the parse result carries none: Kuaidi100
+    status=abort (the number in lastResult.nu) and 17TRACK TRACKING_STOPPED (data.number, no track_info)."""
+    if provider == "kuaidi100" and str(body.get("status", "")).strip() == "abort":
+        last = body.get("lastResult") if isinstance(body.get("lastResult"), dict) else {}
+        number = str(last.get("nu") or "").strip()
+        return (number, TrackingStop("abort", str(body.get("message") or "").strip())) if number else None
+    if provider == "track17" and str(body.get("event", "")).strip() == "TRACKING_STOPPED":
+        number = _t17_number(body)
+        return (number, TrackingStop("stopped", "")) if number else None
+    return None
+
+
+def _corrected_company(provider: str, body: dict[str, Any]) -> str | None:
+    """Kuaidi100's own company correction on a push (comNew, with autoCheck=1)."""
+    if provider != "kuaidi100":
+        return None
+    return str(body.get("comNew") or "").strip() or None
+
+
 def create_push_app(engine: Engine, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Starlette:
     """The push receiver as a starlette app; `clock` gives the ingest time (default: the real clock)."""
     now = clock or (lambda: datetime.now(UTC))
     providers = settings.providers
 
     def store(provider: str, body: Any) -> tuple[int, int, list[str]]:
+        """Parse, ingest, feed the subscriptions; (waybills acknowledged, new events, problems)."""
+        from tracker import subscriptions
         from tracker.ingest import ingest
         from tracker.providers.base import parse_reply
 
+        at = now()
         result = parse_reply(
             provider, body, kind="push", tz=settings.tz, couriers=settings.couriers, phrases=settings.phrasebook
         )
         problems = [p.message for p in result.problems]
-        if not result.waybills:
+        waybills = [w for w in result.waybills if w.waybill]
+        stops = {w.waybill: (w.courier, w.stop) for w in waybills if w.stop is not None}
+        raw_stop = _raw_stop(provider, body)
+        if raw_stop and raw_stop[0] and raw_stop[0] not in stops:  # the parser gave no stop (or no waybill)
+            number, stop = raw_stop
+            named = next((w.courier for w in waybills if w.waybill == number), None)
+            stops[number] = (named, stop)
+        new_events = 0
+        if waybills:
+            new_events = ingest(engine, waybills, now=at, source="push").new_events
+            subscriptions.record_push(engine, settings, provider, [(w.waybill, w.courier) for w in waybills], now=at)
+        corrected = subscriptions.courier_of_company(settings, provider, _corrected_company(provider, body))
+        for number, (courier, stop) in stops.items():
+            subscriptions.record_stop(engine, settings, provider, number, courier, stop, corrected=corrected, now=at)
+        count = len({w.waybill for w in waybills} | set(stops))
+        if not count and provider == "track17" and _t17_number(body):
+            return 1, 0, problems  # a minimal TRACKING_UPDATED without track_info: nothing to store, not an error
+        if not count:
             return 0, 0, problems or ["no waybill in the push"]
-        stored = ingest(engine, list(result.waybills), now=now(), source="push")
-        return len(result.waybills), stored.new_events, problems
+        return count, new_events, problems
 
     def reject(provider: str, request: Request, status: int, why: str, body: dict[str, Any]) -> Response:
         client = request.client.host if request.client else "?"

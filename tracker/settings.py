@@ -433,6 +433,20 @@ class WorkersConfig(_Strict):
         return f"* * * * * */{seconds}" if seconds < 60 else f"*/{seconds // 60} * * * *"
 
 
+class SubscriptionsConfig(_Strict):
+    """Push subscriptions (config/providers.toml [subscriptions]); see tracker/subscriptions.py."""
+
+    enabled: bool = True  # subscribe new waybills with their provider; pushes then replace most polling
+    # where the providers push to: this URL + /push/kuaidi100 (Kuaidi100 sends it with each subscription);
+    # Kdniao pushes to the URL set in its console, 17TRACK to its webhook setting
+    callback_base_url: str = Field(default="http://127.0.0.1:8766", pattern="^https?://")
+    silent_hours: PositiveFloat = 24  # an active subscription silent this long is polled once as a safety net
+    max_attempts: PositiveInt = 3  # subscribe calls per parcel before the subscription is given up (failed)
+    retry_minutes: PositiveFloat = 30  # a subscription refused for a passing reason is asked again after this
+    resubscribe_limit: int = Field(default=1, ge=0)  # re-subscriptions with a corrected courier after a stop
+    per_cycle: PositiveInt = 2000  # new waybills subscribed per poll cycle or dispatch tick at most
+
+
 class ProviderConfig(_Strict):
     """One data provider's endpoint, account and limits; secrets are overridden from the environment."""
 
@@ -468,6 +482,7 @@ class ProvidersConfig(_Strict):
 
     polling: PollingConfig = PollingConfig()
     workers: WorkersConfig = WorkersConfig()
+    subscriptions: SubscriptionsConfig = SubscriptionsConfig()
 
     @model_validator(mode="before")
     @classmethod
@@ -477,7 +492,9 @@ class ProvidersConfig(_Strict):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(cls.model_fields) - set(names()))
             if unknown:
-                raise ValueError(f"unknown section(s) {unknown}: providers are {', '.join(names())}, polling, workers")
+                raise ValueError(
+                    f"unknown section(s) {unknown}: providers are {', '.join(names())}, polling, workers, subscriptions"
+                )
         return data
 
     def of(self, name: str) -> ProviderConfig:

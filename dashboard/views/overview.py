@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard.components import queue_link, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
+from tracker.subscriptions import quota_day, quota_text, states_text
 
 b = board()
 st.title(b.t("nav_overview"))
@@ -28,6 +29,8 @@ with m1:
     queue_link(b, b.t("open_queue"), state="unresolved")
 poll = b.read("polling", now=b.now)
 st.caption(f"{b.t('polling')}: " + b.t("polling_line").format(**poll))
+push = b.read("pushes", day=quota_day(b.now, b.settings.tz))
+st.caption(quota_text(push["quota"], b.lang) + " · " + states_text(push["states"], b.lang))
 for provider, until in poll["paused"]:
     st.warning(b.t("paused_until").format(provider=provider, until=until.astimezone(b.settings.tz).strftime("%H:%M")))
 

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard.components import table
 from dashboard.context import board
+from tracker.subscriptions import describe
 
 b = board()
 params = st.query_params.to_dict()
@@ -28,9 +29,12 @@ st.caption(f"{b.t('status')}: {p['status']} · {p['status_text'] or ''}")
 st.subheader(b.t("facts"))
 facts = ["order_id", "shop", "direction", "province", "city", "goods_value", "paid_at", "shipped_at",
          "first_scan_at", "last_event_at", "delivered_at", "refund_deadline", "provider_error"]  # fmt: skip
-table(
-    b, [{"field": b.t(k), "value": p[k]} for k in facts if p.get(k) not in (None, "")], ["field", "value"], key="facts"
-)
+fact_rows = [{"field": b.t(k), "value": p[k]} for k in facts if p.get(k) not in (None, "")]
+sub = detail["subscription"] or {}
+fact_rows.append({"field": b.t("push_subscription"), "value": describe(
+    sub.get("state"), provider=sub.get("provider"), message=sub.get("message"), last_push_at=sub.get("last_push_at"),
+    tz=b.settings.tz)})  # fmt: skip
+table(b, fact_rows, ["field", "value"], key="facts")
 if detail["facts"]:
     table(b, detail["facts"], ["kind", "recorded_at", "recorded_by", "data"], key="manual_facts")
 if len(detail["return_buyers"]) > 1:  # one return waybill, several buyers (return_waybill_shared)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -119,3 +120,28 @@ def test_overview_shows_polling_progress_and_a_paused_provider(board_db, now):
     line = next(c.value for c in at.caption if c.value.startswith("查询进度"))
     assert f"正在查询 {len(leased)} 个(工作进程 1 个)" in line
     assert any(w.value.startswith("kdniao 暂停查询至 ") for w in at.warning)
+
+
+def test_overview_shows_todays_quota_and_the_parcel_page_its_push_subscription(board_db, now):
+    from collections import Counter
+
+    from sqlalchemy import insert
+
+    from tracker.storage.rows import SubscriptionRow
+    from tracker.subscriptions import record_spent
+
+    engine, ids = board_db
+    record_spent(engine, "kuaidi100", Counter(query=120, subscribe=40), now=now, tz=ZoneInfo("Asia/Shanghai"))
+    parcel_id = ids["parcels"]["SF1001"]
+    with engine.begin() as conn:
+        conn.execute(insert(SubscriptionRow.__table__).values(
+            parcel_id=parcel_id, provider="kuaidi100", courier="sf", state="aborted", attempts=1, resubscribes=1,
+            message="3天查询无记录", updated_at=now))  # fmt: skip
+    at = login()
+    assert not at.exception
+    line = next(c.value for c in at.caption if c.value.startswith("今日额度"))
+    assert line == "今日额度：快递100 查询 120 / 订阅 40 · 推送订阅：快递100 已中止推送 1"
+    at.query_params["id"] = str(parcel_id)
+    at.switch_page("views/parcel.py").run()
+    facts = at.dataframe[0].value
+    assert "已停止推送（3天查询无记录），改为定时查询" in list(facts["内容"])

@@ -10,6 +10,7 @@ from tracker.cli import app
         (["sandbox", "--fault", "gremlins=0.5"], "unknown fault kind 'gremlins'"),
         (["sandbox", "--fault", "5xx=abc"], "expected KIND=RATE"),
         (["crawl", "nosuch", "--waybill", "1"], "no spider for courier 'nosuch'"),
+        (["sandbox", "--push-to", "localhost:8766"], "--push-to 'localhost:8766': expected an http(s) URL"),
     ],
 )
 def test_bad_online_options_name_the_problem(settings, args, message) -> None:
@@ -30,6 +31,8 @@ def test_poll_once_prints_the_summary(settings, sandbox) -> None:
     migrate(engine)
     upsert_parcels(engine, [ParcelFacts(courier="yto", waybill="YT7512345678901")], now=SANDBOX_NOW)
     engine.dispose()
-    result = CliRunner().invoke(app, ["poll", "--once", "--now", "2026-11-23T12:00", "--base-url", url])
+    result = CliRunner().invoke(
+        app, ["poll", "--once", "--no-subscribe", "--now", "2026-11-23T12:00", "--base-url", url]
+    )
     assert result.exit_code == 0, result.output
     assert "1 due" in result.output and "kuaidi100 polled      1" in result.output

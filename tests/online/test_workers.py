@@ -153,6 +153,7 @@ def workers_for(tmp_path: Path) -> Iterator[Callable[..., Workers]]:
     made: list[Workers] = []
 
     def make(db_url: str, base_url: str, changes: dict[str, dict[str, object]], names: tuple[str, ...]) -> Workers:
+        changes = {"subscriptions": {"enabled": False}, **changes}  # these tests are about polling
         config = copy_config(PROJECT_ROOT / "config", tmp_path / f"config{len(made)}", {"providers.toml": changes})
         made.append(workers := Workers(tmp_path, config, db_url, base_url))
         for name in names:
@@ -444,3 +445,41 @@ def test_workers_reconnect_after_a_database_restart(pg_cluster, sandbox, workers
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(EVENT)).scalar_one() > 0
     engine.dispose()
+
+
+def test_a_worker_subscribes_new_waybills_and_polls_none_of_the_push_served_ones(
+    pg_engine: Engine, pg_url: str, sandbox, workers_for
+) -> None:
+    import httpx
+
+    from tracker.push import create_push_app
+    from tracker.sandbox.server import free_port
+
+    server, state = sandbox
+    seed(pg_engine, {"yto": 10, "yunda": 10, "ems": 10})  # Kuaidi100, Kdniao, 17TRACK
+    port = free_port()
+    receiver = start_background(create_push_app(pg_engine, load_settings(PROJECT_ROOT / "config")), port=port)
+    try:
+        changes = {**FAST, "subscriptions": {"enabled": True, "callback_base_url": f"http://127.0.0.1:{port}"}}
+        workers = workers_for(pg_url, server.url, changes, names=("w0",))
+        active = "SELECT count(*) FROM subscription WHERE state = 'active'"
+        wait_for("all 30 parcels subscribed", lambda: scalar(pg_engine, active) == 30, timeout=60, workers=workers)
+        time.sleep(3)  # several dispatch ticks: nothing is due, no poll job runs
+        assert not state.queries, "push-served parcels were polled"
+        assert kd100_callback(state) == {f"http://127.0.0.1:{port}/push/kuaidi100"}
+        console = {"kdniao": f"{receiver.url}/push/kdniao", "track17": f"{receiver.url}/push/track17"}
+        httpx.post(f"{server.url}/_sandbox/subscriptions/console", json=console).raise_for_status()
+        pushed = httpx.post(f"{server.url}/_sandbox/subscriptions/flush", json={}, timeout=60).json()
+        assert pushed["sent"] and all(r["status"] == 200 for r in pushed["results"]), pushed
+        assert scalar(pg_engine, "SELECT count(*) FROM tracking_event WHERE source = 'push'") > 0
+        spent = "SELECT coalesce(sum(count), 0) FROM provider_quota WHERE provider = :p AND kind = :k"
+        assert scalar(pg_engine, spent, p="kuaidi100", k="subscribe") == 10
+        assert scalar(pg_engine, spent, p="kdniao", k="subscribe") == 10
+        assert scalar(pg_engine, spent, p="track17", k="register") == 10
+        assert scalar(pg_engine, "SELECT coalesce(sum(count), 0) FROM provider_quota WHERE kind = 'query'") == 0
+    finally:
+        receiver.stop()
+
+
+def kd100_callback(state: SandboxState) -> set[str]:
+    return {sub["callback"] for sub in state.kd100_subscriptions.values()}

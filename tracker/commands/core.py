@@ -21,7 +21,7 @@ import_app = typer.Typer(help="Import order and return exports.", no_args_is_hel
 
 PARCEL_COLUMNS = [
     "courier", "waybill", "direction", "order_id", "shop", "province", "city", "goods_value",
-    "shipped_at", "status", "last_event_at",
+    "shipped_at", "status", "last_event_at", "push",
 ]  # fmt: skip
 
 
@@ -159,6 +159,11 @@ def parcels(
         app.engine, courier=courier, status=status, direction=direction, waybill=waybill,
         order_id=order, limit=limit, offset=offset,
     )  # fmt: skip
+    from tracker.subscriptions import descriptions
+
+    pushes = descriptions(app.engine, [r["id"] for r in rows], tz=app.settings.tz)
+    for row in rows:
+        row["push"] = pushes[row["id"]]  # the push subscription in words (推送订阅中 / 已停止推送（…）)
     emit(rows, PARCEL_COLUMNS, fmt, tz=app.settings.tz)
 
 

@@ -24,13 +24,16 @@ def register(app: typer.Typer) -> None:
     app.command("crawl", help="Crawl courier tracking pages with a Scrapy spider (in this process).")(crawl)
 
 
-def poll_cycle(app, now: datetime, *, base_url: str | None = None, show_progress: bool = True):  # type: ignore[no-untyped-def]
-    """Run one poll cycle with the configured clients; returns the PollSummary."""
+def poll_cycle(app, now: datetime, *, base_url: str | None = None, show_progress: bool = True, subscribe=None):  # type: ignore[no-untyped-def]
+    """Run one poll cycle with the configured clients; returns the PollSummary. `subscribe` (default:
+    [subscriptions] enabled) first subscribes new waybills for pushes."""
     from tracker.poller import run_once
     from tracker.providers.clients import make_fetchers
 
     settings: Settings = app.settings
     engine = app.engine
+    if subscribe is None:
+        subscribe = settings.providers.subscriptions.enabled
 
     async def go():  # type: ignore[no-untyped-def]
         fetchers = make_fetchers(settings, base_url=base_url)
@@ -46,8 +49,8 @@ def poll_cycle(app, now: datetime, *, base_url: str | None = None, show_progress
                             tasks[provider] = bar.add_task(f"polling {provider}", total=None)
                         bar.advance(tasks[provider], n)
 
-                    return await run_once(engine, settings, fetchers, now=now, progress=advance)
-            return await run_once(engine, settings, fetchers, now=now)
+                    return await run_once(engine, settings, fetchers, now=now, progress=advance, subscribe=subscribe)
+            return await run_once(engine, settings, fetchers, now=now, subscribe=subscribe)
         finally:
             for fetcher in fetchers.values():
                 await fetcher.aclose()
@@ -55,7 +58,17 @@ def poll_cycle(app, now: datetime, *, base_url: str | None = None, show_progress
     return asyncio.run(go())
 
 
+def print_subscribed(sub) -> None:  # type: ignore[no-untyped-def]
+    asked = sum(sum(c.values()) for c in sub.outcomes.values())
+    typer.echo(
+        f"subscribed for pushes: {asked} asked, {sub.active} active, {sub.count('retry')} to retry, "
+        f"{sub.count('refused')} refused (those are polled)"
+    )
+
+
 def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+    if summary.subscribed is not None:
+        print_subscribed(summary.subscribed)
     typer.echo(f"poll at {summary.now.isoformat()}: {summary.due} due, {summary.retired} retired")
     for name, count in sorted(summary.skipped.items()):
         typer.echo(f"  skipped {count} parcels ({name})")
@@ -78,10 +91,13 @@ def poll(
     now: str | None = typer.Option(None, help=NOW_HELP),
     interval: float = typer.Option(60.0, help="Seconds between cycles when running continuously."),
     base_url: str | None = typer.Option(None, help="Send every provider request to this URL (a sandbox)."),
+    subscribe: bool | None = typer.Option(
+        None, "--subscribe/--no-subscribe", help="Subscribe new waybills for pushes first (default: config)."
+    ),
 ) -> None:
     app = ctx_app(ctx)
     while True:
-        summary = poll_cycle(app, resolve_now(now, app.settings), base_url=base_url)
+        summary = poll_cycle(app, resolve_now(now, app.settings), base_url=base_url, subscribe=subscribe)
         print_summary(summary)
         if once or now:
             return
@@ -100,12 +116,19 @@ def sandbox(
     latency_ms: float = typer.Option(
         0.0, min=0, help="Delay every provider answer this long (a real API's round trip)."
     ),
+    push_to: str | None = typer.Option(
+        None,
+        help="The Kdniao and 17TRACK consoles' push URL base, e.g. http://127.0.0.1:8766 (`tracker serve-push`); "
+        "pushes go out on POST /_sandbox/subscriptions/flush.",
+    ),
 ) -> None:
     import uvicorn
 
     from tracker.sandbox.app import create_app, make_state
 
     app = ctx_app(ctx)
+    if push_to and not push_to.startswith(("http://", "https://")):
+        raise TrackerError(f"--push-to {push_to!r}: expected an http(s) URL, e.g. http://127.0.0.1:8766")
     rates: dict[str, float] = {}
     for item in fault:
         kind, _, rate = item.partition("=")
@@ -119,7 +142,14 @@ def sandbox(
     except ValueError as exc:
         raise TrackerError(f"--fault: {exc}") from None
     typer.echo(f"sandbox on http://{host}:{port} (clock {state.clock.now().isoformat()}, speed {speed})")
-    uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+    sandbox_app = create_app(state)
+    if push_to:
+        from tracker.subscriptions import PUSH_PATHS
+
+        base = push_to.rstrip("/")
+        sandbox_app.state.subscriptions.console.update({p: base + PUSH_PATHS[p] for p in ("kdniao", "track17")})
+        typer.echo(f"consoles: Kdniao and 17TRACK push to {base}/push/...")
+    uvicorn.run(sandbox_app, host=host, port=port, log_level="warning")
 
 
 def serve_push(
@@ -171,13 +201,19 @@ def generate_demo_file(app, now: datetime, count: int):  # type: ignore[no-untyp
 
 
 def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    """Start the sandbox on 127.0.0.1 in the background, poll once against it, print the summary."""
+    """The production path against a local sandbox: start the sandbox and the push receiver (`serve-push`'s
+    app) on 127.0.0.1, subscribe the parcels, let the sandbox push, poll only the leftovers; print how many
+    waybills came by push and how many by poll."""
     import importlib.util
+
+    import httpx
 
     from tracker.poller import run_once
     from tracker.providers.clients import make_fetchers
+    from tracker.push import create_push_app
     from tracker.sandbox.app import create_app, make_state
-    from tracker.sandbox.server import start_background
+    from tracker.sandbox.server import free_port, start_background
+    from tracker.subscriptions import PUSH_PATHS, subscribe_due
 
     settings: Settings = app.settings
     if importlib.util.find_spec("tracker.ingest") is None:
@@ -185,19 +221,58 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
         return
     server = start_background(create_app(make_state(settings.couriers, now=now, speed=0.0)))
     typer.echo(f"sandbox: {server.url} (clock frozen at {now.isoformat()})")
+    port = free_port()
+    subs = settings.providers.subscriptions.model_copy(update={"callback_base_url": f"http://127.0.0.1:{port}"})
+    demo_settings = settings.model_copy(
+        update={"providers": settings.providers.model_copy(update={"subscriptions": subs})}
+    )
+    receiver = start_background(create_push_app(app.engine, demo_settings, clock=lambda: now), port=port)
+    typer.echo(f"push receiver: {receiver.url}/push/{{kuaidi100,kdniao,track17}}")
+    # the providers' consoles: Kdniao and 17TRACK push to the URL set there, not to one sent per request
+    httpx.post(f"{server.url}/_sandbox/subscriptions/console", json={
+        p: receiver.url + PUSH_PATHS[p] for p in ("kdniao", "track17")}).raise_for_status()  # fmt: skip
 
     async def go():  # type: ignore[no-untyped-def]
-        fetchers = make_fetchers(settings, base_url=server.url, overrides=DEMO_OVERRIDES)
+        fetchers = make_fetchers(demo_settings, base_url=server.url, overrides=DEMO_OVERRIDES)
         try:
-            return await run_once(app.engine, settings, fetchers, now=now)
+            clients = {name: f.client for name, f in fetchers.items()}
+            subscribed = await subscribe_due(app.engine, demo_settings, clients, now=now, limit=1_000_000)
+            async with httpx.AsyncClient(timeout=600) as client:
+                pushed = (await client.post(f"{server.url}/_sandbox/subscriptions/flush", json={})).json()
+            summary = await run_once(app.engine, demo_settings, fetchers, now=now)
+            return subscribed, pushed, summary
         finally:
             for fetcher in fetchers.values():
                 await fetcher.aclose()
 
     try:
-        print_summary(asyncio.run(go()))
+        subscribed, pushed, summary = asyncio.run(go())
+        print_subscribed(subscribed)
+        failed = sum(1 for r in pushed["results"] if r.get("status") != 200)
+        typer.echo(f"sandbox pushed {pushed['sent']} times ({failed} not acknowledged); then the leftovers are polled")
+        print_summary(summary)
+        print_sources(app.engine)
     finally:
+        receiver.stop()
         server.stop()
+
+
+def print_sources(engine) -> None:  # type: ignore[no-untyped-def]
+    """How the stored waybills came: by push, by poll (a waybill with both counts as pushed)."""
+    from sqlalchemy import func, select
+
+    from tracker.storage.rows import TrackingEventRow
+
+    ev = TrackingEventRow.__table__
+    pushed = select(ev.c.parcel_id).where(ev.c.source == "push").distinct()
+    with engine.connect() as conn:
+        by_push = conn.execute(select(func.count()).select_from(pushed.subquery())).scalar_one()
+        by_poll = conn.execute(
+            select(func.count(func.distinct(ev.c.parcel_id))).where(
+                ev.c.source != "push", ev.c.parcel_id.not_in(pushed)
+            )
+        ).scalar_one()
+    typer.echo(f"waybills with tracking: {by_push} came by push, {by_poll} by poll")
 
 
 def crawl(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import typer
 from sqlalchemy import text
 
-from tracker.commands.context import Format, ctx_app, emit
+from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
 
 
 def register(app: typer.Typer) -> None:
@@ -56,20 +56,22 @@ def worker(
 def workers(
     ctx: typer.Context,
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     from tracker.leases import count_due, count_leased
     from tracker.providers.shared import paused_providers
 
     app = ctx_app(ctx)
     engine = app.engine
-    now = datetime.now(UTC)
+    now_at = resolve_now(now, app.settings) if now else datetime.now(UTC)
     rows: list[dict[str, object]] = []
-    for courier, n in sorted(count_due(engine, now=now).items()):
+    for courier, n in sorted(count_due(engine, now=now_at).items()):
         rows.append({"what": "due", "name": courier, "count": n, "detail": ""})
-    for owner, n in sorted(count_leased(engine, now=now).items()):
+    for owner, n in sorted(count_leased(engine, now=now_at).items()):
         rows.append({"what": "leased", "name": owner, "count": n, "detail": ""})
-    for provider, until in sorted(paused_providers(engine, now=now).items()):
+    for provider, until in sorted(paused_providers(engine, now=now_at).items()):
         rows.append({"what": "paused", "name": provider, "count": 0, "detail": f"until {until.isoformat()}"})
+    rows.extend(_push_rows(engine, app.settings, now=now_at))
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
@@ -83,3 +85,30 @@ def workers(
                 detail = "Procrastinate workers: a poll one and a control one per `tracker worker` process"
                 rows.append({"what": "workers", "name": "alive", "count": int(live or 0), "detail": detail})
     emit(rows, ["what", "name", "count", "detail"], fmt, tz=app.settings.tz)
+
+
+def _push_rows(engine, settings, *, now: datetime) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Today's provider quota (queries, subscriptions, registers) and the push subscriptions by state."""
+    from tracker.subscriptions import (
+        PROVIDER_NAMES,
+        STATE_WORDS,
+        State,
+        quota_on,
+        quota_text,
+        silent_active,
+        state_counts,
+    )
+
+    rows: list[dict[str, object]] = []
+    for provider, kinds in sorted(quota_on(engine, now=now, tz=settings.tz).items()):
+        rows.append({"what": "quota", "name": provider, "count": sum(kinds.values()),
+                     "detail": quota_text({provider: kinds})})  # fmt: skip
+    for (provider, state), n in sorted(state_counts(engine).items()):
+        name = PROVIDER_NAMES.get(provider, provider)
+        rows.append({"what": "pushes", "name": provider, "count": n, "detail": f"{name} {STATE_WORDS[State(state)]}"})
+    silent_hours = settings.providers.subscriptions.silent_hours
+    silent = silent_active(engine, now=now, silent_hours=silent_hours)
+    if silent:
+        rows.append({"what": "pushes", "name": "silent", "count": silent,
+                     "detail": f"推送中但超过 {silent_hours:g} 小时没有推送：按保底查询"})  # fmt: skip
+    return rows

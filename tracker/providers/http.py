@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -269,6 +269,9 @@ class ProviderClient:
         self.http = make_http_client(config, transport=transport)
         self.guard = Guard.from_config(self.provider, config, clock=clock, sleep=sleep, limiter=limiter)
         self.gate = WaybillGate(config.min_waybill_interval_minutes * 60, clock)
+        # requests answered, by quota kind (query, subscribe, register); tracker.subscriptions.record_spent
+        # moves them into provider_quota
+        self.spent: Counter[str] = Counter()
 
     async def aclose(self) -> None:
         await self.http.aclose()

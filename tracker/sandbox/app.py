@@ -28,6 +28,7 @@ from tracker.providers.kuaidi100.sign import push_sign as kd100_push_sign
 from tracker.providers.kuaidi100.sign import verify_query_sign
 from tracker.providers.track17.sign import push_sign as t17_push_sign
 from tracker.sandbox import accounts, render
+from tracker.sandbox import subscriptions as sandbox_subs
 from tracker.sandbox.control import Faults, SandboxClock, WindowLimit, parse_time
 from tracker.sandbox.scenarios import ScenarioBook, load_scenarios
 from tracker.settings import CourierConfig
@@ -220,10 +221,8 @@ async def kdniao(request: Request) -> Response:
                 extended=request_type == "8001",
             )
         )  # fmt: skip
-    if request_type == "1008":
-        now = state.clock.now().astimezone(render.CN).strftime("%Y-%m-%d %H:%M:%S")
-        return _json({"EBusinessID": ebid, "UpdateTime": now, "Success": True, "Reason": "",
-                      "EstimatedDeliveryTime": ""})  # fmt: skip
+    if request_type in ("1008", "8008"):  # subscriptions: tracker/sandbox/subscriptions.py
+        return _json(sandbox_subs.kdniao_subscribe(request, ebid, data, state.clock.now()))
     return _json(render.kdniao_error(ebid, "101", f"不支持的RequestType：{request_type}"))
 
 
@@ -442,7 +441,9 @@ def create_app(state: SandboxState) -> Starlette:
             Route("/_sandbox/assign", control_assign, methods=["POST"]),
             Route("/_sandbox/push", control_push, methods=["POST"]),
             Route("/_sandbox/stats", control_stats, methods=["GET"]),
+            *sandbox_subs.routes(),
         ]
     )
     app.state.sandbox = state
+    sandbox_subs.install(app)
     return app

@@ -349,3 +349,46 @@ class ProviderPauseRow(SQLModel, table=True):
     paused_until: datetime
     reason: str = ""
     paused_by: str = Field(default="", max_length=64)
+
+
+# A parcel's push subscription with its provider (tracker/subscriptions.py): one row per parcel, the current
+# one. state: pending (to subscribe, or to ask again at retry_at) | active (pushes come) | failed (refused for
+# good, the provider's message kept) | aborted (Kuaidi100 status=abort) | stopped (17TRACK TRACKING_STOPPED).
+# A parcel whose subscription is active and heard from within silent_hours is not polled (migration 0012).
+class SubscriptionRow(SQLModel, table=True):
+    __tablename__ = "subscription"
+    __table_args__ = (
+        # the subscriber's pick: pending subscriptions whose time has come
+        Index(
+            "ix_subscription_pending",
+            "retry_at",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),  # fmt: skip
+        Index("ix_subscription_state", "state", "provider"),
+    )
+
+    parcel_id: int = Field(foreign_key="parcel.id", primary_key=True)
+    provider: str = Field(max_length=16)
+    courier: str = Field(max_length=32)  # the courier subscribed with (a corrected one after a stop)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0  # subscribe calls made
+    resubscribes: int = 0  # re-subscriptions after a stop
+    retry_at: datetime | None = None  # a pending subscription is asked (again) from this time
+    subscribed_at: datetime | None = None
+    last_push_at: datetime | None = None
+    stopped_at: datetime | None = None
+    code: str | None = Field(default=None, max_length=32)  # the provider's answer code
+    message: str | None = None  # the provider's words (subscribe answer or stop reason)
+    updated_at: datetime
+
+
+# Provider quota spent per day (the provider's own day, config/tracker.toml timezone): queries, subscriptions,
+# registers, counted as the requests go out.
+class ProviderQuotaRow(SQLModel, table=True):
+    __tablename__ = "provider_quota"
+
+    provider: str = Field(max_length=16, primary_key=True)
+    day: str = Field(max_length=10, primary_key=True)  # YYYY-MM-DD
+    kind: str = Field(max_length=16, primary_key=True)  # query | subscribe | register
+    count: int = 0

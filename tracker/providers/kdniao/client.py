@@ -8,6 +8,7 @@ from tracker.providers.http import ProviderClient
 from tracker.providers.kdniao.sign import data_sign
 
 PATH = "/Ebusiness/EbusinessOrderHandle.aspx"
+SUBSCRIBE_TYPES = ("1008", "8008")  # 物流跟踪订阅, 订阅(增值版) (§3.1)
 
 
 class KdniaoClient(ProviderClient):
@@ -23,6 +24,7 @@ class KdniaoClient(ProviderClient):
             "DataType": "2",
         }
         response = await self.guard.send(lambda: self.http.post(PATH, data=form))
+        self.spent["subscribe" if request_type in SUBSCRIBE_TYPES else "query"] += 1
         return response.text
 
     async def fetch_track(
@@ -35,9 +37,12 @@ class KdniaoClient(ProviderClient):
         with self.gate.asking(code):
             return await self._call(request_type or self.config.request_type, data)
 
-    async def subscribe(self, shipper: str, code: str, *, customer_name: str | None = None) -> str:
-        """1008 物流跟踪订阅; pushes then go to the URL set in the Kdniao console."""
+    async def subscribe(
+        self, shipper: str, code: str, *, customer_name: str | None = None, request_type: str = "8008"
+    ) -> str:
+        """8008 订阅(增值版) (or 1008), the 1002 envelope; the raw answer {EBusinessID, Success, Reason,
+        UpdateTime, EstimatedDeliveryTime}. Pushes then go to the URL set in the Kdniao console."""
         data = {"OrderCode": "", "ShipperCode": shipper, "LogisticCode": code}
         if customer_name:
             data["CustomerName"] = customer_name
-        return await self._call("1008", data)
+        return await self._call(request_type, data)

@@ -29,16 +29,19 @@ class Kuaidi100Client(ProviderClient):
         form = {"customer": self.config.customer, "sign": sign, "param": param}
         with self.gate.asking(num):
             response = await self.guard.send(lambda: self.http.post("/poll/query.do", data=form))
+        self.spent["query"] += 1
         return response.text
 
     async def subscribe(self, company: str, number: str, callback_url: str, *, phone: str | None = None) -> str:
-        """POST /poll: ask for pushes to `callback_url`, signed with the configured salt."""
+        """POST /poll (schema=json, no sign; the key travels in param): ask for pushes to `callback_url`,
+        signed with the configured salt; the raw answer {result, returnCode, message} (§2.2)."""
         parameters = {"callbackurl": callback_url, "salt": self.config.salt, "resultv2": "4"}
         if phone:
             parameters["phone"] = phone
         param = json.dumps({"company": company, "number": number, "key": self.config.key,
                             "parameters": parameters}, ensure_ascii=False)  # fmt: skip
         response = await self.guard.send(lambda: self.http.post("/poll", data={"schema": "json", "param": param}))
+        self.spent["subscribe"] += 1
         return response.text
 
     async def autonumber(self, num: str, *, url: str = "") -> str:

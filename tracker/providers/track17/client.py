@@ -29,6 +29,7 @@ class Track17Client(ProviderClient):
         headers = {"17token": self.config.key, "content-type": "application/json"}
         url = f"/track/{self.config.api_version}/{path}"
         response = await self.guard.send(lambda: self.http.post(url, content=body, headers=headers))
+        self.spent["register" if path == "register" else "query"] += len(items)
         return response.text
 
     @staticmethod

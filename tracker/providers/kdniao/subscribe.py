@@ -1,0 +1,34 @@
+"""Kdniao 8008 subscription (订阅 增值版) reply -> SubscribeAnswer. Pure.
+
+The request is the 1002 envelope with RequestType 8008 (spec/providers.md §3.1); the answer:
+    {"EBusinessID": "1000001", "UpdateTime": "2026-11-23 12:00:00", "Success": true, "Reason": "",
+     "EstimatedDeliveryTime": "2026-11-25"}
+Pushes (RequestType 102) then go to the URL set in the Kdniao console, not to one sent per request.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tracker.providers.kdniao.codes import error_message
+from tracker.subscriptions import Outcome, SubscribeAnswer
+
+PASSING = {"105"}  # "other": Kdniao's catch-all for a failure on its side, worth asking again
+
+
+def parse_subscribe(body: str, waybill: str) -> SubscribeAnswer:
+    try:
+        reply = json.loads(body)
+        if not isinstance(reply, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        return SubscribeAnswer(waybill, Outcome.retry, "", f"kdniao subscribe: unreadable answer ({exc})")
+    success = reply.get("Success")
+    if success is True or str(success).lower() == "true":
+        eta = str(reply.get("EstimatedDeliveryTime") or "").strip()
+        return SubscribeAnswer(waybill, Outcome.ok, "100", f"预计送达 {eta}" if eta else "")
+    code = str(reply.get("ResultCode") or "").strip()
+    reason = str(reply.get("Reason") or "").strip()
+    message = error_message(code or None, reason or None)
+    outcome = Outcome.retry if code in PASSING else Outcome.refused
+    return SubscribeAnswer(waybill, outcome, code, message)

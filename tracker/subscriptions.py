@@ -1,0 +1,645 @@
+"""Push subscriptions, the production path: each new waybill is subscribed with the provider serving its
+courier (config/couriers.toml `provider`); its pushes then replace polling, except for a safety-net poll
+when an active subscription has been silent for [subscriptions] silent_hours (config/providers.toml).
+
+    subscribe_due()          pending rows -> provider calls (Kuaidi100 POST /poll, Kdniao 8008, 17TRACK
+                             register) -> decide_answer() -> state; active parcels are not due until
+                             their silence runs out (next_poll_at = now + silent_hours)
+    record_push()            a push arrived: last_push_at, and the safety net moves on
+    record_stop()            Kuaidi100 abort / 17TRACK TRACKING_STOPPED -> decide_stop(): re-subscribe
+                             once with a corrected courier, or fall back to polling (due now)
+    record_spent()           quota spent per provider and day (queries, subscriptions, registers)
+
+States: pending (to subscribe; again at retry_at), active, failed (refused for good), aborted, stopped.
+The pure decisions (decide_answer, decide_stop, next_poll_with, describe, quota_text) take `now` and
+plain values; the rest is the shell around the database and the provider clients. See
+docs/push-subscriptions.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, Table, and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tracker.settings import CourierConfig, Settings, SubscriptionsConfig
+from tracker.storage.rows import ParcelRow, ProviderQuotaRow, SubscriptionRow
+
+if TYPE_CHECKING:
+    from tracker.providers.base import TrackingStop
+
+log = logging.getLogger("tracker.subscriptions")
+PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
+SUB: Table = SubscriptionRow.__table__  # type: ignore[assignment]
+QUOTA: Table = ProviderQuotaRow.__table__  # type: ignore[assignment]
+
+PUSH_PROVIDERS = ("kuaidi100", "kdniao", "track17")  # the providers that push; "spider" couriers are crawled
+PUSH_PATHS = {"kuaidi100": "/push/kuaidi100", "kdniao": "/push/kdniao", "track17": "/push/track17"}
+# shown to people (the board, `tracker parcels`, `tracker workers`)
+PROVIDER_NAMES = {"kuaidi100": "快递100", "kdniao": "快递鸟", "track17": "17TRACK"}
+QUOTA_KINDS = {"query": "查询", "subscribe": "订阅", "register": "注册"}
+T17_BATCH = 40  # numbers per register request (spec/providers.md §4.1)
+
+
+class State(StrEnum):
+    pending = "pending"
+    active = "active"
+    failed = "failed"
+    aborted = "aborted"
+    stopped = "stopped"
+
+
+STATE_WORDS = {
+    State.pending: "待订阅",
+    State.active: "推送中",
+    State.failed: "订阅失败",
+    State.aborted: "已中止推送",
+    State.stopped: "已停止推送",
+}
+
+
+class Outcome(StrEnum):
+    ok = "ok"  # subscribed
+    duplicate = "duplicate"  # already subscribed (Kuaidi100 501, 17TRACK -18019901): pushes come, so active
+    retry = "retry"  # a passing failure (server error, time-out, unreadable answer): ask again later
+    refused = "refused"  # for good (bad key, bad data, company refused): poll instead
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeAnswer:
+    """A provider's answer to subscribing one waybill (tracker/providers/*/subscribe.py build these)."""
+
+    waybill: str
+    outcome: Outcome
+    code: str  # the provider's code as sent ("200", "501", "-18019901", ...); "" when none
+    message: str  # the provider's words, as one clear line; "" on plain success
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a subscription becomes after an answer."""
+
+    state: State
+    retry_at: datetime | None
+    subscribed: bool  # subscribed_at is set to now
+
+
+def decide_answer(answer: SubscribeAnswer, *, attempts: int, now: datetime, cfg: SubscriptionsConfig) -> Change:
+    """`attempts` counts this call. ok/duplicate -> active; a passing failure -> pending again after
+    retry_minutes until max_attempts calls were made (then failed); refused -> failed."""
+    if answer.outcome in (Outcome.ok, Outcome.duplicate):
+        return Change(State.active, None, True)
+    if answer.outcome is Outcome.retry and attempts < cfg.max_attempts:
+        return Change(State.pending, now + timedelta(minutes=cfg.retry_minutes), False)
+    return Change(State.failed, None, False)
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlan:
+    """After a stop notice: re-subscribe with `courier` (served by `provider`), or poll (resubscribe False)."""
+
+    state: State  # aborted | stopped: what the stop leaves on the subscription
+    resubscribe: bool
+    courier: str | None = None
+    provider: str | None = None
+
+
+def stop_state(stop: TrackingStop) -> State:
+    return State.aborted if stop.kind == "abort" else State.stopped
+
+
+def decide_stop(
+    stop: TrackingStop,
+    *,
+    courier: str,
+    corrected: str | None,
+    detected: str | None,
+    resubscribes: int,
+    limit: int,
+    couriers: Mapping[str, CourierConfig],
+) -> StopPlan:
+    """Re-subscribe once (`limit`) when another courier is plausible: the provider's own correction
+    (Kuaidi100 comNew) first, else the courier the number's pattern points at; both must differ from the
+    courier subscribed with and be served by a provider that pushes. Otherwise poll again."""
+    state = stop_state(stop)
+    if resubscribes >= limit:
+        return StopPlan(state, False)
+    for candidate in (corrected, detected):
+        if not candidate or candidate == courier or candidate not in couriers:
+            continue
+        provider = couriers[candidate].provider
+        if provider in PUSH_PROVIDERS:
+            return StopPlan(state, True, candidate, provider)
+    return StopPlan(state, False)
+
+
+def served_until(
+    *, state: str, subscribed_at: datetime | None, last_push_at: datetime | None, silent_hours: float
+) -> datetime | None:
+    """Until when pushes serve the parcel (no poll before): the last sign of life + silent_hours; None when
+    the subscription does not serve it (pending, failed, aborted, stopped)."""
+    if state != State.active:
+        return None
+    heard = max((t for t in (subscribed_at, last_push_at) if t is not None), default=None)
+    return heard + timedelta(hours=silent_hours) if heard else None
+
+
+def next_poll_with(cadence: datetime | None, *, active: bool, now: datetime, silent_hours: float) -> datetime | None:
+    """The next poll of a parcel just polled: its cadence, but an active subscription's parcel (polled as a
+    safety net) waits silent_hours for the next one. None (final, retired) stays None."""
+    if cadence is None or not active:
+        return cadence
+    return max(cadence, now + timedelta(hours=silent_hours))
+
+
+def describe(
+    state: str | None, *, provider: str | None, message: str | None, last_push_at: datetime | None, tz: tzinfo
+) -> str:
+    """The subscription in words a person reads (never the state code)."""
+    if not state:
+        return "未订阅推送（定时查询）"
+    name = PROVIDER_NAMES.get(provider or "", provider or "")
+    said = f"：{message}" if message else ""
+    if state == State.active:
+        heard = f"，最近推送 {last_push_at.astimezone(tz):%m-%d %H:%M}" if last_push_at else "，尚未收到推送"
+        return f"推送订阅中（{name}{heard}）"
+    if state == State.pending:
+        return f"推送订阅待提交（{name}{'，上次' + message if message else ''}）"
+    if state == State.failed:
+        return f"推送订阅失败，改为定时查询（{name}{said}）"
+    return f"已停止推送（{message or name}），改为定时查询"
+
+
+def callback_url(cfg: SubscriptionsConfig, provider: str) -> str:
+    return cfg.callback_base_url.rstrip("/") + PUSH_PATHS[provider]
+
+
+# --- quota ---------------------------------------------------------------------------------------------------
+
+
+def quota_day(now: datetime, tz: tzinfo) -> str:
+    """The provider's day (China time) a request counts against."""
+    return now.astimezone(tz).strftime("%Y-%m-%d")
+
+
+PROVIDER_NAMES_EN = {"kuaidi100": "Kuaidi100", "kdniao": "Kdniao", "track17": "17TRACK"}
+QUOTA_KINDS_EN = {"query": "queries", "subscribe": "subscriptions", "register": "registers"}
+STATE_WORDS_EN = {"pending": "to subscribe", "active": "pushing", "failed": "refused", "aborted": "aborted",
+                  "stopped": "stopped"}  # fmt: skip
+
+
+def quota_text(quota: Mapping[str, Mapping[str, int]], lang: str = "zh") -> str:
+    """'今日额度：快递100 查询 120 / 订阅 40；17TRACK 查询 80 / 注册 40' (providers and kinds in a fixed
+    order); lang "en": 'Quota today: Kuaidi100 queries 120 / subscriptions 40; ...'."""
+    zh = lang == "zh"
+    names, kinds_words = (PROVIDER_NAMES, QUOTA_KINDS) if zh else (PROVIDER_NAMES_EN, QUOTA_KINDS_EN)
+    parts = []
+    for provider in PUSH_PROVIDERS:
+        kinds = quota.get(provider) or {}
+        spent = [f"{kinds_words[k]} {kinds[k]}" for k in QUOTA_KINDS if kinds.get(k)]
+        if spent:
+            parts.append(f"{names[provider]} {' / '.join(spent)}")
+    if zh:
+        return "今日额度：" + ("；".join(parts) if parts else "尚未使用")
+    return "Quota today: " + ("; ".join(parts) if parts else "none used")
+
+
+def states_text(counts: Mapping[tuple[str, str], int], lang: str = "zh") -> str:
+    """'推送订阅：快递100 推送中 800 / 待订阅 3；17TRACK 已停止推送 2' (what the subscriptions are doing)."""
+    zh = lang == "zh"
+    names = PROVIDER_NAMES if zh else PROVIDER_NAMES_EN
+    parts = []
+    for provider in PUSH_PROVIDERS:
+        said = [
+            f"{STATE_WORDS[s] if zh else STATE_WORDS_EN[s.value]} {counts[(provider, s.value)]}"
+            for s in State
+            if counts.get((provider, s.value))
+        ]
+        if said:
+            parts.append(f"{names[provider]} {' / '.join(said)}")
+    if zh:
+        return "推送订阅：" + ("；".join(parts) if parts else "无")
+    return "Push subscriptions: " + ("; ".join(parts) if parts else "none")
+
+
+def _insert(engine_or_conn: Any, table: Table) -> Any:
+    return postgresql.insert(table) if engine_or_conn.dialect.name == "postgresql" else sqlite.insert(table)
+
+
+def record_spent(engine: Engine, provider: str, spent: Counter[str], *, now: datetime, tz: tzinfo) -> dict[str, int]:
+    """Move a client's spent counter into provider_quota (adds to the day's counts); returns what it moved."""
+    moved = {kind: n for kind, n in spent.items() if n}
+    spent.subtract(moved)
+    if not moved:
+        return {}
+    day = quota_day(now, tz)
+    rows = [{"provider": provider, "day": day, "kind": kind, "count": n} for kind, n in moved.items()]
+    stmt = _insert(engine, QUOTA)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["provider", "day", "kind"], set_={"count": QUOTA.c.count + stmt.excluded.count}
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt, rows)
+    return moved
+
+
+def quota_on(engine: Engine, *, now: datetime, tz: tzinfo) -> dict[str, dict[str, int]]:
+    """{provider: {kind: count}} spent on `now`'s day."""
+    return quota_day_counts(engine, day=quota_day(now, tz))
+
+
+def quota_day_counts(engine: Engine, *, day: str) -> dict[str, dict[str, int]]:
+    """{provider: {kind: count}} spent on `day` (YYYY-MM-DD)."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    stmt = select(QUOTA.c.provider, QUOTA.c.kind, QUOTA.c.count).where(QUOTA.c.day == day)
+    with engine.connect() as conn:
+        for provider, kind, count in conn.execute(stmt):
+            out[provider][kind] = int(count)
+    return dict(out)
+
+
+# --- the shell: rows -------------------------------------------------------------------------------------------
+
+
+def ensure_rows(engine: Engine, settings: Settings, *, now: datetime, limit: int | None = None) -> int:
+    """Give open, still polled parcels of push-served couriers without a subscription a pending one."""
+    served = sorted(slug for slug, c in settings.couriers.items() if c.provider in PUSH_PROVIDERS)
+    if not served:
+        return 0
+    has = select(SUB.c.parcel_id).where(SUB.c.parcel_id == PARCEL.c.id).exists()
+    pick = (
+        select(PARCEL.c.id, PARCEL.c.courier)
+        .where(PARCEL.c.is_open.is_(True), PARCEL.c.next_poll_at.is_not(None), PARCEL.c.courier.in_(served), ~has)
+        .order_by(PARCEL.c.id)
+    )
+    if limit:
+        pick = pick.limit(limit)
+    with engine.begin() as conn:
+        rows = [
+            {"parcel_id": pid, "provider": settings.couriers[courier].provider, "courier": courier,
+             "state": State.pending.value, "attempts": 0, "resubscribes": 0, "retry_at": now, "updated_at": now}
+            for pid, courier in conn.execute(pick)
+        ]  # fmt: skip
+        if rows:
+            conn.execute(SUB.insert(), rows)
+    return len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class DueSubscription:
+    parcel_id: int
+    provider: str
+    courier: str
+    waybill: str
+    phone_last4: str | None
+    attempts: int
+
+
+def select_due(engine: Engine, *, now: datetime, limit: int) -> list[DueSubscription]:
+    stmt = (
+        select(SUB.c.parcel_id, SUB.c.provider, SUB.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4, SUB.c.attempts)
+        .join(PARCEL, PARCEL.c.id == SUB.c.parcel_id)
+        .where(SUB.c.state == State.pending.value, SUB.c.retry_at <= now, PARCEL.c.is_open.is_(True))
+        .order_by(SUB.c.retry_at)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [DueSubscription(*row) for row in conn.execute(stmt)]
+
+
+@dataclass
+class SubscribeSummary:
+    """What one subscribe run did, per provider and outcome."""
+
+    created: int = 0
+    outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, outcome: Outcome | str) -> int:
+        return sum(c[str(outcome)] for c in self.outcomes.values())
+
+    @property
+    def active(self) -> int:
+        return self.count(Outcome.ok) + self.count(Outcome.duplicate)
+
+
+def apply_answers(
+    engine: Engine,
+    settings: Settings,
+    asked: Sequence[DueSubscription],
+    answers: Mapping[int, SubscribeAnswer],
+    *,
+    now: datetime,
+) -> None:
+    """Store the answers (one per asked parcel id); parcels now push-served are not due until the safety net."""
+    cfg = settings.providers.subscriptions
+    values, served = [], []
+    for sub in asked:
+        answer = answers.get(sub.parcel_id)
+        if answer is None:  # not asked after all (the provider is paused): stays pending as it was
+            continue
+        attempts = sub.attempts + 1
+        change = decide_answer(answer, attempts=attempts, now=now, cfg=cfg)
+        values.append({
+            "pid": sub.parcel_id, "v_state": change.state.value, "v_attempts": attempts, "v_retry": change.retry_at,
+            "v_code": answer.code[:32] or None, "v_message": answer.message or None,
+            "v_subscribed": now if change.subscribed else None,
+        })  # fmt: skip
+        if change.state is State.active:
+            served.append(sub.parcel_id)
+    if not values:
+        return
+    stmt = (
+        update(SUB)
+        .where(SUB.c.parcel_id == bindparam("pid"))
+        .values(
+            state=bindparam("v_state"), attempts=bindparam("v_attempts"), retry_at=bindparam("v_retry"),
+            code=bindparam("v_code"), message=bindparam("v_message"),
+            subscribed_at=func.coalesce(bindparam("v_subscribed", type_=SUB.c.subscribed_at.type), SUB.c.subscribed_at),
+            updated_at=now,
+        )
+    )  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(stmt, values)
+        if served:
+            _serve(conn, served, until=now + timedelta(hours=cfg.silent_hours))
+
+
+def _serve(conn: Any, ids: Sequence[int], *, until: datetime) -> None:
+    """Open, still polled parcels served by pushes: not due before `until` (the safety-net poll)."""
+    conn.execute(
+        update(PARCEL)
+        .where(PARCEL.c.id.in_(list(ids)), PARCEL.c.is_open.is_(True), PARCEL.c.next_poll_at.is_not(None))
+        .values(next_poll_at=until)
+    )
+
+
+async def subscribe_due(
+    engine: Engine,
+    settings: Settings,
+    clients: Mapping[str, Any],
+    *,
+    now: datetime,
+    limit: int | None = None,
+) -> SubscribeSummary:
+    """Create pending rows for new parcels, then ask each provider to push the due ones; stores the answers
+    and the quota spent. `clients` maps provider -> its client (Kuaidi100Client, KdniaoClient, Track17Client)."""
+    import asyncio
+
+    from tracker.providers.http import CircuitOpen, ProviderError
+
+    cfg = settings.providers.subscriptions
+    limit = limit or cfg.per_cycle
+    summary = SubscribeSummary()
+    summary.created = await asyncio.to_thread(ensure_rows, engine, settings, now=now, limit=limit)
+    due = await asyncio.to_thread(select_due, engine, now=now, limit=limit)
+    groups: dict[str, list[DueSubscription]] = defaultdict(list)
+    for sub in due:
+        if sub.provider in clients and sub.courier in settings.couriers:
+            groups[sub.provider].append(sub)
+
+    async def run(provider: str, subs: list[DueSubscription]) -> dict[int, SubscribeAnswer]:
+        client = clients[provider]
+        answers: dict[int, SubscribeAnswer] = {}
+        if provider == "track17":
+            from tracker.providers.track17.subscribe import parse_register
+
+            for start in range(0, len(subs), T17_BATCH):
+                chunk = subs[start : start + T17_BATCH]
+                numbers = [s.waybill for s in chunk]
+                carriers = {s.waybill: settings.couriers[s.courier].track17 for s in chunk}
+                by_number: dict[str, SubscribeAnswer] = {}
+                try:
+                    for body in await client.register(numbers, carriers):  # one body per chunk it sent
+                        for answer in parse_register(body, numbers):
+                            if answer.waybill not in by_number or by_number[answer.waybill].code == "":
+                                by_number[answer.waybill] = answer
+                except CircuitOpen:
+                    continue  # paused: not asked, not an attempt
+                except ProviderError as exc:
+                    by_number = {n: SubscribeAnswer(n, Outcome.retry, "", str(exc)) for n in numbers}
+                answers.update({s.parcel_id: by_number[s.waybill] for s in chunk})
+            return answers
+
+        async def one(sub: DueSubscription) -> None:
+            courier = settings.couriers[sub.courier]
+            phone = sub.phone_last4 if courier.needs_phone else None
+            try:
+                if provider == "kuaidi100":
+                    from tracker.providers.kuaidi100.subscribe import parse_subscribe
+
+                    url = callback_url(cfg, provider)
+                    body = await client.subscribe(courier.kuaidi100 or sub.courier, sub.waybill, url, phone=phone)
+                else:
+                    from tracker.providers.kdniao.subscribe import parse_subscribe  # type: ignore[no-redef]
+
+                    body = await client.subscribe(courier.kdniao or sub.courier, sub.waybill, customer_name=phone)
+                answers[sub.parcel_id] = parse_subscribe(body, sub.waybill)
+            except CircuitOpen:
+                return  # paused: not asked, not an attempt
+            except ProviderError as exc:
+                answers[sub.parcel_id] = SubscribeAnswer(sub.waybill, Outcome.retry, "", str(exc))
+
+        await asyncio.gather(*(one(s) for s in subs))
+        return answers
+
+    results = await asyncio.gather(*(run(p, subs) for p, subs in groups.items()))
+    for (provider, subs), answers in zip(groups.items(), results, strict=True):
+        await asyncio.to_thread(apply_answers, engine, settings, subs, answers, now=now)
+        for answer in answers.values():
+            summary.outcomes[provider][answer.outcome.value] += 1
+            if answer.outcome in (Outcome.retry, Outcome.refused) and len(summary.errors) < 20:
+                summary.errors.append(f"{answer.waybill}: {answer.message}")
+    for provider, client in clients.items():
+        if hasattr(client, "spent"):
+            await asyncio.to_thread(record_spent, engine, provider, client.spent, now=now, tz=settings.tz)
+    if due:
+        log.info("subscribed %d waybills: %s", len(due), {p: dict(c) for p, c in summary.outcomes.items()})
+    return summary
+
+
+# --- the shell: pushes and stops ----------------------------------------------------------------------------------
+
+
+def _find_parcels(conn: Any, named: Iterable[tuple[str, str | None]]) -> dict[str, int]:
+    """waybill -> parcel id for (waybill, courier) pairs a push names; a lone parcel with the number matches."""
+    named = list(named)
+    numbers = {w for w, _ in named}
+    if not numbers:
+        return {}
+    rows = conn.execute(select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier).where(PARCEL.c.waybill.in_(numbers)))
+    candidates: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for pid, waybill, courier in rows:
+        candidates[waybill].append((pid, courier))
+    found = {}
+    for waybill, courier in named:
+        rows_for = candidates.get(waybill, [])
+        exact = [pid for pid, c in rows_for if c == courier]
+        if exact:
+            found[waybill] = exact[0]
+        elif len(rows_for) == 1:
+            found[waybill] = rows_for[0][0]
+    return found
+
+
+def record_push(
+    engine: Engine, settings: Settings, provider: str, named: Iterable[tuple[str, str | None]], *, now: datetime
+) -> int:
+    """A push named these (waybill, courier): the subscription heard from now (a pending one, or none, becomes
+    active: the provider pushes); their parcels are not due before now + silent_hours. Returns parcels found."""
+    cfg = settings.providers.subscriptions
+    with engine.begin() as conn:
+        found = _find_parcels(conn, named)
+        if not found:
+            return 0
+        ids = list(found.values())
+        known = dict(conn.execute(select(SUB.c.parcel_id, SUB.c.state).where(SUB.c.parcel_id.in_(ids))).all())
+        courier_of = dict(conn.execute(select(PARCEL.c.id, PARCEL.c.courier).where(PARCEL.c.id.in_(ids))).all())
+        fresh = [
+            {"parcel_id": pid, "provider": provider, "courier": courier_of[pid], "state": State.active.value,
+             "attempts": 0, "resubscribes": 0, "subscribed_at": now, "last_push_at": now, "updated_at": now}
+            for pid in ids if pid not in known
+        ]  # fmt: skip
+        if fresh:
+            conn.execute(SUB.insert(), fresh)
+        heard = [pid for pid in ids if pid in known]
+        if heard:
+            conn.execute(update(SUB).where(SUB.c.parcel_id.in_(heard)).values(last_push_at=now, updated_at=now))
+            conn.execute(
+                update(SUB)
+                .where(SUB.c.parcel_id.in_(heard), SUB.c.state == State.pending.value)
+                .values(state=State.active.value, subscribed_at=func.coalesce(SUB.c.subscribed_at, now))
+            )
+        active = [
+            pid
+            for (pid,) in conn.execute(
+                select(SUB.c.parcel_id).where(SUB.c.parcel_id.in_(ids), SUB.c.state == State.active.value)
+            )
+        ]
+        _serve(conn, active, until=now + timedelta(hours=cfg.silent_hours))
+    return len(found)
+
+
+def detected_courier(settings: Settings, waybill: str) -> str | None:
+    """The one courier the number's pattern points at (tracker.couriers.detect), or None."""
+    from tracker.couriers.detect import CourierIndex, UnknownCourier
+
+    try:
+        return CourierIndex(settings.couriers).detect(waybill).slug
+    except UnknownCourier:
+        return None
+
+
+def courier_of_company(settings: Settings, provider: str, company: str | None) -> str | None:
+    """Our courier slug for a provider's company code (Kuaidi100 comNew), or None."""
+    if not company:
+        return None
+    for slug, cfg in settings.couriers.items():
+        if getattr(cfg, provider, None) == company:
+            return slug
+    return None
+
+
+def record_stop(
+    engine: Engine,
+    settings: Settings,
+    provider: str,
+    waybill: str,
+    courier: str | None,
+    stop: TrackingStop,
+    *,
+    corrected: str | None,
+    now: datetime,
+) -> StopPlan | None:
+    """A provider stopped tracking the waybill: keep the stop on the subscription, then re-subscribe once with
+    a corrected courier (after retry_minutes: Kuaidi100 wants 30 minutes) or make the parcel due now."""
+    cfg = settings.providers.subscriptions
+    with engine.begin() as conn:
+        found = _find_parcels(conn, [(waybill, courier)])
+        if waybill not in found:
+            return None
+        pid = found[waybill]
+        row = conn.execute(select(SUB).where(SUB.c.parcel_id == pid)).mappings().first()
+        parcel_courier = conn.execute(select(PARCEL.c.courier).where(PARCEL.c.id == pid)).scalar_one()
+        current = row["courier"] if row else parcel_courier
+        plan = decide_stop(
+            stop, courier=current, corrected=corrected, detected=detected_courier(settings, waybill),
+            resubscribes=row["resubscribes"] if row else 0, limit=cfg.resubscribe_limit, couriers=settings.couriers,
+        )  # fmt: skip
+        reason = stop.reason or "服务商停止跟踪"
+        if plan.resubscribe:
+            name = settings.couriers[plan.courier or ""].name
+            values = {"state": State.pending.value, "provider": plan.provider, "courier": plan.courier,
+                      "attempts": 0, "retry_at": now + timedelta(minutes=cfg.retry_minutes),
+                      "message": f"{reason}；改按{name}重新订阅"}  # fmt: skip
+        else:
+            values = {"state": plan.state.value, "message": reason, "retry_at": None}
+        values.update(stopped_at=now, updated_at=now, code=stop.kind[:32])
+        if row:
+            if plan.resubscribe:
+                values["resubscribes"] = row["resubscribes"] + 1
+            conn.execute(update(SUB).where(SUB.c.parcel_id == pid).values(**values))
+        else:
+            base = {"parcel_id": pid, "provider": provider, "courier": current, "attempts": 0, "resubscribes": 0}
+            conn.execute(SUB.insert().values(**{**base, **values, "resubscribes": int(plan.resubscribe)}))
+        # polled as today until pushes serve it again
+        conn.execute(
+            update(PARCEL)
+            .where(PARCEL.c.id == pid, PARCEL.c.is_open.is_(True), PARCEL.c.next_poll_at.is_not(None))
+            .values(next_poll_at=now)
+        )
+    log.info("%s stopped %s (%s): %s", provider, waybill, reason, "re-subscribe" if plan.resubscribe else "poll")
+    return plan
+
+
+# --- what people read ---------------------------------------------------------------------------------------------
+
+
+def active_ids(engine: Engine, ids: Sequence[int]) -> set[int]:
+    """Which of these parcels have an active subscription (the poller's schedule reads it)."""
+    if not ids:
+        return set()
+    stmt = select(SUB.c.parcel_id).where(SUB.c.parcel_id.in_(list(ids)), SUB.c.state == State.active.value)
+    with engine.connect() as conn:
+        return {pid for (pid,) in conn.execute(stmt)}
+
+
+def descriptions(engine: Engine, ids: Sequence[int], *, tz: tzinfo) -> dict[int, str]:
+    """parcel id -> its subscription in words (parcels without one: "未订阅推送（定时查询）")."""
+    if not ids:
+        return {}
+    cols = (SUB.c.parcel_id, SUB.c.state, SUB.c.provider, SUB.c.message, SUB.c.last_push_at)
+    with engine.connect() as conn:
+        rows = {r[0]: r for r in conn.execute(select(*cols).where(SUB.c.parcel_id.in_(list(ids))))}
+    out = {}
+    for pid in ids:
+        r = rows.get(pid)
+        out[pid] = (
+            describe(r[1], provider=r[2], message=r[3], last_push_at=r[4], tz=tz)
+            if r
+            else describe(None, provider=None, message=None, last_push_at=None, tz=tz)
+        )
+    return out
+
+
+def state_counts(engine: Engine) -> dict[tuple[str, str], int]:
+    """(provider, state) -> subscriptions."""
+    stmt = select(SUB.c.provider, SUB.c.state, func.count()).group_by(SUB.c.provider, SUB.c.state)
+    with engine.connect() as conn:
+        return {(p, s): int(n) for p, s, n in conn.execute(stmt)}
+
+
+def silent_active(engine: Engine, *, now: datetime, silent_hours: float) -> int:
+    """Active subscriptions not heard from for silent_hours (their parcels get safety-net polls)."""
+    cutoff = now - timedelta(hours=silent_hours)
+    heard = func.coalesce(SUB.c.last_push_at, SUB.c.subscribed_at)
+    stmt = select(func.count()).where(and_(SUB.c.state == State.active.value, heard < cutoff))
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
