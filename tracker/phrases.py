@@ -52,12 +52,11 @@ class PhraseRule:
 _Entry = tuple[int, TrackingStatus] | None  # (priority, status); None: a negation
 
 
-def _trie(words: Iterable[str]) -> str:
-    """One regex alternation of plain words that matches the longest word at a position.
+def _trie(words: Iterable[str]) -> dict[str, str]:
+    """First character -> one regex of the plain words starting with it, matching the longest word there.
 
-    Shared prefixes are factored out ("派(?:送(?:不成功)?|件)") and each optional tail is greedy, so
-    the longest word wins; every branch starts with a literal character, which keeps sre's fast scan for
-    the first characters.
+    Shared prefixes are factored out ("派(?:送(?:不成功)?|件)") and each optional tail is greedy, so the
+    longest word wins.
     """
     root: dict[str, Any] = {}
     for word in words:
@@ -73,7 +72,44 @@ def _trie(words: Iterable[str]) -> str:
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
         return f"(?:{body})?" if "" in node else body
 
-    return render(root)
+    return {char: re.escape(char) + render(child) for char, child in root.items()}
+
+
+_META = set(".^$*+?{}[]\\|()")
+
+
+def _first_char(pattern: str) -> str | None:
+    """The plain character every match of `pattern` starts with, or None (a group, a class, an escape...)."""
+    if not pattern or pattern[0] in _META or (len(pattern) > 1 and pattern[1] in "?*+{"):
+        return None
+    return pattern[0]
+
+
+def _scan(patterns: Sequence[str], words: Iterable[str]) -> str:
+    """The scan's regex: at each place, the patterns (in the given order) before the longest plain word.
+
+    sre tries a regex's top-level alternatives one by one, and skips quickly over the characters none of
+    them can start with when each starts with a plain character. So the alternatives are grouped by
+    their first character (only one group can match at a place, and inside it the patterns keep their
+    order before the words), the busiest groups first; a pattern without a plain first character goes
+    ahead of all (still right, only slower).
+    """
+    leading: list[str] = []
+    groups: dict[str, list[str]] = {}
+    for pattern in patterns:
+        char = _first_char(pattern)
+        if char is None:
+            leading.append(pattern)
+        else:
+            groups.setdefault(char, []).append(pattern)
+    words = list(words)
+    for char, regex in _trie(words).items():
+        groups.setdefault(char, []).append(regex)
+    starts: dict[str, int] = {}
+    for text in list(patterns) + words:
+        starts[text[:1]] = starts.get(text[:1], 0) + 1
+    order = sorted(groups, key=lambda char: (-starts.get(char, 0), char))
+    return "|".join(leading + [alternative for char in order for alternative in groups[char]])
 
 
 class PhraseBook:
@@ -96,10 +132,8 @@ class PhraseBook:
         for rule in sorted(self.rules, key=lambda r: -r.priority):  # negation patterns first, then by priority
             for pattern in rule.patterns:
                 self._patterns.append((re.compile(pattern), (rule.priority, rule.status)))
-        alternatives = [p.pattern for p, _ in self._patterns]
-        if self._words:
-            alternatives.append(_trie(self._words))
-        self._find = re.compile("|".join(alternatives)) if alternatives else None
+        scan = _scan([p.pattern for p, _ in self._patterns], self._words)
+        self._find = re.compile(scan) if scan else None
         self._strip = re.compile("|".join(self.boilerplate)) if self.boilerplate else None
         self._memo = lru_cache(maxsize=MEMO_SIZE)(self._match)
 
