@@ -50,6 +50,7 @@ class PhraseRule:
 
 
 _Entry = tuple[int, TrackingStatus] | None  # (priority, status); None: a negation
+_NOT_A_WORD = object()
 
 
 def _trie(words: Iterable[str]) -> dict[str, str]:
@@ -85,14 +86,14 @@ def _first_char(pattern: str) -> str | None:
     return pattern[0]
 
 
-def _scan(patterns: Sequence[str], words: Iterable[str]) -> str:
+def _scan(patterns: Sequence[str], words: Iterable[str]) -> tuple[str, list[str]]:
     """The scan's regex: at each place, the patterns (in the given order) before the longest plain word.
 
     sre tries a regex's top-level alternatives one by one, and skips quickly over the characters none of
     them can start with when each starts with a plain character. So the alternatives are grouped by
     their first character (only one group can match at a place, and inside it the patterns keep their
     order before the words), the busiest groups first; a pattern without a plain first character goes
-    ahead of all (still right, only slower).
+    ahead of all (still right, only slower). Returns the regex and the patterns in the order it tries them.
     """
     leading: list[str] = []
     groups: dict[str, list[str]] = {}
@@ -109,7 +110,9 @@ def _scan(patterns: Sequence[str], words: Iterable[str]) -> str:
     for text in list(patterns) + words:
         starts[text[:1]] = starts.get(text[:1], 0) + 1
     order = sorted(groups, key=lambda char: (-starts.get(char, 0), char))
-    return "|".join(leading + [alternative for char in order for alternative in groups[char]])
+    alternatives = leading + [alternative for char in order for alternative in groups[char]]
+    tried = set(patterns)
+    return "|".join(alternatives), [alternative for alternative in alternatives if alternative in tried]
 
 
 class PhraseBook:
@@ -132,8 +135,14 @@ class PhraseBook:
         for rule in sorted(self.rules, key=lambda r: -r.priority):  # negation patterns first, then by priority
             for pattern in rule.patterns:
                 self._patterns.append((re.compile(pattern), (rule.priority, rule.status)))
-        scan = _scan([p.pattern for p, _ in self._patterns], self._words)
+        scan, order = _scan([p.pattern for p, _ in self._patterns], self._words)
+        entries: dict[str, tuple[re.Pattern[str], _Entry]] = {}
+        for pattern, entry in self._patterns:
+            entries.setdefault(pattern.pattern, (pattern, entry))
+        self._patterns = [entries[pattern] for pattern in dict.fromkeys(order)]  # in the order the scan tries them
         self._find = re.compile(scan) if scan else None
+        # findall (strings, in order) is the quicker loop; a pattern with a capturing group needs finditer
+        self._hits = None if self._find is None else self._find.findall if not self._find.groups else self._each
         self._strip = re.compile("|".join(self.boilerplate)) if self.boilerplate else None
         self._memo = lru_cache(maxsize=MEMO_SIZE)(self._match)
 
@@ -142,25 +151,31 @@ class PhraseBook:
         text = text.lower()
         return self._strip.sub(CLAUSE_BREAK, text) if self._strip is not None else text
 
+    def _each(self, text: str) -> list[str]:
+        assert self._find is not None
+        return [hit.group() for hit in self._find.finditer(text)]
+
     def _entry(self, hit: str) -> _Entry:
-        if hit in self._words:
-            return self._words[hit]
-        for pattern, entry in self._patterns:  # a pattern's hit: the first pattern that reads it whole
+        """What a piece of text the scan read means: a plain word's entry, else the first pattern reading it whole."""
+        entry = self._words.get(hit, _NOT_A_WORD)
+        if entry is not _NOT_A_WORD:
+            return entry  # type: ignore[return-value]
+        for pattern, entry in self._patterns:
             if pattern.fullmatch(hit):
                 return entry
         return None
 
     def _match(self, text: str) -> PhraseMatch | None:
-        if self._find is None:
+        if self._hits is None:
             return None
-        best: tuple[int, int, str, TrackingStatus] | None = None
-        for hit in self._find.finditer(self.strip(text)):
-            entry = self._entry(hit.group())
-            if entry is None:  # a negation: read, and it means nothing
-                continue
-            if best is None or entry[0] > best[0]:  # a tie keeps the earliest
-                best = (entry[0], hit.start(), hit.group(), entry[1])
-        return None if best is None else PhraseMatch(best[3], best[2])
+        best: PhraseMatch | None = None
+        top = -(2**63)
+        for hit in self._hits(self.strip(text)):
+            entry = self._entry(hit)
+            if entry is not None and entry[0] > top:  # a negation (None) means nothing; a tie keeps the earliest
+                top = entry[0]
+                best = PhraseMatch(entry[1], hit)
+        return best
 
     def match(self, text: str | None) -> PhraseMatch | None:
         """The best phrase in `text` (highest priority, then earliest), or None."""
@@ -174,13 +189,13 @@ class PhraseBook:
 
     def matches(self, text: str | None) -> list[PhraseMatch]:
         """Every phrase the scan reads in `text`, in order (negations left out): for explaining a result."""
-        if not text or self._find is None:
+        if not text or self._hits is None:
             return []
         found = []
-        for hit in self._find.finditer(self.strip(text)):
-            entry = self._entry(hit.group())
+        for hit in self._hits(self.strip(text)):
+            entry = self._entry(hit)
             if entry is not None:
-                found.append(PhraseMatch(entry[1], hit.group()))
+                found.append(PhraseMatch(entry[1], hit))
         return found
 
 
