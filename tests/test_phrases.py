@@ -121,6 +121,16 @@ def test_patterns_read_words_near_each_other() -> None:
     assert book.match("快件已由门卫代收").phrase == "门卫代收"
 
 
+def test_patterns_with_groups_or_alternation_read_the_same() -> None:
+    """A pattern may start with a group, hold a capturing group or an alternation: slower, same reading."""
+    words = PhraseRule(S.available_for_pickup, 45, ("代收", "驿站"))
+    for pattern in ("(门卫|前台)[^，,。]{0,4}代收", "门卫[^，,。]{0,4}代收|前台[^，,。]{0,4}代收", "(?:门卫|前台)代收"):
+        book = _book(PhraseRule(S.delivered, 50, ("已签收",), patterns=(pattern,)), words)
+        assert book.classify("快件已由前台代收") is S.delivered, pattern
+        assert book.classify("快件已由驿站代收") is S.available_for_pickup, pattern
+        assert book.match("快件已由门卫代收").phrase == "门卫代收", pattern
+
+
 def test_boilerplate_is_cut_before_the_scan() -> None:
     rules = (
         PhraseRule(S.available_for_pickup, 45, ("快递柜", "代收点")),

@@ -80,39 +80,58 @@ _META = set(".^$*+?{}[]\\|()")
 
 
 def _first_char(pattern: str) -> str | None:
-    """The plain character every match of `pattern` starts with, or None (a group, a class, an escape...)."""
+    """The plain character every match of `pattern` starts with, or None (a group, a class, an escape,
+    a quantified first character, or an alternation at the top level)."""
     if not pattern or pattern[0] in _META or (len(pattern) > 1 and pattern[1] in "?*+{"):
         return None
+    depth, in_class, escaped = 0, False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return None
     return pattern[0]
 
 
 def _scan(patterns: Sequence[str], words: Iterable[str]) -> tuple[str, list[str]]:
     """The scan's regex: at each place, the patterns (in the given order) before the longest plain word.
 
-    sre tries a regex's top-level alternatives one by one, and skips quickly over the characters none of
-    them can start with when each starts with a plain character. So the alternatives are grouped by
-    their first character (only one group can match at a place, and inside it the patterns keep their
-    order before the words), the busiest groups first; a pattern without a plain first character goes
-    ahead of all (still right, only slower). Returns the regex and the patterns in the order it tries them.
+    sre tries a regex's top-level alternatives one by one (a quick check of the first character each),
+    and skips quickly over the characters none of them can start with when each starts with a plain
+    character. So there is one alternative per first character, "c(?:pattern rests|word trie)": only one
+    can match at a place, and inside it the patterns keep their order before the words. A pattern without
+    a plain first character goes ahead of all (still right, only slower). Returns the regex and the
+    patterns in the order it tries them.
     """
     leading: list[str] = []
-    groups: dict[str, list[str]] = {}
+    rests: dict[str, list[str]] = {}
+    firsts: dict[str, str] = {}
     for pattern in patterns:
         char = _first_char(pattern)
         if char is None:
             leading.append(pattern)
         else:
-            groups.setdefault(char, []).append(pattern)
+            rests.setdefault(char, []).append(pattern[1:])
+            firsts.setdefault(char, pattern)
     words = list(words)
     for char, regex in _trie(words).items():
-        groups.setdefault(char, []).append(regex)
-    starts: dict[str, int] = {}
-    for text in list(patterns) + words:
-        starts[text[:1]] = starts.get(text[:1], 0) + 1
-    order = sorted(groups, key=lambda char: (-starts.get(char, 0), char))
-    alternatives = leading + [alternative for char in order for alternative in groups[char]]
-    tried = set(patterns)
-    return "|".join(alternatives), [alternative for alternative in alternatives if alternative in tried]
+        rests.setdefault(char, []).append(regex[len(re.escape(char)) :])
+    alternatives = list(leading)
+    for char in sorted(rests):
+        body = rests[char][0] if len(rests[char]) == 1 else "(?:" + "|".join(rests[char]) + ")"
+        alternatives.append(re.escape(char) + body)
+    tried = leading + [pattern for char in sorted(rests) for pattern in patterns if _first_char(pattern) == char]
+    return "|".join(alternatives), tried
 
 
 class PhraseBook:
