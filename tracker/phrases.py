@@ -115,15 +115,12 @@ def _scan(patterns: Sequence[str], words: Iterable[str]) -> tuple[str, list[str]
     """
     leading: list[str] = []
     rests: dict[str, list[str]] = {}
-    firsts: dict[str, str] = {}
     for pattern in patterns:
         char = _first_char(pattern)
         if char is None:
             leading.append(pattern)
         else:
             rests.setdefault(char, []).append(pattern[1:])
-            firsts.setdefault(char, pattern)
-    words = list(words)
     for char, regex in _trie(words).items():
         rests.setdefault(char, []).append(regex[len(re.escape(char)) :])
     alternatives = list(leading)
