@@ -8,6 +8,7 @@ and every mismatch is reported at once, with its file and line.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,18 @@ def test_phrasebook_for_a_folder_without_the_file_uses_the_projects(tmp_path: Pa
         assert phrasebook_for(other).classify("妥投了") is S.delivered
     finally:
         phrasebook_for.cache_clear()
+
+
+def test_reading_stays_quick_on_long_and_repeated_texts() -> None:
+    """A guard against a pattern that backtracks badly (the real cost is a few µs a text; see the docs)."""
+    book = load_phrasebook(CONFIG)  # a fresh book: nothing remembered yet
+    texts = [text for path in _files() for _, _, text in _corpus(path)]
+    started = time.perf_counter()
+    for text in texts:
+        book.match(text)
+    assert time.perf_counter() - started < 0.5 * len(texts) / 400  # under 1.25 ms a text, far above the real cost
+    long_text = "，".join(texts)[:5000] + "已签收"
+    started = time.perf_counter()
+    assert book.match(long_text) is not None
+    assert time.perf_counter() - started < 0.5
+    assert book.match(texts[0]) is book.match(texts[0])  # remembered
