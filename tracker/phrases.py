@@ -1,29 +1,42 @@
 """The couriers' own words -> the one status taxonomy (config/phrases.toml). Pure: no I/O after loading.
 
 A provider's code is often generic (在途) or missing (Kdniao 1002 traces, Kuaidi100 resultv2=0), so the
-courier's text is the main evidence of what happened to a parcel. `PhraseBook.classify(text)` finds the
-phrases of every status in the text, reading the negations that cancel a phrase whole (未签收 is not
-签收, 派送不成功 is not 派送), and returns the status of the highest priority found, or None when the
-text names no status. Phrases and priorities are data, so operations staff can add a courier's wording.
+courier's text is the main evidence of what happened to a parcel. `PhraseBook.classify(text)` reads a text
+in two compiled passes (docs/courier-phrases.md):
+
+1. boilerplate out: clauses that name a status without meaning it ("如有疑问请联系派件员...",
+   "您也可联系小哥将快件放置指定代收点或快递柜", "如有破损请拒收") are replaced by a clause break;
+2. one scan over every phrase, pattern and negation of every status, left to right. At each position a
+   pattern (a regex: proximity such as "已送达 ... 保管" or "门卫 ... 代收") is tried before the plain
+   phrases, and of the plain phrases the longest wins, so 未签收, 派送不成功 and 超出派送范围 are read whole
+   and the 签收 or 派送 inside them is never seen. A negation is read and then ignored.
+
+Of the phrases found, the status with the highest priority wins (ties: the earliest). Texts are matched
+lower-cased, so English 17TRACK descriptions match whatever their case. Phrases and priorities are data,
+so operations staff can add a courier's wording; a bad entry is a ConfigError naming the file and entry.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from tracker.settings import PROJECT_ROOT, ConfigError, read_toml
 from tracker.status import TrackingStatus
 
 PHRASES_FILE = "phrases.toml"
+CLAUSE_BREAK = "。"  # what boilerplate is replaced by: patterns do not reach across it
+MEMO_SIZE = 65_536  # texts remembered per book: a poll returns a waybill's whole history again
 
 
 @dataclass(frozen=True, slots=True)
 class PhraseMatch:
     status: TrackingStatus
-    phrase: str  # the phrase found in the text (shown when explaining a status)
+    phrase: str  # the words found in the text (shown when explaining a status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,69 +45,283 @@ class PhraseRule:
     priority: int
     phrases: tuple[str, ...]
     negations: tuple[str, ...] = ()  # texts that contain a phrase but do not mean it (未签收)
+    patterns: tuple[str, ...] = ()  # regexes over the lower-cased text, e.g. "门卫[^，,。]{0,4}代收"
+    negation_patterns: tuple[str, ...] = ()
+
+
+_Entry = tuple[int, TrackingStatus] | None  # (priority, status); None: a negation
+_NOT_A_WORD = object()
+
+
+def _trie(words: Iterable[str]) -> dict[str, str]:
+    """First character -> one regex of the plain words starting with it, matching the longest word there.
+
+    Shared prefixes are factored out ("派(?:送(?:不成功)?|件)") and each optional tail is greedy, so the
+    longest word wins.
+    """
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def render(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + render(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return {char: re.escape(char) + render(child) for char, child in root.items()}
+
+
+_META = set(".^$*+?{}[]\\|()")
+
+
+def _first_char(pattern: str) -> str | None:
+    """The plain character every match of `pattern` starts with, or None (a group, a class, an escape,
+    a quantified first character, or an alternation at the top level)."""
+    if not pattern or pattern[0] in _META or (len(pattern) > 1 and pattern[1] in "?*+{"):
+        return None
+    depth, in_class, escaped = 0, False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return None
+    return pattern[0]
+
+
+def _scan(patterns: Sequence[str], words: Iterable[str]) -> tuple[str, list[str]]:
+    """The scan's regex: at each place, the patterns (in the given order) before the longest plain word.
+
+    sre tries a regex's top-level alternatives one by one (a quick check of the first character each),
+    and skips quickly over the characters none of them can start with when each starts with a plain
+    character. So there is one alternative per first character, "c(?:pattern rests|word trie)": only one
+    can match at a place, and inside it the patterns keep their order before the words. A pattern without
+    a plain first character goes ahead of all (still right, only slower). Returns the regex and the
+    patterns in the order it tries them.
+    """
+    leading: list[str] = []
+    rests: dict[str, list[str]] = {}
+    for pattern in patterns:
+        char = _first_char(pattern)
+        if char is None:
+            leading.append(pattern)
+        else:
+            rests.setdefault(char, []).append(pattern[1:])
+    for char, regex in _trie(words).items():
+        rests.setdefault(char, []).append(regex[len(re.escape(char)) :])
+    alternatives = list(leading)
+    for char in sorted(rests):
+        body = rests[char][0] if len(rests[char]) == 1 else "(?:" + "|".join(rests[char]) + ")"
+        alternatives.append(re.escape(char) + body)
+    tried = leading + [pattern for char in sorted(rests) for pattern in patterns if _first_char(pattern) == char]
+    return "|".join(alternatives), tried
 
 
 class PhraseBook:
-    """Compiled phrase rules: one regex finds every phrase and negation, longest first."""
+    """Compiled phrase rules: a boilerplate pass, then one scan for every phrase and negation."""
 
-    def __init__(self, rules: list[PhraseRule]) -> None:
+    def __init__(self, rules: Sequence[PhraseRule], boilerplate: Sequence[str] = ()) -> None:
         self.rules = tuple(rules)
-        # phrase -> (priority, status); a negation that is no phrase of its own maps to None
-        self._entries: dict[str, tuple[int, TrackingStatus] | None] = {}
-        for rule in rules:
+        self.boilerplate = tuple(boilerplate)
+        # plain words (lower-cased) -> entry; a phrase outranks a negation of the same words
+        self._words: dict[str, _Entry] = {}
+        self._patterns: list[tuple[re.Pattern[str], _Entry]] = []
+        for rule in self.rules:
             for negation in rule.negations:
-                self._entries.setdefault(negation.lower(), None)
-        for rule in rules:
+                self._words.setdefault(negation.lower(), None)
+            for pattern in rule.negation_patterns:
+                self._patterns.append((re.compile(pattern), None))
+        for rule in sorted(self.rules, key=lambda r: r.priority):
             for phrase in rule.phrases:
-                key = phrase.lower()
-                known = self._entries.get(key)
-                if known is None or rule.priority > known[0]:
-                    self._entries[key] = (rule.priority, rule.status)
-        # Longest first: at each position the longest phrase wins, so 未签收 is read whole and its 签收
-        # is never seen, and 派送不成功 is read before 派送.
-        alternatives = sorted(self._entries, key=len, reverse=True)
-        self._find = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+                self._words[phrase.lower()] = (rule.priority, rule.status)  # the higher priority is set last
+        for rule in sorted(self.rules, key=lambda r: -r.priority):  # negation patterns first, then by priority
+            for pattern in rule.patterns:
+                self._patterns.append((re.compile(pattern), (rule.priority, rule.status)))
+        scan, order = _scan([p.pattern for p, _ in self._patterns], self._words)
+        entries: dict[str, tuple[re.Pattern[str], _Entry]] = {}
+        for pattern, entry in self._patterns:
+            entries.setdefault(pattern.pattern, (pattern, entry))
+        self._patterns = [entries[pattern] for pattern in dict.fromkeys(order)]  # in the order the scan tries them
+        self._find = re.compile(scan) if scan else None
+        # findall (strings, in order) is the quicker loop; a pattern with a capturing group needs finditer
+        self._hits = None if self._find is None else self._find.findall if not self._find.groups else self._each
+        self._strip = re.compile("|".join(self.boilerplate)) if self.boilerplate else None
+        self._memo = lru_cache(maxsize=MEMO_SIZE)(self._match)
+
+    def strip(self, text: str) -> str:
+        """The lower-cased text without its boilerplate clauses (what the scan reads)."""
+        text = text.lower()
+        return self._strip.sub(CLAUSE_BREAK, text) if self._strip is not None else text
+
+    def _each(self, text: str) -> list[str]:
+        assert self._find is not None
+        return [hit.group() for hit in self._find.finditer(text)]
+
+    def _entry(self, hit: str) -> _Entry:
+        """What a piece of text the scan read means: a plain word's entry, else the first pattern reading it whole."""
+        entry = self._words.get(hit, _NOT_A_WORD)
+        if entry is not _NOT_A_WORD:
+            return entry  # type: ignore[return-value]
+        for pattern, entry in self._patterns:
+            if pattern.fullmatch(hit):
+                return entry
+        return None
+
+    def _match(self, text: str) -> PhraseMatch | None:
+        if self._hits is None:
+            return None
+        best: PhraseMatch | None = None
+        top = -(2**63)
+        for hit in self._hits(self.strip(text)):
+            entry = self._entry(hit)
+            if entry is not None and entry[0] > top:  # a negation (None) means nothing; a tie keeps the earliest
+                top = entry[0]
+                best = PhraseMatch(entry[1], hit)
+        return best
 
     def match(self, text: str | None) -> PhraseMatch | None:
         """The best phrase in `text` (highest priority, then earliest), or None."""
-        if not text or self._find is None:
+        if not text:
             return None
-        best: tuple[int, int, str, TrackingStatus] | None = None
-        for hit in self._find.finditer(text.lower()):
-            entry = self._entries[hit.group()]
-            if entry is None:  # a negation: it cancels the phrase inside it
-                continue
-            candidate = (entry[0], -hit.start(), hit.group(), entry[1])
-            if best is None or candidate[:2] > best[:2]:
-                best = candidate
-        if best is None:
-            return None
-        return PhraseMatch(best[3], best[2])
+        return self._memo(text)
 
     def classify(self, text: str | None) -> TrackingStatus | None:
         found = self.match(text)
         return None if found is None else found.status
 
+    def matches(self, text: str | None) -> list[PhraseMatch]:
+        """Every phrase the scan reads in `text`, in order (negations left out): for explaining a result."""
+        if not text or self._hits is None:
+            return []
+        found = []
+        for hit in self._hits(self.strip(text)):
+            entry = self._entry(hit)
+            if entry is not None:
+                found.append(PhraseMatch(entry[1], hit))
+        return found
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+_RULE_KEYS = {"status", "priority", "phrases", "negations", "patterns", "negation_patterns"}
+_TOP_KEYS = {"status", "boilerplate"}
+_BOILERPLATE_KEYS = {"patterns"}
+
+
+def _strings(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {key} must be a list of strings")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ConfigError(f"{where}: {key}[{index}] must be a string, not {item!r}")
+        if not item.strip():
+            raise ConfigError(f"{where}: {key}[{index}] is an empty phrase")
+    return tuple(value)
+
+
+def _check_pattern(pattern: str, where: str) -> None:
+    """A pattern must compile, match lower-cased text, and never match the empty string."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{where} {pattern!r}: not a valid regular expression ({exc})") from None
+    if compiled.groupindex:
+        raise ConfigError(f"{where} {pattern!r}: named groups are not allowed")
+    if compiled.fullmatch("") is not None:
+        raise ConfigError(f"{where} {pattern!r}: matches an empty text")
+    # Texts are lower-cased before the scan: an upper-case letter (outside escapes like \S) never matches.
+    if any(char.isupper() for char in re.sub(r"\\.", "", pattern)):
+        raise ConfigError(f"{where} {pattern!r}: write patterns in lower case (texts are matched lower-cased)")
+
+
+def _rule(raw: Any, where: str) -> PhraseRule:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table")
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_RULE_KEYS))})")
+    if "status" not in raw:
+        raise ConfigError(f"{where}: status is missing")
+    try:
+        status = TrackingStatus(raw["status"])
+    except ValueError:
+        raise ConfigError(f"{where}: unknown status {raw['status']!r}") from None
+    where = f"{where} ({status})"
+    priority = raw.get("priority")
+    if priority is None:
+        raise ConfigError(f"{where}: priority is missing")
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise ConfigError(f"{where}: priority must be a whole number, not {priority!r}")
+    rule = PhraseRule(
+        status,
+        priority,
+        _strings(raw, "phrases", where),
+        _strings(raw, "negations", where),
+        _strings(raw, "patterns", where),
+        _strings(raw, "negation_patterns", where),
+    )
+    if not rule.phrases and not rule.patterns:
+        raise ConfigError(f"{where}: no phrases and no patterns")
+    for key in ("patterns", "negation_patterns"):
+        for index, pattern in enumerate(getattr(rule, key)):
+            _check_pattern(pattern, f"{where}: {key}[{index}]")
+    return rule
+
 
 def load_phrasebook(path: Path) -> PhraseBook:
     """Read config/phrases.toml; a bad entry raises ConfigError naming the file and the entry."""
     data = read_toml(path)
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: [boilerplate], [[status]])")
+    entries = data.get("status", [])
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: no [[status]] entries")
     rules: list[PhraseRule] = []
-    for index, raw in enumerate(data.get("status", [])):
-        where = f"{path}: status[{index}]"
-        try:
-            status = TrackingStatus(raw["status"])
-            priority = int(raw["priority"])
-            phrases = tuple(str(p) for p in raw.get("phrases", []))
-            negations = tuple(str(p) for p in raw.get("negations", []))
-        except KeyError as exc:
-            raise ConfigError(f"{where}: {exc.args[0]} is missing") from None
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        if any(not p.strip() for p in phrases + negations):
-            raise ConfigError(f"{where}: an empty phrase")
-        rules.append(PhraseRule(status, priority, phrases, negations))
-    return PhraseBook(rules)
+    seen_status: dict[TrackingStatus, int] = {}
+    owner: dict[str, tuple[int, TrackingStatus]] = {}  # lower-cased phrase -> (entry index, status)
+    for index, raw in enumerate(entries):
+        rule = _rule(raw, f"{path}: status[{index}]")
+        where = f"{path}: status[{index}] ({rule.status})"
+        if rule.status in seen_status:
+            raise ConfigError(f"{where}: status {rule.status} is already listed in status[{seen_status[rule.status]}]")
+        seen_status[rule.status] = index
+        for phrase in rule.phrases:
+            key = phrase.lower()
+            if key in owner and owner[key][0] != index:
+                other = owner[key]
+                raise ConfigError(f"{where}: phrase {phrase!r} is also a phrase of status[{other[0]}] ({other[1]})")
+            owner[key] = (index, rule.status)
+        rules.append(rule)
+    boilerplate = data.get("boilerplate", {})
+    where = f"{path}: boilerplate"
+    if not isinstance(boilerplate, dict):
+        raise ConfigError(f"{where}: must be a table")
+    unknown = sorted(set(boilerplate) - _BOILERPLATE_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: patterns)")
+    patterns = _strings(boilerplate, "patterns", where)
+    for index, pattern in enumerate(patterns):
+        _check_pattern(pattern, f"{where}: patterns[{index}]")
+    try:
+        return PhraseBook(rules, patterns)
+    except re.error as exc:  # each pattern compiled alone; together they may still clash (inline flags)
+        raise ConfigError(f"{path}: the patterns do not compile together ({exc})") from None
 
 
 @lru_cache(maxsize=8)
