@@ -1,15 +1,15 @@
 """The couriers' own words -> the one status taxonomy (config/phrases.toml). Pure: no I/O after loading.
 
 A provider's code is often generic (在途) or missing (Kdniao 1002 traces, Kuaidi100 resultv2=0), so the
-courier's text is the main evidence of what happened to a parcel. `PhraseBook.classify(text)` reads a text
-in two compiled passes (docs/courier-phrases.md):
+courier's text is the main evidence of what happened to a parcel. `PhraseBook.classify(text)` reads a
+lower-cased text in one compiled scan (docs/courier-phrases.md) over every phrase, pattern, negation and
+boilerplate clause, left to right:
 
-1. boilerplate out: clauses that name a status without meaning it ("如有疑问请联系派件员...",
-   "您也可联系小哥将快件放置指定代收点或快递柜", "如有破损请拒收") are replaced by a clause break;
-2. one scan over every phrase, pattern and negation of every status, left to right. At each position a
-   pattern (a regex: proximity such as "已送达 ... 保管" or "门卫 ... 代收") is tried before the plain
-   phrases, and of the plain phrases the longest wins, so 未签收, 派送不成功 and 超出派送范围 are read whole
-   and the 签收 or 派送 inside them is never seen. A negation is read and then ignored.
+- boilerplate ("如有疑问请联系派件员...", "您也可联系小哥将快件放置指定代收点或快递柜", "如有破损请拒收") is
+  tried first at its place and means nothing, so the phrases inside it are never seen;
+- then a pattern (a regex: proximity such as "已送达 ... 保管" or "门卫 ... 代收"), then the longest plain
+  phrase, so 未签收, 派送不成功 and 超出派送范围 are read whole and the 签收 or 派送 inside them is never seen.
+  A negation is read and then ignored.
 
 Of the phrases found, the status with the highest priority wins (ties: the earliest). Texts are matched
 lower-cased, so English 17TRACK descriptions match whatever their case. Phrases and priorities are data,
@@ -151,6 +151,9 @@ class PhraseBook:
         for rule in sorted(self.rules, key=lambda r: -r.priority):  # negation patterns first, then by priority
             for pattern in rule.patterns:
                 self._patterns.append((re.compile(pattern), (rule.priority, rule.status)))
+        # Boilerplate is read by the same scan and means nothing: tried first at its place, it hides the
+        # phrases inside it (one pass instead of cutting it out first).
+        self._patterns = [(re.compile(p), None) for p in self.boilerplate] + self._patterns
         scan, order = _scan([p.pattern for p, _ in self._patterns], self._words)
         entries: dict[str, tuple[re.Pattern[str], _Entry]] = {}
         for pattern, entry in self._patterns:
@@ -160,7 +163,10 @@ class PhraseBook:
         # findall (strings, in order) is the quicker loop; a pattern with a capturing group needs finditer
         self._hits = None if self._find is None else self._find.findall if not self._find.groups else self._each
         self._strip = re.compile("|".join(self.boilerplate)) if self.boilerplate else None
-        self._memo = lru_cache(maxsize=MEMO_SIZE)(self._match)
+        # Texts already read. A plain dict whose values are shared PhraseMatch objects: an lru_cache keeps a
+        # linked-list node per entry, which the garbage collector walks again and again during a big ingest.
+        self._memo: dict[str, PhraseMatch | None] = {}
+        self._results: dict[tuple[TrackingStatus, str], PhraseMatch] = {}
 
     def strip(self, text: str) -> str:
         """The lower-cased text without its boilerplate clauses (what the scan reads)."""
@@ -184,20 +190,37 @@ class PhraseBook:
     def _match(self, text: str) -> PhraseMatch | None:
         if self._hits is None:
             return None
-        best: PhraseMatch | None = None
-        top = -(2**63)
-        for hit in self._hits(self.strip(text)):
-            entry = self._entry(hit)
-            if entry is not None and entry[0] > top:  # a negation (None) means nothing; a tie keeps the earliest
-                top = entry[0]
-                best = PhraseMatch(entry[1], hit)
-        return best
+        words = self._words
+        best: tuple[int, TrackingStatus] | None = None
+        best_hit = ""
+        for hit in self._hits(text.lower()):
+            entry = words.get(hit, _NOT_A_WORD)
+            if entry is _NOT_A_WORD:
+                entry = self._entry(hit)
+            # a negation or boilerplate (None) means nothing; a tie keeps the earliest
+            if entry is not None and (best is None or entry[0] > best[0]):  # type: ignore[index]
+                best, best_hit = entry, hit  # type: ignore[assignment]
+        if best is None:
+            return None
+        key = (best[1], best_hit)
+        result = self._results.get(key)
+        if result is None:
+            result = self._results[key] = PhraseMatch(*key)
+        return result
 
     def match(self, text: str | None) -> PhraseMatch | None:
         """The best phrase in `text` (highest priority, then earliest), or None."""
         if not text:
             return None
-        return self._memo(text)
+        try:
+            return self._memo[text]
+        except KeyError:
+            pass
+        found = self._match(text)
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[text] = found
+        return found
 
     def classify(self, text: str | None) -> TrackingStatus | None:
         found = self.match(text)
@@ -208,7 +231,7 @@ class PhraseBook:
         if not text or self._hits is None:
             return []
         found = []
-        for hit in self._hits(self.strip(text)):
+        for hit in self._hits(text.lower()):
             entry = self._entry(hit)
             if entry is not None:
                 found.append(PhraseMatch(entry[1], hit))
