@@ -52,10 +52,14 @@ def test_newest_first_reply_becomes_oldest_first_in_utc(parse: Parse) -> None:
 
 
 def test_top_level_state_with_advanced_code_describes_the_newest_event(parse: Parse) -> None:
+    # without codes, the words speak for every event; the newest one's words agree with the state 206
     (waybill,) = parse("kuaidi100", "query_state_advanced.json").waybills
+    assert [e.status for e in waybill.events] == [S.picked_up, S.out_for_delivery, S.unreachable]
+    assert waybill.events[0].location is None  # "" is no location
+    # with no phrase known, the package state speaks for the newest event only
+    (waybill,) = parse("kuaidi100", "query_state_advanced.json", phrases=NO_PHRASES).waybills
     assert waybill.events[-1].status is S.unreachable and waybill.events[-1].raw_code == "206"
     assert [e.status for e in waybill.events[:-1]] == [S.unknown, S.unknown]
-    assert waybill.events[0].location is None  # "" is no location
 
 
 def test_bad_event_is_a_problem_naming_the_waybill_and_the_rest_is_kept(parse: Parse) -> None:
