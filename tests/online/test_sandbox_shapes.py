@@ -178,7 +178,9 @@ def test_kdniao_push_101_shape(sandbox, receiver) -> None:
     assert second["State"] == "0" and second["Traces"] == []
 
     _push(url, callback, "kdniao", ["4300000000003"], courier="yunda", request_type="102")
-    rich = json.loads(got[1]["form"]["RequestData"])["Data"][0]
+    rich_body = json.loads(got[1]["form"]["RequestData"])
+    assert rich_body["Count"] == "1"  # a string in 增值版 pushes
+    rich = rich_body["Data"][0]
     assert got[1]["form"]["RequestType"] == "102" and rich["StateEx"] == "301" and "Action" in rich["Traces"][0]
 
 

@@ -540,7 +540,8 @@ async def control_push(request: Request) -> Response:
                                     courier=slug or state.courier_by("kdniao", shipper), extended=request_type == "102")
             for wb in waybills
         ]  # fmt: skip
-        body = json.dumps(render.kdniao_push_body(accounts.KDNIAO_EBUSINESS_ID, now, items), ensure_ascii=False)
+        push = render.kdniao_push_body(accounts.KDNIAO_EBUSINESS_ID, now, items, extended=request_type == "102")
+        body = json.dumps(push, ensure_ascii=False)
         sign = data_sign(body, accounts.KDNIAO_APP_KEY + ("x" if bad_sign else ""))
         requests.append({"url": callback, "data": {"RequestData": body, "DataSign": sign, "RequestType": request_type}})
     else:

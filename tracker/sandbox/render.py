@@ -214,8 +214,13 @@ def kdniao_push_item(
     return item
 
 
-def kdniao_push_body(ebusiness_id: str, now: datetime, items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"EBusinessID": ebusiness_id, "PushTime": _local(now), "Count": len(items), "Data": items}
+def kdniao_push_body(
+    ebusiness_id: str, now: datetime, items: list[dict[str, Any]], *, extended: bool = False
+) -> dict[str, Any]:
+    """A push's RequestData: `Count` is a number in 101 pushes (Kdniao's push tool) and a string in the 102
+    (增值版) pushes, as the SDKs written against each type it."""
+    count: int | str = str(len(items)) if extended else len(items)
+    return {"EBusinessID": ebusiness_id, "PushTime": _local(now), "Count": count, "Data": items}
 
 
 def kdniao_error(ebusiness_id: str, code: str, reason: str) -> dict[str, Any]:
