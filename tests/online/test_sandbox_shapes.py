@@ -332,3 +332,25 @@ def test_every_courier_has_its_own_wording_for_the_common_steps() -> None:
         wordings = {event.text_for(c) for c in ("sf", "zto", "yto", "sto", "yunda", "jt", "jd", "ems", "chinapost")}
         assert len(wordings) == 9, event
         assert event.text_for("nosuch") == event.text
+
+
+def test_kdniao_push_carries_the_subscriptions_callback(sandbox, receiver) -> None:
+    url, _ = sandbox
+    callback, got = receiver
+    _assign(url, "4300000000050", "stale_in_transit")
+    data = json.dumps({"ShipperCode": "YD", "LogisticCode": "4300000000050", "Callback": "TB-ORDER-77"})
+    subscribed = httpx.post(f"{url}/Ebusiness/EbusinessOrderHandle.aspx", data={
+        "EBusinessID": accounts.KDNIAO_EBUSINESS_ID, "RequestType": "1008", "DataType": "2", "RequestData": data,
+        "DataSign": data_sign(data, accounts.KDNIAO_APP_KEY)}).json()  # fmt: skip
+    assert subscribed["Success"] is True
+    _push(url, callback, "kdniao", ["4300000000050"], courier="yunda")
+    assert json.loads(got[0]["form"]["RequestData"])["Data"][0]["CallBack"] == "TB-ORDER-77"
+
+
+def test_track17_calls_a_package_idle_for_30_days_expired(sandbox) -> None:
+    url, _ = sandbox
+    _assign(url, "9800000000060", "stale_in_transit", SANDBOX_NOW - timedelta(days=35))
+    _t17(url, "v2.2", "register", [{"number": "9800000000060"}])
+    info = _t17(url, "v2.2", "gettrackinfo", [{"number": "9800000000060"}]).json()["data"]["accepted"][0]
+    assert info["track_info"]["latest_status"]["status"] == "Expired"
+    assert info["track_info"]["tracking"]["providers"][0]["events"][0]["stage"] == "Departure"

@@ -66,6 +66,7 @@ class SandboxState:
     # per registered number: carrier, tag, stopped (stoptrack or auto-stop), retracked (once allowed)
     t17_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     t17_quota_used: int = 0
+    kdn_callbacks: dict[str, str] = field(default_factory=dict)  # LogisticCode -> the 1008 `Callback` it gave
     kd100_subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
     # every tracking query answered: (monotonic arrival time, provider, waybill); tests read it to check
@@ -257,6 +258,7 @@ async def kdniao(request: Request) -> Response:
             )
         )  # fmt: skip
     if request_type == "1008":
+        state.kdn_callbacks[code] = str(data.get("Callback") or "")
         now = state.clock.now().astimezone(render.CN).strftime("%Y-%m-%d %H:%M:%S")
         return _json({"EBusinessID": ebid, "UpdateTime": now, "Success": True, "Reason": "",
                       "EstimatedDeliveryTime": ""})  # fmt: skip
@@ -537,7 +539,8 @@ async def control_push(request: Request) -> Response:
         shipper = (courier.kdniao if courier else None) or "ZTO"
         items = [
             render.kdniao_push_item(accounts.KDNIAO_EBUSINESS_ID, shipper, wb, state.book.visible(wb, now),
-                                    courier=slug or state.courier_by("kdniao", shipper), extended=request_type == "102")
+                                    courier=slug or state.courier_by("kdniao", shipper), extended=request_type == "102",
+                                    callback=state.kdn_callbacks.get(wb, ""))
             for wb in waybills
         ]  # fmt: skip
         push = render.kdniao_push_body(accounts.KDNIAO_EBUSINESS_ID, now, items, extended=request_type == "102")

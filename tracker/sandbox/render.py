@@ -199,19 +199,27 @@ def kdniao_trace(
 
 
 def kdniao_push_item(
-    ebusiness_id: str, shipper: str, code: str, visible: Visible, *, courier: str | None = None, extended: bool = False
+    ebusiness_id: str,
+    shipper: str,
+    code: str,
+    visible: Visible,
+    *,
+    courier: str | None = None,
+    extended: bool = False,
+    callback: str = "",
 ) -> dict[str, Any]:
-    """One `Data` item of a push: 101 items have a `CallBack`, traces without Action/Remark and State "0" with
-    empty Traces while nothing was scanned; 102 (增值版) items are 8001-shaped."""
+    """One `Data` item of a push: 101 items have a `CallBack` (what the subscription passed as `Callback`),
+    traces without Action/Remark and State "0" with empty Traces while nothing was scanned; 102 (增值版) items
+    are 8001-shaped."""
     if extended:
-        return {**kdniao_trace(ebusiness_id, shipper, code, visible, courier=courier, extended=True), "CallBack": ""}
-    item: dict[str, Any] = {
+        trace = kdniao_trace(ebusiness_id, shipper, code, visible, courier=courier, extended=True)
+        return {**trace, "CallBack": callback}
+    return {
         "EBusinessID": ebusiness_id, "ShipperCode": shipper, "LogisticCode": code, "Success": True,
         "Reason": "" if visible else "暂无轨迹信息", "State": kdn_state(visible[-1][1].kdn) if visible else "0",
-        "CallBack": "",
+        "CallBack": callback,
         "Traces": [{"AcceptTime": _local(at), "AcceptStation": e.text_for(courier)} for at, e in visible],
     }  # fmt: skip
-    return item
 
 
 def kdniao_push_body(
@@ -284,6 +292,10 @@ def track17_info(
         events.append(event)
     if visible:
         sub = visible[-1][1].t17
+        if t17_status(sub) in ("InfoReceived", "InTransit") and now - visible[-1][0] >= timedelta(
+            days=T17_STOP_IDLE_DAYS
+        ):
+            sub = "Expired_Other"  # 运输过久: 17TRACK's own verdict on a package in transit too long
         latest = {k: v for k, v in events[0].items() if k != "time_raw"}
         if t17_status(sub) in ("Exception", "DeliveryFailure", "Expired"):
             latest["stage"] = t17_status(sub)  # as 17TRACK's own example: the package's state, not the event's
