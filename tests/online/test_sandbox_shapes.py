@@ -1,4 +1,4 @@
-"""The sandbox answers as sparsely as the real services (docs/providers): Kuaidi100 resultv2 levels, Kdniao
+"""The sandbox answers as sparsely as the real services (docs/sandbox.md): Kuaidi100 resultv2 levels, Kdniao
 1002/8001/push shapes, 17TRACK v2.2/v2.4 stages without per-event sub_status, stop and abort notices, and each
 courier's own wording. Real HTTP both ways: the sandbox server and a receiver for its pushes."""
 

@@ -37,8 +37,8 @@ from tracker.sandbox.control import Faults, SandboxClock, WindowLimit, parse_tim
 from tracker.sandbox.scenarios import ScenarioBook, load_scenarios
 from tracker.settings import CourierConfig
 
-T17_MAX_NUMBERS = 40  # spec/providers.md §4.1, error -18010014 (performance.md §5)
-T17_RATE = 3  # requests per second per key, 429 above (§4.1)
+T17_MAX_NUMBERS = 40  # numbers a request; error -18010014 above (docs/sandbox.md)
+T17_RATE = 3  # requests per second per key, 429 above
 T17_VERSIONS = ("v2.2", "v2.4")
 T17_DEFAULT_CARRIER = 3011  # China Post
 T17_QUOTA = 10_000  # the sandbox account's tracking quota [I]
@@ -151,7 +151,7 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, ensure_ascii=False), status_code=status, media_type="application/json")
 
 
-# --- Kuaidi100 (spec/providers.md §2) ------------------------------------------------------------------
+# --- Kuaidi100 (docs/sandbox.md) ----------------------------------------------------------------------
 
 
 async def kuaidi100_query(request: Request) -> Response:
@@ -212,7 +212,7 @@ async def kuaidi100_subscribe(request: Request) -> Response:
     if not callback.startswith(("http://", "https://")):
         return _json({"result": False, "returnCode": "700", "message": "回调地址不合法"})
     sub = state.kd100_subscriptions.get(number)
-    if sub and sub["count"] >= 4:  # at most 4 subscriptions per waybill a month (§2.2)
+    if sub and sub["count"] >= 4:  # at most 4 subscriptions per waybill a month
         return _json({"result": False, "returnCode": "501", "message": "重复订阅"})
     state.kd100_subscriptions[number] = {
         "company": company, "callback": callback, "salt": parameters.get("salt"),
@@ -221,7 +221,7 @@ async def kuaidi100_subscribe(request: Request) -> Response:
     return _json({"result": True, "returnCode": "200", "message": "提交成功"})
 
 
-# --- Kdniao (spec/providers.md §3) -----------------------------------------------------------------------
+# --- Kdniao (docs/sandbox.md) ---------------------------------------------------------------------------
 
 
 async def kdniao(request: Request) -> Response:
@@ -265,7 +265,7 @@ async def kdniao(request: Request) -> Response:
     return _json(render.kdniao_error(ebid, "101", f"不支持的RequestType：{request_type}"))
 
 
-# --- 17TRACK (spec/providers.md §4) ----------------------------------------------------------------------
+# --- 17TRACK (docs/sandbox.md) --------------------------------------------------------------------------
 
 
 async def _track17_body(request: Request, state: SandboxState) -> tuple[list[dict[str, Any]] | None, Response | None]:
@@ -376,7 +376,7 @@ async def track17_stoptrack(request: Request) -> Response:
 
 
 async def track17_retrack(request: Request) -> Response:
-    """Restart a stopped number, once per number (§4.1)."""
+    """Restart a stopped number, once per number."""
     state: SandboxState = request.app.state.sandbox
     state.arrived("track17.retrack")
     items, error = await _track17_body(request, state)

@@ -1,5 +1,5 @@
 """Provider replies, pushes and pages built from visible scenario events, as sparse as the real services send
-them (docs/providers: Kuaidi100 resultv2 levels, Kdniao 1002 vs 8001 vs push 101, 17TRACK v2.2/v2.4 stages
+them (docs/sandbox.md: Kuaidi100 resultv2 levels, Kdniao 1002 vs 8001 vs push 101, 17TRACK v2.2/v2.4 stages
 without per-event sub_status). Values are strings where the providers send strings, numbers where they send
 numbers (Kdniao push `Count`). `courier` is the courier slug the request names; it picks the courier's wording."""
 
@@ -31,9 +31,9 @@ KD100_NAMES = {
 }  # fmt: skip
 KD100_ABORT_NO_SCAN = "3天查询无记录"
 KD100_ABORT_STALE = "60天无变化"
-KD100_STALE_DAYS = 60  # an unsigned waybill without change this long is aborted (docs/providers §2.3)
+KD100_STALE_DAYS = 60  # an unsigned waybill without change this long is aborted (docs/sandbox.md)
 T17_STOP_IDLE_DAYS = 30  # 17TRACK stops tracking after 30 days without update ...
-T17_STOP_DELIVERED_DAYS = 15  # ... or 15 days after delivery (§4.1)
+T17_STOP_DELIVERED_DAYS = 15  # ... or 15 days after delivery
 
 
 def kd100_state(code: str) -> str:
@@ -85,7 +85,7 @@ def kuaidi100_query(
     advanced_state: bool = False,
     ascending: bool = False,
 ) -> dict[str, Any]:
-    """A real-time query reply / push `lastResult` (§2.1): newest first unless `ascending`, strings throughout.
+    """A real-time query reply / push `lastResult`: newest first unless `ascending`, strings throughout.
 
     resultv2 empty/0: items carry time, ftime, context only. 1: + `status` (basic name, no code) and the area
     fields (null on exception items). 4/6/8: + `statusCode`, advanced name, location and `routeInfo`; 8 adds the
@@ -138,7 +138,7 @@ def kuaidi100_push_param(
     resultv2: str = "",
     notice: str = "auto",
 ) -> dict[str, Any]:
-    """The decoded `param` of a push (§2.3). notice "auto": abort "3天查询无记录" when nothing was ever scanned,
+    """The decoded `param` of a push. notice "auto": abort "3天查询无记录" when nothing was ever scanned,
     abort "60天无变化" when an unsigned waybill has not changed for 60 days, shutdown once signed, else polling.
     "abort": abort now with the fitting message. "update": polling/shutdown (abort only with no scan)."""
     last = kuaidi100_query(com, num, visible, courier=courier, resultv2=resultv2)
@@ -170,7 +170,7 @@ def kdniao_trace(
     order_code: str = "",
     extended: bool = False,
 ) -> dict[str, Any]:
-    """A 1002 (or, `extended`, 8001) reply object (§3.2, §0a), traces oldest first.
+    """A 1002 (or, `extended`, 8001) reply object, traces oldest first.
 
     1002: traces carry AcceptTime and AcceptStation only (Remark where the courier wrote one), no Action, no
     Location; the parcel's `State` is the only code. 8001: each trace adds Location, Action and Remark, and the
@@ -253,7 +253,7 @@ def _t17_address(location: str) -> dict[str, Any]:
 
 
 def track17_stop_due(visible: Visible, now: datetime) -> bool:
-    """17TRACK stops tracking on its own: 30 days without update, or 15 days after delivery (§4.1)."""
+    """17TRACK stops tracking on its own: 30 days without update, or 15 days after delivery."""
     if not visible:
         return False
     at, last = visible[-1]
@@ -273,7 +273,7 @@ def track17_info(
     version: str = "v2.2",
     tag: str | None = None,
 ) -> dict[str, Any]:
-    """One accepted gettrackinfo item / TRACKING_UPDATED `data` (§4.2, §0a), events newest first.
+    """One accepted gettrackinfo item / TRACKING_UPDATED `data`, events newest first.
 
     Events carry `stage` (a milestone name, or null for other events) and no per-event sub_status; the
     package's `latest_status` comes from the scenario and can disagree with the newest event's stage.
