@@ -166,6 +166,7 @@ class PhraseBook:
         # Texts already read. A plain dict whose values are shared PhraseMatch objects: an lru_cache keeps a
         # linked-list node per entry, which the garbage collector walks again and again during a big ingest.
         self._memo: dict[str, PhraseMatch | None] = {}
+        self._priority = {rule.status: rule.priority for rule in self.rules}
         self._results: dict[tuple[TrackingStatus, str], PhraseMatch] = {}
 
     def strip(self, text: str) -> str:
@@ -221,6 +222,10 @@ class PhraseBook:
             self._memo.clear()
         self._memo[text] = found
         return found
+
+    def priority(self, status: TrackingStatus) -> int:
+        """How specific a status is in this book (its rule's priority; 0 for a status it has no rule for)."""
+        return self._priority.get(status, 0)
 
     def classify(self, text: str | None) -> TrackingStatus | None:
         found = self.match(text)

@@ -13,6 +13,7 @@ from tracker.sandbox.scenarios import load_scenarios
 REQUIRED = {
     "delivered", "stale_in_transit", "no_first_scan", "out_of_area", "stranded", "refused_returned",
     "locker_overdue", "damaged", "intercepted", "cancelled", "address_problem", "return_delivered",
+    "station_pickup", "locker_exception",
 }  # fmt: skip
 
 

@@ -18,11 +18,14 @@ BOOK = PhraseBook(
         PhraseRule(S.out_for_delivery, 50, ("派件", "派送"), ("派送不成功",)),
         PhraseRule(S.delivery_failed, 75, ("派送不成功",)),
         PhraseRule(S.in_transit, 30, ("到达",)),
+        PhraseRule(S.intercepted, 86, ("拦截",)),
+        PhraseRule(S.returning, 80, ("退回",)),
     ]
 )
 GENERIC_IN_TRANSIT = Code("0", S.in_transit, True)
 SPECIFIC_OUT_OF_AREA = Code("207", S.out_of_area, False)
 UNLISTED = Code("999", S.unknown, False)
+GENERIC_RETURNING = Code("6", S.returning, True)  # 退回: the words may name its cause
 
 
 def _read(codes: tuple[Code | None, ...], text: str) -> Reading:
@@ -42,6 +45,9 @@ def _read(codes: tuple[Code | None, ...], text: str) -> Reading:
         # 3. without a code, the words decide
         ((None,), "【深圳市】正在派件", S.out_for_delivery, "", "text"),
         ((), "快件已签收", S.delivered, "", "text"),
+        # ... but only words naming a more specific state: 退回 gives way to 拦截, not to a transit scan
+        ((GENERIC_RETURNING,), "快件已拦截成功", S.intercepted, "6", "text"),
+        ((GENERIC_RETURNING,), "到达【义乌转运中心】", S.returning, "6", "generic"),
         # 4. a generic code alone still says what it can
         ((GENERIC_IN_TRANSIT,), "【义乌】扫描", S.in_transit, "0", "generic"),
         # 5. neither says anything: unknown, the raw code kept

@@ -83,7 +83,8 @@ def test_reply_is_oldest_first_with_offsets_honoured(parse: Parse) -> None:
         datetime(2024, 5, 17, 12, 1, tzinfo=UTC),
         datetime(2024, 5, 22, 1, 10, tzinfo=UTC),
     ]
-    assert waybill.events[-1].status is S.returning and waybill.events[-1].location == "深圳市"
+    # Exception_Returning says it goes back; the words say why (拒收), which is the more specific state
+    assert waybill.events[-1].status is S.refused and waybill.events[-1].location == "深圳市"
 
 
 def test_time_without_offset_is_read_in_shanghai(parse: Parse) -> None:
@@ -114,7 +115,7 @@ def test_webhook_is_parsed_like_an_accepted_item(parse: Parse) -> None:
     result = parse("track17", "webhook.json", kind="push")
     (waybill,) = result.waybills
     assert waybill.waybill == "1180123456790" and waybill.courier == "chinapost"
-    assert [e.status for e in waybill.events] == [S.picked_up, S.returning, S.returned]
+    assert [e.status for e in waybill.events] == [S.picked_up, S.refused, S.returned]  # 拒收 names why it returns
 
 
 def test_same_scan_from_two_upstream_providers_is_kept_once(parse: Parse) -> None:

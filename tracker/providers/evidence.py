@@ -2,8 +2,9 @@
 
 The one rule (docs/tracking-status.md):
 1. A specific provider code wins (超区 207, 滞留 208, 拒签 14, 17TRACK Delivered ...).
-2. Otherwise the courier's text decides when it names a status (a generic code such as 在途 0 or 干线 1002
-   gives way to 正在派件 or 已签收; an event without a code is read from its text alone).
+2. Otherwise the courier's text decides when it names a more specific status than a generic code (在途 0 or
+   干线 1002 give way to 正在派件 or 已签收; 退回 6 gives way to 拦截 but not to 已发出); an event without a
+   code is read from its text alone.
 3. Otherwise a generic code says what it can (在途 stays in_transit).
 4. Otherwise the event is `unknown` (ingest then keeps the parcel's status: it never moves backwards).
 The package-level state (Kuaidi100 `state`, Kdniao `State`/`StateEx`, 17TRACK `latest_status`) describes the
@@ -43,6 +44,17 @@ def read_code(raw: str | None, table: Mapping[str, TrackingStatus], generic: fro
     return Code(raw, table.get(raw, TrackingStatus.unknown), raw in generic)
 
 
+# Broad movement states: any status the words name is more precise than these.
+BROAD = frozenset({TrackingStatus.picked_up, TrackingStatus.in_transit})
+
+
+def _refines(said: TrackingStatus, generic: TrackingStatus, phrases: PhraseBook) -> bool:
+    """Do the words name a more specific state than a generic code? Any named state refines a broad movement
+    code (在途 -> 正在派件); otherwise the words must name a state the phrase book ranks higher (派件 ->
+    驿站 refines; 退回 -> 已发出 does not, 退回 -> 拦截 does)."""
+    return generic in BROAD or phrases.priority(said) > phrases.priority(generic)
+
+
 @dataclass(frozen=True, slots=True)
 class Reading:
     """One event as read, with what decided its status: "code" (a specific code), "text", "generic" (a
@@ -63,7 +75,9 @@ def read_event(
             return Reading(TrackingEvent(when, code.status, code.raw, text, location), "code")
     said = phrases.classify(text)
     if said is not None:
-        return Reading(TrackingEvent(when, said, raw, text, location), "text")
+        generic = next((c.status for c in present if c.status is not TrackingStatus.unknown), None)
+        if generic is None or _refines(said, generic, phrases):
+            return Reading(TrackingEvent(when, said, raw, text, location), "text")
     for code in present:
         if code.status is not TrackingStatus.unknown:
             return Reading(TrackingEvent(when, code.status, code.raw, text, location), "generic")

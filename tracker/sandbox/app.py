@@ -3,7 +3,12 @@ signed pushes to a callback, a controllable clock and fault injection.
 
 Control endpoints (JSON): POST /_sandbox/clock {"now", "speed"}; POST /_sandbox/faults {"rates", "next",
 "delay_seconds"}; POST /_sandbox/assign {"waybill", "scenario", "anchor"}; POST /_sandbox/push
-{"provider", "callback", "waybills", "courier", "bad_sign"}; GET /_sandbox/stats.
+{"provider", "callback", "waybills", "courier", "bad_sign", "notice", "resultv2", "request_type",
+"api_version"}; GET /_sandbox/stats.
+
+The replies are as sparse as the real services' (render.py): Kuaidi100 honours `resultv2`, Kdniao 1002 traces
+have no Action, 17TRACK events have a stage and no sub_status (v2.2 and v2.4 paths). The courier named by the
+request (Kuaidi100 `com`, Kdniao ShipperCode, 17TRACK carrier, the page's courier) picks the wording.
 """
 
 from __future__ import annotations
@@ -33,8 +38,22 @@ from tracker.sandbox.control import Faults, SandboxClock, WindowLimit, parse_tim
 from tracker.sandbox.scenarios import ScenarioBook, load_scenarios
 from tracker.settings import CourierConfig
 
-T17_MAX_NUMBERS = 40  # spec/providers.md §4.1, error -18010014 (performance.md §5)
-T17_RATE = 3  # requests per second per key, 429 above (§4.1)
+T17_MAX_NUMBERS = 40  # numbers a request; error -18010014 above (docs/sandbox.md)
+T17_RATE = 3  # requests per second per key, 429 above
+T17_VERSIONS = ("v2.2", "v2.4")
+T17_DEFAULT_CARRIER = 3011  # China Post
+T17_QUOTA = 10_000  # the sandbox account's tracking quota [I]
+# 17TRACK rejection codes: -18019901 is documented ("already registered"); the others are the sandbox's [I]
+T17_ALREADY_REGISTERED = -18019901
+T17_NOT_REGISTERED = -18019902
+T17_ALREADY_STOPPED = -18019904
+T17_NOT_STOPPED = -18019905
+T17_RETRACKED_ONCE = -18019906
+PUSH_NOTICES = {
+    "kuaidi100": ("auto", "update", "abort"),
+    "kdniao": ("auto", "update"),
+    "track17": ("auto", "update", "minimal", "stopped"),
+}
 
 
 @dataclass
@@ -45,6 +64,10 @@ class SandboxState:
     couriers: Mapping[str, CourierConfig]
     t17_limit: WindowLimit = field(default_factory=lambda: WindowLimit(T17_RATE))
     t17_registered: set[str] = field(default_factory=set)
+    # per registered number: carrier, tag, stopped (stoptrack or auto-stop), retracked (once allowed)
+    t17_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    t17_quota_used: int = 0
+    kdn_callbacks: dict[str, str] = field(default_factory=dict)  # LogisticCode -> the 1008 `Callback` it gave
     kd100_subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
     # every tracking query answered: (monotonic arrival time, provider, waybill); tests read it to check
@@ -60,13 +83,23 @@ class SandboxState:
     def answered(self, provider: str, waybill: str) -> None:
         self.queries.append((time.monotonic(), provider, waybill))
 
-    def courier_by(self, provider: str, code: str) -> str | None:
+    def courier_by(self, provider: str, code: str | int | None) -> str | None:
         for slug, cfg in self.couriers.items():
             if provider == "kuaidi100" and cfg.kuaidi100 == code:
                 return slug
             if provider == "kdniao" and cfg.kdniao == code:
                 return slug
+            if provider == "track17" and cfg.track17 is not None and str(cfg.track17) == str(code):
+                return slug
         return None
+
+    def t17_provider(self, carrier: int) -> tuple[str | None, tuple[str, str]]:
+        """(courier slug, (English name, Chinese name)) of a 17TRACK carrier key."""
+        slug = self.courier_by("track17", carrier)
+        if slug is None:
+            return None, ("China Post", "中国邮政") if carrier == T17_DEFAULT_CARRIER else (str(carrier), str(carrier))
+        cfg = self.couriers[slug]
+        return slug, (cfg.name_en, cfg.name)
 
 
 def make_state(
@@ -119,7 +152,7 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, ensure_ascii=False), status_code=status, media_type="application/json")
 
 
-# --- Kuaidi100 (spec/providers.md §2) ------------------------------------------------------------------
+# --- Kuaidi100 (docs/sandbox.md) ----------------------------------------------------------------------
 
 
 async def kuaidi100_query(request: Request) -> Response:
@@ -151,8 +184,12 @@ async def kuaidi100_query(request: Request) -> Response:
     state.answered("kuaidi100", num)
     if not visible:
         return _json(render.kuaidi100_error("500", "查询无结果，请隔段时间再查"))
-    advanced = str(query.get("resultv2", "")) == "4" and request.query_params.get("advanced_state") == "1"
-    return _json(render.kuaidi100_query(com, num, visible, advanced_state=advanced))
+    resultv2 = str(query.get("resultv2") or "")
+    advanced = resultv2 == "4" and request.query_params.get("advanced_state") == "1"
+    return _json(render.kuaidi100_query(
+        com, num, visible, courier=state.courier_by("kuaidi100", com), resultv2=resultv2, advanced_state=advanced,
+        ascending=str(query.get("order", "desc")).lower() == "asc",
+    ))  # fmt: skip
 
 
 async def kuaidi100_subscribe(request: Request) -> Response:
@@ -176,16 +213,16 @@ async def kuaidi100_subscribe(request: Request) -> Response:
     if not callback.startswith(("http://", "https://")):
         return _json({"result": False, "returnCode": "700", "message": "回调地址不合法"})
     sub = state.kd100_subscriptions.get(number)
-    if sub and sub["count"] >= 4:  # at most 4 subscriptions per waybill a month (§2.2)
+    if sub and sub["count"] >= 4:  # at most 4 subscriptions per waybill a month
         return _json({"result": False, "returnCode": "501", "message": "重复订阅"})
     state.kd100_subscriptions[number] = {
         "company": company, "callback": callback, "salt": parameters.get("salt"),
-        "count": (sub["count"] if sub else 0) + 1,
+        "resultv2": str(parameters.get("resultv2") or ""), "count": (sub["count"] if sub else 0) + 1,
     }  # fmt: skip
     return _json({"result": True, "returnCode": "200", "message": "提交成功"})
 
 
-# --- Kdniao (spec/providers.md §3) -----------------------------------------------------------------------
+# --- Kdniao (docs/sandbox.md) ---------------------------------------------------------------------------
 
 
 async def kdniao(request: Request) -> Response:
@@ -217,16 +254,17 @@ async def kdniao(request: Request) -> Response:
         state.answered("kdniao", code)
         return _json(
             render.kdniao_trace(
-                ebid, shipper, code, visible, order_code=str(data.get("OrderCode", "")),
-                extended=request_type == "8001",
+                ebid, shipper, code, visible, courier=state.courier_by("kdniao", shipper),
+                order_code=str(data.get("OrderCode") or ""), extended=request_type == "8001",
             )
         )  # fmt: skip
     if request_type in ("1008", "8008"):  # subscriptions: tracker/sandbox/subscriptions.py
+        state.kdn_callbacks[code] = str(data.get("Callback") or "")
         return _json(sandbox_subs.kdniao_subscribe(request, ebid, data, state.clock.now()))
     return _json(render.kdniao_error(ebid, "101", f"不支持的RequestType：{request_type}"))
 
 
-# --- 17TRACK (spec/providers.md §4) ----------------------------------------------------------------------
+# --- 17TRACK (docs/sandbox.md) --------------------------------------------------------------------------
 
 
 async def _track17_body(request: Request, state: SandboxState) -> tuple[list[dict[str, Any]] | None, Response | None]:
@@ -250,6 +288,21 @@ async def _track17_body(request: Request, state: SandboxState) -> tuple[list[dic
     return items, None
 
 
+def _t17_version(request: Request) -> str:
+    return request.url.path.split("/")[2]  # /track/<version>/<call>
+
+
+def _t17_carrier(item: dict[str, Any], meta: dict[str, Any] | None = None) -> int:
+    try:
+        return int(item.get("carrier") or (meta or {}).get("carrier") or T17_DEFAULT_CARRIER)
+    except (TypeError, ValueError):
+        return T17_DEFAULT_CARRIER
+
+
+def _t17_reject(number: str, code: int, message: str) -> dict[str, Any]:
+    return {"number": number, "error": {"code": code, "message": message}}
+
+
 async def track17_register(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
     state.arrived("track17.register")
@@ -260,10 +313,19 @@ async def track17_register(request: Request) -> Response:
     for item in items or []:
         number = str(item["number"])
         if number in state.t17_registered:
-            rejected.append({"number": number, "error": {"code": -18019901, "message": "already registered"}})
-        else:
-            state.t17_registered.add(number)
-            accepted.append({"origin": 1, "number": number, "carrier": int(item.get("carrier") or 3011)})
+            rejected.append(
+                _t17_reject(number, T17_ALREADY_REGISTERED, f"Tracking number {number} is already registered.")
+            )
+            continue
+        carrier = _t17_carrier(item)
+        tag = str(item["tag"]) if item.get("tag") is not None else None
+        state.t17_registered.add(number)
+        state.t17_meta[number] = {"carrier": carrier, "tag": tag, "stopped": False, "retracked": False}
+        state.t17_quota_used += 1
+        entry: dict[str, Any] = {"origin": 1, "number": number, "carrier": carrier}
+        if _t17_version(request) == "v2.4":
+            entry.update({"email": None, "tag": tag, "lang": item.get("lang")})
+        accepted.append(entry)
     return _json({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
 
 
@@ -278,12 +340,74 @@ async def track17_gettrackinfo(request: Request) -> Response:
     for item in items or []:
         number = str(item["number"])
         if number not in state.t17_registered:
-            rejected.append({"number": number, "error": {"code": -18019902, "message": "not registered"}})
+            rejected.append(_t17_reject(number, T17_NOT_REGISTERED, "The tracking number is not registered."))
             continue
+        meta = state.t17_meta.get(number, {})
+        carrier = _t17_carrier(item, meta)
         visible = state.book.visible(number, now)
         state.answered("track17", number)
-        accepted.append(render.track17_info(number, int(item.get("carrier") or 3011), visible, now))
+        slug, names = state.t17_provider(carrier)
+        accepted.append(render.track17_info(number, carrier, visible, now, courier=slug, provider_name=names,
+                                            version=_t17_version(request), tag=meta.get("tag")))  # fmt: skip
     return _json({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
+
+
+async def track17_stoptrack(request: Request) -> Response:
+    """Stop tracking numbers; a stopped number keeps its data and gets a TRACKING_STOPPED notice on the next
+    /_sandbox/push (as the real service notifies the webhook)."""
+    state: SandboxState = request.app.state.sandbox
+    state.arrived("track17.stoptrack")
+    items, error = await _track17_body(request, state)
+    if error:
+        return error
+    accepted, rejected = [], []
+    for item in items or []:
+        number = str(item["number"])
+        meta = state.t17_meta.get(number)
+        if meta is None:
+            rejected.append(_t17_reject(number, T17_NOT_REGISTERED, "The tracking number is not registered."))
+        elif meta["stopped"]:
+            rejected.append(_t17_reject(number, T17_ALREADY_STOPPED, "The tracking number is already stopped."))
+        else:
+            meta["stopped"] = True
+            accepted.append({"number": number, "carrier": meta["carrier"]})
+    return _json({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
+
+
+async def track17_retrack(request: Request) -> Response:
+    """Restart a stopped number, once per number."""
+    state: SandboxState = request.app.state.sandbox
+    state.arrived("track17.retrack")
+    items, error = await _track17_body(request, state)
+    if error:
+        return error
+    now = state.clock.now()
+    accepted, rejected = [], []
+    for item in items or []:
+        number = str(item["number"])
+        meta = state.t17_meta.get(number)
+        if meta is None:
+            rejected.append(_t17_reject(number, T17_NOT_REGISTERED, "The tracking number is not registered."))
+            continue
+        stopped = meta["stopped"] or render.track17_stop_due(state.book.visible(number, now), now)
+        if not stopped:
+            rejected.append(_t17_reject(number, T17_NOT_STOPPED, "Only a stopped tracking number can be retracked."))
+        elif meta["retracked"]:
+            rejected.append(_t17_reject(number, T17_RETRACKED_ONCE, "A tracking number can be retracked only once."))
+        else:
+            meta.update(stopped=False, retracked=True)
+            accepted.append({"number": number, "carrier": meta["carrier"]})
+    return _json({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
+
+
+async def track17_getquota(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    state.arrived("track17.getquota")
+    if request.headers.get("17token", "") != accounts.TRACK17_KEY:
+        return _json(render.track17_error(-18010002, "Invalid security key."), 401)
+    used = state.t17_quota_used
+    return _json({"code": 0, "data": {"quota_total": T17_QUOTA, "quota_used": used, "quota_remain": T17_QUOTA - used,
+                                      "today_used": used, "max_track_daily": T17_QUOTA}})  # fmt: skip
 
 
 # --- courier pages for the spiders -----------------------------------------------------------------------
@@ -299,7 +423,7 @@ async def web_page(request: Request) -> Response:
     if fault:
         return fault
     visible = state.book.visible(waybill, state.clock.now())
-    return HTMLResponse(render.tracking_page(state.couriers[slug].name, waybill, visible))
+    return HTMLResponse(render.tracking_page(state.couriers[slug].name, waybill, visible, courier=slug))
 
 
 # --- control ---------------------------------------------------------------------------------------------
@@ -367,16 +491,33 @@ async def control_stats(request: Request) -> Response:
 
 
 async def control_push(request: Request) -> Response:
-    """Send signed pushes for `waybills` to `callback` in `provider`'s push format; report the answers."""
+    """Send signed pushes for `waybills` to `callback` in `provider`'s push format; report the answers.
+
+    Optional: `courier` (slug; picks the company code and wording), `bad_sign`, `notice` (kuaidi100: auto |
+    update | abort; kdniao: auto | update; track17: auto | update | minimal | stopped; "auto" sends what the
+    real service would: Kuaidi100 abort on no scan / 60 days unchanged, 17TRACK TRACKING_STOPPED once stopped),
+    `resultv2` (kuaidi100; default the subscription's), `request_type` (kdniao "101" or "102"),
+    `api_version` (track17 "v2.2" or "v2.4")."""
     state: SandboxState = request.app.state.sandbox
     try:
         data = await _control_json(request)
         provider = str(data["provider"])
         waybills = [str(w) for w in data["waybills"]]
         callback = str(data.get("callback") or "")
-        courier = state.couriers[str(data.get("courier") or "")] if data.get("courier") else None
+        slug = str(data.get("courier") or "") or None
+        courier = state.couriers[slug] if slug else None
+        notice = str(data.get("notice") or "auto")
+        request_type = str(data.get("request_type") or "101")
+        api_version = str(data.get("api_version") or "v2.2")
     except (KeyError, ValueError, TypeError) as exc:
         return _json({"error": f"bad push request: {exc}"}, 400)
+    if provider not in PUSH_NOTICES:
+        return _json({"error": f"unknown provider {provider!r}"}, 400)
+    if notice not in PUSH_NOTICES[provider]:
+        return _json({"error": f"notice for {provider} must be one of {', '.join(PUSH_NOTICES[provider])}, "
+                               f"got {notice!r}"}, 400)  # fmt: skip
+    if request_type not in ("101", "102") or api_version not in T17_VERSIONS:
+        return _json({"error": "request_type must be 101 or 102 and api_version v2.2 or v2.4"}, 400)
     bad_sign = bool(data.get("bad_sign"))
     now = state.clock.now()
     requests: list[dict[str, Any]] = []
@@ -384,33 +525,46 @@ async def control_push(request: Request) -> Response:
         for wb in waybills:
             sub = state.kd100_subscriptions.get(wb, {})
             com = (courier.kuaidi100 if courier else None) or sub.get("company") or "zhongtong"
+            resultv2 = str(data["resultv2"]) if data.get("resultv2") is not None else sub.get("resultv2", "")
             salt = sub.get("salt") if sub.get("salt") is not None else accounts.KUAIDI100_SALT
-            param = json.dumps(render.kuaidi100_push_param(com, wb, state.book.visible(wb, now)), ensure_ascii=False)
-            sign = kd100_push_sign(param, salt + ("x" if bad_sign else ""))
+            who = slug or state.courier_by("kuaidi100", com)
+            visible = state.book.visible(wb, now)
+            body = render.kuaidi100_push_param(com, wb, visible, now, courier=who, resultv2=resultv2, notice=notice)
+            param = json.dumps(body, ensure_ascii=False)
+            sign = kd100_push_sign(param, salt + ("x" if bad_sign else "")).upper()  # the real pushes' case
             url = callback or sub.get("callback", "")
             requests.append({"url": url, "data": {"param": param, "sign": sign}})
     elif provider == "kdniao":
         shipper = (courier.kdniao if courier else None) or "ZTO"
-        traces = [
-            {**render.kdniao_trace(accounts.KDNIAO_EBUSINESS_ID, shipper, wb, state.book.visible(wb, now)),
-             "Callback": ""}
+        items = [
+            render.kdniao_push_item(accounts.KDNIAO_EBUSINESS_ID, shipper, wb, state.book.visible(wb, now),
+                                    courier=slug or state.courier_by("kdniao", shipper), extended=request_type == "102",
+                                    callback=state.kdn_callbacks.get(wb, ""))
             for wb in waybills
         ]  # fmt: skip
-        body = json.dumps({"EBusinessID": accounts.KDNIAO_EBUSINESS_ID,
-                           "PushTime": now.astimezone(render.CN).strftime("%Y-%m-%d %H:%M:%S"),
-                           "Count": str(len(traces)), "Data": traces}, ensure_ascii=False)  # fmt: skip
+        push = render.kdniao_push_body(accounts.KDNIAO_EBUSINESS_ID, now, items, extended=request_type == "102")
+        body = json.dumps(push, ensure_ascii=False)
         sign = data_sign(body, accounts.KDNIAO_APP_KEY + ("x" if bad_sign else ""))
-        requests.append({"url": callback, "data": {"RequestData": body, "DataSign": sign, "RequestType": "101"}})
-    elif provider == "track17":
-        carrier = (courier.track17 if courier else None) or 3011
+        requests.append({"url": callback, "data": {"RequestData": body, "DataSign": sign, "RequestType": request_type}})
+    else:
         for wb in waybills:
-            info = render.track17_info(wb, carrier, state.book.visible(wb, now), now)
-            raw = json.dumps({"event": "TRACKING_UPDATED", "data": info}, ensure_ascii=False).encode()
+            meta = state.t17_meta.get(wb, {})
+            carrier = (courier.track17 if courier else None) or meta.get("carrier") or T17_DEFAULT_CARRIER
+            visible = state.book.visible(wb, now)
+            stopped = meta.get("stopped") or render.track17_stop_due(visible, now)
+            if notice == "stopped" or (notice == "auto" and stopped):
+                hook = render.track17_webhook("TRACKING_STOPPED", wb, carrier, tag=meta.get("tag"))
+            elif notice == "minimal":
+                hook = render.track17_webhook("TRACKING_UPDATED", wb, carrier, tag=meta.get("tag"))
+            else:
+                found, names = state.t17_provider(carrier)
+                info = render.track17_info(wb, carrier, visible, now, courier=slug or found, provider_name=names,
+                                           version=api_version, tag=meta.get("tag"))  # fmt: skip
+                hook = render.track17_webhook("TRACKING_UPDATED", wb, carrier, info=info)
+            raw = json.dumps(hook, ensure_ascii=False).encode()
             sign = t17_push_sign(raw, accounts.TRACK17_KEY + ("x" if bad_sign else ""))
             requests.append({"url": callback, "content": raw,
                              "headers": {"sign": sign, "content-type": "application/json"}})  # fmt: skip
-    else:
-        return _json({"error": f"unknown provider {provider!r}"}, 400)
     results = []
     async with httpx.AsyncClient(timeout=20) as client:
         for req in requests:

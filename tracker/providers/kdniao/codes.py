@@ -61,7 +61,7 @@ CODES: dict[str, S] = {**STATE, **STATE_EX}
 
 # Codes that name a broad class (在途中, 问题件, the transit scans, 派件异常): the courier's text decides when it
 # names something more precise (docs/tracking-status.md).
-GENERIC: frozenset[str] = frozenset({"2", "4", "201", "204", "205", "206", "405"})
+GENERIC: frozenset[str] = frozenset({"2", "4", "201", "204", "205", "206", "405", "407"})
 
 # `Success=false` result codes [V2: bububa/kdniao] (§3.1); the provider's `Reason` is always shown too.
 RESULT_CODES: dict[str, str] = {

@@ -98,11 +98,12 @@ STATUS_NAMES: dict[str, S] = {
 }
 
 # Codes and names that name a broad class (在途, 干线, 疑难, 派件 whose 501 投柜或驿站 is finer, 揽收 whose 101/102
-# 已下单/待揽收 are finer): the courier's text decides when it names something more precise
+# 已下单/待揽收 are finer, 退回 whose cause - 拒收, 拦截 - the words may name): the courier's text decides when it
+# names something more precise
 # (docs/tracking-status.md). The basic `state` 0-14 is what resultv2 empty/1 replies carry.
 GENERIC: frozenset[str] = frozenset(
-    {"0", "1", "2", "5", "1001", "1002", "1003", "204"}
-    | {"在途", "揽收", "疑难", "派件", "干线", "到达派件城市", "转递", "派件异常"}
+    {"0", "1", "2", "5", "6", "1001", "1002", "1003", "204"}
+    | {"在途", "揽收", "疑难", "派件", "退回", "干线", "到达派件城市", "转递", "派件异常"}
 )
 
 # Real-time query failures: `result` false + `returnCode` [V2] (§2.1).

@@ -78,6 +78,7 @@ GENERIC: frozenset[str] = frozenset(
     {
         "InTransit", "InTransit_Other", "InTransit_Departure", "InTransit_Arrival", "Departure", "Arrival",
         "Exception", "Exception_Other", "DeliveryFailure", "DeliveryFailure_Other", "NotFound_Other",
+        "Exception_Returning", "Returning",
     }
 )  # fmt: skip
 

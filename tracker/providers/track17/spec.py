@@ -27,10 +27,17 @@ def _sandbox_routes() -> list[Any]:
 
     from tracker.sandbox import app
 
+    calls = (
+        ("register", app.track17_register),
+        ("gettrackinfo", app.track17_gettrackinfo),
+        ("stoptrack", app.track17_stoptrack),
+        ("retrack", app.track17_retrack),
+        ("getquota", app.track17_getquota),
+    )
     return [
-        Route(f"/track/{version}/{op}", handler, methods=["POST"])
-        for version in ("v2.2", "v2.4")
-        for op, handler in (("register", app.track17_register), ("gettrackinfo", app.track17_gettrackinfo))
+        Route(f"/track/{version}/{call}", handler, methods=["POST"])
+        for version in app.T17_VERSIONS
+        for call, handler in calls
     ]
 
 
