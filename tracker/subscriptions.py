@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tracker.providers.base import DueSubscription, Outcome, SubscribeAnswer
 from tracker.settings import CourierConfig, Settings, SubscriptionsConfig
 from tracker.storage.rows import ParcelRow, ProviderQuotaRow, SubscriptionRow
 
@@ -40,12 +41,30 @@ PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
 SUB: Table = SubscriptionRow.__table__  # type: ignore[assignment]
 QUOTA: Table = ProviderQuotaRow.__table__  # type: ignore[assignment]
 
-PUSH_PROVIDERS = ("kuaidi100", "kdniao", "track17")  # the providers that push; "spider" couriers are crawled
-PUSH_PATHS = {"kuaidi100": "/push/kuaidi100", "kdniao": "/push/kdniao", "track17": "/push/track17"}
-# shown to people (the board, `tracker parcels`, `tracker workers`)
-PROVIDER_NAMES = {"kuaidi100": "快递100", "kdniao": "快递鸟", "track17": "17TRACK"}
 QUOTA_KINDS = {"query": "查询", "subscribe": "订阅", "register": "注册"}
-T17_BATCH = 40  # numbers per register request (spec/providers.md §4.1)
+
+
+def push_providers() -> tuple[str, ...]:
+    """The registered providers that take subscriptions and push (tracker/providers/registry.py); the
+    others are polled, and "spider" couriers are crawled."""
+    from tracker.providers.registry import specs
+
+    return tuple(name for name, spec in specs().items() if spec.subscribe is not None)
+
+
+def push_path(provider: str) -> str:
+    """The push receiver's path for `provider` (tracker/push.py routes /push/<name>)."""
+    return f"/push/{provider}"
+
+
+def provider_name(provider: str, lang: str = "zh") -> str:
+    """A provider as people read it: 快递100 / Kuaidi100 (the registry's labels); the slug if unknown."""
+    from tracker.providers.registry import specs
+
+    spec = specs().get(provider)
+    if spec is None:
+        return provider
+    return spec.label if lang == "zh" else (spec.label_en or spec.name)
 
 
 class State(StrEnum):
@@ -63,23 +82,6 @@ STATE_WORDS = {
     State.aborted: "已中止推送",
     State.stopped: "已停止推送",
 }
-
-
-class Outcome(StrEnum):
-    ok = "ok"  # subscribed
-    duplicate = "duplicate"  # already subscribed (Kuaidi100 501, 17TRACK -18019901): pushes come, so active
-    retry = "retry"  # a passing failure (server error, time-out, unreadable answer): ask again later
-    refused = "refused"  # for good (bad key, bad data, company refused): poll instead
-
-
-@dataclass(frozen=True, slots=True)
-class SubscribeAnswer:
-    """A provider's answer to subscribing one waybill (tracker/providers/*/subscribe.py build these)."""
-
-    waybill: str
-    outcome: Outcome
-    code: str  # the provider's code as sent ("200", "501", "-18019901", ...); "" when none
-    message: str  # the provider's words, as one clear line; "" on plain success
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +137,7 @@ def decide_stop(
         if not candidate or candidate == courier or candidate not in couriers:
             continue
         provider = couriers[candidate].provider
-        if provider in PUSH_PROVIDERS:
+        if provider in push_providers():
             return StopPlan(state, True, candidate, provider)
     return StopPlan(state, False)
 
@@ -165,7 +167,7 @@ def describe(
     """The subscription in words a person reads (never the state code)."""
     if not state:
         return "未订阅推送（定时查询）"
-    name = PROVIDER_NAMES.get(provider or "", provider or "")
+    name = provider_name(provider or "")
     said = f"：{message}" if message else ""
     if state == State.active:
         heard = f"，最近推送 {last_push_at.astimezone(tz):%m-%d %H:%M}" if last_push_at else "，尚未收到推送"
@@ -178,7 +180,7 @@ def describe(
 
 
 def callback_url(cfg: SubscriptionsConfig, provider: str) -> str:
-    return cfg.callback_base_url.rstrip("/") + PUSH_PATHS[provider]
+    return cfg.callback_base_url.rstrip("/") + push_path(provider)
 
 
 # --- quota ---------------------------------------------------------------------------------------------------
@@ -189,7 +191,6 @@ def quota_day(now: datetime, tz: tzinfo) -> str:
     return now.astimezone(tz).strftime("%Y-%m-%d")
 
 
-PROVIDER_NAMES_EN = {"kuaidi100": "Kuaidi100", "kdniao": "Kdniao", "track17": "17TRACK"}
 QUOTA_KINDS_EN = {"query": "queries", "subscribe": "subscriptions", "register": "registers"}
 STATE_WORDS_EN = {"pending": "to subscribe", "active": "pushing", "failed": "refused", "aborted": "aborted",
                   "stopped": "stopped"}  # fmt: skip
@@ -199,31 +200,37 @@ def quota_text(quota: Mapping[str, Mapping[str, int]], lang: str = "zh") -> str:
     """'今日额度：快递100 查询 120 / 订阅 40；17TRACK 查询 80 / 注册 40' (providers and kinds in a fixed
     order); lang "en": 'Quota today: Kuaidi100 queries 120 / subscriptions 40; ...'."""
     zh = lang == "zh"
-    names, kinds_words = (PROVIDER_NAMES, QUOTA_KINDS) if zh else (PROVIDER_NAMES_EN, QUOTA_KINDS_EN)
+    kinds_words = QUOTA_KINDS if zh else QUOTA_KINDS_EN
     parts = []
-    for provider in PUSH_PROVIDERS:
+    for provider in sorted(quota, key=_registry_order):
         kinds = quota.get(provider) or {}
         spent = [f"{kinds_words[k]} {kinds[k]}" for k in QUOTA_KINDS if kinds.get(k)]
         if spent:
-            parts.append(f"{names[provider]} {' / '.join(spent)}")
+            parts.append(f"{provider_name(provider, lang)} {' / '.join(spent)}")
     if zh:
         return "今日额度：" + ("；".join(parts) if parts else "尚未使用")
     return "Quota today: " + ("; ".join(parts) if parts else "none used")
 
 
+def _registry_order(provider: str) -> tuple[int, str]:
+    from tracker.providers.registry import names
+
+    order = names()
+    return (order.index(provider) if provider in order else len(order), provider)
+
+
 def states_text(counts: Mapping[tuple[str, str], int], lang: str = "zh") -> str:
     """'推送订阅：快递100 推送中 800 / 待订阅 3；17TRACK 已停止推送 2' (what the subscriptions are doing)."""
     zh = lang == "zh"
-    names = PROVIDER_NAMES if zh else PROVIDER_NAMES_EN
     parts = []
-    for provider in PUSH_PROVIDERS:
+    for provider in push_providers():
         said = [
             f"{STATE_WORDS[s] if zh else STATE_WORDS_EN[s.value]} {counts[(provider, s.value)]}"
             for s in State
             if counts.get((provider, s.value))
         ]
         if said:
-            parts.append(f"{names[provider]} {' / '.join(said)}")
+            parts.append(f"{provider_name(provider, lang)} {' / '.join(said)}")
     if zh:
         return "推送订阅：" + ("；".join(parts) if parts else "无")
     return "Push subscriptions: " + ("; ".join(parts) if parts else "none")
@@ -270,7 +277,7 @@ def quota_day_counts(engine: Engine, *, day: str) -> dict[str, dict[str, int]]:
 
 def ensure_rows(engine: Engine, settings: Settings, *, now: datetime, limit: int | None = None) -> int:
     """Give open, still polled parcels of push-served couriers without a subscription a pending one."""
-    served = sorted(slug for slug, c in settings.couriers.items() if c.provider in PUSH_PROVIDERS)
+    served = sorted(slug for slug, c in settings.couriers.items() if c.provider in push_providers())
     if not served:
         return 0
     has = select(SUB.c.parcel_id).where(SUB.c.parcel_id == PARCEL.c.id).exists()
@@ -290,16 +297,6 @@ def ensure_rows(engine: Engine, settings: Settings, *, now: datetime, limit: int
         if rows:
             conn.execute(SUB.insert(), rows)
     return len(rows)
-
-
-@dataclass(frozen=True, slots=True)
-class DueSubscription:
-    parcel_id: int
-    provider: str
-    courier: str
-    waybill: str
-    phone_last4: str | None
-    attempts: int
 
 
 def select_due(engine: Engine, *, now: datetime, limit: int) -> list[DueSubscription]:
@@ -393,7 +390,7 @@ async def subscribe_due(
     and the quota spent. `clients` maps provider -> its client (Kuaidi100Client, KdniaoClient, Track17Client)."""
     import asyncio
 
-    from tracker.providers.http import CircuitOpen, ProviderError
+    from tracker.providers.registry import get
 
     cfg = settings.providers.subscriptions
     limit = limit or cfg.per_cycle
@@ -406,49 +403,9 @@ async def subscribe_due(
             groups[sub.provider].append(sub)
 
     async def run(provider: str, subs: list[DueSubscription]) -> dict[int, SubscribeAnswer]:
-        client = clients[provider]
-        answers: dict[int, SubscribeAnswer] = {}
-        if provider == "track17":
-            from tracker.providers.track17.subscribe import parse_register
-
-            for start in range(0, len(subs), T17_BATCH):
-                chunk = subs[start : start + T17_BATCH]
-                numbers = [s.waybill for s in chunk]
-                carriers = {s.waybill: settings.couriers[s.courier].track17 for s in chunk}
-                by_number: dict[str, SubscribeAnswer] = {}
-                try:
-                    for body in await client.register(numbers, carriers):  # one body per chunk it sent
-                        for answer in parse_register(body, numbers):
-                            if answer.waybill not in by_number or by_number[answer.waybill].code == "":
-                                by_number[answer.waybill] = answer
-                except CircuitOpen:
-                    continue  # paused: not asked, not an attempt
-                except ProviderError as exc:
-                    by_number = {n: SubscribeAnswer(n, Outcome.retry, "", str(exc)) for n in numbers}
-                answers.update({s.parcel_id: by_number[s.waybill] for s in chunk})
-            return answers
-
-        async def one(sub: DueSubscription) -> None:
-            courier = settings.couriers[sub.courier]
-            phone = sub.phone_last4 if courier.needs_phone else None
-            try:
-                if provider == "kuaidi100":
-                    from tracker.providers.kuaidi100.subscribe import parse_subscribe
-
-                    url = callback_url(cfg, provider)
-                    body = await client.subscribe(courier.kuaidi100 or sub.courier, sub.waybill, url, phone=phone)
-                else:
-                    from tracker.providers.kdniao.subscribe import parse_subscribe  # type: ignore[no-redef]
-
-                    body = await client.subscribe(courier.kdniao or sub.courier, sub.waybill, customer_name=phone)
-                answers[sub.parcel_id] = parse_subscribe(body, sub.waybill)
-            except CircuitOpen:
-                return  # paused: not asked, not an attempt
-            except ProviderError as exc:
-                answers[sub.parcel_id] = SubscribeAnswer(sub.waybill, Outcome.retry, "", str(exc))
-
-        await asyncio.gather(*(one(s) for s in subs))
-        return answers
+        subscribe = get(provider).subscribe
+        assert subscribe is not None  # only push providers get subscription rows
+        return await subscribe(clients[provider], subs, settings.couriers, callback_url(cfg, provider))
 
     results = await asyncio.gather(*(run(p, subs) for p, subs in groups.items()))
     for (provider, subs), answers in zip(groups.items(), results, strict=True):

@@ -144,10 +144,10 @@ def sandbox(
     typer.echo(f"sandbox on http://{host}:{port} (clock {state.clock.now().isoformat()}, speed {speed})")
     sandbox_app = create_app(state)
     if push_to:
-        from tracker.subscriptions import PUSH_PATHS
+        from tracker.subscriptions import push_path
 
         base = push_to.rstrip("/")
-        sandbox_app.state.subscriptions.console.update({p: base + PUSH_PATHS[p] for p in ("kdniao", "track17")})
+        sandbox_app.state.subscriptions.console.update({p: base + push_path(p) for p in ("kdniao", "track17")})
         typer.echo(f"consoles: Kdniao and 17TRACK push to {base}/push/...")
     uvicorn.run(sandbox_app, host=host, port=port, log_level="warning")
 
@@ -213,7 +213,7 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
     from tracker.push import create_push_app
     from tracker.sandbox.app import create_app, make_state
     from tracker.sandbox.server import free_port, start_background
-    from tracker.subscriptions import PUSH_PATHS, subscribe_due
+    from tracker.subscriptions import push_path, subscribe_due
 
     settings: Settings = app.settings
     if importlib.util.find_spec("tracker.ingest") is None:
@@ -230,7 +230,7 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
     typer.echo(f"push receiver: {receiver.url}/push/{{kuaidi100,kdniao,track17}}")
     # the providers' consoles: Kdniao and 17TRACK push to the URL set there, not to one sent per request
     httpx.post(f"{server.url}/_sandbox/subscriptions/console", json={
-        p: receiver.url + PUSH_PATHS[p] for p in ("kdniao", "track17")}).raise_for_status()  # fmt: skip
+        p: receiver.url + push_path(p) for p in ("kdniao", "track17")}).raise_for_status()  # fmt: skip
 
     async def go():  # type: ignore[no-untyped-def]
         fetchers = make_fetchers(demo_settings, base_url=server.url, overrides=DEMO_OVERRIDES)

@@ -40,13 +40,13 @@ def run_subscribe(app, now: datetime, *, base_url: str | None = None, limit: int
 
 
 def print_subscribe(summary, engine, *, errors: int = 5) -> None:  # type: ignore[no-untyped-def]
-    from tracker.subscriptions import PROVIDER_NAMES, STATE_WORDS, State, state_counts
+    from tracker.subscriptions import STATE_WORDS, State, provider_name, state_counts
 
     asked = sum(sum(c.values()) for c in summary.outcomes.values())
     typer.echo(f"subscribe: {asked} waybills asked ({summary.created} new parcels to subscribe)")
     for provider, counts in sorted(summary.outcomes.items()):
         said = ", ".join(f"{OUTCOME_WORDS[k]} {n}" for k, n in counts.items() if n)
-        typer.echo(f"  {PROVIDER_NAMES.get(provider, provider)}: {said}")
+        typer.echo(f"  {provider_name(provider)}: {said}")
     for line in summary.errors[:errors]:
         typer.echo(f"    {line}")
     counts = state_counts(engine)
@@ -56,7 +56,7 @@ def print_subscribe(summary, engine, *, errors: int = 5) -> None:  # type: ignor
             said = ", ".join(
                 f"{STATE_WORDS[s]} {counts[(provider, s.value)]}" for s in State if (provider, s.value) in counts
             )
-            typer.echo(f"  {PROVIDER_NAMES.get(provider, provider)}: {said}")
+            typer.echo(f"  {provider_name(provider)}: {said}")
 
 
 def subscribe(

@@ -90,9 +90,9 @@ def workers(
 def _push_rows(engine, settings, *, now: datetime) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     """Today's provider quota (queries, subscriptions, registers) and the push subscriptions by state."""
     from tracker.subscriptions import (
-        PROVIDER_NAMES,
         STATE_WORDS,
         State,
+        provider_name,
         quota_on,
         quota_text,
         silent_active,
@@ -104,7 +104,7 @@ def _push_rows(engine, settings, *, now: datetime) -> list[dict[str, object]]:  
         rows.append({"what": "quota", "name": provider, "count": sum(kinds.values()),
                      "detail": quota_text({provider: kinds})})  # fmt: skip
     for (provider, state), n in sorted(state_counts(engine).items()):
-        name = PROVIDER_NAMES.get(provider, provider)
+        name = provider_name(provider)
         rows.append({"what": "pushes", "name": provider, "count": n, "detail": f"{name} {STATE_WORDS[State(state)]}"})
     silent_hours = settings.providers.subscriptions.silent_hours
     silent = silent_active(engine, now=now, silent_hours=silent_hours)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
+from enum import StrEnum
 from typing import Any
 
 from tracker.domain import TrackingEvent
@@ -50,6 +51,38 @@ class ParseProblem:
 class ParseResult:
     waybills: tuple[ParsedWaybill, ...]
     problems: tuple[ParseProblem, ...]
+
+
+# --- subscriptions: what each provider's subscribe call is asked and answers (tracker/subscriptions.py) ---
+
+
+class Outcome(StrEnum):
+    ok = "ok"  # subscribed
+    duplicate = "duplicate"  # already subscribed (Kuaidi100 501, 17TRACK -18019901): pushes come, so active
+    retry = "retry"  # a passing failure (server error, time-out, unreadable answer): ask again later
+    refused = "refused"  # for good (bad key, bad data, company refused): poll instead
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeAnswer:
+    """A provider's answer to subscribing one waybill (tracker/providers/*/subscribe.py build these)."""
+
+    waybill: str
+    outcome: Outcome
+    code: str  # the provider's code as sent ("200", "501", "-18019901", ...); "" when none
+    message: str  # the provider's words, as one clear line; "" on plain success
+
+
+@dataclass(frozen=True, slots=True)
+class DueSubscription:
+    """A parcel to subscribe now, with what its provider's subscribe call needs."""
+
+    parcel_id: int
+    provider: str
+    courier: str
+    waybill: str
+    phone_last4: str | None
+    attempts: int
 
 
 # What a parser needs besides the body: the zone of times without an offset, the couriers (provider company

@@ -3,7 +3,7 @@
 Each provider is one package under tracker/providers/ whose __init__.py exports one `SPEC`, a
 `ProviderSpec`. `PACKAGES` below is the registry: the CLI's `--provider` choices, the push routes
 (/push/<name>), the provider sections of config/providers.toml and their secret variables, the poller's
-fetchers and the sandbox's routes are all read from it, in this order.
+fetchers, the push subscriptions and the sandbox's routes are all read from it, in this order.
 
 The specs are imported on first use, not when this module is: tracker/settings.py asks the registry for
 names and defaults while tracker/providers/base.py (which every parser imports) still imports
@@ -14,7 +14,7 @@ sandbox handlers through functions that import them when called, for the same re
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cache
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.routing import Route
 
-    from tracker.providers.base import Parser
+    from tracker.providers.base import Parser, SubscribeAnswer
     from tracker.providers.clients import BatchFetcher
     from tracker.providers.http import ProviderClient
     from tracker.settings import CourierConfig, ProviderConfig
@@ -68,6 +68,10 @@ class ProviderSpec:
     push: PushSpec | None = None  # None: the provider has no push callback
     # the CourierConfig field holding this provider's company code, when it has one (company_to_courier)
     courier_field: str | None = None
+    # push subscriptions (tracker/subscriptions.py): (client, due subscriptions, couriers, callback URL) ->
+    # parcel id -> SubscribeAnswer; None: the provider has no subscription and is polled
+    subscribe: Callable[..., Awaitable[dict[int, SubscribeAnswer]]] | None = None
+    label_en: str = ""  # for people reading English; the name when empty
 
 
 def names() -> tuple[str, ...]:

@@ -92,15 +92,16 @@ def _kd100_requests(state: Any, book: SubscriptionBook, now: datetime, everythin
         if progress.ended:
             continue
         visible = state.book.visible(number, now)
+        looks = {"courier": state.courier_by("kuaidi100", sub["company"]), "resultv2": sub.get("resultv2", "")}
         if number in stop:
-            param = render.kuaidi100_push_param(sub["company"], number, visible)
+            param = render.kuaidi100_push_param(sub["company"], number, visible, now, notice="abort", **looks)
             param.update(status="abort", message=stop[number] or NO_RECORD)
         elif not visible:
             if now - progress.since < timedelta(days=NO_RECORD_DAYS):
                 continue  # nothing scanned yet: Kuaidi100 waits before it gives up
-            param = render.kuaidi100_push_param(sub["company"], number, visible)
+            param = render.kuaidi100_push_param(sub["company"], number, visible, now, **looks)
         elif len(visible) > progress.events or everything:
-            param = render.kuaidi100_push_param(sub["company"], number, visible)
+            param = render.kuaidi100_push_param(sub["company"], number, visible, now, **looks)
         else:
             continue
         progress.events = len(visible)
@@ -121,15 +122,19 @@ def _kdniao_requests(state: Any, book: SubscriptionBook, now: datetime, everythi
         if progress.ended or not visible or (len(visible) <= progress.events and not everything):
             continue
         progress.events = len(visible)
-        trace = render.kdniao_trace(accounts.KDNIAO_EBUSINESS_ID, sub["shipper"], code, visible, extended=True)
-        items.append({**trace, "Callback": ""})
+        items.append(
+            render.kdniao_push_item(
+                accounts.KDNIAO_EBUSINESS_ID, sub["shipper"], code, visible,
+                courier=state.courier_by("kdniao", sub["shipper"]), extended=True,
+                callback=state.kdn_callbacks.get(code, ""),
+            )
+        )  # fmt: skip
         numbers.append(code)
-    local = now.astimezone(render.CN).strftime("%Y-%m-%d %H:%M:%S")
     out = []
     for start in range(0, len(items), KDNIAO_PUSH_BATCH):
         batch = items[start : start + KDNIAO_PUSH_BATCH]
-        body = json.dumps({"EBusinessID": accounts.KDNIAO_EBUSINESS_ID, "PushTime": local, "Count": len(batch),
-                           "Data": batch}, ensure_ascii=False)  # fmt: skip
+        push = render.kdniao_push_body(accounts.KDNIAO_EBUSINESS_ID, now, batch, extended=True)
+        body = json.dumps(push, ensure_ascii=False)
         sign = data_sign(body, accounts.KDNIAO_APP_KEY)
         form = {"RequestData": body, "DataSign": sign, "RequestType": "102"}
         out.append((",".join(numbers[start : start + KDNIAO_PUSH_BATCH]), {"url": url, "data": form}))
@@ -145,10 +150,15 @@ def _track17_requests(state: Any, book: SubscriptionBook, now: datetime, everyth
             continue
         visible = state.book.visible(number, now)
         if number in stop:
-            body = {"event": "TRACKING_STOPPED", "data": {"number": number, "carrier": 3011, "tag": None}}
+            carrier = int(state.t17_meta.get(number, {}).get("carrier") or 3011)
+            body = {"event": "TRACKING_STOPPED", "data": {"number": number, "carrier": carrier, "param": None,
+                                                          "tag": None}}  # fmt: skip
             progress.ended = True
         elif visible and (len(visible) > progress.events or everything):
-            body = {"event": "TRACKING_UPDATED", "data": render.track17_info(number, 3011, visible, now)}
+            carrier = int(state.t17_meta.get(number, {}).get("carrier") or 3011)
+            slug, names = state.t17_provider(carrier)
+            info = render.track17_info(number, carrier, visible, now, courier=slug, provider_name=names)
+            body = {"event": "TRACKING_UPDATED", "data": info}
         else:
             continue
         progress.events = len(visible)

@@ -22,6 +22,12 @@ def _make_fetcher(client: Any, couriers: Any) -> Any:
     return _Kdniao(client, couriers)
 
 
+async def _subscribe(client: Any, subs: Any, couriers: Any, callback_url: str) -> Any:
+    from tracker.providers.kdniao.subscribe import subscribe_waybills
+
+    return await subscribe_waybills(client, subs, couriers, callback_url)
+
+
 def _sandbox_routes() -> list[Any]:
     from starlette.routing import Route
 
@@ -58,5 +64,7 @@ SPEC = ProviderSpec(
         nack=lambda config, now, tz, reason: _answer(config, now, tz, False, reason),
         describe="base64(md5_hex(RequestData + AppKey))",
     ),
+    subscribe=_subscribe,
+    label_en="Kdniao",
     courier_field="kdniao",
 )

@@ -24,6 +24,12 @@ def _make_fetcher(client: Any, couriers: Any) -> Any:
     return _Kuaidi100(client, couriers)
 
 
+async def _subscribe(client: Any, subs: Any, couriers: Any, callback_url: str) -> Any:
+    from tracker.providers.kuaidi100.subscribe import subscribe_waybills
+
+    return await subscribe_waybills(client, subs, couriers, callback_url)
+
+
 def _sandbox_routes() -> list[Any]:
     from starlette.routing import Route
 
@@ -72,5 +78,7 @@ SPEC = ProviderSpec(
         nack=_nack,
         describe="md5(param + salt)",
     ),
+    subscribe=_subscribe,
+    label_en="Kuaidi100",
     courier_field="kuaidi100",
 )

@@ -49,5 +49,6 @@ SPEC = ProviderSpec(
     make_fetcher=_make_fetcher,
     sandbox_routes=_sandbox_routes,
     push=None,
+    label_en="Taobao Open Platform",
     courier_field=None,  # the reply names the company in words: matched against config/couriers.toml names
 )

@@ -22,6 +22,12 @@ def _make_fetcher(client: Any, couriers: Any) -> Any:
     return _Track17(client, couriers)
 
 
+async def _subscribe(client: Any, subs: Any, couriers: Any, callback_url: str) -> Any:
+    from tracker.providers.track17.subscribe import subscribe_waybills
+
+    return await subscribe_waybills(client, subs, couriers, callback_url)
+
+
 def _sandbox_routes() -> list[Any]:
     from starlette.routing import Route
 
@@ -68,5 +74,7 @@ SPEC = ProviderSpec(
         nack=_nack,
         describe="sha256(body + '/' + key)",
     ),
+    subscribe=_subscribe,
+    label_en="17TRACK",
     courier_field="track17",
 )

@@ -9,10 +9,12 @@ internal error) answers for every number asked.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from tracker.providers.base import DueSubscription, Outcome, SubscribeAnswer
 from tracker.providers.track17.codes import error_message
-from tracker.subscriptions import Outcome, SubscribeAnswer
+from tracker.settings import CourierConfig
 
 ALREADY_REGISTERED = "-18019901"
 PASSING = {"-18010003", "429"}  # internal error, too many requests: ask again later
@@ -53,3 +55,32 @@ def parse_register(body: str, asked: Sequence[str]) -> list[SubscribeAnswer]:
         answers[number] = SubscribeAnswer(number, _outcome(code), code, error_message(code, error.get("message")))
     missing = "17track register: the answer does not mention this number"
     return [answers.get(n) or SubscribeAnswer(n, Outcome.retry, "", missing) for n in asked]
+
+
+BATCH = 40  # numbers per register request
+
+
+async def subscribe_waybills(
+    client: Any, subs: Sequence[DueSubscription], couriers: Mapping[str, CourierConfig], callback_url: str
+) -> dict[int, SubscribeAnswer]:
+    """Register the waybills, 40 a request (the webhook URL is set in the 17TRACK console, not per call);
+    parcel id -> answer. A paused provider is not asked; a failed request is an answer to retry."""
+    from tracker.providers.http import CircuitOpen, ProviderError
+
+    answers: dict[int, SubscribeAnswer] = {}
+    for start in range(0, len(subs), BATCH):
+        chunk = subs[start : start + BATCH]
+        numbers = [s.waybill for s in chunk]
+        carriers = {s.waybill: couriers[s.courier].track17 for s in chunk}
+        by_number: dict[str, SubscribeAnswer] = {}
+        try:
+            for body in await client.register(numbers, carriers):  # one body per chunk it sent
+                for answer in parse_register(body, numbers):
+                    if answer.waybill not in by_number or by_number[answer.waybill].code == "":
+                        by_number[answer.waybill] = answer
+        except CircuitOpen:
+            continue  # paused: not asked, not an attempt
+        except ProviderError as exc:
+            by_number = {n: SubscribeAnswer(n, Outcome.retry, "", str(exc)) for n in numbers}
+        answers.update({s.parcel_id: by_number[s.waybill] for s in chunk if s.waybill in by_number})
+    return answers
