@@ -24,9 +24,9 @@ ACTIONS: dict[str, S] = {
     "TRACKING": S.in_transit,  # 流转信息 (any other scan): the text says what happened
 }
 
-# Action statuses too coarse to stand on their own: when the courier text reads as something more
-# specific (拒收, 滞留, 已退回...), the text wins. Milestones (揽收, 派件, 签收) keep the action's status.
-GENERIC: frozenset[S] = frozenset({S.in_transit, S.delivery_failed})
+# Actions too coarse to stand on their own: when the courier text names something more specific (拒收, 滞留,
+# 已退回...), the text wins (docs/tracking-status.md). Milestones (揽收, 派件, 签收) keep the action's status.
+GENERIC_ACTIONS: frozenset[str] = frozenset({"ARRIVAL", "ARRIVE", "DEPARTURE", "TRACKING", "FAILED"})
 
 # TOP platform errors (`error_response.code`): what they mean for whoever reads the poll report.
 ERRORS: dict[str, str] = {

@@ -16,14 +16,14 @@ for offline-shipped orders as soon as they ship. Taobao has no push for this API
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from tracker.domain import TrackingEvent
+from tracker.providers import evidence
 from tracker.providers import reading as rd
 from tracker.providers.base import ParseContext, ParsedWaybill, ParseProblem, ParseResult
 from tracker.providers.taobao import codes
 from tracker.settings import CourierConfig
-from tracker.status import TrackingStatus
 
 PROVIDER = "taobao"
 ROOT = "logistics_trace_search_response"
@@ -48,15 +48,15 @@ def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
         steps = _steps(body.get("trace_list"))
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(number, exc),))
-    events: list[TrackingEvent] = []
+    readings: list[evidence.Reading] = []
     problems: list[ParseProblem] = []
     for index, step in enumerate(steps):
         at = f"{ROOT}.trace_list.transit_step_info[{index}]"
         try:
-            events.append(_event(rd.mapping(step, at), ctx, at))
+            readings.append(_event(rd.mapping(step, at), ctx, at))
         except rd.BadField as exc:
             problems.append(rd.problem(number, exc))
-    waybill = ParsedWaybill(PROVIDER, number, company, courier, rd.oldest_first(events))
+    waybill = ParsedWaybill(PROVIDER, number, company, courier, evidence.finish(readings, None))
     return ParseResult((waybill,), tuple(problems))
 
 
@@ -72,23 +72,17 @@ def _steps(trace_list: object) -> list[Any]:
     return rd.items(steps, f"{where}.transit_step_info")
 
 
-def _event(step: Mapping[str, Any], ctx: ParseContext, at: str) -> TrackingEvent:
+def _event(step: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Reading:
+    """One step by the who-wins rule (docs/tracking-status.md): a milestone action (揽收, 派件, 签收) decides;
+    a coarse one (到件, 发件, 失败) gives way to words naming something more specific; no action: the words."""
     when = rd.time(step.get("status_time"), ctx.tz, f"{at}.status_time")
-    text = rd.text(step, "status_desc", f"{at}.") or ""
+    text = rd.text(step, "status_desc", f"{at}.", required=False) or ""
     action = rd.text(step, "action", f"{at}.", required=False)
-    return TrackingEvent(when, event_status(action, text, ctx), action or "", text, None)
-
-
-def event_status(action: str | None, text: str, ctx: ParseContext) -> TrackingStatus:
-    """The action's status for milestones; the courier text's when the action is absent, unknown or only
-    says "moving" / "a problem" and the text is more specific; else unknown."""
-    coded = codes.ACTIONS.get(action.upper()) if action else None
-    if coded is not None and coded not in codes.GENERIC:
-        return coded
-    read = ctx.phrases.classify(text)
-    if read is not None and read is not TrackingStatus.unknown:
-        return read
-    return coded or TrackingStatus.unknown
+    code = evidence.read_code(action.upper() if action else None, codes.ACTIONS, codes.GENERIC_ACTIONS)
+    reading = evidence.read_event(when, (code,), text, None, ctx.phrases)
+    if action and reading.event.raw_code != action:  # keep the action as sent
+        reading = evidence.Reading(replace(reading.event, raw_code=action), reading.source)
+    return reading
 
 
 def _error(err: Mapping[str, Any]) -> ParsedWaybill:
