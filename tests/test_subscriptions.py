@@ -192,6 +192,10 @@ def test_kdniao_8008_answers() -> None:
     assert answer.outcome is Outcome.retry and "暂不支持该快递公司" in answer.message
     bad_user = {"EBusinessID": "9", "Success": False, "Reason": "用户不存在或未开通该接口", "ResultCode": "104"}
     assert kdniao_reply(json.dumps(bad_user, ensure_ascii=False), "4316600000001").outcome is Outcome.refused
+    # the account's daily limit passes tomorrow: ask again later (polled meanwhile), not refused for good
+    limit = {"EBusinessID": "1000001", "Success": False, "Reason": "今日订阅量已达上限", "ResultCode": "405"}
+    answer = kdniao_reply(json.dumps(limit, ensure_ascii=False), "4316600000001")
+    assert answer.outcome is Outcome.retry and "daily query limit" in answer.message
 
 
 def test_track17_register_answers_each_number() -> None:

@@ -358,3 +358,28 @@ def test_a_stop_the_parser_reports_is_recorded_even_when_the_body_says_nothing(w
     sub = world.subs()[waybill]
     assert (sub["state"], sub["message"], sub["resubscribes"]) == ("aborted", "60天无变化", 0)  # zto's own number
     assert world.parcel(waybill).next_poll_at == SANDBOX_NOW
+
+
+def test_kdniao_past_its_daily_allowance_is_polled_until_it_is_asked_again(world: World, sandbox_server: Any) -> None:
+    """The sandbox account takes so many 8008 subscriptions a day (as a real account does); past it the
+    answer is ResultCode 405: the waybill stays pending, to be asked again later, and is polled meanwhile."""
+    from tracker.subscriptions import subscribe_due
+
+    book = sandbox_server[0].server.config.app.state.subscriptions
+    book.kdniao_daily_limit = 0
+
+    async def subscribe(now: datetime) -> Any:
+        fetchers = make_fetchers(world.settings, sleep=_nosleep)
+        try:
+            return await subscribe_due(world.engine, world.settings, {"kdniao": fetchers["kdniao"].client}, now=now)
+        finally:
+            for f in fetchers.values():
+                await f.aclose()
+
+    first = asyncio.run(subscribe(SANDBOX_NOW))
+    assert first.outcomes["kdniao"]["retry"] == 1 and "daily query limit" in first.errors[0]
+    assert world.subs()["4316600000001"]["state"] == "pending"
+    polled = world.cycle(SANDBOX_NOW, subscribe=False)  # not push-served: the poller asks for it
+    assert polled.providers["kdniao"].polled == 1, polled
+    retry_minutes = world.settings.providers.subscriptions.retry_minutes
+    assert world.subs()["4316600000001"]["retry_at"] == SANDBOX_NOW + timedelta(minutes=retry_minutes)

@@ -46,6 +46,11 @@ class Pushed:
     ended: bool = False  # the provider stopped tracking it (abort / TRACKING_STOPPED)
 
 
+# The sandbox Kdniao account's daily subscription allowance: past it 8008 answers Success false, ResultCode
+# 405 (the daily limit), and the tracker polls those waybills until it may subscribe them again.
+KDNIAO_DAILY_SUBSCRIPTIONS = 500
+
+
 @dataclass
 class SubscriptionBook:
     """Kdniao subscriptions, console push URLs and what each subscription was pushed so far."""
@@ -53,6 +58,9 @@ class SubscriptionBook:
     kdniao: dict[str, dict[str, Any]] = field(default_factory=dict)  # LogisticCode -> {shipper, customer}
     console: dict[str, str] = field(default_factory=dict)  # provider -> push URL set in its console
     pushed: dict[tuple[str, str], Pushed] = field(default_factory=dict)  # (provider, waybill) -> progress
+    # Kdniao subscriptions taken per China day: the demo account's daily allowance, as a real account has one
+    kdniao_taken: dict[str, int] = field(default_factory=dict)
+    kdniao_daily_limit: int = KDNIAO_DAILY_SUBSCRIPTIONS
 
 
 def book_of(request: Request) -> SubscriptionBook:
@@ -68,9 +76,15 @@ def kdniao_subscribe(request: Request, ebid: str, data: dict[str, Any], now: dat
     EstimatedDeliveryTime}. Pushes go to the console URL (POST /_sandbox/subscriptions/console)."""
     book = book_of(request)
     code = str(data["LogisticCode"])
+    local = now.astimezone(render.CN)
+    day = local.strftime("%Y-%m-%d")
+    if code not in book.kdniao:
+        if book.kdniao_taken.get(day, 0) >= book.kdniao_daily_limit:
+            return {"EBusinessID": ebid, "UpdateTime": local.strftime("%Y-%m-%d %H:%M:%S"), "Success": False,
+                    "ResultCode": "405", "Reason": "今日订阅量已达上限"}  # fmt: skip
+        book.kdniao_taken[day] = book.kdniao_taken.get(day, 0) + 1
     book.kdniao[code] = {"shipper": str(data["ShipperCode"]), "customer": str(data.get("CustomerName") or "")}
     book.pushed[("kdniao", code)] = Pushed(now)
-    local = now.astimezone(render.CN)
     return {"EBusinessID": ebid, "UpdateTime": local.strftime("%Y-%m-%d %H:%M:%S"), "Success": True, "Reason": "",
             "EstimatedDeliveryTime": (local + timedelta(days=3)).strftime("%Y-%m-%d")}  # fmt: skip
 

@@ -17,7 +17,9 @@ from tracker.providers.base import DueSubscription, Outcome, SubscribeAnswer
 from tracker.providers.kdniao.codes import error_message
 from tracker.settings import CourierConfig
 
-PASSING = {"105"}  # "other": Kdniao's catch-all for a failure on its side, worth asking again
+# Worth asking again later: 105 "other" (Kdniao's catch-all for a failure on its side) and 405 (the account's
+# daily limit is reached: tomorrow it is not).
+PASSING = {"105", "405"}
 
 
 def parse_subscribe(body: str, waybill: str) -> SubscribeAnswer:
