@@ -30,7 +30,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker.providers import registry
-from tracker.providers.base import TrackingStop
 from tracker.providers.kdniao.sign import verify_data_sign
 from tracker.providers.kuaidi100.sign import verify_push_sign as kd100_verify
 from tracker.providers.push_handler import make_push_handler
@@ -43,24 +42,6 @@ KD100_ACK = {"result": True, "returnCode": "200", "message": "成功"}
 
 def _json(data: Any, status: int = 200) -> Response:
     return JSONResponse(data, status_code=status)
-
-
-def _t17_number(body: dict[str, Any]) -> str:
-    data = body.get("data")
-    return str(data.get("number") or "").strip() if isinstance(data, dict) else ""
-
-
-def _raw_stop(provider: str, body: dict[str, Any]) -> tuple[str, TrackingStop] | None:
-    """A stop notice read from the body itself, for when the parse result carries none: Kuaidi100
-    status=abort (the number in lastResult.nu) and 17TRACK TRACKING_STOPPED (data.number, no track_info)."""
-    if provider == "kuaidi100" and str(body.get("status", "")).strip() == "abort":
-        last = body.get("lastResult") if isinstance(body.get("lastResult"), dict) else {}
-        number = str(last.get("nu") or "").strip()
-        return (number, TrackingStop("abort", str(body.get("message") or "").strip())) if number else None
-    if provider == "track17" and str(body.get("event", "")).strip() == "TRACKING_STOPPED":
-        number = _t17_number(body)
-        return (number, TrackingStop("stopped", "")) if number else None
-    return None
 
 
 def _corrected_company(provider: str, body: dict[str, Any]) -> str | None:
@@ -87,12 +68,8 @@ def create_push_app(engine: Engine, settings: Settings, *, clock: Callable[[], d
         )
         problems = [p.message for p in result.problems]
         waybills = [w for w in result.waybills if w.waybill]
+        # the parsers read stop notices (ParsedWaybill.stop): Kuaidi100 status=abort, 17TRACK TRACKING_STOPPED
         stops = {w.waybill: (w.courier, w.stop) for w in waybills if w.stop is not None}
-        raw_stop = _raw_stop(provider, body)
-        if raw_stop and raw_stop[0] and raw_stop[0] not in stops:  # the parser gave no stop (or no waybill)
-            number, stop = raw_stop
-            named = next((w.courier for w in waybills if w.waybill == number), None)
-            stops[number] = (named, stop)
         new_events = 0
         if waybills:
             new_events = ingest(engine, waybills, now=at, source="push").new_events
@@ -100,9 +77,8 @@ def create_push_app(engine: Engine, settings: Settings, *, clock: Callable[[], d
         corrected = subscriptions.courier_of_company(settings, provider, _corrected_company(provider, body))
         for number, (courier, stop) in stops.items():
             subscriptions.record_stop(engine, settings, provider, number, courier, stop, corrected=corrected, now=at)
+        # a minimal 17TRACK TRACKING_UPDATED (no track_info) is a waybill without events: acknowledged too
         count = len({w.waybill for w in waybills} | set(stops))
-        if not count and provider == "track17" and _t17_number(body):
-            return 1, 0, problems  # a minimal TRACKING_UPDATED without track_info: nothing to store, not an error
         if not count:
             return 0, 0, problems or ["no waybill in the push"]
         return count, new_events, problems
