@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from tracker.domain import TrackingEvent
 from tracker.providers.base import ParseProblem
 from tracker.status import TrackingStatus
 from tracker.values import ValueProblem, parse_local_time
+
+T = TypeVar("T")
 
 
 class BadField(ValueError):
@@ -50,6 +52,22 @@ def items(value: object, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise BadField(f"{where}: expected a list, got {_short(value)}")
     return value
+
+
+def each(
+    rows: Iterable[Any], where: str, read: Callable[[Mapping[str, Any], str], T], waybill: str | None
+) -> tuple[list[T], list[ParseProblem]]:
+    """`read(row, "where[i]")` for every row of a list; a row that cannot be read is a problem naming it
+    and the waybill, and the rest are still read."""
+    out: list[T] = []
+    problems: list[ParseProblem] = []
+    for index, row in enumerate(rows):
+        at = f"{where}[{index}]"
+        try:
+            out.append(read(mapping(row, at), at))
+        except BadField as exc:
+            problems.append(problem(waybill, exc))
+    return out, problems
 
 
 def status_of(code: str | None, table: Mapping[str, TrackingStatus]) -> TrackingStatus:

@@ -74,6 +74,19 @@ class ProviderSpec:
     label_en: str = ""  # for people reading English; the name when empty
 
 
+def lazy(target: str) -> Callable[..., Any]:
+    """'package.module:name' -> a function that imports it when first called and calls it with the same
+    arguments: how a spec points at its client, fetcher and subscribe call without importing them (the
+    cycle this module's docstring names)."""
+    module, _, attr = target.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = f"lazy({target})"
+    return call
+
+
 def names() -> tuple[str, ...]:
     """The provider names, in registry order, without importing any provider package."""
     return PACKAGES

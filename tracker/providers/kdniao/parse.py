@@ -72,14 +72,7 @@ def _waybill(
         traces = rd.items(obj.get("Traces"), f"{where}Traces")
     except rd.BadField as exc:
         return None, [rd.problem(number, exc)]
-    problems: list[ParseProblem] = []
-    readings: list[evidence.Reading] = []
-    for index, trace in enumerate(traces):
-        at = f"{where}Traces[{index}]"
-        try:
-            readings.append(_event(rd.mapping(trace, at), ctx, at))
-        except rd.BadField as exc:
-            problems.append(rd.problem(number, exc))
+    readings, problems = rd.each(traces, f"{where}Traces", lambda trace, at: _event(trace, ctx, at), number)
     state = _plain(obj.get("StateEx")) or _plain(obj.get("State"))
     package = evidence.read_code(state, codes.CODES, codes.GENERIC)
     events = evidence.finish(readings, package)

@@ -7,25 +7,7 @@ from typing import Any
 
 from tracker.providers.kdniao.parse import parse_push, parse_query
 from tracker.providers.kdniao.sign import verify_data_sign
-from tracker.providers.registry import ProviderSpec, PushSpec
-
-
-def _make_client(config: Any, **kw: Any) -> Any:
-    from tracker.providers.kdniao.client import KdniaoClient
-
-    return KdniaoClient(config, **kw)
-
-
-def _make_fetcher(client: Any, couriers: Any) -> Any:
-    from tracker.providers.clients import _Kdniao
-
-    return _Kdniao(client, couriers)
-
-
-async def _subscribe(client: Any, subs: Any, couriers: Any, callback_url: str) -> Any:
-    from tracker.providers.kdniao.subscribe import subscribe_waybills
-
-    return await subscribe_waybills(client, subs, couriers, callback_url)
+from tracker.providers.registry import ProviderSpec, PushSpec, lazy
 
 
 def _sandbox_routes() -> list[Any]:
@@ -53,8 +35,8 @@ SPEC = ProviderSpec(
     },  # fmt: skip
     secrets={"app_key": "TRACKER_KDNIAO_APP_KEY", "ebusiness_id": "TRACKER_KDNIAO_EBUSINESS_ID"},
     parsers={"query": parse_query, "push": parse_push},
-    make_client=_make_client,
-    make_fetcher=_make_fetcher,
+    make_client=lazy("tracker.providers.kdniao.client:KdniaoClient"),
+    make_fetcher=lazy("tracker.providers.clients:_Kdniao"),
     sandbox_routes=_sandbox_routes,
     push=PushSpec(
         field="RequestData",
@@ -64,7 +46,7 @@ SPEC = ProviderSpec(
         nack=lambda config, now, tz, reason: _answer(config, now, tz, False, reason),
         describe="base64(md5_hex(RequestData + AppKey))",
     ),
-    subscribe=_subscribe,
+    subscribe=lazy("tracker.providers.kdniao.subscribe:subscribe_waybills"),
     label_en="Kdniao",
     courier_field="kdniao",
 )

@@ -8,13 +8,13 @@ Pushes (RequestType 102) then go to the URL set in the Kdniao console, not to on
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tracker.providers.base import DueSubscription, Outcome, SubscribeAnswer
 from tracker.providers.kdniao.codes import error_message
+from tracker.providers.subscribing import one_by_one
 from tracker.settings import CourierConfig
 
 # Worth asking again later: 105 "other" (Kdniao's catch-all for a failure on its side) and 405 (the account's
@@ -43,24 +43,11 @@ def parse_subscribe(body: str, waybill: str) -> SubscribeAnswer:
 async def subscribe_waybills(
     client: Any, subs: Sequence[DueSubscription], couriers: Mapping[str, CourierConfig], callback_url: str
 ) -> dict[int, SubscribeAnswer]:
-    """Subscribe each waybill (8008; pushes go to the URL set in the Kdniao console, not `callback_url`).
+    """Subscribe each waybill (8008; pushes go to the URL set in the Kdniao console, not `callback_url`)."""
 
-    Parcel id -> answer. A paused provider (circuit open) is not asked: no answer, no attempt counted; a
-    failed request is an answer to retry."""
-    from tracker.providers.http import CircuitOpen, ProviderError
-
-    answers: dict[int, SubscribeAnswer] = {}
-
-    async def one(sub: DueSubscription) -> None:
+    async def ask(sub: DueSubscription) -> str:
         courier = couriers[sub.courier]
         phone = sub.phone_last4 if courier.needs_phone else None
-        try:
-            body = await client.subscribe(courier.kdniao or sub.courier, sub.waybill, customer_name=phone)
-            answers[sub.parcel_id] = parse_subscribe(body, sub.waybill)
-        except CircuitOpen:
-            return
-        except ProviderError as exc:
-            answers[sub.parcel_id] = SubscribeAnswer(sub.waybill, Outcome.retry, "", str(exc))
+        return await client.subscribe(courier.kdniao or sub.courier, sub.waybill, customer_name=phone)
 
-    await asyncio.gather(*(one(s) for s in subs))
-    return answers
+    return await one_by_one(subs, ask, parse_subscribe)

@@ -87,18 +87,11 @@ def _parse_result(reply: Mapping[str, Any], ctx: ParseContext, *, where: str, st
         return ParseResult((ParsedWaybill(PROVIDER, waybill or "", company, courier, (), error, stop),), ())
     if not waybill:
         return ParseResult((), (ParseProblem(None, f"{where}nu: missing (no waybill number in the reply)"),))
-    problems: list[ParseProblem] = []
     try:
         rows = rd.items(reply.get("data"), f"{where}data")
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(waybill, exc),))
-    readings: list[evidence.Reading] = []
-    for index, row in enumerate(rows):
-        at = f"{where}data[{index}]"
-        try:
-            readings.append(_event(rd.mapping(row, at), ctx, at))
-        except rd.BadField as exc:
-            problems.append(rd.problem(waybill, exc))
+    readings, problems = rd.each(rows, f"{where}data", lambda row, at: _event(row, ctx, at), waybill)
     readings.reverse()  # newest first -> oldest first, so equal times keep the provider's order
     package = evidence.read_code(_plain(reply.get("state")), codes.STATE, codes.GENERIC)
     events = evidence.finish(readings, package)

@@ -7,27 +7,9 @@ from typing import Any
 
 from tracker.providers.kuaidi100.parse import parse_push, parse_query
 from tracker.providers.kuaidi100.sign import verify_push_sign
-from tracker.providers.registry import ProviderSpec, PushSpec
+from tracker.providers.registry import ProviderSpec, PushSpec, lazy
 
 ACK = {"result": True, "returnCode": "200", "message": "成功"}
-
-
-def _make_client(config: Any, **kw: Any) -> Any:
-    from tracker.providers.kuaidi100.client import Kuaidi100Client
-
-    return Kuaidi100Client(config, **kw)
-
-
-def _make_fetcher(client: Any, couriers: Any) -> Any:
-    from tracker.providers.clients import _Kuaidi100
-
-    return _Kuaidi100(client, couriers)
-
-
-async def _subscribe(client: Any, subs: Any, couriers: Any, callback_url: str) -> Any:
-    from tracker.providers.kuaidi100.subscribe import subscribe_waybills
-
-    return await subscribe_waybills(client, subs, couriers, callback_url)
 
 
 def _sandbox_routes() -> list[Any]:
@@ -67,8 +49,8 @@ SPEC = ProviderSpec(
         "salt": "TRACKER_KUAIDI100_SALT",
     },
     parsers={"query": parse_query, "push": parse_push},
-    make_client=_make_client,
-    make_fetcher=_make_fetcher,
+    make_client=lazy("tracker.providers.kuaidi100.client:Kuaidi100Client"),
+    make_fetcher=lazy("tracker.providers.clients:_Kuaidi100"),
     sandbox_routes=_sandbox_routes,
     push=PushSpec(
         field="param",
@@ -78,7 +60,7 @@ SPEC = ProviderSpec(
         nack=_nack,
         describe="md5(param + salt)",
     ),
-    subscribe=_subscribe,
+    subscribe=lazy("tracker.providers.kuaidi100.subscribe:subscribe_waybills"),
     label_en="Kuaidi100",
     courier_field="kuaidi100",
 )

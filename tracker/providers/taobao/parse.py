@@ -21,7 +21,7 @@ from typing import Any
 
 from tracker.providers import evidence
 from tracker.providers import reading as rd
-from tracker.providers.base import ParseContext, ParsedWaybill, ParseProblem, ParseResult
+from tracker.providers.base import ParseContext, ParsedWaybill, ParseResult
 from tracker.providers.taobao import codes
 from tracker.settings import CourierConfig
 
@@ -48,14 +48,8 @@ def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
         steps = _steps(body.get("trace_list"))
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(number, exc),))
-    readings: list[evidence.Reading] = []
-    problems: list[ParseProblem] = []
-    for index, step in enumerate(steps):
-        at = f"{ROOT}.trace_list.transit_step_info[{index}]"
-        try:
-            readings.append(_event(rd.mapping(step, at), ctx, at))
-        except rd.BadField as exc:
-            problems.append(rd.problem(number, exc))
+    where = f"{ROOT}.trace_list.transit_step_info"
+    readings, problems = rd.each(steps, where, lambda step, at: _event(step, ctx, at), number)
     waybill = ParsedWaybill(PROVIDER, number, company, courier, evidence.finish(readings, None))
     return ParseResult((waybill,), tuple(problems))
 

@@ -2,29 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tracker.providers.registry import ProviderSpec
+from tracker.providers.registry import ProviderSpec, lazy
 from tracker.providers.taobao.parse import parse_query
-
-
-def _make_client(config: Any, **kw: Any) -> Any:
-    from tracker.providers.taobao.client import TaobaoClient
-
-    return TaobaoClient(config, **kw)
-
-
-def _make_fetcher(client: Any, couriers: Any) -> Any:
-    from tracker.providers.taobao.client import TaobaoFetcher
-
-    return TaobaoFetcher(client, couriers)
-
-
-def _sandbox_routes() -> list[Any]:
-    from tracker.sandbox.taobao import routes
-
-    return routes()
-
 
 SPEC = ProviderSpec(
     name="taobao",
@@ -45,9 +24,9 @@ SPEC = ProviderSpec(
         "seller_nick": "TRACKER_TAOBAO_SELLER_NICK",
     },  # fmt: skip
     parsers={"query": parse_query},
-    make_client=_make_client,
-    make_fetcher=_make_fetcher,
-    sandbox_routes=_sandbox_routes,
+    make_client=lazy("tracker.providers.taobao.client:TaobaoClient"),
+    make_fetcher=lazy("tracker.providers.taobao.client:TaobaoFetcher"),
+    sandbox_routes=lazy("tracker.sandbox.taobao:routes"),
     push=None,
     label_en="Taobao Open Platform",
     courier_field=None,  # the reply names the company in words: matched against config/couriers.toml names

@@ -126,12 +126,9 @@ def _accepted(item: object, ctx: ParseContext, *, where: str) -> tuple[ParsedWay
         except rd.BadField as exc:
             problems.append(rd.problem(number, exc))
             continue
-        for index, row in enumerate(rows):
-            at = f"{p_where}.events[{index}]"
-            try:
-                readings.append(_event(rd.mapping(row, at), ctx, at))
-            except rd.BadField as exc:
-                problems.append(rd.problem(number, exc))
+        read, found = rd.each(rows, f"{p_where}.events", lambda row, at: _event(row, ctx, at), number)
+        readings.extend(read)
+        problems.extend(found)
     if not readings:  # no provider events: the latest_event is all there is
         latest_event = info.get("latest_event")
         if isinstance(latest_event, Mapping) and (latest_event.get("time_iso") or latest_event.get("time_utc")):

@@ -5,27 +5,9 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from tracker.providers.registry import ProviderSpec, PushSpec
+from tracker.providers.registry import ProviderSpec, PushSpec, lazy
 from tracker.providers.track17.parse import parse_push, parse_query
 from tracker.providers.track17.sign import verify_push_sign
-
-
-def _make_client(config: Any, **kw: Any) -> Any:
-    from tracker.providers.track17.client import Track17Client
-
-    return Track17Client(config, **kw)
-
-
-def _make_fetcher(client: Any, couriers: Any) -> Any:
-    from tracker.providers.clients import _Track17
-
-    return _Track17(client, couriers)
-
-
-async def _subscribe(client: Any, subs: Any, couriers: Any, callback_url: str) -> Any:
-    from tracker.providers.track17.subscribe import subscribe_waybills
-
-    return await subscribe_waybills(client, subs, couriers, callback_url)
 
 
 def _sandbox_routes() -> list[Any]:
@@ -63,8 +45,8 @@ SPEC = ProviderSpec(
     },  # fmt: skip
     secrets={"key": "TRACKER_TRACK17_KEY"},
     parsers={"query": parse_query, "push": parse_push},
-    make_client=_make_client,
-    make_fetcher=_make_fetcher,
+    make_client=lazy("tracker.providers.track17.client:Track17Client"),
+    make_fetcher=lazy("tracker.providers.clients:_Track17"),
     sandbox_routes=_sandbox_routes,
     push=PushSpec(
         field=None,
@@ -74,7 +56,7 @@ SPEC = ProviderSpec(
         nack=_nack,
         describe="sha256(body + '/' + key)",
     ),
-    subscribe=_subscribe,
+    subscribe=lazy("tracker.providers.track17.subscribe:subscribe_waybills"),
     label_en="17TRACK",
     courier_field="track17",
 )
