@@ -12,6 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.components import flash, login_gate, sidebar  # noqa: E402
 from dashboard.context import board  # noqa: E402
+from tracker.redact import install  # noqa: E402
+
+install()  # secrets never reach the server's log, whatever level it is turned up to
 
 st.set_page_config(page_title="物流异常看板 / Parcel exceptions", layout="wide")
 

@@ -1,0 +1,53 @@
+"""Untrusted text is text: one escaping helper per place that would read Markdown or HTML in it.
+
+Courier event texts, buyer, shop and note texts come from outside (providers, shop exports, people).
+Wherever they meet a renderer that reads markup, they go through exactly one of these:
+
+- `streamlit_md`: Streamlit's Markdown (st.markdown, st.caption, st.title, widget and link labels, alerts).
+  It reads CommonMark + GFM (links, images, autolinks, tables), `:color[...]` / `:material/...:` directives,
+  emoji shortcodes and KaTeX (`$...$`). Every punctuation character that means something there gets a
+  backslash (MARKDOWN_PUNCT), so no construct can open; line breaks become spaces (no headings, lists or code
+  blocks from a second line). Dataframe cells are plain text already and need nothing.
+- `robot_md`: DingTalk and WeCom robot `markdown` messages. The same backslashes, and `& < >` as HTML
+  entities first, because both robots also read a little HTML (WeCom's `<font color=...>`).
+- `slack_mrkdwn`: Slack mrkdwn. Slack has no backslash escape: `& < >` become entities (Slack's own rule, so
+  `<url|label>` links and `<!channel>` cannot be forged), and a zero-width space is put before each of
+  `* _ ~ `` ` `` so none of them pairs up into formatting.
+
+Pure functions: str in, str out. Trusted text (our own labels and the layout) is never passed through them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The ASCII punctuation that opens or closes something in CommonMark/GFM, Streamlit's directives and emoji
+# (`:`), KaTeX (`$ ^`), e-mail autolinks (`@`), entities (`&`) or setext headings (`=`); CommonMark lets each
+# be escaped with a backslash. Commas, quotes, `/`, `?`, `%`... mean nothing there and are left readable.
+MARKDOWN_PUNCT = "\\`*_{}[]()<>#+-.!|~$:@&=^"
+_PUNCT = re.compile("([" + re.escape(MARKDOWN_PUNCT) + "])")
+_BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
+_ZWSP = "\u200b"
+
+
+def _one_line(text: object) -> str:
+    return _BREAKS.sub(" ", "" if text is None else str(text))
+
+
+def streamlit_md(text: object) -> str:
+    """`text` shown literally by anything Streamlit renders as Markdown."""
+    return _PUNCT.sub(r"\\\1", _one_line(text))
+
+
+def robot_md(text: object) -> str:
+    """`text` shown literally in a DingTalk or WeCom robot markdown message."""
+    line = _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # the entities' own '&' and ';' must stay as they are: escape every other punctuation character
+    return re.sub(r"(&(?:amp|lt|gt);)|([" + re.escape(MARKDOWN_PUNCT) + "])",
+                  lambda m: m.group(1) or "\\" + m.group(2), line)  # fmt: skip
+
+
+def slack_mrkdwn(text: object) -> str:
+    """`text` shown literally in a Slack mrkdwn message."""
+    line = _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([*_~`])", _ZWSP + r"\1", line)
