@@ -2,6 +2,7 @@
 
 Run it with `tracker board` (or `streamlit run dashboard/app.py`)."""
 
+import logging
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.components import flash, login_gate, sidebar  # noqa: E402
 from dashboard.context import board  # noqa: E402
+from tracker.escape import streamlit_md  # noqa: E402
 from tracker.redact import install  # noqa: E402
 
 install()  # secrets never reach the server's log, whatever level it is turned up to
@@ -31,4 +33,9 @@ if login_gate():
     page = st.navigation(views)
     sidebar(b)
     flash()
-    page.run()
+    try:
+        page.run()
+    except Exception as exc:  # st.stop/st.rerun are BaseException and pass through
+        # one line in the browser (no traceback, no file paths); the whole story in the server's log
+        logging.getLogger("dashboard").exception("page %s failed", page.url_path)
+        st.error(b.t("page_failed", error=streamlit_md(type(exc).__name__)))

@@ -16,6 +16,7 @@ from dashboard.context import Board, board, settings
 from dashboard.i18n import LANGS, kind_label, state_label
 from tracker.auth import verify_password
 from tracker.errors import TrackerError
+from tracker.escape import streamlit_md as md
 
 QUEUE_PAGE = "views/queue.py"
 PARCEL_PAGE = "views/parcel.py"
@@ -63,15 +64,24 @@ def sidebar(b: Board) -> None:
                 st.switch_page(PARCEL_PAGE, query_params={"id": str(found[0]["id"])})
             else:
                 st.warning(b.t("not_found"))
-        st.caption(f"{b.t('signed_in_as')}: {b.user} ({b.role})")
+        st.caption(f"{b.t('signed_in_as')}: {md(b.user)} ({b.role})")
         if not settings().board.open_localhost and st.button(b.t("logout"), key="logout"):
             for key in ("user", "role"):
                 st.session_state.pop(key, None)
             st.rerun()
 
 
+def bad_params(b: Board, problems: Sequence[data.ParamProblem]) -> None:
+    """One line per URL parameter the page ignored: which, its value (escaped, cut short) and why."""
+    for p in problems:
+        value = p.value if len(p.value) <= 40 else p.value[:40] + "…"
+        reason = b.t(p.reason, limit=p.limit) if p.limit is not None else b.t(p.reason)
+        st.warning(b.t("bad_param", param=md(p.param), value=md(value), reason=reason))
+
+
 def queue_link(b: Board, label: str, **params: Any) -> None:
-    """A link to the exception queue filtered by `params` (they become URL query parameters)."""
+    """A link to the exception queue filtered by `params` (they become URL query parameters); `label` is
+    Markdown: any value from outside in it goes through streamlit_md first."""
     st.page_link(QUEUE_PAGE, label=label, query_params={k: str(v) for k, v in params.items() if v is not None})
 
 
@@ -122,7 +132,7 @@ def run_action(b: Board, ids: Sequence[int], action: Callable[[int], Any]) -> No
             action(item)
             done += 1
         except (TrackerError, ValueError) as exc:
-            problems.append(f"{item}: {exc}")
+            problems.append(f"{item}: {md(exc)}")  # an error may quote what was typed: text, not Markdown
     data.clear_cache()
     message = b.t("done_n", n=done)
     if problems:

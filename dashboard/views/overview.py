@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard.components import queue_link, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
+from tracker.escape import streamlit_md as md
 
 b = board()
 st.title(b.t("nav_overview"))
@@ -29,7 +30,9 @@ with m1:
 poll = b.read("polling", now=b.now)
 st.caption(f"{b.t('polling')}: " + b.t("polling_line").format(**poll))
 for provider, until in poll["paused"]:
-    st.warning(b.t("paused_until").format(provider=provider, until=until.astimezone(b.settings.tz).strftime("%H:%M")))
+    st.warning(
+        b.t("paused_until").format(provider=md(provider), until=until.astimezone(b.settings.tz).strftime("%H:%M"))
+    )
 
 left, right = st.columns(2)
 with left:
@@ -41,7 +44,7 @@ with left:
 with right:
     st.subheader(b.t("open_by_courier"))
     for r in by_courier:
-        queue_link(b, f"{b.courier(r['courier'])}: **{r['n']}**", courier=r["courier"])
+        queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", courier=r["courier"])
     if not by_courier:
         st.caption(b.t("none"))
 
@@ -60,7 +63,8 @@ left, right = st.columns(2)
 with left:
     st.subheader(b.t("stale_soon"))
     for r in soon:
-        queue_link(b, f"{b.courier(r['courier'])}: **{r['n']}**", courier=r["courier"], min_age_hours=stale_hours - 24)
+        label = f"{md(b.courier(r['courier']))}: **{r['n']}**"
+        queue_link(b, label, courier=r["courier"], min_age_hours=stale_hours - 24)
     if not soon:
         st.caption(b.t("none"))
 with right:

@@ -27,6 +27,8 @@ def streamlit_command(port: int) -> list[str]:
         sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
         "--client.toolbarMode", "minimal",
+        # an unexpected error shows its type only: never a traceback with file paths in the browser
+        "--client.showErrorDetails", "type",
     ]  # fmt: skip
 
 
