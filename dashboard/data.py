@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
+from tracker.auth import LoginAttempt
 from tracker.status import AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage.rows import (
     AlertRow,
@@ -309,6 +310,53 @@ def distinct_values(engine: Engine, column: str) -> list[str]:
 # --- parcel page ------------------------------------------------------------------------------------------
 
 
+# --- logins ----------------------------------------------------------------------------------------------
+
+LOGIN_ENTITY = "board_login"
+
+
+def login_attempts(engine: Engine, *, since: datetime, limit: int = 5000) -> list[LoginAttempt]:
+    """The checked logins recorded since `since`, newest first (what tracker.auth.lockout_until reads)."""
+    query = (
+        select(AUDIT.c.at, AUDIT.c.actor, AUDIT.c.action, AUDIT.c.detail)
+        .where(AUDIT.c.entity == LOGIN_ENTITY, AUDIT.c.at >= since)
+        .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        LoginAttempt(
+            at=_aware(r["at"]),
+            user=r["actor"],
+            address=str((r["detail"] or {}).get("address", "")),
+            ok=r["action"] == "login",
+        )  # fmt: skip
+        for r in _rows(engine, query)
+    ]
+
+
+def failed_logins(engine: Engine, *, since: datetime, limit: int = 50) -> list[dict[str, Any]]:
+    """Failed logins since `since` for the leads: when, the name typed, from where, the lock-out it caused."""
+    query = (
+        select(AUDIT.c.at, AUDIT.c.actor, AUDIT.c.detail)
+        .where(AUDIT.c.entity == LOGIN_ENTITY, AUDIT.c.action == "login_failed", AUDIT.c.at >= since)
+        .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
+        .limit(limit)
+    )
+    out = []
+    for r in _rows(engine, query):
+        detail = r["detail"] or {}
+        locked = detail.get("locked_until")
+        out.append({
+            "at": _aware(r["at"]), "login_name": r["actor"], "address": detail.get("address", ""),
+            "locked_until": datetime.fromisoformat(locked) if locked else None,
+        })  # fmt: skip
+    return out
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def find_parcels(engine: Engine, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """Parcels whose waybill or order number is `text` (exact; waybills upper-cased)."""
     text = text.strip()
@@ -571,6 +619,7 @@ READS: dict[str, Callable[..., Any]] = {
         alerts_count,
         alerts_page,
         polling,
+        failed_logins,
     )  # fmt: skip
 }
 

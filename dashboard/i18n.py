@@ -33,6 +33,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "过长 (最多 {limit} 个字符) 或含控制字符",
         "too long (at most {limit} characters) or has control characters",
     ),
+    "locked_out": ("登录失败次数过多, 请 {minutes} 分钟后再试", "Too many failed logins: try again in {minutes} min"),
+    "failed_logins": ("近24小时登录失败", "Failed logins (last 24 h)"),
+    "login_name": ("输入的用户名", "Name typed"),
+    "address": ("来源地址", "Address"),
+    "locked_until": ("锁定至", "Locked until"),
     "signed_in_as": ("当前用户", "Signed in as"),
     "no_users": (
         "尚未配置用户:运行 `tracker board add-user 姓名 --role lead`",

@@ -1,6 +1,8 @@
 """Overview: open exceptions by kind and courier, ageing, turning stale soon, claimable money and
 deadlines, alerts today. Each number links to the filtered queue."""
 
+from datetime import timedelta
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -71,3 +73,9 @@ with right:
     st.subheader(b.t("deadlines"))
     due = b.read("deadlines", now=b.now, days=b.settings.board.deadline_days)
     table(b, due, ["waybill", "courier", "claim_type", "amount", "filing_closes_at"], key="deadlines")
+
+if b.role == "lead":  # failed logins of the last day, with the lock-outs they caused (leads only)
+    failed = b.read("failed_logins", since=b.now - timedelta(days=1))
+    if failed:
+        st.subheader(b.t("failed_logins"))
+        table(b, failed, ["at", "login_name", "address", "locked_until"], key="failed_logins")
