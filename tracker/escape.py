@@ -6,8 +6,9 @@ Wherever they meet a renderer that reads markup, they go through exactly one of 
 - `streamlit_md`: Streamlit's Markdown (st.markdown, st.caption, st.title, widget and link labels, alerts).
   It reads CommonMark + GFM (links, images, autolinks, tables), `:color[...]` / `:material/...:` directives,
   emoji shortcodes and KaTeX (`$...$`). Every punctuation character that means something there gets a
-  backslash (MARKDOWN_PUNCT), so no construct can open; line breaks become spaces (no headings, lists or code
-  blocks from a second line). Dataframe cells are plain text already and need nothing.
+  backslash (MARKDOWN_PUNCT), so no construct can open; what Streamlit finds after parsing (bare URLs,
+  e-mail addresses, `:streamlit:`) gets an invisible word joiner; line breaks become spaces (no headings,
+  lists or code blocks from a second line). Dataframe cells are plain text already and need nothing.
 - `robot_md`: DingTalk and WeCom robot `markdown` messages. The same backslashes, and `& < >` as HTML
   entities first, because both robots also read a little HTML (WeCom's `<font color=...>`).
 - `slack_mrkdwn`: Slack mrkdwn. Slack has no backslash escape: `& < >` become entities (Slack's own rule, so
@@ -23,8 +24,9 @@ import re
 
 # The ASCII punctuation that opens or closes something in CommonMark/GFM, Streamlit's directives and emoji
 # (`:`), KaTeX (`$ ^`), e-mail autolinks (`@`), entities (`&`) or setext headings (`=`); CommonMark lets each
-# be escaped with a backslash. Commas, quotes, `/`, `?`, `%`... mean nothing there and are left readable.
-MARKDOWN_PUNCT = "\\`*_{}[]()<>#+-.!|~$:@&=^"
+# be escaped with a backslash; `/` too, because Streamlit turns `:material/name:` into an icon before it
+# parses Markdown (an escaped colon alone does not stop it). Commas, quotes, `?`, `%`... are left readable.
+MARKDOWN_PUNCT = "\\`*_{}[]()<>#+-.!|~$:@&=^/"
 _PUNCT = re.compile("([" + re.escape(MARKDOWN_PUNCT) + "])")
 _BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
 _ZWSP = "\u200b"
@@ -34,9 +36,17 @@ def _one_line(text: object) -> str:
     return _BREAKS.sub(" ", "" if text is None else str(text))
 
 
+_WORD_JOINER = "\u2060"
+# Streamlit finds some things in the text *after* Markdown parsing, where backslash escapes are already gone:
+# GFM autolink literals (http://, https://, www., e-mail addresses, mailto:, xmpp:) and the `:streamlit:` logo.
+# An invisible word joiner inside each keeps the text as it reads and breaks the match.
+_AFTER_PARSE = re.compile(r"(?i)(:(?=//)|\bwww(?=\.)|@|\b(?:mailto|xmpp):|:(?=streamlit:))")
+
+
 def streamlit_md(text: object) -> str:
     """`text` shown literally by anything Streamlit renders as Markdown."""
-    return _PUNCT.sub(r"\\\1", _one_line(text))
+    joined = _AFTER_PARSE.sub(lambda m: m.group(1) + _WORD_JOINER, _one_line(text))
+    return _PUNCT.sub(r"\\\1", joined)
 
 
 def robot_md(text: object) -> str:
