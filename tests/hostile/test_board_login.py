@@ -137,3 +137,23 @@ def test_board_warns_when_board_toml_is_readable_by_others(board_config: Path, m
             app, ["--config", str(board_config), "board", "--port", str(taken.getsockname()[1])]
         )
     assert "readable by others" not in result.output
+
+
+def test_login_attempts_round_trip_through_the_audit_log(engine) -> None:
+    """SQLite and PostgreSQL: what the login form records is what the lock-out rule reads back."""
+    from dashboard.data import LOGIN_ENTITY, failed_logins, login_attempts
+    from tracker.storage.repo import record_audit
+
+    policy = LoginPolicy.of(LoginConfig(**DATA["policy"]))
+    for i in range(6):
+        at = NOW - timedelta(seconds=60 - 10 * i)
+        record_audit(engine, at=at, actor="王芳", action="login_failed", entity=LOGIN_ENTITY,
+                     detail={"address": "10.0.0.7", "locked_until": None})  # fmt: skip
+    record_audit(engine, at=NOW - timedelta(hours=2), actor="王芳", action="login", entity=LOGIN_ENTITY,
+                 detail={"address": "10.0.0.7"})  # fmt: skip
+    attempts = login_attempts(engine, since=NOW - policy.window)
+    assert len(attempts) == 6 and all(a.address == "10.0.0.7" and not a.ok for a in attempts)
+    until = lockout_until(attempts, user="someone", address="10.0.0.7", now=NOW, policy=policy)
+    assert until == NOW - timedelta(seconds=10) + timedelta(seconds=120)
+    shown = failed_logins(engine, since=NOW - timedelta(days=1))
+    assert [r["login_name"] for r in shown] == ["王芳"] * 6 and shown[0]["at"] == NOW - timedelta(seconds=10)
