@@ -360,7 +360,7 @@ def _aware(value: datetime) -> datetime:
 def find_parcels(engine: Engine, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """Parcels whose waybill or order number is `text` (exact; waybills upper-cased)."""
     text = text.strip()
-    if not text:
+    if not text or len(text) > 200 or _CONTROL.search(text):  # typed or from a URL: nothing can match it
         return []
     query = (
         select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, PARCEL.c.order_id, PARCEL.c.status)

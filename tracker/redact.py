@@ -56,6 +56,30 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 _installed: list[object] = []
+_PLAIN = (int, float, bool, type(None))
+
+
+def _redact_message(record: logging.LogRecord, secrets: tuple[str, ...]) -> None:
+    """Redact the record's message in place. A record without a secret is left as it is; one with a
+    secret keeps its arguments (each redacted: formatters such as uvicorn's access log read them) when
+    that is enough, else becomes its redacted message without arguments."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: leave it to logging's own error report
+        return
+    clean = redact(message, secrets)
+    if clean == message:
+        return
+    if isinstance(record.args, tuple) and isinstance(record.msg, str):
+        args = tuple(a if isinstance(a, _PLAIN) else redact(str(a), secrets) for a in record.args)
+        try:
+            again = redact(record.msg, secrets) % args
+        except (TypeError, ValueError):
+            again = None
+        if again is not None and redact(again, secrets) == again:
+            record.msg, record.args = redact(record.msg, secrets), args
+            return
+    record.msg, record.args = clean, None
 
 
 def install(env: Mapping[str, str] | None = None) -> None:
@@ -68,11 +92,7 @@ def install(env: Mapping[str, str] | None = None) -> None:
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string: leave it to logging's own error report
-            return record
-        record.msg, record.args = redact(message, secrets), None
+        _redact_message(record, secrets)
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(formatter.formatException(record.exc_info), secrets)
         if record.stack_info:

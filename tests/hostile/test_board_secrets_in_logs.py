@@ -109,3 +109,23 @@ def test_environment_secrets_are_redacted_by_value() -> None:
     secrets = secret_values(env)
     assert secrets == ("plainvalue12345",)
     assert redact("the key plainvalue12345 was refused", secrets) == "the key *** was refused"
+
+
+def test_a_record_keeps_its_arguments_when_redacting_them_is_enough(debug_log: io.StringIO) -> None:
+    """uvicorn's access formatter unpacks record.args: a redacted access line must keep them."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    log = logging.getLogger("uvicorn.access.test")
+    log.addHandler(handler)
+    try:
+        log.info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", "/push/kuaidi100?sign=ABCDEF0123456789", "1.1", 200
+        )
+        log.info("calling %s?key=%s", "https://poll.kuaidi100.com/poll/query.do", "only-an-argument-1234")
+    finally:
+        log.removeHandler(handler)
+    access, split = records
+    assert isinstance(access.args, tuple) and access.args[2] == "/push/kuaidi100?sign=***" and access.args[4] == 200
+    assert "ABCDEF0123456789" not in access.getMessage()
+    assert split.args is None and split.getMessage().endswith("key=***")  # the secret was only the argument

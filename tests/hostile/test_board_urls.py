@@ -61,3 +61,12 @@ def test_any_parameter_text_is_a_filter_or_a_named_problem(params: dict[str, str
     parcel_id, waybill, problem = parcel_ref(params)
     assert parcel_id is None or 0 <= parcel_id < 10**18
     assert problem is None or problem.param in ("id", "waybill")
+
+
+def test_sidebar_search_with_a_nul_byte_or_a_huge_text_finds_nothing(board_db) -> None:
+    at = _login()
+    for text in ("SF1001\x00", "S" * 5000, "' OR 1=1 --"):
+        at.sidebar.text_input(key="search_text").input(text)
+        at.sidebar.button[0].click().run()
+        assert not at.exception, at.exception
+        assert [w.value for w in at.sidebar.warning] == ["没有找到包裹"]
