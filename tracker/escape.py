@@ -9,8 +9,9 @@ Wherever they meet a renderer that reads markup, they go through exactly one of 
   backslash (MARKDOWN_PUNCT), so no construct can open; what Streamlit finds after parsing (bare URLs,
   e-mail addresses, `:streamlit:`) gets an invisible word joiner; line breaks become spaces (no headings,
   lists or code blocks from a second line). Dataframe cells are plain text already and need nothing.
-- `robot_md`: DingTalk and WeCom robot `markdown` messages. The same backslashes, and `& < >` as HTML
-  entities first, because both robots also read a little HTML (WeCom's `<font color=...>`).
+- `robot_md`: DingTalk and WeCom robot `markdown` messages: `& < >` as HTML entities (both robots read a
+  little HTML, WeCom's `<font color=...>`), backslashes before inline markup (`` ` * _ [ ] ~ | \\ ``) and
+  before a block marker at the start of the value.
 - `slack_mrkdwn`: Slack mrkdwn. Slack has no backslash escape: `& < >` become entities (Slack's own rule, so
   `<url|label>` links and `<!channel>` cannot be forged), and a zero-width space is put before each of
   `* _ ~ `` ` `` so none of them pairs up into formatting.
@@ -49,12 +50,21 @@ def streamlit_md(text: object) -> str:
     return _PUNCT.sub(r"\\\1", joined)
 
 
+# In a robot message a value sits inside one line after our own words, so only inline markup can open
+# mid-value; block markers (#, -, +, "1.", "1)") matter only where the value starts a line or a list item.
+# Escaping no more than that keeps dates and waybills ("2026-11-23", "SF-1.5kg") free of backslashes, in
+# case a client shows them.
+_ROBOT_INLINE = re.compile(r"([\\`*_\[\]~|])")
+_ROBOT_START = re.compile(r"^(\s*)([#+\-=]|\d+(?=[.)]))")
+
+
 def robot_md(text: object) -> str:
     """`text` shown literally in a DingTalk or WeCom robot markdown message."""
     line = _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # the entities' own '&' and ';' must stay as they are: escape every other punctuation character
-    return re.sub(r"(&(?:amp|lt|gt);)|([" + re.escape(MARKDOWN_PUNCT) + "])",
-                  lambda m: m.group(1) or "\\" + m.group(2), line)  # fmt: skip
+    line = _ROBOT_INLINE.sub(r"\\\1", line)
+    return _ROBOT_START.sub(
+        lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2).isdigit() else m.group(2) + "\\"), line, count=1
+    )
 
 
 def slack_mrkdwn(text: object) -> str:

@@ -82,3 +82,16 @@ def test_plain_text_and_subject_keep_the_text_as_given(case: dict) -> None:
 def test_one_helper_per_target_is_idempotent_on_plain_text() -> None:
     for escape in (streamlit_md, robot_md, slack_mrkdwn):
         assert escape("到官网查询, 联系快递网点 SF1234567890") == "到官网查询, 联系快递网点 SF1234567890"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-23 到达【杭州转运中心】, 重 1.5kg", "2026-11-23 到达【杭州转运中心】, 重 1.5kg"),  # nothing to escape
+        ("1. 第一站", "1\\. 第一站"),  # would start an ordered list at the head of a list item
+        ("- 已签收", "\\- 已签收"),
+        ('<font color="info">x</font>', '&lt;font color="info"&gt;x&lt;/font&gt;'),
+    ],
+)
+def test_robot_markdown_escapes_only_what_could_open(text: str, expected: str) -> None:
+    assert robot_md(text) == expected
