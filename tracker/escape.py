@@ -34,7 +34,8 @@ _ZWSP = "\u200b"
 
 
 def _one_line(text: object) -> str:
-    return _BREAKS.sub(" ", "" if text is None else str(text))
+    # no second line, and no leading blanks (four would start an indented code block)
+    return _BREAKS.sub(" ", "" if text is None else str(text)).strip(" ")
 
 
 _WORD_JOINER = "\u2060"

@@ -11,6 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from tracker.alerts.messages import flag_message, render
@@ -95,3 +97,16 @@ def test_one_helper_per_target_is_idempotent_on_plain_text() -> None:
 )
 def test_robot_markdown_escapes_only_what_could_open(text: str, expected: str) -> None:
     assert robot_md(text) == expected
+
+
+INERT = {"paragraph_open", "paragraph_close", "inline", "text", "text_special", "softbreak", "entity"}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=80) | st.text(alphabet="<>[]()!*_~`#-+=.:/@&;$\\|{}^1 \nahx", max_size=40))  # fmt: skip
+def test_any_text_escaped_for_markdown_parses_to_plain_text(text: str) -> None:
+    for escape in (streamlit_md, robot_md):
+        tokens = MarkdownIt("commonmark", {"html": True}).parse("- " + escape(text))  # as a list item, as in alerts
+        types = set(_inline_types(tokens)) - {"bullet_list_open", "bullet_list_close", "list_item_open",
+                                               "list_item_close"}  # fmt: skip
+        assert types <= INERT, (escape.__name__, text, types)
