@@ -2,6 +2,7 @@
 
 Run it with `tracker board` (or `streamlit run dashboard/app.py`)."""
 
+import logging
 import sys
 from pathlib import Path
 
@@ -10,22 +11,37 @@ import streamlit as st
 # `streamlit run` puts dashboard/ on sys.path, not the project: make `import dashboard` work either way
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard.components import flash, login_gate, sidebar  # noqa: E402
+from dashboard.components import flash, logged_in, login_form, sidebar  # noqa: E402
 from dashboard.context import board  # noqa: E402
+from tracker.escape import streamlit_md  # noqa: E402
+from tracker.redact import install  # noqa: E402
+
+install()  # secrets never reach the server's log, whatever level it is turned up to
 
 st.set_page_config(page_title="物流异常看板 / Parcel exceptions", layout="wide")
 
-if login_gate():
-    b = board()
-    views = [
-        st.Page("views/overview.py", title=b.t("nav_overview"), url_path="overview", default=True),
-        st.Page("views/queue.py", title=b.t("nav_queue"), url_path="queue"),
-        st.Page("views/parcel.py", title=b.t("nav_parcel"), url_path="parcel"),
-        st.Page("views/claims.py", title=b.t("nav_claims"), url_path="claims"),
-        st.Page("views/scorecards.py", title=b.t("nav_scorecards"), url_path="scorecards"),
-        st.Page("views/alerts.py", title=b.t("nav_alerts"), url_path="alerts"),
-    ]
-    page = st.navigation(views)
-    sidebar(b)
-    flash()
+# The pages are registered before the login so the URL a person came with (an alert's deep link,
+# /parcel?waybill=X) stays the page's URL while they log in, and opens once they have.
+signed_in = logged_in()
+b = board()
+views = [
+    st.Page("views/overview.py", title=b.t("nav_overview"), url_path="overview", default=True),
+    st.Page("views/queue.py", title=b.t("nav_queue"), url_path="queue"),
+    st.Page("views/parcel.py", title=b.t("nav_parcel"), url_path="parcel"),
+    st.Page("views/claims.py", title=b.t("nav_claims"), url_path="claims"),
+    st.Page("views/scorecards.py", title=b.t("nav_scorecards"), url_path="scorecards"),
+    st.Page("views/alerts.py", title=b.t("nav_alerts"), url_path="alerts"),
+]
+if not signed_in:
+    st.navigation(views, position="hidden")
+    login_form()
+    st.stop()
+page = st.navigation(views)
+sidebar(b)
+flash()
+try:
     page.run()
+except Exception as exc:  # st.stop/st.rerun are BaseException and pass through
+    # one line in the browser (no traceback, no file paths); the whole story in the server's log
+    logging.getLogger("dashboard").exception("page %s failed", page.url_path)
+    st.error(b.t("page_failed", error=streamlit_md(type(exc).__name__)))

@@ -12,39 +12,76 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from dashboard.context import Board, board, settings
+from dashboard.context import Board, board, precise_now, settings
 from dashboard.i18n import LANGS, kind_label, state_label
-from tracker.auth import verify_password
+from tracker.auth import LoginAttempt, LoginPolicy, lockout_until, verify_password
 from tracker.errors import TrackerError
+from tracker.escape import streamlit_md as md
+from tracker.storage.repo import record_audit
 
 QUEUE_PAGE = "views/queue.py"
 PARCEL_PAGE = "views/parcel.py"
 
 
-def login_gate() -> bool:
-    """True when someone is logged in (or the board is open on localhost); otherwise draws the form."""
+def logged_in() -> bool:
+    """True when someone is logged in (or the board is open on localhost)."""
     s = settings()
     if st.session_state.get("user"):
         return True
     if s.board.open_localhost:
         st.session_state.update(user=s.board.local_user, role="lead")
         return True
+    return False
+
+
+def client_address(header: str) -> str:
+    """The client's address: the first entry of the configured proxy header, else the connection's peer."""
+    if header:
+        value = st.context.headers.get(header)
+        forwarded = value.split(",")[0].strip() if isinstance(value, str) else ""
+        if forwarded:
+            return forwarded[:64]
+    peer = st.context.ip_address
+    return peer[:64] if isinstance(peer, str) and peer else "unknown"  # unknown in AppTest (no connection)
+
+
+def login_form() -> None:
+    """The login form. Failed logins are limited per user name and per client address (tracker.auth
+    lockout_until over the audit log) and recorded there; a locked login is refused without a check."""
+    s = settings()
     b = board()
     st.title(b.t("app_title"))
     if not s.board.users:
         st.error(b.t("no_users"))
-        return False
+        return
     with st.form("login"):
-        name = st.text_input(b.t("user"), key="login_user")
-        password = st.text_input(b.t("password"), type="password", key="login_password")
+        name = st.text_input(b.t("user"), key="login_user", max_chars=64)
+        password = st.text_input(b.t("password"), type="password", key="login_password", max_chars=1024)
         submitted = st.form_submit_button(b.t("login"))
-    if submitted:
-        user = s.board.users.get(name.strip())
-        if verify_password(password, user.password_hash if user else None) and user:
-            st.session_state.update(user=name.strip(), role=user.role)
-            st.rerun()
-        st.error(b.t("bad_login"))
-    return False
+    if not submitted:
+        return
+    name = name.strip()
+    address = client_address(s.board.login.client_address_header)
+    now = precise_now()
+    policy = LoginPolicy.of(s.board.login)
+    attempts = data.login_attempts(b.engine, since=now - policy.window)
+    locked = lockout_until(attempts, user=name, address=address, now=now, policy=policy)
+    if locked is not None:
+        st.error(b.t("locked_out", minutes=max(1, -(-int((locked - now).total_seconds()) // 60))))
+        return
+    user = s.board.users.get(name)
+    ok = bool(verify_password(password, user.password_hash if user else None) and user)
+    this = LoginAttempt(at=now, user=name, address=address, ok=ok)
+    detail: dict[str, Any] = {"address": address}
+    if not ok:
+        until = lockout_until([*attempts, this], user=name, address=address, now=now, policy=policy)
+        detail["locked_until"] = until.isoformat() if until else None
+    record_audit(b.engine, at=now, actor=name[:64] or "-", action="login" if ok else "login_failed",
+                 entity=data.LOGIN_ENTITY, detail=detail)  # fmt: skip
+    if ok and user:
+        st.session_state.update(user=name, role=user.role)
+        st.rerun()
+    st.error(b.t("bad_login"))
 
 
 def sidebar(b: Board) -> None:
@@ -63,15 +100,24 @@ def sidebar(b: Board) -> None:
                 st.switch_page(PARCEL_PAGE, query_params={"id": str(found[0]["id"])})
             else:
                 st.warning(b.t("not_found"))
-        st.caption(f"{b.t('signed_in_as')}: {b.user} ({b.role})")
+        st.caption(f"{b.t('signed_in_as')}: {md(b.user)} ({b.role})")
         if not settings().board.open_localhost and st.button(b.t("logout"), key="logout"):
             for key in ("user", "role"):
                 st.session_state.pop(key, None)
             st.rerun()
 
 
+def bad_params(b: Board, problems: Sequence[data.ParamProblem]) -> None:
+    """One line per URL parameter the page ignored: which, its value (escaped, cut short) and why."""
+    for p in problems:
+        value = p.value if len(p.value) <= 40 else p.value[:40] + "…"
+        reason = b.t(p.reason, limit=p.limit) if p.limit is not None else b.t(p.reason)
+        st.warning(b.t("bad_param", param=md(p.param), value=md(value), reason=reason))
+
+
 def queue_link(b: Board, label: str, **params: Any) -> None:
-    """A link to the exception queue filtered by `params` (they become URL query parameters)."""
+    """A link to the exception queue filtered by `params` (they become URL query parameters); `label` is
+    Markdown: any value from outside in it goes through streamlit_md first."""
     st.page_link(QUEUE_PAGE, label=label, query_params={k: str(v) for k, v in params.items() if v is not None})
 
 
@@ -122,7 +168,7 @@ def run_action(b: Board, ids: Sequence[int], action: Callable[[int], Any]) -> No
             action(item)
             done += 1
         except (TrackerError, ValueError) as exc:
-            problems.append(f"{item}: {exc}")
+            problems.append(f"{item}: {md(exc)}")  # an error may quote what was typed: text, not Markdown
     data.clear_cache()
     message = b.t("done_n", n=done)
     if problems:

@@ -81,6 +81,15 @@ def clock() -> datetime:
     return now - timedelta(seconds=now.second, microseconds=now.microsecond)
 
 
+def precise_now() -> datetime:
+    """Now to the microsecond (login attempts and lock-outs); TRACKER_NOW pins it like `clock`."""
+    pinned = os.environ.get("TRACKER_NOW")
+    if pinned:
+        value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
 def board() -> Board:
     """The current session's Board (app.py has logged the user in before any view runs)."""
     s = settings()

@@ -4,16 +4,18 @@ tests call them directly; the Streamlit shell wraps them with st.cache_data (see
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
-from tracker.status import AlertState, ClaimState, FlagState, Severity
+from tracker.auth import LoginAttempt
+from tracker.status import AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage.rows import (
     AlertRow,
     AuditRow,
@@ -139,6 +141,36 @@ def alerts_today(engine: Engine, *, day_start: datetime) -> dict[str, int]:
 # --- exception queue ------------------------------------------------------------------------------------
 
 
+_UINT = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() would also take "１２", "1_0" and " 1"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class ParamProblem:
+    """A URL parameter the board ignored: which, the value as given, and why (an i18n key, its limit)."""
+
+    param: str
+    value: str
+    reason: str  # "param_int" | "param_choice" | "param_text" (dashboard/i18n.py)
+    limit: int | None = None
+
+
+def parcel_ref(params: dict[str, Any], *, max_text: int = 200) -> tuple[int | None, str | None, ParamProblem | None]:
+    """The parcel a page URL asks for: (?id as int, ?waybill, problem). An id is 1..18 ASCII digits (a
+    bigger number overflows the database's integer), a waybill a short text without control characters."""
+    raw_id, waybill = params.get("id"), params.get("waybill")
+    if raw_id not in (None, ""):
+        if _UINT.fullmatch(str(raw_id)) and len(str(raw_id)) <= 18:
+            return int(str(raw_id)), None, None
+        return None, None, ParamProblem("id", str(raw_id), "param_int", 10**18 - 1)
+    if waybill not in (None, ""):
+        waybill = str(waybill)
+        if len(waybill) > max_text or _CONTROL.search(waybill):
+            return None, None, ParamProblem("waybill", waybill, "param_text", max_text)
+        return None, waybill, None
+    return None, None, None
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     """The queue's filters; None/"" means any. `state` "unresolved" = open or acknowledged."""
@@ -153,15 +185,37 @@ class QueueFilter:
     waybill: str | None = None
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> QueueFilter:
-        """From URL query parameters (unknown keys ignored; age as an integer)."""
+    def from_params(cls, params: dict[str, Any], *, max_age_hours: int = 8760, max_text: int = 200) -> QueueFilter:
+        """From URL query parameters, dropping the ones `parse` finds wrong."""
+        return cls.parse(params, max_age_hours=max_age_hours, max_text=max_text)[0]
+
+    @classmethod
+    def parse(
+        cls, params: dict[str, Any], *, max_age_hours: int, max_text: int
+    ) -> tuple[QueueFilter, list[ParamProblem]]:
+        """From URL query parameters (unknown keys ignored): a wrong value is dropped and named in the
+        problems (never an exception): age a whole number in 0..max_age_hours, kind and state known
+        values, texts at most `max_text` characters without control characters."""
         kw: dict[str, Any] = {}
+        problems: list[ParamProblem] = []
+        choices = {"kind": {str(k) for k in FlagKind}, "state": {"unresolved", *(str(s) for s in FlagState)}}
         for f in fields(cls):
             value = params.get(f.name)
             if value in (None, ""):
                 continue
-            kw[f.name] = int(value) if f.name == "min_age_hours" else str(value)
-        return cls(**kw)
+            value = str(value)
+            if f.name == "min_age_hours":
+                if not _UINT.fullmatch(value) or int(value) > max_age_hours:
+                    problems.append(ParamProblem(f.name, value, "param_int", max_age_hours))
+                    continue
+                kw[f.name] = int(value)
+            elif f.name in choices and value not in choices[f.name]:
+                problems.append(ParamProblem(f.name, value, "param_choice"))
+            elif len(value) > max_text or _CONTROL.search(value):
+                problems.append(ParamProblem(f.name, value, "param_text", max_text))
+            else:
+                kw[f.name] = value
+        return cls(**kw), problems
 
     def params(self) -> dict[str, str]:
         return {f.name: str(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) not in (None, "")}
@@ -258,10 +312,57 @@ def distinct_values(engine: Engine, column: str) -> list[str]:
 # --- parcel page ------------------------------------------------------------------------------------------
 
 
+# --- logins ----------------------------------------------------------------------------------------------
+
+LOGIN_ENTITY = "board_login"
+
+
+def login_attempts(engine: Engine, *, since: datetime, limit: int = 5000) -> list[LoginAttempt]:
+    """The checked logins recorded since `since`, newest first (what tracker.auth.lockout_until reads)."""
+    query = (
+        select(AUDIT.c.at, AUDIT.c.actor, AUDIT.c.action, AUDIT.c.detail)
+        .where(AUDIT.c.entity == LOGIN_ENTITY, AUDIT.c.at >= since)
+        .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        LoginAttempt(
+            at=_aware(r["at"]),
+            user=r["actor"],
+            address=str((r["detail"] or {}).get("address", "")),
+            ok=r["action"] == "login",
+        )  # fmt: skip
+        for r in _rows(engine, query)
+    ]
+
+
+def failed_logins(engine: Engine, *, since: datetime, limit: int = 50) -> list[dict[str, Any]]:
+    """Failed logins since `since` for the leads: when, the name typed, from where, the lock-out it caused."""
+    query = (
+        select(AUDIT.c.at, AUDIT.c.actor, AUDIT.c.detail)
+        .where(AUDIT.c.entity == LOGIN_ENTITY, AUDIT.c.action == "login_failed", AUDIT.c.at >= since)
+        .order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())
+        .limit(limit)
+    )
+    out = []
+    for r in _rows(engine, query):
+        detail = r["detail"] or {}
+        locked = detail.get("locked_until")
+        out.append({
+            "at": _aware(r["at"]), "login_name": r["actor"], "address": detail.get("address", ""),
+            "locked_until": datetime.fromisoformat(locked) if locked else None,
+        })  # fmt: skip
+    return out
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def find_parcels(engine: Engine, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """Parcels whose waybill or order number is `text` (exact; waybills upper-cased)."""
     text = text.strip()
-    if not text:
+    if not text or len(text) > 200 or _CONTROL.search(text):  # typed or from a URL: nothing can match it
         return []
     query = (
         select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, PARCEL.c.order_id, PARCEL.c.status)
@@ -531,6 +632,7 @@ READS: dict[str, Callable[..., Any]] = {
         alerts_page,
         polling,
         pushes,
+        failed_logins,
     )  # fmt: skip
 }
 

@@ -22,6 +22,22 @@ LABELS: dict[str, tuple[str, str]] = {
     "user": ("用户名", "User"),
     "password": ("密码", "Password"),
     "bad_login": ("用户名或密码错误", "Wrong user name or password"),
+    "page_failed": (
+        "页面出错 ({error}), 已记录到服务器日志",
+        "This page failed ({error}); the details are in the server log",
+    ),
+    "bad_param": ("链接参数 {param}={value} 无效, 已忽略: {reason}", "URL parameter {param}={value} ignored: {reason}"),
+    "param_int": ("应为 0 到 {limit} 之间的整数", "expected a whole number from 0 to {limit}"),
+    "param_choice": ("不是已知的取值", "not a known value"),
+    "param_text": (
+        "过长 (最多 {limit} 个字符) 或含控制字符",
+        "too long (at most {limit} characters) or has control characters",
+    ),
+    "locked_out": ("登录失败次数过多, 请 {minutes} 分钟后再试", "Too many failed logins: try again in {minutes} min"),
+    "failed_logins": ("近24小时登录失败", "Failed logins (last 24 h)"),
+    "login_name": ("输入的用户名", "Name typed"),
+    "address": ("来源地址", "Address"),
+    "locked_until": ("锁定至", "Locked until"),
     "signed_in_as": ("当前用户", "Signed in as"),
     "no_users": (
         "尚未配置用户:运行 `tracker board add-user 姓名 --role lead`",

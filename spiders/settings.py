@@ -1,5 +1,9 @@
 """Scrapy settings for the courier-page spiders (spec/ecosystem.md §1, performance.md §2)."""
 
+from tracker.redact import install
+
+install()  # `scrapy crawl` run directly: its log records are redacted like the CLI's (webhook tokens, keys)
+
 BOT_NAME = "tracker"
 SPIDER_MODULES = ["spiders.couriers"]
 NEWSPIDER_MODULE = "spiders.couriers"

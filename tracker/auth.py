@@ -1,11 +1,23 @@
-"""Board passwords: salted scrypt hashes in config/board.toml, and the file edit that adds a user."""
+"""Board passwords: salted scrypt hashes in config/board.toml, the file edit that adds a user, and the
+lock-out rule for failed logins (pure: the recent attempts and `now` in, a time out).
+
+Users stay in board.toml: a handful of people, each a role and a hash, written only by `tracker board
+add-user` (mode 0600). What changes at run time - failed and successful logins - is recorded in the
+database's audit log (entity "board_login"), which is also what `lockout_until` reads back and what leads
+see on the board."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
+import stat
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 # scrypt cost: 16 MiB of memory per check, ~50 ms; stored with the hash so it can be raised later.
@@ -37,8 +49,38 @@ def verify_password(password: str, stored: str | None) -> bool:
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{1,64}$")
 
 
+def password_problem(password: str, *, min_length: int) -> str | None:
+    """Why `password` may not be used (one line), or None."""
+    if not password:
+        return "the password is empty"
+    if len(password) < min_length:
+        return f"the password has {len(password)} characters; at least {min_length} are needed"
+    if password.strip() != password:
+        return "the password starts or ends with a space"
+    return None
+
+
+def readable_by_others(path: Path) -> bool:
+    """True when a group or other users may read or write `path` (the hashes must stay the owner's)."""
+    return path.exists() and bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` with mode 0600, atomically (a temporary file in the same folder, renamed)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_user(path: Path, name: str, *, role: str, password_hash: str) -> bool:
-    """Add or replace `[users.NAME]` in board.toml, keeping the rest of the file; True if it was new."""
+    """Add or replace `[users.NAME]` in board.toml, keeping the rest of the file; True if it was new.
+    The file is (re)written with mode 0600."""
     if not _NAME.fullmatch(name):
         raise ValueError(f"user name {name!r}: letters, digits, Chinese characters, '_', '.', '-' only")
     if role not in ("lead", "agent"):
@@ -48,10 +90,64 @@ def write_user(path: Path, name: str, *, role: str, password_hash: str) -> bool:
     block = f'{header}\nrole = "{role}"\npassword_hash = "{password_hash}"\n'
     pattern = re.compile(rf"^{re.escape(header)}\n(?:(?!\[).*\n?)*", re.MULTILINE)
     if pattern.search(text):
-        path.write_text(pattern.sub(block, text, count=1), encoding="utf-8")
+        _write_private(path, pattern.sub(block, text, count=1))
         return False
-    path.write_text(text.rstrip("\n") + "\n\n" + block, encoding="utf-8")
+    _write_private(path, text.rstrip("\n") + "\n\n" + block)
     return True
+
+
+# --- failed logins ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """One checked login: when, the name typed, the client address, whether it succeeded."""
+
+    at: datetime
+    user: str
+    address: str
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    max_failures: int
+    window: timedelta
+    first_lockout: timedelta
+    max_lockout: timedelta
+
+    @classmethod
+    def of(cls, login: object) -> LoginPolicy:
+        """From board.toml [board.login] (tracker.settings.LoginConfig)."""
+        return cls(
+            max_failures=login.max_failures,  # type: ignore[attr-defined]
+            window=timedelta(minutes=login.window_minutes),  # type: ignore[attr-defined]
+            first_lockout=timedelta(seconds=login.lockout_seconds),  # type: ignore[attr-defined]
+            max_lockout=timedelta(minutes=login.max_lockout_minutes),  # type: ignore[attr-defined]
+        )
+
+
+def lockout_until(
+    attempts: Iterable[LoginAttempt], *, user: str, address: str, now: datetime, policy: LoginPolicy
+) -> datetime | None:
+    """Until when a login as `user` from `address` is refused, or None. Counted separately per user name
+    and per client address: the failures in the window since the last success; from `max_failures` on, a
+    lock-out after the last failure of `first_lockout`, doubled by each further failure, at most
+    `max_lockout`."""
+    attempts = [a for a in attempts if now - policy.window <= a.at <= now]
+    until: datetime | None = None
+    for same in (lambda a: a.user == user, lambda a: a.address == address):
+        mine = sorted((a for a in attempts if same(a)), key=lambda a: a.at)
+        last_ok = max((i for i, a in enumerate(mine) if a.ok), default=-1)
+        failures = [a for a in mine[last_ok + 1 :] if not a.ok]
+        extra = len(failures) - policy.max_failures
+        if extra < 0:
+            continue
+        span = min(policy.first_lockout * 2 ** min(extra, 30), policy.max_lockout)
+        end = failures[-1].at + span
+        if end > now and (until is None or end > until):
+            until = end
+    return until
 
 
 # What each board role may do (spec: leads run the desk, agents work the queue).

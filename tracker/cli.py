@@ -32,6 +32,9 @@ def _root(
         None, "--config", envvar="TRACKER_CONFIG_DIR", help="Configuration folder (default: ./config)."
     ),
 ) -> None:
+    from tracker.redact import install
+
+    install()  # every log record from here on is redacted (webhook tokens, keys, signatures)
     ctx.obj = AppContext(config_dir=config)
 
 

@@ -538,11 +538,33 @@ class BoardUser(BaseModel):
     password_hash: str = Field(pattern=r"^scrypt\$")
 
 
+class LoginConfig(BaseModel):
+    """config/board.toml [board.login]: how failed logins are limited (tracker/auth.py `lockout`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # failures (per user name and per client address) counted over the window before a lock-out starts
+    max_failures: int = Field(default=5, ge=1, le=100)
+    window_minutes: int = Field(default=15, ge=1, le=1440)
+    # first lock-out; each further failure doubles it, up to max_lockout_minutes
+    lockout_seconds: int = Field(default=60, ge=1)
+    max_lockout_minutes: int = Field(default=60, ge=1)
+    # `tracker board add-user` refuses shorter passwords
+    min_password_length: int = Field(default=10, ge=8, le=128)
+    # behind a reverse proxy: the header holding the client's address (first entry), e.g. "X-Forwarded-For";
+    # empty: the TCP peer address
+    client_address_header: str = Field(default="", pattern=r"^[A-Za-z0-9-]*$")
+
+
 class BoardConfig(BaseModel):
     """config/board.toml: login, language, paging and caching of the board."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    login: LoginConfig = LoginConfig()
+    # URL parameters the board accepts (longer or bigger ones are named and ignored)
+    max_age_hours: int = Field(default=8760, ge=24, le=876000)
+    max_param_length: int = Field(default=200, ge=32, le=4096)
     open_localhost: bool = False
     local_user: str = "local"
     language: Literal["zh", "en"] = "zh"

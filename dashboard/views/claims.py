@@ -10,6 +10,7 @@ from dashboard import actions
 from dashboard.components import pager, run_action, table
 from dashboard.context import board
 from dashboard.i18n import state_label
+from tracker.escape import streamlit_md as md
 from tracker.status import ClaimState
 
 b = board()
@@ -55,7 +56,7 @@ if buttons[1].button(b.t("record_payout"), key="c_pay", disabled=not b.can("clai
     except InvalidOperation:
         amount = None
     if amount is None:
-        st.session_state["flash"] = ("error", f"{b.t('paid_amount')}: {amount_text!r}")
+        st.session_state["flash"] = ("error", f"{b.t('paid_amount')}: {md(repr(amount_text))}")
     else:
         day = paid_on if isinstance(paid_on, date) else b.now.date()
         run_action(b, selected, lambda i: actions.record_payout(b, i, amount=amount, paid_on=day))

@@ -1,6 +1,8 @@
 """Overview: open exceptions by kind and courier, ageing, turning stale soon, claimable money and
 deadlines, alerts today. Each number links to the filtered queue."""
 
+from datetime import timedelta
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -8,6 +10,7 @@ import streamlit as st
 from dashboard.components import queue_link, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
+from tracker.escape import streamlit_md as md
 from tracker.subscriptions import quota_day, quota_text, states_text
 
 b = board()
@@ -32,7 +35,9 @@ st.caption(f"{b.t('polling')}: " + b.t("polling_line").format(**poll))
 push = b.read("pushes", day=quota_day(b.now, b.settings.tz))
 st.caption(quota_text(push["quota"], b.lang) + " · " + states_text(push["states"], b.lang))
 for provider, until in poll["paused"]:
-    st.warning(b.t("paused_until").format(provider=provider, until=until.astimezone(b.settings.tz).strftime("%H:%M")))
+    st.warning(
+        b.t("paused_until").format(provider=md(provider), until=until.astimezone(b.settings.tz).strftime("%H:%M"))
+    )
 
 left, right = st.columns(2)
 with left:
@@ -44,7 +49,7 @@ with left:
 with right:
     st.subheader(b.t("open_by_courier"))
     for r in by_courier:
-        queue_link(b, f"{b.courier(r['courier'])}: **{r['n']}**", courier=r["courier"])
+        queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", courier=r["courier"])
     if not by_courier:
         st.caption(b.t("none"))
 
@@ -63,10 +68,17 @@ left, right = st.columns(2)
 with left:
     st.subheader(b.t("stale_soon"))
     for r in soon:
-        queue_link(b, f"{b.courier(r['courier'])}: **{r['n']}**", courier=r["courier"], min_age_hours=stale_hours - 24)
+        label = f"{md(b.courier(r['courier']))}: **{r['n']}**"
+        queue_link(b, label, courier=r["courier"], min_age_hours=stale_hours - 24)
     if not soon:
         st.caption(b.t("none"))
 with right:
     st.subheader(b.t("deadlines"))
     due = b.read("deadlines", now=b.now, days=b.settings.board.deadline_days)
     table(b, due, ["waybill", "courier", "claim_type", "amount", "filing_closes_at"], key="deadlines")
+
+if b.role == "lead":  # failed logins of the last day, with the lock-outs they caused (leads only)
+    failed = b.read("failed_logins", since=b.now - timedelta(days=1))
+    if failed:
+        st.subheader(b.t("failed_logins"))
+        table(b, failed, ["at", "login_name", "address", "locked_until"], key="failed_logins")

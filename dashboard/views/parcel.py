@@ -3,17 +3,18 @@ the audit trail. Opened with ?id= (links, the sidebar search) or ?waybill=."""
 
 import streamlit as st
 
-from dashboard.components import table
+from dashboard.components import bad_params, table
 from dashboard.context import board
+from dashboard.data import parcel_ref
+from tracker.escape import streamlit_md as md
 from tracker.subscriptions import describe
 
 b = board()
 params = st.query_params.to_dict()
-parcel_id = None
-if params.get("id", "").isdigit():
-    parcel_id = int(params["id"])
-elif params.get("waybill"):
-    found = b.read("find_parcels", ttl=0, text=params["waybill"])
+parcel_id, waybill, problem = parcel_ref(params, max_text=b.settings.board.max_param_length)
+bad_params(b, [problem] if problem else [])
+if waybill:
+    found = b.read("find_parcels", ttl=0, text=waybill)
     parcel_id = found[0]["id"] if found else None
 
 detail = b.read("parcel_detail", ttl=0, parcel_id=parcel_id) if parcel_id else None
@@ -23,8 +24,9 @@ if detail is None:
     st.stop()
 
 p = detail["parcel"]
-st.title(f"{p['waybill']} · {p['courier']}")
-st.caption(f"{b.t('status')}: {p['status']} · {p['status_text'] or ''}")
+# waybill, courier and the courier's own text come from outside: Markdown-escaped (tracker/escape.py)
+st.title(f"{md(p['waybill'])} · {md(b.courier(p['courier']))}")
+st.caption(f"{b.t('status')}: {md(p['status'])} · {md(p['status_text'] or '')}")
 
 st.subheader(b.t("facts"))
 facts = ["order_id", "shop", "direction", "province", "city", "goods_value", "paid_at", "shipped_at",

@@ -4,7 +4,7 @@ the flag lifecycle and claims services under the logged-in user's name."""
 import streamlit as st
 
 from dashboard import actions
-from dashboard.components import pager, run_action, table
+from dashboard.components import bad_params, pager, run_action, table
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
 from dashboard.i18n import kind_label, state_label
@@ -13,7 +13,10 @@ from tracker.status import FlagKind, FlagState
 b = board()
 st.title(b.t("nav_queue"))
 
-params = QueueFilter.from_params(st.query_params.to_dict())
+params, problems = QueueFilter.parse(
+    st.query_params.to_dict(), max_age_hours=b.settings.board.max_age_hours, max_text=b.settings.board.max_param_length
+)
+bad_params(b, problems)
 ANY = ""
 
 
@@ -44,7 +47,10 @@ with c[1]:
     assignees = ["-", *b.read("distinct_values", ttl=60, column="assignee")]
     assignee = choice("assignee", assignees, params.assignee, "q_assignee", lambda v: b.t("nobody") if v == "-" else v)
 with c[2]:
-    age = st.number_input(b.t("min_age"), min_value=0, value=params.min_age_hours or 0, step=24, key="q_age")
+    age = st.number_input(
+        b.t("min_age"), min_value=0, max_value=b.settings.board.max_age_hours, value=params.min_age_hours or 0,
+        step=24, key="q_age",
+    )  # fmt: skip
 with c[3]:
     sort = st.selectbox(b.t("sort"), list(SORTS), key="q_sort", format_func=lambda v: b.t(f"sort_{v}"))
 

@@ -20,28 +20,28 @@ from tracker.settings import load_settings
 def test_add_user_writes_a_salted_hash_and_keeps_the_rest_of_the_file(board_config):
     runner = CliRunner()
     result = runner.invoke(app, ["--config", str(board_config), "board", "add-user", "zhao", "--role", "lead",
-                                 "--password", "s3cret"])  # fmt: skip
+                                 "--password", "s3cret-s3cret"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "added zhao (lead)" in result.output
     text = (board_config / "board.toml").read_text(encoding="utf-8")
-    assert "s3cret" not in text
+    assert "s3cret-s3cret" not in text
     assert "# The board" in text  # comments kept
     users = tomllib.loads(text)["users"]
     assert users["zhao"]["role"] == "lead"
-    assert verify_password("s3cret", users["zhao"]["password_hash"])
+    assert verify_password("s3cret-s3cret", users["zhao"]["password_hash"])
     assert not verify_password("wrong", users["zhao"]["password_hash"])
     assert load_settings(board_config).board.users["zhao"].role == "lead"
 
 
 def test_add_user_again_replaces_role_and_password(board_config):
     runner = CliRunner()
-    for role, password in (("lead", "one"), ("agent", "two")):
+    for role, password in (("lead", "first-password"), ("agent", "second-password")):
         result = runner.invoke(app, ["--config", str(board_config), "board", "add-user", "zhao", "--role", role,
                                      "--password", password])  # fmt: skip
         assert result.exit_code == 0, result.output
     users = tomllib.loads((board_config / "board.toml").read_text(encoding="utf-8"))["users"]
     assert users["zhao"]["role"] == "agent"
-    assert verify_password("two", users["zhao"]["password_hash"])
+    assert verify_password("second-password", users["zhao"]["password_hash"])
     assert "zhao" in users and len([k for k in users if k == "zhao"]) == 1
 
 

@@ -125,7 +125,7 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
 
             page.get_by_label("运单号 / 订单号").fill("sf1001")
             page.get_by_role("button", name="查询").click()
-            expect(page.get_by_role("heading", name="SF1001 · sf")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_role("heading", name="SF1001 · 顺丰速运")).to_be_visible(timeout=TIMEOUT_MS)
             expect(page.get_by_text("【杭州转运中心】已发出").first).to_be_visible()
             settled(page)
             page.screenshot(path=shots / "parcel.png", full_page=True)

@@ -27,7 +27,7 @@ def test_sidebar_search_opens_the_parcel_page_by_order_number(board_db):
     at.sidebar.text_input(key="search_text").input("O-1001")
     at.sidebar.button[0].click().run()
     assert not at.exception
-    assert at.title[0].value == "SF1001 · sf"
+    assert at.title[0].value == "SF1001 · 顺丰速运"  # the courier as people say it, not its slug
     timeline = at.dataframe[1].value  # facts, then the timeline (no manual facts recorded)
     assert "【杭州转运中心】已发出" in list(timeline["快递描述"])
 

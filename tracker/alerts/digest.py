@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tracker.alerts.messages import FORMATS, KIND_LABELS, Message, render
+from tracker.alerts.messages import FORMATS, KIND_LABELS, Message, Text, Untrusted, render
 from tracker.alerts.model import ClaimFacts, FlagFacts, PlannedAlert
 from tracker.alerts.planning import parcel_groups, route_groups, stage_of, work_windows
 from tracker.alerts.schedule import local_date, next_slot
@@ -83,7 +83,7 @@ def plan_daily_digests(
                     channel=channel,
                     recipient=name,
                     level="digest",
-                    subject=message.title,
+                    subject=message.subject,
                     body=render(message, FORMATS[config.channels[channel].type]),
                     state="pending",
                     due_at=now,
@@ -103,7 +103,7 @@ def digest_message(
 ) -> Message:
     t = _TEXT[language]
     zh = language == "zh"
-    lines: list[str] = []
+    lines: list[Text] = []
     by_kind = Counter(f.kind for f in flags)
     if by_kind:
         lines.append(t["new"].format(n=sum(by_kind.values())))
@@ -121,7 +121,7 @@ def digest_message(
     lines.append(t["closing"].format(days=config.digest_claim_days, n=len(closing)))
     for claim in closing:
         closes = claim.filing_closes_at.astimezone(tz)  # type: ignore[union-attr]
-        lines.append(f"  {claim.waybill} {claim.claim_type} {t['closes']} {closes:%Y-%m-%d %H:%M}")
+        lines.append(("  ", Untrusted(claim.waybill), f" {claim.claim_type} {t['closes']} {closes:%Y-%m-%d %H:%M}"))
     totals: dict[str, Decimal] = {}
     for claim in open_claims:
         if claim.state == "draft" and claim.amount is not None:

@@ -1,5 +1,9 @@
 """Alert texts in Chinese or English, rendered as markdown (DingTalk, WeCom, webhook), Slack mrkdwn
-or plain text (e-mail). Pure: facts and `now` in, strings out."""
+or plain text (e-mail). Pure: facts and `now` in, strings out.
+
+Every value that comes from outside (waybill, courier, shop, region, texts) is wrapped in `Untrusted` where
+a line is built, and `render` escapes exactly those parts with the one helper for the target format
+(tracker/escape.py); our own words and the layout stay markup."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from tracker.alerts.model import ClaimFacts, FlagFacts
+from tracker.escape import robot_md, slack_mrkdwn
 
 # Channel type -> body format.
 FORMATS = {
@@ -83,33 +88,64 @@ def words(language: str) -> dict[str, str]:
     return _WORDS[language]
 
 
+class Untrusted(str):
+    """A value from outside (courier, shop, buyer, provider): escaped by `render` for the target format."""
+
+
+# A line: our own text (str), or our text and untrusted values in order (a tuple of str and Untrusted).
+Text = str | tuple[str, ...]
+
+_ESCAPES = {"markdown": robot_md, "slack": slack_mrkdwn, "text": lambda value: value}
+
+
+def plain(text: Text) -> str:
+    """The text as it reads, nothing escaped (subjects, e-mail)."""
+    return text if isinstance(text, str) else "".join(text)
+
+
+def escaped(text: Text, fmt: str) -> str:
+    """The text for `fmt`: its Untrusted parts through the format's one escaping helper."""
+    escape = _ESCAPES[fmt]
+    if isinstance(text, Untrusted):
+        return escape(str(text))
+    if isinstance(text, str):
+        return text
+    return "".join(escape(str(part)) if isinstance(part, Untrusted) else part for part in text)
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
-    title: str
-    lines: tuple[str, ...]
-    link: tuple[str, str] | None = None  # (text, url)
+    title: Text
+    lines: tuple[Text, ...]
+    link: tuple[str, str] | None = None  # (text, url): our words and the board's URL (values %-encoded)
+
+    @property
+    def subject(self) -> str:
+        return plain(self.title)
 
 
 def render(message: Message, fmt: str) -> str:
     """The message as `markdown`, Slack `slack` mrkdwn or plain `text`."""
+    title = escaped(message.title, fmt)
+    lines = [(plain(line).startswith("  "), escaped(line, fmt)) for line in message.lines]
     if fmt == "markdown":
-        parts = [f"### {message.title}", "", *(_item(line, "- ", "  - ") for line in message.lines)]
+        parts = [f"### {title}", "", *(_item(line, sub, "- ", "  - ") for sub, line in lines)]
         if message.link:
             parts += ["", f"[{message.link[0]}]({message.link[1]})"]
     elif fmt == "slack":
-        parts = [f"*{message.title}*", *(_item(line, "• ", "    ◦ ") for line in message.lines)]
+        parts = [f"*{title}*", *(_item(line, sub, "• ", "    ◦ ") for sub, line in lines)]
         if message.link:
             parts.append(f"<{message.link[1]}|{message.link[0]}>")
     else:
-        parts = [message.title, "", *message.lines]
+        parts = [title, "", *(line for _, line in lines)]
         if message.link:
             parts += ["", f"{message.link[0]}: {message.link[1]}"]
     return "\n".join(parts)
 
 
-def _item(line: str, bullet: str, sub_bullet: str) -> str:
+def _item(line: str, sub: bool, bullet: str, sub_bullet: str) -> str:
     """A list item; a line indented by two spaces is a sub-item of the one before."""
-    return sub_bullet + line.strip() if line.startswith("  ") else bullet + line
+    return sub_bullet + line.strip() if sub else bullet + line
 
 
 def format_duration(span: timedelta, language: str) -> str:
@@ -121,6 +157,7 @@ def format_duration(span: timedelta, language: str) -> str:
 
 
 def board_link(board_url: str, waybill: str) -> str:
+    # every character but letters, digits and "_.-~" is %-encoded: the waybill cannot end the link
     return board_url.replace("{waybill}", quote(waybill, safe=""))
 
 
@@ -157,9 +194,10 @@ def flag_message(
         tag = w["lead"]
     if reminder:
         tag += " · " + w["reminder"].format(n=reminder)
-    title = f"【{tag}】{kind_label} {flag.waybill}" if zh else f"[{tag}] {kind_label} {flag.waybill}"
-    courier = (flag.courier_name if zh else flag.courier_name_en) or flag.courier
-    lines = [f"{w['waybill']}: {flag.waybill} ({courier})"]
+    waybill = Untrusted(flag.waybill)
+    title = (f"【{tag}】{kind_label} ", waybill) if zh else (f"[{tag}] {kind_label} ", waybill)
+    courier = Untrusted((flag.courier_name if zh else flag.courier_name_en) or flag.courier)
+    lines: list[Text] = [(f"{w['waybill']}: ", waybill, " (", courier, ")")]
     problem = kind_label
     if flag.kind == "refund_deadline":
         problem += " · " + w["step"].format(n=flag.level)
@@ -172,10 +210,10 @@ def flag_message(
     label = since_zh if zh else since_en
     lines.append(f"{w['duration']}: {format_duration(now - since, language)} ({label})")
     if flag.shop or flag.province:
-        lines.append(" · ".join(p for p in (flag.shop, flag.province) if p))
+        lines.append((Untrusted(" · ".join(p for p in (flag.shop, flag.province) if p)),))
     action = (flag.next_action_zh if zh else flag.next_action_en) or flag.next_action_zh or flag.next_action_en
     if action:
-        lines.append(f"{w['action']}: {action}")
+        lines.append((f"{w['action']}: ", Untrusted(action)))
     if call is not None:
         start, end = call.window.split("-")
         if call.limited:

@@ -197,7 +197,7 @@ def plan_alerts(
                         channel=channel_name,
                         recipient=group_name,
                         level=stage.level if not reminder else f"{stage.level}/r{reminder}",
-                        subject=message.title,
+                        subject=message.subject,
                         body=render(message, fmt),
                         state=state,
                         due_at=due,

@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import typer
 
@@ -27,6 +28,8 @@ def streamlit_command(port: int) -> list[str]:
         sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
         "--client.toolbarMode", "minimal",
+        # an unexpected error shows its type only: never a traceback with file paths in the browser
+        "--client.showErrorDetails", "type",
     ]  # fmt: skip
 
 
@@ -48,6 +51,7 @@ def board(
     if ctx.invoked_subcommand is not None:
         return
     settings = ctx_app(ctx).settings  # a configuration mistake stops here, before the server starts
+    warn_if_readable(settings.config_dir / "board.toml")
     if not settings.board.users and not settings.board.open_localhost:
         typer.echo("note: no users in board.toml yet: run `tracker board add-user NAME --role lead`", err=True)
     if not _port_free(port):
@@ -67,6 +71,15 @@ def serve(settings: Settings, port: int, *, now: datetime | None = None) -> None
     os.execve(command[0], command, env)
 
 
+def warn_if_readable(path: Path) -> None:
+    """A warning line when board.toml (password hashes) may be read by other users of the machine."""
+    from tracker.auth import readable_by_others
+
+    if readable_by_others(path):
+        mode = oct(path.stat().st_mode & 0o777)[2:]
+        typer.echo(f"warning: {path} (password hashes) has mode {mode}, readable by others: chmod 600 {path}", err=True)
+
+
 @board_app.command("add-user")
 def add_user(
     ctx: typer.Context,
@@ -76,8 +89,9 @@ def add_user(
         None, "--password", envvar="TRACKER_BOARD_PASSWORD", help="Default: asked for on the terminal."
     ),
 ) -> None:
-    """Add a user to board.toml, or replace their role and password; stores a salted scrypt hash."""
-    from tracker.auth import hash_password, write_user
+    """Add a user to board.toml, or replace their role and password; stores a salted scrypt hash and
+    writes the file with mode 0600. Passwords shorter than [board.login] min_password_length are refused."""
+    from tracker.auth import hash_password, password_problem, readable_by_others, write_user
 
     if role not in ("lead", "agent"):
         raise TrackerError(f"--role: expected lead or agent, got {role!r}")
@@ -87,10 +101,15 @@ def add_user(
         password = getpass.getpass(f"password for {name}: ")
         if password != getpass.getpass("again: "):
             raise TrackerError("the two passwords differ")
-    if not password:
-        raise TrackerError("--password: the password is empty")
+    problem = password_problem(password, min_length=app.settings.board.login.min_password_length)
+    if problem:
+        raise TrackerError(f"--password: {problem} ([board.login] min_password_length in board.toml)")
+    path = config_dir / "board.toml"
+    was_open = readable_by_others(path)
     try:
-        new = write_user(config_dir / "board.toml", name, role=role, password_hash=hash_password(password))
+        new = write_user(path, name, role=role, password_hash=hash_password(password))
     except ValueError as exc:
         raise TrackerError(str(exc)) from None
-    typer.echo(f"{'added' if new else 'updated'} {name} ({role}) in {config_dir / 'board.toml'}")
+    typer.echo(f"{'added' if new else 'updated'} {name} ({role}) in {path}")
+    if was_open:
+        typer.echo(f"note: {path} was readable by others; it is now mode 600", err=True)
