@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
 from tracker.domain import ParcelFacts
 from tracker.errors import TrackerError
+from tracker.exports import safe_row, unguard
 from tracker.status import Direction
 from tracker.values import ValueProblem, parse_bool, parse_local_time, parse_money
 
@@ -300,7 +301,7 @@ class RowParser:
                 return ""
             if isinstance(raw, float) and raw.is_integer() and name not in MONEY_FIELDS:
                 return str(int(raw))
-            return str(raw).strip()
+            return unguard(str(raw).strip())
 
         return cell
 
@@ -432,8 +433,7 @@ def write_rejects(path: Path, header: Sequence[str], rejected: list[tuple[RowErr
     out = rejects_path_for(path)
     with out.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["row", "field", "value", "reason", *header])
+        writer.writerow(safe_row(["row", "field", "value", "reason", *header]))
         for error, values in rejected:
-            original = ["" if v is None else str(v) for v in values]
-            writer.writerow([error.row, error.field, error.value, error.reason, *original])
+            writer.writerow(safe_row([error.row, error.field, error.value, error.reason, *values]))
     return out

@@ -17,6 +17,7 @@ import typer
 from sqlalchemy import Engine
 
 from tracker.errors import TrackerError
+from tracker.exports import safe_row
 from tracker.settings import Settings, load_settings
 from tracker.values import ValueProblem, parse_local_time
 
@@ -92,6 +93,11 @@ def _plain(value: Any, tz: Any = None) -> Any:
     return value
 
 
+def _csv_value(value: Any) -> Any:
+    """Numbers stay numbers (safe_row leaves them alone), times as UTC ISO text."""
+    return value if isinstance(value, int | float | Decimal) else _plain(value)
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *, tz: Any = None) -> None:
     """Print rows as a table (times in the configured zone), JSON lines or CSV (times in UTC)."""
     if fmt is Format.json:
@@ -100,9 +106,9 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *,
         return
     if fmt is Format.csv:
         writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
+        writer.writerow(safe_row(columns))
         for row in rows:
-            writer.writerow(["" if row.get(c) is None else _plain(row.get(c)) for c in columns])
+            writer.writerow(safe_row([_csv_value(row.get(c)) for c in columns]))
         return
     from rich.console import Console
     from rich.table import Table
