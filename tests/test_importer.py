@@ -276,7 +276,7 @@ def test_not_a_workbook(tmp_path: Path, settings: Settings, sqlite_engine: Engin
 # --- through the command line ------------------------------------------------------------------------
 
 
-def test_cli_exit_status_and_summary(tmp_path: Path, settings: Settings) -> None:
+def test_cli_exit_status_and_summary(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     runner = CliRunner()
     good = _write_csv(tmp_path / "good.csv", TAOBAO, GOOD)
     result = runner.invoke(app, ["import", "parcels", str(good)])
@@ -291,7 +291,7 @@ def test_cli_exit_status_and_summary(tmp_path: Path, settings: Settings) -> None
     assert (tmp_path / "bad.rejects.csv").is_file()
 
 
-def test_cli_mapping_file_adds_a_header_set(tmp_path: Path, settings: Settings) -> None:
+def test_cli_mapping_file_adds_a_header_set(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     mapping = tmp_path / "erp.toml"
     mapping.write_text('[headers]\nwaybill = ["面单号"]\ncourier = ["承运公司"]\n', encoding="utf-8")
     path = _write_csv(tmp_path / "erp.csv", ["面单号", "承运公司"], [["YT7500000000009", "圆通"]])

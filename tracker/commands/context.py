@@ -42,13 +42,26 @@ class AppContext:
 
     @property
     def engine(self) -> Engine:
-        """The database, migrated to the newest schema (a no-op when it already is)."""
-        if self._engine is None:
-            from tracker.storage.db import make_engine, migrate
+        """The database, migrated to the newest schema (a no-op when it already is). A SQLite file that is
+        not there is an error (`tracker init` creates it): see `open_engine`."""
+        return self.open_engine()
 
-            self._engine = make_engine(self.settings.database_url)
-            migrate(self._engine)
+    def open_engine(self, *, create: bool = False, **kw: Any) -> Engine:
+        """The database engine, built once; `create` makes a missing SQLite file (init, demo)."""
+        if self._engine is None:
+            from tracker.storage.db import open_database
+
+            self._engine = open_database(self.settings.database_url, source=self.database_source, create=create, **kw)
         return self._engine
+
+    @property
+    def database_source(self) -> str:
+        """Where the database URL was set, for error messages."""
+        import os
+
+        if os.environ.get("TRACKER_DATABASE_URL"):
+            return "TRACKER_DATABASE_URL"
+        return f"database_url in {self.settings.config_dir / 'tracker.toml'}"
 
 
 def ctx_app(ctx: typer.Context) -> AppContext:

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
 def init(ctx: typer.Context) -> None:
     app = ctx_app(ctx)
-    app.engine  # noqa: B018  (building the engine migrates the schema)
+    app.open_engine(create=True)  # building the engine migrates the schema
     typer.echo(f"database ready: {_display_url(app.settings.database_url)}")
 
 
@@ -55,6 +55,8 @@ def _aliases(settings: Settings, mapping: Path | None) -> dict[str, list[str]]:
 def run_import(ctx: typer.Context, file: Path, mapping: Path | None, now: datetime) -> ImportReport:
     app = ctx_app(ctx)
     settings = app.settings
+    if not file.is_file():
+        raise TrackerError(f"{file}: file not found")  # before the database: the file is what was typed
     total = _estimate_rows(file)
     show_bar = sys.stderr.isatty() and total >= settings.import_.progress_min_rows
     try:
@@ -173,6 +175,7 @@ def demo(
     app = ctx_app(ctx)
     settings = app.settings
     file = file or settings.project_root / "examples" / "parcels.csv"
+    app.open_engine(create=True)
     typer.echo(f"database: {_display_url(settings.database_url)}")
     at = resolve_now(now, settings)
     print_report(run_import(ctx, file, None, at))
