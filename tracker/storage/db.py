@@ -50,7 +50,7 @@ def parse_database_url(url: str, *, source: str = "database_url") -> URL:
     """The parsed URL, or one DatabaseUnavailable line naming the setting (its password hidden)."""
     try:
         return make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise DatabaseUnavailable(
             f"{source}: {redact_url(url)!r} is not a database URL (expected {URL_EXAMPLES})"
         ) from None
