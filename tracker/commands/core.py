@@ -85,6 +85,7 @@ def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-de
         batch_size=settings.import_.batch_size,
         progress=progress,
         autonumber=_autonumber(settings) if settings.detection.import_autonumber else None,
+        limits=settings.import_.limits,
     )
 
 
@@ -122,12 +123,16 @@ def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
     )
     for row, waybill, note in report.detected[:max_errors]:
         typer.echo(f"  row {row}: courier detected for {waybill}: {note}")
-    if len(report.detected) > max_errors:
-        typer.echo(f"  ... {len(report.detected) - max_errors} more detected couriers")
+    if report.detected_count > max_errors:
+        typer.echo(f"  ... {report.detected_count - max_errors} more detected couriers")
     for error in report.errors[:max_errors]:
-        err.print(f"  row {error.row}, {error.field} = {error.value!r}: {error.reason}", markup=False)
-    if len(report.errors) > max_errors:
-        err.print(f"  ... {len(report.errors) - max_errors} more problems", markup=False)
+        if error.field:
+            err.print(f"  row {error.row}, {error.field} = {error.value!r}: {error.reason}", markup=False, soft_wrap=True)
+        else:
+            line = f"  row {error.row}: {error.reason}" + (f": {error.value!r}" if error.value else "")
+            err.print(line, markup=False, soft_wrap=True)
+    if report.error_count > max_errors:
+        err.print(f"  ... {report.error_count - max_errors} more problems", markup=False)
     if report.rejects_path:
         err.print(f"rejected rows written to {report.rejects_path}", markup=False)
 
