@@ -127,10 +127,10 @@ def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
         typer.echo(f"  ... {report.detected_count - max_errors} more detected couriers")
     for error in report.errors[:max_errors]:
         if error.field:
-            err.print(f"  row {error.row}, {error.field} = {error.value!r}: {error.reason}", markup=False, soft_wrap=True)
+            line = f"  row {error.row}, {error.field} = {error.value!r}: {error.reason}"
         else:
             line = f"  row {error.row}: {error.reason}" + (f": {error.value!r}" if error.value else "")
-            err.print(line, markup=False, soft_wrap=True)
+        err.print(line, markup=False, soft_wrap=True)
     if report.error_count > max_errors:
         err.print(f"  ... {report.error_count - max_errors} more problems", markup=False)
     if report.rejects_path:
