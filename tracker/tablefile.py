@@ -176,8 +176,15 @@ def _csv_rows(fh: IO[str], limits: ReadLimits) -> Iterator[list[str] | BadRow]:
 def _well_formed(lines: list[str], fields: list[str], width: int | None) -> bool:
     """A row spanning several lines is believed only when it is strictly valid CSV with the header's number
     of fields: an unterminated quote swallows the next lines until some later quote, which almost never
-    closes the field cleanly (`"ORD1,shop1<newline>SF2,sf,"ORD2"` is not CSV)."""
+    closes the field cleanly (`"ORD1,shop1<newline>SF2,sf,"ORD2"` is not CSV). A swallowed line in the
+    middle that is a whole row by itself (no quote, the header's number of commas) gives it away too."""
     if width is not None and len(fields) != width:
+        return False
+    if width is not None and any('"' not in line and line.count(",") == width - 1 for line in lines[1:-1]):
+        return False
+    # in valid CSV quotes come in pairs inside a quoted cell: the line opening the cell and the line closing
+    # it hold an odd number of them, the lines between an even number
+    if lines[-1].count('"') % 2 == 0 or any(line.count('"') % 2 for line in lines[1:-1]):
         return False
     try:
         strict = next(csv.reader(lines, strict=True))
