@@ -403,3 +403,15 @@ def test_one_return_waybill_named_by_two_buyers_is_flagged_shared(
     _import_returns(_write_csv(tmp_path / "refunds2.csv", RETURNS, later), settings, engine)
     _import_returns(_write_csv(tmp_path / "refunds.csv", RETURNS, rows), settings, engine)  # re-import: no change
     assert _shared_flags(engine, settings) == {"73100000000001": 2, "73100000000003": 2}
+
+
+def test_seen_keys_hold_every_key_across_merges() -> None:
+    from tracker.importer import SeenKeys
+
+    seen = SeenKeys(merge_at=7)
+    keys = [("sf", f"SF{n:013d}") for n in range(0, 300, 3)]
+    for key in keys:
+        seen.add(key)
+    assert all(key in seen for key in keys)
+    assert not [n for n in range(1, 300, 3) if ("sf", f"SF{n:013d}") in seen]
+    assert ("zto", "SF0000000000000") not in seen  # the courier is part of the key

@@ -8,11 +8,14 @@ Rows are numbered as a spreadsheet shows them: the header is row 1.
 from __future__ import annotations
 
 import csv
+import heapq
 import re
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
-from decimal import Decimal
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
@@ -329,9 +332,9 @@ def import_parcels(
     pending: dict[tuple[str, str], ParcelFacts] = {}
     rejects = _Rejects(rejects_path_for(path), header)
 
-    # what earlier batches of this file stored per parcel (order ids, goods value): a merged shipment's
-    # rows may fall into different batches
-    flushed: dict[tuple[str, str], tuple[str | None, Decimal | None]] = {}
+    # the parcels earlier batches of this file stored: a merged shipment's rows may fall into different
+    # batches, and a later row is merged with what the earlier batch stored (read back from the database)
+    flushed = SeenKeys()
 
     # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
     buyers: dict[tuple[str, str], dict[str, str | None]] = {}
@@ -342,7 +345,9 @@ def import_parcels(
             inserted, updated = repo.upsert_parcels(engine, list(pending.values()), now=now, return_buyers=named)
             report.inserted += inserted
             report.updated += updated
-            flushed.update((key, (p.order_id, p.goods_value)) for key, p in pending.items())
+            for key in pending:
+                flushed.add(key)
+                buyers.pop(key, None)  # stored; a later batch records its own buyers beside them
             pending.clear()
 
     def reject(errors: Sequence[RowError], values: Sequence[Any]) -> None:
@@ -378,7 +383,7 @@ def import_parcels(
                     continue
                 if key in flushed:
                     # the same parcel in an earlier batch of this file: merged with what that batch stored
-                    order_id, goods_value = flushed[key]
+                    order_id, goods_value = repo.parcel_order(engine, *key)
                     parcel = merge_same_parcel(replace(parcel, order_id=order_id, goods_value=goods_value), parcel)
                     report.merged += 1
                 pending[key] = parcel
@@ -407,6 +412,36 @@ def import_parcels(
         },
     )
     return report
+
+
+class SeenKeys:
+    """A set of (courier, waybill) in bounded memory: 8 bytes a key (a 64-bit BLAKE2 digest in a sorted
+    array) instead of two strings and a tuple, so a file of a million parcels needs 8 MB, not 300. Two keys
+    sharing a digest (odds about 1 in 30 million for a million keys) would only make a row read back what its parcel
+    holds before merging."""
+
+    def __init__(self, merge_at: int = 65_536) -> None:
+        self._sorted = array("q")
+        self._recent: set[int] = set()
+        self._merge_at = merge_at
+
+    @staticmethod
+    def _digest(key: tuple[str, str]) -> int:
+        raw = blake2b(f"{key[0]}\x00{key[1]}".encode(), digest_size=8).digest()
+        return int.from_bytes(raw, "little", signed=True)
+
+    def add(self, key: tuple[str, str]) -> None:
+        self._recent.add(self._digest(key))
+        if len(self._recent) >= self._merge_at:
+            self._sorted = array("q", heapq.merge(self._sorted, sorted(self._recent)))
+            self._recent.clear()
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        digest = self._digest(key)
+        if digest in self._recent:
+            return True
+        at = bisect_left(self._sorted, digest)
+        return at < len(self._sorted) and self._sorted[at] == digest
 
 
 class _Rejects:
