@@ -180,7 +180,7 @@ def _well_formed(lines: list[str], fields: list[str], width: int | None) -> bool
     middle that is a whole row by itself (no quote, the header's number of commas) gives it away too."""
     if width is not None and len(fields) != width:
         return False
-    if width is not None and any('"' not in line and line.count(",") == width - 1 for line in lines[1:-1]):
+    if width and width > 1 and any('"' not in line and line.count(",") == width - 1 for line in lines[1:-1]):
         return False
     # in valid CSV quotes come in pairs inside a quoted cell: the line opening the cell and the line closing
     # it hold an odd number of them, the lines between an even number
