@@ -240,9 +240,9 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
 
 
 def read_xlsx(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, Sequence[Any] | BadRow]]]:
+    check_zip(path, limits)
     from openpyxl import load_workbook
 
-    check_zip(path, limits)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         sheet = book.worksheets[0]

@@ -87,3 +87,21 @@ def test_a_bad_file_is_one_line_and_changes_nothing(
     assert message in proc.stderr
     assert _stored(sqlite_engine) == before
     assert not (tmp_path / f"{source.stem}.rejects.csv").exists()
+
+
+def test_a_zip_bomb_is_refused_before_it_expands() -> None:
+    import tracemalloc
+
+    import openpyxl  # noqa: F401  (imported before measuring: its modules are not the file's memory)
+
+    from tracker.tablefile import ImportFileError, ReadLimits, read_table
+
+    tracemalloc.start()
+    with pytest.raises(ImportFileError, match="refused as a zip bomb"):
+        read_table(FILES / "bomb.xlsx")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2_000_000  # the 20 MB part was never inflated
+    # the parts together over the limit: refused by the total, whatever the ratio
+    with pytest.raises(ImportFileError, match="expands to 20,973,162 bytes, more than the limit of 1,048,576"):
+        read_table(FILES / "bomb.xlsx", ReadLimits(max_xlsx_unzipped_bytes=1 << 20, max_xlsx_ratio=10**6))
