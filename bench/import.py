@@ -144,6 +144,8 @@ def main() -> None:
         "baseline_peak_mb": round(base_peak, 1),
         "peak_ratio": round(project_peak / base_peak, 2),
         "target_peak_mb": round(peak_target, 1),
+        "pass_speed": per_100k < TARGET_SECONDS_PER_100K,
+        "pass_memory": project_peak <= peak_target,
         "pass": per_100k < TARGET_SECONDS_PER_100K and project_peak <= peak_target,
     }
     print(json.dumps(result))
@@ -151,8 +153,10 @@ def main() -> None:
           f"{per_100k:.2f} s per 100k), peak {project_peak:.0f} MB")  # fmt: skip
     print(f"baseline csv read: {result['baseline_rows_per_s']:,} rows/s, peak {base_peak:.0f} MB; "
           f"ratio import/baseline = {result['ratio']} (speed), {result['peak_ratio']} (peak memory)")  # fmt: skip
-    print(f"target < {TARGET_SECONDS_PER_100K:.0f} s per 100k rows and peak <= {peak_target:.0f} MB: "
-          f"{'PASS' if result['pass'] else 'FAIL'}")  # fmt: skip
+    verdict = {True: "PASS", False: "FAIL"}
+    print(f"target < {TARGET_SECONDS_PER_100K:.0f} s per 100k rows: {verdict[result['pass_speed']]} "
+          "(absolute: a loaded machine slows the baseline too, compare the ratio)")  # fmt: skip
+    print(f"target peak <= {peak_target:.0f} MB: {verdict[result['pass_memory']]}")
     if args.json:
         args.json.write_text(json.dumps(result) + "\n")
 
