@@ -105,3 +105,20 @@ def test_a_zip_bomb_is_refused_before_it_expands() -> None:
     # the parts together over the limit: refused by the total, whatever the ratio
     with pytest.raises(ImportFileError, match="expands to 20,973,162 bytes, more than the limit of 1,048,576"):
         read_table(FILES / "bomb.xlsx", ReadLimits(max_xlsx_unzipped_bytes=1 << 20, max_xlsx_ratio=10**6))
+
+
+def test_the_limits_are_configuration(settings: Settings, sqlite_engine: Engine, tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(settings.config_dir, config)
+    toml = (config / "tracker.toml").read_text(encoding="utf-8")
+    (config / "tracker.toml").write_text(re.sub(r"(?m)^max_field_chars = \d+", "max_field_chars = 15", toml), "utf-8")
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "waybill,courier,order_id\nSF1402000000101,sf,ORD-101-TOO-LONG\nSF1402000000102,sf,ORD-102\n", "utf-8"
+    )
+    result = RUN.invoke(app, ["--config", str(config), "import", "parcels", str(source)])
+    assert result.exit_code == 1 and "row 2, order_id = 'ORD-101-TOO-LONG': longer than 15 characters" in result.output
+    assert _waybills(sqlite_engine) == {"SF1402000000102"}

@@ -139,7 +139,7 @@ def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
     if report.error_count > max_errors:
         err.print(f"  ... {report.error_count - max_errors} more problems", markup=False)
     if report.rejects_path:
-        err.print(f"rejected rows written to {report.rejects_path}", markup=False)
+        err.print(f"rejected rows written to {report.rejects_path}", markup=False, soft_wrap=True)
 
 
 def import_parcels_cmd(
