@@ -62,7 +62,7 @@ def check_row(values: Sequence[Any], header: Sequence[str], limits: ReadLimits) 
     for index, value in enumerate(values):
         if not isinstance(value, str):
             continue
-        name = header[index] if index < len(header) and header[index] else f"column {index + 1}"
+        name = excerpt(header[index], 40) if index < len(header) and header[index] else f"column {index + 1}"
         if len(value) > limits.max_field_chars:
             return BadRow(name, excerpt(value), f"longer than {limits.max_field_chars:,} characters")
         found = CONTROL.search(value)
@@ -201,9 +201,10 @@ def read_csv(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[
     if first is None:
         fh.close()
         raise ImportFileError("the file is empty")
-    if isinstance(first, BadRow):
+    problem = first if isinstance(first, BadRow) else check_row(first, first, limits)
+    if problem:
         fh.close()
-        raise ImportFileError(f"row 1 (the header): {first.reason}")
+        raise ImportFileError(f"row 1 (the header){', ' + problem.field if problem.field else ''}: {problem.reason}")
     header = [h.strip() for h in first]
 
     def numbered() -> Iterator[tuple[int, Sequence[Any] | BadRow]]:
@@ -258,7 +259,7 @@ def read_xlsx(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple
     problem = check_row(header, header, limits)
     if problem:
         book.close()
-        raise ImportFileError(f"row 1 (the header), {problem.field or 'row'}: {problem.reason}")
+        raise ImportFileError(f"row 1 (the header){', ' + problem.field if problem.field else ''}: {problem.reason}")
 
     def numbered() -> Iterator[tuple[int, Sequence[Any] | BadRow]]:
         try:
