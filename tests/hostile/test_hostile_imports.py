@@ -37,6 +37,7 @@ FILE_CASES = [
     ("duplicate_header.csv", "row 1 (the header): duplicate column '物流单号' (columns 2 and 4)"),
     ("bomb.xlsx", "xl/worksheets/sheet1.xml expands 1,017 times (20,606 -> 20,971,799 bytes), more than the limit"),
     ("not_a_workbook.xlsx", "not a readable XLSX workbook"),
+    ("header_nul_byte.csv", "row 1 (the header), 物流\ufffd公司: contains a NUL byte"),
 ]
 
 
