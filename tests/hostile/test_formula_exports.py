@@ -78,6 +78,25 @@ def test_the_xlsx_packet_holds_strings_never_formulas(settings: Settings, tmp_pa
     assert all(isinstance(c.value, int | float) for c in book.worksheets[0]["A"][1:])  # claim id stays a number
 
 
+def test_the_boards_download_holds_strings_never_formulas(settings: Settings) -> None:
+    import io
+
+    from claims.export import packets_xlsx
+    from claims.tables import load_tables
+
+    _packet_claim(settings)
+    engine = make_engine(settings.database_url)
+    claim_id = json.loads(RUN.invoke(app, ["claims", "list", "--format", "json"]).output.splitlines()[0])["id"]
+    data = packets_xlsx(
+        engine, claim_ids=[claim_id], tables=load_tables(settings.config_dir / "claims"), tz=settings.tz
+    )
+    engine.dispose()
+    book = load_workbook(io.BytesIO(data))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"] and not [c.value for c in cells if _unsafe(c.value)]
+    assert '\'=HYPERLINK("http://x","y")' in {c.value for c in cells}
+
+
 def test_the_csv_packet_guards_every_formula_cell(settings: Settings, tmp_path: Path) -> None:
     _packet_claim(settings)
     out = tmp_path / "packet.csv"
