@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from claims.tables import ClaimTables
+from tracker.exports import append_xlsx_row, safe_row
 from tracker.storage.rows import TrackingEventRow
 
 EVENT = TrackingEventRow.__table__
@@ -112,10 +113,10 @@ def _timeline_text(events: list[dict[str, Any]], tz: tzinfo) -> str:
 def _write_csv(path: Path, rows: list[dict[str, Any]], events: dict[int, list[dict[str, Any]]], tz: tzinfo) -> Path:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow([zh for _, zh in COLUMNS] + ["物流轨迹"])
+        writer.writerow(safe_row([zh for _, zh in COLUMNS] + ["物流轨迹"]))
         for row in rows:
-            values = ["" if row[key] is None else str(row[key]) for key, _ in COLUMNS]
-            writer.writerow(values + [_timeline_text(events[row["parcel_id"]], tz)])
+            values = [row[key] for key, _ in COLUMNS]
+            writer.writerow(safe_row(values + [_timeline_text(events[row["parcel_id"]], tz)]))
     return path
 
 
@@ -126,24 +127,24 @@ def _write_xlsx(path: Path, rows: list[dict[str, Any]], events: dict[int, list[d
     book = Workbook()
     summary = book.active
     summary.title = "索赔清单"
-    summary.append([zh for _, zh in COLUMNS])
+    append_xlsx_row(summary, [zh for _, zh in COLUMNS])
     for cell in summary[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        summary.append([row[key] for key, _ in COLUMNS])
+        append_xlsx_row(summary, [row[key] for key, _ in COLUMNS])
         summary.cell(row=summary.max_row, column=7).number_format = "#,##0.00"
     for column, width in zip("ABCDEFGHIJKLMNOPQR", (8, 18, 8, 20, 14, 10, 12, 6, 48, 10, 10, 10, 17, 17, 17, 16, 8, 12),
                              strict=True):  # fmt: skip
         summary.column_dimensions[column].width = width
     for row in rows:
         sheet = book.create_sheet(title=f"轨迹 {row['waybill']}"[:31])
-        sheet.append(["运单号", row["waybill"], "快递公司", row["courier"], "索赔类型", row["claim_type_zh"]])
-        sheet.append(["时间", "状态", "代码", "物流信息", "地点"])
+        append_xlsx_row(sheet, ["运单号", row["waybill"], "快递公司", row["courier"], "索赔类型", row["claim_type_zh"]])
+        append_xlsx_row(sheet, ["时间", "状态", "代码", "物流信息", "地点"])
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for event in events[row["parcel_id"]]:
-            sheet.append([_local(event["event_time"], tz), event["status"], event["raw_code"], event["text"],
-                          event["location"] or ""])  # fmt: skip
+            append_xlsx_row(sheet, [_local(event["event_time"], tz), event["status"], event["raw_code"],
+                                    event["text"], event["location"] or ""])  # fmt: skip
         sheet.column_dimensions["A"].width = 17
         sheet.column_dimensions["D"].width = 60
         for line in sheet.iter_rows(min_row=3):

@@ -276,7 +276,7 @@ def test_not_a_workbook(tmp_path: Path, settings: Settings, sqlite_engine: Engin
 # --- through the command line ------------------------------------------------------------------------
 
 
-def test_cli_exit_status_and_summary(tmp_path: Path, settings: Settings) -> None:
+def test_cli_exit_status_and_summary(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     runner = CliRunner()
     good = _write_csv(tmp_path / "good.csv", TAOBAO, GOOD)
     result = runner.invoke(app, ["import", "parcels", str(good)])
@@ -291,7 +291,7 @@ def test_cli_exit_status_and_summary(tmp_path: Path, settings: Settings) -> None
     assert (tmp_path / "bad.rejects.csv").is_file()
 
 
-def test_cli_mapping_file_adds_a_header_set(tmp_path: Path, settings: Settings) -> None:
+def test_cli_mapping_file_adds_a_header_set(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     mapping = tmp_path / "erp.toml"
     mapping.write_text('[headers]\nwaybill = ["面单号"]\ncourier = ["承运公司"]\n', encoding="utf-8")
     path = _write_csv(tmp_path / "erp.csv", ["面单号", "承运公司"], [["YT7500000000009", "圆通"]])
@@ -403,3 +403,15 @@ def test_one_return_waybill_named_by_two_buyers_is_flagged_shared(
     _import_returns(_write_csv(tmp_path / "refunds2.csv", RETURNS, later), settings, engine)
     _import_returns(_write_csv(tmp_path / "refunds.csv", RETURNS, rows), settings, engine)  # re-import: no change
     assert _shared_flags(engine, settings) == {"73100000000001": 2, "73100000000003": 2}
+
+
+def test_seen_keys_hold_every_key_across_merges() -> None:
+    from tracker.importer import SeenKeys
+
+    seen = SeenKeys(merge_at=7)
+    keys = [("sf", f"SF{n:013d}") for n in range(0, 300, 3)]
+    for key in keys:
+        seen.add(key)
+    assert all(key in seen for key in keys)
+    assert not [n for n in range(1, 300, 3) if ("sf", f"SF{n:013d}") in seen]
+    assert ("zto", "SF0000000000000") not in seen  # the courier is part of the key

@@ -8,12 +8,14 @@ Rows are numbered as a spreadsheet shows them: the header is row 1.
 from __future__ import annotations
 
 import csv
-import io
+import heapq
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
-from decimal import Decimal
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,10 @@ from sqlalchemy import Engine
 
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
 from tracker.domain import ParcelFacts
-from tracker.errors import TrackerError
+from tracker.exports import safe_row, unguard
+from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, read_table
+
+__all__ = ["ImportFileError", "ImportReport", "ReadLimits", "RowError", "import_parcels", "read_table"]
 from tracker.status import Direction
 from tracker.values import ValueProblem, parse_bool, parse_local_time, parse_money
 
@@ -42,16 +47,15 @@ _DIRECTIONS = {"outbound": Direction.outbound, "发货": Direction.outbound, "re
                "退货": Direction.ret, "退回": Direction.ret}  # fmt: skip
 
 
-class ImportFileError(TrackerError):
-    """The file as a whole cannot be imported (unreadable, no header, no waybill column)."""
-
-
 @dataclass(frozen=True, slots=True)
 class RowError:
     row: int
     field: str
     value: str
     reason: str
+
+
+KEEP = 1000  # problems and detections kept in the report (all of them are counted; rejects go to the file)
 
 
 @dataclass
@@ -62,61 +66,18 @@ class ImportReport:
     updated: int = 0
     merged: int = 0  # rows folded into another row of the same parcel (merged shipping)
     detected: list[tuple[int, str, str]] = field(default_factory=list)  # (row, waybill, courier: pattern)
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # the first KEEP problems
     rejects_path: Path | None = None
-
-    @property
-    def rejected_rows(self) -> int:
-        return len({e.row for e in self.errors})
+    rejected_rows: int = 0
+    error_count: int = 0  # every problem, kept or not
+    detected_count: int = 0
 
     @property
     def stored(self) -> int:
         return self.inserted + self.updated
 
 
-# --- reading -------------------------------------------------------------------------------------------
-
-
-def decode_csv_bytes(data: bytes) -> str:
-    """UTF-8 (with or without BOM) when it decodes, else GBK (as GB18030, its superset)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"not UTF-8 or GBK text (byte {exc.start})") from None
-
-
-def read_table(path: Path) -> tuple[list[str], Iterator[Sequence[Any]]]:
-    """Header names and the data rows of a CSV or XLSX file."""
-    if not path.is_file():
-        raise ImportFileError("file not found")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    text = decode_csv_bytes(path.read_bytes())
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFileError("the file is empty") from None
-    return [h.strip() for h in header], reader
-
-
-def _read_xlsx(path: Path) -> tuple[list[str], Iterator[Sequence[Any]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several unrelated types for a bad file
-        raise ImportFileError(f"not a readable XLSX workbook ({exc})") from None
-    rows = book.worksheets[0].iter_rows(values_only=True)
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise ImportFileError("the first sheet is empty") from None
-    return ["" if h is None else str(h).strip() for h in header], rows
+# --- headers -------------------------------------------------------------------------------------------
 
 
 def _norm_header(name: str) -> str:
@@ -130,16 +91,29 @@ def is_returns_file(header: Sequence[str], columns: Mapping[str, int], return_he
 
 
 def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """Canonical field -> column index. Canonical English names always work; unknown columns are ignored."""
+    """Canonical field -> column index. Canonical English names always work; unknown columns are ignored.
+    A column that is read and whose header appears twice is an error naming it (which one holds the data?);
+    two different names for one field (订单编号 and 主订单编号) take the first."""
     lookup: dict[str, str] = {_norm_header(name): name for name in CANONICAL}
     for canonical, names in aliases.items():
         for name in names:
             lookup.setdefault(_norm_header(name), canonical)
     columns: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    duplicates: list[str] = []
     for index, name in enumerate(header):
-        canonical = lookup.get(_norm_header(name))
-        if canonical and canonical not in columns:
+        key = _norm_header(name)
+        canonical = lookup.get(key)
+        if not canonical:
+            continue
+        if key in seen:
+            duplicates.append(f"{name!r} (columns {seen[key] + 1} and {index + 1})")
+            continue
+        seen[key] = index
+        if canonical not in columns:
             columns[canonical] = index
+    if duplicates:
+        raise ImportFileError(f"row 1 (the header): duplicate column {', '.join(duplicates)}; keep one of each")
     if "waybill" not in columns:
         wanted = ", ".join(["waybill", *aliases.get("waybill", [])])
         raise ImportFileError(f"no waybill column: expected a header named one of {wanted}")
@@ -300,7 +274,7 @@ class RowParser:
                 return ""
             if isinstance(raw, float) and raw.is_integer() and name not in MONEY_FIELDS:
                 return str(int(raw))
-            return str(raw).strip()
+            return unguard(str(raw).strip())
 
         return cell
 
@@ -339,26 +313,28 @@ def import_parcels(
     actor: str = "import",
     progress: Callable[[int], None] | None = None,
     autonumber: Callable[[str], Sequence[str]] | None = None,
+    limits: ReadLimits | None = None,
 ) -> ImportReport:
     """Import one file: good rows are upserted in batches, each bad row is reported and skipped.
 
     Re-importing a file updates the same parcels (key: courier + waybill) and creates no duplicates.
-    The rejects CSV (`<name>.rejects.csv`) is written beside the input when a row was rejected.
+    The rejects CSV (`<name>.rejects.csv`) is written beside the input, row by row, when a row is rejected.
     `autonumber` (number -> Kuaidi100 company codes) is asked for a blank courier the patterns cannot decide.
+    The file is read row by row: memory does not grow with its size (`limits`: [import] in tracker.toml).
     """
     from tracker.storage import repo
 
     report = ImportReport(path=path)
-    header, rows = read_table(path)
+    header, rows = read_table(path, limits)
     columns = map_headers(header, aliases)
     direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
     parser = RowParser(columns, couriers, tz, currency, direction, autonumber)
     pending: dict[tuple[str, str], ParcelFacts] = {}
-    rejected: list[tuple[RowError, Sequence[Any]]] = []
+    rejects = _Rejects(rejects_path_for(path), header)
 
-    # what earlier batches of this file stored per parcel (order ids, goods value): a merged shipment's
-    # rows may fall into different batches
-    flushed: dict[tuple[str, str], tuple[str | None, Decimal | None]] = {}
+    # the parcels earlier batches of this file stored: a merged shipment's rows may fall into different
+    # batches, and a later row is merged with what the earlier batch stored (read back from the database)
+    flushed = SeenKeys()
 
     # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
     buyers: dict[tuple[str, str], dict[str, str | None]] = {}
@@ -369,42 +345,58 @@ def import_parcels(
             inserted, updated = repo.upsert_parcels(engine, list(pending.values()), now=now, return_buyers=named)
             report.inserted += inserted
             report.updated += updated
-            flushed.update((key, (p.order_id, p.goods_value)) for key, p in pending.items())
+            for key in pending:
+                flushed.add(key)
+                buyers.pop(key, None)  # stored; a later batch records its own buyers beside them
             pending.clear()
 
-    for row_no, values in enumerate(rows, start=2):
-        if not any(v not in (None, "") for v in values):
-            continue  # blank line
-        report.rows += 1
-        parcels, errors, note = parser.parse(row_no, values)
+    def reject(errors: Sequence[RowError], values: Sequence[Any]) -> None:
+        report.rejected_rows += 1
+        report.error_count += len(errors)
+        report.errors.extend(errors[: max(0, KEEP - len(report.errors))])
         for error in errors:
-            report.errors.append(error)
-            rejected.append((error, values))
-        if note:
-            report.detected.append((row_no, parcels[0].waybill if parcels else "", note))
-        for parcel in parcels:
-            key = (parcel.courier, parcel.waybill)
-            if parcel.direction == Direction.ret and parcel.buyer_id:
-                buyers.setdefault(key, {}).setdefault(parcel.buyer_id, parcel.order_id)
-            if key in pending:
-                pending[key] = merge_same_parcel(pending[key], parcel)
-                report.merged += 1
+            rejects.write(error, values)
+
+    try:
+        for row_no, values in rows:
+            if isinstance(values, BadRow):
+                report.rows += 1
+                reject([RowError(row_no, values.field, values.value, values.reason)], values.values)
                 continue
-            if key in flushed:
-                # the same parcel in an earlier batch of this file: merged with what that batch stored
-                order_id, goods_value = flushed[key]
-                parcel = merge_same_parcel(replace(parcel, order_id=order_id, goods_value=goods_value), parcel)
-                report.merged += 1
-            pending[key] = parcel
-        if len(pending) >= batch_size:
-            flush()
-        if progress and report.rows % 1000 == 0:
-            progress(1000)
-    flush()
+            if not any(v not in (None, "") for v in values):
+                continue  # blank line
+            report.rows += 1
+            parcels, errors, note = parser.parse(row_no, values)
+            if errors:
+                reject(errors, values)
+            if note:
+                report.detected_count += 1
+                if len(report.detected) < KEEP:
+                    report.detected.append((row_no, parcels[0].waybill if parcels else "", note))
+            for parcel in parcels:
+                key = (parcel.courier, parcel.waybill)
+                if parcel.direction == Direction.ret and parcel.buyer_id:
+                    buyers.setdefault(key, {}).setdefault(parcel.buyer_id, parcel.order_id)
+                if key in pending:
+                    pending[key] = merge_same_parcel(pending[key], parcel)
+                    report.merged += 1
+                    continue
+                if key in flushed:
+                    # the same parcel in an earlier batch of this file: merged with what that batch stored
+                    order_id, goods_value = repo.parcel_order(engine, *key)
+                    parcel = merge_same_parcel(replace(parcel, order_id=order_id, goods_value=goods_value), parcel)
+                    report.merged += 1
+                pending[key] = parcel
+            if len(pending) >= batch_size:
+                flush()
+            if progress and report.rows % 1000 == 0:
+                progress(1000)
+        flush()
+    finally:
+        rejects.close()
     if progress:
         progress(report.rows % 1000)
-    if rejected:
-        report.rejects_path = write_rejects(path, header, rejected)
+    report.rejects_path = rejects.path if rejects.opened else None
     repo.record_audit(
         engine,
         at=now,
@@ -422,18 +414,60 @@ def import_parcels(
     return report
 
 
+class SeenKeys:
+    """A set of (courier, waybill) in bounded memory: 8 bytes a key (a 64-bit BLAKE2 digest in a sorted
+    array) instead of two strings and a tuple, so a file of a million parcels needs 8 MB, not 300. Two keys
+    sharing a digest (odds about 1 in 30 million for a million keys) would only make a row read back what its parcel
+    holds before merging."""
+
+    def __init__(self, merge_at: int = 65_536) -> None:
+        self._sorted = array("q")
+        self._recent: set[int] = set()
+        self._merge_at = merge_at
+
+    @staticmethod
+    def _digest(key: tuple[str, str]) -> int:
+        raw = blake2b(f"{key[0]}\x00{key[1]}".encode(), digest_size=8).digest()
+        return int.from_bytes(raw, "little", signed=True)
+
+    def add(self, key: tuple[str, str]) -> None:
+        self._recent.add(self._digest(key))
+        if len(self._recent) >= self._merge_at:
+            self._sorted = array("q", heapq.merge(self._sorted, sorted(self._recent)))
+            self._recent.clear()
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        digest = self._digest(key)
+        if digest in self._recent:
+            return True
+        at = bisect_left(self._sorted, digest)
+        return at < len(self._sorted) and self._sorted[at] == digest
+
+
+class _Rejects:
+    """The rejects CSV beside the input (UTF-8 with BOM, so Excel shows the Chinese), written row by row:
+    row, field, value, reason, then the original row so it can be fixed and imported again. Opened at the
+    first rejected row; a clean import writes no file."""
+
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
+        self.path, self.header = path, header
+        self.opened = False
+        self._fh: Any = None
+        self._writer: Any = None
+
+    def write(self, error: RowError, values: Sequence[Any]) -> None:
+        if self._writer is None:
+            self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(safe_row(["row", "field", "value", "reason", *self.header]))
+            self.opened = True
+        original = [CONTROL.sub("\ufffd", v) if isinstance(v, str) else v for v in values]
+        self._writer.writerow(safe_row([error.row, error.field, error.value, error.reason, *original]))
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
 def rejects_path_for(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
-
-
-def write_rejects(path: Path, header: Sequence[str], rejected: list[tuple[RowError, Sequence[Any]]]) -> Path:
-    """Rejects beside the input (UTF-8 with BOM, so Excel shows the Chinese): row, field, value, reason,
-    then the original row so it can be fixed and imported again."""
-    out = rejects_path_for(path)
-    with out.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["row", "field", "value", "reason", *header])
-        for error, values in rejected:
-            original = ["" if v is None else str(v) for v in values]
-            writer.writerow([error.row, error.field, error.value, error.reason, *original])
-    return out

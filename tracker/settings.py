@@ -51,6 +51,26 @@ class _Strict(BaseModel):
 class ImportConfig(_Strict):
     batch_size: PositiveInt = 2000
     progress_min_rows: PositiveInt = 5000
+    # bounds of one row of an imported file (tracker.tablefile.ReadLimits; docs/importing.md)
+    max_field_chars: PositiveInt = 4096
+    max_row_chars: PositiveInt = 131_072
+    max_columns: PositiveInt = 512
+    max_row_lines: PositiveInt = 20
+    max_xlsx_unzipped_mb: PositiveInt = 512
+    max_xlsx_ratio: PositiveInt = 100
+
+    @property
+    def limits(self):  # type: ignore[no-untyped-def]  # -> tracker.tablefile.ReadLimits
+        from tracker.tablefile import ReadLimits
+
+        return ReadLimits(
+            max_field_chars=self.max_field_chars,
+            max_row_chars=self.max_row_chars,
+            max_columns=self.max_columns,
+            max_row_lines=self.max_row_lines,
+            max_xlsx_unzipped_bytes=self.max_xlsx_unzipped_mb * 1024 * 1024,
+            max_xlsx_ratio=self.max_xlsx_ratio,
+        )
 
 
 # --- couriers.toml ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from tracker.cli import app
@@ -132,7 +133,11 @@ def test_cli_takes_kuaidi100s_word_for_a_weak_pattern_match(sandbox_config: Path
 
 
 def test_import_asks_kuaidi100_only_when_switched_on(
-    tmp_path: Path, settings: Settings, sandbox: tuple[str, SandboxState], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    settings: Settings,
+    sqlite_engine: Engine,
+    sandbox: tuple[str, SandboxState],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, state = sandbox
     path = tmp_path / "orders.csv"
@@ -164,7 +169,7 @@ def test_import_asks_kuaidi100_only_when_switched_on(
 
 
 def test_import_stops_asking_an_unreachable_kuaidi100(
-    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "orders.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as fh:

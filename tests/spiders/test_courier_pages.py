@@ -75,6 +75,7 @@ def test_crawl_of_sandbox_pages_stores_events_once(tmp_path, sandbox) -> None:
                "anchor": "2026-11-18T00:00:00Z"}).raise_for_status()  # fmt: skip
     env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'crawl.db'}"}
     cli = [sys.executable, "-m", "tracker.cli"]
+    subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
     subprocess.run([*cli, "import", "parcels", str(FIXTURES / "zto" / "parcels.csv")], env=env, check=True)
     args = [
         *cli,

@@ -17,6 +17,7 @@ import typer
 from sqlalchemy import Engine
 
 from tracker.errors import TrackerError
+from tracker.exports import safe_row
 from tracker.settings import Settings, load_settings
 from tracker.values import ValueProblem, parse_local_time
 
@@ -41,13 +42,26 @@ class AppContext:
 
     @property
     def engine(self) -> Engine:
-        """The database, migrated to the newest schema (a no-op when it already is)."""
-        if self._engine is None:
-            from tracker.storage.db import make_engine, migrate
+        """The database, migrated to the newest schema (a no-op when it already is). A SQLite file that is
+        not there is an error (`tracker init` creates it): see `open_engine`."""
+        return self.open_engine()
 
-            self._engine = make_engine(self.settings.database_url)
-            migrate(self._engine)
+    def open_engine(self, *, create: bool = False, **kw: Any) -> Engine:
+        """The database engine, built once; `create` makes a missing SQLite file (init, demo)."""
+        if self._engine is None:
+            from tracker.storage.db import open_database
+
+            self._engine = open_database(self.settings.database_url, source=self.database_source, create=create, **kw)
         return self._engine
+
+    @property
+    def database_source(self) -> str:
+        """Where the database URL was set, for error messages."""
+        import os
+
+        if os.environ.get("TRACKER_DATABASE_URL"):
+            return "TRACKER_DATABASE_URL"
+        return f"database_url in {self.settings.config_dir / 'tracker.toml'}"
 
 
 def ctx_app(ctx: typer.Context) -> AppContext:
@@ -92,6 +106,11 @@ def _plain(value: Any, tz: Any = None) -> Any:
     return value
 
 
+def _csv_value(value: Any) -> Any:
+    """Numbers stay numbers (safe_row leaves them alone), times as UTC ISO text."""
+    return value if isinstance(value, int | float | Decimal) else _plain(value)
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *, tz: Any = None) -> None:
     """Print rows as a table (times in the configured zone), JSON lines or CSV (times in UTC)."""
     if fmt is Format.json:
@@ -100,9 +119,9 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *,
         return
     if fmt is Format.csv:
         writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
+        writer.writerow(safe_row(columns))
         for row in rows:
-            writer.writerow(["" if row.get(c) is None else _plain(row.get(c)) for c in columns])
+            writer.writerow(safe_row([_csv_value(row.get(c)) for c in columns]))
         return
     from rich.console import Console
     from rich.table import Table

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
 def init(ctx: typer.Context) -> None:
     app = ctx_app(ctx)
-    app.engine  # noqa: B018  (building the engine migrates the schema)
+    app.open_engine(create=True)  # building the engine migrates the schema
     typer.echo(f"database ready: {_display_url(app.settings.database_url)}")
 
 
@@ -55,6 +55,8 @@ def _aliases(settings: Settings, mapping: Path | None) -> dict[str, list[str]]:
 def run_import(ctx: typer.Context, file: Path, mapping: Path | None, now: datetime) -> ImportReport:
     app = ctx_app(ctx)
     settings = app.settings
+    if not file.is_file():
+        raise TrackerError(f"{file}: file not found")  # before the database: the file is what was typed
     total = _estimate_rows(file)
     show_bar = sys.stderr.isatty() and total >= settings.import_.progress_min_rows
     try:
@@ -83,6 +85,7 @@ def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-de
         batch_size=settings.import_.batch_size,
         progress=progress,
         autonumber=_autonumber(settings) if settings.detection.import_autonumber else None,
+        limits=settings.import_.limits,
     )
 
 
@@ -105,12 +108,17 @@ def _autonumber(settings):  # type: ignore[no-untyped-def]
 
 
 def _estimate_rows(file: Path) -> int:
+    """Lines of a CSV, counted in chunks (the file is never held whole), for the progress bar."""
+    if file.suffix.lower() != ".csv":
+        return 0
+    count = 0
     try:
-        if file.suffix.lower() == ".csv":
-            return file.read_bytes().count(b"\n")
+        with file.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                count += chunk.count(b"\n")
     except OSError:
         return 0
-    return 0
+    return count
 
 
 def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
@@ -120,14 +128,18 @@ def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
     )
     for row, waybill, note in report.detected[:max_errors]:
         typer.echo(f"  row {row}: courier detected for {waybill}: {note}")
-    if len(report.detected) > max_errors:
-        typer.echo(f"  ... {len(report.detected) - max_errors} more detected couriers")
+    if report.detected_count > max_errors:
+        typer.echo(f"  ... {report.detected_count - max_errors} more detected couriers")
     for error in report.errors[:max_errors]:
-        err.print(f"  row {error.row}, {error.field} = {error.value!r}: {error.reason}", markup=False)
-    if len(report.errors) > max_errors:
-        err.print(f"  ... {len(report.errors) - max_errors} more problems", markup=False)
+        if error.field:
+            line = f"  row {error.row}, {error.field} = {error.value!r}: {error.reason}"
+        else:
+            line = f"  row {error.row}: {error.reason}" + (f": {error.value!r}" if error.value else "")
+        err.print(line, markup=False, soft_wrap=True)
+    if report.error_count > max_errors:
+        err.print(f"  ... {report.error_count - max_errors} more problems", markup=False)
     if report.rejects_path:
-        err.print(f"rejected rows written to {report.rejects_path}", markup=False)
+        err.print(f"rejected rows written to {report.rejects_path}", markup=False, soft_wrap=True)
 
 
 def import_parcels_cmd(
@@ -178,6 +190,7 @@ def demo(
     app = ctx_app(ctx)
     settings = app.settings
     file = file or settings.project_root / "examples" / "parcels.csv"
+    app.open_engine(create=True)
     typer.echo(f"database: {_display_url(settings.database_url)}")
     at = resolve_now(now, settings)
     print_report(run_import(ctx, file, None, at))

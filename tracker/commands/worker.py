@@ -32,16 +32,17 @@ def worker(
     (the database makes sure each tick runs once) and polls the parcels it leases. SIGUSR1 prints every
     thread's stack to stderr (what a stuck worker is waiting for) and the worker carries on."""
     from tracker.jobs import DB_THREADS, conninfo, ensure_job_schema, make_runtime, run_worker
-    from tracker.storage.db import make_engine, migrate
 
     app = ctx_app(ctx)
     settings = app.settings
+    from tracker.storage.db import parse_database_url
+
+    parse_database_url(settings.database_url, source=app.database_source)
     conninfo(settings.database_url)  # PostgreSQL only: a clear error before anything starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    engine = make_engine(settings.database_url, pool_size=DB_THREADS, max_overflow=4)  # a connection per DB thread
-    migrate(engine)
+    engine = app.open_engine(pool_size=DB_THREADS, max_overflow=4)  # a connection per DB thread
     if ensure_job_schema(engine):
         typer.echo("job queue schema applied (procrastinate_*)")
     rt = make_runtime(engine, settings, name=name, base_url=base_url)

@@ -10,11 +10,87 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from tracker.errors import TrackerError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# seconds a PostgreSQL connection attempt may take (an unreachable host fails instead of hanging);
+# a `?connect_timeout=N` in the URL wins
+PG_CONNECT_TIMEOUT = 10
+URL_EXAMPLES = "sqlite:///var/tracker.db or postgresql://user@host:5432/tracker"
+
+
+class DatabaseUnavailable(TrackerError):
+    """The configured database cannot be used: a bad URL, no database file, an unreachable server."""
+
+
+def redact_url(url: str) -> str:
+    """The URL text with any password replaced by ***, even when it does not parse."""
+    import re
+
+    return re.sub(r"(://[^/@:]*:)[^@/]*@", r"\1***@", url)
+
+
+def describe_database(url: str | URL) -> str:
+    """Where a database is, for a person: the SQLite file, or PostgreSQL's host, port and database
+    (never the user's password)."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database}" if parsed.database not in (None, "", ":memory:") else "SQLite in memory"
+    host = parsed.host or "localhost (socket)"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.get_backend_name()} at {host}{port}, database {parsed.database or '(default)'}"
+
+
+def parse_database_url(url: str, *, source: str = "database_url") -> URL:
+    """The parsed URL, or one DatabaseUnavailable line naming the setting (its password hidden)."""
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise DatabaseUnavailable(
+            f"{source}: {redact_url(url)!r} is not a database URL (expected {URL_EXAMPLES})"
+        ) from None
+
+
+def open_database(
+    url: str, *, source: str = "database_url", create: bool = False, migrate_schema: bool = True, **kw: Any
+) -> Engine:
+    """The engine of the configured database, checked and migrated, or one DatabaseUnavailable line
+    naming what is wrong and where (`source`: the setting the URL came from).
+
+    A SQLite file that does not exist is created only with `create` (`tracker init`, the demo): a mistyped
+    path must not silently become a new empty database."""
+    parsed = parse_database_url(url, source=source)
+    if parsed.get_backend_name() == "sqlite" and not create:
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:") and not Path(database).exists():
+            raise DatabaseUnavailable(
+                f"no database at {database} ({source}): run `tracker init` to create it, or correct the path"
+            )
+    try:
+        engine = make_engine(url, **kw)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseUnavailable(
+            f"{source}: cannot use a {parsed.drivername} URL ({reason}); expected {URL_EXAMPLES}"
+        ) from None
+    try:
+        if migrate_schema:
+            migrate(engine)
+        else:
+            with engine.connect():
+                pass
+    except DBAPIError as exc:
+        engine.dispose()
+        reason = str(exc.orig or exc).strip().splitlines()
+        raise DatabaseUnavailable(
+            f"cannot open the database ({describe_database(parsed)}; {source}): {reason[0] if reason else exc}"
+        ) from None
+    return engine
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
@@ -31,6 +107,8 @@ def make_engine(url: str, **kw: Any) -> Engine:
         engine = create_engine(url, **args, **kw)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        kw["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT, **kw.get("connect_args", {})}
     return create_engine(url, pool_pre_ping=True, **kw)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, select
@@ -69,6 +70,17 @@ def upsert_parcels(
         _record_return_buyers(conn, parcels, return_buyers or {}, now=now)
     updated = sum(1 for p in parcels if (p.courier, p.waybill) in existing)
     return len(parcels) - updated, updated
+
+
+def parcel_order(engine: Engine, courier: str, waybill: str) -> tuple[str | None, Decimal | None]:
+    """The order ids and goods value a parcel holds ((None, None) when it is not stored)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(PARCEL.c.order_id, PARCEL.c.goods_value).where(
+                PARCEL.c.courier == courier, PARCEL.c.waybill == waybill
+            )
+        ).first()
+    return (row.order_id, row.goods_value) if row else (None, None)
 
 
 def _record_return_buyers(

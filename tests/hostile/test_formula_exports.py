@@ -1,0 +1,140 @@
+"""Hostile text never becomes a formula in a file a person opens: claim packets (XLSX, CSV), the import's
+rejects CSV and `--format csv` listings. The texts come in the way they do in production (a Kuaidi100 reply
+ingested, a filing reference typed at the desk, an order export imported)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from decimal import Decimal as D
+from pathlib import Path
+
+from openpyxl import load_workbook
+from sqlalchemy import insert, select
+from typer.testing import CliRunner
+
+from tracker.cli import app
+from tracker.domain import ParcelFacts
+from tracker.exports import FORMULA_STARTS, safe_cell
+from tracker.ingest import ingest
+from tracker.providers.base import parse_reply
+from tracker.settings import Settings
+from tracker.storage import repo
+from tracker.storage.db import make_engine
+from tracker.storage.rows import FlagRow, ParcelRow
+
+DATA = Path(__file__).resolve().parent / "data"
+RUN = CliRunner()
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+
+
+def _unsafe(text: object) -> bool:
+    return isinstance(text, str) and text.startswith(FORMULA_STARTS)
+
+
+def _packet_claim(settings: Settings) -> list[str]:
+    """A lost ZTO parcel whose timeline came from a hostile Kuaidi100 reply, proposed and filed with a
+    hostile reference. Returns the event texts as stored."""
+    engine = make_engine(settings.database_url)
+    assert RUN.invoke(app, ["init"]).exit_code == 0
+    order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    facts = ParcelFacts(courier="zto", waybill="78312345678902", order_id="=1+1", shop="@shop", issued_at=order,
+                        order_created_at=order, goods_value=D("899.00"))  # fmt: skip
+    repo.upsert_parcels(engine, [facts], now=order)
+    body = (DATA / "kuaidi100_formula_events.json").read_text(encoding="utf-8")
+    parsed = parse_reply("kuaidi100", body, tz=settings.tz, couriers=settings.couriers)
+    assert not parsed.problems
+    assert ingest(engine, parsed.waybills, now=NOW, source="kuaidi100").new_events == 6
+    with engine.begin() as conn:
+        pid = conn.execute(select(ParcelRow.id)).scalar_one()
+        conn.execute(insert(FlagRow).values(parcel_id=pid, courier="zto", kind="lost", severity="escalate",
+                                            state="open", opened_at=order))  # fmt: skip
+    assert "proposed 1 claims" in RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"]).output
+    claim = json.loads(RUN.invoke(app, ["claims", "list", "--format", "json"]).output.splitlines()[0])
+    filed = RUN.invoke(app, ["claims", "file", str(claim["id"]), "--ref", '=HYPERLINK("http://x","y")',
+                             "--now", "2026-11-23 12:00"])  # fmt: skip
+    assert filed.exit_code == 0, filed.output
+    texts = [e.text for w in parsed.waybills for e in w.events]
+    engine.dispose()
+    return texts
+
+
+def test_the_xlsx_packet_holds_strings_never_formulas(settings: Settings, tmp_path: Path) -> None:
+    texts = _packet_claim(settings)
+    assert '=HYPERLINK("http://x","y")' in texts
+    out = tmp_path / "packet.xlsx"
+    result = RUN.invoke(app, ["claims", "export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    book = load_workbook(out)  # not read-only: formulas would show as data_type "f"
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert cells and not [c.coordinate for c in cells if c.data_type == "f"]
+    assert not [c.value for c in cells if _unsafe(c.value)]
+    values = {c.value for c in cells}
+    assert '\'=HYPERLINK("http://x","y")' in values  # the event text, and the filing reference
+    assert "'=1+1" in values  # the order id
+    assert {c.value for c in book.worksheets[1]["D"][2:]} == {safe_cell(t) for t in texts}
+    assert [c.value for c in book.worksheets[0]["G"][1:]] == [899]  # the amount stays a number
+    assert all(isinstance(c.value, int | float) for c in book.worksheets[0]["A"][1:])  # claim id stays a number
+
+
+def test_the_boards_download_holds_strings_never_formulas(settings: Settings) -> None:
+    import io
+
+    from claims.export import packets_xlsx
+    from claims.tables import load_tables
+
+    _packet_claim(settings)
+    engine = make_engine(settings.database_url)
+    claim_id = json.loads(RUN.invoke(app, ["claims", "list", "--format", "json"]).output.splitlines()[0])["id"]
+    data = packets_xlsx(
+        engine, claim_ids=[claim_id], tables=load_tables(settings.config_dir / "claims"), tz=settings.tz
+    )
+    engine.dispose()
+    book = load_workbook(io.BytesIO(data))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"] and not [c.value for c in cells if _unsafe(c.value)]
+    assert '\'=HYPERLINK("http://x","y")' in {c.value for c in cells}
+
+
+def test_the_csv_packet_guards_every_formula_cell(settings: Settings, tmp_path: Path) -> None:
+    _packet_claim(settings)
+    out = tmp_path / "packet.csv"
+    assert RUN.invoke(app, ["claims", "export", "--out", str(out)]).exit_code == 0
+    rows = list(csv.reader(out.open(encoding="utf-8-sig", newline="")))
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if _unsafe(c)]
+    assert '\'=HYPERLINK("http://x","y")' in rows[1] and "'=1+1" in rows[1]
+
+
+def test_listings_in_csv_guard_text_and_keep_numbers(settings: Settings) -> None:
+    _packet_claim(settings)
+    listed = RUN.invoke(app, ["parcels", "--format", "csv"])
+    assert listed.exit_code == 0, listed.output
+    rows = list(csv.DictReader(listed.output.splitlines()))
+    assert rows[0]["order_id"] == "'=1+1" and rows[0]["shop"] == "'@shop"
+    claims = list(csv.DictReader(RUN.invoke(app, ["claims", "list", "--format", "csv"]).output.splitlines()))
+    assert claims and not [v for row in claims for v in row.values() if _unsafe(v)]
+
+
+def test_the_rejects_csv_guards_the_original_row(settings: Settings, tmp_path: Path) -> None:
+    source = tmp_path / "orders.csv"
+    source.write_text('waybill,courier,order_id,shop\n=cmd|calc,sf,-1+1,@x\nSF1234567890123,sf,+1,=shop\n',
+                      encoding="utf-8")  # fmt: skip
+    assert RUN.invoke(app, ["init"]).exit_code == 0
+    result = RUN.invoke(app, ["import", "parcels", str(source)])
+    assert result.exit_code == 1
+    rows = list(csv.reader((tmp_path / "orders.rejects.csv").open(encoding="utf-8-sig", newline="")))
+    assert rows[1][0] == "2" and rows[1][4:] == ["'=cmd|calc", "sf", "'-1+1", "'@x"]
+    assert not [c for row in rows for c in row if _unsafe(c)]
+    # the good row is stored as it was written, the guard a rejects file adds is taken off on re-import
+    engine = make_engine(settings.database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(select(ParcelRow.order_id, ParcelRow.shop)).one()
+    assert tuple(stored) == ("+1", "=shop")
+
+
+def test_safe_cell_keeps_numbers_and_guards_text() -> None:
+    assert safe_cell(D("-5.00")) == D("-5.00") and safe_cell(-3) == -3 and safe_cell(-1.5) == -1.5
+    assert safe_cell("-5") == "'-5" and safe_cell("\t=1") == "'\t=1" and safe_cell("顺丰") == "顺丰"
+    assert safe_cell(None) is None and safe_cell(True) == "True"

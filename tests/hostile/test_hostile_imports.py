@@ -1,0 +1,125 @@
+"""Hostile import files (data/imports/): a bad row is rejected with its number and reason and the rows after
+it are still stored; a bad file is one `error:` line, exit 2, and nothing stored changes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from typer.testing import CliRunner
+
+from tracker.cli import app
+from tracker.settings import Settings
+from tracker.storage.rows import ParcelRow
+
+FILES = Path(__file__).resolve().parent / "data" / "imports"
+RUN = CliRunner()
+
+# file, the rejected row, its field ('' = the whole row), what the reason says, the waybills stored
+ROW_CASES = [
+    ("unterminated_quote.csv", 2, "", "unterminated quote", {"SF1402000000002"}),
+    ("unterminated_quote_closed_later.csv", 2, "", "unterminated quote", {"SF1402000000012", "SF1402000000013"}),
+    ("nul_byte.csv", 2, "订单编号", "contains a NUL byte", {"SF1402000000022"}),
+    ("control_character.csv", 2, "店铺名称", "contains a control character (U+001B)", {"SF1402000000032"}),
+    ("overlong_field.csv", 2, "shop", "longer than 4,096 characters", {"SF1402000000042"}),
+    ("overlong_line.csv", 2, "", "longer than 131,072 characters", {"SF1402000000052"}),
+    ("overlong_cell.xlsx", 2, "shop", "longer than 4,096 characters", {"SF1402000000072"}),
+    ("too_many_columns.xlsx", 3, "", "600 columns, more than the limit of 512", {"SF1402000000081", "SF1402000000083"}),
+]  # fmt: skip
+
+# file, what the one error line says after the file's path
+FILE_CASES = [
+    ("duplicate_header.csv", "row 1 (the header): duplicate column '物流单号' (columns 2 and 4)"),
+    ("bomb.xlsx", "xl/worksheets/sheet1.xml expands 1,017 times (20,606 -> 20,971,799 bytes), more than the limit"),
+    ("not_a_workbook.xlsx", "not a readable XLSX workbook"),
+    ("header_nul_byte.csv", "row 1 (the header), 物流\ufffd公司: contains a NUL byte"),
+]
+
+
+def _stored(engine: Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(select(ParcelRow.__table__)).all())
+
+
+def _waybills(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(select(ParcelRow.waybill)).scalars())
+
+
+@pytest.mark.parametrize(("name", "row", "field", "reason", "stored"), ROW_CASES, ids=[c[0] for c in ROW_CASES])
+def test_a_bad_row_is_rejected_and_the_rest_is_read(
+    name: str, row: int, field: str, reason: str, stored: set[str], settings: Settings, sqlite_engine: Engine,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    source = tmp_path / name
+    source.write_bytes((FILES / name).read_bytes())
+    result = RUN.invoke(app, ["import", "parcels", str(source)])
+    assert result.exit_code == 1, result.output
+    assert "1 rejected" in result.output
+    lines = [line.strip() for line in result.output.splitlines() if line.strip().startswith(f"row {row}")]
+    assert len(lines) == 1 and reason in lines[0], result.output
+    assert lines[0].startswith(f"row {row}, {field} = " if field else f"row {row}: ")
+    assert _waybills(sqlite_engine) == stored
+    rejects = list(csv.reader((tmp_path / f"{source.stem}.rejects.csv").open(encoding="utf-8-sig", newline="")))
+    assert [(r[0], r[1]) for r in rejects[1:]] == [(str(row), field)] and reason in rejects[1][3]
+    assert all("\x00" not in cell for r in rejects for cell in r)
+
+
+@pytest.mark.parametrize(("name", "message"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_a_bad_file_is_one_line_and_changes_nothing(
+    name: str, message: str, settings: Settings, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("waybill,courier,order_id\nSF1402000000099,sf,ORD-99\n", encoding="utf-8")
+    assert RUN.invoke(app, ["import", "parcels", str(good)]).exit_code == 0
+    before = _stored(sqlite_engine)
+    source = tmp_path / name
+    source.write_bytes((FILES / name).read_bytes())
+    env = {**os.environ, "TRACKER_DATABASE_URL": settings.database_url}
+    proc = subprocess.run([sys.executable, "-m", "tracker.cli", "import", "parcels", str(source)],
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"error: {source}: "), proc.stderr
+    assert message in proc.stderr
+    assert _stored(sqlite_engine) == before
+    assert not (tmp_path / f"{source.stem}.rejects.csv").exists()
+
+
+def test_a_zip_bomb_is_refused_before_it_expands() -> None:
+    import tracemalloc
+
+    import openpyxl  # noqa: F401  (imported before measuring: its modules are not the file's memory)
+
+    from tracker.tablefile import ImportFileError, ReadLimits, read_table
+
+    tracemalloc.start()
+    with pytest.raises(ImportFileError, match="refused as a zip bomb"):
+        read_table(FILES / "bomb.xlsx")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2_000_000  # the 20 MB part was never inflated
+    # the parts together over the limit: refused by the total, whatever the ratio
+    with pytest.raises(ImportFileError, match="expands to 20,973,162 bytes, more than the limit of 1,048,576"):
+        read_table(FILES / "bomb.xlsx", ReadLimits(max_xlsx_unzipped_bytes=1 << 20, max_xlsx_ratio=10**6))
+
+
+def test_the_limits_are_configuration(settings: Settings, sqlite_engine: Engine, tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(settings.config_dir, config)
+    toml = (config / "tracker.toml").read_text(encoding="utf-8")
+    (config / "tracker.toml").write_text(re.sub(r"(?m)^max_field_chars = \d+", "max_field_chars = 15", toml), "utf-8")
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "waybill,courier,order_id\nSF1402000000101,sf,ORD-101-TOO-LONG\nSF1402000000102,sf,ORD-102\n", "utf-8"
+    )
+    result = RUN.invoke(app, ["--config", str(config), "import", "parcels", str(source)])
+    assert result.exit_code == 1 and "row 2, order_id = 'ORD-101-TOO-LONG': longer than 15 characters" in result.output
+    assert _waybills(sqlite_engine) == {"SF1402000000102"}

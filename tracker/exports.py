@@ -1,0 +1,63 @@
+"""Cells for spreadsheets a person opens (CSV and XLSX): text never becomes a formula.
+
+Courier event texts, shop names, order ids and filing references come from outside. A spreadsheet reads a
+cell starting with `=`, `+`, `-` or `@` (or a tab or carriage return before one) as a formula, so such
+text is written with a leading `'` (docs/exports.md). Real numbers (int, float, Decimal) stay numbers.
+Every CSV and XLSX writer of the project goes through `safe_cell` / `safe_row` / `append_xlsx_row`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+GUARD = "'"
+# characters an XLSX file cannot hold (XML 1.0): written as U+FFFD so one bad courier text does not
+# break the whole packet
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def safe_text(text: str) -> str:
+    """`text`, with a leading `'` when a spreadsheet would read it as a formula."""
+    return GUARD + text if text.startswith(FORMULA_STARTS) else text
+
+
+def unguard(text: str) -> str:
+    """The text a `safe_text` cell came from: a file written by us (a rejects CSV) can be imported again."""
+    if text.startswith(GUARD) and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def safe_cell(value: Any) -> Any:
+    """A value ready for a CSV or XLSX cell: numbers stay numbers, None stays empty, anything else is
+    neutralised text (booleans, dates and enums are written as their text)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float | Decimal):
+        return value
+    return safe_text(str(value))
+
+
+def safe_row(values: Iterable[Any]) -> list[Any]:
+    """One CSV row: every cell through `safe_cell`, None as an empty cell."""
+    return ["" if (cell := safe_cell(v)) is None else cell for v in values]
+
+
+def append_xlsx_row(sheet: Any, values: Iterable[Any]) -> None:
+    """Append one row to an openpyxl worksheet: text cells are strings, never formulas."""
+    cleaned = []
+    for value in values:
+        cell = safe_cell(value)
+        if isinstance(cell, str):
+            cell = _XLSX_ILLEGAL.sub("\ufffd", cell)
+        cleaned.append(cell)
+    sheet.append(cleaned)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"

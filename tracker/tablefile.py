@@ -1,0 +1,292 @@
+"""Reading an order export row by row in bounded memory: CSV streamed line by line, XLSX in read-only mode
+after its zip sizes are checked. A row that cannot be read (an unterminated quote, an over-long field, a
+NUL byte or control character, too many columns) becomes a `BadRow` with its number and reason; the rows
+after it are still read. Rows are numbered as a spreadsheet shows them: the header is row 1.
+
+The limits are data: [import] in config/tracker.toml (docs/importing.md).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import zipfile
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from tracker.errors import TrackerError
+
+# C0 controls except tab, line feed and carriage return (a tab guards numbers in Taobao exports), and DEL
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CHUNK = 1 << 20
+
+
+class ImportFileError(TrackerError):
+    """The file as a whole cannot be imported (unreadable, no header, no waybill column, a zip bomb)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    max_field_chars: int = 4096
+    max_row_chars: int = 131_072
+    max_columns: int = 512
+    max_row_lines: int = 20  # physical lines one quoted CSV row may span (a cell with line breaks)
+    max_xlsx_unzipped_bytes: int = 512 * 1024 * 1024
+    max_xlsx_ratio: int = 100  # unzipped / zipped size of one member over 1 MiB
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A row that cannot be read: `field` is the column's header ('' for the whole row), `value` an excerpt."""
+
+    field: str
+    value: str
+    reason: str
+    values: tuple[str, ...] = ()  # what could be read of the row, for the rejects file
+
+
+def excerpt(text: str, limit: int = 60) -> str:
+    """A short, printable piece of `text` for a one-line message."""
+    text = CONTROL.sub("\ufffd", text).replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters)"
+
+
+def check_row(values: Sequence[Any], header: Sequence[str], limits: ReadLimits) -> BadRow | None:
+    """Over-long text, a NUL byte or a control character in any cell, or more cells than allowed."""
+    if len(values) > limits.max_columns:
+        return BadRow("", "", f"{len(values)} columns, more than the limit of {limits.max_columns}")
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            continue
+        name = excerpt(header[index], 40) if index < len(header) and header[index] else f"column {index + 1}"
+        if len(value) > limits.max_field_chars:
+            return BadRow(name, excerpt(value), f"longer than {limits.max_field_chars:,} characters")
+        found = CONTROL.search(value)
+        if found:
+            what = "a NUL byte" if found.group() == "\x00" else f"a control character (U+{ord(found.group()):04X})"
+            return BadRow(name, excerpt(value), f"contains {what}")
+    return None
+
+
+# --- CSV ---------------------------------------------------------------------------------------------------
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the whole file decodes, else GBK (as GB18030, its superset); read in
+    chunks, so a big file is never held whole."""
+    failure = 0
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(_CHUNK):
+                    decoder.decode(chunk)
+                    offset += len(chunk)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError as exc:
+            failure = failure or offset + exc.start
+    raise ImportFileError(f"not UTF-8 or GBK text (byte {failure})")
+
+
+class _Lines:
+    """Physical lines for csv.reader, at most `max_chars` each (a longer one is skipped in chunks and marked),
+    at most `max_lines` per row; lines can be pushed back to be read again as rows of their own."""
+
+    def __init__(self, fh: IO[str], limits: ReadLimits) -> None:
+        self.fh = fh
+        self.max_chars = limits.max_row_chars
+        self.max_lines = limits.max_row_lines
+        self.back: deque[tuple[bool, str]] = deque()
+        self.taken: list[tuple[bool, str]] = []  # (too long, text) of the row being read
+        self.ran_out = False  # the row wanted another line and there was none (or it had too many)
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if len(self.taken) >= self.max_lines:
+            self.ran_out = True
+            raise StopIteration
+        if self.back:
+            item = self.back.popleft()
+        else:
+            text = self.fh.readline(self.max_chars + 1)
+            if not text:
+                if self.taken:
+                    self.ran_out = True
+                raise StopIteration
+            too_long = len(text.rstrip("\r\n")) > self.max_chars
+            if too_long:
+                while text and not text.endswith(("\n", "\r")):
+                    text = self.fh.readline(_CHUNK)
+                text = "\n"
+            item = (too_long, text)
+        self.taken.append(item)
+        return item[1]
+
+    def start_row(self) -> None:
+        self.taken = []
+        self.ran_out = False
+
+    def push_back_after_first(self) -> None:
+        """The row was a mistake (an unterminated quote): its lines after the first are rows of their own."""
+        self.back.extendleft(reversed(self.taken[1:]))
+
+
+def _csv_rows(fh: IO[str], limits: ReadLimits) -> Iterator[list[str] | BadRow]:
+    """Rows (lists of fields) or BadRow, header first."""
+    lines = _Lines(fh, limits)
+    reader = csv.reader(lines)
+    width: int | None = None  # the header's number of fields
+    while True:
+        lines.start_row()
+        try:
+            fields = next(reader)
+        except StopIteration:
+            if not lines.taken:
+                return
+            fields = []
+        except csv.Error as exc:
+            first = lines.taken[0][1] if lines.taken else ""
+            lines.push_back_after_first()
+            yield BadRow("", excerpt(first), f"not readable as CSV ({exc})", (first.rstrip("\r\n"),))
+            continue
+        taken = lines.taken
+        if any(too_long for too_long, _ in taken):
+            yield BadRow("", "", f"longer than {lines.max_chars:,} characters")
+            continue
+        if lines.ran_out or (len(taken) > 1 and not _well_formed([text for _, text in taken], fields, width)):
+            first = taken[0][1].rstrip("\r\n")
+            lines.push_back_after_first()
+            more = "" if len(taken) == 1 else f"; the {len(taken) - 1} line(s) after it are read as rows of their own"
+            cells = tuple(next(csv.reader([first]), []))  # the line alone, for the rejects file
+            yield BadRow("", excerpt(first), f"unterminated quote: a quoted field never closes{more}", cells)
+            continue
+        if width is None:
+            width = len(fields)
+        yield fields
+
+
+def _well_formed(lines: list[str], fields: list[str], width: int | None) -> bool:
+    """A row spanning several lines is believed only when it is strictly valid CSV with the header's number
+    of fields: an unterminated quote swallows the next lines until some later quote, which almost never
+    closes the field cleanly (`"ORD1,shop1<newline>SF2,sf,"ORD2"` is not CSV). A swallowed line in the
+    middle that is a whole row by itself (no quote, the header's number of commas) gives it away too."""
+    if width is not None and len(fields) != width:
+        return False
+    if width and width > 1 and any('"' not in line and line.count(",") == width - 1 for line in lines[1:-1]):
+        return False
+    # in valid CSV quotes come in pairs inside a quoted cell: the line opening the cell and the line closing
+    # it hold an odd number of them, the lines between an even number
+    if lines[-1].count('"') % 2 == 0 or any(line.count('"') % 2 for line in lines[1:-1]):
+        return False
+    try:
+        strict = next(csv.reader(lines, strict=True))
+    except (csv.Error, StopIteration):
+        return False
+    return strict == fields
+
+
+def read_csv(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, Sequence[Any] | BadRow]]]:
+    encoding = detect_encoding(path)
+    fh = path.open(encoding=encoding, newline="")
+    rows = _csv_rows(fh, limits)
+    first = next(rows, None)
+    if first is None:
+        fh.close()
+        raise ImportFileError("the file is empty")
+    problem = first if isinstance(first, BadRow) else check_row(first, first, limits)
+    if problem:
+        fh.close()
+        raise ImportFileError(f"row 1 (the header){', ' + problem.field if problem.field else ''}: {problem.reason}")
+    header = [h.strip() for h in first]
+
+    def numbered() -> Iterator[tuple[int, Sequence[Any] | BadRow]]:
+        with fh:
+            for row_no, row in enumerate(rows, start=2):
+                yield row_no, (row if isinstance(row, BadRow) else check_row(row, header, limits) or row)
+
+    return header, numbered()
+
+
+# --- XLSX --------------------------------------------------------------------------------------------------
+
+
+def check_zip(path: Path, limits: ReadLimits) -> None:
+    """Refuse a workbook that would expand beyond the limits, before anything is expanded. The sizes are the
+    zip's own: Python's zipfile never inflates a member beyond its stated size."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportFileError(f"not a readable XLSX workbook ({exc})") from None
+    total = sum(m.file_size for m in members)
+    if total > limits.max_xlsx_unzipped_bytes:
+        raise ImportFileError(
+            f"the workbook expands to {total:,} bytes, more than the limit of {limits.max_xlsx_unzipped_bytes:,}"
+        )
+    for member in members:
+        if member.file_size > _CHUNK and member.file_size > limits.max_xlsx_ratio * max(member.compress_size, 1):
+            ratio = member.file_size // max(member.compress_size, 1)
+            raise ImportFileError(
+                f"{member.filename} expands {ratio:,} times ({member.compress_size:,} -> {member.file_size:,} bytes), "
+                f"more than the limit of {limits.max_xlsx_ratio}: refused as a zip bomb"
+            )
+
+
+def read_xlsx(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, Sequence[Any] | BadRow]]]:
+    check_zip(path, limits)
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # a forged dimension must not pad every row to 16,384 columns
+        rows = sheet.iter_rows(values_only=True)
+        first = next(rows, None)
+    except Exception as exc:  # openpyxl raises several unrelated types for a bad file
+        raise ImportFileError(f"not a readable XLSX workbook ({type(exc).__name__}: {excerpt(str(exc))})") from None
+    if first is None:
+        book.close()
+        raise ImportFileError("the first sheet is empty")
+    header = [h.strip() if isinstance(h, str) else "" if h is None else str(h) for h in _trim(first)]
+    problem = check_row(header, header, limits)
+    if problem:
+        book.close()
+        raise ImportFileError(f"row 1 (the header){', ' + problem.field if problem.field else ''}: {problem.reason}")
+
+    def numbered() -> Iterator[tuple[int, Sequence[Any] | BadRow]]:
+        try:
+            for row_no, row in enumerate(rows, start=2):
+                values = _trim(row)
+                yield row_no, check_row(values, header, limits) or values
+        finally:
+            book.close()
+
+    return header, numbered()
+
+
+def _trim(row: Sequence[Any]) -> Sequence[Any]:
+    """Without the empty cells at the end (styled but empty cells are still cells in XLSX)."""
+    end = len(row)
+    while end and row[end - 1] is None:
+        end -= 1
+    return row[:end]
+
+
+def read_table(
+    path: Path, limits: ReadLimits | None = None
+) -> tuple[list[str], Iterator[tuple[int, Sequence[Any] | BadRow]]]:
+    """Header names and the numbered rows (values, or BadRow) of a CSV or XLSX file."""
+    limits = limits or ReadLimits()
+    if not path.is_file():
+        raise ImportFileError("file not found")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return read_xlsx(path, limits)
+    return read_csv(path, limits)
