@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.components import flash, logged_in, login_form, sidebar  # noqa: E402
 from dashboard.context import board  # noqa: E402
+from tracker.errors import TrackerError  # noqa: E402
 from tracker.escape import streamlit_md  # noqa: E402
 from tracker.redact import install  # noqa: E402
 
@@ -22,8 +23,13 @@ st.set_page_config(page_title="物流异常看板 / Parcel exceptions", layout="
 
 # The pages are registered before the login so the URL a person came with (an alert's deep link,
 # /parcel?waybill=X) stays the page's URL while they log in, and opens once they have.
-signed_in = logged_in()
 b = board()
+try:  # a bad URL, an unreachable server or a missing SQLite file: one line, before anything reads it
+    b.engine  # noqa: B018  (opening it is the check)
+except TrackerError as exc:
+    st.error(streamlit_md(str(exc)))
+    st.stop()
+signed_in = logged_in()
 views = [
     st.Page("views/overview.py", title=b.t("nav_overview"), url_path="overview", default=True),
     st.Page("views/queue.py", title=b.t("nav_queue"), url_path="queue"),

@@ -639,7 +639,7 @@ READS: dict[str, Callable[..., Any]] = {
 
 def engine_for(url: str) -> Engine:
     """One engine per database URL for the whole server, shared by every session's thread
-    (spec/ecosystem.md §6: cache the engine, never a connection); migrated on first use."""
+    (cache the engine, never a connection); checked and migrated on first use."""
     return _engine_for(url)
 
 
@@ -660,11 +660,11 @@ def _engine_for(url: str) -> Engine:
 
     @st.cache_resource(show_spinner=False)
     def board_engine(url: str) -> Engine:
-        from tracker.storage.db import make_engine, migrate
+        from tracker.storage.db import open_database
 
-        engine = make_engine(url)
-        migrate(engine)
-        return engine
+        # a bad URL, an unreachable server or a missing SQLite file is one line on the page, never a
+        # traceback, and never a new empty database (`tracker init` creates it)
+        return open_database(url)
 
     return board_engine(url)
 

@@ -41,3 +41,15 @@ def test_overview_counts_open_exceptions_and_claimable_money(board_db):
     assert metrics["未处理异常"] == "3"
     assert metrics["可索赔金额(草稿)"] == "¥199.00"
     assert metrics["今日已发提醒"] == "1"
+
+
+def test_a_missing_database_is_one_line_on_the_page_not_a_new_empty_one(board_config, tmp_path, monkeypatch, now):
+    missing = tmp_path / "typo" / "board.db"
+    monkeypatch.setenv("TRACKER_CONFIG_DIR", str(board_config))
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{missing}")
+    monkeypatch.setenv("TRACKER_NOW", now.isoformat())
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception  # no traceback reaches the page
+    shown = " ".join(e.value for e in at.error)
+    assert "no database at" in shown and "tracker init" in shown
+    assert not missing.exists()
