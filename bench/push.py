@@ -154,7 +154,7 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
         server = subprocess.Popen(
-            [sys.executable, "-m", "tracker.cli", "serve-push", "--port", str(port)],
+            [sys.executable, "-m", "tracker.cli", "serve-push", "--port", str(port), "--sandbox"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
