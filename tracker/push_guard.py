@@ -18,6 +18,7 @@ import logging
 import re
 from typing import Any
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tracker.settings import PushIntakeConfig
@@ -123,14 +124,50 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+LINGER_SECONDS = 2.0  # after refusing an unread body: how long its rest is received and thrown away
+
+
+class _LingeringTransport:
+    """The connection's transport as the h11 protocol sees it. Closing while the client is still sending a
+    body (a 413 or 408 answer) first ends our side (FIN) and throws away what still arrives for up to
+    LINGER_SECONDS, then closes: closing at once would make the kernel reset the connection, and the client
+    would lose the answer with its unread data. Nothing received meanwhile is kept."""
+
+    def __init__(self, transport: Any, protocol: Any) -> None:
+        self._transport, self._protocol = transport, protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        protocol, real = self._protocol, self._transport
+        if protocol.lingering or real.is_closing():
+            return
+        if protocol.conn.their_state is not h11.SEND_BODY or not real.can_write_eof():
+            real.close()
+            return
+        protocol.lingering = True
+        try:
+            real.write_eof()
+            real.resume_reading()
+        except (OSError, RuntimeError):
+            real.close()
+            return
+        protocol.loop.call_later(LINGER_SECONDS, real.close)
+
+    def is_closing(self) -> bool:
+        return self._protocol.lingering or self._transport.is_closing()
+
+
 def guarded_protocol(limits: PushIntakeConfig) -> type[H11Protocol]:
     """uvicorn's h11 protocol, closing connections that send no complete request headers within
     `header_timeout_seconds` (counted from the connection or the previous answer, not reset by each byte)
-    and any connection beyond `max_connections`."""
+    and any connection beyond `max_connections`; a refused unread body lingers (_LingeringTransport)."""
 
     class GuardedH11Protocol(H11Protocol):
         _header_timer: asyncio.TimerHandle | None = None
         _armed_cycle: Any = None
+        lingering = False
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -138,7 +175,13 @@ def guarded_protocol(limits: PushIntakeConfig) -> type[H11Protocol]:
                 log.warning("push receiver: %d connections open, closing a new one", len(self.connections) - 1)
                 transport.close()
                 return
+            self.transport = _LingeringTransport(transport, self)  # type: ignore[assignment]
             self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self.lingering:
+                return  # the rest of a refused body: thrown away
+            super().data_received(data)
 
         def _arm(self) -> None:
             self._disarm()
