@@ -21,7 +21,7 @@ polling again. A 17TRACK body naming a number but carrying no track_info is ackn
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,9 +65,13 @@ def store_push(
     from tracker.ingest import ingest
     from tracker.providers.base import parse_reply
 
-    result = parse_reply(
-        provider, body, kind="push", tz=settings.tz, couriers=settings.couriers, phrases=settings.phrasebook
-    )
+    try:
+        result = parse_reply(
+            provider, body, kind="push", tz=settings.tz, couriers=settings.couriers, phrases=settings.phrasebook
+        )
+    except Exception as exc:  # a parser fault must not lose the push: it is kept as a dead letter instead
+        log.exception("push %s: the parser failed", provider)
+        return 0, 0, [f"the parser failed: {type(exc).__name__}: {exc}"[:500]]
     problems = [p.message for p in result.problems]
     waybills = [w for w in result.waybills if w.waybill]
     # the parsers read stop notices (ParsedWaybill.stop): Kuaidi100 status=abort, 17TRACK TRACKING_STOPPED
@@ -97,9 +101,12 @@ def create_push_app(
     *,
     clock: Callable[[], datetime] | None = None,
     only: Iterable[str] | None = None,
+    unserved: Mapping[str, str] | None = None,
 ) -> Starlette:
     """The push receiver as a starlette app; `clock` gives the ingest time (default: the real clock); `only`:
-    route these providers' pushes (default: every provider that pushes). Every
+    route these providers' pushes (default: every provider that pushes); `unserved`: provider -> the secret's
+    environment variable, for providers whose routes refuse every push (401) because that secret is the
+    sandbox's public one (tracker/public_secrets.py). Every
     route reads its body within [push] max_bytes and body_timeout_seconds (tracker/push_guard.py); run it with
     push_guard.uvicorn_options for the connection bounds."""
     now = clock or (lambda: datetime.now(UTC))
@@ -177,11 +184,20 @@ def create_push_app(
         refused = await take("track17", request, raw, lambda reason: {"code": 400, "message": reason}, "body")
         return refused or Response(status_code=200)
 
+    def refuse_all(name: str, variable: str) -> Callable[[Request], Awaitable[Response]]:
+        async def handle(request: Request) -> Response:
+            why = f"no secret of its own configured (set {variable}); the sandbox's public one is not accepted"
+            return reject(name, request, 401, why, {"code": 401, "message": "no secret configured"})
+
+        return handle
+
     # one route per provider that pushes (tracker/providers/registry.py); the three above keep their own checks
     handlers = {"kuaidi100": kuaidi100, "kdniao": kdniao, "track17": track17}
     routes = []
+    for name, variable in (unserved or {}).items():
+        routes.append(Route(f"/push/{name}", refuse_all(name, variable), methods=["POST"]))
     for name, spec in registry.specs().items():
-        if spec.push is not None and (only is None or name in only):
+        if spec.push is not None and (only is None or name in only) and name not in (unserved or {}):
             handler = handlers.get(name) or make_push_handler(
                 name, spec.push, providers.of(name), tz=settings.tz, now=now, take=take, reject=reject
             )

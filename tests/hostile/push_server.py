@@ -79,24 +79,25 @@ class PushServer:
         return self.log.read_text(errors="replace")
 
 
-def server_env(tmp_path: Path, db_url: str, push: dict[str, object] | None = None, *, secrets: bool = True
-               ) -> dict[str, str]:  # fmt: skip
+def server_env(tmp_path: Path, db_url: str, push: dict[str, object] | None = None, *,
+               secrets: bool | dict[str, str] = True) -> dict[str, str]:  # fmt: skip
     config = copy_config(PROJECT_ROOT / "config", tmp_path / "config", {"providers.toml": {"push": push or {}}})
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env.update({"TRACKER_CONFIG_DIR": str(config), "TRACKER_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"})
     if secrets:
-        env.update(SECRETS)
+        env.update(SECRETS if secrets is True else secrets)
     return env
 
 
 @contextmanager
-def serve_push(tmp_path: Path, db_url: str, push: dict[str, object] | None = None, *args: str
-               ) -> Iterator[PushServer]:  # fmt: skip
-    """`tracker serve-push` on a free 127.0.0.1 port with this test's secrets; stopped (SIGTERM) at the end."""
+def serve_push(tmp_path: Path, db_url: str, push: dict[str, object] | None = None, *args: str,
+               secrets: bool | dict[str, str] = True) -> Iterator[PushServer]:  # fmt: skip
+    """`tracker serve-push` on a free 127.0.0.1 port with this test's secrets (or only `secrets`); stopped
+    (SIGTERM) at the end."""
     engine = make_engine(db_url)
     migrate(engine)
     engine.dispose()
-    env = server_env(tmp_path, db_url, push)
+    env = server_env(tmp_path, db_url, push, secrets=secrets)
     port = free_port()
     log = tmp_path / "serve-push.log"
     with log.open("wb") as out:

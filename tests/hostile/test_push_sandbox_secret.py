@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.hostile.push_server import SANDBOX, load, serve_push, server_env, signed, tracker_cli
+from tests.hostile.push_server import REAL, SANDBOX, load, serve_push, server_env, signed, tracker_cli
 from tracker.providers import registry
 from tracker.sandbox.server import free_port
 from tracker.storage.db import make_engine, migrate
@@ -53,6 +53,23 @@ def test_one_provider_needs_only_its_own_secret(tmp_path: Path, db_url: str) -> 
     env = server_env(tmp_path, db_url, secrets=False)
     line = _one_error_line(tracker_cli(["serve-push", "--port", str(free_port()), "--provider", "track17"], env))
     assert "TRACKER_TRACK17_KEY" in line and "TRACKER_KUAIDI100_SALT" not in line
+
+
+def test_a_provider_without_its_own_secret_is_not_served(tmp_path: Path, db_url: str) -> None:
+    """Only the Kuaidi100 salt set: Kuaidi100 is served, and pushes signed with the public sandbox key of the
+    others are refused (401) too; the start says which variable each one needs."""
+    with serve_push(tmp_path, db_url, None, secrets={"TRACKER_KUAIDI100_SALT": REAL["kuaidi100"]}) as server:
+        for case in DATA["cases"]:
+            provider = case["provider"]
+            push = json.dumps(case["push"], ensure_ascii=False)
+            r = httpx.post(f"{server.url}/push/{provider}", **signed(provider, push, SANDBOX[provider]), timeout=30)
+            assert r.status_code == 401, (provider, r.text)
+        good = json.dumps(DATA["cases"][0]["push"], ensure_ascii=False)
+        r = httpx.post(f"{server.url}/push/kuaidi100", **signed("kuaidi100", good, REAL["kuaidi100"]), timeout=30)
+        assert r.status_code == 200 and r.json()["result"] is True
+        log = server.text()
+    assert "set TRACKER_KDNIAO_APP_KEY to receive them" in log and "set TRACKER_TRACK17_KEY to receive them" in log
+    assert "TRACKER_KUAIDI100_SALT to receive" not in log
 
 
 @pytest.mark.parametrize("command", [["poll", "--once"], ["worker"]])

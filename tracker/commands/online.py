@@ -175,28 +175,45 @@ def serve_push(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8766, help="Port to listen on."),
     provider: list[str] = typer.Option(
-        [], help="Receive only this provider's pushes (repeatable; default: every provider that pushes)."
-    ),
+        [],
+        help="Receive only this provider's pushes (repeatable; default: every provider that pushes and has its "
+        "secret set).",
+    ),  # fmt: skip
     for_sandbox: bool = typer.Option(False, "--sandbox", help=SANDBOX_HELP),
 ) -> None:
     """Receive signed pushes at /push/<provider>, within the [push] bounds of config/providers.toml
-    (docs/operations-pushes.md): body size, header and body time-outs, connections, JSON depth."""
+    (docs/operations-pushes.md): body size, header and body time-outs, connections, JSON depth. A provider
+    whose signing secret is still the sandbox's public one is not served (its pushes are refused, 401);
+    with none served, or a --provider named without its secret, the command does not start."""
     import uvicorn
 
-    from tracker.public_secrets import push_providers
+    from tracker.public_secrets import public_secrets, push_providers
     from tracker.push import create_push_app
     from tracker.push_guard import uvicorn_options
 
     app = ctx_app(ctx)
+    settings = app.settings
     pushing = push_providers()
     unknown = [p for p in provider if p not in pushing]
     if unknown:
         raise TrackerError(f"--provider {unknown[0]!r}: providers that push are {', '.join(pushing)}")
-    names = list(dict.fromkeys(provider)) or pushing
-    guard_secrets(app.settings, names, command="tracker serve-push", sandbox=for_sandbox, push=True)
+    named = list(dict.fromkeys(provider))
+    if named or for_sandbox:
+        names = named or pushing
+        guard_secrets(settings, names, command="tracker serve-push", sandbox=for_sandbox, push=True)
+        unserved: dict[str, str] = {}
+    else:
+        public = public_secrets(settings.providers, pushing, push=True)
+        unserved = {s.provider: s.variable for s in public}
+        names = [p for p in pushing if p not in unserved]
+        if not names:  # nothing could be served safely: the one-line refusal naming every variable
+            guard_secrets(settings, pushing, command="tracker serve-push", sandbox=False, push=True)
+        for name, variable in unserved.items():
+            err.print(f"tracker serve-push: {name} pushes are refused (401): its secret is the sandbox's public one; "
+                      f"set {variable} to receive them", markup=False, soft_wrap=True)  # fmt: skip
     typer.echo(f"push intake on http://{host}:{port}/push/{{{','.join(names)}}}")
-    push_app = create_push_app(app.engine, app.settings, only=names)
-    uvicorn.run(push_app, host=host, port=port, log_level="info", **uvicorn_options(app.settings.providers.push))
+    push_app = create_push_app(app.engine, settings, only=names, unserved=unserved)
+    uvicorn.run(push_app, host=host, port=port, log_level="info", **uvicorn_options(settings.providers.push))
 
 
 # --- the demo's online part (called by `tracker demo`) ----------------------------------------------------
