@@ -202,5 +202,6 @@ def create_push_app(
                 name, spec.push, providers.of(name), tz=settings.tz, now=now, take=take, reject=reject
             )
             routes.append(Route(f"/push/{name}", handler, methods=["POST"]))
-    middleware = [Middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout_seconds)]
+    middleware = [Middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout_seconds,
+                             max_header_bytes=limits.max_header_bytes)]  # fmt: skip
     return Starlette(routes=routes, middleware=middleware)

@@ -74,15 +74,23 @@ async def _answer(send: Any, status: int, text: str) -> None:
 class BodyLimit:
     """ASGI middleware: read an HTTP request body within `max_bytes` and `timeout` seconds, or answer 413/408."""
 
-    def __init__(self, app: Any, *, max_bytes: int, timeout: float) -> None:
-        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
+    def __init__(self, app: Any, *, max_bytes: int, timeout: float, max_header_bytes: int | None = None) -> None:
+        self.app, self.max_bytes, self.timeout, self.max_header_bytes = app, max_bytes, timeout, max_header_bytes
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         where = f"{scope.get('path', '?')} from {(scope.get('client') or ('?',))[0]}"
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = scope.get("headers") or []
+        # h11 bounds headers that arrive in pieces (h11_max_incomplete_event_size); a block that came whole in
+        # one read (at most one socket read, 256 KiB) is measured here
+        header_bytes = len(scope.get("raw_path") or b"") + sum(len(k) + len(v) + 4 for k, v in headers)
+        if self.max_header_bytes is not None and header_bytes > self.max_header_bytes:
+            log.warning("push %s rejected (431): headers of %d bytes", where, header_bytes)
+            await _answer(send, 431, f"request headers over {self.max_header_bytes} bytes")
+            return
+        length = dict(headers).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             said = length[:20].decode("latin-1")
             log.warning("push %s rejected (413): Content-Length %s over %d bytes", where, said, self.max_bytes)
