@@ -38,3 +38,14 @@ def test_refusal_is_one_line_unless_for_the_sandbox(settings: Settings) -> None:
 def test_poll_checks_the_providers_couriers_use(settings: Settings) -> None:
     used = {c.provider for c in settings.couriers.values()}
     assert set(polled_providers(settings)) == used - {"spider"}
+
+
+def test_a_bad_push_bound_is_one_line_naming_file_and_key(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from tracker.settings import ConfigError, copy_config
+
+    config = copy_config(CONFIG_DIR, tmp_path / "config", {"providers.toml": {"push": {"max_body_bytes": 0}}})
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(ConfigError) as bad:
+        load_settings(config)
+    message = str(bad.value)
+    assert "providers.toml" in message and "max_body_bytes" in message and "\n" not in message.strip()
