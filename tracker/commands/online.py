@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Iterable
 from datetime import datetime
 
 import typer
@@ -21,7 +22,7 @@ SANDBOX_HELP = (
 )
 
 
-def guard_secrets(settings: Settings, names, *, command: str, sandbox: bool, push: bool = False) -> None:  # type: ignore[no-untyped-def]
+def guard_secrets(settings: Settings, names: Iterable[str], *, command: str, sandbox: bool, push: bool = False) -> None:
     """Refuse public sandbox secrets unless `sandbox` (tracker/public_secrets.py); warn on stderr when used."""
     from tracker.public_secrets import require_private_secrets
 
