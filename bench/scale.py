@@ -135,7 +135,7 @@ def run_workers(db_url: str, config: Path, urls: list[str], n: int, log_dir: Pat
         log = (log_dir / f"{label}-w{i}.log").open("wb")
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "tracker.cli", "--config", str(config), "worker", "--name", f"{label}-w{i}",
-             "--base-url", url],
+             "--base-url", url, "--sandbox"],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         ))  # fmt: skip
 

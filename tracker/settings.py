@@ -467,6 +467,20 @@ class SubscriptionsConfig(_Strict):
     per_cycle: PositiveInt = 2000  # new waybills subscribed per poll cycle or dispatch tick at most
 
 
+class PushIntakeConfig(_Strict):
+    """`tracker serve-push` bounds (config/providers.toml [push]; docs/operations-pushes.md): what one client
+    may send and how long it may take, so a huge, deep or slow push costs the receiver little."""
+
+    max_body_bytes: PositiveInt = 1_048_576  # a push body above this is answered 413 before it is read
+    max_json_depth: PositiveInt = 32  # a push JSON nested deeper is answered 400 before it is decoded
+    max_header_bytes: int = Field(default=16_384, ge=1024)  # request line + headers
+    header_timeout_seconds: PositiveFloat = 10  # a connection without complete headers this long is closed
+    body_timeout_seconds: PositiveFloat = 15  # a body not fully received this long is answered 408
+    keep_alive_seconds: PositiveFloat = 5  # an idle kept-alive connection is closed after this
+    max_connections: PositiveInt = 512  # open connections at once; more are closed as they arrive
+    max_concurrency: PositiveInt = 64  # requests handled at once; more are answered 503
+
+
 class ProviderConfig(_Strict):
     """One data provider's endpoint, account and limits; secrets are overridden from the environment."""
 
@@ -503,6 +517,7 @@ class ProvidersConfig(_Strict):
     polling: PollingConfig = PollingConfig()
     workers: WorkersConfig = WorkersConfig()
     subscriptions: SubscriptionsConfig = SubscriptionsConfig()
+    push: PushIntakeConfig = PushIntakeConfig()
 
     @model_validator(mode="before")
     @classmethod
@@ -513,7 +528,8 @@ class ProvidersConfig(_Strict):
             unknown = sorted(set(data) - set(cls.model_fields) - set(names()))
             if unknown:
                 raise ValueError(
-                    f"unknown section(s) {unknown}: providers are {', '.join(names())}, polling, workers, subscriptions"
+                    f"unknown section(s) {unknown}: providers are {', '.join(names())}, "
+                    "polling, workers, subscriptions, push"
                 )
         return data
 

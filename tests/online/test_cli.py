@@ -32,7 +32,7 @@ def test_poll_once_prints_the_summary(settings, sandbox) -> None:
     upsert_parcels(engine, [ParcelFacts(courier="yto", waybill="YT7512345678901")], now=SANDBOX_NOW)
     engine.dispose()
     result = CliRunner().invoke(
-        app, ["poll", "--once", "--no-subscribe", "--now", "2026-11-23T12:00", "--base-url", url]
+        app, ["poll", "--once", "--no-subscribe", "--now", "2026-11-23T12:00", "--base-url", url, "--sandbox"]
     )
     assert result.exit_code == 0, result.output
     assert "1 due" in result.output and "kuaidi100 polled      1" in result.output

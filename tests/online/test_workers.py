@@ -108,7 +108,7 @@ class Workers:
         env = {**os.environ, "TRACKER_DATABASE_URL": self.db_url, "PYTHONUNBUFFERED": "1"}
         log = (self.tmp_path / f"{name}.log").open("wb")
         cmd = [sys.executable, "-m", "tracker.cli", "--config", str(self.config), "worker", "--name", name,
-               "--base-url", self.base_url]  # fmt: skip
+               "--base-url", self.base_url, "--sandbox"]  # fmt: skip
         self.procs[name] = proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         return proc
 

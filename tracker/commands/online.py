@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Iterable
 from datetime import datetime
 
 import typer
@@ -15,6 +16,20 @@ from tracker.errors import TrackerError
 from tracker.settings import Settings
 
 err = Console(stderr=True)
+SANDBOX_HELP = (
+    "Run for the local sandbox: accept the sandbox's public demo accounts (config/providers.toml defaults). "
+    "Without it the command refuses to start while a provider secret still has its public sandbox value."
+)
+
+
+def guard_secrets(settings: Settings, names: Iterable[str], *, command: str, sandbox: bool, push: bool = False) -> None:
+    """Refuse public sandbox secrets unless `sandbox` (tracker/public_secrets.py); warn on stderr when used."""
+    from tracker.public_secrets import require_private_secrets
+
+    public = require_private_secrets(settings, names, command=command, sandbox=sandbox, push=push)
+    if public:
+        err.print(f"{command}: --sandbox: using the sandbox's public demo accounts ({', '.join(public)} not set); "
+                  "not for production", markup=False, soft_wrap=True)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -94,8 +109,12 @@ def poll(
     subscribe: bool | None = typer.Option(
         None, "--subscribe/--no-subscribe", help="Subscribe new waybills for pushes first (default: config)."
     ),
+    for_sandbox: bool = typer.Option(False, "--sandbox", help=SANDBOX_HELP),
 ) -> None:
+    from tracker.public_secrets import polled_providers
+
     app = ctx_app(ctx)
+    guard_secrets(app.settings, polled_providers(app.settings), command="tracker poll", sandbox=for_sandbox)
     while True:
         summary = poll_cycle(app, resolve_now(now, app.settings), base_url=base_url, subscribe=subscribe)
         print_summary(summary)
@@ -156,14 +175,46 @@ def serve_push(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8766, help="Port to listen on."),
+    provider: list[str] = typer.Option(
+        [],
+        help="Receive only this provider's pushes (repeatable; default: every provider that pushes and has its "
+        "secret set).",
+    ),  # fmt: skip
+    for_sandbox: bool = typer.Option(False, "--sandbox", help=SANDBOX_HELP),
 ) -> None:
+    """Receive signed pushes at /push/<provider>, within the [push] bounds of config/providers.toml
+    (docs/operations-pushes.md): body size, header and body time-outs, connections, JSON depth. A provider
+    whose signing secret is still the sandbox's public one is not served (its pushes are refused, 401);
+    with none served, or a --provider named without its secret, the command does not start."""
     import uvicorn
 
+    from tracker.public_secrets import public_secrets, push_providers
     from tracker.push import create_push_app
+    from tracker.push_guard import uvicorn_options
 
     app = ctx_app(ctx)
-    typer.echo(f"push intake on http://{host}:{port}/push/{{kuaidi100,kdniao,track17}}")
-    uvicorn.run(create_push_app(app.engine, app.settings), host=host, port=port, log_level="info")
+    settings = app.settings
+    pushing = push_providers()
+    unknown = [p for p in provider if p not in pushing]
+    if unknown:
+        raise TrackerError(f"--provider {unknown[0]!r}: providers that push are {', '.join(pushing)}")
+    named = list(dict.fromkeys(provider))
+    if named or for_sandbox:
+        names = named or pushing
+        guard_secrets(settings, names, command="tracker serve-push", sandbox=for_sandbox, push=True)
+        unserved: dict[str, str] = {}
+    else:
+        public = public_secrets(settings.providers, pushing, push=True)
+        unserved = {s.provider: s.variable for s in public}
+        names = [p for p in pushing if p not in unserved]
+        if not names:  # nothing could be served safely: the one-line refusal naming every variable
+            guard_secrets(settings, pushing, command="tracker serve-push", sandbox=False, push=True)
+        for name, variable in unserved.items():
+            err.print(f"tracker serve-push: {name} pushes are refused (401): its secret is the sandbox's public one; "
+                      f"set {variable} to receive them", markup=False, soft_wrap=True)  # fmt: skip
+    push_app = create_push_app(app.engine, settings, only=names, unserved=unserved)  # a bad database: one line first
+    typer.echo(f"push intake on http://{host}:{port}/push/{{{','.join(names)}}}")
+    uvicorn.run(push_app, host=host, port=port, log_level="info", **uvicorn_options(settings.providers.push))
 
 
 # --- the demo's online part (called by `tracker demo`) ----------------------------------------------------
@@ -211,6 +262,7 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
     from tracker.poller import run_once
     from tracker.providers.clients import make_fetchers
     from tracker.push import create_push_app
+    from tracker.push_guard import uvicorn_options
     from tracker.sandbox.app import create_app, make_state
     from tracker.sandbox.server import free_port, start_background
     from tracker.subscriptions import push_path, subscribe_due
@@ -226,7 +278,8 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
     demo_settings = settings.model_copy(
         update={"providers": settings.providers.model_copy(update={"subscriptions": subs})}
     )
-    receiver = start_background(create_push_app(app.engine, demo_settings, clock=lambda: now), port=port)
+    receiver = start_background(create_push_app(app.engine, demo_settings, clock=lambda: now), port=port,
+                                **uvicorn_options(settings.providers.push))  # fmt: skip
     typer.echo(f"push receiver: {receiver.url}/push/{{kuaidi100,kdniao,track17}}")
     # the providers' consoles: Kdniao and 17TRACK push to the URL set there, not to one sent per request
     httpx.post(f"{server.url}/_sandbox/subscriptions/console", json={

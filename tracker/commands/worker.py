@@ -10,6 +10,7 @@ import typer
 from sqlalchemy import text
 
 from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
+from tracker.commands.online import SANDBOX_HELP, guard_secrets
 
 
 def register(app: typer.Typer) -> None:
@@ -27,11 +28,13 @@ def worker(
     ),
     queue: list[str] = typer.Option([], help="Only these queues: poll, control (repeatable; default: both)."),
     base_url: str | None = typer.Option(None, help="Send every provider request to this URL (a sandbox)."),
+    for_sandbox: bool = typer.Option(False, "--sandbox", help=SANDBOX_HELP),
 ) -> None:
     """Run until SIGINT/SIGTERM. Each worker runs the periodic dispatch and rules jobs when its turn comes
     (the database makes sure each tick runs once) and polls the parcels it leases. SIGUSR1 prints every
     thread's stack to stderr (what a stuck worker is waiting for) and the worker carries on."""
     from tracker.jobs import DB_THREADS, conninfo, ensure_job_schema, make_runtime, run_worker
+    from tracker.public_secrets import polled_providers
 
     app = ctx_app(ctx)
     settings = app.settings
@@ -39,6 +42,7 @@ def worker(
 
     parse_database_url(settings.database_url, source=app.database_source)
     conninfo(settings.database_url)  # PostgreSQL only: a clear error before anything starts
+    guard_secrets(settings, polled_providers(settings), command="tracker worker", sandbox=for_sandbox)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -2,25 +2,25 @@
 
 tracker/push.py routes POST /push/<name> for every provider whose spec has `push`; a provider without a
 handler of its own there gets this one: read the payload (form field or raw body) and the signature (form
-field or header), verify, decode JSON, store through parse + ingest, answer the spec's ok/nack bodies.
-A forged signature answers 401, a malformed body 400, as the hand-written handlers do.
+field or header), verify, then `take` it (tracker/push.py: decode within the limits, store through parse +
+ingest, or keep it as a dead letter), answer the spec's ok/nack bodies. A forged signature answers 401, a
+malformed body 400, as the hand-written handlers do.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tracker.providers.registry import PushSpec
 from tracker.settings import ProviderConfig
 
-Store = Callable[[str, Any], tuple[int, int, list[str]]]  # (provider, body) -> (waybills, new events, problems)
+# (provider, request, signed payload, nack(reason), what) -> None when read and stored whole, else the answer
+Take = Callable[[str, Request, Any, Callable[[str], dict[str, Any]], str], Awaitable[Response | None]]
 Reject = Callable[[str, Request, int, str, dict[str, Any]], Response]  # logs one line, answers the body
 
 
@@ -31,9 +31,8 @@ def make_push_handler(
     *,
     tz: tzinfo,
     now: Callable[[], datetime],
-    store: Store,
+    take: Take,
     reject: Reject,
-    log: Any,
 ) -> Callable[[Request], Awaitable[Response]]:
     what = push.field or "body"
 
@@ -50,16 +49,9 @@ def make_push_handler(
         if not push.verify(config, payload, sign):
             why = f"signature does not match {push.describe or 'the provider rule'}"
             return reject(name, request, 401, why, push.nack(config, at, tz, "验证签名失败"))
-        try:
-            body = json.loads(payload)
-            if not isinstance(body, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as exc:
-            return reject(name, request, 400, f"{what} is not JSON: {exc}", push.nack(config, at, tz, "格式错误"))
-        count, new, problems = await run_in_threadpool(store, name, body)
-        if not count:
-            return reject(name, request, 400, "; ".join(problems), push.nack(config, at, tz, "推送内容无法解析"))
-        log.info("push %s: %d waybills, %d new events, %d problems", name, count, new, len(problems))
+        refused = await take(name, request, payload, lambda reason: push.nack(config, at, tz, reason), what)
+        if refused is not None:
+            return refused
         ack = push.ok(config, at, tz)
         return Response(status_code=200) if ack is None else JSONResponse(ack)
 

@@ -51,6 +51,9 @@ class PushSpec:
     ok: Callable[[ProviderConfig, datetime, tzinfo], dict[str, Any] | None]
     nack: Callable[[ProviderConfig, datetime, tzinfo, str], dict[str, Any]]
     describe: str = ""  # the signature rule in words, for the log line of a rejected push
+    # the ProviderConfig fields the signature is checked with (`serve-push` refuses their public sandbox
+    # values, tracker/public_secrets.py); empty: every field of the spec's `secrets`
+    signed_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

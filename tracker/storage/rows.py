@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 MONEY = Numeric(14, 2)
@@ -392,3 +392,26 @@ class ProviderQuotaRow(SQLModel, table=True):
     day: str = Field(max_length=10, primary_key=True)  # YYYY-MM-DD
     kind: str = Field(max_length=16, primary_key=True)  # query | subscribe | register
     count: int = 0
+
+
+# A signed push that could not be read whole (not JSON, too deep, a waybill or event the parser refused): kept
+# exactly as received with its error, so it is never acknowledged and lost (tracker/deadletter.py; `tracker
+# pushes --failed`, `--replay ID`). One row per provider and payload: a resent push counts an attempt.
+# state: failed (waiting) | replayed (read whole since). Migration 0013.
+class PushDeadLetterRow(SQLModel, table=True):
+    __tablename__ = "push_dead_letter"
+    __table_args__ = (
+        UniqueConstraint("provider", "digest", name="uq_push_dead_letter_payload"),
+        Index("ix_push_dead_letter_state", "state", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=16)
+    digest: str = Field(max_length=64)  # sha256 of the payload, hex
+    payload: bytes = Field(sa_type=LargeBinary)  # the signed payload: Kuaidi100 param, Kdniao RequestData, a body
+    error: str  # why it could not be read, for people
+    state: str = Field(default="failed", max_length=16)
+    attempts: int = 1  # times the provider sent it
+    received_at: datetime
+    last_received_at: datetime
+    replayed_at: datetime | None = None

@@ -45,6 +45,7 @@ SPEC = ProviderSpec(
         ok=lambda config, now, tz: _answer(config, now, tz, True, ""),
         nack=lambda config, now, tz, reason: _answer(config, now, tz, False, reason),
         describe="base64(md5_hex(RequestData + AppKey))",
+        signed_with=("app_key",),
     ),
     subscribe=lazy("tracker.providers.kdniao.subscribe:subscribe_waybills"),
     label_en="Kdniao",

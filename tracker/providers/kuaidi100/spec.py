@@ -59,6 +59,7 @@ SPEC = ProviderSpec(
         ok=_ok,
         nack=_nack,
         describe="md5(param + salt)",
+        signed_with=("salt",),
     ),
     subscribe=lazy("tracker.providers.kuaidi100.subscribe:subscribe_waybills"),
     label_en="Kuaidi100",

@@ -55,6 +55,7 @@ SPEC = ProviderSpec(
         ok=lambda config, now, tz: None,
         nack=_nack,
         describe="sha256(body + '/' + key)",
+        signed_with=("key",),
     ),
     subscribe=lazy("tracker.providers.track17.subscribe:subscribe_waybills"),
     label_en="17TRACK",

@@ -1,0 +1,100 @@
+"""Slow clients (data/push_slow.json) against a real `tracker serve-push` with short bounds: dripped headers are
+dropped at the header deadline however steadily they drip, an unfinished body gets 408, connections beyond the
+cap are closed on arrival, open file descriptors stay bounded, and a real push is answered afterwards.
+Bounded: a fixed number of connections, a fixed time, 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.hostile.push_server import REAL, PushServer, load, serve_push, signed
+
+DATA = load("push_slow.json")
+HOST = "127.0.0.1"
+
+
+@pytest.fixture
+def server(tmp_path, db_url: str) -> Iterator[PushServer]:  # noqa: ANN001
+    with serve_push(tmp_path, db_url, DATA["push"]) as srv:
+        yield srv
+
+
+async def _drip(port: int, first: bytes, drip: bytes, until: float) -> tuple[bool, bytes]:
+    """Send `first`, then one byte of `drip` per interval until the server closes or `until`;
+    (closed by the server, what it answered)."""
+    try:
+        reader, writer = await asyncio.open_connection(HOST, port)
+    except OSError:
+        return True, b""  # refused at the door counts as dropped
+    answer = b""
+    try:
+        writer.write(first)
+        await writer.drain()
+        i = 0
+        while time.monotonic() < until:
+            try:
+                chunk = await asyncio.wait_for(reader.read(4096), timeout=DATA["drip_interval_seconds"])
+            except TimeoutError:
+                chunk = None
+            if chunk == b"":
+                return True, answer
+            if chunk:
+                answer += chunk
+                continue
+            writer.write(drip[i % len(drip) : i % len(drip) + 1])
+            await writer.drain()
+            i += 1
+        return False, answer
+    except (ConnectionError, OSError):
+        return True, answer
+    finally:
+        writer.close()
+
+
+def _port(server: PushServer) -> int:
+    return int(server.url.rsplit(":", 1)[1])
+
+
+def _good_push(server: PushServer) -> int:
+    push = json.dumps({"event": "TRACKING_UPDATED", "data": {"number": "1181100223344", "carrier": 3011}})
+    return httpx.post(f"{server.url}/push/track17", **signed("track17", push, REAL["track17"]), timeout=30).status_code
+
+
+def test_slow_headers_and_bodies_are_dropped_and_fds_stay_bounded(server: PushServer) -> None:
+    port, base_fds = _port(server), server.open_fds()
+    until = time.monotonic() + DATA["give_up_after_seconds"]
+    header = b"POST /push/track17 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    body_head = b"POST /push/track17 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\nsign: 00\r\n\r\n{"
+    peak_fds = 0
+
+    async def attack() -> list[tuple[bool, bytes]]:
+        nonlocal peak_fds
+        # the slow bodies first (inside the cap, so they reach the body time-out), then the header drippers
+        tasks = [asyncio.create_task(_drip(port, body_head, b'"a":1,', until))
+                 for _ in range(DATA["slow_body_clients"])]  # fmt: skip
+        await asyncio.sleep(0.3)
+        tasks += [asyncio.create_task(_drip(port, header, b"X-Slow: 1\r\n", until))
+                  for _ in range(DATA["slow_header_clients"])]  # fmt: skip
+        while not all(t.done() for t in tasks):
+            peak_fds = max(peak_fds, server.open_fds())
+            await asyncio.sleep(0.1)
+        return [t.result() for t in tasks]
+
+    results = asyncio.run(attack())
+    dropped = [closed for closed, _ in results]
+    assert all(dropped), f"{dropped.count(False)} slow connections still open after {DATA['give_up_after_seconds']} s"
+    slow_bodies = [answer for _, answer in results[: DATA["slow_body_clients"]]]
+    assert all(a.startswith(b"HTTP/1.1 408") for a in slow_bodies), slow_bodies[:3]  # an answer, not silence
+    assert peak_fds <= base_fds + DATA["push"]["max_connections"] + DATA["fd_margin"], peak_fds
+    assert server.alive()
+    assert _good_push(server) == 200
+    assert server.open_fds() <= base_fds + DATA["fd_margin"]
+    log = server.text()
+    assert "sent no complete request within 1 s" in log and "rejected (408)" in log
+    assert "Traceback" not in log
