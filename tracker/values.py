@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
+MAX_MONEY = Decimal("1000000000")  # no parcel, claim or freight reaches a billion CNY: a bigger amount is a typo
 _MONEY_JUNK = re.compile(r"[¥￥,，\s元]|CNY|RMB", re.IGNORECASE)
 _CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(.*)$")
 
@@ -31,6 +32,8 @@ def parse_money(text: str | float | int | Decimal) -> Decimal:
         raise ValueProblem(f"an amount such as 1899.00, got {text!r}")
     if value < 0:
         raise ValueProblem(f"a non-negative amount, got {text!r}")
+    if value >= MAX_MONEY:
+        raise ValueProblem(f"an amount under {MAX_MONEY:,}, got {text!r}")
     if value != value.quantize(CENT):
         raise ValueProblem(f"an amount with at most 2 decimals, got {text!r}")
     return value.quantize(CENT)
