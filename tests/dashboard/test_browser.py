@@ -87,6 +87,17 @@ def pick(page, label: str, option: str) -> None:
     settled(page)
 
 
+def tick_row(page, index: int, table: int = 0) -> None:
+    """Tick row `index` (0 = first data row) of the `table`-th dataframe in its row-marker column (the grid
+    is a canvas: the checkbox is clicked where it is drawn, one row height per row under the header)."""
+    grid = page.get_by_test_id("stDataFrame").nth(table)
+    grid.hover()
+    box = grid.bounding_box()
+    row_height = 35
+    page.mouse.click(box["x"] + 18, box["y"] + row_height * (index + 1) + row_height / 2)
+    settled(page)
+
+
 def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_path):
     try:
         from playwright.sync_api import expect, sync_playwright
@@ -133,7 +144,8 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             page.get_by_role("link", name="理赔台账").first.click()
             expect(page.get_by_role("heading", name="理赔台账")).to_be_visible(timeout=TIMEOUT_MS)
             settled(page)
-            pick(page, "选择", f"{ids['claims']['loss']} · SF1001 · loss · 草稿")
+            tick_row(page, 0)  # SF1001's draft: its window closes first
+            expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
             page.get_by_label("理赔单号").fill("SF-CLM-77")
             page.get_by_label("理赔单号").press("Enter")
             settled(page)
@@ -141,6 +153,12 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
             settled(page)
             page.screenshot(path=shots / "claims.png", full_page=True)
+            # issue 15: picking another claim after filing one crashed the ledger (TypeError)
+            expect(page.get_by_text("在表格左侧勾选要处理的行")).to_be_visible(timeout=TIMEOUT_MS)
+            tick_row(page, 1)
+            expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_text("页面出错")).to_have_count(0)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
         finally:
             browser.close()
 
