@@ -56,7 +56,8 @@ with c[3]:
 
 f = QueueFilter(
     kind=kind or None, courier=courier or None, shop=shop or None, region=region or None,
-    min_age_hours=int(age) or None, assignee=assignee or None, state=state or None, waybill=params.waybill,
+    min_age_hours=int(age) or None, max_age_hours=params.max_age_hours, assignee=assignee or None,
+    state=state or None, waybill=params.waybill,
 )  # fmt: skip
 if f.params() != params.params():
     st.query_params.from_dict(f.params())

@@ -38,8 +38,8 @@ def test_overview_counts_open_exceptions_and_claimable_money(board_db):
     at = login()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["未处理异常"] == "3"
-    assert metrics["可索赔金额(草稿)"] == "¥199.00"
+    assert metrics["未处理异常(条)"] == "3"
+    assert metrics["可索赔金额(草稿, 申报期未过)"] == "¥199.00"
     assert metrics["今日已发提醒"] == "1"
 
 
