@@ -98,18 +98,59 @@ def open_parcels(engine: Engine) -> int:
     return int(_scalar(engine, select(func.count(FLAG.c.parcel_id.distinct())).where(UNRESOLVED)) or 0)
 
 
+def _turning_stale(now: datetime, stale_hours: int, within_hours: int) -> list[Any]:
+    lo, hi = now - timedelta(hours=stale_hours), now - timedelta(hours=stale_hours - within_hours)
+    return [PARCEL.c.is_open.is_(True), PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi]
+
+
 def stale_soon(engine: Engine, *, now: datetime, stale_hours: int, within_hours: int = 24) -> list[dict[str, Any]]:
     """Open parcels that cross the stale threshold within the next `within_hours`, by courier
     (last event in (now - stale, now - stale + within]; the partial index ix_parcel_open_last_event)."""
-    lo, hi = now - timedelta(hours=stale_hours), now - timedelta(hours=stale_hours - within_hours)
     n = func.count().label("n")
     query = (
         select(PARCEL.c.courier, n)
-        .where(PARCEL.c.is_open.is_(True), PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi)
+        .where(*_turning_stale(now, stale_hours, within_hours))
         .group_by(PARCEL.c.courier)
         .order_by(n.desc())
     )
     return _rows(engine, query)
+
+
+def turning_stale_count(
+    engine: Engine, *, now: datetime, stale_hours: int, courier: str | None = None, within_hours: int = 24
+) -> int:
+    """How many parcels stale_soon counts (for `courier`, or all): the row count of their list."""
+    where = [*_turning_stale(now, stale_hours, within_hours), *([PARCEL.c.courier == courier] if courier else [])]
+    return int(_scalar(engine, select(func.count()).select_from(PARCEL).where(*where)) or 0)
+
+
+def turning_stale_page(
+    engine: Engine, *, now: datetime, stale_hours: int, courier: str | None = None, within_hours: int = 24,
+    limit: int = 50, offset: int = 0,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The parcels stale_soon counts, the soonest to turn stale first: they mostly have no exception yet,
+    so the queue shows them as parcels, not flags."""
+    where = [*_turning_stale(now, stale_hours, within_hours), *([PARCEL.c.courier == courier] if courier else [])]
+    query = (
+        select(
+            PARCEL.c.id,
+            PARCEL.c.waybill,
+            PARCEL.c.order_id,
+            PARCEL.c.courier,
+            PARCEL.c.status,
+            PARCEL.c.shop,
+            PARCEL.c.province,
+            PARCEL.c.last_event_at.label("last_update"),
+        )  # fmt: skip
+        .where(*where)
+        .order_by(PARCEL.c.last_event_at, PARCEL.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = _rows(engine, query)
+    for r in rows:
+        r["stale_at"] = _aware(r["last_update"]) + timedelta(hours=stale_hours)
+    return rows
 
 
 def claimable(engine: Engine, *, now: datetime) -> dict[str, Any]:
@@ -638,6 +679,8 @@ READS: dict[str, Callable[..., Any]] = {
         ageing,
         open_parcels,
         stale_soon,
+        turning_stale_count,
+        turning_stale_page,
         claimable,
         deadlines,
         alerts_today,

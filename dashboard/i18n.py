@@ -70,6 +70,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "{provider} paused until {until} (repeated failures)",
     ),
     "open_queue": ("查看队列", "Open queue"),
+    "open_list": ("查看包裹", "Open the list"),
     "none": ("无", "None"),
     # queue
     "kind": ("异常类型", "Kind"),
@@ -112,6 +113,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "severity": ("级别", "Severity"),
     "status": ("物流状态", "Status"),
     "last_update": ("最后更新", "Last update"),
+    "stale_at": ("将超时于", "Turns stale at"),
     "opened_at": ("发现时间", "Opened"),
     "sort_escalated": ("升级优先", "Escalated first"),
     "sort_newest": ("最新", "Newest"),

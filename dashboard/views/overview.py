@@ -32,6 +32,8 @@ m3.metric(b.t("claimable"), f"¥{claim_money['amount']:,.2f}", b.t("claims_n", n
 m4.metric(b.t("alerts_today"), sent["sent"], f"{b.t('alerts_failed_today')}: {sent['failed']}", delta_color="off")
 with m1:
     queue_link(b, b.t("open_queue"), state="unresolved")
+with m2:
+    queue_link(b, b.t("open_list"), turning_stale=1)
 poll = b.read("polling", now=b.now)
 st.caption(f"{b.t('polling')}: " + b.t("polling_line").format(**poll))
 push = b.read("pushes", day=quota_day(b.now, b.settings.tz))
@@ -73,9 +75,9 @@ for r in buckets:  # each bar's number opens exactly its rows: min_age_hours <= 
 left, right = st.columns(2)
 with left:
     st.subheader(b.t("stale_soon"))
-    # parcels not stale yet mostly have no exception, so no queue lists them: a number without a link
+    # parcels not stale yet mostly have no exception: the queue lists them as parcels (turning_stale=1)
     for r in soon:
-        st.markdown(f"{md(b.courier(r['courier']))}: **{r['n']}**")
+        queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", turning_stale=1, courier=r["courier"])
     if not soon:
         st.caption(b.t("none"))
 with right:

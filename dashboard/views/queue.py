@@ -4,10 +4,11 @@ the flag lifecycle and claims services under the logged-in user's name."""
 import streamlit as st
 
 from dashboard import actions
-from dashboard.components import bad_params, bulk_button, confirm_pending, pager, pick_table
+from dashboard.components import bad_params, bulk_button, confirm_pending, pager, pick_table, table
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
 from dashboard.i18n import kind_label, state_label
+from tracker.escape import streamlit_md as md
 from tracker.status import FlagKind, FlagState
 
 b = board()
@@ -18,6 +19,20 @@ params, problems = QueueFilter.parse(
 )
 bad_params(b, problems)
 ANY = ""
+
+if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale within 24 h": parcels, not flags
+    stale_hours = b.settings.rules.stale.warn_hours
+    st.subheader(b.t("stale_soon"))
+    if params.courier:
+        st.caption(f"{b.t('courier')}: {md(b.courier(params.courier))}")
+    total = b.read("turning_stale_count", now=b.now, stale_hours=stale_hours, courier=params.courier)
+    offset = pager(b, total, key="ts_page")
+    rows = b.read("turning_stale_page", now=b.now, stale_hours=stale_hours, courier=params.courier,
+                  limit=b.settings.board.page_size, offset=offset)  # fmt: skip
+    for r in rows:
+        r["courier"] = b.courier(r["courier"])
+    table(b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"], key="turning")
+    st.stop()
 
 
 def choice(label: str, options: list[str], current: str | None, key: str, fmt=None) -> str:

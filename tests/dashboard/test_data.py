@@ -144,3 +144,15 @@ def test_scorecard_exception_rate_counts_parcels_not_flags(seeded, now):
     assert ems["parcels"] == 8
     assert ems["exception_rate"] == 7 / 8
     assert ems["kind_rates"] == {"stale": 6 / 8, "address_problem": 1 / 8, "lost_suspected": 2 / 8, "stranded": 1 / 8}
+
+
+def test_turning_stale_lists_exactly_the_parcels_stale_soon_counts(seeded, now):
+    engine, _ = seeded
+    seed_ageing(engine, now)
+    by_courier = {r["courier"]: r["n"] for r in data.stale_soon(engine, now=now, stale_hours=72)}
+    assert by_courier == {"ems": 1}  # EMS03: last update 48 h ago
+    assert data.turning_stale_count(engine, now=now, stale_hours=72) == 1
+    assert data.turning_stale_count(engine, now=now, stale_hours=72, courier="zto") == 0
+    (row,) = data.turning_stale_page(engine, now=now, stale_hours=72, courier="ems")
+    assert row["waybill"] == "EMS03"
+    assert row["stale_at"] == now + timedelta(hours=24)

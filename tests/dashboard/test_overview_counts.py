@@ -34,9 +34,9 @@ def queue_rows(params: dict[str, str]) -> int:
     at.switch_page("views/queue.py").run()
     assert not at.exception, at.exception
     assert not at.warning, [w.value for w in at.warning]  # no parameter of ours is refused
-    found = re.fullmatch(r"共 (\d+) 条 · \d+/\d+", at.caption[0].value)
-    assert found, at.caption[0].value
-    return int(found.group(1))
+    counts = [m for c in at.caption if (m := re.fullmatch(r"共 (\d+) 条 · \d+/\d+", c.value))]
+    assert len(counts) == 1, [c.value for c in at.caption]
+    return int(counts[0].group(1))
 
 
 def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board):
@@ -44,8 +44,9 @@ def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board
     assert not at.exception, at.exception
     links = queue_links(at)
     numbered = [(label, params) for label, params in links if "**" in label]
-    # by kind (6 kinds), by courier (sf, zto, ems) and the six ageing buckets
-    assert len(numbered) >= 15, [label for label, _ in links]
+    # by kind (6 kinds), by courier (sf, zto, ems), the six ageing buckets, the couriers turning stale
+    assert len(numbered) >= 16, [label for label, _ in links]
+    assert any(params.get("turning_stale") == "1" for _, params in numbered)
     assert any(re.search(r"–\d+h", label) for label, _ in numbered)  # ageing ranges, not "≥" overlaps
     for label, params in numbered:
         shown = int(re.search(r"\*\*(\d+)\*\*", label).group(1))
@@ -55,6 +56,10 @@ def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board
     total = next(params for label, params in links if label == "查看队列")
     assert queue_rows(total) == int(metric.value) == 16
     assert metric.proto.delta == "涉及 12 个包裹"  # 16 flags on 12 parcels: both said
+    # turning stale within 24 h: parcels (EMS03, last update 48 h ago, stale at 72 h), listed as parcels
+    soon = next(m for m in at.metric if m.label == "24小时内将超时未更新(包裹)")
+    listed = next(params for label, params in links if label == "查看包裹")
+    assert queue_rows(listed) == int(soon.value) == 1
 
 
 def test_the_overview_says_what_each_number_counts(busy_board):
