@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.dashboard.seed import AUDIT, CLAIM
+from tests.dashboard.seed import AUDIT, CLAIM, FLAG
 from tracker.commands.board import streamlit_command
 from tracker.settings import PROJECT_ROOT
 
@@ -168,3 +168,52 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
     assert (claim.state, claim.reference_no) == ("filed", "SF-CLM-77")
     assert ("lily", "claim.filed") in [tuple(a) for a in audit]
     assert all((shots / f"{name}.png").stat().st_size > 10_000 for name in ("overview", "queue", "parcel", "claims"))
+
+
+def test_lead_acknowledges_exactly_the_ticked_row_and_confirms_more(server, board_db):
+    """Issue 15: one pick acted on 15 rows. Ticking one row acts on that row only, with no question; ticking
+    two asks first, naming both waybills, and nothing changes before the confirmation."""
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _need(False, "playwright is not installed (pip install -e '.[test]')")
+    engine, ids = board_db
+
+    def states():
+        with engine.connect() as conn:
+            return {r.id: r.state for r in conn.execute(select(FLAG.c.id, FLAG.c.state))}
+
+    before = states()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{server}/queue")
+            page.get_by_label("用户名").fill("lily")
+            page.get_by_label("密码").fill("lily-pw")
+            page.get_by_role("button", name="登录").click()
+            expect(page.get_by_role("heading", name="异常队列")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_text("共 3 条")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+            tick_row(page, 0)  # ZTO2002 (escalated first), already acknowledged
+            tick_row(page, 1)  # SF1004
+            expect(page.get_by_text("已勾选 2 条")).to_be_visible(timeout=TIMEOUT_MS)
+            page.get_by_role("button", name="解决").click()
+            expect(page.get_by_text("确认对以下 2 个运单执行「解决」: ZTO2002、SF1004")).to_be_visible(
+                timeout=TIMEOUT_MS
+            )
+            assert states() == before  # asked, not done
+            page.get_by_role("button", name="取消").click()
+            settled(page)
+            tick_row(page, 0)  # untick ZTO2002: SF1004 alone
+            expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
+            page.get_by_role("button", name="解决").click()
+            expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+        finally:
+            browser.close()
+    after = states()
+    assert after[ids["flags"]["no_first_scan"]] == "resolved"
+    assert {k: v for k, v in after.items() if k != ids["flags"]["no_first_scan"]} == {
+        k: v for k, v in before.items() if k != ids["flags"]["no_first_scan"]
+    }
