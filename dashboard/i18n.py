@@ -114,6 +114,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "status": ("物流状态", "Status"),
     "last_update": ("最后更新", "Last update"),
     "stale_at": ("将超时于", "Turns stale at"),
+    "below_age": ("且距上次更新不足 {hours} 小时", "and updated less than {hours} h ago"),
     "opened_at": ("发现时间", "Opened"),
     "sort_escalated": ("升级优先", "Escalated first"),
     "sort_newest": ("最新", "Newest"),

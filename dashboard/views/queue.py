@@ -77,6 +77,8 @@ f = QueueFilter(
 if f.params() != params.params():
     st.query_params.from_dict(f.params())
 
+if f.max_age_hours:  # from an ageing bar's link: its upper edge has no widget, so it is said
+    st.caption(b.t("below_age", hours=f.max_age_hours))
 total = b.read("queue_count", f=f, now=b.now)
 offset = pager(b, total, key="q_page")
 rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=b.settings.board.page_size, offset=offset)

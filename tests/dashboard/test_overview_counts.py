@@ -80,3 +80,8 @@ def test_ageing_links_split_the_parcels_at_the_bucket_edges(busy_board):
     assert ranges["48–72h"] == {"min_age_hours": "48", "max_age_hours": "72"}
     assert ranges["≥168h"] == {"min_age_hours": "168"}
     assert ranges["0–24h"] == {"max_age_hours": "24"}
+    at = login()
+    at.query_params.update(ranges["48–72h"])
+    at.switch_page("views/queue.py").run()
+    assert "且距上次更新不足 72 小时" in [c.value for c in at.caption]
+    assert set(at.dataframe[0].value["运单号"]) == {"EMS03"}
