@@ -134,7 +134,7 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             ("open_by courier", lambda: data.open_by(engine, "courier")),
             ("ageing", lambda: data.ageing(engine, now=NOW)),
             ("stale_soon", lambda: data.stale_soon(engine, now=NOW, stale_hours=72)),
-            ("claimable", lambda: data.claimable(engine)),
+            ("claimable", lambda: data.claimable(engine, now=NOW)),
             ("deadlines", lambda: data.deadlines(engine, now=NOW, days=3)),
             ("alerts_today", lambda: data.alerts_today(engine, day_start=day)),
         ],

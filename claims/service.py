@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, func, select
+from sqlalchemy import ColumnElement, Engine, Table, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
@@ -357,7 +357,15 @@ def closing_soon(
     return [c for c in list_claims(engine, closing_before=now + timedelta(days=span)) if c["filing_closes_at"] >= now]
 
 
-def claimable_total(engine: Engine) -> Decimal:
+def claimable_where(now: datetime) -> ColumnElement[bool]:
+    """The one definition of claimable money: draft claims (amount computed, not filed yet) whose filing
+    window is still open at `now` (file_claim refuses a claim after filing_closes_at)."""
+    return and_(
+        CLAIM.c.state == ClaimState.draft, or_(CLAIM.c.filing_closes_at.is_(None), CLAIM.c.filing_closes_at >= now)
+    )
+
+
+def claimable_total(engine: Engine, *, now: datetime) -> Decimal:
     with engine.connect() as conn:
-        total = conn.execute(select(func.sum(CLAIM.c.amount)).where(CLAIM.c.state == ClaimState.draft)).scalar()
+        total = conn.execute(select(func.sum(CLAIM.c.amount)).where(claimable_where(now))).scalar()
     return Decimal(total or 0).quantize(Decimal("0.01"))

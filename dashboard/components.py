@@ -3,7 +3,9 @@ metric links to the filtered queue, and the action runner (service call per row,
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -137,13 +139,94 @@ def plain(b: Board, value: Any, column: str = "") -> Any:
     return value
 
 
-def table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str | None = None) -> None:
-    """Rows as a dataframe: times in the configured zone, labels in the session's language."""
-    columns = list(columns)
-    frame = pd.DataFrame(
+def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
         [[plain(b, r.get(c), c) for c in columns] for r in rows], columns=[b.t(c) for c in columns]
     ).astype("string")
-    st.dataframe(frame, hide_index=True, key=key, width="stretch")
+
+
+def table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str | None = None) -> None:
+    """Rows as a dataframe: times in the configured zone, labels in the session's language."""
+    st.dataframe(_frame(b, rows, list(columns)), hide_index=True, key=key, width="stretch")
+
+
+def table_key(key: str, rows: Sequence[dict[str, Any]], id_column: str) -> str:
+    """The widget key of a ticking table: its rows' ids (in order) and the action generation are part of
+    it, so a tick never outlives the rows it was given on (another page, a filter, an action that moved
+    or removed rows): the table then starts unticked instead of pointing at whatever row took the place."""
+    ids = ",".join(str(r[id_column]) for r in rows)
+    digest = hashlib.sha1(ids.encode()).hexdigest()[:12]
+    return f"{key}_{st.session_state.get(f'{key}_generation', 0)}_{digest}"
+
+
+def pick_table(
+    b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str, id_column: str
+) -> list[dict[str, Any]]:
+    """Rows as a dataframe whose rows are ticked in the table itself (multi-row selection); returns the
+    ticked rows. Selection is by row position in `rows` (never by a label that may change), and the widget
+    key carries the rows' ids (table_key), so a position always means the row it was ticked on."""
+    event = st.dataframe(
+        _frame(b, rows, list(columns)), hide_index=True, key=table_key(key, rows, id_column), width="stretch",
+        on_select="rerun", selection_mode="multi-row",
+    )  # fmt: skip
+    positions = getattr(getattr(event, "selection", None), "rows", None) or []
+    picked = [rows[i] for i in sorted(set(positions)) if isinstance(i, int) and 0 <= i < len(rows)]
+    st.caption(b.t("ticked_n", n=len(picked)) if picked else b.t("tick_rows"))
+    return picked
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A bulk action waiting for its confirmation: what, on which ids (fixed when the button was pressed,
+    with the inputs of that moment inside `run`), and their waybills to show."""
+
+    scope: str
+    action: str  # its label, in the language of the moment
+    ids: tuple[int, ...]
+    waybills: tuple[str, ...]
+    run: Callable[[int], Any]
+
+
+def bulk_button(
+    b: Board, column: Any, label: str, *, key: str, scope: str, ids: Sequence[int], waybills: Sequence[str],
+    run: Callable[[int], Any], allowed: bool = True, always_confirm: bool = False,
+) -> None:  # fmt: skip
+    """A bulk action's button: with nothing ticked it says so; with more ticked rows than
+    board.confirm_above (or always, for opening claims) it asks first (confirm_pending); else it runs."""
+    if not column.button(label, key=key, disabled=not allowed):
+        return
+    ids, waybills = tuple(dict.fromkeys(ids)), tuple(dict.fromkeys(waybills))
+    if ids and (always_confirm or len(ids) > b.settings.board.confirm_above):
+        st.session_state[f"{scope}_pending"] = Pending(scope, label, ids, waybills, run)
+    else:
+        run_action(b, ids, run)
+        _acted(scope)
+    st.rerun()
+
+
+def confirm_pending(b: Board, scope: str) -> None:
+    """The confirmation of a pending bulk action of `scope` (the page's table key): the action, the count
+    and every waybill, with confirm and cancel buttons. Confirming runs it on exactly the ids fixed when it
+    was asked for."""
+    pending: Pending | None = st.session_state.get(f"{scope}_pending")
+    if pending is None:
+        return
+    names = "、".join(md(w) for w in pending.waybills)
+    st.warning(b.t("confirm_bulk", action=pending.action, n=len(pending.ids), waybills=names))
+    c = st.columns([1, 1, 4])
+    if c[0].button(b.t("confirm"), key=f"{scope}_confirm", type="primary"):
+        st.session_state.pop(f"{scope}_pending", None)
+        run_action(b, pending.ids, pending.run)
+        _acted(scope)
+        st.rerun()
+    if c[1].button(b.t("cancel"), key=f"{scope}_cancel"):
+        st.session_state.pop(f"{scope}_pending", None)
+        st.rerun()
+
+
+def _acted(scope: str) -> None:
+    """After an action the table starts unticked (a new widget key)."""
+    st.session_state[f"{scope}_generation"] = st.session_state.get(f"{scope}_generation", 0) + 1
 
 
 def pager(b: Board, total: int, *, key: str) -> int:

@@ -39,7 +39,7 @@ RETURN_BUYER = ReturnBuyerRow.__table__
 SUBSCRIPTION = SubscriptionRow.__table__
 
 UNRESOLVED = FLAG.c.state != str(FlagState.resolved)
-# claims still to be filed: their money is "claimable" and their filing window matters
+# claims still to be filed: their filing window matters (claimable money: claims.service.claimable_where)
 CLAIMABLE_STATES = (str(ClaimState.draft), str(ClaimState.needs_config))
 # hours since the last update, as the overview's ageing chart buckets them (lower bounds)
 AGE_BUCKETS = (0, 24, 48, 72, 96, 168)
@@ -71,38 +71,94 @@ def _last_update(p: Any = PARCEL) -> ColumnElement:
 
 
 def ageing(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
-    """Parcels with an unresolved flag, by hours since their last update (AGE_BUCKETS lower bounds)."""
+    """Unresolved exceptions (flags, as the queue lists them) by hours since their parcel's last update:
+    bucket `hours` holds [hours, next bucket's hours), the last one everything older; `parcels` is how many
+    parcels those flags are on. A bucket is the queue filtered by min_age_hours=hours, max_age_hours=next."""
     last = _last_update()
     bucket = case(
         *((last <= now - timedelta(hours=h), literal(h)) for h in reversed(AGE_BUCKETS[1:])), else_=literal(0)
     )
-    flagged = select(FLAG.c.parcel_id).where(UNRESOLVED).distinct().subquery()
     query = (
-        select(bucket.label("hours"), func.count().label("n"))
-        .select_from(PARCEL.join(flagged, flagged.c.parcel_id == PARCEL.c.id))
+        select(bucket.label("hours"), func.count().label("n"), func.count(FLAG.c.parcel_id.distinct()).label("parcels"))
+        .select_from(FLAG.join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id))
+        .where(UNRESOLVED)
         .group_by(bucket)
     )
-    found = {r["hours"]: r["n"] for r in _rows(engine, query)}
-    return [{"hours": h, "n": found.get(h, 0)} for h in AGE_BUCKETS]
+    found = {r["hours"]: r for r in _rows(engine, query)}
+    upper = [*AGE_BUCKETS[1:], None]
+    return [
+        {"hours": h, "below": nxt, "n": found[h]["n"] if h in found else 0,
+         "parcels": found[h]["parcels"] if h in found else 0}
+        for h, nxt in zip(AGE_BUCKETS, upper, strict=True)
+    ]  # fmt: skip
+
+
+def open_parcels(engine: Engine) -> int:
+    """How many parcels the unresolved flags are on (the overview says both numbers)."""
+    return int(_scalar(engine, select(func.count(FLAG.c.parcel_id.distinct())).where(UNRESOLVED)) or 0)
+
+
+def _turning_stale(now: datetime, stale_hours: int, within_hours: int) -> list[Any]:
+    lo, hi = now - timedelta(hours=stale_hours), now - timedelta(hours=stale_hours - within_hours)
+    return [PARCEL.c.is_open.is_(True), PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi]
 
 
 def stale_soon(engine: Engine, *, now: datetime, stale_hours: int, within_hours: int = 24) -> list[dict[str, Any]]:
     """Open parcels that cross the stale threshold within the next `within_hours`, by courier
     (last event in (now - stale, now - stale + within]; the partial index ix_parcel_open_last_event)."""
-    lo, hi = now - timedelta(hours=stale_hours), now - timedelta(hours=stale_hours - within_hours)
     n = func.count().label("n")
     query = (
         select(PARCEL.c.courier, n)
-        .where(PARCEL.c.is_open.is_(True), PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi)
+        .where(*_turning_stale(now, stale_hours, within_hours))
         .group_by(PARCEL.c.courier)
         .order_by(n.desc())
     )
     return _rows(engine, query)
 
 
-def claimable(engine: Engine) -> dict[str, Any]:
-    """Money in draft claims (not filed yet) and how many there are."""
-    query = select(func.coalesce(func.sum(CLAIM.c.amount), 0), func.count()).where(CLAIM.c.state.in_(CLAIMABLE_STATES))
+def turning_stale_count(
+    engine: Engine, *, now: datetime, stale_hours: int, courier: str | None = None, within_hours: int = 24
+) -> int:
+    """How many parcels stale_soon counts (for `courier`, or all): the row count of their list."""
+    where = [*_turning_stale(now, stale_hours, within_hours), *([PARCEL.c.courier == courier] if courier else [])]
+    return int(_scalar(engine, select(func.count()).select_from(PARCEL).where(*where)) or 0)
+
+
+def turning_stale_page(
+    engine: Engine, *, now: datetime, stale_hours: int, courier: str | None = None, within_hours: int = 24,
+    limit: int = 50, offset: int = 0,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The parcels stale_soon counts, the soonest to turn stale first: they mostly have no exception yet,
+    so the queue shows them as parcels, not flags."""
+    where = [*_turning_stale(now, stale_hours, within_hours), *([PARCEL.c.courier == courier] if courier else [])]
+    query = (
+        select(
+            PARCEL.c.id,
+            PARCEL.c.waybill,
+            PARCEL.c.order_id,
+            PARCEL.c.courier,
+            PARCEL.c.status,
+            PARCEL.c.shop,
+            PARCEL.c.province,
+            PARCEL.c.last_event_at.label("last_update"),
+        )  # fmt: skip
+        .where(*where)
+        .order_by(PARCEL.c.last_event_at, PARCEL.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = _rows(engine, query)
+    for r in rows:
+        r["stale_at"] = _aware(r["last_update"]) + timedelta(hours=stale_hours)
+    return rows
+
+
+def claimable(engine: Engine, *, now: datetime) -> dict[str, Any]:
+    """Claimable money and how many claims it is: claims.service.claimable_where (drafts whose filing window
+    is still open at `now`), the one definition the CLI uses too."""
+    from claims.service import claimable_where
+
+    query = select(func.coalesce(func.sum(CLAIM.c.amount), 0), func.count()).where(claimable_where(now))
     with engine.connect() as conn:
         total, count = conn.execute(query).one()
     return {"amount": Decimal(str(total)).quantize(Decimal("0.01")), "count": count}
@@ -179,7 +235,8 @@ class QueueFilter:
     courier: str | None = None
     shop: str | None = None
     region: str | None = None  # province
-    min_age_hours: int | None = None  # since the parcel's last update
+    min_age_hours: int | None = None  # since the parcel's last update (at least)
+    max_age_hours: int | None = None  # since the parcel's last update (less than): an ageing bucket's top
     assignee: str | None = None  # "-" = nobody
     state: str | None = "unresolved"
     waybill: str | None = None
@@ -204,7 +261,7 @@ class QueueFilter:
             if value in (None, ""):
                 continue
             value = str(value)
-            if f.name == "min_age_hours":
+            if f.name in ("min_age_hours", "max_age_hours"):
                 if not _UINT.fullmatch(value) or int(value) > max_age_hours:
                     problems.append(ParamProblem(f.name, value, "param_int", max_age_hours))
                     continue
@@ -250,13 +307,15 @@ def _queue_where(f: QueueFilter, *, now: datetime) -> list[Any]:
         where.append(FLAG.c.assignee == f.assignee)
     if f.min_age_hours:
         where.append(_last_update() <= now - timedelta(hours=f.min_age_hours))
+    if f.max_age_hours:
+        where.append(_last_update() > now - timedelta(hours=f.max_age_hours))
     if f.waybill:
         where.append(PARCEL.c.waybill == f.waybill.strip().upper())
     return where
 
 
 def _needs_parcel(f: QueueFilter) -> bool:
-    return bool(f.shop or f.region or f.min_age_hours or f.waybill)
+    return bool(f.shop or f.region or f.min_age_hours or f.max_age_hours or f.waybill)
 
 
 def queue_count(engine: Engine, f: QueueFilter, *, now: datetime) -> int:
@@ -487,7 +546,8 @@ def _hours_between(engine: Engine, start: Any, end: Any) -> ColumnElement:
 
 
 def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: int, now: datetime) -> list[dict]:
-    """Per courier, parcels shipped in [start, end): count, flagged share by kind (dict), stale share
+    """Per courier, parcels shipped in [start, end): count, exception rate (parcels with at least one flag
+    ÷ parcels), the same per kind (kind_rates: parcels with a flag of that kind ÷ parcels), stale share
     (open, last event older than the stale threshold), median transit hours (shipped -> delivered, to
     0.1 h), claims filed and money recovered for those parcels.
 
@@ -521,15 +581,17 @@ def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: i
         if r["transit"] is not None:
             card["delivered"] += r["n"]
             histograms.setdefault(r["courier"], []).append((float(r["transit"]) / 10, r["n"]))
-    kinds = (
-        select(FLAG.c.courier, FLAG.c.kind, func.count().label("n"))
-        .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
-        .where(in_period)
-        .group_by(FLAG.c.courier, FLAG.c.kind)
-    )
-    for r in _rows(engine, kinds):
+    # parcels (not flags) with at least one exception, in all and per kind: a parcel flagged twice is one
+    flagged_parcels = func.count(FLAG.c.parcel_id.distinct()).label("n")
+    by_parcel = FLAG.join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+    kinds = select(PARCEL.c.courier, FLAG.c.kind, flagged_parcels).select_from(by_parcel).where(in_period)
+    for r in _rows(engine, kinds.group_by(PARCEL.c.courier, FLAG.c.kind)):
         if r["courier"] in cards:
             cards[r["courier"]]["kinds"][r["kind"]] = r["n"]
+    anything = select(PARCEL.c.courier, flagged_parcels).select_from(by_parcel).where(in_period)
+    for r in _rows(engine, anything.group_by(PARCEL.c.courier)):
+        if r["courier"] in cards:
+            cards[r["courier"]]["flagged"] = r["n"]
     claims = (
         select(
             CLAIM.c.courier,
@@ -545,7 +607,8 @@ def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: i
             cards[r["courier"]]["claims_filed"] = int(r["filed"] or 0)
             cards[r["courier"]]["recovered"] = Decimal(str(r["recovered"])).quantize(Decimal("0.01"))
     for courier, card in cards.items():
-        card["exception_rate"] = {k: n / card["parcels"] for k, n in card["kinds"].items()}
+        card["exception_rate"] = card.get("flagged", 0) / card["parcels"]
+        card["kind_rates"] = {k: n / card["parcels"] for k, n in card["kinds"].items()}
         card["stale_rate"] = card["stale"] / card["parcels"]
         card["median_transit_hours"] = median_of_histogram(histograms.get(courier, []))
     return sorted(cards.values(), key=lambda c: c["courier"])
@@ -614,7 +677,10 @@ READS: dict[str, Callable[..., Any]] = {
     for f in (
         open_by,
         ageing,
+        open_parcels,
         stale_soon,
+        turning_stale_count,
+        turning_stale_page,
         claimable,
         deadlines,
         alerts_today,

@@ -78,6 +78,8 @@ def test_environment_overrides_the_database_url(monkeypatch: pytest.MonkeyPatch)
          ["providers.toml: workers:", "at least 3 x heartbeat_seconds"]),
         ("providers.toml", "job_timeout_seconds = 900 ", "job_timeout_seconds = 0 ",
          ["providers.toml: workers.job_timeout_seconds:", "greater than 0"]),
+        ("board.toml", "confirm_above = 1", "confirm_above = -1",
+         ["board.toml: confirm_above:", "greater than or equal to 0"]),
     ],
 )  # fmt: skip
 def test_invalid_value_names_file_key_and_expectation(

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 import streamlit as st
 
 from dashboard import actions
-from dashboard.components import pager, run_action, table
+from dashboard.components import bulk_button, confirm_pending, pager, pick_table, table
 from dashboard.context import board
 from dashboard.i18n import state_label
 from tracker.escape import streamlit_md as md
@@ -32,44 +32,52 @@ for r in rows:
     to_file = closes and r["state"] in ("draft", "needs_config")
     r["days_left"] = str((closes - b.now).days) if to_file else ""
     r["window"] = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
-table(b, rows, ["id", "waybill", "courier", "claim_type", "state", "amount", "formula", "window", "days_left",
-                "reference_no", "paid_amount", "reject_reason"], key="claims_table")  # fmt: skip
-
-labels = {r["id"]: f"{r['id']} · {r['waybill']} · {r['claim_type']} · {state_label(r['state'], b.lang)}" for r in rows}
-selected = st.multiselect(
-    b.t("select"), list(labels), format_func=labels.get, key="c_selected", placeholder=b.t("select_placeholder")
-)
+# ticked in the table itself: a claim is its id, never its label (a label that changed with the claim's
+# state once left the browser holding a choice the server no longer knew: TypeError)
+picked = pick_table(b, rows, ["id", "waybill", "courier", "claim_type", "state", "amount", "formula", "window",
+                             "days_left", "reference_no", "paid_amount", "reject_reason"], key="claims_table",
+                    id_column="id")  # fmt: skip
+selected = [r["id"] for r in picked]
+waybills = [r["waybill"] for r in picked]
+confirm_pending(b, "claims_table")
 
 c = st.columns(4)
 reference = c[0].text_input(b.t("reference_no"), key="c_reference")
 amount_text = c[1].text_input(b.t("paid_amount"), key="c_amount")
 paid_on = c[2].date_input(b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on")
 reason = c[3].text_input(b.t("reason"), key="c_reason")
+try:
+    amount = Decimal(amount_text.strip())
+except InvalidOperation:
+    amount = None
+day = paid_on if isinstance(paid_on, date) else b.now.astimezone(b.settings.tz).date()
+
+
+def pay(i: int, amount=amount, day=day):
+    return actions.record_payout(b, i, amount=amount, paid_on=day)
+
 
 buttons = st.columns(5)
-if buttons[0].button(b.t("file"), key="c_file", disabled=not b.can("claim.file")):
-    run_action(b, selected, lambda i: actions.file_claim(b, i, reference_no=reference))
+
+
+def bulk(i: int, label: str, key: str, action: str, run) -> None:
+    bulk_button(b, buttons[i], b.t(label), key=key, scope="claims_table", ids=selected, waybills=waybills, run=run,
+                allowed=b.can(action))  # fmt: skip
+
+
+if amount is None and buttons[1].button(  # not a number: said before anything is asked or run
+    b.t("record_payout"), key="c_pay", disabled=not b.can("claim.pay")
+):
+    st.session_state["flash"] = ("error", f"{b.t('paid_amount')}: {md(repr(amount_text))}")
     st.rerun()
-if buttons[1].button(b.t("record_payout"), key="c_pay", disabled=not b.can("claim.pay")):
-    try:
-        amount = Decimal(amount_text.strip())
-    except InvalidOperation:
-        amount = None
-    if amount is None:
-        st.session_state["flash"] = ("error", f"{b.t('paid_amount')}: {md(repr(amount_text))}")
-    else:
-        day = paid_on if isinstance(paid_on, date) else b.now.date()
-        run_action(b, selected, lambda i: actions.record_payout(b, i, amount=amount, paid_on=day))
-    st.rerun()
-if buttons[2].button(b.t("reject"), key="c_reject", disabled=not b.can("claim.reject")):
-    run_action(b, selected, lambda i: actions.reject(b, i, reason=reason))
-    st.rerun()
-if buttons[3].button(b.t("withdraw"), key="c_withdraw", disabled=not b.can("claim.withdraw")):
-    run_action(b, selected, lambda i: actions.withdraw(b, i, reason=reason or None))
-    st.rerun()
+bulk(0, "file", "c_file", "claim.file", lambda i, ref=reference: actions.file_claim(b, i, reference_no=ref))
+if amount is not None:
+    bulk(1, "record_payout", "c_pay", "claim.pay", pay)
+bulk(2, "reject", "c_reject", "claim.reject", lambda i, why=reason: actions.reject(b, i, reason=why))
+bulk(3, "withdraw", "c_withdraw", "claim.withdraw", lambda i, why=reason: actions.withdraw(b, i, reason=why or None))
 if selected and b.can("claim.export"):
     buttons[4].download_button(
-        b.t("export_xlsx"), data=actions.export_packets(b, list(selected)), file_name="claims.xlsx",
+        b.t("export_xlsx"), data=actions.export_packets(b, selected), file_name="claims.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="c_export",
     )  # fmt: skip
 

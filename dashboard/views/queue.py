@@ -4,10 +4,11 @@ the flag lifecycle and claims services under the logged-in user's name."""
 import streamlit as st
 
 from dashboard import actions
-from dashboard.components import bad_params, pager, run_action, table
+from dashboard.components import bad_params, bulk_button, confirm_pending, pager, pick_table, table
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
 from dashboard.i18n import kind_label, state_label
+from tracker.escape import streamlit_md as md
 from tracker.status import FlagKind, FlagState
 
 b = board()
@@ -18,6 +19,20 @@ params, problems = QueueFilter.parse(
 )
 bad_params(b, problems)
 ANY = ""
+
+if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale within 24 h": parcels, not flags
+    stale_hours = b.settings.rules.stale.warn_hours
+    st.subheader(b.t("stale_soon"))
+    if params.courier:
+        st.caption(f"{b.t('courier')}: {md(b.courier(params.courier))}")
+    total = b.read("turning_stale_count", now=b.now, stale_hours=stale_hours, courier=params.courier)
+    offset = pager(b, total, key="ts_page")
+    rows = b.read("turning_stale_page", now=b.now, stale_hours=stale_hours, courier=params.courier,
+                  limit=b.settings.board.page_size, offset=offset)  # fmt: skip
+    for r in rows:
+        r["courier"] = b.courier(r["courier"])
+    table(b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"], key="turning")
+    st.stop()
 
 
 def choice(label: str, options: list[str], current: str | None, key: str, fmt=None) -> str:
@@ -56,42 +71,45 @@ with c[3]:
 
 f = QueueFilter(
     kind=kind or None, courier=courier or None, shop=shop or None, region=region or None,
-    min_age_hours=int(age) or None, assignee=assignee or None, state=state or None, waybill=params.waybill,
+    min_age_hours=int(age) or None, max_age_hours=params.max_age_hours, assignee=assignee or None,
+    state=state or None, waybill=params.waybill,
 )  # fmt: skip
 if f.params() != params.params():
     st.query_params.from_dict(f.params())
 
+if f.max_age_hours:  # from an ageing bar's link: its upper edge has no widget, so it is said
+    st.caption(b.t("below_age", hours=f.max_age_hours))
 total = b.read("queue_count", f=f, now=b.now)
 offset = pager(b, total, key="q_page")
 rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=b.settings.board.page_size, offset=offset)
 action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
 for r in rows:
     r["next_action"] = r[action_col]
-table(b, rows, ["flag_id", "waybill", "courier", "kind", "severity", "state", "assignee", "shop", "province",
-                "last_update", "next_action", "note"], key="queue_table")  # fmt: skip
+columns = ["flag_id", "waybill", "courier", "kind", "severity", "state", "assignee", "shop", "province", "last_update",
+           "next_action", "note"]  # fmt: skip
+picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id")
 
 st.subheader(b.t("bulk_actions"))
-labels = {r["flag_id"]: f"{r['flag_id']} · {r['waybill']} · {kind_label(r['kind'], b.lang)}" for r in rows}
-selected = st.multiselect(
-    b.t("select"), list(labels), format_func=labels.get, key="q_selected", placeholder=b.t("select_placeholder")
-)
+confirm_pending(b, "queue_table")
 c = st.columns([2, 2, 3])
 note = c[0].text_input(b.t("note"), key="q_note")
 to = c[1].text_input(b.t("assign_to"), key="q_to")
 buttons = st.columns(5)
-parcels = {r["flag_id"]: r["parcel_id"] for r in rows}
-if buttons[0].button(b.t("ack"), key="q_ack", disabled=not b.can("flag.ack")):
-    run_action(b, selected, lambda i: actions.acknowledge(b, i, note=note or None))
-    st.rerun()
-if buttons[1].button(b.t("assign"), key="q_assign", disabled=not b.can("flag.assign")):
-    run_action(b, selected, lambda i: actions.assign(b, i, to=to, note=note or None))
-    st.rerun()
-if buttons[2].button(b.t("add_note"), key="q_add_note", disabled=not b.can("flag.note")):
-    run_action(b, selected, lambda i: actions.add_note(b, i, text=note))
-    st.rerun()
-if buttons[3].button(b.t("resolve"), key="q_resolve", disabled=not b.can("flag.resolve")):
-    run_action(b, selected, lambda i: actions.resolve(b, i, note=note or None))
-    st.rerun()
-if buttons[4].button(b.t("open_claims"), key="q_open_claims", disabled=not b.can("claim.open")):
-    run_action(b, sorted({parcels[i] for i in selected}), lambda p: actions.open_claims(b, p))
-    st.rerun()
+flag_ids = [r["flag_id"] for r in picked]
+waybills = [r["waybill"] for r in picked]
+
+
+def bulk(i: int, label: str, key: str, action: str, run) -> None:
+    bulk_button(b, buttons[i], b.t(label), key=key, scope="queue_table", ids=flag_ids, waybills=waybills, run=run,
+                allowed=b.can(action))  # fmt: skip
+
+
+bulk(0, "ack", "q_ack", "flag.ack", lambda i, note=note: actions.acknowledge(b, i, note=note or None))
+bulk(1, "assign", "q_assign", "flag.assign", lambda i, to=to, note=note: actions.assign(b, i, to=to, note=note or None))
+bulk(2, "add_note", "q_add_note", "flag.note", lambda i, note=note: actions.add_note(b, i, text=note))
+bulk(3, "resolve", "q_resolve", "flag.resolve", lambda i, note=note: actions.resolve(b, i, note=note or None))
+# claims are opened per parcel (a parcel with two ticked flags gets one set of claims), always confirmed
+by_parcel = {r["parcel_id"]: r["waybill"] for r in picked}
+bulk_button(b, buttons[4], b.t("open_claims"), key="q_open_claims", scope="queue_table", ids=list(by_parcel),
+            waybills=list(by_parcel.values()), run=lambda p: actions.open_claims(b, p), allowed=b.can("claim.open"),
+            always_confirm=True)  # fmt: skip

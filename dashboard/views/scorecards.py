@@ -32,7 +32,10 @@ rows = [
     {
         "courier": card["courier"],
         "parcels": card["parcels"],
-        "exception_rate": f"{sum(card['exception_rate'].values()):.1%}",
+        "exception_rate": f"{card['exception_rate']:.1%}",
+        "kind_rates": "、".join(
+            f"{kind_label(k, b.lang)} {r:.1%}" for k, r in sorted(card["kind_rates"].items(), key=lambda kv: -kv[1])
+        ),
         "stale_rate": f"{card['stale_rate']:.1%}",
         "median_transit": card["median_transit_hours"],
         "claims_filed": card["claims_filed"],
@@ -40,14 +43,15 @@ rows = [
     }
     for card in cards
 ]
-table(b, rows, ["courier", "parcels", "exception_rate", "stale_rate", "median_transit", "claims_filed", "recovered"],
-      key="scorecards")  # fmt: skip
+columns = ["courier", "parcels", "exception_rate", "kind_rates", "stale_rate", "median_transit", "claims_filed",
+           "recovered"]  # fmt: skip
+table(b, rows, columns, key="scorecards")
 
 rates = pd.DataFrame(
     [
         {"courier": card["courier"], "kind": kind_label(kind, b.lang), "rate": rate}
         for card in cards
-        for kind, rate in card["exception_rate"].items()
+        for kind, rate in card["kind_rates"].items()
     ],
     columns=["courier", "kind", "rate"],
 )

@@ -185,6 +185,8 @@ def test_daily_digest_counts_new_exceptions_claim_deadlines_and_claimable_money(
     add_claim(db, p1, now=NOON, amount=Decimal("199.00"), filing_closes_at=morning + timedelta(days=3))
     add_claim(db, p2, now=NOON, amount=Decimal("100.50"), claim_type="freight")
     add_claim(db, p3, now=NOON, amount=Decimal("999.00"), state="filed", filing_closes_at=morning)
+    p4 = add_parcel(db, "YT400", now=NOON)  # a draft whose filing window closed yesterday: not claimable
+    add_claim(db, p4, now=NOON, amount=Decimal("50.00"), filing_closes_at=morning - timedelta(days=1))
     report = run(db, alert_settings, alert_env, morning)
     digests = [d for d in report.sent if d.subject.startswith("每日异常汇总")]
     assert {d.recipient for d in digests} == {"agents", "agents_en"} or {d.recipient for d in digests} == {"agents"}
@@ -192,7 +194,7 @@ def test_daily_digest_counts_new_exceptions_claim_deadlines_and_claimable_money(
     assert "近24小时新增异常 3 件" in text
     assert "物流停滞未更新: 2" in text and "买家拒签: 1" in text and "破损" not in text
     assert "7天内截止的索赔 1 件" in text and "YT100 goods_lost 截止 2026-11-27 09:30" in text
-    assert "可索赔金额(草稿) 299.50 CNY" in text
+    assert "可索赔金额(草稿, 申报期未过) 299.50 CNY" in text
     again = run(db, alert_settings, alert_env, morning + timedelta(hours=2))
     assert not [d for d in again.sent if d.subject.startswith("每日异常汇总")]
 

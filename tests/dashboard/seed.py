@@ -89,3 +89,48 @@ def seed(engine: Engine, now: datetime) -> dict[str, Any]:
         conn.execute(AUDIT.insert(), [dict(at=h(18), actor="rules", action="flag.open", entity="flag",
                                            entity_id=flag_ids["stale"], detail={"kind": "stale"})])  # fmt: skip
     return {"parcels": ids, "flags": flag_ids, "claims": claim_ids}
+
+
+def seed_ageing(engine: Engine, now: datetime) -> dict[str, int]:
+    """More parcels for the overview's counts: EMS and ZTO parcels in every ageing bucket (one on a bucket's
+    edge, one never scanned), some with two open flags, one whose only flag is resolved, and a draft claim
+    whose filing window closed yesterday. Returns parcel ids by waybill."""
+    h = lambda n: now - timedelta(hours=n)  # noqa: E731
+    # waybill, courier, hours since the last event (None: no event, shipped 30 h ago), open flag kinds, resolved
+    plan = [
+        ("EMS01", "ems", 10, ["stale"], []),
+        ("EMS02", "ems", 30, ["stale", "address_problem"], []),
+        ("EMS03", "ems", 48, ["stale"], []),  # exactly on the 48 h edge: in 48–72
+        ("EMS04", "ems", 80, ["stale", "lost_suspected"], []),
+        ("EMS05", "ems", 120, ["stale"], []),
+        ("EMS06", "ems", 200, ["lost_suspected", "stranded"], []),
+        ("EMS07", "ems", 12, [], ["stale"]),
+        ("EMS08", "ems", 5, [], []),
+        ("ZTO11", "zto", 100, ["stale"], []),
+        ("ZTO12", "zto", 170, ["stale", "refused"], []),
+        ("ZTO13", "zto", None, ["no_first_scan"], []),
+    ]
+    facts = [ParcelFacts(courier=c, waybill=w, order_id=f"O-{w}", shop="旗舰店", province="湖北省",
+                         goods_value=Decimal("50.00"), shipped_at=h(30 if age is None else age + 2))
+             for w, c, age, _, _ in plan]  # fmt: skip
+    upsert_parcels(engine, facts, now=h(300))
+    with engine.begin() as conn:
+        ids = {w: i for i, w in conn.execute(select(PARCEL.c.id, PARCEL.c.waybill))}
+        for w, _, age, _, _ in plan:
+            status = "in_transit" if age is not None else "pending"
+            values = dict(status=status, last_event_at=h(age) if age is not None else None,
+                          first_scan_at=h(age) if age is not None else None)  # fmt: skip
+            conn.execute(update(PARCEL).where(PARCEL.c.id == ids[w]).values(**values))
+        flags = [
+            dict(parcel_id=ids[w], courier=c, kind=k, severity="warn", state=state, opened_at=h(1),
+                 next_action_zh="核实", next_action_en="Check")
+            for w, c, _, kinds, resolved in plan
+            for k, state in [*((k, "open") for k in kinds), *((k, "resolved") for k in resolved)]
+        ]  # fmt: skip
+        conn.execute(FLAG.insert(), flags)
+        conn.execute(CLAIM.insert(), [
+            dict(parcel_id=ids["EMS06"], courier="ems", claim_type="loss", state="draft", amount=Decimal("50.00"),
+                 formula="货值 50.00", table_version="test", filing_opens_at=h(200),
+                 filing_closes_at=now - timedelta(days=1), created_at=h(100), updated_at=h(100)),
+        ])  # fmt: skip
+    return ids

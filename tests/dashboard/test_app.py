@@ -38,8 +38,8 @@ def test_overview_counts_open_exceptions_and_claimable_money(board_db):
     at = login()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["未处理异常"] == "3"
-    assert metrics["可索赔金额(草稿)"] == "¥199.00"
+    assert metrics["未处理异常(条)"] == "3"
+    assert metrics["可索赔金额(草稿, 申报期未过)"] == "¥199.00"
     assert metrics["今日已发提醒"] == "1"
 
 
@@ -53,3 +53,12 @@ def test_a_missing_database_is_one_line_on_the_page_not_a_new_empty_one(board_co
     shown = " ".join(e.value for e in at.error)
     assert "no database at" in shown and "tracker init" in shown
     assert not missing.exists()
+
+
+def tick(at: AppTest, scope: str, ids, *, id_label: str) -> AppTest:
+    """Tick the rows whose `id_label` column holds one of `ids` in the table `scope` (as a click in the
+    table's row checkboxes does: the selection lives under the table's widget key), without running."""
+    table = next(d for d in at.dataframe if (d.key or "").startswith(f"{scope}_"))
+    shown = [int(v) for v in table.value[id_label]]
+    at.session_state[table.key] = {"selection": {"rows": [shown.index(i) for i in ids], "columns": [], "cells": []}}
+    return at

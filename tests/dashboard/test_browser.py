@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.dashboard.seed import AUDIT, CLAIM
+from tests.dashboard.seed import AUDIT, CLAIM, FLAG
 from tracker.commands.board import streamlit_command
 from tracker.settings import PROJECT_ROOT
 
@@ -87,6 +87,17 @@ def pick(page, label: str, option: str) -> None:
     settled(page)
 
 
+def tick_row(page, index: int, table: int = 0) -> None:
+    """Tick row `index` (0 = first data row) of the `table`-th dataframe in its row-marker column (the grid
+    is a canvas: the checkbox is clicked where it is drawn, one row height per row under the header)."""
+    grid = page.get_by_test_id("stDataFrame").nth(table)
+    grid.hover()
+    box = grid.bounding_box()
+    row_height = 35
+    page.mouse.click(box["x"] + 18, box["y"] + row_height * (index + 1) + row_height / 2)
+    settled(page)
+
+
 def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_path):
     try:
         from playwright.sync_api import expect, sync_playwright
@@ -133,7 +144,8 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             page.get_by_role("link", name="理赔台账").first.click()
             expect(page.get_by_role("heading", name="理赔台账")).to_be_visible(timeout=TIMEOUT_MS)
             settled(page)
-            pick(page, "选择", f"{ids['claims']['loss']} · SF1001 · loss · 草稿")
+            tick_row(page, 0)  # SF1001's draft: its window closes first
+            expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
             page.get_by_label("理赔单号").fill("SF-CLM-77")
             page.get_by_label("理赔单号").press("Enter")
             settled(page)
@@ -141,6 +153,12 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
             settled(page)
             page.screenshot(path=shots / "claims.png", full_page=True)
+            # issue 15: picking another claim after filing one crashed the ledger (TypeError)
+            expect(page.get_by_text("在表格左侧勾选要处理的行")).to_be_visible(timeout=TIMEOUT_MS)
+            tick_row(page, 1)
+            expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_text("页面出错")).to_have_count(0)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
         finally:
             browser.close()
 
@@ -150,3 +168,52 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
     assert (claim.state, claim.reference_no) == ("filed", "SF-CLM-77")
     assert ("lily", "claim.filed") in [tuple(a) for a in audit]
     assert all((shots / f"{name}.png").stat().st_size > 10_000 for name in ("overview", "queue", "parcel", "claims"))
+
+
+def test_lead_acknowledges_exactly_the_ticked_row_and_confirms_more(server, board_db):
+    """Issue 15: one pick acted on 15 rows. Ticking one row acts on that row only, with no question; ticking
+    two asks first, naming both waybills, and nothing changes before the confirmation."""
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _need(False, "playwright is not installed (pip install -e '.[test]')")
+    engine, ids = board_db
+
+    def states():
+        with engine.connect() as conn:
+            return {r.id: r.state for r in conn.execute(select(FLAG.c.id, FLAG.c.state))}
+
+    before = states()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{server}/queue")
+            page.get_by_label("用户名").fill("lily")
+            page.get_by_label("密码").fill("lily-pw")
+            page.get_by_role("button", name="登录").click()
+            expect(page.get_by_role("heading", name="异常队列")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_text("共 3 条")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+            tick_row(page, 0)  # ZTO2002 (escalated first), already acknowledged
+            tick_row(page, 1)  # SF1004
+            expect(page.get_by_text("已勾选 2 条")).to_be_visible(timeout=TIMEOUT_MS)
+            page.get_by_role("button", name="解决").click()
+            expect(page.get_by_text("确认对以下 2 个运单执行「解决」: ZTO2002、SF1004")).to_be_visible(
+                timeout=TIMEOUT_MS
+            )
+            assert states() == before  # asked, not done
+            page.get_by_role("button", name="取消").click()
+            settled(page)
+            tick_row(page, 0)  # untick ZTO2002: SF1004 alone
+            expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
+            page.get_by_role("button", name="解决").click()
+            expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+        finally:
+            browser.close()
+    after = states()
+    assert after[ids["flags"]["no_first_scan"]] == "resolved"
+    assert {k: v for k, v in after.items() if k != ids["flags"]["no_first_scan"]} == {
+        k: v for k, v in before.items() if k != ids["flags"]["no_first_scan"]
+    }

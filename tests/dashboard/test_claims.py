@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from dashboard import actions
 from dashboard.context import Board, settings
 from tests.dashboard.seed import AUDIT, CLAIM, FLAG
-from tests.dashboard.test_app import login
+from tests.dashboard.test_app import login, tick
 
 
 def claim(engine, claim_id):
@@ -35,7 +35,7 @@ def ledger(user="lily", password="lily-pw"):
 
 
 def act(at, button, claim_ids, **inputs):
-    at.multiselect(key="c_selected").set_value(list(claim_ids))
+    tick(at, "claims_table", claim_ids, id_label="编号")
     for key, value in inputs.items():
         at.text_input(key=key).input(value)
     at.button(key=button).click().run()
@@ -109,7 +109,7 @@ def test_a_refused_action_names_the_claim_and_changes_nothing(board_db):
 def test_export_packets_for_the_selection(board_db, now):
     _, ids = board_db
     at = ledger()
-    at.multiselect(key="c_selected").set_value([ids["claims"]["loss"]]).run()
+    tick(at, "claims_table", [ids["claims"]["loss"]], id_label="编号").run()
     assert at.get("download_button")[0].proto.label == "导出理赔材料 (XLSX)"
     # the button's bytes come from claims.export through the same action the view calls
     b = Board(settings=settings(), lang="zh", user="lily", role="lead", now=now)
@@ -132,11 +132,53 @@ def test_open_claims_from_the_queue_drafts_a_claim_for_a_lost_parcel(board_db):
         conn.execute(update(FLAG).where(FLAG.c.id == ids["flags"]["no_first_scan"]).values(kind="lost_suspected"))
     at = login()
     at.switch_page("views/queue.py").run()
-    at.multiselect(key="q_selected").set_value([ids["flags"]["no_first_scan"]])
+    tick(at, "queue_table", [ids["flags"]["no_first_scan"]], id_label="异常编号")
     at.button(key="q_open_claims").click().run()
+    assert not at.exception, at.exception
+    # opening claims always asks first, naming the count and the waybill; nothing is opened before
+    assert at.warning[0].value == "确认对以下 1 个运单执行「发起理赔」: SF1004"
+    with engine.connect() as conn:
+        assert conn.execute(select(CLAIM).where(CLAIM.c.parcel_id == ids["parcels"]["SF1004"])).first() is None
+    at.button(key="queue_table_confirm").click().run()
     assert not at.exception, at.exception
     assert at.success[0].value == "已处理 1 条"
     with engine.connect() as conn:
         new = conn.execute(select(CLAIM).where(CLAIM.c.parcel_id == ids["parcels"]["SF1004"])).one()
     assert (new.claim_type, new.state, new.amount) == ("goods_lost", "draft", Decimal("35.00"))
     assert ("lily", "claim.draft") in audited(engine, new.id)
+
+
+def test_file_a_claim_then_pick_another_never_crashes(board_db):
+    """Issue 15: after filing a claim, picking another one in the ledger raised TypeError (the picker's
+    choice was the claim's label, which changed with its state). Now a tick is a row of the table."""
+    engine, ids = board_db
+    loss, damage = ids["claims"]["loss"], ids["claims"]["damage"]
+    at = act(ledger(), "c_file", [loss], c_reference="SF-CLM-1")
+    assert claim(engine, loss).state == "filed"
+    # the table starts unticked after the action: the filed claim is no longer picked
+    assert "在表格左侧勾选要处理的行" in [c.value for c in at.caption]
+    at = act(at, "c_reject", [damage], c_reason="超过时效")
+    assert not at.error, [e.value for e in at.error]
+    assert (claim(engine, loss).state, claim(engine, damage).state) == ("filed", "rejected")
+
+
+def test_a_tick_never_outlives_its_rows(board_db):
+    """A tick is kept under a key made of the rows it was given on: once an action changed them, pressing a
+    button again acts on nothing (and says so) rather than on whichever claim moved into that position."""
+    engine, ids = board_db
+    loss, damage = ids["claims"]["loss"], ids["claims"]["damage"]
+    at = act(ledger(), "c_withdraw", [loss])
+    at.button(key="c_withdraw").click().run()
+    assert at.warning[0].value == "请先在表格中勾选行"
+    assert claim(engine, damage).state == "filed"
+
+
+def test_cancel_a_confirmation_changes_nothing(board_db):
+    engine, ids = board_db
+    loss, damage = ids["claims"]["loss"], ids["claims"]["damage"]
+    at = act(ledger(), "c_withdraw", [loss, damage])
+    assert at.warning[0].value.startswith("确认对以下 2 个运单执行「撤回」: ")
+    assert {"SF1001", "YTO3003"} == set(at.warning[0].value.split(": ", 1)[1].split("、"))
+    at.button(key="claims_table_cancel").click().run()
+    assert not at.warning and not at.success
+    assert (claim(engine, loss).state, claim(engine, damage).state) == ("draft", "filed")

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from claims.service import claimable_total
 from dashboard import data
 from dashboard.data import QueueFilter
-from tests.dashboard.seed import seed
+from tests.dashboard.seed import seed, seed_ageing
 
 
 @pytest.fixture
@@ -27,6 +28,20 @@ def test_ageing_buckets_by_hours_since_last_update(seeded, now):
     engine, _ = seeded
     # SF1001: last event 90 h ago; ZTO2002: 5 h; SF1004: never scanned, shipped 80 h ago
     assert {r["hours"]: r["n"] for r in data.ageing(engine, now=now)} == {0: 1, 24: 0, 48: 0, 72: 2, 96: 0, 168: 0}
+    assert [r["below"] for r in data.ageing(engine, now=now)] == [24, 48, 72, 96, 168, None]
+
+
+def test_ageing_counts_flags_and_says_how_many_parcels_they_are_on(seeded, now):
+    engine, _ = seeded
+    seed_ageing(engine, now)
+    got = {r["hours"]: (r["n"], r["parcels"]) for r in data.ageing(engine, now=now)}
+    # flags (parcels): 0-24 ZTO2002, EMS01 | 24-48 EMS02 x2, ZTO13 (no event, shipped 30 h ago) | 48-72 EMS03 (on
+    # the edge) | 72-96 SF1001, SF1004, EMS04 x2 | 96-168 EMS05, ZTO11 | >=168 EMS06 x2, ZTO12 x2; EMS07: resolved
+    assert got == {0: (2, 2), 24: (3, 2), 48: (1, 1), 72: (4, 3), 96: (2, 2), 168: (4, 2)}
+    assert data.open_parcels(engine) == 12
+    for r in data.ageing(engine, now=now):  # each bucket is exactly the queue between its edges
+        f = QueueFilter(min_age_hours=r["hours"] or None, max_age_hours=r["below"])
+        assert data.queue_count(engine, f, now=now) == r["n"]
 
 
 def test_stale_soon_counts_parcels_crossing_the_threshold_within_a_day(seeded, now):
@@ -37,7 +52,10 @@ def test_stale_soon_counts_parcels_crossing_the_threshold_within_a_day(seeded, n
 
 def test_claimable_money_and_deadlines(seeded, now):
     engine, _ = seeded
-    assert data.claimable(engine) == {"amount": Decimal("199.00"), "count": 1}
+    assert data.claimable(engine, now=now) == {"amount": Decimal("199.00"), "count": 1}
+    seed_ageing(engine, now)  # adds a draft whose filing window closed yesterday: not claimable
+    assert data.claimable(engine, now=now) == {"amount": Decimal("199.00"), "count": 1}
+    assert claimable_total(engine, now=now) == Decimal("199.00")
     assert [d["waybill"] for d in data.deadlines(engine, now=now, days=3)] == ["SF1001"]
     assert data.deadlines(engine, now=now, days=1) == []
 
@@ -88,7 +106,8 @@ def test_scorecards_rates_and_median_transit(seeded, now):
     cards = {c["courier"]: c for c in data.scorecards(
         engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now)}  # fmt: skip
     assert cards["sf"]["parcels"] == 2
-    assert cards["sf"]["exception_rate"] == {"stale": 0.5, "no_first_scan": 0.5}
+    assert cards["sf"]["exception_rate"] == 1.0  # both SF parcels have an exception
+    assert cards["sf"]["kind_rates"] == {"stale": 0.5, "no_first_scan": 0.5}
     assert cards["sf"]["stale_rate"] == 0.5  # SF1001: open, last event 90 h ago
     assert cards["yto"]["median_transit_hours"] == 50.0  # shipped 70 h ago, delivered 20 h ago
     assert cards["sf"]["median_transit_hours"] is None
@@ -112,3 +131,28 @@ def test_alerts_log_newest_first(seeded):
     engine, _ = seeded
     assert data.alerts_count(engine, state="failed") == 1
     assert [a["waybill"] for a in data.alerts_page(engine)] == ["SF1001", "ZTO2002"]
+
+
+def test_scorecard_exception_rate_counts_parcels_not_flags(seeded, now):
+    """Issue 15: the rate was flags per parcel (EMS 88.6% where 45.5% of its parcels had any flag)."""
+    engine, _ = seeded
+    seed_ageing(engine, now)
+    cards = {c["courier"]: c for c in data.scorecards(
+        engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now)}  # fmt: skip
+    ems = cards["ems"]
+    # 8 EMS parcels, 10 flags on 7 of them (EMS07's flag is resolved: it was an exception all the same)
+    assert ems["parcels"] == 8
+    assert ems["exception_rate"] == 7 / 8
+    assert ems["kind_rates"] == {"stale": 6 / 8, "address_problem": 1 / 8, "lost_suspected": 2 / 8, "stranded": 1 / 8}
+
+
+def test_turning_stale_lists_exactly_the_parcels_stale_soon_counts(seeded, now):
+    engine, _ = seeded
+    seed_ageing(engine, now)
+    by_courier = {r["courier"]: r["n"] for r in data.stale_soon(engine, now=now, stale_hours=72)}
+    assert by_courier == {"ems": 1}  # EMS03: last update 48 h ago
+    assert data.turning_stale_count(engine, now=now, stale_hours=72) == 1
+    assert data.turning_stale_count(engine, now=now, stale_hours=72, courier="zto") == 0
+    (row,) = data.turning_stale_page(engine, now=now, stale_hours=72, courier="ems")
+    assert row["waybill"] == "EMS03"
+    assert row["stale_at"] == now + timedelta(hours=24)

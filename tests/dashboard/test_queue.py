@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.dashboard.seed import AUDIT, FLAG
-from tests.dashboard.test_app import login
+from tests.dashboard.test_app import login, tick
 
 
 def open_queue(**params):
@@ -67,7 +67,7 @@ def test_filter_widget_narrows_the_queue_and_updates_the_url(board_db):
 
 
 def act(at, button: str, flag_ids, **inputs):
-    at.multiselect(key="q_selected").set_value(list(flag_ids))
+    tick(at, "queue_table", flag_ids, id_label="异常编号")
     for key, value in inputs.items():
         at.text_input(key=key).input(value)
     at.button(key=button).click().run()
@@ -79,6 +79,11 @@ def test_bulk_acknowledge_with_note(board_db):
     engine, ids = board_db
     stale, nfs = ids["flags"]["stale"], ids["flags"]["no_first_scan"]
     at = act(open_queue(), "q_ack", [stale, nfs], q_note="已电话网点")
+    # two rows are more than board.confirm_above (1): named and asked first, nothing changed yet
+    assert at.warning[0].value == "确认对以下 2 个运单执行「确认」: SF1004、SF1001"
+    assert flag(engine, stale)["state"] == "open"
+    at.button(key="queue_table_confirm").click().run()
+    assert not at.exception, at.exception
     assert at.success[0].value == "已处理 2 条"
     for fid in (stale, nfs):
         assert flag(engine, fid)["state"] == "acknowledged"
@@ -116,7 +121,7 @@ def test_bulk_resolve_removes_rows_from_the_unresolved_queue(board_db):
 def test_action_without_selection_warns_and_changes_nothing(board_db):
     engine, ids = board_db
     at = act(open_queue(), "q_resolve", [])
-    assert at.warning[0].value == "请先选择行"
+    assert at.warning[0].value == "请先在表格中勾选行"
     assert flag(engine, ids["flags"]["stale"])["state"] == "open"
 
 

@@ -17,13 +17,13 @@ from tracker.settings import AlertsConfig, RefundLadders
 _TEXT = {
     "zh": {
         "title": "每日异常汇总 {day}", "new": "近24小时新增异常 {n} 件", "none": "近24小时无新增异常",
-        "closing": "{days}天内截止的索赔 {n} 件", "claimable": "可索赔金额(草稿) {amount} {cur}",
+        "closing": "{days}天内截止的索赔 {n} 件", "claimable": "可索赔金额(草稿, 申报期未过) {amount} {cur}",
         "closes": "截止",
     },
     "en": {
         "title": "Daily exceptions summary {day}", "new": "New exceptions in the last 24 h: {n}",
         "none": "No new exceptions in the last 24 h", "closing": "Claims closing within {days} days: {n}",
-        "claimable": "Claimable (draft claims): {amount} {cur}", "closes": "closes",
+        "claimable": "Claimable (drafts still in their filing window): {amount} {cur}", "closes": "closes",
     },
 }  # fmt: skip
 
@@ -123,8 +123,9 @@ def digest_message(
         closes = claim.filing_closes_at.astimezone(tz)  # type: ignore[union-attr]
         lines.append(("  ", Untrusted(claim.waybill), f" {claim.claim_type} {t['closes']} {closes:%Y-%m-%d %H:%M}"))
     totals: dict[str, Decimal] = {}
-    for claim in open_claims:
-        if claim.state == "draft" and claim.amount is not None:
+    for claim in open_claims:  # claimable as claims.service.claimable_where says: a draft whose window is open
+        window_open = claim.filing_closes_at is None or claim.filing_closes_at >= now
+        if claim.state == "draft" and claim.amount is not None and window_open:
             totals[claim.currency] = totals.get(claim.currency, Decimal("0")) + claim.amount
     for currency, amount in sorted(totals.items()) or [("CNY", Decimal("0"))]:
         lines.append(t["claimable"].format(amount=f"{amount:.2f}", cur=currency))

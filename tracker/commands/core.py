@@ -248,7 +248,7 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
     proposed = propose(app.engine, tables=load_tables(app.settings.config_dir / "claims"), now=at)
     typer.echo(
         f"claims proposed: {sum(proposed.proposed.values())} ({proposed.needs_config} need configuration); "
-        f"claimable now: {claimable_total(app.engine):,.2f} CNY"
+        f"claimable now: {claimable_total(app.engine, now=at):,.2f} CNY"
     )
     for claim_type, count in proposed.proposed.most_common():
         typer.echo(f"  {claim_type:<24} {count}")

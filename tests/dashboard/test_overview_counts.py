@@ -1,0 +1,87 @@
+"""One number, one meaning (issue 15): every number on the overview that links to the exception queue equals,
+exactly, the row count of the queue that link opens; the headings say what is counted."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl
+
+import pytest
+
+from tests.dashboard.seed import seed_ageing
+from tests.dashboard.test_app import login
+
+
+@pytest.fixture
+def busy_board(board_db, now):
+    engine, ids = board_db
+    seed_ageing(engine, now)  # every ageing bucket holds something; some parcels carry two flags
+    return engine, ids
+
+
+def queue_links(at) -> list[tuple[str, dict[str, str]]]:
+    return [
+        (link.proto.label, dict(parse_qsl(link.proto.query_string)))
+        for link in at.get("page_link")
+        if link.proto.page.endswith("queue.py") or "queue" in link.proto.page
+    ]
+
+
+def queue_rows(params: dict[str, str]) -> int:
+    at = login()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("views/queue.py").run()
+    assert not at.exception, at.exception
+    assert not at.warning, [w.value for w in at.warning]  # no parameter of ours is refused
+    counts = [m for c in at.caption if (m := re.fullmatch(r"共 (\d+) 条 · \d+/\d+", c.value))]
+    assert len(counts) == 1, [c.value for c in at.caption]
+    return int(counts[0].group(1))
+
+
+def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board):
+    at = login()
+    assert not at.exception, at.exception
+    links = queue_links(at)
+    numbered = [(label, params) for label, params in links if "**" in label]
+    # by kind (6 kinds), by courier (sf, zto, ems), the six ageing buckets, the couriers turning stale
+    assert len(numbered) >= 16, [label for label, _ in links]
+    assert any(params.get("turning_stale") == "1" for _, params in numbered)
+    assert any(re.search(r"–\d+h", label) for label, _ in numbered)  # ageing ranges, not "≥" overlaps
+    for label, params in numbered:
+        shown = int(re.search(r"\*\*(\d+)\*\*", label).group(1))
+        assert queue_rows(params) == shown, (label, params)
+    # the headline: the open exceptions are the rows of the unresolved queue it links to
+    metric = next(m for m in at.metric if m.label == "未处理异常(条)")
+    total = next(params for label, params in links if label == "查看队列")
+    assert queue_rows(total) == int(metric.value) == 16
+    assert metric.proto.delta == "涉及 12 个包裹"  # 16 flags on 12 parcels: both said
+    # turning stale within 24 h: parcels (EMS03, last update 48 h ago, stale at 72 h), listed as parcels
+    soon = next(m for m in at.metric if m.label == "24小时内将超时未更新(包裹)")
+    listed = next(params for label, params in links if label == "查看包裹")
+    assert queue_rows(listed) == int(soon.value) == 1
+
+
+def test_the_overview_says_what_each_number_counts(busy_board):
+    at = login()
+    headings = [h.value for h in at.subheader]
+    assert "未处理异常(条), 按类型" in headings and "未处理异常(条), 按快递" in headings
+    assert "未处理异常(条), 按包裹距上次更新的小时数" in headings
+    assert "24小时内将超时未更新(包裹)" in headings
+    metrics = {m.label: m for m in at.metric}
+    # the draft whose filing window closed yesterday is not claimable money
+    assert metrics["可索赔金额(草稿, 申报期未过)"].value == "¥199.00"
+    assert metrics["可索赔金额(草稿, 申报期未过)"].proto.delta == "1 件理赔"
+
+
+def test_ageing_links_split_the_parcels_at_the_bucket_edges(busy_board):
+    at = login()
+    ranges = {label.split(":")[0]: params for label, params in queue_links(at) if "h:" in label}
+    assert ranges["48–72h"] == {"min_age_hours": "48", "max_age_hours": "72"}
+    assert ranges["≥168h"] == {"min_age_hours": "168"}
+    assert ranges["0–24h"] == {"max_age_hours": "24"}
+    at = login()
+    at.query_params.update(ranges["48–72h"])
+    at.switch_page("views/queue.py").run()
+    assert "且距上次更新不足 72 小时" in [c.value for c in at.caption]
+    assert set(at.dataframe[0].value["运单号"]) == {"EMS03"}
