@@ -387,14 +387,14 @@ def return_rules(ctx: Context) -> Iterator[Select]:
             *_scoped(
                 ctx,
                 PARCEL,
-                p.return_agreed_at <= ctx.ago(days=limits.no_waybill_days),
+                p.return_agreed_at < ctx.ago(days=limits.no_waybill_days),  # 超过: strictly (docs/domain.md)
                 p.direction != RETURN,
                 ~_return_recorded(),
                 *terms,
             )  # fmt: skip
         )
         yield select(*_row(PARCEL, FlagKind.return_no_movement, value=_days_since(ctx, since))).where(
-            *_scoped(ctx, PARCEL, _case_branches()[0], since <= ctx.ago(days=limits.no_movement_days), *terms)
+            *_scoped(ctx, PARCEL, _case_branches()[0], since < ctx.ago(days=limits.no_movement_days), *terms)
         )
         attempts = (
             select(func.count())
