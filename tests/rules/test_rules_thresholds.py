@@ -58,6 +58,11 @@ CASES: list[tuple[str, FlagKind, dict[str, Any], int, tuple[str, int] | None]] =
      {"paid_at": NOW - 100 * H, "promised_ship_by": NOW + S}, 0, None),
     ("late_shipment promise passed", K.late_shipment,
      {"paid_at": NOW - 10 * H, "promised_ship_by": NOW}, 0, ("warn", 0)),
+    # 001 (七) "交易成功后15天内": a closed parcel stays watched up to and including 15 x 24 h after its last event
+    ("watch: refused, closed exactly 15d ago", K.refused,
+     {"status": TrackingStatus.refused, "is_open": False, "last_event_at": NOW - 15 * D}, 0, ("warn", 0)),
+    ("watch: refused, closed 15d+1s ago", K.refused,
+     {"status": TrackingStatus.refused, "is_open": False, "last_event_at": NOW - 15 * D - S}, 0, None),
     ("late_shipment shipped", K.late_shipment, {"paid_at": NOW - 100 * H, "shipped_at": NOW - H}, 0, None),
     ("return_no_waybill 2d-1s", K.return_no_waybill, agreed(NOW - 2 * D + S), 0, None),
     ("return_no_waybill exactly 2d (超过: not yet)", K.return_no_waybill, agreed(NOW - 2 * D), 0, None),
