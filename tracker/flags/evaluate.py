@@ -622,7 +622,7 @@ def _fill(row: _Facts, template: Column) -> object:
 
 
 def _ladder_positions(conn: Connection, ctx: queries.Context, settings: Settings) -> None:
-    """Every open refund_deadline flag (in scope) gets its ladder position as details (the contract alert
+    """Every unresolved refund_deadline flag (in scope) gets its ladder position as details (the contract alert
     planning reads, tracker.rules.ladder) and its next action with today's days left: the text counts down
     with each evaluation instead of keeping the days of the moment the step was reached. Few rows: one
     read, and an update only for the flags whose position or days changed (docs/domain.md)."""
@@ -641,7 +641,7 @@ def _ladder_positions(conn: Connection, ctx: queries.Context, settings: Settings
         .join(p, p.c.id == FLAG.c.parcel_id)
         .where(
             FLAG.c.kind == str(FlagKind.refund_deadline),
-            FLAG.c.state == str(FlagState.open),
+            FLAG.c.state != str(FlagState.resolved),  # open or acknowledged: still on the board
             p.c.refund_deadline.is_not(None),
             *_in_scope(ctx),
         )
