@@ -255,6 +255,13 @@ def _move(
     return get_claim(engine, claim_id)
 
 
+def _require_amount(claim_id: int, claim: dict[str, Any], done: str) -> None:
+    """A claim whose amount could not be computed (an input is missing) is neither filed nor paid."""
+    if claim["amount"] is None:
+        missing = claim.get("missing") or "an input of the claim table"
+        raise TrackerError(f"claim {claim_id}: no amount yet (missing: {missing}), so it cannot be {done}")
+
+
 def file_claim(
     engine: Engine,
     *,
@@ -272,6 +279,7 @@ def file_claim(
     if not reference_no.strip():
         raise TrackerError("a filed claim needs the courier's reference number")
     claim = get_claim(engine, claim_id)
+    _require_amount(claim_id, claim, "filed")
     at = filed_at or now
     if filed_on is not None:
         start, end = filed_on
@@ -293,6 +301,7 @@ def pay_claim(
     if amount < 0:
         raise TrackerError(f"a payout is not negative, got {amount}")
     claim = get_claim(engine, claim_id)
+    _require_amount(claim_id, claim, "paid")
     detail = {"amount": str(amount), "expected": None if claim["amount"] is None else str(claim["amount"])}
     detail["differs"] = claim["amount"] is None or amount != claim["amount"]
     return _move(engine, claim_id, ClaimState.paid, actor=actor, now=now,

@@ -11,6 +11,7 @@ import pytest
 
 from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert
 from tracker.alerts.planning import alert_key, episode, parse_alert_key, plan_alerts
+from tracker.rules.ladder import Ladder, LadderPosition
 from tracker.settings import Settings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -143,15 +144,26 @@ def test_suspected_loss_goes_to_leads_with_the_claim_proposal(plain_settings: Se
 
 def test_each_refund_ladder_step_alerts_once_and_the_last_goes_to_the_lead(plain_settings: Settings) -> None:
     deadline = NOON + timedelta(days=6, hours=2)
-    base = {"kind": "refund_deadline", "refund_deadline": deadline, "details": {"ladder": "express"}}
-    base["buyer_id"] = None
-    step1 = plan(plain_settings, [flag(level=1, **base)])
+    steps = plain_settings.rules.refund_ladder.express
+
+    def at(step: int) -> dict[str, Any]:
+        # the flag as the rules evaluation writes it: 0-based level, the ladder position in details
+        where = LadderPosition(Ladder.express, step, steps[step - 1].action, deadline, 6)
+        return {"kind": "refund_deadline", "refund_deadline": deadline, "buyer_id": None,
+                "level": where.level, "details": where.to_details()}  # fmt: skip
+
+    step1 = plan(plain_settings, [flag(**at(1))])
     assert targets(step1) == {("agents", "ding", "step1")} and step1[0].call_key is not None
     assert "第1步" in step1[0].body and "退款截止还剩 6 天" in step1[0].body
-    step2 = plan(plain_settings, [flag(level=2, **base)], history_of(step1, NOON))
+    step2 = plan(plain_settings, [flag(**at(2))], history_of(step1, NOON))
     assert targets(step2) == {("agents", "ding", "step2")}
-    last = plan(plain_settings, [flag(level=4, **base)], history_of(step1 + step2, NOON))
+    last = plan(plain_settings, [flag(**at(4))], history_of(step1 + step2, NOON))
     assert {p.recipient for p in last} == {"leads"} and all(p.call_key is None for p in last)
+
+
+def test_a_ladder_flag_without_the_contract_in_details_is_no_phone_task(plain_settings: Settings) -> None:
+    [alert] = plan(plain_settings, [flag(kind="refund_deadline", level=0, details={"ladder": "express"})])
+    assert alert.call_key is None and alert.recipient == "agents"
 
 
 def test_outside_working_hours_agent_alerts_are_held_until_the_next_window(plain_settings: Settings) -> None:

@@ -12,6 +12,7 @@ from alertkit import Receiver, SmtpSink, add_claim, add_flag, add_parcel, set_fl
 from sqlalchemy import Engine, func, select
 
 from tracker.alerts.service import RunReport, run_alerts
+from tracker.rules.ladder import Ladder, LadderPosition
 from tracker.settings import Settings
 from tracker.storage.db import make_engine, migrate
 from tracker.storage.rows import AlertRow
@@ -243,7 +244,8 @@ def test_a_case_gets_at_most_three_calls_across_its_parcels_and_days(
     for day in (23, 24, 25):  # the call, then two daily reminders: three calls
         run(db, alert_settings, alert_env, local(day, 12, 5))
     back = add_parcel(db, "YT900", now=NOON, buyer_id="tb_1", order_id="O1", direction="return")
-    add_flag(db, back, "refund_deadline", opened_at=local(26, 11), level=1, details={"action": "phone"})
+    phone = LadderPosition(Ladder.ordinary, 2, "phone", local(30, 12), 4)  # as the rules evaluation writes it
+    add_flag(db, back, "refund_deadline", opened_at=local(26, 11), level=phone.level, details=phone.to_details())
     run(db, alert_settings, alert_env, local(26, 12))
     texts = [t for t in ding_texts(receiver) if "YT" in t]
     calls = [t for t in texts if "致电买家" in t]

@@ -90,6 +90,17 @@ def test_missing_goods_value_drafts_a_needs_config_claim(engine: Engine, tables:
     (claim,) = service.list_claims(engine)
     assert claim["state"] == "needs_config" and claim["amount"] is None and claim["missing"] == "goods value"
 
+    # without an amount it can be neither filed nor paid: one line naming the claim and what is missing
+    for act in (
+        lambda: service.file_claim(engine, claim_id=claim["id"], reference_no="YTC-1", actor="agent.li", now=NOW),
+        lambda: service.pay_claim(engine, claim_id=claim["id"], amount=D("100"), actor="agent.li", now=NOW),
+    ):
+        with pytest.raises(TrackerError) as err:
+            act()
+        message = str(err.value)
+        assert "\n" not in message and f"claim {claim['id']}: no amount yet (missing: goods value)" in message
+    assert service.get_claim(engine, claim["id"])["state"] == "needs_config"
+
 
 def _draft(
     engine: Engine, tables: ClaimTables, waybill: str = "YT7500000000020", claim_type: str = "goods_lost"

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from tracker.alerts.model import ClaimFacts, FlagFacts
 from tracker.escape import robot_md, slack_mrkdwn
+from tracker.rules.ladder import LadderPosition, whole_days_left
 
 # Channel type -> body format.
 FORMATS = {
@@ -200,9 +201,10 @@ def flag_message(
     lines: list[Text] = [(f"{w['waybill']}: ", waybill, " (", courier, ")")]
     problem = kind_label
     if flag.kind == "refund_deadline":
-        problem += " · " + w["step"].format(n=flag.level)
+        at = LadderPosition.from_details(flag.details)
+        problem += " · " + w["step"].format(n=at.step if at is not None else flag.level + 1)
         if flag.refund_deadline is not None:
-            days_left = max(0, (flag.refund_deadline - now).days)
+            days_left = whole_days_left(flag.refund_deadline, now)
             problem += " · " + w["days_left"].format(d=days_left)
     lines.append(f"{w['problem']}: {problem}")
     since_field, since_zh, since_en = _SINCE.get(flag.kind, ("opened_at", w["flagged"], w["flagged"]))

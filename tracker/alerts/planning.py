@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from tracker.alerts.messages import FORMATS, CallNote, flag_message, render
 from tracker.alerts.model import AlertHistory, FlagFacts, PlannedAlert, case_key
 from tracker.alerts.schedule import Window, local_date, next_slot
+from tracker.rules.ladder import LadderPosition
 from tracker.settings import AlertsConfig, Contact, RefundLadders
 
 
@@ -57,16 +58,11 @@ def call_key(episode: str, level: str, reminder: int) -> str:
     return f"call:{episode}:{level}:r{reminder}"
 
 
-def ladder_action(flag: FlagFacts, ladders: RefundLadders) -> str | None:
-    """The refund-ladder step's action: details["action"] as the rules engine wrote it, else the
-    step `flag.level` (1-based) of details["ladder"] (ordinary | express)."""
-    action = flag.details.get("action")
-    if isinstance(action, str) and action:
-        return action
-    ladder = getattr(ladders, str(flag.details.get("ladder", "ordinary")), None)
-    if ladder and 1 <= flag.level <= len(ladder):
-        return ladder[flag.level - 1].action
-    return None
+def ladder_action(flag: FlagFacts) -> str | None:
+    """The refund-ladder step's action, from the ladder position the rules evaluation wrote into the
+    flag's details (tracker.rules.ladder, the one contract; docs/domain.md). None without one."""
+    at = LadderPosition.from_details(flag.details)
+    return at.action if at is not None else None
 
 
 def stage_of(flag: FlagFacts, config: AlertsConfig, ladders: RefundLadders) -> Stage:
@@ -76,9 +72,10 @@ def stage_of(flag: FlagFacts, config: AlertsConfig, ladders: RefundLadders) -> S
     Other flags alert at `warn` and again at `escalate`; escalations and lead kinds go to leads."""
     since = flag.escalated_at or flag.opened_at
     if flag.kind == "refund_deadline":
-        action = ladder_action(flag, ladders) or ""
+        at = LadderPosition.from_details(flag.details)
+        action = at.action if at is not None else ""
         return Stage(
-            level=f"step{flag.level}",
+            level=f"step{at.step if at is not None else flag.level + 1}",
             to_lead=action in config.lead_ladder_actions,
             is_call=action in config.calls.ladder_actions,
             since=since,
@@ -231,7 +228,10 @@ def _timing(
 ) -> tuple[str, datetime, CallNote | None]:
     weekdays = config.schedule.weekdays if follows_schedule else None
     window_text = f"{contact.calling_window_start:%H:%M}-{contact.calling_window_end:%H:%M}"
-    if stage.is_call and not stage.to_lead:
+    # a refund ladder's steps are its calls (000 §24: three calls, then the lead; docs/domain.md): a
+    # reminder of a ladder step repeats the message, it does not spend another of the case's calls
+    ladder_reminder = flag.kind == "refund_deadline" and reminder > 0
+    if stage.is_call and not stage.to_lead and not ladder_reminder:
         key = call_key(episode(flag), stage.level, reminder)
         if key in book.slots:  # the same task for another group: same slot, counted once
             slot, note = book.slots[key]

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -40,6 +40,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -57,6 +58,8 @@ from sqlalchemy.schema import CreateTable
 
 from tracker.flags import queries
 from tracker.flags.sqlfuncs import contains_text, json_object, register_text_match
+from tracker.rules import actions as next_actions
+from tracker.rules.ladder import position
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
@@ -253,6 +256,7 @@ def evaluate_all(
             for index in (*CHANGE_INDEXES, *pg_only):
                 index.create(conn)
         _apply(conn, ctx, summary)
+        _ladder_positions(conn, ctx, settings)
         # not in a `finally`: after an error PostgreSQL refuses any statement until the rollback,
         # and the DROP's error would hide the first one
         _drop_temp(conn)
@@ -615,3 +619,53 @@ def _fill(row: _Facts, template: Column) -> object:
     ):
         text_ = func.replace(text_, key, value)
     return text_
+
+
+def _ladder_positions(conn: Connection, ctx: queries.Context, settings: Settings) -> None:
+    """Every unresolved refund_deadline flag (in scope) gets its ladder position as details (the contract alert
+    planning reads, tracker.rules.ladder) and its next action with today's days left: the text counts down
+    with each evaluation instead of keeping the days of the moment the step was reached. Few rows: one
+    read, and an update only for the flags whose position or days changed (docs/domain.md)."""
+    p = queries.PARCEL
+    rows = conn.execute(
+        select(
+            FLAG.c.id,
+            FLAG.c.details,
+            FLAG.c.next_action_zh,
+            FLAG.c.next_action_en,
+            p.c.courier,
+            p.c.waybill,
+            p.c.refund_deadline,
+            p.c.refund_express,
+        )  # fmt: skip
+        .join(p, p.c.id == FLAG.c.parcel_id)
+        .where(
+            FLAG.c.kind == str(FlagKind.refund_deadline),
+            FLAG.c.state != str(FlagState.resolved),  # open or acknowledged: still on the board
+            p.c.refund_deadline.is_not(None),
+            *_in_scope(ctx),
+        )
+    ).all()
+    changes = []
+    for row in rows:
+        deadline = row.refund_deadline if row.refund_deadline.tzinfo else row.refund_deadline.replace(tzinfo=UTC)
+        at = position(ctx.config.refund_ladder, express=bool(row.refund_express), deadline=deadline, now=ctx.now)
+        if at is None:
+            continue
+        details = at.to_details()
+        zh, en = row.next_action_zh, row.next_action_en
+        text = settings.next_actions.get(at.action_key)
+        if text is not None:
+            courier = settings.couriers.get(row.courier)
+            names = (courier.name, courier.name_en) if courier else (row.courier, row.courier)
+            values = {"courier": names[0], "courier_en": names[1], "waybill": row.waybill, "value": at.days_left}
+            zh, en = next_actions.fill(text.zh, **values), next_actions.fill(text.en, **values)
+        if details != row.details or (zh, en) != (row.next_action_zh, row.next_action_en):
+            changes.append({"fid": row.id, "new_details": details, "zh": zh, "en": en})
+    if changes:
+        conn.execute(
+            update(FLAG)
+            .where(FLAG.c.id == bindparam("fid"))
+            .values(details=bindparam("new_details"), next_action_zh=bindparam("zh"), next_action_en=bindparam("en")),
+            changes,
+        )

@@ -387,14 +387,14 @@ def return_rules(ctx: Context) -> Iterator[Select]:
             *_scoped(
                 ctx,
                 PARCEL,
-                p.return_agreed_at <= ctx.ago(days=limits.no_waybill_days),
+                p.return_agreed_at < ctx.ago(days=limits.no_waybill_days),  # 超过: strictly (docs/domain.md)
                 p.direction != RETURN,
                 ~_return_recorded(),
                 *terms,
             )  # fmt: skip
         )
         yield select(*_row(PARCEL, FlagKind.return_no_movement, value=_days_since(ctx, since))).where(
-            *_scoped(ctx, PARCEL, _case_branches()[0], since <= ctx.ago(days=limits.no_movement_days), *terms)
+            *_scoped(ctx, PARCEL, _case_branches()[0], since < ctx.ago(days=limits.no_movement_days), *terms)
         )
         attempts = (
             select(func.count())
@@ -460,7 +460,8 @@ def return_rules(ctx: Context) -> Iterator[Select]:
 
 def refund_ladder(ctx: Context) -> Iterator[Select]:
     """One SELECT per ladder (ordinary, express) and case branch; level = the last step reached
-    (tracker.rules.refund_deadline.ladder_step: whole days left <= the step's days_left)."""
+    (tracker.rules.ladder.position: whole days left <= the step's days_left; the flag's details, the
+    LadderPosition, are written by tracker.flags.evaluate after the flags change)."""
     p = PARCEL.c
     express_col = p.refund_express == true()
     ordinary_col = or_(p.refund_express.is_(None), p.refund_express == false())

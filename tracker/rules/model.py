@@ -63,6 +63,9 @@ class Flag:
     anchor: int = 0
     value: int | None = None
     action: str = ""  # key in next_actions.toml; empty = the kind
+    # what alert planning reads besides the level: the refund ladder's position
+    # (tracker.rules.ladder.LadderPosition.to_details); None for other kinds
+    details: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def action_key(self) -> str:

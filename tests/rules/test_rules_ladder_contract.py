@@ -1,0 +1,51 @@
+"""The refund-ladder contract (tracker.rules.ladder, docs/domain.md): the pure rule and the SQL evaluation
+write the same ladder position into the flag's details, and the stored next action counts down with each
+day's evaluation, also while the flag is acknowledged."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from tracker.flags import evaluate_all
+from tracker.flags.evaluate import FLAG
+from tracker.rules import refund_deadline
+from tracker.rules.ladder import Ladder, LadderPosition
+from tracker.status import TrackingStatus
+
+NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
+D, S = timedelta(days=1), timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("express", [True, False], ids=["express", "ordinary"])
+def test_rule_and_sql_write_the_same_position_and_the_text_counts_down(sqlite_db, settings, policy, view, express):  # type: ignore[no-untyped-def]
+    deadline = NOW + 9 * D - S  # 8 days left at NOW: the first step of both ladders
+    cols = {"return_agreed_at": NOW - D, "status": TrackingStatus.delivered, "is_open": False,
+            "refund_deadline": deadline, "refund_express": express}  # fmt: skip
+    parcel_id = sqlite_db.parcel(created=NOW - 5 * D, waybill="YT1234567890123",
+                                 **{k: str(v) if k == "status" else v for k, v in cols.items()})  # fmt: skip
+    seen = []
+    for day in range(9):
+        now = NOW + day * D
+        evaluate_all(sqlite_db.engine, now=now, settings=settings)
+        with sqlite_db.engine.begin() as conn:
+            row = conn.execute(
+                select(FLAG.c.id, FLAG.c.level, FLAG.c.details, FLAG.c.next_action_zh).where(
+                    FLAG.c.parcel_id == parcel_id, FLAG.c.kind == "refund_deadline"
+                )
+            ).one()
+            if day == 3:  # a person acknowledges it: the text still counts down
+                conn.execute(update(FLAG).where(FLAG.c.id == row.id).values(state="acknowledged"))
+        pure = refund_deadline.evaluate(view(**cols), now=now, policy=policy)
+        assert pure is not None and pure.details == row.details
+        at = LadderPosition.from_details(row.details)
+        assert at is not None and at.ladder == (Ladder.express if express else Ladder.ordinary)
+        assert at.level == row.level == pure.level and at.days_left == 8 - day
+        assert f"还剩{8 - day}天" in row.next_action_zh
+        seen.append((at.step, at.action))
+    if express:
+        assert seen[0] == (1, "message_then_phone") and (4, "lead_reject") in seen
+    else:
+        assert seen[0] == (1, "message") and seen[-1] == (2, "phone")
