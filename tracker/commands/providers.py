@@ -69,15 +69,6 @@ def _unwrap_form(body: bytes) -> bytes:
     return body
 
 
-# Top-level keys that only one provider's replies and pushes carry.
-_SHAPES = (
-    ("kuaidi100", ("lastResult", "nu", "ischeck", "returnCode")),
-    ("kdniao", ("LogisticCode", "EBusinessID", "PushTime", "Traces")),
-    ("track17", ("event", "code")),
-    ("taobao", ("logistics_trace_search_response", "error_response")),
-)
-
-
 def _guess_provider(body: bytes, file: Path) -> str:
     """Which provider a saved body comes from, by the keys only its shape has; an error naming the file."""
     try:
@@ -85,8 +76,8 @@ def _guess_provider(body: bytes, file: Path) -> str:
     except (UnicodeDecodeError, ValueError):
         data = None
     if isinstance(data, dict):
-        for name, keys in _SHAPES:
-            if any(key in data for key in keys):
+        for name, spec in registry.specs().items():
+            if any(key in data for key in spec.shape_keys):
                 return name
     raise TrackerError(
         f"{file}: cannot tell which provider this comes from; pass --provider " + "|".join(registry.names())

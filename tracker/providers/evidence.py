@@ -96,8 +96,3 @@ def finish(readings: list[Reading], package: Code | None) -> tuple[TrackingEvent
     if newest.source == "none" or (newest.source == "generic" and package.specific):
         events[-1] = replace(newest.event, status=package.status, raw_code=newest.event.raw_code or package.raw)
     return tuple(events)
-
-
-def replace_text(event: TrackingEvent, text: str) -> TrackingEvent:
-    """The same event with the text kept for people (a remark read for the status is not stored twice)."""
-    return replace(event, text=text)

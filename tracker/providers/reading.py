@@ -40,6 +40,15 @@ def time(value: object, tz: tzinfo, where: str) -> datetime:
         raise BadField(f"{where}: expected a time, got {value!r}") from None
 
 
+def plain(value: object) -> str | None:
+    """A code, number or word as text, stripped; None for nothing, an empty text or a boolean (providers send
+    numbers as strings or numbers, and `true`/`false` is never a code)."""
+    if value is None or isinstance(value, bool):
+        return None
+    shown = str(value).strip()
+    return shown or None
+
+
 def mapping(value: object, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise BadField(f"{where}: expected an object, got {_short(value)}")

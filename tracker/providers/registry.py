@@ -75,6 +75,9 @@ class ProviderSpec:
     # parcel id -> SubscribeAnswer; None: the provider has no subscription and is polled
     subscribe: Callable[..., Awaitable[dict[int, SubscribeAnswer]]] | None = None
     label_en: str = ""  # for people reading English; the name when empty
+    # top-level keys only this provider's replies and pushes carry: how `tracker parse` tells a saved body's
+    # provider when none is named
+    shape_keys: tuple[str, ...] = ()
 
 
 def lazy(target: str) -> Callable[..., Any]:

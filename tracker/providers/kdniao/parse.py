@@ -12,6 +12,7 @@ AcceptTime has no offset and is in the configured zone (Asia/Shanghai).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from tracker.providers import evidence
@@ -59,12 +60,12 @@ def parse_push(data: Any, ctx: ParseContext) -> ParseResult:
 def _waybill(
     obj: Mapping[str, Any], ctx: ParseContext, *, where: str
 ) -> tuple[ParsedWaybill | None, list[ParseProblem]]:
-    number = _plain(obj.get("LogisticCode"))
-    company = _plain(obj.get("ShipperCode"))
+    number = rd.plain(obj.get("LogisticCode"))
+    company = rd.plain(obj.get("ShipperCode"))
     courier = company_to_courier(PROVIDER, company, ctx.couriers)
     success = obj.get("Success")
     if success is False or str(success).strip().lower() == "false":
-        error = codes.error_message(_plain(obj.get("ResultCode")), _plain(obj.get("Reason")))
+        error = codes.error_message(rd.plain(obj.get("ResultCode")), rd.plain(obj.get("Reason")))
         return ParsedWaybill(PROVIDER, number or "", company, courier, (), error), []
     if not number:
         return None, [ParseProblem(None, f"{where}LogisticCode: missing (no waybill number)")]
@@ -73,7 +74,7 @@ def _waybill(
     except rd.BadField as exc:
         return None, [rd.problem(number, exc)]
     readings, problems = rd.each(traces, f"{where}Traces", lambda trace, at: _event(trace, ctx, at), number)
-    state = _plain(obj.get("StateEx")) or _plain(obj.get("State"))
+    state = rd.plain(obj.get("StateEx")) or rd.plain(obj.get("State"))
     package = evidence.read_code(state, codes.CODES, codes.GENERIC)
     events = evidence.finish(readings, package)
     return ParsedWaybill(PROVIDER, number, company, courier, events), problems
@@ -89,12 +90,5 @@ def _event(trace: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Rea
     said = f"{station} {remark}" if remark and remark not in station else station
     reading = evidence.read_event(when, (action,), said, location, ctx.phrases)
     if said != station:
-        reading = evidence.Reading(evidence.replace_text(reading.event, station), reading.source)
+        reading = evidence.Reading(replace(reading.event, text=station), reading.source)
     return reading
-
-
-def _plain(value: object) -> str | None:
-    if value is None:
-        return None
-    shown = str(value).strip()
-    return shown or None

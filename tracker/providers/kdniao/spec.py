@@ -49,5 +49,6 @@ SPEC = ProviderSpec(
     ),
     subscribe=lazy("tracker.providers.kdniao.subscribe:subscribe_waybills"),
     label_en="Kdniao",
+    shape_keys=("LogisticCode", "EBusinessID", "PushTime", "Traces"),
     courier_field="kdniao",
 )

@@ -14,6 +14,7 @@ Times have no offset and are in the configured zone (Asia/Shanghai); `ftime` is 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from tracker.providers import evidence
@@ -50,10 +51,10 @@ def parse_push(data: Any, ctx: ParseContext) -> ParseResult:
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(None, exc),))
     stop = None
-    if _plain(push.get("status")) == codes.PUSH_ABORT:
-        stop = TrackingStop("abort", _plain(push.get("message")) or "")
+    if rd.plain(push.get("status")) == codes.PUSH_ABORT:
+        stop = TrackingStop("abort", rd.plain(push.get("message")) or "")
     result = _parse_result(last, ctx, where="lastResult.", stop=stop)
-    com_new = _plain(push.get("comNew"))
+    com_new = rd.plain(push.get("comNew"))
     if com_new and result.waybills:  # Kuaidi100 corrected the company code (autoCheck=1)
         fixed = tuple(_with_company(w, com_new, ctx) for w in result.waybills)
         result = ParseResult(fixed, result.problems)
@@ -66,24 +67,24 @@ def _looks_like_push(reply: Mapping[str, Any]) -> bool:
 
 def _failed(reply: Mapping[str, Any]) -> bool:
     """A failure names a returnCode other than 200, or says result false with no tracking in it."""
-    code = _plain(reply.get("returnCode"))
+    code = rd.plain(reply.get("returnCode"))
     if code is not None and code != "200":
         return True
     result = reply.get("result")
     if result is False or str(result).strip().lower() == "false":
-        has_tracking = bool(reply.get("data")) or bool(_plain(reply.get("nu")))
-        said_ok = (_plain(reply.get("message")) or "").lower() == "ok"
+        has_tracking = bool(reply.get("data")) or bool(rd.plain(reply.get("nu")))
+        said_ok = (rd.plain(reply.get("message")) or "").lower() == "ok"
         return not (has_tracking or said_ok)
     return False
 
 
 def _parse_result(reply: Mapping[str, Any], ctx: ParseContext, *, where: str, stop: TrackingStop | None) -> ParseResult:
-    waybill = _plain(reply.get("nu"))
-    company = _plain(reply.get("com"))
+    waybill = rd.plain(reply.get("nu"))
+    company = rd.plain(reply.get("com"))
     courier = company_to_courier(PROVIDER, company, ctx.couriers)
     if _failed(reply):
-        code = _plain(reply.get("returnCode")) or "?"
-        error = codes.query_error(code, _plain(reply.get("message")))
+        code = rd.plain(reply.get("returnCode")) or "?"
+        error = codes.query_error(code, rd.plain(reply.get("message")))
         return ParseResult((ParsedWaybill(PROVIDER, waybill or "", company, courier, (), error, stop),), ())
     if not waybill:
         return ParseResult((), (ParseProblem(None, f"{where}nu: missing (no waybill number in the reply)"),))
@@ -93,7 +94,7 @@ def _parse_result(reply: Mapping[str, Any], ctx: ParseContext, *, where: str, st
         return ParseResult((), (rd.problem(waybill, exc),))
     readings, problems = rd.each(rows, f"{where}data", lambda row, at: _event(row, ctx, at), waybill)
     readings.reverse()  # newest first -> oldest first, so equal times keep the provider's order
-    package = evidence.read_code(_plain(reply.get("state")), codes.STATE, codes.GENERIC)
+    package = evidence.read_code(rd.plain(reply.get("state")), codes.STATE, codes.GENERIC)
     events = evidence.finish(readings, package)
     parsed = ParsedWaybill(PROVIDER, waybill, company, courier, events, None, stop)
     return ParseResult((parsed,), tuple(problems))
@@ -110,12 +111,4 @@ def _event(row: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Readi
 
 
 def _with_company(w: ParsedWaybill, company: str, ctx: ParseContext) -> ParsedWaybill:
-    courier = company_to_courier(PROVIDER, company, ctx.couriers) or w.courier
-    return ParsedWaybill(w.provider, w.waybill, company, courier, w.events, w.error, w.stop)
-
-
-def _plain(value: object) -> str | None:
-    if value is None:
-        return None
-    shown = str(value).strip()
-    return shown or None
+    return replace(w, company=company, courier=company_to_courier(PROVIDER, company, ctx.couriers) or w.courier)

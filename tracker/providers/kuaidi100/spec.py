@@ -63,5 +63,6 @@ SPEC = ProviderSpec(
     ),
     subscribe=lazy("tracker.providers.kuaidi100.subscribe:subscribe_waybills"),
     label_en="Kuaidi100",
+    shape_keys=("lastResult", "nu", "ischeck", "returnCode"),
     courier_field="kuaidi100",
 )

@@ -37,11 +37,11 @@ def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
         body = rd.mapping(reply.get(ROOT), ROOT)
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(None, exc),))
-    company = _plain(body.get("company_name"))
+    company = rd.plain(body.get("company_name"))
     courier = courier_by_name(company, ctx.couriers)
-    number = _plain(body.get("out_sid"))
+    number = rd.plain(body.get("out_sid"))
     if not number:
-        tid = _plain(body.get("tid")) or "?"
+        tid = rd.plain(body.get("tid")) or "?"
         error = f"Taobao order {tid} has no waybill yet (out_sid is empty): not shipped online, or not scanned"
         return ParseResult((ParsedWaybill(PROVIDER, "", company, courier, (), error),), ())
     try:
@@ -81,7 +81,7 @@ def _event(step: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Read
 
 def _error(err: Mapping[str, Any]) -> ParsedWaybill:
     message = codes.error_message(
-        _plain(err.get("code")), _plain(err.get("msg")), _plain(err.get("sub_code")), _plain(err.get("sub_msg"))
+        rd.plain(err.get("code")), rd.plain(err.get("msg")), rd.plain(err.get("sub_code")), rd.plain(err.get("sub_msg"))
     )
     return ParsedWaybill(PROVIDER, "", None, None, (), message)
 
@@ -100,10 +100,3 @@ def courier_by_name(company: str | None, couriers: Mapping[str, CourierConfig]) 
 
 def _key(name: str) -> str:
     return "".join(name.split()).lower()
-
-
-def _plain(value: object) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    shown = str(value).strip()
-    return shown or None

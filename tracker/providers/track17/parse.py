@@ -13,6 +13,7 @@ update with nothing in it, never an error. time_iso carries an offset (one witho
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from tracker.domain import TrackingEvent
@@ -54,7 +55,7 @@ def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
             waybills.append(waybill)
     for index, item in enumerate(rejected):
         where = f"data.rejected[{index}]"
-        number = _plain(item.get("number")) if isinstance(item, Mapping) else None
+        number = rd.plain(item.get("number")) if isinstance(item, Mapping) else None
         if not number:
             problems.append(ParseProblem(None, f"{where}.number: missing"))
             continue
@@ -69,24 +70,20 @@ def parse_push(data: Any, ctx: ParseContext) -> ParseResult:
         body = rd.mapping(data, "webhook")
         if "code" in body and "event" not in body:  # a gettrackinfo reply saved as a push
             return parse_query(body, ctx)
-        event = _plain(body.get("event")) or codes.EVENT_UPDATED
+        event = rd.plain(body.get("event")) or codes.EVENT_UPDATED
         item = rd.mapping(body.get("data"), "data")
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(None, exc),))
     waybill, problems = _accepted(item, ctx, where="data")
     if waybill is not None and event == codes.EVENT_STOPPED:
-        reason = _stop_reason(item)
-        waybill = ParsedWaybill(
-            waybill.provider, waybill.waybill, waybill.company, waybill.courier, waybill.events, waybill.error,
-            TrackingStop("stopped", reason),
-        )  # fmt: skip
+        waybill = replace(waybill, stop=TrackingStop("stopped", _stop_reason(item)))
     return ParseResult(() if waybill is None else (waybill,), tuple(problems))
 
 
 def _stop_reason(item: Mapping[str, Any]) -> str:
     """What the stop body says of why, when it says anything (tracking_status / stop reason fields)."""
     for key in ("stop_reason", "reason", "tracking_status", "package_status"):
-        said = _plain(item.get(key))
+        said = rd.plain(item.get(key))
         if said:
             return said
     return ""
@@ -104,10 +101,10 @@ def _accepted(item: object, ctx: ParseContext, *, where: str) -> tuple[ParsedWay
         obj = rd.mapping(item, where)
     except rd.BadField as exc:
         return None, [rd.problem(None, exc)]
-    number = _plain(obj.get("number"))
+    number = rd.plain(obj.get("number"))
     if not number:
         return None, [ParseProblem(None, f"{where}.number: missing (no waybill number)")]
-    company = _plain(obj.get("carrier"))
+    company = rd.plain(obj.get("carrier"))
     courier = company_to_courier(PROVIDER, company, ctx.couriers)
     if obj.get("track_info") is None:  # a stop notice or a minimal update: nothing to read, nothing wrong
         return ParsedWaybill(PROVIDER, number, company, courier, ()), []
@@ -139,7 +136,7 @@ def _accepted(item: object, ctx: ParseContext, *, where: str) -> tuple[ParsedWay
     readings.reverse()  # 17TRACK lists newest first
     latest = info.get("latest_status") if isinstance(info.get("latest_status"), Mapping) else {}
     package = evidence.read_code(
-        _plain(latest.get("sub_status")) or _plain(latest.get("status")), codes.CODES, codes.GENERIC
+        rd.plain(latest.get("sub_status")) or rd.plain(latest.get("status")), codes.CODES, codes.GENERIC
     )
     events = evidence.finish(_unique(readings), package)
     return ParsedWaybill(PROVIDER, number, company, courier, events), problems
@@ -178,13 +175,6 @@ def _unique(readings: list[evidence.Reading]) -> list[evidence.Reading]:
             seen.add(key)
             kept.append(reading)
     return kept
-
-
-def _plain(value: object) -> str | None:
-    if value is None:
-        return None
-    shown = str(value).strip()
-    return shown or None
 
 
 __all__ = ["TrackingEvent", "parse_push", "parse_query"]

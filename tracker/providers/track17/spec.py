@@ -59,5 +59,6 @@ SPEC = ProviderSpec(
     ),
     subscribe=lazy("tracker.providers.track17.subscribe:subscribe_waybills"),
     label_en="17TRACK",
+    shape_keys=("event", "code"),
     courier_field="track17",
 )
