@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from enum import StrEnum
-from functools import cache
 from typing import Any
 
 from tracker.domain import TrackingEvent
@@ -130,7 +129,6 @@ def company_to_courier(field: str, company: object, couriers: Mapping[str, Couri
     return None
 
 
-@cache
 def _parsers() -> dict[tuple[str, str], Parser]:
     from tracker.providers.registry import specs
 
