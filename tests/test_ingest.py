@@ -103,6 +103,20 @@ def test_delivery_closes_the_parcel(engine: Engine) -> None:
     assert row["delivered_at"] == T0 + timedelta(hours=44)
 
 
+def test_closing_a_parcel_drops_its_lease(engine: Engine) -> None:
+    """A worker killed between ingest and schedule() leaves its lease; on an open parcel it lapses and the
+    parcel is due again, but a closed parcel is never due, so ingest must drop the lease itself."""
+    _parcels(engine, ("yto", "YT1000000000015"), ("yto", "YT1000000000016"))
+    until = NOW + timedelta(minutes=5)
+    with engine.begin() as conn:
+        conn.execute(P.update().values(lease_until=until, lease_owner="w0"))
+    delivered = (*HISTORY, _ev(44, S.delivered, "您的快件已签收，签收人：本人", "301"))
+    ingest(engine, [_wb("YT1000000000015", delivered), _wb("YT1000000000016", HISTORY)], now=NOW, source="kuaidi100")
+    closed, still_open = _row(engine, "YT1000000000015"), _row(engine, "YT1000000000016")
+    assert (closed["is_open"], closed["lease_until"], closed["lease_owner"]) == (False, None, None)
+    assert still_open["is_open"] is True and still_open["lease_owner"] == "w0"  # its worker clears it in schedule()
+
+
 def test_unknown_waybills_are_reported_not_created(engine: Engine) -> None:
     _parcels(engine, ("yto", "YT1000000000006"))
     result = ingest(

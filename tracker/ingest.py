@@ -155,6 +155,12 @@ def _ingest_batch(
         )
     )
     conn.execute(stmt, updates)
+    # a closed parcel is never polled again: a lease on it means nothing, and one left by a worker killed
+    # between this write and its schedule() would never be cleared
+    closed = [u["pid"] for u in updates if not u["s_is_open"]]
+    if closed:
+        free = update(PARCEL).where(PARCEL.c.id.in_(closed), PARCEL.c.lease_until.is_not(None))
+        conn.execute(free.values(lease_until=None, lease_owner=None))
 
 
 def _insert(conn: Connection, table: Table) -> Any:
