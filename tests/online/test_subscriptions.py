@@ -258,12 +258,15 @@ def test_cli_subscribe_then_parcels_and_workers_say_it_in_words(settings: Settin
     upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w, _ in PARCELS], now=SANDBOX_NOW)
     engine.dispose()
     runner = CliRunner()
-    result = runner.invoke(app, ["subscribe", "--now", "2026-11-23T12:00", "--base-url", url])
+    refused = runner.invoke(app, ["subscribe", "--now", "2026-11-23T12:00", "--base-url", url])
+    said = refused.output + str(refused.exception or "")  # the CLI's main() prints a TrackerError as one line
+    assert refused.exit_code == 1 and "tracker subscribe will not run with the sandbox's public demo" in said
+    result = runner.invoke(app, ["subscribe", "--now", "2026-11-23T12:00", "--base-url", url, "--sandbox"])
     assert result.exit_code == 0, result.output
     assert "subscribe: 3 waybills asked (3 new parcels to subscribe)" in result.output
     for line in ("快递100: 订阅成功 1", "快递鸟: 订阅成功 1", "17TRACK: 订阅成功 1", "快递100: 推送中 1"):
         assert line in result.output
-    again = runner.invoke(app, ["subscribe", "--now", "2026-11-23T12:05", "--base-url", url])
+    again = runner.invoke(app, ["subscribe", "--now", "2026-11-23T12:05", "--base-url", url, "--sandbox"])
     assert "subscribe: 0 waybills asked" in again.output  # each waybill is subscribed once
 
     parcels = runner.invoke(app, ["parcels", "--format", "csv"])

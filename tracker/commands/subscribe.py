@@ -8,6 +8,7 @@ from datetime import datetime
 import typer
 
 from tracker.commands.context import NOW_HELP, ctx_app, resolve_now
+from tracker.commands.online import SANDBOX_HELP, guard_secrets
 from tracker.settings import Settings
 
 OUTCOME_WORDS = {"ok": "订阅成功", "duplicate": "已在推送", "retry": "稍后重试", "refused": "被拒绝"}
@@ -66,11 +67,16 @@ def subscribe(
     limit: int | None = typer.Option(
         None, min=1, help="Waybills to subscribe at most (default: subscriptions.per_cycle in providers.toml)."
     ),
+    for_sandbox: bool = typer.Option(False, "--sandbox", help=SANDBOX_HELP),
 ) -> None:
+    from tracker.public_secrets import polled_providers
+
     app = ctx_app(ctx)
     settings: Settings = app.settings
     if not settings.providers.subscriptions.enabled:
         typer.echo(f"subscriptions are off ({settings.config_dir / 'providers.toml'}: subscriptions.enabled = false)")
         raise typer.Exit(1)
+    # a subscription tells the provider where to push: with the public demo keys, to anyone who has them
+    guard_secrets(settings, polled_providers(settings), command="tracker subscribe", sandbox=for_sandbox)
     summary = run_subscribe(app, resolve_now(now, settings), base_url=base_url, limit=limit)
     print_subscribe(summary, app.engine)
