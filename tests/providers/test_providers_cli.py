@@ -131,7 +131,7 @@ def test_parse_tells_the_provider_by_shape_and_reports_a_stop_notice(runner: Cli
         "reason": "60天无变化",
     }  # fmt: skip
     assert [line["status"] for line in lines[1:]] == ["picked_up", "in_transit"]
-    assert "kuaidi100 stopped tracking it (60天无变化)" in result.stderr
+    assert "Kuaidi100 stopped tracking it (60天无变化)" in result.stderr
     stopped = runner.invoke(app, ["parse", _fixture("track17", "webhook_stopped.json")])
     assert stopped.exit_code == 0 and json.loads(stopped.stdout)["notice"] == "tracking_stopped"
 

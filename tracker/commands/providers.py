@@ -87,9 +87,11 @@ def _guess_provider(body: bytes, file: Path) -> str:
 def _stop_line(provider: str, waybill: ParsedWaybill) -> str:
     """A stop notice in words: who stopped tracking which waybill, why, and what follows."""
     assert waybill.stop is not None
+    from tracker.subscriptions import provider_name
+
     why = f" ({waybill.stop.reason})" if waybill.stop.reason else ""
     return (
-        f"waybill {waybill.waybill}: {provider} stopped tracking it{why}; "
+        f"waybill {waybill.waybill}: {provider_name(provider, 'en')} stopped tracking it{why}; "
         "it is subscribed again with a corrected courier, or polled"
     )
 
