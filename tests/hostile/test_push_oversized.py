@@ -93,15 +93,21 @@ def test_parallel_oversized_bodies_keep_the_peak_small(server: PushServer) -> No
     before = server.status("VmHWM")
     body = b"7" * (case["mib"] * MIB)
 
-    async def one(client: httpx.AsyncClient) -> int:
-        r = await client.post(server.url + case["route"], content=body, headers={"sign": "0" * 64})
+    async def one(client: httpx.AsyncClient) -> int | str:
+        try:
+            r = await client.post(server.url + case["route"], content=body, headers={"sign": "0" * 64})
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            # the server answered 413 and closed while this client was still sending the rest of the body: a
+            # loaded machine makes that race likely, and closing is the point (the body is never read whole)
+            return "closed"
         return r.status_code
 
     async def all_of_them() -> list[int]:
         async with httpx.AsyncClient(timeout=60) as client:
             return await asyncio.gather(*(one(client) for _ in range(case["clients"])))
 
-    assert asyncio.run(all_of_them()) == [413] * case["clients"]
+    answers = asyncio.run(all_of_them())
+    assert set(answers) <= {413, "closed"} and len(answers) == case["clients"], answers
     grown = (server.status("VmHWM") - before) / 1024
     assert grown < DATA["peak_rss_growth_mib"], f"peak memory grew {grown:.0f} MiB for {case['clients']} bodies"
     _good_push_answered(server)
