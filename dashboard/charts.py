@@ -88,7 +88,7 @@ def by_kind(rows: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
             color=alt.Color("label:N", scale=scale, legend=None),
             tooltip=[alt.Tooltip("label:N", title=words.t("kind")), alt.Tooltip("n:Q", title=words.t("exceptions_n"))],
         )
-        .properties(height=max(80, 24 * len(frame)))
+        .properties(height=alt.Step(24))  # per bar: Streamlit fits a fixed height around axes and legend too
     )
 
 
@@ -114,7 +114,7 @@ def by_courier(rows: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
                 alt.Tooltip("n:Q", title=words.t("exceptions_n")),
             ],
         )
-        .properties(height=max(80, 28 * len(couriers)))
+        .properties(height=alt.Step(26))
     )
 
 
@@ -143,6 +143,7 @@ def ageing(buckets: Sequence[dict[str, Any]], words: Words, *, warn_hours: int, 
             x=alt.X("start:Q", scale=x_scale, title=words.t("age_hours"), axis=alt.Axis(values=ticks, labelAngle=0)),
             x2="end:Q",
             y=alt.Y("n:Q", title=words.t("exceptions_n"), axis=alt.Axis(tickMinStep=1)),
+            y2=alt.datum(0),  # a ranged bar (x to x2) is not drawn from zero on its own
             tooltip=[
                 alt.Tooltip("label:N", title=words.t("age_hours")),
                 alt.Tooltip("n:Q", title=words.t("exceptions_n")),
@@ -234,33 +235,27 @@ def recovered(rows: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
     )
 
 
-def kind_rates(cards: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
-    """Per courier, the share of its parcels with an exception of each kind (data.scorecards kind_rates):
-    one bar per courier and kind, side by side, in the kind colours."""
+def exception_rates(cards: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
+    """Per courier, the share of its parcels with at least one exception (data.scorecards exception_rate):
+    horizontal bars, highest on top; the rates per kind are in the scorecard table beside it."""
     frame = pd.DataFrame(
-        [
-            {"courier": words.courier(c["courier"]), "label": words.kind(k), "rate": float(rate)}
-            for c in cards
-            for k, rate in c["kind_rates"].items()
-        ],
-        columns=["courier", "label", "rate"],
-    )
-    scale = kind_scale(words, [k for c in cards for k in c["kind_rates"]])
+        [{"courier": words.courier(c["courier"]), "rate": float(c["exception_rate"]), "parcels": int(c["parcels"])}
+         for c in cards],
+        columns=["courier", "rate", "parcels"],
+    )  # fmt: skip
     return (
         alt.Chart(frame)
-        .mark_bar()
+        .mark_bar(color="#e15759")
         .encode(
-            y=alt.Y("courier:N", title=None, axis=alt.Axis(labelLimit=160)),
-            yOffset=alt.YOffset("label:N", scale=alt.Scale(domain=scale.domain)),
-            x=alt.X("rate:Q", title=words.t("kind_rates"), axis=alt.Axis(format="%")),
-            color=alt.Color("label:N", scale=scale, legend=_bottom_legend(words.t("kind"))),
+            y=alt.Y("courier:N", sort="-x", title=None, axis=alt.Axis(labelLimit=160)),
+            x=alt.X("rate:Q", title=words.t("exception_rate"), axis=alt.Axis(format="%")),
             tooltip=[
                 alt.Tooltip("courier:N", title=words.t("courier")),
-                alt.Tooltip("label:N", title=words.t("kind")),
-                alt.Tooltip("rate:Q", title=words.t("kind_rates"), format=".1%"),
+                alt.Tooltip("rate:Q", title=words.t("exception_rate"), format=".1%"),
+                alt.Tooltip("parcels:Q", title=words.t("parcels")),
             ],
         )
-        .properties(height=alt.Step(6))
+        .properties(height=alt.Step(26))
     )
 
 
@@ -282,5 +277,5 @@ def median_transit(cards: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
                 alt.Tooltip("hours:Q", title=words.t("median_transit"), format=".1f"),
             ],
         )
-        .properties(height=max(80, 28 * len(frame)))
+        .properties(height=alt.Step(26))
     )

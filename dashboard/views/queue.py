@@ -91,6 +91,7 @@ action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
 for r in rows:
     r["next_action"] = r[action_col]
     r["age"] = age_text(b, r["last_update"])
+    r["courier"] = b.courier(r["courier"])  # the name people say (a name stays itself)
 # key columns first (a phone sees these without scrolling the table): waybill, courier, kind, age, next action
 columns = ["waybill", "courier", "kind", "age", "next_action", "severity", "state", "assignee", "shop", "province",
            "last_update", "note", "flag_id"]  # fmt: skip

@@ -50,9 +50,9 @@ table(b, rows, columns, key="scorecards")
 
 # charts part (issue 15 item 8): names and kind colours from dashboard/charts.py
 words = charts.Words(lang=b.lang, courier=b.courier)
-if any(card["kind_rates"] for card in cards):
-    st.subheader(b.t("kind_rates"))
-    _ = st.altair_chart(charts.kind_rates(cards, words), width="stretch")
+if cards:
+    st.subheader(b.t("exception_rate"))
+    _ = st.altair_chart(charts.exception_rates(cards, words), width="stretch")
 if any(card["median_transit_hours"] is not None for card in cards):
     st.subheader(b.t("median_transit"))
     _ = st.altair_chart(charts.median_transit(cards, words), width="stretch")
