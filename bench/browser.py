@@ -147,36 +147,28 @@ def log_in(page: Any, base: str, *, user: str, password: str, path: str = "") ->
 
 
 def overflow(page: Any) -> dict[str, Any]:
-    """How far the page runs past the window sideways: the document's scroll width against the window's,
-    and the elements (outside dataframes, which scroll inside themselves) whose right edge is beyond it."""
+    """How far the page runs past the window sideways: the document's scroll width and the main area's
+    (Streamlit scrolls inside stMain) against the window's, and the elements whose right edge is beyond
+    the window, outside the dataframes (they scroll inside themselves)."""
     return page.evaluate(
         """() => {
         const width = window.innerWidth;
-        const doc = document.documentElement.scrollWidth;
+        const main = document.querySelector('[data-testid="stMain"]');
         const out = [];
         for (const el of document.querySelectorAll('[data-testid="stMain"] *')) {
-            if (el.closest('[data-testid="stDataFrame"]') || el.closest('[data-testid="stTooltipContent"]')) continue;
+            if (el.closest('[data-testid="stDataFrame"]')) continue;
             const box = el.getBoundingClientRect();
             if (box.width === 0 || box.height === 0) continue;
             const style = getComputedStyle(el);
             if (style.visibility === 'hidden' || style.display === 'none') continue;
             if (box.right > width + 1 || box.left < -1) {
-                let clipped = false;  // inside a box that scrolls or hides its overflow: not past the window
-                for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-                    const s = getComputedStyle(p);
-                    const r = p.getBoundingClientRect();
-                    if (['auto', 'scroll', 'hidden', 'clip'].includes(s.overflowX) && r.right <= width + 1) {
-                        clipped = true;
-                        break;
-                    }
-                }
-                if (!clipped) {
-                    out.push({tag: el.tagName, testid: el.getAttribute('data-testid') || '',
-                              text: (el.innerText || '').slice(0, 40), right: Math.round(box.right)});
-                }
+                out.push({tag: el.tagName, testid: el.getAttribute('data-testid') || '',
+                          text: (el.innerText || '').slice(0, 40), left: Math.round(box.left),
+                          right: Math.round(box.right)});
             }
         }
-        return {inner: width, scroll: doc, past: out.slice(0, 10)};
+        return {inner: width, scroll: document.documentElement.scrollWidth,
+                main: main ? main.scrollWidth - main.clientWidth : 0, past: out.slice(0, 10)};
     }"""
     )
 
@@ -194,3 +186,55 @@ def whole_page(page: Any, path: Path, viewport: dict[str, int]) -> None:
     page.wait_for_timeout(600)  # charts re-fit to the new size
     page.screenshot(path=path, full_page=True)
     page.set_viewport_size(viewport)
+
+
+# `rendered` as one check the browser makes on every frame (Playwright's own retries wait up to a second)
+DONE = """content => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    const status = document.querySelector('[data-testid="stStatusWidget"]');
+    if (status && status.getBoundingClientRect().height > 0) return false;
+    const h1 = document.querySelector('[data-testid="stMain"] h1');
+    if (!h1 || h1.getBoundingClientRect().height === 0) return false;
+    if (!content) return true;
+    const el = document.querySelector(content);
+    return !!el && el.getBoundingClientRect().height > 0;
+}"""
+
+
+def time_pages(
+    *, database_url: str, config_dir: Path, now: datetime, query: dict[str, str], runs: int = 3
+) -> list[dict[str, Any]]:
+    """Each page's first render in Chromium at 1440x900, as a lead opening its link: a new browser context
+    (a new Streamlit session) per visit, timed from the navigation until `rendered`. The first visit of each
+    page reads cold (nothing in the board's cache), the `runs` after it warm; the board is opened once
+    before (the parcel page without a parcel: Python's imports, nothing read) so no page pays for those.
+    `query`: page name -> query string (the parcel page's ?id=)."""
+    from playwright.sync_api import sync_playwright
+
+    results = []
+    with board_server(database_url=database_url, config_dir=config_dir, now=now) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            # one context: its HTTP cache keeps Streamlit's scripts, as a lead's browser does; each tab is
+            # its own Streamlit session all the same
+            context = browser.new_context(viewport=DESKTOP)
+
+            def visit(path: str, content: str | None) -> float:
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(f"{base}/{path}", wait_until="commit")
+                page.wait_for_function(DONE, arg=content or "", polling="raf", timeout=TIMEOUT_MS)
+                seconds = time.perf_counter() - start
+                page.close()
+                return seconds
+
+            visit("parcel", None)  # warm-up: imports and the static files, no data
+            for target in PAGES:
+                path = target.path + query.get(target.name, "")
+                first = visit(path, target.content)
+                again = sorted(visit(path, target.content) for _ in range(runs))
+                results.append({"page": target.name, "first": first, "again": again[len(again) // 2]})
+        finally:
+            browser.close()
+    return results

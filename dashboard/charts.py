@@ -127,9 +127,9 @@ def ageing(buckets: Sequence[dict[str, Any]], words: Words, *, warn_hours: int, 
         below = r["below"]
         if below is None:
             width = r["hours"] - buckets[i - 1]["hours"] if i else 24
-            below_drawn, label = r["hours"] + width, f"≥{r['hours']} h"
+            below_drawn, label = r["hours"] + width, words.t("age_bucket_open", hours=r["hours"])
         else:
-            below_drawn, label = below, f"{r['hours']}–{below} h"
+            below_drawn, label = below, words.t("age_bucket", hours=r["hours"], below=below)
         bars.append({"start": r["hours"], "end": below_drawn, "label": label, "n": int(r["n"]),
                      "parcels": int(r.get("parcels") or 0)})  # fmt: skip
     frame = pd.DataFrame(bars, columns=["start", "end", "label", "n", "parcels"])

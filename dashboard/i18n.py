@@ -215,7 +215,9 @@ LABELS: dict[str, tuple[str, str]] = {
 # --- charts part (issue 15 items 8-9): chart titles, axes, legends, the filters expander ---
 LABELS.update({
     "mark": ("标记", "Mark"),
-    "mark_stale_warn": ("{hours} 小时: 超时提醒", "{hours} h: stale warning"),
+    "mark_stale_warn": ("{hours} 小时: 超时提醒", "{hours} h: warning"),
+    "age_bucket": ("{hours}–{below} 小时", "{hours}–{below} h"),
+    "age_bucket_open": ("≥{hours} 小时", "≥{hours} h"),
     "mark_stale_escalate": ("{hours} 小时: 升级", "{hours} h: escalation"),
     "per_day": ("近30天每日新增与解决的异常(条)", "New and resolved exceptions per day, last 30 days"),
     "opened": ("新增", "New"),

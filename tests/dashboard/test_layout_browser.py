@@ -46,4 +46,5 @@ def test_no_page_runs_past_the_window(server, viewport):  # noqa: F811
     for name, seen in found.items():
         assert seen["inner"] == width, (name, seen)
         assert seen["scroll"] <= seen["inner"], (name, seen)
+        assert seen["main"] <= 0, (name, seen)  # the main area does not scroll sideways either
         assert seen["past"] == [], (name, seen)
