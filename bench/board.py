@@ -21,6 +21,7 @@ the target (1 s at demo scale, 2 s at 1M); exit 1 when a page misses it at full 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
 import statistics
@@ -263,7 +264,9 @@ def browser_bench(path: Path, scale: str, runs: int) -> int:
         config = login_config(Path(tmp) / "config", user="bench", password="bench-password", open_localhost=True)
         results = time_pages(database_url=f"sqlite:///{path}", config_dir=config, now=NOW, query={"parcel": "?id=123"},
                              runs=runs)  # fmt: skip
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # a busy machine says so next to its numbers
     print(f"first render in Chromium at 1440x900, {scale} scale; target {target:.1f} s")
+    print(f"load average {load} on {os.cpu_count()} CPUs")
     print(f"{'page':<12} {'first (cold)':>13} {'again (warm)':>13} {'target':>8}  verdict")
     missed = []
     for r in results:
