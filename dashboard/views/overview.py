@@ -93,6 +93,8 @@ with right:
     else:
         st.caption(b.t("none"))
 
+st.caption(b.t("chart_hint"))
+
 st.subheader(b.t("ageing"))
 buckets = b.read("ageing", now=b.now)
 stale = b.settings.rules.stale

@@ -48,3 +48,28 @@ def test_no_page_runs_past_the_window(server, viewport):  # noqa: F811
         assert seen["scroll"] <= seen["inner"], (name, seen)
         assert seen["main"] <= 0, (name, seen)  # the main area does not scroll sideways either
         assert seen["past"] == [], (name, seen)
+
+
+def test_a_bar_on_the_overview_opens_exactly_its_rows(server):  # noqa: F811
+    """Clicking the top bar of "open exceptions by kind" opens the queue filtered by that kind: as many rows
+    as the bar counts (seed.py: one open exception of each of three kinds)."""
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _need(False, "playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_context(viewport=DESKTOP).new_page()
+            log_in(page, server, user="lily", password="lily-pw")
+            rendered(page, '[data-testid="stVegaLiteChart"]')
+            page.wait_for_timeout(800)
+            chart = page.get_by_test_id("stVegaLiteChart").first
+            box = chart.bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + 12)  # the first bar's row
+            expect(page.get_by_role("heading", name="异常队列")).to_be_visible(timeout=30_000)
+            rendered(page, '[data-testid="stDataFrame"]')
+            assert "kind=" in page.url, page.url
+            expect(page.get_by_text("共 1 条")).to_be_visible(timeout=30_000)
+        finally:
+            browser.close()
