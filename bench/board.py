@@ -148,6 +148,9 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             ("claimable", lambda: data.claimable(engine, now=NOW)),
             ("deadlines", lambda: data.deadlines(engine, now=NOW, days=3)),
             ("alerts_today", lambda: data.alerts_today(engine, day_start=day)),
+            # the charts (issue 15 item 8)
+            ("open_by_courier_kind", lambda: data.open_by_courier_kind(engine)),
+            ("exceptions_per_day", lambda: data.exceptions_per_day(engine, now=NOW, tz="Asia/Shanghai")),
         ],
         "queue": [
             *(
@@ -178,6 +181,7 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
                 "scorecards 30 days",
                 lambda: data.scorecards(engine, start=NOW - timedelta(days=30), end=NOW, stale_hours=72, now=NOW),
             ),
+            ("recovered_by_month", lambda: data.recovered_by_month(engine, now=NOW, tz="Asia/Shanghai")),
         ],  # fmt: skip
         "alerts": [
             ("alerts_count", lambda: data.alerts_count(engine)),
