@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from dashboard import charts, data
-from tests.dashboard.seed import CLAIM, FLAG, seed_ageing
+from tests.dashboard.seed import CLAIM, FLAG, seed, seed_ageing
 from tests.dashboard.test_app import login
 from tracker.status import FlagKind
 
@@ -42,8 +42,14 @@ def test_local_days_and_months_start_at_china_midnight(now):
     assert months[0] == datetime(2025, 11, 30, 16, 0, tzinfo=UTC)  # 2025-12-01: twelve months with this one
 
 
-def test_exceptions_per_day_counts_china_days(board_db, now):
-    engine, ids = board_db
+@pytest.fixture
+def seeded(db_engine, now):
+    """seed.py's board on the suite's database (SQLite, or PostgreSQL with TRACKER_TEST_DB=postgresql)."""
+    return db_engine, seed(db_engine, now)
+
+
+def test_exceptions_per_day_counts_china_days(seeded, now):
+    engine, ids = seeded
     midnight = datetime(2026, 11, 21, 16, 0, tzinfo=UTC)  # 2026-11-22 00:00 in Shanghai
     rows = [
         # opened the minute before midnight (the 21st) and at midnight (the 22nd); one resolved on the 22nd
@@ -69,8 +75,8 @@ def test_exceptions_per_day_counts_china_days(board_db, now):
     assert all(v == (0, 0) for k, v in by_day.items() if k not in ("2026-11-21", "2026-11-22", "2026-11-23"))
 
 
-def test_recovered_by_month_sums_paid_claims_per_courier_and_china_month(board_db, now):
-    engine, ids = board_db
+def test_recovered_by_month_sums_paid_claims_per_courier_and_china_month(seeded, now):
+    engine, ids = seeded
     first = datetime(2026, 10, 31, 16, 0, tzinfo=UTC)  # 2026-11-01 00:00 in Shanghai
     claims = [
         ("sf", "paid", "80.00", first - timedelta(minutes=1)),  # October
