@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-sqlite lint bench clean
+.PHONY: run test test-sqlite lint bench bench-browser screenshots clean
 
 run: $(VENV)/.installed
 	$(BIN)/tracker demo
@@ -25,6 +25,16 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/import.py
+
+# Each board page's first render in Chromium (demo scale; SCALE=1m for 1,000,000 parcels: exit 1 over 2 s).
+bench-browser: $(VENV)/.installed-test
+	./scripts/ensure-system-packages.sh chromium fonts-wqy-zenhei
+	$(BIN)/python bench/board.py --browser --scale $(or $(SCALE),demo)
+
+# docs/screenshots/<page>-<desktop|phone>.png from the demo data (README "Screenshots").
+screenshots: $(VENV)/.installed-test
+	./scripts/ensure-system-packages.sh chromium fonts-wqy-zenhei
+	$(BIN)/python bench/screenshots.py
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

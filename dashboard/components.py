@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -137,6 +137,16 @@ def plain(b: Board, value: Any, column: str = "") -> Any:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     return value
+
+
+def age_text(b: Board, last_update: datetime | None) -> str:
+    """How long a parcel has gone without an update, in days and hours (charts part, issue 15 item 9)."""
+    if last_update is None:
+        return ""
+    if last_update.tzinfo is None:  # SQLite returns naive UTC from raw SQL expressions
+        last_update = last_update.replace(tzinfo=UTC)
+    hours = max(0, int((b.now - last_update).total_seconds() // 3600))
+    return b.t("age_value", days=hours // 24, hours=hours % 24)
 
 
 def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> pd.DataFrame:

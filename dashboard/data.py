@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Select
@@ -651,6 +652,92 @@ def alerts_page(engine: Engine, *, state: str | None = None, limit: int = 50, of
     return _rows(engine, query.order_by(ALERT.c.id.desc()).limit(limit).offset(offset))
 
 
+# --- charts (issue 15 item 8: charts part) -------------------------------------------------------------------
+
+
+def local_midnights(now: datetime, tz: str, days: int) -> list[datetime]:
+    """The UTC instants of the local midnights (zone `tz`) that start each of the last `days` days, today
+    the last, followed by tomorrow's midnight: days + 1 edges."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    return [
+        datetime.combine(today - timedelta(days=d), time(), tzinfo=zone).astimezone(UTC)
+        for d in range(days - 1, -2, -1)
+    ]
+
+
+def local_month_starts(now: datetime, tz: str, months: int) -> list[datetime]:
+    """The UTC instants at which each of the last `months` local months begins (this month the last),
+    followed by the start of next month: months + 1 edges."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    index = local.year * 12 + local.month - 1  # months since year 0
+    return [datetime(i // 12, i % 12 + 1, 1, tzinfo=zone).astimezone(UTC) for i in range(index - months + 1, index + 2)]
+
+
+def _edge_bucket(column: Any, edges: list[datetime]) -> ColumnElement:
+    """Which [edges[i], edges[i+1]) interval `column` falls in, as i (the rows are limited to the edges)."""
+    return case(*((column >= edges[i], literal(i)) for i in reversed(range(len(edges) - 1))), else_=literal(-1))
+
+
+def exceptions_per_day(engine: Engine, *, now: datetime, tz: str, days: int = 30) -> list[dict[str, Any]]:
+    """Exceptions (flags) opened and resolved on each of the last `days` days, days counted in the zone `tz`
+    (midnight to midnight, China time for the board), oldest first, today included; a day without any
+    is there with zeros."""
+    edges = local_midnights(now, tz, days)
+    counts: dict[str, dict[int, int]] = {}
+    for name, column in (("opened", FLAG.c.opened_at), ("resolved", FLAG.c.resolved_at)):
+        bucket = _edge_bucket(column, edges)
+        query = (
+            select(bucket.label("i"), func.count().label("n"))
+            .where(column >= edges[0], column < edges[-1])
+            .group_by(bucket)
+        )
+        counts[name] = {r["i"]: r["n"] for r in _rows(engine, query)}
+    zone = ZoneInfo(tz)
+    return [
+        {"day": edges[i].astimezone(zone).date(), "opened": counts["opened"].get(i, 0),
+         "resolved": counts["resolved"].get(i, 0)}
+        for i in range(days)
+    ]  # fmt: skip
+
+
+def recovered_by_month(engine: Engine, *, now: datetime, tz: str, months: int = 12) -> list[dict[str, Any]]:
+    """Money recovered: the paid amount of paid claims per courier and local month of payment (zone `tz`)
+    over the last `months` months, oldest first; only months and couriers with a payout are listed."""
+    edges = local_month_starts(now, tz, months)
+    bucket = _edge_bucket(CLAIM.c.paid_at, edges)
+    query = (
+        select(
+            bucket.label("i"),
+            CLAIM.c.courier,
+            func.coalesce(func.sum(CLAIM.c.paid_amount), 0).label("paid"),
+            func.count().label("claims"),
+        )
+        .where(CLAIM.c.state == str(ClaimState.paid), CLAIM.c.paid_at >= edges[0], CLAIM.c.paid_at < edges[-1])
+        .group_by(bucket, CLAIM.c.courier)
+        .order_by(bucket, CLAIM.c.courier)
+    )
+    zone = ZoneInfo(tz)
+    return [
+        {"month": edges[r["i"]].astimezone(zone).strftime("%Y-%m"), "courier": r["courier"],
+         "paid": Decimal(str(r["paid"])).quantize(Decimal("0.01")), "claims": r["claims"]}
+        for r in _rows(engine, query)
+    ]  # fmt: skip
+
+
+def open_by_courier_kind(engine: Engine) -> list[dict[str, Any]]:
+    """Unresolved flags counted by courier and kind (the overview's stacked bars; the partial flag index)."""
+    n = func.count().label("n")
+    query = (
+        select(FLAG.c.courier, FLAG.c.kind, n)
+        .where(UNRESOLVED)
+        .group_by(FLAG.c.courier, FLAG.c.kind)
+        .order_by(FLAG.c.courier, FLAG.c.kind)
+    )
+    return _rows(engine, query)
+
+
 # --- the Streamlit cache (the only Streamlit in this module) ------------------------------------------------
 
 
@@ -699,6 +786,10 @@ READS: dict[str, Callable[..., Any]] = {
         polling,
         pushes,
         failed_logins,
+        # charts part (issue 15 item 8)
+        exceptions_per_day,
+        recovered_by_month,
+        open_by_courier_kind,
     )  # fmt: skip
 }
 

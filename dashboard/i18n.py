@@ -212,6 +212,28 @@ LABELS: dict[str, tuple[str, str]] = {
     "detail": ("详情", "Detail"),
 }
 
+# --- charts part (issue 15 items 8-9): chart titles, axes, legends, the filters expander ---
+LABELS.update({
+    "mark": ("标记", "Mark"),
+    "mark_stale_warn": ("{hours} 小时: 超时提醒", "{hours} h: warning"),
+    "age_bucket": ("{hours}–{below} 小时", "{hours}–{below} h"),
+    "age_bucket_open": ("≥{hours} 小时", "≥{hours} h"),
+    "mark_stale_escalate": ("{hours} 小时: 升级", "{hours} h: escalation"),
+    "per_day": ("近30天每日新增与解决的异常(条)", "New and resolved exceptions per day, last 30 days"),
+    "opened": ("新增", "New"),
+    "resolved": ("已解决", "Resolved"),
+    "day": ("日期", "Day"),
+    "series": ("类别", "Series"),
+    "month": ("月份", "Month"),
+    "recovered_by_month": ("各快递每月追回金额(已赔付)", "Money recovered (paid) per courier per month"),
+    "recovered_yuan": ("追回金额(元)", "Recovered (CNY)"),
+    "paid_claims": ("赔付件数", "Paid claims"),
+    "filters": ("筛选", "Filters"),
+    "age": ("未更新时长", "Age"),
+    "age_value": ("{days}天{hours}小时", "{days} d {hours} h"),
+    "chart_hint": ("点击柱形打开对应的异常队列", "Click a bar to open its queue"),
+})  # fmt: skip
+
 KINDS: dict[str, tuple[str, str]] = {
     "no_first_scan": ("发货无揽收", "No first scan"),
     "stale": ("物流不更新", "Stale"),

@@ -22,8 +22,9 @@ for col, r in zip(cols, summary, strict=False):
     col.metric(state_label(r["state"], b.lang), r["n"], f"¥{r['amount']:,.2f}", delta_color="off")
 
 states = ["", *ClaimState]
-state = st.selectbox(b.t("state"), states, key="c_state",
-                     format_func=lambda v: b.t("any") if not v else state_label(v, b.lang))  # fmt: skip
+with st.expander(b.t("filters"), key="c_filters"):  # charts part (issue 15 item 9): folded on a phone
+    state = st.selectbox(b.t("state"), states, key="c_state",
+                         format_func=lambda v: b.t("any") if not v else state_label(v, b.lang))  # fmt: skip
 total = b.read("claims_count", state=state or None)
 offset = pager(b, total, key="c_page")
 rows = b.read("claims_page", state=state or None, limit=b.settings.board.page_size, offset=offset)
@@ -34,8 +35,9 @@ for r in rows:
     r["window"] = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
 # ticked in the table itself: a claim is its id, never its label (a label that changed with the claim's
 # state once left the browser holding a choice the server no longer knew: TypeError)
-picked = pick_table(b, rows, ["id", "waybill", "courier", "claim_type", "state", "amount", "formula", "window",
-                             "days_left", "reference_no", "paid_amount", "reject_reason"], key="claims_table",
+# key columns first (charts part, issue 15 item 9): what a phone shows without scrolling the table
+picked = pick_table(b, rows, ["waybill", "courier", "claim_type", "state", "amount", "days_left", "window", "formula",
+                             "reference_no", "paid_amount", "reject_reason", "id"], key="claims_table",
                     id_column="id")  # fmt: skip
 selected = [r["id"] for r in picked]
 waybills = [r["waybill"] for r in picked]

@@ -4,10 +4,10 @@ deadlines, alerts today. Each number links to the filtered queue."""
 from datetime import timedelta
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
-from dashboard.components import queue_link, table
+from dashboard import charts
+from dashboard.components import QUEUE_PAGE, queue_link, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
 from tracker.escape import streamlit_md as md
@@ -15,6 +15,26 @@ from tracker.subscriptions import quota_day, quota_text, states_text
 
 b = board()
 st.title(b.t("nav_overview"))
+
+
+def clicked(chart, key: str, fields: list[str]) -> dict | None:
+    """Show `chart` with a click selection on `fields` (names as shown, never codes); the clicked bar's values."""
+    key = f"{key}_{st.session_state.get('ov_clicks', 0)}"  # a new key after each click: no stale selection
+    pick = alt.selection_point(name="pick", fields=fields)
+    layered = isinstance(chart, alt.LayerChart)
+    if layered:
+        chart.layer[0] = chart.layer[0].add_params(pick)
+    else:
+        chart = chart.add_params(pick)
+    event = st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode="pick", key=key)
+    chosen = (getattr(event, "selection", None) or {}).get("pick") or []
+    return chosen[0] if chosen and isinstance(chosen[0], dict) else None
+
+
+def open_queue(**params) -> None:
+    st.session_state["ov_clicks"] = st.session_state.get("ov_clicks", 0) + 1
+    st.switch_page(QUEUE_PAGE, query_params={k: str(v) for k, v in params.items() if v is not None})
+
 
 by_kind = b.read("open_by", column="kind")
 by_courier = b.read("open_by", column="courier")
@@ -43,34 +63,58 @@ for provider, until in poll["paused"]:
         b.t("paused_until").format(provider=md(provider), until=until.astimezone(b.settings.tz).strftime("%H:%M"))
     )
 
+# charts part (issue 15 item 8): the pictures, each bar a click to its queue; the numbers as links under them
+words = charts.Words(lang=b.lang, courier=b.courier)
 left, right = st.columns(2)
 with left:
     st.subheader(b.t("open_by_kind"))
-    for r in by_kind:
-        queue_link(b, f"{kind_label(r['kind'], b.lang)}: **{r['n']}**", kind=r["kind"])
-    if not by_kind:
+    if by_kind:
+        kinds = {kind_label(r["kind"], b.lang): r["kind"] for r in by_kind}
+        picked = clicked(charts.by_kind(by_kind, words), "ov_kind", ["label"])
+        if picked:
+            open_queue(kind=kinds.get(picked.get("label")))
+        with st.expander(b.t("open_queue")):
+            for r in by_kind:
+                queue_link(b, f"{kind_label(r['kind'], b.lang)}: **{r['n']}**", kind=r["kind"])
+    else:
         st.caption(b.t("none"))
 with right:
     st.subheader(b.t("open_by_courier"))
-    for r in by_courier:
-        queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", courier=r["courier"])
-    if not by_courier:
+    if by_courier:
+        names = {b.courier(r["courier"]): r["courier"] for r in by_courier}
+        stacked = b.read("open_by_courier_kind")
+        kinds = {kind_label(r["kind"], b.lang): r["kind"] for r in stacked}
+        picked = clicked(charts.by_courier(stacked, words), "ov_courier", ["courier", "label"])
+        if picked:
+            open_queue(courier=names.get(picked.get("courier")), kind=kinds.get(picked.get("label")))
+        with st.expander(b.t("open_queue")):
+            for r in by_courier:
+                queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", courier=r["courier"])
+    else:
         st.caption(b.t("none"))
+
+st.caption(b.t("chart_hint"))
 
 st.subheader(b.t("ageing"))
 buckets = b.read("ageing", now=b.now)
-for r in buckets:
-    r["label"] = f"{r['hours']}–{r['below']}h" if r["below"] else f"≥{r['hours']}h"
-ages = pd.DataFrame(buckets, columns=["hours", "below", "n", "parcels", "label"])
-st.altair_chart(
-    alt.Chart(ages)
-    .mark_bar()
-    .encode(x=alt.X("label:N", sort=None, title=b.t("age_hours")), y=alt.Y("n:Q", title=b.t("exceptions_n"))),
-    width="stretch",
+stale = b.settings.rules.stale
+picked = clicked(
+    charts.ageing(buckets, words, warn_hours=stale.warn_hours, escalate_hours=stale.escalate_hours), "ov_age", ["start"]
 )
-for r in buckets:  # each bar's number opens exactly its rows: min_age_hours <= age < max_age_hours
-    if r["n"]:
-        queue_link(b, f"{r['label']}: **{r['n']}**", min_age_hours=r["hours"] or None, max_age_hours=r["below"])
+if picked and picked.get("start") is not None:
+    edges = {r["hours"]: r["below"] for r in buckets}
+    start = int(picked["start"])
+    open_queue(min_age_hours=start or None, max_age_hours=edges.get(start))
+with st.expander(b.t("open_queue")):
+    for r in buckets:  # each bar's number opens exactly its rows: min_age_hours <= age < max_age_hours
+        if r["n"]:
+            label = f"{r['hours']}–{r['below']}h" if r["below"] else f"≥{r['hours']}h"
+            queue_link(b, f"{label}: **{r['n']}**", min_age_hours=r["hours"] or None, max_age_hours=r["below"])
+
+st.subheader(b.t("per_day"))
+_ = st.altair_chart(
+    charts.per_day(b.read("exceptions_per_day", now=b.now, tz=b.settings.timezone), words), width="stretch"
+)
 
 left, right = st.columns(2)
 with left:

@@ -4,7 +4,7 @@ the flag lifecycle and claims services under the logged-in user's name."""
 import streamlit as st
 
 from dashboard import actions
-from dashboard.components import bad_params, bulk_button, confirm_pending, pager, pick_table, table
+from dashboard.components import age_text, bad_params, bulk_button, confirm_pending, pager, pick_table, table
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
 from dashboard.i18n import kind_label, state_label
@@ -44,30 +44,35 @@ def choice(label: str, options: list[str], current: str | None, key: str, fmt=No
     )  # fmt: skip
 
 
-c = st.columns(4)
-with c[0]:
-    kind = choice("kind", list(FlagKind), params.kind, "q_kind", lambda v: kind_label(v, b.lang))
-with c[1]:
-    courier = choice("courier", b.read("distinct_values", ttl=300, column="courier"), params.courier, "q_courier")
-with c[2]:
-    shop = choice("shop", b.read("distinct_values", ttl=300, column="shop"), params.shop, "q_shop")
-with c[3]:
-    region = choice("region", b.read("distinct_values", ttl=300, column="province"), params.region, "q_region")
-c = st.columns(4)
-with c[0]:
-    states = ["unresolved", *FlagState]
-    state = choice("state", states, params.state, "q_state",
-                   lambda v: b.t("unresolved") if v == "unresolved" else state_label(v, b.lang))  # fmt: skip
-with c[1]:
-    assignees = ["-", *b.read("distinct_values", ttl=60, column="assignee")]
-    assignee = choice("assignee", assignees, params.assignee, "q_assignee", lambda v: b.t("nobody") if v == "-" else v)
-with c[2]:
-    age = st.number_input(
-        b.t("min_age"), min_value=0, max_value=b.settings.board.max_age_hours, value=params.min_age_hours or 0,
-        step=24, key="q_age",
-    )  # fmt: skip
-with c[3]:
-    sort = st.selectbox(b.t("sort"), list(SORTS), key="q_sort", format_func=lambda v: b.t(f"sort_{v}"))
+# charts part (issue 15 item 9): the filters folded (a phone shows the rows first); the label counts the set ones
+active = sum(1 for k, v in params.params().items() if k != "state" or v != "unresolved")
+with st.expander(b.t("filters") + (f" ({active})" if active else ""), key="q_filters"):
+    c = st.columns(4)
+    with c[0]:
+        kind = choice("kind", list(FlagKind), params.kind, "q_kind", lambda v: kind_label(v, b.lang))
+    with c[1]:
+        courier = choice("courier", b.read("distinct_values", ttl=300, column="courier"), params.courier, "q_courier")
+    with c[2]:
+        shop = choice("shop", b.read("distinct_values", ttl=300, column="shop"), params.shop, "q_shop")
+    with c[3]:
+        region = choice("region", b.read("distinct_values", ttl=300, column="province"), params.region, "q_region")
+    c = st.columns(4)
+    with c[0]:
+        states = ["unresolved", *FlagState]
+        state = choice("state", states, params.state, "q_state",
+                       lambda v: b.t("unresolved") if v == "unresolved" else state_label(v, b.lang))  # fmt: skip
+    with c[1]:
+        assignees = ["-", *b.read("distinct_values", ttl=60, column="assignee")]
+        assignee = choice(
+            "assignee", assignees, params.assignee, "q_assignee", lambda v: b.t("nobody") if v == "-" else v
+        )
+    with c[2]:
+        age = st.number_input(
+            b.t("min_age"), min_value=0, max_value=b.settings.board.max_age_hours, value=params.min_age_hours or 0,
+            step=24, key="q_age",
+        )  # fmt: skip
+    with c[3]:
+        sort = st.selectbox(b.t("sort"), list(SORTS), key="q_sort", format_func=lambda v: b.t(f"sort_{v}"))
 
 f = QueueFilter(
     kind=kind or None, courier=courier or None, shop=shop or None, region=region or None,
@@ -85,8 +90,11 @@ rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=b.settings.board.pa
 action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
 for r in rows:
     r["next_action"] = r[action_col]
-columns = ["flag_id", "waybill", "courier", "kind", "severity", "state", "assignee", "shop", "province", "last_update",
-           "next_action", "note"]  # fmt: skip
+    r["age"] = age_text(b, r["last_update"])
+    r["courier"] = b.courier(r["courier"])  # the name people say (a name stays itself)
+# key columns first (a phone sees these without scrolling the table): waybill, courier, kind, age, next action
+columns = ["waybill", "courier", "kind", "age", "next_action", "severity", "state", "assignee", "shop", "province",
+           "last_update", "note", "flag_id"]  # fmt: skip
 picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id")
 
 st.subheader(b.t("bulk_actions"))

@@ -3,10 +3,9 @@ claims filed and money recovered, with charts."""
 
 from datetime import UTC, datetime, time, timedelta
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
+from dashboard import charts
 from dashboard.components import table
 from dashboard.context import board
 from dashboard.i18n import kind_label
@@ -15,9 +14,11 @@ b = board()
 st.title(b.t("nav_scorecards"))
 
 today = b.now.astimezone(b.settings.tz).date()
-c = st.columns(2)
-start = c[0].date_input(b.t("period_from"), value=today - timedelta(days=30), key="s_from")
-end = c[1].date_input(b.t("period_to"), value=today, key="s_to")
+# charts part (issue 15 item 9): the filters folded, the numbers first on a phone
+with st.expander(b.t("filters"), key="s_filters"):
+    c = st.columns(2)
+    start = c[0].date_input(b.t("period_from"), value=today - timedelta(days=30), key="s_from")
+    end = c[1].date_input(b.t("period_to"), value=today, key="s_to")
 
 
 def utc(day, tz=b.settings.tz):
@@ -47,26 +48,17 @@ columns = ["courier", "parcels", "exception_rate", "kind_rates", "stale_rate", "
            "recovered"]  # fmt: skip
 table(b, rows, columns, key="scorecards")
 
-rates = pd.DataFrame(
-    [
-        {"courier": card["courier"], "kind": kind_label(kind, b.lang), "rate": rate}
-        for card in cards
-        for kind, rate in card["kind_rates"].items()
-    ],
-    columns=["courier", "kind", "rate"],
-)
-if not rates.empty:
+# charts part (issue 15 item 8): names and kind colours from dashboard/charts.py
+words = charts.Words(lang=b.lang, courier=b.courier)
+if cards:
     st.subheader(b.t("exception_rate"))
-    chart = (
-        alt.Chart(rates)
-        .mark_bar()
-        .encode(
-            x=alt.X("courier:N", title=b.t("courier")),
-            y=alt.Y("rate:Q", title=b.t("exception_rate"), axis=alt.Axis(format="%")),
-            color=alt.Color("kind:N", title=b.t("kind")),
-        )
-    )
-    st.altair_chart(chart, width="stretch")
-if rows:
+    _ = st.altair_chart(charts.exception_rates(cards, words), width="stretch")
+if any(card["median_transit_hours"] is not None for card in cards):
     st.subheader(b.t("median_transit"))
-    st.bar_chart(pd.DataFrame(rows).set_index("courier")[["median_transit"]])
+    _ = st.altair_chart(charts.median_transit(cards, words), width="stretch")
+st.subheader(b.t("recovered_by_month"))
+paid = b.read("recovered_by_month", ttl=300, now=b.now, tz=b.settings.timezone)
+if paid:
+    _ = st.altair_chart(charts.recovered(paid, words), width="stretch")
+else:
+    st.caption(b.t("none"))

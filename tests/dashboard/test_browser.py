@@ -125,6 +125,7 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             expect(page.get_by_role("heading", name="异常队列")).to_be_visible(timeout=TIMEOUT_MS)
             settled(page)
             expect(page.get_by_text("共 3 条")).to_be_visible(timeout=TIMEOUT_MS)
+            page.get_by_test_id("stExpander").filter(has_text="筛选").locator("summary").first.click()  # folded
             pick(page, "快递", "sf")
             expect(page.get_by_text("共 2 条")).to_be_visible(timeout=TIMEOUT_MS)
             assert "courier=sf" in page.url

@@ -1,0 +1,240 @@
+"""Driving the board in a real browser, for bench/board.py --browser and bench/screenshots.py: the board
+started with `streamlit run` (the command `tracker board` runs) on a free 127.0.0.1 port against a given
+database, config and pinned clock; Debian's /usr/bin/chromium through Playwright (never `playwright install`);
+a page is rendered when Streamlit's script state is "notRunning", the running indicator is gone and the
+page's main content is on screen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tracker.commands.board import streamlit_command  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--disable-quic", "--no-first-run", "--font-render-hinting=none"]  # fmt: skip
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TIMEOUT_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Page:
+    """A board page: its name (file names, tables), URL path and the element that says its content is there."""
+
+    name: str
+    path: str
+    content: str  # a CSS selector
+
+
+# What each page shows last-but-essential: charts on the overview, tables elsewhere. The overview is the
+# default page: its URL is the root ("/overview" is "page not found").
+PAGES = (
+    Page("overview", "", '[data-testid="stVegaLiteChart"]'),
+    Page("queue", "queue", '[data-testid="stDataFrame"]'),
+    Page("parcel", "parcel", '[data-testid="stDataFrame"]'),
+    Page("claims", "claims", '[data-testid="stDataFrame"]'),
+    Page("scorecards", "scorecards", '[data-testid="stDataFrame"]'),
+    Page("alerts", "alerts", '[data-testid="stDataFrame"]'),
+)
+
+
+def need_browser() -> None:
+    """Exit with one line when the browser or Playwright is missing."""
+    if not Path(CHROMIUM).exists():
+        sys.exit(f"{CHROMIUM} missing: apt-get install -y chromium fonts-wqy-zenhei")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        sys.exit("playwright is not installed: pip install -e '.[test]'")
+
+
+def login_config(target: Path, *, user: str, password: str, open_localhost: bool = False) -> Path:
+    """A copy of the project's config/ at `target` with one board user (a lead) and, unless asked, the
+    login required (the shipped demo board is open on localhost)."""
+    from tracker.auth import hash_password, write_user
+
+    shutil.copytree(ROOT / "config", target)
+    board_toml = target / "board.toml"
+    text = board_toml.read_text(encoding="utf-8")
+    if not open_localhost:
+        text = text.replace("open_localhost = true", "open_localhost = false")
+    board_toml.write_text(text, encoding="utf-8")
+    write_user(board_toml, user, role="lead", password_hash=hash_password(password))
+    return target
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def board_server(*, database_url: str, config_dir: Path, now: datetime) -> Iterator[str]:
+    """The board on a free 127.0.0.1 port for the `with` block; yields its base URL. Its log goes to a
+    temporary file, shown when it fails to start."""
+    port = _free_port()
+    env = {**os.environ, "TRACKER_CONFIG_DIR": str(config_dir), "TRACKER_DATABASE_URL": database_url,
+           "TRACKER_NOW": now.isoformat()}  # fmt: skip
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        proc = subprocess.Popen(streamlit_command(port), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                        if reply.read() == b"ok":
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"the board did not start:\n{log.read()[-4000:]}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def rendered(page: Any, content: str | None = None, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until the script run is over (stApp script state notRunning, running indicator hidden), a page
+    title (h1) is shown and, when given, the `content` selector is visible."""
+    from playwright.sync_api import expect
+
+    app = page.locator('[data-testid="stApp"]')
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=timeout_ms)
+    expect(page.locator("h1").first).to_be_visible(timeout=timeout_ms)
+    if content:
+        expect(page.locator(content).first).to_be_visible(timeout=timeout_ms)
+
+
+def log_in(page: Any, base: str, *, user: str, password: str, path: str = "") -> None:
+    """Open `path` and log in through the board's form (the URL stays the page asked for)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/{path}")
+    field = page.locator('[data-testid="stTextInput"] input').first
+    expect(field).to_be_visible(timeout=TIMEOUT_MS)
+    inputs = page.locator('[data-testid="stTextInput"] input')
+    inputs.nth(0).fill(user)
+    inputs.nth(1).fill(password)
+    page.locator('[data-testid="stFormSubmitButton"] button').first.click()
+    expect(page.locator('[data-testid="stSidebar"]')).to_be_attached(timeout=TIMEOUT_MS)
+
+
+def overflow(page: Any) -> dict[str, Any]:
+    """How far the page runs past the window sideways: the document's scroll width and the main area's
+    (Streamlit scrolls inside stMain) against the window's, and the elements whose right edge is beyond
+    the window, outside the dataframes (they scroll inside themselves)."""
+    return page.evaluate(
+        """() => {
+        const width = window.innerWidth;
+        const main = document.querySelector('[data-testid="stMain"]');
+        const out = [];
+        for (const el of document.querySelectorAll('[data-testid="stMain"] *')) {
+            if (el.closest('[data-testid="stDataFrame"]')) continue;
+            const box = el.getBoundingClientRect();
+            if (box.width === 0 || box.height === 0) continue;
+            const style = getComputedStyle(el);
+            if (style.visibility === 'hidden' || style.display === 'none') continue;
+            if (box.right > width + 1 || box.left < -1) {
+                out.push({tag: el.tagName, testid: el.getAttribute('data-testid') || '',
+                          text: (el.innerText || '').slice(0, 40), left: Math.round(box.left),
+                          right: Math.round(box.right)});
+            }
+        }
+        return {inner: width, scroll: document.documentElement.scrollWidth,
+                main: main ? main.scrollWidth - main.clientWidth : 0, past: out.slice(0, 10)};
+    }"""
+    )
+
+
+def whole_page(page: Any, path: Path, viewport: dict[str, int]) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main area, not the document, so the
+    window is made as tall as that area's content first (then set back)."""
+    height = page.evaluate(
+        """() => Math.max(document.documentElement.scrollHeight,
+            ...Array.from(document.querySelectorAll('[data-testid="stMain"], [data-testid="stMain"] *'))
+                .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowY))
+                .map(e => e.scrollHeight))"""
+    )
+    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], int(height))})
+    page.wait_for_timeout(600)  # charts re-fit to the new size
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(viewport)
+
+
+# `rendered` as one check the browser makes on every frame (Playwright's own retries wait up to a second)
+DONE = """content => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    const status = document.querySelector('[data-testid="stStatusWidget"]');
+    if (status && status.getBoundingClientRect().height > 0) return false;
+    const h1 = document.querySelector('[data-testid="stMain"] h1');
+    if (!h1 || h1.getBoundingClientRect().height === 0) return false;
+    if (!content) return true;
+    const el = document.querySelector(content);
+    return !!el && el.getBoundingClientRect().height > 0;
+}"""
+
+
+def time_pages(
+    *, database_url: str, config_dir: Path, now: datetime, query: dict[str, str], runs: int = 3
+) -> list[dict[str, Any]]:
+    """Each page's first render in Chromium at 1440x900, as a lead opening its link: a new browser context
+    (a new Streamlit session) per visit, timed from the navigation until `rendered`. The first visit of each
+    page reads cold (nothing in the board's cache), the `runs` after it warm; the board is opened once
+    before (the parcel page without a parcel: Python's imports, nothing read) so no page pays for those.
+    `query`: page name -> query string (the parcel page's ?id=)."""
+    from playwright.sync_api import sync_playwright
+
+    results = []
+    with board_server(database_url=database_url, config_dir=config_dir, now=now) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            # one context: its HTTP cache keeps Streamlit's scripts, as a lead's browser does; each tab is
+            # its own Streamlit session all the same
+            context = browser.new_context(viewport=DESKTOP)
+
+            def visit(path: str, content: str | None) -> float:
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(f"{base}/{path}", wait_until="commit")
+                page.wait_for_function(DONE, arg=content or "", polling="raf", timeout=TIMEOUT_MS)
+                seconds = time.perf_counter() - start
+                page.close()
+                return seconds
+
+            visit("parcel", None)  # warm-up: imports and the static files, no data
+            for target in PAGES:
+                path = target.path + query.get(target.name, "")
+                first = visit(path, target.content)
+                again = sorted(visit(path, target.content) for _ in range(runs))
+                results.append({"page": target.name, "first": first, "again": again[len(again) // 2]})
+        finally:
+            browser.close()
+    return results
