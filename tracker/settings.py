@@ -168,6 +168,8 @@ class Returns(_Strict):
     abandoned_min_attempts: PositiveInt = 2
     surface_mail_prefixes: list[str] = ["KA", "PA"]
     shared_waybill_buyers: int = Field(default=2, ge=2)
+    # a return weighed lighter than what was shipped by more than this is short (000 §22; docs/domain.md)
+    short_weight_tolerance_grams: int = Field(default=50, ge=0)
 
 
 class LadderStep(_Strict):
@@ -681,6 +683,13 @@ class Settings(BaseSettings):
         from tracker.phrases import phrasebook_for
 
         return phrasebook_for(self.config_dir)
+
+    @property
+    def tmall(self):  # type: ignore[no-untyped-def]  # -> tracker.tmall.TmallRules
+        """config/claims/tmall.toml, the Tmall platform's numbers (tracker.tmall), read once per file."""
+        from tracker.tmall import tmall_rules
+
+        return tmall_rules(self.config_dir)
 
 
 def normalise_database_url(url: str, root: Path) -> str:

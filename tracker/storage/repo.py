@@ -179,3 +179,42 @@ def parcel_summary(engine: Engine) -> dict[str, Any]:
         "by_direction": by_direction,
         "by_status": by_status,
     }
+
+
+def record_return_case(
+    engine: Engine, order_id: str, *, agreed_at: datetime, refund_deadline: datetime | None, now: datetime,
+    actor: str,
+) -> bool:  # fmt: skip
+    """A return agreed on an order whose buyer has not given a return waybill yet (a returns-export row with
+    none): the order's outbound parcels get return_agreed_at (an earlier agreement is kept) and the refund
+    deadline when known, with a `return_agreed` fact and an audit line for each parcel that changes. False
+    when the order has no outbound parcel."""
+    from tracker.storage.rows import ParcelFactRow
+
+    fact = ParcelFactRow.__table__
+    with engine.begin() as conn:
+        parcels = conn.execute(
+            select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.return_agreed_at, PARCEL.c.refund_deadline).where(
+                PARCEL.c.order_id == order_id, PARCEL.c.direction != str(Direction.ret)
+            )
+        ).all()
+        for parcel in parcels:
+            if parcel.return_agreed_at is not None and (refund_deadline is None or parcel.refund_deadline):
+                continue  # already recorded (a re-import, or a person's fact): kept
+            agreed = parcel.return_agreed_at or agreed_at
+            deadline = parcel.refund_deadline or refund_deadline
+            conn.execute(
+                PARCEL.update()
+                .where(PARCEL.c.id == parcel.id)
+                .values(return_agreed_at=agreed, refund_deadline=deadline, updated_at=now)
+            )
+            data = {"agreed_at": agreed.isoformat(), "express": False, "source": "returns export",
+                    "refund_deadline": deadline.isoformat() if deadline else None}  # fmt: skip
+            fact_id = conn.execute(
+                fact.insert().returning(fact.c.id),
+                {"parcel_id": parcel.id, "kind": "return_agreed", "recorded_at": now, "recorded_by": actor,
+                 "data": data},
+            ).scalar_one()  # fmt: skip
+            record_audit(conn, at=now, actor=actor, action="fact.return_agreed", entity="parcel",
+                         entity_id=parcel.id, detail={"fact_id": fact_id, "waybill": parcel.waybill, **data})  # fmt: skip
+    return bool(parcels)
