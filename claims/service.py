@@ -384,10 +384,11 @@ def claimable_total(engine: Engine, *, now: datetime) -> Decimal:
     return Decimal(total or 0).quantize(Decimal("0.01"))
 
 
-
 # The inputs `claims set-input` may give a claim: parcel columns (overridden for this claim only) and
 # extra formula inputs (docs/domain.md "Claims to the end").
-PARCEL_INPUTS = {"goods_value": "goods_value", "forward_freight": "forward_freight", "reverse_freight": "return_freight"}
+PARCEL_INPUTS = {
+    "goods_value": "goods_value", "forward_freight": "forward_freight", "reverse_freight": "return_freight",
+}  # fmt: skip
 EXTRA_INPUTS = ("fixed_amount", "supplier_value", "loss_value")
 SET_INPUT = "claim.set_input"
 
@@ -442,8 +443,13 @@ def set_input(
         changed = conn.execute(
             CLAIM.update()
             .where(CLAIM.c.id == claim_id, CLAIM.c.state == claim["state"])
-            .values(state=state, amount=comp.amount, formula=comp.formula, missing=", ".join(comp.missing) or None,
-                    updated_at=now)  # fmt: skip
+            .values(
+                state=state,
+                amount=comp.amount,
+                formula=comp.formula,
+                missing=", ".join(comp.missing) or None,
+                updated_at=now,
+            )  # fmt: skip
         ).rowcount
         if changed != 1:
             raise TrackerError(f"claim {claim_id} changed meanwhile; try again")

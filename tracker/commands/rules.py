@@ -48,13 +48,9 @@ def register(app: typer.Typer) -> None:
         fact_signed
     )
     fact_app.command("return-weight", help="The return's weight against the weight shipped, kg.")(fact_return_weight)
-    fact_app.command("trade-succeeded", help="The order showed 交易成功 on the platform (--at).")(
-        fact_trade_succeeded
-    )
+    fact_app.command("trade-succeeded", help="The order showed 交易成功 on the platform (--at).")(fact_trade_succeeded)
     fact_app.command("complaint", help="The buyer opened a 未收到货 complaint (--at).")(fact_complaint)
-    fact_app.command("complaint-change", help="The buyer changed the complaint's amount (--at).")(
-        fact_complaint_change
-    )
+    fact_app.command("complaint-change", help="The buyer changed the complaint's amount (--at).")(fact_complaint_change)
     app.command("timers", help="The Tmall timers of a parcel as dated deadlines, and a late shipment's exposure.")(
         timers
     )
@@ -269,7 +265,6 @@ def fact_waybill_invalid(
     )
 
 
-
 # --- issue 16 (docs/domain.md) -------------------------------------------------------------------------------
 
 
@@ -289,7 +284,7 @@ def fact_signed(
     ctx: typer.Context,
     waybill: str = typer.Argument(...),
     consent: bool = typer.Option(
-        ..., "--consent/--no-consent", help="Whether the buyer asked for it (\"你帮我放在某某地方吧\")."
+        ..., "--consent/--no-consent", help='Whether the buyer asked for it ("你帮我放在某某地方吧").'
     ),
     signer: str | None = typer.Option(None, help="Who signed, as the slip or the courier shows (e.g. 门卫)."),
     locker: bool = typer.Option(False, "--locker", help="Put in a parcel locker or a station, not handed over."),

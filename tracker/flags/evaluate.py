@@ -687,8 +687,14 @@ def _late_shipment_exposure(conn: Connection, ctx: queries.Context, settings: Se
     p = queries.PARCEL
     rows = conn.execute(
         select(
-            FLAG.c.id, FLAG.c.details, FLAG.c.next_action_zh, FLAG.c.next_action_en,
-            p.c.courier, p.c.waybill, p.c.goods_value, p.c.paid_at,
+            FLAG.c.id,
+            FLAG.c.details,
+            FLAG.c.next_action_zh,
+            FLAG.c.next_action_en,
+            p.c.courier,
+            p.c.waybill,
+            p.c.goods_value,
+            p.c.paid_at,
         )  # fmt: skip
         .join(p, p.c.id == FLAG.c.parcel_id)
         .where(

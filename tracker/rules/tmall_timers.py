@@ -62,7 +62,7 @@ class Deadline:
 
 
 def seven_day_return(signed_at: datetime, rules: SevenDayReturn) -> Deadline:
-    """"自买家签收商品的次日零时开始起算,满168小时为七天": 00:00 of the next calendar day in the platform's
+    """Counted "自买家签收商品的次日零时开始起算,满168小时为七天": 00:00 of the next calendar day in the platform's
     zone, plus `hours` (counted in real hours)."""
     local = signed_at.astimezone(rules.tz)
     start = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=rules.tz).astimezone(UTC)
@@ -70,7 +70,7 @@ def seven_day_return(signed_at: datetime, rules: SevenDayReturn) -> Deadline:
 
 
 def complaint_window(trade_succeeded_at: datetime, rules: NotReceived) -> Deadline:
-    """"交易状态为'交易成功'的0-15天内": open from 交易成功 until complaint_days x 24 h later, inclusive."""
+    """The window "交易状态为'交易成功'的0-15天内": open from 交易成功 until complaint_days x 24 h later, inclusive."""
     start = trade_succeeded_at.astimezone(UTC)
     return Deadline(TimerKind.complaint_window, start, start + timedelta(days=rules.complaint_days))
 

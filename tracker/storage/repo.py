@@ -215,6 +215,7 @@ def record_return_case(
                 {"parcel_id": parcel.id, "kind": "return_agreed", "recorded_at": now, "recorded_by": actor,
                  "data": data},
             ).scalar_one()  # fmt: skip
+            detail = {"fact_id": fact_id, "waybill": parcel.waybill, **data}
             record_audit(conn, at=now, actor=actor, action="fact.return_agreed", entity="parcel",
-                         entity_id=parcel.id, detail={"fact_id": fact_id, "waybill": parcel.waybill, **data})  # fmt: skip
+                         entity_id=parcel.id, detail=detail)  # fmt: skip
     return bool(parcels)
