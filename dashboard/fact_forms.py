@@ -143,6 +143,26 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
             _run(b, PLATFORM_EVENTS[event], at=when, **one)
 
 
+def deadline_text(b: Board, deadline: Any) -> str:
+    """E.g. 未收到货维权协商 截止 2026-11-23 21:30 (the configured zone)."""
+    return f"{b.t(f'timer_{deadline.kind}')} {b.t('until_short')} {b.local(deadline.due_at)}"
+
+
+def with_platform_deadline(b: Board, rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
+    """The queue page: each row whose parcel has a Tmall timer still open gets it as `platform_deadline`
+    (the soonest); the column is added before the next action when any row has one."""
+    from tracker.flags.timers import next_deadlines
+
+    found = next_deadlines(b.engine, {r["parcel_id"] for r in rows}, b.settings.tmall, _now())
+    for r in rows:
+        deadline = found.get(r["parcel_id"])
+        r["platform_deadline"] = deadline_text(b, deadline) if deadline else ""
+    if not found:
+        return columns
+    at = columns.index("next_action") if "next_action" in columns else len(columns)
+    return [*columns[:at], "platform_deadline", *columns[at:]]
+
+
 def show(b: Board, detail: dict[str, Any]) -> None:
     """The parcel page's 平台时限 section and the fact forms (dashboard/views/parcel.py calls this once)."""
     _timers(b, detail["parcel"], detail["facts"])

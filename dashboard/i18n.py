@@ -228,7 +228,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "timer_open": ("进行中", "open"),
     "timer_closed": ("已过期", "closed"),
     "timer_extended": ("已顺延", "extended"),
-    "next_platform_deadline": ("平台时限", "Platform deadline"),
+    "platform_deadline": ("平台时限", "Platform deadline"),
+    "until_short": ("截止", "until"),
     "late_exposure": (
         "若延迟发货维权成立: 赔付 {cny} 元({points} 天猫积分) = 商品价格 {price} 元的 {percent}%, 上限 {cap} 元",
         "If a late-shipment complaint succeeds: {cny} CNY ({points} Tmall points) = {percent}% of {price}, "

@@ -3,7 +3,7 @@ the flag lifecycle and claims services under the logged-in user's name."""
 
 import streamlit as st
 
-from dashboard import actions
+from dashboard import actions, fact_forms
 from dashboard.components import bad_params, bulk_button, confirm_pending, pager, pick_table, table
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
@@ -87,6 +87,7 @@ for r in rows:
     r["next_action"] = r[action_col]
 columns = ["flag_id", "waybill", "courier", "kind", "severity", "state", "assignee", "shop", "province", "last_update",
            "next_action", "note"]  # fmt: skip
+columns = fact_forms.with_platform_deadline(b, rows, columns)  # Tmall timers (issue 16)
 picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id")
 
 st.subheader(b.t("bulk_actions"))

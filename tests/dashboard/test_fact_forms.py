@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from tests.dashboard.test_app import login
@@ -76,3 +78,19 @@ def test_recording_trade_success_adds_the_complaint_window(board_db):
     timers = at.dataframe[-1].value
     assert list(timers["时限"]) == ["七天无理由退换货", "未收到货维权可发起"]
     assert list(timers["剩余"])[1] == "剩余 15 天 0 小时"  # 交易成功 recorded at now
+
+
+def test_the_queue_shows_the_soonest_platform_deadline(board_db, now):
+    from tests.dashboard.test_app import login as log_in
+    from tracker.flags.facts import complaint_opened
+
+    engine, ids = board_db
+    # SF1001 (stale flag) gets a 未收到货 complaint opened 60 h before now: 12 h of negotiation left
+    complaint_opened(engine, waybill="SF1001", actor="lily", now=now, at=now - timedelta(hours=60))
+    at = log_in()
+    at.switch_page("views/queue.py").run()
+    assert not at.exception, at.exception
+    queue = at.dataframe[-1].value if "平台时限" in at.dataframe[-1].value else at.dataframe[0].value
+    cells = dict(zip(queue["运单号"], queue["平台时限"], strict=True))
+    assert cells["SF1001"] == "未收到货维权协商 截止 2026-11-24 00:00"  # 11-21 00:00 Shanghai + 72 h
+    assert all(v == "" for w, v in cells.items() if w != "SF1001")
