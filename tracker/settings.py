@@ -338,6 +338,9 @@ class CallLimits(_Strict):
     max_per_buyer_per_day: PositiveInt = 1
     kinds: list[str] = []  # flag kinds whose next action is phoning the buyer
     ladder_actions: list[str] = []  # refund-ladder step actions that are phone calls
+    # of those, the steps whose message goes out first, at once, the call following in the calling window
+    # (000 §24 "先旺旺上留言...留言后再电话联系提醒下"; docs/domain.md)
+    message_first_actions: list[str] = []
 
 
 class AlertsConfig(_Strict):
