@@ -204,6 +204,7 @@ def test_returns_rows_without_a_waybill_become_return_agreed_cases(run, tmp_path
         writer.writerow(["R3", "", "tb_zheng", "59.00", "2026-11-20 10:00:00", "", "", ""])  # nothing to key on
     code, out = run("import", "parcels", str(path), "--now", "2026-11-21 09:00")
     assert "6999" in out and "import the order export first" in out and "no order id" in out
+    assert "1 return(s) agreed without a return waybill yet" in out
     with sqlite_db.engine.connect() as conn:
         parcel = conn.execute(select(PARCEL).where(PARCEL.c.waybill == "YT6000000000001")).one()
         facts = conn.execute(select(FACT.c.kind, FACT.c.recorded_by).where(FACT.c.parcel_id == parcel.id)).all()

@@ -1,5 +1,5 @@
 """`late_shipment`: paid and not shipped by the promised time, by default late_shipment.hours_after_payment
-after payment (002 "延迟发货 买家操作付款后72小时后")."""
+after payment (002 "延迟发货 买家操作付款后72小时后"). (docs/domain.md)"""
 
 from __future__ import annotations
 
