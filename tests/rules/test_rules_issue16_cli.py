@@ -185,6 +185,13 @@ def test_claimable_total_excludes_a_closed_window_without_propose(run, settings,
     assert service.claimable_total(sqlite_db.engine, now=closes) == Decimal("80.55")  # the last second: inside
     assert service.claimable_total(sqlite_db.engine, now=closes + timedelta(seconds=1)) == Decimal("0.00")
     assert service.get_claim(sqlite_db.engine, claim_id)["state"] == "draft"  # nobody ran propose
+    # the claims page's totals by state read it the same way: an expired draft at read time
+    from dashboard.data import claims_by_state
+
+    by_state = {r["state"]: (r["n"], Decimal(r["amount"])) for r in claims_by_state(sqlite_db.engine, now=closes)}
+    assert by_state == {"draft": (1, Decimal("80.55"))}
+    later = claims_by_state(sqlite_db.engine, now=closes + timedelta(seconds=1))
+    assert {r["state"]: r["n"] for r in later} == {"expired": 1}
 
 
 RETURNS = ["退款编号", "订单编号", "买家会员名", "买家退款金额", "卖家同意退货时间", "超时时间", "退货物流公司",
