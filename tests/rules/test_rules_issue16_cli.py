@@ -129,7 +129,7 @@ def test_facts_on_the_cli_drive_the_rules(run, sqlite_db) -> None:  # type: igno
     run("evaluate", "--now", "2026-11-23 12:00")
     assert "return_abandoned" in _flags(run, "YT3000000000002")
 
-    # the buyer had asked for it after all: the newest signature fact decides, the flag resolves
+    # the buyer had asked for it after all: the newest signature fact decides; with no complaint it resolves
     code, out = run("fact", "signed", "SF3000000000001", "--consent", "--locker", *by)
     assert "signature the buyer asked for" in out
     run("evaluate", "--now", "2026-11-23 12:00")
@@ -227,3 +227,21 @@ def test_returns_rows_without_a_waybill_become_return_agreed_cases(run, tmp_path
     run("import", "parcels", str(path), "--now", "2026-11-22 09:00")
     with sqlite_db.engine.connect() as conn:
         assert conn.execute(select(FACT.c.id).where(FACT.c.parcel_id == parcel.id)).all().__len__() == 1
+
+
+def test_a_signature_recorded_after_a_complaint_rewrites_the_open_flag(run, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    sqlite_db.parcel(created=at, waybill="SF3100000000001", courier="sf", order_id="G1", status="delivered",
+                     is_open=False, first_scan_at=at, last_event_at=at, delivered_at=at)  # fmt: skip
+    by = ("--by", "agent.li", "--now", "2026-11-23 12:00")
+    run("fact", "not-received", "SF3100000000001", *by)
+    run("evaluate", "--now", "2026-11-23 12:00")
+    assert "核对签收人" in _flags(run, "SF3100000000001")["delivered_disputed"]["next_action_zh"]
+    run("fact", "signed", "SF3100000000001", "--no-consent", "--signer", "快递柜", "--locker", *by)
+    run("evaluate", "--now", "2026-11-23 12:05")
+    flag = _flags(run, "SF3100000000001")["delivered_disputed"]
+    assert "未经买家同意代签" in flag["next_action_zh"] and flag["details"]["signer"] == "快递柜"
+    run("fact", "signed", "SF3100000000001", "--consent", *by)
+    run("evaluate", "--now", "2026-11-23 12:10")
+    flag = _flags(run, "SF3100000000001")["delivered_disputed"]  # the complaint stands, now the buyer's doing
+    assert "代签是买家同意的" in flag["next_action_zh"]

@@ -367,9 +367,12 @@ def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> No
     d, f, c = DESIRED, FLAG, CHANGE
     resolved = f.c.state == str(FlagState.resolved)
     by_rules = func.coalesce(f.c.resolved_by, RULES_ACTOR) == RULES_ACTOR
+    # a flag raised by a person's fact follows the newest fact: a newer one (another signature, a new weighing)
+    # rewrites its next action and details (docs/domain.md "What people record")
+    newer_fact = and_(d.c.kind.in_([str(k) for k in FACT_FLAG_KINDS]), d.c.anchor != func.coalesce(f.c.anchor, CLEARED))
     changed = or_(
         f.c.id.is_(None),
-        and_(~resolved, d.c.level > f.c.level),
+        and_(~resolved, or_(d.c.level > f.c.level, newer_fact)),
         and_(resolved, or_(by_rules, d.c.level > f.c.level, d.c.anchor != func.coalesce(f.c.anchor, CLEARED))),
     )
     action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
