@@ -295,6 +295,15 @@ KINDS: dict[str, tuple[str, str]] = {
     "return_waybill_invalid": ("退货单号无效", "Return waybill invalid"),
     "return_partial": ("退货少件", "Return short"),
     "refund_deadline": ("退款时限", "Refund deadline"),
+    # --- seeds (issue 16): the new fact kinds, shown in the parcel page's facts table (its `kind` column) ---
+    "buyer_reached": ("已联系上买家", "Buyer reached"),
+    "signed_without_consent": ("未经同意代签", "Signed by another without consent"),
+    "signed_with_consent": ("买家同意代签", "Signed by another at the buyer's request"),
+    "return_weighed": ("退货称重", "Return weighed"),
+    "trade_succeeded": ("交易成功", "Trade succeeded"),
+    "complaint_opened": ("未收到货维权", "Not-received complaint"),
+    "complaint_amount_changed": ("修改维权金额", "Complaint amount changed"),
+    # --- end seeds ---
 }
 
 STATES: dict[str, tuple[str, str]] = {

@@ -50,6 +50,9 @@ def test_delivered_parcel_shows_the_seven_day_window_and_records_a_third_party_s
         audited = conn.execute(select(AUDIT.c.actor).where(AUDIT.c.action == "fact.signed_without_consent")).scalar()
     assert (kind, by, data["signer"], data["consent"]) == ("signed_without_consent", "lily", "门卫", False)
     assert audited == "lily"
+    # the page's facts table names the fact as people say it (the audit table's action names: the board's words)
+    shown = " ".join(str(v) for frame in _parcel_page(pid).dataframe for v in frame.value.to_numpy().ravel())
+    assert "未经同意代签" in shown
 
 
 def test_a_bad_weight_is_one_line_and_nothing_is_recorded(board_db):
