@@ -360,9 +360,11 @@ def delivered_disputed(ctx: Context) -> Select:
         else_=literal(str(FlagKind.delivered_disputed), String),
     )
     row = _row(PARCEL, FlagKind.delivered_disputed, severity=_const(Severity.escalate), anchor=anchor, action=action)
-    with_fact = exists().where(
-        FACT.c.parcel_id == p.id,
-        FACT.c.kind.in_([str(FactKind.not_received), str(FactKind.signed_without_consent)]),
+    # driven from the facts (few), not a probe per parcel: the parcels holding such a fact
+    with_fact = p.id.in_(
+        select(FACT.c.parcel_id).where(
+            FACT.c.kind.in_([str(FactKind.not_received), str(FactKind.signed_without_consent)])
+        )
     )
     return select(*row).where(*_scoped(ctx, PARCEL, p.direction != RETURN, with_fact, or_(third_party, complaint > 0)))
 
@@ -376,8 +378,8 @@ def return_partial(ctx: Context) -> Iterator[Select]:
     newest_weighing = _newest(p.id, FactKind.return_weighed)
     shipped = weighing.c.data["shipped_g"].as_integer()
     returned = weighing.c.data["returned_g"].as_integer()
-    with_fact = exists().where(
-        FACT.c.parcel_id == p.id, FACT.c.kind.in_([str(FactKind.return_short), str(FactKind.return_weighed)])
+    with_fact = p.id.in_(
+        select(FACT.c.parcel_id).where(FACT.c.kind.in_([str(FactKind.return_short), str(FactKind.return_weighed)]))
     )
     for limits, terms in groups(ctx, "returns"):
         short_id = (
