@@ -34,7 +34,7 @@ CANONICAL = (
     "waybill", "courier", "order_id", "shop", "buyer_id", "address", "province", "city", "district",
     "phone", "goods_value", "currency", "category", "forward_freight", "return_freight",
     "order_created_at", "issued_at", "paid_at", "shipped_at", "promised_ship_by", "freight_insured",
-    "refund_deadline", "return_agreed_at", "direction",
+    "refund_deadline", "return_agreed_at", "direction", "trade_succeeded_at",
 )  # fmt: skip
 MONEY_FIELDS = ("goods_value", "forward_freight", "return_freight")
 TIME_FIELDS = (
@@ -73,6 +73,7 @@ class ImportReport:
     detected_count: int = 0
     # returns-export rows with no return waybill yet: a return agreed on the order (docs/importing.md)
     return_cases: int = 0  # rows recorded as return-agreed cases on the order's outbound parcels
+    trades_succeeded: int = 0  # 交易成功 times recorded as facts (the complaint window; docs/domain.md)
 
     @property
     def stored(self) -> int:
@@ -317,6 +318,17 @@ def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> 
     return ReturnCase(row_no, order_id, times["return_agreed_at"], times["refund_deadline"])
 
 
+def parse_trade_succeeded(parser: RowParser, row_no: int, values: Sequence[Any]) -> datetime | RowError | None:
+    """The row's 交易成功 time (交易成功时间 / 确认收货时间), its error, or None when the row has none."""
+    raw = parser._raw(values, "trade_succeeded_at")
+    if raw in (None, ""):
+        return None
+    try:
+        return parse_local_time(raw, parser.tz)
+    except ValueProblem as exc:
+        return RowError(row_no, "trade_succeeded_at", str(raw), f"expected {exc}")
+
+
 def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
     """Two rows for one parcel: merged shipping of several orders (order ids listed, values add up), or a
     repeated row (the later row's values; the orders merged so far stay)."""
@@ -374,6 +386,7 @@ def import_parcels(
     # batches, and a later row is merged with what the earlier batch stored (read back from the database)
     flushed = SeenKeys()
     cases: list[tuple[ReturnCase, Sequence[Any]]] = []  # returns rows without a waybill (few)
+    trades: list[tuple[str, str, datetime]] = []  # (courier, waybill, 交易成功) from the order export
 
     # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
     buyers: dict[tuple[str, str], dict[str, str | None]] = {}
@@ -412,7 +425,13 @@ def import_parcels(
             if case is not None:
                 cases.append((case, values))
                 continue
+            succeeded = parse_trade_succeeded(parser, row_no, values)
+            if isinstance(succeeded, RowError):
+                reject([succeeded], values)
+                continue
             parcels, errors, note = parser.parse(row_no, values)
+            if succeeded is not None and not errors:
+                trades.extend((p.courier, p.waybill, succeeded) for p in parcels)
             if errors:
                 reject(errors, values)
             if note:
@@ -438,6 +457,7 @@ def import_parcels(
             if progress and report.rows % 1000 == 0:
                 progress(1000)
         flush()
+        report.trades_succeeded = repo.record_trade_succeeded(engine, trades, now=now, actor=actor)
         for case, values in cases:
             if repo.record_return_case(engine, case.order_id, agreed_at=case.agreed_at or now,
                                        refund_deadline=case.refund_deadline, now=now, actor=actor):  # fmt: skip

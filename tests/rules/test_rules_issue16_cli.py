@@ -48,7 +48,7 @@ def _flags(run, waybill: str) -> dict[str, dict]:  # type: ignore[no-untyped-def
 def _timers(run, waybill: str, now: str) -> dict[str, dict]:  # type: ignore[no-untyped-def,type-arg]
     code, out = run("timers", waybill, "--now", now, "--format", "json")
     assert code == 0, out
-    return {r["timer"]: r for r in map(json.loads, out.splitlines())}
+    return {r["timer"]: r for r in map(json.loads, out.splitlines()) if "timer" in r}
 
 
 def test_timers_from_signing_trade_success_and_a_complaint(run, sqlite_db) -> None:  # type: ignore[no-untyped-def]
@@ -90,6 +90,9 @@ def test_late_shipment_exposure_on_the_cli_and_the_flag(run, sqlite_db) -> None:
     )
     code, out = run("timers", "YT2000000000001", "--now", "2026-11-23 12:00")
     assert "30% x 899.00 = 269.70 CNY (26,970 Tmall points)" in out
+    code, out = run("timers", "YT2000000000001", "--now", "2026-11-23 12:00", "--format", "json")
+    assert json.loads(out.splitlines()[-1]) == {"late_shipment_exposure_cny": "269.70", "tmall_points": 26970,
+                                                "price": "899.00", "capped": False}  # fmt: skip
     # 72 h after payment (72小时后: inclusive) the flag opens with the amount
     assert run("evaluate", "--now", "2026-11-23T08:59:59+08:00")[0] == 0
     assert "late_shipment" not in _flags(run, "YT2000000000001")
@@ -245,3 +248,24 @@ def test_a_signature_recorded_after_a_complaint_rewrites_the_open_flag(run, sqli
     run("evaluate", "--now", "2026-11-23 12:10")
     flag = _flags(run, "SF3100000000001")["delivered_disputed"]  # the complaint stands, now the buyer's doing
     assert "代签是买家同意的" in flag["next_action_zh"]
+
+
+def test_the_order_exports_trade_success_time_starts_the_complaint_window(run, tmp_path: Path, sqlite_db) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "订单编号,物流公司,物流单号,买家实际支付金额,确认收货时间\n"
+        "8001,圆通速递,YT8000000000001,99.00,2026-11-12 08:00:00\n"
+        "8002,圆通速递,YT8000000000002,99.00,昨天\n",
+        encoding="utf-8",
+    )
+    code, out = run("import", "parcels", str(path), "--now", "2026-11-20 09:00")
+    assert "1 交易成功 time(s) recorded" in out and "trade_succeeded_at = '昨天'" in out
+    timer = _timers(run, "YT8000000000001", "2026-11-27T08:00:00+08:00")["not-received complaint window"]
+    assert timer["until"] == "2026-11-27T00:00:00Z" and timer["state"] == "open"
+    assert (
+        _timers(run, "YT8000000000001", "2026-11-27T08:00:01+08:00")["not-received complaint window"]["state"]
+        == "closed"
+    )
+    run("import", "parcels", str(path), "--now", "2026-11-21 09:00")  # again: nothing recorded twice
+    with sqlite_db.engine.connect() as conn:
+        assert len(conn.execute(select(FACT.c.id).where(FACT.c.kind == "trade_succeeded")).all()) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -397,6 +398,12 @@ def timers(
         emit(rows, ["timer", "from", "until", "state", "hours_left", "extended"], fmt, tz=app.settings.tz)
     if view.goods_value is not None and view.shipped_at is None and view.direction == "outbound":
         exposure = late_shipment_exposure(view.goods_value, rules.late_shipment_compensation)
+        if fmt is Format.csv:
+            return
+        if fmt is Format.json:  # one more JSON line, its own shape
+            typer.echo(json.dumps({"late_shipment_exposure_cny": str(exposure.cny), "tmall_points": exposure.points,
+                                   "price": str(exposure.price), "capped": exposure.capped}))  # fmt: skip
+            return
         capped = f", capped at {exposure.cap:,.2f}" if exposure.capped else ""
         typer.echo(
             f"late-shipment exposure: {exposure.percent}% x {exposure.price:,.2f}{capped} = {exposure.cny:,.2f} CNY "

@@ -219,3 +219,41 @@ def record_return_case(
             record_audit(conn, at=now, actor=actor, action="fact.return_agreed", entity="parcel",
                          entity_id=parcel.id, detail=detail)  # fmt: skip
     return bool(parcels)
+
+
+def record_trade_succeeded(
+    engine: Engine, items: Sequence[tuple[str, str, datetime]], *, now: datetime, actor: str
+) -> int:
+    """交易成功 times from an order export, as `trade_succeeded` facts (the 未收到货 complaint window counts from
+    it; docs/domain.md). A parcel that already has a fact with the same time gets none; returns how many."""
+    from tracker.storage.rows import ParcelFactRow
+
+    if not items:
+        return 0
+    fact = ParcelFactRow.__table__
+    recorded = 0
+    with engine.begin() as conn:
+        for courier, waybill, at in items:
+            parcel_id = conn.execute(
+                select(PARCEL.c.id).where(PARCEL.c.courier == courier, PARCEL.c.waybill == waybill)
+            ).scalar()
+            if parcel_id is None:
+                continue
+            known = {
+                (d or {}).get("at")
+                for d in conn.execute(
+                    select(fact.c.data).where(fact.c.parcel_id == parcel_id, fact.c.kind == "trade_succeeded")
+                ).scalars()
+            }
+            data = {"at": at.isoformat(), "source": "order export"}
+            if data["at"] in known:
+                continue
+            fact_id = conn.execute(
+                fact.insert().returning(fact.c.id),
+                {"parcel_id": parcel_id, "kind": "trade_succeeded", "recorded_at": now, "recorded_by": actor,
+                 "data": data},
+            ).scalar_one()  # fmt: skip
+            record_audit(conn, at=now, actor=actor, action="fact.trade_succeeded", entity="parcel",
+                         entity_id=parcel_id, detail={"fact_id": fact_id, "waybill": waybill, **data})  # fmt: skip
+            recorded += 1
+    return recorded
