@@ -237,6 +237,37 @@ def pay_cmd(
     typer.echo(f"claim {claim_id}: paid {paid}{note}")
 
 
+@claims_app.command("set-input", help="Give an unfiled claim a missing input and recompute it (same table version).")
+def set_input_cmd(
+    ctx: typer.Context,
+    claim_id: int,
+    fixed_amount: str | None = typer.Option(None, help="The contract's fixed amount (固定金额) for this claim."),
+    forward_freight: str | None = typer.Option(None, help="Forward freight (正向运费)."),
+    reverse_freight: str | None = typer.Option(None, help="Reverse freight (逆向运费)."),
+    goods_value: str | None = typer.Option(None, help="Goods value (货值)."),
+    supplier_value: str | None = typer.Option(None, help="Supplier value (供货商货值)."),
+    loss_value: str | None = typer.Option(None, help="The loss a ratio applies to."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    by: str | None = typer.Option(None, help=BY_HELP),
+) -> None:
+    app = ctx_app(ctx)
+    given = {
+        "fixed_amount": _money(fixed_amount, "--fixed-amount"),
+        "forward_freight": _money(forward_freight, "--forward-freight"),
+        "reverse_freight": _money(reverse_freight, "--reverse-freight"),
+        "goods_value": _money(goods_value, "--goods-value"),
+        "supplier_value": _money(supplier_value, "--supplier-value"),
+        "loss_value": _money(loss_value, "--loss-value"),
+    }
+    claim = service.set_input(app.engine, claim_id=claim_id, tables=_tables(ctx), actor=resolve_actor(by),
+                              now=resolve_now(now, app.settings), **given)  # fmt: skip
+    if claim["amount"] is None:
+        typer.echo(f"claim {claim_id}: still needs {claim['missing']} ({claim['formula']})")
+    else:
+        typer.echo(f"claim {claim_id}: {claim['amount']:,.2f} {claim['currency']} ({claim['formula']}), "
+                   f"table {claim['table_version']}, ready to file")  # fmt: skip
+
+
 @claims_app.command("reject", help="Record the courier's rejection.")
 def reject_cmd(
     ctx: typer.Context,

@@ -30,6 +30,7 @@ class ClaimInputs:
     supplier_value: Decimal | None = None  # 供货商货值
     loss_value: Decimal | None = None  # the loss a ratio applies to (未送货入户, other loss)
     order_amount: Decimal | None = None  # 订单金额 for freight insurance (defaults to the goods value)
+    fixed_amount: Decimal | None = None  # the contract's fixed amount set on one claim (claims set-input)
     forward_freight: Decimal | None = None
     reverse_freight: Decimal | None = None
     came_back: bool = False  # the parcel was returned to the sender
@@ -97,6 +98,8 @@ def _term(
         base = _base(inputs, term.base)
         return (None, name, name) if base is None else (base, f"{name} {money(base)}", None)
     if term.kind == "fixed":
+        if inputs.fixed_amount is not None:
+            return inputs.fixed_amount, f"fixed {money(inputs.fixed_amount)} (set on the claim)", None
         fixed = tables.fixed_amount(inputs.courier, claim_type)
         if fixed is None:
             return None, "F", "fixed amount not configured"
@@ -144,16 +147,19 @@ def filing_window(claim: str, table: CourierTable, inputs: ClaimInputs) -> tuple
     return opens, closes
 
 
-def compute_compensation(inputs: ClaimInputs, claim_type: str, scenario: str, tables: ClaimTables) -> Compensation:
+def compute_compensation(
+    inputs: ClaimInputs, claim_type: str, scenario: str, tables: ClaimTables, *, version: str | None = None
+) -> Compensation:
     """Amount, formula lines, filing window and table version for one claim type and scenario.
 
     Terms are added exactly; a percent term's cap applies to its exact value; the sum is rounded once
     to 0.01 half-up. Raises ValueError for an unknown type or scenario, or a type the seed gives no data
-    for (unbox_check) until a contract configures it."""
+    for (unbox_check) until a contract configures it. `version`: the claim table to use (a claim keeps the
+    version it was computed with); default the one in effect at the claim's anchor."""
     if claim_type == FREIGHT_INSURANCE:
         raise ValueError("freight insurance depends on a category: use compute_insurance")
     anchor = inputs.order_issued_at or inputs.order_created_at
-    table = tables.table_at(anchor)
+    table = tables.table_version(version) if version else tables.table_at(anchor)
     if claim_type not in table.types:
         raise ValueError(f"unknown claim type {claim_type!r} (one of {', '.join(table.types)}, {FREIGHT_INSURANCE})")
     kind = table.types[claim_type]

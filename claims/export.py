@@ -120,6 +120,25 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], events: dict[int, list[di
     return path
 
 
+SHEET_TITLE_MAX = 31  # Excel's limit on a sheet name
+
+
+def evidence_sheet_title(waybill: str, taken: set[str]) -> str:
+    """The evidence sheet's name: 轨迹 <waybill>; a further sheet of the same parcel (another claim on it) gets
+    " (2)", " (3)": a space and parentheses never occur in a waybill, so the name cannot read as another
+    waybill (Excel's own renaming appends a digit: 轨迹 YT1231). Too long for a sheet name: 轨迹 (n)."""
+    n = 1
+    while True:
+        suffix = "" if n == 1 else f" ({n})"
+        title = f"轨迹 {waybill}{suffix}"
+        if len(title) > SHEET_TITLE_MAX:
+            title = f"轨迹 ({n})"
+        if title not in taken:
+            taken.add(title)
+            return title
+        n += 1
+
+
 def _write_xlsx(path: Path, rows: list[dict[str, Any]], events: dict[int, list[dict[str, Any]]], tz: tzinfo) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -136,8 +155,9 @@ def _write_xlsx(path: Path, rows: list[dict[str, Any]], events: dict[int, list[d
     for column, width in zip("ABCDEFGHIJKLMNOPQR", (8, 18, 8, 20, 14, 10, 12, 6, 48, 10, 10, 10, 17, 17, 17, 16, 8, 12),
                              strict=True):  # fmt: skip
         summary.column_dimensions[column].width = width
+    titles: set[str] = set()
     for row in rows:
-        sheet = book.create_sheet(title=f"轨迹 {row['waybill']}"[:31])
+        sheet = book.create_sheet(title=evidence_sheet_title(row["waybill"], titles))
         append_xlsx_row(sheet, ["运单号", row["waybill"], "快递公司", row["courier"], "索赔类型", row["claim_type_zh"]])
         append_xlsx_row(sheet, ["时间", "状态", "代码", "物流信息", "地点"])
         for cell in sheet[2]:

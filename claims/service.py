@@ -61,9 +61,13 @@ def inputs_for(parcel: dict[str, Any], **extra: Any) -> ClaimInputs:
 
 
 def compensation_for(
-    parcel: dict[str, Any], claim_type: str, scenario: str, tables: ClaimTables, **extra: Any
-) -> Compensation:
+    parcel: dict[str, Any], claim_type: str, scenario: str, tables: ClaimTables, *, version: str | None = None,
+    **extra: Any,
+) -> Compensation:  # fmt: skip
     if claim_type == FREIGHT_INSURANCE:
+        if version and version != tables.insurance.version:
+            raise ValueError(f"freight-insurance table version {version!r} is no longer in config/claims "
+                             f"(have {tables.insurance.version})")  # fmt: skip
         category = parcel["category"] or ""
         try:
             return compute_insurance(inputs_for(parcel, **extra), category, scenario, tables)
@@ -71,7 +75,7 @@ def compensation_for(
             line = f"freight insurance: {exc}"
             return Compensation(FREIGHT_INSURANCE, scenario, None, "CNY", (line,), ("category",),
                                 table_version=tables.insurance.version)  # fmt: skip
-    return compute_compensation(inputs_for(parcel, **extra), claim_type, scenario, tables)
+    return compute_compensation(inputs_for(parcel, **extra), claim_type, scenario, tables, version=version)
 
 
 def _row(parcel: dict[str, Any], comp: Compensation, now: datetime) -> dict[str, Any]:
@@ -378,3 +382,79 @@ def claimable_total(engine: Engine, *, now: datetime) -> Decimal:
     with engine.connect() as conn:
         total = conn.execute(select(func.sum(CLAIM.c.amount)).where(claimable_where(now))).scalar()
     return Decimal(total or 0).quantize(Decimal("0.01"))
+
+
+# The inputs `claims set-input` may give a claim: parcel columns (overridden for this claim only) and
+# extra formula inputs (docs/domain.md "Claims to the end").
+PARCEL_INPUTS = {
+    "goods_value": "goods_value", "forward_freight": "forward_freight", "reverse_freight": "return_freight",
+}  # fmt: skip
+EXTRA_INPUTS = ("fixed_amount", "supplier_value", "loss_value")
+SET_INPUT = "claim.set_input"
+
+
+def _inputs_set_before(conn: Any, claim_id: int) -> dict[str, str]:
+    """What earlier set-input calls gave this claim (from its audit lines, oldest first; later wins)."""
+    from tracker.storage.repo import AUDIT
+
+    merged: dict[str, str] = {}
+    rows = conn.execute(
+        select(AUDIT.c.detail)
+        .where(AUDIT.c.entity == "claim", AUDIT.c.entity_id == claim_id, AUDIT.c.action == SET_INPUT)
+        .order_by(AUDIT.c.id)
+    )
+    for (detail,) in rows:
+        merged.update((detail or {}).get("inputs", {}))
+    return merged
+
+
+def set_input(
+    engine: Engine, *, claim_id: int, tables: ClaimTables, actor: str, now: datetime, **given: Decimal | None
+) -> dict[str, Any]:
+    """Give an unfiled claim the formula inputs it lacks (fixed amount, freights, goods value, supplier or loss
+    value) and recompute it with the claim table version it was computed with: a needs_config claim whose
+    inputs are now complete becomes a draft with an amount. Inputs given earlier are kept (audited)."""
+    unknown = sorted(set(given) - set(PARCEL_INPUTS) - set(EXTRA_INPUTS))
+    if unknown:
+        raise TrackerError(f"claim {claim_id}: unknown input(s) {', '.join(unknown)}")
+    values = {k: v for k, v in given.items() if v is not None}
+    if not values:
+        raise TrackerError(f"claim {claim_id}: give at least one input, e.g. --fixed-amount 100.00")
+    for name, value in values.items():
+        if value < 0:
+            raise TrackerError(f"--{name.replace('_', '-')}: expected an amount of 0 or more, got {value}")
+    claim = get_claim(engine, claim_id)
+    if claim["state"] not in OPEN_STATES:
+        raise TrackerError(f"claim {claim_id} is {claim['state']}: only an unfiled claim takes new inputs")
+    parcel = _parcel(engine, claim["parcel_id"])
+    with engine.connect() as conn:
+        inputs = {**_inputs_set_before(conn, claim_id), **{k: str(v) for k, v in values.items()}}
+    for name, column in PARCEL_INPUTS.items():
+        if name in inputs:
+            parcel[column] = Decimal(inputs[name])
+    extra = {k: Decimal(inputs[k]) for k in EXTRA_INPUTS if k in inputs}
+    try:
+        comp = compensation_for(parcel, claim["claim_type"], claim["scenario"], tables,
+                                version=claim["table_version"], **extra)  # fmt: skip
+    except ValueError as exc:
+        raise TrackerError(f"claim {claim_id}: {exc}") from None
+    state = ClaimState.needs_config if comp.missing else ClaimState.draft
+    with engine.begin() as conn:
+        changed = conn.execute(
+            CLAIM.update()
+            .where(CLAIM.c.id == claim_id, CLAIM.c.state == claim["state"])
+            .values(
+                state=state,
+                amount=comp.amount,
+                formula=comp.formula,
+                missing=", ".join(comp.missing) or None,
+                updated_at=now,
+            )  # fmt: skip
+        ).rowcount
+        if changed != 1:
+            raise TrackerError(f"claim {claim_id} changed meanwhile; try again")
+        record_audit(conn, at=now, actor=actor, action=SET_INPUT, entity="claim", entity_id=claim_id,
+                     detail={"inputs": {k: str(v) for k, v in values.items()}, "from": claim["state"],
+                             "state": str(state), "amount": None if comp.amount is None else str(comp.amount),
+                             "table_version": claim["table_version"]})  # fmt: skip
+    return get_claim(engine, claim_id)

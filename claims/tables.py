@@ -171,6 +171,14 @@ class ClaimTables:
                     return table
         return self.courier_tables[0]
 
+    def table_version(self, version: str) -> CourierTable:
+        """The courier table of this version (a claim keeps the version it was computed with)."""
+        for table in self.courier_tables:
+            if table.version == version:
+                return table
+        known = ", ".join(t.version for t in self.courier_tables)
+        raise ValueError(f"claim table version {version!r} is no longer in config/claims (have {known})")
+
     def fixed_amount(self, courier: str | None, claim_type: str) -> Decimal | None:
         """The contract's fixed amount: [fixed.<courier>] first, then [fixed.default]; None when unset."""
         for scope in (courier or "", "default"):

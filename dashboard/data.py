@@ -505,11 +505,22 @@ def claims_page(
     return _rows(engine, query.limit(limit).offset(offset))
 
 
-def claims_by_state(engine: Engine) -> list[dict[str, Any]]:
+def claims_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Claims and their amounts per state. With `now`, an unfiled claim whose filing window has closed counts
+    as expired at read time (claims.service.claimable_where: no `claims propose` run needed for the draft
+    total to stop counting it)."""
+    state: Any = CLAIM.c.state
+    if now is not None:
+        closed = and_(
+            CLAIM.c.state.in_([str(ClaimState.draft), str(ClaimState.needs_config)]), CLAIM.c.filing_closes_at < now
+        )
+        state = case((closed, literal(str(ClaimState.expired))), else_=CLAIM.c.state)
     query = (
-        select(CLAIM.c.state, func.count().label("n"), func.coalesce(func.sum(CLAIM.c.amount), 0).label("amount"))
-        .group_by(CLAIM.c.state)
-        .order_by(CLAIM.c.state)
+        select(
+            state.label("state"), func.count().label("n"), func.coalesce(func.sum(CLAIM.c.amount), 0).label("amount")
+        )
+        .group_by(state)
+        .order_by(state)
     )
     return _rows(engine, query)
 

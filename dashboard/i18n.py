@@ -210,6 +210,64 @@ LABELS: dict[str, tuple[str, str]] = {
     "entity": ("对象", "Entity"),
     "entity_id": ("对象编号", "Entity ID"),
     "detail": ("详情", "Detail"),
+    # --- seeds (issue 16): the platform timers, the fact forms, the fact kinds they record ---
+    "platform_timers": ("平台时限", "Platform deadlines"),
+    "no_timers": (
+        "暂无平台时限(需签收时间、交易成功或维权记录)",
+        "No platform deadline yet (needs the signing time, trade success or a complaint)",
+    ),
+    "timer": ("时限", "Deadline"),
+    "timer_seven_day_return": ("七天无理由退换货", "7-day no-reason return"),
+    "timer_complaint_window": ("未收到货维权可发起", "Not-received complaint window"),
+    "timer_negotiation": ("未收到货维权协商", "Not-received complaint negotiation"),
+    "timer_from": ("起算", "From"),
+    "timer_until": ("截止(含)", "Until (inclusive)"),
+    "timer_state": ("状态", "State"),
+    "timer_left": ("剩余", "Left"),
+    "timer_left_n": ("剩余 {days} 天 {hours} 小时", "{days} d {hours} h left"),
+    "timer_open": ("进行中", "open"),
+    "timer_closed": ("已过期", "closed"),
+    "timer_extended": ("已顺延", "extended"),
+    "platform_deadline": ("平台时限", "Platform deadline"),
+    "until_short": ("截止", "until"),
+    "late_exposure": (
+        "若延迟发货维权成立: 赔付 {cny} 元({points} 天猫积分) = 商品价格 {price} 元的 {percent}%, 上限 {cap} 元",
+        "If a late-shipment complaint succeeds: {cny} CNY ({points} Tmall points) = {percent}% of {price}, "
+        "at most {cap}",
+    ),
+    "record_fact": ("记录情况", "Record what you learned"),
+    "record": ("记录", "Record"),
+    "fact_recorded": ("已记录; 下次评估时更新异常", "Recorded; the flags update at the next evaluation"),
+    "fact_reached": ("已联系上买家", "Buyer reached"),
+    "fact_reached_help": (
+        "联系上买家后, 之前的联系不上记录不再计入退货超时",
+        "Once the buyer is reached, earlier failed attempts no longer count toward an abandoned return",
+    ),
+    "fact_signed": ("代签/快递柜", "Third-party signature"),
+    "fact_signer": ("签收人(如 门卫)", "Signed by (e.g. the gatekeeper)"),
+    "fact_locker": ("放入快递柜或驿站", "Put in a locker or a station"),
+    "fact_consent": ("买家是否同意代签", "Did the buyer ask for it?"),
+    "fact_consent_no": ("未经买家同意", "No, without the buyer's consent"),
+    "fact_consent_yes": ("买家同意(如“你帮我放在某某地方吧”)", "Yes, the buyer asked for it"),
+    "fact_return_weight": ("退货称重", "Return weight"),
+    "fact_shipped_kg": ("发货重量(公斤, 仓库称重)", "Shipped weight (kg, warehouse scale)"),
+    "fact_returned_kg": ("退货重量(公斤, 快递称重)", "Returned weight (kg, the courier's)"),
+    "fact_platform": ("平台事件", "Platform event"),
+    "fact_event": ("事件", "Event"),
+    "fact_trade_succeeded": ("交易成功", "Trade succeeded"),
+    "fact_complaint_opened": ("买家发起未收到货维权", "Buyer opened a not-received complaint"),
+    "fact_complaint_amount_changed": ("买家修改维权金额", "Buyer changed the complaint amount"),
+    "fact_date": ("日期(空 = 现在)", "Date (empty = now)"),
+    "fact_time": ("时间", "Time"),
+    # fact kinds (parcel_fact.kind) as people say them
+    "fact_kind_buyer_reached": ("已联系上买家", "Buyer reached"),
+    "fact_kind_signed_without_consent": ("未经同意代签", "Signed by another without consent"),
+    "fact_kind_signed_with_consent": ("买家同意代签", "Signed by another at the buyer's request"),
+    "fact_kind_return_weighed": ("退货称重", "Return weighed"),
+    "fact_kind_trade_succeeded": ("交易成功", "Trade succeeded"),
+    "fact_kind_complaint_opened": ("未收到货维权", "Not-received complaint"),
+    "fact_kind_complaint_amount_changed": ("修改维权金额", "Complaint amount changed"),
+    # --- end seeds ---
 }
 
 # --- charts part (issue 15 items 8-9): chart titles, axes, legends, the filters expander ---
@@ -259,6 +317,15 @@ KINDS: dict[str, tuple[str, str]] = {
     "return_waybill_invalid": ("退货单号无效", "Return waybill invalid"),
     "return_partial": ("退货少件", "Return short"),
     "refund_deadline": ("退款时限", "Refund deadline"),
+    # --- seeds (issue 16): the new fact kinds, shown in the parcel page's facts table (its `kind` column) ---
+    "buyer_reached": ("已联系上买家", "Buyer reached"),
+    "signed_without_consent": ("未经同意代签", "Signed by another without consent"),
+    "signed_with_consent": ("买家同意代签", "Signed by another at the buyer's request"),
+    "return_weighed": ("退货称重", "Return weighed"),
+    "trade_succeeded": ("交易成功", "Trade succeeded"),
+    "complaint_opened": ("未收到货维权", "Not-received complaint"),
+    "complaint_amount_changed": ("修改维权金额", "Complaint amount changed"),
+    # --- end seeds ---
 }
 
 STATES: dict[str, tuple[str, str]] = {

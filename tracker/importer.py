@@ -34,7 +34,7 @@ CANONICAL = (
     "waybill", "courier", "order_id", "shop", "buyer_id", "address", "province", "city", "district",
     "phone", "goods_value", "currency", "category", "forward_freight", "return_freight",
     "order_created_at", "issued_at", "paid_at", "shipped_at", "promised_ship_by", "freight_insured",
-    "refund_deadline", "return_agreed_at", "direction",
+    "refund_deadline", "return_agreed_at", "direction", "trade_succeeded_at",
 )  # fmt: skip
 MONEY_FIELDS = ("goods_value", "forward_freight", "return_freight")
 TIME_FIELDS = (
@@ -71,6 +71,9 @@ class ImportReport:
     rejected_rows: int = 0
     error_count: int = 0  # every problem, kept or not
     detected_count: int = 0
+    # returns-export rows with no return waybill yet: a return agreed on the order (docs/importing.md)
+    return_cases: int = 0  # rows recorded as return-agreed cases on the order's outbound parcels
+    trades_succeeded: int = 0  # 交易成功 times recorded as facts (the complaint window; docs/domain.md)
 
     @property
     def stored(self) -> int:
@@ -279,6 +282,53 @@ class RowParser:
         return cell
 
 
+@dataclass(frozen=True, slots=True)
+class ReturnCase:
+    """A returns-export row without a return waybill: the return was agreed on this order and the buyer has
+    not sent it yet. Exactly the case the 2-day rule is for (002 "超过2天没有物流单"; docs/domain.md)."""
+
+    row: int
+    order_id: str
+    agreed_at: datetime | None  # 同意退货时间; None: the import time
+    refund_deadline: datetime | None
+
+
+def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> ReturnCase | list[RowError] | None:
+    """A returns-file row with a blank waybill and an order id: the case (or its errors); None for any other row."""
+    if parser.direction != Direction.ret:
+        return None
+    cell = parser._cell(values)
+    if cell("waybill") or cell("direction"):
+        return None
+    order_id = cell("order_id").lstrip("'=\"").strip('"')
+    if not order_id:
+        return [RowError(row_no, "waybill", "", "missing waybill number, and no order id to record the return on")]
+    times: dict[str, datetime | None] = {}
+    errors = []
+    for name in ("return_agreed_at", "refund_deadline"):
+        raw = parser._raw(values, name)
+        times[name] = None
+        if raw not in (None, ""):
+            try:
+                times[name] = parse_local_time(raw, parser.tz)
+            except ValueProblem as exc:
+                errors.append(RowError(row_no, name, str(raw), f"expected {exc}"))
+    if errors:
+        return errors
+    return ReturnCase(row_no, order_id, times["return_agreed_at"], times["refund_deadline"])
+
+
+def parse_trade_succeeded(parser: RowParser, row_no: int, values: Sequence[Any]) -> datetime | RowError | None:
+    """The row's 交易成功 time (交易成功时间 / 确认收货时间), its error, or None when the row has none."""
+    raw = parser._raw(values, "trade_succeeded_at")
+    if raw in (None, ""):
+        return None
+    try:
+        return parse_local_time(raw, parser.tz)
+    except ValueProblem as exc:
+        return RowError(row_no, "trade_succeeded_at", str(raw), f"expected {exc}")
+
+
 def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
     """Two rows for one parcel: merged shipping of several orders (order ids listed, values add up), or a
     repeated row (the later row's values; the orders merged so far stay)."""
@@ -335,6 +385,8 @@ def import_parcels(
     # the parcels earlier batches of this file stored: a merged shipment's rows may fall into different
     # batches, and a later row is merged with what the earlier batch stored (read back from the database)
     flushed = SeenKeys()
+    cases: list[tuple[ReturnCase, Sequence[Any]]] = []  # returns rows without a waybill (few)
+    trades: list[tuple[str, str, datetime]] = []  # (courier, waybill, 交易成功) from the order export
 
     # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
     buyers: dict[tuple[str, str], dict[str, str | None]] = {}
@@ -366,7 +418,20 @@ def import_parcels(
             if not any(v not in (None, "") for v in values):
                 continue  # blank line
             report.rows += 1
+            case = parse_return_case(parser, row_no, values)
+            if isinstance(case, list):
+                reject(case, values)
+                continue
+            if case is not None:
+                cases.append((case, values))
+                continue
+            succeeded = parse_trade_succeeded(parser, row_no, values)
+            if isinstance(succeeded, RowError):
+                reject([succeeded], values)
+                continue
             parcels, errors, note = parser.parse(row_no, values)
+            if succeeded is not None and not errors:
+                trades.extend((p.courier, p.waybill, succeeded) for p in parcels)
             if errors:
                 reject(errors, values)
             if note:
@@ -392,6 +457,14 @@ def import_parcels(
             if progress and report.rows % 1000 == 0:
                 progress(1000)
         flush()
+        report.trades_succeeded = repo.record_trade_succeeded(engine, trades, now=now, actor=actor)
+        for case, values in cases:
+            if repo.record_return_case(engine, case.order_id, agreed_at=case.agreed_at or now,
+                                       refund_deadline=case.refund_deadline, now=now, actor=actor):  # fmt: skip
+                report.return_cases += 1
+            else:
+                reason = "no return waybill yet, and no outbound parcel of this order: import the order export first"
+                reject([RowError(case.row, "order_id", case.order_id, reason)], values)
     finally:
         rejects.close()
     if progress:
@@ -409,6 +482,7 @@ def import_parcels(
             "inserted": report.inserted,
             "updated": report.updated,
             "rejected_rows": report.rejected_rows,
+            "return_cases": report.return_cases,
         },
     )
     return report

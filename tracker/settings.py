@@ -168,6 +168,8 @@ class Returns(_Strict):
     abandoned_min_attempts: PositiveInt = 2
     surface_mail_prefixes: list[str] = ["KA", "PA"]
     shared_waybill_buyers: int = Field(default=2, ge=2)
+    # a return weighed lighter than what was shipped by more than this is short (000 §22; docs/domain.md)
+    short_weight_tolerance_grams: int = Field(default=50, ge=0)
 
 
 class LadderStep(_Strict):
@@ -336,6 +338,9 @@ class CallLimits(_Strict):
     max_per_buyer_per_day: PositiveInt = 1
     kinds: list[str] = []  # flag kinds whose next action is phoning the buyer
     ladder_actions: list[str] = []  # refund-ladder step actions that are phone calls
+    # of those, the steps whose message goes out first, at once, the call following in the calling window
+    # (000 §24 "先旺旺上留言...留言后再电话联系提醒下"; docs/domain.md)
+    message_first_actions: list[str] = []
 
 
 class AlertsConfig(_Strict):
@@ -681,6 +686,13 @@ class Settings(BaseSettings):
         from tracker.phrases import phrasebook_for
 
         return phrasebook_for(self.config_dir)
+
+    @property
+    def tmall(self):  # type: ignore[no-untyped-def]  # -> tracker.tmall.TmallRules
+        """config/claims/tmall.toml, the Tmall platform's numbers (tracker.tmall), read once per file."""
+        from tracker.tmall import tmall_rules
+
+        return tmall_rules(self.config_dir)
 
 
 def normalise_database_url(url: str, root: Path) -> str:

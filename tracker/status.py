@@ -80,6 +80,14 @@ class FactKind(StrEnum):
     buyer_unreachable = "buyer_unreachable"  # one failed attempt to reach the buyer
     return_short = "return_short"  # fewer items received than the return claims
     waybill_invalid = "waybill_invalid"  # the return waybill finds nothing or shows wrong logistics
+    # issue 16 (docs/domain.md): what only people know, and the platform's events the timers count from
+    buyer_reached = "buyer_reached"  # the buyer answered: earlier unreachable attempts no longer count
+    signed_without_consent = "signed_without_consent"  # a third party or a locker, the buyer never asked
+    signed_with_consent = "signed_with_consent"  # a third party or a locker, as the buyer asked (000 §21 (3))
+    return_weighed = "return_weighed"  # the return parcel's weight against the shipped weight (grams)
+    trade_succeeded = "trade_succeeded"  # 交易成功 on the platform (data: at): the complaint window
+    complaint_opened = "complaint_opened"  # the buyer opened a 未收到货 complaint (data: at)
+    complaint_amount_changed = "complaint_amount_changed"  # the buyer changed its amount (data: at)
 
 
 class Severity(StrEnum):

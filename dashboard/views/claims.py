@@ -16,7 +16,7 @@ from tracker.status import ClaimState
 b = board()
 st.title(b.t("nav_claims"))
 
-summary = b.read("claims_by_state")
+summary = b.read("claims_by_state", now=b.now)  # closed windows count as expired (issue 16)
 cols = st.columns(max(1, len(summary)))
 for col, r in zip(cols, summary, strict=False):
     col.metric(state_label(r["state"], b.lang), r["n"], f"¥{r['amount']:,.2f}", delta_color="off")

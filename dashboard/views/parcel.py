@@ -3,6 +3,7 @@ the audit trail. Opened with ?id= (links, the sidebar search) or ?waybill=."""
 
 import streamlit as st
 
+from dashboard import fact_forms
 from dashboard.components import bad_params, table
 from dashboard.context import board
 from dashboard.data import parcel_ref
@@ -62,3 +63,5 @@ table(b, detail["alerts"], ["created_at", "channel", "recipient", "level", "stat
 
 st.subheader(b.t("audit"))
 table(b, detail["audit"], ["at", "actor", "action", "entity", "entity_id", "detail"], key="audit")
+
+fact_forms.show(b, detail)  # 平台时限 and the fact forms (issue 16)

@@ -3,7 +3,7 @@ the flag lifecycle and claims services under the logged-in user's name."""
 
 import streamlit as st
 
-from dashboard import actions
+from dashboard import actions, fact_forms
 from dashboard.components import age_text, bad_params, bulk_button, confirm_pending, pager, pick_table, table
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
@@ -95,6 +95,7 @@ for r in rows:
 # key columns first (a phone sees these without scrolling the table): waybill, courier, kind, age, next action
 columns = ["waybill", "courier", "kind", "age", "next_action", "severity", "state", "assignee", "shop", "province",
            "last_update", "note", "flag_id"]  # fmt: skip
+columns = fact_forms.with_platform_deadline(b, rows, columns)  # Tmall timers (issue 16)
 picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id")
 
 st.subheader(b.t("bulk_actions"))

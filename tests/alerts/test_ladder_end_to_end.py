@@ -88,8 +88,11 @@ def test_express_and_ordinary_ladders_from_import_to_the_alert_plan(cli, db_engi
     # nothing before 8 days are left (deadline 12-01 20:00: at 11-23 08:30, 8 days 11.5 h are left)
     assert not express[21] and not express[22] and not ordinary[22]
 
-    # express step 1 (8 days left): leave a message, then the phone call, due at 10:00 (calling window)
-    [step1] = express[23]
+    # express step 1 (8 days left): the message first, as its own alert when the agents' day starts (09:00),
+    # then the phone call, due at 10:00 (calling window): "先旺旺上留言...留言后再电话联系提醒下"
+    [message, step1] = express[23]
+    assert message["to"] == "agents" and message["due"] == "2026-11-23 09:00"
+    assert "现在先给买家旺旺留言" in message["bodies"]
     assert step1["to"] == "agents" and step1["due"] == "2026-11-23 10:00"
     assert "先给买家留言,再电话提醒" in step1["action"] and "还剩8天" in step1["action"]
     assert "第1步" in step1["bodies"] and "本案第 1/3 次" in step1["bodies"]
@@ -105,8 +108,15 @@ def test_express_and_ordinary_ladders_from_import_to_the_alert_plan(cli, db_engi
     [step4] = express[30]
     assert step4["to"] == "leads" and "交组长处理" in step4["action"] and "还剩1天" in step4["action"]
     assert "致电买家" not in step4["bodies"]
-    calls = [p for plans in express.values() for p in plans if "致电买家" in p["bodies"]]
+    calls = [p for plans in express.values() for p in plans if "致电买家" in p["bodies"] and p is not message]
     assert len(calls) == 3
+    with db_engine.connect() as conn:  # three phone tasks stored for the case, no fourth
+        tasks = conn.execute(
+            select(func.count(AlertRow.call_key.distinct())).where(
+                AlertRow.call_key.is_not(None), AlertRow.body.contains(EXPRESS)
+            )
+        ).scalar_one()
+    assert tasks == 3
 
     # ordinary step 1 (8 days left): a message, no call, sent when the agents' day starts (09:00)
     [first] = ordinary[23]
@@ -117,3 +127,30 @@ def test_express_and_ordinary_ladders_from_import_to_the_alert_plan(cli, db_engi
     # the text counts down day by day (reminders, and the board's next action) instead of freezing
     left = {day: plans[0]["action"] for day, plans in ordinary.items() if plans}
     assert "还剩6天" in left[25] and "还剩5天" in left[26] and "还剩4天" in left[27]
+
+
+def test_a_fourth_call_on_the_case_is_stopped_at_three(cli, db_engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """After the express ladder's three calls, another flag of the same order whose action is a call (the
+    courier cannot reach the buyer) gets its alert without a phone task, saying the case had its 3 calls."""
+    from sqlalchemy import update
+
+    from tracker.storage.repo import PARCEL
+
+    for day in (23, 25, 28):
+        morning(cli, db_engine, day)
+    with db_engine.begin() as conn:  # the courier's 206: cannot reach the consignee
+        conn.execute(update(PARCEL).where(PARCEL.c.waybill == EXPRESS).values(status="unreachable", is_open=True))
+    seen = _last_alert_id(db_engine)
+    cli("evaluate", "--now", "2026-11-29T08:30")
+    cli("alert", "--now", "2026-11-29T08:30")
+    with db_engine.connect() as conn:
+        new = conn.execute(select(AlertRow.body, AlertRow.call_key).where(AlertRow.id > seen)).all()
+        tasks = conn.execute(
+            select(func.count(AlertRow.call_key.distinct())).where(
+                AlertRow.call_key.is_not(None), AlertRow.body.contains(EXPRESS)
+            )
+        ).scalar_one()
+    about = [(body, key) for body, key in new if "联系不上" in body or "收件人" in body]
+    assert about and all(key is None for _, key in about)
+    assert all("本案已致电 3 次, 不要再打电话" in body for body, _ in about)
+    assert tasks == 3

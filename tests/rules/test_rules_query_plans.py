@@ -61,3 +61,13 @@ def test_text_scan_reads_the_open_text_index(filled, settings, by_distinct_text)
         register_text_match(conn.connection.driver_connection, queries.text_regex(ctx))
         plan = " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     assert "ix_parcel_open_text" in plan and "ix_parcel_due" not in plan
+
+
+@pytest.mark.parametrize("rule", ["delivered_disputed", "return_partial"])
+def test_fact_rules_start_from_the_facts_not_the_parcels(filled, settings, rule) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16's fact rules (signatures, weighings): the parcels holding such a fact are looked up by id, not
+    every parcel probed for one."""
+    made = getattr(queries, rule)(queries.Context(now=NOW, config=settings.rules))
+    stmt = made if rule == "delivered_disputed" else next(made)
+    plan = _plan(filled.engine, stmt)
+    assert "SCAN parcel " not in plan + " " and "parcel USING INTEGER PRIMARY KEY" in plan, plan

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from tracker.flags import evaluate_all
-from tracker.flags.evaluate import FLAG
+from tracker.flags.evaluate import FLAG, exposure_extra
 from tracker.flags.views import load_views
 from tracker.rules import evaluate_parcel, resolve_policy
 from tracker.rules.actions import render
+from tracker.rules.late_shipment import WITH_EXPOSURE
+from tracker.rules.tmall_timers import late_shipment_exposure
 from tracker.settings import ActionText, RuleOverride, Settings, WarnEscalate
 from tracker.status import FINAL_STATUSES, FactKind, FlagState, TrackingStatus
 
@@ -24,7 +27,10 @@ STATUSES = [
 ]  # fmt: skip
 TEXTS = [None, "【杭州】已收入", "超区件", "收件人拒收", "当地无网点", "网点暂停派送", "地址不详", "已退回"]
 FACTS = [FactKind.loss_confirmed, FactKind.not_received, FactKind.buyer_unreachable, FactKind.return_short,
-         FactKind.waybill_invalid]  # fmt: skip
+         FactKind.waybill_invalid, FactKind.buyer_reached, FactKind.signed_without_consent,
+         FactKind.signed_with_consent, FactKind.return_weighed, FactKind.buyer_unreachable]  # fmt: skip
+# a return's weighing (grams): lighter than shipped by less than, exactly, and more than the tolerance
+WEIGHINGS = [{"shipped_g": 1000, "returned_g": g} for g in (990, 950, 949, 400)]
 
 
 def _settings(settings: Settings) -> Settings:
@@ -69,6 +75,7 @@ def _sample(db, rng: random.Random, n: int) -> list[int]:  # type: ignore[no-unt
                 waybill=f"YT{i:013d}",
                 shipped_at=rng.choice([None, h(), h()]),
                 paid_at=rng.choice([None, h()]),
+                goods_value=rng.choice([None, Decimal("899.00"), Decimal("1899.00")]),
                 promised_ship_by=rng.choice([None, None, NOW - timedelta(minutes=1), NOW + timedelta(hours=1)]),
                 return_agreed_at=rng.choice([None, None, h()]),
             )
@@ -81,8 +88,10 @@ def _sample(db, rng: random.Random, n: int) -> list[int]:  # type: ignore[no-unt
                                   courier=courier, **cols)  # fmt: skip
         except Exception:  # a repeated (waybill, courier) of the random return waybills: updated, fine
             continue
-        for _ in range(rng.choice([0, 0, 0, 1, 2])):
-            db.fact(parcel_id, rng.choice(FACTS), NOW - timedelta(hours=2))
+        for _ in range(rng.choice([0, 0, 0, 1, 2, 3])):
+            kind = rng.choice(FACTS)
+            data = rng.choice(WEIGHINGS) if kind == FactKind.return_weighed else None
+            db.fact(parcel_id, kind, NOW - timedelta(hours=2), data)
         ids.append(parcel_id)
     return sorted(set(ids))
 
@@ -92,8 +101,13 @@ def _pure(engine, settings: Settings, ids: list[int], now: datetime) -> dict:  #
     for parcel_id, parcel in load_views(engine, ids).items():
         policy = resolve_policy(settings.rules, courier=parcel.courier, province=parcel.province, city=parcel.city)
         for flag in evaluate_parcel(parcel, now=now, policy=policy):
+            extra = None
+            if flag.action == WITH_EXPOSURE and parcel.goods_value is not None:  # filled after the evaluation
+                extra = exposure_extra(
+                    late_shipment_exposure(parcel.goods_value, settings.tmall.late_shipment_compensation)
+                )
             zh, en = render(flag, courier=parcel.courier, waybill=parcel.waybill,
-                            actions=settings.next_actions, couriers=settings.couriers)  # fmt: skip
+                            actions=settings.next_actions, couriers=settings.couriers, extra=extra)  # fmt: skip
             expected[(parcel_id, str(flag.kind))] = (str(flag.severity), flag.level, zh, en)
     return expected
 
@@ -117,6 +131,8 @@ def test_sql_evaluation_matches_the_pure_rules(db, settings) -> None:  # type: i
         k: v for k, v in expected.items() if stored.get(k) != v
     }
     assert len({kind for _, kind in expected}) >= 18  # the sample really is mixed
+    texts = " ".join(v[2] or "" for v in stored.values())  # and so are the issue-16 facts and the exposure
+    assert "未经买家同意代签" in texts and "买家同意" in texts and "退货称重" in texts and "天猫积分" in texts
 
     # a day and a half later: escalations, new flags and resolutions still match (levels and kinds)
     later = NOW + timedelta(hours=36)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tracker.alerts.messages import FORMATS, KIND_LABELS, Message, Text, Untrusted, render
-from tracker.alerts.model import ClaimFacts, FlagFacts, PlannedAlert
+from tracker.alerts.model import ClaimFacts, DeadlineFacts, FlagFacts, PlannedAlert
 from tracker.alerts.planning import parcel_groups, route_groups, stage_of, work_windows
 from tracker.alerts.schedule import local_date, next_slot
 from tracker.settings import AlertsConfig, RefundLadders
@@ -19,11 +19,15 @@ _TEXT = {
         "title": "每日异常汇总 {day}", "new": "近24小时新增异常 {n} 件", "none": "近24小时无新增异常",
         "closing": "{days}天内截止的索赔 {n} 件", "claimable": "可索赔金额(草稿, 申报期未过) {amount} {cur}",
         "closes": "截止",
+        "platform": "{days}天内到期的平台时限 {n} 个", "seven_day_return": "七天无理由退换货",
+        "complaint_window": "未收到货维权可发起", "negotiation": "未收到货维权协商",
     },
     "en": {
         "title": "Daily exceptions summary {day}", "new": "New exceptions in the last 24 h: {n}",
         "none": "No new exceptions in the last 24 h", "closing": "Claims closing within {days} days: {n}",
         "claimable": "Claimable (drafts still in their filing window): {amount} {cur}", "closes": "closes",
+        "platform": "Platform deadlines within {days} days: {n}", "seven_day_return": "7-day no-reason return",
+        "complaint_window": "not-received complaint window", "negotiation": "not-received complaint negotiation",
     },
 }  # fmt: skip
 
@@ -44,6 +48,7 @@ def plan_daily_digests(
     ladders: RefundLadders,
     tz: ZoneInfo,
     now: datetime,
+    deadlines: Iterable[DeadlineFacts] = (),
 ) -> list[PlannedAlert]:
     """One summary per group with `daily_digest` and channel per local day, planned at the first run
     inside the group's hours (any time for groups that ignore the schedule). A flag counts for a group
@@ -51,6 +56,7 @@ def plan_daily_digests(
     day = local_date(now, tz)
     flags = [f for f in flags if now - f.opened_at <= timedelta(hours=24)]
     claims = list(claims)
+    deadlines = list(deadlines)
     planned: list[PlannedAlert] = []
     for name, group in config.groups.items():
         if not group.daily_digest:
@@ -69,9 +75,11 @@ def plan_daily_digests(
             or name in route_groups(f, config, to_lead=stage_of(f, config, ladders).to_lead)
         ]
         my_claims = [c for c in claims if name in parcel_groups(c.courier, c.shop, c.province, config)]
+        my_deadlines = [d for d in deadlines if name in parcel_groups(d.courier, d.shop, d.province, config)]
         message = digest_message(
-            mine, my_claims, language=group.language or config.language, config=config, tz=tz, now=now
-        )
+            mine, my_claims, language=group.language or config.language, config=config, tz=tz, now=now,
+            deadlines=my_deadlines,
+        )  # fmt: skip
         for channel, key in keys.items():
             if key in existing_keys:
                 continue
@@ -100,6 +108,7 @@ def digest_message(
     config: AlertsConfig,
     tz: ZoneInfo,
     now: datetime,
+    deadlines: Iterable[DeadlineFacts] = (),
 ) -> Message:
     t = _TEXT[language]
     zh = language == "zh"
@@ -129,4 +138,11 @@ def digest_message(
             totals[claim.currency] = totals.get(claim.currency, Decimal("0")) + claim.amount
     for currency, amount in sorted(totals.items()) or [("CNY", Decimal("0"))]:
         lines.append(t["claimable"].format(amount=f"{amount:.2f}", cur=currency))
+    # Tmall timers still open that end within the same horizon as the claims (docs/domain.md "Tmall's timers")
+    due = sorted((d for d in deadlines if now <= d.due_at <= horizon), key=lambda d: (d.due_at, d.waybill))
+    if due:
+        lines.append(t["platform"].format(days=config.digest_claim_days, n=len(due)))
+        for d in due:
+            until = d.due_at.astimezone(tz)
+            lines.append(("  ", Untrusted(d.waybill), f" {t.get(d.kind, d.kind)} {t['closes']} {until:%Y-%m-%d %H:%M}"))
     return Message(title=t["title"].format(day=local_date(now, tz).isoformat()), lines=tuple(lines))

@@ -65,7 +65,8 @@ _WORDS = {
     "zh": {
         "warn": "预警", "escalate": "升级", "lead": "主管", "reminder": "第{n}次提醒", "waybill": "运单",
         "problem": "问题", "duration": "持续", "flagged": "距标记", "action": "建议处理",
-        "open": "在看板中打开", "step": "第{n}步", "days_left": "退款截止还剩 {d} 天",
+        "open": "在看板中打开", "step": "第{n}步",
+        "message_first": "现在先给买家旺旺留言; 电话任务在可致电时段另行提醒", "days_left": "退款截止还剩 {d} 天",
         "call": "请在 {start}-{end} 内致电买家 (本案第 {k}/{max} 次)",
         "call_limit": "本案已致电 {max} 次, 不要再打电话, 请留言跟进 (恶意骚扰会被扣分)",
         "claim": "索赔建议", "claim_none": "暂无索赔记录, 请按丢件流程发起索赔",
@@ -75,6 +76,7 @@ _WORDS = {
         "warn": "Warning", "escalate": "Escalation", "lead": "Lead", "reminder": "Reminder {n}",
         "waybill": "Waybill", "problem": "Problem", "duration": "For", "flagged": "since flagged",
         "action": "Next action", "open": "Open on the board", "step": "step {n}",
+        "message_first": "Leave the buyer a message now; the phone task follows in the calling window",
         "days_left": "{d} days left before the refund deadline",
         "call": "Phone the buyer between {start} and {end} (call {k} of {max} for this case)",
         "call_limit": "This case has had {max} calls: do not phone again, leave a message "
@@ -184,6 +186,7 @@ def flag_message(
     board_url: str,
     call: CallNote | None = None,
     with_claims: bool = False,
+    message_first: bool = False,
 ) -> Message:
     """The alert for one flag at one level: waybill and courier, what is wrong, for how long, the next
     action, the phone task (or its limit), the claim proposal for losses, and the board link."""
@@ -216,6 +219,8 @@ def flag_message(
     action = (flag.next_action_zh if zh else flag.next_action_en) or flag.next_action_zh or flag.next_action_en
     if action:
         lines.append((f"{w['action']}: ", Untrusted(action)))
+    if message_first:  # a ladder step's message, before its phone task (tracker.alerts.planning)
+        lines.append(w["message_first"])
     if call is not None:
         start, end = call.window.split("-")
         if call.limited:

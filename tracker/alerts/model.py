@@ -54,6 +54,18 @@ class FlagFacts:
     claims: tuple[ClaimFacts, ...] = ()
 
 
+# A Tmall timer of a parcel for the digest (tracker.flags.timers; docs/domain.md "Tmall's timers").
+@dataclass(frozen=True)
+class DeadlineFacts:
+    parcel_id: int
+    waybill: str
+    courier: str
+    kind: str  # tracker.rules.tmall_timers.TimerKind
+    due_at: datetime
+    shop: str | None = None
+    province: str | None = None
+
+
 # What the alert log already holds, as far as planning needs it.
 @dataclass(frozen=True)
 class AlertHistory:

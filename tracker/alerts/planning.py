@@ -165,6 +165,8 @@ def plan_alerts(
                 reminder = min(config.max_reminders, int(elapsed // timedelta(hours=config.reminder_after_hours)))
                 if reminder == 0:
                     continue
+            if first is None and _message_first(flag, stage, config):
+                planned += _message_alerts(flag, stage, group_name, history, config, tz, now)
             keys = {c: alert_key(episode(flag), stage.level, group_name, c, reminder) for c in group.channels}
             if all(k in history.keys for k in keys.values()):
                 continue
@@ -204,6 +206,51 @@ def plan_alerts(
                     )
                 )
     return planned
+
+
+MESSAGE = "message"  # the level suffix of a ladder step's message-first alert (step1.message)
+
+
+def _message_first(flag: FlagFacts, stage: Stage, config: AlertsConfig) -> bool:
+    return (
+        flag.kind == "refund_deadline"
+        and stage.is_call
+        and not stage.to_lead
+        and ladder_action(flag) in config.calls.message_first_actions
+    )
+
+
+def _message_alerts(
+    flag: FlagFacts, stage: Stage, group_name: str, history: AlertHistory, config: AlertsConfig, tz: ZoneInfo,
+    now: datetime,
+) -> list[PlannedAlert]:  # fmt: skip
+    """The step's message first, as its own alert: at once inside working hours (held to the next window
+    otherwise), no phone task; the step's call alert follows in the calling window (000 §24)."""
+    group = config.groups[group_name]
+    level = f"{stage.level}.{MESSAGE}"
+    keys = {c: alert_key(episode(flag), level, group_name, c) for c in group.channels}
+    state, due = _quiet(group.follows_schedule, config, tz, now)
+    message = flag_message(
+        flag, language=group.language or config.language, level=level, reminder=0, to_lead=False, now=now, tz=tz,
+        board_url=config.board_url, message_first=True,
+    )  # fmt: skip
+    return [
+        PlannedAlert(
+            dedupe_key=key,
+            flag_id=flag.flag_id,
+            parcel_id=flag.parcel_id,
+            channel=channel,
+            recipient=group_name,
+            level=f"{stage.level}/{MESSAGE}",
+            subject=message.subject,
+            body=render(message, FORMATS[config.channels[channel].type]),
+            state=state,
+            due_at=due,
+            call_key=None,
+        )  # fmt: skip
+        for channel, key in keys.items()
+        if key not in history.keys
+    ]
 
 
 def work_windows(config: AlertsConfig) -> list[Window]:

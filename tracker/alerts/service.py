@@ -88,8 +88,17 @@ def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAl
         ladders=settings.rules.refund_ladder,
         tz=settings.tz,
         now=now,
+        deadlines=platform_deadlines(engine, settings, {f.parcel_id for f in flags}),
     )
     return planned
+
+
+def platform_deadlines(engine: Engine, settings: Settings, parcel_ids: set[int]) -> list[Any]:
+    """The Tmall timers the digest lists: those of parcels with flags, and of parcels with a 未收到货 complaint
+    (its negotiation runs whether or not a flag is open)."""
+    from tracker.flags.timers import deadline_facts
+
+    return deadline_facts(engine, parcel_ids, settings.tmall, with_complaints=True)
 
 
 def run_alerts(

@@ -126,6 +126,10 @@ def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
         f"{report.path.name}: {report.rows} rows: {report.inserted} new, {report.updated} updated, "
         f"{report.merged} merged into another row, {report.rejected_rows} rejected"
     )
+    if report.trades_succeeded:  # 交易成功 times: the complaint window (docs/domain.md "Tmall's timers")
+        typer.echo(f"  {report.trades_succeeded} 交易成功 time(s) recorded")
+    if report.return_cases:  # returns rows without a return waybill yet (docs/importing.md)
+        typer.echo(f"  {report.return_cases} return(s) agreed without a return waybill yet, recorded on their orders")
     for row, waybill, note in report.detected[:max_errors]:
         typer.echo(f"  row {row}: courier detected for {waybill}: {note}")
     if report.detected_count > max_errors:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -41,6 +42,18 @@ def register(app: typer.Typer) -> None:
     fact_app.command("return-short", help="Fewer items received than the return claims.")(fact_return_short)
     fact_app.command("waybill-invalid", help="The return waybill finds nothing or shows wrong logistics.")(
         fact_waybill_invalid
+    )
+    # issue 16 (docs/domain.md)
+    fact_app.command("reached", help="The buyer answered: earlier unreachable attempts no longer count.")(fact_reached)
+    fact_app.command("signed", help="A third party or a locker signed; --consent if the buyer asked for it.")(
+        fact_signed
+    )
+    fact_app.command("return-weight", help="The return's weight against the weight shipped, kg.")(fact_return_weight)
+    fact_app.command("trade-succeeded", help="The order showed 交易成功 on the platform (--at).")(fact_trade_succeeded)
+    fact_app.command("complaint", help="The buyer opened a 未收到货 complaint (--at).")(fact_complaint)
+    fact_app.command("complaint-change", help="The buyer changed the complaint's amount (--at).")(fact_complaint_change)
+    app.command("timers", help="The Tmall timers of a parcel as dated deadlines, and a late shipment's exposure.")(
+        timers
     )
 
 
@@ -251,3 +264,148 @@ def fact_waybill_invalid(
         courier=courier,
         note=note,
     )
+
+
+# --- issue 16 (docs/domain.md) -------------------------------------------------------------------------------
+
+
+def fact_reached(
+    ctx: typer.Context,
+    waybill: str = typer.Argument(...),
+    courier: str | None = typer.Option(None, help=COURIER_HELP),
+    note: str | None = typer.Option(None, help="E.g. what the buyer said."),
+    by: str | None = typer.Option(None, help=BY_HELP),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    _record(ctx, fact_service.buyer_reached, "buyer reached", waybill=waybill, by=by, now=now, courier=courier,
+            note=note)  # fmt: skip
+
+
+def fact_signed(
+    ctx: typer.Context,
+    waybill: str = typer.Argument(...),
+    consent: bool = typer.Option(
+        ..., "--consent/--no-consent", help='Whether the buyer asked for it ("你帮我放在某某地方吧").'
+    ),
+    signer: str | None = typer.Option(None, help="Who signed, as the slip or the courier shows (e.g. 门卫)."),
+    locker: bool = typer.Option(False, "--locker", help="Put in a parcel locker or a station, not handed over."),
+    courier: str | None = typer.Option(None, help=COURIER_HELP),
+    note: str | None = typer.Option(None, help="A note."),
+    by: str | None = typer.Option(None, help=BY_HELP),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    what = "signature the buyer asked for" if consent else "signature without the buyer's consent"
+    _record(ctx, fact_service.signed_by_other, what, waybill=waybill, by=by, now=now, courier=courier,
+            consent=consent, signer=signer, locker=locker, note=note)  # fmt: skip
+
+
+def fact_return_weight(
+    ctx: typer.Context,
+    waybill: str = typer.Argument(..., help="The return waybill (or the order's outbound one)."),
+    shipped: str = typer.Option(..., help="What the warehouse shipped weighs, kg (its own scale)."),
+    returned: str = typer.Option(..., help="What the return weighs, kg (the courier's record)."),
+    courier: str | None = typer.Option(None, help=COURIER_HELP),
+    note: str | None = typer.Option(None, help="A note."),
+    by: str | None = typer.Option(None, help=BY_HELP),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    shipped_kg, returned_kg = _weight(shipped, "--shipped"), _weight(returned, "--returned")
+    _record(ctx, fact_service.return_weighed, "return weight", waybill=waybill, by=by, now=now, courier=courier,
+            shipped_kg=shipped_kg, returned_kg=returned_kg, note=note)  # fmt: skip
+
+
+def _event_fact(ctx: typer.Context, record: Any, what: str, *, waybill: str, at: str | None, courier: str | None,
+                note: str | None, by: str | None, now: str | None) -> None:  # fmt: skip
+    tz = ctx_app(ctx).settings.tz
+    try:
+        when = parse_local_time(at, tz) if at else None
+    except ValueProblem as exc:
+        raise TrackerError(f"--at: expected {exc}") from None
+    _record(ctx, record, what, waybill=waybill, by=by, now=now, courier=courier, at=when, note=note)
+
+
+AT_HELP = "When it happened on the platform (default: now); no offset = configured zone."
+
+
+def fact_trade_succeeded(
+    ctx: typer.Context,
+    waybill: str = typer.Argument(...),
+    at: str | None = typer.Option(None, help=AT_HELP),
+    courier: str | None = typer.Option(None, help=COURIER_HELP),
+    note: str | None = typer.Option(None, help="A note."),
+    by: str | None = typer.Option(None, help=BY_HELP),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    _event_fact(ctx, fact_service.trade_succeeded, "交易成功", waybill=waybill, at=at, courier=courier, note=note,
+                by=by, now=now)  # fmt: skip
+
+
+def fact_complaint(
+    ctx: typer.Context,
+    waybill: str = typer.Argument(...),
+    at: str | None = typer.Option(None, help=AT_HELP),
+    courier: str | None = typer.Option(None, help=COURIER_HELP),
+    note: str | None = typer.Option(None, help="A note, e.g. the amount asked."),
+    by: str | None = typer.Option(None, help=BY_HELP),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    _event_fact(ctx, fact_service.complaint_opened, "未收到货 complaint", waybill=waybill, at=at, courier=courier,
+                note=note, by=by, now=now)  # fmt: skip
+
+
+def fact_complaint_change(
+    ctx: typer.Context,
+    waybill: str = typer.Argument(...),
+    at: str | None = typer.Option(None, help=AT_HELP),
+    courier: str | None = typer.Option(None, help=COURIER_HELP),
+    note: str | None = typer.Option(None, help="A note, e.g. the new amount."),
+    by: str | None = typer.Option(None, help=BY_HELP),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    _event_fact(ctx, fact_service.complaint_amount_changed, "complaint amount change", waybill=waybill, at=at,
+                courier=courier, note=note, by=by, now=now)  # fmt: skip
+
+
+def timers(
+    ctx: typer.Context,
+    waybill: str = typer.Argument(...),
+    courier: str | None = typer.Option(None, help=COURIER_HELP),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    from tracker.flags.views import load_views
+    from tracker.rules.tmall_timers import TIMER_LABELS, late_shipment_exposure, parcel_timers
+
+    app = ctx_app(ctx)
+    when = resolve_now(now, app.settings)
+    parcel = fact_service.find_parcel(app.engine, waybill=waybill, courier=courier)
+    view = load_views(app.engine, [parcel["id"]])[parcel["id"]]
+    rules = app.settings.tmall
+    rows = [
+        {
+            "timer": TIMER_LABELS[d.kind][1],
+            "from": d.starts_at,
+            "until": d.due_at,
+            "state": "open" if d.is_open(when) else "closed",
+            "hours_left": d.seconds_left(when) // 3600,
+            "extended": "yes" if d.extended else "",
+        }
+        for d in parcel_timers(view, rules)
+    ]
+    if not rows:
+        typer.echo(f"{parcel['waybill']}: no Tmall timer yet (needs the signing time, 交易成功 or a complaint)")
+    else:
+        emit(rows, ["timer", "from", "until", "state", "hours_left", "extended"], fmt, tz=app.settings.tz)
+    if view.goods_value is not None and view.shipped_at is None and view.direction == "outbound":
+        exposure = late_shipment_exposure(view.goods_value, rules.late_shipment_compensation)
+        if fmt is Format.csv:
+            return
+        if fmt is Format.json:  # one more JSON line, its own shape
+            typer.echo(json.dumps({"late_shipment_exposure_cny": str(exposure.cny), "tmall_points": exposure.points,
+                                   "price": str(exposure.price), "capped": exposure.capped}))  # fmt: skip
+            return
+        capped = f", capped at {exposure.cap:,.2f}" if exposure.capped else ""
+        typer.echo(
+            f"late-shipment exposure: {exposure.percent}% x {exposure.price:,.2f}{capped} = {exposure.cny:,.2f} CNY "
+            f"({exposure.points:,} Tmall points)"
+        )

@@ -59,7 +59,10 @@ from sqlalchemy.schema import CreateTable
 from tracker.flags import queries
 from tracker.flags.sqlfuncs import contains_text, json_object, register_text_match
 from tracker.rules import actions as next_actions
+from tracker.rules.common import whole_hours
 from tracker.rules.ladder import position
+from tracker.rules.late_shipment import WITH_EXPOSURE
+from tracker.rules.tmall_timers import late_shipment_exposure
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
@@ -257,6 +260,7 @@ def evaluate_all(
                 index.create(conn)
         _apply(conn, ctx, summary)
         _ladder_positions(conn, ctx, settings)
+        _late_shipment_exposure(conn, ctx, settings)
         # not in a `finally`: after an error PostgreSQL refuses any statement until the rollback,
         # and the DROP's error would hide the first one
         _drop_temp(conn)
@@ -363,9 +367,12 @@ def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> No
     d, f, c = DESIRED, FLAG, CHANGE
     resolved = f.c.state == str(FlagState.resolved)
     by_rules = func.coalesce(f.c.resolved_by, RULES_ACTOR) == RULES_ACTOR
+    # a flag raised by a person's fact follows the newest fact: a newer one (another signature, a new weighing)
+    # rewrites its next action and details (docs/domain.md "What people record")
+    newer_fact = and_(d.c.kind.in_([str(k) for k in FACT_FLAG_KINDS]), d.c.anchor != func.coalesce(f.c.anchor, CLEARED))
     changed = or_(
         f.c.id.is_(None),
-        and_(~resolved, d.c.level > f.c.level),
+        and_(~resolved, or_(d.c.level > f.c.level, newer_fact)),
         and_(resolved, or_(by_rules, d.c.level > f.c.level, d.c.anchor != func.coalesce(f.c.anchor, CLEARED))),
     )
     action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
@@ -660,6 +667,65 @@ def _ladder_positions(conn: Connection, ctx: queries.Context, settings: Settings
             names = (courier.name, courier.name_en) if courier else (row.courier, row.courier)
             values = {"courier": names[0], "courier_en": names[1], "waybill": row.waybill, "value": at.days_left}
             zh, en = next_actions.fill(text.zh, **values), next_actions.fill(text.en, **values)
+        if details != row.details or (zh, en) != (row.next_action_zh, row.next_action_en):
+            changes.append({"fid": row.id, "new_details": details, "zh": zh, "en": en})
+    if changes:
+        conn.execute(
+            update(FLAG)
+            .where(FLAG.c.id == bindparam("fid"))
+            .values(details=bindparam("new_details"), next_action_zh=bindparam("zh"), next_action_en=bindparam("en")),
+            changes,
+        )
+
+
+def exposure_extra(exposure: Any) -> dict[str, str]:
+    """The placeholders of `late_shipment.exposure` (tracker.rules.actions.fill_extra)."""
+    return {"exposure_cny": f"{exposure.cny:,.2f}", "exposure_points": f"{exposure.points:,}"}
+
+
+def _late_shipment_exposure(conn: Connection, ctx: queries.Context, settings: Settings) -> None:
+    """Every unresolved late_shipment flag (in scope) on a parcel with a price gets the shop's exposure as
+    details and in its next action: percent of the price, capped, in CNY and Tmall points, from
+    config/claims/tmall.toml (docs/domain.md "Tmall's timers"). Few rows: one read, updates where changed."""
+    p = queries.PARCEL
+    rows = conn.execute(
+        select(
+            FLAG.c.id,
+            FLAG.c.details,
+            FLAG.c.next_action_zh,
+            FLAG.c.next_action_en,
+            p.c.courier,
+            p.c.waybill,
+            p.c.goods_value,
+            p.c.paid_at,
+        )  # fmt: skip
+        .join(p, p.c.id == FLAG.c.parcel_id)
+        .where(
+            FLAG.c.kind == str(FlagKind.late_shipment),
+            FLAG.c.state != str(FlagState.resolved),
+            p.c.goods_value.is_not(None),
+            p.c.paid_at.is_not(None),
+            *_in_scope(ctx),
+        )
+    ).all()
+    if not rows:
+        return
+    rules = settings.tmall.late_shipment_compensation
+    text = settings.next_actions.get(WITH_EXPOSURE)
+    changes = []
+    for row in rows:
+        exposure = late_shipment_exposure(row.goods_value, rules)
+        details = exposure.to_details()
+        zh, en = row.next_action_zh, row.next_action_en
+        if text is not None:
+            paid = row.paid_at if row.paid_at.tzinfo else row.paid_at.replace(tzinfo=UTC)
+            courier = settings.couriers.get(row.courier)
+            names = (courier.name, courier.name_en) if courier else (row.courier, row.courier)
+            values = {"courier": names[0], "courier_en": names[1], "waybill": row.waybill,
+                      "value": whole_hours(ctx.now, paid)}  # fmt: skip
+            extra = exposure_extra(exposure)
+            zh = next_actions.fill_extra(next_actions.fill(text.zh, **values), extra)
+            en = next_actions.fill_extra(next_actions.fill(text.en, **values), extra)
         if details != row.details or (zh, en) != (row.next_action_zh, row.next_action_en):
             changes.append({"fid": row.id, "new_details": details, "zh": zh, "en": en})
     if changes:

@@ -1,7 +1,9 @@
 """Manual facts a person records about a parcel (parcel_fact rows, audited). The rules read them:
 loss confirmed -> `lost`; buyer says not received/short -> `delivered_disputed`; return agreed ->
 return rules and the refund-deadline ladder; buyer unreachable attempts -> `return_abandoned`; return
-arrived short -> `return_partial`; return waybill invalid -> `return_waybill_invalid`."""
+arrived short or weighed light -> `return_partial`; return waybill invalid -> `return_waybill_invalid`; buyer
+reached -> earlier unreachable attempts stop counting; a third party signed without the buyer's consent ->
+`delivered_disputed`; 交易成功 and 未收到货 complaints -> the Tmall timers (docs/domain.md)."""
 
 from __future__ import annotations
 
@@ -143,3 +145,66 @@ def waybill_invalid(engine: Engine, *, waybill: str, actor: str, now: datetime, 
     """The return waybill finds nothing at the courier or shows wrong logistics."""
     return record_fact(engine, waybill=waybill, kind=FactKind.waybill_invalid, actor=actor, now=now,
                        courier=courier, data={"note": note})  # fmt: skip
+
+
+# --- issue 16 (docs/domain.md): buyer reached, who signed, return weight, the platform's timers -------------
+
+
+def buyer_reached(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
+                  note: str | None = None) -> int:  # fmt: skip
+    """The buyer answered about the return: the unreachable attempts recorded before no longer count toward
+    `return_abandoned` (002 "多次确认无法联系上顾客": the buyer was reachable after all)."""
+    return record_fact(engine, waybill=waybill, kind=FactKind.buyer_reached, actor=actor, now=now,
+                       courier=courier, data={"note": note})  # fmt: skip
+
+
+def signed_by_other(
+    engine: Engine, *, waybill: str, actor: str, now: datetime, consent: bool, signer: str | None = None,
+    locker: bool = False, courier: str | None = None, note: str | None = None,
+) -> int:  # fmt: skip
+    """Someone other than the buyer (or a locker, a station) signed. Without the buyer's consent this opens
+    `delivered_disputed` (000 §21 (3): the courier's liability); with it ("你帮我放在某某地方吧") it does not."""
+    kind = FactKind.signed_with_consent if consent else FactKind.signed_without_consent
+    data = {"signer": (signer or "").strip() or None, "locker": locker, "consent": consent, "note": note}
+    return record_fact(engine, waybill=waybill, kind=kind, actor=actor, now=now, courier=courier, data=data)
+
+
+def grams(kg: Decimal, option: str) -> int:
+    """A weight in kg as whole grams (what the rules compare)."""
+    if kg < 0:
+        raise TrackerError(f"{option}: expected a weight of 0 kg or more, got {kg}")
+    return int((kg * 1000).to_integral_value())
+
+
+def return_weighed(
+    engine: Engine, *, waybill: str, actor: str, now: datetime, shipped_kg: Decimal, returned_kg: Decimal,
+    courier: str | None = None, note: str | None = None,
+) -> int:  # fmt: skip
+    """The return's weight (the courier's) against what the warehouse shipped (000 §22). Lighter by more than
+    returns.short_weight_tolerance_grams: `return_partial`, with both weights as the evidence."""
+    data = {"shipped_kg": shipped_kg, "returned_kg": returned_kg, "shipped_g": grams(shipped_kg, "--shipped"),
+            "returned_g": grams(returned_kg, "--returned"), "note": note}  # fmt: skip
+    return record_fact(engine, waybill=waybill, kind=FactKind.return_weighed, actor=actor, now=now,
+                       courier=courier, data=data)  # fmt: skip
+
+
+def _platform_event(kind: FactKind, option: str) -> Any:
+    def record(engine: Engine, *, waybill: str, actor: str, now: datetime, at: datetime | None = None,
+               courier: str | None = None, note: str | None = None) -> int:  # fmt: skip
+        when = at or now
+        if when.utcoffset() is None:
+            raise TrackerError(f"{option}: expected a time with a zone")
+        if when > now:
+            raise TrackerError(f"{option}: {when.isoformat()} is later than now ({now.isoformat()})")
+        return record_fact(engine, waybill=waybill, kind=kind, actor=actor, now=now, courier=courier,
+                           data={"at": when, "note": note})  # fmt: skip
+
+    return record
+
+
+# 交易成功 on the platform: the 未收到货 complaint window counts from it (tracker.rules.tmall_timers)
+trade_succeeded = _platform_event(FactKind.trade_succeeded, "--at")
+# the buyer opened a 未收到货 complaint: 72 h to negotiate
+complaint_opened = _platform_event(FactKind.complaint_opened, "--at")
+# the buyer changed the complaint's amount: in the last 24 h it moves the negotiation deadline
+complaint_amount_changed = _platform_event(FactKind.complaint_amount_changed, "--at")

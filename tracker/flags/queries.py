@@ -199,7 +199,11 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
             and_(p.promised_ship_by.is_not(None), p.promised_ship_by <= ctx.now),
             and_(p.promised_ship_by.is_(None), p.paid_at <= ctx.ago(hours=limits.hours_after_payment)),
         )
-        yield select(*_row(PARCEL, FlagKind.late_shipment, value=_hours_since(ctx, p.paid_at))).where(
+        action = case(
+            (p.goods_value.is_not(None), literal(f"{FlagKind.late_shipment}.exposure", String)),
+            else_=literal(str(FlagKind.late_shipment), String),
+        )
+        yield select(*_row(PARCEL, FlagKind.late_shipment, value=_hours_since(ctx, p.paid_at), action=action)).where(
             *_scoped(
                 ctx,
                 PARCEL,
@@ -330,16 +334,78 @@ def _fact_rule(ctx: Context, kind: FlagKind, fact: FactKind, severity: Severity,
     )
 
 
+def _newest(parcel_id: Any, *kinds: FactKind) -> Any:
+    """The id of the newest fact of these kinds on the parcel (NULL when none)."""
+    f = FACT.alias("f_" + "_".join(str(k)[:8] for k in kinds))
+    return (
+        select(func.max(f.c.id))
+        .where(f.c.parcel_id == parcel_id, f.c.kind.in_([str(k) for k in kinds]))
+        .correlate(PARCEL)
+        .scalar_subquery()
+    )
+
+
+def delivered_disputed(ctx: Context) -> Select:
+    """tracker.rules.delivered_disputed: a not-received complaint, or the newest signature fact a third
+    party's without the buyer's consent (next action `.third_party`); `.consented` when the buyer asked."""
+    p = PARCEL.c
+    complaint = func.coalesce(_newest(p.id, FactKind.not_received), 0)
+    signature = _newest(p.id, FactKind.signed_without_consent, FactKind.signed_with_consent)
+    unconsented = _newest(p.id, FactKind.signed_without_consent)
+    third_party = and_(signature.is_not(None), signature == unconsented)
+    anchor = case((and_(third_party, signature > complaint), signature), else_=complaint)
+    action = case(
+        (third_party, literal(f"{FlagKind.delivered_disputed}.third_party", String)),
+        (signature.is_not(None), literal(f"{FlagKind.delivered_disputed}.consented", String)),
+        else_=literal(str(FlagKind.delivered_disputed), String),
+    )
+    row = _row(PARCEL, FlagKind.delivered_disputed, severity=_const(Severity.escalate), anchor=anchor, action=action)
+    # driven from the facts (few), not a probe per parcel: the parcels holding such a fact
+    with_fact = p.id.in_(
+        select(FACT.c.parcel_id).where(
+            FACT.c.kind.in_([str(FactKind.not_received), str(FactKind.signed_without_consent)])
+        )
+    )
+    return select(*row).where(*_scoped(ctx, PARCEL, p.direction != RETURN, with_fact, or_(third_party, complaint > 0)))
+
+
+def return_partial(ctx: Context) -> Iterator[Select]:
+    """tracker.rules.return_partial: a short-return fact, or the newest weighing lighter than shipped by more
+    than the tolerance (per override group); the newer of the two anchors the flag."""
+    p = PARCEL.c
+    counted = func.coalesce(_newest(p.id, FactKind.return_short), 0)
+    weighing = FACT.alias("w")
+    newest_weighing = _newest(p.id, FactKind.return_weighed)
+    shipped = weighing.c.data["shipped_g"].as_integer()
+    returned = weighing.c.data["returned_g"].as_integer()
+    with_fact = p.id.in_(
+        select(FACT.c.parcel_id).where(FACT.c.kind.in_([str(FactKind.return_short), str(FactKind.return_weighed)]))
+    )
+    for limits, terms in groups(ctx, "returns"):
+        short_id = (
+            select(weighing.c.id)
+            .where(
+                weighing.c.id == newest_weighing,
+                shipped.is_not(None),
+                returned.is_not(None),
+                shipped - returned > limits.short_weight_tolerance_grams,
+            )
+            .scalar_subquery()
+        )
+        by_weight = and_(short_id.is_not(None), short_id > counted)
+        row = _row(
+            PARCEL, FlagKind.return_partial, severity=_const(Severity.escalate),
+            anchor=case((by_weight, short_id), else_=counted),
+            action=case((by_weight, literal(f"{FlagKind.return_partial}.weight", String)),
+                        else_=literal(str(FlagKind.return_partial), String)),
+        )  # fmt: skip
+        yield select(*row).where(*_scoped(ctx, PARCEL, with_fact, or_(by_weight, counted > 0), *terms))
+
+
 def fact_rules(ctx: Context) -> Iterator[Select]:
     yield _fact_rule(ctx, FlagKind.lost, FactKind.loss_confirmed, Severity.escalate)
-    yield _fact_rule(
-        ctx,
-        FlagKind.delivered_disputed,
-        FactKind.not_received,
-        Severity.escalate,
-        PARCEL.c.direction != RETURN,
-    )
-    yield _fact_rule(ctx, FlagKind.return_partial, FactKind.return_short, Severity.escalate)
+    yield delivered_disputed(ctx)
+    yield from return_partial(ctx)
     yield _fact_rule(
         ctx,
         FlagKind.return_waybill_invalid,
@@ -396,9 +462,11 @@ def return_rules(ctx: Context) -> Iterator[Select]:
         yield select(*_row(PARCEL, FlagKind.return_no_movement, value=_days_since(ctx, since))).where(
             *_scoped(ctx, PARCEL, _case_branches()[0], since < ctx.ago(days=limits.no_movement_days), *terms)
         )
+        # the unreachable attempts since the buyer was last reached (tracker.rules.return_abandoned)
+        reached = func.coalesce(_newest(p.id, FactKind.buyer_reached), 0)
         attempts = (
             select(func.count())
-            .where(FACT.c.parcel_id == p.id, FACT.c.kind == str(FactKind.buyer_unreachable))
+            .where(FACT.c.parcel_id == p.id, FACT.c.kind == str(FactKind.buyer_unreachable), FACT.c.id > reached)
             .scalar_subquery()
         )
         for branch in _case_branches():

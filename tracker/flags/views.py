@@ -18,6 +18,7 @@ _FIELDS = [
     "id", "courier", "waybill", "direction", "status", "status_text", "provider_error", "is_open",
     "order_id", "buyer_id", "province", "city", "paid_at", "shipped_at", "promised_ship_by",
     "first_scan_at", "last_event_at", "return_agreed_at", "refund_deadline", "refund_express", "created_at",
+    "delivered_at", "goods_value",
 ]  # fmt: skip
 
 

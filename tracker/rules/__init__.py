@@ -2,7 +2,9 @@
 
 Every rule is `evaluate(parcel: ParcelView, *, now, policy) -> Flag | None`: plain values in, a flag or
 nothing out, `now` passed in, no I/O. `evaluate_parcel` runs them all. The set-based SQL forms used at
-scale live in tracker/flags/queries.py and are tested to agree with these."""
+scale live in tracker/flags/queries.py and are tested to agree with these.
+
+Each rule as implemented, with its seed file and section: docs/domain.md."""
 
 from __future__ import annotations
 

@@ -25,6 +25,14 @@ def fill(template: str, *, courier: str, courier_en: str, waybill: str, value: i
     return template
 
 
+def fill_extra(template: str, extra: Mapping[str, str] | None) -> str:
+    """Replace the placeholders only some kinds have ({exposure_cny}, {exposure_points}: filled after the
+    evaluation by tracker.flags.evaluate, the same way)."""
+    for key, text in (extra or {}).items():
+        template = template.replace("{" + key + "}", text)
+    return template
+
+
 def render(
     flag: Flag,
     *,
@@ -32,12 +40,14 @@ def render(
     waybill: str,
     actions: Mapping[str, ActionText],
     couriers: Mapping[str, CourierConfig],
+    extra: Mapping[str, str] | None = None,
 ) -> tuple[str | None, str | None]:
-    """(zh, en) next action for a flag on a parcel of `courier` (slug); (None, None) without a template."""
+    """(zh, en) next action for a flag on a parcel of `courier` (slug); (None, None) without a template.
+    `extra`: the values of kind-specific placeholders (see fill_extra)."""
     text = actions.get(flag.action_key)
     if text is None:
         return None, None
     config = couriers.get(courier)
     name, name_en = (config.name, config.name_en) if config else (courier, courier)
     values = {"courier": name, "courier_en": name_en, "waybill": waybill, "value": flag.value}
-    return fill(text.zh, **values), fill(text.en, **values)
+    return fill_extra(fill(text.zh, **values), extra), fill_extra(fill(text.en, **values), extra)

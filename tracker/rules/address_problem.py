@@ -1,4 +1,4 @@
-"""`address_problem`: Kdniao 420/421, or text (地址不详, 电话错误)."""
+"""`address_problem`: Kdniao 420/421, or text (地址不详, 电话错误). (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus

@@ -1,4 +1,4 @@
-"""`blind_area`: 盲区件/无网点件: the courier text says the city has no outlet."""
+"""`blind_area`: 盲区件/无网点件: the courier text says the city has no outlet. (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity

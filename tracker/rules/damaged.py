@@ -1,4 +1,4 @@
-"""`damaged`: Kuaidi100 209, Kdniao 414."""
+"""`damaged`: Kuaidi100 209, Kdniao 414. (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus

@@ -1,5 +1,5 @@
 """`late_shipment`: paid and not shipped by the promised time, by default late_shipment.hours_after_payment
-after payment (002 "延迟发货 买家操作付款后72小时后")."""
+after payment (002 "延迟发货 买家操作付款后72小时后"). (docs/domain.md)"""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tracker.rules.policy import Policy
 from tracker.status import FlagKind, Severity
 
 KIND = FlagKind.late_shipment
+WITH_EXPOSURE = f"{KIND}.exposure"  # next_actions.toml key: the text with {exposure_cny} and {exposure_points}
 
 
 def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
@@ -24,4 +25,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         due = parcel.paid_at <= now - timedelta(hours=policy.late_shipment.hours_after_payment)
     if not due:
         return None
-    return Flag(KIND, Severity.warn, value=whole_hours(now, parcel.paid_at))
+    # with a price, the next action names the shop's exposure (filled from tmall.toml after evaluation)
+    action = WITH_EXPOSURE if parcel.goods_value is not None else ""
+    return Flag(KIND, Severity.warn, value=whole_hours(now, parcel.paid_at), action=action)

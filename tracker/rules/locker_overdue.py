@@ -1,4 +1,4 @@
-"""`locker_overdue`: Kuaidi100 205, Kdniao 412."""
+"""`locker_overdue`: Kuaidi100 205, Kdniao 412. (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus

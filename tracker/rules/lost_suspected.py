@@ -1,5 +1,5 @@
 """`lost_suspected`: stale for longer still, or the provider reports loss (17TRACK Exception_Lost,
-AfterShip Exception_013, normalized to status `lost`) and no person has confirmed it yet."""
+AfterShip Exception_013, normalized to status `lost`) and no person has confirmed it yet. (docs/domain.md)"""
 
 from __future__ import annotations
 

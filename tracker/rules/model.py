@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tracker.status import Direction, FactKind, FlagKind, Severity, TrackingStatus
@@ -44,6 +45,8 @@ class ParcelView:
     refund_deadline: datetime | None = None
     refund_express: bool = False
     created_at: datetime | None = None
+    delivered_at: datetime | None = None  # signed (签收), the seven-day return counts from the next 00:00
+    goods_value: Decimal | None = None  # the price the late-shipment exposure is computed from
     facts: tuple[Fact, ...] = ()
     return_recorded: bool = False  # outbound: a return parcel exists for the same order
     waybill_buyers: int = 1  # return: distinct buyer ids recorded with this return waybill

@@ -1,4 +1,5 @@
-"""`no_first_scan`: shipped in the shop, no carrier event since (000 §7 "发货后 3-4天一直没有物流信息的")."""
+"""`no_first_scan`: shipped in the shop, no carrier event since (000 §7 "发货后 3-4天一直没有物流信息的";
+docs/domain.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`out_of_area`: 超区: provider code (Kuaidi100 207, Kdniao 423) or text."""
+"""`out_of_area`: 超区: provider code (Kuaidi100 207, Kdniao 423) or text. (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus

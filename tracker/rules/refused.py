@@ -1,4 +1,4 @@
-"""`refused`: 拒签/拒收: Kuaidi100 14/203, Kdniao 404, or text."""
+"""`refused`: 拒签/拒收: Kuaidi100 14/203, Kdniao 404, or text. (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus

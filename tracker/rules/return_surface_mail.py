@@ -1,4 +1,4 @@
-"""`return_surface_mail`: the return waybill starts with a surface-mail (平邮) prefix (000 §23.4)."""
+"""`return_surface_mail`: the return waybill starts with a surface-mail (平邮) prefix (000 §23.4). (docs/domain.md)"""
 
 from __future__ import annotations
 

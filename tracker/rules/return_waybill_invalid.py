@@ -1,6 +1,6 @@
 """`return_waybill_invalid`: the return waybill finds nothing at the courier, or the logistics shown are
 wrong (000 §23.1): the provider's error says so (rules.toml [text_patterns] waybill_invalid), or a
-person recorded it."""
+person recorded it. (docs/domain.md)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`return_waybill_shared`: the same return waybill recorded for several different buyer ids (000 §23.3).
-One buyer using one waybill for several orders is legitimate and does not count."""
+One buyer using one waybill for several orders is legitimate and does not count. (docs/domain.md)"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`returned`: 退签: Kuaidi100 4, Kdniao 406 (final)."""
+"""`returned`: 退签: Kuaidi100 4, Kdniao 406 (final). (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus

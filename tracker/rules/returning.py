@@ -1,4 +1,4 @@
-"""`returning`: 退回: Kuaidi100 6, Kdniao 407, or text."""
+"""`returning`: 退回: Kuaidi100 6, Kdniao 407, or text. (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus

@@ -1,6 +1,6 @@
 """`stale`: has events, not final, no new event since the last one (000 §7 "物流一直没有更新的").
 
-Applies to both directions, so a returning parcel's return leg goes stale too."""
+Applies to both directions, so a returning parcel's return leg goes stale too. (docs/domain.md)"""
 
 from __future__ import annotations
 

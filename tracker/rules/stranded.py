@@ -1,4 +1,4 @@
-"""`stranded`: 滞留: Kuaidi100 208, or text about an outlet suspended or parcels held."""
+"""`stranded`: 滞留: Kuaidi100 208, or text about an outlet suspended or parcels held. (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus

@@ -1,4 +1,4 @@
-"""`unreachable`: Kuaidi100 206, Kdniao 416."""
+"""`unreachable`: Kuaidi100 206, Kdniao 416. (docs/domain.md)"""
 
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus

@@ -179,3 +179,81 @@ def parcel_summary(engine: Engine) -> dict[str, Any]:
         "by_direction": by_direction,
         "by_status": by_status,
     }
+
+
+def record_return_case(
+    engine: Engine, order_id: str, *, agreed_at: datetime, refund_deadline: datetime | None, now: datetime,
+    actor: str,
+) -> bool:  # fmt: skip
+    """A return agreed on an order whose buyer has not given a return waybill yet (a returns-export row with
+    none): the order's outbound parcels get return_agreed_at (an earlier agreement is kept) and the refund
+    deadline when known, with a `return_agreed` fact and an audit line for each parcel that changes. False
+    when the order has no outbound parcel."""
+    from tracker.storage.rows import ParcelFactRow
+
+    fact = ParcelFactRow.__table__
+    with engine.begin() as conn:
+        parcels = conn.execute(
+            select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.return_agreed_at, PARCEL.c.refund_deadline).where(
+                PARCEL.c.order_id == order_id, PARCEL.c.direction != str(Direction.ret)
+            )
+        ).all()
+        for parcel in parcels:
+            if parcel.return_agreed_at is not None and (refund_deadline is None or parcel.refund_deadline):
+                continue  # already recorded (a re-import, or a person's fact): kept
+            agreed = parcel.return_agreed_at or agreed_at
+            deadline = parcel.refund_deadline or refund_deadline
+            conn.execute(
+                PARCEL.update()
+                .where(PARCEL.c.id == parcel.id)
+                .values(return_agreed_at=agreed, refund_deadline=deadline, updated_at=now)
+            )
+            data = {"agreed_at": agreed.isoformat(), "express": False, "source": "returns export",
+                    "refund_deadline": deadline.isoformat() if deadline else None}  # fmt: skip
+            fact_id = conn.execute(
+                fact.insert().returning(fact.c.id),
+                {"parcel_id": parcel.id, "kind": "return_agreed", "recorded_at": now, "recorded_by": actor,
+                 "data": data},
+            ).scalar_one()  # fmt: skip
+            detail = {"fact_id": fact_id, "waybill": parcel.waybill, **data}
+            record_audit(conn, at=now, actor=actor, action="fact.return_agreed", entity="parcel",
+                         entity_id=parcel.id, detail=detail)  # fmt: skip
+    return bool(parcels)
+
+
+def record_trade_succeeded(
+    engine: Engine, items: Sequence[tuple[str, str, datetime]], *, now: datetime, actor: str
+) -> int:
+    """交易成功 times from an order export, as `trade_succeeded` facts (the 未收到货 complaint window counts from
+    it; docs/domain.md). A parcel that already has a fact with the same time gets none; returns how many."""
+    from tracker.storage.rows import ParcelFactRow
+
+    if not items:
+        return 0
+    fact = ParcelFactRow.__table__
+    recorded = 0
+    with engine.begin() as conn:
+        for courier, waybill, at in items:
+            parcel_id = conn.execute(
+                select(PARCEL.c.id).where(PARCEL.c.courier == courier, PARCEL.c.waybill == waybill)
+            ).scalar()
+            if parcel_id is None:
+                continue
+            known = {
+                (d or {}).get("at")
+                for d in conn.execute(
+                    select(fact.c.data).where(fact.c.parcel_id == parcel_id, fact.c.kind == "trade_succeeded")
+                ).scalars()
+            }
+            data = {"at": at.isoformat(), "source": "order export"}
+            if data["at"] in known:
+                continue
+            fact_id = conn.execute(
+                fact.insert().returning(fact.c.id),
+                {"parcel_id": parcel_id, "kind": "trade_succeeded", "recorded_at": now, "recorded_by": actor,
+                 "data": data},
+            ).scalar_one()  # fmt: skip
+            record_audit(conn, at=now, actor=actor, action="fact.trade_succeeded", entity="parcel",
+                         entity_id=parcel_id, detail={"fact_id": fact_id, "waybill": waybill, **data})  # fmt: skip
+            recorded += 1
+    return recorded

@@ -1,0 +1,99 @@
+"""The parcel page's 平台时限 section and fact forms (dashboard/fact_forms.py, issue 16), through AppTest."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.dashboard.test_app import login
+from tracker.storage.repo import AUDIT
+from tracker.storage.rows import ParcelFactRow
+
+FACT = ParcelFactRow.__table__
+
+
+def _parcel_page(parcel_id: int, name: str = "lily", password: str = "lily-pw"):  # type: ignore[no-untyped-def]
+    at = login(name, password)
+    at.query_params["id"] = str(parcel_id)
+    at.switch_page("views/parcel.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _submit(at, index: int):  # type: ignore[no-untyped-def]
+    buttons = [b for b in at.button if b.label == "记录"]
+    buttons[index].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_delivered_parcel_shows_the_seven_day_window_and_records_a_third_party_signature(board_db):
+    engine, ids = board_db
+    pid = ids["parcels"]["YTO3003"]  # delivered 20 h before now
+    at = _parcel_page(pid)
+    assert "平台时限" in [h.value for h in at.subheader]
+    timers = at.dataframe[-1].value
+    assert list(timers["时限"]) == ["七天无理由退换货"] and list(timers["状态"]) == ["进行中"]
+    # signed 2026-11-22 12:00 Shanghai (20 h before now): from 11-23 00:00, 168 h
+    assert list(timers["起算"]) == ["2026-11-23 00:00"] and list(timers["截止(含)"]) == ["2026-11-30 00:00"]
+    assert list(timers["剩余"]) == ["剩余 6 天 12 小时"]  # now is 11-23 12:00
+
+    at.text_input(key="ff_signer").input("门卫")
+    at.radio(key="ff_consent").set_value("no")
+    _submit(at, 1)
+    assert "已记录" in at.success[0].value
+    with engine.connect() as conn:
+        kind, by, data = conn.execute(
+            select(FACT.c.kind, FACT.c.recorded_by, FACT.c.data).where(FACT.c.parcel_id == pid)
+        ).one()
+        audited = conn.execute(select(AUDIT.c.actor).where(AUDIT.c.action == "fact.signed_without_consent")).scalar()
+    assert (kind, by, data["signer"], data["consent"]) == ("signed_without_consent", "lily", "门卫", False)
+    assert audited == "lily"
+    # the page's facts table names the fact as people say it (the audit table's action names: the board's words)
+    shown = " ".join(str(v) for frame in _parcel_page(pid).dataframe for v in frame.value.to_numpy().ravel())
+    assert "未经同意代签" in shown
+
+
+def test_a_bad_weight_is_one_line_and_nothing_is_recorded(board_db):
+    engine, ids = board_db
+    pid = ids["parcels"]["SF1001"]
+    at = _parcel_page(pid, "王芳", "wf-pw")  # an agent may record facts
+    at.text_input(key="ff_shipped").input("重")
+    at.text_input(key="ff_returned").input("0.8")
+    _submit(at, 2)
+    assert at.error[0].value == "发货重量(公斤, 仓库称重): expected a weight in kg such as 1.25, got '重'"
+    at.text_input(key="ff_shipped").input("1.2")
+    at.text_input(key="ff_returned").input("0.8")
+    _submit(at, 2)
+    with engine.connect() as conn:
+        data = conn.execute(select(FACT.c.data).where(FACT.c.parcel_id == pid)).scalar_one()
+    assert (data["shipped_g"], data["returned_g"]) == (1200, 800)
+
+
+def test_recording_trade_success_adds_the_complaint_window(board_db):
+    engine, ids = board_db
+    pid = ids["parcels"]["YTO3003"]
+    at = _parcel_page(pid)
+    at.radio(key="ff_event").set_value("trade_succeeded")
+    _submit(at, 3)
+    at = _parcel_page(pid)
+    timers = at.dataframe[-1].value
+    assert list(timers["时限"]) == ["七天无理由退换货", "未收到货维权可发起"]
+    assert list(timers["剩余"])[1] == "剩余 15 天 0 小时"  # 交易成功 recorded at now
+
+
+def test_the_queue_shows_the_soonest_platform_deadline(board_db, now):
+    from tests.dashboard.test_app import login as log_in
+    from tracker.flags.facts import complaint_opened
+
+    engine, ids = board_db
+    # SF1001 (stale flag) gets a 未收到货 complaint opened 60 h before now: 12 h of negotiation left
+    complaint_opened(engine, waybill="SF1001", actor="lily", now=now, at=now - timedelta(hours=60))
+    at = log_in()
+    at.switch_page("views/queue.py").run()
+    assert not at.exception, at.exception
+    queue = at.dataframe[-1].value if "平台时限" in at.dataframe[-1].value else at.dataframe[0].value
+    cells = dict(zip(queue["运单号"], queue["平台时限"], strict=True))
+    assert cells["SF1001"] == "未收到货维权协商 截止 2026-11-24 00:00"  # 11-21 00:00 Shanghai + 72 h
+    assert all(v == "" for w, v in cells.items() if w != "SF1001")
