@@ -11,7 +11,7 @@ from dashboard.components import queue_link, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
 from tracker.escape import streamlit_md as md
-from tracker.subscriptions import quota_day, quota_text, states_text
+from tracker.subscriptions import provider_name, quota_day, quota_text, states_text
 
 b = board()
 st.title(b.t("nav_overview"))
@@ -40,7 +40,9 @@ push = b.read("pushes", day=quota_day(b.now, b.settings.tz))
 st.caption(quota_text(push["quota"], b.lang) + " · " + states_text(push["states"], b.lang))
 for provider, until in poll["paused"]:
     st.warning(
-        b.t("paused_until").format(provider=md(provider), until=until.astimezone(b.settings.tz).strftime("%H:%M"))
+        b.t("paused_until").format(
+            provider=md(provider_name(provider, b.lang)), until=until.astimezone(b.settings.tz).strftime("%H:%M")
+        )
     )
 
 left, right = st.columns(2)

@@ -49,7 +49,7 @@ table(b, rows, columns, key="scorecards")
 
 rates = pd.DataFrame(
     [
-        {"courier": card["courier"], "kind": kind_label(kind, b.lang), "rate": rate}
+        {"courier": b.courier(card["courier"]), "kind": kind_label(kind, b.lang), "rate": rate}
         for card in cards
         for kind, rate in card["kind_rates"].items()
     ],
@@ -69,4 +69,6 @@ if not rates.empty:
     st.altair_chart(chart, width="stretch")
 if rows:
     st.subheader(b.t("median_transit"))
-    st.bar_chart(pd.DataFrame(rows).set_index("courier")[["median_transit"]])
+    transit = pd.DataFrame([{b.t("courier"): b.courier(r["courier"]), b.t("median_transit"): r["median_transit"]}
+                            for r in rows]).set_index(b.t("courier"))  # fmt: skip
+    st.bar_chart(transit)
