@@ -448,6 +448,8 @@ DETAIL_KEYS: dict[str, tuple[str, str]] = {
     "agreed_at": ("同意时间", "agreed at"),
     "items_claimed": ("申报件数", "items claimed"),
     "items_received": ("实收件数", "items received"),
+    "expected": ("应赔金额", "expected"),
+    "differs": ("与应赔不符", "differs"),
     "address": ("来源地址", "address"),
     "locked_until": ("锁定至", "locked until"),
     "file": ("文件", "file"),

@@ -29,7 +29,8 @@ m1.metric(b.t("open_total"), sum(r["n"] for r in by_kind), b.t("on_parcels", n=b
 m2.metric(b.t("stale_soon"), sum(r["n"] for r in soon))
 m3.metric(b.t("claimable"), f"¥{claim_money['amount']:,.2f}", b.t("claims_n", n=claim_money["count"]),
           delta_color="off")  # fmt: skip
-m4.metric(b.t("alerts_today"), sent["sent"], f"{b.t('alerts_failed_today')}: {sent['failed']}", delta_color="off")
+m4.metric(b.t("alerts_today"), sent["sent"], f"{b.t('alerts_failed_today')}: {sent['failed']}", delta_color="off",
+          help=b.t("alerts_sent_help"))  # alert rows, as `tracker alerts run` and the demo count them  # fmt: skip
 with m1:
     queue_link(b, b.t("open_queue"), state="unresolved")
 with m2:
