@@ -47,7 +47,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "total": ("total {amount}", "合计 {amount}"),
     "incomplete": ("{terms}: {known} known; missing: {missing}", "{terms}: 已知 {known}; 缺少: {missing}"),
     "fixed_not_configured": ("fixed amount not configured", "固定金额未配置"),
-    "ratio_not_configured": ("ratio {ratio_key} not configured", "比例 {ratio_key} 未配置"),
+    "ratio_not_configured": ("ratio {ratio_key} not configured", "合同比例未配置"),
     "insurance": (
         "{amount} × {rate}{factor} = {raw} ({category}, {scenario})",
         "{amount} × {rate}{factor} = {raw} ({category}, {scenario})",

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.components import flash, logged_in, login_form, sidebar  # noqa: E402
 from dashboard.context import board  # noqa: E402
+from dashboard.i18n import error_text  # noqa: E402
 from tracker.errors import TrackerError  # noqa: E402
 from tracker.escape import streamlit_md  # noqa: E402
 from tracker.redact import install  # noqa: E402
@@ -52,4 +53,5 @@ try:
 except Exception as exc:  # st.stop/st.rerun are BaseException and pass through
     # one line in the browser (no traceback, no file paths); the whole story in the server's log
     logging.getLogger("dashboard").exception("page %s failed", page.url_path)
-    st.error(b.t("page_failed", error=streamlit_md(type(exc).__name__)))
+    # a service's own error in the board's words (dashboard/i18n.py error_text), else the one generic line
+    st.error(streamlit_md(error_text(exc, b.lang, b.settings.tz)) if getattr(exc, "code", None) else b.t("page_failed"))

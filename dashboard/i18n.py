@@ -25,8 +25,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "bad_login": ("用户名或密码错误", "Wrong user name or password"),
     "page_failed": (
-        "页面出错 ({error}), 已记录到服务器日志",
-        "This page failed ({error}); the details are in the server log",
+        "页面出错, 详情已记录到服务器日志",
+        "This page failed; the details are in the server log",
     ),
     "bad_param": ("链接参数 {param}={value} 无效, 已忽略: {reason}", "URL parameter {param}={value} ignored: {reason}"),
     "param_int": ("应为 0 到 {limit} 之间的整数", "expected a whole number from 0 to {limit}"),
