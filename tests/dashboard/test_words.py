@@ -89,6 +89,33 @@ def visible_texts(at: AppTest) -> Iterator[tuple[str, str]]:
     yield from walk(at._tree)
 
 
+def builtin_english(at: AppTest) -> Iterator[str]:
+    """Streamlit's own English the protos do not carry: an empty table ("empty"), a multiselect without
+    its placeholder ("Choose an option") or with its "Select all / Select N matches" row, a selectbox
+    with nothing chosen and no placeholder, and the tables' "Download as CSV" button."""
+    from streamlit import config
+
+    if not config.get_option("client.disableDataExport"):
+        yield "tables offer Streamlit's English CSV download (client.disableDataExport is off)"
+
+    def walk(node: Any) -> Iterator[str]:
+        kind = getattr(node, "type", "")
+        proto = getattr(node, "proto", None)
+        if kind == "dataframe" and len(node.value) == 0:
+            yield f"an empty table ({list(node.value.columns)}) shows Streamlit's English 'empty'"
+        if kind == "multiselect" and proto is not None:
+            if not proto.placeholder:
+                yield f"multiselect {proto.label!r} shows Streamlit's English placeholder"
+            if getattr(proto, "select_all", 0):
+                yield f"multiselect {proto.label!r} offers Streamlit's English 'Select all / Select N matches'"
+        if kind == "selectbox" and proto is not None and not proto.HasField("default") and not proto.placeholder:
+            yield f"selectbox {proto.label!r} shows Streamlit's English 'Choose an option'"
+        for child in (getattr(node, "children", None) or {}).values():
+            yield from walk(child)
+
+    yield from walk(at._tree)
+
+
 def pages(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
     """(name, script, query parameters): every page, the parcel page for parcels with everything."""
     found = [("overview", "views/overview.py", {}), ("queue", "views/queue.py", {}),
@@ -112,6 +139,7 @@ def render_problems(ids: dict[str, Any]) -> list[str]:
         at.switch_page(script).run()
         assert not at.exception, (name, at.exception)
         assert not at.error, (name, [e.value for e in at.error])  # "page failed" is one line, but not here
+        problems += [f"{name} · {what}" for what in builtin_english(at)]
         texts = list(visible_texts(at))
         quoted = sorted({t for where, t in texts if where == "quoted" and len(t) >= 4}, key=len, reverse=True)
         for where, text in texts:
@@ -224,3 +252,14 @@ def test_the_demo_summary_and_the_board_count_sent_alerts_alike(demo_board):
     metric = next(m for m in at.metric if m.label == "今日已发提醒")
     assert int(str(metric.value).replace(",", "")) == sent
     assert sent > 0  # the demo's clock is in working hours: the board channel got them
+
+
+def test_a_service_error_on_the_board_is_one_line_in_chinese(board_db):
+    """Assigning with no name: the lifecycle's CLI words ("--to: the assignee's name is required") become
+    the board's own line, naming the row."""
+    from tests.dashboard.test_queue import act, open_queue
+
+    _, ids = board_db
+    fid = ids["flags"]["stale"]
+    at = act(open_queue(), "q_assign", [fid], q_to=" ")
+    assert [e.value for e in at.error] == [f"已处理 0 条 · 失败: {fid}: 请填写「分配给」的姓名"]
