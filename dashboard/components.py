@@ -4,6 +4,7 @@ metric links to the filtered queue, and the action runner (service call per row,
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -272,6 +273,7 @@ def run_action(b: Board, ids: Sequence[int], action: Callable[[int], Any]) -> No
             action(item)
             done += 1
         except (TrackerError, ValueError) as exc:  # in the board's words (the CLI keeps its own)
+            logging.getLogger("dashboard").warning("action on %s by %s failed: %s", item, b.user, exc)
             problems.append(f"{item}: {md(error_text(exc, b.lang, b.settings.tz))}")
     data.clear_cache()
     message = b.t("done_n", n=done)
