@@ -23,6 +23,8 @@ install()  # secrets never reach the server's log, whatever level it is turned u
 st.set_page_config(page_title="物流异常看板 / Parcel exceptions", layout="wide")
 # no English "Download as CSV" on every table: exports are the pages' own XLSX buttons (Chinese headers)
 st.set_option("client.disableDataExport", True)
+# nor Streamlit's English "Press Enter to apply / to submit form" under text inputs (the buttons say it)
+st.html("<style>[data-testid='InputInstructions']{display:none}</style>")
 
 # The pages are registered before the login so the URL a person came with (an alert's deep link,
 # /parcel?waybill=X) stays the page's URL while they log in, and opens once they have.

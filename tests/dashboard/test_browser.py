@@ -128,7 +128,7 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             pick(page, "快递", "顺丰速运")  # the courier by name; the URL keeps the slug
             expect(page.get_by_text("共 2 条")).to_be_visible(timeout=TIMEOUT_MS)
             assert "courier=sf" in page.url
-            expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=TIMEOUT_MS)
             settled(page)
             page.get_by_test_id("stDataFrame").first.hover()  # its toolbar shows: no English CSV download
             expect(page.get_by_test_id("stElementToolbar").first).to_be_visible(timeout=TIMEOUT_MS)
@@ -150,6 +150,7 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             tick_row(page, 0)  # SF1001's draft: its window closes first
             expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
             page.get_by_label("理赔单号").fill("SF-CLM-77")
+            expect(page.get_by_text("Press Enter")).to_be_hidden()  # Streamlit's English hint is not shown
             page.get_by_label("理赔单号").press("Enter")
             settled(page)
             page.get_by_role("button", name="提交理赔").click()

@@ -78,8 +78,8 @@ def visible_texts(at: AppTest) -> Iterator[tuple[str, str]]:
                 where = "quoted" if header in QUOTED_COLUMNS else f"{kind} {header}"
                 for cell in frame[header]:
                     yield where, "" if cell is None else str(cell)
-        elif kind in ("arrow_vega_lite_chart", "vega_lite_chart"):
-            pass  # charts: their axis titles come from b.t(); the data is drawn, not read as text
+        elif kind in ("arrow_vega_lite_chart", "vega_lite_chart", "html"):
+            pass  # charts: axis titles come from b.t(), the data is drawn; html: the board's style, not text
         elif getattr(node, "proto", None) is not None:
             for text in _proto_texts(node.proto):
                 yield kind, text
