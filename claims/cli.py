@@ -11,6 +11,7 @@ import typer
 
 from claims import service
 from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
+from claims.formula import show as show_formula
 from claims.tables import ClaimTables, load_tables
 from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, resolve_actor, resolve_now
 from tracker.errors import TrackerError
@@ -151,6 +152,7 @@ def list_cmd(
 ) -> None:
     app = ctx_app(ctx)
     rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit)
+    rows = [{**r, "formula": show_formula(r.get("formula"))} for r in rows]  # stored as parts: in English here
     emit(rows, LIST_COLUMNS, fmt, tz=app.settings.tz)
 
 
@@ -198,7 +200,7 @@ def open_cmd(
         now=resolve_now(now, app.settings),
     )
     claim = service.get_claim(app.engine, claim_id)
-    typer.echo(f"claim {claim_id}: {claim['state']}, {claim['amount'] or '-'} ({claim['formula']})")
+    typer.echo(f"claim {claim_id}: {claim['state']}, {claim['amount'] or '-'} ({show_formula(claim['formula'])})")
 
 
 @claims_app.command("file", help="Record that a claim was filed with the courier.")

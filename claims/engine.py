@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from claims.formula import Part, part
+from claims.formula import render as render_part
 from claims.tables import ClaimTables, CourierTable, Term
 
 CENT = Decimal("0.01")
@@ -45,12 +47,17 @@ class Compensation:
     scenario: str
     amount: Decimal | None  # None when an input is missing
     currency: str
-    lines: tuple[str, ...]
+    parts: tuple[Part, ...]  # the explanation, line by line (claims/formula.py)
     missing: tuple[str, ...] = ()
     filing_opens: datetime | None = None
     filing_closes: datetime | None = None
     table_version: str = ""
     known_part: Decimal = field(default=Decimal(0))
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The explanation in English, line by line."""
+        return tuple(render_part(p) for p in self.parts)
 
     @property
     def formula(self) -> str:
@@ -75,57 +82,58 @@ def _base(inputs: ClaimInputs, base: str | None) -> Decimal | None:
     return getattr(inputs, base or "", None)
 
 
-_BASE_NAMES = {"goods_value": "goods value", "goods_payment": "goods payment", "supplier_value": "supplier value",
-               "loss_value": "loss value"}  # fmt: skip
-
-
 def _term(
     term: Term, inputs: ClaimInputs, claim_type: str, tables: ClaimTables
-) -> tuple[Decimal | None, str, str | None]:
-    """(exact value or None, explanation, what is missing)."""
+) -> tuple[Decimal | None, Part, Part | None]:
+    """(exact value or None, explanation, what is missing) as formula parts (claims/formula.py)."""
     if term.kind == "percent":
         base = _base(inputs, term.base)
-        name = _BASE_NAMES[term.base or ""]
+        name = term.base or ""
+        percent = _percent_text(term.percent or 0)
         if base is None:
-            return None, f"{_percent_text(term.percent or 0)} of {name}", name
+            return None, part("percent_of", percent=percent, name=name), part("input", name=name)
         raw = base * (term.percent or 0) / HUNDRED
-        text = f"{_percent_text(term.percent or 0)} × {money(base)} = {money(raw)}"
         if term.cap is not None and raw > term.cap:
-            return term.cap, f"{text}, capped at {money(term.cap)}", None
-        return raw, text, None
+            capped = part("percent_capped", percent=percent, base=money(base), raw=money(raw), cap=money(term.cap))
+            return term.cap, capped, None
+        return raw, part("percent", percent=percent, base=money(base), raw=money(raw)), None
     if term.kind == "value":
-        name = _BASE_NAMES[term.base or ""]
+        name = term.base or ""
         base = _base(inputs, term.base)
-        return (None, name, name) if base is None else (base, f"{name} {money(base)}", None)
+        if base is None:
+            return None, part("input", name=name), part("input", name=name)
+        return base, part("value", name=name, amount=money(base)), None
     if term.kind == "fixed":
         if inputs.fixed_amount is not None:
             return inputs.fixed_amount, f"fixed {money(inputs.fixed_amount)} (set on the claim)", None
         fixed = tables.fixed_amount(inputs.courier, claim_type)
         if fixed is None:
-            return None, "F", "fixed amount not configured"
-        return fixed, f"fixed {money(fixed)}", None
+            return None, part("fixed_unset"), part("fixed_not_configured")
+        return fixed, part("fixed", amount=money(fixed)), None
     if term.kind in ("forward_freight", "reverse_freight"):
         value = getattr(inputs, term.kind)
-        name = term.kind.replace("_", " ")
-        return (None, name, name) if value is None else (value, f"{name} {money(value)}", None)
+        if value is None:
+            return None, part("input", name=term.kind), part("input", name=term.kind)
+        return value, part("value", name=term.kind, amount=money(value)), None
     if term.kind == "freight_incurred":
         if inputs.forward_freight is None:
-            return None, "freight", "forward freight"
+            return None, part("freight_unset"), part("input", name="forward_freight")
         if inputs.came_back and tables.freight_incurred_includes_reverse:
             if inputs.reverse_freight is None:
-                return None, "freight", "reverse freight"
+                return None, part("freight_unset"), part("input", name="reverse_freight")
             total = inputs.forward_freight + inputs.reverse_freight
-            return total, f"freight {money(inputs.forward_freight)} + {money(inputs.reverse_freight)}", None
-        return inputs.forward_freight, f"freight {money(inputs.forward_freight)}", None
+            both = part("freight_both", forward=money(inputs.forward_freight), reverse=money(inputs.reverse_freight))
+            return total, both, None
+        return inputs.forward_freight, part("freight", amount=money(inputs.forward_freight)), None
     # ratio of a loss value: both from the contract and the case
     ratio = tables.contracts.ratios.get(term.ratio_key or "")
     base = _base(inputs, term.base)
     if ratio is None:
-        return None, "ratio × loss", f"ratio {term.ratio_key} not configured"
+        return None, part("ratio_unset"), part("ratio_not_configured", ratio_key=term.ratio_key or "")
     if base is None:
-        return None, f"{ratio} × loss", _BASE_NAMES[term.base or ""]
+        return None, part("ratio_of_loss", ratio=str(ratio)), part("input", name=term.base or "")
     raw = base * ratio
-    return raw, f"{ratio} × {money(base)} = {money(raw)}", None
+    return raw, part("ratio", ratio=str(ratio), base=money(base), raw=money(raw)), None
 
 
 def filing_window(claim: str, table: CourierTable, inputs: ClaimInputs) -> tuple[datetime | None, datetime | None]:
@@ -168,25 +176,24 @@ def compute_compensation(
     if scenario not in kind.scenarios:
         raise ValueError(f"{claim_type} has scenarios {', '.join(kind.scenarios)}, not {scenario!r}")
     opens, closes = filing_window(claim_type, table, inputs)
-    values, texts, missing = [], [], []
+    values: list[Decimal] = []
+    terms: list[Part] = []
+    missing: list[Part] = []
     for term in kind.scenarios[scenario].terms:
-        value, text, lack = _term(term, inputs, claim_type, tables)
-        texts.append(text)
+        value, explained, lack = _term(term, inputs, claim_type, tables)
+        terms.append(explained)
         if lack:
             missing.append(lack)
         else:
             values.append(value or Decimal(0))
-    if opens is None:
-        texts_window = ("filing window unknown: no order time",)
-    else:
-        texts_window = ()
+    window = () if opens is not None else (part("no_window"),)
     known = _round(sum(values, Decimal(0)))
     if missing:
-        lines = (f"{' + '.join(texts)}: {money(known)} known; missing: {', '.join(missing)}",)
-        return Compensation(claim_type, scenario, None, table.currency, lines, tuple(missing), opens, closes,
-                            table.version, known)  # fmt: skip
-    lines = (*texts, *texts_window) if len(texts) == 1 else (*texts, f"total {money(known)}", *texts_window)
-    return Compensation(claim_type, scenario, known, table.currency, lines, (), opens, closes, table.version, known)
+        parts = (part("incomplete", terms=terms, known=money(known), missing=missing),)
+        return Compensation(claim_type, scenario, None, table.currency, parts,
+                            tuple(render_part(m) for m in missing), opens, closes, table.version, known)  # fmt: skip
+    parts = (*terms, *window) if len(terms) == 1 else (*terms, part("total", amount=money(known)), *window)
+    return Compensation(claim_type, scenario, known, table.currency, parts, (), opens, closes, table.version, known)
 
 
 def compute_insurance(inputs: ClaimInputs, category: str, scenario: str, tables: ClaimTables) -> Compensation:
@@ -199,19 +206,20 @@ def compute_insurance(inputs: ClaimInputs, category: str, scenario: str, tables:
     cat = table.categories[code]
     amount = inputs.order_amount if inputs.order_amount is not None else inputs.goods_value
     if amount is None:
-        line = f"order amount × {cat.rate} ({cat.name_zh}): 0.00 known, order amount missing"
+        line = part("insurance_no_amount", rate=str(cat.rate), category=cat.name_zh)
         return Compensation(FREIGHT_INSURANCE, scenario, None, table.currency, (line,), ("order amount",),
                             table_version=table.version)  # fmt: skip
     multiplier = table.return_multiplier if scenario == "return" else Decimal(1)
     raw = amount * cat.rate * multiplier
     low, high = (cat.min_return, cat.max_return) if scenario == "return" else (cat.min_refusal, cat.max_refusal)
-    factor = f" × {multiplier}" if scenario == "return" else ""
-    text = f"{money(amount)} × {cat.rate.normalize():f}{factor} = {raw.normalize():f} ({cat.name_zh}, {scenario})"
+    values = dict(amount=money(amount), rate=f"{cat.rate.normalize():f}", raw=f"{raw.normalize():f}",
+                  category=cat.name_zh, scenario=scenario,
+                  multiplier=str(multiplier) if scenario == "return" else "")  # fmt: skip
     if raw < low:
-        value, text = low, f"{text}, raised to the floor {money(low)}"
+        value, line = low, part("insurance_floor", low=money(low), **values)
     elif raw > high:
-        value, text = high, f"{text}, capped at {money(high)}"
+        value, line = high, part("insurance_capped", high=money(high), **values)
     else:
-        value = raw
-    return Compensation(FREIGHT_INSURANCE, scenario, _round(value), table.currency, (text,),
+        value, line = raw, part("insurance", **values)
+    return Compensation(FREIGHT_INSURANCE, scenario, _round(value), table.currency, (line,),
                         table_version=table.version, known_part=_round(value))  # fmt: skip

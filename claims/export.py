@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from claims.formula import show as show_formula
 from claims.tables import ClaimTables
 from tracker.exports import append_xlsx_row, safe_row
 from tracker.storage.rows import TrackingEventRow
@@ -66,7 +67,7 @@ def packet_rows(claims: Sequence[dict[str, Any]], tables: ClaimTables, tz: tzinf
             "scenario": c["scenario"],
             "amount": c["amount"],
             "currency": c["currency"],
-            "formula": c["formula"] or "",
+            "formula": show_formula(c["formula"], "zh"),
             "goods_value": c["goods_value"],
             "forward_freight": c["forward_freight"],
             "reverse_freight": c["return_freight"],

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Engine, Table, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
+from claims.formula import dumps, part
 from claims.tables import ClaimTables
 from tracker.errors import TrackerError
 from tracker.status import ClaimState, FlagKind, FlagState
@@ -72,7 +73,7 @@ def compensation_for(
         try:
             return compute_insurance(inputs_for(parcel, **extra), category, scenario, tables)
         except ValueError as exc:
-            line = f"freight insurance: {exc}"
+            line = part("insurance_no_category", category=category, error=str(exc))
             return Compensation(FREIGHT_INSURANCE, scenario, None, "CNY", (line,), ("category",),
                                 table_version=tables.insurance.version)  # fmt: skip
     return compute_compensation(inputs_for(parcel, **extra), claim_type, scenario, tables, version=version)
@@ -87,7 +88,7 @@ def _row(parcel: dict[str, Any], comp: Compensation, now: datetime) -> dict[str,
         "state": ClaimState.needs_config if comp.missing else ClaimState.draft,
         "amount": comp.amount,
         "currency": comp.currency,
-        "formula": comp.formula,
+        "formula": dumps(comp.parts),  # shown in each reader's language (claims/formula.py show)
         "missing": ", ".join(comp.missing) or None,
         "table_version": comp.table_version,
         "filing_opens_at": comp.filing_opens,
@@ -189,10 +190,13 @@ def open_claim(
     try:
         comp = compensation_for(parcel, claim_type, scenario, tables, **extra)
     except ValueError as exc:
-        raise TrackerError(f"waybill {parcel['waybill']}: {exc}") from None
+        raise TrackerError(
+            f"waybill {parcel['waybill']}: {exc}", code="claim_type", waybill=parcel["waybill"]
+        ) from None
     created = _insert_new(engine, [_row(parcel, comp, now)], actor=actor, now=now)
     if not created:
-        raise TrackerError(f"waybill {parcel['waybill']} already has a {claim_type} claim")
+        raise TrackerError(f"waybill {parcel['waybill']} already has a {claim_type} claim", code="claim_exists",
+                           waybill=parcel["waybill"], claim_type=claim_type)  # fmt: skip
     return created[0]
 
 
@@ -211,7 +215,8 @@ def open_claims(
             decisions = [_proposal({"kind": kind}, parcel, tables, by_person=True) for kind in kinds]
         wanted = sorted({d for d in decisions if not isinstance(d, str)})
         if not wanted:
-            raise TrackerError(f"{parcel['waybill']}: no unresolved flag that leads to a claim")
+            raise TrackerError(f"{parcel['waybill']}: no unresolved flag that leads to a claim", code="no_claim_flag",
+                               waybill=parcel["waybill"])  # fmt: skip
         rows = [
             _row(parcel, compensation_for(parcel, claim_type, scenario, tables), now) for claim_type, scenario in wanted
         ]
@@ -223,7 +228,7 @@ def _parcel(engine: Engine, parcel_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(select(PARCEL).where(PARCEL.c.id == parcel_id)).first()
     if row is None:
-        raise TrackerError(f"no parcel with id {parcel_id}")
+        raise TrackerError(f"no parcel with id {parcel_id}", code="parcel_missing", parcel_id=parcel_id)
     return dict(row._mapping)
 
 
@@ -235,7 +240,7 @@ def get_claim(engine: Engine, claim_id: int) -> dict[str, Any]:
             .where(CLAIM.c.id == claim_id)
         ).first()
     if row is None:
-        raise TrackerError(f"no claim with id {claim_id}")
+        raise TrackerError(f"no claim with id {claim_id}", code="claim_missing", claim_id=claim_id)
     return dict(row._mapping)
 
 
@@ -245,7 +250,8 @@ def _move(
     claim = get_claim(engine, claim_id)
     allowed = TRANSITIONS.get(claim["state"], ())
     if to not in allowed:
-        raise TrackerError(f"claim {claim_id} is {claim['state']}; it cannot become {to}")
+        raise TrackerError(f"claim {claim_id} is {claim['state']}; it cannot become {to}", code="claim_transition",
+                           claim_id=claim_id, state=claim["state"], to=str(to))  # fmt: skip
     with engine.begin() as conn:
         changed = conn.execute(
             CLAIM.update()
@@ -253,7 +259,9 @@ def _move(
             .values(state=to, updated_at=now, **values)
         ).rowcount
         if changed != 1:
-            raise TrackerError(f"claim {claim_id} changed meanwhile; try again")
+            raise TrackerError(
+                f"claim {claim_id} changed meanwhile; try again", code="claim_changed", claim_id=claim_id
+            )
         record_audit(conn, at=now, actor=actor, action=f"claim.{to}", entity="claim", entity_id=claim_id,
                      detail={"from": claim["state"], **detail})  # fmt: skip
     return get_claim(engine, claim_id)
@@ -263,7 +271,8 @@ def _require_amount(claim_id: int, claim: dict[str, Any], done: str) -> None:
     """A claim whose amount could not be computed (an input is missing) is neither filed nor paid."""
     if claim["amount"] is None:
         missing = claim.get("missing") or "an input of the claim table"
-        raise TrackerError(f"claim {claim_id}: no amount yet (missing: {missing}), so it cannot be {done}")
+        raise TrackerError(f"claim {claim_id}: no amount yet (missing: {missing}), so it cannot be {done}",
+                           code="claim_no_amount", claim_id=claim_id, missing=missing, done=done)  # fmt: skip
 
 
 def file_claim(
@@ -281,7 +290,7 @@ def file_claim(
     filed_on: the filing day as its local [start, end) when only a date is known: the filing counts if
     the window is open at some moment of that day, and is recorded at the first such moment."""
     if not reference_no.strip():
-        raise TrackerError("a filed claim needs the courier's reference number")
+        raise TrackerError("a filed claim needs the courier's reference number", code="reference_required")
     claim = get_claim(engine, claim_id)
     _require_amount(claim_id, claim, "filed")
     at = filed_at or now
@@ -290,9 +299,11 @@ def file_claim(
         opens = claim["filing_opens_at"]
         at = opens if opens is not None and start < opens < end else start
     if claim["filing_opens_at"] and at < claim["filing_opens_at"]:
-        raise TrackerError(f"claim {claim_id}: filing opens {claim['filing_opens_at']:%Y-%m-%d %H:%M} UTC")
+        raise TrackerError(f"claim {claim_id}: filing opens {claim['filing_opens_at']:%Y-%m-%d %H:%M} UTC",
+                           code="filing_not_open", claim_id=claim_id, at=claim["filing_opens_at"])  # fmt: skip
     if claim["filing_closes_at"] and at > claim["filing_closes_at"]:
-        raise TrackerError(f"claim {claim_id}: the filing window closed {claim['filing_closes_at']:%Y-%m-%d %H:%M} UTC")
+        raise TrackerError(f"claim {claim_id}: the filing window closed {claim['filing_closes_at']:%Y-%m-%d %H:%M} UTC",
+                           code="filing_closed", claim_id=claim_id, at=claim["filing_closes_at"])  # fmt: skip
     return _move(engine, claim_id, ClaimState.filed, actor=actor, now=now,
                  values={"reference_no": reference_no.strip(), "filed_at": at},
                  detail={"reference_no": reference_no.strip()})  # fmt: skip
@@ -303,7 +314,7 @@ def pay_claim(
 ) -> dict[str, Any]:
     """Record the courier's payout; a payout that differs from the expected amount is kept and flagged."""
     if amount < 0:
-        raise TrackerError(f"a payout is not negative, got {amount}")
+        raise TrackerError(f"a payout is not negative, got {amount}", code="payout_negative", amount=amount)
     claim = get_claim(engine, claim_id)
     _require_amount(claim_id, claim, "paid")
     detail = {"amount": str(amount), "expected": None if claim["amount"] is None else str(claim["amount"])}
@@ -314,7 +325,7 @@ def pay_claim(
 
 def reject_claim(engine: Engine, *, claim_id: int, reason: str, actor: str, now: datetime) -> dict[str, Any]:
     if not reason.strip():
-        raise TrackerError("a rejection needs the courier's reason")
+        raise TrackerError("a rejection needs the courier's reason", code="reason_required")
     return _move(engine, claim_id, ClaimState.rejected, actor=actor, now=now,
                  values={"reject_reason": reason.strip()}, detail={"reason": reason.strip()})  # fmt: skip
 

@@ -23,7 +23,7 @@ def _now() -> datetime:
 
 def _allowed(b: Board, action: str) -> None:
     if not b.can(action):
-        raise TrackerError(f"{b.user} ({b.role}) may not {action}")
+        raise TrackerError(f"{b.user} ({b.role}) may not {action}", code="not_allowed", user=b.user)
 
 
 def acknowledge(b: Board, flag_id: int, *, note: str | None = None) -> Any:

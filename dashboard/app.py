@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard.components import flash, logged_in, login_form, sidebar  # noqa: E402
 from dashboard.context import board  # noqa: E402
+from dashboard.i18n import error_text  # noqa: E402
 from tracker.errors import TrackerError  # noqa: E402
 from tracker.escape import streamlit_md  # noqa: E402
 from tracker.redact import install  # noqa: E402
@@ -20,6 +21,10 @@ from tracker.redact import install  # noqa: E402
 install()  # secrets never reach the server's log, whatever level it is turned up to
 
 st.set_page_config(page_title="物流异常看板 / Parcel exceptions", layout="wide")
+# no English "Download as CSV" on every table: exports are the pages' own XLSX buttons (Chinese headers)
+st.set_option("client.disableDataExport", True)
+# nor Streamlit's English "Press Enter to apply / to submit form" under text inputs (the buttons say it)
+st.html("<style>[data-testid='InputInstructions']{display:none}</style>")
 
 # The pages are registered before the login so the URL a person came with (an alert's deep link,
 # /parcel?waybill=X) stays the page's URL while they log in, and opens once they have.
@@ -50,4 +55,5 @@ try:
 except Exception as exc:  # st.stop/st.rerun are BaseException and pass through
     # one line in the browser (no traceback, no file paths); the whole story in the server's log
     logging.getLogger("dashboard").exception("page %s failed", page.url_path)
-    st.error(b.t("page_failed", error=streamlit_md(type(exc).__name__)))
+    # a service's own error in the board's words (dashboard/i18n.py error_text), else the one generic line
+    st.error(streamlit_md(error_text(exc, b.lang, b.settings.tz)) if getattr(exc, "code", None) else b.t("page_failed"))

@@ -4,6 +4,7 @@ metric links to the filtered queue, and the action runner (service call per row,
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.context import Board, board, precise_now, settings
-from dashboard.i18n import LANGS, kind_label, state_label
+from dashboard.i18n import LANGS, error_text, value_label
 from tracker.auth import LoginAttempt, LoginPolicy, lockout_until, verify_password
 from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
@@ -102,7 +103,7 @@ def sidebar(b: Board) -> None:
                 st.switch_page(PARCEL_PAGE, query_params={"id": str(found[0]["id"])})
             else:
                 st.warning(b.t("not_found"))
-        st.caption(f"{b.t('signed_in_as')}: {md(b.user)} ({b.role})")
+        st.caption(f"{b.t('signed_in_as')}: {md(b.user)} ({value_label('role', b.role, b.lang)})")
         if not settings().board.open_localhost and st.button(b.t("logout"), key="logout"):
             for key in ("user", "role"):
                 st.session_state.pop(key, None)
@@ -124,18 +125,32 @@ def queue_link(b: Board, label: str, **params: Any) -> None:
 
 
 def plain(b: Board, value: Any, column: str = "") -> Any:
+    """A table cell as a person reads it: times in the configured zone, money to the cent, couriers by
+    name (config/couriers.toml), every other code in words (dashboard/i18n.py value_label)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return b.local(value)
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    if column == "kind" and isinstance(value, str):
-        return kind_label(value, b.lang)
-    if column in ("state", "severity") and isinstance(value, str):
-        return state_label(value, b.lang)
+    if column == "courier" and isinstance(value, str):
+        return b.courier(value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
+        return value_label(column, {k: _detail_value(b, k, v) for k, v in value.items()}, b.lang)
+    if isinstance(value, bool | str):
+        return value_label(column, value, b.lang)
+    return value
+
+
+def _detail_value(b: Board, key: str, value: Any) -> Any:
+    """A value inside an audit detail or a fact's data: times in the zone (they are stored as ISO text)."""
+    if isinstance(value, str) and key.endswith(("_at", "_until", "deadline")):
+        try:
+            return b.local(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    if key == "courier" and isinstance(value, str):
+        return b.courier(value)
     return value
 
 
@@ -156,7 +171,11 @@ def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> pd.D
 
 
 def table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str | None = None) -> None:
-    """Rows as a dataframe: times in the configured zone, labels in the session's language."""
+    """Rows as a dataframe: times in the configured zone, labels in the session's language (an empty table
+    says 无, not Streamlit's English "empty")."""
+    if not rows:
+        st.caption(b.t("none"))
+        return
     st.dataframe(_frame(b, rows, list(columns)), hide_index=True, key=key, width="stretch")
 
 
@@ -175,6 +194,9 @@ def pick_table(
     """Rows as a dataframe whose rows are ticked in the table itself (multi-row selection); returns the
     ticked rows. Selection is by row position in `rows` (never by a label that may change), and the widget
     key carries the rows' ids (table_key), so a position always means the row it was ticked on."""
+    if not rows:
+        st.caption(b.t("none"))
+        return []
     event = st.dataframe(
         _frame(b, rows, list(columns)), hide_index=True, key=table_key(key, rows, id_column), width="stretch",
         on_select="rerun", selection_mode="multi-row",
@@ -260,8 +282,9 @@ def run_action(b: Board, ids: Sequence[int], action: Callable[[int], Any]) -> No
         try:
             action(item)
             done += 1
-        except (TrackerError, ValueError) as exc:
-            problems.append(f"{item}: {md(exc)}")  # an error may quote what was typed: text, not Markdown
+        except (TrackerError, ValueError) as exc:  # in the board's words (the CLI keeps its own)
+            logging.getLogger("dashboard").warning("action on %s by %s failed: %s", item, b.user, exc)
+            problems.append(f"{item}: {md(error_text(exc, b.lang, b.settings.tz))}")
     data.clear_cache()
     message = b.t("done_n", n=done)
     if problems:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
+
 LANGS = ("zh", "en")
 
 # key: (中文, English)
@@ -23,8 +25,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "bad_login": ("用户名或密码错误", "Wrong user name or password"),
     "page_failed": (
-        "页面出错 ({error}), 已记录到服务器日志",
-        "This page failed ({error}); the details are in the server log",
+        "页面出错, 详情已记录到服务器日志",
+        "This page failed; the details are in the server log",
     ),
     "bad_param": ("链接参数 {param}={value} 无效, 已忽略: {reason}", "URL parameter {param}={value} ignored: {reason}"),
     "param_int": ("应为 0 到 {limit} 之间的整数", "expected a whole number from 0 to {limit}"),
@@ -367,3 +369,375 @@ def kind_label(kind: str, lang: str) -> str:
 
 def state_label(state: str, lang: str) -> str:
     return _pick(STATES, state, lang)
+
+
+# --- words (issue 15 item 4): every code a person reads on the board, in both languages -------------------
+# value_label(column, value, lang) is the one place a table cell's code becomes words; components.table
+# and pick_table call it for every cell, so no page can forget one.
+
+STATUSES: dict[str, tuple[str, str]] = {
+    "pending": ("待揽收", "Awaiting pickup"),
+    "info_received": ("已下单", "Info received"),
+    "picked_up": ("已揽收", "Picked up"),
+    "in_transit": ("运输中", "In transit"),
+    "out_for_delivery": ("派件中", "Out for delivery"),
+    "available_for_pickup": ("待取件", "Ready for pickup"),
+    "delivered": ("已签收", "Delivered"),
+    "stale": ("物流不更新", "No updates"),
+    "overdue_unsigned": ("超时未签收", "Overdue, not signed"),
+    "no_first_scan": ("发货无揽收", "No first scan"),
+    "lost": ("丢件", "Lost"),
+    "out_of_area": ("超区", "Out of area"),
+    "returning": ("退回中", "Returning"),
+    "returned": ("已退回", "Returned"),
+    "refused": ("拒收", "Refused"),
+    "damaged": ("破损", "Damaged"),
+    "stranded": ("滞留", "Stranded"),
+    "address_problem": ("地址/电话问题", "Address problem"),
+    "unreachable": ("联系不上收件人", "Recipient unreachable"),
+    "delivery_failed": ("派送失败", "Delivery failed"),
+    "locker_overdue": ("驿站超时未取", "Locker overdue"),
+    "intercepted": ("已拦截", "Intercepted"),
+    "cancelled": ("已取消", "Cancelled"),
+    "missorted": ("错分", "Missorted"),
+    "forwarded": ("转寄", "Forwarded"),
+    "customs": ("清关中", "In customs"),
+    "unknown": ("未知", "Unknown"),
+}
+
+FACT_KINDS: dict[str, tuple[str, str]] = {
+    "loss_confirmed": ("快递确认丢件", "Loss confirmed by the courier"),
+    "not_received": ("买家称未收到", "Buyer says not received"),
+    "return_agreed": ("已同意退货", "Return agreed"),
+    "buyer_unreachable": ("联系不上买家", "Buyer unreachable"),
+    "return_short": ("退货少件", "Return short"),
+    "waybill_invalid": ("退货单号无效", "Return waybill invalid"),
+}
+
+SEVERITIES: dict[str, tuple[str, str]] = {
+    "warn": ("提醒", "Warning"),
+    "escalate": ("升级", "Escalated"),
+}
+
+# claim types: the Chinese is the courier form's name (config/claims/courier_claims.toml name_zh)
+CLAIM_TYPES: dict[str, tuple[str, str]] = {
+    "ship_delay": ("发货延迟", "Late shipment"),
+    "return_delay": ("退货延迟", "Late return"),
+    "service_attitude": ("服务态度", "Service attitude"),
+    "install_grab": ("物流抢装", "Installation grabbed"),
+    "freight": ("运费", "Freight"),
+    "not_to_door": ("未送货入户", "Not delivered to the door"),
+    "pickup_late": ("未按时上门退货", "Return pickup late"),
+    "unbox_check": ("未履行开箱验货", "No unboxing check"),
+    "power_on_check": ("未履行开箱通电验货", "No power-on check"),
+    "wrong_item": ("发货错误", "Wrong item"),
+    "goods_lost": ("货物丢失", "Goods lost"),
+    "freight_insurance": ("聚划算大运险", "Freight insurance"),
+    "loss": ("丢件", "Loss"),
+    "damage": ("破损", "Damage"),
+}
+
+SCENARIOS: dict[str, tuple[str, str]] = {
+    "default": ("一般情形", "Standard"),
+    "signed": ("已签收", "Signed"),
+    "refused": ("已拒收", "Refused"),
+    "assault": ("人身冲突", "Assault"),
+    "property_damage": ("财物损坏", "Property damage"),
+    "other_loss": ("其他损失", "Other loss"),
+    "signed_intact": ("签收, 完好", "Signed, intact"),
+    "refused_intact": ("拒收, 完好", "Refused, intact"),
+    "refused_damaged": ("拒收, 破损", "Refused, damaged"),
+    "signed_damaged": ("签收, 破损", "Signed, damaged"),
+    "refused_returned": ("拒收退回", "Refused and returned"),
+    "signed_accepted": ("签收并接受", "Signed and accepted"),
+    "signed_exchanged": ("签收后换货", "Signed and exchanged"),
+    "unrecoverable": ("无法追回", "Unrecoverable"),
+    "pickup_return_lost": ("上门退货丢失", "Lost on return pickup"),
+    "accessory_damaged": ("配件损坏", "Accessory damaged"),
+    "return": ("退货", "Return"),
+    "refusal": ("拒收", "Refusal"),
+}
+
+DIRECTIONS: dict[str, tuple[str, str]] = {"outbound": ("发货", "Outbound"), "return": ("退货", "Return")}
+
+# alert channels by type (config/alerts.toml [channels.<name>] type), and the shipped groups
+CHANNEL_TYPES: dict[str, tuple[str, str]] = {
+    "board": ("看板", "Board"),
+    "dingtalk": ("钉钉", "DingTalk"),
+    "wecom": ("企业微信", "WeCom"),
+    "slack": ("Slack", "Slack"),
+    "webhook": ("网络回调", "Webhook"),
+    "email": ("邮件", "Email"),
+}
+GROUPS: dict[str, tuple[str, str]] = {
+    "agents": ("客服组", "Agents"),
+    "leads": ("主管组", "Leads"),
+}
+
+AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
+    "flag.open": ("发现异常", "Exception opened"),
+    "flag.reopen": ("异常重新出现", "Exception reopened"),
+    "flag.escalate": ("异常升级", "Exception escalated"),
+    "flag.resolve": ("异常解决", "Exception resolved"),
+    "flag.ack": ("确认异常", "Exception acknowledged"),
+    "flag.assign": ("分配负责人", "Assigned"),
+    "flag.note": ("添加备注", "Note added"),
+    "claim.draft": ("生成理赔草稿", "Claim drafted"),
+    "claim.filed": ("提交理赔", "Claim filed"),
+    "claim.paid": ("登记赔付", "Payout recorded"),
+    "claim.rejected": ("理赔被驳回", "Claim rejected"),
+    "claim.withdrawn": ("撤回理赔", "Claim withdrawn"),
+    "claim.expired": ("理赔过期", "Claim expired"),
+    **{f"fact.{k}": (f"记录: {zh}", f"Recorded: {en}") for k, (zh, en) in FACT_KINDS.items()},
+    "login": ("登录看板", "Logged in"),
+    "login_failed": ("登录失败", "Login failed"),
+    "import_parcels": ("导入包裹", "Parcels imported"),
+}
+
+ENTITIES: dict[str, tuple[str, str]] = {
+    "flag": ("异常", "Exception"),
+    "claim": ("理赔", "Claim"),
+    "parcel": ("包裹", "Parcel"),
+    "file": ("文件", "File"),
+    "board_login": ("看板登录", "Board login"),
+}
+
+# who did it when it was not a person (tracker/flags/evaluate.py RULES_ACTOR, claims.service.expire_due)
+ACTORS: dict[str, tuple[str, str]] = {"rules": ("规则引擎", "Rules"), "claims": ("理赔定时任务", "Claims job")}
+
+# where a timeline event came from besides a provider (tracker/push.py)
+SOURCES: dict[str, tuple[str, str]] = {"push": ("推送", "Push"), "import": ("导入", "Import")}
+
+# keys of an audit line's detail and of a recorded fact's data
+DETAIL_KEYS: dict[str, tuple[str, str]] = {
+    "kind": ("类型", "kind"),
+    "severity": ("级别", "severity"),
+    "level": ("阶段", "level"),
+    "from_state": ("原状态", "from"),
+    "from": ("原状态", "from"),
+    "state": ("状态", "state"),
+    "note": ("备注", "note"),
+    "to": ("分配给", "to"),
+    "type": ("理赔类型", "type"),
+    "scenario": ("情形", "scenario"),
+    "amount": ("金额", "amount"),
+    "formula": ("计算方式", "formula"),
+    "reason": ("原因", "reason"),
+    "reference_no": ("理赔单号", "reference"),
+    "paid_amount": ("赔付金额", "paid"),
+    "paid_at": ("赔付时间", "paid at"),
+    "fact_id": ("记录编号", "record"),
+    "waybill": ("运单号", "waybill"),
+    "short": ("少件", "short"),
+    "signer": ("签收人", "signer"),
+    "warehouse_weight_kg": ("仓库称重(kg)", "warehouse weight (kg)"),
+    "courier_weight_kg": ("快递称重(kg)", "courier weight (kg)"),
+    "refund_deadline": ("退款截止", "refund deadline"),
+    "express": ("极速退款", "express refund"),
+    "agreed_at": ("同意时间", "agreed at"),
+    "items_claimed": ("申报件数", "items claimed"),
+    "items_received": ("实收件数", "items received"),
+    "expected": ("应赔金额", "expected"),
+    "differs": ("与应赔不符", "differs"),
+    "address": ("来源地址", "address"),
+    "locked_until": ("锁定至", "locked until"),
+    "file": ("文件", "file"),
+    "rows": ("行数", "rows"),
+    "inserted": ("新增", "inserted"),
+    "updated": ("更新", "updated"),
+    "rejected_rows": ("拒绝行数", "rejected rows"),
+}
+
+# fixed phrases the code writes into an audit detail (claims.service.expire_due)
+PHRASES: dict[str, tuple[str, str]] = {
+    "filing window closed unfiled": ("申请期限已过, 未提交", "filing window closed unfiled"),
+}
+
+ROLES: dict[str, tuple[str, str]] = {"lead": ("主管", "lead"), "agent": ("客服", "agent")}
+
+BOOLEANS: dict[bool, tuple[str, str]] = {True: ("是", "yes"), False: ("否", "no")}
+
+LABELS.update(
+    {
+        "fact_kind": ("记录类型", "Record"),
+        "claim_scenario": ("情形", "Scenario"),
+        "alerts_sent_help": (
+            "一条提醒 = 一条异常发给一个接收组的一次通知; 同一接收人的多条提醒可合并为一条消息发送",
+            "One alert = one exception notified to one group; several alerts to the same recipient may go out as one"
+            " message",
+        ),
+        "error_generic": (
+            "操作未完成, 详情已记录到服务器日志",
+            "The action did not complete; the details are in the server log",
+        ),
+        "err_actor_required": ("缺少操作人姓名", "The name of the person acting is required"),
+        "err_assignee_required": ("请填写「分配给」的姓名", "Fill in the name to assign to"),
+        "err_note_empty": ("备注为空", "The note is empty"),
+        "err_flag_missing": ("异常 {flag_id} 不存在", "Exception {flag_id} does not exist"),
+        "err_flag_resolved": (
+            "异常 {flag_id} 已解决; 再次出现时会自动重新打开",
+            "Exception {flag_id} is already resolved; it reopens by itself if it fires again",
+        ),
+        "err_not_allowed": ("{user} 没有权限执行此操作", "{user} may not do this"),
+        "err_claim_missing": ("理赔 {claim_id} 不存在", "Claim {claim_id} does not exist"),
+        "err_parcel_missing": ("包裹 {parcel_id} 不存在", "Parcel {parcel_id} does not exist"),
+        "err_claim_transition": (
+            "理赔 {claim_id} 当前为「{state}」, 不能改为「{to}」",
+            "Claim {claim_id} is {state}; it cannot become {to}",
+        ),
+        "err_claim_changed": ("理赔 {claim_id} 刚被他人修改, 请重试", "Claim {claim_id} changed meanwhile; try again"),
+        "err_claim_no_amount": (
+            "理赔 {claim_id} 还没有金额 (缺少: {missing}), 不能{done}",
+            "Claim {claim_id} has no amount yet (missing: {missing}), so it cannot be {done}",
+        ),
+        "err_reference_required": (
+            "提交理赔需要填写快递的理赔单号",
+            "A filed claim needs the courier's reference number",
+        ),
+        "err_filing_not_open": ("理赔 {claim_id} 的申请期 {at} 才开始", "Claim {claim_id}: filing opens {at}"),
+        "err_filing_closed": (
+            "理赔 {claim_id} 的申请期已于 {at} 截止",
+            "Claim {claim_id}: the filing window closed {at}",
+        ),
+        "err_payout_negative": ("赔付金额不能为负数: {amount}", "A payout is not negative: {amount}"),
+        "err_reason_required": ("驳回理赔需要填写快递给出的原因", "A rejection needs the courier's reason"),
+        "err_claim_exists": (
+            "运单 {waybill} 已有「{claim_type}」理赔",
+            "Waybill {waybill} already has a {claim_type} claim",
+        ),
+        "err_no_claim_flag": (
+            "运单 {waybill} 没有可发起理赔的未解决异常",
+            "{waybill}: no unresolved exception that leads to a claim",
+        ),
+        "err_claim_type": ("运单 {waybill} 不能发起这类理赔", "Waybill {waybill}: this claim type cannot be opened"),
+        "err_parcel_not_found": ("没有运单号为 {waybill} 的包裹", "No parcel with waybill {waybill}"),
+        "err_several_couriers": (
+            "运单号 {waybill} 属于多家快递, 请选择快递",
+            "Waybill {waybill} is with several couriers; choose the courier",
+        ),
+        "err_deadline_zone": ("退款截止时间需要带时区", "The refund deadline needs a time zone"),
+        "err_not_short": (
+            "实收 {received} 件不少于申报 {claimed} 件, 不是少件",
+            "{received} received is not fewer than {claimed} claimed: not a short return",
+        ),
+        "done_file": ("提交", "filed"),
+        "done_pay": ("赔付", "paid"),
+    }
+)
+
+_FLAG_AND_FACT_KINDS = {**KINDS, **FACT_KINDS}
+_ALL_STATES = {**STATES, **SEVERITIES}
+VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
+    "kind": _FLAG_AND_FACT_KINDS,
+    "fact_kind": FACT_KINDS,
+    "state": STATES,
+    "from_state": STATES,
+    "from": STATES,
+    "to_state": STATES,
+    "severity": SEVERITIES,
+    "status": STATUSES,
+    "claim_type": CLAIM_TYPES,
+    "type": CLAIM_TYPES,
+    "scenario": SCENARIOS,
+    "direction": DIRECTIONS,
+    "action": AUDIT_ACTIONS,
+    "entity": ENTITIES,
+    "actor": ACTORS,
+    "recipient": GROUPS,
+    "reason": PHRASES,
+    "role": ROLES,
+}
+
+
+def _level(value: str, lang: str) -> str:
+    """An alert level: warn | escalate | digest | step<n>, with /r<n> for a reminder."""
+    base, _, reminder = value.partition("/r")
+    if base.startswith("step") and base[4:].isdigit():
+        text = f"第 {base[4:]} 步" if lang == "zh" else f"step {base[4:]}"
+    elif base == "digest":
+        text = "每日汇总" if lang == "zh" else "daily digest"
+    else:
+        text = _pick(SEVERITIES, base, lang)
+    if reminder.isdigit():
+        text += f" (第 {reminder} 次催办)" if lang == "zh" else f" (reminder {reminder})"
+    return text
+
+
+def _channel(value: str, lang: str) -> str:
+    """An alert channel by its config name: its type's word, and the group it is for (dingtalk_agents)."""
+    if value in CHANNEL_TYPES:
+        return _pick(CHANNEL_TYPES, value, lang)
+    kind, _, group = value.partition("_")
+    if kind in CHANNEL_TYPES:
+        word = _pick(CHANNEL_TYPES, kind, lang)
+        return f"{word} · {_pick(GROUPS, group, lang)}" if group else word
+    return value
+
+
+def _source(value: str, lang: str) -> str:
+    if value in SOURCES:
+        return _pick(SOURCES, value, lang)
+    from tracker.subscriptions import provider_name
+
+    return provider_name(value, lang)
+
+
+def _mapping(value: dict, lang: str) -> str:  # type: ignore[type-arg]
+    """An audit detail or a fact's data: each key in words, each value through value_label by its key."""
+    parts = []
+    for key, item in value.items():
+        if item is None or item == "":
+            continue
+        if key == "kind" and item in FACT_KINDS:
+            words = _pick(FACT_KINDS, item, lang)
+        else:
+            words = value_label(key, item, lang)
+        parts.append(f"{_pick(DETAIL_KEYS, key, lang)}: {words}")
+    return "; ".join(parts)
+
+
+def value_label(column: str, value: object, lang: str) -> str:
+    """A cell's value as a person reads it: codes of the column's domain in words, booleans as 是/否,
+    None as empty; anything else as text. Couriers are named by components.plain (they come from
+    config/couriers.toml, which this module does not read)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return BOOLEANS[value][0 if lang == "zh" else 1]
+    if isinstance(value, dict):
+        return _mapping(value, lang)
+    if not isinstance(value, str):
+        return str(value)
+    if column == "level":
+        return _level(value, lang)
+    if column == "channel":
+        return _channel(value, lang)
+    if column == "source":
+        return _source(value, lang)
+    if column == "formula":
+        from claims.formula import show
+
+        return show(value, lang)
+    table = VALUE_TABLES.get(column)
+    return _pick(table, value, lang) if table is not None else value
+
+
+def error_text(exc: BaseException, lang: str, tz: tzinfo = UTC) -> str:
+    """A service's error on the board: its code (tracker.errors.TrackerError.code) as a translated line with
+    its values in words; an error without a known code is one generic line (the CLI keeps its own words)."""
+    code = getattr(exc, "code", None)
+    key = f"err_{code}"
+    if code is None or key not in LABELS:
+        return t("error_generic", lang)
+    params = dict(getattr(exc, "params", {}) or {})
+    for name, item in params.items():
+        if isinstance(item, datetime):
+            params[name] = (item if item.tzinfo else item.replace(tzinfo=UTC)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    for name in ("state", "to"):
+        if name in params:
+            params[name] = value_label("state", params[name], lang)
+    if "claim_type" in params:
+        params["claim_type"] = value_label("claim_type", params["claim_type"], lang)
+    if "done" in params:
+        params["done"] = t(f"done_{params['done']}", lang)
+    return t(key, lang, **params)

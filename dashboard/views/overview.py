@@ -11,7 +11,7 @@ from dashboard.components import QUEUE_PAGE, queue_link, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
 from tracker.escape import streamlit_md as md
-from tracker.subscriptions import quota_day, quota_text, states_text
+from tracker.subscriptions import provider_name, quota_day, quota_text, states_text
 
 b = board()
 st.title(b.t("nav_overview"))
@@ -49,7 +49,8 @@ m1.metric(b.t("open_total"), sum(r["n"] for r in by_kind), b.t("on_parcels", n=b
 m2.metric(b.t("stale_soon"), sum(r["n"] for r in soon))
 m3.metric(b.t("claimable"), f"¥{claim_money['amount']:,.2f}", b.t("claims_n", n=claim_money["count"]),
           delta_color="off")  # fmt: skip
-m4.metric(b.t("alerts_today"), sent["sent"], f"{b.t('alerts_failed_today')}: {sent['failed']}", delta_color="off")
+m4.metric(b.t("alerts_today"), sent["sent"], f"{b.t('alerts_failed_today')}: {sent['failed']}", delta_color="off",
+          help=b.t("alerts_sent_help"))  # alert rows, as `tracker alerts run` and the demo count them  # fmt: skip
 with m1:
     queue_link(b, b.t("open_queue"), state="unresolved")
 with m2:
@@ -60,7 +61,9 @@ push = b.read("pushes", day=quota_day(b.now, b.settings.tz))
 st.caption(quota_text(push["quota"], b.lang) + " · " + states_text(push["states"], b.lang))
 for provider, until in poll["paused"]:
     st.warning(
-        b.t("paused_until").format(provider=md(provider), until=until.astimezone(b.settings.tz).strftime("%H:%M"))
+        b.t("paused_until").format(
+            provider=md(provider_name(provider, b.lang)), until=until.astimezone(b.settings.tz).strftime("%H:%M")
+        )
     )
 
 # charts part (issue 15 item 8): the pictures, each bar a click to its queue; the numbers as links under them

@@ -4,9 +4,10 @@ the audit trail. Opened with ?id= (links, the sidebar search) or ?waybill=."""
 import streamlit as st
 
 from dashboard import fact_forms
-from dashboard.components import bad_params, table
+from dashboard.components import bad_params, plain, table
 from dashboard.context import board
 from dashboard.data import parcel_ref
+from dashboard.i18n import value_label
 from tracker.escape import streamlit_md as md
 from tracker.subscriptions import describe
 
@@ -27,19 +28,21 @@ if detail is None:
 p = detail["parcel"]
 # waybill, courier and the courier's own text come from outside: Markdown-escaped (tracker/escape.py)
 st.title(f"{md(p['waybill'])} · {md(b.courier(p['courier']))}")
-st.caption(f"{b.t('status')}: {md(p['status'])} · {md(p['status_text'] or '')}")
+st.caption(f"{b.t('status')}: {value_label('status', p['status'], b.lang)} · {md(p['status_text'] or '')}")
 
 st.subheader(b.t("facts"))
 facts = ["order_id", "shop", "direction", "province", "city", "goods_value", "paid_at", "shipped_at",
          "first_scan_at", "last_event_at", "delivered_at", "refund_deadline", "provider_error"]  # fmt: skip
-fact_rows = [{"field": b.t(k), "value": p[k]} for k in facts if p.get(k) not in (None, "")]
+fact_rows = [{"field": b.t(k), "value": plain(b, p[k], k)} for k in facts if p.get(k) not in (None, "")]
 sub = detail["subscription"] or {}
 fact_rows.append({"field": b.t("push_subscription"), "value": describe(
     sub.get("state"), provider=sub.get("provider"), message=sub.get("message"), last_push_at=sub.get("last_push_at"),
     tz=b.settings.tz)})  # fmt: skip
 table(b, fact_rows, ["field", "value"], key="facts")
 if detail["facts"]:
-    table(b, detail["facts"], ["kind", "recorded_at", "recorded_by", "data"], key="manual_facts")
+    for r in detail["facts"]:
+        r["fact_kind"] = r["kind"]
+    table(b, detail["facts"], ["fact_kind", "recorded_at", "recorded_by", "data"], key="manual_facts")
 if len(detail["return_buyers"]) > 1:  # one return waybill, several buyers (return_waybill_shared)
     st.subheader(b.t("return_buyers"))
     table(b, detail["return_buyers"], ["buyer_id", "order_id", "first_seen_at"], key="return_buyers")

@@ -29,8 +29,6 @@ if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale
     offset = pager(b, total, key="ts_page")
     rows = b.read("turning_stale_page", now=b.now, stale_hours=stale_hours, courier=params.courier,
                   limit=b.settings.board.page_size, offset=offset)  # fmt: skip
-    for r in rows:
-        r["courier"] = b.courier(r["courier"])
     table(b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"], key="turning")
     st.stop()
 
@@ -51,7 +49,8 @@ with st.expander(b.t("filters") + (f" ({active})" if active else ""), key="q_fil
     with c[0]:
         kind = choice("kind", list(FlagKind), params.kind, "q_kind", lambda v: kind_label(v, b.lang))
     with c[1]:
-        courier = choice("courier", b.read("distinct_values", ttl=300, column="courier"), params.courier, "q_courier")
+        courier = choice("courier", b.read("distinct_values", ttl=300, column="courier"), params.courier, "q_courier",
+                         b.courier)  # fmt: skip
     with c[2]:
         shop = choice("shop", b.read("distinct_values", ttl=300, column="shop"), params.shop, "q_shop")
     with c[3]:

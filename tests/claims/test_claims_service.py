@@ -210,7 +210,7 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     header = [c.value for c in summary[1]]
     row = dict(zip(header, [c.value for c in summary[2]], strict=True))
     assert row["运单号"] == "YT7500000000020" and row["索赔类型"] == "货物丢失" and row["索赔金额"] == 268.5
-    assert row["计算方式"] == "goods value 268.50" and row["货值"] == 268.5 and row["状态"] == "草稿"
+    assert row["计算方式"] == "货值 268.50" and row["货值"] == 268.5 and row["状态"] == "草稿"
     assert row["可投诉日期"] == "2026-11-08 10:00" and row["投诉截止"] == "2027-11-01 10:00"  # Shanghai time
     evidence = book["轨迹 YT7500000000020"]
     assert [c.value for c in evidence[2]][:5] == ["时间", "状态", "代码", "物流信息", "地点"]

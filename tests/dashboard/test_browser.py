@@ -126,11 +126,14 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             settled(page)
             expect(page.get_by_text("共 3 条")).to_be_visible(timeout=TIMEOUT_MS)
             page.get_by_test_id("stExpander").filter(has_text="筛选").locator("summary").first.click()  # folded
-            pick(page, "快递", "sf")
+            pick(page, "快递", "顺丰速运")  # the courier by name; the URL keeps the slug
             expect(page.get_by_text("共 2 条")).to_be_visible(timeout=TIMEOUT_MS)
             assert "courier=sf" in page.url
-            expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=TIMEOUT_MS)
             settled(page)
+            page.get_by_test_id("stDataFrame").first.hover()  # its toolbar shows: no English CSV download
+            expect(page.get_by_test_id("stElementToolbar").first).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_label("Download as CSV")).to_have_count(0)
             page.screenshot(path=shots / "queue.png", full_page=True)
             if os.environ.get("TRACKER_UPDATE_SCREENSHOT") == "1":  # refresh the README's picture on request only
                 shutil.copy(shots / "queue.png", PROJECT_ROOT / "docs" / "board.png")
@@ -148,6 +151,7 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             tick_row(page, 0)  # SF1001's draft: its window closes first
             expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
             page.get_by_label("理赔单号").fill("SF-CLM-77")
+            expect(page.get_by_text("Press Enter")).to_be_hidden()  # Streamlit's English hint is not shown
             page.get_by_label("理赔单号").press("Enter")
             settled(page)
             page.get_by_role("button", name="提交理赔").click()

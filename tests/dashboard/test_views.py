@@ -87,7 +87,7 @@ def test_scorecards_show_each_courier(board_db):
     at = login()
     at.switch_page("views/scorecards.py").run()
     table = at.dataframe[0].value
-    assert set(table["快递"]) == {"sf", "yto", "zto"}
+    assert set(table["快递"]) == {"顺丰速运", "圆通速递", "中通快递"}  # by name, never the slug
 
 
 def test_open_localhost_needs_no_login(board_db, board_config):
@@ -119,7 +119,7 @@ def test_overview_shows_polling_progress_and_a_paused_provider(board_db, now):
     assert not at.exception
     line = next(c.value for c in at.caption if c.value.startswith("查询进度"))
     assert f"正在查询 {len(leased)} 个(工作进程 1 个)" in line
-    assert any(w.value.startswith("kdniao 暂停查询至 ") for w in at.warning)
+    assert any(w.value.startswith("快递鸟 暂停查询至 ") for w in at.warning)  # the provider by name
 
 
 def test_overview_shows_todays_quota_and_the_parcel_page_its_push_subscription(board_db, now):

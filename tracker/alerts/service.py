@@ -65,6 +65,25 @@ class RunReport:
     stuck: list[dict[str, Any]] = field(default_factory=list)
     would_send: list[tuple[Delivery, str]] = field(default_factory=list)  # dry run: (delivery, payload)
 
+    @property
+    def sent_alerts(self) -> int:
+        """Alerts sent by this run: alert rows now `sent` (the board's 已发提醒 counts the same rows)."""
+        return sum(len(d.ids) for d in self.sent)
+
+    @property
+    def failed_alerts(self) -> int:
+        return sum(len(d.ids) for d, _ in self.failed)
+
+    def summary(self) -> str:
+        """One line in the board's words: an alert is one exception (or digest) for one recipient group on
+        one channel; planned = stored by this run, sent/failed = alerts (several may share one message),
+        held = waiting for working hours (all stored, not only this run's)."""
+        return (
+            f"alerts: {len(self.planned)} planned, {self.sent_alerts} sent in {len(self.sent)} message(s), "
+            f"{self.failed_alerts} failed, {self.held} held, scheduled calls {self.scheduled}, "
+            f"cancelled {self.cancelled}"
+        )
+
 
 def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAlert]:
     """Everything new to store at `now`: flag alerts, reminders and the daily digests."""

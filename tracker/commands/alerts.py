@@ -56,11 +56,7 @@ def alert(
             typer.echo(f"{what} {planned.recipient}/{planned.channel}: {planned.subject} (due {when})")
     for row in report.stuck:
         typer.echo(f"GAVE UP {row['recipient']}/{row['channel']}: {row['subject']}: {row['error']}")
-    typer.echo(
-        f"planned {len(report.planned)}, sent {sum(len(d.ids) for d in report.sent)}, "
-        f"failed {sum(len(d.ids) for d, _ in report.failed)}, held {report.held}, "
-        f"scheduled calls {report.scheduled}, cancelled {report.cancelled}"
-    )
+    typer.echo(report.summary())
     if report.failed or report.stuck:
         raise typer.Exit(1)
 

@@ -257,9 +257,7 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
     for claim_type, count in proposed.proposed.most_common():
         typer.echo(f"  {claim_type:<24} {count}")
     report = run_alerts(app.engine, app.settings, now=at)
-    typer.echo(
-        f"alerts: {len(report.planned)} planned; {len(report.sent)} messages delivered, {len(report.failed)} failed"
-    )
+    typer.echo(report.summary())  # the words and counts of `tracker alerts run` and the board's 今日已发提醒
 
 
 def _display_url(url: str) -> str:

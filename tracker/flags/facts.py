@@ -31,10 +31,12 @@ def find_parcel(engine: Engine, *, waybill: str, courier: str | None = None) -> 
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
     if not rows:
-        raise TrackerError(f"waybill {waybill}: no such parcel" + (f" for courier {courier}" if courier else ""))
+        raise TrackerError(f"waybill {waybill}: no such parcel" + (f" for courier {courier}" if courier else ""),
+                           code="parcel_not_found", waybill=waybill)  # fmt: skip
     if len(rows) > 1:
         couriers = ", ".join(sorted(r["courier"] for r in rows))
-        raise TrackerError(f"waybill {waybill}: several couriers ({couriers}); give --courier")
+        raise TrackerError(f"waybill {waybill}: several couriers ({couriers}); give --courier", code="several_couriers",
+                           waybill=waybill)  # fmt: skip
     return rows[0]
 
 
@@ -59,7 +61,7 @@ def record_fact(
 ) -> int:
     """Store one fact (and optional parcel column updates) and its audit line; returns the fact id."""
     if not actor.strip():
-        raise TrackerError("--by: the name of the person recording the fact is required")
+        raise TrackerError("--by: the name of the person recording the fact is required", code="actor_required")
     parcel = find_parcel(engine, waybill=waybill, courier=courier)
     clean = {k: _plain(v) for k, v in (data or {}).items() if v is not None}
     with engine.begin() as conn:
@@ -109,7 +111,7 @@ def return_agreed(
     """A return was agreed on this parcel's order, with the platform's refund deadline and refund type
     (极速退款 = express ladder). Sets the parcel's return_agreed_at / refund_deadline / refund_express."""
     if refund_deadline.utcoffset() is None:
-        raise TrackerError("--deadline: expected a time with a zone")
+        raise TrackerError("--deadline: expected a time with a zone", code="deadline_zone")
     agreed = agreed_at or now
     data = {"refund_deadline": refund_deadline, "express": express, "agreed_at": agreed, "note": note}
     updates = {"return_agreed_at": agreed, "refund_deadline": refund_deadline, "refund_express": express}
@@ -132,7 +134,10 @@ def return_short(
     """Fewer items received than the return claims: `return_partial`."""
     if items_received >= items_claimed:
         raise TrackerError(
-            f"--received {items_received} is not fewer than --claimed {items_claimed}: not a short return"
+            f"--received {items_received} is not fewer than --claimed {items_claimed}: not a short return",
+            code="not_short",
+            received=items_received,
+            claimed=items_claimed,
         )
     data = {"items_claimed": items_claimed, "items_received": items_received, "note": note,
             "warehouse_weight_kg": warehouse_weight_kg, "courier_weight_kg": courier_weight_kg}  # fmt: skip

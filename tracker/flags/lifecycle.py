@@ -55,7 +55,7 @@ def list_flags(
 def _load(conn: Connection, flag_id: int) -> dict[str, Any]:
     row = conn.execute(select(FLAG).where(FLAG.c.id == flag_id)).first()
     if row is None:
-        raise TrackerError(f"flag {flag_id}: no such flag (see `tracker flags`)")
+        raise TrackerError(f"flag {flag_id}: no such flag (see `tracker flags`)", code="flag_missing", flag_id=flag_id)
     return dict(row._mapping)
 
 
@@ -64,11 +64,14 @@ def _change(
     detail: dict[str, Any], refuse_resolved: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     if not actor.strip():
-        raise TrackerError("--by: the name of the person making the change is required")
+        raise TrackerError("--by: the name of the person making the change is required", code="actor_required")
     with engine.begin() as conn:
         flag = _load(conn, flag_id)
         if refuse_resolved and flag["state"] == FlagState.resolved:
-            raise TrackerError(f"flag {flag_id}: already resolved; it reopens by itself if it fires again")
+            raise TrackerError(
+                f"flag {flag_id}: already resolved; it reopens by itself if it fires again",
+                code="flag_resolved", flag_id=flag_id,
+            )  # fmt: skip
         conn.execute(update(FLAG).where(FLAG.c.id == flag_id).values(**values))
         record_audit(
             conn, at=now, actor=actor, action=f"flag.{action}", entity="flag", entity_id=flag_id,
@@ -90,7 +93,7 @@ def assign(
 ) -> dict[str, Any]:
     """Give the flag to a person (state unchanged)."""
     if not to.strip():
-        raise TrackerError("--to: the assignee's name is required")
+        raise TrackerError("--to: the assignee's name is required", code="assignee_required")
     values: dict[str, Any] = {"assignee": to}
     if note:
         values["note"] = note
@@ -112,7 +115,7 @@ def add_note(engine: Engine, *, flag_id: int, text: str, actor: str, now: dateti
     """Add a line to the flag's note (state unchanged; also on a resolved flag): the note keeps every line,
     newest last, each with its author; the audit log has the line alone."""
     if not text.strip():
-        raise TrackerError("--note: the note is empty")
+        raise TrackerError("--note: the note is empty", code="note_empty")
     with engine.connect() as conn:
         current = _load(conn, flag_id)["note"]
     line = f"{actor}: {text.strip()}"

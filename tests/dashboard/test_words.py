@@ -1,0 +1,281 @@
+"""The board speaks the lead's words: every page rendered in Chinese (AppTest) shows no internal code
+(status, kind, claim type, state, level, channel, audit action, courier slug) and no untranslated English,
+on the board's seed grown by the real services (facts, flag actions, claims from the engine, payouts,
+alerts) and on the data `tracker demo` makes (import, sandbox pushes, rules, claims, one alert run).
+
+The check is generic: it walks every element of the AppTest tree (headings, markdown, captions, metrics,
+alerts, buttons, inputs, select options, page links, dataframe headers and cells) and lists each offending
+string with its page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+from tests.dashboard.conftest import USERS
+from tests.dashboard.test_app import login
+from tracker.settings import PROJECT_ROOT, load_settings
+
+# text fields of element protos a person reads (ids, keys, URLs and format strings are not read)
+TEXT_FIELDS = {"label", "body", "options", "default_value", "placeholder", "help", "delta", "caption", "title", "text"}
+# ASCII words that are words in Chinese text too: the export format, a time zone, the language switch's
+# own name for English, kilograms
+ALLOWED = {"XLSX", "UTC", "English", "kg"}
+# columns quoting someone else's words verbatim (a mail server's or a robot's reply to a failed alert, the
+# courier's own event text and event code, shown as evidence): their cells are not checked, and neither is
+# the same text quoted elsewhere on the page (the parcel's caption repeats the courier's last text)
+QUOTED_COLUMNS = {"错误", "快递描述", "原始代码"}
+TOKEN = re.compile(r"[A-Za-z0-9_.@/&'\-]+")
+
+
+def _allowed_words() -> set[str]:
+    settings = load_settings(PROJECT_ROOT / "config")
+    names = {w for c in settings.couriers.values() for w in TOKEN.findall(c.name)}  # "EMS" is its Chinese name
+    return ALLOWED | names | set(USERS)
+
+
+def offending(text: str, allowed: set[str]) -> list[str]:
+    """The words in `text` a Chinese reader should not see: ASCII words (codes like in_transit, flag.open,
+    zto, or English) other than numbers, waybill-like codes (with a digit) and e-mail addresses."""
+    bad = []
+    for token in TOKEN.findall(text.replace("\\", "")):
+        word = token.strip("._-/'&")
+        if not word or any(ch.isdigit() for ch in word) or "@" in word:
+            continue
+        if sum(ch.isalpha() for ch in word) < 2 or word in allowed:
+            continue
+        bad.append(word)
+    return bad
+
+
+def _proto_texts(proto: Any) -> Iterator[str]:
+    for field, value in proto.ListFields():
+        if field.message_type is not None:
+            for item in [value] if hasattr(value, "ListFields") else value:
+                yield from _proto_texts(item)
+        elif field.name in TEXT_FIELDS:
+            yield from [value] if isinstance(value, str) else (v for v in value if isinstance(v, str))
+
+
+def visible_texts(at: AppTest) -> Iterator[tuple[str, str]]:
+    """(where, text) for every text a person reads on the rendered page."""
+
+    def walk(node: Any) -> Iterator[tuple[str, str]]:
+        kind = getattr(node, "type", "") or type(node).__name__
+        if kind in ("dataframe", "arrow_data_frame"):
+            frame = node.value
+            for header in frame.columns:
+                yield f"{kind} header", str(header)
+            for header in frame.columns:
+                where = "quoted" if header in QUOTED_COLUMNS else f"{kind} {header}"
+                for cell in frame[header]:
+                    yield where, "" if cell is None else str(cell)
+        elif kind in ("arrow_vega_lite_chart", "vega_lite_chart", "html"):
+            pass  # charts: axis titles come from b.t(), the data is drawn; html: the board's style, not text
+        elif getattr(node, "proto", None) is not None:
+            for text in _proto_texts(node.proto):
+                yield kind, text
+        for child in (getattr(node, "children", None) or {}).values():
+            yield from walk(child)
+
+    yield from walk(at._tree)
+
+
+def builtin_english(at: AppTest) -> Iterator[str]:
+    """Streamlit's own English the protos do not carry: an empty table ("empty"), a multiselect without
+    its placeholder ("Choose an option") or with its "Select all / Select N matches" row, a selectbox
+    with nothing chosen and no placeholder, and the tables' "Download as CSV" button."""
+    from streamlit import config
+
+    if not config.get_option("client.disableDataExport"):
+        yield "tables offer Streamlit's English CSV download (client.disableDataExport is off)"
+
+    def walk(node: Any) -> Iterator[str]:
+        kind = getattr(node, "type", "")
+        proto = getattr(node, "proto", None)
+        if kind == "dataframe" and len(node.value) == 0:
+            yield f"an empty table ({list(node.value.columns)}) shows Streamlit's English 'empty'"
+        if kind == "multiselect" and proto is not None:
+            if not proto.placeholder:
+                yield f"multiselect {proto.label!r} shows Streamlit's English placeholder"
+            if getattr(proto, "select_all", 0):
+                yield f"multiselect {proto.label!r} offers Streamlit's English 'Select all / Select N matches'"
+        if kind == "selectbox" and proto is not None and not proto.HasField("default") and not proto.placeholder:
+            yield f"selectbox {proto.label!r} shows Streamlit's English 'Choose an option'"
+        for child in (getattr(node, "children", None) or {}).values():
+            yield from walk(child)
+
+    yield from walk(at._tree)
+
+
+def pages(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(name, script, query parameters): every page, the parcel page for parcels with everything."""
+    found = [("overview", "views/overview.py", {}), ("queue", "views/queue.py", {}),
+             ("queue turning stale", "views/queue.py", {"turning_stale": "1"}),
+             ("claims", "views/claims.py", {}), ("scorecards", "views/scorecards.py", {}),
+             ("alerts", "views/alerts.py", {})]  # fmt: skip
+    for waybill, parcel_id in ids.items():
+        found.append((f"parcel {waybill}", "views/parcel.py", {"id": str(parcel_id)}))
+    return found
+
+
+def codes_in(text: str, slugs: set[str]) -> list[str]:
+    """The codes in an English text: snake_case or dotted words (in_transit, flag.open) and courier slugs."""
+    return [w for w in (t.strip("._-/'&") for t in TOKEN.findall(text.replace("\\", "")))
+            if not any(ch.isdigit() for ch in w) and "@" not in w and ("_" in w or "." in w or w in slugs)]  # fmt: skip
+
+
+def render_problems(ids: dict[str, Any], lang: str = "zh") -> list[str]:
+    allowed = _allowed_words()
+    slugs = set(load_settings(PROJECT_ROOT / "config").couriers)
+    at = login()
+    assert not at.exception, at.exception
+    if lang == "en":
+        at.sidebar.selectbox(key="lang").select("en").run()
+    problems = []
+    for name, script, params in pages(ids):
+        at.query_params.clear()
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.switch_page(script).run()
+        assert not at.exception, (name, at.exception)
+        assert not at.error, (name, [e.value for e in at.error])  # "page failed" is one line, but not here
+        problems += [f"{name} · {what}" for what in builtin_english(at) if lang == "zh"]
+        texts = list(visible_texts(at))
+        quoted = sorted({t for where, t in texts if where == "quoted" and len(t) >= 4}, key=len, reverse=True)
+        for where, text in texts:
+            if where == "quoted":
+                continue
+            for q in quoted:
+                text = text.replace(q, "")
+            bad = offending(text, allowed) if lang == "zh" else codes_in(text, slugs)
+            if bad:
+                problems.append(f"{name} · {where}: {text!r} -> {bad}")
+    return sorted(set(problems))
+
+
+@pytest.fixture
+def grown_board(board_db, board_config: Path, now):
+    """The board seed plus what people and the services add: manual facts, flag actions, claims computed by
+    the engine (one complete, one missing inputs), a payout, alerts to a group at ladder steps."""
+    from claims import service
+    from claims.tables import load_tables
+    from tests.dashboard.seed import ALERT
+    from tracker.flags import facts, lifecycle
+
+    engine, ids = board_db
+    parcels, flags = ids["parcels"], ids["flags"]
+    tables = load_tables(board_config / "claims")
+    at = now - timedelta(hours=1)
+    facts.confirm_loss(engine, waybill="SF1004", actor="lily", now=at, note="网点确认丢失")
+    facts.buyer_not_received(engine, waybill="YTO3003", actor="王芳", now=at, short=True, signer="门卫",
+                             warehouse_weight_kg=Decimal("1.20"), courier_weight_kg=Decimal("0.80"))  # fmt: skip
+    facts.return_agreed(engine, waybill="SF1001", actor="lily", now=at, refund_deadline=now + timedelta(days=2),
+                        express=True)  # fmt: skip
+    lifecycle.acknowledge(engine, flag_id=flags["stale"], actor="lily", now=at, note="已联系网点")
+    lifecycle.assign(engine, flag_id=flags["stale"], to="王芳", actor="lily", now=at)
+    lifecycle.add_note(engine, flag_id=flags["stale"], text="网点说明天到", actor="王芳", now=at)
+    lifecycle.resolve(engine, flag_id=flags["no_first_scan"], actor="lily", now=at, note="已揽收")
+    service.open_claim(engine, parcel_id=parcels["SF1004"], claim_type="goods_lost", scenario="default",
+                       tables=tables, actor="lily", now=at)  # fmt: skip
+    service.open_claim(engine, parcel_id=parcels["ZTO2002"], claim_type="freight", scenario="default",
+                       tables=tables, actor="lily", now=at)  # no freight known: needs configuration  # fmt: skip
+    service.pay_claim(engine, claim_id=ids["claims"]["damage"], amount=Decimal("80.00"), actor="lily", now=at)
+    with engine.begin() as conn:
+        conn.execute(ALERT.insert(), [
+            dict(flag_id=flags["refused"], parcel_id=parcels["ZTO2002"], dedupe_key="flag:x:step2:leads:wecom_leads:1",
+                 channel="wecom_leads", recipient="leads", level="step2/r1", subject="[拒收] ZTO2002", state="held",
+                 attempts=0, created_at=at),
+            dict(flag_id=None, parcel_id=None, dedupe_key="digest:leads:board", channel="board", recipient="leads",
+                 level="digest", subject="每日汇总", state="sent", attempts=1, sent_at=at, created_at=at),
+        ])  # fmt: skip
+    return ids
+
+
+def test_every_page_in_chinese_shows_no_code_and_no_english(grown_board):
+    problems = render_problems(grown_board["parcels"])
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_page_in_english_shows_no_code(grown_board):
+    problems = render_problems(grown_board["parcels"], lang="en")
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_check_finds_codes_and_english(board_db):
+    allowed = _allowed_words()
+    assert offending("物流状态: in_transit · 已发出", allowed) == ["in_transit"]
+    assert offending("flag.open", allowed) == ["flag.open"]
+    assert offending("快递: zto", allowed) == ["zto"]
+    assert offending("Select 15 matches", allowed) == ["Select", "matches"]
+    assert offending("goods value 128.00", allowed) == ["goods", "value"]
+    assert offending("SF1001 · O-1001 · lead@example.com · ≥96h · ¥1,234.50 · EMS · lily", allowed) == []
+    assert codes_in("Courier: zto · flag.open · in_transit · SF Express · 1,234.50", {"zto", "sf"}) == [
+        "zto", "flag.open", "in_transit"]  # fmt: skip
+
+
+@pytest.fixture
+def demo_board(board_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now):
+    """What `make run` shows: `tracker demo` (examples/parcels.csv, returns, generated parcels pushed by the
+    local sandbox, the rules, claim proposals, one alert run) into a fresh database, the board on it."""
+    from sqlalchemy import select
+
+    from tracker.cli import app
+    from tracker.storage.db import make_engine
+    from tracker.storage.rows import ClaimRow, FlagRow, ParcelRow
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    env = {"TRACKER_CONFIG_DIR": str(board_config), "TRACKER_DATABASE_URL": url, "TRACKER_NOW": now.isoformat()}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["demo", "--generated", "150", "--no-board", "--now", now.isoformat()])
+    assert result.exit_code == 0, result.output
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        # one parcel per flag kind, the claims' parcels and the parcels with alerts: every kind of row
+        chosen: dict[str, int] = {}
+        for kind, parcel_id in conn.execute(select(FlagRow.kind, FlagRow.parcel_id).order_by(FlagRow.id)):
+            chosen.setdefault(f"flag {kind}", parcel_id)
+        for claim_type, parcel_id in conn.execute(select(ClaimRow.claim_type, ClaimRow.parcel_id)):
+            chosen.setdefault(f"claim {claim_type}", parcel_id)
+        waybills = dict(conn.execute(select(ParcelRow.id, ParcelRow.waybill)).all())
+    engine.dispose()
+    return result.output, {waybills[p]: p for p in chosen.values()}
+
+
+def test_the_demo_in_chinese_shows_no_code_and_no_english(demo_board):
+    _, parcels = demo_board
+    assert len(parcels) >= 5
+    problems = render_problems(parcels)
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_demo_summary_and_the_board_count_sent_alerts_alike(demo_board):
+    """The demo's "alerts: N planned, M sent in K message(s)" and the overview's 今日已发提醒: the same
+    alerts (one per exception and recipient), the same count."""
+    output, _ = demo_board
+    line = next(x for x in output.splitlines() if x.startswith("alerts: "))
+    sent = int(re.search(r"(\d+) sent in \d+ message", line).group(1))  # type: ignore[union-attr]
+    at = login()
+    metric = next(m for m in at.metric if m.label == "今日已发提醒")
+    assert int(str(metric.value).replace(",", "")) == sent
+    assert sent > 0  # the demo's clock is in working hours: the board channel got them
+
+
+def test_a_service_error_on_the_board_is_one_line_in_chinese(board_db):
+    """Assigning with no name: the lifecycle's CLI words ("--to: the assignee's name is required") become
+    the board's own line, naming the row."""
+    from tests.dashboard.test_queue import act, open_queue
+
+    _, ids = board_db
+    fid = ids["flags"]["stale"]
+    at = act(open_queue(), "q_assign", [fid], q_to=" ")
+    assert [e.value for e in at.error] == [f"已处理 0 条 · 失败: {fid}: 请填写「分配给」的姓名"]
