@@ -4,7 +4,15 @@ the flag lifecycle and claims services under the logged-in user's name."""
 import streamlit as st
 
 from dashboard import actions
-from dashboard.components import bad_params, bulk_button, confirm_pending, pager, pick_table, table
+from dashboard.components import (
+    bad_params,
+    bulk_button,
+    confirm_pending,
+    pager,
+    pick_table,
+    set_query_params,
+    table,
+)
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
 from dashboard.i18n import kind_label, state_label
@@ -75,7 +83,7 @@ f = QueueFilter(
     state=state or None, waybill=params.waybill,
 )  # fmt: skip
 if f.params() != params.params():
-    st.query_params.from_dict(f.params())
+    set_query_params(b, f.params())
 
 if f.max_age_hours:  # from an ageing bar's link: its upper edge has no widget, so it is said
     st.caption(b.t("below_age", hours=f.max_age_hours))
@@ -85,9 +93,12 @@ rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=b.settings.board.pa
 action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
 for r in rows:
     r["next_action"] = r[action_col]
-columns = ["flag_id", "waybill", "courier", "kind", "severity", "state", "assignee", "shop", "province", "last_update",
+columns = ["waybill", "flag_id", "courier", "kind", "severity", "state", "assignee", "shop", "province", "last_update",
            "next_action", "note"]  # fmt: skip
-picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id")
+# a click on a waybill opens its parcel (with every action); ticks stay for the bulk actions below
+picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id", open_parcel=True, wide=["next_action"])
+for r in picked:  # the ticked rows' next action in full (a table cell cuts it off)
+    st.caption(f"{md(r['waybill'])} · {kind_label(r['kind'], b.lang)}: {md(r['next_action'] or '')}")
 
 st.subheader(b.t("bulk_actions"))
 confirm_pending(b, "queue_table")
