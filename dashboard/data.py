@@ -581,10 +581,10 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     text = search_text(f.text or "")
     if text:
         found = [_prefix(PARCEL.c.waybill, text.upper()), _prefix(PARCEL.c.order_id, text),
-                 CLAIM.c.reference_no.startswith(text, autoescape=True)]  # fmt: skip
+                 CLAIM.c.reference_no.istartswith(text, autoescape=True)]  # fmt: skip
         if len(text) >= SEARCH_MIN_CONTAINS:  # the end or middle of a number too (over the claims, not every parcel)
             found += [PARCEL.c.waybill.contains(text.upper(), autoescape=True),
-                      CLAIM.c.reference_no.contains(text, autoescape=True)]  # fmt: skip
+                      CLAIM.c.reference_no.icontains(text, autoescape=True)]  # fmt: skip
         where.append(or_(*found))
     return where
 
