@@ -146,8 +146,8 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             settled(page)
             tick_row(page, 0)  # SF1001's draft: its window closes first
             expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
-            page.get_by_label("理赔单号").fill("SF-CLM-77")
-            page.get_by_label("理赔单号").press("Enter")
+            page.get_by_label("理赔单号", exact=True).fill("SF-CLM-77")
+            page.get_by_label("理赔单号", exact=True).press("Enter")
             settled(page)
             page.get_by_role("button", name="提交理赔").click()
             expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
