@@ -338,3 +338,13 @@ def ledger_link(b: Board, label: str, **params: Any) -> None:
 def yuan(value: Decimal | None) -> str:
     """Money as a lead reads it: ¥1,234.50 (no amount: empty)."""
     return "" if value is None else f"¥{value:,.2f}"
+
+
+def parcel_table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str) -> None:
+    """Rows about parcels (each with parcel_id and waybill) as a table whose waybill cells open the parcel."""
+    columns = list(columns)
+    ids = ",".join(str(r.get("parcel_id")) for r in rows)
+    widget = f"{key}_{st.session_state.get(f'{key}_generation', 0)}_{hashlib.sha1(ids.encode()).hexdigest()[:12]}"
+    event = st.dataframe(_frame(b, rows, columns), hide_index=True, key=widget, width="stretch", on_select="rerun",
+                         selection_mode="single-cell")  # fmt: skip
+    open_clicked_parcel(b, rows, getattr(getattr(event, "selection", None), "cells", None) or [], scope=key)

@@ -37,13 +37,17 @@ given, problems = LedgerFilter.parse(st.query_params.to_dict(), max_text=b.setti
 bad_params(b, problems)
 
 
-def claim_types() -> list[str]:
-    """The claim types of the claim tables (config/claims) and freight insurance."""
+def claim_types() -> dict[str, str]:
+    """The claim types of the claim tables (config/claims) and freight insurance, with their Chinese names."""
     from claims.engine import FREIGHT_INSURANCE
     from claims.tables import load_tables
 
     tables = load_tables(b.settings.config_dir / "claims")
-    return sorted({t for table in tables.courier_tables for t in table.types} | {FREIGHT_INSURANCE})
+    names = {code: kind.name_zh for table in reversed(tables.courier_tables) for code, kind in table.types.items()}
+    return dict(sorted({**names, FREIGHT_INSURANCE: "运费险"}.items()))
+
+
+TYPES = claim_types()
 
 
 def choice(label: str, options: list[str], current: str | None, key: str, fmt) -> str:
@@ -58,7 +62,8 @@ text = c[0].text_input(b.t("ledger_search"), value=given.text or "", key="c_text
 with c[1]:
     courier = choice(b.t("courier"), sorted(b.settings.couriers), given.courier, "c_courier", b.courier)
 with c[2]:
-    claim_type = choice(b.t("claim_type"), claim_types(), given.claim_type, "c_type", lambda v: b.t(v))
+    claim_type = choice(b.t("claim_type"), list(TYPES), given.claim_type, "c_type",
+                        lambda v: TYPES.get(v, v) if b.lang == "zh" else v.replace("_", " "))  # fmt: skip
 with c[3]:
     state = choice(b.t("state"), [CLAIMABLE, *ClaimState], given.state, "c_state",
                    lambda v: b.t("claimable_state") if v == CLAIMABLE else state_label(v, b.lang))  # fmt: skip

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.components import ledger_link, queue_link, table, yuan
+from dashboard.components import ledger_link, parcel_table, queue_link, table, yuan
 from dashboard.context import board
 from dashboard.data import MONEY_STATES
 from dashboard.i18n import kind_label
@@ -86,8 +86,8 @@ with right:  # the next N deadlines whatever their distance, with the days left 
     st.subheader(b.t("next_deadlines", n=n_due))
     due = b.read("deadlines", now=b.now, limit=n_due)
     if due:
-        table(b, due, ["waybill", "courier", "claim_type", "state", "amount", "filing_closes_at", "days_left"],
-              key="deadlines")  # fmt: skip
+        parcel_table(b, due, ["waybill", "courier", "claim_type", "state", "amount", "filing_closes_at", "days_left"],
+                     key="deadlines")  # fmt: skip
     else:
         st.caption(b.t("none"))
 

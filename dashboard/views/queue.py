@@ -9,9 +9,9 @@ from dashboard.components import (
     bulk_button,
     confirm_pending,
     pager,
+    parcel_table,
     pick_table,
     set_query_params,
-    table,
 )
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
@@ -38,8 +38,10 @@ if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale
     rows = b.read("turning_stale_page", now=b.now, stale_hours=stale_hours, courier=params.courier,
                   limit=b.settings.board.page_size, offset=offset)  # fmt: skip
     for r in rows:
-        r["courier"] = b.courier(r["courier"])
-    table(b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"], key="turning")
+        r["courier"], r["parcel_id"] = b.courier(r["courier"]), r["id"]
+    st.caption(b.t("click_waybill"))
+    parcel_table(b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"],
+                 key="turning")  # fmt: skip
     st.stop()
 
 

@@ -140,3 +140,23 @@ def test_next_deadlines_are_the_soonest_n_with_days_left(board_db, now):
     assert "最近的 10 个理赔截止(待提交, 最早截止在前)" in [h.value for h in at.subheader]
     table = next(d.value for d in at.dataframe if "剩余天数" in d.value.columns)
     assert list(table["剩余天数"]) == ["2", "20", "40"]
+
+
+def test_a_click_on_a_deadline_or_a_parcel_turning_stale_opens_the_parcel(board_db, now):
+    engine, ids = board_db
+    seed_ageing(engine, now)
+    at = login()
+    table = next(d for d in at.dataframe if "剩余天数" in d.value.columns)
+    assert list(table.value["运单号"]) == ["SF1001"]
+    at.session_state[table.key] = {"selection": {"rows": [], "columns": [], "cells": [[0, "运单号"]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "SF1001 · 顺丰速运"
+
+    at = login()
+    at.query_params["turning_stale"] = "1"
+    at.switch_page("views/queue.py").run()
+    table = next(d for d in at.dataframe if (d.key or "").startswith("turning_"))
+    at.session_state[table.key] = {"selection": {"rows": [], "columns": [], "cells": [[0, "运单号"]]}}
+    at.run()
+    assert at.title[0].value == "EMS03 · EMS"
