@@ -39,7 +39,7 @@ def flag_actions(b: Board, flag: dict[str, Any]) -> None:
     fid = flag["id"]
     action = flag["next_action_zh"] if b.lang == "zh" else flag["next_action_en"]
     with st.container(border=True):
-        head = [f"**{kind_label(flag['kind'], b.lang)}** #{fid}", state_label(flag["severity"], b.lang),
+        head = [f"{kind_label(flag['kind'], b.lang)} #{fid}", state_label(flag["severity"], b.lang),
                 state_label(flag["state"], b.lang)]  # fmt: skip
         if flag.get("assignee"):
             head.append(f"{b.t('assignee')}: {md(flag['assignee'])}")

@@ -98,16 +98,16 @@ if not money:
     st.caption(b.t("none"))
 else:
     head = st.columns(1 + len(MONEY_STATES))
-    head[0].markdown(f"**{b.t('courier')}**")
+    head[0].caption(b.t("courier"))
     for col, name in zip(head[1:], MONEY_STATES, strict=True):
-        col.markdown(f"**{b.t(f'money_{name}')}**")
+        col.caption(b.t(f"money_{name}"))
     for r in money:
         cells = st.columns(1 + len(MONEY_STATES))
         cells[0].markdown(md(b.courier(r["courier"])))
         for col, (name, (state, _)) in zip(cells[1:], MONEY_STATES.items(), strict=True):
             with col:
                 if r[f"{name}_n"]:
-                    ledger_link(b, f"**{yuan(r[name])}** · {b.t('claims_n', n=r[name + '_n'])}", courier=r["courier"],
+                    ledger_link(b, f"{yuan(r[name])} · {b.t('claims_n', n=r[name + '_n'])}", courier=r["courier"],
                                 state=state)  # fmt: skip
                 else:
                     st.caption("—")

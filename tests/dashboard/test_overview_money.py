@@ -16,7 +16,7 @@ from dashboard import data
 from tests.dashboard.seed import CLAIM, PARCEL, seed_ageing
 from tests.dashboard.test_app import login
 
-MONEY = re.compile(r"\*\*¥([\d,]+\.\d\d)\*\* · (\d+) 件理赔")
+MONEY = re.compile(r"¥([\d,]+\.\d\d) · (\d+) 件理赔")
 
 
 @pytest.fixture
