@@ -3,6 +3,8 @@ and actions, recording facts, claims (opening them, amount shown first), alerts 
 Opened with ?id= (links, the queue, the sidebar search), ?waybill= (exact or the start of one) or ?q= (the
 sidebar search's several matches, listed to pick from)."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from dashboard import parcel_actions
@@ -14,10 +16,12 @@ from tracker.subscriptions import describe
 
 b = board()
 params = {k: v for k, v in st.query_params.to_dict().items() if k != "lang"}
+by_search = bool(params.get("q")) and not params.get("waybill")  # ?q=: the sidebar search's several matches
 parcel_id, waybill, problem = parcel_ref(
-    {"waybill": params["q"], **params} if params.get("q") and not params.get("waybill") else params,
-    max_text=b.settings.board.max_param_length,
+    {**params, "waybill": params["q"]} if by_search else params, max_text=b.settings.board.max_param_length
 )
+if problem and by_search and problem.param == "waybill":
+    problem = replace(problem, param="q")
 bad_params(b, [problem] if problem else [])
 found = b.read("find_parcels", ttl=0, text=waybill) if waybill else []
 if len(found) == 1:

@@ -160,3 +160,11 @@ def test_a_click_on_a_deadline_or_a_parcel_turning_stale_opens_the_parcel(board_
     at.session_state[table.key] = {"selection": {"rows": [], "columns": [], "cells": [[0, "运单号"]]}}
     at.run()
     assert at.title[0].value == "EMS03 · EMS"
+
+
+def test_a_bad_search_parameter_is_named_and_ignored(board_db):
+    at = login()
+    at.query_params["q"] = "SF\x00" + "1" * 300
+    at.switch_page("views/parcel.py").run()
+    assert not at.exception
+    assert len(at.warning) == 1 and at.warning[0].value.startswith("链接参数 q=")
