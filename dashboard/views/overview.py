@@ -85,6 +85,8 @@ with right:  # the next N deadlines whatever their distance, with the days left 
     n_due = b.settings.board.next_deadlines
     st.subheader(b.t("next_deadlines", n=n_due))
     due = b.read("deadlines", now=b.now, limit=n_due)
+    for r in due:
+        r["courier"] = b.courier(r["courier"])
     if due:
         parcel_table(b, due, ["waybill", "courier", "claim_type", "state", "amount", "filing_closes_at", "days_left"],
                      key="deadlines")  # fmt: skip
