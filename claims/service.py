@@ -208,12 +208,7 @@ def open_claims(
     created: list[int] = []
     for parcel_id in parcel_ids:
         parcel = _parcel(engine, parcel_id)
-        with engine.connect() as conn:
-            kinds = conn.execute(
-                select(FLAG.c.kind).where(FLAG.c.parcel_id == parcel_id, FLAG.c.state != FlagState.resolved)
-            ).scalars()
-            decisions = [_proposal({"kind": kind}, parcel, tables, by_person=True) for kind in kinds]
-        wanted = sorted({d for d in decisions if not isinstance(d, str)})
+        wanted = _wanted(engine, parcel, tables)
         if not wanted:
             raise TrackerError(f"{parcel['waybill']}: no unresolved flag that leads to a claim", code="no_claim_flag",
                                waybill=parcel["waybill"])  # fmt: skip
@@ -222,6 +217,27 @@ def open_claims(
         ]
         created += _insert_new(engine, rows, actor=actor, now=now)
     return [get_claim(engine, claim_id) for claim_id in created]
+
+
+def _wanted(engine: Engine, parcel: dict[str, Any], tables: ClaimTables) -> list[tuple[str, str]]:
+    """(claim type, scenario) pairs the parcel's unresolved flags call for when a person opens claims."""
+    with engine.connect() as conn:
+        kinds = conn.execute(
+            select(FLAG.c.kind).where(FLAG.c.parcel_id == parcel["id"], FLAG.c.state != FlagState.resolved)
+        ).scalars()
+        decisions = [_proposal({"kind": kind}, parcel, tables, by_person=True) for kind in kinds]
+    return sorted({d for d in decisions if not isinstance(d, str)})
+
+
+def preview_claims(engine: Engine, *, parcel_id: int, tables: ClaimTables, now: datetime) -> list[dict[str, Any]]:
+    """The claims open_claims would draft for this parcel now (the types it has no claim of yet), computed
+    but not stored: type, scenario, state, amount, formula, what is missing and the filing window. The
+    board shows them before it asks to confirm."""
+    parcel = _parcel(engine, parcel_id)
+    with engine.connect() as conn:
+        have = set(conn.execute(select(CLAIM.c.claim_type).where(CLAIM.c.parcel_id == parcel_id)).scalars())
+    rows = [_row(parcel, compensation_for(parcel, t, s, tables), now) for t, s in _wanted(engine, parcel, tables)]
+    return [r for r in rows if r["claim_type"] not in have]
 
 
 def _parcel(engine: Engine, parcel_id: int) -> dict[str, Any]:

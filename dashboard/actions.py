@@ -93,3 +93,53 @@ def export_packets(b: Board, claim_ids: list[int]) -> bytes:
 
     _allowed(b, "claim.export")
     return export.packets_xlsx(b.engine, claim_ids=claim_ids, tables=_tables(b), tz=b.settings.tz)
+
+
+# --- the parcel page (issue 15: one click to act) ------------------------------------------------------------
+
+
+def _evaluated(b: Board, parcel_id: int, fact_id: int) -> int:
+    """After a fact: the rules run over this one parcel at once, so its flags (a confirmed loss's `lost`,
+    a dispute's `delivered_disputed`) are on the page now, not after the next evaluation."""
+    from tracker.flags.evaluate import evaluate_all
+
+    evaluate_all(b.engine, now=_now(), settings=b.settings, parcel_ids=[parcel_id])
+    return fact_id
+
+
+def record_fact(b: Board, parcel: dict[str, Any], record: Any, **data: Any) -> int:
+    """Record one fact through `record` (a tracker.flags.facts service) on this parcel (its waybill and
+    courier) as the logged-in user, then evaluate the parcel."""
+    _allowed(b, "fact.record")
+    fact_id = record(b.engine, waybill=parcel["waybill"], courier=parcel["courier"], actor=b.user, now=_now(), **data)
+    return _evaluated(b, parcel["id"], fact_id)
+
+
+def confirm_loss(b: Board, parcel: dict[str, Any], *, note: str | None = None) -> int:
+    from tracker.flags import facts
+
+    return record_fact(b, parcel, facts.confirm_loss, note=note or None)
+
+
+def buyer_not_received(
+    b: Board, parcel: dict[str, Any], *, short: bool = False, signer: str | None = None, note: str | None = None
+) -> int:
+    from tracker.flags import facts
+
+    return record_fact(b, parcel, facts.buyer_not_received, short=short, signer=signer or None, note=note or None)
+
+
+def return_agreed(
+    b: Board, parcel: dict[str, Any], *, refund_deadline: datetime, express: bool, note: str | None = None
+) -> int:
+    from tracker.flags import facts
+
+    return record_fact(b, parcel, facts.return_agreed, refund_deadline=refund_deadline, express=express,
+                       note=note or None)  # fmt: skip
+
+
+def preview_claims(b: Board, parcel_id: int) -> list[dict[str, Any]]:
+    """The claims opening would draft now, computed and not stored (amount and formula shown first)."""
+    from claims import service
+
+    return service.preview_claims(b.engine, parcel_id=parcel_id, tables=_tables(b), now=_now())

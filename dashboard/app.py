@@ -11,7 +11,7 @@ import streamlit as st
 # `streamlit run` puts dashboard/ on sys.path, not the project: make `import dashboard` work either way
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard.components import flash, logged_in, login_form, sidebar  # noqa: E402
+from dashboard.components import bad_params, flash, keep_language, logged_in, login_form, sidebar  # noqa: E402
 from dashboard.context import board  # noqa: E402
 from dashboard.i18n import error_text  # noqa: E402
 from tracker.errors import TrackerError  # noqa: E402
@@ -28,6 +28,7 @@ st.html("<style>[data-testid='InputInstructions']{display:none}</style>")
 
 # The pages are registered before the login so the URL a person came with (an alert's deep link,
 # /parcel?waybill=X) stays the page's URL while they log in, and opens once they have.
+lang_problems = keep_language()  # ?lang=en: a reload or a shared link keeps the language
 b = board()
 try:  # a bad URL, an unreachable server or a missing SQLite file: one line, before anything reads it
     _ = b.engine  # opening it is the check (a bare expression would be shown: Streamlit magic)
@@ -49,6 +50,7 @@ if not signed_in:
     st.stop()
 page = st.navigation(views)
 sidebar(b)
+bad_params(b, lang_problems)
 flash()
 try:
     page.run()

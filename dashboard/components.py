@@ -24,6 +24,7 @@ from tracker.storage.repo import record_audit
 
 QUEUE_PAGE = "views/queue.py"
 PARCEL_PAGE = "views/parcel.py"
+LEDGER_PAGE = "views/claims.py"
 
 
 def logged_in() -> bool:
@@ -97,10 +98,12 @@ def sidebar(b: Board) -> None:
         with st.form("search", clear_on_submit=False, border=False):
             text = st.text_input(b.t("search"), key="search_text")
             go = st.form_submit_button(b.t("search_button"))
-        if go and text.strip():
+        if go and text.strip():  # one match opens it; several are listed on the parcel page to pick from
             found = b.read("find_parcels", ttl=0, text=text)
-            if found:
-                st.switch_page(PARCEL_PAGE, query_params={"id": str(found[0]["id"])})
+            if len(found) == 1:
+                st.switch_page(PARCEL_PAGE, query_params=link_params(b, id=found[0]["id"]))
+            elif found:
+                st.switch_page(PARCEL_PAGE, query_params=link_params(b, q=data.search_text(text)))
             else:
                 st.warning(b.t("not_found"))
         st.caption(f"{b.t('signed_in_as')}: {md(b.user)} ({value_label('role', b.role, b.lang)})")
@@ -121,7 +124,7 @@ def bad_params(b: Board, problems: Sequence[data.ParamProblem]) -> None:
 def queue_link(b: Board, label: str, **params: Any) -> None:
     """A link to the exception queue filtered by `params` (they become URL query parameters); `label` is
     Markdown: any value from outside in it goes through streamlit_md first."""
-    st.page_link(QUEUE_PAGE, label=label, query_params={k: str(v) for k, v in params.items() if v is not None})
+    st.page_link(QUEUE_PAGE, label=label, query_params=link_params(b, **params))
 
 
 def plain(b: Board, value: Any, column: str = "") -> Any:
@@ -189,21 +192,31 @@ def table_key(key: str, rows: Sequence[dict[str, Any]], id_column: str) -> str:
 
 
 def pick_table(
-    b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str, id_column: str
-) -> list[dict[str, Any]]:
+    b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str, id_column: str,
+    open_parcel: bool = False, wide: Sequence[str] = (),
+) -> list[dict[str, Any]]:  # fmt: skip
     """Rows as a dataframe whose rows are ticked in the table itself (multi-row selection); returns the
     ticked rows. Selection is by row position in `rows` (never by a label that may change), and the widget
-    key carries the rows' ids (table_key), so a position always means the row it was ticked on."""
+    key carries the rows' ids (table_key), so a position always means the row it was ticked on.
+    `open_parcel`: a click on a row's waybill cell opens its parcel page (rows carry parcel_id); `wide`:
+    columns drawn wide (long texts such as the next action)."""
+    columns = list(columns)
     if not rows:
         st.caption(b.t("none"))
         return []
     event = st.dataframe(
-        _frame(b, rows, list(columns)), hide_index=True, key=table_key(key, rows, id_column), width="stretch",
-        on_select="rerun", selection_mode="multi-row",
+        _frame(b, rows, columns), hide_index=True, key=table_key(key, rows, id_column), width="stretch",
+        on_select="rerun", selection_mode=["multi-row", "single-cell"] if open_parcel else "multi-row",
+        column_config={b.t(c): st.column_config.TextColumn(width="large") for c in wide if c in columns} or None,
     )  # fmt: skip
-    positions = getattr(getattr(event, "selection", None), "rows", None) or []
+    selection = getattr(event, "selection", None)
+    if open_parcel:
+        open_clicked_parcel(b, rows, getattr(selection, "cells", None) or [], scope=key)
+    positions = getattr(selection, "rows", None) or []
     picked = [rows[i] for i in sorted(set(positions)) if isinstance(i, int) and 0 <= i < len(rows)]
     st.caption(b.t("ticked_n", n=len(picked)) if picked else b.t("tick_rows"))
+    if open_parcel:
+        st.caption(b.t("click_waybill"))
     return picked
 
 
@@ -298,3 +311,73 @@ def flash() -> None:
     if item:
         kind, message = item
         getattr(st, kind)(message)
+
+
+# --- links, deep links and the language in the URL (issue 15 item 5, the "actions" part) --------------------
+
+
+def link_params(b: Board, **params: Any) -> dict[str, str]:
+    """Query parameters for a link inside the board: the given ones (None dropped) and the language when it
+    is not the configured default, so a link followed, bookmarked or opened in a new tab keeps it."""
+    out = {k: str(v) for k, v in params.items() if v is not None}
+    if b.lang != b.settings.board.language:
+        out["lang"] = b.lang
+    return out
+
+
+def set_query_params(b: Board, params: dict[str, str]) -> None:
+    """Replace the page's URL parameters by `params`, keeping the language (link_params)."""
+    st.query_params.from_dict(link_params(b, **params))
+
+
+def keep_language() -> list[data.ParamProblem]:
+    """The language lives in the URL: ?lang=en (absent: the configured default), so a reload, a bookmark or
+    a shared link opens in it. A ?lang that differs from what this session last put there (a new session,
+    a link) wins over the session; then the URL is made to say the session's language (page changes clear
+    it). Returns a wrong ?lang as a problem to name."""
+    default = settings().board.language
+    url = st.query_params.get("lang")
+    problems = []
+    if url in LANGS and url != st.session_state.get("_lang_url"):
+        st.session_state["lang"] = url
+    elif url not in (None, *LANGS):
+        problems.append(data.ParamProblem("lang", str(url), "param_choice"))
+    lang = st.session_state.get("lang", default)
+    if lang != default:
+        if url != lang:
+            st.query_params["lang"] = lang
+    elif "lang" in st.query_params:
+        del st.query_params["lang"]
+    st.session_state["_lang_url"] = lang
+    return problems
+
+
+def open_clicked_parcel(b: Board, rows: Sequence[dict[str, Any]], cells: Sequence[Any], *, scope: str) -> None:
+    """A click on a waybill cell (a single-cell selection) opens that row's parcel page in this tab (same
+    session: no second login). The table's key moves on first, so coming back does not open it again."""
+    waybill = b.t("waybill")
+    for cell in cells:
+        row, column = (cell[0], cell[1]) if isinstance(cell, (list, tuple)) and len(cell) == 2 else (None, None)
+        if column == waybill and isinstance(row, int) and 0 <= row < len(rows) and rows[row].get("parcel_id"):
+            _acted(scope)
+            st.switch_page(PARCEL_PAGE, query_params=link_params(b, id=rows[row]["parcel_id"]))
+
+
+def ledger_link(b: Board, label: str, **params: Any) -> None:
+    """A link to the claims ledger filtered by `params` (data.LedgerFilter fields); `label` is Markdown."""
+    st.page_link(LEDGER_PAGE, label=label, query_params=link_params(b, **params))
+
+
+def yuan(value: Decimal | None) -> str:
+    """Money as a lead reads it: ¥1,234.50 (no amount: empty)."""
+    return "" if value is None else f"¥{value:,.2f}"
+
+
+def parcel_table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str) -> None:
+    """Rows about parcels (each with parcel_id and waybill) as a table whose waybill cells open the parcel."""
+    columns = list(columns)
+    ids = ",".join(str(r.get("parcel_id")) for r in rows)
+    widget = f"{key}_{st.session_state.get(f'{key}_generation', 0)}_{hashlib.sha1(ids.encode()).hexdigest()[:12]}"
+    event = st.dataframe(_frame(b, rows, columns), hide_index=True, key=widget, width="stretch", on_select="rerun",
+                         selection_mode="single-cell")  # fmt: skip
+    open_clicked_parcel(b, rows, getattr(getattr(event, "selection", None), "cells", None) or [], scope=key)

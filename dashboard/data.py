@@ -165,22 +165,31 @@ def claimable(engine: Engine, *, now: datetime) -> dict[str, Any]:
     return {"amount": Decimal(str(total)).quantize(Decimal("0.01")), "count": count}
 
 
-def deadlines(engine: Engine, *, now: datetime, days: int) -> list[dict[str, Any]]:
-    """Claims still to file whose filing window closes within `days`, soonest first."""
+def deadlines(engine: Engine, *, now: datetime, limit: int = 10, days: int | None = None) -> list[dict[str, Any]]:
+    """The next `limit` claims still to file whose filing window has not closed at `now`, soonest first
+    (only those closing within `days` when given); `days_left` is whole days from `now` to the close."""
     query = (
         select(
-            CLAIM.c.id, PARCEL.c.waybill, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.amount, CLAIM.c.filing_closes_at
+            CLAIM.c.id,
+            PARCEL.c.waybill,
+            CLAIM.c.courier,
+            CLAIM.c.claim_type,
+            CLAIM.c.state,
+            CLAIM.c.amount,
+            CLAIM.c.filing_closes_at,
+            CLAIM.c.parcel_id,
         )  # fmt: skip
         .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
-        .where(
-            CLAIM.c.state.in_(CLAIMABLE_STATES),
-            CLAIM.c.filing_closes_at >= now,
-            CLAIM.c.filing_closes_at <= now + timedelta(days=days),
-        )
-        .order_by(CLAIM.c.filing_closes_at)
-        .limit(100)
+        .where(CLAIM.c.state.in_(CLAIMABLE_STATES), CLAIM.c.filing_closes_at >= now)
+        .order_by(CLAIM.c.filing_closes_at, CLAIM.c.id)
+        .limit(limit)
     )
-    return _rows(engine, query)
+    if days is not None:
+        query = query.where(CLAIM.c.filing_closes_at <= now + timedelta(days=days))
+    rows = _rows(engine, query)
+    for r in rows:
+        r["days_left"] = (_aware(r["filing_closes_at"]) - now).days
+    return rows
 
 
 def alerts_today(engine: Engine, *, day_start: datetime) -> dict[str, int]:
@@ -419,18 +428,50 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+# what people paste around a number: a label (No: / No. / 运单号: / 订单号:), quotes, Excel's text prefix '
+_SEARCH_QUOTES = re.compile(r"['\"‘’“”`]+")
+_SEARCH_LABEL = re.compile(r"^\s*(?:no\s*[.:：#]|no\s+|(?:(?:快递|运单|订单|物流)单?编?号|单号)\s*[:：]?)", re.I)
+_SEARCH_SPACE = re.compile(r"\s+")
+SEARCH_MIN_CONTAINS = 4  # shorter texts match by prefix only (a 2-digit "contains" search matches everything)
+
+
+def search_text(raw: str) -> str:
+    """The number in what was typed or pasted: quotes and Excel's leading ' removed, a leading label
+    (No:, No., 运单号:, 订单号:) dropped, then every space. Pure."""
+    text = _SEARCH_QUOTES.sub("", raw or "")
+    return _SEARCH_SPACE.sub("", _SEARCH_LABEL.sub("", text, count=1))
+
+
+def _prefix(column: Any, text: str) -> ColumnElement:
+    """column starts with `text`: a range the column's B-tree index serves (both databases), with the LIKE
+    making it exact whatever the collation."""
+    upper = text[:-1] + chr(ord(text[-1]) + 1)
+    return and_(column >= text, column < upper, column.startswith(text, autoescape=True))
+
+
 def find_parcels(engine: Engine, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
-    """Parcels whose waybill or order number is `text` (exact; waybills upper-cased)."""
-    text = text.strip()
+    """Parcels whose waybill or order number is, or starts with, or (4+ characters) contains the number in
+    `text` (search_text): exact matches first; each step is bounded by `limit` and the next runs only when
+    the one before found nothing, so a unique number costs one index look-up."""
+    text = search_text(text)
     if not text or len(text) > 200 or _CONTROL.search(text):  # typed or from a URL: nothing can match it
         return []
-    query = (
-        select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, PARCEL.c.order_id, PARCEL.c.status)
-        .where(or_(PARCEL.c.waybill == text.upper(), PARCEL.c.order_id == text))
-        .order_by(PARCEL.c.id.desc())
-        .limit(limit)
-    )
-    return _rows(engine, query)
+    columns = (PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, PARCEL.c.order_id, PARCEL.c.status,
+               PARCEL.c.shop, _last_update().label("last_update"))  # fmt: skip
+    waybill = text.upper()
+    steps = [
+        or_(PARCEL.c.waybill == waybill, PARCEL.c.order_id == text),
+        or_(_prefix(PARCEL.c.waybill, waybill), _prefix(PARCEL.c.order_id, text)),
+    ]
+    if len(text) >= SEARCH_MIN_CONTAINS:  # the last resort scans, so it stops at `limit` rows
+        steps.append(
+            or_(PARCEL.c.waybill.contains(waybill, autoescape=True), PARCEL.c.order_id.contains(text, autoescape=True))
+        )
+    for where in steps:
+        found = _rows(engine, select(*columns).where(where).order_by(PARCEL.c.id.desc()).limit(limit))
+        if found:
+            return found
+    return []
 
 
 def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
@@ -478,31 +519,156 @@ def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
 # --- claims ledger ------------------------------------------------------------------------------------------
 
 
-def claims_count(engine: Engine, *, state: str | None = None, courier: str | None = None) -> int:
-    query = select(func.count()).select_from(CLAIM)
-    if state:
-        query = query.where(CLAIM.c.state == state)
-    if courier:
-        query = query.where(CLAIM.c.courier == courier)
-    return int(_scalar(engine, query) or 0)
+CLAIMABLE = "claimable"  # the ledger's state filter for claimable money (claims.service.claimable_where)
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """The claims ledger's filters (mirrored in its URL); None/"" means any. `state` is a claim state or
+    "claimable"; `text` a waybill, order or reference number (or their start; search_text cleans it);
+    `closes_within_days`: claims still to file whose window closes within that many days."""
+
+    text: str | None = None
+    courier: str | None = None
+    claim_type: str | None = None
+    state: str | None = None
+    closes_within_days: int | None = None
+
+    @classmethod
+    def parse(
+        cls, params: dict[str, Any], *, max_text: int, max_days: int = 366
+    ) -> tuple[LedgerFilter, list[ParamProblem]]:
+        """From URL query parameters (unknown keys ignored): a wrong value is dropped and named, never raised."""
+        kw: dict[str, Any] = {}
+        problems: list[ParamProblem] = []
+        for f in fields(cls):
+            value = params.get(f.name)
+            if value in (None, ""):
+                continue
+            value = str(value)
+            if f.name == "closes_within_days":
+                if not _UINT.fullmatch(value) or int(value) > max_days:
+                    problems.append(ParamProblem(f.name, value, "param_int", max_days))
+                    continue
+                kw[f.name] = int(value)
+            elif f.name == "state" and value not in {CLAIMABLE, *(str(s) for s in ClaimState)}:
+                problems.append(ParamProblem(f.name, value, "param_choice"))
+            elif len(value) > max_text or _CONTROL.search(value):
+                problems.append(ParamProblem(f.name, value, "param_text", max_text))
+            else:
+                kw[f.name] = value
+        return cls(**kw), problems
+
+    def params(self) -> dict[str, str]:
+        return {f.name: str(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) not in (None, "")}
+
+
+def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
+    from claims.service import claimable_where
+
+    where: list[Any] = []
+    if f.state == CLAIMABLE:
+        where.append(claimable_where(now or datetime.now(UTC)))
+    elif f.state:
+        where.append(CLAIM.c.state == f.state)
+    if f.courier:
+        where.append(CLAIM.c.courier == f.courier)
+    if f.claim_type:
+        where.append(CLAIM.c.claim_type == f.claim_type)
+    if f.closes_within_days is not None:
+        at = now or datetime.now(UTC)
+        where += [CLAIM.c.state.in_(CLAIMABLE_STATES), CLAIM.c.filing_closes_at >= at,
+                  CLAIM.c.filing_closes_at <= at + timedelta(days=f.closes_within_days)]  # fmt: skip
+    text = search_text(f.text or "")
+    if text:
+        found = [_prefix(PARCEL.c.waybill, text.upper()), _prefix(PARCEL.c.order_id, text),
+                 CLAIM.c.reference_no.istartswith(text, autoescape=True)]  # fmt: skip
+        if len(text) >= SEARCH_MIN_CONTAINS:  # the end or middle of a number too (over the claims, not every parcel)
+            found += [PARCEL.c.waybill.contains(text.upper(), autoescape=True),
+                      CLAIM.c.reference_no.icontains(text, autoescape=True)]  # fmt: skip
+        where.append(or_(*found))
+    return where
+
+
+def _ledger(
+    f: LedgerFilter | None, state: str | None, courier: str | None
+) -> LedgerFilter:  # the older keyword form (state=, courier=) still works
+    f = f or LedgerFilter()
+    return LedgerFilter(text=f.text, courier=courier or f.courier, claim_type=f.claim_type, state=state or f.state,
+                        closes_within_days=f.closes_within_days)  # fmt: skip
+
+
+def claims_count(
+    engine: Engine, *, f: LedgerFilter | None = None, now: datetime | None = None, state: str | None = None,
+    courier: str | None = None,
+) -> int:  # fmt: skip
+    """How many claims the ledger lists for `f` (joins the parcel only when a number is searched)."""
+    f = _ledger(f, state, courier)
+    src = CLAIM.join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id) if f.text else CLAIM
+    return int(_scalar(engine, select(func.count()).select_from(src).where(*_ledger_where(f, now))) or 0)
 
 
 def claims_page(
-    engine: Engine, *, state: str | None = None, courier: str | None = None, limit: int = 50, offset: int = 0
-) -> list[dict[str, Any]]:
+    engine: Engine, *, f: LedgerFilter | None = None, now: datetime | None = None, state: str | None = None,
+    courier: str | None = None, limit: int = 50, offset: int = 0,
+) -> list[dict[str, Any]]:  # fmt: skip
     """Claims with their waybill, soonest filing deadline first (claims without one last)."""
+    f = _ledger(f, state, courier)
     query = select(
-        CLAIM.c.id, PARCEL.c.waybill, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.scenario, CLAIM.c.state,
-        CLAIM.c.amount, CLAIM.c.formula, CLAIM.c.missing, CLAIM.c.filing_opens_at, CLAIM.c.filing_closes_at,
-        CLAIM.c.reference_no, CLAIM.c.filed_at, CLAIM.c.paid_amount, CLAIM.c.paid_at, CLAIM.c.reject_reason,
-        CLAIM.c.parcel_id,
-    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)  # fmt: skip
-    if state:
-        query = query.where(CLAIM.c.state == state)
-    if courier:
-        query = query.where(CLAIM.c.courier == courier)
+        CLAIM.c.id, PARCEL.c.waybill, PARCEL.c.order_id, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.scenario,
+        CLAIM.c.state, CLAIM.c.amount, CLAIM.c.formula, CLAIM.c.missing, CLAIM.c.filing_opens_at,
+        CLAIM.c.filing_closes_at, CLAIM.c.reference_no, CLAIM.c.filed_at, CLAIM.c.paid_amount, CLAIM.c.paid_at,
+        CLAIM.c.reject_reason, CLAIM.c.parcel_id,
+    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id).where(*_ledger_where(f, now))  # fmt: skip
     query = query.order_by(CLAIM.c.filing_closes_at.is_(None), CLAIM.c.filing_closes_at, CLAIM.c.id)
     return _rows(engine, query.limit(limit).offset(offset))
+
+
+def claims_total(engine: Engine, *, f: LedgerFilter | None = None, now: datetime | None = None) -> dict[str, Decimal]:
+    """The money of every claim the ledger lists for `f` (all pages): amounts claimed and amounts paid."""
+    f = _ledger(f, None, None)
+    src = CLAIM.join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id) if f.text else CLAIM
+    query = select(func.coalesce(func.sum(CLAIM.c.amount), 0), func.coalesce(func.sum(CLAIM.c.paid_amount), 0))
+    with engine.connect() as conn:
+        amount, paid = conn.execute(query.select_from(src).where(*_ledger_where(f, now))).one()
+    cents = Decimal("0.01")
+    return {"amount": Decimal(str(amount)).quantize(cents), "paid_amount": Decimal(str(paid)).quantize(cents)}
+
+
+# money per courier on the overview: state -> (the ledger's state filter, the money column it sums)
+MONEY_STATES: dict[str, tuple[str, str]] = {
+    "claimable": (CLAIMABLE, "amount"),
+    "filed": (str(ClaimState.filed), "amount"),
+    "paid": (str(ClaimState.paid), "paid_amount"),
+    "rejected": (str(ClaimState.rejected), "amount"),
+}
+
+
+def money_by_courier(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
+    """Per courier: claimable money (claims.service.claimable_where), filed and rejected claim amounts, and
+    the amounts paid on paid claims, each with its claim count; one grouped pass over the claims. Each
+    number is the sum of the ledger's rows filtered by the courier and MONEY_STATES[state]."""
+    from claims.service import claimable_where
+
+    cents = Decimal("0.01")
+    picks = {
+        "claimable": claimable_where(now),
+        "filed": CLAIM.c.state == str(ClaimState.filed),
+        "paid": CLAIM.c.state == str(ClaimState.paid),
+        "rejected": CLAIM.c.state == str(ClaimState.rejected),
+    }
+    columns = [CLAIM.c.courier]
+    for name, where in picks.items():
+        money = CLAIM.c[MONEY_STATES[name][1]]
+        columns.append(func.coalesce(func.sum(case((where, money), else_=None)), 0).label(name))
+        columns.append(func.sum(case((where, 1), else_=0)).label(f"{name}_n"))
+    query = select(*columns).where(or_(*picks.values())).group_by(CLAIM.c.courier).order_by(CLAIM.c.courier)
+    rows = _rows(engine, query)
+    for r in rows:
+        for name in picks:
+            r[name] = Decimal(str(r[name])).quantize(cents)
+            r[f"{name}_n"] = int(r[f"{name}_n"] or 0)
+    return rows
 
 
 def claims_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -789,7 +955,9 @@ READS: dict[str, Callable[..., Any]] = {
         parcel_detail,
         claims_count,
         claims_page,
+        claims_total,
         claims_by_state,
+        money_by_courier,
         reconciliation,
         scorecards,
         alerts_count,

@@ -105,7 +105,7 @@ PLATFORM_EVENTS = {
 
 
 def _forms(b: Board, parcel: dict[str, Any]) -> None:
-    st.subheader(b.t("record_fact"))
+    st.subheader(b.t("record_more_facts"))  # beside parcel_actions' 记录情况 (loss, not received, return agreed)
     allowed = b.can(PERMISSION)
     waybill, courier = parcel["waybill"], parcel["courier"]
     one = {"waybill": waybill, "courier": courier}

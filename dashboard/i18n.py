@@ -237,7 +237,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "If a late-shipment complaint succeeds: {cny} CNY ({points} Tmall points) = {percent}% of {price}, "
         "at most {cap}",
     ),
-    "record_fact": ("记录情况", "Record what you learned"),
+    "record_fact": ("记录情况", "Record what happened"),
+    "record_more_facts": (
+        "更多情况: 联系上买家、代签、退货称重、平台事件",
+        "More: buyer reached, signatures, return weight, platform events",
+    ),
     "record": ("记录", "Record"),
     "fact_recorded": ("已记录; 下次评估时更新异常", "Recorded; the flags update at the next evaluation"),
     "fact_reached": ("已联系上买家", "Buyer reached"),
@@ -270,6 +274,38 @@ LABELS: dict[str, tuple[str, str]] = {
     "fact_kind_complaint_opened": ("未收到货维权", "Not-received complaint"),
     "fact_kind_complaint_amount_changed": ("修改维权金额", "Complaint amount changed"),
     # --- end seeds ---
+    # --- actions (issue 15 items 5-6): parcel page actions, search, deep links, money per courier, ledger ---
+    "click_waybill": ("点击运单号打开包裹", "click a waybill to open its parcel"),
+    "matches_n": ("「{text}」匹配到 {n} 个包裹, 请选择", "{n} parcels match “{text}”: pick one"),
+    "fact_lost": ("快递确认丢件", "Courier confirmed the loss"),
+    "fact_note_who": ("备注(如快递方确认人)", "Note (e.g. who at the courier confirmed it)"),
+    "fact_not_received": ("买家称未收到", "Buyer says not received"),
+    "fact_short": ("已收到但少件", "Arrived, but short"),
+    "fact_signer_shown": ("快递显示的签收人", "Signed for by (as the courier shows)"),
+    "fact_return_agreed": ("已同意退货", "Return agreed"),
+    "fact_refund_deadline": ("退款截止日期", "Refund deadline"),
+    "fact_express": ("极速退款", "Express refund (极速退款)"),
+    "claims_to_open": ("可发起的理赔(金额按理赔表计算)", "Claims to open (amounts from the claim tables)"),
+    "no_claim_to_open": ("当前异常无需发起新的理赔", "No new claim to open for the current exceptions"),
+    "confirm_open_claims": (
+        "确认为运单 {waybill} 发起 {n} 件理赔, 合计 {total}",
+        "Confirm opening {n} claim(s) for {waybill}, {total} in all",
+    ),
+    "money_by_courier": ("理赔金额, 按快递", "Claim money by courier"),
+    "money_claimable": ("可索赔(草稿, 申报期未过)", "Claimable (drafts in their window)"),
+    "money_filed": ("已提交(索赔金额)", "Filed (amount claimed)"),
+    "money_paid": ("已赔付(实付金额)", "Paid (amount paid)"),
+    "money_rejected": ("已驳回(索赔金额)", "Rejected (amount claimed)"),
+    "next_deadlines": (
+        "最近的 {n} 个理赔截止(待提交, 最早截止在前)",
+        "The next {n} claim deadlines (still to file, soonest first)",
+    ),
+    "open_ledger": ("查看台账", "Open the ledger"),
+    "ledger_search": ("运单号 / 订单号 / 理赔单号", "Waybill / order / reference no."),
+    "closes_within": ("几天内截止(待提交, 0 = 不限)", "Closing within days (to file; 0 = any)"),
+    "claimable_state": ("可索赔(草稿, 申报期未过)", "Claimable (drafts in their window)"),
+    "ledger_total": ("索赔金额合计 {amount} · 已赔付合计 {paid}", "Claimed {amount} in all · paid {paid}"),
+    "missing": ("缺少的数据", "Missing"),
 }
 
 # --- charts part (issue 15 items 8-9): chart titles, axes, legends, the filters expander ---

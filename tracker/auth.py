@@ -164,9 +164,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "claim.reject",
             "claim.withdraw",
             "claim.export",
+            "fact.record",  # what the courier or the buyer said (tracker.flags.facts), from the parcel page
         }
     ),  # fmt: skip
-    "agent": frozenset({"flag.ack", "flag.note", "flag.resolve", "claim.open", "claim.export"}),
+    "agent": frozenset({"flag.ack", "flag.note", "flag.resolve", "claim.open", "claim.export", "fact.record"}),
 }
 
 

@@ -611,7 +611,8 @@ class BoardConfig(BaseModel):
     language: Literal["zh", "en"] = "zh"
     page_size: int = Field(default=50, ge=5, le=500)
     cache_ttl_seconds: int = Field(default=30, ge=0)
-    deadline_days: int = Field(default=3, ge=1)
+    # the overview lists this many next claim deadlines (claims still to file, soonest first)
+    next_deadlines: int = Field(default=10, ge=1, le=100)
     # a bulk action on more ticked rows than this asks for confirmation first (naming the count and the
     # waybills); opening claims always asks
     confirm_above: int = Field(default=1, ge=0, le=500)

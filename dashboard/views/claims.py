@@ -1,5 +1,7 @@
-"""Claims ledger: by state with amount, formula, filing window and days left; file, record payout,
-reject, withdraw (claims service); XLSX packets for the selection; reconciliation by courier."""
+"""Claims ledger: searched by waybill, order or reference number and filtered by courier, claim type, state
+(or claimable) and deadline, the filters mirrored in the URL (deep links from the overview's money); by
+state with amount, formula, filing window and days left; file, record payout, reject, withdraw (claims
+service); XLSX packets for the selection; reconciliation by courier."""
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -7,8 +9,18 @@ from decimal import Decimal, InvalidOperation
 import streamlit as st
 
 from dashboard import actions
-from dashboard.components import bulk_button, confirm_pending, pager, pick_table, table
+from dashboard.components import (
+    bad_params,
+    bulk_button,
+    confirm_pending,
+    pager,
+    pick_table,
+    set_query_params,
+    table,
+    yuan,
+)
 from dashboard.context import board
+from dashboard.data import CLAIMABLE, LedgerFilter
 from dashboard.i18n import state_label
 from tracker.escape import streamlit_md as md
 from tracker.status import ClaimState
@@ -21,13 +33,53 @@ cols = st.columns(max(1, len(summary)))
 for col, r in zip(cols, summary, strict=False):
     col.metric(state_label(r["state"], b.lang), r["n"], f"¥{r['amount']:,.2f}", delta_color="off")
 
-states = ["", *ClaimState]
+given, problems = LedgerFilter.parse(st.query_params.to_dict(), max_text=b.settings.board.max_param_length)
+bad_params(b, problems)
+
+
+def claim_types() -> dict[str, str]:
+    """The claim types of the claim tables (config/claims) and freight insurance, with their Chinese names."""
+    from claims.engine import FREIGHT_INSURANCE
+    from claims.tables import load_tables
+
+    tables = load_tables(b.settings.config_dir / "claims")
+    names = {code: kind.name_zh for table in reversed(tables.courier_tables) for code, kind in table.types.items()}
+    return dict(sorted({**names, FREIGHT_INSURANCE: "运费险"}.items()))
+
+
+TYPES = claim_types()
+
+
+def choice(label: str, options: list[str], current: str | None, key: str, fmt) -> str:
+    """A select with "any" first; a value from the URL that is not among the options is kept as one."""
+    opts = ["", *options] if current in (None, "", *options) else ["", current, *options]
+    return st.selectbox(label, opts, index=opts.index(current or ""), key=key,
+                        format_func=lambda v: b.t("any") if not v else fmt(v))  # fmt: skip
+
+
 with st.expander(b.t("filters"), key="c_filters"):  # charts part (issue 15 item 9): folded on a phone
-    state = st.selectbox(b.t("state"), states, key="c_state",
-                         format_func=lambda v: b.t("any") if not v else state_label(v, b.lang))  # fmt: skip
-total = b.read("claims_count", state=state or None)
+    c = st.columns([3, 2, 2, 2, 2])
+    text = c[0].text_input(b.t("ledger_search"), value=given.text or "", key="c_text", max_chars=200)
+    with c[1]:
+        courier = choice(b.t("courier"), sorted(b.settings.couriers), given.courier, "c_courier", b.courier)
+    with c[2]:
+        claim_type = choice(b.t("claim_type"), list(TYPES), given.claim_type, "c_type",
+                            lambda v: TYPES.get(v, v) if b.lang == "zh" else v.replace("_", " "))  # fmt: skip
+    with c[3]:
+        state = choice(b.t("state"), [CLAIMABLE, *ClaimState], given.state, "c_state",
+                       lambda v: b.t("claimable_state") if v == CLAIMABLE else state_label(v, b.lang))  # fmt: skip
+    within = c[4].number_input(b.t("closes_within"), min_value=0, max_value=366, value=given.closes_within_days or 0,
+                               step=1, key="c_within")  # fmt: skip
+f = LedgerFilter(text=text.strip() or None, courier=courier or None, claim_type=claim_type or None,
+                 state=state or None, closes_within_days=int(within) or None)  # fmt: skip
+if f.params() != given.params():
+    set_query_params(b, f.params())
+
+total = b.read("claims_count", f=f, now=b.now)
+sums = b.read("claims_total", f=f, now=b.now)
+st.caption(b.t("ledger_total", amount=yuan(sums["amount"]), paid=yuan(sums["paid_amount"])))
 offset = pager(b, total, key="c_page")
-rows = b.read("claims_page", state=state or None, limit=b.settings.board.page_size, offset=offset)
+rows = b.read("claims_page", f=f, now=b.now, limit=b.settings.board.page_size, offset=offset)
 for r in rows:
     closes = r["filing_closes_at"]
     to_file = closes and r["state"] in ("draft", "needs_config")
@@ -38,7 +90,7 @@ for r in rows:
 # key columns first (charts part, issue 15 item 9): what a phone shows without scrolling the table
 picked = pick_table(b, rows, ["waybill", "courier", "claim_type", "state", "amount", "days_left", "window", "formula",
                              "reference_no", "paid_amount", "reject_reason", "id"], key="claims_table",
-                    id_column="id")  # fmt: skip
+                    id_column="id", open_parcel=True)  # fmt: skip
 selected = [r["id"] for r in picked]
 waybills = [r["waybill"] for r in picked]
 confirm_pending(b, "claims_table")

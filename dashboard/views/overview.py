@@ -7,8 +7,9 @@ import altair as alt
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import QUEUE_PAGE, queue_link, table
+from dashboard.components import QUEUE_PAGE, ledger_link, parcel_table, queue_link, table, yuan
 from dashboard.context import board
+from dashboard.data import MONEY_STATES
 from dashboard.i18n import kind_label
 from tracker.escape import streamlit_md as md
 from tracker.subscriptions import provider_name, quota_day, quota_text, states_text
@@ -127,10 +128,38 @@ with left:
         queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", turning_stale=1, courier=r["courier"])
     if not soon:
         st.caption(b.t("none"))
-with right:
-    st.subheader(b.t("deadlines"))
-    due = b.read("deadlines", now=b.now, days=b.settings.board.deadline_days)
-    table(b, due, ["waybill", "courier", "claim_type", "amount", "filing_closes_at"], key="deadlines")
+with right:  # the next N deadlines whatever their distance, with the days left (not an empty "within 3 days")
+    n_due = b.settings.board.next_deadlines
+    st.subheader(b.t("next_deadlines", n=n_due))
+    due = b.read("deadlines", now=b.now, limit=n_due)
+    for r in due:
+        r["courier"] = b.courier(r["courier"])
+    if due:
+        parcel_table(b, due, ["waybill", "courier", "claim_type", "state", "amount", "filing_closes_at", "days_left"],
+                     key="deadlines")  # fmt: skip
+    else:
+        st.caption(b.t("none"))
+
+# money per courier: each number opens the ledger filtered to that courier and state, whose rows sum to it
+st.subheader(b.t("money_by_courier"))
+money = b.read("money_by_courier", now=b.now)
+if not money:
+    st.caption(b.t("none"))
+else:
+    head = st.columns(1 + len(MONEY_STATES))
+    head[0].caption(b.t("courier"))
+    for col, name in zip(head[1:], MONEY_STATES, strict=True):
+        col.caption(b.t(f"money_{name}"))
+    for r in money:
+        cells = st.columns(1 + len(MONEY_STATES))
+        cells[0].markdown(md(b.courier(r["courier"])))
+        for col, (name, (state, _)) in zip(cells[1:], MONEY_STATES.items(), strict=True):
+            with col:
+                if r[f"{name}_n"]:
+                    ledger_link(b, f"{yuan(r[name])} · {b.t('claims_n', n=r[name + '_n'])}", courier=r["courier"],
+                                state=state)  # fmt: skip
+                else:
+                    st.caption("—")
 
 if b.role == "lead":  # failed logins of the last day, with the lock-outs they caused (leads only)
     failed = b.read("failed_logins", since=b.now - timedelta(days=1))

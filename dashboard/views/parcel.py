@@ -1,10 +1,14 @@
-"""Parcel page: facts, full timeline (normalized status and courier text), flags, claims, alerts and
-the audit trail. Opened with ?id= (links, the sidebar search) or ?waybill=."""
+"""Parcel page: facts, full timeline (normalized status and courier text), flags with their next action
+and actions, recording facts, claims (opening them, amount shown first), alerts and the audit trail.
+Opened with ?id= (links, the queue, the sidebar search), ?waybill= (exact or the start of one) or ?q= (the
+sidebar search's several matches, listed to pick from)."""
+
+from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import fact_forms
-from dashboard.components import bad_params, plain, table
+from dashboard import fact_forms, parcel_actions
+from dashboard.components import PARCEL_PAGE, bad_params, link_params, plain, table
 from dashboard.context import board
 from dashboard.data import parcel_ref
 from dashboard.i18n import value_label
@@ -12,12 +16,24 @@ from tracker.escape import streamlit_md as md
 from tracker.subscriptions import describe
 
 b = board()
-params = st.query_params.to_dict()
-parcel_id, waybill, problem = parcel_ref(params, max_text=b.settings.board.max_param_length)
+params = {k: v for k, v in st.query_params.to_dict().items() if k != "lang"}
+by_search = bool(params.get("q")) and not params.get("waybill")  # ?q=: the sidebar search's several matches
+parcel_id, waybill, problem = parcel_ref(
+    {**params, "waybill": params["q"]} if by_search else params, max_text=b.settings.board.max_param_length
+)
+if problem and by_search and problem.param == "waybill":
+    problem = replace(problem, param="q")
 bad_params(b, [problem] if problem else [])
-if waybill:
-    found = b.read("find_parcels", ttl=0, text=waybill)
-    parcel_id = found[0]["id"] if found else None
+found = b.read("find_parcels", ttl=0, text=waybill) if waybill else []
+if len(found) == 1:
+    parcel_id = found[0]["id"]
+elif found:  # several parcels match: the list to pick from
+    st.title(b.t("nav_parcel"))
+    st.caption(b.t("matches_n", n=len(found), text=md(waybill)))
+    for r in found:
+        label = " · ".join(md(str(v)) for v in (r["waybill"], b.courier(r["courier"]), r["order_id"], r["shop"]) if v)
+        st.page_link(PARCEL_PAGE, label=label, query_params=link_params(b, id=r["id"]))
+    st.stop()
 
 detail = b.read("parcel_detail", ttl=0, parcel_id=parcel_id) if parcel_id else None
 if detail is None:
@@ -50,16 +66,14 @@ if len(detail["return_buyers"]) > 1:  # one return waybill, several buyers (retu
 st.subheader(b.t("timeline"))
 table(b, detail["events"], ["event_time", "status", "text", "location", "raw_code", "source"], key="timeline")
 
-st.subheader(b.t("flags"))
-action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
-for f in detail["flags"]:
-    f["next_action"] = f[action_col]
-table(b, detail["flags"], ["id", "kind", "severity", "state", "opened_at", "escalated_at", "resolved_at", "assignee",
-                           "note", "next_action"], key="flags")  # fmt: skip
+st.subheader(b.t("flags"))  # each unresolved flag with its next action in full and its buttons
+parcel_actions.flags_section(b, detail["flags"])
+parcel_actions.facts_section(b, p)
 
 st.subheader(b.t("claims"))
 table(b, detail["claims"], ["id", "claim_type", "state", "amount", "formula", "filing_closes_at", "reference_no",
                             "paid_amount"], key="claims")  # fmt: skip
+parcel_actions.claims_section(b, p)
 
 st.subheader(b.t("alerts"))
 table(b, detail["alerts"], ["created_at", "channel", "recipient", "level", "state", "sent_at", "error"], key="alerts")

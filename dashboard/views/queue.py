@@ -4,7 +4,16 @@ the flag lifecycle and claims services under the logged-in user's name."""
 import streamlit as st
 
 from dashboard import actions, fact_forms
-from dashboard.components import age_text, bad_params, bulk_button, confirm_pending, pager, pick_table, table
+from dashboard.components import (
+    age_text,
+    bad_params,
+    bulk_button,
+    confirm_pending,
+    pager,
+    parcel_table,
+    pick_table,
+    set_query_params,
+)
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
 from dashboard.i18n import kind_label, state_label
@@ -29,7 +38,11 @@ if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale
     offset = pager(b, total, key="ts_page")
     rows = b.read("turning_stale_page", now=b.now, stale_hours=stale_hours, courier=params.courier,
                   limit=b.settings.board.page_size, offset=offset)  # fmt: skip
-    table(b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"], key="turning")
+    for r in rows:
+        r["courier"], r["parcel_id"] = b.courier(r["courier"]), r["id"]
+    st.caption(b.t("click_waybill"))
+    parcel_table(b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"],
+                 key="turning")  # fmt: skip
     st.stop()
 
 
@@ -79,7 +92,7 @@ f = QueueFilter(
     state=state or None, waybill=params.waybill,
 )  # fmt: skip
 if f.params() != params.params():
-    st.query_params.from_dict(f.params())
+    set_query_params(b, f.params())
 
 if f.max_age_hours:  # from an ageing bar's link: its upper edge has no widget, so it is said
     st.caption(b.t("below_age", hours=f.max_age_hours))
@@ -95,7 +108,10 @@ for r in rows:
 columns = ["waybill", "courier", "kind", "age", "next_action", "severity", "state", "assignee", "shop", "province",
            "last_update", "note", "flag_id"]  # fmt: skip
 columns = fact_forms.with_platform_deadline(b, rows, columns)  # Tmall timers (issue 16)
-picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id")
+# a click on a waybill opens its parcel (with every action); ticks stay for the bulk actions below
+picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id", open_parcel=True, wide=["next_action"])
+for r in picked:  # the ticked rows' next action in full (a table cell cuts it off)
+    st.caption(f"{md(r['waybill'])} · {kind_label(r['kind'], b.lang)}: {md(r['next_action'] or '')}")
 
 st.subheader(b.t("bulk_actions"))
 confirm_pending(b, "queue_table")

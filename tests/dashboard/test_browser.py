@@ -150,9 +150,9 @@ def test_lead_filters_queue_opens_parcel_and_files_claim(server, board_db, tmp_p
             settled(page)
             tick_row(page, 0)  # SF1001's draft: its window closes first
             expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
-            page.get_by_label("理赔单号").fill("SF-CLM-77")
+            page.get_by_label("理赔单号", exact=True).fill("SF-CLM-77")
             expect(page.get_by_text("Press Enter")).to_be_hidden()  # Streamlit's English hint is not shown
-            page.get_by_label("理赔单号").press("Enter")
+            page.get_by_label("理赔单号", exact=True).press("Enter")
             settled(page)
             page.get_by_role("button", name="提交理赔").click()
             expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
@@ -222,3 +222,65 @@ def test_lead_acknowledges_exactly_the_ticked_row_and_confirms_more(server, boar
     assert {k: v for k, v in after.items() if k != ids["flags"]["no_first_scan"]} == {
         k: v for k, v in before.items() if k != ids["flags"]["no_first_scan"]
     }
+
+
+def test_lead_finds_a_parcel_by_part_of_its_number_confirms_the_loss_and_opens_the_claim(server, board_db):
+    """Issue 15 items 5-6 end to end: a partial waybill pasted with its label finds the parcel; the loss is
+    confirmed on the parcel page; the claim's amount is shown before the confirmation; the new claim is in
+    the ledger filtered by the courier."""
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _need(False, "playwright is not installed (pip install -e '.[test]')")
+    engine, ids = board_db
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server)
+            page.get_by_label("用户名").fill("lily")
+            page.get_by_label("密码").fill("lily-pw")
+            page.get_by_role("button", name="登录").click()
+            expect(page.get_by_role("heading", name="总览")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+
+            page.get_by_label("运单号 / 订单号").fill("No: 1001")  # the end of SF1001, with a label
+            page.get_by_role("button", name="查询").click()
+            expect(page.get_by_role("heading", name="SF1001 · 顺丰速运")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+            expect(page.get_by_text("当前异常无需发起新的理赔")).to_be_visible()
+
+            lost = page.get_by_test_id("stExpander").filter(has_text="快递确认丢件")
+            lost.locator("summary").click()
+            lost.get_by_label("备注(如快递方确认人)").fill("顺丰客服 8812")
+            lost.get_by_role("button", name="快递确认丢件").click()
+            expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+            expect(page.get_by_text("可发起的理赔(金额按理赔表计算)")).to_be_visible(timeout=TIMEOUT_MS)
+
+            page.get_by_role("button", name="发起理赔").click()
+            expect(page.get_by_text("确认为运单 SF1001 发起 1 件理赔, 合计 ¥199.00")).to_be_visible(timeout=TIMEOUT_MS)
+            with engine.connect() as conn:  # shown, not done yet
+                assert conn.execute(select(CLAIM).where(CLAIM.c.claim_type == "goods_lost")).first() is None
+            page.get_by_role("button", name="确认执行").click()
+            expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+
+            page.get_by_role("link", name="理赔台账").first.click()
+            expect(page.get_by_role("heading", name="理赔台账")).to_be_visible(timeout=TIMEOUT_MS)
+            settled(page)
+            pick(page, "快递", "顺丰速运")
+            expect(page.get_by_text("共 2 条")).to_be_visible(timeout=TIMEOUT_MS)  # the seed's draft and the new one
+            assert "courier=sf" in page.url
+            expect(page.get_by_text("索赔金额合计 ¥398.00 · 已赔付合计 ¥0.00")).to_be_visible(timeout=TIMEOUT_MS)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            expect(page.get_by_text("页面出错")).to_have_count(0)
+        finally:
+            browser.close()
+
+    with engine.connect() as conn:
+        claim = conn.execute(select(CLAIM).where(CLAIM.c.claim_type == "goods_lost")).one()
+        audit = conn.execute(select(AUDIT.c.actor).where(AUDIT.c.entity == "claim", AUDIT.c.entity_id == claim.id))
+        assert [a for (a,) in audit] == ["lily"]
+    assert (claim.parcel_id, claim.courier, claim.state, str(claim.amount)) == (
+        ids["parcels"]["SF1001"], "sf", "draft", "199.00")  # fmt: skip

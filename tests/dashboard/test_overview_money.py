@@ -1,0 +1,144 @@
+"""Money at a glance (issue 15 item 6): the overview's claimable, filed, paid and rejected money per courier,
+each number linking to the ledger filtered to that courier and state, equals, exactly, the sum of the rows that
+ledger lists; the ledger searches by waybill, order or reference and filters by courier, type, state, deadline."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import parse_qsl
+
+import pytest
+from sqlalchemy import select
+
+from dashboard import data
+from tests.dashboard.seed import CLAIM, PARCEL, seed_ageing
+from tests.dashboard.test_app import login
+
+MONEY = re.compile(r"¥([\d,]+\.\d\d) · (\d+) 件理赔")
+
+
+@pytest.fixture
+def money_board(board_db, now):
+    """Claims in every state for three couriers; paid short of the amount, one expired draft (not claimable),
+    one needs_config (not claimable), one draft whose window closed yesterday (seed_ageing, not claimable)."""
+    engine, ids = board_db
+    more = seed_ageing(engine, now)
+    with engine.connect() as conn:
+        parcels = dict(conn.execute(select(PARCEL.c.waybill, PARCEL.c.id)).all())
+    rows = [
+        ("EMS01", "ems", "goods_lost", "draft", "1234.50", None, 5),
+        ("EMS02", "ems", "goods_lost", "filed", "300.00", None, 30),
+        ("EMS03", "ems", "goods_lost", "paid", "88.00", "80.00", None),
+        ("EMS04", "ems", "freight", "paid", "12.00", "12.00", None),
+        ("EMS05", "ems", "goods_lost", "rejected", "45.00", None, None),
+        ("ZTO11", "zto", "goods_lost", "draft", "50.00", None, 40),
+        ("ZTO12", "zto", "goods_lost", "needs_config", None, None, 10),
+        ("ZTO13", "zto", "goods_lost", "expired", "70.00", None, -2),
+        ("ZTO2002", "zto", "freight", "rejected", "8.50", None, None),
+    ]
+    with engine.begin() as conn:
+        for waybill, courier, ctype, state, amount, paid, closes in rows:
+            conn.execute(CLAIM.insert(), dict(
+                parcel_id=parcels[waybill], courier=courier, claim_type=ctype, state=state,
+                amount=Decimal(amount) if amount else None, paid_amount=Decimal(paid) if paid else None,
+                formula="", table_version="test", created_at=now, updated_at=now,
+                filing_closes_at=now + timedelta(days=closes) if closes is not None else None,
+                reference_no=f"REF-{waybill}" if state in ("filed", "paid", "rejected") else None,
+            ))  # fmt: skip
+    return engine, ids, more
+
+
+def ledger(params: dict[str, str]):
+    at = login()
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("views/claims.py").run()
+    assert not at.exception, at.exception
+    assert not at.warning, [w.value for w in at.warning]  # no parameter of ours is refused
+    return at
+
+
+def ledger_rows(at):
+    table = next(d for d in at.dataframe if (d.key or "").startswith("claims_table_")).value
+    counts = [m for c in at.caption if (m := re.fullmatch(r"共 (\d+) 条 · \d+/\d+", c.value))]
+    assert len(counts) == 1 and int(counts[0].group(1)) == len(table)  # one page holds them all here
+    return table
+
+
+def total(column) -> Decimal:
+    return sum((Decimal(v) for v in column if v), Decimal(0))
+
+
+def test_every_money_number_is_the_sum_of_the_ledger_rows_it_opens(money_board):
+    at = login()
+    assert not at.exception, at.exception
+    assert "理赔金额, 按快递" in [h.value for h in at.subheader]
+    links = [(link.proto.label, dict(parse_qsl(link.proto.query_string)))
+             for link in at.get("page_link") if "claims" in link.proto.page]  # fmt: skip
+    found = {(p["courier"], p["state"]): MONEY.fullmatch(label) for label, p in links}
+    assert all(found.values()), links
+    # every courier and state that has money has its link; nothing else has one
+    assert set(found) == {("sf", "claimable"), ("yto", "filed"), ("ems", "claimable"), ("ems", "filed"),
+                          ("ems", "paid"), ("ems", "rejected"), ("zto", "claimable"), ("zto", "rejected")}  # fmt: skip
+    for (courier, state), match in found.items():
+        shown, n = Decimal(match.group(1).replace(",", "")), int(match.group(2))
+        rows = ledger_rows(ledger({"courier": courier, "state": state}))
+        assert len(rows) == n, (courier, state)
+        column = "赔付金额" if state == "paid" else "金额"
+        assert total(rows[column]) == shown, (courier, state)
+    # the money a lead reads: claimable excludes the expired, the needs_config and the closed-window drafts
+    assert found["ems", "claimable"].group(1) == "1,234.50"
+    assert found["ems", "paid"].group(1) == "92.00"  # paid out, not claimed (88 + 12 claimed)
+    assert found["zto", "claimable"].group(1) == "50.00"
+    # and the headline claimable money is the sum of the couriers' claimable money
+    metric = next(m for m in at.metric if m.label.startswith("可索赔金额"))
+    claimable = sum(Decimal(m.group(1).replace(",", "")) for (_, s), m in found.items() if s == "claimable")
+    assert metric.value == f"¥{claimable:,.2f}"
+
+
+def test_the_ledger_total_line_is_the_whole_filtered_set(money_board):
+    at = ledger({"courier": "ems", "state": "paid"})
+    assert "索赔金额合计 ¥100.00 · 已赔付合计 ¥92.00" in [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize(
+    ("params", "waybills"),
+    [
+        ({"text": "REF-EMS0"}, {"EMS02", "EMS03", "EMS04", "EMS05"}),  # reference, its start
+        ({"text": "No: ems03"}, {"EMS03"}),  # waybill, label stripped
+        ({"text": "'O-ZTO11"}, {"ZTO11"}),  # order number, Excel's ' stripped
+        ({"text": "2002"}, {"ZTO2002"}),  # the end of a waybill
+        ({"courier": "zto", "claim_type": "freight"}, {"ZTO2002"}),
+        ({"state": "needs_config"}, {"ZTO12"}),
+        ({"closes_within_days": "7"}, {"SF1001", "EMS01"}),  # still to file, closing within 7 days
+        ({"closes_within_days": "10", "courier": "zto"}, {"ZTO12"}),
+    ],
+)
+def test_ledger_search_and_filters(money_board, params, waybills):
+    at = ledger(params)
+    assert set(ledger_rows(at)["运单号"]) == waybills
+
+
+def test_ledger_filters_are_mirrored_in_the_url_and_a_bad_one_is_named(money_board):
+    at = ledger({})
+    at.selectbox(key="c_courier").select("ems").run()
+    assert "ems" in str(at.query_params["courier"])
+    at = login()
+    at.query_params["state"] = "lost_in_space"
+    at.query_params["closes_within_days"] = "-1"
+    at.switch_page("views/claims.py").run()
+    assert not at.exception
+    warned = " ".join(w.value for w in at.warning).replace("\\", "")  # Markdown-escaped on the page
+    assert "state=lost_in_space" in warned and "closes_within_days=-1" in warned
+
+
+def test_money_by_courier_counts_in_sql_as_the_ledger_filters(money_board, now):
+    engine, _, _ = money_board
+    for r in data.money_by_courier(engine, now=now):
+        for name, (state, column) in data.MONEY_STATES.items():
+            f = data.LedgerFilter(courier=r["courier"], state=state)
+            rows = data.claims_page(engine, f=f, now=now, limit=500)
+            assert len(rows) == r[f"{name}_n"] == data.claims_count(engine, f=f, now=now)
+            assert sum((x[column] or Decimal(0) for x in rows), Decimal(0)) == r[name]
