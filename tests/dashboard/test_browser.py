@@ -78,11 +78,21 @@ def settled(page) -> None:
     page.wait_for_timeout(300)  # the last delta paints after the status widget hides
 
 
-def pick(page, label: str, option: str) -> None:
+def pick(page, label: str, option: str, *, typed: bool = False) -> None:
     """Choose `option` in the selectbox or multiselect labelled `label`."""
     widget = page.get_by_test_id("stSelectbox").or_(page.get_by_test_id("stMultiSelect")).filter(has_text=label)
-    widget.first.locator("input").click()
-    page.get_by_role("option", name=option).first.click()
+    wanted = page.get_by_role("option", name=option).first
+    for _ in range(3):  # a rerun that lands just after the click closes the list again: open it once more
+        widget.first.locator("input").click()
+        if typed:  # a long list is drawn in part: typing narrows it to the option
+            widget.first.locator("input").fill(option)
+        try:
+            wanted.wait_for(state="visible", timeout=3000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+            page.keyboard.press("Escape")
+            settled(page)
+    wanted.click()
     page.keyboard.press("Escape")
     settled(page)
 
@@ -269,7 +279,8 @@ def test_lead_finds_a_parcel_by_part_of_its_number_confirms_the_loss_and_opens_t
             page.get_by_role("link", name="理赔台账").first.click()
             expect(page.get_by_role("heading", name="理赔台账")).to_be_visible(timeout=TIMEOUT_MS)
             settled(page)
-            pick(page, "快递", "顺丰速运")
+            page.get_by_test_id("stExpander").filter(has_text="筛选").locator("summary").first.click()  # folded
+            pick(page, "快递", "顺丰速运", typed=True)  # every configured courier
             expect(page.get_by_text("共 2 条")).to_be_visible(timeout=TIMEOUT_MS)  # the seed's draft and the new one
             assert "courier=sf" in page.url
             expect(page.get_by_text("索赔金额合计 ¥398.00 · 已赔付合计 ¥0.00")).to_be_visible(timeout=TIMEOUT_MS)
