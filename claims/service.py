@@ -69,8 +69,9 @@ def compensation_for(
             return compute_insurance(inputs_for(parcel, **extra), category, scenario, tables)
         except ValueError as exc:
             line = f"freight insurance: {exc}"
+            line_zh = f"聚划算大运险: 类目「{category}」不在大运险类目表中" if category else "聚划算大运险: 缺少类目"
             return Compensation(FREIGHT_INSURANCE, scenario, None, "CNY", (line,), ("category",),
-                                table_version=tables.insurance.version)  # fmt: skip
+                                table_version=tables.insurance.version, lines_zh=(line_zh,))  # fmt: skip
     return compute_compensation(inputs_for(parcel, **extra), claim_type, scenario, tables)
 
 
@@ -84,6 +85,7 @@ def _row(parcel: dict[str, Any], comp: Compensation, now: datetime) -> dict[str,
         "amount": comp.amount,
         "currency": comp.currency,
         "formula": comp.formula,
+        "formula_zh": comp.formula_zh or None,
         "missing": ", ".join(comp.missing) or None,
         "table_version": comp.table_version,
         "filing_opens_at": comp.filing_opens,

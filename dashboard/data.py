@@ -491,10 +491,10 @@ def claims_page(
 ) -> list[dict[str, Any]]:
     """Claims with their waybill, soonest filing deadline first (claims without one last)."""
     query = select(
-        CLAIM.c.id, PARCEL.c.waybill, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.scenario, CLAIM.c.state,
-        CLAIM.c.amount, CLAIM.c.formula, CLAIM.c.missing, CLAIM.c.filing_opens_at, CLAIM.c.filing_closes_at,
-        CLAIM.c.reference_no, CLAIM.c.filed_at, CLAIM.c.paid_amount, CLAIM.c.paid_at, CLAIM.c.reject_reason,
-        CLAIM.c.parcel_id,
+        CLAIM.c.id, PARCEL.c.waybill, PARCEL.c.order_id, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.scenario,
+        CLAIM.c.state, CLAIM.c.amount, CLAIM.c.formula, CLAIM.c.formula_zh, CLAIM.c.missing, CLAIM.c.filing_opens_at,
+        CLAIM.c.filing_closes_at, CLAIM.c.reference_no, CLAIM.c.filed_at, CLAIM.c.paid_amount, CLAIM.c.paid_at,
+        CLAIM.c.reject_reason, CLAIM.c.parcel_id,
     ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)  # fmt: skip
     if state:
         query = query.where(CLAIM.c.state == state)

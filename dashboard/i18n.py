@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tracker import labels
+
 LANGS = ("zh", "en")
 
 # key: (中文, English)
@@ -210,54 +212,27 @@ LABELS: dict[str, tuple[str, str]] = {
     "entity": ("对象", "Entity"),
     "entity_id": ("对象编号", "Entity ID"),
     "detail": ("详情", "Detail"),
+    # exports part (issue 15 item 7): whole-set XLSX exports of the queue and the ledger
+    "export_queue": ("导出全部筛选结果 (XLSX)", "Export all filtered rows (XLSX)"),
+    "export_ledger": ("导出理赔台账 (XLSX)", "Export the ledger (XLSX)"),
+    "export_notes": ("说明", "Notes"),
+    "export_made": ("导出时间: {at}", "Exported at {at}"),
+    "export_rows": ("导出行数: {n}", "Rows exported: {n}"),
+    "export_cut": (
+        "共 {n} 条, 超过导出上限, 只导出前 {limit} 条; 请缩小筛选范围",
+        "{n} rows match, more than the export limit: only the first {limit} are exported; narrow the filters",
+    ),
+    "export_filters": ("筛选条件", "Filters"),
+    "scenario": ("情形", "Scenario"),
+    "filing_opens_at": ("可申请日期", "Filing opens"),
+    "filed_at": ("提交日期", "Filed on"),
+    "missing": ("缺少参数", "Missing inputs"),
 }
 
-KINDS: dict[str, tuple[str, str]] = {
-    "no_first_scan": ("发货无揽收", "No first scan"),
-    "stale": ("物流不更新", "Stale"),
-    "lost_suspected": ("疑似丢件", "Lost (suspected)"),
-    "lost": ("丢件", "Lost"),
-    "out_of_area": ("超区", "Out of area"),
-    "blind_area": ("盲区", "Blind area"),
-    "stranded": ("滞留", "Stranded"),
-    "refused": ("拒收", "Refused"),
-    "returning": ("退回中", "Returning"),
-    "returned": ("已退回", "Returned"),
-    "address_problem": ("地址/电话问题", "Address problem"),
-    "unreachable": ("联系不上", "Unreachable"),
-    "locker_overdue": ("驿站超时", "Locker overdue"),
-    "damaged": ("破损", "Damaged"),
-    "delivered_disputed": ("签收争议", "Delivery disputed"),
-    "late_shipment": ("延迟发货", "Late shipment"),
-    "return_no_waybill": ("退货无单号", "Return without waybill"),
-    "return_no_movement": ("退货无物流", "Return not moving"),
-    "return_abandoned": ("退货超时", "Return abandoned"),
-    "return_surface_mail": ("退货平邮", "Return by surface mail"),
-    "return_waybill_shared": ("退货单号重复", "Return waybill shared"),
-    "return_waybill_invalid": ("退货单号无效", "Return waybill invalid"),
-    "return_partial": ("退货少件", "Return short"),
-    "refund_deadline": ("退款时限", "Refund deadline"),
-}
-
-STATES: dict[str, tuple[str, str]] = {
-    "open": ("待处理", "open"),
-    "acknowledged": ("已确认", "acknowledged"),
-    "resolved": ("已解决", "resolved"),
-    "draft": ("草稿", "draft"),
-    "needs_config": ("缺参数", "needs config"),
-    "filed": ("已提交", "filed"),
-    "paid": ("已赔付", "paid"),
-    "rejected": ("已驳回", "rejected"),
-    "expired": ("已过期", "expired"),
-    "withdrawn": ("已撤回", "withdrawn"),
-    "pending": ("待发送", "pending"),
-    "held": ("暂缓", "held"),
-    "sent": ("已发送", "sent"),
-    "failed": ("失败", "failed"),
-    "cancelled": ("已取消", "cancelled"),
-    "warn": ("提醒", "warn"),
-    "escalate": ("升级", "escalate"),
-}
+# exports part (issue 15 item 7): the kinds and states live in tracker/labels.py, the one table the board,
+# claim packets and XLSX exports share (a state is called the same on the board and in a packet)
+KINDS = labels.KINDS
+STATES = labels.STATES
 
 
 def _pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import actions
 from dashboard.components import bulk_button, confirm_pending, pager, pick_table, table
 from dashboard.context import board
+from dashboard.export_buttons import claims_download
 from dashboard.i18n import state_label
 from tracker.escape import streamlit_md as md
 from tracker.status import ClaimState
@@ -25,6 +26,7 @@ states = ["", *ClaimState]
 state = st.selectbox(b.t("state"), states, key="c_state",
                      format_func=lambda v: b.t("any") if not v else state_label(v, b.lang))  # fmt: skip
 total = b.read("claims_count", state=state or None)
+claims_download(b, total=total, state=state or None)  # every claim the filters select, not only this page
 offset = pager(b, total, key="c_page")
 rows = b.read("claims_page", state=state or None, limit=b.settings.board.page_size, offset=offset)
 for r in rows:
