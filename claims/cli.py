@@ -282,7 +282,9 @@ def export_cmd(
     if not claims:
         raise TrackerError("no claims match")
     try:
-        export_claims(out, claims, engine=app.engine, tables=_tables(ctx), tz=app.settings.tz)
+        export_claims(
+            out, claims, engine=app.engine, tables=_tables(ctx), tz=app.settings.tz, couriers=app.settings.couriers
+        )
     except ValueError as exc:
         raise TrackerError(str(exc)) from None
     typer.echo(f"wrote {len(claims)} claims to {out}")

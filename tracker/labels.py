@@ -145,6 +145,36 @@ SCENARIOS: dict[str, tuple[str, str]] = {
 }
 
 
+# where a tracking event came from (tracking_event.source)
+SOURCES: dict[str, tuple[str, str]] = {
+    "kuaidi100": ("快递100", "Kuaidi100"),
+    "kdniao": ("快递鸟", "Kdniao"),
+    "track17": ("17TRACK", "17TRACK"),
+    "spider": ("快递官网", "Courier website"),
+    "push": ("推送", "Push"),
+    "taobao": ("淘宝物流", "Taobao logistics"),
+}
+
+# the keys a recorded fact's data may hold (tracker/flags/facts.py), as a packet names them
+FACT_DATA: dict[str, tuple[str, str]] = {
+    "note": ("备注", "Note"),
+    "short": ("少件", "Short"),
+    "signer": ("签收人", "Signed by"),
+    "warehouse_weight_kg": ("仓库称重(kg)", "Warehouse weight (kg)"),
+    "courier_weight_kg": ("快递称重(kg)", "Courier weight (kg)"),
+    "refund_deadline": ("退款截止", "Refund deadline"),
+    "express": ("极速退款", "Express refund"),
+    "agreed_at": ("同意退货时间", "Return agreed at"),
+    "items_claimed": ("申请退货件数", "Items claimed"),
+    "items_received": ("实收件数", "Items received"),
+    "photos": ("照片", "Photos"),
+    "attachments": ("附件", "Attachments"),
+    "files": ("附件", "Files"),
+}
+
+CURRENCIES: dict[str, tuple[str, str]] = {"CNY": ("人民币", "CNY")}
+
+
 def pick(table: Mapping[str, tuple[str, str]], code: Any, lang: str) -> str:
     """The word for `code` in `lang` ("zh" or anything else = English); an unknown code shows itself."""
     if code is None:
@@ -181,6 +211,10 @@ def claim_type_label(code: Any, lang: str) -> str:
 
 def scenario_label(code: Any, lang: str) -> str:
     return pick(SCENARIOS, code, lang)
+
+
+def source_label(code: Any, lang: str) -> str:
+    return pick(SOURCES, code, lang)
 
 
 def courier_name(couriers: Mapping[str, Any], slug: str | None, lang: str) -> str:

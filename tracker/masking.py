@@ -44,7 +44,7 @@ def mask_phone(phone: str | None) -> str | None:
 
 def mask_address(detail: str | None) -> str | None:
     """The street part of an address: kept up to its first number (at most six characters), then ****:
-    文三路100号1幢301室 -> 文三路****; without a number the first three characters are kept."""
+    文三路100号1幢301室 -> 文三路****; without a number the first three characters are kept; 100号 -> ****."""
     text = re.sub(r"\s+", "", detail or "")
     text = re.sub(r"[(（]\d{6}[)）]$", "", text)  # the postcode the export appends
     if not text:
@@ -52,5 +52,5 @@ def mask_address(detail: str | None) -> str | None:
     if STAR in text:
         return text[:200]
     number = _DIGIT.search(text)
-    keep = number.start() if number and number.start() > 0 else 3
+    keep = number.start() if number else 3  # a street that starts with its number keeps nothing
     return text[: min(keep, _KEEP_ADDRESS)] + STAR * 4

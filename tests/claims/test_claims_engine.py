@@ -231,3 +231,48 @@ def test_window_counted_from_opening_when_configured(tmp_path: Path) -> None:
                     encoding="utf-8")  # fmt: skip
     comp = compute_compensation(_inputs(**FULL), "freight", "default", load_tables(folder))
     assert comp.filing_closes == datetime(2027, 2, 7, 10, 0, tzinfo=UTC)
+
+
+# --- the formula in Chinese, from the same parts as the English (packets, the zh board) -----------------------
+
+
+@pytest.mark.parametrize(("claim_type", "scenario", "inputs", "zh"), [
+    ("ship_delay", "default", {"goods_value": D("1000.00")}, "货值 1,000.00 × 30% = 300.00"),
+    ("ship_delay", "default", {"goods_value": D("1899.00")}, "货值 1,899.00 × 30% = 569.70, 上限 500.00"),
+    ("goods_lost", "default", {"goods_value": D("268.50")}, "货值 268.50"),
+    ("goods_lost", "accessory_damaged", {"supplier_value": D("40")}, "供货商货值 40.00"),
+    ("freight", "default", {"forward_freight": D("12.00"), "reverse_freight": D("15.00")},
+     "正向运费 12.00; 逆向运费 15.00; 合计 27.00"),
+    ("wrong_item", "refused_returned", {"came_back": True, "forward_freight": D("12.00"),
+     "reverse_freight": D("15.00")}, "运费 正向 12.00 + 逆向 15.00; 固定金额 10.00; 合计 37.00"),
+    ("goods_lost", "default", {}, "货值: 已知 0.00; 缺少: 货值"),
+    ("service_attitude", "refused", {"forward_freight": D("12.00"), "reverse_freight": D("15.00")},
+     "合同固定金额 + 正向运费 12.00 + 逆向运费 15.00: 已知 27.00; 缺少: 合同固定金额未配置"),
+    ("goods_lost", "default", {"goods_value": D("9.90"), "order_created_at": None, "order_issued_at": None},
+     "货值 9.90; 申请期限未知: 缺少下单时间"),
+])  # fmt: skip
+def test_the_formula_in_chinese_says_the_same_numbers(
+    tables: ClaimTables, claim_type: str, scenario: str, inputs: dict, zh: str
+) -> None:  # type: ignore[type-arg]
+    if claim_type == "wrong_item":  # a fixed amount the contract would set, so the whole sum shows
+        from dataclasses import replace
+
+        tables = replace(tables, contracts=tables.contracts.model_copy(update={"fixed": {"default": {
+            "wrong_item": D("10.00")}}}))  # fmt: skip
+    comp = compute_compensation(_inputs(**inputs), claim_type, scenario, tables)
+    assert comp.formula_zh == zh
+    assert len(comp.lines_zh) == len(comp.lines)  # line for line the English formula
+    english_numbers = [w for w in comp.formula.replace(";", " ").replace(",", " ").split() if w[0].isdigit()]
+    assert all(n.rstrip("%:") in comp.formula_zh.replace(",", " ") for n in english_numbers if "." in n)
+    assert not any(word in comp.formula_zh for word in ("goods", "freight", "capped", "missing", "total"))
+
+
+@pytest.mark.parametrize(("category", "scenario", "amount", "zh"), [
+    ("refrigerator", "return", "3299.00", "订单金额 3,299.00 × "),
+    ("refrigerator", "refusal", "1.00", ", 按下限 "),
+])  # fmt: skip
+def test_insurance_formula_in_chinese(tables: ClaimTables, category: str, scenario: str, amount: str, zh: str) -> None:
+    comp = compute_insurance(_inputs(order_amount=D(amount)), category, scenario, tables)
+    assert zh in comp.formula_zh and "冰箱" in comp.formula_zh
+    assert ("退货" if scenario == "return" else "拒收") in comp.formula_zh
+    assert "floor" not in comp.formula_zh and "capped" not in comp.formula_zh
