@@ -43,9 +43,10 @@ ATTACHMENT_KEYS = ("photos", "attachments", "files")
 # (key, header): the summary sheet's columns and the evidence sheet's form, in the order the forms ask
 COLUMNS = [
     ("claim_id", "索赔编号"), ("courier", "快递公司"), ("account", "月结账号"), ("waybill", "运单号"),
-    ("order_id", "订单编号"), ("shop", "店铺"), ("merchant", "寄件人(商家)"), ("contact", "联系人"),
-    ("phone", "联系电话"), ("recipient", "收件人"), ("recipient_phone", "收件人电话"), ("address", "收件地址"),
-    ("goods_title", "托寄物(商品)"), ("goods_value", "货值"), ("forward_freight", "正向运费"),
+    ("order_id", "订单编号"), ("shop", "店铺"), ("merchant", "寄件人(商家)"), ("sender_address", "寄件地址"),
+    ("contact", "联系人"), ("phone", "联系电话"), ("recipient", "收件人"), ("recipient_phone", "收件人电话"),
+    ("address", "收件地址"), ("goods_title", "托寄物(商品)"), ("goods_value", "货值"), ("declared_value", "保价金额"),
+    ("ordered_at", "下单时间"), ("paid_at_order", "付款时间"), ("forward_freight", "正向运费"),
     ("reverse_freight", "逆向运费"), ("shipped_at", "发货时间"), ("parcel_status", "物流状态"),
     ("claim_type", "理赔类型"), ("scenario", "情形"), ("reason", "索赔原因"), ("amount", "索赔金额"),
     ("currency", "币种"), ("formula", "计算方式"), ("filing_opens", "可申请日期"), ("filing_closes", "申请截止"),
@@ -53,7 +54,7 @@ COLUMNS = [
     ("paid_at", "赔付日期"), ("reject_reason", "驳回原因"), ("table_version", "赔付标准版本"),
     ("attachments", "附件清单"), ("evidence", "证据"),
 ]  # fmt: skip
-MONEY = ("goods_value", "forward_freight", "reverse_freight", "amount", "paid_amount")
+MONEY = ("goods_value", "declared_value", "forward_freight", "reverse_freight", "amount", "paid_amount")
 TIMELINE_HEADER = ["时间", "物流状态", "快递描述", "地点", "来源"]
 FACTS_HEADER = ["记录时间", "事项", "记录人", "内容"]
 
@@ -214,6 +215,7 @@ def packet_rows(
             "order_id": c.get("order_id") or "",
             "shop": parcel.get("shop") or "",
             "merchant": filing.merchant,
+            "sender_address": filing.address,
             "contact": filing.contact,
             "phone": filing.phone,
             "recipient": parcel.get("recipient") or "",
@@ -221,6 +223,10 @@ def packet_rows(
             "address": _address(parcel),
             "goods_title": parcel.get("goods_title") or "",
             "goods_value": c.get("goods_value", parcel.get("goods_value")),
+            # 保价 (declared value) is not in the order export: the form's slot is left for the lead
+            "declared_value": None,
+            "ordered_at": _local(parcel.get("order_created_at"), tz),
+            "paid_at_order": _local(parcel.get("paid_at"), tz),
             "forward_freight": c.get("forward_freight", parcel.get("forward_freight")),
             "reverse_freight": c.get("return_freight", parcel.get("return_freight")),
             "shipped_at": _local(parcel.get("shipped_at"), tz),

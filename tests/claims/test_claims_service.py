@@ -219,6 +219,13 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
                 data={"note": "网点确认遗失", "photos": ["外包装.jpg", "面单.jpg"]})  # fmt: skip
     service.file_claim(engine, claim_id=claim_id, reference_no="YT-LP-0815", actor="lead.wang",
                        now=ORDER + timedelta(days=8))  # fmt: skip
+    from dataclasses import replace
+
+    from claims.tables import Filing
+
+    filing = Filing(merchant="悦家旗舰店", address="浙江省杭州市余杭区仓前街道1号仓", contact="王经理",
+                    phone="0571-88886666", accounts={"yto": "YT0571000123"})  # fmt: skip
+    tables = replace(tables, contracts=tables.contracts.model_copy(update={"filing": filing}))
     out = export_claims(tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine, tables=tables,
                         tz=SHANGHAI, couriers=couriers)  # fmt: skip
     book = load_workbook(out)
@@ -235,6 +242,9 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     assert row["索赔原因"] == "货物丢失 (一般情形); 异常: 丢件; 已记录: 快递确认丢失"
     assert row["附件清单"] == "外包装.jpg、面单.jpg" and row["币种"] == "人民币"
     assert row["情形"] == "一般情形" and "#" in row["证据"]
+    assert (row["寄件人(商家)"], row["月结账号"], row["联系人"], row["联系电话"]) == (
+        "悦家旗舰店", "YT0571000123", "王经理", "0571-88886666")  # fmt: skip
+    assert row["下单时间"] == "2026-11-01 10:00" and row["保价金额"] is None  # 保价 is left for the lead
     money = summary.cell(row=2, column=header.index("索赔金额") + 1)
     assert money.data_type == "n" and "¥" in money.number_format
     evidence = book[f"#{claim_id} YT7500000000020"]
