@@ -44,6 +44,8 @@ def local_time(value: datetime | None, tz: tzinfo) -> str:
 def cell_value(column: Column, value: Any, tz: tzinfo) -> Any:
     if value is None:
         return None
+    if isinstance(value, datetime):
+        return local_time(value, tz)
     if column.kind == "money":
         return value if isinstance(value, Decimal) else Decimal(str(value))
     if column.kind == "time":
@@ -94,6 +96,44 @@ def write_table(
             write_only_row(extra, [line])
     book.save(out)
     return count
+
+
+# the columns `--format xlsx` listings name (tracker/commands/context.py emit): header words and how values read
+CLI_HEADERS: dict[str, tuple[str, str]] = {
+    "id": ("编号", "ID"), "waybill": ("运单号", "Waybill"), "courier": ("快递", "Courier"),
+    "kind": ("异常类型", "Kind"), "severity": ("级别", "Severity"), "state": ("状态", "State"),
+    "opened_at": ("发现时间", "Opened"), "escalated_at": ("升级时间", "Escalated"), "assignee": ("负责人", "Assignee"),
+    "next_action_zh": ("下一步", "Next action"), "next_action_en": ("下一步(英文)", "Next action (English)"),
+    "details": ("详情", "Details"), "claim_type": ("理赔类型", "Claim type"), "scenario": ("情形", "Scenario"),
+    "amount": ("金额", "Amount"), "missing": ("缺少参数", "Missing inputs"),
+    "filing_opens_at": ("可申请日期", "Filing opens"), "filing_closes_at": ("申请截止", "Filing closes"),
+    "reference_no": ("理赔单号", "Reference no."), "paid_amount": ("赔付金额", "Paid amount"),
+    "formula": ("计算方式", "Formula"), "order_id": ("订单号", "Order"), "status": ("物流状态", "Status"),
+    "month": ("月份", "Month"), "filed": ("已提交", "Filed"), "expected": ("应赔金额", "Expected"),
+    "paid": ("已赔付金额", "Paid"), "outstanding": ("未赔金额", "Outstanding"), "rejected": ("已驳回金额", "Rejected"),
+    "short": ("少赔金额", "Short paid"), "mismatched": ("金额不符", "Mismatched"),
+}  # fmt: skip
+# money whatever the listing (a count column keeps its plain number: the format applies to numbers only)
+_MONEY_KEYS = {"amount", "paid_amount", "goods_value", "expected", "paid", "outstanding", "rejected", "short"}
+
+
+def cli_columns(keys: Sequence[str], *, lang: str = "zh", couriers: Any = None) -> list[Column]:
+    """Columns for a listing's keys: known headers in words, codes through tracker/labels.py, money in yuan."""
+    from tracker import labels
+
+    words: dict[str, Callable[[Any], str]] = {
+        "courier": lambda v: labels.courier_name(couriers or {}, v, lang),
+        "kind": lambda v: labels.kind_label(v, lang),
+        "severity": lambda v: labels.state_label(v, lang),
+        "state": lambda v: labels.state_label(v, lang),
+        "status": lambda v: labels.status_label(v, lang),
+        "claim_type": lambda v: labels.claim_type_label(v, lang),
+        "scenario": lambda v: labels.scenario_label(v, lang),
+    }
+    return [
+        Column(key, labels.pick(CLI_HEADERS, key, lang), "money" if key in _MONEY_KEYS else "text", words.get(key))
+        for key in keys
+    ]
 
 
 def _letter(index: int) -> str:

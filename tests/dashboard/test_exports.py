@@ -121,3 +121,24 @@ def test_ledger_export_holds_every_claim_with_money_as_yuan(many, now):
     assert values["理赔类型"] == "货物丢失" and values["状态"] == "草稿" and values["情形"] == "一般情形"
     assert values["计算方式"] == "货值 12.50" and values["剩余天数"] == 30
     _no_formulas(book)
+
+
+def test_the_pages_offer_the_whole_set_and_say_when_it_is_cut(board_db, board_config):
+    from tests.dashboard.test_app import login
+
+    board_toml = board_config / "board.toml"
+    text = board_toml.read_text(encoding="utf-8").replace("export_max_rows = 200000", "export_max_rows = 2")
+    board_toml.write_text(text, encoding="utf-8")
+    at = login()
+    at.switch_page("views/queue.py").run()
+    assert not at.exception, at.exception
+    assert [d.proto.label for d in at.get("download_button")] == ["导出全部筛选结果 (XLSX) (2)"]
+    assert "共 3 条, 超过导出上限, 只导出前 2 条; 请缩小筛选范围" in [c.value for c in at.caption]
+    at = login()
+    at.query_params["courier"] = "zto"
+    at.switch_page("views/queue.py").run()
+    assert [d.proto.label for d in at.get("download_button")] == ["导出全部筛选结果 (XLSX) (1)"]
+    assert not [c.value for c in at.caption if "超过导出上限" in c.value]
+    at.switch_page("views/claims.py").run()
+    assert not at.exception, at.exception
+    assert "导出理赔台账 (XLSX) (2)" in [d.proto.label for d in at.get("download_button")]
