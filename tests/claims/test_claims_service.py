@@ -20,7 +20,7 @@ from tracker.domain import ParcelFacts
 from tracker.errors import TrackerError
 from tracker.settings import PROJECT_ROOT
 from tracker.storage import repo
-from tracker.storage.rows import AuditRow, FlagRow, ParcelRow, TrackingEventRow
+from tracker.storage.rows import AuditRow, ClaimRow, FlagRow, ParcelRow, TrackingEventRow
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 ORDER = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
@@ -290,3 +290,22 @@ def test_open_claim_twice_for_one_type_is_refused(engine: Engine, tables: ClaimT
     with pytest.raises(TrackerError, match="YT7500000000020 already has a goods_lost claim"):
         service.open_claim(engine, parcel_id=parcel_id, claim_type="goods_lost", scenario="default", tables=tables,
                            actor="a", now=NOW)  # fmt: skip
+
+
+def test_a_claim_stored_without_its_chinese_formula_gets_it_from_its_parcel(
+    engine: Engine, tables: ClaimTables, tmp_path: Path
+) -> None:
+    from claims.export import evidence, packet_rows
+
+    claim_id = _draft(engine, tables)
+    assert service.get_claim(engine, claim_id)["formula_zh"] == "货值 268.50"
+    with engine.begin() as conn:  # drafted before formula_zh was stored (migration 0014)
+        conn.execute(ClaimRow.__table__.update().values(formula_zh=None))
+    out = export_claims(tmp_path / "old.csv", service.list_claims(engine), engine=engine, tables=tables, tz=SHANGHAI)
+    assert "货值 268.50" in out.read_text(encoding="utf-8-sig")
+    # a parcel whose value changed since: the stored (English) formula, never a Chinese one for other numbers
+    with engine.begin() as conn:
+        conn.execute(ParcelRow.__table__.update().values(goods_value=D("300.00")))
+    claims = service.list_claims(engine)
+    rows = packet_rows(claims, tables, SHANGHAI, found=evidence(engine, [c["parcel_id"] for c in claims]))
+    assert rows[0]["formula"] == "goods value 268.50" and rows[0]["courier"] == "yto"  # no couriers given: the slug
