@@ -157,12 +157,18 @@ def _phone(parcel: Mapping[str, Any]) -> str:
     return f"*******{parcel['phone_last4']}" if parcel.get("phone_last4") else ""
 
 
-def formula_zh(claim: Mapping[str, Any], parcel: Mapping[str, Any] | None, tables: ClaimTables) -> str:
-    """The claim's formula in Chinese: as stored when it was computed; for a claim drafted before that was
-    stored, computed again from the parcel when that gives the same amount; else the stored formula."""
+def formula_text(
+    claim: Mapping[str, Any], lang: str, *, parcel: Mapping[str, Any] | None = None, tables: ClaimTables | None = None
+) -> str:
+    """The claim's formula in `lang` (the one place packets and the ledger export read it): in Chinese as stored
+    when it was computed (claims.engine renders both languages from the same parts); for a claim drafted
+    before that was stored, computed again from its parcel when that gives the same amount; else the stored
+    formula."""
+    if lang != ZH:
+        return claim.get("formula") or ""
     if claim.get("formula_zh"):
         return claim["formula_zh"]
-    if parcel is not None:
+    if parcel and tables is not None:
         from claims.service import compensation_for
 
         try:
@@ -236,7 +242,7 @@ def packet_rows(
             "reason": reason(c, ev),
             "amount": c["amount"],
             "currency": labels.pick(labels.CURRENCIES, c["currency"], ZH),
-            "formula": formula_zh(c, parcel or None, tables),
+            "formula": formula_text(c, ZH, parcel=parcel, tables=tables),
             "filing_opens": _local(c["filing_opens_at"], tz),
             "filing_closes": _local(c["filing_closes_at"], tz),
             "filed_at": _local(c.get("filed_at"), tz),

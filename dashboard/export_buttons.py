@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from claims.export import formula_text
 from dashboard import data
 from dashboard.i18n import t
 from tracker import labels
@@ -173,7 +174,7 @@ def claims_xlsx(
 
     def rows() -> Iterator[dict]:
         for row in claims_rows(engine, now=now, limit=limit, **filters):
-            row["formula_text"] = (row.get("formula_zh") or row["formula"]) if lang == "zh" else row["formula"]
+            row["formula_text"] = formula_text(row, lang)
             yield row
 
     named = [f"{t(k, lang)}: {_claim_filter_words(k, v, lang, couriers)}" for k, v in filters.items() if v]

@@ -20,13 +20,13 @@ STATUSES: dict[str, tuple[str, str]] = {
     "info_received": ("已下单", "Info received"),
     "picked_up": ("已揽收", "Picked up"),
     "in_transit": ("运输中", "In transit"),
-    "out_for_delivery": ("派送中", "Out for delivery"),
+    "out_for_delivery": ("派件中", "Out for delivery"),
     "available_for_pickup": ("待取件", "Ready for pickup"),
     "delivered": ("已签收", "Delivered"),
     "stale": ("物流不更新", "No updates"),
     "overdue_unsigned": ("超时未签收", "Overdue, not signed"),
     "no_first_scan": ("发货无揽收", "No first scan"),
-    "lost": ("丢失", "Lost"),
+    "lost": ("丢件", "Lost"),
     "out_of_area": ("超区", "Out of area"),
     "returning": ("退回中", "Returning"),
     "returned": ("已退回", "Returned"),
@@ -34,7 +34,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "damaged": ("破损", "Damaged"),
     "stranded": ("滞留", "Stranded"),
     "address_problem": ("地址/电话问题", "Address problem"),
-    "unreachable": ("联系不上", "Unreachable"),
+    "unreachable": ("联系不上收件人", "Recipient unreachable"),
     "delivery_failed": ("派送失败", "Delivery failed"),
     "locker_overdue": ("驿站超时未取", "Locker overdue"),
     "intercepted": ("已拦截", "Intercepted"),
@@ -94,7 +94,7 @@ STATES: dict[str, tuple[str, str]] = {
 }
 
 FACTS: dict[str, tuple[str, str]] = {
-    "loss_confirmed": ("快递确认丢失", "Loss confirmed by the courier"),
+    "loss_confirmed": ("快递确认丢件", "Loss confirmed by the courier"),
     "not_received": ("买家称未收到", "Buyer says not received"),
     "return_agreed": ("已同意退货", "Return agreed"),
     "buyer_unreachable": ("联系不上买家", "Buyer unreachable"),
@@ -108,6 +108,7 @@ DIRECTIONS: dict[str, tuple[str, str]] = {
 }
 
 # zh: as config/claims/courier_claims.toml names the type (tests/test_labels.py keeps the two equal)
+# the words are the board's (dashboard/i18n.py on the words branch had the same tables)
 CLAIM_TYPES: dict[str, tuple[str, str]] = {
     "ship_delay": ("发货延迟", "Late shipment"),
     "return_delay": ("退货延迟", "Late return"),
@@ -118,17 +119,19 @@ CLAIM_TYPES: dict[str, tuple[str, str]] = {
     "pickup_late": ("未按时上门退货", "Return pickup late"),
     "unbox_check": ("未履行开箱验货", "No unboxing check"),
     "power_on_check": ("未履行开箱通电验货", "No power-on check"),
-    "wrong_item": ("发货错误", "Wrong item shipped"),
+    "wrong_item": ("发货错误", "Wrong item"),
     "goods_lost": ("货物丢失", "Goods lost"),
-    "freight_insurance": ("聚划算大运险", "Juhuasuan freight insurance"),
+    "freight_insurance": ("聚划算大运险", "Freight insurance"),
+    "loss": ("丢件", "Loss"),
+    "damage": ("破损", "Damage"),
 }
 
 SCENARIOS: dict[str, tuple[str, str]] = {
     "default": ("一般情形", "Standard"),
-    "signed": ("已签收", "Signed for"),
-    "refused": ("拒收", "Refused"),
-    "assault": ("殴打/辱骂", "Assault"),
-    "property_damage": ("损坏财物", "Property damaged"),
+    "signed": ("已签收", "Signed"),
+    "refused": ("已拒收", "Refused"),
+    "assault": ("人身冲突", "Assault"),
+    "property_damage": ("财物损坏", "Property damage"),
     "other_loss": ("其他损失", "Other loss"),
     "signed_intact": ("签收, 完好", "Signed, intact"),
     "refused_intact": ("拒收, 完好", "Refused, intact"),
@@ -136,10 +139,10 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "signed_damaged": ("签收, 破损", "Signed, damaged"),
     "refused_returned": ("拒收退回", "Refused and returned"),
     "signed_accepted": ("签收并接受", "Signed and accepted"),
-    "signed_exchanged": ("签收后换货", "Signed, exchanged"),
+    "signed_exchanged": ("签收后换货", "Signed and exchanged"),
     "unrecoverable": ("无法追回", "Unrecoverable"),
-    "pickup_return_lost": ("上门取件退货丢失", "Lost on return pickup"),
-    "accessory_damaged": ("配件破损", "Accessory damaged"),
+    "pickup_return_lost": ("上门退货丢失", "Lost on return pickup"),
+    "accessory_damaged": ("配件损坏", "Accessory damaged"),
     "return": ("退货", "Return"),
     "refusal": ("拒收", "Refusal"),
 }
@@ -152,6 +155,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "track17": ("17TRACK", "17TRACK"),
     "spider": ("快递官网", "Courier website"),
     "push": ("推送", "Push"),
+    "import": ("导入", "Import"),
     "taobao": ("淘宝物流", "Taobao logistics"),
 }
 

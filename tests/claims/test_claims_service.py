@@ -239,7 +239,7 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     assert row["计算方式"] == "货值 268.50"  # the engine's Chinese rendering, not the stored English
     assert row["状态"] == state_label("filed", "zh") == "已提交" and row["理赔单号"] == "YT-LP-0815"
     assert row["可申请日期"] == "2026-11-08 10:00" and row["申请截止"] == "2027-11-01 10:00"  # Shanghai time
-    assert row["索赔原因"] == "货物丢失 (一般情形); 异常: 丢件; 已记录: 快递确认丢失"
+    assert row["索赔原因"] == "货物丢失 (一般情形); 异常: 丢件; 已记录: 快递确认丢件"
     assert row["附件清单"] == "外包装.jpg、面单.jpg" and row["币种"] == "人民币"
     assert row["情形"] == "一般情形" and "#" in row["证据"]
     assert (row["寄件人(商家)"], row["月结账号"], row["联系人"], row["联系电话"]) == (
@@ -258,14 +258,14 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
         ["2026-11-02 10:00", "运输中", "【杭州转运中心】已发出"],
     ]
     facts = lines[lines.index(["记录的事实"]) + 1 :][:2]
-    assert facts[1] == ["2026-11-23 12:00", "快递确认丢失", "王芳", "备注: 网点确认遗失"]
+    assert facts[1] == ["2026-11-23 12:00", "快递确认丢件", "王芳", "备注: 网点确认遗失"]
     assert lines[lines.index(["附件清单"]) + 2 :][:2] == [["外包装.jpg"], ["面单.jpg"]]
     for sheet in book.worksheets:
         assert not [c.coordinate for r in sheet.iter_rows() for c in r if c.data_type == "f"]
     csv_text = export_claims(tmp_path / "packet.csv", service.list_claims(engine), engine=engine, tables=tables,
                              tz=SHANGHAI, couriers=couriers).read_text(encoding="utf-8-sig")  # fmt: skip
     assert "物流轨迹" in csv_text and "2026-11-01 18:00 [已揽收] 【杭州市萧山区公司】已揽收 (杭州市)" in csv_text
-    assert "圆通速递" in csv_text and "2026-11-23 12:00 快递确认丢失 (王芳): 备注: 网点确认遗失" in csv_text
+    assert "圆通速递" in csv_text and "2026-11-23 12:00 快递确认丢件 (王芳): 备注: 网点确认遗失" in csv_text
 
 
 @pytest.mark.parametrize(("action", "error"), [
