@@ -9,6 +9,7 @@ button is clicked (Streamlit runs the callable then), streamed row by row (track
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterator, Mapping
 from datetime import datetime, tzinfo
@@ -177,12 +178,24 @@ def claims_xlsx(
             row["formula_text"] = formula_text(row, lang)
             yield row
 
-    named = [f"{t(k, lang)}: {_claim_filter_words(k, v, lang, couriers)}" for k, v in filters.items() if v]
+    named = [f"{t(k, lang)}: {_claim_filter_words(k, v, lang, couriers)}" for k, v in _filter_items(filters)]
     notes = _notes(lang, tz, now=now, total=total, limit=limit, filters=named)
     out = io.BytesIO()
     write_table(out, title=t("nav_claims", lang), columns=claims_columns(lang, couriers), rows=rows(), tz=tz,
                 notes=notes, notes_title=t("export_notes", lang))  # fmt: skip
     return out.getvalue()
+
+
+def _filter_items(filters: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The filters that are set, a filter object (a dataclass such as a ledger filter) spelled out field by
+    field; the clock (`now`) is not a filter."""
+    out: list[tuple[str, Any]] = []
+    for key, value in filters.items():
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out += [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value) if getattr(value, f.name)]
+        elif value not in (None, "") and not isinstance(value, datetime):
+            out.append((key, value))
+    return out
 
 
 def _claim_filter_words(key: str, value: Any, lang: str, couriers: Mapping[str, Any]) -> str:

@@ -120,6 +120,8 @@ def test_ledger_export_holds_every_claim_with_money_as_yuan(many, now):
     values = {header[i]: c.value for i, c in enumerate(rows[0])}
     assert values["理赔类型"] == "货物丢失" and values["状态"] == "草稿" and values["情形"] == "一般情形"
     assert values["计算方式"] == "货值 12.50" and values["剩余天数"] == 30
+    notes = [r[0] for r in book.worksheets[1].iter_rows(values_only=True)]
+    assert "筛选条件: 快递: 中通快递" in notes and f"导出行数: {total:,}" in notes
     _no_formulas(book)
 
 
@@ -142,3 +144,10 @@ def test_the_pages_offer_the_whole_set_and_say_when_it_is_cut(board_db, board_co
     at.switch_page("views/claims.py").run()
     assert not at.exception, at.exception
     assert "导出理赔台账 (XLSX) (2)" in [d.proto.label for d in at.get("download_button")]
+
+
+def test_a_filter_object_is_named_field_by_field_and_the_clock_is_not_a_filter(now):
+    from dashboard.export_buttons import _filter_items
+
+    items = _filter_items({"f": QueueFilter(courier="zto", min_age_hours=96), "now": now, "state": None})
+    assert items == [("courier", "zto"), ("min_age_hours", 96), ("state", "unresolved")]
