@@ -148,12 +148,12 @@ def list_cmd(
     state: str | None = typer.Option(None, help="draft, needs_config, filed, paid, rejected, expired, withdrawn."),
     courier: str | None = typer.Option(None, help="Courier slug."),
     limit: int = typer.Option(200, min=1),
-    fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or xlsx (> file.xlsx)."),
 ) -> None:
     app = ctx_app(ctx)
     rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit)
     rows = [{**r, "formula": show_formula(r.get("formula"))} for r in rows]  # stored as parts: in English here
-    emit(rows, LIST_COLUMNS, fmt, tz=app.settings.tz)
+    emit(rows, LIST_COLUMNS, fmt, tz=app.settings.tz, couriers=app.settings.couriers)
 
 
 def _at(ctx: typer.Context, text: str | None, now: str | None):  # type: ignore[no-untyped-def]
@@ -315,7 +315,9 @@ def export_cmd(
     if not claims:
         raise TrackerError("no claims match")
     try:
-        export_claims(out, claims, engine=app.engine, tables=_tables(ctx), tz=app.settings.tz)
+        export_claims(
+            out, claims, engine=app.engine, tables=_tables(ctx), tz=app.settings.tz, couriers=app.settings.couriers
+        )
     except ValueError as exc:
         raise TrackerError(str(exc)) from None
     typer.echo(f"wrote {len(claims)} claims to {out}")

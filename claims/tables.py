@@ -150,11 +150,22 @@ class Proposals(_Strict):
     closing_soon_days: int = Field(default=3, ge=0)
 
 
+class Filing(_Strict):
+    """Who files: what the couriers' claim forms ask of the merchant (docs/exports.md), printed on packets."""
+
+    merchant: str = ""  # 寄件人 / 商家名称
+    address: str = ""  # 寄件地址 (the warehouse)
+    contact: str = ""  # 联系人
+    phone: str = Field(default="", pattern=r"^[0-9+\- ]*$")  # 联系电话
+    accounts: dict[str, str] = {}  # courier slug -> 月结账号 / 客户编码
+
+
 class Contracts(_Strict):
     fixed: dict[str, dict[str, Decimal]] = {}
     ratios: dict[str, Decimal] = {}
     switches: dict[str, bool] = {}
     proposals: Proposals = Proposals()
+    filing: Filing = Filing()
 
 
 @dataclass(frozen=True)

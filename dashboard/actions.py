@@ -92,7 +92,9 @@ def export_packets(b: Board, claim_ids: list[int]) -> bytes:
     from claims import export
 
     _allowed(b, "claim.export")
-    return export.packets_xlsx(b.engine, claim_ids=claim_ids, tables=_tables(b), tz=b.settings.tz)
+    return export.packets_xlsx(
+        b.engine, claim_ids=claim_ids, tables=_tables(b), tz=b.settings.tz, couriers=b.settings.couriers
+    )
 
 
 # --- the parcel page (issue 15: one click to act) ------------------------------------------------------------

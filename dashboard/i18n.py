@@ -386,6 +386,23 @@ STATES: dict[str, tuple[str, str]] = {
     "escalate": ("升级", "escalate"),
 }
 
+# exports part (issue 15 item 7): whole-set XLSX exports of the queue and the ledger
+LABELS.update({
+    "export_queue": ("导出全部筛选结果 (XLSX)", "Export all filtered rows (XLSX)"),
+    "export_ledger": ("导出理赔台账 (XLSX)", "Export the ledger (XLSX)"),
+    "export_notes": ("说明", "Notes"),
+    "export_made": ("导出时间: {at}", "Exported at {at}"),
+    "export_rows": ("导出行数: {n}", "Rows exported: {n}"),
+    "export_cut": (
+        "共 {n} 条, 超过导出上限, 只导出前 {limit} 条; 请缩小筛选范围",
+        "{n} rows match, more than the export limit: only the first {limit} are exported; narrow the filters",
+    ),
+    "export_filters": ("筛选条件", "Filters"),
+    "scenario": ("情形", "Scenario"),
+    "filing_opens_at": ("可申请日期", "Filing opens"),
+    "filed_at": ("提交日期", "Filed on"),
+})  # fmt: skip
+
 
 def _pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
     pair = table.get(key)

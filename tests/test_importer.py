@@ -415,3 +415,21 @@ def test_seen_keys_hold_every_key_across_merges() -> None:
     assert all(key in seen for key in keys)
     assert not [n for n in range(1, 300, 3) if ("sf", f"SF{n:013d}") in seen]
     assert ("zto", "SF0000000000000") not in seen  # the courier is part of the key
+
+
+def test_recipient_phone_street_stored_masked_and_the_goods_title_kept(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    header = [*TAOBAO, "收货人姓名", "宝贝标题"]
+    rows = [GOOD[0] + ["张三丰", "羊毛围巾 灰色 180cm"], GOOD[1] + ["李四", "=cmd|' /C calc'!A0"]]
+    report = _import(_write_csv(tmp_path / "orders.csv", header, rows), settings, sqlite_engine)
+    assert report.errors == [] and report.inserted == 2
+    parcels = _by_waybill(sqlite_engine)
+    yto, sf = parcels["YT7512345678901"], parcels["SF1234567890123"]
+    assert (yto["recipient"], yto["phone_masked"], yto["address_detail"]) == ("张**", "138****5678", "文三路****")
+    assert yto["goods_title"] == "羊毛围巾 灰色 180cm" and yto["phone_last4"] == "5678"
+    assert (sf["recipient"], sf["phone_masked"], sf["address_detail"]) == ("李*", "139****4321", "科技园****")
+    assert sf["goods_title"] == "=cmd|' /C calc'!A0"  # stored as given; every export guards it
+    with sqlite_engine.connect() as conn:  # the clear name, number and street are nowhere in the database
+        dump = "\n".join(str(v) for line in conn.exec_driver_sql("SELECT * FROM parcel") for v in line)
+    assert "张三丰" not in dump and "13812345678" not in dump and "文三路100号" not in dump

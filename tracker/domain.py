@@ -22,6 +22,10 @@ class ParcelFacts:
     city: str | None = None
     district: str | None = None
     phone_last4: str | None = None
+    recipient: str | None = None  # masked (tracker/masking.py): 张**
+    phone_masked: str | None = None  # 138****1234
+    address_detail: str | None = None  # the street, masked: 文三路****
+    goods_title: str | None = None  # 宝贝标题
     goods_value: Decimal | None = None
     currency: str = "CNY"
     category: str | None = None

@@ -3,7 +3,8 @@
 Courier event texts, shop names, order ids and filing references come from outside. A spreadsheet reads a
 cell starting with `=`, `+`, `-` or `@` (or a tab or carriage return before one) as a formula, so such
 text is written with a leading `'` (docs/exports.md). Real numbers (int, float, Decimal) stay numbers.
-Every CSV and XLSX writer of the project goes through `safe_cell` / `safe_row` / `append_xlsx_row`.
+Every CSV and XLSX writer of the project goes through `safe_cell` / `safe_row` / `append_xlsx_row`
+(`write_only_row` for openpyxl's streaming write-only sheets).
 """
 
 from __future__ import annotations
@@ -61,3 +62,27 @@ def append_xlsx_row(sheet: Any, values: Iterable[Any]) -> None:
     for cell in sheet[sheet.max_row]:
         if isinstance(cell.value, str):
             cell.data_type = "s"
+
+
+def xlsx_value(value: Any) -> Any:
+    """One value ready for an XLSX cell: `safe_cell`, and characters XML cannot hold replaced."""
+    cell = safe_cell(value)
+    if isinstance(cell, str):
+        cell = _XLSX_ILLEGAL.sub("\ufffd", cell)
+    return cell
+
+
+def write_only_row(sheet: Any, values: Iterable[Any], number_formats: dict[int, str] | None = None) -> None:
+    """Append one row to a write-only (streaming) openpyxl sheet: text cells typed as strings, never
+    formulas; `number_formats` maps a column index (0-based) to the format of a number in it."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for index, value in enumerate(values):
+        cell = WriteOnlyCell(sheet, value=xlsx_value(value))
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+        elif number_formats and index in number_formats and cell.value is not None:
+            cell.number_format = number_formats[index]
+        cells.append(cell)
+    sheet.append(cells)

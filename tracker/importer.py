@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
 from tracker.domain import ParcelFacts
 from tracker.exports import safe_row, unguard
+from tracker.masking import mask_address, mask_name, mask_phone
 from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, read_table
 
 __all__ = ["ImportFileError", "ImportReport", "ReadLimits", "RowError", "import_parcels", "read_table"]
@@ -31,8 +32,8 @@ from tracker.status import Direction
 from tracker.values import ValueProblem, parse_bool, parse_local_time, parse_money
 
 CANONICAL = (
-    "waybill", "courier", "order_id", "shop", "buyer_id", "address", "province", "city", "district",
-    "phone", "goods_value", "currency", "category", "forward_freight", "return_freight",
+    "waybill", "courier", "order_id", "shop", "buyer_id", "recipient", "address", "province", "city", "district",
+    "phone", "goods_title", "goods_value", "currency", "category", "forward_freight", "return_freight",
     "order_created_at", "issued_at", "paid_at", "shipped_at", "promised_ship_by", "freight_insured",
     "refund_deadline", "return_agreed_at", "direction", "trade_succeeded_at",
 )  # fmt: skip
@@ -141,6 +142,12 @@ def split_address(address: str) -> tuple[str | None, str | None, str | None]:
     return parts[0], parts[1], parts[2]
 
 
+def address_detail(address: str) -> str | None:
+    """The street part of '浙江省 杭州市 西湖区 文三路100号(310000)' (what follows the district), or None."""
+    parts = address.split()
+    return " ".join(parts[3:]) if len(parts) > 3 else None
+
+
 @dataclass
 class RowParser:
     """Turns one export row into parcels, or into the row's errors."""
@@ -233,6 +240,11 @@ class RowParser:
             city=city,
             district=district,
             phone_last4=digits[-4:] if len(digits) >= 4 else None,
+            # masked here, so the clear name, number and street are never stored (tracker/masking.py)
+            recipient=mask_name(cell("recipient")),
+            phone_masked=mask_phone(cell("phone")),
+            address_detail=mask_address(address_detail(cell("address"))),
+            goods_title=cell("goods_title")[:200] or None,
             currency=currency or self.currency,
             category=cell("category") or None,
             **fields,

@@ -616,6 +616,9 @@ class BoardConfig(BaseModel):
     # a bulk action on more ticked rows than this asks for confirmation first (naming the count and the
     # waybills); opening claims always asks
     confirm_above: int = Field(default=1, ge=0, le=500)
+    # the most rows an XLSX export of the queue or the ledger holds (the whole filtered set up to this; a cut
+    # export says so on the page and in the file); XLSX itself stops at 1,048,575 rows
+    export_max_rows: int = Field(default=200_000, ge=1, le=1_048_575)
     users: dict[str, BoardUser] = {}
 
 

@@ -21,6 +21,7 @@ from dashboard.components import (
 )
 from dashboard.context import board
 from dashboard.data import CLAIMABLE, LedgerFilter
+from dashboard.export_buttons import claims_download
 from dashboard.i18n import state_label
 from tracker.escape import streamlit_md as md
 from tracker.status import ClaimState
@@ -76,6 +77,7 @@ if f.params() != given.params():
     set_query_params(b, f.params())
 
 total = b.read("claims_count", f=f, now=b.now)
+claims_download(b, total=total, f=f, now=b.now)  # every claim the filters select, not only this page
 sums = b.read("claims_total", f=f, now=b.now)
 st.caption(b.t("ledger_total", amount=yuan(sums["amount"]), paid=yuan(sums["paid_amount"])))
 offset = pager(b, total, key="c_page")

@@ -16,6 +16,7 @@ from dashboard.components import (
 )
 from dashboard.context import board
 from dashboard.data import SORTS, QueueFilter
+from dashboard.export_buttons import queue_download
 from dashboard.i18n import kind_label, state_label
 from tracker.escape import streamlit_md as md
 from tracker.status import FlagKind, FlagState
@@ -97,6 +98,7 @@ if f.params() != params.params():
 if f.max_age_hours:  # from an ageing bar's link: its upper edge has no widget, so it is said
     st.caption(b.t("below_age", hours=f.max_age_hours))
 total = b.read("queue_count", f=f, now=b.now)
+queue_download(b, f, sort=sort, total=total)  # the whole filtered set, not only this page
 offset = pager(b, total, key="q_page")
 rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=b.settings.board.page_size, offset=offset)
 action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"

@@ -81,3 +81,34 @@ def test_a_date_that_is_not_a_date_is_one_clear_line(settings: Settings) -> None
         assert "--date: expected a date and time such as 2026-11-01 09:00:00, got '明天'" in str(
             result.exception or result.output
         )
+
+
+def test_listings_as_xlsx_have_chinese_headers_and_words(settings: Settings) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    engine = make_engine(settings.database_url)
+    RUN.invoke(app, ["init"])
+    order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    repo.upsert_parcels(engine, [ParcelFacts(courier="zto", waybill="78312345678902", goods_value=D("899.00"),
+                                             order_created_at=order, issued_at=order)], now=order)  # fmt: skip
+    with engine.begin() as conn:
+        pid = conn.execute(select(ParcelRow.id)).scalar_one()
+        conn.execute(insert(FlagRow).values(parcel_id=pid, courier="zto", kind="lost", severity="escalate",
+                                            state="open", opened_at=order))  # fmt: skip
+    engine.dispose()
+    RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"])
+    claims = RUN.invoke(app, ["claims", "list", "--format", "xlsx"])
+    assert claims.exit_code == 0, claims.output
+    sheet = load_workbook(io.BytesIO(claims.stdout_bytes)).worksheets[0]
+    rows = [
+        dict(zip([c.value for c in sheet[1]], r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)
+    ]
+    assert [(r["快递"], r["理赔类型"], r["状态"], r["金额"]) for r in rows] == [("中通快递", "货物丢失", "草稿", 899)]
+    assert sheet.cell(row=2, column=7).number_format.startswith('"¥"')
+    flags = RUN.invoke(app, ["flags", "--format", "xlsx"])
+    assert flags.exit_code == 0, flags.output
+    sheet = load_workbook(io.BytesIO(flags.stdout_bytes)).worksheets[0]
+    assert [c.value for c in sheet[1]][:6] == ["编号", "运单号", "快递", "异常类型", "级别", "状态"]
+    assert [c.value for c in sheet[2]][2:7] == ["中通快递", "丢件", "升级", "待处理", "2026-11-01 10:00"]

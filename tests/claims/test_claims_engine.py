@@ -231,3 +231,7 @@ def test_window_counted_from_opening_when_configured(tmp_path: Path) -> None:
                     encoding="utf-8")  # fmt: skip
     comp = compute_compensation(_inputs(**FULL), "freight", "default", load_tables(folder))
     assert comp.filing_closes == datetime(2027, 2, 7, 10, 0, tzinfo=UTC)
+
+
+# --- the formula in Chinese, from the same parts as the English (packets, the zh board) -----------------------
+

@@ -193,38 +193,79 @@ def test_unfiled_claims_expire_when_the_window_closes(engine: Engine, tables: Cl
 
 
 def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables, tmp_path: Path) -> None:
-    claim_id = _draft(engine, tables)
-    parcel_id = service.get_claim(engine, claim_id)["parcel_id"]
+    from tracker.flags.facts import record_fact
+    from tracker.labels import state_label
+    from tracker.masking import mask_address, mask_name, mask_phone
+    from tracker.settings import load_settings
+    from tracker.status import FactKind
+
+    couriers = load_settings().couriers
+    pid = _parcel(engine, "YT7500000000020", recipient=mask_name("张三丰"), phone_masked=mask_phone("13812341234"),
+                  province="浙江省", city="杭州市", district="西湖区", address_detail=mask_address("文三路100号3幢"),
+                  goods_title="羊毛围巾 灰色", forward_freight=D("8.00"), shop="旗舰店")  # fmt: skip
+    _flag(engine, pid, "lost")
+    claim_id = service.open_claim(engine, parcel_id=pid, claim_type="goods_lost", scenario="default", tables=tables,
+                                  actor="lead.wang", now=NOW)  # fmt: skip
     with engine.begin() as conn:
         conn.execute(insert(TrackingEventRow), [
-            {"parcel_id": parcel_id, "event_time": ORDER + timedelta(hours=8), "status": "picked_up", "raw_code": "1",
-             "text": "【杭州市萧山区公司】已揽收", "text_hash": "a" * 16, "location": "杭州市", "ingested_at": NOW},
-            {"parcel_id": parcel_id, "event_time": ORDER + timedelta(days=1), "status": "in_transit", "raw_code": "0",
-             "text": "【杭州转运中心】已发出", "text_hash": "b" * 16, "location": None, "ingested_at": NOW},
+            {"parcel_id": pid, "event_time": ORDER + timedelta(hours=8), "status": "picked_up", "raw_code": "1",
+             "text": "【杭州市萧山区公司】已揽收", "text_hash": "a" * 16, "location": "杭州市", "ingested_at": NOW,
+             "source": "kuaidi100"},
+            {"parcel_id": pid, "event_time": ORDER + timedelta(days=1), "status": "in_transit", "raw_code": "0",
+             "text": "【杭州转运中心】已发出", "text_hash": "b" * 16, "location": None, "ingested_at": NOW,
+             "source": ""},
         ])  # fmt: skip
-    out = export_claims(
-        tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine, tables=tables, tz=SHANGHAI
-    )
+    record_fact(engine, waybill="YT7500000000020", kind=FactKind.loss_confirmed, actor="王芳", now=NOW,
+                data={"note": "网点确认遗失", "photos": ["外包装.jpg", "面单.jpg"]})  # fmt: skip
+    service.file_claim(engine, claim_id=claim_id, reference_no="YT-LP-0815", actor="lead.wang",
+                       now=ORDER + timedelta(days=8))  # fmt: skip
+    from dataclasses import replace
+
+    from claims.tables import Filing
+
+    filing = Filing(merchant="悦家旗舰店", address="浙江省杭州市余杭区仓前街道1号仓", contact="王经理",
+                    phone="0571-88886666", accounts={"yto": "YT0571000123"})  # fmt: skip
+    tables = replace(tables, contracts=tables.contracts.model_copy(update={"filing": filing}))
+    out = export_claims(tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine, tables=tables,
+                        tz=SHANGHAI, couriers=couriers)  # fmt: skip
     book = load_workbook(out)
     summary = book["索赔清单"]
     header = [c.value for c in summary[1]]
     row = dict(zip(header, [c.value for c in summary[2]], strict=True))
-    assert row["运单号"] == "YT7500000000020" and row["索赔类型"] == "货物丢失" and row["索赔金额"] == 268.5
-    assert row["计算方式"] == "货值 268.50" and row["货值"] == 268.5 and row["状态"] == "草稿"
-    assert row["可投诉日期"] == "2026-11-08 10:00" and row["投诉截止"] == "2027-11-01 10:00"  # Shanghai time
-    evidence = book["轨迹 YT7500000000020"]
-    assert [c.value for c in evidence[2]][:5] == ["时间", "状态", "代码", "物流信息", "地点"]
-    assert [c.value for c in evidence[3]][:5] == [
-        "2026-11-01 18:00",
-        "picked_up",
-        "1",
-        "【杭州市萧山区公司】已揽收",
-        "杭州市",
+    assert row["运单号"] == "YT7500000000020" and row["快递公司"] == "圆通速递" and row["理赔类型"] == "货物丢失"
+    assert row["收件人"] == "张**" and row["收件人电话"] == "138****1234"
+    assert row["收件地址"] == "浙江省 杭州市 西湖区 文三路****" and row["托寄物(商品)"] == "羊毛围巾 灰色"
+    assert row["索赔金额"] == 268.5 and row["货值"] == 268.5 and row["正向运费"] == 8
+    assert row["计算方式"] == "货值 268.50"  # the engine's Chinese rendering, not the stored English
+    assert row["状态"] == state_label("filed", "zh") == "已提交" and row["理赔单号"] == "YT-LP-0815"
+    assert row["可申请日期"] == "2026-11-08 10:00" and row["申请截止"] == "2027-11-01 10:00"  # Shanghai time
+    assert row["索赔原因"] == "货物丢失 (一般情形); 异常: 丢件; 已记录: 快递确认丢件"
+    assert row["附件清单"] == "外包装.jpg、面单.jpg" and row["币种"] == "人民币"
+    assert row["情形"] == "一般情形" and "#" in row["证据"]
+    assert (row["寄件人(商家)"], row["月结账号"], row["联系人"], row["联系电话"]) == (
+        "悦家旗舰店", "YT0571000123", "王经理", "0571-88886666")  # fmt: skip
+    assert row["下单时间"] == "2026-11-01 10:00" and row["保价金额"] is None  # 保价 is left for the lead
+    money = summary.cell(row=2, column=header.index("索赔金额") + 1)
+    assert money.data_type == "n" and "¥" in money.number_format
+    evidence = book[f"#{claim_id} YT7500000000020"]
+    lines = [[c for c in r if c is not None] for r in evidence.iter_rows(values_only=True)]
+    form = {r[0]: r[1] for r in lines if len(r) == 2}
+    assert form["快递公司"] == "圆通速递" and form["收件人"] == "张**" and form["状态"] == "已提交"
+    timeline = lines[lines.index(["物流轨迹"]) + 1 :][:3]
+    assert timeline == [
+        ["时间", "物流状态", "快递描述", "地点", "来源"],
+        ["2026-11-01 18:00", "已揽收", "【杭州市萧山区公司】已揽收", "杭州市", "快递100"],
+        ["2026-11-02 10:00", "运输中", "【杭州转运中心】已发出"],
     ]
-    assert evidence.cell(row=4, column=4).value == "【杭州转运中心】已发出"
+    facts = lines[lines.index(["记录的事实"]) + 1 :][:2]
+    assert facts[1] == ["2026-11-23 12:00", "快递确认丢件", "王芳", "备注: 网点确认遗失"]
+    assert lines[lines.index(["附件清单"]) + 2 :][:2] == [["外包装.jpg"], ["面单.jpg"]]
+    for sheet in book.worksheets:
+        assert not [c.coordinate for r in sheet.iter_rows() for c in r if c.data_type == "f"]
     csv_text = export_claims(tmp_path / "packet.csv", service.list_claims(engine), engine=engine, tables=tables,
-                             tz=SHANGHAI).read_text(encoding="utf-8-sig")  # fmt: skip
-    assert "物流轨迹" in csv_text and "2026-11-01 18:00 [picked_up] 【杭州市萧山区公司】已揽收" in csv_text
+                             tz=SHANGHAI, couriers=couriers).read_text(encoding="utf-8-sig")  # fmt: skip
+    assert "物流轨迹" in csv_text and "2026-11-01 18:00 [已揽收] 【杭州市萧山区公司】已揽收 (杭州市)" in csv_text
+    assert "圆通速递" in csv_text and "2026-11-23 12:00 快递确认丢件 (王芳): 备注: 网点确认遗失" in csv_text
 
 
 @pytest.mark.parametrize(("action", "error"), [
@@ -249,3 +290,4 @@ def test_open_claim_twice_for_one_type_is_refused(engine: Engine, tables: ClaimT
     with pytest.raises(TrackerError, match="YT7500000000020 already has a goods_lost claim"):
         service.open_claim(engine, parcel_id=parcel_id, claim_type="goods_lost", scenario="default", tables=tables,
                            actor="a", now=NOW)  # fmt: skip
+

@@ -7,24 +7,22 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
+
 from sqlalchemy import Engine
 
 from claims import service
-from claims.export import SHEET_TITLE_MAX, evidence_sheet_title, export_claims
+from claims.export import export_claims, sheet_title
 from claims.tables import load_tables
 from tests.claims.test_claims_service import NOW, _parcel
 from tracker.settings import PROJECT_ROOT
 
+SHEET_TITLE_MAX = 31  # Excel's limit on a sheet name
 
-def test_titles_number_a_parcels_further_sheets_with_a_space_and_parentheses() -> None:
-    taken: set[str] = set()
-    assert evidence_sheet_title("YT123456", taken) == "轨迹 YT123456"
-    assert evidence_sheet_title("YT123456", taken) == "轨迹 YT123456 (2)"
-    assert evidence_sheet_title("YT1234561", taken) == "轨迹 YT1234561"  # Excel's own renaming would give this
-    assert evidence_sheet_title("YT123456", taken) == "轨迹 YT123456 (3)"
-    long = "A" * 32  # a waybill too long for a sheet name is never cut into another number
-    assert evidence_sheet_title(long, taken) == "轨迹 (1)" and evidence_sheet_title(long, taken) == "轨迹 (2)"
-    assert all(len(t) <= SHEET_TITLE_MAX for t in taken)
+
+def test_a_sheet_is_named_by_its_claim_first() -> None:
+    # the claim number leads, so two claims on one parcel never read alike, nor as another waybill
+    assert sheet_title(7, "YT123456") == "#7 YT123456" and sheet_title(8, "YT123456") == "#8 YT123456"
+    assert len(sheet_title(123456, "A" * 40)) == SHEET_TITLE_MAX
 
 
 def test_two_claims_on_one_parcel_get_two_named_sheets(engine: Engine, tmp_path: Path) -> None:
@@ -35,4 +33,6 @@ def test_two_claims_on_one_parcel_get_two_named_sheets(engine: Engine, tmp_path:
                            actor="lead.wang", now=NOW)  # fmt: skip
     out = export_claims(tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine, tables=tables,
                         tz=ZoneInfo("Asia/Shanghai"))  # fmt: skip
-    assert load_workbook(out).sheetnames == ["索赔清单", "轨迹 YT7500000000030", "轨迹 YT7500000000030 (2)"]
+    first, second = (c["id"] for c in service.list_claims(engine))
+    names = load_workbook(out).sheetnames
+    assert names[0] == "索赔清单" and sorted(names[1:]) == sorted([f"#{first} YT7500000000030", f"#{second} YT7500000000030"])

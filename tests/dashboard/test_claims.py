@@ -110,13 +110,16 @@ def test_export_packets_for_the_selection(board_db, now):
     _, ids = board_db
     at = ledger()
     tick(at, "claims_table", [ids["claims"]["loss"]], id_label="编号").run()
-    assert at.get("download_button")[0].proto.label == "导出理赔材料 (XLSX)"
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert "导出理赔材料 (XLSX)" in labels and "导出理赔台账 (XLSX) (2)" in labels  # the packet and the ledger
     # the button's bytes come from claims.export through the same action the view calls
     b = Board(settings=settings(), lang="zh", user="lily", role="lead", now=now)
     book = load_workbook(io.BytesIO(actions.export_packets(b, [ids["claims"]["loss"]])))
-    assert book.sheetnames == ["索赔清单", "轨迹 SF1001"]
-    assert [c.value for c in book["索赔清单"][2]][1:3] == ["SF1001", "sf"]
-    timeline = [r[3] for r in book.worksheets[1].iter_rows(values_only=True) if r and len(r) > 3]
+    assert book.sheetnames == ["索赔清单", f"#{ids['claims']['loss']} SF1001"]
+    header = [c.value for c in book["索赔清单"][1]]
+    row = dict(zip(header, [c.value for c in book["索赔清单"][2]], strict=True))
+    assert (row["运单号"], row["快递公司"], row["状态"]) == ("SF1001", "顺丰速运", "草稿")
+    timeline = [r[2] for r in book.worksheets[1].iter_rows(values_only=True) if r and len(r) > 3]
     assert "【杭州转运中心】已发出" in timeline
 
 

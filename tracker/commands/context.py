@@ -26,6 +26,7 @@ class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+    xlsx = "xlsx"  # a spreadsheet on stdout: `> file.xlsx` (tracker/sheets.py)
 
 
 @dataclass
@@ -111,11 +112,17 @@ def _csv_value(value: Any) -> Any:
     return value if isinstance(value, int | float | Decimal) else _plain(value)
 
 
-def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *, tz: Any = None) -> None:
-    """Print rows as a table (times in the configured zone), JSON lines or CSV (times in UTC)."""
+def emit(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *, tz: Any = None, couriers: Any = None
+) -> None:
+    """Print rows as a table (times in the configured zone), JSON lines, CSV (times in UTC) or XLSX (Chinese
+    headers, codes in words, couriers by name when `couriers` is given, times in the zone)."""
     if fmt is Format.json:
         for row in rows:
             sys.stdout.write(json.dumps({c: _plain(row.get(c)) for c in columns}, ensure_ascii=False) + "\n")
+        return
+    if fmt is Format.xlsx:
+        _emit_xlsx(rows, columns, tz=tz, couriers=couriers)
         return
     if fmt is Format.csv:
         writer = csv.writer(sys.stdout)
@@ -135,6 +142,23 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *,
     if not console.is_terminal:
         console = Console(width=max(160, sum(12 for _ in columns)))
     console.print(table)
+
+
+def _emit_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, tz: Any, couriers: Any) -> None:
+    import io
+    from zoneinfo import ZoneInfo
+
+    from tracker.errors import TrackerError
+    from tracker.sheets import cli_columns, write_table
+
+    if sys.stdout.isatty():
+        raise TrackerError("--format xlsx writes a spreadsheet: send it to a file, e.g. `> list.xlsx`")
+    out = io.BytesIO()
+    write_table(out, title="列表", columns=cli_columns(columns, couriers=couriers), rows=rows,
+                tz=tz or ZoneInfo("Asia/Shanghai"))  # fmt: skip
+    sys.stdout.flush()
+    sys.stdout.buffer.write(out.getvalue())
+    sys.stdout.buffer.flush()
 
 
 def _cell(value: Any, tz: Any) -> str:

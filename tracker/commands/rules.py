@@ -89,14 +89,14 @@ def flags(
     waybill: str | None = typer.Option(None, help="One waybill number."),
     limit: int = typer.Option(100, min=1, help="Rows to show."),
     offset: int = typer.Option(0, min=0, help="Rows to skip."),
-    fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or xlsx (> file.xlsx)."),
 ) -> None:
     app = ctx_app(ctx)
     rows = lifecycle.list_flags(
         app.engine, kind=kind, courier=courier, state=state, waybill=waybill, limit=limit, offset=offset
     )
-    columns = FLAG_COLUMNS if fmt is Format.table else [*FLAG_COLUMNS, "details"]
-    emit(rows, columns, fmt, tz=app.settings.tz)
+    columns = FLAG_COLUMNS if fmt in (Format.table, Format.xlsx) else [*FLAG_COLUMNS, "details"]
+    emit(rows, columns, fmt, tz=app.settings.tz, couriers=app.settings.couriers)
 
 
 def _show(row: dict) -> None:  # type: ignore[type-arg]

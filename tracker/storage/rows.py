@@ -122,6 +122,11 @@ class ParcelRow(SQLModel, table=True):
     city: str | None = Field(default=None, max_length=32)
     district: str | None = Field(default=None, max_length=32)
     phone_last4: str | None = Field(default=None, max_length=4)
+    # masked at import as Taobao masks them (tracker/masking.py); the clear text is never stored
+    recipient: str | None = Field(default=None, max_length=32)  # 收货人: 张**
+    phone_masked: str | None = Field(default=None, max_length=20)  # 138****1234
+    address_detail: str | None = Field(default=None, max_length=200)  # street part: 文三路****
+    goods_title: str | None = Field(default=None, max_length=200)  # 宝贝标题
     goods_value: Decimal | None = _money()
     currency: str = Field(default="CNY", max_length=3)
     category: str | None = Field(default=None, max_length=64)

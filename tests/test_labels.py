@@ -1,0 +1,65 @@
+"""Every code a person may read has words in both languages, in one table the board and the packets share;
+the buyer's details are masked as Taobao masks them before they are stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from claims.tables import load_tables
+from dashboard import i18n
+from tracker import labels
+from tracker.masking import mask_address, mask_name, mask_phone
+from tracker.settings import PROJECT_ROOT
+from tracker.status import AlertState, ClaimState, FactKind, FlagKind, FlagState, Severity, TrackingStatus
+
+
+@pytest.mark.parametrize(("table", "codes"), [
+    (labels.STATUSES, TrackingStatus), (labels.KINDS, FlagKind), (labels.FACTS, FactKind),
+    (labels.STATES, [*FlagState, *ClaimState, *AlertState, *Severity]),
+])  # fmt: skip
+def test_every_code_has_words_in_both_languages(table, codes) -> None:  # type: ignore[no-untyped-def]
+    for code in codes:
+        zh, en = labels.pick(table, code, "zh"), labels.pick(table, code, "en")
+        assert zh != str(code) and en and not zh.isascii(), code
+
+
+def test_claim_types_are_named_as_the_claim_table_names_them() -> None:
+    tables = load_tables(PROJECT_ROOT / "config" / "claims")
+    for table in tables.courier_tables:
+        for code, kind in table.types.items():
+            assert labels.claim_type_label(code, "zh") == kind.name_zh
+            for scenario in kind.scenarios:
+                assert labels.scenario_label(scenario, "zh") != scenario
+    assert labels.claim_type_label("freight_insurance", "zh") == "聚划算大运险"
+
+
+def test_the_board_reads_the_same_table() -> None:
+    assert i18n.state_label("filed", "zh") == labels.state_label("filed", "zh") == "已提交"
+    assert i18n.kind_label("lost", "en") == labels.kind_label("lost", "en")
+
+
+def test_an_unknown_code_shows_itself() -> None:
+    assert labels.state_label("new_state", "zh") == "new_state" and labels.status_label(None, "zh") == ""
+
+
+@pytest.mark.parametrize(("given", "masked"), [
+    ("张三丰", "张**"), ("李四", "李*"), ("欧阳娜娜", "欧***"), ("王", "*"), (" ", None), ("张**", "张**"),
+])  # fmt: skip
+def test_names(given: str, masked: str | None) -> None:
+    assert mask_name(given) == masked
+
+
+@pytest.mark.parametrize(("given", "masked"), [
+    ("13812341234", "138****1234"), ("+86 138-1234-1234", "138****1234"), ("0571-88886666", "****6666"),
+    ("139****4321", "139****4321"), ("12", None), ("", None),
+])  # fmt: skip
+def test_phones(given: str, masked: str | None) -> None:
+    assert mask_phone(given) == masked
+
+
+@pytest.mark.parametrize(("given", "masked"), [
+    ("文三路100号(310000)", "文三路****"), ("科技园1号", "科技园****"), ("华润城润府三期", "华润城****"),
+    ("中关村大街甲12号", "中关村大街甲****"), ("100号", "****"), (None, None),
+])  # fmt: skip
+def test_streets(given: str | None, masked: str | None) -> None:
+    assert mask_address(given) == masked

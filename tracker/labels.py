@@ -1,0 +1,230 @@
+"""The one place where the project's codes get the words a person reads, in Chinese and English.
+
+Tracking statuses, exception kinds, flag/claim/alert states, levels, fact kinds, directions, claim types
+and claim scenarios. The board (dashboard/i18n.py) and everything a person opens outside it (claim
+packets, XLSX exports: claims/export.py, tracker/sheets.py) read these tables, so a state is called the
+same on the board and in a packet. Courier names come from config/couriers.toml (`courier_name`).
+A code missing from a table shows itself (never an empty cell).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+LANGS = ("zh", "en")
+
+# code: (中文, English)
+STATUSES: dict[str, tuple[str, str]] = {
+    "pending": ("待揽收", "Awaiting pickup"),
+    "info_received": ("已下单", "Info received"),
+    "picked_up": ("已揽收", "Picked up"),
+    "in_transit": ("运输中", "In transit"),
+    "out_for_delivery": ("派件中", "Out for delivery"),
+    "available_for_pickup": ("待取件", "Ready for pickup"),
+    "delivered": ("已签收", "Delivered"),
+    "stale": ("物流不更新", "No updates"),
+    "overdue_unsigned": ("超时未签收", "Overdue, not signed"),
+    "no_first_scan": ("发货无揽收", "No first scan"),
+    "lost": ("丢件", "Lost"),
+    "out_of_area": ("超区", "Out of area"),
+    "returning": ("退回中", "Returning"),
+    "returned": ("已退回", "Returned"),
+    "refused": ("拒收", "Refused"),
+    "damaged": ("破损", "Damaged"),
+    "stranded": ("滞留", "Stranded"),
+    "address_problem": ("地址/电话问题", "Address problem"),
+    "unreachable": ("联系不上收件人", "Recipient unreachable"),
+    "delivery_failed": ("派送失败", "Delivery failed"),
+    "locker_overdue": ("驿站超时未取", "Locker overdue"),
+    "intercepted": ("已拦截", "Intercepted"),
+    "cancelled": ("已取消", "Cancelled"),
+    "missorted": ("错分", "Missorted"),
+    "forwarded": ("转寄", "Forwarded"),
+    "customs": ("清关中", "In customs"),
+    "unknown": ("未知", "Unknown"),
+}
+
+KINDS: dict[str, tuple[str, str]] = {
+    "no_first_scan": ("发货无揽收", "No first scan"),
+    "stale": ("物流不更新", "Stale"),
+    "lost_suspected": ("疑似丢件", "Lost (suspected)"),
+    "lost": ("丢件", "Lost"),
+    "out_of_area": ("超区", "Out of area"),
+    "blind_area": ("盲区", "Blind area"),
+    "stranded": ("滞留", "Stranded"),
+    "refused": ("拒收", "Refused"),
+    "returning": ("退回中", "Returning"),
+    "returned": ("已退回", "Returned"),
+    "address_problem": ("地址/电话问题", "Address problem"),
+    "unreachable": ("联系不上", "Unreachable"),
+    "locker_overdue": ("驿站超时", "Locker overdue"),
+    "damaged": ("破损", "Damaged"),
+    "delivered_disputed": ("签收争议", "Delivery disputed"),
+    "late_shipment": ("延迟发货", "Late shipment"),
+    "return_no_waybill": ("退货无单号", "Return without waybill"),
+    "return_no_movement": ("退货无物流", "Return not moving"),
+    "return_abandoned": ("退货超时", "Return abandoned"),
+    "return_surface_mail": ("退货平邮", "Return by surface mail"),
+    "return_waybill_shared": ("退货单号重复", "Return waybill shared"),
+    "return_waybill_invalid": ("退货单号无效", "Return waybill invalid"),
+    "return_partial": ("退货少件", "Return short"),
+    "refund_deadline": ("退款时限", "Refund deadline"),
+}
+
+# flag, claim and alert states and the two levels: the board's words (a packet says the same)
+STATES: dict[str, tuple[str, str]] = {
+    "open": ("待处理", "open"),
+    "acknowledged": ("已确认", "acknowledged"),
+    "resolved": ("已解决", "resolved"),
+    "draft": ("草稿", "draft"),
+    "needs_config": ("缺参数", "needs config"),
+    "filed": ("已提交", "filed"),
+    "paid": ("已赔付", "paid"),
+    "rejected": ("已驳回", "rejected"),
+    "expired": ("已过期", "expired"),
+    "withdrawn": ("已撤回", "withdrawn"),
+    "pending": ("待发送", "pending"),
+    "held": ("暂缓", "held"),
+    "sent": ("已发送", "sent"),
+    "failed": ("失败", "failed"),
+    "cancelled": ("已取消", "cancelled"),
+    "warn": ("提醒", "warn"),
+    "escalate": ("升级", "escalate"),
+}
+
+FACTS: dict[str, tuple[str, str]] = {
+    "loss_confirmed": ("快递确认丢件", "Loss confirmed by the courier"),
+    "not_received": ("买家称未收到", "Buyer says not received"),
+    "return_agreed": ("已同意退货", "Return agreed"),
+    "buyer_unreachable": ("联系不上买家", "Buyer unreachable"),
+    "return_short": ("退货少件", "Return short"),
+    "waybill_invalid": ("退货单号无效", "Return waybill invalid"),
+}
+
+DIRECTIONS: dict[str, tuple[str, str]] = {
+    "outbound": ("发货", "Outbound"),
+    "return": ("退货", "Return"),
+}
+
+# zh: as config/claims/courier_claims.toml names the type (tests/test_labels.py keeps the two equal)
+# the words are the board's (dashboard/i18n.py on the words branch had the same tables)
+CLAIM_TYPES: dict[str, tuple[str, str]] = {
+    "ship_delay": ("发货延迟", "Late shipment"),
+    "return_delay": ("退货延迟", "Late return"),
+    "service_attitude": ("服务态度", "Service attitude"),
+    "install_grab": ("物流抢装", "Installation grabbed"),
+    "freight": ("运费", "Freight"),
+    "not_to_door": ("未送货入户", "Not delivered to the door"),
+    "pickup_late": ("未按时上门退货", "Return pickup late"),
+    "unbox_check": ("未履行开箱验货", "No unboxing check"),
+    "power_on_check": ("未履行开箱通电验货", "No power-on check"),
+    "wrong_item": ("发货错误", "Wrong item"),
+    "goods_lost": ("货物丢失", "Goods lost"),
+    "freight_insurance": ("聚划算大运险", "Freight insurance"),
+    "loss": ("丢件", "Loss"),
+    "damage": ("破损", "Damage"),
+}
+
+SCENARIOS: dict[str, tuple[str, str]] = {
+    "default": ("一般情形", "Standard"),
+    "signed": ("已签收", "Signed"),
+    "refused": ("已拒收", "Refused"),
+    "assault": ("人身冲突", "Assault"),
+    "property_damage": ("财物损坏", "Property damage"),
+    "other_loss": ("其他损失", "Other loss"),
+    "signed_intact": ("签收, 完好", "Signed, intact"),
+    "refused_intact": ("拒收, 完好", "Refused, intact"),
+    "refused_damaged": ("拒收, 破损", "Refused, damaged"),
+    "signed_damaged": ("签收, 破损", "Signed, damaged"),
+    "refused_returned": ("拒收退回", "Refused and returned"),
+    "signed_accepted": ("签收并接受", "Signed and accepted"),
+    "signed_exchanged": ("签收后换货", "Signed and exchanged"),
+    "unrecoverable": ("无法追回", "Unrecoverable"),
+    "pickup_return_lost": ("上门退货丢失", "Lost on return pickup"),
+    "accessory_damaged": ("配件损坏", "Accessory damaged"),
+    "return": ("退货", "Return"),
+    "refusal": ("拒收", "Refusal"),
+}
+
+
+# where a tracking event came from (tracking_event.source)
+SOURCES: dict[str, tuple[str, str]] = {
+    "kuaidi100": ("快递100", "Kuaidi100"),
+    "kdniao": ("快递鸟", "Kdniao"),
+    "track17": ("17TRACK", "17TRACK"),
+    "spider": ("快递官网", "Courier website"),
+    "push": ("推送", "Push"),
+    "import": ("导入", "Import"),
+    "taobao": ("淘宝物流", "Taobao logistics"),
+}
+
+# the keys a recorded fact's data may hold (tracker/flags/facts.py), as a packet names them
+FACT_DATA: dict[str, tuple[str, str]] = {
+    "note": ("备注", "Note"),
+    "short": ("少件", "Short"),
+    "signer": ("签收人", "Signed by"),
+    "warehouse_weight_kg": ("仓库称重(kg)", "Warehouse weight (kg)"),
+    "courier_weight_kg": ("快递称重(kg)", "Courier weight (kg)"),
+    "refund_deadline": ("退款截止", "Refund deadline"),
+    "express": ("极速退款", "Express refund"),
+    "agreed_at": ("同意退货时间", "Return agreed at"),
+    "items_claimed": ("申请退货件数", "Items claimed"),
+    "items_received": ("实收件数", "Items received"),
+    "photos": ("照片", "Photos"),
+    "attachments": ("附件", "Attachments"),
+    "files": ("附件", "Files"),
+}
+
+CURRENCIES: dict[str, tuple[str, str]] = {"CNY": ("人民币", "CNY")}
+
+
+def pick(table: Mapping[str, tuple[str, str]], code: Any, lang: str) -> str:
+    """The word for `code` in `lang` ("zh" or anything else = English); an unknown code shows itself."""
+    if code is None:
+        return ""
+    pair = table.get(str(code))
+    if pair is None:
+        return str(code)
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def status_label(code: Any, lang: str) -> str:
+    return pick(STATUSES, code, lang)
+
+
+def kind_label(code: Any, lang: str) -> str:
+    return pick(KINDS, code, lang)
+
+
+def state_label(code: Any, lang: str) -> str:
+    return pick(STATES, code, lang)
+
+
+def fact_label(code: Any, lang: str) -> str:
+    return pick(FACTS, code, lang)
+
+
+def direction_label(code: Any, lang: str) -> str:
+    return pick(DIRECTIONS, code, lang)
+
+
+def claim_type_label(code: Any, lang: str) -> str:
+    return pick(CLAIM_TYPES, code, lang)
+
+
+def scenario_label(code: Any, lang: str) -> str:
+    return pick(SCENARIOS, code, lang)
+
+
+def source_label(code: Any, lang: str) -> str:
+    return pick(SOURCES, code, lang)
+
+
+def courier_name(couriers: Mapping[str, Any], slug: str | None, lang: str) -> str:
+    """The courier as people say it (中通快递 / ZTO Express) from config/couriers.toml (Settings.couriers);
+    an unknown slug shows itself."""
+    cfg = couriers.get(slug or "")
+    if cfg is None:
+        return slug or ""
+    return cfg.name if lang == "zh" else cfg.name_en

@@ -1,0 +1,142 @@
+"""A table of rows as an XLSX file a lead can send: headers in the reader's language, codes in words
+(tracker/labels.py), money as numbers shown in yuan, times in the configured zone, every text cell
+formula-guarded (tracker/exports.py). Written with openpyxl's write-only (streaming) workbook, so memory
+does not grow with the number of rows (docs/exports.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from typing import IO, Any
+
+from tracker.exports import write_only_row, xlsx_value
+
+YUAN = '"¥"#,##0.00'
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: the row key, its header as the reader reads it, how a value is written.
+
+    kind: text | money (a number shown ¥1,234.50) | time (local "YYYY-MM-DD HH:MM") | number;
+    words: code -> words for a text column (a courier slug, a state, a kind)."""
+
+    key: str
+    header: str
+    kind: str = "text"
+    words: Callable[[Any], str] | None = None
+    width: int = 14
+
+
+def local_time(value: datetime | None, tz: tzinfo) -> str:
+    """A time as the configured zone shows it, to the minute; naive values are UTC (SQLite)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def cell_value(column: Column, value: Any, tz: tzinfo) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return local_time(value, tz)
+    if column.kind == "money":
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    if column.kind == "time":
+        return local_time(value, tz) if isinstance(value, datetime) else str(value)
+    if column.kind == "number":
+        return value
+    return column.words(value) if column.words else value
+
+
+def write_table(
+    out: IO[bytes],
+    *,
+    title: str,
+    columns: Sequence[Column],
+    rows: Iterable[dict[str, Any]],
+    tz: tzinfo,
+    notes: Sequence[str] = (),
+    notes_title: str = "说明",
+) -> int:
+    """Write `rows` (dicts, consumed once) under `columns` to `out`; `notes` (the filters, a cut-off) go on a
+    second sheet. Returns how many rows were written."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=title[:31])
+    for index, column in enumerate(columns):
+        sheet.column_dimensions[_letter(index)].width = column.width
+    sheet.freeze_panes = "A2"
+    from openpyxl.cell import WriteOnlyCell
+
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=xlsx_value(column.header))
+        cell.font = Font(bold=True)
+        cell.data_type = "s"
+        header.append(cell)
+    sheet.append(header)
+    formats = {i: YUAN for i, c in enumerate(columns) if c.kind == "money"}
+    count = 0
+    for row in rows:
+        write_only_row(sheet, [cell_value(c, row.get(c.key), tz) for c in columns], formats)
+        count += 1
+    if notes:
+        extra = book.create_sheet(title=notes_title[:31])
+        extra.column_dimensions["A"].width = 100
+        for line in notes:
+            write_only_row(extra, [line])
+    book.save(out)
+    return count
+
+
+# the columns `--format xlsx` listings name (tracker/commands/context.py emit): header words and how values read
+CLI_HEADERS: dict[str, tuple[str, str]] = {
+    "id": ("编号", "ID"), "waybill": ("运单号", "Waybill"), "courier": ("快递", "Courier"),
+    "kind": ("异常类型", "Kind"), "severity": ("级别", "Severity"), "state": ("状态", "State"),
+    "opened_at": ("发现时间", "Opened"), "escalated_at": ("升级时间", "Escalated"), "assignee": ("负责人", "Assignee"),
+    "next_action_zh": ("下一步", "Next action"), "next_action_en": ("下一步(英文)", "Next action (English)"),
+    "details": ("详情", "Details"), "claim_type": ("理赔类型", "Claim type"), "scenario": ("情形", "Scenario"),
+    "amount": ("金额", "Amount"), "missing": ("缺少参数", "Missing inputs"),
+    "filing_opens_at": ("可申请日期", "Filing opens"), "filing_closes_at": ("申请截止", "Filing closes"),
+    "reference_no": ("理赔单号", "Reference no."), "paid_amount": ("赔付金额", "Paid amount"),
+    "formula": ("计算方式", "Formula"), "order_id": ("订单号", "Order"), "status": ("物流状态", "Status"),
+    "month": ("月份", "Month"), "filed": ("已提交", "Filed"), "expected": ("应赔金额", "Expected"),
+    "paid": ("已赔付金额", "Paid"), "outstanding": ("未赔金额", "Outstanding"), "rejected": ("已驳回金额", "Rejected"),
+    "short": ("少赔金额", "Short paid"), "mismatched": ("金额不符", "Mismatched"),
+}  # fmt: skip
+# money whatever the listing (a count column keeps its plain number: the format applies to numbers only)
+_MONEY_KEYS = {"amount", "paid_amount", "goods_value", "expected", "paid", "outstanding", "rejected", "short"}
+
+
+def cli_columns(keys: Sequence[str], *, lang: str = "zh", couriers: Any = None) -> list[Column]:
+    """Columns for a listing's keys: known headers in words, codes through tracker/labels.py, money in yuan."""
+    from tracker import labels
+
+    words: dict[str, Callable[[Any], str]] = {
+        "courier": lambda v: labels.courier_name(couriers or {}, v, lang),
+        "kind": lambda v: labels.kind_label(v, lang),
+        "severity": lambda v: labels.state_label(v, lang),
+        "state": lambda v: labels.state_label(v, lang),
+        "status": lambda v: labels.status_label(v, lang),
+        "claim_type": lambda v: labels.claim_type_label(v, lang),
+        "scenario": lambda v: labels.scenario_label(v, lang),
+    }
+    return [
+        Column(key, labels.pick(CLI_HEADERS, key, lang), "money" if key in _MONEY_KEYS else "text", words.get(key))
+        for key in keys
+    ]
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
