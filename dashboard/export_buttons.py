@@ -125,7 +125,7 @@ def claims_rows(engine: Engine, *, now: datetime, limit: int, **filters: Any) ->
     fetched STREAM_ROWS at a time; `days_left` as the ledger shows it."""
     offset = 0
     while offset < limit:
-        page = data.claims_page(engine, limit=min(STREAM_ROWS, limit - offset), offset=offset, **filters)
+        page = data.claims_page(engine, now=now, limit=min(STREAM_ROWS, limit - offset), offset=offset, **filters)
         for row in page:
             closes = row.get("filing_closes_at")
             if closes is not None and closes.tzinfo is None:

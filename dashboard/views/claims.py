@@ -77,7 +77,7 @@ if f.params() != given.params():
     set_query_params(b, f.params())
 
 total = b.read("claims_count", f=f, now=b.now)
-claims_download(b, total=total, f=f, now=b.now)  # every claim the filters select, not only this page
+claims_download(b, total=total, f=f)  # every claim the filters select, not only this page
 sums = b.read("claims_total", f=f, now=b.now)
 st.caption(b.t("ledger_total", amount=yuan(sums["amount"]), paid=yuan(sums["paid_amount"])))
 offset = pager(b, total, key="c_page")

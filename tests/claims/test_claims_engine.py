@@ -234,4 +234,3 @@ def test_window_counted_from_opening_when_configured(tmp_path: Path) -> None:
 
 
 # --- the formula in Chinese, from the same parts as the English (packets, the zh board) -----------------------
-

@@ -290,4 +290,3 @@ def test_open_claim_twice_for_one_type_is_refused(engine: Engine, tables: ClaimT
     with pytest.raises(TrackerError, match="YT7500000000020 already has a goods_lost claim"):
         service.open_claim(engine, parcel_id=parcel_id, claim_type="goods_lost", scenario="default", tables=tables,
                            actor="a", now=NOW)  # fmt: skip
-

@@ -7,7 +7,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
-
 from sqlalchemy import Engine
 
 from claims import service
@@ -35,4 +34,6 @@ def test_two_claims_on_one_parcel_get_two_named_sheets(engine: Engine, tmp_path:
                         tz=ZoneInfo("Asia/Shanghai"))  # fmt: skip
     first, second = (c["id"] for c in service.list_claims(engine))
     names = load_workbook(out).sheetnames
-    assert names[0] == "索赔清单" and sorted(names[1:]) == sorted([f"#{first} YT7500000000030", f"#{second} YT7500000000030"])
+    assert names[0] == "索赔清单" and sorted(names[1:]) == sorted(
+        [f"#{first} YT7500000000030", f"#{second} YT7500000000030"]
+    )
