@@ -85,10 +85,11 @@ def _term(
     if term.kind == "percent":
         base = _base(inputs, term.base)
         name = _BASE_NAMES[term.base or ""]
+        percent = term.percent or Decimal(0)
         if base is None:
-            return None, f"{_percent_text(term.percent or 0)} of {name}", name
-        raw = base * (term.percent or 0) / HUNDRED
-        text = f"{_percent_text(term.percent or 0)} × {money(base)} = {money(raw)}"
+            return None, f"{_percent_text(percent)} of {name}", name
+        raw = base * percent / HUNDRED
+        text = f"{_percent_text(percent)} × {money(base)} = {money(raw)}"
         if term.cap is not None and raw > term.cap:
             return term.cap, f"{text}, capped at {money(term.cap)}", None
         return raw, text, None
@@ -170,13 +171,10 @@ def compute_compensation(inputs: ClaimInputs, claim_type: str, scenario: str, ta
             missing.append(lack)
         else:
             values.append(value or Decimal(0))
-    if opens is None:
-        texts_window = ("filing window unknown: no order time",)
-    else:
-        texts_window = ()
+    texts_window: tuple[str, ...] = ("filing window unknown: no order time",) if opens is None else ()
     known = _round(sum(values, Decimal(0)))
     if missing:
-        lines = (f"{' + '.join(texts)}: {money(known)} known; missing: {', '.join(missing)}",)
+        lines: tuple[str, ...] = (f"{' + '.join(texts)}: {money(known)} known; missing: {', '.join(missing)}",)
         return Compensation(claim_type, scenario, None, table.currency, lines, tuple(missing), opens, closes,
                             table.version, known)  # fmt: skip
     lines = (*texts, *texts_window) if len(texts) == 1 else (*texts, f"total {money(known)}", *texts_window)

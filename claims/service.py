@@ -24,9 +24,9 @@ from tracker.status import ClaimState, FlagKind, FlagState
 from tracker.storage.repo import record_audit
 from tracker.storage.rows import ClaimRow, FlagRow, ParcelRow
 
-CLAIM: Table = ClaimRow.__table__  # type: ignore[assignment]
-FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
+CLAIM: Table = ClaimRow.__table__  # type: ignore[attr-defined]
+FLAG: Table = FlagRow.__table__  # type: ignore[attr-defined]
+PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
 
 OPEN_STATES = (ClaimState.draft, ClaimState.needs_config)
 # state -> states it may move to by a person's action

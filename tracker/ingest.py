@@ -25,8 +25,8 @@ from tracker.storage.rows import ParcelRow, TrackingEventRow
 
 log = logging.getLogger(__name__)
 
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
-EVENT: Table = TrackingEventRow.__table__  # type: ignore[assignment]
+PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
+EVENT: Table = TrackingEventRow.__table__  # type: ignore[attr-defined]
 
 BATCH = 500  # waybills per transaction
 # Statuses that are not yet a carrier scan (the shop printed a label; spec/rules.md no_first_scan).

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tracker.providers.clients import DueParcel
 from tracker.storage.rows import ParcelRow
 
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
+PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
 
 
 def free(now: datetime) -> ColumnElement[bool]:

@@ -45,8 +45,8 @@ from tracker.settings import Settings
 from tracker.storage.rows import ParcelRow, PollRunRow
 
 log = logging.getLogger("tracker.poller")
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
-POLL_RUN: Table = PollRunRow.__table__  # type: ignore[assignment]
+PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
+POLL_RUN: Table = PollRunRow.__table__  # type: ignore[attr-defined]
 FLUSH_PARCELS = 2000  # ingest in flushes of this many parcels (spec/performance.md §2 e2e slice)
 Progress = Callable[[str, int], None]
 

@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from tracker.providers.base import TrackingStop
 
 log = logging.getLogger("tracker.subscriptions")
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
-SUB: Table = SubscriptionRow.__table__  # type: ignore[assignment]
-QUOTA: Table = ProviderQuotaRow.__table__  # type: ignore[assignment]
+PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
+SUB: Table = SubscriptionRow.__table__  # type: ignore[attr-defined]
+QUOTA: Table = ProviderQuotaRow.__table__  # type: ignore[attr-defined]
 
 QUOTA_KINDS = {"query": "查询", "subscribe": "订阅", "register": "注册"}
 

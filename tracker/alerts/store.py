@@ -19,10 +19,10 @@ from tracker.alerts.schedule import local_date
 from tracker.settings import CourierConfig
 from tracker.storage.rows import AlertRow, ClaimRow, FlagRow, ParcelRow
 
-ALERT: Table = AlertRow.__table__  # type: ignore[assignment]
-FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
-CLAIM: Table = ClaimRow.__table__  # type: ignore[assignment]
+ALERT: Table = AlertRow.__table__  # type: ignore[attr-defined]
+FLAG: Table = FlagRow.__table__  # type: ignore[attr-defined]
+PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
+CLAIM: Table = ClaimRow.__table__  # type: ignore[attr-defined]
 
 _FLAG_COLUMNS = (
     FLAG.c.id.label("flag_id"), FLAG.c.parcel_id, FLAG.c.kind, FLAG.c.severity, FLAG.c.level, FLAG.c.state,

@@ -65,7 +65,7 @@ from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
 from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED, FlagRow, ParcelFactRow
 
-FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
+FLAG: Table = FlagRow.__table__  # type: ignore[attr-defined]
 RULES_ACTOR = "rules"
 # kinds whose anchor is the id of the fact that raised them
 FACT_FLAG_KINDS = (FlagKind.lost, FlagKind.delivered_disputed, FlagKind.return_partial)

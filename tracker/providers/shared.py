@@ -28,8 +28,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from tracker.providers.http import Sleep
 from tracker.storage.rows import ProviderPauseRow, ProviderSlotRow
 
-SLOT: Table = ProviderSlotRow.__table__  # type: ignore[assignment]
-PAUSE: Table = ProviderPauseRow.__table__  # type: ignore[assignment]
+SLOT: Table = ProviderSlotRow.__table__  # type: ignore[attr-defined]
+PAUSE: Table = ProviderPauseRow.__table__  # type: ignore[attr-defined]
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 BUSY_RETRY_SECONDS = 0.005  # every slot is being taken this instant: look again shortly
 

@@ -39,5 +39,7 @@ def render(
         return None, None
     config = couriers.get(courier)
     name, name_en = (config.name, config.name_en) if config else (courier, courier)
-    values = {"courier": name, "courier_en": name_en, "waybill": waybill, "value": flag.value}
-    return fill(text.zh, **values), fill(text.en, **values)
+    return (
+        fill(text.zh, courier=name, courier_en=name_en, waybill=waybill, value=flag.value),
+        fill(text.en, courier=name, courier_en=name_en, waybill=waybill, value=flag.value),
+    )
