@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from tracker.settings import PROJECT_ROOT, ConfigError, read_toml
+from tracker.settings import ConfigError, read_toml, shipped_config_dir
 from tracker.status import TrackingStatus
 
 PHRASES_FILE = "phrases.toml"
@@ -356,8 +356,8 @@ def load_phrasebook(path: Path) -> PhraseBook:
 def phrasebook_for(config_dir: Path) -> PhraseBook:
     """The phrase book of a config folder (its phrases.toml, else the project's own), read once."""
     path = config_dir / PHRASES_FILE
-    return load_phrasebook(path if path.is_file() else PROJECT_ROOT / "config" / PHRASES_FILE)
+    return load_phrasebook(path if path.is_file() else shipped_config_dir() / PHRASES_FILE)
 
 
 def default_phrasebook() -> PhraseBook:
-    return phrasebook_for(PROJECT_ROOT / "config")
+    return phrasebook_for(shipped_config_dir())

@@ -35,6 +35,14 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TRACKER_"
+# The default configuration a wheel carries: tracker/defaults is a link to the repository's config/.
+PACKAGE_CONFIG = Path(__file__).resolve().parent / "defaults"
+
+
+def shipped_config_dir() -> Path:
+    """The project's config/ in a checkout, else the copy inside the installed package."""
+    repo = PROJECT_ROOT / "config"
+    return repo if (repo / "tracker.toml").is_file() else PACKAGE_CONFIG
 
 
 class ConfigError(TrackerError):
@@ -715,12 +723,12 @@ _TABLES = {"detection"}
 
 
 def default_config_dir() -> Path:
-    """TRACKER_CONFIG_DIR, else ./config when it exists, else the project's own config/."""
+    """TRACKER_CONFIG_DIR, else ./config when it exists, else the project's own (shipped) config."""
     env = os.environ.get(f"{ENV_PREFIX}CONFIG_DIR")
     if env:
         return Path(env)
     local = Path.cwd() / "config"
-    return local if (local / "tracker.toml").is_file() else PROJECT_ROOT / "config"
+    return local if (local / "tracker.toml").is_file() else shipped_config_dir()
 
 
 def read_toml(path: Path) -> dict[str, Any]:
