@@ -117,7 +117,7 @@ def _insert_new(engine: Engine, rows: list[dict[str, Any]], *, actor: str, now: 
 def _proposal(
     flag: dict[str, Any], parcel: dict[str, Any], tables: ClaimTables, *, by_person: bool = False
 ) -> tuple[str, str] | str:
-    """(claim type, scenario) a flag proposes, or why it proposes nothing (spec/claims.md, issue 5).
+    """(claim type, scenario) a flag proposes, or why it proposes nothing (docs/claims.md).
 
     A suspected loss proposes nothing by itself (the loss is not confirmed); a person opening claims on it
     gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们")."""

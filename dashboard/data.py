@@ -1,5 +1,5 @@
 """The board's reads: plain functions over an engine, with `now` passed in, filtering, grouping and
-paging in SQL (spec/performance.md §4: never load the open set into Python). bench/board.py and the
+paging in SQL (docs/architecture.md: never load the open set into Python). bench/board.py and the
 tests call them directly; the Streamlit shell wraps them with st.cache_data (see `cached`)."""
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ class CourierConfig(_Strict):
         return value
 
 
-# --- rules.toml (spec/rules.md) -----------------------------------------------------------------------
+# --- rules.toml (docs/domain.md) -----------------------------------------------------------------------
 
 
 class WarnEscalate(_Strict):
@@ -240,7 +240,7 @@ class RulesConfig(_Strict):
         return self
 
 
-# --- alerts.toml (issue 7; spec/rules.md "Contacting buyers", spec/ecosystem.md §5) --------------------
+# --- alerts.toml (docs/domain.md "Calling buyers", docs/operations.md "Alert channels") ---------------
 
 _NAME = r"^[a-z][a-z0-9_]*$"
 _ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
@@ -397,7 +397,7 @@ class AlertsConfig(_Strict):
         return problems
 
 
-# --- next_actions.toml (spec/rules.md "next action" columns) ----------------------------------------
+# --- next_actions.toml (docs/adding-a-rule.md) ------------------------------------------------------
 
 
 class ActionText(_Strict):
@@ -414,7 +414,7 @@ class HeaderAliases(_Strict):
     headers: dict[str, list[str]]
 
 
-# --- providers.toml (spec/providers.md) -------------------------------------------------------------
+# --- providers.toml (docs/providers.md) -------------------------------------------------------------
 
 
 class PollingConfig(_Strict):

@@ -220,7 +220,7 @@ def serve_push(
 # --- the demo's online part (called by `tracker demo`) ----------------------------------------------------
 
 # The sandbox is local: no provider quota to respect, so the demo lifts the per-second caps it does not serve
-# itself (the sandbox still enforces 17TRACK's 3 req/s, spec/providers.md §4.1).
+# itself (the sandbox still enforces 17TRACK's 3 req/s, docs/providers.md).
 DEMO_OVERRIDES = {
     "kuaidi100": {"rate_per_second": 10_000, "concurrency": 32},
     "kdniao": {"rate_per_second": 10_000, "concurrency": 32},

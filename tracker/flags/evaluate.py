@@ -152,7 +152,7 @@ CHANGE_INDEXES = (
 CHANGE_KEY = Index("ix__rule_change_key", CHANGE.c.parcel_id, CHANGE.c.kind, unique=True)
 # next-action templates with the courier's names filled, cut at the other placeholders ({waybill}: "w",
 # {hours}/{days}: "n"): a flag's text is then lit0 || value1 || lit1 || value2 || lit2, not a chain of
-# replace() calls (3x cheaper). NULL lit0: the template does not fit (_segments), replace() instead.
+# replace() calls (cheaper). NULL lit0: the template does not fit (_segments), replace() instead.
 SEGMENTS = 2
 ACTION_TEXT = _temp(
     "_rule_action_text",

@@ -3,7 +3,7 @@ the rows (parcel_id, kind, severity, level, anchor, value, action, courier, wayb
 
 Each mirrors the pure rule of the same kind (tests check they agree). Time thresholds are bound
 parameters compared with the stored columns, so the partial indexes of tracker/storage/rows.py carry
-the scans (spec/performance.md §4): open parcels by last event, open unscanned parcels by shipping
+the scans (docs/architecture.md, "Storage"): open parcels by last event, open unscanned parcels by shipping
 time, open unshipped parcels, return parcels, agreed returns."""
 
 from __future__ import annotations

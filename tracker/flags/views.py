@@ -1,5 +1,5 @@
 """Parcels as tracker.rules.ParcelView, loaded for a few ids (explanations, tests, the board's parcel
-page). Not the evaluation path: that one stays in SQL (spec/performance.md §4)."""
+page). Not the evaluation path: that one stays in SQL (docs/architecture.md)."""
 
 from __future__ import annotations
 

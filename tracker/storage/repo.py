@@ -1,5 +1,5 @@
 """Keyword-only functions between the domain and the rows: set-based Core statements on hot paths
-(spec/performance.md §3: ORM add/merge are 13-36x slower than Core executemany/upsert)."""
+(docs/architecture.md, "Storage": the ORM's per-row add/merge is far slower; bench/ingest.py)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def upsert_parcels(
         return 0, 0
     rows = []
     for parcel in parcels:
-        # shallow on purpose: dataclasses.asdict deep-copies every value (3x the whole import's cost)
+        # shallow on purpose: dataclasses.asdict deep-copies every value (bench/import.py shows the cost)
         row = {name: getattr(parcel, name) for name in FACT_FIELDS}
         row["direction"] = str(parcel.direction)
         row.update(created_at=now, updated_at=now, next_poll_at=now, is_open=True, status="pending")

@@ -1,4 +1,4 @@
-"""17TRACK register reply (POST /track/v2.2/register, spec/providers.md §4.1) -> SubscribeAnswers. Pure.
+"""17TRACK register reply (POST /track/v2.2/register, docs/providers.md) -> SubscribeAnswers. Pure.
 
     {"code": 0, "data": {"accepted": [{"origin": 1, "number": "...", "carrier": 3011}],
                          "rejected": [{"number": "...", "error": {"code": -18019901, "message": "..."}}]}}
