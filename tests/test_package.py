@@ -1,5 +1,6 @@
 """The built wheel runs on its own: installed into a fresh virtualenv and run from a folder without
-config/, it finds the default configuration it carries, and `tracker init` writes a copy to edit."""
+config/, it finds the default configuration it carries, keeps its database in that folder, and
+`tracker init-config` writes a copy of the configuration to edit."""
 
 from __future__ import annotations
 
@@ -48,15 +49,17 @@ def test_the_wheel_carries_its_configuration_and_runs_without_a_config_folder(in
     assert "sf," in listed and "顺丰速运" in listed  # read from the shipped couriers.toml
     detected = _run(installed / "tracker", "couriers", "detect", "SF1234567890123", cwd=tmp_path)
     assert "courier: 顺丰速运 (sf)" in detected.stdout
+    _run(installed / "tracker", "init", cwd=tmp_path)  # the shipped database_url is relative: ./var here
+    assert (tmp_path / "var" / "tracker.db").is_file()
 
 
-def test_init_writes_an_editable_copy_that_the_tracker_then_reads(installed: Path, tmp_path: Path) -> None:
-    _run(installed / "tracker", "init", cwd=tmp_path)
+def test_init_config_writes_an_editable_copy_that_the_tracker_then_reads(installed: Path, tmp_path: Path) -> None:
+    _run(installed / "tracker", "init-config", cwd=tmp_path)
     shipped = sorted(p.relative_to(PROJECT_ROOT / "config") for p in (PROJECT_ROOT / "config").rglob("*.toml"))
     assert sorted(p.relative_to(tmp_path / "config") for p in (tmp_path / "config").rglob("*.toml")) == shipped
     couriers = tmp_path / "config" / "couriers.toml"
     couriers.write_text(couriers.read_text(encoding="utf-8").replace("顺丰速运", "顺丰（本仓）"), encoding="utf-8")
     listed = _run(installed / "tracker", "couriers", "--format", "csv", cwd=tmp_path).stdout
     assert "顺丰（本仓）" in listed and "顺丰速运" not in listed  # ./config now wins over the shipped copy
-    again = subprocess.run([str(installed / "tracker"), "init"], cwd=tmp_path, capture_output=True, text=True)
+    again = subprocess.run([str(installed / "tracker"), "init-config"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr

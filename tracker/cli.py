@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # Each command group registers itself; add new groups here.
-for group in (core, setup, providers, online, pushes, subscribe, worker, rules, alerts, board, claims_cli):
+for group in (core, providers, online, pushes, subscribe, worker, rules, alerts, board, setup, claims_cli):
     group.register(app)
 
 

@@ -45,6 +45,11 @@ def shipped_config_dir() -> Path:
     return repo if (repo / "tracker.toml").is_file() else PACKAGE_CONFIG
 
 
+def working_root() -> Path:
+    """Where relative paths in the configuration point: the checkout, or the current folder for a wheel."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "config" / "tracker.toml").is_file() else Path.cwd()
+
+
 class ConfigError(TrackerError):
     """A configuration file or variable is missing or invalid; the message says where and why."""
 
@@ -630,7 +635,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     config_dir: Path
-    project_root: Path = PROJECT_ROOT
+    project_root: Path = Field(default_factory=working_root)
     database_url: str
     timezone: str = "Asia/Shanghai"
     currency: str = Field(default="CNY", pattern="^[A-Z]{3}$")

@@ -1,4 +1,4 @@
-"""`tracker init`: write a copy of the default configuration to edit (an installed wheel carries it)."""
+"""`tracker init-config`: write a copy of the default configuration to edit (an installed wheel carries it)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ def write_config_copy(target: Path) -> list[Path]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("init")
-    def init(
+    @app.command("init-config")
+    def init_config(
         folder: Path = typer.Argument(Path("config"), help="Where to write the configuration (default: ./config)."),
     ) -> None:
-        """Write a copy of the default configuration to FOLDER, to edit; the tracker reads ./config."""
+        """Write a copy of the default configuration to FOLDER to edit (the tracker reads ./config)."""
         written = write_config_copy(folder)
         typer.echo(f"wrote {len(written)} configuration files to {folder}")
         typer.echo(f"run the tracker from {folder.resolve().parent}, or pass --config {folder}")
