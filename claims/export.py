@@ -13,9 +13,8 @@ from sqlalchemy import Engine, select
 
 from claims.tables import ClaimTables
 from tracker.exports import append_xlsx_row, safe_row
-from tracker.storage.rows import TrackingEventRow
+from tracker.storage.tables import EVENT
 
-EVENT = TrackingEventRow.__table__
 STATUS_ZH = {
     "draft": "草稿", "needs_config": "待配置", "filed": "已投诉", "paid": "已赔付", "rejected": "已驳回",
     "expired": "已过期", "withdrawn": "已撤回",

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
@@ -22,11 +22,7 @@ from claims.tables import ClaimTables
 from tracker.errors import TrackerError
 from tracker.status import ClaimState, FlagKind, FlagState
 from tracker.storage.repo import record_audit
-from tracker.storage.rows import ClaimRow, FlagRow, ParcelRow
-
-CLAIM: Table = ClaimRow.__table__  # type: ignore[attr-defined]
-FLAG: Table = FlagRow.__table__  # type: ignore[attr-defined]
-PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
+from tracker.storage.tables import CLAIM, FLAG, PARCEL
 
 OPEN_STATES = (ClaimState.draft, ClaimState.needs_config)
 # state -> states it may move to by a person's action

@@ -16,27 +16,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from tracker.auth import LoginAttempt
 from tracker.status import AlertState, ClaimState, FlagKind, FlagState, Severity
-from tracker.storage.rows import (
-    AlertRow,
-    AuditRow,
-    ClaimRow,
-    FlagRow,
-    ParcelFactRow,
-    ParcelRow,
-    ReturnBuyerRow,
-    SubscriptionRow,
-    TrackingEventRow,
-)
-
-PARCEL = ParcelRow.__table__
-FLAG = FlagRow.__table__
-CLAIM = ClaimRow.__table__
-ALERT = AlertRow.__table__
-AUDIT = AuditRow.__table__
-EVENT = TrackingEventRow.__table__
-FACT = ParcelFactRow.__table__
-RETURN_BUYER = ReturnBuyerRow.__table__
-SUBSCRIPTION = SubscriptionRow.__table__
+from tracker.storage.tables import ALERT, AUDIT, CLAIM, EVENT, FACT, FLAG, PARCEL, RETURN_BUYER, SUBSCRIPTION
 
 UNRESOLVED = FLAG.c.state != str(FlagState.resolved)
 # claims still to be filed: their filing window matters (claimable money: claims.service.claimable_where)

@@ -21,12 +21,10 @@ from sqlalchemy.engine import Connection
 from tracker.domain import TrackingEvent
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, TrackingStatus
-from tracker.storage.rows import ParcelRow, TrackingEventRow
+from tracker.storage.tables import EVENT, PARCEL
 
 log = logging.getLogger(__name__)
 
-PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
-EVENT: Table = TrackingEventRow.__table__  # type: ignore[attr-defined]
 
 BATCH = 500  # waybills per transaction
 # Statuses that are not yet a carrier scan (the shop printed a label; docs/domain.md, no_first_scan).

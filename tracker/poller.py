@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, or_, select, update
 
 from tracker.leases import due as due_clause
 from tracker.leases import release
@@ -42,11 +42,9 @@ from tracker.providers.clients import BatchFetcher, DueParcel
 from tracker.providers.http import CircuitOpen, ProviderError
 from tracker.schedule import next_poll_time
 from tracker.settings import Settings
-from tracker.storage.rows import ParcelRow, PollRunRow
+from tracker.storage.tables import PARCEL, POLL_RUN
 
 log = logging.getLogger("tracker.poller")
-PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
-POLL_RUN: Table = PollRunRow.__table__  # type: ignore[attr-defined]
 FLUSH_PARCELS = 2000  # ingest in flushes of this many parcels (bounds memory; bench/poll.py)
 Progress = Callable[[str, int], None]
 

@@ -314,9 +314,8 @@ def print_sources(engine) -> None:  # type: ignore[no-untyped-def]
     """How the stored waybills came: by push, by poll (a waybill with both counts as pushed)."""
     from sqlalchemy import func, select
 
-    from tracker.storage.rows import TrackingEventRow
+    from tracker.storage.tables import EVENT as ev
 
-    ev = TrackingEventRow.__table__
     pushed = select(ev.c.parcel_id).where(ev.c.source == "push").distinct()
     with engine.connect() as conn:
         by_push = conn.execute(select(func.count()).select_from(pushed.subquery())).scalar_one()

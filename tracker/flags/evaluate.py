@@ -63,9 +63,9 @@ from tracker.rules.ladder import position
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
-from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED, FlagRow, ParcelFactRow
+from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED
+from tracker.storage.tables import FACT, FLAG
 
-FLAG: Table = FlagRow.__table__  # type: ignore[attr-defined]
 RULES_ACTOR = "rules"
 # kinds whose anchor is the id of the fact that raised them
 FACT_FLAG_KINDS = (FlagKind.lost, FlagKind.delivered_disputed, FlagKind.return_partial)
@@ -473,7 +473,7 @@ def _apply(conn: Connection, ctx: queries.Context, summary: EvaluationSummary) -
     # flags raised by a person's fact carry that fact (signer, weights, counts) as their details
     fact_kinds = [str(k) for k in FACT_FLAG_KINDS]
     if any(counter[k] for counter in (summary.opened, summary.reopened, summary.escalated) for k in fact_kinds):
-        facts = ParcelFactRow.__table__
+        facts = FACT
         raised = select(c.c.parcel_id, c.c.kind).where(c.c.kind.in_(fact_kinds), c.c.action != "resolve")
         conn.execute(
             update(f)

@@ -11,9 +11,8 @@ from sqlalchemy import Engine, func, select
 from tracker.rules.model import Fact, ParcelView
 from tracker.status import Direction, FactKind, TrackingStatus
 from tracker.storage.repo import PARCEL, RETURN_BUYER
-from tracker.storage.rows import ParcelFactRow
+from tracker.storage.tables import FACT
 
-FACT = ParcelFactRow.__table__
 _FIELDS = [
     "id", "courier", "waybill", "direction", "status", "status_text", "provider_error", "is_open",
     "order_id", "buyer_id", "province", "city", "paid_at", "shipped_at", "promised_ship_by",

@@ -14,11 +14,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.domain import ParcelFacts
 from tracker.status import Direction
-from tracker.storage.rows import AuditRow, ParcelRow, ReturnBuyerRow
-
-PARCEL: Table = ParcelRow.__table__  # type: ignore[attr-defined]
-AUDIT: Table = AuditRow.__table__  # type: ignore[attr-defined]
-RETURN_BUYER: Table = ReturnBuyerRow.__table__  # type: ignore[attr-defined]
+from tracker.storage.tables import AUDIT, PARCEL, RETURN_BUYER
 
 # Columns an import may set; tracking-snapshot columns are never touched by an import.
 FACT_FIELDS = tuple(ParcelFacts.__dataclass_fields__)
