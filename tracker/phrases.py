@@ -156,9 +156,9 @@ class PhraseBook:
         self._patterns = [(re.compile(p), None) for p in self.boilerplate] + self._patterns
         scan, order = _scan([p.pattern for p, _ in self._patterns], self._words)
         entries: dict[str, tuple[re.Pattern[str], _Entry]] = {}
-        for pattern, entry in self._patterns:
-            entries.setdefault(pattern.pattern, (pattern, entry))
-        self._patterns = [entries[pattern] for pattern in dict.fromkeys(order)]  # in the order the scan tries them
+        for compiled, entry in self._patterns:
+            entries.setdefault(compiled.pattern, (compiled, entry))
+        self._patterns = [entries[source] for source in dict.fromkeys(order)]  # in the order the scan tries them
         self._find = re.compile(scan) if scan else None
         # findall (strings, in order) is the quicker loop; a pattern with a capturing group needs finditer
         self._hits = None if self._find is None else self._find.findall if not self._find.groups else self._each

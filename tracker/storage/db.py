@@ -86,9 +86,9 @@ def open_database(
                 pass
     except DBAPIError as exc:
         engine.dispose()
-        reason = str(exc.orig or exc).strip().splitlines()
+        lines = str(exc.orig or exc).strip().splitlines()
         raise DatabaseUnavailable(
-            f"cannot open the database ({describe_database(parsed)}; {source}): {reason[0] if reason else exc}"
+            f"cannot open the database ({describe_database(parsed)}; {source}): {lines[0] if lines else exc}"
         ) from None
     return engine
 

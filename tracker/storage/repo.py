@@ -165,9 +165,15 @@ def parcel_summary(engine: Engine) -> dict[str, Any]:
         open_count = conn.execute(
             select(func.count()).select_from(PARCEL).where(PARCEL.c.is_open.is_(True))
         ).scalar_one()
-        by_courier = dict(conn.execute(select(PARCEL.c.courier, func.count()).group_by(PARCEL.c.courier)).all())
-        by_direction = dict(conn.execute(select(PARCEL.c.direction, func.count()).group_by(PARCEL.c.direction)).all())
-        by_status = dict(conn.execute(select(PARCEL.c.status, func.count()).group_by(PARCEL.c.status)).all())
+        by_courier: dict[str, int] = dict(
+            conn.execute(select(PARCEL.c.courier, func.count()).group_by(PARCEL.c.courier)).all()
+        )
+        by_direction: dict[str, int] = dict(
+            conn.execute(select(PARCEL.c.direction, func.count()).group_by(PARCEL.c.direction)).all()
+        )
+        by_status: dict[str, int] = dict(
+            conn.execute(select(PARCEL.c.status, func.count()).group_by(PARCEL.c.status)).all()
+        )
     return {
         "total": total,
         "open": open_count,
