@@ -18,9 +18,18 @@ flag_app = typer.Typer(help="Act on one flag: acknowledge, assign, resolve.", no
 fact_app = typer.Typer(help="Record what a person learned about a parcel (audited).", no_args_is_help=True)
 
 FLAG_COLUMNS = [
-    "id", "waybill", "courier", "kind", "severity", "state", "opened_at", "escalated_at", "assignee",
-    "next_action_zh", "next_action_en",
-]  # fmt: skip
+    "id",
+    "waybill",
+    "courier",
+    "kind",
+    "severity",
+    "state",
+    "opened_at",
+    "escalated_at",
+    "assignee",
+    "next_action_zh",
+    "next_action_en",
+]
 COURIER_HELP = "Courier slug, needed only when two couriers share the waybill number."
 
 
@@ -111,8 +120,11 @@ def assign(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     app = ctx_app(ctx)
-    _show(lifecycle.assign(app.engine, flag_id=flag_id, to=to, actor=resolve_actor(by),
-                           now=resolve_now(now, app.settings), note=note))  # fmt: skip
+    _show(
+        lifecycle.assign(
+            app.engine, flag_id=flag_id, to=to, actor=resolve_actor(by), now=resolve_now(now, app.settings), note=note
+        )
+    )
 
 
 def resolve(
@@ -127,8 +139,9 @@ def resolve(
     _show(lifecycle.resolve(app.engine, flag_id=flag_id, actor=resolve_actor(by), now=when, note=note))
 
 
-def _record(ctx: typer.Context, record: Any, what: str, *, waybill: str, by: str | None, now: str | None,
-            **facts: Any) -> None:  # fmt: skip
+def _record(
+    ctx: typer.Context, record: Any, what: str, *, waybill: str, by: str | None, now: str | None, **facts: Any
+) -> None:
     """Record one fact through `record` (a tracker.flags.facts service) as the actor, at --now."""
     app = ctx_app(ctx)
     fact_id = record(app.engine, waybill=waybill, actor=resolve_actor(by), now=resolve_now(now, app.settings), **facts)
@@ -161,11 +174,19 @@ def fact_not_received(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     _record(
-        ctx, fact_service.buyer_not_received, "buyer says short" if short else "buyer says not received",
-        waybill=waybill, by=by, now=now, courier=courier, short=short, signer=signer,
+        ctx,
+        fact_service.buyer_not_received,
+        "buyer says short" if short else "buyer says not received",
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        short=short,
+        signer=signer,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note,
-    )  # fmt: skip
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"),
+        note=note,
+    )
 
 
 def fact_return_agreed(
@@ -187,10 +208,18 @@ def fact_return_agreed(
     except ValueProblem as exc:
         raise TrackerError(f"--deadline/--agreed-at: expected {exc}") from None
     _record(
-        ctx, fact_service.return_agreed, f"{'express' if express else 'ordinary'} return agreed",
-        waybill=waybill, by=by, now=now, courier=courier, refund_deadline=deadline_at, express=express,
-        agreed_at=agreed, note=note,
-    )  # fmt: skip
+        ctx,
+        fact_service.return_agreed,
+        f"{'express' if express else 'ordinary'} return agreed",
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        refund_deadline=deadline_at,
+        express=express,
+        agreed_at=agreed,
+        note=note,
+    )
 
 
 def fact_unreachable(
@@ -226,11 +255,19 @@ def fact_return_short(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     _record(
-        ctx, fact_service.return_short, "short return", waybill=waybill, by=by, now=now, courier=courier,
-        items_claimed=claimed, items_received=received,
+        ctx,
+        fact_service.return_short,
+        "short return",
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        items_claimed=claimed,
+        items_received=received,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note,
-    )  # fmt: skip
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"),
+        note=note,
+    )
 
 
 def fact_waybill_invalid(
