@@ -10,10 +10,11 @@ BIN := $(VENV)/bin
 run: $(VENV)/.installed
 	$(BIN)/tracker demo
 
-# Tests run in parallel processes (pytest-xdist; WORKERS=1 for one process). Each pass prints its 25
+# Tests run in parallel processes (pytest-xdist; WORKERS=1 for one process), a test file per process
+# at a time so module-scoped servers keep their order. Each pass prints its 25
 # slowest tests.
 WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --durations=25
+PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile --durations=25
 
 # The whole suite on SQLite, then on PostgreSQL (a throwaway server the tests start). The SQLite pass
 # starts no PostgreSQL; the PostgreSQL pass runs the tests that need it and everything on PostgreSQL.
