@@ -149,19 +149,13 @@ def main() -> None:
         "pass": per_100k < TARGET_SECONDS_PER_100K and project_peak <= peak_target,
     }
     print(json.dumps(result))
-    print(
-        f"import: {result['rows_per_s']:,} rows/s ({project:.2f} s for {n:,} rows, {size_mb:.0f} MB; "
-        f"{per_100k:.2f} s per 100k), peak {project_peak:.0f} MB"
-    )
-    print(
-        f"baseline csv read: {result['baseline_rows_per_s']:,} rows/s, peak {base_peak:.0f} MB; "
-        f"ratio import/baseline = {result['ratio']} (speed), {result['peak_ratio']} (peak memory)"
-    )
+    print(f"import: {result['rows_per_s']:,} rows/s ({project:.2f} s for {n:,} rows, {size_mb:.0f} MB; "
+          f"{per_100k:.2f} s per 100k), peak {project_peak:.0f} MB")  # fmt: skip
+    print(f"baseline csv read: {result['baseline_rows_per_s']:,} rows/s, peak {base_peak:.0f} MB; "
+          f"ratio import/baseline = {result['ratio']} (speed), {result['peak_ratio']} (peak memory)")  # fmt: skip
     verdict = {True: "PASS", False: "FAIL"}
-    print(
-        f"target < {TARGET_SECONDS_PER_100K:.0f} s per 100k rows: {verdict[result['pass_speed']]} "
-        "(absolute: a loaded machine slows the baseline too, compare the ratio)"
-    )
+    print(f"target < {TARGET_SECONDS_PER_100K:.0f} s per 100k rows: {verdict[result['pass_speed']]} "
+          "(absolute: a loaded machine slows the baseline too, compare the ratio)")  # fmt: skip
     print(f"target peak <= {peak_target:.0f} MB: {verdict[result['pass_memory']]}")
     if args.json:
         args.json.write_text(json.dumps(result) + "\n")

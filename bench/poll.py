@@ -52,18 +52,8 @@ def parcels(n: int) -> list[ParcelFacts]:
 
 
 def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "tracker.cli",
-        "sandbox",
-        "--port",
-        str(port),
-        "--speed",
-        "0",
-        "--now",
-        NOW.isoformat(),
-    ]
+    cmd = [sys.executable, "-m", "tracker.cli", "sandbox", "--port", str(port), "--speed", "0",
+           "--now", NOW.isoformat()]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(proc.pid, {0})
@@ -159,15 +149,11 @@ def main() -> None:
               "track17_rate": round(rate, 2), "track17_limit": limit, "track17_retried_429": rejected,
               "rate_ok": rate <= limit * 1.05}  # fmt: skip
     print(json.dumps(result, ensure_ascii=False))
-    print(
-        f"poll  n={n}: fetch-only {fetch_rate:,.0f} parcels/s, end-to-end {e2e_rate:,.0f} parcels/s, "
-        f"ratio {e2e_rate / fetch_rate:.2f}, peak RSS {rss_mb:,.0f} MB"
-    )
+    print(f"poll  n={n}: fetch-only {fetch_rate:,.0f} parcels/s, end-to-end {e2e_rate:,.0f} parcels/s, "
+          f"ratio {e2e_rate / fetch_rate:.2f}, peak RSS {rss_mb:,.0f} MB")  # fmt: skip
     verdict = "ok" if rate <= limit * 1.05 else "TOO FAST"
-    print(
-        f"rate  17TRACK: {rate:.2f} req/s against a limit of {limit:g} ({verdict}; "
-        f"{rejected} requests answered 429 and retried)"
-    )
+    print(f"rate  17TRACK: {rate:.2f} req/s against a limit of {limit:g} ({verdict}; "
+          f"{rejected} requests answered 429 and retried)")  # fmt: skip
 
 
 if __name__ == "__main__":

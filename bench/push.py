@@ -64,27 +64,13 @@ def push_form(i: int, salt: str, start: datetime) -> dict[str, str]:
     for k in reversed(range(EVENTS_PER_PUSH)):
         at = (start + timedelta(hours=6 * k)).strftime("%Y-%m-%d %H:%M:%S")
         code, text = ("1", "【杭州市萧山区公司】已揽收") if k == 0 else ("0", f"【转运中心{k}】已发出")
-        events.append(
-            {"time": at, "ftime": at, "context": text, "location": "浙江,杭州市", "status": "在途", "statusCode": code}
-        )
+        events.append({"time": at, "ftime": at, "context": text, "location": "浙江,杭州市", "status": "在途",
+                       "statusCode": code})  # fmt: skip
     param = {
-        "status": "polling",
-        "billstatus": "got",
-        "message": "",
-        "autoCheck": "0",
-        "comOld": "",
-        "comNew": "",
-        "lastResult": {
-            "message": "ok",
-            "nu": waybill(i),
-            "ischeck": "0",
-            "condition": "F00",
-            "com": "yuantong",
-            "status": "200",
-            "state": "0",
-            "data": events,
-        },
-    }
+        "status": "polling", "billstatus": "got", "message": "", "autoCheck": "0", "comOld": "", "comNew": "",
+        "lastResult": {"message": "ok", "nu": waybill(i), "ischeck": "0", "condition": "F00", "com": "yuantong",
+                       "status": "200", "state": "0", "data": events},
+    }  # fmt: skip
     text = json.dumps(param, ensure_ascii=False)
     return {"param": text, "sign": push_sign(text, salt)}
 
@@ -177,10 +163,8 @@ def main() -> None:
         env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
         server = subprocess.Popen(
             [sys.executable, "-m", "tracker.cli", "serve-push", "--port", str(port), "--sandbox"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}/push/kuaidi100"
             wait_ready(url, server)
@@ -221,14 +205,10 @@ def main() -> None:
         "pass": lost == 0 and acked == n and max(latencies) < DEADLINE_S and oversized == 413,
     }
     print(json.dumps(result))
-    print(
-        f"push intake: {acked}/{n} acknowledged, {rate:,.0f} pushes/s (baseline {base_rate:,.0f} req/s, "
-        f"ratio {result['ratio']})"
-    )
-    print(
-        f"latency ms: p50 {result['p50_ms']}  p95 {result['p95_ms']}  p99 {result['p99_ms']}  "
-        f"max {result['max_ms']} (deadline {DEADLINE_S:.0f} s)"
-    )
+    print(f"push intake: {acked}/{n} acknowledged, {rate:,.0f} pushes/s (baseline {base_rate:,.0f} req/s, "
+          f"ratio {result['ratio']})")  # fmt: skip
+    print(f"latency ms: p50 {result['p50_ms']}  p95 {result['p95_ms']}  p99 {result['p99_ms']}  "
+          f"max {result['max_ms']} (deadline {DEADLINE_S:.0f} s)")  # fmt: skip
     print(f"receiver peak memory: {peak_mib} MiB (a 40 MiB unsigned body answered {oversized})")
     print(f"lost pushes: {lost} (must be 0): {'PASS' if result['pass'] else 'FAIL'}")
     if not result["pass"]:

@@ -213,14 +213,9 @@ def file_cmd(
     moment, at = _at(ctx, date, now)
     day = _whole_day(date, at)
     claim = service.file_claim(
-        ctx_app(ctx).engine,
-        claim_id=claim_id,
-        reference_no=ref,
-        actor=resolve_actor(by),
-        now=moment,
-        filed_at=None if day else at,
-        filed_on=day,
-    )
+        ctx_app(ctx).engine, claim_id=claim_id, reference_no=ref, actor=resolve_actor(by), now=moment,
+        filed_at=None if day else at, filed_on=day,
+    )  # fmt: skip
     typer.echo(f"claim {claim_id}: filed ({claim['reference_no']})")
 
 

@@ -74,12 +74,8 @@ def _base(inputs: ClaimInputs, base: str | None) -> Decimal | None:
     return getattr(inputs, base or "", None)
 
 
-_BASE_NAMES = {
-    "goods_value": "goods value",
-    "goods_payment": "goods payment",
-    "supplier_value": "supplier value",
-    "loss_value": "loss value",
-}
+_BASE_NAMES = {"goods_value": "goods value", "goods_payment": "goods payment", "supplier_value": "supplier value",
+               "loss_value": "loss value"}  # fmt: skip
 
 
 def _term(
@@ -179,9 +175,8 @@ def compute_compensation(inputs: ClaimInputs, claim_type: str, scenario: str, ta
     known = _round(sum(values, Decimal(0)))
     if missing:
         lines: tuple[str, ...] = (f"{' + '.join(texts)}: {money(known)} known; missing: {', '.join(missing)}",)
-        return Compensation(
-            claim_type, scenario, None, table.currency, lines, tuple(missing), opens, closes, table.version, known
-        )
+        return Compensation(claim_type, scenario, None, table.currency, lines, tuple(missing), opens, closes,
+                            table.version, known)  # fmt: skip
     lines = (*texts, *texts_window) if len(texts) == 1 else (*texts, f"total {money(known)}", *texts_window)
     return Compensation(claim_type, scenario, known, table.currency, lines, (), opens, closes, table.version, known)
 
@@ -197,9 +192,8 @@ def compute_insurance(inputs: ClaimInputs, category: str, scenario: str, tables:
     amount = inputs.order_amount if inputs.order_amount is not None else inputs.goods_value
     if amount is None:
         line = f"order amount × {cat.rate} ({cat.name_zh}): 0.00 known, order amount missing"
-        return Compensation(
-            FREIGHT_INSURANCE, scenario, None, table.currency, (line,), ("order amount",), table_version=table.version
-        )
+        return Compensation(FREIGHT_INSURANCE, scenario, None, table.currency, (line,), ("order amount",),
+                            table_version=table.version)  # fmt: skip
     multiplier = table.return_multiplier if scenario == "return" else Decimal(1)
     raw = amount * cat.rate * multiplier
     low, high = (cat.min_return, cat.max_return) if scenario == "return" else (cat.min_refusal, cat.max_refusal)
@@ -211,12 +205,5 @@ def compute_insurance(inputs: ClaimInputs, category: str, scenario: str, tables:
         value, text = high, f"{text}, capped at {money(high)}"
     else:
         value = raw
-    return Compensation(
-        FREIGHT_INSURANCE,
-        scenario,
-        _round(value),
-        table.currency,
-        (text,),
-        table_version=table.version,
-        known_part=_round(value),
-    )
+    return Compensation(FREIGHT_INSURANCE, scenario, _round(value), table.currency, (text,),
+                        table_version=table.version, known_part=_round(value))  # fmt: skip

@@ -16,14 +16,9 @@ from tracker.exports import append_xlsx_row, safe_row
 from tracker.storage.tables import EVENT
 
 STATUS_ZH = {
-    "draft": "草稿",
-    "needs_config": "待配置",
-    "filed": "已投诉",
-    "paid": "已赔付",
-    "rejected": "已驳回",
-    "expired": "已过期",
-    "withdrawn": "已撤回",
-}
+    "draft": "草稿", "needs_config": "待配置", "filed": "已投诉", "paid": "已赔付", "rejected": "已驳回",
+    "expired": "已过期", "withdrawn": "已撤回",
+}  # fmt: skip
 COLUMNS = [
     ("claim_id", "索赔编号"), ("waybill", "运单号"), ("courier", "快递公司"), ("order_id", "订单编号"),
     ("claim_type_zh", "索赔类型"), ("scenario", "场景"), ("amount", "索赔金额"), ("currency", "币种"),
@@ -48,7 +43,7 @@ def timelines(engine: Engine, parcel_ids: Sequence[int]) -> dict[int, list[dict[
         rows = conn.execute(
             select(
                 EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.status, EVENT.c.raw_code, EVENT.c.text, EVENT.c.location
-            )
+            )  # fmt: skip
             .where(EVENT.c.parcel_id.in_(list(parcel_ids)))
             .order_by(EVENT.c.parcel_id, EVENT.c.event_time)
         )
@@ -81,7 +76,7 @@ def packet_rows(claims: Sequence[dict[str, Any]], tables: ClaimTables, tz: tzinf
             "state": STATUS_ZH.get(c["state"], c["state"]),
             "table_version": c["table_version"],
             "parcel_id": c["parcel_id"],
-        }
+        }  # fmt: skip
         for c in claims
     ]
 
@@ -137,9 +132,8 @@ def _write_xlsx(path: Path, rows: list[dict[str, Any]], events: dict[int, list[d
     for row in rows:
         append_xlsx_row(summary, [row[key] for key, _ in COLUMNS])
         summary.cell(row=summary.max_row, column=7).number_format = "#,##0.00"
-    for column, width in zip(
-        "ABCDEFGHIJKLMNOPQR", (8, 18, 8, 20, 14, 10, 12, 6, 48, 10, 10, 10, 17, 17, 17, 16, 8, 12), strict=True
-    ):
+    for column, width in zip("ABCDEFGHIJKLMNOPQR", (8, 18, 8, 20, 14, 10, 12, 6, 48, 10, 10, 10, 17, 17, 17, 16, 8, 12),
+                             strict=True):  # fmt: skip
         summary.column_dimensions[column].width = width
     for row in rows:
         sheet = book.create_sheet(title=f"轨迹 {row['waybill']}"[:31])
@@ -148,16 +142,8 @@ def _write_xlsx(path: Path, rows: list[dict[str, Any]], events: dict[int, list[d
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for event in events[row["parcel_id"]]:
-            append_xlsx_row(
-                sheet,
-                [
-                    _local(event["event_time"], tz),
-                    event["status"],
-                    event["raw_code"],
-                    event["text"],
-                    event["location"] or "",
-                ],
-            )
+            append_xlsx_row(sheet, [_local(event["event_time"], tz), event["status"], event["raw_code"],
+                                    event["text"], event["location"] or ""])  # fmt: skip
         sheet.column_dimensions["A"].width = 17
         sheet.column_dimensions["D"].width = 60
         for line in sheet.iter_rows(min_row=3):

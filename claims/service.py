@@ -65,9 +65,8 @@ def compensation_for(
             return compute_insurance(inputs_for(parcel, **extra), category, scenario, tables)
         except ValueError as exc:
             line = f"freight insurance: {exc}"
-            return Compensation(
-                FREIGHT_INSURANCE, scenario, None, "CNY", (line,), ("category",), table_version=tables.insurance.version
-            )
+            return Compensation(FREIGHT_INSURANCE, scenario, None, "CNY", (line,), ("category",),
+                                table_version=tables.insurance.version)  # fmt: skip
     return compute_compensation(inputs_for(parcel, **extra), claim_type, scenario, tables)
 
 
@@ -247,15 +246,8 @@ def _move(
         ).rowcount
         if changed != 1:
             raise TrackerError(f"claim {claim_id} changed meanwhile; try again")
-        record_audit(
-            conn,
-            at=now,
-            actor=actor,
-            action=f"claim.{to}",
-            entity="claim",
-            entity_id=claim_id,
-            detail={"from": claim["state"], **detail},
-        )
+        record_audit(conn, at=now, actor=actor, action=f"claim.{to}", entity="claim", entity_id=claim_id,
+                     detail={"from": claim["state"], **detail})  # fmt: skip
     return get_claim(engine, claim_id)
 
 
@@ -293,15 +285,9 @@ def file_claim(
         raise TrackerError(f"claim {claim_id}: filing opens {claim['filing_opens_at']:%Y-%m-%d %H:%M} UTC")
     if claim["filing_closes_at"] and at > claim["filing_closes_at"]:
         raise TrackerError(f"claim {claim_id}: the filing window closed {claim['filing_closes_at']:%Y-%m-%d %H:%M} UTC")
-    return _move(
-        engine,
-        claim_id,
-        ClaimState.filed,
-        actor=actor,
-        now=now,
-        values={"reference_no": reference_no.strip(), "filed_at": at},
-        detail={"reference_no": reference_no.strip()},
-    )
+    return _move(engine, claim_id, ClaimState.filed, actor=actor, now=now,
+                 values={"reference_no": reference_no.strip(), "filed_at": at},
+                 detail={"reference_no": reference_no.strip()})  # fmt: skip
 
 
 def pay_claim(
@@ -314,29 +300,15 @@ def pay_claim(
     _require_amount(claim_id, claim, "paid")
     detail = {"amount": str(amount), "expected": None if claim["amount"] is None else str(claim["amount"])}
     detail["differs"] = claim["amount"] is None or amount != claim["amount"]
-    return _move(
-        engine,
-        claim_id,
-        ClaimState.paid,
-        actor=actor,
-        now=now,
-        values={"paid_amount": amount, "paid_at": paid_at or now},
-        detail=detail,
-    )
+    return _move(engine, claim_id, ClaimState.paid, actor=actor, now=now,
+                 values={"paid_amount": amount, "paid_at": paid_at or now}, detail=detail)  # fmt: skip
 
 
 def reject_claim(engine: Engine, *, claim_id: int, reason: str, actor: str, now: datetime) -> dict[str, Any]:
     if not reason.strip():
         raise TrackerError("a rejection needs the courier's reason")
-    return _move(
-        engine,
-        claim_id,
-        ClaimState.rejected,
-        actor=actor,
-        now=now,
-        values={"reject_reason": reason.strip()},
-        detail={"reason": reason.strip()},
-    )
+    return _move(engine, claim_id, ClaimState.rejected, actor=actor, now=now,
+                 values={"reject_reason": reason.strip()}, detail={"reason": reason.strip()})  # fmt: skip
 
 
 def withdraw_claim(engine: Engine, *, claim_id: int, actor: str, now: datetime, note: str = "") -> dict[str, Any]:
@@ -352,15 +324,8 @@ def expire_due(engine: Engine, *, now: datetime, actor: str = "claims") -> int:
             return 0
         conn.execute(CLAIM.update().where(CLAIM.c.id.in_(ids)).values(state=ClaimState.expired, updated_at=now))
         for claim_id in ids:
-            record_audit(
-                conn,
-                at=now,
-                actor=actor,
-                action="claim.expired",
-                entity="claim",
-                entity_id=claim_id,
-                detail={"reason": "filing window closed unfiled"},
-            )
+            record_audit(conn, at=now, actor=actor, action="claim.expired", entity="claim", entity_id=claim_id,
+                         detail={"reason": "filing window closed unfiled"})  # fmt: skip
     return len(ids)
 
 
@@ -374,14 +339,8 @@ def list_claims(
     limit: int = 200,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    query = select(
-        CLAIM,
-        PARCEL.c.waybill,
-        PARCEL.c.order_id,
-        PARCEL.c.goods_value,
-        PARCEL.c.forward_freight,
-        PARCEL.c.return_freight,
-    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+    query = select(CLAIM, PARCEL.c.waybill, PARCEL.c.order_id, PARCEL.c.goods_value, PARCEL.c.forward_freight,
+                   PARCEL.c.return_freight).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)  # fmt: skip
     if state:
         query = query.where(CLAIM.c.state == state)
     if courier:

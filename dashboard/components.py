@@ -78,14 +78,8 @@ def login_form() -> None:
     if not ok:
         until = lockout_until([*attempts, this], user=name, address=address, now=now, policy=policy)
         detail["locked_until"] = until.isoformat() if until else None
-    record_audit(
-        b.engine,
-        at=now,
-        actor=name[:64] or "-",
-        action="login" if ok else "login_failed",
-        entity=data.LOGIN_ENTITY,
-        detail=detail,
-    )
+    record_audit(b.engine, at=now, actor=name[:64] or "-", action="login" if ok else "login_failed",
+                 entity=data.LOGIN_ENTITY, detail=detail)  # fmt: skip
     if ok and user:
         st.session_state.update(user=name, role=user.role)
         st.rerun()
@@ -96,12 +90,9 @@ def sidebar(b: Board) -> None:
     """Language switch, waybill/order search (from every page), who is logged in."""
     with st.sidebar:
         st.selectbox(
-            b.t("language"),
-            LANGS,
-            index=LANGS.index(b.lang),
-            key="lang",
+            b.t("language"), LANGS, index=LANGS.index(b.lang), key="lang",
             format_func=lambda code: {"zh": "中文", "en": "English"}[code],
-        )
+        )  # fmt: skip
         with st.form("search", clear_on_submit=False, border=False):
             text = st.text_input(b.t("search"), key="search_text")
             go = st.form_submit_button(b.t("search_button"))
@@ -175,13 +166,9 @@ def pick_table(
     ticked rows. Selection is by row position in `rows` (never by a label that may change), and the widget
     key carries the rows' ids (table_key), so a position always means the row it was ticked on."""
     event = st.dataframe(
-        _frame(b, rows, list(columns)),
-        hide_index=True,
-        key=table_key(key, rows, id_column),
-        width="stretch",
-        on_select="rerun",
-        selection_mode="multi-row",
-    )
+        _frame(b, rows, list(columns)), hide_index=True, key=table_key(key, rows, id_column), width="stretch",
+        on_select="rerun", selection_mode="multi-row",
+    )  # fmt: skip
     positions = getattr(getattr(event, "selection", None), "rows", None) or []
     picked = [rows[i] for i in sorted(set(positions)) if isinstance(i, int) and 0 <= i < len(rows)]
     st.caption(b.t("ticked_n", n=len(picked)) if picked else b.t("tick_rows"))
@@ -201,18 +188,9 @@ class Pending:
 
 
 def bulk_button(
-    b: Board,
-    column: Any,
-    label: str,
-    *,
-    key: str,
-    scope: str,
-    ids: Sequence[int],
-    waybills: Sequence[str],
-    run: Callable[[int], Any],
-    allowed: bool = True,
-    always_confirm: bool = False,
-) -> None:
+    b: Board, column: Any, label: str, *, key: str, scope: str, ids: Sequence[int], waybills: Sequence[str],
+    run: Callable[[int], Any], allowed: bool = True, always_confirm: bool = False,
+) -> None:  # fmt: skip
     """A bulk action's button: with nothing ticked it says so; with more ticked rows than
     board.confirm_above (or always, for opening claims) it asks first (confirm_pending); else it runs."""
     if not column.button(label, key=key, disabled=not allowed):

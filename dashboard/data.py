@@ -67,14 +67,10 @@ def ageing(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
     found = {r["hours"]: r for r in _rows(engine, query)}
     upper = [*AGE_BUCKETS[1:], None]
     return [
-        {
-            "hours": h,
-            "below": nxt,
-            "n": found[h]["n"] if h in found else 0,
-            "parcels": found[h]["parcels"] if h in found else 0,
-        }
+        {"hours": h, "below": nxt, "n": found[h]["n"] if h in found else 0,
+         "parcels": found[h]["parcels"] if h in found else 0}
         for h, nxt in zip(AGE_BUCKETS, upper, strict=True)
-    ]
+    ]  # fmt: skip
 
 
 def open_parcels(engine: Engine) -> int:
@@ -109,15 +105,9 @@ def turning_stale_count(
 
 
 def turning_stale_page(
-    engine: Engine,
-    *,
-    now: datetime,
-    stale_hours: int,
-    courier: str | None = None,
-    within_hours: int = 24,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[dict[str, Any]]:
+    engine: Engine, *, now: datetime, stale_hours: int, courier: str | None = None, within_hours: int = 24,
+    limit: int = 50, offset: int = 0,
+) -> list[dict[str, Any]]:  # fmt: skip
     """The parcels stale_soon counts, the soonest to turn stale first: they mostly have no exception yet,
     so the queue shows them as parcels, not flags."""
     where = [*_turning_stale(now, stale_hours, within_hours), *([PARCEL.c.courier == courier] if courier else [])]
@@ -131,7 +121,7 @@ def turning_stale_page(
             PARCEL.c.shop,
             PARCEL.c.province,
             PARCEL.c.last_event_at.label("last_update"),
-        )
+        )  # fmt: skip
         .where(*where)
         .order_by(PARCEL.c.last_event_at, PARCEL.c.id)
         .limit(limit)
@@ -159,7 +149,7 @@ def deadlines(engine: Engine, *, now: datetime, days: int) -> list[dict[str, Any
     query = (
         select(
             CLAIM.c.id, PARCEL.c.waybill, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.amount, CLAIM.c.filing_closes_at
-        )
+        )  # fmt: skip
         .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
         .where(
             CLAIM.c.state.in_(CLAIMABLE_STATES),
@@ -337,7 +327,7 @@ def queue_page(
             FLAG.c.next_action_en,
             FLAG.c.note,
             FLAG.c.parcel_id,
-        )
+        )  # fmt: skip
         .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
         .where(*_queue_where(f, now=now))
         .order_by(*SORTS[sort](), FLAG.c.id.desc())
@@ -380,7 +370,7 @@ def login_attempts(engine: Engine, *, since: datetime, limit: int = 5000) -> lis
             user=r["actor"],
             address=str((r["detail"] or {}).get("address", "")),
             ok=r["action"] == "login",
-        )
+        )  # fmt: skip
         for r in _rows(engine, query)
     ]
 
@@ -397,14 +387,10 @@ def failed_logins(engine: Engine, *, since: datetime, limit: int = 50) -> list[d
     for r in _rows(engine, query):
         detail = r["detail"] or {}
         locked = detail.get("locked_until")
-        out.append(
-            {
-                "at": _aware(r["at"]),
-                "login_name": r["actor"],
-                "address": detail.get("address", ""),
-                "locked_until": datetime.fromisoformat(locked) if locked else None,
-            }
-        )
+        out.append({
+            "at": _aware(r["at"]), "login_name": r["actor"], "address": detail.get("address", ""),
+            "locked_until": datetime.fromisoformat(locked) if locked else None,
+        })  # fmt: skip
     return out
 
 
@@ -446,7 +432,7 @@ def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
             "events": rows(
                 select(
                     EVENT.c.event_time, EVENT.c.status, EVENT.c.raw_code, EVENT.c.text, EVENT.c.location, EVENT.c.source
-                )
+                )  # fmt: skip
                 .where(EVENT.c.parcel_id == parcel_id)
                 .order_by(EVENT.c.event_time.desc(), EVENT.c.id.desc())
             ),
@@ -485,24 +471,11 @@ def claims_page(
 ) -> list[dict[str, Any]]:
     """Claims with their waybill, soonest filing deadline first (claims without one last)."""
     query = select(
-        CLAIM.c.id,
-        PARCEL.c.waybill,
-        CLAIM.c.courier,
-        CLAIM.c.claim_type,
-        CLAIM.c.scenario,
-        CLAIM.c.state,
-        CLAIM.c.amount,
-        CLAIM.c.formula,
-        CLAIM.c.missing,
-        CLAIM.c.filing_opens_at,
-        CLAIM.c.filing_closes_at,
-        CLAIM.c.reference_no,
-        CLAIM.c.filed_at,
-        CLAIM.c.paid_amount,
-        CLAIM.c.paid_at,
-        CLAIM.c.reject_reason,
+        CLAIM.c.id, PARCEL.c.waybill, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.scenario, CLAIM.c.state,
+        CLAIM.c.amount, CLAIM.c.formula, CLAIM.c.missing, CLAIM.c.filing_opens_at, CLAIM.c.filing_closes_at,
+        CLAIM.c.reference_no, CLAIM.c.filed_at, CLAIM.c.paid_amount, CLAIM.c.paid_at, CLAIM.c.reject_reason,
         CLAIM.c.parcel_id,
-    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)  # fmt: skip
     if state:
         query = query.where(CLAIM.c.state == state)
     if courier:
@@ -580,16 +553,9 @@ def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: i
     for r in _rows(engine, base):
         card = cards.setdefault(
             r["courier"],
-            {
-                "courier": r["courier"],
-                "parcels": 0,
-                "stale": 0,
-                "delivered": 0,
-                "kinds": {},
-                "claims_filed": 0,
-                "recovered": Decimal("0"),
-            },
-        )
+            {"courier": r["courier"], "parcels": 0, "stale": 0, "delivered": 0, "kinds": {}, "claims_filed": 0,
+             "recovered": Decimal("0")},
+        )  # fmt: skip
         card["parcels"] += r["n"]
         card["stale"] += int(r["stale"] or 0)
         if r["transit"] is not None:
@@ -657,18 +623,9 @@ def alerts_count(engine: Engine, *, state: str | None = None) -> int:
 def alerts_page(engine: Engine, *, state: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
     """Alerts newest first: channel, recipient, level, subject, state, attempts, when sent, error."""
     query = select(
-        ALERT.c.id,
-        ALERT.c.created_at,
-        ALERT.c.sent_at,
-        ALERT.c.channel,
-        ALERT.c.recipient,
-        ALERT.c.level,
-        ALERT.c.subject,
-        ALERT.c.state,
-        ALERT.c.attempts,
-        ALERT.c.error,
-        PARCEL.c.waybill,
-    ).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
+        ALERT.c.id, ALERT.c.created_at, ALERT.c.sent_at, ALERT.c.channel, ALERT.c.recipient, ALERT.c.level,
+        ALERT.c.subject, ALERT.c.state, ALERT.c.attempts, ALERT.c.error, PARCEL.c.waybill,
+    ).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)  # fmt: skip
     if state:
         query = query.where(ALERT.c.state == state)
     return _rows(engine, query.order_by(ALERT.c.id.desc()).limit(limit).offset(offset))
@@ -683,12 +640,8 @@ def polling(engine: Engine, *, now: datetime) -> dict[str, Any]:
     from tracker.providers.shared import paused_providers
 
     leased = count_leased(engine, now=now)
-    return {
-        "due": sum(count_due(engine, now=now).values()),
-        "leased": sum(leased.values()),
-        "workers": len(leased),
-        "paused": sorted(paused_providers(engine, now=now).items()),
-    }
+    return {"due": sum(count_due(engine, now=now).values()), "leased": sum(leased.values()),
+            "workers": len(leased), "paused": sorted(paused_providers(engine, now=now).items())}  # fmt: skip
 
 
 def pushes(engine: Engine, *, day: str) -> dict[str, Any]:
@@ -726,7 +679,7 @@ READS: dict[str, Callable[..., Any]] = {
         polling,
         pushes,
         failed_logins,
-    )
+    )  # fmt: skip
 }
 
 

@@ -165,7 +165,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "claim.withdraw",
             "claim.export",
         }
-    ),
+    ),  # fmt: skip
     "agent": frozenset({"flag.ack", "flag.note", "flag.resolve", "claim.open", "claim.export"}),
 }
 

@@ -38,23 +38,13 @@ CANONICAL = (
 )  # fmt: skip
 MONEY_FIELDS = ("goods_value", "forward_freight", "return_freight")
 TIME_FIELDS = (
-    "order_created_at",
-    "issued_at",
-    "paid_at",
-    "shipped_at",
-    "promised_ship_by",
-    "refund_deadline",
+    "order_created_at", "issued_at", "paid_at", "shipped_at", "promised_ship_by", "refund_deadline",
     "return_agreed_at",
-)
+)  # fmt: skip
 _WAYBILL_SPLIT = re.compile(r"[,，;；/\s]+")
 _WAYBILL_OK = re.compile(r"^[A-Za-z0-9-]{6,32}$")
-_DIRECTIONS = {
-    "outbound": Direction.outbound,
-    "发货": Direction.outbound,
-    "return": Direction.ret,
-    "退货": Direction.ret,
-    "退回": Direction.ret,
-}
+_DIRECTIONS = {"outbound": Direction.outbound, "发货": Direction.outbound, "return": Direction.ret,
+               "退货": Direction.ret, "退回": Direction.ret}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

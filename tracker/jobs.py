@@ -156,9 +156,8 @@ async def dispatch(timestamp: int) -> dict[str, int]:
     except TimeoutError:
         log.warning(
             "dispatch cancelled after %d s (job_timeout_seconds); the next tick dispatches. It was waiting at:\n%s",
-            seconds,
-            where_waiting(inside="_dispatch"),
-        )
+            seconds, where_waiting(inside="_dispatch"),
+        )  # fmt: skip
         return {}
 
 
@@ -217,14 +216,9 @@ async def poll_due(provider: str) -> dict[str, int]:
     if provider in await asyncio.to_thread(paused_providers, rt.engine, now=now):
         return {"leased": 0, "paused": 1}
     parcels = await asyncio.to_thread(
-        lease_due,
-        rt.engine,
-        couriers=rt.couriers_of.get(provider, []),
-        now=now,
-        limit=cfg.parcels_per_job,
-        owner=rt.name,
-        lease_seconds=cfg.lease_seconds,
-    )
+        lease_due, rt.engine, couriers=rt.couriers_of.get(provider, []), now=now,
+        limit=cfg.parcels_per_job, owner=rt.name, lease_seconds=cfg.lease_seconds,
+    )  # fmt: skip
     if not parcels:
         return {"leased": 0}
     keeper = asyncio.create_task(_keep_leases(rt, [p.id for p in parcels]))
@@ -239,13 +233,8 @@ async def poll_due(provider: str) -> dict[str, int]:
         log.warning(
             "poll job for %s cancelled after %d s (job_timeout_seconds) with %d parcels (waybills %s%s); they are "
             "polled again once their leases lapse. It was waiting at:\n%s",
-            provider,
-            cfg.job_timeout_seconds,
-            len(parcels),
-            shown,
-            more,
-            where_waiting(inside="poll_provider"),
-        )
+            provider, cfg.job_timeout_seconds, len(parcels), shown, more, where_waiting(inside="poll_provider"),
+        )  # fmt: skip
         return {"leased": len(parcels), "timed_out": 1}
     finally:
         keeper.cancel()

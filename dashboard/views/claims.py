@@ -22,9 +22,8 @@ for col, r in zip(cols, summary, strict=False):
     col.metric(state_label(r["state"], b.lang), r["n"], f"¥{r['amount']:,.2f}", delta_color="off")
 
 states = ["", *ClaimState]
-state = st.selectbox(
-    b.t("state"), states, key="c_state", format_func=lambda v: b.t("any") if not v else state_label(v, b.lang)
-)
+state = st.selectbox(b.t("state"), states, key="c_state",
+                     format_func=lambda v: b.t("any") if not v else state_label(v, b.lang))  # fmt: skip
 total = b.read("claims_count", state=state or None)
 offset = pager(b, total, key="c_page")
 rows = b.read("claims_page", state=state or None, limit=b.settings.board.page_size, offset=offset)
@@ -35,26 +34,9 @@ for r in rows:
     r["window"] = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
 # ticked in the table itself: a claim is its id, never its label (a label that changed with the claim's
 # state once left the browser holding a choice the server no longer knew: TypeError)
-picked = pick_table(
-    b,
-    rows,
-    [
-        "id",
-        "waybill",
-        "courier",
-        "claim_type",
-        "state",
-        "amount",
-        "formula",
-        "window",
-        "days_left",
-        "reference_no",
-        "paid_amount",
-        "reject_reason",
-    ],
-    key="claims_table",
-    id_column="id",
-)
+picked = pick_table(b, rows, ["id", "waybill", "courier", "claim_type", "state", "amount", "formula", "window",
+                             "days_left", "reference_no", "paid_amount", "reject_reason"], key="claims_table",
+                    id_column="id")  # fmt: skip
 selected = [r["id"] for r in picked]
 waybills = [r["waybill"] for r in picked]
 confirm_pending(b, "claims_table")
@@ -79,17 +61,8 @@ buttons = st.columns(5)
 
 
 def bulk(i: int, label: str, key: str, action: str, run) -> None:
-    bulk_button(
-        b,
-        buttons[i],
-        b.t(label),
-        key=key,
-        scope="claims_table",
-        ids=selected,
-        waybills=waybills,
-        run=run,
-        allowed=b.can(action),
-    )
+    bulk_button(b, buttons[i], b.t(label), key=key, scope="claims_table", ids=selected, waybills=waybills, run=run,
+                allowed=b.can(action))  # fmt: skip
 
 
 if amount is None and buttons[1].button(  # not a number: said before anything is asked or run
@@ -104,17 +77,10 @@ bulk(2, "reject", "c_reject", "claim.reject", lambda i, why=reason: actions.reje
 bulk(3, "withdraw", "c_withdraw", "claim.withdraw", lambda i, why=reason: actions.withdraw(b, i, reason=why or None))
 if selected and b.can("claim.export"):
     buttons[4].download_button(
-        b.t("export_xlsx"),
-        data=actions.export_packets(b, selected),
-        file_name="claims.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="c_export",
-    )
+        b.t("export_xlsx"), data=actions.export_packets(b, selected), file_name="claims.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="c_export",
+    )  # fmt: skip
 
 st.subheader(b.t("reconciliation"))
-table(
-    b,
-    b.read("reconciliation"),
-    ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid"],
-    key="reconciliation",
-)
+table(b, b.read("reconciliation"), ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount",
+                                     "short_paid"], key="reconciliation")  # fmt: skip

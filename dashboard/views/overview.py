@@ -24,13 +24,11 @@ stale_hours = b.settings.rules.stale.warn_hours
 soon = b.read("stale_soon", now=b.now, stale_hours=stale_hours)
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric(
-    b.t("open_total"), sum(r["n"] for r in by_kind), b.t("on_parcels", n=b.read("open_parcels")), delta_color="off"
-)
+m1.metric(b.t("open_total"), sum(r["n"] for r in by_kind), b.t("on_parcels", n=b.read("open_parcels")),
+          delta_color="off")  # fmt: skip
 m2.metric(b.t("stale_soon"), sum(r["n"] for r in soon))
-m3.metric(
-    b.t("claimable"), f"¥{claim_money['amount']:,.2f}", b.t("claims_n", n=claim_money["count"]), delta_color="off"
-)
+m3.metric(b.t("claimable"), f"¥{claim_money['amount']:,.2f}", b.t("claims_n", n=claim_money["count"]),
+          delta_color="off")  # fmt: skip
 m4.metric(b.t("alerts_today"), sent["sent"], f"{b.t('alerts_failed_today')}: {sent['failed']}", delta_color="off")
 with m1:
     queue_link(b, b.t("open_queue"), state="unresolved")

@@ -29,35 +29,13 @@ st.title(f"{md(p['waybill'])} · {md(b.courier(p['courier']))}")
 st.caption(f"{b.t('status')}: {md(p['status'])} · {md(p['status_text'] or '')}")
 
 st.subheader(b.t("facts"))
-facts = [
-    "order_id",
-    "shop",
-    "direction",
-    "province",
-    "city",
-    "goods_value",
-    "paid_at",
-    "shipped_at",
-    "first_scan_at",
-    "last_event_at",
-    "delivered_at",
-    "refund_deadline",
-    "provider_error",
-]
+facts = ["order_id", "shop", "direction", "province", "city", "goods_value", "paid_at", "shipped_at",
+         "first_scan_at", "last_event_at", "delivered_at", "refund_deadline", "provider_error"]  # fmt: skip
 fact_rows = [{"field": b.t(k), "value": p[k]} for k in facts if p.get(k) not in (None, "")]
 sub = detail["subscription"] or {}
-fact_rows.append(
-    {
-        "field": b.t("push_subscription"),
-        "value": describe(
-            sub.get("state"),
-            provider=sub.get("provider"),
-            message=sub.get("message"),
-            last_push_at=sub.get("last_push_at"),
-            tz=b.settings.tz,
-        ),
-    }
-)
+fact_rows.append({"field": b.t("push_subscription"), "value": describe(
+    sub.get("state"), provider=sub.get("provider"), message=sub.get("message"), last_push_at=sub.get("last_push_at"),
+    tz=b.settings.tz)})  # fmt: skip
 table(b, fact_rows, ["field", "value"], key="facts")
 if detail["facts"]:
     table(b, detail["facts"], ["kind", "recorded_at", "recorded_by", "data"], key="manual_facts")
@@ -72,20 +50,12 @@ st.subheader(b.t("flags"))
 action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
 for f in detail["flags"]:
     f["next_action"] = f[action_col]
-table(
-    b,
-    detail["flags"],
-    ["id", "kind", "severity", "state", "opened_at", "escalated_at", "resolved_at", "assignee", "note", "next_action"],
-    key="flags",
-)
+table(b, detail["flags"], ["id", "kind", "severity", "state", "opened_at", "escalated_at", "resolved_at", "assignee",
+                           "note", "next_action"], key="flags")  # fmt: skip
 
 st.subheader(b.t("claims"))
-table(
-    b,
-    detail["claims"],
-    ["id", "claim_type", "state", "amount", "formula", "filing_closes_at", "reference_no", "paid_amount"],
-    key="claims",
-)
+table(b, detail["claims"], ["id", "claim_type", "state", "amount", "formula", "filing_closes_at", "reference_no",
+                            "paid_amount"], key="claims")  # fmt: skip
 
 st.subheader(b.t("alerts"))
 table(b, detail["alerts"], ["created_at", "channel", "recipient", "level", "state", "sent_at", "error"], key="alerts")

@@ -27,14 +27,8 @@ if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale
         st.caption(f"{b.t('courier')}: {md(b.courier(params.courier))}")
     total = b.read("turning_stale_count", now=b.now, stale_hours=stale_hours, courier=params.courier)
     offset = pager(b, total, key="ts_page")
-    rows = b.read(
-        "turning_stale_page",
-        now=b.now,
-        stale_hours=stale_hours,
-        courier=params.courier,
-        limit=b.settings.board.page_size,
-        offset=offset,
-    )
+    rows = b.read("turning_stale_page", now=b.now, stale_hours=stale_hours, courier=params.courier,
+                  limit=b.settings.board.page_size, offset=offset)  # fmt: skip
     for r in rows:
         r["courier"] = b.courier(r["courier"])
     table(b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"], key="turning")
@@ -45,12 +39,9 @@ def choice(label: str, options: list[str], current: str | None, key: str, fmt=No
     opts = [ANY, *options] if current in (None, "", *options) else [ANY, current, *options]
     fmt = fmt or (lambda v: v)
     return st.selectbox(
-        b.t(label),
-        opts,
-        index=opts.index(current or ANY),
-        key=key,
+        b.t(label), opts, index=opts.index(current or ANY), key=key,
         format_func=lambda v: b.t("any") if v == ANY else fmt(v),
-    )
+    )  # fmt: skip
 
 
 c = st.columns(4)
@@ -65,39 +56,24 @@ with c[3]:
 c = st.columns(4)
 with c[0]:
     states = ["unresolved", *FlagState]
-    state = choice(
-        "state",
-        states,
-        params.state,
-        "q_state",
-        lambda v: b.t("unresolved") if v == "unresolved" else state_label(v, b.lang),
-    )
+    state = choice("state", states, params.state, "q_state",
+                   lambda v: b.t("unresolved") if v == "unresolved" else state_label(v, b.lang))  # fmt: skip
 with c[1]:
     assignees = ["-", *b.read("distinct_values", ttl=60, column="assignee")]
     assignee = choice("assignee", assignees, params.assignee, "q_assignee", lambda v: b.t("nobody") if v == "-" else v)
 with c[2]:
     age = st.number_input(
-        b.t("min_age"),
-        min_value=0,
-        max_value=b.settings.board.max_age_hours,
-        value=params.min_age_hours or 0,
-        step=24,
-        key="q_age",
-    )
+        b.t("min_age"), min_value=0, max_value=b.settings.board.max_age_hours, value=params.min_age_hours or 0,
+        step=24, key="q_age",
+    )  # fmt: skip
 with c[3]:
     sort = st.selectbox(b.t("sort"), list(SORTS), key="q_sort", format_func=lambda v: b.t(f"sort_{v}"))
 
 f = QueueFilter(
-    kind=kind or None,
-    courier=courier or None,
-    shop=shop or None,
-    region=region or None,
-    min_age_hours=int(age) or None,
-    max_age_hours=params.max_age_hours,
-    assignee=assignee or None,
-    state=state or None,
-    waybill=params.waybill,
-)
+    kind=kind or None, courier=courier or None, shop=shop or None, region=region or None,
+    min_age_hours=int(age) or None, max_age_hours=params.max_age_hours, assignee=assignee or None,
+    state=state or None, waybill=params.waybill,
+)  # fmt: skip
 if f.params() != params.params():
     st.query_params.from_dict(f.params())
 
@@ -109,20 +85,8 @@ rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=b.settings.board.pa
 action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
 for r in rows:
     r["next_action"] = r[action_col]
-columns = [
-    "flag_id",
-    "waybill",
-    "courier",
-    "kind",
-    "severity",
-    "state",
-    "assignee",
-    "shop",
-    "province",
-    "last_update",
-    "next_action",
-    "note",
-]
+columns = ["flag_id", "waybill", "courier", "kind", "severity", "state", "assignee", "shop", "province", "last_update",
+           "next_action", "note"]  # fmt: skip
 picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id")
 
 st.subheader(b.t("bulk_actions"))
@@ -136,17 +100,8 @@ waybills = [r["waybill"] for r in picked]
 
 
 def bulk(i: int, label: str, key: str, action: str, run) -> None:
-    bulk_button(
-        b,
-        buttons[i],
-        b.t(label),
-        key=key,
-        scope="queue_table",
-        ids=flag_ids,
-        waybills=waybills,
-        run=run,
-        allowed=b.can(action),
-    )
+    bulk_button(b, buttons[i], b.t(label), key=key, scope="queue_table", ids=flag_ids, waybills=waybills, run=run,
+                allowed=b.can(action))  # fmt: skip
 
 
 bulk(0, "ack", "q_ack", "flag.ack", lambda i, note=note: actions.acknowledge(b, i, note=note or None))
@@ -155,15 +110,6 @@ bulk(2, "add_note", "q_add_note", "flag.note", lambda i, note=note: actions.add_
 bulk(3, "resolve", "q_resolve", "flag.resolve", lambda i, note=note: actions.resolve(b, i, note=note or None))
 # claims are opened per parcel (a parcel with two ticked flags gets one set of claims), always confirmed
 by_parcel = {r["parcel_id"]: r["waybill"] for r in picked}
-bulk_button(
-    b,
-    buttons[4],
-    b.t("open_claims"),
-    key="q_open_claims",
-    scope="queue_table",
-    ids=list(by_parcel),
-    waybills=list(by_parcel.values()),
-    run=lambda p: actions.open_claims(b, p),
-    allowed=b.can("claim.open"),
-    always_confirm=True,
-)
+bulk_button(b, buttons[4], b.t("open_claims"), key="q_open_claims", scope="queue_table", ids=list(by_parcel),
+            waybills=list(by_parcel.values()), run=lambda p: actions.open_claims(b, p), allowed=b.can("claim.open"),
+            always_confirm=True)  # fmt: skip

@@ -25,13 +25,9 @@ def utc(day, tz=b.settings.tz):
 
 
 cards = b.read(
-    "scorecards",
-    ttl=300,
-    start=utc(start),
-    end=utc(end + timedelta(days=1)),
-    stale_hours=b.settings.rules.stale.warn_hours,
-    now=b.now,
-)
+    "scorecards", ttl=300, start=utc(start), end=utc(end + timedelta(days=1)),
+    stale_hours=b.settings.rules.stale.warn_hours, now=b.now,
+)  # fmt: skip
 rows = [
     {
         "courier": card["courier"],
@@ -47,16 +43,8 @@ rows = [
     }
     for card in cards
 ]
-columns = [
-    "courier",
-    "parcels",
-    "exception_rate",
-    "kind_rates",
-    "stale_rate",
-    "median_transit",
-    "claims_filed",
-    "recovered",
-]
+columns = ["courier", "parcels", "exception_rate", "kind_rates", "stale_rate", "median_transit", "claims_filed",
+           "recovered"]  # fmt: skip
 table(b, rows, columns, key="scorecards")
 
 rates = pd.DataFrame(

@@ -33,72 +33,41 @@ def tables() -> ClaimTables:
 
 
 def _parcel(engine: Engine, waybill: str, *, status: str = "in_transit", **kw: Any) -> int:
-    facts: dict[str, Any] = {
-        "courier": "yto",
-        "waybill": waybill,
-        "order_id": f"O{waybill[-4:]}",
-        "goods_value": D("268.50"),
-        "order_created_at": ORDER,
-        "issued_at": ORDER,
-        "shipped_at": ORDER + timedelta(hours=5),
-    }
+    facts: dict[str, Any] = {"courier": "yto", "waybill": waybill, "order_id": f"O{waybill[-4:]}", "goods_value": D("268.50"),
+                             "order_created_at": ORDER, "issued_at": ORDER, "shipped_at": ORDER + timedelta(hours=5)}  # fmt: skip
     snapshot = {k: kw.pop(k) for k in ("last_event_at",) if k in kw}
     facts.update(kw)
     repo.upsert_parcels(engine, [ParcelFacts(**facts)], now=ORDER)
     with engine.begin() as conn:
-        conn.execute(
-            ParcelRow.__table__.update()
-            .where(ParcelRow.__table__.c.waybill == waybill)
-            .values(status=status, **snapshot)
-        )
+        conn.execute(ParcelRow.__table__.update().where(ParcelRow.__table__.c.waybill == waybill)
+                     .values(status=status, **snapshot))  # fmt: skip
         return conn.execute(select(ParcelRow.id).where(ParcelRow.waybill == waybill)).scalar_one()
 
 
 def _flag(engine: Engine, parcel_id: int, kind: str, state: str = "open") -> None:
     with engine.begin() as conn:
-        conn.execute(
-            insert(FlagRow).values(
-                parcel_id=parcel_id, courier="yto", kind=kind, severity="warn", state=state, opened_at=NOW
-            )
-        )
+        conn.execute(insert(FlagRow).values(parcel_id=parcel_id, courier="yto", kind=kind, severity="warn", state=state,
+                                            opened_at=NOW))  # fmt: skip
 
 
 def _audit(engine: Engine, claim_id: int) -> list[str]:
     with engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(AuditRow.action)
-                .where(AuditRow.entity == "claim", AuditRow.entity_id == claim_id)
-                .order_by(AuditRow.id)
-            ).scalars()
-        )
+        return list(conn.execute(select(AuditRow.action).where(AuditRow.entity == "claim", AuditRow.entity_id == claim_id)
+                                 .order_by(AuditRow.id)).scalars())  # fmt: skip
 
 
 def test_flags_propose_their_claims_once(engine: Engine, tables: ClaimTables) -> None:
     lost = _parcel(engine, "YT7500000000001")
     damaged = _parcel(engine, "YT7500000000002")
     late = _parcel(engine, "YT7500000000003")
-    refused_late = _parcel(
-        engine,
-        "YT7500000000004",
-        forward_freight=D("12.00"),
-        return_freight=D("15.00"),
-        last_event_at=ORDER + timedelta(hours=5 + 100),
-    )
+    refused_late = _parcel(engine, "YT7500000000004", forward_freight=D("12.00"), return_freight=D("15.00"),
+                           last_event_at=ORDER + timedelta(hours=5 + 100))  # fmt: skip
     refused_on_time = _parcel(engine, "YT7500000000005", last_event_at=ORDER + timedelta(hours=30))
-    insured = _parcel(
-        engine, "YT7500000000006", freight_insured=True, category="冰箱", goods_value=D("3299.00"), status="returned"
-    )
+    insured = _parcel(engine, "YT7500000000006", freight_insured=True, category="冰箱", goods_value=D("3299.00"),
+                      status="returned")  # fmt: skip
     resolved = _parcel(engine, "YT7500000000007")
-    for pid, kind in [
-        (lost, "lost"),
-        (damaged, "damaged"),
-        (late, "late_shipment"),
-        (refused_late, "refused"),
-        (refused_on_time, "refused"),
-        (insured, "returned"),
-        (resolved, "lost"),
-    ]:
+    for pid, kind in [(lost, "lost"), (damaged, "damaged"), (late, "late_shipment"), (refused_late, "refused"),
+                      (refused_on_time, "refused"), (insured, "returned"), (resolved, "lost")]:  # fmt: skip
         _flag(engine, pid, kind, state="resolved" if pid == resolved else "open")
     summary = service.propose(engine, tables=tables, now=NOW)
     assert dict(summary.proposed) == {"goods_lost": 2, "ship_delay": 1, "freight": 1, "freight_insurance": 1}
@@ -137,9 +106,8 @@ def _draft(
     engine: Engine, tables: ClaimTables, waybill: str = "YT7500000000020", claim_type: str = "goods_lost"
 ) -> int:
     pid = _parcel(engine, waybill)
-    return service.open_claim(
-        engine, parcel_id=pid, claim_type=claim_type, scenario="default", tables=tables, actor="lead.wang", now=NOW
-    )
+    return service.open_claim(engine, parcel_id=pid, claim_type=claim_type, scenario="default", tables=tables,
+                              actor="lead.wang", now=NOW)  # fmt: skip
 
 
 def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables: ClaimTables) -> None:
@@ -147,14 +115,8 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
     opens = service.get_claim(engine, claim_id)["filing_opens_at"]
     assert opens == ORDER + timedelta(days=7)
     with pytest.raises(TrackerError, match="filing opens"):
-        service.file_claim(
-            engine,
-            claim_id=claim_id,
-            reference_no="TS-1",
-            actor="lead.wang",
-            now=NOW,
-            filed_at=opens - timedelta(minutes=1),
-        )
+        service.file_claim(engine, claim_id=claim_id, reference_no="TS-1", actor="lead.wang", now=NOW,
+                           filed_at=opens - timedelta(minutes=1))  # fmt: skip
     filed = service.file_claim(
         engine, claim_id=claim_id, reference_no="TS-1", actor="lead.wang", now=NOW, filed_at=opens
     )
@@ -163,13 +125,8 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
     assert paid["state"] == "paid" and paid["paid_amount"] == D("200.00")
     assert _audit(engine, claim_id) == ["claim.draft", "claim.filed", "claim.paid"]
     (line,) = reconcile(engine, tz=SHANGHAI)
-    assert (line.courier, line.month, line.expected, line.paid, line.short) == (
-        "yto",
-        "2026-11",
-        D("268.50"),
-        D("200.00"),
-        D("68.50"),
-    )
+    assert (line.courier, line.month, line.expected, line.paid, line.short) == ("yto", "2026-11", D("268.50"), D("200.00"),
+                                                                                D("68.50"))  # fmt: skip
     assert line.mismatches[0]["claim_id"] == claim_id
 
 
@@ -186,9 +143,8 @@ def test_a_filing_date_without_a_time_counts_if_the_window_is_open_that_day(
     first = _draft(engine, tables, waybill="YT7500000000031")
     opens = service.get_claim(engine, first)["filing_opens_at"]
     with pytest.raises(TrackerError, match="filing opens"):
-        service.file_claim(
-            engine, claim_id=first, reference_no="R", actor="a", now=NOW, filed_on=day_of(opens - timedelta(days=1))
-        )
+        service.file_claim(engine, claim_id=first, reference_no="R", actor="a", now=NOW,
+                           filed_on=day_of(opens - timedelta(days=1)))  # fmt: skip
     filed = service.file_claim(engine, claim_id=first, reference_no="R", actor="a", now=NOW, filed_on=day_of(opens))
     assert filed["state"] == "filed" and filed["filed_at"] == opens
     late = _draft(engine, tables, waybill="YT7500000000032", claim_type="ship_delay")
@@ -196,25 +152,16 @@ def test_a_filing_date_without_a_time_counts_if_the_window_is_open_that_day(
     filed = service.file_claim(engine, claim_id=late, reference_no="R", actor="a", now=NOW, filed_on=day_of(closes))
     assert filed["filed_at"] == day_of(closes)[0] <= closes
     with pytest.raises(TrackerError, match="filing window closed"):
-        service.file_claim(
-            engine,
-            claim_id=_draft(engine, tables, waybill="YT7500000000033", claim_type="ship_delay"),
-            reference_no="R",
-            actor="a",
-            now=NOW,
-            filed_on=day_of(closes + timedelta(days=1)),
-        )
+        service.file_claim(engine, claim_id=_draft(engine, tables, waybill="YT7500000000033", claim_type="ship_delay"),
+                           reference_no="R", actor="a", now=NOW, filed_on=day_of(closes + timedelta(days=1)))  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("moves", "error"),
-    [
-        (["pay"], "claim \\d+ is draft; it cannot become paid"),
-        (["file", "file"], "is filed; it cannot become filed"),
-        (["withdraw", "file"], "is withdrawn; it cannot become filed"),
-        (["file", "reject", "pay"], "is rejected; it cannot become paid"),
-    ],
-)
+@pytest.mark.parametrize(("moves", "error"), [
+    (["pay"], "claim \\d+ is draft; it cannot become paid"),
+    (["file", "file"], "is filed; it cannot become filed"),
+    (["withdraw", "file"], "is withdrawn; it cannot become filed"),
+    (["file", "reject", "pay"], "is rejected; it cannot become paid"),
+])  # fmt: skip
 def test_invalid_transitions_are_clear_errors(
     engine: Engine, tables: ClaimTables, moves: list[str], error: str
 ) -> None:
@@ -249,31 +196,12 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     claim_id = _draft(engine, tables)
     parcel_id = service.get_claim(engine, claim_id)["parcel_id"]
     with engine.begin() as conn:
-        conn.execute(
-            insert(TrackingEventRow),
-            [
-                {
-                    "parcel_id": parcel_id,
-                    "event_time": ORDER + timedelta(hours=8),
-                    "status": "picked_up",
-                    "raw_code": "1",
-                    "text": "【杭州市萧山区公司】已揽收",
-                    "text_hash": "a" * 16,
-                    "location": "杭州市",
-                    "ingested_at": NOW,
-                },
-                {
-                    "parcel_id": parcel_id,
-                    "event_time": ORDER + timedelta(days=1),
-                    "status": "in_transit",
-                    "raw_code": "0",
-                    "text": "【杭州转运中心】已发出",
-                    "text_hash": "b" * 16,
-                    "location": None,
-                    "ingested_at": NOW,
-                },
-            ],
-        )
+        conn.execute(insert(TrackingEventRow), [
+            {"parcel_id": parcel_id, "event_time": ORDER + timedelta(hours=8), "status": "picked_up", "raw_code": "1",
+             "text": "【杭州市萧山区公司】已揽收", "text_hash": "a" * 16, "location": "杭州市", "ingested_at": NOW},
+            {"parcel_id": parcel_id, "event_time": ORDER + timedelta(days=1), "status": "in_transit", "raw_code": "0",
+             "text": "【杭州转运中心】已发出", "text_hash": "b" * 16, "location": None, "ingested_at": NOW},
+        ])  # fmt: skip
     out = export_claims(
         tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine, tables=tables, tz=SHANGHAI
     )
@@ -294,30 +222,17 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
         "杭州市",
     ]
     assert evidence.cell(row=4, column=4).value == "【杭州转运中心】已发出"
-    csv_text = export_claims(
-        tmp_path / "packet.csv", service.list_claims(engine), engine=engine, tables=tables, tz=SHANGHAI
-    ).read_text(encoding="utf-8-sig")
+    csv_text = export_claims(tmp_path / "packet.csv", service.list_claims(engine), engine=engine, tables=tables,
+                             tz=SHANGHAI).read_text(encoding="utf-8-sig")  # fmt: skip
     assert "物流轨迹" in csv_text and "2026-11-01 18:00 [picked_up] 【杭州市萧山区公司】已揽收" in csv_text
 
 
-@pytest.mark.parametrize(
-    ("action", "error"),
-    [
-        (
-            lambda e, i: service.file_claim(e, claim_id=i, reference_no="  ", actor="a", now=NOW),
-            "needs the courier's reference number",
-        ),
-        (
-            lambda e, i: service.pay_claim(e, claim_id=i, amount=D("-1.00"), actor="a", now=NOW),
-            "a payout is not negative",
-        ),
-        (
-            lambda e, i: service.reject_claim(e, claim_id=i, reason="", actor="a", now=NOW),
-            "a rejection needs the courier's reason",
-        ),
-        (lambda e, i: service.get_claim(e, 999_999), "no claim with id 999999"),
-    ],
-)
+@pytest.mark.parametrize(("action", "error"), [
+    (lambda e, i: service.file_claim(e, claim_id=i, reference_no="  ", actor="a", now=NOW), "needs the courier's reference number"),
+    (lambda e, i: service.pay_claim(e, claim_id=i, amount=D("-1.00"), actor="a", now=NOW), "a payout is not negative"),
+    (lambda e, i: service.reject_claim(e, claim_id=i, reason="", actor="a", now=NOW), "a rejection needs the courier's reason"),
+    (lambda e, i: service.get_claim(e, 999_999), "no claim with id 999999"),
+])  # fmt: skip
 def test_bad_ledger_input_is_refused_and_changes_nothing(
     engine: Engine, tables: ClaimTables, action, error: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -332,6 +247,5 @@ def test_open_claim_twice_for_one_type_is_refused(engine: Engine, tables: ClaimT
     claim_id = _draft(engine, tables)
     parcel_id = service.get_claim(engine, claim_id)["parcel_id"]
     with pytest.raises(TrackerError, match="YT7500000000020 already has a goods_lost claim"):
-        service.open_claim(
-            engine, parcel_id=parcel_id, claim_type="goods_lost", scenario="default", tables=tables, actor="a", now=NOW
-        )
+        service.open_claim(engine, parcel_id=parcel_id, claim_type="goods_lost", scenario="default", tables=tables,
+                           actor="a", now=NOW)  # fmt: skip

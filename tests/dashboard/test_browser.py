@@ -23,15 +23,8 @@ from tracker.commands.board import streamlit_command
 from tracker.settings import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--disable-quic", "--no-first-run"]  # fmt: skip
 TIMEOUT_MS = 30_000
 
 

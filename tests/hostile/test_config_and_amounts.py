@@ -18,14 +18,8 @@ DATA = json.loads((Path(__file__).resolve().parent / "data" / "config_files.json
 
 
 def _tracker(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracker.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=cwd,
-        timeout=60,
-    )
+    return subprocess.run([sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, cwd=cwd, timeout=60)  # fmt: skip
 
 
 def _break(config: Path, case: dict[str, object]) -> None:

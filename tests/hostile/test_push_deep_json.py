@@ -57,12 +57,8 @@ def test_depth_limit_counts_brackets_not_strings() -> None:
     assert not json_depth_exceeds('{"a": "\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}', 32)
     assert json_depth_exceeds("[" * 33 + "]" * 33, 32)
     assert not json_depth_exceeds("[" * 32 + "]" * 32, 32)
-    webhook = json.dumps(
-        {
-            "event": "TRACKING_UPDATED",
-            "data": {"track_info": {"tracking": {"providers": [{"events": [{"address": {"city": None}}]}]}}},
-        }
-    )
+    webhook = json.dumps({"event": "TRACKING_UPDATED", "data": {"track_info": {"tracking": {"providers": [
+        {"events": [{"address": {"city": None}}]}]}}}})  # fmt: skip
     assert decode_json(webhook, max_depth=32)["event"] == "TRACKING_UPDATED"
 
 

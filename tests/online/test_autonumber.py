@@ -157,11 +157,9 @@ def test_import_asks_kuaidi100_only_when_switched_on(
     on = copy_config(
         PROJECT_ROOT / "config",
         tmp_path / "on",
-        {
-            "providers.toml": {"kuaidi100": {"base_url": url}},
-            "couriers.toml": {"detection": {"import_autonumber": True}},
-        },
-    )
+        {"providers.toml": {"kuaidi100": {"base_url": url}},
+         "couriers.toml": {"detection": {"import_autonumber": True}}},
+    )  # fmt: skip
     monkeypatch.setenv("TRACKER_CONFIG_DIR", str(on))
     result = CliRunner().invoke(app, ["import", "parcels", str(path)])
     assert result.exit_code == 0, result.output

@@ -34,14 +34,8 @@ def intake(online_settings, sandbox) -> Iterator[tuple[str, object]]:
     migrate(engine)
     upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w in PARCELS], now=SANDBOX_NOW)
     for _, waybill in PARCELS:
-        httpx.post(
-            f"{url}/_sandbox/assign",
-            json={
-                "waybill": waybill,
-                "scenario": "refused_returned",
-                "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat(),
-            },
-        ).raise_for_status()
+        httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": "refused_returned",
+                   "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()}).raise_for_status()  # fmt: skip
     server: BackgroundServer = start_background(create_push_app(engine, online_settings, clock=lambda: SANDBOX_NOW))
     yield server.url, engine
     server.stop()
@@ -49,11 +43,8 @@ def intake(online_settings, sandbox) -> Iterator[tuple[str, object]]:
 
 
 def _push(sandbox_url: str, provider: str, callback: str, waybill: str, courier: str, bad: bool = False) -> dict:
-    r = httpx.post(
-        f"{sandbox_url}/_sandbox/push",
-        json={"provider": provider, "callback": callback, "waybills": [waybill], "courier": courier, "bad_sign": bad},
-        timeout=30,
-    )
+    r = httpx.post(f"{sandbox_url}/_sandbox/push", json={"provider": provider, "callback": callback,
+                   "waybills": [waybill], "courier": courier, "bad_sign": bad}, timeout=30)  # fmt: skip
     r.raise_for_status()
     return r.json()["results"][0]
 
@@ -63,14 +54,10 @@ def _events(engine) -> int:  # noqa: ANN001
         return conn.execute(select(func.count()).select_from(TrackingEventRow)).scalar_one()
 
 
-@pytest.mark.parametrize(
-    ("provider", "courier", "waybill"),
-    [
-        ("kuaidi100", "zto", "78312345678901"),
-        ("kdniao", "yunda", "4312345678901"),
-        ("track17", "chinapost", "9812345678901"),
-    ],
-)
+@pytest.mark.parametrize(("provider", "courier", "waybill"), [
+    ("kuaidi100", "zto", "78312345678901"), ("kdniao", "yunda", "4312345678901"),
+    ("track17", "chinapost", "9812345678901"),
+])  # fmt: skip
 def test_forged_push_is_rejected_and_stores_nothing(sandbox, intake, provider, courier, waybill) -> None:
     url, _ = sandbox
     push_url, engine = intake
@@ -80,14 +67,11 @@ def test_forged_push_is_rejected_and_stores_nothing(sandbox, intake, provider, c
 
 
 @needs_ingest
-@pytest.mark.parametrize(
-    ("provider", "courier", "waybill", "ack"),
-    [
-        ("kuaidi100", "zto", "78312345678901", {"result": True, "returnCode": "200", "message": "成功"}),
-        ("kdniao", "yunda", "4312345678901", None),
-        ("track17", "chinapost", "9812345678901", None),
-    ],
-)
+@pytest.mark.parametrize(("provider", "courier", "waybill", "ack"), [
+    ("kuaidi100", "zto", "78312345678901", {"result": True, "returnCode": "200", "message": "成功"}),
+    ("kdniao", "yunda", "4312345678901", None),
+    ("track17", "chinapost", "9812345678901", None),
+])  # fmt: skip
 def test_good_push_is_stored_once_and_acknowledged(sandbox, intake, provider, courier, waybill, ack) -> None:
     url, _ = sandbox
     push_url, engine = intake
@@ -109,13 +93,11 @@ def test_malformed_pushes_get_400(online_settings, intake) -> None:
     r = httpx.post(f"{push_url}/push/kuaidi100", data={"param": "{not json", "sign": push_sign("{not json", salt)})
     assert r.status_code == 400 and r.json()["result"] is False
     key = online_settings.providers.kdniao.app_key
-    r = httpx.post(
-        f"{push_url}/push/kdniao", data={"RequestData": "[1", "DataSign": data_sign("[1", key), "RequestType": "101"}
-    )
+    r = httpx.post(f"{push_url}/push/kdniao", data={"RequestData": "[1", "DataSign": data_sign("[1", key),
+                                                    "RequestType": "101"})  # fmt: skip
     assert r.status_code == 400 and r.json()["Success"] is False
-    r = httpx.post(
-        f"{push_url}/push/kdniao", data={"RequestData": "{}", "DataSign": data_sign("{}", key), "RequestType": "1002"}
-    )
+    r = httpx.post(f"{push_url}/push/kdniao", data={"RequestData": "{}", "DataSign": data_sign("{}", key),
+                                                    "RequestType": "1002"})  # fmt: skip
     assert r.status_code == 400
     r = httpx.post(f"{push_url}/push/kuaidi100", data={})
     assert r.status_code == 400

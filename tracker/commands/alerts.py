@@ -9,19 +9,9 @@ from tracker.errors import TrackerError
 from tracker.status import AlertState
 
 ALERT_COLUMNS = [
-    "id",
-    "created_at",
-    "state",
-    "level",
-    "recipient",
-    "channel",
-    "waybill",
-    "subject",
-    "attempts",
-    "due_at",
-    "sent_at",
-    "error",
-]
+    "id", "created_at", "state", "level", "recipient", "channel", "waybill", "subject", "attempts", "due_at",
+    "sent_at", "error",
+]  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -20,19 +20,9 @@ err = Console(stderr=True)
 import_app = typer.Typer(help="Import order and return exports.", no_args_is_help=True)
 
 PARCEL_COLUMNS = [
-    "courier",
-    "waybill",
-    "direction",
-    "order_id",
-    "shop",
-    "province",
-    "city",
-    "goods_value",
-    "shipped_at",
-    "status",
-    "last_event_at",
-    "push",
-]
+    "courier", "waybill", "direction", "order_id", "shop", "province", "city", "goods_value",
+    "shipped_at", "status", "last_event_at", "push",
+]  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -178,15 +168,9 @@ def parcels(
 ) -> None:
     app = ctx_app(ctx)
     rows = repo.list_parcels(
-        app.engine,
-        courier=courier,
-        status=status,
-        direction=direction,
-        waybill=waybill,
-        order_id=order,
-        limit=limit,
-        offset=offset,
-    )
+        app.engine, courier=courier, status=status, direction=direction, waybill=waybill,
+        order_id=order, limit=limit, offset=offset,
+    )  # fmt: skip
     from tracker.subscriptions import descriptions
 
     pushes = descriptions(app.engine, [r["id"] for r in rows], tz=app.settings.tz)

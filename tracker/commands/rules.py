@@ -18,18 +18,9 @@ flag_app = typer.Typer(help="Act on one flag: acknowledge, assign, resolve.", no
 fact_app = typer.Typer(help="Record what a person learned about a parcel (audited).", no_args_is_help=True)
 
 FLAG_COLUMNS = [
-    "id",
-    "waybill",
-    "courier",
-    "kind",
-    "severity",
-    "state",
-    "opened_at",
-    "escalated_at",
-    "assignee",
-    "next_action_zh",
-    "next_action_en",
-]
+    "id", "waybill", "courier", "kind", "severity", "state", "opened_at", "escalated_at", "assignee",
+    "next_action_zh", "next_action_en",
+]  # fmt: skip
 COURIER_HELP = "Courier slug, needed only when two couriers share the waybill number."
 
 
@@ -120,11 +111,8 @@ def assign(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     app = ctx_app(ctx)
-    _show(
-        lifecycle.assign(
-            app.engine, flag_id=flag_id, to=to, actor=resolve_actor(by), now=resolve_now(now, app.settings), note=note
-        )
-    )
+    _show(lifecycle.assign(app.engine, flag_id=flag_id, to=to, actor=resolve_actor(by),
+                           now=resolve_now(now, app.settings), note=note))  # fmt: skip
 
 
 def resolve(
@@ -139,9 +127,8 @@ def resolve(
     _show(lifecycle.resolve(app.engine, flag_id=flag_id, actor=resolve_actor(by), now=when, note=note))
 
 
-def _record(
-    ctx: typer.Context, record: Any, what: str, *, waybill: str, by: str | None, now: str | None, **facts: Any
-) -> None:
+def _record(ctx: typer.Context, record: Any, what: str, *, waybill: str, by: str | None, now: str | None,
+            **facts: Any) -> None:  # fmt: skip
     """Record one fact through `record` (a tracker.flags.facts service) as the actor, at --now."""
     app = ctx_app(ctx)
     fact_id = record(app.engine, waybill=waybill, actor=resolve_actor(by), now=resolve_now(now, app.settings), **facts)
@@ -174,19 +161,11 @@ def fact_not_received(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     _record(
-        ctx,
-        fact_service.buyer_not_received,
-        "buyer says short" if short else "buyer says not received",
-        waybill=waybill,
-        by=by,
-        now=now,
-        courier=courier,
-        short=short,
-        signer=signer,
+        ctx, fact_service.buyer_not_received, "buyer says short" if short else "buyer says not received",
+        waybill=waybill, by=by, now=now, courier=courier, short=short, signer=signer,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"),
-        note=note,
-    )
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note,
+    )  # fmt: skip
 
 
 def fact_return_agreed(
@@ -208,18 +187,10 @@ def fact_return_agreed(
     except ValueProblem as exc:
         raise TrackerError(f"--deadline/--agreed-at: expected {exc}") from None
     _record(
-        ctx,
-        fact_service.return_agreed,
-        f"{'express' if express else 'ordinary'} return agreed",
-        waybill=waybill,
-        by=by,
-        now=now,
-        courier=courier,
-        refund_deadline=deadline_at,
-        express=express,
-        agreed_at=agreed,
-        note=note,
-    )
+        ctx, fact_service.return_agreed, f"{'express' if express else 'ordinary'} return agreed",
+        waybill=waybill, by=by, now=now, courier=courier, refund_deadline=deadline_at, express=express,
+        agreed_at=agreed, note=note,
+    )  # fmt: skip
 
 
 def fact_unreachable(
@@ -255,19 +226,11 @@ def fact_return_short(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     _record(
-        ctx,
-        fact_service.return_short,
-        "short return",
-        waybill=waybill,
-        by=by,
-        now=now,
-        courier=courier,
-        items_claimed=claimed,
-        items_received=received,
+        ctx, fact_service.return_short, "short return", waybill=waybill, by=by, now=now, courier=courier,
+        items_claimed=claimed, items_received=received,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"),
-        note=note,
-    )
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note,
+    )  # fmt: skip
 
 
 def fact_waybill_invalid(

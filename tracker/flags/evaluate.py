@@ -306,15 +306,11 @@ def _fill_lookups(conn: Connection, settings: Settings) -> None:
     if settings.next_actions:
         conn.execute(ACTION.insert(), [{"key": k, "zh": v.zh, "en": v.en} for k, v in settings.next_actions.items()])
     texts = [
-        {
-            "key": key,
-            "courier": slug,
-            **_segments("zh", text.zh, courier.name, courier.name_en),
-            **_segments("en", text.en, courier.name, courier.name_en),
-        }
+        {"key": key, "courier": slug, **_segments("zh", text.zh, courier.name, courier.name_en),
+         **_segments("en", text.en, courier.name, courier.name_en)}
         for key, text in settings.next_actions.items()
         for slug, courier in settings.couriers.items()
-    ]
+    ]  # fmt: skip
     if texts:
         conn.execute(ACTION_TEXT.insert(), texts)
     if settings.couriers:
@@ -373,19 +369,8 @@ def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> No
         and_(resolved, or_(by_rules, d.c.level > f.c.level, d.c.anchor != func.coalesce(f.c.anchor, CLEARED))),
     )
     action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
-    names = [
-        "flag_id",
-        "parcel_id",
-        "kind",
-        "action",
-        "severity",
-        "level",
-        "anchor",
-        "courier",
-        "action_key",
-        "waybill",
-        "value",
-    ]
+    names = ["flag_id", "parcel_id", "kind", "action", "severity", "level", "anchor", "courier", "action_key",
+             "waybill", "value"]  # fmt: skip
     rows = (
         select(
             f.c.id.label("flag_id"),
@@ -399,7 +384,7 @@ def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> No
             d.c.action.label("action_key"),
             d.c.waybill,
             d.c.value,
-        )
+        )  # fmt: skip
         .select_from(d.outerjoin(f, _same(f, d)))
         .where(changed)
     )
@@ -652,7 +637,7 @@ def _ladder_positions(conn: Connection, ctx: queries.Context, settings: Settings
             p.c.waybill,
             p.c.refund_deadline,
             p.c.refund_express,
-        )
+        )  # fmt: skip
         .join(p, p.c.id == FLAG.c.parcel_id)
         .where(
             FLAG.c.kind == str(FlagKind.refund_deadline),

@@ -72,70 +72,36 @@ def record_fact(
         if parcel_updates:
             conn.execute(update(PARCEL).where(PARCEL.c.id == parcel["id"]).values(**parcel_updates, updated_at=now))
         record_audit(
-            conn,
-            at=now,
-            actor=actor,
-            action=f"fact.{kind}",
-            entity="parcel",
-            entity_id=parcel["id"],
+            conn, at=now, actor=actor, action=f"fact.{kind}", entity="parcel", entity_id=parcel["id"],
             detail={"fact_id": fact_id, "waybill": parcel["waybill"], **clean},
-        )
+        )  # fmt: skip
     return fact_id
 
 
-def confirm_loss(
-    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None, note: str | None = None
-) -> int:
+def confirm_loss(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
+                 note: str | None = None) -> int:  # fmt: skip
     """The courier confirmed the loss: the parcel is final (lost) and a `lost` flag opens."""
-    return record_fact(
-        engine,
-        waybill=waybill,
-        kind=FactKind.loss_confirmed,
-        actor=actor,
-        now=now,
-        courier=courier,
-        data={"note": note},
-    )
+    return record_fact(engine, waybill=waybill, kind=FactKind.loss_confirmed, actor=actor, now=now,
+                       courier=courier, data={"note": note})  # fmt: skip
 
 
 def buyer_not_received(
-    engine: Engine,
-    *,
-    waybill: str,
-    actor: str,
-    now: datetime,
-    courier: str | None = None,
-    short: bool = False,
-    signer: str | None = None,
-    warehouse_weight_kg: Decimal | None = None,
-    courier_weight_kg: Decimal | None = None,
-    note: str | None = None,
-) -> int:
+    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
+    short: bool = False, signer: str | None = None, warehouse_weight_kg: Decimal | None = None,
+    courier_weight_kg: Decimal | None = None, note: str | None = None,
+) -> int:  # fmt: skip
     """The buyer says a delivered parcel never arrived (or arrived short): `delivered_disputed`."""
-    data = {
-        "short": short,
-        "signer": signer,
-        "warehouse_weight_kg": warehouse_weight_kg,
-        "courier_weight_kg": courier_weight_kg,
-        "note": note,
-    }
-    return record_fact(
-        engine, waybill=waybill, kind=FactKind.not_received, actor=actor, now=now, courier=courier, data=data
-    )
+    data = {"short": short, "signer": signer, "warehouse_weight_kg": warehouse_weight_kg,
+            "courier_weight_kg": courier_weight_kg, "note": note}  # fmt: skip
+    return record_fact(engine, waybill=waybill, kind=FactKind.not_received, actor=actor, now=now,
+                       courier=courier, data=data)  # fmt: skip
 
 
 def return_agreed(
-    engine: Engine,
-    *,
-    waybill: str,
-    actor: str,
-    now: datetime,
-    refund_deadline: datetime,
-    express: bool = False,
-    agreed_at: datetime | None = None,
-    courier: str | None = None,
+    engine: Engine, *, waybill: str, actor: str, now: datetime, refund_deadline: datetime,
+    express: bool = False, agreed_at: datetime | None = None, courier: str | None = None,
     note: str | None = None,
-) -> int:
+) -> int:  # fmt: skip
     """A return was agreed on this parcel's order, with the platform's refund deadline and refund type
     (极速退款 = express ladder). Sets the parcel's return_agreed_at / refund_deadline / refund_express."""
     if refund_deadline.utcoffset() is None:
@@ -143,73 +109,35 @@ def return_agreed(
     agreed = agreed_at or now
     data = {"refund_deadline": refund_deadline, "express": express, "agreed_at": agreed, "note": note}
     updates = {"return_agreed_at": agreed, "refund_deadline": refund_deadline, "refund_express": express}
-    return record_fact(
-        engine,
-        waybill=waybill,
-        kind=FactKind.return_agreed,
-        actor=actor,
-        now=now,
-        courier=courier,
-        data=data,
-        parcel_updates=updates,
-    )
+    return record_fact(engine, waybill=waybill, kind=FactKind.return_agreed, actor=actor, now=now,
+                       courier=courier, data=data, parcel_updates=updates)  # fmt: skip
 
 
-def buyer_unreachable(
-    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None, note: str | None = None
-) -> int:
+def buyer_unreachable(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
+                      note: str | None = None) -> int:  # fmt: skip
     """One failed attempt to reach the buyer about a return (counted by `return_abandoned`)."""
-    return record_fact(
-        engine,
-        waybill=waybill,
-        kind=FactKind.buyer_unreachable,
-        actor=actor,
-        now=now,
-        courier=courier,
-        data={"note": note},
-    )
+    return record_fact(engine, waybill=waybill, kind=FactKind.buyer_unreachable, actor=actor, now=now,
+                       courier=courier, data={"note": note})  # fmt: skip
 
 
 def return_short(
-    engine: Engine,
-    *,
-    waybill: str,
-    actor: str,
-    now: datetime,
-    items_claimed: int,
-    items_received: int,
-    courier: str | None = None,
-    warehouse_weight_kg: Decimal | None = None,
-    courier_weight_kg: Decimal | None = None,
-    note: str | None = None,
-) -> int:
+    engine: Engine, *, waybill: str, actor: str, now: datetime, items_claimed: int, items_received: int,
+    courier: str | None = None, warehouse_weight_kg: Decimal | None = None,
+    courier_weight_kg: Decimal | None = None, note: str | None = None,
+) -> int:  # fmt: skip
     """Fewer items received than the return claims: `return_partial`."""
     if items_received >= items_claimed:
         raise TrackerError(
             f"--received {items_received} is not fewer than --claimed {items_claimed}: not a short return"
         )
-    data = {
-        "items_claimed": items_claimed,
-        "items_received": items_received,
-        "note": note,
-        "warehouse_weight_kg": warehouse_weight_kg,
-        "courier_weight_kg": courier_weight_kg,
-    }
-    return record_fact(
-        engine, waybill=waybill, kind=FactKind.return_short, actor=actor, now=now, courier=courier, data=data
-    )
+    data = {"items_claimed": items_claimed, "items_received": items_received, "note": note,
+            "warehouse_weight_kg": warehouse_weight_kg, "courier_weight_kg": courier_weight_kg}  # fmt: skip
+    return record_fact(engine, waybill=waybill, kind=FactKind.return_short, actor=actor, now=now,
+                       courier=courier, data=data)  # fmt: skip
 
 
-def waybill_invalid(
-    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None, note: str | None = None
-) -> int:
+def waybill_invalid(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
+                    note: str | None = None) -> int:  # fmt: skip
     """The return waybill finds nothing at the courier or shows wrong logistics."""
-    return record_fact(
-        engine,
-        waybill=waybill,
-        kind=FactKind.waybill_invalid,
-        actor=actor,
-        now=now,
-        courier=courier,
-        data={"note": note},
-    )
+    return record_fact(engine, waybill=waybill, kind=FactKind.waybill_invalid, actor=actor, now=now,
+                       courier=courier, data={"note": note})  # fmt: skip

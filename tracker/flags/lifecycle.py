@@ -15,22 +15,9 @@ from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import PARCEL, record_audit
 
 LIST_COLUMNS = [
-    "id",
-    "waybill",
-    "courier",
-    "kind",
-    "severity",
-    "level",
-    "state",
-    "opened_at",
-    "escalated_at",
-    "resolved_at",
-    "assignee",
-    "note",
-    "next_action_zh",
-    "next_action_en",
-    "details",
-]
+    "id", "waybill", "courier", "kind", "severity", "level", "state", "opened_at", "escalated_at",
+    "resolved_at", "assignee", "note", "next_action_zh", "next_action_en", "details",
+]  # fmt: skip
 
 
 def list_flags(
@@ -73,16 +60,9 @@ def _load(conn: Connection, flag_id: int) -> dict[str, Any]:
 
 
 def _change(
-    engine: Engine,
-    flag_id: int,
-    *,
-    actor: str,
-    now: datetime,
-    action: str,
-    values: dict[str, Any],
-    detail: dict[str, Any],
-    refuse_resolved: bool = True,
-) -> dict[str, Any]:
+    engine: Engine, flag_id: int, *, actor: str, now: datetime, action: str, values: dict[str, Any],
+    detail: dict[str, Any], refuse_resolved: bool = True,
+) -> dict[str, Any]:  # fmt: skip
     if not actor.strip():
         raise TrackerError("--by: the name of the person making the change is required")
     with engine.begin() as conn:
@@ -91,14 +71,9 @@ def _change(
             raise TrackerError(f"flag {flag_id}: already resolved; it reopens by itself if it fires again")
         conn.execute(update(FLAG).where(FLAG.c.id == flag_id).values(**values))
         record_audit(
-            conn,
-            at=now,
-            actor=actor,
-            action=f"flag.{action}",
-            entity="flag",
-            entity_id=flag_id,
+            conn, at=now, actor=actor, action=f"flag.{action}", entity="flag", entity_id=flag_id,
             detail={"kind": flag["kind"], "from_state": flag["state"], **detail},
-        )
+        )  # fmt: skip
         return _load(conn, flag_id)
 
 
@@ -143,12 +118,6 @@ def add_note(engine: Engine, *, flag_id: int, text: str, actor: str, now: dateti
     line = f"{actor}: {text.strip()}"
     values = {"note": f"{current}\n{line}" if current else line}
     return _change(
-        engine,
-        flag_id,
-        actor=actor,
-        now=now,
-        action="note",
-        values=values,
-        detail={"note": text.strip()},
+        engine, flag_id, actor=actor, now=now, action="note", values=values, detail={"note": text.strip()},
         refuse_resolved=False,
-    )
+    )  # fmt: skip

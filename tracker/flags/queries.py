@@ -151,16 +151,9 @@ def _warn_escalate(ctx: Context, kind: FlagKind, column: Any, section: str, *whe
 
 def no_first_scan(ctx: Context) -> Iterator[Select]:
     yield from _warn_escalate(
-        ctx,
-        FlagKind.no_first_scan,
-        PARCEL.c.shipped_at,
-        "no_first_scan",
-        _open(),
-        PARCEL.c.first_scan_at.is_(None),
-        PARCEL.c.direction != RETURN,
-        _not_final(),
-        _no_loss(),
-    )
+        ctx, FlagKind.no_first_scan, PARCEL.c.shipped_at, "no_first_scan",
+        _open(), PARCEL.c.first_scan_at.is_(None), PARCEL.c.direction != RETURN, _not_final(), _no_loss(),
+    )  # fmt: skip
 
 
 def stale(ctx: Context) -> Iterator[Select]:
@@ -185,7 +178,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
                 _not_final(),
                 _no_loss(),
                 *terms,
-            )
+            )  # fmt: skip
         )
     yield select(*row).where(
         *_scoped(
@@ -194,7 +187,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
             PARCEL.c.status == str(TrackingStatus.lost),
             PARCEL.c.last_event_at.is_not(None),
             _no_loss(),
-        )
+        )  # fmt: skip
     )
 
 
@@ -215,7 +208,7 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
                 p.direction != RETURN,
                 due,
                 *terms,
-            )
+            )  # fmt: skip
         )
 
 
@@ -397,7 +390,7 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                 p.direction != RETURN,
                 ~_return_recorded(),
                 *terms,
-            )
+            )  # fmt: skip
         )
         yield select(*_row(PARCEL, FlagKind.return_no_movement, value=_days_since(ctx, since))).where(
             *_scoped(ctx, PARCEL, _case_branches()[0], since < ctx.ago(days=limits.no_movement_days), *terms)
@@ -414,7 +407,7 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                     FlagKind.return_abandoned,
                     severity=_const(Severity.escalate),
                     value=_days_since(ctx, since),
-                )
+                )  # fmt: skip
             ).where(
                 *_scoped(
                     ctx,
@@ -423,7 +416,7 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                     since <= ctx.ago(days=limits.abandoned_days),
                     attempts >= limits.abandoned_min_attempts,
                     *terms,
-                )
+                )  # fmt: skip
             )
         yield select(*_row(PARCEL, FlagKind.return_surface_mail)).where(
             *_scoped(
@@ -433,7 +426,7 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                 _not_final(),
                 or_(*(p.waybill.startswith(x, autoescape=True) for x in limits.surface_mail_prefixes)),
                 *terms,
-            )
+            )  # fmt: skip
         )
         # every buyer recorded with a return parcel of this waybill (return_buyer: the parcel row keeps one)
         buyers = func.count(RETURN_BUYER.c.buyer_id.distinct())
@@ -493,14 +486,9 @@ def refund_ladder(ctx: Context) -> Iterator[Select]:
             else (_const(Severity.warn))
         )
         row = _row(
-            PARCEL,
-            FlagKind.refund_deadline,
-            severity=severity,
-            level=level,
-            anchor=epoch(p.refund_deadline),
-            value=case((left < 0, 0), else_=left),
-            action=action,
-        )
+            PARCEL, FlagKind.refund_deadline, severity=severity, level=level, anchor=epoch(p.refund_deadline),
+            value=case((left < 0, 0), else_=left), action=action,
+        )  # fmt: skip
         for branch in _case_branches():
             yield select(*row).where(*_scoped(ctx, PARCEL, branch, which, p.refund_deadline.is_not(None), reached[0]))
 

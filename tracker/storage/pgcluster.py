@@ -63,19 +63,8 @@ class PgCluster:
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         ) + "".join(f" -c {setting}" for setting in self.settings)
-        self._run(
-            str(binary / "pg_ctl"),
-            "-D",
-            str(self.root / "data"),
-            "-l",
-            str(self.root / "log"),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            options,
-            *args,
-        )
+        self._run(str(binary / "pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w",
+                  "-t", "60", "-o", options, *args)  # fmt: skip
 
     def start(self) -> PgCluster:
         binary = pg_bin()
@@ -84,21 +73,11 @@ class PgCluster:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         try:
-            self._run(
-                str(binary / "initdb"),
-                "-D",
-                str(self.root / "data"),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--no-sync",
-            )
+            self._run(str(binary / "initdb"), "-D", str(self.root / "data"), "-U", "postgres", "-A", "trust",
+                      "-E", "UTF8", "--no-locale", "--no-sync")  # fmt: skip
             self._ctl("start")
-            self._run(str(binary / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.dbname)
+            self._run(str(binary / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                      self.dbname)  # fmt: skip
         except subprocess.CalledProcessError as exc:
             raise ClusterUnavailable(f"could not start PostgreSQL: {exc.stderr.strip()}") from exc
         return self
@@ -110,10 +89,8 @@ class PgCluster:
     def stop(self) -> None:
         binary = pg_bin()
         if binary is not None:
-            subprocess.run(
-                [*self._prefix, str(binary / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"],
-                capture_output=True,
-            )
+            subprocess.run([*self._prefix, str(binary / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
+                            "stop"], capture_output=True)  # fmt: skip
         shutil.rmtree(self.root, ignore_errors=True)
 
 
