@@ -1,4 +1,4 @@
-"""The compensation engine: pure, Decimal, no clock, no I/O (spec/claims.md).
+"""The compensation engine: pure, Decimal, no clock, no I/O (docs/claims.md).
 
 `compute_compensation` sums a claim type's scenario terms exactly, applies caps and floors to the exact
 values, rounds once to 0.01 half-up, and explains itself line by line. An input the formula needs that
@@ -198,7 +198,7 @@ def compute_compensation(
 
 def compute_insurance(inputs: ClaimInputs, category: str, scenario: str, tables: ClaimTables) -> Compensation:
     """聚划算大运险 payout per order: clamp(order amount × rate × (multiplier for a return, 1 for a refusal),
-    min, max) by category and scenario, rounded once to 0.01 half-up (spec/claims.md)."""
+    min, max) by category and scenario, rounded once to 0.01 half-up (docs/claims.md)."""
     table = tables.insurance
     if scenario not in INSURANCE_SCENARIOS:
         raise ValueError(f"freight insurance scenarios are return or refusal, not {scenario!r}")

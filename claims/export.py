@@ -30,12 +30,8 @@ from claims.tables import ClaimTables
 from tracker import labels
 from tracker.exports import append_xlsx_row, safe_row
 from tracker.sheets import YUAN
-from tracker.storage.rows import FlagRow, ParcelFactRow, ParcelRow, TrackingEventRow
+from tracker.storage.tables import EVENT, FACT, FLAG, PARCEL
 
-EVENT = TrackingEventRow.__table__
-FACT = ParcelFactRow.__table__
-FLAG = FlagRow.__table__
-PARCEL = ParcelRow.__table__
 ZH = "zh"
 NONE = "无"
 # fact data keys that name attachments (photos of a damaged parcel, a signed statement): a text or a list

@@ -11,10 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from tracker.status import ClaimState
-from tracker.storage.rows import ClaimRow, ParcelRow
+from tracker.storage.tables import CLAIM, PARCEL
 
-CLAIM = ClaimRow.__table__
-PARCEL = ParcelRow.__table__
 ZERO = Decimal("0.00")
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
@@ -23,11 +23,7 @@ from claims.tables import ClaimTables
 from tracker.errors import TrackerError
 from tracker.status import ClaimState, FlagKind, FlagState
 from tracker.storage.repo import record_audit
-from tracker.storage.rows import ClaimRow, FlagRow, ParcelRow
-
-CLAIM: Table = ClaimRow.__table__  # type: ignore[assignment]
-FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
+from tracker.storage.tables import CLAIM, FLAG, PARCEL
 
 OPEN_STATES = (ClaimState.draft, ClaimState.needs_config)
 # state -> states it may move to by a person's action
@@ -122,7 +118,7 @@ def _insert_new(engine: Engine, rows: list[dict[str, Any]], *, actor: str, now: 
 def _proposal(
     flag: dict[str, Any], parcel: dict[str, Any], tables: ClaimTables, *, by_person: bool = False
 ) -> tuple[str, str] | str:
-    """(claim type, scenario) a flag proposes, or why it proposes nothing (spec/claims.md, issue 5).
+    """(claim type, scenario) a flag proposes, or why it proposes nothing (docs/claims.md).
 
     A suspected loss proposes nothing by itself (the loss is not confirmed); a person opening claims on it
     gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们")."""

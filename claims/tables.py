@@ -1,4 +1,4 @@
-"""Claim tables from config/claims/*.toml (spec/claims.md), validated on load into frozen values.
+"""Claim tables from config/claims/*.toml (docs/claims.md), validated on load into frozen values.
 
 Several versions of the courier table may coexist (`courier_claims*.toml`); the one in effect at the
 claim's anchor time applies and the claim keeps its version. Errors name the file and the key.

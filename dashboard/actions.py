@@ -3,22 +3,18 @@ action time; the services write the state change and its audit line in one trans
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from dashboard.context import Board
+from tracker import clock
 from tracker.errors import TrackerError
 from tracker.flags import lifecycle
 
 
 def _now() -> datetime:
-    pinned = os.environ.get("TRACKER_NOW")
-    if pinned:
-        value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _allowed(b: Board, action: str) -> None:

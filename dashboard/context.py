@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.i18n import t
+from tracker import clock as tracker_clock
 from tracker.auth import can
 from tracker.settings import Settings, load_settings
 
@@ -73,21 +74,16 @@ class Board:
 
 
 def clock() -> datetime:
-    pinned = os.environ.get("TRACKER_NOW")
+    pinned = tracker_clock.pinned_now()
     if pinned:
-        value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return pinned
     now = datetime.now(UTC)
     return now - timedelta(seconds=now.second, microseconds=now.microsecond)
 
 
 def precise_now() -> datetime:
     """Now to the microsecond (login attempts and lock-outs); TRACKER_NOW pins it like `clock`."""
-    pinned = os.environ.get("TRACKER_NOW")
-    if pinned:
-        value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+    return tracker_clock.now()
 
 
 def board() -> Board:

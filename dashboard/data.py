@@ -1,5 +1,5 @@
 """The board's reads: plain functions over an engine, with `now` passed in, filtering, grouping and
-paging in SQL (spec/performance.md §4: never load the open set into Python). bench/board.py and the
+paging in SQL (docs/architecture.md: never load the open set into Python). bench/board.py and the
 tests call them directly; the Streamlit shell wraps them with st.cache_data (see `cached`)."""
 
 from __future__ import annotations
@@ -17,27 +17,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from tracker.auth import LoginAttempt
 from tracker.status import AlertState, ClaimState, FlagKind, FlagState, Severity
-from tracker.storage.rows import (
-    AlertRow,
-    AuditRow,
-    ClaimRow,
-    FlagRow,
-    ParcelFactRow,
-    ParcelRow,
-    ReturnBuyerRow,
-    SubscriptionRow,
-    TrackingEventRow,
-)
-
-PARCEL = ParcelRow.__table__
-FLAG = FlagRow.__table__
-CLAIM = ClaimRow.__table__
-ALERT = AlertRow.__table__
-AUDIT = AuditRow.__table__
-EVENT = TrackingEventRow.__table__
-FACT = ParcelFactRow.__table__
-RETURN_BUYER = ReturnBuyerRow.__table__
-SUBSCRIPTION = SubscriptionRow.__table__
+from tracker.storage.tables import ALERT, AUDIT, CLAIM, EVENT, FACT, FLAG, PARCEL, RETURN_BUYER, SUBSCRIPTION
 
 UNRESOLVED = FLAG.c.state != str(FlagState.resolved)
 # claims still to be filed: their filing window matters (claimable money: claims.service.claimable_where)

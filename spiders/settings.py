@@ -1,4 +1,4 @@
-"""Scrapy settings for the courier-page spiders (spec/ecosystem.md §1, performance.md §2)."""
+"""Scrapy settings for the courier-page spiders (docs/architecture.md)."""
 
 from tracker.redact import install
 
@@ -9,13 +9,13 @@ SPIDER_MODULES = ["spiders.couriers"]
 NEWSPIDER_MODULE = "spiders.couriers"
 
 ROBOTSTXT_OBEY = True
-REMOTE_CONTROL_ENABLED = False  # 2.19's RemoteControl executes Python sent to it (ecosystem.md §1)
+REMOTE_CONTROL_ENABLED = False  # 2.19's RemoteControl executes Python sent to it (docs/operations.md "Secrets")
 TELNETCONSOLE_ENABLED = False
 COOKIES_ENABLED = False
-CONCURRENT_ITEMS = 1  # the default 100 costs 1.7x for one-item callbacks (performance.md §2)
+CONCURRENT_ITEMS = 1  # the default 100 is slower for one-item callbacks
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
 
-# Scrapy's own retries, not tenacity (spec/style.md §6)
+# Scrapy's own retries, not tenacity (CONTRIBUTING.md)
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]

@@ -36,12 +36,33 @@ def now() -> datetime:
 BACKEND = os.environ.get("TRACKER_TEST_DB", "sqlite")
 
 
+PG_FIXTURES = {"pg_server_url", "pg_cluster", "pg_url", "pg_engine"}
+
+
+def _needs_postgresql(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("engine") == "postgresql":
+        return True
+    return item.get_closest_marker("postgres") is not None or bool(PG_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if BACKEND != "sqlite":
-        skip = pytest.mark.skip(reason=f"SQLite-specific; suite running on {BACKEND}")
+    """Each pass runs its own database's tests: the SQLite pass starts no PostgreSQL at all, and the
+    PostgreSQL pass skips what the SQLite pass already ran (`engine[sqlite]`, `sqlite_only`)."""
+    if BACKEND == "sqlite":
+        skip = pytest.mark.skip(reason="needs PostgreSQL: runs in the PostgreSQL pass (TRACKER_TEST_DB=postgresql)")
         for item in items:
-            if "sqlite_only" in item.keywords:
+            if _needs_postgresql(item):
                 item.add_marker(skip)
+        return
+    specific = pytest.mark.skip(reason=f"SQLite-specific; suite running on {BACKEND}")
+    done = pytest.mark.skip(reason="the SQLite side of `engine` runs in the SQLite pass")
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if "sqlite_only" in item.keywords:
+            item.add_marker(specific)
+        elif callspec is not None and callspec.params.get("engine") == "sqlite":
+            item.add_marker(done)
 
 
 @pytest.fixture

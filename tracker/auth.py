@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-# scrypt cost: 16 MiB of memory per check, ~50 ms; stored with the hash so it can be raised later.
+# scrypt cost: 16 MiB of memory per check; stored with the hash so it can be raised later.
 _N, _R, _P = 2**14, 8, 1
 
 

@@ -17,9 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tracker.storage.rows import PushDeadLetterRow
+from tracker.storage.tables import DEAD_LETTER as T
 
-T = PushDeadLetterRow.__table__
 FAILED, REPLAYED = "failed", "replayed"
 ERROR_CHARS = 2000  # an error text is kept this long at most (a parser may list every refused event)
 

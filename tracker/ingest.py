@@ -2,7 +2,7 @@
 
 The snapshot is recomputed from every stored event of the parcel, so events arriving out of order (a late
 push, an older poll) give the same snapshot as in-order arrival. Unknown waybills are reported, never created.
-Hot path: SQLAlchemy Core executemany and ON CONFLICT DO NOTHING (spec/performance.md §3), never per-row ORM.
+Hot path: SQLAlchemy Core executemany and ON CONFLICT DO NOTHING (docs/architecture.md, "Storage"), never per-row ORM.
 """
 
 from __future__ import annotations
@@ -21,15 +21,13 @@ from sqlalchemy.engine import Connection
 from tracker.domain import TrackingEvent
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, TrackingStatus
-from tracker.storage.rows import ParcelRow, TrackingEventRow
+from tracker.storage.tables import EVENT, PARCEL
 
 log = logging.getLogger(__name__)
 
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
-EVENT: Table = TrackingEventRow.__table__  # type: ignore[assignment]
 
 BATCH = 500  # waybills per transaction
-# Statuses that are not yet a carrier scan (the shop printed a label; spec/rules.md no_first_scan).
+# Statuses that are not yet a carrier scan (the shop printed a label; docs/domain.md, no_first_scan).
 NOT_A_SCAN = frozenset({str(TrackingStatus.pending), str(TrackingStatus.info_received)})
 FINAL = frozenset(str(s) for s in FINAL_STATUSES)
 UNKNOWN = str(TrackingStatus.unknown)

@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, Table, func, or_, select, update
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.providers.clients import DueParcel
-from tracker.storage.rows import ParcelRow
-
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
+from tracker.storage.tables import PARCEL
 
 
 def free(now: datetime) -> ColumnElement[bool]:

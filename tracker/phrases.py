@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from tracker.settings import PROJECT_ROOT, ConfigError, read_toml
+from tracker.settings import ConfigError, read_toml, shipped_config_dir
 from tracker.status import TrackingStatus
 
 PHRASES_FILE = "phrases.toml"
@@ -156,9 +156,9 @@ class PhraseBook:
         self._patterns = [(re.compile(p), None) for p in self.boilerplate] + self._patterns
         scan, order = _scan([p.pattern for p, _ in self._patterns], self._words)
         entries: dict[str, tuple[re.Pattern[str], _Entry]] = {}
-        for pattern, entry in self._patterns:
-            entries.setdefault(pattern.pattern, (pattern, entry))
-        self._patterns = [entries[pattern] for pattern in dict.fromkeys(order)]  # in the order the scan tries them
+        for compiled, entry in self._patterns:
+            entries.setdefault(compiled.pattern, (compiled, entry))
+        self._patterns = [entries[source] for source in dict.fromkeys(order)]  # in the order the scan tries them
         self._find = re.compile(scan) if scan else None
         # findall (strings, in order) is the quicker loop; a pattern with a capturing group needs finditer
         self._hits = None if self._find is None else self._find.findall if not self._find.groups else self._each
@@ -356,8 +356,8 @@ def load_phrasebook(path: Path) -> PhraseBook:
 def phrasebook_for(config_dir: Path) -> PhraseBook:
     """The phrase book of a config folder (its phrases.toml, else the project's own), read once."""
     path = config_dir / PHRASES_FILE
-    return load_phrasebook(path if path.is_file() else PROJECT_ROOT / "config" / PHRASES_FILE)
+    return load_phrasebook(path if path.is_file() else shipped_config_dir() / PHRASES_FILE)
 
 
 def default_phrasebook() -> PhraseBook:
-    return phrasebook_for(PROJECT_ROOT / "config")
+    return phrasebook_for(shipped_config_dir())

@@ -17,7 +17,7 @@
           │                               subscription's parcel, polled as a safety net: silent_hours on)
           └─ record_spent()               the provider quota spent today (provider_quota)
      ├─ record poll_run rows             polled, changed, failed per provider
-     └─ evaluate rules                   tracker.rules, when that package provides an evaluator
+     └─ evaluate rules                   tracker.flags.evaluate_all over every open parcel
 
 Each batch handles its own failure, so one bad provider or waybill never stops the cycle.
 """
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, or_, select, update
 
 from tracker.leases import due as due_clause
 from tracker.leases import release
@@ -42,12 +42,10 @@ from tracker.providers.clients import BatchFetcher, DueParcel
 from tracker.providers.http import CircuitOpen, ProviderError
 from tracker.schedule import next_poll_time
 from tracker.settings import Settings
-from tracker.storage.rows import ParcelRow, PollRunRow
+from tracker.storage.tables import PARCEL, POLL_RUN
 
 log = logging.getLogger("tracker.poller")
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
-POLL_RUN: Table = PollRunRow.__table__  # type: ignore[assignment]
-FLUSH_PARCELS = 2000  # ingest in flushes of this many parcels (spec/performance.md §2 e2e slice)
+FLUSH_PARCELS = 2000  # ingest in flushes of this many parcels (bounds memory; bench/poll.py)
 Progress = Callable[[str, int], None]
 
 
@@ -352,9 +350,10 @@ def record_runs(engine: Engine, stats: Sequence[ProviderStats], *, now: datetime
 
 
 def evaluate_rules(engine: Engine, settings: Settings, *, now: datetime, parcel_ids: Sequence[int]) -> bool:
-    """Run the exception rules after a cycle over all open parcels (time-based flags move with the clock,
-    not only with new events; set-based, about 1 s for 1M parcels). A rules failure is logged, not fatal:
-    the cycle's events are already stored."""
+    """Run the exception rules after a cycle over ALL open parcels, not only `parcel_ids` (time-based flags
+    move with the clock, not only with new events); `parcel_ids`, the parcels the cycle changed, is only
+    logged. Set-based SQL (bench/rules.py prints its time). A rules failure is logged, not fatal: the
+    cycle's events are already stored."""
     from tracker.flags.evaluate import evaluate_all
 
     try:

@@ -1,5 +1,5 @@
 """Push intake: receives the providers' signed push callbacks and stores them through the same
-parse + ingest path as polling (spec/providers.md §2.3, §3.2, §4.3).
+parse + ingest path as polling (docs/providers.md, docs/operations-pushes.md).
 
     POST /push/kuaidi100  form param + sign, sign = md5(param + salt);  ack {"result":true,...}
     POST /push/kdniao     form RequestData + DataSign, RequestType 101/102; ack {"Success":true,...}

@@ -35,6 +35,19 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TRACKER_"
+# The default configuration a wheel carries: tracker/defaults is a link to the repository's config/.
+PACKAGE_CONFIG = Path(__file__).resolve().parent / "defaults"
+
+
+def shipped_config_dir() -> Path:
+    """The project's config/ in a checkout, else the copy inside the installed package."""
+    repo = PROJECT_ROOT / "config"
+    return repo if (repo / "tracker.toml").is_file() else PACKAGE_CONFIG
+
+
+def working_root() -> Path:
+    """Where relative paths in the configuration point: the checkout, or the current folder for a wheel."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "config" / "tracker.toml").is_file() else Path.cwd()
 
 
 class ConfigError(TrackerError):
@@ -135,7 +148,7 @@ class CourierConfig(_Strict):
         return value
 
 
-# --- rules.toml (spec/rules.md) -----------------------------------------------------------------------
+# --- rules.toml (docs/domain.md) -----------------------------------------------------------------------
 
 
 class WarnEscalate(_Strict):
@@ -234,7 +247,7 @@ class RulesConfig(_Strict):
         return self
 
 
-# --- alerts.toml (issue 7; spec/rules.md "Contacting buyers", spec/ecosystem.md §5) --------------------
+# --- alerts.toml (docs/domain.md "Calling buyers", docs/operations.md "Alert channels") ---------------
 
 _NAME = r"^[a-z][a-z0-9_]*$"
 _ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
@@ -394,7 +407,7 @@ class AlertsConfig(_Strict):
         return problems
 
 
-# --- next_actions.toml (spec/rules.md "next action" columns) ----------------------------------------
+# --- next_actions.toml (docs/adding-a-rule.md) ------------------------------------------------------
 
 
 class ActionText(_Strict):
@@ -411,7 +424,7 @@ class HeaderAliases(_Strict):
     headers: dict[str, list[str]]
 
 
-# --- providers.toml (spec/providers.md) -------------------------------------------------------------
+# --- providers.toml (docs/providers.md) -------------------------------------------------------------
 
 
 class PollingConfig(_Strict):
@@ -631,7 +644,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     config_dir: Path
-    project_root: Path = PROJECT_ROOT
+    project_root: Path = Field(default_factory=working_root)
     database_url: str
     timezone: str = "Asia/Shanghai"
     currency: str = Field(default="CNY", pattern="^[A-Z]{3}$")
@@ -731,12 +744,12 @@ _TABLES = {"detection"}
 
 
 def default_config_dir() -> Path:
-    """TRACKER_CONFIG_DIR, else ./config when it exists, else the project's own config/."""
+    """TRACKER_CONFIG_DIR, else ./config when it exists, else the project's own (shipped) config."""
     env = os.environ.get(f"{ENV_PREFIX}CONFIG_DIR")
     if env:
         return Path(env)
     local = Path.cwd() / "config"
-    return local if (local / "tracker.toml").is_file() else PROJECT_ROOT / "config"
+    return local if (local / "tracker.toml").is_file() else shipped_config_dir()
 
 
 def read_toml(path: Path) -> dict[str, Any]:

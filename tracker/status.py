@@ -1,4 +1,4 @@
-"""The one status taxonomy (spec/providers.md §1) and the flag vocabulary (spec/rules.md)."""
+"""The one status taxonomy (docs/tracking-status.md) and the flag vocabulary (docs/domain.md)."""
 
 from enum import StrEnum
 
@@ -34,7 +34,7 @@ class TrackingStatus(StrEnum):
     unknown = "unknown"
 
 
-# Parcel states that end tracking: no time-based flag, never polled again (spec/rules.md).
+# Parcel states that end tracking: no time-based flag, never polled again (docs/domain.md).
 FINAL_STATUSES: frozenset[TrackingStatus] = frozenset(
     {TrackingStatus.delivered, TrackingStatus.returned, TrackingStatus.cancelled, TrackingStatus.lost}
 )
@@ -103,7 +103,7 @@ class FlagState(StrEnum):
 
 class ClaimState(StrEnum):
     draft = "draft"
-    needs_config = "needs_config"  # drafted, but a formula input is unset (spec/claims.md "Unset amounts")
+    needs_config = "needs_config"  # drafted, but a formula input is unset (docs/domain.md "Claims without an amount")
     filed = "filed"
     paid = "paid"
     rejected = "rejected"

@@ -31,15 +31,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.providers.base import DueSubscription, Outcome, SubscribeAnswer
 from tracker.settings import CourierConfig, Settings, SubscriptionsConfig
-from tracker.storage.rows import ParcelRow, ProviderQuotaRow, SubscriptionRow
+from tracker.storage.tables import PARCEL, QUOTA
+from tracker.storage.tables import SUBSCRIPTION as SUB
 
 if TYPE_CHECKING:
     from tracker.providers.base import TrackingStop
 
 log = logging.getLogger("tracker.subscriptions")
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
-SUB: Table = SubscriptionRow.__table__  # type: ignore[assignment]
-QUOTA: Table = ProviderQuotaRow.__table__  # type: ignore[assignment]
 
 QUOTA_KINDS = {"query": "查询", "subscribe": "订阅", "register": "注册"}
 

@@ -7,7 +7,7 @@
       ├─ _timing            quiet hours (held until the next window) / calling window + call limits
       └─ messages.flag_message, rendered per channel
 
-No I/O and no clock: `now` is passed in (spec/architecture.md, functional core).
+No I/O and no clock: `now` is passed in (docs/architecture.md, functional core).
 """
 
 from __future__ import annotations

@@ -10,19 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Table, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert, case_key
 from tracker.alerts.planning import parse_alert_key
 from tracker.alerts.schedule import local_date
 from tracker.settings import CourierConfig
-from tracker.storage.rows import AlertRow, ClaimRow, FlagRow, ParcelRow
-
-ALERT: Table = AlertRow.__table__  # type: ignore[assignment]
-FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
-CLAIM: Table = ClaimRow.__table__  # type: ignore[assignment]
+from tracker.storage.tables import ALERT, CLAIM, FLAG, PARCEL
 
 _FLAG_COLUMNS = (
     FLAG.c.id.label("flag_id"), FLAG.c.parcel_id, FLAG.c.kind, FLAG.c.severity, FLAG.c.level, FLAG.c.state,

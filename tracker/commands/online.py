@@ -220,7 +220,7 @@ def serve_push(
 # --- the demo's online part (called by `tracker demo`) ----------------------------------------------------
 
 # The sandbox is local: no provider quota to respect, so the demo lifts the per-second caps it does not serve
-# itself (the sandbox still enforces 17TRACK's 3 req/s, spec/providers.md §4.1).
+# itself (the sandbox still enforces 17TRACK's 3 req/s, docs/providers.md).
 DEMO_OVERRIDES = {
     "kuaidi100": {"rate_per_second": 10_000, "concurrency": 32},
     "kdniao": {"rate_per_second": 10_000, "concurrency": 32},
@@ -314,9 +314,8 @@ def print_sources(engine) -> None:  # type: ignore[no-untyped-def]
     """How the stored waybills came: by push, by poll (a waybill with both counts as pushed)."""
     from sqlalchemy import func, select
 
-    from tracker.storage.rows import TrackingEventRow
+    from tracker.storage.tables import EVENT as ev
 
-    ev = TrackingEventRow.__table__
     pushed = select(ev.c.parcel_id).where(ev.c.source == "push").distinct()
     with engine.connect() as conn:
         by_push = conn.execute(select(func.count()).select_from(pushed.subquery())).scalar_one()

@@ -66,9 +66,9 @@ from tracker.rules.tmall_timers import late_shipment_exposure
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import AUDIT
-from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED, FlagRow, ParcelFactRow
+from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED
+from tracker.storage.tables import FACT, FLAG
 
-FLAG: Table = FlagRow.__table__  # type: ignore[assignment]
 RULES_ACTOR = "rules"
 # kinds whose anchor is the id of the fact that raised them
 FACT_FLAG_KINDS = (FlagKind.lost, FlagKind.delivered_disputed, FlagKind.return_partial)
@@ -155,7 +155,7 @@ CHANGE_INDEXES = (
 CHANGE_KEY = Index("ix__rule_change_key", CHANGE.c.parcel_id, CHANGE.c.kind, unique=True)
 # next-action templates with the courier's names filled, cut at the other placeholders ({waybill}: "w",
 # {hours}/{days}: "n"): a flag's text is then lit0 || value1 || lit1 || value2 || lit2, not a chain of
-# replace() calls (3x cheaper). NULL lit0: the template does not fit (_segments), replace() instead.
+# replace() calls (cheaper). NULL lit0: the template does not fit (_segments), replace() instead.
 SEGMENTS = 2
 ACTION_TEXT = _temp(
     "_rule_action_text",
@@ -480,7 +480,7 @@ def _apply(conn: Connection, ctx: queries.Context, summary: EvaluationSummary) -
     # flags raised by a person's fact carry that fact (signer, weights, counts) as their details
     fact_kinds = [str(k) for k in FACT_FLAG_KINDS]
     if any(counter[k] for counter in (summary.opened, summary.reopened, summary.escalated) for k in fact_kinds):
-        facts = ParcelFactRow.__table__
+        facts = FACT
         raised = select(c.c.parcel_id, c.c.kind).where(c.c.kind.in_(fact_kinds), c.c.action != "resolve")
         conn.execute(
             update(f)

@@ -16,9 +16,7 @@ from sqlalchemy import Engine, select, update
 from tracker.errors import TrackerError
 from tracker.status import FactKind
 from tracker.storage.repo import PARCEL, record_audit
-from tracker.storage.rows import ParcelFactRow
-
-FACT = ParcelFactRow.__table__
+from tracker.storage.tables import FACT
 
 
 def find_parcel(engine: Engine, *, waybill: str, courier: str | None = None) -> dict[str, Any]:

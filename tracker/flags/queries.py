@@ -3,7 +3,7 @@ the rows (parcel_id, kind, severity, level, anchor, value, action, courier, wayb
 
 Each mirrors the pure rule of the same kind (tests check they agree). Time thresholds are bound
 parameters compared with the stored columns, so the partial indexes of tracker/storage/rows.py carry
-the scans (spec/performance.md §4): open parcels by last event, open unscanned parcels by shipping
+the scans (docs/architecture.md, "Storage"): open parcels by last event, open unscanned parcels by shipping
 time, open unshipped parcels, return parcels, agreed returns."""
 
 from __future__ import annotations
@@ -40,9 +40,8 @@ from tracker.rules.policy import override_groups
 from tracker.settings import RuleOverride, RulesConfig
 from tracker.status import FINAL_STATUSES, FactKind, FlagKind, Severity, TrackingStatus
 from tracker.storage.repo import PARCEL, RETURN_BUYER
-from tracker.storage.rows import ParcelFactRow
+from tracker.storage.tables import FACT
 
-FACT = ParcelFactRow.__table__
 FINAL = sorted(str(s) for s in FINAL_STATUSES)
 RETURN = literal_column("'return'")  # a literal, so the planner matches the partial index predicate
 COLUMNS = ("parcel_id", "kind", "severity", "level", "anchor", "value", "action", "courier", "waybill")

@@ -1,5 +1,5 @@
 """Parcels as tracker.rules.ParcelView, loaded for a few ids (explanations, tests, the board's parcel
-page). Not the evaluation path: that one stays in SQL (spec/performance.md §4)."""
+page). Not the evaluation path: that one stays in SQL (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from sqlalchemy import Engine, func, select
 from tracker.rules.model import Fact, ParcelView
 from tracker.status import Direction, FactKind, TrackingStatus
 from tracker.storage.repo import PARCEL, RETURN_BUYER
-from tracker.storage.rows import ParcelFactRow
+from tracker.storage.tables import FACT
 
-FACT = ParcelFactRow.__table__
 _FIELDS = [
     "id", "courier", "waybill", "direction", "status", "status_text", "provider_error", "is_open",
     "order_id", "buyer_id", "province", "city", "paid_at", "shipped_at", "promised_ship_by",

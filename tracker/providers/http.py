@@ -11,7 +11,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from tenacity import (
@@ -77,7 +77,7 @@ class RetryPolicy:
 
     def retrying(self, *, sleep: Sleep | None = None) -> AsyncRetrying:
         """A fresh tenacity AsyncRetrying; `sleep` replaces asyncio.sleep (tests record the waits)."""
-        kwargs = {"sleep": sleep} if sleep is not None else {}
+        kwargs: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         return AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential_jitter(

@@ -21,15 +21,13 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, Table, delete, select, text
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tracker.providers.http import Sleep
-from tracker.storage.rows import ProviderPauseRow, ProviderSlotRow
+from tracker.storage.tables import PAUSE, SLOT
 
-SLOT: Table = ProviderSlotRow.__table__  # type: ignore[assignment]
-PAUSE: Table = ProviderPauseRow.__table__  # type: ignore[assignment]
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 BUSY_RETRY_SECONDS = 0.005  # every slot is being taken this instant: look again shortly
 

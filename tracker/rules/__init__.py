@@ -1,4 +1,4 @@
-"""Exception rules (spec/rules.md): one pure rule per module, registered in RULES.
+"""Exception rules (docs/domain.md, docs/adding-a-rule.md): one pure rule per module, registered in RULES.
 
 Every rule is `evaluate(parcel: ParcelView, *, now, policy) -> Flag | None`: plain values in, a flag or
 nothing out, `now` passed in, no I/O. `evaluate_parcel` runs them all. The set-based SQL forms used at

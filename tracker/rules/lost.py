@@ -1,4 +1,4 @@
-"""`lost`: a person confirms the loss with the courier (opens a goods_lost claim, spec/claims.md).
+"""`lost`: a person confirms the loss with the courier (opens a goods_lost claim, docs/claims.md).
 Seed and section: docs/domain.md."""
 
 from tracker.rules._fact_rule import FactRule

@@ -543,9 +543,11 @@ async def control_push(request: Request) -> Response:
             for wb in waybills
         ]  # fmt: skip
         push = render.kdniao_push_body(accounts.KDNIAO_EBUSINESS_ID, now, items, extended=request_type == "102")
-        body = json.dumps(push, ensure_ascii=False)
-        sign = data_sign(body, accounts.KDNIAO_APP_KEY + ("x" if bad_sign else ""))
-        requests.append({"url": callback, "data": {"RequestData": body, "DataSign": sign, "RequestType": request_type}})
+        request_data = json.dumps(push, ensure_ascii=False)
+        sign = data_sign(request_data, accounts.KDNIAO_APP_KEY + ("x" if bad_sign else ""))
+        requests.append(
+            {"url": callback, "data": {"RequestData": request_data, "DataSign": sign, "RequestType": request_type}}
+        )
     else:
         for wb in waybills:
             meta = state.t17_meta.get(wb, {})
@@ -565,7 +567,7 @@ async def control_push(request: Request) -> Response:
             sign = t17_push_sign(raw, accounts.TRACK17_KEY + ("x" if bad_sign else ""))
             requests.append({"url": callback, "content": raw,
                              "headers": {"sign": sign, "content-type": "application/json"}})  # fmt: skip
-    results = []
+    results: list[dict[str, Any]] = []
     async with httpx.AsyncClient(timeout=20) as client:
         for req in requests:
             url = req.pop("url")

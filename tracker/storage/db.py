@@ -86,9 +86,9 @@ def open_database(
                 pass
     except DBAPIError as exc:
         engine.dispose()
-        reason = str(exc.orig or exc).strip().splitlines()
+        lines = str(exc.orig or exc).strip().splitlines()
         raise DatabaseUnavailable(
-            f"cannot open the database ({describe_database(parsed)}; {source}): {reason[0] if reason else exc}"
+            f"cannot open the database ({describe_database(parsed)}; {source}): {lines[0] if lines else exc}"
         ) from None
     return engine
 
@@ -115,7 +115,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    # WAL + NORMAL: 15x more small commits/s than the default journal (spec/performance.md §3)
+    # WAL + NORMAL: many more small commits per second than the default journal (docs/architecture.md)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")

@@ -1,5 +1,5 @@
 """Keyword-only functions between the domain and the rows: set-based Core statements on hot paths
-(spec/performance.md §3: ORM add/merge are 13-36x slower than Core executemany/upsert)."""
+(docs/architecture.md, "Storage": the ORM's per-row add/merge is far slower; bench/ingest.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.domain import ParcelFacts
 from tracker.status import Direction
-from tracker.storage.rows import AuditRow, ParcelRow, ReturnBuyerRow
-
-PARCEL: Table = ParcelRow.__table__  # type: ignore[assignment]
-AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
-RETURN_BUYER: Table = ReturnBuyerRow.__table__  # type: ignore[assignment]
+from tracker.storage.tables import AUDIT, PARCEL, RETURN_BUYER
 
 # Columns an import may set; tracking-snapshot columns are never touched by an import.
 FACT_FIELDS = tuple(ParcelFacts.__dataclass_fields__)
@@ -47,7 +43,7 @@ def upsert_parcels(
         return 0, 0
     rows = []
     for parcel in parcels:
-        # shallow on purpose: dataclasses.asdict deep-copies every value (3x the whole import's cost)
+        # shallow on purpose: dataclasses.asdict deep-copies every value (bench/import.py shows the cost)
         row = {name: getattr(parcel, name) for name in FACT_FIELDS}
         row["direction"] = str(parcel.direction)
         row.update(created_at=now, updated_at=now, next_poll_at=now, is_open=True, status="pending")
@@ -169,9 +165,15 @@ def parcel_summary(engine: Engine) -> dict[str, Any]:
         open_count = conn.execute(
             select(func.count()).select_from(PARCEL).where(PARCEL.c.is_open.is_(True))
         ).scalar_one()
-        by_courier = dict(conn.execute(select(PARCEL.c.courier, func.count()).group_by(PARCEL.c.courier)).all())
-        by_direction = dict(conn.execute(select(PARCEL.c.direction, func.count()).group_by(PARCEL.c.direction)).all())
-        by_status = dict(conn.execute(select(PARCEL.c.status, func.count()).group_by(PARCEL.c.status)).all())
+        by_courier: dict[str, int] = dict(
+            conn.execute(select(PARCEL.c.courier, func.count()).group_by(PARCEL.c.courier)).all()
+        )
+        by_direction: dict[str, int] = dict(
+            conn.execute(select(PARCEL.c.direction, func.count()).group_by(PARCEL.c.direction)).all()
+        )
+        by_status: dict[str, int] = dict(
+            conn.execute(select(PARCEL.c.status, func.count()).group_by(PARCEL.c.status)).all()
+        )
     return {
         "total": total,
         "open": open_count,

@@ -1,7 +1,7 @@
 """SQLModel tables (rows only; no behaviour). Schema changes go through Alembic migrations.
 
 Money is Numeric(14, 2) read back as Decimal; times are UTC-aware. Partial indexes carry the hot
-queries (spec/performance.md §4: an index on last_event_at alone is 14x slower than a scan).
+queries (docs/architecture.md, "Storage": an index on last_event_at alone loses to a plain scan).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class ParcelRow(SQLModel, table=True):
             sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
         ),
-        # stale scan: open parcels by last event, covering courier (spec/performance.md §4), and what the
+        # stale scan: open parcels by last event, covering courier (docs/architecture.md), and what the
         # stale and lost rules read (status, waybill; PostgreSQL: id): no parcel row lookups (migrations
         # 0007, 0008)
         Index(
@@ -302,7 +302,7 @@ class AlertRow(SQLModel, table=True):
     error: str | None = None
     created_at: datetime
     # the phone task this alert carries (one per flag, level and reminder), for the per-case and
-    # per-buyer call limits (spec/rules.md "Contacting buyers"); None when it asks for no call
+    # per-buyer call limits (docs/domain.md "Calling buyers"); None when it asks for no call
     call_key: str | None = Field(default=None, max_length=120)
 
 

@@ -1,4 +1,4 @@
-"""Kdniao client (spec/providers.md §3.1): 1002/8001 query and 1008 subscription. I/O only; raw bodies."""
+"""Kdniao client (docs/providers.md): 1002/8001 query and 1008 subscription. I/O only; raw bodies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Kdniao (快递鸟) codes -> the one taxonomy (spec/providers.md §1, §3). Data, not if-chains.
+"""Kdniao (快递鸟) codes -> the one taxonomy (docs/tracking-status.md, docs/providers.md). Data, not if-chains.
 
 `State` (coarse), `StateEx` and `Traces[].Action` (fine) share one table: their numbers never collide.
 Codes not in the spec (e.g. 203, 207-210, 408-411) are not guessed: they read as `unknown`, raw code kept.

@@ -1,4 +1,4 @@
-"""Kdniao DataSign (spec/providers.md §3.1). Pure.
+"""Kdniao DataSign (docs/providers.md). Pure.
 
 DataSign = urlencode(base64(md5_hex_lower(RequestData + AppKey))): the base64 of the 32-character
 lower-case *hex string*, not of the raw digest. The final URL-encoding is the form encoding of the

@@ -1,6 +1,6 @@
 """Kdniao 8008 subscription (订阅 增值版) reply -> SubscribeAnswer. Pure.
 
-The request is the 1002 envelope with RequestType 8008 (spec/providers.md §3.1); the answer:
+The request is the 1002 envelope with RequestType 8008 (docs/push-subscriptions.md); the answer:
     {"EBusinessID": "1000001", "UpdateTime": "2026-11-23 12:00:00", "Success": true, "Reason": "",
      "EstimatedDeliveryTime": "2026-11-25"}
 Pushes (RequestType 102) then go to the URL set in the Kdniao console, not to one sent per request.

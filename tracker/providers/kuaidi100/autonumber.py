@@ -37,7 +37,7 @@ def parse_autonumber(body: str | bytes | Any) -> AutonumberReply:
         return AutonumberReply((), "the reply is neither a list nor an error object")
     codes: list[str] = []
     for item in data:
-        code = item.get("comCode") if isinstance(item, dict) else None
-        if isinstance(code, str) and code.strip() and code.strip() not in codes:
-            codes.append(code.strip())
+        com = item.get("comCode") if isinstance(item, dict) else None
+        if isinstance(com, str) and com.strip() and com.strip() not in codes:
+            codes.append(com.strip())
     return AutonumberReply(tuple(codes))

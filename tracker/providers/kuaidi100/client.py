@@ -1,4 +1,4 @@
-"""Kuaidi100 client (spec/providers.md §2.1, §2.2): real-time query and subscription.
+"""Kuaidi100 client (docs/providers.md): real-time query and subscription.
 
 I/O only; returns raw bodies."""
 

@@ -1,4 +1,4 @@
-"""Kuaidi100 codes -> the one taxonomy (spec/providers.md §1, §2.1-2.3). Data, not if-chains.
+"""Kuaidi100 codes -> the one taxonomy (docs/tracking-status.md, docs/providers.md). Data, not if-chains.
 
 `state` (top level) and `data[].statusCode` share one table: the basic codes 0-14 and, with
 resultv2=4, the advanced codes (a top-level `state` may itself carry an advanced code such as "206").

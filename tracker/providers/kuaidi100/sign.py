@@ -1,4 +1,4 @@
-"""Kuaidi100 signatures (spec/providers.md §2.1, §2.3). Pure."""
+"""Kuaidi100 signatures (docs/providers.md). Pure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Kuaidi100 subscription reply (POST /poll, spec/providers.md §2.2) -> SubscribeAnswer. Pure.
+"""Kuaidi100 subscription reply (POST /poll, docs/push-subscriptions.md) -> SubscribeAnswer. Pure.
 
 {"result": true,  "returnCode": "200", "message": "提交成功"}
 {"result": false, "returnCode": "501", "message": "重复订阅"}   already polling: pushes keep coming

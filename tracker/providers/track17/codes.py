@@ -1,4 +1,4 @@
-"""17TRACK v2.2 status / sub_status -> the one taxonomy (spec/providers.md §1, §4.2). Data, not if-chains.
+"""17TRACK v2.2 status / sub_status -> the one taxonomy (docs/tracking-status.md). Data, not if-chains.
 
 Never mix with the legacy v1 numeric main status (0, 10, 20, ...).
 """

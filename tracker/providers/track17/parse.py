@@ -134,7 +134,8 @@ def _accepted(item: object, ctx: ParseContext, *, where: str) -> tuple[ParsedWay
             except rd.BadField as exc:
                 problems.append(rd.problem(number, exc))
     readings.reverse()  # 17TRACK lists newest first
-    latest = info.get("latest_status") if isinstance(info.get("latest_status"), Mapping) else {}
+    status = info.get("latest_status")
+    latest: Mapping[str, Any] = status if isinstance(status, Mapping) else {}
     package = evidence.read_code(
         rd.plain(latest.get("sub_status")) or rd.plain(latest.get("status")), codes.CODES, codes.GENERIC
     )

@@ -1,4 +1,4 @@
-"""17TRACK webhook signature (spec/providers.md §4.3). Pure.
+"""17TRACK webhook signature (docs/providers.md). Pure.
 
 Header `sign` = hex(sha256(raw_body + "/" + security_key)), over the raw request bytes.
 """

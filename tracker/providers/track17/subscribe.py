@@ -1,4 +1,4 @@
-"""17TRACK register reply (POST /track/v2.2/register, spec/providers.md §4.1) -> SubscribeAnswers. Pure.
+"""17TRACK register reply (POST /track/v2.2/register, docs/providers.md) -> SubscribeAnswers. Pure.
 
     {"code": 0, "data": {"accepted": [{"origin": 1, "number": "...", "carrier": 3011}],
                          "rejected": [{"number": "...", "error": {"code": -18019901, "message": "..."}}]}}
@@ -35,7 +35,8 @@ def parse_register(body: str, asked: Sequence[str]) -> list[SubscribeAnswer]:
     except ValueError as exc:
         return [SubscribeAnswer(n, Outcome.retry, "", f"17track register: unreadable answer ({exc})") for n in asked]
     top = str(reply.get("code", "0")).strip()
-    data = reply.get("data") if isinstance(reply.get("data"), dict) else {}
+    raw_data = reply.get("data")
+    data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
     if top != "0":
         first = (data.get("errors") or [{}])[0] if isinstance(data.get("errors"), list) else {}
         code = str(first.get("code", top)) if isinstance(first, dict) else top
@@ -49,7 +50,8 @@ def parse_register(body: str, asked: Sequence[str]) -> list[SubscribeAnswer]:
     for item in data.get("rejected") or []:
         if not isinstance(item, dict) or not item.get("number"):
             continue
-        error = item.get("error") if isinstance(item.get("error"), dict) else {}
+        raw_error = item.get("error")
+        error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
         code = str(error.get("code", "")).strip()
         number = str(item["number"])
         answers[number] = SubscribeAnswer(number, _outcome(code), code, error_message(code, error.get("message")))

@@ -8,7 +8,7 @@ Revises: 0009_flag_resolved_by_person
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0010_return_buyers"

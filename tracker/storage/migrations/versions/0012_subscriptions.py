@@ -8,7 +8,7 @@ Revises: 0011_drop_return_waybill_index
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0012_subscriptions"

@@ -7,7 +7,7 @@ Revises: 0012_subscriptions
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0013_push_dead_letters"

@@ -1,0 +1,48 @@
+"""Table handles for SQLAlchemy Core statements, one name per table, typed as `Table`.
+
+The SQLModel row classes (rows.py) define the schema; set-based code (imports, ingest, the rules' SQL,
+the board's reads) writes Core statements against these handles instead of redefining
+`XRow.__table__` in every module."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+from tracker.storage.rows import (
+    AlertRow,
+    AuditRow,
+    ClaimRow,
+    FlagRow,
+    ParcelFactRow,
+    ParcelRow,
+    PollRunRow,
+    ProviderPauseRow,
+    ProviderQuotaRow,
+    ProviderSlotRow,
+    PushDeadLetterRow,
+    ReturnBuyerRow,
+    SubscriptionRow,
+    TrackingEventRow,
+)
+
+
+def _table(row: type) -> Table:
+    table = row.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table=True classes, untyped
+    assert isinstance(table, Table)
+    return table
+
+
+PARCEL = _table(ParcelRow)
+EVENT = _table(TrackingEventRow)
+FLAG = _table(FlagRow)
+FACT = _table(ParcelFactRow)
+RETURN_BUYER = _table(ReturnBuyerRow)
+CLAIM = _table(ClaimRow)
+ALERT = _table(AlertRow)
+AUDIT = _table(AuditRow)
+POLL_RUN = _table(PollRunRow)
+SLOT = _table(ProviderSlotRow)
+PAUSE = _table(ProviderPauseRow)
+SUBSCRIPTION = _table(SubscriptionRow)
+QUOTA = _table(ProviderQuotaRow)
+DEAD_LETTER = _table(PushDeadLetterRow)
