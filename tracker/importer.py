@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
 from tracker.domain import ParcelFacts
-from tracker.exports import safe_row, unguard
+from tracker.exports import GUARD, safe_row, unguard
 from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, read_table
 
 __all__ = ["ImportFileError", "ImportReport", "ReadLimits", "RowError", "import_parcels", "read_table"]
@@ -43,6 +43,9 @@ TIME_FIELDS = (
 )  # fmt: skip
 _WAYBILL_SPLIT = re.compile(r"[,，;；/\s]+")
 _WAYBILL_OK = re.compile(r"^[A-Za-z0-9-]{6,32}$")
+_WAYBILL_PREFIX = re.compile(r"^(No[:：.]?)", re.IGNORECASE)
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_NOT_DIGIT = re.compile(r"\D")
 _DIRECTIONS = {"outbound": Direction.outbound, "发货": Direction.outbound, "return": Direction.ret,
                "退货": Direction.ret, "退回": Direction.ret}  # fmt: skip
 
@@ -126,7 +129,7 @@ def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> 
 def clean_waybill(raw: str) -> list[str]:
     """Strip the export's guards ('No:', "'", '=\"...\"', tabs) and split several numbers in one cell."""
     text = raw.strip().strip("'\"=\t")
-    text = re.sub(r"^(No[:：.]?)", "", text, flags=re.IGNORECASE).strip()
+    text = _WAYBILL_PREFIX.sub("", text).strip()
     return [part.strip("'\"=") for part in _WAYBILL_SPLIT.split(text) if part.strip("'\"=")]
 
 
@@ -150,11 +153,18 @@ class RowParser:
     # number -> Kuaidi100 autonumber company codes, asked when the patterns cannot decide (None: offline)
     autonumber: Callable[[str], Sequence[str]] | None = None
 
+    def __post_init__(self) -> None:
+        # read once per parser, not per cell: which columns hold text, which hold times
+        self._texts = tuple((name, i) for name, i in self.columns.items() if name not in TIME_FIELDS)
+        self._times = tuple((name, i) for name, i in self.columns.items() if name in TIME_FIELDS)
+        self._blank = dict.fromkeys(CANONICAL, "")
+        self._slugs: dict[str, str] = {}  # courier name as written -> slug (the names a file uses repeat)
+
     def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
-        cell = self._cell(values)
+        cell = self.texts(values)
         errors: list[RowError] = []
-        raw_waybill = cell("waybill")
+        raw_waybill = cell["waybill"]
         waybills = clean_waybill(raw_waybill) if raw_waybill else []
         if not waybills:
             errors.append(RowError(row_no, "waybill", raw_waybill, "missing waybill number"))
@@ -165,12 +175,12 @@ class RowParser:
             return [], errors, ""
 
         note = ""
-        courier_name = cell("courier")
+        courier_name = cell["courier"]
         slugs: list[str] = []
         for number in waybills:
             try:
                 if courier_name:
-                    slugs.append(self.couriers.resolve(courier_name))
+                    slugs.append(self._resolve(courier_name))
                 else:
                     found = self._detect(number)
                     slugs.append(found.slug)
@@ -182,56 +192,57 @@ class RowParser:
 
         fields: dict[str, Any] = {}
         for name in MONEY_FIELDS:
-            text = cell(name)
+            text = cell[name]
             if text:
                 try:
                     fields[name] = parse_money(text)
                 except ValueProblem as exc:
                     errors.append(RowError(row_no, name, text, f"expected {exc}"))
-        for name in TIME_FIELDS:
-            raw = self._raw(values, name)
-            if raw not in (None, ""):
+        count = len(values)
+        for name, index in self._times:
+            raw = values[index] if index < count else None
+            if raw is not None and raw != "":
                 try:
-                    fields[name] = parse_local_time(raw if not isinstance(raw, str) else raw, self.tz)
+                    fields[name] = parse_local_time(raw, self.tz)
                 except ValueProblem as exc:
                     errors.append(RowError(row_no, name, str(raw), f"expected {exc}"))
-        insured = cell("freight_insured")
+        insured = cell["freight_insured"]
         if insured:
             try:
                 fields["freight_insured"] = parse_bool(insured)
             except ValueProblem as exc:
                 errors.append(RowError(row_no, "freight_insured", insured, f"expected {exc}"))
-        direction = cell("direction")
+        direction = cell["direction"]
         if direction:
             found_direction = _DIRECTIONS.get(direction.lower())
             if found_direction is None:
                 errors.append(RowError(row_no, "direction", direction, "expected outbound/return (发货/退货)"))
             else:
                 fields["direction"] = found_direction
-        currency = cell("currency").upper()
-        if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+        currency = cell["currency"].upper()
+        if currency and not _CURRENCY.fullmatch(currency):
             errors.append(RowError(row_no, "currency", currency, "expected an ISO code such as CNY"))
         if errors:
             return [], errors, ""
 
-        province, city, district = cell("province") or None, cell("city") or None, cell("district") or None
-        if not (province or city) and cell("address"):
-            province, city, addr_district = split_address(cell("address"))
+        province, city, district = cell["province"] or None, cell["city"] or None, cell["district"] or None
+        if not (province or city) and cell["address"]:
+            province, city, addr_district = split_address(cell["address"])
             district = district or addr_district
-        digits = re.sub(r"\D", "", cell("phone"))
+        digits = _NOT_DIGIT.sub("", cell["phone"])
         fields.setdefault("direction", self.direction)
         base = ParcelFacts(
             courier=slugs[0],
             waybill=waybills[0].upper(),
-            order_id=cell("order_id").lstrip("'=\"").strip('"') or None,
-            shop=cell("shop") or None,
-            buyer_id=cell("buyer_id") or None,
+            order_id=cell["order_id"].lstrip("'=\"").strip('"') or None,
+            shop=cell["shop"] or None,
+            buyer_id=cell["buyer_id"] or None,
             province=province,
             city=city,
             district=district,
             phone_last4=digits[-4:] if len(digits) >= 4 else None,
             currency=currency or self.currency,
-            category=cell("category") or None,
+            category=cell["category"] or None,
             **fields,
         )
         if len(waybills) == 1:
@@ -243,6 +254,32 @@ class RowParser:
             for slug, number in zip(slugs, waybills, strict=True)
         ]
         return parcels, [], note
+
+    def texts(self, values: Sequence[Any]) -> dict[str, str]:
+        """Every canonical field's cell as text ('' when the file has no such column or the row ends before
+        it): stripped, a spreadsheet guard taken off, a whole float from XLSX written without '.0'."""
+        cells = self._blank.copy()
+        count = len(values)
+        for name, index in self._texts:
+            if index >= count:
+                continue
+            raw = values[index]
+            if raw is None:
+                continue
+            if type(raw) is str:
+                text = raw.strip()
+                cells[name] = unguard(text) if text[:1] == GUARD else text
+            elif isinstance(raw, float) and raw.is_integer() and name not in MONEY_FIELDS:
+                cells[name] = str(int(raw))
+            else:
+                cells[name] = unguard(str(raw).strip())
+        return cells
+
+    def _resolve(self, name: str) -> str:
+        slug = self._slugs.get(name)
+        if slug is None:
+            slug = self._slugs[name] = self.couriers.resolve(name)  # UnknownCourier is raised, not kept
+        return slug
 
     def _detect(self, number: str) -> Detection:
         """The courier from the number's patterns; when they cannot decide and `autonumber` is set
@@ -260,23 +297,6 @@ class RowParser:
             return self.couriers.decide(number, suggested)
         except UnknownCourier as exc:
             raise UnknownCourier(f"{exc} (Kuaidi100's suggestions)", exc.candidates) from None
-
-    def _raw(self, values: Sequence[Any], name: str) -> Any:
-        index = self.columns.get(name)
-        if index is None or index >= len(values):
-            return None
-        return values[index]
-
-    def _cell(self, values: Sequence[Any]) -> Callable[[str], str]:
-        def cell(name: str) -> str:
-            raw = self._raw(values, name)
-            if raw is None:
-                return ""
-            if isinstance(raw, float) and raw.is_integer() and name not in MONEY_FIELDS:
-                return str(int(raw))
-            return unguard(str(raw).strip())
-
-        return cell
 
 
 def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
@@ -363,8 +383,8 @@ def import_parcels(
                 report.rows += 1
                 reject([RowError(row_no, values.field, values.value, values.reason)], values.values)
                 continue
-            if not any(v not in (None, "") for v in values):
-                continue  # blank line
+            if not (any(values) if type(values) is list else any(v not in (None, "") for v in values)):
+                continue  # blank line (a CSV row is a list of str; an XLSX row may hold a 0)
             report.rows += 1
             parcels, errors, note = parser.parse(row_no, values)
             if errors:

@@ -49,7 +49,7 @@ class _Strict(BaseModel):
 
 
 class ImportConfig(_Strict):
-    batch_size: PositiveInt = 2000
+    batch_size: PositiveInt = 10_000
     progress_min_rows: PositiveInt = 5000
     # bounds of one row of an imported file (tracker.tablefile.ReadLimits; docs/importing.md)
     max_field_chars: PositiveInt = 4096
