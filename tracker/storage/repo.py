@@ -111,6 +111,8 @@ def _plain_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any]
 def sqlite_time(value: datetime) -> str:
     """A UTC time as SQLAlchemy stores it in SQLite (always six digits of microseconds, so text order is time
     order)."""
+    if value.tzinfo is UTC:  # the usual case: '2026-11-01 01:00:00.000000+00:00' without its offset
+        return value.isoformat(" ", "microseconds")[:26]
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
@@ -125,11 +127,7 @@ def _sqlite_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any
         row[_DIRECTION] = str(row[_DIRECTION])
         for i in _TIMES:
             if (value := row[i]) is not None:
-                row[i] = (
-                    value.isoformat(" ", "microseconds")[:26]  # '... +00:00' cut off: the import's times are UTC
-                    if value.tzinfo is UTC
-                    else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-                )
+                row[i] = sqlite_time(value)
         for i in _MONEY:
             if (value := row[i]) is not None:
                 row[i] = float(value)
