@@ -214,7 +214,10 @@ def serve_push(
                       f"set {variable} to receive them", markup=False, soft_wrap=True)  # fmt: skip
     push_app = create_push_app(app.engine, settings, only=names, unserved=unserved)  # a bad database: one line first
     typer.echo(f"push intake on http://{host}:{port}/push/{{{','.join(names)}}}")
-    uvicorn.run(push_app, host=host, port=port, log_level="info", **uvicorn_options(settings.providers.push))
+    limits = settings.providers.push
+    uvicorn.run(
+        push_app, host=host, port=port, log_level="info", access_log=limits.access_log, **uvicorn_options(limits)
+    )
 
 
 # --- the demo's online part (called by `tracker demo`) ----------------------------------------------------
