@@ -502,6 +502,9 @@ class ProviderConfig(_Strict):
     seller_nick: str = ""  # Taobao Open Platform: the shop (卖家昵称) when a parcel names none
     min_waybill_interval_minutes: PositiveFloat = 30
     rate_per_second: float = Field(default=3, gt=0)
+    # requests are paced at rate_per_second * (1 - rate_margin): the margin absorbs network jitter, so the
+    # provider never answers 429 (tracker.providers.http.Pacer)
+    rate_margin: float = Field(default=0.04, ge=0, lt=0.5)
     concurrency: PositiveInt = 4
     batch_size: PositiveInt = 1
     timeout_seconds: float = Field(default=10, gt=0)
