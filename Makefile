@@ -23,8 +23,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Every bench prints `BENCH <name> <ratio> <target> <ok|MISS>`; bench/report.py runs each command below, then
+# writes one table of those lines to docs/performance.md with the machine it ran on. Add a bench: one quoted
+# command more here.
+BENCHES ?= "bench/import.py --scale full" "bench/ingest.py --scale full" "bench/push.py --scale full" \
+	"bench/poll.py --scale full"
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/import.py
+	$(BIN)/python bench/report.py --out docs/performance.md $(BENCHES)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
