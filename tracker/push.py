@@ -402,3 +402,22 @@ def create_push_app(
         committer.close()  # the writer thread answers what it holds, then stops
 
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+PUSH_ONLY_ENV = "TRACKER_PUSH_ONLY"  # JSON list: the providers `tracker serve-push --workers N` serves
+PUSH_UNSERVED_ENV = "TRACKER_PUSH_UNSERVED"  # JSON object: provider -> the secret's variable (refused, 401)
+
+
+def app_from_environment() -> Starlette:
+    """The receiver app of one `tracker serve-push --workers N` process (uvicorn calls this in each worker):
+    the settings from TRACKER_CONFIG_DIR, the database from the settings, the providers as the command chose."""
+    import json
+    import os
+
+    from tracker.settings import load_settings
+    from tracker.storage.db import make_engine
+
+    settings = load_settings(os.environ.get("TRACKER_CONFIG_DIR") or None)
+    only = json.loads(os.environ.get(PUSH_ONLY_ENV) or "null")
+    unserved = json.loads(os.environ.get(PUSH_UNSERVED_ENV) or "{}")
+    return create_push_app(make_engine(settings.database_url), settings, only=only, unserved=unserved)

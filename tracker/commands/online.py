@@ -181,6 +181,9 @@ def serve_push(
         "secret set).",
     ),  # fmt: skip
     for_sandbox: bool = typer.Option(False, "--sandbox", help=SANDBOX_HELP),
+    workers: int = typer.Option(
+        1, min=1, help="Receiver processes sharing the port (PostgreSQL only: SQLite takes one writer at a time)."
+    ),
 ) -> None:
     """Receive signed pushes at /push/<provider>, within the [push] bounds of config/providers.toml
     (docs/operations-pushes.md): body size, header and body time-outs, connections, JSON depth. A provider
@@ -189,7 +192,7 @@ def serve_push(
     import uvicorn
 
     from tracker.public_secrets import public_secrets, push_providers
-    from tracker.push import create_push_app
+    from tracker.push import PUSH_ONLY_ENV, PUSH_UNSERVED_ENV, create_push_app
     from tracker.push_guard import uvicorn_options
 
     app = ctx_app(ctx)
@@ -215,6 +218,25 @@ def serve_push(
     push_app = create_push_app(app.engine, settings, only=names, unserved=unserved)  # a bad database: one line first
     typer.echo(f"push intake on http://{host}:{port}/push/{{{','.join(names)}}}")
     limits = settings.providers.push
+    if workers > 1:
+        import json
+        import os
+
+        if app.engine.dialect.name != "postgresql":
+            raise TrackerError(
+                f"--workers {workers} needs PostgreSQL ({app.database_source} is SQLite, which takes one writer at a "
+                "time): run one process (docs/operations-pushes.md)"
+            )
+        app.engine.dispose()
+        # each worker builds the same app from these (tracker.push.app_from_environment)
+        os.environ["TRACKER_CONFIG_DIR"] = str(settings.config_dir)
+        os.environ[PUSH_ONLY_ENV] = json.dumps(names)
+        os.environ[PUSH_UNSERVED_ENV] = json.dumps(unserved)
+        uvicorn.run(
+            "tracker.push:app_from_environment", factory=True, workers=workers, host=host, port=port,
+            log_level="info", access_log=limits.access_log, **uvicorn_options(limits),
+        )  # fmt: skip
+        return
     uvicorn.run(
         push_app, host=host, port=port, log_level="info", access_log=limits.access_log, **uvicorn_options(limits)
     )
