@@ -179,6 +179,9 @@ def store_parsed(
     return new_events
 
 
+WRITER_SWITCH_INTERVAL = 0.0005  # seconds; sys.setswitchinterval for a receiver process (tracker serve-push)
+
+
 class GroupCommit:
     """One writer thread: pushes that arrive within `window` seconds of each other (or while the previous group
     is being written) are parsed and stored in one transaction, and each is answered after its commit."""
@@ -305,6 +308,7 @@ def create_push_app(
     now = clock or (lambda: datetime.now(UTC))
     providers = settings.providers
     limits = providers.push
+    _ = settings.phrasebook  # read now, not on the first push (half a second)
     committer = GroupCommit(
         engine, settings, now, window=limits.group_window_ms / 1000, max_group=limits.group_max_pushes
     )
@@ -413,10 +417,12 @@ def app_from_environment() -> Starlette:
     the settings from TRACKER_CONFIG_DIR, the database from the settings, the providers as the command chose."""
     import json
     import os
+    import sys
 
     from tracker.settings import load_settings
     from tracker.storage.db import make_engine
 
+    sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
     settings = load_settings(os.environ.get("TRACKER_CONFIG_DIR") or None)
     only = json.loads(os.environ.get(PUSH_ONLY_ENV) or "null")
     unserved = json.loads(os.environ.get(PUSH_UNSERVED_ENV) or "{}")

@@ -192,7 +192,7 @@ def serve_push(
     import uvicorn
 
     from tracker.public_secrets import public_secrets, push_providers
-    from tracker.push import PUSH_ONLY_ENV, PUSH_UNSERVED_ENV, create_push_app
+    from tracker.push import PUSH_ONLY_ENV, PUSH_UNSERVED_ENV, WRITER_SWITCH_INTERVAL, create_push_app
     from tracker.push_guard import uvicorn_options
 
     app = ctx_app(ctx)
@@ -218,6 +218,11 @@ def serve_push(
     push_app = create_push_app(app.engine, settings, only=names, unserved=unserved)  # a bad database: one line first
     typer.echo(f"push intake on http://{host}:{port}/push/{{{','.join(names)}}}")
     limits = settings.providers.push
+    import sys
+
+    # the group-commit writer thread parses and writes while the event loop answers: with Python's default 5 ms
+    # GIL slices the loop waited up to 5 ms for each turn (bench/push.py: about 1.5x the pushes/s with 0.5 ms)
+    sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
     if workers > 1:
         import json
         import os
