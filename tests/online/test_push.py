@@ -145,3 +145,42 @@ def test_serve_push_workers_need_postgresql(tmp_path) -> None:
                           env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode != 0
     assert "--workers 2 needs PostgreSQL" in done.stderr and "run one process" in done.stderr
+
+
+@pytest.mark.postgres
+def test_serve_push_with_two_workers_on_postgresql_stores_every_acknowledged_push(pg_engine, pg_url) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tracker.sandbox.server import free_port
+    from tracker.settings import load_settings
+
+    numbers = [f"7831234568{i:04d}" for i in range(20)]
+    upsert_parcels(pg_engine, [ParcelFacts(courier="zto", waybill=n) for n in numbers], now=SANDBOX_NOW)
+    salt = load_settings().providers.kuaidi100.salt
+    port = free_port()
+    env = {**os.environ, "TRACKER_DATABASE_URL": pg_url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli", "serve-push", "--sandbox", "--workers", "2", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/push/kuaidi100"
+    deadline = time.monotonic() + 120  # two processes start and import everything on a loaded machine
+    try:
+        while True:
+            try:
+                httpx.post(url, data={}, timeout=1)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.terminate()
+                    pytest.fail(server.communicate(timeout=20)[1].decode()[-3000:])
+                time.sleep(0.2)
+        answers = [httpx.post(url, data=_kd100_push(n, salt), timeout=30).json() for n in numbers]
+    finally:
+        server.terminate()
+        server.wait(20)
+    assert [a["returnCode"] for a in answers] == ["200"] * len(numbers)
+    assert _events(pg_engine) == len(numbers)

@@ -193,7 +193,7 @@ def serve_push(
 
     from tracker.public_secrets import public_secrets, push_providers
     from tracker.push import PUSH_ONLY_ENV, PUSH_UNSERVED_ENV, WRITER_SWITCH_INTERVAL, create_push_app
-    from tracker.push_guard import uvicorn_options
+    from tracker.push_guard import ENVIRONMENT_PROTOCOL, uvicorn_options
 
     app = ctx_app(ctx)
     settings = app.settings
@@ -237,9 +237,10 @@ def serve_push(
         os.environ["TRACKER_CONFIG_DIR"] = str(settings.config_dir)
         os.environ[PUSH_ONLY_ENV] = json.dumps(names)
         os.environ[PUSH_UNSERVED_ENV] = json.dumps(unserved)
+        options = {**uvicorn_options(limits), "http": ENVIRONMENT_PROTOCOL}  # imported by name in each worker
         uvicorn.run(
             "tracker.push:app_from_environment", factory=True, workers=workers, host=host, port=port,
-            log_level="info", access_log=limits.access_log, **uvicorn_options(limits),
+            log_level="info", access_log=limits.access_log, **options,
         )  # fmt: skip
         return
     uvicorn.run(
