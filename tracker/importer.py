@@ -13,6 +13,7 @@ import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from hashlib import blake2b
@@ -359,12 +360,25 @@ def import_parcels(
     # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
     buyers: dict[tuple[str, str], dict[str, str | None]] = {}
 
-    def flush() -> None:
-        if pending:
-            named = {key: buyers[key] for key in pending if key in buyers}
-            inserted, updated = repo.upsert_parcels(engine, list(pending.values()), now=now, return_buyers=named)
+    # A batch is written by a writer thread while the next one is parsed: the database's own work (SQLite's
+    # B-trees, PostgreSQL's round trips) runs without the GIL, so it overlaps the parsing on a second core.
+    # One batch in flight at most, so memory stays at two batches.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+    in_flight: list[Future[tuple[int, int]]] = []
+
+    def settle() -> None:
+        """Wait for the batch being written (its error, if any, is raised here) and count it."""
+        while in_flight:
+            inserted, updated = in_flight.pop().result()
             report.inserted += inserted
             report.updated += updated
+
+    def flush() -> None:
+        settle()
+        if pending:
+            named = {key: buyers[key] for key in pending if key in buyers}
+            batch = list(pending.values())
+            in_flight.append(writer.submit(repo.upsert_parcels, engine, batch, now=now, return_buyers=named))
             for key in pending:
                 flushed.add(key)
                 buyers.pop(key, None)  # stored; a later batch records its own buyers beside them
@@ -403,6 +417,7 @@ def import_parcels(
                     continue
                 if key in flushed:
                     # the same parcel in an earlier batch of this file: merged with what that batch stored
+                    settle()
                     order_id, goods_value = repo.parcel_order(engine, *key)
                     parcel = merge_same_parcel(replace(parcel, order_id=order_id, goods_value=goods_value), parcel)
                     report.merged += 1
@@ -412,7 +427,9 @@ def import_parcels(
             if progress and report.rows % 1000 == 0:
                 progress(1000)
         flush()
+        settle()
     finally:
+        writer.shutdown(wait=True)  # an error elsewhere: the batch in flight still ends before the file closes
         rejects.close()
     if progress:
         progress(report.rows % 1000)
