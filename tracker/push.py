@@ -117,6 +117,7 @@ class _Push:
     waybills: list[ParsedWaybill] = field(default_factory=list)
     count: int = 0
     problems: list[str] = field(default_factory=list)
+    not_json: bool = False  # the payload itself is not a JSON object within the limits
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class Outcome:
     count: int = 0
     problems: tuple[str, ...] = ()
     failed: str = ""
+    not_json: bool = False
 
 
 def prepare_push(settings: Settings, provider: str, body: dict[str, Any]) -> tuple[list[ParsedWaybill], int, list[str]]:
@@ -248,7 +250,7 @@ class GroupCommit:
             try:
                 push.body = decode_json(push.payload, max_depth=limits.max_json_depth)
             except PushBodyError as exc:
-                push.problems = [f"{push.what} {exc}"]
+                push.problems, push.not_json = [f"{push.what} {exc}"], True
                 continue
             push.waybills, push.count, push.problems = prepare_push(self.settings, push.provider, push.body)
         storing = [p for p in group if p.count]
@@ -273,7 +275,7 @@ class GroupCommit:
             if push.count < 0:
                 self._answer(push, Outcome(failed=push.problems[0]))
             else:
-                self._answer(push, Outcome(push.count, tuple(push.problems)))
+                self._answer(push, Outcome(push.count, tuple(push.problems), not_json=push.not_json))
 
     @staticmethod
     def _answer(push: _Push, outcome: Outcome) -> None:
@@ -331,7 +333,7 @@ def create_push_app(
         if outcome.count and not outcome.problems:
             return None
         why = "; ".join(outcome.problems)
-        reason = f"{what}格式错误" if why.startswith(f"{what} ") and not outcome.count else "推送内容无法解析"
+        reason = f"{what}格式错误" if outcome.not_json else "推送内容无法解析"
         if outcome.count:
             why = f"{outcome.count} waybills stored but {why}"
         letter = await run_in_threadpool(deadletter.keep, engine, provider, payload, why, now=now())
