@@ -32,8 +32,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/mypy_baseline.py
 
+# Every bench prints `BENCH <name> <ratio> <target> <ok|MISS>`; bench/report.py runs each command below, then
+# writes one table of those lines to docs/performance.md with the machine it ran on. Add a bench: one quoted
+# command more here.
+BENCHES ?= "bench/import.py --scale full" "bench/ingest.py --scale full" "bench/push.py --scale full" \
+	"bench/poll.py --scale full"
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/import.py
+	$(BIN)/python bench/report.py --out docs/performance.md $(BENCHES)
 
 # Each board page's first render in Chromium (demo scale; SCALE=1m for 1,000,000 parcels: exit 1 over 2 s).
 bench-browser: $(VENV)/.installed-test

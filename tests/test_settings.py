@@ -69,7 +69,7 @@ def test_environment_overrides_the_database_url(monkeypatch: pytest.MonkeyPatch)
          ["couriers.toml: sf.patterns:", "a regular expression"]),
         ("tracker.toml", 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Beijing"',
          ["tracker.toml: timezone:", "IANA time zone", "Asia/Beijing"]),
-        ("tracker.toml", "batch_size = 2000", "batch_size = 0", ["tracker.toml: import.batch_size:", "greater than 0"]),
+        ("tracker.toml", "batch_size = 10000", "batch_size = 0", ["tracker.toml: import.batch_size:", "greater than 0"]),
         ("rules.toml", "[[refund_ladder.ordinary]]\n# 000 §23.2: fewer than 7 days left -> phone.\ndays_left = 6",
          "[[refund_ladder.ordinary]]\ndays_left = 9", ["rules.toml: refund_ladder.ordinary:", "descending"]),
         ("providers.toml", "dispatch_seconds = 10 ", "dispatch_seconds = 7 ",

@@ -13,6 +13,7 @@ import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from hashlib import blake2b
@@ -23,7 +24,7 @@ from sqlalchemy import Engine
 
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
 from tracker.domain import ParcelFacts
-from tracker.exports import safe_row, unguard
+from tracker.exports import GUARD, safe_row, unguard
 from tracker.masking import mask_address, mask_name, mask_phone
 from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, read_table
 
@@ -44,6 +45,9 @@ TIME_FIELDS = (
 )  # fmt: skip
 _WAYBILL_SPLIT = re.compile(r"[,，;；/\s]+")
 _WAYBILL_OK = re.compile(r"^[A-Za-z0-9-]{6,32}$")
+_WAYBILL_PREFIX = re.compile(r"^(No[:：.]?)", re.IGNORECASE)
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_NOT_DIGIT = re.compile(r"\D")
 _DIRECTIONS = {"outbound": Direction.outbound, "发货": Direction.outbound, "return": Direction.ret,
                "退货": Direction.ret, "退回": Direction.ret}  # fmt: skip
 
@@ -130,7 +134,7 @@ def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> 
 def clean_waybill(raw: str) -> list[str]:
     """Strip the export's guards ('No:', "'", '=\"...\"', tabs) and split several numbers in one cell."""
     text = raw.strip().strip("'\"=\t")
-    text = re.sub(r"^(No[:：.]?)", "", text, flags=re.IGNORECASE).strip()
+    text = _WAYBILL_PREFIX.sub("", text).strip()
     return [part.strip("'\"=") for part in _WAYBILL_SPLIT.split(text) if part.strip("'\"=")]
 
 
@@ -160,11 +164,18 @@ class RowParser:
     # number -> Kuaidi100 autonumber company codes, asked when the patterns cannot decide (None: offline)
     autonumber: Callable[[str], Sequence[str]] | None = None
 
+    def __post_init__(self) -> None:
+        # read once per parser, not per cell: which columns hold text, which hold times
+        self._texts = tuple((name, i) for name, i in self.columns.items() if name not in TIME_FIELDS)
+        self._times = tuple((name, i) for name, i in self.columns.items() if name in TIME_FIELDS)
+        self._blank = dict.fromkeys(CANONICAL, "")
+        self._slugs: dict[str, str] = {}  # courier name as written -> slug (the names a file uses repeat)
+
     def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
-        cell = self._cell(values)
+        cell = self.texts(values)
         errors: list[RowError] = []
-        raw_waybill = cell("waybill")
+        raw_waybill = cell["waybill"]
         waybills = clean_waybill(raw_waybill) if raw_waybill else []
         if not waybills:
             errors.append(RowError(row_no, "waybill", raw_waybill, "missing waybill number"))
@@ -175,12 +186,12 @@ class RowParser:
             return [], errors, ""
 
         note = ""
-        courier_name = cell("courier")
+        courier_name = cell["courier"]
         slugs: list[str] = []
         for number in waybills:
             try:
                 if courier_name:
-                    slugs.append(self.couriers.resolve(courier_name))
+                    slugs.append(self._resolve(courier_name))
                 else:
                     found = self._detect(number)
                     slugs.append(found.slug)
@@ -192,50 +203,51 @@ class RowParser:
 
         fields: dict[str, Any] = {}
         for name in MONEY_FIELDS:
-            text = cell(name)
+            text = cell[name]
             if text:
                 try:
                     fields[name] = parse_money(text)
                 except ValueProblem as exc:
                     errors.append(RowError(row_no, name, text, f"expected {exc}"))
-        for name in TIME_FIELDS:
-            raw = self._raw(values, name)
-            if raw not in (None, ""):
+        count = len(values)
+        for name, index in self._times:
+            raw = values[index] if index < count else None
+            if raw is not None and raw != "":
                 try:
-                    fields[name] = parse_local_time(raw if not isinstance(raw, str) else raw, self.tz)
+                    fields[name] = parse_local_time(raw, self.tz)
                 except ValueProblem as exc:
                     errors.append(RowError(row_no, name, str(raw), f"expected {exc}"))
-        insured = cell("freight_insured")
+        insured = cell["freight_insured"]
         if insured:
             try:
                 fields["freight_insured"] = parse_bool(insured)
             except ValueProblem as exc:
                 errors.append(RowError(row_no, "freight_insured", insured, f"expected {exc}"))
-        direction = cell("direction")
+        direction = cell["direction"]
         if direction:
             found_direction = _DIRECTIONS.get(direction.lower())
             if found_direction is None:
                 errors.append(RowError(row_no, "direction", direction, "expected outbound/return (发货/退货)"))
             else:
                 fields["direction"] = found_direction
-        currency = cell("currency").upper()
-        if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+        currency = cell["currency"].upper()
+        if currency and not _CURRENCY.fullmatch(currency):
             errors.append(RowError(row_no, "currency", currency, "expected an ISO code such as CNY"))
         if errors:
             return [], errors, ""
 
-        province, city, district = cell("province") or None, cell("city") or None, cell("district") or None
-        if not (province or city) and cell("address"):
-            province, city, addr_district = split_address(cell("address"))
+        province, city, district = cell["province"] or None, cell["city"] or None, cell["district"] or None
+        if not (province or city) and cell["address"]:
+            province, city, addr_district = split_address(cell["address"])
             district = district or addr_district
-        digits = re.sub(r"\D", "", cell("phone"))
+        digits = _NOT_DIGIT.sub("", cell["phone"])
         fields.setdefault("direction", self.direction)
         base = ParcelFacts(
             courier=slugs[0],
             waybill=waybills[0].upper(),
-            order_id=cell("order_id").lstrip("'=\"").strip('"') or None,
-            shop=cell("shop") or None,
-            buyer_id=cell("buyer_id") or None,
+            order_id=cell["order_id"].lstrip("'=\"").strip('"') or None,
+            shop=cell["shop"] or None,
+            buyer_id=cell["buyer_id"] or None,
             province=province,
             city=city,
             district=district,
@@ -246,7 +258,7 @@ class RowParser:
             address_detail=mask_address(address_detail(cell("address"))),
             goods_title=cell("goods_title")[:200] or None,
             currency=currency or self.currency,
-            category=cell("category") or None,
+            category=cell["category"] or None,
             **fields,
         )
         if len(waybills) == 1:
@@ -258,6 +270,32 @@ class RowParser:
             for slug, number in zip(slugs, waybills, strict=True)
         ]
         return parcels, [], note
+
+    def texts(self, values: Sequence[Any]) -> dict[str, str]:
+        """Every canonical field's cell as text ('' when the file has no such column or the row ends before
+        it): stripped, a spreadsheet guard taken off, a whole float from XLSX written without '.0'."""
+        cells = self._blank.copy()
+        count = len(values)
+        for name, index in self._texts:
+            if index >= count:
+                continue
+            raw = values[index]
+            if raw is None:
+                continue
+            if type(raw) is str:
+                text = raw.strip()
+                cells[name] = unguard(text) if text[:1] == GUARD else text
+            elif isinstance(raw, float) and raw.is_integer() and name not in MONEY_FIELDS:
+                cells[name] = str(int(raw))
+            else:
+                cells[name] = unguard(str(raw).strip())
+        return cells
+
+    def _resolve(self, name: str) -> str:
+        slug = self._slugs.get(name)
+        if slug is None:
+            slug = self._slugs[name] = self.couriers.resolve(name)  # UnknownCourier is raised, not kept
+        return slug
 
     def _detect(self, number: str) -> Detection:
         """The courier from the number's patterns; when they cannot decide and `autonumber` is set
@@ -275,23 +313,6 @@ class RowParser:
             return self.couriers.decide(number, suggested)
         except UnknownCourier as exc:
             raise UnknownCourier(f"{exc} (Kuaidi100's suggestions)", exc.candidates) from None
-
-    def _raw(self, values: Sequence[Any], name: str) -> Any:
-        index = self.columns.get(name)
-        if index is None or index >= len(values):
-            return None
-        return values[index]
-
-    def _cell(self, values: Sequence[Any]) -> Callable[[str], str]:
-        def cell(name: str) -> str:
-            raw = self._raw(values, name)
-            if raw is None:
-                return ""
-            if isinstance(raw, float) and raw.is_integer() and name not in MONEY_FIELDS:
-                return str(int(raw))
-            return unguard(str(raw).strip())
-
-        return cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,12 +424,25 @@ def import_parcels(
     # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
     buyers: dict[tuple[str, str], dict[str, str | None]] = {}
 
-    def flush() -> None:
-        if pending:
-            named = {key: buyers[key] for key in pending if key in buyers}
-            inserted, updated = repo.upsert_parcels(engine, list(pending.values()), now=now, return_buyers=named)
+    # A batch is written by a writer thread while the next one is parsed: the database's own work (SQLite's
+    # B-trees, PostgreSQL's round trips) runs without the GIL, so it overlaps the parsing on a second core.
+    # One batch in flight at most, so memory stays at two batches.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+    in_flight: list[Future[tuple[int, int]]] = []
+
+    def settle() -> None:
+        """Wait for the batch being written (its error, if any, is raised here) and count it."""
+        while in_flight:
+            inserted, updated = in_flight.pop().result()
             report.inserted += inserted
             report.updated += updated
+
+    def flush() -> None:
+        settle()
+        if pending:
+            named = {key: buyers[key] for key in pending if key in buyers}
+            batch = list(pending.values())
+            in_flight.append(writer.submit(repo.upsert_parcels, engine, batch, now=now, return_buyers=named))
             for key in pending:
                 flushed.add(key)
                 buyers.pop(key, None)  # stored; a later batch records its own buyers beside them
@@ -427,8 +461,8 @@ def import_parcels(
                 report.rows += 1
                 reject([RowError(row_no, values.field, values.value, values.reason)], values.values)
                 continue
-            if not any(v not in (None, "") for v in values):
-                continue  # blank line
+            if not (any(values) if type(values) is list else any(v not in (None, "") for v in values)):
+                continue  # blank line (a CSV row is a list of str; an XLSX row may hold a 0)
             report.rows += 1
             case = parse_return_case(parser, row_no, values)
             if isinstance(case, list):
@@ -460,6 +494,7 @@ def import_parcels(
                     continue
                 if key in flushed:
                     # the same parcel in an earlier batch of this file: merged with what that batch stored
+                    settle()
                     order_id, goods_value = repo.parcel_order(engine, *key)
                     parcel = merge_same_parcel(replace(parcel, order_id=order_id, goods_value=goods_value), parcel)
                     report.merged += 1
@@ -469,6 +504,7 @@ def import_parcels(
             if progress and report.rows % 1000 == 0:
                 progress(1000)
         flush()
+        settle()  # the batch in flight is stored: the cases and trades below read its parcels
         report.trades_succeeded = repo.record_trade_succeeded(engine, trades, now=now, actor=actor)
         for case, values in cases:
             if repo.record_return_case(engine, case.order_id, agreed_at=case.agreed_at or now,
@@ -478,6 +514,7 @@ def import_parcels(
                 reason = "no return waybill yet, and no outbound parcel of this order: import the order export first"
                 reject([RowError(case.row, "order_id", case.order_id, reason)], values)
     finally:
+        writer.shutdown(wait=True)  # an error elsewhere: the batch in flight still ends before the file closes
         rejects.close()
     if progress:
         progress(report.rows % 1000)

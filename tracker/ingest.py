@@ -8,19 +8,22 @@ Hot path: SQLAlchemy Core executemany and ON CONFLICT DO NOTHING (docs/architect
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, func, select, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.domain import TrackingEvent
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, TrackingStatus
+from tracker.storage.repo import sqlite_time
 from tracker.storage.tables import EVENT, PARCEL
 
 log = logging.getLogger(__name__)
@@ -82,14 +85,21 @@ def ingest(
 def _ingest_batch(
     conn: Connection, batch: Sequence[ParsedWaybill], *, now: datetime, source: str, result: IngestResult
 ) -> None:
-    numbers = {w.waybill for w in batch}
-    cols = [PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, *(PARCEL.c[name] for name in SNAPSHOT)]
-    candidates: dict[str, list[dict[str, Any]]] = {}
-    for row in conn.execute(select(*cols).where(PARCEL.c.waybill.in_(numbers))).mappings():
-        candidates.setdefault(row["waybill"], []).append(dict(row))
+    """One transaction: the batch's parcels (locked on PostgreSQL, so two workers ingesting one parcel take
+    turns), their stored events, the new events inserted with ON CONFLICT DO NOTHING (the unique key is the
+    dedupe; a concurrent duplicate is skipped there), then each parcel's snapshot from old + new events.
 
-    # parcel id -> (events, error of the last waybill naming it)
-    matched: dict[int, tuple[dict[tuple[datetime, str], TrackingEvent], str | None]] = {}
+    On SQLite times are compared and written in their stored text form (repo.sqlite_time; text order is time
+    order) and the statements run as compiled SQL over tuples: SQLAlchemy's per-value processing cost more
+    than SQLite's own work (bench/ingest.py)."""
+    lite = conn.dialect.name == "sqlite"
+    stamp: Callable[[datetime], Any] = sqlite_time if lite else _same
+    candidates: dict[str, list[dict[str, Any]]] = {}
+    for row in _parcels(conn, {w.waybill for w in batch}, lite):
+        candidates.setdefault(row["waybill"], []).append(row)
+
+    # parcel id -> (events by (time, text hash), error of the last waybill naming it)
+    matched: dict[int, tuple[dict[tuple[Any, str], TrackingEvent], str | None]] = {}
     before: dict[int, dict[str, Any]] = {}
     for parsed in batch:
         parcel = _match(parsed, candidates.get(parsed.waybill, []))
@@ -99,7 +109,7 @@ def _ingest_batch(
             continue
         events, _ = matched.get(parcel["id"], ({}, None))
         for event in parsed.events:
-            events.setdefault((event.time, text_hash(event.text)), event)
+            events.setdefault((stamp(event.time), text_hash(event.text)), event)
         matched[parcel["id"]] = (events, parsed.error)
         before[parcel["id"]] = parcel
     if not matched:
@@ -107,42 +117,101 @@ def _ingest_batch(
     result.matched += len(matched)
     ids = list(matched)
 
-    count = select(EVENT.c.parcel_id, func.count()).where(EVENT.c.parcel_id.in_(ids)).group_by(EVENT.c.parcel_id)
-    old_counts = dict(conn.execute(count).all())
-    rows = [
-        {
-            "parcel_id": pid,
-            "event_time": event.time,
-            "status": str(event.status),
-            "raw_code": event.raw_code[:64],
-            "text": event.text,
-            "text_hash": key[1],
-            "location": event.location,
-            "source": source[:16],
-            "ingested_at": now,
-        }
-        for pid, (events, _) in matched.items()
-        for key, event in events.items()
-    ]
-    if rows:
-        stmt = _insert(conn, EVENT).on_conflict_do_nothing(index_elements=["parcel_id", "event_time", "text_hash"])
-        conn.execute(stmt, rows)
-    new_counts = dict(conn.execute(count).all())
-
-    stored: dict[int, list[tuple[datetime, str, str, str]]] = {pid: [] for pid in ids}
-    history = select(EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.status, EVENT.c.text, EVENT.c.text_hash)
-    for pid, at, status, text, digest in conn.execute(history.where(EVENT.c.parcel_id.in_(ids))):
+    stored: dict[int, list[tuple[Any, str, str, str]]] = {pid: [] for pid in ids}
+    for pid, at, status, text, digest in _history(conn, ids, lite):
         stored[pid].append((at, status, text, digest))
+    src, ingested = source[:16], stamp(now)
+    rows = []
+    added: dict[int, int] = {}
+    for pid, (events, _) in matched.items():
+        known = {(at, digest) for at, _, _, digest in stored[pid]}
+        fresh = [(key, event) for key, event in events.items() if key not in known]
+        added[pid] = len(fresh)
+        for (at, digest), event in fresh:
+            status = str(event.status)
+            rows.append((pid, at, status, event.raw_code[:64], event.text, digest, event.location, src, ingested))
+            stored[pid].append((at, status, event.text, digest))
+    if rows:
+        result.new_events += _insert_events(conn, rows, lite)
 
     updates = []
+    closed = []
     for pid in ids:
         snapshot = snapshot_of(stored[pid], before[pid])
         snapshot["provider_error"] = matched[pid][1]
-        added = new_counts.get(pid, 0) - old_counts.get(pid, 0)
-        result.new_events += added
-        if added or any(snapshot[name] != before[pid][name] for name in SNAPSHOT):
+        if added[pid] or any(snapshot[name] != before[pid][name] for name in SNAPSHOT):
             result.changed_parcel_ids.append(pid)
-        updates.append({"pid": pid, **{f"s_{name}": snapshot[name] for name in SNAPSHOT}})
+        if not snapshot["is_open"]:
+            closed.append(pid)
+        updates.append((*(snapshot[name] for name in SNAPSHOT), pid))
+    _update_snapshots(conn, updates, stamp(now), lite)
+    # a closed parcel is never polled again: a lease on it means nothing, and one left by a worker killed
+    # between this write and its schedule() would never be cleared
+    if closed:
+        free = update(PARCEL).where(PARCEL.c.id.in_(closed), PARCEL.c.lease_until.is_not(None))
+        conn.execute(free.values(lease_until=None, lease_owner=None))
+
+
+def _same(value: datetime) -> datetime:
+    return value
+
+
+_PARCEL_COLUMNS = ("id", "waybill", "courier", *SNAPSHOT)
+_PARCELS_SQLITE = f"SELECT {', '.join(_PARCEL_COLUMNS)} FROM parcel WHERE waybill IN (SELECT value FROM json_each(?))"  # noqa: S608
+_HISTORY_SQLITE = (
+    "SELECT parcel_id, event_time, status, text, text_hash FROM tracking_event "
+    "WHERE parcel_id IN (SELECT value FROM json_each(?))"
+)
+_EVENT_KEYS = (
+    "parcel_id",
+    "event_time",
+    "status",
+    "raw_code",
+    "text",
+    "text_hash",
+    "location",
+    "source",
+    "ingested_at",
+)
+_UPDATE_SQLITE = (
+    f"UPDATE parcel SET {', '.join(f'{name} = ?' for name in SNAPSHOT)}, last_polled_at = ?, updated_at = ? "  # noqa: S608
+    "WHERE id = ?"
+)
+
+
+def _parcels(conn: Connection, numbers: set[str], lite: bool) -> list[dict[str, Any]]:
+    """The parcels with these waybills, with their snapshot (times as stored on SQLite)."""
+    if lite:
+        found = conn.exec_driver_sql(_PARCELS_SQLITE, (json.dumps(list(numbers)),))
+        return [dict(zip(_PARCEL_COLUMNS, row, strict=True)) for row in found]
+    query = select(*(PARCEL.c[name] for name in _PARCEL_COLUMNS)).where(PARCEL.c.waybill.in_(numbers))
+    return [dict(row) for row in conn.execute(query.order_by(PARCEL.c.id).with_for_update()).mappings()]
+
+
+def _history(conn: Connection, ids: list[int], lite: bool) -> Iterable[Sequence[Any]]:
+    """(parcel id, time, status, text, text hash) of every stored event of these parcels."""
+    if lite:
+        return conn.exec_driver_sql(_HISTORY_SQLITE, (json.dumps(ids),)).all()
+    cols = (EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.status, EVENT.c.text, EVENT.c.text_hash)
+    return conn.execute(select(*cols).where(EVENT.c.parcel_id.in_(ids))).all()
+
+
+def _insert_events(conn: Connection, rows: list[tuple[Any, ...]], lite: bool) -> int:
+    """Insert the events, skipping any already stored (the unique key); how many were new."""
+    stmt = _insert(conn, EVENT).on_conflict_do_nothing(index_elements=["parcel_id", "event_time", "text_hash"])
+    if lite:
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=list(_EVENT_KEYS))
+        in_order = itemgetter(*(_EVENT_KEYS.index(name) for name in compiled.positiontup or ()))
+        return int(conn.exec_driver_sql(str(compiled), list(map(in_order, rows))).rowcount)
+    before = len(rows)
+    conn.execute(stmt, [dict(zip(_EVENT_KEYS, row, strict=True)) for row in rows])
+    return before  # the parcels are locked (_parcels): no one else inserted these events meanwhile
+
+
+def _update_snapshots(conn: Connection, updates: list[tuple[Any, ...]], now: Any, lite: bool) -> None:
+    if lite:
+        conn.exec_driver_sql(_UPDATE_SQLITE, [(*row[:-1], now, now, row[-1]) for row in updates])
+        return
     stmt = (
         update(PARCEL)
         .where(PARCEL.c.id == bindparam("pid"))
@@ -152,13 +221,8 @@ def _ingest_batch(
             updated_at=now,
         )
     )
-    conn.execute(stmt, updates)
-    # a closed parcel is never polled again: a lease on it means nothing, and one left by a worker killed
-    # between this write and its schedule() would never be cleared
-    closed = [u["pid"] for u in updates if not u["s_is_open"]]
-    if closed:
-        free = update(PARCEL).where(PARCEL.c.id.in_(closed), PARCEL.c.lease_until.is_not(None))
-        conn.execute(free.values(lease_until=None, lease_owner=None))
+    keys = [f"s_{name}" for name in SNAPSHOT]
+    conn.execute(stmt, [{"pid": row[-1], **dict(zip(keys, row, strict=False))} for row in updates])
 
 
 def _insert(conn: Connection, table: Table) -> Any:

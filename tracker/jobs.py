@@ -53,7 +53,7 @@ from tracker.errors import TrackerError
 from tracker.leases import count_due, lease_due, renew
 from tracker.poller import evaluate_rules, poll_provider, record_runs, retire_aged
 from tracker.providers.clients import PROVIDERS, BatchFetcher, breaker_of, make_fetchers
-from tracker.providers.shared import SharedRateLimiter, pause_provider, paused_providers
+from tracker.providers.shared import SharedPacer, pause_provider, paused_providers
 from tracker.settings import Settings
 from tracker.storage.db import advisory_lock
 
@@ -134,7 +134,7 @@ def make_runtime(
     limiters = {}
     for provider in PROVIDERS:
         config = getattr(settings.providers, provider)
-        limiter = SharedRateLimiter(engine, provider, config.rate_per_second, hold=config.timeout_seconds + 1)
+        limiter = SharedPacer(engine, provider, config.rate_per_second, margin=config.rate_margin)
         limiter.ensure_slots()
         limiters[provider] = limiter
     fetchers = make_fetchers(settings, base_url=base_url, limiters=limiters)

@@ -230,3 +230,19 @@ def uvicorn_options(limits: PushIntakeConfig) -> dict[str, Any]:
         "limit_concurrency": limits.max_concurrency,
         "h11_max_incomplete_event_size": limits.max_header_bytes,
     }
+
+
+ENVIRONMENT_PROTOCOL = "tracker.push_guard:environment_protocol"  # uvicorn's `http` for `serve-push --workers N`
+
+
+def __getattr__(name: str) -> Any:
+    """`environment_protocol`: guarded_protocol for the [push] limits of the settings in TRACKER_CONFIG_DIR. A
+    worker process started by uvicorn imports its protocol by name (a class made inside a function cannot be
+    sent to it)."""
+    if name == "environment_protocol":
+        import os
+
+        from tracker.settings import load_settings
+
+        return guarded_protocol(load_settings(os.environ.get("TRACKER_CONFIG_DIR") or None).providers.push)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

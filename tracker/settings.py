@@ -62,7 +62,7 @@ class _Strict(BaseModel):
 
 
 class ImportConfig(_Strict):
-    batch_size: PositiveInt = 2000
+    batch_size: PositiveInt = 10_000
     progress_min_rows: PositiveInt = 5000
     # bounds of one row of an imported file (tracker.tablefile.ReadLimits; docs/importing.md)
     max_field_chars: PositiveInt = 4096
@@ -497,6 +497,10 @@ class PushIntakeConfig(_Strict):
     keep_alive_seconds: PositiveFloat = 5  # an idle kept-alive connection is closed after this
     max_connections: PositiveInt = 512  # open connections at once; more are closed as they arrive
     max_concurrency: PositiveInt = 64  # requests handled at once; more are answered 503
+    # group commit (tracker/push.py GroupCommit): pushes arriving within this many ms share one transaction
+    group_window_ms: float = Field(default=2.0, ge=0, le=1000)
+    group_max_pushes: PositiveInt = 256  # at most this many pushes in one transaction
+    access_log: bool = False  # uvicorn's line per request; off: the receiver logs per group and per refusal
 
 
 class ProviderConfig(_Strict):
@@ -516,6 +520,9 @@ class ProviderConfig(_Strict):
     seller_nick: str = ""  # Taobao Open Platform: the shop (卖家昵称) when a parcel names none
     min_waybill_interval_minutes: PositiveFloat = 30
     rate_per_second: float = Field(default=3, gt=0)
+    # requests are paced at rate_per_second * (1 - rate_margin): the margin absorbs network jitter, so the
+    # provider never answers 429 (tracker.providers.http.Pacer)
+    rate_margin: float = Field(default=0.04, ge=0, lt=0.5)
     concurrency: PositiveInt = 4
     batch_size: PositiveInt = 1
     timeout_seconds: float = Field(default=10, gt=0)

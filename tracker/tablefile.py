@@ -59,6 +59,9 @@ def check_row(values: Sequence[Any], header: Sequence[str], limits: ReadLimits) 
     """Over-long text, a NUL byte or a control character in any cell, or more cells than allowed."""
     if len(values) > limits.max_columns:
         return BadRow("", "", f"{len(values)} columns, more than the limit of {limits.max_columns}")
+    if values and all(type(v) is str for v in values):  # a CSV row: one length check and one scan for all cells
+        if max(map(len, values)) <= limits.max_field_chars and not CONTROL.search("".join(values)):
+            return None
     for index, value in enumerate(values):
         if not isinstance(value, str):
             continue

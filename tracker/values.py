@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("1000000000")  # no parcel, claim or freight reaches a billion CNY: a bigger amount is a typo
@@ -18,6 +19,17 @@ class ValueProblem(ValueError):
 
 def parse_money(text: str | float | int | Decimal) -> Decimal:
     """'¥1,899.00', '1899元', 1899.0 -> Decimal('1899.00'). Negative amounts are refused."""
+    if type(text) is str:
+        return _money_text(text)  # an export repeats its prices: each text is read once
+    return _money(text)
+
+
+@lru_cache(maxsize=4096)
+def _money_text(text: str) -> Decimal:
+    return _money(text)
+
+
+def _money(text: str | float | int | Decimal) -> Decimal:
     if isinstance(text, Decimal):
         value = text
     elif isinstance(text, int | float):
@@ -45,6 +57,13 @@ def parse_local_time(text: str | datetime | date, tz: tzinfo) -> datetime:
     Accepts '2026-11-01 09:00:00', '2026/11/1 9:00', '2026-11-01', '2026年11月1日 09:00', ISO-8601
     with an offset, and datetime/date objects (from XLSX). Times without an offset are in `tz`.
     """
+    if type(text) is str:
+        try:  # the common case, '2026-11-01 09:00:00' as exports write it, needs none of the rewrites below
+            found = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return (found if found.tzinfo is not None else found.replace(tzinfo=tz)).astimezone(UTC)
     if isinstance(text, datetime):
         value = text
     elif isinstance(text, date):

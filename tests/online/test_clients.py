@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tracker.providers.http import CircuitOpen, ProviderError, RateLimiter, TooSoon
+from tracker.providers.http import CircuitOpen, Pacer, ProviderError, RateLimiter, RetryPolicy, TooSoon
 from tracker.providers.kdniao.client import KdniaoClient
 from tracker.providers.kuaidi100.client import Kuaidi100Client
 from tracker.providers.track17.client import Track17Client
@@ -87,7 +87,9 @@ def test_retryable_faults_are_retried_then_succeed(online_settings, sandbox, fau
     waits = Recorder()
     body = run(_kd100(online_settings, waits))
     assert body["state"] == "3"
-    assert len(waits.waits) == 2 and state.stats["kuaidi100.query"] == 3
+    # the backoffs (0.5 s and up); the pacer's waits between requests (a gap of 1/20 s) are shorter
+    backoffs = [w for w in waits.waits if w >= RetryPolicy().initial_seconds]
+    assert len(backoffs) == 2 and state.stats["kuaidi100.query"] == 3
 
 
 def test_retries_give_up_with_a_provider_error(online_settings, sandbox) -> None:
@@ -199,6 +201,30 @@ def test_track17_sandbox_answers_429_above_3_per_second(sandbox) -> None:
         for i in range(5)
     ]  # fmt: skip
     assert codes.count(429) >= 1 and codes[:3] == [200, 200, 200]
+
+
+def test_pacer_spaces_requests_at_the_limit_minus_its_margin() -> None:
+    now = [0.0]
+    starts: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(3, margin=0.04, clock=lambda: now[0], sleep=sleep)
+
+    async def go() -> None:
+        for _ in range(10):
+            await pacer.acquire()
+            starts.append(now[0])
+        await asyncio.sleep(0)
+
+    run(go())
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert starts[0] == 0.0 and all(g == pytest.approx(1 / (3 * 0.96)) for g in gaps)
+    # any 1-second window holds at most 3 requests even if each arrives up to 40 ms late
+    assert all(starts[i + 3] - starts[i] > 1.0 + 0.04 for i in range(len(starts) - 3))
+    # and the quota is used to 96%
+    assert (len(starts) - 1) / (starts[-1] - starts[0]) == pytest.approx(3 * 0.96)
 
 
 def test_rate_limiter_holds_3_per_second_with_injected_clock() -> None:

@@ -14,7 +14,7 @@ from tracker.cli import app
 from tracker.domain import ParcelFacts
 from tracker.leases import count_due, count_leased, lease_due, release, renew
 from tracker.poller import schedule, select_due
-from tracker.providers.shared import SharedRateLimiter, pause_provider, paused_providers
+from tracker.providers.shared import SharedPacer, SharedRateLimiter, pause_provider, paused_providers
 from tracker.storage.repo import upsert_parcels
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
@@ -75,6 +75,30 @@ def test_shared_window_holds_the_rate_across_limiters_and_counts_from_completion
     # 15 requests at 5 per second: three waves, each starting a second after the previous wave finished
     assert all(started[i + 5] - started[i] >= 1.0 for i in range(10))
     assert time.monotonic() - t0 >= 2.0
+
+
+@pytest.mark.postgres
+def test_shared_pacer_spaces_every_workers_requests_at_the_limit_minus_the_margin(pg_engine: Engine) -> None:
+    pacers = [SharedPacer(pg_engine, "kdniao", 5, margin=0.04) for _ in range(3)]  # three workers' pacers
+    pacers[0].ensure_slots()
+    pacers[1].ensure_slots()  # idempotent
+    started: list[float] = []
+
+    async def request(pacer: SharedPacer) -> None:
+        await pacer.acquire()
+        started.append(time.monotonic())
+        await asyncio.sleep(0.05)  # on the wire: nothing is held meanwhile
+        await pacer.release(None)
+
+    async def main() -> None:
+        await asyncio.gather(*(request(pacers[i % 3]) for i in range(11)))
+
+    asyncio.run(main())
+    started.sort()
+    gap = 1 / (5 * 0.96)
+    # no second holds more than 5 starts, even with 40 ms of jitter, and the 11 starts take 10 gaps, not more
+    assert all(started[i + 5] - started[i] >= 1.0 + 0.02 for i in range(len(started) - 5))
+    assert started[-1] - started[0] == pytest.approx(10 * gap, abs=0.15)
 
 
 @pytest.mark.postgres

@@ -102,3 +102,85 @@ def test_malformed_pushes_get_400(online_settings, intake) -> None:
     r = httpx.post(f"{push_url}/push/kuaidi100", data={})
     assert r.status_code == 400
     assert _events(engine) == 0
+
+
+def _kd100_push(waybill: str, salt: str) -> dict[str, str]:
+    """A Kuaidi100 push (param + sign) carrying one event for `waybill`."""
+    param = json.dumps({"status": "polling", "billstatus": "got", "message": "", "lastResult": {
+        "message": "ok", "nu": waybill, "ischeck": "0", "com": "zhongtong", "state": "0", "status": "200",
+        "data": [{"time": "2026-11-20 09:00:00", "ftime": "2026-11-20 09:00:00", "context": "【杭州转运中心】已揽收"}],
+    }}, ensure_ascii=False)  # fmt: skip
+    return {"param": param, "sign": push_sign(param, salt)}
+
+
+def test_pushes_arriving_together_share_a_transaction_and_each_is_answered(online_settings, intake) -> None:
+    """Group commit: concurrent pushes are all acknowledged, and every acknowledged push is stored."""
+    import asyncio
+
+    url, engine = intake
+    numbers = [f"7831234567{i:04d}" for i in range(40)]
+    upsert_parcels(engine, [ParcelFacts(courier="zto", waybill=n) for n in numbers], now=SANDBOX_NOW)
+    salt = online_settings.providers.kuaidi100.salt
+    before = _events(engine)
+
+    async def send() -> list[int]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            answers = await asyncio.gather(
+                *(client.post(f"{url}/push/kuaidi100", data=_kd100_push(n, salt)) for n in numbers)
+            )
+        return [a.status_code if a.json().get("returnCode") == "200" else -a.status_code for a in answers]
+
+    assert asyncio.run(send()) == [200] * len(numbers)
+    assert _events(engine) - before == len(numbers)
+
+
+def test_serve_push_workers_need_postgresql(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/one.db"}
+    subprocess.run([sys.executable, "-m", "tracker.cli", "init"], env=env, capture_output=True, check=True)
+    done = subprocess.run([sys.executable, "-m", "tracker.cli", "serve-push", "--sandbox", "--workers", "2"],
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode != 0
+    assert "--workers 2 needs PostgreSQL" in done.stderr and "run one process" in done.stderr
+
+
+@pytest.mark.postgres
+def test_serve_push_with_two_workers_on_postgresql_stores_every_acknowledged_push(pg_engine, pg_url) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tracker.sandbox.server import free_port
+    from tracker.settings import load_settings
+
+    numbers = [f"7831234568{i:04d}" for i in range(20)]
+    upsert_parcels(pg_engine, [ParcelFacts(courier="zto", waybill=n) for n in numbers], now=SANDBOX_NOW)
+    salt = load_settings().providers.kuaidi100.salt
+    port = free_port()
+    env = {**os.environ, "TRACKER_DATABASE_URL": pg_url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli", "serve-push", "--sandbox", "--workers", "2", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/push/kuaidi100"
+    deadline = time.monotonic() + 120  # two processes start and import everything on a loaded machine
+    try:
+        while True:
+            try:
+                httpx.post(url, data={}, timeout=1)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    server.terminate()
+                    pytest.fail(server.communicate(timeout=20)[1].decode()[-3000:])
+                time.sleep(0.2)
+        answers = [httpx.post(url, data=_kd100_push(n, salt), timeout=30).json() for n in numbers]
+    finally:
+        server.terminate()
+        server.wait(20)
+    assert [a["returnCode"] for a in answers] == ["200"] * len(numbers)
+    assert _events(pg_engine) == len(numbers)

@@ -181,6 +181,9 @@ def serve_push(
         "secret set).",
     ),  # fmt: skip
     for_sandbox: bool = typer.Option(False, "--sandbox", help=SANDBOX_HELP),
+    workers: int = typer.Option(
+        1, min=1, help="Receiver processes sharing the port (PostgreSQL only: SQLite takes one writer at a time)."
+    ),
 ) -> None:
     """Receive signed pushes at /push/<provider>, within the [push] bounds of config/providers.toml
     (docs/operations-pushes.md): body size, header and body time-outs, connections, JSON depth. A provider
@@ -189,8 +192,8 @@ def serve_push(
     import uvicorn
 
     from tracker.public_secrets import public_secrets, push_providers
-    from tracker.push import create_push_app
-    from tracker.push_guard import uvicorn_options
+    from tracker.push import PUSH_ONLY_ENV, PUSH_UNSERVED_ENV, WRITER_SWITCH_INTERVAL, create_push_app
+    from tracker.push_guard import ENVIRONMENT_PROTOCOL, uvicorn_options
 
     app = ctx_app(ctx)
     settings = app.settings
@@ -214,7 +217,35 @@ def serve_push(
                       f"set {variable} to receive them", markup=False, soft_wrap=True)  # fmt: skip
     push_app = create_push_app(app.engine, settings, only=names, unserved=unserved)  # a bad database: one line first
     typer.echo(f"push intake on http://{host}:{port}/push/{{{','.join(names)}}}")
-    uvicorn.run(push_app, host=host, port=port, log_level="info", **uvicorn_options(settings.providers.push))
+    limits = settings.providers.push
+    import sys
+
+    # the group-commit writer thread parses and writes while the event loop answers: with Python's default 5 ms
+    # GIL slices the loop waited up to 5 ms for each turn (bench/push.py: about 1.5x the pushes/s with 0.5 ms)
+    sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
+    if workers > 1:
+        import json
+        import os
+
+        if app.engine.dialect.name != "postgresql":
+            raise TrackerError(
+                f"--workers {workers} needs PostgreSQL ({app.database_source} is SQLite, which takes one writer at a "
+                "time): run one process (docs/operations-pushes.md)"
+            )
+        app.engine.dispose()
+        # each worker builds the same app from these (tracker.push.app_from_environment)
+        os.environ["TRACKER_CONFIG_DIR"] = str(settings.config_dir)
+        os.environ[PUSH_ONLY_ENV] = json.dumps(names)
+        os.environ[PUSH_UNSERVED_ENV] = json.dumps(unserved)
+        options = {**uvicorn_options(limits), "http": ENVIRONMENT_PROTOCOL}  # imported by name in each worker
+        uvicorn.run(
+            "tracker.push:app_from_environment", factory=True, workers=workers, host=host, port=port,
+            log_level="info", access_log=limits.access_log, **options,
+        )  # fmt: skip
+        return
+    uvicorn.run(
+        push_app, host=host, port=port, log_level="info", access_log=limits.access_log, **uvicorn_options(limits)
+    )
 
 
 # --- the demo's online part (called by `tracker demo`) ----------------------------------------------------

@@ -92,7 +92,8 @@ class RetryPolicy:
 
 class Limiter(Protocol):
     """Waits until one more request may go (`acquire` returns a ticket) and hears when it is done
-    (`release(ticket)`): RateLimiter in one process, SharedRateLimiter across workers."""
+    (`release(ticket)`): Pacer in one process, SharedPacer across workers (RateLimiter, SharedRateLimiter:
+    sliding windows, kept for callers that want bursts)."""
 
     async def acquire(self) -> object: ...
 
@@ -124,6 +125,37 @@ class RateLimiter:
 
     async def release(self, ticket: object) -> None:
         """Nothing to do: the window counts requests by when they started."""
+
+
+@dataclass
+class Pacer:
+    """Requests evenly spaced at the provider's limit minus a small margin: one every
+    per / (rate * per * (1 - margin)) seconds, the first at once. A window of `per` seconds then never holds
+    more than rate * per requests, even when each arrives up to margin * per seconds later than planned (the
+    provider counts arrivals; a sliding window let bursts through that jitter turned into 429 answers), and
+    the quota is used to 1 - margin. One process; SharedPacer paces every worker together."""
+
+    rate: float
+    per: float = 1.0
+    margin: float = 0.04
+    clock: Clock = time.monotonic
+    sleep: Sleep = asyncio.sleep
+    _next: float = float("-inf")
+
+    @property
+    def gap(self) -> float:
+        return 1.0 / (self.rate * (1.0 - self.margin))
+
+    async def acquire(self) -> object:
+        now = self.clock()
+        at = max(self._next, now)
+        self._next = at + self.gap  # reserved before waiting: concurrent callers queue up behind it
+        if at > now:
+            await self.sleep(at - now)
+        return None
+
+    async def release(self, ticket: object) -> None:
+        """Nothing to do: the pace counts requests by when they are sent."""
 
 
 @dataclass
@@ -220,7 +252,8 @@ class Guard:
         return cls(
             name=name,
             policy=RetryPolicy(attempts=config.retry_attempts),
-            limiter=limiter or RateLimiter(config.rate_per_second, clock=clock, sleep=sleep or asyncio.sleep),
+            limiter=limiter
+            or Pacer(config.rate_per_second, margin=config.rate_margin, clock=clock, sleep=sleep or asyncio.sleep),
             breaker=CircuitBreaker(name, config.breaker_failures, config.breaker_pause_seconds, clock),
             concurrency=config.concurrency,
             sleep=sleep,

@@ -21,6 +21,8 @@ class BadField(ValueError):
 def text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
     """A string-ish field (providers send numbers as strings or numbers) -> stripped str, or None."""
     value = obj.get(key)
+    if type(value) is str and (stripped := value.strip()):
+        return stripped  # the usual case, first
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise BadField(f"{where}{key}: missing")

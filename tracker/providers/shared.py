@@ -11,6 +11,9 @@ least `per` after the previous one arrived, however late a busy process sent it 
 A worker killed mid-request leaves its slot held until `hold` passes. Two short transactions per request
 (PostgreSQL only; the embedded single-process poller keeps RateLimiter).
 
+SharedPacer (what `tracker worker` uses): the same across workers, but evenly spaced at the limit minus a
+small margin, so the quota is used to 1 - margin and the provider never answers 429.
+
 pause_provider / paused_providers: when a worker's circuit breaker opens, the provider is paused for every
 worker until `paused_until`; the dispatcher hands out no poll jobs for it meanwhile and resumes after.
 """
@@ -35,12 +38,13 @@ BUSY_RETRY_SECONDS = 0.005  # every slot is being taken this instant: look again
 # claimed the oldest row, PostgreSQL re-checks the WHERE on the new row version and moves on to the next
 # row (an ORDER BY alone is not re-checked, and would hand back a slot that is no longer free).
 _TAKE = text(
-    "SELECT slot FROM provider_slot WHERE provider = :provider "
+    "SELECT slot FROM provider_slot WHERE provider = :provider AND slot >= 0 "
     "AND used_at <= clock_timestamp() - make_interval(secs => :per) "
     "ORDER BY used_at LIMIT 1 FOR UPDATE SKIP LOCKED"
 )
 _OLDEST = text(
-    "SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(used_at)) FROM provider_slot WHERE provider = :provider"
+    "SELECT EXTRACT(EPOCH FROM clock_timestamp() - min(used_at)) FROM provider_slot WHERE provider = :provider "
+    "AND slot >= 0"
 )
 _HOLD = text(
     "UPDATE provider_slot SET used_at = clock_timestamp() + make_interval(secs => :hold) "
@@ -99,6 +103,55 @@ class SharedRateLimiter:
     async def release(self, ticket: object) -> None:
         if isinstance(ticket, int):
             await asyncio.to_thread(self.give_back, ticket)
+
+
+PACE_SLOT = -1  # the provider_slot row holding a provider's next send time (SharedPacer)
+_PACE = text(
+    "UPDATE provider_slot SET used_at = GREATEST(used_at, clock_timestamp()) + make_interval(secs => :gap) "
+    "WHERE provider = :provider AND slot = :slot "
+    "RETURNING EXTRACT(EPOCH FROM used_at - clock_timestamp()) - :gap"
+)
+
+
+@dataclass
+class SharedPacer:
+    """Every worker's requests to `provider` evenly spaced at its limit minus `margin` (tracker.providers.http.
+    Pacer, across processes). One row (provider_slot, slot -1) holds the provider's next send time; taking a
+    turn is one UPDATE that moves it one gap on and returns how long to wait for the turn taken (the database
+    clock, so the workers' clocks do not matter). Nothing is held while the request is on the wire: a worker
+    killed mid-request leaves nothing behind, and the quota is used to 1 - margin (the slot window above
+    counted from completion, which left it at limit / (1 + latency))."""
+
+    engine: Engine
+    provider: str
+    rate: float
+    per: float = 1.0
+    margin: float = 0.04
+    sleep: Sleep = asyncio.sleep
+
+    @property
+    def gap(self) -> float:
+        return 1.0 / (self.rate * (1.0 - self.margin))
+
+    def ensure_slots(self) -> None:
+        row = {"provider": self.provider, "slot": PACE_SLOT, "used_at": EPOCH}
+        with self.engine.begin() as conn:
+            conn.execute(_insert(self.engine)(SLOT).on_conflict_do_nothing(), [row])
+
+    def take_turn(self) -> float:
+        """Seconds until this request's turn (0 or more)."""
+        with self.engine.begin() as conn:
+            wait = conn.execute(_PACE, {"gap": self.gap, "provider": self.provider, "slot": PACE_SLOT}).scalar()
+        return max(float(wait or 0), 0.0)
+
+    async def acquire(self) -> object:
+        wait = await asyncio.to_thread(self.take_turn)
+        if wait > 0:
+            await self.sleep(wait)
+        return None
+
+    async def release(self, ticket: object) -> None:
+        """Nothing to do: the pace counts requests by when they are sent."""
 
 
 def pause_provider(engine: Engine, provider: str, *, until: datetime, reason: str, by: str) -> None:

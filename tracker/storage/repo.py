@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import DateTime, Engine, Numeric, Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from tracker.domain import ParcelFacts
 from tracker.status import Direction
@@ -41,31 +44,91 @@ def upsert_parcels(
     rows merged into the parcel named. Returns (inserted, updated)."""
     if not parcels:
         return 0, 0
+    with engine.begin() as conn:
+        existing = set(_stored_keys(conn, {p.waybill for p in parcels}))
+        stmt = _upsert_statement(conn)
+        if conn.dialect.name == "sqlite":
+            # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
+            # processing cost more than SQLite's own work (bench/import.py profile)
+            compiled = stmt.compile(dialect=conn.dialect, column_keys=list(_UPSERT_KEYS))
+            in_order = itemgetter(*(_UPSERT_KEYS.index(name) for name in compiled.positiontup or ()))
+            conn.exec_driver_sql(str(compiled), list(map(in_order, _sqlite_rows(parcels, now))))
+        else:
+            conn.execute(stmt, [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in _plain_rows(parcels, now)])
+        _record_return_buyers(conn, parcels, return_buyers or {}, now=now)
+    updated = len(existing.intersection(map(_KEY, parcels)))
+    return len(parcels) - updated, updated
+
+
+_KEY = attrgetter("courier", "waybill")
+# one JSON array parameter instead of an IN list of 10,000 parameters compiled for each batch
+_STORED_SQLITE = text("SELECT courier, waybill FROM parcel WHERE waybill IN (SELECT value FROM json_each(:waybills))")
+
+
+def _stored_keys(conn: Connection, waybills: set[str]) -> list[tuple[str, str]]:
+    """(courier, waybill) of the stored parcels with one of these waybills."""
+    if conn.dialect.name == "sqlite":
+        return [tuple(row) for row in conn.execute(_STORED_SQLITE, {"waybills": json.dumps(list(waybills))})]
+    query = select(PARCEL.c.courier, PARCEL.c.waybill).where(PARCEL.c.waybill.in_(waybills))
+    return [tuple(row) for row in conn.execute(query)]
+
+
+# the parcel columns an import writes: the facts, then the bookkeeping of a new parcel
+_UPSERT_KEYS = (*FACT_FIELDS, "created_at", "updated_at", "next_poll_at", "is_open", "status")
+_FACTS = attrgetter(*FACT_FIELDS)
+_TIMES = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, DateTime | UTCDateTime))
+_MONEY = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, Numeric))
+_DIRECTION = FACT_FIELDS.index("direction")
+
+
+def _upsert_statement(conn: Connection) -> Any:
+    """INSERT ... ON CONFLICT (courier, waybill) DO UPDATE: a value the file leaves empty keeps what is stored."""
+    stmt = _insert(conn, PARCEL)
+    excluded = stmt.excluded
+    update = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
+    update["direction"] = excluded.direction
+    update["freight_insured"] = excluded.freight_insured
+    update["currency"] = excluded.currency
+    update["updated_at"] = excluded.updated_at
+    return stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update)
+
+
+def _plain_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any]]:
+    """Each parcel's values in _UPSERT_KEYS order (shallow: dataclasses.asdict deep-copies every value)."""
+    tail = (now, now, now, True, "pending")
     rows = []
     for parcel in parcels:
-        # shallow on purpose: dataclasses.asdict deep-copies every value (bench/import.py shows the cost)
-        row = {name: getattr(parcel, name) for name in FACT_FIELDS}
-        row["direction"] = str(parcel.direction)
-        row.update(created_at=now, updated_at=now, next_poll_at=now, is_open=True, status="pending")
+        row = [*_FACTS(parcel), *tail]
+        row[_DIRECTION] = str(row[_DIRECTION])
         rows.append(row)
-    with engine.begin() as conn:
-        waybills = {p.waybill for p in parcels}
-        existing = {
-            (c, w)
-            for c, w in conn.execute(select(PARCEL.c.courier, PARCEL.c.waybill).where(PARCEL.c.waybill.in_(waybills)))
-        }
-        stmt = _insert(conn, PARCEL)
-        excluded = stmt.excluded
-        update = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
-        update["direction"] = excluded.direction
-        update["freight_insured"] = excluded.freight_insured
-        update["currency"] = excluded.currency
-        update["updated_at"] = excluded.updated_at
-        stmt = stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update)
-        conn.execute(stmt, rows)
-        _record_return_buyers(conn, parcels, return_buyers or {}, now=now)
-    updated = sum(1 for p in parcels if (p.courier, p.waybill) in existing)
-    return len(parcels) - updated, updated
+    return rows
+
+
+def sqlite_time(value: datetime) -> str:
+    """A UTC time as SQLAlchemy stores it in SQLite (always six digits of microseconds, so text order is time
+    order)."""
+    if value.tzinfo is UTC:  # the usual case: '2026-11-01 01:00:00.000000+00:00' without its offset
+        return value.isoformat(" ", "microseconds")[:26]
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any]]:
+    """_plain_rows as SQLite stores the values: times as UTC text, money as float (what SQLAlchemy's
+    Numeric does on SQLite)."""
+    stamp = sqlite_time(now)
+    tail = (stamp, stamp, stamp, 1, "pending")
+    rows = []
+    for parcel in parcels:
+        row = [*_FACTS(parcel), *tail]
+        row[_DIRECTION] = str(row[_DIRECTION])
+        for i in _TIMES:
+            if (value := row[i]) is not None:
+                row[i] = sqlite_time(value)
+        for i in _MONEY:
+            if (value := row[i]) is not None:
+                row[i] = float(value)
+        rows.append(row)
+    return rows
 
 
 def parcel_order(engine: Engine, courier: str, waybill: str) -> tuple[str | None, Decimal | None]:
@@ -88,7 +151,7 @@ def _record_return_buyers(
 ) -> None:
     buyers: dict[tuple[str, str], dict[str, str | None]] = {}
     for parcel in parcels:
-        if parcel.direction != Direction.ret:
+        if parcel.direction is not Direction.ret and parcel.direction != Direction.ret:
             continue
         key = (parcel.courier, parcel.waybill)
         named = buyers.setdefault(key, dict(others.get(key, {})))

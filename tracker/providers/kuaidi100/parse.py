@@ -103,10 +103,11 @@ def _parse_result(reply: Mapping[str, Any], ctx: ParseContext, *, where: str, st
 def _event(row: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Reading:
     raw_time = row.get("ftime") or row.get("time")
     when = rd.time(raw_time, ctx.tz, f"{at}.ftime")
-    context = rd.text(row, "context", f"{at}.", required=False) or ""
-    code = evidence.read_code(rd.text(row, "statusCode", f"{at}.", required=False), codes.STATE, codes.GENERIC)
-    name = evidence.read_code(rd.text(row, "status", f"{at}.", required=False), codes.STATUS_NAMES, codes.GENERIC)
-    location = rd.text(row, "location", f"{at}.", required=False) or rd.text(row, "areaName", f"{at}.", required=False)
+    where = f"{at}."
+    context = rd.text(row, "context", where, required=False) or ""
+    code = evidence.read_code(rd.text(row, "statusCode", where, required=False), codes.STATE, codes.GENERIC)
+    name = evidence.read_code(rd.text(row, "status", where, required=False), codes.STATUS_NAMES, codes.GENERIC)
+    location = rd.text(row, "location", where, required=False) or rd.text(row, "areaName", where, required=False)
     return evidence.read_event(when, (code, name), context, location, ctx.phrases)
 
 
