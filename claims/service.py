@@ -469,7 +469,7 @@ def set_input(
             .values(
                 state=state,
                 amount=comp.amount,
-                formula=comp.formula,
+                formula=dumps(comp.parts),  # shown in each reader's language (claims/formula.py)
                 missing=", ".join(comp.missing) or None,
                 updated_at=now,
             )  # fmt: skip

@@ -253,10 +253,10 @@ class RowParser:
             district=district,
             phone_last4=digits[-4:] if len(digits) >= 4 else None,
             # masked here, so the clear name, number and street are never stored (tracker/masking.py)
-            recipient=mask_name(cell("recipient")),
-            phone_masked=mask_phone(cell("phone")),
-            address_detail=mask_address(address_detail(cell("address"))),
-            goods_title=cell("goods_title")[:200] or None,
+            recipient=mask_name(cell["recipient"]),
+            phone_masked=mask_phone(cell["phone"]),
+            address_detail=mask_address(address_detail(cell["address"])),
+            goods_title=cell["goods_title"][:200] or None,
             currency=currency or self.currency,
             category=cell["category"] or None,
             **fields,
@@ -290,6 +290,13 @@ class RowParser:
             else:
                 cells[name] = unguard(str(raw).strip())
         return cells
+
+    def raw(self, values: Sequence[Any], name: str) -> Any:
+        """The cell of field `name` as the file holds it (a time stays a datetime); None when absent."""
+        index = self.columns.get(name)
+        if index is None or index >= len(values):
+            return None
+        return values[index]
 
     def _resolve(self, name: str) -> str:
         slug = self._slugs.get(name)
@@ -330,16 +337,16 @@ def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> 
     """A returns-file row with a blank waybill and an order id: the case (or its errors); None for any other row."""
     if parser.direction != Direction.ret:
         return None
-    cell = parser._cell(values)
-    if cell("waybill") or cell("direction"):
+    cell = parser.texts(values)
+    if cell["waybill"] or cell["direction"]:
         return None
-    order_id = cell("order_id").lstrip("'=\"").strip('"')
+    order_id = cell["order_id"].lstrip("'=\"").strip('"')
     if not order_id:
         return [RowError(row_no, "waybill", "", "missing waybill number, and no order id to record the return on")]
     times: dict[str, datetime | None] = {}
     errors = []
     for name in ("return_agreed_at", "refund_deadline"):
-        raw = parser._raw(values, name)
+        raw = parser.raw(values, name)
         times[name] = None
         if raw not in (None, ""):
             try:
@@ -353,7 +360,7 @@ def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> 
 
 def parse_trade_succeeded(parser: RowParser, row_no: int, values: Sequence[Any]) -> datetime | RowError | None:
     """The row's 交易成功 time (交易成功时间 / 确认收货时间), its error, or None when the row has none."""
-    raw = parser._raw(values, "trade_succeeded_at")
+    raw = parser.raw(values, "trade_succeeded_at")
     if raw in (None, ""):
         return None
     try:
