@@ -89,10 +89,10 @@ def _term(
     if term.kind == "percent":
         base = _base(inputs, term.base)
         name = term.base or ""
-        percent = _percent_text(term.percent or 0)
+        percent = _percent_text(term.percent or Decimal(0))
         if base is None:
             return None, part("percent_of", percent=percent, name=name), part("input", name=name)
-        raw = base * (term.percent or 0) / HUNDRED
+        raw = base * (term.percent or Decimal(0)) / HUNDRED
         if term.cap is not None and raw > term.cap:
             capped = part("percent_capped", percent=percent, base=money(base), raw=money(raw), cap=money(term.cap))
             return term.cap, capped, None
@@ -105,7 +105,7 @@ def _term(
         return base, part("value", name=name, amount=money(base)), None
     if term.kind == "fixed":
         if inputs.fixed_amount is not None:
-            return inputs.fixed_amount, f"fixed {money(inputs.fixed_amount)} (set on the claim)", None
+            return inputs.fixed_amount, part("fixed_set", amount=money(inputs.fixed_amount)), None
         fixed = tables.fixed_amount(inputs.courier, claim_type)
         if fixed is None:
             return None, part("fixed_unset"), part("fixed_not_configured")

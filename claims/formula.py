@@ -36,6 +36,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "percent_capped": ("{percent} × {base} = {raw}, capped at {cap}", "{percent} × {base} = {raw}, 封顶 {cap}"),
     "percent_of": ("{percent} of {name}", "{name} × {percent}"),
     "fixed": ("fixed {amount}", "固定金额 {amount}"),
+    "fixed_set": ("fixed {amount} (set on the claim)", "固定金额 {amount}(理赔单上填写)"),
     "fixed_unset": ("F", "固定金额"),
     "freight": ("freight {amount}", "运费 {amount}"),
     "freight_both": ("freight {forward} + {reverse}", "运费 {forward} + {reverse}"),

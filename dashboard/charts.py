@@ -118,7 +118,9 @@ def by_courier(rows: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
     )
 
 
-def ageing(buckets: Sequence[dict[str, Any]], words: Words, *, warn_hours: int, escalate_hours: int) -> alt.LayerChart:
+def ageing(
+    buckets: Sequence[dict[str, Any]], words: Words, *, warn_hours: int, escalate_hours: int
+) -> alt.LayerChart | alt.FacetChart:
     """The ageing histogram (data.ageing): bars over hours since the parcel's last update, each as wide as
     its bucket (the open-ended last one drawn as wide as the one before), with rule lines at the stale
     thresholds of config/rules.toml [stale] (warn_hours, escalate_hours)."""

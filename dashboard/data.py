@@ -637,7 +637,7 @@ def money_by_courier(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
         "paid": CLAIM.c.state == str(ClaimState.paid),
         "rejected": CLAIM.c.state == str(ClaimState.rejected),
     }
-    columns = [CLAIM.c.courier]
+    columns: list[Any] = [CLAIM.c.courier]
     for name, where in picks.items():
         money = CLAIM.c[MONEY_STATES[name][1]]
         columns.append(func.coalesce(func.sum(case((where, money), else_=None)), 0).label(name))

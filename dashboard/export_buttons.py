@@ -131,7 +131,7 @@ def claims_rows(engine: Engine, *, now: datetime, limit: int, **filters: Any) ->
             if closes is not None and closes.tzinfo is None:
                 closes = closes.replace(tzinfo=now.tzinfo)
             to_file = closes is not None and row["state"] in data.CLAIMABLE_STATES
-            row["days_left"] = (closes - now).days if to_file else None
+            row["days_left"] = (closes - now).days if to_file and closes is not None else None
             yield row
         if len(page) < STREAM_ROWS:
             return

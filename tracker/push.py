@@ -35,6 +35,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Engine
@@ -425,7 +426,8 @@ def app_from_environment() -> Starlette:
     from tracker.storage.db import make_engine
 
     sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
-    settings = load_settings(os.environ.get("TRACKER_CONFIG_DIR") or None)
+    config_dir = os.environ.get("TRACKER_CONFIG_DIR")
+    settings = load_settings(Path(config_dir) if config_dir else None)
     only = json.loads(os.environ.get(PUSH_ONLY_ENV) or "null")
     unserved = json.loads(os.environ.get(PUSH_UNSERVED_ENV) or "{}")
     return create_push_app(make_engine(settings.database_url), settings, only=only, unserved=unserved)

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import h11
@@ -244,5 +245,6 @@ def __getattr__(name: str) -> Any:
 
         from tracker.settings import load_settings
 
-        return guarded_protocol(load_settings(os.environ.get("TRACKER_CONFIG_DIR") or None).providers.push)
+        config_dir = os.environ.get("TRACKER_CONFIG_DIR")
+        return guarded_protocol(load_settings(Path(config_dir) if config_dir else None).providers.push)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -54,8 +54,9 @@ TYPES = claim_types()
 def choice(label: str, options: list[str], current: str | None, key: str, fmt) -> str:
     """A select with "any" first; a value from the URL that is not among the options is kept as one."""
     opts = ["", *options] if current in (None, "", *options) else ["", current, *options]
-    return st.selectbox(label, opts, index=opts.index(current or ""), key=key,
-                        format_func=lambda v: b.t("any") if not v else fmt(v))  # fmt: skip
+    picked = st.selectbox(label, opts, index=opts.index(current or ""), key=key,
+                          format_func=lambda v: b.t("any") if not v else fmt(v))  # fmt: skip
+    return picked or ""
 
 
 with st.expander(b.t("filters"), key="c_filters"):  # charts part (issue 15 item 9): folded on a phone
@@ -97,7 +98,7 @@ selected = [r["id"] for r in picked]
 waybills = [r["waybill"] for r in picked]
 confirm_pending(b, "claims_table")
 
-c = st.columns(4)
+c = list(st.columns(4))
 reference = c[0].text_input(b.t("reference_no"), key="c_reference")
 amount_text = c[1].text_input(b.t("paid_amount"), key="c_amount")
 paid_on = c[2].date_input(b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on")

@@ -76,7 +76,7 @@ with left:
         kinds = {kind_label(r["kind"], b.lang): r["kind"] for r in by_kind}
         picked = clicked(charts.by_kind(by_kind, words), "ov_kind", ["label"])
         if picked:
-            open_queue(kind=kinds.get(picked.get("label")))
+            open_queue(kind=kinds.get(str(picked.get("label"))))
         with st.expander(b.t("open_queue")):
             for r in by_kind:
                 queue_link(b, f"{kind_label(r['kind'], b.lang)}: **{r['n']}**", kind=r["kind"])
@@ -90,7 +90,7 @@ with right:
         kinds = {kind_label(r["kind"], b.lang): r["kind"] for r in stacked}
         picked = clicked(charts.by_courier(stacked, words), "ov_courier", ["courier", "label"])
         if picked:
-            open_queue(courier=names.get(picked.get("courier")), kind=kinds.get(picked.get("label")))
+            open_queue(courier=names.get(str(picked.get("courier"))), kind=kinds.get(str(picked.get("label"))))
         with st.expander(b.t("open_queue")):
             for r in by_courier:
                 queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", courier=r["courier"])
@@ -153,7 +153,7 @@ else:
     for r in money:
         cells = st.columns(1 + len(MONEY_STATES))
         cells[0].markdown(md(b.courier(r["courier"])))
-        for col, (name, (state, _)) in zip(cells[1:], MONEY_STATES.items(), strict=True):
+        for col, (name, (state, _money_column)) in zip(cells[1:], MONEY_STATES.items(), strict=True):
             with col:
                 if r[f"{name}_n"]:
                     ledger_link(b, f"{yuan(r[name])} · {b.t('claims_n', n=r[name + '_n'])}", courier=r["courier"],

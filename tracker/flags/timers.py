@@ -15,11 +15,9 @@ from tracker.alerts.model import DeadlineFacts
 from tracker.rules.model import Fact, ParcelView
 from tracker.rules.tmall_timers import Deadline, next_open, parcel_timers
 from tracker.status import Direction, FactKind
-from tracker.storage.repo import PARCEL
-from tracker.storage.rows import ParcelFactRow
+from tracker.storage.tables import FACT, PARCEL
 from tracker.tmall import TmallRules
 
-FACT = ParcelFactRow.__table__
 TIMER_FACTS = [str(k) for k in (FactKind.trade_succeeded, FactKind.complaint_opened, FactKind.complaint_amount_changed)]
 
 

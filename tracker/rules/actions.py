@@ -49,5 +49,6 @@ def render(
         return None, None
     config = couriers.get(courier)
     name, name_en = (config.name, config.name_en) if config else (courier, courier)
-    values = {"courier": name, "courier_en": name_en, "waybill": waybill, "value": flag.value}
-    return fill_extra(fill(text.zh, **values), extra), fill_extra(fill(text.en, **values), extra)
+    zh = fill(text.zh, courier=name, courier_en=name_en, waybill=waybill, value=flag.value)
+    en = fill(text.en, courier=name, courier_en=name_en, waybill=waybill, value=flag.value)
+    return fill_extra(zh, extra), fill_extra(en, extra)

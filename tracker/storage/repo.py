@@ -254,9 +254,8 @@ def record_return_case(
     none): the order's outbound parcels get return_agreed_at (an earlier agreement is kept) and the refund
     deadline when known, with a `return_agreed` fact and an audit line for each parcel that changes. False
     when the order has no outbound parcel."""
-    from tracker.storage.rows import ParcelFactRow
+    from tracker.storage.tables import FACT as fact
 
-    fact = ParcelFactRow.__table__
     with engine.begin() as conn:
         parcels = conn.execute(
             select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.return_agreed_at, PARCEL.c.refund_deadline).where(
@@ -291,11 +290,11 @@ def record_trade_succeeded(
 ) -> int:
     """交易成功 times from an order export, as `trade_succeeded` facts (the 未收到货 complaint window counts from
     it; docs/domain.md). A parcel that already has a fact with the same time gets none; returns how many."""
-    from tracker.storage.rows import ParcelFactRow
 
     if not items:
         return 0
-    fact = ParcelFactRow.__table__
+    from tracker.storage.tables import FACT as fact
+
     recorded = 0
     with engine.begin() as conn:
         for courier, waybill, at in items:

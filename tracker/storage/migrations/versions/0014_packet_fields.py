@@ -8,7 +8,7 @@ Revises: 0013_push_dead_letters
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0014_packet_fields"
