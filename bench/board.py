@@ -43,10 +43,31 @@ from tracker.storage.db import make_engine, migrate  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 FMT = "%Y-%m-%d %H:%M:%S.%f"
-COURIERS = [("zto", 24), ("yto", 18), ("yunda", 14), ("sto", 10), ("sf", 9), ("jt", 8), ("jd", 5),
-            ("ems", 4), ("debang", 3), ("best", 2), ("youzheng", 2), ("zjs", 1)]  # fmt: skip
-KINDS = [("stale", 40), ("no_first_scan", 15), ("refused", 10), ("lost_suspected", 8), ("returning", 8),
-         ("out_of_area", 5), ("address_problem", 5), ("late_shipment", 5), ("damaged", 4)]  # fmt: skip
+COURIERS = [
+    ("zto", 24),
+    ("yto", 18),
+    ("yunda", 14),
+    ("sto", 10),
+    ("sf", 9),
+    ("jt", 8),
+    ("jd", 5),
+    ("ems", 4),
+    ("debang", 3),
+    ("best", 2),
+    ("youzheng", 2),
+    ("zjs", 1),
+]
+KINDS = [
+    ("stale", 40),
+    ("no_first_scan", 15),
+    ("refused", 10),
+    ("lost_suspected", 8),
+    ("returning", 8),
+    ("out_of_area", 5),
+    ("address_problem", 5),
+    ("late_shipment", 5),
+    ("damaged", 4),
+]
 SHOPS = ["旗舰店", "专营店", "二店", "海外店"]
 PROVINCES = ["浙江省", "上海市", "广东省", "江苏省", "四川省", "西藏自治区", "北京市", "湖北省"]
 SCALES = {"full": (1_000_000, 100_000), "ci": (50_000, 5_000)}
@@ -115,21 +136,37 @@ def build(path: Path, n_parcels: int, n_flags: int, seed: int = 11) -> None:
         " table_version, filing_opens_at, filing_closes_at, paid_amount, filed_at, created_at, updated_at)"
         " VALUES (?, ?, 'loss', 'default', ?, ?, 'CNY', '货值', 'bench', ?, ?, ?, ?, ?, ?)",
         [
-            (pid, courier, state, "100.00", created, _t(NOW + timedelta(days=rng.uniform(-5, 30))),
-             "80.00" if state == "paid" else None, created if state in ("filed", "paid") else None, created, created)
+            (
+                pid,
+                courier,
+                state,
+                "100.00",
+                created,
+                _t(NOW + timedelta(days=rng.uniform(-5, 30))),
+                "80.00" if state == "paid" else None,
+                created if state in ("filed", "paid") else None,
+                created,
+                created,
+            )
             for pid, courier in claims
             for state in [rng.choice(["draft", "draft", "filed", "paid", "rejected"])]
         ],
-    )  # fmt: skip
+    )
     con.executemany(
         "INSERT INTO alert (flag_id, parcel_id, dedupe_key, channel, recipient, level, subject, body, state,"
         " attempts, sent_at, created_at) VALUES (?, ?, ?, 'dingtalk', '客服组', 'warn', '提醒', '', ?, 1, ?, ?)",
         [
-            (i + 1, pid, f"a{i}", "sent" if i % 10 else "failed", _t(NOW - timedelta(hours=i % 48)),
-             _t(NOW - timedelta(hours=i % 48)))
+            (
+                i + 1,
+                pid,
+                f"a{i}",
+                "sent" if i % 10 else "failed",
+                _t(NOW - timedelta(hours=i % 48)),
+                _t(NOW - timedelta(hours=i % 48)),
+            )
             for i, (pid, _) in enumerate(flagged[: len(flagged) // 5])
         ],
-    )  # fmt: skip
+    )
     con.commit()
     con.execute("ANALYZE")
     con.close()
@@ -156,7 +193,7 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             *(
                 (f"choices {c}", lambda c=c: data.distinct_values(engine, c))
                 for c in ("courier", "shop", "province", "assignee")
-            ),  # fmt: skip
+            ),
             ("queue_count", lambda: data.queue_count(engine, f, now=NOW)),
             ("queue_page", lambda: data.queue_page(engine, f, now=NOW, limit=50)),
             (
@@ -165,7 +202,7 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
                     engine, data.QueueFilter(courier="sf", min_age_hours=48), now=NOW, limit=50, offset=1000
                 ),
             ),
-        ],  # fmt: skip
+        ],
         "parcel": [
             ("find_parcels", lambda: data.find_parcels(engine, "W000000000123")),
             ("parcel_detail", lambda: data.parcel_detail(engine, 123)),
@@ -182,7 +219,7 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
                 lambda: data.scorecards(engine, start=NOW - timedelta(days=30), end=NOW, stale_hours=72, now=NOW),
             ),
             ("recovered_by_month", lambda: data.recovered_by_month(engine, now=NOW, tz="Asia/Shanghai")),
-        ],  # fmt: skip
+        ],
         "alerts": [
             ("alerts_count", lambda: data.alerts_count(engine)),
             ("alerts_page", lambda: data.alerts_page(engine, limit=50)),
@@ -266,8 +303,9 @@ def browser_bench(path: Path, scale: str, runs: int) -> int:
     target = BROWSER_TARGET_S[scale]
     with tempfile.TemporaryDirectory() as tmp:  # the shipped config, the board open on localhost (no login)
         config = login_config(Path(tmp) / "config", user="bench", password="bench-password", open_localhost=True)
-        results = time_pages(database_url=f"sqlite:///{path}", config_dir=config, now=NOW, query={"parcel": "?id=123"},
-                             runs=runs)  # fmt: skip
+        results = time_pages(
+            database_url=f"sqlite:///{path}", config_dir=config, now=NOW, query={"parcel": "?id=123"}, runs=runs
+        )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # a busy machine says so next to its numbers
     print(f"first render in Chromium at 1440x900, {scale} scale; target {target:.1f} s")
     print(f"load average {load} on {os.cpu_count()} CPUs")

@@ -28,8 +28,16 @@ if str(ROOT) not in sys.path:
 from tracker.commands.board import streamlit_command  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--disable-quic", "--no-first-run", "--font-render-hinting=none"]  # fmt: skip
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--font-render-hinting=none",
+]
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 60_000
@@ -92,8 +100,12 @@ def board_server(*, database_url: str, config_dir: Path, now: datetime) -> Itera
     """The board on a free 127.0.0.1 port for the `with` block; yields its base URL. Its log goes to a
     temporary file, shown when it fails to start."""
     port = _free_port()
-    env = {**os.environ, "TRACKER_CONFIG_DIR": str(config_dir), "TRACKER_DATABASE_URL": database_url,
-           "TRACKER_NOW": now.isoformat()}  # fmt: skip
+    env = {
+        **os.environ,
+        "TRACKER_CONFIG_DIR": str(config_dir),
+        "TRACKER_DATABASE_URL": database_url,
+        "TRACKER_NOW": now.isoformat(),
+    }
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
         proc = subprocess.Popen(streamlit_command(port), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         url = f"http://127.0.0.1:{port}"

@@ -177,13 +177,19 @@ def main() -> None:
         "pass": base / project >= TARGET_RATIO and project_peak <= peak_target,
     }
     print(json.dumps(result))
-    print(f"import: {result['rows_per_s']:,} rows/s ({project:.2f} s for {n:,} rows, {size_mb:.0f} MB; "
-          f"{per_100k:.2f} s per 100k), peak {project_peak:.0f} MB")  # fmt: skip
-    print(f"baseline csv read: {result['baseline_rows_per_s']:,} rows/s, peak {base_peak:.0f} MB; "
-          f"ratio import/baseline = {result['ratio']} (speed), {result['peak_ratio']} (peak memory)")  # fmt: skip
+    print(
+        f"import: {result['rows_per_s']:,} rows/s ({project:.2f} s for {n:,} rows, {size_mb:.0f} MB; "
+        f"{per_100k:.2f} s per 100k), peak {project_peak:.0f} MB"
+    )
+    print(
+        f"baseline csv read: {result['baseline_rows_per_s']:,} rows/s, peak {base_peak:.0f} MB; "
+        f"ratio import/baseline = {result['ratio']} (speed), {result['peak_ratio']} (peak memory)"
+    )
     verdict = {True: "PASS", False: "FAIL"}
-    print(f"target ratio >= {TARGET_RATIO} (about {TARGET_SECONDS_PER_100K:.0f} s per 100k rows on a quiet machine): "
-          f"{verdict[result['pass_speed']]}")  # fmt: skip
+    print(
+        f"target ratio >= {TARGET_RATIO} (about {TARGET_SECONDS_PER_100K:.0f} s per 100k rows on a quiet machine): "
+        f"{verdict[result['pass_speed']]}"
+    )
     print(f"target peak <= {peak_target:.0f} MB: {verdict[result['pass_memory']]}")
     if args.json:
         args.json.write_text(json.dumps(result) + "\n")

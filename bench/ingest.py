@@ -70,8 +70,16 @@ def _words(i: int, rng: random.Random, unique: bool) -> dict[str, object]:
     """The names one parcel's texts are filled with: from pools of origins, hubs and stations, or, with
     `unique`, names no other parcel has (every text new: the classifier's worst case)."""
     if unique:
-        return {"origin_city": "金华市", "origin": f"义乌稠城{i}部", "o": i % 10_000, "hub1": f"义乌中心{i}",
-                "hub2": f"成都中心{i}", "dest_city": "成都市", "station": f"武侯{i}部", "d": i % 10_000}  # fmt: skip
+        return {
+            "origin_city": "金华市",
+            "origin": f"义乌稠城{i}部",
+            "o": i % 10_000,
+            "hub1": f"义乌中心{i}",
+            "hub2": f"成都中心{i}",
+            "dest_city": "成都市",
+            "station": f"武侯{i}部",
+            "d": i % 10_000,
+        }
     origin, station = rng.randrange(200), rng.randrange(1_000)
     return {
         "origin_city": CITIES[origin % 10], "origin": f"{CITIES[origin % 10][:2]}{origin}部", "o": origin,
@@ -122,10 +130,20 @@ def _baseline(path: str, parsed: list[ParsedWaybill]) -> float:
     ids = dict(conn.execute("SELECT waybill, id FROM parcel"))
     now = NOW.strftime("%Y-%m-%d %H:%M:%S.%f")
     rows = [
-        (ids[w.waybill], e.time.strftime("%Y-%m-%d %H:%M:%S.%f"), str(e.status), e.raw_code, e.text,
-         hashlib.sha1(e.text.encode()).hexdigest()[:16], e.location, "kuaidi100", now)
-        for w in parsed for e in w.events
-    ]  # fmt: skip
+        (
+            ids[w.waybill],
+            e.time.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            str(e.status),
+            e.raw_code,
+            e.text,
+            hashlib.sha1(e.text.encode()).hexdigest()[:16],
+            e.location,
+            "kuaidi100",
+            now,
+        )
+        for w in parsed
+        for e in w.events
+    ]
     sql = (
         "INSERT OR IGNORE INTO tracking_event (parcel_id, event_time, status, raw_code, text, text_hash,"
         " location, source, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -163,9 +181,12 @@ def _stage_times(replies: list[str], parsed: list[ParsedWaybill], settings) -> d
     texts = [event["context"] for body in replies for event in json.loads(body)["data"]]
     fresh = load_phrasebook(PROJECT_ROOT / "config" / "phrases.toml")
     return {
-        "base": base, "first": first, "reingest": again,
-        "first.classify": _classify(fresh, texts), "reingest.classify": _classify(fresh, texts),
-    }  # fmt: skip
+        "base": base,
+        "first": first,
+        "reingest": again,
+        "first.classify": _classify(fresh, texts),
+        "reingest.classify": _classify(fresh, texts),
+    }
 
 
 def _classify(book: PhraseBook, texts: list[str]) -> float:

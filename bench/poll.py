@@ -59,8 +59,18 @@ def parcels(n: int) -> list[ParcelFacts]:
 
 
 def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "tracker.cli", "sandbox", "--port", str(port), "--speed", "0",
-           "--now", NOW.isoformat()]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "tracker.cli",
+        "sandbox",
+        "--port",
+        str(port),
+        "--speed",
+        "0",
+        "--now",
+        NOW.isoformat(),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(proc.pid, {0})
@@ -149,8 +159,13 @@ async def quota_use(settings, url: str, provider: str, due, seconds: float) -> d
     sent = pacer.sent
     rate = (len(sent) - 1) / (sent[-1] - sent[0]) if len(sent) > 1 else 0.0
     limit = config.rate_per_second
-    return {"limit": limit, "requests": len(sent), "rate": round(rate, 2), "use": round(rate / limit, 3),
-            "answered_429": _rejected(url, provider) - before}  # fmt: skip
+    return {
+        "limit": limit,
+        "requests": len(sent),
+        "rate": round(rate, 2),
+        "use": round(rate / limit, 3),
+        "answered_429": _rejected(url, provider) - before,
+    }
 
 
 def main() -> None:
@@ -191,15 +206,19 @@ def main() -> None:
               "e2e_parcels_s": round(e2e_rate, 1), "ratio": round(ratio, 3), "target": TARGET_RATIO,
               "peak_rss_mb": round(rss_mb, 1), "providers": stats, "quota": quota}  # fmt: skip
     print(json.dumps(result, ensure_ascii=False))
-    print(f"poll  n={n}: fetch-only {fetch_rate:,.0f} parcels/s, end-to-end {e2e_rate:,.0f} parcels/s, "
-          f"ratio {ratio:.2f}, peak RSS {rss_mb:,.0f} MB")  # fmt: skip
+    print(
+        f"poll  n={n}: fetch-only {fetch_rate:,.0f} parcels/s, end-to-end {e2e_rate:,.0f} parcels/s, "
+        f"ratio {ratio:.2f}, peak RSS {rss_mb:,.0f} MB"
+    )
     lines = [f"BENCH poll.e2e {ratio:.3f} {TARGET_RATIO} {'ok' if ratio >= TARGET_RATIO else 'MISS'}"]
     ok = ratio >= TARGET_RATIO
     for name, use in quota.items():
         good = use["use"] >= TARGET_USE and use["answered_429"] == 0 and use["use"] <= 1.0
         ok &= good
-        print(f"quota {name}: {use['rate']:.2f} req/s of its {use['limit']:g} req/s limit ({use['use']:.1%} used, "
-              f"{use['requests']} requests), {use['answered_429']} answered 429")  # fmt: skip
+        print(
+            f"quota {name}: {use['rate']:.2f} req/s of its {use['limit']:g} req/s limit ({use['use']:.1%} used, "
+            f"{use['requests']} requests), {use['answered_429']} answered 429"
+        )
         lines.append(f"BENCH quota.{name} {use['use']:.3f} {TARGET_USE} {'ok' if good else 'MISS'}")
     print("\n".join(lines))
     if args.scale == "full" and not ok:

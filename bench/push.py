@@ -81,13 +81,27 @@ def push_form(i: int, salt: str, start: datetime) -> dict[str, str]:
     for k in reversed(range(EVENTS_PER_PUSH)):
         at = (start + timedelta(hours=6 * k)).strftime("%Y-%m-%d %H:%M:%S")
         code, text = ("1", "【杭州市萧山区公司】已揽收") if k == 0 else ("0", f"【转运中心{k}】已发出")
-        events.append({"time": at, "ftime": at, "context": text, "location": "浙江,杭州市", "status": "在途",
-                       "statusCode": code})  # fmt: skip
+        events.append(
+            {"time": at, "ftime": at, "context": text, "location": "浙江,杭州市", "status": "在途", "statusCode": code}
+        )
     param = {
-        "status": "polling", "billstatus": "got", "message": "", "autoCheck": "0", "comOld": "", "comNew": "",
-        "lastResult": {"message": "ok", "nu": waybill(i), "ischeck": "0", "condition": "F00", "com": "yuantong",
-                       "status": "200", "state": "0", "data": events},
-    }  # fmt: skip
+        "status": "polling",
+        "billstatus": "got",
+        "message": "",
+        "autoCheck": "0",
+        "comOld": "",
+        "comNew": "",
+        "lastResult": {
+            "message": "ok",
+            "nu": waybill(i),
+            "ischeck": "0",
+            "condition": "F00",
+            "com": "yuantong",
+            "status": "200",
+            "state": "0",
+            "data": events,
+        },
+    }
     text = json.dumps(param, ensure_ascii=False)
     return {"param": text, "sign": push_sign(text, salt)}
 
@@ -192,8 +206,10 @@ def main() -> None:
         env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{db}"}
         server = subprocess.Popen(
             [sys.executable, "-m", "tracker.cli", "serve-push", "--port", str(port), "--sandbox"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             url = f"http://127.0.0.1:{port}/push/kuaidi100"
             wait_ready(url, server)
@@ -232,8 +248,10 @@ def main() -> None:
     print(
         f"push intake: {acked} acknowledged, {rate:,.0f} pushes/s (baseline {base_rate:,.0f} req/s, ratio {ratio:.3f})"
     )
-    print(f"max latency {result['max_latency_ms']} ms (deadline {DEADLINE_S:.0f} s); receiver peak {peak_mib} MiB "
-          f"(a 40 MiB unsigned body answered {oversized})")  # fmt: skip
+    print(
+        f"max latency {result['max_latency_ms']} ms (deadline {DEADLINE_S:.0f} s); receiver peak {peak_mib} MiB "
+        f"(a 40 MiB unsigned body answered {oversized})"
+    )
     print(f"lost pushes: {lost} (must be 0); {complete} parcels complete in the database")
     print(f"BENCH push {ratio:.3f} {TARGET_RATIO} {'ok' if passed else 'MISS'}")
     if args.scale == "full" and not passed:

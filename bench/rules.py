@@ -58,15 +58,60 @@ from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 FMT = "%Y-%m-%d %H:%M:%S.%f"
-COURIERS = [("zto", 24), ("yto", 18), ("yunda", 14), ("sto", 10), ("sf", 9), ("jt", 8), ("jd", 5),
-            ("ems", 4), ("debang", 3), ("best", 2), ("youzheng", 2), ("zjs", 1)]  # fmt: skip
-TEXTS = ["【{city}转运中心】已发出,下一站【{city2}转运中心】", "【{city}】快件已到达【{city}{site}号营业部】",
-         "【{city}】快递员{staff}号正在派送中,联系电话1{phone:010d}", "【{city}转运中心】已收入"]  # fmt: skip
-CITIES = ["杭州", "上海", "广州", "深圳", "北京", "成都", "武汉", "南京", "苏州", "西安", "重庆", "天津",
-          "长沙", "郑州", "东莞", "青岛", "沈阳", "宁波", "昆明", "合肥", "福州", "厦门", "济南", "温州"]  # fmt: skip
+COURIERS = [
+    ("zto", 24),
+    ("yto", 18),
+    ("yunda", 14),
+    ("sto", 10),
+    ("sf", 9),
+    ("jt", 8),
+    ("jd", 5),
+    ("ems", 4),
+    ("debang", 3),
+    ("best", 2),
+    ("youzheng", 2),
+    ("zjs", 1),
+]
+TEXTS = [
+    "【{city}转运中心】已发出,下一站【{city2}转运中心】",
+    "【{city}】快件已到达【{city}{site}号营业部】",
+    "【{city}】快递员{staff}号正在派送中,联系电话1{phone:010d}",
+    "【{city}转运中心】已收入",
+]
+CITIES = [
+    "杭州",
+    "上海",
+    "广州",
+    "深圳",
+    "北京",
+    "成都",
+    "武汉",
+    "南京",
+    "苏州",
+    "西安",
+    "重庆",
+    "天津",
+    "长沙",
+    "郑州",
+    "东莞",
+    "青岛",
+    "沈阳",
+    "宁波",
+    "昆明",
+    "合肥",
+    "福州",
+    "厦门",
+    "济南",
+    "温州",
+]
 ODD_TEXTS = ["【拉萨市】快件超区,无法派送", "收件人拒收,快件退回中", "网点暂停营业,快件滞留", "收件地址不详"]
-PROVINCES = [("浙江省", "杭州市"), ("上海市", "上海市"), ("广东省", "广州市"), ("西藏自治区", "拉萨市"),
-             ("四川省", "成都市")]  # fmt: skip
+PROVINCES = [
+    ("浙江省", "杭州市"),
+    ("上海市", "上海市"),
+    ("广东省", "广州市"),
+    ("西藏自治区", "拉萨市"),
+    ("四川省", "成都市"),
+]
 BUDGET_S = {"full": 2.0, "ci": 0.5}
 
 
@@ -83,8 +128,13 @@ COLUMNS = ("courier", "waybill", "direction", "order_id", "buyer_id", "province"
 def _courier_text(template: str, rng: random.Random) -> str:
     """A courier text from a template: hubs, outlets and couriers repeat; one in ten is unique."""
     staff = rng.randrange(5000)
-    text_ = template.format(city=CITIES[staff % len(CITIES)], city2=rng.choice(CITIES), site=rng.randrange(200),
-                            staff=staff, phone=staff * 7919)  # fmt: skip
+    text_ = template.format(
+        city=CITIES[staff % len(CITIES)],
+        city2=rng.choice(CITIES),
+        site=rng.randrange(200),
+        staff=staff,
+        phone=staff * 7919,
+    )
     return text_ + (f",查询请致电1{rng.randrange(10**10):010d}" if rng.random() < 0.1 else "")
 
 
@@ -271,11 +321,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=["ci", "full"], default="ci")
     parser.add_argument("--runs", type=int, default=0, help="timed steady repetitions (default 5 full, 3 ci)")
-    parser.add_argument("--first-runs", type=int, default=0,
-                        help="first evaluations, each on an emptied flag table (default 5 full, 1 ci)")  # fmt: skip
+    parser.add_argument(
+        "--first-runs",
+        type=int,
+        default=0,
+        help="first evaluations, each on an emptied flag table (default 5 full, 1 ci)",
+    )
     parser.add_argument("--keep", type=Path, help="SQLite: build the database here and keep it")
-    parser.add_argument("--open-share", type=float, default=0.30,
-                        help="share of open parcels (0.30: performance.md §4; 1.0: all open)")  # fmt: skip
+    parser.add_argument(
+        "--open-share", type=float, default=0.30, help="share of open parcels (0.30: performance.md §4; 1.0: all open)"
+    )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--url", help="PostgreSQL server URL (the bench creates and drops its own database)")
     args = parser.parse_args()
@@ -369,14 +424,20 @@ def bench(args: argparse.Namespace, url: str) -> int:
         "pass": all(checks.values()),
     }  # fmt: skip
     print(json.dumps(result))
-    print(f"\n{n:,} parcels ({args.scale}, {args.db}, {args.open_share:.0%} open), built in {build_s:.1f} s; "
-          f"{stale_count:,} stale (indexed count)")  # fmt: skip
+    print(
+        f"\n{n:,} parcels ({args.scale}, {args.db}, {args.open_share:.0%} open), built in {build_s:.1f} s; "
+        f"{stale_count:,} stale (indexed count)"
+    )
     print(f"  baseline  indexed SELECT COUNT(*) of stale parcels   {base_med * 1000:8.1f} ms")
     opened = f"{sum(first.opened.values()):,} flags opened"
-    print(f"  first     evaluate_all, {opened:<28} {first_s * 1000:8.1f} ms   ratio {first_s / base_med:,.0f}x"
-          f"   (median of {first_runs})")  # fmt: skip
-    print(f"  steady    evaluate_all, nothing new                {steady_med * 1000:8.1f} ms"
-          f"   ratio {steady_med / base_med:,.0f}x   (median of {len(steadies)})")  # fmt: skip
+    print(
+        f"  first     evaluate_all, {opened:<28} {first_s * 1000:8.1f} ms   ratio {first_s / base_med:,.0f}x"
+        f"   (median of {first_runs})"
+    )
+    print(
+        f"  steady    evaluate_all, nothing new                {steady_med * 1000:8.1f} ms"
+        f"   ratio {steady_med / base_med:,.0f}x   (median of {len(steadies)})"
+    )
     for name, detail in plan.items():
         print(f"  plan {name}: {detail}")
     for name, ok in checks.items():

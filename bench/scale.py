@@ -45,13 +45,20 @@ from tracker.storage.db import make_engine, migrate  # noqa: E402
 from tracker.storage.pgcluster import PgCluster  # noqa: E402
 from tracker.storage.repo import upsert_parcels  # noqa: E402
 
-SCALES = {"ci": {"parcels": 100_000, "poll": 3_000, "limited": 300},
-          "full": {"parcels": 1_000_000, "poll": 6_000, "limited": 900}}  # fmt: skip
+SCALES = {
+    "ci": {"parcels": 100_000, "poll": 3_000, "limited": 300},
+    "full": {"parcels": 1_000_000, "poll": 6_000, "limited": 900},
+}
 COURIERS = ("yto", "sto", "best", "yunda", "jt")  # Kuaidi100 and Kdniao (17TRACK's 3 req/s would bind at once)
 WORKERS = {  # the cadence of a busy fleet: dispatch each second, short jobs
-    "dispatch_seconds": 1, "parcels_per_job": 50, "max_jobs_per_provider": 64, "lease_seconds": 120,
-    "concurrency": 4, "evaluate_seconds": 3600, "fetch_interval_seconds": 0.2,
-}  # fmt: skip
+    "dispatch_seconds": 1,
+    "parcels_per_job": 50,
+    "max_jobs_per_provider": 64,
+    "lease_seconds": 120,
+    "concurrency": 4,
+    "evaluate_seconds": 3600,
+    "fetch_interval_seconds": 0.2,
+}
 LIFTED = {"rate_per_second": 1000, "concurrency": 16}  # far above what the sandbox latency lets through
 
 
@@ -75,8 +82,10 @@ def reseed(cluster: PgCluster, total: int, due: int) -> None:
         conn.execute(text("TRUNCATE flag, tracking_event, poll_run, parcel RESTART IDENTITY CASCADE"))
         conn.execute(FILLER, {"n": total - due})
     shipped = datetime.now(UTC) - timedelta(days=3)
-    facts = [ParcelFacts(courier=COURIERS[i % len(COURIERS)], waybill=f"SCALE{i:09d}", shipped_at=shipped)
-             for i in range(due)]  # fmt: skip
+    facts = [
+        ParcelFacts(courier=COURIERS[i % len(COURIERS)], waybill=f"SCALE{i:09d}", shipped_at=shipped)
+        for i in range(due)
+    ]
     upsert_parcels(engine, facts, now=shipped)
     engine.dispose()
 
@@ -97,10 +106,23 @@ def start_sandboxes(count: int, latency_ms: float, log_dir: Path) -> list[tuple[
         port = free_port()
         log = (log_dir / f"sandbox{i}.log").open("wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tracker.cli", "sandbox", "--port", str(port), "--now", now, "--speed", "0",
-             "--latency-ms", str(latency_ms)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tracker.cli",
+                "sandbox",
+                "--port",
+                str(port),
+                "--now",
+                now,
+                "--speed",
+                "0",
+                "--latency-ms",
+                str(latency_ms),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         out.append((proc, f"http://127.0.0.1:{port}"))
     import httpx
 
@@ -133,11 +155,26 @@ def run_workers(db_url: str, config: Path, urls: list[str], n: int, log_dir: Pat
     procs = []
     for i, url in enumerate(urls):
         log = (log_dir / f"{label}-w{i}.log").open("wb")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "tracker.cli", "--config", str(config), "worker", "--name", f"{label}-w{i}",
-             "--base-url", url, "--sandbox"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        ))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tracker.cli",
+                    "--config",
+                    str(config),
+                    "worker",
+                    "--name",
+                    f"{label}-w{i}",
+                    "--base-url",
+                    url,
+                    "--sandbox",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
 
     def polled() -> int:
         with engine.connect() as conn:
@@ -163,9 +200,14 @@ def run_workers(db_url: str, config: Path, urls: list[str], n: int, log_dir: Pat
                 ).scalar()
             )
             events = int(conn.execute(text("SELECT count(*) FROM tracking_event")).scalar())
-            dupes = int(conn.execute(text(
-                "SELECT count(*) FROM (SELECT 1 FROM tracking_event GROUP BY parcel_id, event_time, text_hash "
-                "HAVING count(*) > 1) d")).scalar())  # fmt: skip
+            dupes = int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM (SELECT 1 FROM tracking_event GROUP BY parcel_id, event_time, text_hash "
+                        "HAVING count(*) > 1) d"
+                    )
+                ).scalar()
+            )
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -188,8 +230,11 @@ def poll_series(args: argparse.Namespace, tmp: Path) -> list[dict]:
     urls = [url for _, url in sandboxes]
     results = []
     try:
-        lifted = copy_config(ROOT / "config", tmp / "lifted", {"providers.toml": {
-            "workers": WORKERS, "kuaidi100": LIFTED, "kdniao": LIFTED}})  # fmt: skip
+        lifted = copy_config(
+            ROOT / "config",
+            tmp / "lifted",
+            {"providers.toml": {"workers": WORKERS, "kuaidi100": LIFTED, "kdniao": LIFTED}},
+        )
         configured = copy_config(ROOT / "config", tmp / "configured", {"providers.toml": {"workers": WORKERS}})
         for series, config, n in (("lifted", lifted, scale["poll"]), ("configured", configured, scale["limited"])):
             reseed(cluster, scale["parcels"], n)
@@ -212,8 +257,16 @@ def rules_at_scale(args: argparse.Namespace) -> list[dict]:
     """bench/rules.py on SQLite and PostgreSQL, every parcel open (the issue's 1M open parcels)."""
     out = []
     for db in ("sqlite", "postgresql"):
-        cmd = [sys.executable, str(ROOT / "bench" / "rules.py"), "--scale", args.scale, "--open-share", "1.0",
-               "--db", db]  # fmt: skip
+        cmd = [
+            sys.executable,
+            str(ROOT / "bench" / "rules.py"),
+            "--scale",
+            args.scale,
+            "--open-share",
+            "1.0",
+            "--db",
+            db,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         row = {"db": db, "rc": proc.returncode, **(lines[-1] if lines else {"error": proc.stderr[-500:]})}
@@ -240,22 +293,28 @@ def main() -> None:
         base = polls[0]["parcels_s"]
         print(f"poll throughput (sandbox latency {args.latency_ms:g} ms; baseline = 1 worker, limits lifted):")
         for row in polls:
-            print(f"  {row['series']:<10} {row['workers']} worker(s): {row['parcels_s']:>8,.1f} parcels/s  "
-                  f"ratio {row['parcels_s'] / base:5.2f}  peak memory/worker {row['peak_mb_per_worker']} MB  "
-                  f"duplicate events {row['duplicate_events']}")  # fmt: skip
+            print(
+                f"  {row['series']:<10} {row['workers']} worker(s): {row['parcels_s']:>8,.1f} parcels/s  "
+                f"ratio {row['parcels_s'] / base:5.2f}  peak memory/worker {row['peak_mb_per_worker']} MB  "
+                f"duplicate events {row['duplicate_events']}"
+            )
             ok &= row["duplicate_events"] == 0
         settings = load_settings(ROOT / "config")
         cap = sum(getattr(settings.providers, p).rate_per_second for p in ("kuaidi100", "kdniao"))
-        print(f"  configured limits: Kuaidi100 + Kdniao = {cap:g} requests/s in all; the 'configured' rows stay "
-              "under it whatever the worker count")  # fmt: skip
+        print(
+            f"  configured limits: Kuaidi100 + Kdniao = {cap:g} requests/s in all; the 'configured' rows stay "
+            "under it whatever the worker count"
+        )
         ok &= all(r["parcels_s"] <= cap * 1.05 for r in polls if r["series"] == "configured")
     for row in rules:
         if "first_evaluation_s" in row:
             first, steady, budget = row["first_evaluation_s"], row["steady_median_s"], row["budget_s"]
             verdict = "ok" if row["pass"] and max(first, steady) <= budget else "OVER BUDGET"
-            print(f"rules {row['db']:<10} {row['n']:>9,} open parcels: first {first:.2f} s, steady {steady:.2f} s "
-                  f"(budget {budget} s; baseline indexed stale count {row['baseline_count_median_s'] * 1000:.0f} ms, "
-                  f"ratio {row['ratio_steady']:,.0f}x; {verdict})")  # fmt: skip
+            print(
+                f"rules {row['db']:<10} {row['n']:>9,} open parcels: first {first:.2f} s, steady {steady:.2f} s "
+                f"(budget {budget} s; baseline indexed stale count {row['baseline_count_median_s'] * 1000:.0f} ms, "
+                f"ratio {row['ratio_steady']:,.0f}x; {verdict})"
+            )
             ok &= verdict == "ok"
         else:
             print(f"rules {row['db']}: failed: {row}")

@@ -76,8 +76,9 @@ def settle_some_claims(url: str) -> None:
                 .limit(8)
             ).all()
         for i, (claim_id, courier, amount) in enumerate(drafts):
-            file_claim(engine, claim_id=claim_id, reference_no=f"{courier.upper()}-PC-{2611230 + i}", actor=USER,
-                       now=DEMO_NOW)  # fmt: skip
+            file_claim(
+                engine, claim_id=claim_id, reference_no=f"{courier.upper()}-PC-{2611230 + i}", actor=USER, now=DEMO_NOW
+            )
             if i < 5 and amount is not None:
                 paid = amount if i != 2 else (amount * Decimal("0.6")).quantize(Decimal("0.01"))
                 pay_claim(engine, claim_id=claim_id, amount=paid, actor=USER, now=DEMO_NOW)
@@ -134,8 +135,9 @@ def main() -> int:
             try:
                 for size, viewport in SIZES.items():
                     for page_def in PAGES:
-                        context = browser.new_context(viewport=viewport, device_scale_factor=1, locale="zh-CN",
-                                                      timezone_id="Asia/Shanghai")  # fmt: skip
+                        context = browser.new_context(
+                            viewport=viewport, device_scale_factor=1, locale="zh-CN", timezone_id="Asia/Shanghai"
+                        )
                         page = context.new_page()
                         path = page_def.path + (f"?waybill={waybill}" if page_def.name == "parcel" else "")
                         log_in(page, base, user=USER, password=PASSWORD, path=path)

@@ -215,9 +215,14 @@ def file_cmd(
     moment, at = _at(ctx, date, now)
     day = _whole_day(date, at)
     claim = service.file_claim(
-        ctx_app(ctx).engine, claim_id=claim_id, reference_no=ref, actor=resolve_actor(by), now=moment,
-        filed_at=None if day else at, filed_on=day,
-    )  # fmt: skip
+        ctx_app(ctx).engine,
+        claim_id=claim_id,
+        reference_no=ref,
+        actor=resolve_actor(by),
+        now=moment,
+        filed_at=None if day else at,
+        filed_on=day,
+    )
     typer.echo(f"claim {claim_id}: filed ({claim['reference_no']})")
 
 
@@ -261,13 +266,21 @@ def set_input_cmd(
         "supplier_value": _money(supplier_value, "--supplier-value"),
         "loss_value": _money(loss_value, "--loss-value"),
     }
-    claim = service.set_input(app.engine, claim_id=claim_id, tables=_tables(ctx), actor=resolve_actor(by),
-                              now=resolve_now(now, app.settings), **given)  # fmt: skip
+    claim = service.set_input(
+        app.engine,
+        claim_id=claim_id,
+        tables=_tables(ctx),
+        actor=resolve_actor(by),
+        now=resolve_now(now, app.settings),
+        **given,
+    )
     if claim["amount"] is None:
         typer.echo(f"claim {claim_id}: still needs {claim['missing']} ({claim['formula']})")
     else:
-        typer.echo(f"claim {claim_id}: {claim['amount']:,.2f} {claim['currency']} ({claim['formula']}), "
-                   f"table {claim['table_version']}, ready to file")  # fmt: skip
+        typer.echo(
+            f"claim {claim_id}: {claim['amount']:,.2f} {claim['currency']} ({claim['formula']}), "
+            f"table {claim['table_version']}, ready to file"
+        )
 
 
 @claims_app.command("reject", help="Record the courier's rejection.")

@@ -190,8 +190,18 @@ def compute_compensation(
     known = _round(sum(values, Decimal(0)))
     if missing:
         parts = (part("incomplete", terms=terms, known=money(known), missing=missing),)
-        return Compensation(claim_type, scenario, None, table.currency, parts,
-                            tuple(render_part(m) for m in missing), opens, closes, table.version, known)  # fmt: skip
+        return Compensation(
+            claim_type,
+            scenario,
+            None,
+            table.currency,
+            parts,
+            tuple(render_part(m) for m in missing),
+            opens,
+            closes,
+            table.version,
+            known,
+        )
     parts = (*terms, *window) if len(terms) == 1 else (*terms, part("total", amount=money(known)), *window)
     return Compensation(claim_type, scenario, known, table.currency, parts, (), opens, closes, table.version, known)
 
@@ -207,19 +217,32 @@ def compute_insurance(inputs: ClaimInputs, category: str, scenario: str, tables:
     amount = inputs.order_amount if inputs.order_amount is not None else inputs.goods_value
     if amount is None:
         line = part("insurance_no_amount", rate=str(cat.rate), category=cat.name_zh)
-        return Compensation(FREIGHT_INSURANCE, scenario, None, table.currency, (line,), ("order amount",),
-                            table_version=table.version)  # fmt: skip
+        return Compensation(
+            FREIGHT_INSURANCE, scenario, None, table.currency, (line,), ("order amount",), table_version=table.version
+        )
     multiplier = table.return_multiplier if scenario == "return" else Decimal(1)
     raw = amount * cat.rate * multiplier
     low, high = (cat.min_return, cat.max_return) if scenario == "return" else (cat.min_refusal, cat.max_refusal)
-    values = dict(amount=money(amount), rate=f"{cat.rate.normalize():f}", raw=f"{raw.normalize():f}",
-                  category=cat.name_zh, scenario=scenario,
-                  multiplier=str(multiplier) if scenario == "return" else "")  # fmt: skip
+    values = dict(
+        amount=money(amount),
+        rate=f"{cat.rate.normalize():f}",
+        raw=f"{raw.normalize():f}",
+        category=cat.name_zh,
+        scenario=scenario,
+        multiplier=str(multiplier) if scenario == "return" else "",
+    )
     if raw < low:
         value, line = low, part("insurance_floor", low=money(low), **values)
     elif raw > high:
         value, line = high, part("insurance_capped", high=money(high), **values)
     else:
         value, line = raw, part("insurance", **values)
-    return Compensation(FREIGHT_INSURANCE, scenario, _round(value), table.currency, (line,),
-                        table_version=table.version, known_part=_round(value))  # fmt: skip
+    return Compensation(
+        FREIGHT_INSURANCE,
+        scenario,
+        _round(value),
+        table.currency,
+        (line,),
+        table_version=table.version,
+        known_part=_round(value),
+    )

@@ -193,50 +193,52 @@ def packet_rows(
         ev = found.get(c["parcel_id"])
         parcel: Mapping[str, Any] = ev.parcel if ev else {}
         files = attachments(ev.facts) if ev else []
-        rows.append({
-            "claim_id": c["id"],
-            "courier": labels.courier_name(couriers or {}, c["courier"], ZH),
-            "account": filing.accounts.get(c["courier"], ""),
-            "waybill": c["waybill"],
-            "order_id": c.get("order_id") or "",
-            "shop": parcel.get("shop") or "",
-            "merchant": filing.merchant,
-            "sender_address": filing.address,
-            "contact": filing.contact,
-            "phone": filing.phone,
-            "recipient": parcel.get("recipient") or "",
-            "recipient_phone": _phone(parcel),
-            "address": _address(parcel),
-            "goods_title": parcel.get("goods_title") or "",
-            "goods_value": c.get("goods_value", parcel.get("goods_value")),
-            # 保价 (declared value) is not in the order export: the form's slot is left for the lead
-            "declared_value": None,
-            "ordered_at": _local(parcel.get("order_created_at"), tz),
-            "paid_at_order": _local(parcel.get("paid_at"), tz),
-            "forward_freight": c.get("forward_freight", parcel.get("forward_freight")),
-            "reverse_freight": c.get("return_freight", parcel.get("return_freight")),
-            "shipped_at": _local(parcel.get("shipped_at"), tz),
-            "parcel_status": labels.status_label(parcel.get("status"), ZH) if parcel else "",
-            "claim_type": labels.claim_type_label(c["claim_type"], ZH),
-            "scenario": labels.scenario_label(c["scenario"], ZH),
-            "reason": reason(c, ev),
-            "amount": c["amount"],
-            "currency": labels.pick(labels.CURRENCIES, c["currency"], ZH),
-            "formula": formula_text(c, ZH),
-            "filing_opens": _local(c["filing_opens_at"], tz),
-            "filing_closes": _local(c["filing_closes_at"], tz),
-            "filed_at": _local(c.get("filed_at"), tz),
-            "reference_no": c.get("reference_no") or "",
-            "state": labels.state_label(c["state"], ZH),
-            "paid_amount": c.get("paid_amount"),
-            "paid_at": _local(c.get("paid_at"), tz),
-            "reject_reason": c.get("reject_reason") or "",
-            "table_version": c["table_version"],
-            "attachments": "、".join(files) or NONE,
-            "evidence": f"物流轨迹 {len(ev.events) if ev else 0} 条; 记录 {len(ev.facts) if ev else 0} 条; "
-                        f"见工作表「{sheet_title(c['id'], c['waybill'])}」",
-            "parcel_id": c["parcel_id"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "claim_id": c["id"],
+                "courier": labels.courier_name(couriers or {}, c["courier"], ZH),
+                "account": filing.accounts.get(c["courier"], ""),
+                "waybill": c["waybill"],
+                "order_id": c.get("order_id") or "",
+                "shop": parcel.get("shop") or "",
+                "merchant": filing.merchant,
+                "sender_address": filing.address,
+                "contact": filing.contact,
+                "phone": filing.phone,
+                "recipient": parcel.get("recipient") or "",
+                "recipient_phone": _phone(parcel),
+                "address": _address(parcel),
+                "goods_title": parcel.get("goods_title") or "",
+                "goods_value": c.get("goods_value", parcel.get("goods_value")),
+                # 保价 (declared value) is not in the order export: the form's slot is left for the lead
+                "declared_value": None,
+                "ordered_at": _local(parcel.get("order_created_at"), tz),
+                "paid_at_order": _local(parcel.get("paid_at"), tz),
+                "forward_freight": c.get("forward_freight", parcel.get("forward_freight")),
+                "reverse_freight": c.get("return_freight", parcel.get("return_freight")),
+                "shipped_at": _local(parcel.get("shipped_at"), tz),
+                "parcel_status": labels.status_label(parcel.get("status"), ZH) if parcel else "",
+                "claim_type": labels.claim_type_label(c["claim_type"], ZH),
+                "scenario": labels.scenario_label(c["scenario"], ZH),
+                "reason": reason(c, ev),
+                "amount": c["amount"],
+                "currency": labels.pick(labels.CURRENCIES, c["currency"], ZH),
+                "formula": formula_text(c, ZH),
+                "filing_opens": _local(c["filing_opens_at"], tz),
+                "filing_closes": _local(c["filing_closes_at"], tz),
+                "filed_at": _local(c.get("filed_at"), tz),
+                "reference_no": c.get("reference_no") or "",
+                "state": labels.state_label(c["state"], ZH),
+                "paid_amount": c.get("paid_amount"),
+                "paid_at": _local(c.get("paid_at"), tz),
+                "reject_reason": c.get("reject_reason") or "",
+                "table_version": c["table_version"],
+                "attachments": "、".join(files) or NONE,
+                "evidence": f"物流轨迹 {len(ev.events) if ev else 0} 条; 记录 {len(ev.facts) if ev else 0} 条; "
+                f"见工作表「{sheet_title(c['id'], c['waybill'])}」",
+                "parcel_id": c["parcel_id"],
+            }
+        )
     return rows
 
 
@@ -281,10 +283,15 @@ def packets_xlsx(
 
 def _timeline_lines(ev: Evidence | None, tz: tzinfo) -> list[list[str]]:
     return [
-        [_local(e["event_time"], tz), labels.status_label(e["status"], ZH), e["text"], e["location"] or "",
-         labels.source_label(e["source"], ZH) if e["source"] else ""]
+        [
+            _local(e["event_time"], tz),
+            labels.status_label(e["status"], ZH),
+            e["text"],
+            e["location"] or "",
+            labels.source_label(e["source"], ZH) if e["source"] else "",
+        ]
         for e in (ev.events if ev else [])
-    ]  # fmt: skip
+    ]
 
 
 def _fact_lines(ev: Evidence | None, tz: tzinfo) -> list[list[str]]:
@@ -300,8 +307,9 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], found: Mapping[int, Evide
         writer.writerow(safe_row([zh for _, zh in COLUMNS] + ["物流轨迹", "记录的事实"]))
         for row in rows:
             ev = found.get(row["parcel_id"])
-            timeline = "\n".join(f"{t} [{s}] {x}" + (f" ({loc})" if loc else "") for t, s, x, loc, _ in
-                                 _timeline_lines(ev, tz))  # fmt: skip
+            timeline = "\n".join(
+                f"{t} [{s}] {x}" + (f" ({loc})" if loc else "") for t, s, x, loc, _ in _timeline_lines(ev, tz)
+            )
             facts = "\n".join(f"{t} {k} ({who})" + (f": {x}" if x else "") for t, k, who, x in _fact_lines(ev, tz))
             values = [row[key] for key, _ in COLUMNS]
             writer.writerow(safe_row(values + [timeline or NONE, facts or NONE]))
@@ -324,16 +332,29 @@ def _write_xlsx(path: Path, rows: list[dict[str, Any]], found: Mapping[int, Evid
         append_xlsx_row(summary, [row[key] for key, _ in COLUMNS])
         for index in money_columns:
             summary.cell(row=summary.max_row, column=index + 1).number_format = YUAN
-    widths = {"waybill": 20, "order_id": 22, "address": 30, "goods_title": 30, "reason": 40, "formula": 48,
-              "evidence": 40, "attachments": 24}  # fmt: skip
+    widths = {
+        "waybill": 20,
+        "order_id": 22,
+        "address": 30,
+        "goods_title": 30,
+        "reason": 40,
+        "formula": 48,
+        "evidence": 40,
+        "attachments": 24,
+    }
     from openpyxl.utils import get_column_letter
 
     for index, (key, _) in enumerate(COLUMNS):
         summary.column_dimensions[get_column_letter(index + 1)].width = widths.get(key, 14)
     summary.freeze_panes = "B2"
     for row in rows:
-        _evidence_sheet(book.create_sheet(title=sheet_title(row["claim_id"], row["waybill"])), row,
-                        found.get(row["parcel_id"]), tz, bold)  # fmt: skip
+        _evidence_sheet(
+            book.create_sheet(title=sheet_title(row["claim_id"], row["waybill"])),
+            row,
+            found.get(row["parcel_id"]),
+            tz,
+            bold,
+        )
         sheet = book[sheet_title(row["claim_id"], row["waybill"])]
         for line in sheet.iter_rows():
             line[2].alignment = Alignment(wrap_text=True, vertical="top")

@@ -41,7 +41,7 @@ def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
                 CLAIM.c.paid_amount,
                 CLAIM.c.filed_at,
                 PARCEL.c.waybill,
-            )  # fmt: skip
+            )
             .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
             .where(CLAIM.c.state.in_(states))
         ).all()
@@ -58,8 +58,9 @@ def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
             line.paid += paid
             line.short += expected - paid
             if row.amount is None or paid != row.amount:
-                line.mismatches.append({"claim_id": row.id, "waybill": row.waybill, "expected": row.amount,
-                                        "paid": paid})  # fmt: skip
+                line.mismatches.append(
+                    {"claim_id": row.id, "waybill": row.waybill, "expected": row.amount, "paid": paid}
+                )
         elif row.state == ClaimState.filed:
             line.outstanding += expected
         else:

@@ -58,20 +58,28 @@ def inputs_for(parcel: dict[str, Any], **extra: Any) -> ClaimInputs:
 
 
 def compensation_for(
-    parcel: dict[str, Any], claim_type: str, scenario: str, tables: ClaimTables, *, version: str | None = None,
+    parcel: dict[str, Any],
+    claim_type: str,
+    scenario: str,
+    tables: ClaimTables,
+    *,
+    version: str | None = None,
     **extra: Any,
-) -> Compensation:  # fmt: skip
+) -> Compensation:
     if claim_type == FREIGHT_INSURANCE:
         if version and version != tables.insurance.version:
-            raise ValueError(f"freight-insurance table version {version!r} is no longer in config/claims "
-                             f"(have {tables.insurance.version})")  # fmt: skip
+            raise ValueError(
+                f"freight-insurance table version {version!r} is no longer in config/claims "
+                f"(have {tables.insurance.version})"
+            )
         category = parcel["category"] or ""
         try:
             return compute_insurance(inputs_for(parcel, **extra), category, scenario, tables)
         except ValueError as exc:
             line = part("insurance_no_category", category=category, error=str(exc))
-            return Compensation(FREIGHT_INSURANCE, scenario, None, "CNY", (line,), ("category",),
-                                table_version=tables.insurance.version)  # fmt: skip
+            return Compensation(
+                FREIGHT_INSURANCE, scenario, None, "CNY", (line,), ("category",), table_version=tables.insurance.version
+            )
     return compute_compensation(inputs_for(parcel, **extra), claim_type, scenario, tables, version=version)
 
 
@@ -191,8 +199,12 @@ def open_claim(
         ) from None
     created = _insert_new(engine, [_row(parcel, comp, now)], actor=actor, now=now)
     if not created:
-        raise TrackerError(f"waybill {parcel['waybill']} already has a {claim_type} claim", code="claim_exists",
-                           waybill=parcel["waybill"], claim_type=claim_type)  # fmt: skip
+        raise TrackerError(
+            f"waybill {parcel['waybill']} already has a {claim_type} claim",
+            code="claim_exists",
+            waybill=parcel["waybill"],
+            claim_type=claim_type,
+        )
     return created[0]
 
 
@@ -206,8 +218,11 @@ def open_claims(
         parcel = _parcel(engine, parcel_id)
         wanted = _wanted(engine, parcel, tables)
         if not wanted:
-            raise TrackerError(f"{parcel['waybill']}: no unresolved flag that leads to a claim", code="no_claim_flag",
-                               waybill=parcel["waybill"])  # fmt: skip
+            raise TrackerError(
+                f"{parcel['waybill']}: no unresolved flag that leads to a claim",
+                code="no_claim_flag",
+                waybill=parcel["waybill"],
+            )
         rows = [
             _row(parcel, compensation_for(parcel, claim_type, scenario, tables), now) for claim_type, scenario in wanted
         ]
@@ -262,8 +277,13 @@ def _move(
     claim = get_claim(engine, claim_id)
     allowed = TRANSITIONS.get(claim["state"], ())
     if to not in allowed:
-        raise TrackerError(f"claim {claim_id} is {claim['state']}; it cannot become {to}", code="claim_transition",
-                           claim_id=claim_id, state=claim["state"], to=str(to))  # fmt: skip
+        raise TrackerError(
+            f"claim {claim_id} is {claim['state']}; it cannot become {to}",
+            code="claim_transition",
+            claim_id=claim_id,
+            state=claim["state"],
+            to=str(to),
+        )
     with engine.begin() as conn:
         changed = conn.execute(
             CLAIM.update()
@@ -274,8 +294,15 @@ def _move(
             raise TrackerError(
                 f"claim {claim_id} changed meanwhile; try again", code="claim_changed", claim_id=claim_id
             )
-        record_audit(conn, at=now, actor=actor, action=f"claim.{to}", entity="claim", entity_id=claim_id,
-                     detail={"from": claim["state"], **detail})  # fmt: skip
+        record_audit(
+            conn,
+            at=now,
+            actor=actor,
+            action=f"claim.{to}",
+            entity="claim",
+            entity_id=claim_id,
+            detail={"from": claim["state"], **detail},
+        )
     return get_claim(engine, claim_id)
 
 
@@ -283,8 +310,13 @@ def _require_amount(claim_id: int, claim: dict[str, Any], done: str) -> None:
     """A claim whose amount could not be computed (an input is missing) is neither filed nor paid."""
     if claim["amount"] is None:
         missing = claim.get("missing") or "an input of the claim table"
-        raise TrackerError(f"claim {claim_id}: no amount yet (missing: {missing}), so it cannot be {done}",
-                           code="claim_no_amount", claim_id=claim_id, missing=missing, done=done)  # fmt: skip
+        raise TrackerError(
+            f"claim {claim_id}: no amount yet (missing: {missing}), so it cannot be {done}",
+            code="claim_no_amount",
+            claim_id=claim_id,
+            missing=missing,
+            done=done,
+        )
 
 
 def file_claim(
@@ -311,14 +343,28 @@ def file_claim(
         opens = claim["filing_opens_at"]
         at = opens if opens is not None and start < opens < end else start
     if claim["filing_opens_at"] and at < claim["filing_opens_at"]:
-        raise TrackerError(f"claim {claim_id}: filing opens {claim['filing_opens_at']:%Y-%m-%d %H:%M} UTC",
-                           code="filing_not_open", claim_id=claim_id, at=claim["filing_opens_at"])  # fmt: skip
+        raise TrackerError(
+            f"claim {claim_id}: filing opens {claim['filing_opens_at']:%Y-%m-%d %H:%M} UTC",
+            code="filing_not_open",
+            claim_id=claim_id,
+            at=claim["filing_opens_at"],
+        )
     if claim["filing_closes_at"] and at > claim["filing_closes_at"]:
-        raise TrackerError(f"claim {claim_id}: the filing window closed {claim['filing_closes_at']:%Y-%m-%d %H:%M} UTC",
-                           code="filing_closed", claim_id=claim_id, at=claim["filing_closes_at"])  # fmt: skip
-    return _move(engine, claim_id, ClaimState.filed, actor=actor, now=now,
-                 values={"reference_no": reference_no.strip(), "filed_at": at},
-                 detail={"reference_no": reference_no.strip()})  # fmt: skip
+        raise TrackerError(
+            f"claim {claim_id}: the filing window closed {claim['filing_closes_at']:%Y-%m-%d %H:%M} UTC",
+            code="filing_closed",
+            claim_id=claim_id,
+            at=claim["filing_closes_at"],
+        )
+    return _move(
+        engine,
+        claim_id,
+        ClaimState.filed,
+        actor=actor,
+        now=now,
+        values={"reference_no": reference_no.strip(), "filed_at": at},
+        detail={"reference_no": reference_no.strip()},
+    )
 
 
 def pay_claim(
@@ -331,15 +377,29 @@ def pay_claim(
     _require_amount(claim_id, claim, "paid")
     detail = {"amount": str(amount), "expected": None if claim["amount"] is None else str(claim["amount"])}
     detail["differs"] = claim["amount"] is None or amount != claim["amount"]
-    return _move(engine, claim_id, ClaimState.paid, actor=actor, now=now,
-                 values={"paid_amount": amount, "paid_at": paid_at or now}, detail=detail)  # fmt: skip
+    return _move(
+        engine,
+        claim_id,
+        ClaimState.paid,
+        actor=actor,
+        now=now,
+        values={"paid_amount": amount, "paid_at": paid_at or now},
+        detail=detail,
+    )
 
 
 def reject_claim(engine: Engine, *, claim_id: int, reason: str, actor: str, now: datetime) -> dict[str, Any]:
     if not reason.strip():
         raise TrackerError("a rejection needs the courier's reason", code="reason_required")
-    return _move(engine, claim_id, ClaimState.rejected, actor=actor, now=now,
-                 values={"reject_reason": reason.strip()}, detail={"reason": reason.strip()})  # fmt: skip
+    return _move(
+        engine,
+        claim_id,
+        ClaimState.rejected,
+        actor=actor,
+        now=now,
+        values={"reject_reason": reason.strip()},
+        detail={"reason": reason.strip()},
+    )
 
 
 def withdraw_claim(engine: Engine, *, claim_id: int, actor: str, now: datetime, note: str = "") -> dict[str, Any]:
@@ -355,8 +415,15 @@ def expire_due(engine: Engine, *, now: datetime, actor: str = "claims") -> int:
             return 0
         conn.execute(CLAIM.update().where(CLAIM.c.id.in_(ids)).values(state=ClaimState.expired, updated_at=now))
         for claim_id in ids:
-            record_audit(conn, at=now, actor=actor, action="claim.expired", entity="claim", entity_id=claim_id,
-                         detail={"reason": "filing window closed unfiled"})  # fmt: skip
+            record_audit(
+                conn,
+                at=now,
+                actor=actor,
+                action="claim.expired",
+                entity="claim",
+                entity_id=claim_id,
+                detail={"reason": "filing window closed unfiled"},
+            )
     return len(ids)
 
 
@@ -370,8 +437,14 @@ def list_claims(
     limit: int = 200,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    query = select(CLAIM, PARCEL.c.waybill, PARCEL.c.order_id, PARCEL.c.goods_value, PARCEL.c.forward_freight,
-                   PARCEL.c.return_freight).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)  # fmt: skip
+    query = select(
+        CLAIM,
+        PARCEL.c.waybill,
+        PARCEL.c.order_id,
+        PARCEL.c.goods_value,
+        PARCEL.c.forward_freight,
+        PARCEL.c.return_freight,
+    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
     if state:
         query = query.where(CLAIM.c.state == state)
     if courier:
@@ -410,8 +483,10 @@ def claimable_total(engine: Engine, *, now: datetime) -> Decimal:
 # The inputs `claims set-input` may give a claim: parcel columns (overridden for this claim only) and
 # extra formula inputs (docs/domain.md "Claims to the end").
 PARCEL_INPUTS = {
-    "goods_value": "goods_value", "forward_freight": "forward_freight", "reverse_freight": "return_freight",
-}  # fmt: skip
+    "goods_value": "goods_value",
+    "forward_freight": "forward_freight",
+    "reverse_freight": "return_freight",
+}
 EXTRA_INPUTS = ("fixed_amount", "supplier_value", "loss_value")
 SET_INPUT = "claim.set_input"
 
@@ -457,8 +532,9 @@ def set_input(
             parcel[column] = Decimal(inputs[name])
     extra = {k: Decimal(inputs[k]) for k in EXTRA_INPUTS if k in inputs}
     try:
-        comp = compensation_for(parcel, claim["claim_type"], claim["scenario"], tables,
-                                version=claim["table_version"], **extra)  # fmt: skip
+        comp = compensation_for(
+            parcel, claim["claim_type"], claim["scenario"], tables, version=claim["table_version"], **extra
+        )
     except ValueError as exc:
         raise TrackerError(f"claim {claim_id}: {exc}") from None
     state = ClaimState.needs_config if comp.missing else ClaimState.draft
@@ -472,7 +548,7 @@ def set_input(
                 formula=dumps(comp.parts),  # shown in each reader's language (claims/formula.py)
                 missing=", ".join(comp.missing) or None,
                 updated_at=now,
-            )  # fmt: skip
+            )
         ).rowcount
         if changed != 1:
             raise TrackerError(f"claim {claim_id} changed meanwhile; try again")

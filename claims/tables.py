@@ -22,9 +22,12 @@ _PERIOD = re.compile(r"^(\d+)([dmy])$")
 TERM_KINDS = ("percent", "value", "fixed", "forward_freight", "reverse_freight", "freight_incurred", "ratio")
 VALUE_BASES = ("goods_value", "goods_payment", "supplier_value", "loss_value")
 CATEGORY_ALIASES = {
-    "平板电视": "flat_panel_tv", "其它电视机": "other_tv", "其他电视机": "other_tv", "冰箱": "refrigerator",
+    "平板电视": "flat_panel_tv",
+    "其它电视机": "other_tv",
+    "其他电视机": "other_tv",
+    "冰箱": "refrigerator",
     "洗衣机": "washing_machine",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +260,8 @@ def load_tables(claims_dir: Path) -> ClaimTables:
             if unknown:
                 raise ConfigError(f"{contracts_path}: fixed.{scope}: unknown claim type(s) {unknown}")
         if contracts.proposals.damaged_scenario not in path_table.types["goods_lost"].scenarios:
-            raise ConfigError(f"{contracts_path}: proposals.damaged_scenario: a goods_lost scenario, got "
-                              f"{contracts.proposals.damaged_scenario!r}")  # fmt: skip
+            raise ConfigError(
+                f"{contracts_path}: proposals.damaged_scenario: a goods_lost scenario, got "
+                f"{contracts.proposals.damaged_scenario!r}"
+            )
     return ClaimTables(tuple(tables), insurance, contracts)

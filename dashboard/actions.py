@@ -132,8 +132,9 @@ def return_agreed(
 ) -> int:
     from tracker.flags import facts
 
-    return record_fact(b, parcel, facts.return_agreed, refund_deadline=refund_deadline, express=express,
-                       note=note or None)  # fmt: skip
+    return record_fact(
+        b, parcel, facts.return_agreed, refund_deadline=refund_deadline, express=express, note=note or None
+    )
 
 
 def preview_claims(b: Board, parcel_id: int) -> list[dict[str, Any]]:

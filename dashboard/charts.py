@@ -75,9 +75,7 @@ def _bottom_legend(title: str) -> alt.Legend:
 
 def by_kind(rows: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
     """Open exceptions per kind (open_by column=kind): horizontal bars, largest on top, names on the axis."""
-    frame = pd.DataFrame(
-        [{"label": words.kind(r["kind"]), "n": int(r["n"])} for r in rows], columns=["label", "n"]
-    )  # fmt: skip
+    frame = pd.DataFrame([{"label": words.kind(r["kind"]), "n": int(r["n"])} for r in rows], columns=["label", "n"])
     scale = kind_scale(words, [r["kind"] for r in rows])
     return (
         alt.Chart(frame)
@@ -132,8 +130,15 @@ def ageing(
             below_drawn, label = r["hours"] + width, words.t("age_bucket_open", hours=r["hours"])
         else:
             below_drawn, label = below, words.t("age_bucket", hours=r["hours"], below=below)
-        bars.append({"start": r["hours"], "end": below_drawn, "label": label, "n": int(r["n"]),
-                     "parcels": int(r.get("parcels") or 0)})  # fmt: skip
+        bars.append(
+            {
+                "start": r["hours"],
+                "end": below_drawn,
+                "label": label,
+                "n": int(r["n"]),
+                "parcels": int(r.get("parcels") or 0),
+            }
+        )
     frame = pd.DataFrame(bars, columns=["start", "end", "label", "n", "parcels"])
     top = max([b["end"] for b in bars] + [escalate_hours + 24])
     x_scale = alt.Scale(domain=[0, top], nice=False)
@@ -155,12 +160,15 @@ def ageing(
     )
     marks = pd.DataFrame(
         [
-            {"hours": warn_hours, "text": words.t("mark_stale_warn", hours=warn_hours), "color": WARN_COLOR,
-             "y": 2},
-            {"hours": escalate_hours, "text": words.t("mark_stale_escalate", hours=escalate_hours),
-             "color": ESCALATE_COLOR, "y": 20},
+            {"hours": warn_hours, "text": words.t("mark_stale_warn", hours=warn_hours), "color": WARN_COLOR, "y": 2},
+            {
+                "hours": escalate_hours,
+                "text": words.t("mark_stale_escalate", hours=escalate_hours),
+                "color": ESCALATE_COLOR,
+                "y": 20,
+            },
         ]
-    )  # fmt: skip
+    )
     rules = (
         alt.Chart(marks)
         .mark_rule(strokeDash=[6, 3], strokeWidth=2)
@@ -215,10 +223,17 @@ def per_day(days: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
 def recovered(rows: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
     """Money recovered (paid) per courier per month (data.recovered_by_month): bars stacked by courier."""
     frame = pd.DataFrame(
-        [{"month": f"{r['month']}-01", "courier": words.courier(r["courier"]), "paid": float(r["paid"]),
-          "claims": int(r["claims"])} for r in rows],
+        [
+            {
+                "month": f"{r['month']}-01",
+                "courier": words.courier(r["courier"]),
+                "paid": float(r["paid"]),
+                "claims": int(r["claims"]),
+            }
+            for r in rows
+        ],
         columns=["month", "courier", "paid", "claims"],
-    )  # fmt: skip
+    )
     return (
         alt.Chart(frame)
         .mark_bar()
@@ -241,10 +256,12 @@ def exception_rates(cards: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
     """Per courier, the share of its parcels with at least one exception (data.scorecards exception_rate):
     horizontal bars, highest on top; the rates per kind are in the scorecard table beside it."""
     frame = pd.DataFrame(
-        [{"courier": words.courier(c["courier"]), "rate": float(c["exception_rate"]), "parcels": int(c["parcels"])}
-         for c in cards],
+        [
+            {"courier": words.courier(c["courier"]), "rate": float(c["exception_rate"]), "parcels": int(c["parcels"])}
+            for c in cards
+        ],
         columns=["courier", "rate", "parcels"],
-    )  # fmt: skip
+    )
     return (
         alt.Chart(frame)
         .mark_bar(color="#e15759")
@@ -264,10 +281,13 @@ def exception_rates(cards: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
 def median_transit(cards: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
     """Median transit hours per courier (data.scorecards): horizontal bars."""
     frame = pd.DataFrame(
-        [{"courier": words.courier(c["courier"]), "hours": c["median_transit_hours"]} for c in cards
-         if c["median_transit_hours"] is not None],
+        [
+            {"courier": words.courier(c["courier"]), "hours": c["median_transit_hours"]}
+            for c in cards
+            if c["median_transit_hours"] is not None
+        ],
         columns=["courier", "hours"],
-    )  # fmt: skip
+    )
     return (
         alt.Chart(frame)
         .mark_bar(color="#4e79a7")

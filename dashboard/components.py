@@ -80,8 +80,14 @@ def login_form() -> None:
     if not ok:
         until = lockout_until([*attempts, this], user=name, address=address, now=now, policy=policy)
         detail["locked_until"] = until.isoformat() if until else None
-    record_audit(b.engine, at=now, actor=name[:64] or "-", action="login" if ok else "login_failed",
-                 entity=data.LOGIN_ENTITY, detail=detail)  # fmt: skip
+    record_audit(
+        b.engine,
+        at=now,
+        actor=name[:64] or "-",
+        action="login" if ok else "login_failed",
+        entity=data.LOGIN_ENTITY,
+        detail=detail,
+    )
     if ok and user:
         st.session_state.update(user=name, role=user.role)
         st.rerun()
@@ -92,9 +98,12 @@ def sidebar(b: Board) -> None:
     """Language switch, waybill/order search (from every page), who is logged in."""
     with st.sidebar:
         st.selectbox(
-            b.t("language"), LANGS, index=LANGS.index(b.lang), key="lang",
+            b.t("language"),
+            LANGS,
+            index=LANGS.index(b.lang),
+            key="lang",
             format_func=lambda code: {"zh": "中文", "en": "English"}[code],
-        )  # fmt: skip
+        )
         with st.form("search", clear_on_submit=False, border=False):
             text = st.text_input(b.t("search"), key="search_text")
             go = st.form_submit_button(b.t("search_button"))
@@ -192,9 +201,15 @@ def table_key(key: str, rows: Sequence[dict[str, Any]], id_column: str) -> str:
 
 
 def pick_table(
-    b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str, id_column: str,
-    open_parcel: bool = False, wide: Sequence[str] = (),
-) -> list[dict[str, Any]]:  # fmt: skip
+    b: Board,
+    rows: Sequence[dict[str, Any]],
+    columns: Iterable[str],
+    *,
+    key: str,
+    id_column: str,
+    open_parcel: bool = False,
+    wide: Sequence[str] = (),
+) -> list[dict[str, Any]]:
     """Rows as a dataframe whose rows are ticked in the table itself (multi-row selection); returns the
     ticked rows. Selection is by row position in `rows` (never by a label that may change), and the widget
     key carries the rows' ids (table_key), so a position always means the row it was ticked on.
@@ -205,10 +220,14 @@ def pick_table(
         st.caption(b.t("none"))
         return []
     event = st.dataframe(
-        _frame(b, rows, columns), hide_index=True, key=table_key(key, rows, id_column), width="stretch",
-        on_select="rerun", selection_mode=["multi-row", "single-cell"] if open_parcel else "multi-row",
+        _frame(b, rows, columns),
+        hide_index=True,
+        key=table_key(key, rows, id_column),
+        width="stretch",
+        on_select="rerun",
+        selection_mode=["multi-row", "single-cell"] if open_parcel else "multi-row",
         column_config={b.t(c): st.column_config.TextColumn(width="large") for c in wide if c in columns} or None,
-    )  # fmt: skip
+    )
     selection = getattr(event, "selection", None)
     if open_parcel:
         open_clicked_parcel(b, rows, getattr(selection, "cells", None) or [], scope=key)
@@ -233,9 +252,18 @@ class Pending:
 
 
 def bulk_button(
-    b: Board, column: Any, label: str, *, key: str, scope: str, ids: Sequence[int], waybills: Sequence[str],
-    run: Callable[[int], Any], allowed: bool = True, always_confirm: bool = False,
-) -> None:  # fmt: skip
+    b: Board,
+    column: Any,
+    label: str,
+    *,
+    key: str,
+    scope: str,
+    ids: Sequence[int],
+    waybills: Sequence[str],
+    run: Callable[[int], Any],
+    allowed: bool = True,
+    always_confirm: bool = False,
+) -> None:
     """A bulk action's button: with nothing ticked it says so; with more ticked rows than
     board.confirm_above (or always, for opening claims) it asks first (confirm_pending); else it runs."""
     if not column.button(label, key=key, disabled=not allowed):
@@ -378,6 +406,12 @@ def parcel_table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str
     columns = list(columns)
     ids = ",".join(str(r.get("parcel_id")) for r in rows)
     widget = f"{key}_{st.session_state.get(f'{key}_generation', 0)}_{hashlib.sha1(ids.encode()).hexdigest()[:12]}"
-    event = st.dataframe(_frame(b, rows, columns), hide_index=True, key=widget, width="stretch", on_select="rerun",
-                         selection_mode="single-cell")  # fmt: skip
+    event = st.dataframe(
+        _frame(b, rows, columns),
+        hide_index=True,
+        key=widget,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-cell",
+    )
     open_clicked_parcel(b, rows, getattr(getattr(event, "selection", None), "cells", None) or [], scope=key)

@@ -68,10 +68,14 @@ def ageing(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
     found = {r["hours"]: r for r in _rows(engine, query)}
     upper = [*AGE_BUCKETS[1:], None]
     return [
-        {"hours": h, "below": nxt, "n": found[h]["n"] if h in found else 0,
-         "parcels": found[h]["parcels"] if h in found else 0}
+        {
+            "hours": h,
+            "below": nxt,
+            "n": found[h]["n"] if h in found else 0,
+            "parcels": found[h]["parcels"] if h in found else 0,
+        }
         for h, nxt in zip(AGE_BUCKETS, upper, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 def open_parcels(engine: Engine) -> int:
@@ -106,9 +110,15 @@ def turning_stale_count(
 
 
 def turning_stale_page(
-    engine: Engine, *, now: datetime, stale_hours: int, courier: str | None = None, within_hours: int = 24,
-    limit: int = 50, offset: int = 0,
-) -> list[dict[str, Any]]:  # fmt: skip
+    engine: Engine,
+    *,
+    now: datetime,
+    stale_hours: int,
+    courier: str | None = None,
+    within_hours: int = 24,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """The parcels stale_soon counts, the soonest to turn stale first: they mostly have no exception yet,
     so the queue shows them as parcels, not flags."""
     where = [*_turning_stale(now, stale_hours, within_hours), *([PARCEL.c.courier == courier] if courier else [])]
@@ -122,7 +132,7 @@ def turning_stale_page(
             PARCEL.c.shop,
             PARCEL.c.province,
             PARCEL.c.last_event_at.label("last_update"),
-        )  # fmt: skip
+        )
         .where(*where)
         .order_by(PARCEL.c.last_event_at, PARCEL.c.id)
         .limit(limit)
@@ -158,7 +168,7 @@ def deadlines(engine: Engine, *, now: datetime, limit: int = 10, days: int | Non
             CLAIM.c.amount,
             CLAIM.c.filing_closes_at,
             CLAIM.c.parcel_id,
-        )  # fmt: skip
+        )
         .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
         .where(CLAIM.c.state.in_(CLAIMABLE_STATES), CLAIM.c.filing_closes_at >= now)
         .order_by(CLAIM.c.filing_closes_at, CLAIM.c.id)
@@ -337,7 +347,7 @@ def queue_page(
             FLAG.c.next_action_en,
             FLAG.c.note,
             FLAG.c.parcel_id,
-        )  # fmt: skip
+        )
         .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
         .where(*_queue_where(f, now=now))
         .order_by(*SORTS[sort](), FLAG.c.id.desc())
@@ -380,7 +390,7 @@ def login_attempts(engine: Engine, *, since: datetime, limit: int = 5000) -> lis
             user=r["actor"],
             address=str((r["detail"] or {}).get("address", "")),
             ok=r["action"] == "login",
-        )  # fmt: skip
+        )
         for r in _rows(engine, query)
     ]
 
@@ -397,10 +407,14 @@ def failed_logins(engine: Engine, *, since: datetime, limit: int = 50) -> list[d
     for r in _rows(engine, query):
         detail = r["detail"] or {}
         locked = detail.get("locked_until")
-        out.append({
-            "at": _aware(r["at"]), "login_name": r["actor"], "address": detail.get("address", ""),
-            "locked_until": datetime.fromisoformat(locked) if locked else None,
-        })  # fmt: skip
+        out.append(
+            {
+                "at": _aware(r["at"]),
+                "login_name": r["actor"],
+                "address": detail.get("address", ""),
+                "locked_until": datetime.fromisoformat(locked) if locked else None,
+            }
+        )
     return out
 
 
@@ -436,8 +450,15 @@ def find_parcels(engine: Engine, text: str, *, limit: int = 20) -> list[dict[str
     text = search_text(text)
     if not text or len(text) > 200 or _CONTROL.search(text):  # typed or from a URL: nothing can match it
         return []
-    columns = (PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, PARCEL.c.order_id, PARCEL.c.status,
-               PARCEL.c.shop, _last_update().label("last_update"))  # fmt: skip
+    columns = (
+        PARCEL.c.id,
+        PARCEL.c.waybill,
+        PARCEL.c.courier,
+        PARCEL.c.order_id,
+        PARCEL.c.status,
+        PARCEL.c.shop,
+        _last_update().label("last_update"),
+    )
     waybill = text.upper()
     steps = [
         or_(PARCEL.c.waybill == waybill, PARCEL.c.order_id == text),
@@ -474,7 +495,7 @@ def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
             "events": rows(
                 select(
                     EVENT.c.event_time, EVENT.c.status, EVENT.c.raw_code, EVENT.c.text, EVENT.c.location, EVENT.c.source
-                )  # fmt: skip
+                )
                 .where(EVENT.c.parcel_id == parcel_id)
                 .order_by(EVENT.c.event_time.desc(), EVENT.c.id.desc())
             ),
@@ -557,15 +578,23 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
         where.append(CLAIM.c.claim_type == f.claim_type)
     if f.closes_within_days is not None:
         at = now or datetime.now(UTC)
-        where += [CLAIM.c.state.in_(CLAIMABLE_STATES), CLAIM.c.filing_closes_at >= at,
-                  CLAIM.c.filing_closes_at <= at + timedelta(days=f.closes_within_days)]  # fmt: skip
+        where += [
+            CLAIM.c.state.in_(CLAIMABLE_STATES),
+            CLAIM.c.filing_closes_at >= at,
+            CLAIM.c.filing_closes_at <= at + timedelta(days=f.closes_within_days),
+        ]
     text = search_text(f.text or "")
     if text:
-        found = [_prefix(PARCEL.c.waybill, text.upper()), _prefix(PARCEL.c.order_id, text),
-                 CLAIM.c.reference_no.istartswith(text, autoescape=True)]  # fmt: skip
+        found = [
+            _prefix(PARCEL.c.waybill, text.upper()),
+            _prefix(PARCEL.c.order_id, text),
+            CLAIM.c.reference_no.istartswith(text, autoescape=True),
+        ]
         if len(text) >= SEARCH_MIN_CONTAINS:  # the end or middle of a number too (over the claims, not every parcel)
-            found += [PARCEL.c.waybill.contains(text.upper(), autoescape=True),
-                      CLAIM.c.reference_no.icontains(text, autoescape=True)]  # fmt: skip
+            found += [
+                PARCEL.c.waybill.contains(text.upper(), autoescape=True),
+                CLAIM.c.reference_no.icontains(text, autoescape=True),
+            ]
         where.append(or_(*found))
     return where
 
@@ -574,14 +603,23 @@ def _ledger(
     f: LedgerFilter | None, state: str | None, courier: str | None
 ) -> LedgerFilter:  # the older keyword form (state=, courier=) still works
     f = f or LedgerFilter()
-    return LedgerFilter(text=f.text, courier=courier or f.courier, claim_type=f.claim_type, state=state or f.state,
-                        closes_within_days=f.closes_within_days)  # fmt: skip
+    return LedgerFilter(
+        text=f.text,
+        courier=courier or f.courier,
+        claim_type=f.claim_type,
+        state=state or f.state,
+        closes_within_days=f.closes_within_days,
+    )
 
 
 def claims_count(
-    engine: Engine, *, f: LedgerFilter | None = None, now: datetime | None = None, state: str | None = None,
+    engine: Engine,
+    *,
+    f: LedgerFilter | None = None,
+    now: datetime | None = None,
+    state: str | None = None,
     courier: str | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """How many claims the ledger lists for `f` (joins the parcel only when a number is searched)."""
     f = _ledger(f, state, courier)
     src = CLAIM.join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id) if f.text else CLAIM
@@ -589,17 +627,41 @@ def claims_count(
 
 
 def claims_page(
-    engine: Engine, *, f: LedgerFilter | None = None, now: datetime | None = None, state: str | None = None,
-    courier: str | None = None, limit: int = 50, offset: int = 0,
-) -> list[dict[str, Any]]:  # fmt: skip
+    engine: Engine,
+    *,
+    f: LedgerFilter | None = None,
+    now: datetime | None = None,
+    state: str | None = None,
+    courier: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Claims with their waybill, soonest filing deadline first (claims without one last)."""
     f = _ledger(f, state, courier)
-    query = select(
-        CLAIM.c.id, PARCEL.c.waybill, PARCEL.c.order_id, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.scenario,
-        CLAIM.c.state, CLAIM.c.amount, CLAIM.c.formula, CLAIM.c.missing, CLAIM.c.filing_opens_at,
-        CLAIM.c.filing_closes_at, CLAIM.c.reference_no, CLAIM.c.filed_at, CLAIM.c.paid_amount, CLAIM.c.paid_at,
-        CLAIM.c.reject_reason, CLAIM.c.parcel_id,
-    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id).where(*_ledger_where(f, now))  # fmt: skip
+    query = (
+        select(
+            CLAIM.c.id,
+            PARCEL.c.waybill,
+            PARCEL.c.order_id,
+            CLAIM.c.courier,
+            CLAIM.c.claim_type,
+            CLAIM.c.scenario,
+            CLAIM.c.state,
+            CLAIM.c.amount,
+            CLAIM.c.formula,
+            CLAIM.c.missing,
+            CLAIM.c.filing_opens_at,
+            CLAIM.c.filing_closes_at,
+            CLAIM.c.reference_no,
+            CLAIM.c.filed_at,
+            CLAIM.c.paid_amount,
+            CLAIM.c.paid_at,
+            CLAIM.c.reject_reason,
+            CLAIM.c.parcel_id,
+        )
+        .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+        .where(*_ledger_where(f, now))
+    )
     query = query.order_by(CLAIM.c.filing_closes_at.is_(None), CLAIM.c.filing_closes_at, CLAIM.c.id)
     return _rows(engine, query.limit(limit).offset(offset))
 
@@ -731,9 +793,16 @@ def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: i
     for r in _rows(engine, base):
         card = cards.setdefault(
             r["courier"],
-            {"courier": r["courier"], "parcels": 0, "stale": 0, "delivered": 0, "kinds": {}, "claims_filed": 0,
-             "recovered": Decimal("0")},
-        )  # fmt: skip
+            {
+                "courier": r["courier"],
+                "parcels": 0,
+                "stale": 0,
+                "delivered": 0,
+                "kinds": {},
+                "claims_filed": 0,
+                "recovered": Decimal("0"),
+            },
+        )
         card["parcels"] += r["n"]
         card["stale"] += int(r["stale"] or 0)
         if r["transit"] is not None:
@@ -801,9 +870,18 @@ def alerts_count(engine: Engine, *, state: str | None = None) -> int:
 def alerts_page(engine: Engine, *, state: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
     """Alerts newest first: channel, recipient, level, subject, state, attempts, when sent, error."""
     query = select(
-        ALERT.c.id, ALERT.c.created_at, ALERT.c.sent_at, ALERT.c.channel, ALERT.c.recipient, ALERT.c.level,
-        ALERT.c.subject, ALERT.c.state, ALERT.c.attempts, ALERT.c.error, PARCEL.c.waybill,
-    ).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)  # fmt: skip
+        ALERT.c.id,
+        ALERT.c.created_at,
+        ALERT.c.sent_at,
+        ALERT.c.channel,
+        ALERT.c.recipient,
+        ALERT.c.level,
+        ALERT.c.subject,
+        ALERT.c.state,
+        ALERT.c.attempts,
+        ALERT.c.error,
+        PARCEL.c.waybill,
+    ).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
     if state:
         query = query.where(ALERT.c.state == state)
     return _rows(engine, query.order_by(ALERT.c.id.desc()).limit(limit).offset(offset))
@@ -853,10 +931,13 @@ def exceptions_per_day(engine: Engine, *, now: datetime, tz: str, days: int = 30
         counts[name] = {r["i"]: r["n"] for r in _rows(engine, query)}
     zone = ZoneInfo(tz)
     return [
-        {"day": edges[i].astimezone(zone).date(), "opened": counts["opened"].get(i, 0),
-         "resolved": counts["resolved"].get(i, 0)}
+        {
+            "day": edges[i].astimezone(zone).date(),
+            "opened": counts["opened"].get(i, 0),
+            "resolved": counts["resolved"].get(i, 0),
+        }
         for i in range(days)
-    ]  # fmt: skip
+    ]
 
 
 def recovered_by_month(engine: Engine, *, now: datetime, tz: str, months: int = 12) -> list[dict[str, Any]]:
@@ -877,10 +958,14 @@ def recovered_by_month(engine: Engine, *, now: datetime, tz: str, months: int = 
     )
     zone = ZoneInfo(tz)
     return [
-        {"month": edges[r["i"]].astimezone(zone).strftime("%Y-%m"), "courier": r["courier"],
-         "paid": Decimal(str(r["paid"])).quantize(Decimal("0.01")), "claims": r["claims"]}
+        {
+            "month": edges[r["i"]].astimezone(zone).strftime("%Y-%m"),
+            "courier": r["courier"],
+            "paid": Decimal(str(r["paid"])).quantize(Decimal("0.01")),
+            "claims": r["claims"],
+        }
         for r in _rows(engine, query)
-    ]  # fmt: skip
+    ]
 
 
 def open_by_courier_kind(engine: Engine) -> list[dict[str, Any]]:
@@ -904,8 +989,12 @@ def polling(engine: Engine, *, now: datetime) -> dict[str, Any]:
     from tracker.providers.shared import paused_providers
 
     leased = count_leased(engine, now=now)
-    return {"due": sum(count_due(engine, now=now).values()), "leased": sum(leased.values()),
-            "workers": len(leased), "paused": sorted(paused_providers(engine, now=now).items())}  # fmt: skip
+    return {
+        "due": sum(count_due(engine, now=now).values()),
+        "leased": sum(leased.values()),
+        "workers": len(leased),
+        "paused": sorted(paused_providers(engine, now=now).items()),
+    }
 
 
 def pushes(engine: Engine, *, day: str) -> dict[str, Any]:
@@ -949,7 +1038,7 @@ READS: dict[str, Callable[..., Any]] = {
         exceptions_per_day,
         recovered_by_month,
         open_by_courier_kind,
-    )  # fmt: skip
+    )
 }
 
 

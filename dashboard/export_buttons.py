@@ -51,7 +51,7 @@ def queue_rows(engine: Engine, f: data.QueueFilter, *, now: datetime, sort: str,
             fl.c.next_action_zh,
             fl.c.next_action_en,
             fl.c.note,
-        )  # fmt: skip
+        )
         .join(p, p.c.id == fl.c.parcel_id)
         .where(*data._queue_where(f, now=now))
         .order_by(*data.SORTS[sort](), fl.c.id.desc())
@@ -87,16 +87,30 @@ def queue_columns(lang: str, couriers: Mapping[str, Any]) -> list[Column]:
 
 
 def queue_xlsx(
-    engine: Engine, f: data.QueueFilter, *, now: datetime, sort: str, lang: str, tz: tzinfo,
-    couriers: Mapping[str, Any], limit: int, total: int | None = None,
-) -> bytes:  # fmt: skip
+    engine: Engine,
+    f: data.QueueFilter,
+    *,
+    now: datetime,
+    sort: str,
+    lang: str,
+    tz: tzinfo,
+    couriers: Mapping[str, Any],
+    limit: int,
+    total: int | None = None,
+) -> bytes:
     """The whole filtered queue as XLSX bytes (at most `limit` rows; the notes sheet names the filters)."""
     total = data.queue_count(engine, f, now=now) if total is None else total
     notes = _notes(lang, tz, now=now, total=total, limit=limit, filters=_queue_filters(f, lang, couriers))
     out = io.BytesIO()
-    write_table(out, title=t("nav_queue", lang), columns=queue_columns(lang, couriers), tz=tz,
-                rows=queue_rows(engine, f, now=now, sort=sort, limit=limit), notes=notes,
-                notes_title=t("export_notes", lang))  # fmt: skip
+    write_table(
+        out,
+        title=t("nav_queue", lang),
+        columns=queue_columns(lang, couriers),
+        tz=tz,
+        rows=queue_rows(engine, f, now=now, sort=sort, limit=limit),
+        notes=notes,
+        notes_title=t("export_notes", lang),
+    )
     return out.getvalue()
 
 
@@ -165,9 +179,16 @@ def claims_columns(lang: str, couriers: Mapping[str, Any]) -> list[Column]:
 
 
 def claims_xlsx(
-    engine: Engine, *, now: datetime, lang: str, tz: tzinfo, couriers: Mapping[str, Any], limit: int,
-    total: int, filters: Mapping[str, Any] | None = None,
-) -> bytes:  # fmt: skip
+    engine: Engine,
+    *,
+    now: datetime,
+    lang: str,
+    tz: tzinfo,
+    couriers: Mapping[str, Any],
+    limit: int,
+    total: int,
+    filters: Mapping[str, Any] | None = None,
+) -> bytes:
     """The whole filtered ledger as XLSX bytes (at most `limit` rows). The formula is the Chinese one in zh
     (claims.engine renders both from the same parts); a claim drafted before that was stored shows the
     English one."""
@@ -181,8 +202,15 @@ def claims_xlsx(
     named = [f"{t(k, lang)}: {_claim_filter_words(k, v, lang, couriers)}" for k, v in _filter_items(filters)]
     notes = _notes(lang, tz, now=now, total=total, limit=limit, filters=named)
     out = io.BytesIO()
-    write_table(out, title=t("nav_claims", lang), columns=claims_columns(lang, couriers), rows=rows(), tz=tz,
-                notes=notes, notes_title=t("export_notes", lang))  # fmt: skip
+    write_table(
+        out,
+        title=t("nav_claims", lang),
+        columns=claims_columns(lang, couriers),
+        rows=rows(),
+        tz=tz,
+        notes=notes,
+        notes_title=t("export_notes", lang),
+    )
     return out.getvalue()
 
 
@@ -225,9 +253,14 @@ def _button(b: Any, label: str, total: int, make: Any, file_stem: str, key: str)
     limit = b.settings.board.export_max_rows
     stamp = b.now.astimezone(b.settings.tz).strftime("%Y%m%d-%H%M")
     st.download_button(
-        f"{label} ({min(total, limit):,})", data=make, file_name=f"{file_stem}-{stamp}.xlsx", mime=XLSX_MIME,
-        key=key, disabled=total == 0, on_click="ignore",
-    )  # fmt: skip
+        f"{label} ({min(total, limit):,})",
+        data=make,
+        file_name=f"{file_stem}-{stamp}.xlsx",
+        mime=XLSX_MIME,
+        key=key,
+        disabled=total == 0,
+        on_click="ignore",
+    )
     if total > limit:
         st.caption(b.t("export_cut", n=f"{total:,}", limit=f"{limit:,}"))
 
@@ -238,8 +271,7 @@ def queue_download(b: Any, f: data.QueueFilter, *, sort: str, total: int) -> Non
     engine, now, lang, tz, couriers = b.engine, b.now, b.lang, b.settings.tz, b.settings.couriers
 
     def make() -> bytes:
-        return queue_xlsx(engine, f, now=now, sort=sort, lang=lang, tz=tz, couriers=couriers, limit=limit,
-                          total=total)  # fmt: skip
+        return queue_xlsx(engine, f, now=now, sort=sort, lang=lang, tz=tz, couriers=couriers, limit=limit, total=total)
 
     _button(b, b.t("export_queue"), total, make, "exceptions", "q_export_xlsx")
 
@@ -250,7 +282,8 @@ def claims_download(b: Any, *, total: int, **filters: Any) -> None:
     engine, now, lang, tz, couriers = b.engine, b.now, b.lang, b.settings.tz, b.settings.couriers
 
     def make() -> bytes:
-        return claims_xlsx(engine, now=now, lang=lang, tz=tz, couriers=couriers, limit=limit, total=total,
-                           filters=filters)  # fmt: skip
+        return claims_xlsx(
+            engine, now=now, lang=lang, tz=tz, couriers=couriers, limit=limit, total=total, filters=filters
+        )
 
     _button(b, b.t("export_ledger"), total, make, "claims", "c_export_ledger")

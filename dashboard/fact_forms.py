@@ -32,13 +32,20 @@ def _now() -> datetime:
 
 def _view(parcel: dict[str, Any], facts: list[dict[str, Any]]) -> ParcelView:
     """The parcel as the timers read it, from what the page already loaded (no further query)."""
-    known = [Fact(f["id"], FactKind(f["kind"]), f["recorded_at"], f.get("data") or {}) for f in facts
-             if f["kind"] in FactKind.__members__]  # fmt: skip
+    known = [
+        Fact(f["id"], FactKind(f["kind"]), f["recorded_at"], f.get("data") or {})
+        for f in facts
+        if f["kind"] in FactKind.__members__
+    ]
     return ParcelView(
-        id=parcel["id"], courier=parcel["courier"], waybill=parcel["waybill"],
-        direction=Direction(parcel["direction"]), delivered_at=parcel.get("delivered_at"),
-        goods_value=parcel.get("goods_value"), facts=tuple(known),
-    )  # fmt: skip
+        id=parcel["id"],
+        courier=parcel["courier"],
+        waybill=parcel["waybill"],
+        direction=Direction(parcel["direction"]),
+        delivered_at=parcel.get("delivered_at"),
+        goods_value=parcel.get("goods_value"),
+        facts=tuple(known),
+    )
 
 
 def timer_rows(b: Board, parcel: dict[str, Any], facts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -46,14 +53,16 @@ def timer_rows(b: Board, parcel: dict[str, Any], facts: list[dict[str, Any]], no
     rows = []
     for deadline in parcel_timers(_view(parcel, facts), b.settings.tmall):
         left = deadline.seconds_left(now)
-        rows.append({
-            "timer": b.t(f"timer_{deadline.kind}"),
-            "timer_from": deadline.starts_at,
-            "timer_until": deadline.due_at,
-            "timer_state": b.t("timer_open" if deadline.is_open(now) else "timer_closed")
-            + (f" · {b.t('timer_extended')}" if deadline.extended else ""),
-            "timer_left": b.t("timer_left_n", days=left // 86400, hours=left % 86400 // 3600) if left else "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "timer": b.t(f"timer_{deadline.kind}"),
+                "timer_from": deadline.starts_at,
+                "timer_until": deadline.due_at,
+                "timer_state": b.t("timer_open" if deadline.is_open(now) else "timer_closed")
+                + (f" · {b.t('timer_extended')}" if deadline.extended else ""),
+                "timer_left": b.t("timer_left_n", days=left // 86400, hours=left % 86400 // 3600) if left else "",
+            }
+        )
     return rows
 
 
@@ -67,9 +76,16 @@ def _timers(b: Board, parcel: dict[str, Any], facts: list[dict[str, Any]]) -> No
     unshipped = parcel["direction"] == str(Direction.outbound) and parcel.get("shipped_at") is None
     if unshipped and parcel.get("goods_value") is not None:
         exposure = late_shipment_exposure(parcel["goods_value"], b.settings.tmall.late_shipment_compensation)
-        st.caption(b.t("late_exposure", cny=f"{exposure.cny:,.2f}", points=f"{exposure.points:,}",
-                       percent=f"{exposure.percent.normalize():f}", price=f"{exposure.price:,.2f}",
-                       cap=f"{exposure.cap:,.2f}"))  # fmt: skip
+        st.caption(
+            b.t(
+                "late_exposure",
+                cny=f"{exposure.cny:,.2f}",
+                points=f"{exposure.points:,}",
+                percent=f"{exposure.percent.normalize():f}",
+                price=f"{exposure.price:,.2f}",
+                cap=f"{exposure.cap:,.2f}",
+            )
+        )
 
 
 def _kg(text: str, option: str) -> Decimal:
@@ -120,8 +136,13 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
     with signed, st.form("ff_signed", clear_on_submit=True):
         signer = st.text_input(b.t("fact_signer"), key="ff_signer")
         locker = st.checkbox(b.t("fact_locker"), key="ff_locker")
-        consent = st.radio(b.t("fact_consent"), ["no", "yes"], key="ff_consent", horizontal=True,
-                           format_func=lambda v: b.t(f"fact_consent_{v}"))  # fmt: skip
+        consent = st.radio(
+            b.t("fact_consent"),
+            ["no", "yes"],
+            key="ff_consent",
+            horizontal=True,
+            format_func=lambda v: b.t(f"fact_consent_{v}"),
+        )
         if st.form_submit_button(b.t("record"), disabled=not allowed):
             _run(b, fact_service.signed_by_other, consent=consent == "yes", signer=signer or None, locker=locker, **one)
     with weight, st.form("ff_weight", clear_on_submit=True):
@@ -129,15 +150,18 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
         returned = st.text_input(b.t("fact_returned_kg"), key="ff_returned")
         if st.form_submit_button(b.t("record"), disabled=not allowed):
             try:
-                kg = {"shipped_kg": _kg(shipped, b.t("fact_shipped_kg")),
-                      "returned_kg": _kg(returned, b.t("fact_returned_kg"))}  # fmt: skip
+                kg = {
+                    "shipped_kg": _kg(shipped, b.t("fact_shipped_kg")),
+                    "returned_kg": _kg(returned, b.t("fact_returned_kg")),
+                }
             except TrackerError as exc:
                 st.error(str(exc))
             else:
                 _run(b, fact_service.return_weighed, **kg, **one)
     with platform, st.form("ff_platform", clear_on_submit=True):
-        event = st.radio(b.t("fact_event"), list(PLATFORM_EVENTS), key="ff_event",
-                         format_func=lambda v: b.t(f"fact_{v}"))  # fmt: skip
+        event = st.radio(
+            b.t("fact_event"), list(PLATFORM_EVENTS), key="ff_event", format_func=lambda v: b.t(f"fact_{v}")
+        )
         when = _when(b, "ff_platform")
         if st.form_submit_button(b.t("record"), disabled=not allowed):
             _run(b, PLATFORM_EVENTS[event], at=when, **one)

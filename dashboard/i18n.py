@@ -309,26 +309,28 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 # --- charts part (issue 15 items 8-9): chart titles, axes, legends, the filters expander ---
-LABELS.update({
-    "mark": ("标记", "Mark"),
-    "mark_stale_warn": ("{hours} 小时: 超时提醒", "{hours} h: warning"),
-    "age_bucket": ("{hours}–{below} 小时", "{hours}–{below} h"),
-    "age_bucket_open": ("≥{hours} 小时", "≥{hours} h"),
-    "mark_stale_escalate": ("{hours} 小时: 升级", "{hours} h: escalation"),
-    "per_day": ("近30天每日新增与解决的异常(条)", "New and resolved exceptions per day, last 30 days"),
-    "opened": ("新增", "New"),
-    "resolved": ("已解决", "Resolved"),
-    "day": ("日期", "Day"),
-    "series": ("类别", "Series"),
-    "month": ("月份", "Month"),
-    "recovered_by_month": ("各快递每月追回金额(已赔付)", "Money recovered (paid) per courier per month"),
-    "recovered_yuan": ("追回金额(元)", "Recovered (CNY)"),
-    "paid_claims": ("赔付件数", "Paid claims"),
-    "filters": ("筛选", "Filters"),
-    "age": ("未更新时长", "Age"),
-    "age_value": ("{days}天{hours}小时", "{days} d {hours} h"),
-    "chart_hint": ("点击柱形打开对应的异常队列", "Click a bar to open its queue"),
-})  # fmt: skip
+LABELS.update(
+    {
+        "mark": ("标记", "Mark"),
+        "mark_stale_warn": ("{hours} 小时: 超时提醒", "{hours} h: warning"),
+        "age_bucket": ("{hours}–{below} 小时", "{hours}–{below} h"),
+        "age_bucket_open": ("≥{hours} 小时", "≥{hours} h"),
+        "mark_stale_escalate": ("{hours} 小时: 升级", "{hours} h: escalation"),
+        "per_day": ("近30天每日新增与解决的异常(条)", "New and resolved exceptions per day, last 30 days"),
+        "opened": ("新增", "New"),
+        "resolved": ("已解决", "Resolved"),
+        "day": ("日期", "Day"),
+        "series": ("类别", "Series"),
+        "month": ("月份", "Month"),
+        "recovered_by_month": ("各快递每月追回金额(已赔付)", "Money recovered (paid) per courier per month"),
+        "recovered_yuan": ("追回金额(元)", "Recovered (CNY)"),
+        "paid_claims": ("赔付件数", "Paid claims"),
+        "filters": ("筛选", "Filters"),
+        "age": ("未更新时长", "Age"),
+        "age_value": ("{days}天{hours}小时", "{days} d {hours} h"),
+        "chart_hint": ("点击柱形打开对应的异常队列", "Click a bar to open its queue"),
+    }
+)
 
 KINDS: dict[str, tuple[str, str]] = {
     "no_first_scan": ("发货无揽收", "No first scan"),
@@ -387,21 +389,23 @@ STATES: dict[str, tuple[str, str]] = {
 }
 
 # exports part (issue 15 item 7): whole-set XLSX exports of the queue and the ledger
-LABELS.update({
-    "export_queue": ("导出全部筛选结果 (XLSX)", "Export all filtered rows (XLSX)"),
-    "export_ledger": ("导出理赔台账 (XLSX)", "Export the ledger (XLSX)"),
-    "export_notes": ("说明", "Notes"),
-    "export_made": ("导出时间: {at}", "Exported at {at}"),
-    "export_rows": ("导出行数: {n}", "Rows exported: {n}"),
-    "export_cut": (
-        "共 {n} 条, 超过导出上限, 只导出前 {limit} 条; 请缩小筛选范围",
-        "{n} rows match, more than the export limit: only the first {limit} are exported; narrow the filters",
-    ),
-    "export_filters": ("筛选条件", "Filters"),
-    "scenario": ("情形", "Scenario"),
-    "filing_opens_at": ("可申请日期", "Filing opens"),
-    "filed_at": ("提交日期", "Filed on"),
-})  # fmt: skip
+LABELS.update(
+    {
+        "export_queue": ("导出全部筛选结果 (XLSX)", "Export all filtered rows (XLSX)"),
+        "export_ledger": ("导出理赔台账 (XLSX)", "Export the ledger (XLSX)"),
+        "export_notes": ("说明", "Notes"),
+        "export_made": ("导出时间: {at}", "Exported at {at}"),
+        "export_rows": ("导出行数: {n}", "Rows exported: {n}"),
+        "export_cut": (
+            "共 {n} 条, 超过导出上限, 只导出前 {limit} 条; 请缩小筛选范围",
+            "{n} rows match, more than the export limit: only the first {limit} are exported; narrow the filters",
+        ),
+        "export_filters": ("筛选条件", "Filters"),
+        "scenario": ("情形", "Scenario"),
+        "filing_opens_at": ("可申请日期", "Filing opens"),
+        "filed_at": ("提交日期", "Filed on"),
+    }
+)
 
 
 def _pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:

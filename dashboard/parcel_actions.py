@@ -39,8 +39,11 @@ def flag_actions(b: Board, flag: dict[str, Any]) -> None:
     fid = flag["id"]
     action = flag["next_action_zh"] if b.lang == "zh" else flag["next_action_en"]
     with st.container(border=True):
-        head = [f"{kind_label(flag['kind'], b.lang)} #{fid}", state_label(flag["severity"], b.lang),
-                state_label(flag["state"], b.lang)]  # fmt: skip
+        head = [
+            f"{kind_label(flag['kind'], b.lang)} #{fid}",
+            state_label(flag["severity"], b.lang),
+            state_label(flag["state"], b.lang),
+        ]
         if flag.get("assignee"):
             head.append(f"{b.t('assignee')}: {md(flag['assignee'])}")
         st.markdown(" · ".join(head))
@@ -75,8 +78,12 @@ def flag_actions(b: Board, flag: dict[str, Any]) -> None:
 
 def flags_section(b: Board, flags: list[dict[str, Any]]) -> None:
     """Every flag in a table, then each unresolved one with its next action and its buttons."""
-    table(b, flags, ["id", "kind", "severity", "state", "opened_at", "escalated_at", "resolved_at", "assignee"],
-          key="flags")  # fmt: skip
+    table(
+        b,
+        flags,
+        ["id", "kind", "severity", "state", "opened_at", "escalated_at", "resolved_at", "assignee"],
+        key="flags",
+    )
     for flag in flags:
         if flag["state"] != str(FlagState.resolved):
             flag_actions(b, flag)
@@ -100,8 +107,11 @@ def _not_received(b: Board, parcel: dict[str, Any]) -> None:
         note = st.text_input(b.t("note"), key="f_nr_note")
         go = st.form_submit_button(b.t("fact_not_received"), disabled=not b.can("fact.record"))
     if go:
-        _run(b, parcel["id"], lambda _: actions.buyer_not_received(b, parcel, short=short, signer=signer.strip(),
-                                                                     note=note.strip()))  # fmt: skip
+        _run(
+            b,
+            parcel["id"],
+            lambda _: actions.buyer_not_received(b, parcel, short=short, signer=signer.strip(), note=note.strip()),
+        )
 
 
 def _return_agreed(b: Board, parcel: dict[str, Any]) -> None:
@@ -116,8 +126,11 @@ def _return_agreed(b: Board, parcel: dict[str, Any]) -> None:
         go = st.form_submit_button(b.t("fact_return_agreed"), disabled=not b.can("fact.record"))
     if go:
         deadline = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
-        _run(b, parcel["id"], lambda _: actions.return_agreed(b, parcel, refund_deadline=deadline, express=express,
-                                                                note=note.strip()))  # fmt: skip
+        _run(
+            b,
+            parcel["id"],
+            lambda _: actions.return_agreed(b, parcel, refund_deadline=deadline, express=express, note=note.strip()),
+        )
 
 
 # (label key, form): the expanders under "record a fact", in this order

@@ -15,9 +15,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 HEADERS = [
-    "订单编号", "买家会员名", "买家实际支付金额", "买家应付邮费", "订单状态", "收货人姓名", "收货地址",
-    "联系手机", "订单创建时间", "订单付款时间", "宝贝标题", "物流单号", "物流公司", "店铺名称", "发货时间",
-]  # fmt: skip
+    "订单编号",
+    "买家会员名",
+    "买家实际支付金额",
+    "买家应付邮费",
+    "订单状态",
+    "收货人姓名",
+    "收货地址",
+    "联系手机",
+    "订单创建时间",
+    "订单付款时间",
+    "宝贝标题",
+    "物流单号",
+    "物流公司",
+    "店铺名称",
+    "发货时间",
+]
 
 COURIERS = [  # (物流公司 as the export writes it, waybill maker, share)
     ("中通快递", lambda r: f"7{r.randrange(5, 9)}{r.randrange(10**11, 10**12)}", 30),
@@ -74,9 +87,19 @@ def generate_rows(n: int, *, seed: int = 20261101, start: datetime | None = None
 
 
 RETURN_HEADERS = [
-    "退款编号", "订单编号", "买家会员名", "买家实际支付金额", "买家退款金额", "退款申请时间", "卖家同意退货时间",
-    "超时时间", "退货物流公司", "退货物流单号", "退款状态", "宝贝标题",
-]  # fmt: skip
+    "退款编号",
+    "订单编号",
+    "买家会员名",
+    "买家实际支付金额",
+    "买家退款金额",
+    "退款申请时间",
+    "卖家同意退货时间",
+    "超时时间",
+    "退货物流公司",
+    "退货物流单号",
+    "退款状态",
+    "宝贝标题",
+]
 
 
 def generate_return_rows(n: int, *, seed: int = 20261111, start: datetime | None = None) -> Iterator[list[str]]:

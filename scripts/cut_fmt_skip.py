@@ -14,7 +14,7 @@ import sys
 import tokenize
 from pathlib import Path
 
-SKIP = re.compile(r"\s*# fmt: skip\b")
+SKIP = re.compile(r"\s*\b")
 
 
 def stmt_for_line(tree, line):
@@ -70,7 +70,7 @@ def decide(path):
     tree = ast.parse(src)
     drop = []
     for i, text in enumerate(lines, 1):
-        if "# fmt: skip" not in text:
+        if "" not in text:
             continue
         header = [
             n
@@ -101,7 +101,7 @@ if __name__ == "__main__":
         path = Path(name)
         drop = decide(path)
         lines = path.read_text(encoding="utf-8").split("\n")
-        n = sum("# fmt: skip" in line for line in lines)
+        n = sum("" in line for line in lines)
         total += n
         kept += n - len(drop)
         for i in drop:

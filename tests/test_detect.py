@@ -150,18 +150,25 @@ def test_describe_lists_names_not_slugs(index: CourierIndex) -> None:
     ("body", "codes", "error"),
     [
         # the current shape (Kuaidi100's SDK reads comCode, lengthPre, name, noPre, noCount)
-        ('[{"lengthPre":15,"comCode":"shentong","name":"申通快递","noPre":"7730","noCount":"88"},'
-         '{"lengthPre":15,"comCode":"yunda","name":"韵达快递"}]', ("shentong", "yunda"), None),
+        (
+            '[{"lengthPre":15,"comCode":"shentong","name":"申通快递","noPre":"7730","noCount":"88"},'
+            '{"lengthPre":15,"comCode":"yunda","name":"韵达快递"}]',
+            ("shentong", "yunda"),
+            None,
+        ),
         # the older shape: id and startTime, nothing but comCode worth reading
         ('[{"comCode":"zhongtong","id":"","noCount":2317,"noPre":"7361","startTime":""}]', ("zhongtong",), None),
         ("[]", (), None),
         ('[{"comCode":""},{"id":"3"},"shunfeng",{"comCode":"shunfeng"},{"comCode":"shunfeng"}]', ("shunfeng",), None),
-        ('{"result":false,"returnCode":"600","message":"您不是合法的用户（即授权Key出错）"}', (),
-         "refused: 600 您不是合法的用户（即授权Key出错）"),
+        (
+            '{"result":false,"returnCode":"600","message":"您不是合法的用户（即授权Key出错）"}',
+            (),
+            "refused: 600 您不是合法的用户（即授权Key出错）",
+        ),
         ("<html>502 Bad Gateway</html>", (), "the reply is not JSON"),
         ('"shentong"', (), "the reply is neither a list nor an error object"),
     ],
-)  # fmt: skip
+)
 def test_autonumber_reply_parser(body: str, codes: tuple[str, ...], error: str | None) -> None:
     reply = parse_autonumber(body)
     assert reply.codes == codes
@@ -192,13 +199,23 @@ def test_cli_ambiguous_number_offline_names_the_candidates(settings) -> None:  #
     ("old", "new", "expected"),
     [
         ("margin = 0.2", "margin = 1.5", "couriers.toml: detection.margin: Input should be less than 1"),
-        ("import_autonumber = false", "import_autonumber = false\nguess = true",
-         "couriers.toml: detection.guess: unknown key"),
-        ("weight = 0.9, note = \"14-digit", "weight = 0, note = \"14-digit",
-         "couriers.toml: zto.patterns.0.weight: Input should be greater than 0"),
-        ("{ regex = '^7[3-68]\\d{12}$'", "{ regex = '^7[3-68](\\d{12}$'", "couriers.toml: zto.patterns: a regular expression"),
+        (
+            "import_autonumber = false",
+            "import_autonumber = false\nguess = true",
+            "couriers.toml: detection.guess: unknown key",
+        ),
+        (
+            'weight = 0.9, note = "14-digit',
+            'weight = 0, note = "14-digit',
+            "couriers.toml: zto.patterns.0.weight: Input should be greater than 0",
+        ),
+        (
+            "{ regex = '^7[3-68]\\d{12}$'",
+            "{ regex = '^7[3-68](\\d{12}$'",
+            "couriers.toml: zto.patterns: a regular expression",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_detection_data_names_file_and_key(tmp_path: Path, old: str, new: str, expected: str) -> None:
     target = tmp_path / "config"
     shutil.copytree(CONFIG, target)

@@ -18,14 +18,47 @@ from tracker.importer import ImportFileError, ImportReport, import_parcels
 from tracker.settings import Settings
 from tracker.storage import repo
 
-TAOBAO = ["订单编号", "买家会员名", "买家实际支付金额", "收货地址", "联系手机", "订单创建时间", "订单付款时间",
-          "物流单号", "物流公司", "店铺名称", "发货时间"]  # fmt: skip
+TAOBAO = [
+    "订单编号",
+    "买家会员名",
+    "买家实际支付金额",
+    "收货地址",
+    "联系手机",
+    "订单创建时间",
+    "订单付款时间",
+    "物流单号",
+    "物流公司",
+    "店铺名称",
+    "发货时间",
+]
 GOOD = [
-    ["3901", "tb_wang", "268.50", "浙江省 杭州市 西湖区 文三路100号(310000)", "13812345678", "2026-11-01 09:00:00",
-     "2026-11-01 09:05:00", "No:YT7512345678901", "圆通速递", "悦家旗舰店", "2026-11-01 18:30:00"],
-    ["3902", "tb_li", "￥1,899.00", "广东省 深圳市 南山区 科技园1号", "139****4321", "2026/11/2 10:00",
-     "2026/11/2 10:01", "SF1234567890123", "顺丰速运", "悦家旗舰店", "2026/11/3 8:00"],
-]  # fmt: skip
+    [
+        "3901",
+        "tb_wang",
+        "268.50",
+        "浙江省 杭州市 西湖区 文三路100号(310000)",
+        "13812345678",
+        "2026-11-01 09:00:00",
+        "2026-11-01 09:05:00",
+        "No:YT7512345678901",
+        "圆通速递",
+        "悦家旗舰店",
+        "2026-11-01 18:30:00",
+    ],
+    [
+        "3902",
+        "tb_li",
+        "￥1,899.00",
+        "广东省 深圳市 南山区 科技园1号",
+        "139****4321",
+        "2026/11/2 10:00",
+        "2026/11/2 10:01",
+        "SF1234567890123",
+        "顺丰速运",
+        "悦家旗舰店",
+        "2026/11/3 8:00",
+    ],
+]
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8-sig") -> Path:
@@ -38,9 +71,14 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: s
 
 def _import(path: Path, settings: Settings, engine: Engine, **kw: object) -> ImportReport:
     return import_parcels(
-        path, engine=engine, couriers=CourierIndex(settings.couriers, settings.detection), aliases=settings.headers,
-        tz=settings.tz, now=datetime(2026, 11, 23, 4, 0, tzinfo=UTC), **kw,  # type: ignore[arg-type]
-    )  # fmt: skip
+        path,
+        engine=engine,
+        couriers=CourierIndex(settings.couriers, settings.detection),
+        aliases=settings.headers,
+        tz=settings.tz,
+        now=datetime(2026, 11, 23, 4, 0, tzinfo=UTC),
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def _by_waybill(engine: Engine) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -123,7 +161,7 @@ def test_reimport_updates_and_creates_no_duplicates(tmp_path: Path, settings: Se
         ("买家实际支付金额", "-20.00", "goods_value", "expected a non-negative amount"),
         ("买家实际支付金额", "12.345", "goods_value", "at most 2 decimals"),
     ],
-)  # fmt: skip
+)
 def test_bad_row_is_rejected_with_row_field_and_reason_and_the_rest_stored(
     tmp_path: Path,
     settings: Settings,
@@ -179,8 +217,10 @@ def test_blank_courier_is_detected_from_the_waybill(tmp_path: Path, settings: Se
     assert notes[2].startswith("极兔速递 (95%") and "^JT" in notes[2]
     assert notes[3].startswith("申通快递 (95%")
     reasons = {e.row: (e.field, e.reason) for e in report.errors}
-    assert reasons[5] == ("courier", "courier is blank and waybill '668123456789' could be 中通快递 (50%) or "
-                          "申通快递 (40%); fill in the courier")  # fmt: skip
+    assert reasons[5] == (
+        "courier",
+        "courier is blank and waybill '668123456789' could be 中通快递 (50%) or 申通快递 (40%); fill in the courier",
+    )
     assert "not a waybill number" in reasons[6][1]
     assert reasons[7][1] == "courier is blank and waybill '12345678' could be 德邦快递 (35%); fill in the courier"
     assert report.rejects_path is not None
@@ -229,8 +269,12 @@ def test_merged_shipping_split_across_batches_and_repeated_rows_keeps_every_orde
     """Batches of two rows: the shipment's second order comes in a later batch than its first, then its
     first row again (a repeated row): the parcel keeps both orders and their summed value."""
     header = ["订单编号", "物流单号", "物流公司", "买家实际支付金额"]
-    rows = [["5101", "YT7500000000011", "圆通", "100.00"], ["5102", "YT7500000000012", "圆通", "10.00"],
-            ["5103", "YT7500000000011", "圆通", "50.50"], ["5101", "YT7500000000011", "圆通", "100.00"]]  # fmt: skip
+    rows = [
+        ["5101", "YT7500000000011", "圆通", "100.00"],
+        ["5102", "YT7500000000012", "圆通", "10.00"],
+        ["5103", "YT7500000000011", "圆通", "50.50"],
+        ["5101", "YT7500000000011", "圆通", "100.00"],
+    ]
     report = _import(_write_csv(tmp_path / "m.csv", header, rows), settings, sqlite_engine, batch_size=2)
     assert (report.inserted, report.merged) == (2, 2)
     parcel = _by_waybill(sqlite_engine)["YT7500000000011"]
@@ -307,8 +351,10 @@ def test_cli_user_error_is_one_line_without_traceback(tmp_path: Path, settings: 
 
     proc = subprocess.run(
         [sys.executable, "-m", "tracker.cli", "import", "parcels", str(tmp_path / "missing.csv")],
-        capture_output=True, text=True, env={**__import__("os").environ},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ},
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {tmp_path / 'missing.csv'}: file not found"
 
@@ -337,10 +383,14 @@ def test_returns_export_holds_return_parcels(tmp_path: Path, settings: Settings,
         ]
     ]
     report = import_parcels(
-        _write_csv(tmp_path / "refunds.csv", header, rows), engine=sqlite_engine,
-        couriers=CourierIndex(settings.couriers, settings.detection), aliases=settings.headers, tz=settings.tz,
-        now=datetime(2026, 11, 23, tzinfo=UTC), return_headers=settings.return_waybill_headers,
-    )  # fmt: skip
+        _write_csv(tmp_path / "refunds.csv", header, rows),
+        engine=sqlite_engine,
+        couriers=CourierIndex(settings.couriers, settings.detection),
+        aliases=settings.headers,
+        tz=settings.tz,
+        now=datetime(2026, 11, 23, tzinfo=UTC),
+        return_headers=settings.return_waybill_headers,
+    )
     assert report.inserted == 1 and not report.errors
     parcel = _by_waybill(sqlite_engine)["73100012345678"]
     assert parcel["direction"] == "return" and parcel["courier"] == "zto"
@@ -348,8 +398,16 @@ def test_returns_export_holds_return_parcels(tmp_path: Path, settings: Settings,
     assert parcel["return_agreed_at"] == datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
 
 
-RETURNS = ["退款编号", "订单编号", "买家会员名", "买家退款金额", "卖家同意退货时间", "超时时间", "退货物流公司",
-           "退货物流单号"]  # fmt: skip
+RETURNS = [
+    "退款编号",
+    "订单编号",
+    "买家会员名",
+    "买家退款金额",
+    "卖家同意退货时间",
+    "超时时间",
+    "退货物流公司",
+    "退货物流单号",
+]
 
 
 def _return_row(refund: str, order: str, buyer: str, waybill: str) -> list[str]:

@@ -13,10 +13,15 @@ from tracker.settings import PROJECT_ROOT
 from tracker.status import AlertState, ClaimState, FactKind, FlagKind, FlagState, Severity, TrackingStatus
 
 
-@pytest.mark.parametrize(("table", "codes"), [
-    (labels.STATUSES, TrackingStatus), (labels.KINDS, FlagKind), (labels.FACTS, FactKind),
-    (labels.STATES, [*FlagState, *ClaimState, *AlertState, *Severity]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("table", "codes"),
+    [
+        (labels.STATUSES, TrackingStatus),
+        (labels.KINDS, FlagKind),
+        (labels.FACTS, FactKind),
+        (labels.STATES, [*FlagState, *ClaimState, *AlertState, *Severity]),
+    ],
+)
 def test_every_code_has_words_in_both_languages(table, codes) -> None:  # type: ignore[no-untyped-def]
     for code in codes:
         zh, en = labels.pick(table, code, "zh"), labels.pick(table, code, "en")
@@ -42,24 +47,46 @@ def test_an_unknown_code_shows_itself() -> None:
     assert labels.state_label("new_state", "zh") == "new_state" and labels.status_label(None, "zh") == ""
 
 
-@pytest.mark.parametrize(("given", "masked"), [
-    ("张三丰", "张**"), ("李四", "李*"), ("欧阳娜娜", "欧***"), ("王", "*"), (" ", None), ("张**", "张**"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("given", "masked"),
+    [
+        ("张三丰", "张**"),
+        ("李四", "李*"),
+        ("欧阳娜娜", "欧***"),
+        ("王", "*"),
+        (" ", None),
+        ("张**", "张**"),
+    ],
+)
 def test_names(given: str, masked: str | None) -> None:
     assert mask_name(given) == masked
 
 
-@pytest.mark.parametrize(("given", "masked"), [
-    ("13812341234", "138****1234"), ("+86 138-1234-1234", "138****1234"), ("0571-88886666", "****6666"),
-    ("139****4321", "139****4321"), ("12", None), ("", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("given", "masked"),
+    [
+        ("13812341234", "138****1234"),
+        ("+86 138-1234-1234", "138****1234"),
+        ("0571-88886666", "****6666"),
+        ("139****4321", "139****4321"),
+        ("12", None),
+        ("", None),
+    ],
+)
 def test_phones(given: str, masked: str | None) -> None:
     assert mask_phone(given) == masked
 
 
-@pytest.mark.parametrize(("given", "masked"), [
-    ("文三路100号(310000)", "文三路****"), ("科技园1号", "科技园****"), ("华润城润府三期", "华润城****"),
-    ("中关村大街甲12号", "中关村大街甲****"), ("100号", "****"), (None, None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("given", "masked"),
+    [
+        ("文三路100号(310000)", "文三路****"),
+        ("科技园1号", "科技园****"),
+        ("华润城润府三期", "华润城****"),
+        ("中关村大街甲12号", "中关村大街甲****"),
+        ("100号", "****"),
+        (None, None),
+    ],
+)
 def test_streets(given: str | None, masked: str | None) -> None:
     assert mask_address(given) == masked

@@ -124,9 +124,16 @@ def test_push_specs_agree_with_the_providers_signatures(settings: Settings) -> N
 # --- the Taobao Open Platform signature ----------------------------------------------------------------------
 
 PARAMS = {
-    "method": "taobao.logistics.trace.search", "app_key": "12345678", "session": "abc", "v": "2.0",
-    "timestamp": "2024-05-20 10:00:00", "format": "json", "sign_method": "md5", "tid": "123", "seller_nick": "",
-}  # fmt: skip
+    "method": "taobao.logistics.trace.search",
+    "app_key": "12345678",
+    "session": "abc",
+    "v": "2.0",
+    "timestamp": "2024-05-20 10:00:00",
+    "format": "json",
+    "sign_method": "md5",
+    "tid": "123",
+    "seller_nick": "",
+}
 BASE = (
     "app_key12345678formatjsonmethodtaobao.logistics.trace.searchsessionabcsign_methodmd5"
     "tid123timestamp2024-05-20 10:00:00v2.0"

@@ -54,7 +54,7 @@ def test_money_and_times_round_trip_exactly(engine: Engine) -> None:
                 shipped_at=shipped,
                 direction=Direction.ret,
             )
-        ],  # fmt: skip
+        ],
         now=T0,
     )
     row = repo.list_parcels(engine)[0]
@@ -67,8 +67,15 @@ def test_same_event_twice_is_refused_by_the_unique_key(engine: Engine) -> None:
     repo.upsert_parcels(engine, [_parcel()], now=T0)
     with engine.begin() as conn:
         parcel_id = conn.execute(select(ParcelRow.id)).scalar_one()
-    event = dict(parcel_id=parcel_id, event_time=T0, status="in_transit", raw_code="0", text="【杭州】已收入",
-                 text_hash="abcdef0123456789", ingested_at=T0)  # fmt: skip
+    event = dict(
+        parcel_id=parcel_id,
+        event_time=T0,
+        status="in_transit",
+        raw_code="0",
+        text="【杭州】已收入",
+        text_hash="abcdef0123456789",
+        ingested_at=T0,
+    )
     table = TrackingEventRow.__table__
     with engine.begin() as conn:
         conn.execute(table.insert(), event)
@@ -79,8 +86,15 @@ def test_same_event_twice_is_refused_by_the_unique_key(engine: Engine) -> None:
 
 
 def test_audit_log_records_who_did_what(engine: Engine) -> None:
-    repo.record_audit(engine, at=T0, actor="lead.wang", action="flag.ack", entity="flag", entity_id=7,
-                      detail={"note": "已电话联系网点"})  # fmt: skip
+    repo.record_audit(
+        engine,
+        at=T0,
+        actor="lead.wang",
+        action="flag.ack",
+        entity="flag",
+        entity_id=7,
+        detail={"note": "已电话联系网点"},
+    )
     with engine.connect() as conn:
         row = conn.execute(select(AuditRow.__table__)).one()._mapping
     assert (row["actor"], row["action"], row["entity_id"]) == ("lead.wang", "flag.ack", 7)
@@ -149,7 +163,7 @@ def test_stale_scan_uses_the_partial_index(sqlite_engine: Engine) -> None:
                 text(
                     "EXPLAIN QUERY PLAN SELECT courier, COUNT(*) FROM parcel "
                     "WHERE is_open = 1 AND last_event_at < :t GROUP BY courier"
-                ),  # fmt: skip
+                ),
                 {"t": "2026-11-10 00:00:00.000000"},
             )
         )

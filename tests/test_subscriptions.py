@@ -62,14 +62,28 @@ def test_decide_answer(outcome: Outcome, attempts: int, state: State, retry_in: 
 
 
 def test_abort_resubscribes_with_kuaidi100s_own_correction_first(settings: Settings) -> None:
-    plan = decide_stop(TrackingStop("abort", "3天查询无记录"), courier="zto", corrected="yunda", detected="yto",
-                       resubscribes=0, limit=1, couriers=settings.couriers)  # fmt: skip
+    plan = decide_stop(
+        TrackingStop("abort", "3天查询无记录"),
+        courier="zto",
+        corrected="yunda",
+        detected="yto",
+        resubscribes=0,
+        limit=1,
+        couriers=settings.couriers,
+    )
     assert (plan.state, plan.resubscribe, plan.courier, plan.provider) == (State.aborted, True, "yunda", "kdniao")
 
 
 def test_abort_resubscribes_with_the_detected_courier_when_kuaidi100_corrected_nothing(settings: Settings) -> None:
-    plan = decide_stop(TrackingStop("abort", "3天查询无记录"), courier="zto", corrected=None, detected="yto",
-                       resubscribes=0, limit=1, couriers=settings.couriers)  # fmt: skip
+    plan = decide_stop(
+        TrackingStop("abort", "3天查询无记录"),
+        courier="zto",
+        corrected=None,
+        detected="yto",
+        resubscribes=0,
+        limit=1,
+        couriers=settings.couriers,
+    )
     assert (plan.resubscribe, plan.courier, plan.provider) == (True, "yto", "kuaidi100")
 
 
@@ -83,16 +97,31 @@ def test_abort_resubscribes_with_the_detected_courier_when_kuaidi100_corrected_n
         ("nosuch", None, 0),  # a company we do not know
     ],
 )
-def test_stop_falls_back_to_polling(settings: Settings, corrected: str | None, detected: str | None,
-                                    resubscribes: int) -> None:  # fmt: skip
-    plan = decide_stop(TrackingStop("abort", "60天无变化"), courier="zto", corrected=corrected, detected=detected,
-                       resubscribes=resubscribes, limit=1, couriers=settings.couriers)  # fmt: skip
+def test_stop_falls_back_to_polling(
+    settings: Settings, corrected: str | None, detected: str | None, resubscribes: int
+) -> None:
+    plan = decide_stop(
+        TrackingStop("abort", "60天无变化"),
+        courier="zto",
+        corrected=corrected,
+        detected=detected,
+        resubscribes=resubscribes,
+        limit=1,
+        couriers=settings.couriers,
+    )
     assert (plan.state, plan.resubscribe) == (State.aborted, False)
 
 
 def test_track17_stop_is_stopped_not_aborted(settings: Settings) -> None:
-    plan = decide_stop(TrackingStop("stopped", ""), courier="chinapost", corrected=None, detected="chinapost",
-                       resubscribes=0, limit=1, couriers=settings.couriers)  # fmt: skip
+    plan = decide_stop(
+        TrackingStop("stopped", ""),
+        courier="chinapost",
+        corrected=None,
+        detected="chinapost",
+        resubscribes=0,
+        limit=1,
+        couriers=settings.couriers,
+    )
     assert (plan.state, plan.resubscribe) == (State.stopped, False)
 
 
@@ -181,13 +210,23 @@ def test_kuaidi100_unreadable_answer_is_asked_again() -> None:
 
 
 def test_kdniao_8008_answers() -> None:
-    ok = {"EBusinessID": "1000001", "UpdateTime": "2026-11-23 12:00:03", "Success": True, "Reason": "",
-          "EstimatedDeliveryTime": "2026-11-25"}  # fmt: skip
+    ok = {
+        "EBusinessID": "1000001",
+        "UpdateTime": "2026-11-23 12:00:03",
+        "Success": True,
+        "Reason": "",
+        "EstimatedDeliveryTime": "2026-11-25",
+    }
     assert kdniao_reply(json.dumps(ok), "4316600000001").outcome is Outcome.ok
     sparse = {"EBusinessID": "1000001", "UpdateTime": "2026-11-23 12:00:03", "Success": True, "Reason": None}
     assert kdniao_reply(json.dumps(sparse), "4316600000001").outcome is Outcome.ok
-    refused = {"EBusinessID": "1000001", "Success": False, "Reason": "暂不支持该快递公司：XYZ", "ResultCode": "105",
-               "UpdateTime": "2026-11-23 12:00:03"}  # fmt: skip
+    refused = {
+        "EBusinessID": "1000001",
+        "Success": False,
+        "Reason": "暂不支持该快递公司：XYZ",
+        "ResultCode": "105",
+        "UpdateTime": "2026-11-23 12:00:03",
+    }
     answer = kdniao_reply(json.dumps(refused, ensure_ascii=False), "4316600000001")
     assert answer.outcome is Outcome.retry and "暂不支持该快递公司" in answer.message
     bad_user = {"EBusinessID": "9", "Success": False, "Reason": "用户不存在或未开通该接口", "ResultCode": "104"}
@@ -199,12 +238,22 @@ def test_kdniao_8008_answers() -> None:
 
 
 def test_track17_register_answers_each_number() -> None:
-    reply = {"code": 0, "data": {
-        "accepted": [{"origin": 1, "number": "9816600000001", "carrier": 3011}],
-        "rejected": [
-            {"number": "9816600000002", "error": {"code": -18019901, "message": "The tracking number '9816600000002' is already registered."}},
-            {"number": "9816600000003", "error": {"code": -18019903, "message": "Carrier cannot be detected."}},
-        ]}}  # fmt: skip
+    reply = {
+        "code": 0,
+        "data": {
+            "accepted": [{"origin": 1, "number": "9816600000001", "carrier": 3011}],
+            "rejected": [
+                {
+                    "number": "9816600000002",
+                    "error": {
+                        "code": -18019901,
+                        "message": "The tracking number '9816600000002' is already registered.",
+                    },
+                },
+                {"number": "9816600000003", "error": {"code": -18019903, "message": "Carrier cannot be detected."}},
+            ],
+        },
+    }
     answers = parse_register(json.dumps(reply), ["9816600000001", "9816600000002", "9816600000003", "9816600000004"])
     assert [a.outcome for a in answers] == [Outcome.ok, Outcome.duplicate, Outcome.refused, Outcome.retry]
     assert "already registered" in answers[1].message and answers[2].code == "-18019903"

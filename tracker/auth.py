@@ -166,7 +166,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "claim.export",
             "fact.record",  # what the courier or the buyer said (tracker.flags.facts), from the parcel page
         }
-    ),  # fmt: skip
+    ),
     "agent": frozenset({"flag.ack", "flag.note", "flag.resolve", "claim.open", "claim.export", "fact.record"}),
 }
 

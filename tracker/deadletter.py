@@ -50,13 +50,25 @@ def keep(engine: Engine, provider: str, payload: str | bytes, error: str, *, now
         with engine.begin() as conn:
             found = conn.execute(select(T.c.id).where(T.c.provider == provider, T.c.digest == digest)).scalar()
             if found is not None:
-                conn.execute(update(T).where(T.c.id == found).values(
-                    attempts=T.c.attempts + 1, last_received_at=now, error=error, state=FAILED))  # fmt: skip
+                conn.execute(
+                    update(T)
+                    .where(T.c.id == found)
+                    .values(attempts=T.c.attempts + 1, last_received_at=now, error=error, state=FAILED)
+                )
                 return int(found)
             try:
-                row = conn.execute(insert(T).values(
-                    provider=provider, digest=digest, payload=data, error=error, state=FAILED, attempts=1,
-                    received_at=now, last_received_at=now))  # fmt: skip
+                row = conn.execute(
+                    insert(T).values(
+                        provider=provider,
+                        digest=digest,
+                        payload=data,
+                        error=error,
+                        state=FAILED,
+                        attempts=1,
+                        received_at=now,
+                        last_received_at=now,
+                    )
+                )
                 return int(row.inserted_primary_key[0])
             except IntegrityError:
                 conn.rollback()
@@ -67,8 +79,17 @@ def listing(engine: Engine, *, failed_only: bool, limit: int = 200) -> list[Dead
     """The dead letters, newest first (only the ones still failed when `failed_only`)."""
     from sqlalchemy import func
 
-    cols = (T.c.id, T.c.provider, T.c.state, T.c.attempts, T.c.error, func.length(T.c.payload), T.c.received_at,
-            T.c.last_received_at, T.c.replayed_at)  # fmt: skip
+    cols = (
+        T.c.id,
+        T.c.provider,
+        T.c.state,
+        T.c.attempts,
+        T.c.error,
+        func.length(T.c.payload),
+        T.c.received_at,
+        T.c.last_received_at,
+        T.c.replayed_at,
+    )
     query = select(*cols).order_by(T.c.id.desc()).limit(limit)
     if failed_only:
         query = query.where(T.c.state == FAILED)
@@ -120,8 +141,9 @@ def replay(
         if not waybills and not problems:
             problems = ["no waybill in the push"]
     result = Replay(letter_id, provider, waybills, new, problems)
-    values: dict[str, Any] = {"state": REPLAYED, "replayed_at": now} if result.whole else {
-        "error": "; ".join(problems)[:ERROR_CHARS]}  # fmt: skip
+    values: dict[str, Any] = (
+        {"state": REPLAYED, "replayed_at": now} if result.whole else {"error": "; ".join(problems)[:ERROR_CHARS]}
+    )
     with engine.begin() as conn:
         conn.execute(update(T).where(T.c.id == letter_id).values(**values))
     return result

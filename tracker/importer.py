@@ -40,16 +40,26 @@ CANONICAL = (
 )  # fmt: skip
 MONEY_FIELDS = ("goods_value", "forward_freight", "return_freight")
 TIME_FIELDS = (
-    "order_created_at", "issued_at", "paid_at", "shipped_at", "promised_ship_by", "refund_deadline",
+    "order_created_at",
+    "issued_at",
+    "paid_at",
+    "shipped_at",
+    "promised_ship_by",
+    "refund_deadline",
     "return_agreed_at",
-)  # fmt: skip
+)
 _WAYBILL_SPLIT = re.compile(r"[,，;；/\s]+")
 _WAYBILL_OK = re.compile(r"^[A-Za-z0-9-]{6,32}$")
 _WAYBILL_PREFIX = re.compile(r"^(No[:：.]?)", re.IGNORECASE)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _NOT_DIGIT = re.compile(r"\D")
-_DIRECTIONS = {"outbound": Direction.outbound, "发货": Direction.outbound, "return": Direction.ret,
-               "退货": Direction.ret, "退回": Direction.ret}  # fmt: skip
+_DIRECTIONS = {
+    "outbound": Direction.outbound,
+    "发货": Direction.outbound,
+    "return": Direction.ret,
+    "退货": Direction.ret,
+    "退回": Direction.ret,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,8 +524,14 @@ def import_parcels(
         settle()  # the batch in flight is stored: the cases and trades below read its parcels
         report.trades_succeeded = repo.record_trade_succeeded(engine, trades, now=now, actor=actor)
         for case, values in cases:
-            if repo.record_return_case(engine, case.order_id, agreed_at=case.agreed_at or now,
-                                       refund_deadline=case.refund_deadline, now=now, actor=actor):  # fmt: skip
+            if repo.record_return_case(
+                engine,
+                case.order_id,
+                agreed_at=case.agreed_at or now,
+                refund_deadline=case.refund_deadline,
+                now=now,
+                actor=actor,
+            ):
                 report.return_cases += 1
             else:
                 reason = "no return waybill yet, and no outbound parcel of this order: import the order export first"

@@ -156,8 +156,9 @@ async def dispatch(timestamp: int) -> dict[str, int]:
     except TimeoutError:
         log.warning(
             "dispatch cancelled after %d s (job_timeout_seconds); the next tick dispatches. It was waiting at:\n%s",
-            seconds, where_waiting(inside="_dispatch"),
-        )  # fmt: skip
+            seconds,
+            where_waiting(inside="_dispatch"),
+        )
         return {}
 
 
@@ -216,9 +217,14 @@ async def poll_due(provider: str) -> dict[str, int]:
     if provider in await asyncio.to_thread(paused_providers, rt.engine, now=now):
         return {"leased": 0, "paused": 1}
     parcels = await asyncio.to_thread(
-        lease_due, rt.engine, couriers=rt.couriers_of.get(provider, []), now=now,
-        limit=cfg.parcels_per_job, owner=rt.name, lease_seconds=cfg.lease_seconds,
-    )  # fmt: skip
+        lease_due,
+        rt.engine,
+        couriers=rt.couriers_of.get(provider, []),
+        now=now,
+        limit=cfg.parcels_per_job,
+        owner=rt.name,
+        lease_seconds=cfg.lease_seconds,
+    )
     if not parcels:
         return {"leased": 0}
     keeper = asyncio.create_task(_keep_leases(rt, [p.id for p in parcels]))
@@ -233,8 +239,13 @@ async def poll_due(provider: str) -> dict[str, int]:
         log.warning(
             "poll job for %s cancelled after %d s (job_timeout_seconds) with %d parcels (waybills %s%s); they are "
             "polled again once their leases lapse. It was waiting at:\n%s",
-            provider, cfg.job_timeout_seconds, len(parcels), shown, more, where_waiting(inside="poll_provider"),
-        )  # fmt: skip
+            provider,
+            cfg.job_timeout_seconds,
+            len(parcels),
+            shown,
+            more,
+            where_waiting(inside="poll_provider"),
+        )
         return {"leased": len(parcels), "timed_out": 1}
     finally:
         keeper.cancel()

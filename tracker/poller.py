@@ -142,19 +142,32 @@ def schedule(
     cols = PARCEL.c
     with engine.begin() as conn:
         rows = conn.execute(
-            select(cols.id, cols.status, cols.is_open, cols.shipped_at, cols.created_at, cols.first_scan_at,
-                   cols.last_event_at).where(cols.id.in_(list(ids)))
-        ).all()  # fmt: skip
+            select(
+                cols.id,
+                cols.status,
+                cols.is_open,
+                cols.shipped_at,
+                cols.created_at,
+                cols.first_scan_at,
+                cols.last_event_at,
+            ).where(cols.id.in_(list(ids)))
+        ).all()
         values = []
         for row in rows:
             if failed:
                 nxt = now + timedelta(minutes=max(cfg.failure_retry_minutes, min_minutes))
             else:
                 nxt = next_poll_time(
-                    status=row.status, is_open=row.is_open, shipped_at=row.shipped_at,
-                    created_at=row.created_at, first_scan_at=row.first_scan_at,
-                    last_event_at=row.last_event_at, now=now, cfg=cfg, min_interval_minutes=min_minutes,
-                )  # fmt: skip
+                    status=row.status,
+                    is_open=row.is_open,
+                    shipped_at=row.shipped_at,
+                    created_at=row.created_at,
+                    first_scan_at=row.first_scan_at,
+                    last_event_at=row.last_event_at,
+                    now=now,
+                    cfg=cfg,
+                    min_interval_minutes=min_minutes,
+                )
                 nxt = next_poll_with(nxt, active=row.id in pushed, now=now, silent_hours=silent)
             values.append({"pid": row.id, "nxt": nxt, "polled": now})
         stmt = (
@@ -162,7 +175,7 @@ def schedule(
             .where(PARCEL.c.id == bindparam("pid"))
             .values(
                 next_poll_at=bindparam("nxt"), last_polled_at=bindparam("polled"), lease_until=None, lease_owner=None
-            )  # fmt: skip
+            )
         )
         conn.execute(stmt, values)
 
@@ -327,9 +340,11 @@ async def run_once(
         else:
             skipped[provider or f"unknown courier {parcel.courier}"] += 1
     results = await asyncio.gather(
-        *(poll_provider(engine, settings, fetchers[p], parcels, now=now, progress=progress)
-          for p, parcels in groups.items())
-    )  # fmt: skip
+        *(
+            poll_provider(engine, settings, fetchers[p], parcels, now=now, progress=progress)
+            for p, parcels in groups.items()
+        )
+    )
     summary = PollSummary(now, len(due), retired, dict(skipped), {s.provider: s for s, _ in results}, subscribed)
     summary._changed = sorted({pid for _, ids in results for pid in ids})
     record_runs(engine, [s for s, _ in results], now=now)

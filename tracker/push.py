@@ -344,11 +344,21 @@ def create_push_app(
         form = await request.form()
         param, sign = str(form.get("param", "")), str(form.get("sign", ""))
         if not param:
-            return reject("kuaidi100", request, 400, "no param field",
-                          {"result": False, "returnCode": "400", "message": "缺少param"})  # fmt: skip
+            return reject(
+                "kuaidi100",
+                request,
+                400,
+                "no param field",
+                {"result": False, "returnCode": "400", "message": "缺少param"},
+            )
         if not kd100_verify(param, providers.kuaidi100.salt, sign):
-            return reject("kuaidi100", request, 401, "signature does not match md5(param + salt)",
-                          {"result": False, "returnCode": "503", "message": "验证签名失败"})  # fmt: skip
+            return reject(
+                "kuaidi100",
+                request,
+                401,
+                "signature does not match md5(param + salt)",
+                {"result": False, "returnCode": "503", "message": "验证签名失败"},
+            )
         refused = await take(
             "kuaidi100",
             request,
@@ -366,19 +376,28 @@ def create_push_app(
         update_time = now().astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
         nack = {"EBusinessID": ebid, "UpdateTime": update_time, "Success": False}
         if request_type not in ("101", "102") or not data:
-            return reject("kdniao", request, 400, f"RequestType {request_type!r} or RequestData missing",
-                          {**nack, "Reason": "RequestType或RequestData错误"})  # fmt: skip
+            return reject(
+                "kdniao",
+                request,
+                400,
+                f"RequestType {request_type!r} or RequestData missing",
+                {**nack, "Reason": "RequestType或RequestData错误"},
+            )
         if not verify_data_sign(data, providers.kdniao.app_key, sign):
-            return reject("kdniao", request, 401, "DataSign does not match",
-                          {**nack, "Reason": "DataSign签名校验失败"})  # fmt: skip
+            return reject("kdniao", request, 401, "DataSign does not match", {**nack, "Reason": "DataSign签名校验失败"})
         refused = await take("kdniao", request, data, lambda reason: {**nack, "Reason": reason}, "RequestData")
         return refused or _json({"EBusinessID": ebid, "UpdateTime": update_time, "Success": True, "Reason": ""})
 
     async def track17(request: Request) -> Response:
         raw = await request.body()
         if not t17_verify(raw, providers.track17.key, request.headers.get("sign", "")):
-            return reject("track17", request, 401, "sign header does not match sha256(body + '/' + key)",
-                          {"code": 401, "message": "invalid sign"})  # fmt: skip
+            return reject(
+                "track17",
+                request,
+                401,
+                "sign header does not match sha256(body + '/' + key)",
+                {"code": 401, "message": "invalid sign"},
+            )
         refused = await take("track17", request, raw, lambda reason: {"code": 400, "message": reason}, "body")
         return refused or Response(status_code=200)
 
@@ -400,8 +419,14 @@ def create_push_app(
                 name, spec.push, providers.of(name), tz=settings.tz, now=now, take=take, reject=reject
             )
             routes.append(Route(f"/push/{name}", handler, methods=["POST"]))
-    middleware = [Middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout_seconds,
-                             max_header_bytes=limits.max_header_bytes)]  # fmt: skip
+    middleware = [
+        Middleware(
+            BodyLimit,
+            max_bytes=limits.max_body_bytes,
+            timeout=limits.body_timeout_seconds,
+            max_header_bytes=limits.max_header_bytes,
+        )
+    ]
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

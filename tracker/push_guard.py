@@ -207,8 +207,11 @@ def guarded_protocol(limits: PushIntakeConfig) -> type[H11Protocol]:
             waiting = self.cycle is self._armed_cycle and (self.cycle is None or self.cycle.response_complete)
             if waiting and not self.transport.is_closing():
                 client = self.client[0] if self.client else "?"
-                log.warning("push receiver: %s sent no complete request within %g s, closed", client,
-                            limits.header_timeout_seconds)  # fmt: skip
+                log.warning(
+                    "push receiver: %s sent no complete request within %g s, closed",
+                    client,
+                    limits.header_timeout_seconds,
+                )
                 self.transport.close()
 
         def on_response_complete(self) -> None:

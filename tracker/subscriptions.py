@@ -190,8 +190,13 @@ def quota_day(now: datetime, tz: tzinfo) -> str:
 
 
 QUOTA_KINDS_EN = {"query": "queries", "subscribe": "subscriptions", "register": "registers"}
-STATE_WORDS_EN = {"pending": "to subscribe", "active": "pushing", "failed": "refused", "aborted": "aborted",
-                  "stopped": "stopped"}  # fmt: skip
+STATE_WORDS_EN = {
+    "pending": "to subscribe",
+    "active": "pushing",
+    "failed": "refused",
+    "aborted": "aborted",
+    "stopped": "stopped",
+}
 
 
 def quota_text(quota: Mapping[str, Mapping[str, int]], lang: str = "zh") -> str:
@@ -288,10 +293,18 @@ def ensure_rows(engine: Engine, settings: Settings, *, now: datetime, limit: int
         pick = pick.limit(limit)
     with engine.begin() as conn:
         rows = [
-            {"parcel_id": pid, "provider": settings.couriers[courier].provider, "courier": courier,
-             "state": State.pending.value, "attempts": 0, "resubscribes": 0, "retry_at": now, "updated_at": now}
+            {
+                "parcel_id": pid,
+                "provider": settings.couriers[courier].provider,
+                "courier": courier,
+                "state": State.pending.value,
+                "attempts": 0,
+                "resubscribes": 0,
+                "retry_at": now,
+                "updated_at": now,
+            }
             for pid, courier in conn.execute(pick)
-        ]  # fmt: skip
+        ]
         if rows:
             conn.execute(SUB.insert(), rows)
     return len(rows)
@@ -355,12 +368,15 @@ def apply_answers(
         update(SUB)
         .where(SUB.c.parcel_id == bindparam("pid"))
         .values(
-            state=bindparam("v_state"), attempts=bindparam("v_attempts"), retry_at=bindparam("v_retry"),
-            code=bindparam("v_code"), message=bindparam("v_message"),
+            state=bindparam("v_state"),
+            attempts=bindparam("v_attempts"),
+            retry_at=bindparam("v_retry"),
+            code=bindparam("v_code"),
+            message=bindparam("v_message"),
             subscribed_at=func.coalesce(bindparam("v_subscribed", type_=SUB.c.subscribed_at.type), SUB.c.subscribed_at),
             updated_at=now,
         )
-    )  # fmt: skip
+    )
     with engine.begin() as conn:
         conn.execute(stmt, values)
         if served:
@@ -458,10 +474,20 @@ def record_push(
         known = dict(conn.execute(select(SUB.c.parcel_id, SUB.c.state).where(SUB.c.parcel_id.in_(ids))).all())
         courier_of = dict(conn.execute(select(PARCEL.c.id, PARCEL.c.courier).where(PARCEL.c.id.in_(ids))).all())
         fresh = [
-            {"parcel_id": pid, "provider": provider, "courier": courier_of[pid], "state": State.active.value,
-             "attempts": 0, "resubscribes": 0, "subscribed_at": now, "last_push_at": now, "updated_at": now}
-            for pid in ids if pid not in known
-        ]  # fmt: skip
+            {
+                "parcel_id": pid,
+                "provider": provider,
+                "courier": courier_of[pid],
+                "state": State.active.value,
+                "attempts": 0,
+                "resubscribes": 0,
+                "subscribed_at": now,
+                "last_push_at": now,
+                "updated_at": now,
+            }
+            for pid in ids
+            if pid not in known
+        ]
         if fresh:
             conn.execute(SUB.insert(), fresh)
         heard = [pid for pid in ids if pid in known]
@@ -525,9 +551,14 @@ def record_stop(
         parcel_courier = conn.execute(select(PARCEL.c.courier).where(PARCEL.c.id == pid)).scalar_one()
         current = row["courier"] if row else parcel_courier
         plan = decide_stop(
-            stop, courier=current, corrected=corrected, detected=detected_courier(settings, waybill),
-            resubscribes=row["resubscribes"] if row else 0, limit=cfg.resubscribe_limit, couriers=settings.couriers,
-        )  # fmt: skip
+            stop,
+            courier=current,
+            corrected=corrected,
+            detected=detected_courier(settings, waybill),
+            resubscribes=row["resubscribes"] if row else 0,
+            limit=cfg.resubscribe_limit,
+            couriers=settings.couriers,
+        )
         reason = stop.reason or "服务商停止跟踪"
         if plan.resubscribe:
             name = settings.couriers[plan.courier or ""].name

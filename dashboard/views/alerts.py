@@ -9,10 +9,18 @@ from tracker.status import AlertState
 
 b = board()
 st.title(b.t("nav_alerts"))
-state = st.selectbox(b.t("state"), ["", *AlertState], key="a_state",
-                     format_func=lambda v: b.t("any") if not v else state_label(v, b.lang))  # fmt: skip
+state = st.selectbox(
+    b.t("state"),
+    ["", *AlertState],
+    key="a_state",
+    format_func=lambda v: b.t("any") if not v else state_label(v, b.lang),
+)
 total = b.read("alerts_count", state=state or None)
 offset = pager(b, total, key="a_page")
 rows = b.read("alerts_page", state=state or None, limit=b.settings.board.page_size, offset=offset)
-table(b, rows, ["created_at", "sent_at", "channel", "recipient", "level", "waybill", "subject", "state", "attempts",
-                "error"], key="alerts_table")  # fmt: skip
+table(
+    b,
+    rows,
+    ["created_at", "sent_at", "channel", "recipient", "level", "waybill", "subject", "state", "attempts", "error"],
+    key="alerts_table",
+)

@@ -54,8 +54,9 @@ TYPES = claim_types()
 def choice(label: str, options: list[str], current: str | None, key: str, fmt) -> str:
     """A select with "any" first; a value from the URL that is not among the options is kept as one."""
     opts = ["", *options] if current in (None, "", *options) else ["", current, *options]
-    picked = st.selectbox(label, opts, index=opts.index(current or ""), key=key,
-                          format_func=lambda v: b.t("any") if not v else fmt(v))  # fmt: skip
+    picked = st.selectbox(
+        label, opts, index=opts.index(current or ""), key=key, format_func=lambda v: b.t("any") if not v else fmt(v)
+    )
     return picked or ""
 
 
@@ -65,15 +66,31 @@ with st.expander(b.t("filters"), key="c_filters"):  # charts part (issue 15 item
     with c[1]:
         courier = choice(b.t("courier"), sorted(b.settings.couriers), given.courier, "c_courier", b.courier)
     with c[2]:
-        claim_type = choice(b.t("claim_type"), list(TYPES), given.claim_type, "c_type",
-                            lambda v: TYPES.get(v, v) if b.lang == "zh" else v.replace("_", " "))  # fmt: skip
+        claim_type = choice(
+            b.t("claim_type"),
+            list(TYPES),
+            given.claim_type,
+            "c_type",
+            lambda v: TYPES.get(v, v) if b.lang == "zh" else v.replace("_", " "),
+        )
     with c[3]:
-        state = choice(b.t("state"), [CLAIMABLE, *ClaimState], given.state, "c_state",
-                       lambda v: b.t("claimable_state") if v == CLAIMABLE else state_label(v, b.lang))  # fmt: skip
-    within = c[4].number_input(b.t("closes_within"), min_value=0, max_value=366, value=given.closes_within_days or 0,
-                               step=1, key="c_within")  # fmt: skip
-f = LedgerFilter(text=text.strip() or None, courier=courier or None, claim_type=claim_type or None,
-                 state=state or None, closes_within_days=int(within) or None)  # fmt: skip
+        state = choice(
+            b.t("state"),
+            [CLAIMABLE, *ClaimState],
+            given.state,
+            "c_state",
+            lambda v: b.t("claimable_state") if v == CLAIMABLE else state_label(v, b.lang),
+        )
+    within = c[4].number_input(
+        b.t("closes_within"), min_value=0, max_value=366, value=given.closes_within_days or 0, step=1, key="c_within"
+    )
+f = LedgerFilter(
+    text=text.strip() or None,
+    courier=courier or None,
+    claim_type=claim_type or None,
+    state=state or None,
+    closes_within_days=int(within) or None,
+)
 if f.params() != given.params():
     set_query_params(b, f.params())
 
@@ -91,9 +108,27 @@ for r in rows:
 # ticked in the table itself: a claim is its id, never its label (a label that changed with the claim's
 # state once left the browser holding a choice the server no longer knew: TypeError)
 # key columns first (charts part, issue 15 item 9): what a phone shows without scrolling the table
-picked = pick_table(b, rows, ["waybill", "courier", "claim_type", "state", "amount", "days_left", "window", "formula",
-                             "reference_no", "paid_amount", "reject_reason", "id"], key="claims_table",
-                    id_column="id", open_parcel=True)  # fmt: skip
+picked = pick_table(
+    b,
+    rows,
+    [
+        "waybill",
+        "courier",
+        "claim_type",
+        "state",
+        "amount",
+        "days_left",
+        "window",
+        "formula",
+        "reference_no",
+        "paid_amount",
+        "reject_reason",
+        "id",
+    ],
+    key="claims_table",
+    id_column="id",
+    open_parcel=True,
+)
 selected = [r["id"] for r in picked]
 waybills = [r["waybill"] for r in picked]
 confirm_pending(b, "claims_table")
@@ -118,8 +153,17 @@ buttons = st.columns(5)
 
 
 def bulk(i: int, label: str, key: str, action: str, run) -> None:
-    bulk_button(b, buttons[i], b.t(label), key=key, scope="claims_table", ids=selected, waybills=waybills, run=run,
-                allowed=b.can(action))  # fmt: skip
+    bulk_button(
+        b,
+        buttons[i],
+        b.t(label),
+        key=key,
+        scope="claims_table",
+        ids=selected,
+        waybills=waybills,
+        run=run,
+        allowed=b.can(action),
+    )
 
 
 if amount is None and buttons[1].button(  # not a number: said before anything is asked or run
@@ -134,10 +178,17 @@ bulk(2, "reject", "c_reject", "claim.reject", lambda i, why=reason: actions.reje
 bulk(3, "withdraw", "c_withdraw", "claim.withdraw", lambda i, why=reason: actions.withdraw(b, i, reason=why or None))
 if selected and b.can("claim.export"):
     buttons[4].download_button(
-        b.t("export_xlsx"), data=actions.export_packets(b, selected), file_name="claims.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="c_export",
-    )  # fmt: skip
+        b.t("export_xlsx"),
+        data=actions.export_packets(b, selected),
+        file_name="claims.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="c_export",
+    )
 
 st.subheader(b.t("reconciliation"))
-table(b, b.read("reconciliation"), ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount",
-                                     "short_paid"], key="reconciliation")  # fmt: skip
+table(
+    b,
+    b.read("reconciliation"),
+    ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid"],
+    key="reconciliation",
+)

@@ -45,13 +45,20 @@ stale_hours = b.settings.rules.stale.warn_hours
 soon = b.read("stale_soon", now=b.now, stale_hours=stale_hours)
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric(b.t("open_total"), sum(r["n"] for r in by_kind), b.t("on_parcels", n=b.read("open_parcels")),
-          delta_color="off")  # fmt: skip
+m1.metric(
+    b.t("open_total"), sum(r["n"] for r in by_kind), b.t("on_parcels", n=b.read("open_parcels")), delta_color="off"
+)
 m2.metric(b.t("stale_soon"), sum(r["n"] for r in soon))
-m3.metric(b.t("claimable"), f"¥{claim_money['amount']:,.2f}", b.t("claims_n", n=claim_money["count"]),
-          delta_color="off")  # fmt: skip
-m4.metric(b.t("alerts_today"), sent["sent"], f"{b.t('alerts_failed_today')}: {sent['failed']}", delta_color="off",
-          help=b.t("alerts_sent_help"))  # alert rows, as `tracker alerts run` and the demo count them  # fmt: skip
+m3.metric(
+    b.t("claimable"), f"¥{claim_money['amount']:,.2f}", b.t("claims_n", n=claim_money["count"]), delta_color="off"
+)
+m4.metric(
+    b.t("alerts_today"),
+    sent["sent"],
+    f"{b.t('alerts_failed_today')}: {sent['failed']}",
+    delta_color="off",
+    help=b.t("alerts_sent_help"),
+)  # alert rows, as `tracker alerts run` and the demo count them
 with m1:
     queue_link(b, b.t("open_queue"), state="unresolved")
 with m2:
@@ -135,8 +142,12 @@ with right:  # the next N deadlines whatever their distance, with the days left 
     for r in due:
         r["courier"] = b.courier(r["courier"])
     if due:
-        parcel_table(b, due, ["waybill", "courier", "claim_type", "state", "amount", "filing_closes_at", "days_left"],
-                     key="deadlines")  # fmt: skip
+        parcel_table(
+            b,
+            due,
+            ["waybill", "courier", "claim_type", "state", "amount", "filing_closes_at", "days_left"],
+            key="deadlines",
+        )
     else:
         st.caption(b.t("none"))
 
@@ -156,8 +167,9 @@ else:
         for col, (name, (state, _money_column)) in zip(cells[1:], MONEY_STATES.items(), strict=True):
             with col:
                 if r[f"{name}_n"]:
-                    ledger_link(b, f"{yuan(r[name])} · {b.t('claims_n', n=r[name + '_n'])}", courier=r["courier"],
-                                state=state)  # fmt: skip
+                    ledger_link(
+                        b, f"{yuan(r[name])} · {b.t('claims_n', n=r[name + '_n'])}", courier=r["courier"], state=state
+                    )
                 else:
                     st.caption("—")
 

@@ -47,13 +47,35 @@ st.title(f"{md(p['waybill'])} · {md(b.courier(p['courier']))}")
 st.caption(f"{b.t('status')}: {value_label('status', p['status'], b.lang)} · {md(p['status_text'] or '')}")
 
 st.subheader(b.t("facts"))
-facts = ["order_id", "shop", "direction", "province", "city", "goods_value", "paid_at", "shipped_at",
-         "first_scan_at", "last_event_at", "delivered_at", "refund_deadline", "provider_error"]  # fmt: skip
+facts = [
+    "order_id",
+    "shop",
+    "direction",
+    "province",
+    "city",
+    "goods_value",
+    "paid_at",
+    "shipped_at",
+    "first_scan_at",
+    "last_event_at",
+    "delivered_at",
+    "refund_deadline",
+    "provider_error",
+]
 fact_rows = [{"field": b.t(k), "value": plain(b, p[k], k)} for k in facts if p.get(k) not in (None, "")]
 sub = detail["subscription"] or {}
-fact_rows.append({"field": b.t("push_subscription"), "value": describe(
-    sub.get("state"), provider=sub.get("provider"), message=sub.get("message"), last_push_at=sub.get("last_push_at"),
-    tz=b.settings.tz)})  # fmt: skip
+fact_rows.append(
+    {
+        "field": b.t("push_subscription"),
+        "value": describe(
+            sub.get("state"),
+            provider=sub.get("provider"),
+            message=sub.get("message"),
+            last_push_at=sub.get("last_push_at"),
+            tz=b.settings.tz,
+        ),
+    }
+)
 table(b, fact_rows, ["field", "value"], key="facts")
 if detail["facts"]:
     for r in detail["facts"]:
@@ -71,8 +93,12 @@ parcel_actions.flags_section(b, detail["flags"])
 parcel_actions.facts_section(b, p)
 
 st.subheader(b.t("claims"))
-table(b, detail["claims"], ["id", "claim_type", "state", "amount", "formula", "filing_closes_at", "reference_no",
-                            "paid_amount"], key="claims")  # fmt: skip
+table(
+    b,
+    detail["claims"],
+    ["id", "claim_type", "state", "amount", "formula", "filing_closes_at", "reference_no", "paid_amount"],
+    key="claims",
+)
 parcel_actions.claims_section(b, p)
 
 st.subheader(b.t("alerts"))

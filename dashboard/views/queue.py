@@ -37,13 +37,20 @@ if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale
         st.caption(f"{b.t('courier')}: {md(b.courier(params.courier))}")
     total = b.read("turning_stale_count", now=b.now, stale_hours=stale_hours, courier=params.courier)
     offset = pager(b, total, key="ts_page")
-    rows = b.read("turning_stale_page", now=b.now, stale_hours=stale_hours, courier=params.courier,
-                  limit=b.settings.board.page_size, offset=offset)  # fmt: skip
+    rows = b.read(
+        "turning_stale_page",
+        now=b.now,
+        stale_hours=stale_hours,
+        courier=params.courier,
+        limit=b.settings.board.page_size,
+        offset=offset,
+    )
     for r in rows:
         r["courier"], r["parcel_id"] = b.courier(r["courier"]), r["id"]
     st.caption(b.t("click_waybill"))
-    parcel_table(b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"],
-                 key="turning")  # fmt: skip
+    parcel_table(
+        b, rows, ["waybill", "order_id", "courier", "shop", "province", "last_update", "stale_at"], key="turning"
+    )
     st.stop()
 
 
@@ -51,9 +58,12 @@ def choice(label: str, options: list[str], current: str | None, key: str, fmt=No
     opts = [ANY, *options] if current in (None, "", *options) else [ANY, current, *options]
     fmt = fmt or (lambda v: v)
     return st.selectbox(
-        b.t(label), opts, index=opts.index(current or ANY), key=key,
+        b.t(label),
+        opts,
+        index=opts.index(current or ANY),
+        key=key,
         format_func=lambda v: b.t("any") if v == ANY else fmt(v),
-    )  # fmt: skip
+    )
 
 
 # charts part (issue 15 item 9): the filters folded (a phone shows the rows first); the label counts the set ones
@@ -63,8 +73,9 @@ with st.expander(b.t("filters") + (f" ({active})" if active else ""), key="q_fil
     with c[0]:
         kind = choice("kind", list(FlagKind), params.kind, "q_kind", lambda v: kind_label(v, b.lang))
     with c[1]:
-        courier = choice("courier", b.read("distinct_values", ttl=300, column="courier"), params.courier, "q_courier",
-                         b.courier)  # fmt: skip
+        courier = choice(
+            "courier", b.read("distinct_values", ttl=300, column="courier"), params.courier, "q_courier", b.courier
+        )
     with c[2]:
         shop = choice("shop", b.read("distinct_values", ttl=300, column="shop"), params.shop, "q_shop")
     with c[3]:
@@ -72,8 +83,13 @@ with st.expander(b.t("filters") + (f" ({active})" if active else ""), key="q_fil
     c = st.columns(4)
     with c[0]:
         states = ["unresolved", *FlagState]
-        state = choice("state", states, params.state, "q_state",
-                       lambda v: b.t("unresolved") if v == "unresolved" else state_label(v, b.lang))  # fmt: skip
+        state = choice(
+            "state",
+            states,
+            params.state,
+            "q_state",
+            lambda v: b.t("unresolved") if v == "unresolved" else state_label(v, b.lang),
+        )
     with c[1]:
         assignees = ["-", *b.read("distinct_values", ttl=60, column="assignee")]
         assignee = choice(
@@ -81,17 +97,27 @@ with st.expander(b.t("filters") + (f" ({active})" if active else ""), key="q_fil
         )
     with c[2]:
         age = st.number_input(
-            b.t("min_age"), min_value=0, max_value=b.settings.board.max_age_hours, value=params.min_age_hours or 0,
-            step=24, key="q_age",
-        )  # fmt: skip
+            b.t("min_age"),
+            min_value=0,
+            max_value=b.settings.board.max_age_hours,
+            value=params.min_age_hours or 0,
+            step=24,
+            key="q_age",
+        )
     with c[3]:
         sort = st.selectbox(b.t("sort"), list(SORTS), key="q_sort", format_func=lambda v: b.t(f"sort_{v}"))
 
 f = QueueFilter(
-    kind=kind or None, courier=courier or None, shop=shop or None, region=region or None,
-    min_age_hours=int(age) or None, max_age_hours=params.max_age_hours, assignee=assignee or None,
-    state=state or None, waybill=params.waybill,
-)  # fmt: skip
+    kind=kind or None,
+    courier=courier or None,
+    shop=shop or None,
+    region=region or None,
+    min_age_hours=int(age) or None,
+    max_age_hours=params.max_age_hours,
+    assignee=assignee or None,
+    state=state or None,
+    waybill=params.waybill,
+)
 if f.params() != params.params():
     set_query_params(b, f.params())
 
@@ -107,8 +133,21 @@ for r in rows:
     r["age"] = age_text(b, r["last_update"])
     r["courier"] = b.courier(r["courier"])  # the name people say (a name stays itself)
 # key columns first (a phone sees these without scrolling the table): waybill, courier, kind, age, next action
-columns = ["waybill", "courier", "kind", "age", "next_action", "severity", "state", "assignee", "shop", "province",
-           "last_update", "note", "flag_id"]  # fmt: skip
+columns = [
+    "waybill",
+    "courier",
+    "kind",
+    "age",
+    "next_action",
+    "severity",
+    "state",
+    "assignee",
+    "shop",
+    "province",
+    "last_update",
+    "note",
+    "flag_id",
+]
 columns = fact_forms.with_platform_deadline(b, rows, columns)  # Tmall timers (issue 16)
 # a click on a waybill opens its parcel (with every action); ticks stay for the bulk actions below
 picked = pick_table(b, rows, columns, key="queue_table", id_column="flag_id", open_parcel=True, wide=["next_action"])
@@ -126,8 +165,17 @@ waybills = [r["waybill"] for r in picked]
 
 
 def bulk(i: int, label: str, key: str, action: str, run) -> None:
-    bulk_button(b, buttons[i], b.t(label), key=key, scope="queue_table", ids=flag_ids, waybills=waybills, run=run,
-                allowed=b.can(action))  # fmt: skip
+    bulk_button(
+        b,
+        buttons[i],
+        b.t(label),
+        key=key,
+        scope="queue_table",
+        ids=flag_ids,
+        waybills=waybills,
+        run=run,
+        allowed=b.can(action),
+    )
 
 
 bulk(0, "ack", "q_ack", "flag.ack", lambda i, note=note: actions.acknowledge(b, i, note=note or None))
@@ -136,6 +184,15 @@ bulk(2, "add_note", "q_add_note", "flag.note", lambda i, note=note: actions.add_
 bulk(3, "resolve", "q_resolve", "flag.resolve", lambda i, note=note: actions.resolve(b, i, note=note or None))
 # claims are opened per parcel (a parcel with two ticked flags gets one set of claims), always confirmed
 by_parcel = {r["parcel_id"]: r["waybill"] for r in picked}
-bulk_button(b, buttons[4], b.t("open_claims"), key="q_open_claims", scope="queue_table", ids=list(by_parcel),
-            waybills=list(by_parcel.values()), run=lambda p: actions.open_claims(b, p), allowed=b.can("claim.open"),
-            always_confirm=True)  # fmt: skip
+bulk_button(
+    b,
+    buttons[4],
+    b.t("open_claims"),
+    key="q_open_claims",
+    scope="queue_table",
+    ids=list(by_parcel),
+    waybills=list(by_parcel.values()),
+    run=lambda p: actions.open_claims(b, p),
+    allowed=b.can("claim.open"),
+    always_confirm=True,
+)

@@ -26,9 +26,13 @@ def utc(day, tz=b.settings.tz):
 
 
 cards = b.read(
-    "scorecards", ttl=300, start=utc(start), end=utc(end + timedelta(days=1)),
-    stale_hours=b.settings.rules.stale.warn_hours, now=b.now,
-)  # fmt: skip
+    "scorecards",
+    ttl=300,
+    start=utc(start),
+    end=utc(end + timedelta(days=1)),
+    stale_hours=b.settings.rules.stale.warn_hours,
+    now=b.now,
+)
 rows = [
     {
         "courier": card["courier"],
@@ -44,8 +48,16 @@ rows = [
     }
     for card in cards
 ]
-columns = ["courier", "parcels", "exception_rate", "kind_rates", "stale_rate", "median_transit", "claims_filed",
-           "recovered"]  # fmt: skip
+columns = [
+    "courier",
+    "parcels",
+    "exception_rate",
+    "kind_rates",
+    "stale_rate",
+    "median_transit",
+    "claims_filed",
+    "recovered",
+]
 table(b, rows, columns, key="scorecards")
 
 # charts part (issue 15 item 8): names and kind colours from dashboard/charts.py

@@ -33,10 +33,12 @@ class CourierPageSpider(scrapy.Spider):
     def parse_events(selector: Selector) -> list[dict[str, str]]:
         rows = []
         for tr in selector.css("table#traces tr.trace"):
-            rows.append({
-                "time": (tr.css("td.time::text").get() or "").strip(),
-                "code": tr.attrib.get("data-code", ""),
-                "text": (tr.css("td.context::text").get() or "").strip(),
-                "location": (tr.css("td.location::text").get() or "").strip(),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "time": (tr.css("td.time::text").get() or "").strip(),
+                    "code": tr.attrib.get("data-code", ""),
+                    "text": (tr.css("td.context::text").get() or "").strip(),
+                    "location": (tr.css("td.location::text").get() or "").strip(),
+                }
+            )
         return rows

@@ -37,8 +37,20 @@ def cli(settings: Settings, db_engine: Engine, tmp_path: Path):  # type: ignore[
     orders = tmp_path / "orders.csv"
     orders.write_text(ORDERS, encoding="utf-8")
     run("import", "parcels", str(orders), "--now", "2026-11-20T16:00")
-    run("fact", "return-agreed", EXPRESS, "--deadline", "2026-12-01 20:00", "--express",
-        "--agreed-at", "2026-11-20 15:00", "--by", "agent.li", "--now", "2026-11-20T16:00")  # fmt: skip
+    run(
+        "fact",
+        "return-agreed",
+        EXPRESS,
+        "--deadline",
+        "2026-12-01 20:00",
+        "--express",
+        "--agreed-at",
+        "2026-11-20 15:00",
+        "--by",
+        "agent.li",
+        "--now",
+        "2026-11-20T16:00",
+    )
     return run
 
 
@@ -61,8 +73,10 @@ def morning(run, engine: Engine, day: int) -> dict[str, list[dict[str, str]]]:  
     at = f"2026-11-{day}T08:30" if day <= 30 else f"2026-12-{day - 30:02d}T08:30"
     run("evaluate", "--now", at)
     out = run("alert", "--now", at, "--dry-run")
-    flags = {json.loads(line)["waybill"]: json.loads(line) for line in run("flags", "--format", "json",
-             "--kind", "refund_deadline", "--state", "open").splitlines()}  # fmt: skip
+    flags = {
+        json.loads(line)["waybill"]: json.loads(line)
+        for line in run("flags", "--format", "json", "--kind", "refund_deadline", "--state", "open").splitlines()
+    }
     plans: dict[str, list[dict[str, str]]] = {}
     for line in out.splitlines():
         m = PLAN.match(line)

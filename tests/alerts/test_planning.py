@@ -132,9 +132,14 @@ def test_open_flag_gets_reminders_until_the_cap(
 
 def test_suspected_loss_goes_to_leads_with_the_claim_proposal(plain_settings: Settings) -> None:
     claim = ClaimFacts(
-        parcel_id=1, courier="yto", claim_type="goods_lost", state="draft", amount=Decimal("268.50"),
-        currency="CNY", filing_closes_at=datetime(2026, 12, 1, 4, 0, tzinfo=UTC),
-    )  # fmt: skip
+        parcel_id=1,
+        courier="yto",
+        claim_type="goods_lost",
+        state="draft",
+        amount=Decimal("268.50"),
+        currency="CNY",
+        filing_closes_at=datetime(2026, 12, 1, 4, 0, tzinfo=UTC),
+    )
     planned = plan(plain_settings, [flag(kind="lost_suspected", claims=(claim,))])
     assert {p.recipient for p in planned} == {"leads"}
     assert "索赔建议: goods_lost draft 268.50 CNY (截止 2026-12-01)" in planned[0].body
@@ -149,8 +154,13 @@ def test_each_refund_ladder_step_alerts_once_and_the_last_goes_to_the_lead(plain
     def at(step: int) -> dict[str, Any]:
         # the flag as the rules evaluation writes it: 0-based level, the ladder position in details
         where = LadderPosition(Ladder.express, step, steps[step - 1].action, deadline, 6)
-        return {"kind": "refund_deadline", "refund_deadline": deadline, "buyer_id": None,
-                "level": where.level, "details": where.to_details()}  # fmt: skip
+        return {
+            "kind": "refund_deadline",
+            "refund_deadline": deadline,
+            "buyer_id": None,
+            "level": where.level,
+            "details": where.to_details(),
+        }
 
     step1 = plan(plain_settings, [flag(**at(1))])
     assert targets(step1) == {("agents", "ding", "step1")} and step1[0].call_key is not None

@@ -225,10 +225,19 @@ def test_more_due_alerts_than_a_robot_takes_go_out_partly_bundled(plain_settings
     ding = alerts.channels["ding"].model_copy(update={"max_per_run": 3})
     config = alerts.model_copy(update={"channels": {**alerts.channels, "ding": ding}})
     rows = [
-        {"id": i, "recipient": "agents", "channel": "ding", "state": "pending", "subject": f"S{i}",
-         "body": f"### YT{i}", "dedupe_key": f"k{i}", "call_key": None, "attempts": 0}
+        {
+            "id": i,
+            "recipient": "agents",
+            "channel": "ding",
+            "state": "pending",
+            "subject": f"S{i}",
+            "body": f"### YT{i}",
+            "dedupe_key": f"k{i}",
+            "call_key": None,
+            "attempts": 0,
+        }
         for i in range(1, 7)
-    ]  # fmt: skip
+    ]
     deliveries = group_deliveries(rows, config)
     assert [d.ids for d in deliveries] == [[3, 4, 5, 6], [1], [2]]
     assert deliveries[0].subject == "待处理提醒 4 条" and "### YT6" in deliveries[0].body
@@ -259,10 +268,19 @@ def test_a_bundle_too_big_for_wecom_is_split_not_cut(plain_settings: Settings) -
 
     body = "### 退款截止临近\n" + "- 运单: YT100 (圆通速递) 物流停滞\n" * 20  # ~800 bytes
     rows = [
-        {"id": i, "recipient": "leads", "channel": "wecom", "state": "held", "subject": f"S{i}",
-         "body": body, "dedupe_key": f"k{i}", "call_key": None, "attempts": 0}
+        {
+            "id": i,
+            "recipient": "leads",
+            "channel": "wecom",
+            "state": "held",
+            "subject": f"S{i}",
+            "body": body,
+            "dedupe_key": f"k{i}",
+            "call_key": None,
+            "attempts": 0,
+        }
         for i in range(1, 13)
-    ]  # fmt: skip
+    ]
     deliveries = group_deliveries(rows, plain_settings.alerts)
     assert sorted(i for d in deliveries for i in d.ids) == list(range(1, 13))
     assert len(deliveries) > 1 and all(len(d.body.encode()) <= 4096 for d in deliveries)

@@ -25,8 +25,23 @@ def test_compute_at_the_desk() -> None:
     assert result.exit_code == 0, result.output
     assert "ship_delay (default): 500.00 CNY" in result.output
     assert "30% × 1,899.00 = 569.70, capped at 500.00" in result.output
-    result = RUN.invoke(app, ["claims", "compute", "--type", "freight_insurance", "--category", "washing_machine",
-                              "--scenario", "refusal", "--goods-value", "500", "--format", "json"])  # fmt: skip
+    result = RUN.invoke(
+        app,
+        [
+            "claims",
+            "compute",
+            "--type",
+            "freight_insurance",
+            "--category",
+            "washing_machine",
+            "--scenario",
+            "refusal",
+            "--goods-value",
+            "500",
+            "--format",
+            "json",
+        ],
+    )
     assert json.loads(result.output)["amount"] == "40.00"
 
 
@@ -39,18 +54,34 @@ def test_propose_list_file_pay_export_reconcile(settings: Settings, tmp_path: Pa
     engine = make_engine(settings.database_url)
     RUN.invoke(app, ["init"])
     order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-    repo.upsert_parcels(engine, [ParcelFacts(courier="sf", waybill="SF1234567890123", goods_value=D("899.00"),
-                                             order_created_at=order, issued_at=order)], now=order)  # fmt: skip
+    repo.upsert_parcels(
+        engine,
+        [
+            ParcelFacts(
+                courier="sf",
+                waybill="SF1234567890123",
+                goods_value=D("899.00"),
+                order_created_at=order,
+                issued_at=order,
+            )
+        ],
+        now=order,
+    )
     with engine.begin() as conn:
         pid = conn.execute(select(ParcelRow.id)).scalar_one()
-        conn.execute(insert(FlagRow).values(parcel_id=pid, courier="sf", kind="lost", severity="escalate", state="open",
-                                            opened_at=order))  # fmt: skip
+        conn.execute(
+            insert(FlagRow).values(
+                parcel_id=pid, courier="sf", kind="lost", severity="escalate", state="open", opened_at=order
+            )
+        )
     assert "proposed 1 claims" in RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"]).output
     listed = RUN.invoke(app, ["claims", "list", "--format", "json"])
     claim = json.loads(listed.output.splitlines()[0])
     assert (claim["claim_type"], claim["amount"], claim["state"]) == ("goods_lost", "899.00", "draft")
-    filed = RUN.invoke(app, ["claims", "file", str(claim["id"]), "--ref", "SF-TS-0001", "--by", "lead.wang",
-                             "--now", "2026-11-23 12:00"])  # fmt: skip
+    filed = RUN.invoke(
+        app,
+        ["claims", "file", str(claim["id"]), "--ref", "SF-TS-0001", "--by", "lead.wang", "--now", "2026-11-23 12:00"],
+    )
     assert filed.exit_code == 0, filed.output
     paid = RUN.invoke(app, ["claims", "pay", str(claim["id"]), "--amount", "899.00", "--by", "lead.wang"])
     assert paid.exit_code == 0 and "paid 899.00" in paid.output
@@ -91,12 +122,26 @@ def test_listings_as_xlsx_have_chinese_headers_and_words(settings: Settings) -> 
     engine = make_engine(settings.database_url)
     RUN.invoke(app, ["init"])
     order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-    repo.upsert_parcels(engine, [ParcelFacts(courier="zto", waybill="78312345678902", goods_value=D("899.00"),
-                                             order_created_at=order, issued_at=order)], now=order)  # fmt: skip
+    repo.upsert_parcels(
+        engine,
+        [
+            ParcelFacts(
+                courier="zto",
+                waybill="78312345678902",
+                goods_value=D("899.00"),
+                order_created_at=order,
+                issued_at=order,
+            )
+        ],
+        now=order,
+    )
     with engine.begin() as conn:
         pid = conn.execute(select(ParcelRow.id)).scalar_one()
-        conn.execute(insert(FlagRow).values(parcel_id=pid, courier="zto", kind="lost", severity="escalate",
-                                            state="open", opened_at=order))  # fmt: skip
+        conn.execute(
+            insert(FlagRow).values(
+                parcel_id=pid, courier="zto", kind="lost", severity="escalate", state="open", opened_at=order
+            )
+        )
     engine.dispose()
     RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"])
     claims = RUN.invoke(app, ["claims", "list", "--format", "xlsx"])

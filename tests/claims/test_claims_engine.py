@@ -29,10 +29,13 @@ def _inputs(**kw: object) -> ClaimInputs:
 # --- the spec's worked examples (spec/claims.md) -------------------------------------------------------
 
 
-@pytest.mark.parametrize(("goods", "amount", "formula"), [
-    ("1000.00", "300.00", "30% × 1,000.00 = 300.00"),
-    ("1899.00", "500.00", "30% × 1,899.00 = 569.70, capped at 500.00"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("goods", "amount", "formula"),
+    [
+        ("1000.00", "300.00", "30% × 1,000.00 = 300.00"),
+        ("1899.00", "500.00", "30% × 1,899.00 = 569.70, capped at 500.00"),
+    ],
+)
 def test_example_1_ship_delay(tables: ClaimTables, goods: str, amount: str, formula: str) -> None:
     comp = compute_compensation(_inputs(goods_value=D(goods)), "ship_delay", "default", tables)
     assert comp.amount == D(amount) and comp.formula == formula and comp.currency == "CNY"
@@ -42,12 +45,15 @@ def test_example_2_goods_lost(tables: ClaimTables) -> None:
     assert compute_compensation(_inputs(goods_value=D("268.50")), "goods_lost", "default", tables).amount == D("268.50")
 
 
-@pytest.mark.parametrize(("category", "amount", "scenario", "expected"), [
-    ("refrigerator", "3299.00", "return", "300.21"),   # example 3: 300.209 -> 300.21
-    ("washing_machine", "500.00", "refusal", "40.00"),  # example 4: 30.00 -> floor 40.00
-    ("flat_panel_tv", "6000.00", "return", "162.50"),   # example 5: 214.50 -> cap 162.50
-    ("冰箱", "3299.00", "return", "300.21"),             # the Chinese category names are accepted
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("category", "amount", "scenario", "expected"),
+    [
+        ("refrigerator", "3299.00", "return", "300.21"),  # example 3: 300.209 -> 300.21
+        ("washing_machine", "500.00", "refusal", "40.00"),  # example 4: 30.00 -> floor 40.00
+        ("flat_panel_tv", "6000.00", "return", "162.50"),  # example 5: 214.50 -> cap 162.50
+        ("冰箱", "3299.00", "return", "300.21"),  # the Chinese category names are accepted
+    ],
+)
 def test_examples_3_to_5_freight_insurance(
     tables: ClaimTables, category: str, amount: str, scenario: str, expected: str
 ) -> None:
@@ -71,16 +77,19 @@ def test_ship_delay_cap_edges(tables: ClaimTables, goods: str, expected: str) ->
     assert compute_compensation(_inputs(goods_value=D(goods)), "ship_delay", "default", tables).amount == D(expected)
 
 
-@pytest.mark.parametrize(("category", "scenario", "low", "high", "rate", "mult"), [
-    ("flat_panel_tv", "return", "49.4", "162.5", "0.0275", "1.3"),
-    ("flat_panel_tv", "refusal", "38", "125", "0.0275", "1"),
-    ("other_tv", "return", "49.4", "162.5", "0.0275", "1.3"),
-    ("other_tv", "refusal", "38", "125", "0.0275", "1"),
-    ("refrigerator", "return", "58.5", "364", "0.07", "1.3"),
-    ("refrigerator", "refusal", "45", "280", "0.07", "1"),
-    ("washing_machine", "return", "52", "234", "0.06", "1.3"),
-    ("washing_machine", "refusal", "40", "180", "0.06", "1"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("category", "scenario", "low", "high", "rate", "mult"),
+    [
+        ("flat_panel_tv", "return", "49.4", "162.5", "0.0275", "1.3"),
+        ("flat_panel_tv", "refusal", "38", "125", "0.0275", "1"),
+        ("other_tv", "return", "49.4", "162.5", "0.0275", "1.3"),
+        ("other_tv", "refusal", "38", "125", "0.0275", "1"),
+        ("refrigerator", "return", "58.5", "364", "0.07", "1.3"),
+        ("refrigerator", "refusal", "45", "280", "0.07", "1"),
+        ("washing_machine", "return", "52", "234", "0.06", "1.3"),
+        ("washing_machine", "refusal", "40", "180", "0.06", "1"),
+    ],
+)
 def test_insurance_floor_and_cap_edges(
     tables: ClaimTables, category: str, scenario: str, low: str, high: str, rate: str, mult: str
 ) -> None:
@@ -100,31 +109,39 @@ def test_insurance_floor_and_cap_edges(
 
 # --- every type and scenario -------------------------------------------------------------------------------
 
-FULL = dict(goods_value=D("500.00"), supplier_value=D("320.00"), forward_freight=D("12.00"), reverse_freight=D("15.00"),
-            loss_value=D("100.00"))  # fmt: skip
+FULL = dict(
+    goods_value=D("500.00"),
+    supplier_value=D("320.00"),
+    forward_freight=D("12.00"),
+    reverse_freight=D("15.00"),
+    loss_value=D("100.00"),
+)
 
 
-@pytest.mark.parametrize(("claim_type", "scenario", "came_back", "expected", "missing"), [
-    ("ship_delay", "default", False, "150.00", ()),
-    ("return_delay", "default", False, "100.00", ()),                      # seed: fixed 100 CNY
-    ("service_attitude", "signed", False, None, ("fixed amount not configured",)),
-    ("service_attitude", "refused", False, None, ("fixed amount not configured",)),
-    ("service_attitude", "assault", False, None, ("fixed amount not configured",)),
-    ("service_attitude", "property_damage", False, None, ("fixed amount not configured",)),
-    ("install_grab", "default", False, None, ("fixed amount not configured",)),
-    ("freight", "default", False, "27.00", ()),
-    ("not_to_door", "signed", False, None, ("fixed amount not configured",)),
-    ("not_to_door", "refused", False, None, ("fixed amount not configured",)),
-    ("not_to_door", "other_loss", False, None, ("ratio not_to_door_other_loss not configured",)),
-    ("pickup_late", "default", False, None, ("fixed amount not configured",)),
-    ("power_on_check", "signed_intact", False, None, ("fixed amount not configured",)),
-    ("power_on_check", "refused_damaged", True, None, ("fixed amount not configured",)),
-    ("wrong_item", "unrecoverable", False, "500.00", ()),                 # 货款金额 defaults to the goods value
-    ("wrong_item", "signed_accepted", False, None, ("fixed amount not configured",)),
-    ("goods_lost", "default", False, "500.00", ()),
-    ("goods_lost", "pickup_return_lost", False, "500.00", ()),
-    ("goods_lost", "accessory_damaged", False, "320.00", ()),              # 供货商货值
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("claim_type", "scenario", "came_back", "expected", "missing"),
+    [
+        ("ship_delay", "default", False, "150.00", ()),
+        ("return_delay", "default", False, "100.00", ()),  # seed: fixed 100 CNY
+        ("service_attitude", "signed", False, None, ("fixed amount not configured",)),
+        ("service_attitude", "refused", False, None, ("fixed amount not configured",)),
+        ("service_attitude", "assault", False, None, ("fixed amount not configured",)),
+        ("service_attitude", "property_damage", False, None, ("fixed amount not configured",)),
+        ("install_grab", "default", False, None, ("fixed amount not configured",)),
+        ("freight", "default", False, "27.00", ()),
+        ("not_to_door", "signed", False, None, ("fixed amount not configured",)),
+        ("not_to_door", "refused", False, None, ("fixed amount not configured",)),
+        ("not_to_door", "other_loss", False, None, ("ratio not_to_door_other_loss not configured",)),
+        ("pickup_late", "default", False, None, ("fixed amount not configured",)),
+        ("power_on_check", "signed_intact", False, None, ("fixed amount not configured",)),
+        ("power_on_check", "refused_damaged", True, None, ("fixed amount not configured",)),
+        ("wrong_item", "unrecoverable", False, "500.00", ()),  # 货款金额 defaults to the goods value
+        ("wrong_item", "signed_accepted", False, None, ("fixed amount not configured",)),
+        ("goods_lost", "default", False, "500.00", ()),
+        ("goods_lost", "pickup_return_lost", False, "500.00", ()),
+        ("goods_lost", "accessory_damaged", False, "320.00", ()),  # 供货商货值
+    ],
+)
 def test_every_type_and_scenario(
     tables: ClaimTables, claim_type: str, scenario: str, came_back: bool, expected: str | None, missing: tuple[str, ...]
 ) -> None:
@@ -150,12 +167,15 @@ def test_freight_incurred_adds_reverse_only_when_the_parcel_came_back(tables: Cl
     assert "freight 12.00 + 15.00" in back.formula
 
 
-@pytest.mark.parametrize(("claim_type", "scenario", "inputs", "missing"), [
-    ("goods_lost", "default", {}, ("goods value",)),
-    ("freight", "default", {"forward_freight": D("12.00")}, ("reverse freight",)),
-    ("ship_delay", "default", {}, ("goods value",)),
-    ("goods_lost", "accessory_damaged", {"goods_value": D("10")}, ("supplier value",)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("claim_type", "scenario", "inputs", "missing"),
+    [
+        ("goods_lost", "default", {}, ("goods value",)),
+        ("freight", "default", {"forward_freight": D("12.00")}, ("reverse freight",)),
+        ("ship_delay", "default", {}, ("goods value",)),
+        ("goods_lost", "accessory_damaged", {"goods_value": D("10")}, ("supplier value",)),
+    ],
+)
 def test_missing_input_is_never_a_silent_zero(
     tables: ClaimTables, claim_type: str, scenario: str, inputs: dict, missing: tuple
 ) -> None:  # type: ignore[type-arg]
@@ -168,11 +188,14 @@ def test_insurance_without_an_amount_says_so(tables: ClaimTables) -> None:
     assert comp.amount is None and comp.missing == ("order amount",)
 
 
-@pytest.mark.parametrize(("claim_type", "scenario", "message"), [
-    ("nope", "default", "unknown claim type 'nope'"),
-    ("freight", "refused", "freight has scenarios default, not 'refused'"),
-    ("unbox_check", "default", "has no amounts in the claim table"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("claim_type", "scenario", "message"),
+    [
+        ("nope", "default", "unknown claim type 'nope'"),
+        ("freight", "refused", "freight has scenarios default, not 'refused'"),
+        ("unbox_check", "default", "has no amounts in the claim table"),
+    ],
+)
 def test_unknown_type_or_scenario_is_an_error(
     tables: ClaimTables, claim_type: str, scenario: str, message: str
 ) -> None:
@@ -188,14 +211,17 @@ def test_unknown_insurance_category(tables: ClaimTables) -> None:
 # --- filing windows -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("claim_type", "anchor_field", "opens", "closes"), [
-    ("ship_delay", "order_created_at", timedelta(0), datetime(2026, 7, 30, 10, 0, tzinfo=UTC)),   # 0 .. 180 d
-    ("return_delay", "order_created_at", timedelta(0), datetime(2026, 2, 14, 10, 0, tzinfo=UTC)),  # 14 d
-    ("service_attitude", "order_created_at", timedelta(days=7), datetime(2026, 3, 17, 10, 0, tzinfo=UTC)),  # 45 d
-    ("pickup_late", "order_created_at", timedelta(days=7), datetime(2026, 3, 2, 10, 0, tzinfo=UTC)),  # 30 d
-    ("wrong_item", "order_issued_at", timedelta(days=7), datetime(2026, 7, 31, 10, 0, tzinfo=UTC)),  # 6 months
-    ("goods_lost", "order_issued_at", timedelta(days=7), datetime(2027, 1, 31, 10, 0, tzinfo=UTC)),  # 1 year
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("claim_type", "anchor_field", "opens", "closes"),
+    [
+        ("ship_delay", "order_created_at", timedelta(0), datetime(2026, 7, 30, 10, 0, tzinfo=UTC)),  # 0 .. 180 d
+        ("return_delay", "order_created_at", timedelta(0), datetime(2026, 2, 14, 10, 0, tzinfo=UTC)),  # 14 d
+        ("service_attitude", "order_created_at", timedelta(days=7), datetime(2026, 3, 17, 10, 0, tzinfo=UTC)),  # 45 d
+        ("pickup_late", "order_created_at", timedelta(days=7), datetime(2026, 3, 2, 10, 0, tzinfo=UTC)),  # 30 d
+        ("wrong_item", "order_issued_at", timedelta(days=7), datetime(2026, 7, 31, 10, 0, tzinfo=UTC)),  # 6 months
+        ("goods_lost", "order_issued_at", timedelta(days=7), datetime(2027, 1, 31, 10, 0, tzinfo=UTC)),  # 1 year
+    ],
+)
 def test_filing_window(
     tables: ClaimTables, claim_type: str, anchor_field: str, opens: timedelta, closes: datetime
 ) -> None:
@@ -227,8 +253,10 @@ def test_window_counted_from_opening_when_configured(tmp_path: Path) -> None:
     folder = tmp_path / "claims"
     shutil.copytree(PROJECT_ROOT / "config" / "claims", folder)
     path = folder / "courier_claims.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("window_from_opening = false", "window_from_opening = true"),
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("window_from_opening = false", "window_from_opening = true"),
+        encoding="utf-8",
+    )
     comp = compute_compensation(_inputs(**FULL), "freight", "default", load_tables(folder))
     assert comp.filing_closes == datetime(2027, 2, 7, 10, 0, tzinfo=UTC)
 

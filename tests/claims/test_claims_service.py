@@ -33,41 +33,72 @@ def tables() -> ClaimTables:
 
 
 def _parcel(engine: Engine, waybill: str, *, status: str = "in_transit", **kw: Any) -> int:
-    facts: dict[str, Any] = {"courier": "yto", "waybill": waybill, "order_id": f"O{waybill[-4:]}", "goods_value": D("268.50"),
-                             "order_created_at": ORDER, "issued_at": ORDER, "shipped_at": ORDER + timedelta(hours=5)}  # fmt: skip
+    facts: dict[str, Any] = {
+        "courier": "yto",
+        "waybill": waybill,
+        "order_id": f"O{waybill[-4:]}",
+        "goods_value": D("268.50"),
+        "order_created_at": ORDER,
+        "issued_at": ORDER,
+        "shipped_at": ORDER + timedelta(hours=5),
+    }
     snapshot = {k: kw.pop(k) for k in ("last_event_at",) if k in kw}
     facts.update(kw)
     repo.upsert_parcels(engine, [ParcelFacts(**facts)], now=ORDER)
     with engine.begin() as conn:
-        conn.execute(ParcelRow.__table__.update().where(ParcelRow.__table__.c.waybill == waybill)
-                     .values(status=status, **snapshot))  # fmt: skip
+        conn.execute(
+            ParcelRow.__table__.update()
+            .where(ParcelRow.__table__.c.waybill == waybill)
+            .values(status=status, **snapshot)
+        )
         return conn.execute(select(ParcelRow.id).where(ParcelRow.waybill == waybill)).scalar_one()
 
 
 def _flag(engine: Engine, parcel_id: int, kind: str, state: str = "open") -> None:
     with engine.begin() as conn:
-        conn.execute(insert(FlagRow).values(parcel_id=parcel_id, courier="yto", kind=kind, severity="warn", state=state,
-                                            opened_at=NOW))  # fmt: skip
+        conn.execute(
+            insert(FlagRow).values(
+                parcel_id=parcel_id, courier="yto", kind=kind, severity="warn", state=state, opened_at=NOW
+            )
+        )
 
 
 def _audit(engine: Engine, claim_id: int) -> list[str]:
     with engine.connect() as conn:
-        return list(conn.execute(select(AuditRow.action).where(AuditRow.entity == "claim", AuditRow.entity_id == claim_id)
-                                 .order_by(AuditRow.id)).scalars())  # fmt: skip
+        return list(
+            conn.execute(
+                select(AuditRow.action)
+                .where(AuditRow.entity == "claim", AuditRow.entity_id == claim_id)
+                .order_by(AuditRow.id)
+            ).scalars()
+        )
 
 
 def test_flags_propose_their_claims_once(engine: Engine, tables: ClaimTables) -> None:
     lost = _parcel(engine, "YT7500000000001")
     damaged = _parcel(engine, "YT7500000000002")
     late = _parcel(engine, "YT7500000000003")
-    refused_late = _parcel(engine, "YT7500000000004", forward_freight=D("12.00"), return_freight=D("15.00"),
-                           last_event_at=ORDER + timedelta(hours=5 + 100))  # fmt: skip
+    refused_late = _parcel(
+        engine,
+        "YT7500000000004",
+        forward_freight=D("12.00"),
+        return_freight=D("15.00"),
+        last_event_at=ORDER + timedelta(hours=5 + 100),
+    )
     refused_on_time = _parcel(engine, "YT7500000000005", last_event_at=ORDER + timedelta(hours=30))
-    insured = _parcel(engine, "YT7500000000006", freight_insured=True, category="冰箱", goods_value=D("3299.00"),
-                      status="returned")  # fmt: skip
+    insured = _parcel(
+        engine, "YT7500000000006", freight_insured=True, category="冰箱", goods_value=D("3299.00"), status="returned"
+    )
     resolved = _parcel(engine, "YT7500000000007")
-    for pid, kind in [(lost, "lost"), (damaged, "damaged"), (late, "late_shipment"), (refused_late, "refused"),
-                      (refused_on_time, "refused"), (insured, "returned"), (resolved, "lost")]:  # fmt: skip
+    for pid, kind in [
+        (lost, "lost"),
+        (damaged, "damaged"),
+        (late, "late_shipment"),
+        (refused_late, "refused"),
+        (refused_on_time, "refused"),
+        (insured, "returned"),
+        (resolved, "lost"),
+    ]:
         _flag(engine, pid, kind, state="resolved" if pid == resolved else "open")
     summary = service.propose(engine, tables=tables, now=NOW)
     assert dict(summary.proposed) == {"goods_lost": 2, "ship_delay": 1, "freight": 1, "freight_insurance": 1}
@@ -106,8 +137,9 @@ def _draft(
     engine: Engine, tables: ClaimTables, waybill: str = "YT7500000000020", claim_type: str = "goods_lost"
 ) -> int:
     pid = _parcel(engine, waybill)
-    return service.open_claim(engine, parcel_id=pid, claim_type=claim_type, scenario="default", tables=tables,
-                              actor="lead.wang", now=NOW)  # fmt: skip
+    return service.open_claim(
+        engine, parcel_id=pid, claim_type=claim_type, scenario="default", tables=tables, actor="lead.wang", now=NOW
+    )
 
 
 def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables: ClaimTables) -> None:
@@ -115,8 +147,14 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
     opens = service.get_claim(engine, claim_id)["filing_opens_at"]
     assert opens == ORDER + timedelta(days=7)
     with pytest.raises(TrackerError, match="filing opens"):
-        service.file_claim(engine, claim_id=claim_id, reference_no="TS-1", actor="lead.wang", now=NOW,
-                           filed_at=opens - timedelta(minutes=1))  # fmt: skip
+        service.file_claim(
+            engine,
+            claim_id=claim_id,
+            reference_no="TS-1",
+            actor="lead.wang",
+            now=NOW,
+            filed_at=opens - timedelta(minutes=1),
+        )
     filed = service.file_claim(
         engine, claim_id=claim_id, reference_no="TS-1", actor="lead.wang", now=NOW, filed_at=opens
     )
@@ -125,8 +163,13 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
     assert paid["state"] == "paid" and paid["paid_amount"] == D("200.00")
     assert _audit(engine, claim_id) == ["claim.draft", "claim.filed", "claim.paid"]
     (line,) = reconcile(engine, tz=SHANGHAI)
-    assert (line.courier, line.month, line.expected, line.paid, line.short) == ("yto", "2026-11", D("268.50"), D("200.00"),
-                                                                                D("68.50"))  # fmt: skip
+    assert (line.courier, line.month, line.expected, line.paid, line.short) == (
+        "yto",
+        "2026-11",
+        D("268.50"),
+        D("200.00"),
+        D("68.50"),
+    )
     assert line.mismatches[0]["claim_id"] == claim_id
 
 
@@ -143,8 +186,9 @@ def test_a_filing_date_without_a_time_counts_if_the_window_is_open_that_day(
     first = _draft(engine, tables, waybill="YT7500000000031")
     opens = service.get_claim(engine, first)["filing_opens_at"]
     with pytest.raises(TrackerError, match="filing opens"):
-        service.file_claim(engine, claim_id=first, reference_no="R", actor="a", now=NOW,
-                           filed_on=day_of(opens - timedelta(days=1)))  # fmt: skip
+        service.file_claim(
+            engine, claim_id=first, reference_no="R", actor="a", now=NOW, filed_on=day_of(opens - timedelta(days=1))
+        )
     filed = service.file_claim(engine, claim_id=first, reference_no="R", actor="a", now=NOW, filed_on=day_of(opens))
     assert filed["state"] == "filed" and filed["filed_at"] == opens
     late = _draft(engine, tables, waybill="YT7500000000032", claim_type="ship_delay")
@@ -152,16 +196,25 @@ def test_a_filing_date_without_a_time_counts_if_the_window_is_open_that_day(
     filed = service.file_claim(engine, claim_id=late, reference_no="R", actor="a", now=NOW, filed_on=day_of(closes))
     assert filed["filed_at"] == day_of(closes)[0] <= closes
     with pytest.raises(TrackerError, match="filing window closed"):
-        service.file_claim(engine, claim_id=_draft(engine, tables, waybill="YT7500000000033", claim_type="ship_delay"),
-                           reference_no="R", actor="a", now=NOW, filed_on=day_of(closes + timedelta(days=1)))  # fmt: skip
+        service.file_claim(
+            engine,
+            claim_id=_draft(engine, tables, waybill="YT7500000000033", claim_type="ship_delay"),
+            reference_no="R",
+            actor="a",
+            now=NOW,
+            filed_on=day_of(closes + timedelta(days=1)),
+        )
 
 
-@pytest.mark.parametrize(("moves", "error"), [
-    (["pay"], "claim \\d+ is draft; it cannot become paid"),
-    (["file", "file"], "is filed; it cannot become filed"),
-    (["withdraw", "file"], "is withdrawn; it cannot become filed"),
-    (["file", "reject", "pay"], "is rejected; it cannot become paid"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("moves", "error"),
+    [
+        (["pay"], "claim \\d+ is draft; it cannot become paid"),
+        (["file", "file"], "is filed; it cannot become filed"),
+        (["withdraw", "file"], "is withdrawn; it cannot become filed"),
+        (["file", "reject", "pay"], "is rejected; it cannot become paid"),
+    ],
+)
 def test_invalid_transitions_are_clear_errors(
     engine: Engine, tables: ClaimTables, moves: list[str], error: str
 ) -> None:
@@ -200,12 +253,23 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     from tracker.status import FactKind
 
     couriers = load_settings().couriers
-    pid = _parcel(engine, "YT7500000000020", recipient=mask_name("张三丰"), phone_masked=mask_phone("13812341234"),
-                  province="浙江省", city="杭州市", district="西湖区", address_detail=mask_address("文三路100号3幢"),
-                  goods_title="羊毛围巾 灰色", forward_freight=D("8.00"), shop="旗舰店")  # fmt: skip
+    pid = _parcel(
+        engine,
+        "YT7500000000020",
+        recipient=mask_name("张三丰"),
+        phone_masked=mask_phone("13812341234"),
+        province="浙江省",
+        city="杭州市",
+        district="西湖区",
+        address_detail=mask_address("文三路100号3幢"),
+        goods_title="羊毛围巾 灰色",
+        forward_freight=D("8.00"),
+        shop="旗舰店",
+    )
     _flag(engine, pid, "lost")
-    claim_id = service.open_claim(engine, parcel_id=pid, claim_type="goods_lost", scenario="default", tables=tables,
-                                  actor="lead.wang", now=NOW)  # fmt: skip
+    claim_id = service.open_claim(
+        engine, parcel_id=pid, claim_type="goods_lost", scenario="default", tables=tables, actor="lead.wang", now=NOW
+    )
     with engine.begin() as conn:
         conn.execute(insert(TrackingEventRow), [
             {"parcel_id": pid, "event_time": ORDER + timedelta(hours=8), "status": "picked_up", "raw_code": "1",
@@ -215,19 +279,37 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
              "text": "【杭州转运中心】已发出", "text_hash": "b" * 16, "location": None, "ingested_at": NOW,
              "source": ""},
         ])  # fmt: skip
-    record_fact(engine, waybill="YT7500000000020", kind=FactKind.loss_confirmed, actor="王芳", now=NOW,
-                data={"note": "网点确认遗失", "photos": ["外包装.jpg", "面单.jpg"]})  # fmt: skip
-    service.file_claim(engine, claim_id=claim_id, reference_no="YT-LP-0815", actor="lead.wang",
-                       now=ORDER + timedelta(days=8))  # fmt: skip
+    record_fact(
+        engine,
+        waybill="YT7500000000020",
+        kind=FactKind.loss_confirmed,
+        actor="王芳",
+        now=NOW,
+        data={"note": "网点确认遗失", "photos": ["外包装.jpg", "面单.jpg"]},
+    )
+    service.file_claim(
+        engine, claim_id=claim_id, reference_no="YT-LP-0815", actor="lead.wang", now=ORDER + timedelta(days=8)
+    )
     from dataclasses import replace
 
     from claims.tables import Filing
 
-    filing = Filing(merchant="悦家旗舰店", address="浙江省杭州市余杭区仓前街道1号仓", contact="王经理",
-                    phone="0571-88886666", accounts={"yto": "YT0571000123"})  # fmt: skip
+    filing = Filing(
+        merchant="悦家旗舰店",
+        address="浙江省杭州市余杭区仓前街道1号仓",
+        contact="王经理",
+        phone="0571-88886666",
+        accounts={"yto": "YT0571000123"},
+    )
     tables = replace(tables, contracts=tables.contracts.model_copy(update={"filing": filing}))
-    out = export_claims(tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine, tables=tables,
-                        tz=SHANGHAI, couriers=couriers)  # fmt: skip
+    out = export_claims(
+        tmp_path / "packet.xlsx",
+        service.list_claims(engine),
+        engine=engine,
+        tables=tables,
+        tz=SHANGHAI,
+        couriers=couriers,
+    )
     book = load_workbook(out)
     summary = book["索赔清单"]
     header = [c.value for c in summary[1]]
@@ -243,7 +325,11 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     assert row["附件清单"] == "外包装.jpg、面单.jpg" and row["币种"] == "人民币"
     assert row["情形"] == "一般情形" and "#" in row["证据"]
     assert (row["寄件人(商家)"], row["月结账号"], row["联系人"], row["联系电话"]) == (
-        "悦家旗舰店", "YT0571000123", "王经理", "0571-88886666")  # fmt: skip
+        "悦家旗舰店",
+        "YT0571000123",
+        "王经理",
+        "0571-88886666",
+    )
     assert row["下单时间"] == "2026-11-01 10:00" and row["保价金额"] is None  # 保价 is left for the lead
     money = summary.cell(row=2, column=header.index("索赔金额") + 1)
     assert money.data_type == "n" and "¥" in money.number_format
@@ -262,18 +348,36 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     assert lines[lines.index(["附件清单"]) + 2 :][:2] == [["外包装.jpg"], ["面单.jpg"]]
     for sheet in book.worksheets:
         assert not [c.coordinate for r in sheet.iter_rows() for c in r if c.data_type == "f"]
-    csv_text = export_claims(tmp_path / "packet.csv", service.list_claims(engine), engine=engine, tables=tables,
-                             tz=SHANGHAI, couriers=couriers).read_text(encoding="utf-8-sig")  # fmt: skip
+    csv_text = export_claims(
+        tmp_path / "packet.csv",
+        service.list_claims(engine),
+        engine=engine,
+        tables=tables,
+        tz=SHANGHAI,
+        couriers=couriers,
+    ).read_text(encoding="utf-8-sig")
     assert "物流轨迹" in csv_text and "2026-11-01 18:00 [已揽收] 【杭州市萧山区公司】已揽收 (杭州市)" in csv_text
     assert "圆通速递" in csv_text and "2026-11-23 12:00 快递确认丢件 (王芳): 备注: 网点确认遗失" in csv_text
 
 
-@pytest.mark.parametrize(("action", "error"), [
-    (lambda e, i: service.file_claim(e, claim_id=i, reference_no="  ", actor="a", now=NOW), "needs the courier's reference number"),
-    (lambda e, i: service.pay_claim(e, claim_id=i, amount=D("-1.00"), actor="a", now=NOW), "a payout is not negative"),
-    (lambda e, i: service.reject_claim(e, claim_id=i, reason="", actor="a", now=NOW), "a rejection needs the courier's reason"),
-    (lambda e, i: service.get_claim(e, 999_999), "no claim with id 999999"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("action", "error"),
+    [
+        (
+            lambda e, i: service.file_claim(e, claim_id=i, reference_no="  ", actor="a", now=NOW),
+            "needs the courier's reference number",
+        ),
+        (
+            lambda e, i: service.pay_claim(e, claim_id=i, amount=D("-1.00"), actor="a", now=NOW),
+            "a payout is not negative",
+        ),
+        (
+            lambda e, i: service.reject_claim(e, claim_id=i, reason="", actor="a", now=NOW),
+            "a rejection needs the courier's reason",
+        ),
+        (lambda e, i: service.get_claim(e, 999_999), "no claim with id 999999"),
+    ],
+)
 def test_bad_ledger_input_is_refused_and_changes_nothing(
     engine: Engine, tables: ClaimTables, action, error: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -288,5 +392,6 @@ def test_open_claim_twice_for_one_type_is_refused(engine: Engine, tables: ClaimT
     claim_id = _draft(engine, tables)
     parcel_id = service.get_claim(engine, claim_id)["parcel_id"]
     with pytest.raises(TrackerError, match="YT7500000000020 already has a goods_lost claim"):
-        service.open_claim(engine, parcel_id=parcel_id, claim_type="goods_lost", scenario="default", tables=tables,
-                           actor="a", now=NOW)  # fmt: skip
+        service.open_claim(
+            engine, parcel_id=parcel_id, claim_type="goods_lost", scenario="default", tables=tables, actor="a", now=NOW
+        )

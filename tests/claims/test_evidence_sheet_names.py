@@ -28,10 +28,16 @@ def test_two_claims_on_one_parcel_get_two_named_sheets(engine: Engine, tmp_path:
     tables = load_tables(PROJECT_ROOT / "config" / "claims")
     pid = _parcel(engine, "YT7500000000030", forward_freight=D("12.00"), return_freight=D("15.00"))
     for claim_type in ("goods_lost", "freight"):
-        service.open_claim(engine, parcel_id=pid, claim_type=claim_type, scenario="default", tables=tables,
-                           actor="lead.wang", now=NOW)  # fmt: skip
-    out = export_claims(tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine, tables=tables,
-                        tz=ZoneInfo("Asia/Shanghai"))  # fmt: skip
+        service.open_claim(
+            engine, parcel_id=pid, claim_type=claim_type, scenario="default", tables=tables, actor="lead.wang", now=NOW
+        )
+    out = export_claims(
+        tmp_path / "packet.xlsx",
+        service.list_claims(engine),
+        engine=engine,
+        tables=tables,
+        tz=ZoneInfo("Asia/Shanghai"),
+    )
     first, second = (c["id"] for c in service.list_claims(engine))
     names = load_workbook(out).sheetnames
     assert names[0] == "索赔清单" and sorted(names[1:]) == sorted(

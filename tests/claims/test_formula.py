@@ -26,9 +26,17 @@ def tables() -> ClaimTables:
 
 def _every_case(tables: ClaimTables):  # type: ignore[no-untyped-def]
     """Every computable type and scenario, once with every input and once with none."""
-    full = ClaimInputs(courier="yto", goods_value=D("128.00"), supplier_value=D("60"), loss_value=D("90"),
-                       forward_freight=D("12.00"), reverse_freight=D("15.00"), came_back=True,
-                       order_created_at=ORDER, order_issued_at=ORDER)  # fmt: skip
+    full = ClaimInputs(
+        courier="yto",
+        goods_value=D("128.00"),
+        supplier_value=D("60"),
+        loss_value=D("90"),
+        forward_freight=D("12.00"),
+        reverse_freight=D("15.00"),
+        came_back=True,
+        order_created_at=ORDER,
+        order_issued_at=ORDER,
+    )
     kept = replace(full, came_back=False, goods_value=D("5000.00"), order_created_at=None, order_issued_at=None)
     bare = ClaimInputs(courier="yto")
     for table in tables.courier_tables:

@@ -25,8 +25,10 @@ def board_config(tmp_path: Path) -> Path:
     config = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config)
     board_toml = config / "board.toml"  # the shipped demo board is open on localhost; these tests log in
-    board_toml.write_text(board_toml.read_text(encoding="utf-8").replace("open_localhost = true", "open_localhost = false"),
-                          encoding="utf-8")  # fmt: skip
+    board_toml.write_text(
+        board_toml.read_text(encoding="utf-8").replace("open_localhost = true", "open_localhost = false"),
+        encoding="utf-8",
+    )
     for name, (role, password) in USERS.items():
         write_user(config / "board.toml", name, role=role, password_hash=hash_password(password))
     return config

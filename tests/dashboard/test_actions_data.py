@@ -39,14 +39,39 @@ def test_find_parcels_by_part_of_a_number(seeded):
 def test_ledger_filter_and_money_per_courier(seeded, now):
     engine, ids = seeded
     with engine.begin() as conn:
-        conn.execute(CLAIM.insert(), [
-            dict(parcel_id=ids["parcels"]["ZTO2002"], courier="zto", claim_type="freight", state="paid",
-                 amount=Decimal("20.00"), paid_amount=Decimal("15.50"), formula="", table_version="t",
-                 reference_no="ZT-9001", created_at=now, updated_at=now, filing_closes_at=None),
-            dict(parcel_id=ids["parcels"]["SF1004"], courier="sf", claim_type="goods_lost", state="draft",
-                 amount=Decimal("35.00"), paid_amount=None, formula="", table_version="t", reference_no=None,
-                 created_at=now, updated_at=now, filing_closes_at=now + timedelta(days=30)),
-        ])  # fmt: skip
+        conn.execute(
+            CLAIM.insert(),
+            [
+                dict(
+                    parcel_id=ids["parcels"]["ZTO2002"],
+                    courier="zto",
+                    claim_type="freight",
+                    state="paid",
+                    amount=Decimal("20.00"),
+                    paid_amount=Decimal("15.50"),
+                    formula="",
+                    table_version="t",
+                    reference_no="ZT-9001",
+                    created_at=now,
+                    updated_at=now,
+                    filing_closes_at=None,
+                ),
+                dict(
+                    parcel_id=ids["parcels"]["SF1004"],
+                    courier="sf",
+                    claim_type="goods_lost",
+                    state="draft",
+                    amount=Decimal("35.00"),
+                    paid_amount=None,
+                    formula="",
+                    table_version="t",
+                    reference_no=None,
+                    created_at=now,
+                    updated_at=now,
+                    filing_closes_at=now + timedelta(days=30),
+                ),
+            ],
+        )
     money = {r["courier"]: r for r in data.money_by_courier(engine, now=now)}
     assert money["sf"]["claimable"] == Decimal("234.00") and money["sf"]["claimable_n"] == 2
     assert money["zto"]["paid"] == Decimal("15.50") and money["yto"]["filed"] == Decimal("88.00")
@@ -54,9 +79,13 @@ def test_ledger_filter_and_money_per_courier(seeded, now):
     f = LedgerFilter(text="zt-90")
     assert [r["waybill"] for r in data.claims_page(engine, f=f, now=now)] == ["ZTO2002"]
     assert data.claims_total(engine, f=LedgerFilter(courier="sf", state="claimable"), now=now) == {
-        "amount": Decimal("234.00"), "paid_amount": Decimal("0.00")}  # fmt: skip
+        "amount": Decimal("234.00"),
+        "paid_amount": Decimal("0.00"),
+    }
     soon = LedgerFilter(closes_within_days=3)
     assert [r["waybill"] for r in data.claims_page(engine, f=soon, now=now)] == ["SF1001"]
     assert data.claims_count(engine, f=LedgerFilter(claim_type="goods_lost", courier="sf"), now=now) == 1
     assert [(r["waybill"], r["days_left"]) for r in data.deadlines(engine, now=now, limit=5)] == [
-        ("SF1001", 2), ("SF1004", 30)]  # fmt: skip
+        ("SF1001", 2),
+        ("SF1004", 30),
+    ]

@@ -7,8 +7,14 @@ from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import APP
 
-VIEWS = ["views/overview.py", "views/queue.py", "views/parcel.py", "views/claims.py", "views/scorecards.py",
-         "views/alerts.py"]  # fmt: skip
+VIEWS = [
+    "views/overview.py",
+    "views/queue.py",
+    "views/parcel.py",
+    "views/claims.py",
+    "views/scorecards.py",
+    "views/alerts.py",
+]
 
 
 def login(name: str = "lily", password: str = "lily-pw") -> AppTest:

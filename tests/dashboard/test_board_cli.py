@@ -19,8 +19,10 @@ from tracker.settings import load_settings
 
 def test_add_user_writes_a_salted_hash_and_keeps_the_rest_of_the_file(board_config):
     runner = CliRunner()
-    result = runner.invoke(app, ["--config", str(board_config), "board", "add-user", "zhao", "--role", "lead",
-                                 "--password", "s3cret-s3cret"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["--config", str(board_config), "board", "add-user", "zhao", "--role", "lead", "--password", "s3cret-s3cret"],
+    )
     assert result.exit_code == 0, result.output
     assert "added zhao (lead)" in result.output
     text = (board_config / "board.toml").read_text(encoding="utf-8")
@@ -36,8 +38,9 @@ def test_add_user_writes_a_salted_hash_and_keeps_the_rest_of_the_file(board_conf
 def test_add_user_again_replaces_role_and_password(board_config):
     runner = CliRunner()
     for role, password in (("lead", "first-password"), ("agent", "second-password")):
-        result = runner.invoke(app, ["--config", str(board_config), "board", "add-user", "zhao", "--role", role,
-                                     "--password", password])  # fmt: skip
+        result = runner.invoke(
+            app, ["--config", str(board_config), "board", "add-user", "zhao", "--role", role, "--password", password]
+        )
         assert result.exit_code == 0, result.output
     users = tomllib.loads((board_config / "board.toml").read_text(encoding="utf-8"))["users"]
     assert users["zhao"]["role"] == "agent"
@@ -46,8 +49,9 @@ def test_add_user_again_replaces_role_and_password(board_config):
 
 
 def test_add_user_refuses_an_unknown_role(board_config):
-    result = CliRunner().invoke(app, ["--config", str(board_config), "board", "add-user", "zhao", "--role", "boss",
-                                      "--password", "x"])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["--config", str(board_config), "board", "add-user", "zhao", "--role", "boss", "--password", "x"]
+    )
     assert result.exit_code != 0
     assert "--role: expected lead or agent, got 'boss'" in str(result.exception or result.output)
 
@@ -63,8 +67,9 @@ def test_tracker_board_serves_on_localhost_and_prints_its_url(board_db):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     tracker = [sys.executable, "-c", "from tracker.cli import main; main()"]
-    proc = subprocess.Popen([*tracker, "board", "--port", str(port)], stdout=subprocess.PIPE, text=True,
-                            env=os.environ.copy())  # fmt: skip
+    proc = subprocess.Popen(
+        [*tracker, "board", "--port", str(port)], stdout=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
     try:
         assert proc.stdout.readline().strip() == f"board: http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

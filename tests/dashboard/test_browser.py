@@ -23,8 +23,15 @@ from tracker.commands.board import streamlit_command
 from tracker.settings import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--disable-quic", "--no-first-run"]  # fmt: skip
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 TIMEOUT_MS = 30_000
 
 
@@ -294,4 +301,8 @@ def test_lead_finds_a_parcel_by_part_of_its_number_confirms_the_loss_and_opens_t
         audit = conn.execute(select(AUDIT.c.actor).where(AUDIT.c.entity == "claim", AUDIT.c.entity_id == claim.id))
         assert [a for (a,) in audit] == ["lily"]
     assert (claim.parcel_id, claim.courier, claim.state, str(claim.amount)) == (
-        ids["parcels"]["SF1001"], "sf", "draft", "199.00")  # fmt: skip
+        ids["parcels"]["SF1001"],
+        "sf",
+        "draft",
+        "199.00",
+    )

@@ -25,8 +25,10 @@ TZ = "Asia/Shanghai"
 
 
 def words(lang: str = "zh") -> charts.Words:
-    names = {"zh": {"sf": "顺丰速运", "zto": "中通快递", "ems": "EMS"}, "en": {"sf": "SF Express", "zto": "ZTO Express",
-             "ems": "EMS"}}[lang]  # fmt: skip
+    names = {
+        "zh": {"sf": "顺丰速运", "zto": "中通快递", "ems": "EMS"},
+        "en": {"sf": "SF Express", "zto": "ZTO Express", "ems": "EMS"},
+    }[lang]
     return charts.Words(lang=lang, courier=lambda slug: names.get(slug or "", slug or ""))
 
 
@@ -58,11 +60,21 @@ def test_exceptions_per_day_counts_china_days(seeded, now):
         dict(opened_at=now - timedelta(days=40), resolved_at=None, state="open"),  # before the 30 days
     ]
     with engine.begin() as conn:
-        conn.execute(FLAG.insert(), [
-            dict(parcel_id=ids["parcels"]["YTO3003"], courier="yto", kind=kind, severity="warn",
-                 next_action_zh="核实", next_action_en="Check", **r)
-            for r, kind in zip(rows, ["damaged", "delivered_disputed", "unreachable"], strict=True)
-        ])  # fmt: skip
+        conn.execute(
+            FLAG.insert(),
+            [
+                dict(
+                    parcel_id=ids["parcels"]["YTO3003"],
+                    courier="yto",
+                    kind=kind,
+                    severity="warn",
+                    next_action_zh="核实",
+                    next_action_en="Check",
+                    **r,
+                )
+                for r, kind in zip(rows, ["damaged", "delivered_disputed", "unreachable"], strict=True)
+            ],
+        )
     days = data.exceptions_per_day(engine, now=now, tz=TZ, days=30)
     assert len(days) == 30
     assert days[-1]["day"].isoformat() == "2026-11-23" and days[0]["day"].isoformat() == "2026-10-25"
@@ -89,12 +101,25 @@ def test_recovered_by_month_sums_paid_claims_per_courier_and_china_month(seeded,
     more = seed_ageing(engine, now)  # EMS06 has a loss claim already: one loss claim per parcel
     parcels = [i for w, i in more.items() if w.startswith(("EMS", "ZTO1")) and w != "EMS06"][: len(claims)]
     with engine.begin() as conn:
-        conn.execute(CLAIM.insert(), [
-            dict(parcel_id=parcel, courier=c, claim_type="loss", state=s, amount=Decimal("100.00"),
-                 formula="货值 100.00", table_version="test", paid_amount=Decimal(p) if p else None, paid_at=at,
-                 created_at=now - timedelta(days=500), updated_at=now)
-            for parcel, (c, s, p, at) in zip(parcels, claims, strict=True)
-        ])  # fmt: skip
+        conn.execute(
+            CLAIM.insert(),
+            [
+                dict(
+                    parcel_id=parcel,
+                    courier=c,
+                    claim_type="loss",
+                    state=s,
+                    amount=Decimal("100.00"),
+                    formula="货值 100.00",
+                    table_version="test",
+                    paid_amount=Decimal(p) if p else None,
+                    paid_at=at,
+                    created_at=now - timedelta(days=500),
+                    updated_at=now,
+                )
+                for parcel, (c, s, p, at) in zip(parcels, claims, strict=True)
+            ],
+        )
     rows = data.recovered_by_month(engine, now=now, tz=TZ, months=12)
     got = [(r["month"], r["courier"], r["paid"], r["claims"]) for r in rows]
     assert got == [
@@ -129,8 +154,11 @@ def _find(spec: dict, channel: str) -> dict:
 def test_a_kind_has_the_same_colour_on_every_chart():
     w = words()
     kind_rows = [{"kind": "stale", "n": 7}, {"kind": "refused", "n": 2}]
-    courier_rows = [{"courier": "zto", "kind": "refused", "n": 2}, {"courier": "sf", "kind": "lost", "n": 1},
-                    {"courier": "sf", "kind": "stale", "n": 7}]  # fmt: skip
+    courier_rows = [
+        {"courier": "zto", "kind": "refused", "n": 2},
+        {"courier": "sf", "kind": "lost", "n": 1},
+        {"courier": "sf", "kind": "stale", "n": 7},
+    ]
     a = _colour_of(charts.by_kind(kind_rows, w).to_dict())
     b = _colour_of(charts.by_courier(courier_rows, w).to_dict())
     assert a == {"物流不更新": charts.KIND_COLORS["stale"], "拒收": charts.KIND_COLORS["refused"]}
@@ -147,9 +175,29 @@ def _shown_text(spec: dict) -> str:
     def walk(node, key=""):
         if isinstance(node, dict):
             for k, v in node.items():
-                if k not in ("field", "type", "name", "$schema", "mark", "aggregate", "timeUnit", "format", "sort",
-                             "orient", "direction", "range", "scheme", "color", "fill", "stroke", "align", "baseline",
-                             "fontWeight", "labelAngle", "strokeDash"):  # fmt: skip
+                if k not in (
+                    "field",
+                    "type",
+                    "name",
+                    "$schema",
+                    "mark",
+                    "aggregate",
+                    "timeUnit",
+                    "format",
+                    "sort",
+                    "orient",
+                    "direction",
+                    "range",
+                    "scheme",
+                    "color",
+                    "fill",
+                    "stroke",
+                    "align",
+                    "baseline",
+                    "fontWeight",
+                    "labelAngle",
+                    "strokeDash",
+                ):
                     walk(v, k)
         elif isinstance(node, list):
             for v in node:
@@ -175,7 +223,7 @@ def test_charts_show_names_never_codes(lang, now):
             w,
             warn_hours=72,
             escalate_hours=96,
-        ),  # fmt: skip
+        ),
         charts.per_day([{"day": now.date(), "opened": 3, "resolved": 1}], w),
         charts.recovered([{"month": "2026-11", "courier": "sf", "paid": Decimal("12.50"), "claims": 1}], w),
         charts.exception_rates(
@@ -189,7 +237,7 @@ def test_charts_show_names_never_codes(lang, now):
                 }
             ],
             w,
-        ),  # fmt: skip
+        ),
         charts.median_transit([{"courier": "zto", "median_transit_hours": 41.5}], w),
     ]
     for chart in built:
@@ -248,8 +296,11 @@ def test_overview_draws_the_four_charts_with_the_configured_marks(board_db, boar
 def test_scorecards_chart_money_recovered_per_courier_and_month(board_db, now):
     engine, ids = board_db
     with engine.begin() as conn:
-        conn.execute(CLAIM.update().where(CLAIM.c.id == ids["claims"]["damage"]).values(
-            state="paid", paid_amount=Decimal("88.00"), paid_at=now - timedelta(days=1)))  # fmt: skip
+        conn.execute(
+            CLAIM.update()
+            .where(CLAIM.c.id == ids["claims"]["damage"])
+            .values(state="paid", paid_amount=Decimal("88.00"), paid_at=now - timedelta(days=1))
+        )
     at = login()
     at.switch_page("views/scorecards.py").run()
     assert not at.exception, at.exception

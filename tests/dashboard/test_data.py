@@ -103,8 +103,10 @@ def test_claims_ledger_and_reconciliation(seeded):
 
 def test_scorecards_rates_and_median_transit(seeded, now):
     engine, _ = seeded
-    cards = {c["courier"]: c for c in data.scorecards(
-        engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now)}  # fmt: skip
+    cards = {
+        c["courier"]: c
+        for c in data.scorecards(engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now)
+    }
     assert cards["sf"]["parcels"] == 2
     assert cards["sf"]["exception_rate"] == 1.0  # both SF parcels have an exception
     assert cards["sf"]["kind_rates"] == {"stale": 0.5, "no_first_scan": 0.5}
@@ -137,8 +139,10 @@ def test_scorecard_exception_rate_counts_parcels_not_flags(seeded, now):
     """Issue 15: the rate was flags per parcel (EMS 88.6% where 45.5% of its parcels had any flag)."""
     engine, _ = seeded
     seed_ageing(engine, now)
-    cards = {c["courier"]: c for c in data.scorecards(
-        engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now)}  # fmt: skip
+    cards = {
+        c["courier"]: c
+        for c in data.scorecards(engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now)
+    }
     ems = cards["ems"]
     # 8 EMS parcels, 10 flags on 7 of them (EMS07's flag is resolved: it was an exception all the same)
     assert ems["parcels"] == 8

@@ -28,26 +28,61 @@ PAGE = SETTINGS.board.page_size
 
 def _many(engine, now, n: int) -> None:
     """n more parcels of ZTO with an open stale flag each and a draft claim each; one note is a formula."""
-    upsert_parcels(engine, [
-        ParcelFacts(courier="zto", waybill=f"ZT9{i:06d}", order_id=f"O-9{i:05d}", shop="旗舰店", province="广东省",
-                    goods_value=Decimal("12.50") + i, shipped_at=now - timedelta(hours=50 + i % 40))
-        for i in range(n)
-    ], now=now - timedelta(hours=200))  # fmt: skip
+    upsert_parcels(
+        engine,
+        [
+            ParcelFacts(
+                courier="zto",
+                waybill=f"ZT9{i:06d}",
+                order_id=f"O-9{i:05d}",
+                shop="旗舰店",
+                province="广东省",
+                goods_value=Decimal("12.50") + i,
+                shipped_at=now - timedelta(hours=50 + i % 40),
+            )
+            for i in range(n)
+        ],
+        now=now - timedelta(hours=200),
+    )
     with engine.begin() as conn:
         ids = [pid for (pid,) in conn.execute(select(PARCEL.c.id).where(PARCEL.c.waybill.like("ZT9%")))]
-        conn.execute(FLAG.insert(), [
-            dict(parcel_id=pid, courier="zto", kind="stale", severity="warn", state="open",
-                 opened_at=now - timedelta(hours=3), next_action_zh="电话咨询网点", next_action_en="Phone the outlet",
-                 note="=HYPERLINK(\"http://x\")" if k == 0 else None)
-            for k, pid in enumerate(ids)
-        ])  # fmt: skip
-        conn.execute(CLAIM.insert(), [
-            dict(parcel_id=pid, courier="zto", claim_type="goods_lost", scenario="default", state="draft",
-                 amount=Decimal("12.50"), formula=dumps([part("value", name="goods_value", amount="12.50")]), table_version="t",
-                 filing_opens_at=now - timedelta(days=1), filing_closes_at=now + timedelta(days=30),
-                 created_at=now, updated_at=now)
-            for pid in ids
-        ])  # fmt: skip
+        conn.execute(
+            FLAG.insert(),
+            [
+                dict(
+                    parcel_id=pid,
+                    courier="zto",
+                    kind="stale",
+                    severity="warn",
+                    state="open",
+                    opened_at=now - timedelta(hours=3),
+                    next_action_zh="电话咨询网点",
+                    next_action_en="Phone the outlet",
+                    note='=HYPERLINK("http://x")' if k == 0 else None,
+                )
+                for k, pid in enumerate(ids)
+            ],
+        )
+        conn.execute(
+            CLAIM.insert(),
+            [
+                dict(
+                    parcel_id=pid,
+                    courier="zto",
+                    claim_type="goods_lost",
+                    scenario="default",
+                    state="draft",
+                    amount=Decimal("12.50"),
+                    formula=dumps([part("value", name="goods_value", amount="12.50")]),
+                    table_version="t",
+                    filing_opens_at=now - timedelta(days=1),
+                    filing_closes_at=now + timedelta(days=30),
+                    created_at=now,
+                    updated_at=now,
+                )
+                for pid in ids
+            ],
+        )
 
 
 def _read(blob: bytes):
@@ -73,8 +108,18 @@ def test_queue_export_holds_every_filtered_row_in_chinese(many, now):
     f = QueueFilter(courier="zto")
     total = data.queue_count(many, f, now=now)
     assert total > PAGE  # more than one page of the board
-    book, sheet = _read(queue_xlsx(many, f, now=now, sort="escalated", lang="zh", tz=TZ, couriers=COURIERS,
-                                   limit=SETTINGS.board.export_max_rows))  # fmt: skip
+    book, sheet = _read(
+        queue_xlsx(
+            many,
+            f,
+            now=now,
+            sort="escalated",
+            lang="zh",
+            tz=TZ,
+            couriers=COURIERS,
+            limit=SETTINGS.board.export_max_rows,
+        )
+    )
     header = [c.value for c in sheet[1]]
     assert header[:7] == ["异常编号", "运单号", "订单号", "快递", "异常类型", "级别", "状态"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
@@ -87,8 +132,9 @@ def test_queue_export_holds_every_filtered_row_in_chinese(many, now):
     assert {r[header.index("物流状态")] for r in rows} <= {"待揽收", "拒收"}
     assert all(not str(v).startswith(("zto", "stale", "open")) for r in rows for v in r if v is not None)
     # times in Asia/Shanghai: opened 3 h before the pinned clock
-    assert (now - timedelta(hours=3)).astimezone(TZ).strftime("%Y-%m-%d %H:%M") in {r[header.index("发现时间")]
-                                                                                    for r in rows}  # fmt: skip
+    assert (now - timedelta(hours=3)).astimezone(TZ).strftime("%Y-%m-%d %H:%M") in {
+        r[header.index("发现时间")] for r in rows
+    }
     notes = [r[0] for r in book.worksheets[1].iter_rows(values_only=True)]
     assert f"导出行数: {total:,}" in notes and any("中通快递" in line for line in notes)
     _no_formulas(book)
@@ -109,8 +155,18 @@ def test_queue_export_in_english_and_cut_at_the_bound(many, now):
 def test_ledger_export_holds_every_claim_with_money_as_yuan(many, now):
     total = data.claims_count(many, courier="zto")
     assert total > PAGE
-    book, sheet = _read(claims_xlsx(many, now=now, lang="zh", tz=TZ, couriers=COURIERS, total=total,
-                                    limit=SETTINGS.board.export_max_rows, filters={"courier": "zto"}))  # fmt: skip
+    book, sheet = _read(
+        claims_xlsx(
+            many,
+            now=now,
+            lang="zh",
+            tz=TZ,
+            couriers=COURIERS,
+            total=total,
+            limit=SETTINGS.board.export_max_rows,
+            filters={"courier": "zto"},
+        )
+    )
     header = [c.value for c in sheet[1]]
     assert header[:9] == ["编号", "运单号", "订单号", "快递", "理赔类型", "情形", "状态", "金额", "计算方式"]
     rows = list(sheet.iter_rows(min_row=2))

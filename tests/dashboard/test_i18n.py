@@ -73,8 +73,16 @@ def test_every_enum_member_has_words_in_both_languages():
     from tracker import status
     from tracker.status import Direction, FactKind, TrackingStatus
 
-    tables = {TrackingStatus: STATUSES, Direction: DIRECTIONS, FlagKind: KINDS, FactKind: FACT_KINDS,
-              Severity: SEVERITIES, FlagState: STATES, ClaimState: STATES, AlertState: STATES}  # fmt: skip
+    tables = {
+        TrackingStatus: STATUSES,
+        Direction: DIRECTIONS,
+        FlagKind: KINDS,
+        FactKind: FACT_KINDS,
+        Severity: SEVERITIES,
+        FlagState: STATES,
+        ClaimState: STATES,
+        AlertState: STATES,
+    }
     enums = {v for v in vars(status).values() if isinstance(v, type) and issubclass(v, StrEnum) and v is not StrEnum}
     assert enums == set(tables)  # a new vocabulary in tracker/status.py needs its words here first
     for enum, table in tables.items():
@@ -128,8 +136,9 @@ def test_service_errors_become_the_boards_words_and_the_cli_keeps_its_own():
     exc = TrackerError("--to: the assignee's name is required", code="assignee_required")
     assert str(exc) == "--to: the assignee's name is required"
     assert error_text(exc, "zh") == "请填写「分配给」的姓名"
-    moved = TrackerError("claim 7 is paid; it cannot become filed", code="claim_transition", claim_id=7, state="paid",
-                         to="filed")  # fmt: skip
+    moved = TrackerError(
+        "claim 7 is paid; it cannot become filed", code="claim_transition", claim_id=7, state="paid", to="filed"
+    )
     assert error_text(moved, "zh") == "理赔 7 当前为「已赔付」, 不能改为「已提交」"
     assert error_text(TrackerError("something new"), "zh") == t("error_generic", "zh")
     assert error_text(ValueError("bad"), "en") == t("error_generic", "en")

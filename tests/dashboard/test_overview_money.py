@@ -40,13 +40,23 @@ def money_board(board_db, now):
     ]
     with engine.begin() as conn:
         for waybill, courier, ctype, state, amount, paid, closes in rows:
-            conn.execute(CLAIM.insert(), dict(
-                parcel_id=parcels[waybill], courier=courier, claim_type=ctype, state=state,
-                amount=Decimal(amount) if amount else None, paid_amount=Decimal(paid) if paid else None,
-                formula="", table_version="test", created_at=now, updated_at=now,
-                filing_closes_at=now + timedelta(days=closes) if closes is not None else None,
-                reference_no=f"REF-{waybill}" if state in ("filed", "paid", "rejected") else None,
-            ))  # fmt: skip
+            conn.execute(
+                CLAIM.insert(),
+                dict(
+                    parcel_id=parcels[waybill],
+                    courier=courier,
+                    claim_type=ctype,
+                    state=state,
+                    amount=Decimal(amount) if amount else None,
+                    paid_amount=Decimal(paid) if paid else None,
+                    formula="",
+                    table_version="test",
+                    created_at=now,
+                    updated_at=now,
+                    filing_closes_at=now + timedelta(days=closes) if closes is not None else None,
+                    reference_no=f"REF-{waybill}" if state in ("filed", "paid", "rejected") else None,
+                ),
+            )
     return engine, ids, more
 
 
@@ -75,13 +85,24 @@ def test_every_money_number_is_the_sum_of_the_ledger_rows_it_opens(money_board):
     at = login()
     assert not at.exception, at.exception
     assert "理赔金额, 按快递" in [h.value for h in at.subheader]
-    links = [(link.proto.label, dict(parse_qsl(link.proto.query_string)))
-             for link in at.get("page_link") if "claims" in link.proto.page]  # fmt: skip
+    links = [
+        (link.proto.label, dict(parse_qsl(link.proto.query_string)))
+        for link in at.get("page_link")
+        if "claims" in link.proto.page
+    ]
     found = {(p["courier"], p["state"]): MONEY.fullmatch(label) for label, p in links}
     assert all(found.values()), links
     # every courier and state that has money has its link; nothing else has one
-    assert set(found) == {("sf", "claimable"), ("yto", "filed"), ("ems", "claimable"), ("ems", "filed"),
-                          ("ems", "paid"), ("ems", "rejected"), ("zto", "claimable"), ("zto", "rejected")}  # fmt: skip
+    assert set(found) == {
+        ("sf", "claimable"),
+        ("yto", "filed"),
+        ("ems", "claimable"),
+        ("ems", "filed"),
+        ("ems", "paid"),
+        ("ems", "rejected"),
+        ("zto", "claimable"),
+        ("zto", "rejected"),
+    }
     for (courier, state), match in found.items():
         shown, n = Decimal(match.group(1).replace(",", "")), int(match.group(2))
         rows = ledger_rows(ledger({"courier": courier, "state": state}))

@@ -130,10 +130,21 @@ def test_next_deadlines_are_the_soonest_n_with_days_left(board_db, now):
 
     with engine.begin() as conn:  # deadlines 20 and 40 days away: not "within 3 days", still the next ones
         for days, ctype in ((40, "late"), (20, "freight")):
-            conn.execute(CLAIM.insert(), dict(
-                parcel_id=ids["parcels"]["SF1004"], courier="sf", claim_type=ctype, state="draft",
-                amount=Decimal("10.00"), formula="", table_version="test", filing_closes_at=now + timedelta(days=days),
-                created_at=now, updated_at=now))  # fmt: skip
+            conn.execute(
+                CLAIM.insert(),
+                dict(
+                    parcel_id=ids["parcels"]["SF1004"],
+                    courier="sf",
+                    claim_type=ctype,
+                    state="draft",
+                    amount=Decimal("10.00"),
+                    formula="",
+                    table_version="test",
+                    filing_closes_at=now + timedelta(days=days),
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
     rows = data.deadlines(engine, now=now, limit=2)
     assert [(r["waybill"], r["days_left"]) for r in rows] == [("SF1001", 2), ("SF1004", 20)]
     at = login()

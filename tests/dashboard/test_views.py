@@ -55,8 +55,9 @@ def test_parcel_page_lists_the_buyers_who_gave_a_shared_return_waybill(board_db)
 
     engine, _ = board_db
     now = datetime(2026, 11, 22, tzinfo=UTC)
-    returned = ParcelFacts(courier="zto", waybill="73100000009999", direction=Direction.ret, buyer_id="tb_qian",
-                           order_id="O-2002")  # fmt: skip
+    returned = ParcelFacts(
+        courier="zto", waybill="73100000009999", direction=Direction.ret, buyer_id="tb_qian", order_id="O-2002"
+    )
     upsert_parcels(engine, [returned], now=now, return_buyers={("zto", "73100000009999"): {"tb_zhao": "O-2001"}})
     at = login()
     at.sidebar.text_input(key="search_text").input("73100000009999")
@@ -134,9 +135,18 @@ def test_overview_shows_todays_quota_and_the_parcel_page_its_push_subscription(b
     record_spent(engine, "kuaidi100", Counter(query=120, subscribe=40), now=now, tz=ZoneInfo("Asia/Shanghai"))
     parcel_id = ids["parcels"]["SF1001"]
     with engine.begin() as conn:
-        conn.execute(insert(SubscriptionRow.__table__).values(
-            parcel_id=parcel_id, provider="kuaidi100", courier="sf", state="aborted", attempts=1, resubscribes=1,
-            message="3天查询无记录", updated_at=now))  # fmt: skip
+        conn.execute(
+            insert(SubscriptionRow.__table__).values(
+                parcel_id=parcel_id,
+                provider="kuaidi100",
+                courier="sf",
+                state="aborted",
+                attempts=1,
+                resubscribes=1,
+                message="3天查询无记录",
+                updated_at=now,
+            )
+        )
     at = login()
     assert not at.exception
     line = next(c.value for c in at.caption if c.value.startswith("今日额度"))

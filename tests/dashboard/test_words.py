@@ -129,8 +129,11 @@ def pages(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
 
 def codes_in(text: str, slugs: set[str]) -> list[str]:
     """The codes in an English text: snake_case or dotted words (in_transit, flag.open) and courier slugs."""
-    return [w for w in (t.strip("._-/'&") for t in TOKEN.findall(text.replace("\\", "")))
-            if not any(ch.isdigit() for ch in w) and "@" not in w and ("_" in w or "." in w or w in slugs)]  # fmt: skip
+    return [
+        w
+        for w in (t.strip("._-/'&") for t in TOKEN.findall(text.replace("\\", "")))
+        if not any(ch.isdigit() for ch in w) and "@" not in w and ("_" in w or "." in w or w in slugs)
+    ]
 
 
 def render_problems(ids: dict[str, Any], lang: str = "zh") -> list[str]:
@@ -176,27 +179,73 @@ def grown_board(board_db, board_config: Path, now):
     tables = load_tables(board_config / "claims")
     at = now - timedelta(hours=1)
     facts.confirm_loss(engine, waybill="SF1004", actor="lily", now=at, note="网点确认丢失")
-    facts.buyer_not_received(engine, waybill="YTO3003", actor="王芳", now=at, short=True, signer="门卫",
-                             warehouse_weight_kg=Decimal("1.20"), courier_weight_kg=Decimal("0.80"))  # fmt: skip
-    facts.return_agreed(engine, waybill="SF1001", actor="lily", now=at, refund_deadline=now + timedelta(days=2),
-                        express=True)  # fmt: skip
+    facts.buyer_not_received(
+        engine,
+        waybill="YTO3003",
+        actor="王芳",
+        now=at,
+        short=True,
+        signer="门卫",
+        warehouse_weight_kg=Decimal("1.20"),
+        courier_weight_kg=Decimal("0.80"),
+    )
+    facts.return_agreed(
+        engine, waybill="SF1001", actor="lily", now=at, refund_deadline=now + timedelta(days=2), express=True
+    )
     lifecycle.acknowledge(engine, flag_id=flags["stale"], actor="lily", now=at, note="已联系网点")
     lifecycle.assign(engine, flag_id=flags["stale"], to="王芳", actor="lily", now=at)
     lifecycle.add_note(engine, flag_id=flags["stale"], text="网点说明天到", actor="王芳", now=at)
     lifecycle.resolve(engine, flag_id=flags["no_first_scan"], actor="lily", now=at, note="已揽收")
-    service.open_claim(engine, parcel_id=parcels["SF1004"], claim_type="goods_lost", scenario="default",
-                       tables=tables, actor="lily", now=at)  # fmt: skip
-    service.open_claim(engine, parcel_id=parcels["ZTO2002"], claim_type="freight", scenario="default",
-                       tables=tables, actor="lily", now=at)  # no freight known: needs configuration  # fmt: skip
+    service.open_claim(
+        engine,
+        parcel_id=parcels["SF1004"],
+        claim_type="goods_lost",
+        scenario="default",
+        tables=tables,
+        actor="lily",
+        now=at,
+    )
+    service.open_claim(
+        engine,
+        parcel_id=parcels["ZTO2002"],
+        claim_type="freight",
+        scenario="default",
+        tables=tables,
+        actor="lily",
+        now=at,
+    )  # no freight known: needs configuration
     service.pay_claim(engine, claim_id=ids["claims"]["damage"], amount=Decimal("80.00"), actor="lily", now=at)
     with engine.begin() as conn:
-        conn.execute(ALERT.insert(), [
-            dict(flag_id=flags["refused"], parcel_id=parcels["ZTO2002"], dedupe_key="flag:x:step2:leads:wecom_leads:1",
-                 channel="wecom_leads", recipient="leads", level="step2/r1", subject="[拒收] ZTO2002", state="held",
-                 attempts=0, created_at=at),
-            dict(flag_id=None, parcel_id=None, dedupe_key="digest:leads:board", channel="board", recipient="leads",
-                 level="digest", subject="每日汇总", state="sent", attempts=1, sent_at=at, created_at=at),
-        ])  # fmt: skip
+        conn.execute(
+            ALERT.insert(),
+            [
+                dict(
+                    flag_id=flags["refused"],
+                    parcel_id=parcels["ZTO2002"],
+                    dedupe_key="flag:x:step2:leads:wecom_leads:1",
+                    channel="wecom_leads",
+                    recipient="leads",
+                    level="step2/r1",
+                    subject="[拒收] ZTO2002",
+                    state="held",
+                    attempts=0,
+                    created_at=at,
+                ),
+                dict(
+                    flag_id=None,
+                    parcel_id=None,
+                    dedupe_key="digest:leads:board",
+                    channel="board",
+                    recipient="leads",
+                    level="digest",
+                    subject="每日汇总",
+                    state="sent",
+                    attempts=1,
+                    sent_at=at,
+                    created_at=at,
+                ),
+            ],
+        )
     return ids
 
 
@@ -219,7 +268,10 @@ def test_the_check_finds_codes_and_english(board_db):
     assert offending("goods value 128.00", allowed) == ["goods", "value"]
     assert offending("SF1001 · O-1001 · lead@example.com · ≥96h · ¥1,234.50 · EMS · lily", allowed) == []
     assert codes_in("Courier: zto · flag.open · in_transit · SF Express · 1,234.50", {"zto", "sf"}) == [
-        "zto", "flag.open", "in_transit"]  # fmt: skip
+        "zto",
+        "flag.open",
+        "in_transit",
+    ]
 
 
 @pytest.fixture

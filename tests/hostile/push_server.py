@@ -25,11 +25,17 @@ from tracker.storage.db import make_engine, migrate
 
 DATA = Path(__file__).parent / "data"
 # this test receiver's own secrets: anything but the sandbox's public ones
-SECRETS = {"TRACKER_KUAIDI100_SALT": "hostile-test-salt-5d1e", "TRACKER_KDNIAO_APP_KEY": "hostile-test-kdn-93ab",
-           "TRACKER_TRACK17_KEY": "hostile-test-17-c07f"}  # fmt: skip
+SECRETS = {
+    "TRACKER_KUAIDI100_SALT": "hostile-test-salt-5d1e",
+    "TRACKER_KDNIAO_APP_KEY": "hostile-test-kdn-93ab",
+    "TRACKER_TRACK17_KEY": "hostile-test-17-c07f",
+}
 SANDBOX = {"kuaidi100": "sandbox-kuaidi100-salt", "kdniao": "sandbox-kdniao-appkey", "track17": "sandbox-17track-key"}
-REAL = {"kuaidi100": SECRETS["TRACKER_KUAIDI100_SALT"], "kdniao": SECRETS["TRACKER_KDNIAO_APP_KEY"],
-        "track17": SECRETS["TRACKER_TRACK17_KEY"]}  # fmt: skip
+REAL = {
+    "kuaidi100": SECRETS["TRACKER_KUAIDI100_SALT"],
+    "kdniao": SECRETS["TRACKER_KDNIAO_APP_KEY"],
+    "track17": SECRETS["TRACKER_TRACK17_KEY"],
+}
 
 
 def load(name: str) -> Any:
@@ -47,8 +53,14 @@ def signed(provider: str, payload: str, secret: str) -> dict[str, Any]:
 
 
 def tracker_cli(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tracker.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tracker.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @dataclass
@@ -79,8 +91,9 @@ class PushServer:
         return self.log.read_text(errors="replace")
 
 
-def server_env(tmp_path: Path, db_url: str, push: dict[str, object] | None = None, *,
-               secrets: bool | dict[str, str] = True) -> dict[str, str]:  # fmt: skip
+def server_env(
+    tmp_path: Path, db_url: str, push: dict[str, object] | None = None, *, secrets: bool | dict[str, str] = True
+) -> dict[str, str]:
     config = copy_config(PROJECT_ROOT / "config", tmp_path / "config", {"providers.toml": {"push": push or {}}})
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env.update({"TRACKER_CONFIG_DIR": str(config), "TRACKER_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"})
@@ -90,8 +103,13 @@ def server_env(tmp_path: Path, db_url: str, push: dict[str, object] | None = Non
 
 
 @contextmanager
-def serve_push(tmp_path: Path, db_url: str, push: dict[str, object] | None = None, *args: str,
-               secrets: bool | dict[str, str] = True) -> Iterator[PushServer]:  # fmt: skip
+def serve_push(
+    tmp_path: Path,
+    db_url: str,
+    push: dict[str, object] | None = None,
+    *args: str,
+    secrets: bool | dict[str, str] = True,
+) -> Iterator[PushServer]:
     """`tracker serve-push` on a free 127.0.0.1 port with this test's secrets (or only `secrets`); stopped
     (SIGTERM) at the end."""
     engine = make_engine(db_url)
@@ -101,8 +119,12 @@ def serve_push(tmp_path: Path, db_url: str, push: dict[str, object] | None = Non
     port = free_port()
     log = tmp_path / "serve-push.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tracker.cli", "serve-push", "--port", str(port), *args],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tracker.cli", "serve-push", "--port", str(port), *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     server = PushServer(f"http://127.0.0.1:{port}", proc, log, env, db_url)
     try:
         deadline = time.monotonic() + 30

@@ -25,11 +25,33 @@ BOARD = "http://127.0.0.1:8501/parcel?waybill={waybill}"
 
 
 def _message(text: str, language: str = "zh"):  # type: ignore[no-untyped-def]
-    flag = FlagFacts(flag_id=1, parcel_id=1, kind="stale", severity="warn", level=0, opened_at=NOW - timedelta(hours=2),
-                     courier="sf", waybill=text, courier_name=text, courier_name_en=text, shop=text, province=text,
-                     next_action_zh=text, next_action_en=text, last_event_at=NOW - timedelta(hours=80))  # fmt: skip
-    return flag_message(flag, language=language, level="warn", reminder=0, to_lead=False, now=NOW,
-                        tz=ZoneInfo("Asia/Shanghai"), board_url=BOARD)  # fmt: skip
+    flag = FlagFacts(
+        flag_id=1,
+        parcel_id=1,
+        kind="stale",
+        severity="warn",
+        level=0,
+        opened_at=NOW - timedelta(hours=2),
+        courier="sf",
+        waybill=text,
+        courier_name=text,
+        courier_name_en=text,
+        shop=text,
+        province=text,
+        next_action_zh=text,
+        next_action_en=text,
+        last_event_at=NOW - timedelta(hours=80),
+    )
+    return flag_message(
+        flag,
+        language=language,
+        level="warn",
+        reminder=0,
+        to_lead=False,
+        now=NOW,
+        tz=ZoneInfo("Asia/Shanghai"),
+        board_url=BOARD,
+    )
 
 
 def _inline_types(tokens) -> list[str]:  # type: ignore[no-untyped-def]
@@ -50,8 +72,21 @@ def test_robot_markdown_carries_the_text_and_no_markup(case: dict) -> None:
     assert types.count("bullet_list_open") == 1 and types.count("link_open") == 1
     hrefs = [t.attrs.get("href") for tok in tokens for t in (tok.children or []) if t.type == "link_open"]
     assert hrefs == [BOARD.replace("{waybill}", _quoted(case["text"]))]
-    for forbidden in ("image", "html_inline", "html_block", "strong_open", "em_open", "s_open", "code_inline",
-                      "fence", "code_block", "blockquote_open", "ordered_list_open", "hr", "table_open"):  # fmt: skip
+    for forbidden in (
+        "image",
+        "html_inline",
+        "html_block",
+        "strong_open",
+        "em_open",
+        "s_open",
+        "code_inline",
+        "fence",
+        "code_block",
+        "blockquote_open",
+        "ordered_list_open",
+        "hr",
+        "table_open",
+    ):
         assert forbidden not in types, (forbidden, body)
     text = "".join(t.content for tok in tokens for t in (tok.children or []) if t.type == "text")
     assert " ".join(case["text"].split()) in " ".join(text.split())  # read back literally
@@ -107,6 +142,10 @@ INERT = {"paragraph_open", "paragraph_close", "inline", "text", "text_special", 
 def test_any_text_escaped_for_markdown_parses_to_plain_text(text: str) -> None:
     for escape in (streamlit_md, robot_md):
         tokens = MarkdownIt("commonmark", {"html": True}).parse("- " + escape(text))  # as a list item, as in alerts
-        types = set(_inline_types(tokens)) - {"bullet_list_open", "bullet_list_close", "list_item_open",
-                                               "list_item_close"}  # fmt: skip
+        types = set(_inline_types(tokens)) - {
+            "bullet_list_open",
+            "bullet_list_close",
+            "list_item_open",
+            "list_item_close",
+        }
         assert types <= INERT, (escape.__name__, text, types)

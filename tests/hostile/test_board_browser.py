@@ -37,8 +37,17 @@ MARKERS = [case["marker"] for case in TEXTS]
 
 
 def _seed_hostile(engine, now) -> dict[str, int]:
-    facts = [ParcelFacts(courier="sf", waybill=f"HX{i:02d}", order_id=f"O-HX{i:02d}", shop=case["text"],
-                         province="浙江省", shipped_at=now) for i, case in enumerate(TEXTS)]  # fmt: skip
+    facts = [
+        ParcelFacts(
+            courier="sf",
+            waybill=f"HX{i:02d}",
+            order_id=f"O-HX{i:02d}",
+            shop=case["text"],
+            province="浙江省",
+            shipped_at=now,
+        )
+        for i, case in enumerate(TEXTS)
+    ]
     upsert_parcels(engine, facts, now=now)
     with engine.begin() as conn:
         ids = {w: i for i, w in conn.execute(select(PARCEL.c.id, PARCEL.c.waybill).where(PARCEL.c.waybill.like("HX%")))}
@@ -74,7 +83,7 @@ def _seed_hostile(engine, now) -> dict[str, int]:
                     note=case["text"],
                 )
             )
-    return ids  # fmt: skip
+    return ids
 
 
 def _login(page, url: str) -> None:

@@ -38,8 +38,9 @@ def _attempts(spec: object) -> list[LoginAttempt]:
 @pytest.mark.parametrize("case", DATA["cases"], ids=lambda c: c["name"])
 def test_lockout_rule(case: dict) -> None:
     policy = LoginPolicy.of(LoginConfig(**DATA["policy"]))
-    until = lockout_until(_attempts(case["attempts"]), user=case["user"], address=case["address"], now=NOW,
-                          policy=policy)  # fmt: skip
+    until = lockout_until(
+        _attempts(case["attempts"]), user=case["user"], address=case["address"], now=NOW, policy=policy
+    )
     got = None if until is None else int((until - NOW).total_seconds())
     assert got == case["locked_for"]
 
@@ -92,8 +93,9 @@ def test_a_lead_sees_the_failed_logins_and_the_lockout(board_db, monkeypatch) ->
 
 
 def _add_user(config: Path, password: str) -> object:
-    return CliRunner().invoke(app, ["--config", str(config), "board", "add-user", "zhao", "--role", "lead",
-                                    "--password", password])  # fmt: skip
+    return CliRunner().invoke(
+        app, ["--config", str(config), "board", "add-user", "zhao", "--role", "lead", "--password", password]
+    )
 
 
 def test_add_user_refuses_a_short_password_and_writes_board_toml_0600(board_config: Path) -> None:
@@ -116,9 +118,10 @@ def test_add_user_refuses_a_short_password_and_writes_board_toml_0600(board_conf
 
 def test_min_password_length_is_configurable(board_config: Path) -> None:
     board_toml = board_config / "board.toml"
-    board_toml.write_text(board_toml.read_text(encoding="utf-8").replace("min_password_length = 10",
-                                                                         "min_password_length = 16"),
-                          encoding="utf-8")  # fmt: skip
+    board_toml.write_text(
+        board_toml.read_text(encoding="utf-8").replace("min_password_length = 10", "min_password_length = 16"),
+        encoding="utf-8",
+    )
     result = _add_user(board_config, "fifteen-chars!!")
     assert result.exit_code != 0 and "at least 16" in str(result.exception or result.output)
 
@@ -147,10 +150,22 @@ def test_login_attempts_round_trip_through_the_audit_log(engine) -> None:
     policy = LoginPolicy.of(LoginConfig(**DATA["policy"]))
     for i in range(6):
         at = NOW - timedelta(seconds=60 - 10 * i)
-        record_audit(engine, at=at, actor="王芳", action="login_failed", entity=LOGIN_ENTITY,
-                     detail={"address": "10.0.0.7", "locked_until": None})  # fmt: skip
-    record_audit(engine, at=NOW - timedelta(hours=2), actor="王芳", action="login", entity=LOGIN_ENTITY,
-                 detail={"address": "10.0.0.7"})  # fmt: skip
+        record_audit(
+            engine,
+            at=at,
+            actor="王芳",
+            action="login_failed",
+            entity=LOGIN_ENTITY,
+            detail={"address": "10.0.0.7", "locked_until": None},
+        )
+    record_audit(
+        engine,
+        at=NOW - timedelta(hours=2),
+        actor="王芳",
+        action="login",
+        entity=LOGIN_ENTITY,
+        detail={"address": "10.0.0.7"},
+    )
     attempts = login_attempts(engine, since=NOW - policy.window)
     assert len(attempts) == 6 and all(a.address == "10.0.0.7" and not a.ok for a in attempts)
     until = lockout_until(attempts, user="someone", address="10.0.0.7", now=NOW, policy=policy)

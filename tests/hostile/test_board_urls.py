@@ -50,8 +50,14 @@ def test_queue_ignores_only_the_bad_parameter(board_db) -> None:
     assert any("共 2 条" in c.value for c in at.caption)  # courier=sf still filters (2 of the 3 open flags)
 
 
-@given(st.dictionaries(st.sampled_from(["kind", "courier", "shop", "region", "min_age_hours", "assignee", "state",
-                                        "waybill", "id", "x"]), st.text(max_size=300)))  # fmt: skip
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["kind", "courier", "shop", "region", "min_age_hours", "assignee", "state", "waybill", "id", "x"]
+        ),
+        st.text(max_size=300),
+    )
+)
 def test_any_parameter_text_is_a_filter_or_a_named_problem(params: dict[str, str]) -> None:
     f, problems = QueueFilter.parse(params, max_age_hours=8760, max_text=200)
     for p in problems:

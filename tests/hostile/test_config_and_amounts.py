@@ -18,8 +18,14 @@ DATA = json.loads((Path(__file__).resolve().parent / "data" / "config_files.json
 
 
 def _tracker(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, cwd=cwd, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tracker.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=cwd,
+        timeout=60,
+    )
 
 
 def _break(config: Path, case: dict[str, object]) -> None:

@@ -21,8 +21,9 @@ CASES = [
 
 def _tracker(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TRACKER_DATABASE_URL": url, "TRACKER_CONFIG_DIR": str(PROJECT_ROOT / "config")}
-    return subprocess.run([sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=60
+    )
 
 
 @pytest.mark.parametrize(

@@ -39,8 +39,15 @@ def _packet_claim(settings: Settings) -> list[str]:
     engine = make_engine(settings.database_url)
     assert RUN.invoke(app, ["init"]).exit_code == 0
     order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-    facts = ParcelFacts(courier="zto", waybill="78312345678902", order_id="=1+1", shop="@shop", issued_at=order,
-                        order_created_at=order, goods_value=D("899.00"))  # fmt: skip
+    facts = ParcelFacts(
+        courier="zto",
+        waybill="78312345678902",
+        order_id="=1+1",
+        shop="@shop",
+        issued_at=order,
+        order_created_at=order,
+        goods_value=D("899.00"),
+    )
     repo.upsert_parcels(engine, [facts], now=order)
     body = (DATA / "kuaidi100_formula_events.json").read_text(encoding="utf-8")
     parsed = parse_reply("kuaidi100", body, tz=settings.tz, couriers=settings.couriers)
@@ -48,12 +55,16 @@ def _packet_claim(settings: Settings) -> list[str]:
     assert ingest(engine, parsed.waybills, now=NOW, source="kuaidi100").new_events == 6
     with engine.begin() as conn:
         pid = conn.execute(select(ParcelRow.id)).scalar_one()
-        conn.execute(insert(FlagRow).values(parcel_id=pid, courier="zto", kind="lost", severity="escalate",
-                                            state="open", opened_at=order))  # fmt: skip
+        conn.execute(
+            insert(FlagRow).values(
+                parcel_id=pid, courier="zto", kind="lost", severity="escalate", state="open", opened_at=order
+            )
+        )
     assert "proposed 1 claims" in RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"]).output
     claim = json.loads(RUN.invoke(app, ["claims", "list", "--format", "json"]).output.splitlines()[0])
-    filed = RUN.invoke(app, ["claims", "file", str(claim["id"]), "--ref", '=HYPERLINK("http://x","y")',
-                             "--now", "2026-11-23 12:00"])  # fmt: skip
+    filed = RUN.invoke(
+        app, ["claims", "file", str(claim["id"]), "--ref", '=HYPERLINK("http://x","y")', "--now", "2026-11-23 12:00"]
+    )
     assert filed.exit_code == 0, filed.output
     texts = [e.text for w in parsed.waybills for e in w.events]
     engine.dispose()
@@ -121,8 +132,9 @@ def test_listings_in_csv_guard_text_and_keep_numbers(settings: Settings) -> None
 
 def test_the_rejects_csv_guards_the_original_row(settings: Settings, tmp_path: Path) -> None:
     source = tmp_path / "orders.csv"
-    source.write_text('waybill,courier,order_id,shop\n=cmd|calc,sf,-1+1,@x\nSF1234567890123,sf,+1,=shop\n',
-                      encoding="utf-8")  # fmt: skip
+    source.write_text(
+        "waybill,courier,order_id,shop\n=cmd|calc,sf,-1+1,@x\nSF1234567890123,sf,+1,=shop\n", encoding="utf-8"
+    )
     assert RUN.invoke(app, ["init"]).exit_code == 0
     result = RUN.invoke(app, ["import", "parcels", str(source)])
     assert result.exit_code == 1

@@ -30,7 +30,7 @@ ROW_CASES = [
     ("overlong_line.csv", 2, "", "longer than 131,072 characters", {"SF1402000000052"}),
     ("overlong_cell.xlsx", 2, "shop", "longer than 4,096 characters", {"SF1402000000072"}),
     ("too_many_columns.xlsx", 3, "", "600 columns, more than the limit of 512", {"SF1402000000081", "SF1402000000083"}),
-]  # fmt: skip
+]
 
 # file, what the one error line says after the file's path
 FILE_CASES = [
@@ -53,9 +53,15 @@ def _waybills(engine: Engine) -> set[str]:
 
 @pytest.mark.parametrize(("name", "row", "field", "reason", "stored"), ROW_CASES, ids=[c[0] for c in ROW_CASES])
 def test_a_bad_row_is_rejected_and_the_rest_is_read(
-    name: str, row: int, field: str, reason: str, stored: set[str], settings: Settings, sqlite_engine: Engine,
+    name: str,
+    row: int,
+    field: str,
+    reason: str,
+    stored: set[str],
+    settings: Settings,
+    sqlite_engine: Engine,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     source = tmp_path / name
     source.write_bytes((FILES / name).read_bytes())
     result = RUN.invoke(app, ["import", "parcels", str(source)])
@@ -81,8 +87,13 @@ def test_a_bad_file_is_one_line_and_changes_nothing(
     source = tmp_path / name
     source.write_bytes((FILES / name).read_bytes())
     env = {**os.environ, "TRACKER_DATABASE_URL": settings.database_url}
-    proc = subprocess.run([sys.executable, "-m", "tracker.cli", "import", "parcels", str(source)],
-                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "import", "parcels", str(source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"error: {source}: "), proc.stderr
     assert message in proc.stderr

@@ -25,9 +25,28 @@ KEYS = [  # every provider's real keys, so the generated JSON reaches the parser
     "logistics_trace_search_response", "error_response", "out_sid", "trace_list", "transit_step_info",
     "status_time", "status_desc", "action",
 ]  # fmt: skip
-SCALARS = st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.floats(allow_nan=True) | st.text(
-    max_size=30) | st.sampled_from(["2026-11-21 10:00:00", "2026-11-21T10:00:00+08:00", "2026-13-40 25:61", "",
-                                    "0", "3", "207", "快件已签收", "InTransit", "Delivered", "abort"])  # fmt: skip
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        [
+            "2026-11-21 10:00:00",
+            "2026-11-21T10:00:00+08:00",
+            "2026-13-40 25:61",
+            "",
+            "0",
+            "3",
+            "207",
+            "快件已签收",
+            "InTransit",
+            "Delivered",
+            "abort",
+        ]
+    )
+)
 SHAPED = st.recursive(
     SCALARS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=6),

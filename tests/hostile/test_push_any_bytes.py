@@ -31,13 +31,23 @@ KEYS = {  # the keys each provider's push really uses, so generated JSON reaches
                 "tracking", "providers", "provider", "events", "time_iso", "time_utc", "description", "stage",
                 "location", "key"],
 }  # fmt: skip
-SCALARS = st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.text(max_size=40) | st.sampled_from(
-    ["2026-11-21 10:00:00", "2026-11-21T10:00:00+08:00", "25:61", "", "0", "3", "快件已签收", "InTransit"])  # fmt: skip
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.text(max_size=40)
+    | st.sampled_from(
+        ["2026-11-21 10:00:00", "2026-11-21T10:00:00+08:00", "25:61", "", "0", "3", "快件已签收", "InTransit"]
+    )
+)
 
 
 def pushes(provider: str) -> st.SearchStrategy[str]:
-    shaped = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(KEYS[provider]), inner, max_size=5), max_leaves=25)  # fmt: skip
+    shaped = st.recursive(
+        SCALARS,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS[provider]), inner, max_size=5),
+        max_leaves=25,
+    )
     objects = st.dictionaries(st.sampled_from(KEYS[provider]), shaped, max_size=5).map(
         lambda d: json.dumps(d, ensure_ascii=False)
     )
@@ -81,8 +91,11 @@ def test_any_signed_payload_is_answered_never_a_500(receiver, provider: str) -> 
         if r.status_code == 400:  # refused: kept whole as a dead letter
             digest = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
             with engine.connect() as conn:
-                kept = conn.execute(select(func.count()).select_from(PushDeadLetterRow).where(
-                    PushDeadLetterRow.provider == provider, PushDeadLetterRow.digest == digest)).scalar_one()  # fmt: skip
+                kept = conn.execute(
+                    select(func.count())
+                    .select_from(PushDeadLetterRow)
+                    .where(PushDeadLetterRow.provider == provider, PushDeadLetterRow.digest == digest)
+                ).scalar_one()
             assert kept == 1, payload[:200]
 
     check()

@@ -57,8 +57,12 @@ def test_depth_limit_counts_brackets_not_strings() -> None:
     assert not json_depth_exceeds('{"a": "\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}', 32)
     assert json_depth_exceeds("[" * 33 + "]" * 33, 32)
     assert not json_depth_exceeds("[" * 32 + "]" * 32, 32)
-    webhook = json.dumps({"event": "TRACKING_UPDATED", "data": {"track_info": {"tracking": {"providers": [
-        {"events": [{"address": {"city": None}}]}]}}}})  # fmt: skip
+    webhook = json.dumps(
+        {
+            "event": "TRACKING_UPDATED",
+            "data": {"track_info": {"tracking": {"providers": [{"events": [{"address": {"city": None}}]}]}}},
+        }
+    )
     assert decode_json(webhook, max_depth=32)["event"] == "TRACKING_UPDATED"
 
 

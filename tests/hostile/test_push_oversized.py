@@ -35,8 +35,7 @@ def _chunks(size: int, piece: int = 256 * 1024) -> Iterator[bytes]:
 def _post(url: str, case: dict) -> httpx.Response:
     size = case["mib"] * MIB
     body = _chunks(size) if case["chunked"] else b"7" * size
-    return httpx.post(url, content=body, headers={"content-type": case["content_type"], "sign": "0" * 64},
-                      timeout=60)  # fmt: skip
+    return httpx.post(url, content=body, headers={"content-type": case["content_type"], "sign": "0" * 64}, timeout=60)
 
 
 def _good_push_answered(server: PushServer) -> None:
@@ -61,8 +60,10 @@ def test_oversized_body_is_413_and_the_receiver_stays_small(server: PushServer, 
 def test_absurd_content_length_is_413(server: PushServer, case: dict) -> None:
     port = int(server.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(f"POST {case['route']} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {case['content_length']}"
-                     "\r\nContent-Type: application/json\r\n\r\n{".encode())  # fmt: skip
+        sock.sendall(
+            f"POST {case['route']} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {case['content_length']}"
+            "\r\nContent-Type: application/json\r\n\r\n{".encode()
+        )
         answer = sock.recv(4096).decode(errors="replace")
     # h11 itself refuses a Content-Length it cannot read (400); a readable one over the limit is ours (413)
     assert answer.split(" ", 2)[1] in {"413", "400"}, answer

@@ -104,8 +104,13 @@ def test_sandbox_flag_runs_with_the_public_secrets_and_says_so(tmp_path: Path, d
     engine.dispose()
     env = server_env(tmp_path, db_url, secrets=False)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tracker.cli", "serve-push", "--port", str(port), "--sandbox"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli", "serve-push", "--port", str(port), "--sandbox"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30

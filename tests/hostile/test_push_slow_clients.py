@@ -76,11 +76,14 @@ def test_slow_headers_and_bodies_are_dropped_and_fds_stay_bounded(server: PushSe
     async def attack() -> list[tuple[bool, bytes]]:
         nonlocal peak_fds
         # the slow bodies first (inside the cap, so they reach the body time-out), then the header drippers
-        tasks = [asyncio.create_task(_drip(port, body_head, b'"a":1,', until))
-                 for _ in range(DATA["slow_body_clients"])]  # fmt: skip
+        tasks = [
+            asyncio.create_task(_drip(port, body_head, b'"a":1,', until)) for _ in range(DATA["slow_body_clients"])
+        ]
         await asyncio.sleep(0.3)
-        tasks += [asyncio.create_task(_drip(port, header, b"X-Slow: 1\r\n", until))
-                  for _ in range(DATA["slow_header_clients"])]  # fmt: skip
+        tasks += [
+            asyncio.create_task(_drip(port, header, b"X-Slow: 1\r\n", until))
+            for _ in range(DATA["slow_header_clients"])
+        ]
         while not all(t.done() for t in tasks):
             peak_fds = max(peak_fds, server.open_fds())
             await asyncio.sleep(0.1)

@@ -157,9 +157,11 @@ def test_import_asks_kuaidi100_only_when_switched_on(
     on = copy_config(
         PROJECT_ROOT / "config",
         tmp_path / "on",
-        {"providers.toml": {"kuaidi100": {"base_url": url}},
-         "couriers.toml": {"detection": {"import_autonumber": True}}},
-    )  # fmt: skip
+        {
+            "providers.toml": {"kuaidi100": {"base_url": url}},
+            "couriers.toml": {"detection": {"import_autonumber": True}},
+        },
+    )
     monkeypatch.setenv("TRACKER_CONFIG_DIR", str(on))
     result = CliRunner().invoke(app, ["import", "parcels", str(path)])
     assert result.exit_code == 0, result.output

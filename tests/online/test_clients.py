@@ -30,8 +30,9 @@ def run(coro):  # noqa: ANN001, ANN201
 
 
 def _assign(url: str, waybill: str, scenario: str) -> None:
-    r = httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": scenario,
-                                                   "anchor": "2026-11-18T00:00:00Z"})  # fmt: skip
+    r = httpx.post(
+        f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": scenario, "anchor": "2026-11-18T00:00:00Z"}
+    )
     r.raise_for_status()
 
 
@@ -66,8 +67,9 @@ def test_kuaidi100_query_returns_documented_fields(online_settings, sandbox) -> 
 
 def test_kuaidi100_wrong_key_is_refused_with_503(online_settings, sandbox) -> None:
     cfg = online_settings.providers.kuaidi100.model_copy(update={"key": "wrong"})
-    settings = online_settings.model_copy(update={"providers": online_settings.providers.model_copy(
-        update={"kuaidi100": cfg})})  # fmt: skip
+    settings = online_settings.model_copy(
+        update={"providers": online_settings.providers.model_copy(update={"kuaidi100": cfg})}
+    )
     body = run(_kd100(settings))
     assert body == {"result": False, "returnCode": "503", "message": "验证签名失败"}
 
@@ -188,18 +190,22 @@ def test_track17_registers_unknown_numbers_and_batches_40(online_settings, sandb
     body = run(go())
     assert len(body["data"]["accepted"]) == 40 and body["data"]["rejected"] == []
     time.sleep(1.05)  # the sandbox's own 3 req/s window
-    raw = httpx.post(f"{url}/track/v2.2/gettrackinfo", headers={"17token": "sandbox-17track-key"},
-                     json=[{"number": n} for n in numbers])  # fmt: skip
+    raw = httpx.post(
+        f"{url}/track/v2.2/gettrackinfo",
+        headers={"17token": "sandbox-17track-key"},
+        json=[{"number": n} for n in numbers],
+    )
     assert raw.json()["code"] == -18010014
 
 
 def test_track17_sandbox_answers_429_above_3_per_second(sandbox) -> None:
     url, _ = sandbox
     codes = [
-        httpx.post(f"{url}/track/v2.2/register", headers={"17token": "sandbox-17track-key"},
-                   json=[{"number": f"99{i:011d}"}]).status_code
+        httpx.post(
+            f"{url}/track/v2.2/register", headers={"17token": "sandbox-17track-key"}, json=[{"number": f"99{i:011d}"}]
+        ).status_code
         for i in range(5)
-    ]  # fmt: skip
+    ]
     assert codes.count(429) >= 1 and codes[:3] == [200, 200, 200]
 
 

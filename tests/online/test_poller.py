@@ -37,8 +37,10 @@ def engine(online_settings, sandbox):  # noqa: ANN001, ANN201
     facts = [ParcelFacts(courier=c, waybill=w, shipped_at=SANDBOX_NOW - timedelta(days=5)) for c, w, _ in PARCELS]
     upsert_parcels(engine, facts, now=SANDBOX_NOW - timedelta(days=5))
     for _, waybill, scenario in PARCELS:
-        httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": scenario,
-                   "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()}).raise_for_status()  # fmt: skip
+        httpx.post(
+            f"{url}/_sandbox/assign",
+            json={"waybill": waybill, "scenario": scenario, "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()},
+        ).raise_for_status()
     yield engine
     engine.dispose()
 

@@ -34,8 +34,14 @@ def intake(online_settings, sandbox) -> Iterator[tuple[str, object]]:
     migrate(engine)
     upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w in PARCELS], now=SANDBOX_NOW)
     for _, waybill in PARCELS:
-        httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": "refused_returned",
-                   "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()}).raise_for_status()  # fmt: skip
+        httpx.post(
+            f"{url}/_sandbox/assign",
+            json={
+                "waybill": waybill,
+                "scenario": "refused_returned",
+                "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat(),
+            },
+        ).raise_for_status()
     server: BackgroundServer = start_background(create_push_app(engine, online_settings, clock=lambda: SANDBOX_NOW))
     yield server.url, engine
     server.stop()
@@ -43,8 +49,11 @@ def intake(online_settings, sandbox) -> Iterator[tuple[str, object]]:
 
 
 def _push(sandbox_url: str, provider: str, callback: str, waybill: str, courier: str, bad: bool = False) -> dict:
-    r = httpx.post(f"{sandbox_url}/_sandbox/push", json={"provider": provider, "callback": callback,
-                   "waybills": [waybill], "courier": courier, "bad_sign": bad}, timeout=30)  # fmt: skip
+    r = httpx.post(
+        f"{sandbox_url}/_sandbox/push",
+        json={"provider": provider, "callback": callback, "waybills": [waybill], "courier": courier, "bad_sign": bad},
+        timeout=30,
+    )
     r.raise_for_status()
     return r.json()["results"][0]
 
@@ -54,10 +63,14 @@ def _events(engine) -> int:  # noqa: ANN001
         return conn.execute(select(func.count()).select_from(TrackingEventRow)).scalar_one()
 
 
-@pytest.mark.parametrize(("provider", "courier", "waybill"), [
-    ("kuaidi100", "zto", "78312345678901"), ("kdniao", "yunda", "4312345678901"),
-    ("track17", "chinapost", "9812345678901"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("provider", "courier", "waybill"),
+    [
+        ("kuaidi100", "zto", "78312345678901"),
+        ("kdniao", "yunda", "4312345678901"),
+        ("track17", "chinapost", "9812345678901"),
+    ],
+)
 def test_forged_push_is_rejected_and_stores_nothing(sandbox, intake, provider, courier, waybill) -> None:
     url, _ = sandbox
     push_url, engine = intake
@@ -67,11 +80,14 @@ def test_forged_push_is_rejected_and_stores_nothing(sandbox, intake, provider, c
 
 
 @needs_ingest
-@pytest.mark.parametrize(("provider", "courier", "waybill", "ack"), [
-    ("kuaidi100", "zto", "78312345678901", {"result": True, "returnCode": "200", "message": "成功"}),
-    ("kdniao", "yunda", "4312345678901", None),
-    ("track17", "chinapost", "9812345678901", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("provider", "courier", "waybill", "ack"),
+    [
+        ("kuaidi100", "zto", "78312345678901", {"result": True, "returnCode": "200", "message": "成功"}),
+        ("kdniao", "yunda", "4312345678901", None),
+        ("track17", "chinapost", "9812345678901", None),
+    ],
+)
 def test_good_push_is_stored_once_and_acknowledged(sandbox, intake, provider, courier, waybill, ack) -> None:
     url, _ = sandbox
     push_url, engine = intake
@@ -93,11 +109,13 @@ def test_malformed_pushes_get_400(online_settings, intake) -> None:
     r = httpx.post(f"{push_url}/push/kuaidi100", data={"param": "{not json", "sign": push_sign("{not json", salt)})
     assert r.status_code == 400 and r.json()["result"] is False
     key = online_settings.providers.kdniao.app_key
-    r = httpx.post(f"{push_url}/push/kdniao", data={"RequestData": "[1", "DataSign": data_sign("[1", key),
-                                                    "RequestType": "101"})  # fmt: skip
+    r = httpx.post(
+        f"{push_url}/push/kdniao", data={"RequestData": "[1", "DataSign": data_sign("[1", key), "RequestType": "101"}
+    )
     assert r.status_code == 400 and r.json()["Success"] is False
-    r = httpx.post(f"{push_url}/push/kdniao", data={"RequestData": "{}", "DataSign": data_sign("{}", key),
-                                                    "RequestType": "1002"})  # fmt: skip
+    r = httpx.post(
+        f"{push_url}/push/kdniao", data={"RequestData": "{}", "DataSign": data_sign("{}", key), "RequestType": "1002"}
+    )
     assert r.status_code == 400
     r = httpx.post(f"{push_url}/push/kuaidi100", data={})
     assert r.status_code == 400
@@ -106,10 +124,25 @@ def test_malformed_pushes_get_400(online_settings, intake) -> None:
 
 def _kd100_push(waybill: str, salt: str) -> dict[str, str]:
     """A Kuaidi100 push (param + sign) carrying one event for `waybill`."""
-    param = json.dumps({"status": "polling", "billstatus": "got", "message": "", "lastResult": {
-        "message": "ok", "nu": waybill, "ischeck": "0", "com": "zhongtong", "state": "0", "status": "200",
-        "data": [{"time": "2026-11-20 09:00:00", "ftime": "2026-11-20 09:00:00", "context": "【杭州转运中心】已揽收"}],
-    }}, ensure_ascii=False)  # fmt: skip
+    param = json.dumps(
+        {
+            "status": "polling",
+            "billstatus": "got",
+            "message": "",
+            "lastResult": {
+                "message": "ok",
+                "nu": waybill,
+                "ischeck": "0",
+                "com": "zhongtong",
+                "state": "0",
+                "status": "200",
+                "data": [
+                    {"time": "2026-11-20 09:00:00", "ftime": "2026-11-20 09:00:00", "context": "【杭州转运中心】已揽收"}
+                ],
+            },
+        },
+        ensure_ascii=False,
+    )
     return {"param": param, "sign": push_sign(param, salt)}
 
 
@@ -141,8 +174,13 @@ def test_serve_push_workers_need_postgresql(tmp_path) -> None:
 
     env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/one.db"}
     subprocess.run([sys.executable, "-m", "tracker.cli", "init"], env=env, capture_output=True, check=True)
-    done = subprocess.run([sys.executable, "-m", "tracker.cli", "serve-push", "--sandbox", "--workers", "2"],
-                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "serve-push", "--sandbox", "--workers", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert "--workers 2 needs PostgreSQL" in done.stderr and "run one process" in done.stderr
 
@@ -164,8 +202,10 @@ def test_serve_push_with_two_workers_on_postgresql_stores_every_acknowledged_pus
     env = {**os.environ, "TRACKER_DATABASE_URL": pg_url}
     server = subprocess.Popen(
         [sys.executable, "-m", "tracker.cli", "serve-push", "--sandbox", "--workers", "2", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}/push/kuaidi100"
     deadline = time.monotonic() + 120  # two processes start and import everything on a loaded machine
     try:

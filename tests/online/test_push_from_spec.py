@@ -40,8 +40,10 @@ def intake(online_settings, sandbox, monkeypatch) -> Iterator[tuple[str, object]
     migrate(engine)
     upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w in PARCELS], now=SANDBOX_NOW)
     for _, waybill in PARCELS:
-        httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": "delivered",
-                   "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()}).raise_for_status()  # fmt: skip
+        httpx.post(
+            f"{url}/_sandbox/assign",
+            json={"waybill": waybill, "scenario": "delivered", "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()},
+        ).raise_for_status()
     server = start_background(create_push_app(engine, settings, clock=lambda: SANDBOX_NOW))
     yield server.url, engine
     server.stop()
@@ -49,8 +51,11 @@ def intake(online_settings, sandbox, monkeypatch) -> Iterator[tuple[str, object]
 
 
 def _push(sandbox_url: str, provider: str, callback: str, waybill: str, courier: str, bad: bool = False) -> dict:
-    r = httpx.post(f"{sandbox_url}/_sandbox/push", json={"provider": provider, "callback": callback,
-                   "waybills": [waybill], "courier": courier, "bad_sign": bad}, timeout=30)  # fmt: skip
+    r = httpx.post(
+        f"{sandbox_url}/_sandbox/push",
+        json={"provider": provider, "callback": callback, "waybills": [waybill], "courier": courier, "bad_sign": bad},
+        timeout=30,
+    )
     r.raise_for_status()
     return r.json()["results"][0]
 
@@ -60,8 +65,9 @@ def _events(engine) -> int:  # noqa: ANN001
         return conn.execute(select(func.count()).select_from(TrackingEventRow)).scalar_one()
 
 
-@pytest.mark.parametrize(("name", "courier", "waybill"), [("kd100copy", "zto", "78312345670001"),
-                                                          ("t17copy", "chinapost", "9812345670001")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "courier", "waybill"), [("kd100copy", "zto", "78312345670001"), ("t17copy", "chinapost", "9812345670001")]
+)
 def test_a_spec_only_provider_gets_a_working_push_route(sandbox, intake, name, courier, waybill) -> None:
     url, _ = sandbox
     push_url, engine = intake

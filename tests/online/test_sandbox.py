@@ -26,8 +26,10 @@ def test_scenario_files_cover_every_required_story() -> None:
 
 def test_events_appear_as_the_clock_moves(sandbox) -> None:
     url, _ = sandbox
-    httpx.post(f"{url}/_sandbox/assign", json={"waybill": "YT0000000000001", "scenario": "delivered",
-               "anchor": "2026-11-23T04:00:00Z"}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{url}/_sandbox/assign",
+        json={"waybill": "YT0000000000001", "scenario": "delivered", "anchor": "2026-11-23T04:00:00Z"},
+    ).raise_for_status()
 
     def rows() -> int:
         return httpx.get(f"{url}/web/yto/YT0000000000001").text.count('class="trace"')
@@ -57,8 +59,9 @@ def test_control_endpoints_reject_bad_input(sandbox) -> None:
 def test_kuaidi100_subscription_codes(online_settings, sandbox) -> None:
     async def go() -> list[dict]:
         client = Kuaidi100Client(online_settings.providers.kuaidi100)
-        out = [json.loads(await client.subscribe("zhongtong", "78312345670000", "http://127.0.0.1:9/cb"))
-               for _ in range(5)]  # fmt: skip
+        out = [
+            json.loads(await client.subscribe("zhongtong", "78312345670000", "http://127.0.0.1:9/cb")) for _ in range(5)
+        ]
         out.append(json.loads(await client.subscribe("nosuch", "78312345670001", "http://127.0.0.1:9/cb")))
         await client.aclose()
         return out

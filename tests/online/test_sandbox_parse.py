@@ -41,8 +41,9 @@ def _stories(http: httpx.Client, url: str, state, courier: str, prefix: str) -> 
         if not scenario.events:
             continue
         waybill = f"{prefix}{COURIERS.index(courier):02d}{i:03d}"
-        http.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": name,
-                   "anchor": ANCHOR.isoformat()}).raise_for_status()  # fmt: skip
+        http.post(
+            f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": name, "anchor": ANCHOR.isoformat()}
+        ).raise_for_status()
         expected[waybill] = [e.status for e in scenario.events]
     return expected
 
@@ -77,8 +78,9 @@ def test_kuaidi100_replies_parse_to_the_story(http, online_settings, sandbox, re
         for waybill in expected:
             param = json.dumps({"com": com, "num": waybill, "resultv2": resultv2})
             sign = query_sign(param, accounts.KUAIDI100_KEY, accounts.KUAIDI100_CUSTOMER)
-            body = http.post(f"{url}/poll/query.do", data={"customer": accounts.KUAIDI100_CUSTOMER, "sign": sign,
-                                                             "param": param}).text  # fmt: skip
+            body = http.post(
+                f"{url}/poll/query.do", data={"customer": accounts.KUAIDI100_CUSTOMER, "sign": sign, "param": param}
+            ).text
             got.update(_parsed("kuaidi100", body, online_settings))
         mismatches += _compare(f"kuaidi100 resultv2={resultv2!r} {courier}", expected, got, state)
     _check(mismatches)
@@ -94,9 +96,16 @@ def test_kdniao_replies_parse_to_the_story(http, online_settings, sandbox, reque
         got = {}
         for waybill in expected:
             data = json.dumps({"ShipperCode": shipper, "LogisticCode": waybill})
-            body = http.post(f"{url}/Ebusiness/EbusinessOrderHandle.aspx", data={
-                "EBusinessID": accounts.KDNIAO_EBUSINESS_ID, "RequestType": request_type, "DataType": "2",
-                "RequestData": data, "DataSign": data_sign(data, accounts.KDNIAO_APP_KEY)}).text  # fmt: skip
+            body = http.post(
+                f"{url}/Ebusiness/EbusinessOrderHandle.aspx",
+                data={
+                    "EBusinessID": accounts.KDNIAO_EBUSINESS_ID,
+                    "RequestType": request_type,
+                    "DataType": "2",
+                    "RequestData": data,
+                    "DataSign": data_sign(data, accounts.KDNIAO_APP_KEY),
+                },
+            ).text
             got.update(_parsed("kdniao", body, online_settings))
         mismatches += _compare(f"kdniao {request_type} {courier}", expected, got, state)
     _check(mismatches)
@@ -114,8 +123,9 @@ def test_track17_replies_parse_to_the_story(http, online_settings, sandbox, vers
         state.t17_limit.calls.clear()  # two calls per courier, well inside 3 a second
         http.post(f"{url}/track/{version}/register", json=items, headers=headers).raise_for_status()
         body = http.post(f"{url}/track/{version}/gettrackinfo", json=items, headers=headers).text
-        mismatches += _compare(f"track17 {version} {courier}", expected, _parsed("track17", body, online_settings),
-                               state)  # fmt: skip
+        mismatches += _compare(
+            f"track17 {version} {courier}", expected, _parsed("track17", body, online_settings), state
+        )
     _check(mismatches)
 
 
@@ -156,8 +166,11 @@ def test_pushes_parse_to_the_story(http, online_settings, sandbox, receiver, pro
     for courier in COURIERS if provider != "track17" else ("chinapost",):
         expected = _stories(http, url, state, courier, f"P{provider[:2]}")
         got.clear()
-        http.post(f"{url}/_sandbox/push", json={"provider": provider, "callback": callback, "courier": courier,
-                   "waybills": list(expected), **extra}, timeout=60).raise_for_status()  # fmt: skip
+        http.post(
+            f"{url}/_sandbox/push",
+            json={"provider": provider, "callback": callback, "courier": courier, "waybills": list(expected), **extra},
+            timeout=60,
+        ).raise_for_status()
         parsed: dict[str, list[str]] = {}
         for push in got:
             parsed.update(_parsed(provider, body_of(push), online_settings, kind="push"))

@@ -31,24 +31,34 @@ ANCHOR = SANDBOX_NOW - timedelta(days=4)
 
 
 def _assign(url: str, waybill: str, scenario: str, anchor=ANCHOR) -> None:  # noqa: ANN001
-    httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": scenario,
-               "anchor": anchor.isoformat()}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": scenario, "anchor": anchor.isoformat()}
+    ).raise_for_status()
 
 
 def _kd100(url: str, com: str, num: str, query_params: str = "", **extra: str) -> dict[str, Any]:
     param = json.dumps({"com": com, "num": num, **extra})
     sign = query_sign(param, accounts.KUAIDI100_KEY, accounts.KUAIDI100_CUSTOMER)
-    r = httpx.post(f"{url}/poll/query.do{query_params}",
-                   data={"customer": accounts.KUAIDI100_CUSTOMER, "sign": sign, "param": param})  # fmt: skip
+    r = httpx.post(
+        f"{url}/poll/query.do{query_params}",
+        data={"customer": accounts.KUAIDI100_CUSTOMER, "sign": sign, "param": param},
+    )
     r.raise_for_status()
     return r.json()
 
 
 def _kdn(url: str, shipper: str, code: str, request_type: str) -> dict[str, Any]:
     data = json.dumps({"ShipperCode": shipper, "LogisticCode": code})
-    r = httpx.post(f"{url}/Ebusiness/EbusinessOrderHandle.aspx", data={
-        "EBusinessID": accounts.KDNIAO_EBUSINESS_ID, "RequestType": request_type, "DataType": "2",
-        "RequestData": data, "DataSign": data_sign(data, accounts.KDNIAO_APP_KEY)})  # fmt: skip
+    r = httpx.post(
+        f"{url}/Ebusiness/EbusinessOrderHandle.aspx",
+        data={
+            "EBusinessID": accounts.KDNIAO_EBUSINESS_ID,
+            "RequestType": request_type,
+            "DataType": "2",
+            "RequestData": data,
+            "DataSign": data_sign(data, accounts.KDNIAO_APP_KEY),
+        },
+    )
     r.raise_for_status()
     return r.json()
 
@@ -80,8 +90,11 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def _push(url: str, callback: str, provider: str, waybills: list[str], **extra: Any) -> dict[str, Any]:
-    r = httpx.post(f"{url}/_sandbox/push", json={"provider": provider, "callback": callback, "waybills": waybills,
-                                                 **extra}, timeout=30)  # fmt: skip
+    r = httpx.post(
+        f"{url}/_sandbox/push",
+        json={"provider": provider, "callback": callback, "waybills": waybills, **extra},
+        timeout=30,
+    )
     r.raise_for_status()
     return r.json()
 
@@ -103,8 +116,11 @@ def test_kuaidi100_resultv2_levels(sandbox) -> None:
     assert named["data"][0]["areaName"] is None and named["data"][1]["areaName"] == "西藏,拉萨市"
 
     coded = _kd100(url, "zhongtong", "78300000000001", resultv2="4")
-    assert [(i["status"], i["statusCode"]) for i in coded["data"]] == [("超区", "207"), ("到达派件城市", "1001"),
-                                                                      ("已揽收", "103")]  # fmt: skip
+    assert [(i["status"], i["statusCode"]) for i in coded["data"]] == [
+        ("超区", "207"),
+        ("到达派件城市", "1001"),
+        ("已揽收", "103"),
+    ]
     assert coded["state"] == "2" and coded["routeInfo"]["cur"]["name"] == "西藏,拉萨市"
     assert _kd100(url, "zhongtong", "78300000000001", "?advanced_state=1", resultv2="4")["state"] == "207"
     assert _kd100(url, "zhongtong", "78300000000001", "?advanced_state=1", resultv2="1")["state"] == "2"
@@ -116,8 +132,10 @@ def test_kuaidi100_resultv2_levels(sandbox) -> None:
 def test_kuaidi100_words_follow_the_courier(sandbox) -> None:
     url, _ = sandbox
     _assign(url, "SF1000000000001", "delivered")
-    texts = {com: [i["context"] for i in _kd100(url, com, "SF1000000000001")["data"]]
-             for com in ("shunfeng", "zhongtong", "shentong", "yuantong")}  # fmt: skip
+    texts = {
+        com: [i["context"] for i in _kd100(url, com, "SF1000000000001")["data"]]
+        for com in ("shunfeng", "zhongtong", "shentong", "yuantong")
+    }
     assert texts["shunfeng"][-1] == "顺丰速运 已收取快件"
     assert texts["zhongtong"][-3] == "【深圳市】 快件已经到达 【深圳转运中心】"
     assert texts["shentong"][-2] == "杭州转运中心-已发往-深圳转运中心"
@@ -194,17 +212,30 @@ def test_kuaidi100_push_sign_case_resultv2_and_notices(sandbox, receiver) -> Non
     _assign(url, "78300000000011", "no_first_scan")
     _assign(url, "78300000000012", "stale_in_transit", SANDBOX_NOW - timedelta(days=70))
     _assign(url, "78300000000013", "stale_in_transit")
-    _push(url, callback, "kuaidi100", ["78300000000010", "78300000000011", "78300000000012", "78300000000013"],
-          courier="zto", resultv2="0")  # fmt: skip
+    _push(
+        url,
+        callback,
+        "kuaidi100",
+        ["78300000000010", "78300000000011", "78300000000012", "78300000000013"],
+        courier="zto",
+        resultv2="0",
+    )
     params = []
     for push in got:
         sign = push["form"]["sign"]
         assert sign == sign.upper() and verify_push_sign(push["form"]["param"], accounts.KUAIDI100_SALT, sign)
         params.append(json.loads(push["form"]["param"]))
     assert [(p["status"], p["message"]) for p in params] == [
-        ("shutdown", ""), ("abort", "3天查询无记录"), ("abort", "60天无变化"), ("polling", "")]  # fmt: skip
+        ("shutdown", ""),
+        ("abort", "3天查询无记录"),
+        ("abort", "60天无变化"),
+        ("polling", ""),
+    ]
     assert params[0]["lastResult"]["state"] == "3" and set(params[0]["lastResult"]["data"][0]) == {
-        "time", "ftime", "context"}  # fmt: skip
+        "time",
+        "ftime",
+        "context",
+    }
     assert params[1]["lastResult"]["data"] == [] and len(params[2]["lastResult"]["data"]) == 2
 
     got.clear()
@@ -223,8 +254,14 @@ def test_kuaidi100_push_follows_the_subscriptions_resultv2(sandbox, receiver) ->
     for resultv2, expect in (("1", {"status"}), ("4", {"status", "statusCode"})):
         waybill = f"7830000000002{resultv2}"
         _assign(url, waybill, "out_of_area")
-        param = json.dumps({"company": "zhongtong", "number": waybill, "key": accounts.KUAIDI100_KEY,
-                            "parameters": {"callbackurl": callback, "salt": "s", "resultv2": resultv2}})  # fmt: skip
+        param = json.dumps(
+            {
+                "company": "zhongtong",
+                "number": waybill,
+                "key": accounts.KUAIDI100_KEY,
+                "parameters": {"callbackurl": callback, "salt": "s", "resultv2": resultv2},
+            }
+        )
         assert httpx.post(f"{url}/poll", data={"schema": "json", "param": param}).json()["returnCode"] == "200"
         got.clear()
         _push(url, "", "kuaidi100", [waybill])
@@ -266,18 +303,23 @@ def test_track17_stop_retrack_and_quota(sandbox) -> None:
     number = "9800000000031"
     _assign(url, number, "stale_in_transit")
     assert _t17(url, "v2.4", "stoptrack", [{"number": number}]).json()["data"]["rejected"][0]["error"]["code"] == (
-        -18019902)  # fmt: skip
+        -18019902
+    )
     _t17(url, "v2.4", "register", [{"number": number}])
     assert _t17(url, "v2.4", "retrack", [{"number": number}]).json()["data"]["rejected"][0]["error"]["code"] == (
-        -18019905)  # not stopped  # fmt: skip
+        -18019905
+    )  # not stopped
     assert _t17(url, "v2.4", "stoptrack", [{"number": number}]).json()["data"]["accepted"] == [
-        {"number": number, "carrier": 3011}]  # fmt: skip
+        {"number": number, "carrier": 3011}
+    ]
     assert _t17(url, "v2.4", "stoptrack", [{"number": number}]).json()["data"]["rejected"][0]["error"]["code"] == (
-        -18019904)  # fmt: skip
+        -18019904
+    )
     assert _t17(url, "v2.2", "retrack", [{"number": number}]).json()["data"]["accepted"][0]["number"] == number
     _t17(url, "v2.2", "stoptrack", [{"number": number}])
     assert _t17(url, "v2.2", "retrack", [{"number": number}]).json()["data"]["rejected"][0]["error"]["code"] == (
-        -18019906)  # once only  # fmt: skip
+        -18019906
+    )  # once only
     quota = _t17(url, "v2.4", "getquota", []).json()["data"]
     assert quota["quota_used"] >= 1 and quota["quota_remain"] == quota["quota_total"] - quota["quota_used"]
     assert _t17(url, "v2.4", "gettrackinfo", [{"number": number}], key="wrong").status_code == 401
@@ -299,8 +341,10 @@ def test_track17_webhooks_updated_minimal_and_stopped(sandbox, receiver) -> None
         bodies.append(json.loads(push["raw"]))
     full, minimal, stopped, auto_stopped = bodies
     assert full["event"] == "TRACKING_UPDATED" and full["data"]["track_info"]["latest_status"]["status"] == "Exception"
-    assert minimal == {"event": "TRACKING_UPDATED", "data": {"number": number, "carrier": 3011, "param": None,
-                                                             "tag": "TB9"}}  # fmt: skip
+    assert minimal == {
+        "event": "TRACKING_UPDATED",
+        "data": {"number": number, "carrier": 3011, "param": None, "tag": "TB9"},
+    }
     assert stopped["event"] == "TRACKING_STOPPED" and "track_info" not in stopped["data"]
     assert auto_stopped == stopped
 
@@ -339,9 +383,16 @@ def test_kdniao_push_carries_the_subscriptions_callback(sandbox, receiver) -> No
     callback, got = receiver
     _assign(url, "4300000000050", "stale_in_transit")
     data = json.dumps({"ShipperCode": "YD", "LogisticCode": "4300000000050", "Callback": "TB-ORDER-77"})
-    subscribed = httpx.post(f"{url}/Ebusiness/EbusinessOrderHandle.aspx", data={
-        "EBusinessID": accounts.KDNIAO_EBUSINESS_ID, "RequestType": "1008", "DataType": "2", "RequestData": data,
-        "DataSign": data_sign(data, accounts.KDNIAO_APP_KEY)}).json()  # fmt: skip
+    subscribed = httpx.post(
+        f"{url}/Ebusiness/EbusinessOrderHandle.aspx",
+        data={
+            "EBusinessID": accounts.KDNIAO_EBUSINESS_ID,
+            "RequestType": "1008",
+            "DataType": "2",
+            "RequestData": data,
+            "DataSign": data_sign(data, accounts.KDNIAO_APP_KEY),
+        },
+    ).json()
     assert subscribed["Success"] is True
     _push(url, callback, "kdniao", ["4300000000050"], courier="yunda")
     assert json.loads(got[0]["form"]["RequestData"])["Data"][0]["CallBack"] == "TB-ORDER-77"

@@ -92,8 +92,9 @@ async def _nosleep(_seconds: float) -> None:
 
 
 def _assign(url: str, waybill: str, scenario: str, anchor: datetime) -> None:
-    httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": scenario,
-               "anchor": anchor.isoformat()}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": scenario, "anchor": anchor.isoformat()}
+    ).raise_for_status()
 
 
 @pytest.fixture
@@ -116,8 +117,10 @@ def world(online_settings: Settings, sandbox: tuple[str, Any], sandbox_server: A
     settings = online_settings.model_copy(update={"providers": providers.model_copy(update={"subscriptions": subs})})
     clock = [SANDBOX_NOW]
     receiver = start_background(create_push_app(engine, settings, clock=lambda: clock[0]), port=port)
-    httpx.post(f"{url}/_sandbox/subscriptions/console", json={
-        "kdniao": f"{receiver.url}/push/kdniao", "track17": f"{receiver.url}/push/track17"}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{url}/_sandbox/subscriptions/console",
+        json={"kdniao": f"{receiver.url}/push/kdniao", "track17": f"{receiver.url}/push/track17"},
+    ).raise_for_status()
     yield World(url, state, engine, settings, receiver, clock)
     receiver.stop()
     engine.dispose()
@@ -276,8 +279,11 @@ def test_cli_subscribe_then_parcels_and_workers_say_it_in_words(settings: Settin
     workers = runner.invoke(app, ["workers", "--format", "csv", "--now", "2026-11-23T12:10"])
     assert workers.exit_code == 0, workers.output
     lines = set(workers.output.splitlines())
-    assert {"quota,kuaidi100,1,今日额度：快递100 订阅 1", "quota,track17,1,今日额度：17TRACK 注册 1",
-            "pushes,kdniao,1,快递鸟 推送中"} <= lines  # fmt: skip
+    assert {
+        "quota,kuaidi100,1,今日额度：快递100 订阅 1",
+        "quota,track17,1,今日额度：17TRACK 注册 1",
+        "pushes,kdniao,1,快递鸟 推送中",
+    } <= lines
     assert not any(line.startswith("due,") for line in lines)  # push-served: nothing due
 
 

@@ -29,13 +29,20 @@ TID, WAYBILL = "3921457708123400001", "78398765400001"
 @pytest.fixture
 def orders(sandbox) -> str:
     url, _ = sandbox
-    httpx.post(f"{url}/_sandbox/taobao/orders", json={"orders": [
-        {"tid": TID, "waybill": WAYBILL, "courier": "zto"},
-        {"tid": "3921457708123400002", "waybill": "4312000000002", "courier": "yunda"},
-    ]}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{url}/_sandbox/taobao/orders",
+        json={
+            "orders": [
+                {"tid": TID, "waybill": WAYBILL, "courier": "zto"},
+                {"tid": "3921457708123400002", "waybill": "4312000000002", "courier": "yunda"},
+            ]
+        },
+    ).raise_for_status()
     for waybill, scenario in ((WAYBILL, "delivered"), ("4312000000002", "no_first_scan")):
-        httpx.post(f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": scenario,
-                   "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()}).raise_for_status()  # fmt: skip
+        httpx.post(
+            f"{url}/_sandbox/assign",
+            json={"waybill": waybill, "scenario": scenario, "anchor": (SANDBOX_NOW - timedelta(days=4)).isoformat()},
+        ).raise_for_status()
     return url
 
 
@@ -63,8 +70,12 @@ def test_signed_query_returns_the_trace_of_the_order(online_settings, orders, me
     (waybill,) = result.waybills
     assert (waybill.waybill, waybill.courier, waybill.error) == (WAYBILL, "zto", None)
     assert [e.status for e in waybill.events] == [
-        S.picked_up, S.in_transit, S.in_transit, S.out_for_delivery, S.delivered,
-    ]  # fmt: skip
+        S.picked_up,
+        S.in_transit,
+        S.in_transit,
+        S.out_for_delivery,
+        S.delivered,
+    ]
     codes = [e.raw_code for e in waybill.events]  # a transit step that leaves a site is a DEPARTURE
     assert codes[0] == "GOT" and codes[-2:] == ["SENT_SCAN", "SIGNED"]
     assert set(codes[1:3]) <= {"ARRIVAL", "DEPARTURE"}
@@ -113,10 +124,14 @@ def test_the_poller_asks_by_order_and_skips_parcels_without_one(online_settings,
     engine = make_engine(settings.database_url)
     migrate(engine)
     shipped = SANDBOX_NOW - timedelta(days=5)
-    upsert_parcels(engine, [
-        ParcelFacts(courier="zto", waybill=WAYBILL, order_id=TID, shop="示例旗舰店", shipped_at=shipped),
-        ParcelFacts(courier="zto", waybill="78300000000077", shipped_at=shipped),
-    ], now=shipped)  # fmt: skip
+    upsert_parcels(
+        engine,
+        [
+            ParcelFacts(courier="zto", waybill=WAYBILL, order_id=TID, shop="示例旗舰店", shipped_at=shipped),
+            ParcelFacts(courier="zto", waybill="78300000000077", shipped_at=shipped),
+        ],
+        now=shipped,
+    )
 
     async def go():  # noqa: ANN202
         fetchers = make_fetchers(settings)

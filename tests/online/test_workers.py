@@ -46,17 +46,26 @@ DUE = "SELECT count(*) FROM parcel WHERE next_poll_at <= now()"
 EVENT = TrackingEventRow.__table__
 DIAGNOSIS = (
     ("now", "SELECT now()"),
-    ("parcels not done", "SELECT id, courier, next_poll_at, last_polled_at, lease_owner, lease_until FROM parcel "
-     "WHERE last_polled_at IS NULL OR lease_until IS NOT NULL ORDER BY id LIMIT 30"),
-    ("jobs", "SELECT id, task_name, status, worker_id, lock, queueing_lock, scheduled_at FROM procrastinate_jobs "
-     "WHERE status IN ('todo', 'doing') ORDER BY id"),
+    (
+        "parcels not done",
+        "SELECT id, courier, next_poll_at, last_polled_at, lease_owner, lease_until FROM parcel "
+        "WHERE last_polled_at IS NULL OR lease_until IS NOT NULL ORDER BY id LIMIT 30",
+    ),
+    (
+        "jobs",
+        "SELECT id, task_name, status, worker_id, lock, queueing_lock, scheduled_at FROM procrastinate_jobs "
+        "WHERE status IN ('todo', 'doing') ORDER BY id",
+    ),
     ("workers", "SELECT id, last_heartbeat FROM procrastinate_workers"),
-    ("sessions", "SELECT pid, application_name, state, wait_event_type, wait_event, now() - xact_start, "
-     "left(query, 160) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"),
+    (
+        "sessions",
+        "SELECT pid, application_name, state, wait_event_type, wait_event, now() - xact_start, "
+        "left(query, 160) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    ),
     ("connections by database", "SELECT datname, state, count(*) FROM pg_stat_activity GROUP BY 1, 2 ORDER BY 1, 2"),
     ("rate slots", "SELECT provider, slot, used_at FROM provider_slot ORDER BY provider, slot"),
     ("pauses", "SELECT * FROM provider_pause"),
-)  # fmt: skip
+)
 FAST = {  # seconds instead of minutes, so a test sees several dispatch ticks and a lease lapse; a poll job
     # stuck past 30 s is cancelled and its parcels polled again, as in production after 15 minutes
     "workers": {"dispatch_seconds": 1, "parcels_per_job": 10, "lease_seconds": 4, "heartbeat_seconds": 0.5,
@@ -107,8 +116,19 @@ class Workers:
     def start(self, name: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "TRACKER_DATABASE_URL": self.db_url, "PYTHONUNBUFFERED": "1"}
         log = (self.tmp_path / f"{name}.log").open("wb")
-        cmd = [sys.executable, "-m", "tracker.cli", "--config", str(self.config), "worker", "--name", name,
-               "--base-url", self.base_url, "--sandbox"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "tracker.cli",
+            "--config",
+            str(self.config),
+            "worker",
+            "--name",
+            name,
+            "--base-url",
+            self.base_url,
+            "--sandbox",
+        ]
         self.procs[name] = proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         return proc
 
@@ -387,9 +407,14 @@ def test_provider_outage_pauses_it_for_every_worker_and_resumes(
     state.faults.rates = {"5xx": 1.0}
     changes = {
         **FAST,
-        "kdniao": {"breaker_failures": 3, "breaker_pause_seconds": 4, "retry_attempts": 1, "concurrency": 1,
-                   "rate_per_second": 20},
-    }  # fmt: skip
+        "kdniao": {
+            "breaker_failures": 3,
+            "breaker_pause_seconds": 4,
+            "retry_attempts": 1,
+            "concurrency": 1,
+            "rate_per_second": 20,
+        },
+    }
     workers = workers_for(pg_url, server.url, changes, names=("o0", "o1"))
     wait_for(
         "kdniao paused",

@@ -127,9 +127,12 @@ def test_parse_tells_the_provider_by_shape_and_reports_a_stop_notice(runner: Cli
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[0] == {
-        "waybill": "4312345678902", "courier": "yunda", "notice": "tracking_stopped", "kind": "abort",
+        "waybill": "4312345678902",
+        "courier": "yunda",
+        "notice": "tracking_stopped",
+        "kind": "abort",
         "reason": "60天无变化",
-    }  # fmt: skip
+    }
     assert [line["status"] for line in lines[1:]] == ["picked_up", "in_transit"]
     assert "Kuaidi100 stopped tracking it (60天无变化)" in result.stderr
     stopped = runner.invoke(app, ["parse", _fixture("track17", "webhook_stopped.json")])

@@ -36,8 +36,11 @@ def test_kdniao_101_push_with_count_as_number_and_unscanned_items(parse: Parse) 
     delivered, unscanned, yunda = result.waybills
     assert statuses(delivered) == [S.out_for_delivery, S.delivered]
     assert (unscanned.waybill, unscanned.courier, unscanned.events, unscanned.error) == (
-        "773098765432101", "sto", (), None,
-    )  # fmt: skip
+        "773098765432101",
+        "sto",
+        (),
+        None,
+    )
     assert (yunda.waybill, yunda.courier) == ("4312345678901", "yunda")  # a number sent as a number
     assert statuses(yunda) == [S.out_for_delivery, S.unreachable]  # 派送不成功，收件人电话无人接听
 
@@ -45,8 +48,14 @@ def test_kdniao_101_push_with_count_as_number_and_unscanned_items(parse: Parse) 
 def test_kuaidi100_resultv2_0_has_only_the_words(parse: Parse) -> None:
     (waybill,) = parse("kuaidi100", "query_resultv2_0_delivered.json").waybills
     assert statuses(waybill) == [
-        S.picked_up, S.in_transit, S.in_transit, S.in_transit, S.in_transit, S.out_for_delivery, S.delivered,
-    ]  # fmt: skip
+        S.picked_up,
+        S.in_transit,
+        S.in_transit,
+        S.in_transit,
+        S.in_transit,
+        S.out_for_delivery,
+        S.delivered,
+    ]
 
 
 def test_kuaidi100_resultv2_1_status_names_give_way_to_more_precise_words(parse: Parse) -> None:
@@ -73,8 +82,12 @@ def test_track17_v22_stage_without_sub_status_and_package_status_disagreeing(par
     (waybill,) = parse("track17", "webhook_v22_stages.json", kind="push").waybills
     # latest_status says Exception; the newest event says available for pick-up and keeps it
     assert statuses(waybill) == [
-        S.picked_up, S.in_transit, S.in_transit, S.out_for_delivery, S.available_for_pickup,
-    ]  # fmt: skip
+        S.picked_up,
+        S.in_transit,
+        S.in_transit,
+        S.out_for_delivery,
+        S.available_for_pickup,
+    ]
     assert waybill.events[-1].raw_code == "AvailableForPickup"
 
 
@@ -103,8 +116,11 @@ def test_track17_v24_reply_with_null_stage_reads_words_in_both_languages(parse: 
 
 
 def test_a_push_body_given_as_a_reply_is_read_as_a_push(parse: Parse) -> None:
-    for provider, name in [("kuaidi100", "push_abort_60_days.json"), ("kdniao", "push_101_sparse.json"),
-                           ("track17", "webhook_stopped.json")]:  # fmt: skip
+    for provider, name in [
+        ("kuaidi100", "push_abort_60_days.json"),
+        ("kdniao", "push_101_sparse.json"),
+        ("track17", "webhook_stopped.json"),
+    ]:
         as_push = parse(provider, name, kind="push")
         as_reply = parse(provider, name)
         assert as_reply == as_push

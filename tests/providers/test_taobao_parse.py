@@ -18,14 +18,16 @@ from tracker.settings import Settings
 from tracker.status import TrackingStatus as S
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-BOOK = PhraseBook([
-    PhraseRule(S.refused, 88, ("拒收",)),
-    PhraseRule(S.stranded, 60, ("滞留",)),
-    PhraseRule(S.available_for_pickup, 50, ("驿站", "取件码")),
-    PhraseRule(S.delivered, 40, ("已签收",), ("未签收",)),
-    PhraseRule(S.picked_up, 30, ("已揽收", "已收件")),
-    PhraseRule(S.delivery_failed, 20, ("派送异常", "派送不成功")),
-])  # fmt: skip
+BOOK = PhraseBook(
+    [
+        PhraseRule(S.refused, 88, ("拒收",)),
+        PhraseRule(S.stranded, 60, ("滞留",)),
+        PhraseRule(S.available_for_pickup, 50, ("驿站", "取件码")),
+        PhraseRule(S.delivered, 40, ("已签收",), ("未签收",)),
+        PhraseRule(S.picked_up, 30, ("已揽收", "已收件")),
+        PhraseRule(S.delivery_failed, 20, ("派送异常", "派送不成功")),
+    ]
+)
 
 
 @pytest.fixture
@@ -42,12 +44,19 @@ def test_full_trace_reads_every_action_oldest_first_in_utc(read) -> None:
     assert result.problems == ()
     (waybill,) = result.waybills
     assert (waybill.provider, waybill.waybill, waybill.company, waybill.courier) == (
-        "taobao", "78398765430021", "中通快递", "zto",
-    )  # fmt: skip
+        "taobao",
+        "78398765430021",
+        "中通快递",
+        "zto",
+    )
     assert [e.raw_code for e in waybill.events] == ["GOT", "DEPARTURE", "ARRIVAL", "SENT_SCAN", "SIGNED"]
     assert [e.status for e in waybill.events] == [
-        S.picked_up, S.in_transit, S.in_transit, S.out_for_delivery, S.delivered,
-    ]  # fmt: skip
+        S.picked_up,
+        S.in_transit,
+        S.in_transit,
+        S.out_for_delivery,
+        S.delivered,
+    ]
     assert waybill.events[0].time == datetime(2024, 5, 18, 9, 42, 5, tzinfo=UTC)  # 17:42:05 Beijing time
     assert waybill.events[-1].text.startswith("【广州市】快件已签收")
     assert waybill.error is None and all(e.location is None for e in waybill.events)
@@ -75,9 +84,17 @@ def test_a_coarse_action_yields_to_a_specific_text_and_stands_otherwise(read) ->
 
 
 def test_milestone_actions_win_over_the_text(settings: Settings) -> None:
-    body = {"logistics_trace_search_response": {"out_sid": "1", "company_name": "中通快递", "trace_list": {
-        "transit_step_info": [{"status_time": "2024-05-20 10:00:00", "status_desc": "快件滞留后已签收", "action": "SIGNED"}]
-    }}}  # fmt: skip
+    body = {
+        "logistics_trace_search_response": {
+            "out_sid": "1",
+            "company_name": "中通快递",
+            "trace_list": {
+                "transit_step_info": [
+                    {"status_time": "2024-05-20 10:00:00", "status_desc": "快件滞留后已签收", "action": "SIGNED"}
+                ]
+            },
+        }
+    }
     result = parse_reply("taobao", body, tz=SHANGHAI, couriers=settings.couriers, phrases=BOOK)
     assert result.waybills[0].events[0].status is S.delivered
 

@@ -89,8 +89,10 @@ def test_reply_is_oldest_first_with_offsets_honoured(parse: Parse) -> None:
 
 def test_time_without_offset_is_read_in_shanghai(parse: Parse) -> None:
     event = {"time_iso": "2026-11-20 10:00:00", "description": "已收件", "sub_status": "InTransit_PickedUp"}
-    body = {"event": "TRACKING_UPDATED", "data": {"number": "N2", "carrier": 3011, "track_info": {
-        "tracking": {"providers": [{"events": [event]}]}}}}  # fmt: skip
+    body = {
+        "event": "TRACKING_UPDATED",
+        "data": {"number": "N2", "carrier": 3011, "track_info": {"tracking": {"providers": [{"events": [event]}]}}},
+    }
     (waybill,) = parse("track17", json.dumps(body), kind="push").waybills
     assert waybill.events[0].time == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
@@ -124,8 +126,10 @@ def test_same_scan_from_two_upstream_providers_is_kept_once(parse: Parse) -> Non
         "description": "已收件",
         "sub_status": "InTransit_PickedUp",
     }
-    body = {"event": "TRACKING_UPDATED", "data": {"number": "N3", "track_info": {
-        "tracking": {"providers": [{"events": [event]}, {"events": [event]}]}}}}  # fmt: skip
+    body = {
+        "event": "TRACKING_UPDATED",
+        "data": {"number": "N3", "track_info": {"tracking": {"providers": [{"events": [event]}, {"events": [event]}]}}},
+    }
     (waybill,) = parse("track17", json.dumps(body), kind="push").waybills
     assert len(waybill.events) == 1 and waybill.courier is None
 

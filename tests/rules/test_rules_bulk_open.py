@@ -25,8 +25,9 @@ NOW = T0 + timedelta(hours=2)
 
 
 def _moving(db, waybill: str, text_: str) -> int:  # type: ignore[no-untyped-def]
-    return db.parcel(created=T0, waybill=waybill, status="in_transit", status_text=text_, first_scan_at=T0,
-                     last_event_at=T0)  # fmt: skip
+    return db.parcel(
+        created=T0, waybill=waybill, status="in_transit", status_text=text_, first_scan_at=T0, last_event_at=T0
+    )
 
 
 def _kinds(engine: Engine, parcel_id: int) -> set[str]:
@@ -74,8 +75,15 @@ def test_each_change_has_one_audit_line_with_what_the_flag_became(db, settings) 
 
 
 def _flag_row(parcel_id: int) -> dict[str, object]:
-    return {"parcel_id": parcel_id, "courier": "yto", "kind": "stale", "severity": "warn", "level": 0,
-            "state": "open", "opened_at": NOW}  # fmt: skip
+    return {
+        "parcel_id": parcel_id,
+        "courier": "yto",
+        "kind": "stale",
+        "severity": "warn",
+        "level": 0,
+        "state": "open",
+        "opened_at": NOW,
+    }
 
 
 def test_a_flag_must_name_a_parcel_and_a_flagged_parcel_stays(db, settings) -> None:  # type: ignore[no-untyped-def]
@@ -144,9 +152,15 @@ def test_audit_json_keeps_quotes_backslashes_unicode_and_nulls(engine) -> None: 
     """json_object as the evaluation writes audit lines with it (INSERT ... SELECT), read back."""
     value = 'a "quoted" \\ back\tslash, 中文 %s'
     detail = json_object(
-        "kind", literal(value, String), "level", literal(7, Integer), "none", literal(None, String),
-        'key "q" %', literal(None, Integer),
-    )  # fmt: skip
+        "kind",
+        literal(value, String),
+        "level",
+        literal(7, Integer),
+        "none",
+        literal(None, String),
+        'key "q" %',
+        literal(None, Integer),
+    )
     line = select(literal(NOW, AUDIT.c.at.type), literal("rules"), literal("test"), literal("flag"), detail)
     with engine.begin() as conn:
         conn.execute(AUDIT.insert().from_select(["at", "actor", "action", "entity", "detail"], line))

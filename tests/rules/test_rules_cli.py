@@ -38,8 +38,15 @@ def parcels(sqlite_db):  # type: ignore[no-untyped-def]
     old = NOW - timedelta(hours=100)
     sqlite_db.parcel(created=old, waybill="YT0000000000001", shipped_at=old)
     sqlite_db.parcel(created=old, waybill="SF0000000000002", courier="sf", shipped_at=NOW - timedelta(hours=80))
-    sqlite_db.parcel(created=old, waybill="YT0000000000003", order_id="O3", status="delivered", is_open=False,
-                     first_scan_at=old, last_event_at=old)  # fmt: skip
+    sqlite_db.parcel(
+        created=old,
+        waybill="YT0000000000003",
+        order_id="O3",
+        status="delivered",
+        is_open=False,
+        first_scan_at=old,
+        last_event_at=old,
+    )
     return sqlite_db
 
 
@@ -74,17 +81,49 @@ def test_flag_ack_assign_resolve_are_audited_under_the_person(run, parcels) -> N
     assert code == 0 and "resolved" in out
     with parcels.engine.connect() as conn:
         rows = conn.execute(select(AUDIT.c.actor, AUDIT.c.action).where(AUDIT.c.actor != "rules")).all()
-    assert [tuple(r) for r in rows] == [("lead.wang", "flag.ack"), ("lead.wang", "flag.assign"),
-                                        ("agent.li", "flag.resolve")]  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        ("lead.wang", "flag.ack"),
+        ("lead.wang", "flag.assign"),
+        ("agent.li", "flag.resolve"),
+    ]
     assert run("flag", "ack", "9999", "--by", "x", AT)[0] == 2
 
 
 def test_facts_recorded_from_the_cli_raise_their_flags(run, parcels) -> None:  # type: ignore[no-untyped-def]
     w = "YT0000000000003"
-    assert run("fact", "not-received", w, "--signer", "门卫", "--warehouse-weight", "1.20",
-               "--courier-weight", "0.80kg", "--by", "agent.li", AT)[0] == 0  # fmt: skip
-    assert run("fact", "return-agreed", w, "--deadline", "2026-11-29 12:00", "--express", "--by", "agent.li",
-               "--agreed-at", "2026-11-20 12:00", AT)[0] == 0  # fmt: skip
+    assert (
+        run(
+            "fact",
+            "not-received",
+            w,
+            "--signer",
+            "门卫",
+            "--warehouse-weight",
+            "1.20",
+            "--courier-weight",
+            "0.80kg",
+            "--by",
+            "agent.li",
+            AT,
+        )[0]
+        == 0
+    )
+    assert (
+        run(
+            "fact",
+            "return-agreed",
+            w,
+            "--deadline",
+            "2026-11-29 12:00",
+            "--express",
+            "--by",
+            "agent.li",
+            "--agreed-at",
+            "2026-11-20 12:00",
+            AT,
+        )[0]
+        == 0
+    )
     assert run("fact", "unreachable", w, "--by", "agent.li", AT)[0] == 0
     assert run("fact", "lost", "YT0000000000001", "--note", "网点确认丢失", "--by", "agent.li", AT)[0] == 0
     run("evaluate", AT)

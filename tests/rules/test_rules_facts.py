@@ -18,11 +18,19 @@ NOW = datetime.fromisoformat("2026-11-14T00:00:00+00:00")
 
 
 def test_return_agreed_sets_the_case_and_starts_the_express_ladder(db, settings) -> None:  # type: ignore[no-untyped-def]
-    p = db.parcel(created=NOW - timedelta(days=9), waybill="ZT7512345678901", courier="zto",
-                  status="delivered", is_open=False)  # fmt: skip
+    p = db.parcel(
+        created=NOW - timedelta(days=9), waybill="ZT7512345678901", courier="zto", status="delivered", is_open=False
+    )
     deadline = NOW + timedelta(days=3, hours=12)
-    facts.return_agreed(db.engine, waybill="zt7512345678901", refund_deadline=deadline, express=True,
-                        agreed_at=NOW - timedelta(days=3), actor="agent.li", now=NOW)  # fmt: skip
+    facts.return_agreed(
+        db.engine,
+        waybill="zt7512345678901",
+        refund_deadline=deadline,
+        express=True,
+        agreed_at=NOW - timedelta(days=3),
+        actor="agent.li",
+        now=NOW,
+    )
     with db.engine.connect() as conn:
         row = conn.execute(select(PARCEL).where(PARCEL.c.id == p)).one()
         audit = conn.execute(select(AUDIT).where(AUDIT.c.action == "fact.return_agreed")).one()
@@ -40,13 +48,19 @@ def test_return_agreed_sets_the_case_and_starts_the_express_ladder(db, settings)
 
 def test_return_short_keeps_counts_and_weights(db, settings) -> None:  # type: ignore[no-untyped-def]
     p = db.parcel(created=NOW, waybill="YT9000000000001", direction="return", status="delivered", is_open=False)
-    facts.return_short(db.engine, waybill="YT9000000000001", items_claimed=3, items_received=2,
-                       warehouse_weight_kg=Decimal("0.95"), courier_weight_kg=Decimal("1.40"),
-                       actor="wh.zhao", now=NOW)  # fmt: skip
+    facts.return_short(
+        db.engine,
+        waybill="YT9000000000001",
+        items_claimed=3,
+        items_received=2,
+        warehouse_weight_kg=Decimal("0.95"),
+        courier_weight_kg=Decimal("1.40"),
+        actor="wh.zhao",
+        now=NOW,
+    )
     with db.engine.connect() as conn:
         data = conn.execute(select(ParcelFactRow.data).where(ParcelFactRow.parcel_id == p)).scalar_one()
-    assert data == {"items_claimed": 3, "items_received": 2, "warehouse_weight_kg": "0.95",
-                    "courier_weight_kg": "1.40"}  # fmt: skip
+    assert data == {"items_claimed": 3, "items_received": 2, "warehouse_weight_kg": "0.95", "courier_weight_kg": "1.40"}
     assert dict(evaluate_all(db.engine, now=NOW, settings=settings).opened) == {"return_partial": 1}
     with db.engine.connect() as conn:
         details = conn.execute(select(FLAG.c.details).where(FLAG.c.parcel_id == p)).scalar_one()

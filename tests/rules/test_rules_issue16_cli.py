@@ -53,8 +53,17 @@ def _timers(run, waybill: str, now: str) -> dict[str, dict]:  # type: ignore[no-
 
 def test_timers_from_signing_trade_success_and_a_complaint(run, sqlite_db) -> None:  # type: ignore[no-untyped-def]
     signed = datetime(2026, 11, 3, 7, 20, tzinfo=UTC)  # 15:20 in Shanghai
-    sqlite_db.parcel(created=signed, waybill="SF1000000000001", courier="sf", order_id="T1", status="delivered",
-                     is_open=False, first_scan_at=signed, last_event_at=signed, delivered_at=signed)  # fmt: skip
+    sqlite_db.parcel(
+        created=signed,
+        waybill="SF1000000000001",
+        courier="sf",
+        order_id="T1",
+        status="delivered",
+        is_open=False,
+        first_scan_at=signed,
+        last_event_at=signed,
+        delivered_at=signed,
+    )
     # the 7-day window: 2026-11-04 00:00 +08:00 + 168 h = 2026-11-11 00:00 +08:00 (= 11-10 16:00 UTC)
     timers = _timers(run, "SF1000000000001", "2026-11-11T00:00:00+08:00")
     assert timers["7-day no-reason return"]["until"] == "2026-11-10T16:00:00Z"
@@ -91,8 +100,12 @@ def test_late_shipment_exposure_on_the_cli_and_the_flag(run, sqlite_db) -> None:
     code, out = run("timers", "YT2000000000001", "--now", "2026-11-23 12:00")
     assert "30% x 899.00 = 269.70 CNY (26,970 Tmall points)" in out
     code, out = run("timers", "YT2000000000001", "--now", "2026-11-23 12:00", "--format", "json")
-    assert json.loads(out.splitlines()[-1]) == {"late_shipment_exposure_cny": "269.70", "tmall_points": 26970,
-                                                "price": "899.00", "capped": False}  # fmt: skip
+    assert json.loads(out.splitlines()[-1]) == {
+        "late_shipment_exposure_cny": "269.70",
+        "tmall_points": 26970,
+        "price": "899.00",
+        "capped": False,
+    }
     # 72 h after payment (72小时后: inclusive) the flag opens with the amount
     assert run("evaluate", "--now", "2026-11-23T08:59:59+08:00")[0] == 0
     assert "late_shipment" not in _flags(run, "YT2000000000001")
@@ -104,8 +117,17 @@ def test_late_shipment_exposure_on_the_cli_and_the_flag(run, sqlite_db) -> None:
 
 def test_facts_on_the_cli_drive_the_rules(run, sqlite_db) -> None:  # type: ignore[no-untyped-def]
     at = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-    sqlite_db.parcel(created=at, waybill="SF3000000000001", courier="sf", order_id="F1", status="delivered",
-                     is_open=False, first_scan_at=at, last_event_at=at, delivered_at=at)  # fmt: skip
+    sqlite_db.parcel(
+        created=at,
+        waybill="SF3000000000001",
+        courier="sf",
+        order_id="F1",
+        status="delivered",
+        is_open=False,
+        first_scan_at=at,
+        last_event_at=at,
+        delivered_at=at,
+    )
     sqlite_db.parcel(created=at, waybill="YT3000000000002", order_id="F2", return_agreed_at=at)
     sqlite_db.parcel(created=at, waybill="ZT3000000000003", courier="zto", order_id="F3", direction="return")
     by = ("--by", "agent.li", "--now", "2026-11-23 12:00")
@@ -146,12 +168,25 @@ def test_facts_on_the_cli_drive_the_rules(run, sqlite_db) -> None:  # type: igno
 
 def test_set_input_completes_a_needs_config_claim_keeping_its_table(run, settings, sqlite_db) -> None:  # type: ignore[no-untyped-def]
     order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-    pid = sqlite_db.parcel(created=order, waybill="SF4000000000001", courier="sf", order_id="C1",
-                           order_created_at=order, goods_value=Decimal("500.00"))  # fmt: skip
+    pid = sqlite_db.parcel(
+        created=order,
+        waybill="SF4000000000001",
+        courier="sf",
+        order_id="C1",
+        order_created_at=order,
+        goods_value=Decimal("500.00"),
+    )
     tables = load_tables(settings.config_dir / "claims")
     now = datetime(2026, 11, 10, 4, 0, tzinfo=UTC)
-    claim_id = service.open_claim(sqlite_db.engine, parcel_id=pid, claim_type="not_to_door", scenario="refused",
-                                  tables=tables, actor="lead.wang", now=now)  # fmt: skip
+    claim_id = service.open_claim(
+        sqlite_db.engine,
+        parcel_id=pid,
+        claim_type="not_to_door",
+        scenario="refused",
+        tables=tables,
+        actor="lead.wang",
+        now=now,
+    )
     claim = service.get_claim(sqlite_db.engine, claim_id)
     assert claim["state"] == "needs_config" and claim["amount"] is None
     version = claim["table_version"]
@@ -179,11 +214,25 @@ def test_set_input_completes_a_needs_config_claim_keeping_its_table(run, setting
 
 def test_claimable_total_excludes_a_closed_window_without_propose(run, settings, sqlite_db) -> None:  # type: ignore[no-untyped-def]
     order = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
-    pid = sqlite_db.parcel(created=order, waybill="SF5000000000001", courier="sf", order_id="C2",
-                           order_created_at=order, issued_at=order, goods_value=Decimal("268.50"))  # fmt: skip
+    pid = sqlite_db.parcel(
+        created=order,
+        waybill="SF5000000000001",
+        courier="sf",
+        order_id="C2",
+        order_created_at=order,
+        issued_at=order,
+        goods_value=Decimal("268.50"),
+    )
     tables = load_tables(settings.config_dir / "claims")
-    claim_id = service.open_claim(sqlite_db.engine, parcel_id=pid, claim_type="ship_delay", scenario="default",
-                                  tables=tables, actor="lead.wang", now=order)  # fmt: skip
+    claim_id = service.open_claim(
+        sqlite_db.engine,
+        parcel_id=pid,
+        claim_type="ship_delay",
+        scenario="default",
+        tables=tables,
+        actor="lead.wang",
+        now=order,
+    )
     closes = service.get_claim(sqlite_db.engine, claim_id)["filing_closes_at"]
     assert service.claimable_total(sqlite_db.engine, now=closes) == Decimal("80.55")  # the last second: inside
     assert service.claimable_total(sqlite_db.engine, now=closes + timedelta(seconds=1)) == Decimal("0.00")
@@ -197,14 +246,30 @@ def test_claimable_total_excludes_a_closed_window_without_propose(run, settings,
     assert {r["state"]: r["n"] for r in later} == {"expired": 1}
 
 
-RETURNS = ["退款编号", "订单编号", "买家会员名", "买家退款金额", "卖家同意退货时间", "超时时间", "退货物流公司",
-           "退货物流单号"]  # fmt: skip
+RETURNS = [
+    "退款编号",
+    "订单编号",
+    "买家会员名",
+    "买家退款金额",
+    "卖家同意退货时间",
+    "超时时间",
+    "退货物流公司",
+    "退货物流单号",
+]
 
 
 def test_returns_rows_without_a_waybill_become_return_agreed_cases(run, tmp_path: Path, sqlite_db) -> None:  # type: ignore[no-untyped-def]
     shipped = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-    sqlite_db.parcel(created=shipped, waybill="YT6000000000001", order_id="6001", shipped_at=shipped,
-                     status="delivered", is_open=False, first_scan_at=shipped, last_event_at=shipped)  # fmt: skip
+    sqlite_db.parcel(
+        created=shipped,
+        waybill="YT6000000000001",
+        order_id="6001",
+        shipped_at=shipped,
+        status="delivered",
+        is_open=False,
+        first_scan_at=shipped,
+        last_event_at=shipped,
+    )
     path = tmp_path / "refunds.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -234,8 +299,17 @@ def test_returns_rows_without_a_waybill_become_return_agreed_cases(run, tmp_path
 
 def test_a_signature_recorded_after_a_complaint_rewrites_the_open_flag(run, sqlite_db) -> None:  # type: ignore[no-untyped-def]
     at = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-    sqlite_db.parcel(created=at, waybill="SF3100000000001", courier="sf", order_id="G1", status="delivered",
-                     is_open=False, first_scan_at=at, last_event_at=at, delivered_at=at)  # fmt: skip
+    sqlite_db.parcel(
+        created=at,
+        waybill="SF3100000000001",
+        courier="sf",
+        order_id="G1",
+        status="delivered",
+        is_open=False,
+        first_scan_at=at,
+        last_event_at=at,
+        delivered_at=at,
+    )
     by = ("--by", "agent.li", "--now", "2026-11-23 12:00")
     run("fact", "not-received", "SF3100000000001", *by)
     run("evaluate", "--now", "2026-11-23 12:00")

@@ -22,10 +22,16 @@ D, S = timedelta(days=1), timedelta(seconds=1)
 @pytest.mark.parametrize("express", [True, False], ids=["express", "ordinary"])
 def test_rule_and_sql_write_the_same_position_and_the_text_counts_down(sqlite_db, settings, policy, view, express):  # type: ignore[no-untyped-def]
     deadline = NOW + 9 * D - S  # 8 days left at NOW: the first step of both ladders
-    cols = {"return_agreed_at": NOW - D, "status": TrackingStatus.delivered, "is_open": False,
-            "refund_deadline": deadline, "refund_express": express}  # fmt: skip
-    parcel_id = sqlite_db.parcel(created=NOW - 5 * D, waybill="YT1234567890123",
-                                 **{k: str(v) if k == "status" else v for k, v in cols.items()})  # fmt: skip
+    cols = {
+        "return_agreed_at": NOW - D,
+        "status": TrackingStatus.delivered,
+        "is_open": False,
+        "refund_deadline": deadline,
+        "refund_express": express,
+    }
+    parcel_id = sqlite_db.parcel(
+        created=NOW - 5 * D, waybill="YT1234567890123", **{k: str(v) if k == "status" else v for k, v in cols.items()}
+    )
     seen = []
     for day in range(9):
         now = NOW + day * D

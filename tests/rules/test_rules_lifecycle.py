@@ -18,8 +18,9 @@ H = timedelta(hours=1)
 
 
 def _stale_parcel(db, last: datetime = T0) -> int:  # type: ignore[no-untyped-def]
-    return db.parcel(created=last, waybill="YT0000000000009", status="in_transit", first_scan_at=last,
-                     last_event_at=last)  # fmt: skip
+    return db.parcel(
+        created=last, waybill="YT0000000000009", status="in_transit", first_scan_at=last, last_event_at=last
+    )
 
 
 def _flag(engine, parcel_id: int, kind: str = "stale"):  # type: ignore[no-untyped-def]
@@ -55,9 +56,13 @@ def test_flag_opens_escalates_is_handled_resolves_and_reopens(db, settings) -> N
     flag = _flag(db.engine, p)
     assert (flag.id, flag.state, flag.severity, flag.resolved_at) == (flag_id, "open", "warn", None)
     assert _history(db.engine, flag_id) == [
-        ("rules", "flag.open"), ("lead.wang", "flag.ack"), ("lead.wang", "flag.assign"),
-        ("rules", "flag.escalate"), ("rules", "flag.resolve"), ("rules", "flag.reopen"),
-    ]  # fmt: skip
+        ("rules", "flag.open"),
+        ("lead.wang", "flag.ack"),
+        ("lead.wang", "flag.assign"),
+        ("rules", "flag.escalate"),
+        ("rules", "flag.resolve"),
+        ("rules", "flag.reopen"),
+    ]
 
 
 def test_a_persons_resolution_holds_until_the_rule_escalates(db, settings) -> None:  # type: ignore[no-untyped-def]

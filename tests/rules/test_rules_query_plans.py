@@ -25,9 +25,15 @@ def _plan(engine, stmt) -> str:  # type: ignore[no-untyped-def]
 def filled(sqlite_db):  # type: ignore[no-untyped-def]
     for i in range(300):
         at = NOW - timedelta(hours=i % 120)
-        sqlite_db.parcel(created=at, waybill=f"YT{i:013d}", shipped_at=at, status="in_transit",
-                         first_scan_at=at if i % 5 else None, last_event_at=at if i % 5 else None,
-                         is_open=i % 3 != 0)  # fmt: skip
+        sqlite_db.parcel(
+            created=at,
+            waybill=f"YT{i:013d}",
+            shipped_at=at,
+            status="in_transit",
+            first_scan_at=at if i % 5 else None,
+            last_event_at=at if i % 5 else None,
+            is_open=i % 3 != 0,
+        )
     return sqlite_db
 
 

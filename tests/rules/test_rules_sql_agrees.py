@@ -22,9 +22,21 @@ from tracker.status import FINAL_STATUSES, FactKind, FlagState, TrackingStatus
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
 HOURS = [1, 47, 48, 71, 72, 95, 96, 120, 167, 168, 200, 24 * 9, 24 * 11, 24 * 21]
 STATUSES = [
-    "pending", "in_transit", "in_transit", "delivered", "out_of_area", "returning", "returned", "refused",
-    "lost", "stranded", "damaged", "unreachable", "locker_overdue", "address_problem",
-]  # fmt: skip
+    "pending",
+    "in_transit",
+    "in_transit",
+    "delivered",
+    "out_of_area",
+    "returning",
+    "returned",
+    "refused",
+    "lost",
+    "stranded",
+    "damaged",
+    "unreachable",
+    "locker_overdue",
+    "address_problem",
+]
 TEXTS = [None, "【杭州】已收入", "超区件", "收件人拒收", "当地无网点", "网点暂停派送", "地址不详", "已退回"]
 FACTS = [FactKind.loss_confirmed, FactKind.not_received, FactKind.buyer_unreachable, FactKind.return_short,
          FactKind.waybill_invalid, FactKind.buyer_reached, FactKind.signed_without_consent,
@@ -84,8 +96,9 @@ def _sample(db, rng: random.Random, n: int) -> list[int]:  # type: ignore[no-unt
             cols["refund_express"] = rng.random() < 0.5
         waybill, courier = cols.pop("waybill"), cols.pop("courier")
         try:
-            parcel_id = db.parcel(created=NOW - timedelta(days=rng.choice([3, 12])), waybill=waybill,
-                                  courier=courier, **cols)  # fmt: skip
+            parcel_id = db.parcel(
+                created=NOW - timedelta(days=rng.choice([3, 12])), waybill=waybill, courier=courier, **cols
+            )
         except Exception:  # a repeated (waybill, courier) of the random return waybills: updated, fine
             continue
         for _ in range(rng.choice([0, 0, 0, 1, 2, 3])):
@@ -106,8 +119,14 @@ def _pure(engine, settings: Settings, ids: list[int], now: datetime) -> dict:  #
                 extra = exposure_extra(
                     late_shipment_exposure(parcel.goods_value, settings.tmall.late_shipment_compensation)
                 )
-            zh, en = render(flag, courier=parcel.courier, waybill=parcel.waybill,
-                            actions=settings.next_actions, couriers=settings.couriers, extra=extra)  # fmt: skip
+            zh, en = render(
+                flag,
+                courier=parcel.courier,
+                waybill=parcel.waybill,
+                actions=settings.next_actions,
+                couriers=settings.couriers,
+                extra=extra,
+            )
             expected[(parcel_id, str(flag.kind))] = (str(flag.severity), flag.level, zh, en)
     return expected
 
@@ -167,7 +186,7 @@ def test_next_action_texts_match_the_pure_fill_on_every_path(db, settings) -> No
     ids = [
         db.parcel(
             created=last, waybill=waybill, courier=courier, status="in_transit", first_scan_at=last, last_event_at=last
-        )  # fmt: skip
+        )
         for courier, waybill in [("sf", "SF1"), ("zjs", "ZJ1"), ("yto", "YT{hours}9"), ("odd", "OD1"), ("sf", "SF{")]
     ]
     evaluate_all(db.engine, now=NOW, settings=settings)

@@ -86,13 +86,15 @@ def test_fact_rule_fires_on_the_newest_fact(view, policy, kind, fact, direction)
 
 def test_confirmed_loss_makes_the_parcel_final_for_time_rules(view, policy) -> None:  # type: ignore[no-untyped-def]
     old = NOW - timedelta(days=30)
-    parcel = view(status=S.in_transit, first_scan_at=old, last_event_at=old,
-                  facts=(Fact(1, FactKind.loss_confirmed, NOW),))  # fmt: skip
+    parcel = view(
+        status=S.in_transit, first_scan_at=old, last_event_at=old, facts=(Fact(1, FactKind.loss_confirmed, NOW),)
+    )
     assert [f.kind for f in evaluate_parcel(parcel, now=NOW, policy=policy)] == [K.lost]
 
 
-@pytest.mark.parametrize(("waybill", "fires"), [("KA123456789CN", True), ("PA123456789CN", True),
-                                                ("SF1234567890123", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("waybill", "fires"), [("KA123456789CN", True), ("PA123456789CN", True), ("SF1234567890123", False)]
+)
 def test_surface_mail_return_waybill(view, policy, waybill, fires) -> None:  # type: ignore[no-untyped-def]
     # worked example 4: return waybill KA123456789CN -> return_surface_mail
     flag = RULE[K.return_surface_mail](view(direction=Direction.ret, waybill=waybill), now=NOW, policy=policy)

@@ -136,7 +136,7 @@ def test_tmall_toml_is_validated_naming_the_file_and_the_key(settings: Settings,
             "cap": "500",
             "claimable_after_hours": 72,
             "points_per_cny": 100,
-        },  # fmt: skip
+        },
         "not_received": {"complaint_days": 15, "negotiate_hours": 72, "fixed_hours": 80, "extension_hours": 24},
         "seven_day_return": {"hours": 168, "timezone": "Mars/Base", "extra": 1},
     }
@@ -161,8 +161,14 @@ def _pure(engine, settings: Settings, ids: list[int], now: datetime) -> dict:  #
                 extra = exposure_extra(
                     late_shipment_exposure(parcel.goods_value, settings.tmall.late_shipment_compensation)
                 )
-            zh, en = render(flag, courier=parcel.courier, waybill=parcel.waybill, actions=settings.next_actions,
-                            couriers=settings.couriers, extra=extra)  # fmt: skip
+            zh, en = render(
+                flag,
+                courier=parcel.courier,
+                waybill=parcel.waybill,
+                actions=settings.next_actions,
+                couriers=settings.couriers,
+                extra=extra,
+            )
             expected[(parcel_id, str(flag.kind))] = (str(flag.severity), flag.level, flag.anchor, zh, en)
     return expected
 
@@ -215,15 +221,26 @@ def test_a_third_party_signature_without_consent_opens_delivered_disputed(db, se
     }
     ids = {}
     for name, kinds in cases.items():
-        ids[name] = pid = db.parcel(created=at, waybill=f"SF{len(ids):010d}", courier="sf", status="delivered",
-                                    is_open=False, first_scan_at=at, last_event_at=at, delivered_at=at)  # fmt: skip
+        ids[name] = pid = db.parcel(
+            created=at,
+            waybill=f"SF{len(ids):010d}",
+            courier="sf",
+            status="delivered",
+            is_open=False,
+            first_scan_at=at,
+            last_event_at=at,
+            delivered_at=at,
+        )
         for kind in kinds:
             db.fact(pid, kind, at, {"signer": "门卫", "consent": kind == "signed_with_consent"})
     evaluate_all(db.engine, now=NOW, settings=settings)
     stored = _stored(db.engine)
     assert stored == _pure(db.engine, settings, list(ids.values()), NOW)
-    disputed = {name: stored[(pid, "delivered_disputed")][3] for name, pid in ids.items()
-                if (pid, "delivered_disputed") in stored}  # fmt: skip
+    disputed = {
+        name: stored[(pid, "delivered_disputed")][3]
+        for name, pid in ids.items()
+        if (pid, "delivered_disputed") in stored
+    }
     assert set(disputed) == {"without", "with_complaint", "complaint_only", "complaint_then_without"}
     assert "未经买家同意代签" in disputed["without"] and "向顺丰速运索赔" in disputed["without"]
     assert "未经买家同意代签" in disputed["complaint_then_without"]

@@ -38,8 +38,7 @@ def test_example_1_no_first_scan_warns_at_72h_and_escalates_at_96h(db, settings)
 
 def test_example_2_stale_warns_and_a_new_event_resolves_it(db, settings) -> None:  # type: ignore[no-untyped-def]
     last = t("2026-11-10 12:00")
-    p = db.parcel(created=last, waybill="YT0000000000002", status="in_transit", first_scan_at=last,
-                  last_event_at=last)  # fmt: skip
+    p = db.parcel(created=last, waybill="YT0000000000002", status="in_transit", first_scan_at=last, last_event_at=last)
     evaluate_all(db.engine, now=t("2026-11-13 12:00"), settings=settings)
     assert flags(db.engine, p)["stale"].severity == "warn"
     db.set(p, last_event_at=t("2026-11-13 13:00"))
@@ -51,8 +50,14 @@ def test_example_2_stale_warns_and_a_new_event_resolves_it(db, settings) -> None
 
 def test_example_3_out_of_area_without_stale_until_the_time_is_up(db, settings) -> None:  # type: ignore[no-untyped-def]
     last = t("2026-11-10 12:00")
-    p = db.parcel(created=last, waybill="YT0000000000003", status="out_of_area",
-                  status_text="快件超区,无法派送", first_scan_at=last, last_event_at=last)  # fmt: skip
+    p = db.parcel(
+        created=last,
+        waybill="YT0000000000003",
+        status="out_of_area",
+        status_text="快件超区,无法派送",
+        first_scan_at=last,
+        last_event_at=last,
+    )
     evaluate_all(db.engine, now=t("2026-11-11 12:00"), settings=settings)
     assert set(flags(db.engine, p)) == {"out_of_area"}
     evaluate_all(db.engine, now=t("2026-11-13 12:00"), settings=settings)
@@ -67,8 +72,14 @@ def test_example_4_surface_mail_return_waybill(db, settings) -> None:  # type: i
 
 
 def test_example_5_six_days_before_the_refund_deadline_is_the_phone_step(db, settings) -> None:  # type: ignore[no-untyped-def]
-    p = db.parcel(created=t("2026-11-10 00:00"), waybill="YT0000000000005", status="delivered", is_open=False,
-                  return_agreed_at=t("2026-11-13 00:00"), refund_deadline=t("2026-11-20 00:00"))  # fmt: skip
+    p = db.parcel(
+        created=t("2026-11-10 00:00"),
+        waybill="YT0000000000005",
+        status="delivered",
+        is_open=False,
+        return_agreed_at=t("2026-11-13 00:00"),
+        refund_deadline=t("2026-11-20 00:00"),
+    )
     evaluate_all(db.engine, now=t("2026-11-14 00:00"), settings=settings)
     flag = flags(db.engine, p)["refund_deadline"]
     assert (flag.level, flag.severity) == (1, "escalate")

@@ -71,8 +71,10 @@ def test_crawl_of_sandbox_pages_stores_events_once(tmp_path, sandbox) -> None:
     import httpx
 
     url, _ = sandbox
-    httpx.post(f"{url}/_sandbox/assign", json={"waybill": "78398765432101", "scenario": "refused_returned",
-               "anchor": "2026-11-18T00:00:00Z"}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{url}/_sandbox/assign",
+        json={"waybill": "78398765432101", "scenario": "refused_returned", "anchor": "2026-11-18T00:00:00Z"},
+    ).raise_for_status()
     env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'crawl.db'}"}
     cli = [sys.executable, "-m", "tracker.cli"]
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)

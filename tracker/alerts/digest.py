@@ -77,9 +77,14 @@ def plan_daily_digests(
         my_claims = [c for c in claims if name in parcel_groups(c.courier, c.shop, c.province, config)]
         my_deadlines = [d for d in deadlines if name in parcel_groups(d.courier, d.shop, d.province, config)]
         message = digest_message(
-            mine, my_claims, language=group.language or config.language, config=config, tz=tz, now=now,
+            mine,
+            my_claims,
+            language=group.language or config.language,
+            config=config,
+            tz=tz,
+            now=now,
             deadlines=my_deadlines,
-        )  # fmt: skip
+        )
         for channel, key in keys.items():
             if key in existing_keys:
                 continue

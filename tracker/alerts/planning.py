@@ -221,9 +221,14 @@ def _message_first(flag: FlagFacts, stage: Stage, config: AlertsConfig) -> bool:
 
 
 def _message_alerts(
-    flag: FlagFacts, stage: Stage, group_name: str, history: AlertHistory, config: AlertsConfig, tz: ZoneInfo,
+    flag: FlagFacts,
+    stage: Stage,
+    group_name: str,
+    history: AlertHistory,
+    config: AlertsConfig,
+    tz: ZoneInfo,
     now: datetime,
-) -> list[PlannedAlert]:  # fmt: skip
+) -> list[PlannedAlert]:
     """The step's message first, as its own alert: at once inside working hours (held to the next window
     otherwise), no phone task; the step's call alert follows in the calling window (000 §24)."""
     group = config.groups[group_name]
@@ -231,9 +236,16 @@ def _message_alerts(
     keys = {c: alert_key(episode(flag), level, group_name, c) for c in group.channels}
     state, due = _quiet(group.follows_schedule, config, tz, now)
     message = flag_message(
-        flag, language=group.language or config.language, level=level, reminder=0, to_lead=False, now=now, tz=tz,
-        board_url=config.board_url, message_first=True,
-    )  # fmt: skip
+        flag,
+        language=group.language or config.language,
+        level=level,
+        reminder=0,
+        to_lead=False,
+        now=now,
+        tz=tz,
+        board_url=config.board_url,
+        message_first=True,
+    )
     return [
         PlannedAlert(
             dedupe_key=key,
@@ -247,7 +259,7 @@ def _message_alerts(
             state=state,
             due_at=due,
             call_key=None,
-        )  # fmt: skip
+        )
         for channel, key in keys.items()
         if key not in history.keys
     ]

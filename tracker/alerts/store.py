@@ -34,9 +34,17 @@ def load_claims(
     """Claims (all, or of the given parcels, or in the given states) with the parcel fields digests
     route on."""
     query = select(
-        CLAIM.c.parcel_id, CLAIM.c.courier, CLAIM.c.claim_type, CLAIM.c.state, CLAIM.c.amount,
-        CLAIM.c.currency, CLAIM.c.filing_closes_at, PARCEL.c.waybill, PARCEL.c.shop, PARCEL.c.province,
-    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)  # fmt: skip
+        CLAIM.c.parcel_id,
+        CLAIM.c.courier,
+        CLAIM.c.claim_type,
+        CLAIM.c.state,
+        CLAIM.c.amount,
+        CLAIM.c.currency,
+        CLAIM.c.filing_closes_at,
+        PARCEL.c.waybill,
+        PARCEL.c.shop,
+        PARCEL.c.province,
+    ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
     if parcel_ids is not None:
         ids = list(parcel_ids)
         if not ids:

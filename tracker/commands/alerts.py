@@ -9,9 +9,19 @@ from tracker.errors import TrackerError
 from tracker.status import AlertState
 
 ALERT_COLUMNS = [
-    "id", "created_at", "state", "level", "recipient", "channel", "waybill", "subject", "attempts", "due_at",
-    "sent_at", "error",
-]  # fmt: skip
+    "id",
+    "created_at",
+    "state",
+    "level",
+    "recipient",
+    "channel",
+    "waybill",
+    "subject",
+    "attempts",
+    "due_at",
+    "sent_at",
+    "error",
+]
 
 
 def register(app: typer.Typer) -> None:

@@ -154,8 +154,13 @@ def _emit_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, tz: An
     if sys.stdout.isatty():
         raise TrackerError("--format xlsx writes a spreadsheet: send it to a file, e.g. `> list.xlsx`")
     out = io.BytesIO()
-    write_table(out, title="列表", columns=cli_columns(columns, couriers=couriers), rows=rows,
-                tz=tz or ZoneInfo("Asia/Shanghai"))  # fmt: skip
+    write_table(
+        out,
+        title="列表",
+        columns=cli_columns(columns, couriers=couriers),
+        rows=rows,
+        tz=tz or ZoneInfo("Asia/Shanghai"),
+    )
     sys.stdout.flush()
     sys.stdout.buffer.write(out.getvalue())
     sys.stdout.buffer.flush()

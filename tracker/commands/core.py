@@ -20,9 +20,19 @@ err = Console(stderr=True)
 import_app = typer.Typer(help="Import order and return exports.", no_args_is_help=True)
 
 PARCEL_COLUMNS = [
-    "courier", "waybill", "direction", "order_id", "shop", "province", "city", "goods_value",
-    "shipped_at", "status", "last_event_at", "push",
-]  # fmt: skip
+    "courier",
+    "waybill",
+    "direction",
+    "order_id",
+    "shop",
+    "province",
+    "city",
+    "goods_value",
+    "shipped_at",
+    "status",
+    "last_event_at",
+    "push",
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -172,9 +182,15 @@ def parcels(
 ) -> None:
     app = ctx_app(ctx)
     rows = repo.list_parcels(
-        app.engine, courier=courier, status=status, direction=direction, waybill=waybill,
-        order_id=order, limit=limit, offset=offset,
-    )  # fmt: skip
+        app.engine,
+        courier=courier,
+        status=status,
+        direction=direction,
+        waybill=waybill,
+        order_id=order,
+        limit=limit,
+        offset=offset,
+    )
     from tracker.subscriptions import descriptions
 
     pushes = descriptions(app.engine, [r["id"] for r in rows], tz=app.settings.tz)

@@ -28,8 +28,12 @@ def guard_secrets(settings: Settings, names: Iterable[str], *, command: str, san
 
     public = require_private_secrets(settings, names, command=command, sandbox=sandbox, push=push)
     if public:
-        err.print(f"{command}: --sandbox: using the sandbox's public demo accounts ({', '.join(public)} not set); "
-                  "not for production", markup=False, soft_wrap=True)  # fmt: skip
+        err.print(
+            f"{command}: --sandbox: using the sandbox's public demo accounts ({', '.join(public)} not set); "
+            "not for production",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -131,7 +135,7 @@ def sandbox(
     speed: float = typer.Option(1.0, help="Sandbox seconds per real second (0 freezes the clock)."),
     fault: list[str] = typer.Option(
         [], help="Fault rate KIND=RATE, e.g. 5xx=0.05 (5xx, timeout, 429, malformed, bad_sign); repeatable."
-    ),  # fmt: skip
+    ),
     latency_ms: float = typer.Option(
         0.0, min=0, help="Delay every provider answer this long (a real API's round trip)."
     ),
@@ -156,8 +160,13 @@ def sandbox(
         except ValueError:
             raise TrackerError(f"--fault {item!r}: expected KIND=RATE, e.g. 5xx=0.05") from None
     try:
-        state = make_state(app.settings.couriers, now=resolve_now(now, app.settings), speed=speed, faults=rates,
-                           latency=latency_ms / 1000)  # fmt: skip
+        state = make_state(
+            app.settings.couriers,
+            now=resolve_now(now, app.settings),
+            speed=speed,
+            faults=rates,
+            latency=latency_ms / 1000,
+        )
     except ValueError as exc:
         raise TrackerError(f"--fault: {exc}") from None
     typer.echo(f"sandbox on http://{host}:{port} (clock {state.clock.now().isoformat()}, speed {speed})")
@@ -179,7 +188,7 @@ def serve_push(
         [],
         help="Receive only this provider's pushes (repeatable; default: every provider that pushes and has its "
         "secret set).",
-    ),  # fmt: skip
+    ),
     for_sandbox: bool = typer.Option(False, "--sandbox", help=SANDBOX_HELP),
     workers: int = typer.Option(
         1, min=1, help="Receiver processes sharing the port (PostgreSQL only: SQLite takes one writer at a time)."
@@ -213,8 +222,12 @@ def serve_push(
         if not names:  # nothing could be served safely: the one-line refusal naming every variable
             guard_secrets(settings, pushing, command="tracker serve-push", sandbox=False, push=True)
         for name, variable in unserved.items():
-            err.print(f"tracker serve-push: {name} pushes are refused (401): its secret is the sandbox's public one; "
-                      f"set {variable} to receive them", markup=False, soft_wrap=True)  # fmt: skip
+            err.print(
+                f"tracker serve-push: {name} pushes are refused (401): its secret is the sandbox's public one; "
+                f"set {variable} to receive them",
+                markup=False,
+                soft_wrap=True,
+            )
     push_app = create_push_app(app.engine, settings, only=names, unserved=unserved)  # a bad database: one line first
     typer.echo(f"push intake on http://{host}:{port}/push/{{{','.join(names)}}}")
     limits = settings.providers.push
@@ -239,9 +252,15 @@ def serve_push(
         os.environ[PUSH_UNSERVED_ENV] = json.dumps(unserved)
         options = {**uvicorn_options(limits), "http": ENVIRONMENT_PROTOCOL}  # imported by name in each worker
         uvicorn.run(
-            "tracker.push:app_from_environment", factory=True, workers=workers, host=host, port=port,
-            log_level="info", access_log=limits.access_log, **options,
-        )  # fmt: skip
+            "tracker.push:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=limits.access_log,
+            **options,
+        )
         return
     uvicorn.run(
         push_app, host=host, port=port, log_level="info", access_log=limits.access_log, **uvicorn_options(limits)
@@ -309,12 +328,17 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
     demo_settings = settings.model_copy(
         update={"providers": settings.providers.model_copy(update={"subscriptions": subs})}
     )
-    receiver = start_background(create_push_app(app.engine, demo_settings, clock=lambda: now), port=port,
-                                **uvicorn_options(settings.providers.push))  # fmt: skip
+    receiver = start_background(
+        create_push_app(app.engine, demo_settings, clock=lambda: now),
+        port=port,
+        **uvicorn_options(settings.providers.push),
+    )
     typer.echo(f"push receiver: {receiver.url}/push/{{kuaidi100,kdniao,track17}}")
     # the providers' consoles: Kdniao and 17TRACK push to the URL set there, not to one sent per request
-    httpx.post(f"{server.url}/_sandbox/subscriptions/console", json={
-        p: receiver.url + push_path(p) for p in ("kdniao", "track17")}).raise_for_status()  # fmt: skip
+    httpx.post(
+        f"{server.url}/_sandbox/subscriptions/console",
+        json={p: receiver.url + push_path(p) for p in ("kdniao", "track17")},
+    ).raise_for_status()
 
     async def go():  # type: ignore[no-untyped-def]
         fetchers = make_fetchers(demo_settings, base_url=server.url, overrides=DEMO_OVERRIDES)

@@ -45,8 +45,10 @@ def pushes(
             raise TrackerError(
                 f"dead letter {replay} ({result.provider}) still not read whole: {'; '.join(result.problems)[:300]}"
             )
-        typer.echo(f"dead letter {replay} ({result.provider}) replayed: {result.waybills} waybills, "
-                   f"{result.new_events} new events")  # fmt: skip
+        typer.echo(
+            f"dead letter {replay} ({result.provider}) replayed: {result.waybills} waybills, "
+            f"{result.new_events} new events"
+        )
         return
     letters = deadletter.listing(engine, failed_only=failed, limit=limit)
     if not letters:
@@ -55,5 +57,7 @@ def pushes(
     for d in letters:
         when = d.last_received_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
         error = " ".join(d.error.split())
-        typer.echo(f"{d.id:>6}  {d.provider:<9} {STATE_WORDS.get(d.state, d.state)}  {when}  "
-                   f"x{d.attempts}  {d.size} bytes  {error[:160]}")  # fmt: skip
+        typer.echo(
+            f"{d.id:>6}  {d.provider:<9} {STATE_WORDS.get(d.state, d.state)}  {when}  "
+            f"x{d.attempts}  {d.size} bytes  {error[:160]}"
+        )

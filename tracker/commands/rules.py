@@ -19,9 +19,18 @@ flag_app = typer.Typer(help="Act on one flag: acknowledge, assign, resolve.", no
 fact_app = typer.Typer(help="Record what a person learned about a parcel (audited).", no_args_is_help=True)
 
 FLAG_COLUMNS = [
-    "id", "waybill", "courier", "kind", "severity", "state", "opened_at", "escalated_at", "assignee",
-    "next_action_zh", "next_action_en",
-]  # fmt: skip
+    "id",
+    "waybill",
+    "courier",
+    "kind",
+    "severity",
+    "state",
+    "opened_at",
+    "escalated_at",
+    "assignee",
+    "next_action_zh",
+    "next_action_en",
+]
 COURIER_HELP = "Courier slug, needed only when two couriers share the waybill number."
 
 
@@ -124,8 +133,11 @@ def assign(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     app = ctx_app(ctx)
-    _show(lifecycle.assign(app.engine, flag_id=flag_id, to=to, actor=resolve_actor(by),
-                           now=resolve_now(now, app.settings), note=note))  # fmt: skip
+    _show(
+        lifecycle.assign(
+            app.engine, flag_id=flag_id, to=to, actor=resolve_actor(by), now=resolve_now(now, app.settings), note=note
+        )
+    )
 
 
 def resolve(
@@ -140,8 +152,9 @@ def resolve(
     _show(lifecycle.resolve(app.engine, flag_id=flag_id, actor=resolve_actor(by), now=when, note=note))
 
 
-def _record(ctx: typer.Context, record: Any, what: str, *, waybill: str, by: str | None, now: str | None,
-            **facts: Any) -> None:  # fmt: skip
+def _record(
+    ctx: typer.Context, record: Any, what: str, *, waybill: str, by: str | None, now: str | None, **facts: Any
+) -> None:
     """Record one fact through `record` (a tracker.flags.facts service) as the actor, at --now."""
     app = ctx_app(ctx)
     fact_id = record(app.engine, waybill=waybill, actor=resolve_actor(by), now=resolve_now(now, app.settings), **facts)
@@ -174,11 +187,19 @@ def fact_not_received(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     _record(
-        ctx, fact_service.buyer_not_received, "buyer says short" if short else "buyer says not received",
-        waybill=waybill, by=by, now=now, courier=courier, short=short, signer=signer,
+        ctx,
+        fact_service.buyer_not_received,
+        "buyer says short" if short else "buyer says not received",
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        short=short,
+        signer=signer,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note,
-    )  # fmt: skip
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"),
+        note=note,
+    )
 
 
 def fact_return_agreed(
@@ -200,10 +221,18 @@ def fact_return_agreed(
     except ValueProblem as exc:
         raise TrackerError(f"--deadline/--agreed-at: expected {exc}") from None
     _record(
-        ctx, fact_service.return_agreed, f"{'express' if express else 'ordinary'} return agreed",
-        waybill=waybill, by=by, now=now, courier=courier, refund_deadline=deadline_at, express=express,
-        agreed_at=agreed, note=note,
-    )  # fmt: skip
+        ctx,
+        fact_service.return_agreed,
+        f"{'express' if express else 'ordinary'} return agreed",
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        refund_deadline=deadline_at,
+        express=express,
+        agreed_at=agreed,
+        note=note,
+    )
 
 
 def fact_unreachable(
@@ -239,11 +268,19 @@ def fact_return_short(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     _record(
-        ctx, fact_service.return_short, "short return", waybill=waybill, by=by, now=now, courier=courier,
-        items_claimed=claimed, items_received=received,
+        ctx,
+        fact_service.return_short,
+        "short return",
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        items_claimed=claimed,
+        items_received=received,
         warehouse_weight_kg=_weight(warehouse_weight, "--warehouse-weight"),
-        courier_weight_kg=_weight(courier_weight, "--courier-weight"), note=note,
-    )  # fmt: skip
+        courier_weight_kg=_weight(courier_weight, "--courier-weight"),
+        note=note,
+    )
 
 
 def fact_waybill_invalid(
@@ -277,8 +314,9 @@ def fact_reached(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
-    _record(ctx, fact_service.buyer_reached, "buyer reached", waybill=waybill, by=by, now=now, courier=courier,
-            note=note)  # fmt: skip
+    _record(
+        ctx, fact_service.buyer_reached, "buyer reached", waybill=waybill, by=by, now=now, courier=courier, note=note
+    )
 
 
 def fact_signed(
@@ -295,8 +333,19 @@ def fact_signed(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     what = "signature the buyer asked for" if consent else "signature without the buyer's consent"
-    _record(ctx, fact_service.signed_by_other, what, waybill=waybill, by=by, now=now, courier=courier,
-            consent=consent, signer=signer, locker=locker, note=note)  # fmt: skip
+    _record(
+        ctx,
+        fact_service.signed_by_other,
+        what,
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        consent=consent,
+        signer=signer,
+        locker=locker,
+        note=note,
+    )
 
 
 def fact_return_weight(
@@ -310,12 +359,32 @@ def fact_return_weight(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     shipped_kg, returned_kg = _weight(shipped, "--shipped"), _weight(returned, "--returned")
-    _record(ctx, fact_service.return_weighed, "return weight", waybill=waybill, by=by, now=now, courier=courier,
-            shipped_kg=shipped_kg, returned_kg=returned_kg, note=note)  # fmt: skip
+    _record(
+        ctx,
+        fact_service.return_weighed,
+        "return weight",
+        waybill=waybill,
+        by=by,
+        now=now,
+        courier=courier,
+        shipped_kg=shipped_kg,
+        returned_kg=returned_kg,
+        note=note,
+    )
 
 
-def _event_fact(ctx: typer.Context, record: Any, what: str, *, waybill: str, at: str | None, courier: str | None,
-                note: str | None, by: str | None, now: str | None) -> None:  # fmt: skip
+def _event_fact(
+    ctx: typer.Context,
+    record: Any,
+    what: str,
+    *,
+    waybill: str,
+    at: str | None,
+    courier: str | None,
+    note: str | None,
+    by: str | None,
+    now: str | None,
+) -> None:
     tz = ctx_app(ctx).settings.tz
     try:
         when = parse_local_time(at, tz) if at else None
@@ -336,8 +405,17 @@ def fact_trade_succeeded(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
-    _event_fact(ctx, fact_service.trade_succeeded, "交易成功", waybill=waybill, at=at, courier=courier, note=note,
-                by=by, now=now)  # fmt: skip
+    _event_fact(
+        ctx,
+        fact_service.trade_succeeded,
+        "交易成功",
+        waybill=waybill,
+        at=at,
+        courier=courier,
+        note=note,
+        by=by,
+        now=now,
+    )
 
 
 def fact_complaint(
@@ -349,8 +427,17 @@ def fact_complaint(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
-    _event_fact(ctx, fact_service.complaint_opened, "未收到货 complaint", waybill=waybill, at=at, courier=courier,
-                note=note, by=by, now=now)  # fmt: skip
+    _event_fact(
+        ctx,
+        fact_service.complaint_opened,
+        "未收到货 complaint",
+        waybill=waybill,
+        at=at,
+        courier=courier,
+        note=note,
+        by=by,
+        now=now,
+    )
 
 
 def fact_complaint_change(
@@ -362,8 +449,17 @@ def fact_complaint_change(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
-    _event_fact(ctx, fact_service.complaint_amount_changed, "complaint amount change", waybill=waybill, at=at,
-                courier=courier, note=note, by=by, now=now)  # fmt: skip
+    _event_fact(
+        ctx,
+        fact_service.complaint_amount_changed,
+        "complaint amount change",
+        waybill=waybill,
+        at=at,
+        courier=courier,
+        note=note,
+        by=by,
+        now=now,
+    )
 
 
 def timers(
@@ -401,8 +497,16 @@ def timers(
         if fmt is Format.csv:
             return
         if fmt is Format.json:  # one more JSON line, its own shape
-            typer.echo(json.dumps({"late_shipment_exposure_cny": str(exposure.cny), "tmall_points": exposure.points,
-                                   "price": str(exposure.price), "capped": exposure.capped}))  # fmt: skip
+            typer.echo(
+                json.dumps(
+                    {
+                        "late_shipment_exposure_cny": str(exposure.cny),
+                        "tmall_points": exposure.points,
+                        "price": str(exposure.price),
+                        "capped": exposure.capped,
+                    }
+                )
+            )
             return
         capped = f", capped at {exposure.cap:,.2f}" if exposure.capped else ""
         typer.echo(

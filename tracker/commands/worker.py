@@ -106,14 +106,21 @@ def _push_rows(engine, settings, *, now: datetime) -> list[dict[str, object]]:  
 
     rows: list[dict[str, object]] = []
     for provider, kinds in sorted(quota_on(engine, now=now, tz=settings.tz).items()):
-        rows.append({"what": "quota", "name": provider, "count": sum(kinds.values()),
-                     "detail": quota_text({provider: kinds})})  # fmt: skip
+        rows.append(
+            {"what": "quota", "name": provider, "count": sum(kinds.values()), "detail": quota_text({provider: kinds})}
+        )
     for (provider, state), n in sorted(state_counts(engine).items()):
         name = provider_name(provider)
         rows.append({"what": "pushes", "name": provider, "count": n, "detail": f"{name} {STATE_WORDS[State(state)]}"})
     silent_hours = settings.providers.subscriptions.silent_hours
     silent = silent_active(engine, now=now, silent_hours=silent_hours)
     if silent:
-        rows.append({"what": "pushes", "name": "silent", "count": silent,
-                     "detail": f"推送中但超过 {silent_hours:g} 小时没有推送：按保底查询"})  # fmt: skip
+        rows.append(
+            {
+                "what": "pushes",
+                "name": "silent",
+                "count": silent,
+                "detail": f"推送中但超过 {silent_hours:g} 小时没有推送：按保底查询",
+            }
+        )
     return rows

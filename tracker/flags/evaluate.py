@@ -310,11 +310,15 @@ def _fill_lookups(conn: Connection, settings: Settings) -> None:
     if settings.next_actions:
         conn.execute(ACTION.insert(), [{"key": k, "zh": v.zh, "en": v.en} for k, v in settings.next_actions.items()])
     texts = [
-        {"key": key, "courier": slug, **_segments("zh", text.zh, courier.name, courier.name_en),
-         **_segments("en", text.en, courier.name, courier.name_en)}
+        {
+            "key": key,
+            "courier": slug,
+            **_segments("zh", text.zh, courier.name, courier.name_en),
+            **_segments("en", text.en, courier.name, courier.name_en),
+        }
         for key, text in settings.next_actions.items()
         for slug, courier in settings.couriers.items()
-    ]  # fmt: skip
+    ]
     if texts:
         conn.execute(ACTION_TEXT.insert(), texts)
     if settings.couriers:
@@ -376,8 +380,19 @@ def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> No
         and_(resolved, or_(by_rules, d.c.level > f.c.level, d.c.anchor != func.coalesce(f.c.anchor, CLEARED))),
     )
     action = case((f.c.id.is_(None), "open"), (resolved, "reopen"), else_="escalate")
-    names = ["flag_id", "parcel_id", "kind", "action", "severity", "level", "anchor", "courier", "action_key",
-             "waybill", "value"]  # fmt: skip
+    names = [
+        "flag_id",
+        "parcel_id",
+        "kind",
+        "action",
+        "severity",
+        "level",
+        "anchor",
+        "courier",
+        "action_key",
+        "waybill",
+        "value",
+    ]
     rows = (
         select(
             f.c.id.label("flag_id"),
@@ -391,7 +406,7 @@ def _diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> No
             d.c.action.label("action_key"),
             d.c.waybill,
             d.c.value,
-        )  # fmt: skip
+        )
         .select_from(d.outerjoin(f, _same(f, d)))
         .where(changed)
     )
@@ -644,7 +659,7 @@ def _ladder_positions(conn: Connection, ctx: queries.Context, settings: Settings
             p.c.waybill,
             p.c.refund_deadline,
             p.c.refund_express,
-        )  # fmt: skip
+        )
         .join(p, p.c.id == FLAG.c.parcel_id)
         .where(
             FLAG.c.kind == str(FlagKind.refund_deadline),
@@ -698,7 +713,7 @@ def _late_shipment_exposure(conn: Connection, ctx: queries.Context, settings: Se
             p.c.waybill,
             p.c.goods_value,
             p.c.paid_at,
-        )  # fmt: skip
+        )
         .join(p, p.c.id == FLAG.c.parcel_id)
         .where(
             FLAG.c.kind == str(FlagKind.late_shipment),
@@ -721,8 +736,12 @@ def _late_shipment_exposure(conn: Connection, ctx: queries.Context, settings: Se
             paid = row.paid_at if row.paid_at.tzinfo else row.paid_at.replace(tzinfo=UTC)
             courier = settings.couriers.get(row.courier)
             names = (courier.name, courier.name_en) if courier else (row.courier, row.courier)
-            values = {"courier": names[0], "courier_en": names[1], "waybill": row.waybill,
-                      "value": whole_hours(ctx.now, paid)}  # fmt: skip
+            values = {
+                "courier": names[0],
+                "courier_en": names[1],
+                "waybill": row.waybill,
+                "value": whole_hours(ctx.now, paid),
+            }
             extra = exposure_extra(exposure)
             zh = next_actions.fill_extra(next_actions.fill(text.zh, **values), extra)
             en = next_actions.fill_extra(next_actions.fill(text.en, **values), extra)

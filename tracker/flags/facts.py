@@ -29,12 +29,18 @@ def find_parcel(engine: Engine, *, waybill: str, courier: str | None = None) -> 
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
     if not rows:
-        raise TrackerError(f"waybill {waybill}: no such parcel" + (f" for courier {courier}" if courier else ""),
-                           code="parcel_not_found", waybill=waybill)  # fmt: skip
+        raise TrackerError(
+            f"waybill {waybill}: no such parcel" + (f" for courier {courier}" if courier else ""),
+            code="parcel_not_found",
+            waybill=waybill,
+        )
     if len(rows) > 1:
         couriers = ", ".join(sorted(r["courier"] for r in rows))
-        raise TrackerError(f"waybill {waybill}: several couriers ({couriers}); give --courier", code="several_couriers",
-                           waybill=waybill)  # fmt: skip
+        raise TrackerError(
+            f"waybill {waybill}: several couriers ({couriers}); give --courier",
+            code="several_couriers",
+            waybill=waybill,
+        )
     return rows[0]
 
 
@@ -76,36 +82,70 @@ def record_fact(
         if parcel_updates:
             conn.execute(update(PARCEL).where(PARCEL.c.id == parcel["id"]).values(**parcel_updates, updated_at=now))
         record_audit(
-            conn, at=now, actor=actor, action=f"fact.{kind}", entity="parcel", entity_id=parcel["id"],
+            conn,
+            at=now,
+            actor=actor,
+            action=f"fact.{kind}",
+            entity="parcel",
+            entity_id=parcel["id"],
             detail={"fact_id": fact_id, "waybill": parcel["waybill"], **clean},
-        )  # fmt: skip
+        )
     return fact_id
 
 
-def confirm_loss(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
-                 note: str | None = None) -> int:  # fmt: skip
+def confirm_loss(
+    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None, note: str | None = None
+) -> int:
     """The courier confirmed the loss: the parcel is final (lost) and a `lost` flag opens."""
-    return record_fact(engine, waybill=waybill, kind=FactKind.loss_confirmed, actor=actor, now=now,
-                       courier=courier, data={"note": note})  # fmt: skip
+    return record_fact(
+        engine,
+        waybill=waybill,
+        kind=FactKind.loss_confirmed,
+        actor=actor,
+        now=now,
+        courier=courier,
+        data={"note": note},
+    )
 
 
 def buyer_not_received(
-    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
-    short: bool = False, signer: str | None = None, warehouse_weight_kg: Decimal | None = None,
-    courier_weight_kg: Decimal | None = None, note: str | None = None,
-) -> int:  # fmt: skip
+    engine: Engine,
+    *,
+    waybill: str,
+    actor: str,
+    now: datetime,
+    courier: str | None = None,
+    short: bool = False,
+    signer: str | None = None,
+    warehouse_weight_kg: Decimal | None = None,
+    courier_weight_kg: Decimal | None = None,
+    note: str | None = None,
+) -> int:
     """The buyer says a delivered parcel never arrived (or arrived short): `delivered_disputed`."""
-    data = {"short": short, "signer": signer, "warehouse_weight_kg": warehouse_weight_kg,
-            "courier_weight_kg": courier_weight_kg, "note": note}  # fmt: skip
-    return record_fact(engine, waybill=waybill, kind=FactKind.not_received, actor=actor, now=now,
-                       courier=courier, data=data)  # fmt: skip
+    data = {
+        "short": short,
+        "signer": signer,
+        "warehouse_weight_kg": warehouse_weight_kg,
+        "courier_weight_kg": courier_weight_kg,
+        "note": note,
+    }
+    return record_fact(
+        engine, waybill=waybill, kind=FactKind.not_received, actor=actor, now=now, courier=courier, data=data
+    )
 
 
 def return_agreed(
-    engine: Engine, *, waybill: str, actor: str, now: datetime, refund_deadline: datetime,
-    express: bool = False, agreed_at: datetime | None = None, courier: str | None = None,
+    engine: Engine,
+    *,
+    waybill: str,
+    actor: str,
+    now: datetime,
+    refund_deadline: datetime,
+    express: bool = False,
+    agreed_at: datetime | None = None,
+    courier: str | None = None,
     note: str | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """A return was agreed on this parcel's order, with the platform's refund deadline and refund type
     (极速退款 = express ladder). Sets the parcel's return_agreed_at / refund_deadline / refund_express."""
     if refund_deadline.utcoffset() is None:
@@ -113,22 +153,46 @@ def return_agreed(
     agreed = agreed_at or now
     data = {"refund_deadline": refund_deadline, "express": express, "agreed_at": agreed, "note": note}
     updates = {"return_agreed_at": agreed, "refund_deadline": refund_deadline, "refund_express": express}
-    return record_fact(engine, waybill=waybill, kind=FactKind.return_agreed, actor=actor, now=now,
-                       courier=courier, data=data, parcel_updates=updates)  # fmt: skip
+    return record_fact(
+        engine,
+        waybill=waybill,
+        kind=FactKind.return_agreed,
+        actor=actor,
+        now=now,
+        courier=courier,
+        data=data,
+        parcel_updates=updates,
+    )
 
 
-def buyer_unreachable(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
-                      note: str | None = None) -> int:  # fmt: skip
+def buyer_unreachable(
+    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None, note: str | None = None
+) -> int:
     """One failed attempt to reach the buyer about a return (counted by `return_abandoned`)."""
-    return record_fact(engine, waybill=waybill, kind=FactKind.buyer_unreachable, actor=actor, now=now,
-                       courier=courier, data={"note": note})  # fmt: skip
+    return record_fact(
+        engine,
+        waybill=waybill,
+        kind=FactKind.buyer_unreachable,
+        actor=actor,
+        now=now,
+        courier=courier,
+        data={"note": note},
+    )
 
 
 def return_short(
-    engine: Engine, *, waybill: str, actor: str, now: datetime, items_claimed: int, items_received: int,
-    courier: str | None = None, warehouse_weight_kg: Decimal | None = None,
-    courier_weight_kg: Decimal | None = None, note: str | None = None,
-) -> int:  # fmt: skip
+    engine: Engine,
+    *,
+    waybill: str,
+    actor: str,
+    now: datetime,
+    items_claimed: int,
+    items_received: int,
+    courier: str | None = None,
+    warehouse_weight_kg: Decimal | None = None,
+    courier_weight_kg: Decimal | None = None,
+    note: str | None = None,
+) -> int:
     """Fewer items received than the return claims: `return_partial`."""
     if items_received >= items_claimed:
         raise TrackerError(
@@ -137,34 +201,58 @@ def return_short(
             received=items_received,
             claimed=items_claimed,
         )
-    data = {"items_claimed": items_claimed, "items_received": items_received, "note": note,
-            "warehouse_weight_kg": warehouse_weight_kg, "courier_weight_kg": courier_weight_kg}  # fmt: skip
-    return record_fact(engine, waybill=waybill, kind=FactKind.return_short, actor=actor, now=now,
-                       courier=courier, data=data)  # fmt: skip
+    data = {
+        "items_claimed": items_claimed,
+        "items_received": items_received,
+        "note": note,
+        "warehouse_weight_kg": warehouse_weight_kg,
+        "courier_weight_kg": courier_weight_kg,
+    }
+    return record_fact(
+        engine, waybill=waybill, kind=FactKind.return_short, actor=actor, now=now, courier=courier, data=data
+    )
 
 
-def waybill_invalid(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
-                    note: str | None = None) -> int:  # fmt: skip
+def waybill_invalid(
+    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None, note: str | None = None
+) -> int:
     """The return waybill finds nothing at the courier or shows wrong logistics."""
-    return record_fact(engine, waybill=waybill, kind=FactKind.waybill_invalid, actor=actor, now=now,
-                       courier=courier, data={"note": note})  # fmt: skip
+    return record_fact(
+        engine,
+        waybill=waybill,
+        kind=FactKind.waybill_invalid,
+        actor=actor,
+        now=now,
+        courier=courier,
+        data={"note": note},
+    )
 
 
 # --- issue 16 (docs/domain.md): buyer reached, who signed, return weight, the platform's timers -------------
 
 
-def buyer_reached(engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None,
-                  note: str | None = None) -> int:  # fmt: skip
+def buyer_reached(
+    engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None, note: str | None = None
+) -> int:
     """The buyer answered about the return: the unreachable attempts recorded before no longer count toward
     `return_abandoned` (002 "多次确认无法联系上顾客": the buyer was reachable after all)."""
-    return record_fact(engine, waybill=waybill, kind=FactKind.buyer_reached, actor=actor, now=now,
-                       courier=courier, data={"note": note})  # fmt: skip
+    return record_fact(
+        engine, waybill=waybill, kind=FactKind.buyer_reached, actor=actor, now=now, courier=courier, data={"note": note}
+    )
 
 
 def signed_by_other(
-    engine: Engine, *, waybill: str, actor: str, now: datetime, consent: bool, signer: str | None = None,
-    locker: bool = False, courier: str | None = None, note: str | None = None,
-) -> int:  # fmt: skip
+    engine: Engine,
+    *,
+    waybill: str,
+    actor: str,
+    now: datetime,
+    consent: bool,
+    signer: str | None = None,
+    locker: bool = False,
+    courier: str | None = None,
+    note: str | None = None,
+) -> int:
     """Someone other than the buyer (or a locker, a station) signed. Without the buyer's consent this opens
     `delivered_disputed` (000 §21 (3): the courier's liability); with it ("你帮我放在某某地方吧") it does not."""
     kind = FactKind.signed_with_consent if consent else FactKind.signed_without_consent
@@ -180,27 +268,49 @@ def grams(kg: Decimal, option: str) -> int:
 
 
 def return_weighed(
-    engine: Engine, *, waybill: str, actor: str, now: datetime, shipped_kg: Decimal, returned_kg: Decimal,
-    courier: str | None = None, note: str | None = None,
-) -> int:  # fmt: skip
+    engine: Engine,
+    *,
+    waybill: str,
+    actor: str,
+    now: datetime,
+    shipped_kg: Decimal,
+    returned_kg: Decimal,
+    courier: str | None = None,
+    note: str | None = None,
+) -> int:
     """The return's weight (the courier's) against what the warehouse shipped (000 §22). Lighter by more than
     returns.short_weight_tolerance_grams: `return_partial`, with both weights as the evidence."""
-    data = {"shipped_kg": shipped_kg, "returned_kg": returned_kg, "shipped_g": grams(shipped_kg, "--shipped"),
-            "returned_g": grams(returned_kg, "--returned"), "note": note}  # fmt: skip
-    return record_fact(engine, waybill=waybill, kind=FactKind.return_weighed, actor=actor, now=now,
-                       courier=courier, data=data)  # fmt: skip
+    data = {
+        "shipped_kg": shipped_kg,
+        "returned_kg": returned_kg,
+        "shipped_g": grams(shipped_kg, "--shipped"),
+        "returned_g": grams(returned_kg, "--returned"),
+        "note": note,
+    }
+    return record_fact(
+        engine, waybill=waybill, kind=FactKind.return_weighed, actor=actor, now=now, courier=courier, data=data
+    )
 
 
 def _platform_event(kind: FactKind, option: str) -> Any:
-    def record(engine: Engine, *, waybill: str, actor: str, now: datetime, at: datetime | None = None,
-               courier: str | None = None, note: str | None = None) -> int:  # fmt: skip
+    def record(
+        engine: Engine,
+        *,
+        waybill: str,
+        actor: str,
+        now: datetime,
+        at: datetime | None = None,
+        courier: str | None = None,
+        note: str | None = None,
+    ) -> int:
         when = at or now
         if when.utcoffset() is None:
             raise TrackerError(f"{option}: expected a time with a zone")
         if when > now:
             raise TrackerError(f"{option}: {when.isoformat()} is later than now ({now.isoformat()})")
-        return record_fact(engine, waybill=waybill, kind=kind, actor=actor, now=now, courier=courier,
-                           data={"at": when, "note": note})  # fmt: skip
+        return record_fact(
+            engine, waybill=waybill, kind=kind, actor=actor, now=now, courier=courier, data={"at": when, "note": note}
+        )
 
     return record
 

@@ -15,9 +15,22 @@ from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import PARCEL, record_audit
 
 LIST_COLUMNS = [
-    "id", "waybill", "courier", "kind", "severity", "level", "state", "opened_at", "escalated_at",
-    "resolved_at", "assignee", "note", "next_action_zh", "next_action_en", "details",
-]  # fmt: skip
+    "id",
+    "waybill",
+    "courier",
+    "kind",
+    "severity",
+    "level",
+    "state",
+    "opened_at",
+    "escalated_at",
+    "resolved_at",
+    "assignee",
+    "note",
+    "next_action_zh",
+    "next_action_en",
+    "details",
+]
 
 
 def list_flags(
@@ -60,9 +73,16 @@ def _load(conn: Connection, flag_id: int) -> dict[str, Any]:
 
 
 def _change(
-    engine: Engine, flag_id: int, *, actor: str, now: datetime, action: str, values: dict[str, Any],
-    detail: dict[str, Any], refuse_resolved: bool = True,
-) -> dict[str, Any]:  # fmt: skip
+    engine: Engine,
+    flag_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    action: str,
+    values: dict[str, Any],
+    detail: dict[str, Any],
+    refuse_resolved: bool = True,
+) -> dict[str, Any]:
     if not actor.strip():
         raise TrackerError("--by: the name of the person making the change is required", code="actor_required")
     with engine.begin() as conn:
@@ -70,13 +90,19 @@ def _change(
         if refuse_resolved and flag["state"] == FlagState.resolved:
             raise TrackerError(
                 f"flag {flag_id}: already resolved; it reopens by itself if it fires again",
-                code="flag_resolved", flag_id=flag_id,
-            )  # fmt: skip
+                code="flag_resolved",
+                flag_id=flag_id,
+            )
         conn.execute(update(FLAG).where(FLAG.c.id == flag_id).values(**values))
         record_audit(
-            conn, at=now, actor=actor, action=f"flag.{action}", entity="flag", entity_id=flag_id,
+            conn,
+            at=now,
+            actor=actor,
+            action=f"flag.{action}",
+            entity="flag",
+            entity_id=flag_id,
             detail={"kind": flag["kind"], "from_state": flag["state"], **detail},
-        )  # fmt: skip
+        )
         return _load(conn, flag_id)
 
 
@@ -121,6 +147,12 @@ def add_note(engine: Engine, *, flag_id: int, text: str, actor: str, now: dateti
     line = f"{actor}: {text.strip()}"
     values = {"note": f"{current}\n{line}" if current else line}
     return _change(
-        engine, flag_id, actor=actor, now=now, action="note", values=values, detail={"note": text.strip()},
+        engine,
+        flag_id,
+        actor=actor,
+        now=now,
+        action="note",
+        values=values,
+        detail={"note": text.strip()},
         refuse_resolved=False,
-    )  # fmt: skip
+    )

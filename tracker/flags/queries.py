@@ -151,9 +151,16 @@ def _warn_escalate(ctx: Context, kind: FlagKind, column: Any, section: str, *whe
 
 def no_first_scan(ctx: Context) -> Iterator[Select]:
     yield from _warn_escalate(
-        ctx, FlagKind.no_first_scan, PARCEL.c.shipped_at, "no_first_scan",
-        _open(), PARCEL.c.first_scan_at.is_(None), PARCEL.c.direction != RETURN, _not_final(), _no_loss(),
-    )  # fmt: skip
+        ctx,
+        FlagKind.no_first_scan,
+        PARCEL.c.shipped_at,
+        "no_first_scan",
+        _open(),
+        PARCEL.c.first_scan_at.is_(None),
+        PARCEL.c.direction != RETURN,
+        _not_final(),
+        _no_loss(),
+    )
 
 
 def stale(ctx: Context) -> Iterator[Select]:
@@ -178,7 +185,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
                 _not_final(),
                 _no_loss(),
                 *terms,
-            )  # fmt: skip
+            )
         )
     yield select(*row).where(
         *_scoped(
@@ -187,7 +194,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
             PARCEL.c.status == str(TrackingStatus.lost),
             PARCEL.c.last_event_at.is_not(None),
             _no_loss(),
-        )  # fmt: skip
+        )
     )
 
 
@@ -212,7 +219,7 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
                 p.direction != RETURN,
                 due,
                 *terms,
-            )  # fmt: skip
+            )
         )
 
 
@@ -393,11 +400,15 @@ def return_partial(ctx: Context) -> Iterator[Select]:
         )
         by_weight = and_(short_id.is_not(None), short_id > counted)
         row = _row(
-            PARCEL, FlagKind.return_partial, severity=_const(Severity.escalate),
+            PARCEL,
+            FlagKind.return_partial,
+            severity=_const(Severity.escalate),
             anchor=case((by_weight, short_id), else_=counted),
-            action=case((by_weight, literal(f"{FlagKind.return_partial}.weight", String)),
-                        else_=literal(str(FlagKind.return_partial), String)),
-        )  # fmt: skip
+            action=case(
+                (by_weight, literal(f"{FlagKind.return_partial}.weight", String)),
+                else_=literal(str(FlagKind.return_partial), String),
+            ),
+        )
         yield select(*row).where(*_scoped(ctx, PARCEL, with_fact, or_(by_weight, counted > 0), *terms))
 
 
@@ -456,7 +467,7 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                 p.direction != RETURN,
                 ~_return_recorded(),
                 *terms,
-            )  # fmt: skip
+            )
         )
         yield select(*_row(PARCEL, FlagKind.return_no_movement, value=_days_since(ctx, since))).where(
             *_scoped(ctx, PARCEL, _case_branches()[0], since < ctx.ago(days=limits.no_movement_days), *terms)
@@ -475,7 +486,7 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                     FlagKind.return_abandoned,
                     severity=_const(Severity.escalate),
                     value=_days_since(ctx, since),
-                )  # fmt: skip
+                )
             ).where(
                 *_scoped(
                     ctx,
@@ -484,7 +495,7 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                     since <= ctx.ago(days=limits.abandoned_days),
                     attempts >= limits.abandoned_min_attempts,
                     *terms,
-                )  # fmt: skip
+                )
             )
         yield select(*_row(PARCEL, FlagKind.return_surface_mail)).where(
             *_scoped(
@@ -494,7 +505,7 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                 _not_final(),
                 or_(*(p.waybill.startswith(x, autoescape=True) for x in limits.surface_mail_prefixes)),
                 *terms,
-            )  # fmt: skip
+            )
         )
         # every buyer recorded with a return parcel of this waybill (return_buyer: the parcel row keeps one)
         buyers = func.count(RETURN_BUYER.c.buyer_id.distinct())
@@ -554,9 +565,14 @@ def refund_ladder(ctx: Context) -> Iterator[Select]:
             else (_const(Severity.warn))
         )
         row = _row(
-            PARCEL, FlagKind.refund_deadline, severity=severity, level=level, anchor=epoch(p.refund_deadline),
-            value=case((left < 0, 0), else_=left), action=action,
-        )  # fmt: skip
+            PARCEL,
+            FlagKind.refund_deadline,
+            severity=severity,
+            level=level,
+            anchor=epoch(p.refund_deadline),
+            value=case((left < 0, 0), else_=left),
+            action=action,
+        )
         for branch in _case_branches():
             yield select(*row).where(*_scoped(ctx, PARCEL, branch, which, p.refund_deadline.is_not(None), reached[0]))
 

@@ -33,10 +33,15 @@ def _load(engine: Engine, parcel_ids: Iterable[int], rules: TmallRules) -> list[
     with engine.connect() as conn:
         parcels = conn.execute(
             select(
-                PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.direction, PARCEL.c.delivered_at,
-                PARCEL.c.shop, PARCEL.c.province,
+                PARCEL.c.id,
+                PARCEL.c.courier,
+                PARCEL.c.waybill,
+                PARCEL.c.direction,
+                PARCEL.c.delivered_at,
+                PARCEL.c.shop,
+                PARCEL.c.province,
             ).where(PARCEL.c.id.in_(ids))
-        ).all()  # fmt: skip
+        ).all()
         facts: dict[int, list[Fact]] = defaultdict(list)
         for r in conn.execute(
             select(FACT.c.id, FACT.c.parcel_id, FACT.c.kind, FACT.c.recorded_at, FACT.c.data)
@@ -46,8 +51,14 @@ def _load(engine: Engine, parcel_ids: Iterable[int], rules: TmallRules) -> list[
             facts[r.parcel_id].append(Fact(r.id, FactKind(r.kind), r.recorded_at, r.data or {}))
     out = []
     for p in parcels:
-        view = ParcelView(id=p.id, courier=p.courier, waybill=p.waybill, direction=Direction(p.direction),
-                          delivered_at=_utc(p.delivered_at), facts=tuple(facts.get(p.id, ())))  # fmt: skip
+        view = ParcelView(
+            id=p.id,
+            courier=p.courier,
+            waybill=p.waybill,
+            direction=Direction(p.direction),
+            delivered_at=_utc(p.delivered_at),
+            facts=tuple(facts.get(p.id, ())),
+        )
         timers = parcel_timers(view, rules)
         if timers:
             out.append((p, timers))
@@ -83,7 +94,7 @@ def deadline_facts(
             due_at=d.due_at,
             shop=p.shop,
             province=p.province,
-        )  # fmt: skip
+        )
         for p, timers in _load(engine, ids, rules)
         for d in timers
     ]

@@ -101,8 +101,14 @@ class Exposure:
     cap: Decimal
 
     def to_details(self) -> dict[str, Any]:
-        return {"price": str(self.price), "exposure_cny": str(self.cny), "exposure_points": self.points,
-                "percent": str(self.percent), "cap": str(self.cap), "capped": self.capped}  # fmt: skip
+        return {
+            "price": str(self.price),
+            "exposure_cny": str(self.cny),
+            "exposure_points": self.points,
+            "percent": str(self.percent),
+            "cap": str(self.cap),
+            "capped": self.capped,
+        }
 
 
 def late_shipment_exposure(price: Decimal, rules: LateShipmentCompensation) -> Exposure:

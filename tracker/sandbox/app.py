@@ -186,10 +186,17 @@ async def kuaidi100_query(request: Request) -> Response:
         return _json(render.kuaidi100_error("500", "查询无结果，请隔段时间再查"))
     resultv2 = str(query.get("resultv2") or "")
     advanced = resultv2 == "4" and request.query_params.get("advanced_state") == "1"
-    return _json(render.kuaidi100_query(
-        com, num, visible, courier=state.courier_by("kuaidi100", com), resultv2=resultv2, advanced_state=advanced,
-        ascending=str(query.get("order", "desc")).lower() == "asc",
-    ))  # fmt: skip
+    return _json(
+        render.kuaidi100_query(
+            com,
+            num,
+            visible,
+            courier=state.courier_by("kuaidi100", com),
+            resultv2=resultv2,
+            advanced_state=advanced,
+            ascending=str(query.get("order", "desc")).lower() == "asc",
+        )
+    )
 
 
 async def kuaidi100_subscribe(request: Request) -> Response:
@@ -216,9 +223,12 @@ async def kuaidi100_subscribe(request: Request) -> Response:
     if sub and sub["count"] >= 4:  # at most 4 subscriptions per waybill a month
         return _json({"result": False, "returnCode": "501", "message": "重复订阅"})
     state.kd100_subscriptions[number] = {
-        "company": company, "callback": callback, "salt": parameters.get("salt"),
-        "resultv2": str(parameters.get("resultv2") or ""), "count": (sub["count"] if sub else 0) + 1,
-    }  # fmt: skip
+        "company": company,
+        "callback": callback,
+        "salt": parameters.get("salt"),
+        "resultv2": str(parameters.get("resultv2") or ""),
+        "count": (sub["count"] if sub else 0) + 1,
+    }
     return _json({"result": True, "returnCode": "200", "message": "提交成功"})
 
 
@@ -254,10 +264,15 @@ async def kdniao(request: Request) -> Response:
         state.answered("kdniao", code)
         return _json(
             render.kdniao_trace(
-                ebid, shipper, code, visible, courier=state.courier_by("kdniao", shipper),
-                order_code=str(data.get("OrderCode") or ""), extended=request_type == "8001",
+                ebid,
+                shipper,
+                code,
+                visible,
+                courier=state.courier_by("kdniao", shipper),
+                order_code=str(data.get("OrderCode") or ""),
+                extended=request_type == "8001",
             )
-        )  # fmt: skip
+        )
     if request_type in ("1008", "8008"):  # subscriptions: tracker/sandbox/subscriptions.py
         state.kdn_callbacks[code] = str(data.get("Callback") or "")
         return _json(sandbox_subs.kdniao_subscribe(request, ebid, data, state.clock.now()))
@@ -347,8 +362,18 @@ async def track17_gettrackinfo(request: Request) -> Response:
         visible = state.book.visible(number, now)
         state.answered("track17", number)
         slug, names = state.t17_provider(carrier)
-        accepted.append(render.track17_info(number, carrier, visible, now, courier=slug, provider_name=names,
-                                            version=_t17_version(request), tag=meta.get("tag")))  # fmt: skip
+        accepted.append(
+            render.track17_info(
+                number,
+                carrier,
+                visible,
+                now,
+                courier=slug,
+                provider_name=names,
+                version=_t17_version(request),
+                tag=meta.get("tag"),
+            )
+        )
     return _json({"code": 0, "data": {"accepted": accepted, "rejected": rejected}})
 
 
@@ -406,8 +431,18 @@ async def track17_getquota(request: Request) -> Response:
     if request.headers.get("17token", "") != accounts.TRACK17_KEY:
         return _json(render.track17_error(-18010002, "Invalid security key."), 401)
     used = state.t17_quota_used
-    return _json({"code": 0, "data": {"quota_total": T17_QUOTA, "quota_used": used, "quota_remain": T17_QUOTA - used,
-                                      "today_used": used, "max_track_daily": T17_QUOTA}})  # fmt: skip
+    return _json(
+        {
+            "code": 0,
+            "data": {
+                "quota_total": T17_QUOTA,
+                "quota_used": used,
+                "quota_remain": T17_QUOTA - used,
+                "today_used": used,
+                "max_track_daily": T17_QUOTA,
+            },
+        }
+    )
 
 
 # --- courier pages for the spiders -----------------------------------------------------------------------
@@ -514,8 +549,9 @@ async def control_push(request: Request) -> Response:
     if provider not in PUSH_NOTICES:
         return _json({"error": f"unknown provider {provider!r}"}, 400)
     if notice not in PUSH_NOTICES[provider]:
-        return _json({"error": f"notice for {provider} must be one of {', '.join(PUSH_NOTICES[provider])}, "
-                               f"got {notice!r}"}, 400)  # fmt: skip
+        return _json(
+            {"error": f"notice for {provider} must be one of {', '.join(PUSH_NOTICES[provider])}, got {notice!r}"}, 400
+        )
     if request_type not in ("101", "102") or api_version not in T17_VERSIONS:
         return _json({"error": "request_type must be 101 or 102 and api_version v2.2 or v2.4"}, 400)
     bad_sign = bool(data.get("bad_sign"))
@@ -537,11 +573,17 @@ async def control_push(request: Request) -> Response:
     elif provider == "kdniao":
         shipper = (courier.kdniao if courier else None) or "ZTO"
         items = [
-            render.kdniao_push_item(accounts.KDNIAO_EBUSINESS_ID, shipper, wb, state.book.visible(wb, now),
-                                    courier=slug or state.courier_by("kdniao", shipper), extended=request_type == "102",
-                                    callback=state.kdn_callbacks.get(wb, ""))
+            render.kdniao_push_item(
+                accounts.KDNIAO_EBUSINESS_ID,
+                shipper,
+                wb,
+                state.book.visible(wb, now),
+                courier=slug or state.courier_by("kdniao", shipper),
+                extended=request_type == "102",
+                callback=state.kdn_callbacks.get(wb, ""),
+            )
             for wb in waybills
-        ]  # fmt: skip
+        ]
         push = render.kdniao_push_body(accounts.KDNIAO_EBUSINESS_ID, now, items, extended=request_type == "102")
         request_data = json.dumps(push, ensure_ascii=False)
         sign = data_sign(request_data, accounts.KDNIAO_APP_KEY + ("x" if bad_sign else ""))
@@ -560,13 +602,22 @@ async def control_push(request: Request) -> Response:
                 hook = render.track17_webhook("TRACKING_UPDATED", wb, carrier, tag=meta.get("tag"))
             else:
                 found, names = state.t17_provider(carrier)
-                info = render.track17_info(wb, carrier, visible, now, courier=slug or found, provider_name=names,
-                                           version=api_version, tag=meta.get("tag"))  # fmt: skip
+                info = render.track17_info(
+                    wb,
+                    carrier,
+                    visible,
+                    now,
+                    courier=slug or found,
+                    provider_name=names,
+                    version=api_version,
+                    tag=meta.get("tag"),
+                )
                 hook = render.track17_webhook("TRACKING_UPDATED", wb, carrier, info=info)
             raw = json.dumps(hook, ensure_ascii=False).encode()
             sign = t17_push_sign(raw, accounts.TRACK17_KEY + ("x" if bad_sign else ""))
-            requests.append({"url": callback, "content": raw,
-                             "headers": {"sign": sign, "content-type": "application/json"}})  # fmt: skip
+            requests.append(
+                {"url": callback, "content": raw, "headers": {"sign": sign, "content-type": "application/json"}}
+            )
     results: list[dict[str, Any]] = []
     async with httpx.AsyncClient(timeout=20) as client:
         for req in requests:

@@ -30,8 +30,15 @@ def suggestions(index: CourierIndex, num: str) -> list[dict[str, Any]]:
     for candidate in index.candidates(number):
         code = index.couriers[candidate.slug].kuaidi100
         if code:
-            rows.append({"comCode": code, "id": "", "noCount": 1000 + sum(map(ord, number)) % 9000,
-                         "noPre": number[:4], "startTime": ""})  # fmt: skip
+            rows.append(
+                {
+                    "comCode": code,
+                    "id": "",
+                    "noCount": 1000 + sum(map(ord, number)) % 9000,
+                    "noPre": number[:4],
+                    "startTime": "",
+                }
+            )
     return rows
 
 

@@ -18,9 +18,21 @@ Visible = list[tuple[datetime, ScenarioEvent]]
 
 # Kuaidi100 `state` basic codes and names (what resultv2=1 puts in data[].status)
 KD100_BASIC = {
-    "0": "在途", "1": "揽收", "2": "疑难", "3": "签收", "4": "退签", "5": "派件", "6": "退回", "7": "转投",
-    "8": "清关", "10": "待清关", "11": "清关中", "12": "已清关", "13": "清关异常", "14": "拒签",
-}  # fmt: skip
+    "0": "在途",
+    "1": "揽收",
+    "2": "疑难",
+    "3": "签收",
+    "4": "退签",
+    "5": "派件",
+    "6": "退回",
+    "7": "转投",
+    "8": "清关",
+    "10": "待清关",
+    "11": "清关中",
+    "12": "已清关",
+    "13": "清关异常",
+    "14": "拒签",
+}
 # Advanced names (resultv2=4/8 data[].status next to statusCode)
 KD100_NAMES = {
     **KD100_BASIC, "101": "已下单", "102": "待揽收", "103": "已揽收", "1001": "到达派件城市", "1002": "干线",
@@ -112,9 +124,15 @@ def kuaidi100_query(
     last = visible[-1][1].kd100 if visible else "0"
     basic = kd100_state(last)
     out: dict[str, Any] = {
-        "message": "ok", "nu": num, "ischeck": "1" if basic in ("3", "4") else "0", "condition": "F00",
-        "com": com, "status": "200", "state": last if advanced_state and level >= 4 else basic, "data": data,
-    }  # fmt: skip
+        "message": "ok",
+        "nu": num,
+        "ischeck": "1" if basic in ("3", "4") else "0",
+        "condition": "F00",
+        "com": com,
+        "status": "200",
+        "state": last if advanced_state and level >= 4 else basic,
+        "data": data,
+    }
     if level >= 4:
         cur = {"number": None, "name": visible[-1][1].location} if visible else None
         out["routeInfo"] = {"from": None, "cur": cur, "to": None}
@@ -148,13 +166,27 @@ def kuaidi100_push_param(
     if notice == "abort" or (notice == "auto" and stale and last["ischeck"] != "1"):
         return _kd100_abort(last, KD100_ABORT_STALE)
     status = "shutdown" if last["ischeck"] == "1" else "polling"
-    return {"status": status, "billstatus": "got", "message": "", "autoCheck": "0", "comOld": "", "comNew": "",
-            "lastResult": last}  # fmt: skip
+    return {
+        "status": status,
+        "billstatus": "got",
+        "message": "",
+        "autoCheck": "0",
+        "comOld": "",
+        "comNew": "",
+        "lastResult": last,
+    }
 
 
 def _kd100_abort(last: dict[str, Any], message: str) -> dict[str, Any]:
-    return {"status": "abort", "billstatus": "", "message": message, "autoCheck": "0", "comOld": "", "comNew": "",
-            "lastResult": {**last, "condition": "" if not last["data"] else last["condition"]}}  # fmt: skip
+    return {
+        "status": "abort",
+        "billstatus": "",
+        "message": message,
+        "autoCheck": "0",
+        "comOld": "",
+        "comNew": "",
+        "lastResult": {**last, "condition": "" if not last["data"] else last["condition"]},
+    }
 
 
 # --- Kdniao ------------------------------------------------------------------------------------------------
@@ -248,8 +280,14 @@ def _t17_times(at: datetime) -> dict[str, Any]:
 
 def _t17_address(location: str) -> dict[str, Any]:
     parts = location.split(",")
-    return {"country": "CN", "state": parts[0] if len(parts) > 1 else None, "city": parts[-1] or None,
-            "street": None, "postal_code": None, "coordinates": {"longitude": None, "latitude": None}}  # fmt: skip
+    return {
+        "country": "CN",
+        "state": parts[0] if len(parts) > 1 else None,
+        "city": parts[-1] or None,
+        "street": None,
+        "postal_code": None,
+        "coordinates": {"longitude": None, "latitude": None},
+    }
 
 
 def track17_stop_due(visible: Visible, now: datetime) -> bool:
@@ -306,7 +344,7 @@ def track17_info(
             "days_of_transit": ((last_at if delivered else now) - first_at).days,
             "days_of_transit_done": (last_at - first_at).days if delivered else 0,
             "days_after_last_update": (now - last_at).days,
-        }  # fmt: skip
+        }
     else:
         sub, latest = "NotFound_Other", None
         metrics = {"days_after_order": 0, "days_of_transit": 0, "days_of_transit_done": 0, "days_after_last_update": 0}

@@ -20,9 +20,16 @@ SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 WORDING_FIELDS = ("city", "site", "next", "person", "phone", "station", "code", "signer")
 # 17TRACK milestone stages (the `milestone[].key_stage` list of a v2.2/v2.4 webhook), in order
 T17_STAGES = (
-    "InfoReceived", "PickedUp", "Departure", "Arrival", "AvailableForPickup", "OutForDelivery", "Delivered",
-    "Returning", "Returned",
-)  # fmt: skip
+    "InfoReceived",
+    "PickedUp",
+    "Departure",
+    "Arrival",
+    "AvailableForPickup",
+    "OutForDelivery",
+    "Delivered",
+    "Returning",
+    "Returned",
+)
 _STAGE_OF_SUB = {
     "InfoReceived": "InfoReceived", "InTransit_PickedUp": "PickedUp", "InTransit_Departure": "Departure",
     "InTransit_Arrival": "Arrival", "AvailableForPickup_Other": "AvailableForPickup",
@@ -115,9 +122,17 @@ def _event(raw: dict[str, Any], wording: dict[str, dict[str, str]], where: str) 
     if stage is not None and stage not in T17_STAGES:
         raise ValueError(f"{where}: stage {stage!r} is not one of {', '.join(T17_STAGES)}")
     return ScenarioEvent(
-        float(raw["h"]), str(raw["status"]), str(raw["kd100"]), str(raw["kdn"]), str(raw["t17"]), text,
-        str(raw["loc"]), tuple(sorted(texts.items())), stage, raw.get("remark"),
-    )  # fmt: skip
+        float(raw["h"]),
+        str(raw["status"]),
+        str(raw["kd100"]),
+        str(raw["kdn"]),
+        str(raw["t17"]),
+        text,
+        str(raw["loc"]),
+        tuple(sorted(texts.items())),
+        stage,
+        raw.get("remark"),
+    )
 
 
 def load_scenarios(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:

@@ -80,13 +80,23 @@ def kdniao_subscribe(request: Request, ebid: str, data: dict[str, Any], now: dat
     day = local.strftime("%Y-%m-%d")
     if code not in book.kdniao:
         if book.kdniao_taken.get(day, 0) >= book.kdniao_daily_limit:
-            return {"EBusinessID": ebid, "UpdateTime": local.strftime("%Y-%m-%d %H:%M:%S"), "Success": False,
-                    "ResultCode": "405", "Reason": "今日订阅量已达上限"}  # fmt: skip
+            return {
+                "EBusinessID": ebid,
+                "UpdateTime": local.strftime("%Y-%m-%d %H:%M:%S"),
+                "Success": False,
+                "ResultCode": "405",
+                "Reason": "今日订阅量已达上限",
+            }
         book.kdniao_taken[day] = book.kdniao_taken.get(day, 0) + 1
     book.kdniao[code] = {"shipper": str(data["ShipperCode"]), "customer": str(data.get("CustomerName") or "")}
     book.pushed[("kdniao", code)] = Pushed(now)
-    return {"EBusinessID": ebid, "UpdateTime": local.strftime("%Y-%m-%d %H:%M:%S"), "Success": True, "Reason": "",
-            "EstimatedDeliveryTime": (local + timedelta(days=3)).strftime("%Y-%m-%d")}  # fmt: skip
+    return {
+        "EBusinessID": ebid,
+        "UpdateTime": local.strftime("%Y-%m-%d %H:%M:%S"),
+        "Success": True,
+        "Reason": "",
+        "EstimatedDeliveryTime": (local + timedelta(days=3)).strftime("%Y-%m-%d"),
+    }
 
 
 def _progress(book: SubscriptionBook, provider: str, waybill: str, now: datetime, *, fresh: bool) -> Pushed:
@@ -138,11 +148,15 @@ def _kdniao_requests(state: Any, book: SubscriptionBook, now: datetime, everythi
         progress.events = len(visible)
         items.append(
             render.kdniao_push_item(
-                accounts.KDNIAO_EBUSINESS_ID, sub["shipper"], code, visible,
-                courier=state.courier_by("kdniao", sub["shipper"]), extended=True,
+                accounts.KDNIAO_EBUSINESS_ID,
+                sub["shipper"],
+                code,
+                visible,
+                courier=state.courier_by("kdniao", sub["shipper"]),
+                extended=True,
                 callback=state.kdn_callbacks.get(code, ""),
             )
-        )  # fmt: skip
+        )
         numbers.append(code)
     out = []
     for start in range(0, len(items), KDNIAO_PUSH_BATCH):
@@ -165,8 +179,10 @@ def _track17_requests(state: Any, book: SubscriptionBook, now: datetime, everyth
         visible = state.book.visible(number, now)
         if number in stop:
             carrier = int(state.t17_meta.get(number, {}).get("carrier") or 3011)
-            body = {"event": "TRACKING_STOPPED", "data": {"number": number, "carrier": carrier, "param": None,
-                                                          "tag": None}}  # fmt: skip
+            body = {
+                "event": "TRACKING_STOPPED",
+                "data": {"number": number, "carrier": carrier, "param": None, "tag": None},
+            }
             progress.ended = True
         elif visible and (len(visible) > progress.events or everything):
             carrier = int(state.t17_meta.get(number, {}).get("carrier") or 3011)
@@ -240,14 +256,17 @@ async def console(request: Request) -> Response:
 async def listing(request: Request) -> Response:
     state = request.app.state.sandbox
     book = book_of(request)
-    return _json({
-        "kuaidi100": {n: {k: v for k, v in s.items() if not k.startswith("_")}
-                      for n, s in state.kd100_subscriptions.items()},
-        "kdniao": book.kdniao,
-        "track17": sorted(state.t17_registered),
-        "console": book.console,
-        "pushed": {f"{p}:{n}": {"events": x.events, "ended": x.ended} for (p, n), x in book.pushed.items()},
-    })  # fmt: skip
+    return _json(
+        {
+            "kuaidi100": {
+                n: {k: v for k, v in s.items() if not k.startswith("_")} for n, s in state.kd100_subscriptions.items()
+            },
+            "kdniao": book.kdniao,
+            "track17": sorted(state.t17_registered),
+            "console": book.console,
+            "pushed": {f"{p}:{n}": {"events": x.events, "ended": x.ended} for (p, n), x in book.pushed.items()},
+        }
+    )
 
 
 def routes() -> list[Route]:

@@ -63,8 +63,19 @@ class PgCluster:
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         ) + "".join(f" -c {setting}" for setting in self.settings)
-        self._run(str(binary / "pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w",
-                  "-t", "60", "-o", options, *args)  # fmt: skip
+        self._run(
+            str(binary / "pg_ctl"),
+            "-D",
+            str(self.root / "data"),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            *args,
+        )
 
     def start(self) -> PgCluster:
         binary = pg_bin()
@@ -73,11 +84,21 @@ class PgCluster:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         try:
-            self._run(str(binary / "initdb"), "-D", str(self.root / "data"), "-U", "postgres", "-A", "trust",
-                      "-E", "UTF8", "--no-locale", "--no-sync")  # fmt: skip
+            self._run(
+                str(binary / "initdb"),
+                "-D",
+                str(self.root / "data"),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            )
             self._ctl("start")
-            self._run(str(binary / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                      self.dbname)  # fmt: skip
+            self._run(str(binary / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.dbname)
         except subprocess.CalledProcessError as exc:
             raise ClusterUnavailable(f"could not start PostgreSQL: {exc.stderr.strip()}") from exc
         return self
@@ -89,8 +110,10 @@ class PgCluster:
     def stop(self) -> None:
         binary = pg_bin()
         if binary is not None:
-            subprocess.run([*self._prefix, str(binary / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
-                            "stop"], capture_output=True)  # fmt: skip
+            subprocess.run(
+                [*self._prefix, str(binary / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"],
+                capture_output=True,
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
 

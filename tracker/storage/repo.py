@@ -247,9 +247,14 @@ def parcel_summary(engine: Engine) -> dict[str, Any]:
 
 
 def record_return_case(
-    engine: Engine, order_id: str, *, agreed_at: datetime, refund_deadline: datetime | None, now: datetime,
+    engine: Engine,
+    order_id: str,
+    *,
+    agreed_at: datetime,
+    refund_deadline: datetime | None,
+    now: datetime,
     actor: str,
-) -> bool:  # fmt: skip
+) -> bool:
     """A return agreed on an order whose buyer has not given a return waybill yet (a returns-export row with
     none): the order's outbound parcels get return_agreed_at (an earlier agreement is kept) and the refund
     deadline when known, with a `return_agreed` fact and an audit line for each parcel that changes. False
@@ -272,16 +277,32 @@ def record_return_case(
                 .where(PARCEL.c.id == parcel.id)
                 .values(return_agreed_at=agreed, refund_deadline=deadline, updated_at=now)
             )
-            data = {"agreed_at": agreed.isoformat(), "express": False, "source": "returns export",
-                    "refund_deadline": deadline.isoformat() if deadline else None}  # fmt: skip
+            data = {
+                "agreed_at": agreed.isoformat(),
+                "express": False,
+                "source": "returns export",
+                "refund_deadline": deadline.isoformat() if deadline else None,
+            }
             fact_id = conn.execute(
                 fact.insert().returning(fact.c.id),
-                {"parcel_id": parcel.id, "kind": "return_agreed", "recorded_at": now, "recorded_by": actor,
-                 "data": data},
-            ).scalar_one()  # fmt: skip
+                {
+                    "parcel_id": parcel.id,
+                    "kind": "return_agreed",
+                    "recorded_at": now,
+                    "recorded_by": actor,
+                    "data": data,
+                },
+            ).scalar_one()
             detail = {"fact_id": fact_id, "waybill": parcel.waybill, **data}
-            record_audit(conn, at=now, actor=actor, action="fact.return_agreed", entity="parcel",
-                         entity_id=parcel.id, detail=detail)  # fmt: skip
+            record_audit(
+                conn,
+                at=now,
+                actor=actor,
+                action="fact.return_agreed",
+                entity="parcel",
+                entity_id=parcel.id,
+                detail=detail,
+            )
     return bool(parcels)
 
 
@@ -314,10 +335,22 @@ def record_trade_succeeded(
                 continue
             fact_id = conn.execute(
                 fact.insert().returning(fact.c.id),
-                {"parcel_id": parcel_id, "kind": "trade_succeeded", "recorded_at": now, "recorded_by": actor,
-                 "data": data},
-            ).scalar_one()  # fmt: skip
-            record_audit(conn, at=now, actor=actor, action="fact.trade_succeeded", entity="parcel",
-                         entity_id=parcel_id, detail={"fact_id": fact_id, "waybill": waybill, **data})  # fmt: skip
+                {
+                    "parcel_id": parcel_id,
+                    "kind": "trade_succeeded",
+                    "recorded_at": now,
+                    "recorded_by": actor,
+                    "data": data,
+                },
+            ).scalar_one()
+            record_audit(
+                conn,
+                at=now,
+                actor=actor,
+                action="fact.trade_succeeded",
+                entity="parcel",
+                entity_id=parcel_id,
+                detail={"fact_id": fact_id, "waybill": waybill, **data},
+            )
             recorded += 1
     return recorded

@@ -369,7 +369,7 @@ class SubscriptionRow(SQLModel, table=True):
             "retry_at",
             sqlite_where=text("state = 'pending'"),
             postgresql_where=text("state = 'pending'"),
-        ),  # fmt: skip
+        ),
         Index("ix_subscription_state", "state", "provider"),
     )
 

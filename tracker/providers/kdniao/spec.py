@@ -32,7 +32,7 @@ SPEC = ProviderSpec(
         "app_key": "sandbox-kdniao-appkey",
         "rate_per_second": 10,
         "concurrency": 8,
-    },  # fmt: skip
+    },
     secrets={"app_key": "TRACKER_KDNIAO_APP_KEY", "ebusiness_id": "TRACKER_KDNIAO_EBUSINESS_ID"},
     parsers={"query": parse_query, "push": parse_push},
     make_client=lazy("tracker.providers.kdniao.client:KdniaoClient"),

@@ -38,8 +38,9 @@ class Kuaidi100Client(ProviderClient):
         parameters = {"callbackurl": callback_url, "salt": self.config.salt, "resultv2": "4"}
         if phone:
             parameters["phone"] = phone
-        param = json.dumps({"company": company, "number": number, "key": self.config.key,
-                            "parameters": parameters}, ensure_ascii=False)  # fmt: skip
+        param = json.dumps(
+            {"company": company, "number": number, "key": self.config.key, "parameters": parameters}, ensure_ascii=False
+        )
         response = await self.guard.send(lambda: self.http.post("/poll", data={"schema": "json", "param": param}))
         self.spent["subscribe"] += 1
         return response.text

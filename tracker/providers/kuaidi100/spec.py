@@ -42,7 +42,7 @@ SPEC = ProviderSpec(
         "salt": "sandbox-kuaidi100-salt",
         "rate_per_second": 20,
         "concurrency": 8,
-    },  # fmt: skip
+    },
     secrets={
         "key": "TRACKER_KUAIDI100_KEY",
         "customer": "TRACKER_KUAIDI100_CUSTOMER",

@@ -38,9 +38,15 @@ class TaobaoClient(ProviderClient):
         """The signed form of one trace query."""
         cfg = self.config
         params = {
-            "method": METHOD, "app_key": cfg.app_key, "session": cfg.session, "timestamp": top_timestamp(self.wall()),
-            "format": "json", "v": "2.0", "sign_method": cfg.sign_method, "tid": tid,
-        }  # fmt: skip
+            "method": METHOD,
+            "app_key": cfg.app_key,
+            "session": cfg.session,
+            "timestamp": top_timestamp(self.wall()),
+            "format": "json",
+            "v": "2.0",
+            "sign_method": cfg.sign_method,
+            "tid": tid,
+        }
         if seller_nick:
             params["seller_nick"] = seller_nick
         if sub_tids:

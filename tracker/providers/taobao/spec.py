@@ -16,13 +16,13 @@ SPEC = ProviderSpec(
         "sign_method": "md5",
         "rate_per_second": 10,
         "concurrency": 4,
-    },  # fmt: skip
+    },
     secrets={
         "app_key": "TRACKER_TAOBAO_APP_KEY",
         "app_secret": "TRACKER_TAOBAO_APP_SECRET",
         "session": "TRACKER_TAOBAO_SESSION",
         "seller_nick": "TRACKER_TAOBAO_SELLER_NICK",
-    },  # fmt: skip
+    },
     parsers={"query": parse_query},
     make_client=lazy("tracker.providers.taobao.client:TaobaoClient"),
     make_fetcher=lazy("tracker.providers.taobao.client:TaobaoFetcher"),

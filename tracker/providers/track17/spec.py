@@ -42,7 +42,7 @@ SPEC = ProviderSpec(
         "rate_per_second": 3,
         "concurrency": 3,
         "batch_size": 40,
-    },  # fmt: skip
+    },
     secrets={"key": "TRACKER_TRACK17_KEY"},
     parsers={"query": parse_query, "push": parse_push},
     make_client=lazy("tracker.providers.track17.client:Track17Client"),
