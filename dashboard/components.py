@@ -404,6 +404,9 @@ def yuan(value: Decimal | None) -> str:
 def parcel_table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str) -> None:
     """Rows about parcels (each with parcel_id and waybill) as a table whose waybill cells open the parcel."""
     columns = list(columns)
+    if not rows:  # an empty dataframe says Streamlit's own English "empty"
+        st.caption(b.t("none"))
+        return
     ids = ",".join(str(r.get("parcel_id")) for r in rows)
     widget = f"{key}_{st.session_state.get(f'{key}_generation', 0)}_{hashlib.sha1(ids.encode()).hexdigest()[:12]}"
     event = st.dataframe(

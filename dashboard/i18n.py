@@ -250,7 +250,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "Once the buyer is reached, earlier failed attempts no longer count toward an abandoned return",
     ),
     "fact_signed": ("代签/快递柜", "Third-party signature"),
-    "fact_signer": ("签收人(如 门卫)", "Signed by (e.g. the gatekeeper)"),
+    "fact_signer": ("签收人(如 门卫)", "Signed by (for example the gatekeeper)"),
     "fact_locker": ("放入快递柜或驿站", "Put in a locker or a station"),
     "fact_consent": ("买家是否同意代签", "Did the buyer ask for it?"),
     "fact_consent_no": ("未经买家同意", "No, without the buyer's consent"),
@@ -278,7 +278,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "click_waybill": ("点击运单号打开包裹", "click a waybill to open its parcel"),
     "matches_n": ("「{text}」匹配到 {n} 个包裹, 请选择", "{n} parcels match “{text}”: pick one"),
     "fact_lost": ("快递确认丢件", "Courier confirmed the loss"),
-    "fact_note_who": ("备注(如快递方确认人)", "Note (e.g. who at the courier confirmed it)"),
+    "fact_note_who": ("备注(如快递方确认人)", "Note (for example who at the courier confirmed it)"),
     "fact_not_received": ("买家称未收到", "Buyer says not received"),
     "fact_short": ("已收到但少件", "Arrived, but short"),
     "fact_signer_shown": ("快递显示的签收人", "Signed for by (as the courier shows)"),
@@ -469,6 +469,13 @@ FACT_KINDS: dict[str, tuple[str, str]] = {
     "buyer_unreachable": ("联系不上买家", "Buyer unreachable"),
     "return_short": ("退货少件", "Return short"),
     "waybill_invalid": ("退货单号无效", "Return waybill invalid"),
+    "buyer_reached": ("已联系上买家", "Buyer reached"),
+    "signed_without_consent": ("未经同意代签", "Signed by another without consent"),
+    "signed_with_consent": ("买家同意代签", "Signed by another at the buyer's request"),
+    "return_weighed": ("退货称重", "Return weighed"),
+    "trade_succeeded": ("交易成功", "Trade succeeded"),
+    "complaint_opened": ("未收到货维权", "Not-received complaint"),
+    "complaint_amount_changed": ("修改维权金额", "Complaint amount changed"),
 }
 
 SEVERITIES: dict[str, tuple[str, str]] = {

@@ -100,6 +100,13 @@ FACTS: dict[str, tuple[str, str]] = {
     "buyer_unreachable": ("联系不上买家", "Buyer unreachable"),
     "return_short": ("退货少件", "Return short"),
     "waybill_invalid": ("退货单号无效", "Return waybill invalid"),
+    "buyer_reached": ("已联系上买家", "Buyer reached"),
+    "signed_without_consent": ("未经同意代签", "Signed by another without consent"),
+    "signed_with_consent": ("买家同意代签", "Signed by another at the buyer's request"),
+    "return_weighed": ("退货称重", "Return weighed"),
+    "trade_succeeded": ("交易成功", "Trade succeeded"),
+    "complaint_opened": ("未收到货维权", "Not-received complaint"),
+    "complaint_amount_changed": ("修改维权金额", "Complaint amount changed"),
 }
 
 DIRECTIONS: dict[str, tuple[str, str]] = {

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from claims import service
+from claims.formula import show
 from claims.tables import load_tables
 from tracker.cli import app
 from tracker.errors import TrackerError
@@ -199,7 +200,8 @@ def test_set_input_completes_a_needs_config_claim_keeping_its_table(run, setting
     claim = service.get_claim(sqlite_db.engine, claim_id)
     # the forward freight given first is kept: fixed 100 + 12 + 15
     assert claim["state"] == "draft" and claim["amount"] == Decimal("127.00") and claim["missing"] is None
-    assert claim["table_version"] == version and "fixed 100.00 (set on the claim)" in claim["formula"]
+    assert claim["table_version"] == version and "fixed 100.00 (set on the claim)" in show(claim["formula"])
+    assert "固定金额 100.00(理赔单上填写)" in show(claim["formula"], "zh")
     assert "127.00 CNY" in out and f"table {version}" in out
     # now it can be filed; a filed claim takes no new input
     assert run("claims", "file", str(claim_id), "--ref", "SF-TS-9", *at)[0] == 0
