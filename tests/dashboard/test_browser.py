@@ -220,7 +220,7 @@ def test_lead_acknowledges_exactly_the_ticked_row_and_confirms_more(server, boar
             tick_row(page, 0)  # ZTO2002 (escalated first), already acknowledged
             tick_row(page, 1)  # SF1004
             expect(page.get_by_text("已勾选 2 条")).to_be_visible(timeout=TIMEOUT_MS)
-            page.get_by_role("button", name="解决").click()
+            page.get_by_role("button", name="解决", exact=True).first.click()
             expect(page.get_by_text("确认对以下 2 个运单执行「解决」: ZTO2002、SF1004")).to_be_visible(
                 timeout=TIMEOUT_MS
             )
@@ -229,7 +229,7 @@ def test_lead_acknowledges_exactly_the_ticked_row_and_confirms_more(server, boar
             settled(page)
             tick_row(page, 0)  # untick ZTO2002: SF1004 alone
             expect(page.get_by_text("已勾选 1 条")).to_be_visible(timeout=TIMEOUT_MS)
-            page.get_by_role("button", name="解决").click()
+            page.get_by_role("button", name="解决", exact=True).first.click()
             expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
             expect(page.get_by_test_id("stException")).to_have_count(0)
         finally:
