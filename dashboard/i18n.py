@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
+from tracker.labels import CLAIM_TYPES, DIRECTIONS, SCENARIOS, STATES, STATUSES
+from tracker.labels import FACTS as FACT_KINDS
+
 LANGS = ("zh", "en")
 
 # key: (中文, English)
@@ -368,25 +371,6 @@ KINDS: dict[str, tuple[str, str]] = {
     # --- end seeds ---
 }
 
-STATES: dict[str, tuple[str, str]] = {
-    "open": ("待处理", "open"),
-    "acknowledged": ("已确认", "acknowledged"),
-    "resolved": ("已解决", "resolved"),
-    "draft": ("草稿", "draft"),
-    "needs_config": ("缺参数", "needs config"),
-    "filed": ("已提交", "filed"),
-    "paid": ("已赔付", "paid"),
-    "rejected": ("已驳回", "rejected"),
-    "expired": ("已过期", "expired"),
-    "withdrawn": ("已撤回", "withdrawn"),
-    "pending": ("待发送", "pending"),
-    "held": ("暂缓", "held"),
-    "sent": ("已发送", "sent"),
-    "failed": ("失败", "failed"),
-    "cancelled": ("已取消", "cancelled"),
-    "warn": ("提醒", "warn"),
-    "escalate": ("升级", "escalate"),
-}
 
 # exports part (issue 15 item 7): whole-set XLSX exports of the queue and the ledger
 LABELS.update(
@@ -432,51 +416,6 @@ def state_label(state: str, lang: str) -> str:
 # value_label(column, value, lang) is the one place a table cell's code becomes words; components.table
 # and pick_table call it for every cell, so no page can forget one.
 
-STATUSES: dict[str, tuple[str, str]] = {
-    "pending": ("待揽收", "Awaiting pickup"),
-    "info_received": ("已下单", "Info received"),
-    "picked_up": ("已揽收", "Picked up"),
-    "in_transit": ("运输中", "In transit"),
-    "out_for_delivery": ("派件中", "Out for delivery"),
-    "available_for_pickup": ("待取件", "Ready for pickup"),
-    "delivered": ("已签收", "Delivered"),
-    "stale": ("物流不更新", "No updates"),
-    "overdue_unsigned": ("超时未签收", "Overdue, not signed"),
-    "no_first_scan": ("发货无揽收", "No first scan"),
-    "lost": ("丢件", "Lost"),
-    "out_of_area": ("超区", "Out of area"),
-    "returning": ("退回中", "Returning"),
-    "returned": ("已退回", "Returned"),
-    "refused": ("拒收", "Refused"),
-    "damaged": ("破损", "Damaged"),
-    "stranded": ("滞留", "Stranded"),
-    "address_problem": ("地址/电话问题", "Address problem"),
-    "unreachable": ("联系不上收件人", "Recipient unreachable"),
-    "delivery_failed": ("派送失败", "Delivery failed"),
-    "locker_overdue": ("驿站超时未取", "Locker overdue"),
-    "intercepted": ("已拦截", "Intercepted"),
-    "cancelled": ("已取消", "Cancelled"),
-    "missorted": ("错分", "Missorted"),
-    "forwarded": ("转寄", "Forwarded"),
-    "customs": ("清关中", "In customs"),
-    "unknown": ("未知", "Unknown"),
-}
-
-FACT_KINDS: dict[str, tuple[str, str]] = {
-    "loss_confirmed": ("快递确认丢件", "Loss confirmed by the courier"),
-    "not_received": ("买家称未收到", "Buyer says not received"),
-    "return_agreed": ("已同意退货", "Return agreed"),
-    "buyer_unreachable": ("联系不上买家", "Buyer unreachable"),
-    "return_short": ("退货少件", "Return short"),
-    "waybill_invalid": ("退货单号无效", "Return waybill invalid"),
-    "buyer_reached": ("已联系上买家", "Buyer reached"),
-    "signed_without_consent": ("未经同意代签", "Signed by another without consent"),
-    "signed_with_consent": ("买家同意代签", "Signed by another at the buyer's request"),
-    "return_weighed": ("退货称重", "Return weighed"),
-    "trade_succeeded": ("交易成功", "Trade succeeded"),
-    "complaint_opened": ("未收到货维权", "Not-received complaint"),
-    "complaint_amount_changed": ("修改维权金额", "Complaint amount changed"),
-}
 
 SEVERITIES: dict[str, tuple[str, str]] = {
     "warn": ("提醒", "Warning"),
@@ -484,45 +423,7 @@ SEVERITIES: dict[str, tuple[str, str]] = {
 }
 
 # claim types: the Chinese is the courier form's name (config/claims/courier_claims.toml name_zh)
-CLAIM_TYPES: dict[str, tuple[str, str]] = {
-    "ship_delay": ("发货延迟", "Late shipment"),
-    "return_delay": ("退货延迟", "Late return"),
-    "service_attitude": ("服务态度", "Service attitude"),
-    "install_grab": ("物流抢装", "Installation grabbed"),
-    "freight": ("运费", "Freight"),
-    "not_to_door": ("未送货入户", "Not delivered to the door"),
-    "pickup_late": ("未按时上门退货", "Return pickup late"),
-    "unbox_check": ("未履行开箱验货", "No unboxing check"),
-    "power_on_check": ("未履行开箱通电验货", "No power-on check"),
-    "wrong_item": ("发货错误", "Wrong item"),
-    "goods_lost": ("货物丢失", "Goods lost"),
-    "freight_insurance": ("聚划算大运险", "Freight insurance"),
-    "loss": ("丢件", "Loss"),
-    "damage": ("破损", "Damage"),
-}
 
-SCENARIOS: dict[str, tuple[str, str]] = {
-    "default": ("一般情形", "Standard"),
-    "signed": ("已签收", "Signed"),
-    "refused": ("已拒收", "Refused"),
-    "assault": ("人身冲突", "Assault"),
-    "property_damage": ("财物损坏", "Property damage"),
-    "other_loss": ("其他损失", "Other loss"),
-    "signed_intact": ("签收, 完好", "Signed, intact"),
-    "refused_intact": ("拒收, 完好", "Refused, intact"),
-    "refused_damaged": ("拒收, 破损", "Refused, damaged"),
-    "signed_damaged": ("签收, 破损", "Signed, damaged"),
-    "refused_returned": ("拒收退回", "Refused and returned"),
-    "signed_accepted": ("签收并接受", "Signed and accepted"),
-    "signed_exchanged": ("签收后换货", "Signed and exchanged"),
-    "unrecoverable": ("无法追回", "Unrecoverable"),
-    "pickup_return_lost": ("上门退货丢失", "Lost on return pickup"),
-    "accessory_damaged": ("配件损坏", "Accessory damaged"),
-    "return": ("退货", "Return"),
-    "refusal": ("拒收", "Refusal"),
-}
-
-DIRECTIONS: dict[str, tuple[str, str]] = {"outbound": ("发货", "Outbound"), "return": ("退货", "Return")}
 
 # alert channels by type (config/alerts.toml [channels.<name>] type), and the shipped groups
 CHANNEL_TYPES: dict[str, tuple[str, str]] = {
