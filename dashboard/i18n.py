@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from tracker.labels import CLAIM_TYPES, DIRECTIONS, SCENARIOS, STATES, STATUSES
+from tracker.labels import CLAIM_TYPES, DIRECTIONS, KINDS, SCENARIOS, STATES, STATUSES
 from tracker.labels import FACTS as FACT_KINDS
 
 LANGS = ("zh", "en")
@@ -334,42 +334,6 @@ LABELS.update(
         "chart_hint": ("点击柱形打开对应的异常队列", "Click a bar to open its queue"),
     }
 )
-
-KINDS: dict[str, tuple[str, str]] = {
-    "no_first_scan": ("发货无揽收", "No first scan"),
-    "stale": ("物流不更新", "Stale"),
-    "lost_suspected": ("疑似丢件", "Lost (suspected)"),
-    "lost": ("丢件", "Lost"),
-    "out_of_area": ("超区", "Out of area"),
-    "blind_area": ("盲区", "Blind area"),
-    "stranded": ("滞留", "Stranded"),
-    "refused": ("拒收", "Refused"),
-    "returning": ("退回中", "Returning"),
-    "returned": ("已退回", "Returned"),
-    "address_problem": ("地址/电话问题", "Address problem"),
-    "unreachable": ("联系不上", "Unreachable"),
-    "locker_overdue": ("驿站超时", "Locker overdue"),
-    "damaged": ("破损", "Damaged"),
-    "delivered_disputed": ("签收争议", "Delivery disputed"),
-    "late_shipment": ("延迟发货", "Late shipment"),
-    "return_no_waybill": ("退货无单号", "Return without waybill"),
-    "return_no_movement": ("退货无物流", "Return not moving"),
-    "return_abandoned": ("退货超时", "Return abandoned"),
-    "return_surface_mail": ("退货平邮", "Return by surface mail"),
-    "return_waybill_shared": ("退货单号重复", "Return waybill shared"),
-    "return_waybill_invalid": ("退货单号无效", "Return waybill invalid"),
-    "return_partial": ("退货少件", "Return short"),
-    "refund_deadline": ("退款时限", "Refund deadline"),
-    # --- seeds (issue 16): the new fact kinds, shown in the parcel page's facts table (its `kind` column) ---
-    "buyer_reached": ("已联系上买家", "Buyer reached"),
-    "signed_without_consent": ("未经同意代签", "Signed by another without consent"),
-    "signed_with_consent": ("买家同意代签", "Signed by another at the buyer's request"),
-    "return_weighed": ("退货称重", "Return weighed"),
-    "trade_succeeded": ("交易成功", "Trade succeeded"),
-    "complaint_opened": ("未收到货维权", "Not-received complaint"),
-    "complaint_amount_changed": ("修改维权金额", "Complaint amount changed"),
-    # --- end seeds ---
-}
 
 
 # exports part (issue 15 item 7): whole-set XLSX exports of the queue and the ledger
