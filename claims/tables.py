@@ -14,9 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tracker.settings import ConfigError, read_toml
+from tracker.settings import ConfigError, read_toml, validate_file
 
 _PERIOD = re.compile(r"^(\d+)([dmy])$")
 TERM_KINDS = ("percent", "value", "fixed", "forward_freight", "reverse_freight", "freight_incurred", "ratio")
@@ -216,21 +216,7 @@ class ClaimTables:
 
 
 def _validate(model: type[BaseModel], data: dict[str, Any], path: Path) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(file)"
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "unknown key (not expected here)"
-            elif err["type"] == "missing":
-                message = "required key is missing"
-            got = err.get("input")
-            got_text = "" if isinstance(got, dict | list) or got is None or "got " in message else f", got {got!r}"
-            lines.append(f"{path}: {key}: {message}{got_text}")
-        raise ConfigError("\n".join(lines)) from None
+    return validate_file(model, data, path)
 
 
 def load_tables(claims_dir: Path) -> ClaimTables:

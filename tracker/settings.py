@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -29,6 +29,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tracker.errors import TrackerError
+
+BaseModelT = TypeVar("BaseModelT", bound=BaseModel)
 
 if TYPE_CHECKING:
     from tracker.phrases import PhraseBook
@@ -834,6 +836,26 @@ def format_validation_error(exc: ValidationError, config_dir: Path) -> str:
             message = "required key is missing"
         lines.append(f"{where}: {key}: {message}{got_text}")
     return "\n".join(lines)
+
+
+def validate_file(model: type[BaseModelT], data: dict[str, Any], path: Path) -> BaseModelT:
+    """`model` from one TOML file's contents; ConfigError with one line per problem, each naming the file and
+    the key (the claim tables and tmall.toml read their files with it)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(file)"
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key (not expected here)"
+            elif err["type"] == "missing":
+                message = "required key is missing"
+            got = err.get("input")
+            got_text = "" if isinstance(got, dict | list) or got is None or "got " in message else f", got {got!r}"
+            lines.append(f"{path}: {key}: {message}{got_text}")
+        raise ConfigError("\n".join(lines)) from None
 
 
 def copy_config(source: Path, target: Path, changes: dict[str, dict[str, dict[str, object]]]) -> Path:

@@ -8,9 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tracker.settings import ConfigError, read_toml
+from tracker.settings import read_toml, validate_file
 
 
 class _Strict(BaseModel):
@@ -63,21 +63,7 @@ class TmallRules(_Strict):
 
 def parse_tmall(data: dict, path: Path) -> TmallRules:  # type: ignore[type-arg]
     """Validate the file's contents; ConfigError with one line per problem, each naming file and key."""
-    try:
-        return TmallRules.model_validate(data)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(file)"
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "unknown key (not expected here)"
-            elif err["type"] == "missing":
-                message = "required key is missing"
-            got = err.get("input")
-            shown = "" if isinstance(got, dict | list) or got is None or "got " in message else f", got {got!r}"
-            lines.append(f"{path}: {key}: {message}{shown}")
-        raise ConfigError("\n".join(lines)) from None
+    return validate_file(TmallRules, data, path)
 
 
 @lru_cache(maxsize=8)
