@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, and_, bindparam, func, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.providers.base import DueSubscription, Outcome, SubscribeAnswer
@@ -439,45 +439,53 @@ async def subscribe_due(
 # --- the shell: pushes and stops ----------------------------------------------------------------------------------
 
 
-def _find_parcels(conn: Any, named: Iterable[tuple[str, str | None]]) -> dict[str, int]:
-    """waybill -> parcel id for (waybill, courier) pairs a push names; a lone parcel with the number matches."""
+def _find_parcels(conn: Any, named: Iterable[tuple[str, str | None]]) -> dict[str, tuple[int, str, str | None]]:
+    """waybill -> (parcel id, courier, subscription state or None) for the (waybill, courier) pairs a push names;
+    a lone parcel with the number matches. One read: the parcels with their subscriptions."""
     named = list(named)
     numbers = {w for w, _ in named}
     if not numbers:
         return {}
-    rows = conn.execute(select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier).where(PARCEL.c.waybill.in_(numbers)))
-    candidates: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for pid, waybill, courier in rows:
-        candidates[waybill].append((pid, courier))
+    rows = conn.execute(
+        select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, SUB.c.state)
+        .select_from(PARCEL.outerjoin(SUB, SUB.c.parcel_id == PARCEL.c.id))
+        .where(PARCEL.c.waybill.in_(numbers))
+    )
+    candidates: dict[str, list[tuple[int, str, str | None]]] = defaultdict(list)
+    for pid, waybill, courier, state in rows:
+        candidates[waybill].append((pid, courier, state))
     found = {}
     for waybill, courier in named:
         rows_for = candidates.get(waybill, [])
-        exact = [pid for pid, c in rows_for if c == courier]
+        exact = [row for row in rows_for if row[1] == courier]
         if exact:
             found[waybill] = exact[0]
         elif len(rows_for) == 1:
-            found[waybill] = rows_for[0][0]
+            found[waybill] = rows_for[0]
     return found
+
+
+# a push heard: a pending subscription becomes active (the provider pushes), and every one was heard from now
+_PENDING = SUB.c.state == State.pending.value
 
 
 def record_push(
     engine: Engine, settings: Settings, provider: str, named: Iterable[tuple[str, str | None]], *, now: datetime
 ) -> int:
     """A push named these (waybill, courier): the subscription heard from now (a pending one, or none, becomes
-    active: the provider pushes); their parcels are not due before now + silent_hours. Returns parcels found."""
+    active: the provider pushes); their parcels are not due before now + silent_hours. Returns parcels found.
+    Three statements for a whole group of pushes: the read, the new and heard subscriptions, the parcels."""
     cfg = settings.providers.subscriptions
     with engine.begin() as conn:
         found = _find_parcels(conn, named)
         if not found:
             return 0
-        ids = list(found.values())
-        known = dict(conn.execute(select(SUB.c.parcel_id, SUB.c.state).where(SUB.c.parcel_id.in_(ids))).all())
-        courier_of = dict(conn.execute(select(PARCEL.c.id, PARCEL.c.courier).where(PARCEL.c.id.in_(ids))).all())
+        parcels = {pid: (courier, state) for pid, courier, state in found.values()}
         fresh = [
             {
                 "parcel_id": pid,
                 "provider": provider,
-                "courier": courier_of[pid],
+                "courier": courier,
                 "state": State.active.value,
                 "attempts": 0,
                 "resubscribes": 0,
@@ -485,25 +493,25 @@ def record_push(
                 "last_push_at": now,
                 "updated_at": now,
             }
-            for pid in ids
-            if pid not in known
+            for pid, (courier, state) in parcels.items()
+            if state is None
         ]
         if fresh:
             conn.execute(SUB.insert(), fresh)
-        heard = [pid for pid in ids if pid in known]
+        heard = [pid for pid, (_, state) in parcels.items() if state is not None]
         if heard:
-            conn.execute(update(SUB).where(SUB.c.parcel_id.in_(heard)).values(last_push_at=now, updated_at=now))
             conn.execute(
                 update(SUB)
-                .where(SUB.c.parcel_id.in_(heard), SUB.c.state == State.pending.value)
-                .values(state=State.active.value, subscribed_at=func.coalesce(SUB.c.subscribed_at, now))
+                .where(SUB.c.parcel_id.in_(heard))
+                .values(
+                    last_push_at=now,
+                    updated_at=now,
+                    state=case((_PENDING, State.active.value), else_=SUB.c.state),
+                    subscribed_at=case((_PENDING, func.coalesce(SUB.c.subscribed_at, now)), else_=SUB.c.subscribed_at),
+                )
             )
-        active = [
-            pid
-            for (pid,) in conn.execute(
-                select(SUB.c.parcel_id).where(SUB.c.parcel_id.in_(ids), SUB.c.state == State.active.value)
-            )
-        ]
+        served = (State.active.value, State.pending.value)
+        active = [pid for pid, (_, state) in parcels.items() if state is None or state in served]
         _serve(conn, active, until=now + timedelta(hours=cfg.silent_hours))
     return len(found)
 
@@ -546,9 +554,8 @@ def record_stop(
         found = _find_parcels(conn, [(waybill, courier)])
         if waybill not in found:
             return None
-        pid = found[waybill]
+        pid, parcel_courier, _ = found[waybill]
         row = conn.execute(select(SUB).where(SUB.c.parcel_id == pid)).mappings().first()
-        parcel_courier = conn.execute(select(PARCEL.c.courier).where(PARCEL.c.id == pid)).scalar_one()
         current = row["courier"] if row else parcel_courier
         plan = decide_stop(
             stop,
