@@ -431,7 +431,7 @@ ENTITIES: dict[str, tuple[str, str]] = {
     "board_login": ("看板登录", "Board login"),
 }
 
-# who did it when it was not a person (tracker/flags/evaluate.py RULES_ACTOR, claims.service.expire_due)
+# who did it when it was not a person (tracker/flags/diff.py RULES_ACTOR, claims.service.expire_due)
 ACTORS: dict[str, tuple[str, str]] = {"rules": ("规则引擎", "Rules"), "claims": ("理赔定时任务", "Claims job")}
 
 # where a timeline event came from besides a provider (tracker/push.py)

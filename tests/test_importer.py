@@ -424,9 +424,9 @@ def _shared_flags(engine: Engine, settings: Settings) -> dict[str, int]:
     from sqlalchemy import select
 
     from tracker.flags import evaluate_all
-    from tracker.flags.evaluate import FLAG
     from tracker.flags.views import load_views
     from tracker.storage.repo import PARCEL
+    from tracker.storage.tables import FLAG
 
     evaluate_all(engine, now=datetime(2026, 11, 23, 4, 0, tzinfo=UTC), settings=settings)
     stmt = (

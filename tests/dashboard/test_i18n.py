@@ -52,13 +52,13 @@ def audit_actions() -> set[str]:
     """Every action the code writes to the audit log: the rules' flag changes, the lifecycle's, facts,
     claim moves, the board's logins and the importer's line (read from the code, not listed by hand)."""
     from claims.service import TRANSITIONS
-    from tracker.flags.evaluate import _COUNTERS
+    from tracker.flags.evaluate import COUNTERS
     from tracker.status import FactKind
 
     lifecycle = (PROJECT_ROOT / "tracker" / "flags" / "lifecycle.py").read_text(encoding="utf-8")
     importer = (PROJECT_ROOT / "tracker" / "importer.py").read_text(encoding="utf-8")
     board = (PROJECT_ROOT / "dashboard" / "components.py").read_text(encoding="utf-8")
-    actions = {f"flag.{a}" for a in _COUNTERS} | {f"flag.{a}" for a in re.findall(r'action="(\w+)"', lifecycle)}
+    actions = {f"flag.{a}" for a in COUNTERS} | {f"flag.{a}" for a in re.findall(r'action="(\w+)"', lifecycle)}
     actions |= {f"fact.{k}" for k in FactKind} | {"claim.draft", "claim.expired"}
     actions |= {f"claim.{state}" for targets in TRANSITIONS.values() for state in targets}
     actions |= set(re.findall(r'action="([a-z_]+)"', importer)) | set(re.findall(r'"(login(?:_failed)?)"', board))

@@ -14,11 +14,13 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.rules.conftest import DB
 from tracker.flags import evaluate_all, queries
-from tracker.flags.evaluate import CLEARED, FLAG, PARCELS_CHECKED, RULES_ACTOR
+from tracker.flags.dialect import PARCELS_CHECKED
+from tracker.flags.diff import CLEARED, RULES_ACTOR
 from tracker.flags.sqlfuncs import json_object
 from tracker.storage.db import make_engine
 from tracker.storage.repo import AUDIT, PARCEL
 from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED
+from tracker.storage.tables import FLAG
 
 T0 = datetime.fromisoformat("2026-11-20T04:00:00+00:00")
 NOW = T0 + timedelta(hours=2)

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from tracker.errors import TrackerError
 from tracker.flags import evaluate_all, facts
-from tracker.flags.evaluate import FLAG
 from tracker.storage.repo import AUDIT, PARCEL
 from tracker.storage.rows import ParcelFactRow
+from tracker.storage.tables import FLAG
 
 NOW = datetime.fromisoformat("2026-11-14T00:00:00+00:00")
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select, update
 
 from tracker.flags import evaluate_all
-from tracker.flags.evaluate import FLAG
 from tracker.rules import refund_deadline
 from tracker.rules.ladder import Ladder, LadderPosition
 from tracker.status import TrackingStatus
+from tracker.storage.tables import FLAG
 
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
 D, S = timedelta(days=1), timedelta(seconds=1)

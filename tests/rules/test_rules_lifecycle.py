@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from tracker.errors import TrackerError
 from tracker.flags import evaluate_all, lifecycle
-from tracker.flags.evaluate import FLAG
 from tracker.storage.repo import AUDIT
+from tracker.storage.tables import FLAG
 
 T0 = datetime.fromisoformat("2026-11-10T04:00:00+00:00")
 H = timedelta(hours=1)

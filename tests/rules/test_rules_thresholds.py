@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from tracker.flags import evaluate_all
-from tracker.flags.evaluate import FLAG
 from tracker.rules import RULES, Fact
 from tracker.status import Direction, FactKind, FlagKind, TrackingStatus
+from tracker.storage.tables import FLAG
 
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
 H, D, M, S = timedelta(hours=1), timedelta(days=1), timedelta(minutes=1), timedelta(seconds=1)
@@ -186,7 +186,7 @@ CASES: list[tuple[str, FlagKind, dict[str, Any], int, tuple[str, int] | None]] =
     ),
 ]
 
-RULE = dict(RULES)
+RULE = {rule.kind: rule.evaluate for rule in RULES}
 
 
 @pytest.mark.parametrize(("kind", "cols", "attempts", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

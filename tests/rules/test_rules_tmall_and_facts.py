@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tracker.flags import evaluate_all
-from tracker.flags.evaluate import FLAG, exposure_extra
+from tracker.flags.details import exposure_extra
 from tracker.flags.views import load_views
 from tracker.rules import evaluate_parcel, resolve_policy
 from tracker.rules.actions import render
@@ -28,6 +28,7 @@ from tracker.rules.tmall_timers import (
 )
 from tracker.settings import ConfigError, Settings
 from tracker.status import FactKind, FlagKind, FlagState
+from tracker.storage.tables import FLAG
 from tracker.tmall import parse_tmall, tmall_rules
 
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from tracker.flags import evaluate_all
-from tracker.flags.evaluate import FLAG
+from tracker.storage.tables import FLAG
 
 CN = ZoneInfo("Asia/Shanghai")
 

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, case, select, update
 from sqlalchemy.engine import Connection
 
 from tracker.errors import TrackerError
-from tracker.flags.evaluate import FLAG
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import PARCEL, record_audit
+from tracker.storage.tables import FLAG
 
 LIST_COLUMNS = [
     "id",

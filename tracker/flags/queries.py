@@ -1,7 +1,10 @@
 """The rules of tracker/rules/ as set-based SQL: one SELECT per rule (and per override group) giving
 the rows (parcel_id, kind, severity, level, anchor, value, action, courier, waybill) the rule raises.
 
-Each mirrors the pure rule of the same kind (tests check they agree). Time thresholds are bound
+Each is the SQL form of the pure rule of the same kind, registered with `@sql_form(kind)`; `selects` runs
+them in the order of the registry (tracker/rules/registry.py). The status rules have none: they are
+evaluated over a candidate table (`status_candidates`, `status_rule_rows`). Tests check that every kind has
+exactly one of the two and that both forms agree (tests/rules/). Time thresholds are bound
 parameters compared with the stored columns, so the partial indexes of tracker/storage/rows.py carry
 the scans (docs/architecture.md, "Storage"): open parcels by last event, open unscanned parcels by shipping
 time, open unshipped parcels, return parcels, agreed returns."""
@@ -9,7 +12,7 @@ time, open unshipped parcels, return parcels, agreed returns."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,10 +36,11 @@ from sqlalchemy import (
 from sqlalchemy.sql import FromClause
 
 from tracker.flags.sqlfuncs import contains_text, epoch, text_match
-from tracker.rules import status_rule
 from tracker.rules.common import DAY, HOUR
 from tracker.rules.common import epoch as py_epoch
+from tracker.rules.ladder import action_key as ladder_action_key
 from tracker.rules.policy import override_groups
+from tracker.rules.registry import RULES, STATUS_RULES
 from tracker.settings import RuleOverride, RulesConfig
 from tracker.status import FINAL_STATUSES, FactKind, FlagKind, Severity, TrackingStatus
 from tracker.storage.repo import PARCEL, RETURN_BUYER
@@ -59,6 +63,23 @@ class Context:
 
     def ago(self, **delta: float) -> datetime:
         return self.now - timedelta(**delta)
+
+
+# The SQL form of a rule: its SELECTs over the parcel table.
+SqlForm = Callable[[Context], Iterable[Select]]
+SQL_FORMS: dict[FlagKind, SqlForm] = {}
+
+
+def sql_form(kind: FlagKind) -> Callable[[SqlForm], SqlForm]:
+    """Register the decorated function as the SQL form of `kind` (one per kind)."""
+
+    def register(form: SqlForm) -> SqlForm:
+        if kind in SQL_FORMS:
+            raise ValueError(f"two SQL forms for {kind}")
+        SQL_FORMS[kind] = form
+        return form
+
+    return register
 
 
 def _row(
@@ -149,6 +170,7 @@ def _warn_escalate(ctx: Context, kind: FlagKind, column: Any, section: str, *whe
         ).where(*_scoped(ctx, PARCEL, *where, column <= ctx.ago(hours=limits.warn_hours), *terms))
 
 
+@sql_form(FlagKind.no_first_scan)
 def no_first_scan(ctx: Context) -> Iterator[Select]:
     yield from _warn_escalate(
         ctx,
@@ -163,10 +185,12 @@ def no_first_scan(ctx: Context) -> Iterator[Select]:
     )
 
 
+@sql_form(FlagKind.stale)
 def stale(ctx: Context) -> Iterator[Select]:
     yield from _warn_escalate(ctx, FlagKind.stale, PARCEL.c.last_event_at, "stale", _open(), _not_final(), _no_loss())
 
 
+@sql_form(FlagKind.lost_suspected)
 def lost_suspected(ctx: Context) -> Iterator[Select]:
     row = _row(
         PARCEL,
@@ -198,6 +222,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
     )
 
 
+@sql_form(FlagKind.late_shipment)
 def late_shipment(ctx: Context) -> Iterator[Select]:
     p = PARCEL.c
     for limits, terms in groups(ctx, "late_shipment"):
@@ -226,25 +251,13 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
 # --- status rules, over a candidate table built by one scan -----------------------------------------
 
 
-def status_rules() -> list[status_rule.StatusRule]:
-    from tracker.rules import RULES
-
-    rules = []
-    for _kind, evaluate in RULES:
-        owner = getattr(evaluate, "__self__", None)
-        if isinstance(owner, status_rule.StatusRule):
-            rules.append(owner)
-    return rules
-
-
 def _text_any(column: Any, patterns: Any) -> Any:
     return and_(column.is_not(None), or_(false(), *(contains_text(column, p) for p in patterns)))
 
 
 def text_regex(ctx: Context) -> str:
     """All status-rule text patterns as one regular expression (empty when there are none)."""
-    rules = status_rules()
-    patterns = sorted({p for r in rules if r.patterns for p in ctx.config.text_patterns.get(r.patterns, [])})
+    patterns = sorted({p for r in STATUS_RULES if r.patterns for p in ctx.config.text_patterns.get(r.patterns, [])})
     return "|".join(re.escape(p) for p in patterns)
 
 
@@ -261,8 +274,7 @@ def status_candidates(
 
     indexed_text_bytes (PostgreSQL): the size limit of ix_parcel_open_short_text. The distinct scan
     reads the texts within it; the longer ones (ix_parcel_open_long_text) are matched one by one."""
-    rules = status_rules()
-    statuses = sorted({str(s) for r in rules for s in r.statuses})
+    statuses = sorted({str(s) for r in STATUS_RULES for s in r.statuses})
     watched = or_(_open(), PARCEL.c.last_event_at >= ctx.ago(days=ctx.config.watch.days_after_success))
     cols = [PARCEL.c[n] for n in ("id", "courier", "waybill", "status", "status_text", "is_open")]
     by_status = select(*cols).where(*_scoped(ctx, PARCEL, PARCEL.c.status.in_(statuses), watched))
@@ -314,7 +326,7 @@ def status_candidates(
 
 
 def status_rule_rows(ctx: Context, cand: FromClause) -> Iterator[Select]:
-    for rule in status_rules():
+    for rule in STATUS_RULES:
         hit = cand.c.status.in_(sorted(str(s) for s in rule.statuses))
         if rule.patterns:
             patterns = ctx.config.text_patterns.get(rule.patterns, [])
@@ -351,7 +363,13 @@ def _newest(parcel_id: Any, *kinds: FactKind) -> Any:
     )
 
 
-def delivered_disputed(ctx: Context) -> Select:
+@sql_form(FlagKind.lost)
+def lost(ctx: Context) -> Iterator[Select]:
+    yield _fact_rule(ctx, FlagKind.lost, FactKind.loss_confirmed, Severity.escalate)
+
+
+@sql_form(FlagKind.delivered_disputed)
+def delivered_disputed(ctx: Context) -> Iterator[Select]:
     """tracker.rules.delivered_disputed: a not-received complaint, or the newest signature fact a third
     party's without the buyer's consent (next action `.third_party`); `.consented` when the buyer asked."""
     p = PARCEL.c
@@ -372,9 +390,10 @@ def delivered_disputed(ctx: Context) -> Select:
             FACT.c.kind.in_([str(FactKind.not_received), str(FactKind.signed_without_consent)])
         )
     )
-    return select(*row).where(*_scoped(ctx, PARCEL, p.direction != RETURN, with_fact, or_(third_party, complaint > 0)))
+    yield select(*row).where(*_scoped(ctx, PARCEL, p.direction != RETURN, with_fact, or_(third_party, complaint > 0)))
 
 
+@sql_form(FlagKind.return_partial)
 def return_partial(ctx: Context) -> Iterator[Select]:
     """tracker.rules.return_partial: a short-return fact, or the newest weighing lighter than shipped by more
     than the tolerance (per override group); the newer of the two anchors the flag."""
@@ -412,17 +431,20 @@ def return_partial(ctx: Context) -> Iterator[Select]:
         yield select(*row).where(*_scoped(ctx, PARCEL, with_fact, or_(by_weight, counted > 0), *terms))
 
 
-def fact_rules(ctx: Context) -> Iterator[Select]:
-    yield _fact_rule(ctx, FlagKind.lost, FactKind.loss_confirmed, Severity.escalate)
-    yield delivered_disputed(ctx)
-    yield from return_partial(ctx)
+@sql_form(FlagKind.return_waybill_invalid)
+def return_waybill_invalid(ctx: Context) -> Iterator[Select]:
+    """tracker.rules.return_waybill_invalid: a return parcel with a `waybill_invalid` fact, or without one,
+    never scanned and not final, whose provider error matches the waybill_invalid patterns."""
+    p = PARCEL.c
     yield _fact_rule(
-        ctx,
-        FlagKind.return_waybill_invalid,
-        FactKind.waybill_invalid,
-        Severity.warn,
-        PARCEL.c.direction == RETURN,
+        ctx, FlagKind.return_waybill_invalid, FactKind.waybill_invalid, Severity.warn, p.direction == RETURN
     )
+    invalid = ctx.config.text_patterns.get("waybill_invalid", [])
+    if invalid:
+        has_fact = exists().where(FACT.c.parcel_id == p.id, FACT.c.kind == str(FactKind.waybill_invalid))
+        yield select(*_row(PARCEL, FlagKind.return_waybill_invalid)).where(
+            *_scoped(ctx, PARCEL, _case_branches()[0], _text_any(p.provider_error, invalid), ~has_fact)
+        )
 
 
 # --- return parcels and return cases ------------------------------------------------------------------
@@ -455,9 +477,9 @@ def _since() -> Any:
     return func.coalesce(PARCEL.c.return_agreed_at, case((PARCEL.c.direction == RETURN, PARCEL.c.created_at)))
 
 
-def return_rules(ctx: Context) -> Iterator[Select]:
+@sql_form(FlagKind.return_no_waybill)
+def return_no_waybill(ctx: Context) -> Iterator[Select]:
     p = PARCEL.c
-    since = _since()
     for limits, terms in groups(ctx, "returns"):
         yield select(*_row(PARCEL, FlagKind.return_no_waybill, value=_days_since(ctx, p.return_agreed_at))).where(
             *_scoped(
@@ -469,25 +491,32 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                 *terms,
             )
         )
+
+
+@sql_form(FlagKind.return_no_movement)
+def return_no_movement(ctx: Context) -> Iterator[Select]:
+    since = _since()
+    for limits, terms in groups(ctx, "returns"):
         yield select(*_row(PARCEL, FlagKind.return_no_movement, value=_days_since(ctx, since))).where(
             *_scoped(ctx, PARCEL, _case_branches()[0], since < ctx.ago(days=limits.no_movement_days), *terms)
         )
-        # the unreachable attempts since the buyer was last reached (tracker.rules.return_abandoned)
-        reached = func.coalesce(_newest(p.id, FactKind.buyer_reached), 0)
-        attempts = (
-            select(func.count())
-            .where(FACT.c.parcel_id == p.id, FACT.c.kind == str(FactKind.buyer_unreachable), FACT.c.id > reached)
-            .scalar_subquery()
-        )
+
+
+@sql_form(FlagKind.return_abandoned)
+def return_abandoned(ctx: Context) -> Iterator[Select]:
+    p = PARCEL.c
+    since = _since()
+    # the unreachable attempts since the buyer was last reached (tracker.rules.return_abandoned)
+    reached = func.coalesce(_newest(p.id, FactKind.buyer_reached), 0)
+    attempts = (
+        select(func.count())
+        .where(FACT.c.parcel_id == p.id, FACT.c.kind == str(FactKind.buyer_unreachable), FACT.c.id > reached)
+        .scalar_subquery()
+    )
+    row = _row(PARCEL, FlagKind.return_abandoned, severity=_const(Severity.escalate), value=_days_since(ctx, since))
+    for limits, terms in groups(ctx, "returns"):
         for branch in _case_branches():
-            yield select(
-                *_row(
-                    PARCEL,
-                    FlagKind.return_abandoned,
-                    severity=_const(Severity.escalate),
-                    value=_days_since(ctx, since),
-                )
-            ).where(
+            yield select(*row).where(
                 *_scoped(
                     ctx,
                     PARCEL,
@@ -497,6 +526,12 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                     *terms,
                 )
             )
+
+
+@sql_form(FlagKind.return_surface_mail)
+def return_surface_mail(ctx: Context) -> Iterator[Select]:
+    p = PARCEL.c
+    for limits, terms in groups(ctx, "returns"):
         yield select(*_row(PARCEL, FlagKind.return_surface_mail)).where(
             *_scoped(
                 ctx,
@@ -507,39 +542,33 @@ def return_rules(ctx: Context) -> Iterator[Select]:
                 *terms,
             )
         )
-        # every buyer recorded with a return parcel of this waybill (return_buyer: the parcel row keeps one)
-        buyers = func.count(RETURN_BUYER.c.buyer_id.distinct())
+
+
+@sql_form(FlagKind.return_waybill_shared)
+def return_waybill_shared(ctx: Context) -> Iterator[Select]:
+    p = PARCEL.c
+    # every buyer recorded with a return parcel of this waybill (return_buyer: the parcel row keeps one)
+    buyers = func.count(RETURN_BUYER.c.buyer_id.distinct())
+    for limits, terms in groups(ctx, "returns"):
         shared = (
             select(RETURN_BUYER.c.waybill, buyers.label("buyers"))
             .group_by(RETURN_BUYER.c.waybill)
             .having(buyers >= limits.shared_waybill_buyers)
             .subquery()
         )
+        row = _row(PARCEL, FlagKind.return_waybill_shared, severity=_const(Severity.escalate), value=shared.c.buyers)
         yield (
-            select(
-                *_row(
-                    PARCEL,
-                    FlagKind.return_waybill_shared,
-                    severity=_const(Severity.escalate),
-                    value=shared.c.buyers,
-                )
-            )
+            select(*row)
             .select_from(PARCEL.join(shared, shared.c.waybill == p.waybill))
             .where(*_scoped(ctx, PARCEL, p.direction == RETURN, *terms))
         )
-    invalid = ctx.config.text_patterns.get("waybill_invalid", [])
-    if invalid:
-        has_fact = exists().where(FACT.c.parcel_id == p.id, FACT.c.kind == str(FactKind.waybill_invalid))
-        yield select(*_row(PARCEL, FlagKind.return_waybill_invalid)).where(
-            *_scoped(ctx, PARCEL, _case_branches()[0], _text_any(p.provider_error, invalid), ~has_fact)
-        )
-    yield from refund_ladder(ctx)
 
 
+@sql_form(FlagKind.refund_deadline)
 def refund_ladder(ctx: Context) -> Iterator[Select]:
     """One SELECT per ladder (ordinary, express) and case branch; level = the last step reached
     (tracker.rules.ladder.position: whole days left <= the step's days_left; the flag's details, the
-    LadderPosition, are written by tracker.flags.evaluate after the flags change)."""
+    LadderPosition, are written by tracker/flags/details.py after the flags change)."""
     p = PARCEL.c
     express_col = p.refund_express == true()
     ordinary_col = or_(p.refund_express.is_(None), p.refund_express == false())
@@ -553,12 +582,7 @@ def refund_ladder(ctx: Context) -> Iterator[Select]:
         reached = [p.refund_deadline < ctx.now + timedelta(days=s.days_left + 1) for s in steps]
         last = len(steps) - 1
         level = case(*((reached[i], i) for i in range(last, -1, -1)))
-        action = case(
-            *(
-                (reached[i], literal(f"{FlagKind.refund_deadline}.{steps[i].action}", String))
-                for i in range(last, -1, -1)
-            )
-        )
+        action = case(*((reached[i], literal(ladder_action_key(steps[i].action), String)) for i in range(last, -1, -1)))
         severity = (
             case((reached[1], _const(Severity.escalate)), else_=_const(Severity.warn))
             if last
@@ -578,10 +602,8 @@ def refund_ladder(ctx: Context) -> Iterator[Select]:
 
 
 def selects(ctx: Context) -> Iterator[Select]:
-    """Every rule's SELECT over the parcel table (the status rules read the candidate table instead)."""
-    yield from no_first_scan(ctx)
-    yield from stale(ctx)
-    yield from lost_suspected(ctx)
-    yield from late_shipment(ctx)
-    yield from fact_rules(ctx)
-    yield from return_rules(ctx)
+    """Every rule's SELECTs over the parcel table, in registry order (the status rules read the candidate
+    table instead: status_rule_rows)."""
+    for rule in RULES:
+        if rule.status is None:
+            yield from SQL_FORMS[rule.kind](ctx)

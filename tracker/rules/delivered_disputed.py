@@ -11,6 +11,7 @@ from datetime import datetime
 
 from tracker.rules.model import Fact, Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import Direction, FactKind, FlagKind, Severity
 
 KIND = FlagKind.delivered_disputed
@@ -35,3 +36,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     if not complaints:
         return None
     return Flag(KIND, Severity.escalate, anchor=newest_complaint, action=CONSENTED if signature else "")
+
+
+RULE = Rule(KIND, evaluate, actions=(str(KIND), THIRD_PARTY, CONSENTED), follows_fact=True)

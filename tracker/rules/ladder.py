@@ -36,7 +36,7 @@ class LadderPosition:
     @property
     def action_key(self) -> str:
         """The next_actions.toml key of the step."""
-        return f"refund_deadline.{self.action}"
+        return action_key(self.action)
 
     def to_details(self) -> dict[str, Any]:
         return {
@@ -62,6 +62,16 @@ class LadderPosition:
         if not (isinstance(step, int) and step >= 1 and isinstance(days_left, int) and isinstance(action, str)):
             return None
         return cls(ladder, step, action, deadline, days_left)
+
+
+def action_key(action: str) -> str:
+    """The next_actions.toml key of a step's action."""
+    return f"refund_deadline.{action}"
+
+
+def action_keys(ladders: RefundLadders) -> tuple[str, ...]:
+    """The next_actions.toml keys of every step of both ladders, each once, in ladder order."""
+    return tuple(dict.fromkeys(action_key(s.action) for s in (*ladders.ordinary, *ladders.express)))
 
 
 def steps_of(ladders: RefundLadders, ladder: Ladder) -> list[LadderStep]:

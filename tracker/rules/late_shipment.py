@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tracker.rules.common import is_return, whole_hours
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FlagKind, Severity
 
 KIND = FlagKind.late_shipment
@@ -28,3 +29,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     # with a price, the next action names the shop's exposure (filled from tmall.toml after evaluation)
     action = WITH_EXPOSURE if parcel.goods_value is not None else ""
     return Flag(KIND, Severity.warn, value=whole_hours(now, parcel.paid_at), action=action)
+
+
+RULE = Rule(KIND, evaluate, thresholds=("late_shipment",), actions=(str(KIND), WITH_EXPOSURE))

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tracker.rules.common import epoch, is_final, whole_hours
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FactKind, FlagKind, Severity, TrackingStatus
 
 KIND = FlagKind.lost_suspected
@@ -26,3 +27,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     if parcel.last_event_at > now - timedelta(hours=policy.lost_suspected.hours):
         return None
     return Flag(KIND, Severity.escalate, anchor=anchor, value=value)
+
+
+RULE = Rule(KIND, evaluate, thresholds=("lost_suspected",))

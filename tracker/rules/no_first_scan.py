@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tracker.rules.common import epoch, is_final, is_return, whole_hours
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FlagKind, Severity
 
 KIND = FlagKind.no_first_scan
@@ -31,3 +32,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         anchor=epoch(parcel.shipped_at),
         value=whole_hours(now, parcel.shipped_at),
     )
+
+
+RULE = Rule(KIND, evaluate, thresholds=("no_first_scan",))

@@ -29,8 +29,10 @@ from tracker.settings import (
     Watch,
 )
 
-# Sections an override may replace.
-SECTIONS = ("no_first_scan", "stale", "lost_suspected", "late_shipment", "returns")
+# Sections an override may replace: the threshold fields of RuleOverride (the others name its scope). Each
+# is read by a rule (tracker.rules.rule.Rule.thresholds; tests/rules/test_rules_registry.py).
+SCOPE_FIELDS = ("courier", "province", "city")
+SECTIONS = tuple(name for name in RuleOverride.model_fields if name not in SCOPE_FIELDS)
 
 Specificity = tuple[int, int, int]
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from tracker.rules.common import epoch, return_case_without_logistics
-from tracker.rules.ladder import position
+from tracker.rules.ladder import action_keys, position
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
+from tracker.settings import RulesConfig
 from tracker.status import FlagKind, Severity
 
 KIND = FlagKind.refund_deadline
@@ -34,3 +36,10 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         action=at.action_key,
         details=at.to_details(),
     )
+
+
+def ladder_action_keys(config: RulesConfig) -> tuple[str, ...]:
+    return action_keys(config.refund_ladder)
+
+
+RULE = Rule(KIND, evaluate, thresholds=("refund_ladder",), actions=(), config_actions=ladder_action_keys)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from tracker.rules.common import return_case_without_logistics, return_since, whole_days
 from tracker.rules.model import Fact, Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FactKind, FlagKind, Severity
 
 KIND = FlagKind.return_abandoned
@@ -32,3 +33,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     if len(attempts_since_contact(parcel)) < policy.returns.abandoned_min_attempts:
         return None
     return Flag(KIND, Severity.escalate, value=whole_days(now, since))
+
+
+RULE = Rule(KIND, evaluate, thresholds=("returns",))

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tracker.rules.common import is_return, return_case_without_logistics, return_since, whole_days
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FlagKind, Severity
 
 KIND = FlagKind.return_no_movement
@@ -22,3 +23,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     if since is None or since >= now - timedelta(days=policy.returns.no_movement_days):
         return None
     return Flag(KIND, Severity.warn, value=whole_days(now, since))
+
+
+RULE = Rule(KIND, evaluate, thresholds=("returns",))

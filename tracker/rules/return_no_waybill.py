@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tracker.rules.common import is_return, whole_days
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FlagKind, Severity
 
 KIND = FlagKind.return_no_waybill
@@ -22,3 +23,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     if agreed >= now - timedelta(days=policy.returns.no_waybill_days):
         return None
     return Flag(KIND, Severity.warn, value=whole_days(now, agreed))
+
+
+RULE = Rule(KIND, evaluate, thresholds=("returns",))

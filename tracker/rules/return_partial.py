@@ -10,6 +10,7 @@ from typing import Any
 
 from tracker.rules.model import Fact, Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FactKind, FlagKind, Severity
 
 KIND = FlagKind.return_partial
@@ -35,3 +36,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     if counted:
         return Flag(KIND, Severity.escalate, anchor=counted)
     return None
+
+
+RULE = Rule(KIND, evaluate, thresholds=("returns",), actions=(str(KIND), BY_WEIGHT), follows_fact=True)

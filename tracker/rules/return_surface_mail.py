@@ -7,6 +7,7 @@ from datetime import datetime
 from tracker.rules.common import is_return
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FINAL_STATUSES, FlagKind, Severity
 
 KIND = FlagKind.return_surface_mail
@@ -19,3 +20,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     if not parcel.waybill.startswith(tuple(policy.returns.surface_mail_prefixes)):
         return None
     return Flag(KIND, Severity.warn)
+
+
+RULE = Rule(KIND, evaluate, thresholds=("returns",))

@@ -9,6 +9,7 @@ from datetime import datetime
 from tracker.rules.common import is_return, text_matches
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FINAL_STATUSES, FactKind, FlagKind, Severity
 
 KIND = FlagKind.return_waybill_invalid
@@ -27,3 +28,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     if text_matches(parcel.provider_error, policy.text_patterns.get("waybill_invalid", ())):
         return Flag(KIND, Severity.warn)
     return None
+
+
+RULE = Rule(KIND, evaluate, thresholds=("text_patterns",))

@@ -8,6 +8,7 @@ from datetime import datetime
 from tracker.rules.common import is_return
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FlagKind, Severity
 
 KIND = FlagKind.return_waybill_shared
@@ -19,3 +20,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     if not is_return(parcel) or parcel.waybill_buyers < policy.returns.shared_waybill_buyers:
         return None
     return Flag(KIND, Severity.escalate, value=parcel.waybill_buyers)
+
+
+RULE = Rule(KIND, evaluate, thresholds=("returns",))

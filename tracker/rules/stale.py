@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from tracker.rules.common import epoch, is_final, whole_hours
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
+from tracker.rules.rule import Rule
 from tracker.status import FlagKind, Severity
 
 KIND = FlagKind.stale
@@ -30,3 +31,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         anchor=epoch(parcel.last_event_at),
         value=whole_hours(now, parcel.last_event_at),
     )
+
+
+RULE = Rule(KIND, evaluate, thresholds=("stale",))

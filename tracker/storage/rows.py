@@ -17,7 +17,7 @@ MONEY = Numeric(14, 2)
 # PostgreSQL: the open parcels' status texts indexed whole up to this many bytes (a B-tree entry must stay
 # under ~2.7 kB; a Chinese character is 3 bytes in UTF-8). Migration 0008 has the same number.
 OPEN_TEXT_INDEX_BYTES = 2000
-# a flag a person resolved, its condition not yet seen clear since (anchor -1 = tracker.flags.evaluate.CLEARED;
+# a flag a person resolved, its condition not yet seen clear since (anchor -1 = tracker.flags.diff.CLEARED;
 # 'rules' = RULES_ACTOR): ix_flag_resolved_by_person's predicate, and the evaluation's WHERE word for word
 PERSON_RESOLVED_UNCLEARED = "state = 'resolved' AND resolved_by <> 'rules' AND coalesce(anchor, 0) <> -1"
 

@@ -32,7 +32,7 @@ depends_on: str | Sequence[str] | None = None
 TEXT_BYTES = 2000
 CONSTRAINT = "flag_parcel_id_fkey"
 
-CHECKED = "tracker.flag_parcels_checked"  # tracker.flags.evaluate.PARCELS_CHECKED
+CHECKED = "tracker.flag_parcels_checked"  # tracker.flags.dialect.PARCELS_CHECKED
 
 # one statement per entry (a function body's `;` stays inside its $$ quotes)
 TRIGGERS = (

@@ -1,0 +1,60 @@
+"""The registry of rules is the whole of each rule: one Rule per flag kind, each with an SQL form or a
+status rule, words in both languages, its next actions and the thresholds it reads in the shipped config."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tracker import labels
+from tracker.flags.queries import SQL_FORMS
+from tracker.rules import BY_KIND, RULES
+from tracker.rules.policy import SECTIONS, Policy
+from tracker.settings import RulesConfig, Settings
+from tracker.status import FlagKind
+
+
+def test_the_registry_holds_exactly_one_rule_per_flag_kind() -> None:
+    kinds = [rule.kind for rule in RULES]
+    assert len(kinds) == len(set(kinds))
+    assert set(kinds) == set(FlagKind)
+    assert all(BY_KIND[rule.kind] is rule for rule in RULES)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: str(rule.kind))
+def test_every_rule_runs_as_sql_either_by_its_own_form_or_as_a_status_rule(rule) -> None:  # type: ignore[no-untyped-def]
+    assert (rule.kind in SQL_FORMS) != (rule.status is not None)
+    if rule.status is not None:
+        assert rule.status.kind == rule.kind and rule.evaluate == rule.status.evaluate
+
+
+def test_every_sql_form_belongs_to_a_rule_of_its_kind() -> None:
+    assert set(SQL_FORMS) == {rule.kind for rule in RULES if rule.status is None}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: str(rule.kind))
+def test_every_rule_has_words_and_next_actions_in_both_languages(rule, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    zh, en = labels.pick(labels.KINDS, rule.kind, "zh"), labels.pick(labels.KINDS, rule.kind, "en")
+    assert zh != str(rule.kind) and not zh.isascii() and en and en != str(rule.kind)
+    keys = rule.action_keys(settings.rules)
+    assert keys, "a rule names at least one next action"
+    for key in keys:
+        text = settings.next_actions.get(key)
+        assert text is not None, f"config/next_actions.toml has no [{key}]"
+        assert text.zh and text.en and not text.zh.isascii()
+
+
+def test_every_next_action_belongs_to_a_rule(settings: Settings) -> None:
+    named = {key for rule in RULES for key in rule.action_keys(settings.rules)}
+    assert set(settings.next_actions) == named
+
+
+def test_every_threshold_a_rule_reads_is_configured_and_every_override_section_is_read(settings: Settings) -> None:
+    config_fields = set(RulesConfig.model_fields)
+    policy_fields = {f.name for f in dataclasses.fields(Policy)}
+    read = {section for rule in RULES for section in rule.thresholds}
+    assert read <= config_fields & policy_fields
+    assert set(SECTIONS) <= read
+    patterns = {rule.status.patterns for rule in RULES if rule.status is not None and rule.status.patterns}
+    assert patterns <= set(settings.rules.text_patterns)

@@ -1,0 +1,124 @@
+"""What some flags carry besides their level, written after the changes: the refund ladder's position and
+the late-shipment exposure (as details, and in the next action's text). Few rows: read, computed by the
+pure functions of tracker/rules/, and updated where they changed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection, Row
+
+from tracker.flags import queries
+from tracker.flags.diff import in_scope
+from tracker.rules.actions import render_key
+from tracker.rules.common import whole_hours
+from tracker.rules.ladder import position
+from tracker.rules.late_shipment import WITH_EXPOSURE
+from tracker.rules.tmall_timers import late_shipment_exposure
+from tracker.settings import Settings
+from tracker.status import FlagKind, FlagState
+from tracker.storage.tables import FLAG
+
+
+def ladder_positions(conn: Connection, ctx: queries.Context, settings: Settings) -> None:
+    """Every unresolved refund_deadline flag (in scope) gets its ladder position as details (the contract alert
+    planning reads, tracker.rules.ladder) and its next action with today's days left: the text counts down
+    with each evaluation instead of keeping the days of the moment the step was reached. Few rows: one
+    read, and an update only for the flags whose position or days changed (docs/domain.md)."""
+    p = queries.PARCEL.c
+    rows = _unresolved(
+        conn, ctx, FlagKind.refund_deadline, [p.refund_deadline, p.refund_express], p.refund_deadline.is_not(None)
+    )
+    changes = []
+    for row in rows:
+        deadline = _utc(row.refund_deadline)
+        at = position(ctx.config.refund_ladder, express=bool(row.refund_express), deadline=deadline, now=ctx.now)
+        if at is None:
+            continue
+        texts = _next_action(row, settings, at.action_key, at.days_left)
+        changes += _changed(row, at.to_details(), texts)
+    _write(conn, changes)
+
+
+def exposure_extra(exposure: Any) -> dict[str, str]:
+    """The placeholders of `late_shipment.exposure` (tracker.rules.actions.fill_extra)."""
+    return {"exposure_cny": f"{exposure.cny:,.2f}", "exposure_points": f"{exposure.points:,}"}
+
+
+def late_shipment_exposure_details(conn: Connection, ctx: queries.Context, settings: Settings) -> None:
+    """Every unresolved late_shipment flag (in scope) on a parcel with a price gets the shop's exposure as
+    details and in its next action: percent of the price, capped, in CNY and Tmall points, from
+    config/claims/tmall.toml (docs/domain.md "Tmall's timers"). Few rows: one read, updates where changed."""
+    p = queries.PARCEL.c
+    rows = _unresolved(
+        conn,
+        ctx,
+        FlagKind.late_shipment,
+        [p.goods_value, p.paid_at],
+        p.goods_value.is_not(None),
+        p.paid_at.is_not(None),
+    )
+    rules = settings.tmall.late_shipment_compensation
+    changes = []
+    for row in rows:
+        exposure = late_shipment_exposure(row.goods_value, rules)
+        hours = whole_hours(ctx.now, _utc(row.paid_at))
+        texts = _next_action(row, settings, WITH_EXPOSURE, hours, exposure_extra(exposure))
+        changes += _changed(row, exposure.to_details(), texts)
+    _write(conn, changes)
+
+
+def _unresolved(
+    conn: Connection, ctx: queries.Context, kind: FlagKind, columns: list[Any], *where: Any
+) -> Sequence[Row[Any]]:
+    """The open or acknowledged flags of `kind` in scope (still on the board), with their parcel's courier,
+    waybill and `columns`."""
+    p = queries.PARCEL
+    return conn.execute(
+        select(
+            FLAG.c.id, FLAG.c.details, FLAG.c.next_action_zh, FLAG.c.next_action_en, p.c.courier, p.c.waybill, *columns
+        )
+        .join(p, p.c.id == FLAG.c.parcel_id)
+        .where(FLAG.c.kind == str(kind), FLAG.c.state != str(FlagState.resolved), *where, *in_scope(ctx))
+    ).all()
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _next_action(
+    row: Row[Any], settings: Settings, key: str, value: int, extra: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None]:
+    """The flag's next action filled with `value` (the one filler, tracker.rules.actions); the text it has
+    when `key` has no template."""
+    zh, en = render_key(
+        key,
+        courier=row.courier,
+        waybill=row.waybill,
+        value=value,
+        actions=settings.next_actions,
+        couriers=settings.couriers,
+        extra=extra,
+    )
+    return (row.next_action_zh, row.next_action_en) if zh is None else (zh, en)
+
+
+def _changed(row: Row[Any], details: Mapping[str, Any], texts: tuple[str | None, str | None]) -> list[dict[str, Any]]:
+    """The update of one flag, when its details or its next action changed (else none)."""
+    if details == row.details and texts == (row.next_action_zh, row.next_action_en):
+        return []
+    return [{"fid": row.id, "new_details": details, "zh": texts[0], "en": texts[1]}]
+
+
+def _write(conn: Connection, changes: list[dict[str, Any]]) -> None:
+    if changes:
+        conn.execute(
+            update(FLAG)
+            .where(FLAG.c.id == bindparam("fid"))
+            .values(details=bindparam("new_details"), next_action_zh=bindparam("zh"), next_action_en=bindparam("en")),
+            changes,
+        )

@@ -1,0 +1,154 @@
+"""The temporary tables one evaluation works in (tracker/flags/evaluate.py): the parcels in scope, the
+status-rule candidates, the desired flags, the changes, and the lookups the next actions are filled from.
+Created empty at the start of an evaluation and dropped at its end, on its own connection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    text,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateTable, SchemaItem
+
+_tmp = MetaData()
+
+
+def _temp(name: str, *columns: SchemaItem, **kw: Any) -> Table:
+    return Table(name, _tmp, *columns, prefixes=["TEMPORARY"], **kw)
+
+
+SCOPE = _temp("_rule_scope", Column("parcel_id", BigInteger, primary_key=True))
+
+CAND = _temp(
+    "_rule_cand",
+    Column("id", BigInteger, primary_key=True),
+    Column("courier", String(32)),
+    Column("waybill", String(40)),
+    Column("status", String(32)),
+    Column("status_text", String),
+    Column("is_open", Boolean),
+)
+
+# one row per parcel and kind: SQLite keeps it as one B-tree in (parcel_id, kind) order; PostgreSQL fills
+# a heap (an index insert per row cost 0.05 s per 100,000 rows) and indexes it (DESIRED_KEY) only when
+# flags reopen or escalate: their next actions are looked up in it. A rule that raised the same flag
+# twice is refused either way: by the key, or by flag's unique (parcel_id, kind) when the flag opens,
+# or by the update of a flag from two CHANGE rows (a scalar subquery returning two rows).
+DESIRED = _temp(
+    "_rule_desired",
+    Column("parcel_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(10)),
+    Column("level", Integer),
+    Column("anchor", BigInteger),
+    Column("value", Integer),
+    Column("action", String(64)),
+    Column("courier", String(32)),
+    Column("waybill", String(40)),
+    PrimaryKeyConstraint("parcel_id", "kind").ddl_if(dialect="sqlite"),
+    sqlite_with_rowid=False,
+)
+
+DESIRED_KEY = Index("ix__rule_desired_key", DESIRED.c.parcel_id, DESIRED.c.kind, unique=True)
+
+# no key: filled in bulk by diff, indexed afterwards when flags reopen, escalate or resolve (CHANGE_INDEXES)
+CHANGE = _temp(
+    "_rule_change",
+    Column("flag_id", BigInteger),
+    Column("parcel_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("action", String(16)),
+    Column("severity", String(10)),
+    Column("level", Integer),
+    Column("anchor", BigInteger),
+    Column("courier", String(32)),
+    # what the next action is filled from (the rows it opens are written from here)
+    Column("action_key", String(64)),
+    Column("waybill", String(40)),
+    Column("value", Integer),
+    Column("zh", String),
+    Column("en", String),
+)
+
+ACTION = _temp("_rule_action", Column("key", String(64), primary_key=True), Column("zh", String), Column("en", String))
+
+COURIER = _temp(
+    "_rule_courier",
+    Column("slug", String(32), primary_key=True),
+    Column("name", String),
+    Column("name_en", String),
+)
+
+# the reopen, escalate and resolve updates look their row up by flag id (SQLite: opened flags have none)
+CHANGE_INDEXES = (
+    Index(
+        "ix__rule_change_flag_id",
+        CHANGE.c.flag_id,
+        sqlite_where=CHANGE.c.flag_id.is_not(None),
+        postgresql_where=CHANGE.c.flag_id.is_not(None),
+    ),
+)
+
+# PostgreSQL: the statements that match CHANGE rows to flags by (parcel_id, kind) (the fact details
+# update) get an index on either side whatever the planner thinks of the sizes (a flag table it believed
+# empty once made CHANGE the inner side, seq-scanned per flag, for minutes in the bench). SQLite does not
+# guess sizes that way: no index to build there.
+CHANGE_KEY = Index("ix__rule_change_key", CHANGE.c.parcel_id, CHANGE.c.kind, unique=True)
+
+# next-action templates with the courier's names filled, cut at the other placeholders ({waybill}: "w",
+# {hours}/{days}: "n"): a flag's text is then lit0 || value1 || lit1 || value2 || lit2, not a chain of
+# replace() calls (cheaper). NULL lit0: the template does not fit (_segments), replace() instead.
+SEGMENTS = 2
+
+ACTION_TEXT = _temp(
+    "_rule_action_text",
+    Column("key", String(64), primary_key=True),
+    Column("courier", String(32), primary_key=True),
+    *(
+        Column(f"{lang}_{part}", String)
+        for lang in ("zh", "en")
+        for part in ["0", *(f"{kind}{i}" for i in range(1, SEGMENTS + 1) for kind in ("p", ""))]
+    ),
+)
+
+# PostgreSQL: an audit line's detail per (kind, severity, level), built once, copied to each line (building
+# and parsing the JSON per line cost 0.1 s per 100,000 lines)
+DETAIL = _temp(
+    "_rule_detail",
+    Column("kind", String(32), primary_key=True),
+    Column("severity", String(10), primary_key=True),
+    Column("level", Integer, primary_key=True),
+    Column("detail", JSON),
+)
+
+TEMP_TABLES = (SCOPE, CAND, DESIRED, CHANGE, ACTION, COURIER, ACTION_TEXT, DETAIL)
+
+
+def create_temp(conn: Connection) -> None:
+    drop_temp(conn)
+    for table in TEMP_TABLES:
+        conn.execute(CreateTable(table))  # without the indexes: CHANGE's come after its bulk fill
+
+
+def drop_temp(conn: Connection) -> None:
+    for table in TEMP_TABLES:
+        conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+
+
+def index_changes(conn: Connection) -> None:
+    """The indexes the reopen, escalate and resolve updates look flags up by (after CHANGE's bulk fill)."""
+    pg_only = [CHANGE_KEY, DESIRED_KEY] if conn.dialect.name == "postgresql" else []
+    for index in (*CHANGE_INDEXES, *pg_only):
+        index.create(conn)
