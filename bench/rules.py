@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Engine, func, select, text, true  # noqa: E402
 
-from tracker.flags import evaluate_all, queries  # noqa: E402
+from tracker.flags import candidates, evaluate_all, queries, rulesql  # noqa: E402
 from tracker.settings import load_settings  # noqa: E402
 from tracker.status import FINAL_STATUSES  # noqa: E402
 from tracker.storage.db import make_engine, migrate  # noqa: E402
@@ -246,10 +246,10 @@ def explainable(stmt, engine) -> str:  # type: ignore[no-untyped-def]
 def plans(engine: Engine, settings: Any) -> dict[str, str]:
     """The query plans of the stale and no_first_scan rule SELECTs and of the text scan of the status
     rules (what evaluate_all runs); SQLite EXPLAIN QUERY PLAN, PostgreSQL EXPLAIN."""
-    ctx = queries.Context(now=NOW, config=settings.rules)
+    ctx = rulesql.Context(now=NOW, config=settings.rules)
     sqlite_ = engine.dialect.name == "sqlite"
     explain = "EXPLAIN QUERY PLAN" if sqlite_ else "EXPLAIN (COSTS OFF)"
-    text_scan = queries.status_candidates(
+    text_scan = candidates.status_candidates(
         ctx, by_distinct_text=not sqlite_, indexed_text_bytes=None if sqlite_ else OPEN_TEXT_INDEX_BYTES
     )[1]
     out = {}

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from tests.rules.conftest import DB
-from tracker.flags import evaluate_all, queries
+from tracker.flags import candidates, evaluate_all, rulesql
 from tracker.flags.dialect import PARCELS_CHECKED
 from tracker.flags.diff import CLEARED, RULES_ACTOR
 from tracker.flags.sqlfuncs import json_object
@@ -173,8 +173,10 @@ def test_audit_json_keeps_quotes_backslashes_unicode_and_nulls(engine) -> None: 
 @pytest.mark.postgres
 def test_postgresql_text_scan_can_use_its_partial_indexes(pg_engine, settings) -> None:  # type: ignore[no-untyped-def]
     """The statements carry the indexes' predicates as literals: a generic plan proves them too."""
-    ctx = queries.Context(now=NOW, config=settings.rules)
-    _, by_text, longer = queries.status_candidates(ctx, by_distinct_text=True, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES)
+    ctx = rulesql.Context(now=NOW, config=settings.rules)
+    _, by_text, longer = candidates.status_candidates(
+        ctx, by_distinct_text=True, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES
+    )
     with pg_engine.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))
 

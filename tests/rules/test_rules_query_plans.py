@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from tracker.flags import queries
+from tracker.flags import candidates, queries, rulesql
 from tracker.flags.sqlfuncs import register_text_match
 
 pytestmark = pytest.mark.sqlite_only  # EXPLAIN QUERY PLAN is SQLite's
@@ -47,24 +47,24 @@ def filled(sqlite_db):  # type: ignore[no-untyped-def]
     ],
 )
 def test_time_rule_uses_its_partial_index(filled, settings, rule, index) -> None:  # type: ignore[no-untyped-def]
-    stmt = next(rule(queries.Context(now=NOW, config=settings.rules)))
+    stmt = next(rule(rulesql.Context(now=NOW, config=settings.rules)))
     plan = _plan(filled.engine, stmt)
     assert index in plan and "SCAN parcel " not in plan + " "
 
 
 def test_exception_statuses_are_looked_up_not_scanned(filled, settings) -> None:  # type: ignore[no-untyped-def]
-    by_status, _ = queries.status_candidates(queries.Context(now=NOW, config=settings.rules))
+    by_status, _ = candidates.status_candidates(rulesql.Context(now=NOW, config=settings.rules))
     assert "ix_parcel_status" in _plan(filled.engine, by_status)
 
 
 @pytest.mark.parametrize("by_distinct_text", [False, True])
 def test_text_scan_reads_the_open_text_index(filled, settings, by_distinct_text) -> None:  # type: ignore[no-untyped-def]
     """Not ix_parcel_due (open parcels by next poll time: a row lookup per open parcel, in poll order)."""
-    ctx = queries.Context(now=NOW, config=settings.rules)
-    _, by_text = queries.status_candidates(ctx, by_distinct_text=by_distinct_text)
+    ctx = rulesql.Context(now=NOW, config=settings.rules)
+    _, by_text = candidates.status_candidates(ctx, by_distinct_text=by_distinct_text)
     sql = str(by_text.compile(filled.engine, compile_kwargs={"literal_binds": True}))
     with filled.engine.connect() as conn:
-        register_text_match(conn.connection.driver_connection, queries.text_regex(ctx))
+        register_text_match(conn.connection.driver_connection, candidates.text_regex(ctx))
         plan = " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     assert "ix_parcel_open_text" in plan and "ix_parcel_due" not in plan
 
@@ -73,7 +73,7 @@ def test_text_scan_reads_the_open_text_index(filled, settings, by_distinct_text)
 def test_fact_rules_start_from_the_facts_not_the_parcels(filled, settings, rule) -> None:  # type: ignore[no-untyped-def]
     """Issue 16's fact rules (signatures, weighings): the parcels holding such a fact are looked up by id, not
     every parcel probed for one."""
-    made = getattr(queries, rule)(queries.Context(now=NOW, config=settings.rules))
+    made = getattr(queries, rule)(rulesql.Context(now=NOW, config=settings.rules))
     stmt = next(iter(made))
     plan = _plan(filled.engine, stmt)
     assert "SCAN parcel " not in plan + " " and "parcel USING INTEGER PRIMARY KEY" in plan, plan

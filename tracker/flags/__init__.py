@@ -1,8 +1,9 @@
-"""Flags in storage. The evaluation (evaluate.py, the steps drawn in its docstring): the SQL form of the
-rules (queries.py, over sqlfuncs.py), the temporary tables (temp.py), the dialect specifics (dialect.py),
-the diff (diff.py), the writes (writes.py), the next-action text in SQL (texts.py) and the details written
-after (details.py). Besides: the people's side of the lifecycle (lifecycle.py), manual facts (facts.py),
-parcel views for the pure rules (views.py) and Tmall's timers (timers.py)."""
+"""Flags in storage. The evaluation (evaluate.py, the steps drawn in its docstring): the SQL forms of the
+rules (queries.py, one per kind; candidates.py, the status rules; their building blocks in rulesql.py and
+sqlfuncs.py), the temporary tables (temp.py), the dialect specifics (dialect.py), the diff (diff.py), the
+writes (writes.py), the next-action text in SQL (texts.py) and the details written after (details.py).
+Besides: the people's side of the lifecycle (lifecycle.py), manual facts (facts.py), parcel views for the
+pure rules (views.py) and Tmall's timers (timers.py)."""
 
 from tracker.flags.evaluate import EvaluationSummary, evaluate_all
 

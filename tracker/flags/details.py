@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Row
 
-from tracker.flags import queries
 from tracker.flags.diff import in_scope
+from tracker.flags.rulesql import Context
 from tracker.rules.actions import render_key
 from tracker.rules.common import whole_hours
 from tracker.rules.ladder import position
@@ -20,15 +20,16 @@ from tracker.rules.late_shipment import WITH_EXPOSURE
 from tracker.rules.tmall_timers import late_shipment_exposure
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState
+from tracker.storage.repo import PARCEL
 from tracker.storage.tables import FLAG
 
 
-def ladder_positions(conn: Connection, ctx: queries.Context, settings: Settings) -> None:
+def ladder_positions(conn: Connection, ctx: Context, settings: Settings) -> None:
     """Every unresolved refund_deadline flag (in scope) gets its ladder position as details (the contract alert
     planning reads, tracker.rules.ladder) and its next action with today's days left: the text counts down
     with each evaluation instead of keeping the days of the moment the step was reached. Few rows: one
     read, and an update only for the flags whose position or days changed (docs/domain.md)."""
-    p = queries.PARCEL.c
+    p = PARCEL.c
     rows = _unresolved(
         conn, ctx, FlagKind.refund_deadline, [p.refund_deadline, p.refund_express], p.refund_deadline.is_not(None)
     )
@@ -48,11 +49,11 @@ def exposure_extra(exposure: Any) -> dict[str, str]:
     return {"exposure_cny": f"{exposure.cny:,.2f}", "exposure_points": f"{exposure.points:,}"}
 
 
-def late_shipment_exposure_details(conn: Connection, ctx: queries.Context, settings: Settings) -> None:
+def late_shipment_exposure_details(conn: Connection, ctx: Context, settings: Settings) -> None:
     """Every unresolved late_shipment flag (in scope) on a parcel with a price gets the shop's exposure as
     details and in its next action: percent of the price, capped, in CNY and Tmall points, from
     config/claims/tmall.toml (docs/domain.md "Tmall's timers"). Few rows: one read, updates where changed."""
-    p = queries.PARCEL.c
+    p = PARCEL.c
     rows = _unresolved(
         conn,
         ctx,
@@ -71,12 +72,10 @@ def late_shipment_exposure_details(conn: Connection, ctx: queries.Context, setti
     _write(conn, changes)
 
 
-def _unresolved(
-    conn: Connection, ctx: queries.Context, kind: FlagKind, columns: list[Any], *where: Any
-) -> Sequence[Row[Any]]:
+def _unresolved(conn: Connection, ctx: Context, kind: FlagKind, columns: list[Any], *where: Any) -> Sequence[Row[Any]]:
     """The open or acknowledged flags of `kind` in scope (still on the board), with their parcel's courier,
     waybill and `columns`."""
-    p = queries.PARCEL
+    p = PARCEL
     return conn.execute(
         select(
             FLAG.c.id, FLAG.c.details, FLAG.c.next_action_zh, FLAG.c.next_action_en, p.c.courier, p.c.waybill, *columns

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from tracker.flags import queries
+from tracker.flags.candidates import text_regex
+from tracker.flags.rulesql import Context
 from tracker.flags.sqlfuncs import register_text_match
 
 # PostgreSQL session setting under which the flag.parcel_id trigger does not look the parcel up
@@ -68,9 +69,9 @@ def begin(conn: Connection) -> None:
         conn.execute(text(f"SET LOCAL {PARCELS_CHECKED} = on"))
 
 
-def register_patterns(conn: Connection, ctx: queries.Context) -> None:
+def register_patterns(conn: Connection, ctx: Context) -> None:
     """SQLite: the status rules' text patterns as the text_match function (PostgreSQL matches natively)."""
-    pattern = queries.text_regex(ctx)
+    pattern = text_regex(ctx)
     if conn.dialect.name == "sqlite" and pattern:
         register_text_match(driver_connection(conn), pattern)
 

@@ -9,6 +9,8 @@ from sqlalchemy import Table, and_, case, exists, func, literal, literal_column,
 from sqlalchemy.engine import Connection
 
 from tracker.flags import queries
+from tracker.flags.candidates import status_candidates, status_rule_rows
+from tracker.flags.rulesql import COLUMNS, Context
 from tracker.flags.temp import CAND, CHANGE, DESIRED, SCOPE
 from tracker.flags.timing import StepClock
 from tracker.rules.registry import FOLLOWS_FACT
@@ -20,21 +22,19 @@ RULES_ACTOR = "rules"  # the audit log's actor of the rules' changes, and resolv
 CLEARED = -1  # anchor of a person-resolved flag whose condition was seen clear
 
 
-def desired(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+def desired(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
     """DESIRED: every row the rules raise. CAND first (one scan for the status rules), then each rule's
     SELECTs (tracker/flags/queries.py) and the status rules over CAND."""
     tick = StepClock(steps)
     pg = conn.dialect.name == "postgresql"
-    candidates = queries.status_candidates(
-        ctx, by_distinct_text=True, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES if pg else None
-    )
+    candidates = status_candidates(ctx, by_distinct_text=True, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES if pg else None)
     for stmt in candidates:
         conn.execute(CAND.insert().from_select([c.name for c in CAND.c], stmt))
     tick("status candidates")
-    names = list(queries.COLUMNS)
+    names = list(COLUMNS)
     for stmt in queries.selects(ctx):
         conn.execute(DESIRED.insert().from_select(names, stmt))
-    for stmt in queries.status_rule_rows(ctx, CAND):
+    for stmt in status_rule_rows(ctx, CAND):
         conn.execute(DESIRED.insert().from_select(names, stmt))
     tick("rules")
 
@@ -44,12 +44,12 @@ def same(a: Table, b: Table) -> Any:
     return and_(a.c.parcel_id == b.c.parcel_id, a.c.kind == b.c.kind)
 
 
-def now_literal(ctx: queries.Context) -> Any:
+def now_literal(ctx: Context) -> Any:
     """The evaluation's `now` as a value of the flag table's time type."""
     return literal(ctx.now, FLAG.c.opened_at.type)
 
 
-def diff(conn: Connection, ctx: queries.Context, steps: dict[str, float]) -> None:
+def diff(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
     """CHANGE: the desired rows that open, reopen or escalate a flag, then the unresolved flags no rule
     raises any more (resolve), both against the flags as they were. Texts are filled later, only
     for the rows that need them."""
@@ -121,5 +121,5 @@ def not_desired() -> Any:
     return ~exists().where(same(DESIRED, FLAG))
 
 
-def in_scope(ctx: queries.Context) -> list[Any]:
+def in_scope(ctx: Context) -> list[Any]:
     return [FLAG.c.parcel_id.in_(select(SCOPE.c.parcel_id))] if ctx.scope is not None else []

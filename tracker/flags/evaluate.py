@@ -27,10 +27,10 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import Connection
 
-from tracker.flags import queries
 from tracker.flags.details import ladder_positions, late_shipment_exposure_details
 from tracker.flags.dialect import begin, register_patterns, sqlite_tuned
 from tracker.flags.diff import desired, diff
+from tracker.flags.rulesql import Context
 from tracker.flags.temp import CHANGE, SCOPE, create_temp, drop_temp, index_changes
 from tracker.flags.texts import fill_lookups
 from tracker.flags.writes import apply
@@ -99,16 +99,14 @@ def evaluate_all(
 COUNTERS = {"open": "opened", "reopen": "reopened", "escalate": "escalated", "resolve": "resolved"}
 
 
-def _context(
-    conn: Connection, *, now: datetime, settings: Settings, parcel_ids: Iterable[int] | None
-) -> queries.Context:
+def _context(conn: Connection, *, now: datetime, settings: Settings, parcel_ids: Iterable[int] | None) -> Context:
     """The rules' context; with `parcel_ids`, those parcels in SCOPE and the context limited to them."""
     if parcel_ids is None:
-        return queries.Context(now=now, config=settings.rules)
+        return Context(now=now, config=settings.rules)
     ids = [{"parcel_id": int(i)} for i in set(parcel_ids)]
     if ids:
         conn.execute(SCOPE.insert(), ids)
-    return queries.Context(now=now, config=settings.rules, scope=SCOPE)
+    return Context(now=now, config=settings.rules, scope=SCOPE)
 
 
 def _count(conn: Connection, summary: EvaluationSummary) -> None:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, literal, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 
-from tracker.flags import queries
 from tracker.flags.diff import CLEARED, RULES_ACTOR, in_scope, not_desired, now_literal, same
+from tracker.flags.rulesql import Context
 from tracker.flags.sqlfuncs import json_object
 from tracker.flags.temp import ACTION_TEXT, CHANGE, DESIRED, DETAIL
 from tracker.flags.texts import Facts, next_action, text_of
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tracker.flags.evaluate import EvaluationSummary
 
 
-def apply(conn: Connection, ctx: queries.Context, summary: EvaluationSummary) -> None:
+def apply(conn: Connection, ctx: Context, summary: EvaluationSummary) -> None:
     """Write CHANGE: open, reopen, escalate, resolve (a statement only for an action that has rows),
     then one audit line per change."""
     tick = StepClock(summary.steps)
@@ -80,7 +80,7 @@ def _fact_details(conn: Connection, fact_kinds: list[str]) -> None:
     )
 
 
-def _resolve(conn: Connection, ctx: queries.Context, now: Any, *, any_resolved: bool) -> None:
+def _resolve(conn: Connection, ctx: Context, now: Any, *, any_resolved: bool) -> None:
     """The flags no rule raises any more resolve; a person's resolution whose condition cleared is marked."""
     f = FLAG
     if any_resolved:

@@ -1,0 +1,130 @@
+"""The building blocks of the rules' SQL forms (tracker/flags/queries.py, candidates.py): the evaluation's
+context, the row every form yields, the override groups, and the SQL twins of the tests the pure rules
+share (tracker/rules/common.py). Time thresholds are bound parameters compared with the stored columns, so
+the partial indexes of tracker/storage/rows.py carry the scans (docs/architecture.md, "Storage")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql import FromClause
+
+from tracker.flags.sqlfuncs import contains_text, epoch
+from tracker.rules.common import DAY, HOUR
+from tracker.rules.common import epoch as py_epoch
+from tracker.rules.policy import override_groups
+from tracker.settings import RuleOverride, RulesConfig
+from tracker.status import FINAL_STATUSES, FactKind, FlagKind, Severity
+from tracker.storage.repo import PARCEL
+from tracker.storage.tables import FACT
+
+FINAL = sorted(str(s) for s in FINAL_STATUSES)
+RETURN: Any = literal_column("'return'")  # a literal, so the planner matches the partial index predicate
+COLUMNS = ("parcel_id", "kind", "severity", "level", "anchor", "value", "action", "courier", "waybill")
+
+
+@dataclass(frozen=True)
+class Context:
+    now: datetime
+    config: RulesConfig
+    scope: FromClause | None = None  # a table of parcel_id to evaluate; None = all parcels
+
+    @property
+    def now_epoch(self) -> int:
+        return py_epoch(self.now)
+
+    def ago(self, **delta: float) -> datetime:
+        return self.now - timedelta(**delta)
+
+
+def flag_row(
+    src: Any,
+    kind: FlagKind,
+    *,
+    severity: Any = None,
+    level: Any = 0,
+    anchor: Any = 0,
+    value: Any = None,
+    action: Any = None,
+) -> list[Any]:
+    return [
+        src.c.id.label("parcel_id"),
+        literal(str(kind), String).label("kind"),
+        (severity if severity is not None else literal(str(Severity.warn), String)).label("severity"),
+        (level if isinstance(level, ColumnElement) else literal(level)).label("level"),
+        (anchor if isinstance(anchor, ColumnElement) else literal(anchor)).label("anchor"),
+        (value if value is not None else literal(None)).label("value"),
+        (action if action is not None else literal(str(kind), String)).label("action"),
+        src.c.courier.label("courier"),
+        src.c.waybill.label("waybill"),
+    ]
+
+
+def severity_literal(severity: Severity) -> Any:
+    return literal(str(severity), String)
+
+
+def scoped(ctx: Context, src: Any, *where: Any) -> list[Any]:
+    conds = list(where)
+    if ctx.scope is not None:
+        conds.append(src.c.id.in_(select(ctx.scope.c.parcel_id)))
+    return conds
+
+
+def _applies(o: RuleOverride, src: Any = PARCEL) -> Any:
+    conds = []
+    if o.courier:
+        conds.append(src.c.courier == o.courier)
+    if o.province:
+        conds.append(func.coalesce(src.c.province, "").startswith(o.province, autoescape=True))
+    if o.city:
+        conds.append(func.coalesce(src.c.city, "").startswith(o.city, autoescape=True))
+    return and_(*conds)
+
+
+def groups(ctx: Context, section: str) -> Iterator[tuple[Any, list[Any]]]:
+    """(thresholds, extra WHERE terms) per override group of a section (tracker.rules.policy)."""
+    for override, beaten_by in override_groups(ctx.config.overrides, section):
+        terms = [_applies(override)] if override else []
+        terms += [~_applies(o) for o in beaten_by]
+        yield getattr(override if override else ctx.config, section), terms
+
+
+def is_open(src: Any = PARCEL) -> Any:
+    return src.c.is_open == true()  # renders `is_open = 1` on SQLite: the partial indexes' predicate
+
+
+def not_final(src: Any = PARCEL) -> Any:
+    return src.c.status.not_in(FINAL)
+
+
+def no_loss(src: Any = PARCEL) -> Any:
+    return ~exists().where(FACT.c.parcel_id == src.c.id, FACT.c.kind == str(FactKind.loss_confirmed))
+
+
+def hours_since(ctx: Context, column: Any) -> Any:
+    return (literal(ctx.now_epoch) - epoch(column)) // HOUR
+
+
+def days_since(ctx: Context, column: Any) -> Any:
+    return (literal(ctx.now_epoch) - epoch(column)) // DAY
+
+
+def text_any(column: Any, patterns: Any) -> Any:
+    return and_(column.is_not(None), or_(false(), *(contains_text(column, p) for p in patterns)))
