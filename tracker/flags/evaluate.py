@@ -65,6 +65,7 @@ from tracker.rules.late_shipment import WITH_EXPOSURE
 from tracker.rules.tmall_timers import late_shipment_exposure
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
+from tracker.storage import rollups
 from tracker.storage.repo import AUDIT
 from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED
 from tracker.storage.tables import FACT, FLAG
@@ -478,6 +479,7 @@ def _apply(conn: Connection, ctx: queries.Context, summary: EvaluationSummary) -
         "anchor": c.c.anchor,
         "next_action_zh": _text(_Facts.of(c), "zh"),
         "next_action_en": _text(_Facts.of(c), "en"),
+        "last_update": rollups.last_update_of(c.c.parcel_id),  # the board's ageing reads it on the flag
     }
     if pg:
         columns["id"] = c.c.flag_id  # numbered by the diff
