@@ -58,7 +58,9 @@ def _same_as_direct(engine: Engine, *, now: datetime) -> None:
             if last[f["parcel_id"]] <= now - timedelta(hours=h)
             and (below is None or last[f["parcel_id"]] > now - timedelta(hours=below))
         ]
-        expected.append({"hours": h, "below": below, "n": len(inside), "parcels": len({f["parcel_id"] for f in inside})})
+        expected.append(
+            {"hours": h, "below": below, "n": len(inside), "parcels": len({f["parcel_id"] for f in inside})}
+        )
     assert data.ageing(engine, now=now) == expected
     assert data.open_parcels(engine) == len({f["parcel_id"] for f in unresolved})
     for bucket in expected:  # every bar equals the list it opens
