@@ -195,6 +195,9 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             ("stale_soon", lambda: data.stale_soon(engine, now=NOW, stale_hours=72)),
             ("claimable", lambda: data.claimable(engine, now=NOW)),
             ("deadlines", lambda: data.deadlines(engine, now=NOW, days=3)),
+            ("money_by_courier", lambda: data.money_by_courier(engine, now=NOW)),
+            ("polling", lambda: data.polling(engine, now=NOW)),
+            ("pushes", lambda: data.pushes(engine, day="2026-11-23")),
             ("alerts_today", lambda: data.alerts_today(engine, day_start=day)),
             # the charts (issue 15 item 8)
             ("open_by_courier_kind", lambda: data.open_by_courier_kind(engine)),

@@ -90,6 +90,14 @@ class ParcelRow(SQLModel, table=True):
             postgresql_where=text("is_open AND first_scan_at IS NULL"),
         ),
         Index("ix_parcel_order", "order_id"),
+        # the parcels a worker holds (few at a time): the board's polling line counts them (migration 0015)
+        Index(
+            "ix_parcel_leased",
+            "lease_until",
+            "lease_owner",
+            sqlite_where=text("lease_until IS NOT NULL"),
+            postgresql_where=text("lease_until IS NOT NULL"),
+        ),
         # late shipment: open, paid, not shipped yet (migration 0003_rules)
         Index(
             "ix_parcel_open_unshipped",

@@ -1,7 +1,8 @@
 """the board's reads at a million parcels: the filters' choices in a small table (filter_choice), each flag's
 parcel's last update on the flag (flag.last_update: the ageing and the queue's age filters read no parcel),
 both filled here from the parcels; flag indexes for those, the queue's first page, the assignee choices and
-exceptions per day (tracker/storage/rollups.py, docs/architecture.md "Storage")
+exceptions per day; the leased parcels (the overview's polling line) (tracker/storage/rollups.py,
+docs/architecture.md "Storage")
 
 Revision ID: 0015_board_rollups
 Revises: 0014_packet_fields
@@ -21,6 +22,7 @@ depends_on: str | Sequence[str] | None = None
 UNRESOLVED = sa.text("state != 'resolved'")
 ASSIGNED = sa.text("state != 'resolved' AND assignee IS NOT NULL")
 RESOLVED_AT = sa.text("resolved_at IS NOT NULL")
+LEASED = sa.text("lease_until IS NOT NULL")
 # tracker.storage.rows.QUEUE_ESCALATED_FIRST when this migration was written
 ESCALATED_FIRST = sa.text("(severity <> 'escalate')")
 
@@ -62,6 +64,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_flag_opened_at", "flag", ["opened_at"])
     op.create_index(
+        "ix_parcel_leased", "parcel", ["lease_until", "lease_owner"], sqlite_where=LEASED, postgresql_where=LEASED
+    )
+    op.create_index(
         "ix_flag_resolved_at", "flag", ["resolved_at"], sqlite_where=RESOLVED_AT, postgresql_where=RESOLVED_AT
     )
 
@@ -75,5 +80,6 @@ def downgrade() -> None:
         "ix_flag_unresolved_last_update",
     ):
         op.drop_index(name, table_name="flag")
+    op.drop_index("ix_parcel_leased", table_name="parcel")
     op.drop_column("flag", "last_update")  # a plain DROP COLUMN, as 0014's downgrade
     op.drop_table("filter_choice")
