@@ -36,7 +36,7 @@ lint: $(VENV)/.installed-test
 # writes one table of those lines to docs/performance.md with the machine it ran on. Add a bench: one quoted
 # command more here.
 BENCHES ?= "bench/import.py --scale full" "bench/ingest.py --scale full" "bench/push.py --scale full" \
-	"bench/poll.py --scale full"
+	"bench/poll.py --scale full" "bench/board.py --scale full"
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/report.py --out docs/performance.md $(BENCHES)
 

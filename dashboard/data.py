@@ -12,14 +12,18 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, case, func, literal, or_, select
+from sqlalchemy import Engine, and_, case, func, literal, literal_column, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 
 from tracker.auth import LoginAttempt
 from tracker.status import AlertState, ClaimState, FlagKind, FlagState, Severity
+from tracker.storage import rollups
+from tracker.storage.rows import QUEUE_ESCALATED_FIRST
 from tracker.storage.tables import ALERT, AUDIT, CLAIM, EVENT, FACT, FLAG, PARCEL, RETURN_BUYER, SUBSCRIPTION
 
-UNRESOLVED = FLAG.c.state != str(FlagState.resolved)
+# literals, not bound parameters: SQLite uses a partial index only when the query's own terms imply its predicate
+UNRESOLVED = FLAG.c.state != literal_column(f"'{FlagState.resolved}'")  # ix_flag_unresolved_* (state != 'resolved')
+OPEN = PARCEL.c.is_open == true()  # renders `is_open = 1` on SQLite: the open-parcel partial indexes' predicate
 # claims still to be filed: their filing window matters (claimable money: claims.service.claimable_where)
 CLAIMABLE_STATES = (str(ClaimState.draft), str(ClaimState.needs_config))
 # hours since the last update, as the overview's ageing chart buckets them (lower bounds)
@@ -40,52 +44,64 @@ def _scalar(engine: Engine, query: Select) -> Any:
 
 
 def open_by(engine: Engine, column: str) -> list[dict[str, Any]]:
-    """Unresolved flags counted by `kind` or `courier`, largest first (covered by the partial flag index)."""
-    col = FLAG.c[column]
-    n = func.count().label("n")
-    return _rows(engine, select(col.label(column), n).where(UNRESOLVED).group_by(col).order_by(n.desc(), col))
+    """Unresolved flags counted by `kind` or `courier`, largest first: the counts per (kind, courier) read in
+    the order of the partial flag index ix_flag_unresolved_kind_courier, then added up (no sort of the flags)."""
+    per_pair = select(FLAG.c.kind, FLAG.c.courier, func.count().label("n")).where(UNRESOLVED)
+    pairs = per_pair.group_by(FLAG.c.kind, FLAG.c.courier).subquery()
+    col = pairs.c[column]
+    n = func.sum(pairs.c.n).label("n")
+    return _rows(engine, select(col.label(column), n).group_by(col).order_by(n.desc(), col))
 
 
 def _last_update(p: Any = PARCEL) -> ColumnElement:
-    """The time a parcel last changed: its last carrier event, else its shipping or creation time."""
-    return func.coalesce(p.c.last_event_at, p.c.shipped_at, p.c.created_at)
+    """The time a parcel last changed: its last carrier event, else its shipping or creation time (the flags
+    hold a copy, flag.last_update: tracker/storage/rollups.py)."""
+    return rollups.parcel_last_update(p)
+
+
+def _age_where(now: datetime, min_hours: int | None, max_hours: int | None) -> list[Any]:
+    """Flags whose parcel's last update is at least `min_hours` and less than `max_hours` before `now`
+    (either bound optional): the queue's age filters and the ageing buckets, on the flags' own copy."""
+    where = []
+    if min_hours:
+        where.append(FLAG.c.last_update <= now - timedelta(hours=min_hours))
+    if max_hours:
+        where.append(FLAG.c.last_update > now - timedelta(hours=max_hours))
+    return where
 
 
 def ageing(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
     """Unresolved exceptions (flags, as the queue lists them) by hours since their parcel's last update:
     bucket `hours` holds [hours, next bucket's hours), the last one everything older; `parcels` is how many
-    parcels those flags are on. A bucket is the queue filtered by min_age_hours=hours, max_age_hours=next."""
-    last = _last_update()
-    bucket = case(
-        *((last <= now - timedelta(hours=h), literal(h)) for h in reversed(AGE_BUCKETS[1:])), else_=literal(0)
-    )
-    query = (
-        select(bucket.label("hours"), func.count().label("n"), func.count(FLAG.c.parcel_id.distinct()).label("parcels"))
-        .select_from(FLAG.join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id))
-        .where(UNRESOLVED)
-        .group_by(bucket)
-    )
-    found = {r["hours"]: r for r in _rows(engine, query)}
+    parcels those flags are on. A bucket is the queue filtered by min_age_hours=hours, max_age_hours=next.
+
+    Each bucket is a range of ix_flag_unresolved_last_update, counted in one statement: flags, and parcels
+    as distinct (last update, parcel) pairs (a parcel's flags share its last update)."""
     upper = [*AGE_BUCKETS[1:], None]
+    columns = []
+    for h, nxt in zip(AGE_BUCKETS, upper, strict=True):
+        where = [UNRESOLVED, *_age_where(now, h, nxt)]
+        pairs = select(FLAG.c.last_update, FLAG.c.parcel_id).where(*where).distinct().subquery()
+        columns.append(select(func.count()).select_from(FLAG).where(*where).scalar_subquery().label(f"n{h}"))
+        columns.append(select(func.count()).select_from(pairs).scalar_subquery().label(f"p{h}"))
+    with engine.connect() as conn:
+        found = conn.execute(select(*columns)).one()._mapping
     return [
-        {
-            "hours": h,
-            "below": nxt,
-            "n": found[h]["n"] if h in found else 0,
-            "parcels": found[h]["parcels"] if h in found else 0,
-        }
+        {"hours": h, "below": nxt, "n": int(found[f"n{h}"] or 0), "parcels": int(found[f"p{h}"] or 0)}
         for h, nxt in zip(AGE_BUCKETS, upper, strict=True)
     ]
 
 
 def open_parcels(engine: Engine) -> int:
-    """How many parcels the unresolved flags are on (the overview says both numbers)."""
-    return int(_scalar(engine, select(func.count(FLAG.c.parcel_id.distinct())).where(UNRESOLVED)) or 0)
+    """How many parcels the unresolved flags are on (the overview says both numbers): distinct (last update,
+    parcel) pairs, read in the order of ix_flag_unresolved_last_update (no sort of the flags)."""
+    pairs = select(FLAG.c.last_update, FLAG.c.parcel_id).where(UNRESOLVED).distinct().subquery()
+    return int(_scalar(engine, select(func.count()).select_from(pairs)) or 0)
 
 
 def _turning_stale(now: datetime, stale_hours: int, within_hours: int) -> list[Any]:
     lo, hi = now - timedelta(hours=stale_hours), now - timedelta(hours=stale_hours - within_hours)
-    return [PARCEL.c.is_open.is_(True), PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi]
+    return [OPEN, PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi]
 
 
 def stale_soon(engine: Engine, *, now: datetime, stale_hours: int, within_hours: int = 24) -> list[dict[str, Any]]:
@@ -305,17 +321,14 @@ def _queue_where(f: QueueFilter, *, now: datetime) -> list[Any]:
         where.append(FLAG.c.assignee.is_(None))
     elif f.assignee:
         where.append(FLAG.c.assignee == f.assignee)
-    if f.min_age_hours:
-        where.append(_last_update() <= now - timedelta(hours=f.min_age_hours))
-    if f.max_age_hours:
-        where.append(_last_update() > now - timedelta(hours=f.max_age_hours))
+    where += _age_where(now, f.min_age_hours, f.max_age_hours)
     if f.waybill:
         where.append(PARCEL.c.waybill == f.waybill.strip().upper())
     return where
 
 
 def _needs_parcel(f: QueueFilter) -> bool:
-    return bool(f.shop or f.region or f.min_age_hours or f.max_age_hours or f.waybill)
+    return bool(f.shop or f.region or f.waybill)
 
 
 def queue_count(engine: Engine, f: QueueFilter, *, now: datetime) -> int:
@@ -327,7 +340,25 @@ def queue_count(engine: Engine, f: QueueFilter, *, now: datetime) -> int:
 def queue_page(
     engine: Engine, f: QueueFilter, *, now: datetime, sort: str = "escalated", limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """One page of flags with their parcel and next action, sorted by `sort` (a SORTS key), id breaks ties."""
+    """One page of flags with their parcel and next action, sorted by `sort` (a SORTS key), id breaks ties.
+    The page's flag ids are found first, from the flags alone when no parcel column filters or sorts (the
+    default sort reads ix_flag_unresolved_queue in order), and only those 50 parcels are read."""
+    order = [*SORTS[sort](), FLAG.c.id.desc()]
+    if sort == "escalated" and f.state == "unresolved" and not (f.kind or f.courier or f.assignee or f.waybill):
+        # the same order as ix_flag_unresolved_queue's columns, read in index order until the page is full; a
+        # kind, courier, assignee or waybill filter keeps the CASE form, which the planner serves from that
+        # filter's index and a sort of its few rows instead of walking the whole queue in order
+        order = [QUEUE_ESCALATED_FIRST, FLAG.c.opened_at.desc(), FLAG.c.id.desc()]
+    src = FLAG.join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id) if _needs_parcel(f) or sort == "last_update" else FLAG
+    page = (
+        select(FLAG.c.id)
+        .select_from(src)
+        .where(*_queue_where(f, now=now))
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
     query = (
         select(
             FLAG.c.id.label("flag_id"),
@@ -349,22 +380,21 @@ def queue_page(
             FLAG.c.parcel_id,
         )
         .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
-        .where(*_queue_where(f, now=now))
-        .order_by(*SORTS[sort](), FLAG.c.id.desc())
-        .limit(limit)
-        .offset(offset)
+        .join(page, page.c.id == FLAG.c.id)
+        .order_by(*order)
     )
     return _rows(engine, query)
 
 
 def distinct_values(engine: Engine, column: str) -> list[str]:
-    """Values for a filter's choices: couriers and assignees from unresolved flags, shops and provinces
-    from parcels (each column is indexed or small; capped at 500)."""
-    if column in ("courier", "assignee", "kind"):
-        col, where = FLAG.c[column], [UNRESOLVED, FLAG.c[column].is_not(None)]
-    else:
-        col, where = PARCEL.c[column], [PARCEL.c[column].is_not(None)]
-    query = select(col.label(column)).where(*where).distinct().order_by(col).limit(500)
+    """Values for a filter's choices (capped at 500): couriers, shops and provinces from the small table the
+    import keeps (tracker/storage/rollups.py, never DISTINCT over every parcel), assignees and kinds from
+    unresolved flags (ix_flag_unresolved_assignee, ix_flag_unresolved_kind_courier)."""
+    if column in rollups.CHOICE_FIELDS:
+        return rollups.choices(engine, column, limit=500)
+    col = FLAG.c[column]
+    # the literal IS NOT NULL: ix_flag_unresolved_assignee's predicate
+    query = select(col.label(column)).where(UNRESOLVED, col.is_not(None)).distinct().order_by(col).limit(500)
     return [r[column] for r in _rows(engine, query)]
 
 
@@ -774,7 +804,7 @@ def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: i
     One pass over the period's parcels grouped by courier and transit time rounded to 0.1 h: the median
     comes from that histogram, so no per-courier sort of the delivered parcels (bench/board.py)."""
     in_period = and_(PARCEL.c.shipped_at >= start, PARCEL.c.shipped_at < end)
-    stale = and_(PARCEL.c.is_open.is_(True), PARCEL.c.last_event_at < now - timedelta(hours=stale_hours))
+    stale = and_(OPEN, PARCEL.c.last_event_at < now - timedelta(hours=stale_hours))
     # tenths of an hour as a whole number (PostgreSQL has no round(double, n))
     hours = _hours_between(engine, PARCEL.c.shipped_at, PARCEL.c.delivered_at)
     transit = case((PARCEL.c.delivered_at.is_not(None), func.round(hours * 10)))
@@ -920,15 +950,19 @@ def exceptions_per_day(engine: Engine, *, now: datetime, tz: str, days: int = 30
     (midnight to midnight, China time for the board), oldest first, today included; a day without any
     is there with zeros."""
     edges = local_midnights(now, tz, days)
-    counts: dict[str, dict[int, int]] = {}
-    for name, column in (("opened", FLAG.c.opened_at), ("resolved", FLAG.c.resolved_at)):
-        bucket = _edge_bucket(column, edges)
-        query = (
-            select(bucket.label("i"), func.count().label("n"))
-            .where(column >= edges[0], column < edges[-1])
-            .group_by(bucket)
-        )
-        counts[name] = {r["i"]: r["n"] for r in _rows(engine, query)}
+    # one range count per day and column (ix_flag_opened_at, ix_flag_resolved_at): no CASE per flag, no sort
+    columns = [
+        select(func.count())
+        .select_from(FLAG)
+        .where(column >= edges[i], column < edges[i + 1])
+        .scalar_subquery()
+        .label(f"{name}{i}")
+        for name, column in (("opened", FLAG.c.opened_at), ("resolved", FLAG.c.resolved_at))
+        for i in range(days)
+    ]
+    with engine.connect() as conn:
+        found = conn.execute(select(*columns)).one()._mapping
+    counts = {name: {i: int(found[f"{name}{i}"] or 0) for i in range(days)} for name in ("opened", "resolved")}
     zone = ZoneInfo(tz)
     return [
         {

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from claims import cli as claims_cli  # the CLI is the one entrypoint that joins tracker and claims
-from tracker.commands import alerts, board, core, online, providers, pushes, rules, setup, subscribe, worker
+from tracker.commands import alerts, board, core, db, online, providers, pushes, rules, setup, subscribe, worker
 from tracker.commands.context import AppContext
 from tracker.errors import TrackerError
 
@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # Each command group registers itself; add new groups here.
-for group in (core, providers, online, pushes, subscribe, worker, rules, alerts, board, setup, claims_cli):
+for group in (core, providers, online, pushes, subscribe, worker, rules, alerts, board, setup, db, claims_cli):
     group.register(app)
 
 

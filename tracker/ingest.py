@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from tracker.domain import TrackingEvent
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, TrackingStatus
+from tracker.storage import rollups
 from tracker.storage.repo import sqlite_time
 from tracker.storage.tables import EVENT, PARCEL
 
@@ -145,6 +146,7 @@ def _ingest_batch(
             closed.append(pid)
         updates.append((*(snapshot[name] for name in SNAPSHOT), pid))
     _update_snapshots(conn, updates, stamp(now), lite)
+    rollups.refresh_last_update(conn, ids)  # the flags' copy of each parcel's last update (the board's ageing)
     # a closed parcel is never polled again: a lease on it means nothing, and one left by a worker killed
     # between this write and its schedule() would never be cleared
     if closed:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, func, or_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.providers.clients import DueParcel
@@ -26,7 +26,8 @@ def free(now: datetime) -> ColumnElement[bool]:
 
 def due(now: datetime) -> ColumnElement[bool]:
     """Open, due for polling (partial index ix_parcel_due) and free."""
-    return PARCEL.c.is_open.is_(True) & (PARCEL.c.next_poll_at <= now) & free(now)
+    # `is_open = 1` (not `IS 1`) on SQLite: ix_parcel_due's predicate, so the due parcels are read from it
+    return (PARCEL.c.is_open == true()) & (PARCEL.c.next_poll_at <= now) & free(now)
 
 
 def lease_due(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from tracker.domain import ParcelFacts
+from tracker.storage import rollups
 from tracker.storage.repo import upsert_parcels
 from tracker.storage.rows import AlertRow, AuditRow, ClaimRow, FlagRow, ParcelRow, TrackingEventRow
 
@@ -139,6 +140,7 @@ def seed(engine: Engine, now: datetime) -> dict[str, Any]:
         ]
         for flag in flags:
             conn.execute(FLAG.insert(), flag)
+        rollups.rebuild(conn)  # flags written straight: their copy of the parcel's last update (as the rules do)
         flag_ids = {k: i for i, k in conn.execute(select(FLAG.c.id, FLAG.c.kind))}
         conn.execute(
             CLAIM.insert(),
@@ -282,6 +284,7 @@ def seed_ageing(engine: Engine, now: datetime) -> dict[str, int]:
             for k, state in [*((k, "open") for k in kinds), *((k, "resolved") for k in resolved)]
         ]
         conn.execute(FLAG.insert(), flags)
+        rollups.rebuild(conn)
         conn.execute(
             CLAIM.insert(),
             [

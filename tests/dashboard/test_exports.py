@@ -18,6 +18,7 @@ from dashboard.export_buttons import claims_xlsx, queue_xlsx
 from tests.dashboard.seed import CLAIM, FLAG, PARCEL, seed
 from tracker.domain import ParcelFacts
 from tracker.settings import load_settings
+from tracker.storage import rollups
 from tracker.storage.repo import upsert_parcels
 
 SETTINGS = load_settings()
@@ -63,6 +64,7 @@ def _many(engine, now, n: int) -> None:
                 for k, pid in enumerate(ids)
             ],
         )
+        rollups.rebuild(conn)  # flags written straight: their copy of the parcel's last update
         conn.execute(
             CLAIM.insert(),
             [

@@ -18,6 +18,7 @@ from tests.dashboard.conftest import board_config, board_db  # noqa: F401 (fixtu
 from tests.dashboard.seed import EVENT, FLAG, PARCEL
 from tests.dashboard.test_browser import CHROMIUM, FLAGS, TIMEOUT_MS, _need, server, settled  # noqa: F401
 from tracker.domain import ParcelFacts
+from tracker.storage import rollups
 from tracker.storage.repo import upsert_parcels
 
 TEXTS = json.loads((Path(__file__).parent / "data" / "board_texts.json").read_text(encoding="utf-8"))["texts"]
@@ -83,6 +84,7 @@ def _seed_hostile(engine, now) -> dict[str, int]:
                     note=case["text"],
                 )
             )
+        rollups.rebuild(conn)  # flags written straight: their copy of the parcel's last update
     return ids
 
 

@@ -16,6 +16,7 @@ from tracker.flags.texts import Facts, next_action, text_of
 from tracker.flags.timing import StepClock
 from tracker.rules.registry import FOLLOWS_FACT
 from tracker.status import FlagState, Severity
+from tracker.storage import rollups
 from tracker.storage.repo import AUDIT
 from tracker.storage.rows import PERSON_RESOLVED_UNCLEARED
 from tracker.storage.tables import FACT, FLAG
@@ -62,6 +63,7 @@ def _open(conn: Connection, now: Any) -> None:
         "anchor": c.c.anchor,
         "next_action_zh": next_action(Facts.of(c), "zh"),
         "next_action_en": next_action(Facts.of(c), "en"),
+        "last_update": rollups.last_update_of(c.c.parcel_id),  # the board's ageing reads it on the flag
     }
     if conn.dialect.name == "postgresql":
         columns["id"] = c.c.flag_id  # numbered by the diff

@@ -17,6 +17,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from tracker.domain import ParcelFacts
 from tracker.status import Direction
+from tracker.storage import rollups
 from tracker.storage.tables import AUDIT, PARCEL, RETURN_BUYER
 
 # Columns an import may set; tracking-snapshot columns are never touched by an import.
@@ -56,6 +57,9 @@ def upsert_parcels(
         else:
             conn.execute(stmt, [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in _plain_rows(parcels, now)])
         _record_return_buyers(conn, parcels, return_buyers or {}, now=now)
+        rollups.note_choices(conn, parcels)  # the board's filter choices (shops, provinces, couriers)
+        if existing:  # a shipping time read now may be a flagged parcel's last update
+            rollups.refresh_last_update(conn, select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing})))
     updated = len(existing.intersection(map(_KEY, parcels)))
     return len(parcels) - updated, updated
 

@@ -22,6 +22,11 @@ OPEN_TEXT_INDEX_BYTES = 2000
 PERSON_RESOLVED_UNCLEARED = "state = 'resolved' AND resolved_by <> 'rules' AND coalesce(anchor, 0) <> -1"
 
 
+# the queue's "escalated" sort key, false (0) for an escalated flag: ix_flag_unresolved_queue's first column and
+# the board's ORDER BY word for word (an expression index serves only the same expression)
+QUEUE_ESCALATED_FIRST = text("(severity <> 'escalate')")
+
+
 def _money(**kw: Any) -> Any:
     return Field(default=None, sa_type=MONEY, **kw)
 
@@ -85,6 +90,14 @@ class ParcelRow(SQLModel, table=True):
             postgresql_where=text("is_open AND first_scan_at IS NULL"),
         ),
         Index("ix_parcel_order", "order_id"),
+        # the parcels a worker holds (few at a time): the board's polling line counts them (migration 0015)
+        Index(
+            "ix_parcel_leased",
+            "lease_until",
+            "lease_owner",
+            sqlite_where=text("lease_until IS NOT NULL"),
+            postgresql_where=text("lease_until IS NOT NULL"),
+        ),
         # late shipment: open, paid, not shipped yet (migration 0003_rules)
         Index(
             "ix_parcel_open_unshipped",
@@ -196,6 +209,40 @@ class FlagRow(SQLModel, table=True):
             sqlite_where=text(PERSON_RESOLVED_UNCLEARED),
             postgresql_where=text(PERSON_RESOLVED_UNCLEARED),
         ),
+        # the board (migration 0015): the queue's first sort (escalated first, newest first) read in index
+        # order, its page found in the index before any parcel is read; the assignee filter's choices (few
+        # flags are assigned); exceptions opened and resolved per day
+        Index(
+            "ix_flag_unresolved_queue",
+            QUEUE_ESCALATED_FIRST,
+            text("opened_at DESC"),
+            text("id DESC"),
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
+        ),
+        Index(
+            "ix_flag_unresolved_assignee",
+            "assignee",
+            sqlite_where=text("state != 'resolved' AND assignee IS NOT NULL"),
+            postgresql_where=text("state != 'resolved' AND assignee IS NOT NULL"),
+        ),
+        # the ageing histogram and the queue's age filters: unresolved flags by their parcel's last update
+        # (state a column too: SQLite reads a partial index alone only when it holds every column named)
+        Index(
+            "ix_flag_unresolved_last_update",
+            "last_update",
+            "parcel_id",
+            "state",
+            sqlite_where=text("state != 'resolved'"),
+            postgresql_where=text("state != 'resolved'"),
+        ),
+        Index("ix_flag_opened_at", "opened_at"),
+        Index(
+            "ix_flag_resolved_at",
+            "resolved_at",
+            sqlite_where=text("resolved_at IS NOT NULL"),
+            postgresql_where=text("resolved_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -217,6 +264,9 @@ class FlagRow(SQLModel, table=True):
     # fact id); -1 once the condition was seen clear after a person resolved it (it may then reopen)
     anchor: int | None = Field(default=None, sa_type=BigInteger)
     resolved_by: str | None = Field(default=None, max_length=64)  # "rules" or the person
+    # the parcel's last update (its last event, else its shipping or creation time), copied here for the
+    # board's ageing and age filters; kept by tracker/storage/rollups.py (migration 0015)
+    last_update: datetime | None = None
 
 
 # A fact a person recorded about a parcel (loss confirmed, buyer says not received, ...).
@@ -420,3 +470,12 @@ class PushDeadLetterRow(SQLModel, table=True):
     received_at: datetime
     last_received_at: datetime
     replayed_at: datetime | None = None
+
+
+# What the board's filters offer (shops, provinces, couriers): each value a parcel was imported with, kept by
+# the import (tracker/storage/rollups.py), so that no page reads DISTINCT over every parcel. Migration 0015.
+class FilterChoiceRow(SQLModel, table=True):
+    __tablename__ = "filter_choice"
+
+    field: str = Field(max_length=16, primary_key=True)  # courier | shop | province
+    value: str = Field(max_length=100, primary_key=True)

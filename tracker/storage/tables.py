@@ -12,6 +12,7 @@ from tracker.storage.rows import (
     AlertRow,
     AuditRow,
     ClaimRow,
+    FilterChoiceRow,
     FlagRow,
     ParcelFactRow,
     ParcelRow,
@@ -46,3 +47,4 @@ PAUSE = _table(ProviderPauseRow)
 SUBSCRIPTION = _table(SubscriptionRow)
 QUOTA = _table(ProviderQuotaRow)
 DEAD_LETTER = _table(PushDeadLetterRow)
+CHOICE = _table(FilterChoiceRow)

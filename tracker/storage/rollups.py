@@ -1,0 +1,89 @@
+"""Small tables the board reads instead of scanning every parcel (docs/architecture.md, "Storage"), kept
+up to date by the statements that change what they summarise, set-based, one statement per batch.
+
+- filter_choice: every courier, shop and province a parcel was imported with, written by
+  repo.upsert_parcels (INSERT ... ON CONFLICT DO NOTHING of the batch's distinct values). A value stays
+  when the parcels that had it change (rebuild() drops it).
+
+- flag.last_update: the flag's parcel's last update (its last event, else its shipping or creation time),
+  so that the ageing histogram and the queue's age filters read the flags' own index, never a parcel per
+  flag. Set as the rules open a flag (flags.evaluate), refreshed for the batch's parcels after an ingest
+  batch changes their snapshots (last_event_at) and after an import updates known parcels (shipped_at).
+  The flag's state (open, acknowledged, resolved: flags.lifecycle) does not change it.
+
+`rebuild` recomputes them from the rows they summarise: migration 0015 does it for an existing database,
+`tracker db rebuild-rollups` after rows were written around the tracker (a restore, a bench's raw import)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement, Select
+
+from tracker.storage.tables import CHOICE, FLAG, PARCEL
+
+CHOICE_FIELDS = ("courier", "shop", "province")
+
+
+def note_choices(conn: Connection, parcels: Iterable[Any]) -> None:
+    """Record the batch's couriers, shops and provinces (objects with those attributes) as filter choices."""
+    values = {
+        (name, value)
+        for parcel in parcels
+        for name in CHOICE_FIELDS
+        if (value := getattr(parcel, name, None)) not in (None, "")
+    }
+    if values:
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(CHOICE).on_conflict_do_nothing()
+        conn.execute(stmt, [{"field": name, "value": value} for name, value in sorted(values)])
+
+
+def choices(engine: Engine, name: str, *, limit: int = 500) -> list[str]:
+    """The values the filter `name` (a CHOICE_FIELDS name) offers, in order, at most `limit`."""
+    query = select(CHOICE.c.value).where(CHOICE.c.field == name).order_by(CHOICE.c.value).limit(limit)
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def parcel_last_update(parcel: Any = PARCEL) -> ColumnElement:
+    """The time a parcel last changed: its last carrier event, else its shipping or creation time (never NULL)."""
+    return func.coalesce(parcel.c.last_event_at, parcel.c.shipped_at, parcel.c.created_at)
+
+
+def last_update_of(parcel_id: Any) -> Any:
+    """parcel_last_update of the parcel `parcel_id` (a column) names, as a scalar subquery."""
+    return select(parcel_last_update()).where(PARCEL.c.id == parcel_id).scalar_subquery()
+
+
+def refresh_last_update(conn: Connection, parcel_ids: Iterable[int] | Select) -> None:
+    """Copy the parcels' last update to their flags (the ids, or a SELECT of them); only flags whose copy
+    differs are written."""
+    ids = parcel_ids if isinstance(parcel_ids, Select) else list(parcel_ids)
+    if isinstance(ids, list) and not ids:
+        return
+    new = last_update_of(FLAG.c.parcel_id)
+    conn.execute(
+        update(FLAG).where(FLAG.c.parcel_id.in_(ids), FLAG.c.last_update.is_distinct_from(new)).values(last_update=new)
+    )
+
+
+def rebuild(conn: Connection) -> None:
+    """Recompute every rollup from the rows it summarises (in the caller's transaction)."""
+    new = last_update_of(FLAG.c.parcel_id)
+    conn.execute(update(FLAG).where(FLAG.c.last_update.is_distinct_from(new)).values(last_update=new))
+    conn.execute(delete(CHOICE))
+    for name in CHOICE_FIELDS:
+        column = PARCEL.c[name]
+        found = select(literal(name), column).where(column.is_not(None), column != "").distinct()
+        conn.execute(CHOICE.insert().from_select(["field", "value"], found))
+
+
+def rebuild_all(engine: Engine) -> None:
+    """rebuild() in a transaction of its own."""
+    with engine.begin() as conn:
+        rebuild(conn)
