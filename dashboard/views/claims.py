@@ -188,7 +188,7 @@ if selected and b.can("claim.export"):
 st.subheader(b.t("reconciliation"))
 table(
     b,
-    b.read("reconciliation"),
+    b.read("reconciliation", tz=b.settings.timezone),
     ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid"],
     key="reconciliation",
 )

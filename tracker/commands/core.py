@@ -262,13 +262,15 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
     typer.echo(f"open exceptions: {sum(r[2] for r in rows)}")
     for kind, severity, count in rows:
         typer.echo(f"  {kind:<24} {severity:<9} {count}")
-    from claims.service import claimable_total, propose
+    from claims.money import claimable
+    from claims.service import propose
     from claims.tables import load_tables
+    from tracker.values import format_money
 
     proposed = propose(app.engine, tables=load_tables(app.settings.config_dir / "claims"), now=at)
     typer.echo(
         f"claims proposed: {sum(proposed.proposed.values())} ({proposed.needs_config} need configuration); "
-        f"claimable now: {claimable_total(app.engine, now=at):,.2f} CNY"
+        f"claimable now: {format_money(claimable(app.engine, now=at).amount, app.settings.currency)}"
     )
     for claim_type, count in proposed.proposed.most_common():
         typer.echo(f"  {claim_type:<24} {count}")
