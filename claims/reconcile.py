@@ -56,9 +56,8 @@ def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
     with engine.connect() as conn:
         first, last = conn.execute(select(func.min(CLAIM.c.filed_at), func.max(CLAIM.c.filed_at)).where(filed)).one()
         edges = _month_starts(first, last, tz) if first is not None else []
-        bucket = case(
-            *((CLAIM.c.filed_at >= edges[i], literal(i)) for i in reversed(range(len(edges) - 1))), else_=literal(-1)
-        )
+        whens = [(CLAIM.c.filed_at >= edges[i], literal(i)) for i in reversed(range(len(edges) - 1))]
+        bucket: Any = case(*whens, else_=literal(-1)) if whens else literal(-1)  # -1: no filing time
         grouped = conn.execute(
             select(
                 CLAIM.c.courier,
