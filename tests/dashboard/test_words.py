@@ -331,3 +331,21 @@ def test_a_service_error_on_the_board_is_one_line_in_chinese(board_db):
     fid = ids["flags"]["stale"]
     at = act(open_queue(), "q_assign", [fid], q_to=" ")
     assert [e.value for e in at.error] == [f"已处理 0 条 · 失败: {fid}: 请填写「分配给」的姓名"]
+
+
+def test_the_demo_summary_names_kinds_levels_and_claim_types_in_words(demo_board):
+    """The demo's printed summary (what a lead reads after `make run`): exception kinds, their level and
+    the proposed claim types in the board's words, no internal code."""
+    from tracker import labels
+
+    output, _ = demo_board
+    lines = output.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("open exceptions: "))
+    end = next(i for i, x in enumerate(lines) if x.startswith("alerts: "))
+    listed = [x for x in lines[start + 1 : end] if x.startswith("  ")]
+    assert listed
+    codes = {*labels.KINDS, *labels.CLAIM_TYPES, "warn", "escalate"}
+    for line in listed:
+        assert not codes & set(re.findall(r"[a-z_]+", line)), line
+    words = {w for pair in (*labels.KINDS.values(), *labels.CLAIM_TYPES.values()) for w in pair}
+    assert all(line.strip().split(" (")[0].split(":")[0] in words for line in listed), listed
