@@ -92,7 +92,9 @@ def visible_texts(at: AppTest) -> Iterator[tuple[str, str]]:
 def builtin_english(at: AppTest) -> Iterator[str]:
     """Streamlit's own English the protos do not carry: an empty table ("empty"), a multiselect without
     its placeholder ("Choose an option") or with its "Select all / Select N matches" row, a selectbox
-    with nothing chosen and no placeholder, and the tables' "Download as CSV" button."""
+    with nothing chosen and no placeholder, the tables' "Download as CSV" button, and a date input in
+    Streamlit's own YYYY/MM/DD rather than the board's YYYY-MM-DD (its calendar's month names stay
+    English: Streamlit has no locale for it)."""
     from streamlit import config
 
     if not config.get_option("client.disableDataExport"):
@@ -108,6 +110,8 @@ def builtin_english(at: AppTest) -> Iterator[str]:
                 yield f"multiselect {proto.label!r} shows Streamlit's English placeholder"
             if getattr(proto, "select_all", 0):
                 yield f"multiselect {proto.label!r} offers Streamlit's English 'Select all / Select N matches'"
+        if kind == "date_input" and proto is not None and proto.format != "YYYY-MM-DD":
+            yield f"date input {proto.label!r} shows dates as {proto.format}, not as the board's YYYY-MM-DD"
         if kind == "selectbox" and proto is not None and not proto.HasField("default") and not proto.placeholder:
             yield f"selectbox {proto.label!r} shows Streamlit's English 'Choose an option'"
         for child in (getattr(node, "children", None) or {}).values():
