@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -15,9 +16,10 @@ from claims.formula import show as show_formula
 from claims.tables import ClaimTables, load_tables
 from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, resolve_actor, resolve_now
 from tracker.errors import TrackerError
-from tracker.values import ValueProblem, parse_local_time, parse_money
+from tracker.values import ValueProblem, format_money, parse_local_time, parse_money
 
 claims_app = typer.Typer(help="Courier claims: compute, propose, file, pay, export, reconcile.", no_args_is_help=True)
+CLAIMABLE = "claimable"  # the totals' row of claimable money (claims/claimable.py), as the board's ledger filter
 LIST_COLUMNS = [
     "id",
     "waybill",
@@ -334,6 +336,31 @@ def export_cmd(
     except ValueError as exc:
         raise TrackerError(str(exc)) from None
     typer.echo(f"wrote {len(claims)} claims to {out}")
+
+
+@claims_app.command(
+    "totals", help="Claimable money, and the claims and their amounts per state (as the board's ledger)."
+)
+def totals_cmd(
+    ctx: typer.Context,
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    fmt: Format = typer.Option(Format.table, "--format", help="table (in words), json or csv (codes)."),
+) -> None:
+    from claims.money import claimable, totals_by_state
+    from tracker.labels import state_label
+
+    app = ctx_app(ctx)
+    at = resolve_now(now, app.settings)
+    money = claimable(app.engine, now=at)
+    rows: list[dict[str, Any]] = [{"state": CLAIMABLE, "claims": money.count, "amount": money.amount}]
+    rows += [
+        {"state": r["state"], "claims": r["n"], "amount": r["amount"]} for r in totals_by_state(app.engine, now=at)
+    ]
+    if fmt is Format.table:
+        words = {CLAIMABLE: "Claimable (drafts still in their filing window)"}
+        rows = [{**r, "state": words.get(r["state"]) or state_label(r["state"], "en")} for r in rows]
+        rows = [{**r, "amount": format_money(r["amount"], app.settings.currency)} for r in rows]
+    emit(rows, ["state", "claims", "amount"], fmt, tz=app.settings.tz)
 
 
 @claims_app.command("reconcile", help="Expected vs paid vs outstanding per courier and month.")

@@ -1,26 +1,34 @@
-"""Reconciliation: expected vs paid vs outstanding per courier and month of filing; payouts that differ
-from the expected amount are listed."""
+"""Reconciliation, the one definition (docs/claims.md "Reconciliation"): per courier and month of filing, what
+was claimed, paid, outstanding and rejected, and the payouts that differ from the expected amount. Grouped
+in SQL (the month in the warehouse's zone); `tracker claims reconcile` prints the lines per month, the board
+its table per courier (by_courier) of the same lines."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, func, literal, or_, select
 
 from tracker.status import ClaimState
 from tracker.storage.tables import CLAIM, PARCEL
 
 ZERO = Decimal("0.00")
+NO_MONTH = "-"  # a claim without a filing time (none is filed without one)
+# the claims that were filed with the courier: still outstanding, paid or rejected
+FILED_STATES = (str(ClaimState.filed), str(ClaimState.paid), str(ClaimState.rejected))
 
 
 @dataclass
 class Line:
     courier: str
-    month: str  # YYYY-MM of filing, in the warehouse's zone
-    filed: int = 0
+    month: str  # YYYY-MM of filing, in the warehouse's zone; "" on a courier's total (by_courier)
+    filed: int = 0  # claims filed (outstanding, paid or rejected)
+    paid_n: int = 0  # of them paid
+    rejected_n: int = 0  # of them rejected
     expected: Decimal = ZERO  # amounts claimed (filed, paid, rejected)
     paid: Decimal = ZERO  # payouts received
     outstanding: Decimal = ZERO  # filed and not yet answered
@@ -29,40 +37,83 @@ class Line:
     mismatches: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _month_starts(first: datetime, last: datetime, tz: tzinfo) -> list[datetime]:
+    """The UTC instants at which each local month from first's to last's begins, and the next month's start."""
+    a, b = first.astimezone(tz), last.astimezone(tz)
+    return [
+        datetime(i // 12, i % 12 + 1, 1, tzinfo=tz).astimezone(UTC)
+        for i in range(a.year * 12 + a.month - 1, b.year * 12 + b.month + 1)
+    ]
+
+
+def _month(at: datetime | None, tz: tzinfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m") if at else NO_MONTH
+
+
 def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
-    states = (ClaimState.filed, ClaimState.paid, ClaimState.rejected)
+    """The lines per courier and month of filing, oldest month first."""
+    filed = CLAIM.c.state.in_(FILED_STATES)
     with engine.connect() as conn:
-        rows = conn.execute(
+        first, last = conn.execute(select(func.min(CLAIM.c.filed_at), func.max(CLAIM.c.filed_at)).where(filed)).one()
+        edges = _month_starts(first, last, tz) if first is not None else []
+        whens = [(CLAIM.c.filed_at >= edges[i], literal(i)) for i in reversed(range(len(edges) - 1))]
+        bucket: Any = case(*whens, else_=literal(-1)) if whens else literal(-1)  # -1: no filing time
+        grouped = conn.execute(
             select(
-                CLAIM.c.id,
                 CLAIM.c.courier,
                 CLAIM.c.state,
-                CLAIM.c.amount,
-                CLAIM.c.paid_amount,
-                CLAIM.c.filed_at,
-                PARCEL.c.waybill,
+                bucket.label("i"),
+                func.count().label("n"),
+                func.coalesce(func.sum(func.coalesce(CLAIM.c.amount, 0)), 0).label("expected"),
+                func.coalesce(func.sum(func.coalesce(CLAIM.c.paid_amount, 0)), 0).label("paid"),
             )
+            .where(filed)
+            .group_by(CLAIM.c.courier, CLAIM.c.state, bucket)
+        ).all()
+        differing = conn.execute(
+            select(CLAIM.c.id, CLAIM.c.courier, CLAIM.c.amount, CLAIM.c.paid_amount, CLAIM.c.filed_at, PARCEL.c.waybill)
             .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
-            .where(CLAIM.c.state.in_(states))
+            .where(
+                CLAIM.c.state == str(ClaimState.paid),
+                or_(CLAIM.c.amount.is_(None), func.coalesce(CLAIM.c.paid_amount, 0) != CLAIM.c.amount),
+            )
+            .order_by(CLAIM.c.id)
         ).all()
     lines: dict[tuple[str, str], Line] = {}
-    for row in rows:
-        month = row.filed_at.astimezone(tz).strftime("%Y-%m") if row.filed_at else "-"
-        key = (row.courier, month)
-        line = lines.setdefault(key, Line(row.courier, month))
-        expected = row.amount or ZERO
-        line.filed += 1
+    for row in grouped:
+        month = edges[row.i].astimezone(tz).strftime("%Y-%m") if row.i >= 0 else NO_MONTH
+        line = lines.setdefault((row.courier, month), Line(row.courier, month))
+        expected, paid = Decimal(str(row.expected)).quantize(ZERO), Decimal(str(row.paid)).quantize(ZERO)
+        line.filed += row.n
         line.expected += expected
         if row.state == ClaimState.paid:
-            paid = row.paid_amount or ZERO
+            line.paid_n += row.n
             line.paid += paid
             line.short += expected - paid
-            if row.amount is None or paid != row.amount:
-                line.mismatches.append(
-                    {"claim_id": row.id, "waybill": row.waybill, "expected": row.amount, "paid": paid}
-                )
         elif row.state == ClaimState.filed:
             line.outstanding += expected
         else:
+            line.rejected_n += row.n
             line.rejected += expected
+    for row in differing:
+        line = lines[(row.courier, _month(row.filed_at, tz))]
+        paid = row.paid_amount or ZERO
+        line.mismatches.append({"claim_id": row.id, "waybill": row.waybill, "expected": row.amount, "paid": paid})
     return sorted(lines.values(), key=lambda line: (line.month, line.courier))
+
+
+def by_courier(lines: Iterable[Line]) -> list[Line]:
+    """The courier's totals over its months (month ""), in courier order: the board's reconciliation table."""
+    totals: dict[str, Line] = {}
+    for x in lines:
+        t = totals.setdefault(x.courier, Line(x.courier, ""))
+        t.filed += x.filed
+        t.paid_n += x.paid_n
+        t.rejected_n += x.rejected_n
+        t.expected += x.expected
+        t.paid += x.paid
+        t.outstanding += x.outstanding
+        t.rejected += x.rejected
+        t.short += x.short
+        t.mismatches += x.mismatches
+    return [totals[c] for c in sorted(totals)]

@@ -14,18 +14,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from claims.claimable import UNFILED_STATES
 from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
 from claims.formula import dumps, part
+from claims.proposals import PROPOSAL_KINDS, decide
 from claims.tables import ClaimTables
 from tracker.errors import TrackerError
-from tracker.status import ClaimState, FlagKind, FlagState
+from tracker.status import ClaimState, FlagState
 from tracker.storage.repo import record_audit
 from tracker.storage.tables import CLAIM, FLAG, PARCEL
 
-OPEN_STATES = (ClaimState.draft, ClaimState.needs_config)
+OPEN_STATES = UNFILED_STATES  # claims not filed yet: their filing window matters
 # state -> states it may move to by a person's action
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     ClaimState.draft: (ClaimState.filed, ClaimState.withdrawn),
@@ -123,47 +125,19 @@ def _insert_new(engine: Engine, rows: list[dict[str, Any]], *, actor: str, now: 
     return created
 
 
-def _proposal(
-    flag: dict[str, Any], parcel: dict[str, Any], tables: ClaimTables, *, by_person: bool = False
-) -> tuple[str, str] | str:
-    """(claim type, scenario) a flag proposes, or why it proposes nothing (docs/claims.md).
-
-    A suspected loss proposes nothing by itself (the loss is not confirmed); a person opening claims on it
-    gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们")."""
-    kind = flag["kind"]
-    if by_person and kind == FlagKind.lost_suspected:
-        kind = FlagKind.lost
-    proposals = tables.contracts.proposals
-    if parcel["freight_insured"] and kind in (FlagKind.returned, FlagKind.refused):
-        return FREIGHT_INSURANCE, "return" if kind == FlagKind.returned else "refusal"
-    if kind == FlagKind.lost:
-        return "goods_lost", "default"
-    if kind == FlagKind.damaged:
-        return "goods_lost", proposals.damaged_scenario
-    if kind == FlagKind.late_shipment:
-        return "ship_delay", "default"
-    if kind == FlagKind.refused:
-        shipped, refused_at = parcel["shipped_at"], parcel["last_event_at"]
-        if shipped and refused_at and refused_at - shipped > timedelta(hours=proposals.late_delivery_hours):
-            return "freight", "default"
-        return "refused on time: no freight claim (the courier delivered within the promise)"
-    return f"{kind}: no claim proposed automatically"
-
-
 def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = "claims") -> ProposeSummary:
     """Draft the claims that open flags call for (one per parcel and type), after expiring overdue drafts."""
     summary = ProposeSummary(expired=expire_due(engine, now=now, actor=actor))
-    kinds = [FlagKind.lost, FlagKind.damaged, FlagKind.late_shipment, FlagKind.refused, FlagKind.returned]
     with engine.connect() as conn:
         found = conn.execute(
             select(FLAG.c.kind, FLAG.c.parcel_id, PARCEL)
             .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
-            .where(FLAG.c.state != FlagState.resolved, FLAG.c.kind.in_(kinds))
+            .where(FLAG.c.state != FlagState.resolved, FLAG.c.kind.in_(PROPOSAL_KINDS))
         ).all()
     rows = []
     for record in found:
         parcel = dict(record._mapping)
-        decided = _proposal({"kind": record.kind}, parcel, tables)
+        decided = decide(record.kind, parcel, tables)
         if isinstance(decided, str):
             summary.skipped.append(f"{parcel['waybill']}: {decided}")
             continue
@@ -236,7 +210,7 @@ def _wanted(engine: Engine, parcel: dict[str, Any], tables: ClaimTables) -> list
         kinds = conn.execute(
             select(FLAG.c.kind).where(FLAG.c.parcel_id == parcel["id"], FLAG.c.state != FlagState.resolved)
         ).scalars()
-        decisions = [_proposal({"kind": kind}, parcel, tables, by_person=True) for kind in kinds]
+        decisions = [decide(kind, parcel, tables, by_person=True) for kind in kinds]
     return sorted({d for d in decisions if not isinstance(d, str)})
 
 
@@ -464,20 +438,6 @@ def closing_soon(
     """Unfiled claims whose window closes within `days` (default: contracts.toml proposals.closing_soon_days)."""
     span = tables.contracts.proposals.closing_soon_days if days is None else days
     return [c for c in list_claims(engine, closing_before=now + timedelta(days=span)) if c["filing_closes_at"] >= now]
-
-
-def claimable_where(now: datetime) -> ColumnElement[bool]:
-    """The one definition of claimable money: draft claims (amount computed, not filed yet) whose filing
-    window is still open at `now` (file_claim refuses a claim after filing_closes_at)."""
-    return and_(
-        CLAIM.c.state == ClaimState.draft, or_(CLAIM.c.filing_closes_at.is_(None), CLAIM.c.filing_closes_at >= now)
-    )
-
-
-def claimable_total(engine: Engine, *, now: datetime) -> Decimal:
-    with engine.connect() as conn:
-        total = conn.execute(select(func.sum(CLAIM.c.amount)).where(claimable_where(now))).scalar()
-    return Decimal(total or 0).quantize(Decimal("0.01"))
 
 
 # The inputs `claims set-input` may give a claim: parcel columns (overridden for this claim only) and

@@ -25,6 +25,9 @@ from tracker.storage.repo import record_audit
 QUEUE_PAGE = "views/queue.py"
 PARCEL_PAGE = "views/parcel.py"
 LEDGER_PAGE = "views/claims.py"
+# how every st.date_input shows its day (2026-11-23, as the tables show dates). Streamlit has no locale for
+# its calendar: the month and weekday names in the picker stay English (streamlit/streamlit#12699).
+DATE_FORMAT = "YYYY-MM-DD"
 
 
 def logged_in() -> bool:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, and_, case, func, literal, literal_column, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 
+from claims.claimable import UNFILED_STATES
+from claims.money import claimable_where
 from tracker.auth import LoginAttempt
 from tracker.status import AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups
@@ -24,8 +26,6 @@ from tracker.storage.tables import ALERT, AUDIT, CLAIM, EVENT, FACT, FLAG, PARCE
 # literals, not bound parameters: SQLite uses a partial index only when the query's own terms imply its predicate
 UNRESOLVED = FLAG.c.state != literal_column(f"'{FlagState.resolved}'")  # ix_flag_unresolved_* (state != 'resolved')
 OPEN = PARCEL.c.is_open == true()  # renders `is_open = 1` on SQLite: the open-parcel partial indexes' predicate
-# claims still to be filed: their filing window matters (claimable money: claims.service.claimable_where)
-CLAIMABLE_STATES = (str(ClaimState.draft), str(ClaimState.needs_config))
 # hours since the last update, as the overview's ageing chart buckets them (lower bounds)
 AGE_BUCKETS = (0, 24, 48, 72, 96, 168)
 
@@ -161,14 +161,11 @@ def turning_stale_page(
 
 
 def claimable(engine: Engine, *, now: datetime) -> dict[str, Any]:
-    """Claimable money and how many claims it is: claims.service.claimable_where (drafts whose filing window
-    is still open at `now`), the one definition the CLI uses too."""
-    from claims.service import claimable_where
+    """Claimable money and how many claims it is (claims.money.claimable, the one definition the CLI uses too)."""
+    from claims.money import claimable
 
-    query = select(func.coalesce(func.sum(CLAIM.c.amount), 0), func.count()).where(claimable_where(now))
-    with engine.connect() as conn:
-        total, count = conn.execute(query).one()
-    return {"amount": Decimal(str(total)).quantize(Decimal("0.01")), "count": count}
+    total = claimable(engine, now=now)
+    return {"amount": total.amount, "count": total.count}
 
 
 def deadlines(engine: Engine, *, now: datetime, limit: int = 10, days: int | None = None) -> list[dict[str, Any]]:
@@ -186,7 +183,7 @@ def deadlines(engine: Engine, *, now: datetime, limit: int = 10, days: int | Non
             CLAIM.c.parcel_id,
         )
         .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
-        .where(CLAIM.c.state.in_(CLAIMABLE_STATES), CLAIM.c.filing_closes_at >= now)
+        .where(CLAIM.c.state.in_(UNFILED_STATES), CLAIM.c.filing_closes_at >= now)
         .order_by(CLAIM.c.filing_closes_at, CLAIM.c.id)
         .limit(limit)
     )
@@ -550,7 +547,7 @@ def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
 # --- claims ledger ------------------------------------------------------------------------------------------
 
 
-CLAIMABLE = "claimable"  # the ledger's state filter for claimable money (claims.service.claimable_where)
+CLAIMABLE = "claimable"  # the ledger's state filter for claimable money (claims.money.claimable_where)
 
 
 @dataclass(frozen=True)
@@ -595,8 +592,6 @@ class LedgerFilter:
 
 
 def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
-    from claims.service import claimable_where
-
     where: list[Any] = []
     if f.state == CLAIMABLE:
         where.append(claimable_where(now or datetime.now(UTC)))
@@ -609,7 +604,7 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     if f.closes_within_days is not None:
         at = now or datetime.now(UTC)
         where += [
-            CLAIM.c.state.in_(CLAIMABLE_STATES),
+            CLAIM.c.state.in_(UNFILED_STATES),
             CLAIM.c.filing_closes_at >= at,
             CLAIM.c.filing_closes_at <= at + timedelta(days=f.closes_within_days),
         ]
@@ -717,11 +712,9 @@ MONEY_STATES: dict[str, tuple[str, str]] = {
 
 
 def money_by_courier(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
-    """Per courier: claimable money (claims.service.claimable_where), filed and rejected claim amounts, and
+    """Per courier: claimable money (claims.money.claimable_where), filed and rejected claim amounts, and
     the amounts paid on paid claims, each with its claim count; one grouped pass over the claims. Each
     number is the sum of the ledger's rows filtered by the courier and MONEY_STATES[state]."""
-    from claims.service import claimable_where
-
     cents = Decimal("0.01")
     picks = {
         "claimable": claimable_where(now),
@@ -744,46 +737,29 @@ def money_by_courier(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
 
 
 def claims_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Claims and their amounts per state. With `now`, an unfiled claim whose filing window has closed counts
-    as expired at read time (claims.service.claimable_where: no `claims propose` run needed for the draft
-    total to stop counting it)."""
-    state: Any = CLAIM.c.state
-    if now is not None:
-        closed = and_(
-            CLAIM.c.state.in_([str(ClaimState.draft), str(ClaimState.needs_config)]), CLAIM.c.filing_closes_at < now
-        )
-        state = case((closed, literal(str(ClaimState.expired))), else_=CLAIM.c.state)
-    query = (
-        select(
-            state.label("state"), func.count().label("n"), func.coalesce(func.sum(CLAIM.c.amount), 0).label("amount")
-        )
-        .group_by(state)
-        .order_by(state)
-    )
-    return _rows(engine, query)
+    """Claims and their amounts per state, read at `now` when given (claims.money.totals_by_state)."""
+    from claims.money import totals_by_state
+
+    return totals_by_state(engine, now=now)
 
 
-def reconciliation(engine: Engine) -> list[dict[str, Any]]:
-    """Per courier: claimed (filed, paid, rejected), paid out and the gap still owed on paid claims."""
-    filed_states = (str(ClaimState.filed), str(ClaimState.paid), str(ClaimState.rejected))
-    is_paid = CLAIM.c.state == str(ClaimState.paid)
-    query = (
-        select(
-            CLAIM.c.courier,
-            func.count().label("filed"),
-            func.sum(case((is_paid, 1), else_=0)).label("paid"),
-            func.sum(case((CLAIM.c.state == str(ClaimState.rejected), 1), else_=0)).label("rejected"),
-            func.coalesce(func.sum(CLAIM.c.amount), 0).label("claimed_amount"),
-            func.coalesce(func.sum(case((is_paid, CLAIM.c.paid_amount), else_=0)), 0).label("paid_amount"),
-            func.coalesce(func.sum(case((is_paid, CLAIM.c.amount - CLAIM.c.paid_amount), else_=0)), 0).label(
-                "short_paid"
-            ),
-        )
-        .where(CLAIM.c.state.in_(filed_states))
-        .group_by(CLAIM.c.courier)
-        .order_by(CLAIM.c.courier)
-    )
-    return _rows(engine, query)
+def reconciliation(engine: Engine, *, tz: str) -> list[dict[str, Any]]:
+    """Per courier: claims filed, paid and rejected, the amounts claimed and paid out, and the gap still owed on
+    paid claims: claims.reconcile's lines (those `tracker claims reconcile` prints per month) per courier."""
+    from claims.reconcile import by_courier, reconcile
+
+    return [
+        {
+            "courier": x.courier,
+            "filed": x.filed,
+            "paid": x.paid_n,
+            "rejected": x.rejected_n,
+            "claimed_amount": x.expected,
+            "paid_amount": x.paid,
+            "short_paid": x.short,
+        }
+        for x in by_courier(reconcile(engine, tz=ZoneInfo(tz)))
+    ]
 
 
 # --- courier scorecards ------------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ def claims_rows(engine: Engine, *, now: datetime, limit: int, **filters: Any) ->
             closes = row.get("filing_closes_at")
             if closes is not None and closes.tzinfo is None:
                 closes = closes.replace(tzinfo=now.tzinfo)
-            to_file = closes is not None and row["state"] in data.CLAIMABLE_STATES
+            to_file = closes is not None and row["state"] in data.UNFILED_STATES
             row["days_left"] = (closes - now).days if to_file and closes is not None else None
             yield row
         if len(page) < STREAM_ROWS:

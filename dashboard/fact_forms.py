@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.components import table
+from dashboard.components import DATE_FORMAT, table
 from dashboard.context import Board
 from tracker.errors import TrackerError
 from tracker.flags import facts as fact_service
@@ -106,7 +106,7 @@ def _run(b: Board, record: Any, **kw: Any) -> None:
 
 
 def _when(b: Board, key: str) -> datetime | None:
-    day = st.date_input(b.t("fact_date"), value=None, key=f"{key}_day")
+    day = st.date_input(b.t("fact_date"), value=None, key=f"{key}_day", format=DATE_FORMAT)
     at = st.time_input(b.t("fact_time"), value=time(0), key=f"{key}_time")
     if day is None:
         return None  # now

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import actions
-from dashboard.components import run_action, table, yuan
+from dashboard.components import DATE_FORMAT, run_action, table, yuan
 from dashboard.context import Board
 from dashboard.i18n import kind_label, state_label
 from tracker.escape import streamlit_md as md
@@ -119,7 +119,9 @@ def _return_agreed(b: Board, parcel: dict[str, Any]) -> None:
     today = b.now.astimezone(tz)
     with st.form("fact_return_agreed", border=False):
         c = st.columns(2)
-        day = c[0].date_input(b.t("fact_refund_deadline"), value=(today + timedelta(days=2)).date(), key="f_ra_day")
+        day = c[0].date_input(
+            b.t("fact_refund_deadline"), value=(today + timedelta(days=2)).date(), key="f_ra_day", format=DATE_FORMAT
+        )
         at = c[1].time_input(b.t("time"), value=time(23, 59), key="f_ra_time")
         express = st.checkbox(b.t("fact_express"), key="f_ra_express")
         note = st.text_input(b.t("note"), key="f_ra_note")

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import actions
 from dashboard.components import (
+    DATE_FORMAT,
     bad_params,
     bulk_button,
     confirm_pending,
@@ -32,7 +33,7 @@ st.title(b.t("nav_claims"))
 summary = b.read("claims_by_state", now=b.now)  # closed windows count as expired (issue 16)
 cols = st.columns(max(1, len(summary)))
 for col, r in zip(cols, summary, strict=False):
-    col.metric(state_label(r["state"], b.lang), r["n"], f"¥{r['amount']:,.2f}", delta_color="off")
+    col.metric(state_label(r["state"], b.lang), r["n"], yuan(r["amount"]), delta_color="off")
 
 given, problems = LedgerFilter.parse(st.query_params.to_dict(), max_text=b.settings.board.max_param_length)
 bad_params(b, problems)
@@ -136,7 +137,9 @@ confirm_pending(b, "claims_table")
 c = list(st.columns(4))
 reference = c[0].text_input(b.t("reference_no"), key="c_reference")
 amount_text = c[1].text_input(b.t("paid_amount"), key="c_amount")
-paid_on = c[2].date_input(b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on")
+paid_on = c[2].date_input(
+    b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on", format=DATE_FORMAT
+)
 reason = c[3].text_input(b.t("reason"), key="c_reason")
 try:
     amount = Decimal(amount_text.strip())
@@ -188,7 +191,7 @@ if selected and b.can("claim.export"):
 st.subheader(b.t("reconciliation"))
 table(
     b,
-    b.read("reconciliation"),
+    b.read("reconciliation", tz=b.settings.timezone),
     ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid"],
     key="reconciliation",
 )

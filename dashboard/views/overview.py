@@ -49,9 +49,7 @@ m1.metric(
     b.t("open_total"), sum(r["n"] for r in by_kind), b.t("on_parcels", n=b.read("open_parcels")), delta_color="off"
 )
 m2.metric(b.t("stale_soon"), sum(r["n"] for r in soon))
-m3.metric(
-    b.t("claimable"), f"¥{claim_money['amount']:,.2f}", b.t("claims_n", n=claim_money["count"]), delta_color="off"
-)
+m3.metric(b.t("claimable"), yuan(claim_money["amount"]), b.t("claims_n", n=claim_money["count"]), delta_color="off")
 m4.metric(
     b.t("alerts_today"),
     sent["sent"],

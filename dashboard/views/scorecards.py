@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import table
+from dashboard.components import DATE_FORMAT, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
 
@@ -17,8 +17,8 @@ today = b.now.astimezone(b.settings.tz).date()
 # charts part (issue 15 item 9): the filters folded, the numbers first on a phone
 with st.expander(b.t("filters"), key="s_filters"):
     c = st.columns(2)
-    start = c[0].date_input(b.t("period_from"), value=today - timedelta(days=30), key="s_from")
-    end = c[1].date_input(b.t("period_to"), value=today, key="s_to")
+    start = c[0].date_input(b.t("period_from"), value=today - timedelta(days=30), key="s_from", format=DATE_FORMAT)
+    end = c[1].date_input(b.t("period_to"), value=today, key="s_to", format=DATE_FORMAT)
 
 
 def utc(day, tz=b.settings.tz):

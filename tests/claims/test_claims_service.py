@@ -395,3 +395,8 @@ def test_open_claim_twice_for_one_type_is_refused(engine: Engine, tables: ClaimT
         service.open_claim(
             engine, parcel_id=parcel_id, claim_type="goods_lost", scenario="default", tables=tables, actor="a", now=NOW
         )
+
+
+def test_reconciliation_before_anything_was_filed_is_empty(engine: Engine, tables: ClaimTables) -> None:
+    _draft(engine, tables)  # a draft is not filed: nothing to reconcile yet
+    assert reconcile(engine, tz=SHANGHAI) == []

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from claims.service import claimable_total
+from claims.money import claimable
 from dashboard import data
 from dashboard.data import QueueFilter
 from tests.dashboard.seed import seed, seed_ageing
@@ -55,7 +55,7 @@ def test_claimable_money_and_deadlines(seeded, now):
     assert data.claimable(engine, now=now) == {"amount": Decimal("199.00"), "count": 1}
     seed_ageing(engine, now)  # adds a draft whose filing window closed yesterday: not claimable
     assert data.claimable(engine, now=now) == {"amount": Decimal("199.00"), "count": 1}
-    assert claimable_total(engine, now=now) == Decimal("199.00")
+    assert claimable(engine, now=now).amount == Decimal("199.00")
     assert [d["waybill"] for d in data.deadlines(engine, now=now, days=3)] == ["SF1001"]
     assert data.deadlines(engine, now=now, days=1) == []
 
@@ -98,7 +98,7 @@ def test_claims_ledger_and_reconciliation(seeded):
     engine, _ = seeded
     assert data.claims_count(engine) == 2
     assert [c["waybill"] for c in data.claims_page(engine, state="draft")] == ["SF1001"]
-    assert data.reconciliation(engine)[0]["courier"] == "yto"
+    assert data.reconciliation(engine, tz="Asia/Shanghai")[0]["courier"] == "yto"
 
 
 def test_scorecards_rates_and_median_transit(seeded, now):

@@ -92,7 +92,9 @@ def visible_texts(at: AppTest) -> Iterator[tuple[str, str]]:
 def builtin_english(at: AppTest) -> Iterator[str]:
     """Streamlit's own English the protos do not carry: an empty table ("empty"), a multiselect without
     its placeholder ("Choose an option") or with its "Select all / Select N matches" row, a selectbox
-    with nothing chosen and no placeholder, and the tables' "Download as CSV" button."""
+    with nothing chosen and no placeholder, the tables' "Download as CSV" button, and a date input in
+    Streamlit's own YYYY/MM/DD rather than the board's YYYY-MM-DD (its calendar's month names stay
+    English: Streamlit has no locale for it)."""
     from streamlit import config
 
     if not config.get_option("client.disableDataExport"):
@@ -108,6 +110,8 @@ def builtin_english(at: AppTest) -> Iterator[str]:
                 yield f"multiselect {proto.label!r} shows Streamlit's English placeholder"
             if getattr(proto, "select_all", 0):
                 yield f"multiselect {proto.label!r} offers Streamlit's English 'Select all / Select N matches'"
+        if kind == "date_input" and proto is not None and proto.format != "YYYY-MM-DD":
+            yield f"date input {proto.label!r} shows dates as {proto.format}, not as the board's YYYY-MM-DD"
         if kind == "selectbox" and proto is not None and not proto.HasField("default") and not proto.placeholder:
             yield f"selectbox {proto.label!r} shows Streamlit's English 'Choose an option'"
         for child in (getattr(node, "children", None) or {}).values():
@@ -331,3 +335,21 @@ def test_a_service_error_on_the_board_is_one_line_in_chinese(board_db):
     fid = ids["flags"]["stale"]
     at = act(open_queue(), "q_assign", [fid], q_to=" ")
     assert [e.value for e in at.error] == [f"已处理 0 条 · 失败: {fid}: 请填写「分配给」的姓名"]
+
+
+def test_the_demo_summary_names_kinds_levels_and_claim_types_in_words(demo_board):
+    """The demo's printed summary (what a lead reads after `make run`): exception kinds, their level and
+    the proposed claim types in the board's words, no internal code."""
+    from tracker import labels
+
+    output, _ = demo_board
+    lines = output.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("open exceptions: "))
+    end = next(i for i, x in enumerate(lines) if x.startswith("alerts: "))
+    listed = [x for x in lines[start + 1 : end] if x.startswith("  ")]
+    assert listed
+    codes = {*labels.KINDS, *labels.CLAIM_TYPES, "warn", "escalate"}
+    for line in listed:
+        assert not codes & set(re.findall(r"[a-z_]+", line)), line
+    words = {w for pair in (*labels.KINDS.values(), *labels.CLAIM_TYPES.values()) for w in pair}
+    assert all(line.strip().split(" (")[0].split(":")[0] in words for line in listed), listed

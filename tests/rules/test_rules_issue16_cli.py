@@ -236,8 +236,10 @@ def test_claimable_total_excludes_a_closed_window_without_propose(run, settings,
         now=order,
     )
     closes = service.get_claim(sqlite_db.engine, claim_id)["filing_closes_at"]
-    assert service.claimable_total(sqlite_db.engine, now=closes) == Decimal("80.55")  # the last second: inside
-    assert service.claimable_total(sqlite_db.engine, now=closes + timedelta(seconds=1)) == Decimal("0.00")
+    from claims.money import claimable
+
+    assert claimable(sqlite_db.engine, now=closes).amount == Decimal("80.55")  # the last second: inside
+    assert claimable(sqlite_db.engine, now=closes + timedelta(seconds=1)).amount == Decimal("0.00")
     assert service.get_claim(sqlite_db.engine, claim_id)["state"] == "draft"  # nobody ran propose
     # the claims page's totals by state read it the same way: an expired draft at read time
     from dashboard.data import claims_by_state

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from claims.claimable import UNFILED_STATES, Claimable, claimable_of
 from tracker.alerts.messages import FORMATS, KIND_LABELS, Message, Text, Untrusted, render
 from tracker.alerts.model import ClaimFacts, DeadlineFacts, FlagFacts, PlannedAlert
 from tracker.alerts.planning import parcel_groups, route_groups, stage_of, work_windows
@@ -31,8 +32,8 @@ _TEXT = {
     },
 }  # fmt: skip
 
-# Claim states still to be filed: their deadlines matter and their amounts are claimable.
-OPEN_CLAIM_STATES = ("draft", "needs_config")
+# Claim states still to be filed: their deadlines matter and the claimable ones are among them.
+OPEN_CLAIM_STATES = UNFILED_STATES
 
 
 def digest_key(day: str, group: str, channel: str) -> str:
@@ -49,10 +50,12 @@ def plan_daily_digests(
     tz: ZoneInfo,
     now: datetime,
     deadlines: Iterable[DeadlineFacts] = (),
+    currency: str,
 ) -> list[PlannedAlert]:
     """One summary per group with `daily_digest` and channel per local day, planned at the first run
     inside the group's hours (any time for groups that ignore the schedule). A flag counts for a group
-    when it opened in the last 24 hours and routes to it; a claim when its parcel routes to it."""
+    when it opened in the last 24 hours and routes to it; a claim when its parcel routes to it. `currency`:
+    the settings' currency, named when there is no claimable money."""
     day = local_date(now, tz)
     flags = [f for f in flags if now - f.opened_at <= timedelta(hours=24)]
     claims = list(claims)
@@ -84,6 +87,7 @@ def plan_daily_digests(
             tz=tz,
             now=now,
             deadlines=my_deadlines,
+            currency=currency,
         )
         for channel, key in keys.items():
             if key in existing_keys:
@@ -114,6 +118,7 @@ def digest_message(
     tz: ZoneInfo,
     now: datetime,
     deadlines: Iterable[DeadlineFacts] = (),
+    currency: str,
 ) -> Message:
     t = _TEXT[language]
     zh = language == "zh"
@@ -136,13 +141,9 @@ def digest_message(
     for claim in closing:
         closes = claim.filing_closes_at.astimezone(tz)  # type: ignore[union-attr]
         lines.append(("  ", Untrusted(claim.waybill), f" {claim.claim_type} {t['closes']} {closes:%Y-%m-%d %H:%M}"))
-    totals: dict[str, Decimal] = {}
-    for claim in open_claims:  # claimable as claims.service.claimable_where says: a draft whose window is open
-        window_open = claim.filing_closes_at is None or claim.filing_closes_at >= now
-        if claim.state == "draft" and claim.amount is not None and window_open:
-            totals[claim.currency] = totals.get(claim.currency, Decimal("0")) + claim.amount
-    for currency, amount in sorted(totals.items()) or [("CNY", Decimal("0"))]:
-        lines.append(t["claimable"].format(amount=f"{amount:.2f}", cur=currency))
+    totals = claimable_of(claims, now=now) or {currency: Claimable(Decimal("0.00"), 0)}
+    for cur, total in sorted(totals.items()):
+        lines.append(t["claimable"].format(amount=f"{total.amount:,.2f}", cur=cur))
     # Tmall timers still open that end within the same horizon as the claims (docs/domain.md "Tmall's timers")
     due = sorted((d for d in deadlines if now <= d.due_at <= horizon), key=lambda d: (d.due_at, d.waybill))
     if due:

@@ -108,6 +108,7 @@ def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAl
         tz=settings.tz,
         now=now,
         deadlines=platform_deadlines(engine, settings, {f.parcel_id for f in flags}),
+        currency=settings.currency,
     )
     return planned
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from tracker import labels
 from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
 from tracker.couriers.detect import CourierIndex
 from tracker.errors import TrackerError
@@ -228,7 +229,7 @@ def demo(
     for slug, count in sorted(summary["by_courier"].items(), key=lambda kv: -kv[1]):
         typer.echo(f"  {names.get(slug, slug)} ({slug}): {count}")
     for direction, count in sorted(summary["by_direction"].items()):
-        typer.echo(f"  {direction}: {count}")
+        typer.echo(f"  {labels.direction_label(direction, settings.board.language)}: {count}")
     _demo_exceptions_and_alerts(app, at)
     if board:
         _start_board(settings, port, now)
@@ -260,18 +261,21 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
             .order_by(func.count().desc())
         ).all()
     typer.echo(f"open exceptions: {sum(r[2] for r in rows)}")
+    lang = app.settings.board.language  # the words of the board the demo opens (tracker/labels.py)
     for kind, severity, count in rows:
-        typer.echo(f"  {kind:<24} {severity:<9} {count}")
-    from claims.service import claimable_total, propose
+        typer.echo(f"  {labels.kind_label(kind, lang)} ({labels.state_label(severity, lang)}): {count}")
+    from claims.money import claimable
+    from claims.service import propose
     from claims.tables import load_tables
+    from tracker.values import format_money
 
     proposed = propose(app.engine, tables=load_tables(app.settings.config_dir / "claims"), now=at)
     typer.echo(
         f"claims proposed: {sum(proposed.proposed.values())} ({proposed.needs_config} need configuration); "
-        f"claimable now: {claimable_total(app.engine, now=at):,.2f} CNY"
+        f"claimable now: {format_money(claimable(app.engine, now=at).amount, app.settings.currency)}"
     )
     for claim_type, count in proposed.proposed.most_common():
-        typer.echo(f"  {claim_type:<24} {count}")
+        typer.echo(f"  {labels.claim_type_label(claim_type, lang)}: {count}")
     report = run_alerts(app.engine, app.settings, now=at)
     typer.echo(report.summary())  # the words and counts of `tracker alerts run` and the board's 今日已发提醒
 
