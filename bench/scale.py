@@ -37,10 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
+from bench.config_copy import copy_config  # noqa: E402
 from tracker.domain import ParcelFacts  # noqa: E402
 from tracker.jobs import ensure_job_schema  # noqa: E402
 from tracker.sandbox.server import free_port  # noqa: E402
-from tracker.settings import copy_config, load_settings  # noqa: E402
+from tracker.settings import load_settings  # noqa: E402
 from tracker.storage.db import make_engine, migrate  # noqa: E402
 from tracker.storage.pgcluster import PgCluster  # noqa: E402
 from tracker.storage.repo import upsert_parcels  # noqa: E402

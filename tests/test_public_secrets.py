@@ -41,7 +41,8 @@ def test_poll_checks_the_providers_couriers_use(settings: Settings) -> None:
 
 
 def test_a_bad_push_bound_is_one_line_naming_file_and_key(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
-    from tracker.settings import ConfigError, copy_config
+    from bench.config_copy import copy_config
+    from tracker.settings import ConfigError
 
     config = copy_config(CONFIG_DIR, tmp_path / "config", {"providers.toml": {"push": {"max_body_bytes": 0}}})
     monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.settings import PROJECT_ROOT, ConfigError, copy_config, load_settings
+from bench.config_copy import copy_config
+from tracker.settings import PROJECT_ROOT, ConfigError, load_settings
 
 CONFIG = PROJECT_ROOT / "config"
 

@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 
+from bench.config_copy import copy_config
 from tracker.providers.kdniao.sign import data_sign
 from tracker.providers.kuaidi100.sign import push_sign as kd100_sign
 from tracker.providers.track17.sign import push_sign as t17_sign
 from tracker.sandbox.server import free_port
-from tracker.settings import PROJECT_ROOT, copy_config
+from tracker.settings import PROJECT_ROOT
 from tracker.storage.db import make_engine, migrate
 
 DATA = Path(__file__).parent / "data"

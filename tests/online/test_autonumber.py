@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from bench.config_copy import copy_config
 from tracker.cli import app
 from tracker.couriers.detect import CourierIndex
 from tracker.providers.kuaidi100.autonumber import parse_autonumber
 from tracker.providers.kuaidi100.client import Kuaidi100Client, ask_autonumber
 from tracker.sandbox.app import SandboxState
-from tracker.settings import PROJECT_ROOT, Settings, copy_config
+from tracker.settings import PROJECT_ROOT, Settings
 
 
 @pytest.fixture

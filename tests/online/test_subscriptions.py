@@ -290,8 +290,9 @@ def test_cli_subscribe_then_parcels_and_workers_say_it_in_words(settings: Settin
 def test_cli_subscribe_refuses_when_subscriptions_are_off(tmp_path, monkeypatch, sqlite_url: str) -> None:  # noqa: ANN001
     from typer.testing import CliRunner
 
+    from bench.config_copy import copy_config
     from tracker.cli import app
-    from tracker.settings import PROJECT_ROOT, copy_config
+    from tracker.settings import PROJECT_ROOT
 
     config = copy_config(
         PROJECT_ROOT / "config", tmp_path / "c", {"providers.toml": {"subscriptions": {"enabled": False}}}

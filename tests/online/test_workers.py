@@ -23,13 +23,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select, text
 
+from bench.config_copy import copy_config
 from tracker.domain import ParcelFacts
 from tracker.poller import run_once
 from tracker.providers.clients import make_fetchers
 from tracker.sandbox.app import SandboxState, create_app, make_state
 from tracker.sandbox.control import peak_in_window
 from tracker.sandbox.server import BackgroundServer, start_background
-from tracker.settings import PROJECT_ROOT, copy_config, load_settings
+from tracker.settings import PROJECT_ROOT, load_settings
 from tracker.storage.db import make_engine, migrate
 from tracker.storage.repo import upsert_parcels
 from tracker.storage.rows import ParcelRow, PollRunRow, TrackingEventRow

@@ -5,9 +5,9 @@ Each provider is one package under tracker/providers/ whose __init__.py exports 
 (/push/<name>), the provider sections of config/providers.toml and their secret variables, the poller's
 fetchers, the push subscriptions and the sandbox's routes are all read from it, in this order.
 
-The specs are imported on first use, not when this module is: tracker/settings.py asks the registry for
+The specs are imported on first use, not when this module is: tracker/settings/ asks the registry for
 names and defaults while tracker/providers/base.py (which every parser imports) still imports
-tracker/settings.py, so an eager import here would be a cycle. A spec reaches its client, fetcher and
+tracker/settings/, so an eager import here would be a cycle. A spec reaches its client, fetcher and
 sandbox handlers through functions that import them when called, for the same reason.
 """
 
