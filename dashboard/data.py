@@ -996,7 +996,7 @@ def open_by_courier_kind(engine: Engine) -> list[dict[str, Any]]:
 def polling(engine: Engine, *, now: datetime) -> dict[str, Any]:
     """Due now, being polled (by which workers), paused providers: the polling line on the overview."""
     from tracker.leases import count_due, count_leased
-    from tracker.providers.shared import paused_providers
+    from tracker.shared_limits import paused_providers
 
     leased = count_leased(engine, now=now)
     return {

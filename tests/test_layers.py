@@ -50,3 +50,10 @@ def test_the_claims_engine_and_the_parsers_do_no_io(imports) -> None:  # type: i
             t for t in imports[module] if t.startswith(("tracker.storage", "tracker.providers.http", "tracker.ingest"))
         }
         assert io == set(), module
+
+
+def test_no_provider_module_imports_storage(imports) -> None:  # type: ignore[no-untyped-def]
+    providers = [m for m in imports if m.startswith("tracker.providers")]
+    assert len(providers) >= 10
+    for module in providers:
+        assert {t for t in imports[module] if t.startswith("tracker.storage")} == set(), module

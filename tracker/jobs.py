@@ -53,8 +53,8 @@ from tracker.errors import TrackerError
 from tracker.leases import count_due, lease_due, renew
 from tracker.poller import evaluate_rules, poll_provider, record_runs, retire_aged
 from tracker.providers.clients import PROVIDERS, BatchFetcher, breaker_of, make_fetchers
-from tracker.providers.shared import SharedPacer, pause_provider, paused_providers
 from tracker.settings import Settings
+from tracker.shared_limits import SharedPacer, pause_provider, paused_providers
 from tracker.storage.db import advisory_lock
 
 log = logging.getLogger("tracker.jobs")

@@ -111,7 +111,7 @@ def test_overview_shows_polling_progress_and_a_paused_provider(board_db, now):
     from datetime import timedelta
 
     from tracker.leases import lease_due
-    from tracker.providers.shared import pause_provider
+    from tracker.shared_limits import pause_provider
 
     engine, _ = board_db
     leased = lease_due(engine, couriers=["sf", "zto", "yto"], now=now, limit=1, owner="host-a:1", lease_seconds=600)

@@ -14,7 +14,7 @@ from tracker.cli import app
 from tracker.domain import ParcelFacts
 from tracker.leases import count_due, count_leased, lease_due, release, renew
 from tracker.poller import schedule, select_due
-from tracker.providers.shared import SharedPacer, SharedRateLimiter, pause_provider, paused_providers
+from tracker.shared_limits import SharedPacer, SharedRateLimiter, pause_provider, paused_providers
 from tracker.storage.repo import upsert_parcels
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)

@@ -64,7 +64,7 @@ def workers(
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     from tracker.leases import count_due, count_leased
-    from tracker.providers.shared import paused_providers
+    from tracker.shared_limits import paused_providers
 
     app = ctx_app(ctx)
     engine = app.engine

@@ -384,7 +384,7 @@ class PollRunRow(SQLModel, table=True):
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
-# One slot of a provider's shared rate window (tracker/providers/shared.py): `limit` rows per provider, each
+# One slot of a provider's shared rate window (tracker/shared_limits.py): `limit` rows per provider, each
 # stamped when its last request finished (while one is on the wire: now + hold); a request may take a slot
 # stamped at least `per` seconds ago.
 class ProviderSlotRow(SQLModel, table=True):
@@ -396,7 +396,7 @@ class ProviderSlotRow(SQLModel, table=True):
     used_at: datetime
 
 
-# A provider paused for every worker after its circuit breaker opened (tracker/providers/shared.py).
+# A provider paused for every worker after its circuit breaker opened (tracker/shared_limits.py).
 class ProviderPauseRow(SQLModel, table=True):
     __tablename__ = "provider_pause"
 
