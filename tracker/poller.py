@@ -189,109 +189,182 @@ async def poll_provider(
     now: datetime,
     progress: Progress | None = None,
 ) -> tuple[ProviderStats, list[int]]:
-    """Fetch, parse and store one provider's due parcels; returns its stats and the changed parcel ids."""
-    from tracker.ingest import ingest
-    from tracker.providers.base import parse_reply
+    """Fetch, parse and store one provider's due parcels; returns its stats and the changed parcel ids.
 
-    stats = ProviderStats(fetcher.provider)
-    changed: list[int] = []
+    The batches are fetched concurrently (the client paces them) and handled as they come back, in the
+    order they complete: `_ProviderPoll` holds what one provider's poll has counted and not yet stored."""
+    poll = _ProviderPoll(engine, settings, fetcher, now)
     started = time.perf_counter()
-    size = max(1, fetcher.batch_size)
-    batches = [list(parcels[i : i + size]) for i in range(0, len(parcels), size)]
-    pending_parsed: list[Any] = []
-    pending_ok: list[int] = []
-
-    def store(parsed: list[Any], ok: list[int]) -> None:
-        if parsed:
-            result = ingest(engine, parsed, now=now, source=fetcher.provider)
-            stats.new_events += result.new_events
-            changed.extend(result.changed_parcel_ids)
-        schedule(engine, ok, now=now, settings=settings, provider=fetcher.provider)
-
-    async def flush() -> None:
-        # database work runs in a thread: the event loop keeps sending the requests whose rate slot has come
-        parsed, ok = list(pending_parsed), list(pending_ok)
-        pending_parsed.clear()
-        pending_ok.clear()
-        await asyncio.to_thread(store, parsed, ok)
-
-    def failed_later(ids: list[int]) -> Any:
-        return asyncio.to_thread(
-            schedule, engine, ids, now=now, settings=settings, provider=fetcher.provider, failed=True
-        )
-
-    async def run(batch: list[DueParcel]) -> tuple[list[DueParcel], list[str] | None, str | None]:
-        try:
-            return batch, await fetcher.fetch(batch), None
-        except CircuitOpen:
-            return batch, None, None
-        except ProviderError as exc:
-            return batch, None, str(exc)
-
-    tasks = [asyncio.ensure_future(run(b)) for b in batches]
+    tasks = [asyncio.ensure_future(poll.fetch(batch)) for batch in _batches(parcels, fetcher.batch_size)]
     try:
         for next_done in asyncio.as_completed(tasks):
-            batch, bodies, error = await next_done
-            stats.batches += 1
-            ids = [p.id for p in batch]
-            if bodies is None and error is None:  # provider paused: not asked, stays due for its recovery
-                stats.paused += len(batch)
-                await asyncio.to_thread(release, engine, ids)
-            elif bodies is None:
-                stats.failed += len(batch)
-                stats.errors.append(error or "unknown error")
-                await failed_later(ids)
-            else:
-                bad: set[str] = set()
-                errored: set[str] = set()
-                for body in bodies:
-                    result = parse_reply(
-                        fetcher.provider,
-                        body,
-                        kind="query",
-                        tz=settings.tz,
-                        couriers=settings.couriers,
-                        phrases=settings.phrasebook,
-                    )
-                    named = _name_error_replies(result.waybills, batch)
-                    pending_parsed.extend(named)
-                    for w in named:
-                        if w.error:
-                            stats.provider_errors += 1
-                            errored.add(w.waybill)
-                            if len(stats.errors) < 20:
-                                stats.errors.append(f"{w.waybill}: {w.error}")
-                    for problem in result.problems:
-                        stats.errors.append(problem.message)
-                        bad.update([problem.waybill] if problem.waybill else [p.waybill for p in batch])
-                    if not result.waybills and not result.problems:
-                        bad.update(p.waybill for p in batch)
-                failed_ids = [p.id for p in batch if p.waybill in bad]
-                stats.failed += len(failed_ids)
-                stats.polled += len(batch) - len(failed_ids)
-                # an error reply (bad key or signature, no balance, 查询无结果) is stored on the parcel and
-                # asked again after failure_retry_minutes, not at the parcel's normal cadence
-                retry_ids = [p.id for p in batch if p.waybill in bad or p.waybill in errored]
-                pending_ok.extend(p.id for p in batch if p.waybill not in bad and p.waybill not in errored)
-                if retry_ids:
-                    await failed_later(retry_ids)
-                if len(pending_ok) >= FLUSH_PARCELS:
-                    await flush()
+            fetched = await next_done
+            await poll.take(fetched)
             if progress:
-                progress(fetcher.provider, len(batch))
-        await flush()
+                progress(fetcher.provider, len(fetched.batch))
+        await poll.flush()
     finally:
         for task in tasks:
             task.cancel()
-    from tracker.subscriptions import record_spent
-
-    spent = getattr(fetcher.client, "spent", None)
-    if spent is not None:
-        stats.quota = await asyncio.to_thread(record_spent, engine, fetcher.provider, spent, now=now, tz=settings.tz)
-    stats.changed = len(set(changed))
+    await poll.record_quota()
+    stats = poll.stats
+    stats.changed = len(set(poll.changed))
     stats.seconds = time.perf_counter() - started
     log.info("polled %s: %d ok, %d changed, %d failed", stats.provider, stats.polled, stats.changed, stats.failed)
-    return stats, changed
+    return stats, poll.changed
+
+
+def _batches(parcels: Sequence[DueParcel], batch_size: int) -> list[list[DueParcel]]:
+    size = max(1, batch_size)
+    return [list(parcels[i : i + size]) for i in range(0, len(parcels), size)]
+
+
+@dataclass
+class _Fetched:
+    """One batch's fetch: the reply bodies; or an error; or neither when the provider is paused."""
+
+    batch: list[DueParcel]
+    bodies: list[str] | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Reading:
+    """What one batch's replies said: the parsed waybills, and the waybills to ask again after
+    failure_retry_minutes: `unanswered` (no usable reply: counted failed) and `errored` (an error reply,
+    stored on the parcel)."""
+
+    parsed: list[Any] = field(default_factory=list)
+    unanswered: set[str] = field(default_factory=set)
+    errored: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _ProviderPoll:
+    """One provider's poll in progress: its counts, the changed parcels, and the parsed replies and answered
+    parcels waiting for the next flush (stored FLUSH_PARCELS at a time)."""
+
+    engine: Engine
+    settings: Settings
+    fetcher: BatchFetcher
+    now: datetime
+    stats: ProviderStats = field(init=False)
+    changed: list[int] = field(default_factory=list)
+    pending_parsed: list[Any] = field(default_factory=list)
+    pending_ok: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.stats = ProviderStats(self.fetcher.provider)
+
+    @property
+    def provider(self) -> str:
+        return self.fetcher.provider
+
+    async def fetch(self, batch: list[DueParcel]) -> _Fetched:
+        try:
+            return _Fetched(batch, bodies=await self.fetcher.fetch(batch))
+        except CircuitOpen:
+            return _Fetched(batch)
+        except ProviderError as exc:
+            return _Fetched(batch, error=str(exc))
+
+    async def take(self, fetched: _Fetched) -> None:
+        """Count and schedule one fetched batch; its parsed replies join the next flush."""
+        self.stats.batches += 1
+        if fetched.bodies is not None:
+            await self.answered(fetched.batch, fetched.bodies)
+        elif fetched.error is None:
+            await self.paused(fetched.batch)
+        else:
+            await self.failed(fetched.batch, fetched.error)
+
+    async def paused(self, batch: list[DueParcel]) -> None:
+        """Not asked (the circuit breaker is open): the parcels stay due for the provider's recovery."""
+        self.stats.paused += len(batch)
+        await asyncio.to_thread(release, self.engine, [p.id for p in batch])
+
+    async def failed(self, batch: list[DueParcel], error: str) -> None:
+        self.stats.failed += len(batch)
+        self.stats.errors.append(error or "unknown error")
+        await self.ask_again_later([p.id for p in batch])
+
+    async def answered(self, batch: list[DueParcel], bodies: list[str]) -> None:
+        reading = self.read(batch, bodies)
+        self.pending_parsed.extend(reading.parsed)
+        unanswered, retry = reading.unanswered, reading.unanswered | reading.errored
+        failed = sum(1 for p in batch if p.waybill in unanswered)
+        self.stats.failed += failed
+        self.stats.polled += len(batch) - failed
+        # an error reply (bad key or signature, no balance, 查询无结果) is stored on the parcel and asked
+        # again after failure_retry_minutes, not at the parcel's normal cadence
+        retry_ids = [p.id for p in batch if p.waybill in retry]
+        self.pending_ok.extend(p.id for p in batch if p.waybill not in retry)
+        if retry_ids:
+            await self.ask_again_later(retry_ids)
+        if len(self.pending_ok) >= FLUSH_PARCELS:
+            await self.flush()
+
+    def read(self, batch: list[DueParcel], bodies: list[str]) -> _Reading:
+        """Parse one batch's replies (pure, tracker.providers.base), counting the provider's errors."""
+        from tracker.providers.base import parse_reply
+
+        reading = _Reading()
+        stats, settings = self.stats, self.settings
+        for body in bodies:
+            result = parse_reply(
+                self.provider,
+                body,
+                kind="query",
+                tz=settings.tz,
+                couriers=settings.couriers,
+                phrases=settings.phrasebook,
+            )
+            named = _name_error_replies(result.waybills, batch)
+            reading.parsed.extend(named)
+            for w in named:
+                if w.error:
+                    stats.provider_errors += 1
+                    reading.errored.add(w.waybill)
+                    if len(stats.errors) < 20:
+                        stats.errors.append(f"{w.waybill}: {w.error}")
+            for problem in result.problems:
+                stats.errors.append(problem.message)
+                reading.unanswered.update([problem.waybill] if problem.waybill else [p.waybill for p in batch])
+            if not result.waybills and not result.problems:
+                reading.unanswered.update(p.waybill for p in batch)
+        return reading
+
+    async def ask_again_later(self, ids: list[int]) -> None:
+        """Schedule `ids` after failure_retry_minutes."""
+        await asyncio.to_thread(
+            schedule, self.engine, ids, now=self.now, settings=self.settings, provider=self.provider, failed=True
+        )
+
+    async def flush(self) -> None:
+        """Store the pending replies and schedule the answered parcels. The database work runs in a thread:
+        the event loop keeps sending the requests whose rate slot has come."""
+        parsed, ok = self.pending_parsed, self.pending_ok
+        self.pending_parsed, self.pending_ok = [], []
+        await asyncio.to_thread(self.store, parsed, ok)
+
+    def store(self, parsed: list[Any], ok: list[int]) -> None:
+        from tracker.ingest import ingest
+
+        if parsed:
+            result = ingest(self.engine, parsed, now=self.now, source=self.provider)
+            self.stats.new_events += result.new_events
+            self.changed.extend(result.changed_parcel_ids)
+        schedule(self.engine, ok, now=self.now, settings=self.settings, provider=self.provider)
+
+    async def record_quota(self) -> None:
+        """The provider quota the client spent today (provider_quota), when its client counts it."""
+        from tracker.subscriptions import record_spent
+
+        spent = getattr(self.fetcher.client, "spent", None)
+        if spent is not None:
+            self.stats.quota = await asyncio.to_thread(
+                record_spent, self.engine, self.provider, spent, now=self.now, tz=self.settings.tz
+            )
 
 
 def _name_error_replies(waybills: Sequence[Any], batch: Sequence[DueParcel]) -> list[Any]:
