@@ -477,10 +477,11 @@ def set_input(
         raise TrackerError(f"claim {claim_id}: unknown input(s) {', '.join(unknown)}")
     values = {k: v for k, v in given.items() if v is not None}
     if not values:
-        raise TrackerError(f"claim {claim_id}: give at least one input, e.g. --fixed-amount 100.00")
+        names = ", ".join(name.replace("_", " ") for name in (*PARCEL_INPUTS, *EXTRA_INPUTS))
+        raise TrackerError(f"claim {claim_id}: give at least one input ({names})")
     for name, value in values.items():
         if value < 0:
-            raise TrackerError(f"--{name.replace('_', '-')}: expected an amount of 0 or more, got {value}")
+            raise TrackerError(f"expected the {name.replace('_', ' ')} to be 0 or more, got {value}", field=name)
     claim = get_claim(engine, claim_id)
     if claim["state"] not in OPEN_STATES:
         raise TrackerError(f"claim {claim_id} is {claim['state']}: only an unfiled claim takes new inputs")

@@ -9,7 +9,7 @@ import typer
 
 from claims import cli as claims_cli  # the CLI is the one entrypoint that joins tracker and claims
 from tracker.commands import alerts, board, core, db, online, providers, pushes, rules, setup, subscribe, worker
-from tracker.commands.context import AppContext
+from tracker.commands.context import AppContext, error_line
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -43,7 +43,7 @@ def main() -> None:
     try:
         app()
     except TrackerError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(error_line(exc) + "\n")
         sys.exit(2)
 
 

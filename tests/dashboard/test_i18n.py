@@ -129,13 +129,17 @@ def test_value_label_speaks_each_domain():
     assert value_label("source", "kdniao", "zh") == "快递鸟"
 
 
-def test_service_errors_become_the_boards_words_and_the_cli_keeps_its_own():
+def test_service_errors_become_the_boards_words_and_the_cli_names_its_option():
     from dashboard.i18n import error_text
+    from tracker.commands.context import error_line
     from tracker.errors import TrackerError
 
-    exc = TrackerError("--to: the assignee's name is required", code="assignee_required")
-    assert str(exc) == "--to: the assignee's name is required"
+    exc = TrackerError("the assignee's name is required", code="assignee_required", field="assignee")
+    assert error_line(exc) == "error: --to: the assignee's name is required"
     assert error_text(exc, "zh") == "请填写「分配给」的姓名"
+    negative = TrackerError("expected the fixed amount to be 0 or more, got -1", field="fixed_amount")
+    assert error_line(negative) == "error: --fixed-amount: expected the fixed amount to be 0 or more, got -1"
+    assert error_line(TrackerError("no claims match")) == "error: no claims match"
     moved = TrackerError(
         "claim 7 is paid; it cannot become filed", code="claim_transition", claim_id=7, state="paid", to="filed"
     )

@@ -327,7 +327,7 @@ def test_the_demo_summary_and_the_board_count_sent_alerts_alike(demo_board):
 
 
 def test_a_service_error_on_the_board_is_one_line_in_chinese(board_db):
-    """Assigning with no name: the lifecycle's CLI words ("--to: the assignee's name is required") become
+    """Assigning with no name: the lifecycle's words ("the assignee's name is required") become
     the board's own line, naming the row."""
     from tests.dashboard.test_queue import act, open_queue
 

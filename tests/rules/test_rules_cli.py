@@ -10,6 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tracker.cli import app
+from tracker.commands.context import error_line
 from tracker.errors import TrackerError
 from tracker.storage.repo import AUDIT
 from tracker.storage.rows import ParcelFactRow
@@ -25,7 +26,7 @@ def run(settings, monkeypatch):  # type: ignore[no-untyped-def]
     def invoke(*args: str) -> tuple[int, str]:
         result = runner.invoke(app, ["--config", str(settings.config_dir), *args])
         if isinstance(result.exception, TrackerError):  # what tracker.cli.main prints, exit 2
-            return 2, f"error: {result.exception}"
+            return 2, error_line(result.exception)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result.exit_code, result.output

@@ -70,8 +70,9 @@ def test_return_short_keeps_counts_and_weights(db, settings) -> None:  # type: i
 def test_a_waybill_two_couriers_share_needs_the_courier(db) -> None:  # type: ignore[no-untyped-def]
     db.parcel(created=NOW, waybill="1234567890123", courier="yunda")
     db.parcel(created=NOW, waybill="1234567890123", courier="sto")
-    with pytest.raises(TrackerError, match="several couriers .sto, yunda.; give --courier"):
+    with pytest.raises(TrackerError, match="several couriers .sto, yunda.; name the courier"):
         facts.buyer_unreachable(db.engine, waybill="1234567890123", actor="agent.li", now=NOW)
     facts.buyer_unreachable(db.engine, waybill="1234567890123", courier="sto", actor="agent.li", now=NOW)
-    with pytest.raises(TrackerError, match="--by"):
+    with pytest.raises(TrackerError, match="the name of the person recording the fact is required") as no_one:
         facts.confirm_loss(db.engine, waybill="1234567890123", courier="sto", actor=" ", now=NOW)
+    assert no_one.value.field == "actor"

@@ -18,6 +18,7 @@ from claims import service
 from claims.formula import show
 from claims.tables import load_tables
 from tracker.cli import app
+from tracker.commands.context import error_line
 from tracker.errors import TrackerError
 from tracker.storage.repo import AUDIT, PARCEL
 from tracker.storage.rows import ParcelFactRow
@@ -32,7 +33,7 @@ def run(settings):  # type: ignore[no-untyped-def]
     def invoke(*args: str) -> tuple[int, str]:
         result = runner.invoke(app, ["--config", str(settings.config_dir), *args])
         if isinstance(result.exception, TrackerError):
-            return 2, f"error: {result.exception}"
+            return 2, error_line(result.exception)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result.exit_code, result.output

@@ -73,6 +73,26 @@ def ctx_app(ctx: typer.Context) -> AppContext:
     return obj
 
 
+# The options whose name is not the service's argument with dashes (TrackerError.field -> option).
+OPTION_OF_FIELD = {
+    "actor": "--by",
+    "assignee": "--to",
+    "refund_deadline": "--deadline",
+    "items_received": "--received",
+    "shipped_kg": "--shipped",
+    "returned_kg": "--returned",
+}
+
+
+def error_line(exc: TrackerError) -> str:
+    """The line the CLI prints for an error: a service names the input at fault in its own words (`field`), and
+    the CLI puts the option that gives it in front (`--to: the assignee's name is required`)."""
+    if exc.field is None:
+        return f"error: {exc}"
+    option = OPTION_OF_FIELD.get(exc.field, "--" + exc.field.replace("_", "-"))
+    return f"error: {option}: {exc}"
+
+
 BY_HELP = "Who makes the change, for the audit log (default: $TRACKER_USER, else the login name)."
 
 

@@ -37,8 +37,9 @@ def find_parcel(engine: Engine, *, waybill: str, courier: str | None = None) -> 
     if len(rows) > 1:
         couriers = ", ".join(sorted(r["courier"] for r in rows))
         raise TrackerError(
-            f"waybill {waybill}: several couriers ({couriers}); give --courier",
+            f"waybill {waybill}: several couriers ({couriers}); name the courier",
             code="several_couriers",
+            field="courier",
             waybill=waybill,
         )
     return rows[0]
@@ -65,7 +66,9 @@ def record_fact(
 ) -> int:
     """Store one fact (and optional parcel column updates) and its audit line; returns the fact id."""
     if not actor.strip():
-        raise TrackerError("--by: the name of the person recording the fact is required", code="actor_required")
+        raise TrackerError(
+            "the name of the person recording the fact is required", code="actor_required", field="actor"
+        )
     parcel = find_parcel(engine, waybill=waybill, courier=courier)
     clean = {k: _plain(v) for k, v in (data or {}).items() if v is not None}
     with engine.begin() as conn:
@@ -149,7 +152,7 @@ def return_agreed(
     """A return was agreed on this parcel's order, with the platform's refund deadline and refund type
     (极速退款 = express ladder). Sets the parcel's return_agreed_at / refund_deadline / refund_express."""
     if refund_deadline.utcoffset() is None:
-        raise TrackerError("--deadline: expected a time with a zone", code="deadline_zone")
+        raise TrackerError("the refund deadline needs a time zone", code="deadline_zone", field="refund_deadline")
     agreed = agreed_at or now
     data = {"refund_deadline": refund_deadline, "express": express, "agreed_at": agreed, "note": note}
     updates = {"return_agreed_at": agreed, "refund_deadline": refund_deadline, "refund_express": express}
@@ -196,8 +199,9 @@ def return_short(
     """Fewer items received than the return claims: `return_partial`."""
     if items_received >= items_claimed:
         raise TrackerError(
-            f"--received {items_received} is not fewer than --claimed {items_claimed}: not a short return",
+            f"{items_received} received is not fewer than {items_claimed} claimed: not a short return",
             code="not_short",
+            field="items_received",
             received=items_received,
             claimed=items_claimed,
         )
@@ -260,10 +264,10 @@ def signed_by_other(
     return record_fact(engine, waybill=waybill, kind=kind, actor=actor, now=now, courier=courier, data=data)
 
 
-def grams(kg: Decimal, option: str) -> int:
-    """A weight in kg as whole grams (what the rules compare)."""
+def grams(kg: Decimal, what: str, field: str) -> int:
+    """A weight in kg as whole grams (what the rules compare); `what` names it, `field` is its argument."""
     if kg < 0:
-        raise TrackerError(f"{option}: expected a weight of 0 kg or more, got {kg}")
+        raise TrackerError(f"expected {what} to be 0 kg or more, got {kg}", field=field)
     return int((kg * 1000).to_integral_value())
 
 
@@ -283,8 +287,8 @@ def return_weighed(
     data = {
         "shipped_kg": shipped_kg,
         "returned_kg": returned_kg,
-        "shipped_g": grams(shipped_kg, "--shipped"),
-        "returned_g": grams(returned_kg, "--returned"),
+        "shipped_g": grams(shipped_kg, "the weight shipped", "shipped_kg"),
+        "returned_g": grams(returned_kg, "the weight returned", "returned_kg"),
         "note": note,
     }
     return record_fact(
@@ -292,7 +296,7 @@ def return_weighed(
     )
 
 
-def _platform_event(kind: FactKind, option: str) -> Any:
+def _platform_event(kind: FactKind) -> Any:
     def record(
         engine: Engine,
         *,
@@ -305,9 +309,9 @@ def _platform_event(kind: FactKind, option: str) -> Any:
     ) -> int:
         when = at or now
         if when.utcoffset() is None:
-            raise TrackerError(f"{option}: expected a time with a zone")
+            raise TrackerError("the time of the event needs a time zone", field="at")
         if when > now:
-            raise TrackerError(f"{option}: {when.isoformat()} is later than now ({now.isoformat()})")
+            raise TrackerError(f"the event's time {when.isoformat()} is later than now ({now.isoformat()})", field="at")
         return record_fact(
             engine, waybill=waybill, kind=kind, actor=actor, now=now, courier=courier, data={"at": when, "note": note}
         )
@@ -316,8 +320,8 @@ def _platform_event(kind: FactKind, option: str) -> Any:
 
 
 # 交易成功 on the platform: the 未收到货 complaint window counts from it (tracker.rules.tmall_timers)
-trade_succeeded = _platform_event(FactKind.trade_succeeded, "--at")
+trade_succeeded = _platform_event(FactKind.trade_succeeded)
 # the buyer opened a 未收到货 complaint: 72 h to negotiate
-complaint_opened = _platform_event(FactKind.complaint_opened, "--at")
+complaint_opened = _platform_event(FactKind.complaint_opened)
 # the buyer changed the complaint's amount: in the last 24 h it moves the negotiation deadline
-complaint_amount_changed = _platform_event(FactKind.complaint_amount_changed, "--at")
+complaint_amount_changed = _platform_event(FactKind.complaint_amount_changed)

@@ -45,9 +45,9 @@ def list_flags(
 ) -> list[dict[str, Any]]:
     """Flags with their parcel's waybill, escalated first, then newest; filters run in SQL."""
     if kind is not None and kind not in FlagKind.__members__:
-        raise TrackerError(f"--kind: expected one of {', '.join(FlagKind)}, got {kind!r}")
+        raise TrackerError(f"expected a flag kind ({', '.join(FlagKind)}), got {kind!r}", field="kind")
     if state is not None and state not in FlagState.__members__:
-        raise TrackerError(f"--state: expected one of {', '.join(FlagState)}, got {state!r}")
+        raise TrackerError(f"expected a flag state ({', '.join(FlagState)}), got {state!r}", field="state")
     query = select(*(FLAG.c[c] for c in LIST_COLUMNS if c != "waybill"), PARCEL.c.waybill).join(
         PARCEL, PARCEL.c.id == FLAG.c.parcel_id
     )
@@ -84,7 +84,7 @@ def _change(
     refuse_resolved: bool = True,
 ) -> dict[str, Any]:
     if not actor.strip():
-        raise TrackerError("--by: the name of the person making the change is required", code="actor_required")
+        raise TrackerError("the name of the person making the change is required", code="actor_required", field="actor")
     with engine.begin() as conn:
         flag = _load(conn, flag_id)
         if refuse_resolved and flag["state"] == FlagState.resolved:
@@ -119,7 +119,7 @@ def assign(
 ) -> dict[str, Any]:
     """Give the flag to a person (state unchanged)."""
     if not to.strip():
-        raise TrackerError("--to: the assignee's name is required", code="assignee_required")
+        raise TrackerError("the assignee's name is required", code="assignee_required", field="assignee")
     values: dict[str, Any] = {"assignee": to}
     if note:
         values["note"] = note
@@ -141,7 +141,7 @@ def add_note(engine: Engine, *, flag_id: int, text: str, actor: str, now: dateti
     """Add a line to the flag's note (state unchanged; also on a resolved flag): the note keeps every line,
     newest last, each with its author; the audit log has the line alone."""
     if not text.strip():
-        raise TrackerError("--note: the note is empty", code="note_empty")
+        raise TrackerError("the note is empty", code="note_empty", field="note")
     with engine.connect() as conn:
         current = _load(conn, flag_id)["note"]
     line = f"{actor}: {text.strip()}"
