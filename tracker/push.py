@@ -309,116 +309,12 @@ def create_push_app(
     route reads its body within [push] max_bytes and body_timeout_seconds (tracker/push_guard.py); run it with
     push_guard.uvicorn_options for the connection bounds."""
     now = clock or (lambda: datetime.now(UTC))
-    providers = settings.providers
-    limits = providers.push
+    limits = settings.providers.push
     _ = settings.phrasebook  # read now, not on the first push (half a second)
     committer = GroupCommit(
         engine, settings, now, window=limits.group_window_ms / 1000, max_group=limits.group_max_pushes
     )
-
-    def reject(provider: str, request: Request, status: int, why: str, body: dict[str, Any]) -> Response:
-        client = request.client.host if request.client else "?"
-        log.warning("push %s from %s rejected (%d): %s", provider, client, status, why)
-        return _json(body, status)
-
-    async def take(
-        provider: str, request: Request, payload: str | bytes, nack: Callable[[str], dict[str, Any]], what: str
-    ) -> Response | None:
-        """Store a signed payload through the group commit. None when it was read whole and committed (the
-        caller acknowledges); a write the database refused is answered 503 with the provider's refusal (it
-        resends); an unreadable payload is kept as a dead letter and refused, so it is never acknowledged and
-        lost (docs/operations-pushes.md)."""
-        outcome = await committer.submit(provider, payload, what)
-        if outcome.failed:
-            return reject(provider, request, 503, outcome.failed, nack("暂时无法保存，请重发"))
-        if outcome.count and not outcome.problems:
-            return None
-        why = "; ".join(outcome.problems)
-        reason = f"{what}格式错误" if outcome.not_json else "推送内容无法解析"
-        if outcome.count:
-            why = f"{outcome.count} waybills stored but {why}"
-        letter = await run_in_threadpool(deadletter.keep, engine, provider, payload, why, now=now())
-        return reject(provider, request, 400, f"{why} [kept as dead letter {letter}]", nack(reason))
-
-    async def kuaidi100(request: Request) -> Response:
-        form = await request.form()
-        param, sign = str(form.get("param", "")), str(form.get("sign", ""))
-        if not param:
-            return reject(
-                "kuaidi100",
-                request,
-                400,
-                "no param field",
-                {"result": False, "returnCode": "400", "message": "缺少param"},
-            )
-        if not kd100_verify(param, providers.kuaidi100.salt, sign):
-            return reject(
-                "kuaidi100",
-                request,
-                401,
-                "signature does not match md5(param + salt)",
-                {"result": False, "returnCode": "503", "message": "验证签名失败"},
-            )
-        refused = await take(
-            "kuaidi100",
-            request,
-            param,
-            lambda reason: {"result": False, "returnCode": "400", "message": reason},
-            "param",
-        )
-        return refused or _json(KD100_ACK)
-
-    async def kdniao(request: Request) -> Response:
-        form = await request.form()
-        data, sign = str(form.get("RequestData", "")), str(form.get("DataSign", ""))
-        request_type = str(form.get("RequestType", ""))
-        ebid = providers.kdniao.ebusiness_id
-        update_time = now().astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
-        nack = {"EBusinessID": ebid, "UpdateTime": update_time, "Success": False}
-        if request_type not in ("101", "102") or not data:
-            return reject(
-                "kdniao",
-                request,
-                400,
-                f"RequestType {request_type!r} or RequestData missing",
-                {**nack, "Reason": "RequestType或RequestData错误"},
-            )
-        if not verify_data_sign(data, providers.kdniao.app_key, sign):
-            return reject("kdniao", request, 401, "DataSign does not match", {**nack, "Reason": "DataSign签名校验失败"})
-        refused = await take("kdniao", request, data, lambda reason: {**nack, "Reason": reason}, "RequestData")
-        return refused or _json({"EBusinessID": ebid, "UpdateTime": update_time, "Success": True, "Reason": ""})
-
-    async def track17(request: Request) -> Response:
-        raw = await request.body()
-        if not t17_verify(raw, providers.track17.key, request.headers.get("sign", "")):
-            return reject(
-                "track17",
-                request,
-                401,
-                "sign header does not match sha256(body + '/' + key)",
-                {"code": 401, "message": "invalid sign"},
-            )
-        refused = await take("track17", request, raw, lambda reason: {"code": 400, "message": reason}, "body")
-        return refused or Response(status_code=200)
-
-    def refuse_all(name: str, variable: str) -> Callable[[Request], Awaitable[Response]]:
-        async def handle(request: Request) -> Response:
-            why = f"no secret of its own configured (set {variable}); the sandbox's public one is not accepted"
-            return reject(name, request, 401, why, {"code": 401, "message": "no secret configured"})
-
-        return handle
-
-    # one route per provider that pushes (tracker/providers/registry.py); the three above keep their own checks
-    handlers = {"kuaidi100": kuaidi100, "kdniao": kdniao, "track17": track17}
-    routes = []
-    for name, variable in (unserved or {}).items():
-        routes.append(Route(f"/push/{name}", refuse_all(name, variable), methods=["POST"]))
-    for name, spec in registry.specs().items():
-        if spec.push is not None and (only is None or name in only) and name not in (unserved or {}):
-            handler = handlers.get(name) or make_push_handler(
-                name, spec.push, providers.of(name), tz=settings.tz, now=now, take=take, reject=reject
-            )
-            routes.append(Route(f"/push/{name}", handler, methods=["POST"]))
+    receiver = _Receiver(engine, settings, now, committer)
     middleware = [
         Middleware(
             BodyLimit,
@@ -433,7 +329,137 @@ def create_push_app(
         yield
         committer.close()  # the writer thread answers what it holds, then stops
 
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return Starlette(routes=receiver.routes(only, unserved or {}), middleware=middleware, lifespan=lifespan)
+
+
+@dataclass
+class _Receiver:
+    """The push routes: one per provider that pushes (tracker/providers/registry.py). Kuaidi100, Kdniao and
+    17TRACK keep handlers of their own; another provider gets the one its PushSpec describes
+    (tracker/providers/push_handler.py). Each checks the signature, then `take`s the payload."""
+
+    engine: Engine
+    settings: Settings
+    now: Callable[[], datetime]
+    committer: GroupCommit
+
+    def routes(self, only: Iterable[str] | None, unserved: Mapping[str, str]) -> list[Route]:
+        handlers = {"kuaidi100": self.kuaidi100, "kdniao": self.kdniao, "track17": self.track17}
+        routes = [
+            Route(f"/push/{name}", self.refuse_all(name, variable), methods=["POST"])
+            for name, variable in unserved.items()
+        ]
+        for name, spec in registry.specs().items():
+            if spec.push is not None and (only is None or name in only) and name not in unserved:
+                handler = handlers.get(name) or make_push_handler(
+                    name,
+                    spec.push,
+                    self.settings.providers.of(name),
+                    tz=self.settings.tz,
+                    now=self.now,
+                    take=self.take,
+                    reject=self.reject,
+                )
+                routes.append(Route(f"/push/{name}", handler, methods=["POST"]))
+        return routes
+
+    @staticmethod
+    def reject(provider: str, request: Request, status: int, why: str, body: dict[str, Any]) -> Response:
+        client = request.client.host if request.client else "?"
+        log.warning("push %s from %s rejected (%d): %s", provider, client, status, why)
+        return _json(body, status)
+
+    async def take(
+        self, provider: str, request: Request, payload: str | bytes, nack: Callable[[str], dict[str, Any]], what: str
+    ) -> Response | None:
+        """Store a signed payload through the group commit. None when it was read whole and committed (the
+        caller acknowledges); a write the database refused is answered 503 with the provider's refusal (it
+        resends); an unreadable payload is kept as a dead letter and refused, so it is never acknowledged and
+        lost (docs/operations-pushes.md)."""
+        outcome = await self.committer.submit(provider, payload, what)
+        if outcome.failed:
+            return self.reject(provider, request, 503, outcome.failed, nack("暂时无法保存，请重发"))
+        if outcome.count and not outcome.problems:
+            return None
+        why = "; ".join(outcome.problems)
+        reason = f"{what}格式错误" if outcome.not_json else "推送内容无法解析"
+        if outcome.count:
+            why = f"{outcome.count} waybills stored but {why}"
+        letter = await run_in_threadpool(deadletter.keep, self.engine, provider, payload, why, now=self.now())
+        return self.reject(provider, request, 400, f"{why} [kept as dead letter {letter}]", nack(reason))
+
+    async def kuaidi100(self, request: Request) -> Response:
+        form = await request.form()
+        param, sign = str(form.get("param", "")), str(form.get("sign", ""))
+        if not param:
+            return self.reject(
+                "kuaidi100",
+                request,
+                400,
+                "no param field",
+                {"result": False, "returnCode": "400", "message": "缺少param"},
+            )
+        if not kd100_verify(param, self.settings.providers.kuaidi100.salt, sign):
+            return self.reject(
+                "kuaidi100",
+                request,
+                401,
+                "signature does not match md5(param + salt)",
+                {"result": False, "returnCode": "503", "message": "验证签名失败"},
+            )
+        refused = await self.take(
+            "kuaidi100",
+            request,
+            param,
+            lambda reason: {"result": False, "returnCode": "400", "message": reason},
+            "param",
+        )
+        return refused or _json(KD100_ACK)
+
+    async def kdniao(self, request: Request) -> Response:
+        form = await request.form()
+        data, sign = str(form.get("RequestData", "")), str(form.get("DataSign", ""))
+        request_type = str(form.get("RequestType", ""))
+        config = self.settings.providers.kdniao
+        ebid = config.ebusiness_id
+        update_time = self.now().astimezone(self.settings.tz).strftime("%Y-%m-%d %H:%M:%S")
+        nack = {"EBusinessID": ebid, "UpdateTime": update_time, "Success": False}
+        if request_type not in ("101", "102") or not data:
+            return self.reject(
+                "kdniao",
+                request,
+                400,
+                f"RequestType {request_type!r} or RequestData missing",
+                {**nack, "Reason": "RequestType或RequestData错误"},
+            )
+        if not verify_data_sign(data, config.app_key, sign):
+            return self.reject(
+                "kdniao", request, 401, "DataSign does not match", {**nack, "Reason": "DataSign签名校验失败"}
+            )
+        refused = await self.take("kdniao", request, data, lambda reason: {**nack, "Reason": reason}, "RequestData")
+        return refused or _json({"EBusinessID": ebid, "UpdateTime": update_time, "Success": True, "Reason": ""})
+
+    async def track17(self, request: Request) -> Response:
+        raw = await request.body()
+        if not t17_verify(raw, self.settings.providers.track17.key, request.headers.get("sign", "")):
+            return self.reject(
+                "track17",
+                request,
+                401,
+                "sign header does not match sha256(body + '/' + key)",
+                {"code": 401, "message": "invalid sign"},
+            )
+        refused = await self.take("track17", request, raw, lambda reason: {"code": 400, "message": reason}, "body")
+        return refused or Response(status_code=200)
+
+    def refuse_all(self, name: str, variable: str) -> Callable[[Request], Awaitable[Response]]:
+        """The route of a provider whose secret is the sandbox's public one: every push is refused (401)."""
+        why = f"no secret of its own configured (set {variable}); the sandbox's public one is not accepted"
+
+        async def handle(request: Request) -> Response:
+            return self.reject(name, request, 401, why, {"code": 401, "message": "no secret configured"})
+
+        return handle
 
 
 PUSH_ONLY_ENV = "TRACKER_PUSH_ONLY"  # JSON list: the providers `tracker serve-push --workers N` serves
