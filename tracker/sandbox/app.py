@@ -525,6 +525,54 @@ async def control_stats(request: Request) -> Response:
     return _json(dict(state.stats))
 
 
+@dataclass(frozen=True)
+class _PushOrder:
+    """What a control_push request asks for, checked (see control_push)."""
+
+    provider: str
+    waybills: list[str]
+    callback: str
+    slug: str | None
+    courier: CourierConfig | None
+    notice: str
+    request_type: str
+    api_version: str
+    resultv2: str | None
+    bad_sign: bool
+
+    def key(self, secret: str) -> str:
+        """The signing secret, spoiled when the order asks for a bad signature."""
+        return secret + ("x" if self.bad_sign else "")
+
+
+def _push_order(state: SandboxState, data: dict[str, Any]) -> _PushOrder | str:
+    """The request's order, or what is wrong with it."""
+    try:
+        provider = str(data["provider"])
+        slug = str(data.get("courier") or "") or None
+        order = _PushOrder(
+            provider=provider,
+            waybills=[str(w) for w in data["waybills"]],
+            callback=str(data.get("callback") or ""),
+            slug=slug,
+            courier=state.couriers[slug] if slug else None,
+            notice=str(data.get("notice") or "auto"),
+            request_type=str(data.get("request_type") or "101"),
+            api_version=str(data.get("api_version") or "v2.2"),
+            resultv2=str(data["resultv2"]) if data.get("resultv2") is not None else None,
+            bad_sign=bool(data.get("bad_sign")),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        return f"bad push request: {exc}"
+    if provider not in PUSH_NOTICES:
+        return f"unknown provider {provider!r}"
+    if order.notice not in PUSH_NOTICES[provider]:
+        return f"notice for {provider} must be one of {', '.join(PUSH_NOTICES[provider])}, got {order.notice!r}"
+    if order.request_type not in ("101", "102") or order.api_version not in T17_VERSIONS:
+        return "request_type must be 101 or 102 and api_version v2.2 or v2.4"
+    return order
+
+
 async def control_push(request: Request) -> Response:
     """Send signed pushes for `waybills` to `callback` in `provider`'s push format; report the answers.
 
@@ -535,89 +583,94 @@ async def control_push(request: Request) -> Response:
     `api_version` (track17 "v2.2" or "v2.4")."""
     state: SandboxState = request.app.state.sandbox
     try:
-        data = await _control_json(request)
-        provider = str(data["provider"])
-        waybills = [str(w) for w in data["waybills"]]
-        callback = str(data.get("callback") or "")
-        slug = str(data.get("courier") or "") or None
-        courier = state.couriers[slug] if slug else None
-        notice = str(data.get("notice") or "auto")
-        request_type = str(data.get("request_type") or "101")
-        api_version = str(data.get("api_version") or "v2.2")
+        order = _push_order(state, await _control_json(request))
     except (KeyError, ValueError, TypeError) as exc:
-        return _json({"error": f"bad push request: {exc}"}, 400)
-    if provider not in PUSH_NOTICES:
-        return _json({"error": f"unknown provider {provider!r}"}, 400)
-    if notice not in PUSH_NOTICES[provider]:
-        return _json(
-            {"error": f"notice for {provider} must be one of {', '.join(PUSH_NOTICES[provider])}, got {notice!r}"}, 400
+        order = f"bad push request: {exc}"
+    if isinstance(order, str):
+        return _json({"error": order}, 400)
+    build = {"kuaidi100": _kuaidi100_pushes, "kdniao": _kdniao_pushes}.get(order.provider, _track17_pushes)
+    requests = build(state, order, state.clock.now())
+    results = await _send_pushes(requests)
+    state.stats[f"push.{order.provider}"] += len(requests)
+    return _json({"sent": len(requests), "results": results})
+
+
+def _kuaidi100_pushes(state: SandboxState, order: _PushOrder, now: datetime) -> list[dict[str, Any]]:
+    """One form post per waybill, to the URL it was subscribed with unless the order names one."""
+    requests = []
+    for wb in order.waybills:
+        sub = state.kd100_subscriptions.get(wb, {})
+        com = (order.courier.kuaidi100 if order.courier else None) or sub.get("company") or "zhongtong"
+        resultv2 = order.resultv2 if order.resultv2 is not None else sub.get("resultv2", "")
+        salt = str(sub["salt"]) if sub.get("salt") is not None else accounts.KUAIDI100_SALT
+        who = order.slug or state.courier_by("kuaidi100", com)
+        visible = state.book.visible(wb, now)
+        body = render.kuaidi100_push_param(com, wb, visible, now, courier=who, resultv2=resultv2, notice=order.notice)
+        param = json.dumps(body, ensure_ascii=False)
+        sign = kd100_push_sign(param, order.key(salt)).upper()  # the real pushes' case
+        url = order.callback or sub.get("callback", "")
+        requests.append({"url": url, "data": {"param": param, "sign": sign}})
+    return requests
+
+
+def _kdniao_pushes(state: SandboxState, order: _PushOrder, now: datetime) -> list[dict[str, Any]]:
+    """One form post carrying every waybill."""
+    shipper = (order.courier.kdniao if order.courier else None) or "ZTO"
+    extended = order.request_type == "102"
+    items = [
+        render.kdniao_push_item(
+            accounts.KDNIAO_EBUSINESS_ID,
+            shipper,
+            wb,
+            state.book.visible(wb, now),
+            courier=order.slug or state.courier_by("kdniao", shipper),
+            extended=extended,
+            callback=state.kdn_callbacks.get(wb, ""),
         )
-    if request_type not in ("101", "102") or api_version not in T17_VERSIONS:
-        return _json({"error": "request_type must be 101 or 102 and api_version v2.2 or v2.4"}, 400)
-    bad_sign = bool(data.get("bad_sign"))
-    now = state.clock.now()
-    requests: list[dict[str, Any]] = []
-    if provider == "kuaidi100":
-        for wb in waybills:
-            sub = state.kd100_subscriptions.get(wb, {})
-            com = (courier.kuaidi100 if courier else None) or sub.get("company") or "zhongtong"
-            resultv2 = str(data["resultv2"]) if data.get("resultv2") is not None else sub.get("resultv2", "")
-            salt = sub.get("salt") if sub.get("salt") is not None else accounts.KUAIDI100_SALT
-            who = slug or state.courier_by("kuaidi100", com)
-            visible = state.book.visible(wb, now)
-            body = render.kuaidi100_push_param(com, wb, visible, now, courier=who, resultv2=resultv2, notice=notice)
-            param = json.dumps(body, ensure_ascii=False)
-            sign = kd100_push_sign(param, salt + ("x" if bad_sign else "")).upper()  # the real pushes' case
-            url = callback or sub.get("callback", "")
-            requests.append({"url": url, "data": {"param": param, "sign": sign}})
-    elif provider == "kdniao":
-        shipper = (courier.kdniao if courier else None) or "ZTO"
-        items = [
-            render.kdniao_push_item(
-                accounts.KDNIAO_EBUSINESS_ID,
-                shipper,
+        for wb in order.waybills
+    ]
+    push = render.kdniao_push_body(accounts.KDNIAO_EBUSINESS_ID, now, items, extended=extended)
+    request_data = json.dumps(push, ensure_ascii=False)
+    sign = data_sign(request_data, order.key(accounts.KDNIAO_APP_KEY))
+    form = {"RequestData": request_data, "DataSign": sign, "RequestType": order.request_type}
+    return [{"url": order.callback, "data": form}]
+
+
+def _track17_pushes(state: SandboxState, order: _PushOrder, now: datetime) -> list[dict[str, Any]]:
+    """One JSON webhook per waybill: TRACKING_UPDATED with its track_info, or without it (`minimal`), or
+    TRACKING_STOPPED."""
+    requests = []
+    for wb in order.waybills:
+        meta = state.t17_meta.get(wb, {})
+        carrier = (order.courier.track17 if order.courier else None) or meta.get("carrier") or T17_DEFAULT_CARRIER
+        visible = state.book.visible(wb, now)
+        stopped = meta.get("stopped") or render.track17_stop_due(visible, now)
+        if order.notice == "stopped" or (order.notice == "auto" and stopped):
+            hook = render.track17_webhook("TRACKING_STOPPED", wb, carrier, tag=meta.get("tag"))
+        elif order.notice == "minimal":
+            hook = render.track17_webhook("TRACKING_UPDATED", wb, carrier, tag=meta.get("tag"))
+        else:
+            found, names = state.t17_provider(carrier)
+            info = render.track17_info(
                 wb,
-                state.book.visible(wb, now),
-                courier=slug or state.courier_by("kdniao", shipper),
-                extended=request_type == "102",
-                callback=state.kdn_callbacks.get(wb, ""),
+                carrier,
+                visible,
+                now,
+                courier=order.slug or found,
+                provider_name=names,
+                version=order.api_version,
+                tag=meta.get("tag"),
             )
-            for wb in waybills
-        ]
-        push = render.kdniao_push_body(accounts.KDNIAO_EBUSINESS_ID, now, items, extended=request_type == "102")
-        request_data = json.dumps(push, ensure_ascii=False)
-        sign = data_sign(request_data, accounts.KDNIAO_APP_KEY + ("x" if bad_sign else ""))
-        requests.append(
-            {"url": callback, "data": {"RequestData": request_data, "DataSign": sign, "RequestType": request_type}}
-        )
-    else:
-        for wb in waybills:
-            meta = state.t17_meta.get(wb, {})
-            carrier = (courier.track17 if courier else None) or meta.get("carrier") or T17_DEFAULT_CARRIER
-            visible = state.book.visible(wb, now)
-            stopped = meta.get("stopped") or render.track17_stop_due(visible, now)
-            if notice == "stopped" or (notice == "auto" and stopped):
-                hook = render.track17_webhook("TRACKING_STOPPED", wb, carrier, tag=meta.get("tag"))
-            elif notice == "minimal":
-                hook = render.track17_webhook("TRACKING_UPDATED", wb, carrier, tag=meta.get("tag"))
-            else:
-                found, names = state.t17_provider(carrier)
-                info = render.track17_info(
-                    wb,
-                    carrier,
-                    visible,
-                    now,
-                    courier=slug or found,
-                    provider_name=names,
-                    version=api_version,
-                    tag=meta.get("tag"),
-                )
-                hook = render.track17_webhook("TRACKING_UPDATED", wb, carrier, info=info)
-            raw = json.dumps(hook, ensure_ascii=False).encode()
-            sign = t17_push_sign(raw, accounts.TRACK17_KEY + ("x" if bad_sign else ""))
-            requests.append(
-                {"url": callback, "content": raw, "headers": {"sign": sign, "content-type": "application/json"}}
-            )
+            hook = render.track17_webhook("TRACKING_UPDATED", wb, carrier, info=info)
+        raw = json.dumps(hook, ensure_ascii=False).encode()
+        sign = t17_push_sign(raw, order.key(accounts.TRACK17_KEY))
+        headers = {"sign": sign, "content-type": "application/json"}
+        requests.append({"url": order.callback, "content": raw, "headers": headers})
+    return requests
+
+
+async def _send_pushes(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Post each request in turn; each one's answer (status and body) or why it was not sent."""
     results: list[dict[str, Any]] = []
     async with httpx.AsyncClient(timeout=20) as client:
         for req in requests:
@@ -630,8 +683,7 @@ async def control_push(request: Request) -> Response:
                 results.append({"status": reply.status_code, "body": reply.text})
             except httpx.HTTPError as exc:
                 results.append({"error": f"{type(exc).__name__}: {exc}"})
-    state.stats[f"push.{provider}"] += len(requests)
-    return _json({"sent": len(requests), "results": results})
+    return results
 
 
 def create_app(state: SandboxState) -> Starlette:
