@@ -11,7 +11,7 @@ from datetime import datetime
 import typer
 from rich.console import Console
 
-from tracker.commands.context import NOW_HELP, ctx_app, resolve_now
+from tracker.commands.context import NOW_HELP, AppContext, ctx_app, resolve_now
 from tracker.errors import TrackerError
 from tracker.settings import Settings
 
@@ -200,70 +200,89 @@ def serve_push(
     with none served, or a --provider named without its secret, the command does not start."""
     import uvicorn
 
-    from tracker.public_secrets import public_secrets, push_providers
-    from tracker.push import PUSH_ONLY_ENV, PUSH_UNSERVED_ENV, WRITER_SWITCH_INTERVAL, create_push_app
-    from tracker.push_guard import ENVIRONMENT_PROTOCOL, uvicorn_options
+    from tracker.push import WRITER_SWITCH_INTERVAL, create_push_app
+    from tracker.push_guard import uvicorn_options
 
     app = ctx_app(ctx)
     settings = app.settings
-    pushing = push_providers()
-    unknown = [p for p in provider if p not in pushing]
-    if unknown:
-        raise TrackerError(f"--provider {unknown[0]!r}: providers that push are {', '.join(pushing)}")
-    named = list(dict.fromkeys(provider))
-    if named or for_sandbox:
-        names = named or pushing
-        guard_secrets(settings, names, command="tracker serve-push", sandbox=for_sandbox, push=True)
-        unserved: dict[str, str] = {}
-    else:
-        public = public_secrets(settings.providers, pushing, push=True)
-        unserved = {s.provider: s.variable for s in public}
-        names = [p for p in pushing if p not in unserved]
-        if not names:  # nothing could be served safely: the one-line refusal naming every variable
-            guard_secrets(settings, pushing, command="tracker serve-push", sandbox=False, push=True)
-        for name, variable in unserved.items():
-            err.print(
-                f"tracker serve-push: {name} pushes are refused (401): its secret is the sandbox's public one; "
-                f"set {variable} to receive them",
-                markup=False,
-                soft_wrap=True,
-            )
+    names, unserved = _providers_to_serve(settings, provider, for_sandbox=for_sandbox)
     push_app = create_push_app(app.engine, settings, only=names, unserved=unserved)  # a bad database: one line first
     typer.echo(f"push intake on http://{host}:{port}/push/{{{','.join(names)}}}")
     limits = settings.providers.push
-    import sys
-
     # the group-commit writer thread parses and writes while the event loop answers: with Python's default 5 ms
     # GIL slices the loop waited up to 5 ms for each turn (bench/push.py: about 1.5x the pushes/s with 0.5 ms)
     sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
     if workers > 1:
-        import json
-        import os
-
-        if app.engine.dialect.name != "postgresql":
-            raise TrackerError(
-                f"--workers {workers} needs PostgreSQL ({app.database_source} is SQLite, which takes one writer at a "
-                "time): run one process (docs/operations-pushes.md)"
-            )
-        app.engine.dispose()
-        # each worker builds the same app from these (tracker.push.app_from_environment)
-        os.environ["TRACKER_CONFIG_DIR"] = str(settings.config_dir)
-        os.environ[PUSH_ONLY_ENV] = json.dumps(names)
-        os.environ[PUSH_UNSERVED_ENV] = json.dumps(unserved)
-        options = {**uvicorn_options(limits), "http": ENVIRONMENT_PROTOCOL}  # imported by name in each worker
-        uvicorn.run(
-            "tracker.push:app_from_environment",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="info",
-            access_log=limits.access_log,
-            **options,
-        )
+        _serve_push_workers(app, names, unserved, host=host, port=port, workers=workers)
         return
     uvicorn.run(
         push_app, host=host, port=port, log_level="info", access_log=limits.access_log, **uvicorn_options(limits)
+    )
+
+
+def _providers_to_serve(settings: Settings, asked: list[str], *, for_sandbox: bool) -> tuple[list[str], dict[str, str]]:
+    """The providers whose pushes are received, and those refused because their secret is the sandbox's public
+    one (provider -> the secret's variable), each refusal said on stderr. Providers named with --provider (or
+    --sandbox) are all served, and a public secret among them stops the command, as does having none to serve."""
+    from tracker.public_secrets import public_secrets, push_providers
+
+    pushing = push_providers()
+    unknown = [p for p in asked if p not in pushing]
+    if unknown:
+        raise TrackerError(f"--provider {unknown[0]!r}: providers that push are {', '.join(pushing)}")
+    named = list(dict.fromkeys(asked))
+    if named or for_sandbox:
+        names = named or pushing
+        guard_secrets(settings, names, command="tracker serve-push", sandbox=for_sandbox, push=True)
+        return names, {}
+    public = public_secrets(settings.providers, pushing, push=True)
+    unserved = {s.provider: s.variable for s in public}
+    names = [p for p in pushing if p not in unserved]
+    if not names:  # nothing could be served safely: the one-line refusal naming every variable
+        guard_secrets(settings, pushing, command="tracker serve-push", sandbox=False, push=True)
+    for name, variable in unserved.items():
+        err.print(
+            f"tracker serve-push: {name} pushes are refused (401): its secret is the sandbox's public one; "
+            f"set {variable} to receive them",
+            markup=False,
+            soft_wrap=True,
+        )
+    return names, unserved
+
+
+def _serve_push_workers(
+    app: AppContext, names: list[str], unserved: dict[str, str], *, host: str, port: int, workers: int
+) -> None:
+    """`workers` receiver processes on one port (PostgreSQL only), each building the same app from the
+    environment set here (tracker.push.app_from_environment)."""
+    import json
+    import os
+
+    import uvicorn
+
+    from tracker.push import PUSH_ONLY_ENV, PUSH_UNSERVED_ENV
+    from tracker.push_guard import ENVIRONMENT_PROTOCOL, uvicorn_options
+
+    if app.engine.dialect.name != "postgresql":
+        raise TrackerError(
+            f"--workers {workers} needs PostgreSQL ({app.database_source} is SQLite, which takes one writer at a "
+            "time): run one process (docs/operations-pushes.md)"
+        )
+    app.engine.dispose()
+    os.environ["TRACKER_CONFIG_DIR"] = str(app.settings.config_dir)
+    os.environ[PUSH_ONLY_ENV] = json.dumps(names)
+    os.environ[PUSH_UNSERVED_ENV] = json.dumps(unserved)
+    limits = app.settings.providers.push
+    options = {**uvicorn_options(limits), "http": ENVIRONMENT_PROTOCOL}  # imported by name in each worker
+    uvicorn.run(
+        "tracker.push:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=limits.access_log,
+        **options,
     )
 
 
