@@ -157,54 +157,80 @@ def plan_alerts(
             continue
         stage = stage_of(flag, config, ladders)
         for group_name in route_groups(flag, config, to_lead=stage.to_lead):
-            group = config.groups[group_name]
-            first = history.first_alert_at.get((episode(flag), stage.level, group_name))
-            reminder = 0
-            if first is not None:
-                elapsed = now - first
-                reminder = min(config.max_reminders, int(elapsed // timedelta(hours=config.reminder_after_hours)))
-                if reminder == 0:
-                    continue
-            if first is None and _message_first(flag, stage, config):
-                planned += _message_alerts(flag, stage, group_name, history, config, tz, now)
-            keys = {c: alert_key(episode(flag), stage.level, group_name, c, reminder) for c in group.channels}
-            if all(k in history.keys for k in keys.values()):
-                continue
-            state, due, call = _timing(flag, stage, reminder, group.follows_schedule, book, config, contact, tz, now)
-            language = group.language or config.language
-            message = flag_message(
-                flag,
-                language=language,
-                level=stage.level,
-                reminder=reminder,
-                to_lead=stage.to_lead,
-                now=now,
-                tz=tz,
-                board_url=config.board_url,
-                call=call,
-                with_claims=flag.kind in config.lead_kinds,
+            planned += _group_alerts(
+                flag, stage, group_name, history, book, config=config, contact=contact, tz=tz, now=now
             )
-            for channel_name, key in keys.items():
-                if key in history.keys:
-                    continue
-                fmt = FORMATS[config.channels[channel_name].type]
-                planned.append(
-                    PlannedAlert(
-                        dedupe_key=key,
-                        flag_id=flag.flag_id,
-                        parcel_id=flag.parcel_id,
-                        channel=channel_name,
-                        recipient=group_name,
-                        level=stage.level if not reminder else f"{stage.level}/r{reminder}",
-                        subject=message.subject,
-                        body=render(message, fmt),
-                        state=state,
-                        due_at=due,
-                        call_key=call_key(episode(flag), stage.level, reminder)
-                        if call is not None and not call.limited
-                        else None,
-                    )
-                )
+    return planned
+
+
+def _reminder_due(first: datetime | None, config: AlertsConfig, now: datetime) -> int | None:
+    """The reminder a group is due for a level first sent to it at `first`: 0 when none was sent yet, 1, 2, ...
+    (at most max_reminders) after each `reminder_after_hours`; None before the first reminder's time."""
+    if first is None:
+        return 0
+    reminder = min(config.max_reminders, int((now - first) // timedelta(hours=config.reminder_after_hours)))
+    return reminder or None
+
+
+def _group_alerts(
+    flag: FlagFacts,
+    stage: Stage,
+    group_name: str,
+    history: AlertHistory,
+    book: _CallBook,
+    *,
+    config: AlertsConfig,
+    contact: Contact,
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[PlannedAlert]:
+    """What one group gets now for the flag's stage: an alert on each of its channels not stored yet (a ladder
+    step that messages the buyer first also gets that message, with its first alert)."""
+    group = config.groups[group_name]
+    first = history.first_alert_at.get((episode(flag), stage.level, group_name))
+    reminder = _reminder_due(first, config, now)
+    if reminder is None:
+        return []
+    planned: list[PlannedAlert] = []
+    if first is None and _message_first(flag, stage, config):
+        planned += _message_alerts(flag, stage, group_name, history, config, tz, now)
+    keys = {c: alert_key(episode(flag), stage.level, group_name, c, reminder) for c in group.channels}
+    if all(k in history.keys for k in keys.values()):
+        return planned
+    state, due, call = _timing(flag, stage, reminder, group.follows_schedule, book, config, contact, tz, now)
+    message = flag_message(
+        flag,
+        language=group.language or config.language,
+        level=stage.level,
+        reminder=reminder,
+        to_lead=stage.to_lead,
+        now=now,
+        tz=tz,
+        board_url=config.board_url,
+        call=call,
+        with_claims=flag.kind in config.lead_kinds,
+    )
+    for channel_name, key in keys.items():
+        if key in history.keys:
+            continue
+        fmt = FORMATS[config.channels[channel_name].type]
+        planned.append(
+            PlannedAlert(
+                dedupe_key=key,
+                flag_id=flag.flag_id,
+                parcel_id=flag.parcel_id,
+                channel=channel_name,
+                recipient=group_name,
+                level=stage.level if not reminder else f"{stage.level}/r{reminder}",
+                subject=message.subject,
+                body=render(message, fmt),
+                state=state,
+                due_at=due,
+                call_key=call_key(episode(flag), stage.level, reminder)
+                if call is not None and not call.limited
+                else None,
+            )
+        )
     return planned
 
 
