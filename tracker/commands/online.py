@@ -328,13 +328,11 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
 
     import httpx
 
-    from tracker.poller import run_once
-    from tracker.providers.clients import make_fetchers
     from tracker.push import create_push_app
     from tracker.push_guard import uvicorn_options
     from tracker.sandbox.app import create_app, make_state
     from tracker.sandbox.server import free_port, start_background
-    from tracker.subscriptions import push_path, subscribe_due
+    from tracker.subscriptions import push_path
 
     settings: Settings = app.settings
     if importlib.util.find_spec("tracker.ingest") is None:
@@ -358,22 +356,8 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
         f"{server.url}/_sandbox/subscriptions/console",
         json={p: receiver.url + push_path(p) for p in ("kdniao", "track17")},
     ).raise_for_status()
-
-    async def go():  # type: ignore[no-untyped-def]
-        fetchers = make_fetchers(demo_settings, base_url=server.url, overrides=DEMO_OVERRIDES)
-        try:
-            clients = {name: f.client for name, f in fetchers.items()}
-            subscribed = await subscribe_due(app.engine, demo_settings, clients, now=now, limit=1_000_000)
-            async with httpx.AsyncClient(timeout=600) as client:
-                pushed = (await client.post(f"{server.url}/_sandbox/subscriptions/flush", json={})).json()
-            summary = await run_once(app.engine, demo_settings, fetchers, now=now)
-            return subscribed, pushed, summary
-        finally:
-            for fetcher in fetchers.values():
-                await fetcher.aclose()
-
     try:
-        subscribed, pushed, summary = asyncio.run(go())
+        subscribed, pushed, summary = asyncio.run(_subscribe_push_poll(app.engine, demo_settings, server.url, now))
         print_subscribed(subscribed)
         failed = sum(1 for r in pushed["results"] if r.get("status") != 200)
         typer.echo(f"sandbox pushed {pushed['sent']} times ({failed} not acknowledged); then the leftovers are polled")
@@ -382,6 +366,28 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
     finally:
         receiver.stop()
         server.stop()
+
+
+async def _subscribe_push_poll(engine, settings: Settings, sandbox_url: str, now: datetime):  # type: ignore[no-untyped-def]
+    """The demo's cycle against the sandbox: subscribe every parcel, let the sandbox push what it has, poll what
+    is left; (the subscriptions' summary, the sandbox's push report, the poll summary)."""
+    import httpx
+
+    from tracker.poller import run_once
+    from tracker.providers.clients import make_fetchers
+    from tracker.subscriptions import subscribe_due
+
+    fetchers = make_fetchers(settings, base_url=sandbox_url, overrides=DEMO_OVERRIDES)
+    try:
+        clients = {name: f.client for name, f in fetchers.items()}
+        subscribed = await subscribe_due(engine, settings, clients, now=now, limit=1_000_000)
+        async with httpx.AsyncClient(timeout=600) as client:
+            pushed = (await client.post(f"{sandbox_url}/_sandbox/subscriptions/flush", json={})).json()
+        summary = await run_once(engine, settings, fetchers, now=now)
+        return subscribed, pushed, summary
+    finally:
+        for fetcher in fetchers.values():
+            await fetcher.aclose()
 
 
 def print_sources(engine) -> None:  # type: ignore[no-untyped-def]
