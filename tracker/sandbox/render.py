@@ -316,38 +316,8 @@ def track17_info(
     Events carry `stage` (a milestone name, or null for other events) and no per-event sub_status; the
     package's `latest_status` comes from the scenario and can disagree with the newest event's stage.
     v2.4 adds `provider_tips` to each provider and `description_translation` (null) to each event."""
-    events = []
-    for at, e in reversed(visible):
-        local = at.astimezone(CN)
-        event: dict[str, Any] = {
-            **_t17_times(at),
-            "time_raw": {"date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M:%S"), "timezone": "+08:00"},
-            "description": e.text_for(courier), "location": _city(e.location), "stage": e.stage,
-            "address": _t17_address(e.location),
-        }  # fmt: skip
-        if version == "v2.4":
-            event["description_translation"] = None
-        events.append(event)
-    if visible:
-        sub = visible[-1][1].t17
-        if t17_status(sub) in ("InfoReceived", "InTransit") and now - visible[-1][0] >= timedelta(
-            days=T17_STOP_IDLE_DAYS
-        ):
-            sub = "Expired_Other"  # 运输过久: 17TRACK's own verdict on a package in transit too long
-        latest = {k: v for k, v in events[0].items() if k != "time_raw"}
-        if t17_status(sub) in ("Exception", "DeliveryFailure", "Expired"):
-            latest["stage"] = t17_status(sub)  # as 17TRACK's own example: the package's state, not the event's
-        first_at, last_at = visible[0][0], visible[-1][0]
-        delivered = t17_status(sub) == "Delivered"
-        metrics = {
-            "days_after_order": (now - first_at).days,
-            "days_of_transit": ((last_at if delivered else now) - first_at).days,
-            "days_of_transit_done": (last_at - first_at).days if delivered else 0,
-            "days_after_last_update": (now - last_at).days,
-        }
-    else:
-        sub, latest = "NotFound_Other", None
-        metrics = {"days_after_order": 0, "days_of_transit": 0, "days_of_transit_done": 0, "days_after_last_update": 0}
+    events = _t17_events(visible, courier=courier, version=version)
+    sub, latest, metrics = _t17_state(visible, events, now)
     milestone = []
     for stage in T17_STAGES:
         at_stage = next((at for at, e in visible if e.stage == stage), None)
@@ -377,6 +347,47 @@ def track17_info(
             "tracking": {"providers_hash": carrier, "providers": [provider]},
         },
     }  # fmt: skip
+
+
+def _t17_events(visible: Visible, *, courier: str | None, version: str) -> list[dict[str, Any]]:
+    """The visible events as 17TRACK lists them, newest first."""
+    events = []
+    for at, e in reversed(visible):
+        local = at.astimezone(CN)
+        event: dict[str, Any] = {
+            **_t17_times(at),
+            "time_raw": {"date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M:%S"), "timezone": "+08:00"},
+            "description": e.text_for(courier), "location": _city(e.location), "stage": e.stage,
+            "address": _t17_address(e.location),
+        }  # fmt: skip
+        if version == "v2.4":
+            event["description_translation"] = None
+        events.append(event)
+    return events
+
+
+def _t17_state(
+    visible: Visible, events: list[dict[str, Any]], now: datetime
+) -> tuple[str, dict[str, Any] | None, dict[str, int]]:
+    """The package's sub_status, its latest_event and its time_metrics (day counts)."""
+    if not visible:
+        metrics = {"days_after_order": 0, "days_of_transit": 0, "days_of_transit_done": 0, "days_after_last_update": 0}
+        return "NotFound_Other", None, metrics
+    sub = visible[-1][1].t17
+    if t17_status(sub) in ("InfoReceived", "InTransit") and now - visible[-1][0] >= timedelta(days=T17_STOP_IDLE_DAYS):
+        sub = "Expired_Other"  # 运输过久: 17TRACK's own verdict on a package in transit too long
+    latest = {k: v for k, v in events[0].items() if k != "time_raw"}
+    if t17_status(sub) in ("Exception", "DeliveryFailure", "Expired"):
+        latest["stage"] = t17_status(sub)  # as 17TRACK's own example: the package's state, not the event's
+    first_at, last_at = visible[0][0], visible[-1][0]
+    delivered = t17_status(sub) == "Delivered"
+    metrics = {
+        "days_after_order": (now - first_at).days,
+        "days_of_transit": ((last_at if delivered else now) - first_at).days,
+        "days_of_transit_done": (last_at - first_at).days if delivered else 0,
+        "days_after_last_update": (now - last_at).days,
+    }
+    return sub, latest, metrics
 
 
 def track17_webhook(
