@@ -12,11 +12,11 @@ import heapq
 import re
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
-from hashlib import blake2b
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, read
 
 __all__ = ["ImportFileError", "ImportReport", "ReadLimits", "RowError", "import_parcels", "read_table"]
 from tracker.status import Direction
+from tracker.storage import repo
 from tracker.values import ValueProblem, parse_bool, parse_local_time, parse_money
 
 CANONICAL = (
@@ -51,6 +52,8 @@ TIME_FIELDS = (
 _WAYBILL_SPLIT = re.compile(r"[,，;；/\s]+")
 _WAYBILL_OK = re.compile(r"^[A-Za-z0-9-]{6,32}$")
 _WAYBILL_PREFIX = re.compile(r"^(No[:：.]?)", re.IGNORECASE)
+# a cell holding one number, perhaps after the export's 'No:' (taken whole, as clean_waybill would)
+_ONE_WAYBILL = re.compile(r"(?i:No[:：.]?)?+([A-Za-z0-9-]{6,32})")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _NOT_DIGIT = re.compile(r"\D")
 _DIRECTIONS = {
@@ -148,12 +151,20 @@ def clean_waybill(raw: str) -> list[str]:
     return [part.strip("'\"=") for part in _WAYBILL_SPLIT.split(text) if part.strip("'\"=")]
 
 
-def split_address(address: str) -> tuple[str | None, str | None, str | None]:
-    """'浙江省 杭州市 西湖区 文三路100号(310000)' -> ('浙江省', '杭州市', '西湖区')."""
-    parts = address.split()
+def _region(parts: Sequence[str]) -> tuple[str | None, str | None, str | None]:
+    """The address's words -> province, city, district: '浙江省 杭州市 西湖区 文三路100号(310000)' ->
+    ('浙江省', '杭州市', '西湖区'); what follows is the street (masked)."""
     if len(parts) < 3:
         return (parts[0] if parts else None), (parts[1] if len(parts) > 1 else None), None
     return parts[0], parts[1], parts[2]
+
+
+def _cells_getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The cells at `indices` of a row, as a tuple (itemgetter alone returns a bare cell for one index)."""
+    if len(indices) == 1:
+        (index,) = indices
+        return lambda values: (values[index],)
+    return itemgetter(*indices)
 
 
 def address_detail(address: str) -> str | None:
@@ -175,44 +186,76 @@ class RowParser:
     autonumber: Callable[[str], Sequence[str]] | None = None
 
     def __post_init__(self) -> None:
-        # read once per parser, not per cell: which columns hold text, which hold times
+        # read once per parser, not per cell: which columns hold text, which hold times, which values to read
         self._texts = tuple((name, i) for name, i in self.columns.items() if name not in TIME_FIELDS)
         self._times = tuple((name, i) for name, i in self.columns.items() if name in TIME_FIELDS)
+        self._text_names = tuple(name for name, _ in self._texts)
+        self._take_texts = _cells_getter([i for _, i in self._texts])
+        self._width = max(self.columns.values()) + 1  # a row this long holds every mapped column
+        self._money = tuple(name for name in MONEY_FIELDS if name in self.columns)
         self._blank = dict.fromkeys(CANONICAL, "")
         self._slugs: dict[str, str] = {}  # courier name as written -> slug (the names a file uses repeat)
 
     def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
         cell = self.texts(values)
-        errors: list[RowError] = []
-        raw_waybill = cell["waybill"]
-        waybills = clean_waybill(raw_waybill) if raw_waybill else []
-        if not waybills:
-            errors.append(RowError(row_no, "waybill", raw_waybill, "missing waybill number"))
-        for number in waybills:
-            if not _WAYBILL_OK.match(number):
-                errors.append(RowError(row_no, "waybill", number, "not a waybill number (6-32 letters/digits)"))
+        waybills, errors = self._waybills(row_no, cell["waybill"])
         if errors:
             return [], errors, ""
+        slugs, note, errors = self._couriers(row_no, cell["courier"], waybills)
+        fields = self._values(row_no, cell, values, errors)
+        if errors:
+            return [], errors, ""
+        base = self._facts(cell, fields, slugs[0], waybills[0])
+        if len(waybills) == 1:
+            return [base], [], note
+        # One order shipped in several parcels: the goods value cannot be split honestly, so it is
+        # left unknown on each parcel (a claim will say the goods value is missing).
+        parcels = [
+            replace(base, courier=slug, waybill=number.upper(), goods_value=None)
+            for slug, number in zip(slugs, waybills, strict=True)
+        ]
+        return parcels, [], note
 
-        note = ""
-        courier_name = cell["courier"]
+    def _waybills(self, row_no: int, raw: str) -> tuple[list[str], list[RowError]]:
+        """The cell's waybill numbers, or why they are not numbers."""
+        one = _ONE_WAYBILL.fullmatch(raw)
+        if one:  # the usual cell: one number, perhaps after 'No:' (what clean_waybill makes of it)
+            return [one[1]], []
+        waybills = clean_waybill(raw) if raw else []
+        if not waybills:
+            return [], [RowError(row_no, "waybill", raw, "missing waybill number")]
+        reason = "not a waybill number (6-32 letters/digits)"
+        return waybills, [RowError(row_no, "waybill", n, reason) for n in waybills if not _WAYBILL_OK.match(n)]
+
+    def _couriers(self, row_no: int, name: str, waybills: list[str]) -> tuple[list[str], str, list[RowError]]:
+        """Each number's courier: the named one, else detected from the number (with a note saying how)."""
+        if name:
+            try:
+                return [self._resolve(name)] * len(waybills), "", []
+            except UnknownCourier as exc:
+                return [], "", [RowError(row_no, "courier", name, str(exc))]
         slugs: list[str] = []
+        note = ""
         for number in waybills:
             try:
-                if courier_name:
-                    slugs.append(self._resolve(courier_name))
-                else:
-                    found = self._detect(number)
-                    slugs.append(found.slug)
-                    note = f"{self.couriers.name(found.slug)} ({round(found.confidence * 100)}%, {found.pattern})"
+                found = self._detect(number)
             except UnknownCourier as exc:
-                reason = str(exc) if courier_name else f"courier is blank and {exc}; fill in the courier"
-                errors.append(RowError(row_no, "courier", courier_name, reason))
-                break
+                return (
+                    slugs,
+                    note,
+                    [RowError(row_no, "courier", name, f"courier is blank and {exc}; fill in the courier")],
+                )
+            slugs.append(found.slug)
+            note = f"{self.couriers.name(found.slug)} ({round(found.confidence * 100)}%, {found.pattern})"
+        return slugs, note, []
 
+    def _values(
+        self, row_no: int, cell: Mapping[str, str], values: Sequence[Any], errors: list[RowError]
+    ) -> dict[str, Any]:
+        """The amounts, times, flag and direction of the row that it fills in; each bad one appends its error."""
         fields: dict[str, Any] = {}
-        for name in MONEY_FIELDS:
+        for name in self._money:
             text = cell[name]
             if text:
                 try:
@@ -243,18 +286,20 @@ class RowParser:
         currency = cell["currency"].upper()
         if currency and not _CURRENCY.fullmatch(currency):
             errors.append(RowError(row_no, "currency", currency, "expected an ISO code such as CNY"))
-        if errors:
-            return [], errors, ""
+        return fields
 
+    def _facts(self, cell: Mapping[str, str], fields: dict[str, Any], courier: str, waybill: str) -> ParcelFacts:
+        """The parcel of a row without errors: its texts, the buyer's details masked, then `fields`."""
         province, city, district = cell["province"] or None, cell["city"] or None, cell["district"] or None
-        if not (province or city) and cell["address"]:
-            province, city, addr_district = split_address(cell["address"])
+        parts = cell["address"].split()
+        if not (province or city) and parts:
+            province, city, addr_district = _region(parts)
             district = district or addr_district
         digits = _NOT_DIGIT.sub("", cell["phone"])
         fields.setdefault("direction", self.direction)
-        base = ParcelFacts(
-            courier=slugs[0],
-            waybill=waybills[0].upper(),
+        return ParcelFacts(
+            courier=courier,
+            waybill=waybill.upper(),
             order_id=cell["order_id"].lstrip("'=\"").strip('"') or None,
             shop=cell["shop"] or None,
             buyer_id=cell["buyer_id"] or None,
@@ -265,26 +310,23 @@ class RowParser:
             # masked here, so the clear name, number and street are never stored (tracker/masking.py)
             recipient=mask_name(cell["recipient"]),
             phone_masked=mask_phone(cell["phone"]),
-            address_detail=mask_address(address_detail(cell["address"])),
+            address_detail=mask_address(" ".join(parts[3:]) if len(parts) > 3 else None),
             goods_title=cell["goods_title"][:200] or None,
-            currency=currency or self.currency,
+            currency=cell["currency"].upper() or self.currency,
             category=cell["category"] or None,
             **fields,
         )
-        if len(waybills) == 1:
-            return [base], [], note
-        # One order shipped in several parcels: the goods value cannot be split honestly, so it is
-        # left unknown on each parcel (a claim will say the goods value is missing).
-        parcels = [
-            replace(base, courier=slug, waybill=number.upper(), goods_value=None)
-            for slug, number in zip(slugs, waybills, strict=True)
-        ]
-        return parcels, [], note
 
     def texts(self, values: Sequence[Any]) -> dict[str, str]:
         """Every canonical field's cell as text ('' when the file has no such column or the row ends before
         it): stripped, a spreadsheet guard taken off, a whole float from XLSX written without '.0'."""
         cells = self._blank.copy()
+        if type(values) is list and len(values) >= self._width:  # a whole CSV row: every cell is text
+            texts = [raw.strip() for raw in self._take_texts(values)]
+            if GUARD in "".join(texts):  # rare: some cell may start with the guard
+                texts = [unguard(text) if text[:1] == GUARD else text for text in texts]
+            cells.update(zip(self._text_names, texts, strict=True))
+            return cells
         count = len(values)
         for name, index in self._texts:
             if index >= count:
@@ -422,168 +464,199 @@ def import_parcels(
     `autonumber` (number -> Kuaidi100 company codes) is asked for a blank courier the patterns cannot decide.
     The file is read row by row: memory does not grow with its size (`limits`: [import] in tracker.toml).
     """
-    from tracker.storage import repo
-
-    report = ImportReport(path=path)
     header, rows = read_table(path, limits)
     columns = map_headers(header, aliases)
     direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
     parser = RowParser(columns, couriers, tz, currency, direction, autonumber)
-    pending: dict[tuple[str, str], ParcelFacts] = {}
-    rejects = _Rejects(rejects_path_for(path), header)
+    run = _FileImport(ImportReport(path=path), engine, now, actor, batch_size, _Rejects(rejects_path_for(path), header))
+    try:
+        for row_no, values in rows:
+            run.read_row(parser, row_no, values)
+            if progress and run.report.rows % 1000 == 0:
+                progress(1000)
+        run.flush()
+        run.settle()  # the batch in flight is stored: the cases and trades below read its parcels
+        run.record_trades_and_cases()
+    finally:
+        run.close()
+    if progress:
+        progress(run.report.rows % 1000)
+    run.audit(path)
+    return run.report
 
-    # the parcels earlier batches of this file stored: a merged shipment's rows may fall into different
-    # batches, and a later row is merged with what the earlier batch stored (read back from the database)
-    flushed = SeenKeys()
-    cases: list[tuple[ReturnCase, Sequence[Any]]] = []  # returns rows without a waybill (few)
-    trades: list[tuple[str, str, datetime]] = []  # (courier, waybill, 交易成功) from the order export
 
-    # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
-    buyers: dict[tuple[str, str], dict[str, str | None]] = {}
+class _FileImport:
+    """The state of one file's import: the batch being gathered, the batch being written, the rejects file,
+    and the rows recorded after the parcels (return cases, 交易成功 times)."""
 
-    # A batch is written by a writer thread while the next one is parsed: the database's own work (SQLite's
-    # B-trees, PostgreSQL's round trips) runs without the GIL, so it overlaps the parsing on a second core.
-    # One batch in flight at most, so memory stays at two batches.
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
-    in_flight: list[Future[tuple[int, int]]] = []
+    def __init__(
+        self, report: ImportReport, engine: Engine, now: datetime, actor: str, batch_size: int, rejects: _Rejects
+    ) -> None:
+        self.report, self.engine, self.now, self.actor = report, engine, now, actor
+        self.batch_size = batch_size
+        self.rejects = rejects
+        self.pending: dict[tuple[str, str], ParcelFacts] = {}
+        # the parcels earlier batches of this file stored: a merged shipment's rows may fall into different
+        # batches, and a later row is merged with what the earlier batch stored (read back from the database)
+        self.flushed = SeenKeys()
+        self.cases: list[tuple[ReturnCase, Sequence[Any]]] = []  # returns rows without a waybill (few)
+        self.trades: list[tuple[str, str, datetime]] = []  # (courier, waybill, 交易成功) from the order export
+        # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
+        self.buyers: dict[tuple[str, str], dict[str, str | None]] = {}
+        # A batch is written by a writer thread while the next one is parsed: the database's own work
+        # (SQLite's B-trees, PostgreSQL's round trips) runs without the GIL, so it overlaps the parsing on a
+        # second core. One batch in flight at most, so memory stays at two batches.
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+        self.in_flight: list[Future[tuple[int, int]]] = []
 
-    def settle() -> None:
-        """Wait for the batch being written (its error, if any, is raised here) and count it."""
-        while in_flight:
-            inserted, updated = in_flight.pop().result()
-            report.inserted += inserted
-            report.updated += updated
+    def read_row(self, parser: RowParser, row_no: int, values: Sequence[Any] | BadRow) -> None:
+        """One numbered row of the file: rejected, kept for later (a return case), or its parcels gathered."""
+        report = self.report
+        if isinstance(values, BadRow):
+            report.rows += 1
+            self.reject([RowError(row_no, values.field, values.value, values.reason)], values.values)
+            return
+        if not (any(values) if type(values) is list else any(v not in (None, "") for v in values)):
+            return  # blank line (a CSV row is a list of str; an XLSX row may hold a 0)
+        report.rows += 1
+        case = parse_return_case(parser, row_no, values)
+        if isinstance(case, list):
+            self.reject(case, values)
+            return
+        if case is not None:
+            self.cases.append((case, values))
+            return
+        succeeded = parse_trade_succeeded(parser, row_no, values)
+        if isinstance(succeeded, RowError):
+            self.reject([succeeded], values)
+            return
+        parcels, errors, note = parser.parse(row_no, values)
+        if errors:
+            self.reject(errors, values)
+        elif succeeded is not None:
+            self.trades.extend((p.courier, p.waybill, succeeded) for p in parcels)
+        if note:
+            report.detected_count += 1
+            if len(report.detected) < KEEP:
+                report.detected.append((row_no, parcels[0].waybill if parcels else "", note))
+        for parcel in parcels:
+            self.gather(parcel)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
 
-    def flush() -> None:
-        settle()
-        if pending:
-            named = {key: buyers[key] for key in pending if key in buyers}
-            batch = list(pending.values())
-            in_flight.append(writer.submit(repo.upsert_parcels, engine, batch, now=now, return_buyers=named))
-            for key in pending:
-                flushed.add(key)
-                buyers.pop(key, None)  # stored; a later batch records its own buyers beside them
-            pending.clear()
+    def gather(self, parcel: ParcelFacts) -> None:
+        """Add a parcel to the batch, merged with an earlier row of the same parcel (in this batch or stored)."""
+        key = (parcel.courier, parcel.waybill)
+        if parcel.direction == Direction.ret and parcel.buyer_id:
+            self.buyers.setdefault(key, {}).setdefault(parcel.buyer_id, parcel.order_id)
+        if key in self.pending:
+            self.pending[key] = merge_same_parcel(self.pending[key], parcel)
+            self.report.merged += 1
+            return
+        if key in self.flushed:
+            # the same parcel in an earlier batch of this file: merged with what that batch stored
+            self.settle()
+            order_id, goods_value = repo.parcel_order(self.engine, *key)
+            parcel = merge_same_parcel(replace(parcel, order_id=order_id, goods_value=goods_value), parcel)
+            self.report.merged += 1
+        self.pending[key] = parcel
 
-    def reject(errors: Sequence[RowError], values: Sequence[Any]) -> None:
+    def reject(self, errors: Sequence[RowError], values: Sequence[Any]) -> None:
+        report = self.report
         report.rejected_rows += 1
         report.error_count += len(errors)
         report.errors.extend(errors[: max(0, KEEP - len(report.errors))])
         for error in errors:
-            rejects.write(error, values)
+            self.rejects.write(error, values)
 
-    try:
-        for row_no, values in rows:
-            if isinstance(values, BadRow):
-                report.rows += 1
-                reject([RowError(row_no, values.field, values.value, values.reason)], values.values)
-                continue
-            if not (any(values) if type(values) is list else any(v not in (None, "") for v in values)):
-                continue  # blank line (a CSV row is a list of str; an XLSX row may hold a 0)
-            report.rows += 1
-            case = parse_return_case(parser, row_no, values)
-            if isinstance(case, list):
-                reject(case, values)
-                continue
-            if case is not None:
-                cases.append((case, values))
-                continue
-            succeeded = parse_trade_succeeded(parser, row_no, values)
-            if isinstance(succeeded, RowError):
-                reject([succeeded], values)
-                continue
-            parcels, errors, note = parser.parse(row_no, values)
-            if succeeded is not None and not errors:
-                trades.extend((p.courier, p.waybill, succeeded) for p in parcels)
-            if errors:
-                reject(errors, values)
-            if note:
-                report.detected_count += 1
-                if len(report.detected) < KEEP:
-                    report.detected.append((row_no, parcels[0].waybill if parcels else "", note))
-            for parcel in parcels:
-                key = (parcel.courier, parcel.waybill)
-                if parcel.direction == Direction.ret and parcel.buyer_id:
-                    buyers.setdefault(key, {}).setdefault(parcel.buyer_id, parcel.order_id)
-                if key in pending:
-                    pending[key] = merge_same_parcel(pending[key], parcel)
-                    report.merged += 1
-                    continue
-                if key in flushed:
-                    # the same parcel in an earlier batch of this file: merged with what that batch stored
-                    settle()
-                    order_id, goods_value = repo.parcel_order(engine, *key)
-                    parcel = merge_same_parcel(replace(parcel, order_id=order_id, goods_value=goods_value), parcel)
-                    report.merged += 1
-                pending[key] = parcel
-            if len(pending) >= batch_size:
-                flush()
-            if progress and report.rows % 1000 == 0:
-                progress(1000)
-        flush()
-        settle()  # the batch in flight is stored: the cases and trades below read its parcels
-        report.trades_succeeded = repo.record_trade_succeeded(engine, trades, now=now, actor=actor)
-        for case, values in cases:
+    def settle(self) -> None:
+        """Wait for the batch being written (its error, if any, is raised here) and count it."""
+        while self.in_flight:
+            inserted, updated = self.in_flight.pop().result()
+            self.report.inserted += inserted
+            self.report.updated += updated
+
+    def flush(self) -> None:
+        """Hand the gathered batch to the writer (after the one before it is stored)."""
+        self.settle()
+        if not self.pending:
+            return
+        pending, buyers = self.pending, self.buyers
+        named = {key: buyers[key] for key in pending if key in buyers}
+        future = self.writer.submit(
+            repo.upsert_parcels, self.engine, list(pending.values()), now=self.now, return_buyers=named
+        )
+        self.in_flight.append(future)
+        self.flushed.update(pending)
+        for key in named:
+            del buyers[key]  # stored; a later batch records its own buyers beside them
+        self.pending = {}
+
+    def record_trades_and_cases(self) -> None:
+        """The 交易成功 times and the returns agreed without a waybill, once the parcels they name are stored."""
+        report, now = self.report, self.now
+        report.trades_succeeded = repo.record_trade_succeeded(self.engine, self.trades, now=now, actor=self.actor)
+        for case, values in self.cases:
             if repo.record_return_case(
-                engine,
+                self.engine,
                 case.order_id,
                 agreed_at=case.agreed_at or now,
                 refund_deadline=case.refund_deadline,
                 now=now,
-                actor=actor,
+                actor=self.actor,
             ):
                 report.return_cases += 1
             else:
                 reason = "no return waybill yet, and no outbound parcel of this order: import the order export first"
-                reject([RowError(case.row, "order_id", case.order_id, reason)], values)
-    finally:
-        writer.shutdown(wait=True)  # an error elsewhere: the batch in flight still ends before the file closes
-        rejects.close()
-    if progress:
-        progress(report.rows % 1000)
-    report.rejects_path = rejects.path if rejects.opened else None
-    repo.record_audit(
-        engine,
-        at=now,
-        actor=actor,
-        action="import_parcels",
-        entity="file",
-        detail={
-            "file": str(path),
-            "rows": report.rows,
-            "inserted": report.inserted,
-            "updated": report.updated,
-            "rejected_rows": report.rejected_rows,
-            "return_cases": report.return_cases,
-        },
-    )
-    return report
+                self.reject([RowError(case.row, "order_id", case.order_id, reason)], values)
+
+    def close(self) -> None:
+        self.writer.shutdown(wait=True)  # an error elsewhere: the batch in flight still ends before the file closes
+        self.rejects.close()
+        self.report.rejects_path = self.rejects.path if self.rejects.opened else None
+
+    def audit(self, path: Path) -> None:
+        report = self.report
+        repo.record_audit(
+            self.engine,
+            at=self.now,
+            actor=self.actor,
+            action="import_parcels",
+            entity="file",
+            detail={
+                "file": str(path),
+                "rows": report.rows,
+                "inserted": report.inserted,
+                "updated": report.updated,
+                "rejected_rows": report.rejected_rows,
+                "return_cases": report.return_cases,
+            },
+        )
 
 
 class SeenKeys:
-    """A set of (courier, waybill) in bounded memory: 8 bytes a key (a 64-bit BLAKE2 digest in a sorted
-    array) instead of two strings and a tuple, so a file of a million parcels needs 8 MB, not 300. Two keys
-    sharing a digest (odds about 1 in 30 million for a million keys) would only make a row read back what its parcel
-    holds before merging."""
+    """A set of (courier, waybill) in bounded memory: 8 bytes a key (the key's 64-bit hash in a sorted array)
+    instead of two strings and a tuple, so a file of a million parcels needs 8 MB, not 300. The hash is
+    Python's own (the same for the whole import, and the strings' hashes are already computed). Two keys
+    sharing a hash (odds about 1 in 30 million for a million keys) would only make a row read back what its
+    parcel holds before merging."""
 
     def __init__(self, merge_at: int = 65_536) -> None:
         self._sorted = array("q")
         self._recent: set[int] = set()
         self._merge_at = merge_at
 
-    @staticmethod
-    def _digest(key: tuple[str, str]) -> int:
-        raw = blake2b(f"{key[0]}\x00{key[1]}".encode(), digest_size=8).digest()
-        return int.from_bytes(raw, "little", signed=True)
-
     def add(self, key: tuple[str, str]) -> None:
-        self._recent.add(self._digest(key))
+        self.update((key,))
+
+    def update(self, keys: Iterable[tuple[str, str]]) -> None:
+        self._recent.update(map(hash, keys))
         if len(self._recent) >= self._merge_at:
             self._sorted = array("q", heapq.merge(self._sorted, sorted(self._recent)))
             self._recent.clear()
 
     def __contains__(self, key: tuple[str, str]) -> bool:
-        digest = self._digest(key)
+        digest = hash(key)
         if digest in self._recent:
             return True
         at = bisect_left(self._sorted, digest)

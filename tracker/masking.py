@@ -12,6 +12,8 @@ import re
 
 STAR = "*"
 _DIGIT = re.compile(r"\d")
+_NOT_DIGIT = re.compile(r"\D")
+_POSTCODE = re.compile(r"[(（]\d{6}[)）]$")
 _KEEP_ADDRESS = 6  # at most this many characters of the street are kept
 
 
@@ -32,7 +34,7 @@ def mask_phone(phone: str | None) -> str | None:
         return None
     if STAR in text:
         return text[:20]
-    digits = re.sub(r"\D", "", text)
+    digits = _NOT_DIGIT.sub("", text)
     if digits.startswith("86") and len(digits) == 13:  # +86 before a mobile
         digits = digits[2:]
     if len(digits) == 11 and digits.startswith("1"):
@@ -45,8 +47,9 @@ def mask_phone(phone: str | None) -> str | None:
 def mask_address(detail: str | None) -> str | None:
     """The street part of an address: kept up to its first number (at most six characters), then ****:
     文三路100号1幢301室 -> 文三路****; without a number the first three characters are kept; 100号 -> ****."""
-    text = re.sub(r"\s+", "", detail or "")
-    text = re.sub(r"[(（]\d{6}[)）]$", "", text)  # the postcode the export appends
+    text = "".join((detail or "").split())  # without whitespace (what \s matches, the same characters)
+    if text[-1:] in ")）":
+        text = _POSTCODE.sub("", text)  # the postcode the export appends
     if not text:
         return None
     if STAR in text:

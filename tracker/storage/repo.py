@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from operator import attrgetter, itemgetter
@@ -49,11 +50,12 @@ def upsert_parcels(
         existing = set(_stored_keys(conn, {p.waybill for p in parcels}))
         stmt = _upsert_statement(conn)
         if conn.dialect.name == "sqlite":
-            # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
+            # the compiled statement, the rows as plain tuples in its order: SQLAlchemy's per-value bind
             # processing cost more than SQLite's own work (bench/import.py profile)
-            compiled = stmt.compile(dialect=conn.dialect, column_keys=list(_UPSERT_KEYS))
-            in_order = itemgetter(*(_UPSERT_KEYS.index(name) for name in compiled.positiontup or ()))
-            conn.exec_driver_sql(str(compiled), list(map(in_order, _sqlite_rows(parcels, now))))
+            sql, in_order = _sqlite_upsert(stmt, conn)
+            rows = list(map(in_order, _sqlite_rows(parcels, now)))
+            with _sqlite_cache(conn, UPSERT_CACHE_KIB):
+                conn.exec_driver_sql(sql, rows)
         else:
             conn.execute(stmt, [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in _plain_rows(parcels, now)])
         _record_return_buyers(conn, parcels, return_buyers or {}, now=now)
@@ -83,6 +85,7 @@ _FACTS = attrgetter(*FACT_FIELDS)
 _TIMES = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, DateTime | UTCDateTime))
 _MONEY = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, Numeric))
 _DIRECTION = FACT_FIELDS.index("direction")
+_DIRECTION_TEXT = {direction: str(direction) for direction in Direction}
 
 
 def _upsert_statement(conn: Connection) -> Any:
@@ -95,6 +98,34 @@ def _upsert_statement(conn: Connection) -> Any:
     update["currency"] = excluded.currency
     update["updated_at"] = excluded.updated_at
     return stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update)
+
+
+# SQLite's page cache while a batch is upserted: the parcel table's nine indexes are each written at a
+# random place per row, and with the default 2 MB most of those pages are read again (a third of the
+# upsert's time on 100,000 rows; bench/import.py). Set back after the batch, so the memory is returned.
+UPSERT_CACHE_KIB = 32 * 1024
+
+
+@contextmanager
+def _sqlite_cache(conn: Connection, kib: int) -> Iterator[None]:
+    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
+
+
+_SQLITE_UPSERT: list[tuple[str, Any]] = []  # the statement compiled once per process (it never changes)
+
+
+def _sqlite_upsert(stmt: Any, conn: Connection) -> tuple[str, Any]:
+    """The upsert's SQL for SQLite and the getter putting a row of _UPSERT_KEYS in its parameters' order."""
+    if not _SQLITE_UPSERT:
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=list(_UPSERT_KEYS))
+        in_order = itemgetter(*(_UPSERT_KEYS.index(name) for name in compiled.positiontup or ()))
+        _SQLITE_UPSERT.append((str(compiled), in_order))
+    return _SQLITE_UPSERT[0]
 
 
 def _plain_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any]]:
@@ -121,13 +152,15 @@ def _sqlite_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any
     Numeric does on SQLite)."""
     stamp = sqlite_time(now)
     tail = (stamp, stamp, stamp, 1, "pending")
+    texts: dict[datetime, str] = {}  # an export's times repeat (a minute's orders, a pickup's parcels)
     rows = []
     for parcel in parcels:
         row = [*_FACTS(parcel), *tail]
-        row[_DIRECTION] = str(row[_DIRECTION])
+        row[_DIRECTION] = _DIRECTION_TEXT[row[_DIRECTION]]
         for i in _TIMES:
             if (value := row[i]) is not None:
-                row[i] = sqlite_time(value)
+                found = texts.get(value)
+                row[i] = found if found is not None else texts.setdefault(value, sqlite_time(value))
         for i in _MONEY:
             if (value := row[i]) is not None:
                 row[i] = float(value)
