@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from operator import attrgetter, itemgetter
@@ -50,12 +49,10 @@ def upsert_parcels(
         existing = set(_stored_keys(conn, {p.waybill for p in parcels}))
         stmt = _upsert_statement(conn)
         if conn.dialect.name == "sqlite":
-            # the compiled statement, the rows as plain tuples in its order: SQLAlchemy's per-value bind
+            # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
             # processing cost more than SQLite's own work (bench/import.py profile)
             sql, in_order = _sqlite_upsert(stmt, conn)
-            rows = list(map(in_order, _sqlite_rows(parcels, now)))
-            with _sqlite_cache(conn, UPSERT_CACHE_KIB):
-                conn.exec_driver_sql(sql, rows)
+            conn.exec_driver_sql(sql, list(map(in_order, _sqlite_rows(parcels, now))))
         else:
             conn.execute(stmt, [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in _plain_rows(parcels, now)])
         _record_return_buyers(conn, parcels, return_buyers or {}, now=now)
@@ -98,22 +95,6 @@ def _upsert_statement(conn: Connection) -> Any:
     update["currency"] = excluded.currency
     update["updated_at"] = excluded.updated_at
     return stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update)
-
-
-# SQLite's page cache while a batch is upserted: the parcel table's nine indexes are each written at a
-# random place per row, and with the default 2 MB most of those pages are read again (a third of the
-# upsert's time on 100,000 rows; bench/import.py). Set back after the batch, so the memory is returned.
-UPSERT_CACHE_KIB = 32 * 1024
-
-
-@contextmanager
-def _sqlite_cache(conn: Connection, kib: int) -> Iterator[None]:
-    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
 _SQLITE_UPSERT: list[tuple[str, Any]] = []  # the statement compiled once per process (it never changes)
