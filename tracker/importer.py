@@ -167,12 +167,6 @@ def _cells_getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any
     return itemgetter(*indices)
 
 
-def address_detail(address: str) -> str | None:
-    """The street part of '浙江省 杭州市 西湖区 文三路100号(310000)' (what follows the district), or None."""
-    parts = address.split()
-    return " ".join(parts[3:]) if len(parts) > 3 else None
-
-
 @dataclass
 class RowParser:
     """Turns one export row into parcels, or into the row's errors."""
