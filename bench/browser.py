@@ -96,9 +96,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def board_server(*, database_url: str, config_dir: Path, now: datetime) -> Iterator[str]:
-    """The board on a free 127.0.0.1 port for the `with` block; yields its base URL. Its log goes to a
-    temporary file, shown when it fails to start."""
+def board_server(*, database_url: str, config_dir: Path, now: datetime, app: Path | None = None) -> Iterator[str]:
+    """The board (or `app`, served the same way) on a free 127.0.0.1 port for the `with` block; yields its
+    base URL. Its log goes to a temporary file, shown when it fails to start."""
     port = _free_port()
     env = {
         **os.environ,
@@ -107,7 +107,7 @@ def board_server(*, database_url: str, config_dir: Path, now: datetime) -> Itera
         "TRACKER_NOW": now.isoformat(),
     }
     with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
-        proc = subprocess.Popen(streamlit_command(port), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        proc = subprocess.Popen(streamlit_command(port, app), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 90
@@ -214,39 +214,55 @@ DONE = """content => {
 }"""
 
 
+# The baseline page (bench/board.py --browser): the least a Streamlit page costs on this machine, served by the
+# same `streamlit run` options as the board: a title and a three-row table, nothing read.
+BASELINE_APP = ROOT / "bench" / "baseline_page.py"
+BASELINE = Page("baseline", "", '[data-testid="stDataFrame"]')
+
+
+def _visits(base: str, context: Any, pages: tuple[Page, ...], query: dict[str, str], runs: int) -> list[dict[str, Any]]:
+    """Each page's first (cold) visit and the median of `runs` warm ones, each in a new tab (a new session)."""
+
+    def visit(path: str, content: str | None) -> float:
+        page = context.new_page()
+        start = time.perf_counter()
+        page.goto(f"{base}/{path}", wait_until="commit")
+        page.wait_for_function(DONE, arg=content or "", polling="raf", timeout=TIMEOUT_MS)
+        seconds = time.perf_counter() - start
+        page.close()
+        return seconds
+
+    visit(pages[0].path if pages[0] is BASELINE else "parcel", None)  # warm-up: imports and static files
+    results = []
+    for target in pages:
+        path = target.path + query.get(target.name, "")
+        first = visit(path, target.content)
+        again = sorted(visit(path, target.content) for _ in range(runs))
+        results.append({"page": target.name, "first": first, "again": again[len(again) // 2]})
+    return results
+
+
 def time_pages(
     *, database_url: str, config_dir: Path, now: datetime, query: dict[str, str], runs: int = 3
 ) -> list[dict[str, Any]]:
-    """Each page's first render in Chromium at 1440x900, as a lead opening its link: a new browser context
-    (a new Streamlit session) per visit, timed from the navigation until `rendered`. The first visit of each
-    page reads cold (nothing in the board's cache), the `runs` after it warm; the board is opened once
-    before (the parcel page without a parcel: Python's imports, nothing read) so no page pays for those.
-    `query`: page name -> query string (the parcel page's ?id=)."""
+    """Each page's first render in Chromium at 1440x900, as a lead opening its link: a new tab (a new Streamlit
+    session) per visit, timed from the navigation until `rendered`. The first visit of each page reads cold
+    (nothing in the board's cache), the `runs` after it warm; the board is opened once before (the parcel page
+    without a parcel: Python's imports, nothing read) so no page pays for those. `query`: page name -> query
+    string (the parcel page's ?id=). The first row is the baseline page (BASELINE_APP), timed the same way in
+    the same run before the board's pages."""
     from playwright.sync_api import sync_playwright
 
-    results = []
-    with board_server(database_url=database_url, config_dir=config_dir, now=now) as base, sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         try:
             # one context: its HTTP cache keeps Streamlit's scripts, as a lead's browser does; each tab is
             # its own Streamlit session all the same
             context = browser.new_context(viewport=DESKTOP)
-
-            def visit(path: str, content: str | None) -> float:
-                page = context.new_page()
-                start = time.perf_counter()
-                page.goto(f"{base}/{path}", wait_until="commit")
-                page.wait_for_function(DONE, arg=content or "", polling="raf", timeout=TIMEOUT_MS)
-                seconds = time.perf_counter() - start
-                page.close()
-                return seconds
-
-            visit("parcel", None)  # warm-up: imports and the static files, no data
-            for target in PAGES:
-                path = target.path + query.get(target.name, "")
-                first = visit(path, target.content)
-                again = sorted(visit(path, target.content) for _ in range(runs))
-                results.append({"page": target.name, "first": first, "again": again[len(again) // 2]})
+            with board_server(database_url=database_url, config_dir=config_dir, now=now, app=BASELINE_APP) as base:
+                results = _visits(base, context, (BASELINE,), {}, runs)
+            with board_server(database_url=database_url, config_dir=config_dir, now=now) as base:
+                results += _visits(base, context, PAGES, query, runs)
         finally:
             browser.close()
     return results

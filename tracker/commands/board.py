@@ -22,8 +22,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(board_app, name="board")
 
 
-def streamlit_command(port: int) -> list[str]:
-    app = PROJECT_ROOT / "dashboard" / "app.py"
+def streamlit_command(port: int, app: Path | None = None) -> list[str]:
+    """`streamlit run` of the board (or of `app`, with the same options: bench/board.py's baseline page)."""
+    app = app or PROJECT_ROOT / "dashboard" / "app.py"
     return [
         sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
