@@ -178,3 +178,10 @@ def test_copy_config_refuses_a_key_it_cannot_find(tmp_path: Path) -> None:
         PROJECT_ROOT / "config", tmp_path / "d", {"providers.toml": {"workers": {"dispatch_seconds": 5}}}
     )
     assert load_settings(copied).providers.workers.dispatch_seconds == 5
+
+
+def test_a_next_action_a_rule_names_but_the_site_left_out_is_named(config_copy: Path) -> None:
+    # a site's own next_actions.toml without the stale rule's text: its flags would show no next action
+    _edit(config_copy / "next_actions.toml", "[stale]", "[stale_renamed_by_the_site]")
+    with pytest.raises(ConfigError, match=r"next_actions\.toml: no text for stale \(a rule names these keys"):
+        load_settings(config_copy)

@@ -58,3 +58,9 @@ def test_every_threshold_a_rule_reads_is_configured_and_every_override_section_i
     assert set(SECTIONS) <= read
     patterns = {rule.status.patterns for rule in RULES if rule.status is not None and rule.status.patterns}
     assert patterns <= set(settings.rules.text_patterns)
+
+
+def test_the_kinds_that_propose_claims_are_registered_rules() -> None:
+    from claims.proposals import PROPOSAL_KINDS
+
+    assert set(PROPOSAL_KINDS) <= set(BY_KIND), set(PROPOSAL_KINDS) - set(BY_KIND)

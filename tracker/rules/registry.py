@@ -35,6 +35,7 @@ from tracker.rules import (
 )
 from tracker.rules.rule import Rule
 from tracker.rules.status_rule import StatusRule
+from tracker.settings import RulesConfig
 from tracker.status import FlagKind
 
 RULES: tuple[Rule, ...] = tuple(
@@ -71,3 +72,10 @@ BY_KIND: Mapping[FlagKind, Rule] = {rule.kind: rule for rule in RULES}
 STATUS_RULES: tuple[StatusRule, ...] = tuple(rule.status for rule in RULES if rule.status is not None)
 # kinds raised by a fact a person recorded: the flag carries the fact and follows a newer one
 FOLLOWS_FACT: tuple[FlagKind, ...] = tuple(rule.kind for rule in RULES if rule.follows_fact)
+
+
+def missing_next_actions(config: RulesConfig, next_actions: Mapping[str, object]) -> list[str]:
+    """The next_actions.toml keys some rule names under `config` that `next_actions` lacks, in registry order
+    (the configuration check of tracker.settings.load_settings: a flag whose text is missing shows none)."""
+    named = dict.fromkeys(key for rule in RULES for key in rule.action_keys(config))
+    return [key for key in named if key not in next_actions]

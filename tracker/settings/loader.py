@@ -82,6 +82,14 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     problems = settings.alerts.reference_problems(settings.couriers)
     if problems:
         raise ConfigError("\n".join(f"{config_dir / _FILES['alerts']}: {problem}" for problem in problems))
+    if settings.next_actions:  # a site's own next_actions.toml: every key a rule names has its text
+        from tracker.rules.registry import missing_next_actions  # the rules read this package's models
+
+        missing = missing_next_actions(settings.rules, settings.next_actions)
+        if missing:
+            raise ConfigError(
+                f"{actions_file}: no text for {', '.join(missing)} (a rule names these keys: docs/adding-a-rule.md)"
+            )
     return settings
 
 
