@@ -388,4 +388,5 @@ def reconcile_cmd(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "
         ["courier", "month", "filed", "expected", "paid", "outstanding", "rejected", "short", "mismatched"],
         fmt,
         tz=app.settings.tz,
+        couriers=app.settings.couriers,  # the XLSX names them, as `claims list` does
     )
