@@ -148,10 +148,16 @@ def test_hostile_texts_render_as_plain_text(server, board_db, playwright_browser
     _login(page, server)
     expect(page.get_by_role("heading", name="总览")).to_be_visible(timeout=TIMEOUT_MS)
     settled(page)
-    folded = page.get_by_test_id("stExpander").filter(has_text="查看队列")  # the links under the charts
-    for i in range(folded.count()):
-        folded.nth(i).locator("summary").first.click()
-    expect(page.get_by_test_id("stPageLink").filter(has_text=TEXTS[-1]["marker"])).to_be_visible(timeout=TIMEOUT_MS)
+    couriers_link = page.get_by_test_id("stPageLink").filter(has_text=TEXTS[-1]["marker"])
+    for _ in range(3):  # a rerun (a chart's selection settling) that lands after a click folds them again
+        folded = page.get_by_test_id("stExpander").filter(has_text="查看队列")  # the links under the charts
+        for i in range(folded.count()):
+            if folded.nth(i).locator("details").first.get_attribute("open") is None:
+                folded.nth(i).locator("summary").first.click()
+        settled(page)
+        if couriers_link.is_visible():
+            break
+    expect(couriers_link).to_be_visible(timeout=TIMEOUT_MS)
     settled(page)
     overview = _flat(page.get_by_test_id("stMain").inner_text())
     problems = _inert(page, server)
