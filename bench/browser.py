@@ -220,8 +220,11 @@ BASELINE_APP = ROOT / "bench" / "baseline_page.py"
 BASELINE = Page("baseline", "", '[data-testid="stDataFrame"]')
 
 
-def _visits(base: str, context: Any, pages: tuple[Page, ...], query: dict[str, str], runs: int) -> list[dict[str, Any]]:
-    """Each page's first (cold) visit and the median of `runs` warm ones, each in a new tab (a new session)."""
+def _visits(
+    base: str, context: Any, pages: tuple[Page, ...], query: dict[str, str], runs: int, *, warm_up: str
+) -> list[dict[str, Any]]:
+    """Each page's first (cold) visit and the median of `runs` warm ones, each in a new tab (a new session),
+    after one untimed visit of `warm_up` (Python's imports and the static files)."""
 
     def visit(path: str, content: str | None) -> float:
         page = context.new_page()
@@ -232,7 +235,7 @@ def _visits(base: str, context: Any, pages: tuple[Page, ...], query: dict[str, s
         page.close()
         return seconds
 
-    visit(pages[0].path if pages[0] is BASELINE else "parcel", None)  # warm-up: imports and static files
+    visit(warm_up, None)
     results = []
     for target in pages:
         path = target.path + query.get(target.name, "")
@@ -260,9 +263,9 @@ def time_pages(
             # its own Streamlit session all the same
             context = browser.new_context(viewport=DESKTOP)
             with board_server(database_url=database_url, config_dir=config_dir, now=now, app=BASELINE_APP) as base:
-                results = _visits(base, context, (BASELINE,), {}, runs)
+                results = _visits(base, context, (BASELINE,), {}, runs, warm_up=BASELINE.path)
             with board_server(database_url=database_url, config_dir=config_dir, now=now) as base:
-                results += _visits(base, context, PAGES, query, runs)
+                results += _visits(base, context, PAGES, query, runs, warm_up="parcel")  # no parcel: nothing read
         finally:
             browser.close()
     return results

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, and_, case, func, literal, literal_column, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 
-from claims.claimable import UNFILED_STATES
+from claims.claimable import CENTS, UNFILED_STATES
 from claims.money import claimable_where
 from tracker.auth import LoginAttempt
 from tracker.status import AlertState, ClaimState, FlagKind, FlagState, Severity
@@ -698,8 +698,7 @@ def claims_total(engine: Engine, *, f: LedgerFilter | None = None, now: datetime
     query = select(func.coalesce(func.sum(CLAIM.c.amount), 0), func.coalesce(func.sum(CLAIM.c.paid_amount), 0))
     with engine.connect() as conn:
         amount, paid = conn.execute(query.select_from(src).where(*_ledger_where(f, now))).one()
-    cents = Decimal("0.01")
-    return {"amount": Decimal(str(amount)).quantize(cents), "paid_amount": Decimal(str(paid)).quantize(cents)}
+    return {"amount": Decimal(str(amount)).quantize(CENTS), "paid_amount": Decimal(str(paid)).quantize(CENTS)}
 
 
 # money per courier on the overview: state -> (the ledger's state filter, the money column it sums)
@@ -715,7 +714,6 @@ def money_by_courier(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
     """Per courier: claimable money (claims.money.claimable_where), filed and rejected claim amounts, and
     the amounts paid on paid claims, each with its claim count; one grouped pass over the claims. Each
     number is the sum of the ledger's rows filtered by the courier and MONEY_STATES[state]."""
-    cents = Decimal("0.01")
     picks = {
         "claimable": claimable_where(now),
         "filed": CLAIM.c.state == str(ClaimState.filed),
@@ -731,7 +729,7 @@ def money_by_courier(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
     rows = _rows(engine, query)
     for r in rows:
         for name in picks:
-            r[name] = Decimal(str(r[name])).quantize(cents)
+            r[name] = Decimal(str(r[name])).quantize(CENTS)
             r[f"{name}_n"] = int(r[f"{name}_n"] or 0)
     return rows
 
@@ -838,7 +836,7 @@ def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: i
     for r in _rows(engine, claims):
         if r["courier"] in cards:
             cards[r["courier"]]["claims_filed"] = int(r["filed"] or 0)
-            cards[r["courier"]]["recovered"] = Decimal(str(r["recovered"])).quantize(Decimal("0.01"))
+            cards[r["courier"]]["recovered"] = Decimal(str(r["recovered"])).quantize(CENTS)
     for courier, card in cards.items():
         card["exception_rate"] = card.get("flagged", 0) / card["parcels"]
         card["kind_rates"] = {k: n / card["parcels"] for k, n in card["kinds"].items()}
@@ -971,7 +969,7 @@ def recovered_by_month(engine: Engine, *, now: datetime, tz: str, months: int = 
         {
             "month": edges[r["i"]].astimezone(zone).strftime("%Y-%m"),
             "courier": r["courier"],
-            "paid": Decimal(str(r["paid"])).quantize(Decimal("0.01")),
+            "paid": Decimal(str(r["paid"])).quantize(CENTS),
             "claims": r["claims"],
         }
         for r in _rows(engine, query)

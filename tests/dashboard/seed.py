@@ -304,3 +304,35 @@ def seed_ageing(engine: Engine, now: datetime) -> dict[str, int]:
             ],
         )
     return ids
+
+
+# a claim row to seed: waybill, courier, claim type, state, amount, paid amount, filing window closes in days
+# (None: no window), and when it was filed (optional)
+ClaimSeed = tuple[Any, ...]
+
+
+def seed_claims(engine: Engine, now: datetime, rows: list[ClaimSeed]) -> None:
+    """Claims on already seeded parcels (by waybill); a filed, paid or rejected claim has a reference number."""
+    with engine.connect() as conn:
+        parcels = dict(conn.execute(select(PARCEL.c.waybill, PARCEL.c.id)).all())
+    with engine.begin() as conn:
+        for waybill, courier, ctype, state, amount, paid, closes, *filed in rows:
+            conn.execute(
+                CLAIM.insert(),
+                dict(
+                    parcel_id=parcels[waybill],
+                    courier=courier,
+                    claim_type=ctype,
+                    state=state,
+                    amount=Decimal(amount) if amount else None,
+                    paid_amount=Decimal(paid) if paid else None,
+                    currency="CNY",
+                    formula="",
+                    table_version="test",
+                    created_at=now,
+                    updated_at=now,
+                    filing_closes_at=now + timedelta(days=closes) if closes is not None else None,
+                    reference_no=f"REF-{waybill}" if state in ("filed", "paid", "rejected") else None,
+                    filed_at=filed[0] if filed else None,
+                ),
+            )

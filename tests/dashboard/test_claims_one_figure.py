@@ -8,15 +8,15 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from tests.dashboard.seed import CLAIM, PARCEL, seed, seed_ageing
+from tests.dashboard.seed import seed, seed_ageing, seed_claims
 from tests.dashboard.test_app import login
 from tracker.alerts import store
 from tracker.alerts.digest import OPEN_CLAIM_STATES, digest_message
@@ -37,8 +37,6 @@ def ledger_db(board_config: Path, db_engine: Engine, db_url: str, monkeypatch: p
     monkeypatch.setenv("TRACKER_NOW", now.isoformat())
     seed(db_engine, now)
     seed_ageing(db_engine, now)
-    with db_engine.connect() as conn:
-        parcels = dict(conn.execute(select(PARCEL.c.waybill, PARCEL.c.id)).all())
     october = datetime(2026, 10, 12, 3, 0, tzinfo=UTC)
     rows = [  # waybill, courier, type, state, amount, paid, window closes in days, filed at
         ("EMS01", "ems", "goods_lost", "draft", "1234.50", None, 5, None),
@@ -51,27 +49,7 @@ def ledger_db(board_config: Path, db_engine: Engine, db_url: str, monkeypatch: p
         ("ZTO13", "zto", "goods_lost", "draft", "70.00", None, -2, None),  # window closed: not claimable
         ("ZTO2002", "zto", "freight", "paid", "8.50", "5.00", None, october),
     ]
-    with db_engine.begin() as conn:
-        for waybill, courier, ctype, state, amount, paid, closes, filed_at in rows:
-            conn.execute(
-                CLAIM.insert(),
-                dict(
-                    parcel_id=parcels[waybill],
-                    courier=courier,
-                    claim_type=ctype,
-                    state=state,
-                    amount=Decimal(amount) if amount else None,
-                    paid_amount=Decimal(paid) if paid else None,
-                    currency="CNY",
-                    formula="",
-                    table_version="test",
-                    created_at=now,
-                    updated_at=now,
-                    filing_closes_at=now + timedelta(days=closes) if closes is not None else None,
-                    reference_no=f"REF-{waybill}" if filed_at else None,
-                    filed_at=filed_at,
-                ),
-            )
+    seed_claims(db_engine, now, rows)
     return db_engine
 
 

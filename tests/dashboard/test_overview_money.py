@@ -5,15 +5,13 @@ ledger lists; the ledger searches by waybill, order or reference and filters by 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
 import pytest
-from sqlalchemy import select
 
 from dashboard import data
-from tests.dashboard.seed import CLAIM, PARCEL, seed_ageing
+from tests.dashboard.seed import seed_ageing, seed_claims
 from tests.dashboard.test_app import login
 
 MONEY = re.compile(r"¥([\d,]+\.\d\d) · (\d+) 件理赔")
@@ -25,8 +23,6 @@ def money_board(board_db, now):
     one needs_config (not claimable), one draft whose window closed yesterday (seed_ageing, not claimable)."""
     engine, ids = board_db
     more = seed_ageing(engine, now)
-    with engine.connect() as conn:
-        parcels = dict(conn.execute(select(PARCEL.c.waybill, PARCEL.c.id)).all())
     rows = [
         ("EMS01", "ems", "goods_lost", "draft", "1234.50", None, 5),
         ("EMS02", "ems", "goods_lost", "filed", "300.00", None, 30),
@@ -38,25 +34,7 @@ def money_board(board_db, now):
         ("ZTO13", "zto", "goods_lost", "expired", "70.00", None, -2),
         ("ZTO2002", "zto", "freight", "rejected", "8.50", None, None),
     ]
-    with engine.begin() as conn:
-        for waybill, courier, ctype, state, amount, paid, closes in rows:
-            conn.execute(
-                CLAIM.insert(),
-                dict(
-                    parcel_id=parcels[waybill],
-                    courier=courier,
-                    claim_type=ctype,
-                    state=state,
-                    amount=Decimal(amount) if amount else None,
-                    paid_amount=Decimal(paid) if paid else None,
-                    formula="",
-                    table_version="test",
-                    created_at=now,
-                    updated_at=now,
-                    filing_closes_at=now + timedelta(days=closes) if closes is not None else None,
-                    reference_no=f"REF-{waybill}" if state in ("filed", "paid", "rejected") else None,
-                ),
-            )
+    seed_claims(engine, now, rows)
     return engine, ids, more
 
 
