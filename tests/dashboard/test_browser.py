@@ -89,12 +89,13 @@ def pick(page, label: str, option: str, *, typed: bool = False) -> None:
     """Choose `option` in the selectbox or multiselect labelled `label`."""
     widget = page.get_by_test_id("stSelectbox").or_(page.get_by_test_id("stMultiSelect")).filter(has_text=label)
     wanted = page.get_by_role("option", name=option).first
-    for _ in range(3):  # a rerun that lands just after the click closes the list again: open it once more
+    for _ in range(5):  # a rerun that lands just after the click closes the list again: open it once more
+        settled(page)
         widget.first.locator("input").click()
         if typed:  # a long list is drawn in part: typing narrows it to the option
             widget.first.locator("input").fill(option)
         try:
-            wanted.wait_for(state="visible", timeout=3000)
+            wanted.wait_for(state="visible", timeout=5000)
             break
         except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
             page.keyboard.press("Escape")
