@@ -17,6 +17,7 @@ from tests.hostile.push_server import REAL, PushServer, load, serve_push, signed
 
 DATA = load("push_slow.json")
 HOST = "127.0.0.1"
+HELD_SAMPLES = 3  # open descriptors count as held when three samples 0.1 s apart all see them
 
 
 @pytest.fixture
@@ -71,10 +72,9 @@ def test_slow_headers_and_bodies_are_dropped_and_fds_stay_bounded(server: PushSe
     until = time.monotonic() + DATA["give_up_after_seconds"]
     header = b"POST /push/track17 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     body_head = b"POST /push/track17 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\nsign: 00\r\n\r\n{"
-    peak_fds = 0
+    samples: list[int] = []
 
     async def attack() -> list[tuple[bool, bytes]]:
-        nonlocal peak_fds
         # the slow bodies first (inside the cap, so they reach the body time-out), then the header drippers
         tasks = [
             asyncio.create_task(_drip(port, body_head, b'"a":1,', until)) for _ in range(DATA["slow_body_clients"])
@@ -85,7 +85,7 @@ def test_slow_headers_and_bodies_are_dropped_and_fds_stay_bounded(server: PushSe
             for _ in range(DATA["slow_header_clients"])
         ]
         while not all(t.done() for t in tasks):
-            peak_fds = max(peak_fds, server.open_fds())
+            samples.append(server.open_fds())
             await asyncio.sleep(0.1)
         return [t.result() for t in tasks]
 
@@ -94,10 +94,15 @@ def test_slow_headers_and_bodies_are_dropped_and_fds_stay_bounded(server: PushSe
     assert all(dropped), f"{dropped.count(False)} slow connections still open after {DATA['give_up_after_seconds']} s"
     slow_bodies = [answer for _, answer in results[: DATA["slow_body_clients"]]]
     assert all(a.startswith(b"HTTP/1.1 408") for a in slow_bodies), slow_bodies[:3]  # an answer, not silence
-    assert peak_fds <= base_fds + DATA["push"]["max_connections"] + DATA["fd_margin"], peak_fds
+    # held, not passing: an arrival beyond the cap is accepted and closed at once, but asyncio accepts a whole
+    # burst before any of it is closed, so one sample under load can see every arrival; a server without the cap
+    # would hold them all until the header time-out, across several samples
+    held = max(min(samples[i : i + HELD_SAMPLES]) for i in range(max(1, len(samples) - HELD_SAMPLES + 1)))
+    assert held <= base_fds + DATA["push"]["max_connections"] + DATA["fd_margin"], (held, max(samples))
     assert server.alive()
     assert _good_push(server) == 200
     assert server.open_fds() <= base_fds + DATA["fd_margin"]
     log = server.text()
     assert "sent no complete request within 1 s" in log and "rejected (408)" in log
+    assert "connections open, closing a new one" in log  # the cap was reached and held
     assert "Traceback" not in log
