@@ -17,20 +17,31 @@ VIEWS = [
 ]
 
 
+def signed_in(name: str = "lily", password: str | None = None, *, page: str | None = None) -> AppTest:
+    """A session of `name`, signed in as the login form would leave it (user and role in the session), not yet
+    run. With `page`, its first run is that page: one script run instead of the overview's and then the
+    page's. Set query parameters on it, then `.run()`."""
+    role, right = USERS[name]
+    assert password in (None, right), f"not {name}'s password: use login(..., form=True)"
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["user"], at.session_state["role"] = name, role
+    if page:
+        at.switch_page(page)
+    return at
+
+
 def login(name: str = "lily", password: str = "lily-pw", *, form: bool = False) -> AppTest:
-    """A session of `name`. Through the login form when `form` or when the password is not the user's
-    (the form's own tests); otherwise signed in as the form would leave it (user and role in the session),
-    in one script run instead of three: the tests that only need someone logged in are much faster."""
-    role, right = USERS.get(name, ("", None))
+    """A session of `name` on the overview. Through the login form when `form` or when the password is not
+    the user's (the form's own tests); otherwise signed in (`signed_in`) in one script run instead of three:
+    the tests that only need someone logged in are much faster."""
+    _, right = USERS.get(name, ("", None))
     if form or password != right:
         at = AppTest.from_file(APP, default_timeout=30).run()
         at.text_input(key="login_user").input(name)
         at.text_input(key="login_password").input(password)
         at.button[0].click().run()
         return at
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.session_state["user"], at.session_state["role"] = name, role
-    return at.run()
+    return signed_in(name).run()
 
 
 def test_login_form_refuses_a_wrong_password(board_db):

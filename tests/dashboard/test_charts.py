@@ -18,7 +18,7 @@ import pytest
 
 from dashboard import charts, data
 from tests.dashboard.seed import CLAIM, FLAG, seed, seed_ageing
-from tests.dashboard.test_app import login
+from tests.dashboard.test_app import login, signed_in
 from tracker.status import FlagKind
 
 TZ = "Asia/Shanghai"
@@ -301,8 +301,8 @@ def test_scorecards_chart_money_recovered_per_courier_and_month(board_db, now):
             .where(CLAIM.c.id == ids["claims"]["damage"])
             .values(state="paid", paid_amount=Decimal("88.00"), paid_at=now - timedelta(days=1))
         )
-    at = login()
-    at.switch_page("views/scorecards.py").run()
+    at = signed_in(page="views/scorecards.py")
+    at.run()
     assert not at.exception, at.exception
     assert at.get("expander")[0].proto.label == "筛选"
     specs = _board_specs(at)
@@ -314,8 +314,8 @@ def test_scorecards_chart_money_recovered_per_courier_and_month(board_db, now):
 
 
 def test_queue_folds_its_filters_and_leads_with_the_key_columns(board_db):
-    at = login()
-    at.switch_page("views/queue.py").run()
+    at = signed_in(page="views/queue.py")
+    at.run()
     assert not at.exception, at.exception
     expanders = at.get("expander")
     assert [e.proto.label for e in expanders][:1] == ["筛选"]

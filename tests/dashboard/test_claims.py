@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from dashboard import actions
 from dashboard.context import Board, settings
 from tests.dashboard.seed import AUDIT, CLAIM, FLAG
-from tests.dashboard.test_app import login, tick
+from tests.dashboard.test_app import signed_in, tick
 
 
 def claim(engine, claim_id):
@@ -28,8 +28,8 @@ def audited(engine, claim_id):
 
 
 def ledger(user="lily", password="lily-pw"):
-    at = login(user, password)
-    at.switch_page("views/claims.py").run()
+    at = signed_in(user, password, page="views/claims.py")
+    at.run()
     assert not at.exception, at.exception
     return at
 
@@ -133,8 +133,8 @@ def test_open_claims_from_the_queue_drafts_a_claim_for_a_lost_parcel(board_db):
     engine, ids = board_db
     with engine.begin() as conn:  # SF1004's flag becomes a suspected loss
         conn.execute(update(FLAG).where(FLAG.c.id == ids["flags"]["no_first_scan"]).values(kind="lost_suspected"))
-    at = login()
-    at.switch_page("views/queue.py").run()
+    at = signed_in(page="views/queue.py")
+    at.run()
     tick(at, "queue_table", [ids["flags"]["no_first_scan"]], id_label="异常编号")
     at.button(key="q_open_claims").click().run()
     assert not at.exception, at.exception

@@ -185,23 +185,23 @@ def test_ledger_export_holds_every_claim_with_money_as_yuan(many, now):
 
 
 def test_the_pages_offer_the_whole_set_and_say_when_it_is_cut(board_db, board_config):
-    from tests.dashboard.test_app import login
+    from tests.dashboard.test_app import signed_in
 
     board_toml = board_config / "board.toml"
     text = board_toml.read_text(encoding="utf-8").replace("export_max_rows = 200000", "export_max_rows = 2")
     board_toml.write_text(text, encoding="utf-8")
-    at = login()
-    at.switch_page("views/queue.py").run()
+    at = signed_in(page="views/queue.py")
+    at.run()
     assert not at.exception, at.exception
     assert [d.proto.label for d in at.get("download_button")] == ["导出全部筛选结果 (XLSX) (2)"]
     assert "共 3 条, 超过导出上限, 只导出前 2 条; 请缩小筛选范围" in [c.value for c in at.caption]
-    at = login()
+    at = signed_in(page="views/queue.py")
     at.query_params["courier"] = "zto"
-    at.switch_page("views/queue.py").run()
+    at.run()
     assert [d.proto.label for d in at.get("download_button")] == ["导出全部筛选结果 (XLSX) (1)"]
     assert not [c.value for c in at.caption if "超过导出上限" in c.value]
-    at = login()  # the ledger reads ?courier= too: a fresh session without the queue's filter
-    at.switch_page("views/claims.py").run()
+    at = signed_in(page="views/claims.py")  # the ledger reads ?courier= too: a fresh session without the queue's filter
+    at.run()
     assert not at.exception, at.exception
     assert "导出理赔台账 (XLSX) (2)" in [d.proto.label for d in at.get("download_button")]
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.dashboard.test_app import login
+from tests.dashboard.test_app import signed_in
 from tracker.storage.repo import AUDIT
 from tracker.storage.rows import ParcelFactRow
 
@@ -14,9 +14,9 @@ FACT = ParcelFactRow.__table__
 
 
 def _parcel_page(parcel_id: int, name: str = "lily", password: str = "lily-pw"):  # type: ignore[no-untyped-def]
-    at = login(name, password)
+    at = signed_in(name, password, page="views/parcel.py")
     at.query_params["id"] = str(parcel_id)
-    at.switch_page("views/parcel.py").run()
+    at.run()
     assert not at.exception, at.exception
     return at
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from tests.dashboard.seed import seed_ageing
-from tests.dashboard.test_app import login
+from tests.dashboard.test_app import login, signed_in
 
 
 @pytest.fixture
@@ -28,10 +28,10 @@ def queue_links(at) -> list[tuple[str, dict[str, str]]]:
 
 
 def queue_rows(params: dict[str, str]) -> int:
-    at = login()
+    at = signed_in(page="views/queue.py")
     for key, value in params.items():
         at.query_params[key] = value
-    at.switch_page("views/queue.py").run()
+    at.run()
     assert not at.exception, at.exception
     assert not at.warning, [w.value for w in at.warning]  # no parameter of ours is refused
     counts = [m for c in at.caption if (m := re.fullmatch(r"共 (\d+) 条 · \d+/\d+", c.value))]

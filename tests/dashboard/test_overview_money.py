@@ -12,7 +12,7 @@ import pytest
 
 from dashboard import data
 from tests.dashboard.seed import seed_ageing, seed_claims
-from tests.dashboard.test_app import login
+from tests.dashboard.test_app import login, signed_in
 
 MONEY = re.compile(r"¥([\d,]+\.\d\d) · (\d+) 件理赔")
 
@@ -39,10 +39,10 @@ def money_board(board_db, now):
 
 
 def ledger(params: dict[str, str]):
-    at = login()
+    at = signed_in(page="views/claims.py")
     for key, value in params.items():
         at.query_params[key] = value
-    at.switch_page("views/claims.py").run()
+    at.run()
     assert not at.exception, at.exception
     assert not at.warning, [w.value for w in at.warning]  # no parameter of ours is refused
     return at
@@ -124,10 +124,10 @@ def test_ledger_filters_are_mirrored_in_the_url_and_a_bad_one_is_named(money_boa
     at = ledger({})
     at.selectbox(key="c_courier").select("ems").run()
     assert "ems" in str(at.query_params["courier"])
-    at = login()
+    at = signed_in(page="views/claims.py")
     at.query_params["state"] = "lost_in_space"
     at.query_params["closes_within_days"] = "-1"
-    at.switch_page("views/claims.py").run()
+    at.run()
     assert not at.exception
     warned = " ".join(w.value for w in at.warning).replace("\\", "")  # Markdown-escaped on the page
     assert "state=lost_in_space" in warned and "closes_within_days=-1" in warned

@@ -10,16 +10,16 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from tests.dashboard.seed import AUDIT, CLAIM, FLAG, PARCEL
-from tests.dashboard.test_app import login
+from tests.dashboard.test_app import signed_in
 from tracker.storage.rows import ParcelFactRow
 
 FACT = ParcelFactRow.__table__
 
 
 def parcel_page(ids, waybill, user="lily", password="lily-pw"):
-    at = login(user, password)
+    at = signed_in(user, password, page="views/parcel.py")
     at.query_params["id"] = str(ids["parcels"][waybill])
-    at.switch_page("views/parcel.py").run()
+    at.run()
     assert not at.exception, at.exception
     return at
 

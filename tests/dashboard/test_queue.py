@@ -7,14 +7,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.dashboard.seed import AUDIT, FLAG
-from tests.dashboard.test_app import login, tick
+from tests.dashboard.test_app import signed_in, tick
 
 
 def open_queue(**params):
-    at = login()
+    at = signed_in(page="views/queue.py")
     for key, value in params.items():
         at.query_params[key] = value
-    at.switch_page("views/queue.py").run()
+    at.run()
     assert not at.exception, at.exception
     return at
 
@@ -126,7 +126,7 @@ def test_action_without_selection_warns_and_changes_nothing(board_db):
 
 
 def test_agent_cannot_assign(board_db):
-    at = login("王芳", "wf-pw")
-    at.switch_page("views/queue.py").run()
+    at = signed_in("王芳", "wf-pw", page="views/queue.py")
+    at.run()
     assert at.button(key="q_assign").disabled
     assert not at.button(key="q_ack").disabled

@@ -10,7 +10,7 @@ import pytest
 
 from dashboard import data
 from tests.dashboard.seed import seed_ageing
-from tests.dashboard.test_app import login
+from tests.dashboard.test_app import login, signed_in
 
 
 @pytest.mark.parametrize(
@@ -65,17 +65,17 @@ def test_sidebar_search_lists_several_matches_and_opens_one(board_db):
 
 @pytest.mark.parametrize(("waybill", "title"), [("sf1001", "SF1001 · 顺丰速运"), ("O-2002", "ZTO2002 · 中通快递")])
 def test_deep_link_by_waybill_or_order(board_db, waybill, title):
-    at = login()
+    at = signed_in(page="views/parcel.py")
     at.query_params["waybill"] = waybill
-    at.switch_page("views/parcel.py").run()
+    at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == title
 
 
 def test_a_click_on_a_queue_waybill_opens_its_parcel_and_ticks_still_work(board_db):
     _, ids = board_db
-    at = login()
-    at.switch_page("views/queue.py").run()
+    at = signed_in(page="views/queue.py")
+    at.run()
     table = next(d for d in at.dataframe if (d.key or "").startswith("queue_table_"))
     shown = list(table.value["运单号"])
     assert table.value.columns[0] == "运单号"  # the key column first
@@ -164,9 +164,9 @@ def test_a_click_on_a_deadline_or_a_parcel_turning_stale_opens_the_parcel(board_
     assert not at.exception, at.exception
     assert at.title[0].value == "SF1001 · 顺丰速运"
 
-    at = login()
+    at = signed_in(page="views/queue.py")
     at.query_params["turning_stale"] = "1"
-    at.switch_page("views/queue.py").run()
+    at.run()
     table = next(d for d in at.dataframe if (d.key or "").startswith("turning_"))
     at.session_state[table.key] = {"selection": {"rows": [], "columns": [], "cells": [[0, "运单号"]]}}
     at.run()
@@ -174,8 +174,8 @@ def test_a_click_on_a_deadline_or_a_parcel_turning_stale_opens_the_parcel(board_
 
 
 def test_a_bad_search_parameter_is_named_and_ignored(board_db):
-    at = login()
+    at = signed_in(page="views/parcel.py")
     at.query_params["q"] = "SF\x00" + "1" * 300
-    at.switch_page("views/parcel.py").run()
+    at.run()
     assert not at.exception
     assert len(at.warning) == 1 and at.warning[0].value.startswith("链接参数 q=")

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import APP
-from tests.dashboard.test_app import login
+from tests.dashboard.test_app import login, signed_in
 
 
 def test_overview_links_numbers_to_the_filtered_queue(board_db):
@@ -40,9 +40,9 @@ def test_sidebar_search_for_an_unknown_waybill_warns(board_db):
 
 
 def test_parcel_page_shows_times_in_the_configured_zone(board_db):
-    at = login()
+    at = signed_in(page="views/parcel.py")
     at.query_params["id"] = "1"
-    at.switch_page("views/parcel.py").run()
+    at.run()
     # SF1001's last event: 90 h before 2026-11-23 04:00 UTC = 2026-11-19 10:00 UTC = 18:00 Shanghai
     facts = at.dataframe[0].value
     assert "2026-11-19 18:00" in list(facts["内容"])
@@ -77,16 +77,16 @@ def test_english_labels_after_switching_language(board_db):
 
 
 def test_alerts_log_shows_failed_delivery_with_its_error(board_db):
-    at = login()
-    at.switch_page("views/alerts.py").run()
+    at = signed_in(page="views/alerts.py")
+    at.run()
     table = at.dataframe[0].value
     assert list(table["状态"]) == ["失败", "已发送"]
     assert "SMTP 550 mailbox unavailable" in list(table["错误"])
 
 
 def test_scorecards_show_each_courier(board_db):
-    at = login()
-    at.switch_page("views/scorecards.py").run()
+    at = signed_in(page="views/scorecards.py")
+    at.run()
     table = at.dataframe[0].value
     assert set(table["快递"]) == {"顺丰速运", "圆通速递", "中通快递"}  # by name, never the slug
 

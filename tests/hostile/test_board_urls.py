@@ -15,24 +15,21 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.data import QueueFilter, parcel_ref
 from tests.dashboard.conftest import APP, board_config, board_db  # noqa: F401 (fixtures)
+from tests.dashboard.test_app import signed_in
 
 URLS = json.loads((Path(__file__).parent / "data" / "board_urls.json").read_text(encoding="utf-8"))["urls"]
 
 
 def _login() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.text_input(key="login_user").input("lily")
-    at.text_input(key="login_password").input("lily-pw")
-    at.button[0].click().run()
-    return at
+    return signed_in().run()
 
 
 @pytest.mark.parametrize("case", URLS, ids=lambda c: f"{c['page']}?{c['params']}"[:60])
 def test_bad_url_parameter_is_one_line_not_a_traceback(board_db, case: dict) -> None:
-    at = _login()
+    at = signed_in(page=case["page"])
     for key, value in case["params"].items():
         at.query_params[key] = value
-    at.switch_page(case["page"]).run()
+    at.run()
     assert not at.exception, at.exception
     warnings = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]  # as read: the Markdown escapes removed
     named = [w for w in warnings if case["param"] in w]
