@@ -22,7 +22,11 @@ USERS = {"lily": ("lead", "lily-pw"), "王芳": ("agent", "wf-pw")}
 
 @pytest.fixture
 def board_config(tmp_path: Path) -> Path:
-    config = tmp_path / "config"
+    return make_board_config(tmp_path / "config")
+
+
+def make_board_config(config: Path) -> Path:
+    """A copy of the project's config/ at `config`, the login required, with the test users (USERS)."""
     shutil.copytree(PROJECT_ROOT / "config", config)
     board_toml = config / "board.toml"  # the shipped demo board is open on localhost; these tests log in
     board_toml.write_text(

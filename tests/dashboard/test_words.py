@@ -20,7 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from tests.dashboard.conftest import USERS
+from tests.dashboard.conftest import USERS, make_board_config
 from tests.dashboard.test_app import login
 from tracker.settings import PROJECT_ROOT, load_settings
 
@@ -278,21 +278,29 @@ def test_the_check_finds_codes_and_english(board_db):
     ]
 
 
-@pytest.fixture
-def demo_board(board_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now):
+@pytest.fixture(scope="module")
+def demo_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], str, dict[str, int]]:
     """What `make run` shows: `tracker demo` (examples/parcels.csv, returns, generated parcels pushed by the
-    local sandbox, the rules, claim proposals, one alert run) into a fresh database, the board on it."""
+    local sandbox, the rules, claim proposals, one alert run) into a fresh database, once for this module (its
+    tests only read it): the environment the board needs, the demo's output and a parcel for each kind of row."""
     from sqlalchemy import select
 
+    from tests.conftest import NOW
     from tracker.cli import app
     from tracker.storage.db import make_engine
     from tracker.storage.rows import ClaimRow, FlagRow, ParcelRow
 
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    env = {"TRACKER_CONFIG_DIR": str(board_config), "TRACKER_DATABASE_URL": url, "TRACKER_NOW": now.isoformat()}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    result = CliRunner().invoke(app, ["demo", "--generated", "150", "--no-board", "--now", now.isoformat()])
+    where = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{where / 'demo.db'}"
+    env = {
+        "TRACKER_CONFIG_DIR": str(make_board_config(where / "config")),
+        "TRACKER_DATABASE_URL": url,
+        "TRACKER_NOW": NOW.isoformat(),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        result = CliRunner().invoke(app, ["demo", "--generated", "150", "--no-board", "--now", NOW.isoformat()])
     assert result.exit_code == 0, result.output
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -304,7 +312,16 @@ def demo_board(board_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
             chosen.setdefault(f"claim {claim_type}", parcel_id)
         waybills = dict(conn.execute(select(ParcelRow.id, ParcelRow.waybill)).all())
     engine.dispose()
-    return result.output, {waybills[p]: p for p in chosen.values()}
+    return env, result.output, {waybills[p]: p for p in chosen.values()}
+
+
+@pytest.fixture
+def demo_board(demo_made, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, int]]:
+    """The board on the demo's database (demo_made): its output and a parcel for each kind of row."""
+    env, output, parcels = demo_made
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return output, parcels
 
 
 def test_the_demo_in_chinese_shows_no_code_and_no_english(demo_board):
