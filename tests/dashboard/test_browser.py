@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,8 +50,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(board_db, tmp_path: Path):
+def _serve(tmp_path: Path) -> Iterator[str]:
+    """`streamlit run` of the board (TRACKER_CONFIG_DIR and TRACKER_DATABASE_URL from the board fixtures) on
+    a free port; yields its URL."""
     _need(Path(CHROMIUM).exists(), f"{CHROMIUM} missing: apt-get install -y chromium")
     port = _free_port()
     log = (tmp_path / "streamlit.log").open("w")
@@ -76,6 +78,22 @@ def server(board_db, tmp_path: Path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def server(board_db, tmp_path: Path) -> Iterator[str]:
+    """The board on the seeded database, the login required."""
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture
+def open_server(board_db, board_config: Path, tmp_path: Path) -> Iterator[str]:
+    """The board as `make run` serves it, open on localhost: no login (for the tests that walk many pages
+    and are not about the login; a page load is a new session)."""
+    board_toml = board_config / "board.toml"
+    text = board_toml.read_text(encoding="utf-8")
+    board_toml.write_text(text.replace("open_localhost = false", "open_localhost = true"), encoding="utf-8")
+    yield from _serve(tmp_path)
 
 
 def settled(page) -> None:

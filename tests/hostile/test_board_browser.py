@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests.dashboard.conftest import board_config, board_db  # noqa: F401 (fixtures)
 from tests.dashboard.seed import EVENT, FLAG, PARCEL
-from tests.dashboard.test_browser import CHROMIUM, FLAGS, TIMEOUT_MS, _need, server, settled  # noqa: F401
+from tests.dashboard.test_browser import CHROMIUM, FLAGS, TIMEOUT_MS, _need, open_server, server, settled  # noqa: F401
 from tracker.domain import ParcelFacts
 from tracker.storage import rollups
 from tracker.storage.repo import upsert_parcels
@@ -137,15 +137,17 @@ def playwright_browser():
             browser.close()
 
 
-def test_hostile_texts_render_as_plain_text(server, board_db, playwright_browser, now) -> None:
+def test_hostile_texts_render_as_plain_text(open_server, board_db, playwright_browser, now) -> None:
+    """On the board open on localhost (the login has its own tests; each page load is a new session)."""
     from playwright.sync_api import expect
 
+    server = open_server
     engine, _ = board_db
     ids = _seed_hostile(engine, now)
     page = playwright_browser.new_page(viewport={"width": 1400, "height": 1000})
     external = []
     page.on("request", lambda r: external.append(r.url) if not r.url.startswith(server) else None)
-    _login(page, server)
+    page.goto(server)
     expect(page.get_by_role("heading", name="总览")).to_be_visible(timeout=TIMEOUT_MS)
     settled(page)
     couriers_link = page.get_by_test_id("stPageLink").filter(has_text=TEXTS[-1]["marker"])
@@ -166,7 +168,7 @@ def test_hostile_texts_render_as_plain_text(server, board_db, playwright_browser
         assert _flat(f"x{i:02d}{case['text']}") in overview, case["name"]
 
     for i, case in enumerate(TEXTS):
-        _login(page, f"{server}/parcel?id={ids[f'HX{i:02d}']}")  # a new page load is a new session
+        page.goto(f"{server}/parcel?id={ids[f'HX{i:02d}']}")
         expect(page.get_by_role("heading", name=f"HX{i:02d}")).to_be_visible(timeout=TIMEOUT_MS)
         # the status line, and the flag's note under its actions: both captions, both plain text
         expect(page.get_by_test_id("stCaptionContainer").filter(has_text=case["marker"]).first).to_be_visible()
@@ -176,7 +178,7 @@ def test_hostile_texts_render_as_plain_text(server, board_db, playwright_browser
         problems = _inert(page, server)
         assert not problems, case["name"] + ": " + "\n".join(problems)
 
-    _login(page, f"{server}/queue")
+    page.goto(f"{server}/queue")
     expect(page.get_by_role("heading", name="异常队列")).to_be_visible(timeout=TIMEOUT_MS)
     settled(page)
     page.get_by_test_id("stExpander").filter(has_text="筛选").locator("summary").first.click()  # folded
