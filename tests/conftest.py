@@ -73,6 +73,17 @@ def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
     return f"sqlite:///{tmp_path / 'tracker.db'}"
 
 
+@pytest.fixture(scope="module")
+def module_db_url(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[str]:
+    """One database for a module's tests, which tell their own rows apart: a SQLite file, or a fresh
+    PostgreSQL database under TRACKER_TEST_DB."""
+    if BACKEND == "postgresql":
+        with scratch_database(request.getfixturevalue("pg_server_url")) as url:
+            yield url
+        return
+    yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'tracker.db'}"
+
+
 @pytest.fixture
 def sqlite_url(db_url: str) -> str:
     return db_url

@@ -5,6 +5,7 @@ listed by `tracker pushes --failed`, counted again when resent, and replayable o
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.hostile.push_server import REAL, load, serve_push, server_env, signed, tracker_cli
+from tests.hostile.push_server import REAL, PushServer, load, serve_push, server_env, signed, tracker_cli
 from tracker.domain import ParcelFacts
 from tracker.storage.db import make_engine, migrate
 from tracker.storage.repo import upsert_parcels
@@ -31,30 +32,37 @@ def _payload(case: dict) -> str:
     return case["raw"] if "raw" in case else json.dumps(case["push"], ensure_ascii=False)
 
 
-def _letters(db_url: str) -> list[PushDeadLetterRow]:
+def _letters(db_url: str, payload: str | None = None) -> list[PushDeadLetterRow]:
+    """The dead letters (those of `payload` only, when given)."""
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            return list(conn.execute(select(PushDeadLetterRow.__table__)).all())
+            letters = list(conn.execute(select(PushDeadLetterRow.__table__)).all())
     finally:
         engine.dispose()
+    return [letter for letter in letters if payload is None or bytes(letter.payload).decode() == payload]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> Iterator[PushServer]:
+    """One receiver for the cases (each payload is a letter of its own)."""
+    with serve_push(tmp_path_factory.mktemp("push"), module_db_url) as srv:
+        yield srv
 
 
 @pytest.mark.parametrize("case", DATA["cases"], ids=lambda c: c["name"])
-def test_unreadable_signed_push_is_refused_and_kept(tmp_path: Path, db_url: str, case: dict) -> None:
+def test_unreadable_signed_push_is_refused_and_kept(server: PushServer, case: dict) -> None:
     provider, payload = case["provider"], _payload(case)
-    with serve_push(tmp_path, db_url) as server:
-        r = httpx.post(f"{server.url}/push/{provider}", **signed(provider, payload, REAL[provider]), timeout=30)
-        assert not SUCCESS[provider](r), r.text
-        assert r.status_code == 400
-        again = httpx.post(f"{server.url}/push/{provider}", **signed(provider, payload, REAL[provider]), timeout=30)
-        assert again.status_code == 400  # the provider resends: still refused, the same letter counts it
-        log = server.text()
-        assert "kept as dead letter" in log and "Traceback" not in log
-        failed = server.cli("pushes", "--failed")
-    [letter] = _letters(db_url)
+    r = httpx.post(f"{server.url}/push/{provider}", **signed(provider, payload, REAL[provider]), timeout=30)
+    assert not SUCCESS[provider](r), r.text
+    assert r.status_code == 400
+    again = httpx.post(f"{server.url}/push/{provider}", **signed(provider, payload, REAL[provider]), timeout=30)
+    assert again.status_code == 400  # the provider resends: still refused, the same letter counts it
+    log = server.text()
+    assert "kept as dead letter" in log and "Traceback" not in log
+    failed = server.cli("pushes", "--failed")
+    [letter] = _letters(server.db_url, payload)
     assert letter.provider == provider and letter.state == "failed" and letter.attempts == 2
-    assert bytes(letter.payload).decode() == payload  # kept whole, exactly as signed
     assert case["error"] in letter.error
     assert failed.returncode == 0 and f"{letter.id}" in failed.stdout and case["error"] in failed.stdout
     replay = tracker_cli(["pushes", "--replay", str(letter.id)], server.env)
