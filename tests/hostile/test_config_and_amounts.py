@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tracker.settings import PROJECT_ROOT
+from tracker.storage.db import make_engine, migrate
 
 DATA = json.loads((Path(__file__).resolve().parent / "data" / "config_files.json").read_text("utf-8"))
 
@@ -55,8 +56,11 @@ def test_a_broken_config_file_is_one_line(case: dict[str, object], tmp_path: Pat
 
 @pytest.mark.parametrize("amount", DATA["amounts"])
 def test_an_absurd_amount_is_one_line_and_changes_nothing(amount: str, tmp_path: Path) -> None:
-    env = {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}", "TRACKER_CONFIG_DIR": str(PROJECT_ROOT / "config")}
-    assert _tracker("init", env=env, cwd=tmp_path).returncode == 0
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    env = {"TRACKER_DATABASE_URL": url, "TRACKER_CONFIG_DIR": str(PROJECT_ROOT / "config")}
+    engine = make_engine(url)
+    migrate(engine)  # what `tracker init` does (its own tests start it as a process)
+    engine.dispose()
     proc = _tracker("claims", "pay", "1", "--amount", amount, env=env, cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: --amount"), proc.stderr
