@@ -190,11 +190,12 @@ def parcels(
     offset: int = typer.Option(0, min=0, help="Rows to skip."),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
 ) -> None:
+    app = ctx_app(ctx)
+    engine = app.engine  # a missing or unreachable database is reported before the queries are loaded
     from tracker.storage import repo
 
-    app = ctx_app(ctx)
     rows = repo.list_parcels(
-        app.engine,
+        engine,
         courier=courier,
         status=status,
         direction=direction,
