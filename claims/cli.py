@@ -6,17 +6,21 @@ import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from claims import service
-from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
 from claims.formula import show as show_formula
-from claims.tables import ClaimTables, load_tables
 from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, resolve_actor, resolve_now
 from tracker.errors import TrackerError
 from tracker.values import ValueProblem, format_money, parse_local_time, parse_money
+
+if TYPE_CHECKING:
+    from claims.engine import Compensation
+    from claims.tables import ClaimTables
+
+# The claims service, engine and tables (SQLAlchemy, the storage) are imported inside the commands that use
+# them, so that `tracker --help` and the other commands start without loading them.
 
 claims_app = typer.Typer(help="Courier claims: compute, propose, file, pay, export, reconcile.", no_args_is_help=True)
 CLAIMABLE = "claimable"  # the totals' row of claimable money (claims/claimable.py), as the board's ledger filter
@@ -42,6 +46,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _tables(ctx: typer.Context) -> ClaimTables:
+    from claims.tables import load_tables
+
     return load_tables(ctx_app(ctx).settings.config_dir / "claims")
 
 
@@ -70,6 +76,8 @@ def compute(
     order_time: str | None = typer.Option(None, help="Order time (anchor of the filing window)."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
+    from claims.engine import FREIGHT_INSURANCE, ClaimInputs, compute_compensation, compute_insurance
+
     tables = _tables(ctx)
     tz = ctx_app(ctx).settings.tz
     anchor = parse_local_time(order_time, tz) if order_time else None
@@ -134,6 +142,8 @@ def propose(
     now: str | None = typer.Option(None, help=NOW_HELP),
     by: str | None = typer.Option(None, help=BY_HELP),
 ) -> None:
+    from claims import service
+
     app = ctx_app(ctx)
     summary = service.propose(
         app.engine, tables=_tables(ctx), now=resolve_now(now, app.settings), actor=resolve_actor(by) if by else "claims"
@@ -152,6 +162,8 @@ def list_cmd(
     limit: int = typer.Option(200, min=1),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or xlsx (> file.xlsx)."),
 ) -> None:
+    from claims import service
+
     app = ctx_app(ctx)
     rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit)
     rows = [{**r, "formula": show_formula(r.get("formula"))} for r in rows]  # stored as parts: in English here
@@ -188,6 +200,7 @@ def open_cmd(
     now: str | None = typer.Option(None, help=NOW_HELP),
     by: str | None = typer.Option(None, help=BY_HELP),
 ) -> None:
+    from claims import service
     from tracker.flags.facts import find_parcel
 
     app = ctx_app(ctx)
@@ -214,6 +227,8 @@ def file_cmd(
     now: str | None = typer.Option(None, help=NOW_HELP),
     by: str | None = typer.Option(None, help=BY_HELP),
 ) -> None:
+    from claims import service
+
     moment, at = _at(ctx, date, now)
     day = _whole_day(date, at)
     claim = service.file_claim(
@@ -237,6 +252,8 @@ def pay_cmd(
     now: str | None = typer.Option(None, help=NOW_HELP),
     by: str | None = typer.Option(None, help=BY_HELP),
 ) -> None:
+    from claims import service
+
     moment, at = _at(ctx, date, now)
     paid = _money(amount, "--amount") or Decimal(0)
     claim = service.pay_claim(
@@ -259,6 +276,8 @@ def set_input_cmd(
     now: str | None = typer.Option(None, help=NOW_HELP),
     by: str | None = typer.Option(None, help=BY_HELP),
 ) -> None:
+    from claims import service
+
     app = ctx_app(ctx)
     given = {
         "fixed_amount": _money(fixed_amount, "--fixed-amount"),
@@ -293,6 +312,8 @@ def reject_cmd(
     now: str | None = typer.Option(None, help=NOW_HELP),
     by: str | None = typer.Option(None, help=BY_HELP),
 ) -> None:
+    from claims import service
+
     app = ctx_app(ctx)
     service.reject_claim(
         app.engine, claim_id=claim_id, reason=reason, actor=resolve_actor(by), now=resolve_now(now, app.settings)
@@ -307,6 +328,8 @@ def withdraw_cmd(
     now: str | None = typer.Option(None, help=NOW_HELP),
     by: str | None = typer.Option(None, help=BY_HELP),
 ) -> None:
+    from claims import service
+
     app = ctx_app(ctx)
     service.withdraw_claim(app.engine, claim_id=claim_id, actor=resolve_actor(by), now=resolve_now(now, app.settings))
     typer.echo(f"claim {claim_id}: withdrawn")
@@ -319,6 +342,7 @@ def export_cmd(
     state: str | None = typer.Option(None, help="Only claims in this state."),
     ids: str | None = typer.Option(None, help="Comma-separated claim ids."),
 ) -> None:
+    from claims import service
     from claims.export import export_claims
 
     app = ctx_app(ctx)

@@ -11,15 +11,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy import Engine
 
 from tracker.errors import TrackerError
 from tracker.exports import safe_row
 from tracker.settings import Settings, load_settings
 from tracker.values import ValueProblem, parse_local_time
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class Format(StrEnum):

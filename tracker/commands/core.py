@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -13,9 +14,13 @@ from tracker import labels
 from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
 from tracker.couriers.detect import CourierIndex
 from tracker.errors import TrackerError
-from tracker.importer import ImportFileError, ImportReport, import_parcels
 from tracker.settings import Settings, read_toml
-from tracker.storage import repo
+
+if TYPE_CHECKING:
+    from tracker.importer import ImportReport
+
+# The importer and the storage (SQLAlchemy, the ORM tables) are imported inside the commands that use them,
+# so that `tracker --help` and the other commands start without loading them.
 
 err = Console(stderr=True)
 import_app = typer.Typer(help="Import order and return exports.", no_args_is_help=True)
@@ -64,6 +69,8 @@ def _aliases(settings: Settings, mapping: Path | None) -> dict[str, list[str]]:
 
 
 def run_import(ctx: typer.Context, file: Path, mapping: Path | None, now: datetime) -> ImportReport:
+    from tracker.importer import ImportFileError
+
     app = ctx_app(ctx)
     settings = app.settings
     if not file.is_file():
@@ -83,6 +90,8 @@ def run_import(ctx: typer.Context, file: Path, mapping: Path | None, now: dateti
 
 
 def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-def]
+    from tracker.importer import import_parcels
+
     settings = app.settings
     return import_parcels(
         file,
@@ -182,8 +191,11 @@ def parcels(
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
 ) -> None:
     app = ctx_app(ctx)
+    engine = app.engine  # a missing or unreachable database is reported before the queries are loaded
+    from tracker.storage import repo
+
     rows = repo.list_parcels(
-        app.engine,
+        engine,
         courier=courier,
         status=status,
         direction=direction,
@@ -208,6 +220,8 @@ def demo(
     board: bool = typer.Option(True, "--board/--no-board", help="End by starting the board (Ctrl-C stops it)."),
     port: int = typer.Option(8501, help="The board's port on 127.0.0.1 (the next free one if taken)."),
 ) -> None:
+    from tracker.storage import repo
+
     app = ctx_app(ctx)
     settings = app.settings
     file = file or settings.project_root / "examples" / "parcels.csv"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from tracker.commands.context import ctx_app
-from tracker.storage import rollups
 
 db_app = typer.Typer(help="Database upkeep.", no_args_is_help=True)
 
@@ -20,5 +19,7 @@ def register(app: typer.Typer) -> None:
 
 
 def rebuild_rollups(ctx: typer.Context) -> None:
+    from tracker.storage import rollups  # the ORM tables: loaded only by this command
+
     rollups.rebuild_all(ctx_app(ctx).engine)
     typer.echo("rollups rebuilt")

@@ -6,6 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 import typer
@@ -14,8 +15,9 @@ from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_no
 from tracker.couriers.detect import CourierIndex, UnknownCourier, normalize_waybill
 from tracker.errors import TrackerError
 from tracker.providers import registry
-from tracker.providers.base import ParsedWaybill, ParseResult, parse_reply
-from tracker.providers.kuaidi100.client import ask_autonumber
+
+if TYPE_CHECKING:
+    from tracker.providers.base import ParsedWaybill, ParseResult
 
 couriers_app = typer.Typer(help="Configured couriers: list them, detect one from a waybill number.")
 
@@ -46,6 +48,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _read(ctx: typer.Context, provider: Provider | None, push: bool, file: Path) -> tuple[str, ParseResult]:
+    from tracker.providers.base import parse_reply
+
     settings = ctx_app(ctx).settings
     try:
         body = _unwrap_form(file.read_bytes())
@@ -221,6 +225,8 @@ def detect(
     except UnknownCourier as exc:
         undecided = exc
     if found is None and ask:
+        from tracker.providers.kuaidi100.client import ask_autonumber  # httpx: only when Kuaidi100 is asked
+
         reply = ask_autonumber(settings.providers.kuaidi100, waybill, url=settings.detection.autonumber_url)
         suggested = index.from_autonumber(reply.codes)
         if reply.error:

@@ -10,10 +10,10 @@ import typer
 
 from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, resolve_actor, resolve_now
 from tracker.errors import TrackerError
-from tracker.flags import facts as fact_service
-from tracker.flags import lifecycle
-from tracker.flags.evaluate import evaluate_all
 from tracker.values import ValueProblem, parse_local_time
+
+# The flag services (tracker.flags: the evaluation, the ORM tables) are imported inside the commands that use
+# them, so that `tracker --help` and the other commands start without loading them.
 
 flag_app = typer.Typer(help="Act on one flag: acknowledge, assign, resolve.", no_args_is_help=True)
 fact_app = typer.Typer(help="Record what a person learned about a parcel (audited).", no_args_is_help=True)
@@ -79,6 +79,8 @@ def _weight(value: str | None, option: str) -> Decimal | None:
 
 
 def evaluate(ctx: typer.Context, now: str | None = typer.Option(None, help=NOW_HELP)) -> None:
+    from tracker.flags.evaluate import evaluate_all
+
     app = ctx_app(ctx)
     summary = evaluate_all(app.engine, now=resolve_now(now, app.settings), settings=app.settings)
     typer.echo(
@@ -100,6 +102,8 @@ def flags(
     offset: int = typer.Option(0, min=0, help="Rows to skip."),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or xlsx (> file.xlsx)."),
 ) -> None:
+    from tracker.flags import lifecycle
+
     app = ctx_app(ctx)
     rows = lifecycle.list_flags(
         app.engine, kind=kind, courier=courier, state=state, waybill=waybill, limit=limit, offset=offset
@@ -119,6 +123,8 @@ def ack(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import lifecycle
+
     app = ctx_app(ctx)
     when = resolve_now(now, app.settings)
     _show(lifecycle.acknowledge(app.engine, flag_id=flag_id, actor=resolve_actor(by), now=when, note=note))
@@ -132,6 +138,8 @@ def assign(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import lifecycle
+
     app = ctx_app(ctx)
     _show(
         lifecycle.assign(
@@ -147,6 +155,8 @@ def resolve(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import lifecycle
+
     app = ctx_app(ctx)
     when = resolve_now(now, app.settings)
     _show(lifecycle.resolve(app.engine, flag_id=flag_id, actor=resolve_actor(by), now=when, note=note))
@@ -169,6 +179,8 @@ def fact_lost(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     _record(
         ctx, fact_service.confirm_loss, "loss confirmed", waybill=waybill, by=by, now=now, courier=courier, note=note
     )
@@ -186,6 +198,8 @@ def fact_not_received(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     _record(
         ctx,
         fact_service.buyer_not_received,
@@ -213,6 +227,8 @@ def fact_return_agreed(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     app = ctx_app(ctx)
     tz = app.settings.tz
     try:
@@ -243,6 +259,8 @@ def fact_unreachable(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     _record(
         ctx,
         fact_service.buyer_unreachable,
@@ -267,6 +285,8 @@ def fact_return_short(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     _record(
         ctx,
         fact_service.return_short,
@@ -291,6 +311,8 @@ def fact_waybill_invalid(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     _record(
         ctx,
         fact_service.waybill_invalid,
@@ -314,6 +336,8 @@ def fact_reached(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     _record(
         ctx, fact_service.buyer_reached, "buyer reached", waybill=waybill, by=by, now=now, courier=courier, note=note
     )
@@ -332,6 +356,8 @@ def fact_signed(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     what = "signature the buyer asked for" if consent else "signature without the buyer's consent"
     _record(
         ctx,
@@ -358,6 +384,8 @@ def fact_return_weight(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     shipped_kg, returned_kg = _weight(shipped, "--shipped"), _weight(returned, "--returned")
     _record(
         ctx,
@@ -405,6 +433,8 @@ def fact_trade_succeeded(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     _event_fact(
         ctx,
         fact_service.trade_succeeded,
@@ -427,6 +457,8 @@ def fact_complaint(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     _event_fact(
         ctx,
         fact_service.complaint_opened,
@@ -449,6 +481,8 @@ def fact_complaint_change(
     by: str | None = typer.Option(None, help=BY_HELP),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from tracker.flags import facts as fact_service
+
     _event_fact(
         ctx,
         fact_service.complaint_amount_changed,
@@ -469,6 +503,7 @@ def timers(
     now: str | None = typer.Option(None, help=NOW_HELP),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
 ) -> None:
+    from tracker.flags import facts as fact_service
     from tracker.flags.views import load_views
     from tracker.rules.tmall_timers import TIMER_LABELS, late_shipment_exposure, parcel_timers
 

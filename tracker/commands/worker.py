@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime
 
 import typer
-from sqlalchemy import text
 
 from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
 from tracker.commands.online import SANDBOX_HELP, guard_secrets
@@ -63,6 +62,8 @@ def workers(
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
+    from sqlalchemy import text
+
     from tracker.leases import count_due, count_leased
     from tracker.shared_limits import paused_providers
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session
 
 from tracker.errors import TrackerError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # seconds a PostgreSQL connection attempt may take (an unreachable host fails instead of hanging);
@@ -123,6 +124,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    # alembic (with mako and pygments) is imported only when a schema is migrated: CLI start-up
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -152,17 +156,23 @@ def advisory_lock(engine: Engine, key: int) -> Iterator[Connection | None]:
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` (default: the newest) with Alembic. On PostgreSQL an advisory lock
     makes workers that start together take turns (the later ones find the schema current)."""
+    from alembic import command
+
     with advisory_lock(engine, MIGRATION_LOCK):
         command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(engine), revision)
 
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
+    from sqlmodel import Session  # the ORM is not loaded for commands that never open a session
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
