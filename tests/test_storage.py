@@ -12,7 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from tracker.domain import ParcelFacts
 from tracker.status import Direction
 from tracker.storage import repo
-from tracker.storage.db import downgrade, make_engine, migrate
+from tracker.storage.db import (
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    make_engine,
+    migrate,
+    open_database,
+)
 from tracker.storage.rows import AuditRow, ParcelRow, TrackingEventRow
 
 T0 = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
@@ -112,6 +120,21 @@ def test_migrations_run_down_and_up_again(engine: Engine) -> None:
     assert "parcel" not in inspect(engine).get_table_names()
     migrate(engine)
     assert {"parcel", "tracking_event", "flag", "claim", "alert", "audit_log"} <= set(inspect(engine).get_table_names())
+
+
+def test_a_current_schema_is_opened_without_migrating_and_an_old_one_is_brought_up(engine: Engine) -> None:
+    """open_database skips Alembic when the schema is at the newest revision (head_revision, read from the file
+    names, is Alembic's own head) and migrates one that is behind."""
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert current_revision(engine) == head_revision()
+    downgrade(engine, "0014_packet_fields")
+    assert current_revision(engine) == "0014_packet_fields"
+    open_database(engine.url.render_as_string(hide_password=False)).dispose()
+    assert current_revision(engine) == head_revision()
+    downgrade(engine, "base")
+    assert current_revision(engine) is None
 
 
 def test_return_buyers_migration_keeps_the_buyer_each_return_parcel_held(engine: Engine) -> None:
