@@ -12,8 +12,8 @@ run: $(VENV)/.installed
 
 # Tests run in parallel processes (pytest-xdist; WORKERS=1 for one process), a test file per process
 # at a time so module-scoped servers keep their order. One worker more than the machine has cores: many
-# tests wait on a subprocess, a server or the browser, and the extra worker keeps the cores busy meanwhile
-# (2 cores: the SQLite pass took 5:02 with 2 workers, 4:21 with 3). Each pass prints its 25 slowest tests.
+# tests wait on a subprocess, a server or the browser, and the extra worker keeps the cores busy meanwhile.
+# Each pass prints its 25 slowest tests.
 WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile --durations=25
 
