@@ -149,27 +149,23 @@ with right:  # the next N deadlines whatever their distance, with the days left 
     else:
         st.caption(b.t("none"))
 
-# money per courier: each number opens the ledger filtered to that courier and state, whose rows sum to it
+# money per courier, a column per state: each number opens the ledger filtered to that courier and state,
+# whose rows sum to it. A column per state (not a row of columns per courier): on a phone the columns stack,
+# and each block still says its state and each line its courier; the most money first.
 st.subheader(b.t("money_by_courier"))
 money = b.read("money_by_courier", now=b.now)
 if not money:
     st.caption(b.t("none"))
 else:
-    head = st.columns(1 + len(MONEY_STATES))
-    head[0].caption(b.t("courier"))
-    for col, name in zip(head[1:], MONEY_STATES, strict=True):
-        col.caption(b.t(f"money_{name}"))
-    for r in money:
-        cells = st.columns(1 + len(MONEY_STATES))
-        cells[0].markdown(md(b.courier(r["courier"])))
-        for col, (name, (state, _money_column)) in zip(cells[1:], MONEY_STATES.items(), strict=True):
-            with col:
-                if r[f"{name}_n"]:
-                    ledger_link(
-                        b, f"{yuan(r[name])} · {b.t('claims_n', n=r[name + '_n'])}", courier=r["courier"], state=state
-                    )
-                else:
-                    st.caption("—")
+    for col, (name, (state, _money_column)) in zip(st.columns(len(MONEY_STATES)), MONEY_STATES.items(), strict=True):
+        with col:
+            st.caption(b.t(f"money_{name}"))
+            owed = sorted((r for r in money if r[f"{name}_n"]), key=lambda r, name=name: r[name], reverse=True)
+            for r in owed:
+                label = f"{md(b.courier(r['courier']))}: {yuan(r[name])} · {b.t('claims_n', n=r[name + '_n'])}"
+                ledger_link(b, label, courier=r["courier"], state=state)
+            if not owed:
+                st.caption("—")
 
 if b.role == "lead":  # failed logins of the last day, with the lock-outs they caused (leads only)
     failed = b.read("failed_logins", since=b.now - timedelta(days=1))

@@ -13,8 +13,9 @@ import pytest
 from dashboard import data
 from tests.dashboard.seed import seed_ageing, seed_claims
 from tests.dashboard.test_app import login, signed_in
+from tracker.settings import PROJECT_ROOT, load_settings
 
-MONEY = re.compile(r"¥([\d,]+\.\d\d) · (\d+) 件理赔")
+MONEY = re.compile(r"[^:]+: ¥([\d,]+\.\d\d) · (\d+) 件理赔")  # courier: money · claims
 
 
 @pytest.fixture
@@ -70,6 +71,9 @@ def test_every_money_number_is_the_sum_of_the_ledger_rows_it_opens(money_board):
     ]
     found = {(p["courier"], p["state"]): MONEY.fullmatch(label) for label, p in links}
     assert all(found.values()), links
+    couriers = load_settings(PROJECT_ROOT / "config").couriers
+    for label, p in links:  # each line names its courier as a lead knows it
+        assert label.startswith(couriers[p["courier"]].name + ": "), label
     # every courier and state that has money has its link; nothing else has one
     assert set(found) == {
         ("sf", "claimable"),
