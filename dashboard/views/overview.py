@@ -2,6 +2,7 @@
 deadlines, alerts today. Each number links to the filtered queue."""
 
 from datetime import timedelta
+from operator import itemgetter
 
 import altair as alt
 import streamlit as st
@@ -160,7 +161,7 @@ else:
     for col, (name, (state, _money_column)) in zip(st.columns(len(MONEY_STATES)), MONEY_STATES.items(), strict=True):
         with col:
             st.caption(b.t(f"money_{name}"))
-            owed = sorted((r for r in money if r[f"{name}_n"]), key=lambda r, name=name: r[name], reverse=True)
+            owed = sorted((r for r in money if r[f"{name}_n"]), key=itemgetter(name), reverse=True)
             for r in owed:
                 label = f"{md(b.courier(r['courier']))}: {yuan(r[name])} · {b.t('claims_n', n=r[name + '_n'])}"
                 ledger_link(b, label, courier=r["courier"], state=state)
