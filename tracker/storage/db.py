@@ -80,11 +80,11 @@ def open_database(
             f"{source}: cannot use a {parsed.drivername} URL ({reason}); expected {URL_EXAMPLES}"
         ) from None
     try:
-        if migrate_schema and current_revision(engine) != head_revision():
-            migrate(engine)
-        elif not migrate_schema:
-            with engine.connect():
+        if not migrate_schema:
+            with engine.connect():  # reachable: the error below names the database
                 pass
+        elif current_revision(engine) != head_revision():  # Alembic only when the schema is behind
+            migrate(engine)
     except DBAPIError as exc:
         engine.dispose()
         lines = str(exc.orig or exc).strip().splitlines()
@@ -155,7 +155,7 @@ def advisory_lock(engine: Engine, key: int) -> Iterator[Connection | None]:
 
 def head_revision() -> str:
     """The newest migration's revision, read from the file names (each revision is its file's name, numbered
-    in order; tests/test_migrations.py checks this against Alembic's own head), without loading Alembic."""
+    in order; tests/test_storage.py checks this against Alembic's own head), without loading Alembic."""
     return max(p.stem for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
 
 
