@@ -15,8 +15,10 @@ migrated first (migration 0015 fills the rollups of an older one).
 
 With --browser (issue 15 item 10) it times what a lead waits for instead: the board started on the database
 (demo scale by default: about the parcels `make run` imports; --scale 1m: 1,000,000 parcels), each page opened
-in Chromium and timed until its first render is done (bench/browser.py time_pages); a table per page with
-the target (1 s at demo scale, 2 s at 1M); exit 1 when a page misses it at full scale.
+in Chromium and timed until its first render is done (bench/browser.py time_pages: the median of --runs
+visits, each reading its rows afresh, on a board whose Python and static files are loaded); a table per page
+with the ratio to the baseline page and the target (1 s at demo scale, 2 s at 1M); exit 1 when a page misses
+it at full scale.
 
     python bench/board.py --scale ci|full [--runs N] [--keep PATH]
     python bench/board.py --browser [--scale demo|1m] [--runs N] [--keep PATH]
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import sqlite3
 import statistics
 import sys
@@ -333,23 +336,28 @@ def browser_bench(path: Path, scale: str, runs: int) -> int:
     target, target_ratio = BROWSER_TARGET_S[scale], BROWSER_TARGET_RATIO[scale]
     with tempfile.TemporaryDirectory() as tmp:  # the shipped config, the board open on localhost (no login)
         config = login_config(Path(tmp) / "config", user="bench", password="bench-password", open_localhost=True)
+        board_toml = config / "board.toml"  # every visit reads its rows afresh (time_pages)
+        text, n = re.subn(r"(?m)^cache_ttl_seconds = \d+$", "cache_ttl_seconds = 0", board_toml.read_text("utf-8"))
+        if n != 1:
+            sys.exit(f"{board_toml}: no `cache_ttl_seconds = N` line to set to 0")
+        board_toml.write_text(text, encoding="utf-8")
         baseline, *results = time_pages(
             database_url=f"sqlite:///{path}", config_dir=config, now=NOW, query={"parcel": "?id=123"}, runs=runs
         )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # a busy machine says so next to its numbers
     print(f"first render in Chromium at 1440x900, {scale} scale")
     print(f"load average {load} on {os.cpu_count()} CPUs")
-    print(f"baseline page (a title and a table, nothing read): {baseline['first']:.2f} s cold, "
-          f"{baseline['again']:.2f} s warm")  # fmt: skip
-    print(f"{'page':<12} {'first (cold)':>13} {'again (warm)':>13} {'ratio':>7} {'target':>7}  "
-          f"{'abs. target':>11}")  # fmt: skip
+    print(f"{runs} visits per page, each reading its rows afresh (the board's cache off); median and fastest")
+    print(f"baseline page (a title and a table, nothing read): {baseline['first']:.2f} s, "
+          f"fastest {baseline['fastest']:.2f} s")  # fmt: skip
+    print(f"{'page':<12} {'median':>13} {'fastest':>13} {'ratio':>7} {'target':>7}  {'abs. target':>11}")
     missed = []
     for r in results:
         ratio = r["first"] / baseline["first"]
         ok = ratio <= target_ratio
         absolute = "ok" if r["first"] <= target else "over"
         print(
-            f"{r['page']:<12} {r['first']:>11.2f} s {r['again']:>11.2f} s {ratio:>6.2f}x {target_ratio:>5.1f}x  "
+            f"{r['page']:<12} {r['first']:>11.2f} s {r['fastest']:>11.2f} s {ratio:>6.2f}x {target_ratio:>5.1f}x  "
             f"{target:>5.1f} s {absolute}"
         )
         print(f"BENCH board.browser.{r['page']} {ratio:.2f} {target_ratio} {'ok' if ok else 'MISS'}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -220,52 +221,56 @@ BASELINE_APP = ROOT / "bench" / "baseline_page.py"
 BASELINE = Page("baseline", "", '[data-testid="stDataFrame"]')
 
 
-def _visits(
-    base: str, context: Any, pages: tuple[Page, ...], query: dict[str, str], runs: int, *, warm_up: str
-) -> list[dict[str, Any]]:
-    """Each page's first (cold) visit and the median of `runs` warm ones, each in a new tab (a new session),
-    after one untimed visit of `warm_up` (Python's imports and the static files)."""
-
-    def visit(path: str, content: str | None) -> float:
-        page = context.new_page()
-        start = time.perf_counter()
-        page.goto(f"{base}/{path}", wait_until="commit")
-        page.wait_for_function(DONE, arg=content or "", polling="raf", timeout=TIMEOUT_MS)
-        seconds = time.perf_counter() - start
-        page.close()
-        return seconds
-
-    visit(warm_up, None)
-    results = []
-    for target in pages:
-        path = target.path + query.get(target.name, "")
-        first = visit(path, target.content)
-        again = sorted(visit(path, target.content) for _ in range(runs))
-        results.append({"page": target.name, "first": first, "again": again[len(again) // 2]})
-    return results
+def _visit(context: Any, url: str, content: str | None) -> float:
+    """Seconds from opening `url` in a new tab (a new Streamlit session) until the page is rendered (DONE)."""
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    page.wait_for_function(DONE, arg=content or "", polling="raf", timeout=TIMEOUT_MS)
+    seconds = time.perf_counter() - start
+    page.close()
+    return seconds
 
 
 def time_pages(
     *, database_url: str, config_dir: Path, now: datetime, query: dict[str, str], runs: int = 3
 ) -> list[dict[str, Any]]:
     """Each page's first render in Chromium at 1440x900, as a lead opening its link: a new tab (a new Streamlit
-    session) per visit, timed from the navigation until `rendered`. The first visit of each page reads cold
-    (nothing in the board's cache), the `runs` after it warm; the board is opened once before (the parcel page
-    without a parcel: Python's imports, nothing read) so no page pays for those. `query`: page name -> query
-    string (the parcel page's ?id=). The first row is the baseline page (BASELINE_APP), timed the same way in
-    the same run before the board's pages."""
+    session) per visit, timed from the navigation until `rendered`. `query`: page name -> query string (the
+    parcel page's ?id=). The first row is the baseline page (BASELINE_APP), served alongside.
+
+    Every page is opened once, untimed: the board's Python is loaded and the browser holds all of its static
+    files, as on a board that has been up a while and a lead's browser after a first visit (without this the
+    first page with a chart paid alone for the code Streamlit loads only then). Then `runs` rounds, each the
+    baseline page and then every board page once; per page the median ("first") and the fastest. Baseline and
+    board share each round's machine load, and the median leaves out a round a busy moment spoiled. For each
+    visit to read its rows afresh, as the first render after the board's cache expired does, give the board a
+    config whose [board] cache_ttl_seconds is 0 (bench/board.py does)."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
+    pages = ((BASELINE, ""), *((target, query.get(target.name, "")) for target in PAGES))
+    times: dict[str, list[float]] = {target.name: [] for target, _ in pages}
+    with (
+        sync_playwright() as p,
+        board_server(database_url=database_url, config_dir=config_dir, now=now, app=BASELINE_APP) as baseline,
+        board_server(database_url=database_url, config_dir=config_dir, now=now) as board,
+    ):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         try:
             # one context: its HTTP cache keeps Streamlit's scripts, as a lead's browser does; each tab is
             # its own Streamlit session all the same
             context = browser.new_context(viewport=DESKTOP)
-            with board_server(database_url=database_url, config_dir=config_dir, now=now, app=BASELINE_APP) as base:
-                results = _visits(base, context, (BASELINE,), {}, runs, warm_up=BASELINE.path)
-            with board_server(database_url=database_url, config_dir=config_dir, now=now) as base:
-                results += _visits(base, context, PAGES, query, runs, warm_up="parcel")  # no parcel: nothing read
+            urls = {
+                target.name: f"{baseline if target is BASELINE else board}/{target.path}{tail}"
+                for target, tail in pages
+            }
+            for target, _ in pages:  # untimed
+                _visit(context, urls[target.name], target.content)
+            for _ in range(max(runs, 1)):
+                for target, _ in pages:
+                    times[target.name].append(_visit(context, urls[target.name], target.content))
         finally:
             browser.close()
-    return results
+    return [
+        {"page": name, "first": statistics.median(seconds), "fastest": min(seconds)} for name, seconds in times.items()
+    ]
