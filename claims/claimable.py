@@ -11,9 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from tracker.status import ClaimState
+from tracker.status import CENT, ClaimState
 
-CENTS = Decimal("0.01")
 # unfiled claims: their filing window matters (an open window keeps a draft claimable; a closed one makes
 # the claim expired at read time, before `claims propose` marks it so)
 UNFILED_STATES = (str(ClaimState.draft), str(ClaimState.needs_config))
@@ -50,4 +49,4 @@ def claimable_of(claims: Iterable[ClaimLike], *, now: datetime) -> dict[str, Cla
             assert c.amount is not None
             before = totals.get(c.currency, Claimable(Decimal("0"), 0))
             totals[c.currency] = Claimable(before.amount + c.amount, before.count + 1)
-    return {cur: Claimable(t.amount.quantize(CENTS), t.count) for cur, t in totals.items()}
+    return {cur: Claimable(t.amount.quantize(CENT), t.count) for cur, t in totals.items()}

@@ -15,8 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from claims.formula import Part, part
 from claims.formula import render as render_part
 from claims.tables import ClaimTables, CourierTable, Term
+from tracker.status import CENT
 
-CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 FREIGHT_INSURANCE = "freight_insurance"
 INSURANCE_SCENARIOS = ("return", "refusal")

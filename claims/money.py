@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, case, func, literal, or_, select
 
-from claims.claimable import CENTS, UNFILED_STATES, Claimable
-from tracker.status import ClaimState
+from claims.claimable import UNFILED_STATES, Claimable
+from tracker.status import CENT, ClaimState
 from tracker.storage.tables import CLAIM
 
 
@@ -32,7 +32,7 @@ def claimable(engine: Engine, *, now: datetime, courier: str | None = None) -> C
         query = query.where(CLAIM.c.courier == courier)
     with engine.connect() as conn:
         total, count = conn.execute(query).one()
-    return Claimable(Decimal(str(total)).quantize(CENTS), int(count))
+    return Claimable(Decimal(str(total)).quantize(CENT), int(count))
 
 
 def state_at(now: datetime | None) -> Any:
@@ -56,5 +56,5 @@ def totals_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
     for r in rows:
-        r["amount"] = Decimal(str(r["amount"])).quantize(CENTS)
+        r["amount"] = Decimal(str(r["amount"])).quantize(CENT)
     return rows

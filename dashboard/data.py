@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, and_, case, func, literal, literal_column, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 
-from claims.claimable import CENTS, UNFILED_STATES
+from claims.claimable import UNFILED_STATES
 from claims.money import claimable_where
 from tracker.auth import LoginAttempt
-from tracker.status import AlertState, ClaimState, FlagKind, FlagState, Severity
+from tracker.status import CENT, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups
 from tracker.storage.rows import QUEUE_ESCALATED_FIRST
 from tracker.storage.tables import ALERT, AUDIT, CLAIM, EVENT, FACT, FLAG, PARCEL, RETURN_BUYER, SUBSCRIPTION
@@ -698,7 +698,7 @@ def claims_total(engine: Engine, *, f: LedgerFilter | None = None, now: datetime
     query = select(func.coalesce(func.sum(CLAIM.c.amount), 0), func.coalesce(func.sum(CLAIM.c.paid_amount), 0))
     with engine.connect() as conn:
         amount, paid = conn.execute(query.select_from(src).where(*_ledger_where(f, now))).one()
-    return {"amount": Decimal(str(amount)).quantize(CENTS), "paid_amount": Decimal(str(paid)).quantize(CENTS)}
+    return {"amount": Decimal(str(amount)).quantize(CENT), "paid_amount": Decimal(str(paid)).quantize(CENT)}
 
 
 # money per courier on the overview: state -> (the ledger's state filter, the money column it sums)
@@ -729,7 +729,7 @@ def money_by_courier(engine: Engine, *, now: datetime) -> list[dict[str, Any]]:
     rows = _rows(engine, query)
     for r in rows:
         for name in picks:
-            r[name] = Decimal(str(r[name])).quantize(CENTS)
+            r[name] = Decimal(str(r[name])).quantize(CENT)
             r[f"{name}_n"] = int(r[f"{name}_n"] or 0)
     return rows
 
@@ -836,7 +836,7 @@ def scorecards(engine: Engine, *, start: datetime, end: datetime, stale_hours: i
     for r in _rows(engine, claims):
         if r["courier"] in cards:
             cards[r["courier"]]["claims_filed"] = int(r["filed"] or 0)
-            cards[r["courier"]]["recovered"] = Decimal(str(r["recovered"])).quantize(CENTS)
+            cards[r["courier"]]["recovered"] = Decimal(str(r["recovered"])).quantize(CENT)
     for courier, card in cards.items():
         card["exception_rate"] = card.get("flagged", 0) / card["parcels"]
         card["kind_rates"] = {k: n / card["parcels"] for k, n in card["kinds"].items()}
@@ -969,7 +969,7 @@ def recovered_by_month(engine: Engine, *, now: datetime, tz: str, months: int = 
         {
             "month": edges[r["i"]].astimezone(zone).strftime("%Y-%m"),
             "courier": r["courier"],
-            "paid": Decimal(str(r["paid"])).quantize(CENTS),
+            "paid": Decimal(str(r["paid"])).quantize(CENT),
             "claims": r["claims"],
         }
         for r in _rows(engine, query)

@@ -1,6 +1,10 @@
 """The one status taxonomy (docs/tracking-status.md) and the flag vocabulary (docs/domain.md)."""
 
+from decimal import Decimal
 from enum import StrEnum
+
+# The smallest amount of money (CNY 1 分): every amount, computed or read, is quantized to it.
+CENT = Decimal("0.01")
 
 
 # Normalized tracking status of one event or of a parcel snapshot.

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-CENT = Decimal("0.01")
+from tracker.status import CENT
+
 MAX_MONEY = Decimal("1000000000")  # no parcel, claim or freight reaches a billion CNY: a bigger amount is a typo
 _MONEY_JUNK = re.compile(r"[¥￥,，\s元]|CNY|RMB", re.IGNORECASE)
 _CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(.*)$")

@@ -19,10 +19,8 @@ from enum import StrEnum
 from typing import Any
 
 from tracker.rules.model import ParcelView
-from tracker.status import FactKind
+from tracker.status import CENT, FactKind
 from tracker.tmall import LateShipmentCompensation, NotReceived, SevenDayReturn, TmallRules
-
-CENT = Decimal("0.01")
 
 
 class TimerKind(StrEnum):
