@@ -162,6 +162,23 @@ def test_return_buyers_migration_keeps_the_buyer_each_return_parcel_held(engine:
 
 
 @pytest.mark.sqlite_only
+def test_stored_times_read_back_as_sqlalchemy_reads_them(sqlite_engine: Engine) -> None:
+    """repo.from_sqlite_time (the poller's fast read) gives what SQLAlchemy gives for the same stored text:
+    with and without microseconds, and None for no time."""
+    times = [datetime(2026, 11, 2, 13, 45, 7, 123456, tzinfo=UTC), datetime(2026, 11, 3, 0, 0, tzinfo=UTC), None]
+    parcels = [_parcel(waybill=f"YT{i}", shipped_at=at) for i, at in enumerate(times)]
+    repo.upsert_parcels(sqlite_engine, parcels, now=T0)
+    with sqlite_engine.connect() as conn:
+        stored = dict(conn.exec_driver_sql("SELECT waybill, shipped_at FROM parcel").all())
+    read = {r["waybill"]: r["shipped_at"] for r in repo.list_parcels(sqlite_engine)}
+    assert (
+        {w: repo.from_sqlite_time(text) for w, text in stored.items()}
+        == read
+        == {p.waybill: p.shipped_at for p in parcels}
+    )
+    assert repo.from_sqlite_time(repo.sqlite_time(times[0])) == times[0]
+
+
 def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
