@@ -102,6 +102,7 @@ def _ingest_batch(
     # parcel id -> (events by (time, text hash), error of the last waybill naming it)
     matched: dict[int, tuple[dict[tuple[Any, str], TrackingEvent], str | None]] = {}
     before: dict[int, dict[str, Any]] = {}
+    digests: dict[str, str] = {}  # a hub's scan reads the same for every parcel through it: hashed once
     for parsed in batch:
         parcel = _match(parsed, candidates.get(parsed.waybill, []))
         if parcel is None:
@@ -110,7 +111,10 @@ def _ingest_batch(
             continue
         events, _ = matched.get(parcel["id"], ({}, None))
         for event in parsed.events:
-            events.setdefault((stamp(event.time), text_hash(event.text)), event)
+            digest = digests.get(event.text)
+            if digest is None:
+                digest = digests[event.text] = text_hash(event.text)
+            events.setdefault((stamp(event.time), digest), event)
         matched[parcel["id"]] = (events, parsed.error)
         before[parcel["id"]] = parcel
     if not matched:

@@ -326,15 +326,9 @@ class _ProviderPoll:
 
         reading = _Reading()
         stats, settings = self.stats, self.settings
+        tz, couriers, phrases = settings.tz, settings.couriers, settings.phrasebook  # properties: read once
         for body in bodies:
-            result = parse_reply(
-                self.provider,
-                body,
-                kind="query",
-                tz=settings.tz,
-                couriers=settings.couriers,
-                phrases=settings.phrasebook,
-            )
+            result = parse_reply(self.provider, body, kind="query", tz=tz, couriers=couriers, phrases=phrases)
             named = _name_error_replies(result.waybills, batch)
             reading.parsed.extend(named)
             for w in named:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from tracker.domain import TrackingEvent
@@ -129,6 +130,7 @@ def company_to_courier(field: str, company: object, couriers: Mapping[str, Couri
     return None
 
 
+@cache  # registry.specs() is read once too: a poll cycle parses thousands of replies
 def _parsers() -> dict[tuple[str, str], Parser]:
     from tracker.providers.registry import specs
 
