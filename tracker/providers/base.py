@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from enum import StrEnum
-from functools import cache
 from typing import Any
 
 from tracker.domain import TrackingEvent
@@ -130,11 +129,19 @@ def company_to_courier(field: str, company: object, couriers: Mapping[str, Couri
     return None
 
 
-@cache  # registry.specs() is read once too: a poll cycle parses thousands of replies
 def _parsers() -> dict[tuple[str, str], Parser]:
+    """(provider, kind) -> parser, built again only when the registry answers with another table (a poll
+    cycle parses thousands of replies; registry.specs() is cached, and a test may register a provider)."""
     from tracker.providers.registry import specs
 
-    return {(name, kind): parser for name, spec in specs().items() for kind, parser in spec.parsers.items()}
+    registered = specs()
+    if _PARSERS[0] is not registered:
+        table = {(name, kind): parser for name, spec in registered.items() for kind, parser in spec.parsers.items()}
+        _PARSERS[:] = [registered, table]
+    return _PARSERS[1]
+
+
+_PARSERS: list[Any] = [None, {}]  # the specs() table the parsers were read from, and the parsers
 
 
 def parse_reply(
