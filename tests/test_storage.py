@@ -179,6 +179,7 @@ def test_stored_times_read_back_as_sqlalchemy_reads_them(sqlite_engine: Engine) 
     assert repo.from_sqlite_time(repo.sqlite_time(times[0])) == times[0]
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
