@@ -7,6 +7,7 @@ page's main content is on screen."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -75,9 +76,12 @@ def need_browser() -> None:
         sys.exit("playwright is not installed: pip install -e '.[test]'")
 
 
-def login_config(target: Path, *, user: str, password: str, open_localhost: bool = False) -> Path:
+def login_config(
+    target: Path, *, user: str, password: str, open_localhost: bool = False, cache_ttl_seconds: int | None = None
+) -> Path:
     """A copy of the project's config/ at `target` with one board user (a lead) and, unless asked, the
-    login required (the shipped demo board is open on localhost)."""
+    login required (the shipped demo board is open on localhost); with `cache_ttl_seconds`, the board's
+    [board] cache_ttl_seconds set to it (0: every visit reads its rows afresh)."""
     from tracker.auth import hash_password, write_user
 
     shutil.copytree(ROOT / "config", target)
@@ -85,6 +89,10 @@ def login_config(target: Path, *, user: str, password: str, open_localhost: bool
     text = board_toml.read_text(encoding="utf-8")
     if not open_localhost:
         text = text.replace("open_localhost = true", "open_localhost = false")
+    if cache_ttl_seconds is not None:
+        text, found = re.subn(r"(?m)^cache_ttl_seconds = \d+$", f"cache_ttl_seconds = {cache_ttl_seconds}", text)
+        if found != 1:
+            sys.exit(f"{board_toml}: no `cache_ttl_seconds = N` line to set")
     board_toml.write_text(text, encoding="utf-8")
     write_user(board_toml, user, role="lead", password_hash=hash_password(password))
     return target

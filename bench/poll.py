@@ -192,10 +192,10 @@ def main() -> None:
                 fetch_s = asyncio.run(fetch_only(settings, url, due))
                 e2e_s, stats = asyncio.run(end_to_end(settings, engine, url))
                 pairs.append((fetch_s / e2e_s, fetch_s, e2e_s))
-                if run < args.runs - 1:
-                    engine.dispose()
-            # the pair with the median ratio: both of its rates come from the same moment of the machine
-            _, fetch_s, e2e_s = sorted(pairs)[len(pairs) // 2]
+                engine.dispose()
+            # the pair with the median ratio (the lower middle one of an even count): both of its rates come from
+            # the same moment of the machine
+            _, fetch_s, e2e_s = sorted(pairs)[(len(pairs) - 1) // 2]
             ratios = [round(r, 3) for r, _, _ in pairs]
             by_provider: dict[str, list] = {}
             for p in due:
@@ -206,7 +206,6 @@ def main() -> None:
                 for name in ("kuaidi100", "kdniao", "track17")
                 if name == "track17" or by_provider.get(name)
             }
-            engine.dispose()
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""The one status taxonomy (docs/tracking-status.md) and the flag vocabulary (docs/domain.md)."""
+"""The one status taxonomy (docs/tracking-status.md), the flag vocabulary (docs/domain.md) and the unit of money."""
 
 from decimal import Decimal
 from enum import StrEnum

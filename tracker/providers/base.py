@@ -130,18 +130,17 @@ def company_to_courier(field: str, company: object, couriers: Mapping[str, Couri
 
 
 def _parsers() -> dict[tuple[str, str], Parser]:
-    """(provider, kind) -> parser, built again only when the registry answers with another table (a poll
-    cycle parses thousands of replies; registry.specs() is cached, and a test may register a provider)."""
     from tracker.providers.registry import specs
 
-    registered = specs()
-    if _PARSERS[0] is not registered:
-        table = {(name, kind): parser for name, spec in registered.items() for kind, parser in spec.parsers.items()}
-        _PARSERS[:] = [registered, table]
-    return _PARSERS[1]
+    return {(name, kind): parser for name, spec in specs().items() for kind, parser in spec.parsers.items()}
 
 
-_PARSERS: list[Any] = [None, {}]  # the specs() table the parsers were read from, and the parsers
+def _parser(provider: str, kind: str) -> Parser | None:
+    """One entry of _parsers(), looked up in the registry without building the table (once per reply)."""
+    from tracker.providers.registry import specs
+
+    spec = specs().get(provider)
+    return None if spec is None else spec.parsers.get(kind)
 
 
 def parse_reply(
@@ -162,7 +161,7 @@ def parse_reply(
     (dataclasses.replace); ingest skips waybills without a number. `phrases` reads the couriers' texts
     (default: the project's config/phrases.toml; pass settings.phrasebook).
     """
-    parser = _parsers().get((provider, kind))
+    parser = _parser(provider, kind)
     if parser is None:
         raise ValueError(f"provider must be {'|'.join(PROVIDERS)}, kind query|push; got {provider}/{kind}")
     data, problem = decode_body(body)
