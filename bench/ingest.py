@@ -113,9 +113,9 @@ def _parse(replies: list[str], book: PhraseBook, settings) -> list[ParsedWaybill
     return out
 
 
-def _fresh_db(parsed: list[ParsedWaybill]) -> tuple[str, str]:
-    folder = tempfile.mkdtemp(prefix="bench_ingest_")
-    path = f"{folder}/t.db"
+def _fresh_db(folder: str, name: str, parsed: list[ParsedWaybill]) -> tuple[str, str]:
+    """A new database file `name` in `folder` with the run's parcels and no event yet: (path, URL)."""
+    path = f"{folder}/{name}.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
     upsert_parcels(engine, [ParcelFacts(courier="yto", waybill=w.waybill) for w in parsed], now=T0)
@@ -172,12 +172,12 @@ def _project(url: str, replies: list[str], book: PhraseBook, settings) -> tuple[
 
 
 def _stage_times(replies: list[str], parsed: list[ParsedWaybill], settings) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    path, _ = _fresh_db(parsed)
-    base = _baseline(path, parsed)
-    book = load_phrasebook(PROJECT_ROOT / "config" / "phrases.toml")  # fresh: no text known yet
-    _, url = _fresh_db(parsed)
-    first, again = _project(url, replies, book, settings)
-    _, url = _fresh_db(parsed)
+    with tempfile.TemporaryDirectory(prefix="bench_ingest_") as folder:  # removed with its files afterwards
+        path, _ = _fresh_db(folder, "baseline", parsed)
+        base = _baseline(path, parsed)
+        book = load_phrasebook(PROJECT_ROOT / "config" / "phrases.toml")  # fresh: no text known yet
+        _, url = _fresh_db(folder, "project", parsed)
+        first, again = _project(url, replies, book, settings)
     texts = [event["context"] for body in replies for event in json.loads(body)["data"]]
     fresh = load_phrasebook(PROJECT_ROOT / "config" / "phrases.toml")
     return {
