@@ -79,7 +79,15 @@ def test_shared_window_holds_the_rate_across_limiters_and_counts_from_completion
 
 @pytest.mark.postgres
 def test_shared_pacer_spaces_every_workers_requests_at_the_limit_minus_the_margin(pg_engine: Engine) -> None:
-    pacers = [SharedPacer(pg_engine, "kdniao", 5, margin=0.04) for _ in range(3)]  # three workers' pacers
+    granted: list[float] = []  # when each turn falls due, as the database granted it
+
+    class Recording(SharedPacer):
+        def take_turn(self) -> float:
+            wait = super().take_turn()
+            granted.append(time.monotonic() + wait)
+            return wait
+
+    pacers = [Recording(pg_engine, "kdniao", 5, margin=0.04) for _ in range(3)]  # three workers' pacers
     pacers[0].ensure_slots()
     pacers[1].ensure_slots()  # idempotent
     started: list[float] = []
@@ -94,10 +102,14 @@ def test_shared_pacer_spaces_every_workers_requests_at_the_limit_minus_the_margi
         await asyncio.gather(*(request(pacers[i % 3]) for i in range(11)))
 
     asyncio.run(main())
+    granted.sort()
     started.sort()
     gap = 1 / (5 * 0.96)
-    # no second holds more than 5 starts, even with 40 ms of jitter, and the 11 starts take 10 gaps, not more
-    assert all(started[i + 5] - started[i] >= 1.0 + 0.02 for i in range(len(started) - 5))
+    # the turns: no second holds more than 5 (5 gaps are 1.042 s; the 4% margin absorbs the ms between the
+    # database's clock and ours). The starts themselves wake up late by however long a loaded machine takes,
+    # so they are held only to the whole run: 11 starts take 10 gaps, not more
+    assert len(granted) == 11
+    assert all(granted[i + 5] - granted[i] >= 1.0 for i in range(len(granted) - 5))
     assert started[-1] - started[0] == pytest.approx(10 * gap, abs=0.15)
 
 
