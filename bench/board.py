@@ -18,7 +18,8 @@ With --browser (issue 15 item 10) it times what a lead waits for instead: the bo
 in Chromium and timed until its first render is done (bench/browser.py time_pages: the median of --runs
 visits, each reading its rows afresh, on a board whose Python and static files are loaded); a table per page
 with the ratio to the baseline page and the target (1 s at demo scale, 2 s at 1M); exit 1 when a page misses
-it at full scale.
+it at full scale. A second reference page, the overview's four charts alone (bench/charts_page.py), is timed
+beside them and printed without a verdict: what Streamlit's charts cost by themselves on this machine.
 
     python bench/board.py --scale ci|full [--runs N] [--keep PATH]
     python bench/board.py --browser [--scale demo|1m] [--runs N] [--keep PATH]
@@ -337,7 +338,7 @@ def browser_bench(path: Path, scale: str, runs: int) -> int:
         config = login_config(  # every visit reads its rows afresh (time_pages)
             Path(tmp) / "config", user="bench", password="bench-password", open_localhost=True, cache_ttl_seconds=0
         )
-        baseline, *results = time_pages(
+        baseline, charts_only, *results = time_pages(
             database_url=f"sqlite:///{path}", config_dir=config, now=NOW, query={"parcel": "?id=123"}, runs=runs
         )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # a busy machine says so next to its numbers
@@ -346,6 +347,9 @@ def browser_bench(path: Path, scale: str, runs: int) -> int:
     print(f"{runs} visits per page, each reading its rows afresh (the board's cache off); median and fastest")
     print(f"baseline page (a title and a table, nothing read): {baseline['first']:.2f} s, "
           f"fastest {baseline['fastest']:.2f} s")  # fmt: skip
+    print(f"reference, no verdict: the overview's four charts alone (the same reads and builders, nothing else): "
+          f"{charts_only['first']:.2f} s, fastest {charts_only['fastest']:.2f} s, "
+          f"{charts_only['first'] / baseline['first']:.2f}x the baseline page")  # fmt: skip
     print(f"{'page':<12} {'median':>13} {'fastest':>13} {'ratio':>7} {'target':>7}  {'abs. target':>11}")
     missed = []
     for r in results:

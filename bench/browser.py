@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -227,6 +227,10 @@ DONE = """content => {
 # same `streamlit run` options as the board: a title and a three-row table, nothing read.
 BASELINE_APP = ROOT / "bench" / "baseline_page.py"
 BASELINE = Page("baseline", "", '[data-testid="stDataFrame"]')
+# A second reference: the overview's four charts alone, as the board reads and builds them (bench/charts_page.py)
+CHARTS_APP = ROOT / "bench" / "charts_page.py"
+CHARTS = Page("charts_only", "", '[data-testid="stVegaLiteChart"]')
+REFERENCES = ((BASELINE, BASELINE_APP), (CHARTS, CHARTS_APP))
 
 
 def _visit(context: Any, url: str, content: str | None) -> float:
@@ -245,33 +249,34 @@ def time_pages(
 ) -> list[dict[str, Any]]:
     """Each page's first render in Chromium at 1440x900, as a lead opening its link: a new tab (a new Streamlit
     session) per visit, timed from the navigation until `rendered`. `query`: page name -> query string (the
-    parcel page's ?id=). The first row is the baseline page (BASELINE_APP), served alongside.
+    parcel page's ?id=). The first rows are the reference pages (REFERENCES: the baseline page, then the
+    overview's charts alone), each served alongside by its own server.
 
     Every page is opened once, untimed: the board's Python is loaded and the browser holds all of its static
     files, as on a board that has been up a while and a lead's browser after a first visit (without this the
     first page with a chart paid alone for the code Streamlit loads only then). Then `runs` rounds, each the
-    baseline page and then every board page once; per page the median ("first") and the fastest. Baseline and
-    board share each round's machine load, and the median leaves out a round a busy moment spoiled. For each
-    visit to read its rows afresh, as the first render after the board's cache expired does, give the board a
-    config whose [board] cache_ttl_seconds is 0 (bench/board.py does)."""
+    reference pages and then every board page once; per page the median ("first") and the fastest. References
+    and board share each round's machine load, and the median leaves out a round a busy moment spoiled. For
+    each visit to read its rows afresh, as the first render after the board's cache expired does, give the
+    board a config whose [board] cache_ttl_seconds is 0 (bench/board.py does)."""
     from playwright.sync_api import sync_playwright
 
-    pages = ((BASELINE, ""), *((target, query.get(target.name, "")) for target in PAGES))
+    pages = (*((target, "") for target, _ in REFERENCES), *((target, query.get(target.name, "")) for target in PAGES))
     times: dict[str, list[float]] = {target.name: [] for target, _ in pages}
-    with (
-        sync_playwright() as p,
-        board_server(database_url=database_url, config_dir=config_dir, now=now, app=BASELINE_APP) as baseline,
-        board_server(database_url=database_url, config_dir=config_dir, now=now) as board,
-    ):
+    with sync_playwright() as p, ExitStack() as servers:
+        bases = {
+            target.name: servers.enter_context(
+                board_server(database_url=database_url, config_dir=config_dir, now=now, app=app)
+            )
+            for target, app in REFERENCES
+        }
+        board = servers.enter_context(board_server(database_url=database_url, config_dir=config_dir, now=now))
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         try:
             # one context: its HTTP cache keeps Streamlit's scripts, as a lead's browser does; each tab is
             # its own Streamlit session all the same
             context = browser.new_context(viewport=DESKTOP)
-            urls = {
-                target.name: f"{baseline if target is BASELINE else board}/{target.path}{tail}"
-                for target, tail in pages
-            }
+            urls = {target.name: f"{bases.get(target.name, board)}/{target.path}{tail}" for target, tail in pages}
             for target, _ in pages:  # untimed
                 _visit(context, urls[target.name], target.content)
             for _ in range(max(runs, 1)):
