@@ -33,6 +33,8 @@ cards = b.read(
     stale_hours=b.settings.rules.stale.warn_hours,
     now=b.now,
 )
+# the busiest courier first, as a lead reads a scorecard (the data comes in courier-code order)
+cards = sorted(cards, key=lambda card: (-card["parcels"], b.courier(card["courier"])))
 rows = [
     {
         "courier": card["courier"],

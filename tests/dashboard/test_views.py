@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import APP
+from tests.dashboard.seed import seed_ageing
 from tests.dashboard.test_app import login, signed_in
 
 
@@ -89,6 +90,15 @@ def test_scorecards_show_each_courier(board_db):
     at.run()
     table = at.dataframe[0].value
     assert set(table["快递"]) == {"顺丰速运", "圆通速递", "中通快递"}  # by name, never the slug
+
+
+def test_scorecards_list_the_busiest_courier_first(board_db, now):
+    seed_ageing(board_db[0], now)  # more ZTO and EMS parcels: the busiest couriers are not first by code
+    at = signed_in(page="views/scorecards.py")
+    at.run()
+    table = at.dataframe[0].value
+    shipped = [int(n) for n in table["包裹数"]]
+    assert shipped == sorted(shipped, reverse=True) and shipped[0] > shipped[-1]
 
 
 def test_open_localhost_needs_no_login(board_db, board_config):
