@@ -48,7 +48,11 @@ class Board:
         return t(key, self.lang, **kw)
 
     def read(self, name: str, *, ttl: int | None = None, **kw: Any) -> Any:
-        return data.read(self.url, name, ttl=self.settings.board.cache_ttl_seconds if ttl is None else ttl, **kw)
+        """data.read through the session's cache: for `ttl` seconds when the page gives its own (rows that
+        change slowly: filter choices, scorecards), else the configured cache_ttl_seconds. A configured 0
+        turns the cache off for every read, the pages' own lifetimes included."""
+        configured = self.settings.board.cache_ttl_seconds
+        return data.read(self.url, name, ttl=configured if ttl is None or configured == 0 else ttl, **kw)
 
     def can(self, action: str) -> bool:
         return can(self.role, action)
