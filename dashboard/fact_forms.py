@@ -125,46 +125,60 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
     allowed = b.can(PERMISSION)
     waybill, courier = parcel["waybill"], parcel["courier"]
     one = {"waybill": waybill, "courier": courier}
+    # only the chosen tab's form is drawn (choosing one reruns the page): a visit draws one form, not four
     reached, signed, weight, platform = st.tabs(
-        [b.t("fact_reached"), b.t("fact_signed"), b.t("fact_return_weight"), b.t("fact_platform")]
+        [b.t("fact_reached"), b.t("fact_signed"), b.t("fact_return_weight"), b.t("fact_platform")],
+        key="ff_tabs",
+        on_change="rerun",
     )
-    with reached, st.form("ff_reached", clear_on_submit=True):
-        st.caption(b.t("fact_reached_help"))
-        note = st.text_input(b.t("note"), key="ff_reached_note")
-        if st.form_submit_button(b.t("record"), disabled=not allowed):
-            _run(b, fact_service.buyer_reached, note=note or None, **one)
-    with signed, st.form("ff_signed", clear_on_submit=True):
-        signer = st.text_input(b.t("fact_signer"), key="ff_signer")
-        locker = st.checkbox(b.t("fact_locker"), key="ff_locker")
-        consent = st.radio(
-            b.t("fact_consent"),
-            ["no", "yes"],
-            key="ff_consent",
-            horizontal=True,
-            format_func=lambda v: b.t(f"fact_consent_{v}"),
-        )
-        if st.form_submit_button(b.t("record"), disabled=not allowed):
-            _run(b, fact_service.signed_by_other, consent=consent == "yes", signer=signer or None, locker=locker, **one)
-    with weight, st.form("ff_weight", clear_on_submit=True):
-        shipped = st.text_input(b.t("fact_shipped_kg"), key="ff_shipped")
-        returned = st.text_input(b.t("fact_returned_kg"), key="ff_returned")
-        if st.form_submit_button(b.t("record"), disabled=not allowed):
-            try:
-                kg = {
-                    "shipped_kg": _kg(shipped, b.t("fact_shipped_kg")),
-                    "returned_kg": _kg(returned, b.t("fact_returned_kg")),
-                }
-            except TrackerError as exc:
-                st.error(str(exc))
-            else:
-                _run(b, fact_service.return_weighed, **kg, **one)
-    with platform, st.form("ff_platform", clear_on_submit=True):
-        event = st.radio(
-            b.t("fact_event"), list(PLATFORM_EVENTS), key="ff_event", format_func=lambda v: b.t(f"fact_{v}")
-        )
-        when = _when(b, "ff_platform")
-        if st.form_submit_button(b.t("record"), disabled=not allowed):
-            _run(b, PLATFORM_EVENTS[event], at=when, **one)
+    if reached.open:
+        with reached, st.form("ff_reached", clear_on_submit=True):
+            st.caption(b.t("fact_reached_help"))
+            note = st.text_input(b.t("note"), key="ff_reached_note")
+            if st.form_submit_button(b.t("record"), disabled=not allowed):
+                _run(b, fact_service.buyer_reached, note=note or None, **one)
+    if signed.open:
+        with signed, st.form("ff_signed", clear_on_submit=True):
+            signer = st.text_input(b.t("fact_signer"), key="ff_signer")
+            locker = st.checkbox(b.t("fact_locker"), key="ff_locker")
+            consent = st.radio(
+                b.t("fact_consent"),
+                ["no", "yes"],
+                key="ff_consent",
+                horizontal=True,
+                format_func=lambda v: b.t(f"fact_consent_{v}"),
+            )
+            if st.form_submit_button(b.t("record"), disabled=not allowed):
+                _run(
+                    b,
+                    fact_service.signed_by_other,
+                    consent=consent == "yes",
+                    signer=signer or None,
+                    locker=locker,
+                    **one,
+                )
+    if weight.open:
+        with weight, st.form("ff_weight", clear_on_submit=True):
+            shipped = st.text_input(b.t("fact_shipped_kg"), key="ff_shipped")
+            returned = st.text_input(b.t("fact_returned_kg"), key="ff_returned")
+            if st.form_submit_button(b.t("record"), disabled=not allowed):
+                try:
+                    kg = {
+                        "shipped_kg": _kg(shipped, b.t("fact_shipped_kg")),
+                        "returned_kg": _kg(returned, b.t("fact_returned_kg")),
+                    }
+                except TrackerError as exc:
+                    st.error(str(exc))
+                else:
+                    _run(b, fact_service.return_weighed, **kg, **one)
+    if platform.open:
+        with platform, st.form("ff_platform", clear_on_submit=True):
+            event = st.radio(
+                b.t("fact_event"), list(PLATFORM_EVENTS), key="ff_event", format_func=lambda v: b.t(f"fact_{v}")
+            )
+            when = _when(b, "ff_platform")
+            if st.form_submit_button(b.t("record"), disabled=not allowed):
+                _run(b, PLATFORM_EVENTS[event], at=when, **one)
 
 
 def deadline_text(b: Board, deadline: Any) -> str:

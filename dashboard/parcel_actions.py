@@ -5,7 +5,7 @@ shown before the confirmation. Every action goes through dashboard/actions.py as
 row at a time (components.run_action: a failure is one line, never a traceback).
 
 Other forms join the facts with `FACT_FORMS.append((label_key, form))`: `form(b, parcel)` draws its widgets
-inside the expander of that label."""
+inside the expander of that label, once a person opens it (the page's first render draws no fact form)."""
 
 from __future__ import annotations
 
@@ -146,8 +146,15 @@ FACT_FORMS: list[tuple[str, Callable[[Board, dict[str, Any]], None]]] = [
 def facts_section(b: Board, parcel: dict[str, Any]) -> None:
     st.subheader(b.t("record_fact"))
     for label, form in FACT_FORMS:
-        with st.expander(b.t(label)):
-            form(b, parcel)
+        # drawn when opened (a rerun), not on every visit: the page's first render skips every form's widgets
+        with st.expander(b.t(label), key=fold_key(label), on_change="rerun") as fold:
+            if fold.open:
+                form(b, parcel)
+
+
+def fold_key(label: str) -> str:
+    """The session key of the fold of the fact form `label` (a FACT_FORMS label key): True while it is open."""
+    return f"fact_fold_{label}"
 
 
 # --- claims ----------------------------------------------------------------------------------------------------

@@ -13,25 +13,37 @@ from tracker.storage.rows import ParcelFactRow
 FACT = ParcelFactRow.__table__
 
 
-def _parcel_page(parcel_id: int, name: str = "lily", password: str = "lily-pw"):  # type: ignore[no-untyped-def]
+def _parcel_page(parcel_id: int, name: str = "lily", password: str = "lily-pw", tab: str | None = None):  # type: ignore[no-untyped-def]
+    """The parcel page; with `tab`, that tab of 更多情况 chosen (only the chosen tab's form is drawn)."""
     at = signed_in(name, password, page="views/parcel.py")
     at.query_params["id"] = str(parcel_id)
+    if tab:
+        at.session_state["ff_tabs"] = tab
     at.run()
     assert not at.exception, at.exception
     return at
 
 
-def _submit(at, index: int):  # type: ignore[no-untyped-def]
-    buttons = [b for b in at.button if b.label == "记录"]
-    buttons[index].click().run()
+def _submit(at):  # type: ignore[no-untyped-def]
+    (button,) = [b for b in at.button if b.label == "记录"]  # the chosen tab's form, the only one drawn
+    button.click().run()
     assert not at.exception, at.exception
     return at
+
+
+def test_only_the_chosen_tab_s_form_is_drawn(board_db):
+    _, ids = board_db
+    at = _parcel_page(ids["parcels"]["YTO3003"])
+    assert [t.label for t in at.text_input if t.key and t.key.startswith("ff_")] == ["备注"]  # the first tab's
+    at = _parcel_page(ids["parcels"]["YTO3003"], tab="退货称重")
+    keys = {t.key for t in at.text_input if t.key and t.key.startswith("ff_")}
+    assert keys == {"ff_shipped", "ff_returned"}
 
 
 def test_delivered_parcel_shows_the_seven_day_window_and_records_a_third_party_signature(board_db):
     engine, ids = board_db
     pid = ids["parcels"]["YTO3003"]  # delivered 20 h before now
-    at = _parcel_page(pid)
+    at = _parcel_page(pid, tab="代签/快递柜")
     assert "平台时限" in [h.value for h in at.subheader]
     timers = at.dataframe[-1].value
     assert list(timers["时限"]) == ["七天无理由退换货"] and list(timers["状态"]) == ["进行中"]
@@ -41,7 +53,7 @@ def test_delivered_parcel_shows_the_seven_day_window_and_records_a_third_party_s
 
     at.text_input(key="ff_signer").input("门卫")
     at.radio(key="ff_consent").set_value("no")
-    _submit(at, 1)
+    _submit(at)
     assert "已记录" in at.success[0].value
     with engine.connect() as conn:
         kind, by, data = conn.execute(
@@ -58,14 +70,14 @@ def test_delivered_parcel_shows_the_seven_day_window_and_records_a_third_party_s
 def test_a_bad_weight_is_one_line_and_nothing_is_recorded(board_db):
     engine, ids = board_db
     pid = ids["parcels"]["SF1001"]
-    at = _parcel_page(pid, "王芳", "wf-pw")  # an agent may record facts
+    at = _parcel_page(pid, "王芳", "wf-pw", tab="退货称重")  # an agent may record facts
     at.text_input(key="ff_shipped").input("重")
     at.text_input(key="ff_returned").input("0.8")
-    _submit(at, 2)
+    _submit(at)
     assert at.error[0].value == "发货重量(公斤, 仓库称重): expected a weight in kg such as 1.25, got '重'"
     at.text_input(key="ff_shipped").input("1.2")
     at.text_input(key="ff_returned").input("0.8")
-    _submit(at, 2)
+    _submit(at)
     with engine.connect() as conn:
         data = conn.execute(select(FACT.c.data).where(FACT.c.parcel_id == pid)).scalar_one()
     assert (data["shipped_g"], data["returned_g"]) == (1200, 800)
@@ -74,9 +86,9 @@ def test_a_bad_weight_is_one_line_and_nothing_is_recorded(board_db):
 def test_recording_trade_success_adds_the_complaint_window(board_db):
     engine, ids = board_db
     pid = ids["parcels"]["YTO3003"]
-    at = _parcel_page(pid)
+    at = _parcel_page(pid, tab="平台事件")
     at.radio(key="ff_event").set_value("trade_succeeded")
-    _submit(at, 3)
+    _submit(at)
     at = _parcel_page(pid)
     timers = at.dataframe[-1].value
     assert list(timers["时限"]) == ["七天无理由退换货", "未收到货维权可发起"]

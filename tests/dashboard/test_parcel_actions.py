@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from dashboard import parcel_actions
 from tests.dashboard.seed import AUDIT, CLAIM, FLAG, PARCEL
 from tests.dashboard.test_app import signed_in
 from tracker.storage.rows import ParcelFactRow
@@ -16,9 +17,13 @@ from tracker.storage.rows import ParcelFactRow
 FACT = ParcelFactRow.__table__
 
 
-def parcel_page(ids, waybill, user="lily", password="lily-pw"):
+def parcel_page(ids, waybill, user="lily", password="lily-pw", *, facts_open=False):
+    """The parcel page of `waybill`; with `facts_open`, its 记录情况 folds opened (each draws its form only then)."""
     at = signed_in(user, password, page="views/parcel.py")
     at.query_params["id"] = str(ids["parcels"][waybill])
+    if facts_open:
+        for label, _ in parcel_actions.FACT_FORMS:
+            at.session_state[parcel_actions.fold_key(label)] = True
     at.run()
     assert not at.exception, at.exception
     return at
@@ -77,7 +82,7 @@ def test_resolve_from_the_parcel_page_and_an_empty_note_is_one_line(board_db):
 def test_confirm_loss_then_open_the_claim_with_its_amount_shown_before_confirming(board_db):
     engine, ids = board_db
     pid = ids["parcels"]["SF1001"]
-    at = parcel_page(ids, "SF1001")
+    at = parcel_page(ids, "SF1001", facts_open=True)
     assert "当前异常无需发起新的理赔" in [c.value for c in at.caption]  # a stale parcel calls for no claim
     at.text_input(key="f_lost_note").input("顺丰客服工号 8812 确认")
     press(at, "快递确认丢件")
@@ -109,7 +114,7 @@ def test_confirm_loss_then_open_the_claim_with_its_amount_shown_before_confirmin
 def test_cancel_opens_nothing(board_db):
     engine, ids = board_db
     pid = ids["parcels"]["ZTO2002"]  # refused: a freight claim only when it was late; a lost fact makes it goods
-    at = parcel_page(ids, "ZTO2002")
+    at = parcel_page(ids, "ZTO2002", facts_open=True)
     press(at, "快递确认丢件")
     before = len(claims_of(engine, pid))
     press(at, "发起理赔")
@@ -120,7 +125,7 @@ def test_cancel_opens_nothing(board_db):
 def test_buyer_not_received_and_return_agreed_are_recorded_as_the_user(board_db):
     engine, ids = board_db
     pid = ids["parcels"]["YTO3003"]
-    at = parcel_page(ids, "YTO3003", "王芳", "wf-pw")
+    at = parcel_page(ids, "YTO3003", "王芳", "wf-pw", facts_open=True)
     at.checkbox(key="f_nr_short").check()
     at.text_input(key="f_nr_signer").input("菜鸟驿站")
     press(at, "买家称未收到")
@@ -136,9 +141,22 @@ def test_buyer_not_received_and_return_agreed_are_recorded_as_the_user(board_db)
     assert "delivered_disputed" in flags  # evaluated at once
 
 
+def test_the_fact_forms_are_drawn_once_their_fold_is_opened(board_db):
+    _, ids = board_db
+    at = parcel_page(ids, "SF1001")
+    folds = [e.label for e in at.get("expander")]
+    assert {"快递确认丢件", "买家称未收到", "已同意退货"} <= set(folds)
+    assert not any(b.label == "快递确认丢件" for b in at.button)  # folded: no form drawn on the first render
+    at.session_state[parcel_actions.fold_key("fact_lost")] = True  # a person opens one fold
+    at.run()
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.button]
+    assert "快递确认丢件" in labels and "买家称未收到" not in labels  # that fold's form only
+
+
 def test_an_agent_sees_the_lead_only_buttons_disabled(board_db):
     _, ids = board_db
-    at = parcel_page(ids, "ZTO2002", "王芳", "wf-pw")
+    at = parcel_page(ids, "ZTO2002", "王芳", "wf-pw", facts_open=True)
     buttons = {b.label: b.disabled for b in at.button}
     assert buttons["分配"] is True  # leads assign
     assert buttons["确认"] is False and buttons["快递确认丢件"] is False

@@ -20,6 +20,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
+from dashboard import parcel_actions
+from dashboard.i18n import t
 from tests.dashboard.conftest import USERS, make_board_config
 from tests.dashboard.test_app import login
 from tracker.settings import PROJECT_ROOT, load_settings
@@ -120,14 +122,22 @@ def builtin_english(at: AppTest) -> Iterator[str]:
     yield from walk(at._tree)
 
 
-def pages(ids: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
-    """(name, script, query parameters): every page, the parcel page for parcels with everything."""
-    found = [("overview", "views/overview.py", {}), ("queue", "views/queue.py", {}),
-             ("queue turning stale", "views/queue.py", {"turning_stale": "1"}),
-             ("claims", "views/claims.py", {}), ("scorecards", "views/scorecards.py", {}),
-             ("alerts", "views/alerts.py", {})]  # fmt: skip
+def pages(ids: dict[str, Any], lang: str = "zh") -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
+    """(name, script, query parameters, session state): every page, the parcel page for parcels with
+    everything; for the first parcel also with its fact folds open and each 更多情况 tab chosen (the page
+    draws those forms only then)."""
+    found: list[tuple[str, str, dict[str, str], dict[str, Any]]] = [
+        ("overview", "views/overview.py", {}, {}), ("queue", "views/queue.py", {}, {}),
+        ("queue turning stale", "views/queue.py", {"turning_stale": "1"}, {}),
+        ("claims", "views/claims.py", {}, {}), ("scorecards", "views/scorecards.py", {}, {}),
+        ("alerts", "views/alerts.py", {}, {})]  # fmt: skip
     for waybill, parcel_id in ids.items():
-        found.append((f"parcel {waybill}", "views/parcel.py", {"id": str(parcel_id)}))
+        found.append((f"parcel {waybill}", "views/parcel.py", {"id": str(parcel_id)}, {}))
+    waybill, parcel_id = next(iter(ids.items()))
+    folds = {parcel_actions.fold_key(label): True for label, _ in parcel_actions.FACT_FORMS}
+    for tab in ("fact_reached", "fact_signed", "fact_return_weight", "fact_platform"):
+        state = {**folds, "ff_tabs": t(tab, lang)}
+        found.append((f"parcel {waybill} forms open, {tab}", "views/parcel.py", {"id": str(parcel_id)}, state))
     return found
 
 
@@ -148,13 +158,17 @@ def render_problems(ids: dict[str, Any], lang: str = "zh") -> list[str]:
     if lang == "en":
         at.sidebar.selectbox(key="lang").select("en").run()
     problems = []
-    for name, script, params in pages(ids):
+    for name, script, params, state in pages(ids, lang):
         at.query_params.clear()
         for key, value in params.items():
             at.query_params[key] = value
+        for key, value in state.items():
+            at.session_state[key] = value
         at.switch_page(script).run()
         assert not at.exception, (name, at.exception)
         assert not at.error, (name, [e.value for e in at.error])  # "page failed" is one line, but not here
+        if state:  # the folded forms are drawn: their words are read below
+            assert {t("record", lang), t("fact_lost", lang)} <= {b.label for b in at.button}, name
         problems += [f"{name} · {what}" for what in builtin_english(at) if lang == "zh"]
         texts = list(visible_texts(at))
         quoted = sorted({t for where, t in texts if where == "quoted" and len(t) >= 4}, key=len, reverse=True)
