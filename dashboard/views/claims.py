@@ -61,30 +61,40 @@ def choice(label: str, options: list[str], current: str | None, key: str, fmt) -
     return picked or ""
 
 
-with st.expander(b.t("filters"), key="c_filters"):  # charts part (issue 15 item 9): folded on a phone
-    c = st.columns([3, 2, 2, 2, 2])
-    text = c[0].text_input(b.t("ledger_search"), value=given.text or "", key="c_text", max_chars=200)
-    with c[1]:
-        courier = choice(b.t("courier"), sorted(b.settings.couriers), given.courier, "c_courier", b.courier)
-    with c[2]:
-        claim_type = choice(
-            b.t("claim_type"),
-            list(TYPES),
-            given.claim_type,
-            "c_type",
-            lambda v: TYPES.get(v, v) if b.lang == "zh" else v.replace("_", " "),
+# charts part (issue 15 item 9): the filters folded on a phone. Their widgets are drawn only while the fold is
+# open (opening it reruns the page); folded, the filters are the URL's.
+text, courier, claim_type, state = given.text or "", given.courier, given.claim_type, given.state
+within = given.closes_within_days or 0
+with st.expander(b.t("filters"), key="c_filters", on_change="rerun") as fold:
+    if fold.open:
+        c = st.columns([3, 2, 2, 2, 2])
+        text = c[0].text_input(b.t("ledger_search"), value=given.text or "", key="c_text", max_chars=200)
+        with c[1]:
+            courier = choice(b.t("courier"), sorted(b.settings.couriers), given.courier, "c_courier", b.courier)
+        with c[2]:
+            claim_type = choice(
+                b.t("claim_type"),
+                list(TYPES),
+                given.claim_type,
+                "c_type",
+                lambda v: TYPES.get(v, v) if b.lang == "zh" else v.replace("_", " "),
+            )
+        with c[3]:
+            state = choice(
+                b.t("state"),
+                [CLAIMABLE, *ClaimState],
+                given.state,
+                "c_state",
+                lambda v: b.t("claimable_state") if v == CLAIMABLE else state_label(v, b.lang),
+            )
+        within = c[4].number_input(
+            b.t("closes_within"),
+            min_value=0,
+            max_value=366,
+            value=given.closes_within_days or 0,
+            step=1,
+            key="c_within",
         )
-    with c[3]:
-        state = choice(
-            b.t("state"),
-            [CLAIMABLE, *ClaimState],
-            given.state,
-            "c_state",
-            lambda v: b.t("claimable_state") if v == CLAIMABLE else state_label(v, b.lang),
-        )
-    within = c[4].number_input(
-        b.t("closes_within"), min_value=0, max_value=366, value=given.closes_within_days or 0, step=1, key="c_within"
-    )
 f = LedgerFilter(
     text=text.strip() or None,
     courier=courier or None,

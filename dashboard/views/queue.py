@@ -66,47 +66,64 @@ def choice(label: str, options: list[str], current: str | None, key: str, fmt=No
     )
 
 
-# charts part (issue 15 item 9): the filters folded (a phone shows the rows first); the label counts the set ones
+# charts part (issue 15 item 9): the filters folded (a phone shows the rows first), a line under them counting
+# the set ones. Their widgets are drawn only while the fold is open (opening it reruns the page): folded, the
+# filters are the URL's and the sort the one last chosen, and a visit draws none of the eight widgets. The
+# fold's label stays the same: Streamlit takes a new label for a new fold, closed.
 active = sum(1 for k, v in params.params().items() if k != "state" or v != "unresolved")
-with st.expander(b.t("filters") + (f" ({active})" if active else ""), key="q_filters"):
-    c = st.columns(4)
-    with c[0]:
-        kind = choice("kind", list(FlagKind), params.kind, "q_kind", lambda v: kind_label(v, b.lang))
-    with c[1]:
-        courier = choice(
-            "courier", b.read("distinct_values", ttl=300, column="courier"), params.courier, "q_courier", b.courier
-        )
-    with c[2]:
-        shop = choice("shop", b.read("distinct_values", ttl=300, column="shop"), params.shop, "q_shop")
-    with c[3]:
-        region = choice("region", b.read("distinct_values", ttl=300, column="province"), params.region, "q_region")
-    c = st.columns(4)
-    with c[0]:
-        states = ["unresolved", *FlagState]
-        state = choice(
-            "state",
-            states,
-            params.state,
-            "q_state",
-            lambda v: b.t("unresolved") if v == "unresolved" else state_label(v, b.lang),
-        )
-    with c[1]:
-        assignees = ["-", *b.read("distinct_values", ttl=60, column="assignee")]
-        assignee = choice(
-            "assignee", assignees, params.assignee, "q_assignee", lambda v: b.t("nobody") if v == "-" else v
-        )
-    with c[2]:
-        age = st.number_input(
-            b.t("min_age"),
-            min_value=0,
-            max_value=b.settings.board.max_age_hours,
-            value=params.min_age_hours or 0,
-            step=24,
-            key="q_age",
-        )
-    with c[3]:
-        sort = st.selectbox(b.t("sort"), list(SORTS), key="q_sort", format_func=lambda v: b.t(f"sort_{v}"))
+SORT_KEPT = "q_sort_kept"  # the sort outlives its widget, which is gone while the fold is closed
+sort = st.session_state.get(SORT_KEPT, next(iter(SORTS)))
+kind, courier, shop, region = params.kind, params.courier, params.shop, params.region
+state, assignee, age = params.state, params.assignee, params.min_age_hours or 0
+with st.expander(b.t("filters"), key="q_filters", on_change="rerun") as fold:
+    if fold.open:
+        c = st.columns(4)
+        with c[0]:
+            kind = choice("kind", list(FlagKind), params.kind, "q_kind", lambda v: kind_label(v, b.lang))
+        with c[1]:
+            courier = choice(
+                "courier", b.read("distinct_values", ttl=300, column="courier"), params.courier, "q_courier", b.courier
+            )
+        with c[2]:
+            shop = choice("shop", b.read("distinct_values", ttl=300, column="shop"), params.shop, "q_shop")
+        with c[3]:
+            region = choice("region", b.read("distinct_values", ttl=300, column="province"), params.region, "q_region")
+        c = st.columns(4)
+        with c[0]:
+            states = ["unresolved", *FlagState]
+            state = choice(
+                "state",
+                states,
+                params.state,
+                "q_state",
+                lambda v: b.t("unresolved") if v == "unresolved" else state_label(v, b.lang),
+            )
+        with c[1]:
+            assignees = ["-", *b.read("distinct_values", ttl=60, column="assignee")]
+            assignee = choice(
+                "assignee", assignees, params.assignee, "q_assignee", lambda v: b.t("nobody") if v == "-" else v
+            )
+        with c[2]:
+            age = st.number_input(
+                b.t("min_age"),
+                min_value=0,
+                max_value=b.settings.board.max_age_hours,
+                value=params.min_age_hours or 0,
+                step=24,
+                key="q_age",
+            )
+        with c[3]:
+            sort = st.selectbox(
+                b.t("sort"),
+                list(SORTS),
+                index=list(SORTS).index(sort),
+                key="q_sort",
+                format_func=lambda v: b.t(f"sort_{v}"),
+            )
+            st.session_state[SORT_KEPT] = sort
 
+if active and not fold.open:
+    st.caption(b.t("filters_set", n=active))
 f = QueueFilter(
     kind=kind or None,
     courier=courier or None,

@@ -319,8 +319,11 @@ def test_queue_folds_its_filters_and_leads_with_the_key_columns(board_db):
     assert not at.exception, at.exception
     expanders = at.get("expander")
     assert [e.proto.label for e in expanders][:1] == ["筛选"]
+    assert not expanders[0].selectbox  # folded: its widgets are drawn once it is opened
+    at.session_state["q_filters"] = True
+    at.run()
     # the filters are inside the expander (a phone sees the rows first)
-    inside = {w.label for w in expanders[0].selectbox}
+    inside = {w.label for w in at.get("expander")[0].selectbox}
     assert {"异常类型", "快递", "店铺", "省份", "状态", "负责人", "排序"} <= inside
     frame = at.dataframe[0].value
     assert list(frame.columns[:5]) == ["运单号", "快递", "异常类型", "未更新时长", "下一步"]

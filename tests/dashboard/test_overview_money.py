@@ -126,6 +126,8 @@ def test_ledger_search_and_filters(money_board, params, waybills):
 
 def test_ledger_filters_are_mirrored_in_the_url_and_a_bad_one_is_named(money_board):
     at = ledger({})
+    at.session_state["c_filters"] = True  # the folded filters opened: their widgets are drawn then
+    at.run()
     at.selectbox(key="c_courier").select("ems").run()
     assert "ems" in str(at.query_params["courier"])
     at = signed_in(page="views/claims.py")

@@ -56,14 +56,24 @@ def test_queue_lists_unresolved_flags_escalated_first_with_next_action(board_db)
 def test_queue_filters_from_query_params(board_db, params, expected):
     at = open_queue(**params)
     assert set(shown_waybills(at)) == expected
-    assert at.caption[0].value.startswith(f"共 {len(expected)} 条")
+    assert any(c.value.startswith(f"共 {len(expected)} 条") for c in at.caption)
 
 
 def test_filter_widget_narrows_the_queue_and_updates_the_url(board_db):
     at = open_queue()
+    assert not [s for s in at.selectbox if s.key == "q_courier"]  # folded: no filter widget drawn
+    at.session_state["q_filters"] = True  # a lead opens the folded filters: their widgets are drawn then
+    at.run()
     at.selectbox(key="q_courier").select("zto").run()
     assert shown_waybills(at) == ["ZTO2002"]
     assert at.query_params["courier"] in ("zto", ["zto"])
+    at.selectbox(key="q_sort").select("oldest").run()
+    assert [e.label for e in at.get("expander")][:1] == ["筛选"]  # the same fold, still open: same label
+    at.session_state["q_filters"] = False  # folded again: the URL's filters and the sort last chosen hold
+    at.run()
+    assert not at.exception, at.exception
+    assert shown_waybills(at) == ["ZTO2002"] and at.session_state["q_sort_kept"] == "oldest"
+    assert "已设 1 个筛选条件" in [c.value for c in at.caption]
 
 
 def act(at, button: str, flag_ids, **inputs):

@@ -124,13 +124,14 @@ def builtin_english(at: AppTest) -> Iterator[str]:
 
 def pages(ids: dict[str, Any], lang: str = "zh") -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
     """(name, script, query parameters, session state): every page, the parcel page for parcels with
-    everything; for the first parcel also with its fact folds open and each 更多情况 tab chosen (the page
-    draws those forms only then)."""
+    everything; the queue and the ledger also with their filters open, and the first parcel with its fact
+    folds open and each 更多情况 tab chosen (the pages draw those widgets only then)."""
     found: list[tuple[str, str, dict[str, str], dict[str, Any]]] = [
         ("overview", "views/overview.py", {}, {}), ("queue", "views/queue.py", {}, {}),
         ("queue turning stale", "views/queue.py", {"turning_stale": "1"}, {}),
-        ("claims", "views/claims.py", {}, {}), ("scorecards", "views/scorecards.py", {}, {}),
-        ("alerts", "views/alerts.py", {}, {})]  # fmt: skip
+        ("queue filters open", "views/queue.py", {}, {"q_filters": True}),
+        ("claims", "views/claims.py", {}, {}), ("claims filters open", "views/claims.py", {}, {"c_filters": True}),
+        ("scorecards", "views/scorecards.py", {}, {}), ("alerts", "views/alerts.py", {}, {})]  # fmt: skip
     for waybill, parcel_id in ids.items():
         found.append((f"parcel {waybill}", "views/parcel.py", {"id": str(parcel_id)}, {}))
     waybill, parcel_id = next(iter(ids.items()))
@@ -167,8 +168,10 @@ def render_problems(ids: dict[str, Any], lang: str = "zh") -> list[str]:
         at.switch_page(script).run()
         assert not at.exception, (name, at.exception)
         assert not at.error, (name, [e.value for e in at.error])  # "page failed" is one line, but not here
-        if state:  # the folded forms are drawn: their words are read below
+        if "ff_tabs" in state:  # the folded forms are drawn: their words are read below
             assert {t("record", lang), t("fact_lost", lang)} <= {b.label for b in at.button}, name
+        for fold in {"q_filters", "c_filters"} & set(state):  # so are the folded filters
+            assert {s.key for s in at.selectbox} & {f"{fold[0]}_courier"}, name
         problems += [f"{name} · {what}" for what in builtin_english(at) if lang == "zh"]
         texts = list(visible_texts(at))
         quoted = sorted({t for where, t in texts if where == "quoted" and len(t) >= 4}, key=len, reverse=True)
