@@ -14,11 +14,21 @@ b = board()
 st.title(b.t("nav_scorecards"))
 
 today = b.now.astimezone(b.settings.tz).date()
-# charts part (issue 15 item 9): the filters folded, the numbers first on a phone
-with st.expander(b.t("filters"), key="s_filters"):
-    c = st.columns(2)
-    start = c[0].date_input(b.t("period_from"), value=today - timedelta(days=30), key="s_from", format=DATE_FORMAT)
-    end = c[1].date_input(b.t("period_to"), value=today, key="s_to", format=DATE_FORMAT)
+# charts part (issue 15 item 9): the filters folded, the numbers first on a phone. The two date widgets are
+# drawn only while the fold is open (opening it reruns the page); the period chosen outlives them, and
+# otherwise it is the last 30 days up to today.
+PERIOD_KEPT = "s_period_kept"
+last_30_days = (today - timedelta(days=30), today)
+start, end = st.session_state.get(PERIOD_KEPT, last_30_days)
+with st.expander(b.t("filters"), key="s_filters", on_change="rerun") as fold:
+    if fold.open:
+        c = st.columns(2)
+        start = c[0].date_input(b.t("period_from"), value=start, key="s_from", format=DATE_FORMAT)
+        end = c[1].date_input(b.t("period_to"), value=end, key="s_to", format=DATE_FORMAT)
+        if (start, end) == last_30_days:
+            st.session_state.pop(PERIOD_KEPT, None)  # the default follows the days
+        else:
+            st.session_state[PERIOD_KEPT] = (start, end)
 
 
 def utc(day, tz=b.settings.tz):

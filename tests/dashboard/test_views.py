@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -90,6 +90,25 @@ def test_scorecards_show_each_courier(board_db):
     at.run()
     table = at.dataframe[0].value
     assert set(table["快递"]) == {"顺丰速运", "圆通速递", "中通快递"}  # by name, never the slug
+
+
+def test_scorecards_period_is_chosen_in_the_fold_and_kept_when_it_is_folded(board_db, now):
+    at = signed_in(page="views/scorecards.py")
+    at.run()
+    assert not at.get("date_input")  # folded: the dates are drawn once it is opened
+    assert int(at.dataframe[0].value["包裹数"].sum()) > 0  # the last 30 days
+    at.session_state["s_filters"] = True
+    at.run()
+    later = (now + timedelta(days=1)).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    at.date_input(key="s_from").set_value(later)
+    at.session_state["s_filters"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.dataframe or int(at.dataframe[0].value["包裹数"].sum()) == 0  # nothing shipped after today
+    at.session_state["s_filters"] = False
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.dataframe or int(at.dataframe[0].value["包裹数"].sum()) == 0  # folded: the period holds
 
 
 def test_scorecards_list_the_busiest_courier_first(board_db, now):

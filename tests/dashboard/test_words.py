@@ -124,14 +124,16 @@ def builtin_english(at: AppTest) -> Iterator[str]:
 
 def pages(ids: dict[str, Any], lang: str = "zh") -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
     """(name, script, query parameters, session state): every page, the parcel page for parcels with
-    everything; the queue and the ledger also with their filters open, and the first parcel with its fact
-    folds open and each 更多情况 tab chosen (the pages draw those widgets only then)."""
+    everything; the queue, the ledger and the scorecards also with their filters open, and the first parcel
+    with its fact folds open and each 更多情况 tab chosen (the pages draw those widgets only then)."""
     found: list[tuple[str, str, dict[str, str], dict[str, Any]]] = [
         ("overview", "views/overview.py", {}, {}), ("queue", "views/queue.py", {}, {}),
         ("queue turning stale", "views/queue.py", {"turning_stale": "1"}, {}),
         ("queue filters open", "views/queue.py", {}, {"q_filters": True}),
         ("claims", "views/claims.py", {}, {}), ("claims filters open", "views/claims.py", {}, {"c_filters": True}),
-        ("scorecards", "views/scorecards.py", {}, {}), ("alerts", "views/alerts.py", {}, {})]  # fmt: skip
+        ("scorecards", "views/scorecards.py", {}, {}),
+        ("scorecards filters open", "views/scorecards.py", {}, {"s_filters": True}),
+        ("alerts", "views/alerts.py", {}, {})]  # fmt: skip
     for waybill, parcel_id in ids.items():
         found.append((f"parcel {waybill}", "views/parcel.py", {"id": str(parcel_id)}, {}))
     waybill, parcel_id = next(iter(ids.items()))
@@ -172,6 +174,8 @@ def render_problems(ids: dict[str, Any], lang: str = "zh") -> list[str]:
             assert {t("record", lang), t("fact_lost", lang)} <= {b.label for b in at.button}, name
         for fold in {"q_filters", "c_filters"} & set(state):  # so are the folded filters
             assert {s.key for s in at.selectbox} & {f"{fold[0]}_courier"}, name
+        if "s_filters" in state:
+            assert {d.key for d in at.get("date_input")} == {"s_from", "s_to"}, name
         problems += [f"{name} · {what}" for what in builtin_english(at) if lang == "zh"]
         texts = list(visible_texts(at))
         quoted = sorted({t for where, t in texts if where == "quoted" and len(t) >= 4}, key=len, reverse=True)
