@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -131,6 +132,16 @@ def bad_params(b: Board, problems: Sequence[data.ParamProblem]) -> None:
         value = p.value if len(p.value) <= 40 else p.value[:40] + "…"
         reason = b.t(p.reason, limit=p.limit) if p.limit is not None else b.t(p.reason)
         st.warning(b.t("bad_param", param=md(p.param), value=md(value), reason=reason))
+
+
+@contextmanager
+def lazy_fold(label: str, *, key: str) -> Iterator[bool]:
+    """A folded section whose content the page draws only while it is open (yields whether it is): opening
+    it reruns the page, so a first render draws none of its widgets (Streamlit's state-tracking expander;
+    session_state[key] is True while open). Keep `label` fixed: Streamlit takes a new label for a new fold,
+    closed. A value the section's widgets set must outlive them while it is folded (the URL, the session)."""
+    with st.expander(label, key=key, on_change="rerun") as fold:
+        yield bool(fold.open)
 
 
 def queue_link(b: Board, label: str, **params: Any) -> None:

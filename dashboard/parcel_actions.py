@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import actions
-from dashboard.components import DATE_FORMAT, run_action, table, yuan
+from dashboard.components import DATE_FORMAT, lazy_fold, run_action, table, yuan
 from dashboard.context import Board
 from dashboard.i18n import kind_label, state_label
 from tracker.escape import streamlit_md as md
@@ -146,9 +146,8 @@ FACT_FORMS: list[tuple[str, Callable[[Board, dict[str, Any]], None]]] = [
 def facts_section(b: Board, parcel: dict[str, Any]) -> None:
     st.subheader(b.t("record_fact"))
     for label, form in FACT_FORMS:
-        # drawn when opened (a rerun), not on every visit: the page's first render skips every form's widgets
-        with st.expander(b.t(label), key=fold_key(label), on_change="rerun") as fold:
-            if fold.open:
+        with lazy_fold(b.t(label), key=fold_key(label)) as opened:  # the first render draws no fact form
+            if opened:
                 form(b, parcel)
 
 

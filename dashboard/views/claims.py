@@ -14,6 +14,7 @@ from dashboard.components import (
     bad_params,
     bulk_button,
     confirm_pending,
+    lazy_fold,
     pager,
     pick_table,
     set_query_params,
@@ -61,12 +62,12 @@ def choice(label: str, options: list[str], current: str | None, key: str, fmt) -
     return picked or ""
 
 
-# charts part (issue 15 item 9): the filters folded on a phone. Their widgets are drawn only while the fold is
-# open (opening it reruns the page); folded, the filters are the URL's.
+# charts part (issue 15 item 9): the filters folded on a phone, drawn only while open (lazy_fold); folded,
+# they are the URL's
 text, courier, claim_type, state = given.text or "", given.courier, given.claim_type, given.state
 within = given.closes_within_days or 0
-with st.expander(b.t("filters"), key="c_filters", on_change="rerun") as fold:
-    if fold.open:
+with lazy_fold(b.t("filters"), key="c_filters") as filters_open:
+    if filters_open:
         c = st.columns([3, 2, 2, 2, 2])
         text = c[0].text_input(b.t("ledger_search"), value=given.text or "", key="c_text", max_chars=200)
         with c[1]:

@@ -9,6 +9,7 @@ from dashboard.components import (
     bad_params,
     bulk_button,
     confirm_pending,
+    lazy_fold,
     pager,
     parcel_table,
     pick_table,
@@ -67,16 +68,14 @@ def choice(label: str, options: list[str], current: str | None, key: str, fmt=No
 
 
 # charts part (issue 15 item 9): the filters folded (a phone shows the rows first), a line under them counting
-# the set ones. Their widgets are drawn only while the fold is open (opening it reruns the page): folded, the
-# filters are the URL's and the sort the one last chosen, and a visit draws none of the eight widgets. The
-# fold's label stays the same: Streamlit takes a new label for a new fold, closed.
+# the set ones; drawn only while open (lazy_fold): folded, the filters are the URL's and the sort the last chosen
 active = sum(1 for k, v in params.params().items() if k != "state" or v != "unresolved")
 SORT_KEPT = "q_sort_kept"  # the sort outlives its widget, which is gone while the fold is closed
 sort = st.session_state.get(SORT_KEPT, next(iter(SORTS)))
 kind, courier, shop, region = params.kind, params.courier, params.shop, params.region
 state, assignee, age = params.state, params.assignee, params.min_age_hours or 0
-with st.expander(b.t("filters"), key="q_filters", on_change="rerun") as fold:
-    if fold.open:
+with lazy_fold(b.t("filters"), key="q_filters") as filters_open:
+    if filters_open:
         c = st.columns(4)
         with c[0]:
             kind = choice("kind", list(FlagKind), params.kind, "q_kind", lambda v: kind_label(v, b.lang))
@@ -122,7 +121,7 @@ with st.expander(b.t("filters"), key="q_filters", on_change="rerun") as fold:
             )
             st.session_state[SORT_KEPT] = sort
 
-if active and not fold.open:
+if active and not filters_open:
     st.caption(b.t("filters_set", n=active))
 f = QueueFilter(
     kind=kind or None,

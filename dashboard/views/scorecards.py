@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import DATE_FORMAT, table
+from dashboard.components import DATE_FORMAT, lazy_fold, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
 
@@ -14,14 +14,13 @@ b = board()
 st.title(b.t("nav_scorecards"))
 
 today = b.now.astimezone(b.settings.tz).date()
-# charts part (issue 15 item 9): the filters folded, the numbers first on a phone. The two date widgets are
-# drawn only while the fold is open (opening it reruns the page); the period chosen outlives them, and
-# otherwise it is the last 30 days up to today.
+# charts part (issue 15 item 9): the filters folded, the numbers first on a phone; drawn only while open
+# (lazy_fold). The period chosen outlives its widgets; otherwise it is the last 30 days up to today.
 PERIOD_KEPT = "s_period_kept"
 last_30_days = (today - timedelta(days=30), today)
 start, end = st.session_state.get(PERIOD_KEPT, last_30_days)
-with st.expander(b.t("filters"), key="s_filters", on_change="rerun") as fold:
-    if fold.open:
+with lazy_fold(b.t("filters"), key="s_filters") as filters_open:
+    if filters_open:
         c = st.columns(2)
         start = c[0].date_input(b.t("period_from"), value=start, key="s_from", format=DATE_FORMAT)
         end = c[1].date_input(b.t("period_to"), value=end, key="s_to", format=DATE_FORMAT)
