@@ -39,6 +39,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,10 +47,16 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from dashboard import data  # noqa: E402
-from tracker.storage import rollups  # noqa: E402
+from tracker.storage import rollups, scorecard_days  # noqa: E402
 from tracker.storage.db import make_engine, migrate  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+# the scorecards page's default period: the last 30 local days and today, midnight to midnight
+_TODAY = NOW.astimezone(ZoneInfo("Asia/Shanghai")).date()
+PERIOD = (
+    scorecard_days.midnight(_TODAY - timedelta(days=30), ZoneInfo("Asia/Shanghai")),
+    scorecard_days.midnight(_TODAY + timedelta(days=1), ZoneInfo("Asia/Shanghai")),
+)
 FMT = "%Y-%m-%d %H:%M:%S.%f"
 COURIERS = [
     ("zto", 24),
@@ -237,7 +244,9 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
         "scorecards": [
             (
                 "scorecards 30 days",
-                lambda: data.scorecards(engine, start=NOW - timedelta(days=30), end=NOW, stale_hours=72, now=NOW),
+                lambda: data.scorecards(
+                    engine, start=PERIOD[0], end=PERIOD[1], stale_hours=72, now=NOW, tz="Asia/Shanghai"
+                ),
             ),
             ("recovered_by_month", lambda: data.recovered_by_month(engine, now=NOW, tz="Asia/Shanghai")),
         ],

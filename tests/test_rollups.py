@@ -1,5 +1,6 @@
-"""The board's rollups (tracker/storage/rollups.py) equal the queries they replace, after an import, an
-ingest, an evaluation, a person's change to a flag and a re-import, on SQLite and PostgreSQL."""
+"""The board's rollups (tracker/storage/rollups.py, tracker/storage/scorecard_days.py) equal the queries they
+replace, after an import, an ingest, an evaluation, a person's change to a flag and a re-import, on SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,12 +16,19 @@ from tracker.ingest import ingest
 from tracker.providers.base import ParsedWaybill
 from tracker.settings import Settings
 from tracker.status import TrackingStatus as S
-from tracker.storage import rollups
+from tracker.storage import rollups, scorecard_days
 from tracker.storage.repo import upsert_parcels
 from tracker.storage.tables import FLAG, PARCEL
 
 T0 = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 18, 4, 0, tzinfo=UTC)
+# scorecard periods: whole Shanghai days (16:00 UTC), hours around them, no whole day, an empty one
+PERIODS = (
+    (datetime(2026, 11, 1, 16, tzinfo=UTC), datetime(2026, 11, 30, 16, tzinfo=UTC)),
+    (T0 - timedelta(days=3, minutes=7), NOW + timedelta(minutes=1)),
+    (T0 + timedelta(minutes=30), T0 + timedelta(hours=5)),
+    (T0 - timedelta(days=40), T0 - timedelta(days=30)),
+)
 
 
 def _facts(waybill: str, courier: str, shop: str | None, province: str | None, shipped: datetime) -> ParcelFacts:
@@ -33,6 +41,11 @@ def _events(waybill: str, courier: str, *hours: int) -> ParsedWaybill:
         for h in hours
     )
     return ParsedWaybill("kuaidi100", waybill, "yuantong", courier, events, None)
+
+
+def _delivered(waybill: str, courier: str, hour: int) -> ParsedWaybill:
+    event = TrackingEvent(T0 + timedelta(hours=hour), S.delivered, "3", "【杭州市】已签收，签收人：本人", "浙江,杭州市")
+    return ParsedWaybill("kuaidi100", waybill, "yuantong", courier, (event,), None)
 
 
 def _aware(value: datetime) -> datetime:
@@ -66,6 +79,15 @@ def _same_as_direct(engine: Engine, *, now: datetime) -> None:
     for bucket in expected:  # every bar equals the list it opens
         f = QueueFilter(min_age_hours=bucket["hours"] or None, max_age_hours=bucket["below"])
         assert data.queue_count(engine, f, now=now) == bucket["n"]
+    _scorecard_days_as_direct(engine)
+
+
+def _scorecard_days_as_direct(engine: Engine) -> None:
+    """The scorecards' days (the rollup, with the hours around them) against the parcels they sum."""
+    for start, end in PERIODS:
+        with engine.connect() as conn:
+            direct = scorecard_days.tally(conn, start, end)
+        assert scorecard_days.tallies(engine, start=start, end=end, tz="Asia/Shanghai") == direct, (start, end)
 
 
 def test_rollups_follow_import_ingest_evaluation_and_people(engine: Engine, settings: Settings) -> None:
@@ -92,6 +114,8 @@ def test_rollups_follow_import_ingest_evaluation_and_people(engine: Engine, sett
     # a new scan moves a flagged parcel's last update before the next evaluation runs
     ingest(engine, [_events("ZT1000000000001", "zto", 180)], now=NOW, source="t")
     _same_as_direct(engine, now=NOW)
+    ingest(engine, [_delivered("YT1000000000002", "yto", 47)], now=NOW, source="t")  # a transit time
+    _same_as_direct(engine, now=NOW)
 
     lifecycle.acknowledge(engine, flag_id=opened[0][0], actor="lead.wang", now=NOW)
     lifecycle.resolve(engine, flag_id=opened[1][0], actor="lead.wang", now=NOW)
@@ -113,3 +137,39 @@ def test_rebuild_recomputes_rollups_written_around_the_tracker(engine: Engine, s
         conn.execute(FLAG.update().values(last_update=None))
         rollups.rebuild(conn)
     _same_as_direct(engine, now=NOW)
+
+
+def test_scorecard_days_follow_rows_written_around_the_tracker_and_a_new_zone(engine: Engine) -> None:
+    """The triggers mark every writer's change, a raw UPDATE's too; another zone rebuilds the days."""
+    upsert_parcels(
+        engine,
+        [_facts(f"ZT10000000000{i:02d}", "zto", None, None, T0 + timedelta(hours=7 * i)) for i in range(12)],
+        now=T0,
+    )
+    _scorecard_days_as_direct(engine)
+    with engine.begin() as conn:  # a courier corrected, a parcel delivered, a shipping day moved: by hand
+        conn.execute(PARCEL.update().where(PARCEL.c.waybill == "ZT1000000000001").values(courier="yto"))
+        conn.execute(
+            PARCEL.update().where(PARCEL.c.waybill == "ZT1000000000002").values(delivered_at=T0 + timedelta(hours=40))
+        )
+        conn.execute(
+            PARCEL.update().where(PARCEL.c.waybill == "ZT1000000000003").values(shipped_at=T0 - timedelta(days=2))
+        )
+    _scorecard_days_as_direct(engine)
+    with engine.begin() as conn:
+        conn.execute(FLAG.insert().values(
+            parcel_id=select(PARCEL.c.id).where(PARCEL.c.waybill == "ZT1000000000004").scalar_subquery(),
+            courier="zto", kind="stale", severity="warn", level=0, state="open", opened_at=NOW,
+        ))  # fmt: skip
+    _scorecard_days_as_direct(engine)
+    assert (
+        scorecard_days.tallies(engine, start=PERIODS[0][0], end=PERIODS[0][1], tz="Asia/Shanghai")["zto"].flagged == 1
+    )
+    # India's half-hour offset: its midnights are not UTC hours, the days are rebuilt in that zone
+    start, end = datetime(2026, 11, 9, 18, 30, tzinfo=UTC), datetime(2026, 11, 12, 18, 30, tzinfo=UTC)
+    with engine.connect() as conn:
+        direct = scorecard_days.tally(conn, start, end)
+    assert scorecard_days.tallies(engine, start=start, end=end, tz="Asia/Kolkata") == direct
+    with engine.connect() as conn:
+        assert conn.execute(select(scorecard_days.ROLLUP_STATE.c.value)).scalar() == "Asia/Kolkata"
+        assert set(conn.execute(select(scorecard_days.SCORECARD_DAY.c.day)).scalars()) >= {"2026-11-10", "2026-11-11"}

@@ -41,6 +41,7 @@ cards = b.read(
     end=utc(end + timedelta(days=1)),
     stale_hours=b.settings.rules.stale.warn_hours,
     now=b.now,
+    tz=b.settings.timezone,
 )
 # the busiest courier first, as a lead reads a scorecard (the data comes in courier-code order)
 cards = sorted(cards, key=lambda card: (-card["parcels"], b.courier(card["courier"])))

@@ -105,7 +105,9 @@ def test_scorecards_rates_and_median_transit(seeded, now):
     engine, _ = seeded
     cards = {
         c["courier"]: c
-        for c in data.scorecards(engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now)
+        for c in data.scorecards(
+            engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now, tz="Asia/Shanghai"
+        )
     }
     assert cards["sf"]["parcels"] == 2
     assert cards["sf"]["exception_rate"] == 1.0  # both SF parcels have an exception
@@ -141,7 +143,9 @@ def test_scorecard_exception_rate_counts_parcels_not_flags(seeded, now):
     seed_ageing(engine, now)
     cards = {
         c["courier"]: c
-        for c in data.scorecards(engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now)
+        for c in data.scorecards(
+            engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now, tz="Asia/Shanghai"
+        )
     }
     ems = cards["ems"]
     # 8 EMS parcels, 10 flags on 7 of them (EMS07's flag is resolved: it was an exception all the same)

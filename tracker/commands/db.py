@@ -13,7 +13,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     db_app.command(
         "rebuild-rollups",
-        help="Recompute the board's rollups (filter choices, each flag's parcel update time) from the parcels "
+        help="Recompute the board's rollups (filter choices, each flag's parcel update time; the scorecards' days on "
+        "the next read) from the parcels "
         "and flags: after rows were restored or loaded around the tracker.",
     )(rebuild_rollups)
 

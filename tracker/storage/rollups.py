@@ -11,8 +11,12 @@ up to date by the statements that change what they summarise, set-based, one sta
   batch changes their snapshots (last_event_at) and after an import updates known parcels (shipped_at).
   The flag's state (open, acknowledged, resolved: flags.lifecycle) does not change it.
 
+- scorecard_day: the courier scorecards per shipping day, recomputed from the rows for the days whose
+  hours the triggers marked (tracker/storage/scorecard_days.py).
+
 `rebuild` recomputes them from the rows they summarise: migration 0015 does it for an existing database,
-`tracker db rebuild-rollups` after rows were written around the tracker (a restore, a bench's raw import)."""
+`tracker db rebuild-rollups` after rows were written around the tracker (a restore, a bench's raw import);
+the scorecards' days are dropped with their zone, so that the next read builds them all again."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
-from tracker.storage.tables import CHOICE, FLAG, PARCEL
+from tracker.storage.tables import CHOICE, FLAG, PARCEL, ROLLUP_STATE, SCORECARD_DAY, SCORECARD_DIRTY
 
 CHOICE_FIELDS = ("courier", "shop", "province")
 
@@ -81,6 +85,8 @@ def rebuild(conn: Connection) -> None:
         column = PARCEL.c[name]
         found = select(literal(name), column).where(column.is_not(None), column != "").distinct()
         conn.execute(CHOICE.insert().from_select(["field", "value"], found))
+    for table in (SCORECARD_DAY, SCORECARD_DIRTY, ROLLUP_STATE):  # no zone: the next read rebuilds every day
+        conn.execute(delete(table))
 
 
 def rebuild_all(engine: Engine) -> None:

@@ -22,6 +22,8 @@ OPEN_TEXT_INDEX_BYTES = 2000
 PERSON_RESOLVED_UNCLEARED = "state = 'resolved' AND resolved_by <> 'rules' AND coalesce(anchor, 0) <> -1"
 
 
+# ix_parcel_shipped's predicate, which the scorecards' reads repeat as a term (courier is never empty)
+SCORECARD_INDEXED = "courier <> ''"
 # the queue's "escalated" sort key, false (0) for an escalated flag: ix_flag_unresolved_queue's first column and
 # the board's ORDER BY word for word (an expression index serves only the same expression)
 QUEUE_ESCALATED_FIRST = text("(severity <> 'escalate')")
@@ -52,6 +54,7 @@ class ParcelRow(SQLModel, table=True):
             "courier",
             "status",
             "waybill",
+            "shipped_at",  # the scorecards' stale share: open stale parcels of a shipping period (migration 0016)
             sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
             postgresql_include=["id"],
@@ -122,6 +125,18 @@ class ParcelRow(SQLModel, table=True):
         ),
         # exception statuses are rare: the status rules look them up instead of scanning
         Index("ix_parcel_status", "status", "last_event_at"),
+        # a shipping period's parcels: the scorecards' days recomputed (tracker/storage/scorecard_days.py,
+        # migration 0016). Its predicate is true of every parcel; a query uses the index only when it says so
+        # (SCORECARD_INDEXED, in so many words): SQLite would otherwise take it over the rules' own partial
+        # indexes for unscanned and unshipped parcels
+        Index(
+            "ix_parcel_shipped",
+            "shipped_at",
+            "courier",
+            "delivered_at",
+            sqlite_where=text(SCORECARD_INDEXED),
+            postgresql_where=text(SCORECARD_INDEXED),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -479,3 +494,34 @@ class FilterChoiceRow(SQLModel, table=True):
 
     field: str = Field(max_length=16, primary_key=True)  # courier | shop | province
     value: str = Field(max_length=100, primary_key=True)
+
+
+# The courier scorecards per shipping day (tracker/storage/scorecard_days.py): per local day of the zone the
+# rollup_state row 'scorecard_zone' names, per courier, what the parcels shipped that day add up to. Days are
+# recomputed from the rows when scorecard_dirty names one of their hours. Migration 0016.
+class ScorecardDayRow(SQLModel, table=True):
+    __tablename__ = "scorecard_day"
+
+    day: str = Field(max_length=10, primary_key=True)  # YYYY-MM-DD in the zone
+    courier: str = Field(max_length=32, primary_key=True)
+    parcels: int
+    flagged: int  # parcels with at least one flag, whatever its state
+    # [[whole hours shipped -> delivered, delivered parcels], ...]; {flag kind: parcels}
+    transit: list[list[int]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    kinds: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# A UTC hour ("YYYY-MM-DD HH") whose shipped parcels changed in what scorecard_day sums (shipping time,
+# courier, delivery time, flags). Written by database triggers (migration 0016), so that every writer marks it.
+class ScorecardDirtyRow(SQLModel, table=True):
+    __tablename__ = "scorecard_dirty"
+
+    hour: str = Field(max_length=13, primary_key=True)
+
+
+# One value per name that a rollup keeps about itself ('scorecard_zone': the zone scorecard_day's days are in).
+class RollupStateRow(SQLModel, table=True):
+    __tablename__ = "rollup_state"
+
+    name: str = Field(max_length=32, primary_key=True)
+    value: str = Field(max_length=64)

@@ -22,6 +22,9 @@ from tracker.storage.rows import (
     ProviderSlotRow,
     PushDeadLetterRow,
     ReturnBuyerRow,
+    RollupStateRow,
+    ScorecardDayRow,
+    ScorecardDirtyRow,
     SubscriptionRow,
     TrackingEventRow,
 )
@@ -48,3 +51,6 @@ SUBSCRIPTION = _table(SubscriptionRow)
 QUOTA = _table(ProviderQuotaRow)
 DEAD_LETTER = _table(PushDeadLetterRow)
 CHOICE = _table(FilterChoiceRow)
+SCORECARD_DAY = _table(ScorecardDayRow)
+SCORECARD_DIRTY = _table(ScorecardDirtyRow)
+ROLLUP_STATE = _table(RollupStateRow)

@@ -1,0 +1,212 @@
+"""What the courier scorecards sum, per courier, over the parcels shipped in a period: parcels, delivered
+parcels by transit time (whole hours, shipped -> delivered), parcels with at least one flag, in all and
+per kind (a Tally). Read from a rollup per local shipping day (scorecard_day) for the period's whole days,
+and from the parcels for the hours before the first and after the last midnight, so that any period is
+exact (docs/architecture.md, "Storage").
+
+The rollup is kept by recomputing days, never by adding to them:
+- triggers on parcel and flag (migration 0016) write the UTC hour of a parcel's shipping time to
+  scorecard_dirty whenever what a day sums may change (a parcel added or removed, its courier, shipping or
+  delivery time changed, a flag added or removed), whatever the writer (import, ingest, evaluation, a
+  person, a restore);
+- `refresh` recomputes the local days those hours fall in, from the rows, and clears the hours it took
+  (DELETE ... RETURNING: an hour marked meanwhile stays for the next refresh);
+- the days are local dates of one zone (rollup_state 'scorecard_zone'); another zone rebuilds them all.
+
+What does not depend on shipping alone is not here: the stale share (it changes as time passes, read live
+over ix_parcel_open_last_event) and the claims (few rows)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, case, delete, func, literal_column, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
+
+from tracker.storage.tables import FLAG, PARCEL, ROLLUP_STATE, SCORECARD_DAY, SCORECARD_DIRTY
+
+ZONE_KEY = "scorecard_zone"
+REFRESH_LOCK = 7_410_003  # pg_advisory_xact_lock key (see tracker.storage.db.MIGRATION_LOCK)
+
+
+@dataclass
+class Tally:
+    """One courier's sums over some shipped parcels (they add up: a parcel is shipped on one day)."""
+
+    parcels: int = 0
+    transit: Counter[int] = field(default_factory=Counter)  # whole hours (rounded) -> delivered parcels
+    flagged: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # flag kind -> parcels with such a flag
+
+    def add(self, other: Tally) -> None:
+        self.parcels += other.parcels
+        self.transit.update(other.transit)
+        self.flagged += other.flagged
+        self.kinds.update(other.kinds)
+
+
+def hours_between(dialect: str, start: Any, end: Any) -> ColumnElement:
+    """end - start in hours, as a float, in SQL."""
+    if dialect == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 24.0
+    return func.extract("epoch", end - start) / 3600.0
+
+
+def tally(conn: Connection, start: datetime, end: datetime) -> dict[str, Tally]:
+    """Per courier, the parcels shipped in [start, end), from the rows (ix_parcel_shipped)."""
+    # ix_parcel_shipped serves a query that repeats its predicate (SCORECARD_INDEXED, with a literal: SQLite
+    # matches the terms)
+    in_period = (
+        (PARCEL.c.shipped_at >= start) & (PARCEL.c.shipped_at < end) & (PARCEL.c.courier != literal_column("''"))
+    )
+    hours = hours_between(conn.dialect.name, PARCEL.c.shipped_at, PARCEL.c.delivered_at)
+    # whole hours: a day's histogram has a few hundred entries, not thousands (the rollup is read in ~10 ms)
+    transit = case((PARCEL.c.delivered_at.is_not(None), func.round(hours)))
+    found: dict[str, Tally] = {}
+    by_transit = select(PARCEL.c.courier, transit.label("transit"), func.count().label("n")).where(in_period)
+    for courier, hours_, n in conn.execute(by_transit.group_by(PARCEL.c.courier, transit)):
+        t = found.setdefault(courier, Tally())
+        t.parcels += n
+        if hours_ is not None:
+            t.transit[int(hours_)] += n
+    # parcels (not flags) with at least one flag, in all and per kind: a parcel flagged twice is one
+    flagged = func.count(FLAG.c.parcel_id.distinct())
+    by_parcel = FLAG.join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+    kinds = select(PARCEL.c.courier, FLAG.c.kind, flagged).select_from(by_parcel).where(in_period)
+    for courier, kind, n in conn.execute(kinds.group_by(PARCEL.c.courier, FLAG.c.kind)):
+        found.setdefault(courier, Tally()).kinds[kind] = n
+    anything = select(PARCEL.c.courier, flagged).select_from(by_parcel).where(in_period)
+    for courier, n in conn.execute(anything.group_by(PARCEL.c.courier)):
+        found.setdefault(courier, Tally()).flagged = n
+    return found
+
+
+def midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC instant the local `day` starts in `zone`."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+
+def _zone_of(conn: Connection) -> str | None:
+    return conn.execute(select(ROLLUP_STATE.c.value).where(ROLLUP_STATE.c.name == ZONE_KEY)).scalar()
+
+
+def stale(conn: Connection, tz: str) -> bool:
+    """Whether `refresh` has work: days marked, or the rollup is not in zone `tz`."""
+    if _zone_of(conn) != tz:
+        return True
+    return conn.execute(select(SCORECARD_DIRTY.c.hour).limit(1)).first() is not None
+
+
+def _days_of_hours(hours: list[str], zone: ZoneInfo) -> set[date]:
+    days: set[date] = set()
+    for hour in hours:
+        start = datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC)
+        # an hour may straddle two local days in a zone with a half-hour offset
+        days.update((start.astimezone(zone).date(), (start + timedelta(minutes=59)).astimezone(zone).date()))
+    return days
+
+
+def refresh(conn: Connection, tz: str) -> int:
+    """Recompute the days whose hours are marked (all of them when the rollup is in another zone or none),
+    in the caller's transaction; the number of days recomputed."""
+    zone = ZoneInfo(tz)
+    if conn.dialect.name == "postgresql":  # refreshers take turns: two would insert the same day's rows
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK})
+    # the first statement writes: SQLite takes its write lock here, not halfway through
+    hours = [h for (h,) in conn.execute(delete(SCORECARD_DIRTY).returning(SCORECARD_DIRTY.c.hour))]
+    if _zone_of(conn) != tz:
+        conn.execute(delete(SCORECARD_DAY))
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        upsert = insert(ROLLUP_STATE).values(name=ZONE_KEY, value=tz)
+        conn.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"value": tz}))
+        first, last = conn.execute(select(func.min(PARCEL.c.shipped_at), func.max(PARCEL.c.shipped_at))).one()
+        days: set[date] = set()
+        if first is not None:
+            day, last_day = _local(first, zone).date(), _local(last, zone).date()
+            while day <= last_day:
+                days.add(day)
+                day += timedelta(days=1)
+    else:
+        days = _days_of_hours(hours, zone)
+    for day in sorted(days):
+        tallies = tally(conn, midnight(day, zone), midnight(day + timedelta(days=1), zone))
+        key = day.isoformat()
+        conn.execute(delete(SCORECARD_DAY).where(SCORECARD_DAY.c.day == key))
+        if tallies:
+            conn.execute(
+                SCORECARD_DAY.insert(),
+                [
+                    {
+                        "day": key,
+                        "courier": courier,
+                        "parcels": t.parcels,
+                        "flagged": t.flagged,
+                        "transit": sorted(t.transit.items()),  # pairs: JSON keys would be text
+                        "kinds": dict(sorted(t.kinds.items())),
+                    }
+                    for courier, t in sorted(tallies.items())
+                ],
+            )
+    return len(days)
+
+
+def _local(value: datetime, zone: ZoneInfo) -> datetime:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
+
+
+def _from_rollup(conn: Connection, first: date, last: date) -> dict[str, Tally]:
+    """The rollup's days in [first, last): a few hundred rows at most, summed in plain dicts."""
+    query = select(
+        SCORECARD_DAY.c.courier,
+        SCORECARD_DAY.c.parcels,
+        SCORECARD_DAY.c.flagged,
+        SCORECARD_DAY.c.transit,
+        SCORECARD_DAY.c.kinds,
+    ).where(SCORECARD_DAY.c.day >= first.isoformat(), SCORECARD_DAY.c.day < last.isoformat())
+    found: dict[str, Tally] = {}
+    transits: dict[str, dict[int, int]] = {}
+    for courier, parcels, flagged, transit, kinds in conn.execute(query):
+        t = found.get(courier) or found.setdefault(courier, Tally())
+        t.parcels += parcels
+        t.flagged += flagged
+        t.kinds.update(kinds)
+        into = transits.setdefault(courier, {})
+        for hours, n in transit:  # [[hours, parcels], ...]
+            into[hours] = into.get(hours, 0) + n
+    for courier, into in transits.items():
+        found[courier].transit = Counter(into)
+    return found
+
+
+def tallies(engine: Engine, *, start: datetime, end: datetime, tz: str) -> dict[str, Tally]:
+    """Per courier, the parcels shipped in [start, end): the whole local days of zone `tz` from the rollup
+    (refreshed first when it has work), the hours around them from the rows."""
+    with engine.connect() as conn:
+        needs = stale(conn, tz)
+    if needs:
+        with engine.begin() as conn:
+            refresh(conn, tz)
+    zone = ZoneInfo(tz)
+    first = _local(start, zone).date()
+    if midnight(first, zone) < start:
+        first += timedelta(days=1)
+    last = _local(end, zone).date()
+    found: dict[str, Tally] = {}
+    with engine.connect() as conn:
+        if first >= last:  # no whole day inside
+            return tally(conn, start, end)
+        parts = [_from_rollup(conn, first, last)]
+        if start < midnight(first, zone):
+            parts.append(tally(conn, start, midnight(first, zone)))
+        if midnight(last, zone) < end:
+            parts.append(tally(conn, midnight(last, zone), end))
+    for part in parts:
+        for courier, t in part.items():
+            found.setdefault(courier, Tally()).add(t)
+    return found
