@@ -173,3 +173,16 @@ def test_scorecard_days_follow_rows_written_around_the_tracker_and_a_new_zone(en
     with engine.connect() as conn:
         assert conn.execute(select(scorecard_days.ROLLUP_STATE.c.value)).scalar() == "Asia/Kolkata"
         assert set(conn.execute(select(scorecard_days.SCORECARD_DAY.c.day)).scalars()) >= {"2026-11-10", "2026-11-11"}
+
+
+def test_the_evaluation_after_a_poll_cycle_leaves_the_scorecards_days_ready(engine: Engine, settings: Settings) -> None:
+    """The board's read finds nothing to recompute after the rules ran (tracker.poller.evaluate_rules)."""
+    from tracker.poller import evaluate_rules
+
+    upsert_parcels(engine, [_facts("ZT1000000000001", "zto", None, None, T0)], now=T0)
+    with engine.connect() as conn:
+        assert scorecard_days.stale(conn, settings.timezone)  # an import marked its hour
+    assert evaluate_rules(engine, settings, now=NOW, parcel_ids=[]) is True
+    with engine.connect() as conn:
+        assert not scorecard_days.stale(conn, settings.timezone)
+        assert conn.execute(select(scorecard_days.SCORECARD_DAY.c.parcels)).scalars().all() == [1]

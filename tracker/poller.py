@@ -450,13 +450,19 @@ def record_runs(engine: Engine, stats: Sequence[ProviderStats], *, now: datetime
 def evaluate_rules(engine: Engine, settings: Settings, *, now: datetime, parcel_ids: Sequence[int]) -> bool:
     """Run the exception rules after a cycle over ALL open parcels, not only `parcel_ids` (time-based flags
     move with the clock, not only with new events); `parcel_ids`, the parcels the cycle changed, is only
-    logged. Set-based SQL (bench/rules.py prints its time). A rules failure is logged, not fatal: the
-    cycle's events are already stored."""
+    logged. Set-based SQL (bench/rules.py prints its time). Then the scorecards' days that changed are
+    recomputed (tracker/storage/scorecard_days.py). A failure is logged, not fatal: the cycle's events are
+    already stored."""
     from tracker.flags.evaluate import evaluate_all
+    from tracker.storage import scorecard_days
 
     try:
         evaluate_all(engine, now=now, settings=settings)
     except Exception:
         log.exception("rules evaluation failed after the poll cycle", extra={"changed": len(parcel_ids)})
         return False
+    try:  # the scorecards' days the cycle and the rules changed, so that the board's read finds them ready
+        scorecard_days.keep_up(engine, settings.timezone)
+    except Exception:  # the board's next read recomputes them
+        log.exception("the scorecards' days were not recomputed after the rules")
     return True

@@ -156,6 +156,16 @@ def refresh(conn: Connection, tz: str) -> int:
     return len(days)
 
 
+def keep_up(engine: Engine, tz: str) -> int:
+    """`refresh` in a transaction of its own when it has work (a read first: no write lock otherwise); the
+    number of days recomputed. The evaluation after each poll cycle calls it, so that a read seldom waits."""
+    with engine.connect() as conn:
+        if not stale(conn, tz):
+            return 0
+    with engine.begin() as conn:
+        return refresh(conn, tz)
+
+
 def _local(value: datetime, zone: ZoneInfo) -> datetime:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
 
@@ -187,11 +197,7 @@ def _from_rollup(conn: Connection, first: date, last: date) -> dict[str, Tally]:
 def tallies(engine: Engine, *, start: datetime, end: datetime, tz: str) -> dict[str, Tally]:
     """Per courier, the parcels shipped in [start, end): the whole local days of zone `tz` from the rollup
     (refreshed first when it has work), the hours around them from the rows."""
-    with engine.connect() as conn:
-        needs = stale(conn, tz)
-    if needs:
-        with engine.begin() as conn:
-            refresh(conn, tz)
+    keep_up(engine, tz)
     zone = ZoneInfo(tz)
     first = _local(start, zone).date()
     if midnight(first, zone) < start:
