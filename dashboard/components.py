@@ -144,6 +144,11 @@ def lazy_fold(label: str, *, key: str) -> Iterator[bool]:
         yield bool(fold.open)
 
 
+def parcel_link(b: Board, label: str, *, parcel_id: int) -> None:
+    """A link to a parcel's page; `label` is Markdown (values from outside through streamlit_md first)."""
+    st.page_link(PARCEL_PAGE, label=label, query_params=link_params(b, id=parcel_id))
+
+
 def queue_link(b: Board, label: str, **params: Any) -> None:
     """A link to the exception queue filtered by `params` (they become URL query parameters); `label` is
     Markdown: any value from outside in it goes through streamlit_md first."""

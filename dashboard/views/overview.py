@@ -8,7 +8,7 @@ import altair as alt
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import QUEUE_PAGE, ledger_link, parcel_table, queue_link, table, yuan
+from dashboard.components import QUEUE_PAGE, lazy_fold, ledger_link, parcel_link, plain, queue_link, table, yuan
 from dashboard.context import board
 from dashboard.data import MONEY_STATES
 from dashboard.i18n import kind_label
@@ -17,6 +17,8 @@ from tracker.subscriptions import provider_name, quota_day, quota_text, states_t
 
 b = board()
 st.title(b.t("nav_overview"))
+# the link lists under the three charts: folded, drawn only when opened (the charts say the same at a glance)
+LINK_FOLDS = ("ov_kind_links", "ov_courier_links", "ov_age_links")
 
 
 def clicked(chart, key: str, fields: list[str]) -> dict | None:
@@ -31,6 +33,19 @@ def clicked(chart, key: str, fields: list[str]) -> dict | None:
     event = st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode="pick", key=key)
     chosen = (getattr(event, "selection", None) or {}).get("pick") or []
     return chosen[0] if chosen and isinstance(chosen[0], dict) else None
+
+
+def deadline_line(b, r: dict) -> str:
+    """A claim deadline as one line: waybill · courier · claim type · state · amount · days left (closing date)."""
+    parts = (  # the waybill is the only text from outside (Markdown-escaped); the rest is the board's own
+        md(r["waybill"]),
+        b.courier(r["courier"]),
+        plain(b, r["claim_type"], "claim_type"),
+        plain(b, r["state"], "state"),
+        yuan(r["amount"]),
+        b.t("days_left_on", n=r["days_left"], day=b.local(r["filing_closes_at"])[:10]),
+    )
+    return " · ".join(str(part) for part in parts if part != "")
 
 
 def open_queue(**params) -> None:
@@ -83,8 +98,8 @@ with left:
         picked = clicked(charts.by_kind(by_kind, words), "ov_kind", ["label"])
         if picked:
             open_queue(kind=kinds.get(str(picked.get("label"))))
-        with st.expander(b.t("open_queue")):
-            for r in by_kind:
+        with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[0]) as fold_open:
+            for r in by_kind if fold_open else ():
                 queue_link(b, f"{kind_label(r['kind'], b.lang)}: **{r['n']}**", kind=r["kind"])
     else:
         st.caption(b.t("none"))
@@ -97,8 +112,8 @@ with right:
         picked = clicked(charts.by_courier(stacked, words), "ov_courier", ["courier", "label"])
         if picked:
             open_queue(courier=names.get(str(picked.get("courier"))), kind=kinds.get(str(picked.get("label"))))
-        with st.expander(b.t("open_queue")):
-            for r in by_courier:
+        with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[1]) as fold_open:
+            for r in by_courier if fold_open else ():
                 queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", courier=r["courier"])
     else:
         st.caption(b.t("none"))
@@ -115,8 +130,8 @@ if picked and picked.get("start") is not None:
     edges = {r["hours"]: r["below"] for r in buckets}
     start = int(picked["start"])
     open_queue(min_age_hours=start or None, max_age_hours=edges.get(start))
-with st.expander(b.t("open_queue")):
-    for r in buckets:  # each bar's number opens exactly its rows: min_age_hours <= age < max_age_hours
+with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[2]) as fold_open:
+    for r in buckets if fold_open else ():  # each bar's number opens exactly its rows: min <= age < max
         if r["n"]:
             label = f"{r['hours']}–{r['below']}h" if r["below"] else f"≥{r['hours']}h"
             queue_link(b, f"{label}: **{r['n']}**", min_age_hours=r["hours"] or None, max_age_hours=r["below"])
@@ -138,16 +153,10 @@ with right:  # the next N deadlines whatever their distance, with the days left 
     n_due = b.settings.board.next_deadlines
     st.subheader(b.t("next_deadlines", n=n_due))
     due = b.read("deadlines", now=b.now, limit=n_due)
+    # a line per claim, a link to its parcel (whose page files it): lighter than a table, whole on a phone
     for r in due:
-        r["courier"] = b.courier(r["courier"])
-    if due:
-        parcel_table(
-            b,
-            due,
-            ["waybill", "courier", "claim_type", "state", "amount", "filing_closes_at", "days_left"],
-            key="deadlines",
-        )
-    else:
+        parcel_link(b, deadline_line(b, r), parcel_id=r["parcel_id"])
+    if not due:
         st.caption(b.t("none"))
 
 # money per courier, a column per state: each number opens the ledger filtered to that courier and state,

@@ -19,6 +19,17 @@ def busy_board(board_db, now):
     return engine, ids
 
 
+LINK_FOLDS = ("ov_kind_links", "ov_courier_links", "ov_age_links")  # the overview's keys
+
+
+def with_link_lists(name: str = "lily"):
+    """The overview with its three folded link lists opened (they are drawn only while open)."""
+    at = signed_in(name)
+    for key in LINK_FOLDS:
+        at.session_state[key] = True
+    return at.run()
+
+
 def queue_links(at) -> list[tuple[str, dict[str, str]]]:
     return [
         (link.proto.label, dict(parse_qsl(link.proto.query_string)))
@@ -40,7 +51,7 @@ def queue_rows(params: dict[str, str]) -> int:
 
 
 def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board):
-    at = login()
+    at = with_link_lists()
     assert not at.exception, at.exception
     links = queue_links(at)
     numbered = [(label, params) for label, params in links if "**" in label]
@@ -75,7 +86,7 @@ def test_the_overview_says_what_each_number_counts(busy_board):
 
 
 def test_ageing_links_split_the_parcels_at_the_bucket_edges(busy_board):
-    at = login()
+    at = with_link_lists()
     ranges = {label.split(":")[0]: params for label, params in queue_links(at) if "h:" in label}
     assert ranges["48–72h"] == {"min_age_hours": "48", "max_age_hours": "72"}
     assert ranges["≥168h"] == {"min_age_hours": "168"}
@@ -85,3 +96,11 @@ def test_ageing_links_split_the_parcels_at_the_bucket_edges(busy_board):
     at.switch_page("views/queue.py").run()
     assert "且距上次更新不足 72 小时" in [c.value for c in at.caption]
     assert set(at.dataframe[0].value["运单号"]) == {"EMS03"}
+
+
+def test_the_link_lists_are_drawn_only_when_opened(busy_board):
+    at = login()
+    assert not [label for label, _ in queue_links(at) if "**" in label and "h:" in label]  # folded: not drawn
+    assert {e.label for e in at.expander} >= {"查看队列"}
+    opened = with_link_lists()
+    assert [label for label, _ in queue_links(opened) if "h:" in label]

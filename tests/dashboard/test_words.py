@@ -24,6 +24,7 @@ from dashboard import parcel_actions
 from dashboard.i18n import t
 from tests.dashboard.conftest import USERS, make_board_config
 from tests.dashboard.test_app import login
+from tests.dashboard.test_overview_counts import LINK_FOLDS
 from tracker.settings import PROJECT_ROOT, load_settings
 
 # text fields of element protos a person reads (ids, keys, URLs and format strings are not read)
@@ -124,10 +125,13 @@ def builtin_english(at: AppTest) -> Iterator[str]:
 
 def pages(ids: dict[str, Any], lang: str = "zh") -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
     """(name, script, query parameters, session state): every page, the parcel page for parcels with
-    everything; the queue, the ledger and the scorecards also with their filters open, and the first parcel
+    everything; the overview with its link lists open, the queue, the ledger and the scorecards with their
+    filters open, and the first parcel
     with its fact folds open and each 更多情况 tab chosen (the pages draw those widgets only then)."""
     found: list[tuple[str, str, dict[str, str], dict[str, Any]]] = [
-        ("overview", "views/overview.py", {}, {}), ("queue", "views/queue.py", {}, {}),
+        ("overview", "views/overview.py", {}, {}),
+        ("overview link lists open", "views/overview.py", {}, dict.fromkeys(LINK_FOLDS, True)),
+        ("queue", "views/queue.py", {}, {}),
         ("queue turning stale", "views/queue.py", {"turning_stale": "1"}, {}),
         ("queue filters open", "views/queue.py", {}, {"q_filters": True}),
         ("claims", "views/claims.py", {}, {}), ("claims filters open", "views/claims.py", {}, {"c_filters": True}),
@@ -176,6 +180,8 @@ def render_problems(ids: dict[str, Any], lang: str = "zh") -> list[str]:
             assert {s.key for s in at.selectbox} & {f"{fold[0]}_courier"}, name
         if "s_filters" in state:
             assert {d.key for d in at.get("date_input")} == {"s_from", "s_to"}, name
+        if "ov_age_links" in state:  # the overview's link lists: the ageing ranges are drawn
+            assert any("h: **" in link.proto.label for link in at.get("page_link")), name
         problems += [f"{name} · {what}" for what in builtin_english(at) if lang == "zh"]
         texts = list(visible_texts(at))
         quoted = sorted({t for where, t in texts if where == "quoted" and len(t) >= 4}, key=len, reverse=True)
