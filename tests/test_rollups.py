@@ -156,11 +156,12 @@ def test_scorecard_days_follow_rows_written_around_the_tracker_and_a_new_zone(en
             PARCEL.update().where(PARCEL.c.waybill == "ZT1000000000003").values(shipped_at=T0 - timedelta(days=2))
         )
     _scorecard_days_as_direct(engine)
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # a flag loaded around the tracker (SQLite: no flag-insert trigger) and rebuilt
         conn.execute(FLAG.insert().values(
             parcel_id=select(PARCEL.c.id).where(PARCEL.c.waybill == "ZT1000000000004").scalar_subquery(),
             courier="zto", kind="stale", severity="warn", level=0, state="open", opened_at=NOW,
         ))  # fmt: skip
+        rollups.rebuild(conn)
     _scorecard_days_as_direct(engine)
     assert (
         scorecard_days.tallies(engine, start=PERIODS[0][0], end=PERIODS[0][1], tz="Asia/Shanghai")["zto"].flagged == 1

@@ -16,7 +16,7 @@ from tracker.flags.texts import Facts, next_action, text_of
 from tracker.flags.timing import StepClock
 from tracker.rules.registry import FOLLOWS_FACT
 from tracker.status import FlagState, Severity
-from tracker.storage import rollups
+from tracker.storage import rollups, scorecard_days
 from tracker.storage.repo import AUDIT
 from tracker.storage.rows import PERSON_RESOLVED_UNCLEARED
 from tracker.storage.tables import FACT, FLAG
@@ -69,6 +69,7 @@ def _open(conn: Connection, now: Any) -> None:
         columns["id"] = c.c.flag_id  # numbered by the diff
     rows = select(*columns.values()).select_from(texted).where(c.c.action == "open")
     conn.execute(FLAG.insert().from_select(list(columns), rows))
+    scorecard_days.mark_opened(conn, select(c.c.parcel_id).where(c.c.action == "open"))  # the scorecards' days
 
 
 def _fact_details(conn: Connection, fact_kinds: list[str]) -> None:

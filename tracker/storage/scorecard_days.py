@@ -7,8 +7,8 @@ exact (docs/architecture.md, "Storage").
 The rollup is kept by recomputing days, never by adding to them:
 - triggers on parcel and flag (migration 0016) write the UTC hour of a parcel's shipping time to
   scorecard_dirty whenever what a day sums may change (a parcel added or removed, its courier, shipping or
-  delivery time changed, a flag added or removed), whatever the writer (import, ingest, evaluation, a
-  person, a restore);
+  delivery time changed, a flag added or removed), whatever the writer (import, ingest, a person, a
+  restore); on SQLite the evaluation's opened flags are marked by `mark_opened` instead of a row trigger;
 - `refresh` recomputes the local days those hours fall in, from the rows, and clears the hours it took
   (DELETE ... RETURNING: an hour marked meanwhile stays for the next refresh);
 - the days are local dates of one zone (rollup_state 'scorecard_zone'); another zone rebuilds them all.
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, case, delete, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from tracker.storage.tables import FLAG, PARCEL, ROLLUP_STATE, SCORECARD_DAY, SCORECARD_DIRTY
 
@@ -85,6 +85,16 @@ def tally(conn: Connection, start: datetime, end: datetime) -> dict[str, Tally]:
     for courier, n in conn.execute(anything.group_by(PARCEL.c.courier)):
         found.setdefault(courier, Tally()).flagged = n
     return found
+
+
+def mark_opened(conn: Connection, parcel_ids: Select) -> None:
+    """SQLite: mark the shipping hours of the parcels whose flags the evaluation just opened (one statement;
+    SQLite has no flag-insert trigger, see migration 0016). PostgreSQL's statement trigger does it there."""
+    if conn.dialect.name != "sqlite":
+        return
+    hour = func.substr(PARCEL.c.shipped_at, 1, 13)
+    hours = select(hour).where(PARCEL.c.id.in_(parcel_ids), PARCEL.c.shipped_at.is_not(None)).distinct()
+    conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
 
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:
