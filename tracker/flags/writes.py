@@ -19,7 +19,7 @@ from tracker.status import FlagState, Severity
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.repo import AUDIT
 from tracker.storage.rows import PERSON_RESOLVED_UNCLEARED
-from tracker.storage.tables import FACT, FLAG
+from tracker.storage.tables import FACT, FLAG, PARCEL
 
 if TYPE_CHECKING:
     from tracker.flags.evaluate import EvaluationSummary
@@ -67,9 +67,27 @@ def _open(conn: Connection, now: Any) -> None:
     }
     if conn.dialect.name == "postgresql":
         columns["id"] = c.c.flag_id  # numbered by the diff
+        _open_marking_days(conn, texted, columns)
+        return
     rows = select(*columns.values()).select_from(texted).where(c.c.action == "open")
     conn.execute(FLAG.insert().from_select(list(columns), rows))
     scorecard_days.mark_opened(conn, select(c.c.parcel_id).where(c.c.action == "open"))  # the scorecards' days
+
+
+def _open_marking_days(conn: Connection, texted: Any, columns: dict[str, Any]) -> None:
+    """PostgreSQL: the opening and the scorecards' hours of its parcels in one statement, from one parcel
+    lookup per flag (its last update and its shipping time): a trigger on the flags would look each parcel
+    up again (+0.2-0.5 s for 50,000 flags at 1M parcels)."""
+    c, p = CHANGE, PARCEL
+    values = {**columns, "last_update": rollups.parcel_last_update(p)}
+    opening = (
+        select(*(value.label(name) for name, value in values.items()), p.c.shipped_at.label("ship"))
+        .select_from(texted.join(p, p.c.id == c.c.parcel_id))
+        .where(c.c.action == "open")
+        .cte("opening")
+    )
+    inserted = FLAG.insert().from_select(list(values), select(*(opening.c[name] for name in values))).cte("opened")
+    conn.execute(scorecard_days.mark_shipped(opening.c.ship).add_cte(inserted, nest_here=True))
 
 
 def _fact_details(conn: Connection, fact_kinds: list[str]) -> None:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, case, delete, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Insert, Select
 
 from tracker.storage.tables import FLAG, PARCEL, ROLLUP_STATE, SCORECARD_DAY, SCORECARD_DIRTY
 
@@ -89,12 +89,20 @@ def tally(conn: Connection, start: datetime, end: datetime) -> dict[str, Tally]:
 
 def mark_opened(conn: Connection, parcel_ids: Select) -> None:
     """SQLite: mark the shipping hours of the parcels whose flags the evaluation just opened (one statement;
-    SQLite has no flag-insert trigger, see migration 0016). PostgreSQL's statement trigger does it there."""
+    no flag-insert trigger, see migration 0016). PostgreSQL's opening marks them itself (mark_shipped)."""
     if conn.dialect.name != "sqlite":
         return
     hour = func.substr(PARCEL.c.shipped_at, 1, 13)
     hours = select(hour).where(PARCEL.c.id.in_(parcel_ids), PARCEL.c.shipped_at.is_not(None)).distinct()
     conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
+
+
+def mark_shipped(shipped_at: Any) -> Insert:
+    """PostgreSQL: an INSERT of the UTC hours of `shipped_at` (a column of some FROM) into scorecard_dirty,
+    as the triggers of migration 0016 write them."""
+    hour = func.to_char(func.timezone("UTC", shipped_at), "YYYY-MM-DD HH24")
+    hours = select(hour).where(shipped_at.is_not(None)).distinct()
+    return postgresql.insert(SCORECARD_DIRTY).from_select(["hour"], hours).on_conflict_do_nothing()
 
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:

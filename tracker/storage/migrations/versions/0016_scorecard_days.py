@@ -33,9 +33,10 @@ def _sqlite_mark(hour: str, source: str = "", where: str = "") -> str:
     )
 
 
-# No trigger on SQLite's flag inserts: a row trigger cost the evaluation's bulk opening about 3 µs a flag
-# (+40%); the evaluation, the one writer of flags, marks their hours in one statement
-# (tracker.storage.scorecard_days.mark_opened, on SQLite only).
+# No trigger on flag inserts: on SQLite a row trigger cost the evaluation's bulk opening about 3 µs a flag,
+# on PostgreSQL a statement trigger looked each flag's parcel up again (+0.2-0.5 s for 50,000 flags at 1M
+# parcels). The evaluation, the one writer of flags, marks their hours as it opens them
+# (tracker/flags/writes.py). Deleted flags are marked by triggers.
 SQLITE_TRIGGERS = (
     f"""CREATE TRIGGER scorecard_parcel_insert AFTER INSERT ON parcel WHEN NEW.shipped_at IS NOT NULL
 BEGIN {_sqlite_mark(SQLITE_HOUR.format(t="NEW"))} END""",
@@ -85,14 +86,11 @@ BEGIN
     ON p.id = changed.parcel_id WHERE p.shipped_at IS NOT NULL ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$""",
-    """CREATE TRIGGER scorecard_flag_insert AFTER INSERT ON flag REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION scorecard_mark_flags()""",
     """CREATE TRIGGER scorecard_flag_delete AFTER DELETE ON flag REFERENCING OLD TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION scorecard_mark_flags()""",
 )
 POSTGRESQL_DROP = (
     "DROP TRIGGER scorecard_flag_delete ON flag",
-    "DROP TRIGGER scorecard_flag_insert ON flag",
     "DROP FUNCTION scorecard_mark_flags()",
     "DROP TRIGGER scorecard_parcel_update ON parcel",
     "DROP FUNCTION scorecard_mark_parcel()",
