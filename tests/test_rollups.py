@@ -140,7 +140,8 @@ def test_rebuild_recomputes_rollups_written_around_the_tracker(engine: Engine, s
 
 
 def test_scorecard_days_follow_rows_written_around_the_tracker_and_a_new_zone(engine: Engine) -> None:
-    """The triggers mark every writer's change, a raw UPDATE's too; another zone rebuilds the days."""
+    """The triggers mark every writer's change to parcels, a raw UPDATE's too; a flag loaded around the
+    tracker is counted after a rebuild; another zone rebuilds the days."""
     upsert_parcels(
         engine,
         [_facts(f"ZT10000000000{i:02d}", "zto", None, None, T0 + timedelta(hours=7 * i)) for i in range(12)],
@@ -156,7 +157,7 @@ def test_scorecard_days_follow_rows_written_around_the_tracker_and_a_new_zone(en
             PARCEL.update().where(PARCEL.c.waybill == "ZT1000000000003").values(shipped_at=T0 - timedelta(days=2))
         )
     _scorecard_days_as_direct(engine)
-    with engine.begin() as conn:  # a flag loaded around the tracker (SQLite: no flag-insert trigger) and rebuilt
+    with engine.begin() as conn:  # a flag loaded around the tracker (no flag-insert trigger), rebuilt
         conn.execute(FLAG.insert().values(
             parcel_id=select(PARCEL.c.id).where(PARCEL.c.waybill == "ZT1000000000004").scalar_subquery(),
             courier="zto", kind="stale", severity="warn", level=0, state="open", opened_at=NOW,
