@@ -772,8 +772,8 @@ def scorecards(
     hours: the mean of the two middle ones may end in .5), claims filed and money recovered for those parcels.
 
     The sums over shipping come from the rollup per local day of zone `tz` (tracker/storage/scorecard_days.py:
-    no pass over the period's parcels; the median from its transit histogram); the stale share is read live
-    (it changes as time passes) from the open parcels' index, and the claims from their few rows."""
+    no pass over the period's parcels; the median from its transit histogram; the claims filed and paid); the
+    stale share is read live (it changes as time passes) from the open parcels' index."""
     sums = scorecard_days.tallies(engine, start=start, end=end, tz=tz)
     in_period = and_(PARCEL.c.shipped_at >= start, PARCEL.c.shipped_at < end)
     cards: dict[str, dict[str, Any]] = {
@@ -784,35 +784,21 @@ def scorecards(
             "delivered": sum(t.transit.values()),
             "kinds": dict(t.kinds),
             "flagged": t.flagged,
-            "claims_filed": 0,
-            "recovered": Decimal("0"),
+            "claims_filed": t.claims_filed,
+            "recovered": t.recovered,
         }
         for courier, t in sums.items()
         if t.parcels
     }
-    # open parcels whose last event is older than the threshold (ix_parcel_open_last_event, with shipped_at)
-    # the period is counted, not filtered on: with it in the WHERE, SQLite takes ix_parcel_shipped and reads
-    # every parcel of the period
-    stale = select(PARCEL.c.courier, func.sum(case((in_period, 1), else_=0)).label("n")).where(
-        OPEN, PARCEL.c.last_event_at < now - timedelta(hours=stale_hours)
+    # open parcels whose last event is older than the threshold, searched on the last event in
+    # ix_parcel_open_last_event, which carries shipped_at for the period (ix_parcel_shipped is partial: a
+    # query that does not repeat its predicate cannot take it, see tracker.storage.rows.SCORECARD_INDEXED)
+    stale = select(PARCEL.c.courier, func.count().label("n")).where(
+        OPEN, PARCEL.c.last_event_at < now - timedelta(hours=stale_hours), in_period
     )
     for r in _rows(engine, stale.group_by(PARCEL.c.courier)):
         if r["courier"] in cards:
-            cards[r["courier"]]["stale"] = int(r["n"] or 0)
-    claims = (
-        select(
-            CLAIM.c.courier,
-            func.sum(case((CLAIM.c.filed_at.is_not(None), 1), else_=0)).label("filed"),
-            func.coalesce(func.sum(CLAIM.c.paid_amount), 0).label("recovered"),
-        )
-        .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
-        .where(in_period)
-        .group_by(CLAIM.c.courier)
-    )
-    for r in _rows(engine, claims):
-        if r["courier"] in cards:
-            cards[r["courier"]]["claims_filed"] = int(r["filed"] or 0)
-            cards[r["courier"]]["recovered"] = Decimal(str(r["recovered"])).quantize(CENT)
+            cards[r["courier"]]["stale"] = r["n"]
     for courier, card in cards.items():
         card["exception_rate"] = card["flagged"] / card["parcels"]
         card["kind_rates"] = {k: n / card["parcels"] for k, n in card["kinds"].items()}

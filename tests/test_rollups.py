@@ -5,6 +5,7 @@ and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import Engine, select
 
@@ -18,7 +19,7 @@ from tracker.settings import Settings
 from tracker.status import TrackingStatus as S
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.repo import upsert_parcels
-from tracker.storage.tables import FLAG, PARCEL
+from tracker.storage.tables import CLAIM, FLAG, PARCEL
 
 T0 = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 18, 4, 0, tzinfo=UTC)
@@ -167,6 +168,24 @@ def test_scorecard_days_follow_rows_written_around_the_tracker_and_a_new_zone(en
     assert (
         scorecard_days.tallies(engine, start=PERIODS[0][0], end=PERIODS[0][1], tz="Asia/Shanghai")["zto"].flagged == 1
     )
+    # a claim drafted, filed, paid, then moved to another parcel: each marks the days it touches
+    parcel = select(PARCEL.c.id).where(PARCEL.c.waybill == "ZT1000000000005").scalar_subquery()
+    with engine.begin() as conn:
+        conn.execute(CLAIM.insert().values(
+            parcel_id=parcel, courier="zto", claim_type="loss", state="draft", amount=Decimal("128.00"), formula="",
+            table_version="test", filing_closes_at=NOW + timedelta(days=7), created_at=NOW, updated_at=NOW,
+        ))  # fmt: skip
+    _scorecard_days_as_direct(engine)
+    for values in (
+        {"state": "filed", "filed_at": NOW},
+        {"state": "paid", "paid_amount": Decimal("99.50")},
+        {"parcel_id": select(PARCEL.c.id).where(PARCEL.c.waybill == "ZT1000000000009").scalar_subquery()},
+    ):
+        with engine.begin() as conn:
+            conn.execute(CLAIM.update().values(**values))
+        _scorecard_days_as_direct(engine)
+    cards = scorecard_days.tallies(engine, start=PERIODS[0][0], end=PERIODS[0][1], tz="Asia/Shanghai")
+    assert (cards["zto"].claims_filed, cards["zto"].recovered) == (1, Decimal("99.50"))
     # India's half-hour offset: its midnights are not UTC hours, the days are rebuilt in that zone
     start, end = datetime(2026, 11, 9, 18, 30, tzinfo=UTC), datetime(2026, 11, 12, 18, 30, tzinfo=UTC)
     with engine.connect() as conn:

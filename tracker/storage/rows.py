@@ -506,13 +506,16 @@ class ScorecardDayRow(SQLModel, table=True):
     courier: str = Field(max_length=32, primary_key=True)
     parcels: int
     flagged: int  # parcels with at least one flag, whatever its state
+    claims_filed: int = 0  # claims on the day's parcels that were filed, by the claim's courier
+    recovered: Decimal = Field(default=Decimal("0"), sa_type=MONEY)  # what those claims paid
     # [[whole hours shipped -> delivered, delivered parcels], ...]; {flag kind: parcels}
     transit: list[list[int]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     kinds: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 # A UTC hour ("YYYY-MM-DD HH") whose shipped parcels changed in what scorecard_day sums (shipping time,
-# courier, delivery time, flags). Written by database triggers (migration 0016), so that every writer marks it.
+# courier, delivery time, flags, claims). Written by database triggers (migration 0016) and the evaluation's
+# opening of flags.
 class ScorecardDirtyRow(SQLModel, table=True):
     __tablename__ = "scorecard_dirty"
 

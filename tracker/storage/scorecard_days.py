@@ -1,27 +1,28 @@
 """What the courier scorecards sum, per courier, over the parcels shipped in a period: parcels, delivered
 parcels by transit time (whole hours, shipped -> delivered), parcels with at least one flag, in all and
-per kind (a Tally). Read from a rollup per local shipping day (scorecard_day) for the period's whole days,
-and from the parcels for the hours before the first and after the last midnight, so that any period is
-exact (docs/architecture.md, "Storage").
+per kind, claims filed and money recovered on those parcels (a Tally). Read from a rollup per local
+shipping day (scorecard_day) for the period's whole days, and from the parcels for the hours before the
+first and after the last midnight, so that any period is exact (docs/architecture.md, "Storage").
 
 The rollup is kept by recomputing days, never by adding to them:
 - triggers (migration 0016) write the UTC hour of a parcel's shipping time to scorecard_dirty whenever
   what a day sums may change: a parcel added or removed, its courier, shipping or delivery time changed, a
-  flag removed, whatever the writer (import, ingest, a person, a restore). Flags are opened by the
-  evaluation alone, which marks their hours as it opens them (`mark_opened` on SQLite, `mark_shipped` in
-  PostgreSQL's opening statement): a trigger per flag cost the 1M first evaluation 0.2-0.5 s;
+  flag removed, a claim added, removed, filed or paid, whatever the writer (import, ingest, a person, a
+  restore). Flags are opened by the evaluation alone, which marks their hours as it opens them
+  (`mark_opened` on SQLite, `mark_shipped` in PostgreSQL's opening statement): a trigger per flag cost the
+  1M first evaluation 0.2-0.5 s;
 - `refresh` recomputes the local days those hours fall in, from the rows, and clears the hours it took
   (DELETE ... RETURNING: an hour marked meanwhile stays for the next refresh);
 - the days are local dates of one zone (rollup_state 'scorecard_zone'); another zone rebuilds them all.
 
-What does not depend on shipping alone is not here: the stale share (it changes as time passes, read live
-over ix_parcel_open_last_event) and the claims (few rows)."""
+What changes as time passes is not here: the stale share (read live over ix_parcel_open_last_event)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Insert, Select
 
-from tracker.storage.tables import FLAG, PARCEL, ROLLUP_STATE, SCORECARD_DAY, SCORECARD_DIRTY
+from tracker.status import CENT
+from tracker.storage.tables import CLAIM, FLAG, PARCEL, ROLLUP_STATE, SCORECARD_DAY, SCORECARD_DIRTY
 
 ZONE_KEY = "scorecard_zone"
 REFRESH_LOCK = 7_410_003  # pg_advisory_xact_lock key (see tracker.storage.db.MIGRATION_LOCK)
@@ -44,12 +46,16 @@ class Tally:
     transit: Counter[int] = field(default_factory=Counter)  # whole hours (rounded) -> delivered parcels
     flagged: int = 0
     kinds: Counter[str] = field(default_factory=Counter)  # flag kind -> parcels with such a flag
+    claims_filed: int = 0  # by the claim's courier
+    recovered: Decimal = Decimal("0.00")  # paid on those claims
 
     def add(self, other: Tally) -> None:
         self.parcels += other.parcels
         self.transit.update(other.transit)
         self.flagged += other.flagged
         self.kinds.update(other.kinds)
+        self.claims_filed += other.claims_filed
+        self.recovered += other.recovered
 
 
 def hours_between(dialect: str, start: Any, end: Any) -> ColumnElement:
@@ -85,6 +91,19 @@ def tally(conn: Connection, start: datetime, end: datetime) -> dict[str, Tally]:
     anything = select(PARCEL.c.courier, flagged).select_from(by_parcel).where(in_period)
     for courier, n in conn.execute(anything.group_by(PARCEL.c.courier)):
         found.setdefault(courier, Tally()).flagged = n
+    claims = (
+        select(
+            CLAIM.c.courier,
+            func.sum(case((CLAIM.c.filed_at.is_not(None), 1), else_=0)),
+            func.coalesce(func.sum(CLAIM.c.paid_amount), 0),
+        )
+        .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+        .where(in_period)
+        .group_by(CLAIM.c.courier)
+    )
+    for courier, filed, paid in conn.execute(claims):
+        t = found.setdefault(courier, Tally())
+        t.claims_filed, t.recovered = int(filed or 0), Decimal(str(paid)).quantize(CENT)
     return found
 
 
@@ -167,6 +186,8 @@ def refresh(conn: Connection, tz: str) -> int:
                         "parcels": t.parcels,
                         "flagged": t.flagged,
                         "transit": sorted(t.transit.items()),  # pairs: JSON keys would be text
+                        "claims_filed": t.claims_filed,
+                        "recovered": t.recovered,
                         "kinds": dict(sorted(t.kinds.items())),
                     }
                     for courier, t in sorted(tallies.items())
@@ -197,14 +218,18 @@ def _from_rollup(conn: Connection, first: date, last: date) -> dict[str, Tally]:
         SCORECARD_DAY.c.flagged,
         SCORECARD_DAY.c.transit,
         SCORECARD_DAY.c.kinds,
+        SCORECARD_DAY.c.claims_filed,
+        SCORECARD_DAY.c.recovered,
     ).where(SCORECARD_DAY.c.day >= first.isoformat(), SCORECARD_DAY.c.day < last.isoformat())
     found: dict[str, Tally] = {}
     transits: dict[str, dict[int, int]] = {}
-    for courier, parcels, flagged, transit, kinds in conn.execute(query):
+    for courier, parcels, flagged, transit, kinds, claims_filed, recovered in conn.execute(query):
         t = found.get(courier) or found.setdefault(courier, Tally())
         t.parcels += parcels
         t.flagged += flagged
         t.kinds.update(kinds)
+        t.claims_filed += claims_filed
+        t.recovered += Decimal(str(recovered)).quantize(CENT)
         into = transits.setdefault(courier, {})
         for hours, n in transit:  # [[hours, parcels], ...]
             into[hours] = into.get(hours, 0) + n

@@ -1,8 +1,9 @@
 """the courier scorecards at a million parcels: a rollup per shipping day and courier (scorecard_day), the
-hours whose parcels changed since (scorecard_dirty, written by triggers on parcel and flag so that every
-writer marks them), the zone its days are in (rollup_state); the shipping period's parcels by index
-(ix_parcel_shipped) and the open stale ones with their shipping time (ix_parcel_open_last_event gains
-shipped_at) (tracker/storage/scorecard_days.py, docs/architecture.md "Storage")
+hours whose parcels changed since (scorecard_dirty, written by triggers on parcel, flag and claim so that
+every writer marks them, and by the evaluation's opening of flags), the zone its days are in
+(rollup_state); the shipping period's parcels by index (ix_parcel_shipped) and the open stale ones with
+their shipping time (ix_parcel_open_last_event gains shipped_at) (tracker/storage/scorecard_days.py,
+docs/architecture.md "Storage")
 
 The rollup starts empty, with no zone: the first read builds it for the configured zone.
 
@@ -51,8 +52,29 @@ BEGIN {_sqlite_mark(SQLITE_HOUR.format(t="OLD"))} END""",
     f"""CREATE TRIGGER scorecard_flag_delete AFTER DELETE ON flag
 BEGIN {_sqlite_mark(SQLITE_HOUR.format(t="p"), "FROM parcel p", "p.id = OLD.parcel_id AND p.shipped_at IS NOT NULL")}
 END""",
+    f"""CREATE TRIGGER scorecard_claim_insert AFTER INSERT ON claim
+BEGIN {_sqlite_mark(SQLITE_HOUR.format(t="p"), "FROM parcel p", "p.id = NEW.parcel_id AND p.shipped_at IS NOT NULL")}
+END""",
+    f"""CREATE TRIGGER scorecard_claim_update AFTER UPDATE OF parcel_id, courier, filed_at, paid_amount ON claim
+WHEN NEW.parcel_id IS NOT OLD.parcel_id OR NEW.courier IS NOT OLD.courier OR NEW.filed_at IS NOT OLD.filed_at
+    OR NEW.paid_amount IS NOT OLD.paid_amount
+BEGIN
+{_sqlite_mark(SQLITE_HOUR.format(t="p"), "FROM parcel p", "p.id = OLD.parcel_id AND p.shipped_at IS NOT NULL")}
+{_sqlite_mark(SQLITE_HOUR.format(t="p"), "FROM parcel p", "p.id = NEW.parcel_id AND p.shipped_at IS NOT NULL")}
+END""",
+    f"""CREATE TRIGGER scorecard_claim_delete AFTER DELETE ON claim
+BEGIN {_sqlite_mark(SQLITE_HOUR.format(t="p"), "FROM parcel p", "p.id = OLD.parcel_id AND p.shipped_at IS NOT NULL")}
+END""",
 )
-SQLITE_DROP = ("parcel_insert", "parcel_update", "parcel_delete", "flag_delete")
+SQLITE_DROP = (
+    "parcel_insert",
+    "parcel_update",
+    "parcel_delete",
+    "flag_delete",
+    "claim_insert",
+    "claim_update",
+    "claim_delete",
+)
 
 PG_HOUR = "to_char({t}.shipped_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
 # statement triggers with transition tables where a statement writes many rows (an import's insert, the
@@ -88,8 +110,30 @@ BEGIN
 END $$""",
     """CREATE TRIGGER scorecard_flag_delete AFTER DELETE ON flag REFERENCING OLD TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION scorecard_mark_flags()""",
+    # claims are few per statement (a person's action, the drafts of an evaluation): row triggers
+    f"""CREATE FUNCTION scorecard_mark_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO scorecard_dirty (hour) SELECT {PG_HOUR.format(t="p")} FROM parcel p
+        WHERE p.id = OLD.parcel_id AND p.shipped_at IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO scorecard_dirty (hour) SELECT {PG_HOUR.format(t="p")} FROM parcel p
+        WHERE p.id = NEW.parcel_id AND p.shipped_at IS NOT NULL ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$""",
+    """CREATE TRIGGER scorecard_claim_insert_delete AFTER INSERT OR DELETE ON claim
+    FOR EACH ROW EXECUTE FUNCTION scorecard_mark_claim()""",
+    """CREATE TRIGGER scorecard_claim_update AFTER UPDATE OF parcel_id, courier, filed_at, paid_amount ON claim
+    FOR EACH ROW WHEN (OLD.parcel_id IS DISTINCT FROM NEW.parcel_id OR OLD.courier IS DISTINCT FROM NEW.courier
+        OR OLD.filed_at IS DISTINCT FROM NEW.filed_at OR OLD.paid_amount IS DISTINCT FROM NEW.paid_amount)
+    EXECUTE FUNCTION scorecard_mark_claim()""",
 )
 POSTGRESQL_DROP = (
+    "DROP TRIGGER scorecard_claim_update ON claim",
+    "DROP TRIGGER scorecard_claim_insert_delete ON claim",
+    "DROP FUNCTION scorecard_mark_claim()",
     "DROP TRIGGER scorecard_flag_delete ON flag",
     "DROP FUNCTION scorecard_mark_flags()",
     "DROP TRIGGER scorecard_parcel_update ON parcel",
@@ -124,6 +168,8 @@ def upgrade() -> None:
         sa.Column("courier", text(length=32), nullable=False),
         sa.Column("parcels", sa.Integer(), nullable=False),
         sa.Column("flagged", sa.Integer(), nullable=False),
+        sa.Column("claims_filed", sa.Integer(), nullable=False),
+        sa.Column("recovered", sa.Numeric(14, 2), nullable=False),
         sa.Column("transit", sa.JSON(), nullable=False),
         sa.Column("kinds", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("day", "courier"),
