@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from tracker.domain import TrackingEvent
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, TrackingStatus
-from tracker.storage import rollups
+from tracker.storage import rollups, scorecard_days
 from tracker.storage.repo import sqlite_time
 from tracker.storage.tables import EVENT, PARCEL
 
@@ -141,8 +141,11 @@ def _ingest_batch(
 
     updates = []
     closed = []
+    delivered = []  # a new delivery time: the scorecards' transit of that parcel's shipping day
     for pid in ids:
         snapshot = snapshot_of(stored[pid], before[pid])
+        if snapshot["delivered_at"] != before[pid]["delivered_at"]:
+            delivered.append(pid)
         snapshot["provider_error"] = matched[pid][1]
         if added[pid] or any(snapshot[name] != before[pid][name] for name in SNAPSHOT):
             result.changed_parcel_ids.append(pid)
@@ -151,6 +154,7 @@ def _ingest_batch(
         updates.append((*(snapshot[name] for name in SNAPSHOT), pid))
     _update_snapshots(conn, updates, stamp(now), lite)
     rollups.refresh_last_update(conn, ids)  # the flags' copy of each parcel's last update (the board's ageing)
+    scorecard_days.mark_parcels(conn, delivered)
     # a closed parcel is never polled again: a lease on it means nothing, and one left by a worker killed
     # between this write and its schedule() would never be cleared
     if closed:

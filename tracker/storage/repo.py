@@ -17,7 +17,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from tracker.domain import ParcelFacts
 from tracker.status import Direction
-from tracker.storage import rollups
+from tracker.storage import rollups, scorecard_days
 from tracker.storage.tables import AUDIT, PARCEL, RETURN_BUYER
 
 # Columns an import may set; tracking-snapshot columns are never touched by an import.
@@ -47,6 +47,9 @@ def upsert_parcels(
         return 0, 0
     with engine.begin() as conn:
         existing = set(_stored_keys(conn, {p.waybill for p in parcels}))
+        known = select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing}))
+        if existing:  # the scorecards' days the known parcels are in now (a new shipping time moves them)
+            scorecard_days.mark_parcels(conn, known)
         stmt = _upsert_statement(conn)
         if conn.dialect.name == "sqlite":
             # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
@@ -58,7 +61,8 @@ def upsert_parcels(
         _record_return_buyers(conn, parcels, return_buyers or {}, now=now)
         rollups.note_choices(conn, parcels)  # the board's filter choices (shops, provinces, couriers)
         if existing:  # a shipping time read now may be a flagged parcel's last update
-            rollups.refresh_last_update(conn, select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing})))
+            rollups.refresh_last_update(conn, known)
+        scorecard_days.mark_hours(conn, (sqlite_time(p.shipped_at) for p in parcels if p.shipped_at))
     updated = len(existing.intersection(map(_KEY, parcels)))
     return len(parcels) - updated, updated
 

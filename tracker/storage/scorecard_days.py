@@ -5,12 +5,13 @@ shipping day (scorecard_day) for the period's whole days, and from the parcels f
 first and after the last midnight, so that any period is exact (docs/architecture.md, "Storage").
 
 The rollup is kept by recomputing days, never by adding to them:
-- triggers (migration 0016) write the UTC hour of a parcel's shipping time to scorecard_dirty whenever
-  what a day sums may change: a parcel added or removed, its courier, shipping or delivery time changed, a
-  flag removed, a claim added, removed, filed or paid, whatever the writer (import, ingest, a person, a
-  restore). Flags are opened by the evaluation alone, which marks their hours as it opens them
-  (`mark_opened` on SQLite, `mark_shipped` in PostgreSQL's opening statement): a trigger per flag cost the
-  1M first evaluation 0.2-0.5 s;
+- the UTC hour of a parcel's shipping time goes to scorecard_dirty whenever what a day sums may change: a
+  parcel added or removed, its courier, shipping or delivery time changed, a flag opened or removed, a claim
+  added, removed, filed or paid. Triggers (migration 0016) mark claims, removed flags and, on PostgreSQL,
+  parcels, whoever writes. Where a trigger cost too much the writer marks in one statement per batch: the
+  evaluation its opened flags (`mark_opened` on SQLite, `mark_shipped` in PostgreSQL's opening statement;
+  a trigger per flag cost the 1M first evaluation 0.2-0.5 s), and on SQLite the import and the ingest their
+  parcels (`mark_hours`, `mark_parcels`; parcel triggers cost the import half its speed again);
 - `refresh` recomputes the local days those hours fall in, from the rows, and clears the hours it took
   (DELETE ... RETURNING: an hour marked meanwhile stays for the next refresh);
 - the days are local dates of one zone (rollup_state 'scorecard_zone'); another zone rebuilds them all.
@@ -20,6 +21,7 @@ What changes as time passes is not here: the stale share (read live over ix_parc
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -105,6 +107,26 @@ def tally(conn: Connection, start: datetime, end: datetime) -> dict[str, Tally]:
         t = found.setdefault(courier, Tally())
         t.claims_filed, t.recovered = int(filed or 0), Decimal(str(paid)).quantize(CENT)
     return found
+
+
+def mark_parcels(conn: Connection, parcel_ids: Iterable[int] | Select) -> None:
+    """SQLite: mark the shipping hours of these parcels (as stored now), for a writer about to change or that
+    changed what a day sums (no parcel triggers on SQLite, see migration 0016). PostgreSQL: its triggers do."""
+    if conn.dialect.name != "sqlite":
+        return
+    ids = parcel_ids if isinstance(parcel_ids, Select) else list(parcel_ids)
+    if isinstance(ids, list) and not ids:
+        return
+    hour = func.substr(PARCEL.c.shipped_at, 1, 13)
+    hours = select(hour).where(PARCEL.c.id.in_(ids), PARCEL.c.shipped_at.is_not(None)).distinct()
+    conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
+
+
+def mark_hours(conn: Connection, shipped: Iterable[str]) -> None:
+    """SQLite: mark the hours of these shipping times, given as SQLite stores them (repo.sqlite_time)."""
+    hours = sorted({text[:13] for text in shipped})
+    if conn.dialect.name == "sqlite" and hours:
+        conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE"), [{"hour": h} for h in hours])
 
 
 def mark_opened(conn: Connection, parcel_ids: Select) -> None:

@@ -34,21 +34,14 @@ def _sqlite_mark(hour: str, source: str = "", where: str = "") -> str:
     )
 
 
+# No trigger on SQLite's parcel table: with them the import's upsert took half as long again (7.6 -> 12.3 s for
+# 100,000 rows, bench/import.py); the two writers of a parcel's courier, shipping and delivery time, the import
+# and the ingest, mark the hours themselves (tracker.storage.scorecard_days.mark_parcels, mark_hours).
 # No trigger on flag inserts: on SQLite a row trigger cost the evaluation's bulk opening about 3 µs a flag,
 # on PostgreSQL a statement trigger looked each flag's parcel up again (+0.2-0.5 s for 50,000 flags at 1M
 # parcels). The evaluation, the one writer of flags, marks their hours as it opens them
 # (tracker/flags/writes.py). Deleted flags are marked by triggers.
 SQLITE_TRIGGERS = (
-    f"""CREATE TRIGGER scorecard_parcel_insert AFTER INSERT ON parcel WHEN NEW.shipped_at IS NOT NULL
-BEGIN {_sqlite_mark(SQLITE_HOUR.format(t="NEW"))} END""",
-    f"""CREATE TRIGGER scorecard_parcel_update AFTER UPDATE OF courier, shipped_at, delivered_at ON parcel
-WHEN NEW.courier IS NOT OLD.courier OR NEW.shipped_at IS NOT OLD.shipped_at OR NEW.delivered_at IS NOT OLD.delivered_at
-BEGIN
-{_sqlite_mark(SQLITE_HOUR.format(t="OLD"), where="OLD.shipped_at IS NOT NULL")}
-{_sqlite_mark(SQLITE_HOUR.format(t="NEW"), where="NEW.shipped_at IS NOT NULL")}
-END""",
-    f"""CREATE TRIGGER scorecard_parcel_delete AFTER DELETE ON parcel WHEN OLD.shipped_at IS NOT NULL
-BEGIN {_sqlite_mark(SQLITE_HOUR.format(t="OLD"))} END""",
     f"""CREATE TRIGGER scorecard_flag_delete AFTER DELETE ON flag
 BEGIN {_sqlite_mark(SQLITE_HOUR.format(t="p"), "FROM parcel p", "p.id = OLD.parcel_id AND p.shipped_at IS NOT NULL")}
 END""",
@@ -66,15 +59,7 @@ END""",
 BEGIN {_sqlite_mark(SQLITE_HOUR.format(t="p"), "FROM parcel p", "p.id = OLD.parcel_id AND p.shipped_at IS NOT NULL")}
 END""",
 )
-SQLITE_DROP = (
-    "parcel_insert",
-    "parcel_update",
-    "parcel_delete",
-    "flag_delete",
-    "claim_insert",
-    "claim_update",
-    "claim_delete",
-)
+SQLITE_DROP = ("flag_delete", "claim_insert", "claim_update", "claim_delete")
 
 PG_HOUR = "to_char({t}.shipped_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
 # statement triggers with transition tables where a statement writes many rows (an import's insert, the
