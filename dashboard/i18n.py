@@ -146,7 +146,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "formula": ("计算方式", "Formula"),
     "window": ("申请期限", "Filing window"),
     "days_left": ("剩余天数", "Days left"),
-    "days_left_on": ("剩 {n} 天({day} 截止)", "{n} days left (closes {day})"),
+    "days_left_n": ("剩 {n} 天", "{n} days left"),
     "reference_no": ("理赔单号", "Reference no."),
     "paid_amount": ("赔付金额", "Paid amount"),
     "paid_on": ("赔付日期", "Paid on"),

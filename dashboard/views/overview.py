@@ -36,14 +36,13 @@ def clicked(chart, key: str, fields: list[str]) -> dict | None:
 
 
 def deadline_line(b, r: dict) -> str:
-    """A claim deadline as one line: waybill · courier · claim type · state · amount · days left (closing date)."""
+    """A claim deadline as one line short enough for a phone: days left · waybill · claim type · amount (the
+    heading says they are unfiled, soonest first; the parcel page the link opens names the courier)."""
     parts = (  # the waybill is the only text from outside (Markdown-escaped); the rest is the board's own
+        b.t("days_left_n", n=r["days_left"]),
         md(r["waybill"]),
-        b.courier(r["courier"]),
         plain(b, r["claim_type"], "claim_type"),
-        plain(b, r["state"], "state"),
         yuan(r["amount"]),
-        b.t("days_left_on", n=r["days_left"], day=b.local(r["filing_closes_at"])[:10]),
     )
     return " · ".join(str(part) for part in parts if part != "")
 
