@@ -71,7 +71,7 @@ def _open(conn: Connection, now: Any) -> None:
         return
     rows = select(*columns.values()).select_from(texted).where(c.c.action == "open")
     conn.execute(FLAG.insert().from_select(list(columns), rows))
-    scorecard_days.mark_opened(conn, select(c.c.parcel_id).where(c.c.action == "open"))  # the scorecards' days
+    scorecard_days.mark_parcels(conn, select(c.c.parcel_id).where(c.c.action == "open"))  # the scorecards' days
 
 
 def _open_marking_days(conn: Connection, texted: Any, columns: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ The rollup is kept by recomputing days, never by adding to them:
   parcel added or removed, its courier, shipping or delivery time changed, a flag opened or removed, a claim
   added, removed, filed or paid. Triggers (migration 0016) mark claims, removed flags and, on PostgreSQL,
   parcels, whoever writes. Where a trigger cost too much the writer marks in one statement per batch: the
-  evaluation its opened flags (`mark_opened` on SQLite, `mark_shipped` in PostgreSQL's opening statement;
+  evaluation its opened flags (`mark_parcels` on SQLite, `mark_shipped` in PostgreSQL's opening statement;
   a trigger per flag cost the 1M first evaluation 0.2-0.5 s), and on SQLite the import and the ingest their
   parcels (`mark_hours`, `mark_parcels`; parcel triggers cost the import half its speed again);
 - `refresh` recomputes the local days those hours fall in, from the rows, and clears the hours it took
@@ -123,20 +123,13 @@ def mark_parcels(conn: Connection, parcel_ids: Iterable[int] | Select) -> None:
 
 
 def mark_hours(conn: Connection, shipped: Iterable[str]) -> None:
-    """SQLite: mark the hours of these shipping times, given as SQLite stores them (repo.sqlite_time)."""
-    hours = sorted({text[:13] for text in shipped})
-    if conn.dialect.name == "sqlite" and hours:
-        conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE"), [{"hour": h} for h in hours])
-
-
-def mark_opened(conn: Connection, parcel_ids: Select) -> None:
-    """SQLite: mark the shipping hours of the parcels whose flags the evaluation just opened (one statement;
-    no flag-insert trigger, see migration 0016). PostgreSQL's opening marks them itself (mark_shipped)."""
+    """SQLite: mark the hours of these shipping times, given as SQLite stores them (repo.sqlite_time); the
+    iterable is not read on PostgreSQL (its triggers mark them)."""
     if conn.dialect.name != "sqlite":
         return
-    hour = func.substr(PARCEL.c.shipped_at, 1, 13)
-    hours = select(hour).where(PARCEL.c.id.in_(parcel_ids), PARCEL.c.shipped_at.is_not(None)).distinct()
-    conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
+    hours = sorted({text[:13] for text in shipped})
+    if hours:
+        conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE"), [{"hour": h} for h in hours])
 
 
 def mark_shipped(shipped_at: Any) -> Insert:
