@@ -1,0 +1,70 @@
+"""tracker.values.parse_local_time: local times as exports and couriers write them, to UTC.
+
+The common form ('2026-11-01 09:00:00') takes a fast path (read as UTC, then shifted by the zone's offset at
+that local time); it must give the same instant as the plain conversion (replace(tzinfo=tz).astimezone(UTC))
+at every time, including the hours in which a zone changes its offset."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tracker.values import ValueProblem, parse_local_time
+
+# zones with a change of offset in 2026: summer time in spring and autumn, a half-hour step (Lord Howe), and
+# none at all (Shanghai); (zone, local day of a change)
+CHANGES = [
+    ("America/New_York", "2026-03-08"),  # 02:00 -> 03:00: 02:xx does not exist
+    ("America/New_York", "2026-11-01"),  # 02:00 -> 01:00: 01:xx comes twice
+    ("Europe/London", "2026-03-29"),
+    ("Europe/London", "2026-10-25"),
+    ("Australia/Lord_Howe", "2026-04-05"),  # 02:00 -> 01:30
+    ("Australia/Lord_Howe", "2026-10-04"),  # 02:00 -> 02:30
+    ("Asia/Shanghai", "2026-11-01"),
+]
+
+
+def reference(text: str, tz: ZoneInfo) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=tz).astimezone(UTC)
+
+
+def local_texts(day: str) -> list[str]:
+    """Every minute from 22:00 the evening before to 02:00 the day after."""
+    start = datetime.fromisoformat(day) - timedelta(hours=2)
+    return [(start + timedelta(minutes=m)).strftime("%Y-%m-%d %H:%M:%S") for m in range(0, 28 * 60)]
+
+
+@pytest.mark.parametrize(("zone", "day"), CHANGES)
+def test_every_minute_around_a_change_reads_as_the_plain_conversion(zone: str, day: str) -> None:
+    tz = ZoneInfo(zone)
+    for text in local_texts(day):
+        assert parse_local_time(text, tz) == reference(text, tz), f"{zone} {text}"
+
+
+def test_a_local_time_reads_in_its_own_zone() -> None:
+    text = "2026-07-01 12:00:00"
+    assert parse_local_time(text, ZoneInfo("Asia/Shanghai")) == datetime(2026, 7, 1, 4, tzinfo=UTC)
+    assert parse_local_time(text, ZoneInfo("America/New_York")) == datetime(2026, 7, 1, 16, tzinfo=UTC)
+    assert parse_local_time(text, ZoneInfo("Asia/Kolkata")) == datetime(2026, 7, 1, 6, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-01 09:00:00", datetime(2026, 11, 1, 1, tzinfo=UTC)),
+        ("2026-11-01T09:00:00", datetime(2026, 11, 1, 1, tzinfo=UTC)),
+        ("2026/11/1 9:05", datetime(2026, 11, 1, 1, 5, tzinfo=UTC)),
+        ("2026年11月1日 09:00", datetime(2026, 11, 1, 1, tzinfo=UTC)),
+        ("2026-11-01", datetime(2026, 10, 31, 16, tzinfo=UTC)),
+        ("2026-11-01T09:00:00+00:00", datetime(2026, 11, 1, 9, tzinfo=UTC)),
+        ("2026-11-01 09:00:00.250", datetime(2026, 11, 1, 1, 0, 0, 250_000, tzinfo=UTC)),
+    ],
+)
+def test_the_forms_exports_and_couriers_write(text: str, expected: datetime) -> None:
+    assert parse_local_time(text, ZoneInfo("Asia/Shanghai")) == expected
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "2026-13-01 09:00:00", "01/11/2026 9:00"])
+def test_what_is_not_a_time_is_named(text: str) -> None:
+    with pytest.raises(ValueProblem, match="a date and time such as"):
+        parse_local_time(text, ZoneInfo("Asia/Shanghai"))
