@@ -8,10 +8,12 @@ on its first render (dashboard/data.py, without the Streamlit cache) against a b
 
 Prints milliseconds per function and per view with the ratio to the baseline, and a line
 `BENCH board.<function> <ratio> <target> <ok|MISS>` per function (collected by `make bench`). Target (issue 18):
-every data function at most 100 ms, held as at most TARGET_RATIO times the baseline (about 100 ms on the bench
-machine when idle); at full scale a missed target exits 1. The rows are written around the tracker, so the
-build ends with tracker.storage.rollups.rebuild_all, as `tracker db rebuild-rollups` would; a kept file is
-migrated first (migration 0015 fills the rollups of an older one).
+every data function at most 100 ms, held as at most TARGET_RATIO times the baseline. That was about 100 ms when
+the target was set; the baseline now takes 2-3 ms here, so the ratio holds each function to about 20-30 ms,
+stricter than the issue, and the absolute times are printed beside it. At full scale a missed target exits 1.
+The rows are written around the tracker, so the build ends with tracker.storage.rollups.rebuild_all, as
+`tracker db rebuild-rollups` would; a kept file is migrated first (migration 0015 fills the rollups of an older
+one).
 
 With --browser (issue 15 item 10) it times what a lead waits for instead: the board started on the database
 (demo scale by default: about the parcels `make run` imports; --scale 1m: 1,000,000 parcels), each page opened
