@@ -202,6 +202,8 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
     """What each view reads on its first render, as bound calls."""
     f = data.QueueFilter()
     day = NOW.replace(hour=0, minute=0)
+    deep = min(1000, data.queue_count(engine, f, now=NOW) // 50)  # page 1,000 (at ci scale the last full page)
+    deep_key = data.queue_page(engine, f, now=NOW, limit=50, offset=(deep - 2) * 50)[-1]["page_key"]  # untimed
     return {
         "overview": [
             ("open_by kind", lambda: data.open_by(engine, "kind")),
@@ -226,6 +228,9 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             ),
             ("queue_count", lambda: data.queue_count(engine, f, now=NOW)),
             ("queue_page", lambda: data.queue_page(engine, f, now=NOW, limit=50)),
+            # a deep page, by offset (a page jumped to) and by the key of the page before (the next page)
+            (f"queue_page page {deep}", lambda: data.queue_page(engine, f, now=NOW, limit=50, offset=(deep - 1) * 50)),
+            (f"queue_page page {deep} by key", lambda: data.queue_page(engine, f, now=NOW, limit=50, after=deep_key)),
             (
                 "queue_page courier+age page 20",
                 lambda: data.queue_page(

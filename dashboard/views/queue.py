@@ -71,6 +71,7 @@ def choice(label: str, options: list[str], current: str | None, key: str, fmt=No
 # the set ones; drawn only while open (lazy_fold): folded, the filters are the URL's and the sort the last chosen
 active = sum(1 for k, v in params.params().items() if k != "state" or v != "unresolved")
 SORT_KEPT = "q_sort_kept"  # the sort outlives its widget, which is gone while the fold is closed
+PAGE_KEYS = "q_page_keys"  # where each next page starts (keyset paging), for the filters and sort they were read with
 sort = st.session_state.get(SORT_KEPT, next(iter(SORTS)))
 kind, courier, shop, region = params.kind, params.courier, params.shop, params.region
 state, assignee, age = params.state, params.assignee, params.min_age_hours or 0
@@ -142,7 +143,16 @@ if f.max_age_hours:  # from an ageing bar's link: its upper edge has no widget, 
 total = b.read("queue_count", f=f, now=b.now)
 queue_download(b, f, sort=sort, total=total)  # the whole filtered set, not only this page
 offset = pager(b, total, key="q_page")
-rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=b.settings.board.page_size, offset=offset)
+# keyset paging: the page after one already shown starts after its last row (data.queue_page page_key), kept
+# per filter and sort; a page jumped to is read by offset
+size = b.settings.board.page_size
+keys = st.session_state.get(PAGE_KEYS)
+if not keys or keys["scope"] != (f.params(), sort):
+    keys = st.session_state[PAGE_KEYS] = {"scope": (f.params(), sort), "after": {}}
+after = keys["after"].get(offset // size + 1)
+rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=size, offset=offset, after=after)
+if rows:
+    keys["after"][offset // size + 2] = rows[-1]["page_key"]
 action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
 for r in rows:
     r["next_action"] = r[action_col]
