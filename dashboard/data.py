@@ -368,13 +368,12 @@ def queue_page(
     when no parcel column filters or sorts (the default sort reads ix_flag_unresolved_queue in order), and
     only those rows' parcels are read."""
     keys = [*SORT_KEYS[sort](), (FLAG.c.id, True)]
-    order = _ordering(keys)
     if sort == "escalated" and f.state == "unresolved" and not (f.kind or f.courier or f.assignee or f.waybill):
         # the same order as ix_flag_unresolved_queue's columns, read in index order until the page is full; a
         # kind, courier, assignee or waybill filter keeps the CASE form, which the planner serves from that
         # filter's index and a sort of its few rows instead of walking the whole queue in order
         keys = [(_ESCALATED_FIRST, False), (FLAG.c.opened_at, True), (FLAG.c.id, True)]
-        order = [QUEUE_ESCALATED_FIRST, FLAG.c.opened_at.desc(), FLAG.c.id.desc()]
+    order = _ordering(keys)
     where = _queue_where(f, now=now)
     if after is not None:
         where.append(_after(keys, after))

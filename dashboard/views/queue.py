@@ -149,10 +149,10 @@ size = b.settings.board.page_size
 keys = st.session_state.get(PAGE_KEYS)
 if not keys or keys["scope"] != (f.params(), sort):
     keys = st.session_state[PAGE_KEYS] = {"scope": (f.params(), sort), "after": {}}
-after = keys["after"].get(offset // size + 1)
-rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=size, offset=offset, after=after)
+page = offset // size + 1
+rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=size, offset=offset, after=keys["after"].get(page))
 if rows:
-    keys["after"][offset // size + 2] = rows[-1]["page_key"]
+    keys["after"][page + 1] = rows[-1]["page_key"]
 action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
 for r in rows:
     r["next_action"] = r[action_col]
