@@ -1,5 +1,6 @@
-"""Overview: open exceptions by kind and courier, ageing, turning stale soon, claimable money and
-deadlines, alerts today. Each number links to the filtered queue."""
+"""Overview: the headline numbers (open exceptions, turning stale soon, claimable money and the soonest
+deadline, alerts today), then a tab each for open exceptions by kind, by courier, their ageing and trend, and
+the claim deadlines and money per courier. Each number links to the filtered queue or ledger."""
 
 from datetime import timedelta
 from operator import itemgetter
@@ -11,7 +12,7 @@ from dashboard import charts
 from dashboard.components import QUEUE_PAGE, lazy_fold, ledger_link, parcel_link, plain, queue_link, table, yuan
 from dashboard.context import board
 from dashboard.data import MONEY_STATES
-from dashboard.i18n import kind_label
+from dashboard.i18n import LANGS, kind_label, t
 from tracker.escape import streamlit_md as md
 from tracker.subscriptions import provider_name, quota_day, quota_text, states_text
 
@@ -19,6 +20,9 @@ b = board()
 st.title(b.t("nav_overview"))
 # the link lists under the three charts: folded, drawn only when opened (the charts say the same at a glance)
 LINK_FOLDS = ("ov_kind_links", "ov_courier_links", "ov_age_links")
+# the overview's tabs (their labels' keys in dashboard/i18n.py) and the session key of the chosen one
+TABS = ("ov_tab_kinds", "ov_tab_couriers", "ov_tab_ageing", "ov_tab_claims")
+TAB_KEY = "ov_tab"
 
 
 def clicked(chart, key: str, fields: list[str]) -> dict | None:
@@ -76,6 +80,9 @@ with m1:
     queue_link(b, b.t("open_queue"), state="unresolved")
 with m2:
     queue_link(b, b.t("open_list"), turning_stale=1)
+with m3:  # the soonest deadline at a glance; the next ones and the money per courier are in the last tab
+    for r in b.read("deadlines", now=b.now, limit=1):
+        parcel_link(b, b.t("soonest_deadline", n=r["days_left"], waybill=md(r["waybill"])), parcel_id=r["parcel_id"])
 poll = b.read("polling", now=b.now)
 st.caption(f"{b.t('polling')}: " + b.t("polling_line").format(**poll))
 push = b.read("pushes", day=quota_day(b.now, b.settings.tz))
@@ -87,68 +94,73 @@ for provider, until in poll["paused"]:
         )
     )
 
-# charts part (issue 15 item 8): the pictures, each bar a click to its queue; the numbers as links under them
+# the sections under the headline numbers, a tab each (issue 15 items 6 and 8). Only the chosen tab is drawn
+# (choosing one reruns the page), so a first visit draws one chart, not four: every element on a page adds to
+# each of the browser's re-renders, and the four charts alone cost about what issue 15 item 10 allows the page
 words = charts.Words(lang=b.lang, courier=b.courier)
-left, right = st.columns(2)
-with left:
+
+
+def kinds_tab() -> None:
     st.subheader(b.t("open_by_kind"))
-    if by_kind:
-        kinds = {kind_label(r["kind"], b.lang): r["kind"] for r in by_kind}
-        picked = clicked(charts.by_kind(by_kind, words), "ov_kind", ["label"])
-        if picked:
-            open_queue(kind=kinds.get(str(picked.get("label"))))
-        with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[0]) as fold_open:
-            for r in by_kind if fold_open else ():
-                queue_link(b, f"{kind_label(r['kind'], b.lang)}: **{r['n']}**", kind=r["kind"])
-    else:
+    if not by_kind:
         st.caption(b.t("none"))
-with right:
+        return
+    kinds = {kind_label(r["kind"], b.lang): r["kind"] for r in by_kind}
+    picked = clicked(charts.by_kind(by_kind, words), "ov_kind", ["label"])
+    if picked:
+        open_queue(kind=kinds.get(str(picked.get("label"))))
+    st.caption(b.t("chart_hint"))
+    with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[0]) as fold_open:
+        for r in by_kind if fold_open else ():
+            queue_link(b, f"{kind_label(r['kind'], b.lang)}: **{r['n']}**", kind=r["kind"])
+
+
+def couriers_tab() -> None:
     st.subheader(b.t("open_by_courier"))
-    if by_courier:
-        names = {b.courier(r["courier"]): r["courier"] for r in by_courier}
-        stacked = b.read("open_by_courier_kind")
-        kinds = {kind_label(r["kind"], b.lang): r["kind"] for r in stacked}
-        picked = clicked(charts.by_courier(stacked, words), "ov_courier", ["courier", "label"])
-        if picked:
-            open_queue(courier=names.get(str(picked.get("courier"))), kind=kinds.get(str(picked.get("label"))))
-        with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[1]) as fold_open:
-            for r in by_courier if fold_open else ():
-                queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", courier=r["courier"])
-    else:
+    if not by_courier:
         st.caption(b.t("none"))
+        return
+    names = {b.courier(r["courier"]): r["courier"] for r in by_courier}
+    stacked = b.read("open_by_courier_kind")
+    kinds = {kind_label(r["kind"], b.lang): r["kind"] for r in stacked}
+    picked = clicked(charts.by_courier(stacked, words), "ov_courier", ["courier", "label"])
+    if picked:
+        open_queue(courier=names.get(str(picked.get("courier"))), kind=kinds.get(str(picked.get("label"))))
+    st.caption(b.t("chart_hint"))
+    with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[1]) as fold_open:
+        for r in by_courier if fold_open else ():
+            queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", courier=r["courier"])
 
-st.caption(b.t("chart_hint"))
 
-st.subheader(b.t("ageing"))
-buckets = b.read("ageing", now=b.now)
-stale = b.settings.rules.stale
-picked = clicked(
-    charts.ageing(buckets, words, warn_hours=stale.warn_hours, escalate_hours=stale.escalate_hours), "ov_age", ["start"]
-)
-if picked and picked.get("start") is not None:
-    edges = {r["hours"]: r["below"] for r in buckets}
-    start = int(picked["start"])
-    open_queue(min_age_hours=start or None, max_age_hours=edges.get(start))
-with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[2]) as fold_open:
-    for r in buckets if fold_open else ():  # each bar's number opens exactly its rows: min <= age < max
-        if r["n"]:
-            label = f"{r['hours']}–{r['below']}h" if r["below"] else f"≥{r['hours']}h"
-            queue_link(b, f"{label}: **{r['n']}**", min_age_hours=r["hours"] or None, max_age_hours=r["below"])
-
-st.subheader(b.t("per_day"))
-_ = st.altair_chart(
-    charts.per_day(b.read("exceptions_per_day", now=b.now, tz=b.settings.timezone), words), width="stretch"
-)
-
-left, right = st.columns(2)
-with left:
+def ageing_tab() -> None:
+    st.subheader(b.t("ageing"))
+    buckets = b.read("ageing", now=b.now)
+    stale = b.settings.rules.stale
+    chart = charts.ageing(buckets, words, warn_hours=stale.warn_hours, escalate_hours=stale.escalate_hours)
+    picked = clicked(chart, "ov_age", ["start"])
+    if picked and picked.get("start") is not None:
+        edges = {r["hours"]: r["below"] for r in buckets}
+        start = int(picked["start"])
+        open_queue(min_age_hours=start or None, max_age_hours=edges.get(start))
+    with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[2]) as fold_open:
+        for r in buckets if fold_open else ():  # each bar's number opens exactly its rows: min <= age < max
+            if r["n"]:
+                label = f"{r['hours']}–{r['below']}h" if r["below"] else f"≥{r['hours']}h"
+                queue_link(b, f"{label}: **{r['n']}**", min_age_hours=r["hours"] or None, max_age_hours=r["below"])
     st.subheader(b.t("stale_soon"))
     # parcels not stale yet mostly have no exception: the queue lists them as parcels (turning_stale=1)
     for r in soon:
         queue_link(b, f"{md(b.courier(r['courier']))}: **{r['n']}**", turning_stale=1, courier=r["courier"])
     if not soon:
         st.caption(b.t("none"))
-with right:  # the next N deadlines whatever their distance, with the days left (not an empty "within 3 days")
+    st.subheader(b.t("per_day"))
+    _ = st.altair_chart(
+        charts.per_day(b.read("exceptions_per_day", now=b.now, tz=b.settings.timezone), words), width="stretch"
+    )
+
+
+def claims_tab() -> None:
+    # the next N deadlines whatever their distance, with the days left (not an empty "within 3 days")
     n_due = b.settings.board.next_deadlines
     st.subheader(b.t("next_deadlines", n=n_due))
     due = b.read("deadlines", now=b.now, limit=n_due)
@@ -157,15 +169,14 @@ with right:  # the next N deadlines whatever their distance, with the days left 
         parcel_link(b, deadline_line(b, r), parcel_id=r["parcel_id"])
     if not due:
         st.caption(b.t("none"))
-
-# money per courier, a column per state: each number opens the ledger filtered to that courier and state,
-# whose rows sum to it. A column per state (not a row of columns per courier): on a phone the columns stack,
-# and each block still says its state and each line its courier; the most money first.
-st.subheader(b.t("money_by_courier"))
-money = b.read("money_by_courier", now=b.now)
-if not money:
-    st.caption(b.t("none"))
-else:
+    # money per courier, a column per state: each number opens the ledger filtered to that courier and state,
+    # whose rows sum to it. A column per state (not a row of columns per courier): on a phone the columns
+    # stack, and each block still says its state and each line its courier; the most money first.
+    st.subheader(b.t("money_by_courier"))
+    money = b.read("money_by_courier", now=b.now)
+    if not money:
+        st.caption(b.t("none"))
+        return
     for col, (name, (state, _money_column)) in zip(st.columns(len(MONEY_STATES)), MONEY_STATES.items(), strict=True):
         with col:
             st.caption(b.t(f"money_{name}"))
@@ -175,6 +186,18 @@ else:
                 ledger_link(b, label, courier=r["courier"], state=state)
             if not owed:
                 st.caption("—")
+
+
+sections = dict(zip(TABS, (kinds_tab, couriers_tab, ageing_tab, claims_tab), strict=True))
+# a tab is known by its label: after the language changed, the chosen one is named in the new language
+chosen = st.session_state.get(TAB_KEY)
+for key in TABS:
+    if chosen in {t(key, lang) for lang in LANGS}:
+        st.session_state[TAB_KEY] = b.t(key)
+for key, tab in zip(TABS, st.tabs([b.t(k) for k in TABS], key=TAB_KEY, on_change="rerun"), strict=True):
+    if tab.open:
+        with tab:
+            sections[key]()
 
 if b.role == "lead":  # failed logins of the last day, with the lock-outs they caused (leads only)
     failed = b.read("failed_logins", since=b.now - timedelta(days=1))

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from dashboard.i18n import t
 from tests.dashboard.seed import seed_ageing
 from tests.dashboard.test_app import login, signed_in
 
@@ -20,14 +21,23 @@ def busy_board(board_db, now):
 
 
 LINK_FOLDS = ("ov_kind_links", "ov_courier_links", "ov_age_links")  # the overview's keys
+# the overview's tabs (their labels' keys) and the session key of the chosen one: only that tab is drawn
+OVERVIEW_TABS = ("ov_tab_kinds", "ov_tab_couriers", "ov_tab_ageing", "ov_tab_claims")
+TAB_KEY = "ov_tab"
 
 
-def with_link_lists(name: str = "lily"):
-    """The overview with its three folded link lists opened (they are drawn only while open)."""
+def with_link_lists(tab: str = "ov_tab_kinds", name: str = "lily"):
+    """The overview on `tab` with its folded link lists opened (they are drawn only while open)."""
     at = signed_in(name)
     for key in LINK_FOLDS:
         at.session_state[key] = True
+    at.session_state[TAB_KEY] = t(tab, "zh")
     return at.run()
+
+
+def every_tab(name: str = "lily") -> list:
+    """The overview once per tab, its link lists open."""
+    return [with_link_lists(tab, name) for tab in OVERVIEW_TABS]
 
 
 def queue_links(at) -> list[tuple[str, dict[str, str]]]:
@@ -51,9 +61,10 @@ def queue_rows(params: dict[str, str]) -> int:
 
 
 def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board):
-    at = with_link_lists()
-    assert not at.exception, at.exception
-    links = queue_links(at)
+    tabs = every_tab()
+    assert not any(at.exception for at in tabs), [at.exception for at in tabs]
+    links = [link for at in tabs for link in queue_links(at)]
+    at = tabs[0]
     numbered = [(label, params) for label, params in links if "**" in label]
     # by kind (6 kinds), by courier (sf, zto, ems), the six ageing buckets, the couriers turning stale
     assert len(numbered) >= 16, [label for label, _ in links]
@@ -75,7 +86,7 @@ def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board
 
 def test_the_overview_says_what_each_number_counts(busy_board):
     at = login()
-    headings = [h.value for h in at.subheader]
+    headings = [h.value for tab in every_tab() for h in tab.subheader]
     assert "未处理异常(条), 按类型" in headings and "未处理异常(条), 按快递" in headings
     assert "未处理异常(条), 按包裹距上次更新的小时数" in headings
     assert "24小时内将超时未更新(包裹)" in headings
@@ -86,7 +97,7 @@ def test_the_overview_says_what_each_number_counts(busy_board):
 
 
 def test_ageing_links_split_the_parcels_at_the_bucket_edges(busy_board):
-    at = with_link_lists()
+    at = with_link_lists("ov_tab_ageing")
     ranges = {label.split(":")[0]: params for label, params in queue_links(at) if "h:" in label}
     assert ranges["48–72h"] == {"min_age_hours": "48", "max_age_hours": "72"}
     assert ranges["≥168h"] == {"min_age_hours": "168"}
@@ -102,5 +113,23 @@ def test_the_link_lists_are_drawn_only_when_opened(busy_board):
     at = login()
     assert not [label for label, _ in queue_links(at) if "**" in label and "h:" in label]  # folded: not drawn
     assert {e.label for e in at.expander} >= {"查看队列"}
-    opened = with_link_lists()
+    opened = with_link_lists("ov_tab_ageing")
     assert [label for label, _ in queue_links(opened) if "h:" in label]
+
+
+def test_only_the_chosen_tab_is_drawn(busy_board):
+    """A first visit draws the headline numbers and the first tab (one chart); each other tab is drawn when
+    chosen, and the headline numbers stay above it."""
+    first = login()
+    assert [tab.label for tab in first.tabs] == [t(tab, "zh") for tab in OVERVIEW_TABS]
+    headings = {h.value for h in first.subheader}
+    assert headings == {"未处理异常(条), 按类型"}
+    assert len(first.get("vega_lite_chart")) == 1
+    ageing = with_link_lists("ov_tab_ageing")
+    assert {h.value for h in ageing.subheader} == {
+        "未处理异常(条), 按包裹距上次更新的小时数",
+        "24小时内将超时未更新(包裹)",
+        "近30天每日新增与解决的异常(条)",
+    }
+    assert len(ageing.get("vega_lite_chart")) == 2
+    assert {m.label for m in ageing.metric} == {m.label for m in first.metric}

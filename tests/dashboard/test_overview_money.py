@@ -12,7 +12,8 @@ import pytest
 
 from dashboard import data
 from tests.dashboard.seed import seed_ageing, seed_claims
-from tests.dashboard.test_app import login, signed_in
+from tests.dashboard.test_app import signed_in
+from tests.dashboard.test_overview_counts import with_link_lists
 from tracker.settings import PROJECT_ROOT, load_settings
 
 MONEY = re.compile(r"[^:]+: ¥([\d,]+\.\d\d) · (\d+) 件理赔")  # courier: money · claims
@@ -61,7 +62,7 @@ def total(column) -> Decimal:
 
 
 def test_every_money_number_is_the_sum_of_the_ledger_rows_it_opens(money_board):
-    at = login()
+    at = with_link_lists("ov_tab_claims")  # the money per courier is the last tab's
     assert not at.exception, at.exception
     assert "理赔金额, 按快递" in [h.value for h in at.subheader]
     links = [

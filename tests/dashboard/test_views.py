@@ -11,15 +11,15 @@ from streamlit.testing.v1 import AppTest
 from tests.dashboard.conftest import APP
 from tests.dashboard.seed import seed_ageing
 from tests.dashboard.test_app import login, signed_in
-from tests.dashboard.test_overview_counts import LINK_FOLDS, with_link_lists
+from tests.dashboard.test_overview_counts import LINK_FOLDS, TAB_KEY, every_tab
 
 
 def test_overview_links_numbers_to_the_filtered_queue(board_db):
-    at = with_link_lists()
-    labels = [link.label for link in at.get("page_link")]
+    shown = [link for at in every_tab() for link in at.get("page_link")]
+    labels = [link.label for link in shown]
     assert "物流不更新: **1**" in labels
     assert "顺丰速运: **2**" in labels  # couriers by name, linked by slug
-    links = {link.label: link.proto.query_string for link in at.get("page_link")}
+    links = {link.label: link.proto.query_string for link in shown}
     assert links["物流不更新: **1**"] == "kind=stale"
     assert links["顺丰速运: **2**"] == "courier=sf"
 
@@ -78,6 +78,17 @@ def test_english_labels_after_switching_language(board_db):
     for key in LINK_FOLDS:  # a fold's label is its identity: in another language it is a new fold, closed
         at.session_state[key] = True
     assert "Stale: **1**" in [link.label for link in at.run().get("page_link")]
+
+
+def test_a_chosen_overview_tab_survives_switching_language(board_db):
+    at = login()
+    at.session_state[TAB_KEY] = "时效与趋势"
+    at.run()
+    assert "未处理异常(条), 按包裹距上次更新的小时数" in [h.value for h in at.subheader]
+    at.sidebar.selectbox(key="lang").select("en").run()
+    assert not at.exception, at.exception
+    assert [tab.label for tab in at.tabs][:1] == ["By kind"]
+    assert "Open exceptions by hours since the parcel's last update" in [h.value for h in at.subheader]
 
 
 def test_alerts_log_shows_failed_delivery_with_its_error(board_db):

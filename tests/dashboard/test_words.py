@@ -24,7 +24,7 @@ from dashboard import parcel_actions
 from dashboard.i18n import t
 from tests.dashboard.conftest import USERS, make_board_config
 from tests.dashboard.test_app import login
-from tests.dashboard.test_overview_counts import LINK_FOLDS
+from tests.dashboard.test_overview_counts import LINK_FOLDS, OVERVIEW_TABS, TAB_KEY
 from tracker.settings import PROJECT_ROOT, load_settings
 
 # text fields of element protos a person reads (ids, keys, URLs and format strings are not read)
@@ -125,12 +125,13 @@ def builtin_english(at: AppTest) -> Iterator[str]:
 
 def pages(ids: dict[str, Any], lang: str = "zh") -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
     """(name, script, query parameters, session state): every page, the parcel page for parcels with
-    everything; the overview with its link lists open, the queue, the ledger and the scorecards with their
+    everything; the overview on each tab with its link lists open, the queue, the ledger and the scorecards with their
     filters open, and the first parcel
     with its fact folds open and each 更多情况 tab chosen (the pages draw those widgets only then)."""
     found: list[tuple[str, str, dict[str, str], dict[str, Any]]] = [
         ("overview", "views/overview.py", {}, {}),
-        ("overview link lists open", "views/overview.py", {}, dict.fromkeys(LINK_FOLDS, True)),
+        *((f"overview {tab}, link lists open", "views/overview.py", {},
+           {**dict.fromkeys(LINK_FOLDS, True), TAB_KEY: t(tab, lang)}) for tab in OVERVIEW_TABS),
         ("queue", "views/queue.py", {}, {}),
         ("queue turning stale", "views/queue.py", {"turning_stale": "1"}, {}),
         ("queue filters open", "views/queue.py", {}, {"q_filters": True}),
@@ -180,7 +181,7 @@ def render_problems(ids: dict[str, Any], lang: str = "zh") -> list[str]:
             assert {s.key for s in at.selectbox} & {f"{fold[0]}_courier"}, name
         if "s_filters" in state:
             assert {d.key for d in at.get("date_input")} == {"s_from", "s_to"}, name
-        if "ov_age_links" in state:  # the overview's link lists: the ageing ranges are drawn
+        if state.get(TAB_KEY) == t("ov_tab_ageing", lang):  # the overview's link lists: the ageing ranges are drawn
             assert any("h: **" in link.proto.label for link in at.get("page_link")), name
         problems += [f"{name} · {what}" for what in builtin_english(at) if lang == "zh"]
         texts = list(visible_texts(at))

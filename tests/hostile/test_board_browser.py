@@ -150,6 +150,10 @@ def test_hostile_texts_render_as_plain_text(open_server, board_db, playwright_br
     page.goto(server)
     expect(page.get_by_role("heading", name="总览")).to_be_visible(timeout=TIMEOUT_MS)
     settled(page)
+    problems = _inert(page, server)  # the first tab; then the couriers' tab, its links unfolded
+    page.get_by_role("tab", name="按快递").click()
+    expect(page.get_by_role("heading", name="未处理异常(条), 按快递")).to_be_visible(timeout=TIMEOUT_MS)
+    settled(page)
     couriers_link = page.get_by_test_id("stPageLink").filter(has_text=TEXTS[-1]["marker"])
     for _ in range(3):  # a rerun (a chart's selection settling) that lands after a click folds them again
         folded = page.get_by_test_id("stExpander").filter(has_text="查看队列")  # the links under the charts
@@ -162,7 +166,12 @@ def test_hostile_texts_render_as_plain_text(open_server, board_db, playwright_br
     expect(couriers_link).to_be_visible(timeout=TIMEOUT_MS)
     settled(page)
     overview = _flat(page.get_by_test_id("stMain").inner_text())
-    problems = _inert(page, server)
+    problems += _inert(page, server)
+    for tab, heading in (("时效与趋势", "24小时内将超时未更新(包裹)"), ("理赔期限与金额", "理赔金额, 按快递")):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=TIMEOUT_MS)
+        settled(page)
+        problems += _inert(page, server)
     assert not problems, "\n".join(problems)
     for i, case in enumerate(TEXTS):  # the couriers' links on the overview read as their literal names
         assert _flat(f"x{i:02d}{case['text']}") in overview, case["name"]
