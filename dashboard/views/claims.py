@@ -145,59 +145,66 @@ selected = [r["id"] for r in picked]
 waybills = [r["waybill"] for r in picked]
 confirm_pending(b, "claims_table")
 
-c = list(st.columns(4))
-reference = c[0].text_input(b.t("reference_no"), key="c_reference")
-amount_text = c[1].text_input(b.t("paid_amount"), key="c_amount")
-paid_on = c[2].date_input(
-    b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on", format=DATE_FORMAT
-)
-reason = c[3].text_input(b.t("reason"), key="c_reason")
-try:
-    amount = Decimal(amount_text.strip())
-except InvalidOperation:
-    amount = None
-day = paid_on if isinstance(paid_on, date) else b.now.astimezone(b.settings.tz).date()
 
-
-def pay(i: int, amount=amount, day=day):
-    return actions.record_payout(b, i, amount=amount, paid_on=day)
-
-
-buttons = st.columns(5)
-
-
-def bulk(i: int, label: str, key: str, action: str, run) -> None:
-    bulk_button(
-        b,
-        buttons[i],
-        b.t(label),
-        key=key,
-        scope="claims_table",
-        ids=selected,
-        waybills=waybills,
-        run=run,
-        allowed=b.can(action),
+def action_bar() -> None:
+    """The actions on the ticked claims: file with the reference number, record a payout, reject, withdraw,
+    export their packets."""
+    c = list(st.columns(4))
+    reference = c[0].text_input(b.t("reference_no"), key="c_reference")
+    amount_text = c[1].text_input(b.t("paid_amount"), key="c_amount")
+    paid_on = c[2].date_input(
+        b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on", format=DATE_FORMAT
     )
+    reason = c[3].text_input(b.t("reason"), key="c_reason")
+    try:
+        amount = Decimal(amount_text.strip())
+    except InvalidOperation:
+        amount = None
+    day = paid_on if isinstance(paid_on, date) else b.now.astimezone(b.settings.tz).date()
 
+    def pay(i: int, amount=amount, day=day):
+        return actions.record_payout(b, i, amount=amount, paid_on=day)
 
-if amount is None and buttons[1].button(  # not a number: said before anything is asked or run
-    b.t("record_payout"), key="c_pay", disabled=not b.can("claim.pay")
-):
-    st.session_state["flash"] = ("error", f"{b.t('paid_amount')}: {md(repr(amount_text))}")
-    st.rerun()
-bulk(0, "file", "c_file", "claim.file", lambda i, ref=reference: actions.file_claim(b, i, reference_no=ref))
-if amount is not None:
-    bulk(1, "record_payout", "c_pay", "claim.pay", pay)
-bulk(2, "reject", "c_reject", "claim.reject", lambda i, why=reason: actions.reject(b, i, reason=why))
-bulk(3, "withdraw", "c_withdraw", "claim.withdraw", lambda i, why=reason: actions.withdraw(b, i, reason=why or None))
-if selected and b.can("claim.export"):
-    buttons[4].download_button(
-        b.t("export_xlsx"),
-        data=actions.export_packets(b, selected),
-        file_name="claims.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="c_export",
+    buttons = st.columns(5)
+
+    def bulk(i: int, label: str, key: str, action: str, run) -> None:
+        bulk_button(
+            b,
+            buttons[i],
+            b.t(label),
+            key=key,
+            scope="claims_table",
+            ids=selected,
+            waybills=waybills,
+            run=run,
+            allowed=b.can(action),
+        )
+
+    if amount is None and buttons[1].button(  # not a number: said before anything is asked or run
+        b.t("record_payout"), key="c_pay", disabled=not b.can("claim.pay")
+    ):
+        st.session_state["flash"] = ("error", f"{b.t('paid_amount')}: {md(repr(amount_text))}")
+        st.rerun()
+    bulk(0, "file", "c_file", "claim.file", lambda i, ref=reference: actions.file_claim(b, i, reference_no=ref))
+    if amount is not None:
+        bulk(1, "record_payout", "c_pay", "claim.pay", pay)
+    bulk(2, "reject", "c_reject", "claim.reject", lambda i, why=reason: actions.reject(b, i, reason=why))
+    bulk(
+        3, "withdraw", "c_withdraw", "claim.withdraw", lambda i, why=reason: actions.withdraw(b, i, reason=why or None)
     )
+    if b.can("claim.export"):
+        buttons[4].download_button(
+            b.t("export_xlsx"),
+            data=actions.export_packets(b, selected),
+            file_name="claims.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key="c_export",
+        )
+
+
+# drawn once a claim is ticked (the table's line says to tick them): a first visit draws none of its inputs
+if selected:
+    action_bar()
 
 st.subheader(b.t("reconciliation"))
 table(

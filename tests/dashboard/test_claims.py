@@ -35,7 +35,7 @@ def ledger(user="lily", password="lily-pw"):
 
 
 def act(at, button, claim_ids, **inputs):
-    tick(at, "claims_table", claim_ids, id_label="编号")
+    tick(at, "claims_table", claim_ids, id_label="编号").run()  # the actions are drawn once claims are ticked
     for key, value in inputs.items():
         at.text_input(key=key).input(value)
     at.button(key=button).click().run()
@@ -66,6 +66,7 @@ def test_record_payout_amount_and_date(board_db):
     engine, ids = board_db
     cid = ids["claims"]["damage"]  # filed
     at = ledger()
+    tick(at, "claims_table", [cid], id_label="编号").run()
     at.date_input(key="c_paid_on").set_value(date(2026, 11, 20))
     act(at, "c_pay", [cid], c_amount="80.5")
     got = claim(engine, cid)
@@ -123,8 +124,20 @@ def test_export_packets_for_the_selection(board_db, now):
     assert "【杭州转运中心】已发出" in timeline
 
 
+def test_the_actions_are_drawn_once_a_claim_is_ticked(board_db):
+    _, ids = board_db
+    at = ledger()
+    assert not [w.key for w in (*at.text_input, *at.button) if (w.key or "").startswith("c_")]
+    assert "在表格左侧勾选要处理的行" in [c.value for c in at.caption]
+    tick(at, "claims_table", [ids["claims"]["loss"]], id_label="编号").run()
+    assert {"c_reference", "c_amount", "c_reason"} <= {i.key for i in at.text_input}
+    assert {"c_file", "c_reject", "c_withdraw"} <= {b.key for b in at.button}
+
+
 def test_agent_cannot_file_or_pay(board_db):
+    _, ids = board_db
     at = ledger("王芳", "wf-pw")
+    tick(at, "claims_table", [ids["claims"]["loss"]], id_label="编号").run()
     assert at.button(key="c_file").disabled
     assert at.button(key="c_pay").disabled
 
@@ -166,13 +179,15 @@ def test_file_a_claim_then_pick_another_never_crashes(board_db):
 
 
 def test_a_tick_never_outlives_its_rows(board_db):
-    """A tick is kept under a key made of the rows it was given on: once an action changed them, pressing a
-    button again acts on nothing (and says so) rather than on whichever claim moved into that position."""
+    """A tick is kept under a key made of the rows it was given on: once an action changed them, nothing is
+    ticked, so the actions are gone rather than acting on whichever claim moved into that position."""
     engine, ids = board_db
     loss, damage = ids["claims"]["loss"], ids["claims"]["damage"]
     at = act(ledger(), "c_withdraw", [loss])
-    at.button(key="c_withdraw").click().run()
-    assert at.warning[0].value == "请先在表格中勾选行"
+    assert claim(engine, loss).state == "withdrawn"
+    at.run()
+    assert "c_withdraw" not in [b.key for b in at.button]
+    assert "在表格左侧勾选要处理的行" in [c.value for c in at.caption]
     assert claim(engine, damage).state == "filed"
 
 
