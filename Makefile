@@ -37,8 +37,11 @@ lint: $(VENV)/.installed-test
 # writes one table of those lines to docs/performance.md with the machine it ran on. Add a bench: one quoted
 # command more here.
 BENCHES ?= "bench/import.py --scale full" "bench/ingest.py --scale full" "bench/push.py --scale full" \
-	"bench/poll.py --scale full" "bench/board.py --scale full"
+	"bench/poll.py --scale full" "bench/board.py --scale full" \
+	"bench/rules.py --scale full --open-share 1.0" "bench/rules.py --scale full --open-share 1.0 --db postgresql" \
+	"bench/board.py --browser" "bench/board.py --browser --scale 1m"
 bench: $(VENV)/.installed-test
+	./scripts/ensure-system-packages.sh chromium fonts-wqy-zenhei postgresql
 	$(BIN)/python bench/report.py --out docs/performance.md $(BENCHES)
 
 # Each board page's first render in Chromium (demo scale; SCALE=1m for 1,000,000 parcels: exit 1 over 2 s).
