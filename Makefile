@@ -39,7 +39,7 @@ lint: $(VENV)/.installed-test
 BENCHES ?= "bench/import.py --scale full" "bench/ingest.py --scale full" "bench/push.py --scale full" \
 	"bench/poll.py --scale full" "bench/board.py --scale full" \
 	"bench/rules.py --scale full --open-share 1.0" "bench/rules.py --scale full --open-share 1.0 --db postgresql" \
-	"bench/board.py --browser" "bench/board.py --browser --scale 1m"
+	"bench/board.py --browser --runs 9" "bench/board.py --browser --scale 1m --runs 9"
 bench: $(VENV)/.installed-test
 	./scripts/ensure-system-packages.sh chromium fonts-wqy-zenhei postgresql
 	$(BIN)/python bench/report.py --out docs/performance.md $(BENCHES)
