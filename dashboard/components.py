@@ -296,6 +296,29 @@ def bulk_button(
     st.rerun()
 
 
+def bulk_bar(
+    b: Board, columns: Sequence[Any], *, scope: str, ids: Sequence[int], waybills: Sequence[str]
+) -> Callable[[int, str, str, str, Callable[..., Any]], None]:
+    """The bulk buttons of the table `scope`, acting on its ticked `ids`: bar(i, label, key, permission, run)
+    draws bulk_button number i in `columns`, labelled b.t(label), enabled when the user holds `permission`."""
+
+    def bar(i: int, label: str, key: str, permission: str, run: Callable[..., Any]) -> None:
+        # `run` takes the row's id; the views bind their inputs as the lambdas' defaults
+        bulk_button(
+            b,
+            columns[i],
+            b.t(label),
+            key=key,
+            scope=scope,
+            ids=ids,
+            waybills=waybills,
+            run=run,
+            allowed=b.can(permission),
+        )
+
+    return bar
+
+
 def confirm_pending(b: Board, scope: str) -> None:
     """The confirmation of a pending bulk action of `scope` (the page's table key): the action, the count
     and every waybill, with confirm and cancel buttons. Confirming runs it on exactly the ids fixed when it

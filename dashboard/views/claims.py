@@ -12,7 +12,7 @@ from dashboard import actions
 from dashboard.components import (
     DATE_FORMAT,
     bad_params,
-    bulk_button,
+    bulk_bar,
     confirm_pending,
     lazy_fold,
     pager,
@@ -166,19 +166,7 @@ def action_bar() -> None:
         return actions.record_payout(b, i, amount=amount, paid_on=day)
 
     buttons = st.columns(5)
-
-    def bulk(i: int, label: str, key: str, action: str, run) -> None:
-        bulk_button(
-            b,
-            buttons[i],
-            b.t(label),
-            key=key,
-            scope="claims_table",
-            ids=selected,
-            waybills=waybills,
-            run=run,
-            allowed=b.can(action),
-        )
+    bulk = bulk_bar(b, buttons, scope="claims_table", ids=selected, waybills=waybills)
 
     if amount is None and buttons[1].button(  # not a number: said before anything is asked or run
         b.t("record_payout"), key="c_pay", disabled=not b.can("claim.pay")

@@ -7,6 +7,7 @@ from dashboard import actions, fact_forms
 from dashboard.components import (
     age_text,
     bad_params,
+    bulk_bar,
     bulk_button,
     confirm_pending,
     lazy_fold,
@@ -189,19 +190,7 @@ buttons = st.columns(5)
 flag_ids = [r["flag_id"] for r in picked]
 waybills = [r["waybill"] for r in picked]
 
-
-def bulk(i: int, label: str, key: str, action: str, run) -> None:
-    bulk_button(
-        b,
-        buttons[i],
-        b.t(label),
-        key=key,
-        scope="queue_table",
-        ids=flag_ids,
-        waybills=waybills,
-        run=run,
-        allowed=b.can(action),
-    )
+bulk = bulk_bar(b, buttons, scope="queue_table", ids=flag_ids, waybills=waybills)
 
 
 bulk(0, "ack", "q_ack", "flag.ack", lambda i, note=note: actions.acknowledge(b, i, note=note or None))
