@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.context import Board, board, precise_now, settings
-from dashboard.i18n import LANGS, error_text, value_label
+from dashboard.i18n import LANGS, error_text, t, value_label
 from tracker.auth import LoginAttempt, LoginPolicy, lockout_until, verify_password
 from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
@@ -142,6 +142,19 @@ def lazy_fold(label: str, *, key: str) -> Iterator[bool]:
     closed. A value the section's widgets set must outlive them while it is folded (the URL, the session)."""
     with st.expander(label, key=key, on_change="rerun") as fold:
         yield bool(fold.open)
+
+
+def lazy_tabs(b: Board, labels: Sequence[str], *, key: str) -> list[tuple[str, Any]]:
+    """Tabs labelled b.t(label) for each of `labels` (keys of dashboard/i18n.py), of which the page draws only
+    the chosen one: returns the open tab as [(label, container)] (Streamlit's state-tracking tabs: choosing one
+    reruns the page; session_state[key] holds the chosen tab's text). A tab is known by its text, so after a
+    change of language the chosen one is renamed first and stays chosen."""
+    chosen = st.session_state.get(key)
+    for label in labels:
+        if chosen in {t(label, lang) for lang in LANGS}:
+            st.session_state[key] = b.t(label)
+    tabs = st.tabs([b.t(label) for label in labels], key=key, on_change="rerun")
+    return [(label, tab) for label, tab in zip(labels, tabs, strict=True) if tab.open]
 
 
 def parcel_link(b: Board, label: str, *, parcel_id: int) -> None:

@@ -9,10 +9,20 @@ import altair as alt
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import QUEUE_PAGE, lazy_fold, ledger_link, parcel_link, plain, queue_link, table, yuan
+from dashboard.components import (
+    QUEUE_PAGE,
+    lazy_fold,
+    lazy_tabs,
+    ledger_link,
+    parcel_link,
+    plain,
+    queue_link,
+    table,
+    yuan,
+)
 from dashboard.context import board
 from dashboard.data import MONEY_STATES
-from dashboard.i18n import LANGS, kind_label, t
+from dashboard.i18n import kind_label
 from tracker.escape import streamlit_md as md
 from tracker.subscriptions import provider_name, quota_day, quota_text, states_text
 
@@ -57,7 +67,6 @@ def open_queue(**params) -> None:
 
 
 by_kind = b.read("open_by", column="kind")
-by_courier = b.read("open_by", column="courier")
 claim_money = b.read("claimable", now=b.now)
 sent = b.read("alerts_today", day_start=b.day_start())
 stale_hours = b.settings.rules.stale.warn_hours
@@ -117,6 +126,7 @@ def kinds_tab() -> None:
 
 def couriers_tab() -> None:
     st.subheader(b.t("open_by_courier"))
+    by_courier = b.read("open_by", column="courier")
     if not by_courier:
         st.caption(b.t("none"))
         return
@@ -189,15 +199,9 @@ def claims_tab() -> None:
 
 
 sections = dict(zip(TABS, (kinds_tab, couriers_tab, ageing_tab, claims_tab), strict=True))
-# a tab is known by its label: after the language changed, the chosen one is named in the new language
-chosen = st.session_state.get(TAB_KEY)
-for key in TABS:
-    if chosen in {t(key, lang) for lang in LANGS}:
-        st.session_state[TAB_KEY] = b.t(key)
-for key, tab in zip(TABS, st.tabs([b.t(k) for k in TABS], key=TAB_KEY, on_change="rerun"), strict=True):
-    if tab.open:
-        with tab:
-            sections[key]()
+for key, tab in lazy_tabs(b, TABS, key=TAB_KEY):
+    with tab:
+        sections[key]()
 
 if b.role == "lead":  # failed logins of the last day, with the lock-outs they caused (leads only)
     failed = b.read("failed_logins", since=b.now - timedelta(days=1))
