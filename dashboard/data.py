@@ -363,7 +363,7 @@ def queue_page(
 ) -> list[dict[str, Any]]:
     """One page of flags with their parcel and next action, sorted by `sort` (a SORTS key), id breaks ties.
     Each row's `page_key` is its place in that order: the next page is the rows `after` the last row's key
-    (keyset paging: on PostgreSQL page 900 of 50k flags read in 11 ms against 34 ms by OFFSET); without it,
+    (keyset paging: PostgreSQL sorts for a deep OFFSET; docs/architecture.md has the figures); without it,
     `offset` rows are skipped (a page jumped to). The page's flag ids are found first, from the flags alone
     when no parcel column filters or sorts (the default sort reads ix_flag_unresolved_queue in order), and
     only those rows' parcels are read."""
