@@ -35,6 +35,7 @@ BATCH = 500  # waybills per transaction
 NOT_A_SCAN = frozenset({str(TrackingStatus.pending), str(TrackingStatus.info_received)})
 FINAL = frozenset(str(s) for s in FINAL_STATUSES)
 UNKNOWN = str(TrackingStatus.unknown)
+TEXT_SCAN = ("status", "status_text", "is_open")  # the snapshot columns the rules' text scan reads
 SNAPSHOT = (
     "status",
     "status_text",
@@ -140,6 +141,7 @@ def _ingest_batch(
         result.new_events += _insert_events(conn, rows, lite)
 
     updates = []
+    retext = []  # what the rules' kept text scan reads changed (tracker/flags/text_hits.py)
     closed = []
     delivered = []  # a new delivery time: the scorecards' transit of that parcel's shipping day
     for pid in ids:
@@ -149,10 +151,13 @@ def _ingest_batch(
         snapshot["provider_error"] = matched[pid][1]
         if added[pid] or any(snapshot[name] != before[pid][name] for name in SNAPSHOT):
             result.changed_parcel_ids.append(pid)
+            if any(snapshot[name] != before[pid][name] for name in TEXT_SCAN):
+                retext.append(pid)
         if not snapshot["is_open"]:
             closed.append(pid)
         updates.append((*(snapshot[name] for name in SNAPSHOT), pid))
     _update_snapshots(conn, updates, stamp(now), lite)
+    rollups.mark_text_changed(conn, retext)
     rollups.refresh_last_update(conn, ids)  # the flags' copy of each parcel's last update (the board's ageing)
     scorecard_days.mark_parcels(conn, delivered)
     # a closed parcel is never polled again: a lease on it means nothing, and one left by a worker killed

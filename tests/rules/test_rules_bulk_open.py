@@ -174,9 +174,7 @@ def test_audit_json_keeps_quotes_backslashes_unicode_and_nulls(engine) -> None: 
 def test_postgresql_text_scan_can_use_its_partial_indexes(pg_engine, settings) -> None:  # type: ignore[no-untyped-def]
     """The statements carry the indexes' predicates as literals: a generic plan proves them too."""
     ctx = rulesql.Context(now=NOW, config=settings.rules)
-    _, by_text, longer = candidates.status_candidates(
-        ctx, by_distinct_text=True, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES
-    )
+    by_text, longer = candidates.text_hits_all(ctx, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES)
     with pg_engine.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from tracker.flags import candidates, queries, rulesql
 from tracker.flags.sqlfuncs import register_text_match
+from tracker.storage.tables import TEXT_DIRTY, TEXT_HIT
 
 pytestmark = pytest.mark.sqlite_only  # EXPLAIN QUERY PLAN is SQLite's
 
@@ -57,16 +58,32 @@ def test_exception_statuses_are_looked_up_not_scanned(filled, settings) -> None:
     assert "ix_parcel_status" in _plan(filled.engine, by_status)
 
 
-@pytest.mark.parametrize("by_distinct_text", [False, True])
-def test_text_scan_reads_the_open_text_index(filled, settings, by_distinct_text) -> None:  # type: ignore[no-untyped-def]
-    """Not ix_parcel_due (open parcels by next poll time: a row lookup per open parcel, in poll order)."""
-    ctx = rulesql.Context(now=NOW, config=settings.rules)
-    _, by_text = candidates.status_candidates(ctx, by_distinct_text=by_distinct_text)
-    sql = str(by_text.compile(filled.engine, compile_kwargs={"literal_binds": True}))
-    with filled.engine.connect() as conn:
+def _text_plan(engine, ctx, stmt) -> str:  # type: ignore[no-untyped-def]
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
         register_text_match(conn.connection.driver_connection, candidates.text_regex(ctx))
-        plan = " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
-    assert "ix_parcel_open_text" in plan and "ix_parcel_due" not in plan
+        return " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+
+
+def test_text_scan_reads_the_open_text_index(filled, settings) -> None:  # type: ignore[no-untyped-def]
+    """Not ix_parcel_due (open parcels by next poll time: a row lookup per open parcel, in poll order): the
+    full scan of the texts, and the match per parcel (a scoped evaluation's)."""
+    ctx = rulesql.Context(now=NOW, config=settings.rules)
+    (every,) = candidates.text_hits_all(ctx)
+    _, per_parcel = candidates.status_candidates(ctx)
+    for stmt in (every, per_parcel):
+        plan = _text_plan(filled.engine, ctx, stmt)
+        assert "ix_parcel_open_text" in plan and "ix_parcel_due" not in plan, plan
+
+
+def test_kept_text_hits_are_read_by_key_not_by_scan(filled, settings) -> None:  # type: ignore[no-untyped-def]
+    """The steady evaluation reads the kept hits and the marked parcels, each parcel by its key."""
+    ctx = rulesql.Context(now=NOW, config=settings.rules)
+    _, by_text = candidates.status_candidates(ctx, hits=TEXT_HIT)
+    marked = candidates.text_hits_of(ctx, TEXT_DIRTY)
+    for stmt in (by_text, marked):
+        plan = _text_plan(filled.engine, ctx, stmt)
+        assert "SCAN parcel " not in plan + " " and "parcel USING INTEGER PRIMARY KEY" in plan, plan
 
 
 @pytest.mark.parametrize("rule", ["delivered_disputed", "return_partial"])

@@ -7,18 +7,25 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
+from tracker.domain import TrackingEvent
 from tracker.flags import evaluate_all
+from tracker.flags.candidates import text_regex
 from tracker.flags.details import exposure_extra
+from tracker.flags.rulesql import Context
+from tracker.flags.text_hits import PATTERNS_KEY, fingerprint
 from tracker.flags.views import load_views
+from tracker.ingest import ingest
+from tracker.providers.base import ParsedWaybill
 from tracker.rules import RULES, evaluate_parcel, resolve_policy
 from tracker.rules.actions import render
 from tracker.rules.late_shipment import WITH_EXPOSURE
 from tracker.rules.tmall_timers import late_shipment_exposure
 from tracker.settings import ActionText, RuleOverride, Settings, WarnEscalate
 from tracker.status import FINAL_STATUSES, FactKind, FlagState, TrackingStatus
-from tracker.storage.tables import FLAG
+from tracker.storage import rollups
+from tracker.storage.tables import FLAG, PARCEL, ROLLUP_STATE, TEXT_DIRTY
 
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
 HOURS = [1, 47, 48, 71, 72, 95, 96, 120, 167, 168, 200, 24 * 9, 24 * 11, 24 * 21]
@@ -201,3 +208,79 @@ def test_next_action_texts_match_the_pure_fill_on_every_path(db, settings) -> No
     expected = _pure(db.engine, settings, ids, NOW)
     assert {k for k in expected if k[1] == "stale"} == {(i, "stale") for i in ids}
     assert _stored(db.engine) == expected
+
+
+def _text_state(engine) -> tuple[str | None, int]:  # type: ignore[no-untyped-def]
+    """The kept text scan's pattern fingerprint and how many parcels are marked for it."""
+    with engine.connect() as conn:
+        stored = conn.execute(select(ROLLUP_STATE.c.value).where(ROLLUP_STATE.c.name == PATTERNS_KEY)).scalar()
+        return stored, conn.execute(select(func.count()).select_from(TEXT_DIRTY)).scalar_one()
+
+
+def _agrees(engine, settings: Settings, ids: list[int]) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """Evaluate at NOW; the stored unresolved flags equal the pure rules' (kinds and levels), which are returned."""
+    evaluate_all(engine, now=NOW, settings=settings)
+    expected = {k: v[:2] for k, v in _pure(engine, settings, ids, NOW).items()}
+    assert {k: v[:2] for k, v in _stored(engine).items()} == expected
+    return expected
+
+
+def test_kept_text_hits_follow_every_change_and_new_patterns(db, settings) -> None:  # type: ignore[no-untyped-def]
+    """The steady evaluation matches only the parcels marked since the last one (tracker/flags/text_hits.py).
+    Texts, statuses and open states changed by the ingest and by a writer that marks what it changed, and
+    parcels inserted with a text, are read again; rows changed around the tracker are read again after
+    `rebuild-rollups`; new patterns read every text again. Each time the evaluation agrees with the pure
+    rules."""
+    settings = _settings(settings)
+    rng = random.Random(20261203)
+    ids = _sample(db, rng, 200)
+    evaluate_all(db.engine, now=NOW, settings=settings)
+    pattern = fingerprint(text_regex(Context(now=NOW, config=settings.rules)))
+    assert _text_state(db.engine) == (pattern, 0)
+
+    changed = rng.sample(ids, 80)
+    for parcel_id in changed[:40]:  # a writer that marks (tests/rules/conftest.py set_parcel)
+        change: dict[str, object] = {"status_text": rng.choice(TEXTS)}
+        if rng.random() < 0.5:
+            change["status"] = status = rng.choice(STATUSES)
+            change["is_open"] = status not in FINAL_STATUSES
+        db.set(parcel_id, **change)
+    views = load_views(db.engine, changed[40:])
+    said = [(TrackingStatus.in_transit, "【杭州】已收入"), (TrackingStatus.unknown, "快件已被收件人拒收，退回中"),
+            (TrackingStatus.unknown, "该地址超区，无法派送"), (TrackingStatus.delivered, "已签收")]  # fmt: skip
+    replies = []
+    for parcel_id in changed[40:]:  # the ingest: a new newest event
+        status, text = rng.choice(said)
+        event = TrackingEvent(NOW - timedelta(minutes=rng.randrange(1, 90)), status, "", text)
+        view = views[parcel_id]
+        replies.append(ParsedWaybill("kuaidi100", view.waybill, None, view.courier, (event,)))
+    ingest(db.engine, replies, now=NOW, source="test")
+    with db.engine.begin() as conn:  # parcels that arrive with a text (no import writes one), marked
+        rows = [
+            {"courier": "zto", "waybill": f"78{i:012d}", "status": "in_transit", "status_text": text,
+             "is_open": True, "created_at": NOW, "updated_at": NOW, "last_event_at": NOW - timedelta(hours=2)}
+            for i, text in enumerate(["收件人拒收", "【杭州】已收入", "超区件"])
+        ]  # fmt: skip
+        new = list(conn.execute(PARCEL.insert().returning(PARCEL.c.id), rows).scalars())
+        rollups.mark_text_changed(conn, new)
+    ids += new
+    assert _text_state(db.engine)[1] > 3  # marked: the changed ones and the new ones
+    expected = _agrees(db.engine, settings, ids)
+    assert _text_state(db.engine) == (pattern, 0)
+    assert (new[0], "refused") in expected and (new[2], "out_of_area") in expected
+
+    # around the tracker: a restore's rows, then `tracker db rebuild-rollups` (every text read again)
+    with db.engine.begin() as conn:
+        conn.execute(update(PARCEL).where(PARCEL.c.id == new[1]).values(status_text="网点暂停派送"))
+    rollups.rebuild_all(db.engine)
+    assert (new[1], "stranded") in _agrees(db.engine, settings, ids)
+    assert _text_state(db.engine) == (pattern, 0)
+
+    # other patterns: "已收入" now reads as refused; every text is read again
+    patterns = {**settings.rules.text_patterns, "refused": [*settings.rules.text_patterns["refused"], "已收入"]}
+    settings = settings.model_copy(update={"rules": settings.rules.model_copy(update={"text_patterns": patterns})})
+    with db.engine.begin() as conn:
+        conn.execute(update(PARCEL).where(PARCEL.c.id == new[1]).values(status_text="【杭州】已收入"))
+        rollups.mark_text_changed(conn, [new[1]])
+    assert (new[1], "refused") in _agrees(db.engine, settings, ids)
+    assert _text_state(db.engine) == (fingerprint(text_regex(Context(now=NOW, config=settings.rules))), 0)

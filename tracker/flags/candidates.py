@@ -32,34 +32,58 @@ def text_regex(ctx: Context) -> str:
     return "|".join(re.escape(p) for p in patterns)
 
 
-def status_candidates(
-    ctx: Context, *, by_distinct_text: bool = False, indexed_text_bytes: int | None = None
-) -> list[Select]:
+def _statuses() -> list[str]:
+    return sorted({str(s) for r in STATUS_RULES for s in r.statuses})
+
+
+_COLUMNS = ("id", "courier", "waybill", "status", "status_text", "is_open")
+
+
+def status_candidates(ctx: Context, *, hits: FromClause | None = None) -> list[Select]:
     """Parcels that may raise a status rule, in index-friendly parts: watched parcels with an exception
     status (ix_parcel_status), and open, not final parcels whose text matches.
 
-    by_distinct_text (all parcels): the text match runs once per distinct (status, text) of an index
-    scan, not once per parcel: courier texts repeat (about one in ten is new), and a match costs more
-    than reading an index entry (SQLite: a Python call; PostgreSQL: 1 us per row, 0.7 s at 1M). The
-    matching pairs are then looked up in the same index. SQLite: ix_parcel_open_text.
-
-    indexed_text_bytes (PostgreSQL): the size limit of ix_parcel_open_short_text. The distinct scan
-    reads the texts within it; the longer ones (ix_parcel_open_long_text) are matched one by one."""
-    statuses = sorted({str(s) for r in STATUS_RULES for s in r.statuses})
+    hits (all parcels): the parcels whose text matched when last read (tracker/flags/text_hits.py, kept
+    up to date before this runs) instead of a match per parcel. Without it, or with a scope, each parcel's
+    text is matched."""
+    statuses = _statuses()
     watched = or_(is_open(), PARCEL.c.last_event_at >= ctx.ago(days=ctx.config.watch.days_after_success))
-    cols = [PARCEL.c[n] for n in ("id", "courier", "waybill", "status", "status_text", "is_open")]
+    cols = [PARCEL.c[n] for n in _COLUMNS]
     by_status = select(*cols).where(*scoped(ctx, PARCEL, PARCEL.c.status.in_(statuses), watched))
     # one regular expression instead of one instr() per pattern: twice as fast on this scan
     pattern = text_regex(ctx)
     if not pattern:
         return [by_status, select(*cols).where(false())]
-
-    def texts(src: Any) -> list[Any]:
-        return [is_open(src), src.c.status_text.is_not(None), src.c.status.not_in(statuses), not_final(src)]
-
-    if not by_distinct_text or ctx.scope is not None:
+    texts = [is_open(), PARCEL.c.status_text.is_not(None), PARCEL.c.status.not_in(statuses), not_final()]
+    if hits is None or ctx.scope is not None:
         matched = text_match(PARCEL.c.status_text, pattern)
-        return [by_status, select(*cols).where(*scoped(ctx, PARCEL, *texts(PARCEL), matched))]
+        return [by_status, select(*cols).where(*scoped(ctx, PARCEL, *texts, matched))]
+    # the conditions again: a hit is kept until the parcel's status, text or open state changes, which
+    # marks it for the next evaluation, not this one's reading of the parcel
+    # (IN, not a join: SQLite would scan the open parcels and probe the hits, knowing neither's size)
+    by_text = select(*cols).where(PARCEL.c.id.in_(select(hits.c.parcel_id)), *texts)
+    return [by_status, by_text]
+
+
+def text_hits_of(ctx: Context, ids: FromClause) -> Select:
+    """The ids of the parcels among `ids` (a parcel_id column) whose text matches: open, not final, not
+    already a candidate by status. One match per parcel: for the few marked since the last evaluation."""
+    cond = [is_open(), PARCEL.c.status_text.is_not(None), PARCEL.c.status.not_in(_statuses()), not_final()]
+    matched = text_match(PARCEL.c.status_text, text_regex(ctx))
+    return select(PARCEL.c.id).where(PARCEL.c.id.in_(select(ids.c.parcel_id)), *cond, matched)
+
+
+def text_hits_all(ctx: Context, *, indexed_text_bytes: int | None = None) -> list[Select]:
+    """The ids of every parcel whose text matches (as text_hits_of), by distinct text: the match runs once
+    per distinct (status, text) of an index scan, not once per parcel: courier texts repeat (about one in
+    ten is new), and a match costs more than reading an index entry (SQLite: a Python call; PostgreSQL:
+    1 us per row, 0.7 s at 1M). The matching pairs are then looked up in the same index. SQLite:
+    ix_parcel_open_text.
+
+    indexed_text_bytes (PostgreSQL): the size limit of ix_parcel_open_short_text. The distinct scan
+    reads the texts within it; the longer ones (ix_parcel_open_long_text) are matched one by one."""
+    pattern = text_regex(ctx)
+    statuses = _statuses()
 
     def size(src: Any, longer: bool) -> list[Any]:
         if indexed_text_bytes is None:
@@ -89,11 +113,12 @@ def status_candidates(
             pairs.c.status.not_in(excluded), text_match(pairs.c.status_text, pattern)
         )
     hit = tuple_(PARCEL.c.status, PARCEL.c.status_text).in_(matching)
-    by_text = select(*cols).where(is_open(), PARCEL.c.status_text.is_not(None), *size(PARCEL, longer=False), hit)
+    by_text = select(PARCEL.c.id).where(is_open(), PARCEL.c.status_text.is_not(None), *size(PARCEL, longer=False), hit)
     if indexed_text_bytes is None:
-        return [by_status, by_text]
-    longer = select(*cols).where(*texts(PARCEL), *size(PARCEL, longer=True), text_match(PARCEL.c.status_text, pattern))
-    return [by_status, by_text, longer]
+        return [by_text]
+    texts = [is_open(), PARCEL.c.status_text.is_not(None), PARCEL.c.status.not_in(statuses), not_final()]
+    longer = select(PARCEL.c.id).where(*texts, *size(PARCEL, longer=True), text_match(PARCEL.c.status_text, pattern))
+    return [by_text, longer]
 
 
 def status_rule_rows(ctx: Context, cand: FromClause) -> Iterator[Select]:

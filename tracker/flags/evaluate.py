@@ -1,7 +1,9 @@
 """Run every rule over the parcels and bring the flag table in line, set-based (no per-parcel loop).
 
     evaluate_all(engine, now, settings, parcel_ids=None)
-      ├─ _cand     ← one scan: watched parcels whose status/text may raise a status rule
+      ├─ text hits ← the parcels whose text matched, kept since the last evaluation, brought up to date
+      │              for the parcels marked since (text_hits.py)
+      ├─ _cand     ← watched parcels whose status, or text hit, may raise a status rule
       ├─ desired  ← INSERT … SELECT per rule (queries.py)
       ├─ _change   ← desired vs flag, before any write: open | reopen | escalate, and unresolved flags
       │              no rule wants: resolve

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 class epoch(FunctionElement):  # noqa: N801  (reads like the SQL function it stands for)
@@ -79,6 +80,9 @@ class text_match(FunctionElement):  # noqa: N801
 
     type = Boolean()
     inherit_cache = True
+    # the pattern is in the cache key: on SQLite it names the function, so a statement compiled for one
+    # pattern must not be reused for another (the bound literal alone is not in the key)
+    _traverse_internals = [*FunctionElement._traverse_internals, ("pattern", InternalTraversal.dp_string)]
 
     def __init__(self, column: Any, pattern: str) -> None:
         self.pattern = pattern

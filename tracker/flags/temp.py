@@ -31,6 +31,9 @@ def _temp(name: str, *columns: SchemaItem, **kw: Any) -> Table:
 
 SCOPE = _temp("_rule_scope", Column("parcel_id", BigInteger, primary_key=True))
 
+# the parcels marked since the last evaluation read their text (tracker/flags/text_hits.py)
+MARKED = _temp("_rule_marked", Column("parcel_id", BigInteger, primary_key=True))
+
 CAND = _temp(
     "_rule_cand",
     Column("id", BigInteger, primary_key=True),
@@ -133,7 +136,7 @@ DETAIL = _temp(
     Column("detail", JSON),
 )
 
-TEMP_TABLES = (SCOPE, CAND, DESIRED, CHANGE, ACTION, COURIER, ACTION_TEXT, DETAIL)
+TEMP_TABLES = (SCOPE, MARKED, CAND, DESIRED, CHANGE, ACTION, COURIER, ACTION_TEXT, DETAIL)
 
 
 def create_temp(conn: Connection) -> None:

@@ -528,3 +528,19 @@ class RollupStateRow(SQLModel, table=True):
 
     name: str = Field(max_length=32, primary_key=True)
     value: str = Field(max_length=64)
+
+
+# The status rules' text scan, kept between evaluations (tracker/flags/text_hits.py): the open parcels whose
+# courier text matches the rules' patterns (as of the fingerprint in rollup_state 'rule_text_patterns'), and
+# the parcels whose status, text or open state changed since the last evaluation read them (written by
+# database triggers, migration 0017, whoever writes the parcel).
+class RuleTextHitRow(SQLModel, table=True):
+    __tablename__ = "rule_text_hit"
+
+    parcel_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+
+
+class RuleTextDirtyRow(SQLModel, table=True):
+    __tablename__ = "rule_text_dirty"
+
+    parcel_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})

@@ -23,6 +23,8 @@ from tracker.storage.rows import (
     PushDeadLetterRow,
     ReturnBuyerRow,
     RollupStateRow,
+    RuleTextDirtyRow,
+    RuleTextHitRow,
     ScorecardDayRow,
     ScorecardDirtyRow,
     SubscriptionRow,
@@ -54,3 +56,5 @@ CHOICE = _table(FilterChoiceRow)
 SCORECARD_DAY = _table(ScorecardDayRow)
 SCORECARD_DIRTY = _table(ScorecardDirtyRow)
 ROLLUP_STATE = _table(RollupStateRow)
+TEXT_HIT = _table(RuleTextHitRow)
+TEXT_DIRTY = _table(RuleTextDirtyRow)
