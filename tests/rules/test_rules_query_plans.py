@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import text
 
 from tracker.flags import candidates, queries, rulesql
+from tracker.flags.diff import no_longer_raised
 from tracker.flags.sqlfuncs import register_text_match
+from tracker.flags.temp import create_temp
 from tracker.storage.tables import TEXT_DIRTY, TEXT_HIT
 
 pytestmark = pytest.mark.sqlite_only  # EXPLAIN QUERY PLAN is SQLite's
@@ -84,6 +86,16 @@ def test_kept_text_hits_are_read_by_key_not_by_scan(filled, settings) -> None:  
     for stmt in (by_text, marked):
         plan = _text_plan(filled.engine, ctx, stmt)
         assert "SCAN parcel " not in plan + " " and "parcel USING INTEGER PRIMARY KEY" in plan, plan
+
+
+def test_flags_no_rule_raises_are_found_in_their_index(filled, settings) -> None:  # type: ignore[no-untyped-def]
+    """The resolve step reads the unresolved flags' (parcel, kind) index alone, not every flag row."""
+    ctx = rulesql.Context(now=NOW, config=settings.rules)
+    sql = str(no_longer_raised(ctx).compile(filled.engine, compile_kwargs={"literal_binds": True}))
+    with filled.engine.connect() as conn:
+        create_temp(conn)
+        plan = " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "SCAN unresolved USING COVERING INDEX ix_flag_unresolved_parcel_kind" in plan, plan
 
 
 @pytest.mark.parametrize("rule", ["delivered_disputed", "return_partial"])

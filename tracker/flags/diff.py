@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, and_, case, exists, func, literal, literal_column, or_, select, text
+from sqlalchemy import Select, and_, case, exists, func, literal, literal_column, or_, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import FromClause
 
 from tracker.flags import queries
 from tracker.flags.candidates import status_candidates, status_rule_rows
@@ -44,7 +45,7 @@ def desired(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
     tick("rules")
 
 
-def same(a: Table, b: Table) -> Any:
+def same(a: FromClause, b: FromClause) -> Any:
     """Rows of a and b about the same flag (parcel and kind)."""
     return and_(a.c.parcel_id == b.c.parcel_id, a.c.kind == b.c.kind)
 
@@ -110,16 +111,35 @@ def diff(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
     conn.execute(c.insert().from_select(names, rows))
     tick("diff")
     # unresolved flags no rule raises any more resolve themselves (the flags this evaluation opens
-    # are all desired: looking before they exist spares the check)
+    # are all desired: looking before they exist spares the check). Found in ix_flag_unresolved_parcel_kind
+    # alone, in DESIRED's order; only the few found are read from the flag table.
+    u = FLAG.alias("unresolved")
+    gone = select(u.c.id).where(
+        u.c.state != literal_column(f"'{FlagState.resolved}'"), ~exists().where(same(DESIRED, u))
+    )
+    if ctx.scope is not None:
+        gone = gone.where(u.c.parcel_id.in_(select(SCOPE.c.parcel_id)))
     conn.execute(
         c.insert().from_select(
             ["flag_id", "parcel_id", "kind", "action", "severity", "level"],
             select(f.c.id, f.c.parcel_id, f.c.kind, literal("resolve"), f.c.severity, f.c.level).where(
-                ~resolved, not_desired(), *in_scope(ctx)
+                f.c.id.in_(no_longer_raised(ctx))
             ),
         )
     )
     tick("resolve")
+
+
+def no_longer_raised(ctx: Context) -> Select:
+    """The ids of the unresolved flags (in scope) that no rule raises now: found in
+    ix_flag_unresolved_parcel_kind alone, in DESIRED's order; only the few found are then read from the flag
+    table (a scan of every flag row cost the steady evaluation 0.3 s at 114,660 flags)."""
+    u = FLAG.alias("unresolved")
+    unresolved = u.c.state != literal_column(f"'{FlagState.resolved}'")  # a literal: the index's predicate
+    gone = select(u.c.id).where(unresolved, ~exists().where(same(DESIRED, u)))
+    if ctx.scope is not None:
+        gone = gone.where(u.c.parcel_id.in_(select(SCOPE.c.parcel_id)))
+    return gone
 
 
 def not_desired() -> Any:

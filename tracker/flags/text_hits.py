@@ -70,6 +70,8 @@ def refresh_text_hits(conn: Connection, ctx: Context, *, indexed_text_bytes: int
     if pattern:
         for stmt in text_hits_all(ctx, indexed_text_bytes=indexed_text_bytes):
             conn.execute(insert(TEXT_HIT).from_select(["parcel_id"], stmt))
+    if pg:  # its size, for the plan that reads it: a parcel by key per hit, not a scan of every parcel
+        conn.execute(text(f"ANALYZE {TEXT_HIT.name}"))
     upsert = (postgresql.insert if pg else sqlite.insert)(ROLLUP_STATE).values(name=PATTERNS_KEY, value=wanted)
     conn.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"value": wanted}))
     return "full"
