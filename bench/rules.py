@@ -267,6 +267,8 @@ def plans(engine: Engine, settings: Any) -> dict[str, str]:
     with engine.connect() as conn:
         if sqlite_:  # the text match is a Python function on the connection
             register_text_match(conn.connection.driver_connection, candidates.text_regex(ctx))
+        else:  # the evaluation runs these as INSERT ... SELECT, which PostgreSQL never plans in parallel
+            conn.execute(text("SET max_parallel_workers_per_gather = 0"))
         for name, stmt in (
             ("stale", next(queries.stale(ctx))),
             ("no_first_scan", next(queries.no_first_scan(ctx))),
