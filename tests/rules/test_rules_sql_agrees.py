@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from tracker.domain import TrackingEvent
-from tracker.flags import evaluate_all
+from tracker.flags import evaluate_all, text_hits
 from tracker.flags.candidates import text_regex
 from tracker.flags.details import exposure_extra
 from tracker.flags.rulesql import Context
@@ -225,7 +225,7 @@ def _agrees(engine, settings: Settings, ids: list[int]) -> dict:  # type: ignore
     return expected
 
 
-def test_kept_text_hits_follow_every_change_and_new_patterns(db, settings) -> None:  # type: ignore[no-untyped-def]
+def test_kept_text_hits_follow_every_change_and_new_patterns(db, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The steady evaluation matches only the parcels marked since the last one (tracker/flags/text_hits.py).
     Texts, statuses and open states changed by the ingest and by a writer that marks what it changed, and
     parcels inserted with a text, are read again; rows changed around the tracker are read again after
@@ -268,6 +268,14 @@ def test_kept_text_hits_follow_every_change_and_new_patterns(db, settings) -> No
     expected = _agrees(db.engine, settings, ids)
     assert _text_state(db.engine) == (pattern, 0)
     assert (new[0], "refused") in expected and (new[2], "out_of_area") in expected
+
+    # more parcels marked than FULL_SCAN_MARKS: every text read again, the marks cleared
+    monkeypatch.setattr(text_hits, "FULL_SCAN_MARKS", 1)
+    db.set(new[0], status_text="地址不详，联系不上收件人")
+    db.set(new[2], status_text="【杭州】已收入")
+    assert (new[0], "address_problem") in _agrees(db.engine, settings, ids)
+    assert _text_state(db.engine) == (pattern, 0)
+    monkeypatch.undo()
 
     # around the tracker: a restore's rows, then `tracker db rebuild-rollups` (every text read again)
     with db.engine.begin() as conn:
