@@ -231,3 +231,26 @@ def test_a_write_committed_during_a_sqlite_evaluation_waits_for_it(sqlite_db, se
     with engine.connect() as conn:
         assert conn.execute(select(PARCEL.c.status_text).where(PARCEL.c.id == other)).scalar_one() == "【上海】派送中"
     writer.dispose()
+
+
+@pytest.mark.postgres
+def test_a_text_written_while_an_evaluation_takes_the_marks_is_read_after_its_commit(pg_engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """A parcel already marked for the kept text scan (tracker/flags/text_hits.py) whose text a writer changes
+    again in a transaction still open: the evaluation taking the marks waits for that commit and reads the
+    new text (the trigger locks the mark), instead of taking the mark and reading the old text."""
+    db = DB(pg_engine)
+    parcel = _moving(db, "YT3000000000001", "【上海】已发出")
+    evaluate_all(pg_engine, now=NOW, settings=settings)  # every text read, the fingerprint kept
+    db.set(parcel, status_text="【上海】派送中")  # committed: the parcel is marked
+    writer = pg_engine.connect()
+    writing = writer.begin()
+    writer.execute(PARCEL.update().where(PARCEL.c.id == parcel).values(status_text="【上海】收件人拒收"))
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(evaluate_all(pg_engine, now=NOW, settings=settings)))
+    thread.start()
+    thread.join(timeout=1.5)
+    assert thread.is_alive()  # waiting for the writer's lock on the mark
+    writing.commit()
+    writer.close()
+    thread.join(timeout=30)
+    assert len(results) == 1 and "refused" in _kinds(pg_engine, parcel)
