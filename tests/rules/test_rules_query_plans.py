@@ -24,6 +24,15 @@ def _plan(engine, stmt) -> str:  # type: ignore[no-untyped-def]
         return " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
 
 
+def _bound_plan(engine, stmt) -> str:  # type: ignore[no-untyped-def]
+    """The plan as the evaluation runs the statement: its values as parameters, not written in."""
+    compiled = stmt.compile(engine, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args = tuple(params[name] for name in compiled.positiontup or ())
+    with engine.connect() as conn:
+        return " | ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", args))
+
+
 @pytest.fixture
 def filled(sqlite_db):  # type: ignore[no-untyped-def]
     for i in range(300):
@@ -53,6 +62,19 @@ def test_time_rule_uses_its_partial_index(filled, settings, rule, index) -> None
     stmt = next(rule(rulesql.Context(now=NOW, config=settings.rules)))
     plan = _plan(filled.engine, stmt)
     assert index in plan and "SCAN parcel " not in plan + " "
+
+
+def test_surface_mail_rule_reads_the_open_return_index_and_the_other_return_rules_keep_theirs(filled, settings) -> None:  # type: ignore[no-untyped-def]
+    """return_surface_mail reads ix_parcel_open_return_waybill, not every parcel; the other return rules, which
+    SQLite without statistics could send to any index of return parcels, keep ix_parcel_return_unscanned."""
+    ctx = rulesql.Context(now=NOW, config=settings.rules)
+    plan = _bound_plan(filled.engine, next(queries.return_surface_mail(ctx)))
+    assert "INDEX ix_parcel_open_return_waybill" in plan and "SCAN parcel |" not in plan + " |", plan
+    others = (queries.return_no_waybill, queries.return_no_movement, queries.return_abandoned, queries.refund_ladder,
+              queries.return_waybill_invalid, queries.return_waybill_shared, queries.return_partial)  # fmt: skip
+    for rule in others:
+        for stmt in rule(ctx):
+            assert "ix_parcel_open_return_waybill" not in _bound_plan(filled.engine, stmt)
 
 
 def test_exception_statuses_are_looked_up_not_scanned(filled, settings) -> None:  # type: ignore[no-untyped-def]

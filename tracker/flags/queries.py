@@ -24,6 +24,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
 )
 
@@ -47,6 +48,7 @@ from tracker.rules.ladder import action_key as ladder_action_key
 from tracker.rules.registry import RULES
 from tracker.status import FactKind, FlagKind, Severity, TrackingStatus
 from tracker.storage.repo import PARCEL, RETURN_BUYER
+from tracker.storage.rows import OPEN_RETURN
 from tracker.storage.tables import FACT
 
 # The SQL form of a rule: its SELECTs over the parcel table.
@@ -364,8 +366,7 @@ def return_surface_mail(ctx: Context) -> Iterator[Select]:
             *scoped(
                 ctx,
                 PARCEL,
-                p.direction == RETURN,
-                not_final(),
+                text(OPEN_RETURN),  # as ix_parcel_open_return_waybill's predicate (the parcel table alone)
                 or_(*(p.waybill.startswith(x, autoescape=True) for x in limits.surface_mail_prefixes)),
                 *terms,
             )
