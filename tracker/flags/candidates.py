@@ -39,6 +39,11 @@ def _statuses() -> list[str]:
 _COLUMNS = ("id", "courier", "waybill", "status", "status_text", "is_open")
 
 
+def _text_terms() -> list[Any]:
+    """A parcel whose text may raise a status rule: open, with a text, not final, not already one by status."""
+    return [is_open(), PARCEL.c.status_text.is_not(None), PARCEL.c.status.not_in(_statuses()), not_final()]
+
+
 def status_candidates(ctx: Context, *, hits: FromClause | None = None) -> list[Select]:
     """Parcels that may raise a status rule, in index-friendly parts: watched parcels with an exception
     status (ix_parcel_status), and open, not final parcels whose text matches.
@@ -54,7 +59,7 @@ def status_candidates(ctx: Context, *, hits: FromClause | None = None) -> list[S
     pattern = text_regex(ctx)
     if not pattern:
         return [by_status, select(*cols).where(false())]
-    texts = [is_open(), PARCEL.c.status_text.is_not(None), PARCEL.c.status.not_in(statuses), not_final()]
+    texts = _text_terms()
     if hits is None or ctx.scope is not None:
         matched = text_match(PARCEL.c.status_text, pattern)
         return [by_status, select(*cols).where(*scoped(ctx, PARCEL, *texts, matched))]
@@ -68,7 +73,7 @@ def status_candidates(ctx: Context, *, hits: FromClause | None = None) -> list[S
 def text_hits_of(ctx: Context, ids: FromClause) -> Select:
     """The ids of the parcels among `ids` (a parcel_id column) whose text matches: open, not final, not
     already a candidate by status. One match per parcel: for the few marked since the last evaluation."""
-    cond = [is_open(), PARCEL.c.status_text.is_not(None), PARCEL.c.status.not_in(_statuses()), not_final()]
+    cond = _text_terms()
     matched = text_match(PARCEL.c.status_text, text_regex(ctx))
     return select(PARCEL.c.id).where(PARCEL.c.id.in_(select(ids.c.parcel_id)), *cond, matched)
 
@@ -116,7 +121,7 @@ def text_hits_all(ctx: Context, *, indexed_text_bytes: int | None = None) -> lis
     by_text = select(PARCEL.c.id).where(is_open(), PARCEL.c.status_text.is_not(None), *size(PARCEL, longer=False), hit)
     if indexed_text_bytes is None:
         return [by_text]
-    texts = [is_open(), PARCEL.c.status_text.is_not(None), PARCEL.c.status.not_in(statuses), not_final()]
+    texts = _text_terms()
     longer = select(PARCEL.c.id).where(*texts, *size(PARCEL, longer=True), text_match(PARCEL.c.status_text, pattern))
     return [by_text, longer]
 
