@@ -17,29 +17,25 @@ TRACKING_STOPPED, which has no track_info) is acknowledged like any push, record
 leads to one re-subscription with a corrected courier (Kuaidi100 comNew, or the number's pattern) or to
 polling again. A 17TRACK body naming a number but carrying no track_info is acknowledged too (200).
 
-Group commit (GroupCommit): the route checks the signature and hands the payload to one writer thread. The
-writer decodes and parses each payload (off the event loop), then stores every push that arrived within
-[push] group_window_ms (or while the previous group was being written) in ONE transaction; each push is
-answered only after that commit. When the group's transaction fails, each push is tried again alone; a push
-whose own transaction fails is answered with the provider's refusal (HTTP 503), so the provider resends it.
+Group commit (tracker/push_writer.py): the route checks the signature and hands the payload to one writer,
+in a process of its own by default ([push] writer). The writer decodes and parses each payload (off the event
+loop), then stores every push that arrived within [push] group_window_ms (or while the previous group was being
+written) in ONE transaction (tracker/push_store.py); each push is answered only after that commit. When the
+group's transaction fails, each push is tried again alone; a push whose own transaction fails is answered with
+the provider's refusal (HTTP 503), so the provider resends it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import queue
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import Connection
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -48,250 +44,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracker import deadletter
+from tracker.form_body import read_form
 from tracker.providers import registry
-from tracker.providers.base import ParsedWaybill
 from tracker.providers.kdniao.sign import verify_data_sign
 from tracker.providers.kuaidi100.sign import verify_push_sign as kd100_verify
 from tracker.providers.push_handler import make_push_handler
 from tracker.providers.track17.sign import verify_push_sign as t17_verify
-from tracker.push_guard import BodyLimit, PushBodyError, decode_json
+from tracker.push_guard import BodyLimit
+from tracker.push_writer import GroupCommit, make_writer
 from tracker.settings import Settings
 
 log = logging.getLogger("tracker.push")
 KD100_ACK = {"result": True, "returnCode": "200", "message": "成功"}
+WRITER_SWITCH_INTERVAL = 0.0005  # seconds; sys.setswitchinterval for a receiver process (tracker serve-push)
 
 
 def _json(data: Any, status: int = 200) -> Response:
     return JSONResponse(data, status_code=status)
-
-
-def _corrected_company(provider: str, body: dict[str, Any]) -> str | None:
-    """Kuaidi100's own company correction on a push (comNew, with autoCheck=1)."""
-    if provider != "kuaidi100":
-        return None
-    return str(body.get("comNew") or "").strip() or None
-
-
-def store_push(
-    engine: Engine, settings: Settings, provider: str, body: Any, at: datetime
-) -> tuple[int, int, list[str]]:
-    """Parse a push, ingest it, feed the subscriptions, in one transaction; (waybills acknowledged, new events,
-    problems). The receiver groups pushes (GroupCommit); this is the one-push path (`tracker pushes --replay`)."""
-    waybills, count, problems = prepare_push(settings, provider, body)
-    if not count:
-        return 0, 0, problems
-    with engine.begin() as conn:
-        new_events = store_parsed(_SharedTransaction(conn), settings, [(provider, body, waybills)], at)
-    return count, new_events, problems
-
-
-def read_payload(settings: Settings, provider: str, payload: str | bytes) -> dict[str, Any]:
-    """A push payload as its JSON object; PushBodyError (a ValueError) when too deep, not JSON or no object."""
-    return decode_json(payload, max_depth=settings.providers.push.max_json_depth)
-
-
-class _SharedTransaction:
-    """Stands in for the Engine inside a group: every begin()/connect() is the group's one connection, within
-    its one transaction (ingest and subscriptions open their own transactions when given an Engine)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.dialect = conn.dialect
-
-    @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        yield self._conn
-
-    connect = begin
-
-
-@dataclass
-class _Push:
-    """One push waiting for the writer, and what became of it."""
-
-    provider: str
-    payload: str | bytes
-    what: str  # the payload's field, for the error line
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Outcome]
-    body: dict[str, Any] | None = None
-    waybills: list[ParsedWaybill] = field(default_factory=list)
-    count: int = 0
-    problems: list[str] = field(default_factory=list)
-    not_json: bool = False  # the payload itself is not a JSON object within the limits
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """stored: the waybills were committed; problems: why the push is not acknowledged (read, not stored
-    whole); failed: the database refused the write (the provider should resend)."""
-
-    count: int = 0
-    problems: tuple[str, ...] = ()
-    failed: str = ""
-    not_json: bool = False
-
-
-def prepare_push(settings: Settings, provider: str, body: dict[str, Any]) -> tuple[list[ParsedWaybill], int, list[str]]:
-    """Parse a push (pure): (waybills with a number, waybills acknowledged, problems)."""
-    from tracker.providers.base import parse_reply
-
-    try:
-        result = parse_reply(
-            provider, body, kind="push", tz=settings.tz, couriers=settings.couriers, phrases=settings.phrasebook
-        )
-    except Exception as exc:  # a parser fault must not lose the push: it is kept as a dead letter instead
-        log.exception("push %s: the parser failed", provider)
-        return [], 0, [f"the parser failed: {type(exc).__name__}: {exc}"[:500]]
-    problems = [p.message for p in result.problems]
-    waybills = [w for w in result.waybills if w.waybill]
-    count = len({w.waybill for w in waybills})
-    if not count:
-        return [], 0, problems or ["no waybill in the push"]
-    return waybills, count, problems
-
-
-def store_parsed(
-    engine: Engine | _SharedTransaction,
-    settings: Settings,
-    pushes: list[tuple[str, dict[str, Any], list[ParsedWaybill]]],
-    at: datetime,
-) -> int:
-    """Store parsed pushes (provider, body, waybills): their events in one ingest, then the subscriptions each
-    feeds (heard from now; stop notices recorded). Returns the new events."""
-    from tracker import subscriptions
-    from tracker.ingest import ingest
-
-    every = [w for _, _, waybills in pushes for w in waybills]
-    if not every:
-        return 0
-    new_events = ingest(cast(Engine, engine), every, now=at, source="push").new_events
-    by_provider: dict[str, list[tuple[str, str | None]]] = {}
-    for provider, _, waybills in pushes:
-        by_provider.setdefault(provider, []).extend((w.waybill, w.courier) for w in waybills)
-    for provider, named in by_provider.items():
-        subscriptions.record_push(cast(Engine, engine), settings, provider, named, now=at)
-    for provider, body, waybills in pushes:
-        # the parsers read stop notices (ParsedWaybill.stop): Kuaidi100 status=abort, 17TRACK TRACKING_STOPPED
-        stops = {w.waybill: (w.courier, w.stop) for w in waybills if w.stop is not None}
-        corrected = subscriptions.courier_of_company(settings, provider, _corrected_company(provider, body))
-        for number, (courier, stop) in stops.items():
-            subscriptions.record_stop(
-                cast(Engine, engine), settings, provider, number, courier, stop, corrected=corrected, now=at
-            )
-    return new_events
-
-
-WRITER_SWITCH_INTERVAL = 0.0005  # seconds; sys.setswitchinterval for a receiver process (tracker serve-push)
-
-
-class GroupCommit:
-    """One writer thread: pushes that arrive within `window` seconds of each other (or while the previous group
-    is being written) are parsed and stored in one transaction, and each is answered after its commit."""
-
-    def __init__(
-        self, engine: Engine, settings: Settings, now: Callable[[], datetime], *, window: float, max_group: int
-    ) -> None:
-        self.engine, self.settings, self.now = engine, settings, now
-        self.window, self.max_group = window, max_group
-        self._queue: queue.SimpleQueue[_Push | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    async def submit(self, provider: str, payload: str | bytes, what: str) -> Outcome:
-        self._ensure_started()
-        loop = asyncio.get_running_loop()
-        push = _Push(provider, payload, what, loop, loop.create_future())
-        self._queue.put(push)
-        return await push.future
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(10)
-            self._thread = None
-
-    def _ensure_started(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="push-group-commit", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group = [first]
-            deadline = time.monotonic() + self.window
-            stop = False
-            while len(group) < self.max_group:
-                try:
-                    push = self._queue.get(timeout=max(deadline - time.monotonic(), 0)) if self.window else None
-                    if push is None and not self.window:
-                        push = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if push is None:
-                    stop = True
-                    break
-                group.append(push)
-            try:
-                self._write(group)
-            except Exception:  # never let the writer die: every push of the group gets an answer
-                log.exception("push group of %d: unexpected failure", len(group))
-                for push in group:
-                    self._answer(push, Outcome(failed="unexpected failure"))
-            if stop:
-                return
-
-    def _write(self, group: list[_Push]) -> None:
-        limits = self.settings.providers.push
-        for push in group:
-            try:
-                push.body = decode_json(push.payload, max_depth=limits.max_json_depth)
-            except PushBodyError as exc:
-                push.problems, push.not_json = [f"{push.what} {exc}"], True
-                continue
-            push.waybills, push.count, push.problems = prepare_push(self.settings, push.provider, push.body)
-        storing = [p for p in group if p.count]
-        at = self.now()
-        try:
-            with self.engine.begin() as conn:
-                new = store_parsed(_SharedTransaction(conn), self.settings, _stored(storing), at)
-            log.info(
-                "push group: %d pushes, %d waybills, %d new events", len(storing), sum(p.count for p in storing), new
-            )
-        except Exception as exc:
-            log.warning("push group of %d: the transaction failed (%s); storing each alone", len(storing), exc)
-            for push in storing:
-                try:
-                    with self.engine.begin() as conn:
-                        store_parsed(_SharedTransaction(conn), self.settings, _stored([push]), at)
-                except Exception as alone:
-                    log.error("push %s not stored (%s): answered as failed, the provider resends", push.provider, alone)
-                    push.count = -1
-                    push.problems = [f"the database refused the write: {type(alone).__name__}"]
-        for push in group:
-            if push.count < 0:
-                self._answer(push, Outcome(failed=push.problems[0]))
-            else:
-                self._answer(push, Outcome(push.count, tuple(push.problems), not_json=push.not_json))
-
-    @staticmethod
-    def _answer(push: _Push, outcome: Outcome) -> None:
-        def settle() -> None:
-            if not push.future.done():
-                push.future.set_result(outcome)
-
-        try:
-            push.loop.call_soon_threadsafe(settle)
-        except RuntimeError:  # the loop is closed: the server is shutting down
-            pass
-
-
-def _stored(pushes: list[_Push]) -> list[tuple[str, dict[str, Any], list[ParsedWaybill]]]:
-    return [(p.provider, p.body or {}, p.waybills) for p in pushes]
 
 
 def create_push_app(
@@ -312,7 +81,7 @@ def create_push_app(
     limits = settings.providers.push
     _ = settings.phrasebook  # read now, not on the first push (half a second)
     committer = GroupCommit(
-        engine, settings, now, window=limits.group_window_ms / 1000, max_group=limits.group_max_pushes
+        make_writer(engine, settings), now, window=limits.group_window_ms / 1000, max_group=limits.group_max_pushes
     )
     receiver = _Receiver(engine, settings, now, committer)
     middleware = [
@@ -326,10 +95,13 @@ def create_push_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        committer.start()  # the writer process imports while the server starts, not on the first push
         yield
-        committer.close()  # the writer thread answers what it holds, then stops
+        committer.close()  # the writer answers what it holds, then stops
 
-    return Starlette(routes=receiver.routes(only, unserved or {}), middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=receiver.routes(only, unserved or {}), middleware=middleware, lifespan=lifespan)
+    app.state.group_commit = committer  # its writer (a test that patches this process swaps in a ThreadWriter)
+    return app
 
 
 @dataclass
@@ -389,7 +161,7 @@ class _Receiver:
         return self.reject(provider, request, 400, f"{why} [kept as dead letter {letter}]", nack(reason))
 
     async def kuaidi100(self, request: Request) -> Response:
-        form = await request.form()
+        form = await read_form(request)
         param, sign = str(form.get("param", "")), str(form.get("sign", ""))
         if not param:
             return self.reject(
@@ -417,7 +189,7 @@ class _Receiver:
         return refused or _json(KD100_ACK)
 
     async def kdniao(self, request: Request) -> Response:
-        form = await request.form()
+        form = await read_form(request)
         data, sign = str(form.get("RequestData", "")), str(form.get("DataSign", ""))
         request_type = str(form.get("RequestType", ""))
         config = self.settings.providers.kdniao

@@ -34,7 +34,9 @@ def intake(online_settings, sandbox, monkeypatch) -> Iterator[tuple[str, object]
     real = registry.specs()
     copies = {new: dataclasses.replace(real[old], name=new) for new, old in COPIES.items()}
     monkeypatch.setattr(registry, "specs", lambda: {**real, **copies})
-    update = {new: online_settings.providers.of(old) for new, old in COPIES.items()}
+    update: dict[str, object] = {new: online_settings.providers.of(old) for new, old in COPIES.items()}
+    # the copies are registered in this process only: the pushes are written here, not in a writer process
+    update["push"] = online_settings.providers.push.model_copy(update={"writer": "thread"})
     settings = online_settings.model_copy(update={"providers": online_settings.providers.model_copy(update=update)})
     engine = make_engine(settings.database_url)
     migrate(engine)

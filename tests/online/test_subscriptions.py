@@ -356,11 +356,16 @@ def test_a_stop_the_parser_reports_is_recorded_even_when_the_body_says_nothing(w
     from tracker.providers import base
     from tracker.providers.base import ParsedWaybill, ParseResult, TrackingStop
     from tracker.providers.kuaidi100.sign import push_sign
+    from tracker.push_writer import ThreadWriter
 
     waybill = "78316600000001"
     world.cycle(SANDBOX_NOW)
     stopped = ParsedWaybill("kuaidi100", waybill, "zhongtong", "zto", (), stop=TrackingStop("abort", "60天无变化"))
     monkeypatch.setattr(base, "parse_reply", lambda *a, **k: ParseResult((stopped,), ()))
+    # the patched parser lives in this process: the push is written here, not in the writer process
+    committer = world.receiver.server.config.app.state.group_commit
+    committer.writer.close()
+    committer.writer = ThreadWriter(world.engine, world.settings)
     param = _json.dumps({"status": "polling", "message": "", "lastResult": {"nu": waybill, "data": []}})
     salt = world.settings.providers.kuaidi100.salt
     reply = httpx.post(f"{world.receiver.url}/push/kuaidi100", data={"param": param, "sign": push_sign(param, salt)})

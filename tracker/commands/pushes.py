@@ -26,7 +26,7 @@ def pushes(
     limit: int = typer.Option(200, min=1, help="List at most this many, newest first."),
 ) -> None:
     from tracker import deadletter
-    from tracker.push import read_payload, store_push
+    from tracker.push_store import read_payload, store_push
 
     app = ctx_app(ctx)
     engine, settings = app.engine, app.settings

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tracker.form_body import read_form
 from tracker.providers.registry import PushSpec
 from tracker.settings import ProviderConfig
 
@@ -41,7 +42,7 @@ def make_push_handler(
             payload: str | bytes = await request.body()
             sign = request.headers.get(push.sign_field, "")
         else:
-            form = await request.form()
+            form = await read_form(request)
             payload, sign = str(form.get(push.field, "")), str(form.get(push.sign_field, ""))
         at = now()
         if not payload:

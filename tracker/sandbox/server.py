@@ -32,7 +32,7 @@ def start_background(app: Any, *, host: str = "127.0.0.1", port: int | None = No
     """Start `app` on host:port (a free port when None) in a daemon thread; return once it listens. `options`
     go to uvicorn.Config (the push receiver's bounds: tracker/push_guard.py uvicorn_options)."""
     port = port or free_port(host)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", **options)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

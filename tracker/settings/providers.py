@@ -87,9 +87,13 @@ class PushIntakeConfig(_Strict):
     keep_alive_seconds: PositiveFloat = 5  # an idle kept-alive connection is closed after this
     max_connections: PositiveInt = 512  # open connections at once; more are closed as they arrive
     max_concurrency: PositiveInt = 64  # requests handled at once; more are answered 503
-    # group commit (tracker/push.py GroupCommit): pushes arriving within this many ms share one transaction
-    group_window_ms: float = Field(default=2.0, ge=0, le=1000)
+    # group commit (tracker/push_writer.py GroupCommit): how long the writer waits for more pushes after the
+    # first of a group; 0: a group is what waited while the previous one was written (bench/push.py: the best)
+    group_window_ms: float = Field(default=0.0, ge=0, le=1000)
     group_max_pushes: PositiveInt = 256  # at most this many pushes in one transaction
+    # where the group commit's writer runs (tracker/push_writer.py): a process of its own, so the event loop
+    # keeps a core, or a thread of the receiver's process
+    writer: Literal["process", "thread"] = "process"
     access_log: bool = False  # uvicorn's line per request; off: the receiver logs per group and per refusal
 
 
