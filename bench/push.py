@@ -1,9 +1,9 @@
 """Push intake under sustained load: signed Kuaidi100 pushes against `tracker serve-push`, driven by wrk.
 
-The receiver runs as its own process (`tracker serve-push` on a fresh SQLite file). The load generator is
-wrk (C, from Debian: installed by this script with apt-get when missing), `-t1 -cC -dD`, with a Lua script
-posting pre-signed pushes in order, each a different parcel's full history (a Python client measured its
-own ceiling, not the server: spec/performance.md §2). Baseline, same run: the same server stack (uvicorn +
+The receiver runs as its own process (`tracker serve-push` on a fresh SQLite file), with its writer process.
+The load generator is wrk (C, from Debian: installed by this script with apt-get when missing), `-t1 -cC -dD`,
+with a Lua script posting pre-signed pushes in order, each a different parcel's full history (a Python client
+measured its own ceiling, not the server: spec/performance.md §2). Baseline, same run: the same server stack (uvicorn +
 starlette, one process) answering a trivial endpoint that reads the same form; ratio = pushes/s over trivial
 requests/s, target >= 0.5 (issue 18). Lost pushes: acknowledged pushes whose events are not all in the
 database afterwards (must be 0): every push is a distinct parcel and none is sent twice, so the number of
@@ -120,11 +120,15 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
 
 
 def peak_rss_mib(pid: int) -> float:
-    """A process's peak resident memory so far (Linux /proc VmHWM), MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
+    """A process's peak resident memory so far (Linux /proc VmHWM), MiB, plus its children's (the receiver's
+    writer process): the sum of their peaks, an upper bound of their peak together."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for one in [pid, *map(int, children)]:
+        for line in Path(f"/proc/{one}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return round(total, 1)
 
 
 def ensure_wrk() -> str:
@@ -249,8 +253,8 @@ def main() -> None:
         f"push intake: {acked} acknowledged, {rate:,.0f} pushes/s (baseline {base_rate:,.0f} req/s, ratio {ratio:.3f})"
     )
     print(
-        f"max latency {result['max_latency_ms']} ms (deadline {DEADLINE_S:.0f} s); receiver peak {peak_mib} MiB "
-        f"(a 40 MiB unsigned body answered {oversized})"
+        f"max latency {result['max_latency_ms']} ms (deadline {DEADLINE_S:.0f} s); receiver + writer peak "
+        f"{peak_mib} MiB (a 40 MiB unsigned body answered {oversized})"
     )
     print(f"lost pushes: {lost} (must be 0); {complete} parcels complete in the database")
     print(f"BENCH push {ratio:.3f} {TARGET_RATIO} {'ok' if passed else 'MISS'}")
