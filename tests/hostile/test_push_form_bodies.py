@@ -60,7 +60,7 @@ def test_a_field_is_read_whether_or_not_the_fast_path_takes_it() -> None:
 
 
 def test_another_content_type_is_read_by_starlette() -> None:
-    body = b"--b\r\nContent-Disposition: form-data; name=\"param\"\r\n\r\n{}\r\n--b--\r\n"
+    body = b'--b\r\nContent-Disposition: form-data; name="param"\r\n\r\n{}\r\n--b--\r\n'
     form = asyncio.run(read_form(_request(body, "multipart/form-data; boundary=b")))
     assert dict(form) == {"param": "{}"}
 
