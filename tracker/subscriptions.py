@@ -383,13 +383,22 @@ def apply_answers(
             _serve(conn, served, until=now + timedelta(hours=cfg.silent_hours))
 
 
+# the statements a push group runs are built once (building one cost more than running it for a small group)
+_SERVE = (
+    update(PARCEL)
+    .where(
+        PARCEL.c.id.in_(bindparam("ids", expanding=True)),
+        PARCEL.c.is_open.is_(True),
+        PARCEL.c.next_poll_at.is_not(None),
+    )
+    .values(next_poll_at=bindparam("until", type_=PARCEL.c.next_poll_at.type))
+)
+
+
 def _serve(conn: Any, ids: Sequence[int], *, until: datetime) -> None:
     """Open, still polled parcels served by pushes: not due before `until` (the safety-net poll)."""
-    conn.execute(
-        update(PARCEL)
-        .where(PARCEL.c.id.in_(list(ids)), PARCEL.c.is_open.is_(True), PARCEL.c.next_poll_at.is_not(None))
-        .values(next_poll_at=until)
-    )
+    if ids:
+        conn.execute(_SERVE, {"ids": list(ids), "until": until})
 
 
 async def subscribe_due(
@@ -439,6 +448,13 @@ async def subscribe_due(
 # --- the shell: pushes and stops ----------------------------------------------------------------------------------
 
 
+_FIND_PARCELS = (
+    select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, SUB.c.state)
+    .select_from(PARCEL.outerjoin(SUB, SUB.c.parcel_id == PARCEL.c.id))
+    .where(PARCEL.c.waybill.in_(bindparam("numbers", expanding=True)))
+)
+
+
 def _find_parcels(conn: Any, named: Iterable[tuple[str, str | None]]) -> dict[str, tuple[int, str, str | None]]:
     """waybill -> (parcel id, courier, subscription state or None) for the (waybill, courier) pairs a push names;
     a lone parcel with the number matches. One read: the parcels with their subscriptions."""
@@ -446,11 +462,7 @@ def _find_parcels(conn: Any, named: Iterable[tuple[str, str | None]]) -> dict[st
     numbers = {w for w, _ in named}
     if not numbers:
         return {}
-    rows = conn.execute(
-        select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.courier, SUB.c.state)
-        .select_from(PARCEL.outerjoin(SUB, SUB.c.parcel_id == PARCEL.c.id))
-        .where(PARCEL.c.waybill.in_(numbers))
-    )
+    rows = conn.execute(_FIND_PARCELS, {"numbers": list(numbers)})
     candidates: dict[str, list[tuple[int, str, str | None]]] = defaultdict(list)
     for pid, waybill, courier, state in rows:
         candidates[waybill].append((pid, courier, state))
@@ -467,6 +479,17 @@ def _find_parcels(conn: Any, named: Iterable[tuple[str, str | None]]) -> dict[st
 
 # a push heard: a pending subscription becomes active (the provider pushes), and every one was heard from now
 _PENDING = SUB.c.state == State.pending.value
+_NOW = bindparam("now", type_=SUB.c.last_push_at.type)
+_HEARD = (
+    update(SUB)
+    .where(SUB.c.parcel_id.in_(bindparam("ids", expanding=True)))
+    .values(
+        last_push_at=_NOW,
+        updated_at=_NOW,
+        state=case((_PENDING, State.active.value), else_=SUB.c.state),
+        subscribed_at=case((_PENDING, func.coalesce(SUB.c.subscribed_at, _NOW)), else_=SUB.c.subscribed_at),
+    )
+)
 
 
 def record_push(
@@ -500,16 +523,7 @@ def record_push(
             conn.execute(SUB.insert(), fresh)
         heard = [pid for pid, (_, state) in parcels.items() if state is not None]
         if heard:
-            conn.execute(
-                update(SUB)
-                .where(SUB.c.parcel_id.in_(heard))
-                .values(
-                    last_push_at=now,
-                    updated_at=now,
-                    state=case((_PENDING, State.active.value), else_=SUB.c.state),
-                    subscribed_at=case((_PENDING, func.coalesce(SUB.c.subscribed_at, now)), else_=SUB.c.subscribed_at),
-                )
-            )
+            conn.execute(_HEARD, {"ids": heard, "now": now})
         served = (State.active.value, State.pending.value)
         active = [pid for pid, (_, state) in parcels.items() if state is None or state in served]
         _serve(conn, active, until=now + timedelta(hours=cfg.silent_hours))

@@ -29,7 +29,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, literal, select, update
+from sqlalchemy import Engine, bindparam, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
@@ -70,16 +70,24 @@ def last_update_of(parcel_id: Any) -> Any:
     return select(parcel_last_update()).where(PARCEL.c.id == parcel_id).scalar_subquery()
 
 
+def _refresh(ids: Any) -> Any:
+    new = last_update_of(FLAG.c.parcel_id)
+    changed = FLAG.c.last_update.is_distinct_from(new)
+    return update(FLAG).where(FLAG.c.parcel_id.in_(ids), changed).values(last_update=new)
+
+
+_REFRESH_IDS = _refresh(bindparam("ids", expanding=True))  # built once: every ingest batch runs it
+
+
 def refresh_last_update(conn: Connection, parcel_ids: Iterable[int] | Select) -> None:
     """Copy the parcels' last update to their flags (the ids, or a SELECT of them); only flags whose copy
     differs are written."""
-    ids = parcel_ids if isinstance(parcel_ids, Select) else list(parcel_ids)
-    if isinstance(ids, list) and not ids:
+    if isinstance(parcel_ids, Select):
+        conn.execute(_refresh(parcel_ids))
         return
-    new = last_update_of(FLAG.c.parcel_id)
-    conn.execute(
-        update(FLAG).where(FLAG.c.parcel_id.in_(ids), FLAG.c.last_update.is_distinct_from(new)).values(last_update=new)
-    )
+    ids = list(parcel_ids)
+    if ids:
+        conn.execute(_REFRESH_IDS, {"ids": ids})
 
 
 def rebuild(conn: Connection) -> None:
