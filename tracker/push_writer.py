@@ -36,6 +36,8 @@ from tracker.settings import Settings
 log = logging.getLogger("tracker.push")
 
 WRITE_DEADLINE_S = 60.0  # a group not written in this long is answered as failed (Kuaidi100 waits 20 s anyway)
+START_DEADLINE_S = 120.0  # a new writer process has this long to import and connect (not counted in the above)
+READY = "ready"
 
 
 class Writer(Protocol):
@@ -66,6 +68,7 @@ class ProcessWriter:
         self.settings, self.deadline = settings, deadline
         self._process: BaseProcess | None = None
         self._pipe: Pipe | None = None
+        self._ready = False
 
     @property
     def pid(self) -> int | None:
@@ -85,12 +88,16 @@ class ProcessWriter:
         process.daemon = True
         process.start()
         theirs.close()
-        self._process, self._pipe = process, mine
+        self._process, self._pipe, self._ready = process, mine, False
 
     def write(self, group: Sequence[Received], at: datetime) -> list[Outcome]:
         self.start()
         assert self._pipe is not None
         try:
+            if not self._ready:  # a new process: its start-up is not the group's write time
+                if not self._pipe.poll(START_DEADLINE_S) or self._pipe.recv() != READY:
+                    raise TimeoutError(f"not started within {START_DEADLINE_S:g} s")
+                self._ready = True
             self._pipe.send((list(group), at))
             if not self._pipe.poll(self.deadline):
                 raise TimeoutError(f"no answer within {self.deadline:g} s")
@@ -128,6 +135,7 @@ def _serve(pipe: Pipe, url: str, settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the receiver stops us
     engine = make_engine(url)
     _ = settings.phrasebook  # read now, not on the first push
+    pipe.send(READY)
     try:
         while True:
             try:
