@@ -148,10 +148,9 @@ def write_group(engine: Engine, settings: Settings, group: Sequence[Received], a
     own transaction fails is `failed` (answered with the provider's refusal, so it resends)."""
     outcomes: list[Outcome | None] = [None] * len(group)
     parsed: list[tuple[int, _Parsed]] = []
-    limits = settings.providers.push
     for i, push in enumerate(group):
         try:
-            body = decode_json(push.payload, max_depth=limits.max_json_depth)
+            body = read_payload(settings, push.provider, push.payload)
         except PushBodyError as exc:
             outcomes[i] = Outcome(problems=(f"{push.what} {exc}",), not_json=True)
             continue
@@ -160,14 +159,13 @@ def write_group(engine: Engine, settings: Settings, group: Sequence[Received], a
             parsed.append((i, _Parsed(push, body, waybills, count, problems)))
         else:
             outcomes[i] = Outcome(problems=tuple(problems))
+    failed: dict[int, str] = {}  # group index -> why its own transaction failed too
     try:
         with engine.begin() as conn:
             new = store_parsed(SharedTransaction(conn), settings, [_stored(p) for _, p in parsed], at)
         log.info("push group: %d pushes, %d waybills, %d new events", len(parsed), sum(p.count for _, p in parsed), new)
-        failed: dict[int, str] = {}
     except Exception as exc:
         log.warning("push group of %d: the transaction failed (%s); storing each alone", len(parsed), exc)
-        failed = {}
         for i, p in parsed:
             try:
                 with engine.begin() as conn:

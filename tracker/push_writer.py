@@ -41,6 +41,8 @@ READY = "ready"
 
 
 class Writer(Protocol):
+    def start(self) -> None: ...
+
     def write(self, group: Sequence[Received], at: datetime) -> list[Outcome]: ...
 
     def close(self) -> None: ...
@@ -51,6 +53,9 @@ class ThreadWriter:
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings = engine, settings
+
+    def start(self) -> None:
+        pass
 
     def write(self, group: Sequence[Received], at: datetime) -> list[Outcome]:
         return write_group(self.engine, self.settings, group, at)
@@ -180,8 +185,7 @@ class GroupCommit:
     def start(self) -> None:
         """Start the grouping thread (and the writer process) now rather than on the first push."""
         self._ensure_started()
-        if isinstance(self.writer, ProcessWriter):
-            self.writer.start()
+        self.writer.start()
 
     async def submit(self, provider: str, payload: str | bytes, what: str) -> Outcome:
         self._ensure_started()
