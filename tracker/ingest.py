@@ -25,7 +25,7 @@ from tracker.domain import TrackingEvent
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, TrackingStatus
 from tracker.storage import rollups, scorecard_days
-from tracker.storage.repo import sqlite_time
+from tracker.storage.repo import from_sqlite_time, sqlite_time
 from tracker.storage.tables import EVENT, PARCEL
 
 log = logging.getLogger(__name__)
@@ -92,9 +92,10 @@ def _ingest_batch(
     turns), their stored events, the new events inserted with ON CONFLICT DO NOTHING (the unique key is the
     dedupe; a concurrent duplicate is skipped there), then each parcel's snapshot from old + new events.
 
-    On SQLite times are compared and written in their stored text form (repo.sqlite_time; text order is time
-    order) and the statements run as compiled SQL over tuples: SQLAlchemy's per-value processing cost more
-    than SQLite's own work (bench/ingest.py)."""
+    Times are compared as aware UTC datetimes on both databases. On SQLite they are read from and written in
+    their stored text form (repo.from_sqlite_time, repo.sqlite_time: only the new events' times and the changed
+    snapshots are written out) and the statements run as compiled SQL over tuples: SQLAlchemy's per-value
+    processing cost more than SQLite's own work (bench/ingest.py)."""
     lite = conn.dialect.name == "sqlite"
     stamp: Callable[[datetime], Any] = sqlite_time if lite else _same
     candidates: dict[str, list[dict[str, Any]]] = {}
@@ -116,7 +117,7 @@ def _ingest_batch(
             digest = digests.get(event.text)
             if digest is None:
                 digest = digests[event.text] = text_hash(event.text)
-            events.setdefault((stamp(event.time), digest), event)
+            events.setdefault((event.time, digest), event)
         matched[parcel["id"]] = (events, parsed.error)
         before[parcel["id"]] = parcel
     if not matched:
@@ -124,11 +125,11 @@ def _ingest_batch(
     result.matched += len(matched)
     ids = list(matched)
 
-    stored: dict[int, list[tuple[Any, str, str, str]]] = {pid: [] for pid in ids}
+    stored: dict[int, list[tuple[datetime, str, str, str]]] = {pid: [] for pid in ids}
     for pid, at, status, text, digest in _history(conn, ids, lite):
         stored[pid].append((at, status, text, digest))
     src, ingested = source[:16], stamp(now)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     added: dict[int, int] = {}
     for pid, (events, _) in matched.items():
         known = {(at, digest) for at, _, _, digest in stored[pid]}
@@ -136,12 +137,14 @@ def _ingest_batch(
         added[pid] = len(fresh)
         for (at, digest), event in fresh:
             status = str(event.status)
-            rows.append((pid, at, status, event.raw_code[:64], event.text, digest, event.location, src, ingested))
+            new = (pid, stamp(at), status, event.raw_code[:64], event.text, digest, event.location, src, ingested)
+            rows.append(new)
             stored[pid].append((at, status, event.text, digest))
     if rows:
         result.new_events += _insert_events(conn, rows, lite)
 
-    updates = []
+    updates = []  # the parcels whose snapshot changed: every snapshot column
+    heard = []  # the others: only when they were last polled
     retext = []  # what the rules' kept text scan reads changed (tracker/flags/text_hits.py)
     closed = []
     delivered = []  # a new delivery time: the scorecards' transit of that parcel's shipping day
@@ -150,14 +153,18 @@ def _ingest_batch(
         if snapshot["delivered_at"] != before[pid]["delivered_at"]:
             delivered.append(pid)
         snapshot["provider_error"] = matched[pid][1]
-        if added[pid] or any(snapshot[name] != before[pid][name] for name in SNAPSHOT):
+        differs = any(snapshot[name] != before[pid][name] for name in SNAPSHOT)
+        if added[pid] or differs:
             result.changed_parcel_ids.append(pid)
             if any(snapshot[name] != before[pid][name] for name in TEXT_SCAN):
                 retext.append(pid)
         if not snapshot["is_open"]:
             closed.append(pid)
-        updates.append((*(snapshot[name] for name in SNAPSHOT), pid))
-    _update_snapshots(conn, updates, stamp(now), lite)
+        if differs:
+            updates.append((*(snapshot[name] for name in SNAPSHOT), pid))
+        else:  # a poll that brought nothing new (the usual one): no indexed column is rewritten
+            heard.append(pid)
+    _update_snapshots(conn, updates, heard, now, lite)
     rollups.mark_text_changed(conn, retext)
     rollups.refresh_last_update(conn, ids)  # the flags' copy of each parcel's last update (the board's ageing)
     scorecard_days.mark_parcels(conn, delivered)
@@ -173,6 +180,7 @@ def _same(value: datetime) -> datetime:
 
 
 _PARCEL_COLUMNS = ("id", "waybill", "courier", *SNAPSHOT)
+_TIMES = ("first_scan_at", "last_event_at", "delivered_at")  # the snapshot's times
 _PARCELS_SQLITE = f"SELECT {', '.join(_PARCEL_COLUMNS)} FROM parcel WHERE waybill IN (SELECT value FROM json_each(?))"  # noqa: S608
 _HISTORY_SQLITE = (
     "SELECT parcel_id, event_time, status, text, text_hash FROM tracking_event "
@@ -189,6 +197,7 @@ _EVENT_KEYS = (
     "source",
     "ingested_at",
 )
+_HEARD_SQLITE = "UPDATE parcel SET last_polled_at = ?, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))"
 _UPDATE_SQLITE = (
     f"UPDATE parcel SET {', '.join(f'{name} = ?' for name in SNAPSHOT)}, last_polled_at = ?, updated_at = ? "  # noqa: S608
     "WHERE id = ?"
@@ -196,10 +205,15 @@ _UPDATE_SQLITE = (
 
 
 def _parcels(conn: Connection, numbers: set[str], lite: bool) -> list[dict[str, Any]]:
-    """The parcels with these waybills, with their snapshot (times as stored on SQLite)."""
+    """The parcels with these waybills, with their snapshot."""
     if lite:
-        found = conn.exec_driver_sql(_PARCELS_SQLITE, (json.dumps(list(numbers)),))
-        return [dict(zip(_PARCEL_COLUMNS, row, strict=True)) for row in found]
+        found = []
+        for row in _driver_rows(conn, _PARCELS_SQLITE, (json.dumps(list(numbers)),)):
+            parcel = dict(zip(_PARCEL_COLUMNS, row, strict=True))
+            for name in _TIMES:
+                parcel[name] = from_sqlite_time(parcel[name])
+            found.append(parcel)
+        return found
     query = select(*(PARCEL.c[name] for name in _PARCEL_COLUMNS)).where(PARCEL.c.waybill.in_(numbers))
     return [dict(row) for row in conn.execute(query.order_by(PARCEL.c.id).with_for_update()).mappings()]
 
@@ -207,7 +221,8 @@ def _parcels(conn: Connection, numbers: set[str], lite: bool) -> list[dict[str, 
 def _history(conn: Connection, ids: list[int], lite: bool) -> Iterable[Sequence[Any]]:
     """(parcel id, time, status, text, text hash) of every stored event of these parcels."""
     if lite:
-        return conn.exec_driver_sql(_HISTORY_SQLITE, (json.dumps(ids),)).all()
+        rows = _driver_rows(conn, _HISTORY_SQLITE, (json.dumps(ids),))
+        return [(pid, from_sqlite_time(at), status, text, digest) for pid, at, status, text, digest in rows]
     cols = (EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.status, EVENT.c.text, EVENT.c.text_hash)
     return conn.execute(select(*cols).where(EVENT.c.parcel_id.in_(ids))).all()
 
@@ -216,7 +231,7 @@ def _insert_events(conn: Connection, rows: list[tuple[Any, ...]], lite: bool) ->
     """Insert the events, skipping any already stored (the unique key); how many were new."""
     if lite:
         sql, in_order = _sqlite_event_insert(conn.dialect)
-        return int(conn.exec_driver_sql(sql, list(map(in_order, rows))).rowcount)
+        return int(conn.exec_driver_sql(sql, rows if in_order is None else list(map(in_order, rows))).rowcount)
     stmt = _insert(conn, EVENT).on_conflict_do_nothing(index_elements=["parcel_id", "event_time", "text_hash"])
     before = len(rows)
     conn.execute(stmt, [dict(zip(_EVENT_KEYS, row, strict=True)) for row in rows])
@@ -224,29 +239,61 @@ def _insert_events(conn: Connection, rows: list[tuple[Any, ...]], lite: bool) ->
 
 
 @functools.lru_cache(maxsize=8)  # one per engine's dialect
-def _sqlite_event_insert(dialect: Dialect) -> tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]]:
+def _sqlite_event_insert(dialect: Dialect) -> tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]] | None]:
     """SQLite's event INSERT ... ON CONFLICT DO NOTHING, compiled once per dialect (compiling it for every batch
-    cost about a third of a small batch, e.g. a group of pushes), and the getter putting a row in its order."""
+    cost about a third of a small batch, e.g. a group of pushes), and the getter putting a row in its order
+    (None when a row is in its order already)."""
     stmt = sqlite.insert(EVENT).on_conflict_do_nothing(index_elements=["parcel_id", "event_time", "text_hash"])
     compiled = stmt.compile(dialect=dialect, column_keys=list(_EVENT_KEYS))
-    return str(compiled), itemgetter(*(_EVENT_KEYS.index(name) for name in compiled.positiontup or ()))
+    order = [_EVENT_KEYS.index(name) for name in compiled.positiontup or ()]
+    return str(compiled), None if order == list(range(len(_EVENT_KEYS))) else itemgetter(*order)
 
 
-def _update_snapshots(conn: Connection, updates: list[tuple[Any, ...]], now: Any, lite: bool) -> None:
+def _update_snapshots(
+    conn: Connection, updates: list[tuple[Any, ...]], heard: list[int], now: datetime, lite: bool
+) -> None:
+    """Write the changed snapshots (`updates`: the SNAPSHOT values, then the parcel id) and the poll time of
+    every parcel; an unchanged parcel's snapshot is not written again (each of its columns is in an index)."""
     if lite:
-        conn.exec_driver_sql(_UPDATE_SQLITE, [(*row[:-1], now, now, row[-1]) for row in updates])
+        at = sqlite_time(now)
+        if updates:
+            rows = [
+                (status, text, _stored(first), _stored(last), _stored(done), is_open, error, at, at, pid)
+                for status, text, first, last, done, is_open, error, pid in updates
+            ]
+            conn.exec_driver_sql(_UPDATE_SQLITE, rows)
+        if heard:
+            conn.exec_driver_sql(_HEARD_SQLITE, (at, at, json.dumps(heard)))
         return
-    stmt = (
-        update(PARCEL)
-        .where(PARCEL.c.id == bindparam("pid"))
-        .values(
-            **{name: bindparam(f"s_{name}", type_=PARCEL.c[name].type) for name in SNAPSHOT},
-            last_polled_at=now,
-            updated_at=now,
+    if updates:
+        stmt = (
+            update(PARCEL)
+            .where(PARCEL.c.id == bindparam("pid"))
+            .values(
+                **{name: bindparam(f"s_{name}", type_=PARCEL.c[name].type) for name in SNAPSHOT},
+                last_polled_at=now,
+                updated_at=now,
+            )
         )
-    )
-    keys = [f"s_{name}" for name in SNAPSHOT]
-    conn.execute(stmt, [{"pid": row[-1], **dict(zip(keys, row, strict=False))} for row in updates])
+        keys = [f"s_{name}" for name in SNAPSHOT]
+        conn.execute(stmt, [{"pid": row[-1], **dict(zip(keys, row, strict=False))} for row in updates])
+    if heard:
+        conn.execute(update(PARCEL).where(PARCEL.c.id.in_(heard)).values(last_polled_at=now, updated_at=now))
+
+
+def _stored(value: datetime | None) -> str | None:
+    return None if value is None else sqlite_time(value)
+
+
+def _driver_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """SQLite: the rows of `sql` as the driver gives them (plain tuples), in the connection's transaction;
+    SQLAlchemy's Row objects cost more than the query for the thousands a batch reads."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _insert(conn: Connection, table: Table) -> Any:

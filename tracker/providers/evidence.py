@@ -69,6 +69,11 @@ def read_event(
 ) -> Reading:
     """One event from its codes (most trusted first) and its text, by the rule above."""
     present = [c for c in codes if c is not None]
+    if not present:  # most real replies: the time and the courier's words only
+        said = phrases.classify(text)
+        if said is None:
+            return Reading(TrackingEvent(when, TrackingStatus.unknown, "", text, location), "none")
+        return Reading(TrackingEvent(when, said, "", text, location), "text")
     raw = present[0].raw if present else ""
     for code in present:
         if code.specific:

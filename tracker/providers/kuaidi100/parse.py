@@ -105,9 +105,14 @@ def _event(row: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Readi
     when = rd.time(raw_time, ctx.tz, f"{at}.ftime")
     where = f"{at}."
     context = rd.text(row, "context", where, required=False) or ""
-    code = evidence.read_code(rd.text(row, "statusCode", where, required=False), codes.STATE, codes.GENERIC)
-    name = evidence.read_code(rd.text(row, "status", where, required=False), codes.STATUS_NAMES, codes.GENERIC)
-    location = rd.text(row, "location", where, required=False) or rd.text(row, "areaName", where, required=False)
+    code = name = location = None
+    # resultv2=0 rows carry only time, ftime and context: the optional fields are read when present
+    if "statusCode" in row:
+        code = evidence.read_code(rd.text(row, "statusCode", where, required=False), codes.STATE, codes.GENERIC)
+    if "status" in row:
+        name = evidence.read_code(rd.text(row, "status", where, required=False), codes.STATUS_NAMES, codes.GENERIC)
+    if "location" in row or "areaName" in row:
+        location = rd.text(row, "location", where, required=False) or rd.text(row, "areaName", where, required=False)
     return evidence.read_event(when, (code, name), context, location, ctx.phrases)
 
 
