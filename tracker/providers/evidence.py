@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from operator import attrgetter
 
 from tracker.domain import TrackingEvent
 from tracker.phrases import PhraseBook
@@ -68,12 +69,12 @@ def read_event(
     when: datetime, codes: tuple[Code | None, ...], text: str, location: str | None, phrases: PhraseBook
 ) -> Reading:
     """One event from its codes (most trusted first) and its text, by the rule above."""
-    present = [c for c in codes if c is not None]
-    if not present:  # most real replies: the time and the courier's words only
+    if not any(codes):  # most real replies: the time and the courier's words only
         said = phrases.classify(text)
         if said is None:
             return Reading(TrackingEvent(when, TrackingStatus.unknown, "", text, location), "none")
         return Reading(TrackingEvent(when, said, "", text, location), "text")
+    present = [c for c in codes if c is not None]
     raw = present[0].raw if present else ""
     for code in present:
         if code.specific:
@@ -89,11 +90,14 @@ def read_event(
     return Reading(TrackingEvent(when, TrackingStatus.unknown, raw, text, location), "none")
 
 
+_TIME = attrgetter("event.time")
+
+
 def finish(readings: list[Reading], package: Code | None) -> tuple[TrackingEvent, ...]:
     """Events oldest first (equal times keep the order given, which must be oldest first); the newest takes
     the package-level state when it has nothing better: it is `unknown`, or only a generic code spoke for
     it and the package state is specific."""
-    ordered = sorted(readings, key=lambda r: r.event.time)
+    ordered = sorted(readings, key=_TIME)
     events = [r.event for r in ordered]
     if not ordered or package is None or package.status is TrackingStatus.unknown:
         return tuple(events)
