@@ -125,9 +125,12 @@ def _ingest_batch(
     result.matched += len(matched)
     ids = list(matched)
 
-    stored: dict[int, list[tuple[datetime, str, str, str]]] = {pid: [] for pid in ids}
-    for pid, at, status, text, digest in _history(conn, ids, lite):
-        stored[pid].append((at, status, text, digest))
+    # every event of each parcel: (time, status, text, text hash). A stored event's text is not read: it is
+    # the same event's in this reply (a poll repeats the history), else read below if the snapshot needs it
+    stored: dict[int, list[tuple[datetime, str, str | None, str]]] = {pid: [] for pid in ids}
+    for pid, at, status, digest in _history(conn, ids, lite):
+        again = matched[pid][0].get((at, digest))
+        stored[pid].append((at, status, None if again is None else again.text, digest))
     src, ingested = source[:16], stamp(now)
     rows: list[tuple[Any, ...]] = []
     added: dict[int, int] = {}
@@ -148,6 +151,13 @@ def _ingest_batch(
     retext = []  # what the rules' kept text scan reads changed (tracker/flags/text_hits.py)
     closed = []
     delivered = []  # a new delivery time: the scorecards' transit of that parcel's shipping day
+    unread = [pid for pid in ids if any(text is None for _, _, text, _ in stored[pid])]
+    if unread:  # the events only stored before: their texts, for the snapshot's newest text
+        texts = dict(_texts(conn, unread, lite))
+        for pid in unread:
+            stored[pid] = [
+                (at, st, texts.get((pid, at, d), "") if text is None else text, d) for at, st, text, d in stored[pid]
+            ]
     for pid in ids:
         snapshot = snapshot_of(stored[pid], before[pid])
         if snapshot["delivered_at"] != before[pid]["delivered_at"]:
@@ -182,10 +192,9 @@ def _same(value: datetime) -> datetime:
 _PARCEL_COLUMNS = ("id", "waybill", "courier", *SNAPSHOT)
 _TIMES = ("first_scan_at", "last_event_at", "delivered_at")  # the snapshot's times
 _PARCELS_SQLITE = f"SELECT {', '.join(_PARCEL_COLUMNS)} FROM parcel WHERE waybill IN (SELECT value FROM json_each(?))"  # noqa: S608
-_HISTORY_SQLITE = (
-    "SELECT parcel_id, event_time, status, text, text_hash FROM tracking_event "
-    "WHERE parcel_id IN (SELECT value FROM json_each(?))"
-)
+_OF_PARCELS = "FROM tracking_event WHERE parcel_id IN (SELECT value FROM json_each(?))"
+_HISTORY_SQLITE = f"SELECT parcel_id, event_time, status, text_hash {_OF_PARCELS}"  # noqa: S608
+_TEXTS_SQLITE = f"SELECT parcel_id, event_time, text_hash, text {_OF_PARCELS}"  # noqa: S608
 _EVENT_KEYS = (
     "parcel_id",
     "event_time",
@@ -219,12 +228,24 @@ def _parcels(conn: Connection, numbers: set[str], lite: bool) -> list[dict[str, 
 
 
 def _history(conn: Connection, ids: list[int], lite: bool) -> Iterable[Sequence[Any]]:
-    """(parcel id, time, status, text, text hash) of every stored event of these parcels."""
+    """(parcel id, time, status, text hash) of every stored event of these parcels."""
     if lite:
         rows = _driver_rows(conn, _HISTORY_SQLITE, (json.dumps(ids),))
-        return [(pid, from_sqlite_time(at), status, text, digest) for pid, at, status, text, digest in rows]
-    cols = (EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.status, EVENT.c.text, EVENT.c.text_hash)
+        return [(pid, from_sqlite_time(at), status, digest) for pid, at, status, digest in rows]
+    cols = (EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.status, EVENT.c.text_hash)
     return conn.execute(select(*cols).where(EVENT.c.parcel_id.in_(ids))).all()
+
+
+def _texts(conn: Connection, ids: list[int], lite: bool) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """((parcel id, time, text hash), text) of every stored event of these parcels."""
+    if lite:
+        rows = _driver_rows(conn, _TEXTS_SQLITE, (json.dumps(ids),))
+        return [((pid, from_sqlite_time(at), digest), text) for pid, at, digest, text in rows]
+    cols = (EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.text_hash, EVENT.c.text)
+    return [
+        ((pid, at, digest), text)
+        for pid, at, digest, text in conn.execute(select(*cols).where(EVENT.c.parcel_id.in_(ids)))
+    ]
 
 
 def _insert_events(conn: Connection, rows: list[tuple[Any, ...]], lite: bool) -> int:
@@ -310,7 +331,7 @@ def _match(parsed: ParsedWaybill, candidates: list[dict[str, Any]]) -> dict[str,
     return candidates[0] if len(candidates) == 1 else None
 
 
-def snapshot_of(events: Iterable[tuple[datetime, str, str, str]], current: dict[str, Any]) -> dict[str, Any]:
+def snapshot_of(events: Iterable[tuple[datetime, str, str | None, str]], current: dict[str, Any]) -> dict[str, Any]:
     """The parcel's tracking snapshot from all its stored events (event_time, status, text, text_hash).
 
     Independent of arrival order: events are ordered by time, ties broken by final-ness then text hash.
