@@ -128,15 +128,21 @@ def _ingest_batch(
     # every event of each parcel: (time, status, text, text hash). A stored event's text is not read: it is
     # the same event's in this reply (a poll repeats the history), else read below if the snapshot needs it
     stored: dict[int, list[tuple[datetime, str, str | None, str]]] = {pid: [] for pid in ids}
+    known: dict[int, set[tuple[datetime, str]]] = {pid: set() for pid in ids}  # (time, text hash) stored
+    unread = set()  # the parcels with a stored event this reply left out
     for pid, at, status, digest in _history(conn, ids, lite):
-        again = matched[pid][0].get((at, digest))
+        key = (at, digest)
+        known[pid].add(key)
+        again = matched[pid][0].get(key)
+        if again is None:
+            unread.add(pid)
         stored[pid].append((at, status, None if again is None else again.text, digest))
     src, ingested = source[:16], stamp(now)
     rows: list[tuple[Any, ...]] = []
     added: dict[int, int] = {}
     for pid, (events, _) in matched.items():
-        known = {(at, digest) for at, _, _, digest in stored[pid]}
-        fresh = [(key, event) for key, event in events.items() if key not in known]
+        seen = known[pid]
+        fresh = [(key, event) for key, event in events.items() if key not in seen]
         added[pid] = len(fresh)
         for (at, digest), event in fresh:
             status = str(event.status)
@@ -151,9 +157,8 @@ def _ingest_batch(
     retext = []  # what the rules' kept text scan reads changed (tracker/flags/text_hits.py)
     closed = []
     delivered = []  # a new delivery time: the scorecards' transit of that parcel's shipping day
-    unread = [pid for pid in ids if any(text is None for _, _, text, _ in stored[pid])]
     if unread:  # the events only stored before: their texts, for the snapshot's newest text
-        texts = dict(_texts(conn, unread, lite))
+        texts = dict(_texts(conn, sorted(unread), lite))
         for pid in unread:
             stored[pid] = [
                 (at, st, texts.get((pid, at, d), "") if text is None else text, d) for at, st, text, d in stored[pid]
