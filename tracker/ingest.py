@@ -130,7 +130,7 @@ def _ingest_batch(
     stored: dict[int, list[tuple[datetime, str, str | None, str]]] = {pid: [] for pid in ids}
     known: dict[int, set[tuple[datetime, str]]] = {pid: set() for pid in ids}  # (time, text hash) stored
     unread = set()  # the parcels with a stored event this reply left out
-    for pid, at, status, digest in _history(conn, ids, lite):
+    for pid, at, status, digest in _event_rows(conn, ids, lite, _HISTORY):
         key = (at, digest)
         known[pid].add(key)
         again = matched[pid][0].get(key)
@@ -158,7 +158,7 @@ def _ingest_batch(
     closed = []
     delivered = []  # a new delivery time: the scorecards' transit of that parcel's shipping day
     if unread:  # the events only stored before: their texts, for the snapshot's newest text
-        texts = dict(_texts(conn, sorted(unread), lite))
+        texts = {(pid, at, d): text for pid, at, d, text in _event_rows(conn, sorted(unread), lite, _TEXTS)}
         for pid in unread:
             stored[pid] = [
                 (at, st, texts.get((pid, at, d), "") if text is None else text, d) for at, st, text, d in stored[pid]
@@ -198,8 +198,6 @@ _PARCEL_COLUMNS = ("id", "waybill", "courier", *SNAPSHOT)
 _TIMES = ("first_scan_at", "last_event_at", "delivered_at")  # the snapshot's times
 _PARCELS_SQLITE = f"SELECT {', '.join(_PARCEL_COLUMNS)} FROM parcel WHERE waybill IN (SELECT value FROM json_each(?))"  # noqa: S608
 _OF_PARCELS = "FROM tracking_event WHERE parcel_id IN (SELECT value FROM json_each(?))"
-_HISTORY_SQLITE = f"SELECT parcel_id, event_time, status, text_hash {_OF_PARCELS}"  # noqa: S608
-_TEXTS_SQLITE = f"SELECT parcel_id, event_time, text_hash, text {_OF_PARCELS}"  # noqa: S608
 _EVENT_KEYS = (
     "parcel_id",
     "event_time",
@@ -232,25 +230,18 @@ def _parcels(conn: Connection, numbers: set[str], lite: bool) -> list[dict[str, 
     return [dict(row) for row in conn.execute(query.order_by(PARCEL.c.id).with_for_update()).mappings()]
 
 
-def _history(conn: Connection, ids: list[int], lite: bool) -> Iterable[Sequence[Any]]:
-    """(parcel id, time, status, text hash) of every stored event of these parcels."""
-    if lite:
-        rows = _driver_rows(conn, _HISTORY_SQLITE, (json.dumps(ids),))
-        return [(pid, from_sqlite_time(at), status, digest) for pid, at, status, digest in rows]
-    cols = (EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.status, EVENT.c.text_hash)
-    return conn.execute(select(*cols).where(EVENT.c.parcel_id.in_(ids))).all()
+_HISTORY = ("parcel_id", "event_time", "status", "text_hash")  # what dedupe and the snapshot need
+_TEXTS = ("parcel_id", "event_time", "text_hash", "text")  # an event's text, by its key
 
 
-def _texts(conn: Connection, ids: list[int], lite: bool) -> Iterable[tuple[tuple[Any, ...], str]]:
-    """((parcel id, time, text hash), text) of every stored event of these parcels."""
+def _event_rows(conn: Connection, ids: list[int], lite: bool, names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """These columns (`names`, the second being event_time) of every stored event of these parcels, the times
+    aware UTC on both databases."""
     if lite:
-        rows = _driver_rows(conn, _TEXTS_SQLITE, (json.dumps(ids),))
-        return [((pid, from_sqlite_time(at), digest), text) for pid, at, digest, text in rows]
-    cols = (EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.text_hash, EVENT.c.text)
-    return [
-        ((pid, at, digest), text)
-        for pid, at, digest, text in conn.execute(select(*cols).where(EVENT.c.parcel_id.in_(ids)))
-    ]
+        sql = f"SELECT {', '.join(names)} {_OF_PARCELS}"  # noqa: S608 - our own column names
+        return [(pid, from_sqlite_time(at), *rest) for pid, at, *rest in _driver_rows(conn, sql, (json.dumps(ids),))]
+    query = select(*(EVENT.c[name] for name in names)).where(EVENT.c.parcel_id.in_(ids))
+    return [tuple(row) for row in conn.execute(query)]
 
 
 def _insert_events(conn: Connection, rows: list[tuple[Any, ...]], lite: bool) -> int:
