@@ -97,30 +97,55 @@ def open_server(board_db, board_config: Path, tmp_path: Path) -> Iterator[str]:
 
 
 def settled(page) -> None:
+    """Wait until the script run is over: the app's own script state (set as a click requests the rerun) is
+    notRunning and the running indicator is hidden. The indicator alone shows only after half a second, so a
+    short run that has not ended yet looked settled and the next click raced it."""
     from playwright.sync_api import expect
 
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=TIMEOUT_MS)
-    page.wait_for_timeout(300)  # the last delta paints after the status widget hides
+    page.wait_for_timeout(300)  # the last delta paints after the run ends
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=TIMEOUT_MS)
+
+
+def _shows(widget, field, option: str, seconds: float = 5.0) -> bool:
+    """Whether the select shows `option` as chosen within `seconds`: a selectbox in its field's value, a
+    multiselect as one of its tags."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if field.input_value() == option or option in widget.inner_text():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 def pick(page, label: str, option: str, *, typed: bool = False) -> None:
-    """Choose `option` in the selectbox or multiselect labelled `label`."""
+    """Choose `option` in the selectbox or multiselect labelled `label`, and see it chosen: the widget shows
+    it once the rerun the choice starts has ended. A rerun that lands just after a click can close the list or
+    redraw the widget, so each step is tried again, up to five times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     widget = page.get_by_test_id("stSelectbox").or_(page.get_by_test_id("stMultiSelect")).filter(has_text=label)
+    field = widget.first.locator("input")
     wanted = page.get_by_role("option", name=option).first
-    for _ in range(5):  # a rerun that lands just after the click closes the list again: open it once more
+    for _ in range(5):
         settled(page)
-        widget.first.locator("input").click()
+        field.click()
         if typed:  # a long list is drawn in part: typing narrows it to the option
-            widget.first.locator("input").fill(option)
+            field.fill(option)
         try:
             wanted.wait_for(state="visible", timeout=5000)
-            break
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+            wanted.click(timeout=5000)
+        except PlaywrightTimeout:
             page.keyboard.press("Escape")
-            settled(page)
-    wanted.click()
-    page.keyboard.press("Escape")
-    settled(page)
+            continue
+        page.keyboard.press("Escape")
+        settled(page)
+        if _shows(widget.first, field, option):
+            return
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
 def tick_row(page, index: int, table: int = 0) -> None:

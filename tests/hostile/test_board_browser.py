@@ -160,6 +160,7 @@ def test_hostile_texts_render_as_plain_text(open_server, board_db, playwright_br
         for i in range(folded.count()):
             if folded.nth(i).locator("details").first.get_attribute("open") is None:
                 folded.nth(i).locator("summary").first.click()
+                settled(page)  # a fold that opens reruns the page: the next click waits for that run
         settled(page)
         if couriers_link.is_visible():
             break
@@ -192,13 +193,14 @@ def test_hostile_texts_render_as_plain_text(open_server, board_db, playwright_br
     settled(page)
     page.get_by_test_id("stExpander").filter(has_text="筛选").locator("summary").first.click()  # folded
     listbox = page.get_by_role("listbox")
-    for _ in range(3):  # a rerun landing just after the click closes the list again: open it once more
+    for _ in range(5):  # a rerun landing just after the click closes the list again: open it once more
+        settled(page)  # opening the filters reruns the page: its shop list is drawn by that run
         page.get_by_test_id("stSelectbox").filter(has_text="店铺").first.locator("input").click()
         try:
-            listbox.wait_for(state="visible", timeout=3000)
+            listbox.wait_for(state="visible", timeout=5000)
             break
         except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
-            settled(page)
+            page.keyboard.press("Escape")
     expect(listbox).to_be_visible(timeout=TIMEOUT_MS)
     assert listbox.locator("a, img, strong, em, code, .katex").count() == 0
     page.keyboard.press("Escape")
