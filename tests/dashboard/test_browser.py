@@ -313,6 +313,7 @@ def test_lead_finds_a_parcel_by_part_of_its_number_confirms_the_loss_and_opens_t
 
             lost = page.get_by_test_id("stExpander").filter(has_text="快递确认丢件")
             lost.locator("summary").click()
+            settled(page)  # opening the fold reruns the page, which draws its form
             lost.get_by_label("备注(如快递方确认人)").fill("顺丰客服 8812")
             lost.get_by_role("button", name="快递确认丢件").click()
             expect(page.get_by_text("已处理 1 条")).to_be_visible(timeout=TIMEOUT_MS)
