@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,7 +62,7 @@ def test_who_wins(codes: tuple[Code | None, ...], text: str, status: S, raw: str
 
 
 def _at(hours: int, reading: Reading) -> Reading:
-    return Reading(replace(reading.event, time=T0 + timedelta(hours=hours)), reading.source)
+    return Reading(reading.event._replace(time=T0 + timedelta(hours=hours)), reading.source)
 
 
 def test_package_state_speaks_only_for_a_newest_event_with_nothing_better() -> None:

@@ -16,7 +16,7 @@ Pure.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from typing import NamedTuple
@@ -104,5 +104,5 @@ def finish(readings: list[Reading], package: Code | None) -> tuple[TrackingEvent
         return tuple(events)
     newest = ordered[-1]
     if newest.source == "none" or (newest.source == "generic" and package.specific):
-        events[-1] = replace(newest.event, status=package.status, raw_code=newest.event.raw_code or package.raw)
+        events[-1] = newest.event._replace(status=package.status, raw_code=newest.event.raw_code or package.raw)
     return tuple(events)

@@ -12,7 +12,6 @@ AcceptTime has no offset and is in the configured zone (Asia/Shanghai).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from tracker.providers import evidence
@@ -90,5 +89,5 @@ def _event(trace: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Rea
     said = f"{station} {remark}" if remark and remark not in station else station
     reading = evidence.read_event(when, (action,), said, location, ctx.phrases)
     if said != station:
-        reading = evidence.Reading(replace(reading.event, text=station), reading.source)
+        reading = evidence.Reading(reading.event._replace(text=station), reading.source)
     return reading

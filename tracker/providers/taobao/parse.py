@@ -16,7 +16,6 @@ for offline-shipped orders as soon as they ship. Taobao has no push for this API
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from tracker.providers import evidence
@@ -75,7 +74,7 @@ def _event(step: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Read
     code = evidence.read_code(action.upper() if action else None, codes.ACTIONS, codes.GENERIC_ACTIONS)
     reading = evidence.read_event(when, (code,), text, None, ctx.phrases)
     if action and reading.event.raw_code != action:  # keep the action as sent
-        reading = evidence.Reading(replace(reading.event, raw_code=action), reading.source)
+        reading = evidence.Reading(reading.event._replace(raw_code=action), reading.source)
     return reading
 
 
