@@ -187,6 +187,17 @@ def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
 
 
 @pytest.mark.sqlite_only
+def test_an_import_gives_its_connection_back_with_the_default_page_cache(sqlite_engine: Engine) -> None:
+    """The import's larger page cache is for its own writes: the pooled connection goes back as it came."""
+    with sqlite_engine.connect() as conn:
+        default = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    repo.upsert_parcels(sqlite_engine, [ParcelFacts(courier="sf", waybill="SF1")], now=datetime.now(UTC))
+    with sqlite_engine.connect() as conn:  # the pool's one connection on a file: the import's
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == default
+    assert default != int(repo.IMPORT_TUNING["cache_size"])
+
+
+@pytest.mark.sqlite_only
 def test_stale_scan_uses_the_partial_index(sqlite_engine: Engine) -> None:
     couriers = ["yto", "zto", "sto", "yunda", "sf", "jt"]
     parcels = [_parcel(f"YT{i:013d}", courier=couriers[i % 6]) for i in range(3000)]

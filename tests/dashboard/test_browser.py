@@ -136,8 +136,7 @@ def pick(page, label: str, option: str, *, typed: bool = False) -> None:
         if typed:  # a long list is drawn in part: typing narrows it to the option
             field.fill(option)
         try:
-            wanted.wait_for(state="visible", timeout=5000)
-            wanted.click(timeout=5000)
+            wanted.click(timeout=5000)  # waits for the option to show
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
             continue

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -13,6 +12,7 @@ from sqlalchemy.engine import Connection
 from tracker.flags.candidates import text_regex
 from tracker.flags.rulesql import Context
 from tracker.flags.sqlfuncs import register_text_match
+from tracker.storage.db import driver_connection, sqlite_settings
 
 # PostgreSQL session setting under which the flag.parcel_id trigger does not look the parcel up
 PARCELS_CHECKED = "tracker.flag_parcels_checked"
@@ -32,21 +32,11 @@ def sqlite_tuned(conn: Connection) -> Iterator[None]:
     the same transaction, which holds the write lock from its start (BEGIN IMMEDIATE), so the parcel
     still exists. They cost a parcel lookup per opened flag. PRAGMA foreign_keys only takes effect
     outside a transaction: called before BEGIN."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    raw = driver_connection(conn)
     pragmas = dict(SQLITE_TUNING)
-    if not raw.in_transaction:
+    if conn.dialect.name == "sqlite" and not driver_connection(conn).in_transaction:
         pragmas["foreign_keys"] = "0"
-    saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in pragmas}
-    for name, value in pragmas.items():
-        raw.execute(f"PRAGMA {name} = {value}")
-    try:
+    with sqlite_settings(conn, pragmas):
         yield
-    finally:
-        for name, value in saved.items():
-            raw.execute(f"PRAGMA {name} = {int(value)}")
 
 
 def begin(conn: Connection) -> None:
@@ -74,11 +64,3 @@ def register_patterns(conn: Connection, ctx: Context) -> None:
     pattern = text_regex(ctx)
     if conn.dialect.name == "sqlite" and pattern:
         register_text_match(driver_connection(conn), pattern)
-
-
-def driver_connection(conn: Connection) -> Any:
-    """The DBAPI connection under `conn` (sqlite3's: pragmas, the transaction state, functions)."""
-    raw = conn.connection.driver_connection
-    if raw is None:
-        raise RuntimeError("the connection is closed")
-    return raw

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,6 +121,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The DBAPI connection under `conn` (sqlite3's: pragmas, the transaction state, functions)."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the connection is closed")
+    return raw
+
+
+@contextmanager
+def sqlite_settings(conn: Connection, pragmas: Mapping[str, str]) -> Iterator[None]:
+    """These SQLite pragmas (name -> integer value) on the connection for the block, each set back to its
+    value before afterwards: a pooled connection goes back to the pool as it came. Nothing on PostgreSQL."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = driver_connection(conn)
+    saved = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in pragmas}
+    for name, value in pragmas.items():
+        raw.execute(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            raw.execute(f"PRAGMA {name} = {int(value)}")
 
 
 def alembic_config(engine: Engine) -> Config:

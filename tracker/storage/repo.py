@@ -18,6 +18,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from tracker.domain import ParcelFacts
 from tracker.status import Direction
 from tracker.storage import rollups, scorecard_days
+from tracker.storage.db import sqlite_settings
 from tracker.storage.tables import AUDIT, PARCEL, RETURN_BUYER
 
 # Columns an import may set; tracking-snapshot columns are never touched by an import.
@@ -45,9 +46,7 @@ def upsert_parcels(
     rows merged into the parcel named. Returns (inserted, updated)."""
     if not parcels:
         return 0, 0
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(_IMPORT_CACHE)
+    with engine.connect() as conn, sqlite_settings(conn, IMPORT_TUNING), conn.begin():
         existing = set(_stored_keys(conn, {p.waybill for p in parcels}))
         known = select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing}))
         if existing:  # the scorecards' days the known parcels are in now (a new shipping time moves them)
@@ -72,8 +71,9 @@ def upsert_parcels(
 # SQLite's page cache of the connection writing an import: 64 MiB, not the default 2 MiB. A batch of parcels
 # goes into the parcel table's thirteen indexes at scattered places, and with the default cache most of those
 # pages were read again for every batch: the 100,000-row import is about 15% faster (bench/import.py). Pages
-# are cached as they are read, so a small database never fills it.
-_IMPORT_CACHE = "PRAGMA cache_size = -65536"
+# are cached as they are read, so a small database never fills it; set back once the import's batch is
+# written, so the pool's other connections (the board's reads) keep the default.
+IMPORT_TUNING = {"cache_size": str(-64 * 1024)}
 _KEY = attrgetter("courier", "waybill")
 # one JSON array parameter instead of an IN list of 10,000 parameters compiled for each batch
 _STORED_SQLITE = text("SELECT courier, waybill FROM parcel WHERE waybill IN (SELECT value FROM json_each(:waybills))")
