@@ -93,7 +93,8 @@ def test_slow_headers_and_bodies_are_dropped_and_fds_stay_bounded(server: PushSe
     dropped = [closed for closed, _ in results]
     assert all(dropped), f"{dropped.count(False)} slow connections still open after {DATA['give_up_after_seconds']} s"
     slow_bodies = [answer for _, answer in results[: DATA["slow_body_clients"]]]
-    assert all(a.startswith(b"HTTP/1.1 408") for a in slow_bodies), slow_bodies[:3]  # an answer, not silence
+    unanswered = [(i, a[:60]) for i, a in enumerate(slow_bodies) if not a.startswith(b"HTTP/1.1 408")]
+    assert not unanswered, unanswered  # an answer, not silence
     # held, not passing: an arrival beyond the cap is accepted and closed at once, but asyncio accepts a whole
     # burst before any of it is closed, so one sample under load can see every arrival; a server without the cap
     # would hold them all until the header time-out, across several samples
@@ -103,6 +104,7 @@ def test_slow_headers_and_bodies_are_dropped_and_fds_stay_bounded(server: PushSe
     assert _good_push(server) == 200
     assert server.open_fds() <= base_fds + DATA["fd_margin"]
     log = server.text()
-    assert "sent no complete request within 1 s" in log and "rejected (408)" in log
+    assert f"sent no complete request within {DATA['push']['header_timeout_seconds']:g} s" in log
+    assert "rejected (408)" in log
     assert "connections open, closing a new one" in log  # the cap was reached and held
     assert "Traceback" not in log
