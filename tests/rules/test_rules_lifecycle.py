@@ -114,3 +114,14 @@ def test_list_filters_by_kind_courier_and_state(db, settings) -> None:  # type: 
     with pytest.raises(TrackerError, match="expected a flag kind .*got 'nonsense'") as nonsense:
         lifecycle.list_flags(db.engine, kind="nonsense")
     assert nonsense.value.field == "kind"
+
+
+def test_an_evaluations_steps_account_for_its_time_once_each(db, settings) -> None:  # type: ignore[no-untyped-def]
+    """The seconds per step (what bench/rules.py prints) cover the whole evaluation, the commit included,
+    and no stretch of it is counted under two steps."""
+    _stale_parcel(db)
+    summary = evaluate_all(db.engine, now=T0 + 72 * H, settings=settings)
+    assert list(summary.steps)[0] == "setup" and list(summary.steps)[-1] == "commit"
+    assert {"text hits", "rules", "diff", "count", "open", "audit", "details"} <= set(summary.steps)
+    assert all(seconds >= 0 for seconds in summary.steps.values())
+    assert sum(summary.steps.values()) <= summary.seconds

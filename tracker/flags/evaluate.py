@@ -35,6 +35,7 @@ from tracker.flags.diff import desired, diff
 from tracker.flags.rulesql import Context
 from tracker.flags.temp import CHANGE, SCOPE, create_temp, drop_temp, index_changes
 from tracker.flags.texts import fill_lookups
+from tracker.flags.timing import StepClock
 from tracker.flags.writes import apply
 from tracker.settings import Settings
 
@@ -76,23 +77,34 @@ def evaluate_all(
     cycle touched) and apply the flag changes in one transaction. Returns the counts by kind."""
     started = time.perf_counter()
     summary = EvaluationSummary(now=now)
-    with engine.connect() as conn, sqlite_tuned(conn), conn.begin():
-        begin(conn)
-        create_temp(conn)  # drops what a failed evaluation left on this connection first
-        ctx = _context(conn, now=now, settings=settings, parcel_ids=parcel_ids)
-        register_patterns(conn, ctx)
-        fill_lookups(conn, settings)
-        desired(conn, ctx, summary.steps)
-        diff(conn, ctx, summary.steps)
-        _count(conn, summary)
-        if summary.reopened or summary.escalated or summary.resolved:
-            index_changes(conn)  # the updates look flags up in CHANGE (a first evaluation only opens)
-        apply(conn, ctx, summary)
-        ladder_positions(conn, ctx, settings)
-        late_shipment_exposure_details(conn, ctx, settings)
-        # not in a `finally`: after an error PostgreSQL refuses any statement until the rollback,
-        # and the DROP's error would hide the first one
-        drop_temp(conn)
+    steps = summary.steps
+    with engine.connect() as conn, sqlite_tuned(conn):
+        with conn.begin():
+            tick = StepClock(steps)
+            begin(conn)
+            create_temp(conn)  # drops what a failed evaluation left on this connection first
+            ctx = _context(conn, now=now, settings=settings, parcel_ids=parcel_ids)
+            register_patterns(conn, ctx)
+            fill_lookups(conn, settings)
+            tick("setup")
+            desired(conn, ctx, steps)
+            diff(conn, ctx, steps)
+            tick.restart()  # the two above timed their own steps
+            _count(conn, summary)
+            if summary.reopened or summary.escalated or summary.resolved:
+                index_changes(conn)  # the updates look flags up in CHANGE (a first evaluation only opens)
+            tick("count")
+            apply(conn, ctx, summary)
+            tick.restart()
+            ladder_positions(conn, ctx, settings)
+            late_shipment_exposure_details(conn, ctx, settings)
+            tick("details")
+            # not in a `finally`: after an error PostgreSQL refuses any statement until the rollback,
+            # and the DROP's error would hide the first one
+            drop_temp(conn)
+        # the commit: on SQLite the write-ahead log written, and copied into the database file when it has
+        # grown past the automatic checkpoint's size (a first evaluation: most of its time here)
+        tick("commit")
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -13,3 +13,7 @@ class StepClock:
         now = time.perf_counter()
         self.steps[name] = self.steps.get(name, 0.0) + now - self.last
         self.last = now
+
+    def restart(self) -> None:
+        """Count the next step from now: what ran since was timed elsewhere."""
+        self.last = time.perf_counter()
