@@ -84,6 +84,8 @@ def diff(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
         "action_key",
         "waybill",
         "value",
+        "last_update",
+        "shipped_at",
     ]
     rows = (
         select(
@@ -98,6 +100,8 @@ def diff(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
             d.c.action.label("action_key"),
             d.c.waybill,
             d.c.value,
+            d.c.last_update,
+            d.c.shipped_at,
         )
         .select_from(d.outerjoin(f, same(f, d)))
         .where(changed)

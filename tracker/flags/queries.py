@@ -68,7 +68,9 @@ def sql_form(kind: FlagKind) -> Callable[[SqlForm], SqlForm]:
     return register
 
 
-def _warn_escalate(ctx: Context, kind: FlagKind, column: Any, section: str, *where: Any) -> Iterator[Select]:
+def _warn_escalate(
+    ctx: Context, kind: FlagKind, column: Any, section: str, *where: Any, last_update: Any = None
+) -> Iterator[Select]:
     for limits, terms in groups(ctx, section):
         escalated = column <= ctx.ago(hours=limits.escalate_hours)
         yield select(
@@ -79,6 +81,7 @@ def _warn_escalate(ctx: Context, kind: FlagKind, column: Any, section: str, *whe
                 level=case((escalated, 1), else_=0),
                 anchor=epoch(column),
                 value=hours_since(ctx, column),
+                last_update=last_update,
             )
         ).where(*scoped(ctx, PARCEL, *where, column <= ctx.ago(hours=limits.warn_hours), *terms))
 
@@ -100,7 +103,8 @@ def no_first_scan(ctx: Context) -> Iterator[Select]:
 
 @sql_form(FlagKind.stale)
 def stale(ctx: Context) -> Iterator[Select]:
-    yield from _warn_escalate(ctx, FlagKind.stale, PARCEL.c.last_event_at, "stale", is_open(), not_final(), no_loss())
+    last = PARCEL.c.last_event_at  # never NULL here (older than the threshold): the parcel's last update
+    yield from _warn_escalate(ctx, FlagKind.stale, last, "stale", is_open(), not_final(), no_loss(), last_update=last)
 
 
 @sql_form(FlagKind.lost_suspected)

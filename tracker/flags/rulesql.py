@@ -32,11 +32,17 @@ from tracker.rules.policy import override_groups
 from tracker.settings import RuleOverride, RulesConfig
 from tracker.status import FINAL_STATUSES, FactKind, FlagKind, Severity
 from tracker.storage.repo import PARCEL
+from tracker.storage.rollups import parcel_last_update
 from tracker.storage.tables import FACT
 
 FINAL = sorted(str(s) for s in FINAL_STATUSES)
 RETURN: Any = literal_column("'return'")  # a literal, so the planner matches the partial index predicate
-COLUMNS = ("parcel_id", "kind", "severity", "level", "anchor", "value", "action", "courier", "waybill")
+# last_update and shipped_at: what an opened flag copies from its parcel (the board's ageing, the scorecards' hours
+# to recount), read here with the row the rule reads instead of by a parcel lookup per opened flag
+COLUMNS = (
+    "parcel_id", "kind", "severity", "level", "anchor", "value", "action", "courier", "waybill", "last_update",
+    "shipped_at",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,11 @@ def flag_row(
     anchor: Any = 0,
     value: Any = None,
     action: Any = None,
+    last_update: Any = None,
 ) -> list[Any]:
+    """The DESIRED columns (COLUMNS) of a row of `src` (the parcel table, or a table with its columns) raising
+    `kind`. `last_update`: the parcel's last update when the rule knows it is a plainer column (the stale scan's
+    last event, never NULL there, is in its covering index; rollups.parcel_last_update also reads created_at)."""
     return [
         src.c.id.label("parcel_id"),
         literal(str(kind), String).label("kind"),
@@ -73,6 +83,8 @@ def flag_row(
         (action if action is not None else literal(str(kind), String)).label("action"),
         src.c.courier.label("courier"),
         src.c.waybill.label("waybill"),
+        (last_update if last_update is not None else parcel_last_update(src)).label("last_update"),
+        src.c.shipped_at.label("shipped_at"),
     ]
 
 

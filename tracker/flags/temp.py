@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateTable, SchemaItem
 
+from tracker.storage.tables import FLAG, PARCEL
+
 _tmp = MetaData()
 
 
@@ -42,6 +44,9 @@ CAND = _temp(
     Column("status", String(32)),
     Column("status_text", String),
     Column("is_open", Boolean),
+    Column("last_event_at", PARCEL.c.last_event_at.type),
+    Column("shipped_at", PARCEL.c.shipped_at.type),
+    Column("created_at", PARCEL.c.created_at.type),
 )
 
 # one row per parcel and kind: SQLite keeps it as one B-tree in (parcel_id, kind) order; PostgreSQL fills
@@ -60,6 +65,8 @@ DESIRED = _temp(
     Column("action", String(64)),
     Column("courier", String(32)),
     Column("waybill", String(40)),
+    Column("last_update", FLAG.c.last_update.type),
+    Column("shipped_at", PARCEL.c.shipped_at.type),
     PrimaryKeyConstraint("parcel_id", "kind").ddl_if(dialect="sqlite"),
     sqlite_with_rowid=False,
 )
@@ -83,6 +90,9 @@ CHANGE = _temp(
     Column("value", Integer),
     Column("zh", String),
     Column("en", String),
+    # what an opened flag copies from its parcel, as the rule read it (rulesql.COLUMNS)
+    Column("last_update", FLAG.c.last_update.type),
+    Column("shipped_at", PARCEL.c.shipped_at.type),
 )
 
 ACTION = _temp("_rule_action", Column("key", String(64), primary_key=True), Column("zh", String), Column("en", String))

@@ -132,6 +132,17 @@ def mark_hours(conn: Connection, shipped: Iterable[str]) -> None:
         conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE"), [{"hour": h} for h in hours])
 
 
+def mark_shipping(conn: Connection, shipped_at: Select) -> None:
+    """Mark the hours of the shipping times `shipped_at` selects (one column of PARCEL.c.shipped_at's type, as
+    stored; NULLs skipped): for a writer that read them with the rows it changes, on either database."""
+    column = shipped_at.subquery().c[0]
+    if conn.dialect.name == "postgresql":
+        conn.execute(mark_shipped(column))
+        return
+    hours = select(func.substr(column, 1, 13)).where(column.is_not(None)).distinct()
+    conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
+
+
 def mark_shipped(shipped_at: Any) -> Insert:
     """PostgreSQL: an INSERT of the UTC hours of `shipped_at` (a column of some FROM) into scorecard_dirty,
     as the triggers of migration 0016 write them."""
