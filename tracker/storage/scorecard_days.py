@@ -9,8 +9,8 @@ The rollup is kept by recomputing days, never by adding to them:
   parcel added or removed, its courier, shipping or delivery time changed, a flag opened or removed, a claim
   added, removed, filed or paid. Triggers (migration 0016) mark claims, removed flags and, on PostgreSQL,
   parcels, whoever writes. Where a trigger cost too much the writer marks in one statement per batch: the
-  evaluation its opened flags (`mark_parcels` on SQLite, `mark_shipped` in PostgreSQL's opening statement;
-  a trigger per flag cost the 1M first evaluation 0.2-0.5 s), and on SQLite the import and the ingest their
+  evaluation its opened flags (`mark_shipping`, from the shipping times the rules read with each flag; a
+  trigger per flag cost the 1M first evaluation 0.2-0.5 s), and on SQLite the import and the ingest their
   parcels (`mark_hours`, `mark_parcels`; parcel triggers cost the import half its speed again);
 - `refresh` recomputes the local days those hours fall in, from the rows, and clears the hours it took
   (DELETE ... RETURNING: an hour marked meanwhile stays for the next refresh);
@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, case, delete, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ColumnElement, Insert, Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from tracker.status import CENT
 from tracker.storage.tables import CLAIM, FLAG, PARCEL, ROLLUP_STATE, SCORECARD_DAY, SCORECARD_DIRTY
@@ -117,9 +117,7 @@ def mark_parcels(conn: Connection, parcel_ids: Iterable[int] | Select) -> None:
     ids = parcel_ids if isinstance(parcel_ids, Select) else list(parcel_ids)
     if isinstance(ids, list) and not ids:
         return
-    hour = func.substr(PARCEL.c.shipped_at, 1, 13)
-    hours = select(hour).where(PARCEL.c.id.in_(ids), PARCEL.c.shipped_at.is_not(None)).distinct()
-    conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
+    mark_shipping(conn, select(PARCEL.c.shipped_at).where(PARCEL.c.id.in_(ids)))
 
 
 def mark_hours(conn: Connection, shipped: Iterable[str]) -> None:
@@ -133,22 +131,17 @@ def mark_hours(conn: Connection, shipped: Iterable[str]) -> None:
 
 
 def mark_shipping(conn: Connection, shipped_at: Select) -> None:
-    """Mark the hours of the shipping times `shipped_at` selects (one column of PARCEL.c.shipped_at's type, as
-    stored; NULLs skipped): for a writer that read them with the rows it changes, on either database."""
+    """Mark the UTC hours of the shipping times `shipped_at` selects (one column of PARCEL.c.shipped_at's type;
+    NULLs skipped), as the triggers of migration 0016 write them: for a writer that read them with the rows it
+    changes, on either database (SQLite stores the time as text, its first 13 characters are the hour)."""
     column = shipped_at.subquery().c[0]
-    if conn.dialect.name == "postgresql":
-        conn.execute(mark_shipped(column))
-        return
-    hours = select(func.substr(column, 1, 13)).where(column.is_not(None)).distinct()
-    conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
-
-
-def mark_shipped(shipped_at: Any) -> Insert:
-    """PostgreSQL: an INSERT of the UTC hours of `shipped_at` (a column of some FROM) into scorecard_dirty,
-    as the triggers of migration 0016 write them."""
-    hour = func.to_char(func.timezone("UTC", shipped_at), "YYYY-MM-DD HH24")
-    hours = select(hour).where(shipped_at.is_not(None)).distinct()
-    return postgresql.insert(SCORECARD_DIRTY).from_select(["hour"], hours).on_conflict_do_nothing()
+    pg = conn.dialect.name == "postgresql"
+    hour = func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24") if pg else func.substr(column, 1, 13)
+    hours = select(hour).where(column.is_not(None)).distinct()
+    if pg:
+        conn.execute(postgresql.insert(SCORECARD_DIRTY).from_select(["hour"], hours).on_conflict_do_nothing())
+    else:
+        conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
 
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:
