@@ -404,6 +404,8 @@ def queue_page(
             FLAG.c.opened_at,
             FLAG.c.next_action_zh,
             FLAG.c.next_action_en,
+            FLAG.c.action_key,
+            FLAG.c.action_value,
             FLAG.c.note,
             FLAG.c.parcel_id,
             *(expr.label(f"page_key_{i}") for i, (expr, _) in enumerate(keys)),
@@ -564,6 +566,8 @@ def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
             return [dict(r._mapping) for r in conn.execute(query)]
 
         flags = rows(select(FLAG).where(FLAG.c.parcel_id == parcel_id).order_by(FLAG.c.opened_at))
+        for flag in flags:
+            flag["waybill"] = row.waybill  # its next action names it (tracker/flags/next_action.py)
         claims = rows(select(CLAIM).where(CLAIM.c.parcel_id == parcel_id).order_by(CLAIM.c.created_at))
         entities = [("parcel", [parcel_id]), ("flag", [f["id"] for f in flags]), ("claim", [c["id"] for c in claims])]
         audit_where = or_(*(and_(AUDIT.c.entity == e, AUDIT.c.entity_id.in_(ids)) for e, ids in entities if ids))

@@ -21,6 +21,7 @@ from claims.export import formula_text
 from dashboard import data
 from dashboard.i18n import t
 from tracker import labels
+from tracker.flags import next_action
 from tracker.sheets import XLSX_MIME, Column, local_time, write_table
 
 STREAM_ROWS = 2000  # rows fetched from the database at a time
@@ -29,8 +30,18 @@ STREAM_ROWS = 2000  # rows fetched from the database at a time
 # --- the exception queue ---------------------------------------------------------------------------------
 
 
-def queue_rows(engine: Engine, f: data.QueueFilter, *, now: datetime, sort: str, limit: int) -> Iterator[dict]:
-    """The queue's rows for filter `f` in the table's order, at most `limit`, streamed from the database."""
+def queue_rows(
+    engine: Engine,
+    f: data.QueueFilter,
+    *,
+    now: datetime,
+    sort: str,
+    limit: int,
+    actions: Mapping[str, Any],
+    couriers: Mapping[str, Any],
+) -> Iterator[dict]:
+    """The queue's rows for filter `f` in the table's order, at most `limit`, streamed from the database, each
+    with its next action (tracker/flags/next_action.py)."""
     p, fl = data.PARCEL, data.FLAG
     query = (
         select(
@@ -50,6 +61,8 @@ def queue_rows(engine: Engine, f: data.QueueFilter, *, now: datetime, sort: str,
             fl.c.opened_at,
             fl.c.next_action_zh,
             fl.c.next_action_en,
+            fl.c.action_key,
+            fl.c.action_value,
             fl.c.note,
         )
         .join(p, p.c.id == fl.c.parcel_id)
@@ -59,7 +72,11 @@ def queue_rows(engine: Engine, f: data.QueueFilter, *, now: datetime, sort: str,
     )
     with engine.connect() as conn:
         for row in conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(query):
-            yield dict(row._mapping)
+            out = dict(row._mapping)
+            out["next_action_zh"], out["next_action_en"] = next_action.texts_with(
+                out, actions=actions, couriers=couriers
+            )
+            yield out
 
 
 def queue_columns(lang: str, couriers: Mapping[str, Any]) -> list[Column]:
@@ -95,6 +112,7 @@ def queue_xlsx(
     lang: str,
     tz: tzinfo,
     couriers: Mapping[str, Any],
+    actions: Mapping[str, Any],
     limit: int,
     total: int | None = None,
 ) -> bytes:
@@ -107,7 +125,7 @@ def queue_xlsx(
         title=t("nav_queue", lang),
         columns=queue_columns(lang, couriers),
         tz=tz,
-        rows=queue_rows(engine, f, now=now, sort=sort, limit=limit),
+        rows=queue_rows(engine, f, now=now, sort=sort, limit=limit, actions=actions, couriers=couriers),
         notes=notes,
         notes_title=t("export_notes", lang),
     )
@@ -269,9 +287,21 @@ def queue_download(b: Any, f: data.QueueFilter, *, sort: str, total: int) -> Non
     """The queue page's button: every row the filters select (not only the page shown), as XLSX."""
     limit = b.settings.board.export_max_rows
     engine, now, lang, tz, couriers = b.engine, b.now, b.lang, b.settings.tz, b.settings.couriers
+    actions = b.settings.next_actions
 
     def make() -> bytes:
-        return queue_xlsx(engine, f, now=now, sort=sort, lang=lang, tz=tz, couriers=couriers, limit=limit, total=total)
+        return queue_xlsx(
+            engine,
+            f,
+            now=now,
+            sort=sort,
+            lang=lang,
+            tz=tz,
+            couriers=couriers,
+            actions=actions,
+            limit=limit,
+            total=total,
+        )
 
     _button(b, b.t("export_queue"), total, make, "exceptions", "q_export_xlsx")
 

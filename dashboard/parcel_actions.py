@@ -21,6 +21,7 @@ from dashboard.components import DATE_FORMAT, lazy_fold, run_action, table, yuan
 from dashboard.context import Board
 from dashboard.i18n import kind_label, state_label
 from tracker.escape import streamlit_md as md
+from tracker.flags import next_action
 from tracker.status import FlagState
 
 
@@ -37,7 +38,8 @@ FLAG_BUTTONS = (("ack", "flag.ack"), ("assign", "flag.assign"), ("add_note", "fl
 def flag_actions(b: Board, flag: dict[str, Any]) -> None:
     """One unresolved flag: what it is, its next action whole (not a cut-off table cell), and its actions."""
     fid = flag["id"]
-    action = flag["next_action_zh"] if b.lang == "zh" else flag["next_action_en"]
+    zh, en = next_action.texts(flag, b.settings)
+    action = zh if b.lang == "zh" else en
     with st.container(border=True):
         head = [
             f"{kind_label(flag['kind'], b.lang)} #{fid}",

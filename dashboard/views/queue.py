@@ -21,6 +21,7 @@ from dashboard.data import SORTS, QueueFilter
 from dashboard.export_buttons import queue_download
 from dashboard.i18n import kind_label, state_label
 from tracker.escape import streamlit_md as md
+from tracker.flags import next_action
 from tracker.status import FlagKind, FlagState
 
 b = board()
@@ -154,9 +155,9 @@ page = offset // size + 1
 rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=size, offset=offset, after=keys["after"].get(page))
 if rows:
     keys["after"][page + 1] = rows[-1]["page_key"]
-action_col = "next_action_zh" if b.lang == "zh" else "next_action_en"
 for r in rows:
-    r["next_action"] = r[action_col]
+    zh, en = next_action.texts(r, b.settings)
+    r["next_action"] = zh if b.lang == "zh" else en
     r["age"] = age_text(b, r["last_update"])
     r["courier"] = b.courier(r["courier"])  # the name people say (a name stays itself)
 # key columns first (a phone sees these without scrolling the table): waybill, courier, kind, age, next action

@@ -119,6 +119,7 @@ def test_queue_export_holds_every_filtered_row_in_chinese(many, now):
             lang="zh",
             tz=TZ,
             couriers=COURIERS,
+            actions=SETTINGS.next_actions,
             limit=SETTINGS.board.export_max_rows,
         )
     )
@@ -146,7 +147,19 @@ def test_queue_export_holds_every_filtered_row_in_chinese(many, now):
 def test_queue_export_in_english_and_cut_at_the_bound(many, now):
     f = QueueFilter()
     total = data.queue_count(many, f, now=now)
-    book, sheet = _read(queue_xlsx(many, f, now=now, sort="oldest", lang="en", tz=TZ, couriers=COURIERS, limit=60))
+    book, sheet = _read(
+        queue_xlsx(
+            many,
+            f,
+            now=now,
+            sort="oldest",
+            lang="en",
+            tz=TZ,
+            couriers=COURIERS,
+            actions=SETTINGS.next_actions,
+            limit=60,
+        )
+    )
     assert [c.value for c in sheet[1]][:4] == ["Flag", "Waybill", "Order", "Courier"]
     assert sheet.max_row == 61
     assert {r[3] for r in sheet.iter_rows(min_row=2, values_only=True)} <= {"ZTO Express", "SF Express"}

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tracker.errors import TrackerError
-from tracker.flags import evaluate_all, facts
+from tracker.flags import evaluate_all, facts, lifecycle
 from tracker.storage.repo import AUDIT, PARCEL
 from tracker.storage.rows import ParcelFactRow
 from tracker.storage.tables import FLAG
@@ -41,9 +41,8 @@ def test_return_agreed_sets_the_case_and_starts_the_express_ladder(db, settings)
     )
     assert (audit.actor, audit.entity_id, audit.detail["express"]) == ("agent.li", p, True)
     evaluate_all(db.engine, now=NOW, settings=settings)
-    with db.engine.connect() as conn:
-        flag = conn.execute(select(FLAG).where(FLAG.c.parcel_id == p, FLAG.c.kind == "refund_deadline")).one()
-    assert (flag.level, flag.next_action_zh) == (2, "极速退款截止还剩3天,仍无退货物流:再次电话联系买家")
+    (flag,) = lifecycle.list_flags(db.engine, settings=settings, kind="refund_deadline", waybill="ZT7512345678901")
+    assert (flag["level"], flag["next_action_zh"]) == (2, "极速退款截止还剩3天,仍无退货物流:再次电话联系买家")
 
 
 def test_return_short_keeps_counts_and_weights(db, settings) -> None:  # type: ignore[no-untyped-def]

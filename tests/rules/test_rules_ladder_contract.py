@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tracker.flags import evaluate_all
+from tracker.flags import evaluate_all, next_action
 from tracker.rules import refund_deadline
 from tracker.rules.ladder import Ladder, LadderPosition
 from tracker.status import TrackingStatus
-from tracker.storage.tables import FLAG
+from tracker.storage.tables import FLAG, PARCEL
 
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
 D, S = timedelta(days=1), timedelta(seconds=1)
@@ -38,9 +38,9 @@ def test_rule_and_sql_write_the_same_position_and_the_text_counts_down(sqlite_db
         evaluate_all(sqlite_db.engine, now=now, settings=settings)
         with sqlite_db.engine.begin() as conn:
             row = conn.execute(
-                select(FLAG.c.id, FLAG.c.level, FLAG.c.details, FLAG.c.next_action_zh).where(
-                    FLAG.c.parcel_id == parcel_id, FLAG.c.kind == "refund_deadline"
-                )
+                select(FLAG, PARCEL.c.waybill)
+                .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+                .where(FLAG.c.parcel_id == parcel_id, FLAG.c.kind == "refund_deadline")
             ).one()
             if day == 3:  # a person acknowledges it: the text still counts down
                 conn.execute(update(FLAG).where(FLAG.c.id == row.id).values(state="acknowledged"))
@@ -49,7 +49,7 @@ def test_rule_and_sql_write_the_same_position_and_the_text_counts_down(sqlite_db
         at = LadderPosition.from_details(row.details)
         assert at is not None and at.ladder == (Ladder.express if express else Ladder.ordinary)
         assert at.level == row.level == pure.level and at.days_left == 8 - day
-        assert f"还剩{8 - day}天" in row.next_action_zh
+        assert f"还剩{8 - day}天" in (next_action.texts(row._mapping, settings)[0] or "")  # as people read it
         seen.append((at.step, at.action))
     if express:
         assert seen[0] == (1, "message_then_phone") and (4, "lead_reject") in seen

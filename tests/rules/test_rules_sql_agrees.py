@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from tracker.domain import TrackingEvent
-from tracker.flags import evaluate_all, text_hits
+from tracker.flags import evaluate_all, next_action, text_hits
 from tracker.flags.candidates import text_regex
 from tracker.flags.details import exposure_extra
 from tracker.flags.rulesql import Context
@@ -146,13 +146,19 @@ def _pure(engine, settings: Settings, ids: list[int], now: datetime) -> dict:  #
     return expected
 
 
-def _stored(engine) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    query = select(FLAG).where(FLAG.c.state != str(FlagState.resolved))
+def _stored(engine, settings: Settings) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The unresolved flags as read (their next actions rendered: tracker/flags/next_action.py)."""
+    query = (
+        select(FLAG, PARCEL.c.waybill)
+        .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+        .where(FLAG.c.state != str(FlagState.resolved))
+    )
     with engine.connect() as conn:
-        return {
-            (r.parcel_id, r.kind): (r.severity, r.level, r.next_action_zh, r.next_action_en)
-            for r in conn.execute(query)
-        }
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    next_action.fill(rows, settings)
+    return {
+        (r["parcel_id"], r["kind"]): (r["severity"], r["level"], r["next_action_zh"], r["next_action_en"]) for r in rows
+    }
 
 
 def test_sql_evaluation_matches_the_pure_rules(db, settings) -> None:  # type: ignore[no-untyped-def]
@@ -160,7 +166,7 @@ def test_sql_evaluation_matches_the_pure_rules(db, settings) -> None:  # type: i
     ids = _sample(db, random.Random(20261123), 260)
     evaluate_all(db.engine, now=NOW, settings=settings)
     expected = _pure(db.engine, settings, ids, NOW)
-    stored = _stored(db.engine)
+    stored = _stored(db.engine, settings)
     assert {k: v for k, v in stored.items() if expected.get(k) != v} == {
         k: v for k, v in expected.items() if stored.get(k) != v
     }
@@ -172,7 +178,7 @@ def test_sql_evaluation_matches_the_pure_rules(db, settings) -> None:  # type: i
     later = NOW + timedelta(hours=36)
     evaluate_all(db.engine, now=later, settings=settings)
     again = {k: v[:2] for k, v in _pure(db.engine, settings, ids, later).items()}
-    assert {k: v[:2] for k, v in _stored(db.engine).items()} == again
+    assert {k: v[:2] for k, v in _stored(db.engine, settings).items()} == again
 
 
 def test_evaluating_some_parcels_touches_only_their_flags(db, settings) -> None:  # type: ignore[no-untyped-def]
@@ -181,7 +187,7 @@ def test_evaluating_some_parcels_touches_only_their_flags(db, settings) -> None:
     b = db.parcel(created=old, waybill="YT0000000000002", shipped_at=old)
     summary = evaluate_all(db.engine, now=NOW, settings=settings, parcel_ids=[a])
     assert dict(summary.opened) == {"no_first_scan": 1}
-    assert set(_stored(db.engine)) == {(a, "no_first_scan")}
+    assert set(_stored(db.engine, settings)) == {(a, "no_first_scan")}
     db.set(a, first_scan_at=NOW, last_event_at=NOW, status=str(TrackingStatus.in_transit))
     summary = evaluate_all(db.engine, now=NOW, settings=settings, parcel_ids=[b])
     assert dict(summary.opened) == {"no_first_scan": 1} and not summary.resolved
@@ -190,9 +196,8 @@ def test_evaluating_some_parcels_touches_only_their_flags(db, settings) -> None:
 
 
 def test_next_action_texts_match_the_pure_fill_on_every_path(db, settings) -> None:  # type: ignore[no-untyped-def]
-    """The SQL cuts templates per courier and concatenates; what the cut does not cover goes through
-    replace() (an unknown courier, a brace in a courier name or a waybill, a template with three
-    placeholders): every path gives actions.fill's text."""
+    """The key and number an evaluation stores, rendered when read, give the pure rules' text, also for an
+    unknown courier, a brace in a courier name or a waybill, and a template with three placeholders."""
     odd = settings.couriers["sf"].model_copy(update={"name": "奇{waybill}怪", "name_en": "Odd {days}"})
     actions = dict(settings.next_actions)
     actions["stale"] = ActionText(zh="{hours}小时:{waybill}/{days}/{courier}", en=actions["stale"].en)
@@ -207,7 +212,7 @@ def test_next_action_texts_match_the_pure_fill_on_every_path(db, settings) -> No
     evaluate_all(db.engine, now=NOW, settings=settings)
     expected = _pure(db.engine, settings, ids, NOW)
     assert {k for k in expected if k[1] == "stale"} == {(i, "stale") for i in ids}
-    assert _stored(db.engine) == expected
+    assert _stored(db.engine, settings) == expected
 
 
 def _text_state(engine) -> tuple[str | None, int]:  # type: ignore[no-untyped-def]
@@ -221,7 +226,7 @@ def _agrees(engine, settings: Settings, ids: list[int]) -> dict:  # type: ignore
     """Evaluate at NOW; the stored unresolved flags equal the pure rules' (kinds and levels), which are returned."""
     evaluate_all(engine, now=NOW, settings=settings)
     expected = {k: v[:2] for k, v in _pure(engine, settings, ids, NOW).items()}
-    assert {k: v[:2] for k, v in _stored(engine).items()} == expected
+    assert {k: v[:2] for k, v in _stored(engine, settings).items()} == expected
     return expected
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tracker.flags import evaluate_all
+from tracker.flags import evaluate_all, next_action
 from tracker.flags.details import exposure_extra
 from tracker.flags.views import load_views
 from tracker.rules import evaluate_parcel, resolve_policy
@@ -28,7 +28,7 @@ from tracker.rules.tmall_timers import (
 )
 from tracker.settings import ConfigError, Settings
 from tracker.status import FactKind, FlagKind, FlagState
-from tracker.storage.tables import FLAG
+from tracker.storage.tables import FLAG, PARCEL
 from tracker.tmall import parse_tmall, tmall_rules
 
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
@@ -174,12 +174,20 @@ def _pure(engine, settings: Settings, ids: list[int], now: datetime) -> dict:  #
     return expected
 
 
-def _stored(engine) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _stored(engine, settings: Settings) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The unresolved flags as read (their next actions rendered: tracker/flags/next_action.py)."""
+    query = (
+        select(FLAG, PARCEL.c.waybill)
+        .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+        .where(FLAG.c.state != str(FlagState.resolved))
+    )
     with engine.connect() as conn:
-        return {
-            (r.parcel_id, r.kind): (r.severity, r.level, r.anchor, r.next_action_zh, r.next_action_en)
-            for r in conn.execute(select(FLAG).where(FLAG.c.state != str(FlagState.resolved)))
-        }
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    next_action.fill(rows, settings)
+    return {
+        (r["parcel_id"], r["kind"]): (r["severity"], r["level"], r["anchor"], r["next_action_zh"], r["next_action_en"])
+        for r in rows
+    }
 
 
 def _details(engine, parcel_id: int, kind: FlagKind) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -204,7 +212,7 @@ def test_buyer_reached_resets_the_unreachable_attempts(db, settings) -> None:  #
         for kind in kinds:
             db.fact(pid, kind, agreed + timedelta(days=1))
     evaluate_all(db.engine, now=NOW, settings=settings)
-    stored = _stored(db.engine)
+    stored = _stored(db.engine, settings)
     assert stored == _pure(db.engine, settings, list(ids.values()), NOW)
     abandoned = {name for name, pid in ids.items() if (pid, "return_abandoned") in stored}
     assert abandoned == {"two_attempts", "reached_then_two"}
@@ -235,7 +243,7 @@ def test_a_third_party_signature_without_consent_opens_delivered_disputed(db, se
         for kind in kinds:
             db.fact(pid, kind, at, {"signer": "门卫", "consent": kind == "signed_with_consent"})
     evaluate_all(db.engine, now=NOW, settings=settings)
-    stored = _stored(db.engine)
+    stored = _stored(db.engine, settings)
     assert stored == _pure(db.engine, settings, list(ids.values()), NOW)
     disputed = {
         name: stored[(pid, "delivered_disputed")][3]
@@ -263,7 +271,7 @@ def test_a_return_lighter_than_shipped_beyond_the_tolerance_is_partial(db, setti
     db.fact(counted, "return_short", at, {"items_claimed": 3, "items_received": 2})
     db.fact(counted, "return_weighed", at, {"shipped_g": 900, "returned_g": 900})
     evaluate_all(db.engine, now=NOW, settings=settings)
-    stored = _stored(db.engine)
+    stored = _stored(db.engine, settings)
     assert stored == _pure(db.engine, settings, [*ids.values(), counted], NOW)
     partial = {g for g, pid in ids.items() if (pid, "return_partial") in stored}
     assert partial == {1200 - tolerance - 1}  # exactly the tolerance lighter is not short; one gram more is
@@ -279,7 +287,7 @@ def test_late_shipment_shows_the_exposure_in_cny_and_points(db, settings) -> Non
     )
     unpriced = db.parcel(created=paid, waybill="YT7000000000002", order_id="L2", paid_at=paid)
     evaluate_all(db.engine, now=NOW, settings=settings)
-    stored = _stored(db.engine)
+    stored = _stored(db.engine, settings)
     assert stored == _pure(db.engine, settings, [priced, unpriced], NOW)
     zh, en = stored[(priced, "late_shipment")][3:]
     assert "269.70元" in zh and "26,970天猫积分" in zh and "269.70 CNY (26,970 Tmall points)" in en

@@ -4,7 +4,7 @@ into the planner's plain values."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,12 +16,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert, case_key
 from tracker.alerts.planning import parse_alert_key
 from tracker.alerts.schedule import local_date
-from tracker.settings import CourierConfig
+from tracker.flags import next_action
+from tracker.settings import Settings
 from tracker.storage.tables import ALERT, CLAIM, FLAG, PARCEL
 
 _FLAG_COLUMNS = (
     FLAG.c.id.label("flag_id"), FLAG.c.parcel_id, FLAG.c.kind, FLAG.c.severity, FLAG.c.level, FLAG.c.state,
-    FLAG.c.opened_at, FLAG.c.escalated_at, FLAG.c.next_action_zh, FLAG.c.next_action_en, FLAG.c.details,
+    FLAG.c.opened_at, FLAG.c.escalated_at, FLAG.c.next_action_zh, FLAG.c.next_action_en, FLAG.c.action_key,
+    FLAG.c.action_value, FLAG.c.details,
     PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.shop, PARCEL.c.province, PARCEL.c.buyer_id,
     PARCEL.c.order_id, PARCEL.c.direction, PARCEL.c.shipped_at, PARCEL.c.last_event_at, PARCEL.c.paid_at,
     PARCEL.c.refund_deadline,
@@ -56,11 +58,9 @@ def load_claims(
         return [ClaimFacts(**row._mapping) for row in conn.execute(query.order_by(CLAIM.c.id))]
 
 
-def load_flags(
-    engine: Engine, couriers: Mapping[str, CourierConfig], *, lead_kinds: Sequence[str], since: datetime
-) -> list[FlagFacts]:
-    """Open flags, plus any flag opened since `since` (for the digest), with their parcels; lead-kind
-    flags carry their parcels' claims."""
+def load_flags(engine: Engine, settings: Settings, *, lead_kinds: Sequence[str], since: datetime) -> list[FlagFacts]:
+    """Open flags, plus any flag opened since `since` (for the digest), with their parcels and next actions;
+    lead-kind flags carry their parcels' claims."""
     query = (
         select(*_FLAG_COLUMNS)
         .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
@@ -73,9 +73,11 @@ def load_flags(
     claims: dict[int, list[ClaimFacts]] = {}
     for claim in load_claims(engine, lost_parcels):
         claims.setdefault(claim.parcel_id, []).append(claim)
+    next_action.fill(rows, settings)
     facts = []
     for row in rows:
-        courier = couriers.get(row["courier"])
+        del row["action_key"], row["action_value"]
+        courier = settings.couriers.get(row["courier"])
         row["details"] = row["details"] or {}
         row["courier_name"] = courier.name if courier else row["courier"]
         row["courier_name_en"] = courier.name_en if courier else row["courier"]

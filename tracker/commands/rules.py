@@ -106,7 +106,14 @@ def flags(
 
     app = ctx_app(ctx)
     rows = lifecycle.list_flags(
-        app.engine, kind=kind, courier=courier, state=state, waybill=waybill, limit=limit, offset=offset
+        app.engine,
+        kind=kind,
+        courier=courier,
+        state=state,
+        waybill=waybill,
+        limit=limit,
+        offset=offset,
+        settings=app.settings,
     )
     columns = FLAG_COLUMNS if fmt in (Format.table, Format.xlsx) else [*FLAG_COLUMNS, "details"]
     emit(rows, columns, fmt, tz=app.settings.tz, couriers=app.settings.couriers)

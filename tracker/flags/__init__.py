@@ -1,7 +1,8 @@
 """Flags in storage. The evaluation (evaluate.py, the steps drawn in its docstring): the SQL forms of the
 rules (queries.py, one per kind; candidates.py, the status rules; their building blocks in rulesql.py and
 sqlfuncs.py), the temporary tables (temp.py), the dialect specifics (dialect.py), the diff (diff.py), the
-writes (writes.py), the next-action text in SQL (texts.py) and the details written after (details.py).
+writes (writes.py) and the details written after (details.py); next actions are rendered when read
+(next_action.py).
 Besides: the people's side of the lifecycle (lifecycle.py), manual facts (facts.py), parcel views for the
 pure rules (views.py) and Tmall's timers (timers.py)."""
 

@@ -36,7 +36,7 @@ def _statuses() -> list[str]:
     return sorted({str(s) for r in STATUS_RULES for s in r.statuses})
 
 
-_COLUMNS = ("id", "courier", "waybill", "status", "status_text", "is_open", "last_event_at", "shipped_at", "created_at")
+_COLUMNS = ("id", "courier", "status", "status_text", "is_open", "last_event_at", "shipped_at", "created_at")
 
 
 def _text_terms() -> list[Any]:

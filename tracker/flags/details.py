@@ -1,6 +1,7 @@
-"""What some flags carry besides their level, written after the changes: the refund ladder's position and
-the late-shipment exposure (as details, and in the next action's text). Few rows: read, computed by the
-pure functions of tracker/rules/, and updated where they changed."""
+"""What some flags carry besides their level, written after the changes: the refund ladder's position (as
+details, and its next action's key and days left) and the late-shipment exposure (as details, and in the
+next action's stored text). Few rows: read, computed by the pure functions of tracker/rules/, and updated
+where they changed."""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ from tracker.storage.repo import PARCEL
 from tracker.storage.tables import FLAG
 
 
-def ladder_positions(conn: Connection, ctx: Context, settings: Settings) -> None:
+def ladder_positions(conn: Connection, ctx: Context) -> None:
     """Every unresolved refund_deadline flag (in scope) gets its ladder position as details (the contract alert
-    planning reads, tracker.rules.ladder) and its next action with today's days left: the text counts down
-    with each evaluation instead of keeping the days of the moment the step was reached. Few rows: one
-    read, and an update only for the flags whose position or days changed (docs/domain.md)."""
+    planning reads, tracker.rules.ladder) and its next action's key and today's days left (rendered when
+    read, tracker/flags/next_action.py): the text counts down with each evaluation instead of keeping the
+    days of the moment the step was reached. Few rows: one read, and an update only for the flags whose
+    position or days changed (docs/domain.md)."""
     p = PARCEL.c
     rows = _unresolved(
         conn, ctx, FlagKind.refund_deadline, [p.refund_deadline, p.refund_express], p.refund_deadline.is_not(None)
@@ -39,9 +41,28 @@ def ladder_positions(conn: Connection, ctx: Context, settings: Settings) -> None
         at = position(ctx.config.refund_ladder, express=bool(row.refund_express), deadline=deadline, now=ctx.now)
         if at is None:
             continue
-        texts = _next_action(row, settings, at.action_key, at.days_left)
-        changes += _changed(row, at.to_details(), texts)
-    _write(conn, changes)
+        details = at.to_details()
+        if (details, at.action_key, at.days_left, None, None) != (
+            row.details,
+            row.action_key,
+            row.action_value,
+            row.next_action_zh,
+            row.next_action_en,
+        ):
+            changes.append({"fid": row.id, "new_details": details, "key": at.action_key, "value": at.days_left})
+    if changes:
+        conn.execute(
+            update(FLAG)
+            .where(FLAG.c.id == bindparam("fid"))
+            .values(
+                details=bindparam("new_details"),
+                action_key=bindparam("key"),
+                action_value=bindparam("value"),
+                next_action_zh=None,  # a text stored before migration 0019 would hide the key
+                next_action_en=None,
+            ),
+            changes,
+        )
 
 
 def exposure_extra(exposure: Any) -> dict[str, str]:
@@ -52,7 +73,9 @@ def exposure_extra(exposure: Any) -> dict[str, str]:
 def late_shipment_exposure_details(conn: Connection, ctx: Context, settings: Settings) -> None:
     """Every unresolved late_shipment flag (in scope) on a parcel with a price gets the shop's exposure as
     details and in its next action: percent of the price, capped, in CNY and Tmall points, from
-    config/claims/tmall.toml (docs/domain.md "Tmall's timers"). Few rows: one read, updates where changed."""
+    config/claims/tmall.toml (docs/domain.md "Tmall's timers"). The texts are stored: their placeholders
+    need more than the flag's key and number (tracker/flags/next_action.py reads stored texts first). Few
+    rows: one read, updates where changed."""
     p = PARCEL.c
     rows = _unresolved(
         conn,
@@ -78,7 +101,15 @@ def _unresolved(conn: Connection, ctx: Context, kind: FlagKind, columns: list[An
     p = PARCEL
     return conn.execute(
         select(
-            FLAG.c.id, FLAG.c.details, FLAG.c.next_action_zh, FLAG.c.next_action_en, p.c.courier, p.c.waybill, *columns
+            FLAG.c.id,
+            FLAG.c.details,
+            FLAG.c.next_action_zh,
+            FLAG.c.next_action_en,
+            FLAG.c.action_key,
+            FLAG.c.action_value,
+            p.c.courier,
+            p.c.waybill,
+            *columns,
         )
         .join(p, p.c.id == FLAG.c.parcel_id)
         .where(FLAG.c.kind == str(kind), FLAG.c.state != str(FlagState.resolved), *where, *in_scope(ctx))

@@ -7,8 +7,8 @@
       ├─ desired  ← INSERT … SELECT per rule (queries.py)
       ├─ _change   ← desired vs flag, before any write: open | reopen | escalate, and unresolved flags
       │              no rule wants: resolve
-      ├─ flag      ← INSERT … SELECT (open), UPDATE … (reopen, escalate, resolve); next actions filled
-      │              by replace() for these rows only
+      ├─ flag      ← INSERT … SELECT (open), UPDATE … (reopen, escalate, resolve); each next action as its
+      │              template's key and number (rendered when read: tracker/flags/next_action.py)
       └─ audit_log ← INSERT … SELECT, one line per change, actor "rules"
 
 Lifecycle: a flag is opened once per parcel and kind; it escalates when the level rises (warn ->
@@ -34,7 +34,6 @@ from tracker.flags.dialect import begin, register_patterns, sqlite_tuned
 from tracker.flags.diff import desired, diff
 from tracker.flags.rulesql import Context
 from tracker.flags.temp import CHANGE, SCOPE, create_temp, drop_temp, index_changes
-from tracker.flags.texts import fill_lookups
 from tracker.flags.timing import StepClock
 from tracker.flags.writes import apply
 from tracker.settings import Settings
@@ -85,7 +84,6 @@ def evaluate_all(
             create_temp(conn)  # drops what a failed evaluation left on this connection first
             ctx = _context(conn, now=now, settings=settings, parcel_ids=parcel_ids)
             register_patterns(conn, ctx)
-            fill_lookups(conn, settings)
             tick("setup")
             desired(conn, ctx, steps)
             diff(conn, ctx, steps)
@@ -96,7 +94,7 @@ def evaluate_all(
             tick("count")
             apply(conn, ctx, summary)
             tick.restart()
-            ladder_positions(conn, ctx, settings)
+            ladder_positions(conn, ctx)
             late_shipment_exposure_details(conn, ctx, settings)
             tick("details")
             # not in a `finally`: after an error PostgreSQL refuses any statement until the rollback,

@@ -10,6 +10,8 @@ from sqlalchemy import Engine, case, select, update
 from sqlalchemy.engine import Connection
 
 from tracker.errors import TrackerError
+from tracker.flags import next_action
+from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage.repo import PARCEL, record_audit
 from tracker.storage.tables import FLAG
@@ -42,15 +44,17 @@ def list_flags(
     waybill: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    settings: Settings,
 ) -> list[dict[str, Any]]:
-    """Flags with their parcel's waybill, escalated first, then newest; filters run in SQL."""
+    """Flags with their parcel's waybill and next action (rendered with `settings`), escalated first, then
+    newest; filters run in SQL."""
     if kind is not None and kind not in FlagKind.__members__:
         raise TrackerError(f"expected a flag kind ({', '.join(FlagKind)}), got {kind!r}", field="kind")
     if state is not None and state not in FlagState.__members__:
         raise TrackerError(f"expected a flag state ({', '.join(FlagState)}), got {state!r}", field="state")
-    query = select(*(FLAG.c[c] for c in LIST_COLUMNS if c != "waybill"), PARCEL.c.waybill).join(
-        PARCEL, PARCEL.c.id == FLAG.c.parcel_id
-    )
+    query = select(
+        *(FLAG.c[c] for c in LIST_COLUMNS if c != "waybill"), PARCEL.c.waybill, FLAG.c.action_key, FLAG.c.action_value
+    ).join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
     if kind:
         query = query.where(FLAG.c.kind == kind)
     if courier:
@@ -62,7 +66,9 @@ def list_flags(
     escalated_first = case((FLAG.c.severity == str(Severity.escalate), 0), else_=1)
     query = query.order_by(escalated_first, FLAG.c.opened_at.desc(), FLAG.c.id.desc())
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
+        rows = [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
+    next_action.fill(rows, settings)
+    return [{c: r[c] for c in LIST_COLUMNS} for r in rows]
 
 
 def _load(conn: Connection, flag_id: int) -> dict[str, Any]:

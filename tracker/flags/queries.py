@@ -1,5 +1,5 @@
 """The rules of tracker/rules/ as set-based SQL: one SELECT per rule (and per override group) giving
-the rows (parcel_id, kind, severity, level, anchor, value, action, courier, waybill) the rule raises.
+the rows (rulesql.COLUMNS: parcel_id, kind, severity, level, anchor, value, action, ...) the rule raises.
 
 Each is the SQL form of the pure rule of the same kind, registered with `@sql_form(kind)`; `selects` runs
 them in the order of the registry (tracker/rules/registry.py). The status rules have none: they are

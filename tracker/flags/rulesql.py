@@ -40,8 +40,7 @@ RETURN: Any = literal_column("'return'")  # a literal, so the planner matches th
 # last_update and shipped_at: what an opened flag copies from its parcel (the board's ageing, the scorecards' hours
 # to recount), read here with the row the rule reads instead of by a parcel lookup per opened flag
 COLUMNS = (
-    "parcel_id", "kind", "severity", "level", "anchor", "value", "action", "courier", "waybill", "last_update",
-    "shipped_at",
+    "parcel_id", "kind", "severity", "level", "anchor", "value", "action", "courier", "last_update", "shipped_at",
 )  # fmt: skip
 
 
@@ -82,7 +81,6 @@ def flag_row(
         (value if value is not None else literal(None)).label("value"),
         (action if action is not None else literal(str(kind), String)).label("action"),
         src.c.courier.label("courier"),
-        src.c.waybill.label("waybill"),
         (last_update if last_update is not None else parcel_last_update(src)).label("last_update"),
         src.c.shipped_at.label("shipped_at"),
     ]

@@ -1,5 +1,5 @@
 """The temporary tables one evaluation works in (tracker/flags/evaluate.py): the parcels in scope, the
-status-rule candidates, the desired flags, the changes, and the lookups the next actions are filled from.
+status-rule candidates, the desired flags, the changes, and the audit lines' details.
 Created empty at the start of an evaluation and dropped at its end, on its own connection."""
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ CAND = _temp(
     "_rule_cand",
     Column("id", BigInteger, primary_key=True),
     Column("courier", String(32)),
-    Column("waybill", String(40)),
     Column("status", String(32)),
     Column("status_text", String),
     Column("is_open", Boolean),
@@ -64,7 +63,6 @@ DESIRED = _temp(
     Column("value", Integer),
     Column("action", String(64)),
     Column("courier", String(32)),
-    Column("waybill", String(40)),
     Column("last_update", FLAG.c.last_update.type),
     Column("shipped_at", PARCEL.c.shipped_at.type),
     PrimaryKeyConstraint("parcel_id", "kind").ddl_if(dialect="sqlite"),
@@ -84,24 +82,12 @@ CHANGE = _temp(
     Column("level", Integer),
     Column("anchor", BigInteger),
     Column("courier", String(32)),
-    # what the next action is filled from (the rows it opens are written from here)
+    # the next action's template and number (the flags it opens or changes are written from here)
     Column("action_key", String(64)),
-    Column("waybill", String(40)),
     Column("value", Integer),
-    Column("zh", String),
-    Column("en", String),
     # what an opened flag copies from its parcel, as the rule read it (rulesql.COLUMNS)
     Column("last_update", FLAG.c.last_update.type),
     Column("shipped_at", PARCEL.c.shipped_at.type),
-)
-
-ACTION = _temp("_rule_action", Column("key", String(64), primary_key=True), Column("zh", String), Column("en", String))
-
-COURIER = _temp(
-    "_rule_courier",
-    Column("slug", String(32), primary_key=True),
-    Column("name", String),
-    Column("name_en", String),
 )
 
 # the reopen, escalate and resolve updates look their row up by flag id (SQLite: opened flags have none)
@@ -120,22 +106,6 @@ CHANGE_INDEXES = (
 # guess sizes that way: no index to build there.
 CHANGE_KEY = Index("ix__rule_change_key", CHANGE.c.parcel_id, CHANGE.c.kind, unique=True)
 
-# next-action templates with the courier's names filled, cut at the other placeholders ({waybill}: "w",
-# {hours}/{days}: "n"): a flag's text is then lit0 || value1 || lit1 || value2 || lit2, not a chain of
-# replace() calls (cheaper). NULL lit0: the template does not fit (_segments), replace() instead.
-SEGMENTS = 2
-
-ACTION_TEXT = _temp(
-    "_rule_action_text",
-    Column("key", String(64), primary_key=True),
-    Column("courier", String(32), primary_key=True),
-    *(
-        Column(f"{lang}_{part}", String)
-        for lang in ("zh", "en")
-        for part in ["0", *(f"{kind}{i}" for i in range(1, SEGMENTS + 1) for kind in ("p", ""))]
-    ),
-)
-
 # PostgreSQL: an audit line's detail per (kind, severity, level), built once, copied to each line (building
 # and parsing the JSON per line cost 0.1 s per 100,000 lines)
 DETAIL = _temp(
@@ -146,7 +116,7 @@ DETAIL = _temp(
     Column("detail", JSON),
 )
 
-TEMP_TABLES = (SCOPE, MARKED, CAND, DESIRED, CHANGE, ACTION, COURIER, ACTION_TEXT, DETAIL)
+TEMP_TABLES = (SCOPE, MARKED, CAND, DESIRED, CHANGE, DETAIL)
 
 
 def create_temp(conn: Connection) -> None:

@@ -1,5 +1,5 @@
 """The writes of an evaluation: CHANGE applied to the flag table (open, reopen, escalate, resolve, with
-their next actions), and one audit line per change."""
+their next actions' keys and numbers), and one audit line per change."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from sqlalchemy.engine import Connection
 from tracker.flags.diff import CLEARED, RULES_ACTOR, in_scope, not_desired, now_literal, same
 from tracker.flags.rulesql import Context
 from tracker.flags.sqlfuncs import json_object
-from tracker.flags.temp import ACTION_TEXT, CHANGE, DESIRED, DETAIL
-from tracker.flags.texts import Facts, next_action, text_of
+from tracker.flags.temp import CHANGE, DETAIL
 from tracker.flags.timing import StepClock
 from tracker.rules.registry import FOLLOWS_FACT
 from tracker.status import FlagState, Severity
@@ -46,11 +45,11 @@ def apply(conn: Connection, ctx: Context, summary: EvaluationSummary) -> None:
 
 
 def _open(conn: Connection, now: Any) -> None:
-    """The flags CHANGE opens, with their next actions. No ANALYZE after a large opening: the planner scales
-    the flag table's last statistics to its current size in pages, and autovacuum re-samples it (ANALYZE
-    here cost 0.17 s per 100,000 flags)."""
+    """The flags CHANGE opens, with their next actions' keys and numbers (the texts are rendered when read:
+    writing them was a quarter of a first evaluation at a million parcels). No ANALYZE after a large
+    opening: the planner scales the flag table's last statistics to its current size in pages, and
+    autovacuum re-samples it (ANALYZE here cost 0.17 s per 100,000 flags)."""
     c = CHANGE
-    texted = c.outerjoin(ACTION_TEXT, text_of(Facts.of(c)))
     columns = {
         "parcel_id": c.c.parcel_id,
         "courier": c.c.courier,
@@ -61,13 +60,13 @@ def _open(conn: Connection, now: Any) -> None:
         "opened_at": now,
         "escalated_at": case((c.c.severity == str(Severity.escalate), now)),
         "anchor": c.c.anchor,
-        "next_action_zh": next_action(Facts.of(c), "zh"),
-        "next_action_en": next_action(Facts.of(c), "en"),
+        "action_key": c.c.action_key,  # the next action, rendered when read (tracker/flags/next_action.py)
+        "action_value": c.c.value,
         "last_update": c.c.last_update,  # the board's ageing reads it on the flag
     }
     if conn.dialect.name == "postgresql":
         columns["id"] = c.c.flag_id  # numbered by the diff
-    rows = select(*columns.values()).select_from(texted).where(c.c.action == "open")
+    rows = select(*columns.values()).where(c.c.action == "open")
     conn.execute(FLAG.insert().from_select(list(columns), rows))
     # the scorecards' days of the parcels flagged, from their shipping times as the rules read them: no parcel
     # lookup per flag, here or above (0.3 s per 100,000 flags on SQLite)
@@ -118,17 +117,9 @@ def _changing(action: str) -> Any:
 
 
 def _reopen_escalate(conn: Connection, now: Any) -> None:
-    """The flags that reopen or escalate (few): their next actions, then the flag rows."""
-    d, f, c = DESIRED, FLAG, CHANGE
-    lookups = d.outerjoin(ACTION_TEXT, text_of(Facts.of(d)))
-    conn.execute(
-        update(c)
-        .where(c.c.action.in_(["reopen", "escalate"]))
-        .values(
-            zh=select(next_action(Facts.of(d), "zh")).select_from(lookups).where(same(d, c)).scalar_subquery(),
-            en=select(next_action(Facts.of(d), "en")).select_from(lookups).where(same(d, c)).scalar_subquery(),
-        )
-    )
+    """The flags that reopen or escalate (few): their level, occurrence and next action. Texts stored on the
+    flag are cleared: its new action is rendered when read, or written again by tracker/flags/details.py."""
+    f, c = FLAG, CHANGE
 
     def new(column: str) -> Any:
         return select(c.c[column]).where(c.c.flag_id == f.c.id).scalar_subquery()
@@ -137,8 +128,10 @@ def _reopen_escalate(conn: Connection, now: Any) -> None:
         "severity": new("severity"),
         "level": new("level"),
         "anchor": new("anchor"),
-        "next_action_zh": new("zh"),
-        "next_action_en": new("en"),
+        "action_key": new("action_key"),
+        "action_value": new("value"),
+        "next_action_zh": None,
+        "next_action_en": None,
         "state": str(FlagState.open),
     }
     conn.execute(update(f).where(_changing("escalate")).values(**common, escalated_at=now))

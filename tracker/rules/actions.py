@@ -1,9 +1,8 @@
-"""Next-action text (config/next_actions.toml) with the facts filled in: the one filler of both paths.
+"""Next-action text (config/next_actions.toml) with the facts filled in: the one filler. The pure rules'
+flags are rendered here (`render`), and so are the stored flags when read (tracker/flags/next_action.py: the
+evaluation stores a flag's template key and number, not its texts).
 
-`substitutions` says which placeholder takes which value, in which order; `fill_with` applies them with a
-replace operation. The pure path replaces in Python strings (`fill`, `render`); the SQL path
-(tracker/flags/texts.py) applies the same substitutions with SQL's replace(), or cuts a template at the
-per-flag placeholders (`FLAG_PLACEHOLDERS`) once per courier, so both produce the same text."""
+`substitutions` says which placeholder takes which value, in which order; `fill_with` applies them."""
 
 from __future__ import annotations
 

@@ -301,6 +301,12 @@ class FlagRow(SQLModel, table=True):
     resolved_at: datetime | None = None
     assignee: str | None = Field(default=None, max_length=64)
     note: str | None = None
+    # the next action: the template the rule names (config/next_actions.toml) and the number it fills in
+    # ({hours}, {days}), rendered when read (tracker/flags/next_action.py); the texts are stored only when
+    # they need more than those two (the refund ladder's and the late-shipment exposure's, written by
+    # tracker/flags/details.py) or were written before migration 0019
+    action_key: str | None = Field(default=None, max_length=64)
+    action_value: int | None = None
     next_action_zh: str | None = None
     next_action_en: str | None = None
     details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
