@@ -406,6 +406,7 @@ def queue_page(
             FLAG.c.next_action_en,
             FLAG.c.action_key,
             FLAG.c.action_value,
+            FLAG.c.action_since,
             FLAG.c.note,
             FLAG.c.parcel_id,
             *(expr.label(f"page_key_{i}") for i, (expr, _) in enumerate(keys)),

@@ -63,6 +63,7 @@ def queue_rows(
             fl.c.next_action_en,
             fl.c.action_key,
             fl.c.action_value,
+            fl.c.action_since,
             fl.c.note,
         )
         .join(p, p.c.id == fl.c.parcel_id)
@@ -74,7 +75,7 @@ def queue_rows(
         for row in conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(query):
             out = dict(row._mapping)
             out["next_action_zh"], out["next_action_en"] = next_action.texts_with(
-                out, actions=actions, couriers=couriers
+                out, actions=actions, couriers=couriers, now=now
             )
             yield out
 

@@ -38,7 +38,7 @@ FLAG_BUTTONS = (("ack", "flag.ack"), ("assign", "flag.assign"), ("add_note", "fl
 def flag_actions(b: Board, flag: dict[str, Any]) -> None:
     """One unresolved flag: what it is, its next action whole (not a cut-off table cell), and its actions."""
     fid = flag["id"]
-    zh, en = next_action.texts(flag, b.settings)
+    zh, en = next_action.texts(flag, b.settings, b.now)
     action = zh if b.lang == "zh" else en
     with st.container(border=True):
         head = [

@@ -156,7 +156,7 @@ rows = b.read("queue_page", f=f, now=b.now, sort=sort, limit=size, offset=offset
 if rows:
     keys["after"][page + 1] = rows[-1]["page_key"]
 for r in rows:
-    zh, en = next_action.texts(r, b.settings)
+    zh, en = next_action.texts(r, b.settings, b.now)
     r["next_action"] = zh if b.lang == "zh" else en
     r["age"] = age_text(b, r["last_update"])
     r["courier"] = b.courier(r["courier"])  # the name people say (a name stays itself)

@@ -41,7 +41,9 @@ def test_return_agreed_sets_the_case_and_starts_the_express_ladder(db, settings)
     )
     assert (audit.actor, audit.entity_id, audit.detail["express"]) == ("agent.li", p, True)
     evaluate_all(db.engine, now=NOW, settings=settings)
-    (flag,) = lifecycle.list_flags(db.engine, settings=settings, kind="refund_deadline", waybill="ZT7512345678901")
+    (flag,) = lifecycle.list_flags(
+        db.engine, settings=settings, now=NOW, kind="refund_deadline", waybill="ZT7512345678901"
+    )
     assert (flag["level"], flag["next_action_zh"]) == (2, "极速退款截止还剩3天,仍无退货物流:再次电话联系买家")
 
 

@@ -49,7 +49,7 @@ def test_rule_and_sql_write_the_same_position_and_the_text_counts_down(sqlite_db
         at = LadderPosition.from_details(row.details)
         assert at is not None and at.ladder == (Ladder.express if express else Ladder.ordinary)
         assert at.level == row.level == pure.level and at.days_left == 8 - day
-        assert f"还剩{8 - day}天" in (next_action.texts(row._mapping, settings)[0] or "")  # as people read it
+        assert f"还剩{8 - day}天" in (next_action.texts(row._mapping, settings, now)[0] or "")  # as people read it
         seen.append((at.step, at.action))
     if express:
         assert seen[0] == (1, "message_then_phone") and (4, "lead_reject") in seen

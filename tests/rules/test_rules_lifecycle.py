@@ -104,21 +104,24 @@ def test_list_filters_by_kind_courier_and_state(db, settings) -> None:  # type: 
     _stale_parcel(db)
     db.parcel(created=T0, waybill="SF1234567890123", courier="sf", shipped_at=T0)
     evaluate_all(db.engine, now=T0 + 80 * H, settings=settings)
-    assert [r["kind"] for r in lifecycle.list_flags(db.engine, settings=settings, courier="sf")] == ["no_first_scan"]
-    assert [r["waybill"] for r in lifecycle.list_flags(db.engine, settings=settings, kind="stale", state="open")] == [
-        "YT0000000000009"
+    assert [r["kind"] for r in lifecycle.list_flags(db.engine, settings=settings, now=T0 + 100 * H, courier="sf")] == [
+        "no_first_scan"
     ]
-    assert lifecycle.list_flags(db.engine, settings=settings, state="resolved") == []
+    assert [
+        r["waybill"]
+        for r in lifecycle.list_flags(db.engine, settings=settings, now=T0 + 100 * H, kind="stale", state="open")
+    ] == ["YT0000000000009"]
+    assert lifecycle.list_flags(db.engine, settings=settings, now=T0 + 100 * H, state="resolved") == []
     evaluate_all(db.engine, now=T0 + 100 * H, settings=settings)  # both escalate; the stale one first by age
     db.parcel(created=T0, waybill="YT0000000000010", shipped_at=T0 + 20 * H)  # a newer warn flag
     evaluate_all(db.engine, now=T0 + 100 * H, settings=settings)
-    assert [r["severity"] for r in lifecycle.list_flags(db.engine, settings=settings)] == [
+    assert [r["severity"] for r in lifecycle.list_flags(db.engine, settings=settings, now=T0 + 100 * H)] == [
         "escalate",
         "escalate",
         "warn",
     ]
     with pytest.raises(TrackerError, match="expected a flag kind .*got 'nonsense'") as nonsense:
-        lifecycle.list_flags(db.engine, settings=settings, kind="nonsense")
+        lifecycle.list_flags(db.engine, settings=settings, now=T0 + 100 * H, kind="nonsense")
     assert nonsense.value.field == "kind"
 
 

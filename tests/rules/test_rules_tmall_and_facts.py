@@ -169,13 +169,14 @@ def _pure(engine, settings: Settings, ids: list[int], now: datetime) -> dict:  #
                 actions=settings.next_actions,
                 couriers=settings.couriers,
                 extra=extra,
+                now=now,
             )
             expected[(parcel_id, str(flag.kind))] = (str(flag.severity), flag.level, flag.anchor, zh, en)
     return expected
 
 
-def _stored(engine, settings: Settings) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    """The unresolved flags as read (their next actions rendered: tracker/flags/next_action.py)."""
+def _stored(engine, settings: Settings, now: datetime = NOW) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The unresolved flags as read at `now` (their next actions rendered: tracker/flags/next_action.py)."""
     query = (
         select(FLAG, PARCEL.c.waybill)
         .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
@@ -183,7 +184,7 @@ def _stored(engine, settings: Settings) -> dict:  # type: ignore[no-untyped-def,
     )
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
-    next_action.fill(rows, settings)
+    next_action.fill(rows, settings, now)
     return {
         (r["parcel_id"], r["kind"]): (r["severity"], r["level"], r["anchor"], r["next_action_zh"], r["next_action_en"])
         for r in rows

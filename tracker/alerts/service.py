@@ -88,7 +88,7 @@ class RunReport:
 def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAlert]:
     """Everything new to store at `now`: flag alerts, reminders and the daily digests."""
     config = settings.alerts
-    flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=now - timedelta(days=1))
+    flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=now - timedelta(days=1), now=now)
     history = store.load_history(engine, tz=settings.tz, now=now)
     planned = plan_alerts(
         flags,

@@ -23,7 +23,7 @@ from tracker.storage.tables import ALERT, CLAIM, FLAG, PARCEL
 _FLAG_COLUMNS = (
     FLAG.c.id.label("flag_id"), FLAG.c.parcel_id, FLAG.c.kind, FLAG.c.severity, FLAG.c.level, FLAG.c.state,
     FLAG.c.opened_at, FLAG.c.escalated_at, FLAG.c.next_action_zh, FLAG.c.next_action_en, FLAG.c.action_key,
-    FLAG.c.action_value, FLAG.c.details,
+    FLAG.c.action_value, FLAG.c.action_since, FLAG.c.details,
     PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.shop, PARCEL.c.province, PARCEL.c.buyer_id,
     PARCEL.c.order_id, PARCEL.c.direction, PARCEL.c.shipped_at, PARCEL.c.last_event_at, PARCEL.c.paid_at,
     PARCEL.c.refund_deadline,
@@ -58,9 +58,11 @@ def load_claims(
         return [ClaimFacts(**row._mapping) for row in conn.execute(query.order_by(CLAIM.c.id))]
 
 
-def load_flags(engine: Engine, settings: Settings, *, lead_kinds: Sequence[str], since: datetime) -> list[FlagFacts]:
-    """Open flags, plus any flag opened since `since` (for the digest), with their parcels and next actions;
-    lead-kind flags carry their parcels' claims."""
+def load_flags(
+    engine: Engine, settings: Settings, *, lead_kinds: Sequence[str], since: datetime, now: datetime
+) -> list[FlagFacts]:
+    """Open flags, plus any flag opened since `since` (for the digest), with their parcels and next actions as
+    of `now`; lead-kind flags carry their parcels' claims."""
     query = (
         select(*_FLAG_COLUMNS)
         .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
@@ -73,10 +75,10 @@ def load_flags(engine: Engine, settings: Settings, *, lead_kinds: Sequence[str],
     claims: dict[int, list[ClaimFacts]] = {}
     for claim in load_claims(engine, lost_parcels):
         claims.setdefault(claim.parcel_id, []).append(claim)
-    next_action.fill(rows, settings)
+    next_action.fill(rows, settings, now)
     facts = []
     for row in rows:
-        del row["action_key"], row["action_value"]
+        del row["action_key"], row["action_value"], row["action_since"]
         courier = settings.couriers.get(row["courier"])
         row["details"] = row["details"] or {}
         row["courier_name"] = courier.name if courier else row["courier"]

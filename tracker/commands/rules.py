@@ -101,6 +101,7 @@ def flags(
     limit: int = typer.Option(100, min=1, help="Rows to show."),
     offset: int = typer.Option(0, min=0, help="Rows to skip."),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or xlsx (> file.xlsx)."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     from tracker.flags import lifecycle
 
@@ -114,6 +115,7 @@ def flags(
         limit=limit,
         offset=offset,
         settings=app.settings,
+        now=resolve_now(now, app.settings),
     )
     columns = FLAG_COLUMNS if fmt in (Format.table, Format.xlsx) else [*FLAG_COLUMNS, "details"]
     emit(rows, columns, fmt, tz=app.settings.tz, couriers=app.settings.couriers)

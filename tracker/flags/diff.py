@@ -83,6 +83,7 @@ def diff(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
         "courier",
         "action_key",
         "value",
+        "since",
         "last_update",
         "shipped_at",
     ]
@@ -98,6 +99,7 @@ def diff(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
             d.c.courier,
             d.c.action.label("action_key"),
             d.c.value,
+            d.c.since,
             d.c.last_update,
             d.c.shipped_at,
         )

@@ -45,15 +45,20 @@ def list_flags(
     limit: int = 100,
     offset: int = 0,
     settings: Settings,
+    now: datetime,
 ) -> list[dict[str, Any]]:
-    """Flags with their parcel's waybill and next action (rendered with `settings`), escalated first, then
-    newest; filters run in SQL."""
+    """Flags with their parcel's waybill and next action (rendered with `settings` as of `now`), escalated
+    first, then newest; filters run in SQL."""
     if kind is not None and kind not in FlagKind.__members__:
         raise TrackerError(f"expected a flag kind ({', '.join(FlagKind)}), got {kind!r}", field="kind")
     if state is not None and state not in FlagState.__members__:
         raise TrackerError(f"expected a flag state ({', '.join(FlagState)}), got {state!r}", field="state")
     query = select(
-        *(FLAG.c[c] for c in LIST_COLUMNS if c != "waybill"), PARCEL.c.waybill, FLAG.c.action_key, FLAG.c.action_value
+        *(FLAG.c[c] for c in LIST_COLUMNS if c != "waybill"),
+        PARCEL.c.waybill,
+        FLAG.c.action_key,
+        FLAG.c.action_value,
+        FLAG.c.action_since,
     ).join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
     if kind:
         query = query.where(FLAG.c.kind == kind)
@@ -67,7 +72,7 @@ def list_flags(
     query = query.order_by(escalated_first, FLAG.c.opened_at.desc(), FLAG.c.id.desc())
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
-    next_action.fill(rows, settings)
+    next_action.fill(rows, settings, now)
     return [{c: r[c] for c in LIST_COLUMNS} for r in rows]
 
 

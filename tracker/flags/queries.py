@@ -81,6 +81,7 @@ def _warn_escalate(
                 level=case((escalated, 1), else_=0),
                 anchor=epoch(column),
                 value=hours_since(ctx, column),
+                since=column,
                 last_update=last_update,
             )
         ).where(*scoped(ctx, PARCEL, *where, column <= ctx.ago(hours=limits.warn_hours), *terms))
@@ -115,6 +116,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
         severity=severity_literal(Severity.escalate),
         anchor=epoch(PARCEL.c.last_event_at),
         value=hours_since(ctx, PARCEL.c.last_event_at),
+        since=PARCEL.c.last_event_at,
     )
     for limits, terms in groups(ctx, "lost_suspected"):
         yield select(*row).where(
@@ -151,7 +153,9 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
             (p.goods_value.is_not(None), literal(f"{FlagKind.late_shipment}.exposure", String)),
             else_=literal(str(FlagKind.late_shipment), String),
         )
-        yield select(*flag_row(PARCEL, FlagKind.late_shipment, value=hours_since(ctx, p.paid_at), action=action)).where(
+        yield select(
+            *flag_row(PARCEL, FlagKind.late_shipment, value=hours_since(ctx, p.paid_at), since=p.paid_at, action=action)
+        ).where(
             *scoped(
                 ctx,
                 PARCEL,
@@ -313,7 +317,11 @@ def _since() -> Any:
 def return_no_waybill(ctx: Context) -> Iterator[Select]:
     p = PARCEL.c
     for limits, terms in groups(ctx, "returns"):
-        yield select(*flag_row(PARCEL, FlagKind.return_no_waybill, value=days_since(ctx, p.return_agreed_at))).where(
+        yield select(
+            *flag_row(
+                PARCEL, FlagKind.return_no_waybill, value=days_since(ctx, p.return_agreed_at), since=p.return_agreed_at
+            )
+        ).where(
             *scoped(
                 ctx,
                 PARCEL,
@@ -329,7 +337,7 @@ def return_no_waybill(ctx: Context) -> Iterator[Select]:
 def return_no_movement(ctx: Context) -> Iterator[Select]:
     since = _since()
     for limits, terms in groups(ctx, "returns"):
-        yield select(*flag_row(PARCEL, FlagKind.return_no_movement, value=days_since(ctx, since))).where(
+        yield select(*flag_row(PARCEL, FlagKind.return_no_movement, value=days_since(ctx, since), since=since)).where(
             *scoped(ctx, PARCEL, _case_branches()[0], since < ctx.ago(days=limits.no_movement_days), *terms)
         )
 
@@ -346,7 +354,11 @@ def return_abandoned(ctx: Context) -> Iterator[Select]:
         .scalar_subquery()
     )
     row = flag_row(
-        PARCEL, FlagKind.return_abandoned, severity=severity_literal(Severity.escalate), value=days_since(ctx, since)
+        PARCEL,
+        FlagKind.return_abandoned,
+        severity=severity_literal(Severity.escalate),
+        value=days_since(ctx, since),
+        since=since,
     )
     for limits, terms in groups(ctx, "returns"):
         for branch in _case_branches():

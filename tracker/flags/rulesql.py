@@ -40,7 +40,8 @@ RETURN: Any = literal_column("'return'")  # a literal, so the planner matches th
 # last_update and shipped_at: what an opened flag copies from its parcel (the board's ageing, the scorecards' hours
 # to recount), read here with the row the rule reads instead of by a parcel lookup per opened flag
 COLUMNS = (
-    "parcel_id", "kind", "severity", "level", "anchor", "value", "action", "courier", "last_update", "shipped_at",
+    "parcel_id", "kind", "severity", "level", "anchor", "value", "since", "action", "courier", "last_update",
+    "shipped_at",
 )  # fmt: skip
 
 
@@ -66,12 +67,15 @@ def flag_row(
     level: Any = 0,
     anchor: Any = 0,
     value: Any = None,
+    since: Any = None,
     action: Any = None,
     last_update: Any = None,
 ) -> list[Any]:
     """The DESIRED columns (COLUMNS) of a row of `src` (the parcel table, or a table with its columns) raising
-    `kind`. `last_update`: the parcel's last update when the rule knows it is a plainer column (the stale scan's
-    last event, never NULL there, is in its covering index; rollups.parcel_last_update also reads created_at)."""
+    `kind`. `since`: the time column the value counts whole hours or days from (stored as epoch seconds:
+    tracker.rules.model.Flag.since). `last_update`: the parcel's last update when the rule knows it is a
+    plainer column (the stale scan's last event, never NULL there, is in its covering index;
+    rollups.parcel_last_update also reads created_at)."""
     return [
         src.c.id.label("parcel_id"),
         literal(str(kind), String).label("kind"),
@@ -79,6 +83,7 @@ def flag_row(
         (level if isinstance(level, ColumnElement) else literal(level)).label("level"),
         (anchor if isinstance(anchor, ColumnElement) else literal(anchor)).label("anchor"),
         (value if value is not None else literal(None)).label("value"),
+        (epoch(since) if since is not None else literal(None)).label("since"),
         (action if action is not None else literal(str(kind), String)).label("action"),
         src.c.courier.label("courier"),
         (last_update if last_update is not None else parcel_last_update(src)).label("last_update"),

@@ -61,6 +61,7 @@ DESIRED = _temp(
     Column("level", Integer),
     Column("anchor", BigInteger),
     Column("value", Integer),
+    Column("since", BigInteger),
     Column("action", String(64)),
     Column("courier", String(32)),
     Column("last_update", FLAG.c.last_update.type),
@@ -85,6 +86,7 @@ CHANGE = _temp(
     # the next action's template and number (the flags it opens or changes are written from here)
     Column("action_key", String(64)),
     Column("value", Integer),
+    Column("since", BigInteger),
     # what an opened flag copies from its parcel, as the rule read it (rulesql.COLUMNS)
     Column("last_update", FLAG.c.last_update.type),
     Column("shipped_at", PARCEL.c.shipped_at.type),

@@ -62,6 +62,7 @@ def _open(conn: Connection, now: Any) -> None:
         "anchor": c.c.anchor,
         "action_key": c.c.action_key,  # the next action, rendered when read (tracker/flags/next_action.py)
         "action_value": c.c.value,
+        "action_since": c.c.since,
         "last_update": c.c.last_update,  # the board's ageing reads it on the flag
     }
     if conn.dialect.name == "postgresql":
@@ -130,6 +131,7 @@ def _reopen_escalate(conn: Connection, now: Any) -> None:
         "anchor": new("anchor"),
         "action_key": new("action_key"),
         "action_value": new("value"),
+        "action_since": new("since"),
         "next_action_zh": None,
         "next_action_en": None,
         "state": str(FlagState.open),

@@ -2,56 +2,42 @@
 flags are rendered here (`render`), and so are the stored flags when read (tracker/flags/next_action.py: the
 evaluation stores a flag's template key and number, not its texts).
 
-`substitutions` says which placeholder takes which value, in which order; `fill_with` applies them."""
+A flag whose number is whole hours or days since a time carries that time (`since`): rendered with a `now`,
+{hours} and {days} are counted at that now, so a text read three days after the flag opened says so."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Mapping
+from datetime import datetime
 
+from tracker.rules.common import DAY, HOUR, epoch
 from tracker.rules.model import Flag
 from tracker.settings import ActionText, CourierConfig
 
-T = TypeVar("T")
-
-# the courier's names, filled first ({courier_en} before {courier}), once per courier
-COURIER_PLACEHOLDERS = ("{courier_en}", "{courier}")
-# the per-flag placeholders and what fills them: the waybill, or the flag's value ({hours} and {days} alike)
-FLAG_PLACEHOLDERS: Mapping[str, str] = {"{waybill}": "waybill", "{hours}": "value", "{days}": "value"}
-PLACEHOLDERS = (*COURIER_PLACEHOLDERS, *FLAG_PLACEHOLDERS)
+# the placeholders in the order they are filled: the courier's names ({courier_en} before {courier}), then
+# the flag's waybill and number ({hours} and {days}: the flag's value, or counted from its `since`)
+PLACEHOLDERS = ("{courier_en}", "{courier}", "{waybill}", "{hours}", "{days}")
 
 
-def courier_substitutions(*, courier: T, courier_en: T) -> tuple[tuple[str, T], ...]:
-    """(placeholder, value) pairs of the courier's names, in the order they are filled."""
-    return tuple(zip(COURIER_PLACEHOLDERS, (courier_en, courier), strict=True))
-
-
-def flag_substitutions(*, waybill: T, number: T) -> tuple[tuple[str, T], ...]:
-    """(placeholder, value) pairs of one flag; `number` is its value as text ("" when it has none)."""
-    per_flag = {"waybill": waybill, "value": number}
-    return tuple((key, per_flag[source]) for key, source in FLAG_PLACEHOLDERS.items())
-
-
-def substitutions(*, courier: T, courier_en: T, waybill: T, number: T) -> tuple[tuple[str, T], ...]:
-    """Every (placeholder, value) pair in the order filled: the courier's names, then the flag's."""
-    return (
-        *courier_substitutions(courier=courier, courier_en=courier_en),
-        *flag_substitutions(waybill=waybill, number=number),
-    )
-
-
-def fill_with(template: T, pairs: Iterable[tuple[str, T]], replace: Callable[[T, str, T], T]) -> T:
-    """The template with each placeholder replaced in turn."""
-    for key, value in pairs:
-        template = replace(template, key, value)
+def fill(
+    template: str,
+    *,
+    courier: str,
+    courier_en: str,
+    waybill: str,
+    value: int | None,
+    since: int | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Replace each placeholder in turn. {hours} and {days} take the flag's value ("" when it has none); with
+    `since` (epoch seconds) and `now`, the whole hours and whole days from `since` to `now` instead."""
+    hours = days = "" if value is None else str(value)
+    if since is not None and now is not None:
+        elapsed = epoch(now) - since
+        hours, days = str(elapsed // HOUR), str(elapsed // DAY)
+    for key, text in zip(PLACEHOLDERS, (courier_en, courier, waybill, hours, days), strict=True):
+        template = template.replace(key, text)
     return template
-
-
-def fill(template: str, *, courier: str, courier_en: str, waybill: str, value: int | None) -> str:
-    """Replace each placeholder; {hours} and {days} both take the flag's value ("" when it has none)."""
-    number = "" if value is None else str(value)
-    pairs = substitutions(courier=courier, courier_en=courier_en, waybill=waybill, number=number)
-    return fill_with(template, pairs, str.replace)
 
 
 def fill_extra(template: str, extra: Mapping[str, str] | None) -> str:
@@ -71,16 +57,21 @@ def render_key(
     actions: Mapping[str, ActionText],
     couriers: Mapping[str, CourierConfig],
     extra: Mapping[str, str] | None = None,
+    since: int | None = None,
+    now: datetime | None = None,
 ) -> tuple[str | None, str | None]:
     """(zh, en) text of next action `key` on a parcel of `courier` (slug; its names from couriers.toml, else
-    the slug); (None, None) without a template. `extra`: the values of kind-specific placeholders."""
+    the slug); (None, None) without a template. `extra`: the values of kind-specific placeholders; `since`
+    and `now`: count the number at `now` (fill)."""
     text = actions.get(key)
     if text is None:
         return None, None
     config = couriers.get(courier)
     name, name_en = (config.name, config.name_en) if config else (courier, courier)
-    zh = fill(text.zh, courier=name, courier_en=name_en, waybill=waybill, value=value)
-    en = fill(text.en, courier=name, courier_en=name_en, waybill=waybill, value=value)
+    zh, en = (
+        fill(template, courier=name, courier_en=name_en, waybill=waybill, value=value, since=since, now=now)
+        for template in (text.zh, text.en)
+    )
     return fill_extra(zh, extra), fill_extra(en, extra)
 
 
@@ -92,8 +83,10 @@ def render(
     actions: Mapping[str, ActionText],
     couriers: Mapping[str, CourierConfig],
     extra: Mapping[str, str] | None = None,
+    now: datetime | None = None,
 ) -> tuple[str | None, str | None]:
-    """(zh, en) next action for a flag on a parcel of `courier` (slug); (None, None) without a template."""
+    """(zh, en) next action for a flag on a parcel of `courier` (slug) as of `now` (its hours and days counted
+    from its `since`; without `now`, its value); (None, None) without a template."""
     return render_key(
         flag.action_key,
         courier=courier,
@@ -102,4 +95,6 @@ def render(
         actions=actions,
         couriers=couriers,
         extra=extra,
+        since=flag.since,
+        now=now,
     )

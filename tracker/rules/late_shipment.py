@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tracker.rules.common import is_return, whole_hours
+from tracker.rules.common import epoch, is_return, whole_hours
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
 from tracker.rules.rule import Rule
@@ -28,7 +28,7 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         return None
     # with a price, the next action names the shop's exposure (filled from tmall.toml after evaluation)
     action = WITH_EXPOSURE if parcel.goods_value is not None else ""
-    return Flag(KIND, Severity.warn, value=whole_hours(now, parcel.paid_at), action=action)
+    return Flag(KIND, Severity.warn, value=whole_hours(now, parcel.paid_at), since=epoch(parcel.paid_at), action=action)
 
 
 RULE = Rule(KIND, evaluate, thresholds=("late_shipment",), actions=(str(KIND), WITH_EXPOSURE))

@@ -21,12 +21,12 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         return None
     anchor, value = epoch(parcel.last_event_at), whole_hours(now, parcel.last_event_at)
     if parcel.status == TrackingStatus.lost:
-        return Flag(KIND, Severity.escalate, anchor=anchor, value=value)
+        return Flag(KIND, Severity.escalate, anchor=anchor, value=value, since=anchor)
     if not parcel.is_open or is_final(parcel):
         return None
     if parcel.last_event_at > now - timedelta(hours=policy.lost_suspected.hours):
         return None
-    return Flag(KIND, Severity.escalate, anchor=anchor, value=value)
+    return Flag(KIND, Severity.escalate, anchor=anchor, value=value, since=anchor)
 
 
 RULE = Rule(KIND, evaluate, thresholds=("lost_suspected",))

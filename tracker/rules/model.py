@@ -65,6 +65,9 @@ class Flag:
     level: int = 0
     anchor: int = 0
     value: int | None = None
+    # when the value is whole hours or days since a time: that time (epoch seconds), so that a reader can count
+    # them again at its own now (tracker/flags/next_action.py); None for other values (days left, counts)
+    since: int | None = None
     action: str = ""  # key in next_actions.toml; empty = the kind
     # what alert planning reads besides the level: the refund ladder's position
     # (tracker.rules.ladder.LadderPosition.to_details); None for other kinds

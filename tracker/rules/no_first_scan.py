@@ -31,6 +31,7 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         level=1 if escalated else 0,
         anchor=epoch(parcel.shipped_at),
         value=whole_hours(now, parcel.shipped_at),
+        since=epoch(parcel.shipped_at),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tracker.rules.common import return_case_without_logistics, return_since, whole_days
+from tracker.rules.common import epoch, return_case_without_logistics, return_since, whole_days
 from tracker.rules.model import Fact, Flag, ParcelView
 from tracker.rules.policy import Policy
 from tracker.rules.rule import Rule
@@ -32,7 +32,7 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         return None
     if len(attempts_since_contact(parcel)) < policy.returns.abandoned_min_attempts:
         return None
-    return Flag(KIND, Severity.escalate, value=whole_days(now, since))
+    return Flag(KIND, Severity.escalate, value=whole_days(now, since), since=epoch(since))
 
 
 RULE = Rule(KIND, evaluate, thresholds=("returns",))

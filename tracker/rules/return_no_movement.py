@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tracker.rules.common import is_return, return_case_without_logistics, return_since, whole_days
+from tracker.rules.common import epoch, is_return, return_case_without_logistics, return_since, whole_days
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
 from tracker.rules.rule import Rule
@@ -22,7 +22,7 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     since = return_since(parcel)
     if since is None or since >= now - timedelta(days=policy.returns.no_movement_days):
         return None
-    return Flag(KIND, Severity.warn, value=whole_days(now, since))
+    return Flag(KIND, Severity.warn, value=whole_days(now, since), since=epoch(since))
 
 
 RULE = Rule(KIND, evaluate, thresholds=("returns",))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tracker.rules.common import is_return, whole_days
+from tracker.rules.common import epoch, is_return, whole_days
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
 from tracker.rules.rule import Rule
@@ -22,7 +22,7 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         return None
     if agreed >= now - timedelta(days=policy.returns.no_waybill_days):
         return None
-    return Flag(KIND, Severity.warn, value=whole_days(now, agreed))
+    return Flag(KIND, Severity.warn, value=whole_days(now, agreed), since=epoch(agreed))
 
 
 RULE = Rule(KIND, evaluate, thresholds=("returns",))

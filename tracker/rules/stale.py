@@ -30,6 +30,7 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         level=1 if escalated else 0,
         anchor=epoch(parcel.last_event_at),
         value=whole_hours(now, parcel.last_event_at),
+        since=epoch(parcel.last_event_at),
     )
 
 

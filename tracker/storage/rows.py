@@ -307,6 +307,8 @@ class FlagRow(SQLModel, table=True):
     # tracker/flags/details.py) or were written before migration 0019
     action_key: str | None = Field(default=None, max_length=64)
     action_value: int | None = None
+    # when the number is whole hours or days since a time: that time (epoch seconds), counted again when read
+    action_since: int | None = Field(default=None, sa_type=BigInteger)
     next_action_zh: str | None = None
     next_action_en: str | None = None
     details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

@@ -1,4 +1,5 @@
-"""the flag's next action as its template key and number, rendered when read (tracker/flags/next_action.py),
+"""the flag's next action as its template key and number (and the time a number of hours or days counts
+from, so that it is counted again when read), rendered when read (tracker/flags/next_action.py),
 instead of both texts written for every flag an evaluation opens (a quarter of a first evaluation's time at a
 million parcels, bench/rules.py). The flags stored before keep their texts, which are read as they are.
 
@@ -21,9 +22,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("flag", sa.Column("action_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
     op.add_column("flag", sa.Column("action_value", sa.Integer(), nullable=True))
+    op.add_column("flag", sa.Column("action_since", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
     # plain DROP COLUMNs, as 0015's downgrade (a batch copy of the table would drop its triggers)
+    op.drop_column("flag", "action_since")
     op.drop_column("flag", "action_value")
     op.drop_column("flag", "action_key")
