@@ -18,6 +18,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from claims.claimable import UNFILED_STATES
 from claims.money import claimable_where
 from tracker.auth import LoginAttempt
+from tracker.flags import next_action
 from tracker.status import CENT, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.rows import QUEUE_ESCALATED_FIRST
@@ -404,9 +405,7 @@ def queue_page(
             FLAG.c.opened_at,
             FLAG.c.next_action_zh,
             FLAG.c.next_action_en,
-            FLAG.c.action_key,
-            FLAG.c.action_value,
-            FLAG.c.action_since,
+            *next_action.RENDERED_FROM,
             FLAG.c.note,
             FLAG.c.parcel_id,
             *(expr.label(f"page_key_{i}") for i, (expr, _) in enumerate(keys)),

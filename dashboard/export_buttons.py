@@ -61,9 +61,7 @@ def queue_rows(
             fl.c.opened_at,
             fl.c.next_action_zh,
             fl.c.next_action_en,
-            fl.c.action_key,
-            fl.c.action_value,
-            fl.c.action_since,
+            *next_action.RENDERED_FROM,
             fl.c.note,
         )
         .join(p, p.c.id == fl.c.parcel_id)

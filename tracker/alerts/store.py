@@ -22,8 +22,8 @@ from tracker.storage.tables import ALERT, CLAIM, FLAG, PARCEL
 
 _FLAG_COLUMNS = (
     FLAG.c.id.label("flag_id"), FLAG.c.parcel_id, FLAG.c.kind, FLAG.c.severity, FLAG.c.level, FLAG.c.state,
-    FLAG.c.opened_at, FLAG.c.escalated_at, FLAG.c.next_action_zh, FLAG.c.next_action_en, FLAG.c.action_key,
-    FLAG.c.action_value, FLAG.c.action_since, FLAG.c.details,
+    FLAG.c.opened_at, FLAG.c.escalated_at, FLAG.c.next_action_zh, FLAG.c.next_action_en,
+    *next_action.RENDERED_FROM, FLAG.c.details,
     PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.shop, PARCEL.c.province, PARCEL.c.buyer_id,
     PARCEL.c.order_id, PARCEL.c.direction, PARCEL.c.shipped_at, PARCEL.c.last_event_at, PARCEL.c.paid_at,
     PARCEL.c.refund_deadline,
@@ -78,7 +78,6 @@ def load_flags(
     next_action.fill(rows, settings, now)
     facts = []
     for row in rows:
-        del row["action_key"], row["action_value"], row["action_since"]
         courier = settings.couriers.get(row["courier"])
         row["details"] = row["details"] or {}
         row["courier_name"] = courier.name if courier else row["courier"]

@@ -54,11 +54,7 @@ def list_flags(
     if state is not None and state not in FlagState.__members__:
         raise TrackerError(f"expected a flag state ({', '.join(FlagState)}), got {state!r}", field="state")
     query = select(
-        *(FLAG.c[c] for c in LIST_COLUMNS if c != "waybill"),
-        PARCEL.c.waybill,
-        FLAG.c.action_key,
-        FLAG.c.action_value,
-        FLAG.c.action_since,
+        *(FLAG.c[c] for c in LIST_COLUMNS if c != "waybill"), PARCEL.c.waybill, *next_action.RENDERED_FROM
     ).join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
     if kind:
         query = query.where(FLAG.c.kind == kind)
@@ -73,7 +69,7 @@ def list_flags(
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
     next_action.fill(rows, settings, now)
-    return [{c: r[c] for c in LIST_COLUMNS} for r in rows]
+    return rows
 
 
 def _load(conn: Connection, flag_id: int) -> dict[str, Any]:

@@ -15,13 +15,17 @@ from typing import Any
 
 from tracker.rules.actions import render_key
 from tracker.settings import ActionText, CourierConfig, Settings
+from tracker.storage.tables import FLAG
 
-# the flag columns (and the parcel's waybill) a reader selects for the texts
-COLUMNS = ("next_action_zh", "next_action_en", "action_key", "action_value", "action_since", "courier", "waybill")
+# what a reader selects besides the flag's stored texts (next_action_zh, next_action_en), its courier and its
+# parcel's waybill: the rows texts() reads
+RENDERED_FROM = (FLAG.c.action_key, FLAG.c.action_value, FLAG.c.action_since)
+_KEYS = tuple(column.name for column in RENDERED_FROM)
 
 
 def texts(flag: Mapping[str, Any], settings: Settings, now: datetime) -> tuple[str | None, str | None]:
-    """(zh, en) next action of a flag row holding COLUMNS, as of `now`; (None, None) when it has none."""
+    """(zh, en) next action of a flag row (its texts, RENDERED_FROM, courier and waybill) as of `now`; (None,
+    None) when it has none."""
     return texts_with(flag, actions=settings.next_actions, couriers=settings.couriers, now=now)
 
 
@@ -50,6 +54,9 @@ def texts_with(
 
 
 def fill(rows: Iterable[MutableMapping[str, Any]], settings: Settings, now: datetime) -> None:
-    """Set next_action_zh and next_action_en of each flag row (COLUMNS) to what people read at `now`."""
+    """Set next_action_zh and next_action_en of each flag row (as texts() reads it) to what people read at
+    `now`, and drop the RENDERED_FROM columns from it."""
     for row in rows:
         row["next_action_zh"], row["next_action_en"] = texts(row, settings, now)
+        for key in _KEYS:
+            del row[key]
