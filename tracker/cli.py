@@ -9,7 +9,7 @@ import typer
 
 from claims import cli as claims_cli  # the CLI is the one entrypoint that joins tracker and claims
 from tracker.commands import alerts, board, core, db, online, providers, pushes, rules, setup, subscribe, worker
-from tracker.commands.context import AppContext, error_line
+from tracker.commands.context import OPENED, AppContext, error_line
 from tracker.errors import TrackerError
 
 app = typer.Typer(
@@ -39,12 +39,24 @@ def _root(
 
 
 def main() -> None:
-    """Run the CLI; a user mistake prints one line to stderr and exits 2, never a traceback."""
+    """Run the CLI; a user mistake prints one line to stderr and exits 2, never a traceback. A database that
+    refuses a command midway, and a failure nobody foresaw (a bug), print one line too and exit 1; the bug's
+    traceback goes to a report file that the line names (tracker.crash)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from tracker import crash
+
     try:
         app()
     except TrackerError as exc:
         sys.stderr.write(error_line(exc) + "\n")
         sys.exit(2)
+    except DBAPIError as exc:
+        sys.stderr.write(crash.database_line(exc, OPENED[-1] if OPENED else None) + "\n")
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line and a report, never a traceback
+        sys.stderr.write(crash.unexpected_line(exc, crash.write_report(exc, sys.argv)) + "\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

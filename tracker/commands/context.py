@@ -31,6 +31,11 @@ class Format(StrEnum):
     xlsx = "xlsx"  # a spreadsheet on stdout: `> file.xlsx` (tracker/sheets.py)
 
 
+# The databases this process opened, for a person (tracker.storage.db.describe_database): the CLI names the
+# database in the one line it prints when that database refuses a command midway (tracker.cli.main).
+OPENED: list[str] = []
+
+
 @dataclass
 class AppContext:
     config_dir: Path | None = None
@@ -55,6 +60,9 @@ class AppContext:
             from tracker.storage.db import open_database
 
             self._engine = open_database(self.settings.database_url, source=self.database_source, create=create, **kw)
+            from tracker.storage.db import describe_database
+
+            OPENED.append(describe_database(self._engine.url))
         return self._engine
 
     @property
