@@ -48,6 +48,9 @@ def _peak_mb() -> float:
 
 def baseline_read(path: str) -> tuple[int, float, float]:
     """Rows, seconds, peak MB of a streamed csv.reader over the file."""
+    from tracker.runtime import tune_gc
+
+    tune_gc()  # both sides run as `tracker import` does (tracker/runtime.py)
     start = time.perf_counter()
     with open(path, encoding="utf-8-sig", newline="") as fh:
         rows = sum(1 for _ in csv.reader(fh)) - 1
@@ -58,8 +61,11 @@ def project_import(path: str, db: str) -> tuple[int, int, float, float]:
     """Rows stored, rows rejected, seconds, peak MB of the project's import."""
     from tracker.couriers.detect import CourierIndex
     from tracker.importer import import_parcels
+    from tracker.runtime import tune_gc
     from tracker.settings import load_settings
     from tracker.storage.db import make_engine, migrate
+
+    tune_gc()
 
     settings = load_settings(ROOT / "config")
     engine = make_engine(f"sqlite:///{db}")

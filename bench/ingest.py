@@ -14,6 +14,7 @@ book reading them again (next poll), each against the whole path's time. The tex
 as couriers write them: hub scans are the same words for every parcel through that hub, pickup and delivery
 texts name one of 200 origins and 1,000 stations with their courier's phone. `classify.*.all_texts_new`
 repeats the measure with no text shared by two parcels (the classifier's worst case), for the record.
+The process runs the garbage collector as the tracker's own processes do (tracker/runtime.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from tracker.domain import ParcelFacts  # noqa: E402
 from tracker.ingest import ingest  # noqa: E402
 from tracker.phrases import PhraseBook, load_phrasebook  # noqa: E402
 from tracker.providers.base import ParsedWaybill, parse_reply  # noqa: E402
+from tracker.runtime import tune_gc  # noqa: E402
 from tracker.settings import PROJECT_ROOT, load_settings  # noqa: E402
 from tracker.storage.db import make_engine, migrate  # noqa: E402
 from tracker.storage.repo import upsert_parcels  # noqa: E402
@@ -201,6 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="ci")
     args = parser.parse_args()
+    tune_gc()  # the collector as the tracker's own processes run it (tracker/runtime.py)
     n, runs = SCALES[args.scale]
     settings = load_settings(PROJECT_ROOT / "config")
     ok = True

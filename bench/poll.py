@@ -38,6 +38,7 @@ from tracker.domain import ParcelFacts  # noqa: E402
 from tracker.poller import run_once, select_due  # noqa: E402
 from tracker.providers.clients import make_fetchers  # noqa: E402
 from tracker.providers.http import Pacer, ProviderError  # noqa: E402
+from tracker.runtime import tune_gc  # noqa: E402
 from tracker.sandbox.server import free_port  # noqa: E402
 from tracker.settings import load_settings  # noqa: E402
 from tracker.storage.db import make_engine, migrate  # noqa: E402
@@ -185,6 +186,7 @@ def main() -> None:
     parser.add_argument("--scale", choices=SCALES, default="ci")
     parser.add_argument("--runs", type=int, default=3, help="fetch-only / end-to-end pairs; the median ratio")
     args = parser.parse_args()
+    tune_gc()  # the collector as `tracker poll` runs it (tracker/runtime.py)
     n = SCALES[args.scale]
     port = free_port()
     proc = start_sandbox(port)

@@ -53,6 +53,7 @@ from sqlalchemy import Engine, func, select, text, true  # noqa: E402
 from tracker.flags import candidates, evaluate_all, queries, rulesql  # noqa: E402
 from tracker.flags.sqlfuncs import register_text_match  # noqa: E402
 from tracker.flags.text_hits import PATTERNS_KEY  # noqa: E402
+from tracker.runtime import tune_gc  # noqa: E402
 from tracker.settings import load_settings  # noqa: E402
 from tracker.status import FINAL_STATUSES  # noqa: E402
 from tracker.storage.db import make_engine, migrate  # noqa: E402
@@ -347,6 +348,7 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--url", help="PostgreSQL server URL (the bench creates and drops its own database)")
     args = parser.parse_args()
+    tune_gc()  # the collector as `tracker evaluate` runs it (tracker/runtime.py)
     if args.db == "postgresql":
         with postgres(args.url) as url:
             return bench(args, url)

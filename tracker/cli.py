@@ -45,7 +45,9 @@ def main() -> None:
     from sqlalchemy.exc import DBAPIError
 
     from tracker import crash
+    from tracker.runtime import tune_gc
 
+    tune_gc()  # the program's own process (not a test's): tracker/runtime.py
     try:
         app()
     except TrackerError as exc:

@@ -245,10 +245,12 @@ def app_from_environment() -> Starlette:
     import os
     import sys
 
+    from tracker.runtime import tune_gc
     from tracker.settings import load_settings
     from tracker.storage.db import make_engine
 
     sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
+    tune_gc()  # as the CLI does for its own process
     config_dir = os.environ.get("TRACKER_CONFIG_DIR")
     settings = load_settings(Path(config_dir) if config_dir else None)
     only = json.loads(os.environ.get(PUSH_ONLY_ENV) or "null")

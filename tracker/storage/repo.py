@@ -131,11 +131,15 @@ def _plain_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any]
     return rows
 
 
+_SQLITE_TIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+
+
 def sqlite_time(value: datetime) -> str:
     """A UTC time as SQLAlchemy stores it in SQLite (always six digits of microseconds, so text order is time
     order)."""
-    if value.tzinfo is UTC:  # the usual case: '2026-11-01 01:00:00.000000+00:00' without its offset
-        return value.isoformat(" ", "microseconds")[:26]
+    if value.tzinfo is UTC:  # the usual case, formatted directly (isoformat and a cut took twice as long)
+        v = value
+        return _SQLITE_TIME % (v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
