@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 import tracker.cli
 from tracker.settings import PROJECT_ROOT
+from tracker.storage.db import describe_database, make_engine
 
 CASES = json.loads((Path(__file__).resolve().parent / "data" / "database_damage.json").read_text("utf-8"))
 
@@ -28,17 +29,21 @@ def _tracker(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
-def test_a_damaged_database_is_one_line_naming_it(case: dict, tmp_path: Path) -> None:
-    path = tmp_path / "tracker.db"
-    url = f"sqlite:///{path}"
-    assert _tracker(url, "init", cwd=tmp_path).returncode == 0
-    with sqlite3.connect(path) as conn:
-        conn.execute(case["damage"])
-    proc = _tracker(url, *case["command"], cwd=tmp_path)
+def test_a_damaged_database_is_one_line_naming_it(case: dict, db_url: str, tmp_path: Path) -> None:
+    """On the pass's database: a SQLite file, or a PostgreSQL database of its own (TRACKER_TEST_DB)."""
+    backend = make_url(db_url).get_backend_name()
+    assert _tracker(db_url, "init", cwd=tmp_path).returncode == 0
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(case["damage"][backend])
+    engine.dispose()
+    proc = _tracker(db_url, *case["command"], cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: the database (SQLite file "), proc.stderr
-    assert str(path) in proc.stderr and case["expected"] in proc.stderr, proc.stderr
+    where = describe_database(db_url)
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"error: the database ({where}) "), proc.stderr
+    assert case["expected"][backend] in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and "sqlalche.me" not in proc.stderr
+    assert (make_url(db_url).password or "no password") not in proc.stderr
 
 
 def test_an_unforeseen_failure_is_one_line_and_a_masked_report(
