@@ -6,38 +6,28 @@ cases are data: data/database_damage.json."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import make_url
 
 import tracker.cli
-from tracker.settings import PROJECT_ROOT
+from tests.hostile.test_database_urls import tracker_with
 from tracker.storage.db import describe_database, make_engine
 
 CASES = json.loads((Path(__file__).resolve().parent / "data" / "database_damage.json").read_text("utf-8"))
-
-
-def _tracker(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRACKER_DATABASE_URL": url, "TRACKER_CONFIG_DIR": str(PROJECT_ROOT / "config")}
-    return subprocess.run(
-        [sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=60
-    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
 def test_a_damaged_database_is_one_line_naming_it(case: dict, db_url: str, tmp_path: Path) -> None:
     """On the pass's database: a SQLite file, or a PostgreSQL database of its own (TRACKER_TEST_DB)."""
     backend = make_url(db_url).get_backend_name()
-    assert _tracker(db_url, "init", cwd=tmp_path).returncode == 0
+    assert tracker_with(db_url, "init", cwd=tmp_path).returncode == 0
     engine = make_engine(db_url)
     with engine.begin() as conn:
         conn.exec_driver_sql(case["damage"][backend])
     engine.dispose()
-    proc = _tracker(db_url, *case["command"], cwd=tmp_path)
+    proc = tracker_with(db_url, *case["command"], cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     where = describe_database(db_url)
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"error: the database ({where}) "), proc.stderr

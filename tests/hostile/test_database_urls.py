@@ -19,7 +19,8 @@ CASES = [
 ]
 
 
-def _tracker(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def tracker_with(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m tracker.cli *args` in `cwd` on the database at `url`, with the project's config."""
     env = {**os.environ, "TRACKER_DATABASE_URL": url, "TRACKER_CONFIG_DIR": str(PROJECT_ROOT / "config")}
     return subprocess.run(
         [sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=60
@@ -39,7 +40,7 @@ COMMANDS = (["parcels"], ["flags", "--format", "csv"], ["claims", "list"])
 def test_a_bad_database_url_is_one_line(url: str, expected: str, args: list[str], tmp_path: Path) -> None:
     url, expected = url.replace("{tmp}", str(tmp_path)), expected.replace("{tmp}", str(tmp_path))
     before = sorted(tmp_path.rglob("*"))
-    proc = _tracker(url, *args, cwd=tmp_path)
+    proc = tracker_with(url, *args, cwd=tmp_path)
     assert proc.returncode == 2, (args, proc.stderr)
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: "), proc.stderr
     assert expected in proc.stderr, proc.stderr
@@ -49,8 +50,8 @@ def test_a_bad_database_url_is_one_line(url: str, expected: str, args: list[str]
 
 def test_init_creates_the_sqlite_file_the_others_then_use(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/new/dir/tracker.db"
-    assert _tracker(url, "parcels", cwd=tmp_path).returncode == 2
+    assert tracker_with(url, "parcels", cwd=tmp_path).returncode == 2
     assert not (tmp_path / "new").exists()
-    assert _tracker(url, "init", cwd=tmp_path).returncode == 0
-    listed = _tracker(url, "parcels", "--format", "csv", cwd=tmp_path)
+    assert tracker_with(url, "init", cwd=tmp_path).returncode == 0
+    listed = tracker_with(url, "parcels", "--format", "csv", cwd=tmp_path)
     assert listed.returncode == 0 and listed.stdout.startswith("courier,waybill"), listed.stderr

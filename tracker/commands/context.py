@@ -31,8 +31,8 @@ class Format(StrEnum):
     xlsx = "xlsx"  # a spreadsheet on stdout: `> file.xlsx` (tracker/sheets.py)
 
 
-# The databases this process opened, for a person (tracker.storage.db.describe_database): the CLI names the
-# database in the one line it prints when that database refuses a command midway (tracker.cli.main).
+# The database this process opened last, for a person (tracker.storage.db.describe_database; empty before
+# one is opened): the CLI names it in the one line it prints when it refuses a command midway (tracker.cli.main).
 OPENED: list[str] = []
 
 
@@ -57,12 +57,10 @@ class AppContext:
     def open_engine(self, *, create: bool = False, **kw: Any) -> Engine:
         """The database engine, built once; `create` makes a missing SQLite file (init, demo)."""
         if self._engine is None:
-            from tracker.storage.db import open_database
+            from tracker.storage.db import describe_database, open_database
 
             self._engine = open_database(self.settings.database_url, source=self.database_source, create=create, **kw)
-            from tracker.storage.db import describe_database
-
-            OPENED.append(describe_database(self._engine.url))
+            OPENED[:] = [describe_database(self._engine.url)]
         return self._engine
 
     @property
