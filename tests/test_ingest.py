@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from tracker.domain import ParcelFacts, TrackingEvent
@@ -196,3 +198,24 @@ def test_an_event_nothing_explains_never_moves_the_status_backwards(engine: Engi
     ingest(engine, [_wb("YT1000000000078", (unread,))], now=NOW, source="kuaidi100")
     row = _row(engine, "YT1000000000078")
     assert row["status"] == "unknown" and row["first_scan_at"] == T0 + timedelta(hours=50)
+
+
+@pytest.mark.sqlite_only
+def test_a_stored_time_with_an_offset_of_its_own_is_the_same_event(tmp_path: Path) -> None:
+    """SQLite: an event time written by another tool with its offset ('...09:00:00+08:00', not the UTC text
+    the tracker writes) is read as the same instant, so the next poll of that history stores nothing again."""
+    from tracker.storage.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    migrate(engine)
+    _parcels(engine, ("yto", "YT1000000000009"))
+    ingest(engine, [_wb("YT1000000000009", HISTORY)], now=NOW, source="kuaidi100")
+    with engine.begin() as conn:  # each stored time rewritten as its Beijing time with the offset
+        conn.exec_driver_sql(
+            "UPDATE tracking_event SET event_time = strftime('%Y-%m-%d %H:%M:%S', event_time, '+8 hours') || '+08:00'"
+        )
+        rewritten = conn.exec_driver_sql("SELECT event_time FROM tracking_event LIMIT 1").scalar_one()
+    assert rewritten.endswith("+08:00"), rewritten
+    again = ingest(engine, [_wb("YT1000000000009", HISTORY)], now=NOW, source="kuaidi100")
+    assert again.new_events == 0 and _event_count(engine) == len(HISTORY)
+    engine.dispose()
