@@ -144,24 +144,33 @@ def schedule(
     pushed = set() if failed else active_ids(engine, ids)
     lite = engine.dialect.name == "sqlite"
     with engine.begin() as conn:
-        values = []
-        for pid, status, is_open, shipped, created, first_scan, last_event in _cadence_facts(conn, ids, lite):
-            if failed:
-                nxt = now + timedelta(minutes=max(cfg.failure_retry_minutes, min_minutes))
-            else:
-                nxt = next_poll_time(
-                    status=status,
-                    is_open=bool(is_open),
-                    shipped_at=shipped,
-                    created_at=created,
-                    first_scan_at=first_scan,
-                    last_event_at=last_event,
-                    now=now,
-                    cfg=cfg,
-                    min_interval_minutes=min_minutes,
+        values: list[tuple[datetime | None, int]]
+        if failed:  # the same time for each: nothing about the parcels is read
+            retry_at = now + timedelta(minutes=max(cfg.failure_retry_minutes, min_minutes))
+            values = [(retry_at, pid) for pid in ids]
+        else:
+            values = [
+                (
+                    next_poll_with(
+                        next_poll_time(
+                            status=status,
+                            is_open=bool(is_open),
+                            shipped_at=shipped,
+                            created_at=created,
+                            first_scan_at=first_scan,
+                            last_event_at=last_event,
+                            now=now,
+                            cfg=cfg,
+                            min_interval_minutes=min_minutes,
+                        ),
+                        active=pid in pushed,
+                        now=now,
+                        silent_hours=silent,
+                    ),
+                    pid,
                 )
-                nxt = next_poll_with(nxt, active=pid in pushed, now=now, silent_hours=silent)
-            values.append((nxt, pid))
+                for pid, status, is_open, shipped, created, first_scan, last_event in _cadence_facts(conn, ids, lite)
+            ]
         if lite:  # compiled SQL over tuples, times as stored (repo.sqlite_time): see ingest._ingest_batch
             polled = sqlite_time(now)
             rows = [(None if nxt is None else sqlite_time(nxt), polled, pid) for nxt, pid in values]
@@ -257,8 +266,9 @@ class _Reading:
 
 @dataclass
 class _ProviderPoll:
-    """One provider's poll in progress: its counts, the changed parcels, and the parsed replies and answered
-    parcels waiting for the next flush (stored FLUSH_PARCELS at a time)."""
+    """One provider's poll in progress: its counts, the changed parcels, and what waits for the next flush
+    (FLUSH_PARCELS parcels at a time): the parsed replies, the answered parcels, and the parcels to ask again
+    after failure_retry_minutes (scheduled in the flush too: one transaction per flush, not per failed batch)."""
 
     engine: Engine
     settings: Settings
@@ -268,6 +278,7 @@ class _ProviderPoll:
     changed: list[int] = field(default_factory=list)
     pending_parsed: list[Any] = field(default_factory=list)
     pending_ok: list[int] = field(default_factory=list)
+    pending_retry: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.stats = ProviderStats(self.fetcher.provider)
@@ -302,7 +313,8 @@ class _ProviderPoll:
     async def failed(self, batch: list[DueParcel], error: str) -> None:
         self.stats.failed += len(batch)
         self.stats.errors.append(error or "unknown error")
-        await self.ask_again_later([p.id for p in batch])
+        self.pending_retry.extend(p.id for p in batch)  # asked again after failure_retry_minutes
+        await self.flush_when_full()
 
     async def answered(self, batch: list[DueParcel], bodies: list[str]) -> None:
         reading = self.read(batch, bodies)
@@ -313,11 +325,12 @@ class _ProviderPoll:
         self.stats.polled += len(batch) - failed
         # an error reply (bad key or signature, no balance, 查询无结果) is stored on the parcel and asked
         # again after failure_retry_minutes, not at the parcel's normal cadence
-        retry_ids = [p.id for p in batch if p.waybill in retry]
+        self.pending_retry.extend(p.id for p in batch if p.waybill in retry)
         self.pending_ok.extend(p.id for p in batch if p.waybill not in retry)
-        if retry_ids:
-            await self.ask_again_later(retry_ids)
-        if len(self.pending_ok) >= FLUSH_PARCELS:
+        await self.flush_when_full()
+
+    async def flush_when_full(self) -> None:
+        if len(self.pending_ok) + len(self.pending_retry) >= FLUSH_PARCELS:
             await self.flush()
 
     def read(self, batch: list[DueParcel], bodies: list[str]) -> _Reading:
@@ -344,20 +357,14 @@ class _ProviderPoll:
                 reading.unanswered.update(p.waybill for p in batch)
         return reading
 
-    async def ask_again_later(self, ids: list[int]) -> None:
-        """Schedule `ids` after failure_retry_minutes."""
-        await asyncio.to_thread(
-            schedule, self.engine, ids, now=self.now, settings=self.settings, provider=self.provider, failed=True
-        )
-
     async def flush(self) -> None:
-        """Store the pending replies and schedule the answered parcels. The database work runs in a thread:
-        the event loop keeps sending the requests whose rate slot has come."""
-        parsed, ok = self.pending_parsed, self.pending_ok
-        self.pending_parsed, self.pending_ok = [], []
-        await asyncio.to_thread(self.store, parsed, ok)
+        """Store the pending replies and schedule the pending parcels. The database work runs in a thread: the
+        event loop keeps sending the requests whose rate slot has come."""
+        parsed, ok, retry = self.pending_parsed, self.pending_ok, self.pending_retry
+        self.pending_parsed, self.pending_ok, self.pending_retry = [], [], []
+        await asyncio.to_thread(self.store, parsed, ok, retry)
 
-    def store(self, parsed: list[Any], ok: list[int]) -> None:
+    def store(self, parsed: list[Any], ok: list[int], retry: list[int]) -> None:
         from tracker.ingest import ingest
 
         if parsed:
@@ -365,6 +372,7 @@ class _ProviderPoll:
             self.stats.new_events += result.new_events
             self.changed.extend(result.changed_parcel_ids)
         schedule(self.engine, ok, now=self.now, settings=self.settings, provider=self.provider)
+        schedule(self.engine, retry, now=self.now, settings=self.settings, provider=self.provider, failed=True)
 
     async def record_quota(self) -> None:
         """The provider quota the client spent today (provider_quota), when its client counts it."""

@@ -116,3 +116,8 @@ def test_provider_error_is_stored_on_the_parcel(engine, online_settings) -> None
         errors = dict(conn.execute(select(ParcelRow.waybill, ParcelRow.provider_error)).all())
     assert "503" in errors["78312345678901"] and "签名" in errors["78312345678901"]
     assert errors["4312345678901"] is None  # Kdniao answered normally
+    with engine.connect() as conn:
+        nxt = dict(conn.execute(select(ParcelRow.waybill, ParcelRow.next_poll_at)).all())
+    retry = SANDBOX_NOW + timedelta(minutes=settings.providers.polling.failure_retry_minutes)
+    assert nxt["78312345678901"] == retry  # an error reply: asked again after failure_retry_minutes
+    assert nxt["4312345678901"] != retry  # answered: at its normal cadence
