@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tracker.phrases import PhraseBook, PhraseRule
-from tracker.providers.evidence import Code, Reading, finish, read_event
+from tracker.providers.evidence import _KNOWN, Code, Reading, finish, read_code, read_event
 from tracker.status import TrackingStatus as S
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
@@ -90,3 +90,19 @@ def test_finish_orders_by_time_and_keeps_the_given_order_for_equal_times() -> No
     first, second = _at(3, _read((None,), "到达 A")), _at(3, _read((None,), "到达 B"))
     earlier = _at(1, _read((None,), "正在派件"))
     assert [e.text for e in finish([first, second, earlier], None)] == ["正在派件", "到达 A", "到达 B"]
+
+
+def test_a_code_reads_through_its_own_table_and_only_known_codes_are_kept() -> None:
+    kuaidi100 = {"5": S.out_for_delivery, "0": S.in_transit}
+    other = {"5": S.delivered}  # the same raw code in another provider's table
+    generic = frozenset({"0"})
+    before = len(_KNOWN)
+    assert read_code("5", kuaidi100, generic) == Code("5", S.out_for_delivery, False)
+    assert read_code("5", other, generic) == Code("5", S.delivered, False)
+    assert read_code("0", kuaidi100, generic) == Code("0", S.in_transit, True)
+    assert read_code("5", kuaidi100, generic) == Code("5", S.out_for_delivery, False)  # again, from the cache
+    assert len(_KNOWN) == before + 3
+    for n in range(100):  # a hostile reply's made-up codes: read, never kept
+        assert read_code(f"x{n}", kuaidi100, generic) == Code(f"x{n}", S.unknown, False)
+    assert len(_KNOWN) == before + 3
+    assert read_code("", kuaidi100, generic) is None and read_code(None, kuaidi100, generic) is None

@@ -11,6 +11,7 @@ from typing import Any
 
 from tracker.domain import TrackingEvent
 from tracker.phrases import PhraseBook, default_phrasebook
+from tracker.providers import registry
 from tracker.providers.registry import names
 from tracker.settings import CourierConfig
 
@@ -130,16 +131,13 @@ def company_to_courier(field: str, company: object, couriers: Mapping[str, Couri
 
 
 def _parsers() -> dict[tuple[str, str], Parser]:
-    from tracker.providers.registry import specs
-
-    return {(name, kind): parser for name, spec in specs().items() for kind, parser in spec.parsers.items()}
+    return {(name, kind): parser for name, spec in registry.specs().items() for kind, parser in spec.parsers.items()}
 
 
 def _parser(provider: str, kind: str) -> Parser | None:
-    """One entry of _parsers(), looked up in the registry without building the table (once per reply)."""
-    from tracker.providers.registry import specs
-
-    spec = specs().get(provider)
+    """One entry of _parsers(), looked up in the registry without building the table (once per reply); read
+    through the module, where a test may put another registry."""
+    spec = registry.specs().get(provider)
     return None if spec is None else spec.parsers.get(kind)
 
 

@@ -40,10 +40,24 @@ class Code:
 
 
 def read_code(raw: str | None, table: Mapping[str, TrackingStatus], generic: frozenset[str]) -> Code | None:
-    """A raw code -> Code via `table`; None when there is no code at all."""
+    """A raw code -> Code via `table`; None when there is no code at all. The Code of a code the table knows
+    is made once per table (a reply's events repeat a few codes); any other is made each time, so a reply
+    full of unknown codes cannot grow the cache."""
     if raw is None or raw == "":
         return None
-    return Code(raw, table.get(raw, TrackingStatus.unknown), raw in generic)
+    key = (raw, id(table), id(generic))
+    known = _KNOWN.get(key)
+    if known is not None and known[0] is table and known[1] is generic:
+        return known[2]
+    status = table.get(raw)
+    if status is None:
+        return Code(raw, TrackingStatus.unknown, raw in generic)
+    code = Code(raw, status, raw in generic)
+    _KNOWN[key] = (table, generic, code)  # the table and set held: their ids stay theirs while cached
+    return code
+
+
+_KNOWN: dict[tuple[str, int, int], tuple[Mapping[str, TrackingStatus], frozenset[str], Code]] = {}
 
 
 # Broad movement states: any status the words name is more precise than these.
