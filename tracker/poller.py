@@ -10,11 +10,13 @@
      └─ poll_provider()  x providers, concurrently
           ├─ batches of fetcher.batch_size (17TRACK 40, Kuaidi100/Kdniao 1)
           ├─ fetcher.fetch(batch)        client: rate limit, waybill gate, retries, circuit breaker
-          │     └─ failure -> counted, batch rescheduled after failure_retry_minutes; others go on
+          │     └─ failure -> counted, batch asked again after failure_retry_minutes; others go on
           ├─ parse_reply(provider, body)  pure (tracker.providers.base)
           ├─ ingest(engine, parsed)       idempotent event insert + snapshot (tracker.ingest), in flushes
           ├─ schedule()                   next_poll_at, last_polled_at from the new snapshot (an active
-          │                               subscription's parcel, polled as a safety net: silent_hours on)
+          │                               subscription's parcel, polled as a safety net: silent_hours on);
+          │                               a failed batch or error reply: after failure_retry_minutes. In the
+          │                               same flush, every FLUSH_PARCELS parcels and at the end
           └─ record_spent()               the provider quota spent today (provider_quota)
      ├─ record poll_run rows             polled, changed, failed per provider
      └─ evaluate rules                   tracker.flags.evaluate_all over every open parcel
