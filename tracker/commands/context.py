@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from tracker.settings import Settings, load_settings
 from tracker.values import ValueProblem, parse_local_time
 
 if TYPE_CHECKING:
+    from rich.text import Text
     from sqlalchemy import Engine
 
 
@@ -194,11 +196,21 @@ def _emit_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, tz: An
     sys.stdout.buffer.flush()
 
 
-def _cell(value: Any, tz: Any) -> str:
+def _cell(value: Any, tz: Any) -> Text:
+    """One table cell, as rich Text: a courier's, buyer's or shop's words are shown as written, never read as
+    rich markup (a `[link=…]` would become a terminal hyperlink, a stray `[/b]` an error), and a control
+    character is shown as U+FFFD, never sent to the terminal (ESC starts colours, hyperlinks, titles)."""
+    from rich.text import Text
+
     if value is None:
-        return "-"
+        return Text("-")
     if isinstance(value, datetime):
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if tz else value.isoformat()
+        return Text(value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if tz else value.isoformat())
     if isinstance(value, Decimal):
-        return f"{value:,.2f}"
-    return str(value)
+        return Text(f"{value:,.2f}")
+    return Text(_TERMINAL_CONTROL.sub("\ufffd", str(value)))
+
+
+# C0 controls but tab and newline (a carriage return too: it writes over the line), DEL, and C1 (0x9b is
+# a CSI on some terminals)
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
