@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tracker.cli import app
+from tracker.commands.context import terminal_text
 from tracker.domain import ParcelFacts
 from tracker.settings import Settings
 from tracker.storage import repo
@@ -53,3 +54,12 @@ def test_a_shop_name_shows_as_written_in_the_parcel_listing(settings: Settings, 
         assert case["shown"].startswith(cell[:-1].rstrip()) and len(cell) > 5, shown.output
     else:
         assert cell == case["shown"], shown.output
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_a_providers_words_printed_outside_a_table_carry_no_control_character(case: dict[str, str]) -> None:
+    # the poll's error lines and the autonumber's failure (tracker/commands/online.py, core.py) print a
+    # provider's message through terminal_text
+    printed = terminal_text(case["text"])
+    assert not set(printed) & {"\x1b", "\x9b", "\x07", "\r"}
+    assert printed.startswith(case["shown"])

@@ -208,7 +208,13 @@ def _cell(value: Any, tz: Any) -> Text:
         return Text(value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if tz else value.isoformat())
     if isinstance(value, Decimal):
         return Text(f"{value:,.2f}")
-    return Text(_TERMINAL_CONTROL.sub("\ufffd", str(value)))
+    return Text(terminal_text(str(value)))
+
+
+def terminal_text(text: str) -> str:
+    """Words from outside (a courier's, a provider's error message) made safe to print: each control
+    character becomes U+FFFD."""
+    return _TERMINAL_CONTROL.sub("\ufffd", text)
 
 
 # C0 controls but tab and newline (a carriage return too: it writes over the line), DEL, and C1 (0x9b is

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from tracker import labels
-from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
+from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now, terminal_text
 from tracker.couriers.detect import CourierIndex
 from tracker.errors import TrackerError
 from tracker.settings import Settings, read_toml
@@ -121,7 +121,9 @@ def _autonumber(settings):  # type: ignore[no-untyped-def]
         reply = ask_autonumber(settings.providers.kuaidi100, number, url=settings.detection.autonumber_url)
         if reply.error and reply.error.startswith("failed"):
             failed.append(reply.error)
-            err.print(f"Kuaidi100 autonumber {reply.error}: ambiguous couriers are rejected", markup=False)
+            err.print(
+                f"Kuaidi100 autonumber {terminal_text(reply.error)}: ambiguous couriers are rejected", markup=False
+            )
         return reply.codes
 
     return ask

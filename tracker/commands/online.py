@@ -11,7 +11,7 @@ from datetime import datetime
 import typer
 from rich.console import Console
 
-from tracker.commands.context import NOW_HELP, AppContext, ctx_app, resolve_now
+from tracker.commands.context import NOW_HELP, AppContext, ctx_app, resolve_now, terminal_text
 from tracker.errors import TrackerError
 from tracker.settings import Settings
 
@@ -101,7 +101,7 @@ def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
         )
         if s.failed:
             for error in s.errors[:3]:
-                err.print(f"    {error}", markup=False, soft_wrap=True)
+                err.print(f"    {terminal_text(error)}", markup=False, soft_wrap=True)
 
 
 def poll(
