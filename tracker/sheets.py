@@ -98,7 +98,8 @@ def write_table(
     return count
 
 
-# the columns `--format xlsx` listings name (tracker/commands/context.py emit): header words and how values read
+# the columns the listings name, in a table (English) and `--format xlsx` (Chinese) (tracker/commands/context.py
+# emit): header words and how values read
 CLI_HEADERS: dict[str, tuple[str, str]] = {
     "id": ("编号", "ID"), "waybill": ("运单号", "Waybill"), "courier": ("快递", "Courier"),
     "kind": ("异常类型", "Kind"), "severity": ("级别", "Severity"), "state": ("状态", "State"),
@@ -112,6 +113,19 @@ CLI_HEADERS: dict[str, tuple[str, str]] = {
     "month": ("月份", "Month"), "filed": ("已提交", "Filed"), "expected": ("应赔金额", "Expected"),
     "paid": ("已赔付金额", "Paid"), "outstanding": ("未赔金额", "Outstanding"), "rejected": ("已驳回金额", "Rejected"),
     "short": ("少赔金额", "Short paid"), "mismatched": ("金额不符", "Mismatched"),
+    "direction": ("方向", "Direction"), "shop": ("店铺", "Shop"), "province": ("省份", "Province"),
+    "city": ("城市", "City"), "goods_value": ("货值", "Goods value"), "shipped_at": ("发货时间", "Shipped"),
+    "last_event_at": ("最后更新", "Last update"), "push": ("推送订阅", "Push"), "created_at": ("创建时间", "Created"),
+    "level": ("级别", "Level"), "recipient": ("接收人", "Recipient"), "channel": ("渠道", "Channel"),
+    "subject": ("主题", "Subject"), "attempts": ("尝试次数", "Attempts"), "due_at": ("计划发送", "Due"),
+    "sent_at": ("发送时间", "Sent"), "error": ("错误", "Error"), "opened": ("新开", "Opened"),
+    "reopened": ("重开", "Reopened"), "escalated": ("升级", "Escalated"), "resolved": ("解决", "Resolved"),
+    "claims": ("理赔数", "Claims"), "timer": ("时限", "Timer"), "from": ("开始", "From"), "until": ("截止", "Until"),
+    "hours_left": ("剩余小时", "Hours left"), "extended": ("已延长", "Extended"), "what": ("类别", "What"),
+    "name": ("名称", "Name"), "count": ("数量", "Count"), "detail": ("说明", "Detail"), "slug": ("代码", "Slug"),
+    "name_en": ("英文名", "English name"), "provider": ("数据来源", "Provider"),
+    "kuaidi100": ("快递100编码", "Kuaidi100 code"), "kdniao": ("快递鸟编码", "Kdniao code"),
+    "track17": ("17TRACK编码", "17TRACK code"), "patterns": ("单号规则", "Waybill patterns"),
 }  # fmt: skip
 # money whatever the listing (a count column keeps its plain number: the format applies to numbers only)
 _MONEY_KEYS = {"amount", "paid_amount", "goods_value", "expected", "paid", "outstanding", "rejected", "short"}
@@ -127,6 +141,7 @@ def cli_columns(keys: Sequence[str], *, lang: str = "zh", couriers: Any = None) 
         "severity": lambda v: labels.state_label(v, lang),
         "state": lambda v: labels.state_label(v, lang),
         "status": lambda v: labels.status_label(v, lang),
+        "direction": lambda v: labels.direction_label(v, lang),
         "claim_type": lambda v: labels.claim_type_label(v, lang),
         "scenario": lambda v: labels.scenario_label(v, lang),
     }

@@ -114,7 +114,7 @@ def test_a_date_that_is_not_a_date_is_one_clear_line(settings: Settings) -> None
         )
 
 
-def test_listings_as_xlsx_have_chinese_headers_and_words(settings: Settings) -> None:
+def test_listings_name_codes_in_words_as_xlsx_and_as_a_table(settings: Settings) -> None:
     import io
 
     from openpyxl import load_workbook
@@ -157,3 +157,27 @@ def test_listings_as_xlsx_have_chinese_headers_and_words(settings: Settings) -> 
     sheet = load_workbook(io.BytesIO(flags.stdout_bytes)).worksheets[0]
     assert [c.value for c in sheet[1]][:6] == ["编号", "运单号", "快递", "异常类型", "级别", "状态"]
     assert [c.value for c in sheet[2]][2:7] == ["中通快递", "丢件", "升级", "待处理", "2026-11-01 10:00"]
+    # the same listings as a table: English headers, codes in words, the waybill whole
+    flags = RUN.invoke(app, ["flags"])
+    assert flags.exit_code == 0, flags.output
+    assert [row[:7] for row in _table(flags.output)[:2]] == [
+        ["ID", "Waybill", "Courier", "Kind", "Severity", "State", "Opened"],
+        ["1", "78312345678902", "ZTO Express", "Lost", "escalate", "open", "2026-11-01 10:00"],
+    ]
+    claims = RUN.invoke(app, ["claims", "list"])
+    assert claims.exit_code == 0, claims.output
+    assert [row[1:7] for row in _table(claims.output)[:2]] == [
+        ["Waybill", "Courier", "Claim type", "Scenario", "State", "Amount"],
+        ["78312345678902", "ZTO Express", "Goods lost", "Standard", "draft", "899.00"],
+    ]
+    parcels = RUN.invoke(app, ["parcels"])
+    assert [row[:3] + row[9:10] for row in _table(parcels.output)[:2]] == [
+        ["Courier", "Waybill", "Direction", "Status"],
+        ["ZTO Express", "78312345678902", "Outbound", "Awaiting pickup"],
+    ]
+
+
+def _table(output: str) -> list[list[str]]:
+    """A rich table's header and rows as cells (each row on one line here)."""
+    lines = [line for line in output.splitlines() if line[:1] in "┃│"]
+    return [[cell.strip() for cell in line[1:-1].replace("┃", "│").split("│")] for line in lines]

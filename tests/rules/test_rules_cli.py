@@ -54,7 +54,8 @@ def parcels(sqlite_db):  # type: ignore[no-untyped-def]
 def test_evaluate_prints_counts_by_kind(run, parcels) -> None:  # type: ignore[no-untyped-def]
     code, out = run("evaluate", AT)
     assert code == 0
-    assert "2 opened, 0 reopened, 0 escalated, 0 resolved" in out and "no_first_scan" in out
+    assert "2 opened, 0 reopened, 0 escalated, 0 resolved" in out
+    assert "No first scan" in out and "no_first_scan" not in out  # the kind in words, not its code
     code, out = run("evaluate", AT)
     assert "0 opened" in out
 

@@ -145,8 +145,9 @@ def _csv_value(value: Any) -> Any:
 def emit(
     rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *, tz: Any = None, couriers: Any = None
 ) -> None:
-    """Print rows as a table (times in the configured zone), JSON lines, CSV (times in UTC) or XLSX (Chinese
-    headers, codes in words, couriers by name when `couriers` is given, times in the zone)."""
+    """Print rows as a table (English headers, codes in words, times in the configured zone), JSON lines or
+    CSV (the codes, times in UTC), or XLSX (Chinese headers, codes in words, times in the zone). Couriers
+    are named when `couriers` is given."""
     if fmt is Format.json:
         for row in rows:
             sys.stdout.write(json.dumps({c: _plain(row.get(c)) for c in columns}, ensure_ascii=False) + "\n")
@@ -163,15 +164,26 @@ def emit(
     from rich.console import Console
     from rich.table import Table
 
+    from tracker.sheets import cli_columns
+
+    shown = cli_columns(columns, lang="en", couriers=couriers)
     table = Table(show_lines=False)
-    for column in columns:
-        table.add_column(column)
+    for column in shown:
+        # a number a person copies (waybill, order, claim reference) is never cut or wrapped
+        whole = column.key in _WHOLE_KEYS
+        widest = max((len(str(row.get(column.key) or "")) for row in rows), default=0) if whole else None
+        table.add_column(column.header, no_wrap=whole, min_width=widest)
     for row in rows:
-        table.add_row(*[_cell(row.get(c), tz) for c in columns])
+        table.add_row(*[_cell(_words(column.words, row.get(column.key)), tz) for column in shown])
     console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(160, sum(12 for _ in columns)))
+    if not console.is_terminal:  # a file or a pipe: as wide as the table, nothing cut
+        natural = Console(width=_PIPE_MAX_WIDTH).measure(table).maximum
+        console = Console(width=min(max(160, natural), _PIPE_MAX_WIDTH))
     console.print(table)
+
+
+_WHOLE_KEYS = frozenset({"id", "waybill", "order_id", "reference_no"})
+_PIPE_MAX_WIDTH = 1000  # characters: a table sent to a file or pipe is at most this wide
 
 
 def _emit_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, tz: Any, couriers: Any) -> None:
@@ -194,6 +206,11 @@ def _emit_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, tz: An
     sys.stdout.flush()
     sys.stdout.buffer.write(out.getvalue())
     sys.stdout.buffer.flush()
+
+
+def _words(words: Any, value: Any) -> Any:
+    """A code in the words a person reads (a courier's name, a kind, a state); anything else as it is."""
+    return words(value) if words is not None and value is not None else value
 
 
 def _cell(value: Any, tz: Any) -> Text:

@@ -211,7 +211,7 @@ def parcels(
     pushes = descriptions(app.engine, [r["id"] for r in rows], tz=app.settings.tz)
     for row in rows:
         row["push"] = pushes[row["id"]]  # the push subscription in words (推送订阅中 / 已停止推送（…）)
-    emit(rows, PARCEL_COLUMNS, fmt, tz=app.settings.tz)
+    emit(rows, PARCEL_COLUMNS, fmt, tz=app.settings.tz, couriers=app.settings.couriers)
 
 
 def demo(
