@@ -88,7 +88,7 @@ def queue_columns(lang: str, couriers: Mapping[str, Any]) -> list[Column]:
         Column("order_id", h("order_id"), width=22),
         Column("courier", h("courier"), words=lambda v: labels.courier_name(couriers, v, lang), width=12),
         Column("kind", h("kind"), words=lambda v: labels.kind_label(v, lang), width=14),
-        Column("severity", h("severity"), words=lambda v: labels.state_label(v, lang), width=8),
+        Column("severity", h("severity"), words=lambda v: labels.severity_label(v, lang), width=8),
         Column("state", h("state"), words=lambda v: labels.state_label(v, lang), width=9),
         Column("assignee", h("assignee"), width=10),
         Column("shop", h("shop"), width=16),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from tracker.labels import CLAIM_TYPES, DIRECTIONS, KINDS, SCENARIOS, STATES, STATUSES
+from tracker.labels import CLAIM_TYPES, DIRECTIONS, KINDS, SCENARIOS, SEVERITIES, STATES, STATUSES
 from tracker.labels import FACTS as FACT_KINDS
 
 LANGS = ("zh", "en")
@@ -383,15 +383,14 @@ def state_label(state: str, lang: str) -> str:
     return _pick(STATES, state, lang)
 
 
+def severity_label(severity: str, lang: str) -> str:
+    return _pick(SEVERITIES, severity, lang)
+
+
 # --- words (issue 15 item 4): every code a person reads on the board, in both languages -------------------
 # value_label(column, value, lang) is the one place a table cell's code becomes words; components.table
 # and pick_table call it for every cell, so no page can forget one.
 
-
-SEVERITIES: dict[str, tuple[str, str]] = {
-    "warn": ("提醒", "Warning"),
-    "escalate": ("升级", "Escalated"),
-}
 
 # claim types: the Chinese is the courier form's name (config/claims/courier_claims.toml name_zh)
 

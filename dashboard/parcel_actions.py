@@ -19,7 +19,7 @@ import streamlit as st
 from dashboard import actions
 from dashboard.components import DATE_FORMAT, lazy_fold, run_action, table, yuan
 from dashboard.context import Board
-from dashboard.i18n import kind_label, state_label
+from dashboard.i18n import kind_label, severity_label, state_label
 from tracker.escape import streamlit_md as md
 from tracker.flags import next_action
 from tracker.status import FlagState
@@ -43,7 +43,7 @@ def flag_actions(b: Board, flag: dict[str, Any]) -> None:
     with st.container(border=True):
         head = [
             f"{kind_label(flag['kind'], b.lang)} #{fid}",
-            state_label(flag["severity"], b.lang),
+            severity_label(flag["severity"], b.lang),
             state_label(flag["state"], b.lang),
         ]
         if flag.get("assignee"):

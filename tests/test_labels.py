@@ -19,7 +19,8 @@ from tracker.status import AlertState, ClaimState, FactKind, FlagKind, FlagState
         (labels.STATUSES, TrackingStatus),
         (labels.KINDS, FlagKind),
         (labels.FACTS, FactKind),
-        (labels.STATES, [*FlagState, *ClaimState, *AlertState, *Severity]),
+        (labels.STATES, [*FlagState, *ClaimState, *AlertState]),
+        (labels.SEVERITIES, Severity),
     ],
 )
 def test_every_code_has_words_in_both_languages(table, codes) -> None:  # type: ignore[no-untyped-def]

@@ -89,8 +89,12 @@ STATES: dict[str, tuple[str, str]] = {
     "sent": ("已发送", "sent"),
     "failed": ("失败", "failed"),
     "cancelled": ("已取消", "cancelled"),
-    "warn": ("提醒", "warn"),
-    "escalate": ("升级", "escalate"),
+}
+
+# a flag's level (severity), as the board, the listings and the demo's summary name it
+SEVERITIES: dict[str, tuple[str, str]] = {
+    "warn": ("提醒", "Warning"),
+    "escalate": ("升级", "Escalated"),
 }
 
 FACTS: dict[str, tuple[str, str]] = {
@@ -206,6 +210,10 @@ def kind_label(code: Any, lang: str) -> str:
 
 def state_label(code: Any, lang: str) -> str:
     return pick(STATES, code, lang)
+
+
+def severity_label(code: Any, lang: str) -> str:
+    return pick(SEVERITIES, code, lang)
 
 
 def fact_label(code: Any, lang: str) -> str:

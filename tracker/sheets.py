@@ -138,7 +138,7 @@ def cli_columns(keys: Sequence[str], *, lang: str = "zh", couriers: Any = None) 
     words: dict[str, Callable[[Any], str]] = {
         "courier": lambda v: labels.courier_name(couriers or {}, v, lang),
         "kind": lambda v: labels.kind_label(v, lang),
-        "severity": lambda v: labels.state_label(v, lang),
+        "severity": lambda v: labels.severity_label(v, lang),
         "state": lambda v: labels.state_label(v, lang),
         "status": lambda v: labels.status_label(v, lang),
         "direction": lambda v: labels.direction_label(v, lang),

@@ -162,7 +162,7 @@ def test_listings_name_codes_in_words_as_xlsx_and_as_a_table(settings: Settings)
     assert flags.exit_code == 0, flags.output
     assert [row[:7] for row in _table(flags.output)[:2]] == [
         ["ID", "Waybill", "Courier", "Kind", "Severity", "State", "Opened"],
-        ["1", "78312345678902", "ZTO Express", "Lost", "escalate", "open", "2026-11-01 10:00"],
+        ["1", "78312345678902", "ZTO Express", "Lost", "Escalated", "open", "2026-11-01 10:00"],
     ]
     claims = RUN.invoke(app, ["claims", "list"])
     assert claims.exit_code == 0, claims.output

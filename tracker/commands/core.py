@@ -279,7 +279,7 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
     typer.echo(f"open exceptions: {sum(r[2] for r in rows)}")
     lang = app.settings.board.language  # the words of the board the demo opens (tracker/labels.py)
     for kind, severity, count in rows:
-        typer.echo(f"  {labels.kind_label(kind, lang)} ({labels.state_label(severity, lang)}): {count}")
+        typer.echo(f"  {labels.kind_label(kind, lang)} ({labels.severity_label(severity, lang)}): {count}")
     from claims.money import claimable
     from claims.service import propose
     from claims.tables import load_tables
