@@ -371,7 +371,6 @@ def totals_cmd(
     fmt: Format = typer.Option(Format.table, "--format", help="table (in words), json or csv (codes)."),
 ) -> None:
     from claims.money import claimable, totals_by_state
-    from tracker.labels import state_label
 
     app = ctx_app(ctx)
     at = resolve_now(now, app.settings)
@@ -381,8 +380,9 @@ def totals_cmd(
         {"state": r["state"], "claims": r["n"], "amount": r["amount"]} for r in totals_by_state(app.engine, now=at)
     ]
     if fmt is Format.table:
+        # the other states are named by emit, as in every table
         words = {CLAIMABLE: "Claimable (drafts still in their filing window)"}
-        rows = [{**r, "state": words.get(r["state"]) or state_label(r["state"], "en")} for r in rows]
+        rows = [{**r, "state": words.get(r["state"], r["state"])} for r in rows]
         rows = [{**r, "amount": format_money(r["amount"], app.settings.currency)} for r in rows]
     emit(rows, ["state", "claims", "amount"], fmt, tz=app.settings.tz)
 

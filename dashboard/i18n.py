@@ -6,6 +6,7 @@ from datetime import UTC, datetime, tzinfo
 
 from tracker.labels import CLAIM_TYPES, DIRECTIONS, KINDS, SCENARIOS, SEVERITIES, STATES, STATUSES
 from tracker.labels import FACTS as FACT_KINDS
+from tracker.labels import severity_label as severity_label  # the board's name for it too
 
 LANGS = ("zh", "en")
 
@@ -381,10 +382,6 @@ def kind_label(kind: str, lang: str) -> str:
 
 def state_label(state: str, lang: str) -> str:
     return _pick(STATES, state, lang)
-
-
-def severity_label(severity: str, lang: str) -> str:
-    return _pick(SEVERITIES, severity, lang)
 
 
 # --- words (issue 15 item 4): every code a person reads on the board, in both languages -------------------
