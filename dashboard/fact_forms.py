@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard.components import DATE_FORMAT, table
 from dashboard.context import Board
+from tracker import labels
 from tracker.errors import TrackerError
 from tracker.flags import facts as fact_service
 from tracker.rules.model import Fact, ParcelView
@@ -55,11 +56,11 @@ def timer_rows(b: Board, parcel: dict[str, Any], facts: list[dict[str, Any]], no
         left = deadline.seconds_left(now)
         rows.append(
             {
-                "timer": b.t(f"timer_{deadline.kind}"),
+                "timer": labels.timer_label(deadline.kind, b.lang),
                 "timer_from": deadline.starts_at,
                 "timer_until": deadline.due_at,
-                "timer_state": b.t("timer_open" if deadline.is_open(now) else "timer_closed")
-                + (f" · {b.t('timer_extended')}" if deadline.extended else ""),
+                "timer_state": labels.timer_state_label("open" if deadline.is_open(now) else "closed", b.lang)
+                + (f" · {labels.timer_state_label('extended', b.lang)}" if deadline.extended else ""),
                 "timer_left": b.t("timer_left_n", days=left // 86400, hours=left % 86400 // 3600) if left else "",
             }
         )
@@ -183,7 +184,7 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
 
 def deadline_text(b: Board, deadline: Any) -> str:
     """E.g. 未收到货维权协商 截止 2026-11-23 21:30 (the configured zone)."""
-    return f"{b.t(f'timer_{deadline.kind}')} {b.t('until_short')} {b.local(deadline.due_at)}"
+    return f"{labels.timer_label(deadline.kind, b.lang)} {b.t('until_short')} {b.local(deadline.due_at)}"
 
 
 def with_platform_deadline(b: Board, rows: list[dict[str, Any]], columns: list[str]) -> list[str]:

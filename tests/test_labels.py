@@ -3,12 +3,17 @@ the buyer's details are masked as Taobao masks them before they are stored."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from claims.tables import load_tables
 from dashboard import i18n
 from tracker import labels
+from tracker.alerts.messages import _claims_line
+from tracker.alerts.model import ClaimFacts
 from tracker.masking import mask_address, mask_name, mask_phone
+from tracker.rules.tmall_timers import TimerKind
 from tracker.settings import PROJECT_ROOT
 from tracker.status import AlertState, ClaimState, FactKind, FlagKind, FlagState, Severity, TrackingStatus
 
@@ -21,6 +26,8 @@ from tracker.status import AlertState, ClaimState, FactKind, FlagKind, FlagState
         (labels.FACTS, FactKind),
         (labels.STATES, [*FlagState, *ClaimState, *AlertState]),
         (labels.SEVERITIES, Severity),
+        (labels.TIMERS, TimerKind),
+        (labels.TIMER_STATES, ["open", "closed", "extended"]),
     ],
 )
 def test_every_code_has_words_in_both_languages(table, codes) -> None:  # type: ignore[no-untyped-def]
@@ -42,6 +49,15 @@ def test_claim_types_are_named_as_the_claim_table_names_them() -> None:
 def test_the_board_reads_the_same_table() -> None:
     assert i18n.state_label("filed", "zh") == labels.state_label("filed", "zh") == "已提交"
     assert i18n.kind_label("lost", "en") == labels.kind_label("lost", "en")
+
+
+def test_an_alert_names_a_claim_as_the_board_does() -> None:
+    """The claim line of a loss alert read 'goods_lost draft': the codes, in a message to people."""
+    claim = ClaimFacts(1, "zto", "goods_lost", "draft", amount=None, currency="CNY", filing_closes_at=None)
+    tz = ZoneInfo("Asia/Shanghai")
+    assert _claims_line((claim,), "zh", tz) == "索赔建议: 货物丢失 草稿"
+    assert _claims_line((claim,), "en", tz) == f"Claim proposal: {labels.claim_type_label('goods_lost', 'en')} draft"
+    assert labels.claim_type_label("goods_lost", "en") != "goods_lost"
 
 
 def test_an_unknown_code_shows_itself() -> None:

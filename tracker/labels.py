@@ -1,9 +1,10 @@
 """The one place where the project's codes get the words a person reads, in Chinese and English.
 
-Tracking statuses, exception kinds, flag/claim/alert states, levels, fact kinds, directions, claim types
-and claim scenarios. The board (dashboard/i18n.py) and everything a person opens outside it (claim
-packets, XLSX exports: claims/export.py, tracker/sheets.py) read these tables, so a state is called the
-same on the board and in a packet. Courier names come from config/couriers.toml (`courier_name`).
+Tracking statuses, exception kinds, flag/claim/alert states, levels, fact kinds, directions, claim types,
+claim scenarios and the Tmall platform timers. The board (dashboard/i18n.py), the alerts and the digest
+(tracker/alerts/), the CLI's tables and everything a person opens outside the board (claim packets, XLSX
+exports: claims/export.py, tracker/sheets.py) read these tables, so a state is called the same on the
+board, in an alert and in a packet. Courier names come from config/couriers.toml (`courier_name`).
 A code missing from a table shows itself (never an empty cell).
 """
 
@@ -189,6 +190,18 @@ FACT_DATA: dict[str, tuple[str, str]] = {
 
 CURRENCIES: dict[str, tuple[str, str]] = {"CNY": ("人民币", "CNY")}
 
+# a Tmall platform timer (tracker/rules/tmall_timers.py TimerKind), and whether it still runs at a moment
+TIMERS: dict[str, tuple[str, str]] = {
+    "seven_day_return": ("七天无理由退换货", "7-day no-reason return"),
+    "complaint_window": ("未收到货维权可发起", "Not-received complaint window"),
+    "negotiation": ("未收到货维权协商", "Not-received complaint negotiation"),
+}
+TIMER_STATES: dict[str, tuple[str, str]] = {
+    "open": ("进行中", "open"),
+    "closed": ("已过期", "closed"),
+    "extended": ("已顺延", "extended"),  # a negotiation moved by an amount change in its last part
+}
+
 
 def pick(table: Mapping[str, tuple[str, str]], code: Any, lang: str) -> str:
     """The word for `code` in `lang` ("zh" or anything else = English); an unknown code shows itself."""
@@ -234,6 +247,14 @@ def scenario_label(code: Any, lang: str) -> str:
 
 def source_label(code: Any, lang: str) -> str:
     return pick(SOURCES, code, lang)
+
+
+def timer_label(code: Any, lang: str) -> str:
+    return pick(TIMERS, code, lang)
+
+
+def timer_state_label(code: Any, lang: str) -> str:
+    return pick(TIMER_STATES, code, lang)
 
 
 def courier_name(couriers: Mapping[str, Any], slug: str | None, lang: str) -> str:

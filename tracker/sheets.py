@@ -6,10 +6,11 @@ does not grow with the number of rows (docs/exports.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
+from functools import partial
 from typing import IO, Any
 
 from tracker.exports import write_only_row, xlsx_value
@@ -131,11 +132,19 @@ CLI_HEADERS: dict[str, tuple[str, str]] = {
 _MONEY_KEYS = {"amount", "paid_amount", "goods_value", "expected", "paid", "outstanding", "rejected", "short"}
 
 
-def cli_columns(keys: Sequence[str], *, lang: str = "zh", couriers: Any = None) -> list[Column]:
-    """Columns for a listing's keys: known headers in words, codes through tracker/labels.py, money in yuan."""
+def cli_columns(
+    keys: Sequence[str],
+    *,
+    lang: str = "zh",
+    couriers: Any = None,
+    words: Mapping[str, Callable[[Any, str], str]] | None = None,
+) -> list[Column]:
+    """Columns for a listing's keys: known headers in words, codes through tracker/labels.py, money in yuan.
+    `words` (key -> label function of the code and the language) names a listing's own codes, or names a
+    shared key differently (a timer's "state" is not a flag's)."""
     from tracker import labels
 
-    words: dict[str, Callable[[Any], str]] = {
+    table: dict[str, Callable[[Any], str]] = {
         "courier": lambda v: labels.courier_name(couriers or {}, v, lang),
         "kind": lambda v: labels.kind_label(v, lang),
         "severity": lambda v: labels.severity_label(v, lang),
@@ -145,10 +154,16 @@ def cli_columns(keys: Sequence[str], *, lang: str = "zh", couriers: Any = None) 
         "claim_type": lambda v: labels.claim_type_label(v, lang),
         "scenario": lambda v: labels.scenario_label(v, lang),
     }
+    for key, label in (words or {}).items():
+        table[key] = partial(_in_lang, label, lang)
     return [
-        Column(key, labels.pick(CLI_HEADERS, key, lang), "money" if key in _MONEY_KEYS else "text", words.get(key))
+        Column(key, labels.pick(CLI_HEADERS, key, lang), "money" if key in _MONEY_KEYS else "text", table.get(key))
         for key in keys
     ]
+
+
+def _in_lang(label: Callable[[Any, str], str], lang: str, value: Any) -> str:
+    return label(value, lang)
 
 
 def _letter(index: int) -> str:

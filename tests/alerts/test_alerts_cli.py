@@ -40,7 +40,7 @@ def test_dry_run_prints_what_would_be_sent_and_stores_nothing(
 ) -> None:
     result = invoke(alert_config_dir, "alert", "--now", "2026-11-23T12:00", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "would send to agents/ding: 【预警】物流停滞未更新 YT100" in result.output
+    assert "would send to agents/ding: 【提醒】物流不更新 YT100" in result.output
     assert '"msgtype": "markdown"' in result.output
     assert receiver.requests == []
     listed = invoke(alert_config_dir, "alerts", "--format", "json")
@@ -50,7 +50,7 @@ def test_dry_run_prints_what_would_be_sent_and_stores_nothing(
 def test_alert_sends_then_the_log_lists_it(cli_db: Engine, alert_config_dir: Path, receiver: Receiver) -> None:
     result = invoke(alert_config_dir, "alert", "--now", "2026-11-23T12:00")
     assert result.exit_code == 0, result.output
-    assert "sent    agents/ding: 【预警】物流停滞未更新 YT100 (1 alert(s))" in result.output
+    assert "sent    agents/ding: 【提醒】物流不更新 YT100 (1 alert(s))" in result.output
     rows = [json.loads(line) for line in invoke(alert_config_dir, "alerts", "--format", "json").output.splitlines()]
     flag_rows = [r for r in rows if r["waybill"] == "YT100"]
     assert [(r["state"], r["recipient"], r["channel"], r["level"]) for r in flag_rows] == [
@@ -123,5 +123,5 @@ def test_alerts_held_at_night_are_listed_with_their_due_time(
 ) -> None:
     result = invoke(alert_config_dir, "alert", "--now", "2026-11-23T23:00")
     assert result.exit_code == 0, result.output
-    assert "held    agents/ding: 【预警】物流停滞未更新 YT100 (due 2026-11-24 09:00)" in result.output
+    assert "held    agents/ding: 【提醒】物流不更新 YT100 (due 2026-11-24 09:00)" in result.output
     assert receiver.requests == []

@@ -11,7 +11,7 @@ from alertkit import Receiver, SmtpSink, free_port
 from tracker.alerts.channels import DeliveryError, Outgoing, send, truncate_utf8
 from tracker.settings import AlertChannel, Settings
 
-MESSAGE = Outgoing(subject="【预警】物流停滞未更新 YT100", body="### YT100\n- 问题: 物流停滞", meta={"alerts": ["k1"]})
+MESSAGE = Outgoing(subject="【提醒】物流不更新 YT100", body="### YT100\n- 问题: 物流停滞", meta={"alerts": ["k1"]})
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def morning(run, engine: Engine, day: int) -> dict[str, list[dict[str, str]]]:  
     plans: dict[str, list[dict[str, str]]] = {}
     for line in out.splitlines():
         m = PLAN.match(line)
-        if m and "退款截止" in m.group(5):
+        if m and "退款时限" in m.group(5):
             waybill = EXPRESS if EXPRESS in m.group(5) else ORDINARY
             plans.setdefault(waybill, []).append(
                 {"state": m.group(1), "due": m.group(2), "to": m.group(3), "subject": m.group(5)}

@@ -75,21 +75,21 @@ def test_stale_warning_alerts_the_agent_group_with_everything_an_agent_needs(
     expected_parts = (
         "YT100",
         "圆通速递",
-        "物流停滞",
+        "问题: 物流不更新",  # the board's words for the kind (tracker.labels), as the queue shows it
         "3天1小时",
         "距最后一条物流",
         "到官网查询, 联系快递网点",
     )
     for expected in (*expected_parts, "(http://127.0.0.1:8501/parcel?waybill=YT100)"):
         assert expected in alert.body
-    assert alert.body.startswith("### 【预警】物流停滞未更新 YT100")
+    assert alert.body.startswith("### 【提醒】物流不更新 YT100")
 
 
 def test_courier_route_adds_an_english_slack_group(plain_settings: Settings) -> None:
     planned = plan(plain_settings, [flag(courier="sf", waybill="SF1 2/3", courier_name_en="SF Express")])
     assert targets(planned) == {("agents", "ding", "warn"), ("agents_en", "slack", "warn")}
     slack = next(p for p in planned if p.channel == "slack")
-    assert slack.body.startswith("*[Warning] tracking not updated SF1 2/3*")
+    assert slack.body.startswith("*[Warning] Stale SF1 2/3*")
     assert "SF Express" in slack.body and "3 d 1 h (since the last scan)" in slack.body
     assert "<http://127.0.0.1:8501/parcel?waybill=SF1%202%2F3|Open on the board>" in slack.body
 
@@ -100,7 +100,7 @@ def test_escalation_goes_to_the_leads_on_each_of_their_channels(plain_settings: 
     planned = plan(plain_settings, [escalated], history_of(warned, NOON - timedelta(hours=20)))
     assert targets(planned) == {("leads", "wecom", "escalate"), ("leads", "mail", "escalate")}
     mail = next(p for p in planned if p.channel == "mail")
-    assert mail.subject == "【升级】物流停滞未更新 YT100" and "http://127.0.0.1:8501/parcel?waybill=YT100" in mail.body
+    assert mail.subject == "【升级】物流不更新 YT100" and "http://127.0.0.1:8501/parcel?waybill=YT100" in mail.body
 
 
 def test_a_stored_alert_is_never_planned_again(plain_settings: Settings) -> None:
@@ -142,7 +142,7 @@ def test_suspected_loss_goes_to_leads_with_the_claim_proposal(plain_settings: Se
     )
     planned = plan(plain_settings, [flag(kind="lost_suspected", claims=(claim,))])
     assert {p.recipient for p in planned} == {"leads"}
-    assert "索赔建议: goods_lost draft 268.50 CNY (截止 2026-12-01)" in planned[0].body
+    assert "索赔建议: 货物丢失 草稿 268.50 CNY (截止 2026-12-01)" in planned[0].body
     without = plan(plain_settings, [flag(kind="lost_suspected")])
     assert "暂无索赔记录" in without[0].body
 
@@ -268,4 +268,4 @@ def test_the_planning_core_imports_no_io_library() -> None:
 def test_groups_without_a_language_use_the_files_language(plain_settings: Settings) -> None:
     english = plain_settings.model_copy(update={"alerts": plain_settings.alerts.model_copy(update={"language": "en"})})
     [alert] = plan(english, [flag()])
-    assert alert.subject == "[Warning] tracking not updated YT100" and "YTO Express" in alert.body
+    assert alert.subject == "[Warning] Stale YT100" and "YTO Express" in alert.body

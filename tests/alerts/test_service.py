@@ -68,7 +68,7 @@ def test_a_flag_alerts_once_however_often_the_job_runs(
     for later in (NOON, NOON + timedelta(minutes=5), NOON + timedelta(hours=3)):
         assert run(engine, alert_settings, alert_env, later).sent == []
     [text] = [t for t in ding_texts(receiver) if "YT100" in t]
-    assert text.startswith("### 【预警】物流停滞未更新 YT100") and receiver.bad_signatures == 0
+    assert text.startswith("### 【提醒】物流不更新 YT100") and receiver.bad_signatures == 0
     assert alert_states(engine) == {"sent": 3}  # the alert and two daily digests (agents, agents_en)
 
 
@@ -193,8 +193,8 @@ def test_daily_digest_counts_new_exceptions_claim_deadlines_and_claimable_money(
     assert {d.recipient for d in digests} == {"agents", "agents_en"} or {d.recipient for d in digests} == {"agents"}
     text = next(d.body for d in digests if d.recipient == "agents")
     assert "近24小时新增异常 3 件" in text
-    assert "物流停滞未更新: 2" in text and "买家拒签: 1" in text and "破损" not in text
-    assert "7天内截止的索赔 1 件" in text and "YT100 goods_lost 截止 2026-11-27 09:30" in text
+    assert "物流不更新: 2" in text and "拒收: 1" in text and "破损" not in text
+    assert "7天内截止的索赔 1 件" in text and "YT100 货物丢失 截止 2026-11-27 09:30" in text
     assert "可索赔金额(草稿, 申报期未过) 299.50 CNY" in text
     again = run(db, alert_settings, alert_env, morning + timedelta(hours=2))
     assert not [d for d in again.sent if d.subject.startswith("每日异常汇总")]

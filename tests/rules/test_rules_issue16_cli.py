@@ -68,27 +68,33 @@ def test_timers_from_signing_trade_success_and_a_complaint(run, sqlite_db) -> No
     )
     # the 7-day window: 2026-11-04 00:00 +08:00 + 168 h = 2026-11-11 00:00 +08:00 (= 11-10 16:00 UTC)
     timers = _timers(run, "SF1000000000001", "2026-11-11T00:00:00+08:00")
-    assert timers["7-day no-reason return"]["until"] == "2026-11-10T16:00:00Z"
-    assert timers["7-day no-reason return"]["state"] == "open"
-    assert _timers(run, "SF1000000000001", "2026-11-11T00:00:01+08:00")["7-day no-reason return"]["state"] == "closed"
+    assert timers["seven_day_return"]["until"] == "2026-11-10T16:00:00Z"
+    assert timers["seven_day_return"]["state"] == "open"
+    assert _timers(run, "SF1000000000001", "2026-11-11T00:00:01+08:00")["seven_day_return"]["state"] == "closed"
 
     by = ("--by", "agent.li", "--now", "2026-11-20 12:00")
     assert run("fact", "trade-succeeded", "SF1000000000001", "--at", "2026-11-12 08:00", *by)[0] == 0
     assert run("fact", "complaint", "SF1000000000001", "--at", "2026-11-20 09:00", *by)[0] == 0
     timers = _timers(run, "SF1000000000001", "2026-11-27T08:00:00+08:00")
-    assert timers["not-received complaint window"]["until"] == "2026-11-27T00:00:00Z"
-    assert timers["not-received complaint window"]["state"] == "open"
-    assert timers["not-received complaint negotiation"]["until"] == "2026-11-23T01:00:00Z"  # 72 h
+    assert timers["complaint_window"]["until"] == "2026-11-27T00:00:00Z"
+    assert timers["complaint_window"]["state"] == "open"
+    assert timers["negotiation"]["until"] == "2026-11-23T01:00:00Z"  # 72 h
     # a change at 48 h exactly keeps it; one in the last 24 h moves it to the change + 24 h
     later = ("--by", "agent.li", "--now", "2026-11-23 08:00")
     run("fact", "complaint-change", "SF1000000000001", "--at", "2026-11-22 09:00", *later)
     assert (
-        _timers(run, "SF1000000000001", "2026-11-23T08:00:00+08:00")["not-received complaint negotiation"]["until"]
-        == "2026-11-23T01:00:00Z"
+        _timers(run, "SF1000000000001", "2026-11-23T08:00:00+08:00")["negotiation"]["until"] == "2026-11-23T01:00:00Z"
     )
     run("fact", "complaint-change", "SF1000000000001", "--at", "2026-11-22 21:30", *later)
-    timer = _timers(run, "SF1000000000001", "2026-11-23T08:00:00+08:00")["not-received complaint negotiation"]
-    assert timer["until"] == "2026-11-23T13:30:00Z" and timer["extended"] == "yes"
+    timer = _timers(run, "SF1000000000001", "2026-11-23T08:00:00+08:00")["negotiation"]
+    assert timer["until"] == "2026-11-23T13:30:00Z" and timer["extended"] is True
+    # JSON keeps the codes; the table names the timers, their state and the extension (tracker.labels)
+    code, out = run("timers", "SF1000000000001", "--now", "2026-11-23T08:00:00+08:00")
+    assert code == 0, out
+    assert "Not-received complaint negotiation" in out and "extended" in out and "Timer" in out
+    assert "complaint_window" not in out and "seven_day_return" not in out and "True" not in out
+    code, out = run("timers", "SF1000000000001", "--now", "2026-12-30T08:00:00+08:00")
+    assert "closed" in out and "open" not in out
     # a time after --now is one clear line
     code, out = run("fact", "complaint", "SF1000000000001", "--at", "2026-11-25 09:00", *by)
     assert code == 2 and out.startswith("error: --at: ") and "later than now" in out
@@ -339,12 +345,9 @@ def test_the_order_exports_trade_success_time_starts_the_complaint_window(run, t
     )
     code, out = run("import", "parcels", str(path), "--now", "2026-11-20 09:00")
     assert "1 交易成功 time(s) recorded" in out and "trade_succeeded_at = '昨天'" in out
-    timer = _timers(run, "YT8000000000001", "2026-11-27T08:00:00+08:00")["not-received complaint window"]
+    timer = _timers(run, "YT8000000000001", "2026-11-27T08:00:00+08:00")["complaint_window"]
     assert timer["until"] == "2026-11-27T00:00:00Z" and timer["state"] == "open"
-    assert (
-        _timers(run, "YT8000000000001", "2026-11-27T08:00:01+08:00")["not-received complaint window"]["state"]
-        == "closed"
-    )
+    assert _timers(run, "YT8000000000001", "2026-11-27T08:00:01+08:00")["complaint_window"]["state"] == "closed"
     run("import", "parcels", str(path), "--now", "2026-11-21 09:00")  # again: nothing recorded twice
     with sqlite_db.engine.connect() as conn:
         assert len(conn.execute(select(FACT.c.id).where(FACT.c.kind == "trade_succeeded")).all()) == 1

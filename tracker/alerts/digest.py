@@ -9,7 +9,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from claims.claimable import UNFILED_STATES, Claimable, claimable_of
-from tracker.alerts.messages import FORMATS, KIND_LABELS, Message, Text, Untrusted, render
+from tracker import labels
+from tracker.alerts.messages import FORMATS, Message, Text, Untrusted, render
 from tracker.alerts.model import ClaimFacts, DeadlineFacts, FlagFacts, PlannedAlert
 from tracker.alerts.planning import parcel_groups, route_groups, stage_of, work_windows
 from tracker.alerts.schedule import local_date, next_slot
@@ -20,15 +21,13 @@ _TEXT = {
         "title": "每日异常汇总 {day}", "new": "近24小时新增异常 {n} 件", "none": "近24小时无新增异常",
         "closing": "{days}天内截止的索赔 {n} 件", "claimable": "可索赔金额(草稿, 申报期未过) {amount} {cur}",
         "closes": "截止",
-        "platform": "{days}天内到期的平台时限 {n} 个", "seven_day_return": "七天无理由退换货",
-        "complaint_window": "未收到货维权可发起", "negotiation": "未收到货维权协商",
+        "platform": "{days}天内到期的平台时限 {n} 个",
     },
     "en": {
         "title": "Daily exceptions summary {day}", "new": "New exceptions in the last 24 h: {n}",
         "none": "No new exceptions in the last 24 h", "closing": "Claims closing within {days} days: {n}",
         "claimable": "Claimable (drafts still in their filing window): {amount} {cur}", "closes": "closes",
-        "platform": "Platform deadlines within {days} days: {n}", "seven_day_return": "7-day no-reason return",
-        "complaint_window": "not-received complaint window", "negotiation": "not-received complaint negotiation",
+        "platform": "Platform deadlines within {days} days: {n}",
     },
 }  # fmt: skip
 
@@ -121,14 +120,12 @@ def digest_message(
     currency: str,
 ) -> Message:
     t = _TEXT[language]
-    zh = language == "zh"
     lines: list[Text] = []
     by_kind = Counter(f.kind for f in flags)
     if by_kind:
         lines.append(t["new"].format(n=sum(by_kind.values())))
         for kind, n in sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0])):
-            label = KIND_LABELS.get(kind, (kind, kind))[0 if zh else 1]
-            lines.append(f"  {label}: {n}")
+            lines.append(f"  {labels.kind_label(kind, language)}: {n}")
     else:
         lines.append(t["none"])
     horizon = now + timedelta(days=config.digest_claim_days)
@@ -140,7 +137,8 @@ def digest_message(
     lines.append(t["closing"].format(days=config.digest_claim_days, n=len(closing)))
     for claim in closing:
         closes = claim.filing_closes_at.astimezone(tz)  # type: ignore[union-attr]
-        lines.append(("  ", Untrusted(claim.waybill), f" {claim.claim_type} {t['closes']} {closes:%Y-%m-%d %H:%M}"))
+        claim_type = labels.claim_type_label(claim.claim_type, language)
+        lines.append(("  ", Untrusted(claim.waybill), f" {claim_type} {t['closes']} {closes:%Y-%m-%d %H:%M}"))
     totals = claimable_of(claims, now=now) or {currency: Claimable(Decimal("0.00"), 0)}
     for cur, total in sorted(totals.items()):
         lines.append(t["claimable"].format(amount=f"{total.amount:,.2f}", cur=cur))
@@ -150,5 +148,6 @@ def digest_message(
         lines.append(t["platform"].format(days=config.digest_claim_days, n=len(due)))
         for d in due:
             until = d.due_at.astimezone(tz)
-            lines.append(("  ", Untrusted(d.waybill), f" {t.get(d.kind, d.kind)} {t['closes']} {until:%Y-%m-%d %H:%M}"))
+            timer = labels.timer_label(d.kind, language)
+            lines.append(("  ", Untrusted(d.waybill), f" {timer} {t['closes']} {until:%Y-%m-%d %H:%M}"))
     return Message(title=t["title"].format(day=local_date(now, tz).isoformat()), lines=tuple(lines))

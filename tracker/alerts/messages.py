@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from tracker import labels
 from tracker.alerts.model import ClaimFacts, FlagFacts
 from tracker.escape import robot_md, slack_mrkdwn
 from tracker.rules.ladder import LadderPosition, whole_days_left
@@ -26,33 +27,6 @@ FORMATS = {
     "email": "text",
 }
 
-KIND_LABELS: dict[str, tuple[str, str]] = {
-    "no_first_scan": ("发货后无揽收信息", "no first scan since shipping"),
-    "stale": ("物流停滞未更新", "tracking not updated"),
-    "lost_suspected": ("疑似丢件", "suspected lost"),
-    "lost": ("确认丢件", "lost (confirmed)"),
-    "out_of_area": ("超区件", "out of delivery area"),
-    "blind_area": ("盲区件(无网点)", "no outlet in the city"),
-    "stranded": ("滞留件", "stranded at an outlet"),
-    "refused": ("买家拒签", "refused by the buyer"),
-    "returning": ("退回中", "returning to sender"),
-    "returned": ("已退签", "returned"),
-    "address_problem": ("地址/电话有误", "address or phone problem"),
-    "unreachable": ("联系不上收件人", "recipient unreachable"),
-    "locker_overdue": ("快递柜超时未取", "locker pick-up overdue"),
-    "damaged": ("破损", "damaged"),
-    "delivered_disputed": ("签收争议", "delivery disputed"),
-    "late_shipment": ("延迟发货", "late shipment"),
-    "return_no_waybill": ("退货未填单号", "return without waybill"),
-    "return_no_movement": ("退货无物流", "return not moving"),
-    "return_abandoned": ("退货视为未寄回", "return abandoned"),
-    "return_surface_mail": ("平邮退货", "return by surface mail"),
-    "return_waybill_shared": ("退货单号重复使用", "return waybill shared by buyers"),
-    "return_waybill_invalid": ("退货单号无效", "return waybill invalid"),
-    "return_partial": ("退货件数不足", "return incomplete"),
-    "refund_deadline": ("退款截止临近", "refund deadline approaching"),
-}
-
 # Which moment "for how long" counts from, per kind: (parcel field, zh label, en label).
 _SINCE = {
     "no_first_scan": ("shipped_at", "距发货", "since shipping"),
@@ -63,7 +37,7 @@ _SINCE = {
 
 _WORDS = {
     "zh": {
-        "warn": "预警", "escalate": "升级", "lead": "主管", "reminder": "第{n}次提醒", "waybill": "运单",
+        "lead": "主管", "reminder": "第{n}次提醒", "waybill": "运单",
         "problem": "问题", "duration": "持续", "flagged": "距标记", "action": "建议处理",
         "open": "在看板中打开", "step": "第{n}步",
         "message_first": "现在先给买家旺旺留言; 电话任务在可致电时段另行提醒", "days_left": "退款截止还剩 {d} 天",
@@ -73,7 +47,7 @@ _WORDS = {
         "closes": "截止", "shop": "店铺", "region": "地区",
     },
     "en": {
-        "warn": "Warning", "escalate": "Escalation", "lead": "Lead", "reminder": "Reminder {n}",
+        "lead": "Lead", "reminder": "Reminder {n}",
         "waybill": "Waybill", "problem": "Problem", "duration": "For", "flagged": "since flagged",
         "action": "Next action", "open": "Open on the board", "step": "step {n}",
         "message_first": "Leave the buyer a message now; the phone task follows in the calling window",
@@ -192,8 +166,8 @@ def flag_message(
     action, the phone task (or its limit), the claim proposal for losses, and the board link."""
     w = _WORDS[language]
     zh = language == "zh"
-    kind_label = KIND_LABELS.get(flag.kind, (flag.kind, flag.kind))[0 if zh else 1]
-    tag = w["escalate"] if flag.severity == "escalate" else w["warn"]
+    kind_label = labels.kind_label(flag.kind, language)  # the board's words: an alert names what the queue shows
+    tag = labels.severity_label(flag.severity, language)
     if to_lead and flag.severity != "escalate":
         tag = w["lead"]
     if reminder:
@@ -238,7 +212,7 @@ def _claims_line(claims: tuple[ClaimFacts, ...], language: str, tz: ZoneInfo) ->
         return f"{w['claim']}: {w['claim_none']}"
     parts = []
     for claim in claims:
-        text = f"{claim.claim_type} {claim.state}"
+        text = f"{labels.claim_type_label(claim.claim_type, language)} {labels.state_label(claim.state, language)}"
         if claim.amount is not None:
             text += f" {claim.amount:.2f} {claim.currency}"
         if claim.filing_closes_at is not None:

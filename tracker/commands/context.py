@@ -6,7 +6,7 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -143,17 +143,23 @@ def _csv_value(value: Any) -> Any:
 
 
 def emit(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: Format, *, tz: Any = None, couriers: Any = None
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: Format,
+    *,
+    tz: Any = None,
+    couriers: Any = None,
+    words: Mapping[str, Callable[[Any, str], str]] | None = None,
 ) -> None:
     """Print rows as a table (English headers, codes in words, times in the configured zone), JSON lines or
     CSV (the codes, times in UTC), or XLSX (Chinese headers, codes in words, times in the zone). Couriers
-    are named when `couriers` is given."""
+    are named when `couriers` is given; `words` names a listing's own codes (tracker.sheets.cli_columns)."""
     if fmt is Format.json:
         for row in rows:
             sys.stdout.write(json.dumps({c: _plain(row.get(c)) for c in columns}, ensure_ascii=False) + "\n")
         return
     if fmt is Format.xlsx:
-        _emit_xlsx(rows, columns, tz=tz, couriers=couriers)
+        _emit_xlsx(rows, columns, tz=tz, couriers=couriers, words=words)
         return
     if fmt is Format.csv:
         writer = csv.writer(sys.stdout)
@@ -166,7 +172,7 @@ def emit(
 
     from tracker.sheets import cli_columns
 
-    shown = cli_columns(columns, lang="en", couriers=couriers)
+    shown = cli_columns(columns, lang="en", couriers=couriers, words=words)
     table = Table(show_lines=False)
     for column in shown:
         # a number a person copies (waybill, order, claim reference) is never cut or wrapped
@@ -186,7 +192,14 @@ _WHOLE_KEYS = frozenset({"id", "waybill", "order_id", "reference_no"})
 _PIPE_MAX_WIDTH = 1000  # characters: a table sent to a file or pipe is at most this wide
 
 
-def _emit_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, tz: Any, couriers: Any) -> None:
+def _emit_xlsx(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    tz: Any,
+    couriers: Any,
+    words: Mapping[str, Callable[[Any, str], str]] | None,
+) -> None:
     import io
     from zoneinfo import ZoneInfo
 
@@ -199,7 +212,7 @@ def _emit_xlsx(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, tz: An
     write_table(
         out,
         title="列表",
-        columns=cli_columns(columns, couriers=couriers),
+        columns=cli_columns(columns, couriers=couriers, words=words),
         rows=rows,
         tz=tz or ZoneInfo("Asia/Shanghai"),
     )

@@ -512,9 +512,10 @@ def timers(
     now: str | None = typer.Option(None, help=NOW_HELP),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
 ) -> None:
+    from tracker import labels
     from tracker.flags import facts as fact_service
     from tracker.flags.views import load_views
-    from tracker.rules.tmall_timers import TIMER_LABELS, late_shipment_exposure, parcel_timers
+    from tracker.rules.tmall_timers import late_shipment_exposure, parcel_timers
 
     app = ctx_app(ctx)
     when = resolve_now(now, app.settings)
@@ -523,19 +524,26 @@ def timers(
     rules = app.settings.tmall
     rows = [
         {
-            "timer": TIMER_LABELS[d.kind][1],
+            "timer": str(d.kind),
             "from": d.starts_at,
             "until": d.due_at,
             "state": "open" if d.is_open(when) else "closed",
             "hours_left": d.seconds_left(when) // 3600,
-            "extended": "yes" if d.extended else "",
+            "extended": d.extended,
         }
         for d in parcel_timers(view, rules)
     ]
     if not rows:
         typer.echo(f"{parcel['waybill']}: no Tmall timer yet (needs the signing time, 交易成功 or a complaint)")
     else:
-        emit(rows, ["timer", "from", "until", "state", "hours_left", "extended"], fmt, tz=app.settings.tz)
+        # JSON and CSV keep the codes; a table and a sheet name them (a timer's state is not a flag's)
+        words = {
+            "timer": labels.timer_label,
+            "state": labels.timer_state_label,
+            "extended": lambda moved, lang: labels.timer_state_label("extended", lang) if moved else "",
+        }
+        columns = ["timer", "from", "until", "state", "hours_left", "extended"]
+        emit(rows, columns, fmt, tz=app.settings.tz, words=words)
     if view.goods_value is not None and view.shipped_at is None and view.direction == "outbound":
         exposure = late_shipment_exposure(view.goods_value, rules.late_shipment_compensation)
         if fmt is Format.csv:

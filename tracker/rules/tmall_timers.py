@@ -23,18 +23,10 @@ from tracker.status import CENT, FactKind
 from tracker.tmall import LateShipmentCompensation, NotReceived, SevenDayReturn, TmallRules
 
 
-class TimerKind(StrEnum):
+class TimerKind(StrEnum):  # in words: tracker.labels.TIMERS
     seven_day_return = "seven_day_return"  # 七天无理由退换货
     complaint_window = "complaint_window"  # 未收到货维权 can be opened
     negotiation = "negotiation"  # 未收到货维权 negotiation before the platform steps in
-
-
-# what a person reads (zh, en); the board's labels are in dashboard/i18n.py
-TIMER_LABELS = {
-    TimerKind.seven_day_return: ("七天无理由退换货", "7-day no-reason return"),
-    TimerKind.complaint_window: ("未收到货维权可发起", "not-received complaint window"),
-    TimerKind.negotiation: ("未收到货维权协商", "not-received complaint negotiation"),
-}
 
 
 @dataclass(frozen=True, slots=True)
