@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from claims.formula import show as show_formula
+from tracker import labels
 from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, resolve_actor, resolve_now
 from tracker.errors import TrackerError
 from tracker.values import ValueProblem, format_money, parse_local_time, parse_money
@@ -123,7 +124,8 @@ def _print_compensation(comp: Compensation, fmt: str, tz) -> None:  # type: igno
         )
         return
     amount = "not computable" if comp.amount is None else f"{comp.amount:,.2f} {comp.currency}"
-    typer.echo(f"{comp.claim_type} ({comp.scenario}): {amount}")
+    named = f"{labels.claim_type_label(comp.claim_type, 'en')} ({labels.scenario_label(comp.scenario, 'en')})"
+    typer.echo(f"{named}: {amount}")
     for line in comp.lines:
         typer.echo(f"  {line}")
     if comp.filing_opens:

@@ -23,7 +23,7 @@ RUN = CliRunner()
 def test_compute_at_the_desk() -> None:
     result = RUN.invoke(app, ["claims", "compute", "--type", "ship_delay", "--goods-value", "1899.00"])
     assert result.exit_code == 0, result.output
-    assert "ship_delay (default): 500.00 CNY" in result.output
+    assert "Late shipment (Standard): 500.00 CNY" in result.output  # words, not the codes typed
     assert "30% × 1,899.00 = 569.70, capped at 500.00" in result.output
     result = RUN.invoke(
         app,
