@@ -264,3 +264,196 @@ def courier_name(couriers: Mapping[str, Any], slug: str | None, lang: str) -> st
     if cfg is None:
         return slug or ""
     return cfg.name if lang == "zh" else cfg.name_en
+
+
+# alert channels by type (config/alerts.toml [channels.<name>] type), and the shipped groups
+CHANNEL_TYPES: dict[str, tuple[str, str]] = {
+    "board": ("看板", "Board"),
+    "dingtalk": ("钉钉", "DingTalk"),
+    "wecom": ("企业微信", "WeCom"),
+    "slack": ("Slack", "Slack"),
+    "webhook": ("网络回调", "Webhook"),
+    "email": ("邮件", "Email"),
+}
+GROUPS: dict[str, tuple[str, str]] = {
+    "agents": ("客服组", "Agents"),
+    "leads": ("主管组", "Leads"),
+}
+
+AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
+    "flag.open": ("发现异常", "Exception opened"),
+    "flag.reopen": ("异常重新出现", "Exception reopened"),
+    "flag.escalate": ("异常升级", "Exception escalated"),
+    "flag.resolve": ("异常解决", "Exception resolved"),
+    "flag.ack": ("确认异常", "Exception acknowledged"),
+    "flag.assign": ("分配负责人", "Assigned"),
+    "flag.note": ("添加备注", "Note added"),
+    "claim.draft": ("生成理赔草稿", "Claim drafted"),
+    "claim.filed": ("提交理赔", "Claim filed"),
+    "claim.paid": ("登记赔付", "Payout recorded"),
+    "claim.rejected": ("理赔被驳回", "Claim rejected"),
+    "claim.withdrawn": ("撤回理赔", "Claim withdrawn"),
+    "claim.expired": ("理赔过期", "Claim expired"),
+    **{f"fact.{k}": (f"记录: {zh}", f"Recorded: {en}") for k, (zh, en) in FACTS.items()},
+    "login": ("登录看板", "Logged in"),
+    "login_failed": ("登录失败", "Login failed"),
+    "import_parcels": ("导入包裹", "Parcels imported"),
+}
+
+ENTITIES: dict[str, tuple[str, str]] = {
+    "flag": ("异常", "Exception"),
+    "claim": ("理赔", "Claim"),
+    "parcel": ("包裹", "Parcel"),
+    "file": ("文件", "File"),
+    "board_login": ("看板登录", "Board login"),
+}
+
+# who did it when it was not a person (tracker/flags/diff.py RULES_ACTOR, claims.service.expire_due)
+ACTORS: dict[str, tuple[str, str]] = {"rules": ("规则引擎", "Rules"), "claims": ("理赔定时任务", "Claims job")}
+
+# keys of an audit line's detail and of a recorded fact's data
+DETAIL_KEYS: dict[str, tuple[str, str]] = {
+    "kind": ("类型", "kind"),
+    "severity": ("级别", "severity"),
+    "level": ("阶段", "level"),
+    "from_state": ("原状态", "from"),
+    "from": ("原状态", "from"),
+    "state": ("状态", "state"),
+    "note": ("备注", "note"),
+    "to": ("分配给", "to"),
+    "type": ("理赔类型", "type"),
+    "scenario": ("情形", "scenario"),
+    "amount": ("金额", "amount"),
+    "formula": ("计算方式", "formula"),
+    "reason": ("原因", "reason"),
+    "reference_no": ("理赔单号", "reference"),
+    "paid_amount": ("赔付金额", "paid"),
+    "paid_at": ("赔付时间", "paid at"),
+    "fact_id": ("记录编号", "record"),
+    "waybill": ("运单号", "waybill"),
+    "short": ("少件", "short"),
+    "signer": ("签收人", "signer"),
+    "warehouse_weight_kg": ("仓库称重(kg)", "warehouse weight (kg)"),
+    "courier_weight_kg": ("快递称重(kg)", "courier weight (kg)"),
+    "refund_deadline": ("退款截止", "refund deadline"),
+    "express": ("极速退款", "express refund"),
+    "agreed_at": ("同意时间", "agreed at"),
+    "items_claimed": ("申报件数", "items claimed"),
+    "items_received": ("实收件数", "items received"),
+    "expected": ("应赔金额", "expected"),
+    "differs": ("与应赔不符", "differs"),
+    "address": ("来源地址", "address"),
+    "locked_until": ("锁定至", "locked until"),
+    "file": ("文件", "file"),
+    "rows": ("行数", "rows"),
+    "inserted": ("新增", "inserted"),
+    "updated": ("更新", "updated"),
+    "rejected_rows": ("拒绝行数", "rejected rows"),
+}
+
+# fixed phrases the code writes into an audit detail (claims.service.expire_due)
+PHRASES: dict[str, tuple[str, str]] = {
+    "filing window closed unfiled": ("申请期限已过, 未提交", "filing window closed unfiled"),
+}
+
+ROLES: dict[str, tuple[str, str]] = {"lead": ("主管", "lead"), "agent": ("客服", "agent")}
+
+BOOLEANS: dict[bool, tuple[str, str]] = {True: ("是", "yes"), False: ("否", "no")}
+
+# --- a cell's value in words, by its column. The board's tables (dashboard/components.py) and the CLI's
+# tables and sheets (tracker/sheets.py cli_columns) call value_label for every cell: no listing forgets a code.
+
+_FLAG_AND_FACTS = {**KINDS, **FACTS}
+VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
+    "kind": _FLAG_AND_FACTS,
+    "fact_kind": FACTS,
+    "state": STATES,
+    "from_state": STATES,
+    "from": STATES,
+    "to_state": STATES,
+    "severity": SEVERITIES,
+    "status": STATUSES,
+    "claim_type": CLAIM_TYPES,
+    "type": CLAIM_TYPES,
+    "scenario": SCENARIOS,
+    "direction": DIRECTIONS,
+    "action": AUDIT_ACTIONS,
+    "entity": ENTITIES,
+    "actor": ACTORS,
+    "recipient": GROUPS,
+    "reason": PHRASES,
+    "role": ROLES,
+}
+
+
+def _level(value: str, lang: str) -> str:
+    """An alert level: warn | escalate | digest | step<n>, with /r<n> for a reminder."""
+    base, _, reminder = value.partition("/r")
+    if base.startswith("step") and base[4:].isdigit():
+        text = f"第 {base[4:]} 步" if lang == "zh" else f"step {base[4:]}"
+    elif base == "digest":
+        text = "每日汇总" if lang == "zh" else "daily digest"
+    else:
+        text = pick(SEVERITIES, base, lang)
+    if reminder.isdigit():
+        text += f" (第 {reminder} 次催办)" if lang == "zh" else f" (reminder {reminder})"
+    return text
+
+
+def _channel(value: str, lang: str) -> str:
+    """An alert channel by its config name: its type's word, and the group it is for (dingtalk_agents)."""
+    if value in CHANNEL_TYPES:
+        return pick(CHANNEL_TYPES, value, lang)
+    kind, _, group = value.partition("_")
+    if kind in CHANNEL_TYPES:
+        word = pick(CHANNEL_TYPES, kind, lang)
+        return f"{word} · {pick(GROUPS, group, lang)}" if group else word
+    return value
+
+
+def _source(value: str, lang: str) -> str:
+    if value in SOURCES:
+        return pick(SOURCES, value, lang)
+    from tracker.subscriptions import provider_name
+
+    return provider_name(value, lang)
+
+
+def _mapping(value: dict, lang: str) -> str:  # type: ignore[type-arg]
+    """An audit detail or a fact's data: each key in words, each value through value_label by its key."""
+    parts = []
+    for key, item in value.items():
+        if item is None or item == "":
+            continue
+        if key == "kind" and item in FACTS:
+            words = pick(FACTS, item, lang)
+        else:
+            words = value_label(key, item, lang)
+        parts.append(f"{pick(DETAIL_KEYS, key, lang)}: {words}")
+    return "; ".join(parts)
+
+
+def value_label(column: str, value: object, lang: str) -> str:
+    """A cell's value as a person reads it: codes of the column's domain in words, booleans as 是/否,
+    None as empty; anything else as text. Couriers are named by components.plain (they come from
+    config/couriers.toml, which this module does not read)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return BOOLEANS[value][0 if lang == "zh" else 1]
+    if isinstance(value, dict):
+        return _mapping(value, lang)
+    if not isinstance(value, str):
+        return str(value)
+    if column == "level":
+        return _level(value, lang)
+    if column == "channel":
+        return _channel(value, lang)
+    if column == "source":
+        return _source(value, lang)
+    if column == "formula":
+        from claims.formula import show
+
+        return show(value, lang)
+    table = VALUE_TABLES.get(column)
+    return pick(table, value, lang) if table is not None else value

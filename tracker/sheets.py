@@ -139,27 +139,28 @@ def cli_columns(
     couriers: Any = None,
     words: Mapping[str, Callable[[Any, str], str]] | None = None,
 ) -> list[Column]:
-    """Columns for a listing's keys: known headers in words, codes through tracker/labels.py, money in yuan.
+    """Columns for a listing's keys: known headers in words, every code through tracker.labels.value_label (as
+    the board's tables), couriers by name, money in yuan.
     `words` (key -> label function of the code and the language) names a listing's own codes, or names a
     shared key differently (a timer's "state" is not a flag's)."""
     from tracker import labels
 
-    table: dict[str, Callable[[Any], str]] = {
-        "courier": lambda v: labels.courier_name(couriers or {}, v, lang),
-        "kind": lambda v: labels.kind_label(v, lang),
-        "severity": lambda v: labels.severity_label(v, lang),
-        "state": lambda v: labels.state_label(v, lang),
-        "status": lambda v: labels.status_label(v, lang),
-        "direction": lambda v: labels.direction_label(v, lang),
-        "claim_type": lambda v: labels.claim_type_label(v, lang),
-        "scenario": lambda v: labels.scenario_label(v, lang),
-    }
+    table: dict[str, Callable[[Any], Any]] = {key: partial(_value_words, key, lang) for key in keys}
+    table["courier"] = lambda v: labels.courier_name(couriers or {}, v, lang)
     for key, label in (words or {}).items():
         table[key] = partial(_in_lang, label, lang)
     return [
         Column(key, labels.pick(CLI_HEADERS, key, lang), "money" if key in _MONEY_KEYS else "text", table.get(key))
         for key in keys
     ]
+
+
+def _value_words(key: str, lang: str, value: Any) -> Any:
+    """A code (or a flag, or an audit detail) in words by its column (tracker.labels.value_label); a time, a
+    number or an amount stays itself for the cell to format."""
+    from tracker.labels import value_label
+
+    return value_label(key, value, lang) if isinstance(value, str | bool | dict) else value
 
 
 def _in_lang(label: Callable[[Any, str], str], lang: str, value: Any) -> str:
