@@ -57,6 +57,12 @@ def test_alert_sends_then_the_log_lists_it(cli_db: Engine, alert_config_dir: Pat
         ("sent", "agents", "ding", "warn")
     ]
     assert flag_rows[0]["sent_at"] == "2026-11-23T04:00:00Z"
+    # the log says when it was due, not when the sending lease would have ended (12:10, after it went)
+    assert flag_rows[0]["due_at"] == "2026-11-23T04:00:00Z"
+    # the table names the level and the group as the board's alert log does (tracker.labels.value_label)
+    table = invoke(alert_config_dir, "alerts", "--state", "sent").output
+    [row] = [line for line in table.splitlines() if "YT100" in line]
+    assert "Warning" in row and "Agents" in row and "warn " not in row and "agents" not in row
     csv_out = invoke(alert_config_dir, "alerts", "--state", "sent", "--format", "csv").output
     assert csv_out.splitlines()[0].startswith("id,created_at,state,level,recipient,channel,waybill")
 

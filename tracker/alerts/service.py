@@ -52,6 +52,7 @@ class Delivery:
     keys: list[str]
     call_keys: list[str | None]
     attempts: int = 0  # tries made before this run (the most of its rows)
+    due: list[datetime | None] = field(default_factory=list)  # each row's due time (the log keeps it once sent)
 
 
 @dataclass
@@ -232,6 +233,7 @@ def _delivery(channel: str, recipient: str, subject: str, rows: list[dict[str, A
         keys=[r["dedupe_key"] for r in rows],
         call_keys=[r.get("call_key") for r in rows],
         attempts=max(r.get("attempts", 0) for r in rows),
+        due=[r.get("due_at") for r in rows],
     )
 
 
@@ -267,7 +269,7 @@ def _deliver(
         store.mark_failed(engine, delivery.ids, error=error, retry_at=_retry_at(delivery, settings, now))
         report.failed.append((delivery, error))
         return
-    store.mark_sent(engine, delivery.ids, now=now)
+    store.mark_sent(engine, delivery.ids, now=now, due=delivery.due or None)
     report.sent.append(delivery)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert, case_key
@@ -193,13 +193,22 @@ def take(engine: Engine, ids: Sequence[int], *, now: datetime, until: datetime) 
     return True
 
 
-def mark_sent(engine: Engine, ids: Sequence[int], *, now: datetime) -> None:
+def mark_sent(
+    engine: Engine, ids: Sequence[int], *, now: datetime, due: Sequence[datetime | None] | None = None
+) -> None:
+    """The alerts were sent at `now`. `due`: each one's due time before `take` moved it to the end of the
+    sending lease, put back so that the log says when it was due (a sent alert was never due after it went)."""
+    sent = {"state": "sent", "sent_at": now, "attempts": ALERT.c.attempts + 1, "error": None}
     with engine.begin() as conn:
-        conn.execute(
+        if due is None:
+            conn.execute(update(ALERT).where(ALERT.c.id.in_(ids)).values(**sent))
+            return
+        by_id = (
             update(ALERT)
-            .where(ALERT.c.id.in_(ids))
-            .values(state="sent", sent_at=now, attempts=ALERT.c.attempts + 1, error=None)
+            .where(ALERT.c.id == bindparam("alert_id"))
+            .values(**sent, due_at=func.coalesce(bindparam("was_due"), ALERT.c.due_at))
         )
+        conn.execute(by_id, [{"alert_id": i, "was_due": d} for i, d in zip(ids, due, strict=True)])
 
 
 def mark_failed(engine: Engine, ids: Sequence[int], *, error: str, retry_at: datetime | None) -> None:
