@@ -360,6 +360,17 @@ ROLES: dict[str, tuple[str, str]] = {"lead": ("主管", "lead"), "agent": ("客�
 
 BOOLEANS: dict[bool, tuple[str, str]] = {True: ("是", "yes"), False: ("否", "no")}
 
+# the rows of `tracker workers` (tracker/commands/worker.py)
+WORKER_ROWS: dict[str, tuple[str, str]] = {
+    "due": ("待查询", "Due to poll"),
+    "leased": ("查询中(已领取)", "Leased"),
+    "paused": ("已暂停的数据源", "Paused"),
+    "quota": ("今日额度", "Quota today"),
+    "pushes": ("推送订阅", "Push subscriptions"),
+    "jobs": ("任务", "Jobs"),
+    "workers": ("工作进程", "Workers"),
+}
+
 # --- a cell's value in words, by its column. The board's tables (dashboard/components.py) and the CLI's
 # tables and sheets (tracker/sheets.py cli_columns) call value_label for every cell: no listing forgets a code.
 
@@ -381,6 +392,7 @@ VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "entity": ENTITIES,
     "actor": ACTORS,
     "recipient": GROUPS,
+    "what": WORKER_ROWS,
     "reason": PHRASES,
     "role": ROLES,
 }

@@ -285,6 +285,11 @@ def test_cli_subscribe_then_parcels_and_workers_say_it_in_words(settings: Settin
         "pushes,kdniao,1,快递鸟 推送中",
     } <= lines
     assert not any(line.startswith("due,") for line in lines)  # push-served: nothing due
+    table = runner.invoke(app, ["workers", "--now", "2026-11-23T12:10"]).output  # in words, the codes in CSV
+    [quota] = [line for line in table.splitlines() if "17TRACK 注册 1" in line]
+    assert "Quota today" in quota and "track17" not in quota and "quota" not in quota
+    [pushes] = [line for line in table.splitlines() if "快递鸟 推送中" in line]
+    assert "Push subscriptions" in pushes and "Kdniao" in pushes and "kdniao" not in pushes
 
 
 def test_cli_subscribe_refuses_when_subscriptions_are_off(tmp_path, monkeypatch, sqlite_url: str) -> None:  # noqa: ANN001

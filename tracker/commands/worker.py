@@ -76,7 +76,14 @@ def workers(
     for owner, n in sorted(count_leased(engine, now=now_at).items()):
         rows.append({"what": "leased", "name": owner, "count": n, "detail": ""})
     for provider, until in sorted(paused_providers(engine, now=now_at).items()):
-        rows.append({"what": "paused", "name": provider, "count": 0, "detail": f"until {until.isoformat()}"})
+        rows.append(
+            {
+                "what": "paused",
+                "name": provider,
+                "count": 0,
+                "detail": f"until {until.astimezone(app.settings.tz):%Y-%m-%d %H:%M}",
+            }
+        )
     rows.extend(_push_rows(engine, app.settings, now=now_at))
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
@@ -90,7 +97,15 @@ def workers(
                 live = conn.execute(text(alive)).scalar()
                 detail = "Procrastinate workers: a poll one and a control one per `tracker worker` process"
                 rows.append({"what": "workers", "name": "alive", "count": int(live or 0), "detail": detail})
-    emit(rows, ["what", "name", "count", "detail"], fmt, tz=app.settings.tz)
+    couriers = app.settings.couriers
+
+    def named(name: str, lang: str) -> str:  # a courier or a provider by name; a worker, task or word as it is
+        from tracker import labels
+        from tracker.subscriptions import provider_name
+
+        return labels.courier_name(couriers, name, lang) if name in couriers else provider_name(name, lang)
+
+    emit(rows, ["what", "name", "count", "detail"], fmt, tz=app.settings.tz, words={"name": named})
 
 
 def _push_rows(engine, settings, *, now: datetime) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
