@@ -46,7 +46,7 @@ from tracker.flags.sqlfuncs import epoch
 from tracker.rules.common import DAY
 from tracker.rules.ladder import action_key as ladder_action_key
 from tracker.rules.registry import RULES
-from tracker.status import FactKind, FlagKind, Severity, TrackingStatus
+from tracker.status import Direction, FactKind, FlagKind, Severity, TrackingStatus
 from tracker.storage.repo import PARCEL, RETURN_BUYER
 from tracker.storage.rows import OPEN_RETURN
 from tracker.storage.tables import FACT
@@ -117,6 +117,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
         anchor=epoch(PARCEL.c.last_event_at),
         value=hours_since(ctx, PARCEL.c.last_event_at),
         since=PARCEL.c.last_event_at,
+        action=_return_variant(FlagKind.lost_suspected),
     )
     for limits, terms in groups(ctx, "lost_suspected"):
         yield select(*row).where(
@@ -172,7 +173,15 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
 # --- rules raised by manual facts ---------------------------------------------------------------------
 
 
-def _fact_rule(ctx: Context, kind: FlagKind, fact: FactKind, severity: Severity, *where: Any) -> Select:
+def _return_variant(kind: FlagKind) -> Any:
+    """The kind's next action, or its `.return` one on a buyer's return parcel (tracker.rules.lost_suspected)."""
+    on_return = PARCEL.c.direction == str(Direction.ret)
+    return case((on_return, literal(f"{kind}.return", String)), else_=literal(str(kind), String))
+
+
+def _fact_rule(
+    ctx: Context, kind: FlagKind, fact: FactKind, severity: Severity, *where: Any, action: Any = None
+) -> Select:
     newest = (
         select(FACT.c.parcel_id, func.max(FACT.c.id).label("fid"))
         .where(FACT.c.kind == str(fact))
@@ -180,7 +189,7 @@ def _fact_rule(ctx: Context, kind: FlagKind, fact: FactKind, severity: Severity,
         .subquery()
     )
     return (
-        select(*flag_row(PARCEL, kind, severity=severity_literal(severity), anchor=newest.c.fid))
+        select(*flag_row(PARCEL, kind, severity=severity_literal(severity), anchor=newest.c.fid, action=action))
         .select_from(PARCEL.join(newest, newest.c.parcel_id == PARCEL.c.id))
         .where(*scoped(ctx, PARCEL, *where))
     )
@@ -199,7 +208,9 @@ def _newest(parcel_id: Any, *kinds: FactKind) -> Any:
 
 @sql_form(FlagKind.lost)
 def lost(ctx: Context) -> Iterator[Select]:
-    yield _fact_rule(ctx, FlagKind.lost, FactKind.loss_confirmed, Severity.escalate)
+    yield _fact_rule(
+        ctx, FlagKind.lost, FactKind.loss_confirmed, Severity.escalate, action=_return_variant(FlagKind.lost)
+    )
 
 
 @sql_form(FlagKind.delivered_disputed)

@@ -16,6 +16,7 @@ class FactRule:
     fact: FactKind
     severity: Severity = Severity.warn
     direction: Direction | None = None  # only parcels of this direction
+    return_action: str = ""  # next_actions.toml key on a buyer's return parcel (empty: the kind's own)
 
     def evaluate(self, parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
         """A flag anchored on the newest such fact (a newer fact reopens a resolved flag); else None."""
@@ -24,4 +25,5 @@ class FactRule:
         facts = parcel.facts_of(self.fact)
         if not facts:
             return None
-        return Flag(self.kind, self.severity, anchor=max(f.id for f in facts))
+        action = self.return_action if parcel.direction == Direction.ret else ""
+        return Flag(self.kind, self.severity, anchor=max(f.id for f in facts), action=action)
