@@ -25,18 +25,18 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
     """(claim type, scenario) a flag of `kind` on `parcel` proposes, or why it proposes nothing.
 
     A suspected loss proposes nothing by itself (the loss is not confirmed); a person opening claims on it
-    gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们"). A confirmed loss of a buyer's
-    return parcel proposes nothing by itself either: only a pick-up return's loss is the shop's to claim."""
+    gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们"). A confirmed loss or damage of a
+    buyer's return parcel proposes nothing by itself either: only a pick-up return's is the shop's to claim."""
     if by_person and kind == FlagKind.lost_suspected:
         kind = FlagKind.lost
     proposals = tables.contracts.proposals
     if parcel["freight_insured"] and kind in (FlagKind.returned, FlagKind.refused):
         return FREIGHT_INSURANCE, "return" if kind == FlagKind.returned else "refusal"
+    if kind in (FlagKind.lost, FlagKind.damaged) and parcel["direction"] == str(Direction.ret) and not by_person:
+        # seed 002 pays the shop for a pick-up return's loss; seed 003 leaves a return the buyer sent to the
+        # buyer and the courier. Which one it was is not in the data: a person opens the claim.
+        return f"a return parcel {kind}: the shop claims only for a pick-up return; open the claim by hand"
     if kind == FlagKind.lost:
-        if parcel["direction"] == str(Direction.ret) and not by_person:
-            # seed 002 pays the shop for a pick-up return's loss; seed 003 leaves a return the buyer sent to
-            # the buyer and the courier. Which one it was is not in the data: a person opens the claim.
-            return "a return parcel's loss: claimed by the shop only for a pick-up return; open it by hand"
         return "goods_lost", "default"
     if kind == FlagKind.damaged:
         return "goods_lost", proposals.damaged_scenario

@@ -75,7 +75,10 @@ def test_a_lost_return_is_not_reshipped_and_is_not_claimed_by_itself(db, setting
     )
     tables = load_tables(settings.config_dir / "claims")
     summary = propose(db.engine, tables=tables, now=NOW + H)
-    assert any(line.startswith("YT7000000000002: a return parcel's loss") for line in summary.skipped)
+    assert (
+        "YT7000000000002: a return parcel lost: the shop claims only for a pick-up return; open the claim by hand"
+        in (summary.skipped)
+    )
     with db.engine.connect() as conn:
         claimed = dict(conn.execute(select(CLAIM.c.parcel_id, CLAIM.c.claim_type)).all())
     assert claimed == {out_id: "goods_lost"}
@@ -83,3 +86,21 @@ def test_a_lost_return_is_not_reshipped_and_is_not_claimed_by_itself(db, setting
     # a lead who knows the courier picked the return up opens the claim by hand
     [opened] = open_claims(db.engine, parcel_ids=[ret_id], tables=tables, actor="lead.wang", now=NOW + H)
     assert opened["claim_type"] == "goods_lost"
+
+
+def test_a_damaged_return_names_who_claims_and_is_not_claimed_by_itself(db, settings) -> None:  # type: ignore[no-untyped-def]
+    out_id = _parcel(db, "YT7000000000003", Direction.outbound)
+    ret_id = _parcel(db, "YT7000000000004", Direction.ret)
+    for parcel_id in (out_id, ret_id):
+        db.set(parcel_id, status=str(TrackingStatus.damaged), last_event_at=NOW - 5 * H)
+    evaluate_all(db.engine, now=NOW, settings=settings)
+    texts = _next_actions(db, settings)
+    assert texts[("YT7000000000004", "damaged")][0] == (
+        "退货破损:拍照留证;上门取件的退货可向圆通速递索赔;买家自寄的请买家联系快递协商赔偿"
+    )
+    assert texts[("YT7000000000003", "damaged")][0] == "包裹破损:收集照片等证据,向圆通速递索赔"
+    summary = propose(db.engine, tables=load_tables(settings.config_dir / "claims"), now=NOW)
+    with db.engine.connect() as conn:
+        claimed = dict(conn.execute(select(CLAIM.c.parcel_id, CLAIM.c.claim_type)).all())
+    assert claimed == {out_id: "goods_lost"}
+    assert any(line.startswith("YT7000000000004: a return parcel damaged") for line in summary.skipped)

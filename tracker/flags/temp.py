@@ -46,6 +46,7 @@ CAND = _temp(
     Column("last_event_at", PARCEL.c.last_event_at.type),
     Column("shipped_at", PARCEL.c.shipped_at.type),
     Column("created_at", PARCEL.c.created_at.type),
+    Column("direction", String(10)),  # a buyer's return names its own next action (tracker.rules.status_rule)
 )
 
 # one row per parcel and kind: SQLite keeps it as one B-tree in (parcel_id, kind) order; PostgreSQL fills

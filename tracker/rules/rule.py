@@ -52,7 +52,8 @@ class Rule:
     @classmethod
     def of_status(cls, rule: StatusRule) -> Rule:
         """The Rule of a status rule: it reads the watch period and its text patterns."""
-        return cls(rule.kind, rule.evaluate, thresholds=("watch", "text_patterns"), status=rule)
+        actions = (str(rule.kind), rule.return_action) if rule.return_action else None
+        return cls(rule.kind, rule.evaluate, thresholds=("watch", "text_patterns"), actions=actions, status=rule)
 
     def action_keys(self, config: RulesConfig) -> tuple[str, ...]:
         """Every next_actions.toml key a flag of this rule may name under `config`."""

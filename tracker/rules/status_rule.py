@@ -14,7 +14,7 @@ from datetime import datetime
 from tracker.rules.common import text_matches, watched
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
-from tracker.status import FINAL_STATUSES, FlagKind, Severity, TrackingStatus
+from tracker.status import FINAL_STATUSES, Direction, FlagKind, Severity, TrackingStatus
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class StatusRule:
     statuses: frozenset[TrackingStatus]
     patterns: str | None = None  # key of rules.toml [text_patterns]
     severity: Severity = Severity.warn
+    return_action: str = ""  # next_actions.toml key on a buyer's return parcel (empty: the kind's own)
 
     def evaluate(self, parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
         """A flag of this kind when the status or (not final) the text says so; else None."""
@@ -31,4 +32,6 @@ class StatusRule:
         hit = parcel.status in self.statuses
         if not hit and self.patterns and parcel.is_open and parcel.status not in FINAL_STATUSES:
             hit = text_matches(parcel.status_text, policy.text_patterns.get(self.patterns, ()))
-        return Flag(self.kind, self.severity) if hit else None
+        if not hit:
+            return None
+        return Flag(self.kind, self.severity, action=self.return_action if parcel.direction == Direction.ret else "")
