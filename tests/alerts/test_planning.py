@@ -144,7 +144,11 @@ def test_suspected_loss_goes_to_leads_with_the_claim_proposal(plain_settings: Se
     assert {p.recipient for p in planned} == {"leads"}
     assert "索赔建议: 货物丢失 草稿 268.50 CNY (截止 2026-12-01)" in planned[0].body
     without = plan(plain_settings, [flag(kind="lost_suspected")])
-    assert "暂无索赔记录" in without[0].body
+    assert "索赔建议: 暂无索赔记录, 请按丢件流程发起索赔" in without[0].body
+    # a buyer's return: only a pick-up return is the shop's to claim (docs/claims.md)
+    on_return = [p.body for p in plan(plain_settings, [flag(kind="lost_suspected", direction="return")])]
+    assert on_return and all("上门取件的退货可发起货物丢失理赔, 买家自寄的由买家向快递协商赔偿" in b for b in on_return)
+    assert not any("请按丢件流程发起索赔" in b for b in on_return)
 
 
 def test_each_refund_ladder_step_alerts_once_and_the_last_goes_to_the_lead(plain_settings: Settings) -> None:

@@ -16,6 +16,7 @@ from tracker import labels
 from tracker.alerts.model import ClaimFacts, FlagFacts
 from tracker.escape import robot_md, slack_mrkdwn
 from tracker.rules.ladder import LadderPosition, whole_days_left
+from tracker.status import Direction
 
 # Channel type -> body format.
 FORMATS = {
@@ -44,6 +45,7 @@ _WORDS = {
         "call": "请在 {start}-{end} 内致电买家 (本案第 {k}/{max} 次)",
         "call_limit": "本案已致电 {max} 次, 不要再打电话, 请留言跟进 (恶意骚扰会被扣分)",
         "claim": "索赔建议", "claim_none": "暂无索赔记录, 请按丢件流程发起索赔",
+        "claim_none_return": "暂无索赔记录; 退货: 上门取件的退货可发起货物丢失理赔, 买家自寄的由买家向快递协商赔偿",
         "closes": "截止", "shop": "店铺", "region": "地区",
     },
     "en": {
@@ -56,6 +58,8 @@ _WORDS = {
         "call_limit": "This case has had {max} calls: do not phone again, leave a message "
         "(harassment costs points)",
         "claim": "Claim proposal", "claim_none": "No claim yet: start a loss claim",
+        "claim_none_return": "No claim yet; a return: open a goods-lost claim for a pick-up return, while a return"
+        " the buyer sent is the buyer's to take up with the courier",
         "closes": "closes", "shop": "Shop", "region": "Region",
     },
 }  # fmt: skip
@@ -202,14 +206,15 @@ def flag_message(
         else:
             lines.append(w["call"].format(start=start, end=end, k=call.number, max=call.max_calls))
     if with_claims:
-        lines.append(_claims_line(flag.claims, language, tz))
+        lines.append(_claims_line(flag.claims, language, tz, is_return=flag.direction == Direction.ret))
     return Message(title=title, lines=tuple(lines), link=(w["open"], board_link(board_url, flag.waybill)))
 
 
-def _claims_line(claims: tuple[ClaimFacts, ...], language: str, tz: ZoneInfo) -> str:
+def _claims_line(claims: tuple[ClaimFacts, ...], language: str, tz: ZoneInfo, *, is_return: bool = False) -> str:
+    """The claims of a loss alert; none yet: start one, or on a buyer's return who claims (docs/claims.md)."""
     w = _WORDS[language]
     if not claims:
-        return f"{w['claim']}: {w['claim_none']}"
+        return f"{w['claim']}: {w['claim_none_return' if is_return else 'claim_none']}"
     parts = []
     for claim in claims:
         text = f"{labels.claim_type_label(claim.claim_type, language)} {labels.state_label(claim.state, language)}"
