@@ -9,12 +9,9 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
-    String,
     and_,
-    case,
     false,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -23,10 +20,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import FromClause
 
-from tracker.flags.rulesql import FINAL, Context, flag_row, is_open, not_final, scoped, severity_literal, text_any
+from tracker.flags.rulesql import (
+    FINAL,
+    Context,
+    flag_row,
+    is_open,
+    not_final,
+    return_action,
+    scoped,
+    severity_literal,
+    text_any,
+)
 from tracker.flags.sqlfuncs import text_match
 from tracker.rules.registry import STATUS_RULES
-from tracker.status import Direction
 from tracker.storage.repo import PARCEL
 
 
@@ -139,8 +145,5 @@ def status_rule_rows(ctx: Context, cand: FromClause) -> Iterator[Select]:
             patterns = ctx.config.text_patterns.get(rule.patterns, [])
             text_hit = and_(cand.c.is_open == true(), not_final(cand), text_any(cand.c.status_text, patterns))
             hit = or_(hit, text_hit)
-        action = None
-        if rule.return_action:  # its own next action on a buyer's return parcel
-            on_return = cand.c.direction == str(Direction.ret)
-            action = case((on_return, literal(rule.return_action, String)), else_=literal(str(rule.kind), String))
+        action = return_action(cand, rule.kind, rule.return_action) if rule.return_action else None
         yield select(*flag_row(cand, rule.kind, severity=severity_literal(rule.severity), action=action)).where(hit)

@@ -38,15 +38,18 @@ from tracker.flags.rulesql import (
     is_open,
     no_loss,
     not_final,
+    return_action,
     scoped,
     severity_literal,
     text_any,
 )
 from tracker.flags.sqlfuncs import epoch
+from tracker.rules import lost as lost_rule
+from tracker.rules import lost_suspected as lost_suspected_rule
 from tracker.rules.common import DAY
 from tracker.rules.ladder import action_key as ladder_action_key
 from tracker.rules.registry import RULES
-from tracker.status import Direction, FactKind, FlagKind, Severity, TrackingStatus
+from tracker.status import FactKind, FlagKind, Severity, TrackingStatus
 from tracker.storage.repo import PARCEL, RETURN_BUYER
 from tracker.storage.rows import OPEN_RETURN
 from tracker.storage.tables import FACT
@@ -117,7 +120,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
         anchor=epoch(PARCEL.c.last_event_at),
         value=hours_since(ctx, PARCEL.c.last_event_at),
         since=PARCEL.c.last_event_at,
-        action=_return_variant(FlagKind.lost_suspected),
+        action=return_action(PARCEL, FlagKind.lost_suspected, lost_suspected_rule.RETURN),
     )
     for limits, terms in groups(ctx, "lost_suspected"):
         yield select(*row).where(
@@ -173,12 +176,6 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
 # --- rules raised by manual facts ---------------------------------------------------------------------
 
 
-def _return_variant(kind: FlagKind) -> Any:
-    """The kind's next action, or its `.return` one on a buyer's return parcel (tracker.rules.lost_suspected)."""
-    on_return = PARCEL.c.direction == str(Direction.ret)
-    return case((on_return, literal(f"{kind}.return", String)), else_=literal(str(kind), String))
-
-
 def _fact_rule(
     ctx: Context, kind: FlagKind, fact: FactKind, severity: Severity, *where: Any, action: Any = None
 ) -> Select:
@@ -209,7 +206,11 @@ def _newest(parcel_id: Any, *kinds: FactKind) -> Any:
 @sql_form(FlagKind.lost)
 def lost(ctx: Context) -> Iterator[Select]:
     yield _fact_rule(
-        ctx, FlagKind.lost, FactKind.loss_confirmed, Severity.escalate, action=_return_variant(FlagKind.lost)
+        ctx,
+        FlagKind.lost,
+        FactKind.loss_confirmed,
+        Severity.escalate,
+        action=return_action(PARCEL, FlagKind.lost, lost_rule.RETURN),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     String,
     and_,
+    case,
     exists,
     false,
     func,
@@ -30,7 +31,7 @@ from tracker.rules.common import DAY, HOUR
 from tracker.rules.common import epoch as py_epoch
 from tracker.rules.policy import override_groups
 from tracker.settings import RuleOverride, RulesConfig
-from tracker.status import FINAL_STATUSES, FactKind, FlagKind, Severity
+from tracker.status import FINAL_STATUSES, Direction, FactKind, FlagKind, Severity
 from tracker.storage.repo import PARCEL
 from tracker.storage.rollups import parcel_last_update
 from tracker.storage.tables import FACT
@@ -89,6 +90,13 @@ def flag_row(
         (last_update if last_update is not None else parcel_last_update(src)).label("last_update"),
         src.c.shipped_at.label("shipped_at"),
     ]
+
+
+def return_action(src: Any, kind: FlagKind, key: str) -> Any:
+    """A flag's next action key: `key` on a buyer's return parcel, the kind's own on any other (the pure rules'
+    RETURN / return_action: tracker.rules.lost_suspected, damaged, lost)."""
+    on_return = src.c.direction == str(Direction.ret)
+    return case((on_return, literal(key, String)), else_=literal(str(kind), String))
 
 
 def severity_literal(severity: Severity) -> Any:
