@@ -25,10 +25,13 @@ from tracker.labels import (
     STATES,
     STATUSES,
     VALUE_TABLES,
+    kind_label,
+    pick,
+    severity_label,
+    state_label,
     value_label,
 )
 from tracker.labels import FACTS as FACT_KINDS
-from tracker.labels import severity_label as severity_label  # the board's name for it too
 
 __all__ = [
     "ACTORS", "AUDIT_ACTIONS", "BOOLEANS", "CHANNEL_TYPES", "CLAIM_TYPES", "DETAIL_KEYS", "DIRECTIONS", "ENTITIES",
@@ -387,24 +390,9 @@ LABELS.update(
 )
 
 
-def _pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
-    pair = table.get(key)
-    if pair is None:
-        return key
-    return pair[0] if lang == "zh" else pair[1]
-
-
 def t(key: str, lang: str, **kw: object) -> str:
-    text = _pick(LABELS, key, lang)
+    text = pick(LABELS, key, lang)
     return text.format(**kw) if kw else text
-
-
-def kind_label(kind: str, lang: str) -> str:
-    return _pick(KINDS, kind, lang)
-
-
-def state_label(state: str, lang: str) -> str:
-    return _pick(STATES, state, lang)
 
 
 # --- words (issue 15 item 4): every code a person reads on the board, in both languages -------------------

@@ -360,7 +360,7 @@ ROLES: dict[str, tuple[str, str]] = {"lead": ("主管", "lead"), "agent": ("客�
 
 BOOLEANS: dict[bool, tuple[str, str]] = {True: ("是", "yes"), False: ("否", "no")}
 
-# the rows of `tracker workers` (tracker/commands/worker.py)
+# the rows of `tracker workers` (tracker/commands/worker.py names its "what" column with these)
 WORKER_ROWS: dict[str, tuple[str, str]] = {
     "due": ("待查询", "Due to poll"),
     "leased": ("查询中(已领取)", "Leased"),
@@ -392,7 +392,6 @@ VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "entity": ENTITIES,
     "actor": ACTORS,
     "recipient": GROUPS,
-    "what": WORKER_ROWS,
     "reason": PHRASES,
     "role": ROLES,
 }
@@ -447,8 +446,8 @@ def _mapping(value: dict, lang: str) -> str:  # type: ignore[type-arg]
 
 def value_label(column: str, value: object, lang: str) -> str:
     """A cell's value as a person reads it: codes of the column's domain in words, booleans as 是/否,
-    None as empty; anything else as text. Couriers are named by components.plain (they come from
-    config/couriers.toml, which this module does not read)."""
+    None as empty; anything else as text. Couriers are named by courier_name, with the configured couriers
+    the caller holds (config/couriers.toml)."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import partial
 from typing import IO, Any
 
+from tracker import labels
 from tracker.exports import write_only_row, xlsx_value
 
 YUAN = '"¥"#,##0.00'
@@ -143,8 +144,6 @@ def cli_columns(
     the board's tables), couriers by name, money in yuan.
     `words` (key -> label function of the code and the language) names a listing's own codes, or names a
     shared key differently (a timer's "state" is not a flag's)."""
-    from tracker import labels
-
     table: dict[str, Callable[[Any], Any]] = {key: partial(_value_words, key, lang) for key in keys}
     table["courier"] = lambda v: labels.courier_name(couriers or {}, v, lang)
     for key, label in (words or {}).items():
@@ -158,9 +157,7 @@ def cli_columns(
 def _value_words(key: str, lang: str, value: Any) -> Any:
     """A code (or a flag, or an audit detail) in words by its column (tracker.labels.value_label); a time, a
     number or an amount stays itself for the cell to format."""
-    from tracker.labels import value_label
-
-    return value_label(key, value, lang) if isinstance(value, str | bool | dict) else value
+    return labels.value_label(key, value, lang) if isinstance(value, str | bool | dict) else value
 
 
 def _in_lang(label: Callable[[Any, str], str], lang: str, value: Any) -> str:

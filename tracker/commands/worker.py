@@ -64,8 +64,10 @@ def workers(
 ) -> None:
     from sqlalchemy import text
 
+    from tracker import labels
     from tracker.leases import count_due, count_leased
     from tracker.shared_limits import paused_providers
+    from tracker.subscriptions import provider_name
 
     app = ctx_app(ctx)
     engine = app.engine
@@ -100,12 +102,10 @@ def workers(
     couriers = app.settings.couriers
 
     def named(name: str, lang: str) -> str:  # a courier or a provider by name; a worker, task or word as it is
-        from tracker import labels
-        from tracker.subscriptions import provider_name
-
         return labels.courier_name(couriers, name, lang) if name in couriers else provider_name(name, lang)
 
-    emit(rows, ["what", "name", "count", "detail"], fmt, tz=app.settings.tz, words={"name": named})
+    words = {"what": lambda what, lang: labels.pick(labels.WORKER_ROWS, what, lang), "name": named}
+    emit(rows, ["what", "name", "count", "detail"], fmt, tz=app.settings.tz, words=words)
 
 
 def _push_rows(engine, settings, *, now: datetime) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tracker.rules.common import is_return
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
 from tracker.status import Direction, FactKind, FlagKind, Severity
@@ -25,5 +26,5 @@ class FactRule:
         facts = parcel.facts_of(self.fact)
         if not facts:
             return None
-        action = self.return_action if parcel.direction == Direction.ret else ""
+        action = self.return_action if is_return(parcel) else ""
         return Flag(self.kind, self.severity, anchor=max(f.id for f in facts), action=action)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tracker.rules.common import text_matches, watched
+from tracker.rules.common import is_return, text_matches, watched
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
-from tracker.status import FINAL_STATUSES, Direction, FlagKind, Severity, TrackingStatus
+from tracker.status import FINAL_STATUSES, FlagKind, Severity, TrackingStatus
 
 
 @dataclass(frozen=True)
@@ -34,4 +34,4 @@ class StatusRule:
             hit = text_matches(parcel.status_text, policy.text_patterns.get(self.patterns, ()))
         if not hit:
             return None
-        return Flag(self.kind, self.severity, action=self.return_action if parcel.direction == Direction.ret else "")
+        return Flag(self.kind, self.severity, action=self.return_action if is_return(parcel) else "")
