@@ -59,3 +59,14 @@ def test_a_providers_words_printed_outside_a_table_carry_no_control_character(ca
     printed = terminal_text(case["text"])
     assert not set(printed) & {"\x1b", "\x9b", "\x07", "\r"}
     assert printed == case["shown"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_a_poll_s_provider_error_line_prints_the_words_as_text(case: dict[str, str], capsys) -> None:  # type: ignore[no-untyped-def]
+    from tracker.commands.online import print_summary
+    from tracker.poller import PollSummary, ProviderStats
+
+    stats = ProviderStats("kuaidi100", polled=1, failed=1, errors=[case["text"]])
+    print_summary(PollSummary(now=NOW, due=1, retired=0, skipped={}, providers={"kuaidi100": stats}))
+    printed = capsys.readouterr().err
+    assert case["shown"] in printed and not set(printed) & {"\x1b", "\x9b", "\x07", "\r"}
