@@ -1,10 +1,14 @@
-"""`unreachable`: Kuaidi100 206, Kdniao 416. (docs/domain.md)"""
+"""`unreachable`: Kuaidi100 206, Kdniao 416. On a buyer's return parcel its next action is RETURN: the consignee
+the courier cannot reach is the warehouse. (docs/domain.md)"""
 
 from tracker.rules.rule import Rule
 from tracker.rules.status_rule import StatusRule
 from tracker.status import FlagKind, Severity, TrackingStatus
 
-STATUS = StatusRule(FlagKind.unreachable, frozenset({TrackingStatus.unreachable}), None, Severity.warn)
+RETURN = f"{FlagKind.unreachable}.return"  # next_actions.toml key: a buyer's return parcel
+STATUS = StatusRule(
+    FlagKind.unreachable, frozenset({TrackingStatus.unreachable}), None, Severity.warn, return_action=RETURN
+)
 RULE = Rule.of_status(STATUS)
 KIND = RULE.kind
 evaluate = RULE.evaluate
