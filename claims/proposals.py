@@ -8,7 +8,7 @@ from typing import Any
 
 from claims.engine import FREIGHT_INSURANCE
 from claims.tables import ClaimTables
-from tracker.status import Direction, FlagKind
+from tracker.status import Direction, FlagKind, TrackingStatus
 
 # the flag kinds that can propose a claim by themselves (`claims propose` reads only their flags); a person
 # opening claims also turns a suspected loss into one (decide, by_person)
@@ -26,12 +26,20 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
 
     A suspected loss proposes nothing by itself (the loss is not confirmed); a person opening claims on it
     gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们"). A confirmed loss or damage of a
-    buyer's return parcel proposes nothing by itself either: only a pick-up return's is the shop's to claim."""
+    buyer's return parcel proposes nothing by itself either: only a pick-up return's is the shop's to claim.
+
+    Freight insurance (聚划算大运险, seed 002) has two scenarios: 拒签 (refusal), the buyer refused the parcel, and
+    退货 (return), the buyer's seven-day return ("七天无理由退机"). An insured outbound parcel refused, or back at
+    the shop without having been received (returned), is the refusal scenario; the return scenario is the
+    buyer's return parcel arriving (insured_return below), never a flag. A buyer's return parcel that is
+    refused at the return address or goes back to the buyer proposes nothing: nothing came back to the shop."""
     if by_person and kind == FlagKind.lost_suspected:
         kind = FlagKind.lost
     proposals = tables.contracts.proposals
+    if kind in (FlagKind.returned, FlagKind.refused) and parcel["direction"] == str(Direction.ret):
+        return f"a return parcel {kind}: it goes back to the buyer, nothing to claim"
     if parcel["freight_insured"] and kind in (FlagKind.returned, FlagKind.refused):
-        return FREIGHT_INSURANCE, "return" if kind == FlagKind.returned else "refusal"
+        return FREIGHT_INSURANCE, "refusal"
     if kind in (FlagKind.lost, FlagKind.damaged) and parcel["direction"] == str(Direction.ret) and not by_person:
         # seed 002 pays the shop for a pick-up return's loss; seed 003 leaves a return the buyer sent to the
         # buyer and the courier. Which one it was is not in the data: a person opens the claim.
@@ -48,3 +56,16 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
             return "freight", "default"
         return "refused on time: no freight claim (the courier delivered within the promise)"
     return f"{kind}: no claim proposed automatically"
+
+
+def insured_return(ret: dict[str, Any], order_parcels: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The parcel that carries the freight-insurance return scenario (退货场景) for a buyer's return parcel `ret`,
+    or None: when the return was delivered back to the shop, its order's insured outbound parcel (the insurance,
+    the category and the order amount are the order's: "订单金额"), else the return itself when it is marked
+    insured. `order_parcels`: the other parcels of its order."""
+    if ret["direction"] != str(Direction.ret) or ret["status"] != str(TrackingStatus.delivered):
+        return None
+    for parcel in order_parcels:
+        if parcel["direction"] != str(Direction.ret) and parcel["freight_insured"]:
+            return parcel
+    return ret if ret["freight_insured"] else None

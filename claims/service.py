@@ -14,16 +14,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from claims.claimable import UNFILED_STATES
 from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
 from claims.formula import dumps, part
-from claims.proposals import PROPOSAL_KINDS, decide
+from claims.proposals import PROPOSAL_KINDS, decide, insured_return
 from claims.tables import ClaimTables
 from tracker.errors import TrackerError
-from tracker.status import ClaimState, FlagState
+from tracker.status import ClaimState, Direction, FlagState, TrackingStatus
 from tracker.storage.repo import record_audit
 from tracker.storage.tables import CLAIM, FLAG, PARCEL
 
@@ -134,6 +135,7 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
             .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
             .where(FLAG.c.state != FlagState.resolved, FLAG.c.kind.in_(PROPOSAL_KINDS))
         ).all()
+        returns = _insured_returns(conn)
     rows = []
     for record in found:
         parcel = dict(record._mapping)
@@ -142,6 +144,8 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
             summary.skipped.append(f"{parcel['waybill']}: {decided}")
             continue
         rows.append(_row(parcel, compensation_for(parcel, *decided, tables), now))
+    for parcel in returns:
+        rows.append(_row(parcel, compensation_for(parcel, FREIGHT_INSURANCE, "return", tables), now))
     created = set(_insert_new(engine, rows, actor=actor, now=now))
     with engine.connect() as conn:
         for _claim_id, claim_type, state in conn.execute(
@@ -150,6 +154,40 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
             summary.proposed[claim_type] += 1
             summary.needs_config += state == ClaimState.needs_config
     return summary
+
+
+def _insured_returns(conn: Connection) -> list[dict[str, Any]]:
+    """The parcels that carry a freight-insurance return claim not drafted yet: one per buyer's return delivered
+    back to the shop whose order is insured (claims.proposals.insured_return). Read: only the delivered returns
+    whose order is insured and has no such claim, so the work does not grow with the returns of the past."""
+    ret, order = PARCEL, PARCEL.alias("order_parcel")
+    of_order = and_(order.c.order_id == ret.c.order_id, order.c.direction != str(Direction.ret))
+    insured = select(order.c.id).where(of_order, order.c.freight_insured.is_(True)).exists()
+    claimed = (
+        select(CLAIM.c.id)
+        .join(order, order.c.id == CLAIM.c.parcel_id)
+        .where(CLAIM.c.claim_type == FREIGHT_INSURANCE, or_(order.c.id == ret.c.id, of_order))
+        .exists()
+    )
+    delivered = select(ret).where(
+        ret.c.direction == str(Direction.ret),
+        ret.c.status == str(TrackingStatus.delivered),
+        or_(ret.c.freight_insured.is_(True), insured),
+        ~claimed,
+    )
+    rets = [dict(row._mapping) for row in conn.execute(delivered)]
+    orders = {r["order_id"] for r in rets if r["order_id"]}
+    by_order: dict[str, list[dict[str, Any]]] = {}
+    if orders:
+        others = select(PARCEL).where(PARCEL.c.order_id.in_(orders), PARCEL.c.direction != str(Direction.ret))
+        for row in conn.execute(others):
+            by_order.setdefault(row.order_id, []).append(dict(row._mapping))
+    chosen: dict[int, dict[str, Any]] = {}
+    for found in rets:
+        parcel = insured_return(found, by_order.get(found["order_id"], []) if found["order_id"] else [])
+        if parcel is not None:
+            chosen[parcel["id"]] = parcel
+    return list(chosen.values())
 
 
 def open_claim(

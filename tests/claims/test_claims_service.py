@@ -108,7 +108,8 @@ def test_flags_propose_their_claims_once(engine: Engine, tables: ClaimTables) ->
     assert claims[("YT7500000000003", "ship_delay")]["amount"] == D("80.55")  # 30% of 268.50 = 80.55
     assert claims[("YT7500000000004", "freight")]["amount"] == D("27.00")
     insurance = claims[("YT7500000000006", "freight_insurance")]
-    assert insurance["amount"] == D("300.21") and insurance["scenario"] == "return"
+    # an outbound parcel back at the shop unreceived is 大运险's refusal scenario (拒签): 3,299 × 7% (seed 002)
+    assert insurance["amount"] == D("230.93") and insurance["scenario"] == "refusal"
     assert insurance["table_version"] == "002-2026.1"
     assert service.propose(engine, tables=tables, now=NOW).proposed == {}  # one claim per parcel and type
     assert _audit(engine, claims[("YT7500000000001", "goods_lost")]["id"]) == ["claim.draft"]

@@ -1,0 +1,121 @@
+"""Juhuasuan freight insurance (聚划算大运险, seed 002) pays the shop in two scenarios: 拒签, the buyer refused the
+parcel (amount × rate), and 退货, the buyer's seven-day return (amount × rate × 1.3). `claims propose` drafts
+the refusal for an insured outbound parcel refused or back unreceived, the return when the buyer's return parcel
+is delivered back to the shop (on the order's insured parcel: the order amount and category are the order's),
+and nothing for a return parcel refused at the return address or sent back to the buyer. On both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from claims import service
+from claims.tables import ClaimTables, load_tables
+from tracker.domain import ParcelFacts
+from tracker.settings import PROJECT_ROOT
+from tracker.status import Direction
+from tracker.storage import repo
+from tracker.storage.rows import FlagRow
+from tracker.storage.tables import CLAIM, PARCEL
+
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+ORDER = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+FRIDGE = {"freight_insured": True, "category": "冰箱", "goods_value": D("3299.00")}
+
+
+@pytest.fixture(scope="module")
+def tables() -> ClaimTables:
+    return load_tables(PROJECT_ROOT / "config" / "claims")
+
+
+def _parcel(engine: Engine, waybill: str, order: str, status: str, **kw: Any) -> int:
+    facts: dict[str, Any] = {
+        "courier": "yto",
+        "waybill": waybill,
+        "order_id": order,
+        "goods_value": D("268.50"),
+        "order_created_at": ORDER,
+        "shipped_at": ORDER + timedelta(hours=5),
+        **kw,
+    }
+    repo.upsert_parcels(engine, [ParcelFacts(**facts)], now=ORDER)
+    with engine.begin() as conn:
+        conn.execute(PARCEL.update().where(PARCEL.c.waybill == waybill).values(status=status))
+        return int(conn.execute(select(PARCEL.c.id).where(PARCEL.c.waybill == waybill)).scalar_one())
+
+
+def _flag(engine: Engine, parcel_id: int, kind: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(FlagRow).values(
+                parcel_id=parcel_id, courier="yto", kind=kind, severity="warn", state="open", opened_at=NOW
+            )
+        )
+
+
+def _claims(engine: Engine) -> dict[str, tuple[str, str, D | None]]:
+    """waybill -> (claim type, scenario, amount)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(PARCEL.c.waybill, CLAIM.c.claim_type, CLAIM.c.scenario, CLAIM.c.amount).join(
+                PARCEL, PARCEL.c.id == CLAIM.c.parcel_id
+            )
+        ).all()
+    return {r.waybill: (r.claim_type, r.scenario, r.amount) for r in rows}
+
+
+def test_the_refusal_scenario_once_whichever_flag_speaks(engine: Engine, tables: ClaimTables) -> None:
+    refused = _parcel(engine, "YT7600000000001", "O1", "returned", **FRIDGE)
+    back = _parcel(engine, "YT7600000000002", "O2", "returned", **FRIDGE)
+    _flag(engine, refused, "refused")
+    _flag(engine, refused, "returned")
+    _flag(engine, back, "returned")  # back at the shop; the refusal itself was never polled
+    service.propose(engine, tables=tables, now=NOW)
+    # 3,299.00 × 7% = 230.93 (refrigerator, refusal: between 45 and 280)
+    assert _claims(engine) == {
+        "YT7600000000001": ("freight_insurance", "refusal", D("230.93")),
+        "YT7600000000002": ("freight_insurance", "refusal", D("230.93")),
+    }
+
+
+def test_a_delivered_seven_day_return_claims_the_return_scenario_on_its_order(
+    engine: Engine, tables: ClaimTables
+) -> None:
+    outbound = _parcel(engine, "YT7600000000011", "O11", "delivered", **FRIDGE)
+    _parcel(engine, "YT7600000000012", "O11", "delivered", direction=Direction.ret)
+    # the return of an order marked insured only on the return's own row (the refund export's 聚划算 column)
+    _parcel(engine, "YT7600000000013", "O13", "delivered", direction=Direction.ret, **FRIDGE)
+    # not yet back at the shop, and a return of an order without insurance: nothing
+    _parcel(engine, "YT7600000000014", "O14", "delivered", **FRIDGE)
+    _parcel(engine, "YT7600000000015", "O14", "in_transit", direction=Direction.ret)
+    _parcel(engine, "YT7600000000016", "O16", "delivered")
+    _parcel(engine, "YT7600000000017", "O16", "delivered", direction=Direction.ret)
+    summary = service.propose(engine, tables=tables, now=NOW)
+    # 3,299.00 × 7% × 1.3 = 300.21 (refrigerator, return: between 58.5 and 364)
+    assert _claims(engine) == {
+        "YT7600000000011": ("freight_insurance", "return", D("300.21")),
+        "YT7600000000013": ("freight_insurance", "return", D("300.21")),
+    }
+    assert dict(summary.proposed) == {"freight_insurance": 2}
+    assert service.propose(engine, tables=tables, now=NOW).proposed == {}  # one per order
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(CLAIM.c.parcel_id).where(CLAIM.c.scenario == "return")).scalars().all().count(outbound)
+            == 1
+        )
+
+
+def test_a_return_refused_or_sent_back_to_the_buyer_claims_nothing(engine: Engine, tables: ClaimTables) -> None:
+    _parcel(engine, "YT7600000000021", "O21", "delivered", **FRIDGE)
+    refused = _parcel(engine, "YT7600000000022", "O21", "refused", direction=Direction.ret, **FRIDGE)
+    back = _parcel(engine, "YT7600000000023", "O23", "returned", direction=Direction.ret, **FRIDGE)
+    _flag(engine, refused, "refused")
+    _flag(engine, back, "returned")
+    summary = service.propose(engine, tables=tables, now=NOW)
+    assert _claims(engine) == {}
+    assert "YT7600000000022: a return parcel refused: it goes back to the buyer, nothing to claim" in summary.skipped
+    assert "YT7600000000023: a return parcel returned: it goes back to the buyer, nothing to claim" in summary.skipped
