@@ -65,7 +65,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "order amount × {rate} ({category}): 0.00 known, order amount missing",
         "订单金额 × {rate} ({category}): 已知 0.00, 缺少订单金额",
     ),
-    "insurance_no_category": ("freight insurance: {error}", "运费险: 品类「{category}」不在运费险表中"),
+    "insurance_no_category": ("freight insurance: {error}", "聚划算大运险: 品类「{category}」不在大运险赔付表中"),
 }
 
 

@@ -137,6 +137,27 @@ def test_xlsx_datetime_cells_are_shanghai_time(tmp_path: Path, settings: Setting
     assert zto["shipped_at"] == datetime(2026, 11, 5, 12, 0, tzinfo=UTC) and zto["freight_insured"] is True
 
 
+def test_a_return_freight_column_is_not_juhuasuan_insurance(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """运费险 in an export is Taobao's 退货运费险 (the buyer's return freight, settled by the platform: seed 002
+    第十五条), not 聚划算大运险, which the shop claims: only the Juhuasuan columns set freight_insured."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["订单编号", "物流单号", "物流公司", "买家实际支付金额", "发货时间", "运费险"])
+    sheet.append([3905, "JT1234567890124", "极兔速递", 100, "2026-11-06 08:00:00", "是"])
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    assert _import(path, settings, sqlite_engine).inserted == 1
+    assert _by_waybill(sqlite_engine)["JT1234567890124"]["freight_insured"] is False
+    sheet.delete_rows(1, 2)
+    sheet.append(["订单编号", "物流单号", "物流公司", "买家实际支付金额", "发货时间", "大运险"])
+    sheet.append([3906, "JT1234567890125", "极兔速递", 100, "2026-11-06 08:00:00", "是"])
+    book.save(path)
+    assert _import(path, settings, sqlite_engine).inserted == 1
+    assert _by_waybill(sqlite_engine)["JT1234567890125"]["freight_insured"] is True
+
+
 def test_reimport_updates_and_creates_no_duplicates(tmp_path: Path, settings: Settings, engine: Engine) -> None:
     path = _write_csv(tmp_path / "orders.csv", TAOBAO, GOOD)
     first = _import(path, settings, engine)

@@ -26,6 +26,7 @@ from dashboard.data import CLAIMABLE, LedgerFilter
 from dashboard.export_buttons import claims_download
 from dashboard.i18n import state_label
 from tracker.escape import streamlit_md as md
+from tracker.labels import claim_type_label
 from tracker.status import ClaimState
 
 b = board()
@@ -40,14 +41,13 @@ given, problems = LedgerFilter.parse(st.query_params.to_dict(), max_text=b.setti
 bad_params(b, problems)
 
 
-def claim_types() -> dict[str, str]:
-    """The claim types of the claim tables (config/claims) and freight insurance, with their Chinese names."""
+def claim_types() -> list[str]:
+    """The claim types of the claim tables (config/claims) and freight insurance (named by tracker.labels)."""
     from claims.engine import FREIGHT_INSURANCE
     from claims.tables import load_tables
 
     tables = load_tables(b.settings.config_dir / "claims")
-    names = {code: kind.name_zh for table in reversed(tables.courier_tables) for code, kind in table.types.items()}
-    return dict(sorted({**names, FREIGHT_INSURANCE: "运费险"}.items()))
+    return sorted({*(code for table in tables.courier_tables for code in table.types), FREIGHT_INSURANCE})
 
 
 TYPES = claim_types()
@@ -75,10 +75,10 @@ with lazy_fold(b.t("filters"), key="c_filters") as filters_open:
         with c[2]:
             claim_type = choice(
                 b.t("claim_type"),
-                list(TYPES),
+                TYPES,
                 given.claim_type,
                 "c_type",
-                lambda v: TYPES.get(v, v) if b.lang == "zh" else v.replace("_", " "),
+                lambda v: claim_type_label(v, b.lang),
             )
         with c[3]:
             state = choice(
