@@ -47,9 +47,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _tables(ctx: typer.Context) -> ClaimTables:
-    from claims.tables import load_tables
+    from claims.tables import tables_of
 
-    return load_tables(ctx_app(ctx).settings.config_dir / "claims")
+    return tables_of(ctx_app(ctx).settings)
 
 
 def _money(text: str | None, option: str) -> Decimal | None:

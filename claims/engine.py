@@ -9,12 +9,12 @@ amount, lists what is missing and shows the known part.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from claims.formula import Part, part
 from claims.formula import render as render_part
-from claims.tables import ClaimTables, CourierTable, Term
+from claims.tables import CLAIM_ZONE, ClaimTables, CourierTable, Term
 from tracker.status import CENT
 
 HUNDRED = Decimal(100)
@@ -136,8 +136,11 @@ def _term(
     return raw, part("ratio", ratio=str(ratio), base=money(base), raw=money(raw)), None
 
 
-def filing_window(claim: str, table: CourierTable, inputs: ClaimInputs) -> tuple[datetime | None, datetime | None]:
-    """Both ends inclusive: anchor + start .. anchor + window (or opening + window when so configured).
+def filing_window(
+    claim: str, table: CourierTable, inputs: ClaimInputs, tz: tzinfo = CLAIM_ZONE
+) -> tuple[datetime | None, datetime | None]:
+    """Both ends inclusive: anchor + start .. anchor + window (or opening + window when so configured); months
+    and years on the calendar of `tz`, the shop's zone.
 
     The anchor is 订单产生 for 时效类/服务类 types and 订单下发 for 货物类 types; when only one of the two
     times is known, that one is used."""
@@ -150,8 +153,8 @@ def filing_window(claim: str, table: CourierTable, inputs: ClaimInputs) -> tuple
     anchor = primary or other
     if anchor is None:
         return None, None
-    opens = kind.start.add(anchor)
-    closes = kind.period.add(opens if table.window_from_opening else anchor)
+    opens = kind.start.add(anchor, tz)
+    closes = kind.period.add(opens if table.window_from_opening else anchor, tz)
     return opens, closes
 
 
@@ -175,7 +178,7 @@ def compute_compensation(
         raise ValueError(f"{claim_type} ({kind.name_zh}) has no amounts in the claim table; configure it first")
     if scenario not in kind.scenarios:
         raise ValueError(f"{claim_type} has scenarios {', '.join(kind.scenarios)}, not {scenario!r}")
-    opens, closes = filing_window(claim_type, table, inputs)
+    opens, closes = filing_window(claim_type, table, inputs, tables.tz)
     values: list[Decimal] = []
     terms: list[Part] = []
     missing: list[Part] = []

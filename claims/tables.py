@@ -9,14 +9,15 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tracker.settings import ConfigError, read_toml, validate_file
+from tracker.settings import ConfigError, Settings, read_toml, validate_file
 
 _PERIOD = re.compile(r"^(\d+)([dmy])$")
 TERM_KINDS = ("percent", "value", "fixed", "forward_freight", "reverse_freight", "freight_incurred", "ratio")
@@ -30,21 +31,30 @@ CATEGORY_ALIASES = {
 }
 
 
+# The seed's months and years are the shop's calendar (a 6-month window from an order at 05:00 on 1 March in
+# Shanghai ends on 1 September there): the zone they are counted in when the caller names none.
+CLAIM_ZONE = ZoneInfo("Asia/Shanghai")
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
-    """'7d', '6m', '1y': days are 24 h; months and years are calendar arithmetic, day clamped to month end."""
+    """'7d', '6m', '1y': days are 24 h; months and years are calendar arithmetic on the local date in `tz`
+    (not on the UTC date, which is the day before for a time before 08:00 in Shanghai), the day clamped to the
+    month's end."""
 
     count: int
     unit: str
 
-    def add(self, at: datetime) -> datetime:
+    def add(self, at: datetime, tz: tzinfo = CLAIM_ZONE) -> datetime:
         if self.unit == "d":
             return at + timedelta(days=self.count)
+        local = at.astimezone(tz) if at.tzinfo is not None else at
         months = self.count * (12 if self.unit == "y" else 1)
-        month0 = at.month - 1 + months
-        year, month = at.year + month0 // 12, month0 % 12 + 1
-        day = min(at.day, calendar.monthrange(year, month)[1])
-        return at.replace(year=year, month=month, day=day)
+        month0 = local.month - 1 + months
+        year, month = local.year + month0 // 12, month0 % 12 + 1
+        day = min(local.day, calendar.monthrange(year, month)[1])
+        moved = local.replace(year=year, month=month, day=day)
+        return moved.astimezone(at.tzinfo) if at.tzinfo is not None else moved
 
     def __str__(self) -> str:
         return f"{self.count}{self.unit}"
@@ -176,12 +186,15 @@ class ClaimTables:
     courier_tables: tuple[CourierTable, ...]  # newest effective date first
     insurance: InsuranceTable
     contracts: Contracts
+    tz: tzinfo = CLAIM_ZONE  # the shop's calendar: the tables' effective dates, the windows' months and years
 
     def table_at(self, at: datetime | None) -> CourierTable:
-        """The courier table in effect at `at` (the newest when `at` is unknown or before them all)."""
+        """The courier table in effect at `at` (the newest when `at` is unknown or before them all), by the
+        local date of `at` in the shop's zone."""
         if at is not None:
+            day = at.astimezone(self.tz).date() if at.tzinfo is not None else at.date()
             for table in self.courier_tables:
-                if table.effective <= at.date():
+                if table.effective <= day:
                     return table
         return self.courier_tables[0]
 
@@ -219,8 +232,9 @@ def _validate(model: type[BaseModel], data: dict[str, Any], path: Path) -> Any:
     return validate_file(model, data, path)
 
 
-def load_tables(claims_dir: Path) -> ClaimTables:
-    """Load and validate every claims table; raise ConfigError naming the file and key at fault."""
+def load_tables(claims_dir: Path, tz: tzinfo = CLAIM_ZONE) -> ClaimTables:
+    """Load and validate every claims table; raise ConfigError naming the file and key at fault. `tz`: the
+    shop's zone (tracker.toml timezone), the calendar of the tables' dates and of the windows' months."""
     paths = sorted(claims_dir.glob("courier_claims*.toml"))
     if not paths:
         raise ConfigError(f"{claims_dir}: no courier_claims*.toml claim table")
@@ -250,4 +264,9 @@ def load_tables(claims_dir: Path) -> ClaimTables:
                 f"{contracts_path}: proposals.damaged_scenario: a goods_lost scenario, got "
                 f"{contracts.proposals.damaged_scenario!r}"
             )
-    return ClaimTables(tuple(tables), insurance, contracts)
+    return ClaimTables(tuple(tables), insurance, contracts, tz)
+
+
+def tables_of(settings: Settings) -> ClaimTables:
+    """The claim tables of these settings: their config folder's claims/, on the shop's calendar (timezone)."""
+    return load_tables(settings.config_dir / "claims", settings.tz)

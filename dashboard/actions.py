@@ -43,9 +43,9 @@ def resolve(b: Board, flag_id: int, *, note: str | None = None) -> Any:
 
 
 def _tables(b: Board) -> Any:
-    from claims.tables import load_tables
+    from claims.tables import tables_of
 
-    return load_tables(b.settings.config_dir / "claims")
+    return tables_of(b.settings)
 
 
 def open_claims(b: Board, parcel_id: int) -> Any:

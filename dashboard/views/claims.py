@@ -44,9 +44,9 @@ bad_params(b, problems)
 def claim_types() -> list[str]:
     """The claim types of the claim tables (config/claims) and freight insurance (named by tracker.labels)."""
     from claims.engine import FREIGHT_INSURANCE
-    from claims.tables import load_tables
+    from claims.tables import tables_of
 
-    tables = load_tables(b.settings.config_dir / "claims")
+    tables = tables_of(b.settings)
     return sorted({*(code for table in tables.courier_tables for code in table.types), FREIGHT_INSURANCE})
 
 

@@ -242,6 +242,31 @@ def test_month_arithmetic_clamps_to_the_month_end(tables: ClaimTables) -> None:
     assert parse_period("6m").add(datetime(2026, 8, 31, tzinfo=UTC)) == datetime(2027, 2, 28, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("claim", "issued", "closes"),
+    [
+        # 6 months (发货错误 投诉时效:6个月) from an order issued at 05:00 on 1 March in Shanghai: 1 September there
+        ("wrong_item", "2026-03-01T05:00:00+08:00", "2026-09-01T05:00:00+08:00"),
+        # 1 year (货物丢失 投诉时效:1年) from 05:00 on 1 March 2027: 1 March 2028, not 29 February
+        ("goods_lost", "2027-03-01T05:00:00+08:00", "2028-03-01T05:00:00+08:00"),
+        # the other way: 01:00 on 31 August in Shanghai is still 30 August in UTC; 6 months: 28 February
+        ("wrong_item", "2026-08-31T01:00:00+08:00", "2027-02-28T01:00:00+08:00"),
+    ],
+)
+def test_months_and_years_are_counted_on_the_shop_s_calendar(
+    tables: ClaimTables, claim: str, issued: str, closes: str
+) -> None:
+    """The seed's 6个月 and 1年 are calendar months in Shanghai: counted on the UTC date, an order issued before
+    08:00 lost up to three days of its window (or gained them)."""
+    comp = compute_compensation(
+        ClaimInputs(goods_value=D(1), order_issued_at=datetime.fromisoformat(issued).astimezone(UTC)),
+        claim,
+        next(iter(tables.table_at(None).types[claim].scenarios)),
+        tables,
+    )
+    assert comp.filing_closes == datetime.fromisoformat(closes)
+
+
 def test_anchor_falls_back_to_the_time_that_is_known(tables: ClaimTables) -> None:
     comp = compute_compensation(ClaimInputs(goods_value=D(1), order_created_at=ORDER), "goods_lost", "default", tables)
     assert comp.filing_opens == ORDER + timedelta(days=7)

@@ -282,10 +282,10 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
         typer.echo(f"  {labels.kind_label(kind, lang)} ({labels.severity_label(severity, lang)}): {count}")
     from claims.money import claimable
     from claims.service import propose
-    from claims.tables import load_tables
+    from claims.tables import tables_of
     from tracker.values import format_money
 
-    proposed = propose(app.engine, tables=load_tables(app.settings.config_dir / "claims"), now=at)
+    proposed = propose(app.engine, tables=tables_of(app.settings), now=at)
     typer.echo(
         f"claims proposed: {sum(proposed.proposed.values())} ({proposed.needs_config} need configuration); "
         f"claimable now: {format_money(claimable(app.engine, now=at).amount, app.settings.currency)}"
