@@ -231,6 +231,14 @@ class PhraseBook:
         found = self.match(text)
         return None if found is None else found.status
 
+    def negation_regex(self, status: str) -> str:
+        """The negations of `status` (its phrases that do not mean it: 请拒收, 超时将退回) as one regular
+        expression, case as written; empty when it has none or is not in the book."""
+        for rule in self.rules:
+            if str(rule.status) == status:
+                return "|".join([*(re.escape(n) for n in rule.negations), *rule.negation_patterns])
+        return ""
+
     def matches(self, text: str | None) -> list[PhraseMatch]:
         """Every phrase the scan reads in `text`, in order (negations left out): for explaining a result."""
         if not text or self._hits is None:

@@ -144,6 +144,9 @@ def status_rule_rows(ctx: Context, cand: FromClause) -> Iterator[Select]:
         if rule.patterns:
             patterns = ctx.config.text_patterns.get(rule.patterns, [])
             text_hit = and_(cand.c.is_open == true(), not_final(cand), text_any(cand.c.status_text, patterns))
+            negations = ctx.config.text_negations.get(rule.patterns, "")
+            if negations:  # the phrase book's negations of that status (tracker.rules.status_rule)
+                text_hit = and_(text_hit, ~text_match(cand.c.status_text, negations))
             hit = or_(hit, text_hit)
         action = return_action(cand, rule.kind, rule.return_action) if rule.return_action else None
         yield select(*flag_row(cand, rule.kind, severity=severity_literal(rule.severity), action=action)).where(hit)

@@ -60,7 +60,10 @@ def begin(conn: Connection) -> None:
 
 
 def register_patterns(conn: Connection, ctx: Context) -> None:
-    """SQLite: the status rules' text patterns as the text_match function (PostgreSQL matches natively)."""
-    pattern = text_regex(ctx)
-    if conn.dialect.name == "sqlite" and pattern:
-        register_text_match(driver_connection(conn), pattern)
+    """SQLite: the status rules' text patterns, and each one's negations, as text_match functions (PostgreSQL
+    matches natively)."""
+    if conn.dialect.name != "sqlite":
+        return
+    for pattern in (text_regex(ctx), *ctx.config.text_negations.values()):
+        if pattern:
+            register_text_match(driver_connection(conn), pattern)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -40,8 +42,16 @@ def watched(parcel: ParcelView, now: datetime, policy: Policy) -> bool:
     return parcel.last_event_at is not None and parcel.last_event_at >= cutoff
 
 
-def text_matches(text: str | None, patterns: Iterable[str]) -> bool:
-    return bool(text) and any(p in text for p in patterns)  # type: ignore[operator]
+def text_matches(text: str | None, patterns: Iterable[str], negations: str = "") -> bool:
+    """Does the text contain one of the patterns, and none of the negations (a regular expression: 请拒收)?"""
+    if not text or not any(p in text for p in patterns):
+        return False
+    return not negations or _compiled(negations).search(text) is None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
 
 
 def is_return(parcel: ParcelView) -> bool:

@@ -15,7 +15,7 @@ rules.toml; cf. karrio rating_proxy.find_best_matching_zone):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tracker.settings import (
     Contact,
@@ -48,6 +48,7 @@ class Policy:
     watch: Watch
     contact: Contact
     text_patterns: Mapping[str, tuple[str, ...]]
+    text_negations: Mapping[str, str] = field(default_factory=dict)  # RulesConfig.text_negations
 
 
 def specificity(override: RuleOverride) -> Specificity:
@@ -119,4 +120,5 @@ def resolve_policy(
         watch=config.watch,
         contact=config.contact,
         text_patterns={k: tuple(v) for k, v in config.text_patterns.items()},
+        text_negations=config.text_negations,
     )

@@ -3,7 +3,8 @@
 A status rule fires on a watched parcel (open, or closed within the watch period) whose normalized
 status is one of its statuses (the parsers map Kuaidi100 207 / Kdniao 423 to out_of_area, ...), or,
 when the parcel is open and not final, whose newest courier text contains one of rules.toml
-[text_patterns] (a closed parcel is judged by its status alone).
+[text_patterns] and none of its negations (config/phrases.toml's for the status of that name: "如有破损请拒收"
+is advice, not a refusal; RulesConfig.text_negations). A closed parcel is judged by its status alone.
 These are not time-based: they stay while the status or text holds."""
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class StatusRule:
             return None
         hit = parcel.status in self.statuses
         if not hit and self.patterns and parcel.is_open and parcel.status not in FINAL_STATUSES:
-            hit = text_matches(parcel.status_text, policy.text_patterns.get(self.patterns, ()))
+            patterns = policy.text_patterns.get(self.patterns, ())
+            hit = text_matches(parcel.status_text, patterns, policy.text_negations.get(self.patterns, ""))
         if not hit:
             return None
         return Flag(self.kind, self.severity, action=self.return_action if is_return(parcel) else "")

@@ -64,7 +64,7 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     import_toml = read_toml(config_dir / "import.toml")
     data["headers"] = import_toml.get("headers", {})
     data["return_waybill_headers"] = import_toml.get("returns", {}).get("waybill_headers", [])
-    data["rules"] = read_toml(config_dir / "rules.toml")
+    data["rules"] = _with_text_negations(read_toml(config_dir / "rules.toml"), config_dir)
     if (config_dir / "alerts.toml").is_file():
         data["alerts"] = read_toml(config_dir / "alerts.toml")
     data["providers"] = _provider_data(config_dir)
@@ -91,6 +91,20 @@ def load_settings(config_dir: Path | None = None) -> Settings:
                 f"{actions_file}: no text for {', '.join(missing)} (a rule names these keys: docs/adding-a-rule.md)"
             )
     return settings
+
+
+def _with_text_negations(rules: dict[str, Any], config_dir: Path) -> dict[str, Any]:
+    """rules.toml with `text_negations`: for each [text_patterns] key, the negations phrases.toml gives the status
+    of that name (请拒收, 超时将退回). A text the phrase book does not read as that status must not raise its flag
+    by its words either; the negations have one definition, in phrases.toml."""
+    from tracker.phrases import phrasebook_for
+
+    patterns = rules.get("text_patterns")
+    if "text_negations" in rules or not isinstance(patterns, dict):
+        return rules  # written by hand (validated as given), or nothing to negate
+    book = phrasebook_for(config_dir)
+    negations = {key: book.negation_regex(key) for key in patterns}
+    return {**rules, "text_negations": {key: regex for key, regex in negations.items() if regex}}
 
 
 def format_validation_error(exc: ValidationError, config_dir: Path) -> str:

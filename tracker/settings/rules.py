@@ -98,6 +98,9 @@ class RulesConfig(_Strict):
     late_shipment: LateShipment = LateShipment()
     watch: Watch = Watch()
     text_patterns: dict[str, list[str]] = {}
+    # per [text_patterns] key, a regular expression: a text it matches does not raise the flag by its words.
+    # Filled from config/phrases.toml's negations of the status of that name (settings loader).
+    text_negations: dict[str, str] = {}
     returns: Returns = Returns()
     refund_ladder: RefundLadders
     contact: Contact = Contact()
