@@ -2,8 +2,8 @@
 
 Lifecycle: draft | needs_config -> filed (reference, date) -> paid (amount, date) | rejected (reason);
 draft | needs_config | filed -> withdrawn; draft | needs_config -> expired when the filing window closed
-unfiled (automatic). Functions are keyword-only with the engine, the actor and `now` passed in, so the
-CLI and the board call the same ones.
+unfiled (automatic); expired -> filed when the filing it records was made inside the window. Functions are
+keyword-only with the engine, the actor and `now` passed in, so the CLI and the board call the same ones.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     ClaimState.draft: (ClaimState.filed, ClaimState.withdrawn),
     ClaimState.needs_config: (ClaimState.filed, ClaimState.withdrawn),
     ClaimState.filed: (ClaimState.paid, ClaimState.rejected, ClaimState.withdrawn),
+    # a claim filed with the courier inside its window but entered after `propose` expired it: the filing date
+    # decides (file_claim refuses a date after the window closed)
+    ClaimState.expired: (ClaimState.filed,),
 }
 
 
@@ -354,6 +357,13 @@ def file_claim(
         start, end = filed_on
         opens = claim["filing_opens_at"]
         at = opens if opens is not None and start < opens < end else start
+    if at > now:
+        raise TrackerError(
+            f"claim {claim_id}: the filing date {at:%Y-%m-%d %H:%M} UTC is after now; record a filing once it is made",
+            code="filed_in_future",
+            claim_id=claim_id,
+            at=at,
+        )
     if claim["filing_opens_at"] and at < claim["filing_opens_at"]:
         raise TrackerError(
             f"claim {claim_id}: filing opens {claim['filing_opens_at']:%Y-%m-%d %H:%M} UTC",

@@ -25,6 +25,7 @@ from tracker.storage.rows import AuditRow, FlagRow, ParcelRow, TrackingEventRow
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 ORDER = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +195,8 @@ def test_a_filing_date_without_a_time_counts_if_the_window_is_open_that_day(
     assert filed["state"] == "filed" and filed["filed_at"] == opens
     late = _draft(engine, tables, waybill="YT7500000000032", claim_type="ship_delay")
     closes = service.get_claim(engine, late)["filing_closes_at"]
-    filed = service.file_claim(engine, claim_id=late, reference_no="R", actor="a", now=NOW, filed_on=day_of(closes))
+    later = closes + timedelta(days=2)  # entered afterwards: a filing is recorded once it is made
+    filed = service.file_claim(engine, claim_id=late, reference_no="R", actor="a", now=later, filed_on=day_of(closes))
     assert filed["filed_at"] == day_of(closes)[0] <= closes
     with pytest.raises(TrackerError, match="filing window closed"):
         service.file_claim(
@@ -202,7 +204,7 @@ def test_a_filing_date_without_a_time_counts_if_the_window_is_open_that_day(
             claim_id=_draft(engine, tables, waybill="YT7500000000033", claim_type="ship_delay"),
             reference_no="R",
             actor="a",
-            now=NOW,
+            now=later,
             filed_on=day_of(closes + timedelta(days=1)),
         )
 
@@ -244,6 +246,19 @@ def test_unfiled_claims_expire_when_the_window_closes(engine: Engine, tables: Cl
     assert service.expire_due(engine, now=closes + timedelta(minutes=1)) == 1
     assert service.get_claim(engine, claim_id)["state"] == "expired"
     assert _audit(engine, claim_id)[-1] == "claim.expired"
+
+    # the lead filed it with the courier the day before it closed and enters it three days later: the filing
+    # date decides, so the expired claim becomes filed; a date after it closed, or after now, is refused
+    entered = closes + timedelta(days=3)
+    with pytest.raises(TrackerError, match="after now"):
+        service.file_claim(engine, claim_id=claim_id, reference_no="R", actor="a", now=entered, filed_at=entered + HOUR)
+    with pytest.raises(TrackerError, match="filing window closed"):
+        service.file_claim(engine, claim_id=claim_id, reference_no="R", actor="a", now=entered, filed_at=closes + HOUR)
+    filed = service.file_claim(
+        engine, claim_id=claim_id, reference_no="YTC-9", actor="a", now=entered, filed_at=closes - timedelta(days=1)
+    )
+    assert filed["state"] == "filed" and filed["filed_at"] == closes - timedelta(days=1)
+    assert _audit(engine, claim_id)[-1] == "claim.filed"
 
 
 def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables, tmp_path: Path) -> None:
