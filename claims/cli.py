@@ -405,13 +405,14 @@ def reconcile_cmd(ctx: typer.Context, fmt: Format = typer.Option(Format.table, "
             "outstanding": x.outstanding,
             "rejected": x.rejected,
             "short": x.short,
+            "over": x.over,
             "mismatched": ", ".join(f"#{m['claim_id']} {m['waybill']}" for m in x.mismatches),
         }
         for x in lines
     ]
     emit(
         rows,
-        ["courier", "month", "filed", "expected", "paid", "outstanding", "rejected", "short", "mismatched"],
+        ["courier", "month", "filed", "expected", "paid", "outstanding", "rejected", "short", "over", "mismatched"],
         fmt,
         tz=app.settings.tz,
         couriers=app.settings.couriers,  # the XLSX names them, as `claims list` does

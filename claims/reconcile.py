@@ -33,7 +33,8 @@ class Line:
     paid: Decimal = ZERO  # payouts received
     outstanding: Decimal = ZERO  # filed and not yet answered
     rejected: Decimal = ZERO
-    short: Decimal = ZERO  # expected minus paid on the paid claims
+    short: Decimal = ZERO  # on the paid claims paid less than claimed: what is missing (never offset by `over`)
+    over: Decimal = ZERO  # on the paid claims paid more than claimed: the excess (a typo, or a term to check)
     mismatches: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -58,6 +59,8 @@ def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
         edges = _month_starts(first, last, tz) if first is not None else []
         whens = [(CLAIM.c.filed_at >= edges[i], literal(i)) for i in reversed(range(len(edges) - 1))]
         bucket: Any = case(*whens, else_=literal(-1)) if whens else literal(-1)  # -1: no filing time
+        # per claim, what was claimed minus what was paid: a claim paid short and another paid over are two gaps
+        gap = func.coalesce(CLAIM.c.amount, 0) - func.coalesce(CLAIM.c.paid_amount, 0)
         grouped = conn.execute(
             select(
                 CLAIM.c.courier,
@@ -66,6 +69,8 @@ def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
                 func.count().label("n"),
                 func.coalesce(func.sum(func.coalesce(CLAIM.c.amount, 0)), 0).label("expected"),
                 func.coalesce(func.sum(func.coalesce(CLAIM.c.paid_amount, 0)), 0).label("paid"),
+                func.coalesce(func.sum(case((gap > 0, gap), else_=0)), 0).label("short"),
+                func.coalesce(func.sum(case((gap < 0, -gap), else_=0)), 0).label("over"),
             )
             .where(filed)
             .group_by(CLAIM.c.courier, CLAIM.c.state, bucket)
@@ -89,7 +94,8 @@ def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
         if row.state == ClaimState.paid:
             line.paid_n += row.n
             line.paid += paid
-            line.short += expected - paid
+            line.short += Decimal(str(row.short)).quantize(ZERO)
+            line.over += Decimal(str(row.over)).quantize(ZERO)
         elif row.state == ClaimState.filed:
             line.outstanding += expected
         else:
@@ -115,5 +121,6 @@ def by_courier(lines: Iterable[Line]) -> list[Line]:
         t.outstanding += x.outstanding
         t.rejected += x.rejected
         t.short += x.short
+        t.over += x.over
         t.mismatches += x.mismatches
     return [totals[c] for c in sorted(totals)]

@@ -796,8 +796,9 @@ def claims_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict
 
 
 def reconciliation(engine: Engine, *, tz: str) -> list[dict[str, Any]]:
-    """Per courier: claims filed, paid and rejected, the amounts claimed and paid out, and the gap still owed on
-    paid claims: claims.reconcile's lines (those `tracker claims reconcile` prints per month) per courier."""
+    """Per courier: claims filed, paid and rejected, the amounts claimed and paid out, what paid claims were paid
+    short (still owed) and over (to check), each on its own: claims.reconcile's lines (those `tracker claims
+    reconcile` prints per month) per courier."""
     from claims.reconcile import by_courier, reconcile
 
     return [
@@ -809,6 +810,7 @@ def reconciliation(engine: Engine, *, tz: str) -> list[dict[str, Any]]:
             "claimed_amount": x.expected,
             "paid_amount": x.paid,
             "short_paid": x.short,
+            "over_paid": x.over,
         }
         for x in by_courier(reconcile(engine, tz=ZoneInfo(tz)))
     ]

@@ -245,6 +245,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "rejected": ("已驳回", "Rejected"),
     "claimed_amount": ("索赔金额", "Claimed"),
     "short_paid": ("少赔金额", "Short paid"),
+    "over_paid": ("多赔金额", "Overpaid"),
+    "amount_format": ("请填写金额, 如 1899.00, 最多两位小数", "an amount such as 1899.00, two decimals at most"),
     "reject_reason": ("驳回原因", "Reject reason"),
     "level": ("级别", "Level"),
     "attempts": ("尝试次数", "Attempts"),

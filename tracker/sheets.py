@@ -114,7 +114,7 @@ CLI_HEADERS: dict[str, tuple[str, str]] = {
     "formula": ("计算方式", "Formula"), "order_id": ("订单号", "Order"), "status": ("物流状态", "Status"),
     "month": ("月份", "Month"), "filed": ("已提交", "Filed"), "expected": ("应赔金额", "Expected"),
     "paid": ("已赔付金额", "Paid"), "outstanding": ("未赔金额", "Outstanding"), "rejected": ("已驳回金额", "Rejected"),
-    "short": ("少赔金额", "Short paid"), "mismatched": ("金额不符", "Mismatched"),
+    "short": ("少赔金额", "Short paid"), "over": ("多赔金额", "Overpaid"), "mismatched": ("金额不符", "Mismatched"),
     "direction": ("方向", "Direction"), "shop": ("店铺", "Shop"), "province": ("省份", "Province"),
     "city": ("城市", "City"), "goods_value": ("货值", "Goods value"), "shipped_at": ("发货时间", "Shipped"),
     "last_event_at": ("最后更新", "Last update"), "push": ("推送订阅", "Push"), "created_at": ("创建时间", "Created"),
@@ -130,7 +130,7 @@ CLI_HEADERS: dict[str, tuple[str, str]] = {
     "track17": ("17TRACK编码", "17TRACK code"), "patterns": ("单号规则", "Waybill patterns"),
 }  # fmt: skip
 # money whatever the listing (a count column keeps its plain number: the format applies to numbers only)
-_MONEY_KEYS = {"amount", "paid_amount", "goods_value", "expected", "paid", "outstanding", "rejected", "short"}
+_MONEY_KEYS = {"amount", "paid_amount", "goods_value", "expected", "paid", "outstanding", "rejected", "short", "over"}
 
 
 def cli_columns(

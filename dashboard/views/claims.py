@@ -4,7 +4,7 @@ state with amount, formula, filing window and days left; file, record payout, re
 service); XLSX packets for the selection; reconciliation by courier."""
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import streamlit as st
 
@@ -28,6 +28,7 @@ from dashboard.i18n import state_label
 from tracker.escape import streamlit_md as md
 from tracker.labels import claim_type_label
 from tracker.status import ClaimState
+from tracker.values import ValueProblem, parse_money
 
 b = board()
 st.title(b.t("nav_claims"))
@@ -156,9 +157,9 @@ def action_bar() -> None:
         b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on", format=DATE_FORMAT
     )
     reason = c[3].text_input(b.t("reason"), key="c_reason")
-    try:
-        amount = Decimal(amount_text.strip())
-    except InvalidOperation:
+    try:  # as every amount is read (tracker.values): no third decimal, nothing negative
+        amount: Decimal | None = parse_money(amount_text)
+    except ValueProblem:
         amount = None
     day = paid_on if isinstance(paid_on, date) else b.now.astimezone(b.settings.tz).date()
 
@@ -171,7 +172,7 @@ def action_bar() -> None:
     if amount is None and buttons[1].button(  # not a number: said before anything is asked or run
         b.t("record_payout"), key="c_pay", disabled=not b.can("claim.pay")
     ):
-        st.session_state["flash"] = ("error", f"{b.t('paid_amount')}: {md(repr(amount_text))}")
+        st.session_state["flash"] = ("error", f"{b.t('paid_amount')}: {md(repr(amount_text))} ({b.t('amount_format')})")
         st.rerun()
     bulk(0, "file", "c_file", "claim.file", lambda i, ref=reference: actions.file_claim(b, i, reference_no=ref))
     if amount is not None:
@@ -198,6 +199,6 @@ st.subheader(b.t("reconciliation"))
 table(
     b,
     b.read("reconciliation", tz=b.settings.timezone),
-    ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid"],
+    ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid", "over_paid"],
     key="reconciliation",
 )

@@ -174,6 +174,20 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
     )
     assert line.mismatches[0]["claim_id"] == claim_id
 
+    # a second claim of the month paid over (a typed 5000 for 80.55): its excess is not netted against the
+    # first one's shortfall, which stays owed
+    over_id = _draft(engine, tables, waybill="YT7500000000021", claim_type="ship_delay")
+    service.file_claim(engine, claim_id=over_id, reference_no="TS-2", actor="lead.wang", now=NOW, filed_at=opens)
+    service.pay_claim(engine, claim_id=over_id, amount=D("5000.00"), actor="lead.wang", now=NOW)
+    (line,) = reconcile(engine, tz=SHANGHAI)
+    assert (line.expected, line.paid, line.short, line.over) == (
+        D("349.05"),
+        D("5200.00"),
+        D("68.50"),
+        D("4919.45"),
+    )
+    assert [m["claim_id"] for m in line.mismatches] == [claim_id, over_id]
+
 
 def test_a_filing_date_without_a_time_counts_if_the_window_is_open_that_day(
     engine: Engine, tables: ClaimTables

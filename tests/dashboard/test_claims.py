@@ -14,6 +14,7 @@ from dashboard import actions
 from dashboard.context import Board, settings
 from tests.dashboard.seed import AUDIT, CLAIM, FLAG
 from tests.dashboard.test_app import signed_in, tick
+from tracker.escape import streamlit_md as md
 
 
 def claim(engine, claim_id):
@@ -77,9 +78,10 @@ def test_record_payout_amount_and_date(board_db):
 
 def test_payout_needs_a_number(board_db):
     engine, ids = board_db
-    at = act(ledger(), "c_pay", [ids["claims"]["damage"]], c_amount="eighty")
-    assert at.error[0].value == "赔付金额: 'eighty'"
-    assert claim(engine, ids["claims"]["damage"]).state == "filed"
+    for typed in ("eighty", "80.555", "-80"):  # read as every amount is: two decimals at most, not negative
+        at = act(ledger(), "c_pay", [ids["claims"]["damage"]], c_amount=typed)
+        assert at.error[0].value == f"赔付金额: {md(repr(typed))} (请填写金额, 如 1899.00, 最多两位小数)"
+        assert claim(engine, ids["claims"]["damage"]).state == "filed"
 
 
 def test_reject_with_reason(board_db):
