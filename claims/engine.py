@@ -8,7 +8,7 @@ amount, lists what is missing and shows the known part.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -182,7 +182,10 @@ def compute_compensation(
     values: list[Decimal] = []
     terms: list[Part] = []
     missing: list[Part] = []
-    for term in kind.scenarios[scenario].terms:
+    chosen = kind.scenarios[scenario]
+    if chosen.came_back and not inputs.came_back:
+        inputs = replace(inputs, came_back=True)
+    for term in chosen.terms:
         value, explained, lack = _term(term, inputs, claim_type, tables)
         terms.append(explained)
         if lack:

@@ -28,6 +28,8 @@ from tracker.status import ClaimState, Direction, FlagState, TrackingStatus
 from tracker.storage.repo import record_audit
 from tracker.storage.tables import CLAIM, FLAG, PARCEL
 
+# the parcel is on its way back to the sender, or back: a bare 运费 counts the return leg (claims/engine.py)
+CAME_BACK = frozenset({str(TrackingStatus.returned), str(TrackingStatus.returning), str(TrackingStatus.refused)})
 OPEN_STATES = UNFILED_STATES  # claims not filed yet: their filing window matters
 # state -> states it may move to by a person's action
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -55,7 +57,7 @@ def inputs_for(parcel: dict[str, Any], **extra: Any) -> ClaimInputs:
         goods_value=parcel["goods_value"],
         forward_freight=parcel["forward_freight"],
         reverse_freight=parcel["return_freight"],
-        came_back=parcel["status"] == "returned",
+        came_back=parcel["status"] in CAME_BACK,
         order_created_at=parcel["order_created_at"] or parcel["paid_at"],
         order_issued_at=parcel["issued_at"],
         currency=parcel["currency"],

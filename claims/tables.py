@@ -93,6 +93,9 @@ class Term(_Strict):
 
 class Scenario(_Strict):
     terms: tuple[Term, ...] = Field(min_length=1)
+    # the scenario itself says the parcel went back to the sender (客户拒收...退回): a bare 运费 (freight_incurred)
+    # counts the return leg too, whatever the parcel's status read when the claim was drafted
+    came_back: bool = False
 
 
 class ClaimType(_Strict):

@@ -161,10 +161,22 @@ def test_unset_fixed_amount_shows_the_known_part(tables: ClaimTables) -> None:
 
 
 def test_freight_incurred_adds_reverse_only_when_the_parcel_came_back(tables: ClaimTables) -> None:
-    kept = compute_compensation(_inputs(**FULL), "wrong_item", "refused_returned", tables)
+    fixed = {"fixed_amount": D("50.00")}
+    kept = compute_compensation(_inputs(**FULL, **fixed), "power_on_check", "signed_damaged", tables)
     assert "freight 12.00" in kept.formula and "12.00 + 15.00" not in kept.formula
-    back = compute_compensation(_inputs(came_back=True, **FULL), "wrong_item", "refused_returned", tables)
+    back = compute_compensation(_inputs(came_back=True, **FULL, **fixed), "power_on_check", "signed_damaged", tables)
     assert "freight 12.00 + 15.00" in back.formula
+
+
+def test_a_refusal_scenario_counts_the_return_leg_whatever_the_status(tables: ClaimTables) -> None:
+    """客户拒收货物退回 (seed 002: 赔付运费+固定金额): drafted while the parcel still read refused or returning, the
+    claim counts both legs, or asks for the return leg's freight; it is never the forward freight alone."""
+    fixed = {"fixed_amount": D("50.00")}
+    both = compute_compensation(_inputs(**FULL, **fixed), "wrong_item", "refused_returned", tables)
+    assert both.amount == D("77.00") and "freight 12.00 + 15.00" in both.formula
+    unknown = {**FULL, "reverse_freight": None}
+    asks = compute_compensation(_inputs(**unknown, **fixed), "wrong_item", "refused_returned", tables)
+    assert asks.amount is None and asks.missing == ("reverse freight",)
 
 
 @pytest.mark.parametrize(
