@@ -130,6 +130,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
                 is_open(),
                 PARCEL.c.last_event_at <= ctx.ago(hours=limits.hours),
                 not_final(),
+                PARCEL.c.status.not_in(sorted(str(s) for s in lost_suspected_rule.WAITING)),
                 no_loss(),
                 *terms,
             )

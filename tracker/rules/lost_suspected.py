@@ -17,18 +17,22 @@ from tracker.status import FactKind, FlagKind, Severity, TrackingStatus
 
 KIND = FlagKind.lost_suspected
 RETURN = f"{KIND}.return"  # next_actions.toml key: a buyer's return parcel
+# A parcel waiting at a pick-up point or in a locker is where the courier last said: not suspected lost, however
+# long the buyer leaves it there (000 §7 speaks of "丢件"; the locker's own flag reminds the buyer to collect).
+WAITING = frozenset({TrackingStatus.available_for_pickup, TrackingStatus.locker_overdue})
 
 
 def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
     """Escalate-severity flag when the provider says lost (unconfirmed), or when an open, non-final
-    parcel's last event is at least lost_suspected.hours old. A confirmed loss (`lost`) replaces it."""
+    parcel's last event is at least lost_suspected.hours old and it is not waiting at a pick-up point or in a
+    locker (WAITING). A confirmed loss (`lost`) replaces it."""
     if parcel.facts_of(FactKind.loss_confirmed) or parcel.last_event_at is None:
         return None
     anchor, value = epoch(parcel.last_event_at), whole_hours(now, parcel.last_event_at)
     action = RETURN if is_return(parcel) else ""
     if parcel.status == TrackingStatus.lost:
         return Flag(KIND, Severity.escalate, anchor=anchor, value=value, since=anchor, action=action)
-    if not parcel.is_open or is_final(parcel):
+    if not parcel.is_open or is_final(parcel) or parcel.status in WAITING:
         return None
     if parcel.last_event_at > now - timedelta(hours=policy.lost_suspected.hours):
         return None
