@@ -1,5 +1,5 @@
 """`returned`: 退签: Kuaidi100 4, Kdniao 406 (final). On a buyer's return parcel its next action is RETURN:
-the return went back to the buyer. (docs/domain.md)"""
+the words may mean it arrived at the shop or went back to the buyer; check which. (docs/domain.md)"""
 
 from tracker.rules.rule import Rule
 from tracker.rules.status_rule import StatusRule

@@ -1,5 +1,5 @@
 """`returning`: 退回: Kuaidi100 6, Kdniao 407, or text. On a buyer's return parcel its next action is
-RETURN: the return is going back to the buyer, not to the warehouse. (docs/domain.md)"""
+RETURN: the words may mean it is going to the shop or back to the buyer; check which. (docs/domain.md)"""
 
 from tracker.rules.rule import Rule
 from tracker.rules.status_rule import StatusRule
