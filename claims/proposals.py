@@ -31,13 +31,17 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
     Freight insurance (聚划算大运险, seed 002) has two scenarios: 拒签 (refusal), the buyer refused the parcel, and
     退货 (return), the buyer's seven-day return ("七天无理由退机"). An insured outbound parcel refused, or back at
     the shop without having been received (returned), is the refusal scenario; the return scenario is the
-    buyer's return parcel arriving (insured_return below), never a flag. A buyer's return parcel that is
-    refused at the return address or goes back to the buyer proposes nothing: nothing came back to the shop."""
+    buyer's return parcel arriving (insured_return below), never a flag. A buyer's return parcel refused at the
+    return address proposes nothing: nothing came back to the shop; one read as returned neither (the courier's
+    words for a return signed for by the shop and for one sent back to the buyer are the same: a person checks)."""
     if by_person and kind == FlagKind.lost_suspected:
         kind = FlagKind.lost
     proposals = tables.contracts.proposals
-    if kind in (FlagKind.returned, FlagKind.refused) and parcel["direction"] == str(Direction.ret):
-        return f"a return parcel {kind}: it goes back to the buyer, nothing to claim"
+    if kind == FlagKind.refused and parcel["direction"] == str(Direction.ret):
+        return "a return parcel refused: it goes back to the buyer, nothing to claim"
+    if kind == FlagKind.returned and parcel["direction"] == str(Direction.ret):
+        # the words of a return signed for by the shop and of one sent back to the buyer are the same
+        return "a return parcel returned: nothing to claim by itself; if the shop signed for it, open the claim by hand"
     if parcel["freight_insured"] and kind in (FlagKind.returned, FlagKind.refused):
         return FREIGHT_INSURANCE, "refusal"
     if kind in (FlagKind.lost, FlagKind.damaged) and parcel["direction"] == str(Direction.ret) and not by_person:
