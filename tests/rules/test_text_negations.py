@@ -69,5 +69,5 @@ def test_the_sql_path_reads_the_negations(db, settings) -> None:  # type: ignore
 
 def test_the_negations_are_the_phrase_book_s(settings) -> None:  # type: ignore[no-untyped-def]
     negations = settings.rules.text_negations
-    assert set(negations) == {"refused", "returning"}  # the text kinds phrases.toml gives negations to
+    assert set(negations) == {"refused", "returning", "stranded"}  # the text kinds phrases.toml gives negations to
     assert "请拒收" in negations["refused"] and "将退回" in negations["returning"]
