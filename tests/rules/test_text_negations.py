@@ -71,3 +71,25 @@ def test_the_negations_are_the_phrase_book_s(settings) -> None:  # type: ignore[
     negations = settings.rules.text_negations
     assert set(negations) == {"refused", "returning", "stranded"}  # the text kinds phrases.toml gives negations to
     assert "请拒收" in negations["refused"] and "将退回" in negations["returning"]
+
+
+def test_a_blind_area_is_one_flag_not_two(db, settings) -> None:  # type: ignore[no-untyped-def]
+    """盲区件 (无网点件) is not 超区 (seed 001 names them apart): the courier's words read as a delivery not made,
+    and only the blind-area flag (one call to the buyer, not two) is raised."""
+    text = "【拉萨市】该地区无网点，快件暂无法派送"
+    status = settings.phrasebook.classify(text)
+    assert status is TrackingStatus.delivery_failed
+    db.parcel(
+        created=NOW - 30 * H,
+        waybill="YT7300000000001",
+        shipped_at=NOW - 20 * H,
+        first_scan_at=NOW - 19 * H,
+        last_event_at=NOW - H,
+        status=str(status),
+        status_text=text,
+        is_open=True,
+    )
+    evaluate_all(db.engine, now=NOW, settings=settings)
+    with db.engine.connect() as conn:
+        kinds = set(conn.execute(select(FLAG.c.kind)).scalars())
+    assert kinds == {str(FlagKind.blind_area)}
