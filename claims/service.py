@@ -139,18 +139,25 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
             select(FLAG.c.kind, FLAG.c.parcel_id, PARCEL)
             .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
             .where(FLAG.c.state != FlagState.resolved, FLAG.c.kind.in_(PROPOSAL_KINDS))
+            .order_by(FLAG.c.id)  # the oldest flag first: which parcel of an order carries its insurance claim
         ).all()
         returns = _insured_returns(conn)
+        insured = _insurance_claimed(conn)
     rows = []
-    for record in found:
-        parcel = dict(record._mapping)
-        decided = decide(record.kind, parcel, tables)
+    for parcel, decided in [
+        *((dict(r._mapping), decide(r.kind, dict(r._mapping), tables)) for r in found),
+        *((parcel, (FREIGHT_INSURANCE, "return")) for parcel in returns),
+    ]:
         if isinstance(decided, str):
             summary.skipped.append(f"{parcel['waybill']}: {decided}")
             continue
+        if decided[0] == FREIGHT_INSURANCE:  # 大运险 pays once per order (seed 002: 按订单; 一个订单只能理赔一次)
+            order = parcel["order_id"] or f"#{parcel['id']}"
+            first = insured.setdefault(order, parcel["waybill"])
+            if first != parcel["waybill"]:
+                summary.skipped.append(f"{parcel['waybill']}: freight insurance is claimed once per order ({first})")
+                continue
         rows.append(_row(parcel, compensation_for(parcel, *decided, tables), now))
-    for parcel in returns:
-        rows.append(_row(parcel, compensation_for(parcel, FREIGHT_INSURANCE, "return", tables), now))
     created = set(_insert_new(engine, rows, actor=actor, now=now))
     with engine.connect() as conn:
         for _claim_id, claim_type, state in conn.execute(
@@ -159,6 +166,16 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
             summary.proposed[claim_type] += 1
             summary.needs_config += state == ClaimState.needs_config
     return summary
+
+
+def _insurance_claimed(conn: Connection) -> dict[str, str]:
+    """Order (or "#parcel id" for a parcel without one) -> the waybill its freight-insurance claim is on."""
+    rows = conn.execute(
+        select(PARCEL.c.order_id, PARCEL.c.id, PARCEL.c.waybill)
+        .join(CLAIM, CLAIM.c.parcel_id == PARCEL.c.id)
+        .where(CLAIM.c.claim_type == FREIGHT_INSURANCE)
+    )
+    return {order or f"#{pid}": waybill for order, pid, waybill in rows}
 
 
 def _insured_returns(conn: Connection) -> list[dict[str, Any]]:

@@ -122,3 +122,16 @@ def test_a_return_refused_or_sent_back_to_the_buyer_claims_nothing(engine: Engin
         "YT7600000000023: a return parcel returned: nothing to claim by itself; if the shop signed for it, open the "
         "claim by hand"
     ) in summary.skipped
+
+
+def test_two_refused_parcels_of_one_order_claim_once(engine: Engine, tables: ClaimTables) -> None:
+    """大运险 pays per order (seed 002, 订单金额; 一个订单只能理赔一次): the order's second refused parcel drafts nothing."""
+    first = _parcel(engine, "YT7600000000031", "O31", "refused", **FRIDGE)
+    second = _parcel(engine, "YT7600000000032", "O31", "refused", **FRIDGE)
+    for parcel_id in (first, second):
+        _flag(engine, parcel_id, "refused")
+    summary = service.propose(engine, tables=tables, now=NOW)
+    assert list(_claims(engine)) == ["YT7600000000031"]
+    assert "YT7600000000032: freight insurance is claimed once per order (YT7600000000031)" in summary.skipped
+    again = service.propose(engine, tables=tables, now=NOW)
+    assert again.proposed == {} and list(_claims(engine)) == ["YT7600000000031"]
