@@ -443,6 +443,10 @@ LABELS.update(
             "理赔 {claim_id} 的申请期已于 {at} 截止",
             "Claim {claim_id}: the filing window closed {at}",
         ),
+        "err_filed_in_future": (
+            "理赔 {claim_id} 的提交时间 {at} 晚于现在: 请在实际提交后再登记",
+            "Claim {claim_id}: the filing time {at} is after now; record a filing once it is made",
+        ),
         "err_payout_negative": ("赔付金额不能为负数: {amount}", "A payout is not negative: {amount}"),
         "err_reason_required": ("驳回理赔需要填写快递给出的原因", "A rejection needs the courier's reason"),
         "err_claim_exists": (
