@@ -212,7 +212,7 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             ("ageing", lambda: data.ageing(engine, now=NOW)),
             ("stale_soon", lambda: data.stale_soon(engine, now=NOW, stale_hours=72)),
             ("claimable", lambda: data.claimable(engine, now=NOW)),
-            ("deadlines", lambda: data.deadlines(engine, now=NOW, days=3)),
+            ("deadlines", lambda: data.deadlines(engine, now=NOW, tz="Asia/Shanghai", days=3)),
             ("money_by_courier", lambda: data.money_by_courier(engine, now=NOW)),
             ("polling", lambda: data.polling(engine, now=NOW)),
             ("pushes", lambda: data.pushes(engine, day="2026-11-23")),

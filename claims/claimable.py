@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Protocol
 
@@ -33,6 +33,14 @@ class ClaimLike(Protocol):
     def currency(self) -> str: ...
     @property
     def filing_closes_at(self) -> datetime | None: ...
+
+
+def days_left(closes: datetime, now: datetime, tz: tzinfo) -> int:
+    """Days until a filing window closes, on the shop's calendar: 0 closes today, 1 tomorrow (a window closing at
+    05:00 tomorrow is 1, not the 0 whole 24-hour periods say); negative once closed."""
+    if closes.tzinfo is None:  # as SQLite gives a stored UTC time back
+        closes = closes.replace(tzinfo=UTC)
+    return (closes.astimezone(tz).date() - now.astimezone(tz).date()).days
 
 
 def is_claimable(state: str, amount: Decimal | None, filing_closes_at: datetime | None, now: datetime) -> bool:

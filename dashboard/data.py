@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Boolean, Engine, and_, case, func, literal, literal_column, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 
-from claims.claimable import UNFILED_STATES
+from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where
 from tracker.auth import LoginAttempt
 from tracker.flags import next_action
@@ -169,9 +169,11 @@ def claimable(engine: Engine, *, now: datetime) -> dict[str, Any]:
     return {"amount": total.amount, "count": total.count}
 
 
-def deadlines(engine: Engine, *, now: datetime, limit: int = 10, days: int | None = None) -> list[dict[str, Any]]:
+def deadlines(
+    engine: Engine, *, now: datetime, tz: str, limit: int = 10, days: int | None = None
+) -> list[dict[str, Any]]:
     """The next `limit` claims still to file whose filing window has not closed at `now`, soonest first
-    (only those closing within `days` when given); `days_left` is whole days from `now` to the close."""
+    (only those closing within `days` when given); `days_left` in days on the shop's calendar (zone `tz`)."""
     query = (
         select(
             CLAIM.c.id,
@@ -192,7 +194,7 @@ def deadlines(engine: Engine, *, now: datetime, limit: int = 10, days: int | Non
         query = query.where(CLAIM.c.filing_closes_at <= now + timedelta(days=days))
     rows = _rows(engine, query)
     for r in rows:
-        r["days_left"] = (_aware(r["filing_closes_at"]) - now).days
+        r["days_left"] = days_left(_aware(r["filing_closes_at"]), now, ZoneInfo(tz))
     return rows
 
 

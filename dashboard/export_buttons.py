@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from claims.claimable import days_left
 from claims.export import formula_text
 from dashboard import data
 from dashboard.i18n import t
@@ -151,7 +152,7 @@ def _queue_filters(f: data.QueueFilter, lang: str, couriers: Mapping[str, Any]) 
 # --- the claims ledger -------------------------------------------------------------------------------------
 
 
-def claims_rows(engine: Engine, *, now: datetime, limit: int, **filters: Any) -> Iterator[dict]:
+def claims_rows(engine: Engine, *, now: datetime, tz: tzinfo, limit: int, **filters: Any) -> Iterator[dict]:
     """The ledger's rows with its filters (`claims_page`'s own keywords), in its order, at most `limit`,
     fetched STREAM_ROWS at a time; `days_left` as the ledger shows it."""
     offset = 0
@@ -159,10 +160,8 @@ def claims_rows(engine: Engine, *, now: datetime, limit: int, **filters: Any) ->
         page = data.claims_page(engine, now=now, limit=min(STREAM_ROWS, limit - offset), offset=offset, **filters)
         for row in page:
             closes = row.get("filing_closes_at")
-            if closes is not None and closes.tzinfo is None:
-                closes = closes.replace(tzinfo=now.tzinfo)
             to_file = closes is not None and row["state"] in data.UNFILED_STATES
-            row["days_left"] = (closes - now).days if to_file and closes is not None else None
+            row["days_left"] = days_left(closes, now, tz) if to_file and closes is not None else None
             yield row
         if len(page) < STREAM_ROWS:
             return
@@ -212,7 +211,7 @@ def claims_xlsx(
     filters = dict(filters or {})
 
     def rows() -> Iterator[dict]:
-        for row in claims_rows(engine, now=now, limit=limit, **filters):
+        for row in claims_rows(engine, now=now, tz=tz, limit=limit, **filters):
             row["formula_text"] = formula_text(row, lang)
             yield row
 

@@ -90,7 +90,7 @@ with m1:
 with m2:
     queue_link(b, b.t("open_list"), turning_stale=1)
 with m3:  # the soonest deadline at a glance; the next ones and the money per courier are in the last tab
-    for r in b.read("deadlines", now=b.now, limit=1):
+    for r in b.read("deadlines", now=b.now, tz=b.settings.timezone, limit=1):
         parcel_link(b, b.t("soonest_deadline", n=r["days_left"], waybill=md(r["waybill"])), parcel_id=r["parcel_id"])
 poll = b.read("polling", now=b.now)
 st.caption(f"{b.t('polling')}: " + b.t("polling_line").format(**poll))
@@ -173,7 +173,7 @@ def claims_tab() -> None:
     # the next N deadlines whatever their distance, with the days left (not an empty "within 3 days")
     n_due = b.settings.board.next_deadlines
     st.subheader(b.t("next_deadlines", n=n_due))
-    due = b.read("deadlines", now=b.now, limit=n_due)
+    due = b.read("deadlines", now=b.now, tz=b.settings.timezone, limit=n_due)
     # a line per claim, a link to its parcel (whose page files it): lighter than a table, whole on a phone
     for r in due:
         parcel_link(b, deadline_line(b, r), parcel_id=r["parcel_id"])

@@ -299,3 +299,18 @@ def test_window_counted_from_opening_when_configured(tmp_path: Path) -> None:
 
 
 # --- the formula in Chinese, from the same parts as the English (packets, the zh board) -----------------------
+
+
+def test_days_left_count_the_shop_s_calendar() -> None:
+    """A window closing at 05:00 tomorrow in Shanghai has 1 day left at 22:00 tonight (7 hours, 0 whole days);
+    one closing at 23:00 tonight has 0; a closed one is negative."""
+    from zoneinfo import ZoneInfo
+
+    from claims.claimable import days_left
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 12, 4, 22, 0, tzinfo=shanghai)
+    assert days_left(datetime(2026, 12, 5, 5, 0, tzinfo=shanghai), now, shanghai) == 1
+    assert days_left(datetime(2026, 12, 4, 23, 0, tzinfo=shanghai), now, shanghai) == 0
+    assert days_left(datetime(2026, 12, 3, 23, 0, tzinfo=shanghai), now, shanghai) == -1
+    assert days_left(datetime(2026, 12, 4, 21, 0), now.astimezone(UTC), shanghai) == 1  # naive: stored UTC

@@ -85,7 +85,7 @@ def test_ledger_filter_and_money_per_courier(seeded, now):
     soon = LedgerFilter(closes_within_days=3)
     assert [r["waybill"] for r in data.claims_page(engine, f=soon, now=now)] == ["SF1001"]
     assert data.claims_count(engine, f=LedgerFilter(claim_type="goods_lost", courier="sf"), now=now) == 1
-    assert [(r["waybill"], r["days_left"]) for r in data.deadlines(engine, now=now, limit=5)] == [
+    assert [(r["waybill"], r["days_left"]) for r in data.deadlines(engine, now=now, tz="Asia/Shanghai", limit=5)] == [
         ("SF1001", 2),
         ("SF1004", 30),
     ]

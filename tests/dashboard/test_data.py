@@ -56,8 +56,8 @@ def test_claimable_money_and_deadlines(seeded, now):
     seed_ageing(engine, now)  # adds a draft whose filing window closed yesterday: not claimable
     assert data.claimable(engine, now=now) == {"amount": Decimal("199.00"), "count": 1}
     assert claimable(engine, now=now).amount == Decimal("199.00")
-    assert [d["waybill"] for d in data.deadlines(engine, now=now, days=3)] == ["SF1001"]
-    assert data.deadlines(engine, now=now, days=1) == []
+    assert [d["waybill"] for d in data.deadlines(engine, now=now, tz="Asia/Shanghai", days=3)] == ["SF1001"]
+    assert data.deadlines(engine, now=now, tz="Asia/Shanghai", days=1) == []
 
 
 def test_alerts_today_counts_sent_and_failed_since_local_midnight(seeded, now):

@@ -148,7 +148,7 @@ def test_next_deadlines_are_the_soonest_n_with_days_left(board_db, now):
                     updated_at=now,
                 ),
             )
-    rows = data.deadlines(engine, now=now, limit=2)
+    rows = data.deadlines(engine, now=now, tz="Asia/Shanghai", limit=2)
     assert [(r["waybill"], r["days_left"]) for r in rows] == [("SF1001", 2), ("SF1004", 20)]
     at = with_link_lists("ov_tab_claims")
     assert "最近的 10 个理赔截止(待提交, 最早截止在前)" in [h.value for h in at.subheader]
