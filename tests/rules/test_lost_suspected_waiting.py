@@ -1,4 +1,5 @@
-"""A parcel waiting at a pick-up point or in a locker is not suspected lost, on the pure and the SQL path."""
+"""A parcel waiting at a pick-up point or in a locker is not suspected lost, and one the courier never scanned is
+neither stale nor suspected lost (no_first_scan alone), on the pure and the SQL path."""
 
 from __future__ import annotations
 
@@ -45,3 +46,25 @@ def test_a_parcel_waiting_at_a_pick_up_point_is_not_suspected_lost(view, policy,
             .where(FLAG.c.kind == str(FlagKind.lost_suspected))
         ).scalars()
         assert list(suspected) == ["YT7000000000007"]
+
+
+def test_a_parcel_never_scanned_is_no_first_scan_alone(view, policy, db, settings) -> None:  # type: ignore[no-untyped-def]
+    """An outbound parcel whose only event is the order (已下单，等待揽收) 200 h ago: the courier never had it, so it
+    is neither stale nor suspected lost, only not scanned (one flag, one alert)."""
+    unscanned = view(
+        is_open=True, status=TrackingStatus.info_received, shipped_at=NOW - 210 * H, last_event_at=NOW - 200 * H
+    )
+    raised = {kind for kind in FlagKind if kind in RULE and RULE[kind](unscanned, now=NOW, policy=policy)}
+    assert raised == {FlagKind.no_first_scan}
+    db.parcel(
+        created=NOW - 300 * H,
+        waybill="YT7000000000008",
+        order_id="OYT7000000000008",
+        shipped_at=NOW - 210 * H,
+        last_event_at=NOW - 200 * H,
+        status=str(TrackingStatus.info_received),
+        status_text="已下单，等待揽收",
+    )
+    evaluate_all(db.engine, now=NOW, settings=settings)
+    with db.engine.connect() as conn:
+        assert set(conn.execute(select(FLAG.c.kind)).scalars()) == {str(FlagKind.no_first_scan)}

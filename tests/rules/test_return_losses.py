@@ -47,7 +47,12 @@ def _next_actions(db, settings) -> dict[tuple[str, str], tuple[str, str]]:  # ty
 
 
 def test_the_pure_rules_name_the_return_s_own_next_action(view, policy) -> None:  # type: ignore[no-untyped-def]
-    stalled = {"is_open": True, "status": TrackingStatus.in_transit, "last_event_at": NOW - 200 * H}
+    stalled = {
+        "is_open": True,
+        "status": TrackingStatus.in_transit,
+        "first_scan_at": NOW - 240 * H,
+        "last_event_at": NOW - 200 * H,
+    }
     outbound = RULE[FlagKind.lost_suspected](view(**stalled), now=NOW, policy=policy)
     returned = RULE[FlagKind.lost_suspected](view(**stalled, direction=Direction.ret), now=NOW, policy=policy)
     assert outbound is not None and outbound.action_key == "lost_suspected"

@@ -108,7 +108,10 @@ def no_first_scan(ctx: Context) -> Iterator[Select]:
 @sql_form(FlagKind.stale)
 def stale(ctx: Context) -> Iterator[Select]:
     last = PARCEL.c.last_event_at  # never NULL here (older than the threshold): the parcel's last update
-    yield from _warn_escalate(ctx, FlagKind.stale, last, "stale", is_open(), not_final(), no_loss(), last_update=last)
+    scanned = PARCEL.c.first_scan_at.is_not(None)  # never scanned: no_first_scan's (tracker.rules.stale)
+    yield from _warn_escalate(
+        ctx, FlagKind.stale, last, "stale", is_open(), scanned, not_final(), no_loss(), last_update=last
+    )
 
 
 @sql_form(FlagKind.lost_suspected)
@@ -131,6 +134,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
                 PARCEL.c.last_event_at <= ctx.ago(hours=limits.hours),
                 not_final(),
                 PARCEL.c.status.not_in(sorted(str(s) for s in lost_suspected_rule.WAITING)),
+                PARCEL.c.first_scan_at.is_not(None),
                 no_loss(),
                 *terms,
             )

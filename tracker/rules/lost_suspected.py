@@ -32,8 +32,8 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     action = RETURN if is_return(parcel) else ""
     if parcel.status == TrackingStatus.lost:
         return Flag(KIND, Severity.escalate, anchor=anchor, value=value, since=anchor, action=action)
-    if not parcel.is_open or is_final(parcel) or parcel.status in WAITING:
-        return None
+    if not parcel.is_open or is_final(parcel) or parcel.status in WAITING or parcel.first_scan_at is None:
+        return None  # never scanned: the courier never had it (no_first_scan's), so it cannot be lost in transit
     if parcel.last_event_at > now - timedelta(hours=policy.lost_suspected.hours):
         return None
     return Flag(KIND, Severity.escalate, anchor=anchor, value=value, since=anchor, action=action)
