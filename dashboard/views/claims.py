@@ -37,7 +37,10 @@ st.title(b.t("nav_claims"))
 summary = b.read("claims_by_state", now=b.now)  # closed windows count as expired (issue 16)
 cols = st.columns(max(1, len(summary)))
 for col, r in zip(cols, summary, strict=False):
-    col.metric(state_label(r["state"], b.lang), r["n"], yuan(r["amount"]), delta_color="off")
+    # the claims' own amounts, said so: a paid state's figure is what was claimed, not what came in (the ledger's
+    # line below says both); a second figure, not a change, so no arrow
+    claimed = f"{b.t('claimed_amount')} {yuan(r['amount'])}"
+    col.metric(state_label(r["state"], b.lang), r["n"], claimed, delta_color="off", delta_arrow="off")
 
 given, problems = LedgerFilter.parse(st.query_params.to_dict(), max_text=b.settings.board.max_param_length)
 bad_params(b, problems)

@@ -74,15 +74,26 @@ soon = b.read("stale_soon", now=b.now, stale_hours=stale_hours)
 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(
-    b.t("open_total"), sum(r["n"] for r in by_kind), b.t("on_parcels", n=b.read("open_parcels")), delta_color="off"
+    b.t("open_total"),
+    sum(r["n"] for r in by_kind),
+    b.t("on_parcels", n=b.read("open_parcels")),
+    delta_color="off",
+    delta_arrow="off",  # a second figure, not a change: no up arrow
 )
 m2.metric(b.t("stale_soon"), sum(r["n"] for r in soon))
-m3.metric(b.t("claimable"), yuan(claim_money["amount"]), b.t("claims_n", n=claim_money["count"]), delta_color="off")
+m3.metric(
+    b.t("claimable"),
+    yuan(claim_money["amount"]),
+    b.t("claims_n", n=claim_money["count"]),
+    delta_color="off",
+    delta_arrow="off",
+)
 m4.metric(
     b.t("alerts_today"),
     sent["sent"],
     f"{b.t('alerts_failed_today')}: {sent['failed']}",
     delta_color="off",
+    delta_arrow="off",
     help=b.t("alerts_sent_help"),
 )  # alert rows, as `tracker alerts run` and the demo count them
 with m1:

@@ -202,3 +202,13 @@ def test_cancel_a_confirmation_changes_nothing(board_db):
     at.button(key="claims_table_cancel").click().run()
     assert not at.warning and not at.success
     assert (claim(engine, loss).state, claim(engine, damage).state) == ("draft", "filed")
+
+
+def test_the_state_figures_say_they_are_claimed_amounts(board_db):
+    """Each state's figure is the claims' own amount, and says so: under 已赔付 it is what was claimed, not what the
+    courier paid (the ledger's line says both), and it is no change, so no arrow."""
+    at = ledger()
+    assert at.metric, "the ledger shows a figure per claim state"
+    for metric in at.metric:
+        assert metric.proto.delta.startswith("索赔金额 ¥"), metric.proto.delta
+        assert metric.proto.direction == metric.proto.MetricDirection.NONE  # no up arrow on a second figure
