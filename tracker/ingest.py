@@ -21,6 +21,7 @@ from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 
+from tracker import status as status_module
 from tracker.domain import TrackingEvent
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, TrackingStatus
@@ -32,8 +33,7 @@ log = logging.getLogger(__name__)
 
 
 BATCH = 500  # waybills per transaction
-# Statuses that are not yet a carrier scan (the shop printed a label; docs/domain.md, no_first_scan).
-NOT_A_SCAN = frozenset({str(TrackingStatus.pending), str(TrackingStatus.info_received)})
+NOT_A_SCAN = frozenset(str(s) for s in status_module.NOT_A_SCAN)  # as stored: before any carrier scan
 FINAL = frozenset(str(s) for s in FINAL_STATUSES)
 UNKNOWN = str(TrackingStatus.unknown)
 TEXT_SCAN = ("status", "status_text", "is_open")  # the snapshot columns the rules' text scan reads
