@@ -144,8 +144,9 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
         returns = _insured_returns(conn)
         insured = _insurance_claimed(conn)
     rows = []
+    flagged = [(r.kind, dict(r._mapping)) for r in found]
     for parcel, decided in [
-        *((dict(r._mapping), decide(r.kind, dict(r._mapping), tables)) for r in found),
+        *((parcel, decide(kind, parcel, tables)) for kind, parcel in flagged),
         *((parcel, (FREIGHT_INSURANCE, "return")) for parcel in returns),
     ]:
         if isinstance(decided, str):
@@ -204,12 +205,8 @@ def _insured_returns(conn: Connection) -> list[dict[str, Any]]:
         others = select(PARCEL).where(PARCEL.c.order_id.in_(orders), PARCEL.c.direction != str(Direction.ret))
         for row in conn.execute(others):
             by_order.setdefault(row.order_id, []).append(dict(row._mapping))
-    chosen: dict[int, dict[str, Any]] = {}
-    for found in rets:
-        parcel = insured_return(found, by_order.get(found["order_id"], []) if found["order_id"] else [])
-        if parcel is not None:
-            chosen[parcel["id"]] = parcel
-    return list(chosen.values())
+    chosen = (insured_return(r, by_order.get(r["order_id"], []) if r["order_id"] else []) for r in rets)
+    return [parcel for parcel in chosen if parcel is not None]  # an order's second return: propose keeps one
 
 
 def open_claim(

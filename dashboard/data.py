@@ -194,7 +194,7 @@ def deadlines(
         query = query.where(CLAIM.c.filing_closes_at <= now + timedelta(days=days))
     rows = _rows(engine, query)
     for r in rows:
-        r["days_left"] = days_left(_aware(r["filing_closes_at"]), now, ZoneInfo(tz))
+        r["days_left"] = days_left(r["filing_closes_at"], now, ZoneInfo(tz))
     return rows
 
 

@@ -107,6 +107,13 @@ def test_environment_overrides_the_database_url(monkeypatch: pytest.MonkeyPatch)
             ["rules.toml: refund_ladder.ordinary:", "descending"],
         ),
         (
+            # written by hand (else phrases.toml's negations fill it): a regular expression, or an error naming it
+            "rules.toml",
+            "[text_patterns]\n",
+            '[text_negations]\nrefused = "如(需"\n\n[text_patterns]\n',
+            ["rules.toml: text_negations:", "refused: not a regular expression"],
+        ),
+        (
             "providers.toml",
             "dispatch_seconds = 10 ",
             "dispatch_seconds = 7 ",

@@ -21,10 +21,9 @@ from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 
-from tracker import status as status_module
 from tracker.domain import TrackingEvent
 from tracker.providers.base import ParsedWaybill
-from tracker.status import FINAL_STATUSES, TrackingStatus
+from tracker.status import FINAL_STATUSES, PRE_SCAN_STATUSES, TrackingStatus
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.repo import from_sqlite_time, sqlite_time
 from tracker.storage.tables import EVENT, PARCEL
@@ -33,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 BATCH = 500  # waybills per transaction
-NOT_A_SCAN = frozenset(str(s) for s in status_module.NOT_A_SCAN)  # as stored: before any carrier scan
+NOT_A_SCAN = frozenset(str(s) for s in PRE_SCAN_STATUSES)  # as stored: before any carrier scan
 FINAL = frozenset(str(s) for s in FINAL_STATUSES)
 UNKNOWN = str(TrackingStatus.unknown)
 TEXT_SCAN = ("status", "status_text", "is_open")  # the snapshot columns the rules' text scan reads

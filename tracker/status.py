@@ -46,7 +46,7 @@ FINAL_STATUSES: frozenset[TrackingStatus] = frozenset(
 
 # Statuses before any carrier scan (the shop printed a label, the courier has the order): a parcel in one has not
 # been in the courier's hands (docs/domain.md, no_first_scan). Its first scan is the first event in no other status.
-NOT_A_SCAN: frozenset[TrackingStatus] = frozenset({TrackingStatus.pending, TrackingStatus.info_received})
+PRE_SCAN_STATUSES: frozenset[TrackingStatus] = frozenset({TrackingStatus.pending, TrackingStatus.info_received})
 
 
 class Direction(StrEnum):

@@ -49,7 +49,7 @@ from tracker.rules import lost_suspected as lost_suspected_rule
 from tracker.rules.common import DAY
 from tracker.rules.ladder import action_key as ladder_action_key
 from tracker.rules.registry import RULES
-from tracker.status import FINAL_STATUSES, NOT_A_SCAN, FactKind, FlagKind, Severity, TrackingStatus
+from tracker.status import PRE_SCAN_STATUSES, FactKind, FlagKind, Severity, TrackingStatus
 from tracker.storage.repo import PARCEL, RETURN_BUYER
 from tracker.storage.rows import OPEN_RETURN
 from tracker.storage.tables import FACT
@@ -105,19 +105,13 @@ def no_first_scan(ctx: Context) -> Iterator[Select]:
     )
 
 
-def _scanned_not_final(also: frozenset[TrackingStatus] = frozenset()) -> Any:
-    """Not final, past the first carrier scan (NOT_A_SCAN: tracker.rules.stale), nor in `also`: one status list,
-    which ix_parcel_open_last_event covers (first_scan_at would cost a parcel row per stale parcel)."""
-    excluded = FINAL_STATUSES | NOT_A_SCAN | also
-    return PARCEL.c.status.not_in(sorted(str(s) for s in excluded))
-
-
 @sql_form(FlagKind.stale)
 def stale(ctx: Context) -> Iterator[Select]:
     last = PARCEL.c.last_event_at  # never NULL here (older than the threshold): the parcel's last update
-    yield from _warn_escalate(
-        ctx, FlagKind.stale, last, "stale", is_open(), _scanned_not_final(), no_loss(), last_update=last
-    )
+    # past the first carrier scan (tracker.rules.stale), read from the status, which ix_parcel_open_last_event
+    # covers (first_scan_at would cost a parcel row per stale parcel)
+    scanned = not_final(also=PRE_SCAN_STATUSES)
+    yield from _warn_escalate(ctx, FlagKind.stale, last, "stale", is_open(), scanned, no_loss(), last_update=last)
 
 
 @sql_form(FlagKind.lost_suspected)
@@ -138,7 +132,7 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
                 PARCEL,
                 is_open(),
                 PARCEL.c.last_event_at <= ctx.ago(hours=limits.hours),
-                _scanned_not_final(lost_suspected_rule.WAITING),
+                not_final(also=PRE_SCAN_STATUSES | lost_suspected_rule.WAITING),
                 no_loss(),
                 *terms,
             )

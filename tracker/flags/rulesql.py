@@ -31,7 +31,7 @@ from tracker.rules.common import DAY, HOUR
 from tracker.rules.common import epoch as py_epoch
 from tracker.rules.policy import override_groups
 from tracker.settings import RuleOverride, RulesConfig
-from tracker.status import FINAL_STATUSES, Direction, FactKind, FlagKind, Severity
+from tracker.status import FINAL_STATUSES, Direction, FactKind, FlagKind, Severity, TrackingStatus
 from tracker.storage.repo import PARCEL
 from tracker.storage.rollups import parcel_last_update
 from tracker.storage.tables import FACT
@@ -133,8 +133,9 @@ def is_open(src: Any = PARCEL) -> Any:
     return src.c.is_open == true()  # renders `is_open = 1` on SQLite: the partial indexes' predicate
 
 
-def not_final(src: Any = PARCEL) -> Any:
-    return src.c.status.not_in(FINAL)
+def not_final(src: Any = PARCEL, *, also: frozenset[TrackingStatus] = frozenset()) -> Any:
+    """Not in a final status, nor in `also`: one status list (an index holding the status covers it)."""
+    return src.c.status.not_in(sorted({*FINAL, *(str(s) for s in also)}))
 
 
 def no_loss(src: Any = PARCEL) -> Any:

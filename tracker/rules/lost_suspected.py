@@ -13,7 +13,7 @@ from tracker.rules.common import epoch, is_final, is_return, whole_hours
 from tracker.rules.model import Flag, ParcelView
 from tracker.rules.policy import Policy
 from tracker.rules.rule import Rule
-from tracker.status import NOT_A_SCAN, FactKind, FlagKind, Severity, TrackingStatus
+from tracker.status import PRE_SCAN_STATUSES, FactKind, FlagKind, Severity, TrackingStatus
 
 KIND = FlagKind.lost_suspected
 RETURN = f"{KIND}.return"  # next_actions.toml key: a buyer's return parcel
@@ -32,7 +32,7 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     action = RETURN if is_return(parcel) else ""
     if parcel.status == TrackingStatus.lost:
         return Flag(KIND, Severity.escalate, anchor=anchor, value=value, since=anchor, action=action)
-    if not parcel.is_open or is_final(parcel) or parcel.status in WAITING or parcel.status in NOT_A_SCAN:
+    if not parcel.is_open or is_final(parcel) or parcel.status in WAITING or parcel.status in PRE_SCAN_STATUSES:
         return None  # never scanned: the courier never had it (no_first_scan's), so it cannot be lost in transit
     if parcel.last_event_at > now - timedelta(hours=policy.lost_suspected.hours):
         return None

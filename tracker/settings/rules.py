@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 
 from pydantic import (
@@ -105,6 +106,16 @@ class RulesConfig(_Strict):
     refund_ladder: RefundLadders
     contact: Contact = Contact()
     overrides: list[RuleOverride] = []
+
+    @field_validator("text_negations")
+    @classmethod
+    def _negations_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, regex in value.items():
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise ValueError(f"{key}: not a regular expression ({exc})") from None
+        return value
 
     @model_validator(mode="after")
     def _lost_after_stale(self) -> RulesConfig:
