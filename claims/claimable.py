@@ -43,6 +43,11 @@ def days_left(closes: datetime, now: datetime, tz: tzinfo) -> int:
     return (closes.astimezone(tz).date() - now.astimezone(tz).date()).days
 
 
+def filing_days_left(state: str, closes: datetime | None, now: datetime, tz: tzinfo) -> int | None:
+    """days_left of a claim still to file (a draft or one needing configuration); None for any other."""
+    return days_left(closes, now, tz) if closes is not None and state in UNFILED_STATES else None
+
+
 def is_claimable(state: str, amount: Decimal | None, filing_closes_at: datetime | None, now: datetime) -> bool:
     """Claimable money over one claim's values; claimable_where is the same test in SQL."""
     window_open = filing_closes_at is None or filing_closes_at >= now

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from claims.claimable import days_left
+from claims.claimable import filing_days_left
 from claims.export import formula_text
 from dashboard import data
 from dashboard.i18n import t
@@ -159,9 +159,7 @@ def claims_rows(engine: Engine, *, now: datetime, tz: tzinfo, limit: int, **filt
     while offset < limit:
         page = data.claims_page(engine, now=now, limit=min(STREAM_ROWS, limit - offset), offset=offset, **filters)
         for row in page:
-            closes = row.get("filing_closes_at")
-            to_file = closes is not None and row["state"] in data.UNFILED_STATES
-            row["days_left"] = days_left(closes, now, tz) if to_file and closes is not None else None
+            row["days_left"] = filing_days_left(row["state"], row.get("filing_closes_at"), now, tz)
             yield row
         if len(page) < STREAM_ROWS:
             return

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import streamlit as st
 
-from claims.claimable import days_left
+from claims.claimable import filing_days_left
 from dashboard import actions
 from dashboard.components import (
     DATE_FORMAT,
@@ -119,8 +119,8 @@ offset = pager(b, total, key="c_page")
 rows = b.read("claims_page", f=f, now=b.now, limit=b.settings.board.page_size, offset=offset)
 for r in rows:
     closes = r["filing_closes_at"]
-    to_file = closes and r["state"] in ("draft", "needs_config")
-    r["days_left"] = str(days_left(closes, b.now, b.settings.tz)) if to_file else ""
+    left = filing_days_left(r["state"], closes, b.now, b.settings.tz)
+    r["days_left"] = "" if left is None else str(left)
     r["window"] = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
 # ticked in the table itself: a claim is its id, never its label (a label that changed with the claim's
 # state once left the browser holding a choice the server no longer knew: TypeError)
