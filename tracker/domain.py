@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -10,9 +9,11 @@ from typing import NamedTuple
 from tracker.status import Direction, TrackingStatus
 
 
-# What a parcel is, as imported from an order or return export; the key is (courier, waybill).
-@dataclass(frozen=True, slots=True)
-class ParcelFacts:
+# What a parcel is, as imported from an order or return export; the key is (courier, waybill). A named tuple
+# (immutable, changed with _replace): an import makes one per row, and a frozen dataclass's __init__ of 27
+# fields cost 3.8 us against 0.6 us (a tenth of a 100,000-row import's parse), and its fields in storage
+# order are the tuple itself.
+class ParcelFacts(NamedTuple):
     courier: str
     waybill: str
     direction: Direction = Direction.outbound

@@ -14,7 +14,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from operator import itemgetter
 from pathlib import Path
@@ -206,7 +206,7 @@ class RowParser:
         # One order shipped in several parcels: the goods value cannot be split honestly, so it is
         # left unknown on each parcel (a claim will say the goods value is missing).
         parcels = [
-            replace(base, courier=slug, waybill=number.upper(), goods_value=None)
+            base._replace(courier=slug, waybill=number.upper(), goods_value=None)
             for slug, number in zip(slugs, waybills, strict=True)
         ]
         return parcels, [], note
@@ -425,11 +425,11 @@ def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
     if not new:
         if len(ids) == 1:
             return other
-        return replace(other, order_id=first.order_id, goods_value=first.goods_value)
+        return other._replace(order_id=first.order_id, goods_value=first.goods_value)
     goods = None
     if first.goods_value is not None and other.goods_value is not None:
         goods = first.goods_value + other.goods_value
-    return replace(other, order_id=",".join(ids + new), goods_value=goods)
+    return other._replace(order_id=",".join(ids + new), goods_value=goods)
 
 
 # --- the shell ------------------------------------------------------------------------------------------
@@ -553,7 +553,7 @@ class _FileImport:
             # the same parcel in an earlier batch of this file: merged with what that batch stored
             self.settle()
             order_id, goods_value = repo.parcel_order(self.engine, *key)
-            parcel = merge_same_parcel(replace(parcel, order_id=order_id, goods_value=goods_value), parcel)
+            parcel = merge_same_parcel(parcel._replace(order_id=order_id, goods_value=goods_value), parcel)
             self.report.merged += 1
         self.pending[key] = parcel
 

@@ -22,7 +22,7 @@ from tracker.storage.db import sqlite_settings
 from tracker.storage.tables import AUDIT, PARCEL, RETURN_BUYER
 
 # Columns an import may set; tracking-snapshot columns are never touched by an import.
-FACT_FIELDS = tuple(ParcelFacts.__dataclass_fields__)
+FACT_FIELDS = ParcelFacts._fields
 IMPORT_COLUMNS = tuple(f for f in FACT_FIELDS if f not in ("courier", "waybill"))
 
 
@@ -89,7 +89,6 @@ def _stored_keys(conn: Connection, waybills: set[str]) -> list[tuple[str, str]]:
 
 # the parcel columns an import writes: the facts, then the bookkeeping of a new parcel
 _UPSERT_KEYS = (*FACT_FIELDS, "created_at", "updated_at", "next_poll_at", "is_open", "status")
-_FACTS = attrgetter(*FACT_FIELDS)
 _TIMES = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, DateTime | UTCDateTime))
 _MONEY = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, Numeric))
 _DIRECTION = FACT_FIELDS.index("direction")
@@ -125,7 +124,7 @@ def _plain_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any]
     tail = (now, now, now, True, "pending")
     rows = []
     for parcel in parcels:
-        row = [*_FACTS(parcel), *tail]
+        row: list[Any] = [*parcel, *tail]
         row[_DIRECTION] = str(row[_DIRECTION])
         rows.append(row)
     return rows
@@ -162,7 +161,7 @@ def _sqlite_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any
     texts: dict[datetime, str] = {}  # an export's times repeat (a minute's orders, a pickup's parcels)
     rows = []
     for parcel in parcels:
-        row = [*_FACTS(parcel), *tail]
+        row: list[Any] = [*parcel, *tail]
         row[_DIRECTION] = _DIRECTION_TEXT[row[_DIRECTION]]
         for i in _TIMES:
             if (value := row[i]) is not None:
