@@ -96,7 +96,7 @@ def test_environment_overrides_the_database_url(monkeypatch: pytest.MonkeyPatch)
         ),
         (
             "tracker.toml",
-            "batch_size = 10000",
+            "batch_size = 20000",
             "batch_size = 0",
             ["tracker.toml: import.batch_size:", "greater than 0"],
         ),

@@ -13,7 +13,6 @@ import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from operator import itemgetter
@@ -25,6 +24,7 @@ from sqlalchemy import Engine
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
 from tracker.domain import ParcelFacts
 from tracker.exports import GUARD, safe_row, unguard
+from tracker.import_writer import BatchWriter, writer_for
 from tracker.masking import mask_address, mask_name, mask_phone
 from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, read_table
 
@@ -450,6 +450,7 @@ def import_parcels(
     progress: Callable[[int], None] | None = None,
     autonumber: Callable[[str], Sequence[str]] | None = None,
     limits: ReadLimits | None = None,
+    second_process: bool = False,
 ) -> ImportReport:
     """Import one file: good rows are upserted in batches, each bad row is reported and skipped.
 
@@ -457,12 +458,18 @@ def import_parcels(
     The rejects CSV (`<name>.rejects.csv`) is written beside the input, row by row, when a row is rejected.
     `autonumber` (number -> Kuaidi100 company codes) is asked for a blank courier the patterns cannot decide.
     The file is read row by row: memory does not grow with its size (`limits`: [import] in tracker.toml).
+    `second_process`: a big file's batches are stored by a second process while the next rows are read
+    (tracker/import_writer.py; [import] second_process).
     """
     header, rows = read_table(path, limits)
     columns = map_headers(header, aliases)
     direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
     parser = RowParser(columns, couriers, tz, currency, direction, autonumber)
-    run = _FileImport(ImportReport(path=path), engine, now, actor, batch_size, _Rejects(rejects_path_for(path), header))
+    writer = writer_for(
+        engine, now, batch_size=batch_size, second_process=second_process, file_bytes=path.stat().st_size
+    )
+    rejects = _Rejects(rejects_path_for(path), header)
+    run = _FileImport(ImportReport(path=path), engine, now, actor, batch_size, rejects, writer)
     try:
         for row_no, values in rows:
             run.read_row(parser, row_no, values)
@@ -484,7 +491,14 @@ class _FileImport:
     and the rows recorded after the parcels (return cases, 交易成功 times)."""
 
     def __init__(
-        self, report: ImportReport, engine: Engine, now: datetime, actor: str, batch_size: int, rejects: _Rejects
+        self,
+        report: ImportReport,
+        engine: Engine,
+        now: datetime,
+        actor: str,
+        batch_size: int,
+        rejects: _Rejects,
+        writer: BatchWriter,
     ) -> None:
         self.report, self.engine, self.now, self.actor = report, engine, now, actor
         self.batch_size = batch_size
@@ -497,13 +511,9 @@ class _FileImport:
         self.trades: list[tuple[str, str, datetime]] = []  # (courier, waybill, 交易成功) from the order export
         # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
         self.buyers: dict[tuple[str, str], dict[str, str | None]] = {}
-        # A batch is written by a writer thread while the next one is parsed. Measured on 2026-12-04, that buys
-        # nothing: a 100,000-row import took as long as with the batches written inline, on SQLite (its CPU
-        # time equal to its wall time) and on PostgreSQL (7.1-8.1 s both ways, also with a 0.5 ms switch
-        # interval). The writer's own Python work (its rows, the drivers' parameters) needs the GIL the parse
-        # holds, so the two take turns; a writer process would overlap them. One batch in flight at most.
-        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
-        self.in_flight: list[Future[tuple[int, int]]] = []
+        # stores the batches while the next ones are read (tracker/import_writer.py)
+        self.writer = writer
+        self.dialect = engine.dialect.name
 
     def read_row(self, parser: RowParser, row_no: int, values: Sequence[Any] | BadRow) -> None:
         """One numbered row of the file: rejected, kept for later (a return case), or its parcels gathered."""
@@ -537,7 +547,7 @@ class _FileImport:
                 report.detected.append((row_no, parcels[0].waybill if parcels else "", note))
         for parcel in parcels:
             self.gather(parcel)
-        if len(self.pending) >= self.batch_size:
+        if len(self.pending) >= self.writer.rows_per_submit:
             self.flush()
 
     def gather(self, parcel: ParcelFacts) -> None:
@@ -566,23 +576,18 @@ class _FileImport:
             self.rejects.write(error, values)
 
     def settle(self) -> None:
-        """Wait for the batch being written (its error, if any, is raised here) and count it."""
-        while self.in_flight:
-            inserted, updated = self.in_flight.pop().result()
-            self.report.inserted += inserted
-            self.report.updated += updated
+        """Wait for the batches handed to the writer (an error is raised here) and count them."""
+        inserted, updated = self.writer.wait()
+        self.report.inserted += inserted
+        self.report.updated += updated
 
     def flush(self) -> None:
-        """Hand the gathered batch to the writer (after the one before it is stored)."""
-        self.settle()
+        """Hand the gathered batch to the writer."""
         if not self.pending:
             return
         pending, buyers = self.pending, self.buyers
         named = {key: buyers[key] for key in pending if key in buyers}
-        future = self.writer.submit(
-            repo.upsert_parcels, self.engine, list(pending.values()), now=self.now, return_buyers=named
-        )
-        self.in_flight.append(future)
+        self.writer.submit(repo.parcel_rows(self.dialect, pending.values(), self.now), named)
         self.flushed.update(pending)
         for key in named:
             del buyers[key]  # stored; a later batch records its own buyers beside them
@@ -607,7 +612,7 @@ class _FileImport:
                 self.reject([RowError(case.row, "order_id", case.order_id, reason)], values)
 
     def close(self) -> None:
-        self.writer.shutdown(wait=True)  # an error elsewhere: the batch in flight still ends before the file closes
+        self.writer.close()  # an error elsewhere: the batch in flight still ends before the file closes
         self.rejects.close()
         self.report.rejects_path = self.rejects.path if self.rejects.opened else None
 

@@ -106,6 +106,7 @@ def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-de
         progress=progress,
         autonumber=_autonumber(settings) if settings.detection.import_autonumber else None,
         limits=settings.import_.limits,
+        second_process=settings.import_.second_process,
     )
 
 

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 
 class ImportConfig(_Strict):
-    batch_size: PositiveInt = 10_000
+    batch_size: PositiveInt = 20_000
+    # a big file's rows are stored by a second process while the next ones are read (tracker/import_writer.py)
+    second_process: bool = True
     progress_min_rows: PositiveInt = 5000
     # bounds of one row of an imported file (tracker.tablefile.ReadLimits; docs/importing.md)
     max_field_chars: PositiveInt = 4096

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, Numeric, Table, func, select, text
@@ -44,28 +44,63 @@ def upsert_parcels(
     A value the file leaves empty keeps what is stored. Each return parcel's buyer is recorded in
     return_buyer, with `return_buyers` (courier, waybill) -> {buyer id: order id}: the other buyers that
     rows merged into the parcel named. Returns (inserted, updated)."""
-    if not parcels:
+    rows = parcel_rows(engine.dialect.name, parcels, now)
+    return store_parcel_rows(engine, rows, now=now, return_buyers=return_buyers)
+
+
+def parcel_rows(dialect: str, parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any]]:
+    """The parcels as `dialect` ("sqlite", "postgresql") stores them, each a list of plain values in
+    _UPSERT_KEYS order: what store_parcel_rows writes, and what an import's writer process is sent (a list of
+    strings, numbers and times pickles at a fraction of the cost of the parcels themselves)."""
+    return _sqlite_rows(parcels, now) if dialect == "sqlite" else _plain_rows(parcels, now)
+
+
+def store_parcel_rows(
+    engine: Engine,
+    rows: Sequence[Sequence[Any]],
+    *,
+    now: datetime,
+    return_buyers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
+) -> tuple[int, int]:
+    """upsert_parcels of rows parcel_rows made for this engine's database, in a transaction of their own."""
+    if not rows:
         return 0, 0
     with engine.connect() as conn, sqlite_settings(conn, IMPORT_TUNING), conn.begin():
-        existing = set(_stored_keys(conn, {p.waybill for p in parcels}))
-        known = select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing}))
-        if existing:  # the scorecards' days the known parcels are in now (a new shipping time moves them)
-            scorecard_days.mark_parcels(conn, known)
-        stmt = _upsert_statement(conn)
-        if conn.dialect.name == "sqlite":
-            # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
-            # processing cost more than SQLite's own work (bench/import.py profile)
-            sql, in_order = _sqlite_upsert(stmt, conn)
-            conn.exec_driver_sql(sql, list(map(in_order, _sqlite_rows(parcels, now))))
-        else:
-            conn.execute(stmt, [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in _plain_rows(parcels, now)])
-        _record_return_buyers(conn, parcels, return_buyers or {}, now=now)
-        rollups.note_choices(conn, parcels)  # the board's filter choices (shops, provinces, couriers)
-        if existing:  # a shipping time read now may be a flagged parcel's last update
-            rollups.refresh_last_update(conn, known)
-        scorecard_days.mark_hours(conn, (sqlite_time(p.shipped_at) for p in parcels if p.shipped_at))
-    updated = len(existing.intersection(map(_KEY, parcels)))
-    return len(parcels) - updated, updated
+        return store_rows_in(conn, rows, now=now, return_buyers=return_buyers)
+
+
+def store_rows_in(
+    conn: Connection,
+    rows: Sequence[Sequence[Any]],
+    *,
+    now: datetime,
+    return_buyers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
+) -> tuple[int, int]:
+    """store_parcel_rows in the caller's transaction (an import's writer process groups several batches in
+    one, with IMPORT_TUNING set on the connection)."""
+    if not rows:
+        return 0, 0
+    existing = set(_stored_keys(conn, {row[_WAYBILL] for row in rows}))
+    known = select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing}))
+    if existing:  # the scorecards' days the known parcels are in now (a new shipping time moves them)
+        scorecard_days.mark_parcels(conn, known)
+    stmt = _upsert_statement(conn)
+    if conn.dialect.name == "sqlite":
+        # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
+        # processing cost more than SQLite's own work (bench/import.py profile)
+        sql, in_order = _sqlite_upsert(stmt, conn)
+        conn.exec_driver_sql(sql, list(map(in_order, rows)))
+    else:
+        conn.execute(stmt, [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in rows])
+    _record_return_buyers(conn, rows, return_buyers or {}, now=now)
+    # the board's filter choices (shops, provinces, couriers)
+    rollups.note_choice_values(conn, {(name, row[i]) for row in rows for name, i in _CHOICES if row[i]})
+    if existing:  # a shipping time read now may be a flagged parcel's last update
+        rollups.refresh_last_update(conn, known)
+    # on SQLite the rows hold the shipping times as stored (on PostgreSQL its triggers mark the hours)
+    scorecard_days.mark_hours(conn, (row[_SHIPPED] for row in rows if row[_SHIPPED]))
+    updated = len(existing.intersection((row[_COURIER], row[_WAYBILL]) for row in rows))
+    return len(rows) - updated, updated
 
 
 # SQLite's page cache of the connection writing an import: 64 MiB, not the default 2 MiB. A batch of parcels
@@ -74,7 +109,6 @@ def upsert_parcels(
 # are cached as they are read, so a small database never fills it; set back once the import's batch is
 # written, so the pool's other connections (the board's reads) keep the default.
 IMPORT_TUNING = {"cache_size": str(-64 * 1024)}
-_KEY = attrgetter("courier", "waybill")
 # one JSON array parameter instead of an IN list of 10,000 parameters compiled for each batch
 _STORED_SQLITE = text("SELECT courier, waybill FROM parcel WHERE waybill IN (SELECT value FROM json_each(:waybills))")
 
@@ -92,6 +126,10 @@ _UPSERT_KEYS = (*FACT_FIELDS, "created_at", "updated_at", "next_poll_at", "is_op
 _TIMES = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, DateTime | UTCDateTime))
 _MONEY = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, Numeric))
 _DIRECTION = FACT_FIELDS.index("direction")
+_COURIER, _WAYBILL, _SHIPPED = (FACT_FIELDS.index(name) for name in ("courier", "waybill", "shipped_at"))
+_BUYER, _ORDER = FACT_FIELDS.index("buyer_id"), FACT_FIELDS.index("order_id")
+_CHOICES = tuple((name, FACT_FIELDS.index(name)) for name in rollups.CHOICE_FIELDS)
+_RETURN = str(Direction.ret)
 _DIRECTION_TEXT = {direction: str(direction) for direction in Direction}
 
 
@@ -119,7 +157,7 @@ def _sqlite_upsert(stmt: Any, conn: Connection) -> tuple[str, Any]:
     return _SQLITE_UPSERT[0]
 
 
-def _plain_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any]]:
+def _plain_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any]]:
     """Each parcel's values in _UPSERT_KEYS order (shallow: dataclasses.asdict deep-copies every value)."""
     tail = (now, now, now, True, "pending")
     rows = []
@@ -153,7 +191,7 @@ def from_sqlite_time(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def _sqlite_rows(parcels: Sequence[ParcelFacts], now: datetime) -> list[list[Any]]:
+def _sqlite_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any]]:
     """_plain_rows as SQLite stores the values: times as UTC text, money as float (what SQLAlchemy's
     Numeric does on SQLite)."""
     stamp = sqlite_time(now)
@@ -187,19 +225,19 @@ def parcel_order(engine: Engine, courier: str, waybill: str) -> tuple[str | None
 
 def _record_return_buyers(
     conn: Connection,
-    parcels: Sequence[ParcelFacts],
+    rows: Sequence[Sequence[Any]],
     others: Mapping[tuple[str, str], Mapping[str, str | None]],
     *,
     now: datetime,
 ) -> None:
     buyers: dict[tuple[str, str], dict[str, str | None]] = {}
-    for parcel in parcels:
-        if parcel.direction is not Direction.ret and parcel.direction != Direction.ret:
+    for row in rows:
+        if row[_DIRECTION] != _RETURN:
             continue
-        key = (parcel.courier, parcel.waybill)
+        key = (row[_COURIER], row[_WAYBILL])
         named = buyers.setdefault(key, dict(others.get(key, {})))
-        if parcel.buyer_id:
-            named.setdefault(parcel.buyer_id, parcel.order_id)
+        if row[_BUYER]:
+            named.setdefault(row[_BUYER], row[_ORDER])
     wanted = {key: named for key, named in buyers.items() if named}
     if not wanted:
         return
@@ -208,13 +246,13 @@ def _record_return_buyers(
             PARCEL.c.waybill.in_({w for _, w in wanted}), PARCEL.c.direction == str(Direction.ret)
         )
     ).all()
-    rows = [
+    named_rows = [
         {"parcel_id": pid, "buyer_id": buyer, "waybill": waybill, "order_id": order_id, "first_seen_at": now}
         for pid, courier, waybill in ids
         for buyer, order_id in wanted.get((courier, waybill), {}).items()
     ]
-    if rows:
-        conn.execute(_insert(conn, RETURN_BUYER).on_conflict_do_nothing(), rows)
+    if named_rows:
+        conn.execute(_insert(conn, RETURN_BUYER).on_conflict_do_nothing(), named_rows)
 
 
 def record_audit(

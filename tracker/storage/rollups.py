@@ -39,18 +39,12 @@ from tracker.storage.tables import CHOICE, FLAG, PARCEL, ROLLUP_STATE, SCORECARD
 CHOICE_FIELDS = ("courier", "shop", "province")
 
 
-def note_choices(conn: Connection, parcels: Iterable[Any]) -> None:
-    """Record the batch's couriers, shops and provinces (objects with those attributes) as filter choices."""
-    values = {
-        (name, value)
-        for parcel in parcels
-        for name in CHOICE_FIELDS
-        if (value := getattr(parcel, name, None)) not in (None, "")
-    }
-    if values:
+def note_choice_values(conn: Connection, values: Iterable[tuple[str, str]]) -> None:
+    """Record these (CHOICE_FIELDS name, value) pairs as filter choices."""
+    if values := sorted(values):
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         stmt = insert(CHOICE).on_conflict_do_nothing()
-        conn.execute(stmt, [{"field": name, "value": value} for name, value in sorted(values)])
+        conn.execute(stmt, [{"field": name, "value": value} for name, value in values])
 
 
 def choices(engine: Engine, name: str, *, limit: int = 500) -> list[str]:
