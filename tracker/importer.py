@@ -507,6 +507,7 @@ class _FileImport:
         # the parcels earlier batches of this file stored: a merged shipment's rows may fall into different
         # batches, and a later row is merged with what the earlier batch stored (read back from the database)
         self.flushed = SeenKeys()
+        self.rewritten = 0  # parcels this file stored and sends again, merged with a later row
         self.cases: list[tuple[ReturnCase, Sequence[Any]]] = []  # returns rows without a waybill (few)
         self.trades: list[tuple[str, str, datetime]] = []  # (courier, waybill, 交易成功) from the order export
         # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
@@ -565,6 +566,8 @@ class _FileImport:
             order_id, goods_value = repo.parcel_order(self.engine, *key)
             parcel = merge_same_parcel(parcel._replace(order_id=order_id, goods_value=goods_value), parcel)
             self.report.merged += 1
+            # written again, which the writer counts as updated: the file's parcel was counted once already
+            self.rewritten += 1
         self.pending[key] = parcel
 
     def reject(self, errors: Sequence[RowError], values: Sequence[Any]) -> None:
@@ -579,7 +582,8 @@ class _FileImport:
         """Wait for the batches handed to the writer (an error is raised here) and count them."""
         inserted, updated = self.writer.wait()
         self.report.inserted += inserted
-        self.report.updated += updated
+        self.report.updated += updated - self.rewritten
+        self.rewritten = 0
 
     def flush(self) -> None:
         """Hand the gathered batch to the writer."""
