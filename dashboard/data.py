@@ -19,7 +19,8 @@ from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where
 from tracker.auth import LoginAttempt
 from tracker.flags import next_action
-from tracker.status import CENT, AlertState, ClaimState, FlagKind, FlagState, Severity
+from tracker.flags.rulesql import not_final
+from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.rows import QUEUE_ESCALATED_FIRST
 from tracker.storage.tables import ALERT, AUDIT, CLAIM, EVENT, FACT, FLAG, PARCEL, RETURN_BUYER, SUBSCRIPTION
@@ -101,8 +102,10 @@ def open_parcels(engine: Engine) -> int:
 
 
 def _turning_stale(now: datetime, stale_hours: int, within_hours: int) -> list[Any]:
+    """Open parcels the stale rule will flag within `within_hours`: their last event crosses the threshold, and
+    it was a carrier's scan (an order-only event, 已下单, makes no_first_scan, not stale: tracker.rules.stale)."""
     lo, hi = now - timedelta(hours=stale_hours), now - timedelta(hours=stale_hours - within_hours)
-    return [OPEN, PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi]
+    return [OPEN, not_final(also=PRE_SCAN_STATUSES), PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi]
 
 
 def stale_soon(engine: Engine, *, now: datetime, stale_hours: int, within_hours: int = 24) -> list[dict[str, Any]]:

@@ -164,3 +164,20 @@ def test_turning_stale_lists_exactly_the_parcels_stale_soon_counts(seeded, now):
     (row,) = data.turning_stale_page(engine, now=now, stale_hours=72, courier="ems")
     assert row["waybill"] == "EMS03"
     assert row["stale_at"] == now + timedelta(hours=24)
+
+
+def test_a_parcel_with_an_order_only_event_is_not_turning_stale(seeded, now):
+    """已下单，等待揽收 and nothing since: the parcel becomes no_first_scan, never stale (tracker.rules.stale), so
+    the overview does not count it as turning stale."""
+    from sqlalchemy import update
+
+    from tracker.storage.tables import PARCEL
+
+    engine, _ = seeded
+    seed_ageing(engine, now)
+    assert data.turning_stale_count(engine, now=now, stale_hours=72) == 1  # EMS03
+    with engine.begin() as conn:
+        conn.execute(update(PARCEL).where(PARCEL.c.waybill == "EMS03").values(status="info_received"))
+    assert data.turning_stale_count(engine, now=now, stale_hours=72) == 0
+    assert data.stale_soon(engine, now=now, stale_hours=72) == []
+    assert data.turning_stale_page(engine, now=now, stale_hours=72) == []
