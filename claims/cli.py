@@ -241,6 +241,7 @@ def file_cmd(
         now=moment,
         filed_at=None if day else at,
         filed_on=day,
+        tz=ctx_app(ctx).settings.tz,
     )
     typer.echo(f"claim {claim_id}: filed ({claim['reference_no']})")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -359,11 +359,13 @@ def file_claim(
     now: datetime,
     filed_at: datetime | None = None,
     filed_on: tuple[datetime, datetime] | None = None,
+    tz: tzinfo = UTC,
 ) -> dict[str, Any]:
     """Record that the claim was filed with the courier (reference number, date) inside its window.
 
     filed_on: the filing day as its local [start, end) when only a date is known: the filing counts if
-    the window is open at some moment of that day, and is recorded at the first such moment."""
+    the window is open at some moment of that day, and is recorded at the first such moment. `tz`: the zone
+    the refusals name their times in (the shop's)."""
     if not reference_no.strip():
         raise TrackerError("a filed claim needs the courier's reference number", code="reference_required")
     claim = get_claim(engine, claim_id)
@@ -375,21 +377,21 @@ def file_claim(
         at = opens if opens is not None and start < opens < end else start
     if at > now:
         raise TrackerError(
-            f"claim {claim_id}: the filing date {at:%Y-%m-%d %H:%M} UTC is after now; record a filing once it is made",
+            f"claim {claim_id}: the filing date {_local(at, tz)} is after now; record a filing once it is made",
             code="filed_in_future",
             claim_id=claim_id,
             at=at,
         )
     if claim["filing_opens_at"] and at < claim["filing_opens_at"]:
         raise TrackerError(
-            f"claim {claim_id}: filing opens {claim['filing_opens_at']:%Y-%m-%d %H:%M} UTC",
+            f"claim {claim_id}: filing opens {_local(claim['filing_opens_at'], tz)}",
             code="filing_not_open",
             claim_id=claim_id,
             at=claim["filing_opens_at"],
         )
     if claim["filing_closes_at"] and at > claim["filing_closes_at"]:
         raise TrackerError(
-            f"claim {claim_id}: the filing window closed {claim['filing_closes_at']:%Y-%m-%d %H:%M} UTC",
+            f"claim {claim_id}: the filing window closed {_local(claim['filing_closes_at'], tz)}",
             code="filing_closed",
             claim_id=claim_id,
             at=claim["filing_closes_at"],
@@ -494,6 +496,11 @@ def list_claims(
     query = query.order_by(CLAIM.c.filing_closes_at.is_(None), CLAIM.c.filing_closes_at, CLAIM.c.id)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
+
+
+def _local(at: datetime, tz: tzinfo) -> str:
+    """A time as a person reads it in a message: on the shop's clock, the zone named."""
+    return f"{at.astimezone(tz):%Y-%m-%d %H:%M} ({tz})"
 
 
 def closing_soon(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -148,7 +149,9 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
     claim_id = _draft(engine, tables)
     opens = service.get_claim(engine, claim_id)["filing_opens_at"]
     assert opens == ORDER + timedelta(days=7)
-    with pytest.raises(TrackerError, match="filing opens"):
+    shanghai = ZoneInfo("Asia/Shanghai")
+    local = f"{opens.astimezone(shanghai):%Y-%m-%d %H:%M} (Asia/Shanghai)"  # the shop's clock, not UTC
+    with pytest.raises(TrackerError, match=re.escape(f"claim {claim_id}: filing opens {local}")):
         service.file_claim(
             engine,
             claim_id=claim_id,
@@ -156,6 +159,7 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
             actor="lead.wang",
             now=NOW,
             filed_at=opens - timedelta(minutes=1),
+            tz=shanghai,
         )
     filed = service.file_claim(
         engine, claim_id=claim_id, reference_no="TS-1", actor="lead.wang", now=NOW, filed_at=opens
