@@ -5,7 +5,6 @@ that dies. On a SQLite file and, in the PostgreSQL pass, on PostgreSQL (whose ro
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,11 +14,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.exc import IntegrityError
 
+from tests.test_importer import RETURNS, _import, _write_csv
 from tracker import import_writer
-from tracker.couriers.detect import CourierIndex
 from tracker.domain import ParcelFacts
 from tracker.import_writer import ProcessWriter, ThreadWriter, WriterGone, writer_for
-from tracker.importer import ImportReport, import_parcels
 from tracker.settings import Settings
 from tracker.storage import repo
 from tracker.storage.tables import PARCEL, RETURN_BUYER
@@ -46,23 +44,7 @@ def _orders_file(path: Path, n: int) -> Path:
         row[col["订单编号"]], row[col["物流单号"]] = order, waybill
         row[col["物流公司"]], row[col["买家实际支付金额"]] = "圆通速递", value
         rows[at] = row
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
-    return path
-
-
-def _import(path: Path, settings: Settings, engine: Engine, **kw: object) -> ImportReport:
-    return import_parcels(
-        path,
-        engine=engine,
-        couriers=CourierIndex(settings.couriers, settings.detection),
-        aliases=settings.headers,
-        tz=settings.tz,
-        now=NOW,
-        **kw,  # type: ignore[arg-type]
-    )
+    return _write_csv(path, HEADERS, rows)
 
 
 @pytest.fixture
@@ -121,16 +103,6 @@ def test_return_buyers_cross_to_the_writer_process(
     tmp_path: Path, settings: Settings, db_engine: Engine, every_file_in_a_process: list[str]
 ) -> None:
     """A returns export where two buyers name one return waybill, in different pieces: both are recorded."""
-    header = [
-        "退款编号",
-        "订单编号",
-        "买家会员名",
-        "买家退款金额",
-        "卖家同意退货时间",
-        "超时时间",
-        "退货物流公司",
-        "退货物流单号",
-    ]
     rows = [
         [f"R{n}", f"48{n:04d}", f"tb_b{n}", "99.00", "2026-11-18 10:00:00", "2026-11-28 10:00:00", "中通快递",
          f"7310000{n:07d}"]
@@ -138,8 +110,7 @@ def test_return_buyers_cross_to_the_writer_process(
     ]  # fmt: skip
     rows.append(["R9", "489999", "tb_other", "99.00", "2026-11-18 10:00:00", "", "中通快递", "73100000000003"])
     path = tmp_path / "refunds.csv"
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        csv.writer(fh).writerows([header, *rows])
+    _write_csv(path, RETURNS, rows)
     report = _import(
         path, settings, db_engine, batch_size=100, second_process=True, return_headers=settings.return_waybill_headers
     )
