@@ -447,6 +447,11 @@ LABELS.update(
             "理赔 {claim_id} 的提交时间 {at} 晚于现在: 请在实际提交后再登记",
             "Claim {claim_id}: the filing time {at} is after now; record a filing once it is made",
         ),
+        "err_import_writer_gone": (
+            "导入的写入进程意外退出(退出码 {exit_code}): 已保存的行保留, 请重新导入该文件以保存其余的行",
+            "The import's writer process ended unexpectedly (exit code {exit_code}); the rows stored stay, import "
+            "the file again to store the rest",
+        ),
         "err_payout_negative": ("赔付金额不能为负数: {amount}", "A payout is not negative: {amount}"),
         "err_reason_required": ("驳回理赔需要填写快递给出的原因", "A rejection needs the courier's reason"),
         "err_claim_exists": (

@@ -43,6 +43,7 @@ from typing import IO, Any, Protocol
 
 from sqlalchemy import Engine
 
+from tracker.errors import TrackerError
 from tracker.storage import repo
 
 # A file smaller than this is stored by a thread: its one or two batches leave nothing to overlap with the
@@ -68,8 +69,18 @@ class BatchWriter(Protocol):
         """Stop the writer (rows still in flight are stored first)."""
 
 
-class WriterGone(RuntimeError):
-    """The writer process ended without answering (killed, or out of memory)."""
+class WriterGone(TrackerError):
+    """The writer process ended without answering (killed, or out of memory): one line, as a person's error is
+    (the rows it committed stay, and a re-import stores the rest)."""
+
+    def __init__(self, exit_code: int | None) -> None:
+        why = ": killed, perhaps out of memory" if exit_code == -9 else ""
+        super().__init__(
+            f"the import's writer process ended unexpectedly (exit code {exit_code}{why}); the rows stored "
+            "before it stay, import the file again to store the rest",
+            code="import_writer_gone",
+            exit_code=exit_code,
+        )
 
 
 class ThreadWriter:
@@ -180,7 +191,7 @@ class ProcessWriter:
                 return
 
     def _gone(self) -> WriterGone:
-        return WriterGone(f"the import's writer process ended unexpectedly (exit code {self._exit_code()})")
+        return WriterGone(self._exit_code())
 
     def _exit_code(self) -> int | None:
         try:
