@@ -169,7 +169,9 @@ def test_a_writer_process_that_dies_is_said_in_one_line(db_engine: Engine) -> No
         assert writer.wait() == (1, 0)
         writer._process.kill()
         writer.submit(_rows(db_engine, "78300000000002"), {})
-        with pytest.raises(WriterGone, match=r"writer process ended unexpectedly \(exit code -9: killed, perhaps out of memory\)"):
+        with pytest.raises(
+            WriterGone, match=r"writer process ended unexpectedly \(exit code -9: killed, perhaps out of memory\)"
+        ):
             writer.wait()
     finally:
         writer.close()
