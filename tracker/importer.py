@@ -469,7 +469,7 @@ def import_parcels(
         engine, now, batch_size=batch_size, second_process=second_process, file_bytes=path.stat().st_size
     )
     rejects = _Rejects(rejects_path_for(path), header)
-    run = _FileImport(ImportReport(path=path), engine, now, actor, batch_size, rejects, writer)
+    run = _FileImport(ImportReport(path=path), engine, now, actor, rejects, writer)
     try:
         for row_no, values in rows:
             run.read_row(parser, row_no, values)
@@ -496,12 +496,10 @@ class _FileImport:
         engine: Engine,
         now: datetime,
         actor: str,
-        batch_size: int,
         rejects: _Rejects,
         writer: BatchWriter,
     ) -> None:
         self.report, self.engine, self.now, self.actor = report, engine, now, actor
-        self.batch_size = batch_size
         self.rejects = rejects
         self.pending: dict[tuple[str, str], ParcelFacts] = {}
         # the parcels earlier batches of this file stored: a merged shipment's rows may fall into different
