@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import StatementError
 
 from tracker.errors import TrackerError
 from tracker.storage import repo
@@ -127,7 +128,11 @@ class ProcessWriter:
         root = str(Path(__file__).resolve().parent.parent)  # the directory holding the tracker package
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tracker.import_writer"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+            # -P: the working directory is not put first on the path (a tracker/ or select.py there is not ours)
+            [sys.executable, "-P", "-m", "tracker.import_writer"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
         )
         self._requests: IO[bytes] = self._process.stdin  # type: ignore[assignment]  # both PIPE: never None
         self._replies: IO[bytes] = self._process.stdout  # type: ignore[assignment]
@@ -135,6 +140,7 @@ class ProcessWriter:
             fcntl.fcntl(self._requests.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         self._unanswered = 0
         self._counts = (0, 0)
+        self._failed: Exception | None = None  # a transaction's error: the writer stores nothing after it
         # a thread writes the pipe, so this one never waits on the other process (its start, about half a
         # second of imports, or a batch it is still storing) unless _depth pieces are unanswered
         self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
@@ -144,6 +150,8 @@ class ProcessWriter:
         self._send((engine.url.render_as_string(hide_password=False), now, batch_size))
 
     def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers) -> None:
+        if self._failed is not None:
+            raise self._failed
         self._send((rows, dict(return_buyers)))
         self._unanswered += 1
         while self._unanswered > self._depth:
@@ -152,28 +160,44 @@ class ProcessWriter:
     def wait(self) -> tuple[int, int]:
         while self._unanswered:
             self._answer()
+        if self._failed is not None:
+            raise self._failed
         counts, self._counts = self._counts, (0, 0)
         return counts
 
     def _answer(self) -> None:
-        """Read the answer to the oldest piece unanswered."""
+        """Read the next answer: one piece's counts, or the error of a transaction (its pieces, and every piece
+        sent after it, which the writer reads and does not store, as the thread stores no batch after a
+        failed one)."""
         try:
-            kind, value = pickle.load(self._replies)
+            answer = pickle.load(self._replies)
         except (EOFError, OSError, pickle.UnpicklingError):
             raise self._gone() from None
+        if answer[0] == "error":
+            self._unanswered = 0
+            self._failed = answer[1]
+            raise answer[1]
         self._unanswered -= 1
-        if kind == "error":
-            raise value
-        self._counts = (self._counts[0] + value[0], self._counts[1] + value[1])
+        self._counts = (self._counts[0] + answer[1][0], self._counts[1] + answer[1][1])
 
     def close(self) -> None:
         self._send(None)
         self._outbox.put(None)
+        # answers no one waits for any more (an error on its way out) are read and dropped, so the process
+        # never blocks writing one while the feeder waits for it to read
+        drain = threading.Thread(target=self._drain, name="import-writer-drain", daemon=True)
+        drain.start()
         self._feeder.join()
         with contextlib.suppress(OSError):  # it has gone already
             self._requests.close()
         self._exit_code()
-        self._replies.close()
+        drain.join(5)
+
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while self._replies.read(1 << 16):
+                pass
+            self._replies.close()
 
     def _send(self, message: object) -> None:
         # encoded whole, then written: pickled into the pipe, this process would wait on the other's
@@ -206,7 +230,7 @@ def writer_for(engine: Engine, now: datetime, *, batch_size: int, second_process
     ThreadWriter."""
     url = engine.url
     in_memory = url.get_backend_name() == "sqlite" and (
-        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        url.database in (None, "") or ":memory:" in url.database or url.query.get("mode") == "memory"
     )
     if second_process and not in_memory and file_bytes >= PROCESS_FROM_BYTES:
         return ProcessWriter(engine, now, batch_size)
@@ -214,7 +238,10 @@ def writer_for(engine: Engine, now: datetime, *, batch_size: int, second_process
 
 
 def _portable(exc: Exception) -> Exception:
-    """The error as the importing process can raise it: itself when it pickles, else its type and words."""
+    """The error as the importing process can raise it: itself when it pickles (without a statement's
+    parameters: the batch's rows, buyers' details among them), else its type and words."""
+    if isinstance(exc, StatementError):
+        exc.params = None
     try:
         return pickle.loads(pickle.dumps(exc, _PROTOCOL))  # type: ignore[no-any-return]
     except Exception:
@@ -243,14 +270,17 @@ def serve(requests: int, replies: IO[bytes]) -> None:
             _answer(replies, [("error", _portable(exc))])
             return
         message = _receive(requests)
+        failed = False
         while message is not None:
+            if failed:  # nothing is stored after a failed transaction: read on to the end
+                message = _receive(requests)
+                continue
             counts: list[tuple[int, int]] = []
-            taken = stored = 0  # pieces and rows in this transaction
+            stored = 0  # rows in this transaction
             try:
                 with conn.begin():
                     while True:
                         rows, buyers = message
-                        taken += 1
                         counts.append(repo.store_rows_in(conn, rows, now=now, return_buyers=buyers))
                         stored += len(rows)
                         if stored >= batch_size or not _waiting(requests):
@@ -259,8 +289,9 @@ def serve(requests: int, replies: IO[bytes]) -> None:
                         if message is None:
                             break
                 _answer(replies, [("ok", c) for c in counts])
-            except Exception as exc:  # rolled back: every piece of the transaction is answered with it
-                _answer(replies, [("error", _portable(exc))] * taken)
+            except Exception as exc:  # rolled back: answered once, for its pieces and every piece after them
+                _answer(replies, [("error", _portable(exc))])
+                failed = True
             if message is not None:
                 message = _receive(requests)
 
@@ -315,7 +346,17 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not land among the replies
-    serve(sys.stdin.fileno(), replies)
+    try:
+        serve(sys.stdin.fileno(), replies)
+        replies.close()
+    except BrokenPipeError:  # the importer has gone (it says why): nothing to add
+        pass
+    except Exception as exc:  # one line, not a traceback, on the person's terminal
+        print(f"tracker import writer: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(replies.fileno()) if not replies.closed else None
 
 
 if __name__ == "__main__":

@@ -614,9 +614,11 @@ class _FileImport:
                 self.reject([RowError(case.row, "order_id", case.order_id, reason)], values)
 
     def close(self) -> None:
-        self.writer.close()  # an error elsewhere: the batch in flight still ends before the file closes
-        self.rejects.close()
-        self.report.rejects_path = self.rejects.path if self.rejects.opened else None
+        try:
+            self.writer.close()  # an error elsewhere: the rows handed over are still stored first
+        finally:  # a second Ctrl-C while waiting for it still closes the rejects file
+            self.rejects.close()
+            self.report.rejects_path = self.rejects.path if self.rejects.opened else None
 
     def audit(self, path: Path) -> None:
         report = self.report
