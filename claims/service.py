@@ -24,6 +24,7 @@ from claims.formula import dumps, part
 from claims.proposals import PROPOSAL_KINDS, decide, insured_return
 from claims.tables import ClaimTables
 from tracker.errors import TrackerError
+from tracker.sheets import local_time
 from tracker.status import ClaimState, Direction, FlagState, TrackingStatus
 from tracker.storage.repo import record_audit
 from tracker.storage.tables import CLAIM, FLAG, PARCEL
@@ -499,8 +500,8 @@ def list_claims(
 
 
 def _local(at: datetime, tz: tzinfo) -> str:
-    """A time as a person reads it in a message: on the shop's clock, the zone named."""
-    return f"{at.astimezone(tz):%Y-%m-%d %H:%M} ({tz})"
+    """A time as a person reads it in a message: on the shop's clock (tracker.sheets.local_time), the zone named."""
+    return f"{local_time(at, tz)} ({tz})"
 
 
 def closing_soon(

@@ -349,14 +349,11 @@ def main() -> None:
     try:
         serve(sys.stdin.fileno(), replies)
         replies.close()
-    except BrokenPipeError:  # the importer has gone (it says why): nothing to add
-        pass
+    except BrokenPipeError:  # the importer has gone (it says why): nothing to add, nothing to flush to it
+        os._exit(0)
     except Exception as exc:  # one line, not a traceback, on the person's terminal
-        print(f"tracker import writer: {type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        with contextlib.suppress(OSError):
-            os.close(replies.fileno()) if not replies.closed else None
+        print(f"tracker import writer: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        os._exit(1)
 
 
 if __name__ == "__main__":

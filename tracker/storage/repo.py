@@ -243,7 +243,7 @@ def _record_return_buyers(
         return
     ids = conn.execute(
         select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill).where(
-            PARCEL.c.waybill.in_({w for _, w in wanted}), PARCEL.c.direction == str(Direction.ret)
+            PARCEL.c.waybill.in_({w for _, w in wanted}), PARCEL.c.direction == _RETURN
         )
     ).all()
     named_rows = [
