@@ -101,6 +101,12 @@ def test_environment_overrides_the_database_url(monkeypatch: pytest.MonkeyPatch)
             ["tracker.toml: import.batch_size:", "greater than 0"],
         ),
         (
+            "tracker.toml",
+            "second_process = true",
+            'second_process = "sometimes"',
+            ["tracker.toml: import.second_process:", "boolean", "sometimes"],
+        ),
+        (
             "rules.toml",
             "[[refund_ladder.ordinary]]\n# 000 §23.2: fewer than 7 days left -> phone.\ndays_left = 6",
             "[[refund_ladder.ordinary]]\ndays_left = 9",
