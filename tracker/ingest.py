@@ -11,9 +11,9 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
@@ -55,9 +55,18 @@ class IngestResult:
     changed_parcel_ids: list[int] = field(default_factory=list)
 
 
-# The text hashes of the texts read lately: a hub's scan reads the same for every parcel through it, batch after
-# batch, so each is hashed once (cleared when full; a text is a key of a few hundred bytes at most).
-_DIGESTS: dict[str, str] = {}
+class _Digests(dict[str, str]):
+    """The text hashes of the texts read lately: a hub's scan reads the same for every parcel through it, batch
+    after batch, so each is hashed once (cleared when full; a text is a key of a few hundred bytes at most)."""
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= DIGESTS_KEPT:
+            self.clear()
+        digest = self[text] = text_hash(text)
+        return digest
+
+
+_DIGESTS = _Digests()
 DIGESTS_KEPT = 50_000
 
 
@@ -90,6 +99,13 @@ def ingest(
     return result
 
 
+# A parcel as the batch reads it: (id, waybill, courier, its snapshot in SNAPSHOT order)
+Parcel = tuple[int, str, str, tuple[Any, ...]]
+# An event of a parcel as its snapshot reads it, in the order that decides it: (time, final, text hash, status,
+# text). Sorted as plain tuples: a parcel's events differ in (time, text hash), so status and text never decide.
+Entry = tuple[Any, bool, str, str, str | None]
+
+
 def _ingest_batch(
     conn: Connection, batch: Sequence[ParsedWaybill], *, now: datetime, source: str, result: IngestResult
 ) -> None:
@@ -97,63 +113,71 @@ def _ingest_batch(
     turns), their stored events, the new events inserted with ON CONFLICT DO NOTHING (the unique key is the
     dedupe; a concurrent duplicate is skipped there), then each parcel's snapshot from old + new events.
 
-    Times are compared as aware UTC datetimes on both databases. On SQLite they are read from and written in
-    their stored text form (repo.from_sqlite_time, repo.sqlite_time: only the new events' times and the changed
-    snapshots are written out) and the statements run as compiled SQL over tuples: SQLAlchemy's per-value
-    processing cost more than SQLite's own work (bench/ingest.py)."""
+    On PostgreSQL times are aware UTC datetimes. On SQLite they stay in their stored text form throughout
+    (repo.sqlite_time: fixed width, so text order is time order): the new events' times are written out once,
+    the stored ones and the snapshots are compared and written as read; the statements run as compiled SQL over
+    tuples (SQLAlchemy's per-value processing cost more than SQLite's own work, bench/ingest.py)."""
     lite = conn.dialect.name == "sqlite"
     stamp: Callable[[datetime], Any] = sqlite_time if lite else _same
-    candidates: dict[str, list[dict[str, Any]]] = {}
+    candidates: dict[str, list[Parcel]] = {}
     for row in _parcels(conn, {w.waybill for w in batch}, lite):
-        candidates.setdefault(row["waybill"], []).append(row)
+        candidates.setdefault(row[1], []).append(row)
 
-    # parcel id -> (events by (time, text hash), error of the last waybill naming it)
+    # parcel id -> (events by (time as stored, text hash), error of the last waybill naming it); the first
+    # reading of an event (time and text) wins
     matched: dict[int, tuple[dict[tuple[Any, str], TrackingEvent], str | None]] = {}
-    before: dict[int, dict[str, Any]] = {}
+    before: dict[int, tuple[Any, ...]] = {}
     digests = _DIGESTS
-    if len(digests) >= DIGESTS_KEPT:
-        digests.clear()
     for parsed in batch:
         parcel = _match(parsed, candidates.get(parsed.waybill, []))
         if parcel is None:
             if parsed.waybill not in result.unknown:
                 result.unknown.append(parsed.waybill)
             continue
-        events, _ = matched.get(parcel["id"], ({}, None))
-        for event in parsed.events:
-            digest = digests.get(event.text)
-            if digest is None:
-                digest = digests[event.text] = text_hash(event.text)
-            events.setdefault((event.time, digest), event)
-        matched[parcel["id"]] = (events, parsed.error)
-        before[parcel["id"]] = parcel
+        pid, events = parcel[0], parsed.events
+        known = matched.get(pid)
+        if known is None:
+            keys = [(stamp(event.time), digests[event.text]) for event in events]
+            by_key = dict(zip(keys, events, strict=True))
+            if len(by_key) < len(keys):  # the reply repeats an event: its first reading, in the reply's order
+                by_key = {}
+                for key, event in zip(keys, events, strict=True):
+                    by_key.setdefault(key, event)
+        else:  # a second waybill naming the parcel (a reply listing it twice, a push with the poll)
+            by_key = known[0]
+            for event in events:
+                by_key.setdefault((stamp(event.time), digests[event.text]), event)
+        matched[pid] = (by_key, parsed.error)
+        before[pid] = parcel[3]
     if not matched:
         return
     result.matched += len(matched)
     ids = list(matched)
 
-    # every event of each parcel: (time, status, text, text hash). A stored event's text is not read: it is
-    # the same event's in this reply (a poll repeats the history), else read below if the snapshot needs it
-    # Each stored event is taken out of its parcel's reply events: what is left of them is new.
-    stored: dict[int, list[tuple[datetime, str, str | None, str]]] = {pid: [] for pid in ids}
+    # Each stored event is taken out of its parcel's reply events: what is left of them is new. A stored event's
+    # text is not read: it is the same event's in this reply (a poll repeats the history), else read below if
+    # the snapshot needs it.
+    entries: dict[int, list[Entry]] = {pid: [] for pid in ids}
     unread = set()  # the parcels with a stored event this reply left out
     for pid, at, status, digest in _event_rows(conn, ids, lite, _HISTORY):
         again = matched[pid][0].pop((at, digest), None)
         if again is None:
             unread.add(pid)
-            stored[pid].append((at, status, None, digest))
+            entries[pid].append((at, status in FINAL, digest, status, None))
         else:
-            stored[pid].append((at, status, again.text, digest))
+            entries[pid].append((at, status in FINAL, digest, status, again.text))
     src, ingested = source[:16], stamp(now)
     rows: list[tuple[Any, ...]] = []
     added: dict[int, int] = {}
     for pid, (fresh, _) in matched.items():
         added[pid] = len(fresh)
-        for (at, digest), event in fresh.items():
-            status = str(event.status)
-            new = (pid, stamp(at), status, event.raw_code[:64], event.text, digest, event.location, src, ingested)
-            rows.append(new)
-            stored[pid].append((at, status, event.text, digest))
+        if fresh:
+            new = [
+                (pid, at, str(event.status), event.raw_code[:64], event.text, digest, event.location, src, ingested)
+                for (at, digest), event in fresh.items()
+            ]
+            rows += new
+            entries[pid] += [(row[1], row[2] in FINAL, row[5], row[2], row[4]) for row in new]
     if rows:
         result.new_events += _insert_events(conn, rows, lite)
 
@@ -165,25 +189,27 @@ def _ingest_batch(
     if unread:  # the events only stored before: their texts, for the snapshot's newest text
         texts = {(pid, at, d): text for pid, at, d, text in _event_rows(conn, sorted(unread), lite, _TEXTS)}
         for pid in unread:
-            stored[pid] = [
-                (at, st, texts.get((pid, at, d), "") if text is None else text, d) for at, st, text, d in stored[pid]
+            entries[pid] = [
+                (at, final, d, st, texts.get((pid, at, d), "") if text is None else text)
+                for at, final, d, st, text in entries[pid]
             ]
+    changed = result.changed_parcel_ids
     for pid in ids:
-        snapshot = snapshot_of(stored[pid], before[pid])
-        if snapshot["delivered_at"] != before[pid]["delivered_at"]:
+        was = before[pid]
+        now_is = (*snapshot_of(entries[pid], was), matched[pid][1])
+        if now_is[4] != was[4]:
             delivered.append(pid)
-        snapshot["provider_error"] = matched[pid][1]
-        differs = any(snapshot[name] != before[pid][name] for name in SNAPSHOT)
-        if added[pid] or differs:
-            result.changed_parcel_ids.append(pid)
-            if any(snapshot[name] != before[pid][name] for name in TEXT_SCAN):
+        if now_is != was:
+            changed.append(pid)
+            if now_is[0] != was[0] or now_is[1] != was[1] or now_is[5] != was[5]:  # TEXT_SCAN
                 retext.append(pid)
-        if not snapshot["is_open"]:
-            closed.append(pid)
-        if differs:
-            updates.append((*(snapshot[name] for name in SNAPSHOT), pid))
+            updates.append((*now_is, pid))
         else:  # a poll that brought nothing new (the usual one): no indexed column is rewritten
+            if added[pid]:
+                changed.append(pid)
             heard.append(pid)
+        if not now_is[5]:
+            closed.append(pid)
     _update_snapshots(conn, updates, heard, now, lite)
     rollups.mark_text_changed(conn, retext)
     rollups.refresh_last_update(conn, ids)  # the flags' copy of each parcel's last update (the board's ageing)
@@ -200,7 +226,6 @@ def _same(value: datetime) -> datetime:
 
 
 _PARCEL_COLUMNS = ("id", "waybill", "courier", *SNAPSHOT)
-_TIMES = ("first_scan_at", "last_event_at", "delivered_at")  # the snapshot's times
 _PARCELS_SQLITE = f"SELECT {', '.join(_PARCEL_COLUMNS)} FROM parcel WHERE waybill IN (SELECT value FROM json_each(?))"  # noqa: S608
 _OF_PARCELS = "FROM tracking_event WHERE parcel_id IN (SELECT value FROM json_each(?))"
 _EVENT_KEYS = (
@@ -221,37 +246,38 @@ _UPDATE_SQLITE = (
 )
 
 
-def _parcels(conn: Connection, numbers: set[str], lite: bool) -> list[dict[str, Any]]:
-    """The parcels with these waybills, with their snapshot."""
+def _parcels(conn: Connection, numbers: set[str], lite: bool) -> list[Parcel]:
+    """The parcels with these waybills, with their snapshot (SQLite: times as stored)."""
+    rows: Sequence[Any]
     if lite:
-        found = []
-        for row in _driver_rows(conn, _PARCELS_SQLITE, (json.dumps(list(numbers)),)):
-            parcel = dict(zip(_PARCEL_COLUMNS, row, strict=True))
-            for name in _TIMES:
-                parcel[name] = from_sqlite_time(parcel[name])
-            found.append(parcel)
-        return found
-    query = select(*(PARCEL.c[name] for name in _PARCEL_COLUMNS)).where(PARCEL.c.waybill.in_(numbers))
-    return [dict(row) for row in conn.execute(query.order_by(PARCEL.c.id).with_for_update()).mappings()]
+        rows = _driver_rows(conn, _PARCELS_SQLITE, (json.dumps(list(numbers)),))
+    else:
+        query = select(*(PARCEL.c[name] for name in _PARCEL_COLUMNS)).where(PARCEL.c.waybill.in_(numbers))
+        rows = conn.execute(query.order_by(PARCEL.c.id).with_for_update()).all()
+    return [(pid, waybill, courier, tuple(snapshot)) for pid, waybill, courier, *snapshot in rows]
 
 
-_utc_text = datetime.fromisoformat
 _HISTORY = ("parcel_id", "event_time", "status", "text_hash")  # what dedupe and the snapshot need
 _TEXTS = ("parcel_id", "event_time", "text_hash", "text")  # an event's text, by its key
+_STORED_WIDTH = len(sqlite_time(datetime(2026, 1, 1, tzinfo=UTC)))
 
 
 def _event_rows(conn: Connection, ids: list[int], lite: bool, names: tuple[str, ...]) -> list[tuple[Any, ...]]:
     """These four columns (`names`, the second being event_time) of every stored event of these parcels, the
-    times aware UTC on both databases."""
+    times as the batch compares them: aware UTC datetimes on PostgreSQL, sqlite_time's text on SQLite (a time
+    stored otherwise, e.g. with an offset by a tool writing around the tracker, is put in that form)."""
     if lite:
         sql = f"SELECT {', '.join(names)} {_OF_PARCELS}"  # noqa: S608 - our own column names
         rows = _driver_rows(conn, sql, (json.dumps(ids),))
-        try:  # as sqlite_time wrote them (read as UTC in one step, as from_sqlite_time does, at half the cost)
-            return [(pid, _utc_text(at + "+00:00"), c, d) for pid, at, c, d in rows]
-        except ValueError:  # a time stored with an offset of its own
-            return [(pid, from_sqlite_time(at), c, d) for pid, at, c, d in rows]
+        return [row if len(row[1]) == _STORED_WIDTH else (row[0], _as_stored(row[1]), *row[2:]) for row in rows]
     query = select(*(EVENT.c[name] for name in names)).where(EVENT.c.parcel_id.in_(ids))
     return [tuple(row) for row in conn.execute(query)]
+
+
+def _as_stored(text: str) -> str:
+    value = from_sqlite_time(text)
+    assert value is not None
+    return sqlite_time(value)
 
 
 def _insert_events(conn: Connection, rows: list[tuple[Any, ...]], lite: bool) -> int:
@@ -283,12 +309,8 @@ def _update_snapshots(
     every parcel; an unchanged parcel's snapshot is not written again (each of its columns is in an index)."""
     if lite:
         at = sqlite_time(now)
-        if updates:
-            rows = [
-                (status, text, _stored(first), _stored(last), _stored(done), is_open, error, at, at, pid)
-                for status, text, first, last, done, is_open, error, pid in updates
-            ]
-            conn.exec_driver_sql(_UPDATE_SQLITE, rows)
+        if updates:  # the snapshot's times are in their stored form already
+            conn.exec_driver_sql(_UPDATE_SQLITE, [(*row[:-1], at, at, row[-1]) for row in updates])
         if heard:
             conn.exec_driver_sql(_HEARD_SQLITE, (at, at, json.dumps(heard)))
         return
@@ -308,10 +330,6 @@ def _update_snapshots(
         conn.execute(update(PARCEL).where(PARCEL.c.id.in_(heard)).values(last_polled_at=now, updated_at=now))
 
 
-def _stored(value: datetime | None) -> str | None:
-    return None if value is None else sqlite_time(value)
-
-
 def _driver_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """SQLite: the rows of `sql` as the driver gives them (plain tuples), in the connection's transaction;
     SQLAlchemy's Row objects cost more than the query for the thousands a batch reads."""
@@ -327,37 +345,41 @@ def _insert(conn: Connection, table: Table) -> Any:
     return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
-def _match(parsed: ParsedWaybill, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _match(parsed: ParsedWaybill, candidates: list[Parcel]) -> Parcel | None:
     """The parcel a reply names: same waybill and courier; a lone parcel with that waybill also matches
     (the provider may have corrected the company, e.g. Kuaidi100 comNew)."""
     if parsed.courier is not None:
         for parcel in candidates:
-            if parcel["courier"] == parsed.courier:
+            if parcel[2] == parsed.courier:
                 return parcel
     return candidates[0] if len(candidates) == 1 else None
 
 
-def snapshot_of(events: Iterable[tuple[datetime, str, str | None, str]], current: dict[str, Any]) -> dict[str, Any]:
-    """The parcel's tracking snapshot from all its stored events (event_time, status, text, text_hash).
+DELIVERED = str(TrackingStatus.delivered)
+
+
+def snapshot_of(events: list[Entry], current: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The parcel's tracking snapshot (SNAPSHOT's columns but provider_error) from all its stored events.
 
     Independent of arrival order: events are ordered by time, ties broken by final-ness then text hash.
     The status is that of the newest event whose status is known: an event that neither its code nor its
     words explain (`unknown`) updates the last event time and text, but never moves the status backwards
-    (docs/tracking-status.md). Without any events the current status is kept (pending from the import)."""
-    ordered = sorted(events, key=lambda e: (e[0], e[1] in FINAL, e[3]))
-    if not ordered:
-        return {name: current[name] for name in SNAPSHOT}
-    newest_time, _, newest_text, _ = ordered[-1]
-    known = [code for _, code, _, _ in ordered if code != UNKNOWN]
-    status = known[-1] if known else UNKNOWN
-    scans = [at for at, code, _, _ in ordered if code not in NOT_A_SCAN]
-    delivered = [at for at, code, _, _ in ordered if code == TrackingStatus.delivered]
-    return {
-        "status": status,
-        "status_text": newest_text,
-        "first_scan_at": scans[0] if scans else None,
-        "last_event_at": newest_time,
-        "delivered_at": delivered[0] if status == TrackingStatus.delivered and delivered else None,
-        "is_open": status not in FINAL,
-        "provider_error": current.get("provider_error"),
-    }
+    (docs/tracking-status.md). Without any events the current snapshot is kept (pending from the import)."""
+    if not events:
+        return current[:-1]
+    ordered = sorted(events)
+    newest_time, _, _, status, newest_text = ordered[-1]
+    if status == UNKNOWN:
+        status = next((entry[3] for entry in reversed(ordered) if entry[3] != UNKNOWN), UNKNOWN)
+    first_scan = None
+    for entry in ordered:
+        if entry[3] not in NOT_A_SCAN:
+            first_scan = entry[0]
+            break
+    delivered = None
+    if status == DELIVERED:
+        for entry in ordered:
+            if entry[3] == DELIVERED:
+                delivered = entry[0]
+                break
+    return (status, newest_text, first_scan, newest_time, delivered, status not in FINAL)
