@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from dashboard import data  # noqa: E402
+from tracker.settings import load_settings  # noqa: E402
 from tracker.storage import rollups, scorecard_days  # noqa: E402
 from tracker.storage.db import make_engine, migrate  # noqa: E402
 
@@ -60,6 +61,7 @@ PERIOD = (
     scorecard_days.midnight(_TODAY + timedelta(days=1), ZoneInfo("Asia/Shanghai")),
 )
 FMT = "%Y-%m-%d %H:%M:%S.%f"
+RULES = load_settings(ROOT / "config").rules  # the stale threshold (72 h) and overrides (none) as configured
 COURIERS = [
     ("zto", 24),
     ("yto", 18),
@@ -210,7 +212,7 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             ("open_by courier", lambda: data.open_by(engine, "courier")),
             ("open_parcels", lambda: data.open_parcels(engine)),
             ("ageing", lambda: data.ageing(engine, now=NOW)),
-            ("stale_soon", lambda: data.stale_soon(engine, now=NOW, stale_hours=72)),
+            ("stale_soon", lambda: data.stale_soon(engine, now=NOW, rules=RULES)),
             ("claimable", lambda: data.claimable(engine, now=NOW)),
             ("deadlines", lambda: data.deadlines(engine, now=NOW, tz="Asia/Shanghai", days=3)),
             ("money_by_courier", lambda: data.money_by_courier(engine, now=NOW)),
@@ -252,7 +254,7 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             (
                 "scorecards 30 days",
                 lambda: data.scorecards(
-                    engine, start=PERIOD[0], end=PERIOD[1], stale_hours=72, now=NOW, tz="Asia/Shanghai"
+                    engine, start=PERIOD[0], end=PERIOD[1], rules=RULES, now=NOW, tz="Asia/Shanghai"
                 ),
             ),
             ("recovered_by_month", lambda: data.recovered_by_month(engine, now=NOW, tz="Asia/Shanghai")),

@@ -19,7 +19,8 @@ from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where
 from tracker.auth import LoginAttempt
 from tracker.flags import next_action
-from tracker.flags.rulesql import not_final
+from tracker.flags.rulesql import Context, groups, not_final
+from tracker.settings import RulesConfig
 from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.rows import QUEUE_ESCALATED_FIRST
@@ -101,31 +102,38 @@ def open_parcels(engine: Engine) -> int:
     return int(_scalar(engine, select(func.count()).select_from(pairs)) or 0)
 
 
-def _turning_stale(now: datetime, stale_hours: int, within_hours: int) -> list[Any]:
-    """Open parcels the stale rule will flag within `within_hours`: their last event crosses the threshold, and
-    it was a carrier's scan (an order-only event, 已下单, makes no_first_scan, not stale: tracker.rules.stale)."""
-    lo, hi = now - timedelta(hours=stale_hours), now - timedelta(hours=stale_hours - within_hours)
-    return [OPEN, not_final(also=PRE_SCAN_STATUSES), PARCEL.c.last_event_at > lo, PARCEL.c.last_event_at <= hi]
+def _stale(now: datetime, rules: RulesConfig, *, within_hours: int | None = None) -> tuple[list[Any], Any]:
+    """What the stale rule reads (tracker.flags.queries.stale): open parcels past their first carrier scan (an
+    order-only event, 已下单, makes no_first_scan, not stale), their last event past the stale threshold of their
+    override group (rules.toml [[overrides]], tracker.flags.rulesql.groups, as the rule reads them). With
+    `within_hours`, those crossing it within that many hours from now instead. (The WHERE terms, each parcel's
+    threshold in hours as a column.)"""
+    last = PARCEL.c.last_event_at
+    windows, hours = [], []
+    for limits, terms in groups(Context(now=now, config=rules), "stale"):
+        cut = now - timedelta(hours=limits.warn_hours)
+        window = [last <= cut] if within_hours is None else [last > cut, last <= cut + timedelta(hours=within_hours)]
+        windows.append(and_(*window, *terms))
+        hours.append((and_(true(), *terms), limits.warn_hours))
+    where = [OPEN, not_final(also=PRE_SCAN_STATUSES), windows[0] if len(windows) == 1 else or_(*windows)]
+    return where, literal(hours[0][1]) if len(hours) == 1 else case(*hours)
 
 
-def stale_soon(engine: Engine, *, now: datetime, stale_hours: int, within_hours: int = 24) -> list[dict[str, Any]]:
+def stale_soon(engine: Engine, *, now: datetime, rules: RulesConfig, within_hours: int = 24) -> list[dict[str, Any]]:
     """Open parcels that cross the stale threshold within the next `within_hours`, by courier
     (last event in (now - stale, now - stale + within]; the partial index ix_parcel_open_last_event)."""
     n = func.count().label("n")
-    query = (
-        select(PARCEL.c.courier, n)
-        .where(*_turning_stale(now, stale_hours, within_hours))
-        .group_by(PARCEL.c.courier)
-        .order_by(n.desc())
-    )
+    where, _ = _stale(now, rules, within_hours=within_hours)
+    query = select(PARCEL.c.courier, n).where(*where).group_by(PARCEL.c.courier).order_by(n.desc())
     return _rows(engine, query)
 
 
 def turning_stale_count(
-    engine: Engine, *, now: datetime, stale_hours: int, courier: str | None = None, within_hours: int = 24
+    engine: Engine, *, now: datetime, rules: RulesConfig, courier: str | None = None, within_hours: int = 24
 ) -> int:
     """How many parcels stale_soon counts (for `courier`, or all): the row count of their list."""
-    where = [*_turning_stale(now, stale_hours, within_hours), *([PARCEL.c.courier == courier] if courier else [])]
+    where, _ = _stale(now, rules, within_hours=within_hours)
+    where += [PARCEL.c.courier == courier] if courier else []
     return int(_scalar(engine, select(func.count()).select_from(PARCEL).where(*where)) or 0)
 
 
@@ -133,7 +141,7 @@ def turning_stale_page(
     engine: Engine,
     *,
     now: datetime,
-    stale_hours: int,
+    rules: RulesConfig,
     courier: str | None = None,
     within_hours: int = 24,
     limit: int = 50,
@@ -141,7 +149,8 @@ def turning_stale_page(
 ) -> list[dict[str, Any]]:
     """The parcels stale_soon counts, the soonest to turn stale first: they mostly have no exception yet,
     so the queue shows them as parcels, not flags."""
-    where = [*_turning_stale(now, stale_hours, within_hours), *([PARCEL.c.courier == courier] if courier else [])]
+    where, threshold = _stale(now, rules, within_hours=within_hours)
+    where += [PARCEL.c.courier == courier] if courier else []
     query = (
         select(
             PARCEL.c.id,
@@ -152,6 +161,7 @@ def turning_stale_page(
             PARCEL.c.shop,
             PARCEL.c.province,
             PARCEL.c.last_event_at.label("last_update"),
+            threshold.label("stale_hours"),
         )
         .where(*where)
         .order_by(PARCEL.c.last_event_at, PARCEL.c.id)
@@ -160,7 +170,7 @@ def turning_stale_page(
     )
     rows = _rows(engine, query)
     for r in rows:
-        r["stale_at"] = _aware(r["last_update"]) + timedelta(hours=stale_hours)
+        r["stale_at"] = _aware(r["last_update"]) + timedelta(hours=r.pop("stale_hours"))
     return rows
 
 
@@ -825,11 +835,11 @@ def reconciliation(engine: Engine, *, tz: str) -> list[dict[str, Any]]:
 
 
 def scorecards(
-    engine: Engine, *, start: datetime, end: datetime, stale_hours: int, now: datetime, tz: str
+    engine: Engine, *, start: datetime, end: datetime, rules: RulesConfig, now: datetime, tz: str
 ) -> list[dict]:
     """Per courier, parcels shipped in [start, end): count, exception rate (parcels with at least one flag
     ÷ parcels), the same per kind (kind_rates: parcels with a flag of that kind ÷ parcels), stale share
-    (open, last event older than the stale threshold), median transit hours (shipped -> delivered, in whole
+    (the parcels the stale rule reads as stale now), median transit hours (shipped -> delivered, in whole
     hours: the mean of the two middle ones may end in .5), claims filed and money recovered for those parcels.
 
     The sums over shipping come from the rollup per local day of zone `tz` (tracker/storage/scorecard_days.py:
@@ -851,12 +861,10 @@ def scorecards(
         for courier, t in sums.items()
         if t.parcels
     }
-    # open parcels whose last event is older than the threshold, searched on the last event in
-    # ix_parcel_open_last_event, which carries shipped_at for the period (ix_parcel_shipped is partial: a
-    # query that does not repeat its predicate cannot take it, see tracker.storage.rows.SCORECARD_INDEXED)
-    stale = select(PARCEL.c.courier, func.count().label("n")).where(
-        OPEN, PARCEL.c.last_event_at < now - timedelta(hours=stale_hours), in_period
-    )
+    # the parcels the stale rule reads as stale, searched on the last event in ix_parcel_open_last_event, which
+    # carries the status and shipped_at for the period (ix_parcel_shipped is partial: a query that does not
+    # repeat its predicate cannot take it, see tracker.storage.rows.SCORECARD_INDEXED)
+    stale = select(PARCEL.c.courier, func.count().label("n")).where(*_stale(now, rules)[0], in_period)
     for r in _rows(engine, stale.group_by(PARCEL.c.courier)):
         if r["courier"] in cards:
             cards[r["courier"]]["stale"] = r["n"]

@@ -69,8 +69,7 @@ def open_queue(**params) -> None:
 by_kind = b.read("open_by", column="kind")
 claim_money = b.read("claimable", now=b.now)
 sent = b.read("alerts_today", day_start=b.day_start())
-stale_hours = b.settings.rules.stale.warn_hours
-soon = b.read("stale_soon", now=b.now, stale_hours=stale_hours)
+soon = b.read("stale_soon", now=b.now, rules=b.settings.rules)
 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(

@@ -34,16 +34,15 @@ bad_params(b, problems)
 ANY = ""
 
 if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale within 24 h": parcels, not flags
-    stale_hours = b.settings.rules.stale.warn_hours
     st.subheader(b.t("stale_soon"))
     if params.courier:
         st.caption(f"{b.t('courier')}: {md(b.courier(params.courier))}")
-    total = b.read("turning_stale_count", now=b.now, stale_hours=stale_hours, courier=params.courier)
+    total = b.read("turning_stale_count", now=b.now, rules=b.settings.rules, courier=params.courier)
     offset = pager(b, total, key="ts_page")
     rows = b.read(
         "turning_stale_page",
         now=b.now,
-        stale_hours=stale_hours,
+        rules=b.settings.rules,
         courier=params.courier,
         limit=b.settings.board.page_size,
         offset=offset,

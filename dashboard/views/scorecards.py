@@ -39,7 +39,7 @@ cards = b.read(
     ttl=300,
     start=utc(start),
     end=utc(end + timedelta(days=1)),
-    stale_hours=b.settings.rules.stale.warn_hours,
+    rules=b.settings.rules,
     now=b.now,
     tz=b.settings.timezone,
 )

@@ -11,6 +11,15 @@ from claims.money import claimable
 from dashboard import data
 from dashboard.data import QueueFilter
 from tests.dashboard.seed import seed, seed_ageing
+from tracker.settings import PROJECT_ROOT, RuleOverride, RulesConfig, WarnEscalate, load_settings
+
+DEFAULT_RULES = load_settings(PROJECT_ROOT / "config").rules
+
+
+def rules(stale_hours: int, *overrides: RuleOverride) -> RulesConfig:
+    """The project's rules with this stale threshold (escalating a day later) and these overrides."""
+    stale = WarnEscalate(warn_hours=stale_hours, escalate_hours=stale_hours + 24)
+    return DEFAULT_RULES.model_copy(update={"stale": stale, "overrides": list(overrides)})
 
 
 @pytest.fixture
@@ -46,8 +55,8 @@ def test_ageing_counts_flags_and_says_how_many_parcels_they_are_on(seeded, now):
 
 def test_stale_soon_counts_parcels_crossing_the_threshold_within_a_day(seeded, now):
     engine, _ = seeded
-    assert data.stale_soon(engine, now=now, stale_hours=100) == [{"courier": "sf", "n": 1}]  # 90 h, crosses at 100
-    assert data.stale_soon(engine, now=now, stale_hours=72) == []  # already past
+    assert data.stale_soon(engine, now=now, rules=rules(100)) == [{"courier": "sf", "n": 1}]  # 90 h, crosses at 100
+    assert data.stale_soon(engine, now=now, rules=rules(72)) == []  # already past
 
 
 def test_claimable_money_and_deadlines(seeded, now):
@@ -106,7 +115,7 @@ def test_scorecards_rates_and_median_transit(seeded, now):
     cards = {
         c["courier"]: c
         for c in data.scorecards(
-            engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now, tz="Asia/Shanghai"
+            engine, start=now - timedelta(days=30), end=now, rules=rules(72), now=now, tz="Asia/Shanghai"
         )
     }
     assert cards["sf"]["parcels"] == 2
@@ -144,7 +153,7 @@ def test_scorecard_exception_rate_counts_parcels_not_flags(seeded, now):
     cards = {
         c["courier"]: c
         for c in data.scorecards(
-            engine, start=now - timedelta(days=30), end=now, stale_hours=72, now=now, tz="Asia/Shanghai"
+            engine, start=now - timedelta(days=30), end=now, rules=rules(72), now=now, tz="Asia/Shanghai"
         )
     }
     ems = cards["ems"]
@@ -157,11 +166,11 @@ def test_scorecard_exception_rate_counts_parcels_not_flags(seeded, now):
 def test_turning_stale_lists_exactly_the_parcels_stale_soon_counts(seeded, now):
     engine, _ = seeded
     seed_ageing(engine, now)
-    by_courier = {r["courier"]: r["n"] for r in data.stale_soon(engine, now=now, stale_hours=72)}
+    by_courier = {r["courier"]: r["n"] for r in data.stale_soon(engine, now=now, rules=rules(72))}
     assert by_courier == {"ems": 1}  # EMS03: last update 48 h ago
-    assert data.turning_stale_count(engine, now=now, stale_hours=72) == 1
-    assert data.turning_stale_count(engine, now=now, stale_hours=72, courier="zto") == 0
-    (row,) = data.turning_stale_page(engine, now=now, stale_hours=72, courier="ems")
+    assert data.turning_stale_count(engine, now=now, rules=rules(72)) == 1
+    assert data.turning_stale_count(engine, now=now, rules=rules(72), courier="zto") == 0
+    (row,) = data.turning_stale_page(engine, now=now, rules=rules(72), courier="ems")
     assert row["waybill"] == "EMS03"
     assert row["stale_at"] == now + timedelta(hours=24)
 
@@ -175,9 +184,40 @@ def test_a_parcel_with_an_order_only_event_is_not_turning_stale(seeded, now):
 
     engine, _ = seeded
     seed_ageing(engine, now)
-    assert data.turning_stale_count(engine, now=now, stale_hours=72) == 1  # EMS03
+    assert data.turning_stale_count(engine, now=now, rules=rules(72)) == 1  # EMS03
     with engine.begin() as conn:
         conn.execute(update(PARCEL).where(PARCEL.c.waybill == "EMS03").values(status="info_received"))
-    assert data.turning_stale_count(engine, now=now, stale_hours=72) == 0
-    assert data.stale_soon(engine, now=now, stale_hours=72) == []
-    assert data.turning_stale_page(engine, now=now, stale_hours=72) == []
+    assert data.turning_stale_count(engine, now=now, rules=rules(72)) == 0
+    assert data.stale_soon(engine, now=now, rules=rules(72)) == []
+    assert data.turning_stale_page(engine, now=now, rules=rules(72)) == []
+
+
+def test_turning_stale_reads_each_parcels_own_threshold(seeded, now):
+    """A rules.toml [[overrides]] stale threshold for a courier (EMS: 96 h): its parcels turn stale on it, as the
+    stale rule reads them; the count, the list and each parcel's time to turn stale agree with it."""
+    engine, _ = seeded
+    seed_ageing(engine, now)
+    ems_later = RuleOverride(courier="ems", stale=WarnEscalate(warn_hours=96, escalate_hours=120))
+    with_override = rules(72, ems_later)
+    # EMS03 (last update 48 h ago) crosses 72 h within a day, not 96 h; EMS04's (79 h ago) 96 h comes within a day
+    got = {r["courier"]: r["n"] for r in data.stale_soon(engine, now=now, rules=with_override)}
+    assert got == {"ems": 1}
+    (row,) = data.turning_stale_page(engine, now=now, rules=with_override)
+    assert row["waybill"] != "EMS03"
+    assert row["stale_at"] == data._aware(row["last_update"]) + timedelta(hours=96)
+    assert data.turning_stale_count(engine, now=now, rules=with_override, courier="ems") == 1
+    # the scorecard's stale share reads the same threshold: EMS parcels 72-96 h old are not stale for it
+    cards = {
+        c["courier"]: c
+        for c in data.scorecards(
+            engine, start=now - timedelta(days=30), end=now, rules=with_override, now=now, tz="Asia/Shanghai"
+        )
+    }
+    plain = {
+        c["courier"]: c
+        for c in data.scorecards(
+            engine, start=now - timedelta(days=30), end=now, rules=rules(72), now=now, tz="Asia/Shanghai"
+        )
+    }
+    assert cards["ems"]["stale"] < plain["ems"]["stale"]
+    assert cards["sf"]["stale"] == plain["sf"]["stale"]
