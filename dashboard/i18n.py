@@ -452,6 +452,12 @@ LABELS.update(
             "The import's writer process ended unexpectedly (exit code {exit_code}); the rows stored stay, import "
             "the file again to store the rest",
         ),
+        "err_import_stopped": (
+            "{file}: 导入在读取 {rows} 行后被中止, 其中 {parcels} 个包裹已保存, 其余未保存。"
+            "请重新导入该文件以保存其余部分(已保存的包裹会被更新, 不会重复)",
+            "{file}: import stopped after {rows} rows; {parcels} parcels from them are stored, the rest are not. "
+            "Import the file again to store the rest (the same parcels are updated, not duplicated)",
+        ),
         "err_payout_negative": ("赔付金额不能为负数: {amount}", "A payout is not negative: {amount}"),
         "err_reason_required": ("驳回理赔需要填写快递给出的原因", "A rejection needs the courier's reason"),
         "err_claim_exists": (

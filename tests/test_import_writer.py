@@ -245,3 +245,47 @@ def test_the_cli_imports_a_big_file_through_the_writer_process(
     assert "300 rows: 298 new, 0 updated, 2 merged into another row, 0 rejected" in result.output
     with db_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(PARCEL)).scalar_one() == 298
+
+
+@pytest.mark.parametrize("second_process", [False, True])
+def test_an_import_stopped_by_ctrl_c_says_how_far_it_got(
+    tmp_path: Path,
+    settings: Settings,
+    db_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    second_process: bool,
+) -> None:
+    """Ctrl-C during `tracker import parcels` (here at the 2,000th row, in batches of 300): one line naming the
+    rows read and the parcels stored, exactly those in the database, and exit 130, by either writer."""
+    from tracker import cli, importer
+    from tracker.commands import core
+
+    real_writer, real_import = importer.writer_for, core._do_import
+
+    def small_batches(engine: Engine, now: datetime, **kw: object) -> object:
+        return real_writer(engine, now, **{**kw, "batch_size": 300, "second_process": second_process})  # type: ignore[arg-type]
+
+    def stopped_at_row_2000(app, file, mapping, now, progress):  # type: ignore[no-untyped-def]
+        def tick(n: int) -> None:  # the importer says every thousand rows read
+            reports.append(n)
+            if len(reports) == 2:
+                raise KeyboardInterrupt
+
+        return real_import(app, file, mapping, now, tick)
+
+    reports: list[int] = []
+    monkeypatch.setattr(import_writer, "PROCESS_FROM_BYTES", 0)
+    monkeypatch.setattr(ProcessWriter, "PIECE_ROWS", 70)
+    monkeypatch.setattr(importer, "writer_for", small_batches)
+    monkeypatch.setattr(core, "_do_import", stopped_at_row_2000)
+    monkeypatch.setattr(sys, "argv", ["tracker", "import", "parcels", str(_orders_file(tmp_path / "o.csv", 3000))])
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 130
+    with db_engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(PARCEL)).scalar_one()
+    assert 1500 <= stored < 2000  # the batches handed over before the stop: not the one being gathered
+    err = capsys.readouterr().err
+    assert f"o.csv: import stopped after 2,000 rows; {stored:,} parcels from them are stored" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

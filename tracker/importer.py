@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
 from tracker.domain import ParcelFacts
+from tracker.errors import TrackerError
 from tracker.exports import GUARD, safe_row, unguard
 from tracker.import_writer import BatchWriter, writer_for
 from tracker.masking import mask_address, mask_name, mask_phone
@@ -471,19 +472,39 @@ def import_parcels(
     rejects = _Rejects(rejects_path_for(path), header)
     run = _FileImport(ImportReport(path=path), engine, now, actor, rejects, writer)
     try:
-        for row_no, values in rows:
-            run.read_row(parser, row_no, values)
-            if progress and run.report.rows % 1000 == 0:
-                progress(1000)
-        run.flush()
-        run.settle()  # the batch in flight is stored: the cases and trades below read its parcels
-        run.record_trades_and_cases()
-    finally:
-        run.close()
+        try:
+            for row_no, values in rows:
+                run.read_row(parser, row_no, values)
+                if progress and run.report.rows % 1000 == 0:
+                    progress(1000)
+            run.flush()
+            run.settle()  # the batch in flight is stored: the cases and trades below read its parcels
+            run.record_trades_and_cases()
+        finally:
+            run.close()  # the rows handed to the writer are stored first, whatever stopped the import
+    except KeyboardInterrupt:
+        raise ImportStopped(path, run.report.rows, run.handed) from None
     if progress:
         progress(run.report.rows % 1000)
     run.audit(path)
     return run.report
+
+
+class ImportStopped(TrackerError):
+    """Ctrl-C during an import: how far it got, in one line (the CLI exits 130, as for any interrupted command).
+    The parcels handed to the writer before the stop are stored; the rows read after them are not."""
+
+    exit_status = 130
+
+    def __init__(self, path: Path, rows: int, parcels: int) -> None:
+        super().__init__(
+            f"{path.name}: import stopped after {rows:,} rows; {parcels:,} parcels from them are stored, the "
+            "rest are not. Import the file again to store the rest (the same parcels are updated, not duplicated)",
+            code="import_stopped",
+            file=path.name,
+            rows=rows,
+            parcels=parcels,
+        )
 
 
 class _FileImport:
@@ -505,6 +526,7 @@ class _FileImport:
         # the parcels earlier batches of this file stored: a merged shipment's rows may fall into different
         # batches, and a later row is merged with what the earlier batch stored (read back from the database)
         self.flushed = SeenKeys()
+        self.handed = 0  # parcels handed to the writer (stored by the time it is closed)
         self.rewritten = 0  # parcels this file stored and sends again, merged with a later row
         self.cases: list[tuple[ReturnCase, Sequence[Any]]] = []  # returns rows without a waybill (few)
         self.trades: list[tuple[str, str, datetime]] = []  # (courier, waybill, 交易成功) from the order export
@@ -590,6 +612,7 @@ class _FileImport:
         pending, buyers = self.pending, self.buyers
         named = {key: buyers[key] for key in pending if key in buyers}
         self.writer.submit(repo.parcel_rows(self.dialect, pending.values(), self.now), named)
+        self.handed += len(pending)
         self.flushed.update(pending)
         for key in named:
             del buyers[key]  # stored; a later batch records its own buyers beside them
