@@ -115,14 +115,7 @@ def diff(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
     conn.execute(c.insert().from_select(names, rows))
     tick("diff")
     # unresolved flags no rule raises any more resolve themselves (the flags this evaluation opens
-    # are all desired: looking before they exist spares the check). Found in ix_flag_unresolved_parcel_kind
-    # alone, in DESIRED's order; only the few found are read from the flag table.
-    u = FLAG.alias("unresolved")
-    gone = select(u.c.id).where(
-        u.c.state != literal_column(f"'{FlagState.resolved}'"), ~exists().where(same(DESIRED, u))
-    )
-    if ctx.scope is not None:
-        gone = gone.where(u.c.parcel_id.in_(select(SCOPE.c.parcel_id)))
+    # are all desired: looking before they exist spares the check; no_longer_raised)
     conn.execute(
         c.insert().from_select(
             ["flag_id", "parcel_id", "kind", "action", "severity", "level"],
