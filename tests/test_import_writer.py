@@ -258,7 +258,7 @@ def test_an_import_stopped_by_ctrl_c_says_how_far_it_got(
 ) -> None:
     """Ctrl-C during `tracker import parcels` (here at the 2,000th row, in batches of 300): one line naming the
     rows read and the parcels stored, exactly those in the database, and exit 130, by either writer."""
-    from tracker import cli, importer
+    from tracker import cli, importer, runtime
     from tracker.commands import core
 
     real_writer, real_import = importer.writer_for, core._do_import
@@ -279,6 +279,7 @@ def test_an_import_stopped_by_ctrl_c_says_how_far_it_got(
     monkeypatch.setattr(ProcessWriter, "PIECE_ROWS", 70)
     monkeypatch.setattr(importer, "writer_for", small_batches)
     monkeypatch.setattr(core, "_do_import", stopped_at_row_2000)
+    monkeypatch.setattr(runtime, "tune_gc", lambda: None)  # main() would tune this test process's collector
     monkeypatch.setattr(sys, "argv", ["tracker", "import", "parcels", str(_orders_file(tmp_path / "o.csv", 3000))])
     with pytest.raises(SystemExit) as stop:
         cli.main()
