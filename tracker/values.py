@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
 from tracker.status import CENT
 
 MAX_MONEY = Decimal("1000000000")  # no parcel, claim or freight reaches a billion CNY: a bigger amount is a typo
 _MONEY_JUNK = re.compile(r"[¥￥,，\s元]|CNY|RMB", re.IGNORECASE)
+# an amount as people and exports write it, once the currency and separators are gone: ASCII digits and a point
+# (Decimal alone also reads 1e3, 1_000 and other scripts' digits, which no export means as money)
+_AMOUNT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(.*)$")
 
 
@@ -37,10 +40,9 @@ def _money(text: str | float | int | Decimal) -> Decimal:
         value = Decimal(str(text))
     else:
         cleaned = _MONEY_JUNK.sub("", text)
-        try:
-            value = Decimal(cleaned)
-        except InvalidOperation:
-            raise ValueProblem(f"an amount such as 1899.00, got {text!r}") from None
+        if not _AMOUNT.fullmatch(cleaned):
+            raise ValueProblem(f"an amount such as 1899.00, got {text!r}")
+        value = Decimal(cleaned)
     if not value.is_finite():
         raise ValueProblem(f"an amount such as 1899.00, got {text!r}")
     if value < 0:
