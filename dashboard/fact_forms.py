@@ -14,8 +14,10 @@ import streamlit as st
 
 from dashboard.components import DATE_FORMAT, table
 from dashboard.context import Board
+from dashboard.i18n import error_text
 from tracker import labels
 from tracker.errors import TrackerError
+from tracker.escape import streamlit_md
 from tracker.flags import facts as fact_service
 from tracker.rules.model import Fact, ParcelView
 from tracker.rules.tmall_timers import late_shipment_exposure, parcel_timers
@@ -100,8 +102,8 @@ def _kg(text: str, option: str) -> Decimal:
 def _run(b: Board, record: Any, **kw: Any) -> None:
     try:
         record(b.engine, actor=b.user, now=_now(), **kw)
-    except TrackerError as exc:
-        st.error(str(exc))
+    except TrackerError as exc:  # shown as text (it may repeat what was typed), in the board's words when coded
+        st.error(streamlit_md(error_text(exc, b.lang, b.settings.tz) if exc.code else str(exc)))
         return
     st.success(b.t("fact_recorded"))
 
@@ -169,7 +171,7 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
                         "returned_kg": _kg(returned, b.t("fact_returned_kg")),
                     }
                 except TrackerError as exc:
-                    st.error(str(exc))
+                    st.error(streamlit_md(str(exc)))  # it repeats what was typed: shown as text
                 else:
                     _run(b, fact_service.return_weighed, **kg, **one)
     if platform.open:
@@ -179,7 +181,7 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
             )
             when = _when(b, "ff_platform")
             if st.form_submit_button(b.t("record"), disabled=not allowed):
-                _run(b, PLATFORM_EVENTS[event], at=when, **one)
+                _run(b, PLATFORM_EVENTS[event], at=when, tz=b.settings.tz, **one)
 
 
 def deadline_text(b: Board, deadline: Any) -> str:

@@ -452,6 +452,7 @@ LABELS.update(
             "The import's writer process ended unexpectedly (exit code {exit_code}); the rows stored stay, import "
             "the file again to store the rest",
         ),
+        "err_event_after_now": ("事件时间 {at} 晚于现在({now})", "The event's time {at} is later than now ({now})"),
         "err_import_stopped": (
             "{file}: 导入在读取 {rows} 行后被中止, 其中 {parcels} 个包裹已保存, 其余未保存。"
             "请重新导入该文件以保存其余部分(已保存的包裹会被更新, 不会重复)",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from tests.dashboard.test_app import signed_in
+from tracker.escape import streamlit_md
 from tracker.storage.repo import AUDIT
 from tracker.storage.rows import ParcelFactRow
 
@@ -74,7 +76,8 @@ def test_a_bad_weight_is_one_line_and_nothing_is_recorded(board_db):
     at.text_input(key="ff_shipped").input("重")
     at.text_input(key="ff_returned").input("0.8")
     _submit(at)
-    assert at.error[0].value == "发货重量(公斤, 仓库称重): expected a weight in kg such as 1.25, got '重'"
+    # what was typed is shown as text, never as Markdown
+    assert at.error[0].value == streamlit_md("发货重量(公斤, 仓库称重): expected a weight in kg such as 1.25, got '重'")
     at.text_input(key="ff_shipped").input("1.2")
     at.text_input(key="ff_returned").input("0.8")
     _submit(at)
@@ -109,3 +112,19 @@ def test_the_queue_shows_the_soonest_platform_deadline(board_db, now):
     cells = dict(zip(queue["运单号"], queue["平台时限"], strict=True))
     assert cells["SF1001"] == "未收到货维权协商 截止 2026-11-24 00:00"  # 11-21 00:00 Shanghai + 72 h
     assert all(v == "" for w, v in cells.items() if w != "SF1001")
+
+
+def test_a_platform_event_after_now_is_refused_in_the_boards_words(board_db, now):
+    """A 交易成功 dated the day after tomorrow: one line in Chinese naming both times on the shop's clock
+    (the CLI's words and UTC before), and nothing recorded."""
+    engine, ids = board_db
+    pid = ids["parcels"]["YTO3003"]
+    at = _parcel_page(pid, tab="平台事件")
+    at.radio(key="ff_event").set_value("trade_succeeded")
+    local_now = now.astimezone(ZoneInfo("Asia/Shanghai"))
+    at.date_input(key="ff_platform_day").set_value(local_now.date() + timedelta(days=2))
+    _submit(at)
+    shown = f"事件时间 {local_now.date() + timedelta(days=2)} 00:00 晚于现在({local_now:%Y-%m-%d %H:%M})"
+    assert [e.value for e in at.error] == [streamlit_md(shown)]
+    with engine.connect() as conn:
+        assert conn.execute(select(FACT.c.id).where(FACT.c.parcel_id == pid)).first() is None

@@ -98,6 +98,7 @@ def test_timers_from_signing_trade_success_and_a_complaint(run, sqlite_db) -> No
     # a time after --now is one clear line
     code, out = run("fact", "complaint", "SF1000000000001", "--at", "2026-11-25 09:00", *by)
     assert code == 2 and out.startswith("error: --at: ") and "later than now" in out
+    assert "2026-11-25 09:00 is later than now (2026-11-20 12:00, Asia/Shanghai)" in out, out  # the shop's clock
 
 
 def test_late_shipment_exposure_on_the_cli_and_the_flag(run, sqlite_db) -> None:  # type: ignore[no-untyped-def]

@@ -427,7 +427,7 @@ def _event_fact(
         when = parse_local_time(at, tz) if at else None
     except ValueProblem as exc:
         raise TrackerError(f"--at: expected {exc}") from None
-    _record(ctx, record, what, waybill=waybill, by=by, now=now, courier=courier, at=when, note=note)
+    _record(ctx, record, what, waybill=waybill, by=by, now=now, courier=courier, at=when, note=note, tz=tz)
 
 
 AT_HELP = "When it happened on the platform (default: now); no offset = configured zone."

@@ -7,13 +7,14 @@ reached -> earlier unreachable attempts stop counting; a third party signed with
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 
 from tracker.errors import TrackerError
+from tracker.sheets import local_time
 from tracker.status import FactKind
 from tracker.storage.repo import PARCEL, record_audit
 from tracker.storage.tables import FACT
@@ -306,12 +307,21 @@ def _platform_event(kind: FactKind) -> Any:
         at: datetime | None = None,
         courier: str | None = None,
         note: str | None = None,
+        tz: tzinfo = UTC,
     ) -> int:
+        """`tz`: the clock a refusal names times on (the shop's, given by the CLI)."""
         when = at or now
         if when.utcoffset() is None:
             raise TrackerError("the time of the event needs a time zone", field="at")
         if when > now:
-            raise TrackerError(f"the event's time {when.isoformat()} is later than now ({now.isoformat()})", field="at")
+            later, current = local_time(when, tz), local_time(now, tz)
+            raise TrackerError(
+                f"the event's time {later} is later than now ({current}, {tz})",
+                field="at",
+                code="event_after_now",
+                at=when,
+                now=now,
+            )
         return record_fact(
             engine, waybill=waybill, kind=kind, actor=actor, now=now, courier=courier, data={"at": when, "note": note}
         )
