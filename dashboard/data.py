@@ -19,7 +19,7 @@ from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where
 from tracker.auth import LoginAttempt
 from tracker.flags import next_action
-from tracker.flags.rulesql import Context, groups, not_final
+from tracker.flags.rulesql import Context, groups, no_loss, not_final
 from tracker.settings import RulesConfig
 from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups, scorecard_days
@@ -104,10 +104,10 @@ def open_parcels(engine: Engine) -> int:
 
 def _stale(now: datetime, rules: RulesConfig, *, within_hours: int | None = None) -> tuple[list[Any], Any]:
     """What the stale rule reads (tracker.flags.queries.stale): open parcels past their first carrier scan (an
-    order-only event, 已下单, makes no_first_scan, not stale), their last event past the stale threshold of their
-    override group (rules.toml [[overrides]], tracker.flags.rulesql.groups, as the rule reads them). With
-    `within_hours`, those crossing it within that many hours from now instead. (The WHERE terms, each parcel's
-    threshold in hours as a column.)"""
+    order-only event, 已下单, makes no_first_scan, not stale), not confirmed lost by a person (that makes
+    lost_suspected), their last event past the stale threshold of their override group (rules.toml
+    [[overrides]], tracker.flags.rulesql.groups, as the rule reads them). With `within_hours`, those crossing it
+    within that many hours from now instead. (The WHERE terms, each parcel's threshold in hours as a column.)"""
     last = PARCEL.c.last_event_at
     windows, hours = [], []
     for limits, terms in groups(Context(now=now, config=rules), "stale"):
@@ -115,7 +115,7 @@ def _stale(now: datetime, rules: RulesConfig, *, within_hours: int | None = None
         window = [last <= cut] if within_hours is None else [last > cut, last <= cut + timedelta(hours=within_hours)]
         windows.append(and_(*window, *terms))
         hours.append((and_(true(), *terms), limits.warn_hours))
-    where = [OPEN, not_final(also=PRE_SCAN_STATUSES), windows[0] if len(windows) == 1 else or_(*windows)]
+    where = [OPEN, not_final(also=PRE_SCAN_STATUSES), windows[0] if len(windows) == 1 else or_(*windows), no_loss()]
     return where, literal(hours[0][1]) if len(hours) == 1 else case(*hours)
 
 

@@ -5,6 +5,7 @@ that dies. On a SQLite file and, in the PostgreSQL pass, on PostgreSQL (whose ro
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from datetime import UTC, datetime
@@ -30,13 +31,13 @@ NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 MERGED = ("YT7599900000001", "YT7599900000002")  # each named by two orders, far apart in the file
 
 
-def _orders_file(path: Path, n: int) -> Path:
+def _orders_file(path: Path, n: int, second: tuple[int, int] | None = None) -> Path:
     """n generated Taobao export rows, and two merged shipments whose second order comes hundreds of rows
-    (several pieces) after its first."""
+    (several pieces) after its first (at rows `second`, default near the end)."""
     rows = list(generate_rows(n, seed=7))
     col = {name: HEADERS.index(name) for name in ("订单编号", "物流单号", "物流公司", "买家实际支付金额")}
     for at, (order, waybill, value) in zip(
-        (10, 20, n - 30, n - 5),
+        (10, 20, *(second or (n - 30, n - 5))),
         (("9001", MERGED[0], "100.00"), ("9002", MERGED[1], "20.00"), ("9003", MERGED[0], "50.50"),
          ("9004", MERGED[1], "1.00")),
         strict=True,
@@ -247,7 +248,10 @@ def test_the_cli_imports_a_big_file_through_the_writer_process(
         assert conn.execute(select(func.count()).select_from(PARCEL)).scalar_one() == 298
 
 
-@pytest.mark.parametrize("second_process", [False, True])
+@pytest.mark.parametrize(
+    ("second_process", "stop_in"),
+    [(False, "reading"), (True, "reading"), (True, "waiting")],  # waiting: for the writer process's answers
+)
 def test_an_import_stopped_by_ctrl_c_says_how_far_it_got(
     tmp_path: Path,
     settings: Settings,
@@ -255,13 +259,15 @@ def test_an_import_stopped_by_ctrl_c_says_how_far_it_got(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     second_process: bool,
+    stop_in: str,
 ) -> None:
-    """Ctrl-C during `tracker import parcels` (here at the 2,000th row, in batches of 300): one line naming the
-    rows read and the parcels stored, exactly those in the database, and exit 130, by either writer."""
+    """Ctrl-C during `tracker import parcels` (at the 2,000th row, or while waiting for the writer process; in
+    batches of 300, two merged shipments sent again in a later batch): one line naming the rows read and the
+    parcels stored, exactly those in the database, and exit 130, by either writer."""
     from tracker import cli, importer, runtime
     from tracker.commands import core
 
-    real_writer, real_import = importer.writer_for, core._do_import
+    real_writer, real_import, real_answer = importer.writer_for, core._do_import, ProcessWriter._answer
 
     def small_batches(engine: Engine, now: datetime, **kw: object) -> object:
         return real_writer(engine, now, **{**kw, "batch_size": 300, "second_process": second_process})  # type: ignore[arg-type]
@@ -269,24 +275,37 @@ def test_an_import_stopped_by_ctrl_c_says_how_far_it_got(
     def stopped_at_row_2000(app, file, mapping, now, progress):  # type: ignore[no-untyped-def]
         def tick(n: int) -> None:  # the importer says every thousand rows read
             reports.append(n)
-            if len(reports) == 2:
+            if len(reports) == 2 and stop_in == "reading":
                 raise KeyboardInterrupt
 
         return real_import(app, file, mapping, now, tick)
 
+    def answer(writer: ProcessWriter) -> None:
+        answers.append(1)
+        if len(answers) == 12 and stop_in == "waiting":  # a piece was just queued: it is stored, and counted
+            raise KeyboardInterrupt
+        real_answer(writer)
+
     reports: list[int] = []
+    answers: list[int] = []
     monkeypatch.setattr(import_writer, "PROCESS_FROM_BYTES", 0)
     monkeypatch.setattr(ProcessWriter, "PIECE_ROWS", 70)
+    monkeypatch.setattr(ProcessWriter, "_answer", answer)
     monkeypatch.setattr(importer, "writer_for", small_batches)
     monkeypatch.setattr(core, "_do_import", stopped_at_row_2000)
     monkeypatch.setattr(runtime, "tune_gc", lambda: None)  # main() would tune this test process's collector
-    monkeypatch.setattr(sys, "argv", ["tracker", "import", "parcels", str(_orders_file(tmp_path / "o.csv", 3000))])
+    orders = _orders_file(tmp_path / "o.csv", 3000, second=(700, 800))  # sent again in a later batch
+    monkeypatch.setattr(sys, "argv", ["tracker", "import", "parcels", str(orders)])
     with pytest.raises(SystemExit) as stop:
         cli.main()
     assert stop.value.code == 130
     with db_engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(PARCEL)).scalar_one()
-    assert 1500 <= stored < 2000  # the batches handed over before the stop: not the one being gathered
+    assert 500 <= stored < 2000  # the batches handed over before the stop: not the one being gathered
     err = capsys.readouterr().err
-    assert f"o.csv: import stopped after 2,000 rows; {stored:,} parcels from them are stored" in err
+    said = re.search(r"^error: o\.csv: import stopped after ([\d,]+) rows; ([\d,]+) parcels from them are stored", err)
+    assert said, err
+    rows, parcels = (int(n.replace(",", "")) for n in said.groups())
+    assert parcels == stored and rows >= stored  # the merged shipments: two rows, one parcel each
+    assert rows == 2000 or stop_in == "waiting"
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -201,21 +201,34 @@ def test_an_event_nothing_explains_never_moves_the_status_backwards(engine: Engi
 
 
 @pytest.mark.sqlite_only
-def test_a_stored_time_with_an_offset_of_its_own_is_the_same_event(tmp_path: Path) -> None:
-    """SQLite: an event time written by another tool with its offset ('...09:00:00+08:00', not the UTC text
-    the tracker writes) is read as the same instant, so the next poll of that history stores nothing again."""
+@pytest.mark.parametrize(
+    ("rewrite", "looks"),
+    [  # as other tools write a time SQLite stores as text: each reads as a time, none is the tracker's form
+        ("strftime('%Y-%m-%d %H:%M:%S', event_time, '+8 hours') || '+08:00'", "+08:00"),
+        ("replace(event_time, ' ', 'T')", "T01:00:00.000000"),  # as long as the tracker's text: 26 characters
+        ("strftime('%Y-%m-%d %H:%M:%S', event_time, '+8 hours') || '.000+08'", ".000+08"),
+    ],
+)
+def test_a_stored_time_in_another_form_is_the_same_event(tmp_path: Path, rewrite: str, looks: str) -> None:
+    """SQLite: an event time written by another tool in another form ('...09:00:00+08:00', '...T01:00:00.000000',
+    not the UTC text the tracker writes) is read as the same instant: the next poll of that history stores
+    nothing again, and a newer event still makes the snapshot."""
     from tracker.storage.db import make_engine, migrate
 
     engine = make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
     migrate(engine)
     _parcels(engine, ("yto", "YT1000000000009"))
     ingest(engine, [_wb("YT1000000000009", HISTORY)], now=NOW, source="kuaidi100")
-    with engine.begin() as conn:  # each stored time rewritten as its Beijing time with the offset
-        conn.exec_driver_sql(
-            "UPDATE tracking_event SET event_time = strftime('%Y-%m-%d %H:%M:%S', event_time, '+8 hours') || '+08:00'"
-        )
-        rewritten = conn.exec_driver_sql("SELECT event_time FROM tracking_event LIMIT 1").scalar_one()
-    assert rewritten.endswith("+08:00"), rewritten
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE tracking_event SET event_time = {rewrite}")  # noqa: S608 - the cases above
+        rewritten = conn.exec_driver_sql("SELECT min(event_time) FROM tracking_event").scalar_one()
+    assert looks in rewritten, rewritten
     again = ingest(engine, [_wb("YT1000000000009", HISTORY)], now=NOW, source="kuaidi100")
     assert again.new_events == 0 and _event_count(engine) == len(HISTORY)
+    signed = _ev(41, S.delivered, "【成都市武侯区公司】已签收,签收人:本人", "3")
+    last = ingest(engine, [_wb("YT1000000000009", (*HISTORY, signed))], now=NOW, source="kuaidi100")
+    assert last.new_events == 1 and _event_count(engine) == len(HISTORY) + 1
+    row = _row(engine, "YT1000000000009")
+    assert (row["status"], row["is_open"]) == ("delivered", False)
+    assert row["last_event_at"].replace(tzinfo=UTC) == signed.time == row["delivered_at"].replace(tzinfo=UTC)
     engine.dispose()

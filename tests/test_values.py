@@ -5,11 +5,12 @@ that local time); it must give the same instant as the plain conversion (replace
 at every time, including the hours in which a zone changes its offset."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tracker.values import ValueProblem, parse_local_time
+from tracker.values import ValueProblem, parse_local_time, parse_money
 
 # zones with a change of offset in 2026: summer time in spring and autumn, a half-hour step (Lord Howe), and
 # none at all (Shanghai); (zone, local day of a change)
@@ -68,3 +69,25 @@ def test_the_forms_exports_and_couriers_write(text: str, expected: datetime) -> 
 def test_what_is_not_a_time_is_named(text: str) -> None:
     with pytest.raises(ValueProblem, match="a date and time such as"):
         parse_local_time(text, ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("¥1,899.00", "1899.00"),
+        ("1899元", "1899.00"),
+        ("CNY 12.5", "12.50"),
+        (".5", "0.50"),
+        ("10\u00a0", "10.00"),
+        ("１８９９．５０元", "1899.50"),  # full-width, as a Chinese keyboard in full-width mode types it
+        ("￥１，８９９", "1899.00"),
+    ],
+)
+def test_amounts_as_exports_and_people_write_them(text: str, expected: str) -> None:
+    assert parse_money(text) == Decimal(expected)
+
+
+@pytest.mark.parametrize("text", ["1e3", "1_000", "١٢٣", "+5", "0x10", "NaN", "Infinity", "", "一百"])
+def test_what_decimal_reads_but_no_one_writes_as_money_is_refused(text: str) -> None:
+    with pytest.raises(ValueProblem, match="an amount such as 1899.00"):
+        parse_money(text)

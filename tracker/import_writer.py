@@ -57,6 +57,7 @@ Buyers = Mapping[tuple[str, str], Mapping[str, str | None]]
 
 class BatchWriter(Protocol):
     rows_per_submit: int  # the importer gathers this many parcels, then submits them
+    rows_handed: int  # rows handed over so far: each is stored by the time the writer is closed
 
     def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers) -> None:
         """Store these rows (of repo.parcel_rows) after the ones before them; returns once they are handed over,
@@ -90,6 +91,7 @@ class ThreadWriter:
     def __init__(self, engine: Engine, now: datetime, batch_size: int) -> None:
         self.engine, self.now = engine, now
         self.rows_per_submit = batch_size  # a batch, in a transaction of its own
+        self.rows_handed = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
         self._in_flight: Future[tuple[int, int]] | None = None
         self._counts = (0, 0)
@@ -99,6 +101,7 @@ class ThreadWriter:
         self._in_flight = self._pool.submit(
             repo.store_parcel_rows, self.engine, rows, now=self.now, return_buyers=return_buyers
         )
+        self.rows_handed += len(rows)
 
     def wait(self) -> tuple[int, int]:
         self._settle()
@@ -122,6 +125,7 @@ class ProcessWriter:
 
     def __init__(self, engine: Engine, now: datetime, batch_size: int) -> None:
         self.rows_per_submit = min(batch_size, self.PIECE_ROWS)
+        self.rows_handed = 0
         # pieces handed over and not answered yet, at most: a transaction's being stored and as many waiting in
         # the pipe, so a slower batch on either side does not stall the other
         self._depth = 2 * -(-batch_size // self.rows_per_submit)
@@ -153,6 +157,7 @@ class ProcessWriter:
         if self._failed is not None:
             raise self._failed
         self._send((rows, dict(return_buyers)))
+        self.rows_handed += len(rows)  # queued for the pipe: written before the close's end mark
         self._unanswered += 1
         while self._unanswered > self._depth:
             self._answer()

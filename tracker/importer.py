@@ -483,7 +483,7 @@ def import_parcels(
         finally:
             run.close()  # the rows handed to the writer are stored first, whatever stopped the import
     except KeyboardInterrupt:
-        raise ImportStopped(path, run.report.rows, run.handed) from None
+        raise ImportStopped(path, run.report.rows, run.stored_parcels()) from None
     if progress:
         progress(run.report.rows % 1000)
     run.audit(path)
@@ -526,7 +526,8 @@ class _FileImport:
         # the parcels earlier batches of this file stored: a merged shipment's rows may fall into different
         # batches, and a later row is merged with what the earlier batch stored (read back from the database)
         self.flushed = SeenKeys()
-        self.handed = 0  # parcels handed to the writer (stored by the time it is closed)
+        self.batches: list[tuple[int, int]] = []  # each batch submitted: its parcels, and how many were resent
+        self.resent = 0  # parcels of the batch being gathered that an earlier batch stored already
         self.rewritten = 0  # parcels this file stored and sends again, merged with a later row
         self.cases: list[tuple[ReturnCase, Sequence[Any]]] = []  # returns rows without a waybill (few)
         self.trades: list[tuple[str, str, datetime]] = []  # (courier, waybill, 交易成功) from the order export
@@ -588,6 +589,7 @@ class _FileImport:
             self.report.merged += 1
             # written again, which the writer counts as updated: the file's parcel was counted once already
             self.rewritten += 1
+            self.resent += 1
         self.pending[key] = parcel
 
     def reject(self, errors: Sequence[RowError], values: Sequence[Any]) -> None:
@@ -611,12 +613,24 @@ class _FileImport:
             return
         pending, buyers = self.pending, self.buyers
         named = {key: buyers[key] for key in pending if key in buyers}
+        self.batches.append((len(pending), self.resent))
+        self.resent = 0
         self.writer.submit(repo.parcel_rows(self.dialect, pending.values(), self.now), named)
-        self.handed += len(pending)
         self.flushed.update(pending)
         for key in named:
             del buyers[key]  # stored; a later batch records its own buyers beside them
         self.pending = {}
+
+    def stored_parcels(self) -> int:
+        """The file's parcels stored once the writer is closed: those of the batches it was handed (each counted
+        once, though a merged shipment's may be sent again)."""
+        rows, parcels = self.writer.rows_handed, 0
+        for size, resent in self.batches:
+            if rows < size:
+                break
+            rows -= size
+            parcels += size - resent
+        return parcels
 
     def record_trades_and_cases(self) -> None:
         """The 交易成功 times and the returns agreed without a waybill, once the parcels they name are stored."""

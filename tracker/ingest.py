@@ -269,9 +269,15 @@ def _event_rows(conn: Connection, ids: list[int], lite: bool, names: tuple[str, 
     if lite:
         sql = f"SELECT {', '.join(names)} {_OF_PARCELS}"  # noqa: S608 - our own column names
         rows = _driver_rows(conn, sql, (json.dumps(ids),))
-        return [row if len(row[1]) == _STORED_WIDTH else (row[0], _as_stored(row[1]), *row[2:]) for row in rows]
+        return [row if _in_stored_form(row[1]) else (row[0], _as_stored(row[1]), *row[2:]) for row in rows]
     query = select(*(EVENT.c[name] for name in names)).where(EVENT.c.parcel_id.in_(ids))
     return [tuple(row) for row in conn.execute(query)]
+
+
+def _in_stored_form(text: str) -> bool:
+    """Written by sqlite_time: 'YYYY-MM-DD HH:MM:SS.ffffff' (other texts of that width read as times too:
+    '...T...', '...00.000+08')."""
+    return len(text) == _STORED_WIDTH and text[10] == " " and text[19] == "." and text[20:].isdigit()
 
 
 def _as_stored(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
@@ -39,7 +40,8 @@ def _money(text: str | float | int | Decimal) -> Decimal:
     elif isinstance(text, int | float):
         value = Decimal(str(text))
     else:
-        cleaned = _MONEY_JUNK.sub("", text)
+        # full-width digits and point (a Chinese keyboard in full-width mode) read as ASCII: NFKC
+        cleaned = _MONEY_JUNK.sub("", unicodedata.normalize("NFKC", text))
         if not _AMOUNT.fullmatch(cleaned):
             raise ValueProblem(f"an amount such as 1899.00, got {text!r}")
         value = Decimal(cleaned)

@@ -221,3 +221,26 @@ def test_turning_stale_reads_each_parcels_own_threshold(seeded, now):
     }
     assert cards["ems"]["stale"] < plain["ems"]["stale"]
     assert cards["sf"]["stale"] == plain["sf"]["stale"]
+
+
+def test_a_confirmed_loss_is_neither_stale_nor_turning_stale(seeded, now):
+    """A person recorded that the courier confirmed the loss: the stale rule leaves the parcel to lost_suspected,
+    and so do the overview's turning-stale count and the scorecards' stale rate."""
+    from tracker.flags.facts import confirm_loss
+
+    engine, _ = seeded
+    seed_ageing(engine, now)
+    stale_before = _cards(engine, now)["ems"]["stale"]
+    assert data.turning_stale_count(engine, now=now, rules=rules(72)) == 1  # EMS03
+    confirm_loss(engine, waybill="EMS03", actor="lily", now=now)
+    confirm_loss(engine, waybill="EMS04", actor="lily", now=now)  # stale (80 h)
+    assert data.turning_stale_count(engine, now=now, rules=rules(72)) == 0
+    assert data.stale_soon(engine, now=now, rules=rules(72)) == []
+    assert _cards(engine, now)["ems"]["stale"] == stale_before - 1
+
+
+def _cards(engine, now):  # type: ignore[no-untyped-def]
+    found = data.scorecards(
+        engine, start=now - timedelta(days=30), end=now, rules=rules(72), now=now, tz="Asia/Shanghai"
+    )
+    return {c["courier"]: c for c in found}
