@@ -19,9 +19,9 @@ from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where
 from tracker.auth import LoginAttempt
 from tracker.flags import next_action
-from tracker.flags.rulesql import Context, groups, no_loss, not_final
+from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_final
 from tracker.settings import RulesConfig
-from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FactKind, FlagKind, FlagState, Severity
+from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.rows import QUEUE_ESCALATED_FIRST
 from tracker.storage.tables import ALERT, AUDIT, CLAIM, EVENT, FACT, FLAG, PARCEL, RETURN_BUYER, SUBSCRIPTION
@@ -123,7 +123,7 @@ def _stale(
     return where, literal(hours[0][1]) if len(hours) == 1 else case(*hours)
 
 
-_CONFIRMED_LOST = select(FACT.c.parcel_id).where(FACT.c.kind == str(FactKind.loss_confirmed))
+_CONFIRMED_LOST = select(FACT.c.parcel_id).where(LOSS_CONFIRMED)
 
 
 def _count_stale(engine: Engine, where: list[Any], by: Any = None) -> dict[Any, int]:
@@ -884,11 +884,11 @@ def scorecards(
         for courier, t in sums.items()
         if t.parcels
     }
-    # the parcels the stale rule reads as stale, searched on the last event in ix_parcel_open_last_event, which
-    # carries the status and shipped_at for the period (ix_parcel_shipped is partial: a query that does not
-    # repeat its predicate cannot take it, see tracker.storage.rows.SCORECARD_INDEXED)
-    # (an open parcel whose one event is the order's, 已下单, counts too: no courier scan for that long is the
-    # courier's lapse as much as a stale track; the status term cost the read a tenth, bench/board.py)
+    # open parcels past their stale threshold, searched on the last event in ix_parcel_open_last_event, which
+    # carries shipped_at for the period (ix_parcel_shipped is partial: a query that does not repeat its
+    # predicate cannot take it, see tracker.storage.rows.SCORECARD_INDEXED). Unlike the stale rule, an open
+    # parcel whose one event is the order's (已下单) counts too: no courier scan for that long is the courier's
+    # lapse as much as a stale track, and the status term cost the read a tenth (bench/board.py).
     stale = [*_stale(now, rules, scanned=False)[0], in_period]
     for courier, n in _count_stale(engine, stale, PARCEL.c.courier).items():
         if courier in cards:

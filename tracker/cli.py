@@ -52,7 +52,7 @@ def main() -> None:
         app()
     except TrackerError as exc:
         sys.stderr.write(error_line(exc) + "\n")
-        sys.exit(getattr(exc, "exit_status", 2))  # 130 for a command stopped by Ctrl-C (tracker.importer)
+        sys.exit(exc.exit_status)
     except DBAPIError as exc:
         sys.stderr.write(crash.database_line(exc, OPENED[-1] if OPENED else None) + "\n")
         sys.exit(1)

@@ -14,6 +14,8 @@ class TrackerError(Exception):
     option that gives it in front (`--to: the assignee's name is required`, tracker.commands.context
     `error_line`)."""
 
+    exit_status = 2  # the CLI's; an interrupted command's is 130 (tracker.importer.ImportStopped)
+
     def __init__(self, *args: Any, code: str | None = None, field: str | None = None, **params: Any) -> None:
         super().__init__(*args)
         self.code = code

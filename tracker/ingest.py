@@ -45,6 +45,8 @@ SNAPSHOT = (
     "is_open",
     "provider_error",
 )
+_TEXT_SCAN = itemgetter(*(SNAPSHOT.index(name) for name in TEXT_SCAN))  # of a snapshot tuple
+_DELIVERED_AT, _IS_OPEN = SNAPSHOT.index("delivered_at"), SNAPSHOT.index("is_open")
 
 
 @dataclass
@@ -197,18 +199,18 @@ def _ingest_batch(
     for pid in ids:
         was = before[pid]
         now_is = (*snapshot_of(entries[pid], was), matched[pid][1])
-        if now_is[4] != was[4]:
+        if now_is[_DELIVERED_AT] != was[_DELIVERED_AT]:
             delivered.append(pid)
         if now_is != was:
             changed.append(pid)
-            if now_is[0] != was[0] or now_is[1] != was[1] or now_is[5] != was[5]:  # TEXT_SCAN
+            if _TEXT_SCAN(now_is) != _TEXT_SCAN(was):
                 retext.append(pid)
             updates.append((*now_is, pid))
         else:  # a poll that brought nothing new (the usual one): no indexed column is rewritten
             if added[pid]:
                 changed.append(pid)
             heard.append(pid)
-        if not now_is[5]:
+        if not now_is[_IS_OPEN]:
             closed.append(pid)
     _update_snapshots(conn, updates, heard, now, lite)
     rollups.mark_text_changed(conn, retext)

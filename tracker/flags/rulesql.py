@@ -138,8 +138,11 @@ def not_final(src: Any = PARCEL, *, also: frozenset[TrackingStatus] = frozenset(
     return src.c.status.not_in(sorted({*FINAL, *(str(s) for s in also)}))
 
 
+LOSS_CONFIRMED = FACT.c.kind == str(FactKind.loss_confirmed)  # a person recorded that the courier confirmed it
+
+
 def no_loss(src: Any = PARCEL) -> Any:
-    return ~exists().where(FACT.c.parcel_id == src.c.id, FACT.c.kind == str(FactKind.loss_confirmed))
+    return ~exists().where(FACT.c.parcel_id == src.c.id, LOSS_CONFIRMED)
 
 
 def hours_since(ctx: Context, column: Any) -> Any:
