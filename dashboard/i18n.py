@@ -32,6 +32,7 @@ from tracker.labels import (
     value_label,
 )
 from tracker.labels import FACTS as FACT_KINDS
+from tracker.sheets import local_times
 
 __all__ = [
     "ACTORS", "AUDIT_ACTIONS", "BOOLEANS", "CHANNEL_TYPES", "CLAIM_TYPES", "DETAIL_KEYS", "DIRECTIONS", "ENTITIES",
@@ -494,9 +495,8 @@ def error_text(exc: BaseException, lang: str, tz: tzinfo = UTC) -> str:
     if code is None or key not in LABELS:
         return t("error_generic", lang)
     params = dict(getattr(exc, "params", {}) or {})
-    for name, item in params.items():
-        if isinstance(item, datetime):
-            params[name] = (item if item.tzinfo else item.replace(tzinfo=UTC)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    times = {name: item for name, item in params.items() if isinstance(item, datetime)}
+    params.update(zip(times, local_times(list(times.values()), tz), strict=True))
     for name in ("state", "to"):
         if name in params:
             params[name] = value_label("state", params[name], lang)

@@ -43,6 +43,16 @@ def local_time(value: datetime | None, tz: tzinfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+def local_times(values: list[datetime], tz: tzinfo) -> list[str]:
+    """Times to compare, read side by side: to the minute (local_time), or to the second when two different ones
+    would read the same minute ("12:00:40 is later than now (12:00:05)", not "12:00 is later than 12:00")."""
+    aware = [(v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(tz) for v in values]  # naive: UTC (SQLite)
+    shown = [local_time(v, tz) for v in aware]
+    if len(set(shown)) == len(set(aware)):
+        return shown
+    return [v.strftime("%Y-%m-%d %H:%M:%S") for v in aware]
+
+
 def cell_value(column: Column, value: Any, tz: tzinfo) -> Any:
     if value is None:
         return None

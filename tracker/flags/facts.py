@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from tracker.errors import TrackerError
-from tracker.sheets import local_time
+from tracker.sheets import local_times
 from tracker.status import FactKind
 from tracker.storage.repo import PARCEL, record_audit
 from tracker.storage.tables import FACT
@@ -314,7 +314,7 @@ def _platform_event(kind: FactKind) -> Any:
         if when.utcoffset() is None:
             raise TrackerError("the time of the event needs a time zone", field="at")
         if when > now:
-            later, current = local_time(when, tz), local_time(now, tz)
+            later, current = local_times([when, now], tz)
             raise TrackerError(
                 f"the event's time {later} is later than now ({current}, {tz})",
                 field="at",
