@@ -22,6 +22,7 @@ from tracker.domain import ParcelFacts
 from tracker.import_writer import ProcessWriter, ThreadWriter, WriterGone, writer_for
 from tracker.settings import Settings
 from tracker.storage import repo
+from tracker.storage.repo import AUDIT
 from tracker.storage.tables import PARCEL, RETURN_BUYER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
@@ -309,3 +310,7 @@ def test_an_import_stopped_by_ctrl_c_says_how_far_it_got(
     assert parcels == stored and rows >= stored  # the merged shipments: two rows, one parcel each
     assert rows == 2000 or stop_in == "waiting"
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    # and the audit log says the same
+    with db_engine.connect() as conn:
+        audit = conn.execute(select(AUDIT.c.action, AUDIT.c.entity, AUDIT.c.detail)).all()
+    assert [(a, e, d["rows"], d["parcels_stored"]) for a, e, d in audit] == [("import_stopped", "file", rows, parcels)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import heapq
+import logging
 import re
 from array import array
 from bisect import bisect_left
@@ -33,6 +34,8 @@ __all__ = ["ImportFileError", "ImportReport", "ReadLimits", "RowError", "import_
 from tracker.status import Direction
 from tracker.storage import repo
 from tracker.values import ValueProblem, parse_bool, parse_local_time, parse_money
+
+log = logging.getLogger("tracker.importer")
 
 CANONICAL = (
     "waybill", "courier", "order_id", "shop", "buyer_id", "recipient", "address", "province", "city", "district",
@@ -483,7 +486,9 @@ def import_parcels(
         finally:
             run.close()  # the rows handed to the writer are stored first, whatever stopped the import
     except KeyboardInterrupt:
-        raise ImportStopped(path, run.report.rows, run.stored_parcels()) from None
+        stopped = ImportStopped(path, run.report.rows, run.stored_parcels())
+        run.audit_stop(path, stopped)
+        raise stopped from None
     if progress:
         progress(run.report.rows % 1000)
     run.audit(path)
@@ -656,6 +661,22 @@ class _FileImport:
         finally:  # a second Ctrl-C while waiting for it still closes the rejects file
             self.rejects.close()
             self.report.rejects_path = self.rejects.path if self.rejects.opened else None
+
+    def audit_stop(self, path: Path, stopped: ImportStopped) -> None:
+        """The audit line of a stopped import: the rows read and the parcels stored. Best effort: the stop's
+        own line is said whatever happens here (a database gone, or a second Ctrl-C)."""
+        params = stopped.params
+        try:
+            repo.record_audit(
+                self.engine,
+                at=self.now,
+                actor=self.actor,
+                action="import_stopped",
+                entity="file",
+                detail={"file": str(path), "rows": params["rows"], "parcels_stored": params["parcels"]},
+            )
+        except (Exception, KeyboardInterrupt):
+            log.warning("%s: the stopped import's audit line was not written", path.name, exc_info=True)
 
     def audit(self, path: Path) -> None:
         report = self.report

@@ -298,6 +298,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "login": ("登录看板", "Logged in"),
     "login_failed": ("登录失败", "Login failed"),
     "import_parcels": ("导入包裹", "Parcels imported"),
+    "import_stopped": ("导入中断", "Import stopped"),
 }
 
 ENTITIES: dict[str, tuple[str, str]] = {
@@ -349,6 +350,8 @@ DETAIL_KEYS: dict[str, tuple[str, str]] = {
     "inserted": ("新增", "inserted"),
     "updated": ("更新", "updated"),
     "rejected_rows": ("拒绝行数", "rejected rows"),
+    "return_cases": ("退货记录", "return cases"),
+    "parcels_stored": ("已保存包裹", "parcels stored"),
 }
 
 # fixed phrases the code writes into an audit detail (claims.service.expire_due)
