@@ -25,7 +25,8 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
     """(claim type, scenario) a flag of `kind` on `parcel` proposes, or why it proposes nothing.
 
     A suspected loss proposes nothing by itself (the loss is not confirmed); a person opening claims on it
-    gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们"). A confirmed loss or damage of a
+    gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们"). A late shipment proposes ship_delay
+    only when a person opens it: the seed pays it once the shop was penalised for the delay. A confirmed loss or damage of a
     buyer's return parcel proposes nothing by itself either: only a pick-up return's is the shop's to claim.
 
     Freight insurance (聚划算大运险, seed 002) has two scenarios: 拒签 (refusal), the buyer refused the parcel, and
@@ -53,7 +54,11 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
     if kind == FlagKind.damaged:
         return "goods_lost", proposals.damaged_scenario
     if kind == FlagKind.late_shipment:
-        return "ship_delay", "default"
+        if by_person:  # the lead who opens it knows the shop was penalised
+            return "ship_delay", "default"
+        # seed 002 pays 发货延迟 when the late shipment got the shop penalised (由于仓库发货延迟导致关联店铺被天猫或淘宝
+        # 处罚): the buyer's 延迟发货 complaint upheld. A late shipment alone is not that, and the data never says
+        return "late shipment: ship_delay is claimable once the shop was penalised for it; then open the claim by hand"
     if kind == FlagKind.refused:
         shipped, refused_at = parcel["shipped_at"], parcel["last_event_at"]
         if shipped and refused_at and refused_at - shipped > timedelta(hours=proposals.late_delivery_hours):

@@ -103,11 +103,15 @@ def test_flags_propose_their_claims_once(engine: Engine, tables: ClaimTables) ->
     ]:
         _flag(engine, pid, kind, state="resolved" if pid == resolved else "open")
     summary = service.propose(engine, tables=tables, now=NOW)
-    assert dict(summary.proposed) == {"goods_lost": 2, "ship_delay": 1, "freight": 1, "freight_insurance": 1}
+    assert dict(summary.proposed) == {"goods_lost": 2, "freight": 1, "freight_insurance": 1}
     assert any("YT7500000000005: refused on time" in s for s in summary.skipped)
+    # a late shipment is claimable once the shop was penalised for it, which the data does not say: by hand
+    assert any(s.startswith("YT7500000000003: late shipment: ship_delay is claimable once") for s in summary.skipped)
     claims = {(c["waybill"], c["claim_type"]): c for c in service.list_claims(engine)}
     assert claims[("YT7500000000001", "goods_lost")]["amount"] == D("268.50")
-    assert claims[("YT7500000000003", "ship_delay")]["amount"] == D("80.55")  # 30% of 268.50 = 80.55
+    assert ("YT7500000000003", "ship_delay") not in claims
+    (opened,) = service.open_claims(engine, parcel_ids=[late], tables=tables, actor="lead.wang", now=NOW)
+    assert (opened["claim_type"], opened["amount"]) == ("ship_delay", D("80.55"))  # 30% of 268.50 = 80.55
     assert claims[("YT7500000000004", "freight")]["amount"] == D("27.00")
     insurance = claims[("YT7500000000006", "freight_insurance")]
     # an outbound parcel back at the shop unreceived is 大运险's refusal scenario (拒签): 3,299 × 7% (seed 002)
