@@ -26,8 +26,9 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
 
     A suspected loss proposes nothing by itself (the loss is not confirmed); a person opening claims on it
     gets goods_lost, as the seed's next action says ("让快递把钱赔付给我们"). A late shipment proposes ship_delay
-    only when a person opens it: the seed pays it once the shop was penalised for the delay. A confirmed loss or damage of a
-    buyer's return parcel proposes nothing by itself either: only a pick-up return's is the shop's to claim.
+    only when a person opens it: the seed pays it once the shop was penalised for the delay. A confirmed loss or
+    damage of a buyer's return parcel proposes nothing by itself either: only a pick-up return's is the shop's to
+    claim.
 
     Freight insurance (聚划算大运险, seed 002) has two scenarios: 拒签 (refusal), the buyer refused the parcel, and
     退货 (return), the buyer's seven-day return ("七天无理由退机"). An insured outbound parcel refused, or back at
