@@ -8,6 +8,7 @@ from operator import itemgetter
 import altair as alt
 import streamlit as st
 
+from claims.tables import tables_of
 from dashboard import charts
 from dashboard.components import (
     QUEUE_PAGE,
@@ -21,7 +22,7 @@ from dashboard.components import (
     yuan,
 )
 from dashboard.context import board
-from dashboard.data import MONEY_STATES
+from dashboard.data import MONEY_STATES, LedgerFilter
 from dashboard.i18n import kind_label
 from tracker.escape import streamlit_md as md
 from tracker.subscriptions import provider_name, quota_day, quota_text, states_text
@@ -102,6 +103,12 @@ with m2:
 with m3:  # the soonest deadline at a glance; the next ones and the money per courier are in the last tab
     for r in b.read("deadlines", now=b.now, tz=b.settings.timezone, limit=1):
         parcel_link(b, b.t("soonest_deadline", n=r["days_left"], waybill=md(r["waybill"])), parcel_id=r["parcel_id"])
+    # the drafts to file soon (contracts.toml [proposals] closing_soon_days): the ledger's own count of the list
+    # the link opens
+    soon_days = tables_of(b.settings).contracts.proposals.closing_soon_days
+    closing = b.read("claims_count", f=LedgerFilter(closes_within_days=soon_days), now=b.now)
+    if closing:
+        ledger_link(b, b.t("closing_soon", n=closing, days=soon_days), closes_within_days=soon_days)
 poll = b.read("polling", now=b.now)
 st.caption(f"{b.t('polling')}: " + b.t("polling_line").format(**poll))
 push = b.read("pushes", day=quota_day(b.now, b.settings.tz))

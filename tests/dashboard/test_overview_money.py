@@ -68,7 +68,7 @@ def test_every_money_number_is_the_sum_of_the_ledger_rows_it_opens(money_board):
     links = [
         (link.proto.label, dict(parse_qsl(link.proto.query_string)))
         for link in at.get("page_link")
-        if "claims" in link.proto.page
+        if "claims" in link.proto.page and "closes_within_days" not in link.proto.query_string  # the metric's
     ]
     found = {(p["courier"], p["state"]): MONEY.fullmatch(label) for label, p in links}
     assert all(found.values()), links
@@ -148,3 +148,25 @@ def test_money_by_courier_counts_in_sql_as_the_ledger_filters(money_board, now):
             rows = data.claims_page(engine, f=f, now=now, limit=500)
             assert len(rows) == r[f"{name}_n"] == data.claims_count(engine, f=f, now=now)
             assert sum((x[column] or Decimal(0) for x in rows), Decimal(0)) == r[name]
+
+
+def test_the_claims_closing_soon_are_counted_and_linked_to_their_ledger_list(board_db, now):
+    """Under the claimable money: the claims still to file whose window closes within contracts.toml's
+    closing_soon_days (3), as a link to the ledger filtered so; its number is the ledger's row count."""
+    engine, _ = board_db
+    seed_ageing(engine, now)  # with a draft whose window closed yesterday: not counted
+    rows = [  # the seed's SF1001 draft closes in 2 days
+        ("EMS01", "ems", "goods_lost", "draft", "10.00", None, 1),
+        ("EMS02", "ems", "goods_lost", "needs_config", None, None, 3),  # on the day: within
+        ("EMS03", "ems", "goods_lost", "draft", "30.00", None, 4),  # later
+        ("EMS04", "ems", "goods_lost", "filed", "40.00", None, 1),  # filed: nothing to do
+        ("EMS05", "ems", "goods_lost", "expired", "50.00", None, 1),
+    ]
+    seed_claims(engine, now, rows)
+    at = signed_in().run()
+    assert not at.exception, at.exception
+    (link,) = [link.proto for link in at.get("page_link") if "closes_within_days" in link.proto.query_string]
+    assert link.label == "3 件理赔 3 天内截止, 待提交"
+    assert dict(parse_qsl(link.query_string)) == {"closes_within_days": "3"}
+    table = ledger_rows(ledger({"closes_within_days": "3"}))
+    assert sorted(table["运单号"]) == ["EMS01", "EMS02", "SF1001"]
