@@ -11,11 +11,10 @@ from claims.tables import ClaimTables
 from tracker.status import Direction, FlagKind, TrackingStatus
 
 # the flag kinds that can propose a claim by themselves (`claims propose` reads only their flags); a person
-# opening claims also turns a suspected loss into one (decide, by_person)
+# opening claims also turns a suspected loss and a late shipment into one (decide, by_person)
 PROPOSAL_KINDS: tuple[str, ...] = (
     FlagKind.lost,
     FlagKind.damaged,
-    FlagKind.late_shipment,
     FlagKind.refused,
     FlagKind.returned,
 )

@@ -24,6 +24,11 @@ def test_times_in_the_same_minute_read_to_the_second() -> None:
     assert local_times([later, NOON], SHANGHAI) == ["2026-11-20 12:00:40", "2026-11-20 12:00:05"]
 
 
+def test_times_under_a_second_apart_read_to_the_millisecond() -> None:
+    later = NOON + timedelta(microseconds=250_000)
+    assert local_times([later, NOON], SHANGHAI) == ["2026-11-20 12:00:05.250", "2026-11-20 12:00:05.000"]
+
+
 def test_the_same_time_twice_reads_to_the_minute_and_naive_times_are_utc() -> None:
     naive = NOON.replace(tzinfo=None)
     assert local_times([NOON, naive], SHANGHAI) == ["2026-11-20 12:00", "2026-11-20 12:00"]

@@ -270,9 +270,9 @@ class _Reading:
 @dataclass
 class _ProviderPoll:
     """One provider's poll in progress: its counts, the changed parcels, and what waits for the next flush
-    (FLUSH_PARCELS parcels at a time): the answered batches with their reply bodies, and the parcels to ask
-    again after failure_retry_minutes (scheduled in the flush too: one transaction per flush, not per failed
-    batch). The bodies are parsed in the flush, all together and off the event loop: parsed one by one between
+    (FLUSH_PARCELS parcels at a time): the answered batches with their reply bodies and the failed batches with
+    their errors, counted and scheduled in the flush (one transaction per flush, not per failed batch). The
+    bodies are parsed in the flush, all together and off the event loop: parsed one by one between
     the requests, the parser ran at half its speed (its code and data out of the processor's caches each time),
     which cost the poll cycle a tenth of its pace (bench/poll.py)."""
 
@@ -282,9 +282,10 @@ class _ProviderPoll:
     now: datetime
     stats: ProviderStats = field(init=False)
     changed: list[int] = field(default_factory=list)
-    pending_answers: list[tuple[list[DueParcel], list[str]]] = field(default_factory=list)
-    pending_answered: int = 0  # parcels in pending_answers
-    pending_retry: list[int] = field(default_factory=list)
+    # in the order the batches came back: an answered batch's reply bodies, or a failed batch's error (the
+    # errors are then counted in that order: the last one names what opened the circuit breaker, tracker.jobs)
+    pending: list[tuple[list[DueParcel], list[str] | str]] = field(default_factory=list)
+    pending_parcels: int = 0  # parcels in pending
 
     def __post_init__(self) -> None:
         self.stats = ProviderStats(self.fetcher.provider)
@@ -302,7 +303,7 @@ class _ProviderPoll:
             return _Fetched(batch, error=str(exc))
 
     async def take(self, fetched: _Fetched) -> None:
-        """Count and schedule one fetched batch; its parsed replies join the next flush."""
+        """One fetched batch: released when the provider is paused, else pending for the next flush."""
         self.stats.batches += 1
         if fetched.bodies is not None:
             await self.answered(fetched.batch, fetched.bodies)
@@ -317,18 +318,15 @@ class _ProviderPoll:
         await asyncio.to_thread(release, self.engine, [p.id for p in batch])
 
     async def failed(self, batch: list[DueParcel], error: str) -> None:
-        self.stats.failed += len(batch)
-        self.stats.errors.append(error or "unknown error")
-        self.pending_retry.extend(p.id for p in batch)  # asked again after failure_retry_minutes
-        await self.flush_when_full()
+        await self.pend(batch, error or "unknown error")
 
     async def answered(self, batch: list[DueParcel], bodies: list[str]) -> None:
-        self.pending_answers.append((batch, bodies))
-        self.pending_answered += len(batch)
-        await self.flush_when_full()
+        await self.pend(batch, bodies)
 
-    async def flush_when_full(self) -> None:
-        if self.pending_answered + len(self.pending_retry) >= FLUSH_PARCELS:
+    async def pend(self, batch: list[DueParcel], outcome: list[str] | str) -> None:
+        self.pending.append((batch, outcome))
+        self.pending_parcels += len(batch)
+        if self.pending_parcels >= FLUSH_PARCELS:
             await self.flush()
 
     def read(self, batch: list[DueParcel], bodies: list[str]) -> _Reading:
@@ -358,18 +356,26 @@ class _ProviderPoll:
     async def flush(self) -> None:
         """Parse and store the pending replies and schedule the pending parcels. The work runs in a thread: the
         event loop keeps sending the requests whose rate slot has come."""
-        answers, retry = self.pending_answers, self.pending_retry
-        self.pending_answers, self.pending_answered, self.pending_retry = [], 0, []
-        await asyncio.to_thread(self.store, answers, retry)
+        pending = self.pending
+        self.pending, self.pending_parcels = [], 0
+        await asyncio.to_thread(self.store, pending)
 
-    def store(self, answers: list[tuple[list[DueParcel], list[str]]], retry: list[int]) -> None:
-        """Read each answered batch (counting it), then store what they said and schedule every parcel."""
+    def store(self, pending: list[tuple[list[DueParcel], list[str] | str]]) -> None:
+        """Read each answered batch and count each failed one, in the order they came back; then store what the
+        replies said and schedule every parcel (a failed batch and an error reply: after
+        failure_retry_minutes)."""
         from tracker.ingest import ingest
 
         parsed: list[Any] = []
         ok: list[int] = []
-        for batch, bodies in answers:
-            reading = self.read(batch, bodies)
+        retry: list[int] = []
+        for batch, outcome in pending:
+            if isinstance(outcome, str):  # the fetch failed: asked again after failure_retry_minutes
+                self.stats.failed += len(batch)
+                self.stats.errors.append(outcome)
+                retry.extend(p.id for p in batch)
+                continue
+            reading = self.read(batch, outcome)
             parsed.extend(reading.parsed)
             unanswered, again = reading.unanswered, reading.unanswered | reading.errored
             failed = sum(1 for p in batch if p.waybill in unanswered)

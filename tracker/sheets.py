@@ -45,12 +45,15 @@ def local_time(value: datetime | None, tz: tzinfo) -> str:
 
 def local_times(values: list[datetime], tz: tzinfo) -> list[str]:
     """Times to compare, read side by side: to the minute (local_time), or to the second when two different ones
-    would read the same minute ("12:00:40 is later than now (12:00:05)", not "12:00 is later than 12:00")."""
+    would read the same minute ("12:00:40 is later than now (12:00:05)", not "12:00 is later than 12:00"), to the
+    millisecond when under a second apart.
     aware = [(v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(tz) for v in values]  # naive: UTC (SQLite)
     shown = [local_time(v, tz) for v in aware]
-    if len(set(shown)) == len(set(aware)):
-        return shown
-    return [v.strftime("%Y-%m-%d %H:%M:%S") for v in aware]
+    if len(set(shown)) < len(set(aware)):
+        shown = [v.strftime("%Y-%m-%d %H:%M:%S") for v in aware]
+    if len(set(shown)) < len(set(aware)):  # under a second apart: to the millisecond
+        shown = [v.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] for v in aware]
+    return shown
 
 
 def cell_value(column: Column, value: Any, tz: tzinfo) -> Any:
