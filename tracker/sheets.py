@@ -46,7 +46,7 @@ def local_time(value: datetime | None, tz: tzinfo) -> str:
 def local_times(values: list[datetime], tz: tzinfo) -> list[str]:
     """Times to compare, read side by side: to the minute (local_time), or to the second when two different ones
     would read the same minute ("12:00:40 is later than now (12:00:05)", not "12:00 is later than 12:00"), to the
-    millisecond when under a second apart.
+    millisecond when under a second apart."""
     aware = [(v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(tz) for v in values]  # naive: UTC (SQLite)
     shown = [local_time(v, tz) for v in aware]
     if len(set(shown)) < len(set(aware)):
