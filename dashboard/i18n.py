@@ -186,6 +186,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "formula": ("计算方式", "Formula"),
     "window": ("申请期限", "Filing window"),
     "days_left": ("剩余天数", "Days left"),
+    "window_unknown": (
+        "未知: 缺少下单/下发时间, 请核对快递的理赔期限",
+        "Unknown: the order or release time is missing; check the courier's deadline",
+    ),
     "days_left_n": ("剩 {n} 天", "{n} days left"),
     "reference_no": ("理赔单号", "Reference no."),
     "paid_amount": ("赔付金额", "Paid amount"),

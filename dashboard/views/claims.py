@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import streamlit as st
 
-from claims.claimable import filing_days_left
+from claims.claimable import UNFILED_STATES, filing_days_left
+from claims.engine import FREIGHT_INSURANCE
 from dashboard import actions
 from dashboard.components import (
     DATE_FORMAT,
@@ -48,7 +49,6 @@ bad_params(b, problems)
 
 def claim_types() -> list[str]:
     """The claim types of the claim tables (config/claims) and freight insurance (named by tracker.labels)."""
-    from claims.engine import FREIGHT_INSURANCE
     from claims.tables import tables_of
 
     tables = tables_of(b.settings)
@@ -122,6 +122,9 @@ for r in rows:
     left = filing_days_left(r["state"], closes, b.now, b.settings.tz)
     r["days_left"] = "" if left is None else str(left)
     r["window"] = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
+    # a courier claim still to file always has a window, here counted from a time the parcel lacks (大运险 has none)
+    if closes is None and r["state"] in UNFILED_STATES and r["claim_type"] != FREIGHT_INSURANCE:
+        r["window"] = b.t("window_unknown")
 # ticked in the table itself: a claim is its id, never its label (a label that changed with the claim's
 # state once left the browser holding a choice the server no longer knew: TypeError)
 # key columns first (charts part, issue 15 item 9): what a phone shows without scrolling the table

@@ -170,3 +170,27 @@ def test_the_claims_closing_soon_are_counted_and_linked_to_their_ledger_list(boa
     assert dict(parse_qsl(link.query_string)) == {"closes_within_days": "3"}
     table = ledger_rows(ledger({"closes_within_days": "3"}))
     assert sorted(table["运单号"]) == ["EMS01", "EMS02", "SF1001"]
+
+
+def test_a_claim_to_file_without_a_window_says_its_deadline_is_unknown(board_db, now):
+    """A courier claim drafted for a parcel with no order or release time has no window: the ledger says the
+    deadline is unknown, not a blank cell. A filed claim and 大运险 (which has no window) stay blank."""
+    engine, _ = board_db
+    seed_ageing(engine, now)
+    rows = [
+        ("EMS01", "ems", "goods_lost", "draft", "10.00", None, None),
+        ("EMS02", "ems", "goods_lost", "needs_config", None, None, None),
+        ("EMS03", "ems", "goods_lost", "filed", "30.00", None, None),
+        ("EMS04", "ems", "freight_insurance", "draft", "40.00", None, None),
+    ]
+    seed_claims(engine, now, rows)
+    table = ledger_rows(ledger({"courier": "ems"}))
+    window = dict(zip(table["运单号"], table["申请期限"], strict=True))
+    unknown = "未知: 缺少下单/下发时间, 请核对快递的理赔期限"
+    assert {w: window[w] for w in ("EMS01", "EMS02", "EMS03", "EMS04")} == {
+        "EMS01": unknown,
+        "EMS02": unknown,
+        "EMS03": "",
+        "EMS04": "",
+    }
+    assert window["EMS06"].endswith(" ~ 2026-11-22 12:00")  # seed_ageing's draft: a window, shown as ever
