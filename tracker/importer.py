@@ -667,34 +667,25 @@ class _FileImport:
         own line is said whatever happens here (a database gone, or a second Ctrl-C)."""
         params = stopped.params
         try:
-            repo.record_audit(
-                self.engine,
-                at=self.now,
-                actor=self.actor,
-                action="import_stopped",
-                entity="file",
-                detail={"file": str(path), "rows": params["rows"], "parcels_stored": params["parcels"]},
-            )
+            self._audit(path, action="import_stopped", rows=params["rows"], parcels_stored=params["parcels"])
         except (Exception, KeyboardInterrupt):
             log.warning("%s: the stopped import's audit line was not written", path.name, exc_info=True)
 
     def audit(self, path: Path) -> None:
-        report = self.report
-        repo.record_audit(
-            self.engine,
-            at=self.now,
-            actor=self.actor,
+        r = self.report
+        self._audit(
+            path,
             action="import_parcels",
-            entity="file",
-            detail={
-                "file": str(path),
-                "rows": report.rows,
-                "inserted": report.inserted,
-                "updated": report.updated,
-                "rejected_rows": report.rejected_rows,
-                "return_cases": report.return_cases,
-            },
+            rows=r.rows,
+            inserted=r.inserted,
+            updated=r.updated,
+            rejected_rows=r.rejected_rows,
+            return_cases=r.return_cases,
         )
+
+    def _audit(self, path: Path, *, action: str, **detail: object) -> None:
+        line = {"file": str(path), **detail}
+        repo.record_audit(self.engine, at=self.now, actor=self.actor, action=action, entity="file", detail=line)
 
 
 class SeenKeys:
