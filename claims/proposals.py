@@ -53,12 +53,10 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
         return "goods_lost", "default"
     if kind == FlagKind.damaged:
         return "goods_lost", proposals.damaged_scenario
-    if kind == FlagKind.late_shipment:
-        if by_person:  # the lead who opens it knows the shop was penalised
-            return "ship_delay", "default"
+    if kind == FlagKind.late_shipment and by_person:
         # seed 002 pays 发货延迟 when the late shipment got the shop penalised (由于仓库发货延迟导致关联店铺被天猫或淘宝
-        # 处罚): the buyer's 延迟发货 complaint upheld. A late shipment alone is not that, and the data never says
-        return "late shipment: ship_delay is claimable once the shop was penalised for it; then open the claim by hand"
+        # 处罚): the buyer's 延迟发货 complaint upheld, which the data never says and the lead who opens it knows
+        return "ship_delay", "default"
     if kind == FlagKind.refused:
         shipped, refused_at = parcel["shipped_at"], parcel["last_event_at"]
         if shipped and refused_at and refused_at - shipped > timedelta(hours=proposals.late_delivery_hours):

@@ -303,31 +303,22 @@ class _ProviderPoll:
             return _Fetched(batch, error=str(exc))
 
     async def take(self, fetched: _Fetched) -> None:
-        """One fetched batch: released when the provider is paused, else pending for the next flush."""
+        """One fetched batch: released when the provider is paused, else pending for the next flush (its reply
+        bodies, or its fetch's error)."""
         self.stats.batches += 1
-        if fetched.bodies is not None:
-            await self.answered(fetched.batch, fetched.bodies)
-        elif fetched.error is None:
+        if fetched.bodies is None and fetched.error is None:
             await self.paused(fetched.batch)
-        else:
-            await self.failed(fetched.batch, fetched.error)
+            return
+        outcome = fetched.bodies if fetched.bodies is not None else (fetched.error or "unknown error")
+        self.pending.append((fetched.batch, outcome))
+        self.pending_parcels += len(fetched.batch)
+        if self.pending_parcels >= FLUSH_PARCELS:
+            await self.flush()
 
     async def paused(self, batch: list[DueParcel]) -> None:
         """Not asked (the circuit breaker is open): the parcels stay due for the provider's recovery."""
         self.stats.paused += len(batch)
         await asyncio.to_thread(release, self.engine, [p.id for p in batch])
-
-    async def failed(self, batch: list[DueParcel], error: str) -> None:
-        await self.pend(batch, error or "unknown error")
-
-    async def answered(self, batch: list[DueParcel], bodies: list[str]) -> None:
-        await self.pend(batch, bodies)
-
-    async def pend(self, batch: list[DueParcel], outcome: list[str] | str) -> None:
-        self.pending.append((batch, outcome))
-        self.pending_parcels += len(batch)
-        if self.pending_parcels >= FLUSH_PARCELS:
-            await self.flush()
 
     def read(self, batch: list[DueParcel], bodies: list[str]) -> _Reading:
         """Parse one batch's replies (pure, tracker.providers.base), counting the provider's errors."""
