@@ -21,7 +21,7 @@ from tracker.storage.db import (
     migrate,
     open_database,
 )
-from tracker.storage.rows import AuditRow, ParcelRow, TrackingEventRow
+from tracker.storage.rows import OPEN_RETURN, AuditRow, ParcelRow, TrackingEventRow
 
 T0 = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
@@ -158,6 +158,69 @@ def test_return_buyers_migration_keeps_the_buyer_each_return_parcel_held(engine:
     assert [tuple(r) for r in rows] == [("R1", "tb_a", "O-R1")]
     downgrade(engine, "0009_flag_resolved_by_person")
     assert "return_buyer" not in inspect(engine).get_table_names()
+    migrate(engine)
+
+
+def test_lost_migration_opens_again_the_losses_no_one_confirmed(engine: Engine) -> None:
+    """Migration 0020: a parcel closed by a loss the provider reported is open and due at once afterwards (a
+    courier may find it again; a person's confirmation is final for the rules, not for polling); a delivered
+    parcel stays closed; the open-returns index holds return parcels in status lost. Downgrading closes them."""
+    downgrade(engine, "0019_flag_action_key")
+    then = datetime(2026, 11, 20, tzinfo=UTC)
+    with engine.begin() as conn:  # what 0019 left: closed by their status, never polled again
+        for waybill, direction, status in [
+            ("L1", "outbound", "lost"),
+            ("L2", "outbound", "lost"),
+            ("D1", "outbound", "delivered"),
+            ("R1", "return", "lost"),
+        ]:
+            conn.execute(
+                text(
+                    "INSERT INTO parcel (courier, waybill, direction, order_id, status, is_open, currency, "
+                    "freight_insured, refund_express, created_at, updated_at, next_poll_at) "
+                    "VALUES ('zto', :w, :d, :o, :s, false, 'CNY', false, false, :t, :t, NULL)"
+                ),
+                {"w": waybill, "d": direction, "o": f"O-{waybill}", "s": status, "t": then},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO parcel_fact (parcel_id, kind, recorded_at, recorded_by) "
+                "SELECT id, 'loss_confirmed', :t, 'lead' FROM parcel WHERE waybill = 'L2'"
+            ),
+            {"t": then},
+        )
+    before = datetime.now(UTC)
+    migrate(engine)
+
+    def rows() -> dict[str, tuple[bool, datetime | None]]:
+        with engine.connect() as conn:
+            found = conn.execute(select(ParcelRow.waybill, ParcelRow.is_open, ParcelRow.next_poll_at)).all()  # type: ignore[call-overload]
+        return {w: (bool(o), n) for w, o, n in found}
+
+    after = rows()
+    assert after["L1"][0] and after["L2"][0] and after["R1"][0]
+    assert after["L1"][1] is not None and before <= after["L1"][1] <= datetime.now(UTC)
+    assert after["D1"] == (False, None)
+    with engine.connect() as conn:
+        returns = (
+            conn.execute(
+                text("SELECT waybill FROM parcel INDEXED BY ix_parcel_open_return_waybill WHERE " + OPEN_RETURN)
+                if engine.dialect.name == "sqlite"
+                else text("SELECT waybill FROM parcel WHERE " + OPEN_RETURN)
+            )
+            .scalars()
+            .all()
+        )
+        if engine.dialect.name == "sqlite":  # the rules' text scan reads the opened parcels again
+            marked = (
+                conn.execute(text("SELECT p.waybill FROM rule_text_dirty d JOIN parcel p ON p.id = d.parcel_id"))
+                .scalars()
+                .all()
+            )
+            assert sorted(marked) == ["L1", "L2", "R1"]
+    assert returns == ["R1"]
+    downgrade(engine, "0019_flag_action_key")
+    assert {w: r for w, r in rows().items() if r[0]} == {}
     migrate(engine)
 
 

@@ -38,9 +38,12 @@ class TrackingStatus(StrEnum):
     unknown = "unknown"
 
 
-# Parcel states that end tracking: no time-based flag, never polled again (docs/domain.md).
+# Parcel states that end tracking: no time-based flag, never polled again (docs/domain.md). Not `lost`: a
+# provider's or courier's word of a loss (17TRACK Exception_Lost, 快件丢失) is a suspicion until a person
+# confirms it (fact loss_confirmed, final for the rules: tracker.rules.common.is_final), and couriers do find
+# parcels again (遗失快件已找回，正在派送), which only a parcel still polled can show.
 FINAL_STATUSES: frozenset[TrackingStatus] = frozenset(
-    {TrackingStatus.delivered, TrackingStatus.returned, TrackingStatus.cancelled, TrackingStatus.lost}
+    {TrackingStatus.delivered, TrackingStatus.returned, TrackingStatus.cancelled}
 )
 
 

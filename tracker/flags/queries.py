@@ -132,7 +132,8 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
                 PARCEL,
                 is_open(),
                 PARCEL.c.last_event_at <= ctx.ago(hours=limits.hours),
-                not_final(also=PRE_SCAN_STATUSES | lost_suspected_rule.WAITING),
+                # a loss the provider reported: the statement below, whatever its age
+                not_final(also=PRE_SCAN_STATUSES | lost_suspected_rule.WAITING | {TrackingStatus.lost}),
                 no_loss(),
                 *terms,
             )
