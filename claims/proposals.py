@@ -33,8 +33,9 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
     退货 (return), the buyer's seven-day return ("七天无理由退机"). An insured outbound parcel refused, or back at
     the shop without having been received (returned), is the refusal scenario; the return scenario is the
     buyer's return parcel arriving (insured_return below), never a flag. A buyer's return parcel refused at the
-    return address proposes nothing: nothing came back to the shop; one read as returned neither (the courier's
-    words for a return signed for by the shop and for one sent back to the buyer are the same: a person checks)."""
+    return address proposes nothing: nothing came back to the shop; one read as returned neither: it was signed
+    for by its sender, the buyer, or by no one the words name (a return the words say the shop signed for is
+    delivered: tracker/ingest.py reads a return parcel's words for its direction), and a person checks."""
     if by_person and kind == FlagKind.lost_suspected:
         kind = FlagKind.lost
     proposals = tables.contracts.proposals

@@ -56,13 +56,15 @@ class StorePipeline:
         self.new_events = 0
         self.stored = 0
         self.engine: Any = None
+        self.phrases: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.engine = _engine(self.crawler, _tracker_settings(self.crawler))
+        settings = _tracker_settings(self.crawler)
+        self.engine, self.phrases = _engine(self.crawler, settings), settings.phrasebook
 
     def process_item(self, item: WaybillPageItem) -> WaybillPageItem:
         if item.parsed is not None:
@@ -85,7 +87,7 @@ class StorePipeline:
 
         at = self.crawler.settings.get("TRACKER_NOW")
         now = datetime.fromisoformat(at) if at else datetime.now(UTC)
-        result = ingest(self.engine, self.buffer, now=now, source="spider")
+        result = ingest(self.engine, self.buffer, now=now, source="spider", phrases=self.phrases)
         self.new_events += result.new_events
         self.stored += len(self.buffer)
         self.buffer.clear()

@@ -13,6 +13,7 @@ from tracker.domain import ParcelFacts, TrackingEvent
 from tracker.ingest import ingest
 from tracker.providers.base import ParsedWaybill, parse_reply
 from tracker.settings import Settings
+from tracker.status import Direction
 from tracker.status import TrackingStatus as S
 from tracker.storage.repo import upsert_parcels
 from tracker.storage.rows import ParcelRow, TrackingEventRow
@@ -103,6 +104,42 @@ def test_delivery_closes_the_parcel(engine: Engine) -> None:
     row = _row(engine, "YT1000000000005")
     assert row["status"] == "delivered" and row["is_open"] is False
     assert row["delivered_at"] == T0 + timedelta(hours=44)
+
+
+def test_a_return_parcel_signed_for_by_the_shop_is_delivered(engine: Engine) -> None:
+    """The same words on an outbound parcel and on a buyer's return parcel (as the phrase book reads them,
+    `returned`): the outbound parcel came back to the shop; the return arrived at the shop, its delivery, in
+    the stored event and the snapshot. A return signed for by its sender, the buyer, stays returned."""
+    shop = "您的退货已由商家签收，退货签收完成"
+    buyer = "退回件已签收，签收人：寄件人"
+    upsert_parcels(
+        engine,
+        [
+            ParcelFacts(courier="yto", waybill="YT1000000000031"),
+            ParcelFacts(courier="yto", waybill="YT1000000000032", direction=Direction.ret),
+            ParcelFacts(courier="yto", waybill="YT1000000000033", direction=Direction.ret),
+        ],
+        now=T0,
+    )
+    replies = [
+        _wb("YT1000000000031", (*HISTORY[1:3], _ev(44, S.returned, shop, ""))),
+        _wb("YT1000000000032", (*HISTORY[1:3], _ev(44, S.returned, shop, ""))),
+        _wb("YT1000000000033", (*HISTORY[1:3], _ev(44, S.returned, buyer, ""))),
+    ]
+    ingest(engine, replies, now=NOW, source="kuaidi100")
+    got = {}
+    for waybill in ("YT1000000000031", "YT1000000000032", "YT1000000000033"):
+        row = _row(engine, waybill)
+        with engine.connect() as conn:
+            newest = conn.execute(
+                select(E.c.status).where(E.c.parcel_id == row["id"]).order_by(E.c.event_time.desc()).limit(1)
+            ).scalar_one()
+        got[waybill] = (row["status"], newest, row["is_open"], row["delivered_at"])
+    assert got == {
+        "YT1000000000031": ("returned", "returned", False, None),
+        "YT1000000000032": ("delivered", "delivered", False, T0 + timedelta(hours=44)),
+        "YT1000000000033": ("returned", "returned", False, None),
+    }
 
 
 def test_closing_a_parcel_drops_its_lease(engine: Engine) -> None:

@@ -169,6 +169,30 @@ def test_the_projects_book_handles_the_tricky_mixes() -> None:
     assert book.classify("请当面验货，如有破损请拒收。快件正在派送") is S.out_for_delivery
 
 
+# Of the corpus's `returned` lines, the ones naming the shop as the one who signed: a buyer's return parcel's arrival
+SHOP_SIGNED = {"您的退货已由商家签收，退货签收完成", "您的快件已退回商家并签收"}
+
+
+def test_on_a_return_parcel_the_shops_signature_is_its_delivery() -> None:
+    """Every `returned` line of the corpus, read for a buyer's return parcel: the shop signing for it is its
+    arrival (delivered); the sender (the buyer) signing, or no signer named, stays returned. Other statuses
+    and outbound parcels are untouched (the caller asks only for return parcels)."""
+    book = default_phrasebook()
+    returned = [text for path in _files() for _, status, text in _corpus(path) if status is S.returned]
+    assert SHOP_SIGNED <= set(returned)
+    misread = [
+        text
+        for text in returned
+        if book.on_return_parcel(S.returned, text) != (S.delivered if text in SHOP_SIGNED else S.returned)
+    ]
+    assert not misread, misread
+    assert book.on_return_parcel(S.returned, "退回妥投，签收人：卖家") == S.delivered
+    assert book.on_return_parcel(S.returned, "退件，待商家签收") == S.returned
+    assert book.on_return_parcel(S.returned, "退货商家未签收，退回寄件人签收") == S.returned
+    assert book.on_return_parcel(S.returning, "您的订单正在返回商家途中") == S.returning
+    assert book.on_return_parcel(S.returned, None) == S.returned
+
+
 def test_the_shipped_patterns_start_with_a_plain_character() -> None:
     """A pattern that starts with a group or a class makes the scan try it at every character (slower)."""
     for rule in default_phrasebook().rules:
@@ -218,6 +242,15 @@ def _load(tmp_path: Path, text: str) -> PhraseBook:
         ('[boilerplate]\nphrases = ["如有疑问"]\n' + GOOD, r"boilerplate: unknown key 'phrases'"),
         ("[[status]]\nstatus = 'delivered'\npriority = 50\n", r"status\[0\] \(delivered\): no phrases and no patterns"),
         ("[extra]\n" + GOOD, r"unknown key 'extra'"),
+        (
+            '[return_parcel]\nshop_signed = ["商家(签收"]\n' + GOOD,
+            r"return_parcel: shop_signed\[0\] '商家\(签收': not a",
+        ),
+        (
+            '[return_parcel]\nsigned = ["商家签收"]\n' + GOOD,
+            r"return_parcel: unknown key 'signed' \(known: shop_signed\)",
+        ),
+        ('return_parcel = "商家签收"\n' + GOOD, r"return_parcel: must be a table"),
         ("", r"no \[\[status\]\] entries"),
         ("[[status]\n", r"not valid TOML"),
     ],
@@ -236,6 +269,9 @@ def test_a_good_file_loads_and_reads(tmp_path: Path) -> None:
     assert book.classify("已签收") is S.delivered
     assert book.classify("签收人：本人") is S.delivered
     assert book.classify("未签收") is None
+    assert book.on_return_parcel(S.returned, "商家已签收") == S.returned  # no [return_parcel]: as read
+    book = _load(tmp_path, '[return_parcel]\nshop_signed = ["仓库[^，]{0,4}签收"]\n' + GOOD)
+    assert book.on_return_parcel(S.returned, "退货已由仓库签收") == S.delivered
 
 
 def test_the_projects_file_loads() -> None:

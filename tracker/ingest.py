@@ -22,8 +22,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 
 from tracker.domain import TrackingEvent
+from tracker.phrases import PhraseBook, default_phrasebook
 from tracker.providers.base import ParsedWaybill
-from tracker.status import FINAL_STATUSES, PRE_SCAN_STATUSES, TrackingStatus
+from tracker.status import FINAL_STATUSES, PRE_SCAN_STATUSES, Direction, TrackingStatus
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.repo import from_sqlite_time, sqlite_time
 from tracker.storage.tables import EVENT, PARCEL
@@ -78,17 +79,26 @@ def text_hash(text: str) -> str:
 
 
 def ingest(
-    engine: Engine, waybills: Sequence[ParsedWaybill], *, now: datetime, source: str, batch_size: int = BATCH
+    engine: Engine,
+    waybills: Sequence[ParsedWaybill],
+    *,
+    now: datetime,
+    source: str,
+    batch_size: int = BATCH,
+    phrases: PhraseBook | None = None,
 ) -> IngestResult:
     """Store events and update snapshots of the parcels these waybills name. Re-ingesting adds nothing.
 
     Waybills with an empty number (a reply-level error the caller has not attached to a waybill) are skipped.
+    A buyer's return parcel's new events are read again for its direction (`phrases`, the one the replies were
+    parsed with; the project's own when not given): PhraseBook.on_return_parcel.
     """
     result = IngestResult()
     wanted = [w for w in waybills if w.waybill]
+    book = _Book(phrases)
     for start in range(0, len(wanted), batch_size):
         with engine.begin() as conn:
-            _ingest_batch(conn, wanted[start : start + batch_size], now=now, source=source, result=result)
+            _ingest_batch(conn, wanted[start : start + batch_size], now=now, source=source, result=result, book=book)
     log.info(
         "ingest %s: %d waybills, %d matched, %d new events, %d unknown, %d parcels changed",
         source,
@@ -101,15 +111,30 @@ def ingest(
     return result
 
 
-# A parcel as the batch reads it: (id, waybill, courier, its snapshot in SNAPSHOT order)
-Parcel = tuple[int, str, str, tuple[Any, ...]]
+class _Book:
+    """The phrase book, read only when a return parcel has new events (the project's own takes half a second)."""
+
+    def __init__(self, phrases: PhraseBook | None) -> None:
+        self._phrases = phrases
+
+    def on_return_parcel(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """An event row (status at 2, text at 4) of a buyer's return parcel, its status read for that direction."""
+        if self._phrases is None:
+            self._phrases = default_phrasebook()
+        status = self._phrases.on_return_parcel(row[2], row[4])
+        return row if status == row[2] else (*row[:2], status, *row[3:])
+
+
+RETURN = str(Direction.ret)
+# A parcel as the batch reads it: (id, waybill, courier, direction, its snapshot in SNAPSHOT order)
+Parcel = tuple[int, str, str, str, tuple[Any, ...]]
 # An event of a parcel as its snapshot reads it, in the order that decides it: (time, final, text hash, status,
 # text). Sorted as plain tuples: a parcel's events differ in (time, text hash), so status and text never decide.
 Entry = tuple[Any, bool, str, str, str | None]
 
 
 def _ingest_batch(
-    conn: Connection, batch: Sequence[ParsedWaybill], *, now: datetime, source: str, result: IngestResult
+    conn: Connection, batch: Sequence[ParsedWaybill], *, now: datetime, source: str, result: IngestResult, book: _Book
 ) -> None:
     """One transaction: the batch's parcels (locked on PostgreSQL, so two workers ingesting one parcel take
     turns), their stored events, the new events inserted with ON CONFLICT DO NOTHING (the unique key is the
@@ -129,6 +154,7 @@ def _ingest_batch(
     # reading of an event (time and text) wins
     matched: dict[int, tuple[dict[tuple[Any, str], TrackingEvent], str | None]] = {}
     before: dict[int, tuple[Any, ...]] = {}
+    returns: set[int] = set()  # the buyers' return parcels among them
     digests = _DIGESTS
     for parsed in batch:
         parcel = _match(parsed, candidates.get(parsed.waybill, []))
@@ -150,7 +176,9 @@ def _ingest_batch(
             for event in events:
                 by_key.setdefault((stamp(event.time), digests[event.text]), event)
         matched[pid] = (by_key, parsed.error)
-        before[pid] = parcel[3]
+        before[pid] = parcel[4]
+        if parcel[3] == RETURN:
+            returns.add(pid)
     if not matched:
         return
     result.matched += len(matched)
@@ -178,6 +206,8 @@ def _ingest_batch(
                 (pid, at, str(event.status), event.raw_code[:64], event.text, digest, event.location, src, ingested)
                 for (at, digest), event in fresh.items()
             ]
+            if pid in returns:
+                new = [book.on_return_parcel(row) for row in new]
             rows += new
             entries[pid] += [(row[1], row[2] in FINAL, row[5], row[2], row[4]) for row in new]
     if rows:
@@ -227,7 +257,7 @@ def _same(value: datetime) -> datetime:
     return value
 
 
-_PARCEL_COLUMNS = ("id", "waybill", "courier", *SNAPSHOT)
+_PARCEL_COLUMNS = ("id", "waybill", "courier", "direction", *SNAPSHOT)
 _PARCELS_SQLITE = f"SELECT {', '.join(_PARCEL_COLUMNS)} FROM parcel WHERE waybill IN (SELECT value FROM json_each(?))"  # noqa: S608
 _OF_PARCELS = "FROM tracking_event WHERE parcel_id IN (SELECT value FROM json_each(?))"
 _EVENT_KEYS = (
@@ -256,7 +286,7 @@ def _parcels(conn: Connection, numbers: set[str], lite: bool) -> list[Parcel]:
     else:
         query = select(*(PARCEL.c[name] for name in _PARCEL_COLUMNS)).where(PARCEL.c.waybill.in_(numbers))
         rows = conn.execute(query.order_by(PARCEL.c.id).with_for_update()).all()
-    return [(pid, waybill, courier, tuple(snapshot)) for pid, waybill, courier, *snapshot in rows]
+    return [(pid, waybill, courier, direction, tuple(snapshot)) for pid, waybill, courier, direction, *snapshot in rows]
 
 
 _HISTORY = ("parcel_id", "event_time", "status", "text_hash")  # what dedupe and the snapshot need

@@ -31,6 +31,7 @@ from tracker.status import TrackingStatus
 PHRASES_FILE = "phrases.toml"
 CLAUSE_BREAK = "。"  # what boilerplate is replaced by: patterns do not reach across it
 MEMO_SIZE = 65_536  # texts remembered per book: a poll returns a waybill's whole history again
+RETURNED, DELIVERED = str(TrackingStatus.returned), str(TrackingStatus.delivered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +135,14 @@ def _scan(patterns: Sequence[str], words: Iterable[str]) -> tuple[str, list[str]
 class PhraseBook:
     """Compiled phrase rules: a boilerplate pass, then one scan for every phrase and negation."""
 
-    def __init__(self, rules: Sequence[PhraseRule], boilerplate: Sequence[str] = ()) -> None:
+    def __init__(
+        self, rules: Sequence[PhraseRule], boilerplate: Sequence[str] = (), shop_signed: Sequence[str] = ()
+    ) -> None:
         self.rules = tuple(rules)
         self.boilerplate = tuple(boilerplate)
+        self.shop_signed = tuple(shop_signed)
+        # [return_parcel] shop_signed: a buyer's return parcel's arrival at the shop (on_return_parcel)
+        self._shop_signed = re.compile("|".join(self.shop_signed)) if self.shop_signed else None
         # plain words (lower-cased) -> entry; a phrase outranks a negation of the same words
         self._words: dict[str, _Entry] = {}
         self._patterns: list[tuple[re.Pattern[str], _Entry]] = []
@@ -223,6 +229,15 @@ class PhraseBook:
         self._memo[text] = found
         return found
 
+    def on_return_parcel(self, status: str, text: str | None) -> str:
+        """The status of an event of a buyer's return parcel, read as `status` without the parcel's direction.
+        The return travels to the shop, so words naming the shop as the one who signed for it (您的退货已由商家签收)
+        are its delivery, not a parcel back at its sender's (`returned`, as they mean on an outbound parcel).
+        Words naming the sender, the buyer (签收人：寄件人), keep `returned`."""
+        if status == RETURNED and text and self._shop_signed is not None and self._shop_signed.search(self.strip(text)):
+            return DELIVERED
+        return status
+
     def priority(self, status: TrackingStatus) -> int:
         """How specific a status is in this book (its rule's priority; 0 for a status it has no rule for)."""
         return self._priority.get(status, 0)
@@ -254,8 +269,9 @@ class PhraseBook:
 # --- loading --------------------------------------------------------------------------------------
 
 _RULE_KEYS = {"status", "priority", "phrases", "negations", "patterns", "negation_patterns"}
-_TOP_KEYS = {"status", "boilerplate"}
+_TOP_KEYS = {"status", "boilerplate", "return_parcel"}
 _BOILERPLATE_KEYS = {"patterns"}
+_RETURN_PARCEL_KEYS = {"shop_signed"}
 
 
 def _strings(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -324,7 +340,7 @@ def load_phrasebook(path: Path) -> PhraseBook:
     data = read_toml(path)
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: [boilerplate], [[status]])")
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: [boilerplate], [[status]], [return_parcel])")
     entries = data.get("status", [])
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: no [[status]] entries")
@@ -354,10 +370,26 @@ def load_phrasebook(path: Path) -> PhraseBook:
     patterns = _strings(boilerplate, "patterns", where)
     for index, pattern in enumerate(patterns):
         _check_pattern(pattern, f"{where}: patterns[{index}]")
+    shop_signed = _patterns_of(data, "return_parcel", _RETURN_PARCEL_KEYS, f"{path}: return_parcel")
     try:
-        return PhraseBook(rules, patterns)
+        return PhraseBook(rules, patterns, shop_signed)
     except re.error as exc:  # each pattern compiled alone; together they may still clash (inline flags)
         raise ConfigError(f"{path}: the patterns do not compile together ({exc})") from None
+
+
+def _patterns_of(data: dict[str, Any], table: str, keys: set[str], where: str) -> tuple[str, ...]:
+    """The checked patterns of an optional table with one list of patterns (its one key)."""
+    raw = data.get(table, {})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table")
+    unknown = sorted(set(raw) - keys)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(keys))})")
+    (key,) = keys
+    patterns = _strings(raw, key, where)
+    for index, pattern in enumerate(patterns):
+        _check_pattern(pattern, f"{where}: {key}[{index}]")
+    return patterns
 
 
 @lru_cache(maxsize=8)

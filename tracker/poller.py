@@ -377,7 +377,7 @@ class _ProviderPoll:
             retry.extend(p.id for p in batch if p.waybill in again)
             ok.extend(p.id for p in batch if p.waybill not in again)
         if parsed:
-            result = ingest(self.engine, parsed, now=self.now, source=self.provider)
+            result = ingest(self.engine, parsed, now=self.now, source=self.provider, phrases=self.settings.phrasebook)
             self.stats.new_events += result.new_events
             self.changed.extend(result.changed_parcel_ids)
         schedule(self.engine, ok, now=self.now, settings=self.settings, provider=self.provider)

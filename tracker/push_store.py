@@ -103,7 +103,7 @@ def store_parsed(
     every = [w for _, _, waybills in pushes for w in waybills]
     if not every:
         return 0
-    new_events = ingest(cast(Engine, engine), every, now=at, source="push").new_events
+    new_events = ingest(cast(Engine, engine), every, now=at, source="push", phrases=settings.phrasebook).new_events
     by_provider: dict[str, list[tuple[str, str | None]]] = {}
     for provider, _, waybills in pushes:
         by_provider.setdefault(provider, []).extend((w.waybill, w.courier) for w in waybills)

@@ -109,6 +109,42 @@ def test_a_delivered_seven_day_return_claims_the_return_scenario_on_its_order(
         )
 
 
+def test_a_return_the_courier_says_the_shop_signed_for_claims_the_return_scenario(
+    engine: Engine, tables: ClaimTables
+) -> None:
+    """From the courier's words to the claim: a buyer's return whose last event reads "您的退货已由商家签收"
+    (read `returned` without its direction) is ingested as delivered to the shop, so the order's insured
+    parcel gets the return scenario; one signed for by the sender, the buyer, gets nothing."""
+    from tracker.domain import TrackingEvent
+    from tracker.ingest import ingest
+    from tracker.phrases import default_phrasebook
+    from tracker.providers.base import ParsedWaybill
+
+    _parcel(engine, "YT7600000000041", "O41", "delivered", **FRIDGE)
+    _parcel(engine, "YT7600000000042", "O41", "in_transit", direction=Direction.ret)
+    _parcel(engine, "YT7600000000043", "O43", "delivered", **FRIDGE)
+    _parcel(engine, "YT7600000000044", "O43", "in_transit", direction=Direction.ret)
+    book = default_phrasebook()
+
+    def reply(waybill: str, last: str) -> ParsedWaybill:
+        said = [(NOW - timedelta(hours=30), "【杭州市萧山区公司】的王师傅已揽收"), (NOW - timedelta(hours=2), last)]
+        events = tuple(TrackingEvent(at, book.classify(text), "", text, None) for at, text in said)  # type: ignore[arg-type]
+        return ParsedWaybill("kuaidi100", waybill, "yuantong", "yto", events, None)
+
+    ingest(
+        engine,
+        [
+            reply("YT7600000000042", "您的退货已由商家签收，退货签收完成"),
+            reply("YT7600000000044", "退回件已签收，签收人：寄件人"),
+        ],
+        now=NOW,
+        source="kuaidi100",
+        phrases=book,
+    )
+    service.propose(engine, tables=tables, now=NOW)
+    assert _claims(engine) == {"YT7600000000041": ("freight_insurance", "return", D("300.21"))}
+
+
 def test_a_return_refused_or_sent_back_to_the_buyer_claims_nothing(engine: Engine, tables: ClaimTables) -> None:
     _parcel(engine, "YT7600000000021", "O21", "delivered", **FRIDGE)
     refused = _parcel(engine, "YT7600000000022", "O21", "refused", direction=Direction.ret, **FRIDGE)

@@ -164,7 +164,13 @@ def ingest_cmd(
         if waybill.error and not waybill.waybill:
             sys.stderr.write(f"{file}: {waybill.error} (names no waybill; nothing stored)\n")
             failures += 1
-    stored = ingest(app.engine, result.waybills, now=resolve_now(now, app.settings), source=name)
+    stored = ingest(
+        app.engine,
+        result.waybills,
+        now=resolve_now(now, app.settings),
+        source=name,
+        phrases=app.settings.phrasebook,
+    )
     counts = f"{stored.matched} matched, {stored.new_events} new events, {len(stored.unknown)} unknown"
     typer.echo(f"{file.name}: {counts}")
     for waybill in stored.unknown:
