@@ -142,6 +142,22 @@ def test_a_return_parcel_signed_for_by_the_shop_is_delivered(engine: Engine) -> 
     }
 
 
+def test_a_loss_reported_at_the_same_second_as_a_scan_sets_the_status(engine: Engine) -> None:
+    """A reported loss is not final (the parcel stays open), but a scan stamped the same second must not hide it:
+    the text hash, which decides other ties, would put this scan last."""
+    from tracker.ingest import text_hash
+
+    scan, loss = "【成都转运中心】已发出", "快件丢失，已上报"
+    assert text_hash(scan) > text_hash(loss)
+    _parcels(engine, ("yto", "YT1000000000041"), ("yto", "YT1000000000042"))
+    same = (_ev(30, S.in_transit, scan, "1002"), _ev(30, S.lost, loss, ""))
+    ingest(engine, [_wb("YT1000000000041", (*HISTORY[1:3], *same))], now=NOW, source="kuaidi100")
+    ingest(engine, [_wb("YT1000000000042", (*HISTORY[1:3], *reversed(same)))], now=NOW, source="kuaidi100")
+    for waybill in ("YT1000000000041", "YT1000000000042"):
+        row = _row(engine, waybill)
+        assert (row["status"], row["status_text"], row["is_open"]) == ("lost", loss, True), waybill
+
+
 def test_closing_a_parcel_drops_its_lease(engine: Engine) -> None:
     """A worker killed between ingest and schedule() leaves its lease; on an open parcel it lapses and the
     parcel is due again, but a closed parcel is never due, so ingest must drop the lease itself."""

@@ -164,15 +164,17 @@ def test_return_buyers_migration_keeps_the_buyer_each_return_parcel_held(engine:
 def test_lost_migration_opens_again_the_losses_no_one_confirmed(engine: Engine) -> None:
     """Migration 0020: a parcel closed by a loss the provider reported is open and due at once afterwards (a
     courier may find it again; a person's confirmation is final for the rules, not for polling); a delivered
-    parcel stays closed; the open-returns index holds return parcels in status lost. Downgrading closes them."""
+    parcel, and a lost one imported past retire_days, stay closed; the open-returns index holds return parcels in
+    status lost. Downgrading closes them."""
     downgrade(engine, "0019_flag_action_key")
-    then = datetime(2026, 11, 20, tzinfo=UTC)
+    then = datetime.now(UTC) - timedelta(days=10)
     with engine.begin() as conn:  # what 0019 left: closed by their status, never polled again
         for waybill, direction, status in [
             ("L1", "outbound", "lost"),
             ("L2", "outbound", "lost"),
             ("D1", "outbound", "delivered"),
             ("R1", "return", "lost"),
+            ("L3", "outbound", "lost"),  # imported a year ago (below)
         ]:
             conn.execute(
                 text(
@@ -189,6 +191,7 @@ def test_lost_migration_opens_again_the_losses_no_one_confirmed(engine: Engine) 
             ),
             {"t": then},
         )
+        conn.execute(text("UPDATE parcel SET created_at = :t WHERE waybill = 'L3'"), {"t": then - timedelta(days=355)})
     before = datetime.now(UTC)
     migrate(engine)
 
@@ -200,7 +203,7 @@ def test_lost_migration_opens_again_the_losses_no_one_confirmed(engine: Engine) 
     after = rows()
     assert after["L1"][0] and after["L2"][0] and after["R1"][0]
     assert after["L1"][1] is not None and before <= after["L1"][1] <= datetime.now(UTC)
-    assert after["D1"] == (False, None)
+    assert after["D1"] == (False, None) and after["L3"] == (False, None)
     with engine.connect() as conn:
         returns = (
             conn.execute(

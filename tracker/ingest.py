@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 BATCH = 500  # waybills per transaction
 NOT_A_SCAN = frozenset(str(s) for s in PRE_SCAN_STATUSES)  # as stored: before any carrier scan
 FINAL = frozenset(str(s) for s in FINAL_STATUSES)
+# Events at the same second: the one that ends tracking sets the snapshot, then a reported loss (not final, but
+# it must not hide behind a scan of that second), then the text hash decides
+TIE_RANK = {**dict.fromkeys(FINAL, 2), str(TrackingStatus.lost): 1}
+_tie = TIE_RANK.get
 UNKNOWN = str(TrackingStatus.unknown)
 TEXT_SCAN = ("status", "status_text", "is_open")  # the snapshot columns the rules' text scan reads
 SNAPSHOT = (
@@ -128,9 +132,9 @@ class _Book:
 RETURN = str(Direction.ret)
 # A parcel as the batch reads it: (id, waybill, courier, direction, its snapshot in SNAPSHOT order)
 Parcel = tuple[int, str, str, str, tuple[Any, ...]]
-# An event of a parcel as its snapshot reads it, in the order that decides it: (time, final, text hash, status,
+# An event of a parcel as its snapshot reads it, in the order that decides it: (time, tie rank, text hash, status,
 # text). Sorted as plain tuples: a parcel's events differ in (time, text hash), so status and text never decide.
-Entry = tuple[Any, bool, str, str, str | None]
+Entry = tuple[Any, int, str, str, str | None]
 
 
 def _ingest_batch(
@@ -193,9 +197,9 @@ def _ingest_batch(
         again = matched[pid][0].pop((at, digest), None)
         if again is None:
             unread.add(pid)
-            entries[pid].append((at, status in FINAL, digest, status, None))
+            entries[pid].append((at, _tie(status, 0), digest, status, None))
         else:
-            entries[pid].append((at, status in FINAL, digest, status, again.text))
+            entries[pid].append((at, _tie(status, 0), digest, status, again.text))
     src, ingested = source[:16], stamp(now)
     rows: list[tuple[Any, ...]] = []
     added: dict[int, int] = {}
@@ -209,7 +213,7 @@ def _ingest_batch(
             if pid in returns:
                 new = [book.on_return_parcel(row) for row in new]
             rows += new
-            entries[pid] += [(row[1], row[2] in FINAL, row[5], row[2], row[4]) for row in new]
+            entries[pid] += [(row[1], _tie(row[2], 0), row[5], row[2], row[4]) for row in new]
     if rows:
         result.new_events += _insert_events(conn, rows, lite)
 
@@ -399,7 +403,7 @@ DELIVERED = str(TrackingStatus.delivered)
 def snapshot_of(events: list[Entry], current: tuple[Any, ...]) -> tuple[Any, ...]:
     """The parcel's tracking snapshot (SNAPSHOT's columns but provider_error) from all its stored events.
 
-    Independent of arrival order: events are ordered by time, ties broken by final-ness then text hash.
+    Independent of arrival order: events are ordered by time, ties broken by TIE_RANK then text hash.
     The status is that of the newest event whose status is known: an event that neither its code nor its
     words explain (`unknown`) updates the last event time and text, but never moves the status backwards
     (docs/tracking-status.md). Without any events the current snapshot is kept (pending from the import)."""

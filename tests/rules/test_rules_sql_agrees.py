@@ -165,6 +165,10 @@ def _stored(engine, settings: Settings, now: datetime = NOW) -> dict:  # type: i
 def test_sql_evaluation_matches_the_pure_rules(db, settings) -> None:  # type: ignore[no-untyped-def]
     settings = _settings(settings)
     ids = _sample(db, random.Random(20261123), 260)
+    with db.engine.connect() as conn:  # a loss the provider reported is not final: open, and older than 168 h
+        lost = PARCEL.c.status == str(TrackingStatus.lost)
+        old = PARCEL.c.last_event_at <= NOW - timedelta(hours=168)
+        assert conn.execute(select(func.count()).where(lost, PARCEL.c.is_open.is_(True), old)).scalar_one() > 0
     evaluate_all(db.engine, now=NOW, settings=settings)
     expected = _pure(db.engine, settings, ids, NOW)
     stored = _stored(db.engine, settings)

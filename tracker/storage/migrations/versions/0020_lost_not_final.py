@@ -1,15 +1,16 @@
 """a loss the provider or the courier's words report is no longer a final status: such a parcel stays open and
 polled, as a courier may find it again; a person's confirmation (fact loss_confirmed) makes it final for the
 rules (tracker.status.FINAL_STATUSES). The open return parcels' index drops 'lost' from its predicate, and the
-parcels their status 'lost' closed before are opened again, as the ingest now leaves them, and due at once:
-the poller reads them and sets their next poll itself (or none, for a parcel past retire_days).
+parcels their status 'lost' closed before, shipped (or imported) within RETIRE_DAYS, are opened again, as the
+ingest now leaves them, and due at once: the poller reads them and sets their next poll itself. Older ones stay
+closed: they would no longer be polled (retire_days) and would only raise stale flags, all at once.
 
 Revision ID: 0020_lost_not_final
 Revises: 0019_flag_action_key
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
@@ -27,6 +28,8 @@ OPEN_RETURN = sa.text("direction = 'return' AND status NOT IN ('cancelled', 'del
 OPEN_RETURN_BEFORE = sa.text("direction = 'return' AND status NOT IN ('cancelled', 'delivered', 'lost', 'returned')")
 
 LOST = "status = 'lost'"
+# config/providers.toml [polling] retire_days as shipped when this migration was written
+RETIRE_DAYS = 60
 
 
 def _index(predicate: sa.TextClause) -> None:
@@ -36,12 +39,17 @@ def _index(predicate: sa.TextClause) -> None:
 
 def upgrade() -> None:
     _index(OPEN_RETURN)
-    now = sa.bindparam("now", datetime.now(UTC), type_=sqlmodel.sql.sqltypes.UTCDateTime())
-    op.get_bind().execute(
-        sa.text(f"UPDATE parcel SET is_open = true, next_poll_at = :now WHERE NOT is_open AND {LOST}").bindparams(now)
+    now = datetime.now(UTC)
+    utc = sqlmodel.sql.sqltypes.UTCDateTime()
+    reopen = sa.text(
+        "UPDATE parcel SET is_open = true, next_poll_at = :now, lease_until = NULL, lease_owner = NULL "
+        f"WHERE NOT is_open AND {LOST} AND coalesce(shipped_at, created_at) >= :since"
+    ).bindparams(
+        sa.bindparam("now", now, type_=utc), sa.bindparam("since", now - timedelta(days=RETIRE_DAYS), type_=utc)
     )
+    op.get_bind().execute(reopen)
     if op.get_bind().dialect.name == "sqlite":  # the rules' text scan reads these again (PostgreSQL: its triggers)
-        op.execute(f"INSERT OR IGNORE INTO rule_text_dirty (parcel_id) SELECT id FROM parcel WHERE {LOST}")
+        op.execute(f"INSERT OR IGNORE INTO rule_text_dirty (parcel_id) SELECT id FROM parcel WHERE {LOST} AND is_open")
 
 
 def downgrade() -> None:
