@@ -42,7 +42,8 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
     if kind == FlagKind.refused and parcel["direction"] == str(Direction.ret):
         return "a return parcel refused: it goes back to the buyer, nothing to claim"
     if kind == FlagKind.returned and parcel["direction"] == str(Direction.ret):
-        # the words of a return signed for by the shop and of one sent back to the buyer are the same
+        # signed for by its sender, the buyer, or by no one the words name as the shop (tracker/ingest.py reads a
+        # return the shop signed for as delivered): which one, a person checks
         return "a return parcel returned: nothing to claim by itself; if the shop signed for it, open the claim by hand"
     if parcel["freight_insured"] and kind in (FlagKind.returned, FlagKind.refused):
         return FREIGHT_INSURANCE, "refusal"

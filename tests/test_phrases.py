@@ -171,6 +171,24 @@ def test_the_projects_book_handles_the_tricky_mixes() -> None:
 
 # Of the corpus's `returned` lines, the ones naming the shop as the one who signed: a buyer's return parcel's arrival
 SHOP_SIGNED = {"您的退货已由商家签收，退货签收完成", "您的快件已退回商家并签收"}
+# Texts that name the shop and signing without saying the shop signed: the shop did not, will, should or failed to
+# sign, or the sender signed. Each stays `returned` on a return parcel (else it would draft a 大运险 return claim).
+NOT_SHOP_SIGNED = [
+    "退回件未被商家签收，已退回寄件人",
+    "退货件商家没有签收，退回寄件人",
+    "退货件商家暂不签收",
+    "退货件商家无法签收",
+    "退货件商家不予签收",
+    "退回件商家拒绝签收",
+    "退回件商家签收失败",
+    "退回件商家签收异常",
+    "退件已通知商家签收",
+    "退回件等候商家签收",
+    "退货件商家签收后将为您退款",
+    "退件已签收，非商家签收",
+    "退回件已签收，签收人：寄件人。商家拒绝签收",
+    "退货商家未签收，退回寄件人签收",
+]
 
 
 def test_on_a_return_parcel_the_shops_signature_is_its_delivery() -> None:
@@ -187,8 +205,10 @@ def test_on_a_return_parcel_the_shops_signature_is_its_delivery() -> None:
     ]
     assert not misread, misread
     assert book.on_return_parcel(S.returned, "退回妥投，签收人：卖家") == S.delivered
-    assert book.on_return_parcel(S.returned, "退件，待商家签收") == S.returned
-    assert book.on_return_parcel(S.returned, "退货商家未签收，退回寄件人签收") == S.returned
+    for text in NOT_SHOP_SIGNED:
+        read = book.classify(text)
+        assert read is S.returned, text  # as any parcel reads it
+        assert book.on_return_parcel(read, text) == S.returned, text
     assert book.on_return_parcel(S.returning, "您的订单正在返回商家途中") == S.returning
     assert book.on_return_parcel(S.returned, None) == S.returned
 
@@ -248,7 +268,7 @@ def _load(tmp_path: Path, text: str) -> PhraseBook:
         ),
         (
             '[return_parcel]\nsigned = ["商家签收"]\n' + GOOD,
-            r"return_parcel: unknown key 'signed' \(known: shop_signed\)",
+            r"return_parcel: unknown key 'signed' \(known: shop_signed, shop_signed_negations\)",
         ),
         ('return_parcel = "商家签收"\n' + GOOD, r"return_parcel: must be a table"),
         ("", r"no \[\[status\]\] entries"),
@@ -270,8 +290,11 @@ def test_a_good_file_loads_and_reads(tmp_path: Path) -> None:
     assert book.classify("签收人：本人") is S.delivered
     assert book.classify("未签收") is None
     assert book.on_return_parcel(S.returned, "商家已签收") == S.returned  # no [return_parcel]: as read
-    book = _load(tmp_path, '[return_parcel]\nshop_signed = ["仓库[^，]{0,4}签收"]\n' + GOOD)
+    book = _load(
+        tmp_path, '[return_parcel]\nshop_signed = ["仓库[^，]{0,4}签收"]\nshop_signed_negations = ["未签收"]\n' + GOOD
+    )
     assert book.on_return_parcel(S.returned, "退货已由仓库签收") == S.delivered
+    assert book.on_return_parcel(S.returned, "退货仓库未签收") == S.returned
 
 
 def test_the_projects_file_loads() -> None:

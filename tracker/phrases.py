@@ -136,13 +136,18 @@ class PhraseBook:
     """Compiled phrase rules: a boilerplate pass, then one scan for every phrase and negation."""
 
     def __init__(
-        self, rules: Sequence[PhraseRule], boilerplate: Sequence[str] = (), shop_signed: Sequence[str] = ()
+        self,
+        rules: Sequence[PhraseRule],
+        boilerplate: Sequence[str] = (),
+        shop_signed: Sequence[str] = (),
+        shop_signed_negations: Sequence[str] = (),
     ) -> None:
         self.rules = tuple(rules)
         self.boilerplate = tuple(boilerplate)
-        self.shop_signed = tuple(shop_signed)
-        # [return_parcel] shop_signed: a buyer's return parcel's arrival at the shop (on_return_parcel)
+        # [return_parcel]: a buyer's return parcel's arrival at the shop (on_return_parcel)
+        self.shop_signed, self.shop_signed_negations = tuple(shop_signed), tuple(shop_signed_negations)
         self._shop_signed = re.compile("|".join(self.shop_signed)) if self.shop_signed else None
+        self._not_shop_signed = re.compile("|".join(self.shop_signed_negations)) if shop_signed_negations else None
         # plain words (lower-cased) -> entry; a phrase outranks a negation of the same words
         self._words: dict[str, _Entry] = {}
         self._patterns: list[tuple[re.Pattern[str], _Entry]] = []
@@ -233,10 +238,14 @@ class PhraseBook:
         """The status of an event of a buyer's return parcel, read as `status` without the parcel's direction.
         The return travels to the shop, so words naming the shop as the one who signed for it (您的退货已由商家签收)
         are its delivery, not a parcel back at its sender's (`returned`, as they mean on an outbound parcel).
-        Words naming the sender, the buyer (签收人：寄件人), keep `returned`."""
-        if status == RETURNED and text and self._shop_signed is not None and self._shop_signed.search(self.strip(text)):
-            return DELIVERED
-        return status
+        Words naming the sender, the buyer (签收人：寄件人), or saying the shop did not or will sign (a negation),
+        keep `returned`."""
+        if status != RETURNED or not text or self._shop_signed is None:
+            return status
+        read = self.strip(text)
+        if self._not_shop_signed is not None and self._not_shop_signed.search(read):
+            return status
+        return DELIVERED if self._shop_signed.search(read) else status
 
     def priority(self, status: TrackingStatus) -> int:
         """How specific a status is in this book (its rule's priority; 0 for a status it has no rule for)."""
@@ -271,7 +280,7 @@ class PhraseBook:
 _RULE_KEYS = {"status", "priority", "phrases", "negations", "patterns", "negation_patterns"}
 _TOP_KEYS = {"status", "boilerplate", "return_parcel"}
 _BOILERPLATE_KEYS = {"patterns"}
-_RETURN_PARCEL_KEYS = {"shop_signed"}
+_RETURN_PARCEL_KEYS = {"shop_signed", "shop_signed_negations"}
 
 
 def _strings(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -370,26 +379,27 @@ def load_phrasebook(path: Path) -> PhraseBook:
     patterns = _strings(boilerplate, "patterns", where)
     for index, pattern in enumerate(patterns):
         _check_pattern(pattern, f"{where}: patterns[{index}]")
-    shop_signed = _patterns_of(data, "return_parcel", _RETURN_PARCEL_KEYS, f"{path}: return_parcel")
+    returns = _patterns_of(data, "return_parcel", _RETURN_PARCEL_KEYS, f"{path}: return_parcel")
     try:
-        return PhraseBook(rules, patterns, shop_signed)
+        return PhraseBook(rules, patterns, returns["shop_signed"], returns["shop_signed_negations"])
     except re.error as exc:  # each pattern compiled alone; together they may still clash (inline flags)
         raise ConfigError(f"{path}: the patterns do not compile together ({exc})") from None
 
 
-def _patterns_of(data: dict[str, Any], table: str, keys: set[str], where: str) -> tuple[str, ...]:
-    """The checked patterns of an optional table with one list of patterns (its one key)."""
+def _patterns_of(data: dict[str, Any], table: str, keys: set[str], where: str) -> dict[str, tuple[str, ...]]:
+    """The checked lists of patterns of an optional table, by key (an absent key: none)."""
     raw = data.get(table, {})
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a table")
     unknown = sorted(set(raw) - keys)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(keys))})")
-    (key,) = keys
-    patterns = _strings(raw, key, where)
-    for index, pattern in enumerate(patterns):
-        _check_pattern(pattern, f"{where}: {key}[{index}]")
-    return patterns
+    out = {}
+    for key in sorted(keys):
+        patterns = out[key] = _strings(raw, key, where)
+        for index, pattern in enumerate(patterns):
+            _check_pattern(pattern, f"{where}: {key}[{index}]")
+    return out
 
 
 @lru_cache(maxsize=8)

@@ -27,7 +27,7 @@ from tracker.rules.tmall_timers import (
     seven_day_return,
 )
 from tracker.settings import ConfigError, Settings
-from tracker.status import FactKind, FlagKind, FlagState
+from tracker.status import Direction, FactKind, FlagKind, FlagState
 from tracker.storage.tables import FLAG, PARCEL
 from tracker.tmall import parse_tmall, tmall_rules
 
@@ -126,6 +126,9 @@ def test_parcel_timers_read_the_signing_time_and_the_facts(view, tmall) -> None:
     assert next_open(timers.values(), t("2026-11-23T09:00:00")).kind == TimerKind.negotiation  # type: ignore[union-attr]
     assert next_open(timers.values(), t("2026-11-28T00:00:00")) is None
     assert parcel_timers(view(), tmall) == []
+    # a buyer's return delivered to the shop starts no seven-day return (that counts from the buyer's signature)
+    returned_to_shop = view(direction=Direction.ret, delivered_at=t("2026-11-04T18:00:00"))
+    assert parcel_timers(returned_to_shop, tmall) == []
 
 
 def test_tmall_toml_is_validated_naming_the_file_and_the_key(settings: Settings, tmp_path: Path) -> None:

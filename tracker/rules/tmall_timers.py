@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
+from tracker.rules.common import is_return
 from tracker.rules.model import ParcelView
 from tracker.status import CENT, FactKind
 from tracker.tmall import LateShipmentCompensation, NotReceived, SevenDayReturn, TmallRules
@@ -128,9 +129,11 @@ def _fact_times(parcel: ParcelView, kind: FactKind) -> list[datetime]:
 
 def parcel_timers(parcel: ParcelView, rules: TmallRules) -> list[Deadline]:
     """The timers that apply to a parcel, from what it holds: the signing time (delivered_at), the newest
-    `trade_succeeded` fact, and the newest `complaint_opened` fact with the amount changes recorded after it."""
+    `trade_succeeded` fact, and the newest `complaint_opened` fact with the amount changes recorded after it.
+    A buyer's return parcel delivered (to the shop) starts no seven-day return: that counts from the buyer's
+    signature of the order's own parcel."""
     out: list[Deadline] = []
-    if parcel.delivered_at is not None:
+    if parcel.delivered_at is not None and not is_return(parcel):
         out.append(seven_day_return(parcel.delivered_at, rules.seven_day_return))
     succeeded = _fact_times(parcel, FactKind.trade_succeeded)
     if succeeded:
