@@ -257,6 +257,43 @@ def _ingest_batch(
         conn.execute(free.values(lease_until=None, lease_owner=None))
 
 
+def refresh_snapshots(conn: Connection, ids: Sequence[int], *, now: datetime) -> list[int]:
+    """Recompute these parcels' snapshots from all their stored events, as the ingest does (snapshot_of), after
+    their events' statuses were read again (tracker/reread.py); write the ones that changed, with the ingest's
+    upkeep (the rules' text marks, the flags' update times, the scorecards' days, a closed parcel's lease), and
+    return their ids. Not the hot path: plain Core statements, times as datetimes on both databases. The poll
+    time is left as it was: nothing was polled."""
+    if not ids:
+        return []
+    columns = [PARCEL.c.id, *(PARCEL.c[name] for name in SNAPSHOT)]
+    before = {row[0]: tuple(row[1:]) for row in conn.execute(select(*columns).where(PARCEL.c.id.in_(ids)))}
+    entries: dict[int, list[Entry]] = {pid: [] for pid in before}
+    stored = select(EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.status, EVENT.c.text_hash, EVENT.c.text)
+    for pid, at, status, digest, text in conn.execute(stored.where(EVENT.c.parcel_id.in_(ids))):
+        entries[pid].append((at, _tie(status, 0), digest, status, text))
+    changed, retext, delivered, closed = [], [], [], []
+    for pid, was in before.items():
+        now_is = (*snapshot_of(entries[pid], was), was[-1])  # the provider's error stays
+        if now_is == was:
+            continue
+        changed.append(pid)
+        values = dict(zip(SNAPSHOT, now_is, strict=True))
+        conn.execute(update(PARCEL).where(PARCEL.c.id == pid).values(**values, updated_at=now))
+        if _TEXT_SCAN(now_is) != _TEXT_SCAN(was):
+            retext.append(pid)
+        if now_is[_DELIVERED_AT] != was[_DELIVERED_AT]:
+            delivered.append(pid)
+        if not now_is[_IS_OPEN]:
+            closed.append(pid)
+    rollups.mark_text_changed(conn, retext)
+    rollups.refresh_last_update(conn, changed)
+    scorecard_days.mark_parcels(conn, delivered)
+    if closed:
+        free = update(PARCEL).where(PARCEL.c.id.in_(closed), PARCEL.c.lease_until.is_not(None))
+        conn.execute(free.values(lease_until=None, lease_owner=None))
+    return changed
+
+
 def _same(value: datetime) -> datetime:
     return value
 

@@ -387,6 +387,8 @@ VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "to_state": STATES,
     "severity": SEVERITIES,
     "status": STATUSES,
+    "stored_status": STATUSES,
+    "read_status": STATUSES,
     "claim_type": CLAIM_TYPES,
     "type": CLAIM_TYPES,
     "scenario": SCENARIOS,

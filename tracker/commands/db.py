@@ -1,10 +1,11 @@
-"""`tracker db rebuild-rollups`: the board's rollups recomputed from the rows (tracker/storage/rollups.py)."""
+"""`tracker db rebuild-rollups`: the board's rollups recomputed from the rows (tracker/storage/rollups.py).
+`tracker db reread`: stored events read again with the current phrase book (tracker/reread.py)."""
 
 from __future__ import annotations
 
 import typer
 
-from tracker.commands.context import ctx_app
+from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
 
 db_app = typer.Typer(help="Database upkeep.", no_args_is_help=True)
 
@@ -17,6 +18,13 @@ def register(app: typer.Typer) -> None:
         "the next read) from the parcels "
         "and flags: after rows were restored or loaded around the tracker.",
     )(rebuild_rollups)
+    db_app.command(
+        "reread",
+        help="Read the courier's words of the stored events again with the current phrase book "
+        "(config/phrases.toml), for the open parcels and those closed within --days, and run the rules over "
+        "the parcels whose status changed: after adding a courier's wording. Events a provider's code decided "
+        "stay as they are.",
+    )(reread_cmd)
 
 
 def rebuild_rollups(ctx: typer.Context) -> None:
@@ -24,3 +32,36 @@ def rebuild_rollups(ctx: typer.Context) -> None:
 
     rollups.rebuild_all(ctx_app(ctx).engine)
     typer.echo("rollups rebuilt")
+
+
+def reread_cmd(
+    ctx: typer.Context,
+    days: int = typer.Option(30, min=0, help="Also read the closed parcels whose last event is this recent."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would change; store nothing."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
+) -> None:
+    from tracker.flags.evaluate import evaluate_all
+    from tracker.reread import reread
+
+    app = ctx_app(ctx)
+    when = resolve_now(now, app.settings)
+    result = reread(app.engine, app.settings.phrasebook, now=when, days=days, dry_run=dry_run)
+    verb = "would change" if dry_run else "changed"
+    typer.echo(
+        f"read {result.events_read:,} events of {result.parcels_read:,} parcels again: {verb} "
+        f"{result.events_changed:,} events"
+        + ("" if dry_run else f", {len(result.changed_parcel_ids):,} parcels' status")
+    )
+    if result.moves:
+        rows = [
+            {"direction": direction, "stored_status": was, "read_status": read, "events": count}
+            for (direction, was, read), count in result.moves.most_common()
+        ]
+        emit(rows, ["direction", "stored_status", "read_status", "events"], Format.table)
+    if result.changed_parcel_ids:
+        summary = evaluate_all(app.engine, now=when, settings=app.settings, parcel_ids=result.changed_parcel_ids)
+        typer.echo(
+            f"rules over those parcels: {sum(summary.opened.values())} opened, "
+            f"{sum(summary.reopened.values())} reopened, {sum(summary.escalated.values())} escalated, "
+            f"{sum(summary.resolved.values())} resolved"
+        )
