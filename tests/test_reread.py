@@ -41,6 +41,8 @@ def _store(engine: Engine) -> None:
         ParcelFacts(courier="yto", waybill="YT7300000000002", shipped_at=NOW - 60 * H),
         ParcelFacts(courier="yto", waybill="YT7300000000003", direction=Direction.ret),
         ParcelFacts(courier="yto", waybill="YT7300000000004", direction=Direction.ret),
+        ParcelFacts(courier="zto", waybill="73000000000005", shipped_at=NOW - 60 * H),
+        ParcelFacts(courier="yto", waybill="YT7300000000006", shipped_at=NOW - 60 * H),
     ]
     upsert_parcels(engine, facts, now=NOW - 70 * H)
     replies = [
@@ -48,12 +50,20 @@ def _store(engine: Engine) -> None:
         ("YT7300000000002", (_event(50, S.picked_up, PICKED), _event(5, S.in_transit, REFUSED, "1002"))),
         ("YT7300000000003", (_event(50, S.picked_up, PICKED), _event(5, S.returned, SHOP))),
         ("YT7300000000004", (_event(24 * 45, S.picked_up, PICKED), _event(24 * 40, S.returned, SHOP))),
+        # Kdniao read this trace's station text with its remark (收件人拒收) and stored the station text alone
+        ("73000000000005", (_event(50, S.picked_up, PICKED), _event(5, S.refused, "【成都武侯】派件员正在派件"))),
+        # signed for, then a scan the old book could not read: the parcel closed on the signature
+        ("YT7300000000006", (_event(50, S.picked_up, PICKED), _event(30, S.delivered, "已签收，签收人：本人"))),
+        ("YT7300000000006", (_event(3, S.unknown, "快件已被收回，收件人拒收"),)),
     ]
-    parsed = [ParsedWaybill("kuaidi100", w, "yuantong", "yto", events, None) for w, events in replies]
+    couriers = {"YT": ("yuantong", "yto"), "73": ("zhongtong", "zto")}
+    parsed = [ParsedWaybill("kuaidi100", w, *couriers[w[:2]], events, None) for w, events in replies]
     # stored as they were read then (the current book would read the return parcels' words for their direction)
     ingest(engine, parsed, now=NOW, source="kuaidi100", phrases=_PlainBook())
     with engine.begin() as conn:  # the old closed parcel's last event 40 days ago
         conn.execute(PARCEL.update().where(PARCEL.c.waybill == "YT7300000000004").values(is_open=False))
+        # the poller's schedule() leaves a parcel closed by its signature no next poll
+        conn.execute(PARCEL.update().where(PARCEL.c.waybill == "YT7300000000006").values(next_poll_at=None))
 
 
 class _PlainBook:
@@ -69,25 +79,36 @@ def _parcels(engine: Engine) -> dict[str, tuple[Any, ...]]:
         return {w: (s, o, d) for w, s, o, d in rows}
 
 
+def _due(engine: Engine, waybill: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(PARCEL.c.next_poll_at).where(PARCEL.c.waybill == waybill)).scalar_one()
+
+
 def test_reread_applies_the_current_book_to_the_watched_parcels(engine: Engine, settings) -> None:  # type: ignore[no-untyped-def]
     _store(engine)
     before = _parcels(engine)
+    assert before["YT7300000000006"][:2] == ("delivered", False) and _due(engine, "YT7300000000006") is None
     dry = reread(engine, default_phrasebook(), now=NOW, days=30, dry_run=True)
-    assert dict(dry.moves) == {("outbound", "unknown", "refused"): 1, ("return", "returned", "delivered"): 1}
+    assert dict(dry.moves) == {("outbound", "unknown", "refused"): 2, ("return", "returned", "delivered"): 1}
     assert dry.changed_parcel_ids == [] and _parcels(engine) == before  # nothing stored
 
-    done = reread(engine, default_phrasebook(), now=NOW, days=30)
-    assert dict(done.moves) == dict(dry.moves) and len(done.changed_parcel_ids) == 2
+    batches: list[list[int]] = []
+    done = reread(engine, default_phrasebook(), now=NOW, days=30, after_batch=batches.append, batch=2)
+    assert dict(done.moves) == dict(dry.moves) and len(done.changed_parcel_ids) == 3
+    assert sorted(i for b in batches for i in b) == sorted(done.changed_parcel_ids) and len(batches) == 3
     after = _parcels(engine)
     assert after["YT7300000000001"] == ("refused", True, None)
     assert after["YT7300000000002"] == before["YT7300000000002"]  # the provider's code decided it
     assert after["YT7300000000003"] == ("delivered", False, NOW - 5 * H)  # the return arrived at the shop
     assert after["YT7300000000004"] == before["YT7300000000004"]  # closed 40 days ago: not read
+    assert after["73000000000005"] == before["73000000000005"]  # read with a remark the store does not hold
+    # open again on the scan read now, and due at once (a closed parcel had no next poll)
+    assert after["YT7300000000006"][:2] == ("refused", True) and _due(engine, "YT7300000000006") == NOW
     with engine.connect() as conn:
         statuses = conn.execute(select(EVENT.c.status).order_by(EVENT.c.parcel_id, EVENT.c.event_time)).scalars()
-        assert list(statuses) == ["picked_up", "refused", "picked_up", "in_transit", "picked_up", "delivered"] + [
-            "picked_up",
-            "returned",
+        assert list(statuses) == [
+            *("picked_up", "refused", "picked_up", "in_transit", "picked_up", "delivered", "picked_up", "returned"),
+            *("picked_up", "refused", "picked_up", "delivered", "refused"),
         ]
 
     evaluate_all(engine, now=NOW, settings=settings, parcel_ids=done.changed_parcel_ids)
@@ -108,10 +129,10 @@ def test_the_command_says_what_changed_in_words_and_runs_the_rules(sqlite_engine
     base = ["--config", str(settings.config_dir), "db", "reread", "--now=2026-11-23T12:00"]
     dry = runner.invoke(app, [*base, "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "would change 2 events" in dry.output
+    assert "would change 3 events" in dry.output and "Stored status" in dry.output
     assert "Refused" in dry.output and "Delivered" in dry.output and "refused" not in dry.output  # words, not codes
     assert "Return" in dry.output and "Outbound" in dry.output
     done = runner.invoke(app, base)
     assert done.exit_code == 0, done.output
-    assert "changed 2 events, 2 parcels' status" in done.output
-    assert "rules over those parcels: 1 opened" in done.output
+    assert "changed 3 events, 3 parcels' status" in done.output
+    assert "rules over those parcels: 2 opened" in done.output

@@ -261,8 +261,9 @@ def refresh_snapshots(conn: Connection, ids: Sequence[int], *, now: datetime) ->
     """Recompute these parcels' snapshots from all their stored events, as the ingest does (snapshot_of), after
     their events' statuses were read again (tracker/reread.py); write the ones that changed, with the ingest's
     upkeep (the rules' text marks, the flags' update times, the scorecards' days, a closed parcel's lease), and
-    return their ids. Not the hot path: plain Core statements, times as datetimes on both databases. The poll
-    time is left as it was: nothing was polled."""
+    return their ids. A parcel that opens again (its final event reads otherwise now) is due at once: the
+    poller sets its next poll. Not the hot path: plain Core statements, times as datetimes on both databases.
+    The poll time is left as it was: nothing was polled."""
     if not ids:
         return []
     columns = [PARCEL.c.id, *(PARCEL.c[name] for name in SNAPSHOT)]
@@ -278,6 +279,8 @@ def refresh_snapshots(conn: Connection, ids: Sequence[int], *, now: datetime) ->
             continue
         changed.append(pid)
         values = dict(zip(SNAPSHOT, now_is, strict=True))
+        if now_is[_IS_OPEN] and not was[_IS_OPEN]:
+            values.update(next_poll_at=now, lease_until=None, lease_owner=None)
         conn.execute(update(PARCEL).where(PARCEL.c.id == pid).values(**values, updated_at=now))
         if _TEXT_SCAN(now_is) != _TEXT_SCAN(was):
             retext.append(pid)

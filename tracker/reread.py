@@ -2,22 +2,28 @@
 
 A courier's wording added to config/phrases.toml reads the events that arrive from then on; the parcels it
 concerned keep the status their events were stored with until something new comes, which for a refused or
-stranded parcel may be days. This reads the stored events of the parcels still watched again:
+stranded parcel may be days. This reads again the stored events of the parcels still watched (open, or
+whose last event is within `days`):
 
-- only events read from the courier's words alone (no provider code: `raw_code` empty), as the parsers read
-  them (tracker/providers/evidence.py: no code, then the words' status or unknown), and a buyer's return
-  parcel's for its direction (PhraseBook.on_return_parcel). An event a provider's code decided stays as it is;
-- the parcels still open, and the closed ones whose last event is within `days`;
+- an event no code and no words explained (`unknown`, raw_code empty) is read from its words, as the parsers
+  read an event without a code (tracker/providers/evidence.py). An event read as anything else keeps it: the
+  stored text is not always all that was read (Kdniao reads a trace's remark with its station text and stores
+  the station text), so a reading cannot be redone from it;
+- a buyer's return parcel's events, whatever decided them, are read for its direction, as the ingest reads
+  new ones (PhraseBook.on_return_parcel: the shop's signature is the return's delivery);
 - each parcel whose events changed gets its snapshot recomputed from all its events, as the ingest does
-  (tracker.ingest.refresh_snapshots); the caller runs the rules over those parcels.
+  (tracker.ingest.refresh_snapshots), and `after_batch` (the CLI: the rules) runs over those parcels.
 
-One transaction per batch of parcels: a stop leaves every batch before it done and the rest as it was, and
-running it again reads the same events to the same statuses (nothing changes twice)."""
+One transaction per batch of parcels, which holds them as the ingest does (PostgreSQL: FOR UPDATE, by id), so
+a worker storing a poll meanwhile waits or is waited for, and no snapshot is written from stale events. A stop
+leaves every batch before it done, its rules run, and the rest as it was; running it again reads the same
+events to the same statuses (nothing changes twice).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -46,32 +52,37 @@ class RereadResult:
         return sum(self.moves.values())
 
 
-def read_again(phrases: PhraseBook, text: str | None, direction: str) -> str:
-    """An event's status from its words alone, for a parcel travelling in `direction`."""
-    said = phrases.classify(text)
-    status = UNKNOWN if said is None else str(said)
-    return phrases.on_return_parcel(status, text) if direction == RETURN else status
-
-
 def reread(
-    engine: Engine, phrases: PhraseBook, *, now: datetime, days: int, dry_run: bool = False, batch: int = BATCH
+    engine: Engine,
+    phrases: PhraseBook,
+    *,
+    now: datetime,
+    days: int,
+    dry_run: bool = False,
+    after_batch: Callable[[list[int]], None] | None = None,
+    batch: int = BATCH,
 ) -> RereadResult:
-    """Read the watched parcels' word-only events again and store what changed (nothing with `dry_run`)."""
+    """Read the watched parcels' events again and store what changed (nothing with `dry_run`); `after_batch`
+    gets the ids of each batch's parcels whose snapshot changed, after that batch's commit."""
     result = RereadResult()
     for ids in _watched(engine, now - timedelta(days=days), batch):
+        changed: list[int] = []
         with engine.begin() as conn:
-            directions = dict(conn.execute(select(PARCEL.c.id, PARCEL.c.direction).where(PARCEL.c.id.in_(ids))).all())
+            held = select(PARCEL.c.id, PARCEL.c.direction).where(PARCEL.c.id.in_(ids)).order_by(PARCEL.c.id)
+            if conn.dialect.name == "postgresql":
+                held = held.with_for_update()
+            directions = dict(conn.execute(held).all())
             events = conn.execute(
-                select(EVENT.c.id, EVENT.c.parcel_id, EVENT.c.status, EVENT.c.text).where(
-                    EVENT.c.parcel_id.in_(ids), EVENT.c.raw_code == ""
+                select(EVENT.c.id, EVENT.c.parcel_id, EVENT.c.status, EVENT.c.raw_code, EVENT.c.text).where(
+                    EVENT.c.parcel_id.in_(ids)
                 )
             ).all()
             result.parcels_read += len(ids)
             result.events_read += len(events)
             changes, touched = [], set()
-            for event_id, parcel_id, stored, text in events:
+            for event_id, parcel_id, stored, raw_code, text in events:
                 direction = directions[parcel_id]
-                now_read = read_again(phrases, text, direction)
+                now_read = _read(phrases, stored, raw_code, text, direction)
                 if now_read != stored:
                     result.moves[(direction, stored, now_read)] += 1
                     changes.append({"eid": event_id, "status": now_read})
@@ -79,8 +90,20 @@ def reread(
             if changes and not dry_run:
                 stmt = update(EVENT).where(EVENT.c.id == bindparam("eid")).values(status=bindparam("status"))
                 conn.execute(stmt, changes)
-                result.changed_parcel_ids += refresh_snapshots(conn, sorted(touched), now=now)
+                changed = refresh_snapshots(conn, sorted(touched), now=now)
+        result.changed_parcel_ids += changed
+        if changed and after_batch is not None:
+            after_batch(changed)
     return result
+
+
+def _read(phrases: PhraseBook, stored: str, raw_code: str | None, text: str | None, direction: str) -> str:
+    """An event's status read again (the module's docstring says which ones change)."""
+    status = stored
+    if stored == UNKNOWN and not raw_code:
+        said = phrases.classify(text)
+        status = UNKNOWN if said is None else str(said)
+    return phrases.on_return_parcel(status, text) if direction == RETURN else status
 
 
 def _watched(engine: Engine, since: datetime, batch: int) -> Iterator[list[int]]:

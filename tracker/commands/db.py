@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import typer
 
 from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, resolve_now
@@ -20,10 +22,10 @@ def register(app: typer.Typer) -> None:
     )(rebuild_rollups)
     db_app.command(
         "reread",
-        help="Read the courier's words of the stored events again with the current phrase book "
-        "(config/phrases.toml), for the open parcels and those closed within --days, and run the rules over "
-        "the parcels whose status changed: after adding a courier's wording. Events a provider's code decided "
-        "stay as they are.",
+        help="Read again with the current phrase book (config/phrases.toml) the stored events nothing explained "
+        "(unknown), and a buyer's return parcel's for its direction, for the open parcels and the closed ones whose "
+        "last event is within --days; run the rules over the parcels whose status changed. After adding a "
+        "courier's wording.",
     )(reread_cmd)
 
 
@@ -36,7 +38,7 @@ def rebuild_rollups(ctx: typer.Context) -> None:
 
 def reread_cmd(
     ctx: typer.Context,
-    days: int = typer.Option(30, min=0, help="Also read the closed parcels whose last event is this recent."),
+    days: int = typer.Option(30, min=0, help="Also read the closed parcels whose last event is this recent (days)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would change; store nothing."),
     now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
@@ -45,7 +47,14 @@ def reread_cmd(
 
     app = ctx_app(ctx)
     when = resolve_now(now, app.settings)
-    result = reread(app.engine, app.settings.phrasebook, now=when, days=days, dry_run=dry_run)
+    evaluated: Counter[str] = Counter()
+
+    def rules(parcel_ids: list[int]) -> None:  # after each batch's commit: a stop keeps the rules of those done
+        summary = evaluate_all(app.engine, now=when, settings=app.settings, parcel_ids=parcel_ids)
+        for action in ("opened", "reopened", "escalated", "resolved"):
+            evaluated[action] += sum(getattr(summary, action).values())
+
+    result = reread(app.engine, app.settings.phrasebook, now=when, days=days, dry_run=dry_run, after_batch=rules)
     verb = "would change" if dry_run else "changed"
     typer.echo(
         f"read {result.events_read:,} events of {result.parcels_read:,} parcels again: {verb} "
@@ -59,9 +68,7 @@ def reread_cmd(
         ]
         emit(rows, ["direction", "stored_status", "read_status", "events"], Format.table)
     if result.changed_parcel_ids:
-        summary = evaluate_all(app.engine, now=when, settings=app.settings, parcel_ids=result.changed_parcel_ids)
         typer.echo(
-            f"rules over those parcels: {sum(summary.opened.values())} opened, "
-            f"{sum(summary.reopened.values())} reopened, {sum(summary.escalated.values())} escalated, "
-            f"{sum(summary.resolved.values())} resolved"
+            f"rules over those parcels: {evaluated['opened']} opened, {evaluated['reopened']} reopened, "
+            f"{evaluated['escalated']} escalated, {evaluated['resolved']} resolved"
         )
