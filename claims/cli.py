@@ -152,6 +152,8 @@ def propose(
     )
     total = sum(summary.proposed.values())
     typer.echo(f"proposed {total} claims ({summary.needs_config} need configuration), expired {summary.expired}")
+    if summary.windows_set:
+        typer.echo(f"{summary.windows_set} drafts now have a filing window (their parcel's order time came since)")
     for claim_type, count in summary.proposed.most_common():
         typer.echo(f"  {claim_type}: {count}")
 

@@ -19,8 +19,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from claims.claimable import UNFILED_STATES
-from claims.engine import FREIGHT_INSURANCE, ClaimInputs, Compensation, compute_compensation, compute_insurance
-from claims.formula import dumps, part
+from claims.engine import (
+    FREIGHT_INSURANCE,
+    ClaimInputs,
+    Compensation,
+    compute_compensation,
+    compute_insurance,
+    filing_window,
+)
+from claims.formula import dumps, loads, part
 from claims.proposals import PROPOSAL_KINDS, decide, insured_return
 from claims.tables import ClaimTables
 from tracker.errors import TrackerError
@@ -48,6 +55,7 @@ class ProposeSummary:
     proposed: Counter[str] = field(default_factory=Counter)
     needs_config: int = 0
     expired: int = 0
+    windows_set: int = 0  # drafted with no filing window, given one now (fill_windows)
     skipped: list[str] = field(default_factory=list)  # why a flag proposed nothing
 
 
@@ -133,8 +141,10 @@ def _insert_new(engine: Engine, rows: list[dict[str, Any]], *, actor: str, now: 
 
 
 def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = "claims") -> ProposeSummary:
-    """Draft the claims that open flags call for (one per parcel and type), after expiring overdue drafts."""
-    summary = ProposeSummary(expired=expire_due(engine, now=now, actor=actor))
+    """Draft the claims that open flags call for (one per parcel and type), after giving a window to the
+    drafts whose parcel has its order time now and expiring the overdue ones."""
+    windows_set = fill_windows(engine, tables=tables, now=now, actor=actor)
+    summary = ProposeSummary(expired=expire_due(engine, now=now, actor=actor), windows_set=windows_set)
     with engine.connect() as conn:
         found = conn.execute(
             select(FLAG.c.kind, FLAG.c.parcel_id, PARCEL)
@@ -445,6 +455,49 @@ def reject_claim(engine: Engine, *, claim_id: int, reason: str, actor: str, now:
 
 def withdraw_claim(engine: Engine, *, claim_id: int, actor: str, now: datetime, note: str = "") -> dict[str, Any]:
     return _move(engine, claim_id, ClaimState.withdrawn, actor=actor, now=now, values={}, detail={"note": note})
+
+
+def fill_windows(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = "claims") -> int:
+    """Unfiled courier claims drafted with no filing window (their parcel had neither an order nor a release
+    time) get one once their parcel has it (an order export imported since): the window the claim table
+    version they were computed with gives, as at drafting, and their formula loses its "window unknown" line.
+    A window already set is never moved. Returns how many; each gets an audit line."""
+    query = (
+        select(CLAIM.c.id, CLAIM.c.claim_type, CLAIM.c.table_version, CLAIM.c.formula, PARCEL)
+        .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+        .where(
+            CLAIM.c.state.in_(OPEN_STATES),
+            CLAIM.c.filing_closes_at.is_(None),
+            CLAIM.c.claim_type != FREIGHT_INSURANCE,  # 大运险 has no filing window
+            or_(PARCEL.c.order_created_at.is_not(None), PARCEL.c.paid_at.is_not(None), PARCEL.c.issued_at.is_not(None)),
+        )
+    )
+    count = 0
+    with engine.begin() as conn:
+        for row in conn.execute(query).all():
+            found = dict(row._mapping)
+            claim_id, claim_type = found.pop("id"), found.pop("claim_type")
+            version, formula = found.pop("table_version"), found.pop("formula")
+            parcel = {**found, "id": row._mapping[PARCEL.c.id]}
+            try:
+                table = tables.table_version(version) if version else tables.table_at(None)
+                opens, closes = filing_window(claim_type, table, inputs_for(parcel), tables.tz)
+            except (KeyError, ValueError):  # a type or version no longer configured: left as it is
+                continue
+            if closes is None:
+                continue
+            parts = loads(formula)
+            kept = formula if parts is None else dumps(p for p in parts if p.get("k") != "no_window")
+            conn.execute(
+                CLAIM.update()
+                .where(CLAIM.c.id == claim_id, CLAIM.c.filing_closes_at.is_(None))
+                .values(filing_opens_at=opens, filing_closes_at=closes, formula=kept, updated_at=now)
+            )
+            record_audit(conn, at=now, actor=actor, action="claim.window_set", entity="claim", entity_id=claim_id,
+                         detail={"filing_opens_at": local_time(opens, tables.tz),
+                                 "filing_closes_at": local_time(closes, tables.tz)})  # fmt: skip
+            count += 1
+    return count
 
 
 def expire_due(engine: Engine, *, now: datetime, actor: str = "claims") -> int:

@@ -294,6 +294,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "claim.rejected": ("理赔被驳回", "Claim rejected"),
     "claim.withdrawn": ("撤回理赔", "Claim withdrawn"),
     "claim.expired": ("理赔过期", "Claim expired"),
+    "claim.window_set": ("补定申请期限", "Filing window set"),
     **{f"fact.{k}": (f"记录: {zh}", f"Recorded: {en}") for k, (zh, en) in FACTS.items()},
     "login": ("登录看板", "Logged in"),
     "login_failed": ("登录失败", "Login failed"),
@@ -352,6 +353,8 @@ DETAIL_KEYS: dict[str, tuple[str, str]] = {
     "rejected_rows": ("拒绝行数", "rejected rows"),
     "return_cases": ("退货记录", "return cases"),
     "parcels_stored": ("已保存包裹", "parcels stored"),
+    "filing_opens_at": ("可申请日期", "filing opens"),
+    "filing_closes_at": ("申请截止", "filing closes"),
 }
 
 # fixed phrases the code writes into an audit detail (claims.service.expire_due)

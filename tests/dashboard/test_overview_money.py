@@ -186,7 +186,7 @@ def test_a_claim_to_file_without_a_window_says_its_deadline_is_unknown(board_db,
     seed_claims(engine, now, rows)
     table = ledger_rows(ledger({"courier": "ems"}))
     window = dict(zip(table["运单号"], table["申请期限"], strict=True))
-    unknown = "未知: 缺少下单/下发时间, 请核对快递的理赔期限"
+    unknown = "未知: 缺少下单/下发时间, 请核对快递的理赔期限 (导入订单后, 下次生成理赔时补定)"
     assert {w: window[w] for w in ("EMS01", "EMS02", "EMS03", "EMS04")} == {
         "EMS01": unknown,
         "EMS02": unknown,
