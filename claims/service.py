@@ -479,25 +479,39 @@ def fill_windows(engine: Engine, *, tables: ClaimTables, now: datetime, actor: s
             claim_id, claim_type = found.pop("id"), found.pop("claim_type")
             version, formula = found.pop("table_version"), found.pop("formula")
             parcel = {**found, "id": row._mapping[PARCEL.c.id]}
-            try:
-                table = tables.table_version(version) if version else tables.table_at(None)
-                opens, closes = filing_window(claim_type, table, inputs_for(parcel), tables.tz)
+            inputs = inputs_for(parcel)
+            try:  # the version the claim was computed with (else the one at its anchor, as compute_compensation)
+                anchor = inputs.order_issued_at or inputs.order_created_at
+                table = tables.table_version(version) if version else tables.table_at(anchor)
+                opens, closes = filing_window(claim_type, table, inputs, tables.tz)
             except (KeyError, ValueError):  # a type or version no longer configured: left as it is
                 continue
             if closes is None:
                 continue
-            parts = loads(formula)
-            kept = formula if parts is None else dumps(p for p in parts if p.get("k") != "no_window")
-            conn.execute(
+            changed = conn.execute(
                 CLAIM.update()
-                .where(CLAIM.c.id == claim_id, CLAIM.c.filing_closes_at.is_(None))
-                .values(filing_opens_at=opens, filing_closes_at=closes, formula=kept, updated_at=now)
-            )
+                .where(CLAIM.c.id == claim_id, CLAIM.c.filing_closes_at.is_(None), CLAIM.c.state.in_(OPEN_STATES))
+                .values(filing_opens_at=opens, filing_closes_at=closes, formula=_known_window(formula), updated_at=now)
+            ).rowcount
+            if changed != 1:  # filed, or given its window by another run, meanwhile
+                continue
             record_audit(conn, at=now, actor=actor, action="claim.window_set", entity="claim", entity_id=claim_id,
                          detail={"filing_opens_at": local_time(opens, tables.tz),
                                  "filing_closes_at": local_time(closes, tables.tz)})  # fmt: skip
             count += 1
     return count
+
+
+# how formulas stored as text (before they were stored as parts) ended when the window was unknown
+_NO_WINDOW_TEXT = "; filing window unknown: no order time"
+
+
+def _known_window(formula: str | None) -> str | None:
+    """A stored formula without its "window unknown" line (parts; or the text older versions stored)."""
+    parts = loads(formula)
+    if parts is None:
+        return None if formula is None else formula.replace(_NO_WINDOW_TEXT, "")
+    return dumps(p for p in parts if p.get("k") != "no_window")
 
 
 def expire_due(engine: Engine, *, now: datetime, actor: str = "claims") -> int:
@@ -624,6 +638,10 @@ def set_input(
     except ValueError as exc:
         raise TrackerError(f"claim {claim_id}: {exc}") from None
     state = ClaimState.needs_config if comp.missing else ClaimState.draft
+    # a claim drafted with no window gets the one its parcel gives now (as fill_windows); a window set never moves
+    window = {}
+    if claim["filing_closes_at"] is None and comp.filing_closes is not None:
+        window = {"filing_opens_at": comp.filing_opens, "filing_closes_at": comp.filing_closes}
     with engine.begin() as conn:
         changed = conn.execute(
             CLAIM.update()
@@ -634,6 +652,7 @@ def set_input(
                 formula=dumps(comp.parts),  # shown in each reader's language (claims/formula.py)
                 missing=", ".join(comp.missing) or None,
                 updated_at=now,
+                **window,
             )
         ).rowcount
         if changed != 1:

@@ -86,3 +86,37 @@ def test_a_draft_without_a_window_gets_one_once_its_order_time_is_known(engine: 
         lines = conn.execute(select(AUDIT.c.detail).where(AUDIT.c.action == "claim.window_set")).scalars().all()
     assert {"filing_opens_at": "2026-11-17 10:00", "filing_closes_at": "2027-11-10 10:00"} in lines
     assert service.propose(engine, tables=tables, now=later).windows_set == 0  # nothing to set twice
+
+
+def test_only_unfiled_claims_get_a_window_and_old_text_formulas_lose_the_unknown_line(
+    engine: Engine, tables: ClaimTables
+) -> None:
+    """A filed claim keeps what it was filed with; a formula stored as text by an older version loses its
+    "window unknown" clause; `claims set-input` gives the window too when the parcel has its time by then."""
+    for waybill in ("YT7400000000011", "YT7400000000012", "YT7400000000013"):
+        _lost(engine, waybill)
+    service.propose(engine, tables=tables, now=NOW)
+    ids = {w: c["id"] for w, c in _claims(engine).items()}
+    with engine.begin() as conn:
+        conn.execute(CLAIM.update().where(CLAIM.c.id == ids["YT7400000000011"]).values(state="filed", filed_at=NOW))
+        conn.execute(
+            CLAIM.update()
+            .where(CLAIM.c.id == ids["YT7400000000012"])
+            .values(formula="268.50 goods value; filing window unknown: no order time")
+        )
+    issued = datetime(2026, 11, 10, 2, tzinfo=UTC)
+    repo.upsert_parcels(
+        engine,
+        [ParcelFacts(courier="yto", waybill=w, issued_at=issued) for w in ids],
+        now=NOW,
+    )
+    later = NOW + timedelta(hours=1)
+    service.set_input(engine, claim_id=ids["YT7400000000013"], tables=tables, actor="lead", now=later,
+                      goods_value=D("300.00"))  # fmt: skip
+    set_by_hand = _claims(engine)["YT7400000000013"]
+    assert set_by_hand["filing_closes_at"] is not None and set_by_hand["amount"] == D("300.00")
+    assert service.propose(engine, tables=tables, now=later).windows_set == 1  # the text formula's claim alone
+    claims = _claims(engine)
+    assert claims["YT7400000000011"]["filing_closes_at"] is None  # filed: left as it was filed
+    assert claims["YT7400000000012"]["formula"] == "268.50 goods value"
+    assert claims["YT7400000000012"]["filing_closes_at"] == set_by_hand["filing_closes_at"]
