@@ -138,7 +138,11 @@ def _print_compensation(comp: Compensation, fmt: str, tz) -> None:  # type: igno
     typer.echo(f"  table {comp.table_version}")
 
 
-@claims_app.command("propose", help="Draft the claims that open flags call for; expire overdue drafts.")
+@claims_app.command(
+    "propose",
+    help="Draft the claims that open flags call for; give a filing window to the drafts whose parcel has its order "
+    "time now; expire overdue drafts.",
+)
 def propose(
     ctx: typer.Context,
     now: str | None = typer.Option(None, help=NOW_HELP),

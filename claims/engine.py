@@ -169,8 +169,7 @@ def compute_compensation(
     version it was computed with); default the one in effect at the claim's anchor."""
     if claim_type == FREIGHT_INSURANCE:
         raise ValueError("freight insurance depends on a category: use compute_insurance")
-    anchor = inputs.order_issued_at or inputs.order_created_at
-    table = tables.table_version(version) if version else tables.table_at(anchor)
+    table = tables.table_for(version, inputs.order_issued_at or inputs.order_created_at)
     if claim_type not in table.types:
         raise ValueError(f"unknown claim type {claim_type!r} (one of {', '.join(table.types)}, {FREIGHT_INSURANCE})")
     kind = table.types[claim_type]

@@ -480,9 +480,8 @@ def fill_windows(engine: Engine, *, tables: ClaimTables, now: datetime, actor: s
             version, formula = found.pop("table_version"), found.pop("formula")
             parcel = {**found, "id": row._mapping[PARCEL.c.id]}
             inputs = inputs_for(parcel)
-            try:  # the version the claim was computed with (else the one at its anchor, as compute_compensation)
-                anchor = inputs.order_issued_at or inputs.order_created_at
-                table = tables.table_version(version) if version else tables.table_at(anchor)
+            try:  # the table the claim was computed with, as compute_compensation chose it
+                table = tables.table_for(version, inputs.order_issued_at or inputs.order_created_at)
                 opens, closes = filing_window(claim_type, table, inputs, tables.tz)
             except (KeyError, ValueError):  # a type or version no longer configured: left as it is
                 continue
@@ -495,11 +494,26 @@ def fill_windows(engine: Engine, *, tables: ClaimTables, now: datetime, actor: s
             ).rowcount
             if changed != 1:  # filed, or given its window by another run, meanwhile
                 continue
-            record_audit(conn, at=now, actor=actor, action="claim.window_set", entity="claim", entity_id=claim_id,
-                         detail={"filing_opens_at": local_time(opens, tables.tz),
-                                 "filing_closes_at": local_time(closes, tables.tz)})  # fmt: skip
+            _audit_window(conn, claim_id, opens, closes, tables=tables, actor=actor, now=now)
             count += 1
     return count
+
+
+def _audit_window(
+    conn: Connection,
+    claim_id: int,
+    opens: datetime | None,
+    closes: datetime | None,
+    *,
+    tables: ClaimTables,
+    actor: str,
+    now: datetime,
+) -> None:
+    """The audit line of a window given to a claim drafted without one, its dates in the shop's zone."""
+    detail = {"filing_opens_at": local_time(opens, tables.tz), "filing_closes_at": local_time(closes, tables.tz)}
+    record_audit(
+        conn, at=now, actor=actor, action="claim.window_set", entity="claim", entity_id=claim_id, detail=detail
+    )
 
 
 # how formulas stored as text (before they were stored as parts) ended when the window was unknown
@@ -661,4 +675,6 @@ def set_input(
                      detail={"inputs": {k: str(v) for k, v in values.items()}, "from": claim["state"],
                              "state": str(state), "amount": None if comp.amount is None else str(comp.amount),
                              "table_version": claim["table_version"]})  # fmt: skip
+        if window:
+            _audit_window(conn, claim_id, comp.filing_opens, comp.filing_closes, tables=tables, actor=actor, now=now)
     return get_claim(engine, claim_id)

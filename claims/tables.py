@@ -201,6 +201,10 @@ class ClaimTables:
                     return table
         return self.courier_tables[0]
 
+    def table_for(self, version: str | None, anchor: datetime | None) -> CourierTable:
+        """A claim's courier table: the version it was computed with, else the one in effect at its anchor."""
+        return self.table_version(version) if version else self.table_at(anchor)
+
     def table_version(self, version: str) -> CourierTable:
         """The courier table of this version (a claim keeps the version it was computed with)."""
         for table in self.courier_tables:

@@ -189,7 +189,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "window_unknown": (
         "未知: 缺少下单/下发时间, 请核对快递的理赔期限 (导入订单后, 下次生成理赔时补定)",
         "Unknown: the order or release time is missing; check the courier's deadline "
-        "(set by the next claims propose once the order is imported)",
+        "(set when claims are next proposed, once the order is imported)",
     ),
     "days_left_n": ("剩 {n} 天", "{n} days left"),
     "reference_no": ("理赔单号", "Reference no."),

@@ -136,3 +136,27 @@ def test_the_command_says_what_changed_in_words_and_runs_the_rules(sqlite_engine
     assert done.exit_code == 0, done.output
     assert "changed 3 events, 3 parcels' status" in done.output
     assert "rules over those parcels: 2 opened" in done.output
+
+
+def test_a_shop_signature_read_wrongly_is_undone_by_a_negation_added_since(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A return stored delivered because its words named the shop, until a negation now says they do not: read
+    again both ways, it is returned again (and its parcel with it)."""
+    from tracker.phrases import load_phrasebook
+    from tracker.settings import PROJECT_ROOT
+
+    words = "退件已签收，商家已签收失败件"  # read delivered by the book before the negation below
+    upsert_parcels(engine, [ParcelFacts(courier="yto", waybill="YT7300000000021", direction=Direction.ret)], now=NOW)
+    loose = (
+        (PROJECT_ROOT / "config" / "phrases.toml").read_text(encoding="utf-8").replace('"签收(?:失败|异常|前|后)",', "")
+    )
+    (tmp_path / "phrases.toml").write_text(loose, encoding="utf-8")
+    before = load_phrasebook(tmp_path / "phrases.toml")
+    said = before.classify(words)
+    assert said is S.returned and before.on_return_parcel(str(said), words) == "delivered"
+    events = (_event(50, S.picked_up, PICKED), _event(5, said, words))
+    reply = ParsedWaybill("kuaidi100", "YT7300000000021", "yuantong", "yto", events, None)
+    ingest(engine, [reply], now=NOW, source="kuaidi100", phrases=before)
+    assert _parcels(engine)["YT7300000000021"][0] == "delivered"
+    done = reread(engine, default_phrasebook(), now=NOW, days=30)
+    assert dict(done.moves) == {("return", "delivered", "returned"): 1}
+    assert _parcels(engine)["YT7300000000021"][:2] == ("returned", False)

@@ -247,11 +247,17 @@ def _ingest_batch(
         if not now_is[_IS_OPEN]:
             closed.append(pid)
     _update_snapshots(conn, updates, heard, now, lite)
+    _upkeep(conn, ids, retext, delivered, closed)
+
+
+def _upkeep(conn: Connection, ids: list[int], retext: list[int], delivered: list[int], closed: list[int]) -> None:
+    """What follows new snapshots: the rules' text marks (`retext`), the flags' copy of each parcel's last update
+    (the board's ageing), the scorecards' days of the parcels with a new delivery time, and the leases of the
+    closed parcels: a closed parcel is never polled again, so a lease on it means nothing, and one left by a
+    worker killed between this write and its schedule() would never be cleared."""
     rollups.mark_text_changed(conn, retext)
-    rollups.refresh_last_update(conn, ids)  # the flags' copy of each parcel's last update (the board's ageing)
+    rollups.refresh_last_update(conn, ids)
     scorecard_days.mark_parcels(conn, delivered)
-    # a closed parcel is never polled again: a lease on it means nothing, and one left by a worker killed
-    # between this write and its schedule() would never be cleared
     if closed:
         free = update(PARCEL).where(PARCEL.c.id.in_(closed), PARCEL.c.lease_until.is_not(None))
         conn.execute(free.values(lease_until=None, lease_owner=None))
@@ -288,12 +294,7 @@ def refresh_snapshots(conn: Connection, ids: Sequence[int], *, now: datetime) ->
             delivered.append(pid)
         if not now_is[_IS_OPEN]:
             closed.append(pid)
-    rollups.mark_text_changed(conn, retext)
-    rollups.refresh_last_update(conn, changed)
-    scorecard_days.mark_parcels(conn, delivered)
-    if closed:
-        free = update(PARCEL).where(PARCEL.c.id.in_(closed), PARCEL.c.lease_until.is_not(None))
-        conn.execute(free.values(lease_until=None, lease_owner=None))
+    _upkeep(conn, changed, retext, delivered, closed)
     return changed
 
 

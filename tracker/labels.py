@@ -27,7 +27,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "stale": ("物流不更新", "No updates"),
     "overdue_unsigned": ("超时未签收", "Overdue, not signed"),
     "no_first_scan": ("发货无揽收", "No first scan"),
-    "lost": ("丢件", "Lost"),
+    "lost": ("快递报丢", "Reported lost"),  # the courier's word; a confirmed loss is the `lost` flag (丢件)
     "out_of_area": ("超区", "Out of area"),
     "returning": ("退回中", "Returning"),
     "returned": ("已退回", "Returned"),

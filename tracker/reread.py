@@ -10,7 +10,9 @@ whose last event is within `days`):
   stored text is not always all that was read (Kdniao reads a trace's remark with its station text and stores
   the station text), so a reading cannot be redone from it;
 - a buyer's return parcel's events, whatever decided them, are read for its direction, as the ingest reads
-  new ones (PhraseBook.on_return_parcel: the shop's signature is the return's delivery);
+  new ones (PhraseBook.on_return_parcel: the shop's signature is the return's delivery); a word-only event
+  that this made delivered is read again both ways, so a negation added since (商家拒绝签收) makes it
+  `returned` again;
 - each parcel whose events changed gets its snapshot recomputed from all its events, as the ingest does
   (tracker.ingest.refresh_snapshots), and `after_batch` (the CLI: the rules) runs over those parcels.
 
@@ -29,14 +31,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, or_, select, true, update
 
-from tracker.ingest import refresh_snapshots
-from tracker.phrases import PhraseBook
-from tracker.status import Direction, TrackingStatus
+from tracker.ingest import RETURN, UNKNOWN, refresh_snapshots
+from tracker.phrases import DELIVERED, RETURNED, PhraseBook
+from tracker.status import TrackingStatus
 from tracker.storage.tables import EVENT, PARCEL
 
 BATCH = 1000  # parcels per transaction
-RETURN = str(Direction.ret)
-UNKNOWN = str(TrackingStatus.unknown)
 
 
 @dataclass
@@ -100,10 +100,14 @@ def reread(
 def _read(phrases: PhraseBook, stored: str, raw_code: str | None, text: str | None, direction: str) -> str:
     """An event's status read again (the module's docstring says which ones change)."""
     status = stored
+    said = None if raw_code else phrases.classify(text)
     if stored == UNKNOWN and not raw_code:
-        said = phrases.classify(text)
         status = UNKNOWN if said is None else str(said)
-    return phrases.on_return_parcel(status, text) if direction == RETURN else status
+    if direction != RETURN:
+        return status
+    if status == DELIVERED and said is TrackingStatus.returned:
+        status = RETURNED  # the words read `returned` and the direction made them delivered: that step again
+    return phrases.on_return_parcel(status, text)
 
 
 def _watched(engine: Engine, since: datetime, batch: int) -> Iterator[list[int]]:

@@ -115,6 +115,11 @@ def test_only_unfiled_claims_get_a_window_and_old_text_formulas_lose_the_unknown
                       goods_value=D("300.00"))  # fmt: skip
     set_by_hand = _claims(engine)["YT7400000000013"]
     assert set_by_hand["filing_closes_at"] is not None and set_by_hand["amount"] == D("300.00")
+    with engine.connect() as conn:
+        actions = conn.execute(
+            select(AUDIT.c.action).where(AUDIT.c.entity == "claim", AUDIT.c.entity_id == ids["YT7400000000013"])
+        ).scalars()
+        assert "claim.window_set" in list(actions)  # as propose records it
     assert service.propose(engine, tables=tables, now=later).windows_set == 1  # the text formula's claim alone
     claims = _claims(engine)
     assert claims["YT7400000000011"]["filing_closes_at"] is None  # filed: left as it was filed

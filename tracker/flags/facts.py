@@ -100,7 +100,8 @@ def record_fact(
 def confirm_loss(
     engine: Engine, *, waybill: str, actor: str, now: datetime, courier: str | None = None, note: str | None = None
 ) -> int:
-    """The courier confirmed the loss: the parcel is final (lost) and a `lost` flag opens."""
+    """The courier confirmed the loss: the parcel is final for the rules (its time-based flags resolve) and a
+    `lost` flag opens. It is still polled, in case it turns up."""
     return record_fact(
         engine,
         waybill=waybill,

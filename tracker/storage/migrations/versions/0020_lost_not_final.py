@@ -1,9 +1,10 @@
 """a loss the provider or the courier's words report is no longer a final status: such a parcel stays open and
 polled, as a courier may find it again; a person's confirmation (fact loss_confirmed) makes it final for the
-rules (tracker.status.FINAL_STATUSES). The open return parcels' index drops 'lost' from its predicate, and the
-parcels their status 'lost' closed before, shipped (or imported) within RETIRE_DAYS, are opened again, as the
-ingest now leaves them, and due at once: the poller reads them and sets their next poll itself. Older ones stay
-closed: they would no longer be polled (retire_days) and would only raise stale flags, all at once.
+rules (tracker.rules.common.is_final; tracker.status.FINAL_STATUSES no longer lists `lost`). The open return
+parcels' index drops 'lost' from its predicate, and the parcels their status 'lost' closed before, shipped (or
+imported) within RETIRE_DAYS, are opened again, as the ingest now leaves them, and due at once: the poller
+reads them and sets their next poll itself. Older ones stay closed: they would no longer be polled
+(retire_days) and would only raise stale flags, all at once.
 
 Revision ID: 0020_lost_not_final
 Revises: 0019_flag_action_key
