@@ -86,3 +86,31 @@ def test_only_a_confirmed_loss_is_final(db, settings) -> None:  # type: ignore[n
     db.fact(pid, str(FactKind.loss_confirmed), NOW)
     evaluate_all(db.engine, now=NOW + H, settings=settings)
     assert _flags(db, pid) == {FlagKind.stale: "resolved", FlagKind.lost_suspected: "resolved", FlagKind.lost: "open"}
+
+
+def test_a_surface_mail_return_confirmed_lost_raises_nothing_more(db, settings, view, policy) -> None:  # type: ignore[no-untyped-def]
+    """A buyer's return sent by surface mail (KA...) that the courier reported lost stays open and flagged as
+    surface mail; once a person confirms the loss it is final for that rule too, on the pure and the SQL path."""
+    from tracker.rules import RULES
+    from tracker.rules.model import Fact
+
+    rule = {r.kind: r.evaluate for r in RULES}[FlagKind.return_surface_mail]
+    reported = {"direction": "return", "is_open": True, "status": TrackingStatus.lost, "waybill": "KA710000000003"}
+    assert rule(view(**reported), now=NOW, policy=policy) is not None
+    confirmed = view(**reported, facts=(Fact(1, FactKind.loss_confirmed, NOW, {}),))
+    assert rule(confirmed, now=NOW, policy=policy) is None
+    pid = db.parcel(
+        created=NOW - 80 * H,
+        waybill="KA710000000003",
+        direction="return",
+        order_id="OKA3",
+        status="lost",
+        is_open=True,
+        first_scan_at=NOW - 60 * H,
+        last_event_at=NOW - 10 * H,
+    )
+    evaluate_all(db.engine, now=NOW, settings=settings)
+    assert _flags(db, pid)[FlagKind.return_surface_mail] == "open"
+    db.fact(pid, str(FactKind.loss_confirmed), NOW)
+    evaluate_all(db.engine, now=NOW + H, settings=settings)
+    assert _flags(db, pid)[FlagKind.return_surface_mail] == "resolved"

@@ -400,6 +400,7 @@ def return_surface_mail(ctx: Context) -> Iterator[Select]:
                 PARCEL,
                 text(OPEN_RETURN),  # as ix_parcel_open_return_waybill's predicate (the parcel table alone)
                 or_(*(p.waybill.startswith(x, autoescape=True) for x in limits.surface_mail_prefixes)),
+                no_loss(),  # a confirmed loss is final (tracker.rules.common.is_final): few rows get here
                 *terms,
             )
         )
