@@ -462,9 +462,10 @@ def fill_windows(engine: Engine, *, tables: ClaimTables, now: datetime, actor: s
     time) get one once their parcel has it (an order export imported since): the window the claim table
     version they were computed with gives, as at drafting, and their formula loses its "window unknown" line.
     A window already set is never moved. Returns how many; each gets an audit line."""
+    claim = (CLAIM.c.id.label("claim_id"), CLAIM.c.claim_type, CLAIM.c.table_version, CLAIM.c.formula)
     query = (
-        select(CLAIM.c.id, CLAIM.c.claim_type, CLAIM.c.table_version, CLAIM.c.formula, PARCEL)
-        .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+        select(PARCEL, *claim)
+        .join_from(CLAIM, PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
         .where(
             CLAIM.c.state.in_(OPEN_STATES),
             CLAIM.c.filing_closes_at.is_(None),
@@ -475,11 +476,8 @@ def fill_windows(engine: Engine, *, tables: ClaimTables, now: datetime, actor: s
     count = 0
     with engine.begin() as conn:
         for row in conn.execute(query).all():
-            found = dict(row._mapping)
-            claim_id, claim_type = found.pop("id"), found.pop("claim_type")
-            version, formula = found.pop("table_version"), found.pop("formula")
-            parcel = {**found, "id": row._mapping[PARCEL.c.id]}
-            inputs = inputs_for(parcel)
+            claim_id, claim_type, version, formula = row.claim_id, row.claim_type, row.table_version, row.formula
+            inputs = inputs_for(dict(row._mapping))  # the parcel's columns (the claim's have other names)
             try:  # the table the claim was computed with, as compute_compensation chose it
                 table = tables.table_for(version, inputs.order_issued_at or inputs.order_created_at)
                 opens, closes = filing_window(claim_type, table, inputs, tables.tz)

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 
 from tracker.domain import TrackingEvent
-from tracker.phrases import PhraseBook, default_phrasebook
+from tracker.phrases import DELIVERED, PhraseBook, default_phrasebook
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, PRE_SCAN_STATUSES, Direction, TrackingStatus
 from tracker.storage import rollups, scorecard_days
@@ -436,9 +436,6 @@ def _match(parsed: ParsedWaybill, candidates: list[Parcel]) -> Parcel | None:
             if parcel[2] == parsed.courier:
                 return parcel
     return candidates[0] if len(candidates) == 1 else None
-
-
-DELIVERED = str(TrackingStatus.delivered)
 
 
 def snapshot_of(events: list[Entry], current: tuple[Any, ...]) -> tuple[Any, ...]:

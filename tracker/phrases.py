@@ -369,16 +369,7 @@ def load_phrasebook(path: Path) -> PhraseBook:
                 raise ConfigError(f"{where}: phrase {phrase!r} is also a phrase of status[{other[0]}] ({other[1]})")
             owner[key] = (index, rule.status)
         rules.append(rule)
-    boilerplate = data.get("boilerplate", {})
-    where = f"{path}: boilerplate"
-    if not isinstance(boilerplate, dict):
-        raise ConfigError(f"{where}: must be a table")
-    unknown = sorted(set(boilerplate) - _BOILERPLATE_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: patterns)")
-    patterns = _strings(boilerplate, "patterns", where)
-    for index, pattern in enumerate(patterns):
-        _check_pattern(pattern, f"{where}: patterns[{index}]")
+    patterns = _patterns_of(data, "boilerplate", _BOILERPLATE_KEYS, f"{path}: boilerplate")["patterns"]
     returns = _patterns_of(data, "return_parcel", _RETURN_PARCEL_KEYS, f"{path}: return_parcel")
     try:
         return PhraseBook(rules, patterns, returns["shop_signed"], returns["shop_signed_negations"])

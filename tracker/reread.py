@@ -33,7 +33,6 @@ from sqlalchemy import Engine, bindparam, or_, select, true, update
 
 from tracker.ingest import RETURN, UNKNOWN, refresh_snapshots
 from tracker.phrases import DELIVERED, RETURNED, PhraseBook
-from tracker.status import TrackingStatus
 from tracker.storage.tables import EVENT, PARCEL
 
 BATCH = 1000  # parcels per transaction
@@ -99,13 +98,13 @@ def reread(
 
 def _read(phrases: PhraseBook, stored: str, raw_code: str | None, text: str | None, direction: str) -> str:
     """An event's status read again (the module's docstring says which ones change)."""
-    status = stored
-    said = None if raw_code else phrases.classify(text)
-    if stored == UNKNOWN and not raw_code:
+    status, words_only = stored, not raw_code
+    if words_only and stored == UNKNOWN:
+        said = phrases.classify(text)
         status = UNKNOWN if said is None else str(said)
     if direction != RETURN:
         return status
-    if status == DELIVERED and said is TrackingStatus.returned:
+    if words_only and status == DELIVERED and phrases.classify(text) == RETURNED:
         status = RETURNED  # the words read `returned` and the direction made them delivered: that step again
     return phrases.on_return_parcel(status, text)
 
