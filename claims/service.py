@@ -426,8 +426,11 @@ def pay_claim(
         raise TrackerError(f"a payout is not negative, got {amount}", code="payout_negative", amount=amount)
     claim = get_claim(engine, claim_id)
     _require_amount(claim_id, claim, "paid")
-    detail = {"amount": str(amount), "expected": None if claim["amount"] is None else str(claim["amount"])}
-    detail["differs"] = claim["amount"] is None or amount != claim["amount"]
+    detail: dict[str, Any] = {
+        "amount": str(amount),
+        "expected": None if claim["amount"] is None else str(claim["amount"]),
+        "differs": claim["amount"] is None or amount != claim["amount"],
+    }
     return _move(
         engine,
         claim_id,

@@ -57,8 +57,9 @@ def keep(engine: Engine, provider: str, payload: str | bytes, error: str, *, now
                 )
                 return int(found)
             try:
-                row = conn.execute(
-                    insert(T).values(
+                new_id = conn.execute(
+                    insert(T)
+                    .values(
                         provider=provider,
                         digest=digest,
                         payload=data,
@@ -68,8 +69,9 @@ def keep(engine: Engine, provider: str, payload: str | bytes, error: str, *, now
                         received_at=now,
                         last_received_at=now,
                     )
-                )
-                return int(row.inserted_primary_key[0])
+                    .returning(T.c.id)
+                ).scalar_one()
+                return int(new_id)
             except IntegrityError:
                 conn.rollback()
     raise RuntimeError(f"dead letter for {provider} could not be stored")  # pragma: no cover

@@ -128,15 +128,15 @@ def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> 
     duplicates: list[str] = []
     for index, name in enumerate(header):
         key = _norm_header(name)
-        canonical = lookup.get(key)
-        if not canonical:
+        field = lookup.get(key)
+        if not field:
             continue
         if key in seen:
             duplicates.append(f"{name!r} (columns {seen[key] + 1} and {index + 1})")
             continue
         seen[key] = index
-        if canonical not in columns:
-            columns[canonical] = index
+        if field not in columns:
+            columns[field] = index
     if duplicates:
         raise ImportFileError(f"row 1 (the header): duplicate column {', '.join(duplicates)}; keep one of each")
     if "waybill" not in columns:

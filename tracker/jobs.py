@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import procrastinate
 import psycopg
@@ -387,13 +388,14 @@ async def _run_procrastinate(
     the rate limits never hold up the next dispatch or the rules. With `queues` given, one worker on
     those. Returns (or raises) when either stops; the other is stopped with it."""
     cfg = rt.settings.providers.workers
-    common = {
+    common: dict[str, Any] = {
         "fetch_job_polling_interval": cfg.fetch_interval_seconds,
         "delete_jobs": "successful",
         "update_heartbeat_interval": cfg.heartbeat_seconds,
         "stalled_worker_timeout": cfg.stalled_seconds,
         "install_signal_handlers": False,
     }
+    runs: list[dict[str, Any]]
     if queues:
         runs = [{"name": rt.name, "queues": queues, "concurrency": concurrency or cfg.concurrency}]
     else:

@@ -435,7 +435,7 @@ async def run_once(
     for parcel in due:
         courier = settings.couriers.get(parcel.courier)
         provider = courier.provider if courier else None
-        if provider in fetchers:
+        if provider is not None and provider in fetchers:
             groups[provider].append(parcel)
         else:
             skipped[provider or f"unknown courier {parcel.courier}"] += 1

@@ -171,7 +171,7 @@ class _Receiver:
                 "no param field",
                 {"result": False, "returnCode": "400", "message": "缺少param"},
             )
-        if not kd100_verify(param, self.settings.providers.kuaidi100.salt, sign):
+        if not kd100_verify(param, self.settings.providers.of("kuaidi100").salt, sign):
             return self.reject(
                 "kuaidi100",
                 request,
@@ -192,7 +192,7 @@ class _Receiver:
         form = await read_form(request)
         data, sign = str(form.get("RequestData", "")), str(form.get("DataSign", ""))
         request_type = str(form.get("RequestType", ""))
-        config = self.settings.providers.kdniao
+        config = self.settings.providers.of("kdniao")
         ebid = config.ebusiness_id
         update_time = self.now().astimezone(self.settings.tz).strftime("%Y-%m-%d %H:%M:%S")
         nack = {"EBusinessID": ebid, "UpdateTime": update_time, "Success": False}
@@ -213,7 +213,7 @@ class _Receiver:
 
     async def track17(self, request: Request) -> Response:
         raw = await request.body()
-        if not t17_verify(raw, self.settings.providers.track17.key, request.headers.get("sign", "")):
+        if not t17_verify(raw, self.settings.providers.of("track17").key, request.headers.get("sign", "")):
             return self.reject(
                 "track17",
                 request,

@@ -206,6 +206,11 @@ def _well_formed(lines: list[str], fields: list[str], width: int | None) -> bool
     return strict == fields
 
 
+def _header_error(problem: BadRow | None) -> ImportFileError:
+    where = f", {problem.field}" if problem and problem.field else ""
+    return ImportFileError(f"row 1 (the header){where}: {problem.reason if problem else 'unreadable'}")
+
+
 def read_csv(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, Sequence[Any] | BadRow]]]:
     encoding = detect_encoding(path)
     fh = path.open(encoding=encoding, newline="", buffering=_CHUNK)
@@ -216,9 +221,9 @@ def read_csv(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[
         fh.close()
         raise ImportFileError("the file is empty")
     problem = first if isinstance(first, BadRow) else check_row(first, first, limits)
-    if problem:
+    if problem is not None or isinstance(first, BadRow):
         fh.close()
-        raise ImportFileError(f"row 1 (the header){', ' + problem.field if problem.field else ''}: {problem.reason}")
+        raise _header_error(first if isinstance(first, BadRow) else problem)
     header = [h.strip() for h in first]
 
     def numbered() -> Iterator[tuple[int, Sequence[Any] | BadRow]]:

@@ -59,13 +59,14 @@ if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale
 def choice(label: str, options: list[str], current: str | None, key: str, fmt=None) -> str:
     opts = [ANY, *options] if current in (None, "", *options) else [ANY, current, *options]
     fmt = fmt or (lambda v: v)
-    return st.selectbox(
+    picked = st.selectbox(
         b.t(label),
         opts,
         index=opts.index(current or ANY),
         key=key,
         format_func=lambda v: b.t("any") if v == ANY else fmt(v),
     )
+    return picked or ANY  # None only without options, and ANY is always one
 
 
 # charts part (issue 15 item 9): the filters folded (a phone shows the rows first), a line under them counting
@@ -183,9 +184,9 @@ for r in picked:  # the ticked rows' next action in full (a table cell cuts it o
 
 st.subheader(b.t("bulk_actions"))
 confirm_pending(b, "queue_table")
-c = st.columns([2, 2, 3])
-note = c[0].text_input(b.t("note"), key="q_note")
-to = c[1].text_input(b.t("assign_to"), key="q_to")
+inputs = st.columns([2, 2, 3])
+note = inputs[0].text_input(b.t("note"), key="q_note")
+to = inputs[1].text_input(b.t("assign_to"), key="q_to")
 buttons = st.columns(5)
 flag_ids = [r["flag_id"] for r in picked]
 waybills = [r["waybill"] for r in picked]

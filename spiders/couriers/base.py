@@ -27,6 +27,14 @@ class CourierPageSpider(scrapy.Spider):
             yield scrapy.Request(f"{self.base}/web/{self.courier}/{waybill}", cb_kwargs={"waybill": waybill})
 
     def parse(self, response: scrapy.http.Response, waybill: str) -> Iterable[WaybillPageItem]:
+        if not isinstance(response, scrapy.http.TextResponse):  # an image or a download: no page to read
+            self.logger.warning(
+                "%s %s: the courier's page is not text (%s); nothing read",
+                self.courier,
+                waybill,
+                response.headers.get("Content-Type"),
+            )
+            return
         yield WaybillPageItem(self.courier, waybill, self.parse_events(response.selector))
 
     @staticmethod

@@ -119,7 +119,7 @@ def _autonumber(settings):  # type: ignore[no-untyped-def]
     def ask(number: str) -> tuple[str, ...]:
         if failed:  # Kuaidi100 failed once: the rest of the file is not slowed by retries
             return ()
-        reply = ask_autonumber(settings.providers.kuaidi100, number, url=settings.detection.autonumber_url)
+        reply = ask_autonumber(settings.providers.of("kuaidi100"), number, url=settings.detection.autonumber_url)
         if reply.error and reply.error.startswith("failed"):
             failed.append(reply.error)
             err.print(
@@ -267,14 +267,14 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
 
     from tracker.alerts.service import run_alerts
     from tracker.flags.evaluate import evaluate_all
-    from tracker.storage.rows import FlagRow
+    from tracker.storage.tables import FLAG
 
     evaluate_all(app.engine, now=at, settings=app.settings)
     with app.engine.connect() as conn:
         rows = conn.execute(
-            select(FlagRow.kind, FlagRow.severity, func.count())
-            .where(FlagRow.state != "resolved")
-            .group_by(FlagRow.kind, FlagRow.severity)
+            select(FLAG.c.kind, FLAG.c.severity, func.count())
+            .where(FLAG.c.state != "resolved")
+            .group_by(FLAG.c.kind, FLAG.c.severity)
             .order_by(func.count().desc())
         ).all()
     typer.echo(f"open exceptions: {sum(r[2] for r in rows)}")

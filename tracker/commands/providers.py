@@ -173,8 +173,8 @@ def ingest_cmd(
     )
     counts = f"{stored.matched} matched, {stored.new_events} new events, {len(stored.unknown)} unknown"
     typer.echo(f"{file.name}: {counts}")
-    for waybill in stored.unknown:
-        typer.echo(f"  unknown waybill {waybill}: no parcel (or several couriers) with this number; nothing stored")
+    for number in stored.unknown:
+        typer.echo(f"  unknown waybill {number}: no parcel (or several couriers) with this number; nothing stored")
     unknown = set(stored.unknown)
     for waybill in result.waybills:
         if waybill.error and waybill.waybill and waybill.waybill not in unknown:
@@ -233,7 +233,7 @@ def detect(
     if found is None and ask:
         from tracker.providers.kuaidi100.client import ask_autonumber  # httpx: only when Kuaidi100 is asked
 
-        reply = ask_autonumber(settings.providers.kuaidi100, waybill, url=settings.detection.autonumber_url)
+        reply = ask_autonumber(settings.providers.of("kuaidi100"), waybill, url=settings.detection.autonumber_url)
         suggested = index.from_autonumber(reply.codes)
         if reply.error:
             typer.echo(f"asked Kuaidi100 autonumber: {reply.error}")

@@ -37,8 +37,8 @@ def load_views(engine: Engine, parcel_ids: Iterable[int]) -> dict[int, ParcelVie
     with engine.connect() as conn:
         rows = [r._mapping for r in conn.execute(select(*(PARCEL.c[f] for f in _FIELDS)).where(PARCEL.c.id.in_(ids)))]
         facts: dict[int, list[Fact]] = defaultdict(list)
-        for r in conn.execute(select(FACT).where(FACT.c.parcel_id.in_(ids)).order_by(FACT.c.id)):
-            facts[r.parcel_id].append(Fact(r.id, FactKind(r.kind), r.recorded_at, r.data or {}))
+        for fact in conn.execute(select(FACT).where(FACT.c.parcel_id.in_(ids)).order_by(FACT.c.id)):
+            facts[fact.parcel_id].append(Fact(fact.id, FactKind(fact.kind), fact.recorded_at, fact.data or {}))
         orders = {r["order_id"] for r in rows if r["order_id"]}
         returned_orders = set(
             conn.execute(
@@ -46,12 +46,14 @@ def load_views(engine: Engine, parcel_ids: Iterable[int]) -> dict[int, ParcelVie
             ).scalars()
         )
         waybills = {r["waybill"] for r in rows if r["direction"] == "return"}
-        buyers = dict(
+        buyers: dict[str, int] = dict(
             conn.execute(
                 select(RETURN_BUYER.c.waybill, func.count(RETURN_BUYER.c.buyer_id.distinct()))
                 .where(RETURN_BUYER.c.waybill.in_(waybills))
                 .group_by(RETURN_BUYER.c.waybill)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     for r in rows:
         values = {f: r[f] for f in _FIELDS}
