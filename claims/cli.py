@@ -96,7 +96,7 @@ def compute(
         if claim_type == FREIGHT_INSURANCE:
             if not category:
                 raise TrackerError("--category is required for freight_insurance")
-            comp = compute_insurance(inputs, category, "return" if scenario == "default" else scenario, tables)
+            comp = compute_insurance(inputs, category, scenario, tables)
         else:
             comp = compute_compensation(inputs, claim_type, scenario, tables)
     except ValueError as exc:
@@ -159,7 +159,7 @@ def propose(
     if summary.windows_set:
         typer.echo(f"{summary.windows_set} drafts now have a filing window (their parcel's order time came since)")
     for claim_type, count in summary.proposed.most_common():
-        typer.echo(f"  {claim_type}: {count}")
+        typer.echo(f"  {labels.claim_type_label(claim_type, 'en')}: {count}")
 
 
 @claims_app.command("list", help="List claims.")
@@ -223,7 +223,8 @@ def open_cmd(
         now=resolve_now(now, app.settings),
     )
     claim = service.get_claim(app.engine, claim_id)
-    typer.echo(f"claim {claim_id}: {claim['state']}, {claim['amount'] or '-'} ({show_formula(claim['formula'])})")
+    state = labels.state_label(claim["state"], "en")
+    typer.echo(f"claim {claim_id}: {state}, {claim['amount'] or '-'} ({show_formula(claim['formula'])})")
 
 
 @claims_app.command("file", help="Record that a claim was filed with the courier.")
@@ -305,10 +306,10 @@ def set_input_cmd(
         **given,
     )
     if claim["amount"] is None:
-        typer.echo(f"claim {claim_id}: still needs {claim['missing']} ({claim['formula']})")
+        typer.echo(f"claim {claim_id}: still needs {claim['missing']} ({show_formula(claim['formula'])})")
     else:
         typer.echo(
-            f"claim {claim_id}: {claim['amount']:,.2f} {claim['currency']} ({claim['formula']}), "
+            f"claim {claim_id}: {claim['amount']:,.2f} {claim['currency']} ({show_formula(claim['formula'])}), "
             f"table {claim['table_version']}, ready to file"
         )
 

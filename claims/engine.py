@@ -211,12 +211,20 @@ def compute_compensation(
     return Compensation(claim_type, scenario, known, table.currency, parts, (), opens, closes, table.version, known)
 
 
+def insurance_scenario(scenario: str) -> str:
+    """The 大运险 scenario a person names: none named ("default") is a buyer's return; ValueError for any
+    other than return or refusal."""
+    named = "return" if scenario == "default" else scenario
+    if named not in INSURANCE_SCENARIOS:
+        raise ValueError(f"freight insurance scenarios are return or refusal, not {scenario!r}")
+    return named
+
+
 def compute_insurance(inputs: ClaimInputs, category: str, scenario: str, tables: ClaimTables) -> Compensation:
     """聚划算大运险 payout per order: clamp(order amount × rate × (multiplier for a return, 1 for a refusal),
     min, max) by category and scenario, rounded once to 0.01 half-up (docs/claims.md)."""
     table = tables.insurance
-    if scenario not in INSURANCE_SCENARIOS:
-        raise ValueError(f"freight insurance scenarios are return or refusal, not {scenario!r}")
+    scenario = insurance_scenario(scenario)
     code = tables.category(category)
     cat = table.categories[code]
     amount = inputs.order_amount if inputs.order_amount is not None else inputs.goods_value

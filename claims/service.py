@@ -26,6 +26,7 @@ from claims.engine import (
     compute_compensation,
     compute_insurance,
     filing_window,
+    insurance_scenario,
 )
 from claims.formula import dumps, loads, part
 from claims.proposals import PROPOSAL_KINDS, decide, insured_return
@@ -89,6 +90,7 @@ def compensation_for(
                 f"freight-insurance table version {version!r} is no longer in config/claims "
                 f"(have {tables.insurance.version})"
             )
+        scenario = insurance_scenario(scenario)  # a wrong scenario is the caller's error, not a missing input
         category = parcel["category"] or ""
         try:
             return compute_insurance(inputs_for(parcel, **extra), category, scenario, tables)
@@ -233,6 +235,8 @@ def open_claim(
 ) -> int:
     """A person opens a claim of their choosing for a parcel; returns its id (an existing one is an error)."""
     parcel = _parcel(engine, parcel_id)
+    if claim_type == FREIGHT_INSURANCE:
+        _refuse_second_insurance(engine, parcel)
     try:
         comp = compensation_for(parcel, claim_type, scenario, tables, **extra)
     except ValueError as exc:
@@ -250,6 +254,26 @@ def open_claim(
     return created[0]
 
 
+def _insurance_holder(engine: Engine, parcel: dict[str, Any]) -> str | None:
+    """The other waybill of the parcel's order that holds its freight-insurance claim, if any (大运险 pays
+    once per order, as propose keeps it)."""
+    with engine.connect() as conn:
+        holder = _insurance_claimed(conn).get(parcel["order_id"] or f"#{parcel['id']}")
+    return holder if holder != parcel["waybill"] else None
+
+
+def _refuse_second_insurance(engine: Engine, parcel: dict[str, Any]) -> None:
+    holder = _insurance_holder(engine, parcel)
+    if holder is not None:
+        raise TrackerError(
+            f"waybill {parcel['waybill']}: freight insurance is claimed once per order, and this order's claim "
+            f"is on waybill {holder}",
+            code="insurance_claimed",
+            waybill=parcel["waybill"],
+            holder=holder,
+        )
+
+
 def open_claims(
     engine: Engine, *, parcel_ids: list[int], tables: ClaimTables, actor: str, now: datetime
 ) -> list[dict[str, Any]]:
@@ -265,6 +289,10 @@ def open_claims(
                 code="no_claim_flag",
                 waybill=parcel["waybill"],
             )
+        if any(claim_type == FREIGHT_INSURANCE for claim_type, _ in wanted) and _insurance_holder(engine, parcel):
+            wanted = [w for w in wanted if w[0] != FREIGHT_INSURANCE]
+            if not wanted:
+                _refuse_second_insurance(engine, parcel)
         rows = [
             _row(parcel, compensation_for(parcel, claim_type, scenario, tables), now) for claim_type, scenario in wanted
         ]
@@ -289,6 +317,8 @@ def preview_claims(engine: Engine, *, parcel_id: int, tables: ClaimTables, now: 
     parcel = _parcel(engine, parcel_id)
     with engine.connect() as conn:
         have = set(conn.execute(select(CLAIM.c.claim_type).where(CLAIM.c.parcel_id == parcel_id)).scalars())
+    if _insurance_holder(engine, parcel):  # the order's 大运险 claim is on another waybill
+        have.add(FREIGHT_INSURANCE)
     rows = [_row(parcel, compensation_for(parcel, t, s, tables), now) for t, s in _wanted(engine, parcel, tables)]
     return [r for r in rows if r["claim_type"] not in have]
 

@@ -472,6 +472,10 @@ LABELS.update(
             "运单 {waybill} 已有「{claim_type}」理赔",
             "Waybill {waybill} already has a {claim_type} claim",
         ),
+        "err_insurance_claimed": (
+            "运单 {waybill} 不能再申请大运险: 一个订单只理赔一次, 该订单的理赔在运单 {holder} 上",
+            "Waybill {waybill}: freight insurance pays once per order, and this order's claim is on waybill {holder}",
+        ),
         "err_no_claim_flag": (
             "运单 {waybill} 没有可发起理赔的未解决异常",
             "{waybill}: no unresolved exception that leads to a claim",

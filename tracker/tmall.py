@@ -20,7 +20,6 @@ class _Strict(BaseModel):
 class LateShipmentCompensation(_Strict):
     percent: Decimal = Field(gt=0, le=100)
     cap: Decimal = Field(ge=0)
-    claimable_after_hours: int = Field(gt=0)
     points_per_cny: int = Field(gt=0)
 
 

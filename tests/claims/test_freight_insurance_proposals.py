@@ -16,6 +16,7 @@ from sqlalchemy import Engine, insert, select
 from claims import service
 from claims.tables import ClaimTables, load_tables
 from tracker.domain import ParcelFacts
+from tracker.errors import TrackerError
 from tracker.settings import PROJECT_ROOT
 from tracker.status import Direction
 from tracker.storage import repo
@@ -171,3 +172,63 @@ def test_two_refused_parcels_of_one_order_claim_once(engine: Engine, tables: Cla
     assert "YT7600000000032: freight insurance is claimed once per order (YT7600000000031)" in summary.skipped
     again = service.propose(engine, tables=tables, now=NOW)
     assert again.proposed == {} and list(_claims(engine)) == ["YT7600000000031"]
+
+
+def test_a_person_cannot_open_a_second_insurance_claim_for_the_order(engine: Engine, tables: ClaimTables) -> None:
+    """一个订单只能理赔一次 (seed 002) holds for claims opened by hand too, not only for propose's: by type
+    (claims open) and from the parcel's flags (the board's 发起理赔), and the preview leaves it out."""
+    out = _parcel(engine, "YT7600000000031", "O31", "refused", **FRIDGE)
+    _flag(engine, out, "refused")
+    service.propose(engine, tables=tables, now=NOW)
+    back = _parcel(engine, "YT7600000000032", "O31", "delivered", direction=Direction.ret, **FRIDGE)
+    with pytest.raises(TrackerError) as err:
+        service.open_claim(
+            engine,
+            parcel_id=back,
+            claim_type="freight_insurance",
+            scenario="return",
+            tables=tables,
+            actor="lead",
+            now=NOW,
+        )
+    assert err.value.code == "insurance_claimed"
+    assert "YT7600000000032" in str(err.value) and "YT7600000000031" in str(err.value)
+    # the order's second parcel (a split shipment), refused too: its flag calls for the claim the order has
+    split = _parcel(engine, "YT7600000000033", "O31", "refused", **FRIDGE)
+    _flag(engine, split, "refused")
+    assert service.preview_claims(engine, parcel_id=split, tables=tables, now=NOW) == []
+    with pytest.raises(TrackerError) as err:
+        service.open_claims(engine, parcel_ids=[split], tables=tables, actor="lead", now=NOW)
+    assert err.value.code == "insurance_claimed"
+    assert _claims(engine) == {"YT7600000000031": ("freight_insurance", "refusal", D("230.93"))}
+
+
+def test_a_claim_opened_without_a_scenario_is_the_return(engine: Engine, tables: ClaimTables) -> None:
+    """`claims open --type freight_insurance` without --scenario is the buyer's return, as `claims compute`
+    reads it; a scenario that is neither return nor refusal is refused, not stored as a claim missing its
+    category (set-input could never mend it)."""
+    back = _parcel(engine, "YT7600000000041", "O41", "delivered", direction=Direction.ret, **FRIDGE)
+    claim_id = service.open_claim(
+        engine, parcel_id=back, claim_type="freight_insurance", scenario="default", tables=tables, actor="lead", now=NOW
+    )
+    claim = service.get_claim(engine, claim_id)
+    # 3,299.00 × 7% × 1.3 = 300.209 -> 300.21 (refrigerator, return)
+    assert (claim["scenario"], claim["state"], claim["amount"], claim["missing"]) == (
+        "return",
+        "draft",
+        D("300.21"),
+        None,
+    )
+    other = _parcel(engine, "YT7600000000042", "O42", "delivered", direction=Direction.ret, **FRIDGE)
+    with pytest.raises(TrackerError) as err:
+        service.open_claim(
+            engine,
+            parcel_id=other,
+            claim_type="freight_insurance",
+            scenario="refused",
+            tables=tables,
+            actor="lead",
+            now=NOW,
+        )
+    assert "return or refusal" in str(err.value) and "YT7600000000042" in str(err.value)
+    assert "YT7600000000042" not in _claims(engine)

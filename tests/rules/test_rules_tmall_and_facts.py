@@ -138,7 +138,6 @@ def test_tmall_toml_is_validated_naming_the_file_and_the_key(settings: Settings,
         "late_shipment_compensation": {
             "percent": "thirty",
             "cap": "500",
-            "claimable_after_hours": 72,
             "points_per_cny": 100,
         },
         "not_received": {"complaint_days": 15, "negotiate_hours": 72, "fixed_hours": 80, "extension_hours": 24},
