@@ -169,11 +169,13 @@ def list_cmd(
     courier: str | None = typer.Option(None, help="Courier slug."),
     limit: int = typer.Option(200, min=1),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or xlsx (> file.xlsx)."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     from claims import service
 
     app = ctx_app(ctx)
-    rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit)
+    at = resolve_now(now, app.settings)  # a draft whose window has closed reads expired, as in claims totals
+    rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit, now=at)
     rows = [{**r, "formula": show_formula(r.get("formula"))} for r in rows]  # stored as parts: in English here
     emit(rows, LIST_COLUMNS, fmt, tz=app.settings.tz, couriers=app.settings.couriers)
 
@@ -351,6 +353,7 @@ def export_cmd(
     out: Path = typer.Option(..., help="FILE.xlsx or FILE.csv"),
     state: str | None = typer.Option(None, help="Only claims in this state."),
     ids: str | None = typer.Option(None, help="Comma-separated claim ids."),
+    now: str | None = typer.Option(None, help=NOW_HELP),
 ) -> None:
     from claims import service
     from claims.export import export_claims
@@ -360,7 +363,7 @@ def export_cmd(
         wanted = [int(x) for x in ids.split(",")] if ids else None
     except ValueError:
         raise TrackerError(f"--ids: expected comma-separated numbers, got {ids!r}") from None
-    claims = service.list_claims(app.engine, state=state, ids=wanted, limit=100_000)
+    claims = service.list_claims(app.engine, state=state, ids=wanted, limit=100_000, now=resolve_now(now, app.settings))
     if not claims:
         raise TrackerError("no claims match")
     try:

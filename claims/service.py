@@ -29,6 +29,7 @@ from claims.engine import (
     insurance_scenario,
 )
 from claims.formula import dumps, loads, part
+from claims.money import state_at
 from claims.proposals import PROPOSAL_KINDS, decide, insured_return
 from claims.tables import ClaimTables
 from tracker.errors import TrackerError
@@ -589,7 +590,11 @@ def list_claims(
     closing_before: datetime | None = None,
     limit: int = 200,
     offset: int = 0,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
+    """Claims with their parcel's numbers. With `now`, each state as read then (claims.money.state_at: an
+    unfiled claim whose window has closed is expired, as the totals and the board count it), also for `state`."""
+    read_state = state_at(now)
     query = select(
         CLAIM,
         PARCEL.c.waybill,
@@ -597,9 +602,10 @@ def list_claims(
         PARCEL.c.goods_value,
         PARCEL.c.forward_freight,
         PARCEL.c.return_freight,
+        read_state.label("read_state"),
     ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
     if state:
-        query = query.where(CLAIM.c.state == state)
+        query = query.where(read_state == state)
     if courier:
         query = query.where(CLAIM.c.courier == courier)
     if ids:
@@ -608,7 +614,10 @@ def list_claims(
         query = query.where(CLAIM.c.state.in_(OPEN_STATES), CLAIM.c.filing_closes_at <= closing_before)
     query = query.order_by(CLAIM.c.filing_closes_at.is_(None), CLAIM.c.filing_closes_at, CLAIM.c.id)
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
+        rows = [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
+    for r in rows:
+        r["state"] = r.pop("read_state")
+    return rows
 
 
 def _local(at: datetime, tz: tzinfo) -> str:

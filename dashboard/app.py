@@ -28,9 +28,11 @@ st.html("<style>[data-testid='InputInstructions']{display:none}</style>")
 
 # The pages are registered before the login so the URL a person came with (an alert's deep link,
 # /parcel?waybill=X) stays the page's URL while they log in, and opens once they have.
-lang_problems = keep_language()  # ?lang=en: a reload or a shared link keeps the language
-b = board()
-try:  # a bad URL, an unreachable server or a missing SQLite file: one line, before anything reads it
+try:
+    # a config file that does not validate (an edit while the board runs is read within a minute), a bad
+    # database URL, an unreachable server or a missing SQLite file: one line, before anything reads them
+    lang_problems = keep_language()  # ?lang=en: a reload or a shared link keeps the language
+    b = board()
     _ = b.engine  # opening it is the check (a bare expression would be shown: Streamlit magic)
 except TrackerError as exc:
     st.error(streamlit_md(str(exc)))

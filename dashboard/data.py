@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, Engine, and_, case, func, literal, literal_colum
 from sqlalchemy.sql import ColumnElement, Select
 
 from claims.claimable import UNFILED_STATES, days_left
-from claims.money import claimable_where
+from claims.money import claimable_where, state_at
 from tracker.auth import LoginAttempt
 from tracker.flags import next_action
 from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_final
@@ -249,6 +249,7 @@ def alerts_today(engine: Engine, *, day_start: datetime) -> dict[str, int]:
 
 
 _UINT = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() would also take "１２", "1_0" and " 1"
+_ID = re.compile(r"[0-9]{1,18}")  # a row id: up to 18 digits fit the database's 64-bit integer
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
@@ -267,7 +268,7 @@ def parcel_ref(params: dict[str, Any], *, max_text: int = 200) -> tuple[int | No
     bigger number overflows the database's integer), a waybill a short text without control characters."""
     raw_id, waybill = params.get("id"), params.get("waybill")
     if raw_id not in (None, ""):
-        if _UINT.fullmatch(str(raw_id)) and len(str(raw_id)) <= 18:
+        if _ID.fullmatch(str(raw_id)):
             return int(str(raw_id)), None, None
         return None, None, ParamProblem("id", str(raw_id), "param_int", 10**18 - 1)
     if waybill not in (None, ""):
@@ -686,8 +687,8 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     where: list[Any] = []
     if f.state == CLAIMABLE:
         where.append(claimable_where(now or datetime.now(UTC)))
-    elif f.state:
-        where.append(CLAIM.c.state == f.state)
+    elif f.state:  # as read at `now`, as the totals above the ledger count (claims.money.state_at)
+        where.append(state_at(now) == f.state)
     if f.courier:
         where.append(CLAIM.c.courier == f.courier)
     if f.claim_type:
@@ -762,7 +763,7 @@ def claims_page(
             CLAIM.c.courier,
             CLAIM.c.claim_type,
             CLAIM.c.scenario,
-            CLAIM.c.state,
+            state_at(now).label("state"),
             CLAIM.c.amount,
             CLAIM.c.formula,
             CLAIM.c.missing,

@@ -213,7 +213,10 @@ def claims_xlsx(
             row["formula_text"] = formula_text(row, lang)
             yield row
 
-    named = [f"{t(k, lang)}: {_claim_filter_words(k, v, lang, couriers)}" for k, v in _filter_items(filters)]
+    named = [
+        f"{t(CLAIM_FILTER_NAMES.get(k, k), lang)}: {_claim_filter_words(k, v, lang, couriers)}"
+        for k, v in _filter_items(filters)
+    ]
     notes = _notes(lang, tz, now=now, total=total, limit=limit, filters=named)
     out = io.BytesIO()
     write_table(
@@ -240,9 +243,13 @@ def _filter_items(filters: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
+# the ledger's filters as its page names them (dashboard/views/claims.py), where the field's name is not the key
+CLAIM_FILTER_NAMES = {"text": "ledger_search", "closes_within_days": "closes_within"}
+
+
 def _claim_filter_words(key: str, value: Any, lang: str, couriers: Mapping[str, Any]) -> str:
     if key == "state":
-        return labels.state_label(value, lang)
+        return t("claimable_state", lang) if value == data.CLAIMABLE else labels.state_label(value, lang)
     if key == "courier":
         return labels.courier_name(couriers, value, lang)
     if key == "claim_type":

@@ -87,3 +87,19 @@ def tick(at: AppTest, scope: str, ids, *, id_label: str) -> AppTest:
     shown = [int(v) for v in table.value[id_label]]
     at.session_state[table.key] = {"selection": {"rows": [shown.index(i) for i in ids], "columns": [], "cells": []}}
     return at
+
+
+def test_a_config_file_that_does_not_validate_is_one_line_on_the_page(board_config, tmp_path, monkeypatch, now):
+    """An edit of board.toml or tracker.toml with a mistake, while the board runs, names the file and the key
+    on the page instead of a traceback."""
+    board_toml = board_config / "board.toml"
+    text = board_toml.read_text(encoding="utf-8")
+    assert "page_size = 50" in text
+    board_toml.write_text(text.replace("page_size = 50", "page_size = 0"), encoding="utf-8")
+    monkeypatch.setenv("TRACKER_CONFIG_DIR", str(board_config))
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'board.db'}")
+    monkeypatch.setenv("TRACKER_NOW", now.isoformat())
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception  # no traceback reaches the page
+    shown = " ".join(e.value for e in at.error).replace("\\", "")  # shown as text: Markdown escaped
+    assert "board.toml: page_size:" in shown

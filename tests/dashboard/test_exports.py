@@ -197,6 +197,39 @@ def test_ledger_export_holds_every_claim_with_money_as_yuan(many, now):
     _no_formulas(book)
 
 
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [
+        (
+            "zh",
+            "筛选条件: 运单号 / 订单号 / 理赔单号: ZTO; 状态: 可索赔(草稿, 申报期未过); 几天内截止(待提交, 0 = 不限): 3",
+        ),
+        (
+            "en",
+            "Filters: Waybill / order / reference no.: ZTO; State: Claimable (drafts in their window); "
+            "Closing within days (to file; 0 = any): 3",
+        ),
+    ],
+)
+def test_the_ledger_export_names_its_filters_as_the_ledger_does(many, now, lang, line):
+    """The notes sheet says which filters made the file in the ledger's own words: no field name, no state code."""
+    f = data.LedgerFilter(text="ZTO", state=data.CLAIMABLE, closes_within_days=3)
+    book, _ = _read(
+        claims_xlsx(
+            many,
+            now=now,
+            lang=lang,
+            tz=TZ,
+            couriers=COURIERS,
+            total=data.claims_count(many, f=f, now=now),
+            limit=SETTINGS.board.export_max_rows,
+            filters={"f": f},
+        )
+    )
+    notes = [r[0] for r in book.worksheets[1].iter_rows(values_only=True)]
+    assert line in notes, notes
+
+
 def test_the_pages_offer_the_whole_set_and_say_when_it_is_cut(board_db, board_config):
     from tests.dashboard.test_app import signed_in
 

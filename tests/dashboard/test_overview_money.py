@@ -194,3 +194,21 @@ def test_a_claim_to_file_without_a_window_says_its_deadline_is_unknown(board_db,
         "EMS04": "",
     }
     assert window["EMS06"].endswith(" ~ 2026-11-22 12:00")  # seed_ageing's draft: a window, shown as ever
+
+
+def test_each_state_figure_above_the_ledger_equals_the_list_its_filter_opens(money_board, now):
+    """The figures per state count a draft whose filing window has closed as expired (read at now); the
+    state filter, the rows' state and the command line's list read it the same way, before the daily
+    `claims propose` stores it so."""
+    engine, _, _ = money_board
+    figures = {r["state"]: r["n"] for r in data.claims_by_state(engine, now=now)}
+    assert figures["expired"] >= 2  # ZTO13, stored so, and seed_ageing's draft closed yesterday, read so
+    for state, n in figures.items():
+        f = data.LedgerFilter(state=state)
+        rows = data.claims_page(engine, f=f, now=now, limit=500)
+        assert len(rows) == n == data.claims_count(engine, f=f, now=now), state
+        assert {r["state"] for r in rows} == {state}
+    from claims import service
+
+    listed = service.list_claims(engine, state="expired", now=now)
+    assert len(listed) == figures["expired"] and {r["state"] for r in listed} == {"expired"}

@@ -66,6 +66,13 @@ def test_any_parameter_text_is_a_filter_or_a_named_problem(params: dict[str, str
     assert problem is None or problem.param in ("id", "waybill")
 
 
+@pytest.mark.parametrize("raw", ["1", "1234567890123", "9" * 18])
+def test_a_parcel_id_of_up_to_18_digits_is_read_as_the_warning_says(raw: str) -> None:
+    assert parcel_ref({"id": raw}) == (int(raw), None, None)
+    parcel_id, _, problem = parcel_ref({"id": "1" * 19})
+    assert parcel_id is None and problem is not None and problem.limit == 10**18 - 1
+
+
 def test_sidebar_search_with_a_nul_byte_or_a_huge_text_finds_nothing(board_db) -> None:
     at = _login()
     for text in ("SF1001\x00", "S" * 5000, "' OR 1=1 --"):
