@@ -20,6 +20,18 @@ PROPOSAL_KINDS: tuple[str, ...] = (
 )
 
 
+# what happened to the parcel, not a state it is in: a flag of these kinds that the rules resolved because the
+# parcel moved on (a refused parcel scanned 退回中, a damaged one delivered or sent back) still proposes its
+# claim in `claims propose` (claims.service.propose, lasting_refusal)
+LASTING_KINDS: tuple[str, ...] = (FlagKind.damaged, FlagKind.refused)
+
+# a refusal the rules no longer flag still proposes while the goods go back to the shop (seed 002 运费:
+# "导致用户拒签货物退回"); delivered after all, nothing came back
+REFUSAL_GOES_BACK = frozenset(
+    {str(TrackingStatus.refused), str(TrackingStatus.returning), str(TrackingStatus.returned)}
+)
+
+
 def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person: bool = False) -> tuple[str, str] | str:
     """(claim type, scenario) a flag of `kind` on `parcel` proposes, or why it proposes nothing.
 
@@ -59,8 +71,10 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
         # seed 002 pays 发货延迟 when the late shipment got the shop penalised (由于仓库发货延迟导致关联店铺被天猫或淘宝
         # 处罚): the buyer's 延迟发货 complaint upheld, which the data never says and the lead who opens it knows
         return "ship_delay", "default"
-    if kind == FlagKind.refused:
-        shipped, refused_at = parcel["shipped_at"], parcel["last_event_at"]
+    if kind == FlagKind.refused or (kind == FlagKind.returned and parcel.get("refused_at")):
+        # the refusal's own time (its first refused event, `refused_at`), else the last event's: a parcel back at
+        # the shop after a late refusal is the freight claim too, whether or not the refusal was ever flagged
+        shipped, refused_at = parcel["shipped_at"], parcel.get("refused_at") or parcel["last_event_at"]
         if shipped and refused_at and refused_at - shipped > timedelta(hours=proposals.late_delivery_hours):
             return "freight", "default"
         return "refused on time: no freight claim (the courier delivered within the promise)"

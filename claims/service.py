@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -30,13 +30,14 @@ from claims.engine import (
 )
 from claims.formula import dumps, loads, part
 from claims.money import state_at
-from claims.proposals import PROPOSAL_KINDS, decide, insured_return
+from claims.proposals import LASTING_KINDS, PROPOSAL_KINDS, REFUSAL_GOES_BACK, decide, insured_return
 from claims.tables import ClaimTables
 from tracker.errors import TrackerError
+from tracker.flags.diff import RULES_ACTOR
 from tracker.sheets import local_time
-from tracker.status import ClaimState, Direction, FlagState, TrackingStatus
+from tracker.status import ClaimState, Direction, FlagKind, FlagState, TrackingStatus
 from tracker.storage.repo import record_audit
-from tracker.storage.tables import CLAIM, FLAG, PARCEL
+from tracker.storage.tables import CLAIM, EVENT, FLAG, PARCEL
 
 # the parcel is on its way back to the sender, or back: a bare 运费 counts the return leg (claims/engine.py)
 CAME_BACK = frozenset({str(TrackingStatus.returned), str(TrackingStatus.returning), str(TrackingStatus.refused)})
@@ -150,9 +151,10 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
     summary = ProposeSummary(expired=expire_due(engine, now=now, actor=actor), windows_set=windows_set)
     with engine.connect() as conn:
         found = conn.execute(
-            select(FLAG.c.kind, FLAG.c.parcel_id, PARCEL)
+            select(FLAG.c.kind, FLAG.c.parcel_id, (FLAG.c.state == FlagState.resolved).label("gone"), PARCEL)
+            .add_columns(_refused_at().label("refused_at"))
             .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
-            .where(FLAG.c.state != FlagState.resolved, FLAG.c.kind.in_(PROPOSAL_KINDS))
+            .where(FLAG.c.kind.in_(PROPOSAL_KINDS), or_(FLAG.c.state != FlagState.resolved, _lasting()))
             .order_by(FLAG.c.id)  # the oldest flag first: which parcel of an order carries its insurance claim
         ).all()
         returns = _insured_returns(conn)
@@ -160,11 +162,12 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
     rows = []
     flagged = [(r.kind, dict(r._mapping)) for r in found]
     for parcel, decided in [
-        *((parcel, decide(kind, parcel, tables)) for kind, parcel in flagged),
+        *((parcel, decide(kind, parcel, tables)) for kind, parcel in flagged if _still_owed(kind, parcel)),
         *((parcel, (FREIGHT_INSURANCE, "return")) for parcel in returns),
     ]:
         if isinstance(decided, str):
-            summary.skipped.append(f"{parcel['waybill']}: {decided}")
+            if not parcel.get("gone"):  # a past event that proposes nothing is not news each day
+                summary.skipped.append(f"{parcel['waybill']}: {decided}")
             continue
         if decided[0] == FREIGHT_INSURANCE:  # 大运险 pays once per order (seed 002: 按订单; 一个订单只能理赔一次)
             order = parcel["order_id"] or f"#{parcel['id']}"
@@ -181,6 +184,28 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
             summary.proposed[claim_type] += 1
             summary.needs_config += state == ClaimState.needs_config
     return summary
+
+
+def _lasting() -> Any:
+    """A flag of a lasting kind (claims.proposals.LASTING_KINDS) that the rules resolved, on a parcel with no
+    claim yet: what happened still proposes its claim once the parcel moved on. A person's resolution stands."""
+    claimed = select(CLAIM.c.id).where(CLAIM.c.parcel_id == FLAG.c.parcel_id).exists()
+    return and_(FLAG.c.kind.in_(LASTING_KINDS), FLAG.c.resolved_by == RULES_ACTOR, ~claimed)
+
+
+def _still_owed(kind: str, parcel: dict[str, Any]) -> bool:
+    """A flag the rules resolved proposes only while what it says still holds: a refusal while the goods go
+    back (delivered after all, nothing came back)."""
+    return not parcel["gone"] or kind != FlagKind.refused or parcel["status"] in REFUSAL_GOES_BACK
+
+
+def _refused_at() -> Any:
+    """When the parcel was first refused: its first refused event (tracking_event's key leads with parcel_id)."""
+    return (
+        select(func.min(EVENT.c.event_time))
+        .where(EVENT.c.parcel_id == PARCEL.c.id, EVENT.c.status == str(TrackingStatus.refused))
+        .scalar_subquery()
+    )
 
 
 def _insurance_claimed(conn: Connection) -> dict[str, str]:
@@ -304,9 +329,15 @@ def open_claims(
 def _wanted(engine: Engine, parcel: dict[str, Any], tables: ClaimTables) -> list[tuple[str, str]]:
     """(claim type, scenario) pairs the parcel's unresolved flags call for when a person opens claims."""
     with engine.connect() as conn:
-        kinds = conn.execute(
-            select(FLAG.c.kind).where(FLAG.c.parcel_id == parcel["id"], FLAG.c.state != FlagState.resolved)
-        ).scalars()
+        kinds = (
+            conn.execute(
+                select(FLAG.c.kind).where(FLAG.c.parcel_id == parcel["id"], FLAG.c.state != FlagState.resolved)
+            )
+            .scalars()
+            .all()
+        )
+        refused_at = conn.execute(select(_refused_at()).select_from(PARCEL).where(PARCEL.c.id == parcel["id"]))
+        parcel = {**parcel, "refused_at": refused_at.scalar()}
         decisions = [decide(kind, parcel, tables, by_person=True) for kind in kinds]
     return sorted({d for d in decisions if not isinstance(d, str)})
 
