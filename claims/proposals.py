@@ -25,6 +25,10 @@ PROPOSAL_KINDS: tuple[str, ...] = (
 # claim in `claims propose` (claims.service.propose, lasting_refusal)
 LASTING_KINDS: tuple[str, ...] = (FlagKind.damaged, FlagKind.refused)
 
+# and what a person opening claims on the parcel may still open once the rules resolved its flag: a late
+# shipment's ship_delay is owed when the shop is penalised, which comes after the parcel shipped (decide)
+OPENED_LATER_KINDS: tuple[str, ...] = (*LASTING_KINDS, FlagKind.late_shipment)
+
 # a refusal the rules no longer flag still proposes while the goods go back to the shop (seed 002 运费:
 # "导致用户拒签货物退回"); delivered after all, nothing came back
 REFUSAL_GOES_BACK = frozenset(

@@ -30,7 +30,14 @@ from claims.engine import (
 )
 from claims.formula import dumps, loads, part
 from claims.money import state_at
-from claims.proposals import LASTING_KINDS, PROPOSAL_KINDS, REFUSAL_GOES_BACK, decide, insured_return
+from claims.proposals import (
+    LASTING_KINDS,
+    OPENED_LATER_KINDS,
+    PROPOSAL_KINDS,
+    REFUSAL_GOES_BACK,
+    decide,
+    insured_return,
+)
 from claims.tables import ClaimTables
 from tracker.errors import TrackerError
 from tracker.flags.diff import RULES_ACTOR
@@ -327,18 +334,22 @@ def open_claims(
 
 
 def _wanted(engine: Engine, parcel: dict[str, Any], tables: ClaimTables) -> list[tuple[str, str]]:
-    """(claim type, scenario) pairs the parcel's unresolved flags call for when a person opens claims."""
+    """(claim type, scenario) pairs the parcel's flags call for when a person opens claims: the unresolved ones,
+    and those of claims.proposals.OPENED_LATER_KINDS the rules resolved (a late shipment once shipped: the
+    penalty comes later)."""
+    gone = FLAG.c.state == FlagState.resolved
+    later = and_(FLAG.c.kind.in_(OPENED_LATER_KINDS), FLAG.c.resolved_by == RULES_ACTOR)
     with engine.connect() as conn:
-        kinds = (
-            conn.execute(
-                select(FLAG.c.kind).where(FLAG.c.parcel_id == parcel["id"], FLAG.c.state != FlagState.resolved)
-            )
-            .scalars()
-            .all()
-        )
+        flags = conn.execute(
+            select(FLAG.c.kind, gone.label("gone")).where(FLAG.c.parcel_id == parcel["id"], or_(~gone, later))
+        ).all()
         refused_at = conn.execute(select(_refused_at()).select_from(PARCEL).where(PARCEL.c.id == parcel["id"]))
         parcel = {**parcel, "refused_at": refused_at.scalar()}
-        decisions = [decide(kind, parcel, tables, by_person=True) for kind in kinds]
+    decisions = [
+        decide(kind, parcel, tables, by_person=True)
+        for kind, was in flags
+        if _still_owed(kind, {**parcel, "gone": was})
+    ]
     return sorted({d for d in decisions if not isinstance(d, str)})
 
 

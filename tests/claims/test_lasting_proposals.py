@@ -151,3 +151,43 @@ def test_a_parcel_back_after_a_late_refusal_never_flagged_claims_the_freight(
     assert _flag_state(engine, waybill, "returned") == "open"
     service.propose(engine, tables=tables, now=at)
     assert _claims(engine) == {waybill: "freight"}
+
+
+def test_the_ship_delay_claim_can_be_opened_once_the_late_parcel_shipped(
+    engine: Engine, settings: Settings, tables: ClaimTables
+) -> None:
+    """The shop is penalised for a late shipment (延迟发货 upheld) days after the parcel left: the board's 发起理赔
+    on the parcel still offers ship_delay once the rules resolved the flag, and `claims propose` never drafts it."""
+    waybill = "YT7600000000081"
+    paid = ORDER
+    repo.upsert_parcels(
+        engine,
+        [
+            ParcelFacts(
+                courier="yto",
+                waybill=waybill,
+                order_id="O81",
+                goods_value=D("899.00"),
+                paid_at=paid,
+                order_created_at=paid,
+            )
+        ],  # fmt: skip
+        now=paid,
+    )
+    evaluate_all(engine, now=paid + timedelta(hours=80), settings=settings)
+    assert _flag_state(engine, waybill, "late_shipment") == "open"
+    repo.upsert_parcels(
+        engine,
+        [ParcelFacts(courier="yto", waybill=waybill, order_id="O81", shipped_at=paid + timedelta(hours=90))],
+        now=paid + timedelta(hours=90),
+    )
+    evaluate_all(engine, now=paid + timedelta(days=6), settings=settings)
+    assert _flag_state(engine, waybill, "late_shipment") == "resolved"
+    service.propose(engine, tables=tables, now=paid + timedelta(days=6))
+    assert _claims(engine) == {}
+    with engine.connect() as conn:
+        pid = conn.execute(select(PARCEL.c.id).where(PARCEL.c.waybill == waybill)).scalar_one()
+    offered = service.preview_claims(engine, parcel_id=pid, tables=tables, now=paid + timedelta(days=6))
+    assert [(r["claim_type"], r["amount"]) for r in offered] == [("ship_delay", D("269.70"))]  # 30% of 899.00
+    service.open_claims(engine, parcel_ids=[pid], tables=tables, actor="lily", now=paid + timedelta(days=6))
+    assert _claims(engine) == {waybill: "ship_delay"}
