@@ -348,3 +348,21 @@ def _quiet(follows_schedule: bool, config: AlertsConfig, tz: ZoneInfo, now: date
         return "pending", now
     opens = next_slot(now, tz, work_windows(config), weekdays=config.schedule.weekdays)
     return ("pending", now) if opens == now else ("held", opens)
+
+
+def sendable_at(
+    at: datetime, group_name: str, *, is_call: bool, config: AlertsConfig, contact: Contact, tz: ZoneInfo
+) -> tuple[datetime, bool]:
+    """The earliest time from `at` a stored alert to the group may go, and whether it is then held (sent in
+    the group's digest of alerts held outside working hours): a phone task inside the calling window (and the
+    working hours of a group that follows the schedule), never held; another alert to a group that follows
+    the schedule inside its working hours and days, held when moved to a window's start; `at` otherwise.
+    For retries and for alerts found due outside those hours (an expired lease), as plan_alerts times new ones."""
+    group = config.groups.get(group_name)
+    if group is None:
+        return at, False
+    if is_call:
+        weekdays = config.schedule.weekdays if group.follows_schedule else None
+        return next_slot(at, tz, call_windows(config, contact, group.follows_schedule), weekdays=weekdays), False
+    state, due = _quiet(group.follows_schedule, config, tz, at)
+    return due, state == "held"

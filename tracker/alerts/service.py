@@ -23,13 +23,12 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from tracker.alerts import store
+from tracker.alerts import planning, store
 from tracker.alerts.channels import DeliveryError, Outgoing, describe, send
 from tracker.alerts.digest import OPEN_CLAIM_STATES, plan_daily_digests
 from tracker.alerts.messages import FORMATS, bundle_message
 from tracker.alerts.model import PlannedAlert
-from tracker.alerts.planning import call_windows, plan_alerts
-from tracker.alerts.schedule import next_slot
+from tracker.alerts.planning import plan_alerts
 from tracker.settings import AlertsConfig, Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +51,7 @@ class Delivery:
     keys: list[str]
     call_keys: list[str | None]
     attempts: int = 0  # tries made before this run (the most of its rows)
+    held: bool = False  # the group's digest of alerts held outside working hours (kept through a failure)
     due: list[datetime | None] = field(default_factory=list)  # each row's due time (the log keeps it once sent)
 
 
@@ -139,6 +139,8 @@ def run_alerts(
     report = RunReport(planned=plan(engine, settings, now=now))
     if dry_run:
         rows = store.due_alerts(engine, now=now, max_attempts=config.max_attempts)
+        moved = {i for i, _, _ in outside_hours(rows, settings, now=now)}
+        rows = [r for r in rows if r["id"] not in moved]
         rows += [_as_row(p, i) for i, p in enumerate(report.planned, start=-len(report.planned))]
         for delivery in group_deliveries([r for r in rows if r["due_at"] <= now], config):
             channel = config.channels[delivery.channel]
@@ -149,6 +151,10 @@ def run_alerts(
     store.insert_planned(engine, report.planned, now=now)
     report.cancelled = store.cancel_for_resolved_flags(engine, now=now)
     due = store.due_alerts(engine, now=now, max_attempts=config.max_attempts)
+    moves = outside_hours(due, settings, now=now)
+    store.move_due(engine, moves, now=now)
+    moved = {i for i, _, _ in moves}
+    due = [r for r in due if r["id"] not in moved]
     own_client = client is None
     client = client or httpx.Client()
     try:
@@ -168,6 +174,34 @@ def _as_row(p: PlannedAlert, fake_id: int) -> dict[str, Any]:
     return {**store.planned_row(p, created_at=p.due_at), "id": fake_id}
 
 
+def outside_hours(rows: list[dict[str, Any]], settings: Settings, *, now: datetime) -> list[tuple[int, datetime, bool]]:
+    """Due rows that may not go at `now` (id, when they may, held): an alert to a group that follows the
+    schedule found due outside its working hours (its lease expired at night, say) moves to the next window's
+    start and into the held digest; a phone task outside the calling window to the window's next slot."""
+    moves = []
+    for row in rows:
+        at, held = planning.sendable_at(
+            now,
+            row["recipient"],
+            is_call=row.get("call_key") is not None,
+            config=settings.alerts,
+            contact=settings.rules.contact,
+            tz=settings.tz,
+        )
+        if at != now:
+            moves.append((row["id"], at, (held and not _is_digest(row["dedupe_key"])) or _is_held(row)))
+    return moves
+
+
+def _is_digest(key: str) -> bool:
+    """The daily digest: moved to the next window like an alert, but sent on its own, not in the held one."""
+    return key.startswith("digest:")
+
+
+def _is_held(row: Mapping[str, Any]) -> bool:
+    return bool(row.get("held")) or row["state"] == "held"
+
+
 def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[Delivery]:
     """Due rows per (recipient, channel): held rows as one digest; others one by one, the rest bundled
     once a channel's `max_per_run` would be exceeded (robots take 20 messages a minute)."""
@@ -181,8 +215,8 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
         if channel is None or group is None:
             log.warning("alert for %s/%s: channel or group no longer configured", recipient, channel_name)
             continue
-        held = [r for r in group_rows if r["state"] == "held"]
-        single = [r for r in group_rows if r["state"] != "held"]
+        held = [r for r in group_rows if _is_held(r)]
+        single = [r for r in group_rows if not _is_held(r)]
         if len(held) == 1:
             single.insert(0, held.pop())
         room = channel.max_per_run - (1 if held else 0)
@@ -234,6 +268,7 @@ def _delivery(channel: str, recipient: str, subject: str, rows: list[dict[str, A
         call_keys=[r.get("call_key") for r in rows],
         attempts=max(r.get("attempts", 0) for r in rows),
         due=[r.get("due_at") for r in rows],
+        held=all(_is_held(r) for r in rows),
     )
 
 
@@ -266,23 +301,28 @@ def _deliver(
             log.warning("alert to %s via %s failed: %s", delivery.recipient, delivery.channel, error)
         else:
             log.exception("alert to %s via %s failed unexpectedly", delivery.recipient, delivery.channel)
-        store.mark_failed(engine, delivery.ids, error=error, retry_at=_retry_at(delivery, settings, now))
+        retry_at, held = _retry_at(delivery, settings, now)
+        store.mark_failed(engine, delivery.ids, error=error, retry_at=retry_at, held=held)
         report.failed.append((delivery, error))
         return
     store.mark_sent(engine, delivery.ids, now=now, due=delivery.due or None)
     report.sent.append(delivery)
 
 
-def _retry_at(delivery: Delivery, settings: Settings, now: datetime) -> datetime:
-    """After a failed try: the next backoff step (by the attempts made so far); a phone task is never
-    retried outside the calling window."""
+def _retry_at(delivery: Delivery, settings: Settings, now: datetime) -> tuple[datetime, bool]:
+    """After a failed try: when to try again and whether it then goes in the held digest. The next backoff
+    step (by the attempts made so far), moved as planning moves new alerts: a phone task never outside the
+    calling window; another alert to a group that follows the schedule never outside its working hours and
+    days, held for the next window's digest instead. A held digest stays held."""
     config = settings.alerts
-    attempts = delivery.attempts
     steps = config.retry_backoff_minutes
-    retry = now + timedelta(minutes=steps[min(attempts, len(steps) - 1)])
-    if any(delivery.call_keys):
-        group = config.groups[delivery.recipient]
-        windows = call_windows(config, settings.rules.contact, group.follows_schedule)
-        weekdays = config.schedule.weekdays if group.follows_schedule else None
-        retry = next_slot(retry, settings.tz, windows, weekdays=weekdays)
-    return retry
+    retry = now + timedelta(minutes=steps[min(delivery.attempts, len(steps) - 1)])
+    at, held = planning.sendable_at(
+        retry,
+        delivery.recipient,
+        is_call=any(delivery.call_keys),
+        config=config,
+        contact=settings.rules.contact,
+        tz=settings.tz,
+    )
+    return at, (held and not any(_is_digest(k) for k in delivery.keys)) or delivery.held

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Boolean, Engine, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert, case_key
@@ -131,7 +131,7 @@ def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory
 def planned_row(p: PlannedAlert, *, created_at: datetime) -> dict[str, Any]:
     """The alert row a planned alert becomes."""
     row = asdict(p)
-    row.update(attempts=0, created_at=created_at)
+    row.update(attempts=0, created_at=created_at, held=p.state == "held")
     return row
 
 
@@ -211,13 +211,42 @@ def mark_sent(
         conn.execute(by_id, [{"alert_id": i, "was_due": d} for i, d in zip(ids, due, strict=True)])
 
 
-def mark_failed(engine: Engine, ids: Sequence[int], *, error: str, retry_at: datetime | None) -> None:
+def mark_failed(
+    engine: Engine, ids: Sequence[int], *, error: str, retry_at: datetime | None, held: bool = False
+) -> None:
+    """A try failed: retried at `retry_at`; `held` keeps the alerts in their group's held digest (a held
+    digest that failed is retried as one digest again)."""
     with engine.begin() as conn:
         conn.execute(
             update(ALERT)
             .where(ALERT.c.id.in_(ids))
-            .values(state="failed", attempts=ALERT.c.attempts + 1, error=error[:1000], due_at=retry_at)
+            .values(state="failed", attempts=ALERT.c.attempts + 1, error=error[:1000], due_at=retry_at, held=held)
         )
+
+
+def move_due(engine: Engine, moves: Sequence[tuple[int, datetime, bool]], *, now: datetime) -> int:
+    """Due alerts found outside the hours they may go in (id, new due time, held): due then instead; a held one
+    goes in its group's held digest (a pending one becomes `held`). An alert another run took meanwhile is
+    left alone. Returns the alerts moved."""
+    if not moves:
+        return 0
+    to_held = bindparam("to_held", type_=Boolean())
+    stmt = (
+        update(ALERT)
+        .where(
+            ALERT.c.id == bindparam("alert_id"),
+            ALERT.c.due_at <= now,
+            or_(*(ALERT.c.state == state for state in ("pending", "held", "failed"))),  # no IN in executemany
+        )
+        .values(
+            due_at=bindparam("until"),
+            held=to_held,
+            state=case((and_(ALERT.c.state == "pending", to_held), "held"), else_=ALERT.c.state),
+        )
+    )
+    params = [{"alert_id": i, "until": until, "to_held": held} for i, until, held in moves]
+    with engine.begin() as conn:
+        return conn.execute(stmt, params).rowcount or 0
 
 
 def list_alerts(engine: Engine, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
