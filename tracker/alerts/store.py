@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Boolean, Engine, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert, case_key
+from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, LastAlert, PlannedAlert, case_key
 from tracker.alerts.planning import parse_alert_key
 from tracker.alerts.schedule import local_date
 from tracker.flags import next_action
@@ -87,24 +87,37 @@ def load_flags(
     return facts
 
 
-def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory:
-    """Keys and first-alert times of alerts about unresolved flags, today's digest keys, and the call
-    counts: per case (order, else parcel) over all time, per buyer and local day from yesterday on."""
+def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime, max_attempts: int) -> AlertHistory:
+    """Keys and, per flag episode, level and group, the latest alert (its reminder number, when it was sent,
+    whether one still waits: held, pending, or failed with attempts left) of alerts about unresolved flags;
+    recent digest keys; the call counts: per case (order, else parcel) over all time, per buyer and local
+    day from yesterday on."""
     keys: set[str] = set()
-    first: dict[tuple[str, str, str], datetime] = {}
+    latest: dict[tuple[str, str, str], int] = {}
+    sent: dict[tuple[str, str, str, int], datetime] = {}
+    waiting: set[tuple[str, str, str]] = set()
     with engine.connect() as conn:
         about_flags = (
-            select(ALERT.c.dedupe_key, ALERT.c.created_at)
+            select(ALERT.c.dedupe_key, ALERT.c.state, ALERT.c.sent_at, ALERT.c.attempts)
             .join(FLAG, FLAG.c.id == ALERT.c.flag_id)
             .where(FLAG.c.state != "resolved")
         )
-        for key, created in conn.execute(about_flags):
+        for key, state, sent_at, attempts in conn.execute(about_flags):
             keys.add(key)
             parsed = parse_alert_key(key)
-            if parsed and parsed[4] == 0:
-                flag_episode, level, group, _channel, _ = parsed
-                slot = (flag_episode, level, group)
-                first[slot] = min(created, first.get(slot, created))
+            if parsed is None:
+                continue
+            flag_episode, level, group, _channel, reminder = parsed
+            slot = (flag_episode, level, group)
+            latest[slot] = max(reminder, latest.get(slot, reminder))
+            if state in ("pending", "held") or (state == "failed" and attempts < max_attempts):
+                waiting.add(slot)
+            if state == "sent" and sent_at is not None:
+                at = (*slot, reminder)
+                sent[at] = max(sent_at, sent.get(at, sent_at))
+        last = {
+            slot: LastAlert(reminder, sent.get((*slot, reminder)), slot in waiting) for slot, reminder in latest.items()
+        }
         digests = select(ALERT.c.dedupe_key).where(
             ALERT.c.flag_id.is_(None), ALERT.c.created_at >= now - timedelta(days=2)
         )
@@ -125,7 +138,7 @@ def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory
             per_case[case_key(order_id, parcel_id)] += 1
             if buyer is not None and due is not None:
                 per_day[(buyer, local_date(due, tz))] += 1
-    return AlertHistory(frozenset(keys), first, dict(per_case), dict(per_day))
+    return AlertHistory(frozenset(keys), last, dict(per_case), dict(per_day))
 
 
 def planned_row(p: PlannedAlert, *, created_at: datetime) -> dict[str, Any]:
