@@ -6,8 +6,9 @@ run_alerts
   ├─ store.insert_planned                                   (ON CONFLICT DO NOTHING on dedupe_key)
   ├─ store.cancel_for_resolved_flags
   └─ deliver: due rows per (recipient, channel); held rows go as one digest, and more than a
-     channel's `max_per_run` as one bundle; channels.send with retries; a failure is stored as
-     `failed` with attempts and a later due_at (backoff), never dropped.
+     channel's `max_per_run` as one bundle, at most `max_per_run` messages per channel (the rest wait
+     for the next run); channels.send with retries; a failure is stored as `failed` with attempts and a
+     later due_at (backoff), never dropped.
 """
 
 from __future__ import annotations
@@ -203,11 +204,14 @@ def _is_held(row: Mapping[str, Any]) -> bool:
 
 
 def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[Delivery]:
-    """Due rows per (recipient, channel): held rows as one digest; others one by one, the rest bundled
-    once a channel's `max_per_run` would be exceeded (robots take 20 messages a minute)."""
+    """Due rows per (recipient, channel): held rows as one digest (split to the channel's size limit); others
+    one by one, the rest bundled once the channel would exceed `max_per_run`. The cap is per channel (one
+    robot, whichever groups it serves) and counts every message, each part of a split bundle too (robots take
+    20 messages a minute); rows over it are left due for the next run, the oldest going first."""
     by_target: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         by_target.setdefault((row["recipient"], row["channel"]), []).append(row)
+    left = {name: channel.max_per_run for name, channel in config.channels.items()}
     out: list[Delivery] = []
     for (recipient, channel_name), group_rows in by_target.items():
         channel = config.channels.get(channel_name)
@@ -215,18 +219,23 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
         if channel is None or group is None:
             log.warning("alert for %s/%s: channel or group no longer configured", recipient, channel_name)
             continue
+        room = left[channel_name]
         held = [r for r in group_rows if _is_held(r)]
         single = [r for r in group_rows if not _is_held(r)]
         if len(held) == 1:
             single.insert(0, held.pop())
-        room = channel.max_per_run - (1 if held else 0)
+        held_chunks = _chunks(held, channel.max_bytes)[:room]
+        room -= len(held_chunks)
         extra: list[dict[str, Any]] = []
         if len(single) > room:
             keep = max(room - 1, 0)
             single, extra = single[:keep], single[keep:]
+        room -= len(single)
+        many_chunks = _chunks(extra, channel.max_bytes)[: max(room, 0)]
+        left[channel_name] = room - len(many_chunks)
         fmt = FORMATS[channel.type]
-        for kind, bundle in (("held", held), ("many", extra)):
-            for chunk in _chunks(bundle, channel.max_bytes):
+        for kind, chunks in (("held", held_chunks), ("many", many_chunks)):
+            for chunk in chunks:
                 title = _BUNDLE_TITLES[kind][group.language or config.language].format(n=len(chunk))
                 out.append(_delivery(channel_name, recipient, title, chunk, fmt))
         out.extend(_delivery(channel_name, recipient, r["subject"], [r], fmt) for r in single)
