@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -132,9 +132,12 @@ def run_alerts(
     env: Mapping[str, str] | None = None,
     client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RunReport:
     """Plan, store and deliver alerts as of `now`. A dry run stores and sends nothing: it reports the
-    alerts it would create and every message it would send."""
+    alerts it would create and every message it would send. `clock` is the wall clock, read only for the
+    sending leases (a slow run's alerts are taken until `claim_lease_minutes` after each take)."""
+    started = clock()
     config = settings.alerts
     env = os.environ if env is None else env
     report = RunReport(planned=plan(engine, settings, now=now))
@@ -160,7 +163,8 @@ def run_alerts(
     client = client or httpx.Client()
     try:
         for delivery in group_deliveries(due, config):
-            _deliver(engine, delivery, settings, report, env=env, client=client, sleep=sleep, now=now)
+            lease = _Lease(now=now, started=started, clock=clock, minutes=config.claim_lease_minutes)
+            _deliver(engine, delivery, settings, report, env=env, client=client, sleep=sleep, now=now, lease=lease)
     finally:
         if own_client:
             client.close()
@@ -296,10 +300,11 @@ def _deliver(
     client: httpx.Client,
     sleep: Callable[[float], None],
     now: datetime,
+    lease: _Lease,
 ) -> None:
     config = settings.alerts
     channel = config.channels[delivery.channel]
-    if not store.take(engine, delivery.ids, now=now, until=now + timedelta(minutes=config.claim_lease_minutes)):
+    if not store.take(engine, delivery.ids, now=now, until=lease.until()):
         log.info("alerts %s: taken by another run", delivery.keys)
         return
     try:
@@ -316,6 +321,22 @@ def _deliver(
         return
     store.mark_sent(engine, delivery.ids, now=now, due=delivery.due or None)
     report.sent.append(delivery)
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """How long a run holds the alerts it takes: `minutes` from the take, not from the run's start (a slow
+    run's later takes would end before they began, and the next run would send them again). The take's time
+    is `now` plus the time the run has taken so far on the wall clock: the wall clock's time of the take when
+    `now` is the run's start (cron), and a run with a pinned `now` (--now, TRACKER_NOW) stays on its timeline."""
+
+    now: datetime
+    started: datetime  # the wall clock when the run started
+    clock: Callable[[], datetime]
+    minutes: int
+
+    def until(self) -> datetime:
+        return self.now + (self.clock() - self.started) + timedelta(minutes=self.minutes)
 
 
 def _retry_at(delivery: Delivery, settings: Settings, now: datetime) -> tuple[datetime, bool]:
