@@ -8,6 +8,7 @@ import hmac
 import json
 import shutil
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -49,6 +50,8 @@ class Receiver:
     script: dict[str, list[int]] = field(default_factory=dict)
     errcode: dict[str, int] = field(default_factory=dict)
     bad_signatures: int = 0
+    # called with each request before it is answered (on the server's thread): what happens meanwhile
+    on_post: Callable[[Received], None] | None = None
 
     def delivered(self, path: str) -> list[Received]:
         """Requests to `path` that were answered with success."""
@@ -65,6 +68,8 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             got = Received(url.path, parse_qs(url.query), json.loads(raw.decode("utf-8")), raw)
             receiver.requests.append(got)
+            if receiver.on_post is not None:
+                receiver.on_post(got)
             script = receiver.script.get(url.path, [])
             if script:
                 self._answer(script.pop(0), {"errcode": -1, "errmsg": "scripted failure"})

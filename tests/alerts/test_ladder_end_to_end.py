@@ -68,30 +68,33 @@ PLAN = re.compile(r"^  plan  (\w+)\s+due (\S+ \S+)  (\w+)/(\w+)  (.*)$")
 
 
 def morning(run, engine: Engine, day: int) -> dict[str, list[dict[str, str]]]:  # type: ignore[no-untyped-def]
-    """Evaluate and dry-run at 08:30 (Asia/Shanghai) of 2026-11-<day> (or 12-01 for day 32), then send:
-    the refund-ladder alerts the dry run planned, per waybill."""
-    at = f"2026-11-{day}T08:30" if day <= 30 else f"2026-12-{day - 30:02d}T08:30"
-    run("evaluate", "--now", at)
-    out = run("alert", "--now", at, "--dry-run")
+    """Evaluate at 08:30 (Asia/Shanghai) of 2026-11-<day> (or 12-01 for day 32), then dry-run and send at 08:30
+    and again at 10:30 (after the calling window opens, so the day's calls go out and a reminder, counted from
+    when the previous alert was sent, can come): the refund-ladder alerts the dry runs planned, per waybill."""
+    date = f"2026-11-{day}" if day <= 30 else f"2026-12-{day - 30:02d}"
+    run("evaluate", "--now", f"{date}T08:30")
     flags = {
         json.loads(line)["waybill"]: json.loads(line)
         for line in run("flags", "--format", "json", "--kind", "refund_deadline", "--state", "open").splitlines()
     }
     plans: dict[str, list[dict[str, str]]] = {}
-    for line in out.splitlines():
-        m = PLAN.match(line)
-        if m and "退款时限" in m.group(5):
-            waybill = EXPRESS if EXPRESS in m.group(5) else ORDINARY
-            plans.setdefault(waybill, []).append(
-                {"state": m.group(1), "due": m.group(2), "to": m.group(3), "subject": m.group(5)}
-            )
-    seen = _last_alert_id(engine)
-    run("alert", "--now", at)
-    stored = _bodies_since(engine, seen)  # the alerts the run stored, as the dry run planned them
-    for waybill, items in plans.items():
-        for item in items:
+    for at in (f"{date}T08:30", f"{date}T10:30"):
+        out = run("alert", "--now", at, "--dry-run")
+        planned: list[tuple[str, dict[str, str]]] = []
+        for line in out.splitlines():
+            m = PLAN.match(line)
+            if m and "退款时限" in m.group(5):
+                waybill = EXPRESS if EXPRESS in m.group(5) else ORDINARY
+                planned.append(
+                    (waybill, {"state": m.group(1), "due": m.group(2), "to": m.group(3), "subject": m.group(5)})
+                )
+        seen = _last_alert_id(engine)
+        run("alert", "--now", at)
+        stored = _bodies_since(engine, seen)  # the alerts the run stored, as the dry run planned them
+        for waybill, item in planned:
             item["action"] = flags[waybill]["next_action_zh"]
             item["bodies"] = "\n".join(body for body in stored if waybill in body)
+            plans.setdefault(waybill, []).append(item)
     return plans
 
 
@@ -110,7 +113,8 @@ def test_express_and_ordinary_ladders_from_import_to_the_alert_plan(cli, db_engi
     assert step1["to"] == "agents" and step1["due"] == "2026-11-23 10:00"
     assert "先给买家留言,再电话提醒" in step1["action"] and "还剩8天" in step1["action"]
     assert "第1步" in step1["bodies"] and "本案第 1/3 次" in step1["bodies"]
-    # the next day: the step's reminder, the text one day further down, and no new call
+    # the next day, 24 h after the call task went out: the step's reminder, the text one day further down,
+    # and no new call
     [again] = express[24]
     assert "还剩7天" in again["action"] and "致电买家" not in again["bodies"]
     # step 2 (6 days left) and step 3 (3 days left) are the 2nd and 3rd calls, at 10:00

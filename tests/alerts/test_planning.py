@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert
+from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, LastAlert, PlannedAlert
 from tracker.alerts.planning import alert_key, episode, parse_alert_key, plan_alerts
 from tracker.rules.ladder import Ladder, LadderPosition
 from tracker.settings import Settings
@@ -61,8 +61,13 @@ def targets(planned: list[PlannedAlert]) -> set[tuple[str, str, str]]:
 
 
 def history_of(planned: list[PlannedAlert], at: datetime) -> AlertHistory:
-    first = {parse_alert_key(p.dedupe_key)[:3]: at for p in planned if "/r" not in p.level}  # type: ignore[index]
-    return AlertHistory(keys=frozenset(p.dedupe_key for p in planned), first_alert_at=first)
+    """The planned alerts stored and all sent at `at`."""
+    last: dict[tuple[str, str, str], LastAlert] = {}
+    for p in planned:
+        episode_, level, group, _channel, reminder = parse_alert_key(p.dedupe_key)  # type: ignore[misc]
+        if (episode_, level, group) not in last or last[(episode_, level, group)].reminder < reminder:
+            last[(episode_, level, group)] = LastAlert(reminder, at, waiting=False)
+    return AlertHistory(keys=frozenset(p.dedupe_key for p in planned), last_alert=last)
 
 
 def test_stale_warning_alerts_the_agent_group_with_everything_an_agent_needs(
@@ -109,25 +114,44 @@ def test_a_stored_alert_is_never_planned_again(plain_settings: Settings) -> None
 
 
 @pytest.mark.parametrize(
-    ("hours_since_first", "already", "expected_level"),
+    ("hours_since_sent", "already", "expected_level"),
     [
         (23, 0, None),  # too early for a reminder
         (25, 0, "warn/r1"),
-        (49, 1, "warn/r2"),
+        (25, 1, "warn/r2"),
+        (49, 0, "warn/r1"),  # one step at a time: a late run does not skip a reminder
         (200, 2, None),  # at most max_reminders = 2
     ],
 )
 def test_open_flag_gets_reminders_until_the_cap(
-    plain_settings: Settings, hours_since_first: int, already: int, expected_level: str | None
+    plain_settings: Settings, hours_since_sent: int, already: int, expected_level: str | None
 ) -> None:
-    first_at = NOON - timedelta(hours=hours_since_first)
-    stale = flag(opened_at=first_at)
+    sent_at = NOON - timedelta(hours=hours_since_sent)
+    stale = flag(opened_at=sent_at - timedelta(days=3))
     keys = {alert_key(episode(stale), "warn", "agents", "ding", n) for n in range(already + 1)}
-    history = AlertHistory(keys=frozenset(keys), first_alert_at={(episode(stale), "warn", "agents"): first_at})
-    planned = plan(plain_settings, [stale], history)
+    last = {(episode(stale), "warn", "agents"): LastAlert(already, sent_at, waiting=False)}
+    planned = plan(plain_settings, [stale], AlertHistory(keys=frozenset(keys), last_alert=last))
     assert [p.level for p in planned] == ([expected_level] if expected_level else [])
     if expected_level:
         assert "第" in planned[0].subject and "次提醒" in planned[0].subject
+
+
+@pytest.mark.parametrize(
+    ("sent_hours_ago", "waiting"),
+    [
+        (None, True),  # the first alert is still held for the morning (or pending, or being retried)
+        (60, True),  # the first went long ago, but reminder 1 still waits
+        (23, False),  # the previous went 23 h ago: the clock counts from its sending, not from the first
+    ],
+)
+def test_no_reminder_while_the_previous_alert_waits_or_went_out_recently(
+    plain_settings: Settings, sent_hours_ago: int | None, waiting: bool
+) -> None:
+    stale = flag(opened_at=NOON - timedelta(days=4))
+    keys = {alert_key(episode(stale), "warn", "agents", "ding")}
+    sent_at = None if sent_hours_ago is None else NOON - timedelta(hours=sent_hours_ago)
+    last = {(episode(stale), "warn", "agents"): LastAlert(0, sent_at, waiting=waiting)}
+    assert plan(plain_settings, [stale], AlertHistory(keys=frozenset(keys), last_alert=last)) == []
 
 
 def test_suspected_loss_goes_to_leads_with_the_claim_proposal(plain_settings: Settings) -> None:

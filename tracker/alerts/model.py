@@ -66,12 +66,20 @@ class DeadlineFacts:
     province: str | None = None
 
 
+# The latest alert of one level of a flag episode to one group, for its reminders.
+@dataclass(frozen=True, slots=True)
+class LastAlert:
+    reminder: int  # 0 for the level's first alert, n for its n-th reminder (the highest stored)
+    sent_at: datetime | None  # when that alert went (the latest of its channels); None while none went
+    waiting: bool  # an alert of the level to the group is still held, pending or failed (being retried)
+
+
 # What the alert log already holds, as far as planning needs it.
 @dataclass(frozen=True)
 class AlertHistory:
     keys: frozenset[str] = frozenset()
-    # (flag episode, level, group) -> when the first alert of that level went to that group
-    first_alert_at: Mapping[tuple[str, str, str], datetime] = field(default_factory=dict)
+    # (flag episode, level, group) -> the latest alert of that level to that group
+    last_alert: Mapping[tuple[str, str, str], LastAlert] = field(default_factory=dict)
     # distinct phone tasks per case (see case_key) and per (buyer id, local day of the call)
     calls_per_case: Mapping[str, int] = field(default_factory=dict)
     calls_per_buyer_day: Mapping[tuple[str, date], int] = field(default_factory=dict)

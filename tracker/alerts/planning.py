@@ -3,7 +3,7 @@
     plan_alerts
       ├─ stage_of           level (warn | escalate | step<n>), audience (agent | lead), phone task?
       ├─ route_groups       routes matching kind, severity, courier, shop, province -> groups
-      ├─ reminder number    from the first alert of that level to that group
+      ├─ reminder number    from when the previous alert of that level to that group was sent
       ├─ _timing            quiet hours (held until the next window) / calling window + call limits
       └─ messages.flag_message, rendered per channel
 
@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tracker.alerts.messages import FORMATS, CallNote, flag_message, render
-from tracker.alerts.model import AlertHistory, FlagFacts, PlannedAlert, case_key
+from tracker.alerts.model import AlertHistory, FlagFacts, LastAlert, PlannedAlert, case_key
 from tracker.alerts.schedule import Window, local_date, next_slot
 from tracker.rules.ladder import LadderPosition
 from tracker.settings import AlertsConfig, Contact, RefundLadders
@@ -143,8 +143,9 @@ def plan_alerts(
 ) -> list[PlannedAlert]:
     """New alerts for open flags, one per (flag, level, group, channel[, reminder]) not yet stored.
 
-    A group gets the level's first alert, then a reminder every `reminder_after_hours` after that first
-    alert while the flag stays open (at most `max_reminders`). Agent groups that follow the schedule get
+    A group gets the level's first alert, then a reminder `reminder_after_hours` after the previous one was
+    sent while the flag stays open (at most `max_reminders`), none while an alert of the level to the group
+    still waits (held, pending or failed and retried). Agent groups that follow the schedule get
     alerts outside working hours as `held`, due at the next window start (sent as one digest).
     Phone tasks are due at the next slot inside both the calling window and working hours, on a day the
     buyer has fewer than `calls.max_per_buyer_per_day` calls; a case (the order, else the parcel) that
@@ -163,13 +164,19 @@ def plan_alerts(
     return planned
 
 
-def _reminder_due(first: datetime | None, config: AlertsConfig, now: datetime) -> int | None:
-    """The reminder a group is due for a level first sent to it at `first`: 0 when none was sent yet, 1, 2, ...
-    (at most max_reminders) after each `reminder_after_hours`; None before the first reminder's time."""
-    if first is None:
+def _reminder_due(last: LastAlert | None, config: AlertsConfig, now: datetime) -> int | None:
+    """What a group is due for a level whose latest alert to it is `last`: 0 (the first alert) when none is
+    stored; the next reminder (at most max_reminders) `reminder_after_hours` after that alert was sent; None
+    before then, and while an alert of the level to the group still waits (held for the morning, pending,
+    failed and retried): a reminder counts from when the group saw the previous one, so a flag raised on a
+    Friday night is one alert in Monday's digest, not the alert and its reminders."""
+    if last is None:
         return 0
-    reminder = min(config.max_reminders, int((now - first) // timedelta(hours=config.reminder_after_hours)))
-    return reminder or None
+    if last.waiting or last.sent_at is None or last.reminder >= config.max_reminders:
+        return None
+    if now - last.sent_at < timedelta(hours=config.reminder_after_hours):
+        return None
+    return last.reminder + 1
 
 
 def _group_alerts(
@@ -187,12 +194,12 @@ def _group_alerts(
     """What one group gets now for the flag's stage: an alert on each of its channels not stored yet (a ladder
     step that messages the buyer first also gets that message, with its first alert)."""
     group = config.groups[group_name]
-    first = history.first_alert_at.get((episode(flag), stage.level, group_name))
-    reminder = _reminder_due(first, config, now)
+    last = history.last_alert.get((episode(flag), stage.level, group_name))
+    reminder = _reminder_due(last, config, now)
     if reminder is None:
         return []
     planned: list[PlannedAlert] = []
-    if first is None and _message_first(flag, stage, config):
+    if last is None and _message_first(flag, stage, config):
         planned += _message_alerts(flag, stage, group_name, history, config, tz, now)
     keys = {c: alert_key(episode(flag), stage.level, group_name, c, reminder) for c in group.channels}
     if all(k in history.keys for k in keys.values()):
@@ -348,3 +355,21 @@ def _quiet(follows_schedule: bool, config: AlertsConfig, tz: ZoneInfo, now: date
         return "pending", now
     opens = next_slot(now, tz, work_windows(config), weekdays=config.schedule.weekdays)
     return ("pending", now) if opens == now else ("held", opens)
+
+
+def sendable_at(
+    at: datetime, group_name: str, *, is_call: bool, config: AlertsConfig, contact: Contact, tz: ZoneInfo
+) -> tuple[datetime, bool]:
+    """The earliest time from `at` a stored alert to the group may go, and whether it is then held (sent in
+    the group's digest of alerts held outside working hours): a phone task inside the calling window (and the
+    working hours of a group that follows the schedule), never held; another alert to a group that follows
+    the schedule inside its working hours and days, held when moved to a window's start; `at` otherwise.
+    For retries and for alerts found due outside those hours (an expired lease), as plan_alerts times new ones."""
+    group = config.groups.get(group_name)
+    if group is None:
+        return at, False
+    if is_call:
+        weekdays = config.schedule.weekdays if group.follows_schedule else None
+        return next_slot(at, tz, call_windows(config, contact, group.follows_schedule), weekdays=weekdays), False
+    state, due = _quiet(group.follows_schedule, config, tz, at)
+    return due, state == "held"

@@ -6,8 +6,9 @@ run_alerts
   ├─ store.insert_planned                                   (ON CONFLICT DO NOTHING on dedupe_key)
   ├─ store.cancel_for_resolved_flags
   └─ deliver: due rows per (recipient, channel); held rows go as one digest, and more than a
-     channel's `max_per_run` as one bundle; channels.send with retries; a failure is stored as
-     `failed` with attempts and a later due_at (backoff), never dropped.
+     channel's `max_per_run` as one bundle, at most `max_per_run` messages per channel (the rest wait
+     for the next run); channels.send with retries; a failure is stored as `failed` with attempts and a
+     later due_at (backoff), never dropped.
 """
 
 from __future__ import annotations
@@ -17,19 +18,18 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
-from tracker.alerts import store
+from tracker.alerts import planning, store
 from tracker.alerts.channels import DeliveryError, Outgoing, describe, send
 from tracker.alerts.digest import OPEN_CLAIM_STATES, plan_daily_digests
 from tracker.alerts.messages import FORMATS, bundle_message
 from tracker.alerts.model import PlannedAlert
-from tracker.alerts.planning import call_windows, plan_alerts
-from tracker.alerts.schedule import next_slot
+from tracker.alerts.planning import plan_alerts
 from tracker.settings import AlertsConfig, Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class Delivery:
     keys: list[str]
     call_keys: list[str | None]
     attempts: int = 0  # tries made before this run (the most of its rows)
+    held: bool = False  # the group's digest of alerts held outside working hours (kept through a failure)
     due: list[datetime | None] = field(default_factory=list)  # each row's due time (the log keeps it once sent)
 
 
@@ -90,7 +91,7 @@ def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAl
     """Everything new to store at `now`: flag alerts, reminders and the daily digests."""
     config = settings.alerts
     flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=now - timedelta(days=1), now=now)
-    history = store.load_history(engine, tz=settings.tz, now=now)
+    history = store.load_history(engine, tz=settings.tz, now=now, max_attempts=config.max_attempts)
     planned = plan_alerts(
         flags,
         history,
@@ -131,14 +132,19 @@ def run_alerts(
     env: Mapping[str, str] | None = None,
     client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RunReport:
     """Plan, store and deliver alerts as of `now`. A dry run stores and sends nothing: it reports the
-    alerts it would create and every message it would send."""
+    alerts it would create and every message it would send. `clock` is the wall clock, read only for the
+    sending leases (a slow run's alerts are taken until `claim_lease_minutes` after each take)."""
+    started = clock()
     config = settings.alerts
     env = os.environ if env is None else env
     report = RunReport(planned=plan(engine, settings, now=now))
     if dry_run:
         rows = store.due_alerts(engine, now=now, max_attempts=config.max_attempts)
+        moved = {i for i, _, _ in outside_hours(rows, settings, now=now)}
+        rows = [r for r in rows if r["id"] not in moved]
         rows += [_as_row(p, i) for i, p in enumerate(report.planned, start=-len(report.planned))]
         for delivery in group_deliveries([r for r in rows if r["due_at"] <= now], config):
             channel = config.channels[delivery.channel]
@@ -149,11 +155,16 @@ def run_alerts(
     store.insert_planned(engine, report.planned, now=now)
     report.cancelled = store.cancel_for_resolved_flags(engine, now=now)
     due = store.due_alerts(engine, now=now, max_attempts=config.max_attempts)
+    moves = outside_hours(due, settings, now=now)
+    store.move_due(engine, moves, now=now)
+    moved = {i for i, _, _ in moves}
+    due = [r for r in due if r["id"] not in moved]
     own_client = client is None
     client = client or httpx.Client()
     try:
         for delivery in group_deliveries(due, config):
-            _deliver(engine, delivery, settings, report, env=env, client=client, sleep=sleep, now=now)
+            lease = _Lease(now=now, started=started, clock=clock, minutes=config.claim_lease_minutes)
+            _deliver(engine, delivery, settings, report, env=env, client=client, sleep=sleep, now=now, lease=lease)
     finally:
         if own_client:
             client.close()
@@ -168,12 +179,43 @@ def _as_row(p: PlannedAlert, fake_id: int) -> dict[str, Any]:
     return {**store.planned_row(p, created_at=p.due_at), "id": fake_id}
 
 
+def outside_hours(rows: list[dict[str, Any]], settings: Settings, *, now: datetime) -> list[tuple[int, datetime, bool]]:
+    """Due rows that may not go at `now` (id, when they may, held): an alert to a group that follows the
+    schedule found due outside its working hours (its lease expired at night, say) moves to the next window's
+    start and into the held digest; a phone task outside the calling window to the window's next slot."""
+    moves = []
+    for row in rows:
+        at, held = planning.sendable_at(
+            now,
+            row["recipient"],
+            is_call=row.get("call_key") is not None,
+            config=settings.alerts,
+            contact=settings.rules.contact,
+            tz=settings.tz,
+        )
+        if at != now:
+            moves.append((row["id"], at, (held and not _is_digest(row["dedupe_key"])) or _is_held(row)))
+    return moves
+
+
+def _is_digest(key: str) -> bool:
+    """The daily digest: moved to the next window like an alert, but sent on its own, not in the held one."""
+    return key.startswith("digest:")
+
+
+def _is_held(row: Mapping[str, Any]) -> bool:
+    return bool(row.get("held")) or row["state"] == "held"
+
+
 def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[Delivery]:
-    """Due rows per (recipient, channel): held rows as one digest; others one by one, the rest bundled
-    once a channel's `max_per_run` would be exceeded (robots take 20 messages a minute)."""
+    """Due rows per (recipient, channel): held rows as one digest (split to the channel's size limit); others
+    one by one, the rest bundled once the channel would exceed `max_per_run`. The cap is per channel (one
+    robot, whichever groups it serves) and counts every message, each part of a split bundle too (robots take
+    20 messages a minute); rows over it are left due for the next run, the oldest going first."""
     by_target: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         by_target.setdefault((row["recipient"], row["channel"]), []).append(row)
+    left = {name: channel.max_per_run for name, channel in config.channels.items()}
     out: list[Delivery] = []
     for (recipient, channel_name), group_rows in by_target.items():
         channel = config.channels.get(channel_name)
@@ -181,18 +223,23 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
         if channel is None or group is None:
             log.warning("alert for %s/%s: channel or group no longer configured", recipient, channel_name)
             continue
-        held = [r for r in group_rows if r["state"] == "held"]
-        single = [r for r in group_rows if r["state"] != "held"]
+        room = left[channel_name]
+        held = [r for r in group_rows if _is_held(r)]
+        single = [r for r in group_rows if not _is_held(r)]
         if len(held) == 1:
             single.insert(0, held.pop())
-        room = channel.max_per_run - (1 if held else 0)
+        held_chunks = _chunks(held, channel.max_bytes)[:room]
+        room -= len(held_chunks)
         extra: list[dict[str, Any]] = []
         if len(single) > room:
             keep = max(room - 1, 0)
             single, extra = single[:keep], single[keep:]
+        room -= len(single)
+        many_chunks = _chunks(extra, channel.max_bytes)[: max(room, 0)]
+        left[channel_name] = room - len(many_chunks)
         fmt = FORMATS[channel.type]
-        for kind, bundle in (("held", held), ("many", extra)):
-            for chunk in _chunks(bundle, channel.max_bytes):
+        for kind, chunks in (("held", held_chunks), ("many", many_chunks)):
+            for chunk in chunks:
                 title = _BUNDLE_TITLES[kind][group.language or config.language].format(n=len(chunk))
                 out.append(_delivery(channel_name, recipient, title, chunk, fmt))
         out.extend(_delivery(channel_name, recipient, r["subject"], [r], fmt) for r in single)
@@ -234,6 +281,7 @@ def _delivery(channel: str, recipient: str, subject: str, rows: list[dict[str, A
         call_keys=[r.get("call_key") for r in rows],
         attempts=max(r.get("attempts", 0) for r in rows),
         due=[r.get("due_at") for r in rows],
+        held=all(_is_held(r) for r in rows),
     )
 
 
@@ -252,10 +300,11 @@ def _deliver(
     client: httpx.Client,
     sleep: Callable[[float], None],
     now: datetime,
+    lease: _Lease,
 ) -> None:
     config = settings.alerts
     channel = config.channels[delivery.channel]
-    if not store.take(engine, delivery.ids, now=now, until=now + timedelta(minutes=config.claim_lease_minutes)):
+    if not store.take(engine, delivery.ids, now=now, until=lease.until()):
         log.info("alerts %s: taken by another run", delivery.keys)
         return
     try:
@@ -266,23 +315,44 @@ def _deliver(
             log.warning("alert to %s via %s failed: %s", delivery.recipient, delivery.channel, error)
         else:
             log.exception("alert to %s via %s failed unexpectedly", delivery.recipient, delivery.channel)
-        store.mark_failed(engine, delivery.ids, error=error, retry_at=_retry_at(delivery, settings, now))
+        retry_at, held = _retry_at(delivery, settings, now)
+        store.mark_failed(engine, delivery.ids, error=error, retry_at=retry_at, held=held)
         report.failed.append((delivery, error))
         return
     store.mark_sent(engine, delivery.ids, now=now, due=delivery.due or None)
     report.sent.append(delivery)
 
 
-def _retry_at(delivery: Delivery, settings: Settings, now: datetime) -> datetime:
-    """After a failed try: the next backoff step (by the attempts made so far); a phone task is never
-    retried outside the calling window."""
+@dataclass(frozen=True)
+class _Lease:
+    """How long a run holds the alerts it takes: `minutes` from the take, not from the run's start (a slow
+    run's later takes would end before they began, and the next run would send them again). The take's time
+    is `now` plus the time the run has taken so far on the wall clock: the wall clock's time of the take when
+    `now` is the run's start (cron), and a run with a pinned `now` (--now, TRACKER_NOW) stays on its timeline."""
+
+    now: datetime
+    started: datetime  # the wall clock when the run started
+    clock: Callable[[], datetime]
+    minutes: int
+
+    def until(self) -> datetime:
+        return self.now + (self.clock() - self.started) + timedelta(minutes=self.minutes)
+
+
+def _retry_at(delivery: Delivery, settings: Settings, now: datetime) -> tuple[datetime, bool]:
+    """After a failed try: when to try again and whether it then goes in the held digest. The next backoff
+    step (by the attempts made so far), moved as planning moves new alerts: a phone task never outside the
+    calling window; another alert to a group that follows the schedule never outside its working hours and
+    days, held for the next window's digest instead. A held digest stays held."""
     config = settings.alerts
-    attempts = delivery.attempts
     steps = config.retry_backoff_minutes
-    retry = now + timedelta(minutes=steps[min(attempts, len(steps) - 1)])
-    if any(delivery.call_keys):
-        group = config.groups[delivery.recipient]
-        windows = call_windows(config, settings.rules.contact, group.follows_schedule)
-        weekdays = config.schedule.weekdays if group.follows_schedule else None
-        retry = next_slot(retry, settings.tz, windows, weekdays=weekdays)
-    return retry
+    retry = now + timedelta(minutes=steps[min(delivery.attempts, len(steps) - 1)])
+    at, held = planning.sendable_at(
+        retry,
+        delivery.recipient,
+        is_call=any(delivery.call_keys),
+        config=config,
+        contact=settings.rules.contact,
+        tz=settings.tz,
+    )
+    return at, (held and not any(_is_digest(k) for k in delivery.keys)) or delivery.held

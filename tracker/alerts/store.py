@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Boolean, Engine, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, PlannedAlert, case_key
+from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, LastAlert, PlannedAlert, case_key
 from tracker.alerts.planning import parse_alert_key
 from tracker.alerts.schedule import local_date
 from tracker.flags import next_action
@@ -87,24 +87,37 @@ def load_flags(
     return facts
 
 
-def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory:
-    """Keys and first-alert times of alerts about unresolved flags, today's digest keys, and the call
-    counts: per case (order, else parcel) over all time, per buyer and local day from yesterday on."""
+def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime, max_attempts: int) -> AlertHistory:
+    """Keys and, per flag episode, level and group, the latest alert (its reminder number, when it was sent,
+    whether one still waits: held, pending, or failed with attempts left) of alerts about unresolved flags;
+    recent digest keys; the call counts: per case (order, else parcel) over all time, per buyer and local
+    day from yesterday on."""
     keys: set[str] = set()
-    first: dict[tuple[str, str, str], datetime] = {}
+    latest: dict[tuple[str, str, str], int] = {}
+    sent: dict[tuple[str, str, str, int], datetime] = {}
+    waiting: set[tuple[str, str, str]] = set()
     with engine.connect() as conn:
         about_flags = (
-            select(ALERT.c.dedupe_key, ALERT.c.created_at)
+            select(ALERT.c.dedupe_key, ALERT.c.state, ALERT.c.sent_at, ALERT.c.attempts)
             .join(FLAG, FLAG.c.id == ALERT.c.flag_id)
             .where(FLAG.c.state != "resolved")
         )
-        for key, created in conn.execute(about_flags):
+        for key, state, sent_at, attempts in conn.execute(about_flags):
             keys.add(key)
             parsed = parse_alert_key(key)
-            if parsed and parsed[4] == 0:
-                flag_episode, level, group, _channel, _ = parsed
-                slot = (flag_episode, level, group)
-                first[slot] = min(created, first.get(slot, created))
+            if parsed is None:
+                continue
+            flag_episode, level, group, _channel, reminder = parsed
+            slot = (flag_episode, level, group)
+            latest[slot] = max(reminder, latest.get(slot, reminder))
+            if state in ("pending", "held") or (state == "failed" and attempts < max_attempts):
+                waiting.add(slot)
+            if state == "sent" and sent_at is not None:
+                at = (*slot, reminder)
+                sent[at] = max(sent_at, sent.get(at, sent_at))
+        last = {
+            slot: LastAlert(reminder, sent.get((*slot, reminder)), slot in waiting) for slot, reminder in latest.items()
+        }
         digests = select(ALERT.c.dedupe_key).where(
             ALERT.c.flag_id.is_(None), ALERT.c.created_at >= now - timedelta(days=2)
         )
@@ -125,13 +138,13 @@ def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime) -> AlertHistory
             per_case[case_key(order_id, parcel_id)] += 1
             if buyer is not None and due is not None:
                 per_day[(buyer, local_date(due, tz))] += 1
-    return AlertHistory(frozenset(keys), first, dict(per_case), dict(per_day))
+    return AlertHistory(frozenset(keys), last, dict(per_case), dict(per_day))
 
 
 def planned_row(p: PlannedAlert, *, created_at: datetime) -> dict[str, Any]:
     """The alert row a planned alert becomes."""
     row = asdict(p)
-    row.update(attempts=0, created_at=created_at)
+    row.update(attempts=0, created_at=created_at, held=p.state == "held")
     return row
 
 
@@ -211,13 +224,42 @@ def mark_sent(
         conn.execute(by_id, [{"alert_id": i, "was_due": d} for i, d in zip(ids, due, strict=True)])
 
 
-def mark_failed(engine: Engine, ids: Sequence[int], *, error: str, retry_at: datetime | None) -> None:
+def mark_failed(
+    engine: Engine, ids: Sequence[int], *, error: str, retry_at: datetime | None, held: bool = False
+) -> None:
+    """A try failed: retried at `retry_at`; `held` keeps the alerts in their group's held digest (a held
+    digest that failed is retried as one digest again)."""
     with engine.begin() as conn:
         conn.execute(
             update(ALERT)
             .where(ALERT.c.id.in_(ids))
-            .values(state="failed", attempts=ALERT.c.attempts + 1, error=error[:1000], due_at=retry_at)
+            .values(state="failed", attempts=ALERT.c.attempts + 1, error=error[:1000], due_at=retry_at, held=held)
         )
+
+
+def move_due(engine: Engine, moves: Sequence[tuple[int, datetime, bool]], *, now: datetime) -> int:
+    """Due alerts found outside the hours they may go in (id, new due time, held): due then instead; a held one
+    goes in its group's held digest (a pending one becomes `held`). An alert another run took meanwhile is
+    left alone. Returns the alerts moved."""
+    if not moves:
+        return 0
+    to_held = bindparam("to_held", type_=Boolean())
+    stmt = (
+        update(ALERT)
+        .where(
+            ALERT.c.id == bindparam("alert_id"),
+            ALERT.c.due_at <= now,
+            or_(*(ALERT.c.state == state for state in ("pending", "held", "failed"))),  # no IN in executemany
+        )
+        .values(
+            due_at=bindparam("until"),
+            held=to_held,
+            state=case((and_(ALERT.c.state == "pending", to_held), "held"), else_=ALERT.c.state),
+        )
+    )
+    params = [{"alert_id": i, "until": until, "to_held": held} for i, until, held in moves]
+    with engine.begin() as conn:
+        return conn.execute(stmt, params).rowcount or 0
 
 
 def list_alerts(engine: Engine, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

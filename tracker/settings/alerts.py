@@ -37,7 +37,9 @@ class AlertChannel(_Strict):
     mail_to: list[str] = []
     timeout_seconds: float = Field(default=10.0, gt=0)
     max_bytes: PositiveInt | None = None  # message size limit (WeCom markdown: 4096 bytes)
-    max_per_run: PositiveInt = 15  # robots take 20 messages/minute; more due at once go as one bundle
+    # robots take 20 messages/minute: at most this many messages a run to the channel, whichever groups it
+    # serves, each part of a split bundle counted; more due go as one bundle, what does not fit waits
+    max_per_run: PositiveInt = 15
 
     @model_validator(mode="after")
     def _complete(self) -> AlertChannel:

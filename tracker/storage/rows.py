@@ -406,6 +406,9 @@ class AlertRow(SQLModel, table=True):
     # the phone task this alert carries (one per flag, level and reminder), for the per-case and
     # per-buyer call limits (docs/domain.md "Calling buyers"); None when it asks for no call
     call_key: str | None = Field(default=None, max_length=120)
+    # goes out in the group's digest of alerts held outside working hours, also when a try of it failed
+    # (state `failed`) and it is retried (migration 0021)
+    held: bool = False
 
 
 # Who did what, when: every state change a person or the system makes.
