@@ -269,13 +269,15 @@ def packets_xlsx(
     tables: ClaimTables,
     tz: tzinfo,
     couriers: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> bytes:
-    """The XLSX packet of these claims as bytes (for a download button)."""
+    """The XLSX packet of these claims as bytes (for a download button); states read at `now`, as the ledger
+    shows them."""
     import tempfile
 
     from claims.service import list_claims
 
-    claims = list_claims(engine, ids=list(claim_ids), limit=len(claim_ids) or 1)
+    claims = list_claims(engine, ids=list(claim_ids), limit=len(claim_ids) or 1, now=now)
     with tempfile.TemporaryDirectory(prefix="claims-") as folder:
         out = Path(folder) / "claims.xlsx"
         return export_claims(out, claims, engine=engine, tables=tables, tz=tz, couriers=couriers).read_bytes()

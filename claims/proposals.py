@@ -22,8 +22,12 @@ PROPOSAL_KINDS: tuple[str, ...] = (
 
 # what happened to the parcel, not a state it is in: a flag of these kinds that the rules resolved because the
 # parcel moved on (a refused parcel scanned 退回中, a damaged one delivered or sent back) still proposes its
-# claim in `claims propose` (claims.service.propose, lasting_refusal)
-LASTING_KINDS: tuple[str, ...] = (FlagKind.damaged, FlagKind.refused)
+# claim in `claims propose` (claims.service.propose), while the parcel has no claim of the types it proposes
+LASTING_CLAIMS: dict[str, tuple[str, ...]] = {
+    FlagKind.damaged: ("goods_lost",),
+    FlagKind.refused: ("freight", FREIGHT_INSURANCE),
+}
+LASTING_KINDS: tuple[str, ...] = tuple(LASTING_CLAIMS)
 
 # and what a person opening claims on the parcel may still open once the rules resolved its flag: a late
 # shipment's ship_delay is owed when the shop is penalised, which comes after the parcel shipped (decide)
@@ -76,10 +80,16 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
         # 处罚): the buyer's 延迟发货 complaint upheld, which the data never says and the lead who opens it knows
         return "ship_delay", "default"
     if kind == FlagKind.refused or (kind == FlagKind.returned and parcel.get("refused_at")):
-        # the refusal's own time (its first refused event, `refused_at`), else the last event's: a parcel back at
-        # the shop after a late refusal is the freight claim too, whether or not the refusal was ever flagged
-        shipped, refused_at = parcel["shipped_at"], parcel.get("refused_at") or parcel["last_event_at"]
-        if shipped and refused_at and refused_at - shipped > timedelta(hours=proposals.late_delivery_hours):
+        # the refusal's own time: its first refused event (`refused_at`, none when a person resolved the refusal:
+        # claims.service._refused_at); a parcel back at the shop after a late refusal is the freight claim too,
+        # whether or not the refusal was ever flagged. A refusal read from words alone, still flagged, is timed
+        # by its last event; once the rules resolved it (`gone`: the parcel moved on) that time is a later scan
+        shipped, refused_at = parcel["shipped_at"], parcel.get("refused_at")
+        if refused_at is None and not parcel.get("gone"):
+            refused_at = parcel["last_event_at"]
+        if refused_at is None:
+            return "refused: when is not in its history, so lateness is unknown; open the claim by hand if it was late"
+        if shipped and refused_at - shipped > timedelta(hours=proposals.late_delivery_hours):
             return "freight", "default"
         return "refused on time: no freight claim (the courier delivered within the promise)"
     return f"{kind}: no claim proposed automatically"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, case, func, null, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -31,7 +31,7 @@ from claims.engine import (
 from claims.formula import dumps, loads, part
 from claims.money import state_at
 from claims.proposals import (
-    LASTING_KINDS,
+    LASTING_CLAIMS,
     OPENED_LATER_KINDS,
     PROPOSAL_KINDS,
     REFUSAL_GOES_BACK,
@@ -194,10 +194,15 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
 
 
 def _lasting() -> Any:
-    """A flag of a lasting kind (claims.proposals.LASTING_KINDS) that the rules resolved, on a parcel with no
-    claim yet: what happened still proposes its claim once the parcel moved on. A person's resolution stands."""
-    claimed = select(CLAIM.c.id).where(CLAIM.c.parcel_id == FLAG.c.parcel_id).exists()
-    return and_(FLAG.c.kind.in_(LASTING_KINDS), FLAG.c.resolved_by == RULES_ACTOR, ~claimed)
+    """A flag of a lasting kind (claims.proposals.LASTING_CLAIMS) that the rules resolved, on a parcel with no
+    claim of the types it proposes: what happened still proposes its claim once the parcel moved on. A person's
+    resolution stands."""
+
+    def unclaimed(types: tuple[str, ...]) -> Any:
+        return ~select(CLAIM.c.id).where(CLAIM.c.parcel_id == FLAG.c.parcel_id, CLAIM.c.claim_type.in_(types)).exists()
+
+    kinds = [and_(FLAG.c.kind == kind, unclaimed(types)) for kind, types in LASTING_CLAIMS.items()]
+    return and_(FLAG.c.resolved_by == RULES_ACTOR, or_(*kinds))
 
 
 def _still_owed(kind: str, parcel: dict[str, Any]) -> bool:
@@ -207,16 +212,30 @@ def _still_owed(kind: str, parcel: dict[str, Any]) -> bool:
 
 
 def _refused_at() -> Any:
-    """When the parcel was first refused: its first refused event (tracking_event's key leads with parcel_id)."""
-    return (
+    """When the parcel was first refused: its first refused event (tracking_event's key leads with parcel_id);
+    none when a person resolved its refusal flag (their word stands: no claim is read from the history)."""
+    refusal = FLAG.alias("refusal")
+    settled = (
+        select(refusal.c.id)
+        .where(
+            refusal.c.parcel_id == PARCEL.c.id,
+            refusal.c.kind == str(FlagKind.refused),
+            refusal.c.state == FlagState.resolved,
+            refusal.c.resolved_by != RULES_ACTOR,
+        )
+        .exists()
+    )
+    first = (
         select(func.min(EVENT.c.event_time))
         .where(EVENT.c.parcel_id == PARCEL.c.id, EVENT.c.status == str(TrackingStatus.refused))
         .scalar_subquery()
     )
+    return case((settled, null()), else_=first)
 
 
 def _insurance_claimed(conn: Connection) -> dict[str, str]:
-    """Order (or "#parcel id" for a parcel without one) -> the waybill its freight-insurance claim is on."""
+    """Order (or "#parcel id" for a parcel without one) -> the waybill its freight-insurance claim is on (a
+    withdrawn one too: a person withdrew the order's claim, propose does not draft it again elsewhere)."""
     rows = conn.execute(
         select(PARCEL.c.order_id, PARCEL.c.id, PARCEL.c.waybill)
         .join(CLAIM, CLAIM.c.parcel_id == PARCEL.c.id)
@@ -289,10 +308,22 @@ def open_claim(
 
 def _insurance_holder(engine: Engine, parcel: dict[str, Any]) -> str | None:
     """The other waybill of the parcel's order that holds its freight-insurance claim, if any (大运险 pays
-    once per order, as propose keeps it)."""
+    once per order, as propose keeps it). A claim a person withdrew holds nothing: opening the order's claim
+    on its right waybill by hand is how a claim on the wrong one is mended. One order read, not every claim."""
+    same = PARCEL.c.order_id == parcel["order_id"] if parcel["order_id"] else PARCEL.c.id == parcel["id"]
     with engine.connect() as conn:
-        holder = _insurance_claimed(conn).get(parcel["order_id"] or f"#{parcel['id']}")
-    return holder if holder != parcel["waybill"] else None
+        holders = conn.execute(
+            select(PARCEL.c.waybill)
+            .join(CLAIM, CLAIM.c.parcel_id == PARCEL.c.id)
+            .where(
+                same,
+                PARCEL.c.waybill != parcel["waybill"],
+                CLAIM.c.claim_type == FREIGHT_INSURANCE,
+                CLAIM.c.state != ClaimState.withdrawn,
+            )
+            .order_by(CLAIM.c.id)
+        ).scalars()
+        return next(iter(holders), None)
 
 
 def _refuse_second_insurance(engine: Engine, parcel: dict[str, Any]) -> None:
@@ -345,11 +376,8 @@ def _wanted(engine: Engine, parcel: dict[str, Any], tables: ClaimTables) -> list
         ).all()
         refused_at = conn.execute(select(_refused_at()).select_from(PARCEL).where(PARCEL.c.id == parcel["id"]))
         parcel = {**parcel, "refused_at": refused_at.scalar()}
-    decisions = [
-        decide(kind, parcel, tables, by_person=True)
-        for kind, was in flags
-        if _still_owed(kind, {**parcel, "gone": was})
-    ]
+    seen = [(kind, {**parcel, "gone": was}) for kind, was in flags]
+    decisions = [decide(kind, p, tables, by_person=True) for kind, p in seen if _still_owed(kind, p)]
     return sorted({d for d in decisions if not isinstance(d, str)})
 
 
@@ -360,9 +388,10 @@ def preview_claims(engine: Engine, *, parcel_id: int, tables: ClaimTables, now: 
     parcel = _parcel(engine, parcel_id)
     with engine.connect() as conn:
         have = set(conn.execute(select(CLAIM.c.claim_type).where(CLAIM.c.parcel_id == parcel_id)).scalars())
-    if _insurance_holder(engine, parcel):  # the order's 大运险 claim is on another waybill
-        have.add(FREIGHT_INSURANCE)
-    rows = [_row(parcel, compensation_for(parcel, t, s, tables), now) for t, s in _wanted(engine, parcel, tables)]
+    wanted = _wanted(engine, parcel, tables)
+    if any(t == FREIGHT_INSURANCE for t, _ in wanted) and _insurance_holder(engine, parcel):
+        have.add(FREIGHT_INSURANCE)  # the order's 大运险 claim is on another waybill
+    rows = [_row(parcel, compensation_for(parcel, t, s, tables), now) for t, s in wanted]
     return [r for r in rows if r["claim_type"] not in have]
 
 

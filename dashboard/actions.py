@@ -89,7 +89,7 @@ def export_packets(b: Board, claim_ids: list[int]) -> bytes:
 
     _allowed(b, "claim.export")
     return export.packets_xlsx(
-        b.engine, claim_ids=claim_ids, tables=_tables(b), tz=b.settings.tz, couriers=b.settings.couriers
+        b.engine, claim_ids=claim_ids, tables=_tables(b), tz=b.settings.tz, couriers=b.settings.couriers, now=_now()
     )
 
 

@@ -232,3 +232,18 @@ def test_a_claim_opened_without_a_scenario_is_the_return(engine: Engine, tables:
         )
     assert "return or refusal" in str(err.value) and "YT7600000000042" in str(err.value)
     assert "YT7600000000042" not in _claims(engine)
+
+
+def test_a_withdrawn_insurance_claim_leaves_the_order_to_its_right_waybill(engine: Engine, tables: ClaimTables) -> None:
+    """Opened by hand on the wrong waybill of the order and withdrawn: the order's claim can be opened on the
+    right one (a withdrawn claim cannot move on, so counting it would block the order for good)."""
+    wrong = _parcel(engine, "YT7600000000051", "O51", "delivered", **FRIDGE)
+    right = _parcel(engine, "YT7600000000052", "O51", "delivered", direction=Direction.ret, **FRIDGE)
+    first = service.open_claim(
+        engine, parcel_id=wrong, claim_type="freight_insurance", scenario="return", tables=tables, actor="lead", now=NOW
+    )
+    service.withdraw_claim(engine, claim_id=first, note="wrong waybill", actor="lead", now=NOW)
+    service.open_claim(
+        engine, parcel_id=right, claim_type="freight_insurance", scenario="return", tables=tables, actor="lead", now=NOW
+    )
+    assert _claims(engine)["YT7600000000052"] == ("freight_insurance", "return", D("300.21"))

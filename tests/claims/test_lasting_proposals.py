@@ -191,3 +191,37 @@ def test_the_ship_delay_claim_can_be_opened_once_the_late_parcel_shipped(
     assert [(r["claim_type"], r["amount"]) for r in offered] == [("ship_delay", D("269.70"))]  # 30% of 899.00
     service.open_claims(engine, parcel_ids=[pid], tables=tables, actor="lily", now=paid + timedelta(days=6))
     assert _claims(engine) == {waybill: "ship_delay"}
+
+
+def test_a_refusal_without_its_own_event_or_settled_by_a_person_claims_nothing_once_back(
+    engine: Engine, settings: Settings, tables: ClaimTables
+) -> None:
+    """A refusal read from the words of a returning scan (no refused event: when it happened is the scan's time,
+    on time here) and a late refusal a lead settled: once the parcel is back at the shop, neither the resolved
+    refusal nor the returned flag proposes freight from a later scan's time or from the history."""
+    words_only, settled = "YT7600000000091", "YT7600000000092"
+    for waybill in (words_only, settled):
+        _parcel(engine, waybill)
+        _scan(engine, settings, waybill, 2, PICKED_UP)
+    _scan(engine, settings, words_only, 30, "收件人拒收，退回寄件人")
+    _scan(engine, settings, settled, 100, REFUSED)
+    assert _flag_state(engine, words_only, "refused") == "open"
+    with engine.begin() as conn:  # before any claims propose ran
+        conn.execute(
+            update(FLAG)
+            .where(FLAG.c.kind == "refused", FLAG.c.parcel_id == _id(engine, settled))
+            .values(state="resolved", resolved_by="lily", resolved_at=SHIPPED + timedelta(hours=102))
+        )
+    service.propose(engine, tables=tables, now=SHIPPED + timedelta(hours=102))
+    assert _claims(engine) == {}  # refused on time, and settled by a person
+    for waybill in (words_only, settled):
+        _scan(engine, settings, waybill, 150, "退回件已签收，签收人：寄件人")
+        assert _flag_state(engine, waybill, "returned") == "open"
+    assert _flag_state(engine, words_only, "refused") == "resolved"
+    service.propose(engine, tables=tables, now=SHIPPED + timedelta(hours=152))
+    assert _claims(engine) == {}
+
+
+def _id(engine: Engine, waybill: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(PARCEL.c.id).where(PARCEL.c.waybill == waybill)).scalar_one())
