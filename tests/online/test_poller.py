@@ -34,7 +34,10 @@ def engine(online_settings, sandbox):  # noqa: ANN001, ANN201
     url, _ = sandbox
     engine = make_engine(online_settings.database_url)
     migrate(engine)
-    facts = [ParcelFacts(courier=c, waybill=w, shipped_at=SANDBOX_NOW - timedelta(days=5)) for c, w, _ in PARCELS]
+    facts = [
+        ParcelFacts(courier=c, waybill=w, shipped_at=SANDBOX_NOW - timedelta(days=5), phone_last4="1234")
+        for c, w, _ in PARCELS
+    ]
     upsert_parcels(engine, facts, now=SANDBOX_NOW - timedelta(days=5))
     for _, waybill, scenario in PARCELS:
         httpx.post(

@@ -60,7 +60,8 @@ def test_kuaidi100_subscription_codes(online_settings, sandbox) -> None:
     async def go() -> list[dict]:
         client = Kuaidi100Client(online_settings.providers.kuaidi100)
         out = [
-            json.loads(await client.subscribe("zhongtong", "78312345670000", "http://127.0.0.1:9/cb")) for _ in range(5)
+            json.loads(await client.subscribe("zhongtong", "78312345670000", "http://127.0.0.1:9/cb", phone="1234"))
+            for _ in range(5)
         ]
         out.append(json.loads(await client.subscribe("nosuch", "78312345670001", "http://127.0.0.1:9/cb")))
         await client.aclose()

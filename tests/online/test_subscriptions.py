@@ -108,7 +108,11 @@ def world(online_settings: Settings, sandbox: tuple[str, Any], sandbox_server: A
     engine = make_engine(online_settings.database_url)
     migrate(engine)
     shipped = SANDBOX_NOW - timedelta(days=5)
-    upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w, shipped_at=shipped) for c, w, _ in PARCELS], now=shipped)
+    upsert_parcels(
+        engine,
+        [ParcelFacts(courier=c, waybill=w, shipped_at=shipped, phone_last4="1234") for c, w, _ in PARCELS],
+        now=shipped,
+    )
     for _, waybill, scenario in PARCELS:
         _assign(url, waybill, scenario, SANDBOX_NOW - timedelta(days=4))
     port = free_port()
@@ -191,7 +195,9 @@ def test_abort_resubscribes_once_with_the_detected_courier_then_falls_back_to_po
     # a YTO number imported as ZTO (the patterns say YTO): nothing is ever scanned under ZTO
     waybill = "YT6600000000001"
     shipped = SANDBOX_NOW - timedelta(days=1)
-    upsert_parcels(world.engine, [ParcelFacts(courier="zto", waybill=waybill, shipped_at=shipped)], now=shipped)
+    upsert_parcels(
+        world.engine, [ParcelFacts(courier="zto", waybill=waybill, shipped_at=shipped, phone_last4="1234")], now=shipped
+    )
     _assign(world.sandbox, waybill, "no_first_scan", SANDBOX_NOW + timedelta(days=30))  # nothing visible
     world.cycle(SANDBOX_NOW)
     assert world.flush(providers=["kuaidi100"])["sent"] == 1  # the ZTO parcel with events; ours waits
@@ -258,7 +264,9 @@ def test_cli_subscribe_then_parcels_and_workers_say_it_in_words(settings: Settin
     state.t17_registered.clear()
     engine = make_engine(settings.database_url)
     migrate(engine)
-    upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w, _ in PARCELS], now=SANDBOX_NOW)
+    upsert_parcels(
+        engine, [ParcelFacts(courier=c, waybill=w, phone_last4="1234") for c, w, _ in PARCELS], now=SANDBOX_NOW
+    )
     engine.dispose()
     runner = CliRunner()
     refused = runner.invoke(app, ["subscribe", "--now", "2026-11-23T12:00", "--base-url", url])
