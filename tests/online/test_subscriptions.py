@@ -411,3 +411,27 @@ def test_kdniao_past_its_daily_allowance_is_polled_until_it_is_asked_again(world
     assert polled.providers["kdniao"].polled == 1, polled
     retry_minutes = world.settings.providers.subscriptions.retry_minutes
     assert world.subs()["4316600000001"]["retry_at"] == SANDBOX_NOW + timedelta(minutes=retry_minutes)
+
+
+def test_a_parcel_without_the_phone_its_courier_needs_is_not_subscribed_and_says_why(world: World) -> None:
+    """Kuaidi100 refuses an SF/ZTO subscription without the phone (the sandbox too): the parcel is not asked,
+    no attempt is counted, the subscription stays pending with the reason in words; the poll does not ask either.
+    Once an import brings the phone, the next cycle subscribes it."""
+    from tracker.labels import PHONE_MISSING
+
+    waybill = "78316600000099"
+    shipped = SANDBOX_NOW - timedelta(days=1)
+    upsert_parcels(world.engine, [ParcelFacts(courier="zto", waybill=waybill, shipped_at=shipped)], now=shipped)
+    _assign(world.sandbox, waybill, "stale_in_transit", SANDBOX_NOW - timedelta(days=1))
+    summary = world.cycle(SANDBOX_NOW)
+    assert summary.subscribed.no_phone == 1 and summary.subscribed.active == 3
+    sub = world.subs()[waybill]
+    assert (sub["state"], sub["attempts"], sub["message"]) == ("pending", 0, PHONE_MISSING)
+    assert waybill not in world.state.kd100_subscriptions and world.asked(waybill) == 0
+    assert world.parcel(waybill).provider_error == PHONE_MISSING
+
+    upsert_parcels(world.engine, [ParcelFacts(courier="zto", waybill=waybill, phone_last4="1234")], now=SANDBOX_NOW)
+    later = SANDBOX_NOW + timedelta(minutes=world.settings.providers.subscriptions.retry_minutes)
+    world.at(later)
+    assert world.cycle(later).subscribed.no_phone == 0
+    assert world.subs()[waybill]["state"] == "active" and waybill in world.state.kd100_subscriptions
