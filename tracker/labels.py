@@ -383,12 +383,12 @@ WORKER_ROWS: dict[str, tuple[str, str]] = {
 # A parcel's provider error the tracker writes itself (stored in Chinese, shown in the board's language): its
 # provider refuses the courier without the consignee phone's last 4 digits and the parcel has none
 # (tracker/poller.py, config/couriers.toml needs_phone)
-PHONE_MISSING = "缺少收货人手机后4位，该快递不给查询：请重新导入带收货人手机的订单"
+PHONE_MISSING = "缺少收件人或寄件人手机后4位，该快递不给查询：请在导入文件里补上联系手机后重新导入"
 PROVIDER_ERRORS: dict[str, tuple[str, str]] = {
     PHONE_MISSING: (
         PHONE_MISSING,
-        "The consignee phone's last 4 digits are missing and this courier is not tracked without them: "
-        "re-import the order with the consignee's phone",
+        "The consignee's or sender's phone's last 4 digits are missing and this courier is not tracked without "
+        "them: add the phone to the import file and import it again",
     ),
 }
 
