@@ -177,6 +177,32 @@ def test_kuaidi100_refuses_sf_and_zto_without_the_phone(sandbox) -> None:
     assert _kd100(url, "yuantong", "YT7500000000031", phone="")["nu"] == "YT7500000000031"
 
 
+def test_kuaidi100_resubscribing_a_polling_number_is_a_duplicate(sandbox, receiver) -> None:
+    """501 重复订阅 while the number is polling; after abort/shutdown Kuaidi100 takes it again 30 minutes
+    later (docs/providers.md, Kuaidi100's own article)."""
+    url, _ = sandbox
+    callback, got = receiver
+    number = "78300000000041"
+    _assign(url, number, "stale_in_transit")
+    param = {"company": "zhongtong", "number": number, "key": accounts.KUAIDI100_KEY}
+    param["parameters"] = {"callbackurl": callback, "salt": "s", "phone": "1234"}
+
+    def subscribe() -> str:
+        reply = httpx.post(f"{url}/poll", data={"schema": "json", "param": json.dumps(param)}).json()
+        return str(reply["returnCode"])
+
+    assert [subscribe(), subscribe()] == ["200", "501"]
+    flushed = httpx.post(
+        f"{url}/_sandbox/subscriptions/flush", json={"providers": ["kuaidi100"], "stop": {number: "60天无变化"}}
+    )
+    flushed.raise_for_status()
+    assert json.loads(got[-1]["form"]["param"])["status"] == "abort"
+    assert subscribe() == "501"  # stopped less than 30 minutes ago
+    later = SANDBOX_NOW + timedelta(minutes=30)
+    httpx.post(f"{url}/_sandbox/clock", json={"now": later.isoformat()}).raise_for_status()
+    assert [subscribe(), subscribe()] == ["200", "501"]  # polling again
+
+
 def test_kdniao_refuses_sf_without_customer_name(sandbox) -> None:
     """CustomerName (the phone's last 4 digits) is required for SF (docs/providers.md §Kdniao), for the
     queries and the subscriptions: Success false, ResultCode 101, no traces. ZTO needs none at Kdniao."""

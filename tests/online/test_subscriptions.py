@@ -5,6 +5,7 @@ server), the receiver stores, and push-served parcels are not polled; stops, the
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -435,3 +436,18 @@ def test_a_parcel_without_the_phone_its_courier_needs_is_not_subscribed_and_says
     world.at(later)
     assert world.cycle(later).subscribed.no_phone == 0
     assert world.subs()[waybill]["state"] == "active" and waybill in world.state.kd100_subscriptions
+
+
+def test_a_number_kuaidi100_already_polls_is_taken_as_subscribed(world: World) -> None:
+    """Subscribed before (another install, a restored database): Kuaidi100 answers 501 重复订阅, as the sandbox
+    now does; its pushes keep coming, so the subscription is active and the parcel is not polled for it."""
+    waybill = "78316600000001"  # the fixture's ZTO parcel
+    param = {"company": "zhongtong", "number": waybill, "key": world.settings.providers.kuaidi100.key}
+    param["parameters"] = {"callbackurl": "http://127.0.0.1:9/elsewhere", "phone": "1234"}
+    first = httpx.post(f"{world.sandbox}/poll", data={"schema": "json", "param": json.dumps(param)}).json()
+    assert first["returnCode"] == "200"
+    world.cycle(SANDBOX_NOW)
+    sub = world.subs()[waybill]
+    assert (sub["state"], sub["code"]) == ("active", "501")
+    pid = world.parcel(waybill).id
+    assert descriptions(world.engine, [pid], tz=world.settings.tz)[pid].startswith("推送订阅中")

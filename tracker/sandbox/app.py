@@ -235,7 +235,8 @@ async def kuaidi100_subscribe(request: Request) -> Response:
     if _phone_missing(state, "kuaidi100", state.courier_by("kuaidi100", company), parameters.get("phone")):
         return _json({"result": False, "returnCode": "700", "message": "订阅参数错误"})  # 700: bad data
     sub = state.kd100_subscriptions.get(number)
-    if sub and sub["count"] >= 4:  # at most 4 subscriptions per waybill a month
+    # already polling (until abort/shutdown and 30 minutes after), or the 4 subscriptions a month used up
+    if sub and (sub["count"] >= 4 or sandbox_subs.kuaidi100_polling(request, number, state.clock.now())):
         return _json({"result": False, "returnCode": "501", "message": "重复订阅"})
     state.kd100_subscriptions[number] = {
         "company": company,
@@ -244,6 +245,7 @@ async def kuaidi100_subscribe(request: Request) -> Response:
         "resultv2": str(parameters.get("resultv2") or ""),
         "count": (sub["count"] if sub else 0) + 1,
     }
+    sandbox_subs.book_of(request).pushed.pop(("kuaidi100", number), None)  # polling again: a new push history
     return _json({"result": True, "returnCode": "200", "message": "提交成功"})
 
 
