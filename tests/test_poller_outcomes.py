@@ -52,7 +52,11 @@ class Answers:
 def test_each_outcome_is_counted_scheduled_and_named_in_the_order_it_came(
     settings: Settings, db_engine: Engine
 ) -> None:
-    upsert_parcels(db_engine, [ParcelFacts(courier="zto", waybill=w) for w in OUTCOMES], now=NOW - timedelta(days=2))
+    upsert_parcels(
+        db_engine,
+        [ParcelFacts(courier="zto", waybill=w, phone_last4="1234") for w in OUTCOMES],
+        now=NOW - timedelta(days=2),
+    )
     due = select_due(db_engine, now=NOW, limit=10)
     stats, changed = asyncio.run(poll_provider(db_engine, settings, Answers(), due, now=NOW))  # type: ignore[arg-type]
 

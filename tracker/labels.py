@@ -380,6 +380,18 @@ WORKER_ROWS: dict[str, tuple[str, str]] = {
 # --- a cell's value in words, by its column. The board's tables (dashboard/components.py) and the CLI's
 # tables and sheets (tracker/sheets.py cli_columns) call value_label for every cell: no listing forgets a code.
 
+# A parcel's provider error the tracker writes itself (stored in Chinese, shown in the board's language): its
+# provider refuses the courier without the consignee phone's last 4 digits and the parcel has none
+# (tracker/poller.py, config/couriers.toml needs_phone)
+PHONE_MISSING = "缺少收件人或寄件人手机后4位，该快递不给查询：请在导入文件里补上联系手机后重新导入"
+PROVIDER_ERRORS: dict[str, tuple[str, str]] = {
+    PHONE_MISSING: (
+        PHONE_MISSING,
+        "The consignee's or sender's phone's last 4 digits are missing and this courier is not tracked without "
+        "them: add the phone to the import file and import it again",
+    ),
+}
+
 _FLAG_AND_FACTS = {**KINDS, **FACTS}
 VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "kind": _FLAG_AND_FACTS,
@@ -402,6 +414,7 @@ VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "recipient": GROUPS,
     "reason": PHRASES,
     "role": ROLES,
+    "provider_error": PROVIDER_ERRORS,
 }
 
 

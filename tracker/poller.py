@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
+from tracker.labels import PHONE_MISSING
 from tracker.leases import due as due_clause
 from tracker.leases import release
 from tracker.providers.clients import BatchFetcher, DueParcel
@@ -63,6 +64,7 @@ class ProviderStats:
     failed: int = 0
     new_events: int = 0
     provider_errors: int = 0  # answers carrying a provider error (stored on the parcel)
+    no_phone: int = 0  # not asked: the provider refuses this courier without the phone's last 4 digits
     paused: int = 0  # not asked: the provider's circuit breaker is open (they stay due)
     batches: int = 0  # fetch calls (a 17TRACK batch may also register numbers first)
     errors: list[str] = field(default_factory=list)
@@ -80,6 +82,7 @@ class ProviderStats:
             "detail": {
                 "new_events": self.new_events,
                 "provider_errors": self.provider_errors,
+                "no_phone": self.no_phone,
                 "paused": self.paused,
                 "batches": self.batches,
                 "errors": self.errors[:20],
@@ -223,6 +226,7 @@ async def poll_provider(
     order they complete: `_ProviderPoll` holds what one provider's poll has counted and not yet stored."""
     poll = _ProviderPoll(engine, settings, fetcher, now)
     started = time.perf_counter()
+    parcels = await poll.hold_phoneless(parcels)
     tasks = [asyncio.ensure_future(poll.fetch(batch)) for batch in _batches(parcels, fetcher.batch_size)]
     try:
         for next_done in asyncio.as_completed(tasks):
@@ -301,6 +305,35 @@ class _ProviderPoll:
             return _Fetched(batch)
         except ProviderError as exc:
             return _Fetched(batch, error=str(exc))
+
+    async def hold_phoneless(self, parcels: Sequence[DueParcel]) -> list[DueParcel]:
+        """The parcels to ask the provider about. Those of a courier it refuses without the phone's last 4
+        digits (config/couriers.toml needs_phone, kdniao_needs_phone) that have none are not asked: a refusal
+        would be certain and spend the quota. They get PHONE_MISSING as their provider error, in words, and
+        are looked at again after failure_retry_minutes (asked once an import brings the phone)."""
+        couriers, provider = self.settings.couriers, self.provider
+        ask, held = [], []
+        for p in parcels:
+            courier = couriers.get(p.courier)
+            if courier is not None and courier.phone_required(provider) and not p.phone_last4:
+                held.append(p)
+            else:
+                ask.append(p)
+        if held:
+            self.stats.no_phone += len(held)
+            await asyncio.to_thread(self._store_phoneless, held)
+        return ask
+
+    def _store_phoneless(self, held: list[DueParcel]) -> None:
+        from tracker.ingest import ingest
+        from tracker.providers.base import ParsedWaybill
+
+        parsed = [ParsedWaybill(self.provider, p.waybill, None, p.courier, (), PHONE_MISSING) for p in held]
+        result = ingest(self.engine, parsed, now=self.now, source=self.provider, phrases=self.settings.phrasebook)
+        self.changed.extend(result.changed_parcel_ids)
+        schedule(
+            self.engine, [p.id for p in held], now=self.now, settings=self.settings, provider=self.provider, failed=True
+        )
 
     async def take(self, fetched: _Fetched) -> None:
         """One fetched batch: released when the provider is paused, else pending for the next flush (its reply

@@ -327,6 +327,7 @@ class SubscribeSummary:
     """What one subscribe run did, per provider and outcome."""
 
     created: int = 0
+    no_phone: int = 0  # not asked: the provider refuses the courier without the phone's last 4 digits
     outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     errors: list[str] = field(default_factory=list)
 
@@ -383,6 +384,20 @@ def apply_answers(
             _serve(conn, served, until=now + timedelta(hours=cfg.silent_hours))
 
 
+def hold_phoneless(engine: Engine, held: Sequence[DueSubscription], *, now: datetime, cfg: SubscriptionsConfig) -> None:
+    """Subscriptions the provider would refuse for want of the phone's last 4 digits (the parcel has none):
+    not asked, no attempt counted; pending again after retry_minutes with PHONE_MISSING as their message."""
+    from tracker.labels import PHONE_MISSING
+
+    stmt = (
+        update(SUB)
+        .where(SUB.c.parcel_id.in_([sub.parcel_id for sub in held]), SUB.c.state == State.pending.value)
+        .values(retry_at=now + timedelta(minutes=cfg.retry_minutes), message=PHONE_MISSING, updated_at=now)
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
 # the statements a push group runs are built once (building one cost more than running it for a small group)
 _SERVE = (
     update(PARCEL)
@@ -421,9 +436,16 @@ async def subscribe_due(
     summary.created = await asyncio.to_thread(ensure_rows, engine, settings, now=now, limit=limit)
     due = await asyncio.to_thread(select_due, engine, now=now, limit=limit)
     groups: dict[str, list[DueSubscription]] = defaultdict(list)
+    held: list[DueSubscription] = []
     for sub in due:
         if sub.provider in clients and sub.courier in settings.couriers:
-            groups[sub.provider].append(sub)
+            if settings.couriers[sub.courier].phone_required(sub.provider) and not sub.phone_last4:
+                held.append(sub)  # a certain refusal: not asked until an import brings the phone
+            else:
+                groups[sub.provider].append(sub)
+    if held:
+        await asyncio.to_thread(hold_phoneless, engine, held, now=now, cfg=cfg)
+        summary.no_phone = len(held)
 
     async def run(provider: str, subs: list[DueSubscription]) -> dict[int, SubscribeAnswer]:
         subscribe = get(provider).subscribe

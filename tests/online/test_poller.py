@@ -34,7 +34,10 @@ def engine(online_settings, sandbox):  # noqa: ANN001, ANN201
     url, _ = sandbox
     engine = make_engine(online_settings.database_url)
     migrate(engine)
-    facts = [ParcelFacts(courier=c, waybill=w, shipped_at=SANDBOX_NOW - timedelta(days=5)) for c, w, _ in PARCELS]
+    facts = [
+        ParcelFacts(courier=c, waybill=w, shipped_at=SANDBOX_NOW - timedelta(days=5), phone_last4="1234")
+        for c, w, _ in PARCELS
+    ]
     upsert_parcels(engine, facts, now=SANDBOX_NOW - timedelta(days=5))
     for _, waybill, scenario in PARCELS:
         httpx.post(
@@ -121,3 +124,45 @@ def test_provider_error_is_stored_on_the_parcel(engine, online_settings) -> None
     retry = SANDBOX_NOW + timedelta(minutes=settings.providers.polling.failure_retry_minutes)
     assert nxt["78312345678901"] == retry  # an error reply: asked again after failure_retry_minutes
     assert nxt["4312345678901"] != retry  # answered: at its normal cadence
+
+
+def test_a_parcel_without_the_phone_its_courier_needs_is_not_asked_and_says_why(
+    engine, online_settings, sandbox
+) -> None:
+    """SF and ZTO are refused without the phone's last 4 digits (the sandbox refuses as the real service): such a
+    parcel is not asked, gets the reason in words (both languages, no code) and is looked at again after
+    failure_retry_minutes; an import bringing the phone makes the next poll ask, and the reason goes."""
+    from tracker.labels import PHONE_MISSING, value_label
+
+    url, state = sandbox
+    shipped = SANDBOX_NOW - timedelta(days=5)
+    phoneless = [("sf", "SF1234567890199"), ("zto", "78312345678999")]
+    upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w, shipped_at=shipped) for c, w in phoneless], now=shipped)
+    for _, waybill in phoneless:
+        httpx.post(
+            f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": "delivered", "anchor": shipped.isoformat()}
+        ).raise_for_status()
+    summary = _poll(engine, online_settings, SANDBOX_NOW)
+    stats = summary.providers["kuaidi100"]
+    assert stats.no_phone == 2 and stats.failed == 0
+    asked = {waybill for _, provider, waybill in state.queries if provider == "kuaidi100"}
+    assert asked.isdisjoint(w for _, w in phoneless)  # not asked: the refusal is certain
+    with engine.connect() as conn:
+        rows = {r.waybill: r for r in conn.execute(select(ParcelRow)) if r.waybill in dict(map(reversed, phoneless))}
+    retry = SANDBOX_NOW + timedelta(minutes=online_settings.providers.polling.failure_retry_minutes)
+    for row in rows.values():
+        assert row.provider_error == PHONE_MISSING and row.next_poll_at == retry and row.status == "pending"
+    assert "手机后4位" in value_label("provider_error", PHONE_MISSING, "zh")
+    english = value_label("provider_error", PHONE_MISSING, "en")
+    assert "phone's last 4 digits" in english and not any("\u4e00" <= ch <= "\u9fff" for ch in english)
+
+    # the order is imported again with the consignee's phone (masked as in the export: 138****1234)
+    upsert_parcels(
+        engine, [ParcelFacts(courier=c, waybill=w, phone_last4="1234") for c, w in phoneless], now=SANDBOX_NOW
+    )
+    later = _poll(engine, online_settings, retry)
+    assert later.providers["kuaidi100"].no_phone == 0
+    with engine.connect() as conn:
+        rows = {r.waybill: r for r in conn.execute(select(ParcelRow)) if r.waybill in dict(map(reversed, phoneless))}
+    for row in rows.values():
+        assert row.provider_error is None and row.status == "delivered", row

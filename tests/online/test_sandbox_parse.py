@@ -76,7 +76,7 @@ def test_kuaidi100_replies_parse_to_the_story(http, online_settings, sandbox, re
         expected = _stories(http, url, state, courier, f"K{resultv2 or 0}")
         got = {}
         for waybill in expected:
-            param = json.dumps({"com": com, "num": waybill, "resultv2": resultv2})
+            param = json.dumps({"com": com, "num": waybill, "resultv2": resultv2, "phone": "1234"})
             sign = query_sign(param, accounts.KUAIDI100_KEY, accounts.KUAIDI100_CUSTOMER)
             body = http.post(
                 f"{url}/poll/query.do", data={"customer": accounts.KUAIDI100_CUSTOMER, "sign": sign, "param": param}
@@ -95,7 +95,7 @@ def test_kdniao_replies_parse_to_the_story(http, online_settings, sandbox, reque
         expected = _stories(http, url, state, courier, f"N{request_type}")
         got = {}
         for waybill in expected:
-            data = json.dumps({"ShipperCode": shipper, "LogisticCode": waybill})
+            data = json.dumps({"ShipperCode": shipper, "LogisticCode": waybill, "CustomerName": "1234"})
             body = http.post(
                 f"{url}/Ebusiness/EbusinessOrderHandle.aspx",
                 data={

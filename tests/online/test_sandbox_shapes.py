@@ -37,7 +37,8 @@ def _assign(url: str, waybill: str, scenario: str, anchor=ANCHOR) -> None:  # no
 
 
 def _kd100(url: str, com: str, num: str, query_params: str = "", **extra: str) -> dict[str, Any]:
-    param = json.dumps({"com": com, "num": num, **extra})
+    """A signed query; with the phone's last 4 digits unless `phone` says otherwise (SF and ZTO need them)."""
+    param = json.dumps({"com": com, "num": num, "phone": "1234", **extra})
     sign = query_sign(param, accounts.KUAIDI100_KEY, accounts.KUAIDI100_CUSTOMER)
     r = httpx.post(
         f"{url}/poll/query.do{query_params}",
@@ -47,8 +48,8 @@ def _kd100(url: str, com: str, num: str, query_params: str = "", **extra: str) -
     return r.json()
 
 
-def _kdn(url: str, shipper: str, code: str, request_type: str) -> dict[str, Any]:
-    data = json.dumps({"ShipperCode": shipper, "LogisticCode": code})
+def _kdn(url: str, shipper: str, code: str, request_type: str, customer_name: str = "1234") -> dict[str, Any]:
+    data = json.dumps({"ShipperCode": shipper, "LogisticCode": code, "CustomerName": customer_name})
     r = httpx.post(
         f"{url}/Ebusiness/EbusinessOrderHandle.aspx",
         data={
@@ -157,6 +158,64 @@ def test_generic_codes_sit_next_to_specific_words(sandbox) -> None:
 # --- Kdniao ------------------------------------------------------------------------------------------------
 
 
+def test_kuaidi100_refuses_sf_and_zto_without_the_phone(sandbox) -> None:
+    """SF and ZTO need the phone (config/couriers.toml needs_phone; docs/providers.md): without 4 digits of it
+    the query gets the documented 400 reply and the subscription 700, with no tracking; others need none."""
+    url, _ = sandbox
+    refused = {"result": False, "returnCode": "400", "message": "提交的数据不完整，或者贵公司没授权"}
+    for com, num in (("shunfeng", "SF1234567890123"), ("zhongtong", "78300000000031")):
+        _assign(url, num, "delivered")
+        assert _kd100(url, com, num, phone="") == refused
+        assert _kd100(url, com, num, phone="12") == refused
+        for phone in ("1234", "13812341234", "13800000000-1234"):  # last 4, full, a virtual number's extension
+            assert _kd100(url, com, num, phone=phone)["nu"] == num
+        param = {"company": com, "number": num, "key": accounts.KUAIDI100_KEY}
+        subscribe = {**param, "parameters": {"callbackurl": "http://127.0.0.1:9/cb", "salt": "s"}}
+        reply = httpx.post(f"{url}/poll", data={"schema": "json", "param": json.dumps(subscribe)}).json()
+        assert reply["result"] is False and reply["returnCode"] == "700"
+    _assign(url, "YT7500000000031", "delivered")
+    assert _kd100(url, "yuantong", "YT7500000000031", phone="")["nu"] == "YT7500000000031"
+
+
+def test_kuaidi100_resubscribing_a_polling_number_is_a_duplicate(sandbox, receiver) -> None:
+    """501 重复订阅 while the number is polling; after abort/shutdown Kuaidi100 takes it again 30 minutes
+    later (docs/providers.md, Kuaidi100's own article)."""
+    url, _ = sandbox
+    callback, got = receiver
+    number = "78300000000041"
+    _assign(url, number, "stale_in_transit")
+    param = {"company": "zhongtong", "number": number, "key": accounts.KUAIDI100_KEY}
+    param["parameters"] = {"callbackurl": callback, "salt": "s", "phone": "1234"}
+
+    def subscribe() -> str:
+        reply = httpx.post(f"{url}/poll", data={"schema": "json", "param": json.dumps(param)}).json()
+        return str(reply["returnCode"])
+
+    assert [subscribe(), subscribe()] == ["200", "501"]
+    flushed = httpx.post(
+        f"{url}/_sandbox/subscriptions/flush", json={"providers": ["kuaidi100"], "stop": {number: "60天无变化"}}
+    )
+    flushed.raise_for_status()
+    assert json.loads(got[-1]["form"]["param"])["status"] == "abort"
+    assert subscribe() == "501"  # stopped less than 30 minutes ago
+    later = SANDBOX_NOW + timedelta(minutes=30)
+    httpx.post(f"{url}/_sandbox/clock", json={"now": later.isoformat()}).raise_for_status()
+    assert [subscribe(), subscribe()] == ["200", "501"]  # polling again
+
+
+def test_kdniao_refuses_sf_without_customer_name(sandbox) -> None:
+    """CustomerName (the phone's last 4 digits) is required for SF (docs/providers.md §Kdniao), for the
+    queries and the subscriptions: Success false, ResultCode 101, no traces. ZTO needs none at Kdniao."""
+    url, _ = sandbox
+    _assign(url, "SF1234567890124", "delivered")
+    for request_type in ("1002", "8001", "8008"):
+        reply = _kdn(url, "SF", "SF1234567890124", request_type, customer_name="")
+        assert reply["Success"] is False and reply["ResultCode"] == "101" and not reply.get("Traces")
+        assert _kdn(url, "SF", "SF1234567890124", request_type)["Success"] is True
+    _assign(url, "78300000000032", "delivered")
+    assert _kdn(url, "ZTO", "78300000000032", "1002", customer_name="")["Success"] is True
+
+
 def test_kdniao_1002_is_sparse_and_8001_is_rich(sandbox) -> None:
     url, _ = sandbox
     _assign(url, "4300000000001", "refused_returned")
@@ -259,7 +318,7 @@ def test_kuaidi100_push_follows_the_subscriptions_resultv2(sandbox, receiver) ->
                 "company": "zhongtong",
                 "number": waybill,
                 "key": accounts.KUAIDI100_KEY,
-                "parameters": {"callbackurl": callback, "salt": "s", "resultv2": resultv2},
+                "parameters": {"callbackurl": callback, "salt": "s", "resultv2": resultv2, "phone": "1234"},
             }
         )
         assert httpx.post(f"{url}/poll", data={"schema": "json", "param": param}).json()["returnCode"] == "200"

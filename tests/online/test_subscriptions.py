@@ -5,6 +5,7 @@ server), the receiver stores, and push-served parcels are not polled; stops, the
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,7 +109,11 @@ def world(online_settings: Settings, sandbox: tuple[str, Any], sandbox_server: A
     engine = make_engine(online_settings.database_url)
     migrate(engine)
     shipped = SANDBOX_NOW - timedelta(days=5)
-    upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w, shipped_at=shipped) for c, w, _ in PARCELS], now=shipped)
+    upsert_parcels(
+        engine,
+        [ParcelFacts(courier=c, waybill=w, shipped_at=shipped, phone_last4="1234") for c, w, _ in PARCELS],
+        now=shipped,
+    )
     for _, waybill, scenario in PARCELS:
         _assign(url, waybill, scenario, SANDBOX_NOW - timedelta(days=4))
     port = free_port()
@@ -191,7 +196,9 @@ def test_abort_resubscribes_once_with_the_detected_courier_then_falls_back_to_po
     # a YTO number imported as ZTO (the patterns say YTO): nothing is ever scanned under ZTO
     waybill = "YT6600000000001"
     shipped = SANDBOX_NOW - timedelta(days=1)
-    upsert_parcels(world.engine, [ParcelFacts(courier="zto", waybill=waybill, shipped_at=shipped)], now=shipped)
+    upsert_parcels(
+        world.engine, [ParcelFacts(courier="zto", waybill=waybill, shipped_at=shipped, phone_last4="1234")], now=shipped
+    )
     _assign(world.sandbox, waybill, "no_first_scan", SANDBOX_NOW + timedelta(days=30))  # nothing visible
     world.cycle(SANDBOX_NOW)
     assert world.flush(providers=["kuaidi100"])["sent"] == 1  # the ZTO parcel with events; ours waits
@@ -258,7 +265,9 @@ def test_cli_subscribe_then_parcels_and_workers_say_it_in_words(settings: Settin
     state.t17_registered.clear()
     engine = make_engine(settings.database_url)
     migrate(engine)
-    upsert_parcels(engine, [ParcelFacts(courier=c, waybill=w) for c, w, _ in PARCELS], now=SANDBOX_NOW)
+    upsert_parcels(
+        engine, [ParcelFacts(courier=c, waybill=w, phone_last4="1234") for c, w, _ in PARCELS], now=SANDBOX_NOW
+    )
     engine.dispose()
     runner = CliRunner()
     refused = runner.invoke(app, ["subscribe", "--now", "2026-11-23T12:00", "--base-url", url])
@@ -403,3 +412,42 @@ def test_kdniao_past_its_daily_allowance_is_polled_until_it_is_asked_again(world
     assert polled.providers["kdniao"].polled == 1, polled
     retry_minutes = world.settings.providers.subscriptions.retry_minutes
     assert world.subs()["4316600000001"]["retry_at"] == SANDBOX_NOW + timedelta(minutes=retry_minutes)
+
+
+def test_a_parcel_without_the_phone_its_courier_needs_is_not_subscribed_and_says_why(world: World) -> None:
+    """Kuaidi100 refuses an SF/ZTO subscription without the phone (the sandbox too): the parcel is not asked,
+    no attempt is counted, the subscription stays pending with the reason in words; the poll does not ask either.
+    Once an import brings the phone, the next cycle subscribes it."""
+    from tracker.labels import PHONE_MISSING
+
+    waybill = "78316600000099"
+    shipped = SANDBOX_NOW - timedelta(days=1)
+    upsert_parcels(world.engine, [ParcelFacts(courier="zto", waybill=waybill, shipped_at=shipped)], now=shipped)
+    _assign(world.sandbox, waybill, "stale_in_transit", SANDBOX_NOW - timedelta(days=1))
+    summary = world.cycle(SANDBOX_NOW)
+    assert summary.subscribed.no_phone == 1 and summary.subscribed.active == 3
+    sub = world.subs()[waybill]
+    assert (sub["state"], sub["attempts"], sub["message"]) == ("pending", 0, PHONE_MISSING)
+    assert waybill not in world.state.kd100_subscriptions and world.asked(waybill) == 0
+    assert world.parcel(waybill).provider_error == PHONE_MISSING
+
+    upsert_parcels(world.engine, [ParcelFacts(courier="zto", waybill=waybill, phone_last4="1234")], now=SANDBOX_NOW)
+    later = SANDBOX_NOW + timedelta(minutes=world.settings.providers.subscriptions.retry_minutes)
+    world.at(later)
+    assert world.cycle(later).subscribed.no_phone == 0
+    assert world.subs()[waybill]["state"] == "active" and waybill in world.state.kd100_subscriptions
+
+
+def test_a_number_kuaidi100_already_polls_is_taken_as_subscribed(world: World) -> None:
+    """Subscribed before (another install, a restored database): Kuaidi100 answers 501 重复订阅, as the sandbox
+    now does; its pushes keep coming, so the subscription is active and the parcel is not polled for it."""
+    waybill = "78316600000001"  # the fixture's ZTO parcel
+    param = {"company": "zhongtong", "number": waybill, "key": world.settings.providers.kuaidi100.key}
+    param["parameters"] = {"callbackurl": "http://127.0.0.1:9/elsewhere", "phone": "1234"}
+    first = httpx.post(f"{world.sandbox}/poll", data={"schema": "json", "param": json.dumps(param)}).json()
+    assert first["returnCode"] == "200"
+    world.cycle(SANDBOX_NOW)
+    sub = world.subs()[waybill]
+    assert (sub["state"], sub["code"]) == ("active", "501")
+    pid = world.parcel(waybill).id
+    assert descriptions(world.engine, [pid], tz=world.settings.tz)[pid].startswith("推送订阅中")

@@ -89,7 +89,9 @@ def seed(engine: Engine, counts: dict[str, int], *, prefix: str = "") -> dict[in
     """Due parcels per courier (shipped 3 days ago); returns id -> waybill."""
     shipped = datetime.now(UTC) - timedelta(days=3)
     facts = [
-        ParcelFacts(courier=courier, waybill=f"{prefix}{courier.upper()}{n:010d}", shipped_at=shipped)
+        ParcelFacts(
+            courier=courier, waybill=f"{prefix}{courier.upper()}{n:010d}", shipped_at=shipped, phone_last4="1234"
+        )
         for courier, count in counts.items()
         for n in range(count)
     ]

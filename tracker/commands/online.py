@@ -83,6 +83,8 @@ def print_subscribed(sub) -> None:  # type: ignore[no-untyped-def]
         f"subscribed for pushes: {asked} asked, {sub.active} active, {sub.count('retry')} to retry, "
         f"{sub.count('refused')} refused (those are polled)"
     )
+    if sub.no_phone:
+        typer.echo(f"  not asked: {sub.no_phone} parcels without the phone's last 4 digits their courier needs")
 
 
 def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
@@ -99,6 +101,8 @@ def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
             f"batches {s.batches:>6}  {s.seconds:6.2f} s  "
             f"({rate:,.0f} parcels/s)"
         )
+        if s.no_phone:
+            typer.echo(f"    not asked: {s.no_phone} parcels without the phone's last 4 digits their courier needs")
         if s.failed:
             for error in s.errors[:3]:
                 err.print(f"    {terminal_text(error)}", markup=False, soft_wrap=True)

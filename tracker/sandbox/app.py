@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Mapping
@@ -127,6 +128,15 @@ def make_state(
 
 
 _MALFORMED = '{"message":"ok","nu":"'  # a body cut off mid-string
+_DIGIT = re.compile(r"\d")
+
+
+def _phone_missing(state: SandboxState, provider: str, courier: str | None, phone: Any) -> bool:
+    """The courier's provider wants the phone (config/couriers.toml needs_phone, kdniao_needs_phone) and the
+    request has no 4 digits of it. Last 4 digits are enough; a full or virtual number (…-1234) passes too."""
+    if courier is None or not state.couriers[courier].phone_required(provider):
+        return False
+    return len(_DIGIT.findall(str(phone or ""))) < 4
 
 
 async def _fault(state: SandboxState, kind: str) -> tuple[Response | None, bool]:
@@ -180,6 +190,9 @@ async def kuaidi100_query(request: Request) -> Response:
         return _json(render.kuaidi100_error("400", "找不到对应公司"))
     if not 6 <= len(num) <= 32:
         return _json(render.kuaidi100_error("400", "提交的数据不完整，或者贵公司没授权"))
+    if _phone_missing(state, "kuaidi100", state.courier_by("kuaidi100", com), query.get("phone")):
+        # SF and ZTO need the phone (docs/providers.md); no phone-specific reply is documented: the 400 one
+        return _json(render.kuaidi100_error("400", "提交的数据不完整，或者贵公司没授权"))
     visible = state.book.visible(num, state.clock.now())
     state.answered("kuaidi100", num)
     if not visible:
@@ -219,8 +232,11 @@ async def kuaidi100_subscribe(request: Request) -> Response:
         return _json({"result": False, "returnCode": "702", "message": "POLL:识别不到该单号对应的快递公司"})
     if not callback.startswith(("http://", "https://")):
         return _json({"result": False, "returnCode": "700", "message": "回调地址不合法"})
+    if _phone_missing(state, "kuaidi100", state.courier_by("kuaidi100", company), parameters.get("phone")):
+        return _json({"result": False, "returnCode": "700", "message": "订阅参数错误"})  # 700: bad data
     sub = state.kd100_subscriptions.get(number)
-    if sub and sub["count"] >= 4:  # at most 4 subscriptions per waybill a month
+    # already polling (until abort/shutdown and 30 minutes after), or the 4 subscriptions a month used up
+    if sub and (sub["count"] >= 4 or sandbox_subs.kuaidi100_polling(request, number, state.clock.now())):
         return _json({"result": False, "returnCode": "501", "message": "重复订阅"})
     state.kd100_subscriptions[number] = {
         "company": company,
@@ -229,6 +245,7 @@ async def kuaidi100_subscribe(request: Request) -> Response:
         "resultv2": str(parameters.get("resultv2") or ""),
         "count": (sub["count"] if sub else 0) + 1,
     }
+    sandbox_subs.book_of(request).pushed.pop(("kuaidi100", number), None)  # polling again: a new push history
     return _json({"result": True, "returnCode": "200", "message": "提交成功"})
 
 
@@ -259,6 +276,10 @@ async def kdniao(request: Request) -> Response:
         return _json(render.kdniao_error(ebid, "103", "RequestData格式错误"))
     if state.courier_by("kdniao", shipper) is None:
         return _json(render.kdniao_error(ebid, "105", f"暂不支持该快递公司：{shipper}"))
+    if request_type in ("1002", "8001", "1008", "8008") and _phone_missing(
+        state, "kdniao", state.courier_by("kdniao", shipper), data.get("CustomerName")
+    ):  # CustomerName (the phone's last 4 digits) is required for SF (docs/providers.md): 101 missing parameter
+        return _json(render.kdniao_error(ebid, "101", "缺少必要参数"))
     if request_type in ("1002", "8001"):
         visible = state.book.visible(code, state.clock.now())
         state.answered("kdniao", code)

@@ -44,6 +44,7 @@ class Pushed:
     since: datetime  # subscribed (or first seen registered) at, sandbox clock
     events: int = 0  # visible events already pushed
     ended: bool = False  # the provider stopped tracking it (abort / TRACKING_STOPPED)
+    ended_at: datetime | None = None  # when (sandbox clock): Kuaidi100 takes the number again 30 minutes later
 
 
 # The sandbox Kdniao account's daily subscription allowance: past it 8008 answers Success false, ResultCode
@@ -99,6 +100,18 @@ def kdniao_subscribe(request: Request, ebid: str, data: dict[str, Any], now: dat
     }
 
 
+KD100_RESUBSCRIBE_AFTER = timedelta(minutes=30)  # after abort/shutdown (docs/providers.md, 501 重复订阅)
+
+
+def kuaidi100_polling(request: Request, number: str, now: datetime) -> bool:
+    """Whether Kuaidi100 is still tracking a subscribed number: not yet stopped (abort, shutdown), or stopped
+    less than 30 minutes ago. Subscribing it again then answers 501 重复订阅."""
+    progress = book_of(request).pushed.get(("kuaidi100", number))
+    if progress is None or not progress.ended or progress.ended_at is None:
+        return True
+    return now - progress.ended_at < KD100_RESUBSCRIBE_AFTER
+
+
 def _progress(book: SubscriptionBook, provider: str, waybill: str, now: datetime, *, fresh: bool) -> Pushed:
     key = (provider, waybill)
     if fresh or key not in book.pushed:
@@ -130,6 +143,7 @@ def _kd100_requests(state: Any, book: SubscriptionBook, now: datetime, everythin
             continue
         progress.events = len(visible)
         progress.ended = param.get("status") in ("abort", "shutdown")
+        progress.ended_at = now if progress.ended else None
         text = json.dumps(param, ensure_ascii=False)
         salt = sub.get("salt")
         sign = kd100_push_sign(text, accounts.KUAIDI100_SALT if salt is None else salt).upper()

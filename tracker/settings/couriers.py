@@ -40,9 +40,19 @@ class CourierConfig(_Strict):
     kuaidi100: str | None = None
     kdniao: str | None = None
     track17: int | None = None
-    needs_phone: bool = False
+    needs_phone: bool = False  # Kuaidi100 refuses its query and subscription without the phone (last 4 digits)
+    kdniao_needs_phone: bool = False  # Kdniao refuses without CustomerName, the phone's last 4 digits
     # a plain string is a pattern with [detection] default_weight (tracker/couriers/detect.py)
     patterns: list[WaybillPattern] = []
+
+    def phone_required(self, provider: str) -> bool:
+        """Whether `provider` refuses to track this courier's waybills without the phone's last 4 digits
+        (docs/providers.md): Kuaidi100 `phone` (needs_phone), Kdniao `CustomerName` (kdniao_needs_phone)."""
+        if provider == "kuaidi100":
+            return self.needs_phone
+        if provider == "kdniao":
+            return self.kdniao_needs_phone
+        return False
 
     @field_validator("patterns", mode="before")
     @classmethod
