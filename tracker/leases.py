@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, or_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.providers.clients import DueParcel
+from tracker.storage.repo import asked_phone
 from tracker.storage.tables import PARCEL
 
 
@@ -54,9 +55,7 @@ def lease_due(
         update(PARCEL)
         .where(PARCEL.c.id.in_(pick.scalar_subquery()))
         .values(lease_until=now + timedelta(seconds=lease_seconds), lease_owner=owner)
-        .returning(
-            PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4, PARCEL.c.order_id, PARCEL.c.shop
-        )
+        .returning(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, asked_phone(), PARCEL.c.order_id, PARCEL.c.shop)
     )
     with engine.begin() as conn:
         rows = conn.execute(stmt).all()

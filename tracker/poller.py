@@ -48,7 +48,7 @@ from tracker.providers.clients import BatchFetcher, DueParcel
 from tracker.providers.http import CircuitOpen, ProviderError
 from tracker.schedule import next_poll_time
 from tracker.settings import Settings
-from tracker.storage.repo import from_sqlite_time, sqlite_time
+from tracker.storage.repo import asked_phone, from_sqlite_time, sqlite_time
 from tracker.storage.tables import PARCEL, POLL_RUN
 
 log = logging.getLogger("tracker.poller")
@@ -121,7 +121,7 @@ def retire_aged(engine: Engine, *, now: datetime, retire_days: int) -> int:
 def select_due(engine: Engine, *, now: datetime, limit: int) -> list[DueParcel]:
     """Open parcels whose next poll time has come and no worker holds, oldest due first."""
     stmt = (
-        select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4, PARCEL.c.order_id, PARCEL.c.shop)
+        select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, asked_phone(), PARCEL.c.order_id, PARCEL.c.shop)
         .where(due_clause(now))
         .order_by(PARCEL.c.next_poll_at)
         .limit(limit)

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.providers.base import DueSubscription, Outcome, SubscribeAnswer
 from tracker.settings import CourierConfig, Settings, SubscriptionsConfig
+from tracker.storage.repo import asked_phone
 from tracker.storage.tables import PARCEL, QUOTA
 from tracker.storage.tables import SUBSCRIPTION as SUB
 
@@ -312,7 +313,7 @@ def ensure_rows(engine: Engine, settings: Settings, *, now: datetime, limit: int
 
 def select_due(engine: Engine, *, now: datetime, limit: int) -> list[DueSubscription]:
     stmt = (
-        select(SUB.c.parcel_id, SUB.c.provider, SUB.c.courier, PARCEL.c.waybill, PARCEL.c.phone_last4, SUB.c.attempts)
+        select(SUB.c.parcel_id, SUB.c.provider, SUB.c.courier, PARCEL.c.waybill, asked_phone(), SUB.c.attempts)
         .join(PARCEL, PARCEL.c.id == SUB.c.parcel_id)
         .where(SUB.c.state == State.pending.value, SUB.c.retry_at <= now, PARCEL.c.is_open.is_(True))
         .order_by(SUB.c.retry_at)

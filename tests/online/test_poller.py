@@ -166,3 +166,32 @@ def test_a_parcel_without_the_phone_its_courier_needs_is_not_asked_and_says_why(
         rows = {r.waybill: r for r in conn.execute(select(ParcelRow)) if r.waybill in dict(map(reversed, phoneless))}
     for row in rows.values():
         assert row.provider_error is None and row.status == "delivered", row
+
+
+def test_a_buyers_return_is_asked_with_the_phone_of_its_orders_parcel(engine, online_settings, sandbox) -> None:
+    """The returns export has no phone column: a buyer's SF return is asked with the phone of its order's
+    outbound parcel (the buyer sent the return; the provider takes the sender's phone too), so it is tracked;
+    a return whose order has no parcel with a phone still waits for one, and says why."""
+    from tracker.labels import PHONE_MISSING
+    from tracker.status import Direction
+
+    url, state = sandbox
+    shipped = SANDBOX_NOW - timedelta(days=5)
+    facts = [
+        ParcelFacts(courier="yto", waybill="YT9900000000001", order_id="T-R1", phone_last4="5678", shipped_at=shipped),
+        ParcelFacts(courier="sf", waybill="SF1234567890177", order_id="T-R1", direction=Direction.ret),
+        ParcelFacts(courier="sf", waybill="SF1234567890178", order_id="T-R2", direction=Direction.ret),
+    ]
+    upsert_parcels(engine, facts, now=shipped)
+    for waybill in ("SF1234567890177", "SF1234567890178"):
+        httpx.post(
+            f"{url}/_sandbox/assign", json={"waybill": waybill, "scenario": "delivered", "anchor": shipped.isoformat()}
+        ).raise_for_status()
+    _poll(engine, online_settings, SANDBOX_NOW)
+    asked = {waybill for _, provider, waybill in state.queries if provider == "kuaidi100"}
+    assert "SF1234567890177" in asked and "SF1234567890178" not in asked
+    with engine.connect() as conn:
+        rows = {r.waybill: r for r in conn.execute(select(ParcelRow).where(ParcelRow.direction == "return"))}
+    assert rows["SF1234567890177"].provider_error is None and rows["SF1234567890177"].status == "delivered"
+    assert rows["SF1234567890177"].phone_last4 is None  # borrowed when asked, not copied
+    assert rows["SF1234567890178"].provider_error == PHONE_MISSING

@@ -10,7 +10,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Numeric, Table, func, select, text
+from sqlalchemy import DateTime, Engine, Numeric, Table, and_, case, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -30,6 +30,28 @@ def _insert(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def asked_phone() -> Any:
+    """The phone's last 4 digits a provider is asked with (the couriers that need one: config/couriers.toml
+    needs_phone): the parcel's own, or for a buyer's return without one, its order's outbound parcel's. The
+    buyer sent the return, and Kuaidi100 and Kdniao take the sender's phone as well as the recipient's
+    (docs/providers.md); the returns export has no phone column, the order export has. Read when asked, so an
+    order export imported after the returns gives them their phone."""
+    outbound = PARCEL.alias("outbound")
+    of_order = (
+        select(outbound.c.phone_last4)
+        .where(
+            outbound.c.order_id == PARCEL.c.order_id,
+            outbound.c.direction != str(Direction.ret),
+            outbound.c.phone_last4.is_not(None),
+        )
+        .order_by(outbound.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    borrowed = and_(PARCEL.c.phone_last4.is_(None), PARCEL.c.direction == str(Direction.ret))
+    return case((borrowed, of_order), else_=PARCEL.c.phone_last4).label("phone_last4")
 
 
 def upsert_parcels(
