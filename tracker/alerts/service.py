@@ -91,7 +91,9 @@ def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAl
     """Everything new to store at `now`: flag alerts, reminders and the daily digests."""
     config = settings.alerts
     flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=now - timedelta(days=1), now=now)
-    history = store.load_history(engine, tz=settings.tz, now=now, max_attempts=config.max_attempts)
+    history = store.load_history(
+        engine, tz=settings.tz, now=now, max_attempts=config.max_attempts, channels=config.channels
+    )
     planned = plan_alerts(
         flags,
         history,

@@ -4,7 +4,7 @@ into the planner's plain values."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,36 +87,47 @@ def load_flags(
     return facts
 
 
-def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime, max_attempts: int) -> AlertHistory:
+def load_history(
+    engine: Engine, *, tz: ZoneInfo, now: datetime, max_attempts: int, channels: Container[str]
+) -> AlertHistory:
     """Keys and, per flag episode, level and group, the latest alert (its reminder number, when it was sent,
-    whether one still waits: held, pending, or failed with attempts left) of alerts about unresolved flags;
-    recent digest keys; the call counts: per case (order, else parcel) over all time, per buyer and local
-    day from yesterday on."""
+    whether one still waits, what the next reminder counts from when it did not go) of alerts about
+    unresolved flags; recent digest keys; the call counts: per case (order, else parcel) over all time, per
+    buyer and local day from yesterday on. An alert waits only while it can still go: held, pending, or failed
+    with attempts left, on a channel still in `channels` (the configured ones; the sender skips the others)."""
     keys: set[str] = set()
     latest: dict[tuple[str, str, str], int] = {}
     sent: dict[tuple[str, str, str, int], datetime] = {}
+    stored: dict[tuple[str, str, str, int], datetime] = {}
+    went: dict[tuple[str, str, str], datetime] = {}  # the latest alert of the level sent to the group
     waiting: set[tuple[str, str, str]] = set()
     with engine.connect() as conn:
         about_flags = (
-            select(ALERT.c.dedupe_key, ALERT.c.state, ALERT.c.sent_at, ALERT.c.attempts)
+            select(ALERT.c.dedupe_key, ALERT.c.state, ALERT.c.sent_at, ALERT.c.attempts, ALERT.c.created_at)
             .join(FLAG, FLAG.c.id == ALERT.c.flag_id)
             .where(FLAG.c.state != "resolved")
         )
-        for key, state, sent_at, attempts in conn.execute(about_flags):
+        for key, state, sent_at, attempts, created_at in conn.execute(about_flags):
             keys.add(key)
             parsed = parse_alert_key(key)
             if parsed is None:
                 continue
-            flag_episode, level, group, _channel, reminder = parsed
+            flag_episode, level, group, channel, reminder = parsed
             slot = (flag_episode, level, group)
+            at = (*slot, reminder)
             latest[slot] = max(reminder, latest.get(slot, reminder))
-            if state in ("pending", "held") or (state == "failed" and attempts < max_attempts):
+            can_go = state in ("pending", "held") or (state == "failed" and attempts < max_attempts)
+            if can_go and channel in channels:
                 waiting.add(slot)
             if state == "sent" and sent_at is not None:
-                at = (*slot, reminder)
                 sent[at] = max(sent_at, sent.get(at, sent_at))
+                went[slot] = max(sent_at, went.get(slot, sent_at))
+            stored[at] = max(created_at, stored.get(at, created_at))
         last = {
-            slot: LastAlert(reminder, sent.get((*slot, reminder)), slot in waiting) for slot, reminder in latest.items()
+            slot: LastAlert(
+                reminder, sent.get((*slot, reminder)), slot in waiting, went.get(slot, stored[(*slot, reminder)])
+            )
+            for slot, reminder in latest.items()
         }
         digests = select(ALERT.c.dedupe_key).where(
             ALERT.c.flag_id.is_(None), ALERT.c.created_at >= now - timedelta(days=2)
