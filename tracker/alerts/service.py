@@ -79,7 +79,8 @@ class RunReport:
     def summary(self) -> str:
         """One line in the board's words: an alert is one exception (or digest) for one recipient group on
         one channel; planned = stored by this run, sent/failed = alerts (several may share one message),
-        held = waiting for working hours (all stored, not only this run's)."""
+        held = waiting for working hours, to go in the group's next held digest: all stored, not only this run's,
+        failed alerts still held (a held digest that failed, retried as one) included (store.held_alerts)."""
         return (
             f"alerts: {len(self.planned)} planned, {self.sent_alerts} sent in {len(self.sent)} message(s), "
             f"{self.failed_alerts} failed, {self.held} held, scheduled calls {self.scheduled}, "
@@ -170,8 +171,7 @@ def run_alerts(
     finally:
         if own_client:
             client.close()
-    counts = store.count_by_state(engine)
-    report.held = counts.get("held", 0)
+    report.held = store.count_held(engine, max_attempts=config.max_attempts)
     report.stuck = store.stuck_failures(engine, max_attempts=config.max_attempts)
     report.scheduled = sum(1 for p in report.planned if p.state == "pending" and p.due_at > now)
     return report

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Engine, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ColumnElement
 
 from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, LastAlert, PlannedAlert, case_key
 from tracker.alerts.planning import parse_alert_key
@@ -273,19 +274,38 @@ def move_due(engine: Engine, moves: Sequence[tuple[int, datetime, bool]], *, now
         return conn.execute(stmt, params).rowcount or 0
 
 
-def list_alerts(engine: Engine, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """The alert log, newest first, with the parcel's waybill."""
+def held_alerts(max_attempts: int | None) -> ColumnElement[bool]:
+    """Alerts waiting for their group's next held digest: `held` ones, and `failed` ones still marked held (a
+    held digest, or a retry moved outside working hours, that failed) while they have attempts left (all of
+    them when `max_attempts` is None). What the run's held count, `tracker alerts --state held` and the
+    board's alert log filtered by held show."""
+    failed = and_(ALERT.c.state == "failed", ALERT.c.held.is_(True))
+    if max_attempts is not None:
+        failed = and_(failed, ALERT.c.attempts < max_attempts)
+    return or_(ALERT.c.state == "held", failed)
+
+
+def state_is(state: str, *, max_attempts: int | None = None) -> ColumnElement[bool]:
+    """The alert log's filter by state; `held` takes the failed alerts still held too (held_alerts)."""
+    return held_alerts(max_attempts) if state == "held" else ALERT.c.state == state
+
+
+def list_alerts(
+    engine: Engine, *, state: str | None = None, limit: int = 200, max_attempts: int | None = None
+) -> list[dict[str, Any]]:
+    """The alert log, newest first, with the parcel's waybill; `state` filters it (state_is)."""
     query = select(ALERT, PARCEL.c.waybill).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
     if state:
-        query = query.where(ALERT.c.state == state)
+        query = query.where(state_is(state, max_attempts=max_attempts))
     query = query.order_by(ALERT.c.created_at.desc(), ALERT.c.id.desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def count_by_state(engine: Engine) -> dict[str, int]:
+def count_held(engine: Engine, *, max_attempts: int) -> int:
+    """Alerts waiting for their group's next held digest (held_alerts), failed ones still held included."""
     with engine.connect() as conn:
-        return dict(conn.execute(select(ALERT.c.state, func.count()).group_by(ALERT.c.state)).all())
+        return int(conn.execute(select(func.count()).select_from(ALERT).where(held_alerts(max_attempts))).scalar_one())
 
 
 def stuck_failures(engine: Engine, *, max_attempts: int) -> list[dict[str, Any]]:
