@@ -213,7 +213,8 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
     """Due rows per (recipient, channel): held rows as one digest (split to the channel's size limit); others
     one by one, the rest bundled once the channel would exceed `max_per_run`. The cap is per channel (one
     robot, whichever groups it serves) and counts every message, each part of a split bundle too (robots take
-    20 messages a minute); rows over it are left due for the next run, the oldest going first."""
+    20 messages a minute); rows over it are left due for the next run. The room goes group by group, in the
+    order of each group's oldest due row (rows come in due order), not row by row across the groups."""
     by_target: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         by_target.setdefault((row["recipient"], row["channel"]), []).append(row)
