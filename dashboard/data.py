@@ -17,6 +17,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where, state_at
+from tracker.alerts.store import state_is
 from tracker.auth import LoginAttempt
 from tracker.flags import next_action
 from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_final
@@ -921,15 +922,18 @@ def median_of_histogram(counts: list[tuple[float, int]]) -> float | None:
 # --- alerts log ----------------------------------------------------------------------------------------------
 
 
-def alerts_count(engine: Engine, *, state: str | None = None) -> int:
+def alerts_count(engine: Engine, *, state: str | None = None, max_attempts: int | None = None) -> int:
     query = select(func.count()).select_from(ALERT)
     if state:
-        query = query.where(ALERT.c.state == state)
+        query = query.where(state_is(state, max_attempts=max_attempts))
     return int(_scalar(engine, query) or 0)
 
 
-def alerts_page(engine: Engine, *, state: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
-    """Alerts newest first: channel, recipient, level, subject, state, attempts, when sent, error."""
+def alerts_page(
+    engine: Engine, *, state: str | None = None, limit: int = 50, offset: int = 0, max_attempts: int | None = None
+) -> list[dict]:
+    """Alerts newest first: channel, recipient, level, subject, state, attempts, when sent, error; `held`
+    takes the failed alerts still held for the next digest too (tracker.alerts.store.held_alerts)."""
     query = select(
         ALERT.c.id,
         ALERT.c.created_at,
@@ -944,7 +948,7 @@ def alerts_page(engine: Engine, *, state: str | None = None, limit: int = 50, of
         PARCEL.c.waybill,
     ).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
     if state:
-        query = query.where(ALERT.c.state == state)
+        query = query.where(state_is(state, max_attempts=max_attempts))
     return _rows(engine, query.order_by(ALERT.c.id.desc()).limit(limit).offset(offset))
 
 

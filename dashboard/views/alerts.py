@@ -15,9 +15,12 @@ state = st.selectbox(
     key="a_state",
     format_func=lambda v: b.t("any") if not v else state_label(v, b.lang),
 )
-total = b.read("alerts_count", state=state or None)
+attempts = b.settings.alerts.max_attempts  # held: the failed alerts still held for the next digest too
+total = b.read("alerts_count", state=state or None, max_attempts=attempts)
 offset = pager(b, total, key="a_page")
-rows = b.read("alerts_page", state=state or None, limit=b.settings.board.page_size, offset=offset)
+rows = b.read(
+    "alerts_page", state=state or None, limit=b.settings.board.page_size, offset=offset, max_attempts=attempts
+)
 table(
     b,
     rows,

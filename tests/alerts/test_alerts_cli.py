@@ -11,6 +11,7 @@ from alertkit import ALERTS_TOML, Receiver, add_flag, add_parcel, make_config_di
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from dashboard import data
 from tracker.cli import app
 from tracker.errors import TrackerError
 from tracker.settings import ConfigError, Settings, load_settings
@@ -131,3 +132,24 @@ def test_alerts_held_at_night_are_listed_with_their_due_time(
     assert result.exit_code == 0, result.output
     assert "held    agents/ding: 【提醒】物流不更新 YT100 (due 2026-11-24 09:00)" in result.output
     assert receiver.requests == []
+
+
+def test_alerts_that_failed_and_wait_for_the_morning_digest_are_counted_and_listed_as_held(
+    cli_db: Engine, alert_config_dir: Path, receiver: Receiver
+) -> None:
+    receiver.script["/dingtalk"] = [500] * 20  # the agents' robot fails at 20:58: the retry waits for 09:00
+    result = invoke(alert_config_dir, "alert", "--now", "2026-11-23T20:58")
+    assert result.exit_code == 1, result.output
+    rows = [json.loads(line) for line in invoke(alert_config_dir, "alerts", "--format", "json").output.splitlines()]
+    retried = [r for r in rows if r["waybill"] == "YT100"]
+    assert [(r["state"], r["due_at"]) for r in retried] == [("failed", "2026-11-24T01:00:00Z")]
+    held = [
+        json.loads(line)
+        for line in invoke(alert_config_dir, "alerts", "--state", "held", "--format", "json").output.splitlines()
+    ]
+    assert [(r["state"], r["waybill"]) for r in held] == [("failed", "YT100")]
+    assert ", 1 held," in result.output.splitlines()[-1]
+    # the board's alert log filtered by held shows it too
+    attempts = load_settings(alert_config_dir).alerts.max_attempts
+    assert data.alerts_count(cli_db, state="held", max_attempts=attempts) == 1
+    assert [r["waybill"] for r in data.alerts_page(cli_db, state="held", max_attempts=attempts)] == ["YT100"]

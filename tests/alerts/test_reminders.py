@@ -1,19 +1,24 @@
 """Reminders count from when the previous alert was sent: a flag raised after hours on a Friday is one alert in
-Monday's held digest, and its reminder comes a day after that (real database, local receivers)."""
+Monday's held digest, and its reminder comes a day after that; an alert that will never go (cancelled while the
+flag was acknowledged, out of attempts, left on a removed channel) does not stop the reminders (real database,
+local receivers)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from alertkit import ALERTS_TOML, Receiver, SmtpSink, add_flag, add_parcel, make_config_dir
+from alertkit import ALERTS_TOML, Receiver, SmtpSink, add_flag, add_parcel, make_config_dir, set_flag
+from sqlalchemy import Engine, select
 
-from tracker.alerts.service import Delivery, run_alerts
-from tracker.settings import load_settings
+from tracker.alerts.service import Delivery, RunReport, run_alerts
+from tracker.settings import Settings, load_settings
 from tracker.storage.db import make_engine, migrate
+from tracker.storage.tables import ALERT
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -51,3 +56,166 @@ def test_a_flag_raised_on_friday_night_is_one_alert_on_monday_and_reminded_a_day
     [monday] = went[local(23, 9)]
     [tuesday] = went[local(24, 9)]
     assert monday.endswith(":ding") and tuesday.endswith(":ding:r1")
+
+
+def _settings(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, port: int, toml: str = ALERTS_TOML
+) -> Settings:
+    monkeypatch.setenv("TRACKER_DATABASE_URL", sqlite_url)
+    return load_settings(make_config_dir(folder, smtp_port=port, alerts_toml=toml))
+
+
+def _flag_alerts_to_ding(report: RunReport) -> list[str]:
+    return [key for d in report.sent if d.channel == "ding" for key in d.keys if key.startswith("flag:")]
+
+
+def _hourly(
+    db: Engine,
+    settings: Settings,
+    env: dict[str, str],
+    start: datetime,
+    end: datetime,
+    *,
+    step: timedelta = timedelta(hours=1),
+    before_run: Callable[[datetime], None] = lambda _: None,
+) -> dict[datetime, list[str]]:
+    """Cron every `step` from `start` to `end`: {run time: flag alerts that run sent to the ding robot}."""
+    went: dict[datetime, list[str]] = {}
+    at = start
+    with httpx.Client() as client:
+        while at <= end:
+            before_run(at)
+            report = run_alerts(db, settings, now=at, env=env, client=client, sleep=lambda _: None)
+            if keys := _flag_alerts_to_ding(report):
+                went[at] = keys
+            at += step
+    return went
+
+
+def test_a_held_alert_cancelled_while_the_flag_was_acknowledged_does_not_silence_the_reopened_flag(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    smtp_sink: tuple[SmtpSink, int],
+    alert_env: dict[str, str],
+    receiver: Receiver,
+) -> None:
+    settings = _settings(tmp_path / "config", monkeypatch, sqlite_url, smtp_sink[1])
+    db = make_engine(settings.database_url)
+    migrate(db)
+    flag = add_flag(db, add_parcel(db, "YT200", now=local(15, 12)), "stale", opened_at=local(20, 22))
+    with httpx.Client() as client:
+        run_alerts(db, settings, now=local(20, 22, 5), env=alert_env, client=client, sleep=lambda _: None)  # r0 held
+        set_flag(db, flag, state="acknowledged")  # an agent acknowledges it on the board at night
+        report = run_alerts(db, settings, now=local(20, 22, 30), env=alert_env, client=client, sleep=lambda _: None)
+        assert report.cancelled == 1
+    set_flag(db, flag, state="open")  # the rules put it back to open: same episode, same level
+    went = _hourly(db, settings, alert_env, local(20, 23), local(25, 12))
+    db.dispose()
+    # the cancelled alert is not sent again (its key is stored); reminder 1 counts from when it was stored
+    # (due at 22:05 the next night, so held for 09:00), reminder 2 a day after reminder 1 went
+    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+        local(22, 9): ["r1"],
+        local(23, 9): ["r2"],
+    }
+
+
+def test_a_cancelled_reminder_does_not_stop_the_next_one(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    smtp_sink: tuple[SmtpSink, int],
+    alert_env: dict[str, str],
+    receiver: Receiver,
+) -> None:
+    settings = _settings(tmp_path / "config", monkeypatch, sqlite_url, smtp_sink[1])
+    db = make_engine(settings.database_url)
+    migrate(db)
+    flag = add_flag(db, add_parcel(db, "YT202", now=local(15, 12)), "stale", opened_at=local(21, 20))
+    with httpx.Client() as client:
+        run = lambda at: run_alerts(db, settings, now=at, env=alert_env, client=client, sleep=lambda _: None)  # noqa: E731
+        assert _flag_alerts_to_ding(run(local(21, 20))) == [
+            f"flag:{flag}.{int(local(21, 20).timestamp())}:warn:agents:ding"
+        ]
+        assert [p.dedupe_key.rsplit(":", 1)[-1] for p in run(local(22, 22)).planned if p.flag_id] == ["r1"]  # held
+        set_flag(db, flag, state="acknowledged")
+        assert run(local(22, 22, 30)).cancelled == 1
+    set_flag(db, flag, state="open")
+    went = _hourly(db, settings, alert_env, local(22, 23), local(25, 12))
+    db.dispose()
+    # reminder 2 counts from the alert that went (21st 20:00): due at once, held for the morning
+    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {local(23, 9): ["r2"]}
+
+
+def test_an_alert_that_used_up_its_attempts_does_not_stop_the_reminders_once_the_robot_works(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    smtp_sink: tuple[SmtpSink, int],
+    alert_env: dict[str, str],
+    receiver: Receiver,
+) -> None:
+    settings = _settings(tmp_path / "config", monkeypatch, sqlite_url, smtp_sink[1])
+    db = make_engine(settings.database_url)
+    migrate(db)
+    add_flag(db, add_parcel(db, "YT201", now=local(15, 12)), "stale", opened_at=local(20, 10))
+    receiver.errcode["/dingtalk"] = 310000  # the robot is misconfigured: every try fails
+
+    def fix_robot_that_night(at: datetime) -> None:
+        if at >= local(21, 0):
+            receiver.errcode.pop("/dingtalk", None)
+
+    went = _hourly(
+        db,
+        settings,
+        alert_env,
+        local(20, 10),
+        local(25, 12),
+        step=timedelta(minutes=30),
+        before_run=fix_robot_that_night,
+    )
+    with db.connect() as conn:
+        first = conn.execute(
+            select(ALERT.c.state, ALERT.c.attempts).where(
+                ALERT.c.flag_id.is_not(None), ~ALERT.c.dedupe_key.like("%:r_")
+            )
+        ).all()
+    db.dispose()
+    assert [tuple(r) for r in first] == [("failed", settings.alerts.max_attempts)]  # gave up
+    # reminder 1 counts from when the alert that gave up was stored, reminder 2 from reminder 1
+    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+        local(21, 10): ["r1"],
+        local(22, 10): ["r2"],
+    }
+
+
+def test_alerts_left_on_a_removed_channel_do_not_stop_the_reminders(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    smtp_sink: tuple[SmtpSink, int],
+    alert_env: dict[str, str],
+    receiver: Receiver,
+) -> None:
+    two = ALERTS_TOML.replace('[groups.agents]\nchannels = ["ding"]', '[groups.agents]\nchannels = ["ding", "slack"]')
+    retired = ALERTS_TOML.replace('[channels.slack]\ntype = "slack"\nurl_env = "T_SLACK_URL"\n', "").replace(
+        '[groups.agents_en]\nchannels = ["slack"]', '[groups.agents_en]\nchannels = ["hook"]'
+    )
+    before = _settings(tmp_path / "c1", monkeypatch, sqlite_url, smtp_sink[1], two)
+    after = _settings(tmp_path / "c2", monkeypatch, sqlite_url, smtp_sink[1], retired)
+    assert "slack" not in after.alerts.channels
+    db = make_engine(before.database_url)
+    migrate(db)
+    add_flag(db, add_parcel(db, "YT300", now=local(15, 12)), "stale", opened_at=local(20, 22))
+    with httpx.Client() as client:  # held for 09:00 on both robots; the slack robot is retired that night
+        run_alerts(db, before, now=local(20, 22, 5), env=alert_env, client=client, sleep=lambda _: None)
+    went = _hourly(db, after, alert_env, local(20, 23), local(25, 12))
+    with db.connect() as conn:
+        left = conn.execute(select(ALERT.c.channel, ALERT.c.state).where(ALERT.c.channel == "slack")).all()
+    db.dispose()
+    assert [tuple(r) for r in left] == [("slack", "held")]  # never sent: the channel is gone
+    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+        local(21, 9): ["ding"],
+        local(22, 9): ["r1"],
+        local(23, 9): ["r2"],
+    }

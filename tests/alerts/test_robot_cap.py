@@ -47,6 +47,22 @@ def test_one_robot_serving_two_groups_gets_at_most_max_per_run_messages(plain_se
     assert [i for d in deliveries for i in d.ids] == list(range(cap))  # the oldest first; the leads' wait
 
 
+def test_the_cap_serves_a_robots_groups_one_by_one_the_group_with_the_oldest_alert_first(
+    plain_settings: Settings,
+) -> None:
+    alerts = plain_settings.alerts
+    ops = alerts.groups["ops"].model_copy(update={"channels": ["ding"]})
+    ding = alerts.channels["ding"].model_copy(update={"max_per_run": 2})
+    config = alerts.model_copy(
+        update={"groups": {**alerts.groups, "ops": ops}, "channels": {**alerts.channels, "ding": ding}}
+    )
+    # in due order, as due_alerts returns them: the ops alert is the second oldest
+    due = [_row(1, "agents", "ding"), _row(2, "ops", "ding"), *(_row(i, "agents", "ding") for i in (3, 4, 5))]
+    deliveries = group_deliveries(due, config)
+    # the agents (oldest alert) take the room: alert 1, then 3-5 bundled; the ops alert waits for the next run
+    assert [(d.recipient, d.ids) for d in deliveries] == [("agents", [3, 4, 5]), ("agents", [1])]
+
+
 def test_every_part_of_a_split_bundle_counts_against_the_cap(plain_settings: Settings) -> None:
     config = plain_settings.alerts
     cap = config.channels["wecom"].max_per_run

@@ -71,7 +71,10 @@ class DeadlineFacts:
 class LastAlert:
     reminder: int  # 0 for the level's first alert, n for its n-th reminder (the highest stored)
     sent_at: datetime | None  # when that alert went (the latest of its channels); None while none went
-    waiting: bool  # an alert of the level to the group is still held, pending or failed (being retried)
+    waiting: bool  # an alert of the level to the group can still go: held, pending or failed (being retried)
+    # what the next reminder counts from when that alert did not go and none waits (cancelled, gave up, its
+    # channel removed): the latest time an alert of the level went to the group, else when that alert was stored
+    counted_from: datetime | None = None
 
 
 # What the alert log already holds, as far as planning needs it.

@@ -169,12 +169,15 @@ def _reminder_due(last: LastAlert | None, config: AlertsConfig, now: datetime) -
     stored; the next reminder (at most max_reminders) `reminder_after_hours` after that alert was sent; None
     before then, and while an alert of the level to the group still waits (held for the morning, pending,
     failed and retried): a reminder counts from when the group saw the previous one, so a flag raised on a
-    Friday night is one alert in Monday's digest, not the alert and its reminders."""
+    Friday night is one alert in Monday's digest, not the alert and its reminders. An alert that will never go
+    (cancelled while the flag was not open, out of attempts, its channel removed) does not stop the reminders:
+    the next one counts from `last.counted_from` (the level's latest sent alert, else when that one was stored)."""
     if last is None:
         return 0
-    if last.waiting or last.sent_at is None or last.reminder >= config.max_reminders:
+    if last.waiting or last.reminder >= config.max_reminders:
         return None
-    if now - last.sent_at < timedelta(hours=config.reminder_after_hours):
+    since = last.sent_at or last.counted_from
+    if since is None or now - since < timedelta(hours=config.reminder_after_hours):
         return None
     return last.reminder + 1
 

@@ -79,7 +79,8 @@ class RunReport:
     def summary(self) -> str:
         """One line in the board's words: an alert is one exception (or digest) for one recipient group on
         one channel; planned = stored by this run, sent/failed = alerts (several may share one message),
-        held = waiting for working hours (all stored, not only this run's)."""
+        held = waiting for working hours, to go in the group's next held digest: all stored, not only this run's,
+        failed alerts still held (a held digest that failed, retried as one) included (store.held_alerts)."""
         return (
             f"alerts: {len(self.planned)} planned, {self.sent_alerts} sent in {len(self.sent)} message(s), "
             f"{self.failed_alerts} failed, {self.held} held, scheduled calls {self.scheduled}, "
@@ -91,7 +92,9 @@ def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAl
     """Everything new to store at `now`: flag alerts, reminders and the daily digests."""
     config = settings.alerts
     flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=now - timedelta(days=1), now=now)
-    history = store.load_history(engine, tz=settings.tz, now=now, max_attempts=config.max_attempts)
+    history = store.load_history(
+        engine, tz=settings.tz, now=now, max_attempts=config.max_attempts, channels=config.channels
+    )
     planned = plan_alerts(
         flags,
         history,
@@ -168,8 +171,7 @@ def run_alerts(
     finally:
         if own_client:
             client.close()
-    counts = store.count_by_state(engine)
-    report.held = counts.get("held", 0)
+    report.held = store.count_held(engine, max_attempts=config.max_attempts)
     report.stuck = store.stuck_failures(engine, max_attempts=config.max_attempts)
     report.scheduled = sum(1 for p in report.planned if p.state == "pending" and p.due_at > now)
     return report
@@ -211,7 +213,8 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
     """Due rows per (recipient, channel): held rows as one digest (split to the channel's size limit); others
     one by one, the rest bundled once the channel would exceed `max_per_run`. The cap is per channel (one
     robot, whichever groups it serves) and counts every message, each part of a split bundle too (robots take
-    20 messages a minute); rows over it are left due for the next run, the oldest going first."""
+    20 messages a minute); rows over it are left due for the next run. The room goes group by group, in the
+    order of each group's oldest due row (rows come in due order), not row by row across the groups."""
     by_target: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         by_target.setdefault((row["recipient"], row["channel"]), []).append(row)

@@ -4,7 +4,7 @@ into the planner's plain values."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Engine, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ColumnElement
 
 from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, LastAlert, PlannedAlert, case_key
 from tracker.alerts.planning import parse_alert_key
@@ -87,36 +88,47 @@ def load_flags(
     return facts
 
 
-def load_history(engine: Engine, *, tz: ZoneInfo, now: datetime, max_attempts: int) -> AlertHistory:
+def load_history(
+    engine: Engine, *, tz: ZoneInfo, now: datetime, max_attempts: int, channels: Container[str]
+) -> AlertHistory:
     """Keys and, per flag episode, level and group, the latest alert (its reminder number, when it was sent,
-    whether one still waits: held, pending, or failed with attempts left) of alerts about unresolved flags;
-    recent digest keys; the call counts: per case (order, else parcel) over all time, per buyer and local
-    day from yesterday on."""
+    whether one still waits, what the next reminder counts from when it did not go) of alerts about
+    unresolved flags; recent digest keys; the call counts: per case (order, else parcel) over all time, per
+    buyer and local day from yesterday on. An alert waits only while it can still go: held, pending, or failed
+    with attempts left, on a channel still in `channels` (the configured ones; the sender skips the others)."""
     keys: set[str] = set()
     latest: dict[tuple[str, str, str], int] = {}
     sent: dict[tuple[str, str, str, int], datetime] = {}
+    stored: dict[tuple[str, str, str, int], datetime] = {}
+    went: dict[tuple[str, str, str], datetime] = {}  # the latest alert of the level sent to the group
     waiting: set[tuple[str, str, str]] = set()
     with engine.connect() as conn:
         about_flags = (
-            select(ALERT.c.dedupe_key, ALERT.c.state, ALERT.c.sent_at, ALERT.c.attempts)
+            select(ALERT.c.dedupe_key, ALERT.c.state, ALERT.c.sent_at, ALERT.c.attempts, ALERT.c.created_at)
             .join(FLAG, FLAG.c.id == ALERT.c.flag_id)
             .where(FLAG.c.state != "resolved")
         )
-        for key, state, sent_at, attempts in conn.execute(about_flags):
+        for key, state, sent_at, attempts, created_at in conn.execute(about_flags):
             keys.add(key)
             parsed = parse_alert_key(key)
             if parsed is None:
                 continue
-            flag_episode, level, group, _channel, reminder = parsed
+            flag_episode, level, group, channel, reminder = parsed
             slot = (flag_episode, level, group)
+            at = (*slot, reminder)
             latest[slot] = max(reminder, latest.get(slot, reminder))
-            if state in ("pending", "held") or (state == "failed" and attempts < max_attempts):
+            can_go = state in ("pending", "held") or (state == "failed" and attempts < max_attempts)
+            if can_go and channel in channels:
                 waiting.add(slot)
             if state == "sent" and sent_at is not None:
-                at = (*slot, reminder)
                 sent[at] = max(sent_at, sent.get(at, sent_at))
+                went[slot] = max(sent_at, went.get(slot, sent_at))
+            stored[at] = max(created_at, stored.get(at, created_at))
         last = {
-            slot: LastAlert(reminder, sent.get((*slot, reminder)), slot in waiting) for slot, reminder in latest.items()
+            slot: LastAlert(
+                reminder, sent.get((*slot, reminder)), slot in waiting, went.get(slot, stored[(*slot, reminder)])
+            )
+            for slot, reminder in latest.items()
         }
         digests = select(ALERT.c.dedupe_key).where(
             ALERT.c.flag_id.is_(None), ALERT.c.created_at >= now - timedelta(days=2)
@@ -262,19 +274,38 @@ def move_due(engine: Engine, moves: Sequence[tuple[int, datetime, bool]], *, now
         return conn.execute(stmt, params).rowcount or 0
 
 
-def list_alerts(engine: Engine, *, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """The alert log, newest first, with the parcel's waybill."""
+def held_alerts(max_attempts: int | None) -> ColumnElement[bool]:
+    """Alerts waiting for their group's next held digest: `held` ones, and `failed` ones still marked held (a
+    held digest, or a retry moved outside working hours, that failed) while they have attempts left (all of
+    them when `max_attempts` is None). What the run's held count, `tracker alerts --state held` and the
+    board's alert log filtered by held show."""
+    failed = and_(ALERT.c.state == "failed", ALERT.c.held.is_(True))
+    if max_attempts is not None:
+        failed = and_(failed, ALERT.c.attempts < max_attempts)
+    return or_(ALERT.c.state == "held", failed)
+
+
+def state_is(state: str, *, max_attempts: int | None = None) -> ColumnElement[bool]:
+    """The alert log's filter by state; `held` takes the failed alerts still held too (held_alerts)."""
+    return held_alerts(max_attempts) if state == "held" else ALERT.c.state == state
+
+
+def list_alerts(
+    engine: Engine, *, state: str | None = None, limit: int = 200, max_attempts: int | None = None
+) -> list[dict[str, Any]]:
+    """The alert log, newest first, with the parcel's waybill; `state` filters it (state_is)."""
     query = select(ALERT, PARCEL.c.waybill).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
     if state:
-        query = query.where(ALERT.c.state == state)
+        query = query.where(state_is(state, max_attempts=max_attempts))
     query = query.order_by(ALERT.c.created_at.desc(), ALERT.c.id.desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def count_by_state(engine: Engine) -> dict[str, int]:
+def count_held(engine: Engine, *, max_attempts: int) -> int:
+    """Alerts waiting for their group's next held digest (held_alerts), failed ones still held included."""
     with engine.connect() as conn:
-        return dict(conn.execute(select(ALERT.c.state, func.count()).group_by(ALERT.c.state)).all())
+        return int(conn.execute(select(func.count()).select_from(ALERT).where(held_alerts(max_attempts))).scalar_one())
 
 
 def stuck_failures(engine: Engine, *, max_attempts: int) -> list[dict[str, Any]]:

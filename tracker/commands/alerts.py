@@ -73,7 +73,11 @@ def alert(
 
 def alerts(
     ctx: typer.Context,
-    state: str | None = typer.Option(None, "--state", help="pending | held | sent | failed | cancelled"),
+    state: str | None = typer.Option(
+        None,
+        "--state",
+        help="pending | held | sent | failed | cancelled (held: also the failed ones still held for the morning)",
+    ),
     limit: int = typer.Option(200, "--limit", min=1),
     fmt: Format = typer.Option(Format.table, "--format"),
 ) -> None:
@@ -82,5 +86,5 @@ def alerts(
     if state and state not in AlertState.__members__:
         raise TrackerError(f"--state: expected one of {', '.join(AlertState)}, got {state!r}")
     app = ctx_app(ctx)
-    rows = list_alerts(app.engine, state=state, limit=limit)
+    rows = list_alerts(app.engine, state=state, limit=limit, max_attempts=app.settings.alerts.max_attempts)
     emit(rows, ALERT_COLUMNS, fmt, tz=app.settings.tz)
