@@ -50,7 +50,11 @@ def asked_phone() -> Any:
         .limit(1)
         .scalar_subquery()
     )
-    borrowed = and_(PARCEL.c.phone_last4.is_(None), PARCEL.c.direction == str(Direction.ret))
+    borrowed = and_(
+        PARCEL.c.phone_last4.is_(None),
+        PARCEL.c.direction == str(Direction.ret),
+        func.coalesce(PARCEL.c.order_id, "") != "",
+    )
     return case((borrowed, of_order), else_=PARCEL.c.phone_last4).label("phone_last4")
 
 
