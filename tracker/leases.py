@@ -55,10 +55,14 @@ def lease_due(
         update(PARCEL)
         .where(PARCEL.c.id.in_(pick.scalar_subquery()))
         .values(lease_until=now + timedelta(seconds=lease_seconds), lease_owner=owner)
-        .returning(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, asked_phone(), PARCEL.c.order_id, PARCEL.c.shop)
+        .returning(PARCEL.c.id)
     )
+    # what the provider is asked with, read in the same transaction: SQLite's RETURNING cannot hold the
+    # correlated subquery of asked_phone (it writes the columns without their table)
+    columns = (PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill, asked_phone(), PARCEL.c.order_id, PARCEL.c.shop)
     with engine.begin() as conn:
-        rows = conn.execute(stmt).all()
+        ids = list(conn.execute(stmt).scalars())
+        rows = conn.execute(select(*columns).where(PARCEL.c.id.in_(ids))).all() if ids else []
     return sorted((DueParcel(*row) for row in rows), key=lambda p: p.id)
 
 

@@ -45,6 +45,27 @@ def test_leased_parcels_are_not_due_for_anyone_else_until_the_lease_lapses(engin
     assert {p.id for p in again} == {p.id for p in first}
 
 
+def test_a_leased_return_is_asked_with_its_orders_phone_and_only_its_own_shops(engine: Engine) -> None:
+    """The worker's lease reads the phone the provider is asked with as `tracker poll` does (asked_phone): a
+    buyer's return without one borrows its order's outbound parcel's, from the same shop only."""
+    from tracker.status import Direction
+
+    shipped = NOW - timedelta(days=2)
+    facts = [
+        ParcelFacts(courier="sf", waybill="SF0000000000101", order_id="1001", shop="天猫旗舰店", phone_last4="1234",
+                    shipped_at=shipped),
+        ParcelFacts(courier="sf", waybill="SF0000000000102", order_id="1001", shop="抖音小店", phone_last4="9999",
+                    shipped_at=shipped),
+        ParcelFacts(courier="sf", waybill="SF0000000000103", order_id="1001", shop="天猫旗舰店", direction=Direction.ret),
+        ParcelFacts(courier="sf", waybill="SF0000000000104", order_id="", shop="天猫旗舰店", direction=Direction.ret),
+    ]  # fmt: skip
+    upsert_parcels(engine, facts, now=shipped)
+    leased = lease_due(engine, couriers=["sf"], now=NOW, limit=10, owner="w1", lease_seconds=60)
+    phones = {p.waybill: p.phone_last4 for p in leased}
+    assert phones["SF0000000000103"] == "1234" and phones["SF0000000000104"] is None
+    assert {p.waybill: p.phone_last4 for p in select_due(engine, now=NOW + timedelta(seconds=61), limit=10)} == phones
+
+
 def test_storing_the_next_poll_time_frees_the_lease_and_release_gives_parcels_back(engine: Engine, settings) -> None:
     _seed(engine)
     leased = lease_due(engine, couriers=["yto"], now=NOW, limit=10, owner="w1", lease_seconds=60)

@@ -50,7 +50,7 @@ class _Kuaidi100:
         out = []
         for p in batch:
             cfg = self.couriers[p.courier]
-            phone = p.phone_last4 if cfg.needs_phone else None
+            phone = p.phone_last4 if cfg.phone_required(self.provider) else None
             out.append(await self.client.fetch_track(cfg.kuaidi100 or p.courier, p.waybill, phone=phone))
         return out
 
@@ -69,7 +69,7 @@ class _Kdniao:
         out = []
         for p in batch:
             cfg = self.couriers[p.courier]
-            name = p.phone_last4 if cfg.needs_phone else None
+            name = p.phone_last4 if cfg.phone_required(self.provider) else None
             out.append(await self.client.fetch_track(cfg.kdniao or p.courier, p.waybill, customer_name=name))
         return out
 

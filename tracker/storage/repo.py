@@ -43,6 +43,7 @@ def asked_phone() -> Any:
         select(outbound.c.phone_last4)
         .where(
             outbound.c.order_id == PARCEL.c.order_id,
+            outbound.c.shop.is_not_distinct_from(PARCEL.c.shop),  # order numbers repeat across platforms
             outbound.c.direction != str(Direction.ret),
             outbound.c.phone_last4.is_not(None),
         )

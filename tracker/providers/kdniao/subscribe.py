@@ -47,7 +47,7 @@ async def subscribe_waybills(
 
     async def ask(sub: DueSubscription) -> str:
         courier = couriers[sub.courier]
-        phone = sub.phone_last4 if courier.needs_phone else None
+        phone = sub.phone_last4 if courier.phone_required("kdniao") else None
         return await client.subscribe(courier.kdniao or sub.courier, sub.waybill, customer_name=phone)
 
     return await one_by_one(subs, ask, parse_subscribe)

@@ -47,7 +47,7 @@ async def subscribe_waybills(
 
     async def ask(sub: DueSubscription) -> str:
         courier = couriers[sub.courier]
-        phone = sub.phone_last4 if courier.needs_phone else None
+        phone = sub.phone_last4 if courier.phone_required("kuaidi100") else None
         return await client.subscribe(courier.kuaidi100 or sub.courier, sub.waybill, callback_url, phone=phone)
 
     return await one_by_one(subs, ask, parse_subscribe)
