@@ -5,7 +5,7 @@ local receivers)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -65,6 +65,18 @@ def _settings(
     return load_settings(make_config_dir(folder, smtp_port=port, alerts_toml=toml))
 
 
+@pytest.fixture
+def world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, smtp_sink: tuple[SmtpSink, int]
+) -> Iterator[tuple[Settings, Engine]]:
+    """The tests' alerts config and a migrated database."""
+    settings = _settings(tmp_path / "config", monkeypatch, sqlite_url, smtp_sink[1])
+    db = make_engine(settings.database_url)
+    migrate(db)
+    yield settings, db
+    db.dispose()
+
+
 def _flag_alerts_to_ding(report: RunReport) -> list[str]:
     return [key for d in report.sent if d.channel == "ding" for key in d.keys if key.startswith("flag:")]
 
@@ -93,16 +105,9 @@ def _hourly(
 
 
 def test_a_held_alert_cancelled_while_the_flag_was_acknowledged_does_not_silence_the_reopened_flag(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    sqlite_url: str,
-    smtp_sink: tuple[SmtpSink, int],
-    alert_env: dict[str, str],
-    receiver: Receiver,
+    world: tuple[Settings, Engine], alert_env: dict[str, str], receiver: Receiver
 ) -> None:
-    settings = _settings(tmp_path / "config", monkeypatch, sqlite_url, smtp_sink[1])
-    db = make_engine(settings.database_url)
-    migrate(db)
+    settings, db = world
     flag = add_flag(db, add_parcel(db, "YT200", now=local(15, 12)), "stale", opened_at=local(20, 22))
     with httpx.Client() as client:
         run_alerts(db, settings, now=local(20, 22, 5), env=alert_env, client=client, sleep=lambda _: None)  # r0 held
@@ -121,16 +126,9 @@ def test_a_held_alert_cancelled_while_the_flag_was_acknowledged_does_not_silence
 
 
 def test_a_cancelled_reminder_does_not_stop_the_next_one(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    sqlite_url: str,
-    smtp_sink: tuple[SmtpSink, int],
-    alert_env: dict[str, str],
-    receiver: Receiver,
+    world: tuple[Settings, Engine], alert_env: dict[str, str], receiver: Receiver
 ) -> None:
-    settings = _settings(tmp_path / "config", monkeypatch, sqlite_url, smtp_sink[1])
-    db = make_engine(settings.database_url)
-    migrate(db)
+    settings, db = world
     flag = add_flag(db, add_parcel(db, "YT202", now=local(15, 12)), "stale", opened_at=local(21, 20))
     with httpx.Client() as client:
         run = lambda at: run_alerts(db, settings, now=at, env=alert_env, client=client, sleep=lambda _: None)  # noqa: E731
@@ -148,16 +146,9 @@ def test_a_cancelled_reminder_does_not_stop_the_next_one(
 
 
 def test_an_alert_that_used_up_its_attempts_does_not_stop_the_reminders_once_the_robot_works(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    sqlite_url: str,
-    smtp_sink: tuple[SmtpSink, int],
-    alert_env: dict[str, str],
-    receiver: Receiver,
+    world: tuple[Settings, Engine], alert_env: dict[str, str], receiver: Receiver
 ) -> None:
-    settings = _settings(tmp_path / "config", monkeypatch, sqlite_url, smtp_sink[1])
-    db = make_engine(settings.database_url)
-    migrate(db)
+    settings, db = world
     add_flag(db, add_parcel(db, "YT201", now=local(15, 12)), "stale", opened_at=local(20, 10))
     receiver.errcode["/dingtalk"] = 310000  # the robot is misconfigured: every try fails
 
