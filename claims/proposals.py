@@ -33,12 +33,6 @@ LASTING_KINDS: tuple[str, ...] = tuple(LASTING_CLAIMS)
 # shipment's ship_delay is owed when the shop is penalised, which comes after the parcel shipped (decide)
 OPENED_LATER_KINDS: tuple[str, ...] = (*LASTING_KINDS, FlagKind.late_shipment)
 
-# a refusal the rules no longer flag still proposes while the goods go back to the shop (seed 002 运费:
-# "导致用户拒签货物退回"); delivered after all, nothing came back
-REFUSAL_GOES_BACK = frozenset(
-    {str(TrackingStatus.refused), str(TrackingStatus.returning), str(TrackingStatus.returned)}
-)
-
 
 def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person: bool = False) -> tuple[str, str] | str:
     """(claim type, scenario) a flag of `kind` on `parcel` proposes, or why it proposes nothing.

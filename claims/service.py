@@ -34,7 +34,6 @@ from claims.proposals import (
     LASTING_CLAIMS,
     OPENED_LATER_KINDS,
     PROPOSAL_KINDS,
-    REFUSAL_GOES_BACK,
     decide,
     insured_return,
 )
@@ -207,8 +206,8 @@ def _lasting() -> Any:
 
 def _still_owed(kind: str, parcel: dict[str, Any]) -> bool:
     """A flag the rules resolved proposes only while what it says still holds: a refusal while the goods go
-    back (delivered after all, nothing came back)."""
-    return not parcel["gone"] or kind != FlagKind.refused or parcel["status"] in REFUSAL_GOES_BACK
+    back (CAME_BACK; seed 002 运费: "导致用户拒签货物退回"; delivered after all, nothing came back)."""
+    return not parcel["gone"] or kind != FlagKind.refused or parcel["status"] in CAME_BACK
 
 
 def _refused_at() -> Any:
@@ -287,8 +286,8 @@ def open_claim(
 ) -> int:
     """A person opens a claim of their choosing for a parcel; returns its id (an existing one is an error)."""
     parcel = _parcel(engine, parcel_id)
-    if claim_type == FREIGHT_INSURANCE:
-        _refuse_second_insurance(engine, parcel)
+    if claim_type == FREIGHT_INSURANCE and (holder := _insurance_holder(engine, parcel)):
+        raise _second_insurance(parcel, holder)
     try:
         comp = compensation_for(parcel, claim_type, scenario, tables, **extra)
     except ValueError as exc:
@@ -326,16 +325,14 @@ def _insurance_holder(engine: Engine, parcel: dict[str, Any]) -> str | None:
         return next(iter(holders), None)
 
 
-def _refuse_second_insurance(engine: Engine, parcel: dict[str, Any]) -> None:
-    holder = _insurance_holder(engine, parcel)
-    if holder is not None:
-        raise TrackerError(
-            f"waybill {parcel['waybill']}: freight insurance is claimed once per order, and this order's claim "
-            f"is on waybill {holder}",
-            code="insurance_claimed",
-            waybill=parcel["waybill"],
-            holder=holder,
-        )
+def _second_insurance(parcel: dict[str, Any], holder: str) -> TrackerError:
+    return TrackerError(
+        f"waybill {parcel['waybill']}: freight insurance is claimed once per order, and this order's claim "
+        f"is on waybill {holder}",
+        code="insurance_claimed",
+        waybill=parcel["waybill"],
+        holder=holder,
+    )
 
 
 def open_claims(
@@ -353,10 +350,10 @@ def open_claims(
                 code="no_claim_flag",
                 waybill=parcel["waybill"],
             )
-        if any(claim_type == FREIGHT_INSURANCE for claim_type, _ in wanted) and _insurance_holder(engine, parcel):
+        if any(t == FREIGHT_INSURANCE for t, _ in wanted) and (holder := _insurance_holder(engine, parcel)):
             wanted = [w for w in wanted if w[0] != FREIGHT_INSURANCE]
             if not wanted:
-                _refuse_second_insurance(engine, parcel)
+                raise _second_insurance(parcel, holder)
         rows = [
             _row(parcel, compensation_for(parcel, claim_type, scenario, tables), now) for claim_type, scenario in wanted
         ]

@@ -315,7 +315,7 @@ class _ProviderPoll:
         ask, held = [], []
         for p in parcels:
             courier = couriers.get(p.courier)
-            if courier is not None and courier.phone_required(provider) and not p.phone_last4:
+            if courier is not None and courier.refused_without(provider, p.phone_last4):
                 held.append(p)
             else:
                 ask.append(p)

@@ -440,7 +440,7 @@ async def subscribe_due(
     held: list[DueSubscription] = []
     for sub in due:
         if sub.provider in clients and sub.courier in settings.couriers:
-            if settings.couriers[sub.courier].phone_required(sub.provider) and not sub.phone_last4:
+            if settings.couriers[sub.courier].refused_without(sub.provider, sub.phone_last4):
                 held.append(sub)  # a certain refusal: not asked until an import brings the phone
             else:
                 groups[sub.provider].append(sub)

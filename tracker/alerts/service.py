@@ -164,9 +164,9 @@ def run_alerts(
     due = [r for r in due if r["id"] not in moved]
     own_client = client is None
     client = client or httpx.Client()
+    lease = _Lease(now=now, started=started, clock=clock, minutes=config.claim_lease_minutes)
     try:
         for delivery in group_deliveries(due, config):
-            lease = _Lease(now=now, started=started, clock=clock, minutes=config.claim_lease_minutes)
             _deliver(engine, delivery, settings, report, env=env, client=client, sleep=sleep, now=now, lease=lease)
     finally:
         if own_client:
@@ -187,17 +187,23 @@ def outside_hours(rows: list[dict[str, Any]], settings: Settings, *, now: dateti
     start and into the held digest; a phone task outside the calling window to the window's next slot."""
     moves = []
     for row in rows:
-        at, held = planning.sendable_at(
-            now,
-            row["recipient"],
-            is_call=row.get("call_key") is not None,
-            config=settings.alerts,
-            contact=settings.rules.contact,
-            tz=settings.tz,
-        )
+        digest = _is_digest(row["dedupe_key"])
+        at, held = _sendable(now, row["recipient"], row.get("call_key") is not None, digest, _is_held(row), settings)
         if at != now:
-            moves.append((row["id"], at, (held and not _is_digest(row["dedupe_key"])) or _is_held(row)))
+            moves.append((row["id"], at, held))
     return moves
+
+
+def _sendable(
+    at: datetime, recipient: str, is_call: bool, digest: bool, held: bool, settings: Settings
+) -> tuple[datetime, bool]:
+    """When an alert due at `at` may go (planning.sendable_at) and whether it then goes in the group's held
+    digest: moved outside working hours, unless it is the daily digest (sent on its own), or held already."""
+    config = settings.alerts
+    when, moved_held = planning.sendable_at(
+        at, recipient, is_call=is_call, config=config, contact=settings.rules.contact, tz=settings.tz
+    )
+    return when, (moved_held and not digest) or held
 
 
 def _is_digest(key: str) -> bool:
@@ -350,12 +356,5 @@ def _retry_at(delivery: Delivery, settings: Settings, now: datetime) -> tuple[da
     config = settings.alerts
     steps = config.retry_backoff_minutes
     retry = now + timedelta(minutes=steps[min(delivery.attempts, len(steps) - 1)])
-    at, held = planning.sendable_at(
-        retry,
-        delivery.recipient,
-        is_call=any(delivery.call_keys),
-        config=config,
-        contact=settings.rules.contact,
-        tz=settings.tz,
-    )
-    return at, (held and not any(_is_digest(k) for k in delivery.keys)) or delivery.held
+    digest = any(_is_digest(k) for k in delivery.keys)
+    return _sendable(retry, delivery.recipient, any(delivery.call_keys), digest, delivery.held, settings)

@@ -30,6 +30,10 @@ _FLAG_COLUMNS = (
     PARCEL.c.refund_deadline,
 )  # fmt: skip
 
+# an alert not done with: due (pending, or held for its group's digest) or failed and to be retried while it has
+# attempts left (due_alerts); sent and cancelled ones are done
+OUTSTANDING = ("pending", "held", "failed")
+
 
 def load_claims(
     engine: Engine, parcel_ids: Iterable[int] | None = None, *, states: Sequence[str] | None = None
@@ -117,7 +121,7 @@ def load_history(
             slot = (flag_episode, level, group)
             at = (*slot, reminder)
             latest[slot] = max(reminder, latest.get(slot, reminder))
-            can_go = state in ("pending", "held") or (state == "failed" and attempts < max_attempts)
+            can_go = state in OUTSTANDING and attempts < max_attempts  # as due_alerts reads them
             if can_go and channel in channels:
                 waiting.add(slot)
             if state == "sent" and sent_at is not None:
@@ -177,7 +181,7 @@ def cancel_for_resolved_flags(engine: Engine, *, now: datetime) -> int:
     closed = select(FLAG.c.id).where(FLAG.c.state != "open").scalar_subquery()
     stmt = (
         update(ALERT)
-        .where(ALERT.c.state.in_(("pending", "held", "failed")), ALERT.c.flag_id.in_(closed))
+        .where(ALERT.c.state.in_(OUTSTANDING), ALERT.c.flag_id.in_(closed))
         .values(state="cancelled", error="flag no longer open")
     )
     with engine.begin() as conn:
@@ -189,7 +193,7 @@ def due_alerts(engine: Engine, *, now: datetime, max_attempts: int) -> list[dict
     query = (
         select(ALERT)
         .where(
-            ALERT.c.state.in_(("pending", "held", "failed")),
+            ALERT.c.state.in_(OUTSTANDING),
             ALERT.c.due_at <= now,
             ALERT.c.attempts < max_attempts,
         )
@@ -208,7 +212,7 @@ def take(engine: Engine, ids: Sequence[int], *, now: datetime, until: datetime) 
             .where(
                 ALERT.c.id.in_(ids),
                 ALERT.c.due_at <= now,
-                ALERT.c.state.in_(("pending", "held", "failed")),
+                ALERT.c.state.in_(OUTSTANDING),
             )
             .values(due_at=until)
         )
@@ -261,7 +265,7 @@ def move_due(engine: Engine, moves: Sequence[tuple[int, datetime, bool]], *, now
         .where(
             ALERT.c.id == bindparam("alert_id"),
             ALERT.c.due_at <= now,
-            or_(*(ALERT.c.state == state for state in ("pending", "held", "failed"))),  # no IN in executemany
+            or_(*(ALERT.c.state == state for state in OUTSTANDING)),  # no IN in executemany
         )
         .values(
             due_at=bindparam("until"),

@@ -54,6 +54,10 @@ class CourierConfig(_Strict):
             return self.kdniao_needs_phone
         return False
 
+    def refused_without(self, provider: str, phone: str | None) -> bool:
+        """Whether asking `provider` with this phone (its last 4 digits, or none) would be a certain refusal."""
+        return self.phone_required(provider) and not phone
+
     @field_validator("patterns", mode="before")
     @classmethod
     def _plain_patterns(cls, value: Any) -> Any:
