@@ -193,7 +193,7 @@ def test_lost_migration_opens_again_the_losses_no_one_confirmed(engine: Engine) 
         )
         conn.execute(text("UPDATE parcel SET created_at = :t WHERE waybill = 'L3'"), {"t": then - timedelta(days=355)})
     before = datetime.now(UTC)
-    migrate(engine)
+    migrate(engine, "0020_lost_not_final")  # its marks: rule_text_dirty, until 0022 moved them
 
     def rows() -> dict[str, tuple[bool, datetime | None]]:
         with engine.connect() as conn:

@@ -40,7 +40,6 @@ FINAL = frozenset(str(s) for s in FINAL_STATUSES)
 TIE_RANK = {**dict.fromkeys(FINAL, 2), str(TrackingStatus.lost): 1}
 _tie = TIE_RANK.get
 UNKNOWN = str(TrackingStatus.unknown)
-TEXT_SCAN = ("status", "status_text", "is_open")  # the snapshot columns the rules' text scan reads
 SNAPSHOT = (
     "status",
     "status_text",
@@ -50,7 +49,6 @@ SNAPSHOT = (
     "is_open",
     "provider_error",
 )
-_TEXT_SCAN = itemgetter(*(SNAPSHOT.index(name) for name in TEXT_SCAN))  # of a snapshot tuple
 _DELIVERED_AT, _IS_OPEN = SNAPSHOT.index("delivered_at"), SNAPSHOT.index("is_open")
 
 
@@ -219,7 +217,6 @@ def _ingest_batch(
 
     updates = []  # the parcels whose snapshot changed: every snapshot column
     heard = []  # the others: only when they were last polled
-    retext = []  # what the rules' kept text scan reads changed (tracker/flags/text_hits.py)
     closed = []
     delivered = []  # a new delivery time: the scorecards' transit of that parcel's shipping day
     if unread:  # the events only stored before: their texts, for the snapshot's newest text
@@ -237,8 +234,6 @@ def _ingest_batch(
             delivered.append(pid)
         if now_is != was:
             changed.append(pid)
-            if _TEXT_SCAN(now_is) != _TEXT_SCAN(was):
-                retext.append(pid)
             updates.append((*now_is, pid))
         else:  # a poll that brought nothing new (the usual one): no indexed column is rewritten
             if added[pid]:
@@ -247,15 +242,15 @@ def _ingest_batch(
         if not now_is[_IS_OPEN]:
             closed.append(pid)
     _update_snapshots(conn, updates, heard, now, lite)
-    _upkeep(conn, ids, retext, delivered, closed)
+    _upkeep(conn, ids, delivered, closed)
 
 
-def _upkeep(conn: Connection, ids: list[int], retext: list[int], delivered: list[int], closed: list[int]) -> None:
-    """What follows new snapshots: the rules' text marks (`retext`), the flags' copy of each parcel's last update
-    (the board's ageing), the scorecards' days of the parcels with a new delivery time, and the leases of the
-    closed parcels: a closed parcel is never polled again, so a lease on it means nothing, and one left by a
-    worker killed between this write and its schedule() would never be cleared."""
-    rollups.mark_text_changed(conn, retext)
+def _upkeep(conn: Connection, ids: list[int], delivered: list[int], closed: list[int]) -> None:
+    """What follows new snapshots (the rules' marks are the database's triggers: tracker/flags/marks.py): the
+    flags' copy of each parcel's last update (the board's ageing), the scorecards' days of the parcels with a
+    new delivery time, and the leases of the closed parcels: a closed parcel is never polled again, so a lease
+    on it means nothing, and one left by a worker killed between this write and its schedule() would never be
+    cleared."""
     rollups.refresh_last_update(conn, ids)
     scorecard_days.mark_parcels(conn, delivered)
     if closed:
@@ -266,7 +261,7 @@ def _upkeep(conn: Connection, ids: list[int], retext: list[int], delivered: list
 def refresh_snapshots(conn: Connection, ids: Sequence[int], *, now: datetime) -> list[int]:
     """Recompute these parcels' snapshots from all their stored events, as the ingest does (snapshot_of), after
     their events' statuses were read again (tracker/reread.py); write the ones that changed, with the ingest's
-    upkeep (the rules' text marks, the flags' update times, the scorecards' days, a closed parcel's lease), and
+    upkeep (the flags' update times, the scorecards' days, a closed parcel's lease), and
     return their ids. A parcel that opens again (its final event reads otherwise now) is due at once: the
     poller sets its next poll. Not the hot path: plain Core statements, times as datetimes on both databases.
     The poll time is left as it was: nothing was polled."""
@@ -278,7 +273,7 @@ def refresh_snapshots(conn: Connection, ids: Sequence[int], *, now: datetime) ->
     stored = select(EVENT.c.parcel_id, EVENT.c.event_time, EVENT.c.status, EVENT.c.text_hash, EVENT.c.text)
     for pid, at, status, digest, text in conn.execute(stored.where(EVENT.c.parcel_id.in_(ids))):
         entries[pid].append((at, _tie(status, 0), digest, status, text))
-    changed, retext, delivered, closed = [], [], [], []
+    changed, delivered, closed = [], [], []
     for pid, was in before.items():
         now_is = (*snapshot_of(entries[pid], was), was[-1])  # the provider's error stays
         if now_is == was:
@@ -288,13 +283,11 @@ def refresh_snapshots(conn: Connection, ids: Sequence[int], *, now: datetime) ->
         if now_is[_IS_OPEN] and not was[_IS_OPEN]:
             values.update(next_poll_at=now, lease_until=None, lease_owner=None)
         conn.execute(update(PARCEL).where(PARCEL.c.id == pid).values(**values, updated_at=now))
-        if _TEXT_SCAN(now_is) != _TEXT_SCAN(was):
-            retext.append(pid)
         if now_is[_DELIVERED_AT] != was[_DELIVERED_AT]:
             delivered.append(pid)
         if not now_is[_IS_OPEN]:
             closed.append(pid)
-    _upkeep(conn, changed, retext, delivered, closed)
+    _upkeep(conn, changed, delivered, closed)
     return changed
 
 

@@ -11,7 +11,7 @@ from tracker.flags import candidates, queries, rulesql
 from tracker.flags.diff import no_longer_raised
 from tracker.flags.sqlfuncs import register_text_match
 from tracker.flags.temp import create_temp
-from tracker.storage.tables import TEXT_DIRTY, TEXT_HIT
+from tracker.storage.tables import RULE_MARK, TEXT_HIT
 
 pytestmark = pytest.mark.sqlite_only  # EXPLAIN QUERY PLAN is SQLite's
 
@@ -104,7 +104,7 @@ def test_kept_text_hits_are_read_by_key_not_by_scan(filled, settings) -> None:  
     """The steady evaluation reads the kept hits and the marked parcels, each parcel by its key."""
     ctx = rulesql.Context(now=NOW, config=settings.rules)
     _, by_text = candidates.status_candidates(ctx, hits=TEXT_HIT)
-    marked = candidates.text_hits_of(ctx, TEXT_DIRTY)
+    marked = candidates.text_hits_of(ctx, RULE_MARK)
     for stmt in (by_text, marked):
         plan = _text_plan(filled.engine, ctx, stmt)
         assert "SCAN parcel " not in plan + " " and "parcel USING INTEGER PRIMARY KEY" in plan, plan

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from tracker import labels
-from tracker.flags.queries import SQL_FORMS
+from tracker.flags.queries import CROSSING_FORMS, SQL_FORMS, TIMELESS
 from tracker.rules import BY_KIND, RULES
 from tracker.rules.policy import SECTIONS, Policy
 from tracker.settings import RulesConfig, Settings
@@ -31,6 +31,13 @@ def test_every_rule_runs_as_sql_either_by_its_own_form_or_as_a_status_rule(rule)
 
 def test_every_sql_form_belongs_to_a_rule_of_its_kind() -> None:
     assert set(SQL_FORMS) == {rule.kind for rule in RULES if rule.status is None}
+
+
+def test_every_sql_form_has_a_crossing_form_or_reads_no_time() -> None:
+    """The evaluation that reads only what changed (tracker/flags/marks.py) finds the parcels whose time
+    thresholds crossed through each rule's crossing form; a rule without one must be declared timeless."""
+    assert not set(CROSSING_FORMS) & TIMELESS
+    assert set(CROSSING_FORMS) | TIMELESS == set(SQL_FORMS)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: str(rule.kind))

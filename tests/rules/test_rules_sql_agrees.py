@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from tracker.domain import TrackingEvent
-from tracker.flags import evaluate_all, next_action, text_hits
+from tracker.flags import evaluate_all, marks, next_action
 from tracker.flags.candidates import text_regex
 from tracker.flags.details import exposure_extra
 from tracker.flags.rulesql import Context
@@ -25,7 +25,7 @@ from tracker.rules.tmall_timers import late_shipment_exposure
 from tracker.settings import ActionText, RuleOverride, Settings, WarnEscalate
 from tracker.status import FINAL_STATUSES, FactKind, FlagState, TrackingStatus
 from tracker.storage import rollups
-from tracker.storage.tables import FLAG, PARCEL, ROLLUP_STATE, TEXT_DIRTY
+from tracker.storage.tables import FLAG, PARCEL, ROLLUP_STATE, RULE_MARK
 
 NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
 HOURS = [1, 47, 48, 71, 72, 95, 96, 120, 167, 168, 200, 24 * 9, 24 * 11, 24 * 21]
@@ -228,7 +228,7 @@ def _text_state(engine) -> tuple[str | None, int]:  # type: ignore[no-untyped-de
     """The kept text scan's pattern fingerprint and how many parcels are marked for it."""
     with engine.connect() as conn:
         stored = conn.execute(select(ROLLUP_STATE.c.value).where(ROLLUP_STATE.c.name == PATTERNS_KEY)).scalar()
-        return stored, conn.execute(select(func.count()).select_from(TEXT_DIRTY)).scalar_one()
+        return stored, conn.execute(select(func.count()).select_from(RULE_MARK)).scalar_one()
 
 
 def _agrees(engine, settings: Settings, ids: list[int]) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -276,15 +276,14 @@ def test_kept_text_hits_follow_every_change_and_new_patterns(db, settings, monke
             for i, text in enumerate(["收件人拒收", "【杭州】已收入", "超区件"])
         ]  # fmt: skip
         new = list(conn.execute(PARCEL.insert().returning(PARCEL.c.id), rows).scalars())
-        rollups.mark_text_changed(conn, new)
     ids += new
     assert _text_state(db.engine)[1] > 3  # marked: the changed ones and the new ones
     expected = _agrees(db.engine, settings, ids)
     assert _text_state(db.engine) == (pattern, 0)
     assert (new[0], "refused") in expected and (new[2], "out_of_area") in expected
 
-    # more parcels marked than FULL_SCAN_MARKS: every text read again, the marks cleared
-    monkeypatch.setattr(text_hits, "FULL_SCAN_MARKS", 1)
+    # more parcels marked than FULL_MARKS: every text read again, the marks cleared
+    monkeypatch.setattr(marks, "FULL_MARKS", 1)
     db.set(new[0], status_text="地址不详，联系不上收件人")
     db.set(new[2], status_text="【杭州】已收入")
     assert (new[0], "address_problem") in _agrees(db.engine, settings, ids)
@@ -303,6 +302,5 @@ def test_kept_text_hits_follow_every_change_and_new_patterns(db, settings, monke
     settings = settings.model_copy(update={"rules": settings.rules.model_copy(update={"text_patterns": patterns})})
     with db.engine.begin() as conn:
         conn.execute(update(PARCEL).where(PARCEL.c.id == new[1]).values(status_text="【杭州】已收入"))
-        rollups.mark_text_changed(conn, [new[1]])
     assert (new[1], "refused") in _agrees(db.engine, settings, ids)
     assert _text_state(db.engine) == (fingerprint(text_regex(Context(now=NOW, config=settings.rules))), 0)

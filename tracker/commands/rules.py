@@ -78,13 +78,20 @@ def _weight(value: str | None, option: str) -> Decimal | None:
     return weight
 
 
-def evaluate(ctx: typer.Context, now: str | None = typer.Option(None, help=NOW_HELP)) -> None:
+def evaluate(
+    ctx: typer.Context,
+    now: str | None = typer.Option(None, help=NOW_HELP),
+    full: bool = typer.Option(
+        False, "--full", help="Read every parcel, not only the ones changed or due since the last evaluation."
+    ),
+) -> None:
     from tracker.flags.evaluate import evaluate_all
 
     app = ctx_app(ctx)
-    summary = evaluate_all(app.engine, now=resolve_now(now, app.settings), settings=app.settings)
+    summary = evaluate_all(app.engine, now=resolve_now(now, app.settings), settings=app.settings, full=full)
+    read = "every parcel" if summary.parcels is None else f"{summary.parcels:,} parcels changed or due"
     typer.echo(
-        f"evaluated in {summary.seconds:.2f} s: {sum(summary.opened.values())} opened, "
+        f"evaluated {read} in {summary.seconds:.2f} s: {sum(summary.opened.values())} opened, "
         f"{sum(summary.reopened.values())} reopened, {sum(summary.escalated.values())} escalated, "
         f"{sum(summary.resolved.values())} resolved"
     )

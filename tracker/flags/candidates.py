@@ -23,6 +23,7 @@ from sqlalchemy.sql import FromClause
 from tracker.flags.rulesql import (
     FINAL,
     Context,
+    crossed,
     flag_row,
     is_open,
     not_final,
@@ -80,6 +81,15 @@ def status_candidates(ctx: Context, *, hits: FromClause | None = None) -> list[S
     # (IN, not a join: SQLite would scan the open parcels and probe the hits, knowing neither's size)
     by_text = select(*cols).where(PARCEL.c.id.in_(select(hits.c.parcel_id)), *texts)
     return [by_status, by_text]
+
+
+def status_crossed(ctx: Context) -> list[Select]:
+    """The parcels with an exception status that left the watch window (closed, delivered or returned more
+    than watch.days_after_success ago) between the last evaluation and this one: their status flags resolve."""
+    last = PARCEL.c.last_event_at
+    days = ctx.config.watch.days_after_success
+    left = crossed(ctx, last, days=days)
+    return [select(PARCEL.c.id.label("parcel_id")).where(PARCEL.c.status.in_(_statuses()), left)]
 
 
 def text_hits_of(ctx: Context, ids: FromClause) -> Select:

@@ -13,28 +13,21 @@ from tracker.flags import queries
 from tracker.flags.candidates import status_candidates, status_rule_rows
 from tracker.flags.rulesql import COLUMNS, Context
 from tracker.flags.temp import CAND, CHANGE, DESIRED, SCOPE
-from tracker.flags.text_hits import refresh_text_hits
 from tracker.flags.timing import StepClock
 from tracker.rules.registry import FOLLOWS_FACT
 from tracker.status import FlagState
-from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES
 from tracker.storage.tables import FLAG, TEXT_HIT
 
 RULES_ACTOR = "rules"  # the audit log's actor of the rules' changes, and resolved_by of what they resolve
 CLEARED = -1  # anchor of a person-resolved flag whose condition was seen clear
 
 
-def desired(conn: Connection, ctx: Context, steps: dict[str, float]) -> None:
-    """DESIRED: every row the rules raise. CAND first (one scan for the status rules), then each rule's
-    SELECTs (tracker/flags/queries.py) and the status rules over CAND."""
+def desired(conn: Connection, ctx: Context, steps: dict[str, float], *, hits: bool) -> None:
+    """DESIRED: every row the rules raise. CAND first (one scan for the status rules: with `hits`, the text
+    hits kept up to date before, tracker/flags/text_hits.py), then each rule's SELECTs
+    (tracker/flags/queries.py) and the status rules over CAND."""
     tick = StepClock(steps)
-    pg = conn.dialect.name == "postgresql"
-    hits = None
-    if ctx.scope is None:  # every parcel: the text hits kept since the last evaluation, brought up to date
-        refresh_text_hits(conn, ctx, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES if pg else None)
-        hits = TEXT_HIT
-    tick("text hits")
-    for stmt in status_candidates(ctx, hits=hits):
+    for stmt in status_candidates(ctx, hits=TEXT_HIT if hits else None):
         conn.execute(CAND.insert().from_select([c.name for c in CAND.c], stmt))
     tick("status candidates")
     names = list(COLUMNS)

@@ -2,7 +2,10 @@
 the rows (rulesql.COLUMNS: parcel_id, kind, severity, level, anchor, value, action, ...) the rule raises.
 
 Each is the SQL form of the pure rule of the same kind, registered with `@sql_form(kind)`; `selects` runs
-them in the order of the registry (tracker/rules/registry.py). The status rules have none: they are
+them in the order of the registry (tracker/rules/registry.py). A rule whose answer changes with time alone
+also has a crossing form (`@crossing_form(kind)`): the ids of the parcels whose thresholds fell between the
+last evaluation's `now` and this one's (tracker/flags/marks.py); the others are declared TIMELESS: only a
+write (a mark) changes their answer. The status rules have none: they are
 evaluated over a candidate table (tracker/flags/candidates.py). Tests check that every kind has
 exactly one of the two and that both forms agree (tests/rules/). The building blocks they share:
 tracker/flags/rulesql.py."""
@@ -28,9 +31,11 @@ from sqlalchemy import (
     true,
 )
 
+from tracker.flags.candidates import status_crossed
 from tracker.flags.rulesql import (
     RETURN,
     Context,
+    crossed,
     days_since,
     flag_row,
     groups,
@@ -54,9 +59,21 @@ from tracker.storage.repo import PARCEL, RETURN_BUYER
 from tracker.storage.rows import OPEN_RETURN
 from tracker.storage.tables import FACT
 
-# The SQL form of a rule: its SELECTs over the parcel table.
+# The SQL form of a rule: its SELECTs over the parcel table. Its crossing form: SELECTs of parcel ids.
 SqlForm = Callable[[Context], Iterable[Select]]
 SQL_FORMS: dict[FlagKind, SqlForm] = {}
+CROSSING_FORMS: dict[FlagKind, SqlForm] = {}
+# rules that read no time: facts, waybills, provider errors, buyers (a status rule's window is candidates.py's)
+TIMELESS = frozenset(
+    {
+        FlagKind.lost,
+        FlagKind.delivered_disputed,
+        FlagKind.return_partial,
+        FlagKind.return_waybill_invalid,
+        FlagKind.return_surface_mail,
+        FlagKind.return_waybill_shared,
+    }
+)
 
 
 def sql_form(kind: FlagKind) -> Callable[[SqlForm], SqlForm]:
@@ -69,6 +86,30 @@ def sql_form(kind: FlagKind) -> Callable[[SqlForm], SqlForm]:
         return form
 
     return register
+
+
+def crossing_form(kind: FlagKind) -> Callable[[SqlForm], SqlForm]:
+    """Register the decorated function as the crossing form of `kind` (one per kind)."""
+
+    def register(form: SqlForm) -> SqlForm:
+        if kind in CROSSING_FORMS or kind in TIMELESS:
+            raise ValueError(f"two crossing forms for {kind}")
+        CROSSING_FORMS[kind] = form
+        return form
+
+    return register
+
+
+def _ids(*where: Any) -> Select:
+    return select(PARCEL.c.id.label("parcel_id")).where(*where)
+
+
+def _warn_escalate_crossed(ctx: Context, column: Any, section: str, *where: Any) -> Iterator[Select]:
+    """_warn_escalate's crossings: each group's warn and escalate thresholds (a superset: every group's
+    thresholds over every parcel the rule reads)."""
+    hours = sorted({h for limits, _ in groups(ctx, section) for h in (limits.warn_hours, limits.escalate_hours)})
+    for h in hours:
+        yield _ids(*where, crossed(ctx, column, hours=h))
 
 
 def _warn_escalate(
@@ -114,6 +155,18 @@ def stale(ctx: Context) -> Iterator[Select]:
     yield from _warn_escalate(ctx, FlagKind.stale, last, "stale", is_open(), scanned, no_loss(), last_update=last)
 
 
+@crossing_form(FlagKind.no_first_scan)
+def no_first_scan_crossed(ctx: Context) -> Iterator[Select]:
+    yield from _warn_escalate_crossed(
+        ctx, PARCEL.c.shipped_at, "no_first_scan", is_open(), PARCEL.c.first_scan_at.is_(None)
+    )
+
+
+@crossing_form(FlagKind.stale)
+def stale_crossed(ctx: Context) -> Iterator[Select]:
+    yield from _warn_escalate_crossed(ctx, PARCEL.c.last_event_at, "stale", is_open())
+
+
 @sql_form(FlagKind.lost_suspected)
 def lost_suspected(ctx: Context) -> Iterator[Select]:
     row = flag_row(
@@ -149,6 +202,12 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
     )
 
 
+@crossing_form(FlagKind.lost_suspected)
+def lost_suspected_crossed(ctx: Context) -> Iterator[Select]:
+    for h in sorted({limits.hours for limits, _ in groups(ctx, "lost_suspected")}):
+        yield _ids(is_open(), crossed(ctx, PARCEL.c.last_event_at, hours=h))
+
+
 @sql_form(FlagKind.late_shipment)
 def late_shipment(ctx: Context) -> Iterator[Select]:
     p = PARCEL.c
@@ -175,6 +234,15 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
                 *terms,
             )
         )
+
+
+@crossing_form(FlagKind.late_shipment)
+def late_shipment_crossed(ctx: Context) -> Iterator[Select]:
+    p = PARCEL.c
+    unshipped = [is_open(), p.shipped_at.is_(None)]
+    yield _ids(*unshipped, crossed(ctx, p.promised_ship_by))
+    for h in sorted({limits.hours_after_payment for limits, _ in groups(ctx, "late_shipment")}):
+        yield _ids(*unshipped, crossed(ctx, p.paid_at, hours=h))
 
 
 # --- rules raised by manual facts ---------------------------------------------------------------------
@@ -329,6 +397,20 @@ def _since() -> Any:
     return func.coalesce(PARCEL.c.return_agreed_at, case((PARCEL.c.direction == RETURN, PARCEL.c.created_at)))
 
 
+def _case_parcels() -> list[Any]:
+    """_case_branches without their costlier terms (a superset): return parcels never scanned, and
+    outbound parcels with an agreed return."""
+    p = PARCEL.c
+    return [
+        and_(p.direction == RETURN, p.first_scan_at.is_(None)),
+        and_(p.return_agreed_at.is_not(None), p.direction != RETURN),
+    ]
+
+
+def _returns_days(ctx: Context, field: str) -> list[int]:
+    return sorted({getattr(limits, field) for limits, _ in groups(ctx, "returns")})
+
+
 @sql_form(FlagKind.return_no_waybill)
 def return_no_waybill(ctx: Context) -> Iterator[Select]:
     p = PARCEL.c
@@ -349,6 +431,12 @@ def return_no_waybill(ctx: Context) -> Iterator[Select]:
         )
 
 
+@crossing_form(FlagKind.return_no_waybill)
+def return_no_waybill_crossed(ctx: Context) -> Iterator[Select]:
+    for days in _returns_days(ctx, "no_waybill_days"):
+        yield _ids(_case_parcels()[1], crossed(ctx, PARCEL.c.return_agreed_at, days=days))
+
+
 @sql_form(FlagKind.return_no_movement)
 def return_no_movement(ctx: Context) -> Iterator[Select]:
     since = _since()
@@ -356,6 +444,17 @@ def return_no_movement(ctx: Context) -> Iterator[Select]:
         yield select(*flag_row(PARCEL, FlagKind.return_no_movement, value=days_since(ctx, since), since=since)).where(
             *scoped(ctx, PARCEL, _case_branches()[0], since < ctx.ago(days=limits.no_movement_days), *terms)
         )
+
+
+def _case_crossed(ctx: Context, field: str) -> Iterator[Select]:
+    for days in _returns_days(ctx, field):
+        for branch in _case_parcels():
+            yield _ids(branch, crossed(ctx, _since(), days=days))
+
+
+@crossing_form(FlagKind.return_no_movement)
+def return_no_movement_crossed(ctx: Context) -> Iterator[Select]:
+    yield from _case_crossed(ctx, "no_movement_days")
 
 
 @sql_form(FlagKind.return_abandoned)
@@ -388,6 +487,11 @@ def return_abandoned(ctx: Context) -> Iterator[Select]:
                     *terms,
                 )
             )
+
+
+@crossing_form(FlagKind.return_abandoned)
+def return_abandoned_crossed(ctx: Context) -> Iterator[Select]:
+    yield from _case_crossed(ctx, "abandoned_days")
 
 
 @sql_form(FlagKind.return_surface_mail)
@@ -465,9 +569,26 @@ def refund_ladder(ctx: Context) -> Iterator[Select]:
             yield select(*row).where(*scoped(ctx, PARCEL, branch, which, p.refund_deadline.is_not(None), reached[0]))
 
 
+@crossing_form(FlagKind.refund_deadline)
+def refund_ladder_crossed(ctx: Context) -> Iterator[Select]:
+    """Each step of either ladder: `refund_deadline < now + (days_left + 1) days`."""
+    ladder = ctx.config.refund_ladder
+    for days in sorted({s.days_left for s in (*ladder.ordinary, *ladder.express)}):
+        for branch in _case_parcels():
+            yield _ids(branch, crossed(ctx, PARCEL.c.refund_deadline, days=-(days + 1)))
+
+
 def selects(ctx: Context) -> Iterator[Select]:
     """Every rule's SELECTs over the parcel table, in registry order (the status rules read the candidate
     table instead: status_rule_rows)."""
     for rule in RULES:
         if rule.status is None:
             yield from SQL_FORMS[rule.kind](ctx)
+
+
+def crossings(ctx: Context) -> Iterator[Select]:
+    """Every rule's crossing SELECTs (parcel ids), the status rules' too (candidates.status_crossed)."""
+    for rule in RULES:
+        if rule.status is None and rule.kind not in TIMELESS:
+            yield from CROSSING_FORMS[rule.kind](ctx)
+    yield from status_crossed(ctx)

@@ -51,6 +51,7 @@ class Context:
     now: datetime
     config: RulesConfig
     scope: FromClause | None = None  # a table of parcel_id to evaluate; None = all parcels
+    since: datetime | None = None  # the last evaluation's `now`, while finding what crossed since (marks.py)
 
     @property
     def now_epoch(self) -> int:
@@ -58,6 +59,16 @@ class Context:
 
     def ago(self, **delta: float) -> datetime:
         return self.now - timedelta(**delta)
+
+
+def crossed(ctx: Context, column: Any, **delta: float) -> Any:
+    """The values of `column` for which `column <= now - delta` (or `<`) answered otherwise at the last
+    evaluation's `now` (ctx.since) than at this one's: both ends in, so either comparison is covered. A
+    negative delta is a time ahead (`column < now + days`)."""
+    if ctx.since is None:
+        raise ValueError("crossed() needs the last evaluation's now (Context.since)")
+    shift = timedelta(**delta)
+    return column.between(ctx.since - shift, ctx.now - shift)
 
 
 def flag_row(

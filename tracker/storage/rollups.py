@@ -14,10 +14,9 @@ up to date by the statements that change what they summarise, set-based, one sta
 - scorecard_day: the courier scorecards per shipping day, recomputed from the rows for the days whose
   hours the triggers marked (tracker/storage/scorecard_days.py).
 
-- rule_text_dirty: the parcels whose status, courier text or open state changed since the rules last read
-  their text (tracker/flags/text_hits.py). PostgreSQL: triggers (migration 0017); SQLite: the ingest marks
-  the parcels whose snapshot it changed so (mark_text_changed). `rebuild` drops the hits' fingerprint, so
-  that the next evaluation reads every text again.
+- rule_mark: the parcels whose rule inputs changed since the rules last read them, written by triggers on
+  both databases (migration 0022, tracker/flags/marks.py). `rebuild` drops the rules' state (their last
+  evaluation, the text hits' fingerprint), so that the next evaluation reads every parcel again.
 
 `rebuild` recomputes them from the rows they summarise: migration 0015 does it for an existing database,
 `tracker db rebuild-rollups` after rows were written around the tracker (a restore, a bench's raw import);
@@ -25,7 +24,6 @@ the scorecards' days are dropped with their zone, so that the next read builds t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -95,17 +93,6 @@ def rebuild(conn: Connection) -> None:
         conn.execute(CHOICE.insert().from_select(["field", "value"], found))
     for table in (SCORECARD_DAY, SCORECARD_DIRTY, ROLLUP_STATE):  # no zone: the next read rebuilds every day
         conn.execute(delete(table))
-
-
-# one statement per batch: the ids as one JSON array
-_MARK_TEXT_SQLITE = "INSERT OR IGNORE INTO rule_text_dirty (parcel_id) SELECT value FROM json_each(?)"
-
-
-def mark_text_changed(conn: Connection, parcel_ids: list[int]) -> None:
-    """SQLite: mark these parcels, whose status, text or open state the caller changed, for the rules' text
-    scan (no parcel triggers on SQLite, see migration 0017). PostgreSQL: its triggers do."""
-    if parcel_ids and conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(_MARK_TEXT_SQLITE, (json.dumps(parcel_ids),))
 
 
 def rebuild_all(engine: Engine) -> None:

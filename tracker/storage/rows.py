@@ -571,16 +571,17 @@ class RollupStateRow(SQLModel, table=True):
 
 
 # The status rules' text scan, kept between evaluations (tracker/flags/text_hits.py): the open parcels whose
-# courier text matches the rules' patterns (as of the fingerprint in rollup_state 'rule_text_patterns'), and
-# the parcels whose status, text or open state changed since the last evaluation read them (written by
-# database triggers, migration 0017, whoever writes the parcel).
+# courier text matches the rules' patterns (as of the fingerprint in rollup_state 'rule_text_patterns').
 class RuleTextHitRow(SQLModel, table=True):
     __tablename__ = "rule_text_hit"
 
     parcel_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
 
 
-class RuleTextDirtyRow(SQLModel, table=True):
-    __tablename__ = "rule_text_dirty"
+# The parcels whose rule inputs changed since the rules last read them (tracker/flags/marks.py), written by
+# database triggers whoever writes the parcel, its facts or its return's buyers (migration 0022).
+class RuleMarkRow(SQLModel, table=True):
+    __tablename__ = "rule_mark"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     parcel_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})

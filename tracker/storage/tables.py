@@ -23,7 +23,7 @@ from tracker.storage.rows import (
     PushDeadLetterRow,
     ReturnBuyerRow,
     RollupStateRow,
-    RuleTextDirtyRow,
+    RuleMarkRow,
     RuleTextHitRow,
     ScorecardDayRow,
     ScorecardDirtyRow,
@@ -57,4 +57,4 @@ SCORECARD_DAY = _table(ScorecardDayRow)
 SCORECARD_DIRTY = _table(ScorecardDirtyRow)
 ROLLUP_STATE = _table(RollupStateRow)
 TEXT_HIT = _table(RuleTextHitRow)
-TEXT_DIRTY = _table(RuleTextDirtyRow)
+RULE_MARK = _table(RuleMarkRow)
