@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
+from tests.rules.sample import NOW, STATUSES, TEXTS, sample_parcels, sample_settings
 from tracker.domain import TrackingEvent
 from tracker.flags import evaluate_all, marks, next_action
 from tracker.flags.candidates import text_regex
@@ -22,106 +22,10 @@ from tracker.rules import RULES, evaluate_parcel, resolve_policy
 from tracker.rules.actions import render
 from tracker.rules.late_shipment import WITH_EXPOSURE
 from tracker.rules.tmall_timers import late_shipment_exposure
-from tracker.settings import ActionText, RuleOverride, Settings, WarnEscalate
-from tracker.status import FINAL_STATUSES, FactKind, FlagState, TrackingStatus
+from tracker.settings import ActionText, Settings
+from tracker.status import FINAL_STATUSES, FlagState, TrackingStatus
 from tracker.storage import rollups
 from tracker.storage.tables import FLAG, PARCEL, ROLLUP_STATE, RULE_MARK
-
-NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
-HOURS = [1, 47, 48, 71, 72, 95, 96, 120, 167, 168, 200, 24 * 9, 24 * 11, 24 * 21]
-# return cases' ages in days, on both sides of returns.no_waybill_days, no_movement_days and abandoned_days
-DAYS = [1, 2, 3, 9, 10, 11, 19, 20, 21, 30]
-STATUSES = [
-    "pending",
-    "in_transit",
-    "in_transit",
-    "delivered",
-    "out_of_area",
-    "returning",
-    "returned",
-    "refused",
-    "lost",
-    "stranded",
-    "damaged",
-    "unreachable",
-    "locker_overdue",
-    "address_problem",
-]
-TEXTS = [None, "【杭州】已收入", "超区件", "收件人拒收", "当地无网点", "网点暂停派送", "地址不详", "已退回"]
-FACTS = [FactKind.loss_confirmed, FactKind.not_received, FactKind.buyer_unreachable, FactKind.return_short,
-         FactKind.waybill_invalid, FactKind.buyer_reached, FactKind.signed_without_consent,
-         FactKind.signed_with_consent, FactKind.return_weighed, FactKind.buyer_unreachable]  # fmt: skip
-# a return's weighing (grams): lighter than shipped by less than, exactly, and more than the tolerance
-WEIGHINGS = [{"shipped_g": 1000, "returned_g": g} for g in (990, 950, 949, 400)]
-
-
-def _settings(settings: Settings) -> Settings:
-    overrides = [
-        RuleOverride(courier="ems", stale=WarnEscalate(warn_hours=96, escalate_hours=168)),
-        RuleOverride(province="西藏", no_first_scan=WarnEscalate(warn_hours=120, escalate_hours=168)),
-        RuleOverride(courier="ems", city="拉萨", stale=WarnEscalate(warn_hours=150, escalate_hours=200)),
-        RuleOverride(courier="sf", returns=settings.rules.returns.model_copy(update={"no_movement_days": 5})),
-    ]
-    return settings.model_copy(update={"rules": settings.rules.model_copy(update={"overrides": overrides})})
-
-
-def _sample(db, rng: random.Random, n: int) -> list[int]:  # type: ignore[no-untyped-def]
-    ids = []
-    for i in range(n):
-        h = lambda: NOW - timedelta(hours=rng.choice(HOURS), minutes=rng.choice([0, 0, 1, -1]))  # noqa: E731
-        d = lambda: NOW - timedelta(days=rng.choice(DAYS), minutes=rng.choice([0, 0, 1, -1]))  # noqa: E731
-        is_return = rng.random() < 0.3
-        status = rng.choice(STATUSES)
-        scanned = status != "pending" and rng.random() < 0.85
-        last = h() if scanned else None
-        cols = {
-            "courier": rng.choice(["yto", "ems", "sf", "zto"]),
-            "province": rng.choice([None, "西藏自治区", "浙江省"]),
-            "city": rng.choice([None, "拉萨市", "杭州市"]),
-            "status": status,
-            "status_text": rng.choice(TEXTS),
-            "is_open": status not in FINAL_STATUSES if rng.random() < 0.9 else status in FINAL_STATUSES,
-            "first_scan_at": last - timedelta(hours=5) if last else None,
-            "last_event_at": last,
-            "order_id": f"O{rng.randrange(n // 2)}",
-            "buyer_id": rng.choice(["tb_a", "tb_b", "tb_c", None]),
-        }
-        if is_return:
-            cols.update(
-                direction="return",
-                waybill=rng.choice(["KA", "YT", "YT"]) + f"{rng.randrange(40):011d}",
-                return_agreed_at=rng.choice([None, h(), d()]),
-                provider_error=rng.choice([None, None, "查无此单"]),
-            )
-        else:
-            cols.update(
-                waybill=f"YT{i:013d}",
-                shipped_at=rng.choice([None, h(), h()]),
-                paid_at=rng.choice([None, h()]),
-                goods_value=rng.choice([None, Decimal("899.00"), Decimal("1899.00")]),
-                promised_ship_by=rng.choice([None, None, NOW - timedelta(minutes=1), NOW + timedelta(hours=1)]),
-                return_agreed_at=rng.choice([None, None, h(), d()]),
-            )
-        if cols.get("return_agreed_at") or is_return:
-            cols["refund_deadline"] = rng.choice([None, NOW + timedelta(days=rng.choice([0, 1, 2, 3, 5, 6, 7, 8, 9]))])
-            cols["refund_express"] = rng.random() < 0.5
-        waybill, courier = cols.pop("waybill"), cols.pop("courier")
-        try:
-            parcel_id = db.parcel(
-                created=NOW - timedelta(days=rng.choice([3, 12])), waybill=waybill, courier=courier, **cols
-            )
-        except Exception:  # a repeated (waybill, courier) of the random return waybills: updated, fine
-            continue
-        for _ in range(rng.choice([0, 0, 0, 1, 2, 3])):
-            kind = rng.choice(FACTS)
-            data = rng.choice(WEIGHINGS) if kind == FactKind.return_weighed else None
-            db.fact(parcel_id, kind, NOW - timedelta(hours=2), data)
-        if (cols.get("return_agreed_at") or is_return) and rng.random() < 0.5:
-            # a return case where the buyer was called again and again (return_abandoned counts the attempts)
-            for _ in range(rng.choice([1, 2, 2, 3])):
-                db.fact(parcel_id, FactKind.buyer_unreachable, NOW - timedelta(hours=1))
-        ids.append(parcel_id)
-    return sorted(set(ids))
 
 
 def _pure(engine, settings: Settings, ids: list[int], now: datetime) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -163,8 +67,8 @@ def _stored(engine, settings: Settings, now: datetime = NOW) -> dict:  # type: i
 
 
 def test_sql_evaluation_matches_the_pure_rules(db, settings) -> None:  # type: ignore[no-untyped-def]
-    settings = _settings(settings)
-    ids = _sample(db, random.Random(20261123), 260)
+    settings = sample_settings(settings)
+    ids = sample_parcels(db, random.Random(20261123), 260)
     with db.engine.connect() as conn:  # a loss the provider reported is not final: open, and older than 168 h
         lost = PARCEL.c.status == str(TrackingStatus.lost)
         old = PARCEL.c.last_event_at <= NOW - timedelta(hours=168)
@@ -245,9 +149,9 @@ def test_kept_text_hits_follow_every_change_and_new_patterns(db, settings, monke
     parcels inserted with a text, are read again; rows changed around the tracker are read again after
     `rebuild-rollups`; new patterns read every text again. Each time the evaluation agrees with the pure
     rules."""
-    settings = _settings(settings)
+    settings = sample_settings(settings)
     rng = random.Random(20261203)
-    ids = _sample(db, rng, 200)
+    ids = sample_parcels(db, rng, 200)
     evaluate_all(db.engine, now=NOW, settings=settings)
     pattern = fingerprint(text_regex(Context(now=NOW, config=settings.rules)))
     assert _text_state(db.engine) == (pattern, 0)
