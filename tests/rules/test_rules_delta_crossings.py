@@ -1,0 +1,89 @@
+"""Each time rule's crossing form, one parcel each (both databases): a parcel whose threshold falls two
+minutes after an evaluation, with nothing written in between, changes its flag in the next incremental
+evaluation (mode "delta"), and a full evaluation then changes nothing. So does a parcel an import adds
+without any later write (SQLite marks no insert: the evaluation reads the ids above the last one it saw).
+The chain check (test_rules_delta.py) covers mixes; this one names every crossing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.rules.conftest import DB
+from tests.rules.sample import NOW
+from tracker.domain import ParcelFacts
+from tracker.flags import evaluate_all
+from tracker.flags.queries import CROSSING_FORMS
+from tracker.settings import Settings
+from tracker.status import FlagKind
+from tracker.storage import repo
+
+H, D, M = timedelta(hours=1), timedelta(days=1), timedelta(minutes=1)
+LATER = NOW + 2 * M
+SCANNED = {"status": "in_transit", "is_open": True}
+
+
+def _scanned(last: object) -> dict[str, object]:
+    return {**SCANNED, "first_scan_at": last, "last_event_at": last, "shipped_at": last}
+
+
+# (waybill, columns, what the delta evaluation at LATER does to which kind)
+CASES = [
+    ("YT0000000000001", _scanned(NOW - 72 * H + M), ("opened", FlagKind.stale)),
+    ("YT0000000000002", _scanned(NOW - 96 * H + M), ("escalated", FlagKind.stale)),
+    ("YT0000000000003", _scanned(NOW - 168 * H + M), ("opened", FlagKind.lost_suspected)),
+    ("YT0000000000004", {"shipped_at": NOW - 72 * H + M}, ("opened", FlagKind.no_first_scan)),
+    ("YT0000000000005", {"paid_at": NOW - 72 * H + M}, ("opened", FlagKind.late_shipment)),
+    ("YT0000000000006", {"paid_at": NOW - H, "promised_ship_by": NOW + M}, ("opened", FlagKind.late_shipment)),
+    (
+        "YT0000000000007",
+        {"order_id": "O7", "return_agreed_at": NOW - 2 * D + M, **_scanned(NOW - H)},
+        ("opened", FlagKind.return_no_waybill),
+    ),
+    (
+        "KA0000000000008",
+        {"direction": "return", "order_id": "O8", "return_agreed_at": NOW - 10 * D + M},
+        ("opened", FlagKind.return_no_movement),
+    ),
+    (
+        "YT0000000000010",
+        {"order_id": "O10", "return_agreed_at": NOW - H, "refund_deadline": NOW + 9 * D + M, **_scanned(NOW - H)},
+        ("opened", FlagKind.refund_deadline),
+    ),
+    (
+        "YT0000000000011",
+        {"status": "refused", "is_open": False, "last_event_at": NOW - 15 * D + M, "first_scan_at": NOW - 16 * D},
+        ("resolved", FlagKind.refused),
+    ),
+]
+
+
+def test_each_threshold_crossed_since_the_last_evaluation_is_read(db: DB, settings: Settings) -> None:
+    for waybill, columns, _ in CASES:
+        db.parcel(created=NOW - 30 * D, waybill=waybill, **columns)
+    before = evaluate_all(db.engine, now=NOW, settings=settings, full=True)
+    assert before.resolved == {} and before.opened[str(FlagKind.refused)] == 1
+    # after that evaluation, an import alone (no snapshot written): a new order paid four days ago
+    added = ParcelFacts(courier="yto", waybill="YT0000000000099", order_id="O99", paid_at=NOW - 96 * H)
+    repo.upsert_parcels(db.engine, [added], now=NOW + M)
+
+    delta = evaluate_all(db.engine, now=LATER, settings=settings)
+    assert delta.mode == "delta" and delta.parcels is not None and delta.parcels < 30
+    expected = [change for _, _, change in CASES] + [("opened", FlagKind.late_shipment)]
+    for action, kind in expected:
+        assert getattr(delta, action)[str(kind)] >= expected.count((action, kind)), (action, kind, delta.rows())
+    assert evaluate_all(db.engine, now=LATER, settings=settings, full=True).changes == 0
+    crossed = {kind for _, kind in expected} - {FlagKind.refused}  # the status rules' window: candidates.py
+    assert crossed == set(CROSSING_FORMS) - {FlagKind.return_abandoned}  # abandoned: attempts too (below)
+
+
+def test_a_return_case_abandoned_once_its_days_pass(db: DB, settings: Settings) -> None:
+    """return_abandoned: the buyer unreachable often enough, and the case older than abandoned_days."""
+    parcel = db.parcel(
+        created=NOW - 30 * D, waybill="YT0000000000021", order_id="O21", return_agreed_at=NOW - 20 * D + M
+    )
+    for minutes in range(settings.rules.returns.abandoned_min_attempts):
+        db.fact(parcel, "buyer_unreachable", NOW - 2 * D + minutes * M)
+    assert evaluate_all(db.engine, now=NOW, settings=settings, full=True).opened[str(FlagKind.return_abandoned)] == 0
+    delta = evaluate_all(db.engine, now=LATER, settings=settings)
+    assert delta.mode == "delta" and delta.opened[str(FlagKind.return_abandoned)] == 1, delta.rows()
+    assert evaluate_all(db.engine, now=LATER, settings=settings, full=True).changes == 0
