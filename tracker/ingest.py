@@ -242,15 +242,16 @@ def _ingest_batch(
         if not now_is[_IS_OPEN]:
             closed.append(pid)
     _update_snapshots(conn, updates, heard, now, lite)
-    _upkeep(conn, ids, delivered, closed)
+    _upkeep(conn, ids, [row[-1] for row in updates], delivered, closed)
 
 
-def _upkeep(conn: Connection, ids: list[int], delivered: list[int], closed: list[int]) -> None:
-    """What follows new snapshots (the rules' marks are the database's triggers: tracker/flags/marks.py): the
-    flags' copy of each parcel's last update (the board's ageing), the scorecards' days of the parcels with a
-    new delivery time, and the leases of the closed parcels: a closed parcel is never polled again, so a lease
-    on it means nothing, and one left by a worker killed between this write and its schedule() would never be
-    cleared."""
+def _upkeep(conn: Connection, ids: list[int], rewritten: list[int], delivered: list[int], closed: list[int]) -> None:
+    """What follows new snapshots: the rules' marks of the parcels whose snapshot was `rewritten` (SQLite;
+    PostgreSQL: triggers), the flags' copy of each parcel's last update (the board's ageing), the scorecards'
+    days of the parcels with a new delivery time, and the leases of the closed parcels: a closed parcel is
+    never polled again, so a lease on it means nothing, and one left by a worker killed between this write and
+    its schedule() would never be cleared."""
+    rollups.mark_parcels(conn, rewritten)
     rollups.refresh_last_update(conn, ids)
     scorecard_days.mark_parcels(conn, delivered)
     if closed:
@@ -287,7 +288,7 @@ def refresh_snapshots(conn: Connection, ids: Sequence[int], *, now: datetime) ->
             delivered.append(pid)
         if not now_is[_IS_OPEN]:
             closed.append(pid)
-    _upkeep(conn, changed, delivered, closed)
+    _upkeep(conn, changed, changed, delivered, closed)
     return changed
 
 

@@ -14,7 +14,7 @@ from tracker.rules.model import ParcelView
 from tracker.rules.policy import Policy, resolve_policy
 from tracker.settings import Settings
 from tracker.status import Direction
-from tracker.storage import repo
+from tracker.storage import repo, rollups
 from tracker.storage.rows import ParcelFactRow
 
 FACT_FIELDS = set(ParcelFacts._fields)
@@ -75,12 +75,14 @@ def put_parcel(engine: Engine, *, created: datetime, waybill: str, courier: str 
         ).scalar_one()
         if snapshot:
             conn.execute(update(repo.PARCEL).where(repo.PARCEL.c.id == parcel_id).values(**snapshot))
+            rollups.mark_parcels(conn, [parcel_id])  # as the ingest does (PostgreSQL: triggers)
     return parcel_id
 
 
 def set_parcel(engine: Engine, parcel_id: int, **snapshot: Any) -> None:
     with engine.begin() as conn:
         conn.execute(update(repo.PARCEL).where(repo.PARCEL.c.id == parcel_id).values(**snapshot))
+        rollups.mark_parcels(conn, [parcel_id])  # as the ingest does (PostgreSQL: triggers)
 
 
 def add_fact(engine: Engine, parcel_id: int, kind: str, at: datetime, data: dict | None = None) -> int:  # type: ignore[type-arg]

@@ -10,7 +10,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Numeric, Table, and_, case, func, select, text
+from sqlalchemy import DateTime, Engine, Numeric, Select, Table, and_, case, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -111,6 +111,7 @@ def store_rows_in(
     known = select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing}))
     if existing:  # the scorecards' days the known parcels are in now (a new shipping time moves them)
         scorecard_days.mark_parcels(conn, known)
+    _mark_for_rules(conn, known if existing else None, rows, existing)
     stmt = _upsert_statement(conn)
     if conn.dialect.name == "sqlite":
         # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
@@ -119,6 +120,7 @@ def store_rows_in(
         conn.exec_driver_sql(sql, list(map(in_order, rows)))
     else:
         conn.execute(stmt, [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in rows])
+    _mark_for_rules(conn, None, rows, existing)
     _record_return_buyers(conn, rows, return_buyers or {}, now=now)
     # the board's filter choices (shops, provinces, couriers)
     rollups.note_choice_values(conn, {(name, row[i]) for row in rows for name, i in _CHOICES if row[i]})
@@ -128,6 +130,30 @@ def store_rows_in(
     scorecard_days.mark_hours(conn, (row[_SHIPPED] for row in rows if row[_SHIPPED]))
     updated = len(existing.intersection((row[_COURIER], row[_WAYBILL]) for row in rows))
     return len(rows) - updated, updated
+
+
+def _mark_for_rules(
+    conn: Connection, known: Select | None, rows: Sequence[Sequence[Any]], existing: set[tuple[str, str]]
+) -> None:
+    """SQLite: the rules' marks of what an import changes (rollups.mark_parcels; PostgreSQL: triggers). Before
+    the upsert (`known`): the known parcels and their orders' parcels, as stored. After it: the parcels of the
+    orders a return or a known parcel now names (a return parcel, or an order number that changed, changes
+    what its order's other parcels raise). New parcels need none: the evaluation reads the ids added since it
+    last ran (tracker/flags/marks.py)."""
+    if conn.dialect.name != "sqlite":
+        return
+    if known is not None:
+        orders = select(PARCEL.c.order_id).where(PARCEL.c.id.in_(known), PARCEL.c.order_id.is_not(None))
+        ids = or_(PARCEL.c.id.in_(known), PARCEL.c.order_id.in_(orders))
+        rollups.mark_parcels(conn, select(PARCEL.c.id).where(ids))
+        return
+    named = {
+        row[_ORDER]
+        for row in rows
+        if row[_ORDER] and (row[_DIRECTION] == _RETURN or (row[_COURIER], row[_WAYBILL]) in existing)
+    }
+    if named:
+        rollups.mark_parcels(conn, select(PARCEL.c.id).where(PARCEL.c.order_id.in_(sorted(named))))
 
 
 # SQLite's page cache of the connection writing an import: 64 MiB, not the default 2 MiB. A batch of parcels

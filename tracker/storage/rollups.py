@@ -14,8 +14,10 @@ up to date by the statements that change what they summarise, set-based, one sta
 - scorecard_day: the courier scorecards per shipping day, recomputed from the rows for the days whose
   hours the triggers marked (tracker/storage/scorecard_days.py).
 
-- rule_mark: the parcels whose rule inputs changed since the rules last read them, written by triggers on
-  both databases (migration 0022, tracker/flags/marks.py). `rebuild` drops the rules' state (their last
+- rule_mark: the parcels whose rule inputs changed since the rules last read them (tracker/flags/marks.py).
+  PostgreSQL: triggers (migration 0022). SQLite: triggers on facts and return buyers; the parcel table's
+  writers, the ingest and the import, mark the parcels they change (mark_parcels): a trigger there cost them
+  about 7 us a row. `rebuild` drops the rules' state (their last
   evaluation, the text hits' fingerprint), so that the next evaluation reads every parcel again.
 
 `rebuild` recomputes them from the rows they summarise: migration 0015 does it for an existing database,
@@ -24,7 +26,8 @@ the scorecards' days are dropped with their zone, so that the next read builds t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, literal, select, update
@@ -32,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
-from tracker.storage.tables import CHOICE, FLAG, PARCEL, ROLLUP_STATE, SCORECARD_DAY, SCORECARD_DIRTY
+from tracker.storage.tables import CHOICE, FLAG, PARCEL, ROLLUP_STATE, RULE_MARK, SCORECARD_DAY, SCORECARD_DIRTY
 
 CHOICE_FIELDS = ("courier", "shop", "province")
 
@@ -93,6 +96,20 @@ def rebuild(conn: Connection) -> None:
         conn.execute(CHOICE.insert().from_select(["field", "value"], found))
     for table in (SCORECARD_DAY, SCORECARD_DIRTY, ROLLUP_STATE):  # no zone: the next read rebuilds every day
         conn.execute(delete(table))
+
+
+_MARK_SQLITE = "INSERT OR IGNORE INTO rule_mark (parcel_id) SELECT value FROM json_each(?)"
+
+
+def mark_parcels(conn: Connection, parcel_ids: Sequence[int] | Select) -> None:
+    """SQLite: mark these parcels (ids, or a SELECT of them), whose rule inputs the caller changed, for the next
+    evaluation. PostgreSQL: its triggers do."""
+    if conn.dialect.name != "sqlite":
+        return
+    if isinstance(parcel_ids, Select):
+        conn.execute(sqlite.insert(RULE_MARK).from_select(["parcel_id"], parcel_ids).on_conflict_do_nothing())
+    elif parcel_ids:  # one statement per batch: the ids as one JSON array
+        conn.exec_driver_sql(_MARK_SQLITE, (json.dumps(list(parcel_ids)),))
 
 
 def rebuild_all(engine: Engine) -> None:

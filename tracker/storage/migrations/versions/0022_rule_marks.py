@@ -40,22 +40,11 @@ def _sqlite_mark(rows: str) -> str:
         WHERE NOT EXISTS (SELECT 1 FROM rule_mark m WHERE m.parcel_id = x.id);"""
 
 
+# SQLite: no trigger on the parcel table's inserts and updates (as in 0016 and 0017): any such trigger, even one
+# whose WHEN is false, cost the import and the ingest about 7 us a row (a third of the 100,000-row import). Its
+# writers mark what they change (tracker.storage.rollups.mark_parcels: the ingest, the import); a new parcel
+# is the evaluation's by its id (tracker/flags/marks.py). Facts, return buyers and deletes are few: triggers.
 SQLITE = (
-    # no mark of the new row itself: the evaluation reads the ids above the last one it saw (marks.py)
-    f"""CREATE TRIGGER rule_mark_return_insert AFTER INSERT ON parcel WHEN NEW.direction = 'return' BEGIN
-    {_sqlite_mark("SELECT id FROM parcel WHERE order_id = NEW.order_id")}
-END""",
-    f"""CREATE TRIGGER rule_mark_parcel_update AFTER UPDATE OF {COLUMNS} ON parcel
-WHEN {" OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in WATCHED)} BEGIN
-    {_sqlite_mark("SELECT NEW.id AS id")}
-    {
-        _sqlite_mark(
-            "SELECT id FROM parcel WHERE (OLD.order_id IS NOT NEW.order_id OR OLD.direction IS NOT NEW.direction)"
-            " AND order_id IN (OLD.order_id, NEW.order_id)"
-        )
-    }
-END""",
-    # the deleted id too: SQLite gives the highest id again to the next row
     f"""CREATE TRIGGER rule_mark_parcel_delete AFTER DELETE ON parcel BEGIN
     {_sqlite_mark("SELECT OLD.id AS id UNION SELECT id FROM parcel WHERE order_id = OLD.order_id")}
 END""",
@@ -75,8 +64,6 @@ END"""
 SQLITE_DROP = tuple(
     f"DROP TRIGGER {name}"
     for name in (
-        "rule_mark_return_insert",
-        "rule_mark_parcel_update",
         "rule_mark_parcel_delete",
         "rule_mark_fact_insert",
         "rule_mark_fact_update",
