@@ -14,7 +14,7 @@ from tracker.domain import ParcelFacts
 from tracker.flags import evaluate_all
 from tracker.flags.queries import CROSSING_FORMS
 from tracker.settings import Settings
-from tracker.status import FlagKind
+from tracker.status import Direction, FlagKind
 from tracker.storage import repo
 
 H, D, M = timedelta(hours=1), timedelta(days=1), timedelta(minutes=1)
@@ -87,3 +87,56 @@ def test_a_return_case_abandoned_once_its_days_pass(db: DB, settings: Settings) 
     delta = evaluate_all(db.engine, now=LATER, settings=settings)
     assert delta.mode == "delta" and delta.opened[str(FlagKind.return_abandoned)] == 1, delta.rows()
     assert evaluate_all(db.engine, now=LATER, settings=settings, full=True).changes == 0
+
+
+def test_a_flag_resolved_after_a_later_scan_stays_resolved(db: DB, settings: Settings) -> None:
+    """A stale parcel gets a later scan while still stale, then a lead resolves its flag: the flag stays
+    resolved (its anchor followed the scan), in the next incremental evaluation and in a full one alike."""
+    from sqlalchemy import select
+
+    from tracker.domain import TrackingEvent
+    from tracker.flags.lifecycle import resolve
+    from tracker.ingest import ingest
+    from tracker.providers.base import ParsedWaybill
+    from tracker.status import TrackingStatus
+    from tracker.storage.tables import FLAG
+
+    parcel = db.parcel(created=NOW - 300 * H, waybill="YT0000000000031", **_scanned(NOW - 90 * H))
+    assert evaluate_all(db.engine, now=NOW, settings=settings, full=True).opened[str(FlagKind.stale)] == 1
+    scan = TrackingEvent(NOW - 80 * H, TrackingStatus.in_transit, "", "快件到达【上海转运中心】")
+    ingest(db.engine, [ParsedWaybill("kuaidi100", "YT0000000000031", None, "yto", (scan,))], now=NOW + M, source="t")
+    assert evaluate_all(db.engine, now=NOW + 2 * M, settings=settings).changes == 0
+    with db.engine.connect() as conn:
+        flag = conn.execute(select(FLAG.c.id).where(FLAG.c.parcel_id == parcel)).scalar_one()
+    resolve(db.engine, flag_id=flag, actor="组长", now=NOW + 3 * M, note="已联系快递")
+    delta = evaluate_all(db.engine, now=NOW + 4 * M, settings=settings)
+    assert delta.mode == "delta" and delta.changes == 0, delta.rows()
+    assert evaluate_all(db.engine, now=NOW + 4 * M, settings=settings, full=True).changes == 0
+
+
+def test_one_statement_writing_two_returns_of_an_order(db: DB, settings: Settings) -> None:
+    """PostgreSQL's statement triggers mark each parcel once, however many rows of its order one statement
+    writes (ON CONFLICT DO UPDATE refuses to touch a row twice); the returns and their order's parcel are read.
+    SQLite: the import marks the order's parcels (a raw INSERT there is a write around the tracker)."""
+    from sqlalchemy import delete
+
+    from tracker.storage.tables import PARCEL
+
+    outbound = db.parcel(created=NOW - 9 * D, waybill="YT0000000000041", order_id="O41", return_agreed_at=NOW - 3 * D)
+    assert evaluate_all(db.engine, now=NOW, settings=settings, full=True).opened[str(FlagKind.return_no_waybill)] == 1
+    times = {"created_at": NOW, "updated_at": NOW, "next_poll_at": NOW}
+    waybills = ["YT0000000000042", "YT0000000000043"]
+    if db.engine.dialect.name == "postgresql":
+        rows = [{"courier": "yto", "waybill": w, "direction": "return", "order_id": "O41", **times} for w in waybills]
+        with db.engine.begin() as conn:
+            conn.execute(PARCEL.insert().values(rows))  # one statement, two rows
+    else:
+        returns = [ParcelFacts(courier="yto", waybill=w, direction=Direction.ret, order_id="O41") for w in waybills]
+        repo.upsert_parcels(db.engine, returns, now=NOW)
+    delta = evaluate_all(db.engine, now=NOW + M, settings=settings)
+    assert delta.resolved[str(FlagKind.return_no_waybill)] == 1, delta.rows()  # the order has its return waybill
+    with db.engine.begin() as conn:  # and one statement deleting both
+        conn.execute(delete(PARCEL).where(PARCEL.c.order_id == "O41", PARCEL.c.id != outbound))
+    delta = evaluate_all(db.engine, now=NOW + 2 * M, settings=settings)
+    assert delta.reopened[str(FlagKind.return_no_waybill)] == 1, delta.rows()
+    assert evaluate_all(db.engine, now=NOW + 2 * M, settings=settings, full=True).changes == 0

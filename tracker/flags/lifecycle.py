@@ -13,6 +13,7 @@ from tracker.errors import TrackerError
 from tracker.flags import next_action
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
+from tracker.storage import rollups
 from tracker.storage.repo import PARCEL, record_audit
 from tracker.storage.tables import FLAG
 
@@ -101,6 +102,8 @@ def _change(
                 flag_id=flag_id,
             )
         conn.execute(update(FLAG).where(FLAG.c.id == flag_id).values(**values))
+        if "state" in values:  # the next evaluation compares it with what the rules raise (tracker/flags/marks.py)
+            rollups.mark_flag_changed(conn, flag["parcel_id"])
         record_audit(
             conn,
             at=now,

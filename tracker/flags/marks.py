@@ -2,19 +2,22 @@
 whose time thresholds it crossed since (issue 18: the steady evaluation, what the poller pays per cycle).
 
 Every rule's answer for a parcel depends on the parcel's row, its facts, its order's other parcels, its
-return waybill's buyers, the configuration and `now`. The first four are marked when written, whoever writes
-them: triggers on parcel, parcel_fact and return_buyer put the parcel's id in rule_mark (migration 0022).
-New parcels are the ones above the highest id the last evaluation saw (SQLite has no insert trigger for
-them: a row trigger slowed the import by a third; its one writer numbers rows in commit order, and a
-deleted parcel's id is marked). The configuration and the rules' code are a fingerprint kept with the last
-evaluation's `now` and highest parcel id in rollup_state.
-`now` is covered by each rule's crossing form (tracker/flags/queries.py, `crossing_form`): the parcels whose
-thresholds fell between the last evaluation's `now` and this one's.
+return waybill's buyers, the configuration and `now`. The first four are marked when written (rule_mark,
+migration 0022): on PostgreSQL by triggers on parcel, parcel_fact and return_buyer, whoever writes; on
+SQLite by triggers on facts, return buyers and deletes, and by the parcel table's writers, the ingest and
+the import (tracker.storage.rollups.mark_parcels): a trigger on its inserts or updates cost them about 7 us
+a row. A person's change of a flag's state marks its parcel too (the diff compares it with what the rules
+raise). New parcels are the ones above the highest id the last evaluation saw (SQLite's one writer numbers
+rows in commit order, and a deleted parcel's id is marked). The configuration and the rules' code are a
+fingerprint kept with the last evaluation's `now` and highest parcel id in rollup_state. `now` is covered
+by each rule's crossing form (tracker/flags/queries.py, `crossing_form`): the parcels whose thresholds fell
+between the last evaluation's `now` and this one's.
 
-So an evaluation with the same fingerprint, a `now` not before the last one's and not too many marks
-(FULL_MARKS) reads only `marked + crossed` (a "delta"); any other reads every parcel (a "full" evaluation,
-as the first one, or after a change of configuration, `tracker db rebuild-rollups`, or with `--full`). Both
-leave the flag table as a full evaluation would (tests/rules/test_rules_delta.py checks it step by step).
+So an evaluation with the same fingerprint, a `now` not before the last one's and not too many marks or new
+parcels (FULL_MARKS) reads only `marked + added + crossed` (a "delta"); any other reads every parcel (a
+"full" evaluation: the first one, after a change of configuration or code, `tracker db rebuild-rollups`, or
+with `--full`). Both leave the flag table as a full evaluation would (tests/rules/test_rules_delta.py checks
+it step by step).
 
 The marks are taken in the evaluation's transaction, which holds the write lock (SQLite) or the evaluation
 lock (PostgreSQL): a failed evaluation leaves them. On PostgreSQL a writer that commits while an evaluation
@@ -43,7 +46,8 @@ LAST_PARCEL_KEY = "rules_last_parcel"
 # marks the parcels whose tracking moved; a first ingest of a big import marks them all): the rules, and the
 # text scan (tracker/flags/text_hits.py). A tuning size, not a threshold.
 FULL_MARKS = 100_000
-_PACKAGES = ("flags", "rules")  # the code the flags follow from, with tracker/status.py
+_PACKAGES = ("flags", "rules")  # the code the flags follow from, with _MODULES
+_MODULES = ("status.py", "storage/rows.py", "storage/rollups.py")
 
 
 def _bounded_count(rows: Select) -> Select:
@@ -57,9 +61,9 @@ def take_marks(conn: Connection) -> int | None:
     FULL_MARKS (the marks are only cleared), or no last evaluation on record."""
     pg = conn.dialect.name == "postgresql"
     if conn.execute(_bounded_count(select(RULE_MARK.c.parcel_id))).scalar_one() > FULL_MARKS:
-        # SQLite: a DELETE without WHERE empties the table at once. PostgreSQL: TRUNCATE waits for the writers
-        # that marked meanwhile, whose rows the full evaluation then reads
-        conn.execute(text(f"TRUNCATE {RULE_MARK.name}") if pg else delete(RULE_MARK))
+        # SQLite: a DELETE without WHERE empties the table at once. PostgreSQL: a DELETE, not a TRUNCATE, whose
+        # lock would stop every writer's mark until this evaluation commits; a mark written meanwhile stays
+        conn.execute(delete(RULE_MARK))
         return None
     if pg:  # taken and cleared in one statement: a mark written meanwhile stays
         conn.execute(
@@ -86,7 +90,7 @@ def take_marks(conn: Connection) -> int | None:
 def _code_fingerprint() -> str:
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha1()  # noqa: S324  (a fingerprint, not a secret)
-    for path in sorted([root / "status.py", *(p for name in _PACKAGES for p in (root / name).glob("*.py"))]):
+    for path in sorted([*(root / m for m in _MODULES), *(p for name in _PACKAGES for p in (root / name).glob("*.py"))]):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, literal, select, text, tuple_, update
+from sqlalchemy import and_, case, exists, func, literal, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 
 from tracker.flags.diff import CLEARED, RULES_ACTOR, in_scope, not_desired, now_literal, same
 from tracker.flags.rulesql import Context
 from tracker.flags.sqlfuncs import json_object
-from tracker.flags.temp import CHANGE, DETAIL
+from tracker.flags.temp import CHANGE, DESIRED, DETAIL
 from tracker.flags.timing import StepClock
 from tracker.rules.registry import FOLLOWS_FACT
 from tracker.status import FlagState, Severity
@@ -29,6 +29,8 @@ def apply(conn: Connection, ctx: Context, summary: EvaluationSummary) -> None:
     then one audit line per change."""
     tick = StepClock(summary.steps)
     now = now_literal(ctx)
+    _follow_occurrence(conn, ctx)
+    tick("occurrence")
     if summary.opened:
         _open(conn, now)
     tick("open")
@@ -42,6 +44,26 @@ def apply(conn: Connection, ctx: Context, summary: EvaluationSummary) -> None:
     tick("resolve")
     _audit_lines(conn, now)
     tick("audit")
+
+
+def _follow_occurrence(conn: Connection, ctx: Context) -> None:
+    """An unresolved flag's anchor follows the occurrence the rule reads now (a later scan of a parcel still
+    stale, a refund deadline moved within the same step): the occurrence a person then resolves is the one they
+    saw, and the flag stays resolved while it holds. Without this, the next evaluation reopened the flag at
+    once (its stored anchor was the one it opened with). Kinds that follow a fact rewrite theirs when raised
+    (diff.newer_fact); no audit line: neither the state nor the level changes."""
+    f, d = FLAG, DESIRED
+    moved = and_(same(d, f), func.coalesce(d.c.anchor, 0) != func.coalesce(f.c.anchor, 0))
+    conn.execute(
+        update(f)
+        .where(
+            f.c.state != str(FlagState.resolved),
+            f.c.kind.not_in([str(k) for k in FOLLOWS_FACT]),
+            exists().where(moved),
+            *in_scope(ctx),
+        )
+        .values(anchor=select(d.c.anchor).where(same(d, f)).scalar_subquery())
+    )
 
 
 def _open(conn: Connection, now: Any) -> None:

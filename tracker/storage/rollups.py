@@ -112,6 +112,16 @@ def mark_parcels(conn: Connection, parcel_ids: Sequence[int] | Select) -> None:
         conn.exec_driver_sql(_MARK_SQLITE, (json.dumps(list(parcel_ids)),))
 
 
+def mark_flag_changed(conn: Connection, parcel_id: int) -> None:
+    """Both databases: mark the parcel whose flag a person changed (resolved: the rules compare a person's
+    resolution with what they raise now), a write no trigger sees."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(sqlite.insert(RULE_MARK).values(parcel_id=parcel_id).on_conflict_do_nothing())
+    else:
+        stmt = postgresql.insert(RULE_MARK).values(parcel_id=parcel_id)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["parcel_id"], set_={"parcel_id": parcel_id}))
+
+
 def rebuild_all(engine: Engine) -> None:
     """rebuild() in a transaction of its own."""
     with engine.begin() as conn:

@@ -78,11 +78,15 @@ SQLITE_DROP = tuple(
 # lock even when it is there already (DO UPDATE, not DO NOTHING): an evaluation that takes the marks
 # (DELETE ... RETURNING) then waits for this writer's commit and reads what it wrote.
 _MARK = "INSERT INTO rule_mark (parcel_id) {rows} ON CONFLICT (parcel_id) DO UPDATE SET parcel_id = EXCLUDED.parcel_id"
-_ORDER_OF_RETURNS = "SELECT p.id FROM parcel p JOIN changed c ON p.order_id = c.order_id AND c.direction = 'return'"
+# DISTINCT: two rows of one order in a statement would name a parcel twice, and ON CONFLICT DO UPDATE refuses to
+# update a row twice in one statement
+_ORDER_OF_RETURNS = (
+    "SELECT DISTINCT p.id FROM parcel p JOIN changed c ON p.order_id = c.order_id AND c.direction = 'return'"
+)
 POSTGRESQL = (
     f"""CREATE FUNCTION rule_mark_parcels_new() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {_MARK.format(rows="SELECT id FROM changed")};
+    {_MARK.format(rows="SELECT DISTINCT id FROM changed")};
     {_MARK.format(rows=_ORDER_OF_RETURNS)};
     RETURN NULL;
 END $$""",
@@ -101,7 +105,7 @@ END $$""",
     EXECUTE FUNCTION rule_mark_parcel()""",
     f"""CREATE FUNCTION rule_mark_parcels_gone() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {_MARK.format(rows="SELECT p.id FROM parcel p JOIN gone g ON p.order_id = g.order_id")};
+    {_MARK.format(rows="SELECT DISTINCT p.id FROM parcel p JOIN gone g ON p.order_id = g.order_id")};
     RETURN NULL;
 END $$""",
     """CREATE TRIGGER rule_mark_parcel_delete AFTER DELETE ON parcel REFERENCING OLD TABLE AS gone
