@@ -60,6 +60,7 @@ from tracker.flags.text_hits import PATTERNS_KEY  # noqa: E402
 from tracker.runtime import tune_gc  # noqa: E402
 from tracker.settings import load_settings  # noqa: E402
 from tracker.status import FINAL_STATUSES  # noqa: E402
+from tracker.storage import rollups  # noqa: E402
 from tracker.storage.db import make_engine, migrate  # noqa: E402
 from tracker.storage.pgcluster import ClusterUnavailable, PgCluster, scratch_database  # noqa: E402
 from tracker.storage.repo import PARCEL  # noqa: E402
@@ -337,7 +338,7 @@ def reset_flags(engine: Engine, pristine: Path | None = None) -> Engine:
 
 def move(engine: Engine, rng: random.Random, n: int, k: int, at: datetime) -> None:
     """k open parcels (of ids 1..n) get a new event at `at` minus up to an hour, as a poll cycle's ingest
-    writes it (their triggers mark them for the next evaluation)."""
+    writes it: the snapshot, and the rules' marks (SQLite; PostgreSQL: triggers)."""
     rows = [
         {"pid": pid, "at": at - timedelta(minutes=rng.randrange(60)), "text": f"【{rng.choice(CITIES)}】已发出"}
         for pid in rng.sample(range(1, n + 1), k)
@@ -350,6 +351,7 @@ def move(engine: Engine, rng: random.Random, n: int, k: int, at: datetime) -> No
         )
         with engine.begin() as conn:
             conn.execute(stmt, rows)
+            rollups.mark_parcels(conn, [row["pid"] for row in rows])
 
 
 def main() -> int:
