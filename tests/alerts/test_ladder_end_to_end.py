@@ -152,12 +152,14 @@ def test_a_fourth_call_on_the_case_is_stopped_at_three(cli, db_engine: Engine) -
     courier cannot reach the buyer) gets its alert without a phone task, saying the case had its 3 calls."""
     from sqlalchemy import update
 
+    from tracker.storage import rollups
     from tracker.storage.repo import PARCEL
 
     for day in (23, 25, 28):
         morning(cli, db_engine, day)
-    with db_engine.begin() as conn:  # the courier's 206: cannot reach the consignee
+    with db_engine.begin() as conn:  # the courier's 206: cannot reach the consignee (marked as the ingest marks)
         conn.execute(update(PARCEL).where(PARCEL.c.waybill == EXPRESS).values(status="unreachable", is_open=True))
+        rollups.mark_parcels(conn, select(PARCEL.c.id).where(PARCEL.c.waybill == EXPRESS))
     seen = _last_alert_id(db_engine)
     cli("evaluate", "--now", "2026-11-29T08:30")
     cli("alert", "--now", "2026-11-29T08:30")
