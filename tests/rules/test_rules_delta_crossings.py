@@ -91,7 +91,8 @@ def test_a_return_case_abandoned_once_its_days_pass(db: DB, settings: Settings) 
 
 def test_a_flag_resolved_after_a_later_scan_stays_resolved(db: DB, settings: Settings) -> None:
     """A stale parcel gets a later scan while still stale, then a lead resolves its flag: the flag stays
-    resolved (its anchor followed the scan), in the next incremental evaluation and in a full one alike."""
+    resolved (its anchor followed the scan), in the next incremental evaluation and in a full one alike. Its
+    next action counts the hours from that scan, not from the one it opened with."""
     from sqlalchemy import select
 
     from tracker.domain import TrackingEvent
@@ -107,7 +108,8 @@ def test_a_flag_resolved_after_a_later_scan_stays_resolved(db: DB, settings: Set
     ingest(db.engine, [ParsedWaybill("kuaidi100", "YT0000000000031", None, "yto", (scan,))], now=NOW + M, source="t")
     assert evaluate_all(db.engine, now=NOW + 2 * M, settings=settings).changes == 0
     with db.engine.connect() as conn:
-        flag = conn.execute(select(FLAG.c.id).where(FLAG.c.parcel_id == parcel)).scalar_one()
+        flag, since = conn.execute(select(FLAG.c.id, FLAG.c.action_since).where(FLAG.c.parcel_id == parcel)).one()
+    assert since == int((NOW - 80 * H).timestamp())
     resolve(db.engine, flag_id=flag, actor="组长", now=NOW + 3 * M, note="已联系快递")
     delta = evaluate_all(db.engine, now=NOW + 4 * M, settings=settings)
     assert delta.mode == "delta" and delta.changes == 0, delta.rows()

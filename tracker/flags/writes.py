@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, exists, func, literal, select, text, tuple_, update
+from sqlalchemy import and_, case, func, literal, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 
 from tracker.flags.diff import CLEARED, RULES_ACTOR, in_scope, not_desired, now_literal, same
@@ -47,22 +47,24 @@ def apply(conn: Connection, ctx: Context, summary: EvaluationSummary) -> None:
 
 
 def _follow_occurrence(conn: Connection, ctx: Context) -> None:
-    """An unresolved flag's anchor follows the occurrence the rule reads now (a later scan of a parcel still
-    stale, a refund deadline moved within the same step): the occurrence a person then resolves is the one they
-    saw, and the flag stays resolved while it holds. Without this, the next evaluation reopened the flag at
-    once (its stored anchor was the one it opened with). Kinds that follow a fact rewrite theirs when raised
-    (diff.newer_fact); no audit line: neither the state nor the level changes."""
+    """An unresolved flag's anchor, and the time and number its next action counts from, follow the
+    occurrence the rule reads now (a later scan of a parcel still stale, a refund deadline moved within the
+    same step): the occurrence a person then resolves is the one they saw, and the flag stays resolved while
+    it holds. Without this, the next evaluation reopened the flag at once (its stored anchor was the one it
+    opened with), and its next action counted the hours from the old scan. Kinds that follow a fact rewrite
+    theirs when raised (diff.newer_fact); no audit line: neither the state nor the level changes. An UPDATE
+    ... FROM: one join, not a lookup of DESIRED per flag (on PostgreSQL DESIRED has no index here)."""
     f, d = FLAG, DESIRED
-    moved = and_(same(d, f), func.coalesce(d.c.anchor, 0) != func.coalesce(f.c.anchor, 0))
     conn.execute(
         update(f)
         .where(
+            same(d, f),
+            func.coalesce(d.c.anchor, 0) != func.coalesce(f.c.anchor, 0),
             f.c.state != str(FlagState.resolved),
             f.c.kind.not_in([str(k) for k in FOLLOWS_FACT]),
-            exists().where(moved),
             *in_scope(ctx),
         )
-        .values(anchor=select(d.c.anchor).where(same(d, f)).scalar_subquery())
+        .values(anchor=d.c.anchor, action_since=d.c.since, action_value=d.c.value)
     )
 
 

@@ -107,7 +107,8 @@ def mark_parcels(conn: Connection, parcel_ids: Sequence[int] | Select) -> None:
     if conn.dialect.name != "sqlite":
         return
     if isinstance(parcel_ids, Select):
-        conn.execute(sqlite.insert(RULE_MARK).from_select(["parcel_id"], parcel_ids).on_conflict_do_nothing())
+        # OR IGNORE, not ON CONFLICT: SQLite cannot parse an upsert after a SELECT without a WHERE
+        conn.execute(RULE_MARK.insert().prefix_with("OR IGNORE").from_select(["parcel_id"], parcel_ids))
     elif parcel_ids:  # one statement per batch: the ids as one JSON array
         conn.exec_driver_sql(_MARK_SQLITE, (json.dumps(list(parcel_ids)),))
 
