@@ -83,6 +83,21 @@ _MARK = "INSERT INTO rule_mark (parcel_id) {rows} ON CONFLICT (parcel_id) DO UPD
 _ORDER_OF_RETURNS = (
     "SELECT DISTINCT p.id FROM parcel p JOIN changed c ON p.order_id = c.order_id AND c.direction = 'return'"
 )
+
+
+def _row_function(name: str, rows: str) -> str:
+    """A row trigger's function marking `rows` of the deleted row (OLD) or the written one (NEW)."""
+    return f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        {_MARK.format(rows=rows.format(row="OLD"))};
+    ELSE
+        {_MARK.format(rows=rows.format(row="NEW"))};
+    END IF;
+    RETURN NULL;
+END $$"""
+
+
 POSTGRESQL = (
     f"""CREATE FUNCTION rule_mark_parcels_new() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -110,26 +125,10 @@ BEGIN
 END $$""",
     """CREATE TRIGGER rule_mark_parcel_delete AFTER DELETE ON parcel REFERENCING OLD TABLE AS gone
     FOR EACH STATEMENT EXECUTE FUNCTION rule_mark_parcels_gone()""",
-    f"""CREATE FUNCTION rule_mark_fact() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        {_MARK.format(rows="VALUES (OLD.parcel_id)")};
-    ELSE
-        {_MARK.format(rows="VALUES (NEW.parcel_id)")};
-    END IF;
-    RETURN NULL;
-END $$""",
+    _row_function("rule_mark_fact", "VALUES ({row}.parcel_id)"),
     """CREATE TRIGGER rule_mark_fact AFTER INSERT OR UPDATE OR DELETE ON parcel_fact
     FOR EACH ROW EXECUTE FUNCTION rule_mark_fact()""",
-    f"""CREATE FUNCTION rule_mark_buyer() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        {_MARK.format(rows="SELECT id FROM parcel WHERE waybill = OLD.waybill")};
-    ELSE
-        {_MARK.format(rows="SELECT id FROM parcel WHERE waybill = NEW.waybill")};
-    END IF;
-    RETURN NULL;
-END $$""",
+    _row_function("rule_mark_buyer", "SELECT id FROM parcel WHERE waybill = {row}.waybill"),
     """CREATE TRIGGER rule_mark_buyer AFTER INSERT OR DELETE ON return_buyer
     FOR EACH ROW EXECUTE FUNCTION rule_mark_buyer()""",
 )
