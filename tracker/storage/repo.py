@@ -10,7 +10,21 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Numeric, Select, Table, and_, case, func, or_, select, text
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Numeric,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -111,7 +125,7 @@ def store_rows_in(
     known = select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing}))
     if existing:  # the scorecards' days the known parcels are in now (a new shipping time moves them)
         scorecard_days.mark_parcels(conn, known)
-    _mark_for_rules(conn, known if existing else None, rows, existing)
+    moved = _moved_orders(conn, rows, existing)
     stmt = _upsert_statement(conn)
     if conn.dialect.name == "sqlite":
         # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
@@ -120,7 +134,7 @@ def store_rows_in(
         conn.exec_driver_sql(sql, list(map(in_order, rows)))
     else:
         conn.execute(stmt, [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in rows])
-    _mark_for_rules(conn, None, rows, existing)
+    _mark_for_rules(conn, known, rows, moved)
     _record_return_buyers(conn, rows, return_buyers or {}, now=now)
     # the board's filter choices (shops, provinces, couriers)
     rollups.note_choice_values(conn, {(name, row[i]) for row in rows for name, i in _CHOICES if row[i]})
@@ -132,28 +146,39 @@ def store_rows_in(
     return len(rows) - updated, updated
 
 
-def _mark_for_rules(
-    conn: Connection, known: Select | None, rows: Sequence[Sequence[Any]], existing: set[tuple[str, str]]
-) -> None:
-    """SQLite: the rules' marks of what an import changes (rollups.mark_parcels; PostgreSQL: triggers). Before
-    the upsert (`known`): the known parcels and their orders' parcels, as stored. After it: the parcels of the
-    orders a return or a known parcel now names (a return parcel, or an order number that changed, changes
-    what its order's other parcels raise). New parcels need none: the evaluation reads the ids added since it
-    last ran (tracker/flags/marks.py)."""
+def _moved_orders(conn: Connection, rows: Sequence[Sequence[Any]], existing: set[tuple[str, str]]) -> set[str]:
+    """SQLite, before the upsert: the order numbers, stored and new, of the known parcels whose order number or
+    direction these rows change (their orders' other parcels raise otherwise: a return case's logistics)."""
+    if conn.dialect.name != "sqlite" or not existing:
+        return set()
+    incoming = {(row[_COURIER], row[_WAYBILL]): row for row in rows if (row[_COURIER], row[_WAYBILL]) in existing}
+    stored = select(PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.order_id, PARCEL.c.direction).where(
+        PARCEL.c.waybill.in_(sorted({waybill for _, waybill in incoming}))
+    )
+    moved: set[str] = set()
+    for courier, waybill, order, direction in conn.execute(stored):
+        row = incoming.get((courier, waybill))
+        new_order = row and (row[_ORDER] or order)  # the upsert keeps what the file leaves empty
+        if row is not None and (new_order != order or row[_DIRECTION] != direction):
+            moved |= {o for o in (order, new_order) if o}
+    return moved
+
+
+def _mark_for_rules(conn: Connection, known: Select, rows: Sequence[Sequence[Any]], moved: set[str]) -> None:
+    """SQLite, after the upsert: the rules' marks of what an import changed (rollups.mark_parcels; PostgreSQL:
+    triggers): the known parcels it rewrote (the upsert leaves a parcel whose values it would not change, and
+    its updated_at, as they were), the parcels of the orders a new return names or whose parcels moved
+    (`moved`). New parcels need none: the evaluation reads the ids added since it last ran
+    (tracker/flags/marks.py)."""
     if conn.dialect.name != "sqlite":
         return
-    if known is not None:
-        orders = select(PARCEL.c.order_id).where(PARCEL.c.id.in_(known), PARCEL.c.order_id.is_not(None))
-        ids = or_(PARCEL.c.id.in_(known), PARCEL.c.order_id.in_(orders))
-        rollups.mark_parcels(conn, select(PARCEL.c.id).where(ids))
-        return
-    named = {
-        row[_ORDER]
-        for row in rows
-        if row[_ORDER] and (row[_DIRECTION] == _RETURN or (row[_COURIER], row[_WAYBILL]) in existing)
-    }
-    if named:
-        rollups.mark_parcels(conn, select(PARCEL.c.id).where(PARCEL.c.order_id.in_(sorted(named))))
+    # the rows' own stamps, as stored (text on SQLite)
+    stamps = sorted({row[_UPDATED] for row in rows})
+    rewritten = type_coerce(PARCEL.c.updated_at, String).in_(stamps)
+    rollups.mark_parcels(conn, select(PARCEL.c.id).where(PARCEL.c.id.in_(known), rewritten))
+    orders = moved | {row[_ORDER] for row in rows if row[_ORDER] and row[_DIRECTION] == _RETURN}
+    if orders:
+        rollups.mark_parcels(conn, select(PARCEL.c.id).where(PARCEL.c.order_id.in_(sorted(orders))))
 
 
 # SQLite's page cache of the connection writing an import: 64 MiB, not the default 2 MiB. A batch of parcels
@@ -179,6 +204,7 @@ _UPSERT_KEYS = (*FACT_FIELDS, "created_at", "updated_at", "next_poll_at", "is_op
 _TIMES = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, DateTime | UTCDateTime))
 _MONEY = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, Numeric))
 _DIRECTION = FACT_FIELDS.index("direction")
+_UPDATED = _UPSERT_KEYS.index("updated_at")
 _COURIER, _WAYBILL, _SHIPPED = (FACT_FIELDS.index(name) for name in ("courier", "waybill", "shipped_at"))
 _BUYER, _ORDER = FACT_FIELDS.index("buyer_id"), FACT_FIELDS.index("order_id")
 _CHOICES = tuple((name, FACT_FIELDS.index(name)) for name in rollups.CHOICE_FIELDS)
@@ -187,15 +213,18 @@ _DIRECTION_TEXT = {direction: str(direction) for direction in Direction}
 
 
 def _upsert_statement(conn: Connection) -> Any:
-    """INSERT ... ON CONFLICT (courier, waybill) DO UPDATE: a value the file leaves empty keeps what is stored."""
+    """INSERT ... ON CONFLICT (courier, waybill) DO UPDATE: a value the file leaves empty keeps what is stored,
+    and a parcel the file would not change is not written (nor its indexes, nor its updated_at: the rules'
+    marks on SQLite read it, _mark_for_rules)."""
     stmt = _insert(conn, PARCEL)
     excluded = stmt.excluded
     update = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
     update["direction"] = excluded.direction
     update["freight_insured"] = excluded.freight_insured
     update["currency"] = excluded.currency
+    changes = or_(*(PARCEL.c[name].is_distinct_from(value) for name, value in update.items()))
     update["updated_at"] = excluded.updated_at
-    return stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update)
+    return stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update, where=changes)
 
 
 _SQLITE_UPSERT: list[tuple[str, Any]] = []  # the statement compiled once per process (it never changes)
