@@ -142,3 +142,21 @@ def test_one_statement_writing_two_returns_of_an_order(db: DB, settings: Setting
     delta = evaluate_all(db.engine, now=NOW + 2 * M, settings=settings)
     assert delta.reopened[str(FlagKind.return_no_waybill)] == 1, delta.rows()
     assert evaluate_all(db.engine, now=NOW + 2 * M, settings=settings, full=True).changes == 0
+
+
+def test_an_unchanged_reimport_marks_nothing_and_a_changed_row_is_read(db: DB, settings: Settings) -> None:
+    """The same export imported again writes no parcel (nothing marked: the next evaluation reads none); a row
+    with a new shipping time is read (it leaves no_first_scan's window here)."""
+    orders = [
+        ParcelFacts(courier="yto", waybill=f"YT00000000005{i}", order_id=f"O5{i}", paid_at=NOW - 10 * H)
+        for i in range(3)
+    ]
+    repo.upsert_parcels(db.engine, orders, now=NOW - H)
+    evaluate_all(db.engine, now=NOW, settings=settings, full=True)
+    repo.upsert_parcels(db.engine, orders, now=NOW + M)
+    assert evaluate_all(db.engine, now=NOW + M, settings=settings).parcels == 0
+    shipped = orders[0]._replace(shipped_at=NOW - 80 * H)
+    repo.upsert_parcels(db.engine, [shipped, *orders[1:]], now=NOW + 2 * M)
+    delta = evaluate_all(db.engine, now=NOW + 2 * M, settings=settings)
+    assert delta.parcels == 1 and delta.opened[str(FlagKind.no_first_scan)] == 1, delta.rows()
+    assert evaluate_all(db.engine, now=NOW + 2 * M, settings=settings, full=True).changes == 0
