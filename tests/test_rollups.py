@@ -19,7 +19,7 @@ from tracker.settings import Settings
 from tracker.status import TrackingStatus as S
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.repo import upsert_parcels
-from tracker.storage.tables import CLAIM, FLAG, PARCEL
+from tracker.storage.tables import CLAIM, FLAG, PARCEL, ROLLUP_STATE
 
 T0 = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 18, 4, 0, tzinfo=UTC)
@@ -195,7 +195,7 @@ def test_scorecard_days_follow_rows_written_around_the_tracker_and_a_new_zone(en
         direct = scorecard_days.tally(conn, start, end)
     assert scorecard_days.tallies(engine, start=start, end=end, tz="Asia/Kolkata") == direct
     with engine.connect() as conn:
-        assert conn.execute(select(scorecard_days.ROLLUP_STATE.c.value)).scalar() == "Asia/Kolkata"
+        assert conn.execute(select(ROLLUP_STATE.c.value)).scalar() == "Asia/Kolkata"
         assert set(conn.execute(select(scorecard_days.SCORECARD_DAY.c.day)).scalars()) >= {"2026-11-10", "2026-11-11"}
 
 

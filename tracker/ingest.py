@@ -262,7 +262,7 @@ def _upkeep(conn: Connection, ids: list[int], rewritten: list[int], delivered: l
 def refresh_snapshots(conn: Connection, ids: Sequence[int], *, now: datetime) -> list[int]:
     """Recompute these parcels' snapshots from all their stored events, as the ingest does (snapshot_of), after
     their events' statuses were read again (tracker/reread.py); write the ones that changed, with the ingest's
-    upkeep (the flags' update times, the scorecards' days, a closed parcel's lease), and
+    upkeep (the rules' marks, the flags' update times, the scorecards' days, a closed parcel's lease), and
     return their ids. A parcel that opens again (its final event reads otherwise now) is due at once: the
     poller sets its next poll. Not the hot path: plain Core statements, times as datetimes on both databases.
     The poll time is left as it was: nothing was polled."""

@@ -27,6 +27,7 @@ from tracker.flags.rulesql import (
     flag_row,
     is_open,
     not_final,
+    parcel_ids,
     return_action,
     scoped,
     severity_literal,
@@ -86,10 +87,8 @@ def status_candidates(ctx: Context, *, hits: FromClause | None = None) -> list[S
 def status_crossed(ctx: Context) -> list[Select]:
     """The parcels with an exception status that left the watch window (closed, delivered or returned more
     than watch.days_after_success ago) between the last evaluation and this one: their status flags resolve."""
-    last = PARCEL.c.last_event_at
-    days = ctx.config.watch.days_after_success
-    left = crossed(ctx, last, days=days)
-    return [select(PARCEL.c.id.label("parcel_id")).where(PARCEL.c.status.in_(_statuses()), left)]
+    left = crossed(ctx, PARCEL.c.last_event_at, days=ctx.config.watch.days_after_success)
+    return [parcel_ids(PARCEL.c.status.in_(_statuses()), left)]
 
 
 def text_hits_of(ctx: Context, ids: FromClause) -> Select:

@@ -141,12 +141,13 @@ def _every_parcel(conn: Connection, ctx: Context, summary: EvaluationSummary, *,
     the context limited to them (a full evaluation: the context as it is). This evaluation's `now` is kept
     for the next one."""
     tick = StepClock(summary.steps)
-    marked = marks.take_marks(conn)
+    state = marks.read_state(conn)
+    marked = marks.take_marks(conn, state)
     pg = conn.dialect.name == "postgresql"
     refresh_text_hits(conn, ctx, marked=marked, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES if pg else None)
     tick("text hits")
     wanted = marks.fingerprint(ctx.config)
-    last = None if full else marks.last_evaluation(conn, wanted)
+    last = None if full else marks.last_evaluation(state, wanted)
     marks.record_evaluation(conn, ctx.now, wanted)
     if last is None or last > ctx.now or marked is None:
         tick("scope")

@@ -32,12 +32,12 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Select, delete, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.flags.temp import MARKED
 from tracker.settings import RulesConfig
-from tracker.storage.tables import PARCEL, ROLLUP_STATE, RULE_MARK
+from tracker.storage import rollups
+from tracker.storage.tables import PARCEL, RULE_MARK
 
 EVALUATED_KEY = "rules_evaluated_at"
 FINGERPRINT_KEY = "rules_fingerprint"
@@ -55,9 +55,14 @@ def _bounded_count(rows: Select) -> Select:
     return select(func.count()).select_from(rows.limit(FULL_MARKS + 1).subquery())
 
 
-def take_marks(conn: Connection) -> int | None:
-    """Move the marks, and the parcels added since the last evaluation of every parcel, into MARKED (this
-    evaluation's), clearing the marks; how many, or None when every parcel has to be read: more than
+def read_state(conn: Connection) -> dict[str, str]:
+    """What the last evaluation of every parcel kept (record_evaluation)."""
+    return rollups.read_state(conn, EVALUATED_KEY, FINGERPRINT_KEY, LAST_PARCEL_KEY)
+
+
+def take_marks(conn: Connection, state: dict[str, str]) -> int | None:
+    """Move the marks, and the parcels added since the last evaluation of every parcel (`state`), into MARKED
+    (this evaluation's), clearing the marks; how many, or None when every parcel has to be read: more than
     FULL_MARKS (the marks are only cleared), or no last evaluation on record."""
     pg = conn.dialect.name == "postgresql"
     if conn.execute(_bounded_count(select(RULE_MARK.c.parcel_id))).scalar_one() > FULL_MARKS:
@@ -75,7 +80,7 @@ def take_marks(conn: Connection) -> int | None:
     else:  # the write lock is held: nothing is marked between these two statements
         conn.execute(insert(MARKED).from_select(["parcel_id"], select(RULE_MARK.c.parcel_id)))
         conn.execute(delete(RULE_MARK))
-    last_parcel = _state(conn).get(LAST_PARCEL_KEY)
+    last_parcel = state.get(LAST_PARCEL_KEY)
     if last_parcel is None:
         return None
     added = select(PARCEL.c.id).where(PARCEL.c.id > int(last_parcel))
@@ -103,15 +108,8 @@ def fingerprint(config: RulesConfig) -> str:
     return digest.hexdigest()
 
 
-def _state(conn: Connection) -> dict[str, str]:
-    keys = [EVALUATED_KEY, FINGERPRINT_KEY, LAST_PARCEL_KEY]
-    state = select(ROLLUP_STATE.c.name, ROLLUP_STATE.c.value).where(ROLLUP_STATE.c.name.in_(keys))
-    return {row.name: row.value for row in conn.execute(state)}
-
-
-def last_evaluation(conn: Connection, wanted: str) -> datetime | None:
-    """The `now` of the last evaluation of every parcel, if it ran under the fingerprint `wanted`."""
-    state = _state(conn)
+def last_evaluation(state: dict[str, str], wanted: str) -> datetime | None:
+    """The `now` of the last evaluation of every parcel (`state`), if it ran under the fingerprint `wanted`."""
     if state.get(FINGERPRINT_KEY) != wanted or EVALUATED_KEY not in state:
         return None
     at = datetime.fromisoformat(state[EVALUATED_KEY])
@@ -120,9 +118,6 @@ def last_evaluation(conn: Connection, wanted: str) -> datetime | None:
 
 def record_evaluation(conn: Connection, now: datetime, wanted: str) -> None:
     """Keep this evaluation's `now`, the highest parcel id and the fingerprint for the next one."""
-    insert_ = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     at = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     last_parcel = conn.execute(select(func.coalesce(func.max(PARCEL.c.id), 0))).scalar_one()
-    for name, value in ((EVALUATED_KEY, at), (FINGERPRINT_KEY, wanted), (LAST_PARCEL_KEY, str(last_parcel))):
-        stmt = insert_(ROLLUP_STATE).values(name=name, value=value)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value}))
+    rollups.keep_state(conn, {EVALUATED_KEY: at, FINGERPRINT_KEY: wanted, LAST_PARCEL_KEY: str(last_parcel)})

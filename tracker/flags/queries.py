@@ -43,10 +43,12 @@ from tracker.flags.rulesql import (
     is_open,
     no_loss,
     not_final,
+    parcel_ids,
     return_action,
     scoped,
     severity_literal,
     text_any,
+    thresholds,
 )
 from tracker.flags.sqlfuncs import epoch
 from tracker.rules import lost as lost_rule
@@ -100,16 +102,10 @@ def crossing_form(kind: FlagKind) -> Callable[[SqlForm], SqlForm]:
     return register
 
 
-def _ids(*where: Any) -> Select:
-    return select(PARCEL.c.id.label("parcel_id")).where(*where)
-
-
 def _warn_escalate_crossed(ctx: Context, column: Any, section: str, *where: Any) -> Iterator[Select]:
-    """_warn_escalate's crossings: each group's warn and escalate thresholds (a superset: every group's
-    thresholds over every parcel the rule reads)."""
-    hours = sorted({h for limits, _ in groups(ctx, section) for h in (limits.warn_hours, limits.escalate_hours)})
-    for h in hours:
-        yield _ids(*where, crossed(ctx, column, hours=h))
+    """_warn_escalate's crossings: each group's warn and escalate thresholds."""
+    for h in thresholds(ctx, section, "warn_hours", "escalate_hours"):
+        yield parcel_ids(*where, crossed(ctx, column, hours=h))
 
 
 def _warn_escalate(
@@ -204,8 +200,8 @@ def lost_suspected(ctx: Context) -> Iterator[Select]:
 
 @crossing_form(FlagKind.lost_suspected)
 def lost_suspected_crossed(ctx: Context) -> Iterator[Select]:
-    for h in sorted({limits.hours for limits, _ in groups(ctx, "lost_suspected")}):
-        yield _ids(is_open(), crossed(ctx, PARCEL.c.last_event_at, hours=h))
+    for h in thresholds(ctx, "lost_suspected", "hours"):
+        yield parcel_ids(is_open(), crossed(ctx, PARCEL.c.last_event_at, hours=h))
 
 
 @sql_form(FlagKind.late_shipment)
@@ -240,9 +236,9 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
 def late_shipment_crossed(ctx: Context) -> Iterator[Select]:
     p = PARCEL.c
     unshipped = [is_open(), p.shipped_at.is_(None)]
-    yield _ids(*unshipped, crossed(ctx, p.promised_ship_by))
-    for h in sorted({limits.hours_after_payment for limits, _ in groups(ctx, "late_shipment")}):
-        yield _ids(*unshipped, crossed(ctx, p.paid_at, hours=h))
+    yield parcel_ids(*unshipped, crossed(ctx, p.promised_ship_by))
+    for h in thresholds(ctx, "late_shipment", "hours_after_payment"):
+        yield parcel_ids(*unshipped, crossed(ctx, p.paid_at, hours=h))
 
 
 # --- rules raised by manual facts ---------------------------------------------------------------------
@@ -407,10 +403,6 @@ def _case_parcels() -> list[Any]:
     ]
 
 
-def _returns_days(ctx: Context, field: str) -> list[int]:
-    return sorted({getattr(limits, field) for limits, _ in groups(ctx, "returns")})
-
-
 @sql_form(FlagKind.return_no_waybill)
 def return_no_waybill(ctx: Context) -> Iterator[Select]:
     p = PARCEL.c
@@ -433,8 +425,8 @@ def return_no_waybill(ctx: Context) -> Iterator[Select]:
 
 @crossing_form(FlagKind.return_no_waybill)
 def return_no_waybill_crossed(ctx: Context) -> Iterator[Select]:
-    for days in _returns_days(ctx, "no_waybill_days"):
-        yield _ids(_case_parcels()[1], crossed(ctx, PARCEL.c.return_agreed_at, days=days))
+    for days in thresholds(ctx, "returns", "no_waybill_days"):
+        yield parcel_ids(_case_parcels()[1], crossed(ctx, PARCEL.c.return_agreed_at, days=days))
 
 
 @sql_form(FlagKind.return_no_movement)
@@ -447,9 +439,9 @@ def return_no_movement(ctx: Context) -> Iterator[Select]:
 
 
 def _case_crossed(ctx: Context, field: str) -> Iterator[Select]:
-    for days in _returns_days(ctx, field):
+    for days in thresholds(ctx, "returns", field):
         for branch in _case_parcels():
-            yield _ids(branch, crossed(ctx, _since(), days=days))
+            yield parcel_ids(branch, crossed(ctx, _since(), days=days))
 
 
 @crossing_form(FlagKind.return_no_movement)
@@ -575,7 +567,7 @@ def refund_ladder_crossed(ctx: Context) -> Iterator[Select]:
     ladder = ctx.config.refund_ladder
     for days in sorted({s.days_left for s in (*ladder.ordinary, *ladder.express)}):
         for branch in _case_parcels():
-            yield _ids(branch, crossed(ctx, PARCEL.c.refund_deadline, days=-(days + 1)))
+            yield parcel_ids(branch, crossed(ctx, PARCEL.c.refund_deadline, days=-(days + 1)))
 
 
 def selects(ctx: Context) -> Iterator[Select]:

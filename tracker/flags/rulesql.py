@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.sql import FromClause
+from sqlalchemy.sql import FromClause, Select
 
 from tracker.flags.sqlfuncs import contains_text, epoch
 from tracker.rules.common import DAY, HOUR
@@ -59,6 +59,17 @@ class Context:
 
     def ago(self, **delta: float) -> datetime:
         return self.now - timedelta(**delta)
+
+
+def parcel_ids(*where: Any) -> Select:
+    """The ids of the parcels that meet `where`, as a crossing form yields them (tracker/flags/queries.py)."""
+    return select(PARCEL.c.id.label("parcel_id")).where(*where)
+
+
+def thresholds(ctx: Context, section: str, *fields: str) -> list[Any]:
+    """The values of these threshold fields of a section across its override groups, each once: a crossing
+    form reads every group's over every parcel (a superset of the parcels the rule reads)."""
+    return sorted({getattr(limits, name) for limits, _ in groups(ctx, section) for name in fields})
 
 
 def crossed(ctx: Context, column: Any, **delta: float) -> Any:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import delete, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tracker.flags.candidates import text_hits_all, text_hits_of, text_regex
 from tracker.flags.rulesql import Context
 from tracker.flags.temp import MARKED
-from tracker.storage.tables import ROLLUP_STATE, TEXT_HIT
+from tracker.storage import rollups
+from tracker.storage.tables import TEXT_HIT
 
 PATTERNS_KEY = "rule_text_patterns"
 
@@ -39,7 +39,7 @@ def refresh_text_hits(
     of them; None: too many to read one by one, marks.take_marks); "full" or "marked" (what was read)."""
     pattern = text_regex(ctx)
     wanted = fingerprint(pattern)
-    stored = conn.execute(select(ROLLUP_STATE.c.value).where(ROLLUP_STATE.c.name == PATTERNS_KEY)).scalar()
+    stored = rollups.read_state(conn, PATTERNS_KEY).get(PATTERNS_KEY)
     pg = conn.dialect.name == "postgresql"
     if stored == wanted and marked is not None:
         if marked:
@@ -54,6 +54,5 @@ def refresh_text_hits(
             conn.execute(insert(TEXT_HIT).from_select(["parcel_id"], stmt))
     if pg:  # its size, for the plan that reads it: a parcel by key per hit, not a scan of every parcel
         conn.execute(text(f"ANALYZE {TEXT_HIT.name}"))
-    upsert = (postgresql.insert if pg else sqlite.insert)(ROLLUP_STATE).values(name=PATTERNS_KEY, value=wanted)
-    conn.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"value": wanted}))
+    rollups.keep_state(conn, {PATTERNS_KEY: wanted})
     return "full"

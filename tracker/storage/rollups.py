@@ -117,10 +117,24 @@ def mark_flag_changed(conn: Connection, parcel_id: int) -> None:
     """Both databases: mark the parcel whose flag a person changed (resolved: the rules compare a person's
     resolution with what they raise now), a write no trigger sees."""
     if conn.dialect.name == "sqlite":
-        conn.execute(sqlite.insert(RULE_MARK).values(parcel_id=parcel_id).on_conflict_do_nothing())
-    else:
+        mark_parcels(conn, [parcel_id])
+    else:  # as the triggers mark (migration 0022): the mark's row locked until this commit
         stmt = postgresql.insert(RULE_MARK).values(parcel_id=parcel_id)
         conn.execute(stmt.on_conflict_do_update(index_elements=["parcel_id"], set_={"parcel_id": parcel_id}))
+
+
+def read_state(conn: Connection, *names: str) -> dict[str, str]:
+    """The values rollup_state holds under these names (the names it has no value for left out)."""
+    rows = select(ROLLUP_STATE.c.name, ROLLUP_STATE.c.value).where(ROLLUP_STATE.c.name.in_(names))
+    return {row.name: row.value for row in conn.execute(rows)}
+
+
+def keep_state(conn: Connection, values: dict[str, str]) -> None:
+    """Keep these values in rollup_state (each name's value replaced)."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    for name, value in values.items():
+        stmt = insert(ROLLUP_STATE).values(name=name, value=value)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value}))
 
 
 def rebuild_all(engine: Engine) -> None:

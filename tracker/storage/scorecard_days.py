@@ -29,12 +29,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, case, delete, func, literal_column, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
 from tracker.status import CENT
-from tracker.storage.tables import CLAIM, FLAG, PARCEL, ROLLUP_STATE, SCORECARD_DAY, SCORECARD_DIRTY
+from tracker.storage import rollups
+from tracker.storage.tables import CLAIM, FLAG, PARCEL, SCORECARD_DAY, SCORECARD_DIRTY
 
 ZONE_KEY = "scorecard_zone"
 REFRESH_LOCK = 7_410_003  # pg_advisory_xact_lock key (see tracker.storage.db.MIGRATION_LOCK)
@@ -150,7 +151,7 @@ def midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def _zone_of(conn: Connection) -> str | None:
-    return conn.execute(select(ROLLUP_STATE.c.value).where(ROLLUP_STATE.c.name == ZONE_KEY)).scalar()
+    return rollups.read_state(conn, ZONE_KEY).get(ZONE_KEY)
 
 
 def stale(conn: Connection, tz: str) -> bool:
@@ -179,9 +180,7 @@ def refresh(conn: Connection, tz: str) -> int:
     hours = [h for (h,) in conn.execute(delete(SCORECARD_DIRTY).returning(SCORECARD_DIRTY.c.hour))]
     if _zone_of(conn) != tz:
         conn.execute(delete(SCORECARD_DAY))
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        upsert = insert(ROLLUP_STATE).values(name=ZONE_KEY, value=tz)
-        conn.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"value": tz}))
+        rollups.keep_state(conn, {ZONE_KEY: tz})
         first, last = conn.execute(select(func.min(PARCEL.c.shipped_at), func.max(PARCEL.c.shipped_at))).one()
         days: set[date] = set()
         if first is not None:
