@@ -254,3 +254,75 @@ def test_a_text_written_while_an_evaluation_takes_the_marks_is_read_after_its_co
     writer.close()
     thread.join(timeout=30)
     assert len(results) == 1 and "refused" in _kinds(pg_engine, parcel)
+
+
+def _flag_schema(engine: Engine) -> list[tuple[str, str]]:
+    """The flag table's indexes and constraints as the catalog spells them."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'flag'"
+                " UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid = 'flag'::regclass ORDER BY 1"
+            )
+        ).all()
+    return [(str(a), str(b)) for a, b in rows]
+
+
+@pytest.mark.postgres
+def test_a_large_opening_builds_the_flag_indexes_after_the_rows(pg_engine, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: an evaluation that opens more flags than the table holds (at least BULK_MIN_FLAGS) drops
+    the flag table's secondary indexes and unique key and builds them again after the INSERT: the schema
+    after is the schema before, the flags are the ones the rules raise, and the rebuilt indexes serve the
+    next evaluation (its resolve reads ix_flag_unresolved_parcel_kind)."""
+    from tracker.flags import bulk
+
+    db = DB(pg_engine)
+    refused = [_moving(db, f"YT20000000000{i:02d}", "【上海】收件人拒收") for i in range(12)]
+    plain = _moving(db, "YT2000000000099", "【上海】已发出")
+    before = _flag_schema(pg_engine)
+    assert any(name == "uq_flag_parcel_kind" for name, _ in before)
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 10)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(pg_engine, "before_cursor_execute", seen)
+    try:
+        summary = evaluate_all(pg_engine, now=NOW, settings=settings)
+    finally:
+        event.remove(pg_engine, "before_cursor_execute", seen)
+    assert summary.opened["refused"] == 12
+    assert any(s.startswith("DROP INDEX ix_flag_unresolved_parcel_kind") for s in statements)
+    assert any("ADD CONSTRAINT uq_flag_parcel_kind" in s for s in statements)
+    assert _flag_schema(pg_engine) == before
+    assert all(_kinds(pg_engine, p) == {"refused"} for p in refused) and _kinds(pg_engine, plain) == set()
+    # the next one opens one flag (fewer than the table holds): the indexes are kept as they are
+    statements.clear()
+    db.set(plain, status_text="【上海】收件人拒收")
+    event.listen(pg_engine, "before_cursor_execute", seen)
+    try:
+        evaluate_all(pg_engine, now=NOW + timedelta(minutes=5), settings=settings)
+    finally:
+        event.remove(pg_engine, "before_cursor_execute", seen)
+    assert not any(s.startswith("DROP INDEX") for s in statements)
+    assert _kinds(pg_engine, plain) == {"refused"}
+
+
+@pytest.mark.postgres
+def test_a_duplicate_written_without_the_unique_key_fails_its_rebuild(pg_engine) -> None:  # type: ignore[no-untyped-def]
+    """The unique key built again refuses what the kept one would have: the transaction rolls back, the
+    indexes and the rows as they were."""
+    from tracker.flags.bulk import indexes_built_after
+
+    db = DB(pg_engine)
+    parcel = _moving(db, "YT2000000000100", "【上海】已发出")
+    before = _flag_schema(pg_engine)
+    row = _flag_row(parcel)
+    with pytest.raises(IntegrityError, match="uq_flag_parcel_kind"), pg_engine.begin() as conn:
+        with indexes_built_after(conn, "flag"):
+            conn.execute(FLAG.insert(), [row, row])
+    assert _flag_schema(pg_engine) == before
+    with pg_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(FLAG)).scalar_one() == 0

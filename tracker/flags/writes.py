@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, func, literal, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 
+from tracker.flags.bulk import indexes_built_after, worth_rebuilding
 from tracker.flags.diff import CLEARED, RULES_ACTOR, in_scope, not_desired, now_literal, same
 from tracker.flags.rulesql import Context
 from tracker.flags.sqlfuncs import json_object
@@ -31,8 +32,13 @@ def apply(conn: Connection, ctx: Context, summary: EvaluationSummary) -> None:
     now = now_literal(ctx)
     _follow_occurrence(conn, ctx)
     tick("occurrence")
-    if summary.opened:
-        _open(conn, now)
+    opening = sum(summary.opened.values())
+    if opening:
+        if worth_rebuilding(conn, FLAG.name, opening):
+            with indexes_built_after(conn, FLAG.name):
+                _open(conn, now)
+        else:
+            _open(conn, now)
     tick("open")
     if summary.reopened or summary.escalated:
         _reopen_escalate(conn, now)

