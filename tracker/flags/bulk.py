@@ -54,13 +54,18 @@ def indexes_built_after(conn: Connection, table: str) -> Iterator[None]:
     quoted = conn.execute(text("SELECT quote_ident(:table)"), {"table": table}).scalar_one()
     indexes = conn.execute(_INDEXES, {"table": table}).all()
     uniques = conn.execute(_UNIQUE, {"table": table}).all()
-    # as the catalog spells them (casts such as ::text are not bind parameters): no parameters
     for name, _ in uniques:
-        conn.exec_driver_sql(f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
+        _ddl(conn, f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
     for name, _ in indexes:
-        conn.exec_driver_sql(f"DROP INDEX {name}")
+        _ddl(conn, f"DROP INDEX {name}")
     yield
     for name, definition in uniques:
-        conn.exec_driver_sql(f"ALTER TABLE {quoted} ADD CONSTRAINT {name} {definition}")
+        _ddl(conn, f"ALTER TABLE {quoted} ADD CONSTRAINT {name} {definition}")
     for _, definition in indexes:
-        conn.exec_driver_sql(definition)
+        _ddl(conn, definition)
+
+
+def _ddl(conn: Connection, statement: str) -> None:
+    """A statement as the catalog spells it, sent with no parameters: neither its casts (::text) nor a
+    percent sign in a predicate are read as placeholders."""
+    conn.exec_driver_sql(statement, execution_options={"no_parameters": True})
