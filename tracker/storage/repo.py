@@ -250,15 +250,11 @@ def _plain_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any]
     return rows
 
 
-_SQLITE_TIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
-
-
 def sqlite_time(value: datetime) -> str:
     """A UTC time as SQLAlchemy stores it in SQLite (always six digits of microseconds, so text order is time
     order)."""
-    if value.tzinfo is UTC:  # the usual case, formatted directly (isoformat and a cut took twice as long)
-        v = value
-        return _SQLITE_TIME % (v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
+    if value.tzinfo is UTC:  # the usual case: its offset, always "+00:00", cut off (a third faster than
+        return value.isoformat(" ", "microseconds")[:26]  # formatting the seven fields with %)
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
