@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -243,6 +243,26 @@ def test_stored_times_read_back_as_sqlalchemy_reads_them(sqlite_engine: Engine) 
         == {p.waybill: p.shipped_at for p in parcels}
     )
     assert repo.from_sqlite_time(repo.sqlite_time(times[0])) == times[0]
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 11, 2, 13, 45, 7, 123456, tzinfo=UTC),
+        datetime(2026, 11, 3, 0, 0, tzinfo=UTC),  # no microseconds: still six digits
+        datetime(1, 1, 1, tzinfo=UTC),  # a year of one digit: still four
+        datetime(2026, 11, 3, 8, 0, 0, 1, tzinfo=timezone(timedelta(hours=8))),  # another zone: as UTC
+    ],
+)
+def test_a_time_is_written_as_sqlalchemy_stores_it_in_sqlite(at: datetime) -> None:
+    """repo.sqlite_time, the writers' fast path, writes the text SQLAlchemy's SQLite DateTime writes for the
+    same UTC time: fixed width, so that text order is time order."""
+    from sqlalchemy.dialects import sqlite
+
+    store = sqlite.DATETIME().bind_processor(sqlite.dialect())
+    assert store is not None
+    assert repo.sqlite_time(at) == store(at.astimezone(UTC).replace(tzinfo=None))
+    assert len(repo.sqlite_time(at)) == 26
 
 
 @pytest.mark.sqlite_only
