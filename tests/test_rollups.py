@@ -214,7 +214,7 @@ def test_the_evaluation_after_a_poll_cycle_leaves_the_scorecards_days_ready(engi
 
 def test_a_writer_marks_the_same_shipping_hours_as_the_triggers(engine: Engine) -> None:
     """scorecard_days.mark_shipping (the evaluation's opened flags) writes each hour as migration 0016's
-    triggers do (the parcel insert's), once per hour, on SQLite and PostgreSQL."""
+    triggers do (the parcel insert's), on SQLite and PostgreSQL."""
     dirty = scorecard_days.SCORECARD_DIRTY
     shipped = [T0 + timedelta(minutes=59, seconds=59), T0 + timedelta(minutes=5), T0 + timedelta(hours=22, minutes=58)]
     upsert_parcels(engine, [_facts(f"ZT20000000000{i}", "zto", None, None, at) for i, at in enumerate(shipped)], now=T0)

@@ -5,7 +5,9 @@ audit line's JSON is built right. PostgreSQL plans: the text scan can use its pa
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, Integer, String, event, func, literal, select, text
@@ -269,59 +271,168 @@ def _flag_schema(engine: Engine) -> list[tuple[str, str]]:
     return [(str(a), str(b)) for a, b in rows]
 
 
-@pytest.mark.postgres
-def test_a_large_opening_builds_the_flag_indexes_after_the_rows(pg_engine, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """PostgreSQL: an evaluation that opens more flags than the table holds (at least BULK_MIN_FLAGS) drops
-    the flag table's secondary indexes and unique key and builds them again after the INSERT: the schema
-    after is the schema before, the flags are the ones the rules raise, and the rebuilt indexes serve the
-    next evaluation (its resolve reads ix_flag_unresolved_parcel_kind)."""
-    from tracker.flags import bulk
-
-    db = DB(pg_engine)
-    refused = [_moving(db, f"YT20000000000{i:02d}", "【上海】收件人拒收") for i in range(12)]
-    plain = _moving(db, "YT2000000000099", "【上海】已发出")
-    before = _flag_schema(pg_engine)
-    assert any(name == "uq_flag_parcel_kind" for name, _ in before)
-    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 10)
+def _evaluate_seeing(engine: Engine, settings, at: datetime) -> tuple[Any, list[str]]:  # type: ignore[no-untyped-def]
+    """evaluate_all at `at`, and the statements it sent."""
     statements: list[str] = []
 
     def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    event.listen(pg_engine, "before_cursor_execute", seen)
+    event.listen(engine, "before_cursor_execute", seen)
     try:
-        summary = evaluate_all(pg_engine, now=NOW, settings=settings)
+        return evaluate_all(engine, now=at, settings=settings), statements
     finally:
-        event.remove(pg_engine, "before_cursor_execute", seen)
-    assert summary.opened["refused"] == 12
-    assert any(s.startswith("DROP INDEX ix_flag_unresolved_parcel_kind") for s in statements)
-    assert any("ADD CONSTRAINT uq_flag_parcel_kind" in s for s in statements)
-    assert _flag_schema(pg_engine) == before
-    assert all(_kinds(pg_engine, p) == {"refused"} for p in refused) and _kinds(pg_engine, plain) == set()
-    # the next one opens one flag (fewer than the table holds): the indexes are kept as they are
-    statements.clear()
-    db.set(plain, status_text="【上海】收件人拒收")
-    event.listen(pg_engine, "before_cursor_execute", seen)
-    try:
-        evaluate_all(pg_engine, now=NOW + timedelta(minutes=5), settings=settings)
-    finally:
-        event.remove(pg_engine, "before_cursor_execute", seen)
-    assert not any(s.startswith("DROP INDEX") for s in statements)
-    assert _kinds(pg_engine, plain) == {"refused"}
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+def _rebuilt(statements: list[str]) -> bool:
+    return any(s.startswith("DROP INDEX ix_flag_unresolved_parcel_kind") for s in statements)
+
+
+def _refused(db: DB, prefix: str, n: int) -> list[int]:
+    return [_moving(db, f"{prefix}{i:03d}", "【上海】收件人拒收") for i in range(n)]
 
 
 @pytest.mark.postgres
-def test_a_duplicate_written_without_the_unique_key_fails_its_rebuild(pg_engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_large_opening_builds_the_flag_indexes_after_the_rows(pg_engine, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL: an evaluation that opens more flags than the table holds (at least BULK_MIN_FLAGS) drops
+    the flag table's secondary indexes and unique key and builds them again after the INSERT: the schema
+    after is the schema before and the flags are the ones the rules raise. Fewer than BULK_MIN_FLAGS, or no
+    more than the table holds, keep the indexes."""
+    from tracker.flags import bulk
+
+    db = DB(pg_engine)
+    first = _refused(db, "YT200000000", 12)
+    plain = _moving(db, "YT2000000000999", "【上海】已发出")
+    before = _flag_schema(pg_engine)
+    assert any(name == "uq_flag_parcel_kind" for name, _ in before)
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 10)
+    summary, statements = _evaluate_seeing(pg_engine, settings, NOW)  # a table never analyzed: counted
+    assert summary.opened["refused"] == 12
+    assert _rebuilt(statements) and any("ADD CONSTRAINT uq_flag_parcel_kind" in s for s in statements)
+    assert _flag_schema(pg_engine) == before
+    assert all(_kinds(pg_engine, p) == {"refused"} for p in first) and _kinds(pg_engine, plain) == set()
+    # one flag: fewer than BULK_MIN_FLAGS
+    db.set(plain, status_text="【上海】收件人拒收")
+    summary, statements = _evaluate_seeing(pg_engine, settings, NOW + timedelta(minutes=5))
+    assert summary.opened["refused"] == 1 and not _rebuilt(statements)
+    # 11: at least BULK_MIN_FLAGS, but no more than the 12 the table held when its indexes were built
+    second = _refused(db, "YT210000000", 11)
+    summary, statements = _evaluate_seeing(pg_engine, settings, NOW + timedelta(minutes=10))
+    assert summary.opened["refused"] == 11 and not _rebuilt(statements)
+    assert all(_kinds(pg_engine, p) == {"refused"} for p in second)
+    assert _flag_schema(pg_engine) == before
+
+
+@pytest.mark.postgres
+def test_a_large_opening_never_waits_for_the_flag_tables_lock(pg_engine, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """While another transaction holds a lock on the flag table (a board's read in progress, a person's
+    change), the evaluation does not wait for the table's exclusive lock: it opens its flags with the indexes
+    kept, and the other transaction goes on."""
+    from tracker.flags import bulk
+
+    db = DB(pg_engine)
+    parcels = _refused(db, "YT220000000", 12)
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 10)
+    with pg_engine.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM flag")).scalar_one()  # its transaction stays open
+        summary, statements = _evaluate_seeing(pg_engine, settings, NOW)
+        assert summary.opened["refused"] == 12 and not _rebuilt(statements)
+        assert any("NOWAIT" in s for s in statements)
+        # the reader's transaction goes on (read committed: it sees the flags committed meanwhile)
+        assert reader.execute(text("SELECT count(*) FROM flag")).scalar_one() == 12
+        reader.rollback()
+    assert all(_kinds(pg_engine, p) == {"refused"} for p in parcels)
+
+
+@pytest.mark.postgres
+def test_a_scorecard_refresh_during_a_large_opening_waits_and_finishes(pg_engine, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The board's scorecard refresh starting while the evaluation holds the flag table: it waits for the
+    evaluation and then both finish (the evaluation marks the scorecards' hours before it locks the table:
+    marking them after, it deadlocked with the refresh, which deletes those hours and then reads flags)."""
+    from tracker.flags import bulk
+    from tracker.storage import scorecard_days
+
+    db = DB(pg_engine)
+    for i in range(12):
+        db.parcel(
+            created=T0,
+            waybill=f"YT230000000{i:03d}",
+            shipped_at=T0,
+            status="in_transit",
+            status_text="【上海】收件人拒收",
+            first_scan_at=T0,
+            last_event_at=T0,
+        )
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 10)
+    outcome: dict[str, object] = {}
+
+    def board() -> None:
+        try:
+            with pg_engine.begin() as conn:
+                outcome["days"] = scorecard_days.refresh(conn, settings.timezone)
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+
+    started: list[threading.Thread] = []
+
+    def after_the_lock(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO flag") and not started:
+            thread = threading.Thread(target=board)
+            thread.start()
+            started.append(thread)
+            with pg_engine.connect() as watch:  # until the refresh waits for the evaluation's lock
+                for _ in range(100):
+                    waiting = watch.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    ).scalar_one()
+                    if waiting or not thread.is_alive():
+                        break
+                    time.sleep(0.03)
+
+    event.listen(pg_engine, "before_cursor_execute", after_the_lock)
+    try:
+        summary = evaluate_all(pg_engine, now=NOW, settings=settings)
+    finally:
+        event.remove(pg_engine, "before_cursor_execute", after_the_lock)
+    started[0].join(30)
+    assert summary.opened["refused"] == 12
+    assert "error" not in outcome, outcome.get("error")
+    assert "days" in outcome
+
+
+@pytest.mark.postgres
+def test_a_flag_index_with_a_comment_is_kept(pg_engine, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An index the catalog's definition would not build again as it is (here: one with a comment) keeps the
+    table's indexes as they are."""
+    from tracker.flags import bulk
+
+    db = DB(pg_engine)
+    _refused(db, "YT240000000", 12)
+    with pg_engine.begin() as conn:
+        conn.execute(text("COMMENT ON INDEX ix_flag_opened_at IS 'exceptions per day'"))
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 10)
+    summary, statements = _evaluate_seeing(pg_engine, settings, NOW)
+    assert summary.opened["refused"] == 12 and not _rebuilt(statements)
+    with pg_engine.connect() as conn:
+        kept = conn.execute(text("SELECT obj_description('ix_flag_opened_at'::regclass)")).scalar_one()
+    assert kept == "exceptions per day"
+
+
+@pytest.mark.postgres
+def test_a_duplicate_written_without_the_unique_key_fails_its_rebuild(pg_engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The unique key built again refuses what the kept one would have: the transaction rolls back, the
     indexes and the rows as they were."""
-    from tracker.flags.bulk import indexes_built_after
+    from tracker.flags import bulk
 
     db = DB(pg_engine)
     parcel = _moving(db, "YT2000000000100", "【上海】已发出")
     before = _flag_schema(pg_engine)
     row = _flag_row(parcel)
-    with pytest.raises(IntegrityError, match="uq_flag_parcel_kind"), pg_engine.begin() as conn:
-        with indexes_built_after(conn, "flag"):
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 1)
+    with pytest.raises(IntegrityError, match="could not create unique index"), pg_engine.begin() as conn:
+        with bulk.indexes_built_after(conn, "flag", 2) as rebuilt:
+            assert rebuilt
             conn.execute(FLAG.insert(), [row, row])
     assert _flag_schema(pg_engine) == before
     with pg_engine.connect() as conn:

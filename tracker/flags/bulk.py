@@ -5,13 +5,24 @@ the unique key and the seven other secondary indexes row by row took 0.79-0.82 s
 bare table took 0.06 s and building the indexes afterwards 0.21 s. SQLite gains nothing from this (building
 its indexes afterwards cost 0.30 s against the 0.26 s of keeping them, measured): not used there.
 
-The drop holds the flag table's ACCESS EXCLUSIVE lock until the evaluation commits: a reader of flags waits
-for the evaluation (about a second at a million parcels) rather than reading a table without its indexes.
-So it is taken only when an evaluation opens at least BULK_MIN_FLAGS flags and more than the table holds
-(the first evaluation of an imported history; a change of the rules that flags most parcels). The indexes
-and the unique constraint are built again from their own definitions, read from the catalog: the schema
-after is the schema before. A duplicate (parcel, kind) fails the unique key's rebuild and the evaluation
-rolls back, as the kept index would have refused the row."""
+Taken only when all of these hold, else the rows go into the table as it is:
+- the evaluation opens at least BULK_MIN_FLAGS flags, and more than the table holds (the first evaluation
+  of an imported history; a change of the rules that flags most parcels): the rebuild reads the whole table;
+- the indexes are plain: valid, in the default tablespace, without comments, storage options on the unique
+  key, clustering or replica identity, and no foreign key refers to one of them (what the catalog's
+  definitions would not build again);
+- the table's ACCESS EXCLUSIVE lock is free at once (LOCK ... NOWAIT): no transaction is reading or writing
+  flags at that moment. The evaluation never waits for it: waiting would stop every reader of flags
+  behind it, and a person's flag change holding a row this evaluation wants would deadlock with it.
+
+From the lock to the commit (the insert, the updates, the audit lines: about a second at a million parcels)
+the board's reads of flags and a person's change of one wait for the evaluation; nothing the evaluation does
+after the lock waits for another transaction (the scorecards' hours are marked before it). The indexes are
+built again from their own catalog definitions: the schema after is the schema before. A duplicate (parcel,
+kind) fails the unique key's rebuild and the evaluation rolls back, as the kept key would have refused the
+row. An index built in a transaction that still sees a dead row version of a changed flag is not used by that
+transaction's later statements (PostgreSQL's indcheckxmin): the evaluation's last updates may then scan the
+flag table, which holds at most twice the flags just opened."""
 
 from __future__ import annotations
 
@@ -20,8 +31,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 BULK_MIN_FLAGS = 20_000  # below this many opened flags, keeping the indexes costs less than the lock
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE of a NOWAIT lock refused
 
 # the table's secondary indexes (not the primary key, which alert.flag_id references) and its unique
 # constraints, each with the statement that builds it again
@@ -35,34 +48,70 @@ _UNIQUE = text(
     """SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint
     WHERE conrelid = CAST(:table AS regclass) AND contype = 'u'"""
 )
-_ESTIMATE = text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = CAST(:table AS regclass)")
-
-
-def worth_rebuilding(conn: Connection, table: str, opening: int) -> bool:
-    """Whether opening `opening` rows of `table` is better done with its indexes built afterwards: PostgreSQL,
-    at least BULK_MIN_FLAGS, and more than the table holds (the planner's estimate: no count of the table)."""
-    if conn.dialect.name != "postgresql" or opening < BULK_MIN_FLAGS:
-        return False
-    held = conn.execute(_ESTIMATE, {"table": table}).scalar_one()
-    return opening > float(held or 0)
+# the secondary indexes whose definitions would not build them again as they are
+_NOT_PLAIN = text(
+    """SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    WHERE i.indrelid = CAST(:table AS regclass) AND NOT i.indisprimary
+      AND (NOT i.indisvalid OR NOT i.indisready OR i.indisclustered OR i.indisreplident
+           OR c.reltablespace <> 0
+           OR EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = i.indexrelid)
+           OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype <> 'f'
+                      AND (c.reloptions IS NOT NULL OR k.condeferrable
+                           OR EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = k.oid)))
+           OR EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid))"""
+)
+_ESTIMATE = text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)")
 
 
 @contextmanager
-def indexes_built_after(conn: Connection, table: str) -> Iterator[None]:
-    """`table`'s secondary indexes and unique constraints dropped for the block, and built again after it, in
-    the caller's transaction (PostgreSQL)."""
+def indexes_built_after(conn: Connection, table: str, rows: int) -> Iterator[bool]:
+    """For a block writing `rows` new rows into `table`: when worth it and possible (the module's docstring),
+    the table's secondary indexes and unique constraints dropped for the block and built again after it, in
+    the caller's transaction; yields whether they were."""
+    if not _worth_it(conn, table, rows):
+        yield False
+        return
     quoted = conn.execute(text("SELECT quote_ident(:table)"), {"table": table}).scalar_one()
+    if conn.execute(_NOT_PLAIN, {"table": table}).scalar_one() or not _locked_at_once(conn, quoted):
+        yield False
+        return
     indexes = conn.execute(_INDEXES, {"table": table}).all()
     uniques = conn.execute(_UNIQUE, {"table": table}).all()
     for name, _ in uniques:
         _ddl(conn, f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
     for name, _ in indexes:
         _ddl(conn, f"DROP INDEX {name}")
-    yield
+    yield True
     for name, definition in uniques:
         _ddl(conn, f"ALTER TABLE {quoted} ADD CONSTRAINT {name} {definition}")
     for _, definition in indexes:
         _ddl(conn, definition)
+
+
+def _worth_it(conn: Connection, table: str, rows: int) -> bool:
+    """PostgreSQL, at least BULK_MIN_FLAGS rows, and more than the table holds: the planner's estimate, or,
+    for a table never analyzed (-1), a count that stops at `rows`."""
+    if conn.dialect.name != "postgresql" or rows < BULK_MIN_FLAGS:
+        return False
+    held = float(conn.execute(_ESTIMATE, {"table": table}).scalar_one())
+    if held < 0:
+        quoted = conn.execute(text("SELECT quote_ident(:table)"), {"table": table}).scalar_one()
+        bounded = text(f"SELECT count(*) FROM (SELECT 1 FROM {quoted} LIMIT :rows) AS held")
+        held = conn.execute(bounded, {"rows": rows}).scalar_one()
+    return rows > held
+
+
+def _locked_at_once(conn: Connection, quoted: str) -> bool:
+    """The table's ACCESS EXCLUSIVE lock taken if no other transaction holds a lock on it, else nothing (a
+    savepoint keeps the refusal from failing the evaluation; a released savepoint keeps its locks)."""
+    try:
+        with conn.begin_nested():
+            _ddl(conn, f"LOCK TABLE {quoted} IN ACCESS EXCLUSIVE MODE NOWAIT")
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return False
+        raise
+    return True
 
 
 def _ddl(conn: Connection, statement: str) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, func, literal, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 
-from tracker.flags.bulk import indexes_built_after, worth_rebuilding
+from tracker.flags.bulk import indexes_built_after
 from tracker.flags.diff import CLEARED, RULES_ACTOR, in_scope, not_desired, now_literal, same
 from tracker.flags.rulesql import Context
 from tracker.flags.sqlfuncs import json_object
@@ -32,13 +32,8 @@ def apply(conn: Connection, ctx: Context, summary: EvaluationSummary) -> None:
     now = now_literal(ctx)
     _follow_occurrence(conn, ctx)
     tick("occurrence")
-    opening = sum(summary.opened.values())
-    if opening:
-        if worth_rebuilding(conn, FLAG.name, opening):
-            with indexes_built_after(conn, FLAG.name):
-                _open(conn, now)
-        else:
-            _open(conn, now)
+    if summary.opened:
+        _open(conn, now, sum(summary.opened.values()))
     tick("open")
     if summary.reopened or summary.escalated:
         _reopen_escalate(conn, now)
@@ -74,9 +69,10 @@ def _follow_occurrence(conn: Connection, ctx: Context) -> None:
     )
 
 
-def _open(conn: Connection, now: Any) -> None:
-    """The flags CHANGE opens, with their next actions' keys and numbers (the texts are rendered when read:
-    writing them was a quarter of a first evaluation at a million parcels). No ANALYZE after a large
+def _open(conn: Connection, now: Any, opening: int) -> None:
+    """The `opening` flags CHANGE opens, with their next actions' keys and numbers (the texts are rendered
+    when read: writing them was a quarter of a first evaluation at a million parcels); on PostgreSQL a large
+    opening builds the flag indexes after the rows (tracker/flags/bulk.py). No ANALYZE after a large
     opening: the planner scales the flag table's last statistics to its current size in pages, and
     autovacuum re-samples it (ANALYZE here cost 0.17 s per 100,000 flags)."""
     c = CHANGE
@@ -97,11 +93,13 @@ def _open(conn: Connection, now: Any) -> None:
     }
     if conn.dialect.name == "postgresql":
         columns["id"] = c.c.flag_id  # numbered by the diff
-    rows = select(*columns.values()).where(c.c.action == "open")
-    conn.execute(FLAG.insert().from_select(list(columns), rows))
     # the scorecards' days of the parcels flagged, from their shipping times as the rules read them: no parcel
-    # lookup per flag, here or above (0.3 s per 100,000 flags on SQLite)
+    # lookup per flag (0.3 s per 100,000 flags on SQLite); first, as it may wait for a scorecard refresh's
+    # transaction, which nothing may do once the flag table is locked (bulk.py)
     scorecard_days.mark_shipping(conn, select(c.c.shipped_at).where(c.c.action == "open"))
+    rows = select(*columns.values()).where(c.c.action == "open")
+    with indexes_built_after(conn, FLAG.name, opening):
+        conn.execute(FLAG.insert().from_select(list(columns), rows))
 
 
 def _fact_details(conn: Connection, fact_kinds: list[str]) -> None:
