@@ -437,3 +437,27 @@ def test_a_duplicate_written_without_the_unique_key_fails_its_rebuild(pg_engine,
     assert _flag_schema(pg_engine) == before
     with pg_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(FLAG)).scalar_one() == 0
+
+
+@pytest.mark.postgres
+def test_a_role_that_does_not_own_the_flag_table_keeps_its_indexes(pg_engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A database role granted only reading and writing (not the table's owner, so not allowed to drop its
+    indexes) opens its flags with the indexes kept, instead of failing the evaluation."""
+    from tracker.flags import bulk
+
+    role = "tracker_dml_only"
+    with pg_engine.begin() as conn:
+        conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
+        conn.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+    limited = make_engine(pg_engine.url.set(username=role).render_as_string(hide_password=False))
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 1)
+    try:
+        with limited.begin() as conn, bulk.indexes_built_after(conn, "flag", 5) as rebuilt:
+            assert not rebuilt
+    finally:
+        limited.dispose()
+        with pg_engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))

@@ -10,14 +10,16 @@ Taken only when all of these hold, else the rows go into the table as it is:
   of an imported history; a change of the rules that flags most parcels): the rebuild reads the whole table;
 - the indexes are plain: valid, in the default tablespace, without comments, storage options on the unique
   key, clustering or replica identity, and no foreign key refers to one of them (what the catalog's
-  definitions would not build again);
+  definitions would not build again), and this role owns the table (may drop them);
 - the table's ACCESS EXCLUSIVE lock is free at once (LOCK ... NOWAIT): no transaction is reading or writing
   flags at that moment. The evaluation never waits for it: waiting would stop every reader of flags
   behind it, and a person's flag change holding a row this evaluation wants would deadlock with it.
 
 From the lock to the commit (the insert, the updates, the audit lines: about a second at a million parcels)
 the board's reads of flags and a person's change of one wait for the evaluation; nothing the evaluation does
-after the lock waits for another transaction (the scorecards' hours are marked before it). The indexes are
+after the lock waits for another of the tracker's transactions (the scorecards' hours are marked before it,
+the audit log's lock is taken before it; a database administrator's lock on the audit log, or on one of the
+flag indexes alone, could still make it wait). The indexes are
 built again from their own catalog definitions: the schema after is the schema before. A duplicate (parcel,
 kind) fails the unique key's rebuild and the evaluation rolls back, as the kept key would have refused the
 row. An index built in a transaction that still sees a dead row version of a changed flag is not used by that
@@ -39,8 +41,8 @@ LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE of a NOWAIT lock refused
 # the table's secondary indexes (not the primary key, which alert.flag_id references) and its unique
 # constraints, each with the statement that builds it again
 _INDEXES = text(
-    """SELECT quote_ident(c.relname), pg_get_indexdef(i.indexrelid)
-    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    """SELECT CAST(CAST(i.indexrelid AS regclass) AS text), pg_get_indexdef(i.indexrelid)
+    FROM pg_index i
     WHERE i.indrelid = CAST(:table AS regclass)
       AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"""
 )
@@ -48,19 +50,22 @@ _UNIQUE = text(
     """SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint
     WHERE conrelid = CAST(:table AS regclass) AND contype = 'u'"""
 )
-# the secondary indexes whose definitions would not build them again as they are
+# the secondary indexes whose definitions would not build them again as they are, or that this role may not
+# drop (it does not own the table)
 _NOT_PLAIN = text(
     """SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
     WHERE i.indrelid = CAST(:table AS regclass) AND NOT i.indisprimary
       AND (NOT i.indisvalid OR NOT i.indisready OR i.indisclustered OR i.indisreplident
            OR c.reltablespace <> 0
-           OR EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = i.indexrelid)
+           OR NOT pg_has_role(c.relowner, 'USAGE')
+           OR EXISTS (SELECT 1 FROM pg_description d
+                      WHERE d.classoid = CAST('pg_class' AS regclass) AND d.objoid = i.indexrelid)
            OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype <> 'f'
                       AND (c.reloptions IS NOT NULL OR k.condeferrable
-                           OR EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = k.oid)))
+                           OR EXISTS (SELECT 1 FROM pg_description d
+                                      WHERE d.classoid = CAST('pg_constraint' AS regclass) AND d.objoid = k.oid)))
            OR EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid))"""
 )
-_ESTIMATE = text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)")
 
 
 @contextmanager
@@ -68,11 +73,8 @@ def indexes_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
     """For a block writing `rows` new rows into `table`: when worth it and possible (the module's docstring),
     the table's secondary indexes and unique constraints dropped for the block and built again after it, in
     the caller's transaction; yields whether they were."""
-    if not _worth_it(conn, table, rows):
-        yield False
-        return
-    quoted = conn.execute(text("SELECT quote_ident(:table)"), {"table": table}).scalar_one()
-    if conn.execute(_NOT_PLAIN, {"table": table}).scalar_one() or not _locked_at_once(conn, quoted):
+    quoted = conn.execute(text("SELECT quote_ident(:table)"), {"table": table}).scalar_one() if _pg(conn) else ""
+    if not _worth_it(conn, quoted, rows) or not _locked_at_once(conn, table, quoted):
         yield False
         return
     indexes = conn.execute(_INDEXES, {"table": table}).all()
@@ -88,25 +90,36 @@ def indexes_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
         _ddl(conn, definition)
 
 
-def _worth_it(conn: Connection, table: str, rows: int) -> bool:
-    """PostgreSQL, at least BULK_MIN_FLAGS rows, and more than the table holds: the planner's estimate, or,
-    for a table never analyzed (-1), a count that stops at `rows`."""
-    if conn.dialect.name != "postgresql" or rows < BULK_MIN_FLAGS:
+def _pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _worth_it(conn: Connection, quoted: str, rows: int) -> bool:
+    """PostgreSQL, at least BULK_MIN_FLAGS rows, and more than the table holds: counted, up to `rows` (the
+    planner's reltuples can be stale, or -1 for a table never analyzed)."""
+    if not _pg(conn) or rows < BULK_MIN_FLAGS:
         return False
-    held = float(conn.execute(_ESTIMATE, {"table": table}).scalar_one())
-    if held < 0:
-        quoted = conn.execute(text("SELECT quote_ident(:table)"), {"table": table}).scalar_one()
-        bounded = text(f"SELECT count(*) FROM (SELECT 1 FROM {quoted} LIMIT :rows) AS held")
-        held = conn.execute(bounded, {"rows": rows}).scalar_one()
-    return rows > held
+    bounded = text(f"SELECT count(*) FROM (SELECT 1 FROM {quoted} LIMIT :rows) AS held")
+    return bool(rows > conn.execute(bounded, {"rows": rows}).scalar_one())
 
 
-def _locked_at_once(conn: Connection, quoted: str) -> bool:
-    """The table's ACCESS EXCLUSIVE lock taken if no other transaction holds a lock on it, else nothing (a
-    savepoint keeps the refusal from failing the evaluation; a released savepoint keeps its locks)."""
+class _NotPlain(Exception):
+    """Raised inside the lock's savepoint to give the lock back."""
+
+
+def _locked_at_once(conn: Connection, table: str, quoted: str) -> bool:
+    """The table's ACCESS EXCLUSIVE lock, taken if no other transaction holds a lock on it and its indexes
+    are plain (checked under the lock: nothing changes them meanwhile); else nothing, the lock given back
+    (the savepoint rolled back; a released savepoint keeps its locks). The audit log's lock first: its lines
+    are written after, and nothing may be waited for once flags are locked."""
     try:
         with conn.begin_nested():
+            _ddl(conn, "LOCK TABLE audit_log IN ROW EXCLUSIVE MODE")
             _ddl(conn, f"LOCK TABLE {quoted} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            if conn.execute(_NOT_PLAIN, {"table": table}).scalar_one():
+                raise _NotPlain
+    except _NotPlain:
+        return False
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
             return False

@@ -95,6 +95,13 @@ def _change(
         raise TrackerError("the name of the person making the change is required", code="actor_required", field="actor")
     with engine.begin() as conn:
         flag = _load(conn, flag_id)
+        if "state" in values:
+            # the parcel marked first (the next evaluation compares the new state with what the rules raise:
+            # tracker/flags/marks.py). An evaluation in progress holds the marks it took until it commits: this
+            # change waits for it here, holding no flag row it may write (marked after the flag's update, the
+            # two deadlocked on PostgreSQL). Then the flag as that evaluation left it.
+            rollups.mark_flag_changed(conn, flag["parcel_id"])
+            flag = _load(conn, flag_id)
         if refuse_resolved and flag["state"] == FlagState.resolved:
             raise TrackerError(
                 f"flag {flag_id}: already resolved; it reopens by itself if it fires again",
@@ -102,8 +109,6 @@ def _change(
                 flag_id=flag_id,
             )
         conn.execute(update(FLAG).where(FLAG.c.id == flag_id).values(**values))
-        if "state" in values:  # the next evaluation compares it with what the rules raise (tracker/flags/marks.py)
-            rollups.mark_flag_changed(conn, flag["parcel_id"])
         record_audit(
             conn,
             at=now,
