@@ -77,3 +77,67 @@ def test_a_person_changing_a_flag_during_an_evaluation_waits_for_it(pg_engine, s
     assert outcome["waited"] is True  # the person's change did meet the evaluation
     assert summary.resolved["refused"] == 1
     assert outcome["person"] in ("changed", "flag_resolved"), outcome["person"]
+
+
+@pytest.mark.postgres
+def test_an_evaluation_rolled_back_by_a_deadlock_with_an_ingest_is_evaluated_again(pg_engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """An ingest marks a scorecard hour (a parcel's new delivery), then waits for a mark the evaluation took
+    (another parcel's new snapshot); the evaluation then marks the same hour for a flag it opens and waits
+    for the ingest: a deadlock, which PostgreSQL breaks by rolling the evaluation back (the ingest here waits
+    longer before it looks for one). The evaluation is evaluated again after the ingest's commit: both
+    finish, and the flag is open."""
+    from tracker.storage.tables import PARCEL
+
+    db = DB(pg_engine)
+    moving = {"status": "in_transit", "first_scan_at": T0, "last_event_at": T0}
+    delivered = db.parcel(created=T0, waybill="YT8000000000011", shipped_at=T0, status_text="【上海】已发出", **moving)
+    taken = db.parcel(created=T0, waybill="YT8000000000012", shipped_at=T0, status_text="【上海】已发出", **moving)
+    evaluate_all(pg_engine, now=T0 + timedelta(hours=1), settings=settings)  # nothing flagged
+    refused = db.parcel(
+        created=T0, waybill="YT8000000000013", shipped_at=T0 + timedelta(minutes=5), status_text="【上海】收件人拒收",
+        **moving,
+    )  # fmt: skip
+    db.set(taken, status_text="【上海】已到达")  # its mark, which the evaluation takes
+    with pg_engine.begin() as conn:  # the hours marked so far: taken by a scorecard refresh
+        conn.execute(text("DELETE FROM scorecard_dirty"))
+    outcome: dict[str, object] = {}
+
+    def ingest() -> None:
+        try:
+            with pg_engine.begin() as conn:
+                conn.execute(text("SET LOCAL deadlock_timeout = '10s'"))  # the evaluation looks first
+                conn.execute(PARCEL.update().where(PARCEL.c.id == delivered).values(delivered_at=T0))  # hour T0
+                conn.execute(PARCEL.update().where(PARCEL.c.id == taken).values(status_text="【上海】派送中"))
+            outcome["ingest"] = "committed"
+        except Exception as exc:  # reported below
+            outcome["ingest"] = exc
+
+    started: list[threading.Thread] = []
+
+    def before_marking_the_hours(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO scorecard_dirty") and not started:
+            thread = threading.Thread(target=ingest)
+            thread.start()
+            started.append(thread)
+            outcome["waited"] = _waiting_on_a_lock(pg_engine, thread)
+
+    attempts: list[str] = []
+
+    def counted(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if "pg_advisory_xact_lock" in statement:
+            attempts.append(statement)
+
+    event.listen(pg_engine, "before_cursor_execute", before_marking_the_hours)
+    event.listen(pg_engine, "before_cursor_execute", counted)
+    try:
+        summary = evaluate_all(pg_engine, now=T0 + timedelta(hours=2), settings=settings)
+    finally:
+        event.remove(pg_engine, "before_cursor_execute", before_marking_the_hours)
+        event.remove(pg_engine, "before_cursor_execute", counted)
+    started[0].join(30)
+    assert outcome["waited"] is True
+    assert outcome["ingest"] == "committed", outcome["ingest"]
+    assert len(attempts) == 2  # rolled back once, evaluated again
+    assert summary.opened["refused"] == 1
+    with pg_engine.connect() as conn:
+        assert conn.execute(select(FLAG.c.kind).where(FLAG.c.parcel_id == refused)).scalars().all() == ["refused"]

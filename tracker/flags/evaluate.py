@@ -27,6 +27,7 @@ asked with `full` reads every parcel."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select, text, union
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from tracker.flags import marks, queries
 from tracker.flags.details import ladder_positions, late_shipment_exposure_details
@@ -47,6 +49,8 @@ from tracker.flags.timing import StepClock
 from tracker.flags.writes import apply
 from tracker.settings import Settings
 from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES
+
+log = logging.getLogger("tracker.flags")
 
 
 @dataclass
@@ -81,6 +85,10 @@ class EvaluationSummary:
         return sum(sum(c.values()) for c in (self.opened, self.reopened, self.escalated, self.resolved))
 
 
+# PostgreSQL's SQLSTATEs of a transaction it rolled back to break a deadlock or a serialization conflict
+ROLLED_BACK_BY_THE_SERVER = frozenset({"40P01", "40001"})
+
+
 def evaluate_all(
     engine: Engine,
     *,
@@ -91,7 +99,27 @@ def evaluate_all(
 ) -> EvaluationSummary:
     """Evaluate every rule as of `now` over all parcels (or only `parcel_ids`, e.g. the ones a person just
     changed) and apply the flag changes in one transaction. Without `parcel_ids` only what can have changed
-    since the last evaluation is read, unless `full` (marks.py). Returns the counts by kind."""
+    since the last evaluation is read, unless `full` (marks.py). Returns the counts by kind.
+
+    Evaluated again, once, when PostgreSQL rolled it back to break a deadlock: the evaluation holds the marks
+    it took until it commits, and a writer that wrote a scorecard hour and then waits for one of those marks
+    (an ingest) deadlocks with the evaluation marking the same hour for the flags it opens. Nothing of the
+    rolled-back attempt is left; the writer goes on, and the second attempt waits for it."""
+    ids = None if parcel_ids is None else list(parcel_ids)
+    try:
+        return _evaluate(engine, now=now, settings=settings, parcel_ids=ids, full=full)
+    except DBAPIError as exc:
+        code = getattr(exc.orig, "sqlstate", None)
+        if code not in ROLLED_BACK_BY_THE_SERVER:
+            raise
+        log.warning("rules evaluation at %s: rolled back by the database (SQLSTATE %s), evaluated again", now, code)
+    return _evaluate(engine, now=now, settings=settings, parcel_ids=ids, full=full)
+
+
+def _evaluate(
+    engine: Engine, *, now: datetime, settings: Settings, parcel_ids: list[int] | None, full: bool
+) -> EvaluationSummary:
+    """One attempt of evaluate_all."""
     started = time.perf_counter()
     summary = EvaluationSummary(now=now)
     steps = summary.steps
