@@ -20,12 +20,14 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 
 from tracker.domain import TrackingEvent
 from tracker.phrases import DELIVERED, PhraseBook, default_phrasebook
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, PRE_SCAN_STATUSES, Direction, TrackingStatus
 from tracker.storage import rollups, scorecard_days
+from tracker.storage.db import rolled_back_by_the_server
 from tracker.storage.repo import from_sqlite_time, sqlite_time
 from tracker.storage.tables import EVENT, PARCEL
 
@@ -58,6 +60,15 @@ class IngestResult:
     new_events: int = 0
     unknown: list[str] = field(default_factory=list)
     changed_parcel_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        """Another batch's result counted in."""
+        self.matched += other.matched
+        self.new_events += other.new_events
+        for waybill in other.unknown:
+            if waybill not in self.unknown:
+                self.unknown.append(waybill)
+        self.changed_parcel_ids += other.changed_parcel_ids
 
 
 class _Digests(dict[str, str]):
@@ -99,8 +110,7 @@ def ingest(
     wanted = [w for w in waybills if w.waybill]
     book = _Book(phrases)
     for start in range(0, len(wanted), batch_size):
-        with engine.begin() as conn:
-            _ingest_batch(conn, wanted[start : start + batch_size], now=now, source=source, result=result, book=book)
+        result.add(_stored_batch(engine, wanted[start : start + batch_size], now=now, source=source, book=book))
     log.info(
         "ingest %s: %d waybills, %d matched, %d new events, %d unknown, %d parcels changed",
         source,
@@ -111,6 +121,30 @@ def ingest(
         len(result.changed_parcel_ids),
     )
     return result
+
+
+def _stored_batch(
+    engine: Engine, batch: Sequence[ParsedWaybill], *, now: datetime, source: str, book: _Book
+) -> IngestResult:
+    """One batch in a transaction of its own, run again once when PostgreSQL rolled it back to break a deadlock
+    (an evaluation holds the rules' marks it took until it commits, and may wait for a scorecard hour this batch
+    marked: tracker/flags/evaluate.py). The batch is idempotent (the unique key is the dedupe); its result is
+    counted only once it is committed."""
+
+    def attempt() -> IngestResult:
+        part = IngestResult()
+        with engine.begin() as conn:
+            _ingest_batch(conn, batch, now=now, source=source, result=part, book=book)
+        return part
+
+    try:
+        return attempt()
+    except DBAPIError as exc:
+        code = rolled_back_by_the_server(exc)
+        if code is None:
+            raise
+        log.warning("ingest %s: a batch rolled back by the database (SQLSTATE %s), stored again", source, code)
+    return attempt()
 
 
 class _Book:

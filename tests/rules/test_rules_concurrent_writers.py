@@ -1,6 +1,8 @@
-"""PostgreSQL: a person's change of a flag while an evaluation runs. The evaluation holds the marks it took
-(tracker/flags/marks.py) until it commits; a person's change marks the flag's parcel before it writes the flag,
-so it waits for the evaluation holding no flag row the evaluation may write: both finish, no deadlock."""
+"""PostgreSQL: writers meeting an evaluation in progress. The evaluation holds the marks it took
+(tracker/flags/marks.py) until it commits. A person's change of a flag marks the flag's parcel before it writes
+the flag, so it waits for the evaluation holding no flag row the evaluation may write. An ingest that marked a
+scorecard hour and then waits for a mark deadlocks with the evaluation marking the same hour; whichever
+PostgreSQL rolls back is run again, once. Each test fails with its fix undone (a deadlock)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, event, func, select, text
 
 from tests.rules.conftest import DB
 from tracker.errors import TrackerError
@@ -141,3 +143,67 @@ def test_an_evaluation_rolled_back_by_a_deadlock_with_an_ingest_is_evaluated_aga
     assert summary.opened["refused"] == 1
     with pg_engine.connect() as conn:
         assert conn.execute(select(FLAG.c.kind).where(FLAG.c.parcel_id == refused)).scalars().all() == ["refused"]
+
+
+@pytest.mark.postgres
+def test_an_ingest_batch_rolled_back_by_a_deadlock_with_an_evaluation_is_stored_again(pg_engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """The same deadlock, broken the other way: PostgreSQL rolls the ingest's batch back (the evaluation here
+    waits longer before it looks for one). The batch is stored again, waiting for the evaluation's commit:
+    both finish, the events are stored once, the flag is open, and the ingest counts its batch once."""
+    from tracker.domain import TrackingEvent
+    from tracker.ingest import ingest
+    from tracker.providers.base import ParsedWaybill
+    from tracker.status import TrackingStatus
+    from tracker.storage.db import make_engine
+    from tracker.storage.tables import EVENT
+
+    db = DB(pg_engine)
+    moving = {"status": "in_transit", "first_scan_at": T0, "last_event_at": T0, "shipped_at": T0}
+    db.parcel(created=T0, waybill="YT8000000000021", status_text="【上海】已发出", **moving)
+    taken = db.parcel(created=T0, waybill="YT8000000000022", status_text="【上海】已发出", **moving)
+    evaluate_all(pg_engine, now=T0 + timedelta(hours=1), settings=settings)  # nothing flagged
+    refused = db.parcel(created=T0, waybill="YT8000000000023", status_text="【上海】收件人拒收", **moving)
+    db.set(taken, status_text="【上海】已到达")  # its mark, which the evaluation takes
+    with pg_engine.begin() as conn:
+        conn.execute(text("DELETE FROM scorecard_dirty"))
+    at = T0 + timedelta(minutes=90)
+    replies = [
+        ParsedWaybill("kuaidi100", "YT8000000000021", "yuantong", "yto", (
+            TrackingEvent(at, TrackingStatus.delivered, "3", "【上海市】已签收，签收人：本人", None),), None),
+        ParsedWaybill("kuaidi100", "YT8000000000022", "yuantong", "yto", (
+            TrackingEvent(at, TrackingStatus.out_for_delivery, "5", "【上海市】派送中", None),), None),
+    ]  # fmt: skip
+    outcome: dict[str, object] = {}
+
+    def poll() -> None:
+        try:
+            outcome["ingest"] = ingest(pg_engine, replies, now=at, source="kuaidi100")
+        except Exception as exc:  # reported below
+            outcome["ingest"] = exc
+
+    url = pg_engine.url.render_as_string(hide_password=False)
+    evaluator = make_engine(url, connect_args={"options": "-c deadlock_timeout=10s"})  # the ingest looks first
+    started: list[threading.Thread] = []
+
+    def before_marking_the_hours(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO scorecard_dirty") and not started:
+            thread = threading.Thread(target=poll)
+            thread.start()
+            started.append(thread)
+            outcome["waited"] = _waiting_on_a_lock(pg_engine, thread)
+
+    event.listen(evaluator, "before_cursor_execute", before_marking_the_hours)
+    try:
+        summary = evaluate_all(evaluator, now=T0 + timedelta(hours=2), settings=settings)
+    finally:
+        event.remove(evaluator, "before_cursor_execute", before_marking_the_hours)
+        evaluator.dispose()
+    started[0].join(30)
+    assert outcome["waited"] is True
+    stored = outcome["ingest"]
+    assert not isinstance(stored, Exception), stored
+    assert (stored.matched, stored.new_events, len(stored.changed_parcel_ids)) == (2, 2, 2)  # type: ignore[attr-defined]
+    assert summary.opened["refused"] == 1
+    with pg_engine.connect() as conn:
+        assert conn.execute(select(FLAG.c.kind).where(FLAG.c.parcel_id == refused)).scalars().all() == ["refused"]
+        assert conn.execute(select(func.count()).select_from(EVENT)).scalar_one() == 2

@@ -48,6 +48,7 @@ from tracker.flags.text_hits import refresh_text_hits
 from tracker.flags.timing import StepClock
 from tracker.flags.writes import apply
 from tracker.settings import Settings
+from tracker.storage.db import rolled_back_by_the_server
 from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES
 
 log = logging.getLogger("tracker.flags")
@@ -85,10 +86,6 @@ class EvaluationSummary:
         return sum(sum(c.values()) for c in (self.opened, self.reopened, self.escalated, self.resolved))
 
 
-# PostgreSQL's SQLSTATEs of a transaction it rolled back to break a deadlock or a serialization conflict
-ROLLED_BACK_BY_THE_SERVER = frozenset({"40P01", "40001"})
-
-
 def evaluate_all(
     engine: Engine,
     *,
@@ -109,8 +106,8 @@ def evaluate_all(
     try:
         return _evaluate(engine, now=now, settings=settings, parcel_ids=ids, full=full)
     except DBAPIError as exc:
-        code = getattr(exc.orig, "sqlstate", None)
-        if code not in ROLLED_BACK_BY_THE_SERVER:
+        code = rolled_back_by_the_server(exc)
+        if code is None:
             raise
         log.warning("rules evaluation at %s: rolled back by the database (SQLSTATE %s), evaluated again", now, code)
     return _evaluate(engine, now=now, settings=settings, parcel_ids=ids, full=full)

@@ -123,6 +123,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# PostgreSQL's SQLSTATEs of a transaction it rolled back to break a deadlock or a serialization conflict: the
+# whole transaction may be run again
+ROLLED_BACK_BY_THE_SERVER = frozenset({"40P01", "40001"})
+
+
+def rolled_back_by_the_server(exc: BaseException) -> str | None:
+    """The SQLSTATE when `exc` is the database rolling a transaction back to break a deadlock (or a
+    serialization conflict), else None."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None) if isinstance(exc, DBAPIError) else None
+    return code if code in ROLLED_BACK_BY_THE_SERVER else None
+
+
 def driver_connection(conn: Connection) -> Any:
     """The DBAPI connection under `conn` (sqlite3's: pragmas, the transaction state, functions)."""
     raw = conn.connection.driver_connection
