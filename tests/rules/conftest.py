@@ -3,11 +3,14 @@ way the brief says (repo.upsert_parcels, then the snapshot columns with a Core U
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, text, update
 
 from tracker.domain import ParcelFacts
 from tracker.rules.model import ParcelView
@@ -98,3 +101,52 @@ def add_fact(engine: Engine, parcel_id: int, kind: str, at: datetime, data: dict
                 "data": data or {},
             },
         ).scalar_one()
+
+
+def evaluate_meeting(
+    engine: Engine,
+    settings: Settings,
+    now: datetime,
+    writer: Callable[[], None],
+    *,
+    at: Callable[[str], bool],
+    after: bool = False,
+    watch: Engine | None = None,
+) -> tuple[Any, bool]:
+    """PostgreSQL: evaluate_all at `now` with `writer` started in a thread just before (`after`: just after)
+    the evaluation sends the first statement `at` accepts, the evaluation held there until some session waits
+    on a lock (or the writer ended, or three seconds passed); then the writer joined. Returns (the
+    evaluation's summary, whether a session was seen waiting). `watch`: the engine to look with (the test's
+    own, when `engine` is one made for the evaluation)."""
+    from tracker.flags import evaluate_all
+
+    started: list[threading.Thread] = []
+    waited: list[bool] = []
+
+    def meet(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if at(statement) and not started:
+            thread = threading.Thread(target=writer)
+            thread.start()
+            started.append(thread)
+            waited.append(_waiting_on_a_lock(watch or engine, thread))
+
+    name = "after_cursor_execute" if after else "before_cursor_execute"
+    event.listen(engine, name, meet)
+    try:
+        summary = evaluate_all(engine, now=now, settings=settings)
+    finally:
+        event.remove(engine, name, meet)
+    started[0].join(30)
+    return summary, waited[0]
+
+
+def _waiting_on_a_lock(engine: Engine, thread: threading.Thread) -> bool:
+    """Whether some session waits on a lock, looked at for up to three seconds (or until `thread` ends)."""
+    with engine.connect() as watch:
+        for _ in range(100):
+            if watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar():
+                return True
+            if not thread.is_alive():
+                return False
+            time.sleep(0.03)
+    return False

@@ -5,7 +5,6 @@ audit line's JSON is built right. PostgreSQL plans: the text scan can use its pa
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy import Engine, Integer, String, event, func, literal, select, te
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
-from tests.rules.conftest import DB
+from tests.rules.conftest import DB, evaluate_meeting
 from tracker.flags import candidates, evaluate_all, rulesql
 from tracker.flags.dialect import PARCELS_CHECKED
 from tracker.flags.diff import CLEARED, RULES_ACTOR
@@ -374,28 +373,8 @@ def test_a_scorecard_refresh_during_a_large_opening_waits_and_finishes(pg_engine
         except Exception as exc:  # reported below
             outcome["error"] = exc
 
-    started: list[threading.Thread] = []
-
-    def after_the_lock(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.startswith("INSERT INTO flag") and not started:
-            thread = threading.Thread(target=board)
-            thread.start()
-            started.append(thread)
-            with pg_engine.connect() as watch:  # until the refresh waits for the evaluation's lock
-                for _ in range(100):
-                    waiting = watch.execute(
-                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-                    ).scalar_one()
-                    if waiting or not thread.is_alive():
-                        break
-                    time.sleep(0.03)
-
-    event.listen(pg_engine, "before_cursor_execute", after_the_lock)
-    try:
-        summary = evaluate_all(pg_engine, now=NOW, settings=settings)
-    finally:
-        event.remove(pg_engine, "before_cursor_execute", after_the_lock)
-    started[0].join(30)
+    summary, waited = evaluate_meeting(pg_engine, settings, NOW, board, at=lambda s: s.startswith("INSERT INTO flag"))
+    assert waited  # the refresh met the evaluation's lock
     assert summary.opened["refused"] == 12
     assert "error" not in outcome, outcome.get("error")
     assert "days" in outcome

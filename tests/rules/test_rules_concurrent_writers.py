@@ -6,31 +6,17 @@ PostgreSQL rolls back is run again, once. Each test fails with its fix undone (a
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import event, func, select, text
 
-from tests.rules.conftest import DB
+from tests.rules.conftest import DB, evaluate_meeting
 from tracker.errors import TrackerError
 from tracker.flags import evaluate_all, lifecycle
 from tracker.storage.tables import FLAG
 
 T0 = datetime.fromisoformat("2026-11-20T04:00:00+00:00")
-
-
-def _waiting_on_a_lock(engine: Engine, thread: threading.Thread) -> bool:
-    """Whether some session waits on a lock, looked at for up to three seconds (or until `thread` ends)."""
-    with engine.connect() as watch:
-        for _ in range(100):
-            if watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar():
-                return True
-            if not thread.is_alive():
-                return False
-            time.sleep(0.03)
-    return False
 
 
 @pytest.mark.postgres
@@ -61,22 +47,10 @@ def test_a_person_changing_a_flag_during_an_evaluation_waits_for_it(pg_engine, s
         except Exception as exc:  # a deadlock: reported below
             outcome["person"] = exc
 
-    started: list[threading.Thread] = []
-
-    def after_taking_the_marks(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if "DELETE FROM rule_mark" in statement and not started:
-            thread = threading.Thread(target=person)
-            thread.start()
-            started.append(thread)
-            outcome["waited"] = _waiting_on_a_lock(pg_engine, thread)
-
-    event.listen(pg_engine, "after_cursor_execute", after_taking_the_marks)
-    try:
-        summary = evaluate_all(pg_engine, now=T0 + timedelta(hours=3), settings=settings)
-    finally:
-        event.remove(pg_engine, "after_cursor_execute", after_taking_the_marks)
-    started[0].join(30)
-    assert outcome["waited"] is True  # the person's change did meet the evaluation
+    summary, waited = evaluate_meeting(
+        pg_engine, settings, T0 + timedelta(hours=3), person, at=lambda s: "DELETE FROM rule_mark" in s, after=True
+    )
+    assert waited  # the person's change did meet the evaluation
     assert summary.resolved["refused"] == 1
     assert outcome["person"] in ("changed", "flag_resolved"), outcome["person"]
 
@@ -114,30 +88,24 @@ def test_an_evaluation_rolled_back_by_a_deadlock_with_an_ingest_is_evaluated_aga
         except Exception as exc:  # reported below
             outcome["ingest"] = exc
 
-    started: list[threading.Thread] = []
-
-    def before_marking_the_hours(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.startswith("INSERT INTO scorecard_dirty") and not started:
-            thread = threading.Thread(target=ingest)
-            thread.start()
-            started.append(thread)
-            outcome["waited"] = _waiting_on_a_lock(pg_engine, thread)
-
     attempts: list[str] = []
 
     def counted(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         if "pg_advisory_xact_lock" in statement:
             attempts.append(statement)
 
-    event.listen(pg_engine, "before_cursor_execute", before_marking_the_hours)
     event.listen(pg_engine, "before_cursor_execute", counted)
     try:
-        summary = evaluate_all(pg_engine, now=T0 + timedelta(hours=2), settings=settings)
+        summary, waited = evaluate_meeting(
+            pg_engine,
+            settings,
+            T0 + timedelta(hours=2),
+            ingest,
+            at=lambda s: s.startswith("INSERT INTO scorecard_dirty"),
+        )
     finally:
-        event.remove(pg_engine, "before_cursor_execute", before_marking_the_hours)
         event.remove(pg_engine, "before_cursor_execute", counted)
-    started[0].join(30)
-    assert outcome["waited"] is True
+    assert waited
     assert outcome["ingest"] == "committed", outcome["ingest"]
     assert len(attempts) == 2  # rolled back once, evaluated again
     assert summary.opened["refused"] == 1
@@ -183,23 +151,14 @@ def test_an_ingest_batch_rolled_back_by_a_deadlock_with_an_evaluation_is_stored_
 
     url = pg_engine.url.render_as_string(hide_password=False)
     evaluator = make_engine(url, connect_args={"options": "-c deadlock_timeout=10s"})  # the ingest looks first
-    started: list[threading.Thread] = []
-
-    def before_marking_the_hours(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.startswith("INSERT INTO scorecard_dirty") and not started:
-            thread = threading.Thread(target=poll)
-            thread.start()
-            started.append(thread)
-            outcome["waited"] = _waiting_on_a_lock(pg_engine, thread)
-
-    event.listen(evaluator, "before_cursor_execute", before_marking_the_hours)
     try:
-        summary = evaluate_all(evaluator, now=T0 + timedelta(hours=2), settings=settings)
+        summary, waited = evaluate_meeting(
+            evaluator, settings, T0 + timedelta(hours=2), poll,
+            at=lambda s: s.startswith("INSERT INTO scorecard_dirty"), watch=pg_engine,
+        )  # fmt: skip
     finally:
-        event.remove(evaluator, "before_cursor_execute", before_marking_the_hours)
         evaluator.dispose()
-    started[0].join(30)
-    assert outcome["waited"] is True
+    assert waited
     stored = outcome["ingest"]
     assert not isinstance(stored, Exception), stored
     assert (stored.matched, stored.new_events, len(stored.changed_parcel_ids)) == (2, 2, 2)  # type: ignore[attr-defined]
