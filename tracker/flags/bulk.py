@@ -35,6 +35,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from tracker.storage.repo import AUDIT
+
 BULK_MIN_FLAGS = 20_000  # below this many opened flags, keeping the indexes costs less than the lock
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE of a NOWAIT lock refused
 
@@ -114,7 +116,7 @@ def _locked_at_once(conn: Connection, table: str, quoted: str) -> bool:
     are written after, and nothing may be waited for once flags are locked."""
     try:
         with conn.begin_nested():
-            _ddl(conn, "LOCK TABLE audit_log IN ROW EXCLUSIVE MODE")
+            _ddl(conn, f"LOCK TABLE {AUDIT.name} IN ROW EXCLUSIVE MODE")
             _ddl(conn, f"LOCK TABLE {quoted} IN ACCESS EXCLUSIVE MODE NOWAIT")
             if conn.execute(_NOT_PLAIN, {"table": table}).scalar_one():
                 raise _NotPlain
