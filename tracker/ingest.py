@@ -60,13 +60,15 @@ class IngestResult:
     new_events: int = 0
     unknown: list[str] = field(default_factory=list)
     changed_parcel_ids: list[int] = field(default_factory=list)
+    _named: set[str] = field(default_factory=set, repr=False, compare=False)  # unknown, to look in
 
     def add(self, other: IngestResult) -> None:
-        """Another batch's result counted in."""
+        """Another batch's result counted in (an unknown waybill listed once, in the order first seen)."""
         self.matched += other.matched
         self.new_events += other.new_events
         for waybill in other.unknown:
-            if waybill not in self.unknown:
+            if waybill not in self._named:
+                self._named.add(waybill)
                 self.unknown.append(waybill)
         self.changed_parcel_ids += other.changed_parcel_ids
 
@@ -129,7 +131,9 @@ def _stored_batch(
     """One batch in a transaction of its own, run again once when PostgreSQL rolled it back to break a deadlock
     (an evaluation holds the rules' marks it took until it commits, and may wait for a scorecard hour this batch
     marked: tracker/flags/evaluate.py). The batch is idempotent (the unique key is the dedupe); its result is
-    counted only once it is committed."""
+    counted only once it is committed. Given a caller's transaction instead of an Engine (a group of pushes,
+    tracker/push_store.py), the error is the caller's: its transaction is the one rolled back, and it has its
+    own way of storing again."""
 
     def attempt() -> IngestResult:
         part = IngestResult()
@@ -141,7 +145,7 @@ def _stored_batch(
         return attempt()
     except DBAPIError as exc:
         code = rolled_back_by_the_server(exc)
-        if code is None:
+        if code is None or not isinstance(engine, Engine):
             raise
         log.warning("ingest %s: a batch rolled back by the database (SQLSTATE %s), stored again", source, code)
     return attempt()

@@ -112,12 +112,13 @@ def evaluate_meeting(
     at: Callable[[str], bool],
     after: bool = False,
     watch: Engine | None = None,
+    parcel_ids: list[int] | None = None,
 ) -> tuple[Any, bool]:
     """PostgreSQL: evaluate_all at `now` with `writer` started in a thread just before (`after`: just after)
     the evaluation sends the first statement `at` accepts, the evaluation held there until some session waits
     on a lock (or the writer ended, or three seconds passed); then the writer joined. Returns (the
     evaluation's summary, whether a session was seen waiting). `watch`: the engine to look with (the test's
-    own, when `engine` is one made for the evaluation)."""
+    own, when `engine` is one made for the evaluation); `parcel_ids`: a scoped evaluation."""
     from tracker.flags import evaluate_all
 
     started: list[threading.Thread] = []
@@ -133,10 +134,11 @@ def evaluate_meeting(
     name = "after_cursor_execute" if after else "before_cursor_execute"
     event.listen(engine, name, meet)
     try:
-        summary = evaluate_all(engine, now=now, settings=settings)
+        summary = evaluate_all(engine, now=now, settings=settings, parcel_ids=parcel_ids)
     finally:
         event.remove(engine, name, meet)
-    started[0].join(30)
+        for thread in started:  # the writer done before the test goes on (or tears down), whatever happened
+            thread.join(30)
     return summary, waited[0]
 
 
@@ -144,7 +146,10 @@ def _waiting_on_a_lock(engine: Engine, thread: threading.Thread) -> bool:
     """Whether some session waits on a lock, looked at for up to three seconds (or until `thread` ends)."""
     with engine.connect() as watch:
         for _ in range(100):
-            if watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar():
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if watch.execute(text(waiting)).scalar():
                 return True
             if not thread.is_alive():
                 return False

@@ -73,8 +73,10 @@ def list_flags(
     return rows
 
 
-def _load(conn: Connection, flag_id: int) -> dict[str, Any]:
-    row = conn.execute(select(FLAG).where(FLAG.c.id == flag_id)).first()
+def _load(conn: Connection, flag_id: int, *, lock: bool = False) -> dict[str, Any]:
+    """The flag's row (`lock`: locked until the transaction ends, PostgreSQL's FOR UPDATE)."""
+    query = select(FLAG).where(FLAG.c.id == flag_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise TrackerError(f"flag {flag_id}: no such flag (see `tracker flags`)", code="flag_missing", flag_id=flag_id)
     return dict(row._mapping)
@@ -97,11 +99,14 @@ def _change(
         flag = _load(conn, flag_id)
         if "state" in values:
             # the parcel marked first (the next evaluation compares the new state with what the rules raise:
-            # tracker/flags/marks.py). An evaluation in progress holds the marks it took until it commits: this
-            # change waits for it here, holding no flag row it may write (marked after the flag's update, the
-            # two deadlocked on PostgreSQL). Then the flag as that evaluation left it.
+            # tracker/flags/marks.py). An evaluation in progress that took this mark holds it until it commits:
+            # this change waits for it here, holding no flag row it may write (marked after the flag's update,
+            # the two deadlocked on PostgreSQL)
             rollups.mark_flag_changed(conn, flag["parcel_id"])
-            flag = _load(conn, flag_id)
+        # the flag read again and locked: an evaluation writing it (one that took no mark of this parcel: a
+        # scoped one, a resolve by time) is waited for here, and the change reads what it left, its state
+        # checked and recorded as it is (PostgreSQL; SQLite has one writer at a time)
+        flag = _load(conn, flag_id, lock=True)
         if refuse_resolved and flag["state"] == FlagState.resolved:
             raise TrackerError(
                 f"flag {flag_id}: already resolved; it reopens by itself if it fires again",
