@@ -23,6 +23,21 @@ from tracker.storage.tables import EVENT, FLAG
 T0 = datetime.fromisoformat("2026-11-20T04:00:00+00:00")
 
 
+def _refused_then_moving(engine: Engine, settings, waybill: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A parcel whose refusal flag is open, then whose text no longer says so (marked: migration 0022's
+    trigger): the next evaluation resolves the flag. (parcel id, flag id)"""
+    db = DB(engine)
+    parcel = db.parcel(
+        created=T0, waybill=waybill, status="in_transit", status_text="【上海】收件人拒收", first_scan_at=T0,
+        last_event_at=T0,
+    )  # fmt: skip
+    evaluate_all(engine, now=T0 + timedelta(hours=2), settings=settings)
+    with engine.connect() as conn:
+        flag_id = conn.execute(select(FLAG.c.id).where(FLAG.c.parcel_id == parcel)).scalar_one()
+    db.set(parcel, status_text="【上海】已发出")
+    return parcel, flag_id
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("change", ["acknowledge", "resolve"])
 def test_a_person_changing_a_flag_during_an_evaluation_waits_for_it(pg_engine, settings, change: str) -> None:  # type: ignore[no-untyped-def]
@@ -31,15 +46,7 @@ def test_a_person_changing_a_flag_during_an_evaluation_waits_for_it(pg_engine, s
     evaluation's commit, then is refused as a change of a flag already resolved, or applies; the evaluation
     resolves the flag. Marked after the flag's update, the person's change held the flag row the
     evaluation's resolve wanted while waiting for the mark the evaluation held: PostgreSQL's deadlock."""
-    db = DB(pg_engine)
-    parcel = db.parcel(
-        created=T0, waybill="YT8000000000001", status="in_transit", status_text="【上海】收件人拒收",
-        first_scan_at=T0, last_event_at=T0,
-    )  # fmt: skip
-    evaluate_all(pg_engine, now=T0 + timedelta(hours=2), settings=settings)
-    with pg_engine.connect() as conn:
-        flag_id = conn.execute(select(FLAG.c.id).where(FLAG.c.parcel_id == parcel)).scalar_one()
-    db.set(parcel, status_text="【上海】已发出")  # marks the parcel (migration 0022's trigger)
+    parcel, flag_id = _refused_then_moving(pg_engine, settings, "YT8000000000001")
     outcome: dict[str, object] = {}
 
     def person() -> None:
@@ -273,15 +280,7 @@ def test_a_person_changing_a_flag_a_scoped_evaluation_resolves_waits_for_it(pg_e
     """A scoped evaluation (a person's re-read: it takes no mark) resolving a flag while a person acknowledges
     it: the person's change waits for the flag's row and then finds it resolved (refused), instead of writing
     an acknowledged state over the resolution."""
-    db = DB(pg_engine)
-    parcel = db.parcel(
-        created=T0, waybill="YT8000000000601", status="in_transit", status_text="【上海】收件人拒收",
-        first_scan_at=T0, last_event_at=T0,
-    )  # fmt: skip
-    evaluate_all(pg_engine, now=T0 + timedelta(hours=2), settings=settings)
-    with pg_engine.connect() as conn:
-        flag_id = conn.execute(select(FLAG.c.id).where(FLAG.c.parcel_id == parcel)).scalar_one()
-    db.set(parcel, status_text="【上海】已发出")
+    parcel, flag_id = _refused_then_moving(pg_engine, settings, "YT8000000000601")
     outcome: dict[str, object] = {}
 
     def person() -> None:
