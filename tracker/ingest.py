@@ -20,14 +20,13 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 
 from tracker.domain import TrackingEvent
 from tracker.phrases import DELIVERED, PhraseBook, default_phrasebook
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUSES, PRE_SCAN_STATUSES, Direction, TrackingStatus
 from tracker.storage import rollups, scorecard_days
-from tracker.storage.db import rolled_back_by_the_server
+from tracker.storage.db import again_if_rolled_back
 from tracker.storage.repo import from_sqlite_time, sqlite_time
 from tracker.storage.tables import EVENT, PARCEL
 
@@ -141,14 +140,9 @@ def _stored_batch(
             _ingest_batch(conn, batch, now=now, source=source, result=part, book=book)
         return part
 
-    try:
+    if not isinstance(engine, Engine):
         return attempt()
-    except DBAPIError as exc:
-        code = rolled_back_by_the_server(exc)
-        if code is None or not isinstance(engine, Engine):
-            raise
-        log.warning("ingest %s: a batch rolled back by the database (SQLSTATE %s), stored again", source, code)
-    return attempt()
+    return again_if_rolled_back(attempt, what=f"ingest {source}: a batch", then="stored again", logger=log)
 
 
 class _Book:

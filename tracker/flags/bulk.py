@@ -19,12 +19,12 @@ From the lock to the commit (the insert, the updates, the audit lines: about a s
 the board's reads of flags and a person's change of one wait for the evaluation; nothing the evaluation does
 after the lock waits for another of the tracker's transactions (the scorecards' hours are marked before it,
 the audit log's lock is taken before it; a database administrator's lock on the audit log, or on one of the
-flag indexes alone, could still make it wait). The indexes are
-built again from their own catalog definitions: the schema after is the schema before. A duplicate (parcel,
-kind) fails the unique key's rebuild and the evaluation rolls back, as the kept key would have refused the
-row. An index built in a transaction that still sees a dead row version of a changed flag is not used by that
-transaction's later statements (PostgreSQL's indcheckxmin): the evaluation's last updates may then scan the
-flag table, which holds at most twice the flags just opened."""
+flag indexes alone, could still make it wait). The indexes are built again from their own catalog
+definitions: the schema after is the schema before. A duplicate (parcel, kind) fails the unique key's rebuild
+and the evaluation rolls back, as the kept key would have refused the row. An index built in a transaction
+that still sees a dead row version of a changed flag is not used by that transaction's later statements
+(PostgreSQL's indcheckxmin): the evaluation's last updates may then scan the flag table, which holds at most
+twice the flags just opened."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from tracker.storage.db import sqlstate
 from tracker.storage.repo import AUDIT
 
 BULK_MIN_FLAGS = 20_000  # below this many opened flags, keeping the indexes costs less than the lock
@@ -75,8 +76,11 @@ def indexes_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
     """For a block writing `rows` new rows into `table`: when worth it and possible (the module's docstring),
     the table's secondary indexes and unique constraints dropped for the block and built again after it, in
     the caller's transaction; yields whether they were."""
-    quoted = conn.execute(text("SELECT quote_ident(:table)"), {"table": table}).scalar_one() if _pg(conn) else ""
-    if not _worth_it(conn, quoted, rows) or not _locked_at_once(conn, table, quoted):
+    if conn.dialect.name != "postgresql" or rows < BULK_MIN_FLAGS:
+        yield False
+        return
+    quoted = conn.execute(text("SELECT quote_ident(:table)"), {"table": table}).scalar_one()
+    if not _more_than_held(conn, quoted, rows) or not _locked_at_once(conn, table, quoted):
         yield False
         return
     indexes = conn.execute(_INDEXES, {"table": table}).all()
@@ -92,15 +96,9 @@ def indexes_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
         _ddl(conn, definition)
 
 
-def _pg(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
-def _worth_it(conn: Connection, quoted: str, rows: int) -> bool:
-    """PostgreSQL, at least BULK_MIN_FLAGS rows, and more than the table holds: counted, up to `rows` (the
-    planner's reltuples can be stale, or -1 for a table never analyzed)."""
-    if not _pg(conn) or rows < BULK_MIN_FLAGS:
-        return False
+def _more_than_held(conn: Connection, quoted: str, rows: int) -> bool:
+    """Whether the table holds fewer than `rows` rows: counted, up to `rows` (the planner's reltuples can be
+    stale, or -1 for a table never analyzed)."""
     bounded = text(f"SELECT count(*) FROM (SELECT 1 FROM {quoted} LIMIT :rows) AS held")
     return bool(rows > conn.execute(bounded, {"rows": rows}).scalar_one())
 
@@ -123,7 +121,7 @@ def _locked_at_once(conn: Connection, table: str, quoted: str) -> bool:
     except _NotPlain:
         return False
     except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        if sqlstate(exc) == LOCK_NOT_AVAILABLE:
             return False
         raise
     return True

@@ -33,10 +33,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Engine, func, select, text, union
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from tracker.flags import marks, queries
 from tracker.flags.details import ladder_positions, late_shipment_exposure_details
@@ -48,7 +48,7 @@ from tracker.flags.text_hits import refresh_text_hits
 from tracker.flags.timing import StepClock
 from tracker.flags.writes import apply
 from tracker.settings import Settings
-from tracker.storage.db import rolled_back_by_the_server
+from tracker.storage.db import again_if_rolled_back
 from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES
 
 log = logging.getLogger("tracker.flags")
@@ -103,14 +103,8 @@ def evaluate_all(
     (an ingest) deadlocks with the evaluation marking the same hour for the flags it opens. Nothing of the
     rolled-back attempt is left; the writer goes on, and the second attempt waits for it."""
     ids = None if parcel_ids is None else list(parcel_ids)
-    try:
-        return _evaluate(engine, now=now, settings=settings, parcel_ids=ids, full=full)
-    except DBAPIError as exc:
-        code = rolled_back_by_the_server(exc)
-        if code is None:
-            raise
-        log.warning("rules evaluation at %s: rolled back by the database (SQLSTATE %s), evaluated again", now, code)
-    return _evaluate(engine, now=now, settings=settings, parcel_ids=ids, full=full)
+    attempt = partial(_evaluate, engine, now=now, settings=settings, parcel_ids=ids, full=full)
+    return again_if_rolled_back(attempt, what=f"rules evaluation at {now}:", then="evaluated again", logger=log)
 
 
 def _evaluate(

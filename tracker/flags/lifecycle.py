@@ -96,14 +96,13 @@ def _change(
     if not actor.strip():
         raise TrackerError("the name of the person making the change is required", code="actor_required", field="actor")
     with engine.begin() as conn:
-        flag = _load(conn, flag_id)
         if "state" in values:
             # the parcel marked first (the next evaluation compares the new state with what the rules raise:
             # tracker/flags/marks.py). An evaluation in progress that took this mark holds it until it commits:
             # this change waits for it here, holding no flag row it may write (marked after the flag's update,
             # the two deadlocked on PostgreSQL)
-            rollups.mark_flag_changed(conn, flag["parcel_id"])
-        # the flag read again and locked: an evaluation writing it (one that took no mark of this parcel: a
+            rollups.mark_flag_changed(conn, _load(conn, flag_id)["parcel_id"])
+        # the flag read (again) and locked: an evaluation writing it (one that took no mark of this parcel: a
         # scoped one, a resolve by time) is waited for here, and the change reads what it left, its state
         # checked and recorded as it is (PostgreSQL; SQLite has one writer at a time)
         flag = _load(conn, flag_id, lock=True)

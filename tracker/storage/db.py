@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
@@ -13,6 +14,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from tracker.errors import TrackerError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -128,11 +131,24 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 ROLLED_BACK_BY_THE_SERVER = frozenset({"40P01", "40001"})
 
 
-def rolled_back_by_the_server(exc: BaseException) -> str | None:
-    """The SQLSTATE when `exc` is the database rolling a transaction back to break a deadlock (or a
-    serialization conflict), else None."""
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None) if isinstance(exc, DBAPIError) else None
-    return code if code in ROLLED_BACK_BY_THE_SERVER else None
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (psycopg's), else None."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) if isinstance(exc, DBAPIError) else None
+
+
+def again_if_rolled_back(attempt: Callable[[], T], *, what: str, then: str, logger: logging.Logger) -> T:
+    """`attempt()`, a transaction of its own, run again once when the database rolled it back to break a
+    deadlock (or a serialization conflict): nothing of the first attempt is left, and the other transaction
+    goes on. Logged on the caller's `logger` as "`what` rolled back by the database (SQLSTATE ...), `then`".
+    Any other error, or the second one, is raised."""
+    try:
+        return attempt()
+    except DBAPIError as exc:
+        code = sqlstate(exc)
+        if code not in ROLLED_BACK_BY_THE_SERVER:
+            raise
+        logger.warning("%s rolled back by the database (SQLSTATE %s), %s", what, code, then)
+    return attempt()
 
 
 def driver_connection(conn: Connection) -> Any:
