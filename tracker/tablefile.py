@@ -77,10 +77,13 @@ def check_row(values: Sequence[Any], header: Sequence[str], limits: ReadLimits) 
 
 def check_csv_row(values: list[str], header: Sequence[str], limits: ReadLimits) -> BadRow | None:
     """check_row for a CSV row, whose cells are all text: one length check and one scan of the whole row
-    (`isprintable` first: it is true for nearly every row and much faster than the pattern)."""
-    if len(values) <= limits.max_columns and max(map(len, values), default=0) <= limits.max_field_chars:
+    (`isprintable` first: it is true for nearly every row and much faster than the pattern). A row no longer
+    than a field may be has no cell too long: a row of an export is about 300 characters."""
+    if len(values) <= limits.max_columns:
         text = "".join(values)
-        if text.isprintable() or not CONTROL.search(text):
+        if (len(text) <= limits.max_field_chars or max(map(len, values)) <= limits.max_field_chars) and (
+            text.isprintable() or not CONTROL.search(text)
+        ):
             return None
     return check_row(values, header, limits)
 

@@ -63,8 +63,10 @@ class ParcelRow(SQLModel, table=True):
             "status",
             "waybill",
             "shipped_at",  # the scorecards' stale share: open stale parcels of a shipping period (migration 0016)
-            sqlite_where=text("is_open = 1"),
-            postgresql_where=text("is_open"),
+            # every reader compares last_event_at with a time: a parcel with no event yet (all an import adds)
+            # is left out, and its first event adds it (migration 0023)
+            sqlite_where=text("is_open = 1 AND last_event_at IS NOT NULL"),
+            postgresql_where=text("is_open AND last_event_at IS NOT NULL"),
             postgresql_include=["id"],
         ),
         # the status rules' text scan over open parcels reads this instead of the parcel rows; is_open
