@@ -64,9 +64,11 @@ def generate_rows(n: int, *, seed: int = 20261101, start: datetime | None = None
         courier, make, _ = rng.choices(COURIERS, weights)[0]
         province, city, district = rng.choice(REGIONS)
         title, price = rng.choice(GOODS)
-        created = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 20))
-        paid = created + timedelta(minutes=rng.randrange(1, 30))
-        shipped = paid + timedelta(hours=rng.randrange(2, 60))
+        # to the second, as the seller center writes its times (the seconds come from the row's number, so the
+        # random draws, and every other value, stay what they were before the seconds were added)
+        created = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 20), seconds=i * 37 % 60)
+        paid = created + timedelta(minutes=rng.randrange(1, 30), seconds=(i * 53 + 11) % 60)
+        shipped = paid + timedelta(hours=rng.randrange(2, 60), seconds=(i * 29 + 7) % 60)
         yield [
             f"{3_900_000_000_000_000_000 + i * 7919}",
             f"tb_buyer_{rng.randrange(10**6):06d}",
@@ -110,8 +112,8 @@ def generate_return_rows(n: int, *, seed: int = 20261111, start: datetime | None
     for i in range(n):
         courier, make, _ = rng.choices(COURIERS, weights)[0]
         title, price = rng.choice(GOODS)
-        applied = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 12))
-        agreed = applied + timedelta(hours=rng.randrange(1, 30))
+        applied = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 12), seconds=i * 41 % 60)  # as above
+        agreed = applied + timedelta(hours=rng.randrange(1, 30), seconds=(i * 23 + 5) % 60)
         yield [
             f"{2_100_000_000_000_000 + i * 104729}",
             f"{3_800_000_000_000_000_000 + i * 7919}",
