@@ -76,7 +76,7 @@ def _import(path: Path, settings: Settings, engine: Engine, **kw: object) -> Imp
         couriers=CourierIndex(settings.couriers, settings.detection),
         aliases=settings.headers,
         tz=settings.tz,
-        now=datetime(2026, 11, 23, 4, 0, tzinfo=UTC),
+        now=kw.pop("now", datetime(2026, 11, 23, 4, 0, tzinfo=UTC)),  # type: ignore[arg-type]
         **kw,  # type: ignore[arg-type]
     )
 
@@ -164,8 +164,11 @@ def test_reimport_updates_and_creates_no_duplicates(tmp_path: Path, settings: Se
     rows = [list(r) for r in GOOD]
     rows[0][2] = "300.00"
     second = _import(_write_csv(path, TAOBAO, rows), settings, engine)
-    assert (first.inserted, first.updated) == (2, 0)
-    assert (second.inserted, second.updated) == (0, 2)
+    third = _import(path, settings, engine)
+    assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
+    # the parcel whose goods value changed is updated, the other one is counted as it is: unchanged
+    assert (second.inserted, second.updated, second.unchanged, second.stored) == (0, 1, 1, 2)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 0, 2)
     parcels = _by_waybill(engine)
     assert len(parcels) == 2 and parcels["YT7512345678901"]["goods_value"] == Decimal("300.00")
 

@@ -33,9 +33,9 @@ def _parcel(waybill: str = "YT1234567890123", **kw: object) -> ParcelFacts:
 
 
 def test_upsert_inserts_then_updates_without_duplicates(engine: Engine) -> None:
-    assert repo.upsert_parcels(engine, [_parcel(), _parcel("YT9999999999999")], now=T0) == (2, 0)
+    assert repo.upsert_parcels(engine, [_parcel(), _parcel("YT9999999999999")], now=T0) == (2, 0, 0)
     changed = _parcel(goods_value=Decimal("300.00"), shop="悦家旗舰店")
-    assert repo.upsert_parcels(engine, [changed], now=T0 + timedelta(hours=1)) == (0, 1)
+    assert repo.upsert_parcels(engine, [changed], now=T0 + timedelta(hours=1)) == (0, 1, 0)
     rows = repo.list_parcels(engine, courier="yto")
     assert len(rows) == 2
     row = next(r for r in rows if r["waybill"] == "YT1234567890123")
@@ -49,6 +49,66 @@ def test_upsert_keeps_stored_values_the_file_leaves_empty(engine: Engine) -> Non
     repo.upsert_parcels(engine, [_parcel(buyer_id=None, province=None, goods_value=None)], now=T0)
     row = repo.list_parcels(engine, waybill="YT1234567890123")[0]
     assert (row["buyer_id"], row["province"], row["goods_value"]) == ("tb_1", "浙江省", Decimal("268.50"))
+
+
+def test_a_known_parcel_the_rows_leave_as_it_was_counts_unchanged_and_is_not_written(engine: Engine) -> None:
+    repo.upsert_parcels(engine, [_parcel(), _parcel("YT9999999999999")], now=T0)
+    later = T0 + timedelta(hours=1)
+    again = repo.upsert_parcels(engine, [_parcel(), _parcel("YT9999999999999", shop="悦家旗舰店")], now=later)
+    assert again == repo.Stored(inserted=0, updated=1, unchanged=1)
+    rows = {row["waybill"]: row for row in repo.list_parcels(engine)}
+    assert (rows["YT1234567890123"]["updated_at"], rows["YT9999999999999"]["updated_at"]) == (T0, later)
+
+
+def test_a_row_naming_one_order_of_a_merged_shipment_keeps_the_merge(engine: Engine) -> None:
+    """A file imported again: the shipment's first row names one of its orders, and must not undo the merge
+    (its order ids and their goods value) that the file's later row would redo."""
+    repo.upsert_parcels(engine, [_parcel(order_id="9001,9003", goods_value=Decimal("150.50"))], now=T0)
+    later = T0 + timedelta(hours=1)
+    assert repo.upsert_parcels(engine, [_parcel(order_id="9003", goods_value=Decimal("50.50"))], now=later) == (0, 0, 1)
+    row = repo.list_parcels(engine)[0]
+    assert (row["order_id"], row["goods_value"], row["updated_at"]) == ("9001,9003", Decimal("150.50"), T0)
+    # digits of one of its orders are not one of its orders: the row's own order, as for any parcel
+    assert repo.upsert_parcels(engine, [_parcel(order_id="900", goods_value=Decimal("9.00"))], now=later) == (0, 1, 0)
+    row = repo.list_parcels(engine)[0]
+    assert (row["order_id"], row["goods_value"]) == ("900", Decimal("9.00"))
+
+
+@pytest.mark.parametrize(
+    ("stored", "incoming", "after"),
+    [
+        ("9001,9003", "9003", "9001,9003"),  # one order of a merged shipment
+        ("9001,9003", "9001,9003", "9001,9003"),
+        ("9001,9003", "900", "900"),  # digits of an order id are not the order
+        ("9001,9003", "9001,9005", "9001,9005"),  # another merge: the row's
+        ("9001", "9001", "9001"),
+        ("9001", "9002", "9002"),  # a single order: the row's, as for any value
+        ("9001,9003", None, "9001,9003"),  # left empty: kept
+        (None, "9001", "9001"),
+        ("1_2,3%", "1%2", "1%2"),  # no pattern: _ and % are characters
+    ],
+)
+def test_order_after(stored: str | None, incoming: str | None, after: str | None) -> None:
+    assert repo.order_after(stored, incoming) == after
+
+
+def test_a_parcel_sent_again_within_one_import_is_counted_once(engine: Engine) -> None:
+    """repo.store_parcel_rows' `resent`: the parcels an import's earlier batch stored, sent again merged with a
+    later row. Each was counted with that batch; it moves from unchanged to updated when the earlier row left it
+    as it was and this one changes it, and a key that was never stored (SeenKeys' shared hash) is new."""
+    earlier, left, never = "YT1111111111111", "YT2222222222222", "YT3333333333333"
+    repo.upsert_parcels(engine, [_parcel(earlier), _parcel(left)], now=T0)
+    now = T0 + timedelta(hours=1)  # the import's: its earlier batch changed one parcel and left the other
+    assert repo.upsert_parcels(engine, [_parcel(earlier, shop="店一"), _parcel(left)], now=now) == (0, 1, 1)
+    again = [_parcel(earlier, shop="店二"), _parcel(left, shop="店二"), _parcel(never)]
+    rows = repo.parcel_rows(engine.dialect.name, again, now)
+    resent = {("yto", earlier), ("yto", left), ("yto", never)}
+    assert repo.store_parcel_rows(engine, rows, now=now, resent=resent) == (1, 1, -1)
+    assert {row["waybill"]: row["shop"] for row in repo.list_parcels(engine)} == {
+        earlier: "店二",
+        left: "店二",
+        never: None,
+    }
 
 
 def test_money_and_times_round_trip_exactly(engine: Engine) -> None:

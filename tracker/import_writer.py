@@ -53,18 +53,19 @@ PROCESS_FROM_BYTES = 4 << 20
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _PIPE_BYTES = 1 << 20  # Linux's default bound for an unprivileged pipe (/proc/sys/fs/pipe-max-size)
 Buyers = Mapping[tuple[str, str], Mapping[str, str | None]]
+Resent = Sequence[tuple[str, str]]
 
 
 class BatchWriter(Protocol):
     rows_per_submit: int  # the importer gathers this many parcels, then submits them
     rows_handed: int  # rows handed over so far: each is stored by the time the writer is closed
 
-    def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers) -> None:
+    def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers, resent: Resent = ()) -> None:
         """Store these rows (of repo.parcel_rows) after the ones before them; returns once they are handed over,
-        with a few submits at most waiting their turn."""
+        with a few submits at most waiting their turn. `resent`: repo.store_rows_in's."""
 
-    def wait(self) -> tuple[int, int]:
-        """Wait until every row handed over is committed: (inserted, updated) of those not counted yet. An
+    def wait(self) -> repo.Stored:
+        """Wait until every row handed over is committed: what storing those not counted yet did. An
         error storing them is raised here or at a later submit."""
 
     def close(self) -> None:
@@ -93,26 +94,25 @@ class ThreadWriter:
         self.rows_per_submit = batch_size  # a batch, in a transaction of its own
         self.rows_handed = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
-        self._in_flight: Future[tuple[int, int]] | None = None
-        self._counts = (0, 0)
+        self._in_flight: Future[repo.Stored] | None = None
+        self._counts = repo.Stored()
 
-    def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers) -> None:
+    def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers, resent: Resent = ()) -> None:
         self._settle()
         self._in_flight = self._pool.submit(
-            repo.store_parcel_rows, self.engine, rows, now=self.now, return_buyers=return_buyers
+            repo.store_parcel_rows, self.engine, rows, now=self.now, return_buyers=return_buyers, resent=set(resent)
         )
         self.rows_handed += len(rows)
 
-    def wait(self) -> tuple[int, int]:
+    def wait(self) -> repo.Stored:
         self._settle()
-        counts, self._counts = self._counts, (0, 0)
+        counts, self._counts = self._counts, repo.Stored()
         return counts
 
     def _settle(self) -> None:
         in_flight, self._in_flight = self._in_flight, None
         if in_flight is not None:
-            inserted, updated = in_flight.result()
-            self._counts = (self._counts[0] + inserted, self._counts[1] + updated)
+            self._counts = self._counts.plus(in_flight.result())
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -143,7 +143,7 @@ class ProcessWriter:
         with contextlib.suppress(OSError, AttributeError):  # Linux: a batch crosses in 3 writes, not 50
             fcntl.fcntl(self._requests.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         self._unanswered = 0
-        self._counts = (0, 0)
+        self._counts = repo.Stored()
         self._failed: Exception | None = None  # a transaction's error: the writer stores nothing after it
         # a thread writes the pipe, so this one never waits on the other process (its start, about half a
         # second of imports, or a batch it is still storing) unless _depth pieces are unanswered
@@ -153,21 +153,21 @@ class ProcessWriter:
         # the URL with its password goes through the pipe, never the command line or the environment
         self._send((engine.url.render_as_string(hide_password=False), now, batch_size))
 
-    def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers) -> None:
+    def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers, resent: Resent = ()) -> None:
         if self._failed is not None:
             raise self._failed
-        self._send((rows, dict(return_buyers)))
+        self._send((rows, dict(return_buyers), list(resent)))
         self.rows_handed += len(rows)  # queued for the pipe: written before the close's end mark
         self._unanswered += 1
         while self._unanswered > self._depth:
             self._answer()
 
-    def wait(self) -> tuple[int, int]:
+    def wait(self) -> repo.Stored:
         while self._unanswered:
             self._answer()
         if self._failed is not None:
             raise self._failed
-        counts, self._counts = self._counts, (0, 0)
+        counts, self._counts = self._counts, repo.Stored()
         return counts
 
     def _answer(self) -> None:
@@ -183,7 +183,7 @@ class ProcessWriter:
             self._failed = answer[1]
             raise answer[1]
         self._unanswered -= 1
-        self._counts = (self._counts[0] + answer[1][0], self._counts[1] + answer[1][1])
+        self._counts = self._counts.plus(repo.Stored(*answer[1]))
 
     def close(self) -> None:
         self._send(None)
@@ -257,7 +257,7 @@ def serve(requests: int, replies: IO[bytes]) -> None:
     """The writer process, reading the file descriptor `requests`: (database URL, now, batch size), then
     (rows, return buyers) per piece until None or the end of the input, each message its length in 8 bytes
     and its encoding (_encode). The pieces are stored in transactions of up to a batch's rows, committed
-    early when no piece is waiting; each piece is answered ("ok", (inserted, updated)) once committed, or
+    early when no piece is waiting; each piece is answered ("ok", (inserted, updated, unchanged)) once committed, or
     ("error", exception) when its transaction failed (rolled back), as a pickle. A database that cannot be
     opened is answered ("error", exception) once, and the process ends."""
     from tracker.runtime import tune_gc
@@ -280,13 +280,16 @@ def serve(requests: int, replies: IO[bytes]) -> None:
             if failed:  # nothing is stored after a failed transaction: read on to the end
                 message = _receive(requests)
                 continue
-            counts: list[tuple[int, int]] = []
+            counts: list[tuple[int, ...]] = []
             stored = 0  # rows in this transaction
             try:
                 with conn.begin():
                     while True:
-                        rows, buyers = message
-                        counts.append(repo.store_rows_in(conn, rows, now=now, return_buyers=buyers))
+                        rows, buyers, resent = message  # marshal sends the keys as lists
+                        again = {(courier, waybill) for courier, waybill in resent}
+                        counts.append(
+                            tuple(repo.store_rows_in(conn, rows, now=now, return_buyers=buyers, resent=again))
+                        )
                         stored += len(rows)
                         if stored >= batch_size or not _waiting(requests):
                             break  # commit: a batch is stored, or the importer has sent nothing more yet

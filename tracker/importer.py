@@ -84,8 +84,9 @@ KEEP = 1000  # problems and detections kept in the report (all of them are count
 class ImportReport:
     path: Path
     rows: int = 0
-    inserted: int = 0
-    updated: int = 0
+    inserted: int = 0  # parcels new to the database
+    updated: int = 0  # known parcels the file changed
+    unchanged: int = 0  # known parcels the file holds as they were stored (a file imported again)
     merged: int = 0  # rows folded into another row of the same parcel (merged shipping)
     detected: list[tuple[int, str, str]] = field(default_factory=list)  # (row, waybill, courier: pattern)
     errors: list[RowError] = field(default_factory=list)  # the first KEEP problems
@@ -99,7 +100,8 @@ class ImportReport:
 
     @property
     def stored(self) -> int:
-        return self.inserted + self.updated
+        """The file's parcels now in the database, whether they changed or not."""
+        return self.inserted + self.updated + self.unchanged
 
 
 # --- headers -------------------------------------------------------------------------------------------
@@ -532,8 +534,9 @@ class _FileImport:
         # batches, and a later row is merged with what the earlier batch stored (read back from the database)
         self.flushed = SeenKeys()
         self.batches: list[tuple[int, int]] = []  # each batch submitted: its parcels, and how many were resent
-        self.resent = 0  # parcels of the batch being gathered that an earlier batch stored already
-        self.rewritten = 0  # parcels this file stored and sends again, merged with a later row
+        # parcels of the batch being gathered that an earlier batch stored already, sent again merged with a later
+        # row: counted once (repo.store_rows_in)
+        self.resent: list[tuple[str, str]] = []
         self.cases: list[tuple[ReturnCase, Sequence[Any]]] = []  # returns rows without a waybill (few)
         self.trades: list[tuple[str, str, datetime]] = []  # (courier, waybill, 交易成功) from the order export
         # every buyer a return parcel's rows name: the merged row keeps one buyer_id, return_buyer keeps them all
@@ -592,9 +595,7 @@ class _FileImport:
             order_id, goods_value = repo.parcel_order(self.engine, *key)
             parcel = merge_same_parcel(parcel._replace(order_id=order_id, goods_value=goods_value), parcel)
             self.report.merged += 1
-            # written again, which the writer counts as updated: the file's parcel was counted once already
-            self.rewritten += 1
-            self.resent += 1
+            self.resent.append(key)
         self.pending[key] = parcel
 
     def reject(self, errors: Sequence[RowError], values: Sequence[Any]) -> None:
@@ -607,10 +608,10 @@ class _FileImport:
 
     def settle(self) -> None:
         """Wait for the batches handed to the writer (an error is raised here) and count them."""
-        inserted, updated = self.writer.wait()
-        self.report.inserted += inserted
-        self.report.updated += updated - self.rewritten
-        self.rewritten = 0
+        stored, report = self.writer.wait(), self.report
+        report.inserted += stored.inserted
+        report.updated += stored.updated
+        report.unchanged += stored.unchanged
 
     def flush(self) -> None:
         """Hand the gathered batch to the writer."""
@@ -618,9 +619,9 @@ class _FileImport:
             return
         pending, buyers = self.pending, self.buyers
         named = {key: buyers[key] for key in pending if key in buyers}
-        self.batches.append((len(pending), self.resent))
-        self.resent = 0
-        self.writer.submit(repo.parcel_rows(self.dialect, pending.values(), self.now), named)
+        self.batches.append((len(pending), len(self.resent)))
+        self.writer.submit(repo.parcel_rows(self.dialect, pending.values(), self.now), named, self.resent)
+        self.resent = []
         self.flushed.update(pending)
         for key in named:
             del buyers[key]  # stored; a later batch records its own buyers beside them
@@ -679,6 +680,7 @@ class _FileImport:
             rows=r.rows,
             inserted=r.inserted,
             updated=r.updated,
+            unchanged=r.unchanged,
             rejected_rows=r.rejected_rows,
             return_cases=r.return_cases,
         )

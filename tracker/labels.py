@@ -350,6 +350,7 @@ DETAIL_KEYS: dict[str, tuple[str, str]] = {
     "rows": ("行数", "rows"),
     "inserted": ("新增", "inserted"),
     "updated": ("更新", "updated"),
+    "unchanged": ("未变", "unchanged"),
     "rejected_rows": ("拒绝行数", "rejected rows"),
     "return_cases": ("退货记录", "return cases"),
     "parcels_stored": ("已保存包裹", "parcels stored"),

@@ -147,7 +147,7 @@ def _estimate_rows(file: Path) -> int:
 def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
     typer.echo(
         f"{report.path.name}: {report.rows} rows: {report.inserted} new, {report.updated} updated, "
-        f"{report.merged} merged into another row, {report.rejected_rows} rejected"
+        f"{report.unchanged} unchanged, {report.merged} merged into another row, {report.rejected_rows} rejected"
     )
     if report.trades_succeeded:  # 交易成功 times: the complaint window (docs/domain.md "Tmall's timers")
         typer.echo(f"  {report.trades_succeeded} 交易成功 time(s) recorded")

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     DateTime,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     case,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -34,6 +35,18 @@ from tracker.status import Direction
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.db import sqlite_settings
 from tracker.storage.tables import AUDIT, PARCEL, RETURN_BUYER
+
+
+class Stored(NamedTuple):
+    """What storing parcels did: new parcels, known ones it changed, and known ones it left as they were."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def plus(self, other: Stored) -> Stored:
+        return Stored(*(a + b for a, b in zip(self, other, strict=True)))
+
 
 # Columns an import may set; tracking-snapshot columns are never touched by an import.
 FACT_FIELDS = ParcelFacts._fields
@@ -79,12 +92,12 @@ def upsert_parcels(
     *,
     now: datetime,
     return_buyers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
-) -> tuple[int, int]:
-    """Insert new parcels and update known ones (by courier + waybill) in one transaction.
+) -> Stored:
+    """Insert new parcels and update known ones (by courier + waybill) in one transaction; each parcel once.
 
     A value the file leaves empty keeps what is stored. Each return parcel's buyer is recorded in
     return_buyer, with `return_buyers` (courier, waybill) -> {buyer id: order id}: the other buyers that
-    rows merged into the parcel named. Returns (inserted, updated)."""
+    rows merged into the parcel named."""
     rows = parcel_rows(engine.dialect.name, parcels, now)
     return store_parcel_rows(engine, rows, now=now, return_buyers=return_buyers)
 
@@ -102,12 +115,13 @@ def store_parcel_rows(
     *,
     now: datetime,
     return_buyers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
-) -> tuple[int, int]:
+    resent: Collection[tuple[str, str]] = (),
+) -> Stored:
     """upsert_parcels of rows parcel_rows made for this engine's database, in a transaction of their own."""
     if not rows:
-        return 0, 0
+        return Stored()
     with engine.connect() as conn, sqlite_settings(conn, IMPORT_TUNING), conn.begin():
-        return store_rows_in(conn, rows, now=now, return_buyers=return_buyers)
+        return store_rows_in(conn, rows, now=now, return_buyers=return_buyers, resent=resent)
 
 
 def store_rows_in(
@@ -116,24 +130,26 @@ def store_rows_in(
     *,
     now: datetime,
     return_buyers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
-) -> tuple[int, int]:
+    resent: Collection[tuple[str, str]] = (),
+) -> Stored:
     """store_parcel_rows in the caller's transaction (an import's writer process groups several batches in
-    one, with IMPORT_TUNING set on the connection)."""
+    one, with IMPORT_TUNING set on the connection). A known parcel counts as updated when the upsert wrote it,
+    which it does only when a value changes (_upsert_statement).
+
+    `resent`: the keys of parcels this import stored in an earlier batch and sends again, merged with a later
+    row (a shipment merged from rows in different batches). The earlier batch counted each of them once, so
+    here one counts only when the earlier row left it unchanged and this one changes it: updated, no longer
+    unchanged."""
     if not rows:
-        return 0, 0
+        return Stored()
     existing = set(_stored_keys(conn, {row[_WAYBILL] for row in rows}))
     known = select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing}))
     if existing:  # the scorecards' days the known parcels are in now (a new shipping time moves them)
         scorecard_days.mark_parcels(conn, known)
     moved = _moved_orders(conn, rows, existing)
-    stmt = _upsert_statement(conn)
-    if conn.dialect.name == "sqlite":
-        # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
-        # processing cost more than SQLite's own work (bench/import.py profile)
-        sql, in_order = _sqlite_upsert(stmt, conn)
-        conn.exec_driver_sql(sql, list(map(in_order, rows)))
-    else:
-        conn.execute(stmt, [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in rows])
+    again = [row for row in rows if (row[_COURIER], row[_WAYBILL]) in resent] if resent else []
+    first = [row for row in rows if (row[_COURIER], row[_WAYBILL]) not in resent] if again else rows
+    written = _upsert(conn, first)
     _mark_for_rules(conn, known, rows, moved)
     _record_return_buyers(conn, rows, return_buyers or {}, now=now)
     # the board's filter choices (shops, provinces, couriers)
@@ -142,8 +158,53 @@ def store_rows_in(
         rollups.refresh_last_update(conn, known)
     # on SQLite the rows hold the shipping times as stored (on PostgreSQL its triggers mark the hours)
     scorecard_days.mark_hours(conn, (row[_SHIPPED] for row in rows if row[_SHIPPED]))
-    updated = len(existing.intersection((row[_COURIER], row[_WAYBILL]) for row in rows))
-    return len(rows) - updated, updated
+    # the rows inserted and the rows updated, each parcel once: the known parcels it did not write are unchanged
+    known_rows = len(existing.intersection((row[_COURIER], row[_WAYBILL]) for row in first))
+    inserted = len(first) - known_rows
+    updated = written - inserted
+    return Stored(inserted, updated, known_rows - updated).plus(_upsert_again(conn, again, existing, now=now))
+
+
+def _upsert(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
+    """The rows upserted (_upsert_statement): how many it inserted or changed."""
+    if not rows:
+        return 0
+    stmt = _upsert_statement(conn)
+    if conn.dialect.name == "sqlite":
+        # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
+        # processing cost more than SQLite's own work (bench/import.py profile)
+        sql, in_order = _sqlite_upsert(stmt, conn)
+        return int(conn.exec_driver_sql(sql, list(map(in_order, rows))).rowcount)
+    # PostgreSQL's driver counts no rows for a statement run over many: the rows written are returned instead
+    # (an upsert returns the rows it inserted or updated, not those its WHERE left)
+    written = conn.execute(stmt.returning(PARCEL.c.id), [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in rows])
+    return len(written.all())
+
+
+def _upsert_again(
+    conn: Connection, rows: Sequence[Sequence[Any]], existing: set[tuple[str, str]], *, now: datetime
+) -> Stored:
+    """The resent rows (store_rows_in) upserted one at a time (they are few), counted as what they change: a
+    parcel this import's earlier row left unchanged (its updated_at is not this import's) and this one changes
+    moves from unchanged to updated. A key that is not stored at all (SeenKeys' rare shared hash) is new."""
+    if not rows:
+        return Stored()
+    keys = {(row[_COURIER], row[_WAYBILL]) for row in rows}
+    written_before = set(
+        conn.execute(
+            select(PARCEL.c.courier, PARCEL.c.waybill).where(
+                PARCEL.c.waybill.in_(sorted({w for _, w in keys})), PARCEL.c.updated_at == now
+            )
+        ).tuples()
+    )
+    counts = Stored()
+    for row in rows:
+        key, wrote = (row[_COURIER], row[_WAYBILL]), _upsert(conn, [row])
+        if key not in existing:
+            counts = counts.plus(Stored(inserted=1))
+        elif wrote and key not in written_before:
+            counts = counts.plus(Stored(updated=1, unchanged=-1))
+    return counts
 
 
 def _moved_orders(conn: Connection, rows: Sequence[Sequence[Any]], existing: set[tuple[str, str]]) -> set[str]:
@@ -158,7 +219,7 @@ def _moved_orders(conn: Connection, rows: Sequence[Sequence[Any]], existing: set
     moved: set[str] = set()
     for courier, waybill, order, direction in conn.execute(stored):
         row = incoming.get((courier, waybill))
-        new_order = row and (row[_ORDER] or order)  # the upsert keeps what the file leaves empty
+        new_order = row and order_after(order, row[_ORDER])
         if row is not None and (new_order != order or row[_DIRECTION] != direction):
             moved |= {o for o in (order, new_order) if o}
     return moved
@@ -212,13 +273,35 @@ _RETURN = str(Direction.ret)
 _DIRECTION_TEXT = {direction: str(direction) for direction in Direction}
 
 
+def order_after(stored: str | None, incoming: str | None) -> str | None:
+    """The order ids a parcel holds once a row naming `incoming` is stored: the row's, or the stored ones when
+    the row leaves them empty or names one order of a shipment merged from several (a file imported again:
+    its first row of the shipment must not undo the merge, importer.merge_same_parcel). _upsert_statement
+    says the same in SQL."""
+    if not incoming:
+        return stored
+    if stored and "," in stored and f",{incoming}," in f",{stored},":
+        return stored
+    return incoming
+
+
 def _upsert_statement(conn: Connection) -> Any:
     """INSERT ... ON CONFLICT (courier, waybill) DO UPDATE: a value the file leaves empty keeps what is stored,
     and a parcel the file would not change is not written (nor its indexes, nor its updated_at: the rules'
-    marks on SQLite read it, _mark_for_rules)."""
+    marks on SQLite read it, _mark_for_rules; the import counts it unchanged). A row naming one order of a
+    stored merged shipment keeps its order ids and their goods value (order_after)."""
     stmt = _insert(conn, PARCEL)
     excluded = stmt.excluded
-    update = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
+    update: dict[str, Any] = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
+    position = func.strpos if conn.dialect.name == "postgresql" else func.instr  # never LIKE: ids may hold _ or %
+    stored_ids, comma = PARCEL.c.order_id, literal_column("','", String)  # no parameter: the compiled SQL is reused
+    zero: Any = literal_column("0")
+    one_of_merged = and_(
+        position(stored_ids, comma) > zero,
+        position(comma + stored_ids + comma, comma + excluded.order_id + comma) > zero,
+    )
+    update["order_id"] = case((one_of_merged, stored_ids), else_=update["order_id"])
+    update["goods_value"] = case((one_of_merged, PARCEL.c.goods_value), else_=update["goods_value"])
     update["direction"] = excluded.direction
     update["freight_insured"] = excluded.freight_insured
     update["currency"] = excluded.currency
