@@ -88,8 +88,8 @@ def test_a_file_stored_by_the_writer_process_is_stored_as_by_the_thread(
     assert values == {MERGED[0]: Decimal("150.50"), MERGED[1]: Decimal("21.00")}
 
     # the same file again, read by the thread: every parcel is known and nothing changes. A merged shipment's first
-    # row names one of its orders: the stored merge is kept (repo.order_after), but that row's other values (its
-    # order's payment time) are written, and its later row writes the shipment's back: each is counted updated
+    # row is written alone (its one order), and its later row writes the merged shipment back: counted updated
+    # (docs/importing.md)
     again = _import(orders, settings, db_engine, batch_size=200, second_process=False)
     assert every_file_in_a_process == ["ProcessWriter", "ThreadWriter"]
     assert (again.inserted, again.updated, again.unchanged) == (0, 2, 596)

@@ -22,6 +22,7 @@ from tracker.storage.db import (
     open_database,
 )
 from tracker.storage.rows import OPEN_RETURN, AuditRow, ParcelRow, TrackingEventRow
+from tracker.storage.tables import RULE_MARK
 
 T0 = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
@@ -60,38 +61,6 @@ def test_a_known_parcel_the_rows_leave_as_it_was_counts_unchanged_and_is_not_wri
     assert (rows["YT1234567890123"]["updated_at"], rows["YT9999999999999"]["updated_at"]) == (T0, later)
 
 
-def test_a_row_naming_one_order_of_a_merged_shipment_keeps_the_merge(engine: Engine) -> None:
-    """A file imported again: the shipment's first row names one of its orders, and must not undo the merge
-    (its order ids and their goods value) that the file's later row would redo."""
-    repo.upsert_parcels(engine, [_parcel(order_id="9001,9003", goods_value=Decimal("150.50"))], now=T0)
-    later = T0 + timedelta(hours=1)
-    assert repo.upsert_parcels(engine, [_parcel(order_id="9003", goods_value=Decimal("50.50"))], now=later) == (0, 0, 1)
-    row = repo.list_parcels(engine)[0]
-    assert (row["order_id"], row["goods_value"], row["updated_at"]) == ("9001,9003", Decimal("150.50"), T0)
-    # digits of one of its orders are not one of its orders: the row's own order, as for any parcel
-    assert repo.upsert_parcels(engine, [_parcel(order_id="900", goods_value=Decimal("9.00"))], now=later) == (0, 1, 0)
-    row = repo.list_parcels(engine)[0]
-    assert (row["order_id"], row["goods_value"]) == ("900", Decimal("9.00"))
-
-
-@pytest.mark.parametrize(
-    ("stored", "incoming", "after"),
-    [
-        ("9001,9003", "9003", "9001,9003"),  # one order of a merged shipment
-        ("9001,9003", "9001,9003", "9001,9003"),
-        ("9001,9003", "900", "900"),  # digits of an order id are not the order
-        ("9001,9003", "9001,9005", "9001,9005"),  # another merge: the row's
-        ("9001", "9001", "9001"),
-        ("9001", "9002", "9002"),  # a single order: the row's, as for any value
-        ("9001,9003", None, "9001,9003"),  # left empty: kept
-        (None, "9001", "9001"),
-        ("1_2,3%", "1%2", "1%2"),  # no pattern: _ and % are characters
-    ],
-)
-def test_order_after(stored: str | None, incoming: str | None, after: str | None) -> None:
-    assert repo.order_after(stored, incoming) == after
-
-
 def test_a_parcel_sent_again_within_one_import_is_counted_once(engine: Engine) -> None:
     """repo.store_parcel_rows' `resent`: the parcels an import's earlier batch stored, sent again merged with a
     later row. Each was counted with that batch; it moves from unchanged to updated when the earlier row left it
@@ -100,15 +69,30 @@ def test_a_parcel_sent_again_within_one_import_is_counted_once(engine: Engine) -
     repo.upsert_parcels(engine, [_parcel(earlier), _parcel(left)], now=T0)
     now = T0 + timedelta(hours=1)  # the import's: its earlier batch changed one parcel and left the other
     assert repo.upsert_parcels(engine, [_parcel(earlier, shop="店一"), _parcel(left)], now=now) == (0, 1, 1)
-    again = [_parcel(earlier, shop="店二"), _parcel(left, shop="店二"), _parcel(never)]
+    with engine.begin() as conn:
+        conn.execute(RULE_MARK.delete())
+    moved = T0 + timedelta(hours=5)  # a value the rules read: both databases mark the parcel
+    again = [
+        _parcel(earlier, shop="店二", shipped_at=moved),
+        _parcel(left, shop="店二", shipped_at=moved),
+        _parcel(never),
+    ]
     rows = repo.parcel_rows(engine.dialect.name, again, now)
     resent = {("yto", earlier), ("yto", left), ("yto", never)}
     assert repo.store_parcel_rows(engine, rows, now=now, resent=resent) == (1, 1, -1)
-    assert {row["waybill"]: row["shop"] for row in repo.list_parcels(engine)} == {
-        earlier: "店二",
-        left: "店二",
-        never: None,
-    }
+    parcels = {row["waybill"]: row for row in repo.list_parcels(engine)}
+    assert {waybill: row["shop"] for waybill, row in parcels.items()} == {earlier: "店二", left: "店二", never: None}
+    # written before the rules' marks are taken: the parcels they changed are marked for the next evaluation
+    with engine.connect() as conn:
+        marked = set(conn.execute(select(RULE_MARK.c.parcel_id)).scalars())
+    assert {parcels[earlier]["id"], parcels[left]["id"]} <= marked
+
+
+def test_rows_naming_one_parcel_twice_are_refused_in_one_line(engine: Engine) -> None:
+    rows = repo.parcel_rows(engine.dialect.name, [_parcel(), _parcel(shop="悦家旗舰店")], T0)
+    with pytest.raises(ValueError, match=r"rows name a parcel \(courier, waybill\) twice"):
+        repo.store_parcel_rows(engine, rows, now=T0)
+    assert repo.list_parcels(engine) == []
 
 
 def test_money_and_times_round_trip_exactly(engine: Engine) -> None:

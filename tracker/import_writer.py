@@ -255,11 +255,11 @@ def _portable(exc: Exception) -> Exception:
 
 def serve(requests: int, replies: IO[bytes]) -> None:
     """The writer process, reading the file descriptor `requests`: (database URL, now, batch size), then
-    (rows, return buyers) per piece until None or the end of the input, each message its length in 8 bytes
-    and its encoding (_encode). The pieces are stored in transactions of up to a batch's rows, committed
-    early when no piece is waiting; each piece is answered ("ok", (inserted, updated, unchanged)) once committed, or
-    ("error", exception) when its transaction failed (rolled back), as a pickle. A database that cannot be
-    opened is answered ("error", exception) once, and the process ends."""
+    (rows, return buyers, resent keys) per piece until None or the end of the input, each message its length
+    in 8 bytes and its encoding (_encode). The pieces are stored in transactions of up to a batch's rows,
+    committed early when no piece is waiting; each piece is answered ("ok", (inserted, updated, unchanged))
+    once committed, or ("error", exception) when its transaction failed (rolled back), as a pickle. A database
+    that cannot be opened is answered ("error", exception) once, and the process ends."""
     from tracker.runtime import tune_gc
     from tracker.storage.db import make_engine, sqlite_settings
 
@@ -285,7 +285,7 @@ def serve(requests: int, replies: IO[bytes]) -> None:
             try:
                 with conn.begin():
                     while True:
-                        rows, buyers, resent = message  # marshal sends the keys as lists
+                        rows, buyers, resent = message
                         again = {(courier, waybill) for courier, waybill in resent}
                         counts.append(
                             tuple(repo.store_rows_in(conn, rows, now=now, return_buyers=buyers, resent=again))

@@ -20,7 +20,6 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    literal_column,
     or_,
     select,
     text,
@@ -142,7 +141,10 @@ def store_rows_in(
     unchanged."""
     if not rows:
         return Stored()
-    existing = set(_stored_keys(conn, {row[_WAYBILL] for row in rows}))
+    keys = {(row[_COURIER], row[_WAYBILL]) for row in rows}
+    if len(keys) < len(rows):  # one statement may not write a parcel twice (PostgreSQL refuses it)
+        raise ValueError("rows name a parcel (courier, waybill) twice: merge them first (importer.merge_same_parcel)")
+    existing = set(_stored_keys(conn, {waybill for _, waybill in keys}))
     known = select(PARCEL.c.id).where(PARCEL.c.waybill.in_({w for _, w in existing}))
     if existing:  # the scorecards' days the known parcels are in now (a new shipping time moves them)
         scorecard_days.mark_parcels(conn, known)
@@ -150,6 +152,7 @@ def store_rows_in(
     again = [row for row in rows if (row[_COURIER], row[_WAYBILL]) in resent] if resent else []
     first = [row for row in rows if (row[_COURIER], row[_WAYBILL]) not in resent] if again else rows
     written = _upsert(conn, first)
+    resent_counts = _upsert_again(conn, again, existing, now=now)  # every row written before the marks below
     _mark_for_rules(conn, known, rows, moved)
     _record_return_buyers(conn, rows, return_buyers or {}, now=now)
     # the board's filter choices (shops, provinces, couriers)
@@ -159,10 +162,10 @@ def store_rows_in(
     # on SQLite the rows hold the shipping times as stored (on PostgreSQL its triggers mark the hours)
     scorecard_days.mark_hours(conn, (row[_SHIPPED] for row in rows if row[_SHIPPED]))
     # the rows inserted and the rows updated, each parcel once: the known parcels it did not write are unchanged
-    known_rows = len(existing.intersection((row[_COURIER], row[_WAYBILL]) for row in first))
+    known_rows = len(existing.intersection(keys.difference(resent) if again else keys))
     inserted = len(first) - known_rows
     updated = written - inserted
-    return Stored(inserted, updated, known_rows - updated).plus(_upsert_again(conn, again, existing, now=now))
+    return Stored(inserted, updated, known_rows - updated).plus(resent_counts)
 
 
 def _upsert(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
@@ -186,7 +189,9 @@ def _upsert_again(
 ) -> Stored:
     """The resent rows (store_rows_in) upserted one at a time (they are few), counted as what they change: a
     parcel this import's earlier row left unchanged (its updated_at is not this import's) and this one changes
-    moves from unchanged to updated. A key that is not stored at all (SeenKeys' rare shared hash) is new."""
+    moves from unchanged to updated. A key that is not stored at all (SeenKeys' rare shared hash) is new.
+    Two approximations, both rare: with the clock held (`--now`), a parcel an earlier import at the same time
+    wrote reads as written by this one, and a shared hash with a stored parcel counts it unchanged once more."""
     if not rows:
         return Stored()
     keys = {(row[_COURIER], row[_WAYBILL]) for row in rows}
@@ -219,7 +224,7 @@ def _moved_orders(conn: Connection, rows: Sequence[Sequence[Any]], existing: set
     moved: set[str] = set()
     for courier, waybill, order, direction in conn.execute(stored):
         row = incoming.get((courier, waybill))
-        new_order = row and order_after(order, row[_ORDER])
+        new_order = row and (row[_ORDER] or order)  # the upsert keeps what the file leaves empty
         if row is not None and (new_order != order or row[_DIRECTION] != direction):
             moved |= {o for o in (order, new_order) if o}
     return moved
@@ -273,35 +278,13 @@ _RETURN = str(Direction.ret)
 _DIRECTION_TEXT = {direction: str(direction) for direction in Direction}
 
 
-def order_after(stored: str | None, incoming: str | None) -> str | None:
-    """The order ids a parcel holds once a row naming `incoming` is stored: the row's, or the stored ones when
-    the row leaves them empty or names one order of a shipment merged from several (a file imported again:
-    its first row of the shipment must not undo the merge, importer.merge_same_parcel). _upsert_statement
-    says the same in SQL."""
-    if not incoming:
-        return stored
-    if stored and "," in stored and f",{incoming}," in f",{stored},":
-        return stored
-    return incoming
-
-
 def _upsert_statement(conn: Connection) -> Any:
     """INSERT ... ON CONFLICT (courier, waybill) DO UPDATE: a value the file leaves empty keeps what is stored,
     and a parcel the file would not change is not written (nor its indexes, nor its updated_at: the rules'
-    marks on SQLite read it, _mark_for_rules; the import counts it unchanged). A row naming one order of a
-    stored merged shipment keeps its order ids and their goods value (order_after)."""
+    marks on SQLite read it, _mark_for_rules; the import counts it unchanged)."""
     stmt = _insert(conn, PARCEL)
     excluded = stmt.excluded
-    update: dict[str, Any] = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
-    position = func.strpos if conn.dialect.name == "postgresql" else func.instr  # never LIKE: ids may hold _ or %
-    stored_ids, comma = PARCEL.c.order_id, literal_column("','", String)  # no parameter: the compiled SQL is reused
-    zero: Any = literal_column("0")
-    one_of_merged = and_(
-        position(stored_ids, comma) > zero,
-        position(comma + stored_ids + comma, comma + excluded.order_id + comma) > zero,
-    )
-    update["order_id"] = case((one_of_merged, stored_ids), else_=update["order_id"])
-    update["goods_value"] = case((one_of_merged, PARCEL.c.goods_value), else_=update["goods_value"])
+    update = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
     update["direction"] = excluded.direction
     update["freight_insured"] = excluded.freight_insured
     update["currency"] = excluded.currency
