@@ -19,7 +19,6 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # seconds a PostgreSQL connection attempt may take (an unreachable host fails instead of hanging);
@@ -235,17 +234,3 @@ def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
     command.downgrade(alembic_config(engine), revision)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    from sqlmodel import Session  # the ORM is not loaded for commands that never open a session
-
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise

@@ -27,13 +27,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from tracker.domain import ParcelFacts
 from tracker.status import Direction
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.db import sqlite_settings
 from tracker.storage.tables import AUDIT, PARCEL, RETURN_BUYER
+from tracker.storage.types import UTCDateTime
 
 
 class Stored(NamedTuple):

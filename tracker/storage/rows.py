@@ -1,4 +1,4 @@
-"""SQLModel tables (rows only; no behaviour). Schema changes go through Alembic migrations.
+"""The tables (rows only; no behaviour), declared as annotated classes (tracker/storage/declare.py). Schema changes go
 
 Money is Numeric(14, 2) read back as Decimal; times are UTC-aware. Partial indexes carry the hot
 queries (docs/architecture.md, "Storage": an index on last_event_at alone loses to a plain scan).
@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
 
 from tracker.status import FINAL_STATUSES
+from tracker.storage.declare import Field, Row
 
 MONEY = Numeric(14, 2)
 # PostgreSQL: the open parcels' status texts indexed whole up to this many bytes (a B-tree entry must stay
@@ -42,7 +42,7 @@ def _money(**kw: Any) -> Any:
 
 
 # A parcel, outbound or return; identified by (courier, waybill).
-class ParcelRow(SQLModel, table=True):
+class ParcelRow(Row):
     __tablename__ = "parcel"
     __table_args__ = (
         UniqueConstraint("waybill", "courier", name="uq_parcel_waybill_courier"),
@@ -208,7 +208,7 @@ class ParcelRow(SQLModel, table=True):
 
 
 # One tracking event; re-ingesting the same event adds nothing (unique per parcel, time and text).
-class TrackingEventRow(SQLModel, table=True):
+class TrackingEventRow(Row):
     __tablename__ = "tracking_event"
     __table_args__ = (UniqueConstraint("parcel_id", "event_time", "text_hash", name="uq_event_parcel_time_text"),)
 
@@ -226,7 +226,7 @@ class TrackingEventRow(SQLModel, table=True):
 
 # An exception flag: one per parcel and kind; its history lives in the audit log. On PostgreSQL the
 # parcel_id foreign key is kept by triggers (migration 0008), which the rule evaluation may skip.
-class FlagRow(SQLModel, table=True):
+class FlagRow(Row):
     __tablename__ = "flag"
     __table_args__ = (
         UniqueConstraint("parcel_id", "kind", name="uq_flag_parcel_kind"),
@@ -324,7 +324,7 @@ class FlagRow(SQLModel, table=True):
 
 
 # A fact a person recorded about a parcel (loss confirmed, buyer says not received, ...).
-class ParcelFactRow(SQLModel, table=True):
+class ParcelFactRow(Row):
     __tablename__ = "parcel_fact"
     __table_args__ = (Index("ix_parcel_fact_parcel", "parcel_id", "kind"),)
 
@@ -340,7 +340,7 @@ class ParcelFactRow(SQLModel, table=True):
 # the same return waybill for another buyer (the parcel row holds one buyer_id). The return_waybill_shared
 # rule counts the distinct buyers per waybill here (000 §23.3); `waybill` is the parcel's, copied so the
 # count needs no join.
-class ReturnBuyerRow(SQLModel, table=True):
+class ReturnBuyerRow(Row):
     __tablename__ = "return_buyer"
     __table_args__ = (Index("ix_return_buyer_waybill", "waybill"),)
 
@@ -352,7 +352,7 @@ class ReturnBuyerRow(SQLModel, table=True):
 
 
 # A courier claim: one per parcel and claim type; keeps the table version it was computed with.
-class ClaimRow(SQLModel, table=True):
+class ClaimRow(Row):
     __tablename__ = "claim"
     __table_args__ = (
         UniqueConstraint("parcel_id", "claim_type", name="uq_claim_parcel_type"),
@@ -382,7 +382,7 @@ class ClaimRow(SQLModel, table=True):
 
 
 # One alert sent (or held, or failed) to an agent or lead about a flag.
-class AlertRow(SQLModel, table=True):
+class AlertRow(Row):
     __tablename__ = "alert"
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_alert_dedupe"),
@@ -414,7 +414,7 @@ class AlertRow(SQLModel, table=True):
 
 
 # Who did what, when: every state change a person or the system makes.
-class AuditRow(SQLModel, table=True):
+class AuditRow(Row):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
 
@@ -428,7 +428,7 @@ class AuditRow(SQLModel, table=True):
 
 
 # Statistics of one poll cycle per provider.
-class PollRunRow(SQLModel, table=True):
+class PollRunRow(Row):
     __tablename__ = "poll_run"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -444,7 +444,7 @@ class PollRunRow(SQLModel, table=True):
 # One slot of a provider's shared rate window (tracker/shared_limits.py): `limit` rows per provider, each
 # stamped when its last request finished (while one is on the wire: now + hold); a request may take a slot
 # stamped at least `per` seconds ago.
-class ProviderSlotRow(SQLModel, table=True):
+class ProviderSlotRow(Row):
     __tablename__ = "provider_slot"
     __table_args__ = (Index("ix_provider_slot_used", "provider", "used_at"),)  # the oldest slot, at once
 
@@ -454,7 +454,7 @@ class ProviderSlotRow(SQLModel, table=True):
 
 
 # A provider paused for every worker after its circuit breaker opened (tracker/shared_limits.py).
-class ProviderPauseRow(SQLModel, table=True):
+class ProviderPauseRow(Row):
     __tablename__ = "provider_pause"
 
     provider: str = Field(max_length=16, primary_key=True)
@@ -467,7 +467,7 @@ class ProviderPauseRow(SQLModel, table=True):
 # one. state: pending (to subscribe, or to ask again at retry_at) | active (pushes come) | failed (refused for
 # good, the provider's message kept) | aborted (Kuaidi100 status=abort) | stopped (17TRACK TRACKING_STOPPED).
 # A parcel whose subscription is active and heard from within silent_hours is not polled (migration 0012).
-class SubscriptionRow(SQLModel, table=True):
+class SubscriptionRow(Row):
     __tablename__ = "subscription"
     __table_args__ = (
         # the subscriber's pick: pending subscriptions whose time has come
@@ -497,7 +497,7 @@ class SubscriptionRow(SQLModel, table=True):
 
 # Provider quota spent per day (the provider's own day, config/tracker.toml timezone): queries, subscriptions,
 # registers, counted as the requests go out.
-class ProviderQuotaRow(SQLModel, table=True):
+class ProviderQuotaRow(Row):
     __tablename__ = "provider_quota"
 
     provider: str = Field(max_length=16, primary_key=True)
@@ -510,7 +510,7 @@ class ProviderQuotaRow(SQLModel, table=True):
 # exactly as received with its error, so it is never acknowledged and lost (tracker/deadletter.py; `tracker
 # pushes --failed`, `--replay ID`). One row per provider and payload: a resent push counts an attempt.
 # state: failed (waiting) | replayed (read whole since). Migration 0013.
-class PushDeadLetterRow(SQLModel, table=True):
+class PushDeadLetterRow(Row):
     __tablename__ = "push_dead_letter"
     __table_args__ = (
         UniqueConstraint("provider", "digest", name="uq_push_dead_letter_payload"),
@@ -531,7 +531,7 @@ class PushDeadLetterRow(SQLModel, table=True):
 
 # What the board's filters offer (shops, provinces, couriers): each value a parcel was imported with, kept by
 # the import (tracker/storage/rollups.py), so that no page reads DISTINCT over every parcel. Migration 0015.
-class FilterChoiceRow(SQLModel, table=True):
+class FilterChoiceRow(Row):
     __tablename__ = "filter_choice"
 
     field: str = Field(max_length=16, primary_key=True)  # courier | shop | province
@@ -541,7 +541,7 @@ class FilterChoiceRow(SQLModel, table=True):
 # The courier scorecards per shipping day (tracker/storage/scorecard_days.py): per local day of the zone the
 # rollup_state row 'scorecard_zone' names, per courier, what the parcels shipped that day add up to. Days are
 # recomputed from the rows when scorecard_dirty names one of their hours. Migration 0016.
-class ScorecardDayRow(SQLModel, table=True):
+class ScorecardDayRow(Row):
     __tablename__ = "scorecard_day"
 
     day: str = Field(max_length=10, primary_key=True)  # YYYY-MM-DD in the zone
@@ -558,14 +558,14 @@ class ScorecardDayRow(SQLModel, table=True):
 # A UTC hour ("YYYY-MM-DD HH") whose shipped parcels changed in what scorecard_day sums (shipping time,
 # courier, delivery time, flags, claims). Written by database triggers (migration 0016) and the evaluation's
 # opening of flags.
-class ScorecardDirtyRow(SQLModel, table=True):
+class ScorecardDirtyRow(Row):
     __tablename__ = "scorecard_dirty"
 
     hour: str = Field(max_length=13, primary_key=True)
 
 
 # One value per name that a rollup keeps about itself ('scorecard_zone': the zone scorecard_day's days are in).
-class RollupStateRow(SQLModel, table=True):
+class RollupStateRow(Row):
     __tablename__ = "rollup_state"
 
     name: str = Field(max_length=32, primary_key=True)
@@ -574,7 +574,7 @@ class RollupStateRow(SQLModel, table=True):
 
 # The status rules' text scan, kept between evaluations (tracker/flags/text_hits.py): the open parcels whose
 # courier text matches the rules' patterns (as of the fingerprint in rollup_state 'rule_text_patterns').
-class RuleTextHitRow(SQLModel, table=True):
+class RuleTextHitRow(Row):
     __tablename__ = "rule_text_hit"
 
     parcel_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -582,7 +582,7 @@ class RuleTextHitRow(SQLModel, table=True):
 
 # The parcels whose rule inputs changed since the rules last read them (tracker/flags/marks.py), written by
 # database triggers whoever writes the parcel, its facts or its return's buyers (migration 0022).
-class RuleMarkRow(SQLModel, table=True):
+class RuleMarkRow(Row):
     __tablename__ = "rule_mark"
     __table_args__ = {"sqlite_with_rowid": False}
 

@@ -1,6 +1,6 @@
 """Table handles for SQLAlchemy Core statements, one name per table, typed as `Table`.
 
-The SQLModel row classes (rows.py) define the schema; set-based code (imports, ingest, the rules' SQL,
+The row classes (rows.py, declare.py) define the schema; set-based code (imports, ingest, the rules' SQL,
 the board's reads) writes Core statements against these handles instead of redefining
 `XRow.__table__` in every module."""
 
@@ -33,7 +33,7 @@ from tracker.storage.rows import (
 
 
 def _table(row: type) -> Table:
-    table = row.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table=True classes, untyped
+    table = row.__table__  # type: ignore[attr-defined]  # declare.Row sets it on each row class
     assert isinstance(table, Table)
     return table
 

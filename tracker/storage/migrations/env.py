@@ -1,12 +1,12 @@
 """Alembic environment: the engine is handed in by tracker.storage.db.migrate()."""
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import tracker.storage.rows  # noqa: F401  (registers the tables on SQLModel.metadata)
+import tracker.storage.rows  # noqa: F401  (declares the tables in declare.metadata)
+from tracker.storage.declare import metadata
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:
