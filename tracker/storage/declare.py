@@ -7,7 +7,8 @@ A class attribute `name: T = Field(...)` is a column: its type from T (str: VARC
 bool, datetime as UTC; others by `sa_type` or a whole `sa_column`), NULL allowed when T allows None (never
 for a primary key), a Python-side default from `default` or `default_factory`. The class's `__table__` is the
 table, each column is also a class attribute (`ParcelRow.status`), and the class stands for its table in a
-statement (`select(ParcelRow)`)."""
+statement (`select(ParcelRow)`). What SQLModel did with the same declarations, for the options rows.py uses
+(Field's parameters; a class without `__tablename__` is no table, and columns are not inherited)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, MetaData, Table
 from sqlalchemy.types import TypeEngine
 
-from tracker.storage.types import UTCDateTime
+from tracker.storage.types import UTCDateTime, VarChar
 
 metadata = MetaData()
 _MISSING: Any = object()
@@ -66,7 +67,7 @@ def _type_of(hint: Any, spec: _Field) -> TypeEngine[Any] | type[TypeEngine[Any]]
     if spec.sa_type is not None:
         return spec.sa_type  # type: ignore[no-any-return]
     if hint is str:
-        return String(spec.max_length) if spec.max_length else String()
+        return VarChar(spec.max_length) if spec.max_length else VarChar()
     if hint is bool:
         return Boolean()
     if hint is int:
@@ -80,7 +81,8 @@ def _column(name: str, hint: Any, value: Any) -> Column[Any]:
     spec = value if isinstance(value, _Field) else _Field(default=value)
     if spec.sa_column is not None:
         column: Column[Any] = spec.sa_column
-        column.name = column.key = name
+        if column.name is None:  # a column named in its declaration keeps its name
+            column.name = column.key = name
         return column
     noneable = get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint)
     if noneable:
@@ -104,6 +106,8 @@ class Row:
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
+        if "__tablename__" not in cls.__dict__:  # not a table (columns are not inherited)
+            return
         hints = get_type_hints(cls)
         own = [name for name in cls.__dict__.get("__annotations__", {}) if not name.startswith("__")]
         columns = [_column(name, hints[name], cls.__dict__.get(name, _MISSING)) for name in own]

@@ -1,4 +1,5 @@
-"""The tables (rows only; no behaviour), declared as annotated classes (tracker/storage/declare.py). Schema changes go
+"""The tables (rows only; no behaviour), declared as annotated classes (tracker/storage/declare.py). Schema
+changes go through Alembic migrations.
 
 Money is Numeric(14, 2) read back as Decimal; times are UTC-aware. Partial indexes carry the hot
 queries (docs/architecture.md, "Storage": an index on last_event_at alone loses to a plain scan).

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import types
 from sqlalchemy.engine.interfaces import Dialect
+
+
+class VarChar(types.TypeDecorator[str]):
+    """Text of at most `length` characters (VARCHAR). A decorator over String, as the columns' type was when
+    the migrations made them (SQLModel's AutoString): a value compared with such a column is sent as text
+    whatever its Python type, where a plain String would send an int as an integer, which PostgreSQL refuses
+    to compare with text."""
+
+    impl = types.String
+    cache_ok = True
 
 
 class UTCDateTime(types.TypeDecorator[datetime]):
@@ -38,3 +48,14 @@ class UTCDateTime(types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.utcoffset() is None else value.astimezone(UTC)
+
+
+def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Alembic's autogenerate (migrations/env.py): these types spelled as the migrations before spelled the
+    same columns, with SQLModel's, which the script template imports. False: Alembic's own spelling."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sqlmodel.sql.sqltypes.UTCDateTime()"
+    if kind == "type" and isinstance(obj, VarChar):
+        length = getattr(obj.impl, "length", None)
+        return f"sqlmodel.sql.sqltypes.AutoString(length={length})" if length else "sqlmodel.sql.sqltypes.AutoString()"
+    return False
