@@ -113,13 +113,19 @@ def _stale(
     `scanned=False` leaves out the status term (the scorecards: see there). (The WHERE terms, each parcel's
     threshold in hours as a column.)"""
     last = PARCEL.c.last_event_at
-    windows, hours = [], []
+    windows, hours, cuts = [], [], []
     for limits, terms in groups(Context(now=now, config=rules), "stale"):
         cut = now - timedelta(hours=limits.warn_hours)
         window = [last <= cut] if within_hours is None else [last > cut, last <= cut + timedelta(hours=within_hours)]
         windows.append(and_(*window, *terms))
         hours.append((and_(true(), *terms), limits.warn_hours))
+        cuts.append(cut)
     where = [OPEN, windows[0] if len(windows) == 1 else or_(*windows)]
+    if len(windows) > 1:
+        # the range every group's window lies in, which each implies: with the OR alone the planner finds no
+        # range of ix_parcel_open_last_event (nor, on SQLite, its predicate) and scans the open parcels
+        later = max(cuts) + timedelta(hours=within_hours or 0)
+        where += [last <= later] if within_hours is None else [last > min(cuts), last <= later]
     where += [not_final(also=PRE_SCAN_STATUSES)] if scanned else []
     return where, literal(hours[0][1]) if len(hours) == 1 else case(*hours)
 

@@ -244,3 +244,21 @@ def _cards(engine, now):  # type: ignore[no-untyped-def]
         engine, start=now - timedelta(days=30), end=now, rules=rules(72), now=now, tz="Asia/Shanghai"
     )
     return {c["courier"]: c for c in found}
+
+
+@pytest.mark.sqlite_only
+def test_stale_counts_with_an_override_read_the_stale_index(engine, now):
+    """With a [[overrides]] stale threshold the groups' windows are ORed: the range they all lie in is said
+    too, so that the stale counts read ix_parcel_open_last_event (its predicate proved), not every open parcel."""
+    from sqlalchemy import func, select, text
+
+    from tracker.storage.tables import PARCEL
+
+    with_override = rules(72, RuleOverride(courier="ems", stale=WarnEscalate(warn_hours=96, escalate_hours=120)))
+    for within in (None, 24):
+        where, _ = data._stale(now, with_override, within_hours=within)
+        query = select(PARCEL.c.courier, func.count()).where(*where).group_by(PARCEL.c.courier)
+        sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+        with engine.connect() as conn:
+            plan = " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+        assert "ix_parcel_open_last_event (last_event_at" in plan, plan
