@@ -285,10 +285,9 @@ def serve(requests: int, replies: IO[bytes]) -> None:
             try:
                 with conn.begin():
                     while True:
-                        rows, buyers, resent = message
-                        again = {(courier, waybill) for courier, waybill in resent}
+                        rows, buyers, resent = message  # the keys come as tuples (marshal and pickle keep them)
                         counts.append(
-                            tuple(repo.store_rows_in(conn, rows, now=now, return_buyers=buyers, resent=again))
+                            tuple(repo.store_rows_in(conn, rows, now=now, return_buyers=buyers, resent=set(resent)))
                         )
                         stored += len(rows)
                         if stored >= batch_size or not _waiting(requests):

@@ -172,12 +172,12 @@ def _upsert(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
     """The rows upserted (_upsert_statement): how many it inserted or changed."""
     if not rows:
         return 0
-    stmt = _upsert_statement(conn)
     if conn.dialect.name == "sqlite":
         # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
         # processing cost more than SQLite's own work (bench/import.py profile)
-        sql, in_order = _sqlite_upsert(stmt, conn)
+        sql, in_order = _sqlite_upsert(conn)
         return int(conn.exec_driver_sql(sql, list(map(in_order, rows))).rowcount)
+    stmt = _upsert_statement(conn)
     # PostgreSQL's driver counts no rows for a statement run over many: the rows written are returned instead
     # (an upsert returns the rows it inserted or updated, not those its WHERE left)
     written = conn.execute(stmt.returning(PARCEL.c.id), [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in rows])
@@ -296,10 +296,11 @@ def _upsert_statement(conn: Connection) -> Any:
 _SQLITE_UPSERT: list[tuple[str, Any]] = []  # the statement compiled once per process (it never changes)
 
 
-def _sqlite_upsert(stmt: Any, conn: Connection) -> tuple[str, Any]:
-    """The upsert's SQL for SQLite and the getter putting a row of _UPSERT_KEYS in its parameters' order."""
+def _sqlite_upsert(conn: Connection) -> tuple[str, Any]:
+    """The upsert's SQL for SQLite and the getter putting a row of _UPSERT_KEYS in its parameters' order (the
+    statement built and compiled on the first call only)."""
     if not _SQLITE_UPSERT:
-        compiled = stmt.compile(dialect=conn.dialect, column_keys=list(_UPSERT_KEYS))
+        compiled = _upsert_statement(conn).compile(dialect=conn.dialect, column_keys=list(_UPSERT_KEYS))
         in_order = itemgetter(*(_UPSERT_KEYS.index(name) for name in compiled.positiontup or ()))
         _SQLITE_UPSERT.append((str(compiled), in_order))
     return _SQLITE_UPSERT[0]
