@@ -267,7 +267,11 @@ def plans(engine: Engine, settings: Any) -> dict[str, str]:
     explain = "EXPLAIN QUERY PLAN" if sqlite_ else "EXPLAIN (COSTS OFF)"
     # the text scan as evaluate_all runs it: every open text once per distinct text (a first evaluation, or
     # new patterns), and the steady one's reading of the hits it kept
-    full_scan = candidates.text_hits_all(ctx, indexed_text_bytes=None if sqlite_ else OPEN_TEXT_INDEX_BYTES)[0]
+    # (SQLite: the distinct texts, matched in Python)
+    if sqlite_:
+        full_scan = candidates.open_text_pairs()
+    else:
+        full_scan = candidates.text_hits_all(ctx, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES)[0]
     kept = candidates.status_candidates(ctx, hits=TEXT_HIT)[1]
     out = {}
     with engine.connect() as conn:

@@ -93,11 +93,13 @@ def test_text_scan_reads_the_open_text_index(filled, settings) -> None:  # type:
     """Not ix_parcel_due (open parcels by next poll time: a row lookup per open parcel, in poll order): the
     full scan of the texts, and the match per parcel (a scoped evaluation's)."""
     ctx = rulesql.Context(now=NOW, config=settings.rules)
-    (every,) = candidates.text_hits_all(ctx)
     _, per_parcel = candidates.status_candidates(ctx)
-    for stmt in (every, per_parcel):
+    for stmt in (candidates.open_text_pairs(), per_parcel):
         plan = _text_plan(filled.engine, ctx, stmt)
         assert "ix_parcel_open_text" in plan and "ix_parcel_due" not in plan, plan
+    # the parcels of a matching (status, text) pair: looked up in that index, not scanned
+    plan = _text_plan(filled.engine, ctx, candidates.open_parcels_with_text().params(status="refused", text="拒收"))
+    assert "SEARCH parcel USING COVERING INDEX ix_parcel_open_text (status=? AND status_text=? AND is_open=?)" in plan
 
 
 def test_kept_text_hits_are_read_by_key_not_by_scan(filled, settings) -> None:  # type: ignore[no-untyped-def]

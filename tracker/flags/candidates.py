@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     Select,
     and_,
+    bindparam,
     false,
     func,
     literal_column,
@@ -99,51 +100,55 @@ def text_hits_of(ctx: Context, ids: FromClause) -> Select:
     return select(PARCEL.c.id).where(PARCEL.c.id.in_(select(ids.c.parcel_id)), *cond, matched)
 
 
-def text_hits_all(ctx: Context, *, indexed_text_bytes: int | None = None) -> list[Select]:
-    """The ids of every parcel whose text matches (as text_hits_of), by distinct text: the match runs once
-    per distinct (status, text) of an index scan, not once per parcel: courier texts repeat (about one in
-    ten is new), and a match costs more than reading an index entry (SQLite: a Python call; PostgreSQL:
-    1 us per row, 0.7 s at 1M). The matching pairs are then looked up in the same index. SQLite:
-    ix_parcel_open_text.
+def not_raised_by_text() -> list[str]:
+    """The statuses whose parcels no text raises a status rule for: already one by status, or final."""
+    return sorted(set(_statuses()) | set(FINAL))
 
-    indexed_text_bytes (PostgreSQL): the size limit of ix_parcel_open_short_text. The distinct scan
-    reads the texts within it; the longer ones (ix_parcel_open_long_text) are matched one by one."""
+
+def open_text_pairs() -> Select:
+    """SQLite's text scan of every parcel (text_hits_all's there): each distinct (status, text) of the open
+    parcels once, one pass over ix_parcel_open_text. The caller matches them in Python (tracker/flags/
+    text_hits.py): a call of the SQL match function per distinct text cost more than fetching them all, about
+    0.1 s of 0.27 s at a million open parcels with 106,000 distinct texts (bench/rules.py)."""
+    return select(PARCEL.c.status, PARCEL.c.status_text).where(is_open(), PARCEL.c.status_text.is_not(None)).distinct()
+
+
+def open_parcels_with_text() -> Select:
+    """The ids of the open parcels with one (status, text), given as the parameters `status` and `text`
+    (looked up in ix_parcel_open_text): a matching pair of open_text_pairs."""
+    p = PARCEL.c
+    return select(p.id).where(
+        is_open(), p.status_text.is_not(None), p.status == bindparam("status"), p.status_text == bindparam("text")
+    )
+
+
+def text_hits_all(ctx: Context, *, indexed_text_bytes: int) -> list[Select]:
+    """PostgreSQL: the ids of every parcel whose text matches (as text_hits_of), by distinct text: the match
+    runs once per distinct (status, text) of an index scan, not once per parcel: courier texts repeat (about
+    one in ten is new), and a match costs 1 us per row (0.7 s at 1M). The matching pairs are then looked up
+    in the same index. SQLite: open_text_pairs.
+
+    indexed_text_bytes: the size limit of ix_parcel_open_short_text. The distinct scan reads the texts
+    within it; the longer ones (ix_parcel_open_long_text) are matched one by one."""
     pattern = text_regex(ctx)
-    statuses = _statuses()
 
-    def size(src: Any, longer: bool) -> list[Any]:
-        if indexed_text_bytes is None:
-            return []
+    def size(src: Any, longer: bool) -> Any:
         # a literal, not a parameter: a generic plan could not prove the partial index's predicate
         octets = func.octet_length(src.c.status_text)
         limit: Any = literal_column(str(int(indexed_text_bytes)))
-        return [octets > limit if longer else octets <= limit]
+        return octets > limit if longer else octets <= limit
 
     seen = PARCEL.alias("seen")
-    excluded = sorted(set(statuses) | set(FINAL))
-    where = [is_open(seen), seen.c.status_text.is_not(None), *size(seen, longer=False)]
-    if indexed_text_bytes is None:
-        matching: Any = (
-            select(seen.c.status, seen.c.status_text)
-            .where(*where)
-            .group_by(seen.c.status, seen.c.status_text)
-            # per group, not per row: the status test (one list), then the match, on an aggregate so
-            # that SQLite does not move it into WHERE
-            .having(seen.c.status.not_in(excluded), text_match(func.max(seen.c.status_text), pattern))
-        )
-    else:
-        # PostgreSQL: the distinct pairs (one pass over the index), then the match; OFFSET 0 keeps the
-        # match out of the scan (an aggregate as on SQLite costs a text comparison per row: 25% more)
-        pairs = select(seen.c.status, seen.c.status_text).where(*where).distinct().offset(0).subquery("pairs")
-        matching = select(pairs.c.status, pairs.c.status_text).where(
-            pairs.c.status.not_in(excluded), text_match(pairs.c.status_text, pattern)
-        )
+    where = [is_open(seen), seen.c.status_text.is_not(None), size(seen, longer=False)]
+    # the distinct pairs (one pass over the index), then the match; OFFSET 0 keeps the match out of the scan
+    # (an aggregate costs a text comparison per row: 25% more)
+    pairs = select(seen.c.status, seen.c.status_text).where(*where).distinct().offset(0).subquery("pairs")
+    matching = select(pairs.c.status, pairs.c.status_text).where(
+        pairs.c.status.not_in(not_raised_by_text()), text_match(pairs.c.status_text, pattern)
+    )
     hit = tuple_(PARCEL.c.status, PARCEL.c.status_text).in_(matching)
-    by_text = select(PARCEL.c.id).where(is_open(), PARCEL.c.status_text.is_not(None), *size(PARCEL, longer=False), hit)
-    if indexed_text_bytes is None:
-        return [by_text]
-    texts = _text_terms()
-    longer = select(PARCEL.c.id).where(*texts, *size(PARCEL, longer=True), text_match(PARCEL.c.status_text, pattern))
+    by_text = select(PARCEL.c.id).where(is_open(), PARCEL.c.status_text.is_not(None), size(PARCEL, False), hit)
+    longer = select(PARCEL.c.id).where(*_text_terms(), size(PARCEL, True), text_match(PARCEL.c.status_text, pattern))
     return [by_text, longer]
 
 

@@ -49,7 +49,6 @@ from tracker.flags.timing import StepClock
 from tracker.flags.writes import apply
 from tracker.settings import Settings
 from tracker.storage.db import again_if_rolled_back
-from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES
 
 log = logging.getLogger("tracker.flags")
 
@@ -162,8 +161,7 @@ def _every_parcel(conn: Connection, ctx: Context, summary: EvaluationSummary, *,
     tick = StepClock(summary.steps)
     state = marks.read_state(conn)
     marked = marks.take_marks(conn, state)
-    pg = conn.dialect.name == "postgresql"
-    refresh_text_hits(conn, ctx, marked=marked, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES if pg else None)
+    refresh_text_hits(conn, ctx, marked=marked)
     tick("text hits")
     wanted = marks.fingerprint(ctx.config)
     last = None if full else marks.last_evaluation(state, wanted)
@@ -175,7 +173,8 @@ def _every_parcel(conn: Connection, ctx: Context, summary: EvaluationSummary, *,
     crossing = replace(ctx, since=last)
     parcels = union(select(MARKED.c.parcel_id), *queries.crossings(crossing))
     conn.execute(SCOPE.insert().from_select(["parcel_id"], parcels))
-    if pg:  # its size, for the rules' plans: the scope's parcels by key, not a scan of the ones a rule reads
+    # PostgreSQL: its size, for the rules' plans (the scope's parcels by key, not a scan of those a rule reads)
+    if conn.dialect.name == "postgresql":
         conn.execute(text(f"ANALYZE {SCOPE.name}"))
     summary.parcels = conn.execute(select(func.count()).select_from(SCOPE)).scalar_one()
     tick("scope")

@@ -8,21 +8,33 @@ tracker/flags/marks.py).
 
 - Same patterns: the marked parcels' hits are dropped and matched again, one match per parcel.
 - Other patterns, none stored yet, or more than marks.FULL_MARKS marked: every open parcel's text is read
-  again (tracker.flags.candidates.text_hits_all, once per distinct text).
+  again, once per distinct text (PostgreSQL: tracker.flags.candidates.text_hits_all; SQLite: the distinct
+  texts matched here, in Python, candidates.open_text_pairs).
 
 In the evaluation's transaction: a failed evaluation leaves marks and hits as they were."""
 
 from __future__ import annotations
 
 import hashlib
+import re
+from typing import Any
 
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Connection
 
-from tracker.flags.candidates import text_hits_all, text_hits_of, text_regex
+from tracker.flags.candidates import (
+    not_raised_by_text,
+    open_parcels_with_text,
+    open_text_pairs,
+    text_hits_all,
+    text_hits_of,
+    text_regex,
+)
 from tracker.flags.rulesql import Context
 from tracker.flags.temp import MARKED
 from tracker.storage import rollups
+from tracker.storage.db import driver_connection
+from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES
 from tracker.storage.tables import TEXT_HIT
 
 PATTERNS_KEY = "rule_text_patterns"
@@ -32,9 +44,7 @@ def fingerprint(pattern: str) -> str:
     return hashlib.sha1(pattern.encode("utf-8")).hexdigest()
 
 
-def refresh_text_hits(
-    conn: Connection, ctx: Context, *, marked: int | None, indexed_text_bytes: int | None = None
-) -> str:
+def refresh_text_hits(conn: Connection, ctx: Context, *, marked: int | None) -> str:
     """Bring rule_text_hit up to date with the parcels and the patterns, the marks taken (MARKED, `marked`
     of them; None: too many to read one by one, marks.take_marks); "full" or "marked" (what was read)."""
     pattern = text_regex(ctx)
@@ -49,10 +59,30 @@ def refresh_text_hits(
         return "marked"
     # everything again: the marks say nothing more (SQLite: a DELETE without WHERE empties the table at once)
     conn.execute(text(f"TRUNCATE {TEXT_HIT.name}") if pg else delete(TEXT_HIT))
-    if pattern:
-        for stmt in text_hits_all(ctx, indexed_text_bytes=indexed_text_bytes):
+    if pattern and pg:
+        for stmt in text_hits_all(ctx, indexed_text_bytes=OPEN_TEXT_INDEX_BYTES):
             conn.execute(insert(TEXT_HIT).from_select(["parcel_id"], stmt))
+    elif pattern:
+        _sqlite_hits_by_text(conn, pattern)
     if pg:  # its size, for the plan that reads it: a parcel by key per hit, not a scan of every parcel
         conn.execute(text(f"ANALYZE {TEXT_HIT.name}"))
     rollups.keep_state(conn, {PATTERNS_KEY: wanted})
     return "full"
+
+
+def _sqlite_hits_by_text(conn: Connection, pattern: str) -> None:
+    """SQLite: every open parcel's text matched once per distinct (status, text), in Python with the pattern
+    the SQL match function holds (sqlfuncs.register_text_match), and the parcels of each matching pair kept.
+    Through the driver: 100,000 pairs as SQLAlchemy rows cost more than the match."""
+    search = re.compile(pattern).search
+    excluded = frozenset(not_raised_by_text())
+    raw = driver_connection(conn)
+    scan = _compiled(conn, open_text_pairs())
+    matching = [(status, said) for status, said in raw.execute(scan) if status not in excluded and search(said)]
+    if matching:
+        keep = insert(TEXT_HIT).from_select(["parcel_id"], open_parcels_with_text())
+        conn.execute(keep, [{"status": status, "text": said} for status, said in matching])
+
+
+def _compiled(conn: Connection, stmt: Any) -> str:
+    return str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
