@@ -125,8 +125,8 @@ def open_parcels_with_text() -> Select:
 def text_hits_all(ctx: Context, *, indexed_text_bytes: int) -> list[Select]:
     """PostgreSQL: the ids of every parcel whose text matches (as text_hits_of), by distinct text: the match
     runs once per distinct (status, text) of an index scan, not once per parcel: courier texts repeat (about
-    one in ten is new), and a match costs 1 us per row (0.7 s at 1M). The matching pairs are then looked up
-    in the same index. SQLite: open_text_pairs.
+    one in ten is new), and a match costs more than reading an index entry. The matching pairs are then
+    looked up in the same index. SQLite: open_text_pairs.
 
     indexed_text_bytes: the size limit of ix_parcel_open_short_text. The distinct scan reads the texts
     within it; the longer ones (ix_parcel_open_long_text) are matched one by one."""

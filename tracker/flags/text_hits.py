@@ -73,7 +73,7 @@ def refresh_text_hits(conn: Connection, ctx: Context, *, marked: int | None) -> 
 def _sqlite_hits_by_text(conn: Connection, pattern: str) -> None:
     """SQLite: every open parcel's text matched once per distinct (status, text), in Python with the pattern
     the SQL match function holds (sqlfuncs.register_text_match), and the parcels of each matching pair kept.
-    Through the driver: 100,000 pairs as SQLAlchemy rows cost more than the match."""
+    Read through the driver: as SQLAlchemy rows, the pairs of a large table cost more than their match."""
     search = re.compile(pattern).search
     excluded = frozenset(not_raised_by_text())
     raw = driver_connection(conn)
