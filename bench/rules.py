@@ -55,7 +55,6 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, bindparam, func, select, text, true  # noqa: E402
 
 from tracker.flags import candidates, evaluate_all, queries, rulesql  # noqa: E402
-from tracker.flags.sqlfuncs import register_text_match  # noqa: E402
 from tracker.flags.text_hits import PATTERNS_KEY  # noqa: E402
 from tracker.runtime import tune_gc  # noqa: E402
 from tracker.settings import load_settings  # noqa: E402
@@ -275,9 +274,7 @@ def plans(engine: Engine, settings: Any) -> dict[str, str]:
     kept = candidates.status_candidates(ctx, hits=TEXT_HIT)[1]
     out = {}
     with engine.connect() as conn:
-        if sqlite_:  # the text match is a Python function on the connection
-            register_text_match(conn.connection.driver_connection, candidates.text_regex(ctx))
-        else:  # the evaluation runs these as INSERT ... SELECT, which PostgreSQL never plans in parallel
+        if not sqlite_:  # the evaluation runs these as INSERT ... SELECT, which PostgreSQL never plans in parallel
             conn.execute(text("SET max_parallel_workers_per_gather = 0"))
         for name, stmt in (
             ("stale", next(queries.stale(ctx))),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
 
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Connection
@@ -77,12 +76,8 @@ def _sqlite_hits_by_text(conn: Connection, pattern: str) -> None:
     search = re.compile(pattern).search
     excluded = frozenset(not_raised_by_text())
     raw = driver_connection(conn)
-    scan = _compiled(conn, open_text_pairs())
+    scan = str(open_text_pairs().compile(dialect=conn.dialect))  # no parameters: its terms are literals
     matching = [(status, said) for status, said in raw.execute(scan) if status not in excluded and search(said)]
     if matching:
         keep = insert(TEXT_HIT).from_select(["parcel_id"], open_parcels_with_text())
         conn.execute(keep, [{"status": status, "text": said} for status, said in matching])
-
-
-def _compiled(conn: Connection, stmt: Any) -> str:
-    return str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
