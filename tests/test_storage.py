@@ -296,17 +296,33 @@ def test_stored_times_read_back_as_sqlalchemy_reads_them(sqlite_engine: Engine) 
         datetime(2026, 11, 3, 0, 0, tzinfo=UTC),  # no microseconds: still six digits
         datetime(1, 1, 1, tzinfo=UTC),  # a year of one digit: still four
         datetime(2026, 11, 3, 8, 0, 0, 1, tzinfo=timezone(timedelta(hours=8))),  # another zone: as UTC
+        datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC),  # before the epoch: its minute counts down
+        datetime(2028, 2, 29, 23, 59, 59, tzinfo=UTC),  # a leap day's last second
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
     ],
 )
 def test_a_time_is_written_as_sqlalchemy_stores_it_in_sqlite(at: datetime) -> None:
     """repo.sqlite_time, the writers' fast path, writes the text SQLAlchemy's SQLite DateTime writes for the
-    same UTC time: fixed width, so that text order is time order."""
+    same UTC time: fixed width, so that text order is time order. Asked twice, as a whole second's text comes
+    the second time from its minute's kept text."""
     from sqlalchemy.dialects import sqlite
 
     store = sqlite.DATETIME().bind_processor(sqlite.dialect())
     assert store is not None
-    assert repo.sqlite_time(at) == store(at.astimezone(UTC).replace(tzinfo=None))
-    assert len(repo.sqlite_time(at)) == 26
+    expected = store(at.astimezone(UTC).replace(tzinfo=None))
+    assert repo.sqlite_time(at) == expected
+    assert repo.sqlite_time(at) == expected
+    assert len(expected) == 26
+
+
+def test_whole_seconds_of_a_minute_and_the_next_are_written_as_isoformat_writes_them() -> None:
+    """Every second from a minute before to a minute after midnight of a new year, whole and not (the whole
+    ones from the kept minute texts), in text order as in time order."""
+    start = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
+    times = [start + timedelta(seconds=s, microseconds=m) for s in range(120) for m in (0, 1, 999_999)]
+    written = [repo.sqlite_time(at) for at in times]
+    assert written == [at.replace(tzinfo=None).isoformat(" ", "microseconds") for at in times]
+    assert written == sorted(written)
 
 
 @pytest.mark.sqlite_only

@@ -252,7 +252,12 @@ class PhraseBook:
         return self._priority.get(status, 0)
 
     def classify(self, text: str | None) -> TrackingStatus | None:
-        found = self.match(text)
+        """The status the best phrase in `text` names (match), or None. A text read before is looked up here
+        at once: every event of every reply comes through."""
+        if not text:
+            return None
+        memo = self._memo
+        found = memo[text] if text in memo else self.match(text)
         return None if found is None else found.status
 
     def negation_regex(self, status: str) -> str:

@@ -151,6 +151,12 @@ def test_same_scan_from_two_upstream_providers_is_kept_once(parse: Parse) -> Non
             "N5",
             "data.accepted[0].track_info.tracking.providers[0].events[0].time_iso: expected a time, got 'yesterday'",
         ),
+        (
+            '{"code": 0, "data": {"accepted": [{"number": "N6", "track_info": {"latest_event": '
+            '{"time_iso": "2024-13-40T25:00:00+08:00", "description": "x"}}}]}}',
+            "N6",
+            "data.accepted[0].track_info.latest_event.time_iso: expected a time, got '2024-13-40T25:00:00+08:00'",
+        ),
         ('{"code": 0, "data": {"rejected": [{"error": {}}]}}', None, "data.rejected[0].number: missing"),
     ],
 )

@@ -115,19 +115,32 @@ def decode_body(body: str | bytes | Mapping[str, Any]) -> tuple[Any, ParseProble
 
 
 def company_to_courier(field: str, company: object, couriers: Mapping[str, CourierConfig]) -> str | None:
-    """The provider's company code -> our courier slug via `field` (kuaidi100|kdniao|track17)."""
+    """The provider's company code -> our courier slug via `field` (kuaidi100|kdniao|track17): the first
+    courier in `couriers` with that code (17TRACK's numbers exactly, the others' codes in any case)."""
     if company is None or company == "":
         return None
+    key = str(company).strip()
+    return _slugs_by_code(field, couriers).get(key if field == "track17" else key.lower())
+
+
+def _slugs_by_code(field: str, couriers: Mapping[str, CourierConfig]) -> dict[str, str]:
+    """`couriers`' slugs by their `field` code, as company_to_courier compares it; built once per couriers
+    table and field (every reply names its company), the table held so that its id stays its own."""
+    cached = _BY_CODE.get((field, id(couriers)))
+    if cached is not None and cached[0] is couriers:
+        return cached[1]
+    slugs: dict[str, str] = {}
     for slug, cfg in couriers.items():
         code = getattr(cfg, field)
-        if code is None:
-            continue
-        if field == "track17":
-            if str(code) == str(company).strip():
-                return slug
-        elif str(code).lower() == str(company).strip().lower():
-            return slug
-    return None
+        if code is not None:
+            slugs.setdefault(str(code) if field == "track17" else str(code).lower(), slug)
+    if len(_BY_CODE) >= 64:  # tests build many tables; the tracker has one
+        _BY_CODE.clear()
+    _BY_CODE[(field, id(couriers))] = (couriers, slugs)
+    return slugs
+
+
+_BY_CODE: dict[tuple[str, int], tuple[Mapping[str, CourierConfig], dict[str, str]]] = {}
 
 
 def _parsers() -> dict[tuple[str, str], Parser]:

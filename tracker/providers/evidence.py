@@ -84,11 +84,11 @@ def read_event(
     when: datetime, codes: tuple[Code | None, ...], text: str, location: str | None, phrases: PhraseBook
 ) -> Reading:
     """One event from its codes (most trusted first) and its text, by the rule above."""
-    if not any(codes):  # most real replies: the time and the courier's words only
-        said = phrases.classify(text)
+    if not any(codes):  # most real replies: the time and the courier's words only. Made with tuple.__new__:
+        said = phrases.classify(text)  # a named tuple's own constructor is Python and cost twice as much
         if said is None:
-            return Reading(TrackingEvent(when, TrackingStatus.unknown, "", text, location), "none")
-        return Reading(TrackingEvent(when, said, "", text, location), "text")
+            return _new(Reading, (_new(TrackingEvent, (when, UNKNOWN, "", text, location)), "none"))
+        return _new(Reading, (_new(TrackingEvent, (when, said, "", text, location)), "text"))
     present = [c for c in codes if c is not None]
     raw = present[0].raw if present else ""
     for code in present:
@@ -96,13 +96,17 @@ def read_event(
             return Reading(TrackingEvent(when, code.status, code.raw, text, location), "code")
     said = phrases.classify(text)
     if said is not None:
-        generic = next((c.status for c in present if c.status is not TrackingStatus.unknown), None)
+        generic = next((c.status for c in present if c.status is not UNKNOWN), None)
         if generic is None or _refines(said, generic, phrases):
             return Reading(TrackingEvent(when, said, raw, text, location), "text")
     for code in present:
-        if code.status is not TrackingStatus.unknown:
+        if code.status is not UNKNOWN:
             return Reading(TrackingEvent(when, code.status, code.raw, text, location), "generic")
-    return Reading(TrackingEvent(when, TrackingStatus.unknown, raw, text, location), "none")
+    return Reading(TrackingEvent(when, UNKNOWN, raw, text, location), "none")
+
+
+UNKNOWN = TrackingStatus.unknown
+_new = tuple.__new__
 
 
 _TIME = attrgetter("event.time")

@@ -12,6 +12,7 @@ from tracker.status import TrackingStatus
 from tracker.values import ValueProblem, parse_local_time
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 class BadField(ValueError):
@@ -34,7 +35,7 @@ def text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True)
 
 def time(value: object, tz: tzinfo, where: str) -> datetime:
     """'2024-05-21 10:02:11' (zone tz) or ISO-8601 with offset -> UTC-aware datetime."""
-    if not isinstance(value, str) or not value.strip():
+    if type(value) is not str and not isinstance(value, str):  # an empty or blank text: refused by the parse
         raise BadField(f"{where}: expected a time, got {value!r}")
     try:
         return parse_local_time(value, tz)
@@ -68,18 +69,25 @@ def items(value: object, where: str) -> list[Any]:
 
 
 def each(
-    rows: Iterable[Any], where: str, read: Callable[[Mapping[str, Any], str], T], waybill: str | None
+    rows: Iterable[Any], where: str, read: Callable[[Mapping[str, Any], C], T], ctx: C, waybill: str | None
 ) -> tuple[list[T], list[ParseProblem]]:
-    """`read(row, "where[i]")` for every row of a list; a row that cannot be read is a problem naming it
-    and the waybill, and the rest are still read."""
+    """`read(row, ctx)` for every row of a list; a row that cannot be read is a problem naming it and the
+    waybill, and the rest are still read. `read` names the field it could not read relative to its row
+    ("ftime: expected a time"); the row's place is put in front ("data[3].ftime: ...") only then: a reply's
+    hundreds of rows are read without building a location text for each."""
     out: list[T] = []
     problems: list[ParseProblem] = []
     for index, row in enumerate(rows):
-        at = f"{where}[{index}]"
         try:
-            out.append(read(mapping(row, at), at))
+            if type(row) is not dict:  # what json.loads gives is read as it is
+                row = mapping(row, f"{where}[{index}]")
         except BadField as exc:
             problems.append(problem(waybill, exc))
+            continue
+        try:
+            out.append(read(row, ctx))
+        except BadField as exc:
+            problems.append(ParseProblem(waybill, f"{where}[{index}].{exc}"))
     return out, problems
 
 

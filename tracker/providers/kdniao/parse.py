@@ -72,19 +72,20 @@ def _waybill(
         traces = rd.items(obj.get("Traces"), f"{where}Traces")
     except rd.BadField as exc:
         return None, [rd.problem(number, exc)]
-    readings, problems = rd.each(traces, f"{where}Traces", lambda trace, at: _event(trace, ctx, at), number)
+    readings, problems = rd.each(traces, f"{where}Traces", _event, ctx, number)
     state = rd.plain(obj.get("StateEx")) or rd.plain(obj.get("State"))
     package = evidence.read_code(state, codes.CODES, codes.GENERIC)
     events = evidence.finish(readings, package)
     return ParsedWaybill(PROVIDER, number, company, courier, events), problems
 
 
-def _event(trace: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Reading:
-    when = rd.time(trace.get("AcceptTime"), ctx.tz, f"{at}.AcceptTime")
-    station = rd.text(trace, "AcceptStation", f"{at}.", required=False) or ""
-    remark = rd.text(trace, "Remark", f"{at}.", required=False)
-    action = evidence.read_code(rd.text(trace, "Action", f"{at}.", required=False), codes.CODES, codes.GENERIC)
-    location = rd.text(trace, "Location", f"{at}.", required=False)
+def _event(trace: Mapping[str, Any], ctx: ParseContext) -> evidence.Reading:
+    """One trace (its fields named relative to it in a problem: rd.each)."""
+    when = rd.time(trace.get("AcceptTime"), ctx.tz, "AcceptTime")
+    station = rd.text(trace, "AcceptStation", "", required=False) or ""
+    remark = rd.text(trace, "Remark", "", required=False)
+    action = evidence.read_code(rd.text(trace, "Action", "", required=False), codes.CODES, codes.GENERIC)
+    location = rd.text(trace, "Location", "", required=False)
     # The remark sometimes says what the station text does not (拒收, 破损): read both, keep the station text.
     said = f"{station} {remark}" if remark and remark not in station else station
     reading = evidence.read_event(when, (action,), said, location, ctx.phrases)

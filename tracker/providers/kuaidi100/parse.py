@@ -92,7 +92,7 @@ def _parse_result(reply: Mapping[str, Any], ctx: ParseContext, *, where: str, st
         rows = rd.items(reply.get("data"), f"{where}data")
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(waybill, exc),))
-    readings, problems = rd.each(rows, f"{where}data", lambda row, at: _event(row, ctx, at), waybill)
+    readings, problems = rd.each(rows, f"{where}data", _event, ctx, waybill)
     readings.reverse()  # newest first -> oldest first, so equal times keep the provider's order
     package = evidence.read_code(rd.plain(reply.get("state")), codes.STATE, codes.GENERIC)
     events = evidence.finish(readings, package)
@@ -100,19 +100,19 @@ def _parse_result(reply: Mapping[str, Any], ctx: ParseContext, *, where: str, st
     return ParseResult((parsed,), tuple(problems))
 
 
-def _event(row: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Reading:
+def _event(row: Mapping[str, Any], ctx: ParseContext) -> evidence.Reading:
+    """One `data` row (its fields named relative to it in a problem: rd.each)."""
     raw_time = row.get("ftime") or row.get("time")
-    when = rd.time(raw_time, ctx.tz, f"{at}.ftime")
-    where = f"{at}."
-    context = rd.text(row, "context", where, required=False) or ""
+    when = rd.time(raw_time, ctx.tz, "ftime")
+    context = rd.text(row, "context", "", required=False) or ""
     code = name = location = None
     # resultv2=0 rows carry only time, ftime and context: the optional fields are read when present
     if "statusCode" in row:
-        code = evidence.read_code(rd.text(row, "statusCode", where, required=False), codes.STATE, codes.GENERIC)
+        code = evidence.read_code(rd.text(row, "statusCode", "", required=False), codes.STATE, codes.GENERIC)
     if "status" in row:
-        name = evidence.read_code(rd.text(row, "status", where, required=False), codes.STATUS_NAMES, codes.GENERIC)
+        name = evidence.read_code(rd.text(row, "status", "", required=False), codes.STATUS_NAMES, codes.GENERIC)
     if "location" in row or "areaName" in row:
-        location = rd.text(row, "location", where, required=False) or rd.text(row, "areaName", where, required=False)
+        location = rd.text(row, "location", "", required=False) or rd.text(row, "areaName", "", required=False)
     return evidence.read_event(when, (code, name), context, location, ctx.phrases)
 
 

@@ -48,7 +48,7 @@ def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
     except rd.BadField as exc:
         return ParseResult((), (rd.problem(number, exc),))
     where = f"{ROOT}.trace_list.transit_step_info"
-    readings, problems = rd.each(steps, where, lambda step, at: _event(step, ctx, at), number)
+    readings, problems = rd.each(steps, where, _event, ctx, number)
     waybill = ParsedWaybill(PROVIDER, number, company, courier, evidence.finish(readings, None))
     return ParseResult((waybill,), tuple(problems))
 
@@ -65,12 +65,12 @@ def _steps(trace_list: object) -> list[Any]:
     return rd.items(steps, f"{where}.transit_step_info")
 
 
-def _event(step: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Reading:
+def _event(step: Mapping[str, Any], ctx: ParseContext) -> evidence.Reading:
     """One step by the who-wins rule (docs/tracking-status.md): a milestone action (揽收, 派件, 签收) decides;
     a coarse one (到件, 发件, 失败) gives way to words naming something more specific; no action: the words."""
-    when = rd.time(step.get("status_time"), ctx.tz, f"{at}.status_time")
-    text = rd.text(step, "status_desc", f"{at}.", required=False) or ""
-    action = rd.text(step, "action", f"{at}.", required=False)
+    when = rd.time(step.get("status_time"), ctx.tz, "status_time")  # named relative to the step: rd.each
+    text = rd.text(step, "status_desc", "", required=False) or ""
+    action = rd.text(step, "action", "", required=False)
     code = evidence.read_code(action.upper() if action else None, codes.ACTIONS, codes.GENERIC_ACTIONS)
     reading = evidence.read_event(when, (code,), text, None, ctx.phrases)
     if action and reading.event.raw_code != action:  # keep the action as sent

@@ -123,16 +123,16 @@ def _accepted(item: object, ctx: ParseContext, *, where: str) -> tuple[ParsedWay
         except rd.BadField as exc:
             problems.append(rd.problem(number, exc))
             continue
-        read, found = rd.each(rows, f"{p_where}.events", lambda row, at: _event(row, ctx, at), number)
+        read, found = rd.each(rows, f"{p_where}.events", _event, ctx, number)
         readings.extend(read)
         problems.extend(found)
     if not readings:  # no provider events: the latest_event is all there is
         latest_event = info.get("latest_event")
         if isinstance(latest_event, Mapping) and (latest_event.get("time_iso") or latest_event.get("time_utc")):
             try:
-                readings.append(_event(latest_event, ctx, f"{where}.track_info.latest_event"))
+                readings.append(_event(latest_event, ctx))
             except rd.BadField as exc:
-                problems.append(rd.problem(number, exc))
+                problems.append(ParseProblem(number, f"{where}.track_info.latest_event.{exc}"))
     readings.reverse()  # 17TRACK lists newest first
     status = info.get("latest_status")
     latest: Mapping[str, Any] = status if isinstance(status, Mapping) else {}
@@ -143,17 +143,18 @@ def _accepted(item: object, ctx: ParseContext, *, where: str) -> tuple[ParsedWay
     return ParsedWaybill(PROVIDER, number, company, courier, events), problems
 
 
-def _event(row: Mapping[str, Any], ctx: ParseContext, at: str) -> evidence.Reading:
+def _event(row: Mapping[str, Any], ctx: ParseContext) -> evidence.Reading:
+    """One event (its fields named relative to it in a problem: rd.each)."""
     if row.get("time_iso"):
-        when = rd.time(row.get("time_iso"), ctx.tz, f"{at}.time_iso")
+        when = rd.time(row.get("time_iso"), ctx.tz, "time_iso")
     elif row.get("time_utc"):
-        when = rd.time(row.get("time_utc"), ctx.tz, f"{at}.time_utc")
+        when = rd.time(row.get("time_utc"), ctx.tz, "time_utc")
     else:
-        when = rd.time(_raw_time(row.get("time_raw")), ctx.tz, f"{at}.time_iso")
-    description = rd.text(row, "description", f"{at}.", required=False) or ""
-    sub_status = evidence.read_code(rd.text(row, "sub_status", f"{at}.", required=False), codes.CODES, codes.GENERIC)
-    stage = evidence.read_code(rd.text(row, "stage", f"{at}.", required=False), codes.STAGE, codes.GENERIC)
-    location = rd.text(row, "location", f"{at}.", required=False)
+        when = rd.time(_raw_time(row.get("time_raw")), ctx.tz, "time_iso")
+    description = rd.text(row, "description", "", required=False) or ""
+    sub_status = evidence.read_code(rd.text(row, "sub_status", "", required=False), codes.CODES, codes.GENERIC)
+    stage = evidence.read_code(rd.text(row, "stage", "", required=False), codes.STAGE, codes.GENERIC)
+    location = rd.text(row, "location", "", required=False)
     return evidence.read_event(when, (sub_status, stage), description, location, ctx.phrases)
 
 
