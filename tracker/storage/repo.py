@@ -362,15 +362,13 @@ def _sqlite_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any
     Numeric does on SQLite)."""
     stamp = sqlite_time(now)
     tail = (stamp, stamp, stamp, 1, "pending")
-    texts: dict[datetime, str] = {}  # an export's times repeat (a minute's orders, a pickup's parcels)
     rows = []
     for parcel in parcels:
         row: list[Any] = [*parcel, *tail]
         row[_DIRECTION] = _DIRECTION_TEXT[row[_DIRECTION]]
         for i in _TIMES:
-            if (value := row[i]) is not None:
-                found = texts.get(value)
-                row[i] = found if found is not None else texts.setdefault(value, sqlite_time(value))
+            if (value := row[i]) is not None:  # (sqlite_time keeps each minute's text: no cache of ours)
+                row[i] = sqlite_time(value)
         for i in _MONEY:
             if (value := row[i]) is not None:
                 row[i] = float(value)
