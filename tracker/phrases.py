@@ -256,8 +256,10 @@ class PhraseBook:
         at once: every event of every reply comes through."""
         if not text:
             return None
-        memo = self._memo
-        found = memo[text] if text in memo else self.match(text)
+        try:  # one read: the book is shared by threads, and another's match() may clear the memo meanwhile
+            found = self._memo[text]
+        except KeyError:
+            found = self.match(text)
         return None if found is None else found.status
 
     def negation_regex(self, status: str) -> str:

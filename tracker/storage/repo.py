@@ -342,7 +342,7 @@ def _minute_text(minute: int) -> str:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MINUTES: dict[int, str] = {}
-_MINUTES_KEPT = 100_000  # a few MB at most
+_MINUTES_KEPT = 100_000  # about 70 days of minutes, some 15 MB at most
 _SECONDS = [f"{second:02d}.000000" for second in range(60)]
 
 
