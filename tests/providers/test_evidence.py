@@ -106,3 +106,18 @@ def test_a_code_reads_through_its_own_table_and_only_known_codes_are_kept() -> N
         assert read_code(f"x{n}", kuaidi100, generic) == Code(f"x{n}", S.unknown, False)
     assert len(_KNOWN) == before + 3
     assert read_code("", kuaidi100, generic) is None and read_code(None, kuaidi100, generic) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "source"), [("快件已签收", S.delivered, "text"), ("您好", S.unknown, "none")]
+)
+def test_an_event_read_from_words_alone_is_the_one_the_constructors_make(text: str, status: S, source: str) -> None:
+    """The words-only path builds its event and reading without their constructors (evidence.read_event): the
+    same types, fields and defaults, and they compare, replace and unpack as the constructors' do."""
+    from tracker.domain import TrackingEvent
+
+    read = read_event(T0, (None, None), text, "成都市", BOOK)
+    made = Reading(TrackingEvent(T0, status, "", text, "成都市"), source)
+    assert read == made and type(read) is Reading and type(read.event) is TrackingEvent
+    assert read.event._asdict() == made.event._asdict()
+    assert read.event._replace(raw_code="3") == made.event._replace(raw_code="3")

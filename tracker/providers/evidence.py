@@ -80,12 +80,17 @@ class Reading(NamedTuple):
     source: str
 
 
+UNKNOWN = TrackingStatus.unknown
+_new = tuple.__new__
+
+
 def read_event(
     when: datetime, codes: tuple[Code | None, ...], text: str, location: str | None, phrases: PhraseBook
 ) -> Reading:
     """One event from its codes (most trusted first) and its text, by the rule above."""
-    if not any(codes):  # most real replies: the time and the courier's words only. Made with tuple.__new__:
-        said = phrases.classify(text)  # a named tuple's own constructor is Python and cost twice as much
+    if not any(codes):  # most real replies: the time and the courier's words only
+        said = phrases.classify(text)
+        # made with tuple.__new__: a named tuple's own constructor is Python code and cost twice as much
         if said is None:
             return _new(Reading, (_new(TrackingEvent, (when, UNKNOWN, "", text, location)), "none"))
         return _new(Reading, (_new(TrackingEvent, (when, said, "", text, location)), "text"))
@@ -103,10 +108,6 @@ def read_event(
         if code.status is not UNKNOWN:
             return Reading(TrackingEvent(when, code.status, code.raw, text, location), "generic")
     return Reading(TrackingEvent(when, UNKNOWN, raw, text, location), "none")
-
-
-UNKNOWN = TrackingStatus.unknown
-_new = tuple.__new__
 
 
 _TIME = attrgetter("event.time")
