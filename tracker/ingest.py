@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Dialect
 from tracker.domain import TrackingEvent
 from tracker.phrases import DELIVERED, PhraseBook, default_phrasebook
 from tracker.providers.base import ParsedWaybill
-from tracker.status import FINAL_STATUSES, PRE_SCAN_STATUSES, Direction, TrackingStatus
+from tracker.status import FINAL_STATUS_TEXTS, PRE_SCAN_STATUSES, Direction, TrackingStatus
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.db import again_if_rolled_back
 from tracker.storage.repo import from_sqlite_time, sqlite_time
@@ -35,10 +35,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 500  # waybills per transaction
 NOT_A_SCAN = frozenset(str(s) for s in PRE_SCAN_STATUSES)  # as stored: before any carrier scan
-FINAL = frozenset(str(s) for s in FINAL_STATUSES)
 # Events at the same second: the one that ends tracking sets the snapshot, then a reported loss (not final, but
 # it must not hide behind a scan of that second), then the text hash decides
-TIE_RANK = {**dict.fromkeys(FINAL, 2), str(TrackingStatus.lost): 1}
+TIE_RANK = {**dict.fromkeys(FINAL_STATUS_TEXTS, 2), str(TrackingStatus.lost): 1}
 _tie = TIE_RANK.get
 UNKNOWN = str(TrackingStatus.unknown)
 SNAPSHOT = (
@@ -488,4 +487,4 @@ def snapshot_of(events: list[Entry], current: tuple[Any, ...]) -> tuple[Any, ...
             if entry[3] == DELIVERED:
                 delivered = entry[0]
                 break
-    return (status, newest_text, first_scan, newest_time, delivered, status not in FINAL)
+    return (status, newest_text, first_scan, newest_time, delivered, status not in FINAL_STATUS_TEXTS)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tracker.settings import PollingConfig
-from tracker.status import FINAL_STATUSES
-
-_FINAL = frozenset(str(s) for s in FINAL_STATUSES)  # as stored (a poll schedules thousands of parcels at once)
+from tracker.status import FINAL_STATUS_TEXTS
 
 
 def is_retired(*, shipped_at: datetime | None, created_at: datetime | None, now: datetime, cfg: PollingConfig) -> bool:
@@ -34,7 +32,7 @@ def next_poll_time(
     moving parcels every `active_interval_minutes`; parcels silent for `stale_after_hours` every
     `stale_interval_minutes`. Never sooner than the provider's per-waybill minimum interval.
     """
-    if not is_open or status in _FINAL:
+    if not is_open or status in FINAL_STATUS_TEXTS:
         return None
     if is_retired(shipped_at=shipped_at, created_at=created_at, now=now, cfg=cfg):
         return None

@@ -45,6 +45,8 @@ class TrackingStatus(StrEnum):
 FINAL_STATUSES: frozenset[TrackingStatus] = frozenset(
     {TrackingStatus.delivered, TrackingStatus.returned, TrackingStatus.cancelled}
 )
+# the same as the database stores them (plain text, for comparing stored rows by the thousand)
+FINAL_STATUS_TEXTS: frozenset[str] = frozenset(str(s) for s in FINAL_STATUSES)
 
 
 # Statuses before any carrier scan (the shop printed a label, the courier has the order): a parcel in one has not

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, literal
@@ -93,15 +94,15 @@ def text_match_name(pattern: str) -> str:
     return "tracker_match_" + hashlib.sha1(pattern.encode()).hexdigest()[:12]
 
 
+def text_matcher(pattern: str) -> Callable[[str | None], bool]:
+    """text_match's meaning in Python: whether a text matches the pattern (None never does)."""
+    search = re.compile(pattern).search
+    return lambda text: text is not None and search(text) is not None
+
+
 def register_text_match(dbapi_connection: Any, pattern: str) -> None:
     """Make text_match(column, pattern) callable on this SQLite connection."""
-    search = re.compile(pattern).search
-    dbapi_connection.create_function(
-        text_match_name(pattern),
-        1,
-        lambda text: text is not None and search(text) is not None,
-        deterministic=True,
-    )
+    dbapi_connection.create_function(text_match_name(pattern), 1, text_matcher(pattern), deterministic=True)
 
 
 @compiles(text_match, "sqlite")

@@ -16,7 +16,6 @@ In the evaluation's transaction: a failed evaluation leaves marks and hits as th
 from __future__ import annotations
 
 import hashlib
-import re
 
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Connection
@@ -30,6 +29,7 @@ from tracker.flags.candidates import (
     text_regex,
 )
 from tracker.flags.rulesql import Context
+from tracker.flags.sqlfuncs import text_matcher
 from tracker.flags.temp import MARKED
 from tracker.storage import rollups
 from tracker.storage.db import driver_connection
@@ -70,14 +70,14 @@ def refresh_text_hits(conn: Connection, ctx: Context, *, marked: int | None) -> 
 
 
 def _sqlite_hits_by_text(conn: Connection, pattern: str) -> None:
-    """SQLite: every open parcel's text matched once per distinct (status, text), in Python with the pattern
-    the SQL match function holds (sqlfuncs.register_text_match), and the parcels of each matching pair kept.
-    Read through the driver: as SQLAlchemy rows, the pairs of a large table cost more than their match."""
-    search = re.compile(pattern).search
+    """SQLite: every open parcel's text matched once per distinct (status, text), in Python by the SQL match
+    function's own matcher (sqlfuncs.text_matcher), and the parcels of each matching pair kept. Read through
+    the driver: as SQLAlchemy rows, the pairs of a large table cost more than their match."""
+    matches = text_matcher(pattern)
     excluded = frozenset(not_raised_by_text())
     raw = driver_connection(conn)
     scan = str(open_text_pairs().compile(dialect=conn.dialect))  # no parameters: its terms are literals
-    matching = [(status, said) for status, said in raw.execute(scan) if status not in excluded and search(said)]
+    matching = [(status, said) for status, said in raw.execute(scan) if status not in excluded and matches(said)]
     if matching:
         keep = insert(TEXT_HIT).from_select(["parcel_id"], open_parcels_with_text())
         conn.execute(keep, [{"status": status, "text": said} for status, said in matching])
