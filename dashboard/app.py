@@ -32,12 +32,12 @@ try:
     # a config file that does not validate (an edit while the board runs is read within a minute), a bad
     # database URL, an unreachable server or a missing SQLite file: one line, before anything reads them
     lang_problems = keep_language()  # ?lang=en: a reload or a shared link keeps the language
+    signed_in = logged_in()  # first: the board names who is signed in (open on localhost: the local user)
     b = board()
     _ = b.engine  # opening it is the check (a bare expression would be shown: Streamlit magic)
 except TrackerError as exc:
     st.error(streamlit_md(str(exc)))
     st.stop()
-signed_in = logged_in()
 views = [
     st.Page("views/overview.py", title=b.t("nav_overview"), url_path="overview", default=True),
     st.Page("views/queue.py", title=b.t("nav_queue"), url_path="queue"),

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from dashboard.context import Board, board, precise_now, settings
+from dashboard.context import LANG_KEY, Board, board, precise_now, settings
 from dashboard.i18n import LANGS, error_text, t, value_label
 from tracker.auth import LoginAttempt, LoginPolicy, lockout_until, verify_password
 from tracker.errors import TrackerError
@@ -101,11 +101,12 @@ def login_form() -> None:
 def sidebar(b: Board) -> None:
     """Language switch, waybill/order search (from every page), who is logged in."""
     with st.sidebar:
+        st.session_state["lang"] = b.lang  # the widget shows the session's language (LANG_KEY), set before it
         st.selectbox(
             b.t("language"),
             LANGS,
-            index=LANGS.index(b.lang),
             key="lang",
+            on_change=_language_chosen,
             format_func=lambda code: {"zh": "中文", "en": "English"}[code],
         )
         with st.form("search", clear_on_submit=False, border=False):
@@ -413,19 +414,26 @@ def set_query_params(b: Board, params: dict[str, str]) -> None:
     st.query_params.from_dict(link_params(b, **params))
 
 
+def _language_chosen() -> None:
+    """The sidebar's language picked: kept under LANG_KEY (the widget's own key is dropped by Streamlit when
+    the board moves to another page by st.switch_page, e.g. a waybill clicked in a table)."""
+    st.session_state[LANG_KEY] = st.session_state["lang"]
+
+
 def keep_language() -> list[data.ParamProblem]:
     """The language lives in the URL: ?lang=en (absent: the configured default), so a reload, a bookmark or
     a shared link opens in it. A ?lang that differs from what this session last put there (a new session,
     a link) wins over the session; then the URL is made to say the session's language (page changes clear
-    it). Returns a wrong ?lang as a problem to name."""
+    it). Returns a wrong ?lang as a problem to name. The session's language is LANG_KEY's, not the sidebar
+    widget's: Streamlit forgets a widget's value on a page change made in code (st.switch_page)."""
     default = settings().board.language
     url = st.query_params.get("lang")
     problems = []
     if url in LANGS and url != st.session_state.get("_lang_url"):
-        st.session_state["lang"] = url
+        st.session_state[LANG_KEY] = url
     elif url not in (None, *LANGS):
         problems.append(data.ParamProblem("lang", str(url), "param_choice"))
-    lang = st.session_state.get("lang", default)
+    lang = st.session_state.get(LANG_KEY, default)
     if lang != default:
         if url != lang:
             st.query_params["lang"] = lang

@@ -28,6 +28,8 @@ def settings() -> Settings:
     return _settings(os.environ.get("TRACKER_CONFIG_DIR"), os.environ.get("TRACKER_DATABASE_URL"))
 
 
+LANG_KEY = "_lang"  # the session's language (components.keep_language; the sidebar widget writes it)
+
 @dataclass(frozen=True)
 class Board:
     settings: Settings
@@ -95,7 +97,7 @@ def board() -> Board:
     s = settings()
     return Board(
         settings=s,
-        lang=st.session_state.get("lang", s.board.language),
+        lang=st.session_state.get(LANG_KEY, s.board.language),
         user=st.session_state.get("user", ""),
         role=st.session_state.get("role", ""),
         now=clock(),

@@ -15,6 +15,7 @@ from dashboard.components import (
     lazy_fold,
     lazy_tabs,
     ledger_link,
+    link_params,
     parcel_link,
     plain,
     queue_link,
@@ -64,7 +65,7 @@ def deadline_line(b, r: dict) -> str:
 
 def open_queue(**params) -> None:
     st.session_state["ov_clicks"] = st.session_state.get("ov_clicks", 0) + 1
-    st.switch_page(QUEUE_PAGE, query_params={k: str(v) for k, v in params.items() if v is not None})
+    st.switch_page(QUEUE_PAGE, query_params=link_params(b, **params))  # the language rides along
 
 
 by_kind = b.read("open_by", column="kind")
