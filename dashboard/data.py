@@ -849,7 +849,7 @@ def reconciliation(engine: Engine, *, tz: str) -> list[dict[str, Any]]:
     return [
         {
             "courier": x.courier,
-            "filed": x.filed,
+            "filed_in_all": x.filed,  # every claim filed: outstanding, paid or rejected
             "paid": x.paid_n,
             "rejected": x.rejected_n,
             "claimed_amount": x.expected,

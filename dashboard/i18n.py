@@ -248,6 +248,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "resolved_at": ("解决时间", "Resolved"),
     "filing_closes_at": ("申请截止", "Filing closes"),
     "filed": ("已提交", "Filed"),
+    "filed_in_all": ("累计提交", "Filed in all"),  # reconciliation: still filed, paid and rejected together
     "paid": ("已赔付", "Paid"),
     "rejected": ("已驳回", "Rejected"),
     "claimed_amount": ("索赔金额", "Claimed"),

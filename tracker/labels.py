@@ -75,21 +75,21 @@ KINDS: dict[str, tuple[str, str]] = {
 
 # flag, claim and alert states and the two levels: the board's words (a packet says the same)
 STATES: dict[str, tuple[str, str]] = {
-    "open": ("待处理", "open"),
-    "acknowledged": ("已确认", "acknowledged"),
-    "resolved": ("已解决", "resolved"),
-    "draft": ("草稿", "draft"),
-    "needs_config": ("缺参数", "needs config"),
-    "filed": ("已提交", "filed"),
-    "paid": ("已赔付", "paid"),
-    "rejected": ("已驳回", "rejected"),
-    "expired": ("已过期", "expired"),
-    "withdrawn": ("已撤回", "withdrawn"),
-    "pending": ("待发送", "pending"),
-    "held": ("暂缓", "held"),
-    "sent": ("已发送", "sent"),
-    "failed": ("失败", "failed"),
-    "cancelled": ("已取消", "cancelled"),
+    "open": ("待处理", "Open"),
+    "acknowledged": ("已确认", "Acknowledged"),
+    "resolved": ("已解决", "Resolved"),
+    "draft": ("草稿", "Draft"),
+    "needs_config": ("缺参数", "Missing inputs"),
+    "filed": ("已提交", "Filed"),
+    "paid": ("已赔付", "Paid"),
+    "rejected": ("已驳回", "Rejected"),
+    "expired": ("已过期", "Expired"),
+    "withdrawn": ("已撤回", "Withdrawn"),
+    "pending": ("待发送", "Pending"),
+    "held": ("暂缓", "Held"),
+    "sent": ("已发送", "Sent"),
+    "failed": ("失败", "Failed"),
+    "cancelled": ("已取消", "Cancelled"),
 }
 
 # a flag's level (severity), as the board, the listings and the demo's summary name it
@@ -197,9 +197,9 @@ TIMERS: dict[str, tuple[str, str]] = {
     "negotiation": ("未收到货维权协商", "Not-received complaint negotiation"),
 }
 TIMER_STATES: dict[str, tuple[str, str]] = {
-    "open": ("进行中", "open"),
-    "closed": ("已过期", "closed"),
-    "extended": ("已顺延", "extended"),  # a negotiation moved by an amount change in its last part
+    "open": ("进行中", "Open"),
+    "closed": ("已过期", "Closed"),
+    "extended": ("已顺延", "Extended"),  # a negotiation moved by an amount change in its last part
 }
 
 

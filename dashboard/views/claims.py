@@ -206,6 +206,6 @@ st.subheader(b.t("reconciliation"))
 table(
     b,
     b.read("reconciliation", tz=b.settings.timezone),
-    ["courier", "filed", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid", "over_paid"],
+    ["courier", "filed_in_all", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid", "over_paid"],
     key="reconciliation",
 )

@@ -162,13 +162,13 @@ def test_listings_name_codes_in_words_as_xlsx_and_as_a_table(settings: Settings)
     assert flags.exit_code == 0, flags.output
     assert [row[:7] for row in _table(flags.output)[:2]] == [
         ["ID", "Waybill", "Courier", "Kind", "Severity", "State", "Opened"],
-        ["1", "78312345678902", "ZTO Express", "Lost", "Escalated", "open", "2026-11-01 10:00"],
+        ["1", "78312345678902", "ZTO Express", "Lost", "Escalated", "Open", "2026-11-01 10:00"],
     ]
     claims = RUN.invoke(app, ["claims", "list"])
     assert claims.exit_code == 0, claims.output
     assert [row[1:7] for row in _table(claims.output)[:2]] == [
         ["Waybill", "Courier", "Claim type", "Scenario", "State", "Amount"],
-        ["78312345678902", "ZTO Express", "Goods lost", "Standard", "draft", "899.00"],
+        ["78312345678902", "ZTO Express", "Goods lost", "Standard", "Draft", "899.00"],
     ]
     parcels = RUN.invoke(app, ["parcels"])
     assert [row[:3] + row[9:10] for row in _table(parcels.output)[:2]] == [

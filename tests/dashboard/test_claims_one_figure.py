@@ -76,7 +76,7 @@ def test_board_cli_and_digest_show_the_same_claimable_money_and_reconciliation(l
     recon = next(d.value for d in at.dataframe if "少赔金额" in d.value.columns)
     names = {cfg.name: slug for slug, cfg in settings.couriers.items()}
     board_recon = {
-        names[r["快递"]]: (int(r["已提交"]), money(r["索赔金额"]), money(r["赔付金额"]), money(r["少赔金额"]))
+        names[r["快递"]]: (int(r["累计提交"]), money(r["索赔金额"]), money(r["赔付金额"]), money(r["少赔金额"]))
         for r in recon.to_dict("records")
     }
 

@@ -32,7 +32,7 @@ def test_every_flag_kind_and_state_has_labels():
     assert set(FlagKind) <= set(KINDS)
     assert {*FlagState, *ClaimState, *AlertState} <= set(STATES) and set(Severity) <= set(SEVERITIES)
     assert kind_label("stale", "zh") == "物流不更新" and kind_label("stale", "en") == "Stale"
-    assert state_label("filed", "en") == "filed"
+    assert state_label("filed", "en") == "Filed"
 
 
 def test_labels_fill_placeholders_and_unknown_keys_show_themselves():

@@ -217,7 +217,8 @@ def _claims_line(claims: tuple[ClaimFacts, ...], language: str, tz: ZoneInfo, *,
         return f"{w['claim']}: {w['claim_none_return' if is_return else 'claim_none']}"
     parts = []
     for claim in claims:
-        text = f"{labels.claim_type_label(claim.claim_type, language)} {labels.state_label(claim.state, language)}"
+        state = labels.state_label(claim.state, language)  # in the line's words: "Goods lost draft"
+        text = f"{labels.claim_type_label(claim.claim_type, language)} {state if language == 'zh' else state.lower()}"
         if claim.amount is not None:
             text += f" {claim.amount:.2f} {claim.currency}"
         if claim.filing_closes_at is not None:
