@@ -388,16 +388,29 @@ def totals_cmd(
     app = ctx_app(ctx)
     at = resolve_now(now, app.settings)
     money = claimable(app.engine, now=at)
-    rows: list[dict[str, Any]] = [{"state": CLAIMABLE, "claims": money.count, "amount": money.amount}]
+    # claimable money counts only claims with an amount (claims.claimable); a state's sum leaves out the claims
+    # without one, counted beside it
+    rows: list[dict[str, Any]] = [
+        {"state": CLAIMABLE, "claims": money.count, "amount": money.amount, "without_amount": 0}
+    ]
     rows += [
-        {"state": r["state"], "claims": r["n"], "amount": r["amount"]} for r in totals_by_state(app.engine, now=at)
+        {"state": r["state"], "claims": r["n"], "amount": r["amount"], "without_amount": r["unknown"]}
+        for r in totals_by_state(app.engine, now=at)
     ]
     if fmt is Format.table:
         # the other states are named by emit, as in every table
         words = {CLAIMABLE: "Claimable (drafts still in their filing window)"}
         rows = [{**r, "state": words.get(r["state"], r["state"])} for r in rows]
-        rows = [{**r, "amount": format_money(r["amount"], app.settings.currency)} for r in rows]
-    emit(rows, ["state", "claims", "amount"], fmt, tz=app.settings.tz)
+        rows = [
+            {
+                **r,
+                "amount": "unknown"
+                if r["claims"] == r["without_amount"] > 0
+                else format_money(r["amount"], app.settings.currency),
+            }
+            for r in rows
+        ]
+    emit(rows, ["state", "claims", "amount", "without_amount"], fmt, tz=app.settings.tz)
 
 
 @claims_app.command("reconcile", help="Expected vs paid vs outstanding per courier and month.")

@@ -44,11 +44,16 @@ def state_at(now: datetime | None) -> Any:
 
 
 def totals_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Claims and their amounts per state (`state`, `n`, `amount`), the states read at `now` when given."""
+    """Claims and their amounts per state (`state`, `n`, `amount`), the states read at `now` when given, and
+    `unknown`: how many of them have no amount yet (a claim missing an input, 缺参数): the sum is of the
+    others, never a missing amount taken as 0."""
     state = state_at(now)
     query = (
         select(
-            state.label("state"), func.count().label("n"), func.coalesce(func.sum(CLAIM.c.amount), 0).label("amount")
+            state.label("state"),
+            func.count().label("n"),
+            func.coalesce(func.sum(CLAIM.c.amount), 0).label("amount"),
+            unknown_amounts().label("unknown"),
         )
         .group_by(state)
         .order_by(state)
@@ -57,4 +62,10 @@ def totals_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict
         rows = [dict(r._mapping) for r in conn.execute(query)]
     for r in rows:
         r["amount"] = Decimal(str(r["amount"])).quantize(CENT)
+        r["unknown"] = int(r["unknown"] or 0)
     return rows
+
+
+def unknown_amounts() -> Any:
+    """SQL: how many of the claims read have no amount (left out of any sum of amounts)."""
+    return func.sum(case((CLAIM.c.amount.is_(None), 1), else_=0))

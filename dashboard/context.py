@@ -30,6 +30,7 @@ def settings() -> Settings:
 
 LANG_KEY = "_lang"  # the session's language (components.keep_language; the sidebar widget writes it)
 
+
 @dataclass(frozen=True)
 class Board:
     settings: Settings

@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, Engine, and_, case, func, literal, literal_colum
 from sqlalchemy.sql import ColumnElement, Select
 
 from claims.claimable import UNFILED_STATES, days_left
-from claims.money import claimable_where, state_at
+from claims.money import claimable_where, state_at, unknown_amounts
 from tracker.alerts.store import state_is
 from tracker.auth import LoginAttempt
 from tracker.flags import next_action
@@ -790,14 +790,21 @@ def claims_page(
     return _rows(engine, query.limit(limit).offset(offset))
 
 
-def claims_total(engine: Engine, *, f: LedgerFilter | None = None, now: datetime | None = None) -> dict[str, Decimal]:
-    """The money of every claim the ledger lists for `f` (all pages): amounts claimed and amounts paid."""
+def claims_total(engine: Engine, *, f: LedgerFilter | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The money of every claim the ledger lists for `f` (all pages): amounts claimed and amounts paid, and
+    how many of those claims have no amount yet (`unknown`: left out of the sum, not counted as 0)."""
     f = _ledger(f, None, None)
     src = CLAIM.join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id) if f.text else CLAIM
-    query = select(func.coalesce(func.sum(CLAIM.c.amount), 0), func.coalesce(func.sum(CLAIM.c.paid_amount), 0))
+    query = select(
+        func.coalesce(func.sum(CLAIM.c.amount), 0), func.coalesce(func.sum(CLAIM.c.paid_amount), 0), unknown_amounts()
+    )
     with engine.connect() as conn:
-        amount, paid = conn.execute(query.select_from(src).where(*_ledger_where(f, now))).one()
-    return {"amount": Decimal(str(amount)).quantize(CENT), "paid_amount": Decimal(str(paid)).quantize(CENT)}
+        amount, paid, unknown = conn.execute(query.select_from(src).where(*_ledger_where(f, now))).one()
+    return {
+        "amount": Decimal(str(amount)).quantize(CENT),
+        "paid_amount": Decimal(str(paid)).quantize(CENT),
+        "unknown": int(unknown or 0),
+    }
 
 
 # money per courier on the overview: state -> (the ledger's state filter, the money column it sums)

@@ -351,6 +351,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "closes_within": ("几天内截止(待提交, 0 = 不限)", "Closing within days (to file; 0 = any)"),
     "claimable_state": ("可索赔(草稿, 申报期未过)", "Claimable (drafts in their window)"),
     "ledger_total": ("索赔金额合计 {amount} · 已赔付合计 {paid}", "Claimed {amount} in all · paid {paid}"),
+    # claims without an amount yet (缺参数): named beside a sum, never counted in it as 0
+    "amount_unknown": ("金额未知", "amount unknown"),
+    "amounts_unknown_n": ("另有 {n} 件金额未知, 未计入", "{n} more without an amount, not counted"),
     "missing": ("缺少的数据", "Missing"),
 }
 

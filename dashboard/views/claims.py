@@ -40,7 +40,12 @@ cols = st.columns(max(1, len(summary)))
 for col, r in zip(cols, summary, strict=False):
     # the claims' own amounts, said so: a paid state's figure is what was claimed, not what came in (the ledger's
     # line below says both); a second figure, not a change, so no arrow
-    claimed = f"{b.t('claimed_amount')} {yuan(r['amount'])}"
+    if r["unknown"] == r["n"]:  # none of them has an amount yet (缺参数): unknown, not ¥0.00
+        claimed = f"{b.t('claimed_amount')} {b.t('amount_unknown')}"
+    else:
+        claimed = f"{b.t('claimed_amount')} {yuan(r['amount'])}"
+        if r["unknown"]:
+            claimed += f" ({b.t('amounts_unknown_n', n=r['unknown'])})"
     col.metric(state_label(r["state"], b.lang), r["n"], claimed, delta_color="off", delta_arrow="off")
 
 given, problems = LedgerFilter.parse(st.query_params.to_dict(), max_text=b.settings.board.max_param_length)
@@ -114,7 +119,13 @@ if f.params() != given.params():
 total = b.read("claims_count", f=f, now=b.now)
 claims_download(b, total=total, f=f)  # every claim the filters select, not only this page
 sums = b.read("claims_total", f=f, now=b.now)
-st.caption(b.t("ledger_total", amount=yuan(sums["amount"]), paid=yuan(sums["paid_amount"])))
+# claims without an amount yet are named, never added as ¥0.00: all of them unknown, the sum is unknown
+every_unknown = 0 < sums["unknown"] == total
+claimed_sum = b.t("amount_unknown") if every_unknown else yuan(sums["amount"])
+total_line = b.t("ledger_total", amount=claimed_sum, paid=yuan(sums["paid_amount"]))
+if sums["unknown"] and not every_unknown:
+    total_line += f" · {b.t('amounts_unknown_n', n=sums['unknown'])}"
+st.caption(total_line)
 offset = pager(b, total, key="c_page")
 rows = b.read("claims_page", f=f, now=b.now, limit=b.settings.board.page_size, offset=offset)
 for r in rows:

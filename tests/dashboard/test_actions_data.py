@@ -81,6 +81,7 @@ def test_ledger_filter_and_money_per_courier(seeded, now):
     assert data.claims_total(engine, f=LedgerFilter(courier="sf", state="claimable"), now=now) == {
         "amount": Decimal("234.00"),
         "paid_amount": Decimal("0.00"),
+        "unknown": 0,
     }
     soon = LedgerFilter(closes_within_days=3)
     assert [r["waybill"] for r in data.claims_page(engine, f=soon, now=now)] == ["SF1001"]

@@ -110,3 +110,31 @@ def test_board_cli_and_digest_show_the_same_claimable_money_and_reconciliation(l
     assert board_recon == {c: tuple(t) for c, t in per_courier.items()}
     assert board_recon["ems"] == (4, Decimal("445.00"), Decimal("92.00"), Decimal("8.00"))
     assert ("ems", "2026-11") in months and ("ems", "2026-10") in months  # filed 01:30 on 1 Nov, Shanghai
+
+
+def test_a_claim_without_an_amount_is_named_never_summed_as_zero(ledger_db, now):
+    """ZTO12 needs an input before it has an amount (缺参数): the ledger's state figure says its amount is
+    unknown, the ledger's total filtered to it says so instead of ¥0.00, the unfiltered total names it beside
+    the sum, and `tracker claims totals` counts it beside the state's sum."""
+    at = login()
+    at.switch_page("views/claims.py").run()
+    assert not at.exception, at.exception
+    (missing,) = [m for m in at.metric if m.label == "缺参数"]
+    assert (missing.value, missing.delta) == ("1", "索赔金额 金额未知")
+    (drafts,) = [m for m in at.metric if m.label == "草稿"]
+    assert "金额未知" not in drafts.delta  # every draft here has its amount
+    totals = [c.value for c in at.caption if c.value.startswith("索赔金额合计")]
+    assert totals and totals[0].endswith("· 另有 1 件金额未知, 未计入"), totals
+
+    at.query_params["state"] = "needs_config"
+    at.run()
+    assert not at.exception, at.exception
+    totals = [c.value for c in at.caption if c.value.startswith("索赔金额合计")]
+    assert totals == ["索赔金额合计 金额未知 · 已赔付合计 ¥0.00"], totals
+
+    (row,) = [r for r in cli_json("claims", "totals", "--now", now.isoformat()) if r["state"] == "needs_config"]
+    assert (row["claims"], Decimal(row["amount"]), row["without_amount"]) == (1, Decimal("0.00"), 1)
+    table = RUN.invoke(app, ["claims", "totals", "--now", now.isoformat()])
+    assert table.exit_code == 0, table.output
+    (line,) = [x for x in table.output.splitlines() if "unknown" in x]
+    assert "0.00" not in line, table.output
