@@ -115,3 +115,24 @@ def test_alerts_over_a_robots_cap_wait_for_the_next_run(
     db.dispose()
     assert posts == [2, 2]  # the agents' first alert and a bundle of the rest; then the leads' two
     assert waiting == 0
+
+
+def test_the_boards_own_log_has_no_cap(plain_settings: Settings) -> None:
+    """The `board` channel reaches no robot: every due alert of every group it serves is recorded in one
+    run, one by one (the demo left the agents' alerts pending behind the leads' 15)."""
+    alerts = plain_settings.alerts
+    log = alerts.channels["ding"].model_copy(update={"type": "board", "url_env": None, "secret_env": None})
+    groups = {name: alerts.groups[name].model_copy(update={"channels": ["log"]}) for name in ("agents", "leads")}
+    config = alerts.model_copy(
+        update={"groups": {**alerts.groups, **groups}, "channels": {**alerts.channels, "log": log}}
+    )
+    cap = log.max_per_run
+    due = [_row(i, "leads", "log") for i in range(2 * cap)] + [_row(100 + i, "agents", "log") for i in range(2 * cap)]
+    deliveries = group_deliveries(due, config)
+    assert sorted(i for d in deliveries for i in d.ids) == sorted(r["id"] for r in due)
+    assert all(len(d.ids) == 1 for d in deliveries)  # none bundled
+    # a robot channel keeps its cap beside it
+    ding = [_row(500 + i, "agents", "ding") for i in range(2 * cap)]
+    agents = config.groups["agents"].model_copy(update={"channels": ["log", "ding"]})
+    config = config.model_copy(update={"groups": {**config.groups, "agents": agents}})
+    assert len([d for d in group_deliveries(due + ding, config) if d.channel == "ding"]) == cap

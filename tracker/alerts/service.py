@@ -7,8 +7,8 @@ run_alerts
   ├─ store.cancel_for_resolved_flags
   └─ deliver: due rows per (recipient, channel); held rows go as one digest, and more than a
      channel's `max_per_run` as one bundle, at most `max_per_run` messages per channel (the rest wait
-     for the next run); channels.send with retries; a failure is stored as `failed` with attempts and a
-     later due_at (backoff), never dropped.
+     for the next run; the board's own log has no cap); channels.send with retries; a failure is stored
+     as `failed` with attempts and a later due_at (backoff), never dropped.
 """
 
 from __future__ import annotations
@@ -220,11 +220,13 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
     one by one, the rest bundled once the channel would exceed `max_per_run`. The cap is per channel (one
     robot, whichever groups it serves) and counts every message, each part of a split bundle too (robots take
     20 messages a minute); rows over it are left due for the next run. The room goes group by group, in the
-    order of each group's oldest due row (rows come in due order), not row by row across the groups."""
+    order of each group's oldest due row (rows come in due order), not row by row across the groups. The
+    `board` channel (the board's alert log, nothing sent out) has no cap: its rows are recorded one by one."""
     by_target: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         by_target.setdefault((row["recipient"], row["channel"]), []).append(row)
-    left = {name: channel.max_per_run for name, channel in config.channels.items()}
+    # the board's own alert log reaches no robot: no cap (every due row is recorded in this run)
+    left = {name: channel.max_per_run for name, channel in config.channels.items() if channel.type != "board"}
     out: list[Delivery] = []
     for (recipient, channel_name), group_rows in by_target.items():
         channel = config.channels.get(channel_name)
@@ -232,7 +234,7 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
         if channel is None or group is None:
             log.warning("alert for %s/%s: channel or group no longer configured", recipient, channel_name)
             continue
-        room = left[channel_name]
+        room = left.get(channel_name, len(group_rows))
         held = [r for r in group_rows if _is_held(r)]
         single = [r for r in group_rows if not _is_held(r)]
         if len(held) == 1:
@@ -245,7 +247,8 @@ def group_deliveries(rows: list[dict[str, Any]], config: AlertsConfig) -> list[D
             single, extra = single[:keep], single[keep:]
         room -= len(single)
         many_chunks = _chunks(extra, channel.max_bytes)[: max(room, 0)]
-        left[channel_name] = room - len(many_chunks)
+        if channel_name in left:
+            left[channel_name] = room - len(many_chunks)
         fmt = FORMATS[channel.type]
         for kind, chunks in (("held", held_chunks), ("many", many_chunks)):
             for chunk in chunks:

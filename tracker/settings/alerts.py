@@ -39,6 +39,7 @@ class AlertChannel(_Strict):
     max_bytes: PositiveInt | None = None  # message size limit (WeCom markdown: 4096 bytes)
     # robots take 20 messages/minute: at most this many messages a run to the channel, whichever groups it
     # serves, each part of a split bundle counted; more due go as one bundle, what does not fit waits
+    # (not for type board: the board's alert log reaches no robot, every due alert is recorded at once)
     max_per_run: PositiveInt = 15
 
     @model_validator(mode="after")
