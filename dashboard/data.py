@@ -5,7 +5,7 @@ tests call them directly; the Streamlit shell wraps them with st.cache_data (see
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -307,14 +307,17 @@ class QueueFilter:
 
     @classmethod
     def parse(
-        cls, params: dict[str, Any], *, max_age_hours: int, max_text: int
+        cls, params: dict[str, Any], *, max_age_hours: int, max_text: int, couriers: Collection[str] | None = None
     ) -> tuple[QueueFilter, list[ParamProblem]]:
         """From URL query parameters (unknown keys ignored): a wrong value is dropped and named in the
         problems (never an exception): age a whole number in 0..max_age_hours, kind and state known
-        values, texts at most `max_text` characters without control characters."""
+        values, the courier one of `couriers` (the configured slugs) when given, texts at most `max_text`
+        characters without control characters."""
         kw: dict[str, Any] = {}
         problems: list[ParamProblem] = []
         choices = {"kind": {str(k) for k in FlagKind}, "state": {"unresolved", *(str(s) for s in FlagState)}}
+        if couriers is not None:
+            choices["courier"] = set(couriers)
         for f in fields(cls):
             value = params.get(f.name)
             if value in (None, ""):
@@ -663,9 +666,10 @@ class LedgerFilter:
 
     @classmethod
     def parse(
-        cls, params: dict[str, Any], *, max_text: int, max_days: int = 366
+        cls, params: dict[str, Any], *, max_text: int, max_days: int = 366, couriers: Collection[str] | None = None
     ) -> tuple[LedgerFilter, list[ParamProblem]]:
-        """From URL query parameters (unknown keys ignored): a wrong value is dropped and named, never raised."""
+        """From URL query parameters (unknown keys ignored): a wrong value is dropped and named, never raised
+        (the courier must be one of `couriers`, the configured slugs, when given)."""
         kw: dict[str, Any] = {}
         problems: list[ParamProblem] = []
         for f in fields(cls):
@@ -679,6 +683,8 @@ class LedgerFilter:
                     continue
                 kw[f.name] = int(value)
             elif f.name == "state" and value not in {CLAIMABLE, *(str(s) for s in ClaimState)}:
+                problems.append(ParamProblem(f.name, value, "param_choice"))
+            elif f.name == "courier" and couriers is not None and value not in couriers:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
             elif len(value) > max_text or _CONTROL.search(value):
                 problems.append(ParamProblem(f.name, value, "param_text", max_text))

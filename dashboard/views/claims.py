@@ -48,7 +48,9 @@ for col, r in zip(cols, summary, strict=False):
             claimed += f" ({b.t('amounts_unknown_n', n=r['unknown'])})"
     col.metric(state_label(r["state"], b.lang), r["n"], claimed, delta_color="off", delta_arrow="off")
 
-given, problems = LedgerFilter.parse(st.query_params.to_dict(), max_text=b.settings.board.max_param_length)
+given, problems = LedgerFilter.parse(
+    st.query_params.to_dict(), max_text=b.settings.board.max_param_length, couriers=b.settings.couriers
+)
 bad_params(b, problems)
 
 

@@ -28,7 +28,10 @@ b = board()
 st.title(b.t("nav_queue"))
 
 params, problems = QueueFilter.parse(
-    st.query_params.to_dict(), max_age_hours=b.settings.board.max_age_hours, max_text=b.settings.board.max_param_length
+    st.query_params.to_dict(),
+    max_age_hours=b.settings.board.max_age_hours,
+    max_text=b.settings.board.max_param_length,
+    couriers={*b.settings.couriers, *b.read("distinct_values", ttl=300, column="courier")},  # the filter's choices
 )
 bad_params(b, problems)
 ANY = ""

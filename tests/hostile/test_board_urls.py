@@ -80,3 +80,23 @@ def test_sidebar_search_with_a_nul_byte_or_a_huge_text_finds_nothing(board_db) -
         at.sidebar.button[0].click().run()
         assert not at.exception, at.exception
         assert [w.value for w in at.sidebar.warning] == ["没有找到包裹"]
+
+
+def test_a_courier_no_one_configured_is_named_not_filtered_on(board_db) -> None:
+    """?courier=xyz used to filter silently to 0 rows (and the turning-stale list printed `快递: xyz`): it is
+    named as ignored, and the page lists what it would without it; the ledger does the same."""
+    at = _login()
+    at.query_params.update({"courier": "xyz"})
+    at.switch_page("views/queue.py").run()
+    assert not at.exception
+    assert any("courier=xyz" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("共 3 条" in c.value for c in at.caption)  # every open flag of the seed, not 0
+    at.query_params.update({"courier": "xyz", "turning_stale": "1"})
+    at.run()
+    assert not at.exception
+    assert not any("xyz" in c.value for c in at.caption)
+    at.query_params.clear()
+    at.query_params.update({"courier": "xyz"})
+    at.switch_page("views/claims.py").run()
+    assert not at.exception
+    assert any("courier=xyz" in w.value for w in at.warning), [w.value for w in at.warning]
