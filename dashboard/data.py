@@ -964,6 +964,7 @@ def alerts_page(
         ALERT.c.state,
         ALERT.c.attempts,
         ALERT.c.error,
+        ALERT.c.parcel_id,  # the waybill cell opens it (a digest names no parcel)
         PARCEL.c.waybill,
     ).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
     if state:

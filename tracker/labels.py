@@ -423,9 +423,9 @@ def _level(value: str, lang: str) -> str:
     """An alert level: warn | escalate | digest | step<n>, with /r<n> for a reminder."""
     base, _, reminder = value.partition("/r")
     if base.startswith("step") and base[4:].isdigit():
-        text = f"第 {base[4:]} 步" if lang == "zh" else f"step {base[4:]}"
+        text = f"第 {base[4:]} 步" if lang == "zh" else f"Step {base[4:]}"
     elif base == "digest":
-        text = "每日汇总" if lang == "zh" else "daily digest"
+        text = "每日汇总" if lang == "zh" else "Daily digest"
     else:
         text = pick(SEVERITIES, base, lang)
     if reminder.isdigit():

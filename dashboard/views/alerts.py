@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.components import pager, table
+from dashboard.components import pager, parcel_table
 from dashboard.context import board
 from dashboard.i18n import state_label
 from tracker.status import AlertState
@@ -21,9 +21,11 @@ offset = pager(b, total, key="a_page")
 rows = b.read(
     "alerts_page", state=state or None, limit=b.settings.board.page_size, offset=offset, max_attempts=attempts
 )
-table(
+if rows:
+    st.caption(b.t("click_waybill"))
+parcel_table(  # a waybill clicked opens its parcel; first, as in the queue (a phone shows it without scrolling)
     b,
     rows,
-    ["created_at", "sent_at", "channel", "recipient", "level", "waybill", "subject", "state", "attempts", "error"],
+    ["waybill", "created_at", "sent_at", "channel", "recipient", "level", "subject", "state", "attempts", "error"],
     key="alerts_table",
 )

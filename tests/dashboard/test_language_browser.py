@@ -1,5 +1,5 @@
 """English stays English when the board moves a lead to another page in code (st.switch_page): a waybill
-clicked in the queue's table, the sidebar search, a bar clicked on the overview. Streamlit forgets a widget's
+clicked in the queue's table or the alert log, the sidebar search, a bar clicked on the overview. Streamlit forgets a widget's
 value on such a page change, and the board used to fall back to Chinese there (the sidebar's language
 picker was where the language lived). The sidebar names who is signed in from the first page on.
 
@@ -59,6 +59,22 @@ def test_english_survives_the_jumps_the_board_makes(open_server):  # noqa: F811
             sidebar = page.get_by_test_id("stSidebar")
             sidebar.get_by_label(t("search", "en")).fill("SF1001")
             sidebar.get_by_role("button", name=t("search_button", "en")).click()
+            page.wait_for_url("**/parcel?**", timeout=30_000)
+            rendered(page, TABLE)
+            _english(page)
+
+            # a waybill clicked in the alert log opens its parcel too, in English (a digest's row names none)
+            page.goto(f"{open_server}/alerts?lang=en")
+            rendered(page, TABLE)
+            grid = page.get_by_test_id("stDataFrame").first
+            lines = grid.locator("table tr")  # the grid's text for assistive technology: the header, then the rows
+            expect(lines.nth(1)).to_be_attached(timeout=30_000)  # filled in after the grid is drawn
+            row = next(i for i in range(lines.count() - 1) if lines.nth(i + 1).locator("td").first.inner_text().strip())
+            box = grid.bounding_box()
+            y = box["y"] + 35 * (row + 1) + 17  # rows 35 px high under a 35 px header
+            page.mouse.move(box["x"] + 30, y)  # the waybill is the first column (no tick column here)
+            page.wait_for_timeout(300)
+            page.mouse.click(box["x"] + 30, y)
             page.wait_for_url("**/parcel?**", timeout=30_000)
             rendered(page, TABLE)
             _english(page)
