@@ -26,6 +26,7 @@ from tracker.storage.repo import record_audit
 QUEUE_PAGE = "views/queue.py"
 PARCEL_PAGE = "views/parcel.py"
 LEDGER_PAGE = "views/claims.py"
+ALERTS_PAGE = "views/alerts.py"
 # how every st.date_input shows its day (2026-11-23, as the tables show dates). Streamlit has no locale for
 # its calendar: the month and weekday names in the picker stay English (streamlit/streamlit#12699).
 DATE_FORMAT = "YYYY-MM-DD"
@@ -167,6 +168,11 @@ def queue_link(b: Board, label: str, **params: Any) -> None:
     """A link to the exception queue filtered by `params` (they become URL query parameters); `label` is
     Markdown: any value from outside in it goes through streamlit_md first."""
     st.page_link(QUEUE_PAGE, label=label, query_params=link_params(b, **params))
+
+
+def alerts_link(b: Board, label: str, **params: Any) -> None:
+    """A link to the alert log filtered by `params` (state, day=today); `label` is Markdown."""
+    st.page_link(ALERTS_PAGE, label=label, query_params=link_params(b, **params))
 
 
 def plain(b: Board, value: Any, column: str = "") -> Any:

@@ -240,13 +240,17 @@ def deadlines(
     return rows
 
 
+def alerts_of_day(day_start: datetime) -> ColumnElement[bool]:
+    """The alerts of the day that starts at `day_start`: sent since then, or not sent and stored since then
+    (the overview's figures and the alert log's list they open)."""
+    return or_(ALERT.c.sent_at >= day_start, and_(ALERT.c.sent_at.is_(None), ALERT.c.created_at >= day_start))
+
+
 def alerts_today(engine: Engine, *, day_start: datetime) -> dict[str, int]:
     """Alerts sent and failed since `day_start` (midnight in the configured zone, as UTC)."""
     sent = func.sum(case((ALERT.c.state == str(AlertState.sent), 1), else_=0))
     failed = func.sum(case((ALERT.c.state == str(AlertState.failed), 1), else_=0))
-    query = select(sent, failed).where(
-        or_(ALERT.c.sent_at >= day_start, and_(ALERT.c.sent_at.is_(None), ALERT.c.created_at >= day_start))
-    )
+    query = select(sent, failed).where(alerts_of_day(day_start))
     with engine.connect() as conn:
         s, f = conn.execute(query).one()
     return {"sent": int(s or 0), "failed": int(f or 0)}
@@ -941,18 +945,33 @@ def median_of_histogram(counts: list[tuple[float, int]]) -> float | None:
 # --- alerts log ----------------------------------------------------------------------------------------------
 
 
-def alerts_count(engine: Engine, *, state: str | None = None, max_attempts: int | None = None) -> int:
+def alerts_count(
+    engine: Engine,
+    *,
+    state: str | None = None,
+    max_attempts: int | None = None,
+    day_start: datetime | None = None,
+) -> int:
     query = select(func.count()).select_from(ALERT)
     if state:
         query = query.where(state_is(state, max_attempts=max_attempts))
+    if day_start is not None:
+        query = query.where(alerts_of_day(day_start))
     return int(_scalar(engine, query) or 0)
 
 
 def alerts_page(
-    engine: Engine, *, state: str | None = None, limit: int = 50, offset: int = 0, max_attempts: int | None = None
+    engine: Engine,
+    *,
+    state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    max_attempts: int | None = None,
+    day_start: datetime | None = None,
 ) -> list[dict]:
     """Alerts newest first: channel, recipient, level, subject, state, attempts, when sent, error; `held`
-    takes the failed alerts still held for the next digest too (tracker.alerts.store.held_alerts)."""
+    takes the failed alerts still held for the next digest too (tracker.alerts.store.held_alerts);
+    `day_start`: only that day's (alerts_of_day, the overview's figures)."""
     query = select(
         ALERT.c.id,
         ALERT.c.created_at,
@@ -969,6 +988,8 @@ def alerts_page(
     ).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
     if state:
         query = query.where(state_is(state, max_attempts=max_attempts))
+    if day_start is not None:
+        query = query.where(alerts_of_day(day_start))
     return _rows(engine, query.order_by(ALERT.c.id.desc()).limit(limit).offset(offset))
 
 

@@ -104,6 +104,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "claimable": ("可索赔金额(草稿, 申报期未过)", "Claimable (drafts still in their filing window)"),
     "deadlines": ("3天内截止的理赔", "Claim deadlines in the next days"),
     "alerts_today": ("今日已发提醒", "Alerts sent today"),
+    "alerts_of_today": ("只看今天", "Today only"),  # the alert log: the day the overview's figures count
+    "alerts_list": ("查看这些提醒", "Open these alerts"),
+    "alerts_failed_list": ("查看今日失败 {n} 条", "Today's {n} failed"),
     "alerts_failed_today": ("今日发送失败", "Alerts failed today"),
     "polling": ("查询进度", "Polling"),
     "polling_line": (

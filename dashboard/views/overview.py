@@ -12,6 +12,7 @@ from claims.tables import tables_of
 from dashboard import charts
 from dashboard.components import (
     QUEUE_PAGE,
+    alerts_link,
     lazy_fold,
     lazy_tabs,
     ledger_link,
@@ -110,6 +111,10 @@ with m3:  # the soonest deadline at a glance; the next ones and the money per co
     closing = b.read("claims_count", f=LedgerFilter(closes_within_days=soon_days), now=b.now)
     if closing:
         ledger_link(b, b.t("closing_soon", n=closing, days=soon_days), closes_within_days=soon_days)
+with m4:  # the alert log filtered to the alerts these figures count (data.alerts_of_day)
+    alerts_link(b, b.t("alerts_list"), state="sent", day="today")
+    if sent["failed"]:
+        alerts_link(b, b.t("alerts_failed_list", n=sent["failed"]), state="failed", day="today")
 poll = b.read("polling", now=b.now)
 st.caption(f"{b.t('polling')}: " + b.t("polling_line").format(**poll))
 push = b.read("pushes", day=quota_day(b.now, b.settings.tz))

@@ -4,12 +4,14 @@ exactly, the row count of the queue that link opens; the headings say what is co
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from dashboard.i18n import t
-from tests.dashboard.seed import seed_ageing
+from tests.dashboard.seed import ALERT, seed_ageing
 from tests.dashboard.test_app import login, signed_in
 
 
@@ -133,3 +135,53 @@ def test_only_the_chosen_tab_is_drawn(busy_board):
     }
     assert len(ageing.get("vega_lite_chart")) == 2
     assert {m.label for m in ageing.metric} == {m.label for m in first.metric}
+
+
+def alert_rows(params: dict[str, str]) -> int:
+    at = signed_in(page="views/alerts.py")
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.warning, [w.value for w in at.warning]
+    counts = [m for c in at.caption if (m := re.fullmatch(r"共 (\d+) 条 · \d+/\d+", c.value))]
+    assert len(counts) == 1, [c.value for c in at.caption]
+    return int(counts[0].group(1))
+
+
+def test_alerts_sent_and_failed_today_open_exactly_those_alerts(board_db, now):
+    """The overview's "alerts sent today" and its failed count link to the alert log filtered to them
+    (state and ?day=today, the day in the configured zone): the log lists as many as the figure says."""
+    engine, ids = board_db
+    with engine.begin() as conn:  # one sent the day before, in Shanghai: in the log, not in today's figure
+        before = now.astimezone(ZoneInfo("Asia/Shanghai")).replace(hour=0, minute=0) - timedelta(minutes=1)
+        conn.execute(
+            ALERT.insert().values(
+                parcel_id=ids["parcels"]["SF1001"], dedupe_key="stale:yesterday", channel="board", recipient="客服组",
+                level="warn", subject="[物流不更新] SF1001", state="sent", attempts=1, sent_at=before, created_at=before,
+            )
+        )  # fmt: skip
+    at = signed_in().run()
+    assert not at.exception, at.exception
+    (metric,) = [m for m in at.metric if m.label == t("alerts_today", "zh")]
+    failed = int(re.search(r"(\d+)$", metric.delta).group(1))
+    links = {
+        link.proto.label: dict(parse_qsl(link.proto.query_string))
+        for link in at.get("page_link")
+        if "alerts" in link.proto.page
+    }
+    sent_link = links[t("alerts_list", "zh")]
+    assert sent_link == {"state": "sent", "day": "today"}
+    assert alert_rows(sent_link) == int(metric.value) > 0
+    failed_link = links[t("alerts_failed_list", "zh", n=failed)]
+    assert alert_rows(failed_link) == failed > 0
+    assert alert_rows({"state": "sent"}) == int(metric.value) + 1  # yesterday's is in the log, not in today's
+
+
+def test_a_wrong_alert_log_filter_is_named_and_ignored(board_db):
+    at = signed_in(page="views/alerts.py")
+    at.query_params.update({"state": "nope", "day": "yesterday"})
+    at.run()
+    assert not at.exception, at.exception
+    named = " ".join(w.value for w in at.warning)
+    assert "state=nope" in named and "day=yesterday" in named, named
