@@ -86,7 +86,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "open_by_kind": ("未处理异常(条), 按类型", "Open exceptions by kind"),
     "open_by_courier": ("未处理异常(条), 按快递", "Open exceptions by courier"),
     "open_total": ("未处理异常(条)", "Open exceptions"),
-    "soonest_deadline": ("最早截止: 剩 {n} 天 · {waybill}", "Soonest deadline: {n} days left · {waybill}"),
+    # over every claim still to file (缺参数 too, which the claimable money above it leaves out)
+    "soonest_deadline": (
+        "待提交理赔最早截止: 剩 {n} 天 · {waybill}",
+        "Soonest claim to file: {n} days left · {waybill}",
+    ),
     "closing_soon": ("{n} 件理赔 {days} 天内截止, 待提交", "{n} claims to file closing within {days} days"),
     "ov_tab_kinds": ("按类型", "By kind"),
     "ov_tab_couriers": ("按快递", "By courier"),

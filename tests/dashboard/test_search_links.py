@@ -154,7 +154,7 @@ def test_next_deadlines_are_the_soonest_n_with_days_left(board_db, now):
     assert "最近的 10 个理赔截止(待提交, 最早截止在前)" in [h.value for h in at.subheader]
     lines = [link.proto.label for link in at.get("page_link") if "parcel" in link.proto.page]
     soonest = lines.pop(0)  # the headline's, under the claimable money, on every tab
-    assert soonest == "最早截止: 剩 2 天 · SF1001"
+    assert soonest == "待提交理赔最早截止: 剩 2 天 · SF1001"
     assert [re.search(r"剩 (\d+) 天", line).group(1) for line in lines] == ["2", "20", "40"]
     assert lines[1].startswith("剩 20 天 · SF1004 · ") and lines[1].endswith("¥10.00"), lines
 
@@ -164,7 +164,7 @@ def test_a_click_on_a_deadline_or_a_parcel_turning_stale_opens_the_parcel(board_
     seed_ageing(engine, now)
     at = login()
     (link,) = [link.proto for link in at.get("page_link") if "parcel" in link.proto.page]
-    assert link.label.startswith("最早截止: ") and link.label.endswith(" · SF1001")
+    assert link.label.startswith("待提交理赔最早截止: ") and link.label.endswith(" · SF1001")
     at = signed_in(page="views/parcel.py")  # where the link leads: its own query string
     at.query_params.update(dict(parse_qsl(link.query_string)))
     at.run()
