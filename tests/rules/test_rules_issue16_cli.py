@@ -91,10 +91,10 @@ def test_timers_from_signing_trade_success_and_a_complaint(run, sqlite_db) -> No
     # JSON keeps the codes; the table names the timers, their state and the extension (tracker.labels)
     code, out = run("timers", "SF1000000000001", "--now", "2026-11-23T08:00:00+08:00")
     assert code == 0, out
-    assert "Not-received complaint negotiation" in out and "extended" in out and "Timer" in out
+    assert "Not-received complaint negotiation" in out and "Extended" in out and "Timer" in out
     assert "complaint_window" not in out and "seven_day_return" not in out and "True" not in out
     code, out = run("timers", "SF1000000000001", "--now", "2026-12-30T08:00:00+08:00")
-    assert "closed" in out and "open" not in out
+    assert "Closed" in out and "Open" not in out
     # a time after --now is one clear line
     code, out = run("fact", "complaint", "SF1000000000001", "--at", "2026-11-25 09:00", *by)
     assert code == 2 and out.startswith("error: --at: ") and "later than now" in out
