@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
@@ -207,7 +207,7 @@ def test_bad_row_is_rejected_with_row_field_and_reason_and_the_rest_stored(
     with report.rejects_path.open(encoding="utf-8-sig", newline="") as fh:
         rejects = list(csv.reader(fh))
     assert rejects[0][:5] == ["row", "field", "value", "reason", "订单编号"]
-    assert rejects[1][:2] == ["3", field] and reason in rejects[1][3] and rejects[1][4] == "3902"
+    assert rejects[1][:2] == ["3", column] and reason in rejects[1][3] and rejects[1][4] == "3902"  # its header
 
 
 def test_nothing_already_stored_is_lost_by_a_bad_reimport(
@@ -251,7 +251,7 @@ def test_blank_courier_is_detected_from_the_waybill(tmp_path: Path, settings: Se
     with report.rejects_path.open(encoding="utf-8-sig", newline="") as fh:
         rejects = list(csv.DictReader(fh))
     ambiguous = next(r for r in rejects if r["row"] == "5")
-    assert ambiguous["field"] == "courier" and ambiguous["物流单号"] == "668123456789"
+    assert ambiguous["field"] == "物流公司" and ambiguous["物流单号"] == "668123456789"
     assert "中通快递 (50%) or 申通快递 (40%)" in ambiguous["reason"]
 
 
@@ -356,7 +356,7 @@ def test_cli_exit_status_and_summary(tmp_path: Path, settings: Settings, sqlite_
     bad = _write_csv(tmp_path / "bad.csv", TAOBAO, [GOOD[0], bad_row])
     result = runner.invoke(app, ["import", "parcels", str(bad)])
     assert result.exit_code == 1
-    assert "row 3, courier = '飞鸽快递': unknown courier" in result.output
+    assert "row 3, 物流公司 = '飞鸽快递': unknown courier" in result.output  # the column as the file names it
     assert (tmp_path / "bad.rejects.csv").is_file()
 
 
@@ -516,3 +516,79 @@ def test_recipient_phone_street_stored_masked_and_the_goods_title_kept(
     with sqlite_engine.connect() as conn:  # the clear name, number and street are nowhere in the database
         dump = "\n".join(str(v) for line in conn.exec_driver_sql("SELECT * FROM parcel") for v in line)
     assert "张三丰" not in dump and "13812345678" not in dump and "文三路100号" not in dump
+
+
+# --- cells people's files hold that used to stop the import or be misread ---------------------------------
+
+
+def test_an_xlsx_date_column_holding_a_time_or_a_number_rejects_only_that_row(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """A time of day alone, or a date Excel shows as a number (General format), used to stop the import with
+    AttributeError and store nothing; each is now its row's problem, named by the file's header."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["订单编号", "物流单号", "物流公司", "买家实际支付金额", "发货时间"])
+    sheet.append([3910, "JT1234567890130", "极兔速递", 100, datetime(2026, 11, 6, 8, 0)])
+    sheet.append([3911, "JT1234567890131", "极兔速递", 100, time(9, 5)])
+    sheet.append([3912, "JT1234567890132", "极兔速递", 100, 46327.375])
+    sheet.append([3913, "JT1234567890133", "极兔速递", 100, "2026-11-06 08:00:00"])
+    path = tmp_path / "typed.xlsx"
+    book.save(path)
+    report = _import(path, settings, sqlite_engine)
+    assert set(_by_waybill(sqlite_engine)) == {"JT1234567890130", "JT1234567890133"}
+    assert [(e.row, e.field) for e in report.errors] == [(3, "shipped_at"), (4, "shipped_at")]
+    assert "got 09:05:00" in report.errors[0].reason and "format the column as a date" in report.errors[1].reason
+    result = CliRunner().invoke(app, ["import", "parcels", str(path)])
+    assert result.exit_code == 1 and "row 3, 发货时间 = '09:05:00'" in result.output, result.output
+
+
+def test_a_decimal_comma_rejects_its_row_instead_of_a_hundred_times_the_amount(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    rows = [list(GOOD[0]), list(GOOD[1])]
+    rows[1][TAOBAO.index("买家实际支付金额")] = "18,99"  # 18.99 in a European-set Excel: it was stored as 1899.00
+    report = _import(_write_csv(tmp_path / "comma.csv", TAOBAO, rows), settings, sqlite_engine)
+    assert set(_by_waybill(sqlite_engine)) == {"YT7512345678901"}
+    (error,) = report.errors
+    assert (error.row, error.field, error.value) == (3, "goods_value", "18,99")
+    assert "a comma only between thousands" in error.reason
+
+
+def test_a_row_with_several_problems_is_in_the_rejects_file_once(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """The rejects file is for fixing and importing again: a row with two bad cells was written twice."""
+    rows = [list(GOOD[0]), list(GOOD[1])]
+    rows[1][TAOBAO.index("买家实际支付金额")] = "一百元"
+    rows[1][TAOBAO.index("发货时间")] = "昨天下午"
+    report = _import(_write_csv(tmp_path / "two.csv", TAOBAO, rows), settings, sqlite_engine)
+    assert report.rejected_rows == 1 and report.error_count == 2
+    assert report.rejects_path is not None
+    with report.rejects_path.open(encoding="utf-8-sig", newline="") as fh:
+        lines = list(csv.reader(fh))
+    assert len(lines) == 2  # the header and the one row
+    assert lines[1][:3] == ["3", "买家实际支付金额; 发货时间", "一百元; 昨天下午"]
+    assert lines[1][4] == "3902"
+
+
+def test_a_rejects_file_that_cannot_be_written_keeps_the_good_rows(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """The last rejects file still open in Excel (here: a folder in its place) used to stop the import with a
+    traceback, and the good rows read before the bad one were not stored."""
+    rows = [list(GOOD[0]), list(GOOD[1]), list(GOOD[0])]
+    rows[1][TAOBAO.index("物流单号")] = ""
+    rows[2][TAOBAO.index("物流单号")] = "YT7512345678902"
+    rows[2][TAOBAO.index("订单编号")] = "3903"
+    path = _write_csv(tmp_path / "n.csv", TAOBAO, rows)
+    (tmp_path / "n.rejects.csv").mkdir()
+    report = _import(path, settings, sqlite_engine)
+    assert set(_by_waybill(sqlite_engine)) == {"YT7512345678901", "YT7512345678902"}
+    assert report.rejected_rows == 1 and report.rejects_path is None
+    assert report.rejects_problem is not None and "n.rejects.csv" in report.rejects_problem
+    result = CliRunner().invoke(app, ["import", "parcels", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "row 3, 物流单号 = '': missing waybill number" in result.output
+    assert "could not write the rejected rows to" in result.output and "the good rows are stored" in result.output
+    assert "Traceback" not in result.output and "unexpected failure" not in result.output

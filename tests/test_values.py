@@ -4,7 +4,8 @@ The common form ('2026-11-01 09:00:00') takes a fast path (read as UTC, then shi
 that local time); it must give the same instant as the plain conversion (replace(tzinfo=tz).astimezone(UTC))
 at every time, including the hours in which a zone changes its offset."""
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -81,6 +82,9 @@ def test_what_is_not_a_time_is_named(text: str) -> None:
         ("10\u00a0", "10.00"),
         ("１８９９．５０元", "1899.50"),  # full-width, as a Chinese keyboard in full-width mode types it
         ("￥１，８９９", "1899.00"),
+        ("1,234,567.89", "1234567.89"),
+        ("1 899.00", "1899.00"),  # a space between thousands
+        ("¥ 1899", "1899.00"),
     ],
 )
 def test_amounts_as_exports_and_people_write_them(text: str, expected: str) -> None:
@@ -91,3 +95,22 @@ def test_amounts_as_exports_and_people_write_them(text: str, expected: str) -> N
 def test_what_decimal_reads_but_no_one_writes_as_money_is_refused(text: str) -> None:
     with pytest.raises(ValueProblem, match="an amount such as 1899.00"):
         parse_money(text)
+
+
+@pytest.mark.parametrize("text", ["18,99", "12,5", "1,89", "1 899,00", "1,8990", "1,,899", ",899", "1899,"])
+def test_a_comma_not_between_thousands_is_refused_never_read_as_a_bigger_amount(text: str) -> None:
+    """A decimal comma (18,99 for 18.99, as a European-set Excel writes it) was read as 1899: 100 times the
+    amount, silently. A comma or a space counts only between groups of three digits."""
+    with pytest.raises(ValueProblem, match=r"a comma only between thousands"):
+        parse_money(text)
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [(time(9, 5), "got 09:05:00"), (46327.375, "got 46327.375 (a number: format the column"), (46327, "got 46327 (")],
+)
+def test_an_xlsx_cell_that_is_not_a_date_is_named(cell: object, shown: str) -> None:
+    """A time of day alone, or an Excel date shown as a number (a General-format column), is a problem named
+    in one line; it used to stop the whole import (AttributeError)."""
+    with pytest.raises(ValueProblem, match=re.escape(shown)):
+        parse_local_time(cell, ZoneInfo("Asia/Shanghai"))  # type: ignore[arg-type]

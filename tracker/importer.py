@@ -91,6 +91,9 @@ class ImportReport:
     detected: list[tuple[int, str, str]] = field(default_factory=list)  # (row, waybill, courier: pattern)
     errors: list[RowError] = field(default_factory=list)  # the first KEEP problems
     rejects_path: Path | None = None
+    rejects_problem: str | None = None  # why the rejects file could not be written (open in Excel ...)
+    # the file's own header of each field read (canonical name -> header as written): problems name it
+    headers: dict[str, str] = field(default_factory=dict)
     rejected_rows: int = 0
     error_count: int = 0  # every problem, kept or not
     detected_count: int = 0
@@ -474,8 +477,9 @@ def import_parcels(
     writer = writer_for(
         engine, now, batch_size=batch_size, second_process=second_process, file_bytes=path.stat().st_size
     )
-    rejects = _Rejects(rejects_path_for(path), header)
-    run = _FileImport(ImportReport(path=path), engine, now, actor, rejects, writer)
+    shown = {name: str(header[index]).strip() for name, index in columns.items()}
+    rejects = _Rejects(rejects_path_for(path), header, shown)
+    run = _FileImport(ImportReport(path=path, headers=shown), engine, now, actor, rejects, writer)
     try:
         try:
             for row_no, values in rows:
@@ -603,8 +607,7 @@ class _FileImport:
         report.rejected_rows += 1
         report.error_count += len(errors)
         report.errors.extend(errors[: max(0, KEEP - len(report.errors))])
-        for error in errors:
-            self.rejects.write(error, values)
+        self.rejects.write(errors, values)
 
     def settle(self) -> None:
         """Wait for the batches handed to the writer (an error is raised here) and count them."""
@@ -662,6 +665,7 @@ class _FileImport:
         finally:  # a second Ctrl-C while waiting for it still closes the rejects file
             self.rejects.close()
             self.report.rejects_path = self.rejects.path if self.rejects.opened else None
+            self.report.rejects_problem = self.rejects.problem
 
     def audit_stop(self, path: Path, stopped: ImportStopped) -> None:
         """The audit line of a stopped import: the rows read and the parcels stored. Best effort: the stop's
@@ -720,28 +724,51 @@ class SeenKeys:
 
 
 class _Rejects:
-    """The rejects CSV beside the input (UTF-8 with BOM, so Excel shows the Chinese), written row by row:
-    row, field, value, reason, then the original row so it can be fixed and imported again. Opened at the
-    first rejected row; a clean import writes no file."""
+    """The rejects CSV beside the input (UTF-8 with BOM, so Excel shows the Chinese), written row by row: one
+    line per rejected row (its problems joined: the file is for fixing and importing again, so each row is in
+    it once): row, field, value, reason, then the original row. Fields are named by the file's own headers.
+    Opened at the first rejected row; a clean import writes no file. A file that cannot be written (still open
+    in Excel, a read-only folder) stops only the rejects file: `problem` says why, the import goes on."""
 
-    def __init__(self, path: Path, header: Sequence[str]) -> None:
-        self.path, self.header = path, header
+    def __init__(self, path: Path, header: Sequence[str], shown: Mapping[str, str]) -> None:
+        self.path, self.header, self.shown = path, header, shown
         self.opened = False
+        self.problem: str | None = None
         self._fh: Any = None
         self._writer: Any = None
 
-    def write(self, error: RowError, values: Sequence[Any]) -> None:
-        if self._writer is None:
-            self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._fh)
-            self._writer.writerow(safe_row(["row", "field", "value", "reason", *self.header]))
-            self.opened = True
-        original = [CONTROL.sub("\ufffd", v) if isinstance(v, str) else v for v in values]
-        self._writer.writerow(safe_row([error.row, error.field, error.value, error.reason, *original]))
+    def write(self, errors: Sequence[RowError], values: Sequence[Any]) -> None:
+        if self.problem is not None:
+            return
+        try:
+            if self._writer is None:
+                self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
+                self._writer = csv.writer(self._fh)
+                self._writer.writerow(safe_row(["row", "field", "value", "reason", *self.header]))
+                self.opened = True
+            original = [CONTROL.sub("\ufffd", v) if isinstance(v, str) else v for v in values]
+            parts = [
+                "; ".join(dict.fromkeys(header_of(e.field, self.shown) for e in errors if e.field)),
+                "; ".join(e.value for e in errors if e.value),
+                "; ".join(e.reason for e in errors),
+            ]
+            self._writer.writerow(safe_row([errors[0].row, *parts, *original]))
+        except OSError as exc:
+            self.problem = f"{self.path}: {exc.strerror or exc}"
+            self.close()
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError as exc:  # the disk filled up as the last lines went out
+                self.problem = self.problem or f"{self.path}: {exc.strerror or exc}"
+            self._fh = None
+
+
+def header_of(name: str, shown: Mapping[str, str]) -> str:
+    """A field as the person's file names it (买家实际支付金额), else its canonical name (goods_value)."""
+    return shown.get(name) or name
 
 
 def rejects_path_for(path: Path) -> Path:

@@ -11,7 +11,11 @@ from functools import lru_cache
 from tracker.status import CENT
 
 MAX_MONEY = Decimal("1000000000")  # no parcel, claim or freight reaches a billion CNY: a bigger amount is a typo
-_MONEY_JUNK = re.compile(r"[¥￥,，\s元]|CNY|RMB", re.IGNORECASE)
+_MONEY_WORDS = re.compile(r"[¥￥元]|CNY|RMB", re.IGNORECASE)  # the currency, however written
+# a thousands separator (after NFKC: ， is a comma, a full-width space a space) is one only between groups of
+# three digits: 1,899.00 and 1 899.00 are 1899.00, while 18,99 (a decimal comma) is refused, not read as 1899
+_SEPARATOR = re.compile(r"[,\s]")
+_GROUPED = re.compile(r"-?[0-9]{1,3}(?:[,\s][0-9]{3})+(?:\.[0-9]*)?")
 # an amount as people and exports write it, once the currency and separators are gone: ASCII digits and a point
 # (Decimal alone also reads 1e3, 1_000 and other scripts' digits, which no export means as money)
 _AMOUNT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -41,7 +45,11 @@ def _money(text: str | float | int | Decimal) -> Decimal:
         value = Decimal(str(text))
     else:
         # full-width digits and point (a Chinese keyboard in full-width mode) read as ASCII: NFKC
-        cleaned = _MONEY_JUNK.sub("", unicodedata.normalize("NFKC", text))
+        cleaned = _MONEY_WORDS.sub("", unicodedata.normalize("NFKC", text)).strip()
+        if _SEPARATOR.search(cleaned):
+            if not _GROUPED.fullmatch(cleaned):
+                raise ValueProblem(f"an amount such as 1,899.00 (a comma only between thousands), got {text!r}")
+            cleaned = _SEPARATOR.sub("", cleaned)
         if not _AMOUNT.fullmatch(cleaned):
             raise ValueProblem(f"an amount such as 1899.00, got {text!r}")
         value = Decimal(cleaned)
@@ -82,6 +90,10 @@ def parse_local_time(text: str | datetime | date, tz: tzinfo) -> datetime:
         value = text
     elif isinstance(text, date):
         value = datetime(text.year, text.month, text.day)
+    elif not isinstance(text, str):  # an XLSX cell of another type: a time of day alone, or a number
+        number = isinstance(text, int | float) and not isinstance(text, bool)
+        hint = " (a number: format the column as a date in Excel)" if number else ""
+        raise ValueProblem(f"a date and time such as 2026-11-01 09:00:00, got {text}{hint}")
     else:
         raw = text.strip()
         match = _CN_DATE.match(raw)

@@ -30,6 +30,10 @@ ROW_CASES = [
     ("overlong_line.csv", 2, "", "longer than 131,072 characters", {"SF1402000000052"}),
     ("overlong_cell.xlsx", 2, "shop", "longer than 4,096 characters", {"SF1402000000072"}),
     ("too_many_columns.xlsx", 3, "", "600 columns, more than the limit of 512", {"SF1402000000081", "SF1402000000083"}),
+    # a decimal comma was read as a thousands one (18,99 stored as 1899.00); the XLSX cells stopped the import
+    ("decimal_comma.csv", 2, "买家实际支付金额", "a comma only between thousands", {"SF1402000000102"}),
+    ("time_only_date.xlsx", 2, "发货时间", "got 09:05:00", {"SF1402000000112"}),
+    ("number_as_date.xlsx", 2, "发货时间", "format the column as a date in Excel", {"SF1402000000122"}),
 ]
 
 # file, what the one error line says after the file's path

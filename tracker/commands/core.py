@@ -157,15 +157,24 @@ def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
         typer.echo(f"  row {row}: courier detected for {waybill}: {note}")
     if report.detected_count > max_errors:
         typer.echo(f"  ... {report.detected_count - max_errors} more detected couriers")
+    from tracker.importer import header_of
+
     for error in report.errors[:max_errors]:
-        if error.field:
-            line = f"  row {error.row}, {error.field} = {error.value!r}: {error.reason}"
+        if error.field:  # named as the file names it (买家实际支付金额, not goods_value)
+            line = f"  row {error.row}, {header_of(error.field, report.headers)} = {error.value!r}: {error.reason}"
         else:
             line = f"  row {error.row}: {error.reason}" + (f": {error.value!r}" if error.value else "")
         err.print(line, markup=False, soft_wrap=True)
     if report.error_count > max_errors:
         err.print(f"  ... {report.error_count - max_errors} more problems", markup=False)
-    if report.rejects_path:
+    if report.rejects_problem:  # the good rows are stored all the same; the problems are the lines above
+        err.print(
+            f"could not write the rejected rows to {report.rejects_problem} (is the file open in Excel?); "
+            "the good rows are stored, import the file again once it can be written",
+            markup=False,
+            soft_wrap=True,
+        )
+    elif report.rejects_path:
         err.print(f"rejected rows written to {report.rejects_path}", markup=False, soft_wrap=True)
 
 
