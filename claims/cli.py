@@ -81,7 +81,10 @@ def compute(
 
     tables = _tables(ctx)
     tz = ctx_app(ctx).settings.tz
-    anchor = parse_local_time(order_time, tz) if order_time else None
+    try:
+        anchor = parse_local_time(order_time, tz) if order_time else None
+    except ValueProblem as exc:
+        raise TrackerError(f"--order-time: expected {exc}") from None
     inputs = ClaimInputs(
         courier=courier,
         goods_value=_money(goods_value, "--goods-value"),
@@ -267,7 +270,8 @@ def pay_cmd(
     from claims import service
 
     moment, at = _at(ctx, date, now)
-    paid = _money(amount, "--amount") or Decimal(0)
+    paid = _money(amount, "--amount")
+    assert paid is not None  # --amount is required
     claim = service.pay_claim(
         ctx_app(ctx).engine, claim_id=claim_id, amount=paid, actor=resolve_actor(by), now=moment, paid_at=at
     )
@@ -372,6 +376,8 @@ def export_cmd(
         )
     except ValueError as exc:
         raise TrackerError(str(exc)) from None
+    except OSError as exc:  # a folder that does not exist, a file open in Excel, a full disk
+        raise TrackerError(f"--out: cannot write {out}: {exc.strerror or exc}") from None
     typer.echo(f"wrote {len(claims)} claims to {out}")
 
 
@@ -398,9 +404,6 @@ def totals_cmd(
         for r in totals_by_state(app.engine, now=at)
     ]
     if fmt is Format.table:
-        # the other states are named by emit, as in every table
-        words = {CLAIMABLE: "Claimable (drafts still in their filing window)"}
-        rows = [{**r, "state": words.get(r["state"], r["state"])} for r in rows]
         rows = [
             {
                 **r,
@@ -410,6 +413,7 @@ def totals_cmd(
             }
             for r in rows
         ]
+    # the states in words in a table and an XLSX (claimable too: tracker.labels.STATES); JSON and CSV keep codes
     emit(rows, ["state", "claims", "amount", "without_amount"], fmt, tz=app.settings.tz)
 
 

@@ -38,6 +38,7 @@ from claims.proposals import (
     insured_return,
 )
 from claims.tables import ClaimTables
+from tracker import labels
 from tracker.errors import TrackerError
 from tracker.flags.diff import RULES_ACTOR
 from tracker.sheets import local_time
@@ -419,7 +420,9 @@ def _move(
     allowed = TRANSITIONS.get(claim["state"], ())
     if to not in allowed:
         raise TrackerError(
-            f"claim {claim_id} is {claim['state']}; it cannot become {to}",
+            # the states in words (needs_config reads "missing inputs"); the board words it from the code
+            f"claim {claim_id} is {labels.state_label(claim['state'], 'en').lower()}; "
+            f"it cannot become {labels.state_label(to, 'en').lower()}",
             code="claim_transition",
             claim_id=claim_id,
             state=claim["state"],

@@ -90,6 +90,8 @@ STATES: dict[str, tuple[str, str]] = {
     "sent": ("已发送", "Sent"),
     "failed": ("失败", "Failed"),
     "cancelled": ("已取消", "Cancelled"),
+    # not stored: the ledger's filter and the totals' first line (claims/claimable.py says what it is)
+    "claimable": ("可索赔(草稿, 申报期未过)", "Claimable (drafts still in their filing window)"),
 }
 
 # a flag's level (severity), as the board, the listings and the demo's summary name it

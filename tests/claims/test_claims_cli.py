@@ -181,3 +181,50 @@ def _table(output: str) -> list[list[str]]:
     """A rich table's header and rows as cells (each row on one line here)."""
     lines = [line for line in output.splitlines() if line[:1] in "┃│"]
     return [[cell.strip() for cell in line[1:-1].replace("┃", "│").split("│")] for line in lines]
+
+
+def test_cli_mistakes_found_by_a_lead_are_one_line(settings: Settings, tmp_path: Path) -> None:
+    """Each of these printed "unexpected failure" with a crash file, or a misleading figure, before."""
+    RUN.invoke(app, ["init"])
+    compute = RUN.invoke(
+        app, ["claims", "compute", "--type", "ship_delay", "--goods-value", "100", "--order-time", "garbage"]
+    )
+    assert compute.exit_code != 0
+    assert "--order-time: expected a date and time such as 2026-11-01 09:00:00, got 'garbage'" in str(compute.exception)
+    engine = make_engine(settings.database_url)
+    order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    repo.upsert_parcels(
+        engine, [ParcelFacts(courier="sf", waybill="SF1234567890123", goods_value=D("899.00"))], now=order
+    )
+    with engine.begin() as conn:
+        pid = conn.execute(select(ParcelRow.id)).scalar_one()
+        conn.execute(
+            insert(FlagRow).values(
+                parcel_id=pid, courier="sf", kind="lost", severity="escalate", state="open", opened_at=order
+            )
+        )
+    engine.dispose()
+    RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"])
+    missing = tmp_path / "no such folder" / "packet.xlsx"
+    export = RUN.invoke(app, ["claims", "export", "--out", str(missing)])
+    assert export.exit_code != 0 and f"--out: cannot write {missing}: No such file or directory" in str(
+        export.exception
+    )
+    RUN.invoke(app, ["claims", "file", "1", "--ref", "SF-1", "--now", "2026-11-23 12:00"])
+    paid = RUN.invoke(app, ["claims", "pay", "1", "--amount", "0"])  # a payout of nothing is 0.00, as any amount
+    assert paid.exit_code == 0 and "claim 1: paid 0.00 (expected 899.00: differs)" in paid.output, paid.output
+
+
+def test_totals_name_every_state_and_the_claims_without_an_amount(settings: Settings) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    RUN.invoke(app, ["init"])
+    totals = RUN.invoke(app, ["claims", "totals", "--format", "xlsx"])
+    assert totals.exit_code == 0, totals.output
+    sheet = load_workbook(io.BytesIO(totals.stdout_bytes)).worksheets[0]
+    assert [c.value for c in sheet[1]] == ["状态", "理赔数", "金额", "金额未知(未计入)"]
+    assert sheet.cell(row=2, column=1).value == "可索赔(草稿, 申报期未过)"  # it showed the code, claimable
+    table = RUN.invoke(app, ["claims", "totals"])
+    assert "Claimable (drafts still in their filing window)" in table.output and "claimable" not in table.output
