@@ -384,6 +384,35 @@ def test_cli_user_error_is_one_line_without_traceback(tmp_path: Path, settings: 
     assert proc.stderr.strip() == f"error: {tmp_path / 'missing.csv'}: file not found"
 
 
+@pytest.mark.parametrize(
+    ("args", "line", "command"),
+    [
+        (
+            ["claims", "pay", "abc", "--amount", "1"],
+            "error: Invalid value for 'claim_id': Input should be",
+            "claims pay",
+        ),
+        (["flag", "assign", "1"], "error: Missing option '--to'. (see: ", "flag assign"),
+        (["fact", "bogus", "X"], "error: No such command 'bogus'. (see: ", "fact"),
+    ],
+)
+def test_a_usage_mistake_is_one_line_too(
+    args: list[str], line: str, command: str, tmp_path: Path, settings: Settings
+) -> None:
+    """Click's boxed usage text was several lines; the README promises one `error:` line and exit 2, here
+    naming the help to read."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True, env={**os.environ}
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(line), proc.stderr
+    assert proc.stderr.rstrip().endswith(f" {command} --help)") and proc.stdout == "", proc.stderr
+
+
 def test_returns_export_holds_return_parcels(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     header = [
         "退款编号",

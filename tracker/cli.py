@@ -49,7 +49,15 @@ def main() -> None:
 
     tune_gc()  # the program's own process (not a test's): tracker/runtime.py
     try:
-        app()
+        # not standalone: a usage mistake (a missing option, `abc` for an id) comes here as UsageError, to be
+        # said in one line like every other mistake, not in Click's boxed usage text
+        code = app(standalone_mode=False)
+    except USAGE_ERROR as exc:
+        sys.stderr.write(usage_line(exc) + "\n")
+        sys.exit(2)
+    except typer.Abort:  # Ctrl-C at a prompt, or end of input
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
     except TrackerError as exc:
         sys.stderr.write(error_line(exc) + "\n")
         sys.exit(exc.exit_status)
@@ -59,6 +67,20 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the last resort: one line and a report, never a traceback
         sys.stderr.write(crash.unexpected_line(exc, crash.write_report(exc, sys.argv)) + "\n")
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)  # typer.Exit(n) comes back as n; a command returns None
+
+
+# Click's UsageError (a missing option, a bad value, an unknown command), as the Click that Typer runs on
+# defines it (Typer exports only BadParameter, one of its kinds)
+USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def usage_line(exc: Exception) -> str:
+    """A usage mistake in one line: what is wrong, and where to read how the command is used."""
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "tracker"
+    return f"error: {message} (see: {where} --help)"
 
 
 if __name__ == "__main__":
