@@ -12,8 +12,9 @@ import typer
 
 from claims.formula import show as show_formula
 from tracker import labels
-from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, resolve_actor, resolve_now
+from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, known, resolve_actor, resolve_now
 from tracker.errors import TrackerError
+from tracker.status import ClaimState
 from tracker.values import ValueProblem, format_money, parse_local_time, parse_money
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def compute(
 
     tables = _tables(ctx)
     tz = ctx_app(ctx).settings.tz
+    known(courier, ctx_app(ctx).settings.couriers, "--courier", "a courier")
     try:
         anchor = parse_local_time(order_time, tz) if order_time else None
     except ValueProblem as exc:
@@ -177,6 +179,8 @@ def list_cmd(
     from claims import service
 
     app = ctx_app(ctx)
+    known(state, ClaimState, "--state", "a claim state")
+    known(courier, app.settings.couriers, "--courier", "a courier")
     at = resolve_now(now, app.settings)  # a draft whose window has closed reads expired, as in claims totals
     rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit, now=at)
     rows = [{**r, "formula": show_formula(r.get("formula"))} for r in rows]  # stored as parts: in English here
@@ -363,6 +367,7 @@ def export_cmd(
     from claims.export import export_claims
 
     app = ctx_app(ctx)
+    known(state, ClaimState, "--state", "a claim state")
     try:
         wanted = [int(x) for x in ids.split(",")] if ids else None
     except ValueError:

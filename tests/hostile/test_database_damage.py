@@ -44,7 +44,7 @@ def test_an_unforeseen_failure_is_one_line_and_a_masked_report(
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)  # TMPDIR read again
 
-    def broken() -> None:
+    def broken(**_: object) -> None:
         raise KeyError(f"courier {secret}")
 
     monkeypatch.setattr(tracker.cli, "app", broken)

@@ -150,7 +150,7 @@ def test_import_asks_kuaidi100_only_when_switched_on(
     assert result.exit_code == 1
     text = " ".join(result.output.split())  # rich wraps stderr at the console width
     assert (
-        "row 2, courier = '': courier is blank and waybill '668123456789' could be 中通快递 (50%) or 申通快递 (40%); "
+        "row 2, 物流公司 = '': courier is blank and waybill '668123456789' could be 中通快递 (50%) or 申通快递 (40%); "
         "fill in the courier" in text
     )
     assert state.stats["kuaidi100.autonumber"] == 0  # default: the import stays offline
@@ -188,5 +188,5 @@ def test_import_stops_asking_an_unreachable_kuaidi100(
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert text.count("Kuaidi100 autonumber failed") == 1  # asked once, not once per row
-    assert "row 2, courier = '': courier is blank and waybill '668123456789' could be 中通快递 (50%)" in text
-    assert "row 3, courier = '': courier is blank and waybill '1207119765021' could be 邮政快递包裹 (50%)" in text
+    assert "row 2, 物流公司 = '': courier is blank and waybill '668123456789' could be 中通快递 (50%)" in text
+    assert "row 3, 物流公司 = '': courier is blank and waybill '1207119765021' could be 邮政快递包裹 (50%)" in text

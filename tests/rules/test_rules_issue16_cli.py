@@ -345,7 +345,7 @@ def test_the_order_exports_trade_success_time_starts_the_complaint_window(run, t
         encoding="utf-8",
     )
     code, out = run("import", "parcels", str(path), "--now", "2026-11-20 09:00")
-    assert "1 交易成功 time(s) recorded" in out and "trade_succeeded_at = '昨天'" in out
+    assert "1 交易成功 time(s) recorded" in out and "确认收货时间 = '昨天'" in out  # the file's own header
     timer = _timers(run, "YT8000000000001", "2026-11-27T08:00:00+08:00")["complaint_window"]
     assert timer["until"] == "2026-11-27T00:00:00Z" and timer["state"] == "open"
     assert _timers(run, "YT8000000000001", "2026-11-27T08:00:01+08:00")["complaint_window"]["state"] == "closed"

@@ -6,7 +6,7 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -101,6 +101,15 @@ def error_line(exc: TrackerError) -> str:
         return f"error: {exc}"
     option = OPTION_OF_FIELD.get(exc.field, "--" + exc.field.replace("_", "-"))
     return f"error: {option}: {exc}"
+
+
+def known(value: str | None, choices: Iterable[str], option: str, what: str) -> str | None:
+    """An option's value, when it is one of `choices` (a courier slug, a state): a typo used to filter a listing
+    down to nothing, silently, as if there were nothing to do."""
+    allowed = [str(c) for c in choices]
+    if value is None or value in allowed:
+        return value
+    raise TrackerError(f"{option}: expected {what} ({', '.join(allowed)}), got {value!r}")
 
 
 BY_HELP = "Who makes the change, for the audit log (default: $TRACKER_USER, else the login name)."

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, resolve_actor, resolve_now
+from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, known, resolve_actor, resolve_now
 from tracker.errors import TrackerError
 from tracker.values import ValueProblem, parse_local_time
 
@@ -113,6 +113,7 @@ def flags(
     from tracker.flags import lifecycle
 
     app = ctx_app(ctx)
+    known(courier, app.settings.couriers, "--courier", "a courier")
     rows = lifecycle.list_flags(
         app.engine,
         kind=kind,

@@ -1,0 +1,43 @@
+"""A listing's filter with a value nobody configured (a typo) is one error line naming what is accepted; it used
+to list nothing, exit 0, as if there were nothing to do (`tracker parcels --courier 火星`)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from tracker.cli import app
+from tracker.settings import Settings
+
+RUN = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["parcels", "--status", "bogus"], "--status: expected a status (pending, "),
+        (["parcels", "--courier", "火星"], "--courier: expected a courier (sf, "),
+        (["parcels", "--direction", "sideways"], "--direction: expected a direction (outbound, return)"),
+        (["flags", "--courier", "bogus"], "--courier: expected a courier (sf, "),
+        (["claims", "list", "--state", "bogus"], "--state: expected a claim state (draft, needs_config, "),
+        (["claims", "list", "--courier", "火星"], "--courier: expected a courier (sf, "),
+        (["claims", "export", "--out", "x.xlsx", "--state", "bogus"], "--state: expected a claim state (draft, "),
+        (["claims", "compute", "--type", "ship_delay", "--goods-value", "100", "--courier", "bogus"], "--courier: "),
+    ],
+)
+def test_an_unknown_filter_value_is_named(args: list[str], said: str, settings: Settings) -> None:
+    RUN.invoke(app, ["init"])
+    result = RUN.invoke(app, args)
+    assert result.exit_code != 0
+    assert said in str(result.exception) and "got " in str(result.exception), result.output
+
+
+def test_known_values_still_list(settings: Settings) -> None:
+    RUN.invoke(app, ["init"])
+    for args in (
+        ["parcels", "--courier", "sf", "--status", "in_transit", "--direction", "return"],
+        ["flags", "--courier", "zto"],
+        ["claims", "list", "--state", "needs_config", "--courier", "yto"],
+    ):
+        result = RUN.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
