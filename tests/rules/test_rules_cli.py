@@ -80,7 +80,7 @@ def test_flag_ack_assign_resolve_are_audited_under_the_person(run, parcels) -> N
     assert run("flag", "ack", flag_id, "--by", "lead.wang", AT)[0] == 0
     assert run("flag", "assign", flag_id, "--to", "agent.li", "--by", "lead.wang", AT)[0] == 0
     code, out = run("flag", "resolve", flag_id, "--note", "网点已找到包裹", "--by", "agent.li", AT)
-    assert code == 0 and "resolved" in out
+    assert code == 0 and "): Resolved, assignee" in out and "_" not in out.split(":")[0]  # words, not codes
     with parcels.engine.connect() as conn:
         rows = conn.execute(select(AUDIT.c.actor, AUDIT.c.action).where(AUDIT.c.actor != "rules")).all()
     assert [tuple(r) for r in rows] == [

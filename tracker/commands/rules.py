@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from tracker import labels
 from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, known, resolve_actor, resolve_now
 from tracker.errors import TrackerError
 from tracker.values import ValueProblem, parse_local_time
@@ -130,7 +131,8 @@ def flags(
 
 
 def _show(row: dict) -> None:  # type: ignore[type-arg]
-    typer.echo(f"flag {row['id']} ({row['kind']}): {row['state']}, assignee {row['assignee'] or '-'}")
+    kind, state = labels.kind_label(row["kind"], "en"), labels.state_label(row["state"], "en")  # words, not codes
+    typer.echo(f"flag {row['id']} ({kind}): {state}, assignee {row['assignee'] or '-'}")
 
 
 def ack(
@@ -520,7 +522,6 @@ def timers(
     now: str | None = typer.Option(None, help=NOW_HELP),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
 ) -> None:
-    from tracker import labels
     from tracker.flags import facts as fact_service
     from tracker.flags.views import load_views
     from tracker.rules.tmall_timers import late_shipment_exposure, parcel_timers
