@@ -384,6 +384,11 @@ def test_cli_user_error_is_one_line_without_traceback(tmp_path: Path, settings: 
     assert proc.stderr.strip() == f"error: {tmp_path / 'missing.csv'}: file not found"
 
 
+def test_a_folder_given_for_the_file_is_named_so(tmp_path: Path, settings: Settings) -> None:
+    result = CliRunner().invoke(app, ["import", "parcels", str(tmp_path)])
+    assert result.exit_code != 0 and f"{tmp_path}: a folder, not a file" in str(result.exception)
+
+
 @pytest.mark.parametrize(
     ("args", "line", "command"),
     [

@@ -146,6 +146,11 @@ def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> 
         raise ImportFileError(f"row 1 (the header): duplicate column {', '.join(duplicates)}; keep one of each")
     if "waybill" not in columns:
         wanted = ", ".join(["waybill", *aliases.get("waybill", [])])
+        if any("\t" in str(name) for name in header):  # the whole header in one cell: tabs, not commas
+            raise ImportFileError(
+                f"no waybill column: the header is separated by tabs, not commas; save the file as CSV (逗号分隔) "
+                f"or XLSX (expected a header named one of {wanted})"
+            )
         raise ImportFileError(f"no waybill column: expected a header named one of {wanted}")
     return columns
 

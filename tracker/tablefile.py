@@ -107,7 +107,21 @@ def detect_encoding(path: Path) -> str:
             return encoding
         except UnicodeDecodeError as exc:
             failure = failure or offset + exc.start
+    with path.open("rb") as fh:
+        start = fh.read(8)
+    for magic, what in _NOT_CSV:  # a file that is something else, named, rather than a byte offset
+        if start.startswith(magic):
+            raise ImportFileError(what)
     raise ImportFileError(f"not UTF-8 or GBK text (byte {failure})")
+
+
+# files a lead may hand over as CSV that are no text of ours: what each is, and what to do with it
+_NOT_CSV = (
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls): save it as .xlsx or as CSV"),
+    (b"PK\x03\x04", "a zip file, such as an XLSX workbook named otherwise: name it .xlsx"),
+    (b"\xff\xfe", "UTF-16 text (Excel's 'Unicode text'): save it as CSV UTF-8 or as .xlsx"),
+    (b"\xfe\xff", "UTF-16 text: save it as CSV UTF-8 or as .xlsx"),
+)
 
 
 class _Lines:

@@ -42,6 +42,10 @@ FILE_CASES = [
     ("bomb.xlsx", "xl/worksheets/sheet1.xml expands 1,017 times (20,606 -> 20,971,799 bytes), more than the limit"),
     ("not_a_workbook.xlsx", "not a readable XLSX workbook"),
     ("header_nul_byte.csv", "row 1 (the header), 物流\ufffd公司: contains a NUL byte"),
+    # what else a lead hands over: each named, with what to do, rather than a byte offset
+    ("excel97.xls", "an Excel 97-2003 workbook (.xls): save it as .xlsx or as CSV"),
+    ("unicode_text.csv", "UTF-16 text (Excel's 'Unicode text'): save it as CSV UTF-8 or as .xlsx"),
+    ("tab_separated.csv", "no waybill column: the header is separated by tabs, not commas; save the file as CSV"),
 ]
 
 

@@ -74,8 +74,10 @@ def run_import(ctx: typer.Context, file: Path, mapping: Path | None, now: dateti
 
     app = ctx_app(ctx)
     settings = app.settings
-    if not file.is_file():
-        raise TrackerError(f"{file}: file not found")  # before the database: the file is what was typed
+    if not file.is_file():  # before the database: the file is what was typed
+        if file.is_dir():
+            raise TrackerError(f"{file}: a folder, not a file: name the export file in it")
+        raise TrackerError(f"{file}: {'not a regular file' if file.exists() else 'file not found'}")
     total = _estimate_rows(file)
     show_bar = sys.stderr.isatty() and total >= settings.import_.progress_min_rows
     try:
