@@ -323,7 +323,8 @@ def test_one_order_in_several_parcels_leaves_goods_value_unknown(
     [
         (b"", "the file is empty"),
         ("订单编号,买家会员名\n1,x\n".encode(), "no waybill column"),
-        (b"\xff\xfe\x00\x81\xff\xff", "not UTF-8 or GBK"),
+        (b"\x81\xfe\x00\x81\xff\xff", "not UTF-8 or GBK"),
+        (b"\xff\xfe\x00\x81\xff\xff", "UTF-16 text"),  # its byte-order mark: Excel's "Unicode text"
     ],
 )
 def test_unusable_file_is_a_clear_error(
@@ -626,3 +627,22 @@ def test_a_rejects_file_that_cannot_be_written_keeps_the_good_rows(
     assert "row 3, 物流单号 = '': missing waybill number" in result.output
     assert "could not write the rejected rows to" in result.output and "the good rows are stored" in result.output
     assert "Traceback" not in result.output and "unexpected failure" not in result.output
+
+
+def test_full_width_headers_numbers_and_courier_names_read_as_ascii(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """A Chinese keyboard in full-width mode types ｗａｙｂｉｌｌ, ＳＦ７６… and Ｊ＆Ｔ; amounts were read so
+    already, headers, waybills and couriers were refused (no waybill column, not a waybill number, unknown)."""
+    path = tmp_path / "fullwidth.csv"
+    path.write_text(
+        "ｗａｙｂｉｌｌ,物流公司,订单编号,买家实际支付金额\n"
+        "ＳＦ７６００００００００００１,ｓｆ,ORD-1,１２.５０\n"
+        "JT1234567890150,Ｊ＆Ｔ,ORD-2,10\n",
+        encoding="utf-8",
+    )
+    report = _import(path, settings, sqlite_engine)
+    assert report.errors == [] and report.inserted == 2
+    parcels = _by_waybill(sqlite_engine)
+    assert parcels["SF7600000000001"]["courier"] == "sf" and parcels["JT1234567890150"]["courier"] == "jt"
+    assert parcels["SF7600000000001"]["goods_value"] == Decimal("12.50")

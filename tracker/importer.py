@@ -11,6 +11,7 @@ import csv
 import heapq
 import logging
 import re
+import unicodedata
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -111,7 +112,9 @@ class ImportReport:
 
 
 def _norm_header(name: str) -> str:
-    return re.sub(r"[\s_]+", "", name).rstrip(":：").lower()
+    """A header as compared: full-width letters read as ASCII (NFKC: ｗａｙｂｉｌｌ), no spaces or underscores, no
+    trailing colon, lower case."""
+    return re.sub(r"[\s_]+", "", unicodedata.normalize("NFKC", name)).rstrip(":").lower()
 
 
 def is_returns_file(header: Sequence[str], columns: Mapping[str, int], return_headers: Sequence[str]) -> bool:
@@ -226,7 +229,10 @@ class RowParser:
         return parcels, [], note
 
     def _waybills(self, row_no: int, raw: str) -> tuple[list[str], list[RowError]]:
-        """The cell's waybill numbers, or why they are not numbers."""
+        """The cell's waybill numbers, or why they are not numbers (full-width letters and digits, as a Chinese
+        keyboard in full-width mode types them, read as ASCII)."""
+        if not raw.isascii():
+            raw = unicodedata.normalize("NFKC", raw)
         one = _ONE_WAYBILL.fullmatch(raw)
         if one:  # the usual cell: one number, perhaps after 'No:' (what clean_waybill makes of it)
             return [one[1]], []

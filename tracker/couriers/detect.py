@@ -10,6 +10,7 @@ only when it is clearly ahead ([detection] margin and min_confidence); otherwise
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -56,7 +57,8 @@ def normalize_waybill(raw: str) -> str:
 
 
 def _key(name: str) -> str:
-    return re.sub(r"\s+", "", name).lower()
+    """A courier's name as compared: full-width letters read as ASCII (NFKC: Ｊ＆Ｔ is J&T), no spaces, lower case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).lower()
 
 
 def describe(candidates: Sequence[Candidate], limit: int = 4) -> str:
