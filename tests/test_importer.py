@@ -646,3 +646,16 @@ def test_full_width_headers_numbers_and_courier_names_read_as_ascii(
     parcels = _by_waybill(sqlite_engine)
     assert parcels["SF7600000000001"]["courier"] == "sf" and parcels["JT1234567890150"]["courier"] == "jt"
     assert parcels["SF7600000000001"]["goods_value"] == Decimal("12.50")
+
+
+def test_a_blank_time_of_spaces_is_blank_and_a_misspelt_mapping_field_is_named(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    path = tmp_path / "spaces.csv"
+    path.write_text("物流单号,物流公司,发货时间,买家实际支付金额\nSF1402000000171,顺丰速运,  ,  \n", encoding="utf-8")
+    report = _import(path, settings, sqlite_engine)  # a blank amount was blank already; a blank time was refused
+    assert report.errors == [] and _by_waybill(sqlite_engine)["SF1402000000171"]["shipped_at"] is None
+    mapping = tmp_path / "erp.toml"
+    mapping.write_text('[headers]\nwaybil = ["面单号"]\n', encoding="utf-8")  # waybill, misspelt
+    result = CliRunner().invoke(app, ["import", "parcels", str(path), "--mapping", str(mapping)])
+    assert result.exit_code != 0 and f"{mapping}: no such field waybil (fields: waybill, " in str(result.exception)

@@ -78,6 +78,7 @@ class RowError:
     reason: str
 
 
+EXACT_DIGITS_LIMIT = 10**15  # Excel keeps 15 significant digits of a number: a longer one has lost the rest
 KEEP = 1000  # problems and detections kept in the report (all of them are counted; rejects go to the file)
 
 
@@ -211,6 +212,8 @@ class RowParser:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
         cell = self.texts(values)
         waybills, errors = self._waybills(row_no, cell["waybill"])
+        if type(values) is not list:  # an XLSX row: a long number may have lost digits in Excel
+            errors += self._lost_digits(row_no, values)
         if errors:
             return [], errors, ""
         slugs, note, errors = self._couriers(row_no, cell["courier"], waybills)
@@ -227,6 +230,20 @@ class RowParser:
             for slug, number in zip(slugs, waybills, strict=True)
         ]
         return parcels, [], note
+
+    def _lost_digits(self, row_no: int, values: Sequence[Any]) -> list[RowError]:
+        """An order, waybill or phone number an XLSX holds as a number of more than 15 digits: Excel keeps 15
+        significant digits, so the last ones are gone (3900000000000055433 reads 3900000000000054784); the row
+        is refused rather than stored under a number that is not the order's."""
+        count, errors = len(values), []
+        for name, index in self._texts:
+            raw = values[index] if index < count else None
+            if isinstance(raw, int | float) and not isinstance(raw, bool) and name not in MONEY_FIELDS:
+                if abs(raw) >= EXACT_DIGITS_LIMIT:
+                    text = str(int(raw)) if isinstance(raw, int) or raw.is_integer() else str(raw)
+                    reason = "a number of more than 15 digits, whose last digits Excel does not keep: format the"
+                    errors.append(RowError(row_no, name, text, f"{reason} column as text and export it again"))
+        return errors
 
     def _waybills(self, row_no: int, raw: str) -> tuple[list[str], list[RowError]]:
         """The cell's waybill numbers, or why they are not numbers (full-width letters and digits, as a Chinese
@@ -279,7 +296,7 @@ class RowParser:
         count = len(values)
         for name, index in self._times:
             raw = values[index] if index < count else None
-            if raw is not None and raw != "":
+            if raw is not None and (type(raw) is not str or raw.strip()):  # a blank cell, spaces too, is no time
                 try:
                     fields[name] = parse_local_time(raw, self.tz)
                 except ValueProblem as exc:

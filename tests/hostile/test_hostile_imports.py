@@ -34,6 +34,8 @@ ROW_CASES = [
     ("decimal_comma.csv", 2, "买家实际支付金额", "a comma only between thousands", {"SF1402000000102"}),
     ("time_only_date.xlsx", 2, "发货时间", "got 09:05:00", {"SF1402000000112"}),
     ("number_as_date.xlsx", 2, "发货时间", "format the column as a date in Excel", {"SF1402000000122"}),
+    # a 19-digit 订单编号 held as a number lost its last digits in Excel: it was stored as another order's
+    ("long_number_order.xlsx", 2, "订单编号", "a number of more than 15 digits", {"SF1402000000162"}),
 ]
 
 # file, what the one error line says after the file's path

@@ -64,6 +64,11 @@ def _aliases(settings: Settings, mapping: Path | None) -> dict[str, list[str]]:
             isinstance(v, list) and all(isinstance(n, str) for n in v) for v in extra.values()
         ):
             raise TrackerError(f'{mapping}: expected a [headers] table of field = ["header", ...]')
+        from tracker.importer import CANONICAL
+
+        unknown = sorted(set(extra) - set(CANONICAL))
+        if unknown:  # a misspelt field used to be ignored, its column silently not read
+            raise TrackerError(f"{mapping}: no such field {', '.join(unknown)} (fields: {', '.join(CANONICAL)})")
         for field, names in extra.items():
             aliases[field] = [*names, *aliases.get(field, [])]
     return aliases
