@@ -276,8 +276,9 @@ def pay_cmd(
     moment, at = _at(ctx, date, now)
     paid = _money(amount, "--amount")
     assert paid is not None  # --amount is required
+    app = ctx_app(ctx)
     claim = service.pay_claim(
-        ctx_app(ctx).engine, claim_id=claim_id, amount=paid, actor=resolve_actor(by), now=moment, paid_at=at
+        app.engine, claim_id=claim_id, amount=paid, actor=resolve_actor(by), now=moment, paid_at=at, tz=app.settings.tz
     )
     note = "" if claim["amount"] == paid else f" (expected {claim['amount']}: differs)"
     typer.echo(f"claim {claim_id}: paid {paid}{note}")

@@ -521,13 +521,32 @@ def file_claim(
 
 
 def pay_claim(
-    engine: Engine, *, claim_id: int, amount: Decimal, actor: str, now: datetime, paid_at: datetime | None = None
+    engine: Engine,
+    *,
+    claim_id: int,
+    amount: Decimal,
+    actor: str,
+    now: datetime,
+    paid_at: datetime | None = None,
+    tz: tzinfo = UTC,
 ) -> dict[str, Any]:
-    """Record the courier's payout; a payout that differs from the expected amount is kept and flagged."""
+    """Record the courier's payout; a payout that differs from the expected amount is kept and flagged. A payout
+    dated before the claim was filed is refused (`tz`: the zone its message names the times in)."""
     if amount < 0:
         raise TrackerError(f"a payout is not negative, got {amount}", code="payout_negative", amount=amount)
     claim = get_claim(engine, claim_id)
     _require_amount(claim_id, claim, "paid")
+    filed = claim.get("filed_at")
+    if filed is not None and filed.tzinfo is None:
+        filed = filed.replace(tzinfo=UTC)  # SQLite: stored as UTC
+    if paid_at is not None and filed is not None and paid_at < filed:  # money cannot come before the asking
+        raise TrackerError(
+            f"the payout date {_local(paid_at, tz)} is before the claim was filed ({_local(filed, tz)})",
+            code="payout_before_filing",
+            field="date",
+            paid=paid_at,
+            filed=filed,
+        )
     detail: dict[str, Any] = {
         "amount": str(amount),
         "expected": None if claim["amount"] is None else str(claim["amount"]),

@@ -67,7 +67,9 @@ def record_payout(b: Board, claim_id: int, *, amount: Decimal, paid_on: date) ->
 
     _allowed(b, "claim.pay")
     paid_at = datetime.combine(paid_on, time(0), tzinfo=b.settings.tz).astimezone(UTC)
-    return service.pay_claim(b.engine, claim_id=claim_id, amount=amount, paid_at=paid_at, actor=b.user, now=_now())
+    return service.pay_claim(
+        b.engine, claim_id=claim_id, amount=amount, paid_at=paid_at, actor=b.user, now=_now(), tz=b.settings.tz
+    )
 
 
 def reject(b: Board, claim_id: int, *, reason: str) -> Any:

@@ -478,6 +478,10 @@ LABELS.update(
             "Import the file again to store the rest (the same parcels are updated, not duplicated)",
         ),
         "err_payout_negative": ("赔付金额不能为负数: {amount}", "A payout is not negative: {amount}"),
+        "err_payout_before_filing": (
+            "赔付日期 {paid} 早于提交日期 {filed}",
+            "The payout date {paid} is before the claim was filed ({filed})",
+        ),
         "err_reason_required": ("驳回理赔需要填写快递给出的原因", "A rejection needs the courier's reason"),
         "err_claim_exists": (
             "运单 {waybill} 已有「{claim_type}」理赔",

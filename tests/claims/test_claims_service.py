@@ -169,6 +169,18 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
         engine, claim_id=claim_id, reference_no="TS-1", actor="lead.wang", now=NOW, filed_at=opens
     )
     assert filed["state"] == "filed" and filed["reference_no"] == "TS-1" and filed["filed_at"] == opens
+    # a payout dated before the filing is a typo (money comes after the asking): refused, in the shop's zone
+    with pytest.raises(TrackerError, match=r"the payout date .* is before the claim was filed") as early:
+        service.pay_claim(
+            engine,
+            claim_id=claim_id,
+            amount=D("200.00"),
+            actor="lead.wang",
+            now=NOW,
+            paid_at=opens - timedelta(days=1),
+            tz=shanghai,
+        )
+    assert early.value.code == "payout_before_filing" and "(Asia/Shanghai)" in str(early.value)
     paid = service.pay_claim(engine, claim_id=claim_id, amount=D("200.00"), actor="lead.wang", now=NOW)
     assert paid["state"] == "paid" and paid["paid_amount"] == D("200.00")
     assert _audit(engine, claim_id) == ["claim.draft", "claim.filed", "claim.paid"]
