@@ -659,3 +659,26 @@ def test_a_blank_time_of_spaces_is_blank_and_a_misspelt_mapping_field_is_named(
     mapping.write_text('[headers]\nwaybil = ["面单号"]\n', encoding="utf-8")  # waybill, misspelt
     result = CliRunner().invoke(app, ["import", "parcels", str(path), "--mapping", str(mapping)])
     assert result.exit_code != 0 and f"{mapping}: no such field waybil (fields: waybill, " in str(result.exception)
+
+
+def test_a_full_order_export_skips_the_orders_not_shipped_yet(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """The seller center's order export lists every order: one waiting for the warehouse, unpaid or closed has no
+    waybill, and was rejected as 'missing waybill number' (exit 1, a rejects file full of them). A blank waybill
+    on an order whose 订单状态 says it has shipped is still a bad row."""
+    path = tmp_path / "all_orders.csv"
+    path.write_text(
+        "订单编号,订单状态,物流单号,物流公司,买家实际支付金额\n"
+        "4001,卖家已发货，等待买家确认,SF1402000000191,顺丰速运,10\n"
+        "4002,买家已付款，等待卖家发货,,,20\n"
+        "4003,等待买家付款,,,30\n"
+        "4004,交易关闭,,,40\n"
+        "4005,卖家已发货，等待买家确认,,顺丰速运,50\n",
+        encoding="utf-8",
+    )
+    report = _import(path, settings, sqlite_engine, not_shipped=settings.not_shipped_statuses)
+    assert (report.inserted, report.not_shipped, report.rejected_rows) == (1, 3, 1)
+    assert [(e.row, e.field, e.reason) for e in report.errors] == [(6, "waybill", "missing waybill number")]
+    result = CliRunner().invoke(app, ["import", "parcels", str(path)])
+    assert "3 order(s) not shipped yet (订单状态), no waybill: skipped" in result.output, result.output

@@ -42,7 +42,7 @@ CANONICAL = (
     "waybill", "courier", "order_id", "shop", "buyer_id", "recipient", "address", "province", "city", "district",
     "phone", "goods_title", "goods_value", "currency", "category", "forward_freight", "return_freight",
     "order_created_at", "issued_at", "paid_at", "shipped_at", "promised_ship_by", "freight_insured",
-    "refund_deadline", "return_agreed_at", "direction", "trade_succeeded_at",
+    "refund_deadline", "return_agreed_at", "direction", "trade_succeeded_at", "order_status",
 )  # fmt: skip
 MONEY_FIELDS = ("goods_value", "forward_freight", "return_freight")
 TIME_FIELDS = (
@@ -97,6 +97,7 @@ class ImportReport:
     # the file's own header of each field read (canonical name -> header as written): problems name it
     headers: dict[str, str] = field(default_factory=dict)
     rejected_rows: int = 0
+    not_shipped: int = 0  # rows of orders not shipped yet (no waybill; 订单状态 says so): skipped, not rejected
     error_count: int = 0  # every problem, kept or not
     detected_count: int = 0
     # returns-export rows with no return waybill yet: a return agreed on the order (docs/importing.md)
@@ -196,6 +197,7 @@ class RowParser:
     direction: Direction = Direction.outbound  # when the file has no direction column
     # number -> Kuaidi100 autonumber company codes, asked when the patterns cannot decide (None: offline)
     autonumber: Callable[[str], Sequence[str]] | None = None
+    not_shipped: Sequence[str] = ()  # 订单状态 words of an order not shipped yet (import.toml [orders])
 
     def __post_init__(self) -> None:
         # read once per parser, not per cell: which columns hold text, which hold times, which values to read
@@ -230,6 +232,14 @@ class RowParser:
             for slug, number in zip(slugs, waybills, strict=True)
         ]
         return parcels, [], note
+
+    def not_shipped_yet(self, values: Sequence[Any], errors: Sequence[RowError]) -> bool:
+        """Whether the row's only problem is a blank waybill and its 订单状态 says the order has not shipped
+        ([orders] not_shipped in import.toml): a full order export lists such orders too."""
+        if not self.not_shipped or len(errors) != 1 or errors[0].field != "waybill" or errors[0].value:
+            return False
+        status = self.raw(values, "order_status")
+        return isinstance(status, str) and any(word in status for word in self.not_shipped)
 
     def _lost_digits(self, row_no: int, values: Sequence[Any]) -> list[RowError]:
         """An order, waybill or phone number an XLSX holds as a number of more than 15 digits: Excel keeps 15
@@ -488,6 +498,7 @@ def import_parcels(
     autonumber: Callable[[str], Sequence[str]] | None = None,
     limits: ReadLimits | None = None,
     second_process: bool = False,
+    not_shipped: Sequence[str] = (),
 ) -> ImportReport:
     """Import one file: good rows are upserted in batches, each bad row is reported and skipped.
 
@@ -496,12 +507,13 @@ def import_parcels(
     `autonumber` (number -> Kuaidi100 company codes) is asked for a blank courier the patterns cannot decide.
     The file is read row by row: memory does not grow with its size (`limits`: [import] in tracker.toml).
     `second_process`: a big file's batches are stored by a second process while the next rows are read
-    (tracker/import_writer.py; [import] second_process).
+    (tracker/import_writer.py; [import] second_process). `not_shipped`: the 订单状态 words of an order not
+    shipped yet, whose row without a waybill is counted and skipped (import.toml [orders]).
     """
     header, rows = read_table(path, limits)
     columns = map_headers(header, aliases)
     direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
-    parser = RowParser(columns, couriers, tz, currency, direction, autonumber)
+    parser = RowParser(columns, couriers, tz, currency, direction, autonumber, not_shipped)
     writer = writer_for(
         engine, now, batch_size=batch_size, second_process=second_process, file_bytes=path.stat().st_size
     )
@@ -599,6 +611,9 @@ class _FileImport:
             self.reject([succeeded], values)
             return
         parcels, errors, note = parser.parse(row_no, values)
+        if errors and parser.not_shipped_yet(values, errors):
+            report.not_shipped += 1  # an order the warehouse has not shipped: no parcel to track yet
+            return
         if errors:
             self.reject(errors, values)
         elif succeeded is not None:

@@ -115,6 +115,7 @@ def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-de
         autonumber=_autonumber(settings) if settings.detection.import_autonumber else None,
         limits=settings.import_.limits,
         second_process=settings.import_.second_process,
+        not_shipped=settings.not_shipped_statuses,
     )
 
 
@@ -159,6 +160,8 @@ def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
     )
     if report.trades_succeeded:  # 交易成功 times: the complaint window (docs/domain.md "Tmall's timers")
         typer.echo(f"  {report.trades_succeeded} 交易成功 time(s) recorded")
+    if report.not_shipped:  # a full order export's orders without a parcel yet (import.toml [orders])
+        typer.echo(f"  {report.not_shipped} order(s) not shipped yet (订单状态), no waybill: skipped")
     if report.return_cases:  # returns rows without a return waybill yet (docs/importing.md)
         typer.echo(f"  {report.return_cases} return(s) agreed without a return waybill yet, recorded on their orders")
     for row, waybill, note in report.detected[:max_errors]:

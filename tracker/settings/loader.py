@@ -23,6 +23,7 @@ _FILES = {
     "detection": "couriers.toml",
     "headers": "import.toml",
     "return_waybill_headers": "import.toml",
+    "not_shipped_statuses": "import.toml",
     "rules": "rules.toml",
     "alerts": "alerts.toml",
     "providers": "providers.toml",
@@ -64,6 +65,7 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     import_toml = read_toml(config_dir / "import.toml")
     data["headers"] = import_toml.get("headers", {})
     data["return_waybill_headers"] = import_toml.get("returns", {}).get("waybill_headers", [])
+    data["not_shipped_statuses"] = import_toml.get("orders", {}).get("not_shipped", [])
     data["rules"] = _with_text_negations(read_toml(config_dir / "rules.toml"), config_dir)
     if (config_dir / "alerts.toml").is_file():
         data["alerts"] = read_toml(config_dir / "alerts.toml")

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     detection: DetectionConfig = DetectionConfig()
     headers: dict[str, list[str]] = {}
     return_waybill_headers: list[str] = []
+    not_shipped_statuses: list[str] = []  # import.toml [orders] not_shipped: 订单状态 words of an order not shipped
     rules: RulesConfig
     alerts: AlertsConfig = AlertsConfig()
     providers: ProvidersConfig
