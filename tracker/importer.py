@@ -79,6 +79,7 @@ class RowError:
 
 
 EXACT_DIGITS_LIMIT = 10**15  # Excel keeps 15 significant digits of a number: a longer one has lost the rest
+LOST_DIGITS = "a number of more than 15 digits, whose last digits Excel does not keep: format the column as text"
 KEEP = 1000  # problems and detections kept in the report (all of them are counted; rejects go to the file)
 
 
@@ -251,8 +252,7 @@ class RowParser:
             if isinstance(raw, int | float) and not isinstance(raw, bool) and name not in MONEY_FIELDS:
                 if abs(raw) >= EXACT_DIGITS_LIMIT:
                     text = str(int(raw)) if isinstance(raw, int) or raw.is_integer() else str(raw)
-                    reason = "a number of more than 15 digits, whose last digits Excel does not keep: format the"
-                    errors.append(RowError(row_no, name, text, f"{reason} column as text and export it again"))
+                    errors.append(RowError(row_no, name, text, LOST_DIGITS))
         return errors
 
     def _waybills(self, row_no: int, raw: str) -> tuple[list[str], list[RowError]]:
