@@ -119,31 +119,8 @@ def test_listings_name_codes_in_words_as_xlsx_and_as_a_table(settings: Settings)
 
     from openpyxl import load_workbook
 
-    engine = make_engine(settings.database_url)
     RUN.invoke(app, ["init"])
-    order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-    repo.upsert_parcels(
-        engine,
-        [
-            ParcelFacts(
-                courier="zto",
-                waybill="78312345678902",
-                goods_value=D("899.00"),
-                order_created_at=order,
-                issued_at=order,
-            )
-        ],
-        now=order,
-    )
-    with engine.begin() as conn:
-        pid = conn.execute(select(ParcelRow.id)).scalar_one()
-        conn.execute(
-            insert(FlagRow).values(
-                parcel_id=pid, courier="zto", kind="lost", severity="escalate", state="open", opened_at=order
-            )
-        )
-    engine.dispose()
-    RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"])
+    _lost_and_proposed(settings, "zto", "78312345678902")
     claims = RUN.invoke(app, ["claims", "list", "--format", "xlsx"])
     assert claims.exit_code == 0, claims.output
     sheet = load_workbook(io.BytesIO(claims.stdout_bytes)).worksheets[0]
@@ -191,20 +168,7 @@ def test_cli_mistakes_found_by_a_lead_are_one_line(settings: Settings, tmp_path:
     )
     assert compute.exit_code != 0
     assert "--order-time: expected a date and time such as 2026-11-01 09:00:00, got 'garbage'" in str(compute.exception)
-    engine = make_engine(settings.database_url)
-    order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-    repo.upsert_parcels(
-        engine, [ParcelFacts(courier="sf", waybill="SF1234567890123", goods_value=D("899.00"))], now=order
-    )
-    with engine.begin() as conn:
-        pid = conn.execute(select(ParcelRow.id)).scalar_one()
-        conn.execute(
-            insert(FlagRow).values(
-                parcel_id=pid, courier="sf", kind="lost", severity="escalate", state="open", opened_at=order
-            )
-        )
-    engine.dispose()
-    RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"])
+    _lost_and_proposed(settings, "sf", "SF1234567890123")
     missing = tmp_path / "no such folder" / "packet.xlsx"
     export = RUN.invoke(app, ["claims", "export", "--out", str(missing)])
     assert export.exit_code != 0 and f"--out: cannot write {missing}: No such file or directory" in str(
@@ -228,3 +192,22 @@ def test_totals_name_every_state_and_the_claims_without_an_amount(settings: Sett
     assert sheet.cell(row=2, column=1).value == "可索赔(草稿, 申报期未过)"  # it showed the code, claimable
     table = RUN.invoke(app, ["claims", "totals"])
     assert "Claimable (drafts still in their filing window)" in table.output and "claimable" not in table.output
+
+
+def _lost_and_proposed(settings: Settings, courier: str, waybill: str) -> None:
+    """A parcel worth 899.00, ordered 2026-11-01, with an open loss flag, and the claim it proposes (a draft)."""
+    engine = make_engine(settings.database_url)
+    order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    facts = ParcelFacts(
+        courier=courier, waybill=waybill, goods_value=D("899.00"), order_created_at=order, issued_at=order
+    )
+    repo.upsert_parcels(engine, [facts], now=order)
+    with engine.begin() as conn:
+        pid = conn.execute(select(ParcelRow.id).where(ParcelRow.waybill == waybill)).scalar_one()
+        conn.execute(
+            insert(FlagRow).values(
+                parcel_id=pid, courier=courier, kind="lost", severity="escalate", state="open", opened_at=order
+            )
+        )
+    engine.dispose()
+    RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"])

@@ -51,7 +51,12 @@ def queue_links(at) -> list[tuple[str, dict[str, str]]]:
 
 
 def queue_rows(params: dict[str, str]) -> int:
-    at = signed_in(page="views/queue.py")
+    return listed("views/queue.py", params)
+
+
+def listed(page: str, params: dict[str, str]) -> int:
+    """The count a list page says (共 N 条) for these URL parameters, none of them refused."""
+    at = signed_in(page=page)
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
@@ -138,15 +143,7 @@ def test_only_the_chosen_tab_is_drawn(busy_board):
 
 
 def alert_rows(params: dict[str, str]) -> int:
-    at = signed_in(page="views/alerts.py")
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.warning, [w.value for w in at.warning]
-    counts = [m for c in at.caption if (m := re.fullmatch(r"共 (\d+) 条 · \d+/\d+", c.value))]
-    assert len(counts) == 1, [c.value for c in at.caption]
-    return int(counts[0].group(1))
+    return listed("views/alerts.py", params)
 
 
 def test_alerts_sent_and_failed_today_open_exactly_those_alerts(board_db, now):
