@@ -68,11 +68,19 @@ def test_record_payout_amount_and_date(board_db):
     cid = ids["claims"]["damage"]  # filed
     at = ledger()
     tick(at, "claims_table", [cid], id_label="编号").run()
+    # filed 2026-11-22 21:00 in Shanghai (the seed): a payout dated two days before is refused, in the board's words
     at.date_input(key="c_paid_on").set_value(date(2026, 11, 20))
+    act(at, "c_pay", [cid], c_amount="80.5")
+    assert claim(engine, cid).state == "filed"
+    shown = [e.value.replace("\\", "") for e in at.error]  # Markdown-escaped on the board
+    assert any("赔付日期 2026-11-20 00:00 早于提交日期 2026-11-22 21:00" in line for line in shown), shown
+    at = ledger()
+    tick(at, "claims_table", [cid], id_label="编号").run()
+    at.date_input(key="c_paid_on").set_value(date(2026, 11, 23))
     act(at, "c_pay", [cid], c_amount="80.5")
     got = claim(engine, cid)
     assert (got.state, got.paid_amount) == ("paid", Decimal("80.50"))
-    assert got.paid_at.isoformat().startswith("2026-11-19T16:00")  # 2026-11-20 00:00 Asia/Shanghai
+    assert got.paid_at.isoformat().startswith("2026-11-22T16:00")  # 2026-11-23 00:00 Asia/Shanghai
     assert ("lily", "claim.paid") in audited(engine, cid)
 
 
