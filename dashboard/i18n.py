@@ -359,7 +359,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "claimable_state": ("可索赔(草稿, 申报期未过)", "Claimable (drafts in their window)"),
     "ledger_total": ("索赔金额合计 {amount} · 已赔付合计 {paid}", "Claimed {amount} in all · paid {paid}"),
     # claims without an amount yet (缺参数): named beside a sum, never counted in it as 0
-    "amount_unknown": ("金额未知", "amount unknown"),
+    "amount_unknown": ("未知", "unknown"),
     "amounts_unknown_n": ("另有 {n} 件金额未知, 未计入", "{n} more without an amount, not counted"),
     "missing": ("缺少的数据", "Missing"),
 }

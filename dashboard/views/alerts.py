@@ -26,7 +26,7 @@ if given_day not in ("", TODAY):
     given_day = ""
 bad_params(b, problems)
 
-left, right = st.columns([2, 1])
+left, right = st.columns([2, 1], vertical_alignment="bottom")
 state = left.selectbox(
     b.t("state"),
     STATES,

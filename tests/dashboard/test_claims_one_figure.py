@@ -120,7 +120,7 @@ def test_a_claim_without_an_amount_is_named_never_summed_as_zero(ledger_db, now)
     at.switch_page("views/claims.py").run()
     assert not at.exception, at.exception
     (missing,) = [m for m in at.metric if m.label == "缺参数"]
-    assert (missing.value, missing.delta) == ("1", "索赔金额 金额未知")
+    assert (missing.value, missing.delta) == ("1", "索赔金额 未知")
     (drafts,) = [m for m in at.metric if m.label == "草稿"]
     assert "金额未知" not in drafts.delta  # every draft here has its amount
     totals = [c.value for c in at.caption if c.value.startswith("索赔金额合计")]
@@ -130,7 +130,7 @@ def test_a_claim_without_an_amount_is_named_never_summed_as_zero(ledger_db, now)
     at.run()
     assert not at.exception, at.exception
     totals = [c.value for c in at.caption if c.value.startswith("索赔金额合计")]
-    assert totals == ["索赔金额合计 金额未知 · 已赔付合计 ¥0.00"], totals
+    assert totals == ["索赔金额合计 未知 · 已赔付合计 ¥0.00"], totals
 
     (row,) = [r for r in cli_json("claims", "totals", "--now", now.isoformat()) if r["state"] == "needs_config"]
     assert (row["claims"], Decimal(row["amount"]), row["without_amount"]) == (1, Decimal("0.00"), 1)
