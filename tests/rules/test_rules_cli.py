@@ -159,3 +159,15 @@ def test_bad_input_is_one_clear_error(run, parcels, args, message) -> None:  # t
     run("evaluate", AT)
     code, out = run(*args, "--by", "agent.li", AT)
     assert code == 2 and out.startswith("error: ") and message in out
+
+
+def test_an_evaluation_back_in_time_says_so_first(run, parcels) -> None:  # type: ignore[no-untyped-def]
+    """A --now before the last evaluation's (a year typed wrong) resolves the flags whose condition did not hold
+    then, and they come back without their acknowledgement: the command says so in one line, and still runs
+    (a replay does this on purpose)."""
+    code, out = run("evaluate", "--now", "2026-11-23T12:00:00+08:00")
+    assert code == 0 and "note:" not in out
+    code, out = run("evaluate", "--now", "2025-11-23T12:00:00+08:00")
+    assert code == 0, out
+    assert "note: --now 2025-11-23 12:00 is before the last evaluation (2026-11-23 12:00)" in out
+    assert "evaluated" in out  # it ran

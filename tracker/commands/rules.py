@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -89,7 +90,9 @@ def evaluate(
     from tracker.flags.evaluate import evaluate_all
 
     app = ctx_app(ctx)
-    summary = evaluate_all(app.engine, now=resolve_now(now, app.settings), settings=app.settings, full=full)
+    at = resolve_now(now, app.settings)
+    _warn_if_earlier(app.engine, at, app.settings.tz)
+    summary = evaluate_all(app.engine, now=at, settings=app.settings, full=full)
     read = "every parcel" if summary.parcels is None else f"{summary.parcels:,} parcels changed or due"
     typer.echo(
         f"evaluated {read} in {summary.seconds:.2f} s: {sum(summary.opened.values())} opened, "
@@ -98,6 +101,27 @@ def evaluate(
     )
     if summary.changes:
         emit(summary.rows(), ["kind", "opened", "reopened", "escalated", "resolved"], Format.table)
+
+
+def _warn_if_earlier(engine: Any, at: Any, tz: Any) -> None:
+    """A --now before the last evaluation's (a replay, or a typo in the year): said in one line before it runs.
+    The flags whose condition did not hold then resolve, and when a later evaluation opens them again they are
+    new: a person's acknowledgement is not carried over. Not refused: a replay does this on purpose."""
+    from tracker.flags import marks
+    from tracker.sheets import local_time
+
+    with engine.connect() as conn:
+        stored = marks.read_state(conn).get(marks.EVALUATED_KEY)
+    if not stored:
+        return
+    last = datetime.fromisoformat(stored)
+    last = last if last.tzinfo else last.replace(tzinfo=UTC)
+    if at < last:
+        typer.echo(
+            f"note: --now {local_time(at, tz)} is before the last evaluation ({local_time(last, tz)}): flags whose "
+            "condition did not hold then are resolved, and reopen later without their acknowledgement",
+            err=True,
+        )
 
 
 def flags(
