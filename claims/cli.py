@@ -12,7 +12,17 @@ import typer
 
 from claims.formula import show as show_formula
 from tracker import labels
-from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, known, resolve_actor, resolve_now
+from tracker.commands.context import (
+    BY_HELP,
+    NOW_HELP,
+    Format,
+    ctx_app,
+    emit,
+    known,
+    known_courier,
+    resolve_actor,
+    resolve_now,
+)
 from tracker.errors import TrackerError
 from tracker.status import ClaimState
 from tracker.values import ValueProblem, format_money, parse_local_time, parse_money
@@ -180,7 +190,7 @@ def list_cmd(
 
     app = ctx_app(ctx)
     known(state, ClaimState, "--state", "a claim state")
-    known(courier, app.settings.couriers, "--courier", "a courier")
+    known_courier(app, courier)
     at = resolve_now(now, app.settings)  # a draft whose window has closed reads expired, as in claims totals
     rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit, now=at)
     rows = [{**r, "formula": show_formula(r.get("formula"))} for r in rows]  # stored as parts: in English here

@@ -539,7 +539,9 @@ def pay_claim(
     filed = claim.get("filed_at")
     if filed is not None and filed.tzinfo is None:
         filed = filed.replace(tzinfo=UTC)  # SQLite: stored as UTC
-    if paid_at is not None and filed is not None and paid_at < filed:  # money cannot come before the asking
+    # money cannot come before the asking; a payout is dated by its day (the board's date picker, --date 2026-11-20
+    # give the day's midnight), so the filing day itself is fine whatever the hour of the filing
+    if paid_at is not None and filed is not None and paid_at.astimezone(tz).date() < filed.astimezone(tz).date():
         raise TrackerError(
             f"the payout date {_local(paid_at, tz)} is before the claim was filed ({_local(filed, tz)})",
             code="payout_before_filing",

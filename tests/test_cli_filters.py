@@ -3,6 +3,8 @@ to list nothing, exit 0, as if there were nothing to do (`tracker parcels --cour
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from typer.testing import CliRunner
 
@@ -10,6 +12,7 @@ from tracker.cli import app
 from tracker.settings import Settings
 
 RUN = CliRunner()
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -41,3 +44,17 @@ def test_known_values_still_list(settings: Settings) -> None:
     ):
         result = RUN.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
+
+
+def test_a_courier_only_stored_parcels_name_still_lists(settings: Settings) -> None:
+    """A courier removed from config/couriers.toml: the parcels stored under it are still listed by it."""
+    from tracker.domain import ParcelFacts
+    from tracker.storage import repo
+    from tracker.storage.db import make_engine
+
+    RUN.invoke(app, ["init"])
+    engine = make_engine(settings.database_url)
+    repo.upsert_parcels(engine, [ParcelFacts(courier="oldco", waybill="OC1234567890")], now=NOW)
+    engine.dispose()
+    result = RUN.invoke(app, ["parcels", "--courier", "oldco", "--format", "json"])
+    assert result.exit_code == 0 and "OC1234567890" in result.output, result.output

@@ -385,6 +385,17 @@ def test_cli_user_error_is_one_line_without_traceback(tmp_path: Path, settings: 
     assert proc.stderr.strip() == f"error: {tmp_path / 'missing.csv'}: file not found"
 
 
+def test_a_group_without_its_command_shows_its_help_and_no_empty_error_line(tmp_path: Path, settings: Settings) -> None:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "claims"], capture_output=True, text=True, env={**os.environ}
+    )
+    assert proc.returncode == 2 and "Usage:" in proc.stdout and proc.stderr == "", proc.stderr
+
+
 def test_a_folder_given_for_the_file_is_named_so(tmp_path: Path, settings: Settings) -> None:
     result = CliRunner().invoke(app, ["import", "parcels", str(tmp_path)])
     assert result.exit_code != 0 and f"{tmp_path}: a folder, not a file" in str(result.exception)
@@ -669,12 +680,12 @@ def test_a_full_order_export_skips_the_orders_not_shipped_yet(
     on an order whose 订单状态 says it has shipped is still a bad row."""
     path = tmp_path / "all_orders.csv"
     path.write_text(
-        "订单编号,订单状态,物流单号,物流公司,买家实际支付金额\n"
-        "4001,卖家已发货，等待买家确认,SF1402000000191,顺丰速运,10\n"
-        "4002,买家已付款，等待卖家发货,,,20\n"
-        "4003,等待买家付款,,,30\n"
-        "4004,交易关闭,,,40\n"
-        "4005,卖家已发货，等待买家确认,,顺丰速运,50\n",
+        "订单编号,订单状态,物流单号,物流公司,买家实际支付金额,交易成功时间\n"
+        "4001,卖家已发货，等待买家确认,SF1402000000191,顺丰速运,10,\n"
+        "4002,买家已付款，等待卖家发货,,,20,  \n"  # spaces in a time cell are a blank cell
+        "4003,等待买家付款,,,30,\n"
+        "4004,交易关闭,,,40,\n"
+        "4005,卖家已发货，等待买家确认,,顺丰速运,50,\n",
         encoding="utf-8",
     )
     report = _import(path, settings, sqlite_engine, not_shipped=settings.not_shipped_statuses)

@@ -97,7 +97,9 @@ def test_what_decimal_reads_but_no_one_writes_as_money_is_refused(text: str) -> 
         parse_money(text)
 
 
-@pytest.mark.parametrize("text", ["18,99", "12,5", "1,89", "1 899,00", "1,8990", "1,,899", ",899", "1899,"])
+@pytest.mark.parametrize(
+    "text", ["18,99", "12,5", "1,89", "1 899,00", "1,8990", "1,,899", ",899", "1899,", "0,500", "000,500"]
+)
 def test_a_comma_not_between_thousands_is_refused_never_read_as_a_bigger_amount(text: str) -> None:
     """A decimal comma (18,99 for 18.99, as a European-set Excel writes it) was read as 1899: 100 times the
     amount, silently. A comma or a space counts only between groups of three digits."""

@@ -53,7 +53,9 @@ def main() -> None:
         # said in one line like every other mistake, not in Click's boxed usage text
         code = app(standalone_mode=False)
     except USAGE_ERROR as exc:
-        sys.stderr.write(usage_line(exc) + "\n")
+        message = exc.format_message()  # type: ignore[attr-defined]
+        if message:  # a group run without its command has printed its help already, with nothing to add
+            sys.stderr.write(usage_line(exc) + "\n")
         sys.exit(2)
     except typer.Abort:  # Ctrl-C at a prompt, or end of input
         sys.stderr.write("aborted\n")

@@ -306,7 +306,7 @@ class RowParser:
         count = len(values)
         for name, index in self._times:
             raw = values[index] if index < count else None
-            if raw is not None and (type(raw) is not str or raw.strip()):  # a blank cell, spaces too, is no time
+            if raw is not None and not blank(raw):
                 try:
                     fields[name] = parse_local_time(raw, self.tz)
                 except ValueProblem as exc:
@@ -441,7 +441,7 @@ def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> 
     for name in ("return_agreed_at", "refund_deadline"):
         raw = parser.raw(values, name)
         times[name] = None
-        if raw not in (None, ""):
+        if not blank(raw):
             try:
                 times[name] = parse_local_time(raw, parser.tz)
             except ValueProblem as exc:
@@ -454,7 +454,7 @@ def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> 
 def parse_trade_succeeded(parser: RowParser, row_no: int, values: Sequence[Any]) -> datetime | RowError | None:
     """The row's 交易成功 time (交易成功时间 / 确认收货时间), its error, or None when the row has none."""
     raw = parser.raw(values, "trade_succeeded_at")
-    if raw in (None, ""):
+    if blank(raw):
         return None
     try:
         return parse_local_time(raw, parser.tz)
@@ -790,9 +790,10 @@ class _Rejects:
                 self._writer.writerow(safe_row(["row", "field", "value", "reason", *self.header]))
                 self.opened = True
             original = [CONTROL.sub("\ufffd", v) if isinstance(v, str) else v for v in values]
+            # one entry per problem, in the same order in each column (a field, its value and its reason line up)
             parts = [
-                "; ".join(dict.fromkeys(header_of(e.field, self.shown) for e in errors if e.field)),
-                "; ".join(e.value for e in errors if e.value),
+                "; ".join(header_of(e.field, self.shown) for e in errors),
+                "; ".join(e.value for e in errors),
                 "; ".join(e.reason for e in errors),
             ]
             self._writer.writerow(safe_row([errors[0].row, *parts, *original]))
@@ -807,6 +808,11 @@ class _Rejects:
             except OSError as exc:  # the disk filled up as the last lines went out
                 self.problem = self.problem or f"{self.path}: {exc.strerror or exc}"
             self._fh = None
+
+
+def blank(raw: Any) -> bool:
+    """A cell with nothing in it: absent, empty, or spaces only (no time, no value)."""
+    return raw is None or (type(raw) is str and not raw.strip())
 
 
 def header_of(name: str, shown: Mapping[str, str]) -> str:

@@ -15,7 +15,7 @@ _MONEY_WORDS = re.compile(r"[¥￥元]|CNY|RMB", re.IGNORECASE)  # the currency,
 # a thousands separator (after NFKC: ， is a comma, a full-width space a space) is one only between groups of
 # three digits: 1,899.00 and 1 899.00 are 1899.00, while 18,99 (a decimal comma) is refused, not read as 1899
 _SEPARATOR = re.compile(r"[,\s]")
-_GROUPED = re.compile(r"-?[0-9]{1,3}(?:[,\s][0-9]{3})+(?:\.[0-9]*)?")
+_GROUPED = re.compile(r"-?[1-9][0-9]{0,2}(?:[,\s][0-9]{3})+(?:\.[0-9]*)?")  # 0,500 is a decimal comma too
 # an amount as people and exports write it, once the currency and separators are gone: ASCII digits and a point
 # (Decimal alone also reads 1e3, 1_000 and other scripts' digits, which no export means as money)
 _AMOUNT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")

@@ -181,7 +181,12 @@ def test_lifecycle_file_then_pay_with_a_differing_payout(engine: Engine, tables:
             tz=shanghai,
         )
     assert early.value.code == "payout_before_filing" and "(Asia/Shanghai)" in str(early.value)
-    paid = service.pay_claim(engine, claim_id=claim_id, amount=D("200.00"), actor="lead.wang", now=NOW)
+    # dated by its day, as the board's date picker and --date 2026-11-20 give it: the filing day itself is fine,
+    # whatever the hour of the filing
+    filing_day = datetime.combine(opens.astimezone(shanghai).date(), datetime.min.time(), tzinfo=shanghai)
+    paid = service.pay_claim(
+        engine, claim_id=claim_id, amount=D("200.00"), actor="lead.wang", now=NOW, paid_at=filing_day, tz=shanghai
+    )
     assert paid["state"] == "paid" and paid["paid_amount"] == D("200.00")
     assert _audit(engine, claim_id) == ["claim.draft", "claim.filed", "claim.paid"]
     (line,) = reconcile(engine, tz=SHANGHAI)

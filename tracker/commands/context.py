@@ -112,6 +112,16 @@ def known(value: str | None, choices: Iterable[str], option: str, what: str) -> 
     raise TrackerError(f"{option}: expected {what} ({', '.join(allowed)}), got {value!r}")
 
 
+def known_courier(app: AppContext, courier: str | None) -> str | None:
+    """--courier of a listing: a configured courier, or one stored parcels still name (a courier since removed
+    from config/couriers.toml is still listed by it)."""
+    if courier is None or courier in app.settings.couriers:
+        return courier
+    from tracker.storage import rollups
+
+    return known(courier, [*app.settings.couriers, *rollups.choices(app.engine, "courier")], "--courier", "a courier")
+
+
 BY_HELP = "Who makes the change, for the audit log (default: $TRACKER_USER, else the login name)."
 
 

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from tracker import labels
-from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, known, resolve_now, terminal_text
+from tracker.commands.context import NOW_HELP, Format, ctx_app, emit, known, known_courier, resolve_now, terminal_text
 from tracker.couriers.detect import CourierIndex
 from tracker.errors import TrackerError
 from tracker.settings import Settings, read_toml
@@ -214,7 +214,7 @@ def parcels(
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
 ) -> None:
     app = ctx_app(ctx)
-    known(courier, app.settings.couriers, "--courier", "a courier")
+    known_courier(app, courier)
     known(status, TrackingStatus, "--status", "a status")
     known(direction, Direction, "--direction", "a direction")
     engine = app.engine  # a missing or unreachable database is reported before the queries are loaded

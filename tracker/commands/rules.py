@@ -10,7 +10,16 @@ from typing import Any
 import typer
 
 from tracker import labels
-from tracker.commands.context import BY_HELP, NOW_HELP, Format, ctx_app, emit, known, resolve_actor, resolve_now
+from tracker.commands.context import (
+    BY_HELP,
+    NOW_HELP,
+    Format,
+    ctx_app,
+    emit,
+    known_courier,
+    resolve_actor,
+    resolve_now,
+)
 from tracker.errors import TrackerError
 from tracker.values import ValueProblem, parse_local_time
 
@@ -138,7 +147,7 @@ def flags(
     from tracker.flags import lifecycle
 
     app = ctx_app(ctx)
-    known(courier, app.settings.couriers, "--courier", "a courier")
+    known_courier(app, courier)
     rows = lifecycle.list_flags(
         app.engine,
         kind=kind,
