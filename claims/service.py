@@ -536,9 +536,7 @@ def pay_claim(
         raise TrackerError(f"a payout is not negative, got {amount}", code="payout_negative", amount=amount)
     claim = get_claim(engine, claim_id)
     _require_amount(claim_id, claim, "paid")
-    filed = claim.get("filed_at")
-    if filed is not None and filed.tzinfo is None:
-        filed = filed.replace(tzinfo=UTC)  # SQLite: stored as UTC
+    filed = claim["filed_at"]  # read back aware, as every time of a claim (file_claim compares them as they come)
     # money cannot come before the asking; a payout is dated by its day (the board's date picker, --date 2026-11-20
     # give the day's midnight), so the filing day itself is fine whatever the hour of the filing
     if paid_at is not None and filed is not None and paid_at.astimezone(tz).date() < filed.astimezone(tz).date():

@@ -170,6 +170,12 @@ def queue_link(b: Board, label: str, **params: Any) -> None:
     st.page_link(QUEUE_PAGE, label=label, query_params=link_params(b, **params))
 
 
+def courier_slugs(b: Board) -> set[str]:
+    """The couriers a URL may name: the configured ones and those stored parcels still name (the filters'
+    choices, which the overview's links come from)."""
+    return {*b.settings.couriers, *b.read("distinct_values", ttl=300, column="courier")}
+
+
 def alerts_link(b: Board, label: str, **params: Any) -> None:
     """A link to the alert log filtered by `params` (state, day=today); `label` is Markdown."""
     st.page_link(ALERTS_PAGE, label=label, query_params=link_params(b, **params))

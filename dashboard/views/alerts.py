@@ -35,9 +35,9 @@ state = left.selectbox(
     format_func=lambda v: b.t("any") if not v else state_label(v, b.lang),
 )
 today = right.checkbox(b.t("alerts_of_today"), value=given_day == TODAY, key="a_today")
-wanted = {"state": state or None, "day": TODAY if today else None}
-if {k: v for k, v in wanted.items() if v} != {k: v for k, v in (("state", given_state), ("day", given_day)) if v}:
-    set_query_params(b, {k: v for k, v in wanted.items() if v})
+wanted = {k: v for k, v in (("state", state), ("day", TODAY if today else "")) if v}
+if wanted != {k: v for k, v in (("state", given_state), ("day", given_day)) if v}:
+    set_query_params(b, wanted)
 
 attempts = b.settings.alerts.max_attempts  # held: the failed alerts still held for the next digest too
 since = b.day_start() if today else None  # today in the configured zone, as the overview counts it

@@ -16,6 +16,7 @@ from dashboard.components import (
     bad_params,
     bulk_bar,
     confirm_pending,
+    courier_slugs,
     lazy_fold,
     pager,
     pick_table,
@@ -48,10 +49,8 @@ for col, r in zip(cols, summary, strict=False):
             claimed += f" ({b.t('amounts_unknown_n', n=r['unknown'])})"
     col.metric(state_label(r["state"], b.lang), r["n"], claimed, delta_color="off", delta_arrow="off")
 
-# couriers: the configured ones and those stored parcels name (the overview's money per courier links here)
-couriers = {*b.settings.couriers, *b.read("distinct_values", ttl=300, column="courier")}
 given, problems = LedgerFilter.parse(
-    st.query_params.to_dict(), max_text=b.settings.board.max_param_length, couriers=couriers
+    st.query_params.to_dict(), max_text=b.settings.board.max_param_length, couriers=courier_slugs(b)
 )
 bad_params(b, problems)
 

@@ -10,6 +10,7 @@ from dashboard.components import (
     bulk_bar,
     bulk_button,
     confirm_pending,
+    courier_slugs,
     lazy_fold,
     pager,
     parcel_table,
@@ -31,7 +32,7 @@ params, problems = QueueFilter.parse(
     st.query_params.to_dict(),
     max_age_hours=b.settings.board.max_age_hours,
     max_text=b.settings.board.max_param_length,
-    couriers={*b.settings.couriers, *b.read("distinct_values", ttl=300, column="courier")},  # the filter's choices
+    couriers=courier_slugs(b),
 )
 bad_params(b, problems)
 ANY = ""
