@@ -21,6 +21,7 @@ from dashboard.i18n import LANGS, error_text, t, value_label
 from tracker.auth import LoginAttempt, LoginPolicy, lockout_until, verify_password
 from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
+from tracker.labels import hours_in_words
 from tracker.storage.repo import record_audit
 
 QUEUE_PAGE = "views/queue.py"
@@ -217,8 +218,7 @@ def age_text(b: Board, last_update: datetime | None) -> str:
         return ""
     if last_update.tzinfo is None:  # SQLite returns naive UTC from raw SQL expressions
         last_update = last_update.replace(tzinfo=UTC)
-    hours = max(0, int((b.now - last_update).total_seconds() // 3600))
-    return b.t("age_value", days=hours // 24, hours=hours % 24)
+    return hours_in_words(int((b.now - last_update).total_seconds() // 3600), b.lang)
 
 
 def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> pd.DataFrame:

@@ -384,7 +384,6 @@ LABELS.update(
         "filters": ("筛选", "Filters"),
         "filters_set": ("已设 {n} 个筛选条件", "Filters set: {n}"),
         "age": ("未更新时长", "Age"),
-        "age_value": ("{days}天{hours}小时", "{days} d {hours} h"),
         "chart_hint": ("点击柱形打开对应的异常队列", "Click a bar to open its queue"),
     }
 )

@@ -205,6 +205,15 @@ TIMER_STATES: dict[str, tuple[str, str]] = {
 }
 
 
+def hours_in_words(hours: int, lang: str) -> str:
+    """A span of whole hours as a person reads it: whole days past a day (3天5小时, 3 d 5 h; 3天, 3 d), hours
+    below (20小时, 20 h). The next actions' {elapsed} and the alerts' duration read the same."""
+    days, rest = divmod(max(0, hours), 24)
+    if lang == "zh":
+        return (f"{days}天" if days else "") + (f"{rest}小时" if rest or not days else "")
+    return " ".join(part for part in (f"{days} d" if days else "", f"{rest} h" if rest or not days else "") if part)
+
+
 def pick(table: Mapping[str, tuple[str, str]], code: Any, lang: str) -> str:
     """The word for `code` in `lang` ("zh" or anything else = English); an unknown code shows itself."""
     if code is None:

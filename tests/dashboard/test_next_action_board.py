@@ -30,7 +30,7 @@ def test_a_stored_key_is_rendered_with_the_hours_at_the_board_now(board_db, now)
                 action_since=epoch(now - timedelta(hours=75)),
             )
         )
-    expected = "物流已75小时未更新:到顺丰速运官网查询单号SF1001,电话咨询快递网点,并回复买家"
+    expected = "物流已3天3小时未更新:到顺丰速运官网查询单号SF1001,电话咨询快递网点,并回复买家"
     queue = open_queue()
     assert expected in list(queue.dataframe[0].value["下一步"])
     page = parcel_page(ids, "SF1001")

@@ -65,7 +65,7 @@ def test_a_lost_return_is_not_reshipped_and_is_not_claimed_by_itself(db, setting
     evaluate_all(db.engine, now=NOW, settings=settings)
     texts = _next_actions(db, settings)
     zh, en = texts[("YT7000000000002", "lost_suspected")]
-    assert zh.startswith("退货疑似丢件(已200小时无更新)") and "补发" not in zh and "淘宝小二介入" in zh
+    assert zh.startswith("退货疑似丢件(已8天8小时无更新)") and "补发" not in zh and "淘宝小二介入" in zh
     assert "reship" not in en and "pick-up return" in en
     assert "给买家补发" in texts[("YT7000000000001", "lost_suspected")][0]  # the outbound parcel's, as before
 

@@ -34,7 +34,7 @@ def test_example_1_no_first_scan_warns_at_72h_and_escalates_at_96h(db, settings)
     evaluate_all(db.engine, now=t("2026-11-04 09:00"), settings=settings)
     flag = flags(db.engine, settings, p, t("2026-11-04 09:00"))["no_first_scan"]
     assert (flag.severity, flag.state) == ("warn", "open")
-    assert "72小时" in flag.next_action_zh and "圆通速递" in flag.next_action_zh
+    assert "发货后3天仍无" in flag.next_action_zh and "圆通速递" in flag.next_action_zh
     summary = evaluate_all(db.engine, now=t("2026-11-05 09:00"), settings=settings)
     assert dict(summary.escalated) == {"no_first_scan": 1}
     flag = flags(db.engine, settings, p, t("2026-11-05 09:00"))["no_first_scan"]

@@ -130,11 +130,7 @@ def _item(line: str, sub: bool, bullet: str, sub_bullet: str) -> str:
 
 
 def format_duration(span: timedelta, language: str) -> str:
-    hours = max(0, int(span.total_seconds() // 3600))
-    days, hours = divmod(hours, 24)
-    if language == "zh":
-        return f"{days}天{hours}小时" if days else f"{hours}小时"
-    return f"{days} d {hours} h" if days else f"{hours} h"
+    return labels.hours_in_words(int(span.total_seconds() // 3600), language)
 
 
 def board_link(board_url: str, waybill: str) -> str:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from tracker.labels import hours_in_words
 from tracker.rules.common import DAY, HOUR, epoch
 from tracker.rules.model import Flag
 from tracker.settings import ActionText, CourierConfig
 
 # the placeholders in the order they are filled: the courier's names ({courier_en} before {courier}), then
-# the flag's waybill and number ({hours} and {days}: the flag's value, or counted from its `since`)
-PLACEHOLDERS = ("{courier_en}", "{courier}", "{waybill}", "{hours}", "{days}")
+# the flag's waybill and number ({hours} and {days}: the flag's value, or counted from its `since`; {elapsed}:
+# those hours as a person reads them, in days and hours past a day: labels.hours_in_words)
+PLACEHOLDERS = ("{courier_en}", "{courier}", "{waybill}", "{hours}", "{days}", "{elapsed}")
 
 
 def fill(
@@ -28,14 +30,17 @@ def fill(
     value: int | None,
     since: int | None = None,
     now: datetime | None = None,
+    lang: str = "zh",
 ) -> str:
     """Replace each placeholder in turn. {hours} and {days} take the flag's value ("" when it has none); with
-    `since` (epoch seconds) and `now`, the whole hours and whole days from `since` to `now` instead."""
+    `since` (epoch seconds) and `now`, the whole hours and whole days from `since` to `now` instead. {elapsed}
+    is the hours in `lang`'s words (33天14小时; 20小时)."""
     hours = days = "" if value is None else str(value)
+    elapsed = "" if value is None else hours_in_words(value, lang)
     if since is not None and now is not None:
-        elapsed = epoch(now) - since
-        hours, days = str(elapsed // HOUR), str(elapsed // DAY)
-    for key, text in zip(PLACEHOLDERS, (courier_en, courier, waybill, hours, days), strict=True):
+        seconds = epoch(now) - since
+        hours, days, elapsed = str(seconds // HOUR), str(seconds // DAY), hours_in_words(seconds // HOUR, lang)
+    for key, text in zip(PLACEHOLDERS, (courier_en, courier, waybill, hours, days, elapsed), strict=True):
         template = template.replace(key, text)
     return template
 
@@ -69,8 +74,8 @@ def render_key(
     config = couriers.get(courier)
     name, name_en = (config.name, config.name_en) if config else (courier, courier)
     zh, en = (
-        fill(template, courier=name, courier_en=name_en, waybill=waybill, value=value, since=since, now=now)
-        for template in (text.zh, text.en)
+        fill(template, courier=name, courier_en=name_en, waybill=waybill, value=value, since=since, now=now, lang=lang)
+        for template, lang in ((text.zh, "zh"), (text.en, "en"))
     )
     return fill_extra(zh, extra), fill_extra(en, extra)
 
