@@ -103,6 +103,45 @@ def open_parcels(engine: Engine) -> int:
     return int(_scalar(engine, select(func.count()).select_from(pairs)) or 0)
 
 
+def open_parcels_page(engine: Engine, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """The parcels open_parcels counts, one row each, the longest without an update first: what the overview's
+    "on N parcels" opens (the queue lists flags, and a parcel with two exceptions is two of them), each with
+    the kinds of its unresolved flags (`kinds`, in the order the rules list them). Read as open_parcels
+    counts: the (last update, parcel) pairs in ix_flag_unresolved_last_update's order."""
+    pairs = (
+        select(FLAG.c.last_update, FLAG.c.parcel_id)
+        .where(UNRESOLVED)
+        .distinct()
+        .order_by(FLAG.c.last_update, FLAG.c.parcel_id)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    query = (
+        select(
+            PARCEL.c.id.label("parcel_id"),
+            PARCEL.c.waybill,
+            PARCEL.c.order_id,
+            PARCEL.c.courier,
+            PARCEL.c.shop,
+            PARCEL.c.province,
+            pairs.c.last_update,
+        )
+        .join(PARCEL, PARCEL.c.id == pairs.c.parcel_id)
+        .order_by(pairs.c.last_update, pairs.c.parcel_id)
+    )
+    rows = _rows(engine, query)
+    order = {str(kind): i for i, kind in enumerate(FlagKind)}
+    kinds: dict[int, set[str]] = {r["parcel_id"]: set() for r in rows}
+    if kinds:
+        found = select(FLAG.c.parcel_id, FLAG.c.kind).where(UNRESOLVED, FLAG.c.parcel_id.in_(list(kinds)))
+        for r in _rows(engine, found):
+            kinds[r["parcel_id"]].add(r["kind"])
+    for r in rows:
+        r["kinds"] = sorted(kinds[r["parcel_id"]], key=lambda kind: order.get(kind, len(order)))
+    return rows
+
+
 def _stale(
     now: datetime, rules: RulesConfig, *, within_hours: int | None = None, scanned: bool = True
 ) -> tuple[list[Any], Any]:
@@ -1121,6 +1160,7 @@ READS: dict[str, Callable[..., Any]] = {
         open_by,
         ageing,
         open_parcels,
+        open_parcels_page,
         stale_soon,
         turning_stale_count,
         turning_stale_page,

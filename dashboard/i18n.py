@@ -123,6 +123,13 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "open_queue": ("查看队列", "Open queue"),
     "open_list": ("查看包裹", "Open the list"),
+    "open_parcels_list": ("查看这 {n} 个包裹", "See these {n} parcels"),
+    "open_parcels_title": ("有未处理异常的包裹", "Parcels with unresolved exceptions"),
+    "open_parcels_note": (
+        "每个包裹一行(一个包裹可有多个异常);最久未更新的在前",
+        "One row per parcel (a parcel may have several exceptions); the longest without an update first",
+    ),
+    "kinds": ("异常", "Exceptions"),
     "none": ("无", "None"),
     # queue
     "kind": ("异常类型", "Kind"),

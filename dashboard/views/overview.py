@@ -70,6 +70,7 @@ def open_queue(**params) -> None:
 
 
 by_kind = b.read("open_by", column="kind")
+parcels_open = b.read("open_parcels")
 claim_money = b.read("claimable", now=b.now)
 sent = b.read("alerts_today", day_start=b.day_start())
 soon = b.read("stale_soon", now=b.now, rules=b.settings.rules)
@@ -78,7 +79,7 @@ m1, m2, m3, m4 = st.columns(4)
 m1.metric(
     b.t("open_total"),
     sum(r["n"] for r in by_kind),
-    b.t("on_parcels", n=b.read("open_parcels")),
+    b.t("on_parcels", n=parcels_open),
     delta_color="off",
     delta_arrow="off",  # a second figure, not a change: no up arrow
 )
@@ -100,6 +101,8 @@ m4.metric(
 )  # alert rows, as `tracker alerts run` and the demo count them
 with m1:
     queue_link(b, b.t("open_queue"), state="unresolved")
+    if parcels_open:  # the second figure opens its own list: one row per parcel
+        queue_link(b, b.t("open_parcels_list", n=parcels_open), by="parcel")
 with m2:
     queue_link(b, b.t("open_list"), turning_stale=1)
 with m3:  # the soonest deadline at a glance; the next ones and the money per courier are in the last tab

@@ -59,6 +59,21 @@ if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale
     )
     st.stop()
 
+if st.query_params.get("by") == "parcel":  # the overview's "on N parcels": a row per parcel, not per flag
+    st.subheader(b.t("open_parcels_title"))
+    st.caption(b.t("open_parcels_note"))
+    total = b.read("open_parcels")  # the overview's number, by the same definition
+    offset = pager(b, total, key="op_page")
+    rows = b.read("open_parcels_page", limit=b.settings.board.page_size, offset=offset)
+    for r in rows:
+        r["courier"] = b.courier(r["courier"])
+        r["kinds"] = " · ".join(kind_label(kind, b.lang) for kind in r["kinds"])
+    st.caption(b.t("click_waybill"))
+    parcel_table(
+        b, rows, ["waybill", "order_id", "courier", "shop", "province", "kinds", "last_update"], key="by_parcel"
+    )
+    st.stop()
+
 
 def choice(label: str, options: list[str], current: str | None, key: str, fmt=None) -> str:
     opts = [ANY, *options] if current in (None, "", *options) else [ANY, current, *options]

@@ -262,3 +262,29 @@ def test_stale_counts_with_an_override_read_the_stale_index(engine, now):
         with engine.connect() as conn:
             plan = " | ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
         assert "ix_parcel_open_last_event (last_event_at" in plan, plan
+
+
+def test_the_parcels_with_open_exceptions_are_listed_once_each_with_their_kinds(seeded, now):
+    """The overview's "涉及 N 个包裹" opens a list of exactly N parcels: a parcel with two unresolved flags is one
+    row naming both kinds; pages split the list without a parcel twice or left out."""
+    from sqlalchemy import func, select
+
+    from tracker.storage.tables import FLAG
+
+    engine, _ = seeded
+    seed_ageing(engine, now)
+    total = data.open_parcels(engine)
+    rows = data.open_parcels_page(engine, limit=1000)
+    assert len(rows) == total == len({r["parcel_id"] for r in rows}) > 0
+    with engine.connect() as conn:
+        per_parcel = dict(
+            conn.execute(
+                select(FLAG.c.parcel_id, func.count()).where(FLAG.c.state != "resolved").group_by(FLAG.c.parcel_id)
+            ).all()
+        )
+    assert {r["parcel_id"]: len(r["kinds"]) for r in rows} == per_parcel
+    assert any(len(r["kinds"]) > 1 for r in rows)  # the seed has parcels with two exceptions
+    paged = [
+        r["parcel_id"] for offset in range(0, total, 5) for r in data.open_parcels_page(engine, limit=5, offset=offset)
+    ]
+    assert paged == [r["parcel_id"] for r in rows]

@@ -85,6 +85,9 @@ def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board
     total = next(params for label, params in links if label == "查看队列")
     assert queue_rows(total) == int(metric.value) == 16
     assert metric.proto.delta == "涉及 12 个包裹"  # 16 flags on 12 parcels: both said
+    # ... and the second figure opens its own list, a row per parcel
+    parcels = next(params for label, params in links if label == "查看这 12 个包裹")
+    assert parcels == {"by": "parcel"} and queue_rows(parcels) == 12
     # turning stale within 24 h: parcels (EMS03, last update 48 h ago, stale at 72 h), listed as parcels
     soon = next(m for m in at.metric if m.label == "24小时内将超时未更新(包裹)")
     listed = next(params for label, params in links if label == "查看包裹")
