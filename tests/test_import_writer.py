@@ -140,7 +140,7 @@ def test_a_refused_piece_is_raised_and_nothing_after_it_is_stored(db_engine: Eng
     writer = ProcessWriter(db_engine, NOW, batch_size=1000)
     try:
         writer.submit(_rows(db_engine, "78300000000001", "78300000000002"), {})
-        assert writer.wait() == (2, 0, 0)
+        assert writer.wait() == repo.Stored(2, 0, 0)
         writer.submit(_rows(db_engine, "78300000000003", courier=None), {})  # courier is NOT NULL
         writer.submit(_rows(db_engine, "78300000000004"), {})
         with pytest.raises(IntegrityError) as refused:
@@ -208,7 +208,7 @@ def test_a_writer_process_that_dies_is_said_in_one_line(db_engine: Engine) -> No
     writer = ProcessWriter(db_engine, NOW, batch_size=1000)
     try:
         writer.submit(_rows(db_engine, "78300000000001"), {})
-        assert writer.wait() == (1, 0, 0)
+        assert writer.wait() == repo.Stored(1, 0, 0)
         writer._process.kill()
         writer.submit(_rows(db_engine, "78300000000002"), {})
         with pytest.raises(

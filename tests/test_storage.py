@@ -34,9 +34,9 @@ def _parcel(waybill: str = "YT1234567890123", **kw: object) -> ParcelFacts:
 
 
 def test_upsert_inserts_then_updates_without_duplicates(engine: Engine) -> None:
-    assert repo.upsert_parcels(engine, [_parcel(), _parcel("YT9999999999999")], now=T0) == (2, 0, 0)
+    assert repo.upsert_parcels(engine, [_parcel(), _parcel("YT9999999999999")], now=T0) == repo.Stored(2, 0, 0)
     changed = _parcel(goods_value=Decimal("300.00"), shop="悦家旗舰店")
-    assert repo.upsert_parcels(engine, [changed], now=T0 + timedelta(hours=1)) == (0, 1, 0)
+    assert repo.upsert_parcels(engine, [changed], now=T0 + timedelta(hours=1)) == repo.Stored(0, 1, 0)
     rows = repo.list_parcels(engine, courier="yto")
     assert len(rows) == 2
     row = next(r for r in rows if r["waybill"] == "YT1234567890123")
@@ -68,7 +68,7 @@ def test_a_parcel_sent_again_within_one_import_is_counted_once(engine: Engine) -
     earlier, left, never = "YT1111111111111", "YT2222222222222", "YT3333333333333"
     repo.upsert_parcels(engine, [_parcel(earlier), _parcel(left)], now=T0)
     now = T0 + timedelta(hours=1)  # the import's: its earlier batch changed one parcel and left the other
-    assert repo.upsert_parcels(engine, [_parcel(earlier, shop="店一"), _parcel(left)], now=now) == (0, 1, 1)
+    assert repo.upsert_parcels(engine, [_parcel(earlier, shop="店一"), _parcel(left)], now=now) == repo.Stored(0, 1, 1)
     with engine.begin() as conn:
         conn.execute(RULE_MARK.delete())
     moved = T0 + timedelta(hours=5)  # a value the rules read: both databases mark the parcel
@@ -79,7 +79,7 @@ def test_a_parcel_sent_again_within_one_import_is_counted_once(engine: Engine) -
     ]
     rows = repo.parcel_rows(engine.dialect.name, again, now)
     resent = {("yto", earlier), ("yto", left), ("yto", never)}
-    assert repo.store_parcel_rows(engine, rows, now=now, resent=resent) == (1, 1, -1)
+    assert repo.store_parcel_rows(engine, rows, now=now, resent=resent) == repo.Stored(1, 1, -1)
     parcels = {row["waybill"]: row for row in repo.list_parcels(engine)}
     assert {waybill: row["shop"] for waybill, row in parcels.items()} == {earlier: "店二", left: "店二", never: None}
     # written before the rules' marks are taken: the parcels they changed are marked for the next evaluation

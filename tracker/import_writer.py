@@ -280,7 +280,7 @@ def serve(requests: int, replies: IO[bytes]) -> None:
             if failed:  # nothing is stored after a failed transaction: read on to the end
                 message = _receive(requests)
                 continue
-            counts: list[tuple[int, ...]] = []
+            counts: list[tuple[Any, ...]] = []
             stored = 0  # rows in this transaction
             try:
                 with conn.begin():

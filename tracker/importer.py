@@ -104,6 +104,10 @@ class ImportReport:
     # returns-export rows with no return waybill yet: a return agreed on the order (docs/importing.md)
     return_cases: int = 0  # rows recorded as return-agreed cases on the order's outbound parcels
     trades_succeeded: int = 0  # 交易成功 times recorded as facts (the complaint window; docs/domain.md)
+    # waybills now stored under two couriers or more (this file's rows, or a row and an earlier import): the
+    # first KEEP, each with its couriers' slugs, and how many (repo.Stored.same_waybill)
+    same_waybill: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    same_waybill_count: int = 0
 
     @property
     def stored(self) -> int:
@@ -658,6 +662,13 @@ class _FileImport:
         report.inserted += stored.inserted
         report.updated += stored.updated
         report.unchanged += stored.unchanged
+        for waybill, couriers in stored.same_waybill:
+            if waybill in report.same_waybill:  # named again by a later batch: its couriers as they are now
+                report.same_waybill[waybill] = couriers
+                continue
+            report.same_waybill_count += 1
+            if len(report.same_waybill) < KEEP:
+                report.same_waybill[waybill] = couriers
 
     def flush(self) -> None:
         """Hand the gathered batch to the writer."""

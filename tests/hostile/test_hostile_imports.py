@@ -144,3 +144,25 @@ def test_the_limits_are_configuration(settings: Settings, sqlite_engine: Engine,
     result = RUN.invoke(app, ["--config", str(config), "import", "parcels", str(source)])
     assert result.exit_code == 1 and "row 2, order_id = 'ORD-101-TOO-LONG': longer than 15 characters" in result.output
     assert _waybills(sqlite_engine) == {"SF1402000000102"}
+
+
+def test_a_waybill_under_two_couriers_is_named(settings: Settings, sqlite_engine: Engine, tmp_path: Path) -> None:
+    """One waybill under 中通 in one row and 圆通 in another (a courier mistyped): both rows are stored, as the file
+    says, and the import names the waybill and its couriers; the parcel under the wrong courier would otherwise
+    sit as 发货无揽收 with nothing to say why. A later export naming it under a third courier is named too."""
+    source = tmp_path / "same_waybill_two_couriers.csv"
+    source.write_bytes((FILES / source.name).read_bytes())
+    result = RUN.invoke(app, ["import", "parcels", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "3 new" in result.output
+    named = [line.strip() for line in result.output.splitlines() if "couriers (" in line]
+    assert named == [
+        "waybill 773000000000201 is now stored under 2 couriers (圆通速递、中通快递): one is likely mistyped, and the "
+        "parcel under the wrong courier will never be scanned (发货无揽收); check the courier in the export"
+    ]
+    later = tmp_path / "later.csv"
+    later.write_text("物流单号,物流公司\n773000000000203,申通快递\n773000000000203,中通快递\n", encoding="utf-8")
+    result = RUN.invoke(app, ["import", "parcels", str(later)])
+    assert "waybill 773000000000203 is now stored under 2 couriers (申通快递、中通快递)" in result.output
+    again = RUN.invoke(app, ["import", "parcels", str(source)])  # the same file again: 201 is still under two
+    assert "waybill 773000000000201 is now stored under 2 couriers" in again.output

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -153,7 +154,7 @@ def _estimate_rows(file: Path) -> int:
     return count
 
 
-def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
+def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_errors: int = 20) -> None:
     typer.echo(
         f"{report.path.name}: {report.rows} rows: {report.inserted} new, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.merged} merged into another row, {report.rejected_rows} rejected"
@@ -168,6 +169,16 @@ def print_report(report: ImportReport, *, max_errors: int = 20) -> None:
         typer.echo(f"  row {row}: courier detected for {waybill}: {note}")
     if report.detected_count > max_errors:
         typer.echo(f"  ... {report.detected_count - max_errors} more detected couriers")
+    for waybill, slugs in list(report.same_waybill.items())[:max_errors]:
+        names = "、".join(labels.courier_name(couriers, slug, "zh") for slug in slugs)
+        err.print(
+            f"  waybill {waybill} is now stored under {len(slugs)} couriers ({names}): one is likely mistyped, and "
+            "the parcel under the wrong courier will never be scanned (发货无揽收); check the courier in the export",
+            markup=False,
+            soft_wrap=True,
+        )
+    if report.same_waybill_count > max_errors:
+        err.print(f"  ... {report.same_waybill_count - max_errors} more waybills under two couriers", markup=False)
     from tracker.importer import header_of
 
     for error in report.errors[:max_errors]:
@@ -197,7 +208,7 @@ def import_parcels_cmd(
 ) -> None:
     app = ctx_app(ctx)
     report = run_import(ctx, file, mapping, resolve_now(now, app.settings))
-    print_report(report)
+    print_report(report, app.settings.couriers)
     if report.errors:
         raise typer.Exit(1)
 
@@ -254,14 +265,14 @@ def demo(
     app.open_engine(create=True)
     typer.echo(f"database: {_display_url(settings.database_url)}")
     at = resolve_now(now, settings)
-    print_report(run_import(ctx, file, None, at))
+    print_report(run_import(ctx, file, None, at), settings.couriers)
     returns = file.with_name("returns.csv")
     if returns.is_file():
-        print_report(run_import(ctx, returns, None, at))
+        print_report(run_import(ctx, returns, None, at), settings.couriers)
     if generated:
         from tracker.commands import online
 
-        print_report(run_import(ctx, online.generate_demo_file(app, at, generated), None, at))
+        print_report(run_import(ctx, online.generate_demo_file(app, at, generated), None, at), settings.couriers)
         online.run_demo_poll(app, at)
     summary = repo.parcel_summary(app.engine)
     typer.echo(f"parcels: {summary['total']} ({summary['open']} open)")

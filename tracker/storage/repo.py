@@ -37,14 +37,21 @@ from tracker.storage.types import UTCDateTime
 
 
 class Stored(NamedTuple):
-    """What storing parcels did: new parcels, known ones it changed, and known ones it left as they were."""
+    """What storing parcels did: new parcels, known ones it changed, and known ones it left as they were; and
+    the waybills now stored under more than one courier (`same_waybill`: each with its couriers' slugs)."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    same_waybill: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def plus(self, other: Stored) -> Stored:
-        return Stored(*(a + b for a, b in zip(self, other, strict=True)))
+        return Stored(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.same_waybill + other.same_waybill,
+        )
 
 
 # Columns an import may set; tracking-snapshot columns are never touched by an import.
@@ -165,7 +172,31 @@ def store_rows_in(
     known_rows = len(existing.intersection(keys.difference(resent) if again else keys))
     inserted = len(first) - known_rows
     updated = written - inserted
-    return Stored(inserted, updated, known_rows - updated).plus(resent_counts)
+    return Stored(inserted, updated, known_rows - updated, _same_waybill(keys, existing)).plus(resent_counts)
+
+
+def _same_waybill(
+    keys: set[tuple[str, str]], existing: set[tuple[str, str]]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The waybills these rows (`keys`) leave stored under two couriers or more, each with its couriers: one
+    stored before under a courier no row gives (`existing`: the stored keys of the rows' waybills), or one two
+    rows give under different couriers. Mostly a courier mistyped in one export; the parcel under the wrong
+    courier is never scanned (发货无揽收), so the import names them."""
+    odd = {key[1] for key in existing if key not in keys}
+    waybills = {waybill for _, waybill in keys}
+    if len(waybills) < len(keys):  # a waybill under two couriers in these rows
+        seen: set[str] = set()
+        for _, waybill in keys:
+            if waybill in seen:
+                odd.add(waybill)
+            seen.add(waybill)
+    if not odd:
+        return ()
+    couriers: dict[str, set[str]] = {}
+    for courier, waybill in (*existing, *keys):
+        if waybill in odd:
+            couriers.setdefault(waybill, set()).add(courier)
+    return tuple((waybill, tuple(sorted(names))) for waybill, names in sorted(couriers.items()))
 
 
 def _upsert(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
