@@ -93,7 +93,9 @@ def check_csv_row(values: list[str], header: Sequence[str], limits: ReadLimits) 
 
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) when the whole file decodes, else GBK (as GB18030, its superset); read in
-    chunks, so a big file is never held whole."""
+    chunks, so a big file is never held whole. A file whose Chinese text is UTF-8 up to some line and not after
+    it (two exports pasted together) is refused, naming that line: GB18030 decodes almost any bytes, so read
+    as GBK the UTF-8 lines, the header among them, would turn to nonsense ("no waybill column")."""
     failure = 0
     for encoding in ("utf-8-sig", "gb18030"):
         decoder = codecs.getincrementaldecoder(encoding)()
@@ -107,12 +109,34 @@ def detect_encoding(path: Path) -> str:
             return encoding
         except UnicodeDecodeError as exc:
             failure = failure or offset + exc.start
+            line = _utf8_until(path, failure) if encoding == "utf-8-sig" else None
+            if line is not None:
+                raise ImportFileError(
+                    f"line {line:,} is not UTF-8 though the Chinese text before it is: a file put together from a "
+                    "UTF-8 and a GBK export? Save it again as one file in one encoding (CSV UTF-8)"
+                ) from None
     with path.open("rb") as fh:
         start = fh.read(8)
     for magic, what in _NOT_CSV:  # a file that is something else, named, rather than a byte offset
         if start.startswith(magic):
             raise ImportFileError(what)
     raise ImportFileError(f"not UTF-8 or GBK text (byte {failure})")
+
+
+_HIGH_BYTES = bytes(range(0x80, 0x100))  # the bytes of non-ASCII text, in UTF-8 as in GBK
+_MIXED_AFTER = 6  # bytes of UTF-8 text (two Chinese characters) before a line that is not: a mixed file, not GBK
+
+
+def _utf8_until(path: Path, failure: int) -> int | None:
+    """The line holding byte `failure`, where UTF-8 decoding failed, when the bytes before it hold Chinese
+    text (UTF-8, then: a mixed file); None when they are ASCII (a GBK file whose first lines are ASCII)."""
+    lines = wide = 0
+    with path.open("rb") as fh:
+        while failure > 0 and (chunk := fh.read(min(_CHUNK, failure))):
+            failure -= len(chunk)
+            lines += chunk.count(b"\n")
+            wide += len(chunk) - len(chunk.translate(None, _HIGH_BYTES))
+    return lines + 1 if wide >= _MIXED_AFTER else None
 
 
 # files a lead may hand over as CSV that are no text of ours: what each is, and what to do with it

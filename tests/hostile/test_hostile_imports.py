@@ -48,6 +48,8 @@ FILE_CASES = [
     ("excel97.xls", "an Excel 97-2003 workbook (.xls): save it as .xlsx or as CSV"),
     ("unicode_text.csv", "UTF-16 text (Excel's 'Unicode text'): save it as CSV UTF-8 or as .xlsx"),
     ("tab_separated.csv", "no waybill column: the header is separated by tabs, not commas; save the file as CSV"),
+    # two exports pasted together, UTF-8 then GBK: read as GBK the header was nonsense ("no waybill column")
+    ("mixed_utf8_gbk.csv", "line 4 is not UTF-8 though the Chinese text before it is"),
 ]
 
 
