@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import DATE_FORMAT, lazy_fold, table
+from dashboard.components import DATE_FORMAT, lazy_fold, lazy_tabs, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
 
@@ -72,17 +72,37 @@ columns = [
 ]
 table(b, rows, columns, key="scorecards")
 
-# charts part (issue 15 item 8): names and kind colours from dashboard/charts.py
+# charts part (issue 15 item 8): names and kind colours from dashboard/charts.py. A tab each, as on the
+# overview: only the chosen one is drawn (and read), so the table comes first and the page is drawn once
 words = charts.Words(lang=b.lang, courier=b.courier)
-if cards:
+
+
+def rates_tab() -> None:
     st.subheader(b.t("exception_rate"))
+    if not cards:
+        st.caption(b.t("none"))
+        return
     _ = st.altair_chart(charts.exception_rates(cards, words), width="stretch")
-if any(card["median_transit_hours"] is not None for card in cards):
+
+
+def transit_tab() -> None:
     st.subheader(b.t("median_transit"))
+    if not any(card["median_transit_hours"] is not None for card in cards):
+        st.caption(b.t("none"))
+        return
     _ = st.altair_chart(charts.median_transit(cards, words), width="stretch")
-st.subheader(b.t("recovered_by_month"))
-paid = b.read("recovered_by_month", ttl=300, now=b.now, tz=b.settings.timezone)
-if paid:
+
+
+def recovered_tab() -> None:
+    st.subheader(b.t("recovered_by_month"))
+    paid = b.read("recovered_by_month", ttl=300, now=b.now, tz=b.settings.timezone)
+    if not paid:
+        st.caption(b.t("none"))
+        return
     _ = st.altair_chart(charts.recovered(paid, words), width="stretch")
-else:
-    st.caption(b.t("none"))
+
+
+sections = {"sc_tab_rates": rates_tab, "sc_tab_transit": transit_tab, "sc_tab_recovered": recovered_tab}
+for key, tab in lazy_tabs(b, list(sections), key="sc_tab"):
+    with tab:
+        sections[key]()

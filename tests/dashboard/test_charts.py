@@ -306,6 +306,10 @@ def test_scorecards_chart_money_recovered_per_courier_and_month(board_db, now):
     at.run()
     assert not at.exception, at.exception
     assert at.get("expander")[0].proto.label == "筛选"
+    assert [tab.label for tab in at.tabs] == ["异常率", "运输时长", "追回金额"]
+    assert len(at.get("vega_lite_chart")) == 1  # the first tab's chart alone: the others are drawn when chosen
+    at.session_state["sc_tab"] = "追回金额"
+    at.run()
     specs = _board_specs(at)
     money = [s for s in specs if "追回金额(元)" in _shown_text(s)]
     assert len(money) == 1

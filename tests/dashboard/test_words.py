@@ -134,10 +134,13 @@ def pages(ids: dict[str, Any], lang: str = "zh") -> list[tuple[str, str, dict[st
            {**dict.fromkeys(LINK_FOLDS, True), TAB_KEY: t(tab, lang)}) for tab in OVERVIEW_TABS),
         ("queue", "views/queue.py", {}, {}),
         ("queue turning stale", "views/queue.py", {"turning_stale": "1"}, {}),
+        ("queue by parcel", "views/queue.py", {"by": "parcel"}, {}),
         ("queue filters open", "views/queue.py", {}, {"q_filters": True}),
         ("claims", "views/claims.py", {}, {}), ("claims filters open", "views/claims.py", {}, {"c_filters": True}),
         ("scorecards", "views/scorecards.py", {}, {}),
         ("scorecards filters open", "views/scorecards.py", {}, {"s_filters": True}),
+        *((f"scorecards {tab}", "views/scorecards.py", {}, {"sc_tab": t(tab, lang)})
+          for tab in ("sc_tab_transit", "sc_tab_recovered")),
         ("alerts", "views/alerts.py", {}, {})]  # fmt: skip
     for waybill, parcel_id in ids.items():
         found.append((f"parcel {waybill}", "views/parcel.py", {"id": str(parcel_id)}, {}))
