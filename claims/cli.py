@@ -412,25 +412,35 @@ def totals_cmd(
     money = claimable(app.engine, now=at)
     # claimable money counts only claims with an amount (claims.claimable); a state's sum leaves out the claims
     # without one, counted beside it
+    # `amount` is what was claimed; `paid_amount` what the couriers paid, on the paid claims only
+    paid_state = str(ClaimState.paid)
     rows: list[dict[str, Any]] = [
-        {"state": CLAIMABLE, "claims": money.count, "amount": money.amount, "without_amount": 0}
+        {"state": CLAIMABLE, "claims": money.count, "amount": money.amount, "paid_amount": None, "without_amount": 0}
     ]
     rows += [
-        {"state": r["state"], "claims": r["n"], "amount": r["amount"], "without_amount": r["unknown"]}
+        {
+            "state": r["state"],
+            "claims": r["n"],
+            # all of them without an amount: no sum at all (JSON and CSV too), never 0.00
+            "amount": None if r["n"] == r["unknown"] > 0 else r["amount"],
+            "paid_amount": r["paid"] if r["state"] == paid_state else None,
+            "without_amount": r["unknown"],
+        }
         for r in totals_by_state(app.engine, now=at)
     ]
     if fmt is Format.table:
         rows = [
             {
                 **r,
-                "amount": "unknown"
-                if r["claims"] == r["without_amount"] > 0
-                else format_money(r["amount"], app.settings.currency),
+                "amount": "unknown" if r["amount"] is None else format_money(r["amount"], app.settings.currency),
+                "paid_amount": ""
+                if r["paid_amount"] is None
+                else format_money(r["paid_amount"], app.settings.currency),
             }
             for r in rows
         ]
     # the states in words in a table and an XLSX (claimable too: tracker.labels.STATES); JSON and CSV keep codes
-    emit(rows, ["state", "claims", "amount", "without_amount"], fmt, tz=app.settings.tz)
+    emit(rows, ["state", "claims", "amount", "paid_amount", "without_amount"], fmt, tz=app.settings.tz)
 
 
 @claims_app.command("reconcile", help="Expected vs paid vs outstanding per courier and month.")

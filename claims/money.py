@@ -44,7 +44,8 @@ def state_at(now: datetime | None) -> Any:
 
 
 def totals_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Claims and their amounts per state (`state`, `n`, `amount`), the states read at `now` when given, and
+    """Claims and their amounts per state (`state`, `n`, `amount`: the sum claimed), the states read at `now`
+    when given; `paid`: the sum of the payouts recorded (a paid claim's own, often not what was claimed); and
     `unknown`: how many of them have no amount yet (a claim missing an input, 缺参数): the sum is of the
     others, never a missing amount taken as 0."""
     state = state_at(now)
@@ -53,6 +54,7 @@ def totals_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict
             state.label("state"),
             func.count().label("n"),
             func.coalesce(func.sum(CLAIM.c.amount), 0).label("amount"),
+            func.coalesce(func.sum(CLAIM.c.paid_amount), 0).label("paid"),
             unknown_amounts().label("unknown"),
         )
         .group_by(state)
@@ -62,6 +64,7 @@ def totals_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict
         rows = [dict(r._mapping) for r in conn.execute(query)]
     for r in rows:
         r["amount"] = Decimal(str(r["amount"])).quantize(CENT)
+        r["paid"] = Decimal(str(r["paid"])).quantize(CENT)
         r["unknown"] = int(r["unknown"] or 0)
     return rows
 

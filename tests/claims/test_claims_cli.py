@@ -83,14 +83,18 @@ def test_propose_list_file_pay_export_reconcile(settings: Settings, tmp_path: Pa
         ["claims", "file", str(claim["id"]), "--ref", "SF-TS-0001", "--by", "lead.wang", "--now", "2026-11-23 12:00"],
     )
     assert filed.exit_code == 0, filed.output
-    paid = RUN.invoke(app, ["claims", "pay", str(claim["id"]), "--amount", "899.00", "--by", "lead.wang"])
-    assert paid.exit_code == 0 and "paid 899.00" in paid.output
+    paid = RUN.invoke(app, ["claims", "pay", str(claim["id"]), "--amount", "850.00", "--by", "lead.wang"])
+    assert paid.exit_code == 0 and "paid 850.00" in paid.output
+    # the totals say what was claimed and, apart, what the courier paid (they read the claimed sum as "Paid")
+    (row,) = [r for r in map(json.loads, RUN.invoke(app, ["claims", "totals", "--format", "json"]).output.splitlines())
+              if r["state"] == "paid"]  # fmt: skip
+    assert (row["amount"], row["paid_amount"]) == ("899.00", "850.00")
     again = RUN.invoke(app, ["claims", "withdraw", str(claim["id"])])
     assert again.exit_code != 0 and "is paid; it cannot become withdrawn" in str(again.exception)
     out = tmp_path / "packet.xlsx"
     assert RUN.invoke(app, ["claims", "export", "--out", str(out)]).exit_code == 0 and out.is_file()
     recon = RUN.invoke(app, ["claims", "reconcile", "--format", "csv"])
-    assert "sf,2026-11,1,899.00,899.00,0.00,0.00,0.00," in recon.output
+    assert "sf,2026-11,1,899.00,850.00,0.00,0.00,49.00,0.00,#1 SF1234567890123" in recon.output  # paid short
     with engine.connect() as conn:
         actors = set(conn.execute(select(AuditRow.actor).where(AuditRow.entity == "claim")).scalars())
     assert {"lead.wang", "claims"} <= actors
@@ -188,7 +192,7 @@ def test_totals_name_every_state_and_the_claims_without_an_amount(settings: Sett
     totals = RUN.invoke(app, ["claims", "totals", "--format", "xlsx"])
     assert totals.exit_code == 0, totals.output
     sheet = load_workbook(io.BytesIO(totals.stdout_bytes)).worksheets[0]
-    assert [c.value for c in sheet[1]] == ["状态", "理赔数", "金额", "金额未知(未计入)"]
+    assert [c.value for c in sheet[1]] == ["状态", "理赔数", "金额", "赔付金额", "金额未知(未计入)"]
     assert sheet.cell(row=2, column=1).value == "可索赔(草稿, 申报期未过)"  # it showed the code, claimable
     table = RUN.invoke(app, ["claims", "totals"])
     assert "Claimable (drafts still in their filing window)" in table.output and "claimable" not in table.output
