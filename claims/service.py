@@ -8,6 +8,7 @@ keyword-only with the engine, the actor and `now` passed in, so the CLI and the 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -41,7 +42,7 @@ from claims.tables import ClaimTables
 from tracker import labels
 from tracker.errors import TrackerError
 from tracker.flags.diff import RULES_ACTOR
-from tracker.sheets import local_time
+from tracker.sheets import local_time, local_times
 from tracker.status import ClaimState, Direction, FlagKind, FlagState, TrackingStatus
 from tracker.storage.repo import record_audit
 from tracker.storage.tables import CLAIM, EVENT, FLAG, PARCEL
@@ -463,6 +464,10 @@ def _require_amount(claim_id: int, claim: dict[str, Any], done: str) -> None:
         )
 
 
+REFERENCE_CHARS = getattr(CLAIM.c.reference_no.type, "length", None) or 64  # the column's width
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # a line break or another control character
+
+
 def file_claim(
     engine: Engine,
     *,
@@ -479,8 +484,15 @@ def file_claim(
     filed_on: the filing day as its local [start, end) when only a date is known: the filing counts if
     the window is open at some moment of that day, and is recorded at the first such moment. `tz`: the zone
     the refusals name their times in (the shop's)."""
-    if not reference_no.strip():
+    reference_no = reference_no.strip()
+    if not reference_no:
         raise TrackerError("a filed claim needs the courier's reference number", code="reference_required")
+    if len(reference_no) > REFERENCE_CHARS or _CONTROL.search(reference_no):
+        raise TrackerError(
+            f"the courier's reference number is one line of at most {REFERENCE_CHARS} characters",
+            code="reference_invalid",
+            n=REFERENCE_CHARS,
+        )
     claim = get_claim(engine, claim_id)
     _require_amount(claim_id, claim, "filed")
     at = filed_at or now
@@ -496,15 +508,17 @@ def file_claim(
             at=at,
         )
     if claim["filing_opens_at"] and at < claim["filing_opens_at"]:
+        opens, filed = local_times([claim["filing_opens_at"], at], tz)  # to the second when a minute reads alike
         raise TrackerError(
-            f"claim {claim_id}: filing opens {_local(claim['filing_opens_at'], tz)}",
+            f"claim {claim_id}: filing opens {opens} ({tz}); the filing date {filed} is before it",
             code="filing_not_open",
             claim_id=claim_id,
             at=claim["filing_opens_at"],
         )
     if claim["filing_closes_at"] and at > claim["filing_closes_at"]:
+        closed, filed = local_times([claim["filing_closes_at"], at], tz)
         raise TrackerError(
-            f"claim {claim_id}: the filing window closed {_local(claim['filing_closes_at'], tz)}",
+            f"claim {claim_id}: the filing window closed {closed} ({tz}); the filing date {filed} is after it",
             code="filing_closed",
             claim_id=claim_id,
             at=claim["filing_closes_at"],
@@ -515,8 +529,8 @@ def file_claim(
         ClaimState.filed,
         actor=actor,
         now=now,
-        values={"reference_no": reference_no.strip(), "filed_at": at},
-        detail={"reference_no": reference_no.strip()},
+        values={"reference_no": reference_no, "filed_at": at},
+        detail={"reference_no": reference_no},
     )
 
 

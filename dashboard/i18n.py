@@ -465,6 +465,10 @@ LABELS.update(
             "提交理赔需要填写快递的理赔单号",
             "A filed claim needs the courier's reference number",
         ),
+        "err_reference_invalid": (
+            "理赔单号应为一行, 最多 {n} 个字符",
+            "The reference number is one line of at most {n} characters",
+        ),
         "err_filing_not_open": ("理赔 {claim_id} 的申请期 {at} 才开始", "Claim {claim_id}: filing opens {at}"),
         "err_filing_closed": (
             "理赔 {claim_id} 的申请期已于 {at} 截止",

@@ -10,6 +10,7 @@ import streamlit as st
 
 from claims.claimable import UNFILED_STATES, filing_days_left
 from claims.engine import FREIGHT_INSURANCE
+from claims.service import REFERENCE_CHARS
 from dashboard import actions
 from dashboard.components import (
     DATE_FORMAT,
@@ -172,7 +173,7 @@ def action_bar() -> None:
     """The actions on the ticked claims: file with the reference number, record a payout, reject, withdraw,
     export their packets."""
     c = list(st.columns(4))
-    reference = c[0].text_input(b.t("reference_no"), key="c_reference")
+    reference = c[0].text_input(b.t("reference_no"), key="c_reference", max_chars=REFERENCE_CHARS)
     amount_text = c[1].text_input(b.t("paid_amount"), key="c_amount")
     paid_on = c[2].date_input(
         b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on", format=DATE_FORMAT

@@ -215,3 +215,15 @@ def _lost_and_proposed(settings: Settings, courier: str, waybill: str) -> None:
         )
     engine.dispose()
     RUN.invoke(app, ["claims", "propose", "--now", "2026-11-23 12:00"])
+
+
+def test_a_reference_number_is_one_line_that_fits(settings: Settings) -> None:
+    """A reference pasted with a line break, or longer than the column, was stored as given (the line break split
+    the table's row in two; PostgreSQL refuses the longer one with an error)."""
+    RUN.invoke(app, ["init"])
+    _lost_and_proposed(settings, "sf", "SF1234567890777")
+    for ref in ("AB\nCD", "R" * 65):
+        filed = RUN.invoke(app, ["claims", "file", "1", "--ref", ref, "--now", "2026-11-23 12:00"])
+        assert filed.exit_code != 0 and "one line of at most 64 characters" in str(filed.exception), filed.output
+    filed = RUN.invoke(app, ["claims", "file", "1", "--ref", " SF-TS-0002 ", "--now", "2026-11-23 12:00"])
+    assert filed.exit_code == 0 and "filed (SF-TS-0002)" in filed.output
