@@ -190,7 +190,7 @@ def list_cmd(
 
     app = ctx_app(ctx)
     known(state, ClaimState, "--state", "a claim state")
-    known_courier(app, courier)
+    courier = known_courier(app, courier)
     at = resolve_now(now, app.settings)  # a draft whose window has closed reads expired, as in claims totals
     rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit, now=at)
     rows = [{**r, "formula": show_formula(r.get("formula"))} for r in rows]  # stored as parts: in English here

@@ -423,7 +423,10 @@ def _move(
         raise TrackerError(
             # the states in words (needs_config reads "missing inputs"); the board words it from the code
             f"claim {claim_id} is {labels.state_label(claim['state'], 'en').lower()}; "
-            f"it cannot become {labels.state_label(to, 'en').lower()}",
+            f"it cannot become {labels.state_label(to, 'en').lower()}"
+            + (
+                f" (it can become {', '.join(labels.state_label(s, 'en').lower() for s in allowed)})" if allowed else ""
+            ),
             code="claim_transition",
             claim_id=claim_id,
             state=claim["state"],

@@ -58,3 +58,21 @@ def test_a_courier_only_stored_parcels_name_still_lists(settings: Settings) -> N
     engine.dispose()
     result = RUN.invoke(app, ["parcels", "--courier", "oldco", "--format", "json"])
     assert result.exit_code == 0 and "OC1234567890" in result.output, result.output
+
+
+def test_a_courier_is_named_as_an_export_names_it(settings: Settings) -> None:
+    """`--courier 顺丰` lists SF's parcels, as the importer reads 顺丰 in a file (it was refused as unknown); the
+    refusal lists each courier once (the configured ones were listed again among the stored ones)."""
+    from tracker.domain import ParcelFacts
+    from tracker.storage import repo
+    from tracker.storage.db import make_engine
+
+    RUN.invoke(app, ["init"])
+    engine = make_engine(settings.database_url)
+    repo.upsert_parcels(engine, [ParcelFacts(courier="sf", waybill="SF1234567890123")], now=NOW)
+    engine.dispose()
+    for name in ("顺丰", "顺丰速运", "SF"):
+        result = RUN.invoke(app, ["parcels", "--courier", name, "--format", "json"])
+        assert result.exit_code == 0 and "SF1234567890123" in result.output, (name, result.output)
+    refused = str(RUN.invoke(app, ["parcels", "--courier", "火星"]).exception)
+    assert refused.count("sf,") == 1, refused

@@ -113,13 +113,21 @@ def known(value: str | None, choices: Iterable[str], option: str, what: str) -> 
 
 
 def known_courier(app: AppContext, courier: str | None) -> str | None:
-    """--courier of a listing: a configured courier, or one stored parcels still name (a courier since removed
+    """--courier of a listing: a configured courier, by its slug or any name an export calls it (顺丰, 中通快递:
+    the importer's reading, CourierIndex.resolve), or one stored parcels still name (a courier since removed
     from config/couriers.toml is still listed by it)."""
     if courier is None or courier in app.settings.couriers:
         return courier
+    from tracker.couriers.detect import CourierIndex, UnknownCourier
     from tracker.storage import rollups
 
-    return known(courier, [*app.settings.couriers, *rollups.choices(app.engine, "courier")], "--courier", "a courier")
+    try:
+        return CourierIndex(app.settings.couriers, app.settings.detection).resolve(courier)
+    except UnknownCourier:
+        pass
+
+    stored = [slug for slug in rollups.choices(app.engine, "courier") if slug not in app.settings.couriers]
+    return known(courier, [*app.settings.couriers, *stored], "--courier", "a courier")
 
 
 BY_HELP = "Who makes the change, for the audit log (default: $TRACKER_USER, else the login name)."

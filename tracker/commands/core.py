@@ -225,7 +225,7 @@ def parcels(
     fmt: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
 ) -> None:
     app = ctx_app(ctx)
-    known_courier(app, courier)
+    courier = known_courier(app, courier)
     known(status, TrackingStatus, "--status", "a status")
     known(direction, Direction, "--direction", "a direction")
     engine = app.engine  # a missing or unreachable database is reported before the queries are loaded

@@ -147,7 +147,7 @@ def flags(
     from tracker.flags import lifecycle
 
     app = ctx_app(ctx)
-    known_courier(app, courier)
+    courier = known_courier(app, courier)
     rows = lifecycle.list_flags(
         app.engine,
         kind=kind,
