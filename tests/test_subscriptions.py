@@ -165,6 +165,12 @@ def test_describe_says_the_state_in_words_never_the_code() -> None:
     assert said(None) == "未订阅推送（定时查询）"
     for state in State:
         assert state.value not in said(state.value)
+    # English where a person reads English (the board's English pages, the CLI's tables): it was Chinese there
+    assert said("active", lang="en") == "Subscribed to pushes (Kuaidi100, no push yet)"
+    assert said(None, lang="en") == "No push subscription (polled on a schedule)"
+    assert said("stopped", provider="track17", lang="en") == "Pushes stopped (17TRACK), polled on a schedule"
+    for state in (*State, None):
+        assert not any("\u4e00" <= ch <= "\u9fff" for ch in said(state and state.value, lang="en"))
 
 
 def test_quota_and_state_lines() -> None:

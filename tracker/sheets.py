@@ -139,7 +139,7 @@ CLI_HEADERS: dict[str, tuple[str, str]] = {
     "sent_at": ("发送时间", "Sent"), "error": ("错误", "Error"), "opened": ("新开", "Opened"),
     "reopened": ("重开", "Reopened"), "escalated": ("升级", "Escalated"), "resolved": ("解决", "Resolved"),
     "claims": ("理赔数", "Claims"), "timer": ("时限", "Timer"), "from": ("开始", "From"), "until": ("截止", "Until"),
-    "hours_left": ("剩余小时", "Hours left"), "extended": ("已延长", "Extended"), "what": ("类别", "What"),
+    "hours_left": ("剩余时间", "Time left"), "extended": ("已延长", "Extended"), "what": ("类别", "What"),
     "name": ("名称", "Name"), "count": ("数量", "Count"), "detail": ("说明", "Detail"), "slug": ("代码", "Slug"),
     "name_en": ("英文名", "English name"), "provider": ("数据来源", "Provider"),
     "kuaidi100": ("快递100编码", "Kuaidi100 code"), "kdniao": ("快递鸟编码", "Kdniao code"),

@@ -161,21 +161,37 @@ def next_poll_with(cadence: datetime | None, *, active: bool, now: datetime, sil
 
 
 def describe(
-    state: str | None, *, provider: str | None, message: str | None, last_push_at: datetime | None, tz: tzinfo
+    state: str | None,
+    *,
+    provider: str | None,
+    message: str | None,
+    last_push_at: datetime | None,
+    tz: tzinfo,
+    lang: str = "zh",
 ) -> str:
-    """The subscription in words a person reads (never the state code)."""
+    """The subscription in words a person reads (never the state code), in `lang` ("zh" or "en"); the provider's
+    own message is quoted as it came."""
+    zh = lang == "zh"
     if not state:
-        return "未订阅推送（定时查询）"
-    name = provider_name(provider or "")
-    said = f"：{message}" if message else ""
+        return "未订阅推送（定时查询）" if zh else "No push subscription (polled on a schedule)"
+    name = provider_name(provider or "", lang)
     if state == State.active:
-        heard = f"，最近推送 {last_push_at.astimezone(tz):%m-%d %H:%M}" if last_push_at else "，尚未收到推送"
-        return f"推送订阅中（{name}{heard}）"
+        if zh:
+            heard = f"，最近推送 {last_push_at.astimezone(tz):%m-%d %H:%M}" if last_push_at else "，尚未收到推送"
+            return f"推送订阅中（{name}{heard}）"
+        heard = f", last push {last_push_at.astimezone(tz):%m-%d %H:%M}" if last_push_at else ", no push yet"
+        return f"Subscribed to pushes ({name}{heard})"
     if state == State.pending:
-        return f"推送订阅待提交（{name}{'，上次' + message if message else ''}）"
+        if zh:
+            return f"推送订阅待提交（{name}{'，上次' + message if message else ''}）"
+        return f"Push subscription to be sent ({name}{'; last time: ' + message if message else ''})"
     if state == State.failed:
-        return f"推送订阅失败，改为定时查询（{name}{said}）"
-    return f"已停止推送（{message or name}），改为定时查询"
+        if zh:
+            return f"推送订阅失败，改为定时查询（{name}{'：' + message if message else ''}）"
+        return f"Push subscription failed, polled on a schedule ({name}{': ' + message if message else ''})"
+    if zh:
+        return f"已停止推送（{message or name}），改为定时查询"
+    return f"Pushes stopped ({message or name}), polled on a schedule"
 
 
 def callback_url(cfg: SubscriptionsConfig, provider: str) -> str:
@@ -641,8 +657,8 @@ def active_ids(engine: Engine, ids: Sequence[int]) -> set[int]:
         return {pid for (pid,) in conn.execute(stmt)}
 
 
-def descriptions(engine: Engine, ids: Sequence[int], *, tz: tzinfo) -> dict[int, str]:
-    """parcel id -> its subscription in words (parcels without one: "未订阅推送（定时查询）")."""
+def descriptions(engine: Engine, ids: Sequence[int], *, tz: tzinfo, lang: str = "zh") -> dict[int, str]:
+    """parcel id -> its subscription in words, in `lang` (parcels without one: "未订阅推送（定时查询）")."""
     if not ids:
         return {}
     cols = (SUB.c.parcel_id, SUB.c.state, SUB.c.provider, SUB.c.message, SUB.c.last_push_at)
@@ -652,9 +668,9 @@ def descriptions(engine: Engine, ids: Sequence[int], *, tz: tzinfo) -> dict[int,
     for pid in ids:
         r = rows.get(pid)
         out[pid] = (
-            describe(r[1], provider=r[2], message=r[3], last_push_at=r[4], tz=tz)
+            describe(r[1], provider=r[2], message=r[3], last_push_at=r[4], tz=tz, lang=lang)
             if r
-            else describe(None, provider=None, message=None, last_push_at=None, tz=tz)
+            else describe(None, provider=None, message=None, last_push_at=None, tz=tz, lang=lang)
         )
     return out
 

@@ -73,6 +73,7 @@ fact_rows.append(
             message=sub.get("message"),
             last_push_at=sub.get("last_push_at"),
             tz=b.settings.tz,
+            lang=b.lang,
         ),
     }
 )

@@ -93,6 +93,8 @@ def test_timers_from_signing_trade_success_and_a_complaint(run, sqlite_db) -> No
     assert code == 0, out
     assert "Not-received complaint negotiation" in out and "Extended" in out and "Timer" in out
     assert "complaint_window" not in out and "seven_day_return" not in out and "True" not in out
+    # time left in days and hours (JSON keeps the hours); a closed timer has none
+    assert "Time left" in out and "│ 13 h " in out and "│ 4 d " in out and "0 h" not in out
     code, out = run("timers", "SF1000000000001", "--now", "2026-12-30T08:00:00+08:00")
     assert "Closed" in out and "Open" not in out
     # a time after --now is one clear line

@@ -243,7 +243,10 @@ def parcels(
     )
     from tracker.subscriptions import descriptions
 
-    pushes = descriptions(app.engine, [r["id"] for r in rows], tz=app.settings.tz)
+    # a table reads English, as its other columns (the board's English words); JSON and CSV as before
+    pushes = descriptions(
+        app.engine, [r["id"] for r in rows], tz=app.settings.tz, lang="en" if fmt is Format.table else "zh"
+    )
     for row in rows:
         row["push"] = pushes[row["id"]]  # the push subscription in words (推送订阅中 / 已停止推送（…）)
     emit(rows, PARCEL_COLUMNS, fmt, tz=app.settings.tz, couriers=app.settings.couriers)
