@@ -45,6 +45,21 @@ def safe_cell(value: Any) -> Any:
     return safe_text(str(value))
 
 
+_LONG_DIGITS = re.compile(r"\d{12,}")
+
+
+def kept_whole(cell: Any) -> Any:
+    """A CSV cell for Excel: a number of 12 digits or more (an order or waybill number) with a tab before it, as
+    Taobao's own exports write them, so Excel keeps it as text rather than 3.91235E+18 (and, saved again, with
+    its last digits gone). A tab then digits is no formula. The importer strips the tab. Other cells as given
+    (through `safe_cell` first)."""
+    if isinstance(cell, str):
+        digits = cell.removeprefix(GUARD + "\t").removeprefix("\t")
+        if _LONG_DIGITS.fullmatch(digits):
+            return "\t" + digits
+    return cell
+
+
 def safe_row(values: Iterable[Any]) -> list[Any]:
     """One CSV row: every cell through `safe_cell`, None as an empty cell."""
     return ["" if (cell := safe_cell(v)) is None else cell for v in values]

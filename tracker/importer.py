@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
 from tracker.domain import ParcelFacts
 from tracker.errors import TrackerError
-from tracker.exports import GUARD, safe_row, unguard
+from tracker.exports import GUARD, kept_whole, safe_row, unguard
 from tracker.import_writer import BatchWriter, writer_for
 from tracker.masking import mask_address, mask_name, mask_phone
 from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, read_table
@@ -80,6 +80,14 @@ class RowError:
 
 EXACT_DIGITS_LIMIT = 10**15  # Excel keeps 15 significant digits of a number: a longer one has lost the rest
 LOST_DIGITS = "a number of more than 15 digits, whose last digits Excel does not keep: format the column as text"
+# a long number Excel saved in scientific notation (3.91235E+18): its digits are gone; a CSV opened and saved in
+# Excel (a rejects file fixed there) writes an order number so
+SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+\d+")
+SCIENTIFIC_LOST = (
+    "a number in Excel's scientific notation, whose digits are lost: format the column as text in Excel, "
+    "type the number again, and save"
+)
+NUMBER_FIELDS = ("order_id", "phone", "buyer_id")  # texts of digits a spreadsheet may take for a number
 KEEP = 1000  # problems and detections kept in the report (all of them are counted; rejects go to the file)
 
 
@@ -221,6 +229,10 @@ class RowParser:
         waybills, errors = self._waybills(row_no, cell["waybill"])
         if type(values) is not list:  # an XLSX row: a long number may have lost digits in Excel
             errors += self._lost_digits(row_no, values)
+        for name in NUMBER_FIELDS:
+            text = cell[name]
+            if "+" in text and SCIENTIFIC.fullmatch(text):
+                errors.append(RowError(row_no, name, text, SCIENTIFIC_LOST))
         if errors:
             return [], errors, ""
         slugs, note, errors = self._couriers(row_no, cell["courier"], waybills)
@@ -807,7 +819,8 @@ class _Rejects:
                 "; ".join(e.value for e in errors),
                 "; ".join(e.reason for e in errors),
             ]
-            self._writer.writerow(safe_row([errors[0].row, *parts, *original]))
+            # opened in Excel to be fixed: long numbers kept whole (a tab before them), or it saves them mangled
+            self._writer.writerow([kept_whole(cell) for cell in safe_row([errors[0].row, *parts, *original])])
         except OSError as exc:
             self.problem = f"{self.path}: {exc.strerror or exc}"
             self.close()

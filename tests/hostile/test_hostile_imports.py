@@ -36,6 +36,8 @@ ROW_CASES = [
     ("number_as_date.xlsx", 2, "发货时间", "format the column as a date in Excel", {"SF1402000000122"}),
     # a 19-digit 订单编号 held as a number lost its last digits in Excel: it was stored as another order's
     ("long_number_order.xlsx", 2, "订单编号", "a number of more than 15 digits", {"SF1402000000162"}),
+    # the same order number after a CSV went through Excel (a rejects file fixed there): it was stored so
+    ("scientific_order_number.csv", 2, "订单编号", "Excel's scientific notation", {"SF1402000000182"}),
 ]
 
 # file, what the one error line says after the file's path
@@ -168,3 +170,23 @@ def test_a_waybill_under_two_couriers_is_named(settings: Settings, sqlite_engine
     assert "waybill 773000000000203 is now stored under 2 couriers (申通快递、中通快递)" in result.output
     again = RUN.invoke(app, ["import", "parcels", str(source)])  # the same file again: 201 is still under two
     assert "waybill 773000000000201 is now stored under 2 couriers" in again.output
+
+
+def test_the_rejects_file_keeps_long_numbers_whole_for_excel(
+    settings: Settings, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """The rejects file is for fixing in Excel and importing again: a 19-digit order number in it is written with
+    a tab before it (as Taobao's exports do), so Excel keeps it as text; read as a number, it came back as
+    3.91235E+18. Imported again, the fixed row stores the number itself."""
+    source = tmp_path / "orders.csv"
+    source.write_text("物流单号,物流公司,订单编号\nSF1402000000191,飞鸽快递,3912345678901234591\n", encoding="utf-8")
+    assert RUN.invoke(app, ["import", "parcels", str(source)]).exit_code == 1
+    rejects = tmp_path / "orders.rejects.csv"
+    rows = list(csv.reader(rejects.open(encoding="utf-8-sig", newline="")))
+    assert rows[1][4:] == ["SF1402000000191", "飞鸽快递", "\t3912345678901234591"]  # letters: no tab needed
+    fixed = tmp_path / "fixed.csv"  # the courier corrected, the row and its problems' columns taken off
+    with fixed.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([rows[0][4:], [rows[1][4], "顺丰速运", rows[1][6]]])
+    assert RUN.invoke(app, ["import", "parcels", str(fixed)]).exit_code == 0
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(ParcelRow.order_id)).scalar_one() == "3912345678901234591"
