@@ -56,7 +56,10 @@ SHOPS = ["悦家旗舰店", "悦家生活馆"]
 SURNAMES = "王李张刘陈杨黄赵吴周"
 
 
-def generate_rows(n: int, *, seed: int = 20261101, start: datetime | None = None) -> Iterator[list[str]]:
+def generate_rows(
+    n: int, *, seed: int = 20261101, start: datetime | None = None, until: datetime | None = None
+) -> Iterator[list[str]]:
+    """`n` export rows from `start`; with `until` (the export's own time), none shipped after it."""
     rng = random.Random(seed)
     start = start or datetime(2026, 11, 1, 8, 0)
     weights = [c[2] for c in COURIERS]
@@ -69,6 +72,8 @@ def generate_rows(n: int, *, seed: int = 20261101, start: datetime | None = None
         created = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 20), seconds=i * 37 % 60)
         paid = created + timedelta(minutes=rng.randrange(1, 30), seconds=(i * 53 + 11) % 60)
         shipped = paid + timedelta(hours=rng.randrange(2, 60), seconds=(i * 29 + 7) % 60)
+        if until is not None and shipped > until - timedelta(hours=1):  # an export lists what has shipped
+            shipped = max(paid, until - timedelta(hours=1, seconds=(i * 29 + 7) % 60))
         yield [
             f"{3_900_000_000_000_000_000 + i * 7919}",
             f"tb_buyer_{rng.randrange(10**6):06d}",

@@ -6,7 +6,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
@@ -320,7 +320,8 @@ def generate_demo_file(app, now: datetime, count: int):  # type: ignore[no-untyp
     with out.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(module.HEADERS)
-        writer.writerows(module.generate_rows(count, seed=20261123, start=start))
+        until = now.astimezone(settings.tz).replace(tzinfo=None, microsecond=0)
+        writer.writerows(module.generate_rows(count, seed=20261123, start=start, until=until))
     return out
 
 
@@ -342,7 +343,9 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
     if importlib.util.find_spec("tracker.ingest") is None:
         typer.echo("poll skipped: tracker.ingest is not installed")
         return
-    server = start_background(create_app(make_state(settings.couriers, now=now, speed=0.0)))
+    state = make_state(settings.couriers, now=now, speed=0.0)
+    _pin_to_shipping(app.engine, state.book)
+    server = start_background(create_app(state))
     typer.echo(f"sandbox: {server.url} (clock frozen at {now.isoformat()})")
     port = free_port()
     subs = settings.providers.subscriptions.model_copy(update={"callback_base_url": f"http://127.0.0.1:{port}"})
@@ -370,6 +373,35 @@ def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
     finally:
         receiver.stop()
         server.stop()
+
+
+def _pin_to_shipping(engine, book) -> None:  # type: ignore[no-untyped-def]
+    """No demo parcel's sandbox timeline starts before its pickup, an hour or three after it shipped (a buyer's
+    return: after the return was agreed): a scan before the shipping or the order reads as nonsense. A timeline
+    that starts later stays as the sandbox draws it, and so does each number's scenario."""
+    import hashlib
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from tracker.storage.repo import from_sqlite_time
+    from tracker.storage.tables import PARCEL
+
+    query = select(PARCEL.c.waybill, PARCEL.c.shipped_at, PARCEL.c.return_agreed_at)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    for waybill, shipped, agreed in rows:
+        start = shipped or agreed
+        if isinstance(start, str):  # a raw SQLite value
+            start = from_sqlite_time(start)
+        if start is None:
+            continue
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        pickup = start + timedelta(minutes=60 + hashlib.sha1(waybill.encode()).digest()[0] % 120)
+        scenario, anchor = book.lookup(waybill)
+        if anchor < pickup:
+            book.assign(waybill, scenario.name, pickup)
 
 
 async def _subscribe_push_poll(engine, settings: Settings, sandbox_url: str, now: datetime):  # type: ignore[no-untyped-def]
