@@ -16,7 +16,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,9 @@ TIME_FIELDS = (
     "refund_deadline",
     "return_agreed_at",
 )
+# times of what happened (not a deadline or a promise): none can be later than the import
+HAPPENED_FIELDS = frozenset({"order_created_at", "issued_at", "paid_at", "shipped_at", "return_agreed_at"})
+FUTURE_GRACE = timedelta(days=1)  # an export's clock may run a little ahead of ours
 _WAYBILL_SPLIT = re.compile(r"[,，;；/\s]+")
 _WAYBILL_OK = re.compile(r"^[A-Za-z0-9-]{6,32}$")
 _WAYBILL_PREFIX = re.compile(r"^(No[:：.]?)", re.IGNORECASE)
@@ -211,6 +214,8 @@ class RowParser:
     # number -> Kuaidi100 autonumber company codes, asked when the patterns cannot decide (None: offline)
     autonumber: Callable[[str], Sequence[str]] | None = None
     not_shipped: Sequence[str] = ()  # 订单状态 words of an order not shipped yet (import.toml [orders])
+    # the import's time: a row saying something happened a day or more after it is refused (a mistyped year)
+    now: datetime | None = None
 
     def __post_init__(self) -> None:
         # read once per parser, not per cell: which columns hold text, which hold times, which values to read
@@ -319,14 +324,22 @@ class RowParser:
                     fields[name] = parse_money(text)
                 except ValueProblem as exc:
                     errors.append(RowError(row_no, name, text, f"expected {exc}"))
-        count = len(values)
+        count, now = len(values), self.now
         for name, index in self._times:
             raw = values[index] if index < count else None
             if raw is not None and not blank(raw):
                 try:
-                    fields[name] = parse_local_time(raw, self.tz)
+                    value = fields[name] = parse_local_time(raw, self.tz)
                 except ValueProblem as exc:
                     errors.append(RowError(row_no, name, str(raw), f"expected {exc}"))
+                    continue
+                if now is not None and value > now + FUTURE_GRACE and name in HAPPENED_FIELDS:
+                    when = now.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+                    errors.append(RowError(row_no, name, str(raw), f"a time after the import ({when}): a wrong date?"))
+        shipped, created = fields.get("shipped_at"), fields.get("order_created_at")
+        if shipped is not None and created is not None and shipped < created:
+            raw = values[self.columns["shipped_at"]]
+            errors.append(RowError(row_no, "shipped_at", str(raw), "before the order was created: a wrong date?"))
         insured = cell["freight_insured"]
         if insured:
             try:
@@ -529,7 +542,7 @@ def import_parcels(
     header, rows = read_table(path, limits)
     columns = map_headers(header, aliases)
     direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
-    parser = RowParser(columns, couriers, tz, currency, direction, autonumber, not_shipped)
+    parser = RowParser(columns, couriers, tz, currency, direction, autonumber, not_shipped, now)
     writer = writer_for(
         engine, now, batch_size=batch_size, second_process=second_process, file_bytes=path.stat().st_size
     )

@@ -36,6 +36,9 @@ ROW_CASES = [
     ("number_as_date.xlsx", 2, "发货时间", "format the column as a date in Excel", {"SF1402000000122"}),
     # a 19-digit 订单编号 held as a number lost its last digits in Excel: it was stored as another order's
     ("long_number_order.xlsx", 2, "订单编号", "a number of more than 15 digits", {"SF1402000000162"}),
+    # a mistyped year (2062 for 2026): stored, the parcel was never flagged; shipped before it was ordered
+    ("shipped_in_the_future.csv", 2, "发货时间", "a time after the import", {"SF1402000000202"}),
+    ("shipped_before_ordered.csv", 2, "发货时间", "before the order was created", {"SF1402000000212"}),
     # the same order number after a CSV went through Excel (a rejects file fixed there): it was stored so
     ("scientific_order_number.csv", 2, "订单编号", "Excel's scientific notation", {"SF1402000000182"}),
 ]
