@@ -340,6 +340,9 @@ class RowParser:
         if shipped is not None and created is not None and shipped < created:
             raw = values[self.columns["shipped_at"]]
             errors.append(RowError(row_no, "shipped_at", str(raw), "before the order was created: a wrong date?"))
+        problem = deadline_problem(fields.get("return_agreed_at"), fields.get("refund_deadline"))
+        if problem:
+            errors.append(RowError(row_no, "refund_deadline", str(values[self.columns["refund_deadline"]]), problem))
         insured = cell["freight_insured"]
         if insured:
             try:
@@ -475,9 +478,20 @@ def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> 
                 times[name] = parse_local_time(raw, parser.tz)
             except ValueProblem as exc:
                 errors.append(RowError(row_no, name, str(raw), f"expected {exc}"))
+    problem = deadline_problem(times["return_agreed_at"], times["refund_deadline"])
+    if problem:
+        errors.append(RowError(row_no, "refund_deadline", str(parser.raw(values, "refund_deadline")), problem))
     if errors:
         return errors
     return ReturnCase(row_no, order_id, times["return_agreed_at"], times["refund_deadline"])
+
+
+def deadline_problem(agreed: datetime | None, deadline: datetime | None) -> str | None:
+    """Why a return's refund deadline (超时时间) cannot be: before the return was agreed (the ladder would say
+    还剩0天 from the first day)."""
+    if agreed is not None and deadline is not None and deadline < agreed:
+        return "before the return was agreed (卖家同意退货时间): a wrong date?"
+    return None
 
 
 def parse_trade_succeeded(parser: RowParser, row_no: int, values: Sequence[Any]) -> datetime | RowError | None:

@@ -39,6 +39,8 @@ ROW_CASES = [
     # a mistyped year (2062 for 2026): stored, the parcel was never flagged; shipped before it was ordered
     ("shipped_in_the_future.csv", 2, "发货时间", "a time after the import", {"SF1402000000202"}),
     ("shipped_before_ordered.csv", 2, "发货时间", "before the order was created", {"SF1402000000212"}),
+    # a return's refund deadline before the return was agreed: the ladder said 还剩0天 from its first day
+    ("refund_deadline_before_agreed.csv", 2, "超时时间", "before the return was agreed", {"SF1402000000302"}),
     # the same order number after a CSV went through Excel (a rejects file fixed there): it was stored so
     ("scientific_order_number.csv", 2, "订单编号", "Excel's scientific notation", {"SF1402000000182"}),
 ]
