@@ -384,6 +384,11 @@ def export_cmd(
     except ValueError:
         raise TrackerError(f"--ids: expected comma-separated numbers, got {ids!r}") from None
     claims = service.list_claims(app.engine, state=state, ids=wanted, limit=100_000, now=resolve_now(now, app.settings))
+    missing = sorted(set(wanted or ()) - {claim["id"] for claim in claims})
+    if missing:  # a packet the lead asked for by number is never left out without a word
+        shown = ", ".join(map(str, missing))
+        where = f" in state {labels.state_label(state, 'en').lower()}" if state else ""
+        raise TrackerError(f"--ids: no claim {shown}{where} (tracker claims list shows the ids)")
     if not claims:
         raise TrackerError("no claims match")
     try:

@@ -227,3 +227,15 @@ def test_a_reference_number_is_one_line_that_fits(settings: Settings) -> None:
         assert filed.exit_code != 0 and "one line of at most 64 characters" in str(filed.exception), filed.output
     filed = RUN.invoke(app, ["claims", "file", "1", "--ref", " SF-TS-0002 ", "--now", "2026-11-23 12:00"])
     assert filed.exit_code == 0 and "filed (SF-TS-0002)" in filed.output
+
+
+def test_export_names_the_ids_it_did_not_find(settings: Settings, tmp_path: Path) -> None:
+    """`--ids 1,99999` wrote claim 1 and said "wrote 1 claims", leaving 99999 out without a word."""
+    RUN.invoke(app, ["init"])
+    _lost_and_proposed(settings, "sf", "SF1234567890888")
+    out = tmp_path / "p.xlsx"
+    result = RUN.invoke(app, ["claims", "export", "--ids", "1,99999", "--out", str(out)])
+    assert result.exit_code != 0 and "--ids: no claim 99999" in str(result.exception) and not out.exists()
+    result = RUN.invoke(app, ["claims", "export", "--ids", "1", "--state", "paid", "--out", str(out)])
+    assert "--ids: no claim 1 in state paid" in str(result.exception)
+    assert RUN.invoke(app, ["claims", "export", "--ids", "1", "--out", str(out)]).exit_code == 0 and out.is_file()
