@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from claims.formula import missing_words
 from claims.formula import show as show_formula
 from tracker import labels
 from tracker.commands.context import (
@@ -193,7 +194,12 @@ def list_cmd(
     courier = known_courier(app, courier)
     at = resolve_now(now, app.settings)  # a draft whose window has closed reads expired, as in claims totals
     rows = service.list_claims(app.engine, state=state, courier=courier, limit=limit, now=at)
-    rows = [{**r, "formula": show_formula(r.get("formula"))} for r in rows]  # stored as parts: in English here
+    # stored as parts: in English here, in Chinese in an XLSX (its headers are Chinese, as the packets' formulas)
+    # and what is missing, in the sheet's Chinese too (the column holds it in English)
+    if fmt is Format.xlsx:
+        rows = [{**r, "missing": missing_words(r.get("formula"), "zh") or r.get("missing")} for r in rows]
+    lang = "zh" if fmt is Format.xlsx else "en"
+    rows = [{**r, "formula": show_formula(r.get("formula"), lang)} for r in rows]
     emit(rows, LIST_COLUMNS, fmt, tz=app.settings.tz, couriers=app.settings.couriers)
 
 

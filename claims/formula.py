@@ -125,3 +125,15 @@ def show(stored: str | None, lang: str = "en") -> str:
         return text(parts, lang)
     except (KeyError, IndexError, TypeError, ValueError):  # a part missing a value: shown as stored
         return stored or ""
+
+
+def missing_words(stored: str | None, lang: str = "en") -> str | None:
+    """What a stored formula says is missing, in `lang` (the `missing` column holds it in English); None when it
+    lacks nothing or is free text."""
+    for p in loads(stored) or ():
+        if p["k"] == "incomplete" and p.get("missing"):
+            try:
+                return ", ".join(render(m, lang) for m in p["missing"])
+            except (KeyError, IndexError, TypeError, ValueError):
+                return None
+    return None

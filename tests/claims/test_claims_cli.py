@@ -15,7 +15,7 @@ from tracker.domain import ParcelFacts
 from tracker.settings import Settings
 from tracker.storage import repo
 from tracker.storage.db import make_engine
-from tracker.storage.rows import AuditRow, FlagRow, ParcelRow
+from tracker.storage.rows import AuditRow, ClaimRow, FlagRow, ParcelRow
 
 RUN = CliRunner()
 
@@ -239,3 +239,33 @@ def test_export_names_the_ids_it_did_not_find(settings: Settings, tmp_path: Path
     result = RUN.invoke(app, ["claims", "export", "--ids", "1", "--state", "paid", "--out", str(out)])
     assert "--ids: no claim 1 in state paid" in str(result.exception)
     assert RUN.invoke(app, ["claims", "export", "--ids", "1", "--out", str(out)]).exit_code == 0 and out.is_file()
+
+
+def test_the_claims_sheet_reads_chinese_throughout(settings: Settings) -> None:
+    """Under the sheet's Chinese headers the formula and what is missing read Chinese, as in the packets (they
+    read "fixed 100.00" and "fixed amount not configured")."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from claims import formula
+
+    RUN.invoke(app, ["init"])
+    _lost_and_proposed(settings, "sf", "SF1234567890999")
+    engine = make_engine(settings.database_url)
+    with engine.begin() as conn:  # a claim lacking its fixed amount, stored as the engine stores one
+        lack = formula.part("fixed_not_configured")
+        parts = [formula.part("incomplete", terms=[formula.part("fixed_unset")], known="0.00", missing=[lack])]
+        conn.execute(
+            ClaimRow.__table__.update().values(
+                state="needs_config", amount=None, formula=formula.dumps(parts), missing=formula.render(lack)
+            )
+        )
+    sheet = load_workbook(io.BytesIO(RUN.invoke(app, ["claims", "list", "--format", "xlsx"]).stdout_bytes)).worksheets[
+        0
+    ]
+    header, row = (list(r) for r in sheet.iter_rows(max_row=2, values_only=True))
+    cell = dict(zip(header, row, strict=True))
+    assert cell["缺少参数"] == "固定金额未配置" and cell["计算方式"] == "固定金额: 已知 0.00; 缺少: 固定金额未配置"
+    listed = json.loads(RUN.invoke(app, ["claims", "list", "--format", "json"]).output.splitlines()[0])
+    assert listed["missing"] == "fixed amount not configured"  # JSON as stored
