@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 from claims.formula import show as show_formula
 from claims.tables import ClaimTables
 from tracker import labels
-from tracker.exports import append_xlsx_row, safe_row
+from tracker.exports import append_xlsx_row, kept_whole, safe_row
 from tracker.sheets import YUAN
 from tracker.storage.tables import EVENT, FACT, FLAG, PARCEL
 
@@ -191,6 +191,7 @@ def packet_rows(
     rows = []
     for c in claims:
         ev = found.get(c["parcel_id"])
+        counts = f"物流轨迹 {len(ev.events) if ev else 0} 条; 记录 {len(ev.facts) if ev else 0} 条"
         parcel: Mapping[str, Any] = ev.parcel if ev else {}
         files = attachments(ev.facts) if ev else []
         rows.append(
@@ -234,8 +235,8 @@ def packet_rows(
                 "reject_reason": c.get("reject_reason") or "",
                 "table_version": c["table_version"],
                 "attachments": "、".join(files) or NONE,
-                "evidence": f"物流轨迹 {len(ev.events) if ev else 0} 条; 记录 {len(ev.facts) if ev else 0} 条; "
-                f"见工作表「{sheet_title(c['id'], c['waybill'])}」",
+                "evidence": f"{counts}; 见工作表「{sheet_title(c['id'], c['waybill'])}」",
+                "evidence_counts": counts,
                 "parcel_id": c["parcel_id"],
             }
         )
@@ -313,8 +314,11 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], found: Mapping[int, Evide
                 f"{t} [{s}] {x}" + (f" ({loc})" if loc else "") for t, s, x, loc, _ in _timeline_lines(ev, tz)
             )
             facts = "\n".join(f"{t} {k} ({who})" + (f": {x}" if x else "") for t, k, who, x in _fact_lines(ev, tz))
-            values = [row[key] for key, _ in COLUMNS]
-            writer.writerow(safe_row(values + [timeline or NONE, facts or NONE]))
+            # the CSV has no worksheets: its evidence is in the last two columns
+            values = [
+                f"{row['evidence_counts']}; 见本行最后两列" if key == "evidence" else row[key] for key, _ in COLUMNS
+            ]
+            writer.writerow([kept_whole(cell) for cell in safe_row(values + [timeline or NONE, facts or NONE])])
     return path
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -30,7 +31,9 @@ NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
 
 def _unsafe(text: object) -> bool:
-    return isinstance(text, str) and text.startswith(FORMULA_STARTS)
+    """A cell a spreadsheet could run: one starting with a formula character, but a tab before digits alone
+    (exports.kept_whole: a long number kept whole, as Taobao's exports write it) runs nothing."""
+    return isinstance(text, str) and text.startswith(FORMULA_STARTS) and not re.fullmatch(r"\t\d+", text)
 
 
 def _packet_claim(settings: Settings) -> list[str]:
