@@ -29,7 +29,7 @@ from claims.engine import (
     filing_window,
     insurance_scenario,
 )
-from claims.formula import dumps, loads, part
+from claims.formula import dumps, loads, missing_words, part
 from claims.money import state_at
 from claims.proposals import (
     LASTING_CLAIMS,
@@ -463,6 +463,7 @@ def _require_amount(claim_id: int, claim: dict[str, Any], done: str) -> None:
             code="claim_no_amount",
             claim_id=claim_id,
             missing=missing,
+            missing_zh=missing_words(claim.get("formula"), "zh") or "理赔表的参数",  # the board's Chinese words
             done=done,
         )
 

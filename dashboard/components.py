@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -294,6 +294,7 @@ class Pending:
     ids: tuple[int, ...]
     waybills: tuple[str, ...]
     run: Callable[[int], Any]
+    names: Mapping[int, str] = field(default_factory=dict)  # id -> its waybill: a failure names the waybill
 
 
 def bulk_button(
@@ -313,11 +314,12 @@ def bulk_button(
     board.confirm_above (or always, for opening claims) it asks first (confirm_pending); else it runs."""
     if not column.button(label, key=key, disabled=not allowed):
         return
+    names = dict(zip(ids, waybills, strict=True)) if len(ids) == len(waybills) else {}
     ids, waybills = tuple(dict.fromkeys(ids)), tuple(dict.fromkeys(waybills))
     if ids and (always_confirm or len(ids) > b.settings.board.confirm_above):
-        st.session_state[f"{scope}_pending"] = Pending(scope, label, ids, waybills, run)
+        st.session_state[f"{scope}_pending"] = Pending(scope, label, ids, waybills, run, names)
     else:
-        run_action(b, ids, run)
+        run_action(b, ids, run, names)
         _acted(scope)
     st.rerun()
 
@@ -352,12 +354,12 @@ def confirm_pending(b: Board, scope: str) -> None:
     pending: Pending | None = st.session_state.get(f"{scope}_pending")
     if pending is None:
         return
-    names = "、".join(md(w) for w in pending.waybills)
+    names = ("、" if b.lang == "zh" else ", ").join(md(w) for w in pending.waybills)
     st.warning(b.t("confirm_bulk", action=pending.action, n=len(pending.ids), waybills=names))
     c = st.columns([1, 1, 4])
     if c[0].button(b.t("confirm"), key=f"{scope}_confirm", type="primary"):
         st.session_state.pop(f"{scope}_pending", None)
-        run_action(b, pending.ids, pending.run)
+        run_action(b, pending.ids, pending.run, pending.names)
         _acted(scope)
         st.rerun()
     if c[1].button(b.t("cancel"), key=f"{scope}_cancel"):
@@ -380,9 +382,12 @@ def pager(b: Board, total: int, *, key: str) -> int:
     return (int(page) - 1) * size
 
 
-def run_action(b: Board, ids: Sequence[int], action: Callable[[int], Any]) -> None:
-    """Call `action(id)` for each selected id: each its own transaction (a failure names the row and the
-    rest still run), then fresh reads and a short summary kept for the next render."""
+def run_action(
+    b: Board, ids: Sequence[int], action: Callable[[int], Any], names: Mapping[int, str] | None = None
+) -> None:
+    """Call `action(id)` for each selected id: each its own transaction (a failure names the row, by its
+    waybill from `names` when given, and the rest still run), then fresh reads and a short summary kept for
+    the next render."""
     if not ids:
         st.session_state["flash"] = ("warning", b.t("select_rows_first"))
         return
@@ -393,7 +398,8 @@ def run_action(b: Board, ids: Sequence[int], action: Callable[[int], Any]) -> No
             done += 1
         except (TrackerError, ValueError) as exc:  # in the board's words (the CLI keeps its own)
             logging.getLogger("dashboard").warning("action on %s by %s failed: %s", item, b.user, exc)
-            problems.append(f"{item}: {md(error_text(exc, b.lang, b.settings.tz))}")
+            named = (names or {}).get(item, str(item))
+            problems.append(f"{md(named)}: {md(error_text(exc, b.lang, b.settings.tz))}")
     data.clear_cache()
     message = b.t("done_n", n=done)
     if problems:

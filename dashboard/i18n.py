@@ -458,7 +458,7 @@ LABELS.update(
         ),
         "err_claim_changed": ("理赔 {claim_id} 刚被他人修改, 请重试", "Claim {claim_id} changed meanwhile; try again"),
         "err_claim_no_amount": (
-            "理赔 {claim_id} 还没有金额 (缺少: {missing}), 不能{done}",
+            "理赔 {claim_id} 还没有金额 (缺少: {missing_zh}), 不能{done}",
             "Claim {claim_id} has no amount yet (missing: {missing}), so it cannot be {done}",
         ),
         "err_reference_required": (
@@ -519,8 +519,8 @@ LABELS.update(
             "实收 {received} 件不少于申报 {claimed} 件, 不是少件",
             "{received} received is not fewer than {claimed} claimed: not a short return",
         ),
-        "done_file": ("提交", "filed"),
-        "done_pay": ("赔付", "paid"),
+        "done_filed": ("提交", "filed"),  # claims.service._require_amount's `done`
+        "done_paid": ("赔付", "paid"),
     }
 )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from dashboard.i18n import KINDS, LABELS, SEVERITIES, STATES, kind_label, state_label, t
 from tracker.settings import PROJECT_ROOT
 from tracker.status import AlertState, ClaimState, FlagKind, FlagState, Severity
@@ -159,3 +161,20 @@ def test_every_error_code_raised_has_a_line_in_both_languages():
     for c in codes:
         zh, en = LABELS[f"err_{c}"]
         assert not zh.isascii() and en
+
+
+def test_a_claim_without_an_amount_is_refused_in_words() -> None:
+    """Filing a claim that lacks an input read "不能done_filed" and named what was missing in English."""
+    from claims import formula
+    from claims.service import _require_amount
+    from dashboard.i18n import error_text
+    from tracker.errors import TrackerError
+
+    lack = formula.part("input", name="reverse_freight")
+    stored = formula.dumps([formula.part("incomplete", terms=[lack], known="0.00", missing=[lack])])
+    for done, zh, en in (("filed", "不能提交", "cannot be filed"), ("paid", "不能赔付", "cannot be paid")):
+        with pytest.raises(TrackerError) as caught:
+            _require_amount(19, {"amount": None, "missing": "reverse freight", "formula": stored}, done)
+        said_zh, said_en = error_text(caught.value, "zh"), error_text(caught.value, "en")
+        assert said_zh == f"理赔 19 还没有金额 (缺少: 逆向运费), {zh}", said_zh
+        assert said_en.endswith(f"(missing: reverse freight), so it {en}"), said_en
