@@ -251,10 +251,11 @@ def claimable(engine: Engine, *, now: datetime) -> dict[str, Any]:
 
 
 def deadlines(
-    engine: Engine, *, now: datetime, tz: str, limit: int = 10, days: int | None = None
+    engine: Engine, *, now: datetime, tz: str, limit: int = 10, days: int | None = None, claimable: bool = False
 ) -> list[dict[str, Any]]:
     """The next `limit` claims still to file whose filing window has not closed at `now`, soonest first
-    (only those closing within `days` when given); `days_left` in days on the shop's calendar (zone `tz`)."""
+    (only those closing within `days` when given; with `claimable`, only the claims the claimable money counts:
+    drafts with an amount); `days_left` in days on the shop's calendar (zone `tz`)."""
     query = (
         select(
             CLAIM.c.id,
@@ -273,6 +274,10 @@ def deadlines(
     )
     if days is not None:
         query = query.where(CLAIM.c.filing_closes_at <= now + timedelta(days=days))
+    if claimable:
+        from claims.money import claimable_where
+
+        query = query.where(claimable_where(now))
     rows = _rows(engine, query)
     for r in rows:
         r["days_left"] = days_left(r["filing_closes_at"], now, ZoneInfo(tz))

@@ -106,7 +106,8 @@ with m1:
 with m2:
     queue_link(b, b.t("open_list"), turning_stale=1)
 with m3:  # the soonest deadline at a glance; the next ones and the money per courier are in the last tab
-    for r in b.read("deadlines", now=b.now, tz=b.settings.timezone, limit=1):
+    # the soonest of the claims the figure above counts (a claim missing an input is not among them)
+    for r in b.read("deadlines", now=b.now, tz=b.settings.timezone, limit=1, claimable=True):
         parcel_link(b, b.t("soonest_deadline", n=r["days_left"], waybill=md(r["waybill"])), parcel_id=r["parcel_id"])
     # the drafts to file soon (contracts.toml [proposals] closing_soon_days): the ledger's own count of the list
     # the link opens

@@ -67,6 +67,16 @@ def test_claimable_money_and_deadlines(seeded, now):
     assert claimable(engine, now=now).amount == Decimal("199.00")
     assert [d["waybill"] for d in data.deadlines(engine, now=now, tz="Asia/Shanghai", days=3)] == ["SF1001"]
     assert data.deadlines(engine, now=now, tz="Asia/Shanghai", days=1) == []
+    # the soonest deadline under the claimable money is one of the claims it counts: a claim missing an input,
+    # closing sooner, is still to file but not claimable
+    from sqlalchemy import update
+
+    from tracker.storage.tables import CLAIM
+
+    with engine.begin() as conn:
+        conn.execute(update(CLAIM).where(CLAIM.c.amount.is_not(None)).values(amount=None, state="needs_config"))
+    assert [d["waybill"] for d in data.deadlines(engine, now=now, tz="Asia/Shanghai", days=3)] == ["SF1001"]
+    assert data.deadlines(engine, now=now, tz="Asia/Shanghai", claimable=True) == []
 
 
 def test_alerts_today_counts_sent_and_failed_since_local_midnight(seeded, now):
