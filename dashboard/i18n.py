@@ -228,7 +228,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "exception_rate": ("异常率(有异常的包裹÷发货包裹)", "Exception rate (parcels with an exception ÷ shipped)"),
     "kind_rates": ("各类异常率(包裹)", "Rate by kind (parcels)"),
     "stale_rate": ("超时未更新率", "Stale rate"),
-    "median_transit": ("中位运输时长(小时)", "Median transit (h)"),
+    "median_transit": ("中位运输时长", "Median transit"),
+    "period_line": (
+        "{start} 至 {end} 发货的包裹 (筛选中可改)",
+        "Parcels shipped {start} to {end} (change it under the filters)",
+    ),
     "claims_filed": ("已提交理赔", "Claims filed"),
     "recovered": ("已追回金额", "Recovered"),
     # alerts

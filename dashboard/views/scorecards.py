@@ -6,9 +6,10 @@ from datetime import UTC, datetime, time, timedelta
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import DATE_FORMAT, lazy_fold, lazy_tabs, table
+from dashboard.components import DATE_FORMAT, lazy_fold, lazy_tabs, table, yuan
 from dashboard.context import board
 from dashboard.i18n import kind_label
+from tracker.labels import hours_in_words
 
 b = board()
 st.title(b.t("nav_scorecards"))
@@ -50,13 +51,16 @@ rows = [
         "courier": card["courier"],
         "parcels": card["parcels"],
         "exception_rate": f"{card['exception_rate']:.1%}",
-        "kind_rates": "、".join(
+        "kind_rates": ("、" if b.lang == "zh" else ", ").join(
             f"{kind_label(k, b.lang)} {r:.1%}" for k, r in sorted(card["kind_rates"].items(), key=lambda kv: -kv[1])
         ),
         "stale_rate": f"{card['stale_rate']:.1%}",
-        "median_transit": card["median_transit_hours"],
+        # days and hours, as every other duration on the board (the chart keeps the hours to compare)
+        "median_transit": None
+        if card["median_transit_hours"] is None
+        else hours_in_words(round(card["median_transit_hours"]), b.lang),
         "claims_filed": card["claims_filed"],
-        "recovered": card["recovered"],
+        "recovered": yuan(card["recovered"]),
     }
     for card in cards
 ]
@@ -70,6 +74,7 @@ columns = [
     "claims_filed",
     "recovered",
 ]
+st.caption(b.t("period_line", start=start.isoformat(), end=end.isoformat()))  # what the numbers are of
 table(b, rows, columns, key="scorecards")
 
 # charts part (issue 15 item 8): names and kind colours from dashboard/charts.py. A tab each, as on the

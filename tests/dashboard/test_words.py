@@ -376,13 +376,13 @@ def test_the_demo_summary_and_the_board_count_sent_alerts_alike(demo_board):
 
 def test_a_service_error_on_the_board_is_one_line_in_chinese(board_db):
     """Assigning with no name: the lifecycle's words ("the assignee's name is required") become
-    the board's own line, naming the row."""
+    the board's own line, naming the row by its waybill (not the flag's id, a column off the screen)."""
     from tests.dashboard.test_queue import act, open_queue
 
     _, ids = board_db
     fid = ids["flags"]["stale"]
     at = act(open_queue(), "q_assign", [fid], q_to=" ")
-    assert [e.value for e in at.error] == [f"已处理 0 条 · 失败: {fid}: 请填写「分配给」的姓名"]
+    assert [e.value for e in at.error] == ["已处理 0 条 · 失败: SF1001: 请填写「分配给」的姓名"]
 
 
 def test_the_demo_summary_names_kinds_levels_and_claim_types_in_words(demo_board):
