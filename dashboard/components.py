@@ -120,8 +120,10 @@ def sidebar(b: Board) -> None:
                 st.switch_page(PARCEL_PAGE, query_params=link_params(b, id=found[0]["id"]))
             elif found:
                 st.switch_page(PARCEL_PAGE, query_params=link_params(b, q=data.search_text(text)))
-            else:
-                st.warning(b.t("not_found"))
+            else:  # what was looked for, named (unless it is no number a person typed)
+                shown = data.search_text(text)
+                named = shown if shown and len(shown) <= 64 and shown.isprintable() else None
+                st.warning(b.t("not_found_for", text=md(named)) if named else b.t("not_found"))
         st.caption(f"{b.t('signed_in_as')}: {md(b.user)} ({value_label('role', b.role, b.lang)})")
         if not settings().board.open_localhost and st.button(b.t("logout"), key="logout"):
             for key in ("user", "role"):

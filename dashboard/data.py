@@ -618,7 +618,10 @@ def _prefix(column: Any, text: str) -> ColumnElement:
     return and_(column >= text, column < upper, column.startswith(text, autoescape=True))
 
 
-def find_parcels(engine: Engine, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
+SEARCH_LIMIT = 20  # parcels a search lists at most
+
+
+def find_parcels(engine: Engine, text: str, *, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
     """Parcels whose waybill or order number is, or starts with, or (4+ characters) contains the number in
     `text` (search_text): exact matches first; each step is bounded by `limit` and the next runs only when
     the one before found nothing, so a unique number costs one index look-up."""

@@ -56,6 +56,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "search": ("运单号 / 订单号", "Waybill / order no."),
     "search_button": ("查询", "Search"),
     "not_found": ("没有找到包裹", "No parcel found"),
+    "not_found_for": ("没有找到「{text}」的包裹", "No parcel found for “{text}”"),
     "login": ("登录", "Log in"),
     "logout": ("退出", "Log out"),
     "user": ("用户名", "User"),
@@ -344,6 +345,10 @@ LABELS: dict[str, tuple[str, str]] = {
     # --- actions (issue 15 items 5-6): parcel page actions, search, deep links, money per courier, ledger ---
     "click_waybill": ("点击运单号打开包裹", "click a waybill to open its parcel"),
     "matches_n": ("「{text}」匹配到 {n} 个包裹, 请选择", "{n} parcels match “{text}”: pick one"),
+    "matches_first_n": (
+        "「{text}」匹配到的前 {n} 个包裹, 请选择 (输入更长的单号可缩小范围)",
+        "The first {n} parcels matching “{text}”: pick one (type more of the number to narrow it)",
+    ),
     "fact_lost": ("快递确认丢件", "Courier confirmed the loss"),
     "fact_note_who": ("备注(如快递方确认人)", "Note (for example who at the courier confirmed it)"),
     "fact_not_received": ("买家称未收到", "Buyer says not received"),

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import fact_forms, parcel_actions
 from dashboard.components import PARCEL_PAGE, bad_params, link_params, plain, table
 from dashboard.context import board
-from dashboard.data import parcel_ref
+from dashboard.data import SEARCH_LIMIT, parcel_ref
 from dashboard.i18n import value_label
 from tracker.escape import streamlit_md as md
 from tracker.subscriptions import describe
@@ -29,7 +29,9 @@ if len(found) == 1:
     parcel_id = found[0]["id"]
 elif found:  # several parcels match: the list to pick from
     st.title(b.t("nav_parcel"))
-    st.caption(b.t("matches_n", n=len(found), text=md(waybill)))
+    # find_parcels reads at most SEARCH_LIMIT: as many is "the first N", not a count of every match
+    many = "matches_first_n" if len(found) >= SEARCH_LIMIT else "matches_n"
+    st.caption(b.t(many, n=len(found), text=md(waybill)))
     for r in found:
         label = " · ".join(md(str(v)) for v in (r["waybill"], b.courier(r["courier"]), r["order_id"], r["shop"]) if v)
         st.page_link(PARCEL_PAGE, label=label, query_params=link_params(b, id=r["id"]))
@@ -38,7 +40,12 @@ elif found:  # several parcels match: the list to pick from
 detail = b.read("parcel_detail", ttl=0, parcel_id=parcel_id) if parcel_id else None
 if detail is None:
     st.title(b.t("nav_parcel"))
-    st.info(b.t("choose_parcel") if parcel_id is None and not params else b.t("not_found"))
+    if parcel_id is None and not params:
+        st.info(b.t("choose_parcel"))
+    elif waybill:  # what was looked for, named
+        st.info(b.t("not_found_for", text=md(waybill)))
+    elif not problem:  # a number in ?id= that is no parcel (a wrong one was named above already)
+        st.info(b.t("not_found"))
     st.stop()
 
 p = detail["parcel"]

@@ -38,7 +38,7 @@ def test_sidebar_search_for_an_unknown_waybill_warns(board_db):
     at = login()
     at.sidebar.text_input(key="search_text").input("NOPE1")
     at.sidebar.button[0].click().run()
-    assert at.sidebar.warning[0].value == "没有找到包裹"
+    assert at.sidebar.warning[0].value == "没有找到「NOPE1」的包裹"  # what was looked for, named
 
 
 def test_parcel_page_shows_times_in_the_configured_zone(board_db):

@@ -75,11 +75,16 @@ def test_a_parcel_id_of_up_to_18_digits_is_read_as_the_warning_says(raw: str) ->
 
 def test_sidebar_search_with_a_nul_byte_or_a_huge_text_finds_nothing(board_db) -> None:
     at = _login()
-    for text in ("SF1001\x00", "S" * 5000, "' OR 1=1 --"):
+    said = {
+        "SF1001\x00": "没有找到包裹",  # no number a person typed: not echoed
+        "S" * 5000: "没有找到包裹",
+        "' OR 1=1 --": "没有找到「OR1\\=1\\-\\-」的包裹",  # named as the search read it, Markdown-escaped text
+    }
+    for text, warning in said.items():
         at.sidebar.text_input(key="search_text").input(text)
         at.sidebar.button[0].click().run()
         assert not at.exception, at.exception
-        assert [w.value for w in at.sidebar.warning] == ["没有找到包裹"]
+        assert [w.value for w in at.sidebar.warning] == [warning]
 
 
 def test_a_courier_no_one_configured_is_named_not_filtered_on(board_db) -> None:
