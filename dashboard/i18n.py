@@ -56,6 +56,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "search": ("运单号 / 订单号", "Waybill / order no."),
     "search_button": ("查询", "Search"),
     "not_found": ("没有找到包裹", "No parcel found"),
+    "claims_on_ledger": (
+        "在理赔台账中处理这 {n} 件理赔 (提交、赔付、撤回)",
+        "Work these {n} claims on the ledger (file, record a payout, withdraw)",
+    ),
     "not_found_for": ("没有找到「{text}」的包裹", "No parcel found for “{text}”"),
     "login": ("登录", "Log in"),
     "logout": ("退出", "Log out"),

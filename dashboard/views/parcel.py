@@ -8,7 +8,7 @@ from dataclasses import replace
 import streamlit as st
 
 from dashboard import fact_forms, parcel_actions
-from dashboard.components import PARCEL_PAGE, bad_params, link_params, plain, table
+from dashboard.components import PARCEL_PAGE, bad_params, ledger_link, link_params, plain, table
 from dashboard.context import board
 from dashboard.data import SEARCH_LIMIT, parcel_ref
 from dashboard.i18n import value_label
@@ -51,7 +51,8 @@ if detail is None:
 p = detail["parcel"]
 # waybill, courier and the courier's own text come from outside: Markdown-escaped (tracker/escape.py)
 st.title(f"{md(p['waybill'])} · {md(b.courier(p['courier']))}")
-st.caption(f"{b.t('status')}: {value_label('status', p['status'], b.lang)} · {md(p['status_text'] or '')}")
+said = f" · {md(p['status_text'])}" if p["status_text"] else ""  # the courier's last words, when there are any
+st.caption(f"{b.t('status')}: {value_label('status', p['status'], b.lang)}{said}")
 
 st.subheader(b.t("facts"))
 facts = [
@@ -107,6 +108,8 @@ table(
     ["id", "claim_type", "state", "amount", "formula", "filing_closes_at", "reference_no", "paid_amount"],
     key="claims",
 )
+if detail["claims"]:  # filing, a payout, withdrawing: on the ledger, opened at this parcel's claims
+    ledger_link(b, b.t("claims_on_ledger", n=len(detail["claims"])), text=p["waybill"])
 parcel_actions.claims_section(b, p)
 
 st.subheader(b.t("alerts"))

@@ -198,3 +198,16 @@ def test_overview_shows_todays_quota_and_the_parcel_page_its_push_subscription(b
     at.switch_page("views/parcel.py").run()
     facts = at.dataframe[0].value
     assert "已停止推送（3天查询无记录），改为定时查询" in list(facts["内容"])
+
+
+def test_a_parcels_claims_lead_to_the_ledger_where_they_are_worked(board_db):
+    """The parcel page lists its claims but files, pays and withdraws none: a link opens the ledger at them."""
+    from urllib.parse import parse_qsl
+
+    at = signed_in(page="views/parcel.py")
+    at.query_params["id"] = "1"
+    at.run()
+    assert not at.exception, at.exception
+    links = [(link.proto.label, dict(parse_qsl(link.proto.query_string))) for link in at.get("page_link")]
+    ledger = [(label, params) for label, params in links if label.startswith("在理赔台账中处理")]
+    assert len(ledger) == 1 and ledger[0][1] == {"text": "SF1001"}, links
