@@ -314,7 +314,7 @@ class ParamProblem:
 
     param: str
     value: str
-    reason: str  # "param_int" | "param_choice" | "param_text" (dashboard/i18n.py)
+    reason: str  # "param_int" | "param_choice" | "param_text" | "param_not_here" (dashboard/i18n.py)
     limit: int | None = None
 
 
@@ -717,10 +717,17 @@ class LedgerFilter:
 
     @classmethod
     def parse(
-        cls, params: dict[str, Any], *, max_text: int, max_days: int = 366, couriers: Collection[str] | None = None
+        cls,
+        params: dict[str, Any],
+        *,
+        max_text: int,
+        max_days: int = 366,
+        couriers: Collection[str] | None = None,
+        claim_types: Collection[str] | None = None,
     ) -> tuple[LedgerFilter, list[ParamProblem]]:
         """From URL query parameters (unknown keys ignored): a wrong value is dropped and named, never raised
-        (the courier must be one of `couriers`, the configured slugs, when given)."""
+        (the courier must be one of `couriers`, the configured slugs, and the claim type one of `claim_types`,
+        when given)."""
         kw: dict[str, Any] = {}
         problems: list[ParamProblem] = []
         for f in fields(cls):
@@ -736,6 +743,8 @@ class LedgerFilter:
             elif f.name == "state" and value not in {CLAIMABLE, *(str(s) for s in ClaimState)}:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
             elif f.name == "courier" and couriers is not None and value not in couriers:
+                problems.append(ParamProblem(f.name, value, "param_choice"))
+            elif f.name == "claim_type" and claim_types is not None and value not in claim_types:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
             elif len(value) > max_text or _CONTROL.search(value):
                 problems.append(ParamProblem(f.name, value, "param_text", max_text))

@@ -73,6 +73,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "bad_param": ("链接参数 {param}={value} 无效, 已忽略: {reason}", "URL parameter {param}={value} ignored: {reason}"),
     "param_int": ("应为 0 到 {limit} 之间的整数", "expected a whole number from 0 to {limit}"),
     "param_choice": ("不是已知的取值", "not a known value"),
+    "param_not_here": ("此列表不按它筛选", "this list is not filtered by it"),
     "param_text": (
         "过长 (最多 {limit} 个字符) 或含控制字符",
         "too long (at most {limit} characters) or has control characters",

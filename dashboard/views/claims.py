@@ -30,7 +30,7 @@ from dashboard.data import CLAIMABLE, LedgerFilter
 from dashboard.export_buttons import claims_download
 from dashboard.i18n import state_label
 from tracker.escape import streamlit_md as md
-from tracker.labels import claim_type_label
+from tracker.labels import CLAIM_TYPES, claim_type_label
 from tracker.status import ClaimState
 from tracker.values import ValueProblem, parse_money
 
@@ -50,11 +50,6 @@ for col, r in zip(cols, summary, strict=False):
             claimed += f" ({b.t('amounts_unknown_n', n=r['unknown'])})"
     col.metric(state_label(r["state"], b.lang), r["n"], claimed, delta_color="off", delta_arrow="off")
 
-given, problems = LedgerFilter.parse(
-    st.query_params.to_dict(), max_text=b.settings.board.max_param_length, couriers=courier_slugs(b)
-)
-bad_params(b, problems)
-
 
 def claim_types() -> list[str]:
     """The claim types of the claim tables (config/claims) and freight insurance (named by tracker.labels)."""
@@ -65,6 +60,13 @@ def claim_types() -> list[str]:
 
 
 TYPES = claim_types()
+given, problems = LedgerFilter.parse(
+    st.query_params.to_dict(),
+    max_text=b.settings.board.max_param_length,
+    couriers=courier_slugs(b),
+    claim_types={*TYPES, *CLAIM_TYPES},  # the tables' and any the project names (a claim of a retired table)
+)
+bad_params(b, problems)
 
 
 def choice(label: str, options: list[str], current: str | None, key: str, fmt) -> str:

@@ -18,7 +18,7 @@ from dashboard.components import (
     set_query_params,
 )
 from dashboard.context import board
-from dashboard.data import SORTS, QueueFilter
+from dashboard.data import SORTS, ParamProblem, QueueFilter
 from dashboard.export_buttons import queue_download
 from dashboard.i18n import kind_label, state_label
 from tracker.escape import streamlit_md as md
@@ -34,6 +34,16 @@ params, problems = QueueFilter.parse(
     max_text=b.settings.board.max_param_length,
     couriers=courier_slugs(b),
 )
+# the two lists of parcels the overview opens (?turning_stale=1, ?by=parcel) read no other filter but the
+# courier of the first: any other is named as not applied, and a value they do not know as wrong
+VIEWS = {"turning_stale": ("1", {"courier"}), "by": ("parcel", set())}
+url = st.query_params.to_dict()
+for name, (wanted, kept) in VIEWS.items():
+    if name in url and url[name] != wanted:
+        problems.append(ParamProblem(name, str(url[name]), "param_choice"))
+    elif url.get(name) == wanted:
+        given = {k: v for k, v in params.params().items() if k not in kept and (k, v) != ("state", "unresolved")}
+        problems += [ParamProblem(k, v, "param_not_here") for k, v in given.items()]
 bad_params(b, problems)
 ANY = ""
 

@@ -105,3 +105,32 @@ def test_a_courier_no_one_configured_is_named_not_filtered_on(board_db) -> None:
     at.switch_page("views/claims.py").run()
     assert not at.exception
     assert any("courier=xyz" in w.value for w in at.warning), [w.value for w in at.warning]
+    # a claim type no table has: named, as the courier is; it showed 共 0 条 and offered xyz as a choice
+    at.query_params.clear()
+    at.query_params.update({"claim_type": "xyz"})
+    at.run()
+    assert not at.exception
+    assert any("claim\\_type=xyz" in w.value for w in at.warning), [w.value for w in at.warning]  # Markdown-escaped
+    assert not any("共 0 条" in c.value for c in at.caption)
+
+
+def test_the_queues_parcel_lists_name_what_they_do_not_read(board_db) -> None:
+    """/queue?by=parcel&courier=sf listed every parcel, saying nothing of the courier; ?by=xyz and
+    ?turning_stale=yes showed the whole queue without a word."""
+    at = _login()
+    cases = {
+        (("by", "parcel"), ("courier", "sf")): "courier=sf",
+        (("turning_stale", "1"), ("kind", "stale")): "kind=stale",
+        (("by", "xyz"),): "by=xyz",
+        (("turning_stale", "yes"),): "turning\\_stale=yes",
+    }
+    for query, named in cases.items():
+        at.query_params.clear()
+        at.query_params.update(dict(query))
+        at.switch_page("views/queue.py").run()
+        assert not at.exception, at.exception
+        assert any(named in w.value for w in at.warning), (query, [w.value for w in at.warning])
+    at.query_params.clear()
+    at.query_params.update({"turning_stale": "1", "courier": "ems"})  # the courier it does read: no warning
+    at.switch_page("views/queue.py").run()
+    assert not at.warning, [w.value for w in at.warning]
