@@ -113,7 +113,8 @@ def test_a_refused_action_names_the_claim_and_changes_nothing(board_db):
     engine, ids = board_db
     cid = ids["claims"]["loss"]  # draft: cannot be paid
     at = act(ledger(), "c_pay", [cid], c_amount="10")
-    assert at.error[0].value.startswith(f"已处理 0 条 · 失败: {cid}: ")
+    # named by its waybill (the claim's id is a column off the screen), the claim's own number in the reason
+    assert at.error[0].value == f"已处理 0 条 · 失败: SF1001: 理赔 {cid} 当前为「草稿」, 不能改为「已赔付」"
     assert claim(engine, cid).state == "draft"
 
 
