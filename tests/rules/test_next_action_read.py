@@ -53,7 +53,7 @@ def test_an_opened_flag_stores_its_key_and_number_and_every_reader_renders_the_s
     assert (row.next_action_zh, row.next_action_en) == (None, None)  # no text written per flag
     read = _read(db, settings, T0 + 80 * H)
     zh, en = read["flags"]
-    assert zh is not None and "发货后3天8小时仍无物流信息" in zh and "顺丰速运" in zh and WAYBILL in zh
+    assert zh is not None and "发货后3天8小时仍无揽收扫描" in zh and "顺丰速运" in zh and WAYBILL in zh
     assert en is not None and "3 d 8 h after shipping" in en and "SF Express" in en
     assert read == {"flags": (zh, en), "export": (zh, en), "alerts": (zh, en)}
 
@@ -63,7 +63,7 @@ def test_the_hours_in_a_next_action_are_counted_when_it_is_read(db, settings) ->
     evaluate_all(db.engine, now=T0 + 80 * H, settings=settings)
     # no evaluation since: the flag still says what it said, but the hours are those at the reading
     later = _read(db, settings, T0 + 91 * H + 59 * 60 * timedelta(seconds=1))
-    assert all("发货后3天19小时仍无物流信息" in (zh or "") for zh, _ in later.values()), later
+    assert all("发货后3天19小时仍无揽收扫描" in (zh or "") for zh, _ in later.values()), later
     assert all("3 d 19 h after shipping" in (en or "") for _, en in later.values()), later
 
 
