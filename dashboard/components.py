@@ -185,14 +185,14 @@ def alerts_link(b: Board, label: str, **params: Any) -> None:
 
 
 def plain(b: Board, value: Any, column: str = "") -> Any:
-    """A table cell as a person reads it: times in the configured zone, money to the cent, couriers by
+    """A table cell as a person reads it: times in the configured zone, money in yuan to the cent, couriers by
     name (config/couriers.toml), every other code in words (dashboard/i18n.py value_label)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return b.local(value)
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
+    if isinstance(value, Decimal):  # money, as the headline cards write it: ¥1,234.50
+        return yuan(value)
     if column == "courier" and isinstance(value, str):
         return b.courier(value)
     if isinstance(value, dict):

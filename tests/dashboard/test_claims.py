@@ -49,7 +49,7 @@ def test_ledger_shows_days_left_and_filing_window(board_db):
     table = at.dataframe[0].value
     row = table[table["运单号"] == "SF1001"].iloc[0]
     assert row["剩余天数"] == "2"
-    assert row["金额"] == "199.00"
+    assert row["金额"] == "¥199.00"
     assert row["计算方式"] == "货值 199.00"
 
 

@@ -58,7 +58,7 @@ def ledger_rows(at):
 
 
 def total(column) -> Decimal:
-    return sum((Decimal(v) for v in column if v), Decimal(0))
+    return sum((Decimal(v.lstrip("¥").replace(",", "")) for v in column if v), Decimal(0))  # cells read ¥1,234.50
 
 
 def test_every_money_number_is_the_sum_of_the_ledger_rows_it_opens(money_board):
