@@ -46,6 +46,7 @@ from tracker.sheets import local_time, local_times
 from tracker.status import ClaimState, Direction, FlagKind, FlagState, TrackingStatus
 from tracker.storage.repo import record_audit
 from tracker.storage.tables import CLAIM, EVENT, FLAG, PARCEL
+from tracker.values import MAX_MONEY
 
 # the parcel is on its way back to the sender, or back: a bare 运费 counts the return leg (claims/engine.py)
 CAME_BACK = frozenset({str(TrackingStatus.returned), str(TrackingStatus.returning), str(TrackingStatus.refused)})
@@ -557,6 +558,14 @@ def pay_claim(
     filed = claim["filed_at"]  # read back aware, as every time of a claim (file_claim compares them as they come)
     # money cannot come before the asking; a payout is dated by its day (the board's date picker, --date 2026-11-20
     # give the day's midnight), so the filing day itself is fine whatever the hour of the filing
+    if paid_at is not None and paid_at > now:  # a payout is recorded once it came (the filing is, the same way)
+        raise TrackerError(
+            f"claim {claim_id}: the payout date {_local(paid_at, tz)} is after now; record a payout once it came",
+            code="paid_in_future",
+            field="date",
+            claim_id=claim_id,
+            at=paid_at,
+        )
     if paid_at is not None and filed is not None and paid_at.astimezone(tz).date() < filed.astimezone(tz).date():
         raise TrackerError(
             f"the payout date {_local(paid_at, tz)} is before the claim was filed ({_local(filed, tz)})",
@@ -799,6 +808,12 @@ def set_input(
         )
     except ValueError as exc:
         raise TrackerError(f"claim {claim_id}: {exc}") from None
+    if comp.amount is not None and comp.amount >= MAX_MONEY:  # each input under the limit, their sum not
+        raise TrackerError(
+            f"claim {claim_id}: these inputs make {comp.amount:,} CNY, more than any claim ({MAX_MONEY:,}): a typo?",
+            code="claim_too_large",
+            claim_id=claim_id,
+        )
     state = ClaimState.needs_config if comp.missing else ClaimState.draft
     # a claim drafted with no window gets the one its parcel gives now (as fill_windows); a window set never moves
     window = {}

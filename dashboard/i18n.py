@@ -488,6 +488,14 @@ LABELS.update(
             "理赔 {claim_id} 的申请期已于 {at} 截止",
             "Claim {claim_id}: the filing window closed {at}",
         ),
+        "err_claim_too_large": (
+            "理赔 {claim_id} 按这些参数将超过 10 亿元, 请检查输入",
+            "Claim {claim_id} would come to a billion CNY or more with these inputs: check them",
+        ),
+        "err_paid_in_future": (
+            "理赔 {claim_id} 的赔付日期 {at} 晚于现在: 请在收到赔付后再登记",
+            "Claim {claim_id}: the payout date {at} is after now; record a payout once it came",
+        ),
         "err_filed_in_future": (
             "理赔 {claim_id} 的提交时间 {at} 晚于现在: 请在实际提交后再登记",
             "Claim {claim_id}: the filing time {at} is after now; record a filing once it is made",

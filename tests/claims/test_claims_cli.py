@@ -269,3 +269,22 @@ def test_the_claims_sheet_reads_chinese_throughout(settings: Settings) -> None:
     assert cell["缺少参数"] == "固定金额未配置" and cell["计算方式"] == "固定金额: 已知 0.00; 缺少: 固定金额未配置"
     listed = json.loads(RUN.invoke(app, ["claims", "list", "--format", "json"]).output.splitlines()[0])
     assert listed["missing"] == "fixed amount not configured"  # JSON as stored
+
+
+def test_a_payout_in_the_future_and_a_claim_of_a_billion_are_refused(settings: Settings) -> None:
+    """`pay --date` a month ahead was recorded (filing a claim ahead was refused), and inputs each under the
+    limit made a claim of 1,000,000,009.99 CNY that was then filed."""
+    RUN.invoke(app, ["init"])
+    _lost_and_proposed(settings, "sf", "SF1234567890555")
+    now = ["--now", "2026-11-23 12:00"]
+    assert RUN.invoke(app, ["claims", "file", "1", "--ref", "SF-1", *now]).exit_code == 0
+    ahead = RUN.invoke(app, ["claims", "pay", "1", "--amount", "899", "--date", "2026-12-30", *now])
+    assert ahead.exit_code != 0 and "is after now; record a payout once it came" in str(ahead.exception)
+    assert RUN.invoke(app, ["claims", "pay", "1", "--amount", "899", "--date", "2026-11-23", *now]).exit_code == 0
+    engine = make_engine(settings.database_url)
+    with engine.begin() as conn:  # a claim whose formula takes a fixed amount and the freight
+        conn.execute(ClaimRow.__table__.update().values(state="draft", claim_type="freight", amount=None))
+    huge = RUN.invoke(
+        app, ["claims", "set-input", "1", "--forward-freight", "999999999.99", "--reverse-freight", "10", *now]
+    )
+    assert huge.exit_code != 0 and "more than any claim" in str(huge.exception), huge.output
