@@ -142,6 +142,21 @@ def test_board_warns_when_board_toml_is_readable_by_others(board_config: Path, m
     assert "readable by others" not in result.output
 
 
+def test_board_does_not_warn_of_a_board_toml_without_users(tmp_path: Path) -> None:
+    """The shipped board.toml holds no password hash: a fresh clone's 644 is no warning (it warned every time)."""
+    import shutil
+
+    from tracker.settings import PROJECT_ROOT
+
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", config)
+    os.chmod(config / "board.toml", 0o644)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        result = CliRunner().invoke(app, ["--config", str(config), "board", "--port", str(taken.getsockname()[1])])
+    assert "readable by others" not in result.output
+
+
 def test_login_attempts_round_trip_through_the_audit_log(engine) -> None:
     """SQLite and PostgreSQL: what the login form records is what the lock-out rule reads back."""
     from dashboard.data import LOGIN_ENTITY, failed_logins, login_attempts

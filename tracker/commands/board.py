@@ -55,7 +55,8 @@ def board(
     if ctx.invoked_subcommand is not None:
         return
     settings = ctx_app(ctx).settings  # a configuration mistake stops here, before the server starts
-    warn_if_readable(settings.config_dir / "board.toml")
+    if settings.board.users:  # the file holds password hashes only once someone was added
+        warn_if_readable(settings.config_dir / "board.toml")
     if not settings.board.users and not settings.board.open_localhost:
         typer.echo("note: no users in board.toml yet: run `tracker board add-user NAME --role lead`", err=True)
     if not _port_free(port):
