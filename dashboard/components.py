@@ -393,17 +393,22 @@ def run_action(
     if not ids:
         st.session_state["flash"] = ("warning", b.t("select_rows_first"))
         return
-    done, problems = 0, []
+    done, problems, nothing = 0, [], []
     for item in ids:
         try:
-            action(item)
-            done += 1
+            made = action(item)
+            if isinstance(made, list) and not made:  # an action that creates (open claims): all there already
+                nothing.append(md((names or {}).get(item, str(item))))
+            else:
+                done += 1
         except (TrackerError, ValueError) as exc:  # in the board's words (the CLI keeps its own)
             logging.getLogger("dashboard").warning("action on %s by %s failed: %s", item, b.user, exc)
             named = (names or {}).get(item, str(item))
             problems.append(f"{md(named)}: {md(error_text(exc, b.lang, b.settings.tz))}")
     data.clear_cache()
     message = b.t("done_n", n=done)
+    if nothing:
+        message += " · " + b.t("nothing_new", names=(", " if b.lang == "en" else "、").join(nothing))
     if problems:
         message += f" · {b.t('failed')}: " + "; ".join(problems)
     st.session_state["flash"] = ("error" if problems else "success", message)

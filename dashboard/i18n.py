@@ -174,6 +174,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "confirm": ("确认执行", "Confirm"),
     "cancel": ("取消", "Cancel"),
     "done_n": ("已处理 {n} 条", "Done: {n}"),
+    "nothing_new": ("已有, 未重复创建: {names}", "Already there, nothing new: {names}"),
     "failed": ("失败", "Failed"),
     "next_action": ("下一步", "Next action"),
     "waybill": ("运单号", "Waybill"),

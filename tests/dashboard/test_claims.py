@@ -173,6 +173,12 @@ def test_open_claims_from_the_queue_drafts_a_claim_for_a_lost_parcel(board_db):
         new = conn.execute(select(CLAIM).where(CLAIM.c.parcel_id == ids["parcels"]["SF1004"])).one()
     assert (new.claim_type, new.state, new.amount) == ("goods_lost", "draft", Decimal("35.00"))
     assert ("lily", "claim.draft") in audited(engine, new.id)
+    # again on the same parcel: its claim is there already, and the line says so rather than "done"
+    tick(at, "queue_table", [ids["flags"]["no_first_scan"]], id_label="异常编号")
+    at.button(key="q_open_claims").click().run()
+    at.button(key="queue_table_confirm").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == "已处理 0 条 · 已有, 未重复创建: SF1004"
 
 
 def test_file_a_claim_then_pick_another_never_crashes(board_db):
