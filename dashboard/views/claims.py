@@ -121,6 +121,8 @@ f = LedgerFilter(
 )
 if f.params() != given.params():
     set_query_params(b, f.params())
+if f.params() and not filters_open:  # folded, the filters from a link still say they are there (as the queue's)
+    st.caption(b.t("filters_set", n=len(f.params())))
 
 total = b.read("claims_count", f=f, now=b.now)
 claims_download(b, total=total, f=f)  # every claim the filters select, not only this page

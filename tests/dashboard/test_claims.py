@@ -227,3 +227,13 @@ def test_the_state_figures_say_they_are_claimed_amounts(board_db):
     for metric in at.metric:
         assert metric.proto.delta.startswith("索赔金额 ¥"), metric.proto.delta
         assert metric.proto.direction == metric.proto.MetricDirection.NONE  # no up arrow on a second figure
+
+
+def test_a_filtered_ledger_says_so_while_its_filters_are_folded(board_db):
+    """/claims?courier=yto&state=claimable from the overview: the folded filters said nothing, so the cards above
+    (every courier's) and the list (one courier's) seemed to disagree."""
+    at = signed_in(page="views/claims.py")
+    at.query_params.update({"courier": "yto", "state": "claimable"})
+    at.run()
+    assert not at.exception, at.exception
+    assert "已设 2 个筛选条件" in [c.value for c in at.caption]
