@@ -55,3 +55,22 @@ def test_rule_and_sql_write_the_same_position_and_the_text_counts_down(sqlite_db
         assert seen[0] == (1, "message_then_phone") and (4, "lead_reject") in seen
     else:
         assert seen[0] == (1, "message") and seen[-1] == (2, "phone")
+    # past the deadline the text says so and for how long (it read 还剩0天 for weeks); the details keep the last
+    # step, which the alerts plan by
+    later = deadline + 3 * D + 5 * timedelta(hours=1)
+    evaluate_all(sqlite_db.engine, now=later, settings=settings)
+    with sqlite_db.engine.connect() as conn:
+        row = conn.execute(
+            select(FLAG, PARCEL.c.waybill)
+            .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+            .where(FLAG.c.parcel_id == parcel_id, FLAG.c.kind == "refund_deadline")
+        ).one()
+    zh, en = next_action.texts(row._mapping, settings, later)
+    assert zh is not None and zh.startswith("退款截止已过3天5小时,仍无退货物流"), zh
+    assert en is not None and en.startswith("The refund deadline passed 3 d 5 h ago"), en
+    pure = refund_deadline.evaluate(view(**cols), now=later, policy=policy)
+    assert pure is not None and (pure.action, pure.value) == (row.action_key, row.action_value) == (
+        "refund_deadline.passed",
+        3 * 24 + 5,
+    )
+    assert LadderPosition.from_details(row.details).action == seen[-1][1]  # type: ignore[union-attr]

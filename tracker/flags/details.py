@@ -42,14 +42,14 @@ def ladder_positions(conn: Connection, ctx: Context) -> None:
         if at is None:
             continue
         details = at.to_details()
-        if (details, at.action_key, at.days_left, None, None) != (
+        if (details, at.shown_key, at.shown_value, None, None) != (
             row.details,
             row.action_key,
             row.action_value,
             row.next_action_zh,
             row.next_action_en,
         ):
-            changes.append({"fid": row.id, "new_details": details, "key": at.action_key, "value": at.days_left})
+            changes.append({"fid": row.id, "new_details": details, "key": at.shown_key, "value": at.shown_value})
     if changes:
         conn.execute(
             update(FLAG)

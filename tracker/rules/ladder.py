@@ -27,6 +27,7 @@ class LadderPosition:
     action: str  # the step's action (rules.toml), e.g. "message_then_phone", "lead_reject"
     deadline: datetime
     days_left: int  # whole 24 h periods left before the deadline, never below 0
+    hours_over: int | None = None  # whole hours since the deadline once it has passed (None: not passed)
 
     @property
     def level(self) -> int:
@@ -37,6 +38,17 @@ class LadderPosition:
     def action_key(self) -> str:
         """The next_actions.toml key of the step."""
         return action_key(self.action)
+
+    @property
+    def shown_key(self) -> str:
+        """The next action a person reads: the step's, or once the deadline has passed, PASSED's (the alerts
+        keep planning by the step: `action`)."""
+        return action_key(PASSED) if self.hours_over is not None else self.action_key
+
+    @property
+    def shown_value(self) -> int:
+        """The number that next action fills in: the days left, or the hours since the deadline ({elapsed})."""
+        return self.days_left if self.hours_over is None else self.hours_over
 
     def to_details(self) -> dict[str, Any]:
         return {
@@ -69,9 +81,13 @@ def action_key(action: str) -> str:
     return f"refund_deadline.{action}"
 
 
+PASSED = "passed"  # the next action once the refund deadline has passed, whatever the last step was
+
+
 def action_keys(ladders: RefundLadders) -> tuple[str, ...]:
-    """The next_actions.toml keys of every step of both ladders, each once, in ladder order."""
-    return tuple(dict.fromkeys(action_key(s.action) for s in (*ladders.ordinary, *ladders.express)))
+    """The next_actions.toml keys of every step of both ladders, each once, in ladder order, then PASSED's."""
+    steps = (action_key(s.action) for s in (*ladders.ordinary, *ladders.express))
+    return tuple(dict.fromkeys((*steps, action_key(PASSED))))
 
 
 def steps_of(ladders: RefundLadders, ladder: Ladder) -> list[LadderStep]:
@@ -96,4 +112,8 @@ def position(ladders: RefundLadders, *, express: bool, deadline: datetime, now: 
             reached = index
     if reached is None:
         return None
-    return LadderPosition(ladder, reached + 1, steps[reached].action, deadline, whole_days_left(deadline, now))
+    over = int(now.timestamp() // 1) - int(deadline.timestamp() // 1)
+    hours_over = over // 3600 if over > 0 else None
+    return LadderPosition(
+        ladder, reached + 1, steps[reached].action, deadline, whole_days_left(deadline, now), hours_over
+    )

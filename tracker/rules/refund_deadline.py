@@ -32,8 +32,8 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
         Severity.warn if at.level == 0 else Severity.escalate,
         level=at.level,
         anchor=epoch(deadline),
-        value=at.days_left,
-        action=at.action_key,
+        value=at.shown_value,  # days left; once the deadline has passed, the hours since it
+        action=at.shown_key,
         details=at.to_details(),
     )
 
