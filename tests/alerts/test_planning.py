@@ -197,6 +197,9 @@ def test_each_refund_ladder_step_alerts_once_and_the_last_goes_to_the_lead(plain
     assert targets(step2) == {("agents", "ding", "step2")}
     last = plan(plain_settings, [flag(**at(4))], history_of(step1 + step2, NOON))
     assert {p.recipient for p in last} == {"leads"} and all(p.call_key is None for p in last)
+    # a deadline that has passed says how long ago (it said 退款截止还剩 0 天)
+    passed = plan(plain_settings, [flag(**{**at(4), "refund_deadline": NOON - timedelta(days=2, hours=3)})])
+    assert passed and all("退款截止已过 2天3小时" in p.body and "还剩" not in p.body for p in passed)
 
 
 def test_a_ladder_flag_without_the_contract_in_details_is_no_phone_task(plain_settings: Settings) -> None:

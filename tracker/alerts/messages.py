@@ -42,6 +42,7 @@ _WORDS = {
         "problem": "问题", "duration": "持续", "flagged": "距标记", "action": "建议处理",
         "open": "在看板中打开", "step": "第{n}步",
         "message_first": "现在先给买家旺旺留言; 电话任务在可致电时段另行提醒", "days_left": "退款截止还剩 {d} 天",
+        "deadline_passed": "退款截止已过 {d}",
         "call": "请在 {start}-{end} 内致电买家 (本案第 {k}/{max} 次)",
         "call_limit": "本案已致电 {max} 次, 不要再打电话, 请留言跟进 (恶意骚扰会被扣分)",
         "claim": "索赔建议", "claim_none": "暂无索赔记录, 请按丢件流程发起索赔",
@@ -54,6 +55,7 @@ _WORDS = {
         "action": "Next action", "open": "Open on the board", "step": "step {n}",
         "message_first": "Leave the buyer a message now; the phone task follows in the calling window",
         "days_left": "{d} days left before the refund deadline",
+        "deadline_passed": "the refund deadline passed {d} ago",
         "call": "Phone the buyer between {start} and {end} (call {k} of {max} for this case)",
         "call_limit": "This case has had {max} calls: do not phone again, leave a message "
         "(harassment costs points)",
@@ -180,7 +182,10 @@ def flag_message(
     if flag.kind == "refund_deadline":
         at = LadderPosition.from_details(flag.details)
         problem += " · " + w["step"].format(n=at.step if at is not None else flag.level + 1)
-        if flag.refund_deadline is not None:
+        if flag.refund_deadline is not None and flag.refund_deadline <= now:  # it read 还剩 0 天 for weeks
+            passed = labels.hours_in_words(int((now - flag.refund_deadline).total_seconds() // 3600), language)
+            problem += " · " + w["deadline_passed"].format(d=passed)
+        elif flag.refund_deadline is not None:
             days_left = whole_days_left(flag.refund_deadline, now)
             problem += " · " + w["days_left"].format(d=days_left)
     lines.append(f"{w['problem']}: {problem}")
