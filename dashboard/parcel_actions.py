@@ -25,8 +25,9 @@ from tracker.flags import next_action
 from tracker.status import FlagState
 
 
-def _run(b: Board, item: int, action: Callable[[int], Any]) -> None:
-    run_action(b, [item], action)
+def _run(b: Board, item: int, action: Callable[[int], Any], name: str) -> None:
+    """`action` on this page's `item`, its result line naming it as the page shows it (`name`)."""
+    run_action(b, [item], action, {item: name})
     st.rerun()
 
 
@@ -69,13 +70,13 @@ def flag_actions(b: Board, flag: dict[str, Any]) -> None:
             }
     note = note.strip()
     if pressed["ack"]:
-        _run(b, fid, lambda i: actions.acknowledge(b, i, note=note or None))
+        _run(b, fid, lambda i: actions.acknowledge(b, i, note=note or None), f"#{fid}")
     if pressed["assign"]:
-        _run(b, fid, lambda i: actions.assign(b, i, to=to.strip(), note=note or None))
+        _run(b, fid, lambda i: actions.assign(b, i, to=to.strip(), note=note or None), f"#{fid}")
     if pressed["add_note"]:
-        _run(b, fid, lambda i: actions.add_note(b, i, text=note))
+        _run(b, fid, lambda i: actions.add_note(b, i, text=note), f"#{fid}")
     if pressed["resolve"]:
-        _run(b, fid, lambda i: actions.resolve(b, i, note=note or None))
+        _run(b, fid, lambda i: actions.resolve(b, i, note=note or None), f"#{fid}")
 
 
 def flags_section(b: Board, flags: list[dict[str, Any]]) -> None:
@@ -99,7 +100,7 @@ def _confirm_loss(b: Board, parcel: dict[str, Any]) -> None:
         note = st.text_input(b.t("fact_note_who"), key="f_lost_note")
         go = st.form_submit_button(b.t("fact_lost"), disabled=not b.can("fact.record"))
     if go:
-        _run(b, parcel["id"], lambda _: actions.confirm_loss(b, parcel, note=note.strip()))
+        _run(b, parcel["id"], lambda _: actions.confirm_loss(b, parcel, note=note.strip()), parcel["waybill"])
 
 
 def _not_received(b: Board, parcel: dict[str, Any]) -> None:
@@ -113,6 +114,7 @@ def _not_received(b: Board, parcel: dict[str, Any]) -> None:
             b,
             parcel["id"],
             lambda _: actions.buyer_not_received(b, parcel, short=short, signer=signer.strip(), note=note.strip()),
+            parcel["waybill"],
         )
 
 
@@ -134,6 +136,7 @@ def _return_agreed(b: Board, parcel: dict[str, Any]) -> None:
             b,
             parcel["id"],
             lambda _: actions.return_agreed(b, parcel, refund_deadline=deadline, express=express, note=note.strip()),
+            parcel["waybill"],
         )
 
 
@@ -194,7 +197,7 @@ def claims_section(b: Board, parcel: dict[str, Any]) -> None:
     c = st.columns([1, 1, 4])
     if c[0].button(b.t("confirm"), key=f"p_open_confirm_{pid}", type="primary"):
         st.session_state.pop(key, None)
-        _run(b, pid, lambda p: actions.open_claims(b, p))
+        _run(b, pid, lambda p: actions.open_claims(b, p), parcel["waybill"])
     if c[1].button(b.t("cancel"), key=f"p_open_cancel_{pid}"):
         st.session_state.pop(key, None)
         st.rerun()
