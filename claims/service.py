@@ -810,7 +810,7 @@ def set_input(
         raise TrackerError(f"claim {claim_id}: {exc}") from None
     if comp.amount is not None and comp.amount >= MAX_MONEY:  # each input under the limit, their sum not
         raise TrackerError(
-            f"claim {claim_id}: these inputs make {comp.amount:,} CNY, more than any claim ({MAX_MONEY:,}): a typo?",
+            f"claim {claim_id}: these inputs make {comp.amount:,}, a billion ({MAX_MONEY:,}) or more: a typo?",
             code="claim_too_large",
             claim_id=claim_id,
         )

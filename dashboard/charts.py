@@ -293,10 +293,10 @@ def median_transit(cards: Sequence[dict[str, Any]], words: Words) -> alt.Chart:
         .mark_bar(color="#4e79a7")
         .encode(
             y=alt.Y("courier:N", sort="-x", title=None, axis=alt.Axis(labelLimit=160)),
-            x=alt.X("hours:Q", title=words.t("median_transit")),
+            x=alt.X("hours:Q", title=words.t("median_transit_hours")),  # the chart plots hours: it says so
             tooltip=[
                 alt.Tooltip("courier:N", title=words.t("courier")),
-                alt.Tooltip("hours:Q", title=words.t("median_transit"), format=".1f"),
+                alt.Tooltip("hours:Q", title=words.t("median_transit_hours"), format=".1f"),
             ],
         )
         .properties(height=alt.Step(26))

@@ -236,6 +236,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "kind_rates": ("各类异常率(包裹)", "Rate by kind (parcels)"),
     "stale_rate": ("超时未更新率", "Stale rate"),
     "median_transit": ("中位运输时长", "Median transit"),
+    "median_transit_hours": ("中位运输时长(小时)", "Median transit (h)"),
     "period_line": (
         "{start} 至 {end} 发货的包裹 (筛选中可改)",
         "Parcels shipped {start} to {end} (change it under the filters)",
@@ -490,7 +491,7 @@ LABELS.update(
             "Claim {claim_id}: the filing window closed {at}",
         ),
         "err_claim_too_large": (
-            "理赔 {claim_id} 按这些参数将超过 10 亿元, 请检查输入",
+            "理赔 {claim_id} 按这些参数将达到或超过 10 亿元, 请检查输入",
             "Claim {claim_id} would come to a billion CNY or more with these inputs: check them",
         ),
         "err_paid_in_future": (

@@ -694,3 +694,29 @@ def test_a_full_order_export_skips_the_orders_not_shipped_yet(
     assert [(e.row, e.field, e.reason) for e in report.errors] == [(6, "waybill", "missing waybill number")]
     result = CliRunner().invoke(app, ["import", "parcels", str(path)])
     assert "3 order(s) not shipped yet (订单状态), no waybill: skipped" in result.output, result.output
+
+
+def test_a_returns_row_without_a_waybill_gets_the_same_date_and_number_checks(settings) -> None:  # type: ignore[no-untyped-def]
+    """A return agreed in 2062, or on an order number Excel turned into 3.91235E+18, was recorded as a case (and the
+    2-day rule never fired for it); a row with a waybill was refused for the same."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from tracker.couriers.detect import CourierIndex
+    from tracker.importer import RowParser, parse_return_case
+    from tracker.status import Direction
+
+    columns = {"order_id": 0, "waybill": 1, "return_agreed_at": 2, "refund_deadline": 3}
+    parser = RowParser(
+        columns,
+        CourierIndex(settings.couriers, settings.detection),
+        ZoneInfo("Asia/Shanghai"),
+        direction=Direction.ret,
+        now=datetime(2026, 11, 23, 4, tzinfo=UTC),
+    )
+    future = parse_return_case(parser, 2, ["3800000000000000001", "", "2062-11-20 10:00:00", ""])
+    assert isinstance(future, list) and future[0].field == "return_agreed_at" and "after the import" in future[0].reason
+    mangled = parse_return_case(parser, 3, ["3.80000E+18", "", "2026-11-20 10:00:00", ""])
+    assert isinstance(mangled, list) and mangled[0].field == "order_id" and "scientific notation" in mangled[0].reason
+    fine = parse_return_case(parser, 4, ["3800000000000000001", "", "2026-11-20 10:00:00", "2026-11-27 10:00:00"])
+    assert not isinstance(fine, list) and fine is not None and fine.order_id == "3800000000000000001"

@@ -111,7 +111,12 @@ def test_streets(given: str | None, masked: str | None) -> None:
 
 def test_hours_read_as_days_and_hours_past_a_day() -> None:
     """Next actions, alerts and the board's ages say 33天14小时, not 806小时 (labels.hours_in_words)."""
-    cases = {0: ("0小时", "0 h"), 20: ("20小时", "20 h"), 24: ("1天", "1 d"), 806: ("33天14小时", "33 d 14 h")}
+    cases = {
+        0: ("不到1小时", "under 1 h"),
+        20: ("20小时", "20 h"),
+        24: ("1天", "1 d"),
+        806: ("33天14小时", "33 d 14 h"),
+    }
     for hours, (zh, en) in cases.items():
         assert (labels.hours_in_words(hours, "zh"), labels.hours_in_words(hours, "en")) == (zh, en)
-    assert labels.hours_in_words(-3, "zh") == "0小时"  # a clock behind the event: never a negative span
+    assert labels.hours_in_words(-3, "zh") == "不到1小时"  # a clock behind the event: never a negative span

@@ -256,6 +256,14 @@ class RowParser:
         ]
         return parcels, [], note
 
+    def future_problem(self, value: datetime | None, name: str) -> str | None:
+        """Why a time of field `name` cannot be: something that happened (HAPPENED_FIELDS) more than a day after
+        the import (a mistyped year); None when it can."""
+        latest, now = self._latest, self.now
+        if value is None or latest is None or now is None or value <= latest or name not in HAPPENED_FIELDS:
+            return None
+        return f"a time after the import ({now.astimezone(self.tz).strftime('%Y-%m-%d %H:%M')}): a wrong date?"
+
     def not_shipped_yet(self, values: Sequence[Any], errors: Sequence[RowError]) -> bool:
         """Whether the row's only problem is a blank waybill and its 订单状态 says the order has not shipped
         ([orders] not_shipped in import.toml): a full order export lists such orders too."""
@@ -334,9 +342,10 @@ class RowParser:
                 except ValueProblem as exc:
                     errors.append(RowError(row_no, name, str(raw), f"expected {exc}"))
                     continue
-                if latest is not None and value > latest and name in HAPPENED_FIELDS and self.now is not None:
-                    when = self.now.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
-                    errors.append(RowError(row_no, name, str(raw), f"a time after the import ({when}): a wrong date?"))
+                if latest is not None and value > latest:
+                    problem = self.future_problem(value, name)
+                    if problem:
+                        errors.append(RowError(row_no, name, str(raw), problem))
         shipped, created = fields.get("shipped_at"), fields.get("order_created_at")
         if shipped is not None and created is not None and shipped < created:
             raw = values[self.columns["shipped_at"]]
@@ -473,6 +482,8 @@ def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> 
         return [RowError(row_no, "waybill", "", "missing waybill number, and no order id to record the return on")]
     times: dict[str, datetime | None] = {}
     errors = []
+    if SCIENTIFIC.fullmatch(order_id):  # the order it names would match no parcel
+        errors.append(RowError(row_no, "order_id", order_id, SCIENTIFIC_LOST))
     for name in ("return_agreed_at", "refund_deadline"):
         raw = parser.raw(values, name)
         times[name] = None
@@ -481,6 +492,9 @@ def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> 
                 times[name] = parse_local_time(raw, parser.tz)
             except ValueProblem as exc:
                 errors.append(RowError(row_no, name, str(raw), f"expected {exc}"))
+    problem = parser.future_problem(times["return_agreed_at"], "return_agreed_at")
+    if problem:
+        errors.append(RowError(row_no, "return_agreed_at", str(parser.raw(values, "return_agreed_at")), problem))
     problem = deadline_problem(times["return_agreed_at"], times["refund_deadline"])
     if problem:
         errors.append(RowError(row_no, "refund_deadline", str(parser.raw(values, "refund_deadline")), problem))
@@ -634,6 +648,7 @@ class _FileImport:
         # stores the batches while the next ones are read (tracker/import_writer.py)
         self.writer = writer
         self.dialect = engine.dialect.name
+        self.counted_waybills: set[str] = set()  # under two couriers: each counted once (a few, if any)
 
     def read_row(self, parser: RowParser, row_no: int, values: Sequence[Any] | BadRow) -> None:
         """One numbered row of the file: rejected, kept for later (a return case), or its parcels gathered."""
@@ -707,10 +722,11 @@ class _FileImport:
         for waybill, couriers in stored.same_waybill:
             if waybill in report.same_waybill:  # named again by a later batch: its couriers as they are now
                 report.same_waybill[waybill] = couriers
-                continue
-            report.same_waybill_count += 1
-            if len(report.same_waybill) < KEEP:
-                report.same_waybill[waybill] = couriers
+            elif waybill not in self.counted_waybills:  # counted once, kept (the first KEEP) or not
+                self.counted_waybills.add(waybill)
+                report.same_waybill_count += 1
+                if len(report.same_waybill) < KEEP:
+                    report.same_waybill[waybill] = couriers
 
     def flush(self) -> None:
         """Hand the gathered batch to the writer."""

@@ -207,8 +207,11 @@ TIMER_STATES: dict[str, tuple[str, str]] = {
 
 def hours_in_words(hours: int, lang: str) -> str:
     """A span of whole hours as a person reads it: whole days past a day (3天5小时, 3 d 5 h; 3天, 3 d), hours
-    below (20小时, 20 h). The next actions' {elapsed} and the alerts' duration read the same."""
-    days, rest = divmod(max(0, hours), 24)
+    below (20小时, 20 h), and under an hour as such (不到1小时, under 1 h). The next actions' {elapsed}, the
+    alerts' durations and the board's ages read the same."""
+    if hours < 1:
+        return "不到1小时" if lang == "zh" else "under 1 h"
+    days, rest = divmod(hours, 24)
     if lang == "zh":
         return (f"{days}天" if days else "") + (f"{rest}小时" if rest or not days else "")
     return " ".join(part for part in (f"{days} d" if days else "", f"{rest} h" if rest or not days else "") if part)

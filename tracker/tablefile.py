@@ -124,18 +124,28 @@ def detect_encoding(path: Path) -> str:
 
 
 _HIGH_BYTES = bytes(range(0x80, 0x100))  # the bytes of non-ASCII text, in UTF-8 as in GBK
-_MIXED_AFTER = 6  # bytes of UTF-8 text (two Chinese characters) before a line that is not: a mixed file, not GBK
+_MIXED_AFTER = 6  # bytes of UTF-8 text (two Chinese characters) in whole lines before one that is not: a mixed file
 
 
 def _utf8_until(path: Path, failure: int) -> int | None:
-    """The line holding byte `failure`, where UTF-8 decoding failed, when the bytes before it hold Chinese
-    text (UTF-8, then: a mixed file); None when they are ASCII (a GBK file whose first lines are ASCII)."""
+    """The line holding byte `failure`, where UTF-8 decoding failed, when a whole line before it holds Chinese text
+    (UTF-8 then: a mixed file); None otherwise (a GBK file: its first Chinese characters may read as UTF-8 by
+    chance for a few bytes, rarely for a whole line, and a header such as 物流单号 fails at once)."""
     lines = wide = 0
+    pending = 0  # high bytes of the line not finished yet
     with path.open("rb") as fh:
         while failure > 0 and (chunk := fh.read(min(_CHUNK, failure))):
             failure -= len(chunk)
-            lines += chunk.count(b"\n")
-            wide += len(chunk) - len(chunk.translate(None, _HIGH_BYTES))
+            breaks = chunk.count(b"\n")
+            if breaks:
+                end = chunk.rindex(b"\n")
+                done = chunk[:end]
+                wide += pending + len(done) - len(done.translate(None, _HIGH_BYTES))
+                tail = chunk[end:]
+                pending = len(tail) - len(tail.translate(None, _HIGH_BYTES))
+            else:
+                pending += len(chunk) - len(chunk.translate(None, _HIGH_BYTES))
+            lines += breaks
     return lines + 1 if wide >= _MIXED_AFTER else None
 
 

@@ -287,4 +287,4 @@ def test_a_payout_in_the_future_and_a_claim_of_a_billion_are_refused(settings: S
     huge = RUN.invoke(
         app, ["claims", "set-input", "1", "--forward-freight", "999999999.99", "--reverse-freight", "10", *now]
     )
-    assert huge.exit_code != 0 and "more than any claim" in str(huge.exception), huge.output
+    assert huge.exit_code != 0 and "a billion (1,000,000,000) or more" in str(huge.exception), huge.output

@@ -73,6 +73,7 @@ def test_claimable_money_and_deadlines(seeded, now):
 
     from tracker.storage.tables import CLAIM
 
+    assert [d["waybill"] for d in data.deadlines(engine, now=now, tz="Asia/Shanghai", claimable=True)] == ["SF1001"]
     with engine.begin() as conn:
         conn.execute(update(CLAIM).where(CLAIM.c.amount.is_not(None)).values(amount=None, state="needs_config"))
     assert [d["waybill"] for d in data.deadlines(engine, now=now, tz="Asia/Shanghai", days=3)] == ["SF1001"]

@@ -154,6 +154,7 @@ def test_board_does_not_warn_of_a_board_toml_without_users(tmp_path: Path) -> No
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         result = CliRunner().invoke(app, ["--config", str(config), "board", "--port", str(taken.getsockname()[1])])
+    assert "is in use" in str(result.exception)  # it went through its checks, to the port
     assert "readable by others" not in result.output
 
 

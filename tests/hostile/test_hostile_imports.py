@@ -166,13 +166,13 @@ def test_a_waybill_under_two_couriers_is_named(settings: Settings, sqlite_engine
     assert "3 new" in result.output
     named = [line.strip() for line in result.output.splitlines() if "couriers (" in line]
     assert named == [
-        "waybill 773000000000201 is now stored under 2 couriers (圆通速递、中通快递): one is likely mistyped, and the "
+        "waybill 773000000000201 is now stored under 2 couriers (YTO Express, ZTO Express): one is likely mistyped, and the "
         "parcel under the wrong courier will never be scanned (发货无揽收); check the courier in the export"
     ]
     later = tmp_path / "later.csv"
     later.write_text("物流单号,物流公司\n773000000000203,申通快递\n773000000000203,中通快递\n", encoding="utf-8")
     result = RUN.invoke(app, ["import", "parcels", str(later)])
-    assert "waybill 773000000000203 is now stored under 2 couriers (申通快递、中通快递)" in result.output
+    assert "waybill 773000000000203 is now stored under 2 couriers (STO Express, ZTO Express)" in result.output
     again = RUN.invoke(app, ["import", "parcels", str(source)])  # the same file again: 201 is still under two
     assert "waybill 773000000000201 is now stored under 2 couriers" in again.output
 

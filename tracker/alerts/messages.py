@@ -182,7 +182,8 @@ def flag_message(
     if flag.kind == "refund_deadline":
         at = LadderPosition.from_details(flag.details)
         problem += " · " + w["step"].format(n=at.step if at is not None else flag.level + 1)
-        if flag.refund_deadline is not None and flag.refund_deadline <= now:  # it read 还剩 0 天 for weeks
+        # past the deadline as the ladder reads it (strictly after: LadderPosition.hours_over); it read 还剩 0 天
+        if flag.refund_deadline is not None and flag.refund_deadline < now:
             passed = labels.hours_in_words(int((now - flag.refund_deadline).total_seconds() // 3600), language)
             problem += " · " + w["deadline_passed"].format(d=passed)
         elif flag.refund_deadline is not None:

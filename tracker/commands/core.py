@@ -170,7 +170,7 @@ def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_error
     if report.detected_count > max_errors:
         typer.echo(f"  ... {report.detected_count - max_errors} more detected couriers")
     for waybill, slugs in list(report.same_waybill.items())[:max_errors]:
-        names = "、".join(labels.courier_name(couriers, slug, "zh") for slug in slugs)
+        names = ", ".join(labels.courier_name(couriers, slug, "en") for slug in slugs)  # the CLI reads English
         err.print(
             f"  waybill {waybill} is now stored under {len(slugs)} couriers ({names}): one is likely mistyped, and "
             "the parcel under the wrong courier will never be scanned (发货无揽收); check the courier in the export",

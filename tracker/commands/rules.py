@@ -584,7 +584,7 @@ def timers(
             "state": labels.timer_state_label,
             "extended": lambda moved, lang: labels.timer_state_label("extended", lang) if moved else "",
             # 4天10小时, as the flags' next actions say it (JSON: the hours); a closed timer has no time left
-            "hours_left": lambda hours, lang: labels.hours_in_words(hours, lang) if hours > 0 else "",
+            "hours_left": lambda hours, lang: labels.hours_in_words(hours, lang) if hours >= 0 else "",
         }
         columns = ["timer", "from", "until", "state", "hours_left", "extended"]
         emit(rows, columns, fmt, tz=app.settings.tz, words=words)
