@@ -19,6 +19,15 @@ NOW = datetime.fromisoformat("2026-11-23T04:00:00+00:00")
 D, S = timedelta(days=1), timedelta(seconds=1)
 
 
+def _ladder_flag(conn, parcel_id: int):  # type: ignore[no-untyped-def]
+    """The parcel's refund_deadline flag, with its waybill (what next_action.texts reads)."""
+    return conn.execute(
+        select(FLAG, PARCEL.c.waybill)
+        .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
+        .where(FLAG.c.parcel_id == parcel_id, FLAG.c.kind == "refund_deadline")
+    ).one()
+
+
 @pytest.mark.parametrize("express", [True, False], ids=["express", "ordinary"])
 def test_rule_and_sql_write_the_same_position_and_the_text_counts_down(sqlite_db, settings, policy, view, express):  # type: ignore[no-untyped-def]
     deadline = NOW + 9 * D - S  # 8 days left at NOW: the first step of both ladders
@@ -37,11 +46,7 @@ def test_rule_and_sql_write_the_same_position_and_the_text_counts_down(sqlite_db
         now = NOW + day * D
         evaluate_all(sqlite_db.engine, now=now, settings=settings)
         with sqlite_db.engine.begin() as conn:
-            row = conn.execute(
-                select(FLAG, PARCEL.c.waybill)
-                .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
-                .where(FLAG.c.parcel_id == parcel_id, FLAG.c.kind == "refund_deadline")
-            ).one()
+            row = _ladder_flag(conn, parcel_id)
             if day == 3:  # a person acknowledges it: the text still counts down
                 conn.execute(update(FLAG).where(FLAG.c.id == row.id).values(state="acknowledged"))
         pure = refund_deadline.evaluate(view(**cols), now=now, policy=policy)
@@ -60,11 +65,7 @@ def test_rule_and_sql_write_the_same_position_and_the_text_counts_down(sqlite_db
     later = deadline + 3 * D + 5 * timedelta(hours=1)
     evaluate_all(sqlite_db.engine, now=later, settings=settings)
     with sqlite_db.engine.connect() as conn:
-        row = conn.execute(
-            select(FLAG, PARCEL.c.waybill)
-            .join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
-            .where(FLAG.c.parcel_id == parcel_id, FLAG.c.kind == "refund_deadline")
-        ).one()
+        row = _ladder_flag(conn, parcel_id)
     zh, en = next_action.texts(row._mapping, settings, later)
     assert zh is not None and zh.startswith("退款截止已过3天5小时,仍无退货物流"), zh
     assert en is not None and en.startswith("The refund deadline passed 3 d 5 h ago"), en
