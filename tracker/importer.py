@@ -29,6 +29,7 @@ from tracker.errors import TrackerError
 from tracker.exports import GUARD, kept_whole, safe_row, unguard
 from tracker.import_writer import BatchWriter, writer_for
 from tracker.masking import mask_address, mask_name, mask_phone
+from tracker.sheets import local_time
 from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, read_table
 
 __all__ = ["ImportFileError", "ImportReport", "ReadLimits", "RowError", "import_parcels", "read_table"]
@@ -262,7 +263,7 @@ class RowParser:
         latest, now = self._latest, self.now
         if value is None or latest is None or now is None or value <= latest or name not in HAPPENED_FIELDS:
             return None
-        return f"a time after the import ({now.astimezone(self.tz).strftime('%Y-%m-%d %H:%M')}): a wrong date?"
+        return f"a time after the import ({local_time(now, self.tz)}): a wrong date?"
 
     def not_shipped_yet(self, values: Sequence[Any], errors: Sequence[RowError]) -> bool:
         """Whether the row's only problem is a blank waybill and its 订单状态 says the order has not shipped
@@ -724,9 +725,9 @@ class _FileImport:
                 report.same_waybill[waybill] = couriers
             elif waybill not in self.counted_waybills:  # counted once, kept (the first KEEP) or not
                 self.counted_waybills.add(waybill)
-                report.same_waybill_count += 1
                 if len(report.same_waybill) < KEEP:
                     report.same_waybill[waybill] = couriers
+        report.same_waybill_count = len(self.counted_waybills)
 
     def flush(self) -> None:
         """Hand the gathered batch to the writer."""

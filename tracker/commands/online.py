@@ -6,7 +6,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import typer
 from rich.console import Console
@@ -384,20 +384,15 @@ def _pin_to_shipping(engine, book) -> None:  # type: ignore[no-untyped-def]
 
     from sqlalchemy import select
 
-    from tracker.storage.repo import from_sqlite_time
     from tracker.storage.tables import PARCEL
 
     query = select(PARCEL.c.waybill, PARCEL.c.shipped_at, PARCEL.c.return_agreed_at)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    for waybill, shipped, agreed in rows:
+    for waybill, shipped, agreed in rows:  # times read back aware (storage.types.UTCDateTime)
         start = shipped or agreed
-        if isinstance(start, str):  # a raw SQLite value
-            start = from_sqlite_time(start)
         if start is None:
             continue
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
         pickup = start + timedelta(minutes=60 + hashlib.sha1(waybill.encode()).digest()[0] % 120)
         scenario, anchor = book.lookup(waybill)
         if anchor < pickup:
