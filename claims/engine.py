@@ -84,8 +84,9 @@ def _base(inputs: ClaimInputs, base: str | None) -> Decimal | None:
 
 def _term(
     term: Term, inputs: ClaimInputs, claim_type: str, tables: ClaimTables
-) -> tuple[Decimal | None, Part, Part | None]:
-    """(exact value or None, explanation, what is missing) as formula parts (claims/formula.py)."""
+) -> tuple[Decimal | None, Part, Part | list[Part] | None]:
+    """(exact value or None, explanation, what is missing: one part, or several) as formula parts
+    (claims/formula.py)."""
     if term.kind == "percent":
         base = _base(inputs, term.base)
         name = term.base or ""
@@ -116,11 +117,17 @@ def _term(
             return None, part("input", name=term.kind), part("input", name=term.kind)
         return value, part("value", name=term.kind, amount=money(value)), None
     if term.kind == "freight_incurred":
-        if inputs.forward_freight is None:
-            return None, part("freight_unset"), part("input", name="forward_freight")
-        if inputs.came_back and tables.freight_incurred_includes_reverse:
-            if inputs.reverse_freight is None:
-                return None, part("freight_unset"), part("input", name="reverse_freight")
+        both_ways = inputs.came_back and tables.freight_incurred_includes_reverse
+        if inputs.forward_freight is None or (both_ways and inputs.reverse_freight is None):
+            # every freight it lacks at once (the ledger's form asks for what `missing` lists)
+            lacks = [
+                part("input", name=name)
+                for name in ("forward_freight", "reverse_freight")
+                if getattr(inputs, name) is None and (name == "forward_freight" or both_ways)
+            ]
+            return None, part("freight_unset"), lacks
+        if both_ways:
+            assert inputs.forward_freight is not None and inputs.reverse_freight is not None
             total = inputs.forward_freight + inputs.reverse_freight
             both = part("freight_both", forward=money(inputs.forward_freight), reverse=money(inputs.reverse_freight))
             return total, both, None
@@ -188,7 +195,7 @@ def compute_compensation(
         value, explained, lack = _term(term, inputs, claim_type, tables)
         terms.append(explained)
         if lack:
-            missing.append(lack)
+            missing += lack if isinstance(lack, list) else [lack]
         else:
             values.append(value or Decimal(0))
     window = () if opens is not None else (part("no_window"),)

@@ -23,6 +23,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "reverse_freight": ("reverse freight", "逆向运费"),
     "order_amount": ("order amount", "订单金额"),
     "category": ("category", "品类"),
+    "fixed_amount": ("fixed amount", "固定金额"),  # given on one claim (claims set-input, the ledger's form)
 }
 
 # freight insurance scenarios (claims/engine.py INSURANCE_SCENARIOS)
@@ -69,6 +70,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
+def input_label(name: str, lang: str = "en") -> str:
+    """An input's name (a key of NAMES) in `lang`; an unknown name as it is."""
+    pair = NAMES.get(name)
+    return name if pair is None else pair[1 if lang == "zh" else 0]
+
+
 def part(key: str, **values: Any) -> Part:
     if key not in TEMPLATES:
         raise KeyError(f"formula template {key!r} is not in claims/formula.py TEMPLATES")
@@ -80,8 +87,7 @@ def render(p: Part, lang: str = "en") -> str:
     zh = lang == "zh"
     values: dict[str, Any] = {k: v for k, v in p.items() if k != "k"}
     if "name" in values:
-        pair = NAMES.get(values["name"])
-        values["name"] = values["name"] if pair is None else pair[1 if zh else 0]
+        values["name"] = input_label(values["name"], lang)
     if "terms" in values:
         values["terms"] = " + ".join(render(t, lang) for t in values["terms"])
     if "missing" in values:

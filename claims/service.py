@@ -759,6 +759,39 @@ PARCEL_INPUTS = {
 }
 EXTRA_INPUTS = ("fixed_amount", "supplier_value", "loss_value")
 SET_INPUT = "claim.set_input"
+# an input a formula names as missing (claims/formula.py NAMES) -> the set_input name that gives it: a goods
+# payment and freight insurance's order amount fall back to the goods value (claims/engine.py)
+_GIVEN_AS = {
+    "goods_value": "goods_value",
+    "goods_payment": "goods_value",
+    "supplier_value": "supplier_value",
+    "loss_value": "loss_value",
+    "forward_freight": "forward_freight",
+    "reverse_freight": "reverse_freight",
+}
+
+
+def inputs_missing(stored_formula: str | None) -> tuple[str, ...]:
+    """The set_input names a claim's stored formula says it lacks, each once, in the formula's order (the board's
+    form asks for these). A ratio the contract lacks or a freight-insurance category is configuration, not an
+    input of one claim: not among them."""
+    lacking: list[Any] = []
+    for p in loads(stored_formula) or ():
+        if p["k"] == "incomplete":
+            lacking += p.get("missing") or ()
+        elif p["k"] == "insurance_no_amount":
+            lacking.append(p)
+    wanted: dict[str, None] = {}
+    for m in lacking:
+        if not isinstance(m, dict):
+            continue
+        if m.get("k") == "fixed_not_configured":
+            wanted["fixed_amount"] = None
+        elif m.get("k") == "insurance_no_amount":
+            wanted["goods_value"] = None
+        elif m.get("k") == "input" and m.get("name") in _GIVEN_AS:
+            wanted[_GIVEN_AS[m["name"]]] = None
+    return tuple(wanted)
 
 
 def _inputs_set_before(conn: Any, claim_id: int) -> dict[str, str]:
@@ -791,10 +824,21 @@ def set_input(
         raise TrackerError(f"claim {claim_id}: give at least one input ({names})")
     for name, value in values.items():
         if value < 0:
-            raise TrackerError(f"expected the {name.replace('_', ' ')} to be 0 or more, got {value}", field=name)
+            raise TrackerError(
+                f"expected the {name.replace('_', ' ')} to be 0 or more, got {value}",
+                field=name,
+                code="input_negative",
+                input=name,
+                amount=value,
+            )
     claim = get_claim(engine, claim_id)
     if claim["state"] not in OPEN_STATES:
-        raise TrackerError(f"claim {claim_id} is {claim['state']}: only an unfiled claim takes new inputs")
+        raise TrackerError(
+            f"claim {claim_id} is {claim['state']}: only an unfiled claim takes new inputs",
+            code="inputs_after_filing",
+            claim_id=claim_id,
+            state=claim["state"],
+        )
     parcel = _parcel(engine, claim["parcel_id"])
     with engine.connect() as conn:
         inputs = {**_inputs_set_before(conn, claim_id), **{k: str(v) for k, v in values.items()}}
@@ -833,7 +877,9 @@ def set_input(
             )
         ).rowcount
         if changed != 1:
-            raise TrackerError(f"claim {claim_id} changed meanwhile; try again")
+            raise TrackerError(
+                f"claim {claim_id} changed meanwhile; try again", code="claim_changed", claim_id=claim_id
+            )
         record_audit(conn, at=now, actor=actor, action=SET_INPUT, entity="claim", entity_id=claim_id,
                      detail={"inputs": {k: str(v) for k, v in values.items()}, "from": claim["state"],
                              "state": str(state), "amount": None if comp.amount is None else str(comp.amount),

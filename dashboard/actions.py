@@ -86,6 +86,14 @@ def withdraw(b: Board, claim_id: int, *, reason: str | None = None) -> Any:
     return service.withdraw_claim(b.engine, claim_id=claim_id, note=reason or "", actor=b.user, now=_now())
 
 
+def set_claim_inputs(b: Board, claim_id: int, **inputs: Decimal) -> Any:
+    """Give an unfiled claim the inputs it lacks (claims.service.set_input); the claim as it is then."""
+    from claims import service
+
+    _allowed(b, "claim.set_input")
+    return service.set_input(b.engine, claim_id=claim_id, tables=_tables(b), actor=b.user, now=_now(), **inputs)
+
+
 def export_packets(b: Board, claim_ids: list[int]) -> bytes:
     from claims import export
 

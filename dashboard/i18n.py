@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
+from claims.formula import input_label
+
 # the words of the codes (and value_label, a cell's value in words) are tracker.labels', shared with the CLI,
 # the alerts and the packets; re-exported under the board's names
 from tracker.labels import (
@@ -383,6 +385,21 @@ LABELS: dict[str, tuple[str, str]] = {
     "ledger_search": ("运单号 / 订单号 / 理赔单号", "Waybill / order / reference no."),
     "closes_within": ("几天内截止(待提交, 0 = 不限)", "Closing within days (to file; 0 = any)"),
     "claimable_state": ("可索赔(草稿, 申报期未过)", "Claimable (drafts in their window)"),
+    "give_inputs": (
+        "运单 {waybill} 的理赔缺少以下参数, 填写后按其理赔表重新计算:",
+        "The claim on waybill {waybill} lacks these inputs; given, it is computed again with its claim table:",
+    ),
+    "save_inputs": ("保存参数", "Save inputs"),
+    "inputs_none_given": ("请至少填写一项参数", "Fill in at least one input"),
+    "inputs_complete": (
+        "运单 {waybill}: 理赔金额 {amount}, 可以提交",
+        "Waybill {waybill}: the claim comes to {amount}, ready to file",
+    ),
+    "inputs_still_missing": ("运单 {waybill}: 仍缺少 {missing}", "Waybill {waybill}: still missing {missing}"),
+    "inputs_one_at_a_time": (
+        "勾选的理赔中有 {n} 条缺参数: 每次只勾选其中一条, 即可在此补充",
+        "{n} of the ticked claims lack inputs: tick one of them at a time to give them here",
+    ),
     "ledger_total": ("索赔金额合计 {amount} · 已赔付合计 {paid}", "Claimed {amount} in all · paid {paid}"),
     # claims without an amount yet (缺参数): named beside a sum, never counted in it as 0
     "amount_unknown": ("未知", "unknown"),
@@ -543,6 +560,11 @@ LABELS.update(
             "实收 {received} 件不少于申报 {claimed} 件, 不是少件",
             "{received} received is not fewer than {claimed} claimed: not a short return",
         ),
+        "err_input_negative": ("{input}不能为负数: {amount}", "The {input} is not negative: {amount}"),
+        "err_inputs_after_filing": (
+            "理赔 {claim_id} 当前为「{state}」: 只有未提交的理赔可以补充参数",
+            "Claim {claim_id} is {state}: only an unfiled claim takes new inputs",
+        ),
         "done_filed": ("提交", "filed"),  # claims.service._require_amount's `done`
         "done_paid": ("赔付", "paid"),
     }
@@ -564,6 +586,8 @@ def error_text(exc: BaseException, lang: str, tz: tzinfo = UTC) -> str:
             params[name] = value_label("state", params[name], lang)
     if "claim_type" in params:
         params["claim_type"] = value_label("claim_type", params["claim_type"], lang)
+    if "input" in params:  # a claim's input (claims set-input)
+        params["input"] = input_label(params["input"], lang)
     if "done" in params:
         params["done"] = t(f"done_{params['done']}", lang)
     return t(key, lang, **params)

@@ -163,6 +163,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "claim.pay",
             "claim.reject",
             "claim.withdraw",
+            "claim.set_input",  # an unfiled claim's missing inputs (freight, goods value...), from the ledger
             "claim.export",
             "fact.record",  # what the courier or the buyer said (tracker.flags.facts), from the parcel page
         }

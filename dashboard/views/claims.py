@@ -3,6 +3,7 @@
 state with amount, formula, filing window and days left; file, record payout, reject, withdraw (claims
 service); XLSX packets for the selection; reconciliation by courier."""
 
+import logging
 from datetime import date
 from decimal import Decimal
 
@@ -10,7 +11,8 @@ import streamlit as st
 
 from claims.claimable import UNFILED_STATES, filing_days_left
 from claims.engine import FREIGHT_INSURANCE
-from claims.service import REFERENCE_CHARS
+from claims.formula import input_label, missing_words
+from claims.service import REFERENCE_CHARS, inputs_missing
 from dashboard import actions
 from dashboard.components import (
     DATE_FORMAT,
@@ -26,9 +28,10 @@ from dashboard.components import (
     yuan,
 )
 from dashboard.context import board
-from dashboard.data import CLAIMABLE, LedgerFilter
+from dashboard.data import CLAIMABLE, LedgerFilter, clear_cache
 from dashboard.export_buttons import claims_download
-from dashboard.i18n import state_label
+from dashboard.i18n import error_text, state_label
+from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
 from tracker.labels import CLAIM_TYPES, claim_type_label
 from tracker.status import ClaimState
@@ -217,9 +220,63 @@ def action_bar() -> None:
         )
 
 
+def inputs_form(claim: dict) -> None:
+    """The inputs one ticked unfiled claim lacks (缺参数: the courier's freight, the goods value, a contract's
+    fixed amount...), given here as `tracker claims set-input` gives them; the claim is computed again with
+    its own table version and says what it comes to, or what it still lacks."""
+    wanted = inputs_missing(claim["formula"])
+    cid, waybill = claim["id"], claim["waybill"]
+    with st.form(f"c_inputs_{cid}", border=True):
+        st.markdown(b.t("give_inputs", waybill=md(waybill)))
+        cols = st.columns(len(wanted))
+        given = {
+            name: cols[i].text_input(input_label(name, b.lang), key=f"c_in_{cid}_{name}", max_chars=32)
+            for i, name in enumerate(wanted)
+        }
+        go = st.form_submit_button(b.t("save_inputs"), disabled=not b.can("claim.set_input"), key=f"c_in_go_{cid}")
+    if not go:
+        return
+    values, bad = {}, []
+    for name, typed in given.items():
+        if typed.strip():
+            try:  # as every amount is read (tracker.values): no third decimal, nothing negative
+                values[name] = parse_money(typed)
+            except ValueProblem:
+                bad.append(f"{input_label(name, b.lang)}: {md(repr(typed))}")
+    if bad:
+        st.session_state["flash"] = ("error", f"{'; '.join(bad)} ({b.t('amount_format')})")
+    elif not values:
+        st.session_state["flash"] = ("warning", b.t("inputs_none_given"))
+    else:
+        set_inputs(cid, waybill, values)
+    st.rerun()
+
+
+def set_inputs(cid: int, waybill: str, values: dict[str, Decimal]) -> None:
+    """Store the inputs and say what the claim comes to now (or what it still lacks), naming it by waybill."""
+    try:
+        after = actions.set_claim_inputs(b, cid, **values)
+    except (TrackerError, ValueError) as exc:  # in the board's words, as components.run_action says them
+        logging.getLogger("dashboard").warning("inputs of claim %s by %s failed: %s", cid, b.user, exc)
+        st.session_state["flash"] = ("error", f"{md(waybill)}: {md(error_text(exc, b.lang, b.settings.tz))}")
+        return
+    clear_cache()
+    if after["amount"] is None:
+        still = missing_words(after["formula"], b.lang) or after["missing"] or ""
+        st.session_state["flash"] = ("warning", b.t("inputs_still_missing", waybill=md(waybill), missing=md(still)))
+    else:
+        done = b.t("inputs_complete", waybill=md(waybill), amount=yuan(after["amount"]))
+        st.session_state["flash"] = ("success", done)
+
+
 # drawn once a claim is ticked (the table's line says to tick them): a first visit draws none of its inputs
 if selected:
     action_bar()
+    lacking = [r for r in picked if r["state"] in UNFILED_STATES and inputs_missing(r["formula"])]
+    if len(picked) == 1 and lacking:
+        inputs_form(lacking[0])
+    elif lacking:  # one claim at a time: each parcel has its own freight and value
+        st.caption(b.t("inputs_one_at_a_time", n=len(lacking)))
 
 st.subheader(b.t("reconciliation"))
 table(

@@ -92,3 +92,31 @@ def test_an_unknown_template_is_refused_and_free_text_is_shown_as_stored():
     assert show("货值 199.00", "en") == "货值 199.00"  # stored before formulas were parts
     assert show(None, "zh") == "" and show("[not json", "zh") == "[not json"
     assert show('[{"k":"nope"}]', "zh") == '[{"k":"nope"}]'
+
+
+def test_the_inputs_a_formula_lacks_are_the_ones_that_complete_it(tables: ClaimTables):
+    """claims.service.inputs_missing (what the ledger's form asks for): for every type and scenario computed
+    with no input at all, giving exactly the inputs it names completes the claim, unless the contract lacks a
+    ratio (configuration, not an input of one claim)."""
+    from claims.service import inputs_missing
+
+    checked = 0
+    for table in tables.courier_tables:
+        for code, kind in table.types.items():
+            if not kind.computable:
+                continue
+            for scenario in kind.scenarios:
+                bare = compute_compensation(ClaimInputs(courier="yto"), code, scenario, tables)
+                wanted = inputs_missing(dumps(bare.parts))
+                assert len(wanted) == len(set(wanted))
+                given = replace(ClaimInputs(courier="yto"), **dict.fromkeys(wanted, D("10.00")))
+                again = compute_compensation(given, code, scenario, tables)
+                lacks_ratio = "ratio_not_configured" in dumps(bare.parts)
+                assert (again.amount is not None) != lacks_ratio, (code, scenario, wanted, again.missing)
+                checked += bool(wanted)
+    assert checked >= 5
+    for category in tables.insurance.categories:
+        bare = compute_insurance(ClaimInputs(), category, "return", tables)
+        assert inputs_missing(dumps(bare.parts)) == ("goods_value",)
+        assert compute_insurance(ClaimInputs(goods_value=D("99")), category, "return", tables).amount is not None
+    assert inputs_missing("货值 199.00") == () and inputs_missing(None) == ()  # text stored before the parts

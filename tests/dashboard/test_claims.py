@@ -7,6 +7,7 @@ import io
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
@@ -14,6 +15,7 @@ from dashboard import actions
 from dashboard.context import Board, settings
 from tests.dashboard.seed import AUDIT, CLAIM, FLAG
 from tests.dashboard.test_app import signed_in, tick
+from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
 
 
@@ -237,3 +239,70 @@ def test_a_filtered_ledger_says_so_while_its_filters_are_folded(board_db):
     at.run()
     assert not at.exception, at.exception
     assert "已设 2 个筛选条件" in [c.value for c in at.caption]
+
+
+def test_a_claim_missing_inputs_takes_them_on_the_ledger(board_db, now):
+    """A claim drafted without its inputs (缺参数: here the contract's fixed amount and both freights of 未送货上门)
+    gets them on the ledger as `tracker claims set-input` gives them: the form asks for exactly what the formula
+    lacks, says what is still missing, then what the claim comes to; a mistyped amount is refused, naming it."""
+    from claims import service
+    from claims.tables import tables_of
+
+    engine, ids = board_db
+    pid = ids["parcels"]["ZTO2002"]
+    cid = service.open_claim(
+        engine, parcel_id=pid, claim_type="not_to_door", scenario="refused", tables=tables_of(settings()),
+        actor="lily", now=now,
+    )  # fmt: skip
+    assert claim(engine, cid).state == "needs_config"
+    assert service.inputs_missing(claim(engine, cid).formula) == ("fixed_amount", "forward_freight", "reverse_freight")
+
+    def ticked():
+        at = ledger()
+        return tick(at, "claims_table", [cid], id_label="编号").run()
+
+    at = ticked()
+    assert [t.label for t in at.text_input if t.key.startswith(f"c_in_{cid}_")] == ["固定金额", "正向运费", "逆向运费"]
+    at.text_input(key=f"c_in_{cid}_forward_freight").input("12.345")
+    at.button(key=f"c_in_go_{cid}").click().run()
+    shown = " ".join(e.value for e in at.error).replace("\\", "")
+    assert "正向运费: '12.345'" in shown and "最多两位小数" in shown, shown
+    assert claim(engine, cid).state == "needs_config"
+
+    at = ticked()
+    at.text_input(key=f"c_in_{cid}_forward_freight").input("12")
+    at.button(key=f"c_in_go_{cid}").click().run()
+    assert not at.exception, at.exception
+    assert [w.value.replace("\\", "") for w in at.warning] == ["运单 ZTO2002: 仍缺少 固定金额未配置, 逆向运费"]
+
+    at = ticked()  # the form now asks for what is still missing
+    assert [t.label for t in at.text_input if t.key.startswith(f"c_in_{cid}_")] == ["固定金额", "逆向运费"]
+    at.text_input(key=f"c_in_{cid}_fixed_amount").input("100")
+    at.text_input(key=f"c_in_{cid}_reverse_freight").input("¥15.00")
+    at.button(key=f"c_in_go_{cid}").click().run()
+    assert [s.value.replace("\\", "") for s in at.success] == ["运单 ZTO2002: 理赔金额 ¥127.00, 可以提交"]
+    got = claim(engine, cid)
+    assert (got.state, got.amount, got.missing) == ("draft", Decimal("127.00"), None)
+    assert audited(engine, cid).count(("lily", "claim.set_input")) == 2
+
+    at = ticked()  # complete: no form left
+    assert not [t for t in at.text_input if t.key.startswith(f"c_in_{cid}_")]
+
+
+def test_an_agent_sees_the_inputs_but_cannot_save_them(board_db, now):
+    from claims import service
+    from claims.tables import tables_of
+
+    engine, ids = board_db
+    cid = service.open_claim(
+        engine, parcel_id=ids["parcels"]["ZTO2002"], claim_type="not_to_door", scenario="refused",
+        tables=tables_of(settings()), actor="lily", now=now,
+    )  # fmt: skip
+    at = signed_in("王芳", page="views/claims.py")
+    at.run()
+    tick(at, "claims_table", [cid], id_label="编号").run()
+    assert at.button(key=f"c_in_go_{cid}").disabled
+    with pytest.raises(TrackerError):
+        agent = Board(settings=settings(), lang="zh", user="王芳", role="agent", now=now)
+        actions.set_claim_inputs(agent, cid, forward_freight=Decimal("12"))
+    assert claim(engine, cid).state == "needs_config"
