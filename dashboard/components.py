@@ -223,10 +223,29 @@ def age_text(b: Board, last_update: datetime | None) -> str:
     return hours_in_words(int((b.now - last_update).total_seconds() // 3600), b.lang)
 
 
-def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [[plain(b, r.get(c), c) for c in columns] for r in rows], columns=[b.t(c) for c in columns]
-    ).astype("string")
+# money in a table's number column, as plain() and the cards write it (¥1,234.50); Streamlit's printf format
+MONEY_FORMAT = "¥%,.2f"
+NO_VALUE = ""  # what a number column shows for no value (Streamlit's own is the English "None")
+
+
+def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The table's frame and its columns' configuration. Money and counts stay numbers, so a click on their
+    header sorts them by value (as text ¥99.00 came after ¥1,000.00 and 10 days before 2), money shown as
+    ¥1,234.50; every other cell is text as a person reads it (plain)."""
+    series, config = [], {}
+    for c in columns:
+        values = [r.get(c) for r in rows]
+        given = [v for v in values if v is not None]
+        if given and all(isinstance(v, Decimal) for v in given):
+            series.append(pd.array([None if v is None else float(v) for v in values], dtype="Float64"))
+            config[b.t(c)] = st.column_config.NumberColumn(format=MONEY_FORMAT)
+        elif given and all(type(v) is int for v in given):  # a bool is no count
+            series.append(pd.array(values, dtype="Int64"))
+        else:
+            series.append(pd.array([plain(b, v, c) for v in values], dtype="string"))
+    frame = pd.DataFrame(dict(enumerate(series)))
+    frame.columns = [b.t(c) for c in columns]
+    return frame, config
 
 
 def table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str | None = None) -> None:
@@ -235,7 +254,8 @@ def table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, k
     if not rows:
         st.caption(b.t("none"))
         return
-    st.dataframe(_frame(b, rows, list(columns)), hide_index=True, key=key, width="stretch")
+    frame, config = _frame(b, rows, list(columns))
+    st.dataframe(frame, hide_index=True, key=key, width="stretch", column_config=config or None, placeholder=NO_VALUE)
 
 
 def table_key(key: str, rows: Sequence[dict[str, Any]], id_column: str) -> str:
@@ -266,14 +286,17 @@ def pick_table(
     if not rows:
         st.caption(b.t("none"))
         return []
+    frame, config = _frame(b, rows, columns)
+    config.update({b.t(c): st.column_config.TextColumn(width="large") for c in wide if c in columns})
     event = st.dataframe(
-        _frame(b, rows, columns),
+        frame,
         hide_index=True,
         key=table_key(key, rows, id_column),
         width="stretch",
         on_select="rerun",
         selection_mode=["multi-row", "single-cell"] if open_parcel else "multi-row",
-        column_config={b.t(c): st.column_config.TextColumn(width="large") for c in wide if c in columns} or None,
+        column_config=config or None,
+        placeholder=NO_VALUE,
     )
     selection = getattr(event, "selection", None)
     if open_parcel:
@@ -497,10 +520,13 @@ def parcel_table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str
         return
     ids = ",".join(str(r.get("parcel_id")) for r in rows)
     widget = f"{key}_{st.session_state.get(f'{key}_generation', 0)}_{hashlib.sha1(ids.encode()).hexdigest()[:12]}"
+    frame, config = _frame(b, rows, columns)
     event = st.dataframe(
-        _frame(b, rows, columns),
+        frame,
         hide_index=True,
         key=widget,
+        column_config=config or None,
+        placeholder=NO_VALUE,
         width="stretch",
         on_select="rerun",
         selection_mode="single-cell",

@@ -142,7 +142,7 @@ rows = b.read("claims_page", f=f, now=b.now, limit=b.settings.board.page_size, o
 for r in rows:
     closes = r["filing_closes_at"]
     left = filing_days_left(r["state"], closes, b.now, b.settings.tz)
-    r["days_left"] = "" if left is None else str(left)
+    r["days_left"] = left  # a number: the column sorts by it
     r["window"] = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
     # a courier claim still to file always has a window, here counted from a time the parcel lacks (大运险 has none)
     if closes is None and r["state"] in UNFILED_STATES and r["claim_type"] != FREIGHT_INSURANCE:

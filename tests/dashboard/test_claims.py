@@ -4,6 +4,7 @@ export from the ledger; each lands in the claim table and the audit log under th
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -50,8 +51,12 @@ def test_ledger_shows_days_left_and_filing_window(board_db):
     at = ledger()
     table = at.dataframe[0].value
     row = table[table["运单号"] == "SF1001"].iloc[0]
-    assert row["剩余天数"] == "2"
-    assert row["金额"] == "¥199.00"
+    # numbers, so a click on the header sorts by value (as text ¥99.00 came after ¥1,000.00), money shown ¥199.00
+    assert row["剩余天数"] == 2 and row["金额"] == 199.0
+    shown = json.loads(at.dataframe[0].proto.columns)
+    assert shown["金额"]["type_config"] == {"type": "number", "format": "¥%,.2f"}
+    assert at.dataframe[0].proto.placeholder == ""  # no amount: an empty cell, not Streamlit's English "None"
+    assert set(table["赔付金额"]) == {""}  # a column without any value stays text: empty cells
     assert row["计算方式"] == "货值 199.00"
 
 

@@ -53,7 +53,10 @@ def ledger_db(board_config: Path, db_engine: Engine, db_url: str, monkeypatch: p
     return db_engine
 
 
-def money(text: str) -> Decimal:
+def money(text: str | float) -> Decimal:
+    """A money text (¥1,234.50) or a table's money cell (a number, shown so) as Decimal."""
+    if not isinstance(text, str):
+        return Decimal(f"{text:.2f}")
     return Decimal(text.replace("¥", "").replace(",", "").strip())
 
 

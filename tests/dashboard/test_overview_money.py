@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
+import pandas as pd
 import pytest
 
 from dashboard import data
@@ -58,7 +59,8 @@ def ledger_rows(at):
 
 
 def total(column) -> Decimal:
-    return sum((Decimal(v.lstrip("¥").replace(",", "")) for v in column if v), Decimal(0))  # cells read ¥1,234.50
+    """The money column's sum: its cells are numbers (shown as ¥1,234.50), an empty one a missing value."""
+    return sum((Decimal(f"{v:.2f}") for v in column if v == v and v is not pd.NA), Decimal(0))
 
 
 def test_every_money_number_is_the_sum_of_the_ledger_rows_it_opens(money_board):

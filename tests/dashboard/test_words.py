@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
@@ -75,12 +76,15 @@ def visible_texts(at: AppTest) -> Iterator[tuple[str, str]]:
         kind = getattr(node, "type", "") or type(node).__name__
         if kind in ("dataframe", "arrow_data_frame"):
             frame = node.value
+            # a missing value (a number column's) is drawn as the table's placeholder, else Streamlit's "None"
+            proto = getattr(node, "proto", None)
+            missing = proto.placeholder if proto is not None and proto.HasField("placeholder") else "None"
             for header in frame.columns:
                 yield f"{kind} header", str(header)
             for header in frame.columns:
                 where = "quoted" if header in QUOTED_COLUMNS else f"{kind} {header}"
                 for cell in frame[header]:
-                    yield where, "" if cell is None else str(cell)
+                    yield where, missing if cell is None or cell is pd.NA or cell != cell else str(cell)
         elif kind in ("arrow_vega_lite_chart", "vega_lite_chart", "html"):
             pass  # charts: axis titles come from b.t(), the data is drawn; html: the board's style, not text
         elif getattr(node, "proto", None) is not None:
