@@ -291,6 +291,7 @@ def open_claim(
     parcel = _parcel(engine, parcel_id)
     if claim_type == FREIGHT_INSURANCE and (holder := _insurance_holder(engine, parcel)):
         raise _second_insurance(parcel, holder)
+    _require_fit(parcel, claim_type, tables)
     try:
         comp = compensation_for(parcel, claim_type, scenario, tables, **extra)
     except ValueError as exc:
@@ -306,6 +307,26 @@ def open_claim(
             claim_type=claim_type,
         )
     return created[0]
+
+
+def _require_fit(parcel: dict[str, Any], claim_type: str, tables: ClaimTables) -> None:
+    """A claim type whose documents are the other direction's is refused (退货延迟 on a shipment, 发货延迟 on a
+    buyer's return: claims.tables.ClaimType.fits), naming the documents it is filed against."""
+    table = tables.table_for(None, parcel["issued_at"] or parcel["order_created_at"] or parcel["paid_at"])
+    kind = table.types.get(claim_type)
+    direction = str(parcel["direction"])
+    if kind is None or kind.fits(direction):
+        return  # an unknown type is compute_compensation's error, in its words
+    documents = "、".join(kind.documents)
+    what = "a buyer's return" if direction == str(Direction.ret) else "a shipment"
+    raise TrackerError(
+        f"waybill {parcel['waybill']} is {what}: {claim_type} ({kind.name_zh}) is filed against {documents}",
+        code="claim_direction",
+        waybill=parcel["waybill"],
+        claim_type=claim_type,
+        documents=documents,
+        direction=direction,
+    )
 
 
 def _insurance_holder(engine: Engine, parcel: dict[str, Any]) -> str | None:

@@ -98,6 +98,15 @@ class Scenario(_Strict):
     came_back: bool = False
 
 
+# the documents (单据类型) a claim is filed against, by the direction of the parcel they go with
+DOCUMENT_DIRECTIONS = {
+    "交易出库单": "outbound",
+    "换货出库单": "outbound",
+    "普通出库单": "outbound",
+    "退货入库单": "return",
+}
+
+
 class ClaimType(_Strict):
     code: str = ""
     name_zh: str
@@ -119,6 +128,13 @@ class ClaimType(_Strict):
         if self.computable and not self.scenarios:
             raise ValueError("a computable claim type needs at least one scenario")
         return self
+
+    def fits(self, direction: str) -> bool:
+        """Whether a parcel of this direction ("outbound" or "return") can carry the claim: its documents (单据类型)
+        name one of that direction (a 退货入库单 is the return's, a 交易/换货/普通出库单 the shipment's). A type
+        without documents, or naming one the table does not know (a contract's own), fits any parcel."""
+        sides = {DOCUMENT_DIRECTIONS.get(name) for name in self.documents}
+        return not sides or None in sides or direction in sides
 
     @property
     def start(self) -> Period:

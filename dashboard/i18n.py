@@ -549,6 +549,10 @@ LABELS.update(
             "运单 {waybill} 没有可发起理赔的未解决异常",
             "{waybill}: no unresolved exception that leads to a claim",
         ),
+        "err_claim_direction": (
+            "运单 {waybill} ({direction}包裹): 「{claim_type}」按{documents}提交, 不能用于这个包裹",
+            "Waybill {waybill} ({direction}): {claim_type} is filed against {documents}, not this parcel",
+        ),
         "err_claim_type": ("运单 {waybill} 不能发起这类理赔", "Waybill {waybill}: this claim type cannot be opened"),
         "err_parcel_not_found": ("没有运单号为 {waybill} 的包裹", "No parcel with waybill {waybill}"),
         "err_several_couriers": (
@@ -586,6 +590,8 @@ def error_text(exc: BaseException, lang: str, tz: tzinfo = UTC) -> str:
             params[name] = value_label("state", params[name], lang)
     if "claim_type" in params:
         params["claim_type"] = value_label("claim_type", params["claim_type"], lang)
+    if "direction" in params:
+        params["direction"] = value_label("direction", params["direction"], lang)
     if "input" in params:  # a claim's input (claims set-input)
         params["input"] = input_label(params["input"], lang)
     if "done" in params:

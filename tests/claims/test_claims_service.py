@@ -20,6 +20,7 @@ from claims.tables import ClaimTables, load_tables
 from tracker.domain import ParcelFacts
 from tracker.errors import TrackerError
 from tracker.settings import PROJECT_ROOT
+from tracker.status import Direction
 from tracker.storage import repo
 from tracker.storage.rows import AuditRow, FlagRow, ParcelRow, TrackingEventRow
 
@@ -455,3 +456,36 @@ def test_open_claim_twice_for_one_type_is_refused(engine: Engine, tables: ClaimT
 def test_reconciliation_before_anything_was_filed_is_empty(engine: Engine, tables: ClaimTables) -> None:
     _draft(engine, tables)  # a draft is not filed: nothing to reconcile yet
     assert reconcile(engine, tz=SHANGHAI) == []
+
+
+def test_a_claim_type_of_the_other_direction_is_refused(engine: Engine, tables: ClaimTables) -> None:
+    """The claim table files 退货延迟 against the return's 退货入库单 and 发货延迟 against the shipment's 交易出库单
+    (config/claims/courier_claims.toml documents): opened on a parcel of the other direction it is refused in
+    one line naming the documents; 货物丢失 is filed against both and opens on either."""
+    shipped = _parcel(engine, "YT7500000000031")
+    returned = _parcel(engine, "YT7500000000032", direction=Direction.ret)
+
+    def open_on(pid: int, claim_type: str) -> int:
+        return service.open_claim(
+            engine, parcel_id=pid, claim_type=claim_type, scenario="default", tables=tables, actor="lead.wang", now=NOW
+        )
+
+    with pytest.raises(TrackerError) as err:
+        open_on(shipped, "return_delay")
+    assert (
+        str(err.value) == "waybill YT7500000000031 is a shipment: return_delay (退货延迟) is filed against 退货入库单"
+    )
+    assert (err.value.code, err.value.params["direction"]) == ("claim_direction", "outbound")
+    with pytest.raises(TrackerError, match="is a buyer's return: ship_delay .发货延迟. is filed against 交易出库单"):
+        open_on(returned, "ship_delay")
+    assert service.list_claims(engine) == []
+    assert open_on(returned, "return_delay") and open_on(returned, "goods_lost") and open_on(shipped, "goods_lost")
+
+
+def test_which_documents_fit_which_direction(tables: ClaimTables) -> None:
+    (table,) = tables.courier_tables
+    fits = {code: (kind.fits("outbound"), kind.fits("return")) for code, kind in table.types.items()}
+    assert fits["ship_delay"] == (True, False) and fits["return_delay"] == (False, True)
+    assert fits["goods_lost"] == (True, True) and fits["unbox_check"] == (True, True)  # no documents: any parcel
+    own = table.types["ship_delay"].model_copy(update={"documents": ("交易出库单", "售后单")})
+    assert own.fits("return")  # a document the table does not know (a contract's own) holds nobody back

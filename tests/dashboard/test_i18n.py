@@ -178,3 +178,19 @@ def test_a_claim_without_an_amount_is_refused_in_words() -> None:
         said_zh, said_en = error_text(caught.value, "zh"), error_text(caught.value, "en")
         assert said_zh == f"理赔 19 还没有金额 (缺少: 逆向运费), {zh}", said_zh
         assert said_en.endswith(f"(missing: reverse freight), so it {en}"), said_en
+
+
+def test_a_claim_of_the_other_direction_and_a_claim_input_are_refused_in_words() -> None:
+    from dashboard.i18n import error_text
+    from tracker.errors import TrackerError
+
+    wrong = TrackerError(
+        "waybill YT1 is a shipment: return_delay (退货延迟) is filed against 退货入库单", code="claim_direction",
+        waybill="YT1", claim_type="return_delay", documents="退货入库单", direction="outbound",
+    )  # fmt: skip
+    assert error_text(wrong, "zh") == "运单 YT1 (发货包裹): 「退货延迟」按退货入库单提交, 不能用于这个包裹"
+    assert error_text(wrong, "en") == "Waybill YT1 (Outbound): Late return is filed against 退货入库单, not this parcel"
+    negative = TrackerError("expected ...", code="input_negative", input="forward_freight", amount="-1")
+    assert error_text(negative, "zh") == "正向运费不能为负数: -1"
+    closed = TrackerError("claim 4 is paid: ...", code="inputs_after_filing", claim_id=4, state="paid")
+    assert error_text(closed, "zh") == "理赔 4 当前为「已赔付」: 只有未提交的理赔可以补充参数"
