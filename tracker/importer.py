@@ -120,6 +120,10 @@ class ImportReport:
     # first KEEP, each with its couriers' slugs, and how many (repo.Stored.same_waybill)
     same_waybill: dict[str, tuple[str, ...]] = field(default_factory=dict)
     same_waybill_count: int = 0
+    # rows stored under the courier they name whose number reads as another courier's (SF... under 中通): the
+    # first KEEP as (row, waybill, courier named, the courier the number reads as), and how many
+    courier_doubts: list[tuple[int, str, str, Detection]] = field(default_factory=list)
+    courier_doubts_count: int = 0
 
     @property
     def stored(self) -> int:
@@ -229,6 +233,9 @@ class RowParser:
         self._money = tuple(name for name in MONEY_FIELDS if name in self.columns)
         self._blank = dict.fromkeys(CANONICAL, "")
         self._slugs: dict[str, str] = {}  # courier name as written -> slug (the names a file uses repeat)
+        # (row, waybill, courier named, the courier its number reads as) of the rows parsed since the caller took
+        # them: the courier named and the number's format disagree (CourierIndex.contradicts)
+        self.doubts: list[tuple[int, str, str, Detection]] = []
 
     def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
@@ -304,9 +311,14 @@ class RowParser:
         """Each number's courier: the named one, else detected from the number (with a note saying how)."""
         if name:
             try:
-                return [self._resolve(name)] * len(waybills), "", []
+                slug = self._resolve(name)
             except UnknownCourier as exc:
                 return [], "", [RowError(row_no, "courier", name, str(exc))]
+            for number in waybills:  # the courier named and the number's own format disagree: said, not refused
+                other = self.couriers.contradicts(slug, number)
+                if other is not None:
+                    self.doubts.append((row_no, number.upper(), slug, other))  # as stored
+            return [slug] * len(waybills), "", []
         slugs: list[str] = []
         note = ""
         for number in waybills:
@@ -673,6 +685,11 @@ class _FileImport:
             self.reject([succeeded], values)
             return
         parcels, errors, note = parser.parse(row_no, values)
+        if parser.doubts:  # said of a row stored, not of one refused for its own reasons
+            if not errors:
+                report.courier_doubts_count += len(parser.doubts)
+                report.courier_doubts += parser.doubts[: max(0, KEEP - len(report.courier_doubts))]
+            parser.doubts.clear()
         if errors and parser.not_shipped_yet(values, errors):
             report.not_shipped += 1  # an order the warehouse has not shipped: no parcel to track yet
             return

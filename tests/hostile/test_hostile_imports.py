@@ -195,3 +195,27 @@ def test_the_rejects_file_keeps_long_numbers_whole_for_excel(
     assert RUN.invoke(app, ["import", "parcels", str(fixed)]).exit_code == 0
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(ParcelRow.order_id)).scalar_one() == "3912345678901234591"
+
+
+def test_a_number_of_another_courier_is_named(settings: Settings, sqlite_engine: Engine, tmp_path: Path) -> None:
+    """A row naming 中通快递 for an SF number (or a 15-digit 77... number, 申通's format) is stored as the export
+    says, and the import names the row, both couriers and the pattern: under the wrong courier the parcel is
+    never scanned. A number that the named courier's patterns also match (韵达's older 13 digits, which EMS shares)
+    is no contradiction."""
+    source = tmp_path / "courier_contradicts_number.csv"
+    source.write_bytes((FILES / source.name).read_bytes())
+    result = RUN.invoke(app, ["import", "parcels", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "6 new" in result.output
+    said = [line.strip() for line in result.output.splitlines() if "reads as" in line]
+    assert said == [
+        "row 2: waybill SF1402000000301 is stored under ZTO Express as the export says, but its number reads as "
+        r"SF Express's (95%, ^SF\d{12,13}$): check the courier, or the parcel is never scanned (发货无揽收)",
+        "row 4: waybill 773277027280336 is stored under ZTO Express as the export says, but its number reads as "
+        r"STO Express's (95%, ^77\d{13}$): check the courier, or the parcel is never scanned (发货无揽收)",
+        "row 7: waybill SF1402000000306 is stored under ZTO Express as the export says, but its number reads as "
+        r"SF Express's (95%, ^SF\d{12,13}$): check the courier, or the parcel is never scanned (发货无揽收)",
+    ]
+    with sqlite_engine.connect() as conn:
+        stored = dict(conn.execute(select(ParcelRow.waybill, ParcelRow.courier)).all())
+    assert stored["SF1402000000301"] == "zto" and stored["773277027280336"] == "zto"  # as the export says

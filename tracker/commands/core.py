@@ -169,6 +169,20 @@ def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_error
         typer.echo(f"  row {row}: courier detected for {waybill}: {note}")
     if report.detected_count > max_errors:
         typer.echo(f"  ... {report.detected_count - max_errors} more detected couriers")
+    for row, waybill, slug, other in report.courier_doubts[:max_errors]:
+        err.print(
+            f"  row {row}: waybill {waybill} is stored under {labels.courier_name(couriers, slug, 'en')} as the "
+            f"export says, but its number reads as {labels.courier_name(couriers, other.slug, 'en')}'s "
+            f"({round(other.confidence * 100)}%, {other.pattern}): check the courier, or the parcel is never "
+            "scanned (发货无揽收)",
+            markup=False,
+            soft_wrap=True,
+        )
+    if report.courier_doubts_count > max_errors:
+        err.print(
+            f"  ... {report.courier_doubts_count - max_errors} more numbers that read as another courier's",
+            markup=False,
+        )
     for waybill, slugs in list(report.same_waybill.items())[:max_errors]:
         names = ", ".join(labels.courier_name(couriers, slug, "en") for slug in slugs)  # the CLI reads English
         err.print(
