@@ -118,6 +118,11 @@ def test_flags_propose_their_claims_once(engine: Engine, tables: ClaimTables) ->
     # an outbound parcel back at the shop unreceived is 大运险's refusal scenario (拒签): 3,299 × 7% (seed 002)
     assert insurance["amount"] == D("230.93") and insurance["scenario"] == "refusal"
     assert insurance["table_version"] == "002-2026.1"
+    # a damaged parcel: the claim table pays damage only as accessories' (配件类货品破损按照供货商货值进行赔偿), at the
+    # supplier's value, which the data does not hold: the claim asks for it (not the whole goods value of a loss)
+    broken = claims[("YT7500000000002", "goods_lost")]
+    assert (broken["scenario"], broken["state"], broken["amount"]) == ("accessory_damaged", "needs_config", None)
+    assert service.inputs_missing(broken["formula"]) == ("supplier_value",)
     assert service.propose(engine, tables=tables, now=NOW).proposed == {}  # one claim per parcel and type
     assert _audit(engine, claims[("YT7500000000001", "goods_lost")]["id"]) == ["claim.draft"]
 

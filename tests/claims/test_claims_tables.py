@@ -68,7 +68,7 @@ def _edit(path: Path, old: str, new: str) -> None:
         ),
         (
             "contracts.toml",
-            'damaged_scenario = "default"',
+            'damaged_scenario = "accessory_damaged"',
             'damaged_scenario = "smashed"',
             "contracts.toml: proposals.damaged_scenario",
         ),
