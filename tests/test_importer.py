@@ -100,6 +100,37 @@ def test_taobao_export_with_chinese_headers(tmp_path: Path, settings: Settings, 
     assert sf["paid_at"] == datetime(2026, 11, 2, 2, 1, tzinfo=UTC)
 
 
+# Taobao's order export (已卖出的宝贝) in its own column order, as public importers of it list the header
+TAOBAO_FULL = [
+    "订单编号", "买家会员名", "买家支付宝账号", "买家应付货款", "买家应付邮费", "买家支付积分", "总金额", "返点积分",
+    "买家实际支付金额", "买家实际支付积分", "订单状态", "买家留言", "收货人姓名", "收货地址", "运送方式", "联系电话",
+    "联系手机", "订单创建时间", "订单付款时间", "宝贝标题", "宝贝种类", "物流单号", "物流公司",
+]  # fmt: skip
+
+
+def test_the_goods_payment_and_the_mobile_are_read_wherever_the_export_puts_them(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """Taobao's full order export has 买家应付货款 (the goods' payment, what a loss claim pays) before 买家实际支付金额
+    (the goods plus postage, less red packets and points), and a landline 联系电话, mostly blank, before 联系手机.
+    The names listed first in import.toml are read, wherever they stand: goods 100.00, not the 103.00 paid."""
+    row = dict.fromkeys(TAOBAO_FULL, "")
+    row.update({
+        "订单编号": "3912", "买家会员名": "tb_zhao", "买家应付货款": "100.00", "买家应付邮费": "8.00", "总金额": "108.00",
+        "买家实际支付金额": "103.00", "订单状态": "卖家已发货，等待买家确认", "收货地址": "浙江省 杭州市 西湖区 文三路1号",
+        "联系电话": "", "联系手机": "'13812348888", "订单创建时间": "2026-11-01 09:00:00", "物流单号": "YT7512345670912",
+        "物流公司": "圆通速递",
+    })  # fmt: skip
+    source = _write_csv(tmp_path / "ExportOrderList.csv", TAOBAO_FULL, [[row[h] for h in TAOBAO_FULL]])
+    report = _import(source, settings, sqlite_engine)
+    assert (report.inserted, report.errors) == (1, [])
+    parcel = _by_waybill(sqlite_engine)["YT7512345670912"]
+    assert parcel["goods_value"] == Decimal("100.00") and parcel["phone_last4"] == "8888"
+    reordered = [TAOBAO_FULL[8], *TAOBAO_FULL[:8], *TAOBAO_FULL[9:]]  # 买家实际支付金额 first: the same reading
+    again = _write_csv(tmp_path / "again.csv", reordered, [[row[h] for h in reordered]])
+    assert _import(again, settings, sqlite_engine).unchanged == 1
+
+
 def test_gbk_encoded_export(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     path = _write_csv(tmp_path / "orders_gbk.csv", TAOBAO, GOOD, encoding="gbk")
     assert path.read_bytes().find("物流单号".encode("gbk")) >= 0

@@ -149,25 +149,29 @@ def is_returns_file(header: Sequence[str], columns: Mapping[str, int], return_he
 def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> dict[str, int]:
     """Canonical field -> column index. Canonical English names always work; unknown columns are ignored.
     A column that is read and whose header appears twice is an error naming it (which one holds the data?);
-    two different names for one field (订单编号 and 主订单编号) take the first."""
-    lookup: dict[str, str] = {_norm_header(name): name for name in CANONICAL}
+    of two different names for one field the one listed first in import.toml is read, wherever it stands
+    (Taobao's 联系手机 before its often blank 联系电话, 买家应付货款 before 买家实际支付金额, which adds the postage)."""
+    # normalized header -> (field, rank: the canonical name first, then the aliases in their order)
+    lookup: dict[str, tuple[str, int]] = {_norm_header(name): (name, -1) for name in CANONICAL}
     for canonical, names in aliases.items():
-        for name in names:
-            lookup.setdefault(_norm_header(name), canonical)
+        for rank, name in enumerate(names):
+            lookup.setdefault(_norm_header(name), (canonical, rank))
     columns: dict[str, int] = {}
+    ranks: dict[str, int] = {}
     seen: dict[str, int] = {}
     duplicates: list[str] = []
     for index, name in enumerate(header):
         key = _norm_header(name)
-        field = lookup.get(key)
-        if not field:
+        found = lookup.get(key)
+        if not found:
             continue
         if key in seen:
             duplicates.append(f"{name!r} (columns {seen[key] + 1} and {index + 1})")
             continue
         seen[key] = index
-        if field not in columns:
-            columns[field] = index
+        field, rank = found
+        if field not in columns or rank < ranks[field]:
+            columns[field], ranks[field] = index, rank
     if duplicates:
         raise ImportFileError(f"row 1 (the header): duplicate column {', '.join(duplicates)}; keep one of each")
     if "waybill" not in columns:
