@@ -150,7 +150,8 @@ def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> 
     """Canonical field -> column index. Canonical English names always work; unknown columns are ignored.
     A column that is read and whose header appears twice is an error naming it (which one holds the data?);
     of two different names for one field the one listed first in import.toml is read, wherever it stands
-    (Taobao's 联系手机 before its often blank 联系电话, 买家应付货款 before 买家实际支付金额, which adds the postage)."""
+    (Taobao's 联系手机 before its often blank 联系电话, 买家应付货款 before 买家实际支付金额, which adds the
+    postage)."""
     # normalized header -> (field, rank: the canonical name first, then the aliases in their order)
     lookup: dict[str, tuple[str, int]] = {_norm_header(name): (name, -1) for name in CANONICAL}
     for canonical, names in aliases.items():
