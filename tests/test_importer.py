@@ -319,6 +319,17 @@ def test_merged_shipping_folds_orders_into_one_parcel(
     assert parcel["order_id"] == "5001,5002" and parcel["goods_value"] == Decimal("150.50")
 
 
+def test_two_buyers_orders_on_one_waybill_are_named_across_batches(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    header = ["订单编号", "买家会员名", "物流单号", "物流公司"]
+    rows = [["4001", "tb_li", "YT7512345674001", "圆通速递"], ["4002", "tb_wang", "YT7512345674002", "圆通速递"],
+            ["4003", "tb_zhao", "YT7512345674001", "圆通速递"], ["4004", "tb_zhao", "YT7512345674001", "圆通速递"]]  # fmt: skip
+    report = _import(_write_csv(tmp_path / "o.csv", header, rows), settings, sqlite_engine, batch_size=1)
+    assert report.two_buyers == {"YT7512345674001": ("4001", "4003")} and report.two_buyers_count == 1
+    assert _by_waybill(sqlite_engine)["YT7512345674001"]["order_id"] == "4001,4003,4004"
+
+
 def test_merged_shipping_split_across_batches_and_repeated_rows_keeps_every_order(
     tmp_path: Path, settings: Settings, sqlite_engine: Engine
 ) -> None:

@@ -124,6 +124,10 @@ class ImportReport:
     # first KEEP as (row, waybill, courier named, the courier the number reads as), and how many
     courier_doubts: list[tuple[int, str, str, Detection]] = field(default_factory=list)
     courier_doubts_count: int = 0
+    # waybills whose rows are orders of two buyers (merged shipping joins one buyer's): the first KEEP, each with
+    # its orders, and how many
+    two_buyers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    two_buyers_count: int = 0
 
     @property
     def stored(self) -> int:
@@ -667,6 +671,7 @@ class _FileImport:
         self.writer = writer
         self.dialect = engine.dialect.name
         self.counted_waybills: set[str] = set()  # under two couriers: each counted once (a few, if any)
+        self.counted_two_buyers: set[str] = set()  # with two buyers' orders: each counted once (a few, if any)
 
     def read_row(self, parser: RowParser, row_no: int, values: Sequence[Any] | BadRow) -> None:
         """One numbered row of the file: rejected, kept for later (a return case), or its parcels gathered."""
@@ -717,17 +722,33 @@ class _FileImport:
         if parcel.direction == Direction.ret and parcel.buyer_id:
             self.buyers.setdefault(key, {}).setdefault(parcel.buyer_id, parcel.order_id)
         if key in self.pending:
+            self.two_buyers(self.pending[key], parcel)
             self.pending[key] = merge_same_parcel(self.pending[key], parcel)
             self.report.merged += 1
             return
         if key in self.flushed:
             # the same parcel in an earlier batch of this file: merged with what that batch stored
             self.settle()
-            order_id, goods_value = repo.parcel_order(self.engine, *key)
-            parcel = merge_same_parcel(parcel._replace(order_id=order_id, goods_value=goods_value), parcel)
+            order_id, goods_value, buyer_id = repo.parcel_order(self.engine, *key)
+            before = parcel._replace(order_id=order_id, goods_value=goods_value, buyer_id=buyer_id)
+            self.two_buyers(before, parcel)
+            parcel = merge_same_parcel(before, parcel)
             self.report.merged += 1
             self.resent.append(key)
         self.pending[key] = parcel
+
+    def two_buyers(self, first: ParcelFacts, other: ParcelFacts) -> None:
+        """Rows of one waybill whose orders are two buyers': merged shipping joins one buyer's orders, so one of
+        the waybills is likely mistyped (the parcel keeps the later row's buyer). Named by the orders, each
+        waybill once."""
+        if not (first.buyer_id and other.buyer_id) or first.buyer_id == other.buyer_id:
+            return
+        report, waybill = self.report, other.waybill
+        self.counted_two_buyers.add(waybill)
+        report.two_buyers_count = len(self.counted_two_buyers)
+        if waybill in report.two_buyers or len(report.two_buyers) < KEEP:
+            orders = [o for o in (first.order_id or "").split(",") + [other.order_id or ""] if o]
+            report.two_buyers[waybill] = tuple(dict.fromkeys(orders))
 
     def reject(self, errors: Sequence[RowError], values: Sequence[Any]) -> None:
         report = self.report

@@ -219,3 +219,20 @@ def test_a_number_of_another_courier_is_named(settings: Settings, sqlite_engine:
     with sqlite_engine.connect() as conn:
         stored = dict(conn.execute(select(ParcelRow.waybill, ParcelRow.courier)).all())
     assert stored["SF1402000000301"] == "zto" and stored["773277027280336"] == "zto"  # as the export says
+
+
+def test_a_waybill_with_two_buyers_orders_is_named(settings: Settings, sqlite_engine: Engine, tmp_path: Path) -> None:
+    """Two rows of one waybill are merged shipping (合并发货) when they are one buyer's orders; two buyers' orders
+    on one waybill mean a waybill mistyped on one of them. Stored merged as before, and named by its orders."""
+    source = tmp_path / "waybill_two_buyers.csv"
+    source.write_bytes((FILES / source.name).read_bytes())
+    result = RUN.invoke(app, ["import", "parcels", str(source)])
+    assert result.exit_code == 0, result.output
+    said = [line.strip() for line in result.output.splitlines() if "two buyers" in line]
+    assert said == [
+        "waybill YT7512345670953 carries orders of two buyers (3953, 3954): merged shipping joins one buyer's "
+        "orders, so one of these waybills is likely mistyped (the parcel keeps the later row's buyer)"
+    ]
+    with sqlite_engine.connect() as conn:
+        orders = dict(conn.execute(select(ParcelRow.waybill, ParcelRow.order_id)).all())
+    assert orders == {"YT7512345670951": "3951,3952", "YT7512345670953": "3953,3954"}

@@ -183,6 +183,15 @@ def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_error
             f"  ... {report.courier_doubts_count - max_errors} more numbers that read as another courier's",
             markup=False,
         )
+    for waybill, orders in list(report.two_buyers.items())[:max_errors]:
+        err.print(
+            f"  waybill {waybill} carries orders of two buyers ({', '.join(orders)}): merged shipping joins one "
+            "buyer's orders, so one of these waybills is likely mistyped (the parcel keeps the later row's buyer)",
+            markup=False,
+            soft_wrap=True,
+        )
+    if report.two_buyers_count > max_errors:
+        err.print(f"  ... {report.two_buyers_count - max_errors} more waybills with two buyers' orders", markup=False)
     for waybill, slugs in list(report.same_waybill.items())[:max_errors]:
         names = ", ".join(labels.courier_name(couriers, slug, "en") for slug in slugs)  # the CLI reads English
         err.print(

@@ -407,15 +407,15 @@ def _sqlite_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any
     return rows
 
 
-def parcel_order(engine: Engine, courier: str, waybill: str) -> tuple[str | None, Decimal | None]:
-    """The order ids and goods value a parcel holds ((None, None) when it is not stored)."""
+def parcel_order(engine: Engine, courier: str, waybill: str) -> tuple[str | None, Decimal | None, str | None]:
+    """The order ids, goods value and buyer a parcel holds ((None, None, None) when it is not stored)."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(PARCEL.c.order_id, PARCEL.c.goods_value).where(
+            select(PARCEL.c.order_id, PARCEL.c.goods_value, PARCEL.c.buyer_id).where(
                 PARCEL.c.courier == courier, PARCEL.c.waybill == waybill
             )
         ).first()
-    return (row.order_id, row.goods_value) if row else (None, None)
+    return (row.order_id, row.goods_value, row.buyer_id) if row else (None, None, None)
 
 
 def _record_return_buyers(
