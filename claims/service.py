@@ -29,7 +29,7 @@ from claims.engine import (
     filing_window,
     insurance_scenario,
 )
-from claims.formula import dumps, loads, missing_words, part
+from claims.formula import NAMES, dumps, loads, missing_words, part
 from claims.money import state_at
 from claims.proposals import (
     LASTING_CLAIMS,
@@ -785,6 +785,7 @@ SET_INPUT = "claim.set_input"
 _GIVEN_AS = {
     "goods_value": "goods_value",
     "goods_payment": "goods_value",
+    "order_amount": "goods_value",
     "supplier_value": "supplier_value",
     "loss_value": "loss_value",
     "forward_freight": "forward_freight",
@@ -792,27 +793,38 @@ _GIVEN_AS = {
 }
 
 
-def inputs_missing(stored_formula: str | None) -> tuple[str, ...]:
-    """The set_input names a claim's stored formula says it lacks, each once, in the formula's order (the board's
-    form asks for these). A ratio the contract lacks or a freight-insurance category is configuration, not an
-    input of one claim: not among them."""
+def inputs_missing(stored_formula: str | None, missing: str | None = None) -> dict[str, str]:
+    """What a claim lacks that set_input can give it, in the formula's order: set_input's name -> the name the
+    claim's formula gives it (claims/formula.py NAMES: the goods value asked as 货款金额 or 订单金额 where the
+    formula says so). The board's form asks for these. A formula stored as text (older claims) is read through
+    its `missing` column, in English. A ratio the contract lacks or a freight-insurance category is
+    configuration, not an input of one claim: not among them."""
     lacking: list[Any] = []
-    for p in loads(stored_formula) or ():
+    parts = loads(stored_formula)
+    if parts is None:  # text stored before the parts were: the missing column's English names
+        english = {pair[0]: key for key, pair in NAMES.items()}
+        for said in (missing or "").split(","):
+            said = said.strip()
+            if said == "fixed amount not configured":
+                lacking.append({"k": "fixed_not_configured"})
+            elif said in english:
+                lacking.append({"k": "input", "name": english[said]})
+    for p in parts or ():
         if p["k"] == "incomplete":
             lacking += p.get("missing") or ()
         elif p["k"] == "insurance_no_amount":
             lacking.append(p)
-    wanted: dict[str, None] = {}
+    wanted: dict[str, str] = {}
     for m in lacking:
         if not isinstance(m, dict):
             continue
         if m.get("k") == "fixed_not_configured":
-            wanted["fixed_amount"] = None
+            wanted.setdefault("fixed_amount", "fixed_amount")
         elif m.get("k") == "insurance_no_amount":
-            wanted["goods_value"] = None
+            wanted.setdefault("goods_value", "order_amount")
         elif m.get("k") == "input" and m.get("name") in _GIVEN_AS:
-            wanted[_GIVEN_AS[m["name"]]] = None
-    return tuple(wanted)
+            wanted.setdefault(_GIVEN_AS[m["name"]], m["name"])
+    return wanted
 
 
 def _inputs_set_before(conn: Any, claim_id: int) -> dict[str, str]:
@@ -871,8 +883,8 @@ def set_input(
         comp = compensation_for(
             parcel, claim["claim_type"], claim["scenario"], tables, version=claim["table_version"], **extra
         )
-    except ValueError as exc:
-        raise TrackerError(f"claim {claim_id}: {exc}") from None
+    except ValueError as exc:  # its claim table version is gone from config/claims (a table replaced, not added)
+        raise TrackerError(f"claim {claim_id}: {exc}", code="claim_not_computed", claim_id=claim_id) from None
     if comp.amount is not None and comp.amount >= MAX_MONEY:  # each input under the limit, their sum not
         raise TrackerError(
             f"claim {claim_id}: these inputs make {comp.amount:,}, a billion ({MAX_MONEY:,}) or more: a typo?",

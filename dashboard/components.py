@@ -226,12 +226,17 @@ def age_text(b: Board, last_update: datetime | None) -> str:
 # money in a table's number column, as plain() and the cards write it (¥1,234.50); Streamlit's printf format
 MONEY_FORMAT = "¥%,.2f"
 NO_VALUE = ""  # what a number column shows for no value (Streamlit's own is the English "None")
+SHARE_FORMAT = "%.1f%%"
+
+
+class Share(float):
+    """A share of a whole for a table cell (0.125 shows 12.5%): a number column, so it sorts by value."""
 
 
 def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The table's frame and its columns' configuration. Money and counts stay numbers, so a click on their
-    header sorts them by value (as text ¥99.00 came after ¥1,000.00 and 10 days before 2), money shown as
-    ¥1,234.50; every other cell is text as a person reads it (plain)."""
+    """The table's frame and its columns' configuration. Money, counts and shares stay numbers, so a click on
+    their header sorts them by value (as text ¥99.00 came after ¥1,000.00 and 10 days before 2), money shown as
+    ¥1,234.50 and a Share as 12.5%; every other cell is text as a person reads it (plain)."""
     series, config = [], {}
     for c in columns:
         values = [r.get(c) for r in rows]
@@ -241,6 +246,9 @@ def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> tupl
             config[b.t(c)] = st.column_config.NumberColumn(format=MONEY_FORMAT)
         elif given and all(type(v) is int for v in given):  # a bool is no count
             series.append(pd.array(values, dtype="Int64"))
+        elif given and all(isinstance(v, Share) for v in given):
+            series.append(pd.array([None if v is None else round(float(v) * 100, 10) for v in values], "Float64"))
+            config[b.t(c)] = st.column_config.NumberColumn(format=SHARE_FORMAT)
         else:
             series.append(pd.array([plain(b, v, c) for v in values], dtype="string"))
     frame = pd.DataFrame(dict(enumerate(series)))

@@ -395,6 +395,18 @@ LABELS: dict[str, tuple[str, str]] = {
         "运单 {waybill}: 理赔金额 {amount}, 可以提交",
         "Waybill {waybill}: the claim comes to {amount}, ready to file",
     ),
+    "inputs_complete_opens": (
+        "运单 {waybill}: 理赔金额 {amount}, {at} 起可以提交",
+        "Waybill {waybill}: the claim comes to {amount}; filing opens {at}",
+    ),
+    "inputs_complete_no_window": (
+        "运单 {waybill}: 理赔金额 {amount}; 申请期限未知 (包裹没有订单时间)",
+        "Waybill {waybill}: the claim comes to {amount}; its filing window is unknown (the parcel has no order time)",
+    ),
+    "inputs_configuration": (
+        "这条理赔缺少的是配置, 不是单条理赔的参数: {missing} (见 config/claims)",
+        "This claim lacks configuration, not an input of one claim: {missing} (see config/claims)",
+    ),
     "inputs_still_missing": ("运单 {waybill}: 仍缺少 {missing}", "Waybill {waybill}: still missing {missing}"),
     "inputs_one_at_a_time": (
         "勾选的理赔中有 {n} 条缺参数: 每次只勾选其中一条, 即可在此补充",
@@ -564,7 +576,11 @@ LABELS.update(
             "实收 {received} 件不少于申报 {claimed} 件, 不是少件",
             "{received} received is not fewer than {claimed} claimed: not a short return",
         ),
-        "err_input_negative": ("{input}不能为负数: {amount}", "The {input} is not negative: {amount}"),
+        "err_input_negative": ("{input}不能为负数: {amount}", "The {input} cannot be negative: {amount}"),
+        "err_claim_not_computed": (
+            "理赔 {claim_id} 无法按其理赔表重新计算: 它的理赔表版本已不在 config/claims 中",
+            "Claim {claim_id} cannot be computed again: its claim table version is no longer in config/claims",
+        ),
         "err_inputs_after_filing": (
             "理赔 {claim_id} 当前为「{state}」: 只有未提交的理赔可以补充参数",
             "Claim {claim_id} is {state}: only an unfiled claim takes new inputs",
@@ -592,6 +608,7 @@ def error_text(exc: BaseException, lang: str, tz: tzinfo = UTC) -> str:
         params["claim_type"] = value_label("claim_type", params["claim_type"], lang)
     if "direction" in params:
         params["direction"] = value_label("direction", params["direction"], lang)
+        params["direction"] = params["direction"] if lang == "zh" else params["direction"].lower()
     if "input" in params:  # a claim's input (claims set-input)
         params["input"] = input_label(params["input"], lang)
     if "done" in params:

@@ -16,6 +16,7 @@ from typing import Any
 
 import streamlit as st
 
+from claims.formula import missing_words
 from dashboard import actions
 from dashboard.components import DATE_FORMAT, lazy_fold, run_action, table, yuan
 from dashboard.context import Board
@@ -180,7 +181,9 @@ def claims_section(b: Board, parcel: dict[str, Any]) -> None:
     for r in proposed:
         closes = r["filing_closes_at"]
         window = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
-        shown.append({**r, "amount": yuan(r["amount"]), "window": window})
+        # what is missing in the page's language (the claim's `missing` column is English, for scripts)
+        missing = missing_words(r["formula"], b.lang) or r["missing"]
+        shown.append({**r, "amount": r["amount"], "window": window, "missing": missing})
     columns = ["claim_type", "amount", "formula", "window"]
     if any(r["missing"] for r in proposed):
         columns.append("missing")

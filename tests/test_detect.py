@@ -226,3 +226,17 @@ def test_bad_detection_data_names_file_and_key(tmp_path: Path, old: str, new: st
     with pytest.raises(ConfigError) as caught:
         load_settings(target)
     assert expected in str(caught.value), str(caught.value)
+
+
+def test_a_courier_s_own_patterns_need_not_combine(settings) -> None:  # type: ignore[no-untyped-def]
+    """A site's patterns with inline flags or a named group each compile alone; the contradiction check tries them
+    one by one (joined into one pattern they would not compile: every import failed)."""
+    from tracker.couriers.detect import CourierIndex
+
+    sf = settings.couriers["sf"]
+    first = sf.patterns[0]
+    patterns = [first.model_copy(update={"regex": rx}) for rx in (r"(?i)^sf(?P<n>\d{12})$", r"^SF(?P<n>\d{13})$")]
+    index = CourierIndex({**settings.couriers, "sf": sf.model_copy(update={"patterns": patterns})}, settings.detection)
+    assert index.contradicts("sf", "SF138562871673") is None
+    assert index.contradicts("zto", "SF138562871673").slug == "sf"  # type: ignore[union-attr]
+    assert index.contradicts("zto", "78123456789012") is None  # ZTO's own format

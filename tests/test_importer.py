@@ -512,6 +512,28 @@ def test_returns_export_holds_return_parcels(tmp_path: Path, settings: Settings,
     assert parcel["return_agreed_at"] == datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
 
 
+def test_a_returns_export_that_also_names_the_shipment_reads_the_return(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """A returns export carrying the order's shipment too (物流单号, 物流公司 before 退货物流单号, 退货物流公司) holds
+    the return parcels: the return's columns are read, though import.toml lists the shipment's names first."""
+    header = ["订单编号", "物流公司", "物流单号", "买家会员名", "退货物流公司", "退货物流单号"]
+    rows = [["3901", "圆通速递", "YT7512345678901", "tb_wang", "中通快递", "73100012345679"]]
+    report = import_parcels(
+        _write_csv(tmp_path / "refunds.csv", header, rows),
+        engine=sqlite_engine,
+        couriers=CourierIndex(settings.couriers, settings.detection),
+        aliases=settings.headers,
+        tz=settings.tz,
+        now=datetime(2026, 11, 23, tzinfo=UTC),
+        return_headers=settings.return_waybill_headers,
+    )
+    assert report.inserted == 1 and not report.errors
+    assert {(p["waybill"], p["courier"], p["direction"]) for p in _by_waybill(sqlite_engine).values()} == {
+        ("73100012345679", "zto", "return")
+    }
+
+
 RETURNS = [
     "退款编号",
     "订单编号",

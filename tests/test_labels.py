@@ -120,3 +120,17 @@ def test_hours_read_as_days_and_hours_past_a_day() -> None:
     for hours, (zh, en) in cases.items():
         assert (labels.hours_in_words(hours, "zh"), labels.hours_in_words(hours, "en")) == (zh, en)
     assert labels.hours_in_words(-3, "zh") == "不到1小时"  # a clock behind the event: never a negative span
+
+
+def test_a_claim_s_inputs_given_read_in_words() -> None:
+    """The audit line of `claims set-input` (and the ledger's form) on the parcel page: every key in words, each
+    input as the claim's formula names it (it showed forward_freight and table_version)."""
+    from tracker.labels import value_label
+
+    detail = {"inputs": {"forward_freight": "12", "fixed_amount": "100"}, "from": "needs_config", "state": "draft",
+              "amount": "127.00", "table_version": "002-2026.1"}  # fmt: skip
+    zh = value_label("detail", detail, "zh")
+    assert (
+        zh == "补充的参数: 正向运费 12, 固定金额 100; 原状态: 缺参数; 状态: 草稿; 金额: 127.00; 理赔表版本: 002-2026.1"
+    )
+    assert value_label("detail", detail, "en").startswith("inputs given: forward freight 12, fixed amount 100; from:")

@@ -150,6 +150,22 @@ def is_returns_file(header: Sequence[str], columns: Mapping[str, int], return_he
     return "direction" not in columns and _norm_header(header[columns["waybill"]]) in wanted
 
 
+def returns_first(
+    header: Sequence[str], aliases: Mapping[str, Sequence[str]], return_headers: Sequence[str]
+) -> Mapping[str, Sequence[str]]:
+    """The aliases as a file reads them: a file with a return waybill column (退货物流单号: the returns export)
+    reads it, and a return courier column (退货物流公司), before the shipment's 物流单号 and 物流公司 it may
+    also carry (map_headers reads the name listed first)."""
+    wanted = {_norm_header(name) for name in return_headers}
+    if not any(_norm_header(str(name)) in wanted for name in header):
+        return aliases
+    ranked = dict(aliases)
+    for name_of in ("waybill", "courier"):
+        names = list(aliases.get(name_of, ()))
+        ranked[name_of] = sorted(names, key=lambda name: not (_norm_header(name) in wanted or "退货" in name))
+    return ranked
+
+
 def map_headers(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> dict[str, int]:
     """Canonical field -> column index. Canonical English names always work; unknown columns are ignored.
     A column that is read and whose header appears twice is an error naming it (which one holds the data?);
@@ -593,7 +609,7 @@ def import_parcels(
     shipped yet, whose row without a waybill is counted and skipped (import.toml [orders]).
     """
     header, rows = read_table(path, limits)
-    columns = map_headers(header, aliases)
+    columns = map_headers(header, returns_first(header, aliases, return_headers))
     direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
     parser = RowParser(columns, couriers, tz, currency, direction, autonumber, not_shipped, now)
     writer = writer_for(

@@ -371,6 +371,8 @@ DETAIL_KEYS: dict[str, tuple[str, str]] = {
     "parcels_stored": ("已保存包裹", "parcels stored"),
     "filing_opens_at": ("可申请日期", "filing opens"),
     "filing_closes_at": ("申请截止", "filing closes"),
+    "inputs": ("补充的参数", "inputs given"),  # claims set-input; each input named as the formula names it
+    "table_version": ("理赔表版本", "claim table"),
 }
 
 # fixed phrases the code writes into an audit detail (claims.service.expire_due)
@@ -475,10 +477,21 @@ def _mapping(value: dict, lang: str) -> str:  # type: ignore[type-arg]
             continue
         if key == "kind" and item in FACTS:
             words = pick(FACTS, item, lang)
+        elif isinstance(item, dict):  # a detail inside the detail (a claim's inputs): its own separators
+            words = ", ".join(f"{_key_words(k, lang)} {value_label(k, v, lang)}" for k, v in item.items())
         else:
             words = value_label(key, item, lang)
-        parts.append(f"{pick(DETAIL_KEYS, key, lang)}: {words}")
+        parts.append(f"{_key_words(key, lang)}: {words}")
     return "; ".join(parts)
+
+
+def _key_words(key: str, lang: str) -> str:
+    """An audit detail's key in words; a claim's input (forward_freight) as the claim's formula names it."""
+    if key in DETAIL_KEYS:
+        return pick(DETAIL_KEYS, key, lang)
+    from claims.formula import NAMES, input_label
+
+    return input_label(key, lang) if key in NAMES else key
 
 
 def value_label(column: str, value: object, lang: str) -> str:

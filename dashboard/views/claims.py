@@ -224,13 +224,15 @@ def inputs_form(claim: dict) -> None:
     """The inputs one ticked unfiled claim lacks (缺参数: the courier's freight, the goods value, a contract's
     fixed amount...), given here as `tracker claims set-input` gives them; the claim is computed again with
     its own table version and says what it comes to, or what it still lacks."""
-    wanted = inputs_missing(claim["formula"])
+    wanted = inputs_missing(claim["formula"], claim["missing"])
     cid, waybill = claim["id"], claim["waybill"]
+    # each asked as the claim's formula names it (货款金额, 订单金额): the goods value it stands for
+    labels = {name: input_label(said, b.lang) for name, said in wanted.items()}
     with st.form(f"c_inputs_{cid}", border=True):
         st.markdown(b.t("give_inputs", waybill=md(waybill)))
         cols = st.columns(len(wanted))
         given = {
-            name: cols[i].text_input(input_label(name, b.lang), key=f"c_in_{cid}_{name}", max_chars=32)
+            name: cols[i].text_input(labels[name], key=f"c_in_{cid}_{name}", max_chars=32)
             for i, name in enumerate(wanted)
         }
         go = st.form_submit_button(b.t("save_inputs"), disabled=not b.can("claim.set_input"), key=f"c_in_go_{cid}")
@@ -242,7 +244,7 @@ def inputs_form(claim: dict) -> None:
             try:  # as every amount is read (tracker.values): no third decimal, nothing negative
                 values[name] = parse_money(typed)
             except ValueProblem:
-                bad.append(f"{input_label(name, b.lang)}: {md(repr(typed))}")
+                bad.append(f"{labels[name]}: {md(repr(typed))}")
     if bad:
         st.session_state["flash"] = ("error", f"{'; '.join(bad)} ({b.t('amount_format')})")
     elif not values:
@@ -264,19 +266,28 @@ def set_inputs(cid: int, waybill: str, values: dict[str, Decimal]) -> None:
     if after["amount"] is None:
         still = missing_words(after["formula"], b.lang) or after["missing"] or ""
         st.session_state["flash"] = ("warning", b.t("inputs_still_missing", waybill=md(waybill), missing=md(still)))
+        return
+    amount, opens = yuan(after["amount"]), after["filing_opens_at"]
+    if after["filing_closes_at"] is None:  # it cannot be filed before the parcel has an order time
+        done = b.t("inputs_complete_no_window", waybill=md(waybill), amount=amount)
+    elif opens is not None and opens > b.now:  # goods_lost, wrong_item...: filing opens 7 days after the order
+        done = b.t("inputs_complete_opens", waybill=md(waybill), amount=amount, at=b.local(opens))
     else:
-        done = b.t("inputs_complete", waybill=md(waybill), amount=yuan(after["amount"]))
-        st.session_state["flash"] = ("success", done)
+        done = b.t("inputs_complete", waybill=md(waybill), amount=amount)
+    st.session_state["flash"] = ("success", done)
 
 
 # drawn once a claim is ticked (the table's line says to tick them): a first visit draws none of its inputs
 if selected:
     action_bar()
-    lacking = [r for r in picked if r["state"] in UNFILED_STATES and inputs_missing(r["formula"])]
+    lacking = [r for r in picked if r["state"] in UNFILED_STATES and inputs_missing(r["formula"], r["missing"])]
     if len(picked) == 1 and lacking:
         inputs_form(lacking[0])
     elif lacking:  # one claim at a time: each parcel has its own freight and value
         st.caption(b.t("inputs_one_at_a_time", n=len(lacking)))
+    elif len(picked) == 1 and picked[0]["state"] == ClaimState.needs_config:  # a ratio, a category: configuration
+        said = missing_words(picked[0]["formula"], b.lang) or picked[0]["missing"] or ""
+        st.caption(b.t("inputs_configuration", missing=md(said)))
 
 st.subheader(b.t("reconciliation"))
 table(

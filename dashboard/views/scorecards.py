@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import DATE_FORMAT, lazy_fold, lazy_tabs, table, yuan
+from dashboard.components import DATE_FORMAT, Share, lazy_fold, lazy_tabs, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
 from tracker.labels import hours_in_words
@@ -50,17 +50,17 @@ rows = [
     {
         "courier": card["courier"],
         "parcels": card["parcels"],
-        "exception_rate": f"{card['exception_rate']:.1%}",
+        "exception_rate": Share(card["exception_rate"]),
         "kind_rates": ("、" if b.lang == "zh" else ", ").join(
             f"{kind_label(k, b.lang)} {r:.1%}" for k, r in sorted(card["kind_rates"].items(), key=lambda kv: -kv[1])
         ),
-        "stale_rate": f"{card['stale_rate']:.1%}",
+        "stale_rate": Share(card["stale_rate"]),
         # days and hours, as every other duration on the board (the chart keeps the hours to compare)
         "median_transit": None
         if card["median_transit_hours"] is None
         else hours_in_words(round(card["median_transit_hours"]), b.lang),
         "claims_filed": card["claims_filed"],
-        "recovered": yuan(card["recovered"]),
+        "recovered": card["recovered"],  # money: a number column shown ¥1,234.50 (components._frame)
     }
     for card in cards
 ]

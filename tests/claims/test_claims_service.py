@@ -122,7 +122,7 @@ def test_flags_propose_their_claims_once(engine: Engine, tables: ClaimTables) ->
     # supplier's value, which the data does not hold: the claim asks for it (not the whole goods value of a loss)
     broken = claims[("YT7500000000002", "goods_lost")]
     assert (broken["scenario"], broken["state"], broken["amount"]) == ("accessory_damaged", "needs_config", None)
-    assert service.inputs_missing(broken["formula"]) == ("supplier_value",)
+    assert service.inputs_missing(broken["formula"]) == {"supplier_value": "supplier_value"}
     assert service.propose(engine, tables=tables, now=NOW).proposed == {}  # one claim per parcel and type
     assert _audit(engine, claims[("YT7500000000001", "goods_lost")]["id"]) == ["claim.draft"]
 

@@ -117,6 +117,11 @@ def test_the_inputs_a_formula_lacks_are_the_ones_that_complete_it(tables: ClaimT
     assert checked >= 5
     for category in tables.insurance.categories:
         bare = compute_insurance(ClaimInputs(), category, "return", tables)
-        assert inputs_missing(dumps(bare.parts)) == ("goods_value",)
+        assert inputs_missing(dumps(bare.parts)) == {"goods_value": "order_amount"}  # asked as 订单金额
         assert compute_insurance(ClaimInputs(goods_value=D("99")), category, "return", tables).amount is not None
-    assert inputs_missing("货值 199.00") == () and inputs_missing(None) == ()  # text stored before the parts
+    assert inputs_missing("货值 199.00") == {} and inputs_missing(None) == {}  # text stored before the parts
+    # ... read through its missing column, in English
+    assert inputs_missing("运费", "forward freight, fixed amount not configured") == {
+        "forward_freight": "forward_freight",
+        "fixed_amount": "fixed_amount",
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from dashboard import actions
 from dashboard.context import Board, settings
-from tests.dashboard.seed import AUDIT, CLAIM, FLAG
+from tests.dashboard.seed import AUDIT, CLAIM, FLAG, PARCEL
 from tests.dashboard.test_app import signed_in, tick
 from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
@@ -255,12 +255,18 @@ def test_a_claim_missing_inputs_takes_them_on_the_ledger(board_db, now):
 
     engine, ids = board_db
     pid = ids["parcels"]["ZTO2002"]
+    with engine.begin() as conn:  # ordered ten days ago: 未送货入户 may be filed from the seventh day
+        conn.execute(update(PARCEL).where(PARCEL.c.id == pid).values(order_created_at=now - timedelta(days=10)))
     cid = service.open_claim(
         engine, parcel_id=pid, claim_type="not_to_door", scenario="refused", tables=tables_of(settings()),
         actor="lily", now=now,
     )  # fmt: skip
     assert claim(engine, cid).state == "needs_config"
-    assert service.inputs_missing(claim(engine, cid).formula) == ("fixed_amount", "forward_freight", "reverse_freight")
+    assert tuple(service.inputs_missing(claim(engine, cid).formula)) == (
+        "fixed_amount",
+        "forward_freight",
+        "reverse_freight",
+    )
 
     def ticked():
         at = ledger()
@@ -311,3 +317,21 @@ def test_an_agent_sees_the_inputs_but_cannot_save_them(board_db, now):
         agent = Board(settings=settings(), lang="zh", user="王芳", role="agent", now=now)
         actions.set_claim_inputs(agent, cid, forward_freight=Decimal("12"))
     assert claim(engine, cid).state == "needs_config"
+
+
+def test_a_claim_lacking_configuration_says_so_instead_of_a_form(board_db, now):
+    """大运险 on a parcel whose category the table does not list lacks configuration, not an input of the claim:
+    ticked, it shows no form but a line naming what is missing."""
+    from claims import service
+    from claims.tables import tables_of
+
+    engine, ids = board_db
+    cid = service.open_claim(
+        engine, parcel_id=ids["parcels"]["ZTO2002"], claim_type="freight_insurance", scenario="default",
+        tables=tables_of(settings()), actor="lily", now=now,
+    )  # fmt: skip
+    assert claim(engine, cid).state == "needs_config"
+    at = ledger()
+    tick(at, "claims_table", [cid], id_label="编号").run()
+    assert not [t for t in at.text_input if t.key.startswith(f"c_in_{cid}_")]
+    assert any(c.value.startswith("这条理赔缺少的是配置, 不是单条理赔的参数") for c in at.caption)

@@ -189,7 +189,7 @@ def test_a_claim_of_the_other_direction_and_a_claim_input_are_refused_in_words()
         waybill="YT1", claim_type="return_delay", documents="退货入库单", direction="outbound",
     )  # fmt: skip
     assert error_text(wrong, "zh") == "运单 YT1 (发货包裹): 「退货延迟」按退货入库单提交, 不能用于这个包裹"
-    assert error_text(wrong, "en") == "Waybill YT1 (Outbound): Late return is filed against 退货入库单, not this parcel"
+    assert error_text(wrong, "en") == "Waybill YT1 (outbound): Late return is filed against 退货入库单, not this parcel"
     negative = TrackerError("expected ...", code="input_negative", input="forward_freight", amount="-1")
     assert error_text(negative, "zh") == "正向运费不能为负数: -1"
     closed = TrackerError("claim 4 is paid: ...", code="inputs_after_filing", claim_id=4, state="paid")

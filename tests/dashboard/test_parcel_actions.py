@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dashboard import parcel_actions
 from tests.dashboard.seed import AUDIT, CLAIM, FLAG, PARCEL
@@ -95,7 +95,7 @@ def test_confirm_loss_then_open_the_claim_with_its_amount_shown_before_confirmin
 
     # the claim the lost flag calls for: its amount and formula are on the page before anything is asked
     preview = next(d for d in at.dataframe if "计算方式" in d.value.columns and "申请期限" in d.value.columns).value
-    assert list(preview["金额"]) == ["¥199.00"]
+    assert list(preview["金额"]) == [199.0]  # a money column, shown ¥199.00
     assert "199" in preview["计算方式"].iloc[0]
     before = len(claims_of(engine, pid))
     press(at, "发起理赔")
@@ -109,6 +109,17 @@ def test_confirm_loss_then_open_the_claim_with_its_amount_shown_before_confirmin
         audit = conn.execute(select(AUDIT.c.actor).where(AUDIT.c.entity == "claim", AUDIT.c.entity_id == new.id))
         assert [a for (a,) in audit] == ["lily"]
     assert "当前异常无需发起新的理赔" in [c.value for c in at.caption]  # opened: nothing left to open
+
+
+def test_the_claims_preview_says_what_is_missing_in_the_page_s_words(board_db):
+    engine, ids = board_db
+    pid = ids["parcels"]["SF1001"]
+    with engine.begin() as conn:  # no goods value in the export: the loss claim cannot be computed yet
+        conn.execute(update(PARCEL).where(PARCEL.c.id == pid).values(goods_value=None))
+    at = parcel_page(ids, "SF1001", facts_open=True)
+    press(at, "快递确认丢件")
+    preview = next(d for d in at.dataframe if "计算方式" in d.value.columns and "申请期限" in d.value.columns).value
+    assert list(preview["缺少的数据"]) == ["货值"]  # it said "goods value", in English
 
 
 def test_cancel_opens_nothing(board_db):

@@ -13,7 +13,6 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from tracker.errors import TrackerError
 from tracker.settings import CourierConfig, DetectionConfig
@@ -80,11 +79,6 @@ def rank(scores: Mapping[str, tuple[float, str]], names: Mapping[str, str], orde
     return [Candidate(slug, names.get(slug, slug), score / total, pattern) for slug, (score, pattern) in ranked]
 
 
-SHAPE_KEPT = 3  # characters of a number kept as they are in its shape (CourierIndex.contradicts)
-SHAPES_KEPT = 10_000
-_AS_NINE = str.maketrans("0123456789", "9999999999")
-
-
 class CourierIndex:
     """Resolves names from export files and detects couriers from waybill numbers."""
 
@@ -102,13 +96,11 @@ class CourierIndex:
             for p in cfg.patterns
         ]
         self._by_kuaidi100 = {cfg.kuaidi100: slug for slug, cfg in couriers.items() if cfg.kuaidi100}
-        self._doubts: dict[tuple[Any, ...], Detection | None] = {}
-        # each courier's patterns as one: a number its named courier's own patterns match is the usual row
-        self._own = {
-            slug: re.compile("|".join(f"(?:{p.regex})" for p in cfg.patterns))
-            for slug, cfg in couriers.items()
-            if cfg.patterns
-        }
+        # each courier's own patterns (compiled one by one: a pattern's inline flags or group names need not
+        # combine with another's)
+        self._own: dict[str, list[re.Pattern[str]]] = {}
+        for slug, _, _, rx in self._patterns:
+            self._own.setdefault(slug, []).append(rx)
 
     def name(self, slug: str) -> str:
         cfg = self.couriers.get(slug)
@@ -155,33 +147,23 @@ class CourierIndex:
     def contradicts(self, slug: str, waybill: str) -> Detection | None:
         """The other courier a number named under `slug` clearly belongs to, else None: none of slug's patterns
         matches it and the patterns decide for another courier (`detect`), e.g. SF1385628716739 under 中通快递.
-        A number no pattern decides, or one that slug's patterns also match, is no contradiction.
-
-        A number that slug's own patterns match costs one match. Any other answer is kept per shape of the number
-        (its first SHAPE_KEPT characters and last two, its length, and the rest with each digit read as 9): an
-        export repeats a few shapes, and the couriers' patterns read no digit after the third
-        (config/couriers.toml)."""
-        number = waybill.upper() if waybill.isalnum() else normalize_waybill(waybill)  # the import's: as it is
+        A number no pattern decides, one that slug's patterns also match, or one of a courier without patterns
+        (nothing is known of its numbers) is no contradiction. The usual row costs a match or two of slug's own
+        patterns; only a number they do not match is tried against every courier's."""
         own = self._own.get(slug)
-        if own is not None and own.match(number):  # the usual row: one match, nothing kept
+        if not own:
             return None
-        rest = number[SHAPE_KEPT:]
-        key = (slug, number[:SHAPE_KEPT], len(number), number[-2:], rest.isdigit() or rest.translate(_AS_NINE))
-        try:
-            return self._doubts[key]
-        except KeyError:
-            pass
+        number = waybill.upper() if waybill.isalnum() else normalize_waybill(waybill)  # the import's: as it is
+        for rx in own:
+            if rx.match(number):
+                return None
         found = self.candidates(number)
-        doubt = None
-        if found and slug not in {c.slug for c in found}:
-            try:
-                doubt = self.decide(number, found)
-            except UnknownCourier:
-                doubt = None
-        if len(self._doubts) >= SHAPES_KEPT:
-            self._doubts.clear()
-        self._doubts[key] = doubt
-        return doubt
+        if not found or slug in {c.slug for c in found}:
+            return None
+        try:
+            return self.decide(number, found)
+        except UnknownCourier:
+            return None
 
     def detect(self, waybill: str) -> Detection:
         """Detect the courier from the number's patterns; an unclear number raises UnknownCourier."""
