@@ -154,6 +154,30 @@ def test_xlsx_with_chinese_headers(tmp_path: Path, settings: Settings, sqlite_en
     assert jt["shipped_at"] == datetime(2026, 11, 6, 0, 0, tzinfo=UTC)
 
 
+def test_an_export_without_the_insurance_column_keeps_what_an_earlier_one_said(
+    tmp_path: Path, settings: Settings, engine: Engine
+) -> None:
+    """A 聚划算 export says 大运险 是; the next day's plain order export has no such column. The parcel stays insured
+    (the import cleared it, and its freight-insurance claim was never proposed); a file with the column says
+    否 or leaves it blank, and that is stored."""
+    insured = _write_csv(
+        tmp_path / "ju.csv", ["物流单号", "物流公司", "大运险"], [["JT1234567890141", "极兔速递", "是"]]
+    )
+    plain = _write_csv(tmp_path / "plain.csv", ["物流单号", "物流公司", "买家实际支付金额"],
+                       [["JT1234567890141", "极兔速递", "99.00"], ["JT1234567890142", "极兔速递", "10.00"]])  # fmt: skip
+    _import(insured, settings, engine)
+    report = _import(plain, settings, engine)
+    assert (report.inserted, report.updated) == (1, 1)
+    parcels = _by_waybill(engine)
+    assert parcels["JT1234567890141"]["freight_insured"] is True and parcels["JT1234567890141"]["goods_value"] == 99
+    assert parcels["JT1234567890142"]["freight_insured"] is False  # new, and nothing said: not insured
+    blank = _write_csv(
+        tmp_path / "blank.csv", ["物流单号", "物流公司", "大运险"], [["JT1234567890141", "极兔速递", ""]]
+    )
+    _import(blank, settings, engine)
+    assert _by_waybill(engine)["JT1234567890141"]["freight_insured"] is False
+
+
 def test_xlsx_datetime_cells_are_shanghai_time(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     book = Workbook()
     sheet = book.active

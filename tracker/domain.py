@@ -38,7 +38,9 @@ class ParcelFacts(NamedTuple):
     paid_at: datetime | None = None
     shipped_at: datetime | None = None
     promised_ship_by: datetime | None = None
-    freight_insured: bool = False  # Juhuasuan freight insurance (聚划算大运险)
+    # Juhuasuan freight insurance (聚划算大运险); None: the file does not say (no such column), a stored parcel keeps
+    # what an earlier export said
+    freight_insured: bool | None = None
     refund_deadline: datetime | None = None
     return_agreed_at: datetime | None = None
 

@@ -257,6 +257,7 @@ class RowParser:
         self._width = max(self.columns.values()) + 1  # a row this long holds every mapped column
         self._money = tuple(name for name in MONEY_FIELDS if name in self.columns)
         self._blank = dict.fromkeys(CANONICAL, "")
+        self._says_insured = "freight_insured" in self.columns
         self._slugs: dict[str, str] = {}  # courier name as written -> slug (the names a file uses repeat)
         # (row, waybill, courier named, the courier its number reads as) of the rows parsed since the caller took
         # them: the courier named and the number's format disagree (CourierIndex.contradicts)
@@ -399,6 +400,8 @@ class RowParser:
                 fields["freight_insured"] = parse_bool(insured)
             except ValueProblem as exc:
                 errors.append(RowError(row_no, "freight_insured", insured, f"expected {exc}"))
+        elif self._says_insured:  # the column is there and the cell blank: not insured (no column: not said)
+            fields["freight_insured"] = False
         direction = cell["direction"]
         if direction:
             found_direction = _DIRECTIONS.get(direction.lower())

@@ -11,6 +11,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Engine,
     Numeric,
@@ -18,7 +19,9 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
+    false,
     func,
     or_,
     select,
@@ -313,11 +316,14 @@ def _upsert_statement(conn: Connection) -> Any:
     """INSERT ... ON CONFLICT (courier, waybill) DO UPDATE: a value the file leaves empty keeps what is stored,
     and a parcel the file would not change is not written (nor its indexes, nor its updated_at: the rules'
     marks on SQLite read it, _mark_for_rules; the import counts it unchanged)."""
-    stmt = _insert(conn, PARCEL)
+    # 大运险 said by the file (true or false), or not (None: the file has no such column): a new parcel is then not
+    # insured, a stored one keeps what an earlier export said (an export without the column cleared it)
+    insured = bindparam("freight_insured", type_=Boolean)
+    stmt = _insert(conn, PARCEL).values(freight_insured=func.coalesce(insured, false()))
     excluded = stmt.excluded
     update = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
     update["direction"] = excluded.direction
-    update["freight_insured"] = excluded.freight_insured
+    update["freight_insured"] = func.coalesce(insured, PARCEL.c.freight_insured)
     update["currency"] = excluded.currency
     changes = or_(*(PARCEL.c[name].is_distinct_from(value) for name, value in update.items()))
     update["updated_at"] = excluded.updated_at
