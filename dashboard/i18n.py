@@ -390,6 +390,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "The claim on waybill {waybill} lacks these inputs; given, it is computed again with its claim table:",
     ),
     "save_inputs": ("保存参数", "Save inputs"),
+    "claims_lacking_inputs": (
+        "另有 {n} 件理赔缺参数, 补充后可索赔",
+        "{n} more claims lack an input: claimable once given",
+    ),
     "inputs_none_given": ("请至少填写一项参数", "Fill in at least one input"),
     "inputs_complete": (
         "运单 {waybill}: 理赔金额 {amount}, 可以提交",

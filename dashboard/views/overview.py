@@ -27,6 +27,7 @@ from dashboard.context import board
 from dashboard.data import MONEY_STATES, LedgerFilter
 from dashboard.i18n import kind_label
 from tracker.escape import streamlit_md as md
+from tracker.status import ClaimState
 from tracker.subscriptions import provider_name, quota_day, quota_text, states_text
 
 b = board()
@@ -115,6 +116,10 @@ with m3:  # the soonest deadline at a glance; the next ones and the money per co
     closing = b.read("claims_count", f=LedgerFilter(closes_within_days=soon_days), now=b.now)
     if closing:
         ledger_link(b, b.t("closing_soon", n=closing, days=soon_days), closes_within_days=soon_days)
+    # the claims the money above leaves out until a lead gives what they lack (缺参数): the ledger's count of them
+    lacking = b.read("claims_count", f=LedgerFilter(state=str(ClaimState.needs_config)), now=b.now)
+    if lacking:
+        ledger_link(b, b.t("claims_lacking_inputs", n=lacking), state=str(ClaimState.needs_config))
 with m4:  # the alert log filtered to the alerts these figures count (data.alerts_of_day)
     alerts_link(b, b.t("alerts_list"), state="sent", day="today")
     if sent["failed"]:
