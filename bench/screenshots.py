@@ -56,18 +56,42 @@ def build_demo(workdir: Path, config: Path) -> str:
     return url
 
 
+# what a lead gives a claim lacking inputs in the ledger's form (the demo's export has no courier charge and no
+# supplier value): the courier's bill says 12.00 each way, the supplier's invoice 60% of the goods value
+GIVEN = {"forward_freight": Decimal("12.00"), "reverse_freight": Decimal("12.00"), "fixed_amount": Decimal("100.00")}
+SUPPLIER_SHARE = Decimal("0.6")
+
+
 def settle_some_claims(url: str) -> None:
-    """File the first eight drafts (soonest deadline first) and record the courier's payout on five of them,
-    one short, through claims.service: what a lead does in the ledger."""
+    """Give the first twelve claims lacking inputs (soonest deadline first) what they lack, then file the first
+    eight drafts and record the courier's payout on five of them, one short, through claims.service: what a lead
+    does in the ledger."""
     from sqlalchemy import select
 
-    from claims.service import file_claim, pay_claim
+    from claims.service import file_claim, inputs_missing, pay_claim, set_input
+    from claims.tables import tables_of
+    from tracker.settings import load_settings
     from tracker.storage.db import make_engine
-    from tracker.storage.rows import ClaimRow
+    from tracker.storage.rows import ClaimRow, ParcelRow
 
-    claim = ClaimRow.__table__
+    claim, parcel = ClaimRow.__table__, ParcelRow.__table__
     engine = make_engine(url)
+    tables = tables_of(load_settings(ROOT / "config"))
     try:
+        with engine.connect() as conn:
+            lacking = conn.execute(
+                select(claim.c.id, claim.c.formula, claim.c.missing, parcel.c.goods_value)
+                .join(parcel, parcel.c.id == claim.c.parcel_id)
+                .where(claim.c.state == "needs_config", claim.c.filing_closes_at >= DEMO_NOW)
+                .order_by(claim.c.filing_closes_at, claim.c.id)
+                .limit(12)
+            ).all()
+        for claim_id, formula, missing, goods in lacking:
+            supplier = None if goods is None else (goods * SUPPLIER_SHARE).quantize(Decimal("0.01"))
+            given = {**GIVEN, "supplier_value": supplier, "goods_value": goods}
+            inputs = {name: given.get(name) for name in inputs_missing(formula, missing)}
+            if all(value is not None for value in inputs.values()):
+                set_input(engine, claim_id=claim_id, tables=tables, actor=USER, now=DEMO_NOW, **inputs)
         with engine.connect() as conn:
             drafts = conn.execute(
                 select(claim.c.id, claim.c.courier, claim.c.amount)
