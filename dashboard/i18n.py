@@ -408,8 +408,16 @@ LABELS: dict[str, tuple[str, str]] = {
         "Waybill {waybill}: the claim comes to {amount}; its filing window is unknown (the parcel has no order time)",
     ),
     "inputs_configuration": (
-        "这条理赔缺少的是配置, 不是单条理赔的参数: {missing} (见 config/claims)",
-        "This claim lacks configuration, not an input of one claim: {missing} (see config/claims)",
+        "这条理赔缺少的不是单条理赔的参数: {missing}; 在 config/claims/contracts.toml 配置合同比例后, 用 "
+        "tracker claims set-input {claim_id} --loss-value 金额 重新计算",
+        "This claim lacks no input of its own: {missing}; configure the contract's ratio in "
+        "config/claims/contracts.toml, then compute it again with tracker claims set-input {claim_id} --loss-value X",
+    ),
+    "inputs_category": (
+        "大运险按品类赔付, 这个包裹的品类「{category}」不在赔付表中: 在导出表的「类目」列填写品类后重新导入, "
+        "或在 config/claims/freight_insurance.toml 的赔付表中加入该品类",
+        "Freight insurance pays by category, and this parcel's category ({category}) is not in its table: fill in "
+        "the export's 类目 column and import it again, or add the category to config/claims/freight_insurance.toml",
     ),
     "inputs_still_missing": ("运单 {waybill}: 仍缺少 {missing}", "Waybill {waybill}: still missing {missing}"),
     "inputs_one_at_a_time": (

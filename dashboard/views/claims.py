@@ -11,7 +11,7 @@ import streamlit as st
 
 from claims.claimable import UNFILED_STATES, filing_days_left
 from claims.engine import FREIGHT_INSURANCE
-from claims.formula import input_label, missing_words
+from claims.formula import input_label, loads, missing_words
 from claims.service import REFERENCE_CHARS, inputs_missing
 from dashboard import actions
 from dashboard.components import (
@@ -285,9 +285,16 @@ if selected:
         inputs_form(lacking[0])
     elif lacking:  # one claim at a time: each parcel has its own freight and value
         st.caption(b.t("inputs_one_at_a_time", n=len(lacking)))
-    elif len(picked) == 1 and picked[0]["state"] == ClaimState.needs_config:  # a ratio, a category: configuration
-        said = missing_words(picked[0]["formula"], b.lang) or picked[0]["missing"] or ""
-        st.caption(b.t("inputs_configuration", missing=md(said)))
+    elif len(picked) == 1 and picked[0]["state"] == ClaimState.needs_config:  # a ratio, a category: not here
+        one = picked[0]
+        category = next(
+            (p.get("category") for p in loads(one["formula"]) or () if p["k"] == "insurance_no_category"), None
+        )
+        if category is not None or one["claim_type"] == FREIGHT_INSURANCE:
+            st.caption(b.t("inputs_category", category=md(category or "")))
+        else:
+            said = missing_words(one["formula"], b.lang) or one["missing"] or ""
+            st.caption(b.t("inputs_configuration", missing=md(said), claim_id=one["id"]))
 
 st.subheader(b.t("reconciliation"))
 table(

@@ -320,8 +320,8 @@ def test_an_agent_sees_the_inputs_but_cannot_save_them(board_db, now):
 
 
 def test_a_claim_lacking_configuration_says_so_instead_of_a_form(board_db, now):
-    """大运险 on a parcel whose category the table does not list lacks configuration, not an input of the claim:
-    ticked, it shows no form but a line naming what is missing."""
+    """大运险 on a parcel without a category the table lists lacks no input of the claim: ticked, it shows no form
+    but a line saying where the category comes from (the export's 类目, or the insurance table)."""
     from claims import service
     from claims.tables import tables_of
 
@@ -334,4 +334,27 @@ def test_a_claim_lacking_configuration_says_so_instead_of_a_form(board_db, now):
     at = ledger()
     tick(at, "claims_table", [cid], id_label="编号").run()
     assert not [t for t in at.text_input if t.key.startswith(f"c_in_{cid}_")]
-    assert any(c.value.startswith("这条理赔缺少的是配置, 不是单条理赔的参数") for c in at.caption)
+    shown = [c.value.replace("\\", "") for c in at.caption]
+    assert any(c.startswith("大运险按品类赔付, 这个包裹的品类「」不在赔付表中: 在导出表的「类目」列填写品类后重新导入") for c in shown)
+
+
+def test_a_claim_lacking_the_contract_s_ratio_points_to_the_contract(board_db, now):
+    """未送货入户 with another loss pays the contract's ratio of the loss (unset by default): given the loss value,
+    the claim lacks only the ratio, which is configuration: no form, a line naming it and where it is set."""
+    from claims import service
+    from claims.tables import tables_of
+
+    engine, ids = board_db
+    cid = service.open_claim(
+        engine, parcel_id=ids["parcels"]["ZTO2002"], claim_type="not_to_door", scenario="other_loss",
+        tables=tables_of(settings()), actor="lily", now=now, loss_value=Decimal("80.00"),
+    )  # fmt: skip
+    assert service.inputs_missing(claim(engine, cid).formula) == {}
+    at = ledger()
+    tick(at, "claims_table", [cid], id_label="编号").run()
+    assert not [t for t in at.text_input if t.key.startswith(f"c_in_{cid}_")]
+    shown = [c.value.replace("\\", "") for c in at.caption]
+    assert (
+        "这条理赔缺少的不是单条理赔的参数: 合同比例未配置; 在 config/claims/contracts.toml 配置合同比例后, 用 "
+        f"tracker claims set-input {cid} --loss-value 金额 重新计算"
+    ) in shown
