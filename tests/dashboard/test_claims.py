@@ -335,7 +335,10 @@ def test_a_claim_lacking_configuration_says_so_instead_of_a_form(board_db, now):
     tick(at, "claims_table", [cid], id_label="编号").run()
     assert not [t for t in at.text_input if t.key.startswith(f"c_in_{cid}_")]
     shown = [c.value.replace("\\", "") for c in at.caption]
-    assert any(c.startswith("大运险按品类赔付, 这个包裹的品类「」不在赔付表中: 在导出表的「类目」列填写品类后重新导入") for c in shown)
+    assert any(
+        c.startswith("大运险按品类赔付, 这个包裹的品类「」不在赔付表中: 在导出表的「类目」列填写品类后重新导入")
+        for c in shown
+    )
 
 
 def test_a_claim_lacking_the_contract_s_ratio_points_to_the_contract(board_db, now):
