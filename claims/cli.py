@@ -174,6 +174,8 @@ def propose(
     typer.echo(f"proposed {total} claims ({summary.needs_config} need configuration), expired {summary.expired}")
     if summary.windows_set:
         typer.echo(f"{summary.windows_set} drafts now have a filing window (their parcel's order time came since)")
+    if summary.inputs_filled:
+        typer.echo(f"{summary.inputs_filled} claims lacking an input computed again (their parcel holds more now)")
     for claim_type, count in summary.proposed.most_common():
         typer.echo(f"  {labels.claim_type_label(claim_type, 'en')}: {count}")
 

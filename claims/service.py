@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -68,6 +69,7 @@ class ProposeSummary:
     needs_config: int = 0
     expired: int = 0
     windows_set: int = 0  # drafted with no filing window, given one now (fill_windows)
+    inputs_filled: int = 0  # drafted lacking an input their parcel holds now, computed again (fill_inputs)
     skipped: list[str] = field(default_factory=list)  # why a flag proposed nothing
 
 
@@ -157,7 +159,10 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
     """Draft the claims that open flags call for (one per parcel and type), after giving a window to the
     drafts whose parcel has its order time now and expiring the overdue ones."""
     windows_set = fill_windows(engine, tables=tables, now=now, actor=actor)
-    summary = ProposeSummary(expired=expire_due(engine, now=now, actor=actor), windows_set=windows_set)
+    filled = fill_inputs(engine, tables=tables, now=now, actor=actor)
+    summary = ProposeSummary(
+        expired=expire_due(engine, now=now, actor=actor), windows_set=windows_set, inputs_filled=filled
+    )
     with engine.connect() as conn:
         found = conn.execute(
             select(FLAG.c.kind, FLAG.c.parcel_id, (FLAG.c.state == FlagState.resolved).label("gone"), PARCEL)
@@ -669,6 +674,88 @@ def fill_windows(engine: Engine, *, tables: ClaimTables, now: datetime, actor: s
     return count
 
 
+RECOMPUTED = "claim.recomputed"
+
+
+def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = "claims") -> int:
+    """Claims drafted lacking an input (needs_config) whose parcel holds more now (an export imported since with
+    the goods' payment, a courier bill with the freight) are computed again, with the claim table version they
+    were computed with and the inputs a person gave them (set_input); one complete now becomes a draft. A claim
+    whose formula reads the same is not written. Returns how many changed; each gets an audit line."""
+    claim = (
+        CLAIM.c.id.label("claim_id"),
+        CLAIM.c.claim_type,
+        CLAIM.c.scenario,
+        CLAIM.c.table_version,
+        CLAIM.c.formula,
+        CLAIM.c.filing_closes_at,
+    )
+    query = select(PARCEL, *claim).join_from(CLAIM, PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+    count = 0
+    with engine.begin() as conn:
+        rows = conn.execute(query.where(CLAIM.c.state == ClaimState.needs_config)).all()
+        given = _inputs_given(conn, [row.claim_id for row in rows])
+        for row in rows:
+            parcel, inputs = dict(row._mapping), given.get(row.claim_id, {})
+            for name, column in PARCEL_INPUTS.items():
+                if name in inputs:
+                    parcel[column] = Decimal(inputs[name])
+            extra = {k: Decimal(inputs[k]) for k in EXTRA_INPUTS if k in inputs}
+            try:
+                comp = compensation_for(
+                    parcel, row.claim_type, row.scenario, tables, version=row.table_version, **extra
+                )
+            except ValueError:  # a type or version no longer configured: left as it is
+                continue
+            formula = dumps(comp.parts)
+            if formula == row.formula or (comp.amount is not None and comp.amount >= MAX_MONEY):
+                continue
+            state = ClaimState.needs_config if comp.missing else ClaimState.draft
+            window = {}
+            if row.filing_closes_at is None and comp.filing_closes is not None:
+                window = {"filing_opens_at": comp.filing_opens, "filing_closes_at": comp.filing_closes}
+            changed = conn.execute(
+                CLAIM.update()
+                .where(CLAIM.c.id == row.claim_id, CLAIM.c.state == ClaimState.needs_config)
+                .values(
+                    state=state,
+                    amount=comp.amount,
+                    formula=formula,
+                    missing=", ".join(comp.missing) or None,
+                    updated_at=now,
+                    **window,
+                )
+            ).rowcount
+            if changed != 1:  # filed or given its inputs meanwhile
+                continue
+            record_audit(conn, at=now, actor=actor, action=RECOMPUTED, entity="claim", entity_id=row.claim_id,
+                         detail={"from": str(ClaimState.needs_config), "state": str(state),
+                                 "amount": None if comp.amount is None else str(comp.amount),
+                                 "table_version": row.table_version})  # fmt: skip
+            count += 1
+    return count
+
+
+def _inputs_given(conn: Connection, claim_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """What set_input gave each of these claims (from their audit lines, oldest first; later wins)."""
+    from tracker.storage.repo import AUDIT
+
+    merged: dict[int, dict[str, str]] = {}
+    for start in range(0, len(claim_ids), 500):
+        rows = conn.execute(
+            select(AUDIT.c.entity_id, AUDIT.c.detail)
+            .where(
+                AUDIT.c.entity == "claim",
+                AUDIT.c.entity_id.in_(claim_ids[start : start + 500]),
+                AUDIT.c.action == SET_INPUT,
+            )
+            .order_by(AUDIT.c.id)
+        )
+        for claim_id, detail in rows:
+            merged.setdefault(claim_id, {}).update((detail or {}).get("inputs", {}))
+    return merged
+
+
 def _audit_window(
     conn: Connection,
     claim_id: int,
@@ -829,17 +916,7 @@ def inputs_missing(stored_formula: str | None, missing: str | None = None) -> di
 
 def _inputs_set_before(conn: Any, claim_id: int) -> dict[str, str]:
     """What earlier set-input calls gave this claim (from its audit lines, oldest first; later wins)."""
-    from tracker.storage.repo import AUDIT
-
-    merged: dict[str, str] = {}
-    rows = conn.execute(
-        select(AUDIT.c.detail)
-        .where(AUDIT.c.entity == "claim", AUDIT.c.entity_id == claim_id, AUDIT.c.action == SET_INPUT)
-        .order_by(AUDIT.c.id)
-    )
-    for (detail,) in rows:
-        merged.update((detail or {}).get("inputs", {}))
-    return merged
+    return _inputs_given(conn, [claim_id]).get(claim_id, {})
 
 
 def set_input(

@@ -310,6 +310,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "claim.expired": ("理赔过期", "Claim expired"),
     "claim.window_set": ("补定申请期限", "Filing window set"),
     "claim.set_input": ("补充理赔参数", "Claim inputs given"),
+    "claim.recomputed": ("理赔按新数据重新计算", "Claim computed again from new data"),
     **{f"fact.{k}": (f"记录: {zh}", f"Recorded: {en}") for k, (zh, en) in FACTS.items()},
     "login": ("登录看板", "Logged in"),
     "login_failed": ("登录失败", "Login failed"),

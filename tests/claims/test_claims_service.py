@@ -494,3 +494,32 @@ def test_which_documents_fit_which_direction(tables: ClaimTables) -> None:
     assert fits["goods_lost"] == (True, True) and fits["unbox_check"] == (True, True)  # no documents: any parcel
     own = table.types["ship_delay"].model_copy(update={"documents": ("交易出库单", "售后单")})
     assert own.fits("return")  # a document the table does not know (a contract's own) holds nobody back
+
+
+def test_a_claim_lacking_an_input_is_completed_by_a_later_import(engine: Engine, tables: ClaimTables) -> None:
+    """A loss drafted without a goods value (缺参数) becomes a draft with its amount once an export brings the value
+    (the next propose, with the claim's own table version); the inputs a person gave a claim are kept when it is
+    computed again. Nothing new: nothing written."""
+    pid = _parcel(engine, "YT7500000000041", goods_value=None)
+    _flag(engine, pid, "lost")
+    service.propose(engine, tables=tables, now=NOW)
+    (claim,) = service.list_claims(engine)
+    assert claim["state"] == "needs_config"
+    assert service.propose(engine, tables=tables, now=NOW).inputs_filled == 0  # nothing new yet
+
+    _parcel(engine, "YT7500000000041", goods_value=D("268.50"))  # the order export imported again, with the value
+    assert service.propose(engine, tables=tables, now=NOW).inputs_filled == 1
+    claim = service.get_claim(engine, claim["id"])
+    assert (claim["state"], claim["amount"], claim["missing"]) == ("draft", D("268.50"), None)
+    assert _audit(engine, claim["id"]) == ["claim.draft", "claim.recomputed"]
+
+    # a freight claim: the forward freight given by a person, the reverse one by a courier bill imported later
+    late = _parcel(engine, "YT7500000000042", status="returned", last_event_at=ORDER + timedelta(hours=5 + 100))
+    freight = service.open_claim(
+        engine, parcel_id=late, claim_type="freight", scenario="default", tables=tables, actor="lead.wang", now=NOW
+    )
+    service.set_input(engine, claim_id=freight, tables=tables, actor="lead.wang", now=NOW, forward_freight=D("12"))
+    assert service.get_claim(engine, freight)["state"] == "needs_config"
+    _parcel(engine, "YT7500000000042", status="returned", return_freight=D("15.00"))
+    assert service.propose(engine, tables=tables, now=NOW).inputs_filled == 1
+    assert service.get_claim(engine, freight)["amount"] == D("27.00")
