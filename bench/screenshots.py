@@ -56,8 +56,8 @@ def build_demo(workdir: Path, config: Path) -> str:
     return url
 
 
-# what a lead gives a claim lacking inputs in the ledger's form (the demo's export has no courier charge and no
-# supplier value): the courier's bill says 12.00 each way, the supplier's invoice 60% of the goods value
+# what a lead gives a claim lacking inputs in the ledger's form (no export has a supplier value; the demo's
+# courier bill brings the freight): the supplier's invoice says 60% of the goods value, a freight 12.00 each way
 GIVEN = {"forward_freight": Decimal("12.00"), "reverse_freight": Decimal("12.00"), "fixed_amount": Decimal("100.00")}
 SUPPLIER_SHARE = Decimal("0.6")
 

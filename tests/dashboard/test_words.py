@@ -405,3 +405,17 @@ def test_the_demo_summary_names_kinds_levels_and_claim_types_in_words(demo_board
         assert not codes & set(re.findall(r"[a-z_]+", line)), line
     words = {w for pair in (*labels.KINDS.values(), *labels.CLAIM_TYPES.values()) for w in pair}
     assert all(line.strip().split(" (")[0].split(":")[0] in words for line in listed), listed
+
+
+def test_the_demo_imports_the_courier_bill_and_completes_the_freight_claims(demo_board):
+    """The shop's export has no courier charge, so the demo's freight claims are drafted lacking it; the couriers'
+    bill (var/courier_bill.csv: 运费, and 退货运费 for the parcels that went back) imported after them completes
+    every one of them, and the claimable money says so."""
+    output, _ = demo_board
+    lines = output.splitlines()
+    freight = next((int(x.split(": ")[1]) for x in lines if x.startswith("  运费: ")), 0)
+    done = next(re.fullmatch(r"claims completed by the courier bill: (\d+); claimable now: ([\d,.]+) CNY", x)
+                for x in lines if x.startswith("claims completed"))  # fmt: skip
+    assert done is not None and int(done.group(1)) == freight
+    assert (Decimal(done.group(2).replace(",", "")) > 0) == (freight > 0)
+    assert any(x.startswith("courier_bill.csv: ") and ", 0 rejected" in x for x in lines)

@@ -307,7 +307,7 @@ def demo(
         typer.echo(f"  {names.get(slug, slug)} ({slug}): {count}")
     for direction, count in sorted(summary["by_direction"].items()):
         typer.echo(f"  {labels.direction_label(direction, settings.board.language)}: {count}")
-    _demo_exceptions_and_alerts(app, at)
+    _demo_exceptions_and_alerts(ctx, app, at)
     if board:
         _start_board(settings, port, now)
 
@@ -321,8 +321,9 @@ def _start_board(settings: Settings, port: int, now: str | None) -> None:
     serve(settings, port, now=resolve_now(now, settings) if now else None)
 
 
-def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-untyped-def]
-    """After the poll: the rules, open exceptions by kind, claim proposals, then one alert run."""
+def _demo_exceptions_and_alerts(ctx, app, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """After the poll: the rules, open exceptions by kind, claim proposals, the couriers' bill imported (the
+    freight the claims lack), then one alert run."""
     from sqlalchemy import func, select
 
     from tracker.alerts.service import run_alerts
@@ -353,6 +354,16 @@ def _demo_exceptions_and_alerts(app, at: datetime) -> None:  # type: ignore[no-u
     )
     for claim_type, count in proposed.proposed.most_common():
         typer.echo(f"  {labels.claim_type_label(claim_type, lang)}: {count}")
+    # the shop's export has no courier charge: the couriers' bill brings it, and the freight claims are completed
+    from tracker.commands import online
+
+    bill = online.write_courier_bill(app, at)
+    print_report(run_import(ctx, bill, None, at), app.settings.couriers)
+    filled = propose(app.engine, tables=tables_of(app.settings), now=at).inputs_filled
+    typer.echo(
+        f"claims completed by the courier bill: {filled}; "
+        f"claimable now: {format_money(claimable(app.engine, now=at).amount, app.settings.currency)}"
+    )
     report = run_alerts(app.engine, app.settings, now=at)
     typer.echo(report.summary())  # the words and counts of `tracker alerts run` and the board's 今日已发提醒
 

@@ -325,6 +325,41 @@ def generate_demo_file(app, now: datetime, count: int):  # type: ignore[no-untyp
     return out
 
 
+# the demo courier bill's charge per parcel (CNY), as a warehouse's contract prices a small parcel: SF more
+BILL_CHARGE = {"sf": "18.00", "jd": "15.00", "ems": "14.00"}
+BILL_CHARGE_DEFAULT = "9.50"
+CAME_BACK = ("returned", "returning", "refused")  # a return charge on the bill: the parcel went back
+
+
+def write_courier_bill(app, now: datetime):  # type: ignore[no-untyped-def]
+    """Write var/courier_bill.csv: the couriers' monthly bill (快递对账单) for the demo's outbound parcels, each
+    waybill with its charge (运费), and a return charge (退货运费) for those that went back, as the bill lists
+    them once the parcels are back. Imported, it gives the freight claims what the shop's export lacks."""
+    import csv
+
+    from sqlalchemy import select
+
+    from tracker.storage.tables import PARCEL
+
+    settings: Settings = app.settings
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(PARCEL.c.waybill, PARCEL.c.courier, PARCEL.c.status)
+            .where(PARCEL.c.direction == "outbound", PARCEL.c.shipped_at.is_not(None), PARCEL.c.shipped_at <= now)
+            .order_by(PARCEL.c.id)
+        ).all()
+    out = settings.project_root / "var" / "courier_bill.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["物流单号", "物流公司", "运费", "退货运费"])
+        for waybill, courier, status in rows:
+            charge = BILL_CHARGE.get(courier, BILL_CHARGE_DEFAULT)
+            name = settings.couriers[courier].name if courier in settings.couriers else courier
+            writer.writerow([waybill, name, charge, charge if status in CAME_BACK else ""])
+    return out
+
+
 def run_demo_poll(app, now: datetime) -> None:  # type: ignore[no-untyped-def]
     """The production path against a local sandbox: start the sandbox and the push receiver (`serve-push`'s
     app) on 127.0.0.1, subscribe the parcels, let the sandbox push, poll only the leftovers; print how many
