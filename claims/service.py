@@ -8,6 +8,7 @@ keyword-only with the engine, the actor and `now` passed in, so the CLI and the 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -51,6 +52,7 @@ from tracker.values import MAX_MONEY
 
 # the parcel is on its way back to the sender, or back: a bare 运费 counts the return leg (claims/engine.py)
 CAME_BACK = frozenset({str(TrackingStatus.returned), str(TrackingStatus.returning), str(TrackingStatus.refused)})
+log = logging.getLogger(__name__)
 OPEN_STATES = UNFILED_STATES  # claims not filed yet: their filing window matters
 # state -> states it may move to by a person's action
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -69,7 +71,7 @@ class ProposeSummary:
     needs_config: int = 0
     expired: int = 0
     windows_set: int = 0  # drafted with no filing window, given one now (fill_windows)
-    inputs_filled: int = 0  # drafted lacking an input their parcel holds now, computed again (fill_inputs)
+    inputs_filled: int = 0  # drafted lacking an input their parcel holds now, complete now (fill_inputs)
     skipped: list[str] = field(default_factory=list)  # why a flag proposed nothing
 
 
@@ -678,10 +680,11 @@ RECOMPUTED = "claim.recomputed"
 
 
 def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = "claims") -> int:
-    """Claims drafted lacking an input (needs_config) whose parcel holds more now (an export imported since with
-    the goods' payment, a courier bill with the freight) are computed again, with the claim table version they
-    were computed with and the inputs a person gave them (set_input); one complete now becomes a draft. A claim
-    whose formula reads the same is not written. Returns how many changed; each gets an audit line."""
+    """Claims drafted lacking an input (needs_config), their window still open, whose parcel holds more now (an
+    export imported since with the goods' payment, a courier bill with the freight) are computed again, with the
+    claim table version they were computed with and the inputs a person gave them (set_input); one complete now
+    becomes a draft. A claim whose formula reads the same is not written. Each one written gets an audit line;
+    returns how many became drafts."""
     claim = (
         CLAIM.c.id.label("claim_id"),
         CLAIM.c.claim_type,
@@ -689,11 +692,13 @@ def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: st
         CLAIM.c.table_version,
         CLAIM.c.formula,
         CLAIM.c.filing_closes_at,
+        CLAIM.c.updated_at.label("claim_updated_at"),
     )
     query = select(PARCEL, *claim).join_from(CLAIM, PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+    open_window = or_(CLAIM.c.filing_closes_at.is_(None), CLAIM.c.filing_closes_at >= now)  # else it expires
     count = 0
     with engine.begin() as conn:
-        rows = conn.execute(query.where(CLAIM.c.state == ClaimState.needs_config)).all()
+        rows = conn.execute(query.where(CLAIM.c.state == ClaimState.needs_config, open_window)).all()
         given = _inputs_given(conn, [row.claim_id for row in rows])
         for row in rows:
             parcel, inputs = dict(row._mapping), given.get(row.claim_id, {})
@@ -708,7 +713,11 @@ def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: st
             except ValueError:  # a type or version no longer configured: left as it is
                 continue
             formula = dumps(comp.parts)
-            if formula == row.formula or (comp.amount is not None and comp.amount >= MAX_MONEY):
+            if formula == row.formula:
+                continue
+            if comp.amount is not None and comp.amount >= MAX_MONEY:  # inputs that cannot be right: said, kept
+                log.warning("claim %s: its parcel's inputs make %s, a billion or more: not computed again",
+                            row.claim_id, comp.amount)  # fmt: skip
                 continue
             state = ClaimState.needs_config if comp.missing else ClaimState.draft
             window = {}
@@ -716,7 +725,12 @@ def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: st
                 window = {"filing_opens_at": comp.filing_opens, "filing_closes_at": comp.filing_closes}
             changed = conn.execute(
                 CLAIM.update()
-                .where(CLAIM.c.id == row.claim_id, CLAIM.c.state == ClaimState.needs_config)
+                # as read: a person's set_input meanwhile is not overwritten (the next propose reads it)
+                .where(
+                    CLAIM.c.id == row.claim_id,
+                    CLAIM.c.state == ClaimState.needs_config,
+                    CLAIM.c.updated_at == row.claim_updated_at,
+                )
                 .values(
                     state=state,
                     amount=comp.amount,
@@ -732,7 +746,7 @@ def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: st
                          detail={"from": str(ClaimState.needs_config), "state": str(state),
                                  "amount": None if comp.amount is None else str(comp.amount),
                                  "table_version": row.table_version})  # fmt: skip
-            count += 1
+            count += state == ClaimState.draft
     return count
 
 

@@ -391,8 +391,8 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "save_inputs": ("保存参数", "Save inputs"),
     "claims_lacking_inputs": (
-        "另有 {n} 件理赔缺参数, 补充后可索赔",
-        "{n} more claims lack an input: claimable once given",
+        "{n} 件理赔缺参数, 补充后可索赔",
+        "{n} claims lack an input: claimable once given",
     ),
     "inputs_none_given": ("请至少填写一项参数", "Fill in at least one input"),
     "inputs_complete": (
@@ -410,8 +410,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "inputs_configuration": (
         "这条理赔缺少的不是单条理赔的参数: {missing}; 在 config/claims/contracts.toml 配置合同比例后, 用 "
         "tracker claims set-input {claim_id} --loss-value 金额 重新计算",
-        "This claim lacks no input of its own: {missing}; configure the contract's ratio in "
+        "This claim lacks configuration, not an input of its own: {missing}; configure the contract's ratio in "
         "config/claims/contracts.toml, then compute it again with tracker claims set-input {claim_id} --loss-value X",
+    ),
+    "inputs_no_category": (
+        "大运险按品类赔付, 这个包裹没有品类 (导出表的「类目」列为空): 填写「类目」后重新导入; "
+        "赔付表的品类: {categories}",
+        "Freight insurance pays by category, and this parcel has none (the export's 类目 is blank): fill it in and "
+        "import again; the table's categories: {categories}",
     ),
     "inputs_category": (
         "大运险按品类赔付, 这个包裹的品类「{category}」不在赔付表中: 在导出表的「类目」列填写品类后重新导入, "

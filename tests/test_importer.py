@@ -178,6 +178,26 @@ def test_an_export_without_the_insurance_column_keeps_what_an_earlier_one_said(
     assert _by_waybill(engine)["JT1234567890141"]["freight_insured"] is False
 
 
+def test_a_courier_bill_keeps_a_return_parcel_a_return(tmp_path: Path, settings: Settings, engine: Engine) -> None:
+    """A courier's monthly bill (物流单号, 物流公司, 运费) lists the shop's shipments and the buyers' returns it
+    picked up alike, and says nothing of direction: a return stays a return (it was made outbound, and its
+    return case lost its logistics), a new waybill is outbound, and both get the charge."""
+    returns = _write_csv(tmp_path / "refunds.csv", ["订单编号", "退货物流公司", "退货物流单号"],
+                         [["3901", "中通快递", "73100012345680"]])  # fmt: skip
+    import_parcels(
+        returns, engine=engine, couriers=CourierIndex(settings.couriers, settings.detection),
+        aliases=settings.headers, tz=settings.tz, now=datetime(2026, 11, 23, tzinfo=UTC),
+        return_headers=settings.return_waybill_headers,
+    )  # fmt: skip
+    bill = _write_csv(tmp_path / "bill.csv", ["物流单号", "物流公司", "运费"],
+                      [["73100012345680", "中通快递", "6.50"], ["73100012345681", "中通快递", "5.00"]])  # fmt: skip
+    report = _import(bill, settings, engine)
+    assert (report.inserted, report.updated, report.errors) == (1, 1, [])
+    parcels = _by_waybill(engine)
+    assert (parcels["73100012345680"]["direction"], parcels["73100012345680"]["forward_freight"]) == ("return", 6.5)
+    assert parcels["73100012345681"]["direction"] == "outbound"
+
+
 def test_xlsx_datetime_cells_are_shanghai_time(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:
     book = Workbook()
     sheet = book.active

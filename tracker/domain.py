@@ -16,7 +16,7 @@ from tracker.status import Direction, TrackingStatus
 class ParcelFacts(NamedTuple):
     courier: str
     waybill: str
-    direction: Direction = Direction.outbound
+    direction: Direction | None = Direction.outbound  # None: the file does not say (an order export, a bill)
     order_id: str | None = None
     shop: str | None = None
     buyer_id: str | None = None

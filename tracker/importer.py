@@ -422,7 +422,10 @@ class RowParser:
             province, city, addr_district = _region(parts)
             district = district or addr_district
         digits = _NOT_DIGIT.sub("", cell["phone"])
-        fields.setdefault("direction", self.direction)
+        # a returns export says its parcels are returns; any other file without a direction says nothing of it:
+        # a new parcel is outbound, a stored one keeps its direction (repo.UNSAID_DEFAULTS: a courier bill
+        # listing a buyer's return made it outbound)
+        fields.setdefault("direction", self.direction if self.direction is Direction.ret else None)
         return ParcelFacts(
             courier=courier,
             waybill=waybill.upper(),

@@ -290,8 +290,13 @@ if selected:
         category = next(
             (p.get("category") for p in loads(one["formula"]) or () if p["k"] == "insurance_no_category"), None
         )
-        if category is not None or one["claim_type"] == FREIGHT_INSURANCE:
-            st.caption(b.t("inputs_category", category=md(category or "")))
+        if category:  # a category the insurance table does not list
+            st.caption(b.t("inputs_category", category=md(category)))
+        elif one["claim_type"] == FREIGHT_INSURANCE:  # no 类目 in the export (the usual case)
+            from claims.tables import tables_of
+
+            names = tables_of(b.settings).insurance.categories
+            st.caption(b.t("inputs_no_category", categories="、".join(md(c) for c in names)))
         else:
             said = missing_words(one["formula"], b.lang) or one["missing"] or ""
             st.caption(b.t("inputs_configuration", missing=md(said), claim_id=one["id"]))

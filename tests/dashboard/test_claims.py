@@ -336,7 +336,9 @@ def test_a_claim_lacking_configuration_says_so_instead_of_a_form(board_db, now):
     assert not [t for t in at.text_input if t.key.startswith(f"c_in_{cid}_")]
     shown = [c.value.replace("\\", "") for c in at.caption]
     assert any(
-        c.startswith("大运险按品类赔付, 这个包裹的品类「」不在赔付表中: 在导出表的「类目」列填写品类后重新导入")
+        c.startswith(
+            "大运险按品类赔付, 这个包裹没有品类 (导出表的「类目」列为空): 填写「类目」后重新导入; 赔付表的品类: "
+        )
         for c in shown
     )
 

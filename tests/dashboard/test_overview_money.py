@@ -174,7 +174,7 @@ def test_the_claims_closing_soon_are_counted_and_linked_to_their_ledger_list(boa
     assert sorted(table["运单号"]) == ["EMS01", "EMS02", "SF1001"]
     # the claims the money leaves out until their inputs are given: a link to them, its number the ledger's rows
     (lacking,) = [link.proto for link in at.get("page_link") if "needs_config" in link.proto.query_string]
-    assert lacking.label == "另有 1 件理赔缺参数, 补充后可索赔"
+    assert lacking.label == "1 件理赔缺参数, 补充后可索赔"
     assert sorted(ledger_rows(ledger(dict(parse_qsl(lacking.query_string))))["运单号"]) == ["EMS02"]
 
 

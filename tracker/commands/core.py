@@ -349,7 +349,7 @@ def _demo_exceptions_and_alerts(ctx, app, at: datetime) -> None:  # type: ignore
 
     proposed = propose(app.engine, tables=tables_of(app.settings), now=at)
     typer.echo(
-        f"claims proposed: {sum(proposed.proposed.values())} ({proposed.needs_config} need configuration); "
+        f"claims proposed: {sum(proposed.proposed.values())} ({proposed.needs_config} lack an input); "
         f"claimable now: {format_money(claimable(app.engine, now=at).amount, app.settings.currency)}"
     )
     for claim_type, count in proposed.proposed.most_common():

@@ -11,7 +11,6 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Boolean,
     DateTime,
     Engine,
     Numeric,
@@ -19,9 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    bindparam,
     case,
-    false,
     func,
     or_,
     select,
@@ -206,12 +203,13 @@ def _upsert(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
     """The rows upserted (_upsert_statement): how many it inserted or changed."""
     if not rows:
         return 0
+    rows, keep = _said(rows)
     if conn.dialect.name == "sqlite":
         # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
         # processing cost more than SQLite's own work (bench/import.py profile)
-        sql, in_order = _sqlite_upsert(conn)
+        sql, in_order = _sqlite_upsert(conn, keep)
         return int(conn.exec_driver_sql(sql, list(map(in_order, rows))).rowcount)
-    stmt = _upsert_statement(conn)
+    stmt = _upsert_statement(conn, keep)
     # PostgreSQL's driver counts no rows for a statement run over many: the rows written are returned instead
     # (an upsert returns the rows it inserted or updated, not those its WHERE left)
     written = conn.execute(stmt.returning(PARCEL.c.id), [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in rows])
@@ -309,38 +307,60 @@ _COURIER, _WAYBILL, _SHIPPED = (FACT_FIELDS.index(name) for name in ("courier", 
 _BUYER, _ORDER = FACT_FIELDS.index("buyer_id"), FACT_FIELDS.index("order_id")
 _CHOICES = tuple((name, FACT_FIELDS.index(name)) for name in rollups.CHOICE_FIELDS)
 _RETURN = str(Direction.ret)
-_DIRECTION_TEXT = {direction: str(direction) for direction in Direction}
+_DIRECTION_TEXT: dict[Direction | None, str | None] = {direction: str(direction) for direction in Direction}
+_DIRECTION_TEXT[None] = None  # the file does not say (UNSAID_DEFAULTS)
 
 
-def _upsert_statement(conn: Connection) -> Any:
+# the columns a file may not say (no 方向 column in an order export or a courier bill, no 大运险 column): the row
+# holds None, a new parcel takes the default, a stored one keeps its value (a courier bill listing a buyer's return
+# made it outbound; a plain order export cleared the 大运险 of the 聚划算 export)
+UNSAID_DEFAULTS = {"direction": str(Direction.outbound), "freight_insured": False}
+_UNSAID = tuple((name, FACT_FIELDS.index(name), default) for name, default in UNSAID_DEFAULTS.items())
+
+
+def _upsert_statement(conn: Connection, keep: frozenset[str] = frozenset()) -> Any:
     """INSERT ... ON CONFLICT (courier, waybill) DO UPDATE: a value the file leaves empty keeps what is stored,
     and a parcel the file would not change is not written (nor its indexes, nor its updated_at: the rules'
-    marks on SQLite read it, _mark_for_rules; the import counts it unchanged)."""
-    # 大运险 said by the file (true or false), or not (None: the file has no such column): a new parcel is then not
-    # insured, a stored one keeps what an earlier export said (an export without the column cleared it)
-    insured = bindparam("freight_insured", type_=Boolean)
-    stmt = _insert(conn, PARCEL).values(freight_insured=func.coalesce(insured, false()))
+    marks on SQLite read it, _mark_for_rules; the import counts it unchanged). `keep`: the columns of
+    UNSAID_DEFAULTS the rows do not say, which a stored parcel keeps."""
+    stmt = _insert(conn, PARCEL)
     excluded = stmt.excluded
     update = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
-    update["direction"] = excluded.direction
-    update["freight_insured"] = func.coalesce(insured, PARCEL.c.freight_insured)
-    update["currency"] = excluded.currency
+    for name in ("direction", "freight_insured", "currency"):
+        update[name] = excluded[name]
+    for name in keep:
+        del update[name]
     changes = or_(*(PARCEL.c[name].is_distinct_from(value) for name, value in update.items()))
     update["updated_at"] = excluded.updated_at
     return stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update, where=changes)
 
 
-_SQLITE_UPSERT: list[tuple[str, Any]] = []  # the statement compiled once per process (it never changes)
+def _said(rows: Sequence[Sequence[Any]]) -> tuple[Sequence[Sequence[Any]], frozenset[str]]:
+    """The rows with the columns they do not say (None) given their default for a new parcel, and which of those
+    columns no row says (a stored parcel keeps them). One file's rows say a column or not alike; in a batch that
+    mixes them the defaults are written, as before these columns could go unsaid."""
+    keep, filled = set(), list(rows)
+    for name, i, default in _UNSAID:
+        unsaid = [row[i] is None for row in rows]
+        if not any(unsaid):
+            continue
+        if all(unsaid):
+            keep.add(name)
+        filled = [row if row[i] is not None else [*row[:i], default, *row[i + 1 :]] for row in filled]
+    return filled, frozenset(keep)
 
 
-def _sqlite_upsert(conn: Connection) -> tuple[str, Any]:
-    """The upsert's SQL for SQLite and the getter putting a row of _UPSERT_KEYS in its parameters' order (the
-    statement built and compiled on the first call only)."""
-    if not _SQLITE_UPSERT:
-        compiled = _upsert_statement(conn).compile(dialect=conn.dialect, column_keys=list(_UPSERT_KEYS))
+_SQLITE_UPSERT: dict[frozenset[str], tuple[str, Any]] = {}  # compiled once per process and `keep`
+
+
+def _sqlite_upsert(conn: Connection, keep: frozenset[str] = frozenset()) -> tuple[str, Any]:
+    """The upsert's SQL for SQLite and the getter putting a row of _UPSERT_KEYS in its parameters' order (each
+    variant built and compiled on its first call only)."""
+    if keep not in _SQLITE_UPSERT:
+        compiled = _upsert_statement(conn, keep).compile(dialect=conn.dialect, column_keys=list(_UPSERT_KEYS))
         in_order = itemgetter(*(_UPSERT_KEYS.index(name) for name in compiled.positiontup or ()))
-        _SQLITE_UPSERT.append((str(compiled), in_order))
-    return _SQLITE_UPSERT[0]
+        _SQLITE_UPSERT[keep] = (str(compiled), in_order)
+    return _SQLITE_UPSERT[keep]
 
 
 def _plain_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any]]:
@@ -349,7 +369,8 @@ def _plain_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any]
     rows = []
     for parcel in parcels:
         row: list[Any] = [*parcel, *tail]
-        row[_DIRECTION] = str(row[_DIRECTION])
+        if row[_DIRECTION] is not None:  # None: the file does not say (UNSAID_DEFAULTS)
+            row[_DIRECTION] = str(row[_DIRECTION])
         rows.append(row)
     return rows
 
