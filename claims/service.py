@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -701,15 +701,9 @@ def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: st
         rows = conn.execute(query.where(CLAIM.c.state == ClaimState.needs_config, open_window)).all()
         given = _inputs_given(conn, [row.claim_id for row in rows])
         for row in rows:
-            parcel, inputs = dict(row._mapping), given.get(row.claim_id, {})
-            for name, column in PARCEL_INPUTS.items():
-                if name in inputs:
-                    parcel[column] = Decimal(inputs[name])
-            extra = {k: Decimal(inputs[k]) for k in EXTRA_INPUTS if k in inputs}
+            inputs = given.get(row.claim_id, {})
             try:
-                comp = compensation_for(
-                    parcel, row.claim_type, row.scenario, tables, version=row.table_version, **extra
-                )
+                comp = _with_inputs(dict(row._mapping), row.claim_type, row.scenario, row.table_version, inputs, tables)
             except ValueError:  # a type or version no longer configured: left as it is
                 continue
             formula = dumps(comp.parts)
@@ -748,6 +742,18 @@ def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: st
                                  "table_version": row.table_version})  # fmt: skip
             count += state == ClaimState.draft
     return count
+
+
+def _with_inputs(
+    parcel: dict[str, Any], claim_type: str, scenario: str, version: str, inputs: Mapping[str, str], tables: ClaimTables
+) -> Compensation:
+    """A claim computed again with its table `version` and the inputs a person gave it (set_input's names, as
+    text): a parcel column given overrides the parcel's (for this claim only), the others are formula inputs."""
+    for name, column in PARCEL_INPUTS.items():
+        if name in inputs:
+            parcel[column] = Decimal(inputs[name])
+    extra = {k: Decimal(inputs[k]) for k in EXTRA_INPUTS if k in inputs}
+    return compensation_for(parcel, claim_type, scenario, tables, version=version, **extra)
 
 
 def _inputs_given(conn: Connection, claim_ids: Sequence[int]) -> dict[int, dict[str, str]]:
@@ -966,14 +972,8 @@ def set_input(
     parcel = _parcel(engine, claim["parcel_id"])
     with engine.connect() as conn:
         inputs = {**_inputs_set_before(conn, claim_id), **{k: str(v) for k, v in values.items()}}
-    for name, column in PARCEL_INPUTS.items():
-        if name in inputs:
-            parcel[column] = Decimal(inputs[name])
-    extra = {k: Decimal(inputs[k]) for k in EXTRA_INPUTS if k in inputs}
     try:
-        comp = compensation_for(
-            parcel, claim["claim_type"], claim["scenario"], tables, version=claim["table_version"], **extra
-        )
+        comp = _with_inputs(parcel, claim["claim_type"], claim["scenario"], claim["table_version"], inputs, tables)
     except ValueError as exc:  # its claim table version is gone from config/claims (a table replaced, not added)
         raise TrackerError(f"claim {claim_id}: {exc}", code="claim_not_computed", claim_id=claim_id) from None
     if comp.amount is not None and comp.amount >= MAX_MONEY:  # each input under the limit, their sum not

@@ -69,6 +69,11 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: s
     return path
 
 
+def _import_returns(path: Path, settings: Settings, engine: Engine) -> ImportReport:
+    """A returns export imported as the CLI does (its return waybill headers known)."""
+    return _import(path, settings, engine, return_headers=settings.return_waybill_headers)
+
+
 def _import(path: Path, settings: Settings, engine: Engine, **kw: object) -> ImportReport:
     return import_parcels(
         path,
@@ -184,11 +189,7 @@ def test_a_courier_bill_keeps_a_return_parcel_a_return(tmp_path: Path, settings:
     return case lost its logistics), a new waybill is outbound, and both get the charge."""
     returns = _write_csv(tmp_path / "refunds.csv", ["订单编号", "退货物流公司", "退货物流单号"],
                          [["3901", "中通快递", "73100012345680"]])  # fmt: skip
-    import_parcels(
-        returns, engine=engine, couriers=CourierIndex(settings.couriers, settings.detection),
-        aliases=settings.headers, tz=settings.tz, now=datetime(2026, 11, 23, tzinfo=UTC),
-        return_headers=settings.return_waybill_headers,
-    )  # fmt: skip
+    _import_returns(returns, settings, engine)
     bill = _write_csv(tmp_path / "bill.csv", ["物流单号", "物流公司", "运费"],
                       [["73100012345680", "中通快递", "6.50"], ["73100012345681", "中通快递", "5.00"]])  # fmt: skip
     report = _import(bill, settings, engine)
@@ -540,15 +541,7 @@ def test_returns_export_holds_return_parcels(tmp_path: Path, settings: Settings,
             "73100012345678",
         ]
     ]
-    report = import_parcels(
-        _write_csv(tmp_path / "refunds.csv", header, rows),
-        engine=sqlite_engine,
-        couriers=CourierIndex(settings.couriers, settings.detection),
-        aliases=settings.headers,
-        tz=settings.tz,
-        now=datetime(2026, 11, 23, tzinfo=UTC),
-        return_headers=settings.return_waybill_headers,
-    )
+    report = _import_returns(_write_csv(tmp_path / "refunds.csv", header, rows), settings, sqlite_engine)
     assert report.inserted == 1 and not report.errors
     parcel = _by_waybill(sqlite_engine)["73100012345678"]
     assert parcel["direction"] == "return" and parcel["courier"] == "zto"
@@ -563,15 +556,7 @@ def test_a_returns_export_that_also_names_the_shipment_reads_the_return(
     the return parcels: the return's columns are read, though import.toml lists the shipment's names first."""
     header = ["订单编号", "物流公司", "物流单号", "买家会员名", "退货物流公司", "退货物流单号"]
     rows = [["3901", "圆通速递", "YT7512345678901", "tb_wang", "中通快递", "73100012345679"]]
-    report = import_parcels(
-        _write_csv(tmp_path / "refunds.csv", header, rows),
-        engine=sqlite_engine,
-        couriers=CourierIndex(settings.couriers, settings.detection),
-        aliases=settings.headers,
-        tz=settings.tz,
-        now=datetime(2026, 11, 23, tzinfo=UTC),
-        return_headers=settings.return_waybill_headers,
-    )
+    report = _import_returns(_write_csv(tmp_path / "refunds.csv", header, rows), settings, sqlite_engine)
     assert report.inserted == 1 and not report.errors
     assert {(p["waybill"], p["courier"], p["direction"]) for p in _by_waybill(sqlite_engine).values()} == {
         ("73100012345679", "zto", "return")
