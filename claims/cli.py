@@ -175,7 +175,7 @@ def propose(
     if summary.windows_set:
         typer.echo(f"{summary.windows_set} drafts now have a filing window (their parcel's order time came since)")
     if summary.inputs_filled:
-        typer.echo(f"{summary.inputs_filled} claims lacking an input computed again (their parcel holds more now)")
+        typer.echo(f"{summary.inputs_filled} claims lacking an input are complete now (their parcel holds it since)")
     for claim_type, count in summary.proposed.most_common():
         typer.echo(f"  {labels.claim_type_label(claim_type, 'en')}: {count}")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from tracker.cli import app
@@ -197,6 +197,32 @@ def test_a_courier_bill_keeps_a_return_parcel_a_return(tmp_path: Path, settings:
     parcels = _by_waybill(engine)
     assert (parcels["73100012345680"]["direction"], parcels["73100012345680"]["forward_freight"]) == ("return", 6.5)
     assert parcels["73100012345681"]["direction"] == "outbound"
+
+
+def test_an_order_export_says_its_parcels_are_shipments_and_a_bill_imported_again_marks_nothing(
+    tmp_path: Path, settings: Settings, sqlite_engine: Engine
+) -> None:
+    """An order export's rows are the shop's shipments: a waybill an earlier file made a return is outbound again
+    (the order export corrects it). A courier bill says nothing of direction: imported twice, the second time
+    leaves every parcel unchanged and marks none for the rules."""
+    from tracker.storage.tables import RULE_MARK
+
+    returns = _write_csv(tmp_path / "refunds.csv", ["订单编号", "退货物流公司", "退货物流单号"],
+                         [["3901", "中通快递", "73100012345690"]])  # fmt: skip
+    _import_returns(returns, settings, sqlite_engine)
+    orders = _write_csv(tmp_path / "orders.csv", ["订单编号", "物流公司", "物流单号"],
+                        [["3902", "中通快递", "73100012345690"], ["3903", "中通快递", "73100012345691"]])  # fmt: skip
+    _import(orders, settings, sqlite_engine)
+    assert {p["direction"] for p in _by_waybill(sqlite_engine).values()} == {"outbound"}
+    bill = _write_csv(tmp_path / "bill.csv", ["物流单号", "物流公司", "运费"],
+                      [["73100012345690", "中通快递", "6.50"], ["73100012345691", "中通快递", "5.00"]])  # fmt: skip
+    assert _import(bill, settings, sqlite_engine).updated == 2
+    with sqlite_engine.begin() as conn:
+        conn.execute(RULE_MARK.delete())
+    later = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)  # (an import at the same held time reads as the same writer)
+    assert _import(bill, settings, sqlite_engine, now=later).unchanged == 2
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(RULE_MARK)).all() == []
 
 
 def test_xlsx_datetime_cells_are_shanghai_time(tmp_path: Path, settings: Settings, sqlite_engine: Engine) -> None:

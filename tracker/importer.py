@@ -92,6 +92,9 @@ SCIENTIFIC_LOST = (
     "type the number again, and save"
 )
 NUMBER_FIELDS = ("order_id", "phone", "buyer_id")  # texts of digits a spreadsheet may take for a number
+# columns only a shop's order export has (its rows are the shop's shipments): a file with none of them (a courier's
+# bill of waybills and charges) says nothing of a parcel's direction
+SHOP_EXPORT_FIELDS = ("order_id", "buyer_id", "recipient", "address", "paid_at", "order_created_at", "shipped_at")
 KEEP = 1000  # problems and detections kept in the report (all of them are counted; rejects go to the file)
 
 
@@ -258,6 +261,8 @@ class RowParser:
         self._money = tuple(name for name in MONEY_FIELDS if name in self.columns)
         self._blank = dict.fromkeys(CANONICAL, "")
         self._says_insured = "freight_insured" in self.columns
+        shop_export = "direction" in self.columns or any(name in self.columns for name in SHOP_EXPORT_FIELDS)
+        self._direction: Direction | None = self.direction if shop_export or self.direction is Direction.ret else None
         self._slugs: dict[str, str] = {}  # courier name as written -> slug (the names a file uses repeat)
         # (row, waybill, courier named, the courier its number reads as) of the rows parsed since the caller took
         # them: the courier named and the number's format disagree (CourierIndex.contradicts)
@@ -422,10 +427,11 @@ class RowParser:
             province, city, addr_district = _region(parts)
             district = district or addr_district
         digits = _NOT_DIGIT.sub("", cell["phone"])
-        # a returns export says its parcels are returns; any other file without a direction says nothing of it:
-        # a new parcel is outbound, a stored one keeps its direction (repo.UNSAID_DEFAULTS: a courier bill
+        # a returns export says its parcels are returns, a file with a direction column or an order export (the
+        # shop's shipments) that they are outbound; a file of waybills alone (a courier's bill of 运费) says
+        # nothing: a new parcel is outbound, a stored one keeps its direction (repo.UNSAID_DEFAULTS: a bill
         # listing a buyer's return made it outbound)
-        fields.setdefault("direction", self.direction if self.direction is Direction.ret else None)
+        fields.setdefault("direction", self._direction)
         return ParcelFacts(
             courier=courier,
             waybill=waybill.upper(),

@@ -203,17 +203,20 @@ def _upsert(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
     """The rows upserted (_upsert_statement): how many it inserted or changed."""
     if not rows:
         return 0
-    rows, keep = _said(rows)
-    if conn.dialect.name == "sqlite":
-        # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
-        # processing cost more than SQLite's own work (bench/import.py profile)
-        sql, in_order = _sqlite_upsert(conn, keep)
-        return int(conn.exec_driver_sql(sql, list(map(in_order, rows))).rowcount)
-    stmt = _upsert_statement(conn, keep)
-    # PostgreSQL's driver counts no rows for a statement run over many: the rows written are returned instead
-    # (an upsert returns the rows it inserted or updated, not those its WHERE left)
-    written = conn.execute(stmt.returning(PARCEL.c.id), [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in rows])
-    return len(written.all())
+    written = 0
+    for keep, group in _said(rows).items():
+        if conn.dialect.name == "sqlite":
+            # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
+            # processing cost more than SQLite's own work (bench/import.py profile)
+            sql, in_order = _sqlite_upsert(conn, keep)
+            written += int(conn.exec_driver_sql(sql, list(map(in_order, group))).rowcount)
+            continue
+        stmt = _upsert_statement(conn, keep)
+        # PostgreSQL's driver counts no rows for a statement run over many: the rows written are returned instead
+        # (an upsert returns the rows it inserted or updated, not those its WHERE left)
+        keyed = [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in group]
+        written += len(conn.execute(stmt.returning(PARCEL.c.id), keyed).all())
+    return written
 
 
 def _upsert_again(
@@ -257,7 +260,9 @@ def _moved_orders(conn: Connection, rows: Sequence[Sequence[Any]], existing: set
     for courier, waybill, order, direction in conn.execute(stored):
         row = incoming.get((courier, waybill))
         new_order = row and (row[_ORDER] or order)  # the upsert keeps what the file leaves empty
-        if row is not None and (new_order != order or row[_DIRECTION] != direction):
+        # a direction the rows do not say (None) is kept (UNSAID_DEFAULTS): no move
+        turned = row is not None and row[_DIRECTION] is not None and row[_DIRECTION] != direction
+        if row is not None and (new_order != order or turned):
             moved |= {o for o in (order, new_order) if o}
     return moved
 
@@ -335,19 +340,21 @@ def _upsert_statement(conn: Connection, keep: frozenset[str] = frozenset()) -> A
     return stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update, where=changes)
 
 
-def _said(rows: Sequence[Sequence[Any]]) -> tuple[Sequence[Sequence[Any]], frozenset[str]]:
-    """The rows with the columns they do not say (None) given their default for a new parcel, and which of those
-    columns no row says (a stored parcel keeps them). One file's rows say a column or not alike; in a batch that
-    mixes them the defaults are written, as before these columns could go unsaid."""
-    keep, filled = set(), list(rows)
-    for name, i, default in _UNSAID:
-        unsaid = [row[i] is None for row in rows]
-        if not any(unsaid):
-            continue
-        if all(unsaid):
-            keep.add(name)
-        filled = [row if row[i] is not None else [*row[:i], default, *row[i + 1 :]] for row in filled]
-    return filled, frozenset(keep)
+def _said(rows: Sequence[Sequence[Any]]) -> dict[frozenset[str], list[Sequence[Any]]]:
+    """The rows grouped by the columns of UNSAID_DEFAULTS they do not say (None), each group's rows given those
+    columns' defaults for a new parcel: one statement per group keeps them on a stored parcel (a file's rows say
+    a column or not alike, so there is mostly one group)."""
+    groups: dict[frozenset[str], list[Sequence[Any]]] = {}
+    for row in rows:
+        keep = frozenset(name for name, i, _ in _UNSAID if row[i] is None)
+        if keep:
+            filled = list(row)
+            for name, i, default in _UNSAID:
+                if name in keep:
+                    filled[i] = default
+            row = filled
+        groups.setdefault(keep, []).append(row)
+    return groups
 
 
 _SQLITE_UPSERT: dict[frozenset[str], tuple[str, Any]] = {}  # compiled once per process and `keep`
