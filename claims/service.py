@@ -724,6 +724,7 @@ def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: st
                     CLAIM.c.id == row.claim_id,
                     CLAIM.c.state == ClaimState.needs_config,
                     CLAIM.c.updated_at == row.claim_updated_at,
+                    CLAIM.c.formula == row.formula,  # (a held clock gives a person's write the same time)
                 )
                 .values(
                     state=state,
