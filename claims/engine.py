@@ -84,38 +84,38 @@ def _base(inputs: ClaimInputs, base: str | None) -> Decimal | None:
 
 def _term(
     term: Term, inputs: ClaimInputs, claim_type: str, tables: ClaimTables
-) -> tuple[Decimal | None, Part, Part | list[Part] | None]:
-    """(exact value or None, explanation, what is missing: one part, or several) as formula parts
+) -> tuple[Decimal | None, Part, list[Part]]:
+    """(exact value or None, explanation, what is missing: none, one part or several) as formula parts
     (claims/formula.py)."""
     if term.kind == "percent":
         base = _base(inputs, term.base)
         name = term.base or ""
         percent = _percent_text(term.percent or Decimal(0))
         if base is None:
-            return None, part("percent_of", percent=percent, name=name), part("input", name=name)
+            return None, part("percent_of", percent=percent, name=name), [part("input", name=name)]
         raw = base * (term.percent or Decimal(0)) / HUNDRED
         if term.cap is not None and raw > term.cap:
             capped = part("percent_capped", percent=percent, base=money(base), raw=money(raw), cap=money(term.cap))
-            return term.cap, capped, None
-        return raw, part("percent", percent=percent, base=money(base), raw=money(raw)), None
+            return term.cap, capped, []
+        return raw, part("percent", percent=percent, base=money(base), raw=money(raw)), []
     if term.kind == "value":
         name = term.base or ""
         base = _base(inputs, term.base)
         if base is None:
-            return None, part("input", name=name), part("input", name=name)
-        return base, part("value", name=name, amount=money(base)), None
+            return None, part("input", name=name), [part("input", name=name)]
+        return base, part("value", name=name, amount=money(base)), []
     if term.kind == "fixed":
         if inputs.fixed_amount is not None:
-            return inputs.fixed_amount, part("fixed_set", amount=money(inputs.fixed_amount)), None
+            return inputs.fixed_amount, part("fixed_set", amount=money(inputs.fixed_amount)), []
         fixed = tables.fixed_amount(inputs.courier, claim_type)
         if fixed is None:
-            return None, part("fixed_unset"), part("fixed_not_configured")
-        return fixed, part("fixed", amount=money(fixed)), None
+            return None, part("fixed_unset"), [part("fixed_not_configured")]
+        return fixed, part("fixed", amount=money(fixed)), []
     if term.kind in ("forward_freight", "reverse_freight"):
         value = getattr(inputs, term.kind)
         if value is None:
-            return None, part("input", name=term.kind), part("input", name=term.kind)
-        return value, part("value", name=term.kind, amount=money(value)), None
+            return None, part("input", name=term.kind), [part("input", name=term.kind)]
+        return value, part("value", name=term.kind, amount=money(value)), []
     if term.kind == "freight_incurred":
         both_ways = inputs.came_back and tables.freight_incurred_includes_reverse
         if inputs.forward_freight is None or (both_ways and inputs.reverse_freight is None):
@@ -130,17 +130,17 @@ def _term(
             assert inputs.forward_freight is not None and inputs.reverse_freight is not None
             total = inputs.forward_freight + inputs.reverse_freight
             both = part("freight_both", forward=money(inputs.forward_freight), reverse=money(inputs.reverse_freight))
-            return total, both, None
-        return inputs.forward_freight, part("freight", amount=money(inputs.forward_freight)), None
+            return total, both, []
+        return inputs.forward_freight, part("freight", amount=money(inputs.forward_freight)), []
     # ratio of a loss value: both from the contract and the case
     ratio = tables.contracts.ratios.get(term.ratio_key or "")
     base = _base(inputs, term.base)
     if ratio is None:
-        return None, part("ratio_unset"), part("ratio_not_configured", ratio_key=term.ratio_key or "")
+        return None, part("ratio_unset"), [part("ratio_not_configured", ratio_key=term.ratio_key or "")]
     if base is None:
-        return None, part("ratio_of_loss", ratio=str(ratio)), part("input", name=term.base or "")
+        return None, part("ratio_of_loss", ratio=str(ratio)), [part("input", name=term.base or "")]
     raw = base * ratio
-    return raw, part("ratio", ratio=str(ratio), base=money(base), raw=money(raw)), None
+    return raw, part("ratio", ratio=str(ratio), base=money(base), raw=money(raw)), []
 
 
 def filing_window(
@@ -195,7 +195,7 @@ def compute_compensation(
         value, explained, lack = _term(term, inputs, claim_type, tables)
         terms.append(explained)
         if lack:
-            missing += lack if isinstance(lack, list) else [lack]
+            missing += lack
         else:
             values.append(value or Decimal(0))
     window = () if opens is not None else (part("no_window"),)

@@ -31,7 +31,7 @@ from claims.engine import (
     filing_window,
     insurance_scenario,
 )
-from claims.formula import NAMES, dumps, loads, missing_words, part
+from claims.formula import NAMES, TEMPLATES, dumps, loads, missing_words, part
 from claims.money import state_at
 from claims.proposals import (
     LASTING_CLAIMS,
@@ -319,7 +319,8 @@ def open_claim(
 def _require_fit(parcel: dict[str, Any], claim_type: str, tables: ClaimTables) -> None:
     """A claim type whose documents are the other direction's is refused (退货延迟 on a shipment, 发货延迟 on a
     buyer's return: claims.tables.ClaimType.fits), naming the documents it is filed against."""
-    table = tables.table_for(None, parcel["issued_at"] or parcel["order_created_at"] or parcel["paid_at"])
+    inputs = inputs_for(parcel)  # the table compute_compensation will pick, by the same anchor
+    table = tables.table_for(None, inputs.order_issued_at or inputs.order_created_at)
     kind = table.types.get(claim_type)
     direction = str(parcel["direction"])
     if kind is None or kind.fits(direction):
@@ -714,9 +715,7 @@ def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: st
                             row.claim_id, comp.amount)  # fmt: skip
                 continue
             state = ClaimState.needs_config if comp.missing else ClaimState.draft
-            window = {}
-            if row.filing_closes_at is None and comp.filing_closes is not None:
-                window = {"filing_opens_at": comp.filing_opens, "filing_closes_at": comp.filing_closes}
+            window = _window_given(row.filing_closes_at, comp)
             changed = conn.execute(
                 CLAIM.update()
                 # as read: a person's set_input meanwhile is not overwritten (the next propose reads it)
@@ -743,6 +742,14 @@ def fill_inputs(engine: Engine, *, tables: ClaimTables, now: datetime, actor: st
                                  "table_version": row.table_version})  # fmt: skip
             count += state == ClaimState.draft
     return count
+
+
+def _window_given(closes: datetime | None, comp: Compensation) -> dict[str, datetime | None]:
+    """The window a claim drafted without one gets from its computation now (as fill_windows); a window set
+    never moves: nothing to write."""
+    if closes is None and comp.filing_closes is not None:
+        return {"filing_opens_at": comp.filing_opens, "filing_closes_at": comp.filing_closes}
+    return {}
 
 
 def _with_inputs(
@@ -913,7 +920,7 @@ def inputs_missing(stored_formula: str | None, missing: str | None = None) -> di
         english = {pair[0]: key for key, pair in NAMES.items()}
         for said in (missing or "").split(","):
             said = said.strip()
-            if said == "fixed amount not configured":
+            if said == TEMPLATES["fixed_not_configured"][0]:
                 lacking.append({"k": "fixed_not_configured"})
             elif said in english:
                 lacking.append({"k": "input", "name": english[said]})
@@ -933,11 +940,6 @@ def inputs_missing(stored_formula: str | None, missing: str | None = None) -> di
         elif m.get("k") == "input" and m.get("name") in _GIVEN_AS:
             wanted.setdefault(_GIVEN_AS[m["name"]], m["name"])
     return wanted
-
-
-def _inputs_set_before(conn: Any, claim_id: int) -> dict[str, str]:
-    """What earlier set-input calls gave this claim (from its audit lines, oldest first; later wins)."""
-    return _inputs_given(conn, [claim_id]).get(claim_id, {})
 
 
 def set_input(
@@ -972,7 +974,8 @@ def set_input(
         )
     parcel = _parcel(engine, claim["parcel_id"])
     with engine.connect() as conn:
-        inputs = {**_inputs_set_before(conn, claim_id), **{k: str(v) for k, v in values.items()}}
+        given_before = _inputs_given(conn, [claim_id]).get(claim_id, {})  # earlier set-input calls (later wins)
+        inputs = {**given_before, **{k: str(v) for k, v in values.items()}}
     try:
         comp = _with_inputs(parcel, claim["claim_type"], claim["scenario"], claim["table_version"], inputs, tables)
     except ValueError as exc:  # its claim table version is gone from config/claims (a table replaced, not added)
@@ -985,9 +988,7 @@ def set_input(
         )
     state = ClaimState.needs_config if comp.missing else ClaimState.draft
     # a claim drafted with no window gets the one its parcel gives now (as fill_windows); a window set never moves
-    window = {}
-    if claim["filing_closes_at"] is None and comp.filing_closes is not None:
-        window = {"filing_opens_at": comp.filing_opens, "filing_closes_at": comp.filing_closes}
+    window = _window_given(claim["filing_closes_at"], comp)
     with engine.begin() as conn:
         changed = conn.execute(
             CLAIM.update()

@@ -183,7 +183,7 @@ def claims_section(b: Board, parcel: dict[str, Any]) -> None:
         window = f"{b.local(r['filing_opens_at'])} ~ {b.local(closes)}" if closes else ""
         # what is missing in the page's language (the claim's `missing` column is English, for scripts)
         missing = missing_words(r["formula"], b.lang) or r["missing"]
-        shown.append({**r, "amount": r["amount"], "window": window, "missing": missing})
+        shown.append({**r, "window": window, "missing": missing})
     columns = ["claim_type", "amount", "formula", "window"]
     if any(r["missing"] for r in proposed):
         columns.append("missing")

@@ -13,6 +13,7 @@ from claims.claimable import UNFILED_STATES, filing_days_left
 from claims.engine import FREIGHT_INSURANCE
 from claims.formula import input_label, loads, missing_words
 from claims.service import REFERENCE_CHARS, inputs_missing
+from claims.tables import tables_of
 from dashboard import actions
 from dashboard.components import (
     DATE_FORMAT,
@@ -56,8 +57,6 @@ for col, r in zip(cols, summary, strict=False):
 
 def claim_types() -> list[str]:
     """The claim types of the claim tables (config/claims) and freight insurance (named by tracker.labels)."""
-    from claims.tables import tables_of
-
     tables = tables_of(b.settings)
     return sorted({*(code for table in tables.courier_tables for code in table.types), FREIGHT_INSURANCE})
 
@@ -220,11 +219,10 @@ def action_bar() -> None:
         )
 
 
-def inputs_form(claim: dict) -> None:
-    """The inputs one ticked unfiled claim lacks (缺参数: the courier's freight, the goods value, a contract's
-    fixed amount...), given here as `tracker claims set-input` gives them; the claim is computed again with
-    its own table version and says what it comes to, or what it still lacks."""
-    wanted = inputs_missing(claim["formula"], claim["missing"])
+def inputs_form(claim: dict, wanted: dict[str, str]) -> None:
+    """The inputs one ticked unfiled claim lacks (`wanted`: claims.service.inputs_missing; 缺参数: the courier's
+    freight, the goods value, a contract's fixed amount...), given here as `tracker claims set-input` gives them;
+    the claim is computed again with its own table version and says what it comes to, or what it still lacks."""
     cid, waybill = claim["id"], claim["waybill"]
     # each asked as the claim's formula names it (货款金额, 订单金额): the goods value it stands for
     labels = {name: input_label(said, b.lang) for name, said in wanted.items()}
@@ -280,9 +278,10 @@ def set_inputs(cid: int, waybill: str, values: dict[str, Decimal]) -> None:
 # drawn once a claim is ticked (the table's line says to tick them): a first visit draws none of its inputs
 if selected:
     action_bar()
-    lacking = [r for r in picked if r["state"] in UNFILED_STATES and inputs_missing(r["formula"], r["missing"])]
+    wanted = {r["id"]: inputs_missing(r["formula"], r["missing"]) for r in picked if r["state"] in UNFILED_STATES}
+    lacking = [r for r in picked if wanted.get(r["id"])]
     if len(picked) == 1 and lacking:
-        inputs_form(lacking[0])
+        inputs_form(lacking[0], wanted[lacking[0]["id"]])
     elif lacking:  # one claim at a time: each parcel has its own freight and value
         st.caption(b.t("inputs_one_at_a_time", n=len(lacking)))
     elif len(picked) == 1 and picked[0]["state"] == ClaimState.needs_config:  # a ratio, a category: not here
@@ -293,8 +292,6 @@ if selected:
         if category:  # a category the insurance table does not list
             st.caption(b.t("inputs_category", category=md(category)))
         elif one["claim_type"] == FREIGHT_INSURANCE:  # no 类目 in the export (the usual case)
-            from claims.tables import tables_of
-
             names = tables_of(b.settings).insurance.categories
             st.caption(b.t("inputs_no_category", categories="、".join(md(c) for c in names)))
         else:

@@ -154,6 +154,14 @@ def _estimate_rows(file: Path) -> int:
     return count
 
 
+def _warn_kept(lines: list[str], count: int, more: str) -> None:
+    """The import's warnings of one kind on stderr, the first ones kept, then how many more there were."""
+    for line in lines:
+        err.print(f"  {line}", markup=False, soft_wrap=True)
+    if count > len(lines):
+        err.print(f"  ... {count - len(lines)} more {more}", markup=False)
+
+
 def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_errors: int = 20) -> None:
     typer.echo(
         f"{report.path.name}: {report.rows} rows: {report.inserted} new, {report.updated} updated, "
@@ -169,39 +177,39 @@ def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_error
         typer.echo(f"  row {row}: courier detected for {waybill}: {note}")
     if report.detected_count > max_errors:
         typer.echo(f"  ... {report.detected_count - max_errors} more detected couriers")
-    for row, waybill, slug, other in report.courier_doubts[:max_errors]:
-        err.print(
-            f"  row {row}: waybill {waybill} is stored under {labels.courier_name(couriers, slug, 'en')} as the "
-            f"export says, but its number reads as {labels.courier_name(couriers, other.slug, 'en')}'s "
-            f"({round(other.confidence * 100)}%, {other.pattern}): check the courier, or the parcel is never "
-            "scanned (发货无揽收)",
-            markup=False,
-            soft_wrap=True,
-        )
-    if report.courier_doubts_count > max_errors:
-        err.print(
-            f"  ... {report.courier_doubts_count - max_errors} more numbers that read as another courier's",
-            markup=False,
-        )
-    for waybill, orders in list(report.two_buyers.items())[:max_errors]:
-        err.print(
-            f"  waybill {waybill} carries orders of two buyers ({', '.join(orders)}): merged shipping joins one "
-            "buyer's orders, so one of these waybills is likely mistyped (the parcel keeps the later row's buyer)",
-            markup=False,
-            soft_wrap=True,
-        )
-    if report.two_buyers_count > max_errors:
-        err.print(f"  ... {report.two_buyers_count - max_errors} more waybills with two buyers' orders", markup=False)
-    for waybill, slugs in list(report.same_waybill.items())[:max_errors]:
-        names = ", ".join(labels.courier_name(couriers, slug, "en") for slug in slugs)  # the CLI reads English
-        err.print(
-            f"  waybill {waybill} is now stored under {len(slugs)} couriers ({names}): one is likely mistyped, and "
-            "the parcel under the wrong courier will never be scanned (发货无揽收); check the courier in the export",
-            markup=False,
-            soft_wrap=True,
-        )
-    if report.same_waybill_count > max_errors:
-        err.print(f"  ... {report.same_waybill_count - max_errors} more waybills under two couriers", markup=False)
+
+    def name(slug: str) -> str:
+        return labels.courier_name(couriers, slug, "en")  # the CLI reads English
+
+    _warn_kept(
+        [
+            f"row {row}: waybill {waybill} is stored under {name(slug)} as the export says, but its number reads "
+            f"as {name(other.slug)}'s ({round(other.confidence * 100)}%, {other.pattern}): check the courier, or "
+            "the parcel is never scanned (发货无揽收)"
+            for row, waybill, slug, other in report.courier_doubts[:max_errors]
+        ],
+        report.courier_doubts_count,
+        "numbers that read as another courier's",
+    )
+    _warn_kept(
+        [
+            f"waybill {waybill} carries orders of two buyers ({', '.join(orders)}): merged shipping joins one "
+            "buyer's orders, so one of these waybills is likely mistyped (the parcel keeps the later row's buyer)"
+            for waybill, orders in list(report.two_buyers.items())[:max_errors]
+        ],
+        report.two_buyers_count,
+        "waybills with two buyers' orders",
+    )
+    _warn_kept(
+        [
+            f"waybill {waybill} is now stored under {len(slugs)} couriers ({', '.join(map(name, slugs))}): one is "
+            "likely mistyped, and the parcel under the wrong courier will never be scanned (发货无揽收); check the "
+            "courier in the export"
+            for waybill, slugs in list(report.same_waybill.items())[:max_errors]
+        ],
+        report.same_waybill_count,
+        "waybills under two couriers",
+    )
     from tracker.importer import header_of
 
     for error in report.errors[:max_errors]:

@@ -328,7 +328,6 @@ def generate_demo_file(app, now: datetime, count: int):  # type: ignore[no-untyp
 # the demo courier bill's charge per parcel (CNY), as a warehouse's contract prices a small parcel: SF more
 BILL_CHARGE = {"sf": "13.00", "jd": "11.00", "ems": "9.00"}
 BILL_CHARGE_DEFAULT = "4.50"  # 中通, 圆通, 申通, 韵达, 极兔: a warehouse's contract price
-CAME_BACK = ("returned", "returning", "refused")  # a return charge on the bill: the parcel went back
 
 
 def write_courier_bill(app, now: datetime):  # type: ignore[no-untyped-def]
@@ -339,6 +338,7 @@ def write_courier_bill(app, now: datetime):  # type: ignore[no-untyped-def]
 
     from sqlalchemy import select
 
+    from claims.service import CAME_BACK  # the statuses whose freight counts the return leg: charged on the bill
     from tracker.storage.tables import PARCEL
 
     settings: Settings = app.settings

@@ -19,7 +19,9 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    false,
     func,
+    literal_column,
     or_,
     select,
     text,
@@ -204,7 +206,7 @@ def _upsert(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
     if not rows:
         return 0
     written = 0
-    for keep, group in _said(rows).items():
+    for keep, group in _said(rows):
         if conn.dialect.name == "sqlite":
             # the compiled statement once, the rows as plain tuples in its order: SQLAlchemy's per-value bind
             # processing cost more than SQLite's own work (bench/import.py profile)
@@ -215,6 +217,9 @@ def _upsert(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
         # PostgreSQL's driver counts no rows for a statement run over many: the rows written are returned instead
         # (an upsert returns the rows it inserted or updated, not those its WHERE left)
         keyed = [dict(zip(_UPSERT_KEYS, row, strict=True)) for row in group]
+        for params in keyed if keep else ():  # the statement writes their default itself
+            for name in keep:
+                del params[name]
         written += len(conn.execute(stmt.returning(PARCEL.c.id), keyed).all())
     return written
 
@@ -318,17 +323,18 @@ _DIRECTION_TEXT[None] = None  # the file does not say (UNSAID_DEFAULTS)
 
 # the columns a file may not say (no 方向 column in an order export or a courier bill, no 大运险 column): the row
 # holds None, a new parcel takes the default, a stored one keeps its value (a courier bill listing a buyer's return
-# made it outbound; a plain order export cleared the 大运险 of the 聚划算 export)
-UNSAID_DEFAULTS = {"direction": str(Direction.outbound), "freight_insured": False}
-_UNSAID = tuple((name, FACT_FIELDS.index(name), default) for name, default in UNSAID_DEFAULTS.items())
+# made it outbound; a plain order export cleared the 大运险 of the 聚划算 export). The default is written into the
+# statement (no bind parameter: a batch stays one statement on PostgreSQL) and the column left out of its update.
+UNSAID_DEFAULTS = {"direction": literal_column(f"'{Direction.outbound}'"), "freight_insured": false()}
+_UNSAID = tuple((name, itemgetter(FACT_FIELDS.index(name))) for name in UNSAID_DEFAULTS)
 
 
 def _upsert_statement(conn: Connection, keep: frozenset[str] = frozenset()) -> Any:
     """INSERT ... ON CONFLICT (courier, waybill) DO UPDATE: a value the file leaves empty keeps what is stored,
     and a parcel the file would not change is not written (nor its indexes, nor its updated_at: the rules'
     marks on SQLite read it, _mark_for_rules; the import counts it unchanged). `keep`: the columns of
-    UNSAID_DEFAULTS the rows do not say, which a stored parcel keeps."""
-    stmt = _insert(conn, PARCEL)
+    UNSAID_DEFAULTS the rows do not say: a new parcel takes their default, a stored one keeps them."""
+    stmt = _insert(conn, PARCEL).values({name: UNSAID_DEFAULTS[name] for name in keep})
     excluded = stmt.excluded
     update = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
     for name in ("direction", "freight_insured", "currency"):
@@ -340,21 +346,21 @@ def _upsert_statement(conn: Connection, keep: frozenset[str] = frozenset()) -> A
     return stmt.on_conflict_do_update(index_elements=["courier", "waybill"], set_=update, where=changes)
 
 
-def _said(rows: Sequence[Sequence[Any]]) -> dict[frozenset[str], list[Sequence[Any]]]:
-    """The rows grouped by the columns of UNSAID_DEFAULTS they do not say (None), each group's rows given those
-    columns' defaults for a new parcel: one statement per group keeps them on a stored parcel (a file's rows say
-    a column or not alike, so there is mostly one group)."""
+def _said(rows: Sequence[Sequence[Any]]) -> list[tuple[frozenset[str], Sequence[Sequence[Any]]]]:
+    """The rows grouped by the columns of UNSAID_DEFAULTS they do not say (None): a file's rows say a column or not
+    alike, so the usual batch is one group, found column by column; a batch mixing them is split row by row."""
+    keep, mixed = set(), False
+    for name, value in _UNSAID:
+        unsaid = list(map(value, rows)).count(None)
+        if unsaid == len(rows):
+            keep.add(name)
+        mixed = mixed or 0 < unsaid < len(rows)
+    if not mixed:
+        return [(frozenset(keep), rows)]
     groups: dict[frozenset[str], list[Sequence[Any]]] = {}
     for row in rows:
-        keep = frozenset(name for name, i, _ in _UNSAID if row[i] is None)
-        if keep:
-            filled = list(row)
-            for name, i, default in _UNSAID:
-                if name in keep:
-                    filled[i] = default
-            row = filled
-        groups.setdefault(keep, []).append(row)
-    return groups
+        groups.setdefault(frozenset(name for name, value in _UNSAID if value(row) is None), []).append(row)
+    return list(groups.items())
 
 
 _SQLITE_UPSERT: dict[frozenset[str], tuple[str, Any]] = {}  # compiled once per process and `keep`
@@ -362,9 +368,10 @@ _SQLITE_UPSERT: dict[frozenset[str], tuple[str, Any]] = {}  # compiled once per 
 
 def _sqlite_upsert(conn: Connection, keep: frozenset[str] = frozenset()) -> tuple[str, Any]:
     """The upsert's SQL for SQLite and the getter putting a row of _UPSERT_KEYS in its parameters' order (each
-    variant built and compiled on its first call only)."""
+    variant built and compiled on its first call only; the columns in `keep` are the statement's own)."""
     if keep not in _SQLITE_UPSERT:
-        compiled = _upsert_statement(conn, keep).compile(dialect=conn.dialect, column_keys=list(_UPSERT_KEYS))
+        keys = [name for name in _UPSERT_KEYS if name not in keep]
+        compiled = _upsert_statement(conn, keep).compile(dialect=conn.dialect, column_keys=keys)
         in_order = itemgetter(*(_UPSERT_KEYS.index(name) for name in compiled.positiontup or ()))
         _SQLITE_UPSERT[keep] = (str(compiled), in_order)
     return _SQLITE_UPSERT[keep]
