@@ -76,7 +76,9 @@ class ProposeSummary:
 
 
 def inputs_for(parcel: dict[str, Any], **extra: Any) -> ClaimInputs:
-    """Formula inputs from a parcel row (plus what a person adds: supplier value, loss value, ...)."""
+    """Formula inputs from a parcel row (plus what a person adds: a fixed amount, a loss value, a supplier value
+    for this claim only, over the parcel's)."""
+    extra = {"supplier_value": parcel.get("supplier_value"), **extra}
     return ClaimInputs(
         courier=parcel["courier"],
         goods_value=parcel["goods_value"],
@@ -890,10 +892,11 @@ def closing_soon(
 # extra formula inputs (docs/domain.md "Claims to the end").
 PARCEL_INPUTS = {
     "goods_value": "goods_value",
+    "supplier_value": "supplier_value",
     "forward_freight": "forward_freight",
     "reverse_freight": "return_freight",
 }
-EXTRA_INPUTS = ("fixed_amount", "supplier_value", "loss_value")
+EXTRA_INPUTS = ("fixed_amount", "loss_value")
 SET_INPUT = "claim.set_input"
 # an input a formula names as missing (claims/formula.py NAMES) -> the set_input name that gives it: a goods
 # payment and freight insurance's order amount fall back to the goods value (claims/engine.py)

@@ -261,6 +261,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "province": ("省份", "Province"),
     "city": ("城市", "City"),
     "goods_value": ("货值", "Goods value"),
+    "supplier_value": ("供货商货值", "Supplier value"),
+    "forward_freight": ("正向运费", "Forward freight"),
+    "return_freight": ("逆向运费", "Reverse freight"),
     "paid_at": ("付款时间", "Paid"),
     "shipped_at": ("发货时间", "Shipped"),
     "first_scan_at": ("揽收时间", "First scan"),
@@ -385,6 +388,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "ledger_search": ("运单号 / 订单号 / 理赔单号", "Waybill / order / reference no."),
     "closes_within": ("几天内截止(待提交, 0 = 不限)", "Closing within days (to file; 0 = any)"),
     "claimable_state": ("可索赔(草稿, 申报期未过)", "Claimable (drafts in their window)"),
+    "inputs_by_import": (
+        "也可以导入带有 {headers} 列的文件 (订单报表、ERP 成本导出或快递月结账单): 下次生成理赔时自动补全。",
+        "Or import a file with a {headers} column (an order export, an ERP cost export, a courier's monthly bill): "
+        "the next claims run completes the claim.",
+    ),
     "give_inputs": (
         "运单 {waybill} 的理赔缺少以下参数, 填写后按其理赔表重新计算:",
         "The claim on waybill {waybill} lacks these inputs; given, it is computed again with its claim table:",

@@ -839,3 +839,26 @@ def test_a_returns_row_without_a_waybill_gets_the_same_date_and_number_checks(se
     assert isinstance(mangled, list) and mangled[0].field == "order_id" and "scientific notation" in mangled[0].reason
     fine = parse_return_case(parser, 4, ["3800000000000000001", "", "2026-11-20 10:00:00", "2026-11-27 10:00:00"])
     assert not isinstance(fine, list) and fine is not None and fine.order_id == "3800000000000000001"
+
+
+def test_a_cost_export_brings_the_supplier_value_and_a_file_without_it_keeps_it(
+    tmp_path: Path, settings: Settings, engine: Engine
+) -> None:
+    """An ERP's cost export (物流单号, 物流公司, 供货商货值 or 成本金额) gives a parcel the supplier's value a damaged
+    accessory's claim is paid by; an order export without the column keeps it; merged orders on one waybill add
+    up; a value that is not an amount is named by row and field, and the other rows are stored."""
+    costs = _write_csv(tmp_path / "costs.csv", ["物流单号", "物流公司", "成本金额"],
+                       [["JT1234567890151", "极兔速递", "85.40"], ["JT1234567890152", "极兔速递", "八十"]])  # fmt: skip
+    report = _import(costs, settings, engine)
+    assert report.inserted == 1
+    assert [(e.row, e.field, e.value) for e in report.errors] == [(3, "supplier_value", "八十")]
+    plain = _write_csv(tmp_path / "orders.csv", ["订单编号", "物流单号", "物流公司", "买家应付货款"],
+                       [["3905", "JT1234567890151", "极兔速递", "120.00"]])  # fmt: skip
+    _import(plain, settings, engine)
+    parcel = _by_waybill(engine)["JT1234567890151"]
+    assert (parcel["supplier_value"], parcel["goods_value"]) == (Decimal("85.40"), Decimal("120.00"))
+    merged = _write_csv(tmp_path / "merged.csv", ["订单编号", "物流单号", "物流公司", "供货商货值"],
+                        [["3906", "JT1234567890153", "极兔速递", "30.00"],
+                         ["3907", "JT1234567890153", "极兔速递", "12.50"]])  # fmt: skip
+    _import(merged, settings, engine)
+    assert _by_waybill(engine)["JT1234567890153"]["supplier_value"] == Decimal("42.50")

@@ -29,6 +29,7 @@ class ParcelFacts(NamedTuple):
     address_detail: str | None = None  # the street, masked: 文三路****
     goods_title: str | None = None  # 宝贝标题
     goods_value: Decimal | None = None
+    supplier_value: Decimal | None = None  # 供货商货值: a damaged accessory's claim base (an ERP's cost export)
     currency: str = "CNY"
     category: str | None = None
     forward_freight: Decimal | None = None

@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,12 @@ log = logging.getLogger("tracker.importer")
 
 CANONICAL = (
     "waybill", "courier", "order_id", "shop", "buyer_id", "recipient", "address", "province", "city", "district",
-    "phone", "goods_title", "goods_value", "currency", "category", "forward_freight", "return_freight",
+    "phone", "goods_title", "goods_value", "supplier_value", "currency", "category", "forward_freight",
+    "return_freight",
     "order_created_at", "issued_at", "paid_at", "shipped_at", "promised_ship_by", "freight_insured",
     "refund_deadline", "return_agreed_at", "direction", "trade_succeeded_at", "order_status",
 )  # fmt: skip
-MONEY_FIELDS = ("goods_value", "forward_freight", "return_freight")
+MONEY_FIELDS = ("goods_value", "supplier_value", "forward_freight", "return_freight")
 TIME_FIELDS = (
     "order_created_at",
     "issued_at",
@@ -287,10 +289,10 @@ class RowParser:
         base = self._facts(cell, fields, slugs[0], waybills[0])
         if len(waybills) == 1:
             return [base], [], note
-        # One order shipped in several parcels: the goods value cannot be split honestly, so it is
-        # left unknown on each parcel (a claim will say the goods value is missing).
+        # One order shipped in several parcels: the goods value (nor the supplier's) cannot be split honestly, so
+        # it is left unknown on each parcel (a claim will say the value is missing).
         parcels = [
-            base._replace(courier=slug, waybill=number.upper(), goods_value=None)
+            base._replace(courier=slug, waybill=number.upper(), goods_value=None, supplier_value=None)
             for slug, number in zip(slugs, waybills, strict=True)
         ]
         return parcels, [], note
@@ -573,8 +575,8 @@ def parse_trade_succeeded(parser: RowParser, row_no: int, values: Sequence[Any])
 
 
 def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
-    """Two rows for one parcel: merged shipping of several orders (order ids listed, values add up), or a
-    repeated row (the later row's values; the orders merged so far stay)."""
+    """Two rows for one parcel: merged shipping of several orders (order ids listed, values add up: the goods'
+    and the supplier's), or a repeated row (the later row's values; the orders merged so far stay)."""
     if not (other.order_id and first.order_id):
         return other
     ids = first.order_id.split(",")
@@ -582,11 +584,19 @@ def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
     if not new:
         if len(ids) == 1:
             return other
-        return other._replace(order_id=first.order_id, goods_value=first.goods_value)
-    goods = None
-    if first.goods_value is not None and other.goods_value is not None:
-        goods = first.goods_value + other.goods_value
-    return other._replace(order_id=",".join(ids + new), goods_value=goods)
+        return other._replace(
+            order_id=first.order_id, goods_value=first.goods_value, supplier_value=first.supplier_value
+        )
+    return other._replace(
+        order_id=",".join(ids + new),
+        goods_value=_sum(first.goods_value, other.goods_value),
+        supplier_value=_sum(first.supplier_value, other.supplier_value),
+    )
+
+
+def _sum(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """Two orders' values of one parcel: unknown when either is."""
+    return None if a is None or b is None else a + b
 
 
 # --- the shell ------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import streamlit as st
 from claims.claimable import UNFILED_STATES, filing_days_left
 from claims.engine import FREIGHT_INSURANCE
 from claims.formula import input_label, loads, missing_words
-from claims.service import REFERENCE_CHARS, inputs_missing
+from claims.service import PARCEL_INPUTS, REFERENCE_CHARS, inputs_missing
 from claims.tables import tables_of
 from dashboard import actions
 from dashboard.components import (
@@ -234,6 +234,12 @@ def inputs_form(claim: dict, wanted: dict[str, str]) -> None:
             for i, name in enumerate(wanted)
         }
         go = st.form_submit_button(b.t("save_inputs"), disabled=not b.can("claim.set_input"), key=f"c_in_go_{cid}")
+    # a parcel column may come by import instead (config/import.toml names its headers), for every claim at once
+    headers = [
+        b.settings.headers[PARCEL_INPUTS[n]][0] for n in wanted if b.settings.headers.get(PARCEL_INPUTS.get(n, ""))
+    ]
+    if headers:
+        st.caption(b.t("inputs_by_import", headers=" / ".join(md(h) for h in headers)))
     if not go:
         return
     values, bad = {}, []

@@ -62,6 +62,9 @@ facts = [
     "province",
     "city",
     "goods_value",
+    "supplier_value",  # a damaged accessory's claim base, and the courier's charges the freight claims read
+    "forward_freight",
+    "return_freight",
     "paid_at",
     "shipped_at",
     "first_scan_at",

@@ -523,3 +523,27 @@ def test_a_claim_lacking_an_input_is_completed_by_a_later_import(engine: Engine,
     _parcel(engine, "YT7500000000042", status="returned", return_freight=D("15.00"))
     assert service.propose(engine, tables=tables, now=NOW).inputs_filled == 1
     assert service.get_claim(engine, freight)["amount"] == D("27.00")
+
+
+def test_a_damaged_parcels_claim_takes_the_supplier_value_an_import_brings(engine: Engine, tables: ClaimTables) -> None:
+    """A damaged parcel's claim asks for the supplier's value (配件类货品破损按照供货商货值); a cost export imported
+    later (供货商货值 on the parcel) completes it at the next propose. A value a person gives one claim overrides
+    the parcel's for that claim only."""
+    pid = _parcel(engine, "YT7500000000051")
+    _flag(engine, pid, "damaged")
+    service.propose(engine, tables=tables, now=NOW)
+    (claim,) = service.list_claims(engine)
+    assert (claim["state"], service.inputs_missing(claim["formula"])) == (
+        "needs_config",
+        {"supplier_value": "supplier_value"},
+    )
+
+    _parcel(engine, "YT7500000000051", supplier_value=D("85.40"))
+    assert service.propose(engine, tables=tables, now=NOW).inputs_filled == 1
+    claim = service.get_claim(engine, claim["id"])
+    assert (claim["state"], claim["amount"], claim["missing"]) == ("draft", D("85.40"), None)
+
+    service.set_input(engine, claim_id=claim["id"], tables=tables, actor="lead.wang", now=NOW, supplier_value=D("90"))
+    assert service.get_claim(engine, claim["id"])["amount"] == D("90.00")
+    with engine.connect() as conn:  # the parcel's own value is the export's
+        assert conn.execute(select(ParcelRow.supplier_value).where(ParcelRow.id == pid)).scalar_one() == D("85.40")

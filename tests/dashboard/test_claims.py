@@ -274,6 +274,8 @@ def test_a_claim_missing_inputs_takes_them_on_the_ledger(board_db, now):
 
     at = ticked()
     assert [t.label for t in at.text_input if t.key.startswith(f"c_in_{cid}_")] == ["固定金额", "正向运费", "逆向运费"]
+    # the freights may come by import instead (a fixed amount is a contract's: no column for it)
+    assert any("也可以导入带有 运费 / 退货运费 列的文件" in c.value for c in at.caption), [c.value for c in at.caption]
     at.text_input(key=f"c_in_{cid}_forward_freight").input("12.345")
     at.button(key=f"c_in_go_{cid}").click().run()
     shown = " ".join(e.value for e in at.error).replace("\\", "")

@@ -178,6 +178,7 @@ class ParcelRow(Row):
     address_detail: str | None = Field(default=None, max_length=200)  # street part: 文三路****
     goods_title: str | None = Field(default=None, max_length=200)  # 宝贝标题
     goods_value: Decimal | None = _money()
+    supplier_value: Decimal | None = _money()  # 供货商货值: a damaged accessory's claim base (migration 0024)
     currency: str = Field(default="CNY", max_length=3)
     category: str | None = Field(default=None, max_length=64)
     forward_freight: Decimal | None = _money()
