@@ -862,3 +862,28 @@ def test_a_cost_export_brings_the_supplier_value_and_a_file_without_it_keeps_it(
                          ["3907", "JT1234567890153", "极兔速递", "12.50"]])  # fmt: skip
     _import(merged, settings, engine)
     assert _by_waybill(engine)["JT1234567890153"]["supplier_value"] == Decimal("42.50")
+
+
+def test_an_xlsx_formula_reads_as_the_value_excel_saved(tmp_path: Path, settings: Settings, engine: Engine) -> None:
+    """A formula Excel computed and saved (<f> with its <v>) reads as its value; a formula cell never computed is
+    refused (tests/hostile: formula_without_value.xlsx)."""
+    import zipfile
+
+    book = Workbook()
+    book.active.append(["物流单号", "物流公司", "买家应付货款"])
+    book.active.append(["SF1402000000411", "顺丰速运", "=12*3"])
+    written = tmp_path / "written.xlsx"
+    book.save(written)
+    saved = tmp_path / "saved.xlsx"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(saved, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert b"<f>12*3</f><v></v>" in data  # as openpyxl writes it: no value
+                data = data.replace(b"<f>12*3</f><v></v>", b"<f>12*3</f><v>36</v>")  # as Excel saves it
+            target.writestr(item, data)
+    report = _import(saved, settings, engine)
+    assert (report.inserted, report.errors) == (1, [])
+    assert _by_waybill(engine)["SF1402000000411"]["goods_value"] == Decimal("36.00")
+    report = _import(written, settings, engine)
+    assert [(e.row, e.field, e.value) for e in report.errors] == [(2, "goods_value", "=12*3")]

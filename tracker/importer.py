@@ -31,7 +31,7 @@ from tracker.exports import GUARD, kept_whole, safe_row, unguard
 from tracker.import_writer import BatchWriter, writer_for
 from tracker.masking import mask_address, mask_name, mask_phone
 from tracker.sheets import local_time
-from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, read_table
+from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, UnsavedFormula, read_table
 
 __all__ = ["ImportFileError", "ImportReport", "ReadLimits", "RowError", "import_parcels", "read_table"]
 from tracker.status import Direction
@@ -85,6 +85,10 @@ class RowError:
 
 
 EXACT_DIGITS_LIMIT = 10**15  # Excel keeps 15 significant digits of a number: a longer one has lost the rest
+UNSAVED_FORMULA = (
+    "a formula whose value was never saved (a workbook written by a program): open the file in Excel and save it, "
+    "or paste the values over the formulas"
+)
 LOST_DIGITS = "a number of more than 15 digits, whose last digits Excel does not keep: format the column as text"
 # a long number Excel saved in scientific notation (3.91235E+18): its digits are gone; a CSV opened and saved in
 # Excel (a rejects file fixed there) writes an order number so
@@ -272,6 +276,8 @@ class RowParser:
 
     def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
+        if type(values) is not list and (unsaved := self._unsaved(row_no, values)):  # XLSX: a value never saved
+            return [], unsaved, ""
         cell = self.texts(values)
         waybills, errors = self._waybills(row_no, cell["waybill"])
         if type(values) is not list:  # an XLSX row: a long number may have lost digits in Excel
@@ -312,6 +318,16 @@ class RowParser:
             return False
         status = self.raw(values, "order_status")
         return isinstance(status, str) and any(word in status for word in self.not_shipped)
+
+    def _unsaved(self, row_no: int, values: Sequence[Any]) -> list[RowError]:
+        """The cells of the columns read that hold a formula without its value (tablefile.UnsavedFormula: a
+        workbook written by a program): read blank, the value would be lost, so the row is refused until the
+        file is saved by Excel (which computes them) or the values pasted over the formulas."""
+        return [
+            RowError(row_no, name, str(values[index]), UNSAVED_FORMULA)
+            for name, index in self.columns.items()
+            if index < len(values) and type(values[index]) is UnsavedFormula
+        ]
 
     def _lost_digits(self, row_no: int, values: Sequence[Any]) -> list[RowError]:
         """An order, waybill or phone number an XLSX holds as a number of more than 15 digits: Excel keeps 15

@@ -25,6 +25,22 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CHUNK = 1 << 20
 
 
+# a cell formula in a worksheet's XML (<f>, or with a namespace prefix: <x:f>)
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+@dataclass(frozen=True, slots=True)
+class UnsavedFormula:
+    """An XLSX cell holding a formula without the value it computes (a workbook written by a program, not saved
+    by Excel since): read blank, its value would be lost without a word. The importer refuses a row with one in
+    a column it reads. Its text is the formula (what the rejects file writes)."""
+
+    formula: str
+
+    def __str__(self) -> str:
+        return self.formula
+
+
 class ImportFileError(TrackerError):
     """The file as a whole cannot be imported (unreadable, no header, no waybill column, a zip bomb)."""
 
@@ -310,25 +326,72 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
             )
 
 
+def has_formulas(path: Path) -> bool:
+    """Whether a worksheet of the workbook holds a cell formula: its XML read in chunks (sizes checked before,
+    check_zip), stopping at the first. An export written by a shop's back office holds none."""
+    overlap = 64
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            if not member.filename.startswith("xl/worksheets/"):
+                continue
+            tail = b""
+            with archive.open(member) as data:
+                while chunk := data.read(_CHUNK):
+                    if _FORMULA_TAG.search(tail + chunk):
+                        return True
+                    tail = chunk[-overlap:]
+    return False
+
+
+def _sheet_rows(book: Any) -> Iterator[tuple[Any, ...]]:
+    sheet = book.worksheets[0]
+    sheet.reset_dimensions()  # a forged dimension must not pad every row to 16,384 columns
+    rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
+    return rows
+
+
+def _with_unsaved(values: Iterator[tuple[Any, ...]], texts: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The rows' values, a formula cell without a saved value as UnsavedFormula: `texts` are the same rows read
+    with their formulas (a formula cell's text starts with '=')."""
+    for row, written in zip(values, texts, strict=False):
+        if None in row:
+            row = tuple(
+                UnsavedFormula(said) if value is None and isinstance(said, str) and said[:1] == "=" else value
+                for value, said in zip(row, written, strict=False)
+            )
+        yield row
+
+
 def read_xlsx(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, Sequence[Any] | BadRow]]]:
     check_zip(path, limits)
     from openpyxl import load_workbook
 
+    books = []
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # a forged dimension must not pad every row to 16,384 columns
-        rows = sheet.iter_rows(values_only=True)
+        books.append(book)
+        rows = _sheet_rows(book)
+        if has_formulas(path):  # read a second time beside it, with the formulas: which blank cells are not
+            formulas = load_workbook(path, read_only=True, data_only=False)
+            books.append(formulas)
+            rows = _with_unsaved(rows, _sheet_rows(formulas))
         first = next(rows, None)
     except Exception as exc:  # openpyxl raises several unrelated types for a bad file
+        for opened in books:
+            opened.close()
         raise ImportFileError(f"not a readable XLSX workbook ({type(exc).__name__}: {excerpt(str(exc))})") from None
+
+    def close() -> None:
+        for opened in books:
+            opened.close()
+
     if first is None:
-        book.close()
+        close()
         raise ImportFileError("the first sheet is empty")
     header = [h.strip() if isinstance(h, str) else "" if h is None else str(h) for h in _trim(first)]
     problem = check_row(header, header, limits)
     if problem:
-        book.close()
+        close()
         raise ImportFileError(f"row 1 (the header){', ' + problem.field if problem.field else ''}: {problem.reason}")
 
     def numbered() -> Iterator[tuple[int, Sequence[Any] | BadRow]]:
@@ -337,7 +400,7 @@ def read_xlsx(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple
                 values = _trim(row)
                 yield row_no, check_row(values, header, limits) or values
         finally:
-            book.close()
+            close()
 
     return header, numbered()
 
