@@ -42,7 +42,8 @@ COLUMNS = [
     ("claim_id", "索赔编号"), ("courier", "快递公司"), ("account", "月结账号"), ("waybill", "运单号"),
     ("order_id", "订单编号"), ("shop", "店铺"), ("merchant", "寄件人(商家)"), ("sender_address", "寄件地址"),
     ("contact", "联系人"), ("phone", "联系电话"), ("recipient", "收件人"), ("recipient_phone", "收件人电话"),
-    ("address", "收件地址"), ("goods_title", "托寄物(商品)"), ("goods_value", "货值"), ("declared_value", "保价金额"),
+    ("address", "收件地址"), ("goods_title", "托寄物(商品)"), ("goods_value", "货值"),
+    ("supplier_value", "供货商货值"), ("declared_value", "保价金额"),
     ("ordered_at", "下单时间"), ("paid_at_order", "付款时间"), ("forward_freight", "正向运费"),
     ("reverse_freight", "逆向运费"), ("shipped_at", "发货时间"), ("parcel_status", "物流状态"),
     ("claim_type", "理赔类型"), ("scenario", "情形"), ("reason", "索赔原因"), ("amount", "索赔金额"),
@@ -51,7 +52,15 @@ COLUMNS = [
     ("paid_at", "赔付日期"), ("reject_reason", "驳回原因"), ("table_version", "赔付标准版本"),
     ("attachments", "附件清单"), ("evidence", "证据"),
 ]  # fmt: skip
-MONEY = ("goods_value", "declared_value", "forward_freight", "reverse_freight", "amount", "paid_amount")
+MONEY = (
+    "goods_value",
+    "supplier_value",
+    "declared_value",
+    "forward_freight",
+    "reverse_freight",
+    "amount",
+    "paid_amount",
+)
 TIMELINE_HEADER = ["时间", "物流状态", "快递描述", "地点", "来源"]
 FACTS_HEADER = ["记录时间", "事项", "记录人", "内容"]
 
@@ -211,6 +220,8 @@ def packet_rows(
                 "address": _address(parcel),
                 "goods_title": parcel.get("goods_title") or "",
                 "goods_value": c.get("goods_value", parcel.get("goods_value")),
+                # the base of a damaged accessory's claim (配件类货品破损按照供货商货值)
+                "supplier_value": c.get("supplier_value", parcel.get("supplier_value")),
                 # 保价 (declared value) is not in the order export: the form's slot is left for the lead
                 "declared_value": None,
                 "ordered_at": _local(parcel.get("order_created_at"), tz),

@@ -855,6 +855,7 @@ def list_claims(
         PARCEL.c.waybill,
         PARCEL.c.order_id,
         PARCEL.c.goods_value,
+        PARCEL.c.supplier_value,
         PARCEL.c.forward_freight,
         PARCEL.c.return_freight,
         read_state.label("read_state"),

@@ -389,9 +389,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "closes_within": ("几天内截止(待提交, 0 = 不限)", "Closing within days (to file; 0 = any)"),
     "claimable_state": ("可索赔(草稿, 申报期未过)", "Claimable (drafts in their window)"),
     "inputs_by_import": (
-        "也可以导入带有 {headers} 列的文件 (订单报表、ERP 成本导出或快递月结账单): 下次生成理赔时自动补全。",
+        "也可以导入带有 {headers} 列的文件 (订单报表、ERP 成本导出或快递月结账单): "
+        "下次生成理赔时, 仍缺参数的理赔按导入的数值重新计算。",
         "Or import a file with a {headers} column (an order export, an ERP cost export, a courier's monthly bill): "
-        "the next claims run completes the claim.",
+        "the next claims run computes the claims still lacking it again with the imported values.",
     ),
     "give_inputs": (
         "运单 {waybill} 的理赔缺少以下参数, 填写后按其理赔表重新计算:",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -862,28 +863,59 @@ def test_a_cost_export_brings_the_supplier_value_and_a_file_without_it_keeps_it(
                          ["3907", "JT1234567890153", "极兔速递", "12.50"]])  # fmt: skip
     _import(merged, settings, engine)
     assert _by_waybill(engine)["JT1234567890153"]["supplier_value"] == Decimal("42.50")
+    # the orders of one waybill in two batches of the file: the second merges with what the first stored
+    apart = _write_csv(tmp_path / "apart.csv", ["订单编号", "物流单号", "物流公司", "供货商货值"],
+                       [["3916", "JT1234567890154", "极兔速递", "30.00"], ["3917", "JT1234567890154", "极兔速递", "12.50"],
+                        ["3916", "JT1234567890154", "极兔速递", "30.00"]])  # fmt: skip
+    _import(apart, settings, engine, batch_size=1)
+    assert _by_waybill(engine)["JT1234567890154"]["supplier_value"] == Decimal("42.50")
 
 
 def test_an_xlsx_formula_reads_as_the_value_excel_saved(tmp_path: Path, settings: Settings, engine: Engine) -> None:
-    """A formula Excel computed and saved (<f> with its <v>) reads as its value; a formula cell never computed is
-    refused (tests/hostile: formula_without_value.xlsx)."""
+    """A formula Excel computed and saved (<f> with its <v>; an empty text result as t="str" with an empty <v>)
+    reads as its value; a formula never computed (as a program writes it: no value), an array formula too, is
+    refused with what to do (tests/hostile: formula_without_value.xlsx); rows holding only a formula filled down
+    past the data are blank rows."""
     import zipfile
 
+    from openpyxl.worksheet.formula import ArrayFormula
+
     book = Workbook()
-    book.active.append(["物流单号", "物流公司", "买家应付货款"])
-    book.active.append(["SF1402000000411", "顺丰速运", "=12*3"])
+    sheet = book.active
+    sheet.append(["物流单号", "物流公司", "买家应付货款", "退货运费"])
+    sheet.append(["SF1402000000411", "顺丰速运", "=12*3", '=IFERROR(1/0,"")'])
+    sheet.append(["SF1402000000412", "顺丰速运", 20, None])
+    sheet["D3"] = ArrayFormula("D3", "=SUM(C2:C3*1)")
+    sheet.append([None, None, '=IF(A4="","",1)', None])  # filled down past the data
     written = tmp_path / "written.xlsx"
     book.save(written)
     saved = tmp_path / "saved.xlsx"
     with zipfile.ZipFile(written) as source, zipfile.ZipFile(saved, "w") as target:
         for item in source.infolist():
             data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                assert b"<f>12*3</f><v></v>" in data  # as openpyxl writes it: no value
-                data = data.replace(b"<f>12*3</f><v></v>", b"<f>12*3</f><v>36</v>")  # as Excel saves it
+            if item.filename == "xl/worksheets/sheet1.xml":  # as Excel saves them: each with its value
+                for cell, value in ((b"C2", b"36"), (b"D3", b"56"), (b"C4", b"")):
+                    data, done = re.subn(
+                        rb'(<c r="' + cell + rb'"[^>]*>)(<f[^<]*</f>|<f[^>]*/>)<v></v>',
+                        rb"\1\2<v>" + value + rb"</v>",
+                        data,
+                    )
+                    assert done == 1, cell
+                data, done = re.subn(rb'<c r="D2"([^>]*)>', rb'<c r="D2"\1 t="str">', data)
+                assert done == 1
+                data, done = re.subn(rb'<c r="C4"([^>]*)>', rb'<c r="C4"\1 t="str">', data)
+                assert done == 1
             target.writestr(item, data)
     report = _import(saved, settings, engine)
-    assert (report.inserted, report.errors) == (1, [])
-    assert _by_waybill(engine)["SF1402000000411"]["goods_value"] == Decimal("36.00")
-    report = _import(written, settings, engine)
-    assert [(e.row, e.field, e.value) for e in report.errors] == [(2, "goods_value", "=12*3")]
+    assert (report.inserted, report.errors) == (2, [])
+    parcels = _by_waybill(engine)
+    assert (parcels["SF1402000000411"]["goods_value"], parcels["SF1402000000411"]["return_freight"]) == (36, None)
+    assert parcels["SF1402000000412"]["return_freight"] == Decimal("56.00")
+
+    report = _import(written, settings, engine)  # as the program wrote it: no value saved
+    assert [(e.row, e.field, e.value) for e in report.errors] == [
+        (2, "goods_value", "=12*3"),
+        (2, "return_freight", '=IFERROR(1/0,"")'),
+        (3, "return_freight", "=SUM(C2:C3*1)"),
+    ]
+    assert report.rows == 2  # row 4 holds only the formula filled down: a blank row

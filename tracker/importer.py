@@ -276,8 +276,6 @@ class RowParser:
 
     def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
-        if type(values) is not list and (unsaved := self._unsaved(row_no, values)):  # XLSX: a value never saved
-            return [], unsaved, ""
         cell = self.texts(values)
         waybills, errors = self._waybills(row_no, cell["waybill"])
         if type(values) is not list:  # an XLSX row: a long number may have lost digits in Excel
@@ -319,7 +317,7 @@ class RowParser:
         status = self.raw(values, "order_status")
         return isinstance(status, str) and any(word in status for word in self.not_shipped)
 
-    def _unsaved(self, row_no: int, values: Sequence[Any]) -> list[RowError]:
+    def unsaved(self, row_no: int, values: Sequence[Any]) -> list[RowError]:
         """The cells of the columns read that hold a formula without its value (tablefile.UnsavedFormula: a
         workbook written by a program): read blank, the value would be lost, so the row is refused until the
         file is saved by Excel (which computes them) or the values pasted over the formulas."""
@@ -734,9 +732,15 @@ class _FileImport:
             report.rows += 1
             self.reject([RowError(row_no, values.field, values.value, values.reason)], values.values)
             return
-        if not (any(values) if type(values) is list else any(v not in (None, "") for v in values)):
-            return  # blank line (a CSV row is a list of str; an XLSX row may hold a 0)
+        if type(values) is list:
+            if not any(values):
+                return  # blank line (a CSV row is a list of str)
+        elif not any(v not in (None, "") and type(v) is not UnsavedFormula for v in values):
+            return  # blank row (an XLSX row may hold a 0; a formula filled down past the data, never computed)
         report.rows += 1
+        if type(values) is not list and (unsaved := parser.unsaved(row_no, values)):  # XLSX: a value never saved
+            self.reject(unsaved, values)
+            return
         case = parse_return_case(parser, row_no, values)
         if isinstance(case, list):
             self.reject(case, values)
@@ -783,8 +787,7 @@ class _FileImport:
         if key in self.flushed:
             # the same parcel in an earlier batch of this file: merged with what that batch stored
             self.settle()
-            order_id, goods_value, buyer_id = repo.parcel_order(self.engine, *key)
-            before = parcel._replace(order_id=order_id, goods_value=goods_value, buyer_id=buyer_id)
+            before = parcel._replace(**repo.parcel_order(self.engine, *key))
             self.two_buyers(before, parcel)
             parcel = merge_same_parcel(before, parcel)
             self.report.merged += 1

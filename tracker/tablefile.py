@@ -326,13 +326,14 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
             )
 
 
-def has_formulas(path: Path) -> bool:
-    """Whether a worksheet of the workbook holds a cell formula: its XML read in chunks (sizes checked before,
-    check_zip), stopping at the first. An export written by a shop's back office holds none."""
+def has_formulas(path: Path, part: str | None) -> bool:
+    """Whether the worksheet `part` of the workbook (the zip member; None: every worksheet) holds a cell formula:
+    its XML read in chunks (sizes checked before, check_zip), stopping at the first. An export written by a
+    shop's back office holds none."""
     overlap = 64
     with zipfile.ZipFile(path) as archive:
         for member in archive.infolist():
-            if not member.filename.startswith("xl/worksheets/"):
+            if member.filename != part and (part is not None or not member.filename.startswith("xl/worksheets/")):
                 continue
             tail = b""
             with archive.open(member) as data:
@@ -343,23 +344,45 @@ def has_formulas(path: Path) -> bool:
     return False
 
 
-def _sheet_rows(book: Any) -> Iterator[tuple[Any, ...]]:
+def _first_sheet(book: Any) -> Any:
     sheet = book.worksheets[0]
     sheet.reset_dimensions()  # a forged dimension must not pad every row to 16,384 columns
-    rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
-    return rows
+    return sheet
 
 
-def _with_unsaved(values: Iterator[tuple[Any, ...]], texts: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """The rows' values, a formula cell without a saved value as UnsavedFormula: `texts` are the same rows read
-    with their formulas (a formula cell's text starts with '=')."""
-    for row, written in zip(values, texts, strict=False):
-        if None in row:
-            row = tuple(
-                UnsavedFormula(said) if value is None and isinstance(said, str) and said[:1] == "=" else value
-                for value, said in zip(row, written, strict=False)
-            )
-        yield row
+def _formula_text(said: Any) -> str | None:
+    """The formula a cell read with its formulas holds ('=...'), or None when it holds none."""
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+    if isinstance(said, str):
+        return said if said[:1] == "=" else None
+    if isinstance(said, ArrayFormula):
+        return said.text or "="
+    if isinstance(said, DataTableFormula):
+        return "=TABLE()"
+    return None
+
+
+def _with_unsaved(cells: Iterator[tuple[Any, ...]], texts: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The rows' values from their cells, a formula cell without a saved value as UnsavedFormula: `texts` are the
+    same rows read with their formulas. A formula whose saved result is empty text (Excel and LibreOffice write
+    t="str" and an empty value: IFERROR(...,"")) reads as ''; a program writing a formula writes no type."""
+    for row, written in zip(cells, texts, strict=False):
+        values = tuple(cell.value for cell in row)
+        if None not in values:
+            yield values
+            continue
+        said = tuple(written) + (None,) * (len(values) - len(written))
+        yield tuple(
+            value
+            if value is not None
+            else ""
+            if getattr(cell, "data_type", None) == "str"
+            else UnsavedFormula(formula)
+            if (formula := _formula_text(said[i])) is not None
+            else None
+            for i, (cell, value) in enumerate(zip(row, values, strict=True))
+        )
 
 
 def read_xlsx(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, Sequence[Any] | BadRow]]]:
@@ -370,11 +393,15 @@ def read_xlsx(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         books.append(book)
-        rows = _sheet_rows(book)
-        if has_formulas(path):  # read a second time beside it, with the formulas: which blank cells are not
+        sheet = _first_sheet(book)
+        rows: Iterator[tuple[Any, ...]]
+        if has_formulas(path, getattr(sheet, "_worksheet_path", None)):
+            # read a second time beside it, with the formulas: which blank cells are formulas never computed
             formulas = load_workbook(path, read_only=True, data_only=False)
             books.append(formulas)
-            rows = _with_unsaved(rows, _sheet_rows(formulas))
+            rows = _with_unsaved(sheet.iter_rows(), _first_sheet(formulas).iter_rows(values_only=True))
+        else:
+            rows = sheet.iter_rows(values_only=True)
         first = next(rows, None)
     except Exception as exc:  # openpyxl raises several unrelated types for a bad file
         for opened in books:

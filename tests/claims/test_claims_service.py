@@ -525,7 +525,9 @@ def test_a_claim_lacking_an_input_is_completed_by_a_later_import(engine: Engine,
     assert service.get_claim(engine, freight)["amount"] == D("27.00")
 
 
-def test_a_damaged_parcels_claim_takes_the_supplier_value_an_import_brings(engine: Engine, tables: ClaimTables) -> None:
+def test_a_damaged_parcels_claim_takes_the_supplier_value_an_import_brings(
+    engine: Engine, tables: ClaimTables, tmp_path: Path
+) -> None:
     """A damaged parcel's claim asks for the supplier's value (配件类货品破损按照供货商货值); a cost export imported
     later (供货商货值 on the parcel) completes it at the next propose. A value a person gives one claim overrides
     the parcel's for that claim only."""
@@ -547,3 +549,9 @@ def test_a_damaged_parcels_claim_takes_the_supplier_value_an_import_brings(engin
     assert service.get_claim(engine, claim["id"])["amount"] == D("90.00")
     with engine.connect() as conn:  # the parcel's own value is the export's
         assert conn.execute(select(ParcelRow.supplier_value).where(ParcelRow.id == pid)).scalar_one() == D("85.40")
+    # the claim packet names the base the courier pays by
+    book = load_workbook(export_claims(tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine,
+                                       tables=tables, tz=ZoneInfo("Asia/Shanghai")))  # fmt: skip
+    header, values = ([c.value for c in r] for r in list(book["索赔清单"].iter_rows(max_row=2)))
+    row = dict(zip(header, values, strict=True))
+    assert (row["供货商货值"], row["货值"], row["索赔金额"]) == (85.4, 268.5, 90)

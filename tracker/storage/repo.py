@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -448,15 +447,20 @@ def _sqlite_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any
     return rows
 
 
-def parcel_order(engine: Engine, courier: str, waybill: str) -> tuple[str | None, Decimal | None, str | None]:
-    """The order ids, goods value and buyer a parcel holds ((None, None, None) when it is not stored)."""
+# what a row of an import merges with when its parcel was stored by an earlier batch of the same file
+MERGED_FIELDS = ("order_id", "goods_value", "supplier_value", "buyer_id")
+
+
+def parcel_order(engine: Engine, courier: str, waybill: str) -> dict[str, Any]:
+    """What a parcel holds of MERGED_FIELDS (its order ids, goods and supplier values, buyer), each None when the
+    parcel is not stored."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(PARCEL.c.order_id, PARCEL.c.goods_value, PARCEL.c.buyer_id).where(
+            select(*(PARCEL.c[name] for name in MERGED_FIELDS)).where(
                 PARCEL.c.courier == courier, PARCEL.c.waybill == waybill
             )
         ).first()
-    return (row.order_id, row.goods_value, row.buyer_id) if row else (None, None, None)
+    return dict(row._mapping) if row else dict.fromkeys(MERGED_FIELDS)
 
 
 def _record_return_buyers(

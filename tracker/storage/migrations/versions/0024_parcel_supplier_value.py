@@ -1,6 +1,7 @@
 """parcel.supplier_value: the supplier's value of the goods (供货商货值), the base of a damaged accessory's claim
 (seed 002: 配件类货品破损按照供货商货值进行赔偿). An import brings it from a file that names it (an ERP's cost
-export); before, only a person could give it, claim by claim (claims set-input). Not a rule input: no mark.
+export); before, only a person could give it, claim by claim (claims set-input). Not a rule input: the mark
+triggers of PostgreSQL (0022) do not watch it.
 
 Revision ID: 0024_parcel_supplier_value
 Revises: 0023_stale_index_moved_parcels
