@@ -134,3 +134,18 @@ def test_a_claim_s_inputs_given_read_in_words() -> None:
         zh == "补充的参数: 正向运费 12, 固定金额 100; 原状态: 缺参数; 状态: 草稿; 金额: 127.00; 理赔表版本: 002-2026.1"
     )
     assert value_label("detail", detail, "en").startswith("inputs given: forward freight 12, fixed amount 100; from:")
+
+
+@pytest.mark.parametrize(
+    ("level", "zh", "en"),
+    [
+        ("warn", "提醒", "Warning"),
+        ("escalate/r2", "升级 (第 2 次催办)", "Escalated (reminder 2)"),
+        ("step2/r1", "第 2 步 (第 1 次催办)", "Step 2 (reminder 1)"),
+        # a ladder step's message to the buyer before its call (planning.MESSAGE): it showed as step1/message
+        ("step1/message", "第 1 步 (先发消息)", "Step 1 (message first)"),
+        ("digest", "每日汇总", "Daily digest"),
+    ],
+)
+def test_alert_levels_read_in_words(level: str, zh: str, en: str) -> None:
+    assert (labels.value_label("level", level, "zh"), labels.value_label("level", level, "en")) == (zh, en)

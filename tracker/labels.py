@@ -438,10 +438,14 @@ VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
 
 
 def _level(value: str, lang: str) -> str:
-    """An alert level: warn | escalate | digest | step<n>, with /r<n> for a reminder."""
+    """An alert level: warn | escalate | digest | step<n>, with /r<n> for a reminder, /message for a ladder step's
+    message to the buyer sent before its call (tracker.alerts.planning.MESSAGE)."""
     base, _, reminder = value.partition("/r")
+    base, message_first, _ = base.partition("/message")
     if base.startswith("step") and base[4:].isdigit():
         text = f"第 {base[4:]} 步" if lang == "zh" else f"Step {base[4:]}"
+        if message_first:
+            text += " (先发消息)" if lang == "zh" else " (message first)"
     elif base == "digest":
         text = "每日汇总" if lang == "zh" else "Daily digest"
     else:

@@ -117,12 +117,25 @@ def test_a_held_alert_cancelled_while_the_flag_was_acknowledged_does_not_silence
     set_flag(db, flag, state="open")  # the rules put it back to open: same episode, same level
     went = _hourly(db, settings, alert_env, local(20, 23), local(25, 12))
     db.dispose()
-    # the cancelled alert is not sent again (its key is stored); reminder 1 counts from when it was stored
-    # (due at 22:05 the next night, so held for 09:00), reminder 2 a day after reminder 1 went
+    # the cancelled alert is not sent again (its key is stored); the group never saw the level, so the next one is
+    # due as soon as the flag is open again (held for 09:00; it was a day later, at 09:00 on the 22nd: 35 hours
+    # of silence), worded as the group's first alert; then the two reminders, a day apart
     assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
-        local(22, 9): ["r1"],
-        local(23, 9): ["r2"],
+        local(21, 9): ["r1"],
+        local(22, 9): ["r2"],
+        local(23, 9): ["r3"],
     }
+    with db.connect() as conn:
+        levels = conn.execute(
+            select(ALERT.c.dedupe_key, ALERT.c.level, ALERT.c.body)
+            .where(ALERT.c.state == "sent", ALERT.c.flag_id == flag, ALERT.c.channel == "ding")
+            .order_by(ALERT.c.id)
+        ).all()
+    assert [(k.rsplit(":", 1)[-1], level, body.split("\n")[0]) for k, level, body in levels] == [
+        ("r1", "warn", "### 【提醒】物流不更新 YT200"),
+        ("r2", "warn/r1", "### 【提醒 · 第1次提醒】物流不更新 YT200"),
+        ("r3", "warn/r2", "### 【提醒 · 第2次提醒】物流不更新 YT200"),
+    ]
 
 
 def test_a_cancelled_reminder_does_not_stop_the_next_one(
@@ -141,8 +154,12 @@ def test_a_cancelled_reminder_does_not_stop_the_next_one(
     set_flag(db, flag, state="open")
     went = _hourly(db, settings, alert_env, local(22, 23), local(25, 12))
     db.dispose()
-    # reminder 2 counts from the alert that went (21st 20:00): due at once, held for the morning
-    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {local(23, 9): ["r2"]}
+    # reminder 2 counts from the alert that went (21st 20:00): due at once, held for the morning; the group counts
+    # it as its first reminder, and gets its second a day later
+    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+        local(23, 9): ["r2"],
+        local(24, 9): ["r3"],
+    }
 
 
 def test_an_alert_that_used_up_its_attempts_does_not_stop_the_reminders_once_the_robot_works(
@@ -173,10 +190,12 @@ def test_an_alert_that_used_up_its_attempts_does_not_stop_the_reminders_once_the
         ).all()
     db.dispose()
     assert [tuple(r) for r in first] == [("failed", settings.alerts.max_attempts)]  # gave up
-    # reminder 1 counts from when the alert that gave up was stored, reminder 2 from reminder 1
+    # the next alert counts from when the one that gave up was stored (a robot refusing every try is not asked
+    # again at once); it is the group's first, so two reminders follow, a day apart
     assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
         local(21, 10): ["r1"],
         local(22, 10): ["r2"],
+        local(23, 10): ["r3"],
     }
 
 
@@ -204,9 +223,71 @@ def test_alerts_left_on_a_removed_channel_do_not_stop_the_reminders(
     with db.connect() as conn:
         left = conn.execute(select(ALERT.c.channel, ALERT.c.state).where(ALERT.c.channel == "slack")).all()
     db.dispose()
-    assert [tuple(r) for r in left] == [("slack", "held")]  # never sent: the channel is gone
+    assert [tuple(r) for r in left] == [("slack", "cancelled")]  # never sent: the channel is gone (not counted held)
     assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
         local(21, 9): ["ding"],
         local(22, 9): ["r1"],
         local(23, 9): ["r2"],
     }
+
+
+def test_a_channel_that_keeps_failing_does_not_hold_back_the_reminders_on_the_others(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    smtp_sink: tuple[SmtpSink, int],
+    alert_env: dict[str, str],
+    receiver: Receiver,
+) -> None:
+    """The agents' alert went on the DingTalk robot at 10:00; their webhook fails every try, retried for days.
+    The reminder still goes on the robot a day after the alert it got (it waited until the webhook gave up)."""
+    toml = ALERTS_TOML.replace('[groups.agents]\nchannels = ["ding"]', '[groups.agents]\nchannels = ["ding", "hook"]')
+    settings = _settings(
+        tmp_path / "c", monkeypatch, sqlite_url, smtp_sink[1], toml.replace("max_attempts = 4", "max_attempts = 60")
+    )
+    db = make_engine(settings.database_url)
+    migrate(db)
+    receiver.script["/hook"] = [500] * 1000
+    add_flag(db, add_parcel(db, "YT310", now=local(15, 12)), "stale", opened_at=local(20, 10))
+    went = _hourly(db, settings, alert_env, local(20, 10), local(22, 12))
+    with db.connect() as conn:
+        hook = conn.execute(select(ALERT.c.state).where(ALERT.c.channel == "hook", ALERT.c.flag_id.is_not(None))).all()
+    db.dispose()
+    assert {state for (state,) in hook} == {"failed"}  # still being retried
+    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+        local(20, 10): ["ding"],
+        local(21, 10): ["r1"],
+        local(22, 10): ["r2"],
+    }
+
+
+def test_a_channel_taken_off_a_group_sends_none_of_its_waiting_alerts(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    smtp_sink: tuple[SmtpSink, int],
+    alert_env: dict[str, str],
+    receiver: Receiver,
+) -> None:
+    """The agents' webhook is taken off their group (it stays defined, for ops): the alert held for it overnight
+    is cancelled, not sent in the morning; the robot's goes."""
+    two = ALERTS_TOML.replace('[groups.agents]\nchannels = ["ding"]', '[groups.agents]\nchannels = ["ding", "hook"]')
+    before = _settings(tmp_path / "c1", monkeypatch, sqlite_url, smtp_sink[1], two)
+    after = _settings(tmp_path / "c2", monkeypatch, sqlite_url, smtp_sink[1])
+    assert "hook" in after.alerts.channels and after.alerts.groups["agents"].channels == ["ding"]
+    db = make_engine(before.database_url)
+    migrate(db)
+    add_flag(db, add_parcel(db, "YT320", now=local(15, 12)), "stale", opened_at=local(20, 22))
+    with httpx.Client() as client:
+        run_alerts(db, before, now=local(20, 22, 5), env=alert_env, client=client, sleep=lambda _: None)
+    went = _hourly(db, after, alert_env, local(20, 23), local(21, 12))
+    with db.connect() as conn:
+        rows = conn.execute(
+            select(ALERT.c.channel, ALERT.c.state, ALERT.c.error).where(ALERT.c.flag_id.is_not(None))
+        ).all()
+    db.dispose()
+    assert sorted(tuple(r) for r in rows) == [
+        ("ding", "sent", None),
+        ("hook", "cancelled", "channel or group removed from alerts.toml"),
+    ]
+    assert receiver.delivered("/hook") == [] and list(went) == [local(21, 9)]

@@ -71,10 +71,22 @@ class DeadlineFacts:
 class LastAlert:
     reminder: int  # 0 for the level's first alert, n for its n-th reminder (the highest stored)
     sent_at: datetime | None  # when that alert went (the latest of its channels); None while none went
-    waiting: bool  # an alert of the level to the group can still go: held, pending or failed (being retried)
+    # an alert of the level to the group can still go (held, pending, failed and retried) and none of that
+    # latest alert's channels has delivered it
+    waiting: bool
     # what the next reminder counts from when that alert did not go and none waits (cancelled, gave up, its
     # channel removed): the latest time an alert of the level went to the group, else when that alert was stored
     counted_from: datetime | None = None
+    # how many alerts of the level went to the group (its first, then reminders, as the group counts them: one
+    # cancelled or given up before it went is not among them); None: every one stored went
+    told: int | None = None
+    # that latest alert was cancelled on every channel (its flag no longer open, a channel removed)
+    cancelled: bool = False
+
+    @property
+    def seen(self) -> bool:
+        """Whether an alert of the level went to the group."""
+        return self.told is None or self.told > 0
 
 
 # What the alert log already holds, as far as planning needs it.

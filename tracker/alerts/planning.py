@@ -171,10 +171,19 @@ def _reminder_due(last: LastAlert | None, config: AlertsConfig, now: datetime) -
     failed and retried): a reminder counts from when the group saw the previous one, so a flag raised on a
     Friday night is one alert in Monday's digest, not the alert and its reminders. An alert that will never go
     (cancelled while the flag was not open, out of attempts, its channel removed) does not stop the reminders:
-    the next one counts from `last.counted_from` (the level's latest sent alert, else when that one was stored)."""
+    the next one counts from `last.counted_from` (the level's latest sent alert, else when that one was stored).
+    A level that never reached the group and whose latest alert was cancelled (the flag acknowledged before the
+    morning, then opened again; its channel removed) is due at once: the group would otherwise hear of it a day
+    after it was stored (as its first alert: `told` in _group_alerts). `max_reminders` counts the reminders
+    that went to the group; alerts that do not go (a robot that refuses every try) stop at twice as many."""
     if last is None:
         return 0
-    if last.waiting or last.reminder >= config.max_reminders:
+    if last.waiting:
+        return None
+    if not last.seen and last.cancelled:
+        return last.reminder + 1  # a new key (the cancelled one is taken), worded as the group's first alert
+    reminders_seen = last.reminder if last.told is None else last.told - 1
+    if reminders_seen >= config.max_reminders or last.reminder >= 2 * config.max_reminders + 1:
         return None
     since = last.sent_at or last.counted_from
     if since is None or now - since < timedelta(hours=config.reminder_after_hours):
@@ -207,12 +216,15 @@ def _group_alerts(
     keys = {c: alert_key(episode(flag), stage.level, group_name, c, reminder) for c in group.channels}
     if all(k in history.keys for k in keys.values()):
         return planned
-    state, due, call = _timing(flag, stage, reminder, group.follows_schedule, book, config, contact, tz, now)
+    # the reminder as the group counts it: an alert cancelled or given up before it went is not one (the first
+    # the group sees of a level is its first alert, whatever its key's number)
+    told = reminder if last is None or last.told is None else last.told
+    state, due, call = _timing(flag, stage, told, group.follows_schedule, book, config, contact, tz, now)
     message = flag_message(
         flag,
         language=group.language or config.language,
         level=stage.level,
-        reminder=reminder,
+        reminder=told,
         to_lead=stage.to_lead,
         now=now,
         tz=tz,
@@ -231,7 +243,7 @@ def _group_alerts(
                 parcel_id=flag.parcel_id,
                 channel=channel_name,
                 recipient=group_name,
-                level=stage.level if not reminder else f"{stage.level}/r{reminder}",
+                level=stage.level if not told else f"{stage.level}/r{told}",
                 subject=message.subject,
                 body=render(message, fmt),
                 state=state,

@@ -4,7 +4,7 @@ run_alerts
   ├─ store.load_flags / load_claims / load_history
   ├─ planning.plan_alerts + digest.plan_daily_digests      (pure, `now` passed in)
   ├─ store.insert_planned                                   (ON CONFLICT DO NOTHING on dedupe_key)
-  ├─ store.cancel_for_resolved_flags
+  ├─ store.cancel_for_resolved_flags, cancel_for_removed_routes (a channel or group taken out of alerts.toml)
   └─ deliver: due rows per (recipient, channel); held rows go as one digest, and more than a
      channel's `max_per_run` as one bundle, at most `max_per_run` messages per channel (the rest wait
      for the next run; the board's own log has no cap); channels.send with retries; a failure is stored
@@ -157,6 +157,8 @@ def run_alerts(
         return report
     store.insert_planned(engine, report.planned, now=now)
     report.cancelled = store.cancel_for_resolved_flags(engine, now=now)
+    routes = {name: [c for c in group.channels if c in config.channels] for name, group in config.groups.items()}
+    report.cancelled += store.cancel_for_removed_routes(engine, routes=routes)
     due = store.due_alerts(engine, now=now, max_attempts=config.max_attempts)
     moves = outside_hours(due, settings, now=now)
     store.move_due(engine, moves, now=now)

@@ -4,7 +4,7 @@ into the planner's plain values."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,6 +106,7 @@ def load_history(
     stored: dict[tuple[str, str, str, int], datetime] = {}
     went: dict[tuple[str, str, str], datetime] = {}  # the latest alert of the level sent to the group
     waiting: set[tuple[str, str, str]] = set()
+    states: dict[tuple[str, str, str, int], set[str]] = {}  # the states of each alert's rows (one per channel)
     with engine.connect() as conn:
         about_flags = (
             select(ALERT.c.dedupe_key, ALERT.c.state, ALERT.c.sent_at, ALERT.c.attempts, ALERT.c.created_at)
@@ -128,9 +129,18 @@ def load_history(
                 sent[at] = max(sent_at, sent.get(at, sent_at))
                 went[slot] = max(sent_at, went.get(slot, sent_at))
             stored[at] = max(created_at, stored.get(at, created_at))
+            states.setdefault(at, set()).add(state)
+        told = Counter(at[:3] for at in sent)  # the alerts of each level that went to the group
         last = {
             slot: LastAlert(
-                reminder, sent.get((*slot, reminder)), slot in waiting, went.get(slot, stored[(*slot, reminder)])
+                reminder,
+                sent.get((*slot, reminder)),
+                # a channel that delivered the latest alert ends the wait: one failing channel (a mail server
+                # down, retried for a day) does not hold back the reminders of the others
+                slot in waiting and (*slot, reminder) not in sent,
+                went.get(slot, stored[(*slot, reminder)]),
+                told=told[slot],
+                cancelled=states[(*slot, reminder)] == {"cancelled"},
             )
             for slot, reminder in latest.items()
         }
@@ -186,6 +196,23 @@ def cancel_for_resolved_flags(engine: Engine, *, now: datetime) -> int:
     )
     with engine.begin() as conn:
         return conn.execute(stmt).rowcount or 0
+
+
+def cancel_for_removed_routes(engine: Engine, *, routes: Mapping[str, Collection[str]]) -> int:
+    """Alerts not yet delivered to a group, or on a channel, that the configuration no longer holds (`routes`:
+    each group's channels) will not be sent: cancelled, so that they are neither counted as held nor sent on a
+    channel taken off the group, and the next alert of their level goes to the group's channels now
+    (planning._reminder_due) rather than a day after they were stored."""
+    outstanding = select(ALERT.c.id, ALERT.c.recipient, ALERT.c.channel).where(ALERT.c.state.in_(OUTSTANDING))
+    with engine.begin() as conn:
+        gone = [i for i, group, channel in conn.execute(outstanding) if channel not in routes.get(group, ())]
+        for start in range(0, len(gone), 500):
+            conn.execute(
+                update(ALERT)
+                .where(ALERT.c.id.in_(gone[start : start + 500]), ALERT.c.state.in_(OUTSTANDING))
+                .values(state="cancelled", error="channel or group removed from alerts.toml")
+            )
+    return len(gone)
 
 
 def due_alerts(engine: Engine, *, now: datetime, max_attempts: int) -> list[dict[str, Any]]:
