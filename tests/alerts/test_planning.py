@@ -216,6 +216,18 @@ def test_outside_working_hours_agent_alerts_are_held_until_the_next_window(plain
     assert {(p.state, p.due_at) for p in leads} == {("pending", late)}  # leads ignore the schedule
 
 
+def test_an_alert_that_goes_later_is_worded_as_of_when_it_goes(plain_settings: Settings) -> None:
+    """A phone task planned at 21:30 goes at 10:00 the next day, a held alert at 09:00: their days left and
+    durations are those of that moment (a phone task said 退款截止还剩 2 天 when one whole day was left)."""
+    deadline = local(8, 0, day=26)  # Thursday 08:00; planned Monday 21:30: 58.5 hours, read Tuesday 10:00: 46
+    where = LadderPosition(Ladder.express, 1, plain_settings.rules.refund_ladder.express[0].action, deadline, 2)
+    ladder = flag(kind="refund_deadline", refund_deadline=deadline, level=where.level, details=where.to_details())
+    [call] = [p for p in plan(plain_settings, [ladder], now=local(21, 30)) if p.call_key]
+    assert call.due_at == local(10, 0, day=24) and "退款截止还剩 1 天" in call.body, call.body
+    [held] = plan(plain_settings, [flag(last_event_at=local(21, 0))], now=local(22, 0))
+    assert held.due_at == local(9, 0, day=24) and "持续: 12小时 (距最后一条物流)" in held.body, held.body
+
+
 @pytest.mark.parametrize(
     ("now", "due"),
     [

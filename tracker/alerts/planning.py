@@ -226,7 +226,7 @@ def _group_alerts(
         level=stage.level,
         reminder=told,
         to_lead=stage.to_lead,
-        now=now,
+        now=max(due, now),  # worded as of when it goes: a held alert or a phone task is read later
         tz=tz,
         board_url=config.board_url,
         call=call,
@@ -289,7 +289,7 @@ def _message_alerts(
         level=level,
         reminder=0,
         to_lead=False,
-        now=now,
+        now=max(due, now),
         tz=tz,
         board_url=config.board_url,
         message_first=True,
