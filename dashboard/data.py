@@ -285,9 +285,13 @@ def deadlines(
 
 
 def alerts_of_day(day_start: datetime) -> ColumnElement[bool]:
-    """The alerts of the day that starts at `day_start`: sent since then, or not sent and stored since then
-    (the overview's figures and the alert log's list they open)."""
-    return or_(ALERT.c.sent_at >= day_start, and_(ALERT.c.sent_at.is_(None), ALERT.c.created_at >= day_start))
+    """The alerts of the day that starts at `day_start`: sent since then, or not sent and failed since then (the
+    morning's digest of alerts held overnight, stored the evening before), or stored since then (the overview's
+    figures and the alert log's list they open)."""
+    return or_(
+        ALERT.c.sent_at >= day_start,
+        and_(ALERT.c.sent_at.is_(None), or_(ALERT.c.failed_at >= day_start, ALERT.c.created_at >= day_start)),
+    )
 
 
 def alerts_today(engine: Engine, *, day_start: datetime) -> dict[str, int]:
@@ -1039,6 +1043,8 @@ def alerts_page(
         ALERT.c.state,
         ALERT.c.attempts,
         ALERT.c.error,
+        ALERT.c.due_at,  # when a waiting one goes next
+        ALERT.c.held,
         ALERT.c.parcel_id,  # the waybill cell opens it (a digest names no parcel)
         PARCEL.c.waybill,
     ).outerjoin(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)

@@ -250,6 +250,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "recipient": ("接收人", "Recipient"),
     "subject": ("标题", "Subject"),
     "sent_at": ("发送时间", "Sent at"),
+    "next_due_at": ("计划发送", "Goes at"),
     "error": ("错误", "Error"),
     "created_at": ("创建时间", "Created"),
     # column headers

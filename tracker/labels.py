@@ -90,6 +90,9 @@ STATES: dict[str, tuple[str, str]] = {
     "sent": ("已发送", "Sent"),
     "failed": ("失败", "Failed"),
     "cancelled": ("已取消", "Cancelled"),
+    # not stored: an alert failed as the alert log tells them apart (dashboard/views/alerts.py)
+    "failed_held": ("失败, 将随下一次暂缓汇总重发", "Failed, retried with the next held digest"),
+    "gave_up": ("已放弃 (重试次数用完)", "Gave up (out of attempts)"),
     # not stored: the ledger's filter and the totals' first line (claims/claimable.py says what it is)
     "claimable": ("可索赔(草稿, 申报期未过)", "Claimable (drafts still in their filing window)"),
 }

@@ -53,9 +53,18 @@ rows = b.read(
 )
 if rows:
     st.caption(b.t("click_waybill"))
+WAITING = {str(AlertState.pending), str(AlertState.held), str(AlertState.failed)}
+for r in rows:  # when a waiting alert goes next, and a failed one told apart: retried in a digest, or given up
+    gave_up = r["state"] == AlertState.failed and r["attempts"] >= attempts
+    r["next_due_at"] = r["due_at"] if r["state"] in WAITING and not gave_up else None
+    if gave_up:
+        r["state"] = "gave_up"
+    elif r["state"] == AlertState.failed and r["held"]:
+        r["state"] = "failed_held"
 parcel_table(  # a waybill clicked opens its parcel; first, as in the queue (a phone shows it without scrolling)
     b,
     rows,
-    ["waybill", "created_at", "sent_at", "channel", "recipient", "level", "subject", "state", "attempts", "error"],
+    ["waybill", "created_at", "sent_at", "next_due_at", "channel", "recipient", "level", "subject", "state",
+     "attempts", "error"],
     key="alerts_table",
-)
+)  # fmt: skip

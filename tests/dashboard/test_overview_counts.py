@@ -9,7 +9,9 @@ from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
+from dashboard.data import alerts_page, alerts_today
 from dashboard.i18n import t
 from tests.dashboard.seed import ALERT, seed_ageing
 from tests.dashboard.test_app import login, signed_in
@@ -161,6 +163,27 @@ def test_alerts_sent_and_failed_today_open_exactly_those_alerts(board_db, now):
                 level="warn", subject="[物流不更新] SF1001", state="sent", attempts=1, sent_at=before, created_at=before,
             )
         )  # fmt: skip
+        # held overnight (stored the evening before), its morning digest failed today: one of today's failures
+        conn.execute(
+            ALERT.insert().values(
+                parcel_id=ids["parcels"]["SF1001"], dedupe_key="stale:held-last-night", channel="board",
+                recipient="客服组", level="warn", subject="[物流不更新] SF1001", state="failed", attempts=1,
+                created_at=before, failed_at=now, due_at=now + timedelta(minutes=5), held=True,
+            )
+        )  # fmt: skip
+        conn.execute(  # one that failed yesterday and was not tried since: not today's
+            ALERT.insert().values(
+                parcel_id=ids["parcels"]["SF1001"], dedupe_key="stale:failed-yesterday", channel="board",
+                recipient="客服组", level="warn", subject="[物流不更新] SF1001", state="failed", attempts=1,
+                created_at=before, failed_at=before, due_at=now + timedelta(minutes=5),
+            )
+        )  # fmt: skip
+    midnight = before + timedelta(minutes=1)
+    ids_today = [r["id"] for r in alerts_page(engine, state="failed", day_start=midnight)]
+    assert len(ids_today) == alerts_today(engine, day_start=midnight)["failed"]
+    with engine.connect() as conn:
+        keys = set(conn.execute(select(ALERT.c.dedupe_key).where(ALERT.c.id.in_(ids_today))).scalars())
+    assert "stale:held-last-night" in keys and "stale:failed-yesterday" not in keys
     at = signed_in().run()
     assert not at.exception, at.exception
     (metric,) = [m for m in at.metric if m.label == t("alerts_today", "zh")]
@@ -174,8 +197,9 @@ def test_alerts_sent_and_failed_today_open_exactly_those_alerts(board_db, now):
     assert sent_link == {"state": "sent", "day": "today"}
     assert alert_rows(sent_link) == int(metric.value) > 0
     failed_link = links[t("alerts_failed_list", "zh", n=failed)]
-    assert alert_rows(failed_link) == failed > 0
+    assert alert_rows(failed_link) == failed == len(ids_today) > 0
     assert alert_rows({"state": "sent"}) == int(metric.value) + 1  # yesterday's is in the log, not in today's
+    assert alert_rows({"state": "failed"}) == failed + 1  # the one that failed yesterday too
 
 
 def test_a_wrong_alert_log_filter_is_named_and_ignored(board_db):

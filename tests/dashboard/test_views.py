@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.conftest import APP
-from tests.dashboard.seed import seed_ageing
+from tests.dashboard.seed import ALERT, seed_ageing
 from tests.dashboard.test_app import login, signed_in
 from tests.dashboard.test_overview_counts import LINK_FOLDS, TAB_KEY, every_tab
 
@@ -92,12 +92,28 @@ def test_a_chosen_overview_tab_survives_switching_language(board_db):
     assert "Open exceptions by hours since the parcel's last update" in [h.value for h in at.subheader]
 
 
-def test_alerts_log_shows_failed_delivery_with_its_error(board_db):
+def test_alerts_log_shows_failed_delivery_with_its_error(board_db, now):
+    """A failed alert with its error; one retried with the morning's digest, and one out of attempts, say so; a
+    waiting one says when it goes next (in Shanghai time), a sent or given-up one nothing."""
+    engine, ids = board_db
+    morning = now + timedelta(hours=3)
+    with engine.begin() as conn:
+        for key, attempts, held in (("held-retry", 1, True), ("gave-up", 10, False)):
+            conn.execute(
+                ALERT.insert().values(
+                    parcel_id=ids["parcels"]["SF1001"], dedupe_key=key, channel="board", recipient="客服组",
+                    level="warn", subject="[物流不更新] SF1001", state="failed", attempts=attempts, held=held,
+                    created_at=now, due_at=morning, error="timeout",
+                )
+            )  # fmt: skip
     at = signed_in(page="views/alerts.py")
     at.run()
     table = at.dataframe[0].value
-    assert list(table["状态"]) == ["失败", "已发送"]
+    assert list(table["状态"]) == ["已放弃 (重试次数用完)", "失败, 将随下一次暂缓汇总重发", "失败", "已发送"]
     assert "SMTP 550 mailbox unavailable" in list(table["错误"])
+    goes = list(table["计划发送"])
+    assert goes[0] == "" and goes[1] == morning.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert goes[3] == ""  # sent
 
 
 def test_scorecards_show_each_courier(board_db):

@@ -330,7 +330,7 @@ def _deliver(
         else:
             log.exception("alert to %s via %s failed unexpectedly", delivery.recipient, delivery.channel)
         retry_at, held = _retry_at(delivery, settings, now)
-        store.mark_failed(engine, delivery.ids, error=error, retry_at=retry_at, held=held)
+        store.mark_failed(engine, delivery.ids, error=error, retry_at=retry_at, now=now, held=held)
         report.failed.append((delivery, error))
         return
     store.mark_sent(engine, delivery.ids, now=now, due=delivery.due or None)

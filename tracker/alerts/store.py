@@ -268,15 +268,28 @@ def mark_sent(
 
 
 def mark_failed(
-    engine: Engine, ids: Sequence[int], *, error: str, retry_at: datetime | None, held: bool = False
+    engine: Engine,
+    ids: Sequence[int],
+    *,
+    error: str,
+    retry_at: datetime | None,
+    now: datetime,
+    held: bool = False,
 ) -> None:
-    """A try failed: retried at `retry_at`; `held` keeps the alerts in their group's held digest (a held
+    """A try failed at `now`: retried at `retry_at`; `held` keeps the alerts in their group's held digest (a held
     digest that failed is retried as one digest again)."""
     with engine.begin() as conn:
         conn.execute(
             update(ALERT)
             .where(ALERT.c.id.in_(ids))
-            .values(state="failed", attempts=ALERT.c.attempts + 1, error=error[:1000], due_at=retry_at, held=held)
+            .values(
+                state="failed",
+                attempts=ALERT.c.attempts + 1,
+                error=error[:1000],
+                due_at=retry_at,
+                held=held,
+                failed_at=now,
+            )
         )
 
 

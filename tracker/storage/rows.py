@@ -413,6 +413,7 @@ class AlertRow(Row):
     # goes out in the group's digest of alerts held outside working hours, also when a try of it failed
     # (state `failed`) and it is retried (migration 0021)
     held: bool = False
+    failed_at: datetime | None = None  # when its last try failed (the board's failures of the day; migration 0025)
 
 
 # Who did what, when: every state change a person or the system makes.
