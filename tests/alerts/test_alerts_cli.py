@@ -153,3 +153,23 @@ def test_alerts_that_failed_and_wait_for_the_morning_digest_are_counted_and_list
     attempts = load_settings(alert_config_dir).alerts.max_attempts
     assert data.alerts_count(cli_db, state="held", max_attempts=attempts) == 1
     assert [r["waybill"] for r in data.alerts_page(cli_db, state="held", max_attempts=attempts)] == ["YT100"]
+
+
+def test_an_alert_that_gives_up_is_named_in_that_run_only(
+    cli_db: Engine, alert_config_dir: Path, receiver: Receiver
+) -> None:
+    """The robot refuses every try: the run in which the alert uses up its attempts names it (GAVE UP) and exits
+    1; later runs do not say it again (every run exited 1 for good), and the log still shows it failed."""
+    receiver.errcode["/dingtalk"] = 310000
+    outputs = []
+    for minutes in range(0, 9 * 60, 60):  # hourly runs 12:00-20:00 (the retries back off 5, then 15 minutes)
+        moment = (datetime(2026, 11, 23, 12, 0) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
+        result = invoke(alert_config_dir, "alert", "--now", moment)
+        outputs.append((moment, result.exit_code, "GAVE UP agents/ding" in result.output))
+    gave_up = [o for o in outputs if o[2]]
+    assert len(gave_up) == 1 and gave_up[0][1] == 1, outputs
+    after = outputs[outputs.index(gave_up[0]) + 1 :]
+    assert after and all(code == 0 and not named for _, code, named in after), after
+    rows = [json.loads(line) for line in invoke(alert_config_dir, "alerts", "--format", "json").output.splitlines()]
+    assert [(r["state"], r["attempts"]) for r in rows if r["waybill"] == "YT100"] == [("failed", 4)]
+    assert gave_up[0][0] == "2026-11-23T15:00"  # its fourth try (max_attempts = 4)

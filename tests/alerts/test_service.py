@@ -192,7 +192,7 @@ def test_daily_digest_counts_new_exceptions_claim_deadlines_and_claimable_money(
     digests = [d for d in report.sent if d.subject.startswith("每日异常汇总")]
     assert {d.recipient for d in digests} == {"agents", "agents_en"} or {d.recipient for d in digests} == {"agents"}
     text = next(d.body for d in digests if d.recipient == "agents")
-    assert "近24小时新增异常 3 件" in text
+    assert "自 2026-11-23 09:30 以来新增异常 3 件" in text
     assert "物流不更新: 2" in text and "拒收: 1" in text and "破损" not in text
     assert "7天内截止的索赔 1 件" in text and "YT100 货物丢失 截止 2026-11-27 09:30" in text
     assert "可索赔金额(草稿, 申报期未过) 299.50 CNY" in text

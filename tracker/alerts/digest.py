@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -18,14 +18,14 @@ from tracker.settings import AlertsConfig, RefundLadders
 
 _TEXT = {
     "zh": {
-        "title": "每日异常汇总 {day}", "new": "近24小时新增异常 {n} 件", "none": "近24小时无新增异常",
+        "title": "每日异常汇总 {day}", "new": "自 {since} 以来新增异常 {n} 件", "none": "自 {since} 以来无新增异常",
         "closing": "{days}天内截止的索赔 {n} 件", "claimable": "可索赔金额(草稿, 申报期未过) {amount} {cur}",
         "closes": "截止",
         "platform": "{days}天内到期的平台时限 {n} 个",
     },
     "en": {
-        "title": "Daily exceptions summary {day}", "new": "New exceptions in the last 24 h: {n}",
-        "none": "No new exceptions in the last 24 h", "closing": "Claims closing within {days} days: {n}",
+        "title": "Daily exceptions summary {day}", "new": "New exceptions since {since}: {n}",
+        "none": "No new exceptions since {since}", "closing": "Claims closing within {days} days: {n}",
         "claimable": "Claimable (drafts still in their filing window): {amount} {cur}", "closes": "closes",
         "platform": "Platform deadlines within {days} days: {n}",
     },
@@ -53,10 +53,11 @@ def plan_daily_digests(
 ) -> list[PlannedAlert]:
     """One summary per group with `daily_digest` and channel per local day, planned at the first run
     inside the group's hours (any time for groups that ignore the schedule). A flag counts for a group
-    when it opened in the last 24 hours and routes to it; a claim when its parcel routes to it. `currency`:
-    the settings' currency, named when there is no claimable money."""
+    when it opened since the group's previous digest day (the last 24 hours, or since Friday's for a group
+    whose `weekdays` leave out the weekend: since_last_digest) and routes to it; a claim when its parcel
+    routes to it. `currency`: the settings' currency, named when there is no claimable money."""
     day = local_date(now, tz)
-    flags = [f for f in flags if now - f.opened_at <= timedelta(hours=24)]
+    flags = list(flags)
     claims = list(claims)
     deadlines = list(deadlines)
     planned: list[PlannedAlert] = []
@@ -70,11 +71,15 @@ def plan_daily_digests(
         keys = {c: digest_key(day.isoformat(), name, c) for c in group.channels}
         if all(k in existing_keys for k in keys.values()):
             continue
+        since = since_last_digest(now, tz, config.schedule.weekdays if group.follows_schedule else None)
         mine = [
             f
             for f in flags
-            if name in route_groups(f, config, to_lead=False)
-            or name in route_groups(f, config, to_lead=stage_of(f, config, ladders).to_lead)
+            if since < f.opened_at <= now
+            and (
+                name in route_groups(f, config, to_lead=False)
+                or name in route_groups(f, config, to_lead=stage_of(f, config, ladders).to_lead)
+            )
         ]
         my_claims = [c for c in claims if name in parcel_groups(c.courier, c.shop, c.province, config)]
         my_deadlines = [d for d in deadlines if name in parcel_groups(d.courier, d.shop, d.province, config)]
@@ -85,6 +90,7 @@ def plan_daily_digests(
             config=config,
             tz=tz,
             now=now,
+            since=since,
             deadlines=my_deadlines,
             currency=currency,
         )
@@ -108,6 +114,17 @@ def plan_daily_digests(
     return planned
 
 
+def since_last_digest(now: datetime, tz: ZoneInfo, weekdays: Sequence[int] | None) -> datetime:
+    """The time of day `now` on the group's previous digest day: yesterday, or for a group whose weekdays leave
+    days out (Monday to Friday) the last day among them (Friday, on a Monday), so that no day's new exceptions
+    fall between two digests."""
+    local_now = now.astimezone(tz)
+    back = 1
+    while weekdays is not None and back < 7 and (local_now.date() - timedelta(days=back)).isoweekday() not in weekdays:
+        back += 1
+    return (local_now - timedelta(days=back)).astimezone(now.tzinfo)
+
+
 def digest_message(
     flags: list[FlagFacts],
     claims: list[ClaimFacts],
@@ -116,18 +133,20 @@ def digest_message(
     config: AlertsConfig,
     tz: ZoneInfo,
     now: datetime,
+    since: datetime | None = None,
     deadlines: Iterable[DeadlineFacts] = (),
     currency: str,
 ) -> Message:
     t = _TEXT[language]
     lines: list[Text] = []
     by_kind = Counter(f.kind for f in flags)
+    start = f"{(since or now - timedelta(hours=24)).astimezone(tz):%Y-%m-%d %H:%M}"
     if by_kind:
-        lines.append(t["new"].format(n=sum(by_kind.values())))
+        lines.append(t["new"].format(n=sum(by_kind.values()), since=start))
         for kind, n in sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {labels.kind_label(kind, language)}: {n}")
     else:
-        lines.append(t["none"])
+        lines.append(t["none"].format(since=start))
     horizon = now + timedelta(days=config.digest_claim_days)
     open_claims = [c for c in claims if c.state in OPEN_CLAIM_STATES]
     closing = sorted(

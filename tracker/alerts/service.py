@@ -174,7 +174,7 @@ def run_alerts(
         if own_client:
             client.close()
     report.held = store.count_held(engine, max_attempts=config.max_attempts)
-    report.stuck = store.stuck_failures(engine, max_attempts=config.max_attempts)
+    report.stuck = store.stuck_failures(engine, max_attempts=config.max_attempts, since=now)
     report.scheduled = sum(1 for p in report.planned if p.state == "pending" and p.due_at > now)
     return report
 

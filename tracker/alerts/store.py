@@ -352,8 +352,12 @@ def count_held(engine: Engine, *, max_attempts: int) -> int:
         return int(conn.execute(select(func.count()).select_from(ALERT).where(held_alerts(max_attempts))).scalar_one())
 
 
-def stuck_failures(engine: Engine, *, max_attempts: int) -> list[dict[str, Any]]:
-    """Failed alerts that used up their attempts: listed on every run so they are never lost silently."""
-    query = select(ALERT).where(and_(ALERT.c.state == "failed", ALERT.c.attempts >= max_attempts))
+def stuck_failures(engine: Engine, *, max_attempts: int, since: datetime) -> list[dict[str, Any]]:
+    """Failed alerts that used up their attempts at `since` or later (the run's own): `tracker alert` names them
+    and exits 1 in the run they give up, not in every later one (monitoring stayed red for good, with nothing
+    to clear it); the alert log keeps showing them (已放弃)."""
+    query = select(ALERT).where(
+        and_(ALERT.c.state == "failed", ALERT.c.attempts >= max_attempts, ALERT.c.failed_at >= since)
+    )
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
