@@ -312,3 +312,15 @@ def test_groups_without_a_language_use_the_files_language(plain_settings: Settin
     english = plain_settings.model_copy(update={"alerts": plain_settings.alerts.model_copy(update={"language": "en"})})
     [alert] = plan(english, [flag()])
     assert alert.subject == "[Warning] Stale YT100" and "YTO Express" in alert.body
+
+
+def test_a_case_routed_to_two_groups_is_one_groups_phone_task(plain_settings: Settings) -> None:
+    """An SF parcel goes to the agents and to the English-speaking agents: one of them phones the buyer (the first
+    routed), the other is told at the same time whose call it is, so the buyer is not phoned twice."""
+    planned = plan(plain_settings, [flag(kind="unreachable", courier="sf", waybill="SF100")], now=local(12, 0))
+    by_group = {p.recipient: p for p in planned}
+    assert set(by_group) == {"agents", "agents_en"}
+    calling, told = by_group["agents"], by_group["agents_en"]
+    assert calling.call_key is not None and "请在 10:00-18:00 内致电买家 (本案第 1/3 次)" in calling.body
+    assert told.call_key is None and told.due_at == calling.due_at
+    assert "Phone the buyer" not in told.body and "Phoning the buyer is a task for Agents: do not call as well" in told.body, told.body

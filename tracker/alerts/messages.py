@@ -45,6 +45,7 @@ _WORDS = {
         "deadline_passed": "退款截止已过 {d}",
         "call": "请在 {start}-{end} 内致电买家 (本案第 {k}/{max} 次)",
         "call_limit": "本案已致电 {max} 次, 不要再打电话, 请留言跟进 (恶意骚扰会被扣分)",
+        "call_owner": "致电买家由 {group} 负责, 请勿重复致电",
         "claim": "索赔建议", "claim_none": "暂无索赔记录, 请按丢件流程发起索赔",
         "claim_none_return": "暂无索赔记录; 退货: 上门取件的退货可发起货物丢失理赔, 买家自寄的由买家向快递协商赔偿",
         "closes": "截止", "shop": "店铺", "region": "地区",
@@ -59,6 +60,7 @@ _WORDS = {
         "call": "Phone the buyer between {start} and {end} (call {k} of {max} for this case)",
         "call_limit": "This case has had {max} calls: do not phone again, leave a message "
         "(harassment costs points)",
+        "call_owner": "Phoning the buyer is a task for {group}: do not call as well",
         "claim": "Claim proposal", "claim_none": "No claim yet: start a loss claim",
         "claim_none_return": "No claim yet; a return: open a goods-lost claim for a pick-up return, while a return"
         " the buyer sent is the buyer's to take up with the courier",
@@ -148,6 +150,7 @@ class CallNote:
     max_calls: int
     window: str  # "10:00-18:00"
     limited: bool = False
+    owner: str | None = None  # the group whose task the call is, when the alert goes to another one too
 
 
 def flag_message(
@@ -205,6 +208,8 @@ def flag_message(
         start, end = call.window.split("-")
         if call.limited:
             lines.append(w["call_limit"].format(max=call.max_calls))
+        elif call.owner is not None:  # one call per case: the other group is told, not asked to phone too
+            lines.append(w["call_owner"].format(group=labels.value_label("recipient", call.owner, language)))
         else:
             lines.append(w["call"].format(start=start, end=end, k=call.number, max=call.max_calls))
     if with_claims:

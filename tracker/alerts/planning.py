@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -128,7 +128,7 @@ class _CallBook:
     def __init__(self, history: AlertHistory) -> None:
         self.per_case: Counter[str] = Counter(history.calls_per_case)
         self.per_day: Counter[tuple[str, date]] = Counter(history.calls_per_buyer_day)
-        self.slots: dict[str, tuple[datetime, CallNote]] = {}
+        self.slots: dict[str, tuple[datetime, CallNote, str]] = {}  # call key -> slot, note, the group calling
 
 
 def plan_alerts(
@@ -219,7 +219,7 @@ def _group_alerts(
     # the reminder as the group counts it: an alert cancelled or given up before it went is not one (the first
     # the group sees of a level is its first alert, whatever its key's number)
     told = reminder if last is None or last.told is None else last.told
-    state, due, call = _timing(flag, stage, told, group.follows_schedule, book, config, contact, tz, now)
+    state, due, call = _timing(flag, stage, group_name, told, group.follows_schedule, book, config, contact, tz, now)
     message = flag_message(
         flag,
         language=group.language or config.language,
@@ -249,7 +249,7 @@ def _group_alerts(
                 state=state,
                 due_at=due,
                 call_key=call_key(episode(flag), stage.level, reminder)
-                if call is not None and not call.limited
+                if call is not None and not call.limited and call.owner is None  # the calling group's
                 else None,
             )
         )
@@ -325,6 +325,7 @@ def call_windows(config: AlertsConfig, contact: Contact, follows_schedule: bool)
 def _timing(
     flag: FlagFacts,
     stage: Stage,
+    group_name: str,
     reminder: int,
     follows_schedule: bool,
     book: _CallBook,
@@ -340,9 +341,9 @@ def _timing(
     ladder_reminder = flag.kind == "refund_deadline" and reminder > 0
     if stage.is_call and not stage.to_lead and not ladder_reminder:
         key = call_key(episode(flag), stage.level, reminder)
-        if key in book.slots:  # the same task for another group: same slot, counted once
-            slot, note = book.slots[key]
-            return "pending", slot, note
+        if key in book.slots:  # a second group routed the same case: told at the same slot whose call it is
+            slot, note, owner = book.slots[key]
+            return "pending", slot, replace(note, owner=owner)
         case = case_key(flag.order_id, flag.parcel_id)
         if book.per_case[case] >= contact.max_calls_per_case:
             note = CallNote(book.per_case[case], contact.max_calls_per_case, window_text, limited=True)
@@ -359,7 +360,7 @@ def _timing(
             if buyer is not None:
                 book.per_day[(buyer, local_date(slot, tz))] += 1
             note = CallNote(book.per_case[case], contact.max_calls_per_case, window_text)
-            book.slots[key] = (slot, note)
+            book.slots[key] = (slot, note, group_name)
             return "pending", slot, note
         return _quiet(follows_schedule, config, tz, now) + (note,)
     return _quiet(follows_schedule, config, tz, now) + (None,)
