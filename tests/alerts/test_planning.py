@@ -323,4 +323,7 @@ def test_a_case_routed_to_two_groups_is_one_groups_phone_task(plain_settings: Se
     calling, told = by_group["agents"], by_group["agents_en"]
     assert calling.call_key is not None and "请在 10:00-18:00 内致电买家 (本案第 1/3 次)" in calling.body
     assert told.call_key is None and told.due_at == calling.due_at
-    assert "Phone the buyer" not in told.body and "Phoning the buyer is a task for Agents: do not call as well" in told.body, told.body
+    assert (
+        "Phone the buyer" not in told.body
+        and "Phoning the buyer is a task for Agents: do not call as well" in told.body
+    ), told.body
