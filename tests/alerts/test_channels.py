@@ -143,3 +143,16 @@ def test_email_to_a_closed_port_is_transient(client: httpx.Client) -> None:
 def test_truncation_keeps_whole_characters() -> None:
     assert truncate_utf8("物流" * 10, 10, marker="…") == "物流…"  # 7 bytes of room: two 3-byte characters
     assert truncate_utf8("short", 10) == "short"
+
+
+@pytest.mark.parametrize("errcode", [130101, 410100, 90030])
+def test_dingtalk_saying_too_fast_is_tried_again_later(
+    errcode: int, alert_settings: Settings, alert_env: dict[str, str], receiver: Receiver, client: httpx.Client
+) -> None:
+    """DingTalk answers a robot past its 20 messages a minute with errcode 130101 ("send too fast, exceed 20 times
+    per minute"): tried again, as a busy server is (transient), not taken for a rejection (the old list held an
+    unverified 130001 instead)."""
+    receiver.errcode["/dingtalk"] = errcode
+    with pytest.raises(DeliveryError, match=f"errcode {errcode}") as err:
+        deliver(alert_settings, "ding", alert_env, client)
+    assert err.value.transient

@@ -105,9 +105,15 @@ def _post(client: httpx.Client, channel: AlertChannel, url: str, payload: dict[s
             raise DeliveryError(f"not JSON: {response.text[:200]}", transient=False) from None
         errcode = answer.get("errcode", 0) if isinstance(answer, dict) else 0
         if errcode != 0:
-            # 45009 / 130001 are the robots' "too many messages" codes: worth another try later.
-            transient = errcode in (45009, 130001)
+            # the robots' "too many messages" answers: worth another try later (RATE_LIMITED)
+            transient = errcode in RATE_LIMITED
             raise DeliveryError(f"errcode {errcode}: {answer.get('errmsg', '')}", transient=transient)
+
+
+# Robot answers that say "too many, later": WeCom 45009 (api freq out of limit); DingTalk 130101 ("send too fast,
+# exceed 20 times per minute", as robots answer it in the field), 410100 (its newer rate-limit code) and 90030
+# ("webhook over limit"). Any other errcode is a rejection not worth repeating (bad signature, bad token, too long).
+RATE_LIMITED = frozenset({45009, 130101, 410100, 90030})
 
 
 def _send_once(
