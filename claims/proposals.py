@@ -45,7 +45,8 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
 
     Freight insurance (聚划算大运险, seed 002) has two scenarios: 拒签 (refusal), the buyer refused the parcel, and
     退货 (return), the buyer's seven-day return ("七天无理由退机"). An insured outbound parcel refused, or back at
-    the shop without having been received (returned), is the refusal scenario; the return scenario is the
+    the shop after the buyer refused it (returned, with a refused event), is the refusal scenario; one back for
+    another reason (out of area, the buyer never reached) proposes no insurance claim; the return scenario is the
     buyer's return parcel arriving (insured_return below), never a flag. A buyer's return parcel refused at the
     return address proposes nothing: nothing came back to the shop; one read as returned neither: it was signed
     for by its sender, the buyer, or by no one the words name (a return the words say the shop signed for is
@@ -59,8 +60,17 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
         # signed for by its sender, the buyer, or by no one the words name as the shop (tracker/ingest.py reads a
         # return the shop signed for as delivered): which one, a person checks
         return "a return parcel returned: nothing to claim by itself; if the shop signed for it, open the claim by hand"
-    if parcel["freight_insured"] and kind in (FlagKind.returned, FlagKind.refused):
-        return FREIGHT_INSURANCE, "refusal"
+    if parcel["freight_insured"] and (
+        kind == FlagKind.refused or (kind == FlagKind.returned and parcel.get("refused_at"))
+    ):
+        return FREIGHT_INSURANCE, "refusal"  # 拒签场景 (seed 002): the buyer refused it
+    if parcel["freight_insured"] and kind == FlagKind.returned:
+        # back for another reason (out of area, the buyer never reached) is not that scenario, and a claim made
+        # wrongly would take the order's one claim (一个订单只能理赔一次): a person who knows the buyer refused opens it
+        return (
+            "insured and back, with no refusal in its history: 大运险 pays its refusal scenario (拒签) only; "
+            "open the claim by hand if the buyer refused"
+        )
     if kind in (FlagKind.lost, FlagKind.damaged) and parcel["direction"] == str(Direction.ret) and not by_person:
         # seed 002 pays the shop for a pick-up return's loss; seed 003 leaves a return the buyer sent to the
         # buyer and the courier. Which one it was is not in the data: a person opens the claim.

@@ -182,7 +182,7 @@ def test_a_refusal_scenario_counts_the_return_leg_whatever_the_status(tables: Cl
 @pytest.mark.parametrize(
     ("claim_type", "scenario", "inputs", "missing"),
     [
-        ("goods_lost", "default", {}, ("goods value",)),
+        ("goods_lost", "default", {}, ("goods payment",)),  # 货款金额 (seed 002)
         ("freight", "default", {"forward_freight": D("12.00")}, ("reverse freight",)),
         ("ship_delay", "default", {}, ("goods value",)),
         ("goods_lost", "accessory_damaged", {"goods_value": D("10")}, ("supplier value",)),

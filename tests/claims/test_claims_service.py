@@ -92,6 +92,11 @@ def test_flags_propose_their_claims_once(engine: Engine, tables: ClaimTables) ->
     insured = _parcel(
         engine, "YT7500000000006", freight_insured=True, category="冰箱", goods_value=D("3299.00"), status="returned"
     )
+    with engine.begin() as conn:  # the buyer refused it before it came back (大运险's 拒签场景)
+        conn.execute(insert(TrackingEventRow).values(
+            parcel_id=insured, event_time=ORDER + timedelta(days=2), status="refused", raw_code="", text="客户拒收",
+            text_hash="r" * 16, location=None, ingested_at=NOW, source="kuaidi100",
+        ))  # fmt: skip
     resolved = _parcel(engine, "YT7500000000007")
     for pid, kind in [
         (lost, "lost"),
@@ -115,7 +120,7 @@ def test_flags_propose_their_claims_once(engine: Engine, tables: ClaimTables) ->
     assert (opened["claim_type"], opened["amount"]) == ("ship_delay", D("80.55"))  # 30% of 268.50 = 80.55
     assert claims[("YT7500000000004", "freight")]["amount"] == D("27.00")
     insurance = claims[("YT7500000000006", "freight_insurance")]
-    # an outbound parcel back at the shop unreceived is 大运险's refusal scenario (拒签): 3,299 × 7% (seed 002)
+    # an outbound parcel back at the shop after the buyer refused it is 大运险's refusal scenario (拒签): 3,299 × 7%
     assert insurance["amount"] == D("230.93") and insurance["scenario"] == "refusal"
     assert insurance["table_version"] == "002-2026.1"
     # a damaged parcel: the claim table pays damage only as accessories' (配件类货品破损按照供货商货值进行赔偿), at the
@@ -132,7 +137,9 @@ def test_missing_goods_value_drafts_a_needs_config_claim(engine: Engine, tables:
     _flag(engine, pid, "lost")
     service.propose(engine, tables=tables, now=NOW)
     (claim,) = service.list_claims(engine)
-    assert claim["state"] == "needs_config" and claim["amount"] is None and claim["missing"] == "goods value"
+    assert (
+        claim["state"] == "needs_config" and claim["amount"] is None and claim["missing"] == "goods payment"
+    )  # 货款金额 (seed 002)
 
     # without an amount it can be neither filed nor paid: one line naming the claim and what is missing
     for act in (
@@ -142,7 +149,7 @@ def test_missing_goods_value_drafts_a_needs_config_claim(engine: Engine, tables:
         with pytest.raises(TrackerError) as err:
             act()
         message = str(err.value)
-        assert "\n" not in message and f"claim {claim['id']}: no amount yet (missing: goods value)" in message
+        assert "\n" not in message and f"claim {claim['id']}: no amount yet (missing: goods payment)" in message
     assert service.get_claim(engine, claim["id"])["state"] == "needs_config"
 
 
@@ -379,7 +386,7 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
     assert row["收件人"] == "张**" and row["收件人电话"] == "138****1234"
     assert row["收件地址"] == "浙江省 杭州市 西湖区 文三路****" and row["托寄物(商品)"] == "羊毛围巾 灰色"
     assert row["索赔金额"] == 268.5 and row["货值"] == 268.5 and row["正向运费"] == 8
-    assert row["计算方式"] == "货值 268.50"  # the engine's Chinese rendering, not the stored English
+    assert row["计算方式"] == "货款金额 268.50"  # the engine's Chinese rendering, not the stored English
     assert row["状态"] == state_label("filed", "zh") == "已提交" and row["理赔单号"] == "YT-LP-0815"
     assert row["可申请日期"] == "2026-11-08 10:00" and row["申请截止"] == "2027-11-01 10:00"  # Shanghai time
     assert row["索赔原因"] == "货物丢失 (一般情形); 异常: 丢件; 已记录: 快递确认丢件"

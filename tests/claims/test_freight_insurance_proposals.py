@@ -20,7 +20,7 @@ from tracker.errors import TrackerError
 from tracker.settings import PROJECT_ROOT
 from tracker.status import Direction
 from tracker.storage import repo
-from tracker.storage.rows import FlagRow
+from tracker.storage.rows import FlagRow, TrackingEventRow
 from tracker.storage.tables import CLAIM, PARCEL
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
@@ -70,17 +70,32 @@ def _claims(engine: Engine) -> dict[str, tuple[str, str, D | None]]:
 
 
 def test_the_refusal_scenario_once_whichever_flag_speaks(engine: Engine, tables: ClaimTables) -> None:
+    """拒签场景 is the buyer's refusal: a refused parcel, or one back at the shop whose history holds the refusal,
+    claims it once; one back for another reason (out of area) proposes none: a wrong claim would take the
+    order's one claim (一个订单只能理赔一次)."""
     refused = _parcel(engine, "YT7600000000001", "O1", "returned", **FRIDGE)
-    back = _parcel(engine, "YT7600000000002", "O2", "returned", **FRIDGE)
+    back_refused = _parcel(engine, "YT7600000000002", "O2", "returned", **FRIDGE)
+    back_out_of_area = _parcel(engine, "YT7600000000003", "O3", "returned", **FRIDGE)
     _flag(engine, refused, "refused")
     _flag(engine, refused, "returned")
-    _flag(engine, back, "returned")  # back at the shop; the refusal itself was never polled
-    service.propose(engine, tables=tables, now=NOW)
+    _flag(engine, back_refused, "returned")  # back at the shop: the refusal was never flagged
+    _flag(engine, back_out_of_area, "returned")
+    with engine.begin() as conn:
+        conn.execute(insert(TrackingEventRow), [
+            {"parcel_id": pid, "event_time": ORDER + timedelta(days=2), "status": status, "raw_code": "", "text": text,
+             "text_hash": f"{pid:016d}", "location": None, "ingested_at": NOW, "source": "kuaidi100"}
+            for pid, status, text in (
+                (back_refused, "refused", "客户拒收，快件将退回"),
+                (back_out_of_area, "out_of_area", "超出派送范围，快件将退回"),
+            )
+        ])  # fmt: skip
+    summary = service.propose(engine, tables=tables, now=NOW)
     # 3,299.00 × 7% = 230.93 (refrigerator, refusal: between 45 and 280)
     assert _claims(engine) == {
         "YT7600000000001": ("freight_insurance", "refusal", D("230.93")),
         "YT7600000000002": ("freight_insurance", "refusal", D("230.93")),
     }
+    assert any(s.startswith("YT7600000000003: insured and back, with no refusal") for s in summary.skipped)
 
 
 def test_a_delivered_seven_day_return_claims_the_return_scenario_on_its_order(

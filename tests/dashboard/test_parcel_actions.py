@@ -119,7 +119,7 @@ def test_the_claims_preview_says_what_is_missing_in_the_page_s_words(board_db):
     at = parcel_page(ids, "SF1001", facts_open=True)
     press(at, "快递确认丢件")
     preview = next(d for d in at.dataframe if "计算方式" in d.value.columns and "申请期限" in d.value.columns).value
-    assert list(preview["缺少的数据"]) == ["货值"]  # it said "goods value", in English
+    assert list(preview["缺少的数据"]) == ["货款金额"]  # it said "goods payment", in English
 
 
 def test_cancel_opens_nothing(board_db):

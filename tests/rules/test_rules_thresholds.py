@@ -65,10 +65,18 @@ CASES: list[tuple[str, FlagKind, dict[str, Any], int, tuple[str, int] | None]] =
         0,
         None,
     ),
+    # 000 "超过官方规定的发货时间": the promised second itself is on time, the next one late
+    (
+        "late_shipment at the promise",
+        K.late_shipment,
+        {"paid_at": NOW - 10 * H, "promised_ship_by": NOW},
+        0,
+        None,
+    ),
     (
         "late_shipment promise passed",
         K.late_shipment,
-        {"paid_at": NOW - 10 * H, "promised_ship_by": NOW},
+        {"paid_at": NOW - 10 * H, "promised_ship_by": NOW - S},
         0,
         ("warn", 0),
     ),

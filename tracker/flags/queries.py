@@ -209,7 +209,7 @@ def late_shipment(ctx: Context) -> Iterator[Select]:
     p = PARCEL.c
     for limits, terms in groups(ctx, "late_shipment"):
         due = or_(
-            and_(p.promised_ship_by.is_not(None), p.promised_ship_by <= ctx.now),
+            and_(p.promised_ship_by.is_not(None), p.promised_ship_by < ctx.now),  # 超过: strictly after
             and_(p.promised_ship_by.is_(None), p.paid_at <= ctx.ago(hours=limits.hours_after_payment)),
         )
         action = case(

@@ -16,12 +16,13 @@ WITH_EXPOSURE = f"{KIND}.exposure"  # next_actions.toml key: the text with {expo
 
 
 def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | None:
-    """Open outbound parcel with no shipped_at, paid, and now at or past promised_ship_by (or, when
-    the order has no promise, paid_at + hours_after_payment). Resolves itself once shipped."""
+    """Open outbound parcel with no shipped_at, paid, and now past promised_ship_by (000: 超过官方规定的发货时间:
+    strictly after; the promised second itself is on time), or, when the order has no promise, at or past
+    paid_at + hours_after_payment (002: 买家操作付款后72小时后). Resolves itself once shipped."""
     if not parcel.is_open or is_return(parcel) or parcel.shipped_at is not None or parcel.paid_at is None:
         return None
     if parcel.promised_ship_by is not None:
-        due = parcel.promised_ship_by <= now
+        due = parcel.promised_ship_by < now
     else:
         due = parcel.paid_at <= now - timedelta(hours=policy.late_shipment.hours_after_payment)
     if not due:
