@@ -84,6 +84,12 @@ def test_package_state_speaks_only_for_a_newest_event_with_nothing_better() -> N
     # no package state, or one nobody knows: nothing changes
     assert finish([older, silent], None)[-1].status is S.unknown
     assert finish([older, silent], UNLISTED)[-1].status is S.unknown
+    # the provider says signed (Kuaidi100 state 3, Kdniao State 3) while the newest words say only 派送中: signed;
+    # words that say more than progress (派送不成功, 退回) keep their say
+    signed = Code("3", S.delivered, False)
+    assert [e.status for e in finish([older, said], signed)] == [S.in_transit, S.delivered]
+    failed = _at(5, _read((None,), "派送不成功，客户电话无人接听"))
+    assert finish([older, failed], signed)[-1].status is S.delivery_failed
 
 
 def test_finish_orders_by_time_and_keeps_the_given_order_for_equal_times() -> None:

@@ -149,3 +149,20 @@ def test_unlisted_code_reads_unknown_and_keeps_the_raw_code(parse: Parse) -> Non
     # the package-level state speaks for the newest event when nothing else does
     (waybill,) = parse("kuaidi100", body.replace('"com"', '"state": "5", "com"')).waybills
     assert (waybill.events[0].status, waybill.events[0].raw_code) == (S.out_for_delivery, "999")
+
+
+def test_a_reply_saying_signed_makes_a_newest_event_read_only_as_out_for_delivery_signed(parse: Parse) -> None:
+    """A resultv2=0 reply (time and words only) with state 3 (签收) and ischeck 1 whose newest words read only
+    派送中: the parcel is signed for (it stayed 派送中 until another poll brought the signature's words)."""
+    body = json.dumps({
+        "message": "ok", "nu": "YT7512345678999", "ischeck": "1", "condition": "F00", "com": "yuantong",
+        "status": "200", "state": "3",
+        "data": [
+            {"time": "2026-11-20 14:02:11", "ftime": "2026-11-20 14:02:11",
+             "context": "【杭州市】浙江杭州西湖区公司 派件员：王强 电话：13800000000 当前正在为您派件"},
+            {"time": "2026-11-19 08:10:00", "ftime": "2026-11-19 08:10:00", "context": "【杭州转运中心】已发出"},
+        ],
+    }, ensure_ascii=False)  # fmt: skip
+    (waybill,) = parse("kuaidi100", body).waybills
+    assert [e.status for e in waybill.events] == [S.in_transit, S.delivered]
+    assert waybill.events[-1].raw_code == "3"

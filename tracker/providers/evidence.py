@@ -62,6 +62,11 @@ _KNOWN: dict[tuple[str, int, int], tuple[Mapping[str, TrackingStatus], frozenset
 
 # Broad movement states: any status the words name is more precise than these.
 BROAD = frozenset({TrackingStatus.picked_up, TrackingStatus.in_transit})
+# The plain progress a courier's words may name while the provider reports the parcel signed for (SIGNED:
+# Kuaidi100 state 3, Kdniao State 3): a parcel whose newest words read only 派送中 is then signed for. Any other
+# package state (拒收, 疑难) leaves the words their say: it may be stale, and a person reads both on the board.
+PROGRESS = frozenset({*BROAD, TrackingStatus.info_received, TrackingStatus.forwarded, TrackingStatus.out_for_delivery})
+SIGNED = frozenset({TrackingStatus.delivered, TrackingStatus.returned})
 
 
 def _refines(said: TrackingStatus, generic: TrackingStatus, phrases: PhraseBook) -> bool:
@@ -116,12 +121,14 @@ _TIME = attrgetter("event.time")
 def finish(readings: list[Reading], package: Code | None) -> tuple[TrackingEvent, ...]:
     """Events oldest first (equal times keep the order given, which must be oldest first); the newest takes
     the package-level state when it has nothing better: it is `unknown`, or only a generic code spoke for
-    it and the package state is specific."""
+    it and the package state is specific, or its words name only plain progress (PROGRESS: 派送中) and the
+    provider says the parcel was signed for (SIGNED: the signature's own words were not read, or not sent yet)."""
     ordered = sorted(readings, key=_TIME)
     events = [r.event for r in ordered]
     if not ordered or package is None or package.status is TrackingStatus.unknown:
         return tuple(events)
     newest = ordered[-1]
-    if newest.source == "none" or (newest.source == "generic" and package.specific):
+    beyond_words = newest.source == "text" and newest.event.status in PROGRESS and package.status in SIGNED
+    if newest.source == "none" or (package.specific and (newest.source == "generic" or beyond_words)):
         events[-1] = newest.event._replace(status=package.status, raw_code=newest.event.raw_code or package.raw)
     return tuple(events)
