@@ -38,8 +38,7 @@ def test_a_flag_raised_on_friday_night_is_one_alert_on_monday_and_reminded_a_day
     weekdays = ALERTS_TOML.replace('end = "21:00"', 'end = "21:00"\nweekdays = [1, 2, 3, 4, 5]')
     monkeypatch.setenv("TRACKER_DATABASE_URL", sqlite_url)
     settings = load_settings(make_config_dir(tmp_path / "config", smtp_port=smtp_sink[1], alerts_toml=weekdays))
-    db = make_engine(settings.database_url)
-    migrate(db)
+    db = _migrated(settings)
     parcel = add_parcel(db, "YT100", now=local(15, 12), buyer_id="tb_1")
     add_flag(db, parcel, "stale", opened_at=local(20, 21, 30))  # Friday 21:30, after the agents' hours
     sent: dict[datetime, list[Delivery]] = {}
@@ -71,10 +70,26 @@ def world(
 ) -> Iterator[tuple[Settings, Engine]]:
     """The tests' alerts config and a migrated database."""
     settings = _settings(tmp_path / "config", monkeypatch, sqlite_url, smtp_sink[1])
-    db = make_engine(settings.database_url)
-    migrate(db)
+    db = _migrated(settings)
     yield settings, db
     db.dispose()
+
+
+def _migrated(settings: Settings) -> Engine:
+    db = make_engine(settings.database_url)
+    migrate(db)
+    return db
+
+
+def _agents_on(*channels: str) -> str:
+    """The tests' alerts.toml with the agents' group on these channels."""
+    listed = ", ".join(f'"{c}"' for c in channels)
+    return ALERTS_TOML.replace('[groups.agents]\nchannels = ["ding"]', f"[groups.agents]\nchannels = [{listed}]")
+
+
+def _suffixes(went: dict[datetime, list[str]]) -> dict[datetime, list[str]]:
+    """When each flag alert went to the robot, by its key's last part (the channel for a first alert, r1, r2...)."""
+    return {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()}
 
 
 def _flag_alerts_to_ding(report: RunReport) -> list[str]:
@@ -120,7 +135,7 @@ def test_a_held_alert_cancelled_while_the_flag_was_acknowledged_does_not_silence
     # the cancelled alert is not sent again (its key is stored); the group never saw the level, so the next one is
     # due as soon as the flag is open again (held for 09:00; it was a day later, at 09:00 on the 22nd: 35 hours
     # of silence), worded as the group's first alert; then the two reminders, a day apart
-    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+    assert _suffixes(went) == {
         local(21, 9): ["r1"],
         local(22, 9): ["r2"],
         local(23, 9): ["r3"],
@@ -156,7 +171,7 @@ def test_a_cancelled_reminder_does_not_stop_the_next_one(
     db.dispose()
     # reminder 2 counts from the alert that went (21st 20:00): due at once, held for the morning; the group counts
     # it as its first reminder, and gets its second a day later
-    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+    assert _suffixes(went) == {
         local(23, 9): ["r2"],
         local(24, 9): ["r3"],
     }
@@ -192,7 +207,7 @@ def test_an_alert_that_used_up_its_attempts_does_not_stop_the_reminders_once_the
     assert [tuple(r) for r in first] == [("failed", settings.alerts.max_attempts)]  # gave up
     # the next alert counts from when the one that gave up was stored (a robot refusing every try is not asked
     # again at once); it is the group's first, so two reminders follow, a day apart
-    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+    assert _suffixes(went) == {
         local(21, 10): ["r1"],
         local(22, 10): ["r2"],
         local(23, 10): ["r3"],
@@ -207,15 +222,14 @@ def test_alerts_left_on_a_removed_channel_do_not_stop_the_reminders(
     alert_env: dict[str, str],
     receiver: Receiver,
 ) -> None:
-    two = ALERTS_TOML.replace('[groups.agents]\nchannels = ["ding"]', '[groups.agents]\nchannels = ["ding", "slack"]')
+    two = _agents_on("ding", "slack")
     retired = ALERTS_TOML.replace('[channels.slack]\ntype = "slack"\nurl_env = "T_SLACK_URL"\n', "").replace(
         '[groups.agents_en]\nchannels = ["slack"]', '[groups.agents_en]\nchannels = ["hook"]'
     )
     before = _settings(tmp_path / "c1", monkeypatch, sqlite_url, smtp_sink[1], two)
     after = _settings(tmp_path / "c2", monkeypatch, sqlite_url, smtp_sink[1], retired)
     assert "slack" not in after.alerts.channels
-    db = make_engine(before.database_url)
-    migrate(db)
+    db = _migrated(before)
     add_flag(db, add_parcel(db, "YT300", now=local(15, 12)), "stale", opened_at=local(20, 22))
     with httpx.Client() as client:  # held for 09:00 on both robots; the slack robot is retired that night
         run_alerts(db, before, now=local(20, 22, 5), env=alert_env, client=client, sleep=lambda _: None)
@@ -224,7 +238,7 @@ def test_alerts_left_on_a_removed_channel_do_not_stop_the_reminders(
         left = conn.execute(select(ALERT.c.channel, ALERT.c.state).where(ALERT.c.channel == "slack")).all()
     db.dispose()
     assert [tuple(r) for r in left] == [("slack", "cancelled")]  # never sent: the channel is gone (not counted held)
-    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+    assert _suffixes(went) == {
         local(21, 9): ["ding"],
         local(22, 9): ["r1"],
         local(23, 9): ["r2"],
@@ -241,12 +255,11 @@ def test_a_channel_that_keeps_failing_does_not_hold_back_the_reminders_on_the_ot
 ) -> None:
     """The agents' alert went on the DingTalk robot at 10:00; their webhook fails every try, retried for days.
     The reminder still goes on the robot a day after the alert it got (it waited until the webhook gave up)."""
-    toml = ALERTS_TOML.replace('[groups.agents]\nchannels = ["ding"]', '[groups.agents]\nchannels = ["ding", "hook"]')
+    toml = _agents_on("ding", "hook")
     settings = _settings(
         tmp_path / "c", monkeypatch, sqlite_url, smtp_sink[1], toml.replace("max_attempts = 4", "max_attempts = 60")
     )
-    db = make_engine(settings.database_url)
-    migrate(db)
+    db = _migrated(settings)
     receiver.script["/hook"] = [500] * 1000
     add_flag(db, add_parcel(db, "YT310", now=local(15, 12)), "stale", opened_at=local(20, 10))
     went = _hourly(db, settings, alert_env, local(20, 10), local(22, 12))
@@ -254,7 +267,7 @@ def test_a_channel_that_keeps_failing_does_not_hold_back_the_reminders_on_the_ot
         hook = conn.execute(select(ALERT.c.state).where(ALERT.c.channel == "hook", ALERT.c.flag_id.is_not(None))).all()
     db.dispose()
     assert {state for (state,) in hook} == {"failed"}  # still being retried
-    assert {at: [k.rsplit(":", 1)[-1] for k in keys] for at, keys in went.items()} == {
+    assert _suffixes(went) == {
         local(20, 10): ["ding"],
         local(21, 10): ["r1"],
         local(22, 10): ["r2"],
@@ -271,12 +284,11 @@ def test_a_channel_taken_off_a_group_sends_none_of_its_waiting_alerts(
 ) -> None:
     """The agents' webhook is taken off their group (it stays defined, for ops): the alert held for it overnight
     is cancelled, not sent in the morning; the robot's goes."""
-    two = ALERTS_TOML.replace('[groups.agents]\nchannels = ["ding"]', '[groups.agents]\nchannels = ["ding", "hook"]')
+    two = _agents_on("ding", "hook")
     before = _settings(tmp_path / "c1", monkeypatch, sqlite_url, smtp_sink[1], two)
     after = _settings(tmp_path / "c2", monkeypatch, sqlite_url, smtp_sink[1])
     assert "hook" in after.alerts.channels and after.alerts.groups["agents"].channels == ["ding"]
-    db = make_engine(before.database_url)
-    migrate(db)
+    db = _migrated(before)
     add_flag(db, add_parcel(db, "YT320", now=local(15, 12)), "stale", opened_at=local(20, 22))
     with httpx.Client() as client:
         run_alerts(db, before, now=local(20, 22, 5), env=alert_env, client=client, sleep=lambda _: None)
