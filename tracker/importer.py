@@ -137,6 +137,10 @@ class ImportReport:
     # its orders, and how many
     two_buyers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     two_buyers_count: int = 0
+    # waybills with two rows of the same order(s) giving the goods or supplier value differently (an export of
+    # product lines: the later row is stored): the first KEEP as waybill -> (field, earlier value, later value)
+    two_values: dict[str, tuple[str, Decimal, Decimal]] = field(default_factory=dict)
+    two_values_count: int = 0
 
     @property
     def stored(self) -> int:
@@ -724,6 +728,7 @@ class _FileImport:
         self.dialect = engine.dialect.name
         self.counted_waybills: set[str] = set()  # under two couriers: each counted once (a few, if any)
         self.counted_two_buyers: set[str] = set()  # with two buyers' orders: each counted once (a few, if any)
+        self.counted_two_values: set[str] = set()  # two rows of one order, two values: each counted once
 
     def read_row(self, parser: RowParser, row_no: int, values: Sequence[Any] | BadRow) -> None:
         """One numbered row of the file: rejected, kept for later (a return case), or its parcels gathered."""
@@ -781,6 +786,7 @@ class _FileImport:
             self.buyers.setdefault(key, {}).setdefault(parcel.buyer_id, parcel.order_id)
         if key in self.pending:
             self.two_buyers(self.pending[key], parcel)
+            self.two_values(self.pending[key], parcel)
             self.pending[key] = merge_same_parcel(self.pending[key], parcel)
             self.report.merged += 1
             return
@@ -789,6 +795,7 @@ class _FileImport:
             self.settle()
             before = parcel._replace(**repo.parcel_order(self.engine, *key))
             self.two_buyers(before, parcel)
+            self.two_values(before, parcel)
             parcel = merge_same_parcel(before, parcel)
             self.report.merged += 1
             self.resent.append(key)
@@ -806,6 +813,22 @@ class _FileImport:
         if waybill in report.two_buyers or len(report.two_buyers) < KEEP:
             orders = [o for o in (first.order_id or "").split(",") + [other.order_id or ""] if o]
             report.two_buyers[waybill] = tuple(dict.fromkeys(orders))
+
+    def two_values(self, first: ParcelFacts, other: ParcelFacts) -> None:
+        """A row repeating the order(s) of an earlier row of its waybill with another goods or supplier value: an
+        export of product lines (two products of one order, each its own row), of which the parcel keeps the later
+        row's value, so a claim would be paid on one product's. Named with both values, each waybill once."""
+        if not other.order_id or set(other.order_id.split(",")) - set((first.order_id or "").split(",")):
+            return  # another order: merged shipping, its values add up (merge_same_parcel)
+        for name in ("supplier_value", "goods_value"):
+            was, now = getattr(first, name), getattr(other, name)
+            if was is not None and now is not None and was != now:
+                report, waybill = self.report, other.waybill
+                self.counted_two_values.add(waybill)
+                report.two_values_count = len(self.counted_two_values)
+                if waybill in report.two_values or len(report.two_values) < KEEP:
+                    report.two_values[waybill] = (name, was, now)
+                return
 
     def reject(self, errors: Sequence[RowError], values: Sequence[Any]) -> None:
         report = self.report

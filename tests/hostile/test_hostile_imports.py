@@ -239,3 +239,21 @@ def test_a_waybill_with_two_buyers_orders_is_named(settings: Settings, sqlite_en
     with sqlite_engine.connect() as conn:
         orders = dict(conn.execute(select(ParcelRow.waybill, ParcelRow.order_id)).all())
     assert orders == {"YT7512345670951": "3951,3952", "YT7512345670953": "3953,3954"}
+
+
+def test_an_export_of_product_lines_is_named(settings: Settings, sqlite_engine: Engine, tmp_path: Path) -> None:
+    """An ERP's cost export lists an order's products one per row (蓝牙耳机 85.40, 耳机充电盒 32.00 on order 3961):
+    the parcel keeps the later row's 成本金额, so a damaged accessory's claim would be paid on one product's cost.
+    Stored as before, and named with both values."""
+    source = tmp_path / "product_lines_cost.csv"
+    source.write_bytes((FILES / source.name).read_bytes())
+    result = RUN.invoke(app, ["import", "parcels", str(source)])
+    assert result.exit_code == 0, result.output
+    said = [line.strip() for line in result.output.splitlines() if "two rows of the same order" in line]
+    assert said == [
+        "waybill YT7512345670961: two rows of the same order give 成本金额 85.40 and 32.00; 32.00 is stored (an "
+        "export of product lines? sum them per order first, or a claim is paid on one product's value)"
+    ]
+    with sqlite_engine.connect() as conn:
+        values = dict(conn.execute(select(ParcelRow.waybill, ParcelRow.supplier_value)).all())
+    assert values == {"YT7512345670961": 32, "YT7512345670962": 12.5}

@@ -200,6 +200,18 @@ def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_error
         report.two_buyers_count,
         "waybills with two buyers' orders",
     )
+    from tracker.importer import header_of
+
+    _warn_kept(
+        [
+            f"waybill {waybill}: two rows of the same order give {header_of(name, report.headers)} {was} and {now}; "
+            f"{now} is stored (an export of product lines? sum them per order first, or a claim is paid on one "
+            "product's value)"
+            for waybill, (name, was, now) in list(report.two_values.items())[:max_errors]
+        ],
+        report.two_values_count,
+        "waybills whose rows give one order two values",
+    )
     _warn_kept(
         [
             f"waybill {waybill} is now stored under {len(slugs)} couriers ({', '.join(map(name, slugs))}): one is "
@@ -210,8 +222,6 @@ def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_error
         report.same_waybill_count,
         "waybills under two couriers",
     )
-    from tracker.importer import header_of
-
     for error in report.errors[:max_errors]:
         if error.field:  # named as the file names it (买家实际支付金额, not goods_value)
             line = f"  row {error.row}, {header_of(error.field, report.headers)} = {error.value!r}: {error.reason}"
