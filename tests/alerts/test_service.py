@@ -295,3 +295,18 @@ def test_a_malformed_webhook_url_fails_the_alert_without_stopping_the_run(
     assert [d.channel for d, _ in report.failed] == ["ding", "ding"]  # the alert and the daily digest
     assert {d.channel for d in report.sent} == {"slack"}  # the English group's digest still went out
     assert alert_states(db) == {"failed": 2, "sent": 1}
+
+
+def test_mondays_digest_counts_a_weekend_flag_already_resolved(
+    db: Engine, alert_settings: Settings, alert_env: dict[str, str], receiver: Receiver
+) -> None:
+    """A group working Monday to Friday: a flag opened on Saturday and resolved on Sunday is one of Monday's new
+    exceptions (the flags were read back 24 hours only: Monday's digest said none)."""
+    alerts = alert_settings.alerts
+    weekdays = alerts.model_copy(update={"schedule": alerts.schedule.model_copy(update={"weekdays": [1, 2, 3, 4, 5]})})
+    settings = alert_settings.model_copy(update={"alerts": weekdays})
+    parcel = add_parcel(db, "YT500", now=local(20, 12))
+    add_flag(db, parcel, "stale", opened_at=local(21, 15), state="resolved")  # Saturday, resolved since
+    report = run(db, settings, alert_env, local(23, 9, 30))  # Monday
+    text = next(d.body for d in report.sent if d.recipient == "agents" and d.subject.startswith("每日异常汇总"))
+    assert "自 2026-11-20 09:30 以来新增异常 1 件" in text, text

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from tracker.alerts import planning, store
 from tracker.alerts.channels import DeliveryError, Outgoing, describe, send
-from tracker.alerts.digest import OPEN_CLAIM_STATES, plan_daily_digests
+from tracker.alerts.digest import OPEN_CLAIM_STATES, plan_daily_digests, since_last_digest
 from tracker.alerts.messages import FORMATS, bundle_message
 from tracker.alerts.model import PlannedAlert
 from tracker.alerts.planning import plan_alerts
@@ -91,7 +91,15 @@ class RunReport:
 def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAlert]:
     """Everything new to store at `now`: flag alerts, reminders and the daily digests."""
     config = settings.alerts
-    flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=now - timedelta(days=1), now=now)
+    # the open flags, and those opened since the earliest previous digest day of a group (a digest counts them,
+    # resolved or not: Monday's counts the weekend's for a group working Monday to Friday)
+    digest_days = [
+        since_last_digest(now, settings.tz, config.schedule.weekdays if g.follows_schedule else None)
+        for g in config.groups.values()
+        if g.daily_digest
+    ]
+    since = min([now - timedelta(days=1), *digest_days])
+    flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=since, now=now)
     history = store.load_history(
         engine, tz=settings.tz, now=now, max_attempts=config.max_attempts, channels=config.channels
     )

@@ -62,10 +62,11 @@ _KNOWN: dict[tuple[str, int, int], tuple[Mapping[str, TrackingStatus], frozenset
 
 # Broad movement states: any status the words name is more precise than these.
 BROAD = frozenset({TrackingStatus.picked_up, TrackingStatus.in_transit})
-# The plain progress a courier's words may name while the provider reports the parcel signed for (SIGNED:
-# Kuaidi100 state 3, Kdniao State 3): a parcel whose newest words read only 派送中 is then signed for. Any other
-# package state (拒收, 疑难) leaves the words their say: it may be stale, and a person reads both on the board.
-PROGRESS = frozenset({*BROAD, TrackingStatus.info_received, TrackingStatus.forwarded, TrackingStatus.out_for_delivery})
+# The plain progress (在途, 派送中) a courier's words may name while the provider reports the parcel signed for
+# (SIGNED: Kuaidi100 state 3, Kdniao State 3): a parcel whose newest words read only 派送中 is then signed for. Not
+# 已揽收 (a reused number signed for before). Any other package state (拒收, 疑难) leaves the words their say: it
+# may be stale, and a person reads both on the board.
+PROGRESS = frozenset({TrackingStatus.in_transit, TrackingStatus.out_for_delivery})
 SIGNED = frozenset({TrackingStatus.delivered, TrackingStatus.returned})
 
 
