@@ -592,13 +592,19 @@ def parse_trade_succeeded(parser: RowParser, row_no: int, values: Sequence[Any])
         return RowError(row_no, "trade_succeeded_at", str(raw), f"expected {exc}")
 
 
+def new_orders(first: ParcelFacts, other: ParcelFacts) -> list[str]:
+    """The order ids of `other` that `first` (an earlier row of its parcel) does not list."""
+    ids = (first.order_id or "").split(",")
+    return [i for i in (other.order_id or "").split(",") if i and i not in ids]
+
+
 def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
     """Two rows for one parcel: merged shipping of several orders (order ids listed, values add up: the goods'
     and the supplier's), or a repeated row (the later row's values; the orders merged so far stay)."""
     if not (other.order_id and first.order_id):
         return other
     ids = first.order_id.split(",")
-    new = [i for i in other.order_id.split(",") if i not in ids]
+    new = new_orders(first, other)
     if not new:
         if len(ids) == 1:
             return other
@@ -694,6 +700,15 @@ class ImportStopped(TrackerError):
             rows=rows,
             parcels=parcels,
         )
+
+
+def _named(kept: dict[str, Any], counted: set[str], waybill: str, what: Any) -> int:
+    """A waybill one of the import's warnings names: counted once, and kept with `what` among the first KEEP (what
+    a later row says of a kept one replaces it); returns how many that warning counts."""
+    counted.add(waybill)
+    if waybill in kept or len(kept) < KEEP:
+        kept[waybill] = what
+    return len(counted)
 
 
 class _FileImport:
@@ -807,27 +822,24 @@ class _FileImport:
         waybill once."""
         if not (first.buyer_id and other.buyer_id) or first.buyer_id == other.buyer_id:
             return
-        report, waybill = self.report, other.waybill
-        self.counted_two_buyers.add(waybill)
-        report.two_buyers_count = len(self.counted_two_buyers)
-        if waybill in report.two_buyers or len(report.two_buyers) < KEEP:
-            orders = [o for o in (first.order_id or "").split(",") + [other.order_id or ""] if o]
-            report.two_buyers[waybill] = tuple(dict.fromkeys(orders))
+        orders = [o for o in (first.order_id or "").split(",") + [other.order_id or ""] if o]
+        report = self.report
+        report.two_buyers_count = _named(
+            report.two_buyers, self.counted_two_buyers, other.waybill, tuple(dict.fromkeys(orders))
+        )
 
     def two_values(self, first: ParcelFacts, other: ParcelFacts) -> None:
         """A row repeating the order(s) of an earlier row of its waybill with another goods or supplier value: an
         export of product lines (two products of one order, each its own row), of which the parcel keeps the later
         row's value, so a claim would be paid on one product's. Named with both values, each waybill once."""
-        if not other.order_id or set(other.order_id.split(",")) - set((first.order_id or "").split(",")):
+        if not other.order_id or new_orders(first, other):
             return  # another order: merged shipping, its values add up (merge_same_parcel)
         for name in ("supplier_value", "goods_value"):
             was, now = getattr(first, name), getattr(other, name)
             if was is not None and now is not None and was != now:
-                report, waybill = self.report, other.waybill
-                self.counted_two_values.add(waybill)
-                report.two_values_count = len(self.counted_two_values)
-                if waybill in report.two_values or len(report.two_values) < KEEP:
-                    report.two_values[waybill] = (name, was, now)
+                report = self.report
+                report.two_values_count = _named(report.two_values, self.counted_two_values, other.waybill,
+                                                 (name, was, now))  # fmt: skip
                 return
 
     def reject(self, errors: Sequence[RowError], values: Sequence[Any]) -> None:
@@ -843,14 +855,8 @@ class _FileImport:
         report.inserted += stored.inserted
         report.updated += stored.updated
         report.unchanged += stored.unchanged
-        for waybill, couriers in stored.same_waybill:
-            if waybill in report.same_waybill:  # named again by a later batch: its couriers as they are now
-                report.same_waybill[waybill] = couriers
-            elif waybill not in self.counted_waybills:  # counted once, kept (the first KEEP) or not
-                self.counted_waybills.add(waybill)
-                if len(report.same_waybill) < KEEP:
-                    report.same_waybill[waybill] = couriers
-        report.same_waybill_count = len(self.counted_waybills)
+        for waybill, couriers in stored.same_waybill:  # named again by a later batch: its couriers as they are now
+            report.same_waybill_count = _named(report.same_waybill, self.counted_waybills, waybill, couriers)
 
     def flush(self) -> None:
         """Hand the gathered batch to the writer."""

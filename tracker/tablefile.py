@@ -373,23 +373,29 @@ def _with_unsaved(cells: Iterator[tuple[Any, ...]], texts: Iterator[tuple[Any, .
             yield values
             continue
         said = tuple(written) + (None,) * (len(values) - len(written))
-        yield tuple(
-            value
-            if value is not None
-            else ""
-            if getattr(cell, "data_type", None) == "str"
-            else UnsavedFormula(formula)
-            if (formula := _formula_text(said[i])) is not None
-            else None
-            for i, (cell, value) in enumerate(zip(row, values, strict=True))
-        )
+        pairs = zip(row, said, strict=False)  # `said` padded to the row: as long as it, or longer
+        yield tuple(_blank_cell(cell, text) if cell.value is None else cell.value for cell, text in pairs)
+
+
+def _blank_cell(cell: Any, said: Any) -> Any:
+    """What a cell read without a value holds: '' for a formula whose saved result is empty text (t="str"), an
+    UnsavedFormula for a formula never computed (`said`: the cell read with its formulas), else None."""
+    if getattr(cell, "data_type", None) == "str":
+        return ""
+    formula = _formula_text(said)
+    return None if formula is None else UnsavedFormula(formula)
 
 
 def read_xlsx(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple[int, Sequence[Any] | BadRow]]]:
     check_zip(path, limits)
     from openpyxl import load_workbook
 
-    books = []
+    books: list[Any] = []
+
+    def close() -> None:
+        for opened in books:
+            opened.close()
+
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         books.append(book)
@@ -404,14 +410,8 @@ def read_xlsx(path: Path, limits: ReadLimits) -> tuple[list[str], Iterator[tuple
             rows = sheet.iter_rows(values_only=True)
         first = next(rows, None)
     except Exception as exc:  # openpyxl raises several unrelated types for a bad file
-        for opened in books:
-            opened.close()
+        close()
         raise ImportFileError(f"not a readable XLSX workbook ({type(exc).__name__}: {excerpt(str(exc))})") from None
-
-    def close() -> None:
-        for opened in books:
-            opened.close()
-
     if first is None:
         close()
         raise ImportFileError("the first sheet is empty")

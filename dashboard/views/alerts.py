@@ -7,6 +7,7 @@ from dashboard.components import bad_params, pager, parcel_table, set_query_para
 from dashboard.context import board
 from dashboard.data import ParamProblem
 from dashboard.i18n import state_label
+from tracker.alerts.store import OUTSTANDING
 from tracker.status import AlertState
 
 b = board()
@@ -53,10 +54,9 @@ rows = b.read(
 )
 if rows:
     st.caption(b.t("click_waybill"))
-WAITING = {str(AlertState.pending), str(AlertState.held), str(AlertState.failed)}
 for r in rows:  # when a waiting alert goes next, and a failed one told apart: retried in a digest, or given up
     gave_up = r["state"] == AlertState.failed and r["attempts"] >= attempts
-    r["next_due_at"] = r["due_at"] if r["state"] in WAITING and not gave_up else None
+    r["next_due_at"] = r["due_at"] if r["state"] in OUTSTANDING and not gave_up else None
     if gave_up:
         r["state"] = "gave_up"
     elif r["state"] == AlertState.failed and r["held"]:

@@ -28,16 +28,10 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def test_a_flag_raised_on_friday_night_is_one_alert_on_monday_and_reminded_a_day_after(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    sqlite_url: str,
-    smtp_sink: tuple[SmtpSink, int],
-    alert_env: dict[str, str],
-    receiver: Receiver,
+    settings_for: Callable[..., Settings], alert_env: dict[str, str], receiver: Receiver
 ) -> None:
     weekdays = ALERTS_TOML.replace('end = "21:00"', 'end = "21:00"\nweekdays = [1, 2, 3, 4, 5]')
-    monkeypatch.setenv("TRACKER_DATABASE_URL", sqlite_url)
-    settings = load_settings(make_config_dir(tmp_path / "config", smtp_port=smtp_sink[1], alerts_toml=weekdays))
+    settings = settings_for("config", weekdays)
     db = _migrated(settings)
     parcel = add_parcel(db, "YT100", now=local(15, 12), buyer_id="tb_1")
     add_flag(db, parcel, "stale", opened_at=local(20, 21, 30))  # Friday 21:30, after the agents' hours
@@ -57,19 +51,24 @@ def test_a_flag_raised_on_friday_night_is_one_alert_on_monday_and_reminded_a_day
     assert monday.endswith(":ding") and tuesday.endswith(":ding:r1")
 
 
-def _settings(
-    folder: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, port: int, toml: str = ALERTS_TOML
-) -> Settings:
-    monkeypatch.setenv("TRACKER_DATABASE_URL", sqlite_url)
-    return load_settings(make_config_dir(folder, smtp_port=port, alerts_toml=toml))
+@pytest.fixture
+def settings_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, smtp_sink: tuple[SmtpSink, int]
+) -> Callable[..., Settings]:
+    """settings_for(folder, toml=ALERTS_TOML): the settings of a config folder with this alerts.toml, on the test's
+    database (a test that changes the config in the middle loads two folders)."""
+
+    def load(folder: str, toml: str = ALERTS_TOML) -> Settings:
+        monkeypatch.setenv("TRACKER_DATABASE_URL", sqlite_url)
+        return load_settings(make_config_dir(tmp_path / folder, smtp_port=smtp_sink[1], alerts_toml=toml))
+
+    return load
 
 
 @pytest.fixture
-def world(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str, smtp_sink: tuple[SmtpSink, int]
-) -> Iterator[tuple[Settings, Engine]]:
+def world(settings_for: Callable[..., Settings]) -> Iterator[tuple[Settings, Engine]]:
     """The tests' alerts config and a migrated database."""
-    settings = _settings(tmp_path / "config", monkeypatch, sqlite_url, smtp_sink[1])
+    settings = settings_for("config")
     db = _migrated(settings)
     yield settings, db
     db.dispose()
@@ -215,19 +214,14 @@ def test_an_alert_that_used_up_its_attempts_does_not_stop_the_reminders_once_the
 
 
 def test_alerts_left_on_a_removed_channel_do_not_stop_the_reminders(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    sqlite_url: str,
-    smtp_sink: tuple[SmtpSink, int],
-    alert_env: dict[str, str],
-    receiver: Receiver,
+    settings_for: Callable[..., Settings], alert_env: dict[str, str], receiver: Receiver
 ) -> None:
     two = _agents_on("ding", "slack")
     retired = ALERTS_TOML.replace('[channels.slack]\ntype = "slack"\nurl_env = "T_SLACK_URL"\n', "").replace(
         '[groups.agents_en]\nchannels = ["slack"]', '[groups.agents_en]\nchannels = ["hook"]'
     )
-    before = _settings(tmp_path / "c1", monkeypatch, sqlite_url, smtp_sink[1], two)
-    after = _settings(tmp_path / "c2", monkeypatch, sqlite_url, smtp_sink[1], retired)
+    before = settings_for("c1", two)
+    after = settings_for("c2", retired)
     assert "slack" not in after.alerts.channels
     db = _migrated(before)
     add_flag(db, add_parcel(db, "YT300", now=local(15, 12)), "stale", opened_at=local(20, 22))
@@ -246,19 +240,12 @@ def test_alerts_left_on_a_removed_channel_do_not_stop_the_reminders(
 
 
 def test_a_channel_that_keeps_failing_does_not_hold_back_the_reminders_on_the_others(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    sqlite_url: str,
-    smtp_sink: tuple[SmtpSink, int],
-    alert_env: dict[str, str],
-    receiver: Receiver,
+    settings_for: Callable[..., Settings], alert_env: dict[str, str], receiver: Receiver
 ) -> None:
     """The agents' alert went on the DingTalk robot at 10:00; their webhook fails every try, retried for days.
     The reminder still goes on the robot a day after the alert it got (it waited until the webhook gave up)."""
     toml = _agents_on("ding", "hook")
-    settings = _settings(
-        tmp_path / "c", monkeypatch, sqlite_url, smtp_sink[1], toml.replace("max_attempts = 4", "max_attempts = 60")
-    )
+    settings = settings_for("c", toml.replace("max_attempts = 4", "max_attempts = 60"))
     db = _migrated(settings)
     receiver.script["/hook"] = [500] * 1000
     add_flag(db, add_parcel(db, "YT310", now=local(15, 12)), "stale", opened_at=local(20, 10))
@@ -275,18 +262,13 @@ def test_a_channel_that_keeps_failing_does_not_hold_back_the_reminders_on_the_ot
 
 
 def test_a_channel_taken_off_a_group_sends_none_of_its_waiting_alerts(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    sqlite_url: str,
-    smtp_sink: tuple[SmtpSink, int],
-    alert_env: dict[str, str],
-    receiver: Receiver,
+    settings_for: Callable[..., Settings], alert_env: dict[str, str], receiver: Receiver
 ) -> None:
     """The agents' webhook is taken off their group (it stays defined, for ops): the alert held for it overnight
     is cancelled, not sent in the morning; the robot's goes."""
     two = _agents_on("ding", "hook")
-    before = _settings(tmp_path / "c1", monkeypatch, sqlite_url, smtp_sink[1], two)
-    after = _settings(tmp_path / "c2", monkeypatch, sqlite_url, smtp_sink[1])
+    before = settings_for("c1", two)
+    after = settings_for("c2")
     assert "hook" in after.alerts.channels and after.alerts.groups["agents"].channels == ["ding"]
     db = _migrated(before)
     add_flag(db, add_parcel(db, "YT320", now=local(15, 12)), "stale", opened_at=local(20, 22))

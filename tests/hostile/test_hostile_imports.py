@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -61,6 +62,15 @@ FILE_CASES = [
     # two exports pasted together, UTF-8 then GBK: read as GBK the header was nonsense ("no waybill column")
     ("mixed_utf8_gbk.csv", "line 4 is not UTF-8 though the Chinese text before it is"),
 ]
+
+
+def _imported_copy(tmp_path: Path, name: str) -> Any:
+    """The CLI's import of a copy of data file `name` (its rejects file beside the copy), which exits 0."""
+    source = tmp_path / name
+    source.write_bytes((FILES / name).read_bytes())
+    result = RUN.invoke(app, ["import", "parcels", str(source)])
+    assert result.exit_code == 0, result.output
+    return result
 
 
 def _stored(engine: Engine) -> list[tuple]:
@@ -162,10 +172,7 @@ def test_a_waybill_under_two_couriers_is_named(settings: Settings, sqlite_engine
     """One waybill under 中通 in one row and 圆通 in another (a courier mistyped): both rows are stored, as the file
     says, and the import names the waybill and its couriers; the parcel under the wrong courier would otherwise
     sit as 发货无揽收 with nothing to say why. A later export naming it under a third courier is named too."""
-    source = tmp_path / "same_waybill_two_couriers.csv"
-    source.write_bytes((FILES / source.name).read_bytes())
-    result = RUN.invoke(app, ["import", "parcels", str(source)])
-    assert result.exit_code == 0, result.output
+    result = _imported_copy(tmp_path, "same_waybill_two_couriers.csv")
     assert "3 new" in result.output
     named = [line.strip() for line in result.output.splitlines() if "couriers (" in line]
     assert named == [
@@ -176,7 +183,7 @@ def test_a_waybill_under_two_couriers_is_named(settings: Settings, sqlite_engine
     later.write_text("物流单号,物流公司\n773000000000203,申通快递\n773000000000203,中通快递\n", encoding="utf-8")
     result = RUN.invoke(app, ["import", "parcels", str(later)])
     assert "waybill 773000000000203 is now stored under 2 couriers (STO Express, ZTO Express)" in result.output
-    again = RUN.invoke(app, ["import", "parcels", str(source)])  # the same file again: 201 is still under two
+    again = _imported_copy(tmp_path, "same_waybill_two_couriers.csv")  # the same file again: 201 is still under two
     assert "waybill 773000000000201 is now stored under 2 couriers" in again.output
 
 
@@ -205,10 +212,7 @@ def test_a_number_of_another_courier_is_named(settings: Settings, sqlite_engine:
     says, and the import names the row, both couriers and the pattern: under the wrong courier the parcel is
     never scanned. A number that the named courier's patterns also match (韵达's older 13 digits, which EMS shares)
     is no contradiction."""
-    source = tmp_path / "courier_contradicts_number.csv"
-    source.write_bytes((FILES / source.name).read_bytes())
-    result = RUN.invoke(app, ["import", "parcels", str(source)])
-    assert result.exit_code == 0, result.output
+    result = _imported_copy(tmp_path, "courier_contradicts_number.csv")
     assert "6 new" in result.output
     said = [line.strip() for line in result.output.splitlines() if "reads as" in line]
     assert said == [
@@ -227,10 +231,7 @@ def test_a_number_of_another_courier_is_named(settings: Settings, sqlite_engine:
 def test_a_waybill_with_two_buyers_orders_is_named(settings: Settings, sqlite_engine: Engine, tmp_path: Path) -> None:
     """Two rows of one waybill are merged shipping (合并发货) when they are one buyer's orders; two buyers' orders
     on one waybill mean a waybill mistyped on one of them. Stored merged as before, and named by its orders."""
-    source = tmp_path / "waybill_two_buyers.csv"
-    source.write_bytes((FILES / source.name).read_bytes())
-    result = RUN.invoke(app, ["import", "parcels", str(source)])
-    assert result.exit_code == 0, result.output
+    result = _imported_copy(tmp_path, "waybill_two_buyers.csv")
     said = [line.strip() for line in result.output.splitlines() if "two buyers" in line]
     assert said == [
         "waybill YT7512345670953 carries orders of two buyers (3953, 3954): merged shipping joins one buyer's "
@@ -245,10 +246,7 @@ def test_an_export_of_product_lines_is_named(settings: Settings, sqlite_engine: 
     """An ERP's cost export lists an order's products one per row (蓝牙耳机 85.40, 耳机充电盒 32.00 on order 3961):
     the parcel keeps the later row's 成本金额, so a damaged accessory's claim would be paid on one product's cost.
     Stored as before, and named with both values."""
-    source = tmp_path / "product_lines_cost.csv"
-    source.write_bytes((FILES / source.name).read_bytes())
-    result = RUN.invoke(app, ["import", "parcels", str(source)])
-    assert result.exit_code == 0, result.output
+    result = _imported_copy(tmp_path, "product_lines_cost.csv")
     said = [line.strip() for line in result.output.splitlines() if "two rows of the same order" in line]
     assert said == [
         "waybill YT7512345670961: two rows of the same order give 成本金额 85.40 and 32.00; 32.00 is stored (an "

@@ -14,7 +14,7 @@ from tracker.alerts.messages import FORMATS, Message, Text, Untrusted, render
 from tracker.alerts.model import ClaimFacts, DeadlineFacts, FlagFacts, PlannedAlert
 from tracker.alerts.planning import parcel_groups, route_groups, stage_of, work_windows
 from tracker.alerts.schedule import local_date, next_slot
-from tracker.settings import AlertsConfig, RefundLadders
+from tracker.settings import AlertGroup, AlertsConfig, RefundLadders
 
 _TEXT = {
     "zh": {
@@ -71,7 +71,7 @@ def plan_daily_digests(
         keys = {c: digest_key(day.isoformat(), name, c) for c in group.channels}
         if all(k in existing_keys for k in keys.values()):
             continue
-        since = since_last_digest(now, tz, config.schedule.weekdays if group.follows_schedule else None)
+        since = digest_since(group, config, tz, now)
         mine = [
             f
             for f in flags
@@ -114,6 +114,12 @@ def plan_daily_digests(
     return planned
 
 
+def digest_since(group: AlertGroup, config: AlertsConfig, tz: ZoneInfo, now: datetime) -> datetime:
+    """Where a group's digest at `now` counts new exceptions from: its previous digest day (since_last_digest),
+    on its schedule's weekdays when it follows the schedule."""
+    return since_last_digest(now, tz, config.schedule.weekdays if group.follows_schedule else None)
+
+
 def since_last_digest(now: datetime, tz: ZoneInfo, weekdays: Sequence[int] | None) -> datetime:
     """The time of day `now` on the group's previous digest day: yesterday, or for a group whose weekdays leave
     days out (Monday to Friday) the last day among them (Friday, on a Monday), so that no day's new exceptions
@@ -140,7 +146,7 @@ def digest_message(
     t = _TEXT[language]
     lines: list[Text] = []
     by_kind = Counter(f.kind for f in flags)
-    start = f"{(since or now - timedelta(hours=24)).astimezone(tz):%Y-%m-%d %H:%M}"
+    start = f"{(since or since_last_digest(now, tz, None)).astimezone(tz):%Y-%m-%d %H:%M}"
     if by_kind:
         lines.append(t["new"].format(n=sum(by_kind.values()), since=start))
         for kind, n in sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0])):

@@ -248,7 +248,7 @@ def _group_alerts(
                 body=render(message, fmt),
                 state=state,
                 due_at=due,
-                call_key=call_key(episode(flag), stage.level, reminder)
+                call_key=call_key(episode(flag), stage.level, told)  # as _timing booked it
                 if call is not None and not call.limited and call.owner is None  # the calling group's
                 else None,
             )

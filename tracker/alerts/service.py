@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from tracker.alerts import planning, store
 from tracker.alerts.channels import DeliveryError, Outgoing, describe, send
-from tracker.alerts.digest import OPEN_CLAIM_STATES, plan_daily_digests, since_last_digest
+from tracker.alerts.digest import OPEN_CLAIM_STATES, digest_since, plan_daily_digests
 from tracker.alerts.messages import FORMATS, bundle_message
 from tracker.alerts.model import PlannedAlert
 from tracker.alerts.planning import plan_alerts
@@ -93,11 +93,7 @@ def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAl
     config = settings.alerts
     # the open flags, and those opened since the earliest previous digest day of a group (a digest counts them,
     # resolved or not: Monday's counts the weekend's for a group working Monday to Friday)
-    digest_days = [
-        since_last_digest(now, settings.tz, config.schedule.weekdays if g.follows_schedule else None)
-        for g in config.groups.values()
-        if g.daily_digest
-    ]
+    digest_days = [digest_since(g, config, settings.tz, now) for g in config.groups.values() if g.daily_digest]
     since = min([now - timedelta(days=1), *digest_days])
     flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=since, now=now)
     history = store.load_history(
@@ -165,7 +161,8 @@ def run_alerts(
         return report
     store.insert_planned(engine, report.planned, now=now)
     report.cancelled = store.cancel_for_resolved_flags(engine, now=now)
-    routes = {name: [c for c in group.channels if c in config.channels] for name, group in config.groups.items()}
+    # each group's channels (every one is a configured channel: tracker.settings checks it at load)
+    routes = {name: group.channels for name, group in config.groups.items()}
     report.cancelled += store.cancel_for_removed_routes(engine, routes=routes)
     due = store.due_alerts(engine, now=now, max_attempts=config.max_attempts)
     moves = outside_hours(due, settings, now=now)
