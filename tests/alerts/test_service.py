@@ -310,3 +310,19 @@ def test_mondays_digest_counts_a_weekend_flag_already_resolved(
     report = run(db, settings, alert_env, local(23, 9, 30))  # Monday
     text = next(d.body for d in report.sent if d.recipient == "agents" and d.subject.startswith("每日异常汇总"))
     assert "自 2026-11-20 09:30 以来新增异常 1 件" in text, text
+
+
+def agents_digests(report: RunReport) -> list[str]:
+    return [d.body for d in report.sent if d.recipient == "agents" and d.subject.startswith("每日异常汇总")]
+
+
+def test_a_digest_counts_from_the_previous_digest_not_from_a_day_before_it(
+    db: Engine, alert_settings: Settings, alert_env: dict[str, str], receiver: Receiver
+) -> None:
+    """Monday's digest went at 09:03, a flag opened at 09:05 and Tuesday's run came at 09:08: the flag is one of
+    Tuesday's new exceptions (counted from a day before 09:08 it was in neither digest)."""
+    assert agents_digests(run(db, alert_settings, alert_env, local(23, 9, 3))) != []  # Monday's digest
+    parcel = add_parcel(db, "YT501", now=local(20, 12))
+    add_flag(db, parcel, "stale", opened_at=local(23, 9, 5), state="resolved")
+    [tuesday] = agents_digests(run(db, alert_settings, alert_env, local(24, 9, 8)))
+    assert "自 2026-11-23 09:03 以来新增异常 1 件" in tuesday, tuesday

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -50,12 +50,13 @@ def plan_daily_digests(
     now: datetime,
     deadlines: Iterable[DeadlineFacts] = (),
     currency: str,
+    last_digests: Mapping[str, datetime] | None = None,
 ) -> list[PlannedAlert]:
     """One summary per group with `daily_digest` and channel per local day, planned at the first run
     inside the group's hours (any time for groups that ignore the schedule). A flag counts for a group
-    when it opened since the group's previous digest day (the last 24 hours, or since Friday's for a group
-    whose `weekdays` leave out the weekend: since_last_digest) and routes to it; a claim when its parcel
-    routes to it. `currency`: the settings' currency, named when there is no claimable money."""
+    when it opened since the group's previous digest (`last_digests`: when each group's was made) and routes
+    to it; a claim when its parcel routes to it. `currency`: the settings' currency, named when there is no
+    claimable money."""
     day = local_date(now, tz)
     flags = list(flags)
     claims = list(claims)
@@ -71,7 +72,7 @@ def plan_daily_digests(
         keys = {c: digest_key(day.isoformat(), name, c) for c in group.channels}
         if all(k in existing_keys for k in keys.values()):
             continue
-        since = digest_since(group, config, tz, now)
+        since = digest_since(group, config, tz, now, (last_digests or {}).get(name))
         mine = [
             f
             for f in flags
@@ -114,9 +115,15 @@ def plan_daily_digests(
     return planned
 
 
-def digest_since(group: AlertGroup, config: AlertsConfig, tz: ZoneInfo, now: datetime) -> datetime:
-    """Where a group's digest at `now` counts new exceptions from: its previous digest day (since_last_digest),
-    on its schedule's weekdays when it follows the schedule."""
+def digest_since(
+    group: AlertGroup, config: AlertsConfig, tz: ZoneInfo, now: datetime, previous: datetime | None = None
+) -> datetime:
+    """Where a group's digest at `now` counts new exceptions from: when its previous digest was made
+    (`previous`), so that a flag opened between Monday's digest at 09:03 and Tuesday's at 09:08 is in one of
+    them; without one (the first digest), the same time on its previous digest day (since_last_digest), on its
+    schedule's weekdays when it follows the schedule."""
+    if previous is not None and previous < now:
+        return previous
     return since_last_digest(now, tz, config.schedule.weekdays if group.follows_schedule else None)
 
 

@@ -98,6 +98,8 @@ class AlertHistory:
     # distinct phone tasks per case (see case_key) and per (buyer id, local day of the call)
     calls_per_case: Mapping[str, int] = field(default_factory=dict)
     calls_per_buyer_day: Mapping[tuple[str, date], int] = field(default_factory=dict)
+    # group -> when its latest daily digest was made (the next one counts new exceptions from there)
+    last_digests: Mapping[str, datetime] = field(default_factory=dict)
 
 
 # One alert to store: a message for one group over one channel.

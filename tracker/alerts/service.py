@@ -91,14 +91,18 @@ class RunReport:
 def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAlert]:
     """Everything new to store at `now`: flag alerts, reminders and the daily digests."""
     config = settings.alerts
-    # the open flags, and those opened since the earliest previous digest day of a group (a digest counts them,
-    # resolved or not: Monday's counts the weekend's for a group working Monday to Friday)
-    digest_days = [digest_since(g, config, settings.tz, now) for g in config.groups.values() if g.daily_digest]
-    since = min([now - timedelta(days=1), *digest_days])
-    flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=since, now=now)
     history = store.load_history(
         engine, tz=settings.tz, now=now, max_attempts=config.max_attempts, channels=config.channels
     )
+    # the open flags, and those opened since the earliest previous digest of a group (a digest counts them,
+    # resolved or not: Monday's counts the weekend's for a group working Monday to Friday)
+    digest_days = [
+        digest_since(g, config, settings.tz, now, history.last_digests.get(name))
+        for name, g in config.groups.items()
+        if g.daily_digest
+    ]
+    since = min([now - timedelta(days=1), *digest_days])
+    flags = store.load_flags(engine, settings, lead_kinds=config.lead_kinds, since=since, now=now)
     planned = plan_alerts(
         flags,
         history,
@@ -118,6 +122,7 @@ def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAl
         now=now,
         deadlines=platform_deadlines(engine, settings, {f.parcel_id for f in flags}),
         currency=settings.currency,
+        last_digests=history.last_digests,
     )
     return planned
 

@@ -148,6 +148,11 @@ def load_history(
             ALERT.c.flag_id.is_(None), ALERT.c.created_at >= now - timedelta(days=2)
         )
         keys.update(k for (k,) in conn.execute(digests))
+        # when each group's latest digest was made: the next one counts from there (digest.digest_since); the
+        # digests' keys read in the dedupe key's index ("digest:" sorts before "digest;")
+        is_digest = and_(ALERT.c.dedupe_key >= "digest:", ALERT.c.dedupe_key < "digest;")
+        made = select(ALERT.c.recipient, func.max(ALERT.c.created_at)).where(is_digest).group_by(ALERT.c.recipient)
+        last_digests = {group: at for group, at in conn.execute(made) if at is not None}
         calls = (
             select(ALERT.c.call_key, ALERT.c.parcel_id, PARCEL.c.order_id, ALERT.c.due_at, PARCEL.c.buyer_id)
             .join(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
@@ -164,7 +169,7 @@ def load_history(
             per_case[case_key(order_id, parcel_id)] += 1
             if buyer is not None and due is not None:
                 per_day[(buyer, local_date(due, tz))] += 1
-    return AlertHistory(frozenset(keys), last, dict(per_case), dict(per_day))
+    return AlertHistory(frozenset(keys), last, dict(per_case), dict(per_day), last_digests)
 
 
 def planned_row(p: PlannedAlert, *, created_at: datetime) -> dict[str, Any]:
