@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, LastAlert, PlannedAlert
+from tracker.alerts.model import AlertHistory, BookedCall, ClaimFacts, FlagFacts, LastAlert, PlannedAlert
 from tracker.alerts.planning import alert_key, episode, parse_alert_key, plan_alerts
 from tracker.rules.ladder import Ladder, LadderPosition
 from tracker.settings import Settings
@@ -327,3 +327,23 @@ def test_a_case_routed_to_two_groups_is_one_groups_phone_task(plain_settings: Se
         "Phone the buyer" not in told.body
         and "Phoning the buyer is a task for Agents: do not call as well" in told.body
     ), told.body
+
+
+def test_a_phone_task_that_never_reached_the_group_is_the_same_call_again(plain_settings: Settings) -> None:
+    """The agents' phone task of Monday 12:00 gave up (the robot refused every try). Tuesday evening the alert is
+    due again: it asks for the same call (the case's first), in the next calling window, not for a second one."""
+    unreachable = flag(kind="unreachable")
+    [stored] = plan(plain_settings, [unreachable], now=local(12, 0))
+    assert stored.call_key is not None and "(本案第 1/3 次)" in stored.body
+    episode_, level, group, _channel, reminder = parse_alert_key(stored.dedupe_key)  # type: ignore[misc]
+    gave_up = LastAlert(reminder, None, waiting=False, counted_from=local(12, 0), told=0)
+    booked = {stored.call_key: BookedCall(slot=stored.due_at, number=1, owner="agents")}
+    history = AlertHistory(
+        keys=frozenset([stored.dedupe_key]),
+        last_alert={(episode_, level, group): gave_up},
+        calls_per_case={"parcel:1": 1},
+        calls_booked=booked,
+    )
+    [again] = plan(plain_settings, [unreachable], history, now=local(20, 0, day=24))
+    assert again.call_key == stored.call_key and again.due_at == local(10, 0, day=25)
+    assert "(本案第 1/3 次)" in again.body and "负责" not in again.body, again.body

@@ -326,3 +326,30 @@ def test_a_digest_counts_from_the_previous_digest_not_from_a_day_before_it(
     add_flag(db, parcel, "stale", opened_at=local(23, 9, 5), state="resolved")
     [tuesday] = agents_digests(run(db, alert_settings, alert_env, local(24, 9, 8)))
     assert "自 2026-11-23 09:03 以来新增异常 1 件" in tuesday, tuesday
+
+
+def test_a_group_routed_a_case_later_is_told_whose_call_it_is(
+    db: Engine, alert_settings: Settings, alert_env: dict[str, str], receiver: Receiver
+) -> None:
+    """The agents were given an SF parcel's phone task at 12:00; at 12:05 the SF route to the English-speaking
+    agents is added: they are told the call is the agents' (they were asked to phone the buyer as well, and the
+    case counted a second call)."""
+    routes = alert_settings.alerts.routes
+    without_sf = alert_settings.model_copy(
+        update={
+            "alerts": alert_settings.alerts.model_copy(update={"routes": [r for r in routes if r.couriers != ["sf"]]})
+        }
+    )
+    parcel = add_parcel(db, "SF100", now=local(20, 12), courier="sf", buyer_id="tb_1")
+    add_flag(db, parcel, "unreachable", courier="sf", opened_at=local(23, 11))
+    first = run(db, without_sf, alert_env, local(23, 12))
+    assert [p.recipient for p in first.planned if p.call_key] == ["agents"]
+    later = run(db, alert_settings, alert_env, local(23, 12, 5))
+    [told] = [p for p in later.planned if p.recipient == "agents_en"]
+    assert told.call_key is None and "Phoning the buyer is a task for Agents: do not call as well" in told.body, (
+        told.body
+    )
+    assert "Phone the buyer" not in told.body
+    with db.connect() as conn:
+        calls = conn.execute(select(func.count(func.distinct(AlertRow.call_key)))).scalar_one()
+    assert calls == 1

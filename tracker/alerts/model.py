@@ -89,6 +89,15 @@ class LastAlert:
         return self.told is None or self.told > 0
 
 
+@dataclass(frozen=True, slots=True)
+class BookedCall:
+    """A phone task stored by an earlier run: when it is due, its number in its case, the group calling."""
+
+    slot: datetime
+    number: int
+    owner: str
+
+
 # What the alert log already holds, as far as planning needs it.
 @dataclass(frozen=True)
 class AlertHistory:
@@ -100,6 +109,8 @@ class AlertHistory:
     calls_per_buyer_day: Mapping[tuple[str, date], int] = field(default_factory=dict)
     # group -> when its latest daily digest was made (the next one counts new exceptions from there)
     last_digests: Mapping[str, datetime] = field(default_factory=dict)
+    # call key -> the phone task stored for it (when, its number in its case, the group calling)
+    calls_booked: Mapping[str, BookedCall] = field(default_factory=dict)
 
 
 # One alert to store: a message for one group over one channel.

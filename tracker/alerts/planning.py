@@ -123,12 +123,22 @@ def parcel_groups(courier: str, shop: str | None, province: str | None, config: 
 
 
 class _CallBook:
-    """Running counts of phone tasks (stored + planned in this run) per case and per buyer-day."""
+    """Running counts of phone tasks (stored + planned in this run) per case and per buyer-day, and each
+    call's slot, note and calling group (the stored ones too: a group routed the case later is told whose
+    call it is, not asked to phone again)."""
 
-    def __init__(self, history: AlertHistory) -> None:
+    def __init__(self, history: AlertHistory, contact: Contact) -> None:
         self.per_case: Counter[str] = Counter(history.calls_per_case)
         self.per_day: Counter[tuple[str, date]] = Counter(history.calls_per_buyer_day)
-        self.slots: dict[str, tuple[datetime, CallNote, str]] = {}  # call key -> slot, note, the group calling
+        window = calling_window_text(contact)
+        self.slots: dict[str, tuple[datetime, CallNote, str]] = {  # call key -> slot, note, the group calling
+            key: (call.slot, CallNote(call.number, contact.max_calls_per_case, window), call.owner)
+            for key, call in history.calls_booked.items()
+        }
+
+
+def calling_window_text(contact: Contact) -> str:
+    return f"{contact.calling_window_start:%H:%M}-{contact.calling_window_end:%H:%M}"
 
 
 def plan_alerts(
@@ -151,7 +161,7 @@ def plan_alerts(
     buyer has fewer than `calls.max_per_buyer_per_day` calls; a case (the order, else the parcel) that
     already had `max_calls_per_case` calls gets the alert without a phone task. Flags are taken in
     (opened_at, id) order so the oldest case gets a day's call first."""
-    book = _CallBook(history)
+    book = _CallBook(history, contact)
     planned: list[PlannedAlert] = []
     for flag in sorted(flags, key=lambda f: (f.opened_at, f.flag_id)):
         if flag.state != "open":
@@ -335,26 +345,32 @@ def _timing(
     now: datetime,
 ) -> tuple[str, datetime, CallNote | None]:
     weekdays = config.schedule.weekdays if follows_schedule else None
-    window_text = f"{contact.calling_window_start:%H:%M}-{contact.calling_window_end:%H:%M}"
+    window_text = calling_window_text(contact)
     # a refund ladder's steps are its calls (000 §24: three calls, then the lead; docs/domain.md): a
     # reminder of a ladder step repeats the message, it does not spend another of the case's calls
     ladder_reminder = flag.kind == "refund_deadline" and reminder > 0
     if stage.is_call and not stage.to_lead and not ladder_reminder:
         key = call_key(episode(flag), stage.level, reminder)
-        if key in book.slots:  # a second group routed the same case: told at the same slot whose call it is
+        buyer = flag.buyer_id
+        limit = config.calls.max_per_buyer_per_day
+
+        def day_ok(day: date) -> bool:
+            return buyer is None or book.per_day[(buyer, day)] < limit
+
+        windows = call_windows(config, contact, follows_schedule)
+        if key in book.slots:  # booked already, in this run or stored by an earlier one
             slot, note, owner = book.slots[key]
-            return "pending", slot, replace(note, owner=owner)
+            if owner != group_name:  # a second group routed the case: told whose call it is, when it is made
+                told = replace(note, owner=owner)
+                return ("pending", slot, told) if slot >= now else _quiet(follows_schedule, config, tz, now) + (told,)
+            # the calling group's own call again (its alert did not reach the group): the same call, not another
+            if slot < now:
+                slot = next_slot(now, tz, windows, weekdays=weekdays, day_ok=day_ok)
+            return "pending", slot, note
         case = case_key(flag.order_id, flag.parcel_id)
         if book.per_case[case] >= contact.max_calls_per_case:
             note = CallNote(book.per_case[case], contact.max_calls_per_case, window_text, limited=True)
         else:
-            buyer = flag.buyer_id
-            limit = config.calls.max_per_buyer_per_day
-
-            def day_ok(day: date) -> bool:
-                return buyer is None or book.per_day[(buyer, day)] < limit
-
-            windows = call_windows(config, contact, follows_schedule)
             slot = next_slot(now, tz, windows, weekdays=weekdays, day_ok=day_ok)
             book.per_case[case] += 1
             if buyer is not None:

@@ -14,7 +14,7 @@ from sqlalchemy import Boolean, Engine, and_, bindparam, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
-from tracker.alerts.model import AlertHistory, ClaimFacts, FlagFacts, LastAlert, PlannedAlert, case_key
+from tracker.alerts.model import AlertHistory, BookedCall, ClaimFacts, FlagFacts, LastAlert, PlannedAlert, case_key
 from tracker.alerts.planning import parse_alert_key
 from tracker.alerts.schedule import local_date
 from tracker.flags import next_action
@@ -154,22 +154,39 @@ def load_history(
         made = select(ALERT.c.recipient, func.max(ALERT.c.created_at)).where(is_digest).group_by(ALERT.c.recipient)
         last_digests = {group: at for group, at in conn.execute(made) if at is not None}
         calls = (
-            select(ALERT.c.call_key, ALERT.c.parcel_id, PARCEL.c.order_id, ALERT.c.due_at, PARCEL.c.buyer_id)
+            select(
+                ALERT.c.call_key,
+                ALERT.c.parcel_id,
+                PARCEL.c.order_id,
+                ALERT.c.due_at,
+                PARCEL.c.buyer_id,
+                ALERT.c.recipient,
+            )
             .join(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
             .where(ALERT.c.call_key.is_not(None), ALERT.c.state != "cancelled")
             .distinct()
         )
         per_case: Counter[str] = Counter()
         per_day: Counter[tuple[str, Any]] = Counter()
-        seen: set[str] = set()
-        for key, parcel_id, order_id, due, buyer in conn.execute(calls):
-            if key in seen:
+        booked: dict[str, tuple[datetime, str]] = {}  # call key -> when, and the group calling
+        keys_of_case: dict[str, list[tuple[datetime, str]]] = {}
+        for key, parcel_id, order_id, due, buyer, group in conn.execute(calls):
+            if key in booked or due is None:
                 continue
-            seen.add(key)
-            per_case[case_key(order_id, parcel_id)] += 1
-            if buyer is not None and due is not None:
+            booked[key] = (due, group)
+            case = case_key(order_id, parcel_id)
+            per_case[case] += 1
+            keys_of_case.setdefault(case, []).append((due, key))
+            if buyer is not None:
                 per_day[(buyer, local_date(due, tz))] += 1
-    return AlertHistory(frozenset(keys), last, dict(per_case), dict(per_day), last_digests)
+    # each stored call with its number in its case (in the order they were due), for a group routed the same
+    # case later: told whose call it is, not asked to phone again (planning._CallBook)
+    calls_booked = {
+        key: BookedCall(slot=booked[key][0], number=n, owner=booked[key][1])
+        for case_keys in keys_of_case.values()
+        for n, (_, key) in enumerate(sorted(case_keys), start=1)
+    }
+    return AlertHistory(frozenset(keys), last, dict(per_case), dict(per_day), last_digests, calls_booked)
 
 
 def planned_row(p: PlannedAlert, *, created_at: datetime) -> dict[str, Any]:
