@@ -184,6 +184,28 @@ def test_an_export_without_the_insurance_column_keeps_what_an_earlier_one_said(
     assert _by_waybill(engine)["JT1234567890141"]["freight_insured"] is False
 
 
+def test_a_file_without_amounts_keeps_the_currency_of_the_stored_ones(
+    tmp_path: Path, settings: Settings, engine: Engine
+) -> None:
+    """A Tmall Global export gives 货值 in HKD; a later file of addresses (no amounts, no 币种) keeps HKD (it rewrote
+    it to the file's default CNY, and 500.00 HKD read as 500.00 CNY); a file with amounts and no 币种 gives them in
+    its default currency."""
+    global_ = _write_csv(tmp_path / "global.csv", ["物流单号", "物流公司", "买家实际支付金额", "币种"],
+                         [["JT1234567890151", "极兔速递", "500.00", "HKD"]])  # fmt: skip
+    addresses = _write_csv(tmp_path / "addresses.csv", ["物流单号", "物流公司", "收货地址"],
+                           [["JT1234567890151", "极兔速递", "浙江省杭州市西湖区文三路 1 号"]])  # fmt: skip
+    _import(global_, settings, engine)
+    _import(addresses, settings, engine)
+    parcel = _by_waybill(engine)["JT1234567890151"]
+    assert (parcel["goods_value"], parcel["currency"]) == (Decimal("500.00"), "HKD")
+    assert parcel["province"] == "浙江省"
+    priced = _write_csv(tmp_path / "priced.csv", ["物流单号", "物流公司", "买家实际支付金额"],
+                        [["JT1234567890151", "极兔速递", "64.00"]])  # fmt: skip
+    _import(priced, settings, engine)
+    parcel = _by_waybill(engine)["JT1234567890151"]
+    assert (parcel["goods_value"], parcel["currency"]) == (Decimal("64.00"), "CNY")
+
+
 def test_a_courier_bill_keeps_a_return_parcel_a_return(tmp_path: Path, settings: Settings, engine: Engine) -> None:
     """A courier's monthly bill (物流单号, 物流公司, 运费) lists the shop's shipments and the buyers' returns it
     picked up alike, and says nothing of direction: a return stays a return (it was made outbound, and its

@@ -324,6 +324,9 @@ _DIRECTION_TEXT[None] = None  # the file does not say (UNSAID_DEFAULTS)
 # holds None, a new parcel takes the default, a stored one keeps its value (a courier bill listing a buyer's return
 # made it outbound; a plain order export cleared the 大运险 of the 聚划算 export). The default is written into the
 # statement (no bind parameter: a batch stays one statement on PostgreSQL) and the column left out of its update.
+# the parcel's amounts, all in its `currency`
+MONEY_FIELDS = ("goods_value", "supplier_value", "forward_freight", "return_freight")
+
 UNSAID_DEFAULTS = {"direction": literal_column(f"'{Direction.outbound}'"), "freight_insured": false()}
 _UNSAID = tuple((name, itemgetter(FACT_FIELDS.index(name))) for name in UNSAID_DEFAULTS)
 
@@ -335,9 +338,13 @@ def _upsert_statement(conn: Connection, keep: frozenset[str] = frozenset()) -> A
     UNSAID_DEFAULTS the rows do not say: a new parcel takes their default, a stored one keeps them."""
     stmt = _insert(conn, PARCEL).values({name: UNSAID_DEFAULTS[name] for name in keep})
     excluded = stmt.excluded
-    update = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
-    for name in ("direction", "freight_insured", "currency"):
+    update: dict[str, Any] = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
+    for name in ("direction", "freight_insured"):
         update[name] = excluded[name]
+    # the currency goes with the amounts: a row that gives none (a file without money columns, and without 币种)
+    # keeps the stored amounts and so their currency (it was rewritten to the file's default)
+    no_amounts = and_(*(excluded[name].is_(None) for name in MONEY_FIELDS))
+    update["currency"] = case((no_amounts, PARCEL.c.currency), else_=excluded.currency)
     for name in keep:
         del update[name]
     changes = or_(*(PARCEL.c[name].is_distinct_from(value) for name, value in update.items()))
