@@ -30,6 +30,7 @@ from tracker.errors import TrackerError
 from tracker.exports import GUARD, kept_whole, safe_row, unguard
 from tracker.import_writer import BatchWriter, writer_for
 from tracker.masking import mask_address, mask_name, mask_phone
+from tracker.regions import split_address
 from tracker.sheets import local_time
 from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, UnsavedFormula, read_table
 
@@ -227,14 +228,6 @@ def clean_waybill(raw: str) -> list[str]:
     text = raw.strip().strip("'\"=\t")
     text = _WAYBILL_PREFIX.sub("", text).strip()
     return [part.strip("'\"=") for part in _WAYBILL_SPLIT.split(text) if part.strip("'\"=")]
-
-
-def _region(parts: Sequence[str]) -> tuple[str | None, str | None, str | None]:
-    """The address's words -> province, city, district: '浙江省 杭州市 西湖区 文三路100号(310000)' ->
-    ('浙江省', '杭州市', '西湖区'); what follows is the street (masked)."""
-    if len(parts) < 3:
-        return (parts[0] if parts else None), (parts[1] if len(parts) > 1 else None), None
-    return parts[0], parts[1], parts[2]
 
 
 def _cells_getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
@@ -442,10 +435,12 @@ class RowParser:
     def _facts(self, cell: Mapping[str, str], fields: dict[str, Any], courier: str, waybill: str) -> ParcelFacts:
         """The parcel of a row without errors: its texts, the buyer's details masked, then `fields`."""
         province, city, district = cell["province"] or None, cell["city"] or None, cell["district"] or None
-        parts = cell["address"].split()
-        if not (province or city) and parts:
-            province, city, addr_district = _region(parts)
-            district = district or addr_district
+        region = split_address(cell["address"])
+        street = region.street
+        if not (province or city):
+            province, city, district = region.province, region.city, district or region.district
+        elif region.province is None:  # the file's own region columns, and the street alone in the address
+            street = " ".join(cell["address"].split()) or None
         digits = _NOT_DIGIT.sub("", cell["phone"])
         # a returns export says its parcels are returns, a file with a direction column or an order export (the
         # shop's shipments) that they are outbound; a file of waybills alone (a courier's bill of 运费) says
@@ -465,7 +460,7 @@ class RowParser:
             # masked here, so the clear name, number and street are never stored (tracker/masking.py)
             recipient=mask_name(cell["recipient"]),
             phone_masked=mask_phone(cell["phone"]),
-            address_detail=mask_address(" ".join(parts[3:]) if len(parts) > 3 else None),
+            address_detail=mask_address(street),
             goods_title=cell["goods_title"][:200] or None,
             currency=cell["currency"].upper() or self.currency,
             category=cell["category"] or None,

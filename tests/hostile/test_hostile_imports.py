@@ -255,3 +255,23 @@ def test_an_export_of_product_lines_is_named(settings: Settings, sqlite_engine: 
     with sqlite_engine.connect() as conn:
         values = dict(conn.execute(select(ParcelRow.waybill, ParcelRow.supplier_value)).all())
     assert values == {"YT7512345670961": 32, "YT7512345670962": 12.5}
+
+
+def test_an_address_written_without_spaces_is_split_into_its_levels_and_its_street_masked(
+    settings: Settings, sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """An ERP export writes 收货地址 in one piece (浙江省杭州市西湖区文三路100号...), or half spaced: the first three
+    words were read as the levels, so the whole address, street and number, was stored as the province, unmasked,
+    and no province filter, route or rule override found the parcel."""
+    _imported_copy(tmp_path, "unspaced_address.csv")
+    columns = (ParcelRow.waybill, ParcelRow.province, ParcelRow.city, ParcelRow.district, ParcelRow.address_detail)
+    with sqlite_engine.connect() as conn:
+        stored = {row[0]: tuple(row[1:]) for row in conn.execute(select(*columns))}
+    assert stored == {
+        "YT7512345670971": ("浙江省", "杭州市", "西湖区", "文三路****"),
+        "YT7512345670972": ("上海市", "上海市", "浦东新区", "张江路****"),
+        "YT7512345670973": ("广东省", "深圳市", "南山区", "科技园南区高****"),
+        "YT7512345670974": ("新疆维吾尔自治区", "乌鲁木齐市", "天山区", "解放北路****"),
+    }
+    everything = " ".join(str(cell) for row in _stored(sqlite_engine) for cell in row)
+    assert not any(word in everything for word in ("100号", "88弄", "高新南一道", "解放北路12号")), everything

@@ -1,0 +1,90 @@
+"""A recipient's address split into province, city, district and the street (the street is then masked:
+tracker/masking.py). Pure.
+
+Taobao's export writes its levels apart, "浙江省 杭州市 西湖区 文三路100号(310000)"; many ERP exports and hand-made
+sheets write them together, "浙江省杭州市西湖区文三路100号", or half and half. Reading the first three words as the
+levels put a whole unspaced address, street and number, into the province (stored unmasked, and no province
+filter or route found it). The levels are found by their names: a province by the list below (with or without
+省, 市, 自治区), a city and a district by their endings (市, 自治州, 地区, 盟; 区, 县, 市, 旗), or as a short word
+of their own between spaces ("浙江 杭州 西湖区"). What is not found is street (an address in latin
+letters: all of it)."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# the provincial-level divisions by their short names (the full name adds one of _PROVINCE_ENDINGS)
+PROVINCES = (
+    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西",
+    "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾",
+    "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门",
+)  # fmt: skip
+# the municipalities: the province is also the city (Taobao writes "上海 上海市 浦东新区")
+MUNICIPALITIES = frozenset({"北京", "天津", "上海", "重庆"})
+_PROVINCE_ENDINGS = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市")
+
+_PROVINCE = re.compile(
+    "({})({})?".format("|".join(sorted(PROVINCES, key=len, reverse=True)), "|".join(_PROVINCE_ENDINGS))
+)
+# a level's name: no digits, no street words, and not the next level's ending inside it (杭州市 is not 杭州, 万州区
+# is a district)
+_NOT_NAME = r"\s\da-zA-Z,，.。:：;；()（）#\-/路街道巷号弄村"  # digits, latin, punctuation, street words
+_CITY_ENDINGS = ("自治州", "地区", "市", "州", "盟")
+_DISTRICT_ENDINGS = ("区", "县", "市", "旗")
+_CITY = re.compile(rf"[^{_NOT_NAME}区县旗]{{1,10}}?(?:自治州|地区|市|州(?![市区县])|盟)")
+_DISTRICT = re.compile(rf"[^{_NOT_NAME}市]{{1,10}}?(?:区|县|市|旗)")
+# a short word standing alone between spaces ("浙江 杭州 西湖区"), taken as the level when no ending says so
+_WORD = re.compile(rf"[^{_NOT_NAME}]{{2,8}}(?=\s)")
+_SPACE = re.compile(r"\s*")
+_KNOWN = frozenset(PROVINCES) | {p + e for p in PROVINCES for e in _PROVINCE_ENDINGS}
+
+
+class Region(NamedTuple):
+    province: str | None
+    city: str | None
+    district: str | None
+    street: str | None
+
+
+def split_address(address: str) -> Region:
+    """'浙江省 杭州市 西湖区 文三路100号' and '浙江省杭州市西湖区文三路100号' -> ('浙江省', '杭州市', '西湖区',
+    '文三路100号'); '上海市浦东新区张江路1号' -> ('上海市', '上海市', '浦东新区', '张江路1号')."""
+    parts = address.split()
+    if not parts:
+        return Region(None, None, None, None)
+    if (
+        len(parts) >= 4
+        and parts[0] in _KNOWN
+        and parts[1].endswith(_CITY_ENDINGS)
+        and parts[2].endswith(_DISTRICT_ENDINGS)
+    ):  # Taobao's own export, one level per word (the common case: no search)
+        return Region(parts[0], parts[1], parts[2], " ".join(parts[3:]))
+    text = " ".join(parts) + " "  # a space at the end: the last word stands alone too
+    found = _PROVINCE.match(text)
+    province, at = (found.group(0), _skip(text, found.end())) if found else (None, 0)
+    city, at = _level(text, at, _CITY)
+    if city is None and found and found.group(1) in MUNICIPALITIES:
+        city = f"{found.group(1)}市"
+    district, at = _level(text, at, _DISTRICT)
+    return Region(province, city, district, text[at:].strip() or None)
+
+
+def _level(text: str, at: int, named: re.Pattern[str]) -> tuple[str | None, int]:
+    """The level starting at `at`, by its ending, else a short word standing alone; the position after it and
+    its spaces."""
+    found = named.match(text, at) or _WORD.match(text, at)
+    if found is None:
+        return None, at
+    return found.group(0), _skip(text, found.end())
+
+
+def _skip(text: str, at: int) -> int:
+    found = _SPACE.match(text, at)
+    return found.end() if found else at
+
+
+def region_matches(value: str | None, wanted: str | None) -> bool:
+    """Whether a parcel's province or city is the one a setting names: the setting may leave out the ending
+    ("西藏" is 西藏自治区, "上海" is 上海市), so the parcel's value starts with it. None wants any."""
+    return wanted is None or (value is not None and value.startswith(wanted))
