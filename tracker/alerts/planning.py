@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from tracker.alerts.messages import FORMATS, CallNote, flag_message, render
 from tracker.alerts.model import AlertHistory, FlagFacts, LastAlert, PlannedAlert, case_key
 from tracker.alerts.schedule import Window, local_date, next_slot
+from tracker.regions import region_matches
 from tracker.rules.ladder import LadderPosition
 from tracker.settings import AlertsConfig, Contact, RefundLadders
 
@@ -93,6 +94,11 @@ def _matches(values: Sequence[str], value: str | None) -> bool:
     return not values or (value is not None and value in values)
 
 
+def _in_provinces(provinces: Sequence[str], province: str | None) -> bool:
+    """A route's provinces as the rules' overrides read theirs: "西藏" is the export's 西藏自治区."""
+    return not provinces or any(region_matches(province, wanted) for wanted in provinces)
+
+
 def route_groups(flag: FlagFacts, config: AlertsConfig, *, to_lead: bool) -> list[str]:
     """Groups for a flag: every route whose non-empty lists all match contributes its `groups`, or its
     `leads` for lead alerts (falling back to its groups when it names no leads). Config order, no repeats."""
@@ -103,7 +109,7 @@ def route_groups(flag: FlagFacts, config: AlertsConfig, *, to_lead: bool) -> lis
             and _matches(route.severities, flag.severity)
             and _matches(route.couriers, flag.courier)
             and _matches(route.shops, flag.shop)
-            and _matches(route.provinces, flag.province)
+            and _in_provinces(route.provinces, flag.province)
         ):
             continue
         for group in (route.leads or route.groups) if to_lead else route.groups:
@@ -116,7 +122,11 @@ def parcel_groups(courier: str, shop: str | None, province: str | None, config: 
     """Groups whose routes cover a parcel (ignoring kind and severity): who sees its claims in digests."""
     found: set[str] = set()
     for route in config.routes:
-        if _matches(route.couriers, courier) and _matches(route.shops, shop) and _matches(route.provinces, province):
+        if (
+            _matches(route.couriers, courier)
+            and _matches(route.shops, shop)
+            and _in_provinces(route.provinces, province)
+        ):
             found.update(route.groups)
             found.update(route.leads)
     return found

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from tracker.regions import region_matches
 from tracker.settings import (
     Contact,
     LateShipment,
@@ -56,10 +57,6 @@ def specificity(override: RuleOverride) -> Specificity:
     region = 2 if override.city else 1 if override.province else 0
     names = sum(1 for v in (override.courier, override.province, override.city) if v)
     return (region, 1 if override.courier else 0, names)
-
-
-def region_matches(value: str | None, wanted: str | None) -> bool:
-    return wanted is None or (value is not None and value.startswith(wanted))
 
 
 def override_applies(override: RuleOverride, *, courier: str, province: str | None, city: str | None) -> bool:
