@@ -941,3 +941,20 @@ def test_an_xlsx_formula_reads_as_the_value_excel_saved(tmp_path: Path, settings
         (3, "return_freight", "=SUM(C2:C3*1)"),
     ]
     assert report.rows == 2  # row 4 holds only the formula filled down: a blank row
+
+
+def test_a_province_column_is_stored_as_the_export_writes_the_province(
+    tmp_path: Path, settings: Settings, engine: Engine
+) -> None:
+    """A sheet with its own 省份 column says 浙江 where Taobao's export says 浙江省: one province, not two choices in
+    the board's filter and two rows of the scorecards."""
+    sheet = _write_csv(tmp_path / "regions.csv", ["物流单号", "物流公司", "省份", "收货地址"],
+                       [["JT1234567890161", "极兔速递", "浙江", "文三路100号"],
+                        ["JT1234567890162", "极兔速递", "西藏", "北京中路1号"]])  # fmt: skip
+    _import(sheet, settings, engine)
+    parcels = _by_waybill(engine)
+    assert (parcels["JT1234567890161"]["province"], parcels["JT1234567890161"]["address_detail"]) == (
+        "浙江省",
+        "文三路****",
+    )
+    assert parcels["JT1234567890162"]["province"] == "西藏自治区"

@@ -30,7 +30,7 @@ from tracker.errors import TrackerError
 from tracker.exports import GUARD, kept_whole, safe_row, unguard
 from tracker.import_writer import BatchWriter, writer_for
 from tracker.masking import mask_address, mask_name, mask_phone
-from tracker.regions import split_address
+from tracker.regions import province_name, split_address
 from tracker.sheets import local_time
 from tracker.tablefile import CONTROL, BadRow, ImportFileError, ReadLimits, UnsavedFormula, read_table
 
@@ -441,6 +441,7 @@ class RowParser:
             province, city, district = region.province, region.city, district or region.district
         elif region.province is None:  # the file's own region columns, and the street alone in the address
             street = " ".join(cell["address"].split()) or None
+        province = province_name(province) if province else None  # 浙江 and 浙江省: one province
         digits = _NOT_DIGIT.sub("", cell["phone"])
         # a returns export says its parcels are returns, a file with a direction column or an order export (the
         # shop's shipments) that they are outbound; a file of waybills alone (a courier's bill of 运费) says

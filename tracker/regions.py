@@ -37,7 +37,15 @@ _DISTRICT = re.compile(rf"[^{_NOT_NAME}市]{{1,10}}?(?:区|县|市|旗)")
 # a short word standing alone between spaces ("浙江 杭州 西湖区"), taken as the level when no ending says so
 _WORD = re.compile(rf"[^{_NOT_NAME}]{{2,8}}(?=\s)")
 _SPACE = re.compile(r"\s*")
-_KNOWN = frozenset(PROVINCES) | {p + e for p in PROVINCES for e in _PROVINCE_ENDINGS}
+_FULL = {
+    "内蒙古": "内蒙古自治区", "广西": "广西壮族自治区", "西藏": "西藏自治区", "宁夏": "宁夏回族自治区",
+    "新疆": "新疆维吾尔自治区", "香港": "香港特别行政区", "澳门": "澳门特别行政区",
+}  # fmt: skip
+# every spelling of a province -> the one Taobao's export writes (浙江省, 西藏自治区; a municipality's short name,
+# 上海, its city being 上海市), so that a filter or a scorecard lists each province once
+_AS_EXPORTED = {
+    p + e: (p if p in MUNICIPALITIES else _FULL.get(p, f"{p}省")) for p in PROVINCES for e in ("", *_PROVINCE_ENDINGS)
+}
 
 
 class Region(NamedTuple):
@@ -49,20 +57,21 @@ class Region(NamedTuple):
 
 def split_address(address: str) -> Region:
     """'浙江省 杭州市 西湖区 文三路100号' and '浙江省杭州市西湖区文三路100号' -> ('浙江省', '杭州市', '西湖区',
-    '文三路100号'); '上海市浦东新区张江路1号' -> ('上海市', '上海市', '浦东新区', '张江路1号')."""
+    '文三路100号'); '上海市浦东新区张江路1号' -> ('上海', '上海市', '浦东新区', '张江路1号'): the province as Taobao
+    writes it (province_name), whatever the spelling."""
     parts = address.split()
     if not parts:
         return Region(None, None, None, None)
     if (
         len(parts) >= 4
-        and parts[0] in _KNOWN
+        and parts[0] in _AS_EXPORTED
         and parts[1].endswith(_CITY_ENDINGS)
         and parts[2].endswith(_DISTRICT_ENDINGS)
     ):  # Taobao's own export, one level per word (the common case: no search)
-        return Region(parts[0], parts[1], parts[2], " ".join(parts[3:]))
+        return Region(_AS_EXPORTED[parts[0]], parts[1], parts[2], " ".join(parts[3:]))
     text = " ".join(parts) + " "  # a space at the end: the last word stands alone too
     found = _PROVINCE.match(text)
-    province, at = (found.group(0), _skip(text, found.end())) if found else (None, 0)
+    province, at = (_AS_EXPORTED[found.group(0)], _skip(text, found.end())) if found else (None, 0)
     city, at = _level(text, at, _CITY)
     if city is None and found and found.group(1) in MUNICIPALITIES:
         city = f"{found.group(1)}市"
@@ -88,3 +97,9 @@ def region_matches(value: str | None, wanted: str | None) -> bool:
     """Whether a parcel's province or city is the one a setting names: the setting may leave out the ending
     ("西藏" is 西藏自治区, "上海" is 上海市), so the parcel's value starts with it. None wants any."""
     return wanted is None or (value is not None and value.startswith(wanted))
+
+
+def province_name(name: str) -> str:
+    """A province as Taobao's export writes it, whatever the spelling (浙江 -> 浙江省, 西藏 -> 西藏自治区, 上海市 ->
+    上海); a name not known as it is."""
+    return _AS_EXPORTED.get(name, name)
