@@ -21,7 +21,6 @@ from dashboard.i18n import LANGS, error_text, t, value_label
 from tracker.auth import LoginAttempt, LoginPolicy, lockout_until, verify_password
 from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
-from tracker.labels import hours_in_words
 from tracker.storage.repo import record_audit
 
 QUEUE_PAGE = "views/queue.py"
@@ -214,13 +213,18 @@ def _detail_value(b: Board, key: str, value: Any) -> Any:
     return value
 
 
-def age_text(b: Board, last_update: datetime | None) -> str:
-    """How long a parcel has gone without an update, in days and hours (charts part, issue 15 item 9)."""
+class Hours(int):
+    """Whole hours for a table cell (90 shows 90 小时 / 90 h): a number column, so a click on its header sorts the
+    ages by value (as text, 10天 came before 3天)."""
+
+
+def age_hours(b: Board, last_update: datetime | None) -> Hours | None:
+    """How long a parcel has gone without an update, in whole hours (charts part, issue 15 item 9)."""
     if last_update is None:
-        return ""
+        return None
     if last_update.tzinfo is None:  # SQLite returns naive UTC from raw SQL expressions
         last_update = last_update.replace(tzinfo=UTC)
-    return hours_in_words(int((b.now - last_update).total_seconds() // 3600), b.lang)
+    return Hours(int((b.now - last_update).total_seconds() // 3600))
 
 
 # money in a table's number column, as plain() and the cards write it (¥1,234.50); Streamlit's printf format
@@ -236,7 +240,7 @@ class Share(float):
 def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The table's frame and its columns' configuration. Money, counts and shares stay numbers, so a click on
     their header sorts them by value (as text ¥99.00 came after ¥1,000.00 and 10 days before 2), money shown as
-    ¥1,234.50 and a Share as 12.5%; every other cell is text as a person reads it (plain)."""
+    ¥1,234.50, a Share as 12.5% and Hours as 90 小时; every other cell is text as a person reads it (plain)."""
     series, config = [], {}
     for c in columns:
         values = [r.get(c) for r in rows]
@@ -246,6 +250,9 @@ def _frame(b: Board, rows: Sequence[dict[str, Any]], columns: list[str]) -> tupl
             config[b.t(c)] = st.column_config.NumberColumn(format=MONEY_FORMAT)
         elif given and all(type(v) is int for v in given):  # a bool is no count
             series.append(pd.array(values, dtype="Int64"))
+        elif given and all(isinstance(v, Hours) for v in given):
+            series.append(pd.array([None if v is None else int(v) for v in values], dtype="Int64"))
+            config[b.t(c)] = st.column_config.NumberColumn(format=b.t("hours_cell"))
         elif given and all(isinstance(v, Share) for v in given):
             series.append(pd.array([None if v is None else round(float(v) * 100, 10) for v in values], "Float64"))
             config[b.t(c)] = st.column_config.NumberColumn(format=SHARE_FORMAT)

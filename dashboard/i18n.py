@@ -467,6 +467,7 @@ LABELS.update(
         "filters": ("筛选", "Filters"),
         "filters_set": ("已设 {n} 个筛选条件", "Filters set: {n}"),
         "age": ("未更新时长", "Age"),
+        "hours_cell": ("%d 小时", "%d h"),  # a number column's format (components.Hours)
         "chart_hint": ("点击柱形打开对应的异常队列", "Click a bar to open its queue"),
     }
 )

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import actions, fact_forms
 from dashboard.components import (
-    age_text,
+    age_hours,
     bad_params,
     bulk_bar,
     bulk_button,
@@ -187,7 +187,7 @@ if rows:
 for r in rows:
     zh, en = next_action.texts(r, b.settings, b.now)
     r["next_action"] = zh if b.lang == "zh" else en
-    r["age"] = age_text(b, r["last_update"])
+    r["age"] = age_hours(b, r["last_update"])
     r["courier"] = b.courier(r["courier"])  # the name people say (a name stays itself)
 # key columns first (a phone sees these without scrolling the table): waybill, courier, kind, age, next action
 columns = [

@@ -334,4 +334,7 @@ def test_queue_folds_its_filters_and_leads_with_the_key_columns(board_db):
     assert list(frame.columns[:5]) == ["运单号", "快递", "异常类型", "未更新时长", "下一步"]
     row = frame[frame["运单号"] == "SF1001"].iloc[0]
     assert row["快递"] == "顺丰速运"
-    assert row["未更新时长"] == "3天18小时"  # last event 90 h before now
+    # last event 90 h before now: a number (shown as 90 小时), so a click on the header sorts the ages by value
+    assert row["未更新时长"] == 90 and str(frame["未更新时长"].dtype) == "Int64"
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["未更新时长"]["type_config"] == {"type": "number", "format": "%d 小时"}
