@@ -6,10 +6,9 @@ from datetime import UTC, datetime, time, timedelta
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import DATE_FORMAT, Share, lazy_fold, lazy_tabs, table
+from dashboard.components import DATE_FORMAT, Hours, Share, lazy_fold, lazy_tabs, table
 from dashboard.context import board
 from dashboard.i18n import kind_label
-from tracker.labels import hours_in_words
 
 b = board()
 st.title(b.t("nav_scorecards"))
@@ -55,10 +54,8 @@ rows = [
             f"{kind_label(k, b.lang)} {r:.1%}" for k, r in sorted(card["kind_rates"].items(), key=lambda kv: -kv[1])
         ),
         "stale_rate": Share(card["stale_rate"]),
-        # days and hours, as every other duration on the board (the chart keeps the hours to compare)
-        "median_transit": None
-        if card["median_transit_hours"] is None
-        else hours_in_words(round(card["median_transit_hours"]), b.lang),
+        # hours, a number (shown 52 小时), so a click on the header sorts the couriers by it, as the queue's ages
+        "median_transit": None if card["median_transit_hours"] is None else Hours(round(card["median_transit_hours"])),
         "claims_filed": card["claims_filed"],
         "recovered": card["recovered"],  # money: a number column shown ¥1,234.50 (components._frame)
     }

@@ -127,6 +127,9 @@ def test_scorecards_show_each_courier(board_db):
     shown = json.loads(at.dataframe[0].proto.columns)
     assert shown["超时未更新率"]["type_config"] == {"type": "number", "format": "%.1f%%"}
     assert shown["已追回金额"]["type_config"] == {"type": "number", "format": "¥%,.2f"}
+    # the median transit in hours, a number, as the queue's ages (as text, 10天 came before 3天)
+    assert shown["中位运输时长"]["type_config"] == {"type": "number", "format": "%d 小时"}
+    assert str(table["中位运输时长"].dtype) == "Int64"
 
 
 def test_scorecards_period_is_chosen_in_the_fold_and_kept_when_it_is_folded(board_db, now):
