@@ -65,7 +65,9 @@ class Compensation:
 
 
 def money(value: Decimal) -> str:
-    return f"{value:,.2f}"
+    """An amount as the formula's text shows it: rounded as the claim is (_round: half up to the fen), so the
+    text of 30% × 100.15 says 30.05, the amount claimed, not Python's half-even 30.04."""
+    return f"{_round(value):,.2f}"
 
 
 def _percent_text(value: Decimal) -> str:

@@ -93,6 +93,10 @@ def decide(kind: str, parcel: dict[str, Any], tables: ClaimTables, *, by_person:
             refused_at = parcel["last_event_at"]
         if refused_at is None:
             return "refused: when is not in its history, so lateness is unknown; open the claim by hand if it was late"
+        if shipped is None:  # no 发货时间 in any import: the delivery's lateness cannot be told
+            return (
+                "refused: when it shipped is not known, so lateness is unknown; open the claim by hand if it was late"
+            )
         if shipped and refused_at - shipped > timedelta(hours=proposals.late_delivery_hours):
             return "freight", "default"
         return "refused on time: no freight claim (the courier delivered within the promise)"

@@ -34,6 +34,8 @@ def _inputs(**kw: object) -> ClaimInputs:
     [
         ("1000.00", "300.00", "30% × 1,000.00 = 300.00"),
         ("1899.00", "500.00", "30% × 1,899.00 = 569.70, capped at 500.00"),
+        # the text says the amount claimed: 30.045 rounds half up (Python's own formatting said 30.04)
+        ("100.15", "30.05", "30% × 100.15 = 30.05"),
     ],
 )
 def test_example_1_ship_delay(tables: ClaimTables, goods: str, amount: str, formula: str) -> None:
