@@ -85,11 +85,21 @@ def inputs_for(parcel: dict[str, Any], **extra: Any) -> ClaimInputs:
         forward_freight=parcel["forward_freight"],
         reverse_freight=parcel["return_freight"],
         came_back=parcel["status"] in CAME_BACK,
-        order_created_at=parcel["order_created_at"] or parcel["paid_at"],
+        order_created_at=document_created(parcel),
         order_issued_at=parcel["issued_at"],
         currency=parcel["currency"],
         **extra,
     )
+
+
+def document_created(parcel: dict[str, Any]) -> datetime | None:
+    """When the claim's document (单据) was made, the anchor of the windows counted from 订单产生: a shipment's
+    order (订单创建时间, else its payment); a buyer's return's own document, the 退货入库单 (退货延迟: 投诉时效
+    订单产生之后的14天), made when the return was agreed, else when it was recorded here, not the buyer's original
+    order (a return received 19 days after the order was born expired)."""
+    if parcel.get("direction") == str(Direction.ret):
+        return parcel.get("return_agreed_at") or parcel.get("created_at")
+    return parcel["order_created_at"] or parcel["paid_at"]
 
 
 def compensation_for(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -562,3 +562,25 @@ def test_a_damaged_parcels_claim_takes_the_supplier_value_an_import_brings(
     header, values = ([c.value for c in r] for r in list(book["索赔清单"].iter_rows(max_row=2)))
     row = dict(zip(header, values, strict=True))
     assert (row["供货商货值"], row["货值"], row["索赔金额"]) == (85.4, 268.5, 90)
+
+
+def test_a_late_returns_window_counts_from_the_return_not_from_the_buyers_order(
+    engine: Engine, tables: ClaimTables
+) -> None:
+    """退货延迟 is filed against the 退货入库单 within 14 days of it (投诉时效 订单产生之后的14天). A return of an order placed
+    on 11-01, agreed on 11-20: its window runs to 12-04 (it closed 11-15, before the return existed)."""
+    agreed = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    returned = _parcel(engine, "YT7500000000041", direction=Direction.ret, return_agreed_at=agreed)
+    claim_id = service.open_claim(
+        engine,
+        parcel_id=returned,
+        claim_type="return_delay",
+        scenario="default",
+        tables=tables,
+        actor="lead.wang",
+        now=NOW,
+    )
+    [claim] = [c for c in service.list_claims(engine) if c["id"] == claim_id]
+    assert claim["state"] != "expired"
+    closes = claim["filing_closes_at"].astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert closes == date(2026, 12, 4), claim["filing_closes_at"]
