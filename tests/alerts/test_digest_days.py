@@ -36,3 +36,20 @@ def test_mondays_digest_names_the_weekends_new_exceptions(plain_settings) -> Non
                                  tz=SH, now=at(23, 9), currency="CNY")  # fmt: skip
     [agents] = [p for p in planned if p.recipient == "agents"]
     assert "自 2026-11-20 09:00 以来新增异常 2 件" in agents.body, agents.body  # Friday 08:00's was Friday's
+
+
+def test_a_digest_counts_from_when_the_previous_one_went_on_each_channel(plain_settings) -> None:  # type: ignore[no-untyped-def]
+    """From the previous digest that went out; a channel without one (added since, or its digest never went)
+    counts from the previous digest day, and the group's one message from the earliest; a week back at most."""
+    from tracker.alerts.digest import digest_since
+
+    config = plain_settings.alerts
+    agents = config.groups["agents"]
+    two = agents.model_copy(update={"channels": ["ding", "hook"]})
+    tuesday = at(24, 9)
+    monday = datetime(2026, 11, 23, 9, 3, tzinfo=SH).astimezone(UTC)
+    assert digest_since("agents", agents, config, SH, tuesday, {("agents", "ding"): monday}) == monday
+    assert digest_since("agents", agents, config, SH, tuesday, {}) == at(23, 9)  # none went: a day back
+    assert digest_since("agents", two, config, SH, tuesday, {("agents", "ding"): monday}) == at(23, 9)
+    weeks_ago = at(2, 9)
+    assert digest_since("agents", agents, config, SH, tuesday, {("agents", "ding"): weeks_ago}) == at(17, 9)

@@ -350,3 +350,19 @@ def test_a_phone_task_that_never_reached_the_group_is_the_same_call_again(plain_
     [again] = plan(plain_settings, [unreachable], history, now=local(20, 0, day=24))
     assert again.call_key == stored.call_key and again.due_at == local(10, 0, day=25)
     assert "(本案第 1/3 次)" in again.body and "负责" not in again.body, again.body
+
+
+def test_a_group_told_whose_call_it_is_hears_it_in_its_own_working_days(plain_settings: Settings) -> None:
+    """The agents call any day; the English-speaking agents work Monday to Friday. A call booked for Saturday 10:00
+    is told to them on Monday morning, held for their working hours (it was pending at Saturday 10:00)."""
+    alerts = plain_settings.alerts
+    agents = alerts.groups["agents"].model_copy(update={"follows_schedule": False})
+    schedule = alerts.schedule.model_copy(update={"weekdays": [1, 2, 3, 4, 5]})
+    config = alerts.model_copy(update={"groups": {**alerts.groups, "agents": agents}, "schedule": schedule})
+    settings = plain_settings.model_copy(update={"alerts": config})
+    friday_evening = local(19, 5, day=27)  # 2026-11-27 is a Friday
+    planned = plan(settings, [flag(kind="unreachable", courier="sf", waybill="SF100")], now=friday_evening)
+    by_group = {p.recipient: p for p in planned}
+    assert by_group["agents"].due_at == local(10, 0, day=28) and by_group["agents"].call_key is not None
+    told = by_group["agents_en"]
+    assert (told.state, told.due_at, told.call_key) == ("held", local(9, 0, day=30), None)

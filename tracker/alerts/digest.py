@@ -50,11 +50,11 @@ def plan_daily_digests(
     now: datetime,
     deadlines: Iterable[DeadlineFacts] = (),
     currency: str,
-    last_digests: Mapping[str, datetime] | None = None,
+    last_digests: Mapping[tuple[str, str], datetime] | None = None,
 ) -> list[PlannedAlert]:
     """One summary per group with `daily_digest` and channel per local day, planned at the first run
     inside the group's hours (any time for groups that ignore the schedule). A flag counts for a group
-    when it opened since the group's previous digest (`last_digests`: when each group's was made) and routes
+    when it opened since the group's previous digest (`last_digests`: when each went out per channel) and routes
     to it; a claim when its parcel routes to it. `currency`: the settings' currency, named when there is no
     claimable money."""
     day = local_date(now, tz)
@@ -72,7 +72,7 @@ def plan_daily_digests(
         keys = {c: digest_key(day.isoformat(), name, c) for c in group.channels}
         if all(k in existing_keys for k in keys.values()):
             continue
-        since = digest_since(group, config, tz, now, (last_digests or {}).get(name))
+        since = digest_since(name, group, config, tz, now, last_digests or {})
         mine = [
             f
             for f in flags
@@ -116,15 +116,27 @@ def plan_daily_digests(
 
 
 def digest_since(
-    group: AlertGroup, config: AlertsConfig, tz: ZoneInfo, now: datetime, previous: datetime | None = None
+    name: str,
+    group: AlertGroup,
+    config: AlertsConfig,
+    tz: ZoneInfo,
+    now: datetime,
+    last_digests: Mapping[tuple[str, str], datetime],
 ) -> datetime:
-    """Where a group's digest at `now` counts new exceptions from: when its previous digest was made
-    (`previous`), so that a flag opened between Monday's digest at 09:03 and Tuesday's at 09:08 is in one of
-    them; without one (the first digest), the same time on its previous digest day (since_last_digest), on its
-    schedule's weekdays when it follows the schedule."""
-    if previous is not None and previous < now:
-        return previous
-    return since_last_digest(now, tz, config.schedule.weekdays if group.follows_schedule else None)
+    """Where group `name`'s digest at `now` counts new exceptions from: when its previous digest went out on each
+    of its channels (`last_digests`), so that a flag opened between Monday's digest at 09:03 and Tuesday's at 09:08
+    is in one of them; a channel without one (the first digest, a channel added, a digest that never went) counts
+    from the same time on the group's previous digest day (since_last_digest, on its schedule's weekdays when it
+    follows the schedule). The earliest of its channels' (one message goes to all), at most DIGEST_LOOKBACK
+    back."""
+    fallback = since_last_digest(now, tz, config.schedule.weekdays if group.follows_schedule else None)
+    starts = [last_digests.get((name, channel)) for channel in group.channels]
+    since = min(at if at is not None and at < now else fallback for at in starts) if starts else fallback
+    return max(since, now - DIGEST_LOOKBACK)
+
+
+# a digest counts a week back at most (a group's first digest after weeks without one names since when)
+DIGEST_LOOKBACK = timedelta(days=7)
 
 
 def since_last_digest(now: datetime, tz: ZoneInfo, weekdays: Sequence[int] | None) -> datetime:

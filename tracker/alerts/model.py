@@ -107,8 +107,8 @@ class AlertHistory:
     # distinct phone tasks per case (see case_key) and per (buyer id, local day of the call)
     calls_per_case: Mapping[str, int] = field(default_factory=dict)
     calls_per_buyer_day: Mapping[tuple[str, date], int] = field(default_factory=dict)
-    # group -> when its latest daily digest was made (the next one counts new exceptions from there)
-    last_digests: Mapping[str, datetime] = field(default_factory=dict)
+    # (group, channel) -> when its latest daily digest went out (the next one counts new exceptions from there)
+    last_digests: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
     # call key -> the phone task stored for it (when, its number in its case, the group calling)
     calls_booked: Mapping[str, BookedCall] = field(default_factory=dict)
 

@@ -371,8 +371,8 @@ def _timing(
         if key in book.slots:  # booked already, in this run or stored by an earlier one
             slot, note, owner = book.slots[key]
             if owner != group_name:  # a second group routed the case: told whose call it is, when it is made
-                told = replace(note, owner=owner)
-                return ("pending", slot, told) if slot >= now else _quiet(follows_schedule, config, tz, now) + (told,)
+                # (inside its own working hours and days: held for its morning otherwise)
+                return _quiet(follows_schedule, config, tz, max(slot, now)) + (replace(note, owner=owner),)
             # the calling group's own call again (its alert did not reach the group): the same call, not another
             if slot < now:
                 slot = next_slot(now, tz, windows, weekdays=weekdays, day_ok=day_ok)

@@ -97,7 +97,7 @@ def plan(engine: Engine, settings: Settings, *, now: datetime) -> list[PlannedAl
     # the open flags, and those opened since the earliest previous digest of a group (a digest counts them,
     # resolved or not: Monday's counts the weekend's for a group working Monday to Friday)
     digest_days = [
-        digest_since(g, config, settings.tz, now, history.last_digests.get(name))
+        digest_since(name, g, config, settings.tz, now, history.last_digests)
         for name, g in config.groups.items()
         if g.daily_digest
     ]

@@ -148,11 +148,15 @@ def load_history(
             ALERT.c.flag_id.is_(None), ALERT.c.created_at >= now - timedelta(days=2)
         )
         keys.update(k for (k,) in conn.execute(digests))
-        # when each group's latest digest was made: the next one counts from there (digest.digest_since); the
-        # digests' keys read in the dedupe key's index ("digest:" sorts before "digest;")
-        is_digest = and_(ALERT.c.dedupe_key >= "digest:", ALERT.c.dedupe_key < "digest;")
-        made = select(ALERT.c.recipient, func.max(ALERT.c.created_at)).where(is_digest).group_by(ALERT.c.recipient)
-        last_digests = {group: at for group, at in conn.execute(made) if at is not None}
+        # when each group's latest digest went on each channel: the next one counts from there (digest.digest_since).
+        # A prefix by LIKE: a range of keys ("digest:" to "digest;") holds them only in a byte-order collation.
+        went_out = and_(ALERT.c.flag_id.is_(None), ALERT.c.dedupe_key.startswith("digest:"), ALERT.c.state == "sent")
+        made = (
+            select(ALERT.c.recipient, ALERT.c.channel, func.max(ALERT.c.created_at))
+            .where(went_out)
+            .group_by(ALERT.c.recipient, ALERT.c.channel)
+        )
+        last_digests = {(group, channel): at for group, channel, at in conn.execute(made) if at is not None}
         calls = (
             select(
                 ALERT.c.call_key,
@@ -163,23 +167,23 @@ def load_history(
                 ALERT.c.recipient,
             )
             .join(PARCEL, PARCEL.c.id == ALERT.c.parcel_id)
-            .where(ALERT.c.call_key.is_not(None), ALERT.c.state != "cancelled")
+            .where(ALERT.c.call_key.is_not(None), ALERT.c.state != "cancelled", ALERT.c.due_at.is_not(None))
             .distinct()
         )
-        per_case: Counter[str] = Counter()
-        per_day: Counter[tuple[str, Any]] = Counter()
-        booked: dict[str, tuple[datetime, str]] = {}  # call key -> when, and the group calling
-        keys_of_case: dict[str, list[tuple[datetime, str]]] = {}
-        for key, parcel_id, order_id, due, buyer, group in conn.execute(calls):
-            if key in booked or due is None:
-                continue
-            booked[key] = (due, group)
-            case = case_key(order_id, parcel_id)
-            per_case[case] += 1
-            keys_of_case.setdefault(case, []).append((due, key))
-            if buyer is not None:
-                per_day[(buyer, local_date(due, tz))] += 1
-    # each stored call with its number in its case (in the order they were due), for a group routed the same
+        # a call asked again (its alert never reached the group) keeps its key at a later slot: the latest counts
+        booked: dict[str, tuple[datetime, str, str, str | None]] = {}  # key -> when, group calling, case, buyer
+        first: dict[str, datetime] = {}  # when each call was first due: its number in its case
+        for key, parcel_id, order_id, due, buyer, group in sorted(conn.execute(calls), key=lambda row: row[3]):
+            booked[key] = (due, group, case_key(order_id, parcel_id), buyer)
+            first.setdefault(key, due)
+    per_case: Counter[str] = Counter(of_case for _, _, of_case, _ in booked.values())
+    per_day: Counter[tuple[str, Any]] = Counter(
+        (buyer, local_date(due, tz)) for due, _, _, buyer in booked.values() if buyer is not None
+    )
+    keys_of_case: dict[str, list[tuple[datetime, str]]] = {}
+    for key, (_, _, of_case, _) in booked.items():
+        keys_of_case.setdefault(of_case, []).append((first[key], key))
+    # each stored call with its number in its case (in the order they were first due), for a group routed the same
     # case later: told whose call it is, not asked to phone again (planning._CallBook)
     calls_booked = {
         key: BookedCall(slot=booked[key][0], number=n, owner=booked[key][1])
