@@ -35,7 +35,28 @@ CASES = [
     ("杭州市西湖区文三路1号", (None, "杭州市", "西湖区", "文三路1号")),
     # the street alone, and what is not a Chinese address: all street (masked after), no level made up
     ("文三路100号", (None, None, None, "文三路100号")),
-    ("Flat 3, 10 Queens Road, Hong Kong", (None, None, None, "Flat 3, 10 Queens Road, Hong Kong")),
+    ("Flat 3, 10 Queens Road, Hong Kong", (None, None, None, "Flat 3 10 Queens Road Hong Kong")),
+    # a street named after a province is a street (it was read as the province, and routes and overrides for
+    # that province applied)
+    ("北京路100号", (None, None, None, "北京路100号")),
+    ("四川北路1861号", (None, None, None, "四川北路1861号")),
+    ("新疆路1号", (None, None, None, "新疆路1号")),
+    # a name or a phone number before the address is dropped, never a level (张三 was stored as the city)
+    ("张三 浙江省杭州市西湖区文三路1号", ("浙江省", "杭州市", "西湖区", "文三路1号")),
+    ("王小明 13800000000 上海市浦东新区张江路1号", ("上海", "上海市", "浦东新区", "张江路1号")),
+    # a municipality's district is the district, not its city
+    ("北京市东城区东长安街1号", ("北京", "北京市", "东城区", "东长安街1号")),
+    ("上海 浦东新区 张江路1号", ("上海", "上海市", "浦东新区", "张江路1号")),
+    ("上海市闵行区莘庄镇", ("上海", "上海市", "闵行区", "莘庄镇")),
+    ("北京市 市辖区 海淀区 中关村", ("北京", "北京市", "海淀区", "中关村")),
+    # 市场 and 区域 are streets' words, 市南区 a district
+    ("浙江省义乌市篁园服装市场1号", ("浙江省", "义乌市", None, "篁园服装市场1号")),
+    ("浙江省宁波市保税区域内1号", ("浙江省", "宁波市", None, "保税区域内1号")),
+    ("山东省青岛市市南区香港中路1号", ("山东省", "青岛市", "市南区", "香港中路1号")),
+    # commas between the levels, a leading comma, the province written twice
+    ("浙江省,杭州市,西湖区,文三路1号", ("浙江省", "杭州市", "西湖区", "文三路1号")),
+    ("，浙江省杭州市西湖区", ("浙江省", "杭州市", "西湖区", None)),
+    ("浙江省浙江省杭州市西湖区", ("浙江省", "杭州市", "西湖区", None)),
     ("", (None, None, None, None)),
 ]
 
@@ -43,3 +64,13 @@ CASES = [
 @pytest.mark.parametrize(("address", "levels"), CASES, ids=[c[0] or "empty" for c in CASES])
 def test_an_address_is_split_into_its_levels_and_street(address: str, levels: tuple[str | None, ...]) -> None:
     assert split_address(address) == Region(*levels)
+
+
+def test_a_setting_names_a_region_as_it_likes() -> None:
+    """Routes and overrides match a parcel's province or city whatever the spelling on either side."""
+    from tracker.regions import region_matches
+
+    assert region_matches("上海", "上海市") and region_matches("上海市", "上海")  # stored 上海, a route for 上海市
+    assert region_matches("西藏自治区", "西藏") and region_matches("西藏", "西藏自治区")  # an older row's 西藏
+    assert region_matches("杭州市", "杭州") and region_matches("浙江省", None)
+    assert not region_matches("浙江省", "江苏") and not region_matches(None, "浙江")

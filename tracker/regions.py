@@ -28,15 +28,21 @@ _PROVINCE = re.compile(
     "({})({})?".format("|".join(sorted(PROVINCES, key=len, reverse=True)), "|".join(_PROVINCE_ENDINGS))
 )
 # a level's name: no digits, no street words, and not the next level's ending inside it (杭州市 is not 杭州, 万州区
-# is a district)
+# is a district; 服装市场 and 保税区域 are streets)
 _NOT_NAME = r"\s\da-zA-Z,，.。:：;；()（）#\-/路街道巷号弄村"  # digits, latin, punctuation, street words
 _CITY_ENDINGS = ("自治州", "地区", "市", "州", "盟")
 _DISTRICT_ENDINGS = ("区", "县", "市", "旗")
-_CITY = re.compile(rf"[^{_NOT_NAME}区县旗]{{1,10}}?(?:自治州|地区|市|州(?![市区县])|盟)")
-_DISTRICT = re.compile(rf"[^{_NOT_NAME}市]{{1,10}}?(?:区|县|市|旗)")
-# a short word standing alone between spaces ("浙江 杭州 西湖区"), taken as the level when no ending says so
+_CITY = re.compile(rf"[^{_NOT_NAME}区县旗]{{1,10}}?(?:自治州|地区|市(?!场)|州(?![市区县])|盟)")
+_DISTRICT = re.compile(rf"市[南北中]区|[^{_NOT_NAME}市]{{1,10}}?(?:区(?!域)|县|市(?!场)|旗)")
+# a short word standing alone between spaces ("浙江 杭州 西湖区"), taken as the level when no ending says so, only
+# below a level found (a name or a word before the address is not a city)
 _WORD = re.compile(rf"[^{_NOT_NAME}]{{2,8}}(?=\s)")
 _SPACE = re.compile(r"\s*")
+# what stands between the levels besides spaces (浙江省,杭州市,西湖区)
+_BETWEEN = re.compile(r"[,，、;；/|]")
+# the words after a municipality that are no level of their own (北京市 市辖区 东城区: the official code list)
+_MUNICIPAL_FILLER = ("市辖区", "县 ", "辖区")
+_LOOK_PAST = 3  # words before the province passed over (a name, a phone number): dropped, never stored
 _FULL = {
     "内蒙古": "内蒙古自治区", "广西": "广西壮族自治区", "西藏": "西藏自治区", "宁夏": "宁夏回族自治区",
     "新疆": "新疆维吾尔自治区", "香港": "香港特别行政区", "澳门": "澳门特别行政区",
@@ -58,7 +64,9 @@ class Region(NamedTuple):
 def split_address(address: str) -> Region:
     """'浙江省 杭州市 西湖区 文三路100号' and '浙江省杭州市西湖区文三路100号' -> ('浙江省', '杭州市', '西湖区',
     '文三路100号'); '上海市浦东新区张江路1号' -> ('上海', '上海市', '浦东新区', '张江路1号'): the province as Taobao
-    writes it (province_name), whatever the spelling."""
+    writes it (province_name), whatever the spelling. A province's short name is one only when a space, a city or
+    a district follows it (北京路100号 is a street); words before the province (a name, a phone number) are
+    dropped."""
     parts = address.split()
     if not parts:
         return Region(None, None, None, None)
@@ -67,22 +75,46 @@ def split_address(address: str) -> Region:
         and parts[0] in _AS_EXPORTED
         and parts[1].endswith(_CITY_ENDINGS)
         and parts[2].endswith(_DISTRICT_ENDINGS)
+        and parts[1] not in _AS_EXPORTED
     ):  # Taobao's own export, one level per word (the common case: no search)
         return Region(_AS_EXPORTED[parts[0]], parts[1], parts[2], " ".join(parts[3:]))
-    text = " ".join(parts) + " "  # a space at the end: the last word stands alone too
-    found = _PROVINCE.match(text)
-    province, at = (_AS_EXPORTED[found.group(0)], _skip(text, found.end())) if found else (None, 0)
-    city, at = _level(text, at, _CITY)
-    if city is None and found and found.group(1) in MUNICIPALITIES:
-        city = f"{found.group(1)}市"
-    district, at = _level(text, at, _DISTRICT)
+    text = " ".join(_BETWEEN.sub(" ", address).split()) + " "  # a space at the end: the last word stands alone too
+    found, at = _province(text)
+    province = city = district = None
+    if found is not None:
+        short, province = found.group(1), _AS_EXPORTED[found.group(0)]
+        while (again := _PROVINCE.match(text, at)) and _AS_EXPORTED[again.group(0)] == province:
+            at = _skip(text, again.end())  # written twice (浙江省浙江省杭州市; 上海 上海市)
+        if short in MUNICIPALITIES:  # its own city; what follows is the district
+            city = f"{short}市"
+            while filler := next((f for f in _MUNICIPAL_FILLER if text.startswith(f, at)), None):
+                at = _skip(text, at + len(filler))
+        else:
+            city, at = _level(text, at, _CITY, words=True)
+    else:
+        city, at = _level(text, at, _CITY, words=False)
+    district, at = _level(text, at, _DISTRICT, words=province is not None or city is not None)
     return Region(province, city, district, text[at:].strip() or None)
 
 
-def _level(text: str, at: int, named: re.Pattern[str]) -> tuple[str | None, int]:
-    """The level starting at `at`, by its ending, else a short word standing alone; the position after it and
-    its spaces."""
-    found = named.match(text, at) or _WORD.match(text, at)
+def _province(text: str) -> tuple[re.Match[str] | None, int]:
+    """The province at the start or after the first few words, and the position after it and its spaces. A short
+    name without its ending is one only before a space, a city or a district (北京路, 四川北路, 新疆路 are streets)."""
+    starts = [0, *(m.end() for m in re.finditer(r"\s+", text))][: _LOOK_PAST + 1]
+    for start in starts:
+        found = _PROVINCE.match(text, start)
+        if found is None:
+            continue
+        after = found.end()
+        if found.group(2) or text[after].isspace() or _CITY.match(text, after) or _DISTRICT.match(text, after):
+            return found, _skip(text, after)
+    return None, 0
+
+
+def _level(text: str, at: int, named: re.Pattern[str], *, words: bool) -> tuple[str | None, int]:
+    """The level starting at `at`, by its ending, else (with `words`) a short word standing alone; the position
+    after it and its spaces."""
+    found = named.match(text, at) or (_WORD.match(text, at) if words else None)
     if found is None:
         return None, at
     return found.group(0), _skip(text, found.end())
@@ -94,9 +126,10 @@ def _skip(text: str, at: int) -> int:
 
 
 def region_matches(value: str | None, wanted: str | None) -> bool:
-    """Whether a parcel's province or city is the one a setting names: the setting may leave out the ending
-    ("西藏" is 西藏自治区, "上海" is 上海市), so the parcel's value starts with it. None wants any."""
-    return wanted is None or (value is not None and value.startswith(wanted))
+    """Whether a parcel's province or city is the one a setting names, both read as the export writes them
+    (province_name: "上海市" is 上海, "西藏" is 西藏自治区), the parcel's starting with the setting's (a setting may
+    leave out the ending: "杭州" is 杭州市). None wants any."""
+    return wanted is None or (value is not None and province_name(value).startswith(province_name(wanted)))
 
 
 def province_name(name: str) -> str:
