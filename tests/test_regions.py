@@ -67,7 +67,8 @@ def test_an_address_is_split_into_its_levels_and_street(address: str, levels: tu
 
 
 def test_a_setting_names_a_region_as_it_likes() -> None:
-    """Routes and overrides match a parcel's province or city whatever the spelling on either side."""
+    """Routes and overrides match a parcel's province or city whatever the spelling of either (the rules' SQL
+    matches the same prefix)."""
     from tracker.regions import region_matches
 
     assert region_matches("上海", "上海市") and region_matches("上海市", "上海")  # stored 上海, a route for 上海市

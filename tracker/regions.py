@@ -126,10 +126,19 @@ def _skip(text: str, at: int) -> int:
 
 
 def region_matches(value: str | None, wanted: str | None) -> bool:
-    """Whether a parcel's province or city is the one a setting names, both read as the export writes them
-    (province_name: "上海市" is 上海, "西藏" is 西藏自治区), the parcel's starting with the setting's (a setting may
-    leave out the ending: "杭州" is 杭州市). None wants any."""
-    return wanted is None or (value is not None and province_name(value).startswith(province_name(wanted)))
+    """Whether a parcel's province or city is the one a setting names: the parcel's value starts with the
+    setting's (region_prefix: a province in any spelling, "上海市" or "西藏自治区", by its short name; "杭州" is
+    杭州市). None wants any. The rules' SQL matches the same prefix (tracker/flags/rulesql.py)."""
+    return wanted is None or (value is not None and value.startswith(region_prefix(wanted)))
+
+
+def region_prefix(name: str) -> str:
+    """What a region a setting names starts with, whatever its spelling: a province's short name (上海市 -> 上海,
+    西藏自治区 -> 西藏: stored as the export writes it, or as an older import did), any other name as it is."""
+    return _SHORT.get(name, name)
+
+
+_SHORT = {spelling: short for short in PROVINCES for spelling in (short, *(short + e for e in _PROVINCE_ENDINGS))}
 
 
 def province_name(name: str) -> str:

@@ -46,6 +46,8 @@ def sample_settings(settings: Settings) -> Settings:
     overrides = [
         RuleOverride(courier="ems", stale=WarnEscalate(warn_hours=96, escalate_hours=168)),
         RuleOverride(province="西藏", no_first_scan=WarnEscalate(warn_hours=120, escalate_hours=168)),
+        # a municipality named as the full name, stored by its short name (tracker.regions.region_prefix)
+        RuleOverride(province="上海市", stale=WarnEscalate(warn_hours=60, escalate_hours=100)),
         RuleOverride(courier="ems", city="拉萨", stale=WarnEscalate(warn_hours=150, escalate_hours=200)),
         RuleOverride(courier="sf", returns=settings.rules.returns.model_copy(update={"no_movement_days": 5})),
     ]
@@ -65,7 +67,7 @@ def sample_parcels(db, rng: random.Random, n: int) -> list[int]:  # type: ignore
         last = h() if scanned else None
         cols: dict[str, Any] = {
             "courier": rng.choice(["yto", "ems", "sf", "zto"]),
-            "province": rng.choice([None, "西藏自治区", "浙江省"]),
+            "province": rng.choice([None, "西藏自治区", "浙江省", "上海"]),
             "city": rng.choice([None, "拉萨市", "杭州市"]),
             "status": status,
             "status_text": rng.choice(TEXTS),

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import FromClause, Select
 
 from tracker.flags.sqlfuncs import contains_text, epoch
+from tracker.regions import region_prefix
 from tracker.rules.common import DAY, HOUR
 from tracker.rules.common import epoch as py_epoch
 from tracker.rules.policy import override_groups
@@ -136,10 +137,11 @@ def _applies(o: RuleOverride, src: Any = PARCEL) -> Any:
     conds = []
     if o.courier:
         conds.append(src.c.courier == o.courier)
+    # as tracker.regions.region_matches: the region's prefix whatever the spelling the setting uses
     if o.province:
-        conds.append(func.coalesce(src.c.province, "").startswith(o.province, autoescape=True))
+        conds.append(func.coalesce(src.c.province, "").startswith(region_prefix(o.province), autoescape=True))
     if o.city:
-        conds.append(func.coalesce(src.c.city, "").startswith(o.city, autoescape=True))
+        conds.append(func.coalesce(src.c.city, "").startswith(region_prefix(o.city), autoescape=True))
     return and_(*conds)
 
 
