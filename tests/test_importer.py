@@ -188,8 +188,8 @@ def test_a_file_without_amounts_keeps_the_currency_of_the_stored_ones(
     tmp_path: Path, settings: Settings, engine: Engine
 ) -> None:
     """A Tmall Global export gives 货值 in HKD; a later file of addresses (no amounts, no 币种) keeps HKD (it rewrote
-    it to the file's default CNY, and 500.00 HKD read as 500.00 CNY); a file with amounts and no 币种 gives them in
-    its default currency."""
+    it to the file's default CNY, and 500.00 HKD read as 500.00 CNY), so does a courier bill of 运费 (a parcel has
+    one currency, its goods value's); a file with a goods value and no 币种 gives it in its default currency."""
     global_ = _write_csv(tmp_path / "global.csv", ["物流单号", "物流公司", "买家实际支付金额", "币种"],
                          [["JT1234567890151", "极兔速递", "500.00", "HKD"]])  # fmt: skip
     addresses = _write_csv(tmp_path / "addresses.csv", ["物流单号", "物流公司", "收货地址"],
@@ -199,6 +199,12 @@ def test_a_file_without_amounts_keeps_the_currency_of_the_stored_ones(
     parcel = _by_waybill(engine)["JT1234567890151"]
     assert (parcel["goods_value"], parcel["currency"]) == (Decimal("500.00"), "HKD")
     assert parcel["province"] == "浙江省"
+    bill = _write_csv(
+        tmp_path / "bill.csv", ["物流单号", "物流公司", "运费"], [["JT1234567890151", "极兔速递", "12.00"]]
+    )
+    _import(bill, settings, engine)  # a courier bill's freight: the goods value, and its currency, stay
+    parcel = _by_waybill(engine)["JT1234567890151"]
+    assert (parcel["goods_value"], parcel["currency"], parcel["forward_freight"]) == (Decimal("500.00"), "HKD", 12)
     priced = _write_csv(tmp_path / "priced.csv", ["物流单号", "物流公司", "买家实际支付金额"],
                         [["JT1234567890151", "极兔速递", "64.00"]])  # fmt: skip
     _import(priced, settings, engine)

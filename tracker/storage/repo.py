@@ -320,13 +320,13 @@ _DIRECTION_TEXT: dict[Direction | None, str | None] = {direction: str(direction)
 _DIRECTION_TEXT[None] = None  # the file does not say (UNSAID_DEFAULTS)
 
 
+# the parcel's amounts, all in its `currency`
+MONEY_FIELDS = ("goods_value", "supplier_value", "forward_freight", "return_freight")
+
 # the columns a file may not say (no 方向 column in an order export or a courier bill, no 大运险 column): the row
 # holds None, a new parcel takes the default, a stored one keeps its value (a courier bill listing a buyer's return
 # made it outbound; a plain order export cleared the 大运险 of the 聚划算 export). The default is written into the
 # statement (no bind parameter: a batch stays one statement on PostgreSQL) and the column left out of its update.
-# the parcel's amounts, all in its `currency`
-MONEY_FIELDS = ("goods_value", "supplier_value", "forward_freight", "return_freight")
-
 UNSAID_DEFAULTS = {"direction": literal_column(f"'{Direction.outbound}'"), "freight_insured": false()}
 _UNSAID = tuple((name, itemgetter(FACT_FIELDS.index(name))) for name in UNSAID_DEFAULTS)
 
@@ -341,10 +341,12 @@ def _upsert_statement(conn: Connection, keep: frozenset[str] = frozenset()) -> A
     update: dict[str, Any] = {name: func.coalesce(excluded[name], PARCEL.c[name]) for name in IMPORT_COLUMNS}
     for name in ("direction", "freight_insured"):
         update[name] = excluded[name]
-    # the currency goes with the amounts: a row that gives none (a file without money columns, and without 币种)
-    # keeps the stored amounts and so their currency (it was rewritten to the file's default)
+    # the currency is the goods value's (a parcel has one): a row that gives no amount (a file without money
+    # columns, and without 币种), or no goods value where one is stored (a courier bill of 运费), keeps it (500.00 HKD
+    # was rewritten to the file's default CNY and read as 500.00 CNY)
     no_amounts = and_(*(excluded[name].is_(None) for name in MONEY_FIELDS))
-    update["currency"] = case((no_amounts, PARCEL.c.currency), else_=excluded.currency)
+    other_amounts = and_(excluded.goods_value.is_(None), PARCEL.c.goods_value.is_not(None))
+    update["currency"] = case((or_(no_amounts, other_amounts), PARCEL.c.currency), else_=excluded.currency)
     for name in keep:
         del update[name]
     changes = or_(*(PARCEL.c[name].is_distinct_from(value) for name, value in update.items()))
