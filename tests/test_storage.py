@@ -205,6 +205,43 @@ def test_return_buyers_migration_keeps_the_buyer_each_return_parcel_held(engine:
     migrate(engine)
 
 
+def test_address_migration_splits_the_streets_stored_as_levels_and_masks_them(engine: Engine) -> None:
+    """Migration 0026: an address imported in one piece was stored whole as the province (half spaced: the rest in
+    the city), its street and number in clear, and listed in the province filter. Split into its levels, the
+    street masked; a parcel stored right is left as it was."""
+    downgrade(engine, "0025_alert_failed_at")
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    stored = [
+        ("W1", "浙江省杭州市西湖区文三路100号华星大厦", None, None),
+        ("W2", "广东省", "深圳市南山区科技园南区高新南一道9号", None),
+        ("W3", "浙江省", "杭州市", "西湖区"),
+    ]
+    with engine.begin() as conn:
+        for waybill, province, city, district in stored:
+            conn.execute(
+                text(
+                    "INSERT INTO parcel (courier, waybill, direction, province, city, district, status, is_open, "
+                    "currency, freight_insured, refund_express, created_at, updated_at, next_poll_at) "
+                    "VALUES ('zto', :w, 'outbound', :p, :c, :d, 'pending', true, 'CNY', false, false, :t, :t, :t)"
+                ),
+                {"w": waybill, "p": province, "c": city, "d": district, "t": now},
+            )
+            conn.execute(
+                text("INSERT INTO filter_choice (field, value) VALUES ('province', :p) ON CONFLICT DO NOTHING"),
+                {"p": province},
+            )
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT waybill, province, city, district, address_detail FROM parcel")).all()
+        choices = {v for (v,) in conn.execute(text("SELECT value FROM filter_choice WHERE field = 'province'"))}
+    assert sorted(tuple(r) for r in rows) == [
+        ("W1", "浙江省", "杭州市", "西湖区", "文三路****"),
+        ("W2", "广东省", "深圳市", "南山区", "科技园南区高****"),
+        ("W3", "浙江省", "杭州市", "西湖区", None),
+    ]
+    assert choices == {"浙江省", "广东省"}
+
+
 def test_lost_migration_opens_again_the_losses_no_one_confirmed(engine: Engine) -> None:
     """Migration 0020: a parcel closed by a loss the provider reported is open and due at once afterwards (a
     courier may find it again; a person's confirmation is final for the rules, not for polling); a delivered

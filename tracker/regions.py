@@ -29,7 +29,7 @@ _PROVINCE = re.compile(
 )
 # a level's name: no digits, no street words, and not the next level's ending inside it (杭州市 is not 杭州, 万州区
 # is a district; 服装市场 and 保税区域 are streets)
-_NOT_NAME = r"\s\da-zA-Z,，.。:：;；()（）#\-/路街道巷号弄村"  # digits, latin, punctuation, street words
+_NOT_NAME = r"\s\da-zA-Z,，.。:：;；()（）#\-/路街巷号弄村"  # digits, latin, punctuation, street words
 _CITY_ENDINGS = ("自治州", "地区", "市", "州", "盟")
 _DISTRICT_ENDINGS = ("区", "县", "市", "旗")
 _CITY = re.compile(rf"[^{_NOT_NAME}区县旗]{{1,10}}?(?:自治州|地区|市(?!场)|州(?![市区县])|盟)")
