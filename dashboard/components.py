@@ -224,7 +224,7 @@ def age_hours(b: Board, last_update: datetime | None) -> Hours | None:
         return None
     if last_update.tzinfo is None:  # SQLite returns naive UTC from raw SQL expressions
         last_update = last_update.replace(tzinfo=UTC)
-    return Hours(int((b.now - last_update).total_seconds() // 3600))
+    return Hours(max(0, int((b.now - last_update).total_seconds() // 3600)))  # a clock ahead: none yet
 
 
 # money in a table's number column, as plain() and the cards write it (¥1,234.50); Streamlit's printf format

@@ -210,8 +210,8 @@ TIMER_STATES: dict[str, tuple[str, str]] = {
 
 def hours_in_words(hours: int, lang: str) -> str:
     """A span of whole hours as a person reads it: whole days past a day (3天5小时, 3 d 5 h; 3天, 3 d), hours
-    below (20小时, 20 h), and under an hour as such (不到1小时, under 1 h). The next actions' {elapsed}, the
-    alerts' durations and the board's ages read the same."""
+    below (20小时, 20 h), and under an hour as such (不到1小时, under 1 h). The next actions' {elapsed} and the
+    alerts' durations read the same (the board's tables show hours as numbers: dashboard/components.Hours)."""
     if hours < 1:
         return "不到1小时" if lang == "zh" else "under 1 h"
     days, rest = divmod(hours, 24)
