@@ -136,6 +136,8 @@ def fact_text(data: Mapping[str, Any] | None, tz: tzinfo) -> str:
             shown = "是" if value else "否"
         elif isinstance(value, str) and _looks_iso(value):
             shown = _local(datetime.fromisoformat(value), tz)
+        elif isinstance(value, str):
+            shown = labels.value_label(key, value, ZH)  # a code in words (来源: 订单导出)
         else:
             shown = str(value)
         parts.append(f"{labels.pick(labels.FACT_DATA, key, ZH)}: {shown}")

@@ -203,7 +203,7 @@ def plain(b: Board, value: Any, column: str = "") -> Any:
 
 def _detail_value(b: Board, key: str, value: Any) -> Any:
     """A value inside an audit detail or a fact's data: times in the zone (they are stored as ISO text)."""
-    if isinstance(value, str) and key.endswith(("_at", "_until", "deadline")):
+    if isinstance(value, str) and (key == "at" or key.endswith(("_at", "_until", "deadline"))):
         try:
             return b.local(datetime.fromisoformat(value))
         except ValueError:

@@ -173,7 +173,22 @@ SOURCES: dict[str, tuple[str, str]] = {
     "spider": ("快递官网", "Courier website"),
     "push": ("推送", "Push"),
     "import": ("导入", "Import"),
+    # where a recorded platform fact came from (tracker/storage/repo.py: 交易成功, 同意退货 from an import)
+    "order export": ("订单导出", "Order export"),
+    "returns export": ("退款导出", "Returns export"),
     "taobao": ("淘宝物流", "Taobao logistics"),
+}
+
+# what the import and the fact forms record besides (tracker/storage/repo.py, tracker/flags/facts.py)
+FACT_RECORDS: dict[str, tuple[str, str]] = {
+    "at": ("时间", "At"),
+    "source": ("来源", "Source"),
+    "locker": ("放入快递柜或驿站", "Left in a locker or station"),
+    "consent": ("买家同意代收", "Buyer agreed"),
+    "shipped_kg": ("发货重量(kg)", "Weight shipped (kg)"),
+    "returned_kg": ("退回重量(kg)", "Weight returned (kg)"),
+    "shipped_g": ("发货重量(g)", "Weight shipped (g)"),
+    "returned_g": ("退回重量(g)", "Weight returned (g)"),
 }
 
 # the keys a recorded fact's data may hold (tracker/flags/facts.py), as a packet names them
@@ -191,6 +206,7 @@ FACT_DATA: dict[str, tuple[str, str]] = {
     "photos": ("照片", "Photos"),
     "attachments": ("附件", "Attachments"),
     "files": ("附件", "Files"),
+    **FACT_RECORDS,
 }
 
 CURRENCIES: dict[str, tuple[str, str]] = {"CNY": ("人民币", "CNY")}
@@ -334,6 +350,7 @@ ACTORS: dict[str, tuple[str, str]] = {"rules": ("规则引擎", "Rules"), "claim
 
 # keys of an audit line's detail and of a recorded fact's data
 DETAIL_KEYS: dict[str, tuple[str, str]] = {
+    **FACT_RECORDS,
     "kind": ("类型", "kind"),
     "severity": ("级别", "severity"),
     "level": ("阶段", "level"),
