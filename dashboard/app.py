@@ -4,6 +4,7 @@ Run it with `tracker board` (or `streamlit run dashboard/app.py`)."""
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -23,6 +24,8 @@ install()  # secrets never reach the server's log, whatever level it is turned u
 st.set_page_config(page_title="物流异常看板 / Parcel exceptions", layout="wide")
 # no English "Download as CSV" on every table: exports are the pages' own XLSX buttons (Chinese headers)
 st.set_option("client.disableDataExport", True)
+# no traceback in the browser whatever starts the board (`tracker board` says so too; `streamlit run` would not)
+st.set_option("client.showErrorDetails", "type")
 # nor Streamlit's English "Press Enter to apply / to submit form" under text inputs (the buttons say it)
 st.html("<style>[data-testid='InputInstructions']{display:none}</style>")
 
@@ -46,18 +49,27 @@ views = [
     st.Page("views/scorecards.py", title=b.t("nav_scorecards"), url_path="scorecards"),
     st.Page("views/alerts.py", title=b.t("nav_alerts"), url_path="alerts"),
 ]
+
+
+def shown_safely(run: Callable[[], object], what: str) -> None:
+    """Run one part of the page; an error in it is one line in the browser (no traceback, no file paths), the
+    whole story in the server's log: a service's own error in the board's words (dashboard/i18n.py error_text),
+    else the one generic line."""
+    try:
+        run()
+    except Exception as exc:  # st.stop/st.rerun are BaseException and pass through
+        logging.getLogger("dashboard").exception("%s failed", what)
+        st.error(
+            streamlit_md(error_text(exc, b.lang, b.settings.tz)) if getattr(exc, "code", None) else b.t("page_failed")
+        )
+
+
 if not signed_in:
     st.navigation(views, position="hidden")
-    login_form()
+    shown_safely(login_form, "login form")  # its attempts are read and written in the database
     st.stop()
 page = st.navigation(views)
-sidebar(b)
+shown_safely(lambda: sidebar(b), "sidebar")  # its search reads the database
 bad_params(b, lang_problems)
 flash()
-try:
-    page.run()
-except Exception as exc:  # st.stop/st.rerun are BaseException and pass through
-    # one line in the browser (no traceback, no file paths); the whole story in the server's log
-    logging.getLogger("dashboard").exception("page %s failed", page.url_path)
-    # a service's own error in the board's words (dashboard/i18n.py error_text), else the one generic line
-    st.error(streamlit_md(error_text(exc, b.lang, b.settings.tz)) if getattr(exc, "code", None) else b.t("page_failed"))
+shown_safely(page.run, f"page {page.url_path}")

@@ -186,3 +186,19 @@ def test_a_bad_search_parameter_is_named_and_ignored(board_db):
     at.run()
     assert not at.exception
     assert len(at.warning) == 1 and at.warning[0].value.startswith("链接参数 q=")
+
+
+def test_a_failing_search_is_one_line_and_the_page_is_drawn(board_db, monkeypatch):
+    """The sidebar's search ran before the page's error handler: a database error in it reached Streamlit's own
+    error box (a traceback under `streamlit run`). Now one line, and the page below it is drawn."""
+
+    def broken(*_args, **_kw):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setitem(data.READS, "find_parcels", broken)
+    at = login()
+    at.text_input(key="search_text").input("SF1001")
+    next(b for b in at.button if b.label == "查询").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["页面出错, 详情已记录到服务器日志"]
+    assert at.title[0].value == "总览"  # the page itself
