@@ -657,9 +657,10 @@ def find_parcels(engine: Engine, text: str, *, limit: int = SEARCH_LIMIT) -> lis
     return []
 
 
-def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
-    """Everything the parcel page shows: the parcel row, events (newest first), flags, facts, claims,
-    alerts and the audit trail of the parcel, its flags and its claims."""
+def parcel_detail(engine: Engine, parcel_id: int, now: datetime | None = None) -> dict[str, Any] | None:
+    """Everything the parcel page shows: the parcel row, events (newest first), flags, facts, claims (their
+    states read at `now`, as the ledger reads them: a draft whose window closed is expired), alerts and the audit
+    trail of the parcel, its flags and its claims."""
     with engine.connect() as conn:
         row = conn.execute(select(PARCEL).where(PARCEL.c.id == parcel_id)).first()
         if row is None:
@@ -671,7 +672,12 @@ def parcel_detail(engine: Engine, parcel_id: int) -> dict[str, Any] | None:
         flags = rows(select(FLAG).where(FLAG.c.parcel_id == parcel_id).order_by(FLAG.c.opened_at))
         for flag in flags:
             flag["waybill"] = row.waybill  # its next action names it (tracker/flags/next_action.py)
-        claims = rows(select(CLAIM).where(CLAIM.c.parcel_id == parcel_id).order_by(CLAIM.c.created_at))
+        claims = rows(
+            select(CLAIM)
+            .with_only_columns(*(state_at(now).label("state") if c.name == "state" else c for c in CLAIM.c))
+            .where(CLAIM.c.parcel_id == parcel_id)
+            .order_by(CLAIM.c.created_at)
+        )
         entities = [("parcel", [parcel_id]), ("flag", [f["id"] for f in flags]), ("claim", [c["id"] for c in claims])]
         audit_where = or_(*(and_(AUDIT.c.entity == e, AUDIT.c.entity_id.in_(ids)) for e, ids in entities if ids))
         return {

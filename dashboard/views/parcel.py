@@ -37,7 +37,7 @@ elif found:  # several parcels match: the list to pick from
         st.page_link(PARCEL_PAGE, label=label, query_params=link_params(b, id=r["id"]))
     st.stop()
 
-detail = b.read("parcel_detail", ttl=0, parcel_id=parcel_id) if parcel_id else None
+detail = b.read("parcel_detail", ttl=0, parcel_id=parcel_id, now=b.now) if parcel_id else None
 if detail is None:
     st.title(b.t("nav_parcel"))
     if parcel_id is None and not params:

@@ -114,6 +114,15 @@ def test_parcel_detail_has_timeline_flags_claims_alerts_and_audit(seeded):
     assert data.parcel_detail(engine, 999_999) is None
 
 
+def test_parcel_detail_reads_a_claims_state_as_the_ledger_does(seeded, now):
+    """A draft whose filing window has closed is expired on the parcel page as in the ledger (it said 草稿)."""
+    engine, _ = seeded
+    [parcel] = data.find_parcels(engine, "sf1001")
+    assert [c["state"] for c in data.parcel_detail(engine, parcel["id"], now)["claims"]] == ["draft"]
+    later = now + timedelta(days=3)  # the loss claim's window closed a day before
+    assert [c["state"] for c in data.parcel_detail(engine, parcel["id"], later)["claims"]] == ["expired"]
+
+
 def test_claims_ledger_and_reconciliation(seeded):
     engine, _ = seeded
     assert data.claims_count(engine) == 2
