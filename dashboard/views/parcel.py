@@ -112,7 +112,8 @@ table(
     key="claims",
 )
 if detail["claims"]:  # filing, a payout, withdrawing: on the ledger, opened at this parcel's claims
-    ledger_link(b, b.t("claims_on_ledger", n=len(detail["claims"])), text=p["waybill"])
+    # the courier too: the same waybill under another courier is another parcel, with its own claims
+    ledger_link(b, b.t("claims_on_ledger", n=len(detail["claims"])), text=p["waybill"], courier=p["courier"])
 parcel_actions.claims_section(b, p)
 
 st.subheader(b.t("alerts"))
