@@ -196,7 +196,11 @@ def claims_section(b: Board, parcel: dict[str, Any]) -> None:
     if asked != sorted(r["claim_type"] for r in proposed):  # the parcel changed since: ask again on what it is now
         st.session_state.pop(key, None)
         st.rerun()
-    st.warning(b.t("confirm_open_claims", n=len(proposed), waybill=md(parcel["waybill"]), total=yuan(total)))
+    confirm = b.t("confirm_open_claims", n=len(proposed), waybill=md(parcel["waybill"]), total=yuan(total))
+    unknown = sum(r["amount"] is None for r in proposed)
+    if unknown:  # never a missing amount taken as 0 (the ledger's rule)
+        confirm += f" ({b.t('amounts_unknown_n', n=unknown)})"
+    st.warning(confirm)
     c = st.columns([1, 1, 4])
     if c[0].button(b.t("confirm"), key=f"p_open_confirm_{pid}", type="primary"):
         st.session_state.pop(key, None)

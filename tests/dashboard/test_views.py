@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -238,3 +239,23 @@ def test_a_parcels_claims_lead_to_the_ledger_where_they_are_worked(board_db):
     ledger = [(label, params) for label, params in links if label.startswith("在理赔台账中处理")]
     # its courier too: the same waybill under another courier is another parcel with its own claims
     assert len(ledger) == 1 and ledger[0][1] == {"text": "SF1001", "courier": "sf"}, links
+
+
+def test_the_claims_confirmation_names_an_amount_it_does_not_know(board_db, monkeypatch):
+    """Two claims to open, one lacking an input: the confirmation's total says one amount is not in it (it read as
+    if the unknown one were 0)."""
+    from dashboard import actions
+
+    proposed = [
+        {"claim_type": "goods_lost", "amount": Decimal("199.00"), "formula": "", "missing": "",
+         "filing_opens_at": None, "filing_closes_at": None},
+        {"claim_type": "freight", "amount": None, "formula": "", "missing": "forward_freight",
+         "filing_opens_at": None, "filing_closes_at": None},
+    ]  # fmt: skip
+    monkeypatch.setattr(actions, "preview_claims", lambda b, pid: proposed)
+    at = signed_in(page="views/parcel.py")
+    at.query_params["id"] = "1"
+    at.run()
+    next(button for button in at.button if button.label == "发起理赔").click().run()
+    assert not at.exception, at.exception
+    assert "确认为运单 SF1001 发起 2 件理赔, 合计 ¥199.00 (另有 1 件金额未知, 未计入)" in [w.value for w in at.warning]
