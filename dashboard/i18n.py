@@ -169,9 +169,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "select_rows_first": ("请先在表格中勾选行", "Tick rows in the table first"),
     "tick_rows": ("在表格左侧勾选要处理的行", "Tick the rows to act on at the table's left"),
     "ticked_n": ("已勾选 {n} 条", "{n} ticked"),
-    "confirm_bulk": (
-        "确认对以下 {n} 个运单执行「{action}」: {waybills}",
-        "Confirm “{action}” for these {n} waybills: {waybills}",
+    "confirm_bulk": (  # n: the rows ticked (two exceptions of one parcel are two), then their waybills
+        "确认对 {n} 项执行「{action}」, 运单: {waybills}",
+        "Confirm “{action}” for {n} item(s), waybills: {waybills}",
     ),
     "confirm": ("确认执行", "Confirm"),
     "cancel": ("取消", "Cancel"),

@@ -170,7 +170,7 @@ def test_open_claims_from_the_queue_drafts_a_claim_for_a_lost_parcel(board_db):
     at.button(key="q_open_claims").click().run()
     assert not at.exception, at.exception
     # opening claims always asks first, naming the count and the waybill; nothing is opened before
-    assert at.warning[0].value == "确认对以下 1 个运单执行「发起理赔」: SF1004"
+    assert at.warning[0].value == "确认对 1 项执行「发起理赔」, 运单: SF1004"
     with engine.connect() as conn:
         assert conn.execute(select(CLAIM).where(CLAIM.c.parcel_id == ids["parcels"]["SF1004"])).first() is None
     at.button(key="queue_table_confirm").click().run()
@@ -219,7 +219,7 @@ def test_cancel_a_confirmation_changes_nothing(board_db):
     engine, ids = board_db
     loss, damage = ids["claims"]["loss"], ids["claims"]["damage"]
     at = act(ledger(), "c_withdraw", [loss, damage])
-    assert at.warning[0].value.startswith("确认对以下 2 个运单执行「撤回」: ")
+    assert at.warning[0].value.startswith("确认对 2 项执行「撤回」, 运单: ")
     assert {"SF1001", "YTO3003"} == set(at.warning[0].value.split(": ", 1)[1].split("、"))
     at.button(key="claims_table_cancel").click().run()
     assert not at.warning and not at.success

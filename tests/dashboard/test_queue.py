@@ -90,7 +90,7 @@ def test_bulk_acknowledge_with_note(board_db):
     stale, nfs = ids["flags"]["stale"], ids["flags"]["no_first_scan"]
     at = act(open_queue(), "q_ack", [stale, nfs], q_note="已电话网点")
     # two rows are more than board.confirm_above (1): named and asked first, nothing changed yet
-    assert at.warning[0].value == "确认对以下 2 个运单执行「确认」: SF1004、SF1001"
+    assert at.warning[0].value == "确认对 2 项执行「确认」, 运单: SF1004、SF1001"
     assert flag(engine, stale)["state"] == "open"
     at.button(key="queue_table_confirm").click().run()
     assert not at.exception, at.exception
