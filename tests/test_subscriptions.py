@@ -156,7 +156,7 @@ def test_describe_says_the_state_in_words_never_the_code() -> None:
         args = {"provider": "kuaidi100", "message": None, "last_push_at": None, **kw}
         return describe(state, tz=CN, **args)  # type: ignore[arg-type]
 
-    assert said("active", last_push_at=NOW) == "推送订阅中（快递100，最近推送 11-23 12:00）"
+    assert said("active", last_push_at=NOW) == "推送订阅中（快递100，最近推送 2026-11-23 12:00）"  # with its year
     assert said("active") == "推送订阅中（快递100，尚未收到推送）"
     assert said("aborted", message="3天查询无记录") == "已停止推送（3天查询无记录），改为定时查询"
     assert said("stopped", provider="track17") == "已停止推送（17TRACK），改为定时查询"

@@ -177,9 +177,9 @@ def describe(
     name = provider_name(provider or "", lang)
     if state == State.active:
         if zh:
-            heard = f"，最近推送 {last_push_at.astimezone(tz):%m-%d %H:%M}" if last_push_at else "，尚未收到推送"
+            heard = f"，最近推送 {last_push_at.astimezone(tz):%Y-%m-%d %H:%M}" if last_push_at else "，尚未收到推送"
             return f"推送订阅中（{name}{heard}）"
-        heard = f", last push {last_push_at.astimezone(tz):%m-%d %H:%M}" if last_push_at else ", no push yet"
+        heard = f", last push {last_push_at.astimezone(tz):%Y-%m-%d %H:%M}" if last_push_at else ", no push yet"
         return f"Subscribed to pushes ({name}{heard})"
     if state == State.pending:
         if zh:

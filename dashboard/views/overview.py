@@ -131,7 +131,8 @@ st.caption(quota_text(push["quota"], b.lang) + " · " + states_text(push["states
 for provider, until in poll["paused"]:
     st.warning(
         b.t("paused_until").format(
-            provider=md(provider_name(provider, b.lang)), until=until.astimezone(b.settings.tz).strftime("%H:%M")
+            provider=md(provider_name(provider, b.lang)),
+            until=b.local(until),  # with its day: a pause past midnight
         )
     )
 
@@ -187,7 +188,12 @@ def ageing_tab() -> None:
     with lazy_fold(b.t("open_queue"), key=LINK_FOLDS[2]) as fold_open:
         for r in buckets if fold_open else ():  # each bar's number opens exactly its rows: min <= age < max
             if r["n"]:
-                label = f"{r['hours']}–{r['below']}h" if r["below"] else f"≥{r['hours']}h"
+                hours, below = r["hours"], r["below"]  # as the chart's bars say it (charts.age_histogram)
+                label = (
+                    words.t("age_bucket", hours=hours, below=below)
+                    if below
+                    else words.t("age_bucket_open", hours=hours)
+                )
                 queue_link(b, f"{label}: **{r['n']}**", min_age_hours=r["hours"] or None, max_age_hours=r["below"])
     st.subheader(b.t("stale_soon"))
     # parcels not stale yet mostly have no exception: the queue lists them as parcels (turning_stale=1)

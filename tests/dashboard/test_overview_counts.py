@@ -110,12 +110,13 @@ def test_the_overview_says_what_each_number_counts(busy_board):
 
 def test_ageing_links_split_the_parcels_at_the_bucket_edges(busy_board):
     at = with_link_lists("ov_tab_ageing")
-    ranges = {label.split(":")[0]: params for label, params in queue_links(at) if "h:" in label}
-    assert ranges["48–72h"] == {"min_age_hours": "48", "max_age_hours": "72"}
-    assert ranges["≥168h"] == {"min_age_hours": "168"}
-    assert ranges["0–24h"] == {"max_age_hours": "24"}
+    # named as the chart's bars name them, in the page's language (it said 0–24h on the Chinese page)
+    ranges = {label.split(":")[0]: params for label, params in queue_links(at) if "小时:" in label}
+    assert ranges["48–72 小时"] == {"min_age_hours": "48", "max_age_hours": "72"}
+    assert ranges["≥168 小时"] == {"min_age_hours": "168"}
+    assert ranges["0–24 小时"] == {"max_age_hours": "24"}
     at = login()
-    at.query_params.update(ranges["48–72h"])
+    at.query_params.update(ranges["48–72 小时"])
     at.switch_page("views/queue.py").run()
     assert "且距上次更新不足 72 小时" in [c.value for c in at.caption]
     assert set(at.dataframe[0].value["运单号"]) == {"EMS03"}
