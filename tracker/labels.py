@@ -10,6 +10,7 @@ A code missing from a table shows itself (never an empty cell).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -541,5 +542,47 @@ def value_label(column: str, value: object, lang: str) -> str:
         from claims.formula import show
 
         return show(value, lang)
+    if column == "error":
+        return alert_error(value, lang)
     table = VALUE_TABLES.get(column)
     return pick(table, value, lang) if table is not None else value
+
+
+# why an alert failed or was cancelled (alert.error, as tracker/alerts/channels.py and store.py word it, in
+# English for the log): the reason in the reader's words, what the receiver answered quoted as it came
+ALERT_ERRORS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern, re.S), zh, en)
+    for pattern, zh, en in (
+        (r"environment variable (\S+) \((.*)\) is not set", "渠道未配置: 环境变量 {0} ({1}) 未设置",
+         "Channel not set up: environment variable {0} ({1}) is not set"),
+        (r"HTTP (\d+): (.*)", "接收方返回 HTTP {0}: {1}", "The receiver answered HTTP {0}: {1}"),
+        (r"errcode (\S+): (.*)", "机器人返回错误码 {0}: {1}", "The robot answered error {0}: {1}"),
+        (r"not JSON: (.*)", "接收方的回复无法识别: {0}", "The receiver's answer was not understood: {0}"),
+        (r"bad webhook URL: (.*)", "网络回调地址无效: {0}", "Bad webhook URL: {0}"),
+        (r"recipients refused: (.*)", "收件人被邮件服务器拒收: {0}", "Recipients refused by the mail server: {0}"),
+        (r"SMTP (\d+): (.*)", "邮件服务器返回 {0}: {1}", "The mail server answered {0}: {1}"),
+        (r"flag no longer open", "异常已不在待处理状态, 提醒已取消", "The exception is no longer open: cancelled"),
+        (r"channel or group removed from alerts\.toml", "渠道或组已从 alerts.toml 移除, 提醒已取消",
+         "Channel or group removed from alerts.toml: cancelled"),
+        (r"(ConnectError|ConnectTimeout|ReadTimeout|WriteTimeout|PoolTimeout|RemoteProtocolError|TimeoutError"
+         r"|ConnectionRefusedError|OSError|SMTPServerDisconnected)\b.*", "连接接收方失败 ({0})",
+         "Could not reach the receiver ({0})"),
+    )
+)  # fmt: skip
+
+
+def alert_error(error: str, lang: str) -> str:
+    """An alert's stored failure in the reader's words; a fault in the tracker itself (a Python exception: KeyError:
+    ...) as the one line the board gives any fault, its details in the server's log; anything else as it came."""
+    for pattern, zh, en in ALERT_ERRORS:
+        found = pattern.fullmatch(error.strip())
+        if found:
+            return (zh if lang == "zh" else en).format(*found.groups())
+    if _PYTHON_FAULT.match(error):
+        return (
+            "发送出错, 详情已记录到服务器日志" if lang == "zh" else "Sending failed; the details are in the server log"
+        )
+    return error
+
+
+_PYTHON_FAULT = re.compile(r"[A-Za-z_.]*(Error|Exception|Warning)\b")

@@ -264,9 +264,7 @@ def test_lead_acknowledges_exactly_the_ticked_row_and_confirms_more(server, boar
             tick_row(page, 1)  # SF1004
             expect(page.get_by_text("已勾选 2 条")).to_be_visible(timeout=TIMEOUT_MS)
             page.get_by_role("button", name="解决", exact=True).first.click()
-            expect(page.get_by_text("确认对 2 项执行「解决」, 运单: ZTO2002、SF1004")).to_be_visible(
-                timeout=TIMEOUT_MS
-            )
+            expect(page.get_by_text("确认对 2 项执行「解决」, 运单: ZTO2002、SF1004")).to_be_visible(timeout=TIMEOUT_MS)
             assert states() == before  # asked, not done
             page.get_by_role("button", name="取消").click()
             settled(page)
