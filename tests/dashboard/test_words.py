@@ -189,7 +189,7 @@ def render_problems(ids: dict[str, Any], lang: str = "zh") -> list[str]:
         if "s_filters" in state:
             assert {d.key for d in at.get("date_input")} == {"s_from", "s_to"}, name
         if state.get(TAB_KEY) == t("ov_tab_ageing", lang):  # the overview's link lists: the ageing ranges are drawn
-            assert any("h: **" in link.proto.label for link in at.get("page_link")), name
+            assert any(link.proto.label.startswith("0–24") for link in at.get("page_link")), name
         problems += [f"{name} · {what}" for what in builtin_english(at) if lang == "zh"]
         texts = list(visible_texts(at))
         quoted = sorted({t for where, t in texts if where == "quoted" and len(t) >= 4}, key=len, reverse=True)
