@@ -91,11 +91,15 @@ def _timers(b: Board, parcel: dict[str, Any], facts: list[dict[str, Any]]) -> No
         )
 
 
-def _kg(text: str, option: str) -> Decimal:
+def _kg(b: Board, text: str, option: str) -> Decimal:
+    """A weight typed in kg (1.25, 1.25kg); anything else, a negative weight, nan or inf, refused in the board's
+    words (nan was taken, and the page failed on it)."""
     try:
         value = Decimal(text.strip().lower().removesuffix("kg"))
     except InvalidOperation:
-        raise TrackerError(f"{option}: expected a weight in kg such as 1.25, got {text!r}") from None
+        value = None
+    if value is None or not value.is_finite() or value < 0:
+        raise TrackerError(b.t("kg_format", field=option, value=repr(text)))
     return value
 
 
@@ -167,8 +171,8 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
             if st.form_submit_button(b.t("record"), disabled=not allowed):
                 try:
                     kg = {
-                        "shipped_kg": _kg(shipped, b.t("fact_shipped_kg")),
-                        "returned_kg": _kg(returned, b.t("fact_returned_kg")),
+                        "shipped_kg": _kg(b, shipped, b.t("fact_shipped_kg")),
+                        "returned_kg": _kg(b, returned, b.t("fact_returned_kg")),
                     }
                 except TrackerError as exc:
                     st.error(streamlit_md(str(exc)))  # it repeats what was typed: shown as text

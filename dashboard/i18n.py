@@ -68,6 +68,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "user": ("用户名", "User"),
     "password": ("密码", "Password"),
     "bad_login": ("用户名或密码错误", "Wrong user name or password"),
+    "kg_format": (
+        "{field}: 应填千克数, 如 1.25 (填的是 {value})",
+        "{field}: expected a weight in kg such as 1.25, got {value}",
+    ),
     "page_failed": (
         "页面出错, 详情已记录到服务器日志",
         "This page failed; the details are in the server log",

@@ -76,8 +76,14 @@ def test_a_bad_weight_is_one_line_and_nothing_is_recorded(board_db):
     at.text_input(key="ff_shipped").input("重")
     at.text_input(key="ff_returned").input("0.8")
     _submit(at)
-    # what was typed is shown as text, never as Markdown
-    assert at.error[0].value == streamlit_md("发货重量(公斤, 仓库称重): expected a weight in kg such as 1.25, got '重'")
+    # what was typed is shown as text, never as Markdown, in the board's words (they were English)
+    assert at.error[0].value == streamlit_md("发货重量(公斤, 仓库称重): 应填千克数, 如 1.25 (填的是 '重')")
+    for typed in ("nan", "-1", "inf"):  # nan failed the page; a negative weight was refused in English
+        at.text_input(key="ff_shipped").input(typed)
+        at.text_input(key="ff_returned").input("0.8")
+        _submit(at)
+        assert not at.exception, at.exception
+        assert at.error[0].value == streamlit_md(f"发货重量(公斤, 仓库称重): 应填千克数, 如 1.25 (填的是 '{typed}')")
     at.text_input(key="ff_shipped").input("1.2")
     at.text_input(key="ff_returned").input("0.8")
     _submit(at)
