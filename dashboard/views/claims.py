@@ -213,7 +213,8 @@ def action_bar() -> None:
         buttons[4].download_button(
             b.t("export_xlsx"),
             data=actions.export_packets(b, selected),
-            file_name="claims.xlsx",
+            # named apart from the ledger's export (claims-<time>.xlsx), and by when, as it is
+            file_name=f"claim-packets-{b.now.astimezone(b.settings.tz):%Y%m%d-%H%M}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key="c_export",
         )
