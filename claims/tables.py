@@ -177,7 +177,7 @@ class InsuranceTable(_Strict):
 
 
 class Proposals(_Strict):
-    # as config/claims/contracts.toml ships it (seed 002: 配件类货品破损按照供货商货值), when a site's file leaves it out
+    # as config/claims/contracts.toml ships it (seed 002: 配件类货品破损按照供货商货值), if a site leaves it out
     damaged_scenario: str = "accessory_damaged"
     late_delivery_hours: int = Field(default=72, gt=0)
     closing_soon_days: int = Field(default=3, ge=0)
