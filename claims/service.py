@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, null, or_, select
+from sqlalchemy import Engine, and_, case, func, null, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -205,6 +205,7 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
                 continue
         rows.append(_row(parcel, compensation_for(parcel, *decided, tables), now))
     created = set(_insert_new(engine, rows, actor=actor, now=now))
+    summary.skipped += _other_scenarios(engine, rows)
     with engine.connect() as conn:
         for _claim_id, claim_type, state in conn.execute(
             select(CLAIM.c.id, CLAIM.c.claim_type, CLAIM.c.state).where(CLAIM.c.id.in_(created))
@@ -212,6 +213,28 @@ def propose(engine: Engine, *, tables: ClaimTables, now: datetime, actor: str = 
             summary.proposed[claim_type] += 1
             summary.needs_config += state == ClaimState.needs_config
     return summary
+
+
+def _other_scenarios(engine: Engine, rows: list[dict[str, Any]]) -> list[str]:
+    """The proposed claims a parcel already has under another scenario (one claim per parcel and type: a damaged
+    parcel's 配件破损 claim, then the courier confirms it lost): named, since the second is not drafted."""
+    if not rows:
+        return []
+    wanted = {(row["parcel_id"], row["claim_type"]): row["scenario"] for row in rows}
+    said = []
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(CLAIM.c.id, CLAIM.c.parcel_id, CLAIM.c.claim_type, CLAIM.c.scenario, CLAIM.c.state, PARCEL.c.waybill)
+            .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+            .where(tuple_(CLAIM.c.parcel_id, CLAIM.c.claim_type).in_(list(wanted)))
+        )
+        for claim_id, parcel_id, claim_type, scenario, state, waybill in stored:
+            if scenario != wanted[(parcel_id, claim_type)]:
+                said.append(
+                    f"{waybill}: {claim_type} is already claimed as {scenario} (claim #{claim_id}, {state}); "
+                    f"{wanted[(parcel_id, claim_type)]} is not drafted: a parcel has one claim of a type"
+                )
+    return said
 
 
 def _lasting() -> Any:

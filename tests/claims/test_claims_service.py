@@ -584,3 +584,19 @@ def test_a_late_returns_window_counts_from_the_return_not_from_the_buyers_order(
     assert claim["state"] != "expired"
     closes = claim["filing_closes_at"].astimezone(ZoneInfo("Asia/Shanghai")).date()
     assert closes == date(2026, 12, 4), claim["filing_closes_at"]
+
+
+def test_a_loss_after_a_damage_claim_is_named_not_dropped(engine: Engine, tables: ClaimTables) -> None:
+    """A damaged parcel got its 配件破损 claim (goods_lost, accessory_damaged); then the courier confirms it lost,
+    which seed 002 pays by the goods' value. A parcel has one claim of a type, so the loss is not drafted: the
+    daily run says so (it dropped it without a word); the same proposal again is no news."""
+    pid = _parcel(engine, "YT7500000000061")
+    _flag(engine, pid, "damaged")
+    service.propose(engine, tables=tables, now=NOW)
+    _flag(engine, pid, "lost")
+    summary = service.propose(engine, tables=tables, now=NOW)
+    (claim,) = service.list_claims(engine)
+    assert [s for s in summary.skipped if s.startswith("YT7500000000061")] == [
+        f"YT7500000000061: goods_lost is already claimed as accessory_damaged (claim #{claim['id']}, needs_config); "
+        "default is not drafted: a parcel has one claim of a type"
+    ]
