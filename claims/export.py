@@ -269,6 +269,9 @@ def export_claims(
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise ValueError(f"{path}: export to .xlsx or .csv")
+    from claims.service import with_inputs_given
+
+    claims = with_inputs_given(engine, claims)  # the values each claim was computed with, a person's over the parcel's
     found = evidence(engine, [c["parcel_id"] for c in claims])
     rows = packet_rows(claims, tables, tz, couriers=couriers, found=found)
     if suffix == ".csv":

@@ -819,6 +819,19 @@ def _inputs_given(conn: Connection, claim_ids: Sequence[int]) -> dict[int, dict[
     return merged
 
 
+def with_inputs_given(engine: Engine, claims: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The claims (rows with their parcel's columns) with the inputs a person gave each one (set_input) over the
+    parcel's: what the claim was computed with, as its packet shows it beside the amount."""
+    with engine.connect() as conn:
+        given = _inputs_given(conn, [c["id"] for c in claims])
+    shown = []
+    for claim in claims:
+        own = {PARCEL_INPUTS[name]: Decimal(value) for name, value in given.get(claim["id"], {}).items()
+               if name in PARCEL_INPUTS and value is not None}  # fmt: skip
+        shown.append({**claim, **own})
+    return shown
+
+
 def _audit_window(
     conn: Connection,
     claim_id: int,

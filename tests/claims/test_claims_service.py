@@ -556,12 +556,13 @@ def test_a_damaged_parcels_claim_takes_the_supplier_value_an_import_brings(
     assert service.get_claim(engine, claim["id"])["amount"] == D("90.00")
     with engine.connect() as conn:  # the parcel's own value is the export's
         assert conn.execute(select(ParcelRow.supplier_value).where(ParcelRow.id == pid)).scalar_one() == D("85.40")
-    # the claim packet names the base the courier pays by
+    # the claim packet names the base the courier pays by, as the claim was computed
     book = load_workbook(export_claims(tmp_path / "packet.xlsx", service.list_claims(engine), engine=engine,
                                        tables=tables, tz=ZoneInfo("Asia/Shanghai")))  # fmt: skip
     header, values = ([c.value for c in r] for r in list(book["索赔清单"].iter_rows(max_row=2)))
     row = dict(zip(header, values, strict=True))
-    assert (row["供货商货值"], row["货值"], row["索赔金额"]) == (85.4, 268.5, 90)
+    # the value the claim was computed with, the person's (it showed the parcel's 85.40 beside 索赔金额 90)
+    assert (row["供货商货值"], row["货值"], row["索赔金额"]) == (90, 268.5, 90)
 
 
 def test_a_late_returns_window_counts_from_the_return_not_from_the_buyers_order(
