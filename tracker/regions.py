@@ -49,7 +49,7 @@ _FULL = {
 }  # fmt: skip
 # every spelling of a province -> the one Taobao's export writes (浙江省, 西藏自治区; a municipality's short name,
 # 上海, its city being 上海市), so that a filter or a scorecard lists each province once
-_AS_EXPORTED = {
+AS_EXPORTED = {
     p + e: (p if p in MUNICIPALITIES else _FULL.get(p, f"{p}省")) for p in PROVINCES for e in ("", *_PROVINCE_ENDINGS)
 }
 
@@ -72,18 +72,18 @@ def split_address(address: str) -> Region:
         return Region(None, None, None, None)
     if (
         len(parts) >= 4
-        and parts[0] in _AS_EXPORTED
+        and parts[0] in AS_EXPORTED
         and parts[1].endswith(_CITY_ENDINGS)
         and parts[2].endswith(_DISTRICT_ENDINGS)
-        and parts[1] not in _AS_EXPORTED
+        and parts[1] not in AS_EXPORTED
     ):  # Taobao's own export, one level per word (the common case: no search)
-        return Region(_AS_EXPORTED[parts[0]], parts[1], parts[2], " ".join(parts[3:]))
+        return Region(AS_EXPORTED[parts[0]], parts[1], parts[2], " ".join(parts[3:]))
     text = " ".join(_BETWEEN.sub(" ", address).split()) + " "  # a space at the end: the last word stands alone too
     found, at = _province(text)
     province = city = district = None
     if found is not None:
-        short, province = found.group(1), _AS_EXPORTED[found.group(0)]
-        while (again := _PROVINCE.match(text, at)) and _AS_EXPORTED[again.group(0)] == province:
+        short, province = found.group(1), AS_EXPORTED[found.group(0)]
+        while (again := _PROVINCE.match(text, at)) and AS_EXPORTED[again.group(0)] == province:
             at = _skip(text, again.end())  # written twice (浙江省浙江省杭州市; 上海 上海市)
         if short in MUNICIPALITIES:  # its own city; what follows is the district
             city = f"{short}市"
@@ -144,4 +144,4 @@ _SHORT = {spelling: short for short in PROVINCES for spelling in (short, *(short
 def province_name(name: str) -> str:
     """A province as Taobao's export writes it, whatever the spelling (浙江 -> 浙江省, 西藏 -> 西藏自治区, 上海市 ->
     上海); a name not known as it is."""
-    return _AS_EXPORTED.get(name, name)
+    return AS_EXPORTED.get(name, name)
