@@ -24,7 +24,7 @@ from dashboard.components import (
     yuan,
 )
 from dashboard.context import board
-from dashboard.data import MONEY_STATES, LedgerFilter
+from dashboard.data import CLAIMABLE, MONEY_STATES, LedgerFilter
 from dashboard.i18n import kind_label
 from tracker.escape import streamlit_md as md
 from tracker.status import ClaimState
@@ -107,6 +107,8 @@ with m1:
 with m2:
     queue_link(b, b.t("open_list"), turning_stale=1)
 with m3:  # the soonest deadline at a glance; the next ones and the money per courier are in the last tab
+    # the claims the figure counts, as the ledger lists them (its claimable filter: claims.money.claimable_where)
+    ledger_link(b, b.t("claimable_list", n=claim_money["count"]), state=CLAIMABLE)
     # the soonest of the claims the figure above counts (a claim missing an input is not among them)
     for r in b.read("deadlines", now=b.now, tz=b.settings.timezone, limit=1, claimable=True):
         parcel_link(b, b.t("soonest_deadline", n=r["days_left"], waybill=md(r["waybill"])), parcel_id=r["parcel_id"])

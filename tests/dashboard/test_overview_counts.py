@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from dashboard import data
 from dashboard.data import alerts_page, alerts_today
 from dashboard.i18n import t
 from tests.dashboard.seed import ALERT, seed_ageing
@@ -96,7 +97,7 @@ def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board
     assert queue_rows(listed) == int(soon.value) == 1
 
 
-def test_the_overview_says_what_each_number_counts(busy_board):
+def test_the_overview_says_what_each_number_counts(busy_board, now):
     at = login()
     headings = [h.value for tab in every_tab() for h in tab.subheader]
     assert "未处理异常(条), 按类型" in headings and "未处理异常(条), 按快递" in headings
@@ -106,6 +107,11 @@ def test_the_overview_says_what_each_number_counts(busy_board):
     # the draft whose filing window closed yesterday is not claimable money
     assert metrics["可索赔金额(草稿, 申报期未过)"].value == "¥199.00"
     assert metrics["可索赔金额(草稿, 申报期未过)"].proto.delta == "1 件理赔"
+    # ... and the claims it counts open on the ledger, as the ledger counts them (the figure linked nowhere)
+    ledger = [(link.proto.label, dict(parse_qsl(link.proto.query_string))) for link in at.get("page_link")]
+    assert ("查看这 1 件理赔", {"state": "claimable"}) in ledger, ledger
+    engine, _ = busy_board
+    assert data.claims_count(engine, f=data.LedgerFilter(state="claimable"), now=now) == 1
 
 
 def test_ageing_links_split_the_parcels_at_the_bucket_edges(busy_board):
