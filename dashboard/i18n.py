@@ -139,6 +139,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "open_queue": ("查看队列", "Open queue"),
     "open_list": ("查看包裹", "Open the list"),
     "claimable_list": ("查看这 {n} 件理赔", "Open these {n} claims"),
+    "state_list": ("只看这些", "Only these"),
     "open_parcels_list": ("查看这 {n} 个包裹", "See these {n} parcels"),
     "open_parcels_title": ("有未处理异常的包裹", "Parcels with unresolved exceptions"),
     "open_parcels_note": (

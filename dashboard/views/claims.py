@@ -22,6 +22,7 @@ from dashboard.components import (
     confirm_pending,
     courier_slugs,
     lazy_fold,
+    ledger_link,
     pager,
     pick_table,
     set_query_params,
@@ -53,6 +54,8 @@ for col, r in zip(cols, summary, strict=False):
         if r["unknown"]:
             claimed += f" ({b.t('amounts_unknown_n', n=r['unknown'])})"
     col.metric(state_label(r["state"], b.lang), r["n"], claimed, delta_color="off", delta_arrow="off")
+    with col:  # each figure opens its claims: the ledger below filtered to that state (read at now, as counted)
+        ledger_link(b, b.t("state_list"), state=r["state"])
 
 
 def claim_types() -> list[str]:

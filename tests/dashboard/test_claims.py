@@ -236,6 +236,25 @@ def test_the_state_figures_say_they_are_claimed_amounts(board_db):
         assert metric.proto.direction == metric.proto.MetricDirection.NONE  # no up arrow on a second figure
 
 
+def test_each_state_figure_opens_its_claims(board_db):
+    """A state's figure links to the ledger filtered to that state, and the ledger then lists as many claims as the
+    figure counts (the figures linked nowhere)."""
+    from urllib.parse import parse_qsl
+
+    from dashboard.i18n import state_label
+
+    at = ledger()
+    figures = {metric.label: int(metric.value) for metric in at.metric}
+    links = [dict(parse_qsl(link.proto.query_string)) for link in at.get("page_link") if link.proto.label == "只看这些"]
+    assert len(links) == len(figures) and all(set(params) == {"state"} for params in links), links
+    for params in links:
+        at.query_params.clear()
+        at.query_params.update(params)
+        at.run()
+        assert not at.exception, at.exception
+        assert len(at.dataframe[0].value) == figures[state_label(params["state"], "zh")], params
+
+
 def test_a_filtered_ledger_says_so_while_its_filters_are_folded(board_db):
     """/claims?courier=yto&state=claimable from the overview: the folded filters said nothing, so the cards above
     (every courier's) and the list (one courier's) seemed to disagree."""
