@@ -25,11 +25,13 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from claims.engine import FREIGHT_INSURANCE
 from claims.formula import show as show_formula
 from claims.tables import ClaimTables
 from tracker import labels
 from tracker.exports import append_xlsx_row, kept_whole, safe_row
 from tracker.sheets import YUAN
+from tracker.status import Direction
 from tracker.storage.tables import EVENT, FACT, FLAG, PARCEL
 
 ZH = "zh"
@@ -73,6 +75,9 @@ class Evidence:
     events: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     facts: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     flag_kinds: list[str] = field(default_factory=list)  # the parcel's exceptions, oldest first
+
+
+RETURN_TIMELINE = "退货物流轨迹"  # the buyer's return parcel's timeline in a return claim's packet
 
 
 def _aware(at: datetime) -> datetime:
@@ -272,11 +277,33 @@ def export_claims(
     from claims.service import with_inputs_given
 
     claims = with_inputs_given(engine, claims)  # the values each claim was computed with, a person's over the parcel's
-    found = evidence(engine, [c["parcel_id"] for c in claims])
+    returns = returns_of(engine, claims)
+    found = evidence(engine, [c["parcel_id"] for c in claims] + [i for ids in returns.values() for i in ids])
     rows = packet_rows(claims, tables, tz, couriers=couriers, found=found)
     if suffix == ".csv":
-        return _write_csv(path, rows, found, tz)
-    return _write_xlsx(path, rows, found, tz)
+        return _write_csv(path, rows, found, tz, returns)
+    return _write_xlsx(path, rows, found, tz, returns)
+
+
+def returns_of(engine: Engine, claims: Sequence[dict[str, Any]]) -> dict[int, list[int]]:
+    """Claim id -> the buyer's return parcels of its order, for a freight-insurance claim of the return scenario:
+    the insurer pays once the shop received the return (卖家确认收到退货), so its packet shows the return's
+    tracking beside the shipment's (the claim is on the outbound parcel)."""
+    wanted = {
+        c["id"]: [o.strip() for o in str(c.get("order_id") or "").split(",") if o.strip()]
+        for c in claims
+        if c["claim_type"] == FREIGHT_INSURANCE and c.get("scenario") == "return"
+    }
+    orders = sorted({o for ids in wanted.values() for o in ids})
+    if not orders:
+        return {}
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(PARCEL.c.id, PARCEL.c.order_id)
+            .where(PARCEL.c.order_id.in_(orders), PARCEL.c.direction == str(Direction.ret))
+            .order_by(PARCEL.c.id)
+        ).all()
+    return {claim_id: [pid for pid, order in found if order in ids] for claim_id, ids in wanted.items()}
 
 
 def packets_xlsx(
@@ -320,7 +347,13 @@ def _fact_lines(ev: Evidence | None, tz: tzinfo) -> list[list[str]]:
     ]
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]], found: Mapping[int, Evidence], tz: tzinfo) -> Path:
+def _write_csv(
+    path: Path,
+    rows: list[dict[str, Any]],
+    found: Mapping[int, Evidence],
+    tz: tzinfo,
+    returns: Mapping[int, list[int]],
+) -> Path:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(safe_row([zh for _, zh in COLUMNS] + ["物流轨迹", "记录的事实"]))
@@ -329,6 +362,14 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], found: Mapping[int, Evide
             timeline = "\n".join(
                 f"{t} [{s}] {x}" + (f" ({loc})" if loc else "") for t, s, x, loc, _ in _timeline_lines(ev, tz)
             )
+            for rid in returns.get(row["claim_id"], []):  # the buyer's return, after the shipment
+                back = found.get(rid)
+                lines = [
+                    f"{t} [{s}] {x}" + (f" ({loc})" if loc else "") for t, s, x, loc, _ in _timeline_lines(back, tz)
+                ]
+                timeline += f"\n{RETURN_TIMELINE} {back.parcel['waybill'] if back else ''}:\n" + "\n".join(
+                    lines or [NONE]
+                )
             facts = "\n".join(f"{t} {k} ({who})" + (f": {x}" if x else "") for t, k, who, x in _fact_lines(ev, tz))
             # the CSV has no worksheets: its evidence is in the last two columns
             values = [
@@ -338,7 +379,13 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], found: Mapping[int, Evide
     return path
 
 
-def _write_xlsx(path: Path, rows: list[dict[str, Any]], found: Mapping[int, Evidence], tz: tzinfo) -> Path:
+def _write_xlsx(
+    path: Path,
+    rows: list[dict[str, Any]],
+    found: Mapping[int, Evidence],
+    tz: tzinfo,
+    returns: Mapping[int, list[int]],
+) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -376,6 +423,7 @@ def _write_xlsx(path: Path, rows: list[dict[str, Any]], found: Mapping[int, Evid
             found.get(row["parcel_id"]),
             tz,
             bold,
+            [found[rid] for rid in returns.get(row["claim_id"], []) if rid in found],
         )
         sheet = book[sheet_title(row["claim_id"], row["waybill"])]
         for line in sheet.iter_rows():
@@ -384,8 +432,11 @@ def _write_xlsx(path: Path, rows: list[dict[str, Any]], found: Mapping[int, Evid
     return path
 
 
-def _evidence_sheet(sheet: Any, row: dict[str, Any], ev: Evidence | None, tz: tzinfo, bold: Any) -> None:
-    """The claim as the form asks for it (field, value), then the timeline, the facts and the attachments."""
+def _evidence_sheet(
+    sheet: Any, row: dict[str, Any], ev: Evidence | None, tz: tzinfo, bold: Any, returns: Sequence[Evidence] = ()
+) -> None:
+    """The claim as the form asks for it (field, value), then the timeline (and the buyer's return's, for a
+    freight-insurance return claim: returns_of), the facts and the attachments."""
     append_xlsx_row(sheet, ["理赔材料", f"{row['courier']} {row['waybill']}"])
     sheet.cell(row=1, column=1).font = bold
     for key, header in COLUMNS:
@@ -406,6 +457,8 @@ def _evidence_sheet(sheet: Any, row: dict[str, Any], ev: Evidence | None, tz: tz
             append_xlsx_row(sheet, line)
 
     block("物流轨迹", TIMELINE_HEADER, _timeline_lines(ev, tz))
+    for back in returns:
+        block(f"{RETURN_TIMELINE} {back.parcel['waybill']}", TIMELINE_HEADER, _timeline_lines(back, tz))
     block("记录的事实", FACTS_HEADER, _fact_lines(ev, tz))
     block("附件清单", ["附件"], [[name] for name in attachments(ev.facts if ev else [])])
     for column, width in zip("ABCDE", (16, 48, 60, 16, 10), strict=True):

@@ -262,3 +262,30 @@ def test_a_withdrawn_insurance_claim_leaves_the_order_to_its_right_waybill(engin
         engine, parcel_id=right, claim_type="freight_insurance", scenario="return", tables=tables, actor="lead", now=NOW
     )
     assert _claims(engine)["YT7600000000052"] == ("freight_insurance", "return", D("300.21"))
+
+
+def test_a_return_claims_packet_shows_the_returns_tracking(engine: Engine, tables: ClaimTables, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The insurer pays a return once the shop received it (卖家确认收到退货); the claim is on the outbound parcel,
+    so its packet showed the shipment's tracking only. The return's timeline follows it, in the XLSX and the CSV."""
+    from zoneinfo import ZoneInfo
+
+    from openpyxl import load_workbook
+
+    from claims.export import export_claims
+
+    _parcel(engine, "YT7600000000061", "O61", "delivered", **FRIDGE)
+    back = _parcel(engine, "YT7600000000062", "O61", "delivered", direction=Direction.ret)
+    with engine.begin() as conn:
+        conn.execute(insert(TrackingEventRow).values(
+            parcel_id=back, event_time=NOW - timedelta(days=1), status="delivered", raw_code="", text="已签收, 签收人: 仓库",
+            text_hash="b" * 16, location=None, ingested_at=NOW, source="kuaidi100",
+        ))  # fmt: skip
+    service.propose(engine, tables=tables, now=NOW)
+    claims = service.list_claims(engine)
+    sh = ZoneInfo("Asia/Shanghai")
+    book = load_workbook(export_claims(tmp_path / "p.xlsx", claims, engine=engine, tables=tables, tz=sh))
+    [sheet] = [book[name] for name in book.sheetnames if name.endswith("YT7600000000061")]
+    cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert "退货物流轨迹 YT7600000000062" in cells and "已签收, 签收人: 仓库" in cells
+    csv_text = export_claims(tmp_path / "p.csv", claims, engine=engine, tables=tables, tz=sh).read_text("utf-8-sig")
+    assert "退货物流轨迹 YT7600000000062:" in csv_text and "已签收, 签收人: 仓库" in csv_text
