@@ -232,7 +232,8 @@ def _other_scenarios(engine: Engine, rows: list[dict[str, Any]]) -> list[str]:
             if scenario != wanted[(parcel_id, claim_type)]:
                 said.append(
                     f"{waybill}: {claim_type} is already claimed as {scenario} (claim #{claim_id}, {state}); "
-                    f"{wanted[(parcel_id, claim_type)]} is not drafted: a parcel has one claim of a type"
+                    f"{wanted[(parcel_id, claim_type)]} is not drafted (a parcel has one claim of a type: withdraw "
+                    "it, then open the claim again)"
                 )
     return said
 
@@ -340,7 +341,10 @@ def open_claim(
         raise TrackerError(
             f"waybill {parcel['waybill']}: {exc}", code="claim_type", waybill=parcel["waybill"]
         ) from None
-    created = _insert_new(engine, [_row(parcel, comp, now)], actor=actor, now=now)
+    row = _row(parcel, comp, now)
+    created = _insert_new(engine, [row], actor=actor, now=now)
+    if not created and (again := _reopen_withdrawn(engine, row, actor=actor, now=now)) is not None:
+        return again
     if not created:
         raise TrackerError(
             f"waybill {parcel['waybill']} already has a {claim_type} claim",
@@ -349,6 +353,34 @@ def open_claim(
             claim_type=claim_type,
         )
     return created[0]
+
+
+def _reopen_withdrawn(engine: Engine, row: dict[str, Any], *, actor: str, now: datetime) -> int | None:
+    """The parcel's claim of the row's type when a person withdrew it, drafted again as `row` says (its scenario,
+    amount and window computed now; filing, payout and rejection cleared), with its audit line; None when the
+    claim is not withdrawn. A parcel holds one claim of a type: a claim withdrawn for a wrong scenario (a damage
+    claimed as 配件破损, the parcel then confirmed lost) is how it is mended (it was refused as claim_exists)."""
+    fresh = {k: v for k, v in row.items() if k not in ("parcel_id", "claim_type", "created_at")}
+    cleared = {"reference_no": None, "filed_at": None, "paid_amount": None, "paid_at": None, "reject_reason": None}
+    with engine.begin() as conn:
+        claim_id = conn.execute(
+            CLAIM.update()
+            .where(
+                CLAIM.c.parcel_id == row["parcel_id"],
+                CLAIM.c.claim_type == row["claim_type"],
+                CLAIM.c.state == str(ClaimState.withdrawn),
+            )
+            .values(**fresh, **cleared)
+            .returning(CLAIM.c.id)
+        ).scalar_one_or_none()
+        if claim_id is None:
+            return None
+        record_audit(conn, at=now, actor=actor, action="claim.draft", entity="claim", entity_id=claim_id,
+                     detail={"type": row["claim_type"], "scenario": row["scenario"], "state": str(row["state"]),
+                             "from_state": str(ClaimState.withdrawn),
+                             "amount": None if row["amount"] is None else str(row["amount"]),
+                             "formula": row["formula"]})  # fmt: skip
+    return int(claim_id)
 
 
 def _require_fit(parcel: dict[str, Any], claim_type: str, tables: ClaimTables) -> None:

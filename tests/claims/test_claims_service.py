@@ -599,5 +599,16 @@ def test_a_loss_after_a_damage_claim_is_named_not_dropped(engine: Engine, tables
     (claim,) = service.list_claims(engine)
     assert [s for s in summary.skipped if s.startswith("YT7500000000061")] == [
         f"YT7500000000061: goods_lost is already claimed as accessory_damaged (claim #{claim['id']}, needs_config); "
-        "default is not drafted: a parcel has one claim of a type"
+        "default is not drafted (a parcel has one claim of a type: withdraw it, then open the claim again)"
     ]
+    # withdrawn, the claim opens again as the loss (it was refused: the parcel already had a goods_lost claim)
+    service.withdraw_claim(engine, claim_id=claim["id"], actor="lead.wang", now=NOW, note="配件破损 -> 丢失")
+    again = service.open_claim(
+        engine, parcel_id=pid, claim_type="goods_lost", scenario="default", tables=tables, actor="lead.wang", now=NOW
+    )
+    claim = service.get_claim(engine, again)
+    assert (again, claim["scenario"], claim["state"], claim["amount"]) == (claim["id"], "default", "draft", D("268.50"))
+    with pytest.raises(TrackerError, match="already has a goods_lost claim"):  # open, it still holds the type
+        service.open_claim(
+            engine, parcel_id=pid, claim_type="goods_lost", scenario="default", tables=tables, actor="a", now=NOW
+        )
