@@ -438,7 +438,8 @@ def open_claims(
     engine: Engine, *, parcel_ids: list[int], tables: ClaimTables, actor: str, now: datetime
 ) -> list[dict[str, Any]]:
     """Draft the claims the unresolved flags of these parcels call for (the same mapping as `propose`);
-    an existing claim of a type is kept. A parcel whose flags call for no claim is an error naming it."""
+    an existing claim of a type is kept, one a person withdrew is drafted anew (_reopen_withdrawn). A parcel whose
+    flags call for no claim is an error naming it."""
     created: list[int] = []
     for parcel_id in parcel_ids:
         parcel = _parcel(engine, parcel_id)
@@ -456,25 +457,32 @@ def open_claims(
         rows = [
             _row(parcel, compensation_for(parcel, claim_type, scenario, tables), now) for claim_type, scenario in wanted
         ]
-        created += _insert_new(engine, rows, actor=actor, now=now)
+        new = _insert_new(engine, rows, actor=actor, now=now)
+        made = {claim["claim_type"] for claim in (get_claim(engine, i) for i in new)}
+        again = [_reopen_withdrawn(engine, row, actor=actor, now=now) for row in rows if row["claim_type"] not in made]
+        created += new + [i for i in again if i is not None]
     return [get_claim(engine, claim_id) for claim_id in created]
 
 
 def _wanted(engine: Engine, parcel: dict[str, Any], tables: ClaimTables) -> list[tuple[str, str]]:
     """(claim type, scenario) pairs the parcel's flags call for when a person opens claims: the unresolved ones,
     and those of claims.proposals.OPENED_LATER_KINDS the rules resolved (a late shipment once shipped: the
-    penalty comes later)."""
+    penalty comes later); one per type, the newest flag's."""
     gone = FLAG.c.state == FlagState.resolved
     later = and_(FLAG.c.kind.in_(OPENED_LATER_KINDS), FLAG.c.resolved_by == RULES_ACTOR)
     with engine.connect() as conn:
         flags = conn.execute(
-            select(FLAG.c.kind, gone.label("gone")).where(FLAG.c.parcel_id == parcel["id"], or_(~gone, later))
+            select(FLAG.c.kind, gone.label("gone"))
+            .where(FLAG.c.parcel_id == parcel["id"], or_(~gone, later))
+            .order_by(FLAG.c.opened_at, FLAG.c.id)
         ).all()
         refused_at = conn.execute(select(_refused_at()).select_from(PARCEL).where(PARCEL.c.id == parcel["id"]))
         parcel = {**parcel, "refused_at": refused_at.scalar()}
     seen = [(kind, {**parcel, "gone": was}) for kind, was in flags]
     decisions = [decide(kind, p, tables, by_person=True) for kind, p in seen if _still_owed(kind, p)]
-    return sorted({d for d in decisions if not isinstance(d, str)})
+    # one claim of a type: the newest flag's scenario (damaged, then confirmed lost: the loss, 按货款金额)
+    newest = {d[0]: d for d in decisions if not isinstance(d, str)}
+    return sorted(newest.values())
 
 
 def preview_claims(engine: Engine, *, parcel_id: int, tables: ClaimTables, now: datetime) -> list[dict[str, Any]]:
@@ -483,7 +491,10 @@ def preview_claims(engine: Engine, *, parcel_id: int, tables: ClaimTables, now: 
     board shows them before it asks to confirm."""
     parcel = _parcel(engine, parcel_id)
     with engine.connect() as conn:
-        have = set(conn.execute(select(CLAIM.c.claim_type).where(CLAIM.c.parcel_id == parcel_id)).scalars())
+        held = select(CLAIM.c.claim_type).where(  # a withdrawn claim opens again (_reopen_withdrawn)
+            CLAIM.c.parcel_id == parcel_id, CLAIM.c.state != str(ClaimState.withdrawn)
+        )
+        have = set(conn.execute(held).scalars())
     wanted = _wanted(engine, parcel, tables)
     if any(t == FREIGHT_INSURANCE for t, _ in wanted) and _insurance_holder(engine, parcel):
         have.add(FREIGHT_INSURANCE)  # the order's 大运险 claim is on another waybill

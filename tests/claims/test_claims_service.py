@@ -608,6 +608,13 @@ def test_a_loss_after_a_damage_claim_is_named_not_dropped(engine: Engine, tables
     )
     claim = service.get_claim(engine, again)
     assert (again, claim["scenario"], claim["state"], claim["amount"]) == (claim["id"], "default", "draft", D("268.50"))
+    # the board's way: the parcel's flags open their claims, a withdrawn one among them (shown first, then drafted)
+    service.withdraw_claim(engine, claim_id=again, actor="lead.wang", now=NOW)
+    assert [r["claim_type"] for r in service.preview_claims(engine, parcel_id=pid, tables=tables, now=NOW)] == [
+        "goods_lost"
+    ]
+    [opened] = service.open_claims(engine, parcel_ids=[pid], tables=tables, actor="lead.wang", now=NOW)
+    assert (opened["id"], opened["state"]) == (again, "draft")
     with pytest.raises(TrackerError, match="already has a goods_lost claim"):  # open, it still holds the type
         service.open_claim(
             engine, parcel_id=pid, claim_type="goods_lost", scenario="default", tables=tables, actor="a", now=NOW
