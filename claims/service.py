@@ -119,6 +119,7 @@ def compensation_for(
             )
         scenario = insurance_scenario(scenario)  # a wrong scenario is the caller's error, not a missing input
         category = parcel["category"] or ""
+        parcel = in_currency(parcel, paid_in(parcel, claim_type, version, tables))
         try:
             return compute_insurance(inputs_for(parcel, **extra), category, scenario, tables)
         except ValueError as exc:
@@ -126,7 +127,26 @@ def compensation_for(
             return Compensation(
                 FREIGHT_INSURANCE, scenario, None, "CNY", (line,), ("category",), table_version=tables.insurance.version
             )
+    parcel = in_currency(parcel, paid_in(parcel, claim_type, version, tables))
     return compute_compensation(inputs_for(parcel, **extra), claim_type, scenario, tables, version=version)
+
+
+def paid_in(parcel: dict[str, Any], claim_type: str, version: str | None, tables: ClaimTables) -> str:
+    """The currency a claim of this type on the parcel is paid in: its table's (the version it keeps, else the one
+    in effect at its anchor)."""
+    if claim_type == FREIGHT_INSURANCE:
+        return tables.insurance.currency
+    anchor = inputs_for(parcel)
+    return tables.table_for(version, anchor.order_issued_at or anchor.order_created_at).currency
+
+
+def in_currency(parcel: dict[str, Any], currency: str) -> dict[str, Any]:
+    """The parcel as a claim paid in `currency` reads it: amounts in another currency (a Tmall Global export's HKD)
+    are no inputs, so the claim lacks them (缺参数) until a person gives them in `currency` (claims set-input, the
+    ledger's form); they were claimed as if they were CNY."""
+    if (parcel.get("currency") or currency) == currency:
+        return parcel
+    return {**parcel, **dict.fromkeys(("goods_value", "supplier_value", "forward_freight", "return_freight"))}
 
 
 def _row(parcel: dict[str, Any], comp: Compensation, now: datetime) -> dict[str, Any]:
@@ -835,6 +855,8 @@ def _with_inputs(
 ) -> Compensation:
     """A claim computed again with its table `version` and the inputs a person gave it (set_input's names, as
     text): a parcel column given overrides the parcel's (for this claim only), the others are formula inputs."""
+    # the parcel's amounts in another currency are none (in_currency); what the person gave is in the claim's
+    parcel = {**in_currency(parcel, paid_in(parcel, claim_type, version, tables)), "currency": None}
     for name, column in PARCEL_INPUTS.items():
         if name in inputs:
             parcel[column] = Decimal(inputs[name])

@@ -619,3 +619,16 @@ def test_a_loss_after_a_damage_claim_is_named_not_dropped(engine: Engine, tables
         service.open_claim(
             engine, parcel_id=pid, claim_type="goods_lost", scenario="default", tables=tables, actor="a", now=NOW
         )
+
+
+def test_a_parcel_in_another_currency_is_claimed_in_the_tables(engine: Engine, tables: ClaimTables) -> None:
+    """A Tmall Global parcel's goods value is 500.00 HKD; the claim tables pay CNY. Its loss lacks the goods value
+    (it was claimed as 500.00 CNY) until a lead gives it in CNY."""
+    pid = _parcel(engine, "YT7500000000071", goods_value=D("500.00"), currency="HKD")
+    _flag(engine, pid, "lost")
+    service.propose(engine, tables=tables, now=NOW)
+    (claim,) = service.list_claims(engine)
+    assert (claim["state"], claim["amount"], claim["currency"]) == ("needs_config", None, "CNY")
+    service.set_input(engine, claim_id=claim["id"], tables=tables, actor="lead.wang", now=NOW, goods_value=D("458.00"))
+    claim = service.get_claim(engine, claim["id"])
+    assert (claim["state"], claim["amount"], claim["currency"]) == ("draft", D("458.00"), "CNY")
