@@ -73,7 +73,17 @@ facts = [
     "refund_deadline",
     "provider_error",
 ]
-fact_rows = [{"field": b.t(k), "value": plain(b, p[k], k)} for k in facts if p.get(k) not in (None, "")]
+MONEY_FACTS = ("goods_value", "supplier_value", "forward_freight", "return_freight")
+foreign = p.get("currency") not in (None, "", "CNY")  # ¥ is CNY's sign: another currency is named
+
+
+def fact_value(key: str) -> object:
+    if foreign and key in MONEY_FACTS:
+        return f"{p[key]:,.2f} {p['currency']}"
+    return plain(b, p[key], key)
+
+
+fact_rows = [{"field": b.t(k), "value": fact_value(k)} for k in facts if p.get(k) not in (None, "")]
 sub = detail["subscription"] or {}
 fact_rows.append(
     {

@@ -259,3 +259,18 @@ def test_the_claims_confirmation_names_an_amount_it_does_not_know(board_db, monk
     next(button for button in at.button if button.label == "发起理赔").click().run()
     assert not at.exception, at.exception
     assert "确认为运单 SF1001 发起 2 件理赔, 合计 ¥199.00 (另有 1 件金额未知, 未计入)" in [w.value for w in at.warning]
+
+
+def test_a_parcels_amounts_in_another_currency_name_it(board_db):
+    """¥ is CNY's sign: a Tmall Global parcel's goods value in HKD reads 199.00 HKD on its page, not ¥199.00."""
+    from tracker.storage.tables import PARCEL
+
+    engine, ids = board_db
+    with engine.begin() as conn:
+        conn.execute(PARCEL.update().where(PARCEL.c.id == ids["parcels"]["SF1001"]).values(currency="HKD"))
+    at = signed_in(page="views/parcel.py")
+    at.query_params["id"] = str(ids["parcels"]["SF1001"])
+    at.run()
+    facts = at.dataframe[0].value
+    shown = dict(zip(facts["项目"], facts["内容"], strict=True))
+    assert shown["货值"].endswith(" HKD") and "¥" not in shown["货值"], shown
