@@ -79,7 +79,7 @@ def test_every_overview_number_is_the_row_count_of_the_queue_it_opens(busy_board
     # by kind (6 kinds), by courier (sf, zto, ems), the six ageing buckets, the couriers turning stale
     assert len(numbered) >= 16, [label for label, _ in links]
     assert any(params.get("turning_stale") == "1" for _, params in numbered)
-    assert any(re.search(r"–\d+h", label) for label, _ in numbered)  # ageing ranges, not "≥" overlaps
+    assert any(re.search(r"–\d+ 小时", label) for label, _ in numbered)  # ageing ranges, not "≥" overlaps
     for label, params in numbered:
         shown = int(re.search(r"\*\*(\d+)\*\*", label).group(1))
         assert queue_rows(params) == shown, (label, params)
@@ -130,10 +130,10 @@ def test_ageing_links_split_the_parcels_at_the_bucket_edges(busy_board):
 
 def test_the_link_lists_are_drawn_only_when_opened(busy_board):
     at = login()
-    assert not [label for label, _ in queue_links(at) if "**" in label and "h:" in label]  # folded: not drawn
+    assert not [label for label, _ in queue_links(at) if "**" in label and "小时:" in label]  # folded: not drawn
     assert {e.label for e in at.expander} >= {"查看队列"}
     opened = with_link_lists("ov_tab_ageing")
-    assert [label for label, _ in queue_links(opened) if "h:" in label]
+    assert [label for label, _ in queue_links(opened) if "小时:" in label]
 
 
 def test_only_the_chosen_tab_is_drawn(busy_board):
