@@ -38,6 +38,7 @@ _DISTRICT = re.compile(rf"市[南北中]区|[^{_NOT_NAME}市]{{1,10}}?(?:区(?!�
 # below a level found (a name or a word before the address is not a city)
 _WORD = re.compile(rf"[^{_NOT_NAME}]{{2,8}}(?=\s)")
 _SPACE = re.compile(r"\s*")
+_NON_SPACE = re.compile(r"\S+")
 # what stands between the levels besides spaces (浙江省,杭州市,西湖区)
 _BETWEEN = re.compile(r"[,，、;；/|]")
 # the words after a municipality that are no level of their own (北京市 市辖区 东城区: the official code list)
@@ -49,8 +50,12 @@ _FULL = {
 }  # fmt: skip
 # every spelling of a province -> the one Taobao's export writes (浙江省, 西藏自治区; a municipality's short name,
 # 上海, its city being 上海市), so that a filter or a scorecard lists each province once
+# (市 is a province's ending for a municipality only: 吉林市 is a city of 吉林省)
 AS_EXPORTED = {
-    p + e: (p if p in MUNICIPALITIES else _FULL.get(p, f"{p}省")) for p in PROVINCES for e in ("", *_PROVINCE_ENDINGS)
+    p + e: (p if p in MUNICIPALITIES else _FULL.get(p, f"{p}省"))
+    for p in PROVINCES
+    for e in ("", *_PROVINCE_ENDINGS)
+    if e != "市" or p in MUNICIPALITIES
 }
 
 
@@ -83,8 +88,8 @@ def split_address(address: str) -> Region:
     province = city = district = None
     if found is not None:
         short, province = found.group(1), AS_EXPORTED[found.group(0)]
-        while (again := _PROVINCE.match(text, at)) and AS_EXPORTED[again.group(0)] == province:
-            at = _skip(text, again.end())  # written twice (浙江省浙江省杭州市; 上海 上海市)
+        while (again := _PROVINCE.match(text, at)) and _accepted(again, text) and province_name(again[0]) == province:
+            at = _skip(text, again.end())  # written twice (浙江省浙江省杭州市; 上海 上海市; not 香港岛)
         if short in MUNICIPALITIES:  # its own city; what follows is the district
             city = f"{short}市"
             while filler := next((f for f in _MUNICIPAL_FILLER if text.startswith(f, at)), None):
@@ -98,17 +103,32 @@ def split_address(address: str) -> Region:
 
 
 def _province(text: str) -> tuple[re.Match[str] | None, int]:
-    """The province at the start or after the first few words, and the position after it and its spaces. A short
-    name without its ending is one only before a space, a city or a district (北京路, 四川北路, 新疆路 are streets)."""
-    starts = [0, *(m.end() for m in re.finditer(r"\s+", text))][: _LOOK_PAST + 1]
-    for start in starts:
-        found = _PROVINCE.match(text, start)
-        if found is None:
-            continue
-        after = found.end()
-        if found.group(2) or text[after].isspace() or _CITY.match(text, after) or _DISTRICT.match(text, after):
-            return found, _skip(text, after)
+    """The province at the start, or after a few words that are no level (a name, a phone number), and the position
+    after it and its spaces (_accepted). A level passed over ends the search: 杭州市 西湖区 浙江省人民医院 is a
+    hospital's address in 杭州, not a province."""
+    at = 0
+    for _ in range(_LOOK_PAST + 1):
+        found = _PROVINCE.match(text, at)
+        if found and _accepted(found, text, past_a_word=at > 0):
+            return found, _skip(text, found.end())
+        word = _NON_SPACE.match(text, at)
+        if word is None or _CITY.fullmatch(word[0]) or _DISTRICT.fullmatch(word[0]):
+            break
+        if len(word[0]) > 4 and not any(ch.isdigit() for ch in word[0]):
+            break  # not a name or a phone number
+        at = _skip(text, word.end())
     return None, 0
+
+
+def _accepted(found: re.Match[str], text: str, *, past_a_word: bool = False) -> bool:
+    """Whether a match of _PROVINCE is a province: a spelling of one (吉林市 is a city), and with its ending or
+    before a space, a city or a district (北京路, 四川北路, 新疆路 are streets); after words passed over, always
+    before a space, a city or a district (浙江省人民医院 is a hospital)."""
+    if found[0] not in AS_EXPORTED:
+        return False
+    after = found.end()
+    follows = text[after].isspace() or _CITY.match(text, after) is not None or _DISTRICT.match(text, after) is not None
+    return follows if past_a_word else bool(found[2]) or follows
 
 
 def _level(text: str, at: int, named: re.Pattern[str], *, words: bool) -> tuple[str | None, int]:
