@@ -188,6 +188,16 @@ def reason(claim: Mapping[str, Any], found: Evidence | None) -> str:
     return text
 
 
+def _amount(claim: Mapping[str, Any], parcel: Mapping[str, Any], column: str) -> Any:
+    """The claim's value of a parcel amount (a person's over the parcel's: with_inputs_given); the parcel's own in
+    another currency than the claim's written with its currency (500.00 HKD), never under ¥."""
+    value = claim.get(column, parcel.get(column))
+    foreign = parcel.get("currency") not in (None, "", claim["currency"])
+    if foreign and value is not None and column not in claim.get("inputs_given", ()):
+        return f"{value:,.2f} {parcel['currency']}"
+    return value
+
+
 def sheet_title(claim_id: Any, waybill: str) -> str:
     """The evidence sheet of one claim: its number first, so two claims on one parcel never read alike."""
     return f"#{claim_id} {waybill}"[:31]
@@ -226,15 +236,15 @@ def packet_rows(
                 "recipient_phone": _phone(parcel),
                 "address": _address(parcel),
                 "goods_title": parcel.get("goods_title") or "",
-                "goods_value": c.get("goods_value", parcel.get("goods_value")),
+                "goods_value": _amount(c, parcel, "goods_value"),
                 # the base of a damaged accessory's claim (配件类货品破损按照供货商货值)
-                "supplier_value": c.get("supplier_value", parcel.get("supplier_value")),
+                "supplier_value": _amount(c, parcel, "supplier_value"),
                 # 保价 (declared value) is not in the order export: the form's slot is left for the lead
                 "declared_value": None,
                 "ordered_at": _local(parcel.get("order_created_at"), tz),
                 "paid_at_order": _local(parcel.get("paid_at"), tz),
-                "forward_freight": c.get("forward_freight", parcel.get("forward_freight")),
-                "reverse_freight": c.get("return_freight", parcel.get("return_freight")),
+                "forward_freight": _amount(c, parcel, "forward_freight"),
+                "reverse_freight": _amount(c, parcel, "return_freight"),
                 "shipped_at": _local(parcel.get("shipped_at"), tz),
                 "parcel_status": labels.status_label(parcel.get("status"), ZH) if parcel else "",
                 "claim_type": labels.claim_type_label(c["claim_type"], ZH),
@@ -303,7 +313,11 @@ def returns_of(engine: Engine, claims: Sequence[dict[str, Any]]) -> dict[int, li
             .where(PARCEL.c.order_id.in_(orders), PARCEL.c.direction == str(Direction.ret))
             .order_by(PARCEL.c.id)
         ).all()
-    return {claim_id: [pid for pid, order in found if order in ids] for claim_id, ids in wanted.items()}
+    on = {c["id"]: c["parcel_id"] for c in claims}  # a claim on the return itself: its timeline is the claim's own
+    return {
+        claim_id: [pid for pid, order in found if order in ids and pid != on[claim_id]]
+        for claim_id, ids in wanted.items()
+    }
 
 
 def packets_xlsx(

@@ -182,7 +182,7 @@ def _insert_new(engine: Engine, rows: list[dict[str, Any]], *, actor: str, now: 
             if claim_id is None:
                 continue
             created.append(claim_id)
-            record_audit(conn, at=now, actor=actor, action="claim.draft", entity="claim", entity_id=claim_id,
+            record_audit(conn, at=now, actor=actor, action=DRAFTED, entity="claim", entity_id=claim_id,
                          detail={"type": row["claim_type"], "scenario": row["scenario"], "state": str(row["state"]),
                                  "amount": None if row["amount"] is None else str(row["amount"]),
                                  "formula": row["formula"]})  # fmt: skip
@@ -241,13 +241,22 @@ def _other_scenarios(engine: Engine, rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     wanted = {(row["parcel_id"], row["claim_type"]): row["scenario"] for row in rows}
+    keys = list(wanted)
     said = []
     with engine.connect() as conn:
-        stored = conn.execute(
-            select(CLAIM.c.id, CLAIM.c.parcel_id, CLAIM.c.claim_type, CLAIM.c.scenario, CLAIM.c.state, PARCEL.c.waybill)
-            .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
-            .where(tuple_(CLAIM.c.parcel_id, CLAIM.c.claim_type).in_(list(wanted)))
-        )
+        stored = [
+            found
+            for start in range(0, len(keys), 500)  # in batches: two parameters a claim
+            for found in conn.execute(
+                select(CLAIM.c.id, CLAIM.c.parcel_id, CLAIM.c.claim_type, CLAIM.c.scenario, CLAIM.c.state)
+                .add_columns(PARCEL.c.waybill)
+                .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
+                .where(
+                    tuple_(CLAIM.c.parcel_id, CLAIM.c.claim_type).in_(keys[start : start + 500]),
+                    CLAIM.c.state != str(ClaimState.withdrawn),  # a person withdrew it: their decision stands
+                )
+            )
+        ]
         for claim_id, parcel_id, claim_type, scenario, state, waybill in stored:
             if scenario != wanted[(parcel_id, claim_type)]:
                 said.append(
@@ -395,7 +404,7 @@ def _reopen_withdrawn(engine: Engine, row: dict[str, Any], *, actor: str, now: d
         ).scalar_one_or_none()
         if claim_id is None:
             return None
-        record_audit(conn, at=now, actor=actor, action="claim.draft", entity="claim", entity_id=claim_id,
+        record_audit(conn, at=now, actor=actor, action=DRAFTED, entity="claim", entity_id=claim_id,
                      detail={"type": row["claim_type"], "scenario": row["scenario"], "state": str(row["state"]),
                              "from_state": str(ClaimState.withdrawn),
                              "amount": None if row["amount"] is None else str(row["amount"]),
@@ -865,35 +874,40 @@ def _with_inputs(
 
 
 def _inputs_given(conn: Connection, claim_ids: Sequence[int]) -> dict[int, dict[str, str]]:
-    """What set_input gave each of these claims (from their audit lines, oldest first; later wins)."""
+    """What set_input gave each of these claims (from their audit lines, oldest first; later wins), since the
+    claim was last drafted (a withdrawn claim drafted anew starts from its parcel: _reopen_withdrawn)."""
     from tracker.storage.repo import AUDIT
 
     merged: dict[int, dict[str, str]] = {}
     for start in range(0, len(claim_ids), 500):
         rows = conn.execute(
-            select(AUDIT.c.entity_id, AUDIT.c.detail)
+            select(AUDIT.c.entity_id, AUDIT.c.action, AUDIT.c.detail)
             .where(
                 AUDIT.c.entity == "claim",
                 AUDIT.c.entity_id.in_(claim_ids[start : start + 500]),
-                AUDIT.c.action == SET_INPUT,
+                AUDIT.c.action.in_([SET_INPUT, DRAFTED]),
             )
             .order_by(AUDIT.c.id)
         )
-        for claim_id, detail in rows:
-            merged.setdefault(claim_id, {}).update((detail or {}).get("inputs", {}))
+        for claim_id, action, detail in rows:
+            if action == DRAFTED:
+                merged.pop(claim_id, None)
+            else:
+                merged.setdefault(claim_id, {}).update((detail or {}).get("inputs", {}))
     return merged
 
 
 def with_inputs_given(engine: Engine, claims: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The claims (rows with their parcel's columns) with the inputs a person gave each one (set_input) over the
-    parcel's: what the claim was computed with, as its packet shows it beside the amount."""
+    parcel's: what the claim was computed with, as its packet shows it beside the amount; `inputs_given` names the
+    parcel columns a person's value stands in."""
     with engine.connect() as conn:
         given = _inputs_given(conn, [c["id"] for c in claims])
     shown = []
     for claim in claims:
         own = {PARCEL_INPUTS[name]: Decimal(value) for name, value in given.get(claim["id"], {}).items()
                if name in PARCEL_INPUTS and value is not None}  # fmt: skip
-        shown.append({**claim, **own})
+        shown.append({**claim, **own, "inputs_given": frozenset(own)})
     return shown
 
 
@@ -1010,6 +1024,7 @@ PARCEL_INPUTS = {
 }
 EXTRA_INPUTS = ("fixed_amount", "loss_value")
 SET_INPUT = "claim.set_input"
+DRAFTED = "claim.draft"
 # an input a formula names as missing (claims/formula.py NAMES) -> the set_input name that gives it: a goods
 # payment and freight insurance's order amount fall back to the goods value (claims/engine.py)
 _GIVEN_AS = {

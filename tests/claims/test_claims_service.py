@@ -594,11 +594,13 @@ def test_a_loss_after_a_damage_claim_is_named_not_dropped(engine: Engine, tables
     pid = _parcel(engine, "YT7500000000061")
     _flag(engine, pid, "damaged")
     service.propose(engine, tables=tables, now=NOW)
+    (damage,) = service.list_claims(engine)
+    service.set_input(engine, claim_id=damage["id"], tables=tables, actor="lead.wang", now=NOW, supplier_value=D("90"))
     _flag(engine, pid, "lost")
     summary = service.propose(engine, tables=tables, now=NOW)
     (claim,) = service.list_claims(engine)
     assert [s for s in summary.skipped if s.startswith("YT7500000000061")] == [
-        f"YT7500000000061: goods_lost is already claimed as accessory_damaged (claim #{claim['id']}, needs_config); "
+        f"YT7500000000061: goods_lost is already claimed as accessory_damaged (claim #{claim['id']}, draft); "
         "default is not drafted (a parcel has one claim of a type: withdraw it, then open the claim again)"
     ]
     # withdrawn, the claim opens again as the loss (it was refused: the parcel already had a goods_lost claim)
@@ -608,6 +610,8 @@ def test_a_loss_after_a_damage_claim_is_named_not_dropped(engine: Engine, tables
     )
     claim = service.get_claim(engine, again)
     assert (again, claim["scenario"], claim["state"], claim["amount"]) == (claim["id"], "default", "draft", D("268.50"))
+    # what was given to the withdrawn claim is not the new one's (a supplier value for a scenario it no longer is)
+    assert service.with_inputs_given(engine, [claim])[0]["inputs_given"] == frozenset()
     # the board's way: the parcel's flags open their claims, a withdrawn one among them (shown first, then drafted)
     service.withdraw_claim(engine, claim_id=again, actor="lead.wang", now=NOW)
     assert [r["claim_type"] for r in service.preview_claims(engine, parcel_id=pid, tables=tables, now=NOW)] == [
@@ -621,7 +625,9 @@ def test_a_loss_after_a_damage_claim_is_named_not_dropped(engine: Engine, tables
         )
 
 
-def test_a_parcel_in_another_currency_is_claimed_in_the_tables(engine: Engine, tables: ClaimTables) -> None:
+def test_a_parcel_in_another_currency_is_claimed_in_the_tables(
+    engine: Engine, tables: ClaimTables, tmp_path: Path
+) -> None:
     """A Tmall Global parcel's goods value is 500.00 HKD; the claim tables pay CNY. Its loss lacks the goods value
     (it was claimed as 500.00 CNY) until a lead gives it in CNY."""
     pid = _parcel(engine, "YT7500000000071", goods_value=D("500.00"), currency="HKD")
@@ -632,3 +638,16 @@ def test_a_parcel_in_another_currency_is_claimed_in_the_tables(engine: Engine, t
     service.set_input(engine, claim_id=claim["id"], tables=tables, actor="lead.wang", now=NOW, goods_value=D("458.00"))
     claim = service.get_claim(engine, claim["id"])
     assert (claim["state"], claim["amount"], claim["currency"]) == ("draft", D("458.00"), "CNY")
+    # its packet writes the parcel's own amounts with their currency, the one given in CNY as a yuan number
+    from openpyxl import load_workbook
+
+    book = load_workbook(export_claims(tmp_path / "hkd.xlsx", service.list_claims(engine), engine=engine,
+                                       tables=tables, tz=ZoneInfo("Asia/Shanghai")))  # fmt: skip
+    header, values = ([c.value for c in r] for r in list(book["索赔清单"].iter_rows(max_row=2)))
+    row = dict(zip(header, values, strict=True))
+    assert (row["货值"], row["索赔金额"]) == (458, 458)
+    _parcel(engine, "YT7500000000071", forward_freight=D("12.00"), currency="HKD")
+    book = load_workbook(export_claims(tmp_path / "hkd2.xlsx", service.list_claims(engine), engine=engine,
+                                       tables=tables, tz=ZoneInfo("Asia/Shanghai")))  # fmt: skip
+    header, values = ([c.value for c in r] for r in list(book["索赔清单"].iter_rows(max_row=2)))
+    assert dict(zip(header, values, strict=True))["正向运费"] == "12.00 HKD"

@@ -118,6 +118,13 @@ def test_a_delivered_seven_day_return_claims_the_return_scenario_on_its_order(
     }
     assert dict(summary.proposed) == {"freight_insurance": 2}
     assert service.propose(engine, tables=tables, now=NOW).proposed == {}  # one per order
+    # the packets: the claim on the outbound parcel shows its order's return too; the one on the return itself not
+    # again (its timeline is the claim's own)
+    from claims.export import returns_of
+
+    by_waybill = {c["waybill"]: c["id"] for c in service.list_claims(engine)}
+    shown = returns_of(engine, service.list_claims(engine))
+    assert (len(shown[by_waybill["YT7600000000011"]]), shown[by_waybill["YT7600000000013"]]) == (1, [])
     with engine.connect() as conn:
         assert (
             conn.execute(select(CLAIM.c.parcel_id).where(CLAIM.c.scenario == "return")).scalars().all().count(outbound)
