@@ -21,6 +21,13 @@ from tracker.labels import value_label
         ("ConnectError: [Errno 111] Connection refused", "连接接收方失败 (ConnectError)",
          "Could not reach the receiver (ConnectError)"),
         ("KeyError: 'dingtalk'", "发送出错, 详情已记录到服务器日志", "Sending failed; the details are in the server log"),
+        ("ReadError: [Errno 104] Connection reset by peer", "连接接收方失败 (ReadError)",
+         "Could not reach the receiver (ReadError)"),
+        ("gaierror: [Errno -2] Name or service not known", "连接接收方失败 (gaierror)",
+         "Could not reach the receiver (gaierror)"),
+        ("UnsupportedProtocol: Request URL is missing an 'http://' or 'https://' protocol.",
+         "渠道地址无效: Request URL is missing an 'http://' or 'https://' protocol.",
+         "Bad channel URL: Request URL is missing an 'http://' or 'https://' protocol."),
         ("SMTP 550 mailbox unavailable", "SMTP 550 mailbox unavailable", "SMTP 550 mailbox unavailable"),
     ],
 )  # fmt: skip

@@ -564,9 +564,14 @@ ALERT_ERRORS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (r"flag no longer open", "异常已不在待处理状态, 提醒已取消", "The exception is no longer open: cancelled"),
         (r"channel or group removed from alerts\.toml", "渠道或组已从 alerts.toml 移除, 提醒已取消",
          "Channel or group removed from alerts.toml: cancelled"),
-        (r"(ConnectError|ConnectTimeout|ReadTimeout|WriteTimeout|PoolTimeout|RemoteProtocolError|TimeoutError"
-         r"|ConnectionRefusedError|OSError|SMTPServerDisconnected)\b.*", "连接接收方失败 ({0})",
+        # the network between here and the receiver (httpx's transport errors, the socket's, SMTP's connection)
+        (r"(ConnectError|ConnectTimeout|ReadTimeout|WriteTimeout|PoolTimeout|TimeoutException|ReadError|WriteError"
+         r"|NetworkError|RemoteProtocolError|LocalProtocolError|ProxyError|SSLError|SSLCertVerificationError"
+         r"|TimeoutError|ConnectionRefusedError|ConnectionResetError|ConnectionAbortedError|BrokenPipeError"
+         r"|gaierror|OSError|SMTPServerDisconnected|SMTPConnectError)\b.*", "连接接收方失败 ({0})",
          "Could not reach the receiver ({0})"),
+        # a channel's URL without http(s):// (a setup mistake)
+        (r"UnsupportedProtocol: (.*)", "渠道地址无效: {0}", "Bad channel URL: {0}"),
     )
 )  # fmt: skip
 
