@@ -87,6 +87,12 @@ def choice(label: str, options: list[str], current: str | None, key: str, fmt) -
 # they are the URL's
 text, courier, claim_type, state = given.text or "", given.courier, given.claim_type, given.state
 within = given.closes_within_days or 0
+# a link that changed the URL's filters (a state figure's 只看这些) wins over the open fold's widgets, which keep
+# what was picked in them while their keys live
+if st.session_state.get("c_url_seen") != given:
+    for key in ("c_text", "c_courier", "c_type", "c_state", "c_within"):
+        st.session_state.pop(key, None)
+    st.session_state["c_url_seen"] = given
 with lazy_fold(b.t("filters"), key="c_filters") as filters_open:
     if filters_open:
         c = st.columns([3, 2, 2, 2, 2])

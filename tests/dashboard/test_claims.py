@@ -247,12 +247,16 @@ def test_each_state_figure_opens_its_claims(board_db):
     figures = {metric.label: int(metric.value) for metric in at.metric}
     links = [dict(parse_qsl(link.proto.query_string)) for link in at.get("page_link") if link.proto.label == "只看这些"]
     assert len(links) == len(figures) and all(set(params) == {"state"} for params in links), links
-    for params in links:
-        at.query_params.clear()
-        at.query_params.update(params)
-        at.run()
-        assert not at.exception, at.exception
-        assert len(at.dataframe[0].value) == figures[state_label(params["state"], "zh")], params
+    for fold_open in (False, True):  # the open filters' widgets follow the link too (they kept what was picked)
+        at.session_state["c_filters"] = fold_open
+        for params in links:
+            at.query_params.clear()
+            at.query_params.update(params)
+            at.run()
+            assert not at.exception, at.exception
+            assert len(at.dataframe[0].value) == figures[state_label(params["state"], "zh")], (fold_open, params)
+            if fold_open:
+                assert at.selectbox(key="c_state").value == params["state"]
 
 
 def test_a_filtered_ledger_says_so_while_its_filters_are_folded(board_db):
