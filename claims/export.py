@@ -361,6 +361,11 @@ def _fact_lines(ev: Evidence | None, tz: tzinfo) -> list[list[str]]:
     ]
 
 
+def _timeline_text(ev: Evidence | None, tz: tzinfo) -> str:
+    """A parcel's timeline as the CSV's text: one event a line."""
+    return "\n".join(f"{t} [{s}] {x}" + (f" ({loc})" if loc else "") for t, s, x, loc, _ in _timeline_lines(ev, tz))
+
+
 def _write_csv(
     path: Path,
     rows: list[dict[str, Any]],
@@ -373,17 +378,11 @@ def _write_csv(
         writer.writerow(safe_row([zh for _, zh in COLUMNS] + ["物流轨迹", "记录的事实"]))
         for row in rows:
             ev = found.get(row["parcel_id"])
-            timeline = "\n".join(
-                f"{t} [{s}] {x}" + (f" ({loc})" if loc else "") for t, s, x, loc, _ in _timeline_lines(ev, tz)
-            )
+            timeline = _timeline_text(ev, tz)
             for rid in returns.get(row["claim_id"], []):  # the buyer's return, after the shipment
                 back = found.get(rid)
-                lines = [
-                    f"{t} [{s}] {x}" + (f" ({loc})" if loc else "") for t, s, x, loc, _ in _timeline_lines(back, tz)
-                ]
-                timeline += f"\n{RETURN_TIMELINE} {back.parcel['waybill'] if back else ''}:\n" + "\n".join(
-                    lines or [NONE]
-                )
+                waybill = back.parcel["waybill"] if back else ""
+                timeline += f"\n{RETURN_TIMELINE} {waybill}:\n" + (_timeline_text(back, tz) or NONE)
             facts = "\n".join(f"{t} {k} ({who})" + (f": {x}" if x else "") for t, k, who, x in _fact_lines(ev, tz))
             # the CSV has no worksheets: its evidence is in the last two columns
             values = [
