@@ -194,7 +194,7 @@ def _amount(claim: Mapping[str, Any], parcel: Mapping[str, Any], column: str) ->
     value = claim.get(column, parcel.get(column))
     foreign = parcel.get("currency") not in (None, "", claim["currency"])
     if foreign and value is not None and column not in claim.get("inputs_given", ()):
-        return f"{value:,.2f} {parcel['currency']}"
+        return labels.amount_in(value, parcel["currency"])
     return value
 
 

@@ -40,13 +40,13 @@ from claims.proposals import (
     decide,
     insured_return,
 )
-from claims.tables import ClaimTables
+from claims.tables import ClaimTables, CourierTable
 from tracker import labels
 from tracker.errors import TrackerError
 from tracker.flags.diff import RULES_ACTOR
 from tracker.sheets import local_time, local_times
 from tracker.status import ClaimState, Direction, FlagKind, FlagState, TrackingStatus
-from tracker.storage.repo import record_audit
+from tracker.storage.repo import MONEY_FIELDS, record_audit
 from tracker.storage.tables import CLAIM, EVENT, FLAG, PARCEL
 from tracker.values import MAX_MONEY
 
@@ -136,8 +136,14 @@ def paid_in(parcel: dict[str, Any], claim_type: str, version: str | None, tables
     in effect at its anchor)."""
     if claim_type == FREIGHT_INSURANCE:
         return tables.insurance.currency
-    anchor = inputs_for(parcel)
-    return tables.table_for(version, anchor.order_issued_at or anchor.order_created_at).currency
+    return _table_of(parcel, version, tables).currency
+
+
+def _table_of(parcel: dict[str, Any], version: str | None, tables: ClaimTables) -> CourierTable:
+    """The courier claim table compute_compensation picks for the parcel: `version`, else the one in effect at its
+    anchor (the order's release, else its document's creation)."""
+    inputs = inputs_for(parcel)
+    return tables.table_for(version, inputs.order_issued_at or inputs.order_created_at)
 
 
 def in_currency(parcel: dict[str, Any], currency: str) -> dict[str, Any]:
@@ -146,7 +152,7 @@ def in_currency(parcel: dict[str, Any], currency: str) -> dict[str, Any]:
     ledger's form); they were claimed as if they were CNY."""
     if (parcel.get("currency") or currency) == currency:
         return parcel
-    return {**parcel, **dict.fromkeys(("goods_value", "supplier_value", "forward_freight", "return_freight"))}
+    return {**parcel, **dict.fromkeys(MONEY_FIELDS)}
 
 
 def _row(parcel: dict[str, Any], comp: Compensation, now: datetime) -> dict[str, Any]:
@@ -415,9 +421,7 @@ def _reopen_withdrawn(engine: Engine, row: dict[str, Any], *, actor: str, now: d
 def _require_fit(parcel: dict[str, Any], claim_type: str, tables: ClaimTables) -> None:
     """A claim type whose documents are the other direction's is refused (退货延迟 on a shipment, 发货延迟 on a
     buyer's return: claims.tables.ClaimType.fits), naming the documents it is filed against."""
-    inputs = inputs_for(parcel)  # the table compute_compensation will pick, by the same anchor
-    table = tables.table_for(None, inputs.order_issued_at or inputs.order_created_at)
-    kind = table.types.get(claim_type)
+    kind = _table_of(parcel, None, tables).types.get(claim_type)
     direction = str(parcel["direction"])
     if kind is None or kind.fits(direction):
         return  # an unknown type is compute_compensation's error, in its words
@@ -486,10 +490,10 @@ def open_claims(
         rows = [
             _row(parcel, compensation_for(parcel, claim_type, scenario, tables), now) for claim_type, scenario in wanted
         ]
-        new = _insert_new(engine, rows, actor=actor, now=now)
-        made = {claim["claim_type"] for claim in (get_claim(engine, i) for i in new)}
-        again = [_reopen_withdrawn(engine, row, actor=actor, now=now) for row in rows if row["claim_type"] not in made]
-        created += new + [i for i in again if i is not None]
+        created += _insert_new(engine, rows, actor=actor, now=now)
+        # a type whose claim a person withdrew (a claim just drafted is no withdrawn one: nothing to do for it)
+        again = (_reopen_withdrawn(engine, row, actor=actor, now=now) for row in rows)
+        created += [i for i in again if i is not None]
     return [get_claim(engine, claim_id) for claim_id in created]
 
 

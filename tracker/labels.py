@@ -591,3 +591,8 @@ def alert_error(error: str, lang: str) -> str:
 
 
 _PYTHON_FAULT = re.compile(r"[A-Za-z_.]*(Error|Exception|Warning)\b")
+
+
+def amount_in(value: object, currency: str) -> str:
+    """An amount in a currency other than the board's and the packets' yuan: 500.00 HKD (never under ¥)."""
+    return f"{value:,.2f} {currency}"

@@ -13,6 +13,8 @@ from dashboard.context import board
 from dashboard.data import SEARCH_LIMIT, parcel_ref
 from dashboard.i18n import value_label
 from tracker.escape import streamlit_md as md
+from tracker.labels import amount_in
+from tracker.storage.repo import MONEY_FIELDS
 from tracker.subscriptions import describe
 
 b = board()
@@ -73,13 +75,12 @@ facts = [
     "refund_deadline",
     "provider_error",
 ]
-MONEY_FACTS = ("goods_value", "supplier_value", "forward_freight", "return_freight")
-foreign = p.get("currency") not in (None, "", "CNY")  # ¥ is CNY's sign: another currency is named
+foreign = p.get("currency") not in (None, "", b.settings.currency)  # ¥ is the yuan's: another currency is named
 
 
 def fact_value(key: str) -> object:
-    if foreign and key in MONEY_FACTS:
-        return f"{p[key]:,.2f} {p['currency']}"
+    if foreign and key in MONEY_FIELDS:
+        return amount_in(p[key], p["currency"])
     return plain(b, p[key], key)
 
 
