@@ -264,11 +264,13 @@ def _other_scenarios(engine: Engine, rows: list[dict[str, Any]]) -> list[str]:
             )
         ]
         for claim_id, parcel_id, claim_type, scenario, state, waybill in stored:
-            if scenario != wanted[(parcel_id, claim_type)]:
+            if scenario != wanted[(parcel_id, claim_type)]:  # in words, as the other lines of the run
+                kind, was = labels.claim_type_label(claim_type, "en"), labels.scenario_label(scenario, "en")
+                other = labels.scenario_label(wanted[(parcel_id, claim_type)], "en")
                 said.append(
-                    f"{waybill}: {claim_type} is already claimed as {scenario} (claim #{claim_id}, {state}); "
-                    f"{wanted[(parcel_id, claim_type)]} is not drafted (a parcel has one claim of a type: withdraw "
-                    "it, then open the claim again)"
+                    f"{waybill}: {kind} is already claimed as {was} (claim #{claim_id}, "
+                    f"{labels.state_label(state, 'en')}); {other} is not drafted (a parcel has one claim of a type: "
+                    "withdraw it, then open the claim again)"
                 )
     return said
 

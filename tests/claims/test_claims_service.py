@@ -600,8 +600,8 @@ def test_a_loss_after_a_damage_claim_is_named_not_dropped(engine: Engine, tables
     summary = service.propose(engine, tables=tables, now=NOW)
     (claim,) = service.list_claims(engine)
     assert [s for s in summary.skipped if s.startswith("YT7500000000061")] == [
-        f"YT7500000000061: goods_lost is already claimed as accessory_damaged (claim #{claim['id']}, draft); "
-        "default is not drafted (a parcel has one claim of a type: withdraw it, then open the claim again)"
+        f"YT7500000000061: Goods lost is already claimed as Accessory damaged (claim #{claim['id']}, Draft); "
+        "Standard is not drafted (a parcel has one claim of a type: withdraw it, then open the claim again)"
     ]
     # withdrawn, the claim opens again as the loss (it was refused: the parcel already had a goods_lost claim)
     service.withdraw_claim(engine, claim_id=claim["id"], actor="lead.wang", now=NOW, note="配件破损 -> 丢失")
