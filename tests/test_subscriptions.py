@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, inspect, select
 
+from tracker.labels import PHONE_MISSING
 from tracker.providers.base import TrackingStop
 from tracker.providers.kdniao.subscribe import parse_subscribe as kdniao_reply
+from tracker.providers.kuaidi100.codes import subscribe_error
 from tracker.providers.kuaidi100.subscribe import parse_subscribe as kd100_reply
+from tracker.providers.track17.codes import error_message as track17_error
 from tracker.providers.track17.subscribe import parse_register
 from tracker.settings import Settings, SubscriptionsConfig
 from tracker.storage.db import downgrade, make_engine, migrate
@@ -160,8 +163,23 @@ def test_describe_says_the_state_in_words_never_the_code() -> None:
     assert said("active") == "推送订阅中（快递100，尚未收到推送）"
     assert said("aborted", message="3天查询无记录") == "已停止推送（3天查询无记录），改为定时查询"
     assert said("stopped", provider="track17") == "已停止推送（17TRACK），改为定时查询"
-    failed = said("failed", message="kuaidi100 subscribe returnCode 600: not a valid subscriber")
-    assert failed.startswith("推送订阅失败，改为定时查询（快递100：kuaidi100 subscribe returnCode 600")
+    # a provider's refusal as stored (English, for the log) is read back in words, its own quoted
+    refusal = subscribe_error("600", "您不是合法的订阅者")
+    assert (
+        said("failed", message=refusal)
+        == "推送订阅失败，改为定时查询（快递100：不是合法的订阅者，请核对 key（原话：您不是合法的订阅者））"
+    )
+    assert said("failed", message=refusal, lang="en") == (
+        "Push subscription failed, polled on a schedule (Kuaidi100: not a valid subscriber (不是合法订阅者): check the"
+        " key (its words: 您不是合法的订阅者))"
+    )
+    # stopped: the provider named with its words, as nothing else names it there
+    assert said("stopped", provider="track17", message=track17_error("-18019902", "not registered")) == (
+        "已停止推送（17TRACK：单号未注册，需先注册（原话：not registered）），改为定时查询"
+    )
+    assert said("pending", message=PHONE_MISSING, lang="en").startswith(
+        "Push subscription to be sent (Kuaidi100; last time: The consignee's"
+    )
     assert said(None) == "未订阅推送（定时查询）"
     for state in State:
         assert state.value not in said(state.value)

@@ -544,6 +544,10 @@ def value_label(column: str, value: object, lang: str) -> str:
         return show(value, lang)
     if column == "error":
         return alert_error(value, lang)
+    if column == "provider_error" and value not in PROVIDER_ERRORS:
+        from tracker.providers.messages import in_words  # a provider's coded answer, read by that provider
+
+        return in_words(value, lang)
     table = VALUE_TABLES.get(column)
     return pick(table, value, lang) if table is not None else value
 

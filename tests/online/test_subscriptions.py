@@ -328,8 +328,9 @@ def test_a_refused_subscription_is_kept_with_the_providers_words_and_the_parcel_
     assert "不是合法的订阅者" in sub["message"]
     assert summary.due == 1 and world.parcel("78316600000001").last_polled_at == SANDBOX_NOW  # polled as today
     shown = descriptions(world.engine, [world.parcel("78316600000001").id], tz=world.settings.tz)
-    assert next(iter(shown.values())).startswith(
-        "推送订阅失败，改为定时查询（快递100：kuaidi100 subscribe returnCode 600"
+    # in words, the provider's own quoted; never its slug or code (it read "kuaidi100 subscribe returnCode 600")
+    assert next(iter(shown.values())) == (
+        "推送订阅失败，改为定时查询（快递100：不是合法的订阅者，请核对 key（原话：您不是合法的订阅者（即授权Key出错）））"
     )
     # a refused subscription is not asked again: the next cycle only polls
     world.cycle(SANDBOX_NOW + timedelta(hours=2))

@@ -6,6 +6,7 @@ Codes not in the spec (e.g. 203, 207-210, 408-411) are not guessed: they read as
 
 from __future__ import annotations
 
+from tracker.providers.messages import CodedAnswers
 from tracker.status import TrackingStatus as S
 
 # `State` [V2, all SDKs; 5, 6, 10 from the extended set] (§3.2).
@@ -63,27 +64,27 @@ CODES: dict[str, S] = {**STATE, **STATE_EX}
 # names something more precise (docs/tracking-status.md).
 GENERIC: frozenset[str] = frozenset({"2", "4", "201", "204", "205", "206", "405", "407"})
 
-# `Success=false` result codes [V2: bububa/kdniao] (§3.1); the provider's `Reason` is always shown too.
-RESULT_CODES: dict[str, str] = {
-    "100": "success",
-    "101": "a required parameter is missing: check ShipperCode and LogisticCode",
-    "102": "verification failed: check EBusinessID, AppKey and the DataSign",
-    "103": "bad request format: check RequestData and DataType",
-    "104": "account problem: check the Kdniao account and its services",
-    "105": "other error: see the reason",
-    "401": "RequestData is invalid",
-    "402": "RequestData or waybill number format is invalid",
-    "403": "waybill number format is invalid",
-    "404": "waybill number format is invalid",
-    "405": "daily query limit reached: wait until tomorrow or raise the quota",
-}
+# `Success=false` result codes [V2: bububa/kdniao] (§3.1), as (zh, en) for the reader
+# (tracker/providers/messages.py); the provider's `Reason` is always shown too.
+RESULT_CODES: dict[str, tuple[str, str]] = {
+    "100": ("成功", "success"),
+    "101": ("缺少必填参数，请核对快递公司编码和单号",
+            "a required parameter is missing: check ShipperCode and LogisticCode"),
+    "102": ("校验失败，请核对商户 ID、AppKey 和签名",
+            "verification failed: check EBusinessID, AppKey and the DataSign"),
+    "103": ("请求格式错误", "bad request format: check RequestData and DataType"),
+    "104": ("账号问题，请检查快递鸟账号及开通的服务", "account problem: check the Kdniao account and its services"),
+    "105": ("其他错误，见快递鸟的说明", "other error: see the reason"),
+    "401": ("请求数据无效", "RequestData is invalid"),
+    "402": ("请求数据或单号格式无效", "RequestData or waybill number format is invalid"),
+    "403": ("单号格式无效", "waybill number format is invalid"),
+    "404": ("单号格式无效", "waybill number format is invalid"),
+    "405": ("今日查询次数已用完，明天再查或提高额度",
+            "daily query limit reached: wait until tomorrow or raise the quota"),
+}  # fmt: skip
+ANSWERS = CodedAnswers("kdniao ResultCode", "kdniao error", RESULT_CODES)
 
 
 def error_message(result_code: str | None, reason: str | None) -> str:
     """A `Success=false` reply or push item -> one clear line, the provider's own words included."""
-    head = f"kdniao ResultCode {result_code}" if result_code else "kdniao error"
-    known = RESULT_CODES.get(result_code or "")
-    message = f"{head}: {known}" if known else head
-    if reason:
-        message += f" ({reason})" if known else f": {reason}"
-    return message
+    return ANSWERS.line(result_code, reason)

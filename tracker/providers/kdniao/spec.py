@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
+from tracker.providers.kdniao import codes
 from tracker.providers.kdniao.parse import parse_push, parse_query
 from tracker.providers.kdniao.sign import verify_data_sign
 from tracker.providers.registry import ProviderSpec, PushSpec, lazy
@@ -49,6 +50,7 @@ SPEC = ProviderSpec(
     ),
     subscribe=lazy("tracker.providers.kdniao.subscribe:subscribe_waybills"),
     label_en="Kdniao",
+    answers=(codes.ANSWERS,),
     shape_keys=("LogisticCode", "EBusinessID", "PushTime", "Traces"),
     courier_field="kdniao",
 )

@@ -7,6 +7,7 @@ The only code in both sets is 14 (拒签), which means the same in both.
 
 from __future__ import annotations
 
+from tracker.providers.messages import CodedAnswers
 from tracker.status import TrackingStatus as S
 
 # Basic `state` codes [V] (§2.1).
@@ -106,44 +107,49 @@ GENERIC: frozenset[str] = frozenset(
     | {"在途", "揽收", "疑难", "派件", "退回", "干线", "到达派件城市", "转递", "派件异常"}
 )
 
-# Real-time query failures: `result` false + `returnCode` [V2] (§2.1).
-QUERY_ERRORS: dict[str, str] = {
-    "400": "incomplete request or account not authorised (提交的数据不完整，或者贵公司没授权): "
-    "check the company code, the customer id and the account balance",
-    "500": "no result for this waybill (查询无结果): check the number and company, try again later",
-    "501": "Kuaidi100 server error (服务器错误): try again later",
-    "502": "Kuaidi100 server busy (服务器繁忙): try again later",
-    "503": "signature check failed (验证签名失败): check the key and customer id",
-    "601": "API key expired (key 已过期): renew it in the Kuaidi100 console",
-}
+# Real-time query failures: `result` false + `returnCode` [V2] (§2.1), as (zh, en) for the reader
+# (tracker/providers/messages.py); the stored line is the English.
+QUERY_ERRORS: dict[str, tuple[str, str]] = {
+    "400": ("提交的数据不完整，或账号未授权，请核对快递公司编码、customer 和账户余额",
+            "incomplete request or account not authorised (提交的数据不完整，或者贵公司没授权): "
+            "check the company code, the customer id and the account balance"),
+    "500": ("查询无结果，单号刚打出、快递还没揽收时常见，稍后会再查；几天后仍无结果请核对单号和快递公司",
+            "no result for this waybill (查询无结果): check the number and company, try again later"),
+    "501": ("快递100服务器错误，稍后会再查", "Kuaidi100 server error (服务器错误): try again later"),
+    "502": ("快递100服务器繁忙，稍后会再查", "Kuaidi100 server busy (服务器繁忙): try again later"),
+    "503": ("签名验证失败，请核对 key 和 customer",
+            "signature check failed (验证签名失败): check the key and customer id"),
+    "601": ("key 已过期，请在快递100后台续费", "API key expired (key 已过期): renew it in the Kuaidi100 console"),
+}  # fmt: skip
+QUERY = CodedAnswers("kuaidi100 returnCode", "kuaidi100 error", QUERY_ERRORS)
 
 # Subscription replies `returnCode` [V] (§2.2); "200" is success.
-SUBSCRIBE_RESULTS: dict[str, str] = {
-    "200": "subscribed (提交成功)",
-    "501": "already subscribed (重复订阅): resubscribe only after abort/shutdown, 30 minutes later",
-    "500": "Kuaidi100 server error (服务器错误): try again later",
-    "600": "not a valid subscriber (不是合法订阅者): check the key",
-    "601": "API key expired (KEY 已过期): renew it in the Kuaidi100 console",
-    "700": "bad subscription data or callback URL: check company, number and callbackurl",
-    "701": "Kuaidi100 refuses subscriptions for this company (拒绝订阅的快递公司)",
-    "702": "Kuaidi100 cannot recognise the company (识别不到快递公司): set the company code",
-}
+SUBSCRIBE_RESULTS: dict[str, tuple[str, str]] = {
+    "200": ("订阅成功", "subscribed (提交成功)"),
+    "501": ("重复订阅，已在推送中，需在停止推送 30 分钟后才能重新订阅",
+            "already subscribed (重复订阅): resubscribe only after abort/shutdown, 30 minutes later"),
+    "500": ("快递100服务器错误，稍后会再试", "Kuaidi100 server error (服务器错误): try again later"),
+    "600": ("不是合法的订阅者，请核对 key", "not a valid subscriber (不是合法订阅者): check the key"),
+    "601": ("key 已过期，请在快递100后台续费", "API key expired (KEY 已过期): renew it in the Kuaidi100 console"),
+    "700": ("订阅数据或回调地址有误，请核对快递公司、单号和回调地址",
+            "bad subscription data or callback URL: check company, number and callbackurl"),
+    "701": ("快递100不接受该快递公司的订阅", "Kuaidi100 refuses subscriptions for this company (拒绝订阅的快递公司)"),
+    "702": ("快递100识别不出快递公司，请指定快递公司编码",
+            "Kuaidi100 cannot recognise the company (识别不到快递公司): set the company code"),
+}  # fmt: skip
+SUBSCRIBE = CodedAnswers("kuaidi100 subscribe returnCode", "kuaidi100 subscribe error", SUBSCRIBE_RESULTS)
 
 # Push `status` values that end monitoring (§2.3).
 PUSH_ABORT = "abort"
 
 
-def query_error(return_code: str, message: str | None) -> str:
+def query_error(return_code: str | None, message: str | None) -> str:
     """A failed query reply -> one clear line, the provider's own words included."""
-    known = QUERY_ERRORS.get(return_code, "unexpected error")
-    said = f" ({message})" if message else ""
-    return f"kuaidi100 returnCode {return_code}: {known}{said}"
+    return QUERY.line(return_code, message)
 
 
 def subscribe_error(return_code: str, message: str | None) -> str | None:
     """A subscription reply -> None on success, else one clear line."""
     if return_code == "200":
         return None
-    known = SUBSCRIBE_RESULTS.get(return_code, "unexpected subscription error")
-    said = f" ({message})" if message else ""
-    return f"kuaidi100 subscribe returnCode {return_code}: {known}{said}"
+    return SUBSCRIBE.line(return_code, message)

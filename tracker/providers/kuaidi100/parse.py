@@ -83,8 +83,7 @@ def _parse_result(reply: Mapping[str, Any], ctx: ParseContext, *, where: str, st
     company = rd.plain(reply.get("com"))
     courier = company_to_courier(PROVIDER, company, ctx.couriers)
     if _failed(reply):
-        code = rd.plain(reply.get("returnCode")) or "?"
-        error = codes.query_error(code, rd.plain(reply.get("message")))
+        error = codes.query_error(rd.plain(reply.get("returnCode")), rd.plain(reply.get("message")))
         return ParseResult((ParsedWaybill(PROVIDER, waybill or "", company, courier, (), error, stop),), ())
     if not waybill:
         return ParseResult((), (ParseProblem(None, f"{where}nu: missing (no waybill number in the reply)"),))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
+from tracker.providers.kuaidi100 import codes
 from tracker.providers.kuaidi100.parse import parse_push, parse_query
 from tracker.providers.kuaidi100.sign import verify_push_sign
 from tracker.providers.registry import ProviderSpec, PushSpec, lazy
@@ -63,6 +64,7 @@ SPEC = ProviderSpec(
     ),
     subscribe=lazy("tracker.providers.kuaidi100.subscribe:subscribe_waybills"),
     label_en="Kuaidi100",
+    answers=(codes.QUERY, codes.SUBSCRIBE),
     shape_keys=("lastResult", "nu", "ischeck", "returnCode"),
     courier_field="kuaidi100",
 )

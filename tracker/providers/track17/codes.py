@@ -5,6 +5,7 @@ Never mix with the legacy v1 numeric main status (0, 10, 20, ...).
 
 from __future__ import annotations
 
+from tracker.providers.messages import CodedAnswers
 from tracker.status import TrackingStatus as S
 
 # `sub_status` (per event and in latest_status) [V2] (§4.2).
@@ -87,31 +88,29 @@ EVENT_UPDATED = "TRACKING_UPDATED"
 EVENT_STOPPED = "TRACKING_STOPPED"
 
 # Error codes seen in 17TRACK v2 replies (top-level `code` or `rejected[].error.code`) [I: from client code,
-# not the spec]; the provider's own `message` is always shown as well.
-ERRORS: dict[str, str] = {
-    "-18010001": "this IP address is not in the 17TRACK whitelist",
-    "-18010002": "the 17token security key is invalid",
-    "-18010003": "17TRACK internal error: try again later",
-    "-18010004": "the 17TRACK account is disabled",
-    "-18010005": "unauthorised access",
-    "-18010012": "bad request format",
-    "-18010013": "the submitted data is invalid",
-    "-18010014": "more than 40 numbers in one request",
-    "-18019901": "the number is already registered",
-    "-18019902": "the number is not registered: register it first",
-    "-18019903": "17TRACK cannot detect the carrier: pass the carrier key",
-    "-18019908": "no tracking quota left",
-    "-18019909": "no tracking information yet",
-}
+# not the spec], as (zh, en) for the reader (tracker/providers/messages.py); the provider's own `message` is
+# always shown as well.
+ERRORS: dict[str, tuple[str, str]] = {
+    "-18010001": ("本机 IP 不在 17TRACK 白名单内", "this IP address is not in the 17TRACK whitelist"),
+    "-18010002": ("17TRACK 密钥无效", "the 17token security key is invalid"),
+    "-18010003": ("17TRACK 内部错误，稍后会再查", "17TRACK internal error: try again later"),
+    "-18010004": ("17TRACK 账号已停用", "the 17TRACK account is disabled"),
+    "-18010005": ("未授权的访问", "unauthorised access"),
+    "-18010012": ("请求格式错误", "bad request format"),
+    "-18010013": ("提交的数据无效", "the submitted data is invalid"),
+    "-18010014": ("一次提交超过 40 个单号", "more than 40 numbers in one request"),
+    "-18019901": ("单号已注册", "the number is already registered"),
+    "-18019902": ("单号未注册，需先注册", "the number is not registered: register it first"),
+    "-18019903": ("17TRACK 识别不出快递公司，请指定快递公司",
+                  "17TRACK cannot detect the carrier: pass the carrier key"),
+    "-18019908": ("查询额度已用完", "no tracking quota left"),
+    "-18019909": ("暂无物流信息", "no tracking information yet"),
+}  # fmt: skip
+ANSWERS = CodedAnswers("17track error", "17track error", ERRORS)
 
 
 def error_message(code: object, message: object) -> str:
     """A 17TRACK error (top-level or per number) -> one clear line, the provider's own words included."""
     key = str(code).strip() if code is not None else ""
-    known = ERRORS.get(key)
-    head = f"17track error {key}" if key else "17track error"
-    text = f"{head}: {known}" if known else head
     said = str(message).strip() if message else ""
-    if said:
-        text += f" ({said})" if known else f": {said}"
-    return text
+    return ANSWERS.line(key or None, said or None)

@@ -6,6 +6,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from tracker.providers.registry import ProviderSpec, PushSpec, lazy
+from tracker.providers.track17 import codes
 from tracker.providers.track17.parse import parse_push, parse_query
 from tracker.providers.track17.sign import verify_push_sign
 
@@ -59,6 +60,7 @@ SPEC = ProviderSpec(
     ),
     subscribe=lazy("tracker.providers.track17.subscribe:subscribe_waybills"),
     label_en="17TRACK",
+    answers=(codes.ANSWERS,),
     shape_keys=("event", "code"),
     courier_field="track17",
 )

@@ -1,0 +1,86 @@
+"""A provider's coded answer (a failed query, a refused subscription) stored as one English line for the log,
+read back on the board in the reader's words: the provider by name, the code's meaning, its own words quoted."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker.labels import PHONE_MISSING, value_label
+from tracker.providers.kdniao.codes import error_message as kdniao_error
+from tracker.providers.kuaidi100.codes import query_error, subscribe_error
+from tracker.providers.messages import in_words
+from tracker.providers.track17.codes import error_message as track17_error
+
+
+@pytest.mark.parametrize(
+    ("stored", "zh", "en"),
+    [
+        (  # a waybill just printed, not scanned yet: the usual case, not a fault
+            query_error("500", "查询无结果，请隔段时间再查"),
+            "快递100：查询无结果，单号刚打出、快递还没揽收时常见，稍后会再查；几天后仍无结果请核对单号和快递公司"
+            "（原话：查询无结果，请隔段时间再查）",
+            "Kuaidi100: no result for this waybill (查询无结果): check the number and company, try again later"
+            " (its words: 查询无结果，请隔段时间再查)",
+        ),
+        (query_error(None, None), "快递100返回错误", "Kuaidi100 answered an error"),
+        (
+            query_error("777", "未知（内部）错误"),
+            "快递100返回错误 777：未知（内部）错误",
+            "Kuaidi100 answered error 777: 未知（内部）错误",
+        ),
+        (
+            kdniao_error("405", "今日查询次数已达上限"),
+            "快递鸟：今日查询次数已用完，明天再查或提高额度（原话：今日查询次数已达上限）",
+            "Kdniao: daily query limit reached: wait until tomorrow or raise the quota (its words: 今日查询次数已达上限)",
+        ),
+        (
+            kdniao_error(None, "快递公司编码不存在"),
+            "快递鸟返回错误：快递公司编码不存在",
+            "Kdniao answered an error: 快递公司编码不存在",
+        ),
+        (
+            track17_error("-18019909", "No tracking information at this time."),
+            "17TRACK：暂无物流信息（原话：No tracking information at this time.）",
+            "17TRACK: no tracking information yet (its words: No tracking information at this time.)",
+        ),
+        (track17_error(None, "boom (x)"), "17TRACK返回错误：boom (x)", "17TRACK answered an error: boom (x)"),
+        (  # the provider's words in brackets of their own
+            subscribe_error("600", "您不是合法的订阅者（即授权Key出错）"),
+            "快递100：不是合法的订阅者，请核对 key（原话：您不是合法的订阅者（即授权Key出错））",
+            "Kuaidi100: not a valid subscriber (不是合法订阅者): check the key (its words: 您不是合法的订阅者（即授权Key出错）)",
+        ),
+    ],
+)
+def test_a_stored_answer_reads_in_words_never_the_slug_or_a_known_code(stored: str, zh: str, en: str) -> None:
+    assert in_words(stored, "zh") == zh
+    assert in_words(stored, "en") == en
+    # the parcel page's provider error (查询错误) reads the same way
+    assert value_label("provider_error", stored, "zh") == zh
+    assert "kuaidi100" not in zh and "kdniao" not in zh and "returnCode" not in zh
+
+
+def test_the_stored_line_stays_the_english_one_the_log_and_the_cli_print() -> None:
+    assert query_error("500", "查询无结果，请隔段时间再查") == (
+        "kuaidi100 returnCode 500: no result for this waybill (查询无结果): check the number and company, try again"
+        " later (查询无结果，请隔段时间再查)"
+    )
+    assert kdniao_error(None, None) == "kdniao error"
+
+
+def test_a_line_not_written_this_way_is_shown_as_it_came() -> None:
+    for stored in (
+        "单号不存在",  # another source's words
+        "kuaidi100 returnCode 500: something the table no longer says",  # an older wording of a known code
+        "kuaidi100 returnCodes 5: x",
+        "",
+    ):
+        assert in_words(stored, "zh") == stored
+    assert in_words(None, "zh") == ""
+    # the tracker's own words for a courier it does not ask without a phone: from the labels' table
+    assert value_label("provider_error", PHONE_MISSING, "en").startswith("The consignee's or sender's phone's")
+
+
+def test_without_the_name_where_the_reader_has_it_already() -> None:
+    stored = track17_error("-18019902", "not registered")
+    assert in_words(stored, "zh", named=False) == "单号未注册，需先注册（原话：not registered）"
+    assert in_words(track17_error("-1", None), "en", named=False) == "Error -1"
