@@ -189,8 +189,9 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
 
 
 def deadline_text(b: Board, deadline: Any) -> str:
-    """E.g. 未收到货维权协商 截止 2026-11-23 21:30 (the configured zone)."""
-    return f"{labels.timer_label(deadline.kind, b.lang)} {b.t('until_short')} {b.local(deadline.due_at)}"
+    """E.g. 2026-11-23 21:30 截止 · 未收到货维权协商 (the configured zone): the time first, so the column sorts
+    by when the timer runs out (it sorted by the timer's name)."""
+    return f"{b.local(deadline.due_at)} {b.t('until_short')} · {labels.timer_label(deadline.kind, b.lang)}"
 
 
 def with_platform_deadline(b: Board, rows: list[dict[str, Any]], columns: list[str]) -> list[str]:

@@ -318,7 +318,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "timer_left": ("剩余", "Left"),
     "timer_left_n": ("剩余 {days} 天 {hours} 小时", "{days} d {hours} h left"),
     "platform_deadline": ("平台时限", "Platform deadline"),
-    "until_short": ("截止", "until"),
+    "until_short": ("截止", "due"),  # after the time: 2026-11-23 21:30 截止
     "late_exposure": (
         "若延迟发货维权成立: 赔付 {cny} 元({points} 天猫积分) = 商品价格 {price} 元的 {percent}%, 上限 {cap} 元",
         "If a late-shipment complaint succeeds: {cny} CNY ({points} Tmall points) = {percent}% of {price}, "

@@ -116,7 +116,8 @@ def test_the_queue_shows_the_soonest_platform_deadline(board_db, now):
     assert not at.exception, at.exception
     queue = at.dataframe[-1].value if "平台时限" in at.dataframe[-1].value else at.dataframe[0].value
     cells = dict(zip(queue["运单号"], queue["平台时限"], strict=True))
-    assert cells["SF1001"] == "未收到货维权协商 截止 2026-11-24 00:00"  # 11-21 00:00 Shanghai + 72 h
+    # the time first: the column sorts by when a timer runs out
+    assert cells["SF1001"] == "2026-11-24 00:00 截止 · 未收到货维权协商"  # 11-21 00:00 Shanghai + 72 h
     assert all(v == "" for w, v in cells.items() if w != "SF1001")
 
 
