@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -717,13 +717,20 @@ CLAIMABLE = "claimable"  # the ledger's state filter for claimable money (claims
 class LedgerFilter:
     """The claims ledger's filters (mirrored in its URL); None/"" means any. `state` is a claim state or
     "claimable"; `text` a waybill, order or reference number (or their start; search_text cleans it);
-    `closes_within_days`: claims still to file whose window closes within that many days."""
+    `closes_within_days`: claims still to file whose window closes within that many days; `filed` ("1"): the
+    claims filed with the courier, whatever became of them since; `shipped_from`/`shipped_to` (YYYY-MM-DD,
+    both days included, on the clock of `zone`): the claims on parcels shipped in those days. The last three
+    are a courier scorecard's (its claims filed and money recovered open these claims)."""
 
     text: str | None = None
     courier: str | None = None
     claim_type: str | None = None
     state: str | None = None
     closes_within_days: int | None = None
+    filed: str | None = None
+    shipped_from: str | None = None
+    shipped_to: str | None = None
+    zone: str = field(default="UTC", compare=False)  # the board's time zone, not a filter of the URL
 
     @classmethod
     def parse(
@@ -734,18 +741,23 @@ class LedgerFilter:
         max_days: int = 366,
         couriers: Collection[str] | None = None,
         claim_types: Collection[str] | None = None,
+        zone: str = "UTC",
     ) -> tuple[LedgerFilter, list[ParamProblem]]:
         """From URL query parameters (unknown keys ignored): a wrong value is dropped and named, never raised
         (the courier must be one of `couriers`, the configured slugs, and the claim type one of `claim_types`,
-        when given)."""
-        kw: dict[str, Any] = {}
+        when given). `zone`: the board's, whose days the shipping days are."""
+        kw: dict[str, Any] = {"zone": zone}
         problems: list[ParamProblem] = []
         for f in fields(cls):
             value = params.get(f.name)
-            if value in (None, ""):
+            if value in (None, "") or f.name == "zone":
                 continue
             value = str(value)
-            if f.name == "closes_within_days":
+            if f.name == "filed" and value != "1":
+                problems.append(ParamProblem(f.name, value, "param_choice"))
+            elif f.name in ("shipped_from", "shipped_to") and not _is_day(value):
+                problems.append(ParamProblem(f.name, value, "param_day"))
+            elif f.name == "closes_within_days":
                 if not _UINT.fullmatch(value) or int(value) > max_days:
                     problems.append(ParamProblem(f.name, value, "param_int", max_days))
                     continue
@@ -763,11 +775,35 @@ class LedgerFilter:
         return cls(**kw), problems
 
     def params(self) -> dict[str, str]:
-        return {f.name: str(getattr(self, f.name)) for f in fields(self) if getattr(self, f.name) not in (None, "")}
+        return {
+            f.name: str(getattr(self, f.name))
+            for f in fields(self)
+            if f.name != "zone" and getattr(self, f.name) not in (None, "")
+        }
+
+
+def _is_day(text: str) -> bool:
+    try:
+        return bool(_DAY.fullmatch(text)) and date.fromisoformat(text) is not None
+    except ValueError:
+        return False
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     where: list[Any] = []
+    if f.filed:
+        where.append(CLAIM.c.filed_at.is_not(None))
+    if f.shipped_from or f.shipped_to:  # the parcel's shipping time, in the scorecard's days (data.scorecards)
+        zone = ZoneInfo(f.zone)
+        if f.shipped_from:
+            start = datetime.combine(date.fromisoformat(f.shipped_from), time(), tzinfo=zone)
+            where.append(PARCEL.c.shipped_at >= start.astimezone(UTC))
+        if f.shipped_to:
+            end = datetime.combine(date.fromisoformat(f.shipped_to) + timedelta(days=1), time(), tzinfo=zone)
+            where.append(PARCEL.c.shipped_at < end.astimezone(UTC))
     if f.state == CLAIMABLE:
         where.append(claimable_where(now or datetime.now(UTC)))
     elif f.state:  # as read at `now`, as the totals above the ledger count (claims.money.state_at)
@@ -803,13 +839,12 @@ def _ledger(
     f: LedgerFilter | None, state: str | None, courier: str | None
 ) -> LedgerFilter:  # the older keyword form (state=, courier=) still works
     f = f or LedgerFilter()
-    return LedgerFilter(
-        text=f.text,
-        courier=courier or f.courier,
-        claim_type=f.claim_type,
-        state=state or f.state,
-        closes_within_days=f.closes_within_days,
-    )
+    return replace(f, courier=courier or f.courier, state=state or f.state)
+
+
+def _joins_parcel(f: LedgerFilter) -> bool:
+    """Whether the ledger's filters read the parcel (a number searched, a shipping period)."""
+    return bool(f.text or f.shipped_from or f.shipped_to)
 
 
 def claims_count(
@@ -822,7 +857,7 @@ def claims_count(
 ) -> int:
     """How many claims the ledger lists for `f` (joins the parcel only when a number is searched)."""
     f = _ledger(f, state, courier)
-    src = CLAIM.join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id) if f.text else CLAIM
+    src = CLAIM.join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id) if _joins_parcel(f) else CLAIM
     return int(_scalar(engine, select(func.count()).select_from(src).where(*_ledger_where(f, now))) or 0)
 
 
@@ -870,7 +905,7 @@ def claims_total(engine: Engine, *, f: LedgerFilter | None = None, now: datetime
     """The money of every claim the ledger lists for `f` (all pages): amounts claimed and amounts paid, and
     how many of those claims have no amount yet (`unknown`: left out of the sum, not counted as 0)."""
     f = _ledger(f, None, None)
-    src = CLAIM.join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id) if f.text else CLAIM
+    src = CLAIM.join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id) if _joins_parcel(f) else CLAIM
     query = select(
         func.coalesce(func.sum(CLAIM.c.amount), 0), func.coalesce(func.sum(CLAIM.c.paid_amount), 0), unknown_amounts()
     )

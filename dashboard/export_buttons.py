@@ -236,7 +236,9 @@ def _filter_items(filters: Mapping[str, Any]) -> list[tuple[str, Any]]:
     field; the clock (`now`) is not a filter."""
     out: list[tuple[str, Any]] = []
     for key, value in filters.items():
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if isinstance(value, data.LedgerFilter):  # its URL's filters (not the zone it reads days on)
+            out += list(value.params().items())
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             out += [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value) if getattr(value, f.name)]
         elif value not in (None, "") and not isinstance(value, datetime):
             out.append((key, value))
@@ -244,7 +246,13 @@ def _filter_items(filters: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 # the ledger's filters as its page names them (dashboard/views/claims.py), where the field's name is not the key
-CLAIM_FILTER_NAMES = {"text": "ledger_search", "closes_within_days": "closes_within"}
+CLAIM_FILTER_NAMES = {
+    "text": "ledger_search",
+    "closes_within_days": "closes_within",
+    "filed": "filter_filed",
+    "shipped_from": "filter_shipped_from",
+    "shipped_to": "filter_shipped_to",
+}
 
 
 def _claim_filter_words(key: str, value: Any, lang: str, couriers: Mapping[str, Any]) -> str:
@@ -254,6 +262,8 @@ def _claim_filter_words(key: str, value: Any, lang: str, couriers: Mapping[str, 
         return labels.courier_name(couriers, value, lang)
     if key == "claim_type":
         return labels.claim_type_label(value, lang)
+    if key == "filed":
+        return labels.BOOLEANS[True][0 if lang == "zh" else 1]
     return str(value)
 
 

@@ -79,6 +79,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "bad_param": ("链接参数 {param}={value} 无效, 已忽略: {reason}", "URL parameter {param}={value} ignored: {reason}"),
     "param_int": ("应为 0 到 {limit} 之间的整数", "expected a whole number from 0 to {limit}"),
     "param_choice": ("不是已知的取值", "not a known value"),
+    "param_day": ("应为日期，如 2026-11-01", "expected a day such as 2026-11-01"),
     "param_not_here": ("此列表不按它筛选", "this list is not filtered by it"),
     "param_text": (
         "过长 (最多 {limit} 个字符) 或含控制字符",
@@ -318,6 +319,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "timer_left": ("剩余", "Left"),
     "timer_left_n": ("剩余 {days} 天 {hours} 小时", "{days} d {hours} h left"),
     "platform_deadline": ("平台时限", "Platform deadline"),
+    "scope_line": ("只列出：{scope}", "Listed only: {scope}"),
+    "scope_filed": (
+        "已向快递提交的索赔（之后无论结果如何）",
+        "claims filed with the courier (whatever became of them)",
+    ),
+    "scope_shipped": ("发货日期 {start} 至 {end} 的包裹", "parcels shipped from {start} to {end}"),
+    "scope_clear": ("显示全部索赔", "Show every claim"),
+    "scorecard_filed": ("{courier}：已提交索赔 {n} 件", "{courier}: {n} claims filed"),
+    "scorecard_recovered": ("{courier}：已追回 {amount}", "{courier}: {amount} recovered"),
+    "filter_filed": ("已提交索赔", "Filed"),
+    "filter_shipped_from": ("发货日期从", "Shipped from"),
+    "filter_shipped_to": ("发货日期到", "Shipped to"),
     "until_short": ("截止", "due"),  # after the time: 2026-11-23 21:30 截止
     "late_exposure": (
         "若延迟发货维权成立: 赔付 {cny} 元({points} 天猫积分) = 商品价格 {price} 元的 {percent}%, 上限 {cap} 元",

@@ -4,6 +4,7 @@ state with amount, formula, filing window and days left; file, record payout, re
 service); XLSX packets for the selection; reconciliation by courier."""
 
 import logging
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -70,6 +71,7 @@ given, problems = LedgerFilter.parse(
     max_text=b.settings.board.max_param_length,
     couriers=courier_slugs(b),
     claim_types={*TYPES, *CLAIM_TYPES},  # the tables' and any the project names (a claim of a retired table)
+    zone=b.settings.timezone,
 )
 bad_params(b, problems)
 
@@ -123,13 +125,22 @@ with lazy_fold(b.t("filters"), key="c_filters") as filters_open:
             step=1,
             key="c_within",
         )
-f = LedgerFilter(
+f = replace(  # a scorecard's filters (filed, shipping days) have no widget: kept as the link gave them
+    given,
     text=text.strip() or None,
     courier=courier or None,
     claim_type=claim_type or None,
     state=state or None,
     closes_within_days=int(within) or None,
 )
+if f.filed or f.shipped_from or f.shipped_to:  # said in words, with the way back to every claim
+    scope = []
+    if f.filed:
+        scope.append(b.t("scope_filed"))
+    if f.shipped_from or f.shipped_to:
+        scope.append(b.t("scope_shipped", start=f.shipped_from or "…", end=f.shipped_to or "…"))
+    st.caption(b.t("scope_line", scope="；".join(scope) if b.lang == "zh" else "; ".join(scope)))
+    ledger_link(b, b.t("scope_clear"), **replace(f, filed=None, shipped_from=None, shipped_to=None).params())
 if f.params() != given.params():
     set_query_params(b, f.params())
 if f.params() and not filters_open:  # folded, the filters from a link still say they are there (as the queue's)

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, time, timedelta
 import streamlit as st
 
 from dashboard import charts
-from dashboard.components import DATE_FORMAT, Hours, Share, lazy_fold, lazy_tabs, table
+from dashboard.components import DATE_FORMAT, Hours, Share, lazy_fold, lazy_tabs, ledger_link, table, yuan
 from dashboard.context import board
 from dashboard.i18n import kind_label
+from tracker.status import ClaimState
 
 b = board()
 st.title(b.t("nav_scorecards"))
@@ -73,6 +74,19 @@ columns = [
 ]
 st.caption(b.t("period_line", start=start.isoformat(), end=end.isoformat()))  # what the numbers are of
 table(b, rows, columns, key="scorecards")
+# each courier's claims filed and money recovered open those claims: the ledger filtered to the courier and the
+# period's shipping days (data.LedgerFilter), filed claims for the one, paid claims (its 已赔付 line) for the other
+period = {"shipped_from": start.isoformat(), "shipped_to": end.isoformat()}
+for card in cards:
+    if not card["claims_filed"] and not card["recovered"]:
+        continue
+    name, slug = b.courier(card["courier"]), card["courier"]
+    c = st.columns(2)
+    with c[0]:
+        ledger_link(b, b.t("scorecard_filed", courier=name, n=card["claims_filed"]), courier=slug, filed="1", **period)
+    with c[1]:
+        recovered = b.t("scorecard_recovered", courier=name, amount=yuan(card["recovered"]))
+        ledger_link(b, recovered, courier=slug, state=str(ClaimState.paid), **period)
 
 # charts part (issue 15 item 8): names and kind colours from dashboard/charts.py. A tab each, as on the
 # overview: only the chosen one is drawn (and read), so the table comes first and the page is drawn once

@@ -257,3 +257,24 @@ def test_a_filter_object_is_named_field_by_field_and_the_clock_is_not_a_filter(n
 
     items = _filter_items({"f": QueueFilter(courier="zto", min_age_hours=96), "now": now, "state": None})
     assert items == [("courier", "zto"), ("min_age_hours", 96), ("state", "unresolved")]
+
+
+def test_the_ledger_export_names_a_scorecards_filters_in_words_not_its_zone(many, now):
+    """Opened from a courier scorecard (filed claims of a shipping period): the notes name those filters as the
+    ledger's line does, and never the time zone the days are read in."""
+    f = data.LedgerFilter(filed="1", shipped_from="2026-11-01", shipped_to="2026-11-30", zone="Asia/Shanghai")
+    book, _ = _read(
+        claims_xlsx(
+            many,
+            now=now,
+            lang="zh",
+            tz=TZ,
+            couriers=COURIERS,
+            total=data.claims_count(many, f=f, now=now),
+            limit=SETTINGS.board.export_max_rows,
+            filters={"f": f},
+        )
+    )
+    notes = [r[0] for r in book.worksheets[1].iter_rows(values_only=True)]
+    assert "筛选条件: 已提交索赔: 是; 发货日期从: 2026-11-01; 发货日期到: 2026-11-30" in notes, notes
+    assert not any("Asia/Shanghai" in str(line) for line in notes)

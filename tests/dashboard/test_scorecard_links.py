@@ -1,0 +1,80 @@
+"""A courier scorecard's claims filed and money recovered open the claims they count: the ledger filtered to
+the courier and the period's shipping days lists as many filed claims, and its paid line is the money recovered
+(they linked nowhere). The ledger names the scorecard's filters in words and offers every claim again."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import parse_qsl
+
+from tests.dashboard.seed import seed_claims
+from tests.dashboard.test_app import signed_in
+from tests.dashboard.test_overview_money import ledger, ledger_rows
+from tracker.domain import ParcelFacts
+from tracker.storage.repo import upsert_parcels
+
+FILED = re.compile(r"(.+)：已提交索赔 (\d+) 件")
+RECOVERED = re.compile(r"(.+)：已追回 ¥([\d,]+\.\d\d)")
+
+
+def test_a_scorecards_claims_open_the_claims_it_counts(board_db, now):
+    engine, _ = board_db
+    # a parcel shipped 40 days ago: its claims are another period's, in neither figure nor list
+    upsert_parcels(engine, [ParcelFacts(courier="sf", waybill="SF9009", shipped_at=now - timedelta(days=40))], now=now)
+    filed = now - timedelta(hours=30)
+    seed_claims(
+        engine,
+        now,
+        [
+            ("SF1004", "sf", "goods_lost", "filed", "35.00", None, None, filed),
+            ("ZTO2002", "zto", "goods_lost", "paid", "59.90", "50.00", None, filed),
+            ("SF9009", "sf", "goods_lost", "paid", "20.00", "20.00", None, filed),
+        ],
+    )
+    at = signed_in(page="views/scorecards.py")
+    at.run()
+    assert not at.exception, at.exception
+    links = [
+        (link.proto.label, dict(parse_qsl(link.proto.query_string)))
+        for link in at.get("page_link")
+        if "claims" in link.proto.page
+    ]
+    filed_links = {p["courier"]: (m, p) for label, p in links if (m := FILED.fullmatch(label))}
+    paid_links = {p["courier"]: (m, p) for label, p in links if (m := RECOVERED.fullmatch(label))}
+    # couriers with claims filed or money back (yto: the seed's filed claim, nothing paid yet)
+    assert set(filed_links) == set(paid_links) == {"sf", "yto", "zto"}, links
+    assert filed_links["sf"][0].group(1) == "顺丰速运" and filed_links["sf"][0].group(2) == "1"
+    assert paid_links["zto"][0].group(2) == "50.00" and paid_links["sf"][0].group(2) == "0.00"
+    for courier, (match, params) in filed_links.items():
+        assert params["filed"] == "1" and params["shipped_to"] == now.date().isoformat()
+        rows = ledger_rows(ledger(params))
+        assert len(rows) == int(match.group(2)), courier  # SF9009's paid claim is not among sf's
+    for courier, (match, params) in paid_links.items():
+        at = ledger(params)
+        paid = Decimal(match.group(2).replace(",", ""))
+        assert any(c.value.endswith(f"已赔付合计 ¥{paid:,.2f}") for c in at.caption), (courier, at.caption)
+    # the ledger says what it lists, and how back to every claim
+    at = ledger(filed_links["zto"][1])
+    captions = [c.value for c in at.caption]
+    start = (now - timedelta(days=30)).date().isoformat()
+    assert (
+        f"只列出：已向快递提交的索赔（之后无论结果如何）；发货日期 {start} 至 {now.date().isoformat()} 的包裹"
+        in captions
+    )
+    back = [
+        dict(parse_qsl(link.proto.query_string)) for link in at.get("page_link") if link.proto.label == "显示全部索赔"
+    ]
+    assert back == [{"courier": "zto"}]
+
+
+def test_a_wrong_scorecard_filter_in_the_url_is_named_and_dropped(board_db, now):
+    at = signed_in(page="views/claims.py")
+    at.query_params["shipped_from"] = "2026-13-45"
+    at.query_params["filed"] = "yes"
+    at.run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("shipped\\_from" in w and "应为日期" in w for w in warnings), warnings
+    assert any("filed" in w for w in warnings), warnings
