@@ -20,6 +20,7 @@ What changes as time passes is not here: the stale share (read live over ix_parc
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -115,10 +116,10 @@ def mark_parcels(conn: Connection, parcel_ids: Iterable[int] | Select) -> None:
     changed what a day sums (no parcel triggers on SQLite, see migration 0016). PostgreSQL: its triggers do."""
     if conn.dialect.name != "sqlite":
         return
-    ids = parcel_ids if isinstance(parcel_ids, Select) else list(parcel_ids)
-    if isinstance(ids, list) and not ids:
-        return
-    mark_shipping(conn, select(PARCEL.c.shipped_at).where(PARCEL.c.id.in_(ids)))
+    if isinstance(parcel_ids, Select):
+        mark_shipping(conn, select(PARCEL.c.shipped_at).where(PARCEL.c.id.in_(parcel_ids)))
+    elif ids := list(parcel_ids):  # the ids as one JSON array: every ingest batch runs it
+        conn.execute(_MARK_IDS_SQLITE, {"ids_json": json.dumps(ids)})
 
 
 def mark_hours(conn: Connection, shipped: Iterable[str]) -> None:
@@ -143,8 +144,20 @@ def mark_shipping(conn: Connection, shipped_at: Select) -> None:
         hours = select(func.to_char(distinct.c.hour, "YYYY-MM-DD HH24"))
         conn.execute(postgresql.insert(SCORECARD_DIRTY).from_select(["hour"], hours).on_conflict_do_nothing())
     else:
-        hours = select(func.substr(column, 1, 13)).where(column.is_not(None)).distinct()
-        conn.execute(SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours))
+        conn.execute(_sqlite_marks(column))
+
+
+def _sqlite_marks(column: Any) -> Any:
+    """SQLite: the INSERT marking the hours (the first 13 characters of the stored text) of `column`'s times."""
+    hours = select(func.substr(column, 1, 13)).where(column.is_not(None)).distinct()
+    return SCORECARD_DIRTY.insert().prefix_with("OR IGNORE").from_select(["hour"], hours)
+
+
+# mark_parcels' statement for a list of ids, built once (its compiled form is cached): compiling an IN of 500 ids
+# for every ingest batch cost more than the marking
+_MARK_IDS_SQLITE = _sqlite_marks(
+    select(PARCEL.c.shipped_at).where(PARCEL.c.id.in_(rollups.json_ids("ids_json"))).subquery().c[0]
+)
 
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:
