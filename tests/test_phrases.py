@@ -167,6 +167,15 @@ def test_the_projects_book_handles_the_tricky_mixes() -> None:
     assert book.classify("未签收，快件派送不成功") is S.delivery_failed
     assert book.classify("无法派送") is S.delivery_failed
     assert book.classify("请当面验货，如有破损请拒收。快件正在派送") is S.out_for_delivery
+    # the buyer's wish to collect it is a held parcel's reason (留仓，原因：客户要求自提: not stranded), never more:
+    # a signature or a station's notice that names it stays a delivery or a parcel to collect
+    assert book.classify("快件留仓，原因：客户要求自提") is S.delivery_failed
+    assert book.classify("快件已留仓，留仓原因：收件人要求自取") is S.delivery_failed
+    assert book.classify("快件已签收，客户要求自提，签收人：本人") is S.delivered
+    assert book.classify("客户要求自提，快件已签收") is S.delivered
+    assert book.classify("您的快件已到达菜鸟驿站，客户要求自提，请凭取件码取件") is S.available_for_pickup
+    assert book.classify("快件已放入丰巢快递柜，客户要求自取，请及时取件") is S.available_for_pickup
+    assert book.classify("【武汉洪山网点】快件留仓，原因：网点爆仓延迟派送") is S.stranded
 
 
 # Of the corpus's `returned` lines, the ones naming the shop as the one who signed: a buyer's return parcel's arrival
