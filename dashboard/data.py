@@ -386,6 +386,9 @@ class QueueFilter:
                 problems.append(ParamProblem(f.name, value, "param_text", max_text))
             else:
                 kw[f.name] = value
+        start, end = kw.get("shipped_from"), kw.get("shipped_to")
+        if start and end and end < start:  # the days run backwards: nothing would be listed, and nothing says why
+            problems.append(ParamProblem("shipped_to", kw.pop("shipped_to"), "param_day_order"))
         return cls(**kw), problems
 
     def params(self) -> dict[str, str]:
@@ -772,6 +775,9 @@ class LedgerFilter:
                 problems.append(ParamProblem(f.name, value, "param_text", max_text))
             else:
                 kw[f.name] = value
+        start, end = kw.get("shipped_from"), kw.get("shipped_to")
+        if start and end and end < start:  # the days run backwards: nothing would be listed, and nothing says why
+            problems.append(ParamProblem("shipped_to", kw.pop("shipped_to"), "param_day_order"))
         return cls(**kw), problems
 
     def params(self) -> dict[str, str]:
@@ -783,8 +789,9 @@ class LedgerFilter:
 
 
 def _is_day(text: str) -> bool:
+    """YYYY-MM-DD, a real day of a year a shipping time can have (9999-12-31's next midnight overflowed)."""
     try:
-        return bool(_DAY.fullmatch(text)) and date.fromisoformat(text) is not None
+        return bool(_DAY.fullmatch(text)) and 1900 <= date.fromisoformat(text).year <= 9998
     except ValueError:
         return False
 

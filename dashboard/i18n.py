@@ -79,7 +79,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "bad_param": ("链接参数 {param}={value} 无效, 已忽略: {reason}", "URL parameter {param}={value} ignored: {reason}"),
     "param_int": ("应为 0 到 {limit} 之间的整数", "expected a whole number from 0 to {limit}"),
     "param_choice": ("不是已知的取值", "not a known value"),
-    "param_day": ("应为日期，如 2026-11-01", "expected a day such as 2026-11-01"),
+    "param_day": ("应为 1900 到 9998 年间的日期，如 2026-11-01", "expected a day from 1900 to 9998 such as 2026-11-01"),
+    "param_day_order": ("早于起始日期", "before the first day"),
     "param_not_here": ("此列表不按它筛选", "this list is not filtered by it"),
     "param_text": (
         "过长 (最多 {limit} 个字符) 或含控制字符",
@@ -325,7 +326,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "claims filed with the courier (whatever became of them)",
     ),
     "scope_shipped": ("发货日期 {start} 至 {end} 的包裹", "parcels shipped from {start} to {end}"),
-    "scope_clear": ("显示全部索赔", "Show every claim"),
+    "scope_clear": ("去掉这些条件", "Drop these conditions"),
     "scorecard_filed": ("{courier}：已提交索赔 {n} 件", "{courier}: {n} claims filed"),
     "scorecard_recovered": ("{courier}：已追回 {amount}", "{courier}: {amount} recovered"),
     "filter_filed": ("已提交索赔", "Filed"),

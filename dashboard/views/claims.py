@@ -133,7 +133,8 @@ f = replace(  # a scorecard's filters (filed, shipping days) have no widget: kep
     state=state or None,
     closes_within_days=int(within) or None,
 )
-if f.filed or f.shipped_from or f.shipped_to:  # said in words, with the way back to every claim
+SCOPE_KEYS = ("filed", "shipped_from", "shipped_to")  # a scorecard's filters: no widget in the fold
+if f.filed or f.shipped_from or f.shipped_to:  # said in words, with the way to drop them
     scope = []
     if f.filed:
         scope.append(b.t("scope_filed"))
@@ -143,8 +144,11 @@ if f.filed or f.shipped_from or f.shipped_to:  # said in words, with the way bac
     ledger_link(b, b.t("scope_clear"), **replace(f, filed=None, shipped_from=None, shipped_to=None).params())
 if f.params() != given.params():
     set_query_params(b, f.params())
-if f.params() and not filters_open:  # folded, the filters from a link still say they are there (as the queue's)
-    st.caption(b.t("filters_set", n=len(f.params())))
+# folded, the filters from a link still say they are there (as the queue's): the fold's own, the scorecard's are
+# said above in words
+folded = [key for key in f.params() if key not in SCOPE_KEYS]
+if folded and not filters_open:
+    st.caption(b.t("filters_set", n=len(folded)))
 
 total = b.read("claims_count", f=f, now=b.now)
 claims_download(b, total=total, f=f)  # every claim the filters select, not only this page

@@ -9,6 +9,7 @@ from dashboard import charts
 from dashboard.components import DATE_FORMAT, Hours, Share, lazy_fold, lazy_tabs, ledger_link, table, yuan
 from dashboard.context import board
 from dashboard.i18n import kind_label
+from tracker.escape import streamlit_md as md
 from tracker.status import ClaimState
 
 b = board()
@@ -80,7 +81,7 @@ period = {"shipped_from": start.isoformat(), "shipped_to": end.isoformat()}
 for card in cards:
     if not card["claims_filed"] and not card["recovered"]:
         continue
-    name, slug = b.courier(card["courier"]), card["courier"]
+    name, slug = md(b.courier(card["courier"])), card["courier"]  # a label is Markdown; a retired slug is shown
     c = st.columns(2)
     with c[0]:
         ledger_link(b, b.t("scorecard_filed", courier=name, n=card["claims_filed"]), courier=slug, filed="1", **period)

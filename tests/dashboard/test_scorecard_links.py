@@ -64,9 +64,11 @@ def test_a_scorecards_claims_open_the_claims_it_counts(board_db, now):
         in captions
     )
     back = [
-        dict(parse_qsl(link.proto.query_string)) for link in at.get("page_link") if link.proto.label == "显示全部索赔"
+        dict(parse_qsl(link.proto.query_string)) for link in at.get("page_link") if link.proto.label == "去掉这些条件"
     ]
-    assert back == [{"courier": "zto"}]
+    assert back == [{"courier": "zto"}]  # the scorecard's conditions dropped, the courier kept
+    # folded, the fold counts its own filters (the courier), not the ones said above in words
+    assert "已设 1 个筛选条件" in captions, captions
 
 
 def test_a_wrong_scorecard_filter_in_the_url_is_named_and_dropped(board_db, now):
@@ -76,5 +78,17 @@ def test_a_wrong_scorecard_filter_in_the_url_is_named_and_dropped(board_db, now)
     at.run()
     assert not at.exception, at.exception
     warnings = [w.value for w in at.warning]
-    assert any("shipped\\_from" in w and "应为日期" in w for w in warnings), warnings
+    assert any("shipped\\_from" in w and "应为 1900 到 9998 年间的日期" in w for w in warnings), warnings
     assert any("filed" in w for w in warnings), warnings
+    # a day a shipping time cannot have (its next midnight overflowed: the page failed), and days run backwards
+    for params, bad in (
+        ({"shipped_to": "9999-12-31"}, "shipped\\_to"),
+        ({"shipped_from": "0001-01-01"}, "shipped\\_from"),
+        ({"shipped_from": "2026-11-30", "shipped_to": "2026-11-01"}, "早于起始日期"),
+    ):
+        at = signed_in(page="views/claims.py")
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run()
+        assert not at.exception, at.exception
+        assert any(bad in w.value for w in at.warning), (params, [w.value for w in at.warning])
