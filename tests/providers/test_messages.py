@@ -9,6 +9,8 @@ from tracker.labels import PHONE_MISSING, value_label
 from tracker.providers.kdniao.codes import error_message as kdniao_error
 from tracker.providers.kuaidi100.codes import query_error, subscribe_error
 from tracker.providers.messages import in_words
+from tracker.providers.taobao.codes import error_message as taobao_error
+from tracker.providers.taobao.codes import no_waybill
 from tracker.providers.track17.codes import error_message as track17_error
 
 
@@ -68,12 +70,7 @@ def test_the_stored_line_stays_the_english_one_the_log_and_the_cli_print() -> No
 
 
 def test_a_line_not_written_this_way_is_shown_as_it_came() -> None:
-    for stored in (
-        "单号不存在",  # another source's words
-        "kuaidi100 returnCode 500: something the table no longer says",  # an older wording of a known code
-        "kuaidi100 returnCodes 5: x",
-        "",
-    ):
+    for stored in ("单号不存在", "kuaidi100 returnCodes 5: x", ""):  # another source's words, another head
         assert in_words(stored, "zh") == stored
     assert in_words(None, "zh") == ""
     # the tracker's own words for a courier it does not ask without a phone: from the labels' table
@@ -84,3 +81,42 @@ def test_without_the_name_where_the_reader_has_it_already() -> None:
     stored = track17_error("-18019902", "not registered")
     assert in_words(stored, "zh", named=False) == "单号未注册，需先注册（原话：not registered）"
     assert in_words(track17_error("-1", None), "en", named=False) == "Error -1"
+
+
+@pytest.mark.parametrize(
+    ("stored", "zh"),
+    [
+        # a known code's meaning worded otherwise (an older version's): today's meaning, the last bracket's words
+        (
+            "kuaidi100 returnCode 500: an older meaning of it (查询无结果，请隔段时间再查)",
+            "快递100：查询无结果，单号刚打出、快递还没揽收时常见，稍后会再查；几天后仍无结果请核对单号和快递公司"
+            "（原话：查询无结果，请隔段时间再查）",
+        ),
+        # what older versions stored for a code no table named, or for none
+        ("kuaidi100 returnCode 777: unexpected error (未知)", "快递100返回错误 777：未知"),
+        ("kuaidi100 returnCode ?: unexpected error (x)", "快递100返回错误：x"),
+        ("kuaidi100 subscribe returnCode 999: unexpected subscription error (奇怪)", "快递100返回错误 999：奇怪"),
+    ],
+)
+def test_a_line_of_an_older_wording_reads_in_words_too(stored: str, zh: str) -> None:
+    assert in_words(stored, "zh") == zh
+
+
+def test_taobaos_refusals_and_an_order_without_a_waybill_read_in_words() -> None:
+    limited = taobao_error("7", "App Call Limited", "accesscontrol.limited-by-app-access-count", "调用次数超限")
+    assert in_words(limited, "zh") == (
+        "淘宝开放平台：应用调用次数超限，稍后会再查（原话：App Call Limited / 调用次数超限"
+        " [accesscontrol.limited-by-app-access-count]）"
+    )
+    missing = taobao_error("15", "Remote service error", "isv.trade-not-exist", "交易不存在")
+    assert in_words(missing, "zh") == "淘宝开放平台：淘宝没有这个订单（原话：Remote service error / 交易不存在）"
+    assert in_words(no_waybill("3521234567890"), "zh") == (
+        "淘宝开放平台：订单 3521234567890 还没有运单号，未在线发货或快递还没揽收扫描"
+    )
+    assert in_words(no_waybill(None), "zh") == "淘宝开放平台：订单还没有运单号，未在线发货或快递还没揽收扫描"
+
+
+def test_blank_words_are_no_words() -> None:
+    stored = track17_error("-18019909", "   ")
+    assert stored == "17track error -18019909: no tracking information yet"
+    assert in_words(stored, "zh") == "17TRACK：暂无物流信息"

@@ -123,9 +123,10 @@ def test_an_order_without_waybill_is_an_error_naming_no_waybill(read) -> None:
 @pytest.mark.parametrize(
     ("name", "words"),
     [
-        ("error_session_expired.json", ["error 27", "session-expired", "authorize the app again"]),
-        ("error_trade_not_exist.json", ["error 15", "交易订单不存在", "no such Taobao order"]),
-        ("error_bad_signature.json", ["error 25", "Invalid signature", "app_secret"]),
+        # a known sub_code says more than its code: the line is under it
+        ("error_session_expired.json", ["taobao error session-expired", "authorize the app again"]),
+        ("error_trade_not_exist.json", ["taobao error isv.trade-not-exist", "交易订单不存在", "no such Taobao order"]),
+        ("error_bad_signature.json", ["taobao error 25", "Invalid signature", "app_secret"]),
     ],
 )
 def test_error_replies_become_one_clear_message(read, name: str, words: list[str]) -> None:

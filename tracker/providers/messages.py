@@ -10,6 +10,7 @@ in this form (older rows, another source) is shown as it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,23 +19,37 @@ from dataclasses import dataclass
 class CodedAnswers:
     """One kind of a provider's coded answers: `head` is the stored line's start before the code
     ("kuaidi100 returnCode"), `bare` its start when the reply names no code ("kdniao error"), `meanings` each
-    known code's meaning as (zh, en)."""
+    known code's meaning as (zh, en); `every`, when given, the meaning of any code (its {code} filled in: a line
+    whose code is an order's number)."""
 
     head: str
     bare: str
     meanings: Mapping[str, tuple[str, str]]
+    every: tuple[str, str] | None = None
+
+    def meaning(self, code: str | None) -> tuple[str, str] | None:
+        """(zh, en) of `code`, None when no table names it."""
+        if code and code in self.meanings:
+            return self.meanings[code]
+        if self.every is not None:  # {code} stands between words: spaced when there is one
+            zh, en = (text.format(code=f" {code} " if code else "") for text in self.every)
+            return zh, en
+        return None
 
     def line(self, code: str | None, said: str | None) -> str:
         """The stored line: head and code, the meaning when the code is known, then the provider's words."""
+        said = said.strip() if said else None
         head = f"{self.head} {code}" if code else self.bare
-        known = self.meanings.get(code or "")
+        known = self.meaning(code)
         text = f"{head}: {known[1]}" if known else head
         if said:
             text += f" ({said})" if known else f": {said}"
         return text
 
     def read(self, stored: str) -> tuple[str | None, str | None] | None:
-        """(code, the provider's words) of a line `line` wrote, else None."""
+        """(code, the provider's words) of a line `line` wrote, else None. A line of an older wording is read too:
+        a known code's meaning worded otherwise (its words are the last bracket's), a code no table named then
+        ("unexpected error (...)"), or none ("?")."""
         if stored.startswith(self.head + " "):
             code, colon, rest = stored[len(self.head) + 1 :].partition(": ")
             if not code or " " in code:
@@ -44,15 +59,18 @@ class CodedAnswers:
             code, rest = None, stored[len(self.bare) + 2 :]
         else:
             return None
-        known = self.meanings.get(code or "")
+        code = None if code == "?" else code
+        known = self.meaning(code)
         if known is None:
-            return code, rest or None
-        if not rest.startswith(known[1]):
-            return None  # a meaning of another wording: not a line written here
-        said = rest[len(known[1]) :].strip()
-        if said.startswith("(") and said.endswith(")"):
-            said = said[1:-1]
-        return code, said or None
+            for older in _OLDER_UNKNOWN:
+                if rest.startswith(older):
+                    return code, _bracketed(rest[len(older) :]) or None
+            return code, rest.strip() or None
+        if rest.startswith(known[1]):
+            return code, _bracketed(rest[len(known[1]) :]) or None
+        # the code's meaning in another wording (an older version's): the words it quoted are its last bracket's
+        found = _LAST_BRACKET.search(rest)
+        return code, found.group(1).strip() or None if found else None
 
     def words(self, stored: str, name: tuple[str, str] | None, lang: str) -> str | None:
         """The stored line in the reader's words, after the provider's (zh, en) `name` (None: where the reader
@@ -61,7 +79,7 @@ class CodedAnswers:
         if found is None:
             return None
         code, said = found
-        known = self.meanings.get(code or "")
+        known = self.meaning(code)
         zh = lang == "zh"
         if known is not None:
             text = known[0 if zh else 1]
@@ -80,6 +98,17 @@ class CodedAnswers:
         else:
             text = f"{name[1]} answered error {code}" if code else f"{name[1]} answered an error"
         return f"{text}: {said}" if said else text
+
+
+# what a line said of a code no table named, in older versions (kuaidi100's query and subscription lines)
+_OLDER_UNKNOWN = ("unexpected subscription error", "unexpected error")
+_LAST_BRACKET = re.compile(r"\(([^()]*)\)$")
+
+
+def _bracketed(rest: str) -> str:
+    """The provider's words after a meaning: " (its words)" -> its words."""
+    said = rest.strip()
+    return said[1:-1].strip() if said.startswith("(") and said.endswith(")") else said
 
 
 def in_words(stored: str | None, lang: str, *, named: bool = True) -> str:

@@ -7,6 +7,7 @@ text says (ctx.phrases), its raw code kept.
 
 from __future__ import annotations
 
+from tracker.providers.messages import CodedAnswers
 from tracker.status import TrackingStatus as S
 
 ACTIONS: dict[str, S] = {
@@ -28,35 +29,60 @@ ACTIONS: dict[str, S] = {
 # 已退回...), the text wins (docs/tracking-status.md). Milestones (揽收, 派件, 签收) keep the action's status.
 GENERIC_ACTIONS: frozenset[str] = frozenset({"ARRIVAL", "ARRIVE", "DEPARTURE", "TRACKING", "FAILED"})
 
-# TOP platform errors (`error_response.code`): what they mean for whoever reads the poll report.
-ERRORS: dict[str, str] = {
-    "7": "call limit reached for this app; wait and ask again",
-    "11": "the app lacks permission for taobao.logistics.trace.search",
-    "12": "the seller has not granted this app the permission",
-    "15": "the order service refused the query",
-    "21": "request has no method",
-    "22": "unknown method",
-    "25": "signature does not match: check app_secret and sign_method",
-    "26": "no session: set the seller's session (TRACKER_TAOBAO_SESSION)",
-    "27": "the seller's session is invalid or expired: authorize the app again (TRACKER_TAOBAO_SESSION)",
-    "28": "no app_key",
-    "29": "unknown app_key (TRACKER_TAOBAO_APP_KEY)",
-    "31": "timestamp refused: the clock is more than 10 minutes off",
-    "40": "a required argument is missing",
-    "41": "an argument is invalid",
-}
+# TOP platform errors (`error_response.code`): what they mean, as (zh, en) for the reader
+# (tracker/providers/messages.py); the stored line is the English.
+ERRORS: dict[str, tuple[str, str]] = {
+    "7": ("应用调用次数超限，稍后会再查", "call limit reached for this app; wait and ask again"),
+    "11": ("应用没有物流查询（taobao.logistics.trace.search）的权限",
+           "the app lacks permission for taobao.logistics.trace.search"),
+    "12": ("卖家没有授权此应用", "the seller has not granted this app the permission"),
+    "15": ("订单服务拒绝了查询", "the order service refused the query"),
+    "21": ("请求缺少方法名", "request has no method"),
+    "22": ("未知的方法", "unknown method"),
+    "25": ("签名不符，请核对 app_secret 和签名方式", "signature does not match: check app_secret and sign_method"),
+    "26": ("缺少卖家授权（TRACKER_TAOBAO_SESSION）", "no session: set the seller's session (TRACKER_TAOBAO_SESSION)"),
+    "27": ("卖家授权无效或已过期，请重新授权（TRACKER_TAOBAO_SESSION）",
+           "the seller's session is invalid or expired: authorize the app again (TRACKER_TAOBAO_SESSION)"),
+    "28": ("缺少 app_key", "no app_key"),
+    "29": ("未知的 app_key（TRACKER_TAOBAO_APP_KEY）", "unknown app_key (TRACKER_TAOBAO_APP_KEY)"),
+    "31": ("时间戳被拒绝，本机时钟偏差超过 10 分钟", "timestamp refused: the clock is more than 10 minutes off"),
+    "40": ("缺少必填参数", "a required argument is missing"),
+    "41": ("参数无效", "an argument is invalid"),
+}  # fmt: skip
 
-# `sub_code` of business errors (code 15) worth naming.
-SUB_ERRORS: dict[str, str] = {
-    "isv.trade-not-exist": "no such Taobao order",
-    "session-expired": "the seller's session expired: authorize the app again (TRACKER_TAOBAO_SESSION)",
-    "invalid-sessionkey": "the seller's session is invalid: authorize the app again (TRACKER_TAOBAO_SESSION)",
-}
+# `sub_code` of business errors (code 15) worth naming: they say more than the code, so they are the line's code.
+SUB_ERRORS: dict[str, tuple[str, str]] = {
+    "isv.trade-not-exist": ("淘宝没有这个订单", "no such Taobao order"),
+    "session-expired": ("卖家授权已过期，请重新授权（TRACKER_TAOBAO_SESSION）",
+                        "the seller's session expired: authorize the app again (TRACKER_TAOBAO_SESSION)"),
+    "invalid-sessionkey": ("卖家授权无效，请重新授权（TRACKER_TAOBAO_SESSION）",
+                           "the seller's session is invalid: authorize the app again (TRACKER_TAOBAO_SESSION)"),
+}  # fmt: skip
+ANSWERS = CodedAnswers("taobao error", "taobao error", {**ERRORS, **SUB_ERRORS})
+
+# An order Taobao answers about without a waybill: the line's code is the order's number
+NO_WAYBILL = CodedAnswers(
+    "taobao order",
+    "taobao order",
+    {},
+    every=(
+        "订单{code}还没有运单号，未在线发货或快递还没揽收扫描",
+        "no waybill yet (out_sid is empty): not shipped online, or not scanned",
+    ),
+)
 
 
 def error_message(code: str | None, msg: str | None, sub_code: str | None, sub_msg: str | None) -> str:
-    """One line: what Taobao said (its words) and what it means."""
-    said = " / ".join(part for part in (msg, sub_msg) if part) or "no message"
-    meaning = SUB_ERRORS.get(sub_code or "") or ERRORS.get(code or "")
-    head = f"Taobao refused the query (error {code or '?'}{', ' + sub_code if sub_code else ''}): {said}"
-    return f"{head}; {meaning}" if meaning else head
+    """One line: what Taobao said (its words) and what it means, under the sub_code when it is a known one (it says
+    more), else the code (an unknown sub_code stays among the words)."""
+    said = " / ".join(part for part in (msg, sub_msg) if part)
+    if sub_code in SUB_ERRORS:
+        return ANSWERS.line(sub_code, said or None)
+    if sub_code:
+        said = f"{said} [{sub_code}]" if said else sub_code
+    return ANSWERS.line(code, said or None)
+
+
+def no_waybill(tid: str | None) -> str:
+    """An order Taobao answers about without a waybill."""
+    return NO_WAYBILL.line(tid, None)

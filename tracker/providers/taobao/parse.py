@@ -40,8 +40,7 @@ def parse_query(data: Any, ctx: ParseContext) -> ParseResult:
     courier = courier_by_name(company, ctx.couriers)
     number = rd.plain(body.get("out_sid"))
     if not number:
-        tid = rd.plain(body.get("tid")) or "?"
-        error = f"Taobao order {tid} has no waybill yet (out_sid is empty): not shipped online, or not scanned"
+        error = codes.no_waybill(rd.plain(body.get("tid")))
         return ParseResult((ParsedWaybill(PROVIDER, "", company, courier, (), error),), ())
     try:
         steps = _steps(body.get("trace_list"))

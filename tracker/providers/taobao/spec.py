@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracker.providers.registry import ProviderSpec, lazy
+from tracker.providers.taobao import codes
 from tracker.providers.taobao.parse import parse_query
 
 SPEC = ProviderSpec(
@@ -29,6 +30,7 @@ SPEC = ProviderSpec(
     sandbox_routes=lazy("tracker.sandbox.taobao:routes"),
     push=None,
     label_en="Taobao Open Platform",
+    answers=(codes.ANSWERS, codes.NO_WAYBILL),
     shape_keys=("logistics_trace_search_response", "error_response"),
     courier_field=None,  # the reply names the company in words: matched against config/couriers.toml names
 )
