@@ -90,7 +90,7 @@ def test_order_shipped_but_not_scanned_has_no_steps(online_settings, orders) -> 
     ("tid", "update", "words"),
     [
         (TID, {"app_secret": "not-the-secret"}, "error 25"),
-        (TID, {"session": "expired-session"}, "error 27"),
+        (TID, {"session": "expired-session"}, "error invalid-sessionkey"),  # its sub_code, which says more
         (TID, {"app_key": "99999999"}, "error 29"),
         ("3921457708199999999", {}, "no such Taobao order"),
     ],
