@@ -81,4 +81,7 @@ def test_a_setting_names_a_region_as_it_likes() -> None:
     assert region_matches("上海", "上海市") and region_matches("上海市", "上海")  # stored 上海, a route for 上海市
     assert region_matches("西藏自治区", "西藏") and region_matches("西藏", "西藏自治区")  # an older row's 西藏
     assert region_matches("杭州市", "杭州") and region_matches("浙江省", None)
+    # a city a file's own 城市 column writes without its 市, a route or an override for 杭州市: the same city
+    assert region_matches("杭州", "杭州市") and region_matches("杭州市", "杭州市")
+    assert not region_matches("杭州", "广州市") and region_matches("沙市区", "沙市")
     assert not region_matches("浙江省", "江苏") and not region_matches(None, "浙江")

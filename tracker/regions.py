@@ -154,8 +154,12 @@ def region_matches(value: str | None, wanted: str | None) -> bool:
 
 def region_prefix(name: str) -> str:
     """What a region a setting names starts with, whatever its spelling: a province's short name (上海市 -> 上海,
-    西藏自治区 -> 西藏: stored as the export writes it, or as an older import did), any other name as it is."""
-    return _SHORT.get(name, name)
+    西藏自治区 -> 西藏: stored as the export writes it, or as an older import did), a city's without its 市
+    (杭州市 -> 杭州: a file's own 城市 column may write either), any other name as it is."""
+    short = _SHORT.get(name)
+    if short is not None:
+        return short
+    return name[:-1] if len(name) > 2 and name.endswith("市") else name  # (沙市 is a district's whole name)
 
 
 _SHORT = {spelling: short for short in PROVINCES for spelling in (short, *(short + e for e in _PROVINCE_ENDINGS))}

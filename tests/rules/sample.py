@@ -48,7 +48,8 @@ def sample_settings(settings: Settings) -> Settings:
         RuleOverride(province="西藏", no_first_scan=WarnEscalate(warn_hours=120, escalate_hours=168)),
         # a municipality named as the full name, stored by its short name (tracker.regions.region_prefix)
         RuleOverride(province="上海市", stale=WarnEscalate(warn_hours=60, escalate_hours=100)),
-        RuleOverride(courier="ems", city="拉萨", stale=WarnEscalate(warn_hours=150, escalate_hours=200)),
+        # a city named with its 市, stored with or without it (a file's own 城市 column): region_prefix
+        RuleOverride(courier="ems", city="拉萨市", stale=WarnEscalate(warn_hours=150, escalate_hours=200)),
         RuleOverride(courier="sf", returns=settings.rules.returns.model_copy(update={"no_movement_days": 5})),
     ]
     return settings.model_copy(update={"rules": settings.rules.model_copy(update={"overrides": overrides})})
@@ -68,7 +69,7 @@ def sample_parcels(db, rng: random.Random, n: int) -> list[int]:  # type: ignore
         cols: dict[str, Any] = {
             "courier": rng.choice(["yto", "ems", "sf", "zto"]),
             "province": rng.choice([None, "西藏自治区", "浙江省", "上海"]),
-            "city": rng.choice([None, "拉萨市", "杭州市"]),
+            "city": rng.choice([None, "拉萨市", "拉萨", "杭州市"]),
             "status": status,
             "status_text": rng.choice(TEXTS),
             "is_open": status not in FINAL_STATUSES if rng.random() < 0.9 else status in FINAL_STATUSES,
