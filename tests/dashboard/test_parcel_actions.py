@@ -57,7 +57,7 @@ def test_each_open_flag_shows_its_whole_next_action_and_acts_on_that_flag_only(b
     press(at, "分配")
     assert at.success[0].value == "已处理 1 条"
     row = flag(engine, fid)
-    assert (row.assignee, row.note) == ("张伟", "买家说地址错了")
+    assert (row.assignee, row.note) == ("张伟", "lily: 买家说地址错了")  # a line of the note, with its author
     others = [flag(engine, ids["flags"][k]) for k in ("stale", "no_first_scan")]
     assert [r.assignee for r in others] == [None, None]
     with engine.connect() as conn:
@@ -75,7 +75,7 @@ def test_resolve_from_the_parcel_page_and_an_empty_note_is_one_line(board_db):
     at.text_input(key=f"p_note_{fid}").input("顺丰已补扫")
     press(at, "解决")
     row = flag(engine, fid)
-    assert (row.state, row.resolved_by, row.note) == ("resolved", "lily", "顺丰已补扫")
+    assert (row.state, row.resolved_by, row.note) == ("resolved", "lily", "lily: 顺丰已补扫")
     assert not any(b.label == "解决" for b in at.button)  # a resolved flag has no buttons left
 
 

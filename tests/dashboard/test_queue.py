@@ -88,7 +88,8 @@ def act(at, button: str, flag_ids, **inputs):
 def test_bulk_acknowledge_with_note(board_db):
     engine, ids = board_db
     stale, nfs = ids["flags"]["stale"], ids["flags"]["no_first_scan"]
-    at = act(open_queue(), "q_ack", [stale, nfs], q_note="已电话网点")
+    at = act(open_queue(), "q_add_note", [stale], q_note="网点说周三补扫")  # an earlier line, kept by the ack's
+    at = act(at, "q_ack", [stale, nfs], q_note="已电话网点")
     # two rows are more than board.confirm_above (1): named and asked first, nothing changed yet
     assert at.warning[0].value == "确认对 2 项执行「确认」, 运单: SF1004、SF1001"
     assert flag(engine, stale)["state"] == "open"
@@ -98,13 +99,15 @@ def test_bulk_acknowledge_with_note(board_db):
     for fid in (stale, nfs):
         assert flag(engine, fid)["state"] == "acknowledged"
         assert ("lily", "flag.ack") in audit(engine, fid)
-    assert flag(engine, stale)["note"] == "已电话网点"
+    # the note given with the acknowledgement is a line added to each flag's note, never in its place
+    assert flag(engine, stale)["note"] == "lily: 网点说周三补扫\nlily: 已电话网点"
+    assert flag(engine, nfs)["note"] == "lily: 已电话网点"
 
 
 def test_bulk_assign(board_db):
     engine, ids = board_db
     fid = ids["flags"]["stale"]
-    act(open_queue(), "q_assign", [fid], q_to="王芳")
+    act(open_queue(), "q_assign", [fid], q_to=" 王芳 ")  # spaces typed around the name: one person, 王芳
     assert flag(engine, fid)["assignee"] == "王芳"
     assert ("lily", "flag.assign") in audit(engine, fid)
 

@@ -42,7 +42,11 @@ def test_flag_opens_escalates_is_handled_resolves_and_reopens(db, settings) -> N
     lifecycle.acknowledge(db.engine, flag_id=flag_id, actor="lead.wang", now=T0 + 81 * H, note="已电话联系网点")
     lifecycle.assign(db.engine, flag_id=flag_id, to="agent.li", actor="lead.wang", now=T0 + 82 * H)
     flag = _flag(db.engine, p)
-    assert (flag.state, flag.assignee, flag.note) == ("acknowledged", "agent.li", "已电话联系网点")
+    assert (flag.state, flag.assignee, flag.note) == ("acknowledged", "agent.li", "lead.wang: 已电话联系网点")
+    # a note given with a change is a line added, as a note alone is: the earlier lines stay
+    lifecycle.assign(db.engine, flag_id=flag_id, to=" agent.li ", actor="lead.wang", now=T0 + 83 * H, note="明早再跟")
+    flag = _flag(db.engine, p)
+    assert (flag.assignee, flag.note) == ("agent.li", "lead.wang: 已电话联系网点\nlead.wang: 明早再跟")
 
     assert dict(evaluate_all(db.engine, now=T0 + 96 * H, settings=settings).escalated) == {"stale": 1}
     flag = _flag(db.engine, p)
@@ -59,6 +63,7 @@ def test_flag_opens_escalates_is_handled_resolves_and_reopens(db, settings) -> N
         ("rules", "flag.open"),
         ("lead.wang", "flag.ack"),
         ("lead.wang", "flag.assign"),
+        ("lead.wang", "flag.assign"),
         ("rules", "flag.escalate"),
         ("rules", "flag.resolve"),
         ("rules", "flag.reopen"),
@@ -74,7 +79,7 @@ def test_a_persons_resolution_holds_until_the_rule_escalates(db, settings) -> No
     assert _flag(db.engine, p).state == "resolved"
     assert dict(evaluate_all(db.engine, now=T0 + 96 * H, settings=settings).reopened) == {"stale": 1}
     flag = _flag(db.engine, p)
-    assert (flag.state, flag.severity, flag.note) == ("open", "escalate", "快递说明天派送")
+    assert (flag.state, flag.severity, flag.note) == ("open", "escalate", "agent.li: 快递说明天派送")
 
 
 def test_a_persons_resolution_reopens_on_a_new_occurrence(db, settings) -> None:  # type: ignore[no-untyped-def]

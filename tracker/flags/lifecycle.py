@@ -92,7 +92,11 @@ def _change(
     values: dict[str, Any],
     detail: dict[str, Any],
     refuse_resolved: bool = True,
+    note: str | None = None,
 ) -> dict[str, Any]:
+    """Write `values` to the flag and its audit line; `note` (a line the person gave with the change) is added to
+    the flag's note as add_note adds one, never in its place (a bulk acknowledgement with a note wiped every
+    earlier line)."""
     if not actor.strip():
         raise TrackerError("the name of the person making the change is required", code="actor_required", field="actor")
     with engine.begin() as conn:
@@ -112,6 +116,9 @@ def _change(
                 code="flag_resolved",
                 flag_id=flag_id,
             )
+        if note and note.strip():
+            line = f"{actor}: {note.strip()}"
+            values = {**values, "note": f"{flag['note']}\n{line}" if flag["note"] else line}
         conn.execute(update(FLAG).where(FLAG.c.id == flag_id).values(**values))
         record_audit(
             conn,
@@ -127,33 +134,39 @@ def _change(
 
 def acknowledge(engine: Engine, *, flag_id: int, actor: str, now: datetime, note: str | None = None) -> dict[str, Any]:
     """Someone has seen the flag and is on it: state acknowledged (an escalation reopens it)."""
+    note = note.strip() if note else None
     values: dict[str, Any] = {"state": str(FlagState.acknowledged)}
-    if note:
-        values["note"] = note
-    return _change(engine, flag_id, actor=actor, now=now, action="ack", values=values, detail={"note": note})
+    return _change(engine, flag_id, actor=actor, now=now, action="ack", values=values, detail={"note": note}, note=note)
 
 
 def assign(
     engine: Engine, *, flag_id: int, to: str, actor: str, now: datetime, note: str | None = None
 ) -> dict[str, Any]:
     """Give the flag to a person (state unchanged)."""
-    if not to.strip():
+    to, note = to.strip(), note.strip() if note else None  # " 王芳 " is 王芳: one person in the assignee filter
+    if not to:
         raise TrackerError("the assignee's name is required", code="assignee_required", field="assignee")
     values: dict[str, Any] = {"assignee": to}
-    if note:
-        values["note"] = note
     return _change(
-        engine, flag_id, actor=actor, now=now, action="assign", values=values, detail={"to": to, "note": note}
+        engine,
+        flag_id,
+        actor=actor,
+        now=now,
+        action="assign",
+        values=values,
+        detail={"to": to, "note": note},
+        note=note,
     )
 
 
 def resolve(engine: Engine, *, flag_id: int, actor: str, now: datetime, note: str | None = None) -> dict[str, Any]:
     """Close the flag by hand with a note. It stays closed while the same occurrence lasts and reopens
     (same flag, history kept) if the rule raises a higher level or a new occurrence."""
+    note = note.strip() if note else None
     values: dict[str, Any] = {"state": str(FlagState.resolved), "resolved_at": now, "resolved_by": actor}
-    if note:
-        values["note"] = note
-    return _change(engine, flag_id, actor=actor, now=now, action="resolve", values=values, detail={"note": note})
+    return _change(
+        engine, flag_id, actor=actor, now=now, action="resolve", values=values, detail={"note": note}, note=note
+    )
 
 
 def add_note(engine: Engine, *, flag_id: int, text: str, actor: str, now: datetime) -> dict[str, Any]:
