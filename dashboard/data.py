@@ -733,6 +733,7 @@ class LedgerFilter:
     filed: str | None = None
     shipped_from: str | None = None
     shipped_to: str | None = None
+    parcel: int | None = None  # one parcel's claims (its page's link: a waybill searched would find its prefixes')
     zone: str = field(default="UTC", compare=False)  # the board's time zone, not a filter of the URL
 
     @classmethod
@@ -760,6 +761,11 @@ class LedgerFilter:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
             elif f.name in ("shipped_from", "shipped_to") and not _is_day(value):
                 problems.append(ParamProblem(f.name, value, "param_day"))
+            elif f.name == "parcel":
+                if not _UINT.fullmatch(value):
+                    problems.append(ParamProblem(f.name, value, "param_int", 10**12))
+                    continue
+                kw[f.name] = int(value)
             elif f.name == "closes_within_days":
                 if not _UINT.fullmatch(value) or int(value) > max_days:
                     problems.append(ParamProblem(f.name, value, "param_int", max_days))
@@ -788,6 +794,13 @@ class LedgerFilter:
         }
 
 
+def parcel_name(engine: Engine, *, parcel_id: int) -> tuple[str, str] | None:
+    """(waybill, courier) of a parcel, None when there is none: what the ledger names a parcel filter by."""
+    with engine.connect() as conn:
+        row = conn.execute(select(PARCEL.c.waybill, PARCEL.c.courier).where(PARCEL.c.id == parcel_id)).first()
+    return None if row is None else (row[0], row[1])
+
+
 def _is_day(text: str) -> bool:
     """YYYY-MM-DD, a real day of a year a shipping time can have (9999-12-31's next midnight overflowed)."""
     try:
@@ -801,6 +814,8 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     where: list[Any] = []
+    if f.parcel is not None:
+        where.append(CLAIM.c.parcel_id == f.parcel)
     if f.filed:
         where.append(CLAIM.c.filed_at.is_not(None))
     if f.shipped_from or f.shipped_to:  # the parcel's shipping time, in the scorecard's days (data.scorecards)
@@ -1246,6 +1261,7 @@ READS: dict[str, Callable[..., Any]] = {
         claims_count,
         claims_page,
         claims_total,
+        parcel_name,
         claims_by_state,
         money_by_courier,
         reconciliation,

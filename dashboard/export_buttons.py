@@ -213,10 +213,10 @@ def claims_xlsx(
             row["formula_text"] = formula_text(row, lang)
             yield row
 
-    named = [
-        f"{t(CLAIM_FILTER_NAMES.get(k, k), lang)}: {_claim_filter_words(k, v, lang, couriers)}"
-        for k, v in _filter_items(filters)
-    ]
+    items = _filter_items(filters)
+    if any(k == "parcel" for k, _ in items):  # a parcel by its courier and waybill, never its row's number
+        items = [(k, _parcel_words(engine, v, lang, couriers) if k == "parcel" else v) for k, v in items]
+    named = [f"{t(CLAIM_FILTER_NAMES.get(k, k), lang)}: {_claim_filter_words(k, v, lang, couriers)}" for k, v in items]
     notes = _notes(lang, tz, now=now, total=total, limit=limit, filters=named)
     out = io.BytesIO()
     write_table(
@@ -252,7 +252,13 @@ CLAIM_FILTER_NAMES = {
     "filed": "filter_filed",
     "shipped_from": "filter_shipped_from",
     "shipped_to": "filter_shipped_to",
+    "parcel": "filter_parcel",
 }
+
+
+def _parcel_words(engine: Engine, parcel_id: Any, lang: str, couriers: Mapping[str, Any]) -> str:
+    named = data.parcel_name(engine, parcel_id=int(parcel_id))
+    return "?" if named is None else f"{labels.courier_name(couriers, named[1], lang)} {named[0]}"
 
 
 def _claim_filter_words(key: str, value: Any, lang: str, couriers: Mapping[str, Any]) -> str:

@@ -327,6 +327,8 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "scope_shipped": ("发货日期 {start} 至 {end} 的包裹", "parcels shipped from {start} to {end}"),
     "scope_clear": ("去掉这些条件", "Drop these conditions"),
+    "scope_parcel": ("{courier} {waybill} 这个包裹的索赔", "the claims of parcel {courier} {waybill}"),
+    "filter_parcel": ("包裹", "Parcel"),
     "scorecard_filed": ("{courier}：已提交索赔 {n} 件", "{courier}: {n} claims filed"),
     "scorecard_recovered": ("{courier}：已追回 {amount}", "{courier}: {amount} recovered"),
     "filter_filed": ("已提交索赔", "Filed"),

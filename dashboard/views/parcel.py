@@ -123,8 +123,9 @@ table(
     key="claims",
 )
 if detail["claims"]:  # filing, a payout, withdrawing: on the ledger, opened at this parcel's claims
-    # the courier too: the same waybill under another courier is another parcel, with its own claims
-    ledger_link(b, b.t("claims_on_ledger", n=len(detail["claims"])), text=p["waybill"], courier=p["courier"])
+    # by the parcel: its waybill searched also finds the waybills it starts (SF1001 and SF10012), and another
+    # courier's parcel of the same number is another parcel with its own claims
+    ledger_link(b, b.t("claims_on_ledger", n=len(detail["claims"])), parcel=p["id"])
 parcel_actions.claims_section(b, p)
 
 st.subheader(b.t("alerts"))

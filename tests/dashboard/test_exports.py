@@ -278,3 +278,28 @@ def test_the_ledger_export_names_a_scorecards_filters_in_words_not_its_zone(many
     notes = [r[0] for r in book.worksheets[1].iter_rows(values_only=True)]
     assert "筛选条件: 已提交索赔: 是; 发货日期从: 2026-11-01; 发货日期到: 2026-11-30" in notes, notes
     assert not any("Asia/Shanghai" in str(line) for line in notes)
+
+
+def test_the_ledger_export_of_one_parcels_claims_names_the_parcel_not_its_row(many, now):
+    """Opened from a parcel's page: the file holds that parcel's claims only, its notes name it by courier and
+    waybill (never the parcel's row number)."""
+    with many.connect() as conn:
+        parcel_id = conn.execute(select(PARCEL.c.id).where(PARCEL.c.waybill == "SF1001")).scalar_one()
+    f = data.LedgerFilter(parcel=parcel_id)
+    total = data.claims_count(many, f=f, now=now)
+    book, sheet = _read(
+        claims_xlsx(
+            many,
+            now=now,
+            lang="zh",
+            tz=TZ,
+            couriers=COURIERS,
+            total=total,
+            limit=SETTINGS.board.export_max_rows,
+            filters={"f": f},
+        )
+    )
+    notes = [r[0] for r in book.worksheets[1].iter_rows(values_only=True)]
+    assert "筛选条件: 包裹: 顺丰速运 SF1001" in notes, notes
+    waybills = {row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert total >= 1 and waybills == {"SF1001"}

@@ -227,18 +227,30 @@ def test_overview_shows_todays_quota_and_the_parcel_page_its_push_subscription(b
     assert "已停止推送（3天查询无记录），改为定时查询" in list(facts["内容"])
 
 
-def test_a_parcels_claims_lead_to_the_ledger_where_they_are_worked(board_db):
-    """The parcel page lists its claims but files, pays and withdraws none: a link opens the ledger at them."""
+def test_a_parcels_claims_lead_to_the_ledger_where_they_are_worked(board_db, now):
+    """The parcel page lists its claims but files, pays and withdraws none: a link opens the ledger at them,
+    exactly them (its waybill searched also found SF10012's, whose number it starts)."""
     from urllib.parse import parse_qsl
 
+    from tests.dashboard.seed import seed_claims
+    from tests.dashboard.test_overview_money import ledger, ledger_rows
+    from tracker.domain import ParcelFacts
+    from tracker.storage.repo import upsert_parcels
+
+    engine, ids = board_db
+    upsert_parcels(engine, [ParcelFacts(courier="sf", waybill="SF10012", shipped_at=now)], now=now)
+    seed_claims(engine, now, [("SF10012", "sf", "goods_lost", "draft", "10.00", None, 5)])
     at = signed_in(page="views/parcel.py")
-    at.query_params["id"] = "1"
+    at.query_params["id"] = str(ids["parcels"]["SF1001"])
     at.run()
     assert not at.exception, at.exception
     links = [(link.proto.label, dict(parse_qsl(link.proto.query_string))) for link in at.get("page_link")]
-    ledger = [(label, params) for label, params in links if label.startswith("在理赔台账中处理")]
-    # its courier too: the same waybill under another courier is another parcel with its own claims
-    assert len(ledger) == 1 and ledger[0][1] == {"text": "SF1001", "courier": "sf"}, links
+    ledger_links = [(label, params) for label, params in links if label.startswith("在理赔台账中处理")]
+    assert len(ledger_links) == 1 and ledger_links[0][1] == {"parcel": str(ids["parcels"]["SF1001"])}, links
+    label, params = ledger_links[0]
+    opened = ledger(params)
+    assert len(ledger_rows(opened)) == int(label.split("这 ")[1].split(" 件")[0]) == 1  # SF10012's is not among them
+    assert "只列出：顺丰速运 SF1001 这个包裹的索赔" in [c.value for c in opened.caption]
 
 
 def test_the_claims_confirmation_names_an_amount_it_does_not_know(board_db, monkeypatch):
