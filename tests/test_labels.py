@@ -60,6 +60,14 @@ def test_an_alert_names_a_claim_as_the_board_does() -> None:
     assert labels.claim_type_label("goods_lost", "en") != "goods_lost"
 
 
+def test_the_import_as_the_one_who_recorded_a_fact_or_a_change_reads_in_words() -> None:
+    # an order export's 交易成功 and a returns export's agreement are recorded by the import: 操作人 / 记录人 = import
+    for column in ("actor", "recorded_by"):
+        assert labels.value_label(column, "import", "zh") == "文件导入"
+        assert labels.value_label(column, "import", "en") == "File import"
+    assert labels.value_label("recorded_by", "lily", "zh") == "lily"  # a person's name as it is
+
+
 def test_an_unknown_code_shows_itself() -> None:
     assert labels.state_label("new_state", "zh") == "new_state" and labels.status_label(None, "zh") == ""
 

@@ -346,8 +346,13 @@ ENTITIES: dict[str, tuple[str, str]] = {
     "board_login": ("看板登录", "Board login"),
 }
 
-# who did it when it was not a person (tracker/flags/diff.py RULES_ACTOR, claims.service.expire_due)
-ACTORS: dict[str, tuple[str, str]] = {"rules": ("规则引擎", "Rules"), "claims": ("理赔定时任务", "Claims job")}
+# who did it when it was not a person (tracker/flags/diff.py RULES_ACTOR, claims.service.expire_due, the facts
+# an order or returns export records: tracker.importer's actor)
+ACTORS: dict[str, tuple[str, str]] = {
+    "rules": ("规则引擎", "Rules"),
+    "claims": ("理赔定时任务", "Claims job"),
+    "import": ("文件导入", "File import"),
+}
 
 # keys of an audit line's detail and of a recorded fact's data
 DETAIL_KEYS: dict[str, tuple[str, str]] = {
@@ -451,6 +456,7 @@ VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "action": AUDIT_ACTIONS,
     "entity": ENTITIES,
     "actor": ACTORS,
+    "recorded_by": ACTORS,  # a fact's
     "recipient": GROUPS,
     "reason": PHRASES,
     "role": ROLES,
