@@ -443,6 +443,10 @@ def run_action(
             logging.getLogger("dashboard").warning("action on %s by %s failed: %s", item, b.user, exc)
             named = (names or {}).get(item, str(item))
             problems.append(f"{md(named)}: {md(error_text(exc, b.lang, b.settings.tz))}")
+        except Exception:  # a fault (the database locked, gone): that row named, the rest still run, the count kept
+            logging.getLogger("dashboard").exception("action on %s by %s failed", item, b.user)
+            named = (names or {}).get(item, str(item))
+            problems.append(f"{md(named)}: {b.t('action_fault')}")
     data.clear_cache()
     message = b.t("done_n", n=done)
     if nothing:

@@ -327,6 +327,7 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "scope_shipped": ("发货日期 {start} 至 {end} 的包裹", "parcels shipped from {start} to {end}"),
     "scope_clear": ("去掉这些条件", "Drop these conditions"),
+    "action_fault": ("处理出错, 详情已记录到服务器日志", "it failed; the details are in the server log"),
     "scope_parcel": ("{courier} {waybill} 这个包裹的索赔", "the claims of parcel {courier} {waybill}"),
     "filter_parcel": ("包裹", "Parcel"),
     "scorecard_filed": ("{courier}：已提交索赔 {n} 件", "{courier}: {n} claims filed"),

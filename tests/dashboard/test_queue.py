@@ -104,6 +104,30 @@ def test_bulk_acknowledge_with_note(board_db):
     assert flag(engine, nfs)["note"] == "lily: 已电话网点"
 
 
+def test_a_fault_on_one_row_names_it_and_the_rest_are_done(board_db, monkeypatch):
+    """The database failing on one of the ticked rows (locked, gone): that row named in one line, the others done
+    and counted, the queue read afresh (the fault escaped: 页面出错, with no word of the rows already done)."""
+    from sqlalchemy.exc import OperationalError
+
+    from tracker.flags import lifecycle
+
+    engine, ids = board_db
+    stale, nfs = ids["flags"]["stale"], ids["flags"]["no_first_scan"]
+    real = lifecycle.acknowledge
+
+    def flaky(engine, *, flag_id, **kw):  # type: ignore[no-untyped-def]
+        if flag_id == nfs:
+            raise OperationalError("UPDATE flag", {}, Exception("database is locked"))
+        return real(engine, flag_id=flag_id, **kw)
+
+    monkeypatch.setattr(lifecycle, "acknowledge", flaky)
+    at = act(open_queue(), "q_ack", [stale, nfs])
+    at.button(key="queue_table_confirm").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["已处理 1 条 · 失败: SF1004: 处理出错, 详情已记录到服务器日志"]
+    assert (flag(engine, stale)["state"], flag(engine, nfs)["state"]) == ("acknowledged", "open")
+
+
 def test_bulk_assign(board_db):
     engine, ids = board_db
     fid = ids["flags"]["stale"]
