@@ -456,6 +456,22 @@ def run_action(
     st.session_state["flash"] = ("error" if problems else "success", message)
 
 
+def alert_states(rows: list[dict[str, Any]], max_attempts: int) -> None:
+    """Alert rows as a person reads them, the alert log and the parcel page alike: when a waiting alert goes next
+    (`next_due_at`), and a failed one told apart: given up (out of attempts), or retried in the next held digest
+    (`held`, when the rows say). The parcel page called a given-up alert 失败 where the log said 已放弃."""
+    from tracker.alerts.store import OUTSTANDING
+    from tracker.status import AlertState
+
+    for r in rows:
+        gave_up = r["state"] == AlertState.failed and r["attempts"] >= max_attempts
+        r["next_due_at"] = r["due_at"] if r["state"] in OUTSTANDING and not gave_up else None
+        if gave_up:
+            r["state"] = "gave_up"
+        elif r["state"] == AlertState.failed and r.get("held"):
+            r["state"] = "failed_held"
+
+
 def flash() -> None:
     """Show (once) the result of the last action."""
     item = st.session_state.pop("flash", None)

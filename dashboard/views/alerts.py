@@ -3,11 +3,10 @@ in the URL (?state=sent&day=today), so the overview's "alerts sent today" opens 
 
 import streamlit as st
 
-from dashboard.components import bad_params, pager, parcel_table, set_query_params
+from dashboard.components import alert_states, bad_params, pager, parcel_table, set_query_params
 from dashboard.context import board
 from dashboard.data import ParamProblem
 from dashboard.i18n import state_label
-from tracker.alerts.store import OUTSTANDING
 from tracker.status import AlertState
 
 b = board()
@@ -54,13 +53,7 @@ rows = b.read(
 )
 if rows:
     st.caption(b.t("click_waybill"))
-for r in rows:  # when a waiting alert goes next, and a failed one told apart: retried in a digest, or given up
-    gave_up = r["state"] == AlertState.failed and r["attempts"] >= attempts
-    r["next_due_at"] = r["due_at"] if r["state"] in OUTSTANDING and not gave_up else None
-    if gave_up:
-        r["state"] = "gave_up"
-    elif r["state"] == AlertState.failed and r["held"]:
-        r["state"] = "failed_held"
+alert_states(rows, attempts)  # when a waiting alert goes next, and a failed one told apart, as the parcel page
 parcel_table(  # a waybill clicked opens its parcel; first, as in the queue (a phone shows it without scrolling)
     b,
     rows,

@@ -8,7 +8,7 @@ from dataclasses import replace
 import streamlit as st
 
 from dashboard import fact_forms, parcel_actions
-from dashboard.components import PARCEL_PAGE, bad_params, ledger_link, link_params, plain, table
+from dashboard.components import PARCEL_PAGE, alert_states, bad_params, ledger_link, link_params, plain, table
 from dashboard.context import board
 from dashboard.data import SEARCH_LIMIT, parcel_ref
 from dashboard.i18n import value_label
@@ -129,7 +129,13 @@ if detail["claims"]:  # filing, a payout, withdrawing: on the ledger, opened at 
 parcel_actions.claims_section(b, p)
 
 st.subheader(b.t("alerts"))
-table(b, detail["alerts"], ["created_at", "channel", "recipient", "level", "state", "sent_at", "error"], key="alerts")
+alert_states(detail["alerts"], b.settings.alerts.max_attempts)  # as the alert log says them
+table(
+    b,
+    detail["alerts"],
+    ["created_at", "channel", "recipient", "level", "state", "sent_at", "next_due_at", "error"],
+    key="alerts",
+)
 
 st.subheader(b.t("audit"))
 table(b, detail["audit"], ["at", "actor", "action", "entity", "entity_id", "detail"], key="audit")

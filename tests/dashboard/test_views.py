@@ -286,3 +286,25 @@ def test_a_parcels_amounts_in_another_currency_name_it(board_db):
     facts = at.dataframe[0].value
     shown = dict(zip(facts["项目"], facts["内容"], strict=True))
     assert shown["货值"].endswith(" HKD") and "¥" not in shown["货值"], shown
+
+
+def test_the_parcel_page_says_an_alerts_state_as_the_alert_log_does(board_db):
+    """A failed alert out of attempts reads 已放弃 on its parcel's page as in the alert log (it read 失败 there)."""
+    from sqlalchemy import update
+
+    from tracker.settings import load_settings
+
+    engine, ids = board_db
+    attempts = load_settings().alerts.max_attempts
+    with engine.begin() as conn:  # the seed's failed alert on SF1001, out of attempts
+        conn.execute(update(ALERT).where(ALERT.c.state == "failed").values(attempts=attempts))
+    at = signed_in(page="views/parcel.py")
+    at.query_params["id"] = str(ids["parcels"]["SF1001"])
+    at.run()
+    assert not at.exception, at.exception
+    alerts = next(d.value for d in at.dataframe if "渠道" in d.value and "计划发送" in d.value)
+    assert list(alerts["状态"]) == ["已放弃 (重试次数用完)"], alerts
+    log = signed_in(page="views/alerts.py")
+    log.run()
+    table = next(d.value for d in log.dataframe if "状态" in d.value)
+    assert dict(zip(table["运单号"], table["状态"], strict=True))["SF1001"] == "已放弃 (重试次数用完)"
