@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -118,7 +120,8 @@ def queue_xlsx(
 ) -> bytes:
     """The whole filtered queue as XLSX bytes (at most `limit` rows; the notes sheet names the filters)."""
     total = data.queue_count(engine, f, now=now) if total is None else total
-    notes = _notes(lang, tz, now=now, total=total, limit=limit, filters=_queue_filters(f, lang, couriers))
+    filters = _queue_filters(f, lang, couriers)
+    notes = partial(_notes, lang, tz, now=now, total=total, limit=limit, filters=filters)
     out = io.BytesIO()
     write_table(
         out,
@@ -217,7 +220,7 @@ def claims_xlsx(
     if any(k == "parcel" for k, _ in items):  # a parcel by its courier and waybill, never its row's number
         items = [(k, _parcel_words(engine, v, lang, couriers) if k == "parcel" else v) for k, v in items]
     named = [f"{t(CLAIM_FILTER_NAMES.get(k, k), lang)}: {_claim_filter_words(k, v, lang, couriers)}" for k, v in items]
-    notes = _notes(lang, tz, now=now, total=total, limit=limit, filters=named)
+    notes = partial(_notes, lang, tz, now=now, total=total, limit=limit, filters=named)
     out = io.BytesIO()
     write_table(
         out,
@@ -273,9 +276,13 @@ def _claim_filter_words(key: str, value: Any, lang: str, couriers: Mapping[str, 
     return str(value)
 
 
-def _notes(lang: str, tz: tzinfo, *, now: datetime, total: int, limit: int, filters: list[str]) -> list[str]:
-    lines = [t("export_made", lang, at=local_time(now, tz)), t("export_rows", lang, n=f"{min(total, limit):,}")]
-    if total > limit:
+def _notes(
+    lang: str, tz: tzinfo, written: int, *, now: datetime, total: int, limit: int, filters: list[str]
+) -> list[str]:
+    """The notes sheet: when, how many rows the file holds (`written`, counted as written: the page's count was
+    read before the click), the cut-off when the filters select more than the limit, the filters."""
+    lines = [t("export_made", lang, at=local_time(now, tz)), t("export_rows", lang, n=f"{written:,}")]
+    if written >= limit and total > limit:
         lines.append(t("export_cut", lang, n=f"{total:,}", limit=f"{limit:,}"))
     lines.append(t("export_filters", lang) + (": " + "; ".join(filters) if filters else ": " + t("any", lang)))
     return lines
@@ -284,14 +291,33 @@ def _notes(lang: str, tz: tzinfo, *, now: datetime, total: int, limit: int, filt
 # --- the buttons ---------------------------------------------------------------------------------------------
 
 
+def failed_export(lang: str, tz: tzinfo) -> bytes:
+    """An XLSX whose one line says the export failed and where the details are, in the reader's language."""
+    out = io.BytesIO()
+    line = [{"message": t("export_failed", lang)}]
+    write_table(out, title=t("export_notes", lang), columns=[Column("message", "", width=80)], rows=line, tz=tz)
+    return out.getvalue()
+
+
 def _button(b: Any, label: str, total: int, make: Any, file_stem: str, key: str) -> None:
     import streamlit as st
 
     limit = b.settings.board.export_max_rows
     stamp = b.now.astimezone(b.settings.tz).strftime("%Y%m%d-%H%M")
+    lang, tz = b.lang, b.settings.tz
+
+    def made() -> bytes:
+        """The file, made when the button is pressed (outside the page's error handler): a fault is logged and the
+        file says so in the reader's words (Streamlit showed its English 'Failed to generate file for download')."""
+        try:
+            return bytes(make())
+        except Exception:
+            logging.getLogger("dashboard").exception("export %s by %s failed", file_stem, b.user)
+            return failed_export(lang, tz)
+
     st.download_button(
         f"{label} ({min(total, limit):,})",
-        data=make,
+        data=made,
         file_name=f"{file_stem}-{stamp}.xlsx",
         mime=XLSX_MIME,
         key=key,

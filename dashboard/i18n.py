@@ -504,6 +504,10 @@ LABELS.update(
         "export_notes": ("说明", "Notes"),
         "export_made": ("导出时间: {at}", "Exported at {at}"),
         "export_rows": ("导出行数: {n}", "Rows exported: {n}"),
+        "export_failed": (
+            "导出失败, 详情已记录到服务器日志; 请稍后再导出",
+            "The export failed; the details are in the server log. Export again later",
+        ),
         "export_cut": (
             "共 {n} 条, 超过导出上限, 只导出前 {limit} 条; 请缩小筛选范围",
             "{n} rows match, more than the export limit: only the first {limit} are exported; narrow the filters",

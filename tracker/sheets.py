@@ -77,11 +77,12 @@ def write_table(
     columns: Sequence[Column],
     rows: Iterable[dict[str, Any]],
     tz: tzinfo,
-    notes: Sequence[str] = (),
+    notes: Sequence[str] | Callable[[int], Sequence[str]] = (),
     notes_title: str = "说明",
 ) -> int:
     """Write `rows` (dicts, consumed once) under `columns` to `out`; `notes` (the filters, a cut-off) go on a
-    second sheet. Returns how many rows were written."""
+    second sheet, or what `notes(count)` gives for the rows written (the count a page read before the click may
+    differ). Returns how many rows were written."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -104,6 +105,8 @@ def write_table(
     for row in rows:
         write_only_row(sheet, [cell_value(c, row.get(c.key), tz) for c in columns], formats)
         count += 1
+    if callable(notes):
+        notes = notes(count)
     if notes:
         extra = book.create_sheet(title=notes_title[:31])
         extra.column_dimensions["A"].width = 100

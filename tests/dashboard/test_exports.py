@@ -303,3 +303,36 @@ def test_the_ledger_export_of_one_parcels_claims_names_the_parcel_not_its_row(ma
     assert "筛选条件: 包裹: 顺丰速运 SF1001" in notes, notes
     waybills = {row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert total >= 1 and waybills == {"SF1001"}
+
+
+def test_the_notes_count_the_rows_the_file_holds_not_the_pages_earlier_count(many, now):
+    """The page counted its rows before the click; the rules may have resolved some since: the notes say how many
+    rows the file holds (they said the page's count)."""
+    f = QueueFilter(courier="zto")
+    held = data.queue_count(many, f, now=now)
+    book, sheet = _read(
+        queue_xlsx(
+            many,
+            f,
+            now=now,
+            sort="escalated",
+            lang="zh",
+            tz=TZ,
+            couriers=COURIERS,
+            actions=SETTINGS.next_actions,
+            limit=SETTINGS.board.export_max_rows,
+            total=held + 3,  # the page's count, read before three of them were resolved
+        )
+    )
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    notes = [r[0] for r in book.worksheets[1].iter_rows(values_only=True)]
+    assert len(rows) == held and f"导出行数: {held:,}" in notes, notes
+
+
+def test_an_export_that_fails_is_a_file_saying_so_in_the_readers_words() -> None:
+    from dashboard.export_buttons import failed_export
+
+    for lang, words in (("zh", "导出失败, 详情已记录到服务器日志"), ("en", "The export failed")):
+        book = load_workbook(io.BytesIO(failed_export(lang, TZ)))
+        cells = [c for row in book.worksheets[0].iter_rows(values_only=True) for c in row if c]
+        assert any(str(c).startswith(words) for c in cells), cells
