@@ -29,6 +29,17 @@ from tracker.labels import value_label
          "渠道地址无效: Request URL is missing an 'http://' or 'https://' protocol.",
          "Bad channel URL: Request URL is missing an 'http://' or 'https://' protocol."),
         ("SMTP 550 mailbox unavailable", "SMTP 550 mailbox unavailable", "SMTP 550 mailbox unavailable"),
+        # the setting a missing variable holds, in words (it read 邮件密码's English in a Chinese line)
+        ("environment variable T_SMTP_PASSWORD (SMTP password) is not set",
+         "渠道未配置: 环境变量 T_SMTP_PASSWORD (邮件密码) 未设置",
+         "Channel not set up: environment variable T_SMTP_PASSWORD (SMTP password) is not set"),
+        ("environment variable T_ROBOT (robot secret) is not set", "渠道未配置: 环境变量 T_ROBOT (机器人密钥) 未设置",
+         "Channel not set up: environment variable T_ROBOT (robot secret) is not set"),
+        # the mail server's reply as it said it (an older version stored it as bytes: b'...')
+        ("SMTP 550: 5.1.1 mailbox unavailable", "邮件服务器返回 550: 5.1.1 mailbox unavailable",
+         "The mail server answered 550: 5.1.1 mailbox unavailable"),
+        ("SMTP 550: b'5.1.1 mailbox unavailable'", "邮件服务器返回 550: 5.1.1 mailbox unavailable",
+         "The mail server answered 550: 5.1.1 mailbox unavailable"),
     ],
 )  # fmt: skip
 def test_an_alerts_failure_reads_in_words(stored: str, zh: str, en: str) -> None:

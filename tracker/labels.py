@@ -586,13 +586,24 @@ ALERT_ERRORS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
 )  # fmt: skip
 
 
+# what a channel setting a missing environment variable holds (tracker/alerts/channels.py _env's `what`)
+ALERT_SETTINGS: dict[str, tuple[str, str]] = {
+    "webhook URL": ("回调地址", "webhook URL"),
+    "robot secret": ("机器人密钥", "robot secret"),
+    "SMTP user": ("邮件账号", "SMTP user"),
+    "SMTP password": ("邮件密码", "SMTP password"),
+}
+
+
 def alert_error(error: str, lang: str) -> str:
     """An alert's stored failure in the reader's words; a fault in the tracker itself (a Python exception: KeyError:
     ...) as the one line the board gives any fault, its details in the server's log; anything else as it came."""
     for pattern, zh, en in ALERT_ERRORS:
         found = pattern.fullmatch(error.strip())
         if found:
-            return (zh if lang == "zh" else en).format(*found.groups())
+            # a setting named in words; a mail server's reply an older version stored as bytes (b'...') unwrapped
+            parts = [pick(ALERT_SETTINGS, g, lang) if g in ALERT_SETTINGS else _unbytes(g) for g in found.groups()]
+            return (zh if lang == "zh" else en).format(*parts)
     if _PYTHON_FAULT.match(error):
         return (
             "发送出错, 详情已记录到服务器日志" if lang == "zh" else "Sending failed; the details are in the server log"
@@ -601,6 +612,13 @@ def alert_error(error: str, lang: str) -> str:
 
 
 _PYTHON_FAULT = re.compile(r"[A-Za-z_.]*(Error|Exception|Warning)\b")
+
+
+def _unbytes(text: str | None) -> str | None:
+    """b'5.1.1 mailbox unavailable' -> 5.1.1 mailbox unavailable (a bytes repr stored by an older version)."""
+    if text and len(text) > 2 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
+        return text[2:-1]
+    return text
 
 
 def amount_in(value: object, currency: str) -> str:

@@ -140,6 +140,29 @@ def test_email_to_a_closed_port_is_transient(client: httpx.Client) -> None:
     assert err.value.transient
 
 
+def test_a_mail_servers_refusal_is_kept_in_its_own_words(client: httpx.Client) -> None:
+    """A real SMTP server refusing the message (550 after DATA): stored as it said it (it was a bytes repr, b'...',
+    on the board), final (a 5xx is not tried again)."""
+    from aiosmtpd.controller import Controller
+
+    class Refusing:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            return "550 5.1.1 mailbox unavailable"
+
+    port = free_port()
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        channel = AlertChannel(
+            type="email", smtp_host="127.0.0.1", smtp_port=port, mail_from="a@example.com", mail_to=["b@example.com"]
+        )
+        with pytest.raises(DeliveryError) as err:
+            send(channel, MESSAGE, env={}, client=client, attempts=1, sleep=lambda _: None)
+    finally:
+        controller.stop()
+    assert str(err.value) == "SMTP 550: 5.1.1 mailbox unavailable" and not err.value.transient
+
+
 def test_truncation_keeps_whole_characters() -> None:
     assert truncate_utf8("物流" * 10, 10, marker="…") == "物流…"  # 7 bytes of room: two 3-byte characters
     assert truncate_utf8("short", 10) == "short"

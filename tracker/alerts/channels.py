@@ -156,7 +156,8 @@ def _send_mail(channel: AlertChannel, message: Outgoing, *, env: Mapping[str, st
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(f"recipients refused: {exc.recipients}", transient=False) from exc
     except smtplib.SMTPResponseException as exc:
-        raise DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", transient=exc.smtp_code < 500) from exc
+        said = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        raise DeliveryError(f"SMTP {exc.smtp_code}: {said}", transient=exc.smtp_code < 500) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}", transient=True) from exc
 
