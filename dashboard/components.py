@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dashboard import data
 from dashboard.context import LANG_KEY, Board, board, precise_now, settings
@@ -408,8 +409,15 @@ def confirm_pending(b: Board, scope: str) -> None:
 
 
 def _acted(scope: str) -> None:
-    """After an action the table starts unticked (a new widget key)."""
+    """After an action the table starts unticked (a new widget key), and the page's inputs for it may start empty
+    (`acted(scope)` says so on the next run, before they are drawn)."""
     st.session_state[f"{scope}_generation"] = st.session_state.get(f"{scope}_generation", 0) + 1
+    st.session_state[f"{scope}_acted"] = True
+
+
+def acted(scope: str) -> bool:
+    """Whether an action on the table `scope` ran since the last time this was asked (once per action)."""
+    return bool(st.session_state.pop(f"{scope}_acted", False))
 
 
 def pager(b: Board, total: int, *, key: str) -> int:
@@ -432,7 +440,7 @@ def run_action(
         st.session_state["flash"] = ("warning", b.t("select_rows_first"))
         return
     done, problems, nothing = 0, [], []
-    for item in ids:
+    for index, item in enumerate(ids):
         try:
             made = action(item)
             if isinstance(made, list) and not made:  # an action that creates (open claims): all there already
@@ -443,10 +451,15 @@ def run_action(
             logging.getLogger("dashboard").warning("action on %s by %s failed: %s", item, b.user, exc)
             named = (names or {}).get(item, str(item))
             problems.append(f"{md(named)}: {md(error_text(exc, b.lang, b.settings.tz))}")
-        except Exception:  # a fault (the database locked, gone): that row named, the rest still run, the count kept
+        except Exception as exc:  # a fault: that row named, the count of the rows done kept
             logging.getLogger("dashboard").exception("action on %s by %s failed", item, b.user)
             named = (names or {}).get(item, str(item))
             problems.append(f"{md(named)}: {b.t('action_fault')}")
+            if isinstance(exc, OperationalError | InterfaceError):  # the database locked or gone: each next row
+                rest = [md((names or {}).get(i, str(i))) for i in ids[index + 1 :]]  # would wait its own timeout
+                if rest:
+                    problems.append(b.t("not_tried", names=("、" if b.lang == "zh" else ", ").join(rest)))
+                break
     data.clear_cache()
     message = b.t("done_n", n=done)
     if nothing:

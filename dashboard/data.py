@@ -761,9 +761,9 @@ class LedgerFilter:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
             elif f.name in ("shipped_from", "shipped_to") and not _is_day(value):
                 problems.append(ParamProblem(f.name, value, "param_day"))
-            elif f.name == "parcel":
-                if not _UINT.fullmatch(value):
-                    problems.append(ParamProblem(f.name, value, "param_int", 10**12))
+            elif f.name == "parcel":  # a row id, as the parcel page's ?id= (parcel_ref)
+                if not _ID.fullmatch(value):
+                    problems.append(ParamProblem(f.name, value, "param_int", 10**18 - 1))
                     continue
                 kw[f.name] = int(value)
             elif f.name == "closes_within_days":

@@ -261,7 +261,9 @@ CLAIM_FILTER_NAMES = {
 
 def _parcel_words(engine: Engine, parcel_id: Any, lang: str, couriers: Mapping[str, Any]) -> str:
     named = data.parcel_name(engine, parcel_id=int(parcel_id))
-    return "?" if named is None else f"{labels.courier_name(couriers, named[1], lang)} {named[0]}"
+    if named is None:
+        return t("scope_no_parcel", lang, id=parcel_id)
+    return f"{labels.courier_name(couriers, named[1], lang)} {named[0]}"
 
 
 def _claim_filter_words(key: str, value: Any, lang: str, couriers: Mapping[str, Any]) -> str:

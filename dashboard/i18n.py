@@ -328,7 +328,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "scope_shipped": ("发货日期 {start} 至 {end} 的包裹", "parcels shipped from {start} to {end}"),
     "scope_clear": ("去掉这些条件", "Drop these conditions"),
     "action_fault": ("处理出错, 详情已记录到服务器日志", "it failed; the details are in the server log"),
+    "not_tried": (
+        "未处理 (数据库暂不可用, 请稍后再试): {names}",
+        "not tried (the database is not available; try again later): {names}",
+    ),
     "scope_parcel": ("{courier} {waybill} 这个包裹的索赔", "the claims of parcel {courier} {waybill}"),
+    "scope_no_parcel": ("编号 {id} 的包裹 (没有这个包裹)", "the parcel numbered {id} (there is no such parcel)"),
     "filter_parcel": ("包裹", "Parcel"),
     "scorecard_filed": ("{courier}：已提交索赔 {n} 件", "{courier}: {n} claims filed"),
     "scorecard_recovered": ("{courier}：已追回 {amount}", "{courier}: {amount} recovered"),

@@ -52,8 +52,9 @@ def flag_actions(b: Board, flag: dict[str, Any]) -> None:
             head.append(f"{b.t('assignee')}: {md(flag['assignee'])}")
         st.markdown(" · ".join(head))
         st.markdown(f"{b.t('next_action')}: {md(action or '')}")
-        if flag.get("note"):
-            st.caption(f"{b.t('note')}: {md(flag['note'])}")
+        if flag.get("note"):  # one line of the caption a line of the note (they ran together into one)
+            lines = [md(line) for line in str(flag["note"]).splitlines() if line.strip()]
+            st.caption(f"{b.t('note')}: " + "  \n".join(lines))
         with st.form(f"flag_{fid}", border=False, clear_on_submit=True):
             c = st.columns(2)
             note = c[0].text_input(b.t("note"), key=f"p_note_{fid}")

@@ -138,8 +138,10 @@ if f.parcel is not None or f.filed or f.shipped_from or f.shipped_to:  # said in
     scope = []
     if f.parcel is not None:
         named = b.read("parcel_name", parcel_id=f.parcel)
-        waybill, courier = named if named else ("?", "")
-        scope.append(b.t("scope_parcel", waybill=md(waybill), courier=md(b.courier(courier))))
+        if named is None:  # a deleted parcel's link, a hand-made URL: said so (its claims are none)
+            scope.append(b.t("scope_no_parcel", id=f.parcel))
+        else:
+            scope.append(b.t("scope_parcel", waybill=md(named[0]), courier=md(b.courier(named[1]))))
     if f.filed:
         scope.append(b.t("scope_filed"))
     if f.shipped_from or f.shipped_to:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import actions, fact_forms
 from dashboard.components import (
+    acted,
     age_hours,
     bad_params,
     bulk_bar,
@@ -213,6 +214,9 @@ for r in picked:  # the ticked rows' next action in full (a table cell cuts it o
 
 st.subheader(b.t("bulk_actions"))
 confirm_pending(b, "queue_table")
+if acted("queue_table"):  # the note and the assignee were the last action's: a next one starts empty (the note
+    for key in ("q_note", "q_to"):  # typed once was added again to every flag the next action touched)
+        st.session_state.pop(key, None)
 inputs = st.columns([2, 2, 3])
 note = inputs[0].text_input(b.t("note"), key="q_note")
 to = inputs[1].text_input(b.t("assign_to"), key="q_to")

@@ -163,6 +163,28 @@ def test_a_mail_servers_refusal_is_kept_in_its_own_words(client: httpx.Client) -
     assert str(err.value) == "SMTP 550: 5.1.1 mailbox unavailable" and not err.value.transient
 
 
+def test_refused_recipients_are_named_with_the_servers_words(client: httpx.Client) -> None:
+    """Every recipient refused: each address with the server's code and words (it was a Python dict with bytes)."""
+    from aiosmtpd.controller import Controller
+
+    class NoSuchUser:
+        async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]  # noqa: N802
+            return "550 5.1.1 no such user"
+
+    port = free_port()
+    controller = Controller(NoSuchUser(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        channel = AlertChannel(
+            type="email", smtp_host="127.0.0.1", smtp_port=port, mail_from="a@example.com", mail_to=["b@example.com"]
+        )
+        with pytest.raises(DeliveryError) as err:
+            send(channel, MESSAGE, env={}, client=client, attempts=1, sleep=lambda _: None)
+    finally:
+        controller.stop()
+    assert str(err.value) == "recipients refused: b@example.com: 550 5.1.1 no such user"
+
+
 def test_truncation_keeps_whole_characters() -> None:
     assert truncate_utf8("物流" * 10, 10, marker="…") == "物流…"  # 7 bytes of room: two 3-byte characters
     assert truncate_utf8("short", 10) == "short"

@@ -171,3 +171,18 @@ def test_an_agent_sees_the_lead_only_buttons_disabled(board_db):
     buttons = {b.label: b.disabled for b in at.button}
     assert buttons["分配"] is True  # leads assign
     assert buttons["确认"] is False and buttons["快递确认丢件"] is False
+
+
+def test_a_flags_note_shows_each_line_as_a_line(board_db):
+    """A note of two lines (an agent's, then a lead's with the acknowledgement) reads as two lines, each as text."""
+    from tracker.flags import lifecycle
+
+    engine, ids = board_db
+    fid = ids["flags"]["refused"]
+    now = flag(engine, fid).opened_at
+    lifecycle.add_note(engine, flag_id=fid, text="买家说*周三*在家", actor="agent.li", now=now)
+    lifecycle.acknowledge(engine, flag_id=fid, actor="lily", now=now, note="已电话快递")
+    at = parcel_page(ids, "ZTO2002")
+    [caption] = [c.value for c in at.caption if c.value.startswith("备注: ")]
+    # escaped (Markdown shows it as typed), a line break between the lines
+    assert caption == "备注: agent\\.li\\: 买家说\\*周三\\*在家  \nlily\\: 已电话快递", caption

@@ -105,10 +105,8 @@ def test_bulk_acknowledge_with_note(board_db):
 
 
 def test_a_fault_on_one_row_names_it_and_the_rest_are_done(board_db, monkeypatch):
-    """The database failing on one of the ticked rows (locked, gone): that row named in one line, the others done
-    and counted, the queue read afresh (the fault escaped: 页面出错, with no word of the rows already done)."""
-    from sqlalchemy.exc import OperationalError
-
+    """A fault on one of the ticked rows: that row named in one line, the others done and counted, the queue read
+    afresh (the fault escaped: 页面出错, with no word of the rows already done)."""
     from tracker.flags import lifecycle
 
     engine, ids = board_db
@@ -117,7 +115,7 @@ def test_a_fault_on_one_row_names_it_and_the_rest_are_done(board_db, monkeypatch
 
     def flaky(engine, *, flag_id, **kw):  # type: ignore[no-untyped-def]
         if flag_id == nfs:
-            raise OperationalError("UPDATE flag", {}, Exception("database is locked"))
+            raise RuntimeError("a fault of this row's")
         return real(engine, flag_id=flag_id, **kw)
 
     monkeypatch.setattr(lifecycle, "acknowledge", flaky)
@@ -126,6 +124,40 @@ def test_a_fault_on_one_row_names_it_and_the_rest_are_done(board_db, monkeypatch
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == ["已处理 1 条 · 失败: SF1004: 处理出错, 详情已记录到服务器日志"]
     assert (flag(engine, stale)["state"], flag(engine, nfs)["state"]) == ("acknowledged", "open")
+
+
+def test_the_database_gone_stops_the_action_and_names_the_rows_not_tried(board_db, monkeypatch):
+    """The database locked or gone: the first row named, the others not tried (each would wait its own timeout)
+    and named, nothing counted as done."""
+    from sqlalchemy.exc import OperationalError
+
+    from tracker.flags import lifecycle
+
+    engine, ids = board_db
+    stale, nfs = ids["flags"]["stale"], ids["flags"]["no_first_scan"]
+    calls = []
+
+    def locked(engine, *, flag_id, **kw):  # type: ignore[no-untyped-def]
+        calls.append(flag_id)
+        raise OperationalError("UPDATE flag", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(lifecycle, "acknowledge", locked)
+    at = act(open_queue(), "q_ack", [stale, nfs])
+    at.button(key="queue_table_confirm").click().run()
+    assert not at.exception, at.exception
+    [line] = [e.value for e in at.error]
+    assert line.startswith("已处理 0 条 · 失败: ") and "未处理 (数据库暂不可用, 请稍后再试): " in line, line
+    assert len(calls) == 1 and {"SF1001", "SF1004"} <= set(line.replace("、", " ").replace(":", " ").split())
+
+
+def test_the_note_box_starts_empty_after_an_action(board_db):
+    """The note typed for one action is not given again with the next (it was added a second time to the flag)."""
+    engine, ids = board_db
+    fid = ids["flags"]["stale"]
+    at = act(open_queue(), "q_ack", [fid], q_note="已电话网点")
+    assert at.text_input(key="q_note").value == ""
+    act(at, "q_assign", [fid], q_to="王芳")
+    assert (flag(engine, fid)["assignee"], flag(engine, fid)["note"]) == ("王芳", "lily: 已电话网点")
 
 
 def test_bulk_assign(board_db):

@@ -92,3 +92,15 @@ def test_a_wrong_scorecard_filter_in_the_url_is_named_and_dropped(board_db, now)
         at.run()
         assert not at.exception, at.exception
         assert any(bad in w.value for w in at.warning), (params, [w.value for w in at.warning])
+
+
+def test_a_ledger_link_to_a_parcel_that_is_not_there_says_so(board_db, now):
+    at = signed_in(page="views/claims.py")
+    at.query_params["parcel"] = "987654"
+    at.run()
+    assert not at.exception, at.exception
+    assert "只列出：编号 987654 的包裹 (没有这个包裹)" in [c.value for c in at.caption]
+    at = signed_in(page="views/claims.py")
+    at.query_params["parcel"] = "１２"  # full-width digits: named and dropped
+    at.run()
+    assert any("parcel" in w.value for w in at.warning), [w.value for w in at.warning]

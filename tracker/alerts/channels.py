@@ -153,13 +153,18 @@ def _send_mail(channel: AlertChannel, message: Outgoing, *, env: Mapping[str, st
                     _env(env, channel.smtp_password_env, "SMTP password"),
                 )
             smtp.send_message(mail)
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise DeliveryError(f"recipients refused: {exc.recipients}", transient=False) from exc
+    except smtplib.SMTPRecipientsRefused as exc:  # each address with the server's code and words, as it said them
+        said = "; ".join(f"{to}: {code} {_said(text)}" for to, (code, text) in exc.recipients.items())
+        raise DeliveryError(f"recipients refused: {said}", transient=False) from exc
     except smtplib.SMTPResponseException as exc:
-        said = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        raise DeliveryError(f"SMTP {exc.smtp_code}: {said}", transient=exc.smtp_code < 500) from exc
+        raise DeliveryError(f"SMTP {exc.smtp_code}: {_said(exc.smtp_error)}", transient=exc.smtp_code < 500) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}", transient=True) from exc
+
+
+def _said(reply: bytes | str) -> str:
+    """A mail server's reply text as it said it (smtplib gives bytes)."""
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
 
 def send(

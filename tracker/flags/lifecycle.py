@@ -174,17 +174,16 @@ def add_note(engine: Engine, *, flag_id: int, text: str, actor: str, now: dateti
     newest last, each with its author; the audit log has the line alone."""
     if not text.strip():
         raise TrackerError("the note is empty", code="note_empty", field="note")
-    with engine.connect() as conn:
-        current = _load(conn, flag_id)["note"]
-    line = f"{actor}: {text.strip()}"
-    values = {"note": f"{current}\n{line}" if current else line}
+    # the line added to the note as read in the change's own locked transaction (read before it, a line another
+    # person added meanwhile was lost)
     return _change(
         engine,
         flag_id,
         actor=actor,
         now=now,
         action="note",
-        values=values,
+        values={},
         detail={"note": text.strip()},
         refuse_resolved=False,
+        note=text,
     )

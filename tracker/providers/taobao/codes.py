@@ -33,18 +33,18 @@ GENERIC_ACTIONS: frozenset[str] = frozenset({"ARRIVAL", "ARRIVE", "DEPARTURE", "
 # (tracker/providers/messages.py); the stored line is the English.
 ERRORS: dict[str, tuple[str, str]] = {
     "7": ("应用调用次数超限，稍后会再查", "call limit reached for this app; wait and ask again"),
-    "11": ("应用没有物流查询（taobao.logistics.trace.search）的权限",
+    "11": ("应用没有物流查询的权限",
            "the app lacks permission for taobao.logistics.trace.search"),
     "12": ("卖家没有授权此应用", "the seller has not granted this app the permission"),
     "15": ("订单服务拒绝了查询", "the order service refused the query"),
     "21": ("请求缺少方法名", "request has no method"),
     "22": ("未知的方法", "unknown method"),
-    "25": ("签名不符，请核对 app_secret 和签名方式", "signature does not match: check app_secret and sign_method"),
-    "26": ("缺少卖家授权（TRACKER_TAOBAO_SESSION）", "no session: set the seller's session (TRACKER_TAOBAO_SESSION)"),
-    "27": ("卖家授权无效或已过期，请重新授权（TRACKER_TAOBAO_SESSION）",
+    "25": ("签名不符，请核对应用密钥和签名方式", "signature does not match: check app_secret and sign_method"),
+    "26": ("缺少卖家授权，请让卖家授权此应用", "no session: set the seller's session (TRACKER_TAOBAO_SESSION)"),
+    "27": ("卖家授权无效或已过期，请重新授权",
            "the seller's session is invalid or expired: authorize the app again (TRACKER_TAOBAO_SESSION)"),
-    "28": ("缺少 app_key", "no app_key"),
-    "29": ("未知的 app_key（TRACKER_TAOBAO_APP_KEY）", "unknown app_key (TRACKER_TAOBAO_APP_KEY)"),
+    "28": ("缺少应用的 AppKey", "no app_key"),
+    "29": ("未知的应用 AppKey，请核对设置", "unknown app_key (TRACKER_TAOBAO_APP_KEY)"),
     "31": ("时间戳被拒绝，本机时钟偏差超过 10 分钟", "timestamp refused: the clock is more than 10 minutes off"),
     "40": ("缺少必填参数", "a required argument is missing"),
     "41": ("参数无效", "an argument is invalid"),
@@ -53,9 +53,9 @@ ERRORS: dict[str, tuple[str, str]] = {
 # `sub_code` of business errors (code 15) worth naming: they say more than the code, so they are the line's code.
 SUB_ERRORS: dict[str, tuple[str, str]] = {
     "isv.trade-not-exist": ("淘宝没有这个订单", "no such Taobao order"),
-    "session-expired": ("卖家授权已过期，请重新授权（TRACKER_TAOBAO_SESSION）",
+    "session-expired": ("卖家授权已过期，请重新授权",
                         "the seller's session expired: authorize the app again (TRACKER_TAOBAO_SESSION)"),
-    "invalid-sessionkey": ("卖家授权无效，请重新授权（TRACKER_TAOBAO_SESSION）",
+    "invalid-sessionkey": ("卖家授权无效，请重新授权",
                            "the seller's session is invalid: authorize the app again (TRACKER_TAOBAO_SESSION)"),
 }  # fmt: skip
 ANSWERS = CodedAnswers("taobao error", "taobao error", {**ERRORS, **SUB_ERRORS})
