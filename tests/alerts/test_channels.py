@@ -140,49 +140,45 @@ def test_email_to_a_closed_port_is_transient(client: httpx.Client) -> None:
     assert err.value.transient
 
 
+def _mail_to_a_server(handler: object, client: httpx.Client) -> DeliveryError:
+    """The failure of one email through a real local SMTP server answering with `handler` (aiosmtpd)."""
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        channel = AlertChannel(
+            type="email", smtp_host="127.0.0.1", smtp_port=port, mail_from="a@example.com", mail_to=["b@example.com"]
+        )
+        with pytest.raises(DeliveryError) as err:
+            send(channel, MESSAGE, env={}, client=client, attempts=1, sleep=lambda _: None)
+    finally:
+        controller.stop()
+    return err.value
+
+
 def test_a_mail_servers_refusal_is_kept_in_its_own_words(client: httpx.Client) -> None:
     """A real SMTP server refusing the message (550 after DATA): stored as it said it (it was a bytes repr, b'...',
     on the board), final (a 5xx is not tried again)."""
-    from aiosmtpd.controller import Controller
 
     class Refusing:
         async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
             return "550 5.1.1 mailbox unavailable"
 
-    port = free_port()
-    controller = Controller(Refusing(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        channel = AlertChannel(
-            type="email", smtp_host="127.0.0.1", smtp_port=port, mail_from="a@example.com", mail_to=["b@example.com"]
-        )
-        with pytest.raises(DeliveryError) as err:
-            send(channel, MESSAGE, env={}, client=client, attempts=1, sleep=lambda _: None)
-    finally:
-        controller.stop()
-    assert str(err.value) == "SMTP 550: 5.1.1 mailbox unavailable" and not err.value.transient
+    error = _mail_to_a_server(Refusing(), client)
+    assert str(error) == "SMTP 550: 5.1.1 mailbox unavailable" and not error.transient
 
 
 def test_refused_recipients_are_named_with_the_servers_words(client: httpx.Client) -> None:
     """Every recipient refused: each address with the server's code and words (it was a Python dict with bytes)."""
-    from aiosmtpd.controller import Controller
 
     class NoSuchUser:
         async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]  # noqa: N802
             return "550 5.1.1 no such user"
 
-    port = free_port()
-    controller = Controller(NoSuchUser(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        channel = AlertChannel(
-            type="email", smtp_host="127.0.0.1", smtp_port=port, mail_from="a@example.com", mail_to=["b@example.com"]
-        )
-        with pytest.raises(DeliveryError) as err:
-            send(channel, MESSAGE, env={}, client=client, attempts=1, sleep=lambda _: None)
-    finally:
-        controller.stop()
-    assert str(err.value) == "recipients refused: b@example.com: 550 5.1.1 no such user"
+    error = _mail_to_a_server(NoSuchUser(), client)
+    assert str(error) == "recipients refused: b@example.com: 550 5.1.1 no such user"
 
 
 def test_truncation_keeps_whole_characters() -> None:
