@@ -49,6 +49,15 @@ def verify_password(password: str, stored: str | None) -> bool:
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{1,64}$")
 
 
+def reserved_actor(name: str) -> bool:
+    """Whether `name` is one the tracker itself acts under (tracker.labels.ACTORS: the rules, the claims job, the
+    import): a person by that name would read as the system in the audit log, and a flag they resolved as
+    resolved by the rules."""
+    from tracker.labels import ACTORS
+
+    return name.strip().lower() in ACTORS
+
+
 def password_problem(password: str, *, min_length: int) -> str | None:
     """Why `password` may not be used (one line), or None."""
     if not password:
@@ -83,6 +92,10 @@ def write_user(path: Path, name: str, *, role: str, password_hash: str) -> bool:
     The file is (re)written with mode 0600."""
     if not _NAME.fullmatch(name):
         raise ValueError(f"user name {name!r}: letters, digits, Chinese characters, '_', '.', '-' only")
+    if reserved_actor(name):
+        raise ValueError(
+            f"user name {name!r} is the tracker's own (the rules, the claims job, the import): choose another"
+        )
     if role not in ("lead", "agent"):
         raise ValueError(f"role: expected lead or agent, got {role!r}")
     text = path.read_text(encoding="utf-8") if path.is_file() else "[board]\n\n[users]\n"

@@ -10,6 +10,7 @@ import time
 import tomllib
 import urllib.request
 
+import pytest
 from typer.testing import CliRunner
 
 from tracker.auth import hash_password, verify_password
@@ -54,6 +55,24 @@ def test_add_user_refuses_an_unknown_role(board_config):
     )
     assert result.exit_code != 0
     assert "--role: expected lead or agent, got 'boss'" in str(result.exception or result.output)
+
+
+def test_a_name_the_tracker_acts_under_is_no_persons(board_config, monkeypatch):
+    """A board user or a CLI --by named rules, claims or import would read as the system in the audit log (规则引擎),
+    and a flag they resolved as resolved by the rules: refused, in one line."""
+    result = CliRunner().invoke(
+        app, ["--config", str(board_config), "board", "add-user", "Rules", "--password", "s3cret-s3cret"]
+    )
+    assert result.exit_code != 0
+    assert "user name 'Rules' is the tracker's own" in str(result.exception or result.output)
+    assert "Rules" not in tomllib.loads((board_config / "board.toml").read_text(encoding="utf-8"))["users"]
+    from tracker.commands.context import resolve_actor
+    from tracker.errors import TrackerError
+
+    monkeypatch.setenv("TRACKER_USER", "import")
+    with pytest.raises(TrackerError, match="--by: 'import' is the tracker's own name"):
+        resolve_actor(None)
+    assert resolve_actor("lily") == "lily"
 
 
 def test_salted_hashes_differ_for_the_same_password():

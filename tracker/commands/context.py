@@ -134,11 +134,18 @@ BY_HELP = "Who makes the change, for the audit log (default: $TRACKER_USER, else
 
 
 def resolve_actor(by: str | None) -> str:
-    """The --by option, else $TRACKER_USER, else the login name."""
+    """The --by option, else $TRACKER_USER, else the login name; never a name the tracker acts under itself."""
     import getpass
     import os
 
-    return by or os.environ.get("TRACKER_USER") or getpass.getuser()
+    from tracker.auth import reserved_actor
+
+    actor = by or os.environ.get("TRACKER_USER") or getpass.getuser()
+    if reserved_actor(actor):
+        raise TrackerError(
+            f"--by: {actor!r} is the tracker's own name (the rules, the claims job, the import); give a person's name"
+        )
+    return actor
 
 
 NOW_HELP = "Evaluate as of this time (ISO-8601; no offset = the configured zone). Default: the real clock."
