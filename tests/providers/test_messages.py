@@ -120,3 +120,19 @@ def test_blank_words_are_no_words() -> None:
     stored = track17_error("-18019909", "   ")
     assert stored == "17track error -18019909: no tracking information yet"
     assert in_words(stored, "zh") == "17TRACK：暂无物流信息"
+
+
+def test_taobao_lines_an_older_version_stored_read_in_words_too() -> None:
+    refusal = (
+        "Taobao refused the query (error 27, session-expired): Invalid session / session不合法; the seller's session"
+        " expired: authorize the app again (TRACKER_TAOBAO_SESSION)"
+    )
+    assert (
+        in_words(refusal, "zh") == "淘宝开放平台：卖家授权已过期，请重新授权（原话：Invalid session / session不合法）"
+    )
+    limited = (
+        "Taobao refused the query (error 7): App Call Limited; call limit reached for this app; wait and ask again"
+    )
+    assert in_words(limited, "zh") == "淘宝开放平台：应用调用次数超限，稍后会再查（原话：App Call Limited）"
+    no_waybill = "Taobao order 345678 has no waybill yet (out_sid is empty): not shipped online, or not scanned"
+    assert in_words(no_waybill, "zh") == "淘宝开放平台：订单 345678 还没有运单号，未在线发货或快递还没揽收扫描"

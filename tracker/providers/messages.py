@@ -11,7 +11,7 @@ in this form (older rows, another source) is shown as it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 
@@ -98,6 +98,19 @@ class CodedAnswers:
         else:
             text = f"{name[1]} answered error {code}" if code else f"{name[1]} answered an error"
         return f"{text}: {said}" if said else text
+
+
+@dataclass(frozen=True, slots=True)
+class OlderLines:
+    """Lines an older version stored in another form: `read` gives their (code, words), which `answers` says as it
+    says its own lines (a provider's `answers` may list these after its CodedAnswers)."""
+
+    read: Callable[[str], tuple[str | None, str | None] | None]
+    answers: CodedAnswers
+
+    def words(self, stored: str, name: tuple[str, str] | None, lang: str) -> str | None:
+        found = self.read(stored)
+        return None if found is None else self.answers.words(self.answers.line(*found), name, lang)
 
 
 # what a line said of a code no table named, in older versions (kuaidi100's query and subscription lines)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from tracker.providers.base import Parser, SubscribeAnswer
     from tracker.providers.clients import BatchFetcher
     from tracker.providers.http import ProviderClient
-    from tracker.providers.messages import CodedAnswers
+    from tracker.providers.messages import CodedAnswers, OlderLines
     from tracker.settings import CourierConfig, ProviderConfig
 
 # The registry: one line per provider package, in the order the CLI, config and sandbox list them.
@@ -81,7 +81,7 @@ class ProviderSpec:
     shape_keys: tuple[str, ...] = ()
     # the kinds of coded answers (failed queries, refused subscriptions) this provider's lines are stored as:
     # how the board reads a parcel's provider error or a subscription's message back in words
-    answers: tuple[CodedAnswers, ...] = ()
+    answers: tuple[CodedAnswers | OlderLines, ...] = ()
 
 
 def lazy(target: str) -> Callable[..., Any]:

@@ -7,7 +7,9 @@ text says (ctx.phrases), its raw code kept.
 
 from __future__ import annotations
 
-from tracker.providers.messages import CodedAnswers
+import re
+
+from tracker.providers.messages import CodedAnswers, OlderLines
 from tracker.status import TrackingStatus as S
 
 ACTIONS: dict[str, S] = {
@@ -70,6 +72,31 @@ NO_WAYBILL = CodedAnswers(
         "no waybill yet (out_sid is empty): not shipped online, or not scanned",
     ),
 )
+
+
+# the lines versions before 2026-12 stored: "Taobao refused the query (error 27, session-expired): Invalid session;
+# <meaning>" and "Taobao order 123 has no waybill yet (out_sid is empty): ..."
+_OLD_REFUSAL = re.compile(
+    r"Taobao refused the query \(error (?P<code>[^,)]*)(?:, (?P<sub>[^)]*))?\): (?P<said>.*?)(?:; .*)?"
+)
+_OLD_NO_WAYBILL = re.compile(r"Taobao order (?P<tid>\S+) has no waybill yet .*")
+
+
+def _older_refusal(stored: str) -> tuple[str | None, str | None] | None:
+    found = _OLD_REFUSAL.fullmatch(stored)
+    if found is None:
+        return None
+    code, sub, said = found["code"], found["sub"], found["said"]
+    said = None if said == "no message" else said
+    return (sub, said) if sub in SUB_ERRORS else (None if code == "?" else code, said)
+
+
+def _older_no_waybill(stored: str) -> tuple[str | None, str | None] | None:
+    found = _OLD_NO_WAYBILL.fullmatch(stored)
+    return None if found is None else (None if found["tid"] == "?" else found["tid"], None)
+
+
+OLDER = (OlderLines(_older_refusal, ANSWERS), OlderLines(_older_no_waybill, NO_WAYBILL))
 
 
 def error_message(code: str | None, msg: str | None, sub_code: str | None, sub_msg: str | None) -> str:

@@ -30,7 +30,7 @@ SPEC = ProviderSpec(
     sandbox_routes=lazy("tracker.sandbox.taobao:routes"),
     push=None,
     label_en="Taobao Open Platform",
-    answers=(codes.ANSWERS, codes.NO_WAYBILL),
+    answers=(codes.ANSWERS, codes.NO_WAYBILL, *codes.OLDER),
     shape_keys=("logistics_trace_search_response", "error_response"),
     courier_field=None,  # the reply names the company in words: matched against config/couriers.toml names
 )
