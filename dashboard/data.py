@@ -386,9 +386,6 @@ class QueueFilter:
                 problems.append(ParamProblem(f.name, value, "param_text", max_text))
             else:
                 kw[f.name] = value
-        start, end = kw.get("shipped_from"), kw.get("shipped_to")
-        if start and end and end < start:  # the days run backwards: nothing would be listed, and nothing says why
-            problems.append(ParamProblem("shipped_to", kw.pop("shipped_to"), "param_day_order"))
         return cls(**kw), problems
 
     def params(self) -> dict[str, str]:
@@ -818,14 +815,14 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
         where.append(CLAIM.c.parcel_id == f.parcel)
     if f.filed:
         where.append(CLAIM.c.filed_at.is_not(None))
-    if f.shipped_from or f.shipped_to:  # the parcel's shipping time, in the scorecard's days (data.scorecards)
-        zone = ZoneInfo(f.zone)
-        if f.shipped_from:
-            start = datetime.combine(date.fromisoformat(f.shipped_from), time(), tzinfo=zone)
-            where.append(PARCEL.c.shipped_at >= start.astimezone(UTC))
-        if f.shipped_to:
-            end = datetime.combine(date.fromisoformat(f.shipped_to) + timedelta(days=1), time(), tzinfo=zone)
-            where.append(PARCEL.c.shipped_at < end.astimezone(UTC))
+    # the parcel's shipping time, in the scorecard's days (its midnights: scorecard_days.midnight)
+    if f.shipped_from:
+        where.append(
+            PARCEL.c.shipped_at >= scorecard_days.midnight(date.fromisoformat(f.shipped_from), ZoneInfo(f.zone))
+        )
+    if f.shipped_to:
+        end = date.fromisoformat(f.shipped_to) + timedelta(days=1)
+        where.append(PARCEL.c.shipped_at < scorecard_days.midnight(end, ZoneInfo(f.zone)))
     if f.state == CLAIMABLE:
         where.append(claimable_where(now or datetime.now(UTC)))
     elif f.state:  # as read at `now`, as the totals above the ledger count (claims.money.state_at)

@@ -216,9 +216,8 @@ def claims_xlsx(
             row["formula_text"] = formula_text(row, lang)
             yield row
 
-    items = _filter_items(filters)
-    if any(k == "parcel" for k, _ in items):  # a parcel by its courier and waybill, never its row's number
-        items = [(k, _parcel_words(engine, v, lang, couriers) if k == "parcel" else v) for k, v in items]
+    # a parcel by its courier and waybill, never its row's number
+    items = [(k, _parcel_words(engine, v, lang, couriers) if k == "parcel" else v) for k, v in _filter_items(filters)]
     named = [f"{t(CLAIM_FILTER_NAMES.get(k, k), lang)}: {_claim_filter_words(k, v, lang, couriers)}" for k, v in items]
     notes = partial(_notes, lang, tz, now=now, total=total, limit=limit, filters=named)
     out = io.BytesIO()
@@ -312,7 +311,7 @@ def _button(b: Any, label: str, total: int, make: Any, file_stem: str, key: str)
         """The file, made when the button is pressed (outside the page's error handler): a fault is logged and the
         file says so in the reader's words (Streamlit showed its English 'Failed to generate file for download')."""
         try:
-            return bytes(make())
+            return make()
         except Exception:
             logging.getLogger("dashboard").exception("export %s by %s failed", file_stem, b.user)
             return failed_export(lang, tz)

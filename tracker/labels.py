@@ -460,7 +460,6 @@ VALUE_TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "recipient": GROUPS,
     "reason": PHRASES,
     "role": ROLES,
-    "provider_error": PROVIDER_ERRORS,
 }
 
 
@@ -550,12 +549,21 @@ def value_label(column: str, value: object, lang: str) -> str:
         return show(value, lang)
     if column == "error":
         return alert_error(value, lang)
-    if column == "provider_error" and value not in PROVIDER_ERRORS:
-        from tracker.providers.messages import in_words  # a provider's coded answer, read by that provider
-
-        return in_words(value, lang)
+    if column == "provider_error":
+        return provider_answer(value, lang)
     table = VALUE_TABLES.get(column)
     return pick(table, value, lang) if table is not None else value
+
+
+def provider_answer(text: str, lang: str, *, named: bool = True) -> str:
+    """A parcel's provider error or a subscription's message in the reader's words: the tracker's own
+    (PROVIDER_ERRORS), else a provider's coded answer read by that provider (tracker/providers/messages.py), after
+    the provider's name unless `named` is false."""
+    if text in PROVIDER_ERRORS:
+        return pick(PROVIDER_ERRORS, text, lang)
+    from tracker.providers.messages import in_words  # the providers import the labels' tables: read when called
+
+    return in_words(text, lang, named=named)
 
 
 # why an alert failed or was cancelled (alert.error, as tracker/alerts/channels.py and store.py word it, in

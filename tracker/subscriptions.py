@@ -176,7 +176,9 @@ def describe(
         return "未订阅推送（定时查询）" if zh else "No push subscription (polled on a schedule)"
     name = provider_name(provider or "", lang)
     if message:  # a provider's coded answer in words (after the provider's name here), its own words quoted
-        message = _message_words(message, lang, named=state not in (State.pending, State.failed))
+        from tracker.labels import provider_answer
+
+        message = provider_answer(message, lang, named=state not in (State.pending, State.failed))
     if state == State.active:
         if zh:
             heard = f"，最近推送 {last_push_at.astimezone(tz):%Y-%m-%d %H:%M}" if last_push_at else "，尚未收到推送"
@@ -194,13 +196,6 @@ def describe(
     if zh:
         return f"已停止推送（{message or name}），改为定时查询"
     return f"Pushes stopped ({message or name}), polled on a schedule"
-
-
-def _message_words(message: str, lang: str, *, named: bool) -> str:
-    from tracker.labels import PROVIDER_ERRORS, pick
-    from tracker.providers.messages import in_words
-
-    return pick(PROVIDER_ERRORS, message, lang) if message in PROVIDER_ERRORS else in_words(message, lang, named=named)
 
 
 def callback_url(cfg: SubscriptionsConfig, provider: str) -> str:

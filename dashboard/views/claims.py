@@ -134,7 +134,7 @@ f = replace(  # a scorecard's filters (filed, shipping days) have no widget: kep
     closes_within_days=int(within) or None,
 )
 SCOPE_KEYS = ("parcel", "filed", "shipped_from", "shipped_to")  # a parcel's, a scorecard's: no widget in the fold
-if f.parcel is not None or f.filed or f.shipped_from or f.shipped_to:  # said in words, with the way to drop them
+if any(key in f.params() for key in SCOPE_KEYS):  # said in words, with the way to drop them
     scope = []
     if f.parcel is not None:
         named = b.read("parcel_name", parcel_id=f.parcel)
@@ -147,9 +147,8 @@ if f.parcel is not None or f.filed or f.shipped_from or f.shipped_to:  # said in
     if f.shipped_from or f.shipped_to:
         scope.append(b.t("scope_shipped", start=f.shipped_from or "…", end=f.shipped_to or "…"))
     st.caption(b.t("scope_line", scope="；".join(scope) if b.lang == "zh" else "; ".join(scope)))
-    ledger_link(
-        b, b.t("scope_clear"), **replace(f, parcel=None, filed=None, shipped_from=None, shipped_to=None).params()
-    )
+    unscoped = {k: v for k, v in f.params().items() if k not in SCOPE_KEYS}
+    ledger_link(b, b.t("scope_clear"), **unscoped)
 if f.params() != given.params():
     set_query_params(b, f.params())
 # folded, the filters from a link still say they are there (as the queue's): the fold's own, the scorecard's are

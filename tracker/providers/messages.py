@@ -76,9 +76,10 @@ class CodedAnswers:
         """The stored line in the reader's words, after the provider's (zh, en) `name` (None: where the reader
         has it already), or None when it is not one of these answers."""
         found = self.read(stored)
-        if found is None:
-            return None
-        code, said = found
+        return None if found is None else self.say(*found, name, lang)
+
+    def say(self, code: str | None, said: str | None, name: tuple[str, str] | None, lang: str) -> str:
+        """An answer of `code` with the provider's words `said`, in the reader's words (after `name`, as words)."""
         known = self.meaning(code)
         zh = lang == "zh"
         if known is not None:
@@ -110,7 +111,7 @@ class OlderLines:
 
     def words(self, stored: str, name: tuple[str, str] | None, lang: str) -> str | None:
         found = self.read(stored)
-        return None if found is None else self.answers.words(self.answers.line(*found), name, lang)
+        return None if found is None else self.answers.say(*found, name, lang)
 
 
 # what a line said of a code no table named, in older versions (kuaidi100's query and subscription lines)
