@@ -200,6 +200,12 @@ def build(path: Path, n_parcels: int, n_flags: int, seed: int = 11) -> None:
     engine.dispose()
 
 
+def _shipped(which: str) -> data.ShippedFilter:
+    """The scorecards page's default period for the busiest courier, as its links pass it."""
+    first, last = (_TODAY - timedelta(days=30)).isoformat(), _TODAY.isoformat()
+    return data.ShippedFilter(which, COURIERS[0][0], shipped_from=first, shipped_to=last, zone="Asia/Shanghai")
+
+
 def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
     """What each view reads on its first render, as bound calls."""
     f = data.QueueFilter()
@@ -258,6 +264,15 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
                 ),
             ),
             ("recovered_by_month", lambda: data.recovered_by_month(engine, now=NOW, tz="Asia/Shanghai")),
+            # a scorecard's numbers as the parcels they count (the queue's ?shipped=): the busiest courier's
+            *(
+                (
+                    f"shipped_{name} {which}",
+                    lambda fn=fn, which=which: fn(engine, _shipped(which), now=NOW, rules=RULES),
+                )
+                for which in ("all", "flagged", "stale")
+                for name, fn in (("count", data.shipped_count), ("page", data.shipped_page))
+            ),
         ],
         "alerts": [
             ("alerts_count", lambda: data.alerts_count(engine)),

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Engine, and_, case, func, literal, literal_column, or_, select, true
+from sqlalchemy import Boolean, Engine, and_, case, exists, func, literal, literal_column, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 
 from claims.claimable import UNFILED_STATES, days_left
@@ -131,14 +131,9 @@ def open_parcels_page(engine: Engine, *, limit: int = 50, offset: int = 0) -> li
         .order_by(pairs.c.last_update, pairs.c.parcel_id)
     )
     rows = _rows(engine, query)
-    order = {str(kind): i for i, kind in enumerate(FlagKind)}
-    kinds: dict[int, set[str]] = {r["parcel_id"]: set() for r in rows}
-    if kinds:
-        found = select(FLAG.c.parcel_id, FLAG.c.kind).where(UNRESOLVED, FLAG.c.parcel_id.in_(list(kinds)))
-        for r in _rows(engine, found):
-            kinds[r["parcel_id"]].add(r["kind"])
+    kinds = _flag_kinds(engine, [r["parcel_id"] for r in rows], unresolved=True)
     for r in rows:
-        r["kinds"] = sorted(kinds[r["parcel_id"]], key=lambda kind: order.get(kind, len(order)))
+        r["kinds"] = kinds[r["parcel_id"]]
     return rows
 
 
@@ -240,6 +235,134 @@ def turning_stale_page(
     for r in rows:
         r["stale_at"] = _aware(r["last_update"]) + timedelta(hours=r.pop("stale_hours"))
     return rows
+
+
+SHIPPED_LISTS = ("all", "flagged", "stale")  # a courier scorecard's parcels, exception rate's and stale share's
+
+
+@dataclass(frozen=True)
+class ShippedFilter:
+    """The parcels behind a courier scorecard's numbers (the queue's ?shipped=): `shipped` "all" (its parcels),
+    "flagged" (those with at least one flag, whatever became of it: the exception rate's; with `kind`, a flag of
+    that kind: the kind's rate) or "stale" (open, past their stale threshold, no loss confirmed: the stale
+    share); of `courier`, shipped in the days `shipped_from` to `shipped_to` (both included, on the clock of
+    `zone`; an end left out is open). As data.scorecards and scorecard_days.tally count them."""
+
+    shipped: str = "all"
+    courier: str | None = None
+    kind: str | None = None
+    shipped_from: str | None = None
+    shipped_to: str | None = None
+    zone: str = field(default="UTC", compare=False)  # the board's time zone, not a filter of the URL
+
+    @classmethod
+    def parse(
+        cls, params: dict[str, Any], *, couriers: Collection[str] | None = None, zone: str = "UTC"
+    ) -> tuple[ShippedFilter, list[ParamProblem]]:
+        """From URL query parameters (other keys ignored): a wrong value is dropped and named, never raised
+        (the courier one of `couriers` when given, the kind a flag kind and only with "flagged", the days real
+        days in order)."""
+        kw: dict[str, Any] = {"zone": zone}
+        problems: list[ParamProblem] = []
+        kinds = {str(k) for k in FlagKind}
+        for name in ("shipped", "courier", "kind", "shipped_from", "shipped_to"):
+            value = params.get(name)
+            if value in (None, ""):
+                continue
+            value = str(value)
+            if (
+                (name == "shipped" and value not in SHIPPED_LISTS)
+                or (name == "kind" and value not in kinds)
+                or (name == "courier" and couriers is not None and value not in couriers)
+            ):
+                problems.append(ParamProblem(name, value, "param_choice"))
+            elif name in ("shipped_from", "shipped_to") and not _is_day(value):
+                problems.append(ParamProblem(name, value, "param_day"))
+            else:
+                kw[name] = value
+        if "kind" in kw and kw.get("shipped", "all") != "flagged":  # a kind's rate counts flagged parcels only
+            problems.append(ParamProblem("kind", kw.pop("kind"), "param_not_here"))
+        start, end = kw.get("shipped_from"), kw.get("shipped_to")
+        if start and end and end < start:
+            problems.append(ParamProblem("shipped_to", kw.pop("shipped_to"), "param_day_order"))
+        return cls(**kw), problems
+
+    def params(self) -> dict[str, str]:
+        return {
+            f.name: str(getattr(self, f.name))
+            for f in fields(self)
+            if f.name != "zone" and getattr(self, f.name) not in (None, "")
+        }
+
+
+def _shipped_where(f: ShippedFilter, *, now: datetime, rules: RulesConfig) -> list[Any]:
+    """The terms of the parcels `f` lists: as scorecard_days.tally reads a period (courier not empty: the
+    partial ix_parcel_shipped's predicate, SCORECARD_INDEXED, repeated so that it can serve the read), then
+    data.scorecards' stale share (_stale without the status term, no confirmed loss) or a flag of any state."""
+    zone = ZoneInfo(f.zone)
+    where: list[Any] = [PARCEL.c.shipped_at.is_not(None), PARCEL.c.courier != literal_column("''")]
+    if f.shipped_from:
+        where.append(PARCEL.c.shipped_at >= scorecard_days.midnight(date.fromisoformat(f.shipped_from), zone))
+    if f.shipped_to:
+        end = date.fromisoformat(f.shipped_to) + timedelta(days=1)
+        where.append(PARCEL.c.shipped_at < scorecard_days.midnight(end, zone))
+    if f.courier:
+        where.append(PARCEL.c.courier == f.courier)
+    if f.shipped == "flagged":
+        where.append(exists().where(FLAG.c.parcel_id == PARCEL.c.id, *([FLAG.c.kind == f.kind] if f.kind else [])))
+    elif f.shipped == "stale":
+        where += [*_stale(now, rules, scanned=False)[0], no_loss()]
+    return where
+
+
+def shipped_count(engine: Engine, f: ShippedFilter, *, now: datetime, rules: RulesConfig) -> int:
+    """How many parcels `f` lists: the scorecard's number the list opens."""
+    return int(
+        _scalar(engine, select(func.count()).select_from(PARCEL).where(*_shipped_where(f, now=now, rules=rules))) or 0
+    )
+
+
+def shipped_page(
+    engine: Engine, f: ShippedFilter, *, now: datetime, rules: RulesConfig, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """One page of the parcels `f` lists, the first shipped first (the stale ones: the longest without an
+    update first), each with the kinds of every flag it had (`kinds`, in the order the rules list them)."""
+    order = [PARCEL.c.last_event_at, PARCEL.c.id] if f.shipped == "stale" else [PARCEL.c.shipped_at, PARCEL.c.id]
+    query = (
+        select(
+            PARCEL.c.id.label("parcel_id"),
+            PARCEL.c.waybill,
+            PARCEL.c.order_id,
+            PARCEL.c.courier,
+            PARCEL.c.shop,
+            PARCEL.c.province,
+            PARCEL.c.status,
+            PARCEL.c.shipped_at,
+            PARCEL.c.last_event_at.label("last_update"),
+            PARCEL.c.delivered_at,
+        )
+        .where(*_shipped_where(f, now=now, rules=rules))
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = _rows(engine, query)
+    kinds = _flag_kinds(engine, [r["parcel_id"] for r in rows], unresolved=False)
+    for r in rows:
+        r["kinds"] = kinds[r["parcel_id"]]
+    return rows
+
+
+def _flag_kinds(engine: Engine, parcel_ids: list[int], *, unresolved: bool) -> dict[int, list[str]]:
+    """Each of these parcels' flag kinds (only the unresolved flags' with `unresolved`), in the order the rules
+    list them."""
+    found: dict[int, set[str]] = {pid: set() for pid in parcel_ids}
+    if found:
+        query = select(FLAG.c.parcel_id, FLAG.c.kind).where(FLAG.c.parcel_id.in_(parcel_ids))
+        for r in _rows(engine, query.where(UNRESOLVED) if unresolved else query):
+            found[r["parcel_id"]].add(r["kind"])
+    order = {str(kind): i for i, kind in enumerate(FlagKind)}
+    return {pid: sorted(kinds, key=lambda kind: order.get(kind, len(order))) for pid, kinds in found.items()}
 
 
 def claimable(engine: Engine, *, now: datetime) -> dict[str, Any]:
@@ -1247,6 +1370,8 @@ READS: dict[str, Callable[..., Any]] = {
         stale_soon,
         turning_stale_count,
         turning_stale_page,
+        shipped_count,
+        shipped_page,
         claimable,
         deadlines,
         alerts_today,

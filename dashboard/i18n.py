@@ -327,6 +327,21 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "scope_shipped": ("发货日期 {start} 至 {end} 的包裹", "parcels shipped from {start} to {end}"),
     "scope_clear": ("去掉这些条件", "Drop these conditions"),
+    # a courier scorecard's numbers as lists of parcels (the queue's ?shipped=, data.ShippedFilter)
+    "shipped_all_title": ("发货的包裹", "Parcels shipped"),
+    "shipped_all_note": ("评分表的“包裹数”；最早发货的在前", "The scorecard's parcels; the first shipped first"),
+    "shipped_flagged_title": ("出过异常的包裹", "Parcels that had an exception"),
+    "shipped_flagged_note": (
+        "评分表异常率的分子：有过异常的包裹，异常现在是否已解决都算；最早发货的在前",
+        "What the scorecard's exception rate counts: parcels with an exception, resolved since or not; the first"
+        " shipped first",
+    ),
+    "shipped_stale_title": ("现在超时未更新的包裹", "Parcels stale now"),
+    "shipped_stale_note": (
+        "评分表的超时未更新占比：未完结、最后更新已超过超时时限、未确认丢失的包裹；最久未更新的在前",
+        "What the scorecard's stale share counts: open parcels past their stale threshold, no loss confirmed; the"
+        " longest without an update first",
+    ),
     "action_fault": ("处理出错, 详情已记录到服务器日志", "it failed; the details are in the server log"),
     "not_tried": (
         "未处理 (数据库暂不可用, 请稍后再试): {names}",
@@ -335,6 +350,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "scope_parcel": ("{courier} {waybill} 这个包裹的索赔", "the claims of parcel {courier} {waybill}"),
     "scope_no_parcel": ("编号 {id} 的包裹 (没有这个包裹)", "the parcel numbered {id} (there is no such parcel)"),
     "filter_parcel": ("包裹", "Parcel"),
+    "scorecard_all": ("{courier}：包裹 {n} 件", "{courier}: {n} parcels"),
+    "scorecard_flagged": ("{courier}：出过异常 {n} 件", "{courier}: {n} had an exception"),
+    "scorecard_stale": ("{courier}：超时未更新 {n} 件", "{courier}: {n} stale"),
+    "scorecard_kind": ("{courier}：{kind} {n} 件", "{courier}: {kind} {n}"),
+    "scorecard_kinds": ("各异常类型的包裹", "Parcels by exception kind"),
     "scorecard_filed": ("{courier}：已提交索赔 {n} 件", "{courier}: {n} claims filed"),
     "scorecard_recovered": ("{courier}：已追回 {amount}", "{courier}: {amount} recovered"),
     "filter_filed": ("已提交索赔", "Filed"),

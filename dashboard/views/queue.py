@@ -19,7 +19,7 @@ from dashboard.components import (
     set_query_params,
 )
 from dashboard.context import board
-from dashboard.data import SORTS, ParamProblem, QueueFilter
+from dashboard.data import SHIPPED_LISTS, SORTS, ParamProblem, QueueFilter, ShippedFilter
 from dashboard.export_buttons import queue_download
 from dashboard.i18n import kind_label, state_label
 from tracker.escape import streamlit_md as md
@@ -35,16 +35,23 @@ params, problems = QueueFilter.parse(
     max_text=b.settings.board.max_param_length,
     couriers=courier_slugs(b),
 )
-# the two lists of parcels the overview opens (?turning_stale=1, ?by=parcel) read no other filter but the
-# courier of the first: any other is named as not applied, and a value they do not know as wrong
-VIEWS = {"turning_stale": ("1", {"courier"}), "by": ("parcel", set())}
+# the lists of parcels the overview opens (?turning_stale=1, ?by=parcel) and a courier scorecard's numbers open
+# (?shipped=all|flagged|stale, data.ShippedFilter) read no other filter but the courier (and a scorecard's kind
+# and shipping days): any other is named as not applied, and a value they do not know as wrong
+VIEWS = {"turning_stale": ({"1"}, {"courier"}), "by": ({"parcel"}, set()), "shipped": (set(SHIPPED_LISTS), set())}
 url = st.query_params.to_dict()
-for name, (wanted, kept) in VIEWS.items():
-    if name in url and url[name] != wanted:
-        problems.append(ParamProblem(name, str(url[name]), "param_choice"))
-    elif url.get(name) == wanted:
-        given = {k: v for k, v in params.params().items() if k not in kept and (k, v) != ("state", "unresolved")}
-        problems += [ParamProblem(k, v, "param_not_here") for k, v in given.items()]
+shipped, shipped_problems = ShippedFilter.parse(url, couriers=courier_slugs(b), zone=b.settings.timezone)
+problems += [
+    ParamProblem(n, str(url[n]), "param_choice") for n, (ok, _) in VIEWS.items() if n in url and url[n] not in ok
+]
+shown = next((name for name, (wanted, _) in VIEWS.items() if url.get(name) in wanted), None)  # the first one named
+if shown is not None:
+    kept = VIEWS[shown][1]
+    given = {k: v for k, v in params.params().items() if k not in kept and (k, v) != ("state", "unresolved")}
+    if shown == "shipped":  # its courier and kind are its own (ShippedFilter names a wrong one)
+        given = {k: v for k, v in given.items() if k not in ("courier", "kind")}
+        problems = [p for p in problems if p.param not in ("courier", "kind")] + shipped_problems
+    problems += [ParamProblem(k, v, "param_not_here") for k, v in given.items()]
 bad_params(b, problems)
 ANY = ""
 
@@ -83,6 +90,30 @@ if st.query_params.get("by") == "parcel":  # the overview's "on N parcels": a ro
     parcel_table(
         b, rows, ["waybill", "order_id", "courier", "shop", "province", "kinds", "last_update"], key="by_parcel"
     )
+    st.stop()
+
+
+if shown == "shipped":  # a courier scorecard's number, as the parcels it counts
+    st.subheader(b.t(f"shipped_{shipped.shipped}_title"))
+    said = "：" if b.lang == "zh" else ": "
+    scope = [b.t("scope_shipped", start=shipped.shipped_from or "…", end=shipped.shipped_to or "…")]
+    if shipped.courier:
+        scope.insert(0, f"{b.t('courier')}{said}{md(b.courier(shipped.courier))}")
+    if shipped.kind:
+        scope.append(f"{b.t('kind')}{said}{kind_label(shipped.kind, b.lang)}")
+    st.caption(b.t("scope_line", scope="；".join(scope) if b.lang == "zh" else "; ".join(scope)))
+    st.caption(b.t(f"shipped_{shipped.shipped}_note"))
+    total = b.read("shipped_count", f=shipped, now=b.now, rules=b.settings.rules)
+    offset = pager(b, total, key="sh_page")
+    rows = b.read(
+        "shipped_page", f=shipped, now=b.now, rules=b.settings.rules, limit=b.settings.board.page_size, offset=offset
+    )
+    for r in rows:
+        r["courier"] = b.courier(r["courier"])
+        r["kinds"] = " · ".join(kind_label(kind, b.lang) for kind in r["kinds"])
+    st.caption(b.t("click_waybill"))
+    columns = ["waybill", "order_id", "courier", "status", "kinds", "shipped_at", "last_update", "delivered_at"]
+    parcel_table(b, rows, [*columns, "shop", "province"], key=f"shipped_{shipped.shipped}")
     st.stop()
 
 

@@ -8,9 +8,11 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
-from tests.dashboard.seed import seed_claims
+from tests.dashboard.seed import seed_ageing, seed_claims
 from tests.dashboard.test_app import signed_in
+from tests.dashboard.test_overview_counts import listed
 from tests.dashboard.test_overview_money import ledger, ledger_rows
 from tracker.domain import ParcelFacts
 from tracker.storage.repo import upsert_parcels
@@ -104,3 +106,59 @@ def test_a_ledger_link_to_a_parcel_that_is_not_there_says_so(board_db, now):
     at.query_params["parcel"] = "１２"  # full-width digits: named and dropped
     at.run()
     assert any("parcel" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+SCORECARD_NUMBER = re.compile(r"(.+)：(?:包裹|出过异常|超时未更新|.+) ([\d,]+) 件")
+
+
+def test_a_scorecards_parcels_exceptions_and_stale_share_open_the_parcels_they_count(board_db, now):
+    """Its parcels, those with an exception (any state: a resolved flag counts), the stale ones and a kind's
+    (from the fold) open the queue's list of those parcels, as many as the number says (they opened nothing)."""
+    engine, _ = board_db
+    seed_ageing(engine, now)
+    at = signed_in(page="views/scorecards.py")
+    at.session_state["s_kinds"] = True  # the fold of the kinds' links, open
+    at.run()
+    assert not at.exception, at.exception
+    links = [
+        (link.proto.label, dict(parse_qsl(link.proto.query_string)))
+        for link in at.get("page_link")
+        if "queue" in link.proto.page
+    ]
+    by_list: dict[str, list] = {}
+    for label, params in links:
+        match = SCORECARD_NUMBER.fullmatch(label)
+        assert match, label
+        by_list.setdefault(params["shipped"] + ("." + params["kind"] if "kind" in params else ""), []).append(
+            (int(match.group(2).replace(",", "")), params)
+        )
+        assert params["shipped_to"] == now.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    # every courier's parcels; the exceptions and stale parcels of those that have them; a kind of each sort
+    assert {"all", "flagged", "stale", "flagged.stale", "flagged.address_problem"} <= set(by_list), sorted(by_list)
+    ems = {p["courier"]: n for n, p in by_list["all"]}["ems"]
+    assert ems == 8  # the seed's EMS parcels
+    for number, params in (item for items in by_list.values() for item in items):
+        assert listed("views/queue.py", params) == number, params
+    # the list says what it counts, in words
+    at = signed_in(page="views/queue.py")
+    for key, value in next(p for _, p in by_list["flagged"] if p["courier"] == "ems").items():
+        at.query_params[key] = value
+    at.run()
+    assert [s.value for s in at.subheader] == ["出过异常的包裹"]
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("只列出：快递：EMS；发货日期 ") for c in captions), captions
+    assert any("异常现在是否已解决都算" in c for c in captions), captions
+
+
+def test_a_scorecard_list_names_what_it_does_not_apply(board_db, now):
+    at = signed_in(page="views/queue.py")
+    for key, value in {"shipped": "stale", "kind": "lost", "assignee": "王芳", "shipped_from": "2026-02-30"}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 3, warnings
+    assert any("kind" in w and "此列表不按它筛选" in w for w in warnings), warnings
+    assert any("assignee" in w and "此列表不按它筛选" in w for w in warnings), warnings
+    assert any("shipped\\_from" in w for w in warnings), warnings
+    assert [s.value for s in at.subheader] == ["现在超时未更新的包裹"]

@@ -139,10 +139,13 @@ def pages(ids: dict[str, Any], lang: str = "zh") -> list[tuple[str, str, dict[st
         ("queue", "views/queue.py", {}, {}),
         ("queue turning stale", "views/queue.py", {"turning_stale": "1"}, {}),
         ("queue by parcel", "views/queue.py", {"by": "parcel"}, {}),
+        *((f"queue a scorecard's {which}", "views/queue.py", {"shipped": which, "courier": "sf"}, {})
+          for which in ("all", "flagged", "stale")),
         ("queue filters open", "views/queue.py", {}, {"q_filters": True}),
         ("claims", "views/claims.py", {}, {}), ("claims filters open", "views/claims.py", {}, {"c_filters": True}),
         ("scorecards", "views/scorecards.py", {}, {}),
         ("scorecards filters open", "views/scorecards.py", {}, {"s_filters": True}),
+        ("scorecards kinds open", "views/scorecards.py", {}, {"s_kinds": True}),
         *((f"scorecards {tab}", "views/scorecards.py", {}, {"sc_tab": t(tab, lang)})
           for tab in ("sc_tab_transit", "sc_tab_recovered")),
         ("alerts", "views/alerts.py", {}, {})]  # fmt: skip
