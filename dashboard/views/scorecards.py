@@ -93,17 +93,17 @@ period = {"shipped_from": start.isoformat(), "shipped_to": end.isoformat()}
 for card in cards:
     name, slug = md(b.courier(card["courier"])), card["courier"]  # a label is Markdown; a retired slug is shown
     counted = {"all": card["parcels"], "flagged": card["flagged"], "stale": card["stale"]}  # the rates' counts
-    c = st.columns(5)
-    for col, (which, n) in zip(c, counted.items(), strict=False):
+    cols = st.columns(5)
+    for col, (which, n) in zip(cols, counted.items(), strict=False):
         with col:
             if n:
                 label = b.t(f"scorecard_{which}", courier=name, n=f"{n:,}")
                 queue_link(b, label, shipped=which, courier=slug, **period)
-    with c[3]:
+    with cols[3]:
         if card["claims_filed"]:
             filed = b.t("scorecard_filed", courier=name, n=card["claims_filed"])
             ledger_link(b, filed, courier=slug, filed="1", **period)
-    with c[4]:
+    with cols[4]:
         if card["claims_filed"] or card["recovered"]:
             recovered = b.t("scorecard_recovered", courier=name, amount=yuan(card["recovered"]))
             ledger_link(b, recovered, courier=slug, state=str(ClaimState.paid), **period)
