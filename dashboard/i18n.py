@@ -329,11 +329,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "scope_clear": ("去掉这些条件", "Drop these conditions"),
     # a courier scorecard's numbers as lists of parcels (the queue's ?shipped=, data.ShippedFilter)
     "shipped_all_title": ("发货的包裹", "Parcels shipped"),
-    "shipped_all_note": ("评分表的“包裹数”；最早发货的在前", "The scorecard's parcels; the first shipped first"),
+    "shipped_all_note": ("评分表的“包裹数”；最近发货的在前", "The scorecard's parcels; the last shipped first"),
     "shipped_flagged_title": ("出过异常的包裹", "Parcels that had an exception"),
     "shipped_flagged_note": (
-        "评分表异常率的分子：有过异常的包裹，异常现在是否已解决都算；最早发货的在前",
-        "What the scorecard's exception rate counts: parcels with an exception, resolved since or not; the first"
+        "评分表异常率的分子：有过异常的包裹，异常现在是否已解决都算；最近发货的在前",
+        "What the scorecard's exception rate counts: parcels with an exception, resolved since or not; the last"
         " shipped first",
     ),
     "shipped_stale_title": ("现在超时未更新的包裹", "Parcels stale now"),

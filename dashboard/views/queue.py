@@ -105,8 +105,9 @@ if shown == "shipped":  # a courier scorecard's number, as the parcels it counts
     st.caption(b.t(f"shipped_{shipped.shipped}_note"))
     total = b.read("shipped_count", f=shipped, now=b.now, rules=b.settings.rules)
     offset = pager(b, total, key="sh_page")
-    rows = b.read(
-        "shipped_page", f=shipped, now=b.now, rules=b.settings.rules, limit=b.settings.board.page_size, offset=offset
+    size = b.settings.board.page_size  # none counted, none read (a kind no parcel had would walk the whole period)
+    rows = (
+        b.read("shipped_page", f=shipped, now=b.now, rules=b.settings.rules, limit=size, offset=offset) if total else []
     )
     for r in rows:
         r["courier"] = b.courier(r["courier"])
