@@ -345,9 +345,8 @@ def shipped_page(
     """One page of the parcels `f` lists, the last shipped first (the flagged ones are mostly the recent, still
     open parcels: the newest first finds a page of them soonest), the stale ones the longest without an update
     first; each with the kinds of every flag it had (`kinds`, in the order the rules list them)."""
-    if f.shipped == "stale":
-        order = [PARCEL.c.last_event_at, PARCEL.c.id]
-    else:
+    order: list[Any] = [PARCEL.c.last_event_at, PARCEL.c.id]
+    if f.shipped != "stale":
         order = [PARCEL.c.shipped_at.desc(), PARCEL.c.id.desc()]
     query = (
         select(
