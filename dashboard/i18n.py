@@ -354,7 +354,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "scorecard_flagged": ("{courier}：出过异常 {n} 件", "{courier}: {n} had an exception"),
     "scorecard_stale": ("{courier}：超时未更新 {n} 件", "{courier}: {n} stale"),
     "scorecard_kind": ("{courier}：{kind} {n} 件", "{courier}: {kind} {n}"),
-    "scorecard_kinds": ("各异常类型的包裹", "Parcels by exception kind"),
+    "scorecard_lists": (
+        "各快递的清单：包裹、出过异常的、超时未更新的、各异常类型的、索赔",
+        "Each courier's lists: parcels, with an exception, stale, by exception kind, claims",
+    ),
     "scorecard_filed": ("{courier}：已提交索赔 {n} 件", "{courier}: {n} claims filed"),
     "scorecard_recovered": ("{courier}：已追回 {amount}", "{courier}: {amount} recovered"),
     "filter_filed": ("已提交索赔", "Filed"),

@@ -86,33 +86,35 @@ columns = [
 st.caption(b.t("period_line", start=start.isoformat(), end=end.isoformat()))  # what the numbers are of
 table(b, rows, columns, key="scorecards")
 # each courier's numbers open what they count: its parcels, those with an exception and the stale ones as lists of
-# parcels (the queue's ?shipped=, data.ShippedFilter), its claims filed and money recovered on the ledger filtered
-# to the courier and the period's shipping days (data.LedgerFilter: filed claims; paid claims, whose 已赔付 line
-# is the money recovered). A kind's rate opens its parcels from the fold under them.
+# parcels (the queue's ?shipped=, data.ShippedFilter), each kind's parcels, its claims filed and money recovered
+# on the ledger filtered to the courier and the period's shipping days (data.LedgerFilter: filed claims; paid
+# claims, whose 已赔付 line is the money recovered). Folded, drawn only while open (lazy_fold): a link is a widget
+# the browser renders, and ten couriers' links cost the page's first render a fifth (bench/board.py --browser).
 period = {"shipped_from": start.isoformat(), "shipped_to": end.isoformat()}
-for card in cards:
-    name, slug = md(b.courier(card["courier"])), card["courier"]  # a label is Markdown; a retired slug is shown
-    counted = {"all": card["parcels"], "flagged": card["flagged"], "stale": card["stale"]}  # the rates' counts
-    cols = st.columns(5)
-    for col, (which, n) in zip(cols, counted.items(), strict=False):
-        with col:
-            if n:
-                label = b.t(f"scorecard_{which}", courier=name, n=f"{n:,}")
-                queue_link(b, label, shipped=which, courier=slug, **period)
-    with cols[3]:
-        if card["claims_filed"]:
-            filed = b.t("scorecard_filed", courier=name, n=card["claims_filed"])
-            ledger_link(b, filed, courier=slug, filed="1", **period)
-    with cols[4]:
-        if card["claims_filed"] or card["recovered"]:
-            recovered = b.t("scorecard_recovered", courier=name, amount=yuan(card["recovered"]))
-            ledger_link(b, recovered, courier=slug, state=str(ClaimState.paid), **period)
-with lazy_fold(b.t("scorecard_kinds"), key="s_kinds") as kinds_open:
-    for card in cards if kinds_open else ():
-        name, slug = md(b.courier(card["courier"])), card["courier"]
-        for kind, n in sorted(card["kinds"].items(), key=lambda kv: -kv[1]):
-            label = b.t("scorecard_kind", courier=name, kind=kind_label(kind, b.lang), n=f"{n:,}")
-            queue_link(b, label, shipped="flagged", kind=kind, courier=slug, **period)
+with lazy_fold(b.t("scorecard_lists"), key="s_lists") as lists_open:
+    for card in cards if lists_open else ():
+        name, slug = md(b.courier(card["courier"])), card["courier"]  # a label is Markdown; a retired slug is shown
+        counted = {"all": card["parcels"], "flagged": card["flagged"], "stale": card["stale"]}  # the rates' counts
+        cols = st.columns(5)
+        for col, (which, n) in zip(cols, counted.items(), strict=False):
+            with col:
+                if n:
+                    label = b.t(f"scorecard_{which}", courier=name, n=f"{n:,}")
+                    queue_link(b, label, shipped=which, courier=slug, **period)
+        with cols[3]:
+            if card["claims_filed"]:
+                filed = b.t("scorecard_filed", courier=name, n=card["claims_filed"])
+                ledger_link(b, filed, courier=slug, filed="1", **period)
+        with cols[4]:
+            if card["claims_filed"] or card["recovered"]:
+                recovered = b.t("scorecard_recovered", courier=name, amount=yuan(card["recovered"]))
+                ledger_link(b, recovered, courier=slug, state=str(ClaimState.paid), **period)
+        kinds = sorted(card["kinds"].items(), key=lambda kv: -kv[1])  # a kind's rate: its parcels, five a row
+        for row in range(0, len(kinds), 5):
+            for col, (kind, n) in zip(st.columns(5), kinds[row : row + 5], strict=False):
+                with col:
+                    label = b.t("scorecard_kind", courier=name, kind=kind_label(kind, b.lang), n=f"{n:,}")
+                    queue_link(b, label, shipped="flagged", kind=kind, courier=slug, **period)
 
 # charts part (issue 15 item 8): names and kind colours from dashboard/charts.py. A tab each, as on the
 # overview: only the chosen one is drawn (and read), so the table comes first and the page is drawn once

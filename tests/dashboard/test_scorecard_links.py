@@ -38,6 +38,9 @@ def test_a_scorecards_claims_open_the_claims_it_counts(board_db, now):
     at = signed_in(page="views/scorecards.py")
     at.run()
     assert not at.exception, at.exception
+    assert not at.get("page_link")  # folded: the couriers' lists are drawn only once opened
+    at.session_state["s_lists"] = True
+    at.run()
     links = [
         (link.proto.label, dict(parse_qsl(link.proto.query_string)))
         for link in at.get("page_link")
@@ -117,7 +120,7 @@ def test_a_scorecards_parcels_exceptions_and_stale_share_open_the_parcels_they_c
     engine, _ = board_db
     seed_ageing(engine, now)
     at = signed_in(page="views/scorecards.py")
-    at.session_state["s_kinds"] = True  # the fold of the kinds' links, open
+    at.session_state["s_lists"] = True  # the fold of the couriers' lists, open
     at.run()
     assert not at.exception, at.exception
     links = [

@@ -145,7 +145,7 @@ def pages(ids: dict[str, Any], lang: str = "zh") -> list[tuple[str, str, dict[st
         ("claims", "views/claims.py", {}, {}), ("claims filters open", "views/claims.py", {}, {"c_filters": True}),
         ("scorecards", "views/scorecards.py", {}, {}),
         ("scorecards filters open", "views/scorecards.py", {}, {"s_filters": True}),
-        ("scorecards kinds open", "views/scorecards.py", {}, {"s_kinds": True}),
+        ("scorecards lists open", "views/scorecards.py", {}, {"s_lists": True}),
         *((f"scorecards {tab}", "views/scorecards.py", {}, {"sc_tab": t(tab, lang)})
           for tab in ("sc_tab_transit", "sc_tab_recovered")),
         ("alerts", "views/alerts.py", {}, {})]  # fmt: skip
