@@ -15,6 +15,7 @@ from dashboard import data
 from dashboard.i18n import t
 from tracker import clock as tracker_clock
 from tracker.auth import can
+from tracker.labels import courier_name
 from tracker.settings import Settings, load_settings
 
 
@@ -61,11 +62,8 @@ class Board:
         return can(self.role, action)
 
     def courier(self, slug: str | None) -> str:
-        """The courier's name as people say it (中通快递 / ZTO Express), from config/couriers.toml."""
-        cfg = self.settings.couriers.get(slug or "")
-        if cfg is None:
-            return slug or ""
-        return cfg.name if self.lang == "zh" else cfg.name_en
+        """The courier's name as people say it (中通快递 / ZTO Express), from config/couriers.toml (labels)."""
+        return courier_name(self.settings.couriers, slug, self.lang)
 
     def local(self, value: datetime | None) -> str:
         """A time as the configured zone shows it (Settings.tz), to the minute."""

@@ -327,6 +327,12 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "scope_shipped": ("发货日期 {start} 至 {end} 的包裹", "parcels shipped from {start} to {end}"),
     "scope_clear": ("去掉这些条件", "Drop these conditions"),
+    "awaiting_parcel": (
+        "已付款、等待发货的订单：还没有运单号，不查询物流；超过发货时限即为延迟发货。"
+        "导入带此订单运单号的文件后，它就成为那个包裹",
+        "An order paid and awaiting shipment: no waybill yet, so no tracking is asked; past its shipping deadline"
+        " it is a late shipment. The file that brings this order's waybill makes it that parcel",
+    ),
     # a courier scorecard's numbers as lists of parcels (the queue's ?shipped=, data.ShippedFilter)
     "shipped_all_title": ("发货的包裹", "Parcels shipped"),
     "shipped_all_note": ("评分表的“包裹数”；最近发货的在前", "The scorecard's parcels; the last shipped first"),

@@ -826,7 +826,8 @@ def test_a_full_order_export_skips_the_orders_not_shipped_yet(
 ) -> None:
     """The seller center's order export lists every order: one waiting for the warehouse, unpaid or closed has no
     waybill, and was rejected as 'missing waybill number' (exit 1, a rejects file full of them). A blank waybill
-    on an order whose 订单状态 says it has shipped is still a bad row."""
+    on an order whose 订单状态 says it has shipped is still a bad row. (The CLI keeps the order waiting for the
+    warehouse as its parcel to come: tests/test_awaiting_orders.py.)"""
     path = tmp_path / "all_orders.csv"
     path.write_text(
         "订单编号,订单状态,物流单号,物流公司,买家实际支付金额,交易成功时间\n"
@@ -841,7 +842,8 @@ def test_a_full_order_export_skips_the_orders_not_shipped_yet(
     assert (report.inserted, report.not_shipped, report.rejected_rows) == (1, 3, 1)
     assert [(e.row, e.field, e.reason) for e in report.errors] == [(6, "waybill", "missing waybill number")]
     result = CliRunner().invoke(app, ["import", "parcels", str(path)])
-    assert "3 order(s) not shipped yet (订单状态), no waybill: skipped" in result.output, result.output
+    assert "2 order(s) not shipped (unpaid or closed, 订单状态), no waybill: skipped" in result.output, result.output
+    assert "1 order(s) paid and awaiting shipment (订单状态), no waybill yet: kept as orders" in result.output
 
 
 def test_a_returns_row_without_a_waybill_gets_the_same_date_and_number_checks(settings) -> None:  # type: ignore[no-untyped-def]

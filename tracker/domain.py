@@ -8,6 +8,18 @@ from typing import NamedTuple
 
 from tracker.status import Direction, TrackingStatus
 
+# An order paid and not shipped yet (买家已付款，等待卖家发货) is kept as the parcel it will become, so that the
+# late_shipment rule (延迟发货) watches it: no courier yet, and in the waybill's place the order number behind
+# 订单, which no courier's number starts with. It is never polled; the import that brings the order's waybill
+# turns it into that parcel (tracker/storage/repo.py, adopt_awaiting). docs/importing.md.
+AWAITING_COURIER = ""
+AWAITING_PREFIX = "订单"
+
+
+def awaiting_waybill(order_id: str) -> str:
+    """The waybill's place of the order `order_id` awaiting its parcel."""
+    return AWAITING_PREFIX + order_id
+
 
 # What a parcel is, as imported from an order or return export; the key is (courier, waybill). A named tuple
 # (immutable, changed with _replace): an import makes one per row, and a frozen dataclass's __init__ of 27

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
-from tracker.domain import ParcelFacts
+from tracker.domain import AWAITING_COURIER, ParcelFacts, awaiting_waybill
 from tracker.errors import TrackerError
 from tracker.exports import GUARD, kept_whole, safe_row, unguard
 from tracker.import_writer import BatchWriter, writer_for
@@ -121,6 +121,9 @@ class ImportReport:
     headers: dict[str, str] = field(default_factory=dict)
     rejected_rows: int = 0
     not_shipped: int = 0  # rows of orders not shipped yet (no waybill; 订单状态 says so): skipped, not rejected
+    # rows of orders paid and awaiting shipment, kept as the parcel each will become (among the parcels above)
+    awaiting: int = 0
+    awaiting_closed: int = 0  # orders kept awaiting their parcel that a row says closed: no longer awaited
     error_count: int = 0  # every problem, kept or not
     detected_count: int = 0
     # returns-export rows with no return waybill yet: a return agreed on the order (docs/importing.md)
@@ -252,6 +255,10 @@ class RowParser:
     not_shipped: Sequence[str] = ()  # 订单状态 words of an order not shipped yet (import.toml [orders])
     # the import's time: a row saying something happened a day or more after it is refused (a mistyped year)
     now: datetime | None = None
+    # 订单状态 words of an order paid and awaiting shipment, kept as its parcel to come; of an order closed before it
+    # shipped (import.toml [orders] awaiting_shipment, closed): both read as not shipped too
+    awaiting: Sequence[str] = ()
+    closed: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         # read once per parser, not per cell: which columns hold text, which hold times, which values to read
@@ -308,11 +315,35 @@ class RowParser:
 
     def not_shipped_yet(self, values: Sequence[Any], errors: Sequence[RowError]) -> bool:
         """Whether the row's only problem is a blank waybill and its 订单状态 says the order has not shipped
-        ([orders] not_shipped in import.toml): a full order export lists such orders too."""
-        if not self.not_shipped or len(errors) != 1 or errors[0].field != "waybill" or errors[0].value:
+        ([orders] not_shipped, awaiting_shipment or closed in import.toml): a full order export lists such orders
+        too."""
+        words = (*self.not_shipped, *self.awaiting, *self.closed)
+        if not words or len(errors) != 1 or errors[0].field != "waybill" or errors[0].value:
             return False
         status = self.raw(values, "order_status")
-        return isinstance(status, str) and any(word in status for word in self.not_shipped)
+        return isinstance(status, str) and any(word in status for word in words)
+
+    def unshipped(self, row_no: int, values: Sequence[Any]) -> ParcelFacts | str | list[RowError] | None:
+        """What a row of an order not shipped yet (not_shipped_yet) says: an order paid and awaiting shipment as
+        the parcel it will become (no courier, its number in the waybill's place: domain.awaiting_waybill), or the
+        row's errors (a wrong date: the 延迟发货 clock would run from it); the number of an order closed before it
+        shipped (str); None for any other (unpaid: nothing to watch) or a row without an order number."""
+        status = self.raw(values, "order_status")
+        cell = self.texts(values)
+        order = cell["order_id"].lstrip("'=\"").strip('"')
+        if not isinstance(status, str) or not order:
+            return None
+        if any(word in status for word in self.closed):
+            return order
+        if not any(word in status for word in self.awaiting):
+            return None
+        if SCIENTIFIC.fullmatch(order):  # Excel's 3.9E+18: the order it names would never meet its parcel
+            return [RowError(row_no, "order_id", order, SCIENTIFIC_LOST)]
+        errors: list[RowError] = self._lost_digits(row_no, values) if type(values) is not list else []
+        fields = self._values(row_no, cell, values, errors)
+        if errors:
+            return errors
+        return self._facts(cell, fields, AWAITING_COURIER, awaiting_waybill(order))
 
     def unsaved(self, row_no: int, values: Sequence[Any]) -> list[RowError]:
         """The cells of the columns read that hold a formula without its value (tablefile.UnsavedFormula: a
@@ -639,6 +670,8 @@ def import_parcels(
     limits: ReadLimits | None = None,
     second_process: bool = False,
     not_shipped: Sequence[str] = (),
+    awaiting: Sequence[str] = (),
+    closed: Sequence[str] = (),
 ) -> ImportReport:
     """Import one file: good rows are upserted in batches, each bad row is reported and skipped.
 
@@ -648,12 +681,14 @@ def import_parcels(
     The file is read row by row: memory does not grow with its size (`limits`: [import] in tracker.toml).
     `second_process`: a big file's batches are stored by a second process while the next rows are read
     (tracker/import_writer.py; [import] second_process). `not_shipped`: the 订单状态 words of an order not
-    shipped yet, whose row without a waybill is counted and skipped (import.toml [orders]).
+    shipped yet, whose row without a waybill is counted and skipped; `awaiting`: of an order paid and awaiting
+    shipment, kept as its parcel to come (domain.AWAITING_COURIER); `closed`: of an order closed before it shipped,
+    whose waiting is closed (import.toml [orders]).
     """
     header, rows = read_table(path, limits)
     columns = map_headers(header, returns_first(header, aliases, return_headers))
     direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
-    parser = RowParser(columns, couriers, tz, currency, direction, autonumber, not_shipped, now)
+    parser = RowParser(columns, couriers, tz, currency, direction, autonumber, not_shipped, now, awaiting, closed)
     writer = writer_for(
         engine, now, batch_size=batch_size, second_process=second_process, file_bytes=path.stat().st_size
     )
@@ -669,6 +704,7 @@ def import_parcels(
             run.flush()
             run.settle()  # the batch in flight is stored: the cases and trades below read its parcels
             run.record_trades_and_cases()
+            run.close_awaiting()
         finally:
             run.close()  # the rows handed to the writer are stored first, whatever stopped the import
     except KeyboardInterrupt:
@@ -740,6 +776,7 @@ class _FileImport:
         self.counted_waybills: set[str] = set()  # under two couriers: each counted once (a few, if any)
         self.counted_two_buyers: set[str] = set()  # with two buyers' orders: each counted once (a few, if any)
         self.counted_two_values: set[str] = set()  # two rows of one order, two values: each counted once
+        self.closed_orders: list[str] = []  # orders closed before they shipped (import.toml [orders] closed)
 
     def read_row(self, parser: RowParser, row_no: int, values: Sequence[Any] | BadRow) -> None:
         """One numbered row of the file: rejected, kept for later (a return case), or its parcels gathered."""
@@ -775,7 +812,7 @@ class _FileImport:
                 report.courier_doubts += parser.doubts[: max(0, KEEP - len(report.courier_doubts))]
             parser.doubts.clear()
         if errors and parser.not_shipped_yet(values, errors):
-            report.not_shipped += 1  # an order the warehouse has not shipped: no parcel to track yet
+            self.unshipped(parser, row_no, values)
             return
         if errors:
             self.reject(errors, values)
@@ -789,6 +826,22 @@ class _FileImport:
             self.gather(parcel)
         if len(self.pending) >= self.writer.rows_per_submit:
             self.flush()
+
+    def unshipped(self, parser: RowParser, row_no: int, values: Sequence[Any]) -> None:
+        """A row of an order not shipped yet: an order awaiting shipment gathered as its parcel to come, a closed
+        one's number kept to close its waiting after the parcels are stored, any other counted and skipped."""
+        found = parser.unshipped(row_no, values)
+        if isinstance(found, list):
+            self.reject(found, values)
+        elif isinstance(found, ParcelFacts):
+            self.report.awaiting += 1
+            self.gather(found)
+            if len(self.pending) >= self.writer.rows_per_submit:
+                self.flush()
+        else:
+            self.report.not_shipped += 1
+            if found is not None:
+                self.closed_orders.append(found)
 
     def gather(self, parcel: ParcelFacts) -> None:
         """Add a parcel to the batch, merged with an earlier row of the same parcel (in this batch or stored)."""
@@ -896,6 +949,12 @@ class _FileImport:
             else:
                 reason = "no return waybill yet, and no outbound parcel of this order: import the order export first"
                 self.reject([RowError(case.row, "order_id", case.order_id, reason)], values)
+
+    def close_awaiting(self) -> None:
+        """The orders kept awaiting their parcel that a row of this file says closed before they shipped: no
+        longer awaited (their 延迟发货 resolves by itself)."""
+        if self.closed_orders:
+            self.report.awaiting_closed = repo.close_awaiting(self.engine, self.closed_orders, now=self.now)
 
     def close(self) -> None:
         try:

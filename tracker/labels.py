@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tracker.domain import AWAITING_COURIER
+
 LANGS = ("zh", "en")
 
 # code: (中文, English)
@@ -291,9 +293,15 @@ def timer_state_label(code: Any, lang: str) -> str:
     return pick(TIMER_STATES, code, lang)
 
 
+# an order awaiting its parcel has no courier yet (domain.AWAITING_COURIER)
+NO_COURIER_YET = ("未发货", "Not shipped yet")
+
+
 def courier_name(couriers: Mapping[str, Any], slug: str | None, lang: str) -> str:
     """The courier as people say it (中通快递 / ZTO Express) from config/couriers.toml (Settings.couriers);
-    an unknown slug shows itself."""
+    an order awaiting its parcel has none yet (未发货); an unknown slug shows itself."""
+    if slug == AWAITING_COURIER:
+        return NO_COURIER_YET[0] if lang == "zh" else NO_COURIER_YET[1]
     cfg = couriers.get(slug or "")
     if cfg is None:
         return slug or ""

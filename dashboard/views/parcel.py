@@ -12,6 +12,7 @@ from dashboard.components import PARCEL_PAGE, alert_states, bad_params, ledger_l
 from dashboard.context import board
 from dashboard.data import SEARCH_LIMIT, parcel_ref
 from dashboard.i18n import value_label
+from tracker.domain import AWAITING_COURIER
 from tracker.escape import streamlit_md as md
 from tracker.labels import amount_in
 from tracker.storage.repo import MONEY_FIELDS
@@ -54,7 +55,11 @@ p = detail["parcel"]
 # waybill, courier and the courier's own text come from outside: Markdown-escaped (tracker/escape.py)
 st.title(f"{md(p['waybill'])} · {md(b.courier(p['courier']))}")
 said = f" · {md(p['status_text'])}" if p["status_text"] else ""  # the courier's last words, when there are any
-st.caption(f"{b.t('status')}: {value_label('status', p['status'], b.lang)}{said}")
+awaiting = p["courier"] == AWAITING_COURIER  # an order paid and not shipped yet, watched for 延迟发货
+if awaiting:
+    st.info(b.t("awaiting_parcel"))
+else:
+    st.caption(f"{b.t('status')}: {value_label('status', p['status'], b.lang)}{said}")
 
 st.subheader(b.t("facts"))
 facts = [
@@ -86,19 +91,20 @@ def fact_value(key: str) -> object:
 
 fact_rows = [{"field": b.t(k), "value": fact_value(k)} for k in facts if p.get(k) not in (None, "")]
 sub = detail["subscription"] or {}
-fact_rows.append(
-    {
-        "field": b.t("push_subscription"),
-        "value": describe(
-            sub.get("state"),
-            provider=sub.get("provider"),
-            message=sub.get("message"),
-            last_push_at=sub.get("last_push_at"),
-            tz=b.settings.tz,
-            lang=b.lang,
-        ),
-    }
-)
+if not awaiting:  # no waybill yet: nothing to subscribe to
+    fact_rows.append(
+        {
+            "field": b.t("push_subscription"),
+            "value": describe(
+                sub.get("state"),
+                provider=sub.get("provider"),
+                message=sub.get("message"),
+                last_push_at=sub.get("last_push_at"),
+                tz=b.settings.tz,
+                lang=b.lang,
+            ),
+        }
+    )
 table(b, fact_rows, ["field", "value"], key="facts")
 if detail["facts"]:
     for r in detail["facts"]:

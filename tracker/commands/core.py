@@ -117,6 +117,8 @@ def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-de
         limits=settings.import_.limits,
         second_process=settings.import_.second_process,
         not_shipped=settings.not_shipped_statuses,
+        awaiting=settings.awaiting_shipment_statuses,
+        closed=settings.closed_order_statuses,
     )
 
 
@@ -169,8 +171,17 @@ def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_error
     )
     if report.trades_succeeded:  # 交易成功 times: the complaint window (docs/domain.md "Tmall's timers")
         typer.echo(f"  {report.trades_succeeded} 交易成功 time(s) recorded")
-    if report.not_shipped:  # a full order export's orders without a parcel yet (import.toml [orders])
-        typer.echo(f"  {report.not_shipped} order(s) not shipped yet (订单状态), no waybill: skipped")
+    if report.awaiting:  # paid, awaiting shipment: kept as the parcel to come (import.toml [orders])
+        typer.echo(
+            f"  {report.awaiting} order(s) paid and awaiting shipment (订单状态), no waybill yet: kept as orders "
+            "awaiting their parcel (among the parcels above), watched for 延迟发货"
+        )
+    if report.not_shipped:  # a full order export's other orders without a parcel (import.toml [orders])
+        typer.echo(f"  {report.not_shipped} order(s) not shipped (unpaid or closed, 订单状态), no waybill: skipped")
+    if report.awaiting_closed:
+        typer.echo(
+            f"  {report.awaiting_closed} order(s) awaiting their parcel closed before shipping: no longer awaited"
+        )
     if report.return_cases:  # returns rows without a return waybill yet (docs/importing.md)
         typer.echo(f"  {report.return_cases} return(s) agreed without a return waybill yet, recorded on their orders")
     for row, waybill, note in report.detected[:max_errors]:

@@ -24,6 +24,8 @@ _FILES = {
     "headers": "import.toml",
     "return_waybill_headers": "import.toml",
     "not_shipped_statuses": "import.toml",
+    "awaiting_shipment_statuses": "import.toml",
+    "closed_order_statuses": "import.toml",
     "rules": "rules.toml",
     "alerts": "alerts.toml",
     "providers": "providers.toml",
@@ -65,7 +67,10 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     import_toml = read_toml(config_dir / "import.toml")
     data["headers"] = import_toml.get("headers", {})
     data["return_waybill_headers"] = import_toml.get("returns", {}).get("waybill_headers", [])
-    data["not_shipped_statuses"] = import_toml.get("orders", {}).get("not_shipped", [])
+    orders = import_toml.get("orders", {})
+    data["not_shipped_statuses"] = orders.get("not_shipped", [])
+    data["awaiting_shipment_statuses"] = orders.get("awaiting_shipment", [])
+    data["closed_order_statuses"] = orders.get("closed", [])
     data["rules"] = _with_text_negations(read_toml(config_dir / "rules.toml"), config_dir)
     if (config_dir / "alerts.toml").is_file():
         data["alerts"] = read_toml(config_dir / "alerts.toml")

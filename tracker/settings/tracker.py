@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     headers: dict[str, list[str]] = {}
     return_waybill_headers: list[str] = []
     not_shipped_statuses: list[str] = []  # import.toml [orders] not_shipped: 订单状态 words of an order not shipped
+    # import.toml [orders] awaiting_shipment: of those, a paid order the warehouse owes a parcel (kept for 延迟发货);
+    # closed: an order that will never ship (the order kept awaiting its parcel is closed)
+    awaiting_shipment_statuses: list[str] = []
+    closed_order_statuses: list[str] = []
     rules: RulesConfig
     alerts: AlertsConfig = AlertsConfig()
     providers: ProvidersConfig

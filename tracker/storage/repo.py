@@ -25,15 +25,16 @@ from sqlalchemy import (
     select,
     text,
     type_coerce,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from tracker.domain import ParcelFacts
+from tracker.domain import AWAITING_COURIER, ParcelFacts, awaiting_waybill
 from tracker.status import Direction
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.db import sqlite_settings
-from tracker.storage.tables import AUDIT, PARCEL, RETURN_BUYER
+from tracker.storage.tables import AUDIT, FLAG, PARCEL, RETURN_BUYER
 from tracker.storage.types import UTCDateTime
 
 
@@ -149,6 +150,8 @@ def store_rows_in(
     unchanged."""
     if not rows:
         return Stored()
+    rows = _without_shipped_orders(conn, rows)
+    _adopt_awaiting(conn, rows, now)  # an order awaiting its parcel becomes the parcel a row brings
     keys = {(row[_COURIER], row[_WAYBILL]) for row in rows}
     if len(keys) < len(rows):  # one statement may not write a parcel twice (PostgreSQL refuses it)
         raise ValueError("rows name a parcel (courier, waybill) twice: merge them first (importer.merge_same_parcel)")
@@ -174,6 +177,93 @@ def store_rows_in(
     inserted = len(first) - known_rows
     updated = written - inserted
     return Stored(inserted, updated, known_rows - updated, _same_waybill(keys, existing)).plus(resent_counts)
+
+
+def _orders(row: Sequence[Any]) -> list[str]:
+    """The order numbers a row names (merged shipping: "A,B")."""
+    return [order for order in (row[_ORDER] or "").split(",") if order]
+
+
+def _without_shipped_orders(conn: Connection, rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+    """The rows less those of an order awaiting its parcel (domain.AWAITING_COURIER) whose parcel is stored or
+    among the rows already: an older order export imported after the shipment's file would otherwise keep the
+    order awaiting again, and 延迟发货 would fire for an order shipped."""
+    waiting = {row[_ORDER] for row in rows if row[_COURIER] == AWAITING_COURIER and row[_ORDER]}
+    if not waiting:
+        return rows
+    shipped = {order for row in rows if row[_COURIER] != AWAITING_COURIER for order in _orders(row)}
+    stored = select(PARCEL.c.order_id).where(
+        PARCEL.c.order_id.in_(sorted(waiting)), PARCEL.c.courier != AWAITING_COURIER
+    )
+    shipped.update(conn.execute(stored).scalars())
+    return [row for row in rows if row[_COURIER] != AWAITING_COURIER or row[_ORDER] not in shipped]
+
+
+def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: datetime) -> None:
+    """Each order awaiting its parcel (domain.AWAITING_COURIER) that a row with a waybill names becomes that
+    parcel: its courier and waybill set on the same row, polled from now, its flags' courier with it (its
+    延迟发货 flag then resolves by itself, its history kept); the upsert that follows writes the row's values on
+    it. When the parcel is stored already, or another of its orders (merged shipping: "A,B") became it, the
+    order's waiting is closed instead. The rules' marks of them all (SQLite; PostgreSQL: triggers)."""
+    named: dict[str, tuple[str, str]] = {}  # an order's waiting key -> the first row's parcel naming the order
+    for row in rows:
+        if row[_COURIER] != AWAITING_COURIER:
+            for order in _orders(row):
+                named.setdefault(awaiting_waybill(order), (row[_COURIER], row[_WAYBILL]))
+    if not named:
+        return
+    waiting = select(PARCEL.c.id, PARCEL.c.waybill).where(
+        PARCEL.c.courier == AWAITING_COURIER, PARCEL.c.waybill.in_(sorted(named))
+    )
+    found = sorted(tuple(row) for row in conn.execute(waiting))
+    if not found:
+        return
+    taken = set(_stored_keys(conn, {named[waybill][1] for _, waybill in found}))
+    says_shipped = {(row[_COURIER], row[_WAYBILL]) for row in rows if row[_SHIPPED]}
+    closed: list[int] = []
+    adopted: list[int] = []
+    for pid, waybill in found:  # the oldest first: the first order's waiting becomes the parcel
+        courier, number = key = named[waybill]
+        if key in taken:
+            closed.append(pid)
+            continue
+        taken.add(key)
+        values: dict[str, Any] = {"courier": courier, "waybill": number, "next_poll_at": now, "updated_at": now}
+        if key not in says_shipped:
+            # an order export without 发货时间 says the order shipped, not when: it had not at the import that
+            # kept it waiting, and had by now (the upsert keeps a time the file leaves empty)
+            values["shipped_at"] = now
+        conn.execute(update(PARCEL).where(PARCEL.c.id == pid).values(values))
+        conn.execute(update(FLAG).where(FLAG.c.parcel_id == pid).values(courier=courier))
+        adopted.append(pid)
+    if closed:
+        _close(conn, closed, now)
+    rollups.mark_parcels(conn, [pid for pid, _ in found])
+    scorecard_days.mark_parcels(conn, adopted)  # a shipping day of theirs now (SQLite; PostgreSQL: triggers)
+
+
+def _close(conn: Connection, ids: Sequence[int], now: datetime) -> None:
+    conn.execute(update(PARCEL).where(PARCEL.c.id.in_(ids)).values(is_open=False, next_poll_at=None, updated_at=now))
+
+
+def close_awaiting(engine: Engine, orders: Iterable[str], *, now: datetime, chunk: int = 5_000) -> int:
+    """Close the open orders awaiting their parcel among `orders` (closed before they shipped: 交易关闭): their
+    延迟发货 resolves by itself at the next evaluation. How many were closed."""
+    keys = sorted({awaiting_waybill(order) for order in orders})
+    closed = 0
+    with engine.begin() as conn:
+        for start in range(0, len(keys), chunk):
+            waiting = select(PARCEL.c.id).where(
+                PARCEL.c.courier == AWAITING_COURIER,
+                PARCEL.c.waybill.in_(keys[start : start + chunk]),
+                PARCEL.c.is_open.is_(True),
+            )
+            ids = list(conn.execute(waiting).scalars())
+            if ids:
+                _close(conn, ids, now)
+                rollups.mark_parcels(conn, ids)
+                closed += len(ids)
+    return closed
 
 
 def _same_waybill(
@@ -312,6 +402,7 @@ _TIMES = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[na
 _MONEY = tuple(i for i, name in enumerate(FACT_FIELDS) if isinstance(PARCEL.c[name].type, Numeric))
 _DIRECTION = FACT_FIELDS.index("direction")
 _UPDATED = _UPSERT_KEYS.index("updated_at")
+_NEXT_POLL = _UPSERT_KEYS.index("next_poll_at")
 _COURIER, _WAYBILL, _SHIPPED = (FACT_FIELDS.index(name) for name in ("courier", "waybill", "shipped_at"))
 _BUYER, _ORDER = FACT_FIELDS.index("buyer_id"), FACT_FIELDS.index("order_id")
 _CHOICES = tuple((name, FACT_FIELDS.index(name)) for name in rollups.CHOICE_FIELDS)
@@ -393,6 +484,8 @@ def _plain_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any]
         row: list[Any] = [*parcel, *tail]
         if row[_DIRECTION] is not None:  # None: the file does not say (UNSAID_DEFAULTS)
             row[_DIRECTION] = str(row[_DIRECTION])
+        if row[_COURIER] == AWAITING_COURIER:  # an order awaiting its parcel: nothing to poll
+            row[_NEXT_POLL] = None
         rows.append(row)
     return rows
 
@@ -452,6 +545,8 @@ def _sqlite_rows(parcels: Iterable[ParcelFacts], now: datetime) -> list[list[Any
         for i in _MONEY:
             if (value := row[i]) is not None:
                 row[i] = float(value)
+        if row[_COURIER] == AWAITING_COURIER:  # an order awaiting its parcel: nothing to poll
+            row[_NEXT_POLL] = None
         rows.append(row)
     return rows
 

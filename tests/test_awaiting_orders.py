@@ -1,0 +1,158 @@
+"""Orders paid and not shipped yet (买家已付款，等待卖家发货) are watched for 延迟发货: a full Taobao order export's
+rows without a waybill were counted and skipped, so late_shipment never fired for the orders a warehouse is
+late with, only for parcels with a pre-printed label and no 发货时间. Such an order is kept as the parcel it
+will become (no courier yet, the order number in the waybill's place, never polled), raises late_shipment
+alone, and becomes its parcel when a file brings the waybill; a closed order stops waiting. On SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from tests.test_importer import TAOBAO_FULL, _write_csv
+from tracker.couriers.detect import CourierIndex
+from tracker.domain import AWAITING_COURIER, awaiting_waybill
+from tracker.flags import evaluate_all
+from tracker.flags.views import load_views
+from tracker.importer import ImportReport, import_parcels
+from tracker.labels import courier_name
+from tracker.poller import select_due
+from tracker.rules import evaluate_parcel
+from tracker.rules.policy import resolve_policy
+from tracker.settings import Settings
+from tracker.storage.tables import FLAG, PARCEL
+
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+
+def _row(order: str, status: str, *, paid: str = "2026-11-19 10:00:00", waybill: str = "", courier: str = "") -> list:
+    """A row of Taobao's full order export (已卖出的宝贝) in its own column order."""
+    row = dict.fromkeys(TAOBAO_FULL, "")
+    row.update({
+        "订单编号": order, "买家会员名": "tb_li", "买家应付货款": "200.00", "买家实际支付金额": "200.00",
+        "订单状态": status, "收货人姓名": "李雷", "收货地址": "浙江省 杭州市 西湖区 文三路1号", "联系手机": "13812345678",
+        "订单创建时间": "2026-11-19 09:58:00", "订单付款时间": paid, "宝贝标题": "保温杯", "物流单号": waybill,
+        "物流公司": courier,
+    })  # fmt: skip
+    return [row[h] for h in TAOBAO_FULL]
+
+
+def _import(path: Path, settings: Settings, engine: Engine, now: datetime = NOW) -> ImportReport:
+    """As `tracker import parcels` does, with import.toml's [orders] words."""
+    return import_parcels(
+        path,
+        engine=engine,
+        couriers=CourierIndex(settings.couriers, settings.detection),
+        aliases=settings.headers,
+        tz=settings.tz,
+        now=now,
+        not_shipped=settings.not_shipped_statuses,
+        awaiting=settings.awaiting_shipment_statuses,
+        closed=settings.closed_order_statuses,
+    )
+
+
+def _parcels(engine: Engine) -> dict[str, dict]:
+    with engine.connect() as conn:
+        return {r["waybill"]: dict(r) for r in conn.execute(select(PARCEL)).mappings()}
+
+
+def _flags(engine: Engine) -> dict[tuple[int, str], dict]:
+    with engine.connect() as conn:
+        return {(r["parcel_id"], r["kind"]): dict(r) for r in conn.execute(select(FLAG)).mappings()}
+
+
+@pytest.fixture
+def waiting(tmp_path: Path, settings: Settings, engine: Engine) -> tuple[Engine, ImportReport]:
+    rows = [
+        _row("4101", "买家已付款，等待卖家发货"),  # paid 4 days ago: past the 72 hours
+        _row("4102", "买家已付款，等待卖家发货", paid="2026-11-22 10:00:00"),  # paid yesterday: not late yet
+        _row("4103", "等待买家付款", paid=""),  # unpaid: nothing owed yet
+        _row("4104", "卖家已发货，等待买家确认", waybill="SF1402000000191", courier="顺丰速运"),
+    ]
+    report = _import(_write_csv(tmp_path / "ExportOrderList.csv", TAOBAO_FULL, rows), settings, engine)
+    return engine, report
+
+
+def test_an_order_awaiting_shipment_is_kept_and_raises_late_shipment_alone(waiting, settings: Settings) -> None:
+    engine, report = waiting
+    assert (report.awaiting, report.not_shipped, report.rejected_rows, report.errors) == (2, 1, 0, [])
+    parcels = _parcels(engine)
+    kept = parcels[awaiting_waybill("4101")]
+    assert kept["courier"] == AWAITING_COURIER and kept["order_id"] == "4101" and kept["is_open"]
+    assert kept["next_poll_at"] is None and kept["shipped_at"] is None  # never polled: nothing to ask
+    assert kept["paid_at"] == datetime(2026, 11, 19, 2, 0, tzinfo=UTC) and kept["recipient"] == "李*"
+    assert courier_name(settings.couriers, kept["courier"], "zh") == "未发货"
+    # the poller asks for the shipped parcel only
+    assert [p.waybill for p in select_due(engine, now=NOW + timedelta(days=1), limit=100)] == ["SF1402000000191"]
+    evaluate_all(engine, now=NOW, settings=settings)
+    flags = _flags(engine)
+    mine = {kind for (pid, kind) in flags if pid in (kept["id"], parcels[awaiting_waybill("4102")]["id"])}
+    assert mine == {"late_shipment"}  # the late one, and nothing else on either order
+    assert (kept["id"], "late_shipment") in flags
+    assert flags[kept["id"], "late_shipment"]["courier"] == AWAITING_COURIER
+    # the pure rules say the same of it (the parcel page's and the CLI's reading)
+    view = load_views(engine, [kept["id"]])[kept["id"]]
+    policy = resolve_policy(settings.rules, courier=view.courier, province=view.province, city=view.city)
+    assert [str(f.kind) for f in evaluate_parcel(view, now=NOW, policy=policy)] == ["late_shipment"]
+
+
+def test_the_file_with_its_waybill_makes_the_order_its_parcel(waiting, settings: Settings, tmp_path: Path) -> None:
+    engine, _ = waiting
+    evaluate_all(engine, now=NOW, settings=settings)
+    before = _parcels(engine)[awaiting_waybill("4101")]
+    rows = [
+        _row("4101", "卖家已发货，等待买家确认", waybill="YT7512345670101", courier="圆通速递"),
+        # an older export imported after: the order is not kept waiting again
+        _row("4104", "买家已付款，等待卖家发货"),
+    ]
+    later = NOW + timedelta(hours=2)
+    report = _import(_write_csv(tmp_path / "shipped.csv", TAOBAO_FULL, rows), settings, engine, later)
+    assert report.errors == []
+    parcels = _parcels(engine)
+    assert awaiting_waybill("4101") not in parcels and awaiting_waybill("4104") not in parcels
+    shipped = parcels["YT7512345670101"]
+    assert shipped["id"] == before["id"] and shipped["courier"] == "yto"  # the same row: its history kept
+    assert shipped["next_poll_at"] is not None and shipped["paid_at"] == before["paid_at"]
+    assert shipped["recipient"] == "李*" and shipped["order_id"] == "4101"
+    evaluate_all(engine, now=later, settings=settings)
+    flag = _flags(engine)[shipped["id"], "late_shipment"]
+    assert flag["state"] == "resolved" and flag["courier"] == "yto"  # shipped: 延迟发货 resolves by itself
+
+
+def test_merged_orders_become_one_parcel_and_the_others_stop_waiting(waiting, settings: Settings, tmp_path: Path):
+    engine, _ = waiting
+    rows = [  # two orders of one buyer shipped in one parcel (合并发货): two rows, one waybill
+        _row("4101", "卖家已发货，等待买家确认", waybill="YT7512345670202", courier="圆通速递"),
+        _row("4102", "卖家已发货，等待买家确认", waybill="YT7512345670202", courier="圆通速递"),
+    ]
+    _import(_write_csv(tmp_path / "merged.csv", TAOBAO_FULL, rows), settings, engine, NOW + timedelta(hours=1))
+    parcels = _parcels(engine)
+    assert parcels["YT7512345670202"]["order_id"] == "4101,4102"
+    assert not parcels[awaiting_waybill("4102")]["is_open"]  # the second order's waiting closed, not a parcel
+    assert awaiting_waybill("4101") not in parcels
+
+
+def test_an_order_closed_before_it_shipped_stops_waiting(waiting, settings: Settings, tmp_path: Path) -> None:
+    engine, _ = waiting
+    evaluate_all(engine, now=NOW, settings=settings)
+    rows = [_row("4101", "交易关闭")]
+    report = _import(_write_csv(tmp_path / "closed.csv", TAOBAO_FULL, rows), settings, engine, NOW)
+    assert (report.awaiting_closed, report.not_shipped) == (1, 1)
+    kept = _parcels(engine)[awaiting_waybill("4101")]
+    assert not kept["is_open"]
+    evaluate_all(engine, now=NOW + timedelta(minutes=5), settings=settings)
+    assert _flags(engine)[kept["id"], "late_shipment"]["state"] == "resolved"
+
+
+def test_an_awaiting_order_with_a_wrong_payment_time_is_refused_by_name(tmp_path, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    """Its 延迟发货 clock would run from that time: the row is refused, the field named (it was skipped)."""
+    rows = [_row("4105", "买家已付款，等待卖家发货", paid="2026-13-40 10:00:00"), _row("4106", "等待买家付款", paid="")]
+    report = _import(_write_csv(tmp_path / "bad.csv", TAOBAO_FULL, rows), settings, engine)
+    assert [(e.row, e.field) for e in report.errors] == [(2, "paid_at")]
+    assert (report.awaiting, report.not_shipped, report.rejected_rows) == (0, 1, 1)
+    assert _parcels(engine) == {}
