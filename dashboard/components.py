@@ -20,6 +20,7 @@ from dashboard import data
 from dashboard.context import LANG_KEY, Board, board, precise_now, settings
 from dashboard.i18n import LANGS, error_text, t, value_label
 from tracker.auth import LoginAttempt, LoginPolicy, lockout_until, verify_password
+from tracker.domain import AWAITING_COURIER
 from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
 from tracker.storage.repo import record_audit
@@ -500,6 +501,8 @@ def link_params(b: Board, **params: Any) -> dict[str, str]:
     """Query parameters for a link inside the board: the given ones (None dropped) and the language when it
     is not the configured default, so a link followed, bookmarked or opened in a new tab keeps it."""
     out = {k: str(v) for k, v in params.items() if v is not None}
+    if params.get("courier") == AWAITING_COURIER:  # an order awaiting its parcel: the URL's own word for it
+        out["courier"] = data.NO_COURIER
     if b.lang != b.settings.board.language:
         out["lang"] = b.lang
     return out

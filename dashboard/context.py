@@ -62,8 +62,9 @@ class Board:
         return can(self.role, action)
 
     def courier(self, slug: str | None) -> str:
-        """The courier's name as people say it (中通快递 / ZTO Express), from config/couriers.toml (labels)."""
-        return courier_name(self.settings.couriers, slug, self.lang)
+        """The courier's name as people say it (中通快递 / ZTO Express), from config/couriers.toml (labels); a URL's
+        courier filter too (data.NO_COURIER: 未发货)."""
+        return courier_name(self.settings.couriers, data.courier_of(slug) if slug else slug, self.lang)
 
     def local(self, value: datetime | None) -> str:
         """A time as the configured zone shows it (Settings.tz), to the minute."""

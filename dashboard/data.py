@@ -19,6 +19,7 @@ from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where, state_at, unknown_amounts
 from tracker.alerts.store import state_is
 from tracker.auth import LoginAttempt
+from tracker.domain import AWAITING_COURIER
 from tracker.flags import next_action
 from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_final
 from tracker.settings import RulesConfig
@@ -481,6 +482,16 @@ def parcel_ref(params: dict[str, Any], *, max_text: int = 200) -> tuple[int | No
     return None, None, None
 
 
+# the URL's word for "no courier yet" (an order awaiting its parcel: domain.AWAITING_COURIER, an empty text a URL
+# cannot tell from no filter at all), in the queue's and the ledger's courier filter
+NO_COURIER = "-"
+
+
+def courier_of(value: str) -> str:
+    """The courier code a URL's courier filter names (NO_COURIER: an order awaiting its parcel)."""
+    return AWAITING_COURIER if value == NO_COURIER else value
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     """The queue's filters; None/"" means any. `state` "unresolved" = open or acknowledged."""
@@ -512,7 +523,7 @@ class QueueFilter:
         problems: list[ParamProblem] = []
         choices = {"kind": {str(k) for k in FlagKind}, "state": {"unresolved", *(str(s) for s in FlagState)}}
         if couriers is not None:
-            choices["courier"] = set(couriers)
+            choices["courier"] = {*couriers, NO_COURIER}
         for f in fields(cls):
             value = params.get(f.name)
             if value in (None, ""):
@@ -570,7 +581,7 @@ def _queue_where(f: QueueFilter, *, now: datetime) -> list[Any]:
     if f.kind:
         where.append(FLAG.c.kind == f.kind)
     if f.courier:
-        where.append(FLAG.c.courier == f.courier)
+        where.append(FLAG.c.courier == courier_of(f.courier))
     if f.shop:
         where.append(PARCEL.c.shop == f.shop)
     if f.region:
@@ -913,7 +924,7 @@ class LedgerFilter:
                 kw[f.name] = int(value)
             elif f.name == "state" and value not in {CLAIMABLE, *(str(s) for s in ClaimState)}:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
-            elif f.name == "courier" and couriers is not None and value not in couriers:
+            elif f.name == "courier" and couriers is not None and value not in {*couriers, NO_COURIER}:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
             elif f.name == "claim_type" and claim_types is not None and value not in claim_types:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
@@ -971,7 +982,7 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     elif f.state:  # as read at `now`, as the totals above the ledger count (claims.money.state_at)
         where.append(state_at(now) == f.state)
     if f.courier:
-        where.append(CLAIM.c.courier == f.courier)
+        where.append(CLAIM.c.courier == courier_of(f.courier))
     if f.claim_type:
         where.append(CLAIM.c.claim_type == f.claim_type)
     if f.closes_within_days is not None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from tests.dashboard.test_app import signed_in
+from tests.dashboard.test_overview_counts import queue_links, queue_rows, with_link_lists
 from tests.dashboard.test_queue import open_queue
 from tracker.domain import AWAITING_COURIER, ParcelFacts, awaiting_waybill
 from tracker.flags import evaluate_all
@@ -45,3 +46,30 @@ def test_an_order_awaiting_shipment_reads_as_one_on_the_board(board_db, board_co
     # the warehouse's 发货延迟 compensation (seed 002) is the order's, shipped or not: offered to a person
     assert "**可发起的理赔(金额按理赔表计算)**" in [m.value for m in at.markdown]
     assert not at.error, [e.value for e in at.error]
+
+
+def test_the_overviews_count_of_orders_not_shipped_opens_exactly_them(board_db, board_config, now):
+    """未发货 is a courier of the overview's open exceptions like the others: its number opens the queue filtered
+    to the orders awaiting their parcel (a URL cannot say an empty courier: ?courier=-), not the whole queue."""
+    engine, _ = board_db
+    waiting = [
+        ParcelFacts(courier=AWAITING_COURIER, waybill=awaiting_waybill(o), order_id=o, paid_at=now - timedelta(days=4))
+        for o in ("4101", "4102")
+    ]
+    upsert_parcels(engine, waiting, now=now)
+    with engine.connect() as conn:
+        ids = list(conn.execute(select(PARCEL.c.id).where(PARCEL.c.courier == AWAITING_COURIER)).scalars())
+    evaluate_all(engine, now=now, settings=load_settings(board_config), parcel_ids=ids)
+    at = with_link_lists("ov_tab_couriers")
+    assert not at.exception, at.exception
+    links = dict(queue_links(at))
+    params = links["未发货: **2**"]
+    assert params["courier"] == "-"
+    assert queue_rows(params) == 2
+    frame = open_queue(**params).dataframe[0].value
+    assert set(frame["运单号"]) == {"订单4101", "订单4102"}
+    # the ledger's courier filter reads it the same way
+    at = signed_in(page="views/claims.py")
+    at.query_params["courier"] = "-"
+    at.run()
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
