@@ -200,7 +200,7 @@ def _without_shipped_orders(conn: Connection, rows: Sequence[Sequence[Any]]) -> 
 
 
 def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: datetime) -> None:
-    """Each order awaiting its parcel (domain.AWAITING_COURIER) that a row with a waybill names becomes that
+    """Each open order awaiting its parcel (domain.AWAITING_COURIER) that a row with a waybill names becomes that
     parcel: its courier and waybill set on the same row, polled from now, its flags' courier with it (its
     延迟发货 flag then resolves by itself, its history kept); the upsert that follows writes the row's values on
     it. When the parcel is stored already, or another of its orders (merged shipping: "A,B") became it, the
@@ -210,12 +210,18 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
         if row[_COURIER] != AWAITING_COURIER:
             for order in _orders(row):
                 named.setdefault(awaiting_waybill(order), (row[_COURIER], row[_WAYBILL]))
-    if not named:
+    awaiting = (PARCEL.c.courier == AWAITING_COURIER, PARCEL.c.is_open.is_(True))
+    # most databases hold no order waiting: one probe of the (courier, waybill) index, not a batch's orders looked up
+    if not named or conn.execute(select(PARCEL.c.id).where(*awaiting).limit(1)).first() is None:
         return
-    waiting = select(PARCEL.c.id, PARCEL.c.waybill).where(
-        PARCEL.c.courier == AWAITING_COURIER, PARCEL.c.waybill.in_(sorted(named))
-    )
-    found = sorted(tuple(row) for row in conn.execute(waiting))
+    if conn.dialect.name == "sqlite":  # a batch's orders as one JSON array (as _stored_keys reads a batch)
+        found = sorted(
+            tuple(row)
+            for row in conn.execute(_WAITING_SQLITE, {"keys": json.dumps(list(named)), "courier": AWAITING_COURIER})
+        )
+    else:
+        waiting = select(PARCEL.c.id, PARCEL.c.waybill).where(*awaiting, PARCEL.c.waybill.in_(sorted(named)))
+        found = sorted(tuple(row) for row in conn.execute(waiting))
     if not found:
         return
     taken = set(_stored_keys(conn, {named[waybill][1] for _, waybill in found}))
@@ -240,6 +246,12 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
         _close(conn, closed, now)
     rollups.mark_parcels(conn, [pid for pid, _ in found])
     scorecard_days.mark_parcels(conn, adopted)  # a shipping day of theirs now (SQLite; PostgreSQL: triggers)
+
+
+_WAITING_SQLITE = text(
+    "SELECT id, waybill FROM parcel WHERE courier = :courier AND is_open = 1"
+    " AND waybill IN (SELECT value FROM json_each(:keys))"
+)
 
 
 def _close(conn: Connection, ids: Sequence[int], now: datetime) -> None:
