@@ -757,14 +757,18 @@ def _aware(value: datetime) -> datetime:
 
 # what people paste around a number: a label (No: / No. / 运单号: / 订单号:), quotes, Excel's text prefix '
 _SEARCH_QUOTES = re.compile(r"['\"‘’“”`]+")
-_SEARCH_LABEL = re.compile(r"^\s*(?:no\s*[.:：#]|no\s+|(?:(?:快递|运单|订单|物流)单?编?号|单号)\s*[:：]?)", re.I)
+# a leading label; 订单 alone before digits is an order awaiting its parcel as the board and its alerts name it
+# (domain.awaiting_waybill): searched as its order number, it is found once it has become its parcel too
+_SEARCH_LABEL = re.compile(
+    r"^\s*(?:no\s*[.:：#]|no\s+|(?:(?:快递|运单|订单|物流)单?编?号|单号)\s*[:：]?|订单(?=\s*[0-9]))", re.I
+)
 _SEARCH_SPACE = re.compile(r"\s+")
 SEARCH_MIN_CONTAINS = 4  # shorter texts match by prefix only (a 2-digit "contains" search matches everything)
 
 
 def search_text(raw: str) -> str:
     """The number in what was typed or pasted: quotes and Excel's leading ' removed, a leading label
-    (No:, No., 运单号:, 订单号:) dropped, then every space. Pure."""
+    (No:, No., 运单号:, 订单号:, 订单 before digits) dropped, then every space. Pure."""
     text = _SEARCH_QUOTES.sub("", raw or "")
     return _SEARCH_SPACE.sub("", _SEARCH_LABEL.sub("", text, count=1))
 

@@ -138,7 +138,7 @@ def queue_xlsx(
 def _queue_filters(f: data.QueueFilter, lang: str, couriers: Mapping[str, Any]) -> list[str]:
     words = {
         "kind": lambda v: labels.kind_label(v, lang),
-        "courier": lambda v: labels.courier_name(couriers, v, lang),
+        "courier": lambda v: labels.courier_name(couriers, data.courier_of(v), lang),  # "-": 未发货
         "state": lambda v: t("unresolved", lang) if v == "unresolved" else labels.state_label(v, lang),
         "assignee": lambda v: t("nobody", lang) if v == "-" else v,
     }
@@ -269,7 +269,7 @@ def _claim_filter_words(key: str, value: Any, lang: str, couriers: Mapping[str, 
     if key == "state":
         return t("claimable_state", lang) if value == data.CLAIMABLE else labels.state_label(value, lang)
     if key == "courier":
-        return labels.courier_name(couriers, value, lang)
+        return labels.courier_name(couriers, data.courier_of(value), lang)  # "-": 未发货
     if key == "claim_type":
         return labels.claim_type_label(value, lang)
     if key == "filed":

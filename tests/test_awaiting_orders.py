@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
 from tests.test_importer import TAOBAO_FULL, _write_csv
+from tracker.alerts.store import load_flags
 from tracker.couriers.detect import CourierIndex
 from tracker.domain import AWAITING_COURIER, awaiting_waybill
 from tracker.flags import evaluate_all
@@ -41,7 +43,7 @@ def _row(order: str, status: str, *, paid: str = "2026-11-19 10:00:00", waybill:
     return [row[h] for h in TAOBAO_FULL]
 
 
-def _import(path: Path, settings: Settings, engine: Engine, now: datetime = NOW) -> ImportReport:
+def _import(path: Path, settings: Settings, engine: Engine, now: datetime = NOW, **kw: Any) -> ImportReport:
     """As `tracker import parcels` does, with import.toml's [orders] words."""
     return import_parcels(
         path,
@@ -53,6 +55,8 @@ def _import(path: Path, settings: Settings, engine: Engine, now: datetime = NOW)
         not_shipped=settings.not_shipped_statuses,
         awaiting=settings.awaiting_shipment_statuses,
         closed=settings.closed_order_statuses,
+        shipped=settings.shipped_order_statuses,
+        **kw,
     )
 
 
@@ -95,6 +99,11 @@ def test_an_order_awaiting_shipment_is_kept_and_raises_late_shipment_alone(waiti
     assert mine == {"late_shipment"}  # the late one, and nothing else on either order
     assert (kept["id"], "late_shipment") in flags
     assert flags[kept["id"], "late_shipment"]["courier"] == AWAITING_COURIER
+    # an agent's alert names it as the board does (it said "运单号: 订单4101 ()")
+    (alerted,) = (
+        f for f in load_flags(engine, settings, lead_kinds=[], since=NOW, now=NOW) if f.parcel_id == kept["id"]
+    )
+    assert (alerted.courier_name, alerted.courier_name_en) == ("未发货", "Not shipped yet")
     # the pure rules say the same of it (the parcel page's and the CLI's reading)
     view = load_views(engine, [kept["id"]])[kept["id"]]
     policy = resolve_policy(settings.rules, courier=view.courier, province=view.province, city=view.city)
@@ -156,3 +165,71 @@ def test_an_awaiting_order_with_a_wrong_payment_time_is_refused_by_name(tmp_path
     assert [(e.row, e.field) for e in report.errors] == [(2, "paid_at")]
     assert (report.awaiting, report.not_shipped, report.rejected_rows) == (0, 1, 1)
     assert _parcels(engine) == {}
+
+
+def test_an_order_export_without_shipping_times_shipped_its_orders_by_the_import(tmp_path, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    """The classic 已卖出的宝贝 export has no 发货时间: every order it says shipped (卖家已发货, 交易成功) and paid more
+    than 72 hours before read as a late shipment. Its shipping time is the import's now (the first import's: a
+    later one does not move it); a pre-printed waybill on an order still 等待卖家发货 has not shipped."""
+    rows = [
+        _row("4201", "卖家已发货，等待买家确认", waybill="SF1402000004201", courier="顺丰速运"),
+        _row("4202", "交易成功", waybill="YT7512345674202", courier="圆通速递"),
+        _row("4203", "买家已付款，等待卖家发货", waybill="ZT7800000004203", courier="中通快递"),  # label printed
+    ]
+    path = _write_csv(tmp_path / "ExportOrderList.csv", TAOBAO_FULL, rows)
+    report = _import(path, settings, engine)
+    assert (report.shipped_by_import, report.errors) == (2, [])
+    parcels = _parcels(engine)
+    assert parcels["SF1402000004201"]["shipped_at"] == parcels["YT7512345674202"]["shipped_at"] == NOW
+    assert parcels["ZT7800000004203"]["shipped_at"] is None
+    evaluate_all(engine, now=NOW, settings=settings)
+    late = {pid for (pid, kind) in _flags(engine) if kind == "late_shipment"}
+    assert late == {parcels["ZT7800000004203"]["id"]}
+    # the same file a day later, and through the second process's writer: the first import's time stays
+    _import(path, settings, engine, NOW + timedelta(days=1), second_process=True)
+    assert _parcels(engine)["SF1402000004201"]["shipped_at"] == NOW
+
+
+def test_an_order_with_a_label_printed_but_not_shipped_stays_late(tmp_path, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    """An order awaiting its parcel whose next export shows a pre-printed waybill, still 等待卖家发货, becomes that
+    parcel without a shipping time: its 延迟发货 stays open."""
+    _import(_write_csv(tmp_path / "a.csv", TAOBAO_FULL, [_row("4301", "买家已付款，等待卖家发货")]), settings, engine)
+    labelled = [_row("4301", "买家已付款，等待卖家发货", waybill="ZT7800000004301", courier="中通快递")]
+    _import(_write_csv(tmp_path / "b.csv", TAOBAO_FULL, labelled), settings, engine, NOW + timedelta(hours=1))
+    parcel = _parcels(engine)["ZT7800000004301"]
+    assert parcel["shipped_at"] is None and parcel["next_poll_at"] is not None
+    evaluate_all(engine, now=NOW + timedelta(hours=2), settings=settings)
+    assert _flags(engine)[parcel["id"], "late_shipment"]["state"] != "resolved"
+
+
+def test_a_return_neither_takes_the_waiting_order_nor_records_a_return_on_it(tmp_path, settings, engine) -> None:  # type: ignore[no-untyped-def]
+    """A buyer's return parcel names the order too, but is not its shipment; a refund agreed before the order
+    shipped (no return waybill) has nothing to come back: neither touches the order awaiting its parcel."""
+    _import(_write_csv(tmp_path / "a.csv", TAOBAO_FULL, [_row("4401", "买家已付款，等待卖家发货")]), settings, engine)
+    returns = tmp_path / "returns.csv"
+    returns.write_text(
+        "订单编号,退货物流单号,退货物流公司,买家会员名,同意退货时间\n"
+        "4401,YT7512345674401,圆通速递,tb_li,2026-11-22 10:00:00\n"
+        "4401,,,tb_li,2026-11-22 10:00:00\n",
+        encoding="utf-8",
+    )
+    _import(returns, settings, engine, return_headers=settings.return_waybill_headers)
+    parcels = _parcels(engine)
+    waiting = parcels[awaiting_waybill("4401")]
+    assert waiting["courier"] == AWAITING_COURIER and waiting["is_open"] and waiting["return_agreed_at"] is None
+    assert parcels["YT7512345674401"]["direction"] == "return" and parcels["YT7512345674401"]["id"] != waiting["id"]
+
+
+def test_an_erps_merged_orders_wait_under_the_first_and_a_number_too_long_is_refused(tmp_path, settings, engine):  # type: ignore[no-untyped-def]
+    """An ERP writes two orders of one parcel in one cell (4501,4502): they wait under the first (订单4501,4502
+    was longer than a waybill may be: PostgreSQL refused the whole batch), and the file that ships either makes
+    it that parcel; an order number that cannot fit is refused, named."""
+    rows = [_row("4501,4502", "买家已付款，等待卖家发货"), _row("9" * 39, "买家已付款，等待卖家发货")]
+    report = _import(_write_csv(tmp_path / "erp.csv", TAOBAO_FULL, rows), settings, engine)
+    assert [(e.row, e.field) for e in report.errors] == [(3, "order_id")]
+    assert "at most 38 characters" in report.errors[0].reason
+    waiting = _parcels(engine)[awaiting_waybill("4501")]
+    assert waiting["order_id"] == "4501,4502"
+    shipped = [_row("4501", "卖家已发货，等待买家确认", waybill="YT7512345674501", courier="圆通速递")]
+    _import(_write_csv(tmp_path / "shipped.csv", TAOBAO_FULL, shipped), settings, engine, NOW + timedelta(hours=1))
+    assert _parcels(engine)["YT7512345674501"]["id"] == waiting["id"]

@@ -14,6 +14,7 @@ from tracker.status import Direction, TrackingStatus
 # turns it into that parcel (tracker/storage/repo.py, adopt_awaiting). docs/importing.md.
 AWAITING_COURIER = ""
 AWAITING_PREFIX = "订单"
+WAYBILL_WIDTH = 40  # the parcel table's waybill column (tracker/storage/rows.py)
 
 
 def awaiting_waybill(order_id: str) -> str:

@@ -60,9 +60,11 @@ class BatchWriter(Protocol):
     rows_per_submit: int  # the importer gathers this many parcels, then submits them
     rows_handed: int  # rows handed over so far: each is stored by the time the writer is closed
 
-    def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers, resent: Resent = ()) -> None:
+    def submit(
+        self, rows: Sequence[Sequence[Any]], return_buyers: Buyers, resent: Resent = (), shipped_by: Resent = ()
+    ) -> None:
         """Store these rows (of repo.parcel_rows) after the ones before them; returns once they are handed over,
-        with a few submits at most waiting their turn. `resent`: repo.store_rows_in's."""
+        with a few submits at most waiting their turn. `resent`, `shipped_by`: repo.store_rows_in's."""
 
     def wait(self) -> repo.Stored:
         """Wait until every row handed over is committed: what storing those not counted yet did. An
@@ -97,10 +99,18 @@ class ThreadWriter:
         self._in_flight: Future[repo.Stored] | None = None
         self._counts = repo.Stored()
 
-    def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers, resent: Resent = ()) -> None:
+    def submit(
+        self, rows: Sequence[Sequence[Any]], return_buyers: Buyers, resent: Resent = (), shipped_by: Resent = ()
+    ) -> None:
         self._settle()
         self._in_flight = self._pool.submit(
-            repo.store_parcel_rows, self.engine, rows, now=self.now, return_buyers=return_buyers, resent=set(resent)
+            repo.store_parcel_rows,
+            self.engine,
+            rows,
+            now=self.now,
+            return_buyers=return_buyers,
+            resent=set(resent),
+            shipped_by=set(shipped_by),
         )
         self.rows_handed += len(rows)
 
@@ -153,10 +163,12 @@ class ProcessWriter:
         # the URL with its password goes through the pipe, never the command line or the environment
         self._send((engine.url.render_as_string(hide_password=False), now, batch_size))
 
-    def submit(self, rows: Sequence[Sequence[Any]], return_buyers: Buyers, resent: Resent = ()) -> None:
+    def submit(
+        self, rows: Sequence[Sequence[Any]], return_buyers: Buyers, resent: Resent = (), shipped_by: Resent = ()
+    ) -> None:
         if self._failed is not None:
             raise self._failed
-        self._send((rows, dict(return_buyers), list(resent)))
+        self._send((rows, dict(return_buyers), list(resent), list(shipped_by)))
         self.rows_handed += len(rows)  # queued for the pipe: written before the close's end mark
         self._unanswered += 1
         while self._unanswered > self._depth:
@@ -255,11 +267,11 @@ def _portable(exc: Exception) -> Exception:
 
 def serve(requests: int, replies: IO[bytes]) -> None:
     """The writer process, reading the file descriptor `requests`: (database URL, now, batch size), then
-    (rows, return buyers, resent keys) per piece until None or the end of the input, each message its length
-    in 8 bytes and its encoding (_encode). The pieces are stored in transactions of up to a batch's rows,
-    committed early when no piece is waiting; each piece is answered ("ok", (inserted, updated, unchanged))
-    once committed, or ("error", exception) when its transaction failed (rolled back), as a pickle. A database
-    that cannot be opened is answered ("error", exception) once, and the process ends."""
+    (rows, return buyers, resent keys, shipped-by keys) per piece until None or the end of the input, each
+    message its length in 8 bytes and its encoding (_encode). The pieces are stored in transactions of up to a
+    batch's rows, committed early when no piece is waiting; each piece is answered ("ok", (inserted, updated,
+    unchanged)) once committed, or ("error", exception) when its transaction failed (rolled back), as a pickle.
+    A database that cannot be opened is answered ("error", exception) once, and the process ends."""
     from tracker.runtime import tune_gc
     from tracker.storage.db import make_engine, sqlite_settings
 
@@ -285,10 +297,11 @@ def serve(requests: int, replies: IO[bytes]) -> None:
             try:
                 with conn.begin():
                     while True:
-                        rows, buyers, resent = message  # the keys come as tuples (marshal and pickle keep them)
-                        counts.append(
-                            tuple(repo.store_rows_in(conn, rows, now=now, return_buyers=buyers, resent=set(resent)))
+                        rows, buyers, resent, shipped_by = message  # keys come as tuples (marshal, pickle keep them)
+                        stored_now = repo.store_rows_in(
+                            conn, rows, now=now, return_buyers=buyers, resent=set(resent), shipped_by=set(shipped_by)
                         )
+                        counts.append(tuple(stored_now))
                         stored += len(rows)
                         if stored >= batch_size or not _waiting(requests):
                             break  # commit: a batch is stored, or the importer has sent nothing more yet

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
-from tracker.domain import AWAITING_COURIER, ParcelFacts, awaiting_waybill
+from tracker.domain import AWAITING_COURIER, WAYBILL_WIDTH, ParcelFacts, awaiting_waybill
 from tracker.errors import TrackerError
 from tracker.exports import GUARD, kept_whole, safe_row, unguard
 from tracker.import_writer import BatchWriter, writer_for
@@ -124,6 +124,8 @@ class ImportReport:
     # rows of orders paid and awaiting shipment, kept as the parcel each will become (among the parcels above)
     awaiting: int = 0
     awaiting_closed: int = 0  # orders kept awaiting their parcel that a row says closed: no longer awaited
+    # parcels whose row says shipped (订单状态) without a 发货时间: shipped by this import at the latest
+    shipped_by_import: int = 0
     error_count: int = 0  # every problem, kept or not
     detected_count: int = 0
     # returns-export rows with no return waybill yet: a return agreed on the order (docs/importing.md)
@@ -259,6 +261,9 @@ class RowParser:
     # shipped (import.toml [orders] awaiting_shipment, closed): both read as not shipped too
     awaiting: Sequence[str] = ()
     closed: Sequence[str] = ()
+    # 订单状态 words of an order shipped (import.toml [orders] shipped): a row with a waybill and no 发货时间 (the
+    # classic 已卖出的宝贝 export has no such column) shipped by the import at the latest
+    shipped: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         # read once per parser, not per cell: which columns hold text, which hold times, which values to read
@@ -277,6 +282,8 @@ class RowParser:
         # (row, waybill, courier named, the courier its number reads as) of the rows parsed since the caller took
         # them: the courier named and the number's format disagree (CourierIndex.contradicts)
         self.doubts: list[tuple[int, str, str, Detection]] = []
+        # (courier, waybill) of the parcels parsed since the caller took them whose shipping time is the import's
+        self.shipped_by: list[tuple[str, str]] = []
 
     def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
         """(parcels, errors, detection note). A row with any error yields no parcel."""
@@ -294,7 +301,14 @@ class RowParser:
         fields = self._values(row_no, cell, values, errors)
         if errors:
             return [], errors, ""
+        by_import = (
+            "shipped_at" not in fields and fields.get("direction") != Direction.ret and self._says_shipped(values)
+        )
+        if by_import:  # shipped, the export does not say when: by the import at the latest
+            fields["shipped_at"] = self.now
         base = self._facts(cell, fields, slugs[0], waybills[0])
+        if by_import:
+            self.shipped_by += [(slug, number.upper()) for slug, number in zip(slugs, waybills, strict=True)]
         if len(waybills) == 1:
             return [base], [], note
         # One order shipped in several parcels: the goods value (nor the supplier's) cannot be split honestly, so
@@ -304,6 +318,14 @@ class RowParser:
             for slug, number in zip(slugs, waybills, strict=True)
         ]
         return parcels, [], note
+
+    def _says_shipped(self, values: Sequence[Any]) -> bool:
+        """Whether the row's 订单状态 says the order shipped ([orders] shipped in import.toml; never without the
+        import's time to bound it)."""
+        if not self.shipped or self.now is None:
+            return False
+        status = self.raw(values, "order_status")
+        return isinstance(status, str) and any(word in status for word in self.shipped)
 
     def future_problem(self, value: datetime | None, name: str) -> str | None:
         """Why a time of field `name` cannot be: something that happened (HAPPENED_FIELDS) more than a day after
@@ -339,11 +361,14 @@ class RowParser:
             return None
         if SCIENTIFIC.fullmatch(order):  # Excel's 3.9E+18: the order it names would never meet its parcel
             return [RowError(row_no, "order_id", order, SCIENTIFIC_LOST)]
+        first = order.split(",")[0].strip()  # an ERP's merged orders (A,B): waiting under the first
+        if not first or len(awaiting_waybill(first)) > WAYBILL_WIDTH:
+            return [RowError(row_no, "order_id", order, f"an order number of at most {WAYBILL_WIDTH - 2} characters")]
         errors: list[RowError] = self._lost_digits(row_no, values) if type(values) is not list else []
         fields = self._values(row_no, cell, values, errors)
         if errors:
             return errors
-        return self._facts(cell, fields, AWAITING_COURIER, awaiting_waybill(order))
+        return self._facts(cell, fields, AWAITING_COURIER, awaiting_waybill(first))
 
     def unsaved(self, row_no: int, values: Sequence[Any]) -> list[RowError]:
         """The cells of the columns read that hold a formula without its value (tablefile.UnsavedFormula: a
@@ -672,6 +697,7 @@ def import_parcels(
     not_shipped: Sequence[str] = (),
     awaiting: Sequence[str] = (),
     closed: Sequence[str] = (),
+    shipped: Sequence[str] = (),
 ) -> ImportReport:
     """Import one file: good rows are upserted in batches, each bad row is reported and skipped.
 
@@ -683,12 +709,15 @@ def import_parcels(
     (tracker/import_writer.py; [import] second_process). `not_shipped`: the 订单状态 words of an order not
     shipped yet, whose row without a waybill is counted and skipped; `awaiting`: of an order paid and awaiting
     shipment, kept as its parcel to come (domain.AWAITING_COURIER); `closed`: of an order closed before it shipped,
-    whose waiting is closed (import.toml [orders]).
+    whose waiting is closed; `shipped`: of an order shipped, whose row without a 发货时间 shipped by the import
+    (import.toml [orders]).
     """
     header, rows = read_table(path, limits)
     columns = map_headers(header, returns_first(header, aliases, return_headers))
     direction = Direction.ret if is_returns_file(header, columns, return_headers) else Direction.outbound
-    parser = RowParser(columns, couriers, tz, currency, direction, autonumber, not_shipped, now, awaiting, closed)
+    parser = RowParser(
+        columns, couriers, tz, currency, direction, autonumber, not_shipped, now, awaiting, closed, shipped
+    )
     writer = writer_for(
         engine, now, batch_size=batch_size, second_process=second_process, file_bytes=path.stat().st_size
     )
@@ -777,6 +806,8 @@ class _FileImport:
         self.counted_two_buyers: set[str] = set()  # with two buyers' orders: each counted once (a few, if any)
         self.counted_two_values: set[str] = set()  # two rows of one order, two values: each counted once
         self.closed_orders: list[str] = []  # orders closed before they shipped (import.toml [orders] closed)
+        # the gathered parcels whose shipping time is the import's (RowParser.shipped_by): a stored one keeps its own
+        self.shipped_by: set[tuple[str, str]] = set()
 
     def read_row(self, parser: RowParser, row_no: int, values: Sequence[Any] | BadRow) -> None:
         """One numbered row of the file: rejected, kept for later (a return case), or its parcels gathered."""
@@ -811,6 +842,10 @@ class _FileImport:
                 report.courier_doubts_count += len(parser.doubts)
                 report.courier_doubts += parser.doubts[: max(0, KEEP - len(report.courier_doubts))]
             parser.doubts.clear()
+        if parser.shipped_by:
+            report.shipped_by_import += len(parser.shipped_by)
+            self.shipped_by.update(parser.shipped_by)
+            parser.shipped_by.clear()
         if errors and parser.not_shipped_yet(values, errors):
             self.unshipped(parser, row_no, values)
             return
@@ -914,7 +949,10 @@ class _FileImport:
         pending, buyers = self.pending, self.buyers
         named = {key: buyers[key] for key in pending if key in buyers}
         self.batches.append((len(pending), len(self.resent)))
-        self.writer.submit(repo.parcel_rows(self.dialect, pending.values(), self.now), named, self.resent)
+        by_import = [key for key in pending if key in self.shipped_by] if self.shipped_by else []
+        rows = repo.parcel_rows(self.dialect, pending.values(), self.now)
+        self.writer.submit(rows, named, self.resent, by_import)
+        self.shipped_by.difference_update(by_import)
         self.resent = []
         self.flushed.update(pending)
         for key in named:

@@ -43,9 +43,17 @@ def test_an_order_awaiting_shipment_reads_as_one_on_the_board(board_db, board_co
     assert any("等待发货的订单：还没有运单号，不查询物流" in i.value for i in at.info), [i.value for i in at.info]
     facts = at.dataframe[0].value
     assert "推送订阅" not in list(facts.iloc[:, 0]), list(facts.iloc[:, 0])
+    # an alert's link names it by its place of a waybill: found by the order number, before and after it ships
+    by_name = signed_in(page="views/parcel.py")
+    by_name.query_params["waybill"] = "订单4101"
+    assert by_name.run().title[0].value == "订单4101 · 未发货"
     # the warehouse's 发货延迟 compensation (seed 002) is the order's, shipped or not: offered to a person
     assert "**可发起的理赔(金额按理赔表计算)**" in [m.value for m in at.markdown]
     assert not at.error, [e.value for e in at.error]
+    upsert_parcels(engine, [ParcelFacts(courier="yto", waybill="YT7512345670101", order_id="4101")], now=now)
+    by_name = signed_in(page="views/parcel.py")
+    by_name.query_params["waybill"] = "订单4101"
+    assert by_name.run().title[0].value == "YT7512345670101 · 圆通速递"  # the same parcel, shipped
 
 
 def test_the_overviews_count_of_orders_not_shipped_opens_exactly_them(board_db, board_config, now):

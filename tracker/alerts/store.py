@@ -18,6 +18,7 @@ from tracker.alerts.model import AlertHistory, BookedCall, ClaimFacts, FlagFacts
 from tracker.alerts.planning import parse_alert_key
 from tracker.alerts.schedule import local_date
 from tracker.flags import next_action
+from tracker.labels import courier_name
 from tracker.settings import Settings
 from tracker.storage.tables import ALERT, CLAIM, FLAG, PARCEL
 
@@ -83,10 +84,9 @@ def load_flags(
     next_action.fill(rows, settings, now)
     facts = []
     for row in rows:
-        courier = settings.couriers.get(row["courier"])
         row["details"] = row["details"] or {}
-        row["courier_name"] = courier.name if courier else row["courier"]
-        row["courier_name_en"] = courier.name_en if courier else row["courier"]
+        row["courier_name"] = courier_name(settings.couriers, row["courier"], "zh")  # 未发货: an order waiting
+        row["courier_name_en"] = courier_name(settings.couriers, row["courier"], "en")
         row["claims"] = tuple(claims.get(row["parcel_id"], ()))
         facts.append(FlagFacts(**row))
     return facts

@@ -119,6 +119,7 @@ def _do_import(app, file, mapping, now, progress):  # type: ignore[no-untyped-de
         not_shipped=settings.not_shipped_statuses,
         awaiting=settings.awaiting_shipment_statuses,
         closed=settings.closed_order_statuses,
+        shipped=settings.shipped_order_statuses,
     )
 
 
@@ -178,6 +179,11 @@ def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_error
         )
     if report.not_shipped:  # a full order export's other orders without a parcel (import.toml [orders])
         typer.echo(f"  {report.not_shipped} order(s) not shipped (unpaid or closed, 订单状态), no waybill: skipped")
+    if report.shipped_by_import:  # the classic order export has no 发货时间 (import.toml [orders] shipped)
+        typer.echo(
+            f"  {report.shipped_by_import} parcel(s) shipped (订单状态) without a 发货时间: shipped by this import at "
+            "the latest (a time stored before stays)"
+        )
     if report.awaiting_closed:
         typer.echo(
             f"  {report.awaiting_closed} order(s) awaiting their parcel closed before shipping: no longer awaited"

@@ -26,6 +26,7 @@ _FILES = {
     "not_shipped_statuses": "import.toml",
     "awaiting_shipment_statuses": "import.toml",
     "closed_order_statuses": "import.toml",
+    "shipped_order_statuses": "import.toml",
     "rules": "rules.toml",
     "alerts": "alerts.toml",
     "providers": "providers.toml",
@@ -71,6 +72,7 @@ def load_settings(config_dir: Path | None = None) -> Settings:
     data["not_shipped_statuses"] = orders.get("not_shipped", [])
     data["awaiting_shipment_statuses"] = orders.get("awaiting_shipment", [])
     data["closed_order_statuses"] = orders.get("closed", [])
+    data["shipped_order_statuses"] = orders.get("shipped", [])
     data["rules"] = _with_text_negations(read_toml(config_dir / "rules.toml"), config_dir)
     if (config_dir / "alerts.toml").is_file():
         data["alerts"] = read_toml(config_dir / "alerts.toml")

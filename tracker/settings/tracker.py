@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     # closed: an order that will never ship (the order kept awaiting its parcel is closed)
     awaiting_shipment_statuses: list[str] = []
     closed_order_statuses: list[str] = []
+    shipped_order_statuses: list[str] = []  # [orders] shipped: a row without 发货时间 shipped by the import
     rules: RulesConfig
     alerts: AlertsConfig = AlertsConfig()
     providers: ProvidersConfig

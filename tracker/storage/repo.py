@@ -30,11 +30,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from tracker.domain import AWAITING_COURIER, ParcelFacts, awaiting_waybill
+from tracker.domain import AWAITING_COURIER, AWAITING_PREFIX, ParcelFacts, awaiting_waybill
 from tracker.status import Direction
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.db import sqlite_settings
-from tracker.storage.tables import AUDIT, FLAG, PARCEL, RETURN_BUYER
+from tracker.storage.tables import AUDIT, CLAIM, FLAG, PARCEL, RETURN_BUYER
 from tracker.storage.types import UTCDateTime
 
 
@@ -124,12 +124,13 @@ def store_parcel_rows(
     now: datetime,
     return_buyers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
     resent: Collection[tuple[str, str]] = (),
+    shipped_by: Collection[tuple[str, str]] = (),
 ) -> Stored:
     """upsert_parcels of rows parcel_rows made for this engine's database, in a transaction of their own."""
     if not rows:
         return Stored()
     with engine.connect() as conn, sqlite_settings(conn, IMPORT_TUNING), conn.begin():
-        return store_rows_in(conn, rows, now=now, return_buyers=return_buyers, resent=resent)
+        return store_rows_in(conn, rows, now=now, return_buyers=return_buyers, resent=resent, shipped_by=shipped_by)
 
 
 def store_rows_in(
@@ -139,6 +140,7 @@ def store_rows_in(
     now: datetime,
     return_buyers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
     resent: Collection[tuple[str, str]] = (),
+    shipped_by: Collection[tuple[str, str]] = (),
 ) -> Stored:
     """store_parcel_rows in the caller's transaction (an import's writer process groups several batches in
     one, with IMPORT_TUNING set on the connection). A known parcel counts as updated when the upsert wrote it,
@@ -147,11 +149,16 @@ def store_rows_in(
     `resent`: the keys of parcels this import stored in an earlier batch and sends again, merged with a later
     row (a shipment merged from rows in different batches). The earlier batch counted each of them once, so
     here one counts only when the earlier row left it unchanged and this one changes it: updated, no longer
-    unchanged."""
+    unchanged.
+
+    `shipped_by`: the keys of rows whose shipping time is the import's own (their export says the order shipped,
+    not when: importer.RowParser's `shipped`): a parcel stored with a shipping time keeps it."""
     if not rows:
         return Stored()
     rows = _without_shipped_orders(conn, rows)
     _adopt_awaiting(conn, rows, now)  # an order awaiting its parcel becomes the parcel a row brings
+    if shipped_by:
+        _keep_stored_shipping(conn, rows, set(shipped_by))
     keys = {(row[_COURIER], row[_WAYBILL]) for row in rows}
     if len(keys) < len(rows):  # one statement may not write a parcel twice (PostgreSQL refuses it)
         raise ValueError("rows name a parcel (courier, waybill) twice: merge them first (importer.merge_same_parcel)")
@@ -188,7 +195,11 @@ def _without_shipped_orders(conn: Connection, rows: Sequence[Sequence[Any]]) -> 
     """The rows less those of an order awaiting its parcel (domain.AWAITING_COURIER) whose parcel is stored or
     among the rows already: an older order export imported after the shipment's file would otherwise keep the
     order awaiting again, and 延迟发货 would fire for an order shipped."""
-    waiting = {row[_ORDER] for row in rows if row[_COURIER] == AWAITING_COURIER and row[_ORDER]}
+
+    def first(row: Sequence[Any]) -> str:  # the order a waiting row waits under (an ERP's "A,B": its first)
+        return (_orders(row) or [""])[0]
+
+    waiting = {first(row) for row in rows if row[_COURIER] == AWAITING_COURIER and row[_ORDER]}
     if not waiting:
         return rows
     shipped = {order for row in rows if row[_COURIER] != AWAITING_COURIER for order in _orders(row)}
@@ -196,7 +207,7 @@ def _without_shipped_orders(conn: Connection, rows: Sequence[Sequence[Any]]) -> 
         PARCEL.c.order_id.in_(sorted(waiting)), PARCEL.c.courier != AWAITING_COURIER
     )
     shipped.update(conn.execute(stored).scalars())
-    return [row for row in rows if row[_COURIER] != AWAITING_COURIER or row[_ORDER] not in shipped]
+    return [row for row in rows if row[_COURIER] != AWAITING_COURIER or first(row) not in shipped]
 
 
 def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: datetime) -> None:
@@ -206,13 +217,16 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
     it. When the parcel is stored already, or another of its orders (merged shipping: "A,B") became it, the
     order's waiting is closed instead. The rules' marks of them all (SQLite; PostgreSQL: triggers)."""
     named: dict[str, tuple[str, str]] = {}  # an order's waiting key -> the first row's parcel naming the order
-    for row in rows:
-        if row[_COURIER] != AWAITING_COURIER:
+    for row in rows:  # an outbound parcel's (a buyer's return parcel names the order too, and is not its shipment)
+        if row[_COURIER] != AWAITING_COURIER and row[_DIRECTION] != _RETURN:
             for order in _orders(row):
                 named.setdefault(awaiting_waybill(order), (row[_COURIER], row[_WAYBILL]))
     awaiting = (PARCEL.c.courier == AWAITING_COURIER, PARCEL.c.is_open.is_(True))
-    # most databases hold no order waiting: one probe of the (courier, waybill) index, not a batch's orders looked up
-    if not named or conn.execute(select(PARCEL.c.id).where(*awaiting).limit(1)).first() is None:
+    # most databases hold no order waiting: a range of the (waybill, courier) index probed (the waiting waybills
+    # start with 订单), not a batch's orders looked up
+    start, past = AWAITING_PREFIX, AWAITING_PREFIX[:-1] + chr(ord(AWAITING_PREFIX[-1]) + 1)
+    probe = select(PARCEL.c.id).where(PARCEL.c.waybill >= start, PARCEL.c.waybill < past, *awaiting).limit(1)
+    if not named or conn.execute(probe).first() is None:
         return
     if conn.dialect.name == "sqlite":  # a batch's orders as one JSON array (as _stored_keys reads a batch)
         found = sorted(
@@ -225,7 +239,6 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
     if not found:
         return
     taken = set(_stored_keys(conn, {named[waybill][1] for _, waybill in found}))
-    says_shipped = {(row[_COURIER], row[_WAYBILL]) for row in rows if row[_SHIPPED]}
     closed: list[int] = []
     adopted: list[int] = []
     for pid, waybill in found:  # the oldest first: the first order's waiting becomes the parcel
@@ -234,13 +247,10 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
             closed.append(pid)
             continue
         taken.add(key)
-        values: dict[str, Any] = {"courier": courier, "waybill": number, "next_poll_at": now, "updated_at": now}
-        if key not in says_shipped:
-            # an order export without 发货时间 says the order shipped, not when: it had not at the import that
-            # kept it waiting, and had by now (the upsert keeps a time the file leaves empty)
-            values["shipped_at"] = now
+        values = {"courier": courier, "waybill": number, "next_poll_at": now, "updated_at": now}
         conn.execute(update(PARCEL).where(PARCEL.c.id == pid).values(values))
-        conn.execute(update(FLAG).where(FLAG.c.parcel_id == pid).values(courier=courier))
+        for table in (FLAG, CLAIM):  # its flags' and claims' copy (a 发货延迟 claim opened while it waited)
+            conn.execute(update(table).where(table.c.parcel_id == pid).values(courier=courier))
         adopted.append(pid)
     if closed:
         _close(conn, closed, now)
@@ -252,6 +262,22 @@ _WAITING_SQLITE = text(
     "SELECT id, waybill FROM parcel WHERE courier = :courier AND is_open = 1"
     " AND waybill IN (SELECT value FROM json_each(:keys))"
 )
+
+
+def _keep_stored_shipping(conn: Connection, rows: Sequence[Sequence[Any]], keys: set[tuple[str, str]]) -> None:
+    """The rows of `keys` (their shipping time the import's: the export says shipped, not when) leave a stored
+    shipping time as it is: the first import that saw the order shipped bounds the time, a later one would only
+    move it later (and its 发货无揽收 clock, and its scorecard day, with it)."""
+    wanted = {(row[_COURIER], row[_WAYBILL]) for row in rows} & keys
+    if not wanted:
+        return
+    stored = select(PARCEL.c.courier, PARCEL.c.waybill).where(
+        PARCEL.c.waybill.in_(sorted({waybill for _, waybill in wanted})), PARCEL.c.shipped_at.is_not(None)
+    )
+    keep = {tuple(row) for row in conn.execute(stored)} & wanted
+    for row in rows:
+        if (row[_COURIER], row[_WAYBILL]) in keep:
+            row[_SHIPPED] = None  # type: ignore[index]  # the rows are lists (parcel_rows)
 
 
 def _close(conn: Connection, ids: Sequence[int], now: datetime) -> None:
@@ -701,7 +727,9 @@ def record_return_case(
     with engine.begin() as conn:
         parcels = conn.execute(
             select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.return_agreed_at, PARCEL.c.refund_deadline).where(
-                PARCEL.c.order_id == order_id, PARCEL.c.direction != str(Direction.ret)
+                PARCEL.c.order_id == order_id,
+                PARCEL.c.direction != str(Direction.ret),
+                PARCEL.c.courier != AWAITING_COURIER,  # an order awaiting its parcel: nothing was sent to return
             )
         ).all()
         for parcel in parcels:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, UniqueConstraint, text
 
+from tracker.domain import WAYBILL_WIDTH
 from tracker.status import FINAL_STATUSES
 from tracker.storage.declare import Field, Row
 
@@ -163,7 +164,7 @@ class ParcelRow(Row):
 
     id: int | None = Field(default=None, primary_key=True)
     courier: str = Field(max_length=32)
-    waybill: str = Field(max_length=40)
+    waybill: str = Field(max_length=WAYBILL_WIDTH)
     direction: str = Field(default="outbound", max_length=10)
     order_id: str | None = Field(default=None, max_length=200)
     shop: str | None = Field(default=None, max_length=100)
@@ -348,7 +349,7 @@ class ReturnBuyerRow(Row):
 
     parcel_id: int = Field(foreign_key="parcel.id", primary_key=True)
     buyer_id: str = Field(max_length=100, primary_key=True)
-    waybill: str = Field(max_length=40)
+    waybill: str = Field(max_length=WAYBILL_WIDTH)
     order_id: str | None = Field(default=None, max_length=200)
     first_seen_at: datetime
 
