@@ -760,7 +760,7 @@ _SEARCH_QUOTES = re.compile(r"['\"‘’“”`]+")
 # a leading label; 订单 alone before digits is an order awaiting its parcel as the board and its alerts name it
 # (domain.awaiting_waybill): searched as its order number, it is found once it has become its parcel too
 _SEARCH_LABEL = re.compile(
-    r"^\s*(?:no\s*[.:：#]|no\s+|(?:(?:快递|运单|订单|物流)单?编?号|单号)\s*[:：]?|订单(?=\s*[0-9]))", re.I
+    r"^\s*(?:no\s*[.:：#]|no\s+|(?:(?:快递|运单|订单|物流)单?编?号|单号)\s*[:：]?|订单\s*[:：]?(?=\s*[0-9]))", re.I
 )
 _SEARCH_SPACE = re.compile(r"\s+")
 SEARCH_MIN_CONTAINS = 4  # shorter texts match by prefix only (a 2-digit "contains" search matches everything)

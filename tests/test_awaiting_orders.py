@@ -233,3 +233,36 @@ def test_an_erps_merged_orders_wait_under_the_first_and_a_number_too_long_is_ref
     shipped = [_row("4501", "卖家已发货，等待买家确认", waybill="YT7512345674501", courier="圆通速递")]
     _import(_write_csv(tmp_path / "shipped.csv", TAOBAO_FULL, shipped), settings, engine, NOW + timedelta(hours=1))
     assert _parcels(engine)["YT7512345674501"]["id"] == waiting["id"]
+
+
+def test_a_derived_shipping_time_is_bounded_by_the_trade_and_never_given_to_a_return(tmp_path, settings, engine):  # type: ignore[no-untyped-def]
+    """交易成功 on 11-14: it shipped before that, not at the import of 11-23 (发货无揽收 would run from the import and
+    the scorecards count it on the import's day); a sooner time a later file bounds it with replaces a later one.
+    A returns export's 交易成功 says nothing of the return parcel's shipping."""
+    header = [*TAOBAO_FULL, "交易成功时间"]
+    done = [*_row("4601", "交易成功", waybill="YT7512345674601", courier="圆通速递"), "2026-11-14 10:00:00"]
+    _import(_write_csv(tmp_path / "done.csv", header, [done]), settings, engine)
+    assert _parcels(engine)["YT7512345674601"]["shipped_at"] == datetime(2026, 11, 14, 2, 0, tzinfo=UTC)
+    late = [_row("4602", "卖家已发货，等待买家确认", waybill="YT7512345674602", courier="圆通速递")]
+    _import(_write_csv(tmp_path / "late.csv", TAOBAO_FULL, late), settings, engine)
+    sooner = [[*_row("4602", "交易成功", waybill="YT7512345674602", courier="圆通速递"), "2026-11-20 10:00:00"]]
+    _import(_write_csv(tmp_path / "sooner.csv", header, sooner), settings, engine, NOW + timedelta(days=1))
+    assert _parcels(engine)["YT7512345674602"]["shipped_at"] == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    returns = tmp_path / "returns.csv"
+    returns.write_text(
+        "订单编号,退货物流单号,退货物流公司,订单状态\n4603,YT7512345674603,圆通速递,交易成功\n", encoding="utf-8"
+    )
+    report = _import(returns, settings, engine, return_headers=settings.return_waybill_headers)
+    assert report.shipped_by_import == 0 and _parcels(engine)["YT7512345674603"]["shipped_at"] is None
+
+
+def test_an_older_export_does_not_keep_waiting_the_first_of_merged_orders_shipped(tmp_path, settings, engine):  # type: ignore[no-untyped-def]
+    shipped = [
+        _row("4701", "卖家已发货，等待买家确认", waybill="YT7512345674701", courier="圆通速递"),
+        _row("4702", "卖家已发货，等待买家确认", waybill="YT7512345674701", courier="圆通速递"),
+    ]
+    _import(_write_csv(tmp_path / "shipped.csv", TAOBAO_FULL, shipped), settings, engine)
+    assert _parcels(engine)["YT7512345674701"]["order_id"] == "4701,4702"
+    older = [_row("4701", "买家已付款，等待卖家发货")]
+    _import(_write_csv(tmp_path / "older.csv", TAOBAO_FULL, older), settings, engine, NOW + timedelta(hours=1))
+    assert awaiting_waybill("4701") not in _parcels(engine)

@@ -301,11 +301,12 @@ class RowParser:
         fields = self._values(row_no, cell, values, errors)
         if errors:
             return [], errors, ""
-        by_import = (
-            "shipped_at" not in fields and fields.get("direction") != Direction.ret and self._says_shipped(values)
-        )
-        if by_import:  # shipped, the export does not say when: by the import at the latest
-            fields["shipped_at"] = self.now
+        direction = fields.get("direction", self._direction)  # a returns export's: said by the file's kind
+        by_import = "shipped_at" not in fields and direction != Direction.ret and self._says_shipped(values)
+        if by_import:  # shipped, the export does not say when: by the import at the latest, by 交易成功 if sooner
+            succeeded = parse_trade_succeeded(self, row_no, values)
+            sooner = isinstance(succeeded, datetime) and self.now is not None and succeeded < self.now
+            fields["shipped_at"] = succeeded if sooner else self.now
         base = self._facts(cell, fields, slugs[0], waybills[0])
         if by_import:
             self.shipped_by += [(slug, number.upper()) for slug, number in zip(slugs, waybills, strict=True)]
@@ -361,7 +362,7 @@ class RowParser:
             return None
         if SCIENTIFIC.fullmatch(order):  # Excel's 3.9E+18: the order it names would never meet its parcel
             return [RowError(row_no, "order_id", order, SCIENTIFIC_LOST)]
-        first = order.split(",")[0].strip()  # an ERP's merged orders (A,B): waiting under the first
+        first = ORDER_SEPARATORS.split(order)[0].strip()  # an ERP's merged orders (A,B): waiting under the first
         if not first or len(awaiting_waybill(first)) > WAYBILL_WIDTH:
             return [RowError(row_no, "order_id", order, f"an order number of at most {WAYBILL_WIDTH - 2} characters")]
         errors: list[RowError] = self._lost_digits(row_no, values) if type(values) is not list else []
@@ -631,6 +632,9 @@ def deadline_problem(agreed: datetime | None, deadline: datetime | None) -> str 
     if agreed is not None and deadline is not None and deadline < agreed:
         return "before the return was agreed (卖家同意退货时间): a wrong date?"
     return None
+
+
+ORDER_SEPARATORS = re.compile(r"[,，、;；]")  # between the orders of one cell (an ERP's merged orders)
 
 
 def parse_trade_succeeded(parser: RowParser, row_no: int, values: Sequence[Any]) -> datetime | RowError | None:

@@ -188,7 +188,7 @@ def store_rows_in(
 
 def _orders(row: Sequence[Any]) -> list[str]:
     """The order numbers a row names (merged shipping: "A,B")."""
-    return [order for order in (row[_ORDER] or "").split(",") if order]
+    return [order.strip() for order in (row[_ORDER] or "").split(",") if order.strip()]
 
 
 def _without_shipped_orders(conn: Connection, rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
@@ -203,10 +203,12 @@ def _without_shipped_orders(conn: Connection, rows: Sequence[Sequence[Any]]) -> 
     if not waiting:
         return rows
     shipped = {order for row in rows if row[_COURIER] != AWAITING_COURIER for order in _orders(row)}
+    # stored under the order alone, or first of merged orders ("A,B": a range of ix_parcel_order from "A,")
+    merged_first = [and_(PARCEL.c.order_id >= f"{o},", PARCEL.c.order_id < f"{o}-") for o in sorted(waiting)]
     stored = select(PARCEL.c.order_id).where(
-        PARCEL.c.order_id.in_(sorted(waiting)), PARCEL.c.courier != AWAITING_COURIER
+        or_(PARCEL.c.order_id.in_(sorted(waiting)), *merged_first), PARCEL.c.courier != AWAITING_COURIER
     )
-    shipped.update(conn.execute(stored).scalars())
+    shipped.update(order for orders in conn.execute(stored).scalars() for order in orders.split(","))
     return [row for row in rows if row[_COURIER] != AWAITING_COURIER or first(row) not in shipped]
 
 
@@ -265,19 +267,21 @@ _WAITING_SQLITE = text(
 
 
 def _keep_stored_shipping(conn: Connection, rows: Sequence[Sequence[Any]], keys: set[tuple[str, str]]) -> None:
-    """The rows of `keys` (their shipping time the import's: the export says shipped, not when) leave a stored
-    shipping time as it is: the first import that saw the order shipped bounds the time, a later one would only
-    move it later (and its 发货无揽收 clock, and its scorecard day, with it)."""
+    """The rows of `keys` (their shipping time a bound, not a time: the export says shipped, not when) leave a
+    stored shipping time as soon or sooner as it is: the first import that saw the order shipped bounds the
+    time, a later one would only move it later (and its 发货无揽收 clock, and its scorecard day, with it)."""
     wanted = {(row[_COURIER], row[_WAYBILL]) for row in rows} & keys
     if not wanted:
         return
-    stored = select(PARCEL.c.courier, PARCEL.c.waybill).where(
+    stored = select(PARCEL.c.courier, PARCEL.c.waybill, PARCEL.c.shipped_at).where(
         PARCEL.c.waybill.in_(sorted({waybill for _, waybill in wanted})), PARCEL.c.shipped_at.is_not(None)
     )
-    keep = {tuple(row) for row in conn.execute(stored)} & wanted
+    times = {(courier, waybill): at for courier, waybill, at in conn.execute(stored) if (courier, waybill) in wanted}
     for row in rows:
-        if (row[_COURIER], row[_WAYBILL]) in keep:
-            row[_SHIPPED] = None  # type: ignore[index]  # the rows are lists (parcel_rows)
+        at = times.get((row[_COURIER], row[_WAYBILL]))
+        new = row[_SHIPPED]
+        if at is not None and new is not None and (from_sqlite_time(new) if isinstance(new, str) else new) >= at:
+            row[_SHIPPED] = None  # type: ignore[index]  # the rows are lists (parcel_rows); None keeps the stored
 
 
 def _close(conn: Connection, ids: Sequence[int], now: datetime) -> None:
