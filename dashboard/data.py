@@ -238,6 +238,30 @@ def turning_stale_page(
     return rows
 
 
+def _days_in_order(kw: dict[str, Any], problems: list[ParamProblem]) -> None:
+    """A filter's shipping days (shipped_from, shipped_to) running backwards: the last named and dropped (nothing
+    would be listed, and nothing would say why)."""
+    start, end = kw.get("shipped_from"), kw.get("shipped_to")
+    if start and end and end < start:
+        problems.append(ParamProblem("shipped_to", kw.pop("shipped_to"), "param_day_order"))
+
+
+def _url_params(f: Any) -> dict[str, str]:
+    """A filter's URL parameters: its fields that are set, but the zone (the board's, not the URL's)."""
+    return {
+        k.name: str(getattr(f, k.name)) for k in fields(f) if k.name != "zone" and getattr(f, k.name) not in (None, "")
+    }
+
+
+def _day_bounds(first: str | None, last: str | None, zone: str) -> tuple[datetime | None, datetime | None]:
+    """The UTC bounds [start, end) of the local days `first` to `last` (YYYY-MM-DD, both included; None: open),
+    as the scorecards count them (scorecard_days.midnight)."""
+    tz = ZoneInfo(zone)
+    start = scorecard_days.midnight(date.fromisoformat(first), tz) if first else None
+    end = scorecard_days.midnight(date.fromisoformat(last) + timedelta(days=1), tz) if last else None
+    return start, end
+
+
 SHIPPED_LISTS = ("all", "flagged", "stale")  # a courier scorecard's parcels, exception rate's and stale share's
 
 
@@ -283,26 +307,11 @@ class ShippedFilter:
                 kw[name] = value
         if "kind" in kw and kw.get("shipped", "all") != "flagged":  # a kind's rate counts flagged parcels only
             problems.append(ParamProblem("kind", kw.pop("kind"), "param_not_here"))
-        start, end = kw.get("shipped_from"), kw.get("shipped_to")
-        if start and end and end < start:
-            problems.append(ParamProblem("shipped_to", kw.pop("shipped_to"), "param_day_order"))
+        _days_in_order(kw, problems)
         return cls(**kw), problems
 
     def params(self) -> dict[str, str]:
-        return {
-            f.name: str(getattr(self, f.name))
-            for f in fields(self)
-            if f.name != "zone" and getattr(self, f.name) not in (None, "")
-        }
-
-
-def _shipped_days(f: ShippedFilter) -> tuple[datetime | None, datetime | None]:
-    """The UTC bounds [start, end) of `f`'s shipping days, as the scorecards take them (scorecard_days.midnight);
-    None for an end left open."""
-    zone = ZoneInfo(f.zone)
-    start = scorecard_days.midnight(date.fromisoformat(f.shipped_from), zone) if f.shipped_from else None
-    last = date.fromisoformat(f.shipped_to) + timedelta(days=1) if f.shipped_to else None
-    return start, scorecard_days.midnight(last, zone) if last else None
+        return _url_params(self)
 
 
 def _shipped_where(f: ShippedFilter, *, now: datetime, rules: RulesConfig) -> list[Any]:
@@ -312,7 +321,7 @@ def _shipped_where(f: ShippedFilter, *, now: datetime, rules: RulesConfig) -> li
     ones as data.scorecards reads its stale share (_stale without the status term, from
     ix_parcel_open_last_event: the period's terms alone, without the index's predicate, which would take the
     planner to the period's every parcel), no confirmed loss."""
-    start, end = _shipped_days(f)
+    start, end = _day_bounds(f.shipped_from, f.shipped_to, f.zone)
     where: list[Any] = [PARCEL.c.shipped_at >= start] if start else [PARCEL.c.shipped_at.is_not(None)]
     where += [PARCEL.c.shipped_at < end] if end else []
     where += [PARCEL.c.courier == f.courier] if f.courier else []
@@ -329,7 +338,7 @@ def shipped_count(engine: Engine, f: ShippedFilter, *, now: datetime, rules: Rul
     parcels (in all or of a kind) are read where the scorecards read them, from their rollup per shipping day
     (scorecard_days.tallies: a live count walked the period's every parcel and probed its flags, 60-180 ms at
     1,000,000 parcels); the stale ones, and a period with an end left open, from the parcels."""
-    start, end = _shipped_days(f)
+    start, end = _day_bounds(f.shipped_from, f.shipped_to, f.zone)
     if f.shipped == "stale" or start is None or end is None:
         where = _shipped_where(f, now=now, rules=rules)
         return int(_scalar(engine, select(func.count()).select_from(PARCEL).where(*where)) or 0)
@@ -936,17 +945,11 @@ class LedgerFilter:
                 problems.append(ParamProblem(f.name, value, "param_text", max_text))
             else:
                 kw[f.name] = value
-        start, end = kw.get("shipped_from"), kw.get("shipped_to")
-        if start and end and end < start:  # the days run backwards: nothing would be listed, and nothing says why
-            problems.append(ParamProblem("shipped_to", kw.pop("shipped_to"), "param_day_order"))
+        _days_in_order(kw, problems)
         return cls(**kw), problems
 
     def params(self) -> dict[str, str]:
-        return {
-            f.name: str(getattr(self, f.name))
-            for f in fields(self)
-            if f.name != "zone" and getattr(self, f.name) not in (None, "")
-        }
+        return _url_params(self)
 
 
 def parcel_name(engine: Engine, *, parcel_id: int) -> tuple[str, str] | None:
@@ -974,13 +977,9 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     if f.filed:
         where.append(CLAIM.c.filed_at.is_not(None))
     # the parcel's shipping time, in the scorecard's days (its midnights: scorecard_days.midnight)
-    if f.shipped_from:
-        where.append(
-            PARCEL.c.shipped_at >= scorecard_days.midnight(date.fromisoformat(f.shipped_from), ZoneInfo(f.zone))
-        )
-    if f.shipped_to:
-        end = date.fromisoformat(f.shipped_to) + timedelta(days=1)
-        where.append(PARCEL.c.shipped_at < scorecard_days.midnight(end, ZoneInfo(f.zone)))
+    start, end = _day_bounds(f.shipped_from, f.shipped_to, f.zone)
+    where += [PARCEL.c.shipped_at >= start] if start else []
+    where += [PARCEL.c.shipped_at < end] if end else []
     if f.state == CLAIMABLE:
         where.append(claimable_where(now or datetime.now(UTC)))
     elif f.state:  # as read at `now`, as the totals above the ledger count (claims.money.state_at)
