@@ -104,6 +104,17 @@ def open_parcels(engine: Engine) -> int:
     return int(_scalar(engine, select(func.count()).select_from(pairs)) or 0)
 
 
+# a parcel as the board's lists of parcels name it (a waybill opens its page: parcel_id)
+_PARCEL_NAMED = (
+    PARCEL.c.id.label("parcel_id"),
+    PARCEL.c.waybill,
+    PARCEL.c.order_id,
+    PARCEL.c.courier,
+    PARCEL.c.shop,
+    PARCEL.c.province,
+)
+
+
 def open_parcels_page(engine: Engine, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
     """The parcels open_parcels counts, one row each, the longest without an update first: what the overview's
     "on N parcels" opens (the queue lists flags, and a parcel with two exceptions is two of them), each with
@@ -119,15 +130,7 @@ def open_parcels_page(engine: Engine, *, limit: int = 50, offset: int = 0) -> li
         .subquery()
     )
     query = (
-        select(
-            PARCEL.c.id.label("parcel_id"),
-            PARCEL.c.waybill,
-            PARCEL.c.order_id,
-            PARCEL.c.courier,
-            PARCEL.c.shop,
-            PARCEL.c.province,
-            pairs.c.last_update,
-        )
+        select(*_PARCEL_NAMED, pairs.c.last_update)
         .join(PARCEL, PARCEL.c.id == pairs.c.parcel_id)
         .order_by(pairs.c.last_update, pairs.c.parcel_id)
     )
@@ -360,12 +363,7 @@ def shipped_page(
         order = [PARCEL.c.shipped_at.desc(), PARCEL.c.id.desc()]
     query = (
         select(
-            PARCEL.c.id.label("parcel_id"),
-            PARCEL.c.waybill,
-            PARCEL.c.order_id,
-            PARCEL.c.courier,
-            PARCEL.c.shop,
-            PARCEL.c.province,
+            *_PARCEL_NAMED,
             PARCEL.c.status,
             PARCEL.c.shipped_at,
             PARCEL.c.last_event_at.label("last_update"),
