@@ -266,3 +266,18 @@ def test_an_older_export_does_not_keep_waiting_the_first_of_merged_orders_shippe
     older = [_row("4701", "买家已付款，等待卖家发货")]
     _import(_write_csv(tmp_path / "older.csv", TAOBAO_FULL, older), settings, engine, NOW + timedelta(hours=1))
     assert awaiting_waybill("4701") not in _parcels(engine)
+
+
+def test_a_blank_shipping_time_in_a_later_row_of_the_same_parcel_keeps_the_earlier_one(tmp_path, settings, engine):  # type: ignore[no-untyped-def]
+    """Two orders shipped in one parcel, the first row with its 发货时间, the second with the cell blank: the
+    parcel was stored without one (the later row's values won, a blank among them)."""
+    header = [*TAOBAO_FULL, "发货时间"]
+    rows = [
+        [
+            *_row("4801", "卖家已发货，等待买家确认", waybill="YT7512345674801", courier="圆通速递"),
+            "2026-11-20 09:00:00",
+        ],
+        [*_row("4802", "买家已付款，等待卖家发货", waybill="YT7512345674801", courier="圆通速递"), ""],
+    ]
+    _import(_write_csv(tmp_path / "two.csv", header, rows), settings, engine)
+    assert _parcels(engine)["YT7512345674801"]["shipped_at"] == datetime(2026, 11, 20, 1, 0, tzinfo=UTC)

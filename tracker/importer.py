@@ -656,7 +656,10 @@ def new_orders(first: ParcelFacts, other: ParcelFacts) -> list[str]:
 
 def merge_same_parcel(first: ParcelFacts, other: ParcelFacts) -> ParcelFacts:
     """Two rows for one parcel: merged shipping of several orders (order ids listed, values add up: the goods'
-    and the supplier's), or a repeated row (the later row's values; the orders merged so far stay)."""
+    and the supplier's), or a repeated row (the later row's values; the orders merged so far stay). A shipping
+    time the later row leaves blank is the earlier row's (one parcel ships once: a blank cell erased it)."""
+    if other.shipped_at is None and first.shipped_at is not None:
+        other = other._replace(shipped_at=first.shipped_at)
     if not (other.order_id and first.order_id):
         return other
     ids = first.order_id.split(",")
