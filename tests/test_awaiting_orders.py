@@ -202,9 +202,10 @@ def test_an_order_with_a_label_printed_but_not_shipped_stays_late(tmp_path, sett
     assert _flags(engine)[parcel["id"], "late_shipment"]["state"] != "resolved"
 
 
-def test_a_return_neither_takes_the_waiting_order_nor_records_a_return_on_it(tmp_path, settings, engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_return_does_not_take_the_waiting_order_and_a_refund_before_shipping_closes_it(tmp_path, settings, engine):  # type: ignore[no-untyped-def]
     """A buyer's return parcel names the order too, but is not its shipment; a refund agreed before the order
-    shipped (no return waybill) has nothing to come back: neither touches the order awaiting its parcel."""
+    shipped (no return waybill: 仅退款) records no return on it (nothing was sent to come back) and closes its
+    waiting: the order will not ship."""
     _import(_write_csv(tmp_path / "a.csv", TAOBAO_FULL, [_row("4401", "买家已付款，等待卖家发货")]), settings, engine)
     returns = tmp_path / "returns.csv"
     returns.write_text(
@@ -213,11 +214,14 @@ def test_a_return_neither_takes_the_waiting_order_nor_records_a_return_on_it(tmp
         "4401,,,tb_li,2026-11-22 10:00:00\n",
         encoding="utf-8",
     )
-    _import(returns, settings, engine, return_headers=settings.return_waybill_headers)
+    report = _import(returns, settings, engine, return_headers=settings.return_waybill_headers)
     parcels = _parcels(engine)
     waiting = parcels[awaiting_waybill("4401")]
-    assert waiting["courier"] == AWAITING_COURIER and waiting["is_open"] and waiting["return_agreed_at"] is None
+    assert waiting["courier"] == AWAITING_COURIER and waiting["return_agreed_at"] is None
     assert parcels["YT7512345674401"]["direction"] == "return" and parcels["YT7512345674401"]["id"] != waiting["id"]
+    # the refund agreed with no parcel sent (仅退款): the order will not ship, its waiting closed (it was rejected
+    # as "no outbound parcel of this order: import the order export first")
+    assert (report.refunded_before_shipping, report.errors) == (1, []) and not waiting["is_open"]
 
 
 def test_an_erps_merged_orders_wait_under_the_first_and_a_number_too_long_is_refused(tmp_path, settings, engine):  # type: ignore[no-untyped-def]

@@ -124,6 +124,8 @@ class ImportReport:
     # rows of orders paid and awaiting shipment, kept as the parcel each will become (among the parcels above)
     awaiting: int = 0
     awaiting_closed: int = 0  # orders kept awaiting their parcel that a row says closed: no longer awaited
+    # returns-export rows of a refund agreed on an order still awaiting its parcel: the order's waiting closed
+    refunded_before_shipping: int = 0
     # parcels whose row says shipped (订单状态) without a 发货时间: shipped by this import at the latest
     shipped_by_import: int = 0
     error_count: int = 0  # every problem, kept or not
@@ -991,6 +993,9 @@ class _FileImport:
                 actor=self.actor,
             ):
                 report.return_cases += 1
+            elif repo.close_awaiting(self.engine, [case.order_id], now=now):
+                # agreed before the order shipped (仅退款): nothing to come back, and the order will not ship
+                report.refunded_before_shipping += 1
             else:
                 reason = "no return waybill yet, and no outbound parcel of this order: import the order export first"
                 self.reject([RowError(case.row, "order_id", case.order_id, reason)], values)

@@ -184,6 +184,11 @@ def print_report(report: ImportReport, couriers: Mapping[str, Any], *, max_error
             f"  {report.shipped_by_import} parcel(s) shipped (订单状态) without a 发货时间: shipped by this import at "
             "the latest (a time stored before stays)"
         )
+    if report.refunded_before_shipping:  # a returns export's refund on an order not shipped (仅退款)
+        typer.echo(
+            f"  {report.refunded_before_shipping} refund(s) agreed before the order shipped: the order no longer "
+            "awaits its parcel"
+        )
     if report.awaiting_closed:
         typer.echo(
             f"  {report.awaiting_closed} order(s) awaiting their parcel closed before shipping: no longer awaited"
