@@ -421,6 +421,11 @@ def acted(scope: str) -> bool:
     return bool(st.session_state.pop(f"{scope}_acted", False))
 
 
+def scope_caption(b: Board, parts: Sequence[str]) -> None:
+    """What a list is narrowed to, said in words (只列出：…；…): a scorecard's, a parcel's conditions."""
+    st.caption(b.t("scope_line", scope=("；" if b.lang == "zh" else "; ").join(parts)))
+
+
 def pager(b: Board, total: int, *, key: str) -> int:
     """A page number input under a table; returns the row offset."""
     size = b.settings.board.page_size

@@ -25,6 +25,7 @@ from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_
 from tracker.settings import RulesConfig
 from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups, scorecard_days
+from tracker.storage.repo import starts_with
 from tracker.storage.rows import QUEUE_ESCALATED_FIRST
 from tracker.storage.tables import ALERT, AUDIT, CLAIM, EVENT, FACT, FLAG, PARCEL, RETURN_BUYER, SUBSCRIPTION
 
@@ -256,7 +257,7 @@ def _url_params(f: Any) -> dict[str, str]:
     }
 
 
-def _day_bounds(first: str | None, last: str | None, zone: str) -> tuple[datetime | None, datetime | None]:
+def day_bounds(first: str | None, last: str | None, zone: str) -> tuple[datetime | None, datetime | None]:
     """The UTC bounds [start, end) of the local days `first` to `last` (YYYY-MM-DD, both included; None: open),
     as the scorecards count them (scorecard_days.midnight)."""
     tz = ZoneInfo(zone)
@@ -324,13 +325,13 @@ def _shipped_where(f: ShippedFilter, *, now: datetime, rules: RulesConfig) -> li
     ones as data.scorecards reads its stale share (_stale without the status term, from
     ix_parcel_open_last_event: the period's terms alone, without the index's predicate, which would take the
     planner to the period's every parcel), no confirmed loss."""
-    start, end = _day_bounds(f.shipped_from, f.shipped_to, f.zone)
+    start, end = day_bounds(f.shipped_from, f.shipped_to, f.zone)
     where: list[Any] = [PARCEL.c.shipped_at >= start] if start else [PARCEL.c.shipped_at.is_not(None)]
     where += [PARCEL.c.shipped_at < end] if end else []
     where += [PARCEL.c.courier == f.courier] if f.courier else []
     if f.shipped == "stale":
         return [*where, *_stale(now, rules, scanned=False)[0], no_loss()]
-    where.append(PARCEL.c.courier != literal_column("''"))
+    where.append(scorecard_days.COURIER_NAMED)
     if f.shipped == "flagged":
         where.append(exists().where(FLAG.c.parcel_id == PARCEL.c.id, *([FLAG.c.kind == f.kind] if f.kind else [])))
     return where
@@ -341,7 +342,7 @@ def shipped_count(engine: Engine, f: ShippedFilter, *, now: datetime, rules: Rul
     parcels (in all or of a kind) are read where the scorecards read them, from their rollup per shipping day
     (scorecard_days.tallies: a live count walked the period's every parcel and probed its flags, 60-180 ms at
     1,000,000 parcels); the stale ones, and a period with an end left open, from the parcels."""
-    start, end = _day_bounds(f.shipped_from, f.shipped_to, f.zone)
+    start, end = day_bounds(f.shipped_from, f.shipped_to, f.zone)
     if f.shipped == "stale" or start is None or end is None:
         where = _shipped_where(f, now=now, rules=rules)
         return int(_scalar(engine, select(func.count()).select_from(PARCEL).where(*where)) or 0)
@@ -780,13 +781,6 @@ def search_text(raw: str) -> str:
     return _SEARCH_SPACE.sub("", _SEARCH_LABEL.sub("", text, count=1))
 
 
-def _prefix(column: Any, text: str) -> ColumnElement:
-    """column starts with `text`: a range the column's B-tree index serves (both databases), with the LIKE
-    making it exact whatever the collation."""
-    upper = text[:-1] + chr(ord(text[-1]) + 1)
-    return and_(column >= text, column < upper, column.startswith(text, autoescape=True))
-
-
 SEARCH_LIMIT = 20  # parcels a search lists at most
 
 
@@ -809,7 +803,7 @@ def find_parcels(engine: Engine, text: str, *, limit: int = SEARCH_LIMIT) -> lis
     waybill = text.upper()
     steps = [
         or_(PARCEL.c.waybill == waybill, PARCEL.c.order_id == text),
-        or_(_prefix(PARCEL.c.waybill, waybill), _prefix(PARCEL.c.order_id, text)),
+        or_(starts_with(PARCEL.c.waybill, waybill), starts_with(PARCEL.c.order_id, text)),
     ]
     if len(text) >= SEARCH_MIN_CONTAINS:  # the last resort scans, so it stops at `limit` rows
         steps.append(
@@ -975,7 +969,7 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     if f.filed:
         where.append(CLAIM.c.filed_at.is_not(None))
     # the parcel's shipping time, in the scorecard's days (its midnights: scorecard_days.midnight)
-    start, end = _day_bounds(f.shipped_from, f.shipped_to, f.zone)
+    start, end = day_bounds(f.shipped_from, f.shipped_to, f.zone)
     where += [PARCEL.c.shipped_at >= start] if start else []
     where += [PARCEL.c.shipped_at < end] if end else []
     if f.state == CLAIMABLE:
@@ -996,8 +990,8 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     text = search_text(f.text or "")
     if text:
         found = [
-            _prefix(PARCEL.c.waybill, text.upper()),
-            _prefix(PARCEL.c.order_id, text),
+            starts_with(PARCEL.c.waybill, text.upper()),
+            starts_with(PARCEL.c.order_id, text),
             CLAIM.c.reference_no.istartswith(text, autoescape=True),
         ]
         if len(text) >= SEARCH_MIN_CONTAINS:  # the end or middle of a number too (over the claims, not every parcel)

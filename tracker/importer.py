@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tracker.couriers.detect import CourierIndex, Detection, UnknownCourier
-from tracker.domain import AWAITING_COURIER, WAYBILL_WIDTH, ParcelFacts, awaiting_waybill
+from tracker.domain import AWAITING_COURIER, AWAITING_PREFIX, WAYBILL_WIDTH, ParcelFacts, awaiting_waybill
 from tracker.errors import TrackerError
 from tracker.exports import GUARD, kept_whole, safe_row, unguard
 from tracker.import_writer import BatchWriter, writer_for
@@ -287,8 +287,11 @@ class RowParser:
         # (courier, waybill) of the parcels parsed since the caller took them whose shipping time is the import's
         self.shipped_by: list[tuple[str, str]] = []
 
-    def parse(self, row_no: int, values: Sequence[Any]) -> tuple[list[ParcelFacts], list[RowError], str]:
-        """(parcels, errors, detection note). A row with any error yields no parcel."""
+    def parse(
+        self, row_no: int, values: Sequence[Any], succeeded: datetime | None = None
+    ) -> tuple[list[ParcelFacts], list[RowError], str]:
+        """(parcels, errors, detection note). A row with any error yields no parcel. `succeeded`: the row's
+        交易成功 time, read already (parse_trade_succeeded), which bounds a shipping time the row does not give."""
         cell = self.texts(values)
         waybills, errors = self._waybills(row_no, cell["waybill"])
         if type(values) is not list:  # an XLSX row: a long number may have lost digits in Excel
@@ -306,8 +309,7 @@ class RowParser:
         direction = fields.get("direction", self._direction)  # a returns export's: said by the file's kind
         by_import = "shipped_at" not in fields and direction != Direction.ret and self._says_shipped(values)
         if by_import:  # shipped, the export does not say when: by the import at the latest, by 交易成功 if sooner
-            succeeded = parse_trade_succeeded(self, row_no, values)
-            sooner = isinstance(succeeded, datetime) and self.now is not None and succeeded < self.now
+            sooner = succeeded is not None and self.now is not None and succeeded < self.now
             fields["shipped_at"] = succeeded if sooner else self.now
         base = self._facts(cell, fields, slugs[0], waybills[0])
         if by_import:
@@ -325,10 +327,12 @@ class RowParser:
     def _says_shipped(self, values: Sequence[Any]) -> bool:
         """Whether the row's 订单状态 says the order shipped ([orders] shipped in import.toml; never without the
         import's time to bound it)."""
-        if not self.shipped or self.now is None:
-            return False
-        status = self.raw(values, "order_status")
-        return isinstance(status, str) and any(word in status for word in self.shipped)
+        return self.now is not None and self._status_says(values, self.shipped)
+
+    def _status_says(self, values: Sequence[Any], words: Sequence[str]) -> bool:
+        """Whether the row's 订单状态 contains one of `words`."""
+        status = self.raw(values, "order_status") if words else None
+        return isinstance(status, str) and any(word in status for word in words)
 
     def future_problem(self, value: datetime | None, name: str) -> str | None:
         """Why a time of field `name` cannot be: something that happened (HAPPENED_FIELDS) more than a day after
@@ -342,31 +346,29 @@ class RowParser:
         """Whether the row's only problem is a blank waybill and its 订单状态 says the order has not shipped
         ([orders] not_shipped, awaiting_shipment or closed in import.toml): a full order export lists such orders
         too."""
-        words = (*self.not_shipped, *self.awaiting, *self.closed)
-        if not words or len(errors) != 1 or errors[0].field != "waybill" or errors[0].value:
+        if len(errors) != 1 or errors[0].field != "waybill" or errors[0].value:
             return False
-        status = self.raw(values, "order_status")
-        return isinstance(status, str) and any(word in status for word in words)
+        return self._status_says(values, (*self.not_shipped, *self.awaiting, *self.closed))
 
     def unshipped(self, row_no: int, values: Sequence[Any]) -> ParcelFacts | str | list[RowError] | None:
         """What a row of an order not shipped yet (not_shipped_yet) says: an order paid and awaiting shipment as
         the parcel it will become (no courier, its number in the waybill's place: domain.awaiting_waybill), or the
         row's errors (a wrong date: the 延迟发货 clock would run from it); the number of an order closed before it
         shipped (str); None for any other (unpaid: nothing to watch) or a row without an order number."""
-        status = self.raw(values, "order_status")
         cell = self.texts(values)
-        order = cell["order_id"].lstrip("'=\"").strip('"')
-        if not isinstance(status, str) or not order:
+        order = order_number(cell)
+        if not order:
             return None
-        if any(word in status for word in self.closed):
+        if self._status_says(values, self.closed):
             return order
-        if not any(word in status for word in self.awaiting):
+        if not self._status_says(values, self.awaiting):
             return None
         if SCIENTIFIC.fullmatch(order):  # Excel's 3.9E+18: the order it names would never meet its parcel
             return [RowError(row_no, "order_id", order, SCIENTIFIC_LOST)]
         first = ORDER_SEPARATORS.split(order)[0].strip()  # an ERP's merged orders (A,B): waiting under the first
         if not first or len(awaiting_waybill(first)) > WAYBILL_WIDTH:
-            return [RowError(row_no, "order_id", order, f"an order number of at most {WAYBILL_WIDTH - 2} characters")]
+            most = WAYBILL_WIDTH - len(AWAITING_PREFIX)
+            return [RowError(row_no, "order_id", order, f"an order number of at most {most} characters")]
         errors: list[RowError] = self._lost_digits(row_no, values) if type(values) is not list else []
         fields = self._values(row_no, cell, values, errors)
         if errors:
@@ -510,7 +512,7 @@ class RowParser:
         return ParcelFacts(
             courier=courier,
             waybill=waybill.upper(),
-            order_id=cell["order_id"].lstrip("'=\"").strip('"') or None,
+            order_id=order_number(cell) or None,
             shop=cell["shop"] or None,
             buyer_id=cell["buyer_id"] or None,
             province=province,
@@ -602,7 +604,7 @@ def parse_return_case(parser: RowParser, row_no: int, values: Sequence[Any]) -> 
     cell = parser.texts(values)
     if cell["waybill"] or cell["direction"]:
         return None
-    order_id = cell["order_id"].lstrip("'=\"").strip('"')
+    order_id = order_number(cell)
     if not order_id:
         return [RowError(row_no, "waybill", "", "missing waybill number, and no order id to record the return on")]
     times: dict[str, datetime | None] = {}
@@ -634,6 +636,11 @@ def deadline_problem(agreed: datetime | None, deadline: datetime | None) -> str 
     if agreed is not None and deadline is not None and deadline < agreed:
         return "before the return was agreed (卖家同意退货时间): a wrong date?"
     return None
+
+
+def order_number(cell: Mapping[str, str]) -> str:
+    """The row's order number without the guards an export puts around it (a leading ' or =, quotes)."""
+    return cell["order_id"].lstrip("'=\"").strip('"')
 
 
 ORDER_SEPARATORS = re.compile(r"[,，、;；]")  # between the orders of one cell (an ERP's merged orders)
@@ -845,7 +852,7 @@ class _FileImport:
         if isinstance(succeeded, RowError):
             self.reject([succeeded], values)
             return
-        parcels, errors, note = parser.parse(row_no, values)
+        parcels, errors, note = parser.parse(row_no, values, succeeded)
         if parser.doubts:  # said of a row stored, not of one refused for its own reasons
             if not errors:
                 report.courier_doubts_count += len(parser.doubts)

@@ -26,6 +26,7 @@ from dashboard.components import (
     ledger_link,
     pager,
     pick_table,
+    scope_caption,
     set_query_params,
     table,
     yuan,
@@ -146,7 +147,7 @@ if any(key in f.params() for key in SCOPE_KEYS):  # said in words, with the way 
         scope.append(b.t("scope_filed"))
     if f.shipped_from or f.shipped_to:
         scope.append(b.t("scope_shipped", start=f.shipped_from or "…", end=f.shipped_to or "…"))
-    st.caption(b.t("scope_line", scope="；".join(scope) if b.lang == "zh" else "; ".join(scope)))
+    scope_caption(b, scope)
     unscoped = {k: v for k, v in f.params().items() if k not in SCOPE_KEYS}
     ledger_link(b, b.t("scope_clear"), **unscoped)
 if f.params() != given.params():

@@ -16,6 +16,7 @@ from dashboard.components import (
     pager,
     parcel_table,
     pick_table,
+    scope_caption,
     set_query_params,
 )
 from dashboard.context import board
@@ -38,9 +39,12 @@ params, problems = QueueFilter.parse(
 # the lists of parcels the overview opens (?turning_stale=1, ?by=parcel) and a courier scorecard's numbers open
 # (?shipped=all|flagged|stale, data.ShippedFilter) read no other filter but the courier (and a scorecard's kind
 # and shipping days): any other is named as not applied, and a value they do not know as wrong
-VIEWS = {"turning_stale": ({"1"}, {"courier"}), "by": ({"parcel"}, set()), "shipped": (set(SHIPPED_LISTS), set())}
+VIEWS = {
+    "turning_stale": ({"1"}, {"courier"}),
+    "by": ({"parcel"}, set()),
+    "shipped": (set(SHIPPED_LISTS), {"courier", "kind"}),
+}
 url = st.query_params.to_dict()
-shipped, shipped_problems = ShippedFilter.parse(url, couriers=courier_slugs(b), zone=b.settings.timezone)
 problems += [
     ParamProblem(n, str(url[n]), "param_choice") for n, (ok, _) in VIEWS.items() if n in url and url[n] not in ok
 ]
@@ -49,13 +53,13 @@ if shown is not None:
     kept = VIEWS[shown][1]
     given = {k: v for k, v in params.params().items() if k not in kept and (k, v) != ("state", "unresolved")}
     if shown == "shipped":  # its courier and kind are its own (ShippedFilter names a wrong one)
-        given = {k: v for k, v in given.items() if k not in ("courier", "kind")}
+        shipped, shipped_problems = ShippedFilter.parse(url, couriers=courier_slugs(b), zone=b.settings.timezone)
         problems = [p for p in problems if p.param not in ("courier", "kind")] + shipped_problems
     problems += [ParamProblem(k, v, "param_not_here") for k, v in given.items()]
 bad_params(b, problems)
 ANY = ""
 
-if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale within 24 h": parcels, not flags
+if shown == "turning_stale":  # the overview's "turning stale within 24 h": parcels, not flags
     st.subheader(b.t("stale_soon"))
     if params.courier:
         st.caption(f"{b.t('courier')}: {md(b.courier(params.courier))}")
@@ -77,7 +81,7 @@ if st.query_params.get("turning_stale") == "1":  # the overview's "turning stale
     )
     st.stop()
 
-if st.query_params.get("by") == "parcel":  # the overview's "on N parcels": a row per parcel, not per flag
+if shown == "by":  # the overview's "on N parcels": a row per parcel, not per flag
     st.subheader(b.t("open_parcels_title"))
     st.caption(b.t("open_parcels_note"))
     total = b.read("open_parcels")  # the overview's number, by the same definition
@@ -101,7 +105,7 @@ if shown == "shipped":  # a courier scorecard's number, as the parcels it counts
         scope.insert(0, f"{b.t('courier')}{said}{md(b.courier(shipped.courier))}")
     if shipped.kind:
         scope.append(f"{b.t('kind')}{said}{kind_label(shipped.kind, b.lang)}")
-    st.caption(b.t("scope_line", scope="；".join(scope) if b.lang == "zh" else "; ".join(scope)))
+    scope_caption(b, scope)
     st.caption(b.t(f"shipped_{shipped.shipped}_note"))
     total = b.read("shipped_count", f=shipped, now=b.now, rules=b.settings.rules)
     offset = pager(b, total, key="sh_page")

@@ -1,7 +1,7 @@
 """Courier scorecards for a shipping period: parcels, exception rate by kind, stale rate, median transit,
 claims filed and money recovered, with charts."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
@@ -18,6 +18,7 @@ from dashboard.components import (
     yuan,
 )
 from dashboard.context import board
+from dashboard.data import day_bounds
 from dashboard.i18n import kind_label
 from tracker.escape import streamlit_md as md
 from tracker.status import ClaimState
@@ -42,14 +43,12 @@ with lazy_fold(b.t("filters"), key="s_filters") as filters_open:
             st.session_state[PERIOD_KEPT] = (start, end)
 
 
-def utc(day, tz=b.settings.tz):
-    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
-
-
+# the period's bounds as the lists its numbers open take them (data.ShippedFilter: its days)
+period_start, period_end = day_bounds(start.isoformat(), end.isoformat(), b.settings.timezone)
 cards = b.read(  # as fresh as the lists its numbers open (the board's lifetime, as theirs): a number and its list agree
     "scorecards",
-    start=utc(start),
-    end=utc(end + timedelta(days=1)),
+    start=period_start,
+    end=period_end,
     rules=b.settings.rules,
     now=b.now,
     tz=b.settings.timezone,

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
 from tracker.domain import AWAITING_COURIER, AWAITING_PREFIX, ParcelFacts, awaiting_waybill
 from tracker.status import Direction
@@ -196,10 +197,10 @@ def _without_shipped_orders(conn: Connection, rows: Sequence[Sequence[Any]]) -> 
     among the rows already: an older order export imported after the shipment's file would otherwise keep the
     order awaiting again, and 延迟发货 would fire for an order shipped."""
 
-    def first(row: Sequence[Any]) -> str:  # the order a waiting row waits under (an ERP's "A,B": its first)
-        return (_orders(row) or [""])[0]
+    def first(row: Sequence[Any]) -> str:  # the order a waiting row waits under: its waybill says it
+        return str(row[_WAYBILL])[len(AWAITING_PREFIX) :]
 
-    waiting = {first(row) for row in rows if row[_COURIER] == AWAITING_COURIER and row[_ORDER]}
+    waiting = {first(row) for row in rows if row[_COURIER] == AWAITING_COURIER}
     if not waiting:
         return rows
     shipped = {order for row in rows if row[_COURIER] != AWAITING_COURIER for order in _orders(row)}
@@ -223,21 +224,13 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
         if row[_COURIER] != AWAITING_COURIER and row[_DIRECTION] != _RETURN:
             for order in _orders(row):
                 named.setdefault(awaiting_waybill(order), (row[_COURIER], row[_WAYBILL]))
-    awaiting = (PARCEL.c.courier == AWAITING_COURIER, PARCEL.c.is_open.is_(True))
     # most databases hold no order waiting: a range of the (waybill, courier) index probed (the waiting waybills
     # start with 订单), not a batch's orders looked up
-    start, past = AWAITING_PREFIX, AWAITING_PREFIX[:-1] + chr(ord(AWAITING_PREFIX[-1]) + 1)
-    probe = select(PARCEL.c.id).where(PARCEL.c.waybill >= start, PARCEL.c.waybill < past, *awaiting).limit(1)
+    probe = select(PARCEL.c.id).where(starts_with(PARCEL.c.waybill, AWAITING_PREFIX), *_WAITING).limit(1)
     if not named or conn.execute(probe).first() is None:
         return
-    if conn.dialect.name == "sqlite":  # a batch's orders as one JSON array (as _stored_keys reads a batch)
-        found = sorted(
-            tuple(row)
-            for row in conn.execute(_WAITING_SQLITE, {"keys": json.dumps(list(named)), "courier": AWAITING_COURIER})
-        )
-    else:
-        waiting = select(PARCEL.c.id, PARCEL.c.waybill).where(*awaiting, PARCEL.c.waybill.in_(sorted(named)))
-        found = sorted(tuple(row) for row in conn.execute(waiting))
+    waiting = select(PARCEL.c.id, PARCEL.c.waybill).where(*_WAITING, PARCEL.c.waybill.in_(sorted(named)))
+    found = sorted(tuple(row) for row in conn.execute(waiting))
     if not found:
         return
     taken = set(_stored_keys(conn, {named[waybill][1] for _, waybill in found}))
@@ -260,10 +253,15 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
     scorecard_days.mark_parcels(conn, adopted)  # a shipping day of theirs now (SQLite; PostgreSQL: triggers)
 
 
-_WAITING_SQLITE = text(
-    "SELECT id, waybill FROM parcel WHERE courier = :courier AND is_open = 1"
-    " AND waybill IN (SELECT value FROM json_each(:keys))"
-)
+# an order still awaiting its parcel (domain.AWAITING_COURIER), not closed
+_WAITING = (PARCEL.c.courier == AWAITING_COURIER, PARCEL.c.is_open.is_(True))
+
+
+def starts_with(column: Any, text: str) -> ColumnElement[bool]:
+    """column starts with `text`: a range the column's B-tree index serves (both databases), with the LIKE
+    making it exact whatever the collation."""
+    upper = text[:-1] + chr(ord(text[-1]) + 1)
+    return and_(column >= text, column < upper, column.startswith(text, autoescape=True))
 
 
 def _keep_stored_shipping(conn: Connection, rows: Sequence[Sequence[Any]], keys: set[tuple[str, str]]) -> None:
@@ -295,11 +293,7 @@ def close_awaiting(engine: Engine, orders: Iterable[str], *, now: datetime, chun
     closed = 0
     with engine.begin() as conn:
         for start in range(0, len(keys), chunk):
-            waiting = select(PARCEL.c.id).where(
-                PARCEL.c.courier == AWAITING_COURIER,
-                PARCEL.c.waybill.in_(keys[start : start + chunk]),
-                PARCEL.c.is_open.is_(True),
-            )
+            waiting = select(PARCEL.c.id).where(*_WAITING, PARCEL.c.waybill.in_(keys[start : start + chunk]))
             ids = list(conn.execute(waiting).scalars())
             if ids:
                 _close(conn, ids, now)

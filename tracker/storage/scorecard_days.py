@@ -69,13 +69,14 @@ def hours_between(dialect: str, start: Any, end: Any) -> ColumnElement:
     return func.extract("epoch", end - start) / 3600.0
 
 
+# ix_parcel_shipped's predicate (rows.SCORECARD_INDEXED, with a literal: SQLite matches the terms), which every read
+# of a period's parcels repeats so that the index serves it: an order awaiting its parcel has no courier yet
+COURIER_NAMED = PARCEL.c.courier != literal_column("''")
+
+
 def tally(conn: Connection, start: datetime, end: datetime) -> dict[str, Tally]:
-    """Per courier, the parcels shipped in [start, end), from the rows (ix_parcel_shipped)."""
-    # ix_parcel_shipped serves a query that repeats its predicate (SCORECARD_INDEXED, with a literal: SQLite
-    # matches the terms)
-    in_period = (
-        (PARCEL.c.shipped_at >= start) & (PARCEL.c.shipped_at < end) & (PARCEL.c.courier != literal_column("''"))
-    )
+    """Per courier, the parcels shipped in [start, end), from the rows (ix_parcel_shipped: COURIER_NAMED)."""
+    in_period = (PARCEL.c.shipped_at >= start) & (PARCEL.c.shipped_at < end) & COURIER_NAMED
     hours = hours_between(conn.dialect.name, PARCEL.c.shipped_at, PARCEL.c.delivered_at)
     # whole hours: a day's histogram has a few hundred entries, not thousands (the rollup is read in ~10 ms)
     transit = case((PARCEL.c.delivered_at.is_not(None), func.round(hours)))
