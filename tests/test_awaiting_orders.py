@@ -228,10 +228,16 @@ def test_an_erps_merged_orders_wait_under_the_first_and_a_number_too_long_is_ref
     """An ERP writes two orders of one parcel in one cell (4501,4502): they wait under the first (订单4501,4502
     was longer than a waybill may be: PostgreSQL refused the whole batch), and the file that ships either makes
     it that parcel; an order number that cannot fit is refused, named."""
-    rows = [_row("4501,4502", "买家已付款，等待卖家发货"), _row("9" * 39, "买家已付款，等待卖家发货")]
+    rows = [
+        _row("4501,4502", "买家已付款，等待卖家发货"),
+        _row("9" * 39, "买家已付款，等待卖家发货"),
+        _row("3.90123E+18", "买家已付款，等待卖家发货"),  # Excel's: the order it names would never meet its parcel
+    ]
     report = _import(_write_csv(tmp_path / "erp.csv", TAOBAO_FULL, rows), settings, engine)
-    assert [(e.row, e.field) for e in report.errors] == [(3, "order_id")]
+    # Excel's number is refused by the row's own reading (parse), before the row is read as waiting
+    assert [(e.row, e.field) for e in report.errors] == [(3, "order_id"), (4, "waybill"), (4, "order_id")]
     assert "at most 38 characters" in report.errors[0].reason
+    assert report.errors[2].value == "3.90123E+18"
     waiting = _parcels(engine)[awaiting_waybill("4501")]
     assert waiting["order_id"] == "4501,4502"
     shipped = [_row("4501", "卖家已发货，等待买家确认", waybill="YT7512345674501", courier="圆通速递")]

@@ -363,8 +363,6 @@ class RowParser:
             return order
         if not self._status_says(values, self.awaiting):
             return None
-        if SCIENTIFIC.fullmatch(order):  # Excel's 3.9E+18: the order it names would never meet its parcel
-            return [RowError(row_no, "order_id", order, SCIENTIFIC_LOST)]
         first = ORDER_SEPARATORS.split(order)[0].strip()  # an ERP's merged orders (A,B): waiting under the first
         if not first or len(awaiting_waybill(first)) > WAYBILL_WIDTH:
             most = WAYBILL_WIDTH - len(AWAITING_PREFIX)
