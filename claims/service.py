@@ -43,7 +43,7 @@ from claims.proposals import (
 from claims.tables import ClaimTables, CourierTable
 from tracker import labels
 from tracker.errors import TrackerError
-from tracker.flags.diff import RULES_ACTOR
+from tracker.flags.history import RULES_ACTOR
 from tracker.sheets import local_time, local_times
 from tracker.status import ClaimState, Direction, FlagKind, FlagState, TrackingStatus
 from tracker.storage.repo import MONEY_FIELDS, record_audit

@@ -21,6 +21,7 @@ from tracker.alerts.store import state_is
 from tracker.auth import LoginAttempt
 from tracker.domain import AWAITING_COURIER
 from tracker.flags import next_action
+from tracker.flags.history import with_openings
 from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_final
 from tracker.settings import RulesConfig
 from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FlagKind, FlagState, Severity
@@ -860,7 +861,8 @@ def parcel_detail(engine: Engine, parcel_id: int, now: datetime | None = None) -
             "facts": rows(select(FACT).where(FACT.c.parcel_id == parcel_id).order_by(FACT.c.recorded_at)),
             "claims": claims,
             "alerts": rows(select(ALERT).where(ALERT.c.parcel_id == parcel_id).order_by(ALERT.c.created_at.desc())),
-            "audit": rows(select(AUDIT).where(audit_where).order_by(AUDIT.c.at.desc(), AUDIT.c.id.desc())),
+            # with each flag's opening that its row still holds (tracker/flags/history.py), newest first
+            "audit": with_openings(rows(select(AUDIT).where(audit_where)), flags),
             # the push subscription (tracker/subscriptions.py; the page says it in words), or None
             "subscription": next(iter(rows(select(SUBSCRIPTION).where(SUBSCRIPTION.c.parcel_id == parcel_id))), None),
         }

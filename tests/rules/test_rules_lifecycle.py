@@ -29,9 +29,11 @@ def _flag(engine, parcel_id: int, kind: str = "stale"):  # type: ignore[no-untyp
 
 
 def _history(engine, flag_id: int) -> list[tuple[str, str]]:
+    """The flag's stored audit lines in the order of their times (an opening is written when the rules first
+    change the flag, with the time it opened: tracker/flags/history.py)."""
     query = select(AUDIT.c.actor, AUDIT.c.action).where(AUDIT.c.entity == "flag", AUDIT.c.entity_id == flag_id)
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(query.order_by(AUDIT.c.id))]
+        return [tuple(r) for r in conn.execute(query.order_by(AUDIT.c.at, AUDIT.c.id))]
 
 
 def test_flag_opens_escalates_is_handled_resolves_and_reopens(db, settings) -> None:  # type: ignore[no-untyped-def]

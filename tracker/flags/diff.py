@@ -11,6 +11,7 @@ from sqlalchemy.sql import FromClause
 
 from tracker.flags import queries
 from tracker.flags.candidates import status_candidates, status_rule_rows
+from tracker.flags.history import RULES_ACTOR
 from tracker.flags.rulesql import COLUMNS, Context
 from tracker.flags.temp import CAND, CHANGE, DESIRED, SCOPE
 from tracker.flags.timing import StepClock
@@ -18,7 +19,6 @@ from tracker.rules.registry import FOLLOWS_FACT
 from tracker.status import FlagState
 from tracker.storage.tables import FLAG, TEXT_HIT
 
-RULES_ACTOR = "rules"  # the audit log's actor of the rules' changes, and resolved_by of what they resolve
 CLEARED = -1  # anchor of a person-resolved flag whose condition was seen clear
 
 

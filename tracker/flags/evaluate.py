@@ -12,7 +12,8 @@
       │              no rule wants: resolve
       ├─ flag      ← INSERT … SELECT (open), UPDATE … (reopen, escalate, resolve); each next action as its
       │              template's key and number (rendered when read: tracker/flags/next_action.py)
-      └─ audit_log ← INSERT … SELECT, one line per change, actor "rules"
+      └─ audit_log ← INSERT … SELECT, one line per change but the openings (the flag's row: history.py),
+                     actor "rules"
 
 Lifecycle: a flag is opened once per parcel and kind; it escalates when the level rises (warn ->
 escalate, ladder steps; an escalation puts an acknowledged flag back to open); it resolves by itself

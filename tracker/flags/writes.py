@@ -1,15 +1,17 @@
 """The writes of an evaluation: CHANGE applied to the flag table (open, reopen, escalate, resolve, with
-their next actions' keys and numbers), and one audit line per change."""
+their next actions' keys and numbers), and one audit line per change but the openings, which the flag's row
+records until the rules next change it (tracker/flags/history.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, func, literal, select, text, tuple_, update
+from sqlalchemy import and_, case, exists, func, literal, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 
 from tracker.flags.bulk import indexes_built_after
-from tracker.flags.diff import CLEARED, RULES_ACTOR, in_scope, not_desired, now_literal, same
+from tracker.flags.diff import CLEARED, in_scope, not_desired, now_literal, same
+from tracker.flags.history import DETAIL_KEYS, ENTITY, OPENED, RULES_ACTOR
 from tracker.flags.rulesql import Context
 from tracker.flags.sqlfuncs import json_object
 from tracker.flags.temp import CHANGE, DESIRED, DETAIL
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
 
 def apply(conn: Connection, ctx: Context, summary: EvaluationSummary) -> None:
     """Write CHANGE: open, reopen, escalate, resolve (a statement only for an action that has rows),
-    then one audit line per change."""
+    then one audit line per change but the openings (the openings of the flags that reopen or escalate
+    written first, from their rows before the change: history.py)."""
     tick = StepClock(summary.steps)
     now = now_literal(ctx)
     _follow_occurrence(conn, ctx)
@@ -36,6 +39,7 @@ def apply(conn: Connection, ctx: Context, summary: EvaluationSummary) -> None:
         _open(conn, now, sum(summary.opened.values()))
     tick("open")
     if summary.reopened or summary.escalated:
+        _opening_lines(conn)
         _reopen_escalate(conn, now)
     fact_kinds = [str(k) for k in FOLLOWS_FACT]
     if any(counter[k] for counter in (summary.opened, summary.reopened, summary.escalated) for k in fact_kinds):
@@ -128,17 +132,35 @@ def _resolve(conn: Connection, ctx: Context, now: Any, *, any_resolved: bool) ->
 
 
 def _audit_lines(conn: Connection, now: Any) -> None:
-    """One audit line per change: the flag's id (PostgreSQL: in CHANGE; SQLite: the opened flags' from the
-    unique index), and the kind, severity and level it changed to (the flag names the parcel)."""
-    f, c = FLAG, CHANGE
+    """One audit line per change but the openings (history.py): the flag's id, and the kind, severity and
+    level it changed to (the flag names the parcel). PostgreSQL builds each distinct detail once (DETAIL): a
+    change of the rules can resolve a hundred thousand flags."""
+    c = CHANGE
+    changed = c.c.action != "open"
     if conn.dialect.name == "postgresql":
-        triples = select(c.c.kind, c.c.severity, c.c.level).distinct().subquery()
+        triples = select(c.c.kind, c.c.severity, c.c.level).where(changed).distinct().subquery()
         details = select(*triples.c, _detail(triples))
         conn.execute(DETAIL.insert().from_select(["kind", "severity", "level", "detail"], details))
-        by_triple = and_(*(DETAIL.c[n] == c.c[n] for n in ("kind", "severity", "level")))
-        conn.execute(_audit(now, c.c.flag_id, c.c.action, DETAIL.c.detail, c.join(DETAIL, by_triple)))
+        by_triple = and_(*(DETAIL.c[n] == c.c[n] for n in DETAIL_KEYS))
+        conn.execute(_audit(now, c.c.flag_id, c.c.action, DETAIL.c.detail, c.join(DETAIL, by_triple), changed))
     else:
-        conn.execute(_audit(now, f.c.id, c.c.action, _detail(c), c.join(f, same(f, c))))
+        conn.execute(_audit(now, c.c.flag_id, c.c.action, _detail(c), c, changed))
+
+
+def _opening_lines(conn: Connection) -> None:
+    """The opening of each flag about to reopen or escalate, as its audit line (at its opened_at), from its row
+    before the change overwrites it, unless a line holds it already (history.py): one lookup of the audit
+    index per such flag (few)."""
+    f, c, a = FLAG, CHANGE, AUDIT
+    recorded = exists().where(a.c.entity == ENTITY, a.c.entity_id == f.c.id, a.c.action == OPENED)
+    flags = f.join(c, c.c.flag_id == f.c.id)
+    stmt = select(f.c.opened_at, literal(RULES_ACTOR), literal(OPENED), literal(ENTITY), f.c.id, _detail(f))
+    conn.execute(
+        AUDIT.insert().from_select(
+            ["at", "actor", "action", "entity", "entity_id", "detail"],
+            stmt.select_from(flags).where(c.c.action.in_(["reopen", "escalate"]), ~recorded),
+        )
+    )
 
 
 def _changing(action: str) -> Any:
@@ -179,14 +201,13 @@ def _reopen_escalate(conn: Connection, now: Any) -> None:
 
 
 def _detail(row: Any) -> Any:
-    return json_object("kind", row.c.kind, "severity", row.c.severity, "level", row.c.level)
+    """What a rules' audit line says the flag became (history.DETAIL_KEYS), as a JSON object."""
+    return json_object(*(part for key in DETAIL_KEYS for part in (key, row.c[key])))
 
 
-def _audit(now: Any, flag_id: Any, action: Any, detail: Any, source: Any) -> Any:
-    """INSERT of one audit line per row of `source`, actor "rules"."""
+def _audit(now: Any, flag_id: Any, action: Any, detail: Any, source: Any, where: Any) -> Any:
+    """INSERT of one audit line per row of `source` that `where` holds, actor "rules"."""
+    line = select(now, literal(RULES_ACTOR), literal(f"{ENTITY}.") + action, literal(ENTITY), flag_id, detail)
     return AUDIT.insert().from_select(
-        ["at", "actor", "action", "entity", "entity_id", "detail"],
-        select(now, literal(RULES_ACTOR), literal("flag.") + action, literal("flag"), flag_id, detail).select_from(
-            source
-        ),
+        ["at", "actor", "action", "entity", "entity_id", "detail"], line.select_from(source).where(where)
     )

@@ -227,8 +227,9 @@ class TrackingEventRow(Row):
     ingested_at: datetime
 
 
-# An exception flag: one per parcel and kind; its history lives in the audit log. On PostgreSQL the
-# parcel_id foreign key is kept by triggers (migration 0008), which the rule evaluation may skip.
+# An exception flag: one per parcel and kind; its history lives in the audit log (its opening in its own row
+# until the rules next change it: tracker/flags/history.py). On PostgreSQL the parcel_id foreign key is kept by
+# triggers (migration 0008), which the rule evaluation may skip.
 class FlagRow(Row):
     __tablename__ = "flag"
     __table_args__ = (
