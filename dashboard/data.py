@@ -23,6 +23,7 @@ from tracker.domain import AWAITING_COURIER
 from tracker.flags import next_action
 from tracker.flags.history import with_openings
 from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_final
+from tracker.rules.registry import AGAINST_COURIER
 from tracker.settings import RulesConfig
 from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups, scorecard_days
@@ -273,10 +274,11 @@ SHIPPED_LISTS = ("all", "flagged", "stale")  # a courier scorecard's parcels, ex
 @dataclass(frozen=True)
 class ShippedFilter:
     """The parcels behind a courier scorecard's numbers (the queue's ?shipped=): `shipped` "all" (its parcels),
-    "flagged" (those with at least one flag, whatever became of it: the exception rate's; with `kind`, a flag of
-    that kind: the kind's rate) or "stale" (open, past their stale threshold, no loss confirmed: the stale
-    share); of `courier`, shipped in the days `shipped_from` to `shipped_to` (both included, on the clock of
-    `zone`; an end left out is open). As data.scorecards and scorecard_days.tally count them."""
+    "flagged" (those with at least one flag the scorecards count, whatever became of it: the exception rate's;
+    with `kind`, a flag of that kind: the kind's rate; scorecard_days.counted_kind) or "stale" (open, past their
+    stale threshold, no loss confirmed: the stale share); of `courier`, shipped in the days `shipped_from` to
+    `shipped_to` (both included, on the clock of `zone`; an end left out is open). As data.scorecards and
+    scorecard_days.tally count them."""
 
     shipped: str = "all"
     courier: str | None = None
@@ -290,11 +292,11 @@ class ShippedFilter:
         cls, params: dict[str, Any], *, couriers: Collection[str] | None = None, zone: str = "UTC"
     ) -> tuple[ShippedFilter, list[ParamProblem]]:
         """From URL query parameters (other keys ignored): a wrong value is dropped and named, never raised
-        (the courier one of `couriers` when given, the kind a flag kind and only with "flagged", the days real
-        days in order)."""
+        (the courier one of `couriers` when given, the kind a flag kind the scorecards count and only with
+        "flagged", the days real days in order)."""
         kw: dict[str, Any] = {"zone": zone}
         problems: list[ParamProblem] = []
-        kinds = {str(k) for k in FlagKind}
+        kinds = {str(k) for k in AGAINST_COURIER}
         for name in ("shipped", "courier", "kind", "shipped_from", "shipped_to"):
             value = params.get(name)
             if value in (None, ""):
@@ -322,8 +324,8 @@ class ShippedFilter:
 def _shipped_where(f: ShippedFilter, *, now: datetime, rules: RulesConfig) -> list[Any]:
     """The terms of the parcels `f` lists, as the scorecards count them: the period's parcels as
     scorecard_days.tally reads them (the courier not empty, which is the partial ix_parcel_shipped's predicate,
-    SCORECARD_INDEXED: repeated, the index serves the read), with a flag of any state for "flagged"; the stale
-    ones as data.scorecards reads its stale share (_stale without the status term, from
+    SCORECARD_INDEXED: repeated, the index serves the read), with a flag of any state of a kind the scorecards
+    count for "flagged"; the stale ones as data.scorecards reads its stale share (_stale without the status term, from
     ix_parcel_open_last_event: the period's terms alone, without the index's predicate, which would take the
     planner to the period's every parcel), no confirmed loss."""
     start, end = day_bounds(f.shipped_from, f.shipped_to, f.zone)
@@ -334,7 +336,8 @@ def _shipped_where(f: ShippedFilter, *, now: datetime, rules: RulesConfig) -> li
         return [*where, *_stale(now, rules, scanned=False)[0], no_loss()]
     where.append(scorecard_days.COURIER_NAMED)
     if f.shipped == "flagged":
-        where.append(exists().where(FLAG.c.parcel_id == PARCEL.c.id, *([FLAG.c.kind == f.kind] if f.kind else [])))
+        kind = FLAG.c.kind == f.kind if f.kind else scorecard_days.counted_kind()
+        where.append(exists().where(FLAG.c.parcel_id == PARCEL.c.id, kind))
     return where
 
 

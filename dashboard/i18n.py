@@ -242,7 +242,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "period_from": ("发货日期从", "Shipped from"),
     "period_to": ("至", "to"),
     "parcels": ("包裹数", "Parcels"),
-    "exception_rate": ("异常率(有异常的包裹÷发货包裹)", "Exception rate (parcels with an exception ÷ shipped)"),
+    "exception_rate": (
+        "异常率(快递环节出过异常的包裹÷发货包裹)",
+        "Exception rate (parcels with an exception in the courier's hands ÷ shipped)",
+    ),
     "kind_rates": ("各类异常率(包裹)", "Rate by kind (parcels)"),
     "stale_rate": ("超时未更新率", "Stale rate"),
     "median_transit": ("中位运输时长", "Median transit"),
@@ -336,11 +339,13 @@ LABELS: dict[str, tuple[str, str]] = {
     # a courier scorecard's numbers as lists of parcels (the queue's ?shipped=, data.ShippedFilter)
     "shipped_all_title": ("发货的包裹", "Parcels shipped"),
     "shipped_all_note": ("评分表的“包裹数”；最近发货的在前", "The scorecard's parcels; the last shipped first"),
-    "shipped_flagged_title": ("出过异常的包裹", "Parcels that had an exception"),
+    "shipped_flagged_title": ("快递环节出过异常的包裹", "Parcels that had an exception in the courier's hands"),
     "shipped_flagged_note": (
-        "评分表异常率的分子：有过异常的包裹，异常现在是否已解决都算；最近发货的在前",
-        "What the scorecard's exception rate counts: parcels with an exception, resolved since or not; the last"
-        " shipped first",
+        "评分表异常率的分子：快递环节出过异常的包裹，异常现在是否已解决都算（延迟发货、退款时限和买家退货的问题是店铺或买家的，不算在快递头上）；"
+        "最近发货的在前",
+        "What the scorecard's exception rate counts: parcels with an exception in the courier's hands, resolved since"
+        " or not (late shipment, the refund deadline and the buyer's return problems are the shop's or the buyer's,"
+        " not the courier's); the last shipped first",
     ),
     "shipped_stale_title": ("现在超时未更新的包裹", "Parcels stale now"),
     "shipped_stale_note": (

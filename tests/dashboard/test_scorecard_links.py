@@ -147,7 +147,7 @@ def test_a_scorecards_parcels_exceptions_and_stale_share_open_the_parcels_they_c
     for key, value in next(p for _, p in by_list["flagged"] if p["courier"] == "ems").items():
         at.query_params[key] = value
     at.run()
-    assert [s.value for s in at.subheader] == ["出过异常的包裹"]
+    assert [s.value for s in at.subheader] == ["快递环节出过异常的包裹"]
     captions = [c.value for c in at.caption]
     assert any(c.startswith("只列出：快递：EMS；发货日期 ") for c in captions), captions
     assert any("异常现在是否已解决都算" in c for c in captions), captions

@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import delete, select, update
 
 from dashboard import data
 from dashboard.data import ShippedFilter
 from tests.dashboard.seed import seed, seed_ageing
 from tests.dashboard.test_data import rules
 from tracker.domain import ParcelFacts
-from tracker.storage.repo import upsert_parcels
+from tracker.storage import scorecard_days
+from tracker.storage.repo import PARCEL, upsert_parcels
+from tracker.storage.tables import FLAG, ROLLUP_STATE, SCORECARD_DAY
 
 CN = ZoneInfo("Asia/Shanghai")
 
@@ -92,12 +95,53 @@ def test_the_list_takes_the_periods_local_days_whole(engine, now):
     assert data.shipped_count(engine, open_end, now=now, rules=rules(72)) == 2
 
 
+def test_the_shops_and_the_buyers_exceptions_do_not_count_against_the_courier(engine, now):
+    """A late shipment (the warehouse's), a refund deadline (the shop's) and a missing return waybill (the
+    buyer's) are not the courier's exceptions: its rate, its rates by kind and the list the rate opens leave
+    them out (Rule.against_courier); a courier's own exception on the same parcel counts it once. A rollup
+    computed when every kind counted is recomputed on the next read."""
+    shipped = now - timedelta(days=2)
+    waybills = ["JT11", "JT12", "JT13", "JT14", "JT15"]
+    upsert_parcels(engine, [ParcelFacts(courier="jt", waybill=w, shipped_at=shipped) for w in waybills], now=now)
+    with engine.begin() as conn:
+        ids = dict(conn.execute(select(PARCEL.c.waybill, PARCEL.c.id).where(PARCEL.c.waybill.in_(waybills))).all())
+        flags = [
+            ("JT11", "late_shipment"),
+            ("JT12", "refund_deadline"),
+            ("JT13", "return_no_waybill"),
+            ("JT14", "late_shipment"),
+            ("JT14", "stale"),  # the courier's, on a parcel the warehouse also shipped late
+        ]
+        conn.execute(
+            FLAG.insert(),
+            [{"parcel_id": ids[w], "courier": "jt", "kind": k, "state": "open", "opened_at": now} for w, k in flags],
+        )
+    first, last, start, end = _period(now)
+
+    def card() -> dict:
+        cards = data.scorecards(engine, start=start, end=end, rules=rules(72), now=now, tz="Asia/Shanghai")
+        return {c["courier"]: c for c in cards}["jt"]
+
+    jt = card()
+    assert (jt["parcels"], jt["flagged"], jt["kinds"]) == (5, 1, {"stale": 1})
+    f = ShippedFilter(shipped="flagged", courier="jt", shipped_from=first, shipped_to=last, zone="Asia/Shanghai")
+    assert data.shipped_count(engine, f, now=now, rules=rules(72)) == 1
+    assert [r["waybill"] for r in data.shipped_page(engine, f, now=now, rules=rules(72))] == ["JT14"]
+
+    # a rollup kept before the scorecards left those kinds out: no record of the kinds it counted
+    with engine.begin() as conn:
+        conn.execute(delete(ROLLUP_STATE).where(ROLLUP_STATE.c.name == scorecard_days.KINDS_KEY))
+        conn.execute(update(SCORECARD_DAY).where(SCORECARD_DAY.c.courier == "jt").values(flagged=4))
+    assert card()["flagged"] == 1
+
+
 @pytest.mark.parametrize(
     ("params", "problem"),
     [
         ({"shipped": "everything"}, ("shipped", "param_choice")),
         ({"shipped": "all", "kind": "lost"}, ("kind", "param_not_here")),
         ({"shipped": "flagged", "kind": "misplaced"}, ("kind", "param_choice")),
+        ({"shipped": "flagged", "kind": "late_shipment"}, ("kind", "param_choice")),  # not the courier's
         ({"shipped": "all", "courier": "nosuch"}, ("courier", "param_choice")),
         ({"shipped": "all", "shipped_from": "2026-02-30"}, ("shipped_from", "param_day")),
         ({"shipped": "all", "shipped_to": "9999-12-31"}, ("shipped_to", "param_day")),

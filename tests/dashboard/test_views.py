@@ -124,7 +124,7 @@ def test_scorecards_show_each_courier(board_db):
     assert set(table["快递"]) == {"顺丰速运", "圆通速递", "中通快递"}  # by name, never the slug
     # rates and money are numbers, sorted by value on a header click: 100.0 shown 100.0%, money shown ¥…
     sf = table[table["快递"] == "顺丰速运"].iloc[0]
-    assert sf["异常率(有异常的包裹÷发货包裹)"] == 100.0 and sf["超时未更新率"] == 50.0
+    assert sf["异常率(快递环节出过异常的包裹÷发货包裹)"] == 100.0 and sf["超时未更新率"] == 50.0
     shown = json.loads(at.dataframe[0].proto.columns)
     assert shown["超时未更新率"]["type_config"] == {"type": "number", "format": "%.1f%%"}
     assert shown["已追回金额"]["type_config"] == {"type": "number", "format": "¥%,.2f"}

@@ -4,6 +4,7 @@ status rule, words in both languages, its next actions and the thresholds it rea
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,12 @@ def test_the_kinds_that_propose_claims_are_registered_rules() -> None:
     from claims.proposals import PROPOSAL_KINDS
 
     assert set(PROPOSAL_KINDS) <= set(BY_KIND), set(PROPOSAL_KINDS) - set(BY_KIND)
+
+
+def test_the_kinds_the_courier_scorecards_leave_out_are_the_ones_docs_domain_names() -> None:
+    """docs/domain.md "Courier scorecards" lists the shop's and the buyer's kinds; the rules say the same."""
+    section = Path(__file__).resolve().parents[2].joinpath("docs", "domain.md").read_text(encoding="utf-8")
+    section = section.split("## Courier scorecards", 1)[1].split("\n## ", 1)[0]
+    named = {k for k in FlagKind if f"`{k}`" in section}
+    assert {rule.kind for rule in RULES if not rule.against_courier} == named
+    assert FlagKind.late_shipment in named and FlagKind.stale not in named

@@ -32,4 +32,4 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     return Flag(KIND, Severity.warn, value=whole_hours(now, parcel.paid_at), since=epoch(parcel.paid_at), action=action)
 
 
-RULE = Rule(KIND, evaluate, thresholds=("late_shipment",), actions=(str(KIND), WITH_EXPOSURE))
+RULE = Rule(KIND, evaluate, thresholds=("late_shipment",), actions=(str(KIND), WITH_EXPOSURE), against_courier=False)

@@ -42,4 +42,11 @@ def ladder_action_keys(config: RulesConfig) -> tuple[str, ...]:
     return action_keys(config.refund_ladder)
 
 
-RULE = Rule(KIND, evaluate, thresholds=("refund_ladder",), actions=(), config_actions=ladder_action_keys)
+RULE = Rule(
+    KIND,
+    evaluate,
+    thresholds=("refund_ladder",),
+    actions=(),
+    config_actions=ladder_action_keys,
+    against_courier=False,
+)

@@ -72,6 +72,8 @@ BY_KIND: Mapping[FlagKind, Rule] = {rule.kind: rule for rule in RULES}
 STATUS_RULES: tuple[StatusRule, ...] = tuple(rule.status for rule in RULES if rule.status is not None)
 # kinds raised by a fact a person recorded: the flag carries the fact and follows a newer one
 FOLLOWS_FACT: tuple[FlagKind, ...] = tuple(rule.kind for rule in RULES if rule.follows_fact)
+# kinds the courier scorecards count: about the parcel in the courier's hands (Rule.against_courier)
+AGAINST_COURIER: tuple[FlagKind, ...] = tuple(rule.kind for rule in RULES if rule.against_courier)
 
 
 def missing_next_actions(config: RulesConfig, next_actions: Mapping[str, object]) -> list[str]:

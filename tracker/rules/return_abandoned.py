@@ -35,4 +35,4 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     return Flag(KIND, Severity.escalate, value=whole_days(now, since), since=epoch(since))
 
 
-RULE = Rule(KIND, evaluate, thresholds=("returns",))
+RULE = Rule(KIND, evaluate, thresholds=("returns",), against_courier=False)

@@ -25,4 +25,4 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     return Flag(KIND, Severity.warn, value=whole_days(now, agreed), since=epoch(agreed))
 
 
-RULE = Rule(KIND, evaluate, thresholds=("returns",))
+RULE = Rule(KIND, evaluate, thresholds=("returns",), against_courier=False)

@@ -38,4 +38,6 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     return None
 
 
-RULE = Rule(KIND, evaluate, thresholds=("returns",), actions=(str(KIND), BY_WEIGHT), follows_fact=True)
+RULE = Rule(
+    KIND, evaluate, thresholds=("returns",), actions=(str(KIND), BY_WEIGHT), follows_fact=True, against_courier=False
+)

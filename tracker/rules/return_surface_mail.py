@@ -23,4 +23,4 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     return Flag(KIND, Severity.warn)
 
 
-RULE = Rule(KIND, evaluate, thresholds=("returns",))
+RULE = Rule(KIND, evaluate, thresholds=("returns",), against_courier=False)

@@ -30,4 +30,4 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     return None
 
 
-RULE = Rule(KIND, evaluate, thresholds=("text_patterns",))
+RULE = Rule(KIND, evaluate, thresholds=("text_patterns",), against_courier=False)

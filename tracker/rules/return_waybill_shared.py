@@ -22,4 +22,4 @@ def evaluate(parcel: ParcelView, *, now: datetime, policy: Policy) -> Flag | Non
     return Flag(KIND, Severity.escalate, value=parcel.waybill_buyers)
 
 
-RULE = Rule(KIND, evaluate, thresholds=("returns",))
+RULE = Rule(KIND, evaluate, thresholds=("returns",), against_courier=False)

@@ -39,7 +39,11 @@ class Rule:
     status: set for a rule raised by the tracking status or the courier's text: the SQL path evaluates it
         over the candidate table and it has no SQL form of its own.
     follows_fact: the flag is raised by a fact a person recorded: it carries the newest such fact's data as
-        its details and follows a newer fact (tracker/flags/diff.py)."""
+        its details and follows a newer fact (tracker/flags/diff.py).
+    against_courier: the flag is about the parcel in the courier's hands, and the courier scorecards count it
+        (exception rate, rate by kind); False for what the shop or the buyer does or owes: the shop's late
+        shipment and refund deadline, the buyer's return waybill and goods (docs/domain.md, "Courier
+        scorecards")."""
 
     kind: FlagKind
     evaluate: Evaluate
@@ -48,6 +52,7 @@ class Rule:
     config_actions: Callable[[RulesConfig], tuple[str, ...]] | None = None
     status: StatusRule | None = None
     follows_fact: bool = False
+    against_courier: bool = True
 
     @classmethod
     def of_status(cls, rule: StatusRule) -> Rule:

@@ -1,8 +1,9 @@
 """What the courier scorecards sum, per courier, over the parcels shipped in a period: parcels, delivered
-parcels by transit time (whole hours, shipped -> delivered), parcels with at least one flag, in all and
-per kind, claims filed and money recovered on those parcels (a Tally). Read from a rollup per local
-shipping day (scorecard_day) for the period's whole days, and from the parcels for the hours before the
-first and after the last midnight, so that any period is exact (docs/architecture.md, "Storage").
+parcels by transit time (whole hours, shipped -> delivered), parcels with at least one flag of a kind about
+the parcel in the courier's hands (registry.AGAINST_COURIER: not the shop's late shipment nor the buyer's
+return paperwork), in all and per kind, claims filed and money recovered on those parcels (a Tally). Read
+from a rollup per local shipping day (scorecard_day) for the period's whole days, and from the parcels for
+the hours before the first and after the last midnight, so that any period is exact (docs/architecture.md, "Storage").
 
 The rollup is kept by recomputing days, never by adding to them:
 - the UTC hour of a parcel's shipping time goes to scorecard_dirty whenever what a day sums may change: a
@@ -14,12 +15,14 @@ The rollup is kept by recomputing days, never by adding to them:
   parcels (`mark_hours`, `mark_parcels`; parcel triggers cost the import half its speed again);
 - `refresh` recomputes the local days those hours fall in, from the rows, and clears the hours it took
   (DELETE ... RETURNING: an hour marked meanwhile stays for the next refresh);
-- the days are local dates of one zone (rollup_state 'scorecard_zone'); another zone rebuilds them all.
+- the days are local dates of one zone (rollup_state 'scorecard_zone') and count the kinds they were computed
+  with ('scorecard_kinds'); another zone, or other kinds counted, rebuilds them all.
 
 What changes as time passes is not here: the stale share (read live over ix_parcel_open_last_event)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -29,16 +32,21 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, case, delete, func, literal_column, select, text
+from sqlalchemy import Engine, and_, case, delete, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
+from tracker.rules.registry import AGAINST_COURIER
 from tracker.status import CENT
 from tracker.storage import rollups
 from tracker.storage.tables import CLAIM, FLAG, PARCEL, SCORECARD_DAY, SCORECARD_DIRTY
 
 ZONE_KEY = "scorecard_zone"
+KINDS_KEY = "scorecard_kinds"
+# the flag kinds the scorecards count, kept with the rollup as a digest (rollup_state holds 64 characters): a
+# change of them recomputes every day
+COUNTED = hashlib.sha1(",".join(sorted(str(k) for k in AGAINST_COURIER)).encode()).hexdigest()
 REFRESH_LOCK = 7_410_003  # pg_advisory_xact_lock key (see tracker.storage.db.MIGRATION_LOCK)
 
 
@@ -87,13 +95,15 @@ def tally(conn: Connection, start: datetime, end: datetime) -> dict[str, Tally]:
         t.parcels += n
         if hours_ is not None:
             t.transit[int(hours_)] += n
-    # parcels (not flags) with at least one flag, in all and per kind: a parcel flagged twice is one
+    # parcels (not flags) with at least one flag the scorecards count, in all and per kind: a parcel flagged
+    # twice is one
     flagged = func.count(FLAG.c.parcel_id.distinct())
     by_parcel = FLAG.join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
-    kinds = select(PARCEL.c.courier, FLAG.c.kind, flagged).select_from(by_parcel).where(in_period)
+    counted = and_(in_period, counted_kind())
+    kinds = select(PARCEL.c.courier, FLAG.c.kind, flagged).select_from(by_parcel).where(counted)
     for courier, kind, n in conn.execute(kinds.group_by(PARCEL.c.courier, FLAG.c.kind)):
         found.setdefault(courier, Tally()).kinds[kind] = n
-    anything = select(PARCEL.c.courier, flagged).select_from(by_parcel).where(in_period)
+    anything = select(PARCEL.c.courier, flagged).select_from(by_parcel).where(counted)
     for courier, n in conn.execute(anything.group_by(PARCEL.c.courier)):
         found.setdefault(courier, Tally()).flagged = n
     claims = (
@@ -110,6 +120,11 @@ def tally(conn: Connection, start: datetime, end: datetime) -> dict[str, Tally]:
         t = found.setdefault(courier, Tally())
         t.claims_filed, t.recovered = int(filed or 0), Decimal(str(paid)).quantize(CENT)
     return found
+
+
+def counted_kind(flag: Any = FLAG) -> ColumnElement[bool]:
+    """A flag of a kind the scorecards count (AGAINST_COURIER)."""
+    return flag.c.kind.in_(sorted(str(k) for k in AGAINST_COURIER))
 
 
 def mark_parcels(conn: Connection, parcel_ids: Iterable[int] | Select) -> None:
@@ -166,13 +181,16 @@ def midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
-def _zone_of(conn: Connection) -> str | None:
-    return rollups.read_state(conn, ZONE_KEY).get(ZONE_KEY)
+def _rebuilt(conn: Connection, tz: str) -> bool:
+    """Whether every day is recomputed: the rollup is in another zone than `tz` (or none), or counts other
+    kinds than COUNTED."""
+    state = rollups.read_state(conn, ZONE_KEY, KINDS_KEY)
+    return state.get(ZONE_KEY) != tz or state.get(KINDS_KEY) != COUNTED
 
 
 def stale(conn: Connection, tz: str) -> bool:
-    """Whether `refresh` has work: days marked, or the rollup is not in zone `tz`."""
-    if _zone_of(conn) != tz:
+    """Whether `refresh` has work: days marked, or every day (_rebuilt)."""
+    if _rebuilt(conn, tz):
         return True
     return conn.execute(select(SCORECARD_DIRTY.c.hour).limit(1)).first() is not None
 
@@ -187,16 +205,16 @@ def _days_of_hours(hours: list[str], zone: ZoneInfo) -> set[date]:
 
 
 def refresh(conn: Connection, tz: str) -> int:
-    """Recompute the days whose hours are marked (all of them when the rollup is in another zone or none),
-    in the caller's transaction; the number of days recomputed."""
+    """Recompute the days whose hours are marked (all of them when the rollup is in another zone or none, or
+    counts other kinds: _rebuilt), in the caller's transaction; the number of days recomputed."""
     zone = ZoneInfo(tz)
     if conn.dialect.name == "postgresql":  # refreshers take turns: two would insert the same day's rows
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK})
     # the first statement writes: SQLite takes its write lock here, not halfway through
     hours = [h for (h,) in conn.execute(delete(SCORECARD_DIRTY).returning(SCORECARD_DIRTY.c.hour))]
-    if _zone_of(conn) != tz:
+    if _rebuilt(conn, tz):
         conn.execute(delete(SCORECARD_DAY))
-        rollups.keep_state(conn, {ZONE_KEY: tz})
+        rollups.keep_state(conn, {ZONE_KEY: tz, KINDS_KEY: COUNTED})
         first, last = conn.execute(select(func.min(PARCEL.c.shipped_at), func.max(PARCEL.c.shipped_at))).one()
         days: set[date] = set()
         if first is not None:
