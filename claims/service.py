@@ -47,7 +47,7 @@ from tracker.flags.history import RULES_ACTOR
 from tracker.sheets import local_time, local_times
 from tracker.status import ClaimState, Direction, FlagKind, FlagState, TrackingStatus
 from tracker.storage.repo import MONEY_FIELDS, record_audit
-from tracker.storage.tables import CLAIM, EVENT, FLAG, PARCEL
+from tracker.storage.tables import CLAIM, EVENT, FLAG, PARCEL, width
 from tracker.values import MAX_MONEY
 
 # the parcel is on its way back to the sender, or back: a bare 运费 counts the return leg (claims/engine.py)
@@ -611,7 +611,7 @@ def _require_amount(claim_id: int, claim: dict[str, Any], done: str) -> None:
         )
 
 
-REFERENCE_CHARS = getattr(CLAIM.c.reference_no.type, "length", None) or 64  # the column's width
+REFERENCE_CHARS = width(CLAIM.c.reference_no)  # 64
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # a line break or another control character
 
 

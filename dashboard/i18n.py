@@ -583,6 +583,10 @@ LABELS.update(
         ),
         "err_actor_required": ("缺少操作人姓名", "The name of the person acting is required"),
         "err_assignee_required": ("请填写「分配给」的姓名", "Fill in the name to assign to"),
+        "err_assignee_too_long": (
+            "「分配给」的姓名过长 (最多 {limit} 个字符)",
+            "The name to assign to is too long (at most {limit} characters)",
+        ),
         "err_note_empty": ("备注为空", "The note is empty"),
         "err_flag_missing": ("异常 {flag_id} 不存在", "Exception {flag_id} does not exist"),
         "err_flag_resolved": (

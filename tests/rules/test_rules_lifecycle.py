@@ -141,3 +141,20 @@ def test_an_evaluations_steps_account_for_its_time_once_each(db, settings) -> No
     assert {"text hits", "rules", "diff", "count", "open", "audit", "details"} <= set(summary.steps)
     assert all(seconds >= 0 for seconds in summary.steps.values())
     assert sum(summary.steps.values()) <= summary.seconds
+
+
+def test_an_assignees_name_longer_than_the_column_is_refused_by_name_on_both_databases(db, settings) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL refused a 65-character name as a fault (a generic line on the board) where SQLite stored it."""
+    p = _stale_parcel(db)
+    evaluate_all(db.engine, now=T0 + 72 * H, settings=settings)
+    flag_id = _flag(db.engine, p).id
+    with pytest.raises(TrackerError) as refused:
+        lifecycle.assign(db.engine, flag_id=flag_id, to="王" * 65, actor="lead.wang", now=T0 + 73 * H)
+    assert (refused.value.code, refused.value.field, refused.value.params) == (
+        "assignee_too_long",
+        "assignee",
+        {"limit": 64},
+    )
+    assert _flag(db.engine, p).assignee is None  # nothing written
+    lifecycle.assign(db.engine, flag_id=flag_id, to="王" * 64, actor="lead.wang", now=T0 + 74 * H)
+    assert _flag(db.engine, p).assignee == "王" * 64

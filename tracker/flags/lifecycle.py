@@ -15,7 +15,7 @@ from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage import rollups
 from tracker.storage.repo import PARCEL, record_audit
-from tracker.storage.tables import FLAG
+from tracker.storage.tables import FLAG, width
 
 LIST_COLUMNS = [
     "id",
@@ -34,6 +34,9 @@ LIST_COLUMNS = [
     "next_action_en",
     "details",
 ]
+
+
+ASSIGNEE_CHARS = width(FLAG.c.assignee)  # 64
 
 
 def list_flags(
@@ -146,6 +149,13 @@ def assign(
     to, note = to.strip(), note.strip() if note else None  # " 王芳 " is 王芳: one person in the assignee filter
     if not to:
         raise TrackerError("the assignee's name is required", code="assignee_required", field="assignee")
+    if len(to) > ASSIGNEE_CHARS:  # PostgreSQL refused the row (a fault on the board); SQLite stored it whole
+        raise TrackerError(
+            f"the assignee's name is longer than {ASSIGNEE_CHARS} characters",
+            code="assignee_too_long",
+            field="assignee",
+            limit=ASSIGNEE_CHARS,
+        )
     values: dict[str, Any] = {"assignee": to}
     return _change(
         engine,

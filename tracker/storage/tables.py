@@ -6,7 +6,9 @@ the board's reads) writes Core statements against these handles instead of redef
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from typing import Any
+
+from sqlalchemy import Column, Table
 
 from tracker.storage.rows import (
     AlertRow,
@@ -58,3 +60,12 @@ SCORECARD_DIRTY = _table(ScorecardDirtyRow)
 ROLLUP_STATE = _table(RollupStateRow)
 TEXT_HIT = _table(RuleTextHitRow)
 RULE_MARK = _table(RuleMarkRow)
+
+
+def width(column: Column[Any]) -> int:
+    """How many characters a text column holds (its declared length): a person's text longer than that is refused
+    by name before the write (PostgreSQL refuses the row as a fault; SQLite would store it whole)."""
+    length = getattr(column.type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} declares no length")
+    return length
