@@ -246,7 +246,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "异常率(快递环节出过异常的包裹÷发货包裹)",
         "Exception rate (parcels with an exception in the courier's hands ÷ shipped)",
     ),
-    "kind_rates": ("各类异常率(包裹)", "Rate by kind (parcels)"),
+    "kind_rates": ("快递环节各类异常率(包裹)", "Rate by kind, in the courier's hands (parcels)"),
     "stale_rate": ("超时未更新率", "Stale rate"),
     "median_transit": ("中位运输时长", "Median transit"),
     "median_transit_hours": ("中位运输时长(小时)", "Median transit (h)"),
@@ -362,7 +362,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "scope_no_parcel": ("编号 {id} 的包裹 (没有这个包裹)", "the parcel numbered {id} (there is no such parcel)"),
     "filter_parcel": ("包裹", "Parcel"),
     "scorecard_all": ("{courier}：包裹 {n} 件", "{courier}: {n} parcels"),
-    "scorecard_flagged": ("{courier}：出过异常 {n} 件", "{courier}: {n} had an exception"),
+    "scorecard_flagged": (
+        "{courier}：快递环节出过异常 {n} 件",
+        "{courier}: {n} had an exception in the courier's hands",
+    ),
     "scorecard_stale": ("{courier}：超时未更新 {n} 件", "{courier}: {n} stale"),
     "scorecard_kind": ("{courier}：{kind} {n} 件", "{courier}: {kind} {n}"),
     "scorecard_lists": (

@@ -96,8 +96,8 @@ def test_the_list_takes_the_periods_local_days_whole(engine, now):
 
 
 def test_the_shops_and_the_buyers_exceptions_do_not_count_against_the_courier(engine, now):
-    """A late shipment (the warehouse's), a refund deadline (the shop's) and a missing return waybill (the
-    buyer's) are not the courier's exceptions: its rate, its rates by kind and the list the rate opens leave
+    """A late shipment (the warehouse's), a refund deadline (the shop's), a missing return waybill and a refusal
+    (the buyer's) and the return after it are not the courier's exceptions: its rate, its rates by kind and the list the rate opens leave
     them out (Rule.against_courier); a courier's own exception on the same parcel counts it once. A rollup
     computed when every kind counted is recomputed on the next read."""
     shipped = now - timedelta(days=2)
@@ -111,6 +111,8 @@ def test_the_shops_and_the_buyers_exceptions_do_not_count_against_the_courier(en
             ("JT13", "return_no_waybill"),
             ("JT14", "late_shipment"),
             ("JT14", "stale"),  # the courier's, on a parcel the warehouse also shipped late
+            ("JT15", "refused"),  # the buyer's
+            ("JT15", "returning"),  # going back after the refusal: counted by its cause, not for itself
         ]
         conn.execute(
             FLAG.insert(),

@@ -13,6 +13,6 @@ STATUS = StatusRule(
     Severity.warn,
     return_action=RETURN,
 )
-RULE = Rule.of_status(STATUS)
+RULE = Rule.of_status(STATUS, against_courier=False)
 KIND = RULE.kind
 evaluate = RULE.evaluate

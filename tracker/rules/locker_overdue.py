@@ -9,6 +9,6 @@ RETURN = f"{FlagKind.locker_overdue}.return"  # next_actions.toml key: a buyer's
 STATUS = StatusRule(
     FlagKind.locker_overdue, frozenset({TrackingStatus.locker_overdue}), None, Severity.warn, return_action=RETURN
 )
-RULE = Rule.of_status(STATUS)
+RULE = Rule.of_status(STATUS, against_courier=False)
 KIND = RULE.kind
 evaluate = RULE.evaluate

@@ -9,6 +9,6 @@ RETURN = f"{FlagKind.refused}.return"  # next_actions.toml key: a buyer's return
 STATUS = StatusRule(
     FlagKind.refused, frozenset({TrackingStatus.refused}), "refused", Severity.warn, return_action=RETURN
 )
-RULE = Rule.of_status(STATUS)
+RULE = Rule.of_status(STATUS, against_courier=False)
 KIND = RULE.kind
 evaluate = RULE.evaluate

@@ -7,6 +7,6 @@ from tracker.status import FlagKind, Severity, TrackingStatus
 
 RETURN = f"{FlagKind.returned}.return"  # next_actions.toml key: a buyer's return parcel
 STATUS = StatusRule(FlagKind.returned, frozenset({TrackingStatus.returned}), None, Severity.warn, return_action=RETURN)
-RULE = Rule.of_status(STATUS)
+RULE = Rule.of_status(STATUS, against_courier=False)
 KIND = RULE.kind
 evaluate = RULE.evaluate

@@ -9,6 +9,6 @@ RETURN = f"{FlagKind.returning}.return"  # next_actions.toml key: a buyer's retu
 STATUS = StatusRule(
     FlagKind.returning, frozenset({TrackingStatus.returning}), "returning", Severity.warn, return_action=RETURN
 )
-RULE = Rule.of_status(STATUS)
+RULE = Rule.of_status(STATUS, against_courier=False)
 KIND = RULE.kind
 evaluate = RULE.evaluate

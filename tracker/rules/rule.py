@@ -55,10 +55,11 @@ class Rule:
     against_courier: bool = True
 
     @classmethod
-    def of_status(cls, rule: StatusRule) -> Rule:
+    def of_status(cls, rule: StatusRule, *, against_courier: bool = True) -> Rule:
         """The Rule of a status rule: it reads the watch period and its text patterns."""
         actions = (str(rule.kind), rule.return_action) if rule.return_action else None
-        return cls(rule.kind, rule.evaluate, thresholds=("watch", "text_patterns"), actions=actions, status=rule)
+        thresholds = ("watch", "text_patterns")
+        return cls(rule.kind, rule.evaluate, thresholds, actions, status=rule, against_courier=against_courier)
 
     def action_keys(self, config: RulesConfig) -> tuple[str, ...]:
         """Every next_actions.toml key a flag of this rule may name under `config`."""

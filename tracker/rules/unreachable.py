@@ -9,6 +9,6 @@ RETURN = f"{FlagKind.unreachable}.return"  # next_actions.toml key: a buyer's re
 STATUS = StatusRule(
     FlagKind.unreachable, frozenset({TrackingStatus.unreachable}), None, Severity.warn, return_action=RETURN
 )
-RULE = Rule.of_status(STATUS)
+RULE = Rule.of_status(STATUS, against_courier=False)
 KIND = RULE.kind
 evaluate = RULE.evaluate

@@ -552,7 +552,7 @@ class ScorecardDayRow(Row):
     day: str = Field(max_length=10, primary_key=True)  # YYYY-MM-DD in the zone
     courier: str = Field(max_length=32, primary_key=True)
     parcels: int
-    flagged: int  # parcels with at least one flag, whatever its state
+    flagged: int  # parcels with at least one flag of a kind against the courier (registry.AGAINST_COURIER), any state
     claims_filed: int = 0  # claims on the day's parcels that were filed, by the claim's courier
     recovered: Decimal = Field(default=Decimal("0"), sa_type=MONEY)  # what those claims paid
     # [[whole hours shipped -> delivered, delivered parcels], ...]; {flag kind: parcels}
