@@ -23,7 +23,6 @@ from tracker.domain import AWAITING_COURIER
 from tracker.flags import next_action
 from tracker.flags.history import with_openings
 from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_final
-from tracker.rules.registry import AGAINST_COURIER
 from tracker.settings import RulesConfig
 from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups, scorecard_days
@@ -296,7 +295,7 @@ class ShippedFilter:
         "flagged", the days real days in order)."""
         kw: dict[str, Any] = {"zone": zone}
         problems: list[ParamProblem] = []
-        kinds = {str(k) for k in AGAINST_COURIER}
+        kinds = set(scorecard_days.COUNTED_KINDS)
         for name in ("shipped", "courier", "kind", "shipped_from", "shipped_to"):
             value = params.get(name)
             if value in (None, ""):

@@ -4,29 +4,17 @@ page's history has every opening once, at the time it happened, with what the fl
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from dashboard import data
+from tests.rules.test_rules_lifecycle import T0, H, _flag, _stale_parcel
 from tracker.flags import evaluate_all, lifecycle
 from tracker.flags.history import with_openings
 from tracker.storage.repo import AUDIT
-from tracker.storage.tables import FLAG
 
-T0 = datetime.fromisoformat("2026-11-10T04:00:00+00:00")
-H = timedelta(hours=1)
 OPENING = {"kind": "stale", "severity": "warn", "level": 0}
-
-
-def _stale_parcel(db) -> int:  # type: ignore[no-untyped-def]
-    return db.parcel(created=T0, waybill="YT0000000000019", status="in_transit", first_scan_at=T0, last_event_at=T0)
-
-
-def _flag(engine, parcel_id: int) -> Any:  # type: ignore[no-untyped-def]
-    with engine.connect() as conn:
-        return conn.execute(select(FLAG).where(FLAG.c.parcel_id == parcel_id, FLAG.c.kind == "stale")).one()
 
 
 def _stored(engine, flag_id: int) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]

@@ -41,9 +41,9 @@ class Rule:
     follows_fact: the flag is raised by a fact a person recorded: it carries the newest such fact's data as
         its details and follows a newer fact (tracker/flags/diff.py).
     against_courier: the flag is about the parcel in the courier's hands, and the courier scorecards count it
-        (exception rate, rate by kind); False for what the shop or the buyer does or owes: the shop's late
-        shipment and refund deadline, the buyer's return waybill and goods (docs/domain.md, "Courier
-        scorecards")."""
+        (exception rate, rate by kind); False for what the shop or the buyer does or owes (a late shipment, a
+        refusal, an unreachable buyer, the return's paperwork) and for the return itself, counted by its cause
+        (docs/domain.md, "Courier scorecards")."""
 
     kind: FlagKind
     evaluate: Evaluate

@@ -1,9 +1,10 @@
 """What the courier scorecards sum, per courier, over the parcels shipped in a period: parcels, delivered
 parcels by transit time (whole hours, shipped -> delivered), parcels with at least one flag of a kind about
-the parcel in the courier's hands (registry.AGAINST_COURIER: not the shop's late shipment nor the buyer's
-return paperwork), in all and per kind, claims filed and money recovered on those parcels (a Tally). Read
+the parcel in the courier's hands (registry.AGAINST_COURIER: not the shop's nor the buyer's, docs/domain.md
+"Courier scorecards"), in all and per kind, claims filed and money recovered on those parcels (a Tally). Read
 from a rollup per local shipping day (scorecard_day) for the period's whole days, and from the parcels for
-the hours before the first and after the last midnight, so that any period is exact (docs/architecture.md, "Storage").
+the hours before the first and after the last midnight, so that any period is exact (docs/architecture.md,
+"Storage").
 
 The rollup is kept by recomputing days, never by adding to them:
 - the UTC hour of a parcel's shipping time goes to scorecard_dirty whenever what a day sums may change: a
@@ -44,9 +45,10 @@ from tracker.storage.tables import CLAIM, FLAG, PARCEL, SCORECARD_DAY, SCORECARD
 
 ZONE_KEY = "scorecard_zone"
 KINDS_KEY = "scorecard_kinds"
-# the flag kinds the scorecards count, kept with the rollup as a digest (rollup_state holds 64 characters): a
-# change of them recomputes every day
-COUNTED = hashlib.sha1(",".join(sorted(str(k) for k in AGAINST_COURIER)).encode()).hexdigest()
+# the flag kinds the scorecards count, and their digest kept with the rollup (rollup_state holds 64
+# characters): a change of them recomputes every day
+COUNTED_KINDS = sorted(str(k) for k in AGAINST_COURIER)
+COUNTED = hashlib.sha1(",".join(COUNTED_KINDS).encode()).hexdigest()
 REFRESH_LOCK = 7_410_003  # pg_advisory_xact_lock key (see tracker.storage.db.MIGRATION_LOCK)
 
 
@@ -122,9 +124,9 @@ def tally(conn: Connection, start: datetime, end: datetime) -> dict[str, Tally]:
     return found
 
 
-def counted_kind(flag: Any = FLAG) -> ColumnElement[bool]:
-    """A flag of a kind the scorecards count (AGAINST_COURIER)."""
-    return flag.c.kind.in_(sorted(str(k) for k in AGAINST_COURIER))
+def counted_kind() -> ColumnElement[bool]:
+    """A flag of a kind the scorecards count (COUNTED_KINDS)."""
+    return FLAG.c.kind.in_(COUNTED_KINDS)
 
 
 def mark_parcels(conn: Connection, parcel_ids: Iterable[int] | Select) -> None:
