@@ -5,11 +5,12 @@ where they changed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import Connection, Row
 
 from tracker.flags.diff import in_scope
@@ -50,19 +51,8 @@ def ladder_positions(conn: Connection, ctx: Context) -> None:
             row.next_action_en,
         ):
             changes.append({"fid": row.id, "new_details": details, "key": at.shown_key, "value": at.shown_value})
-    if changes:
-        conn.execute(
-            update(FLAG)
-            .where(FLAG.c.id == bindparam("fid"))
-            .values(
-                details=bindparam("new_details"),
-                action_key=bindparam("key"),
-                action_value=bindparam("value"),
-                next_action_zh=None,  # a text stored before migration 0019 would hide the key
-                next_action_en=None,
-            ),
-            changes,
-        )
+    # a text stored before migration 0019 would hide the key: cleared
+    _update(conn, changes, {"details": "new_details", "action_key": "key", "action_value": "value"}, cleared=_TEXTS)
 
 
 def exposure_extra(exposure: Any) -> dict[str, str]:
@@ -145,10 +135,39 @@ def _changed(row: Row[Any], details: Mapping[str, Any], texts: tuple[str | None,
 
 
 def _write(conn: Connection, changes: list[dict[str, Any]]) -> None:
-    if changes:
-        conn.execute(
-            update(FLAG)
-            .where(FLAG.c.id == bindparam("fid"))
-            .values(details=bindparam("new_details"), next_action_zh=bindparam("zh"), next_action_en=bindparam("en")),
-            changes,
-        )
+    _update(conn, changes, {"details": "new_details", "next_action_zh": "zh", "next_action_en": "en"})
+
+
+_TEXTS = ("next_action_zh", "next_action_en")
+# the columns _update sets on PostgreSQL, as json_to_recordset reads them
+_PG_TYPES = {
+    "details": "json",
+    "action_key": "varchar",
+    "action_value": "integer",
+    "next_action_zh": "varchar",
+    "next_action_en": "varchar",
+}
+
+
+def _update(
+    conn: Connection, changes: list[dict[str, Any]], columns: Mapping[str, str], *, cleared: Sequence[str] = ()
+) -> None:
+    """Each change's flag (its "fid") gets `columns` (flag column -> the change's key), and the `cleared`
+    columns NULL. SQLite: one prepared UPDATE per flag. PostgreSQL: one UPDATE of them all from a JSON array
+    (json_to_recordset): for the 2,390 refund ladders a first evaluation at a million parcels opens
+    (bench/rules.py), 0.06 s where an UPDATE per flag took 0.1 s."""
+    if not changes:
+        return
+    if conn.dialect.name != "postgresql":
+        values: dict[str, Any] = {name: bindparam(key) for name, key in columns.items()}
+        values |= dict.fromkeys(cleared)
+        conn.execute(update(FLAG).where(FLAG.c.id == bindparam("fid")).values(**values), changes)
+        return
+    record = ", ".join(["fid bigint", *(f"{name} {_PG_TYPES[name]}" for name in columns)])
+    sets = ", ".join([*(f"{name} = v.{name}" for name in columns), *(f"{name} = NULL" for name in cleared)])
+    rows = [{"fid": change["fid"], **{name: change[key] for name, key in columns.items()}} for change in changes]
+    statement = (
+        f"UPDATE {FLAG.name} SET {sets} FROM json_to_recordset(CAST(:rows AS json)) AS v({record}) "  # noqa: S608
+        f"WHERE {FLAG.name}.id = v.fid"
+    )
+    conn.execute(text(statement), {"rows": json.dumps(rows)})
