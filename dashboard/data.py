@@ -26,7 +26,7 @@ from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_
 from tracker.settings import RulesConfig
 from tracker.status import CENT, PRE_SCAN_STATUSES, AlertState, ClaimState, FlagKind, FlagState, Severity
 from tracker.storage import rollups, scorecard_days
-from tracker.storage.repo import starts_with
+from tracker.storage.repo import any_awaiting, starts_with
 from tracker.storage.rows import QUEUE_ESCALATED_FIRST
 from tracker.storage.tables import ALERT, AUDIT, CLAIM, EVENT, FACT, FLAG, PARCEL, RETURN_BUYER, SUBSCRIPTION
 
@@ -703,7 +703,12 @@ def _after(keys: list[tuple[Any, bool]], values: tuple[Any, ...]) -> ColumnEleme
 def distinct_values(engine: Engine, column: str) -> list[str]:
     """Values for a filter's choices (capped at 500): couriers, shops and provinces from the small table the
     import keeps (tracker/storage/rollups.py, never DISTINCT over every parcel), assignees and kinds from
-    unresolved flags (ix_flag_unresolved_assignee, ix_flag_unresolved_kind_courier)."""
+    unresolved flags (ix_flag_unresolved_assignee, ix_flag_unresolved_kind_courier). The couriers end with
+    NO_COURIER (未发货) while an order awaits its parcel (any_awaiting): the overview counts them."""
+    if column == "courier":
+        with engine.connect() as conn:
+            waiting = [NO_COURIER] if any_awaiting(conn) else []
+        return [*rollups.choices(engine, column, limit=500), *waiting]
     if column in rollups.CHOICE_FIELDS:
         return rollups.choices(engine, column, limit=500)
     col = FLAG.c[column]

@@ -291,3 +291,25 @@ def test_a_blank_shipping_time_in_a_later_row_of_the_same_parcel_keeps_the_earli
     ]
     _import(_write_csv(tmp_path / "two.csv", header, rows), settings, engine)
     assert _parcels(engine)["YT7512345674801"]["shipped_at"] == datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+
+
+def test_the_courier_filters_offer_not_shipped_while_an_order_waits(waiting, settings: Settings, tmp_path: Path) -> None:
+    """The overview counts 未发货 among the couriers; the queue's and the ledger's courier filter offer it (the URL's
+    `-`) while an order awaits its parcel, and it lists exactly those orders' flags; none waiting, none offered."""
+    from dashboard import data
+
+    engine, _ = waiting
+    assert data.distinct_values(engine, "courier") == ["sf", data.NO_COURIER]
+    evaluate_all(engine, now=NOW, settings=settings)
+    chosen = data.QueueFilter(courier=data.NO_COURIER)
+    listed = data.queue_page(engine, chosen, now=NOW)
+    late = _parcels(engine)[awaiting_waybill("4101")]["id"]
+    assert [(r["parcel_id"], r["kind"]) for r in listed] == [(late, "late_shipment")]
+    assert data.queue_count(engine, chosen, now=NOW) == 1
+    rows = [
+        _row("4101", "卖家已发货，等待买家确认", waybill="YT7512345670101", courier="圆通速递"),
+        _row("4102", "交易关闭"),
+    ]
+    report = _import(_write_csv(tmp_path / "later.csv", TAOBAO_FULL, rows), settings, engine, NOW)
+    assert report.errors == []
+    assert data.distinct_values(engine, "courier") == ["sf", "yto"]  # nothing waits: 未发货 not offered

@@ -32,7 +32,7 @@ from dashboard.components import (
     yuan,
 )
 from dashboard.context import board
-from dashboard.data import CLAIMABLE, LedgerFilter, clear_cache
+from dashboard.data import CLAIMABLE, NO_COURIER, LedgerFilter, clear_cache
 from dashboard.export_buttons import claims_download
 from dashboard.i18n import error_text, state_label
 from tracker.errors import TrackerError
@@ -101,7 +101,10 @@ with lazy_fold(b.t("filters"), key="c_filters") as filters_open:
         c = st.columns([3, 2, 2, 2, 2])
         text = c[0].text_input(b.t("ledger_search"), value=given.text or "", key="c_text", max_chars=200)
         with c[1]:
-            courier = choice(b.t("courier"), sorted(b.settings.couriers), given.courier, "c_courier", b.courier)
+            # 未发货 (NO_COURIER) while an order awaits its parcel: its 发货延迟 claim has no courier yet
+            waiting = [v for v in b.read("distinct_values", ttl=300, column="courier") if v == NO_COURIER]
+            couriers = [*sorted(b.settings.couriers), *waiting]
+            courier = choice(b.t("courier"), couriers, given.courier, "c_courier", b.courier)
         with c[2]:
             claim_type = choice(
                 b.t("claim_type"),

@@ -224,10 +224,8 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
         if row[_COURIER] != AWAITING_COURIER and row[_DIRECTION] != _RETURN:
             for order in _orders(row):
                 named.setdefault(awaiting_waybill(order), (row[_COURIER], row[_WAYBILL]))
-    # most databases hold no order waiting: a range of the (waybill, courier) index probed (the waiting waybills
-    # start with 订单), not a batch's orders looked up
-    probe = select(PARCEL.c.id).where(starts_with(PARCEL.c.waybill, AWAITING_PREFIX), *_WAITING).limit(1)
-    if not named or conn.execute(probe).first() is None:
+    # most databases hold no order waiting: probed first (any_awaiting), not a batch's orders looked up
+    if not named or not any_awaiting(conn):
         return
     waiting = select(PARCEL.c.id, PARCEL.c.waybill).where(*_WAITING, PARCEL.c.waybill.in_(sorted(named)))
     found = sorted(tuple(row) for row in conn.execute(waiting))
@@ -255,6 +253,13 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
 
 # an order still awaiting its parcel (domain.AWAITING_COURIER), not closed
 _WAITING = (PARCEL.c.courier == AWAITING_COURIER, PARCEL.c.is_open.is_(True))
+
+
+def any_awaiting(conn: Connection) -> bool:
+    """Whether an order is awaiting its parcel (not closed): a range of the (waybill, courier) index probed (the
+    waiting waybills start with 订单), not the parcels scanned for an empty courier."""
+    probe = select(PARCEL.c.id).where(starts_with(PARCEL.c.waybill, AWAITING_PREFIX), *_WAITING).limit(1)
+    return conn.execute(probe).first() is not None
 
 
 def starts_with(column: Any, text: str) -> ColumnElement[bool]:
