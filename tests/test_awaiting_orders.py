@@ -293,7 +293,9 @@ def test_a_blank_shipping_time_in_a_later_row_of_the_same_parcel_keeps_the_earli
     assert _parcels(engine)["YT7512345674801"]["shipped_at"] == datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 
 
-def test_the_courier_filters_offer_not_shipped_while_an_order_waits(waiting, settings: Settings, tmp_path: Path) -> None:
+def test_the_courier_filters_offer_not_shipped_while_an_order_waits(
+    waiting, settings: Settings, tmp_path: Path
+) -> None:
     """The overview counts 未发货 among the couriers; the queue's and the ledger's courier filter offer it (the URL's
     `-`) while an order awaits its parcel, and it lists exactly those orders' flags; none waiting, none offered."""
     from dashboard import data

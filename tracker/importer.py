@@ -452,7 +452,7 @@ class RowParser:
         count, latest = len(values), self._latest
         for name, index in self._times:
             raw = values[index] if index < count else None
-            if raw is not None and not blank(raw):
+            if raw is not None and not (type(raw) is str and (not raw or raw.isspace())):  # blank(), inline
                 try:
                     value = fields[name] = parse_local_time(raw, self.tz)
                 except ValueProblem as exc:
@@ -1122,7 +1122,7 @@ class _Rejects:
 
 def blank(raw: Any) -> bool:
     """A cell with nothing in it: absent, empty, or spaces only (no time, no value)."""
-    return raw is None or (type(raw) is str and not raw.strip())
+    return raw is None or (type(raw) is str and (not raw or raw.isspace()))
 
 
 def header_of(name: str, shown: Mapping[str, str]) -> str:

@@ -48,6 +48,9 @@ _FULL = {
     "内蒙古": "内蒙古自治区", "广西": "广西壮族自治区", "西藏": "西藏自治区", "宁夏": "宁夏回族自治区",
     "新疆": "新疆维吾尔自治区", "香港": "香港特别行政区", "澳门": "澳门特别行政区",
 }  # fmt: skip
+# a municipality's spellings -> its city (上海, 上海市 -> 上海市), and the words after it that are no district
+_MUNICIPAL_CITY = {p + e: f"{p}市" for p in MUNICIPALITIES for e in ("", *_PROVINCE_ENDINGS)}
+_MUNICIPAL_FILLER_WORDS = frozenset(f.strip() for f in _MUNICIPAL_FILLER)
 # every spelling of a province -> the one Taobao's export writes (浙江省, 西藏自治区; a municipality's short name,
 # 上海, its city being 上海市), so that a filter or a scorecard lists each province once
 # (市 is a province's ending for a municipality only: 吉林市 is a city of 吉林省)
@@ -82,6 +85,15 @@ def split_address(address: str) -> Region:
         and parts[2].endswith(_DISTRICT_ENDINGS)
         and parts[1] not in AS_EXPORTED
     ):  # Taobao's own export, one level per word (the common case: no search)
+        return Region(AS_EXPORTED[parts[0]], parts[1], parts[2], " ".join(parts[3:]))
+    if (
+        len(parts) >= 4
+        and parts[1] == _MUNICIPAL_CITY.get(parts[0])
+        and parts[2] not in _MUNICIPAL_FILLER_WORDS
+        and parts[2] not in AS_EXPORTED
+        and (named := _DISTRICT.match(parts[2])) is not None
+        and named.end() == len(parts[2])
+    ):  # a municipality, its city after it ("上海 上海市 浦东新区 ..."), the district as the search reads it
         return Region(AS_EXPORTED[parts[0]], parts[1], parts[2], " ".join(parts[3:]))
     text = " ".join(_BETWEEN.sub(" ", address).split()) + " "  # a space at the end: the last word stands alone too
     found, at = _province(text)
