@@ -1,4 +1,4 @@
-"""Cells for spreadsheets a person opens (CSV and XLSX): text never becomes a formula.
+"""Cells for spreadsheets a person opens (CSV and XLSX): text never becomes a formula, nor longer than a cell holds.
 
 Courier event texts, shop names, order ids and filing references come from outside. A spreadsheet reads a
 cell starting with `=`, `+`, `-` or `@` (or a tab or carriage return before one) as a formula, so such
@@ -16,6 +16,11 @@ from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 GUARD = "'"
+# the most an Excel cell holds, in UTF-16 units (a character beyond the BMP is two): an XLSX with a longer text
+# opens as a damaged file, and a CSV's is cut without a word. A courier text can be that long (a provider that
+# echoed an error page into an event), a claim packet's timeline cell holds every event: such a text is cut, and
+# says so (within_cell)
+CELL_UNITS = 32_767
 # characters an XLSX file cannot hold (XML 1.0): written as U+FFFD so one bad courier text does not
 # break the whole packet
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -24,6 +29,26 @@ _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 def safe_text(text: str) -> str:
     """`text`, with a leading `'` when a spreadsheet would read it as a formula."""
     return GUARD + text if text.startswith(FORMULA_STARTS) else text
+
+
+def within_cell(text: str) -> str:
+    """`text`, or when a spreadsheet cell cannot hold it (CELL_UNITS, the guard a formula gets counted), its start
+    and a note of its length: …(已截断,原文N字)."""
+    if len(text) <= CELL_UNITS // 2:  # the usual text: it fits, whatever its characters
+        return text
+    room = CELL_UNITS - (len(GUARD) if text.startswith(FORMULA_STARTS) else 0)
+    if _units(text) <= room:
+        return text
+    marker = f"…(已截断,原文{len(text)}字)"
+    budget = room - len(marker)
+    cut = text[:budget]
+    while (over := _units(cut) - budget) > 0:  # characters beyond the BMP count twice
+        cut = cut[: len(cut) - max(1, over // 2)]
+    return cut + marker
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def unguard(text: str) -> str:
@@ -42,7 +67,7 @@ def safe_cell(value: Any) -> Any:
         return str(value)
     if isinstance(value, int | float | Decimal):
         return value
-    return safe_text(str(value))
+    return safe_text(within_cell(str(value)))
 
 
 _LONG_DIGITS = re.compile(r"\d{12,}")

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tracker.cli import app
 from tracker.domain import ParcelFacts
-from tracker.exports import FORMULA_STARTS, safe_cell
+from tracker.exports import CELL_UNITS, FORMULA_STARTS, safe_cell, within_cell
 from tracker.ingest import ingest
 from tracker.providers.base import parse_reply
 from tracker.settings import Settings
@@ -36,9 +36,9 @@ def _unsafe(text: object) -> bool:
     return isinstance(text, str) and text.startswith(FORMULA_STARTS) and not re.fullmatch(r"\t\d+", text)
 
 
-def _packet_claim(settings: Settings) -> list[str]:
-    """A lost ZTO parcel whose timeline came from a hostile Kuaidi100 reply, proposed and filed with a
-    hostile reference. Returns the event texts as stored."""
+def _packet_claim(settings: Settings, reply: str = "kuaidi100_formula_events.json", events: int = 6) -> list[str]:
+    """A lost ZTO parcel whose timeline came from a hostile Kuaidi100 reply (`reply`, of `events` events),
+    proposed and filed with a hostile reference. Returns the event texts as stored."""
     engine = make_engine(settings.database_url)
     assert RUN.invoke(app, ["init"]).exit_code == 0
     order = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
@@ -52,10 +52,10 @@ def _packet_claim(settings: Settings) -> list[str]:
         goods_value=D("899.00"),
     )
     repo.upsert_parcels(engine, [facts], now=order)
-    body = (DATA / "kuaidi100_formula_events.json").read_text(encoding="utf-8")
+    body = (DATA / reply).read_text(encoding="utf-8")
     parsed = parse_reply("kuaidi100", body, tz=settings.tz, couriers=settings.couriers)
     assert not parsed.problems
-    assert ingest(engine, parsed.waybills, now=NOW, source="kuaidi100").new_events == 6
+    assert ingest(engine, parsed.waybills, now=NOW, source="kuaidi100").new_events == events
     with engine.begin() as conn:
         pid = conn.execute(select(ParcelRow.id)).scalar_one()
         conn.execute(
@@ -155,3 +155,39 @@ def test_safe_cell_keeps_numbers_and_guards_text() -> None:
     assert safe_cell(D("-5.00")) == D("-5.00") and safe_cell(-3) == -3 and safe_cell(-1.5) == -1.5
     assert safe_cell("-5") == "'-5" and safe_cell("\t=1") == "'\t=1" and safe_cell("顺丰") == "顺丰"
     assert safe_cell(None) is None and safe_cell(True) == "True"
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_a_courier_text_longer_than_a_cell_holds_is_cut_and_says_so(settings: Settings, tmp_path: Path) -> None:
+    """Excel holds 32,767 characters in a cell: an XLSX with a longer text opens as a damaged file, a CSV's is cut
+    without a word. A provider that echoed a page into an event's words (41,611 characters) reaches the claim
+    packet's timeline sheet, and the CSV packet's one timeline cell holds every event: each cut, its start kept
+    (and guarded), and saying how long it was."""
+    texts = _packet_claim(settings, "kuaidi100_long_context.json", 2)
+    long = max(texts, key=len)
+    assert len(long) > CELL_UNITS
+    xlsx, csv_out = tmp_path / "packet.xlsx", tmp_path / "packet.csv"
+    for out in (xlsx, csv_out):
+        assert RUN.invoke(app, ["claims", "export", "--out", str(out)]).exit_code == 0
+    book = load_workbook(xlsx)
+    cells = [c.value for sheet in book.worksheets for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    rows = list(csv.reader(csv_out.open(encoding="utf-8-sig", newline="")))
+    for found in (cells, [cell for row in rows for cell in row]):
+        assert max(_units(c) for c in found) <= CELL_UNITS
+        cut = [c for c in found if "…(已截断,原文" in c]
+        assert cut and all("=快件异常，网点反馈：<div>系统繁忙" in c and c.endswith("字)") for c in cut)
+    # the event's own cell (the timeline sheet): its start guarded, its length said; the other event whole
+    assert safe_cell(long) in cells
+    assert safe_cell(long).startswith("'=快件异常") and safe_cell(long).endswith(f"…(已截断,原文{len(long)}字)")
+    assert "【杭州市萧山区公司】已揽收" in cells
+
+
+def test_within_cell_counts_what_excel_counts() -> None:
+    """The limit is in UTF-16 units: a character beyond the BMP (an emoji in a buyer's note) is two."""
+    assert within_cell("x" * CELL_UNITS) == "x" * CELL_UNITS  # no guard to add: it fits
+    assert _units(safe_cell("=" * CELL_UNITS)) == CELL_UNITS  # the guard counted
+    cut = within_cell("😀" * CELL_UNITS)
+    assert _units(cut) <= CELL_UNITS and cut.endswith(f"…(已截断,原文{CELL_UNITS}字)") and cut.startswith("😀")
