@@ -176,8 +176,9 @@ def queue_link(b: Board, label: str, **params: Any) -> None:
 
 def courier_slugs(b: Board) -> set[str]:
     """The couriers a URL may name: the configured ones and those stored parcels still name (the filters'
-    choices, which the overview's links come from)."""
-    return {*b.settings.couriers, *b.read("distinct_values", ttl=300, column="courier")}
+    choices, which the overview's links come from). Not data.NO_COURIER (未发货): the queue and the ledger
+    take it themselves; a scorecard's list of shipped parcels has none."""
+    return {*b.settings.couriers, *b.read("distinct_values", ttl=300, column="courier")} - {data.NO_COURIER}
 
 
 def alerts_link(b: Board, label: str, **params: Any) -> None:

@@ -700,6 +700,14 @@ def _after(keys: list[tuple[Any, bool]], values: tuple[Any, ...]) -> ColumnEleme
     return and_(first <= bound[0] if descending else first >= bound[0], or_(*terms))
 
 
+def claims_without_courier(engine: Engine) -> bool:
+    """Whether a claim has no courier (domain.AWAITING_COURIER): a 发货延迟 claim of an order not shipped, yet or
+    ever (the ledger's courier filter then offers NO_COURIER, 未发货)."""
+    query = select(CLAIM.c.id).where(CLAIM.c.courier == AWAITING_COURIER).limit(1)
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
 def distinct_values(engine: Engine, column: str) -> list[str]:
     """Values for a filter's choices (capped at 500): couriers, shops and provinces from the small table the
     import keeps (tracker/storage/rollups.py, never DISTINCT over every parcel), assignees and kinds from
@@ -1413,6 +1421,7 @@ READS: dict[str, Callable[..., Any]] = {
         queue_count,
         queue_page,
         distinct_values,
+        claims_without_courier,
         find_parcels,
         parcel_detail,
         claims_count,

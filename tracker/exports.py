@@ -58,16 +58,18 @@ def unguard(text: str) -> str:
     return text
 
 
-def safe_cell(value: Any) -> Any:
+def safe_cell(value: Any, *, whole: bool = False) -> Any:
     """A value ready for a CSV or XLSX cell: numbers stay numbers, None stays empty, anything else is
-    neutralised text (booleans, dates and enums are written as their text)."""
+    neutralised text (booleans, dates and enums are written as their text), cut to what a cell holds unless
+    `whole` (within_cell)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float | Decimal):
         return value
-    return safe_text(within_cell(str(value)))
+    text = str(value)
+    return safe_text(text if whole else within_cell(text))
 
 
 _LONG_DIGITS = re.compile(r"\d{12,}")
@@ -85,9 +87,9 @@ def kept_whole(cell: Any) -> Any:
     return cell
 
 
-def safe_row(values: Iterable[Any]) -> list[Any]:
-    """One CSV row: every cell through `safe_cell`, None as an empty cell."""
-    return ["" if (cell := safe_cell(v)) is None else cell for v in values]
+def safe_row(values: Iterable[Any], *, whole: bool = False) -> list[Any]:
+    """One CSV row: every cell through `safe_cell` (`whole`: texts not cut), None as an empty cell."""
+    return ["" if (cell := safe_cell(v, whole=whole)) is None else cell for v in values]
 
 
 def append_xlsx_row(sheet: Any, values: Iterable[Any]) -> None:

@@ -1105,8 +1105,10 @@ class _Rejects:
                 "; ".join(e.value for e in errors),
                 "; ".join(e.reason for e in errors),
             ]
-            # opened in Excel to be fixed: long numbers kept whole (a tab before them), or it saves them mangled
-            self._writer.writerow([kept_whole(cell) for cell in safe_row([errors[0].row, *parts, *original])])
+            # opened in Excel to be fixed: long numbers kept whole (a tab before them), or it saves them mangled;
+            # the row's own cells never cut (exports.within_cell): imported again, a cut cell would be stored so
+            row = safe_row([errors[0].row, *parts, *original], whole=True)
+            self._writer.writerow([kept_whole(cell) for cell in row])
         except OSError as exc:
             self.problem = f"{self.path}: {exc.strerror or exc}"
             self.close()

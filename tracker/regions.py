@@ -90,7 +90,8 @@ def split_address(address: str) -> Region:
         len(parts) >= 4
         and parts[1] == _MUNICIPAL_CITY.get(parts[0])
         and parts[2] not in _MUNICIPAL_FILLER_WORDS
-        and parts[2] not in AS_EXPORTED
+        and _PROVINCE.match(parts[2]) is None  # 北京经济技术开发区: the search drops the 北京 written again
+        and _BETWEEN.search(parts[2]) is None  # 、浦东新区: the search reads the separator as a space
         and (named := _DISTRICT.match(parts[2])) is not None
         and named.end() == len(parts[2])
     ):  # a municipality, its city after it ("上海 上海市 浦东新区 ..."), the district as the search reads it

@@ -101,8 +101,9 @@ with lazy_fold(b.t("filters"), key="c_filters") as filters_open:
         c = st.columns([3, 2, 2, 2, 2])
         text = c[0].text_input(b.t("ledger_search"), value=given.text or "", key="c_text", max_chars=200)
         with c[1]:
-            # 未发货 (NO_COURIER) while an order awaits its parcel: its 发货延迟 claim has no courier yet
-            waiting = [v for v in b.read("distinct_values", ttl=300, column="courier") if v == NO_COURIER]
+            # 未发货 (NO_COURIER) while a claim has no courier: a 发货延迟 claim of an order not shipped (yet, or
+            # ever: closed before it shipped)
+            waiting = [NO_COURIER] if b.read("claims_without_courier", ttl=300) else []
             couriers = [*sorted(b.settings.couriers), *waiting]
             courier = choice(b.t("courier"), couriers, given.courier, "c_courier", b.courier)
         with c[2]:

@@ -167,3 +167,38 @@ def test_a_scorecard_list_names_what_it_does_not_apply(board_db, now):
     assert any("assignee" in w and "此列表不按它筛选" in w for w in warnings), warnings
     assert any("shipped\\_from" in w for w in warnings), warnings
     assert [s.value for s in at.subheader] == ["现在超时未更新的包裹"]
+
+
+def test_a_scorecard_list_names_not_shipped_as_no_courier_of_its_own(board_db, now):
+    """未发货 (courier=-) is a choice of the queue's courier filter while an order waits, never a courier of a list of
+    shipped parcels: named as a wrong value there (it listed nothing, said nothing)."""
+    from tracker.domain import AWAITING_COURIER, awaiting_waybill
+
+    engine, _ = board_db
+    waiting = ParcelFacts(courier=AWAITING_COURIER, waybill=awaiting_waybill("4101"), order_id="4101")
+    upsert_parcels(engine, [waiting], now=now)
+    at = signed_in(page="views/queue.py")
+    at.query_params["shipped"] = "all"
+    at.query_params["courier"] = "-"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("courier" in w.value and "-" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_the_ledger_offers_not_shipped_while_a_claim_has_no_courier(board_db, now):
+    """A 发货延迟 claim of an order that never shipped (closed before it did) keeps no courier: the ledger's filter
+    offers 未发货 for it, whether or not an order still waits, and lists it."""
+    from dashboard import data
+    from tracker.domain import AWAITING_COURIER, awaiting_waybill
+
+    engine, _ = board_db
+    assert not data.claims_without_courier(engine)
+    closed = ParcelFacts(courier=AWAITING_COURIER, waybill=awaiting_waybill("4101"), order_id="4101")
+    upsert_parcels(engine, [closed], now=now)
+    seed_claims(engine, now, [(awaiting_waybill("4101"), AWAITING_COURIER, "ship_delay", "draft", "10.00", None, 20)])
+    assert data.claims_without_courier(engine)
+    at = signed_in(page="views/claims.py")
+    at.query_params["courier"] = data.NO_COURIER
+    at.run()
+    assert not at.exception and not at.warning, (at.exception, [w.value for w in at.warning])
+    assert len(ledger_rows(at)) == 1
