@@ -44,6 +44,7 @@ from claims.tables import ClaimTables, CourierTable
 from tracker import labels
 from tracker.errors import TrackerError
 from tracker.flags.history import RULES_ACTOR
+from tracker.notes import check_note
 from tracker.sheets import local_time, local_times
 from tracker.status import ClaimState, Direction, FlagKind, FlagState, TrackingStatus
 from tracker.storage.repo import MONEY_FIELDS, record_audit
@@ -747,6 +748,7 @@ def reject_claim(engine: Engine, *, claim_id: int, reason: str, actor: str, now:
 
 
 def withdraw_claim(engine: Engine, *, claim_id: int, actor: str, now: datetime, note: str = "") -> dict[str, Any]:
+    check_note(note)
     return _move(engine, claim_id, ClaimState.withdrawn, actor=actor, now=now, values={}, detail={"note": note})
 
 

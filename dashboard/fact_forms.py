@@ -19,6 +19,7 @@ from tracker import labels
 from tracker.errors import TrackerError
 from tracker.escape import streamlit_md
 from tracker.flags import facts as fact_service
+from tracker.notes import NOTE_CHARS
 from tracker.rules.model import Fact, ParcelView
 from tracker.rules.tmall_timers import late_shipment_exposure, parcel_timers
 from tracker.status import Direction, FactKind
@@ -141,7 +142,7 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
     if reached.open:
         with reached, st.form("ff_reached", clear_on_submit=True):
             st.caption(b.t("fact_reached_help"))
-            note = st.text_input(b.t("note"), key="ff_reached_note")
+            note = st.text_input(b.t("note"), key="ff_reached_note", max_chars=NOTE_CHARS)
             if st.form_submit_button(b.t("record"), disabled=not allowed):
                 _run(b, fact_service.buyer_reached, note=note or None, **one)
     if signed.open:

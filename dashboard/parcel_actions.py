@@ -23,6 +23,7 @@ from dashboard.context import Board
 from dashboard.i18n import kind_label, severity_label, state_label
 from tracker.escape import streamlit_md as md
 from tracker.flags import next_action
+from tracker.notes import NOTE_CHARS
 from tracker.status import FlagState
 
 
@@ -57,7 +58,7 @@ def flag_actions(b: Board, flag: dict[str, Any]) -> None:
             st.caption(f"{b.t('note')}: " + "  \n".join(lines))
         with st.form(f"flag_{fid}", border=False, clear_on_submit=True):
             c = st.columns(2)
-            note = c[0].text_input(b.t("note"), key=f"p_note_{fid}")
+            note = c[0].text_input(b.t("note"), key=f"p_note_{fid}", max_chars=NOTE_CHARS)
             to = c[1].text_input(b.t("assign_to"), key=f"p_to_{fid}")
             buttons = st.columns(4)
             names = [
@@ -99,7 +100,7 @@ def flags_section(b: Board, flags: list[dict[str, Any]]) -> None:
 
 def _confirm_loss(b: Board, parcel: dict[str, Any]) -> None:
     with st.form("fact_lost", border=False):
-        note = st.text_input(b.t("fact_note_who"), key="f_lost_note")
+        note = st.text_input(b.t("fact_note_who"), key="f_lost_note", max_chars=NOTE_CHARS)
         go = st.form_submit_button(b.t("fact_lost"), disabled=not b.can("fact.record"))
     if go:
         _run(b, parcel["id"], lambda _: actions.confirm_loss(b, parcel, note=note.strip()), parcel["waybill"])
@@ -109,7 +110,7 @@ def _not_received(b: Board, parcel: dict[str, Any]) -> None:
     with st.form("fact_not_received", border=False):
         short = st.checkbox(b.t("fact_short"), key="f_nr_short")
         signer = st.text_input(b.t("fact_signer_shown"), key="f_nr_signer")
-        note = st.text_input(b.t("note"), key="f_nr_note")
+        note = st.text_input(b.t("note"), key="f_nr_note", max_chars=NOTE_CHARS)
         go = st.form_submit_button(b.t("fact_not_received"), disabled=not b.can("fact.record"))
     if go:
         _run(
@@ -130,7 +131,7 @@ def _return_agreed(b: Board, parcel: dict[str, Any]) -> None:
         )
         at = c[1].time_input(b.t("time"), value=time(23, 59), key="f_ra_time")
         express = st.checkbox(b.t("fact_express"), key="f_ra_express")
-        note = st.text_input(b.t("note"), key="f_ra_note")
+        note = st.text_input(b.t("note"), key="f_ra_note", max_chars=NOTE_CHARS)
         go = st.form_submit_button(b.t("fact_return_agreed"), disabled=not b.can("fact.record"))
     if go:
         deadline = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)

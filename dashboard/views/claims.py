@@ -38,6 +38,7 @@ from dashboard.i18n import error_text, state_label
 from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
 from tracker.labels import CLAIM_TYPES, claim_type_label
+from tracker.notes import NOTE_CHARS
 from tracker.status import ClaimState
 from tracker.values import ValueProblem, parse_money
 
@@ -220,7 +221,7 @@ def action_bar() -> None:
     paid_on = c[2].date_input(
         b.t("paid_on"), value=b.now.astimezone(b.settings.tz).date(), key="c_paid_on", format=DATE_FORMAT
     )
-    reason = c[3].text_input(b.t("reason"), key="c_reason")
+    reason = c[3].text_input(b.t("reason"), key="c_reason", max_chars=NOTE_CHARS)
     try:  # as every amount is read (tracker.values): no third decimal, nothing negative
         amount: Decimal | None = parse_money(amount_text)
     except ValueProblem:

@@ -25,6 +25,7 @@ from dashboard.export_buttons import queue_download
 from dashboard.i18n import kind_label, state_label
 from tracker.escape import streamlit_md as md
 from tracker.flags import next_action
+from tracker.notes import NOTE_CHARS
 from tracker.status import FlagKind, FlagState
 
 b = board()
@@ -254,7 +255,7 @@ if acted("queue_table"):  # the note and the assignee were the last action's: a 
     for key in ("q_note", "q_to"):  # typed once was added again to every flag the next action touched)
         st.session_state.pop(key, None)
 inputs = st.columns([2, 2, 3])
-note = inputs[0].text_input(b.t("note"), key="q_note")
+note = inputs[0].text_input(b.t("note"), key="q_note", max_chars=NOTE_CHARS)
 to = inputs[1].text_input(b.t("assign_to"), key="q_to")
 buttons = st.columns(5)
 flag_ids = [r["flag_id"] for r in picked]

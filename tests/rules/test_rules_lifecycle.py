@@ -158,3 +158,34 @@ def test_an_assignees_name_longer_than_the_column_is_refused_by_name_on_both_dat
     assert _flag(db.engine, p).assignee is None  # nothing written
     lifecycle.assign(db.engine, flag_id=flag_id, to="王" * 64, actor="lead.wang", now=T0 + 74 * H)
     assert _flag(db.engine, p).assignee == "王" * 64
+
+
+def test_a_note_longer_than_a_line_is_refused_by_name_and_nothing_written(db, settings) -> None:  # type: ignore[no-untyped-def]
+    """A person's note (a flag's, a fact's) is bounded: a page pasted by mistake is refused, by name, before anything
+    is written (the flag's note keeps every line and grew without end)."""
+    from tracker.flags import facts
+    from tracker.notes import NOTE_CHARS
+    from tracker.storage.tables import FACT
+
+    p = _stale_parcel(db)
+    evaluate_all(db.engine, now=T0 + 72 * H, settings=settings)
+    flag_id = _flag(db.engine, p).id
+    page = "包裹" * (NOTE_CHARS // 2) + "!"
+    for change in (
+        lambda: lifecycle.acknowledge(db.engine, flag_id=flag_id, actor="lead.wang", now=T0 + 73 * H, note=page),
+        lambda: lifecycle.add_note(db.engine, flag_id=flag_id, text=page, actor="lead.wang", now=T0 + 73 * H),
+        lambda: facts.confirm_loss(db.engine, waybill="YT0000000000009", actor="lead.wang", now=T0 + 73 * H, note=page),
+    ):
+        with pytest.raises(TrackerError) as refused:
+            change()
+        assert (refused.value.code, refused.value.field, refused.value.params) == (
+            "note_too_long",
+            "note",
+            {"limit": NOTE_CHARS},
+        )
+    flag = _flag(db.engine, p)
+    assert (flag.state, flag.note) == ("open", None)
+    with db.engine.connect() as conn:
+        assert conn.execute(select(FACT.c.id)).first() is None
+    lifecycle.add_note(db.engine, flag_id=flag_id, text=page[:-1], actor="lead.wang", now=T0 + 74 * H)
+    assert _flag(db.engine, p).note == f"lead.wang: {page[:-1]}"

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from tracker.errors import TrackerError
+from tracker.notes import check_note
 from tracker.sheets import local_times
 from tracker.status import FactKind
 from tracker.storage.repo import PARCEL, record_audit
@@ -70,6 +71,7 @@ def record_fact(
         raise TrackerError(
             "the name of the person recording the fact is required", code="actor_required", field="actor"
         )
+    check_note((data or {}).get("note"))
     parcel = find_parcel(engine, waybill=waybill, courier=courier)
     clean = {k: _plain(v) for k, v in (data or {}).items() if v is not None}
     with engine.begin() as conn:

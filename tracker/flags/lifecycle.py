@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.errors import TrackerError
 from tracker.flags import next_action
+from tracker.notes import check_note
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage import rollups
@@ -102,6 +103,7 @@ def _change(
     earlier line)."""
     if not actor.strip():
         raise TrackerError("the name of the person making the change is required", code="actor_required", field="actor")
+    check_note(note)
     with engine.begin() as conn:
         if "state" in values:
             # the parcel marked first (the next evaluation compares the new state with what the rules raise:
