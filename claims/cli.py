@@ -184,7 +184,7 @@ def propose(
 def list_cmd(
     ctx: typer.Context,
     state: str | None = typer.Option(None, help="draft, needs_config, filed, paid, rejected, expired, withdrawn."),
-    courier: str | None = typer.Option(None, help="Courier slug."),
+    courier: str | None = typer.Option(None, help="Courier slug; 未发货 (or -): claims of orders not shipped."),
     limit: int = typer.Option(200, min=1),
     fmt: Format = typer.Option(Format.table, "--format", help="table, json, csv or xlsx (> file.xlsx)."),
     now: str | None = typer.Option(None, help=NOW_HELP),

@@ -995,7 +995,7 @@ def list_claims(
     ).join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
     if state:
         query = query.where(read_state == state)
-    if courier:
+    if courier is not None:  # "": a claim of an order not shipped
         query = query.where(CLAIM.c.courier == courier)
     if ids:
         query = query.where(CLAIM.c.id.in_(ids))

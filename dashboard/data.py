@@ -19,7 +19,7 @@ from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where, state_at, unknown_amounts
 from tracker.alerts.store import state_is
 from tracker.auth import LoginAttempt
-from tracker.domain import AWAITING_COURIER
+from tracker.domain import AWAITING_COURIER, NO_COURIER_FILTER
 from tracker.flags import next_action
 from tracker.flags.history import with_openings
 from tracker.flags.rulesql import LOSS_CONFIRMED, Context, groups, no_loss, not_final
@@ -495,7 +495,7 @@ def parcel_ref(params: dict[str, Any], *, max_text: int = 200) -> tuple[int | No
 
 # the URL's word for "no courier yet" (an order awaiting its parcel: domain.AWAITING_COURIER, an empty text a URL
 # cannot tell from no filter at all), in the queue's and the ledger's courier filter
-NO_COURIER = "-"
+NO_COURIER = NO_COURIER_FILTER
 
 
 def courier_of(value: str) -> str:

@@ -315,3 +315,28 @@ def test_the_courier_filters_offer_not_shipped_while_an_order_waits(
     report = _import(_write_csv(tmp_path / "later.csv", TAOBAO_FULL, rows), settings, engine, NOW)
     assert report.errors == []
     assert data.distinct_values(engine, "courier") == ["sf", "yto"]  # nothing waits: 未发货 not offered
+
+
+def test_the_cli_listings_name_not_shipped_as_their_courier(waiting, settings: Settings, monkeypatch) -> None:
+    """`--courier 未发货` (or `-`) lists the orders awaiting their parcel and their 延迟发货 flags: they have no courier
+    yet, and the option could not name them (an empty value is no filter)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from tracker.cli import app
+
+    engine, _ = waiting
+    evaluate_all(engine, now=NOW, settings=settings)
+    monkeypatch.setenv("TRACKER_DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
+    run = CliRunner()
+    for word in ("未发货", "-"):
+        parcels = run.invoke(app, ["parcels", "--courier", word, "--format", "json"])
+        assert parcels.exit_code == 0, parcels.output
+        listed = [json.loads(line)["waybill"] for line in parcels.output.splitlines()]
+        assert sorted(listed) == [awaiting_waybill("4101"), awaiting_waybill("4102")]
+        flags = run.invoke(app, ["flags", "--courier", word, "--format", "json"])
+        assert flags.exit_code == 0, flags.output
+        assert [json.loads(line)["kind"] for line in flags.output.splitlines()] == ["late_shipment"]
+    shipped = run.invoke(app, ["parcels", "--courier", "sf", "--format", "json"])
+    assert [json.loads(line)["waybill"] for line in shipped.output.splitlines()] == ["SF1402000000191"]

@@ -13,6 +13,8 @@ from tracker.status import Direction, TrackingStatus
 # 订单, which no courier's number starts with. It is never polled; the import that brings the order's waybill
 # turns it into that parcel (tracker/storage/repo.py, adopt_awaiting). docs/importing.md.
 AWAITING_COURIER = ""
+# what a filter (a board URL's courier=, the CLI's --courier) says for it: an empty text would be no filter at all
+NO_COURIER_FILTER = "-"
 AWAITING_PREFIX = "订单"
 WAYBILL_WIDTH = 40  # the parcel table's waybill column (tracker/storage/rows.py)
 

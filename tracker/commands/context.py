@@ -115,9 +115,15 @@ def known(value: str | None, choices: Iterable[str], option: str, what: str) -> 
 def known_courier(app: AppContext, courier: str | None) -> str | None:
     """--courier of a listing: a configured courier, by its slug or any name an export calls it (顺丰, 中通快递:
     the importer's reading, CourierIndex.resolve), or one stored parcels still name (a courier since removed
-    from config/couriers.toml is still listed by it)."""
+    from config/couriers.toml is still listed by it); 未发货 (or -) for the orders awaiting their parcel, which have
+    no courier yet (domain.AWAITING_COURIER)."""
     if courier is None or courier in app.settings.couriers:
         return courier
+    from tracker.domain import AWAITING_COURIER, NO_COURIER_FILTER
+    from tracker.labels import NO_COURIER_YET
+
+    if courier in (NO_COURIER_FILTER, NO_COURIER_YET[0]):
+        return AWAITING_COURIER
     from tracker.couriers.detect import CourierIndex, UnknownCourier
     from tracker.storage import rollups
 

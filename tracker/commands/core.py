@@ -278,7 +278,7 @@ def import_parcels_cmd(
 
 def parcels(
     ctx: typer.Context,
-    courier: str | None = typer.Option(None, help="Courier slug, e.g. sf, zto, yto."),
+    courier: str | None = typer.Option(None, help="Courier slug, e.g. sf, zto, yto; 未发货 (or -): not shipped yet."),
     status: str | None = typer.Option(None, help="Normalized status, e.g. in_transit, delivered."),
     direction: str | None = typer.Option(None, help="outbound or return."),
     waybill: str | None = typer.Option(None, help="One waybill number."),

@@ -136,7 +136,7 @@ def _warn_if_earlier(engine: Any, at: Any, tz: Any) -> None:
 def flags(
     ctx: typer.Context,
     kind: str | None = typer.Option(None, help="Flag kind, e.g. stale, no_first_scan, refund_deadline."),
-    courier: str | None = typer.Option(None, help="Courier slug, e.g. sf, zto, yto."),
+    courier: str | None = typer.Option(None, help="Courier slug, e.g. sf, zto, yto; 未发货 (or -): not shipped yet."),
     state: str | None = typer.Option(None, help="open, acknowledged or resolved."),
     waybill: str | None = typer.Option(None, help="One waybill number."),
     limit: int = typer.Option(100, min=1, help="Rows to show."),

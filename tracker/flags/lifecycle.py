@@ -63,7 +63,7 @@ def list_flags(
     ).join(PARCEL, PARCEL.c.id == FLAG.c.parcel_id)
     if kind:
         query = query.where(FLAG.c.kind == kind)
-    if courier:
+    if courier is not None:  # "": an order awaiting its parcel
         query = query.where(FLAG.c.courier == courier)
     if state:
         query = query.where(FLAG.c.state == state)

@@ -672,7 +672,7 @@ def list_parcels(
 ) -> list[dict[str, Any]]:
     """Parcels, newest shipped first, filtered server-side."""
     query = select(PARCEL)
-    if courier:
+    if courier is not None:  # "": an order awaiting its parcel
         query = query.where(PARCEL.c.courier == courier)
     if status:
         query = query.where(PARCEL.c.status == status)
