@@ -736,6 +736,7 @@ def pay_claim(
 def reject_claim(engine: Engine, *, claim_id: int, reason: str, actor: str, now: datetime) -> dict[str, Any]:
     if not reason.strip():
         raise TrackerError("a rejection needs the courier's reason", code="reason_required")
+    check_note(reason, field="reason")
     return _move(
         engine,
         claim_id,

@@ -147,7 +147,7 @@ def _forms(b: Board, parcel: dict[str, Any]) -> None:
                 _run(b, fact_service.buyer_reached, note=note or None, **one)
     if signed.open:
         with signed, st.form("ff_signed", clear_on_submit=True):
-            signer = st.text_input(b.t("fact_signer"), key="ff_signer")
+            signer = st.text_input(b.t("fact_signer"), key="ff_signer", max_chars=NOTE_CHARS)
             locker = st.checkbox(b.t("fact_locker"), key="ff_locker")
             consent = st.radio(
                 b.t("fact_consent"),

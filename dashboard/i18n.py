@@ -591,7 +591,10 @@ LABELS.update(
             "The name to assign to is too long (at most {limit} characters)",
         ),
         "err_note_empty": ("备注为空", "The note is empty"),
-        "err_note_too_long": ("备注过长 (最多 {limit} 个字符)", "The note is too long (at most {limit} characters)"),
+        "err_note_too_long": (
+            "填写的文字过长 (最多 {limit} 个字符)",
+            "The text is too long (at most {limit} characters)",
+        ),
         "err_flag_missing": ("异常 {flag_id} 不存在", "Exception {flag_id} does not exist"),
         "err_flag_resolved": (
             "异常 {flag_id} 已解决; 再次出现时会自动重新打开",

@@ -109,7 +109,7 @@ def _confirm_loss(b: Board, parcel: dict[str, Any]) -> None:
 def _not_received(b: Board, parcel: dict[str, Any]) -> None:
     with st.form("fact_not_received", border=False):
         short = st.checkbox(b.t("fact_short"), key="f_nr_short")
-        signer = st.text_input(b.t("fact_signer_shown"), key="f_nr_signer")
+        signer = st.text_input(b.t("fact_signer_shown"), key="f_nr_signer", max_chars=NOTE_CHARS)
         note = st.text_input(b.t("note"), key="f_nr_note", max_chars=NOTE_CHARS)
         go = st.form_submit_button(b.t("fact_not_received"), disabled=not b.can("fact.record"))
     if go:

@@ -443,6 +443,14 @@ def test_packet_xlsx_read_back_cell_by_cell(engine: Engine, tables: ClaimTables,
             lambda e, i: service.reject_claim(e, claim_id=i, reason="", actor="a", now=NOW),
             "a rejection needs the courier's reason",
         ),
+        (  # a page pasted for the reason (tracker/notes.py)
+            lambda e, i: service.reject_claim(e, claim_id=i, reason="超时" * 501, actor="a", now=NOW),
+            "the reason is longer than 1000 characters",
+        ),
+        (
+            lambda e, i: service.withdraw_claim(e, claim_id=i, note="重复" * 501, actor="a", now=NOW),
+            "the note is longer than 1000 characters",
+        ),
         (lambda e, i: service.get_claim(e, 999_999), "no claim with id 999999"),
     ],
 )

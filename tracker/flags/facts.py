@@ -71,7 +71,9 @@ def record_fact(
         raise TrackerError(
             "the name of the person recording the fact is required", code="actor_required", field="actor"
         )
-    check_note((data or {}).get("note"))
+    for key, value in (data or {}).items():  # the note, who signed: what a person typed
+        if isinstance(value, str):
+            check_note(value, field=key)
     parcel = find_parcel(engine, waybill=waybill, courier=courier)
     clean = {k: _plain(v) for k, v in (data or {}).items() if v is not None}
     with engine.begin() as conn:
