@@ -452,7 +452,7 @@ class RowParser:
         count, latest = len(values), self._latest
         for name, index in self._times:
             raw = values[index] if index < count else None
-            if raw is not None and not (type(raw) is str and (not raw or raw.isspace())):  # blank(), inline
+            if raw is not None and not blank(raw):
                 try:
                     value = fields[name] = parse_local_time(raw, self.tz)
                 except ValueProblem as exc:

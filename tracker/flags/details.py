@@ -139,14 +139,6 @@ def _write(conn: Connection, changes: list[dict[str, Any]]) -> None:
 
 
 _TEXTS = ("next_action_zh", "next_action_en")
-# the columns _update sets on PostgreSQL, as json_to_recordset reads them
-_PG_TYPES = {
-    "details": "json",
-    "action_key": "varchar",
-    "action_value": "integer",
-    "next_action_zh": "varchar",
-    "next_action_en": "varchar",
-}
 
 
 def _update(
@@ -163,7 +155,9 @@ def _update(
         values |= dict.fromkeys(cleared)
         conn.execute(update(FLAG).where(FLAG.c.id == bindparam("fid")).values(**values), changes)
         return
-    record = ", ".join(["fid bigint", *(f"{name} {_PG_TYPES[name]}" for name in columns)])
+    # the record's columns typed as the flag table's (json_to_recordset reads each by its type)
+    typed = (f"{name} {FLAG.c[name].type.compile(dialect=conn.dialect)}" for name in columns)
+    record = ", ".join(["fid bigint", *typed])
     sets = ", ".join([*(f"{name} = v.{name}" for name in columns), *(f"{name} = NULL" for name in cleared)])
     rows = [{"fid": change["fid"], **{name: change[key] for name, key in columns.items()}} for change in changes]
     statement = (
