@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker.domain import ParcelFacts
 from tracker.status import Direction
-from tracker.storage import repo
+from tracker.storage import db, repo
 from tracker.storage.db import (
     alembic_config,
     current_revision,
@@ -369,6 +369,8 @@ def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == db.WAL_CHECKPOINT_PAGES
+        assert conn.execute(text("PRAGMA journal_size_limit")).scalar_one() == db.WAL_KEPT_BYTES
 
 
 @pytest.mark.sqlite_only

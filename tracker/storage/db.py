@@ -115,11 +115,20 @@ def make_engine(url: str, **kw: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kw)
 
 
+WAL_CHECKPOINT_PAGES = 10_000  # 40 MB of 4 KB pages
+WAL_KEPT_BYTES = 64 << 20
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     # WAL + NORMAL: many more small commits per second than the default journal (docs/architecture.md)
     cur.execute("PRAGMA synchronous=NORMAL")
+    # the log copied into the database file when it holds WAL_CHECKPOINT_PAGES, not SQLite's 1,000 (4 MB): a
+    # poll's batch or an import's writes a few MB, so each commit or every other one paid a checkpoint (a write
+    # of every page it changed, and a sync); a checkpoint of ten batches writes a page they all changed once
+    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    cur.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")  # a log grown past that shrinks back after
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
