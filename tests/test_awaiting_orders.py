@@ -340,3 +340,32 @@ def test_the_cli_listings_name_not_shipped_as_their_courier(waiting, settings: S
         assert [json.loads(line)["kind"] for line in flags.output.splitlines()] == ["late_shipment"]
     shipped = run.invoke(app, ["parcels", "--courier", "sf", "--format", "json"])
     assert [json.loads(line)["waybill"] for line in shipped.output.splitlines()] == ["SF1402000000191"]
+
+
+def test_the_waiting_probe_reads_the_open_waiting_orders_alone(waiting, settings: Settings, tmp_path: Path) -> None:
+    """repo.any_awaiting (each import batch, the board's courier filter) is true while an order waits and false
+    once none does, however many orders closed before they shipped are kept; on SQLite it reads
+    ix_parcel_awaiting, which holds the open waiting orders alone (it read every closed one's row before)."""
+    from sqlalchemy import text
+
+    from tracker.storage.repo import _ANY_AWAITING, any_awaiting
+
+    engine, _ = waiting
+    closed = [_row(f"52{n:02d}", "买家已付款，等待卖家发货") for n in range(30)]
+    _import(_write_csv(tmp_path / "more.csv", TAOBAO_FULL, closed), settings, engine)
+    gone = [_row(f"52{n:02d}", "交易关闭") for n in range(30)]
+    assert _import(_write_csv(tmp_path / "gone.csv", TAOBAO_FULL, gone), settings, engine).awaiting_closed == 30
+    with engine.connect() as conn:
+        assert any_awaiting(conn)  # 4101 and 4102 still wait
+        if conn.dialect.name == "sqlite":
+            probe = _ANY_AWAITING["sqlite"].compile(conn.engine, compile_kwargs={"literal_binds": True})
+            plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {probe}")))
+            assert "ix_parcel_awaiting" in plan, plan
+    shipped = [
+        _row("4101", "卖家已发货，等待买家确认", waybill="YT7512345670101", courier="圆通速递"),
+        _row("4102", "交易关闭"),
+    ]
+    _import(_write_csv(tmp_path / "last.csv", TAOBAO_FULL, shipped), settings, engine)
+    with engine.connect() as conn:
+        assert not any_awaiting(conn)  # 31 closed waiting orders kept, none open
+        assert len([p for p in _parcels(engine).values() if p["courier"] == AWAITING_COURIER]) == 31

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Numeric, UniqueConstraint, text
 
-from tracker.domain import WAYBILL_WIDTH
+from tracker.domain import AWAITING_COURIER, WAYBILL_WIDTH
 from tracker.status import FINAL_STATUSES
 from tracker.storage.declare import Field, Row
 
@@ -112,6 +112,13 @@ class ParcelRow(Row):
             "lease_owner",
             sqlite_where=text("lease_until IS NOT NULL"),
             postgresql_where=text("lease_until IS NOT NULL"),
+        ),
+        # the orders still awaiting their parcel (domain.AWAITING_COURIER): repo.any_awaiting (migration 0027)
+        Index(
+            "ix_parcel_awaiting",
+            "id",
+            sqlite_where=text(f"courier = '{AWAITING_COURIER}' AND is_open = 1"),
+            postgresql_where=text(f"courier = '{AWAITING_COURIER}' AND is_open"),
         ),
         # late shipment: open, paid, not shipped yet (migration 0003_rules)
         Index(
