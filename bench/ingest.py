@@ -40,7 +40,7 @@ from tracker.phrases import PhraseBook, load_phrasebook  # noqa: E402
 from tracker.providers.base import ParsedWaybill, parse_reply  # noqa: E402
 from tracker.runtime import tune_gc  # noqa: E402
 from tracker.settings import PROJECT_ROOT, load_settings  # noqa: E402
-from tracker.storage.db import make_engine, migrate  # noqa: E402
+from tracker.storage.db import WAL_CHECKPOINT_PAGES, make_engine, migrate  # noqa: E402
 from tracker.storage.repo import upsert_parcels  # noqa: E402
 
 SCALES = {"ci": (2_000, 3), "full": (20_000, 5)}  # parcels (10 events each), runs
@@ -129,6 +129,7 @@ def _baseline(path: str, parsed: list[ParsedWaybill]) -> float:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")  # the tracker's own storage settings
     ids = dict(conn.execute("SELECT waybill, id FROM parcel"))
     now = NOW.strftime("%Y-%m-%d %H:%M:%S.%f")
     rows = [

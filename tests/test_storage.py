@@ -155,7 +155,7 @@ def test_audit_log_records_who_did_what(engine: Engine) -> None:
 
 def test_hot_query_indexes_exist(engine: Engine) -> None:
     names = {ix["name"] for ix in inspect(engine).get_indexes("parcel")}
-    assert {"ix_parcel_due", "ix_parcel_open_last_event", "ix_parcel_open_no_scan"} <= names
+    assert {"ix_parcel_due", "ix_parcel_open_last_event", "ix_parcel_open_no_scan", "ix_parcel_awaiting"} <= names
     assert "ix_flag_unresolved_kind_courier" in {ix["name"] for ix in inspect(engine).get_indexes("flag")}
 
 

@@ -263,7 +263,8 @@ def any_awaiting(conn: Connection) -> bool:
     """Whether an order is awaiting its parcel (not closed): ix_parcel_awaiting probed, which holds those alone
     (the orders closed before they shipped are not read). Its predicate written as the index's, word for word:
     SQLite uses a partial index only for a query whose own terms say so, never through a bound parameter."""
-    return conn.execute(_ANY_AWAITING[conn.dialect.name]).first() is not None
+    probe = _ANY_AWAITING["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    return conn.execute(probe).first() is not None
 
 
 _ANY_AWAITING = {
