@@ -106,18 +106,24 @@ def test_good_push_is_stored_once_and_acknowledged(sandbox, intake, provider, co
 def test_malformed_pushes_get_400(online_settings, intake) -> None:
     push_url, engine = intake
     salt = online_settings.providers.kuaidi100.salt
-    r = httpx.post(f"{push_url}/push/kuaidi100", data={"param": "{not json", "sign": push_sign("{not json", salt)})
+    r = httpx.post(
+        f"{push_url}/push/kuaidi100", data={"param": "{not json", "sign": push_sign("{not json", salt)}, timeout=30
+    )
     assert r.status_code == 400 and r.json()["result"] is False
     key = online_settings.providers.kdniao.app_key
     r = httpx.post(
-        f"{push_url}/push/kdniao", data={"RequestData": "[1", "DataSign": data_sign("[1", key), "RequestType": "101"}
+        f"{push_url}/push/kdniao",
+        data={"RequestData": "[1", "DataSign": data_sign("[1", key), "RequestType": "101"},
+        timeout=30,
     )
     assert r.status_code == 400 and r.json()["Success"] is False
     r = httpx.post(
-        f"{push_url}/push/kdniao", data={"RequestData": "{}", "DataSign": data_sign("{}", key), "RequestType": "1002"}
+        f"{push_url}/push/kdniao",
+        data={"RequestData": "{}", "DataSign": data_sign("{}", key), "RequestType": "1002"},
+        timeout=30,
     )
     assert r.status_code == 400
-    r = httpx.post(f"{push_url}/push/kuaidi100", data={})
+    r = httpx.post(f"{push_url}/push/kuaidi100", data={}, timeout=30)
     assert r.status_code == 400
     assert _events(engine) == 0
 

@@ -260,13 +260,14 @@ def test_a_text_written_while_an_evaluation_takes_the_marks_is_read_after_its_co
 
 
 def _flag_schema(engine: Engine) -> list[tuple[str, str]]:
-    """The flag table's indexes and constraints as the catalog spells them."""
+    """The flag table's indexes and constraints as the catalog spells them, in a total order (the primary key is
+    both an index and a constraint of one name)."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'flag'"
                 " UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-                " WHERE conrelid = 'flag'::regclass ORDER BY 1"
+                " WHERE conrelid = 'flag'::regclass ORDER BY 1, 2"
             )
         ).all()
     return [(str(a), str(b)) for a, b in rows]
