@@ -348,7 +348,8 @@ def test_the_waiting_probe_reads_the_open_waiting_orders_alone(waiting, settings
     ix_parcel_awaiting, which holds the open waiting orders alone (it read every closed one's row before)."""
     from sqlalchemy import text
 
-    from tracker.storage.repo import _ANY_AWAITING, any_awaiting
+    from tracker.storage.repo import any_awaiting
+    from tracker.storage.rows import AWAITING_OPEN
 
     engine, _ = waiting
     closed = [_row(f"52{n:02d}", "买家已付款，等待卖家发货") for n in range(30)]
@@ -358,7 +359,7 @@ def test_the_waiting_probe_reads_the_open_waiting_orders_alone(waiting, settings
     with engine.connect() as conn:
         assert any_awaiting(conn)  # 4101 and 4102 still wait
         if conn.dialect.name == "sqlite":
-            probe = _ANY_AWAITING["sqlite"].compile(conn.engine, compile_kwargs={"literal_binds": True})
+            probe = f"SELECT id FROM parcel WHERE {AWAITING_OPEN['sqlite']} LIMIT 1"  # any_awaiting's
             plan = " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {probe}")))
             assert "ix_parcel_awaiting" in plan, plan
     shipped = [

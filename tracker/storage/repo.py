@@ -35,6 +35,7 @@ from tracker.domain import AWAITING_COURIER, AWAITING_PREFIX, ParcelFacts, await
 from tracker.status import Direction
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.db import sqlite_settings
+from tracker.storage.rows import AWAITING_OPEN
 from tracker.storage.tables import AUDIT, CLAIM, FLAG, PARCEL, RETURN_BUYER
 from tracker.storage.types import UTCDateTime
 
@@ -261,16 +262,9 @@ _WAITING = (PARCEL.c.courier == AWAITING_COURIER, PARCEL.c.is_open.is_(True))
 
 def any_awaiting(conn: Connection) -> bool:
     """Whether an order is awaiting its parcel (not closed): ix_parcel_awaiting probed, which holds those alone
-    (the orders closed before they shipped are not read). Its predicate written as the index's, word for word:
-    SQLite uses a partial index only for a query whose own terms say so, never through a bound parameter."""
-    probe = _ANY_AWAITING["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
-    return conn.execute(probe).first() is not None
-
-
-_ANY_AWAITING = {
-    dialect: select(PARCEL.c.id).where(text(f"parcel.courier = '{AWAITING_COURIER}' AND {is_open}")).limit(1)
-    for dialect, is_open in (("sqlite", "parcel.is_open = 1"), ("postgresql", "parcel.is_open"))
-}
+    (the orders closed before they shipped are not read): rows.AWAITING_OPEN, the index's predicate as text."""
+    predicate = AWAITING_OPEN["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    return conn.execute(select(PARCEL.c.id).where(text(predicate)).limit(1)).first() is not None
 
 
 def starts_with(column: Any, text: str) -> ColumnElement[bool]:

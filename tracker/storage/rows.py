@@ -32,6 +32,12 @@ OPEN_RETURN = "direction = 'return' AND status NOT IN ({})".format(
 )
 
 
+# an order still awaiting its parcel (domain.AWAITING_COURIER), not closed: ix_parcel_awaiting's predicate, which
+# repo.any_awaiting states word for word (SQLite uses a partial index only for terms written as its own)
+AWAITING_OPEN = {
+    "sqlite": f"courier = '{AWAITING_COURIER}' AND is_open = 1",
+    "postgresql": f"courier = '{AWAITING_COURIER}' AND is_open",
+}
 # ix_parcel_shipped's predicate, which the scorecards' reads repeat as a term (courier is never empty)
 SCORECARD_INDEXED = "courier <> ''"
 # the queue's "escalated" sort key, false (0) for an escalated flag: ix_flag_unresolved_queue's first column and
@@ -117,8 +123,8 @@ class ParcelRow(Row):
         Index(
             "ix_parcel_awaiting",
             "id",
-            sqlite_where=text(f"courier = '{AWAITING_COURIER}' AND is_open = 1"),
-            postgresql_where=text(f"courier = '{AWAITING_COURIER}' AND is_open"),
+            sqlite_where=text(AWAITING_OPEN["sqlite"]),
+            postgresql_where=text(AWAITING_OPEN["postgresql"]),
         ),
         # late shipment: open, paid, not shipped yet (migration 0003_rules)
         Index(
