@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from tracker.domain import ParcelFacts, TrackingEvent
 from tracker.ingest import ingest
@@ -104,6 +105,40 @@ def test_delivery_closes_the_parcel(engine: Engine) -> None:
     row = _row(engine, "YT1000000000005")
     assert row["status"] == "delivered" and row["is_open"] is False
     assert row["delivered_at"] == T0 + timedelta(hours=44)
+
+
+def test_two_ingests_of_one_parcel_at_once_take_turns(engine: Engine) -> None:
+    """A poll and a push of one parcel stored at the same moment: the second waits for the first's commit and
+    reads its events, so the snapshot is that of all of them. Here the push comes in after the poll's batch
+    read the parcel's stored events and before it wrote: unlocked (SQLite reads outside a transaction until
+    the first write), each wrote a snapshot from its own events alone and the last one won."""
+    _parcels(engine, ("yto", "YT1000000000095"))
+    signed = (*HISTORY[2:], _ev(44, S.delivered, "您的快件已签收，签收人：本人", "301"))
+    pushed: list[Any] = []
+    threads: list[threading.Thread] = []
+
+    def push() -> None:
+        pushed.append(ingest(engine, [_wb("YT1000000000095", signed)], now=NOW, source="push"))
+
+    def between_read_and_write(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not threads and statement.startswith("INSERT INTO tracking_event"):
+            threads.append(threading.Thread(target=push))
+            threads[0].start()
+            threads[0].join(1.0)  # time enough for an unlocked push to read, write and commit
+
+    event.listen(engine, "before_cursor_execute", between_read_and_write)
+    try:
+        polled = ingest(engine, [_wb("YT1000000000095", HISTORY[:2])], now=NOW, source="kuaidi100")
+    finally:
+        event.remove(engine, "before_cursor_execute", between_read_and_write)
+    threads[0].join(30)
+    assert (polled.new_events, pushed[0].new_events) == (2, 3)
+    row = _row(engine, "YT1000000000095")
+    assert row["status"] == "delivered" and row["is_open"] is False
+    assert row["first_scan_at"] == T0 + timedelta(hours=5)  # the poll's pickup scan, read by the push's batch
+    if engine.dialect.name == "sqlite":  # the batch's connection went back to the pool with its key checks on
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
 
 
 def test_a_return_parcel_signed_for_by_the_shop_is_delivered(engine: Engine) -> None:

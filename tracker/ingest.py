@@ -26,7 +26,7 @@ from tracker.phrases import DELIVERED, PhraseBook, default_phrasebook
 from tracker.providers.base import ParsedWaybill
 from tracker.status import FINAL_STATUS_TEXTS, PRE_SCAN_STATUSES, Direction, TrackingStatus
 from tracker.storage import rollups, scorecard_days
-from tracker.storage.db import again_if_rolled_back
+from tracker.storage.db import again_if_rolled_back, write_transaction
 from tracker.storage.repo import from_sqlite_time, sqlite_time
 from tracker.storage.tables import EVENT, PARCEL
 
@@ -135,7 +135,8 @@ def _stored_batch(
 
     def attempt() -> IngestResult:
         part = IngestResult()
-        with engine.begin() as conn:
+        # every parcel_id written is one the batch read under the transaction's lock: no key check needed
+        with write_transaction(engine, key_checks=False) as conn:
             _ingest_batch(conn, batch, now=now, source=source, result=part, book=book)
         return part
 
@@ -169,9 +170,10 @@ Entry = tuple[Any, int, str, str, str | None]
 def _ingest_batch(
     conn: Connection, batch: Sequence[ParsedWaybill], *, now: datetime, source: str, result: IngestResult, book: _Book
 ) -> None:
-    """One transaction: the batch's parcels (locked on PostgreSQL, so two workers ingesting one parcel take
-    turns), their stored events, the new events inserted with ON CONFLICT DO NOTHING (the unique key is the
-    dedupe; a concurrent duplicate is skipped there), then each parcel's snapshot from old + new events.
+    """One transaction: the batch's parcels (locked, so two workers ingesting one parcel take turns: the rows
+    on PostgreSQL, the database from the transaction's start on SQLite), their stored events, the new events
+    inserted with ON CONFLICT DO NOTHING (the unique key is the dedupe), then each parcel's snapshot from old +
+    new events.
 
     On PostgreSQL times are aware UTC datetimes. On SQLite they stay in their stored text form throughout
     (repo.sqlite_time: fixed width, so text order is time order): the new events' times are written out once,

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from tracker.flags.candidates import text_regex
 from tracker.flags.rulesql import Context
 from tracker.flags.sqlfuncs import register_text_match
-from tracker.storage.db import driver_connection, sqlite_settings
+from tracker.storage.db import driver_connection, lock_for_writing, sqlite_settings
 
 # PostgreSQL session setting under which the flag.parcel_id trigger does not look the parcel up
 PARCELS_CHECKED = "tracker.flag_parcels_checked"
@@ -41,10 +41,9 @@ def sqlite_tuned(conn: Connection) -> Iterator[None]:
 
 def begin(conn: Connection) -> None:
     """The start of an evaluation's transaction: one evaluation writes at a time on either database."""
-    if conn.dialect.name == "sqlite" and not driver_connection(conn).in_transaction:
-        # the write lock first (waiting up to the busy timeout for a poller's commit): a deferred
-        # transaction that read before another connection's commit is refused its first write
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # SQLite: the write lock first (waiting up to the busy timeout for a poller's commit): a deferred
+    # transaction that read before another connection's commit is refused its first write
+    lock_for_writing(conn)
     if conn.dialect.name == "postgresql":
         # the temp tables have no statistics: cost estimates run high enough to JIT-compile
         # statements that touch no row (0.2-0.3 s each, measured); plain execution is faster here

@@ -243,3 +243,35 @@ def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
     command.downgrade(alembic_config(engine), revision)
+
+
+def lock_for_writing(conn: Connection) -> None:
+    """SQLite: the write lock taken now (BEGIN IMMEDIATE, waiting up to the busy timeout for another writer's
+    commit) when the connection holds no transaction yet. Python's sqlite3 begins a transaction at the first
+    write only: what a transaction read before it was read outside it, and another writer could commit in
+    between (two ingests of one parcel each computing its snapshot without the other's events). Nothing on
+    PostgreSQL, where a transaction locks the rows it reads for writing (SELECT ... FOR UPDATE)."""
+    if conn.dialect.name == "sqlite" and not driver_connection(conn).in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+NO_KEY_CHECKS = {"foreign_keys": "0"}
+
+
+@contextmanager
+def write_transaction(engine: Engine, *, key_checks: bool = True) -> Iterator[Connection]:
+    """A transaction that writes from what it reads, locked from its start on SQLite (lock_for_writing).
+
+    `key_checks=False` (SQLite): no foreign-key checks, for a writer whose every key names a row it read in the
+    transaction: that row cannot go before the commit, so each check is a lookup that cannot fail (a parcel's
+    per event an ingest stores). PRAGMA foreign_keys takes effect outside a transaction only: set before it
+    and set back after. `engine` may stand in for a caller's transaction (push_store.SharedTransaction, not an
+    Engine): its connection is used as it is, locked if it is not yet, with the checks kept."""
+    if not isinstance(engine, Engine):
+        with engine.begin() as conn:
+            lock_for_writing(conn)
+            yield conn
+        return
+    with engine.connect() as conn, sqlite_settings(conn, {} if key_checks else NO_KEY_CHECKS), conn.begin():
+        lock_for_writing(conn)
+        yield conn
