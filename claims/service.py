@@ -952,11 +952,13 @@ def _known_window(formula: str | None) -> str | None:
 def expire_due(engine: Engine, *, now: datetime, actor: str = "claims") -> int:
     """Unfiled claims whose window has closed become expired (set-based); returns how many."""
     due = and_(CLAIM.c.state.in_(OPEN_STATES), CLAIM.c.filing_closes_at < now)
+    # the claims found and changed by one statement: one filed meanwhile (by the board, a CLI) is not due any
+    # more and stays filed
+    expire = CLAIM.update().where(due).values(state=ClaimState.expired, updated_at=now).returning(CLAIM.c.id)
     with engine.begin() as conn:
-        ids = [r[0] for r in conn.execute(select(CLAIM.c.id).where(due))]
+        ids = sorted(r[0] for r in conn.execute(expire))
         if not ids:
             return 0
-        conn.execute(CLAIM.update().where(CLAIM.c.id.in_(ids)).values(state=ClaimState.expired, updated_at=now))
         for claim_id in ids:
             record_audit(
                 conn,

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.providers.base import DueSubscription, Outcome, SubscribeAnswer
 from tracker.settings import CourierConfig, Settings, SubscriptionsConfig
+from tracker.storage.db import lock_for_writing
 from tracker.storage.repo import asked_phone
 from tracker.storage.tables import PARCEL, QUOTA
 from tracker.storage.tables import SUBSCRIPTION as SUB
@@ -313,6 +314,7 @@ def ensure_rows(engine: Engine, settings: Settings, *, now: datetime, limit: int
     if limit:
         pick = pick.limit(limit)
     with engine.begin() as conn:
+        lock_for_writing(conn)  # SQLite: no push's subscription row comes between the pick and the insert
         rows = [
             {
                 "parcel_id": pid,
@@ -326,8 +328,8 @@ def ensure_rows(engine: Engine, settings: Settings, *, now: datetime, limit: int
             }
             for pid, courier in conn.execute(pick)
         ]
-        if rows:
-            conn.execute(SUB.insert(), rows)
+        if rows:  # PostgreSQL: a subscription a push added meanwhile is kept as it is
+            conn.execute(_insert(conn, SUB).on_conflict_do_nothing(index_elements=["parcel_id"]), rows)
     return len(rows)
 
 

@@ -189,3 +189,34 @@ def test_a_note_longer_than_a_line_is_refused_by_name_and_nothing_written(db, se
         assert conn.execute(select(FACT.c.id)).first() is None
     lifecycle.add_note(db.engine, flag_id=flag_id, text=page[:-1], actor="lead.wang", now=T0 + 74 * H)
     assert _flag(db.engine, p).note == f"lead.wang: {page[:-1]}"
+
+
+def test_two_notes_on_one_flag_at_once_are_both_kept(db, settings) -> None:  # type: ignore[no-untyped-def]
+    """Two people adding a line to one flag at the same moment (the board and a CLI): the second waits for the
+    first's commit and adds its line after it. Here the second comes in after the first read the flag's note
+    and before it wrote: read outside the write lock (SQLite), the later write dropped the earlier line."""
+    import threading
+
+    from sqlalchemy import event
+
+    p = _stale_parcel(db)
+    evaluate_all(db.engine, now=T0 + 72 * H, settings=settings)
+    flag_id = _flag(db.engine, p).id
+    threads: list[threading.Thread] = []
+
+    def second() -> None:
+        lifecycle.add_note(db.engine, flag_id=flag_id, text="已联系网点", actor="agent.li", now=T0 + 73 * H)
+
+    def between_read_and_write(conn, cursor, statement: str, *args) -> None:  # type: ignore[no-untyped-def]
+        if not threads and statement.startswith("UPDATE flag SET note"):
+            threads.append(threading.Thread(target=second))
+            threads[0].start()
+            threads[0].join(1.0)  # time enough for an unlocked second note to read, write and commit
+
+    event.listen(db.engine, "before_cursor_execute", between_read_and_write)
+    try:
+        lifecycle.add_note(db.engine, flag_id=flag_id, text="买家说未收到", actor="lead.wang", now=T0 + 73 * H)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", between_read_and_write)
+    threads[0].join(30)
+    assert _flag(db.engine, p).note == "lead.wang: 买家说未收到\nagent.li: 已联系网点"

@@ -34,7 +34,7 @@ from sqlalchemy.sql import ColumnElement
 from tracker.domain import AWAITING_COURIER, AWAITING_PREFIX, ParcelFacts, awaiting_waybill
 from tracker.status import Direction
 from tracker.storage import rollups, scorecard_days
-from tracker.storage.db import sqlite_settings
+from tracker.storage.db import lock_for_writing, sqlite_settings
 from tracker.storage.rows import AWAITING_OPEN
 from tracker.storage.tables import AUDIT, CLAIM, FLAG, PARCEL, RETURN_BUYER
 from tracker.storage.types import UTCDateTime
@@ -157,6 +157,7 @@ def store_rows_in(
     not when: importer.RowParser's `shipped`): a parcel stored with a shipping time keeps it."""
     if not rows:
         return Stored()
+    lock_for_writing(conn)  # SQLite: what the batch reads (shipped and waiting orders, stored keys) stays so
     rows = _without_shipped_orders(conn, rows)
     _adopt_awaiting(conn, rows, now)  # an order awaiting its parcel becomes the parcel a row brings
     if shipped_by:
@@ -303,10 +304,12 @@ def close_awaiting(engine: Engine, orders: Iterable[str], *, now: datetime, chun
     closed = 0
     with engine.begin() as conn:
         for start in range(0, len(keys), chunk):
-            waiting = select(PARCEL.c.id).where(*_WAITING, PARCEL.c.waybill.in_(keys[start : start + chunk]))
-            ids = list(conn.execute(waiting).scalars())
+            # closed where still waiting, in the statement that finds them: an order another import gave its
+            # parcel meanwhile is that parcel now, and stays open
+            waiting = and_(*_WAITING, PARCEL.c.waybill.in_(keys[start : start + chunk]))
+            stmt = update(PARCEL).where(waiting).values(is_open=False, next_poll_at=None, updated_at=now)
+            ids = list(conn.execute(stmt.returning(PARCEL.c.id)).scalars())
             if ids:
-                _close(conn, ids, now)
                 rollups.mark_parcels(conn, ids)
                 closed += len(ids)
     return closed
@@ -733,12 +736,15 @@ def record_return_case(
     from tracker.storage.tables import FACT as fact
 
     with engine.begin() as conn:
+        lock_for_writing(conn)  # a person's agreed time or deadline recorded meanwhile is read, and kept
         parcels = conn.execute(
-            select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.return_agreed_at, PARCEL.c.refund_deadline).where(
+            select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.return_agreed_at, PARCEL.c.refund_deadline)
+            .where(
                 PARCEL.c.order_id == order_id,
                 PARCEL.c.direction != str(Direction.ret),
                 PARCEL.c.courier != AWAITING_COURIER,  # an order awaiting its parcel: nothing was sent to return
             )
+            .with_for_update()
         ).all()
         for parcel in parcels:
             if parcel.return_agreed_at is not None and (refund_deadline is None or parcel.refund_deadline):
@@ -791,6 +797,7 @@ def record_trade_succeeded(
 
     recorded = 0
     with engine.begin() as conn:
+        lock_for_writing(conn)  # SQLite: two imports at once record one fact
         for courier, waybill, at in items:
             parcel_id = conn.execute(
                 select(PARCEL.c.id).where(PARCEL.c.courier == courier, PARCEL.c.waybill == waybill)
