@@ -337,3 +337,26 @@ def test_migration_0012_down_and_up_on_postgresql(pg_url: str) -> None:
         _down_and_up(engine)
     finally:
         engine.dispose()
+
+
+def test_an_answer_yields_to_a_push_that_came_during_the_call(db_engine: Engine, settings: Settings) -> None:
+    """A subscribe call takes seconds; a push for the waybill may come meanwhile (the provider already pushes
+    it). The push made the subscription active; the call's later answer (here a refusal) is for a pending one
+    and is not stored over it: the parcel stays served by pushes instead of being polled again."""
+    from tracker.domain import ParcelFacts
+    from tracker.storage.repo import upsert_parcels
+    from tracker.storage.rows import SubscriptionRow
+    from tracker.subscriptions import apply_answers, ensure_rows, record_push, select_due
+
+    courier = next(slug for slug, c in settings.couriers.items() if c.provider == "kuaidi100")
+    upsert_parcels(db_engine, [ParcelFacts(courier=courier, waybill="YT7700000000001")], now=NOW)
+    assert ensure_rows(db_engine, settings, now=NOW) == 1
+    asked = select_due(db_engine, now=NOW, limit=10)
+    assert [a.waybill for a in asked] == ["YT7700000000001"]
+    record_push(db_engine, settings, "kuaidi100", [("YT7700000000001", courier)], now=NOW + timedelta(seconds=2))
+    refused = SubscribeAnswer("YT7700000000001", Outcome.refused, "501", "服务器错误")
+    apply_answers(db_engine, settings, asked, {asked[0].parcel_id: refused}, now=NOW + timedelta(seconds=5))
+    sub = SubscriptionRow.__table__
+    with db_engine.connect() as conn:
+        state, code = conn.execute(select(sub.c.state, sub.c.code)).one()
+    assert (state, code) == ("active", None)

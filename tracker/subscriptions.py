@@ -388,9 +388,11 @@ def apply_answers(
             served.append(sub.parcel_id)
     if not values:
         return
+    # each answer stored on a subscription still pending, as it was asked (select_due): a push or a stop notice
+    # that came during the call (seconds) has said more, and keeps its state
     stmt = (
         update(SUB)
-        .where(SUB.c.parcel_id == bindparam("pid"))
+        .where(SUB.c.parcel_id == bindparam("pid"), SUB.c.state == State.pending.value)
         .values(
             state=bindparam("v_state"),
             attempts=bindparam("v_attempts"),
@@ -403,6 +405,9 @@ def apply_answers(
     )
     with engine.begin() as conn:
         conn.execute(stmt, values)
+        if served:  # those the answers made active (one stopped meanwhile is polled as before)
+            active = SUB.c.parcel_id.in_(served), SUB.c.state == State.active.value
+            served = list(conn.execute(select(SUB.c.parcel_id).where(*active)).scalars())
         if served:
             _serve(conn, served, until=now + timedelta(hours=cfg.silent_hours))
 
