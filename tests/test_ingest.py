@@ -129,9 +129,9 @@ def test_two_ingests_of_one_parcel_at_once_take_turns(engine: Engine) -> None:
     event.listen(engine, "before_cursor_execute", between_read_and_write)
     try:
         polled = ingest(engine, [_wb("YT1000000000095", HISTORY[:2])], now=NOW, source="kuaidi100")
-    finally:
+        threads[0].join(30)
+    finally:  # removed once no thread runs statements (SQLAlchemy walks its listeners without a lock)
         event.remove(engine, "before_cursor_execute", between_read_and_write)
-    threads[0].join(30)
     assert (polled.new_events, pushed[0].new_events) == (2, 3)
     row = _row(engine, "YT1000000000095")
     assert row["status"] == "delivered" and row["is_open"] is False

@@ -339,24 +339,33 @@ def test_migration_0012_down_and_up_on_postgresql(pg_url: str) -> None:
         engine.dispose()
 
 
-def test_an_answer_yields_to_a_push_that_came_during_the_call(db_engine: Engine, settings: Settings) -> None:
-    """A subscribe call takes seconds; a push for the waybill may come meanwhile (the provider already pushes
-    it). The push made the subscription active; the call's later answer (here a refusal) is for a pending one
-    and is not stored over it: the parcel stays served by pushes instead of being polled again."""
+@pytest.mark.parametrize("meanwhile", ["push", "stop"])
+def test_an_answer_yields_to_what_came_during_the_call(db_engine: Engine, settings: Settings, meanwhile: str) -> None:
+    """A subscribe call takes seconds, and the provider may speak meanwhile. A push made the subscription
+    active: the call's later refusal is not stored over it, and the parcel stays served by pushes (not polled
+    again). A stop notice set a re-subscription with Kuaidi100's corrected courier for later: the call's later
+    "ok" (for the old courier) does not make it active, and the parcel is not held off as if pushes came."""
     from tracker.domain import ParcelFacts
     from tracker.storage.repo import upsert_parcels
-    from tracker.storage.rows import SubscriptionRow
-    from tracker.subscriptions import apply_answers, ensure_rows, record_push, select_due
+    from tracker.storage.rows import ParcelRow, SubscriptionRow
+    from tracker.subscriptions import apply_answers, ensure_rows, record_push, record_stop, select_due
 
-    courier = next(slug for slug, c in settings.couriers.items() if c.provider == "kuaidi100")
-    upsert_parcels(db_engine, [ParcelFacts(courier=courier, waybill="YT7700000000001")], now=NOW)
+    upsert_parcels(db_engine, [ParcelFacts(courier="zto", waybill="7700000000001")], now=NOW)
     assert ensure_rows(db_engine, settings, now=NOW) == 1
     asked = select_due(db_engine, now=NOW, limit=10)
-    assert [a.waybill for a in asked] == ["YT7700000000001"]
-    record_push(db_engine, settings, "kuaidi100", [("YT7700000000001", courier)], now=NOW + timedelta(seconds=2))
-    refused = SubscribeAnswer("YT7700000000001", Outcome.refused, "501", "服务器错误")
-    apply_answers(db_engine, settings, asked, {asked[0].parcel_id: refused}, now=NOW + timedelta(seconds=5))
-    sub = SubscriptionRow.__table__
+    assert [(a.waybill, a.provider) for a in asked] == [("7700000000001", "kuaidi100")]
+    later = NOW + timedelta(seconds=2)
+    if meanwhile == "push":
+        record_push(db_engine, settings, "kuaidi100", [("7700000000001", "zto")], now=later)
+        answer, expected = SubscribeAnswer("7700000000001", Outcome.refused, "501", "服务器错误"), ("active", "zto")
+    else:
+        stop = TrackingStop("abort", "3天查询无记录")
+        record_stop(db_engine, settings, "kuaidi100", "7700000000001", "zto", stop, corrected="yunda", now=later)
+        answer, expected = SubscribeAnswer("7700000000001", Outcome.ok, "200", ""), ("pending", "yunda")
+    sub, parcel = SubscriptionRow.__table__, ParcelRow.__table__
     with db_engine.connect() as conn:
-        state, code = conn.execute(select(sub.c.state, sub.c.code)).one()
-    assert (state, code) == ("active", None)
+        due_before = conn.execute(select(parcel.c.next_poll_at)).scalar_one()
+    apply_answers(db_engine, settings, asked, {asked[0].parcel_id: answer}, now=NOW)  # the cycle's time, as asked
+    with db_engine.connect() as conn:
+        assert conn.execute(select(sub.c.state, sub.c.courier)).one() == expected
+        assert conn.execute(select(parcel.c.next_poll_at)).scalar_one() == due_before  # the answer moved nothing

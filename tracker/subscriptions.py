@@ -31,7 +31,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.providers.base import DueSubscription, Outcome, SubscribeAnswer
 from tracker.settings import CourierConfig, Settings, SubscriptionsConfig
-from tracker.storage.db import lock_for_writing
 from tracker.storage.repo import asked_phone
 from tracker.storage.tables import PARCEL, QUOTA
 from tracker.storage.tables import SUBSCRIPTION as SUB
@@ -314,7 +313,6 @@ def ensure_rows(engine: Engine, settings: Settings, *, now: datetime, limit: int
     if limit:
         pick = pick.limit(limit)
     with engine.begin() as conn:
-        lock_for_writing(conn)  # SQLite: no push's subscription row comes between the pick and the insert
         rows = [
             {
                 "parcel_id": pid,
@@ -328,9 +326,11 @@ def ensure_rows(engine: Engine, settings: Settings, *, now: datetime, limit: int
             }
             for pid, courier in conn.execute(pick)
         ]
-        if rows:  # PostgreSQL: a subscription a push added meanwhile is kept as it is
-            conn.execute(_insert(conn, SUB).on_conflict_do_nothing(index_elements=["parcel_id"]), rows)
-    return len(rows)
+        if not rows:
+            return 0
+        # a subscription a push added between the pick and the insert is kept as it is (and not counted)
+        added = _insert(conn, SUB).on_conflict_do_nothing(index_elements=["parcel_id"]).returning(SUB.c.parcel_id)
+        return len(conn.execute(added, rows).all())
 
 
 def select_due(engine: Engine, *, now: datetime, limit: int) -> list[DueSubscription]:
@@ -380,7 +380,8 @@ def apply_answers(
         attempts = sub.attempts + 1
         change = decide_answer(answer, attempts=attempts, now=now, cfg=cfg)
         values.append({
-            "pid": sub.parcel_id, "v_state": change.state.value, "v_attempts": attempts, "v_retry": change.retry_at,
+            "pid": sub.parcel_id, "v_courier": sub.courier, "v_state": change.state.value, "v_attempts": attempts,
+            "v_retry": change.retry_at,
             "v_code": answer.code[:32] or None, "v_message": answer.message or None,
             "v_subscribed": now if change.subscribed else None,
         })  # fmt: skip
@@ -388,11 +389,17 @@ def apply_answers(
             served.append(sub.parcel_id)
     if not values:
         return
-    # each answer stored on a subscription still pending, as it was asked (select_due): a push or a stop notice
-    # that came during the call (seconds) has said more, and keeps its state
+    # each answer stored on a subscription as it was asked (select_due: pending, due by `now`, this courier): a
+    # push that came during the call (seconds) made it active, a stop notice stopped it or set a re-subscription
+    # with a corrected courier for later; either said more than the answer, and is kept
     stmt = (
         update(SUB)
-        .where(SUB.c.parcel_id == bindparam("pid"), SUB.c.state == State.pending.value)
+        .where(
+            SUB.c.parcel_id == bindparam("pid"),
+            SUB.c.state == State.pending.value,
+            SUB.c.retry_at <= now,
+            SUB.c.courier == bindparam("v_courier"),
+        )
         .values(
             state=bindparam("v_state"),
             attempts=bindparam("v_attempts"),

@@ -216,7 +216,7 @@ def test_two_notes_on_one_flag_at_once_are_both_kept(db, settings) -> None:  # t
     event.listen(db.engine, "before_cursor_execute", between_read_and_write)
     try:
         lifecycle.add_note(db.engine, flag_id=flag_id, text="买家说未收到", actor="lead.wang", now=T0 + 73 * H)
-    finally:
+        threads[0].join(30)
+    finally:  # removed once no thread runs statements (SQLAlchemy walks its listeners without a lock)
         event.remove(db.engine, "before_cursor_execute", between_read_and_write)
-    threads[0].join(30)
     assert _flag(db.engine, p).note == "lead.wang: 买家说未收到\nagent.li: 已联系网点"

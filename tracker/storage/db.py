@@ -181,8 +181,9 @@ def sqlite_settings(conn: Connection, pragmas: Mapping[str, str]) -> Iterator[No
     try:
         yield
     finally:
-        for name, value in saved.items():
-            raw.execute(f"PRAGMA {name} = {int(value)}")
+        if not conn.invalidated:  # a connection the pool threw away is closed: nothing to set back
+            for name, value in saved.items():
+                raw.execute(f"PRAGMA {name} = {int(value)}")
 
 
 def alembic_config(engine: Engine) -> Config:

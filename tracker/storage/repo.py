@@ -297,7 +297,10 @@ def _close(conn: Connection, ids: Sequence[int], now: datetime) -> None:
     conn.execute(update(PARCEL).where(PARCEL.c.id.in_(ids)).values(is_open=False, next_poll_at=None, updated_at=now))
 
 
-def close_awaiting(engine: Engine, orders: Iterable[str], *, now: datetime, chunk: int = 5_000) -> int:
+IN_CHUNK = 5_000  # values in one IN list of a statement reading by key
+
+
+def close_awaiting(engine: Engine, orders: Iterable[str], *, now: datetime, chunk: int = IN_CHUNK) -> int:
     """Close the open orders awaiting their parcel among `orders` (closed before they shipped: 交易关闭): their
     延迟发货 resolves by itself at the next evaluation. How many were closed."""
     keys = sorted({awaiting_waybill(order) for order in orders})
@@ -744,6 +747,7 @@ def record_return_case(
                 PARCEL.c.direction != str(Direction.ret),
                 PARCEL.c.courier != AWAITING_COURIER,  # an order awaiting its parcel: nothing was sent to return
             )
+            .order_by(PARCEL.c.id)  # locked in id order, as the ingest locks them (PostgreSQL)
             .with_for_update()
         ).all()
         for parcel in parcels:
@@ -798,21 +802,29 @@ def record_trade_succeeded(
     recorded = 0
     with engine.begin() as conn:
         lock_for_writing(conn)  # SQLite: two imports at once record one fact
+        # the parcels and their known times read a chunk at a time, not two lookups per row under the lock
+        waybills = sorted({waybill for _, waybill, _ in items})
+        parcel_of: dict[tuple[str, str], int] = {}
+        for start in range(0, len(waybills), IN_CHUNK):
+            named = PARCEL.c.waybill.in_(waybills[start : start + IN_CHUNK])
+            for pid, courier, waybill in conn.execute(
+                select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill).where(named)
+            ):
+                parcel_of[(courier, waybill)] = pid
+        ids = sorted(set(parcel_of.values()))
+        known: set[tuple[int, Any]] = set()
+        for start in range(0, len(ids), IN_CHUNK):
+            theirs = fact.c.parcel_id.in_(ids[start : start + IN_CHUNK]), fact.c.kind == "trade_succeeded"
+            known.update(
+                (pid, (d or {}).get("at"))
+                for pid, d in conn.execute(select(fact.c.parcel_id, fact.c.data).where(*theirs))
+            )
         for courier, waybill, at in items:
-            parcel_id = conn.execute(
-                select(PARCEL.c.id).where(PARCEL.c.courier == courier, PARCEL.c.waybill == waybill)
-            ).scalar()
-            if parcel_id is None:
-                continue
-            known = {
-                (d or {}).get("at")
-                for d in conn.execute(
-                    select(fact.c.data).where(fact.c.parcel_id == parcel_id, fact.c.kind == "trade_succeeded")
-                ).scalars()
-            }
+            parcel_id = parcel_of.get((courier, waybill))
             data = {"at": at.isoformat(), "source": "order export"}
-            if data["at"] in known:
+            if parcel_id is None or (parcel_id, data["at"]) in known:
                 continue
+            known.add((parcel_id, data["at"]))
             fact_id = conn.execute(
                 fact.insert().returning(fact.c.id),
                 {
