@@ -32,6 +32,7 @@ OPEN_RETURN = "direction = 'return' AND status NOT IN ({})".format(
 )
 
 
+AWAITING_INDEX = "ix_parcel_awaiting"  # repo.any_awaiting names it to SQLite's planner
 # an order still awaiting its parcel (domain.AWAITING_COURIER), not closed: ix_parcel_awaiting's predicate, which
 # repo.any_awaiting states word for word (SQLite uses a partial index only for terms written as its own)
 AWAITING_OPEN = {
@@ -121,7 +122,7 @@ class ParcelRow(Row):
         ),
         # the orders still awaiting their parcel (domain.AWAITING_COURIER): repo.any_awaiting (migration 0027)
         Index(
-            "ix_parcel_awaiting",
+            AWAITING_INDEX,
             "id",
             sqlite_where=text(AWAITING_OPEN["sqlite"]),
             postgresql_where=text(AWAITING_OPEN["postgresql"]),
