@@ -15,7 +15,7 @@ from tracker.notes import check_note
 from tracker.settings import Settings
 from tracker.status import FlagKind, FlagState, Severity
 from tracker.storage import rollups
-from tracker.storage.db import lock_for_writing
+from tracker.storage.db import write_transaction
 from tracker.storage.repo import PARCEL, record_audit
 from tracker.storage.tables import FLAG, width
 
@@ -105,10 +105,9 @@ def _change(
     if not actor.strip():
         raise TrackerError("the name of the person making the change is required", code="actor_required", field="actor")
     check_note(note)
-    with engine.begin() as conn:
-        # SQLite: the write lock before the flag is read (its note, its state): two people's notes on one flag at
-        # once are both kept (read outside the lock, the later write dropped the earlier line)
-        lock_for_writing(conn)
+    # locked before the flag is read (its note, its state): two people's notes on one flag at once are both kept
+    # (read outside SQLite's write lock, the later write dropped the earlier line)
+    with write_transaction(engine) as conn:
         if "state" in values:
             # the parcel marked first (the next evaluation compares the new state with what the rules raise:
             # tracker/flags/marks.py). An evaluation in progress that took this mark holds it until it commits:

@@ -34,7 +34,7 @@ from sqlalchemy.sql import ColumnElement
 from tracker.domain import AWAITING_COURIER, AWAITING_PREFIX, ParcelFacts, awaiting_waybill
 from tracker.status import Direction
 from tracker.storage import rollups, scorecard_days
-from tracker.storage.db import lock_for_writing, sqlite_settings
+from tracker.storage.db import lock_for_writing, sqlite_settings, write_transaction
 from tracker.storage.rows import AWAITING_INDEX, AWAITING_OPEN
 from tracker.storage.tables import AUDIT, CLAIM, FLAG, PARCEL, RETURN_BUYER
 from tracker.storage.types import UTCDateTime
@@ -252,7 +252,7 @@ def _adopt_awaiting(conn: Connection, rows: Sequence[Sequence[Any]], now: dateti
             conn.execute(update(table).where(table.c.parcel_id == pid).values(courier=courier))
         adopted.append(pid)
     if closed:
-        _close(conn, closed, now)
+        _close(conn, PARCEL.c.id.in_(closed), now)
     rollups.mark_parcels(conn, [pid for pid, _ in found])
     scorecard_days.mark_parcels(conn, adopted)  # a shipping day of theirs now (SQLite; PostgreSQL: triggers)
 
@@ -264,18 +264,17 @@ _WAITING = (PARCEL.c.courier == AWAITING_COURIER, PARCEL.c.is_open.is_(True))
 def any_awaiting(conn: Connection) -> bool:
     """Whether an order is awaiting its parcel (not closed): ix_parcel_awaiting probed, which holds those alone
     (the orders closed before they shipped are not read): rows.AWAITING_OPEN, the index's predicate as text."""
-    if conn.dialect.name == "postgresql":
-        probe = select(PARCEL.c.id).where(text(AWAITING_OPEN["postgresql"])).limit(1)
-        return conn.execute(probe).first() is not None
-    # SQLite is told the index (SQLAlchemy writes no INDEXED BY): with statistics (ANALYZE) its planner took
-    # ix_parcel_due, whose statistics it had, over the empty ix_parcel_awaiting, which an empty index never
-    # gets, and read every open parcel (0.12 s at a million)
-    return conn.execute(_AWAITING_PROBE_SQLITE).first() is not None
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    return conn.execute(_AWAITING_PROBE[dialect]).first() is not None
 
 
-_AWAITING_PROBE_SQLITE = text(
-    f"SELECT id FROM parcel INDEXED BY {AWAITING_INDEX} WHERE {AWAITING_OPEN['sqlite']} LIMIT 1"  # noqa: S608
-)
+# SQLite is told the index (SQLAlchemy writes no INDEXED BY): with statistics (ANALYZE) its planner took
+# ix_parcel_due, whose statistics it had, over the empty ix_parcel_awaiting, which an empty index never gets, and
+# read every open parcel (0.12 s at a million)
+_AWAITING_PROBE = {
+    "sqlite": text(f"SELECT id FROM parcel INDEXED BY {AWAITING_INDEX} WHERE {AWAITING_OPEN['sqlite']} LIMIT 1"),  # noqa: S608
+    "postgresql": text(f"SELECT id FROM parcel WHERE {AWAITING_OPEN['postgresql']} LIMIT 1"),  # noqa: S608
+}
 
 
 def starts_with(column: Any, text: str) -> ColumnElement[bool]:
@@ -303,8 +302,10 @@ def _keep_stored_shipping(conn: Connection, rows: Sequence[Sequence[Any]], keys:
             row[_SHIPPED] = None  # type: ignore[index]  # the rows are lists (parcel_rows); None keeps the stored
 
 
-def _close(conn: Connection, ids: Sequence[int], now: datetime) -> None:
-    conn.execute(update(PARCEL).where(PARCEL.c.id.in_(ids)).values(is_open=False, next_poll_at=None, updated_at=now))
+def _close(conn: Connection, which: ColumnElement[bool], now: datetime) -> list[int]:
+    """Close the parcels `which` selects (never polled again); their ids."""
+    stmt = update(PARCEL).where(which).values(is_open=False, next_poll_at=None, updated_at=now)
+    return list(conn.execute(stmt.returning(PARCEL.c.id)).scalars())
 
 
 IN_CHUNK = 5_000  # values in one IN list of a statement reading by key
@@ -319,9 +320,7 @@ def close_awaiting(engine: Engine, orders: Iterable[str], *, now: datetime, chun
         for start in range(0, len(keys), chunk):
             # closed where still waiting, in the statement that finds them: an order another import gave its
             # parcel meanwhile is that parcel now, and stays open
-            waiting = and_(*_WAITING, PARCEL.c.waybill.in_(keys[start : start + chunk]))
-            stmt = update(PARCEL).where(waiting).values(is_open=False, next_poll_at=None, updated_at=now)
-            ids = list(conn.execute(stmt.returning(PARCEL.c.id)).scalars())
+            ids = _close(conn, and_(*_WAITING, PARCEL.c.waybill.in_(keys[start : start + chunk])), now)
             if ids:
                 rollups.mark_parcels(conn, ids)
                 closed += len(ids)
@@ -748,8 +747,7 @@ def record_return_case(
     when the order has no outbound parcel."""
     from tracker.storage.tables import FACT as fact
 
-    with engine.begin() as conn:
-        lock_for_writing(conn)  # a person's agreed time or deadline recorded meanwhile is read, and kept
+    with write_transaction(engine) as conn:  # a person's agreed time or deadline recorded meanwhile is kept
         parcels = conn.execute(
             select(PARCEL.c.id, PARCEL.c.waybill, PARCEL.c.return_agreed_at, PARCEL.c.refund_deadline)
             .where(
@@ -810,8 +808,7 @@ def record_trade_succeeded(
     from tracker.storage.tables import FACT as fact
 
     recorded = 0
-    with engine.begin() as conn:
-        lock_for_writing(conn)  # SQLite: two imports at once record one fact
+    with write_transaction(engine) as conn:  # two imports at once record one fact
         # the parcels and their known times read a chunk at a time, not two lookups per row under the lock
         waybills = sorted({waybill for _, waybill, _ in items})
         parcel_of: dict[tuple[str, str], int] = {}
