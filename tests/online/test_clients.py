@@ -87,7 +87,12 @@ def test_retryable_faults_are_retried_then_succeed(online_settings, sandbox, fau
     _assign(url, WB, "delivered")
     _faults(url, fault, fault)
     waits = Recorder()
-    body = run(_kd100(online_settings, waits))
+    # the client gives up on a reply before the sandbox's time-out fault (fault_delay, 1 s) sends its 504
+    cfg = online_settings.providers.kuaidi100.model_copy(update={"timeout_seconds": 0.5})
+    settings = online_settings.model_copy(
+        update={"providers": online_settings.providers.model_copy(update={"kuaidi100": cfg})}
+    )
+    body = run(_kd100(settings, waits))
     assert body["state"] == "3"
     # the backoffs (0.5 s and up); the pacer's waits between requests (a gap of 1/20 s) are shorter
     backoffs = [w for w in waits.waits if w >= RetryPolicy().initial_seconds]
