@@ -51,9 +51,7 @@ def load_views(engine: Engine, parcel_ids: Iterable[int]) -> dict[int, ParcelVie
                 select(RETURN_BUYER.c.waybill, func.count(RETURN_BUYER.c.buyer_id.distinct()))
                 .where(RETURN_BUYER.c.waybill.in_(waybills))
                 .group_by(RETURN_BUYER.c.waybill)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     for r in rows:
         values = {f: r[f] for f in _FIELDS}

@@ -385,13 +385,14 @@ def _upsert_again(
     if not rows:
         return Stored()
     keys = {(row[_COURIER], row[_WAYBILL]) for row in rows}
-    written_before = set(
-        conn.execute(
+    written_before = {
+        (courier, waybill)
+        for courier, waybill in conn.execute(
             select(PARCEL.c.courier, PARCEL.c.waybill).where(
                 PARCEL.c.waybill.in_(sorted({w for _, w in keys})), PARCEL.c.updated_at == now
             )
-        ).tuples()
-    )
+        )
+    }
     counts = Stored()
     for row in rows:
         key, wrote = (row[_COURIER], row[_WAYBILL]), _upsert(conn, [row])
