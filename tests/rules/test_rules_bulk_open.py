@@ -288,7 +288,57 @@ def _evaluate_seeing(engine: Engine, settings, at: datetime) -> tuple[Any, list[
 
 
 def _rebuilt(statements: list[str]) -> bool:
-    return any(s.startswith("DROP INDEX ix_flag_unresolved_parcel_kind") for s in statements)
+    return any(s.startswith("DROP INDEX") and "ix_flag_unresolved_parcel_kind" in s for s in statements)
+
+
+def _sqlite_flag_schema(engine: Engine) -> list[tuple[str, str, str]]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE tbl_name = 'flag' ORDER BY type, name"
+        ).all()
+    return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_a_large_opening_builds_the_flag_indexes_after_the_rows(sqlite_db, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """SQLite: an evaluation that opens more flags than the table holds (at least BULK_MIN_FLAGS) drops the
+    flag table's secondary indexes and builds them again from their own definitions after the INSERT (the
+    unique key's own index stays): the schema after is the schema before, the flags are the ones the rules
+    raise, and a reader in the middle of it reads the flags as they were, through the indexes it knew."""
+    from tracker.flags import bulk
+
+    db = sqlite_db
+    first = _refused(db, "YT250000000", 12)
+    plain = _moving(db, "YT2500000000999", "【上海】已发出")
+    before = _sqlite_flag_schema(db.engine)
+    assert sum(1 for kind, _, _ in before if kind == "index") >= 8
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 10)
+    reader = make_engine(str(db.engine.url))
+    seen: list[int] = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def mid_opening(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO flag") and not seen:  # the indexes are dropped by now
+            with reader.connect() as other:
+                seen.append(
+                    other.execute(select(func.count()).select_from(FLAG).where(FLAG.c.state == "open")).scalar_one()
+                )
+
+    try:
+        summary, statements = _evaluate_seeing(db.engine, settings, NOW)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", mid_opening)
+        reader.dispose()
+    assert seen == [0]
+    assert summary.opened["refused"] == 12 and _rebuilt(statements)
+    assert _sqlite_flag_schema(db.engine) == before
+    assert all(_kinds(db.engine, p) == {"refused"} for p in first) and _kinds(db.engine, plain) == set()
+    # 11: at least BULK_MIN_FLAGS, but no more than the 12 the table holds: the indexes are kept
+    second = _refused(db, "YT260000000", 11)
+    summary, statements = _evaluate_seeing(db.engine, settings, NOW + timedelta(minutes=10))
+    assert summary.opened["refused"] == 11 and not _rebuilt(statements)
+    assert all(_kinds(db.engine, p) == {"refused"} for p in second)
+    assert _sqlite_flag_schema(db.engine) == before
 
 
 def _refused(db: DB, prefix: str, n: int) -> list[int]:
