@@ -493,3 +493,29 @@ def test_a_role_that_does_not_own_the_flag_table_keeps_its_indexes(pg_engine, mo
         with pg_engine.begin() as conn:
             conn.execute(text(f"DROP OWNED BY {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_flag_indexes_built_again_keep_their_statistics(sqlite_db, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An operator's ANALYZE left statistics for the flag indexes: dropping an index drops its sqlite_stat1 row,
+    so the rebuild puts them back as they were (the planner would weigh unmeasured indexes by its defaults)."""
+    from tracker.flags import bulk
+
+    db = sqlite_db
+    _refused(db, "YT270000000", 3)
+    evaluate_all(db.engine, now=NOW, settings=settings)  # three flags, the indexes kept (fewer than 10)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+    def stats() -> list[tuple[str, str, str]]:
+        with db.engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl = 'flag' ORDER BY idx")
+            return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    before = stats()
+    assert any(idx == "ix_flag_unresolved_parcel_kind" for _, idx, _ in before)
+    _refused(db, "YT280000000", 12)
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 10)
+    summary, statements = _evaluate_seeing(db.engine, settings, NOW + timedelta(minutes=5))
+    assert summary.opened["refused"] == 12 and _rebuilt(statements)
+    assert stats() == before

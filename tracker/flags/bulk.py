@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -150,7 +151,12 @@ def _ddl(conn: Connection, statement: str) -> None:
 def _sqlite_built_after(conn: Connection, table: str, rows: int) -> Iterator[bool]:
     """SQLite: the table's secondary indexes (not the unique key's automatic one) dropped and built again
     from their own definitions in sqlite_master, when `rows` is more than the table holds (counted up to
-    `rows`). The transaction holds the write lock from its start (tracker/flags/dialect.begin)."""
+    `rows`). The transaction holds the write lock from its start (tracker/flags/dialect.begin).
+
+    An index's statistics (sqlite_stat1, written by an operator's ANALYZE) go with it when it is dropped;
+    they are put back as they were. Without them the planner would weigh these indexes by its defaults
+    against the other tables' measured ones, and may pick another plan for the board's reads (the same
+    mix of measured and unmeasured indexes once sent a probe through the wrong index: storage/repo.py)."""
     held = conn.exec_driver_sql(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT {int(rows)})").scalar_one()
     if held >= rows:
         yield False
@@ -158,8 +164,18 @@ def _sqlite_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
     indexes = conn.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,)
     ).all()
+    stats: list[Any] = []
+    if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'").first():
+        names = {name for name, _ in indexes}
+        stats = [
+            row
+            for row in conn.exec_driver_sql("SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl = ?", (table,)).all()
+            if row[1] in names
+        ]
     for name, _ in indexes:
         _ddl(conn, 'DROP INDEX "{}"'.format(name.replace('"', '""')))
     yield True
     for _, definition in indexes:
         _ddl(conn, definition)
+    if stats:
+        conn.exec_driver_sql("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", [tuple(r) for r in stats])
