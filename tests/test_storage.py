@@ -244,6 +244,40 @@ def test_address_migration_splits_the_streets_stored_as_levels_and_masks_them(en
     assert choices == {"浙江省", "广东省", "上海"}
 
 
+def test_district_migration_gives_back_a_municipal_districts_whole_name(engine: Engine) -> None:
+    """Migration 0028: 天津港保税区 and 北京经济技术开发区 were read as the municipality written twice and stored
+    without its name; they get it back. The same district word elsewhere, and other districts, stay."""
+    downgrade(engine, "0027_awaiting_index")
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    stored = [
+        ("D1", "天津", "天津市", "港保税区"),
+        ("D2", "北京", "北京市", "经济技术开发区"),
+        ("D3", "天津", "天津市", "滨海新区"),
+        ("D4", "浙江省", "杭州市", "经济技术开发区"),  # 杭州经济技术开发区 is no municipality's: as stored
+        ("D5", "上海", "上海市", "浦东新区"),
+    ]
+    with engine.begin() as conn:
+        for waybill, province, city, district in stored:
+            conn.execute(
+                text(
+                    "INSERT INTO parcel (courier, waybill, direction, province, city, district, status, is_open, "
+                    "currency, freight_insured, refund_express, created_at, updated_at, next_poll_at) "
+                    "VALUES ('zto', :w, 'outbound', :p, :c, :d, 'pending', true, 'CNY', false, false, :t, :t, :t)"
+                ),
+                {"w": waybill, "p": province, "c": city, "d": district, "t": now},
+            )
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT waybill, district FROM parcel")).all())
+    assert rows == {
+        "D1": "天津港保税区",
+        "D2": "北京经济技术开发区",
+        "D3": "滨海新区",
+        "D4": "经济技术开发区",
+        "D5": "浦东新区",
+    }
+
+
 def test_lost_migration_opens_again_the_losses_no_one_confirmed(engine: Engine) -> None:
     """Migration 0020: a parcel closed by a loss the provider reported is open and due at once afterwards (a
     courier may find it again; a person's confirmation is final for the rules, not for polling); a delivered

@@ -90,7 +90,7 @@ def split_address(address: str) -> Region:
         len(parts) >= 4
         and parts[1] == _MUNICIPAL_CITY.get(parts[0])
         and parts[2] not in _MUNICIPAL_FILLER_WORDS
-        and _PROVINCE.match(parts[2]) is None  # 北京经济技术开发区: the search drops the 北京 written again
+        and _PROVINCE.match(parts[2]) is None  # 上海市 again, 北京经济技术开发区: read by the search below
         and _BETWEEN.search(parts[2]) is None  # 、浦东新区: the search reads the separator as a space
         and (named := _DISTRICT.match(parts[2])) is not None
         and named.end() == len(parts[2])
@@ -101,7 +101,12 @@ def split_address(address: str) -> Region:
     province = city = district = None
     if found is not None:
         short, province = found.group(1), AS_EXPORTED[found.group(0)]
-        while (again := _PROVINCE.match(text, at)) and _accepted(again, text) and province_name(again[0]) == province:
+        while (
+            (again := _PROVINCE.match(text, at))
+            and _accepted(again, text)
+            and province_name(again[0]) == province
+            and not _names_its_district(again, text, short)
+        ):
             at = _skip(text, again.end())  # written twice (浙江省浙江省杭州市; 上海 上海市; not 香港岛)
         if short in MUNICIPALITIES:  # its own city; what follows is the district
             city = f"{short}市"
@@ -142,6 +147,13 @@ def _accepted(found: re.Match[str], text: str, *, past_a_word: bool = False) -> 
     after = found.end()
     follows = text[after].isspace() or _CITY.match(text, after) is not None or _DISTRICT.match(text, after) is not None
     return follows if past_a_word else bool(found[2]) or follows
+
+
+def _names_its_district(again: re.Match[str], text: str, short: str) -> bool:
+    """Whether a municipality's name after the municipality is the first word of its district's name, not the
+    name written twice: bare (no 市) and joined to a district's name (天津港保税区, 北京经济技术开发区). Read as a
+    repeat, the district lost its first characters (港保税区), on the board and in a claim packet's address."""
+    return short in MUNICIPALITIES and not again[2] and _DISTRICT.match(text, again.end()) is not None
 
 
 def _level(text: str, at: int, named: re.Pattern[str], *, words: bool) -> tuple[str | None, int]:
