@@ -255,6 +255,7 @@ def test_district_migration_gives_back_a_municipal_districts_whole_name(engine: 
         ("D3", "天津", "天津市", "滨海新区"),
         ("D4", "浙江省", "杭州市", "经济技术开发区"),  # 杭州经济技术开发区 is no municipality's: as stored
         ("D5", "上海", "上海市", "浦东新区"),
+        ("D6", "上海", "上海市", "经济技术开发区"),  # no 上海经济技术开发区: as stored
     ]
     with engine.begin() as conn:
         for waybill, province, city, district in stored:
@@ -275,6 +276,7 @@ def test_district_migration_gives_back_a_municipal_districts_whole_name(engine: 
         "D3": "滨海新区",
         "D4": "经济技术开发区",
         "D5": "浦东新区",
+        "D6": "经济技术开发区",
     }
 
 

@@ -51,6 +51,10 @@ _FULL = {
 # a municipality's spellings -> its city (上海, 上海市 -> 上海市), and the words after it that are no district
 _MUNICIPAL_CITY = {p + e: f"{p}市" for p in MUNICIPALITIES for e in ("", *_PROVINCE_ENDINGS)}
 _MUNICIPAL_FILLER_WORDS = frozenset(f.strip() for f in _MUNICIPAL_FILLER)
+# districts (zones of district rank in addresses) whose names begin with their municipality's: read as the
+# municipality written twice, they lost it (天津港保税区 -> 港保税区); any other name after a municipality written
+# again bare is still the name twice (上海上海浦东新区 -> 浦东新区). Migration 0028 repaired the ones stored so.
+NAMED_AFTER = ("北京经济技术开发区", "天津经济技术开发区", "天津港保税区", "重庆经济技术开发区")
 # every spelling of a province -> the one Taobao's export writes (浙江省, 西藏自治区; a municipality's short name,
 # 上海, its city being 上海市), so that a filter or a scorecard lists each province once
 # (市 is a province's ending for a municipality only: 吉林市 is a city of 吉林省)
@@ -101,11 +105,13 @@ def split_address(address: str) -> Region:
     province = city = district = None
     if found is not None:
         short, province = found.group(1), AS_EXPORTED[found.group(0)]
+        if _named_after_it(text, found.start()):
+            at = found.start()  # 天津港保税区...: the district's own name says the municipality
         while (
             (again := _PROVINCE.match(text, at))
             and _accepted(again, text)
             and province_name(again[0]) == province
-            and not _names_its_district(again, text, short)
+            and not _named_after_it(text, again.start())
         ):
             at = _skip(text, again.end())  # written twice (浙江省浙江省杭州市; 上海 上海市; not 香港岛)
         if short in MUNICIPALITIES:  # its own city; what follows is the district
@@ -116,7 +122,10 @@ def split_address(address: str) -> Region:
             city, at = _level(text, at, _CITY, words=True)
     else:
         city, at = _level(text, at, _CITY, words=False)
-    district, at = _level(text, at, _DISTRICT, words=province is not None or city is not None)
+    if whole := _named_after_it(text, at):
+        district, at = whole, _skip(text, at + len(whole))
+    else:
+        district, at = _level(text, at, _DISTRICT, words=province is not None or city is not None)
     return Region(province, city, district, text[at:].strip() or None)
 
 
@@ -149,11 +158,10 @@ def _accepted(found: re.Match[str], text: str, *, past_a_word: bool = False) -> 
     return follows if past_a_word else bool(found[2]) or follows
 
 
-def _names_its_district(again: re.Match[str], text: str, short: str) -> bool:
-    """Whether a municipality's name after the municipality is the first word of its district's name, not the
-    name written twice: bare (no 市) and joined to a district's name (天津港保税区, 北京经济技术开发区). Read as a
-    repeat, the district lost its first characters (港保税区), on the board and in a claim packet's address."""
-    return short in MUNICIPALITIES and not again[2] and _DISTRICT.match(text, again.end()) is not None
+def _named_after_it(text: str, at: int) -> str | None:
+    """The district at `at` when it is one of those named after their municipality (NAMED_AFTER): the
+    municipality's name there is the district's first word, neither the province nor the name written again."""
+    return next((name for name in NAMED_AFTER if text.startswith(name, at)), None)
 
 
 def _level(text: str, at: int, named: re.Pattern[str], *, words: bool) -> tuple[str | None, int]:

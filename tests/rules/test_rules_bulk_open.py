@@ -519,3 +519,38 @@ def test_sqlite_flag_indexes_built_again_keep_their_statistics(sqlite_db, settin
     summary, statements = _evaluate_seeing(db.engine, settings, NOW + timedelta(minutes=5))
     assert summary.opened["refused"] == 12 and _rebuilt(statements)
     assert stats() == before
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_the_evaluating_connection_plans_with_the_statistics_put_back(sqlite_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The connection that built the indexes again plans as a new one does: it reads the statistics put back,
+    not the planner's defaults (measured statistics that make another index than the defaults' the better one)."""
+    from tracker.flags import bulk
+
+    engine = sqlite_db.engine
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'flag'")
+        conn.exec_driver_sql(
+            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('flag', 'ix_flag_opened_at', '1000000 500000'), "
+            "('flag', 'ix_flag_unresolved_kind_courier', '1000000 2 1'), ('flag', NULL, '1000000')"
+        )
+    engine.dispose()  # every connection reads them
+    query = (
+        "EXPLAIN QUERY PLAN SELECT id FROM flag WHERE opened_at = '2026-11-20 04:00:00.000000' "
+        "AND kind = 'refused' AND courier = 'yto' AND state != 'resolved'"
+    )
+
+    def plan(conn) -> str:  # type: ignore[no-untyped-def]
+        return " ".join(str(row[-1]) for row in conn.exec_driver_sql(query))
+
+    with engine.connect() as fresh:
+        measured = plan(fresh)
+    assert "ix_flag_unresolved_kind_courier" in measured  # the defaults take ix_flag_opened_at
+    monkeypatch.setattr(bulk, "BULK_MIN_FLAGS", 1)
+    with engine.connect() as conn:
+        with conn.begin():
+            with bulk.indexes_built_after(conn, "flag", 5) as rebuilt:
+                assert rebuilt
+            assert plan(conn) == measured
+        assert plan(conn) == measured

@@ -179,3 +179,6 @@ def _sqlite_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
         _ddl(conn, definition)
     if stats:
         conn.exec_driver_sql("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", [tuple(r) for r in stats])
+        # read again by this connection too (the others read them with the new schema): without it, the rest of
+        # the evaluation and every later use of this pooled connection planned with the defaults
+        conn.exec_driver_sql("ANALYZE sqlite_master")
