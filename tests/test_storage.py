@@ -205,6 +205,20 @@ def test_return_buyers_migration_keeps_the_buyer_each_return_parcel_held(engine:
     migrate(engine)
 
 
+def _store_levels(engine: Engine, stored: list[tuple[str, str | None, str | None, str | None]], now: datetime) -> None:
+    """Parcels (waybill, province, city, district) written straight, as an older version stored them."""
+    with engine.begin() as conn:
+        for waybill, province, city, district in stored:
+            conn.execute(
+                text(
+                    "INSERT INTO parcel (courier, waybill, direction, province, city, district, status, is_open, "
+                    "currency, freight_insured, refund_express, created_at, updated_at, next_poll_at) "
+                    "VALUES ('zto', :w, 'outbound', :p, :c, :d, 'pending', true, 'CNY', false, false, :t, :t, :t)"
+                ),
+                {"w": waybill, "p": province, "c": city, "d": district, "t": now},
+            )
+
+
 def test_address_migration_splits_the_streets_stored_as_levels_and_masks_them(engine: Engine) -> None:
     """Migration 0026: an address imported in one piece was stored whole as the province (half spaced: the rest in
     the city), its street and number in clear, and listed in the province filter. Split into its levels, the
@@ -217,16 +231,9 @@ def test_address_migration_splits_the_streets_stored_as_levels_and_masks_them(en
         ("W3", "浙江省", "杭州市", "西湖区"),
         ("W4", "上海市", "上海市", "浦东新区"),  # spelled otherwise than the export: respelled
     ]
+    _store_levels(engine, stored, now)
     with engine.begin() as conn:
-        for waybill, province, city, district in stored:
-            conn.execute(
-                text(
-                    "INSERT INTO parcel (courier, waybill, direction, province, city, district, status, is_open, "
-                    "currency, freight_insured, refund_express, created_at, updated_at, next_poll_at) "
-                    "VALUES ('zto', :w, 'outbound', :p, :c, :d, 'pending', true, 'CNY', false, false, :t, :t, :t)"
-                ),
-                {"w": waybill, "p": province, "c": city, "d": district, "t": now},
-            )
+        for _, province, _, _ in stored:
             conn.execute(
                 text("INSERT INTO filter_choice (field, value) VALUES ('province', :p) ON CONFLICT DO NOTHING"),
                 {"p": province},
@@ -257,16 +264,7 @@ def test_district_migration_gives_back_a_municipal_districts_whole_name(engine: 
         ("D5", "上海", "上海市", "浦东新区"),
         ("D6", "上海", "上海市", "经济技术开发区"),  # no 上海经济技术开发区: as stored
     ]
-    with engine.begin() as conn:
-        for waybill, province, city, district in stored:
-            conn.execute(
-                text(
-                    "INSERT INTO parcel (courier, waybill, direction, province, city, district, status, is_open, "
-                    "currency, freight_insured, refund_express, created_at, updated_at, next_poll_at) "
-                    "VALUES ('zto', :w, 'outbound', :p, :c, :d, 'pending', true, 'CNY', false, false, :t, :t, :t)"
-                ),
-                {"w": waybill, "p": province, "c": city, "d": district, "t": now},
-            )
+    _store_levels(engine, stored, now)
     migrate(engine)
     with engine.connect() as conn:
         rows = dict(conn.execute(text("SELECT waybill, district FROM parcel")).all())
