@@ -157,8 +157,7 @@ def _sqlite_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
     they are put back as they were. Without them the planner would weigh these indexes by its defaults
     against the other tables' measured ones, and may pick another plan for the board's reads (the same
     mix of measured and unmeasured indexes once sent a probe through the wrong index: storage/repo.py)."""
-    held = conn.exec_driver_sql(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT {int(rows)})").scalar_one()
-    if held >= rows:
+    if not _more_than_held(conn, '"{}"'.format(table.replace('"', '""')), rows):
         yield False
         return
     indexes = conn.exec_driver_sql(

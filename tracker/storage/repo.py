@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -311,16 +311,22 @@ def _close(conn: Connection, which: ColumnElement[bool], now: datetime) -> list[
 IN_CHUNK = 5_000  # values in one IN list of a statement reading by key
 
 
+def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    """`values` a slice of `size` at a time (the IN list of one statement)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def close_awaiting(engine: Engine, orders: Iterable[str], *, now: datetime, chunk: int = IN_CHUNK) -> int:
     """Close the open orders awaiting their parcel among `orders` (closed before they shipped: 交易关闭): their
     延迟发货 resolves by itself at the next evaluation. How many were closed."""
     keys = sorted({awaiting_waybill(order) for order in orders})
     closed = 0
     with engine.begin() as conn:
-        for start in range(0, len(keys), chunk):
+        for part in _chunks(keys, chunk):
             # closed where still waiting, in the statement that finds them: an order another import gave its
             # parcel meanwhile is that parcel now, and stays open
-            ids = _close(conn, and_(*_WAITING, PARCEL.c.waybill.in_(keys[start : start + chunk])), now)
+            ids = _close(conn, and_(*_WAITING, PARCEL.c.waybill.in_(part)), now)
             if ids:
                 rollups.mark_parcels(conn, ids)
                 closed += len(ids)
@@ -813,16 +819,16 @@ def record_trade_succeeded(
         # the parcels and their known times read a chunk at a time, not two lookups per row under the lock
         waybills = sorted({waybill for _, waybill, _ in items})
         parcel_of: dict[tuple[str, str], int] = {}
-        for start in range(0, len(waybills), IN_CHUNK):
-            named = PARCEL.c.waybill.in_(waybills[start : start + IN_CHUNK])
+        for part in _chunks(waybills):
+            named = PARCEL.c.waybill.in_(part)
             for pid, courier, waybill in conn.execute(
                 select(PARCEL.c.id, PARCEL.c.courier, PARCEL.c.waybill).where(named)
             ):
                 parcel_of[(courier, waybill)] = pid
         ids = sorted(set(parcel_of.values()))
         known: set[tuple[int, Any]] = set()
-        for start in range(0, len(ids), IN_CHUNK):
-            theirs = fact.c.parcel_id.in_(ids[start : start + IN_CHUNK]), fact.c.kind == "trade_succeeded"
+        for part in _chunks(ids):
+            theirs = fact.c.parcel_id.in_(part), fact.c.kind == "trade_succeeded"
             known.update(
                 (pid, (d or {}).get("at"))
                 for pid, d in conn.execute(select(fact.c.parcel_id, fact.c.data).where(*theirs))
