@@ -55,7 +55,7 @@ class Page:
 
 
 # What each page shows last-but-essential: charts on the overview, tables elsewhere. The overview is the
-# default page: its URL is the root ("/overview" is "page not found").
+# default page: its URL is the root ("/overview" sends the browser there, one more script run).
 PAGES = (
     Page("overview", "", '[data-testid="stVegaLiteChart"]'),
     Page("queue", "queue", '[data-testid="stDataFrame"]'),

@@ -41,13 +41,24 @@ try:
 except TrackerError as exc:
     st.error(streamlit_md(str(exc)))
     st.stop()
+# The overview is the board's root (/). Its url_path only names it to Streamlit, which serves the default page
+# at / alone: /overview, as a lead would type it after /queue and /claims, got Streamlit's English "Page not
+# found". That path is a hidden page that sends them to /, with the URL's parameters (?lang=en).
+overview = st.Page("views/overview.py", title=b.t("nav_overview"), url_path="board-overview", default=True)
+
+
+def to_overview() -> None:
+    st.switch_page(overview, query_params=st.query_params.to_dict())
+
+
 views = [
-    st.Page("views/overview.py", title=b.t("nav_overview"), url_path="overview", default=True),
+    overview,
     st.Page("views/queue.py", title=b.t("nav_queue"), url_path="queue"),
     st.Page("views/parcel.py", title=b.t("nav_parcel"), url_path="parcel"),
     st.Page("views/claims.py", title=b.t("nav_claims"), url_path="claims"),
     st.Page("views/scorecards.py", title=b.t("nav_scorecards"), url_path="scorecards"),
     st.Page("views/alerts.py", title=b.t("nav_alerts"), url_path="alerts"),
+    st.Page(to_overview, title=b.t("nav_overview"), url_path="overview", visibility="hidden"),
 ]
 
 

@@ -85,3 +85,19 @@ def test_english_survives_the_jumps_the_board_makes(open_server, playwright_brow
     expect(page.get_by_role("heading", name=t("nav_queue", "en"))).to_be_visible(timeout=30_000)
     assert "kind=" in page.url, page.url
     _english(page)
+
+
+def test_the_overview_typed_as_a_path_opens_the_overview(open_server, playwright_browser):  # noqa: F811
+    """/overview, as a lead types it after /queue and /claims: the overview at the board's root, in the URL's
+    language, without Streamlit's English "Page not found" (the default page is served at / alone)."""
+    from urllib.parse import urlparse
+
+    from playwright.sync_api import expect
+
+    page = playwright_browser.new_context(viewport=DESKTOP).new_page()
+    page.goto(f"{open_server}/overview?lang=en")
+    rendered(page, CHART)
+    expect(page.get_by_role("heading", name=t("nav_overview", "en"))).to_be_visible(timeout=30_000)
+    _english(page)
+    assert urlparse(page.url).path in ("", "/"), page.url
+    expect(page.get_by_text("Page not found")).to_have_count(0)
