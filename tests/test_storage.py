@@ -153,6 +153,9 @@ def test_audit_log_records_who_did_what(engine: Engine) -> None:
     assert row["detail"] == {"note": "已电话联系网点"}
 
 
+# SQLAlchemy does not reflect an expression index on SQLite (ix_flag_unresolved_queue) and says so; only the
+# names are read here
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_hot_query_indexes_exist(engine: Engine) -> None:
     names = {ix["name"] for ix in inspect(engine).get_indexes("parcel")}
     assert {"ix_parcel_due", "ix_parcel_open_last_event", "ix_parcel_open_no_scan", "ix_parcel_awaiting"} <= names
