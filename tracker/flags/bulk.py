@@ -157,7 +157,7 @@ def _sqlite_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
     they are put back as they were. Without them the planner would weigh these indexes by its defaults
     against the other tables' measured ones, and may pick another plan for the board's reads (the same
     mix of measured and unmeasured indexes once sent a probe through the wrong index: storage/repo.py)."""
-    if not _more_than_held(conn, '"{}"'.format(table.replace('"', '""')), rows):
+    if not _more_than_held(conn, _sqlite_quoted(table), rows):
         yield False
         return
     indexes = conn.exec_driver_sql(
@@ -172,7 +172,7 @@ def _sqlite_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
             if row[1] in names
         ]
     for name, _ in indexes:
-        _ddl(conn, 'DROP INDEX "{}"'.format(name.replace('"', '""')))
+        _ddl(conn, f"DROP INDEX {_sqlite_quoted(name)}")
     yield True
     for _, definition in indexes:
         _ddl(conn, definition)
@@ -181,3 +181,8 @@ def _sqlite_built_after(conn: Connection, table: str, rows: int) -> Iterator[boo
         # read again by this connection too (the others read them with the new schema): without it, the rest of
         # the evaluation and every later use of this pooled connection planned with the defaults
         conn.exec_driver_sql("ANALYZE sqlite_master")
+
+
+def _sqlite_quoted(name: str) -> str:
+    """An SQLite identifier quoted (what quote_ident is on PostgreSQL)."""
+    return '"{}"'.format(name.replace('"', '""'))
