@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +71,25 @@ def test_ingest_stores_events_and_the_snapshot(engine: Engine) -> None:
     with engine.connect() as conn:
         stored = conn.execute(select(E.c.raw_code, E.c.location, E.c.source).order_by(E.c.event_time)).all()
     assert [tuple(r) for r in stored][1] == ("1", "浙江,杭州市", "kuaidi100")
+
+
+def test_the_ingest_writes_with_the_collector_paused_and_turns_it_on_again(engine: Engine) -> None:
+    """A batch's objects live until its transaction ends: no collection walks them meanwhile (tracker/runtime.py
+    collector_paused), and the collector is on again after the ingest."""
+    _parcels(engine, ("yto", "YT1000000000001"))
+    collecting: list[bool] = []
+
+    def seen(*_: Any) -> None:
+        collecting.append(gc.isenabled())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert gc.isenabled()
+        ingest(engine, [_wb("YT1000000000001", HISTORY)], now=NOW, source="kuaidi100")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert collecting and not any(collecting)
+    assert gc.isenabled()
 
 
 def test_reingesting_the_same_reply_adds_nothing(engine: Engine) -> None:

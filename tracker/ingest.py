@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Dialect
 from tracker.domain import TrackingEvent
 from tracker.phrases import DELIVERED, PhraseBook, default_phrasebook
 from tracker.providers.base import ParsedWaybill
+from tracker.runtime import collector_paused
 from tracker.status import FINAL_STATUS_TEXTS, PRE_SCAN_STATUSES, Direction, TrackingStatus
 from tracker.storage import rollups, scorecard_days
 from tracker.storage.db import again_if_rolled_back, write_transaction
@@ -136,7 +137,7 @@ def _stored_batch(
     def attempt() -> IngestResult:
         part = IngestResult()
         # every parcel_id written is one the batch read under the transaction's lock: no key check needed
-        with write_transaction(engine, key_checks=False) as conn:
+        with collector_paused(), write_transaction(engine, key_checks=False) as conn:
             _ingest_batch(conn, batch, now=now, source=source, result=part, book=book)
         return part
 
