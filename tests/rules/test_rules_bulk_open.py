@@ -20,7 +20,7 @@ from tracker.flags.diff import CLEARED, RULES_ACTOR
 from tracker.flags.sqlfuncs import json_object
 from tracker.storage.db import make_engine
 from tracker.storage.repo import AUDIT, PARCEL
-from tracker.storage.rows import OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED
+from tracker.storage.rows import FLAG_INDEXES_NO_OPENING_ENTERS, OPEN_TEXT_INDEX_BYTES, PERSON_RESOLVED_UNCLEARED
 from tracker.storage.tables import FLAG
 
 T0 = datetime.fromisoformat("2026-11-20T04:00:00+00:00")
@@ -291,6 +291,23 @@ def _rebuilt(statements: list[str]) -> bool:
     return any(s.startswith("DROP INDEX") and "ix_flag_unresolved_parcel_kind" in s for s in statements)
 
 
+def _dropped(statements: list[str]) -> set[str]:
+    """The indexes the DROP INDEX statements sent name (quoted or not, with or without their schema)."""
+    return {s.split()[-1].split(".")[-1].strip('"') for s in statements if s.startswith("DROP INDEX")}
+
+
+def _entering_kept(engine: Engine) -> dict[str, int]:
+    """For each index a large opening keeps, the flags its predicate takes in (as its dialect states it)."""
+    dialect = engine.dialect.name
+    counts = {}
+    with engine.connect() as conn:
+        for index in FLAG.indexes:
+            if index.name in FLAG_INDEXES_NO_OPENING_ENTERS:
+                predicate = index.dialect_options[dialect]["where"]
+                counts[index.name] = conn.execute(select(func.count()).select_from(FLAG).where(predicate)).scalar_one()
+    return counts
+
+
 def _sqlite_flag_schema(engine: Engine) -> list[tuple[str, str, str]]:
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(
@@ -331,6 +348,9 @@ def test_sqlite_a_large_opening_builds_the_flag_indexes_after_the_rows(sqlite_db
         reader.dispose()
     assert seen == [0]
     assert summary.opened["refused"] == 12 and _rebuilt(statements)
+    # the partial indexes no opened flag enters are kept as they are, not built again; none of the 12 is in them
+    assert _dropped(statements) == {i.name for i in FLAG.indexes} - FLAG_INDEXES_NO_OPENING_ENTERS
+    assert _entering_kept(db.engine) == dict.fromkeys(FLAG_INDEXES_NO_OPENING_ENTERS, 0)
     assert _sqlite_flag_schema(db.engine) == before
     assert all(_kinds(db.engine, p) == {"refused"} for p in first) and _kinds(db.engine, plain) == set()
     # 11: at least BULK_MIN_FLAGS, but no more than the 12 the table holds: the indexes are kept
@@ -362,6 +382,8 @@ def test_a_large_opening_builds_the_flag_indexes_after_the_rows(pg_engine, setti
     summary, statements = _evaluate_seeing(pg_engine, settings, NOW)  # a table never analyzed: counted
     assert summary.opened["refused"] == 12
     assert _rebuilt(statements) and any("ADD CONSTRAINT uq_flag_parcel_kind" in s for s in statements)
+    assert _dropped(statements) == {i.name for i in FLAG.indexes} - FLAG_INDEXES_NO_OPENING_ENTERS
+    assert _entering_kept(pg_engine) == dict.fromkeys(FLAG_INDEXES_NO_OPENING_ENTERS, 0)
     assert _flag_schema(pg_engine) == before
     assert all(_kinds(pg_engine, p) == {"refused"} for p in first) and _kinds(pg_engine, plain) == set()
     # one flag: fewer than BULK_MIN_FLAGS

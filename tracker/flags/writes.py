@@ -20,7 +20,7 @@ from tracker.rules.registry import FOLLOWS_FACT
 from tracker.status import FlagState, Severity
 from tracker.storage import scorecard_days
 from tracker.storage.repo import AUDIT
-from tracker.storage.rows import PERSON_RESOLVED_UNCLEARED
+from tracker.storage.rows import FLAG_INDEXES_NO_OPENING_ENTERS, PERSON_RESOLVED_UNCLEARED
 from tracker.storage.tables import FACT, FLAG
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def _open(conn: Connection, now: Any, opening: int) -> None:
     # transaction, which nothing may do once the flag table is locked (bulk.py)
     scorecard_days.mark_shipping(conn, select(c.c.shipped_at).where(c.c.action == "open"))
     rows = select(*columns.values()).where(c.c.action == "open")
-    with indexes_built_after(conn, FLAG.name, opening):
+    with indexes_built_after(conn, FLAG.name, opening, kept=FLAG_INDEXES_NO_OPENING_ENTERS):
         conn.execute(FLAG.insert().from_select(list(columns), rows))
 
 

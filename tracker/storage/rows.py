@@ -241,6 +241,14 @@ class TrackingEventRow(Row):
     ingested_at: datetime
 
 
+# The flag indexes no flag enters as the rules open it (open, unassigned, never resolved): their predicates
+# refuse it. A large opening keeps them as they are instead of building them again after its rows
+# (tracker/flags/bulk.py): each would read the whole table to gain no entry.
+FLAG_INDEXES_NO_OPENING_ENTERS = frozenset(
+    {"ix_flag_resolved_by_person", "ix_flag_unresolved_assignee", "ix_flag_resolved_at"}
+)
+
+
 # An exception flag: one per parcel and kind; its history lives in the audit log (its opening in its own row
 # until the rules next change it: tracker/flags/history.py). On PostgreSQL the parcel_id foreign key is kept by
 # triggers (migration 0008), which the rule evaluation may skip.
