@@ -194,6 +194,25 @@ def overflow(page: Any) -> dict[str, Any]:
     )
 
 
+def clipped_links(page: Any) -> list[str]:
+    """The texts of the page's links (st.page_link) cut at their box's edge: Streamlit draws a link's words on
+    one line and hides what does not fit, without an ellipsis (a waybill read "434" of 4348549933320)."""
+    return page.evaluate(
+        """() => {
+        const out = [];
+        for (const link of document.querySelectorAll('[data-testid="stPageLink-NavLink"]')) {
+            for (const el of [link, ...link.querySelectorAll('*')]) {
+                if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) {
+                    out.push(link.innerText);
+                    break;
+                }
+            }
+        }
+        return out;
+    }"""
+    )
+
+
 def whole_page(page: Any, path: Path, viewport: dict[str, int]) -> None:
     """A screenshot of the whole page: Streamlit scrolls inside its main area, not the document, so the
     window is made as tall as that area's content first (then set back)."""

@@ -26,8 +26,13 @@ st.set_page_config(page_title="物流异常看板 / Parcel exceptions", layout="
 st.set_option("client.disableDataExport", True)
 # no traceback in the browser whatever starts the board (`tracker board` says so too; `streamlit run` would not)
 st.set_option("client.showErrorDetails", "type")
-# nor Streamlit's English "Press Enter to apply / to submit form" under text inputs (the buttons say it)
-st.html("<style>[data-testid='InputInstructions']{display:none}</style>")
+# nor Streamlit's English "Press Enter to apply / to submit form" under text inputs (the buttons say it); and a
+# link's words wrap in a narrow column: Streamlit draws them on one line and hides the rest without a sign (the
+# overview's soonest claim deadline showed its waybill 4348549933320 as "434")
+st.html(
+    "<style>[data-testid='InputInstructions']{display:none}"
+    "[data-testid='stPageLink-NavLink'],[data-testid='stPageLink-NavLink'] *{white-space:normal;height:auto}</style>"
+)
 
 # The pages are registered before the login so the URL a person came with (an alert's deep link,
 # /parcel?waybill=X) stays the page's URL while they log in, and opens once they have.

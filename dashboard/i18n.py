@@ -122,7 +122,7 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "age_hours": ("距上次更新(小时)", "Hours since last update"),
     "stale_soon": ("24小时内将超时未更新(包裹)", "Parcels turning stale in the next 24 h"),
-    "claimable": ("可索赔金额(草稿, 申报期未过)", "Claimable (drafts still in their filing window)"),
+    "claimable": ("可索赔金额(草稿, 申报期未过)", "Claimable (drafts in their window)"),
     "deadlines": ("3天内截止的理赔", "Claim deadlines in the next days"),
     "alerts_today": ("今日已发提醒", "Alerts sent today"),
     "alerts_of_today": ("只看今天", "Today only"),  # the alert log: the day the overview's figures count
