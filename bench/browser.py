@@ -194,16 +194,18 @@ def overflow(page: Any) -> dict[str, Any]:
     )
 
 
-def clipped_links(page: Any) -> list[str]:
-    """The texts of the page's links (st.page_link) cut at their box's edge: Streamlit draws a link's words on
-    one line and hides what does not fit, without an ellipsis (a waybill read "434" of 4348549933320)."""
+def cut_texts(page: Any) -> list[str]:
+    """The texts of the page's links (st.page_link) and figures' labels (st.metric) that do not fit their box:
+    Streamlit draws each on one line, hides a link's rest without a sign (a waybill read "434" of
+    4348549933320) and ends a label with "…" (a figure that no longer says what it counts)."""
     return page.evaluate(
         """() => {
         const out = [];
-        for (const link of document.querySelectorAll('[data-testid="stPageLink-NavLink"]')) {
-            for (const el of [link, ...link.querySelectorAll('*')]) {
+        const boxes = '[data-testid="stPageLink-NavLink"], [data-testid="stMetricLabel"]';
+        for (const box of document.querySelectorAll(boxes)) {
+            for (const el of [box, ...box.querySelectorAll('*')]) {
                 if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) {
-                    out.push(link.innerText);
+                    out.push(box.innerText);
                     break;
                 }
             }

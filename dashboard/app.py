@@ -26,12 +26,16 @@ st.set_page_config(page_title="物流异常看板 / Parcel exceptions", layout="
 st.set_option("client.disableDataExport", True)
 # no traceback in the browser whatever starts the board (`tracker board` says so too; `streamlit run` would not)
 st.set_option("client.showErrorDetails", "type")
-# nor Streamlit's English "Press Enter to apply / to submit form" under text inputs (the buttons say it); and a
-# link's words wrap in a narrow column: Streamlit draws them on one line and hides the rest without a sign (the
-# overview's soonest claim deadline showed its waybill 4348549933320 as "434")
+# nor Streamlit's English "Press Enter to apply / to submit form" under text inputs (the buttons say it). A link's
+# words and a figure's label wrap in a narrow column: Streamlit draws them on one line, hides the rest of a link
+# without a sign (the overview's soonest claim deadline showed its waybill 4348549933320 as "434") and ends a
+# label with "…" (in English at 1280 px: "Parcels turning stale in the nex…"). Its own rules for the label are
+# more specific, hence !important.
 st.html(
     "<style>[data-testid='InputInstructions']{display:none}"
-    "[data-testid='stPageLink-NavLink'],[data-testid='stPageLink-NavLink'] *{white-space:normal;height:auto}</style>"
+    "[data-testid='stPageLink-NavLink'],[data-testid='stPageLink-NavLink'] *{white-space:normal;height:auto}"
+    "[data-testid='stMetricLabel'],[data-testid='stMetricLabel'] *"
+    "{white-space:normal !important;height:auto !important;overflow:visible !important}</style>"
 )
 
 # The pages are registered before the login so the URL a person came with (an alert's deep link,

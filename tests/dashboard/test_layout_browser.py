@@ -1,17 +1,19 @@
 """Issue 15 item 9, works on a phone: every page of the board, opened in Chromium at 390x844 and at 1440x900,
 runs past the window sideways nowhere (the board open on localhost, as `make run` serves it) (document.documentElement.scrollWidth <= innerWidth, and no element's
-right edge beyond the window outside the dataframes, which scroll inside themselves); no link's words are cut
-at its box's edge; the queue's filters are folded in an expander; the overview draws each tab's charts when
+right edge beyond the window outside the dataframes, which scroll inside themselves); no link's words nor
+figure's label are cut at its box's edge (the overview in English at 1280 too); the queue's filters are folded in an expander; the overview draws each tab's charts when
 the tab is chosen.
 
 Skips outside CI when /usr/bin/chromium or playwright is missing (test_browser.py's `server` fixture)."""
 
 from __future__ import annotations
 
-from bench.browser import CHROMIUM, DESKTOP, FLAGS, PAGES, PHONE, clipped_links, log_in, overflow, rendered
+from bench.browser import CHROMIUM, DESKTOP, FLAGS, PAGES, PHONE, cut_texts, log_in, overflow, rendered
 from dashboard.i18n import t
 from tests.dashboard.test_browser import _need, open_server, server  # noqa: F401  (the fixtures)
 from tests.dashboard.test_overview_counts import OVERVIEW_TABS
+
+LAPTOP = {"width": 1280, "height": 800}
 
 
 def test_no_page_runs_past_the_window(open_server):  # noqa: F811
@@ -34,7 +36,7 @@ def test_no_page_runs_past_the_window(open_server):  # noqa: F811
                     page.wait_for_timeout(500)  # charts size themselves to the column after the run
                     expect(page.get_by_test_id("stException")).to_have_count(0)
                     found[size, target.name] = viewport["width"], overflow(page)
-                    links[size, target.name] = page.get_by_test_id("stPageLink-NavLink").count(), clipped_links(page)
+                    links[size, target.name] = page.get_by_test_id("stPageLink-NavLink").count(), cut_texts(page)
                     if target.name == "overview":  # each tab in turn: drawn when chosen, charts and all
                         headings = ("open_by_kind", "open_by_courier", "ageing", "money_by_courier")
                         for i, (tab, heading, charts) in enumerate(
@@ -53,6 +55,13 @@ def test_no_page_runs_past_the_window(open_server):  # noqa: F811
                         expect(expander).to_have_count(1)
                         expect(expander.get_by_text("异常类型")).to_be_hidden()
                 context.close()
+            # English at a laptop's width: the longest labels in the narrowest columns
+            context = browser.new_context(viewport=LAPTOP)
+            page = context.new_page()
+            page.goto(f"{open_server}/?lang=en")
+            rendered(page, PAGES[0].content)
+            links["laptop en", "overview"] = page.get_by_test_id("stPageLink-NavLink").count(), cut_texts(page)
+            context.close()
         finally:
             browser.close()
     for where, (width, seen) in found.items():
@@ -60,9 +69,9 @@ def test_no_page_runs_past_the_window(open_server):  # noqa: F811
         assert seen["scroll"] <= seen["inner"], (where, seen)
         assert seen["main"] <= 0, (where, seen)  # the main area does not scroll sideways either
         assert seen["past"] == [], (where, seen)
-    # every link's words are shown whole, wrapped in a narrow column (the overview's four: its soonest claim
-    # deadline names a 13-digit waybill)
-    assert links["desktop", "overview"][0] >= 4
+    # every link's words and every figure's label are shown whole, wrapped in a narrow column (the overview's
+    # links: its soonest claim deadline names a 13-digit waybill)
+    assert links["desktop", "overview"][0] >= 4 and links["laptop en", "overview"][0] >= 4
     assert {where: cut for where, (_, cut) in links.items() if cut} == {}
 
 
