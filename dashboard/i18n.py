@@ -421,7 +421,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "fact_kind_complaint_amount_changed": ("修改维权金额", "Complaint amount changed"),
     # --- end seeds ---
     # --- actions (issue 15 items 5-6): parcel page actions, search, deep links, money per courier, ledger ---
-    "click_waybill": ("点击运单号打开包裹", "click a waybill to open its parcel"),
+    "click_waybill": ("点击运单号打开包裹", "Click a waybill to open its parcel"),
     "matches_n": ("「{text}」匹配到 {n} 个包裹, 请选择", "{n} parcels match “{text}”: pick one"),
     "matches_first_n": (
         "「{text}」匹配到的前 {n} 个包裹, 请选择 (输入更长的单号可缩小范围)",
