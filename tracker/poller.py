@@ -385,40 +385,38 @@ class _ProviderPoll:
         self.pending, self.pending_parcels = [], 0
         await asyncio.to_thread(self.store, pending)
 
+    @collector_paused()  # what a flush parses lives until it is stored: no collection walks it
     def store(self, pending: list[tuple[list[DueParcel], list[str] | str]]) -> None:
         """Read each answered batch and count each failed one, in the order they came back; then store what the
         replies said and schedule every parcel (a failed batch and an error reply: after
         failure_retry_minutes)."""
-        with collector_paused():  # what it parses lives until it is stored: no collection walks it
-            from tracker.ingest import ingest
+        from tracker.ingest import ingest
 
-            parsed: list[Any] = []
-            ok: list[int] = []
-            retry: list[int] = []
-            for batch, outcome in pending:
-                if isinstance(outcome, str):  # the fetch failed: asked again after failure_retry_minutes
-                    self.stats.failed += len(batch)
-                    self.stats.errors.append(outcome)
-                    retry.extend(p.id for p in batch)
-                    continue
-                reading = self.read(batch, outcome)
-                parsed.extend(reading.parsed)
-                unanswered, again = reading.unanswered, reading.unanswered | reading.errored
-                failed = sum(1 for p in batch if p.waybill in unanswered)
-                self.stats.failed += failed
-                self.stats.polled += len(batch) - failed
-                # an error reply (bad key or signature, no balance, 查询无结果) is stored on the parcel and asked
-                # again after failure_retry_minutes, not at the parcel's normal cadence
-                retry.extend(p.id for p in batch if p.waybill in again)
-                ok.extend(p.id for p in batch if p.waybill not in again)
-            if parsed:
-                result = ingest(
-                    self.engine, parsed, now=self.now, source=self.provider, phrases=self.settings.phrasebook
-                )
-                self.stats.new_events += result.new_events
-                self.changed.extend(result.changed_parcel_ids)
-            schedule(self.engine, ok, now=self.now, settings=self.settings, provider=self.provider)
-            schedule(self.engine, retry, now=self.now, settings=self.settings, provider=self.provider, failed=True)
+        parsed: list[Any] = []
+        ok: list[int] = []
+        retry: list[int] = []
+        for batch, outcome in pending:
+            if isinstance(outcome, str):  # the fetch failed: asked again after failure_retry_minutes
+                self.stats.failed += len(batch)
+                self.stats.errors.append(outcome)
+                retry.extend(p.id for p in batch)
+                continue
+            reading = self.read(batch, outcome)
+            parsed.extend(reading.parsed)
+            unanswered, again = reading.unanswered, reading.unanswered | reading.errored
+            failed = sum(1 for p in batch if p.waybill in unanswered)
+            self.stats.failed += failed
+            self.stats.polled += len(batch) - failed
+            # an error reply (bad key or signature, no balance, 查询无结果) is stored on the parcel and asked
+            # again after failure_retry_minutes, not at the parcel's normal cadence
+            retry.extend(p.id for p in batch if p.waybill in again)
+            ok.extend(p.id for p in batch if p.waybill not in again)
+        if parsed:
+            result = ingest(self.engine, parsed, now=self.now, source=self.provider, phrases=self.settings.phrasebook)
+            self.stats.new_events += result.new_events
+            self.changed.extend(result.changed_parcel_ids)
+        schedule(self.engine, ok, now=self.now, settings=self.settings, provider=self.provider)
+        schedule(self.engine, retry, now=self.now, settings=self.settings, provider=self.provider, failed=True)
 
     async def record_quota(self) -> None:
         """The provider quota the client spent today (provider_quota), when its client counts it."""

@@ -1,8 +1,8 @@
 """Issue 15 item 9, works on a phone: every page of the board, opened in Chromium at 390x844 and at 1440x900,
 runs past the window sideways nowhere (the board open on localhost, as `make run` serves it) (document.documentElement.scrollWidth <= innerWidth, and no element's
 right edge beyond the window outside the dataframes, which scroll inside themselves); no link's words nor
-figure's label are cut at its box's edge (the overview in English at 1280 too); the queue's filters are folded in an expander; the overview draws each tab's charts when
-the tab is chosen.
+figure's label are cut at its box's edge (the overview in English at 1280 too); the queue's filters are
+folded in an expander; the overview draws each tab's charts when the tab is chosen.
 
 Skips outside CI when /usr/bin/chromium or playwright is missing (test_browser.py's `server` fixture)."""
 
