@@ -254,7 +254,7 @@ def views(engine: Any) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
             ("claims_by_state", lambda: data.claims_by_state(engine)),
             ("claims_count", lambda: data.claims_count(engine)),
             ("claims_page", lambda: data.claims_page(engine, limit=50)),
-            ("reconciliation", lambda: data.reconciliation(engine, tz="Asia/Shanghai")),
+            ("reconciliation", lambda: data.reconciliation(engine)),
         ],
         "scorecards": [
             (

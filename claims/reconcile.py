@@ -1,11 +1,10 @@
 """Reconciliation, the one definition (docs/claims.md "Reconciliation"): per courier and month of filing, what
 was claimed, paid, outstanding and rejected, and the payouts that differ from the expected amount. Grouped
 in SQL (the month in the warehouse's zone); `tracker claims reconcile` prints the lines per month, the board
-its table per courier (by_courier) of the same lines."""
+its table per courier (totals_by_courier: the same sums grouped by courier alone)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
@@ -20,6 +19,7 @@ ZERO = Decimal("0.00")
 NO_MONTH = "-"  # a claim without a filing time (none is filed without one)
 # the claims that were filed with the courier: still outstanding, paid or rejected
 FILED_STATES = (str(ClaimState.filed), str(ClaimState.paid), str(ClaimState.rejected))
+FILED = CLAIM.c.state.in_(FILED_STATES)
 
 
 @dataclass
@@ -53,28 +53,12 @@ def _month(at: datetime | None, tz: tzinfo) -> str:
 
 def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
     """The lines per courier and month of filing, oldest month first."""
-    filed = CLAIM.c.state.in_(FILED_STATES)
     with engine.connect() as conn:
-        first, last = conn.execute(select(func.min(CLAIM.c.filed_at), func.max(CLAIM.c.filed_at)).where(filed)).one()
+        first, last = conn.execute(select(func.min(CLAIM.c.filed_at), func.max(CLAIM.c.filed_at)).where(FILED)).one()
         edges = _month_starts(first, last, tz) if first is not None else []
         whens = [(CLAIM.c.filed_at >= edges[i], literal(i)) for i in reversed(range(len(edges) - 1))]
         bucket: Any = case(*whens, else_=literal(-1)) if whens else literal(-1)  # -1: no filing time
-        # per claim, what was claimed minus what was paid: a claim paid short and another paid over are two gaps
-        gap = func.coalesce(CLAIM.c.amount, 0) - func.coalesce(CLAIM.c.paid_amount, 0)
-        grouped = conn.execute(
-            select(
-                CLAIM.c.courier,
-                CLAIM.c.state,
-                bucket.label("i"),
-                func.count().label("n"),
-                func.coalesce(func.sum(func.coalesce(CLAIM.c.amount, 0)), 0).label("expected"),
-                func.coalesce(func.sum(func.coalesce(CLAIM.c.paid_amount, 0)), 0).label("paid"),
-                func.coalesce(func.sum(case((gap > 0, gap), else_=0)), 0).label("short"),
-                func.coalesce(func.sum(case((gap < 0, -gap), else_=0)), 0).label("over"),
-            )
-            .where(filed)
-            .group_by(CLAIM.c.courier, CLAIM.c.state, bucket)
-        ).all()
+        grouped = conn.execute(_grouped(bucket)).all()
         differing = conn.execute(
             select(CLAIM.c.id, CLAIM.c.courier, CLAIM.c.amount, CLAIM.c.paid_amount, CLAIM.c.filed_at, PARCEL.c.waybill)
             .join(PARCEL, PARCEL.c.id == CLAIM.c.parcel_id)
@@ -87,20 +71,7 @@ def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
     lines: dict[tuple[str, str], Line] = {}
     for row in grouped:
         month = edges[row.i].astimezone(tz).strftime("%Y-%m") if row.i >= 0 else NO_MONTH
-        line = lines.setdefault((row.courier, month), Line(row.courier, month))
-        expected, paid = Decimal(str(row.expected)).quantize(ZERO), Decimal(str(row.paid)).quantize(ZERO)
-        line.filed += row.n
-        line.expected += expected
-        if row.state == ClaimState.paid:
-            line.paid_n += row.n
-            line.paid += paid
-            line.short += Decimal(str(row.short)).quantize(ZERO)
-            line.over += Decimal(str(row.over)).quantize(ZERO)
-        elif row.state == ClaimState.filed:
-            line.outstanding += expected
-        else:
-            line.rejected_n += row.n
-            line.rejected += expected
+        _count_in(lines.setdefault((row.courier, month), Line(row.courier, month)), row)
     for row in differing:
         line = lines[(row.courier, _month(row.filed_at, tz))]
         paid = row.paid_amount or ZERO
@@ -108,19 +79,51 @@ def reconcile(engine: Engine, *, tz: tzinfo) -> list[Line]:
     return sorted(lines.values(), key=lambda line: (line.month, line.courier))
 
 
-def by_courier(lines: Iterable[Line]) -> list[Line]:
-    """The courier's totals over its months (month ""), in courier order: the board's reconciliation table."""
+def totals_by_courier(engine: Engine) -> list[Line]:
+    """Each courier's line over all months (month ""), in courier order, without the mismatches listed: the
+    board's reconciliation table. The sums of the courier's lines of reconcile, grouped by courier alone (no
+    month of filing to work out, no mismatched payout to look up)."""
+    with engine.connect() as conn:
+        grouped = conn.execute(_grouped(literal(-1))).all()
     totals: dict[str, Line] = {}
-    for x in lines:
-        t = totals.setdefault(x.courier, Line(x.courier, ""))
-        t.filed += x.filed
-        t.paid_n += x.paid_n
-        t.rejected_n += x.rejected_n
-        t.expected += x.expected
-        t.paid += x.paid
-        t.outstanding += x.outstanding
-        t.rejected += x.rejected
-        t.short += x.short
-        t.over += x.over
-        t.mismatches += x.mismatches
+    for row in grouped:
+        _count_in(totals.setdefault(row.courier, Line(row.courier, "")), row)
     return [totals[c] for c in sorted(totals)]
+
+
+def _grouped(bucket: Any) -> Any:
+    """The filed claims' count and sums per courier, state and `bucket` (labelled i: a month's number, -1 for
+    none)."""
+    # per claim, what was claimed minus what was paid: a claim paid short and another paid over are two gaps
+    gap = func.coalesce(CLAIM.c.amount, 0) - func.coalesce(CLAIM.c.paid_amount, 0)
+    return (
+        select(
+            CLAIM.c.courier,
+            CLAIM.c.state,
+            bucket.label("i"),
+            func.count().label("n"),
+            func.coalesce(func.sum(func.coalesce(CLAIM.c.amount, 0)), 0).label("expected"),
+            func.coalesce(func.sum(func.coalesce(CLAIM.c.paid_amount, 0)), 0).label("paid"),
+            func.coalesce(func.sum(case((gap > 0, gap), else_=0)), 0).label("short"),
+            func.coalesce(func.sum(case((gap < 0, -gap), else_=0)), 0).label("over"),
+        )
+        .where(FILED)
+        .group_by(CLAIM.c.courier, CLAIM.c.state, bucket)
+    )
+
+
+def _count_in(line: Line, row: Any) -> None:
+    """One group of _grouped (a courier's claims in one state) added to `line`."""
+    expected, paid = Decimal(str(row.expected)).quantize(ZERO), Decimal(str(row.paid)).quantize(ZERO)
+    line.filed += row.n
+    line.expected += expected
+    if row.state == ClaimState.paid:
+        line.paid_n += row.n
+        line.paid += paid
+        line.short += Decimal(str(row.short)).quantize(ZERO)
+        line.over += Decimal(str(row.over)).quantize(ZERO)
+    elif row.state == ClaimState.filed:
+        line.outstanding += expected
+    else:
+        line.rejected_n += row.n
+        line.rejected += expected

@@ -1143,11 +1143,11 @@ def claims_by_state(engine: Engine, *, now: datetime | None = None) -> list[dict
     return totals_by_state(engine, now=now)
 
 
-def reconciliation(engine: Engine, *, tz: str) -> list[dict[str, Any]]:
+def reconciliation(engine: Engine) -> list[dict[str, Any]]:
     """Per courier: claims filed, paid and rejected, the amounts claimed and paid out, what paid claims were paid
-    short (still owed) and over (to check), each on its own: claims.reconcile's lines (those `tracker claims
+    short (still owed) and over (to check), each on its own: claims.reconcile's sums (those `tracker claims
     reconcile` prints per month) per courier."""
-    from claims.reconcile import by_courier, reconcile
+    from claims.reconcile import totals_by_courier
 
     return [
         {
@@ -1160,7 +1160,7 @@ def reconciliation(engine: Engine, *, tz: str) -> list[dict[str, Any]]:
             "short_paid": x.short,
             "over_paid": x.over,
         }
-        for x in by_courier(reconcile(engine, tz=ZoneInfo(tz)))
+        for x in totals_by_courier(engine)
     ]
 
 

@@ -345,7 +345,7 @@ if selected:
 st.subheader(b.t("reconciliation"))
 table(
     b,
-    b.read("reconciliation", tz=b.settings.timezone),
+    b.read("reconciliation"),
     ["courier", "filed_in_all", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid", "over_paid"],
     key="reconciliation",
 )

@@ -127,7 +127,7 @@ def test_claims_ledger_and_reconciliation(seeded):
     engine, _ = seeded
     assert data.claims_count(engine) == 2
     assert [c["waybill"] for c in data.claims_page(engine, state="draft")] == ["SF1001"]
-    assert data.reconciliation(engine, tz="Asia/Shanghai")[0]["courier"] == "yto"
+    assert data.reconciliation(engine)[0]["courier"] == "yto"
 
 
 def test_scorecards_rates_and_median_transit(seeded, now):
