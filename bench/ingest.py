@@ -5,7 +5,8 @@ Usage: python bench/ingest.py [--scale ci|full]. Prints one JSON line per stage,
 `BENCH name ratio target ok` per gated figure (collected by `make bench`); at full scale a missed target
 exits 1. Each ratio is against a
 baseline measured in the same run: the baseline inserts the same events as pre-built tuples with
-`INSERT OR IGNORE` into the same migrated schema, one transaction per batch. The project's path starts from
+`INSERT OR IGNORE` into the same migrated schema, one transaction per batch (the ingest's own, tracker.ingest.BATCH
+waybills). The project's path starts from
 Kuaidi100 `resultv2=0` replies (only time and the courier's words, as real replies come), parses them with a
 phrase book read fresh for each run (every text is new to it) and ingests them; `reingest` is the next poll
 (the same replies again: the words are known to the book by then). The `classify` lines give the classifier's
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tracker.domain import ParcelFacts  # noqa: E402
-from tracker.ingest import ingest  # noqa: E402
+from tracker.ingest import BATCH, ingest  # noqa: E402
 from tracker.phrases import PhraseBook, load_phrasebook  # noqa: E402
 from tracker.providers.base import ParsedWaybill, parse_reply  # noqa: E402
 from tracker.runtime import tune_gc  # noqa: E402
@@ -45,7 +46,6 @@ from tracker.storage.repo import upsert_parcels  # noqa: E402
 
 SCALES = {"ci": (2_000, 3), "full": (20_000, 5)}  # parcels (10 events each), runs
 EVENTS = 10
-BATCH = 500
 FLOOR = {"first": 0.35, "reingest": 0.35}  # issue 18: at least 0.35 of raw sqlite3 executemany
 MAX_CLASSIFY_SHARE = 0.10  # classification may cost at most 10% of the ingest path
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
