@@ -552,9 +552,8 @@ def open_clicked_parcel(b: Board, rows: Sequence[dict[str, Any]], cells: Sequenc
     """A click on a waybill cell (a single-cell selection) opens that row's parcel page in this tab (same
     session: no second login). The table's key moves on first, so coming back does not open it again."""
     waybill = b.t("waybill")
-    for cell in cells:
-        row, column = (cell[0], cell[1]) if isinstance(cell, (list, tuple)) and len(cell) == 2 else (None, None)
-        if column == waybill and isinstance(row, int) and 0 <= row < len(rows) and rows[row].get("parcel_id"):
+    for row, column in _cells(cells):
+        if column == waybill and 0 <= row < len(rows) and rows[row].get("parcel_id"):
             _acted(scope)
             st.switch_page(PARCEL_PAGE, query_params=link_params(b, id=rows[row]["parcel_id"]))
 
@@ -571,21 +570,53 @@ def yuan(value: Decimal | None) -> str:
 
 def parcel_table(b: Board, rows: Sequence[dict[str, Any]], columns: Iterable[str], *, key: str) -> None:
     """Rows about parcels (each with parcel_id and waybill) as a table whose waybill cells open the parcel."""
-    columns = list(columns)
+    cells = _clickable_table(b, rows, list(columns), key=key, ids=[r.get("parcel_id") for r in rows])
+    open_clicked_parcel(b, rows, cells, scope=key)
+
+
+def ledger_table(
+    b: Board,
+    rows: Sequence[dict[str, Any]],
+    columns: Iterable[str],
+    *,
+    key: str,
+    links: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]],
+) -> None:
+    """Rows as a table whose cells in the columns of `links` open the claims ledger, filtered by what
+    links[column](row) gives (data.LedgerFilter fields): each such cell counts the claims of the list it opens."""
+    cells = _clickable_table(b, rows, list(columns), key=key, ids=[sorted(r.items()) for r in rows])
+    by_header = {b.t(column): link for column, link in links.items()}
+    for row, column in _cells(cells):
+        if column in by_header and 0 <= row < len(rows):
+            _acted(key)
+            st.switch_page(LEDGER_PAGE, query_params=link_params(b, **by_header[column](rows[row])))
+
+
+def _clickable_table(b: Board, rows: Sequence[dict[str, Any]], columns: list[str], *, key: str, ids: list[Any]) -> Any:
+    """Draw `rows` as a table whose cells can be clicked (a single-cell selection); the cells clicked. The widget
+    key carries the rows' `ids` and the table's generation, so a click never outlives the rows it was made on."""
     if not rows:  # an empty dataframe says Streamlit's own English "empty"
         st.caption(b.t("none"))
-        return
-    ids = ",".join(str(r.get("parcel_id")) for r in rows)
-    widget = f"{key}_{st.session_state.get(f'{key}_generation', 0)}_{hashlib.sha1(ids.encode()).hexdigest()[:12]}"
+        return []
+    digest = hashlib.sha1(repr(ids).encode()).hexdigest()[:12]
     frame, config = _frame(b, rows, columns)
     event = st.dataframe(
         frame,
         hide_index=True,
-        key=widget,
+        key=f"{key}_{st.session_state.get(f'{key}_generation', 0)}_{digest}",
         column_config=config or None,
         placeholder=NO_VALUE,
         width="stretch",
         on_select="rerun",
         selection_mode="single-cell",
     )
-    open_clicked_parcel(b, rows, getattr(getattr(event, "selection", None), "cells", None) or [], scope=key)
+    return getattr(getattr(event, "selection", None), "cells", None) or []
+
+
+def _cells(cells: Sequence[Any]) -> list[tuple[int, str]]:
+    """The (row, column header) of each clicked cell as Streamlit gives it (pairs); anything else is left out."""
+    return [
+        (cell[0], cell[1])
+        for cell in cells
+        if isinstance(cell, (list, tuple)) and len(cell) == 2 and isinstance(cell[0], int) and isinstance(cell[1], str)
+    ]

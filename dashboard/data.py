@@ -17,6 +17,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where, state_at, unknown_amounts
+from claims.reconcile import FILED_STATES, totals_by_courier
 from tracker.alerts.store import state_is
 from tracker.auth import LoginAttempt
 from tracker.domain import AWAITING_COURIER, NO_COURIER_FILTER
@@ -887,16 +888,20 @@ def parcel_detail(engine: Engine, parcel_id: int, now: datetime | None = None) -
 
 
 CLAIMABLE = "claimable"  # the ledger's state filter for claimable money (claims.money.claimable_where)
+# the ledger's state filter for the claims filed with the courier and standing: outstanding, paid or rejected (the
+# reconciliation's 累计提交, claims.reconcile.FILED_STATES; a claim withdrawn after filing is not one of them)
+SUBMITTED = "submitted"
 
 
 @dataclass(frozen=True)
 class LedgerFilter:
-    """The claims ledger's filters (mirrored in its URL); None/"" means any. `state` is a claim state or
-    "claimable"; `text` a waybill, order or reference number (or their start; search_text cleans it);
-    `closes_within_days`: claims still to file whose window closes within that many days; `filed` ("1"): the
-    claims filed with the courier, whatever became of them since; `shipped_from`/`shipped_to` (YYYY-MM-DD,
-    both days included, on the clock of `zone`): the claims on parcels shipped in those days. The last three
-    are a courier scorecard's (its claims filed and money recovered open these claims)."""
+    """The claims ledger's filters (mirrored in its URL); None/"" means any. `state` is a claim state,
+    "claimable" or "submitted" (CLAIMABLE, SUBMITTED); `text` a waybill, order or reference number (or their
+    start; search_text cleans it); `closes_within_days`: claims still to file whose window closes within that
+    many days; `filed` ("1"): the claims filed with the courier, whatever became of them since;
+    `shipped_from`/`shipped_to` (YYYY-MM-DD, both days included, on the clock of `zone`): the claims on parcels
+    shipped in those days. The last three are a courier scorecard's (its claims filed and money recovered open
+    these claims)."""
 
     text: str | None = None
     courier: str | None = None
@@ -944,7 +949,7 @@ class LedgerFilter:
                     problems.append(ParamProblem(f.name, value, "param_int", max_days))
                     continue
                 kw[f.name] = int(value)
-            elif f.name == "state" and value not in {CLAIMABLE, *(str(s) for s in ClaimState)}:
+            elif f.name == "state" and value not in {CLAIMABLE, SUBMITTED, *(str(s) for s in ClaimState)}:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
             elif f.name == "courier" and couriers is not None and value not in {*couriers, NO_COURIER}:
                 problems.append(ParamProblem(f.name, value, "param_choice"))
@@ -991,6 +996,8 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     where += [PARCEL.c.shipped_at < end] if end else []
     if f.state == CLAIMABLE:
         where.append(claimable_where(now or datetime.now(UTC)))
+    elif f.state == SUBMITTED:  # states a person set; none of them changes with time
+        where.append(CLAIM.c.state.in_(FILED_STATES))
     elif f.state:  # as read at `now`, as the totals above the ledger count (claims.money.state_at)
         where.append(state_at(now) == f.state)
     if f.courier:
@@ -1147,8 +1154,6 @@ def reconciliation(engine: Engine) -> list[dict[str, Any]]:
     """Per courier: claims filed, paid and rejected, the amounts claimed and paid out, what paid claims were paid
     short (still owed) and over (to check), each on its own: claims.reconcile's sums (those `tracker claims
     reconcile` prints per month) per courier."""
-    from claims.reconcile import totals_by_courier
-
     return [
         {
             "courier": x.courier,

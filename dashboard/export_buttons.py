@@ -265,9 +265,18 @@ def _parcel_words(engine: Engine, parcel_id: Any, lang: str, couriers: Mapping[s
     return f"{labels.courier_name(couriers, named[1], lang)} {named[0]}"
 
 
+def ledger_state_words(value: str, lang: str) -> str:
+    """The ledger's state filter in words: a claim state, or one of its groups (data.CLAIMABLE, data.SUBMITTED)."""
+    if value == data.CLAIMABLE:
+        return t("claimable_state", lang)
+    if value == data.SUBMITTED:
+        return t("submitted_state", lang)
+    return labels.state_label(value, lang)
+
+
 def _claim_filter_words(key: str, value: Any, lang: str, couriers: Mapping[str, Any]) -> str:
     if key == "state":
-        return t("claimable_state", lang) if value == data.CLAIMABLE else labels.state_label(value, lang)
+        return ledger_state_words(value, lang)
     if key == "courier":
         return labels.courier_name(couriers, data.courier_of(value), lang)  # "-": 未发货
     if key == "claim_type":

@@ -422,6 +422,10 @@ LABELS: dict[str, tuple[str, str]] = {
     # --- end seeds ---
     # --- actions (issue 15 items 5-6): parcel page actions, search, deep links, money per courier, ledger ---
     "click_waybill": ("点击运单号打开包裹", "Click a waybill to open its parcel"),
+    "click_reconciliation": (
+        "点击累计提交、已赔付、已驳回的件数或索赔、赔付金额, 在台账中打开这些理赔",
+        "Click a count, or the amount claimed or paid, to open those claims in the ledger",
+    ),
     "matches_n": ("「{text}」匹配到 {n} 个包裹, 请选择", "{n} parcels match “{text}”: pick one"),
     "matches_first_n": (
         "「{text}」匹配到的前 {n} 个包裹, 请选择 (输入更长的单号可缩小范围)",
@@ -454,6 +458,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "ledger_search": ("运单号 / 订单号 / 理赔单号", "Waybill / order / reference no."),
     "closes_within": ("几天内截止(待提交, 0 = 不限)", "Closing within days (to file; 0 = any)"),
     "claimable_state": ("可索赔(草稿, 申报期未过)", "Claimable (drafts in their window)"),
+    "submitted_state": ("累计提交(已提交、已赔付、已驳回)", "Filed in all (still filed, paid, rejected)"),
     "inputs_by_import": (
         "也可以导入带有 {headers} 列的文件 (订单报表、ERP 成本导出或快递月结账单): "
         "下次生成理赔时, 仍缺参数的理赔按导入的数值重新计算。",

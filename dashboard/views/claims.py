@@ -24,16 +24,16 @@ from dashboard.components import (
     courier_slugs,
     lazy_fold,
     ledger_link,
+    ledger_table,
     pager,
     pick_table,
     scope_caption,
     set_query_params,
-    table,
     yuan,
 )
 from dashboard.context import board
-from dashboard.data import CLAIMABLE, NO_COURIER, LedgerFilter, clear_cache
-from dashboard.export_buttons import claims_download
+from dashboard.data import CLAIMABLE, NO_COURIER, SUBMITTED, LedgerFilter, clear_cache
+from dashboard.export_buttons import claims_download, ledger_state_words
 from dashboard.i18n import error_text, state_label
 from tracker.errors import TrackerError
 from tracker.escape import streamlit_md as md
@@ -118,10 +118,10 @@ with lazy_fold(b.t("filters"), key="c_filters") as filters_open:
         with c[3]:
             state = choice(
                 b.t("state"),
-                [CLAIMABLE, *ClaimState],
+                [CLAIMABLE, SUBMITTED, *ClaimState],
                 given.state,
                 "c_state",
-                lambda v: b.t("claimable_state") if v == CLAIMABLE else state_label(v, b.lang),
+                lambda v: ledger_state_words(v, b.lang),
             )
         within = c[4].number_input(
             b.t("closes_within"),
@@ -343,9 +343,27 @@ if selected:
             st.caption(b.t("inputs_configuration", missing=md(said), claim_id=one["id"]))
 
 st.subheader(b.t("reconciliation"))
-table(
+# each count, and the money of exactly those claims, opens them in the ledger above (its total line says the same
+# money); what was paid short or over is a part of the paid claims' money, so it opens nothing of its own
+
+
+def courier_claims(state: str):  # noqa: ANN201 - a row's link: that courier's claims in `state`
+    return lambda row: {"courier": row["courier"], "state": state}
+
+
+reconciled = b.read("reconciliation")
+ledger_table(
     b,
-    b.read("reconciliation"),
+    reconciled,
     ["courier", "filed_in_all", "paid", "rejected", "claimed_amount", "paid_amount", "short_paid", "over_paid"],
     key="reconciliation",
+    links={
+        "filed_in_all": courier_claims(SUBMITTED),
+        "claimed_amount": courier_claims(SUBMITTED),
+        "paid": courier_claims(ClaimState.paid),
+        "paid_amount": courier_claims(ClaimState.paid),
+        "rejected": courier_claims(ClaimState.rejected),
+    },
 )
+if reconciled:
+    st.caption(b.t("click_reconciliation"))

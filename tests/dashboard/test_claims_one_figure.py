@@ -141,3 +141,51 @@ def test_a_claim_without_an_amount_is_named_never_summed_as_zero(ledger_db, now)
     assert table.exit_code == 0, table.output
     (line,) = [x for x in table.output.splitlines() if "unknown" in x]
     assert "0.00" not in line, table.output
+
+
+@pytest.mark.parametrize(
+    ("header", "state", "claims", "claimed", "paid"),
+    [
+        # EMS02 still filed, EMS03 and EMS04 paid, EMS05 rejected (EMS01 is a draft)
+        ("累计提交", "submitted", 4, "¥445.00", "¥92.00"),
+        ("索赔金额", "submitted", 4, "¥445.00", "¥92.00"),
+        ("已赔付", "paid", 2, "¥100.00", "¥92.00"),
+        ("赔付金额", "paid", 2, "¥100.00", "¥92.00"),
+        ("已驳回", "rejected", 1, "¥45.00", "¥0.00"),
+    ],
+)
+def test_a_reconciliation_figure_opens_exactly_its_claims(ledger_db, header, state, claims, claimed, paid):
+    """A click on a courier's count, or on the money of those claims, opens the ledger filtered to them: as
+    many rows as the count, the ledger's total line the same money as the table."""
+    at = login()
+    at.switch_page("views/claims.py").run()
+    assert not at.exception, at.exception
+    assert "点击累计提交、已赔付、已驳回的件数或索赔、赔付金额, 在台账中打开这些理赔" in [c.value for c in at.caption]
+    recon = next(d for d in at.dataframe if (d.key or "").startswith("reconciliation_"))
+    row = list(recon.value["快递"]).index("EMS")
+    shown = recon.value[header][row]
+    at.session_state[recon.key] = {"selection": {"rows": [], "columns": [], "cells": [[row, header]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert (at.query_params["courier"], at.query_params["state"]) == ("ems", state)
+    assert f"共 {claims} 条 · 1/1" in [c.value for c in at.caption]
+    assert f"索赔金额合计 {claimed} · 已赔付合计 {paid}" in [c.value for c in at.caption]
+    opened = {
+        "累计提交": claims,
+        "已赔付": claims,
+        "已驳回": claims,
+        "索赔金额": money(claimed),
+        "赔付金额": money(paid),
+    }
+    assert money(shown) == opened[header] if header.endswith("金额") else shown == opened[header]
+
+
+def test_a_click_on_what_was_paid_short_opens_nothing(ledger_db):
+    """Paid short is a part of the paid claims' money, not a list of its own: a click on it stays where it is."""
+    at = login()
+    at.switch_page("views/claims.py").run()
+    recon = next(d for d in at.dataframe if (d.key or "").startswith("reconciliation_"))
+    at.session_state[recon.key] = {"selection": {"rows": [], "columns": [], "cells": [[0, "少赔金额"]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert "state" not in at.query_params and "courier" not in at.query_params

@@ -198,22 +198,35 @@ def test_ledger_export_holds_every_claim_with_money_as_yuan(many, now):
 
 
 @pytest.mark.parametrize(
-    ("lang", "line"),
+    ("lang", "state", "line"),
     [
         (
             "zh",
+            data.CLAIMABLE,
             "筛选条件: 运单号 / 订单号 / 理赔单号: ZTO; 状态: 可索赔(草稿, 申报期未过); 几天内截止(待提交, 0 = 不限): 3",
         ),
         (
             "en",
+            data.CLAIMABLE,
             "Filters: Waybill / order / reference no.: ZTO; State: Claimable (drafts in their window); "
+            "Closing within days (to file; 0 = any): 3",
+        ),
+        (  # a reconciliation count's claims
+            "zh",
+            data.SUBMITTED,
+            "筛选条件: 运单号 / 订单号 / 理赔单号: ZTO; 状态: 累计提交(已提交、已赔付、已驳回); 几天内截止(待提交, 0 = 不限): 3",
+        ),
+        (
+            "en",
+            data.SUBMITTED,
+            "Filters: Waybill / order / reference no.: ZTO; State: Filed in all (still filed, paid, rejected); "
             "Closing within days (to file; 0 = any): 3",
         ),
     ],
 )
-def test_the_ledger_export_names_its_filters_as_the_ledger_does(many, now, lang, line):
+def test_the_ledger_export_names_its_filters_as_the_ledger_does(many, now, lang, state, line):
     """The notes sheet says which filters made the file in the ledger's own words: no field name, no state code."""
-    f = data.LedgerFilter(text="ZTO", state=data.CLAIMABLE, closes_within_days=3)
+    f = data.LedgerFilter(text="ZTO", state=state, closes_within_days=3)
     book, _ = _read(
         claims_xlsx(
             many,
