@@ -582,9 +582,10 @@ def ledger_table(
     key: str,
     links: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]],
 ) -> None:
-    """Rows as a table whose cells in the columns of `links` open the claims ledger, filtered by what
-    links[column](row) gives (data.LedgerFilter fields): each such cell counts the claims of the list it opens."""
-    cells = _clickable_table(b, rows, list(columns), key=key, ids=[sorted(r.items()) for r in rows])
+    """Rows, one per courier, as a table whose cells in the columns of `links` open the claims ledger, filtered
+    by what links[column](row) gives (data.LedgerFilter fields): each such cell counts the claims of the list
+    it opens, or sums their money."""
+    cells = _clickable_table(b, rows, list(columns), key=key, ids=[r.get("courier") for r in rows])
     by_header = {b.t(column): link for column, link in links.items()}
     for row, column in _cells(cells):
         if column in by_header and 0 <= row < len(rows):

@@ -4,9 +4,11 @@ state with amount, formula, filing window and days left; file, record payout, re
 service); XLSX packets for the selection; reconciliation by courier."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import streamlit as st
 
@@ -342,15 +344,15 @@ if selected:
             said = missing_words(one["formula"], b.lang) or one["missing"] or ""
             st.caption(b.t("inputs_configuration", missing=md(said), claim_id=one["id"]))
 
-st.subheader(b.t("reconciliation"))
-# each count, and the money of exactly those claims, opens them in the ledger above (its total line says the same
-# money); what was paid short or over is a part of the paid claims' money, so it opens nothing of its own
 
-
-def courier_claims(state: str):  # noqa: ANN201 - a row's link: that courier's claims in `state`
+def courier_claims(state: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A reconciliation row's link: that courier's claims in `state` (a ledger state filter)."""
     return lambda row: {"courier": row["courier"], "state": state}
 
 
+st.subheader(b.t("reconciliation"))
+# each count, and the money of exactly those claims, opens them in the ledger above (its total line says the same
+# money); what was paid short or over is a part of the paid claims' money, so it opens nothing of its own
 reconciled = b.read("reconciliation")
 ledger_table(
     b,
