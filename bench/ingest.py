@@ -3,12 +3,11 @@ snapshots stored, dedupe included) against raw sqlite3 executemany, and the clas
 
 Usage: python bench/ingest.py [--scale ci|full]. Prints one JSON line per stage, then a line
 `BENCH name ratio target ok` per gated figure (collected by `make bench`); at full scale a missed target
-exits 1. Each ratio is against a
-baseline measured in the same run: the baseline inserts the same events as pre-built tuples with
-`INSERT OR IGNORE` into the same migrated schema, one transaction per batch (the ingest's own, tracker.ingest.BATCH
-waybills). The project's path starts from
-Kuaidi100 `resultv2=0` replies (only time and the courier's words, as real replies come), parses them with a
-phrase book read fresh for each run (every text is new to it) and ingests them; `reingest` is the next poll
+exits 1. Each ratio is against a baseline measured in the same run: the baseline inserts the same events as
+pre-built tuples with `INSERT OR IGNORE` into the same migrated schema, one transaction per batch (the
+ingest's own: tracker.ingest.BATCH waybills). The project's path starts from Kuaidi100 `resultv2=0` replies
+(only time and the courier's words, as real replies come), parses them with a phrase book read fresh for each
+run (every text is new to it) and ingests them; `reingest` is the next poll
 (the same replies again: the words are known to the book by then). The `classify` lines give the classifier's
 share of each stage: a fresh phrase book timed reading every event text of the run (first poll), then the same
 book reading them again (next poll), each against the whole path's time. The texts read

@@ -17,7 +17,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from claims.claimable import UNFILED_STATES, days_left
 from claims.money import claimable_where, state_at, unknown_amounts
-from claims.reconcile import FILED_STATES, totals_by_courier
+from claims.reconcile import FILED, totals_by_courier
 from tracker.alerts.store import state_is
 from tracker.auth import LoginAttempt
 from tracker.domain import AWAITING_COURIER, NO_COURIER_FILTER
@@ -889,7 +889,7 @@ def parcel_detail(engine: Engine, parcel_id: int, now: datetime | None = None) -
 
 CLAIMABLE = "claimable"  # the ledger's state filter for claimable money (claims.money.claimable_where)
 # the ledger's state filter for the claims filed with the courier and standing: outstanding, paid or rejected (the
-# reconciliation's 累计提交, claims.reconcile.FILED_STATES; a claim withdrawn after filing is not one of them)
+# reconciliation's 累计提交, claims.reconcile.FILED; a claim withdrawn after filing is not one of them)
 SUBMITTED = "submitted"
 
 
@@ -997,7 +997,7 @@ def _ledger_where(f: LedgerFilter, now: datetime | None) -> list[Any]:
     if f.state == CLAIMABLE:
         where.append(claimable_where(now or datetime.now(UTC)))
     elif f.state == SUBMITTED:  # states a person set; none of them changes with time
-        where.append(CLAIM.c.state.in_(FILED_STATES))
+        where.append(FILED)
     elif f.state:  # as read at `now`, as the totals above the ledger count (claims.money.state_at)
         where.append(state_at(now) == f.state)
     if f.courier:

@@ -37,7 +37,7 @@ _resume = False  # whether the collector was on when the first of them began
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The cyclic collector off for the block: a batch of an ingest or an import allocates tens of thousands of
+    """The cyclic collector off for the block: an ingest's batch or a poll's flush allocates tens of thousands of
     objects that all live until the batch ends and are then freed by their reference counts, so every
     collection during the batch walks them for nothing (measured on 2026-12-07: a tenth of a first poll's
     ingest, bench/ingest.py, and the full collections among them made its time swing by a tenth). Blocks may
