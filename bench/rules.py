@@ -7,7 +7,8 @@ skewed shares; plus unscanned, exception statuses and texts, unshipped orders an
 parcels have a next poll time within 6 h, as the poller leaves them; courier texts name hubs, outlets
 and couriers, about one in ten unique), then times, in one run and on the same database:
 
-  baseline   the indexed `SELECT COUNT(*)` of stale parcels (partial index ix_parcel_open_last_event)
+  baseline   every parcel read once: the stale parcels counted without an index (SCAN_SQL; serial on
+             PostgreSQL), which must equal their count in ix_parcel_open_last_event (printed too)
   first      evaluate_all(full=True) on an empty flag table (opens every flag); median of --first-runs
              after one untimed warm-up, each on the database as built (SQLite: a fresh copy of the file;
              PostgreSQL: flag table and audit log emptied and rewritten, then a CHECKPOINT)
@@ -124,10 +125,26 @@ PROVINCES = [
 ]
 BUDGET_S = {"full": 2.0, "ci": 0.5}
 # issue 18's next targets, all parcels open at 1M: first evaluation <= 1.5 s, steady <= 0.75 s, as ratios to the
-# baseline count, which took about 10 ms here (2026-12-03, all open at 1M): the `BENCH rules.<db>.first|steady`
-# lines make bench collects. They hold for --open-share 1.0; with fewer open parcels the count is cheaper and
-# the same ratios stricter.
-TARGET_RATIO = {"first": 150.0, "steady": 75.0}
+# baseline, which reads every parcel (SCAN_SQL): it took 164-169 ms on SQLite and 183 ms on PostgreSQL here
+# (2026-12-07, load average under 1), so the seconds are 9.0x and 4.5x of SQLite's and 8.2x and 4.1x of
+# PostgreSQL's. The `BENCH rules.<db>.open<N>.first|steady` lines make bench collects hold the ratios for
+# --open-share 1.0. (Until 2026-12-07 the baseline was the indexed count, 5-10 ms, whose swing from run to run,
+# the evaluations' seconds unchanged, flipped the verdicts: the bench prints it still, for the record.)
+TARGET_RATIO = {"sqlite": {"first": 9.0, "steady": 4.5}, "postgresql": {"first": 8.2, "steady": 4.1}}
+# the baseline: every parcel read once, the stale ones counted without an index (the same count as the indexed one,
+# checked), serial on PostgreSQL as the evaluation's statements run
+SCAN_SQL = {
+    "sqlite": "SELECT count(*) FROM parcel NOT INDEXED WHERE is_open = 1 AND last_event_at <= :cut",
+    "postgresql": "SELECT count(*) FROM parcel WHERE is_open AND last_event_at <= :cut",
+}
+SCAN_SETTINGS = {
+    "postgresql": (
+        "SET LOCAL enable_indexscan = off",
+        "SET LOCAL enable_indexonlyscan = off",
+        "SET LOCAL enable_bitmapscan = off",
+        "SET LOCAL max_parallel_workers_per_gather = 0",
+    )
+}
 
 
 def _t(value: datetime | None) -> str | None:
@@ -409,8 +426,17 @@ def bench(args: argparse.Namespace, url: str) -> int:
         with engine.connect() as conn:
             return conn.execute(stale_sql).scalar_one()
 
-    base_med, _ = timed(baseline, runs)
+    def scanned() -> int:
+        with engine.connect() as conn, conn.begin():
+            for setting in SCAN_SETTINGS.get(engine.dialect.name, ()):
+                conn.exec_driver_sql(setting)
+            at = _t(cut) if engine.dialect.name == "sqlite" else cut  # SQLite compares the stored text
+            return conn.execute(text(SCAN_SQL[engine.dialect.name]), {"cut": at}).scalar_one()
+
+    count_med, _ = timed(baseline, runs)
+    base_med, _ = timed(scanned, runs)
     stale_count = baseline()
+    assert scanned() == stale_count, "the full scan and the indexed count disagree"
     scanned_stale = stale_sql.where(PARCEL.c.status.not_in(sorted(str(s) for s in FINAL_STATUSES)))
     tick = iter(range(1, 10_000))
     firsts, steadies = [], []
@@ -466,7 +492,7 @@ def bench(args: argparse.Namespace, url: str) -> int:
         "median_s": round(steady_med, 3), "min_s": round(steady_min, 3),
         "baseline_median_s": round(base_med, 5), "ratio": round(steady_med / base_med, 1), "budget_s": budget,
         "stale_parcels": stale_count, "flags_opened": sum(first.opened.values()),
-        "baseline_count_median_s": round(base_med, 5), "first_evaluation_s": round(first_s, 3),
+        "baseline_count_median_s": round(count_med, 5), "first_evaluation_s": round(first_s, 3),
         "first_samples_s": [round(x, 3) for x in firsts],
         "steady_median_s": round(steady_med, 3), "steady_min_s": round(steady_min, 3),
         "steady_samples_s": [round(x, 3) for x in steadies],
@@ -479,7 +505,8 @@ def bench(args: argparse.Namespace, url: str) -> int:
         f"\n{n:,} parcels ({args.scale}, {args.db}, {args.open_share:.0%} open), built in {build_s:.1f} s; "
         f"{stale_count:,} stale (indexed count)"
     )
-    print(f"  baseline  indexed SELECT COUNT(*) of stale parcels   {base_med * 1000:8.1f} ms")
+    print(f"  baseline  every parcel read: COUNT(*) of stale ones, no index {base_med * 1000:8.1f} ms")
+    print(f"  (record)  the same COUNT(*) in ix_parcel_open_last_event      {count_med * 1000:8.1f} ms")
     opened = f"{sum(first.opened.values()):,} flags opened"
     print(
         f"  first     evaluate_all, {opened:<28} {first_s * 1000:8.1f} ms   ratio {first_s / base_med:,.0f}x"
@@ -499,7 +526,7 @@ def bench(args: argparse.Namespace, url: str) -> int:
     print("  opened by kind: " + ", ".join(f"{k} {v:,}" for k, v in sorted(first.opened.items())))
     share = f"open{round(args.open_share * 100)}"
     for name, seconds in (("first", first_s), ("steady", steady_med)):
-        ratio, target = seconds / base_med, TARGET_RATIO[name]
+        ratio, target = seconds / base_med, TARGET_RATIO[args.db][name]
         print(f"BENCH rules.{args.db}.{share}.{name} {ratio:.1f} {target:g} {'ok' if ratio <= target else 'MISS'}")
     return 0 if all(checks.values()) else 1
 
