@@ -131,6 +131,7 @@ def queue_xlsx(
         rows=queue_rows(engine, f, now=now, sort=sort, limit=limit, actions=actions, couriers=couriers),
         notes=notes,
         notes_title=t("export_notes", lang),
+        lang=lang,
     )
     return out.getvalue()
 
@@ -229,6 +230,7 @@ def claims_xlsx(
         tz=tz,
         notes=notes,
         notes_title=t("export_notes", lang),
+        lang=lang,
     )
     return out.getvalue()
 
@@ -305,7 +307,9 @@ def failed_export(lang: str, tz: tzinfo) -> bytes:
     """An XLSX whose one line says the export failed and where the details are, in the reader's language."""
     out = io.BytesIO()
     line = [{"message": t("export_failed", lang)}]
-    write_table(out, title=t("export_notes", lang), columns=[Column("message", "", width=80)], rows=line, tz=tz)
+    write_table(
+        out, title=t("export_notes", lang), columns=[Column("message", "", width=80)], rows=line, tz=tz, lang=lang
+    )
     return out.getvalue()
 
 

@@ -19,8 +19,9 @@ GUARD = "'"
 # the most an Excel cell holds, in UTF-16 units (a character beyond the BMP is two): an XLSX with a longer text
 # opens as a damaged file, and a CSV's is cut without a word. A courier text can be that long (a provider that
 # echoed an error page into an event), a claim packet's timeline cell holds every event: such a text is cut, and
-# says so (within_cell)
+# says so (within_cell), in the reader's language (the board's exports are in Chinese or English)
 CELL_UNITS = 32_767
+CUT_WORDS = {"zh": "…(已截断,原文{n}字)", "en": "…(cut: {n} characters in the original)"}
 # characters an XLSX file cannot hold (XML 1.0): written as U+FFFD so one bad courier text does not
 # break the whole packet
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -31,15 +32,15 @@ def safe_text(text: str) -> str:
     return GUARD + text if text.startswith(FORMULA_STARTS) else text
 
 
-def within_cell(text: str) -> str:
+def within_cell(text: str, lang: str = "zh") -> str:
     """`text`, or when a spreadsheet cell cannot hold it (CELL_UNITS, the guard a formula gets counted), its start
-    and a note of its length: …(已截断,原文N字)."""
+    and a note of its length in `lang` (CUT_WORDS): …(已截断,原文N字)."""
     if len(text) <= CELL_UNITS // 2:  # the usual text: it fits, whatever its characters
         return text
     room = CELL_UNITS - (len(GUARD) if text.startswith(FORMULA_STARTS) else 0)
     if _units(text) <= room:
         return text
-    marker = f"…(已截断,原文{len(text)}字)"
+    marker = CUT_WORDS[lang].format(n=len(text))
     budget = room - len(marker)
     cut = text[:budget]
     while (over := _units(cut) - budget) > 0:  # characters beyond the BMP count twice
@@ -58,10 +59,10 @@ def unguard(text: str) -> str:
     return text
 
 
-def safe_cell(value: Any, *, whole: bool = False) -> Any:
+def safe_cell(value: Any, *, whole: bool = False, lang: str = "zh") -> Any:
     """A value ready for a CSV or XLSX cell: numbers stay numbers, None stays empty, anything else is
     neutralised text (booleans, dates and enums are written as their text), cut to what a cell holds unless
-    `whole` (within_cell)."""
+    `whole` (within_cell, saying so in `lang`)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -69,7 +70,7 @@ def safe_cell(value: Any, *, whole: bool = False) -> Any:
     if isinstance(value, int | float | Decimal):
         return value
     text = str(value)
-    return safe_text(text if whole else within_cell(text))
+    return safe_text(text if whole else within_cell(text, lang))
 
 
 _LONG_DIGITS = re.compile(r"\d{12,}")
@@ -106,22 +107,26 @@ def append_xlsx_row(sheet: Any, values: Iterable[Any]) -> None:
             cell.data_type = "s"
 
 
-def xlsx_value(value: Any) -> Any:
-    """One value ready for an XLSX cell: `safe_cell`, and characters XML cannot hold replaced."""
-    cell = safe_cell(value)
+def xlsx_value(value: Any, lang: str = "zh") -> Any:
+    """One value ready for an XLSX cell: `safe_cell` (a cut said in `lang`), and characters XML cannot hold
+    replaced."""
+    cell = safe_cell(value, lang=lang)
     if isinstance(cell, str):
         cell = _XLSX_ILLEGAL.sub("\ufffd", cell)
     return cell
 
 
-def write_only_row(sheet: Any, values: Iterable[Any], number_formats: dict[int, str] | None = None) -> None:
+def write_only_row(
+    sheet: Any, values: Iterable[Any], number_formats: dict[int, str] | None = None, lang: str = "zh"
+) -> None:
     """Append one row to a write-only (streaming) openpyxl sheet: text cells typed as strings, never
-    formulas; `number_formats` maps a column index (0-based) to the format of a number in it."""
+    formulas (a text cut says so in `lang`); `number_formats` maps a column index (0-based) to the format of a
+    number in it."""
     from openpyxl.cell import WriteOnlyCell
 
     cells = []
     for index, value in enumerate(values):
-        cell = WriteOnlyCell(sheet, value=xlsx_value(value))
+        cell = WriteOnlyCell(sheet, value=xlsx_value(value, lang))
         if isinstance(cell.value, str):
             cell.data_type = "s"
         elif number_formats and index in number_formats and cell.value is not None:

@@ -79,10 +79,12 @@ def write_table(
     tz: tzinfo,
     notes: Sequence[str] | Callable[[int], Sequence[str]] = (),
     notes_title: str = "说明",
+    lang: str = "zh",
 ) -> int:
     """Write `rows` (dicts, consumed once) under `columns` to `out`; `notes` (the filters, a cut-off) go on a
     second sheet, or what `notes(count)` gives for the rows written (the count a page read before the click may
-    differ). Returns how many rows were written."""
+    differ). A text longer than a cell holds is cut and says so in `lang` (exports.within_cell). Returns how
+    many rows were written."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -95,7 +97,7 @@ def write_table(
 
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, value=xlsx_value(column.header))
+        cell = WriteOnlyCell(sheet, value=xlsx_value(column.header, lang))
         cell.font = Font(bold=True)
         cell.data_type = "s"
         header.append(cell)
@@ -103,7 +105,7 @@ def write_table(
     formats = {i: YUAN for i, c in enumerate(columns) if c.kind == "money"}
     count = 0
     for row in rows:
-        write_only_row(sheet, [cell_value(c, row.get(c.key), tz) for c in columns], formats)
+        write_only_row(sheet, [cell_value(c, row.get(c.key), tz) for c in columns], formats, lang)
         count += 1
     if callable(notes):
         notes = notes(count)
@@ -111,7 +113,7 @@ def write_table(
         extra = book.create_sheet(title=notes_title[:31])
         extra.column_dimensions["A"].width = 100
         for line in notes:
-            write_only_row(extra, [line])
+            write_only_row(extra, [line], lang=lang)
     book.save(out)
     return count
 

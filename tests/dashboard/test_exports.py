@@ -167,6 +167,34 @@ def test_queue_export_in_english_and_cut_at_the_bound(many, now):
     assert any(f"{total:,} rows match" in line and "only the first 60" in line for line in notes)
 
 
+@pytest.mark.parametrize(
+    ("lang", "said"), [("en", "…(cut: {n} characters in the original)"), ("zh", "…(已截断,原文{n}字)")]
+)
+def test_a_note_longer_than_a_cell_holds_is_cut_saying_so_in_the_readers_language(many, now, lang, said):
+    """A flag's notes grow a line per action with a note; past what an Excel cell holds the export keeps their
+    start and says how long they were, in the export's language (no Chinese words in an English file)."""
+    note = "电话联系网点,对方说明天派送。" * 3_000
+    with many.begin() as conn:
+        flag_id = conn.execute(select(FLAG.c.id).where(FLAG.c.courier == "zto").limit(1)).scalar_one()
+        conn.execute(FLAG.update().where(FLAG.c.id == flag_id).values(note=note))
+    f = QueueFilter()
+    blob = queue_xlsx(
+        many,
+        f,
+        now=now,
+        sort="oldest",
+        lang=lang,
+        tz=TZ,
+        couriers=COURIERS,
+        actions=SETTINGS.next_actions,
+        limit=10_000,
+    )
+    book, sheet = _read(blob)
+    cells = [c for row in sheet.iter_rows(min_row=2, values_only=True) for c in row if isinstance(c, str)]
+    cut = [c for c in cells if c.startswith("电话联系网点") and len(c) < len(note)]
+    assert len(cut) == 1 and cut[0].endswith(said.format(n=len(note))) and len(cut[0]) == 32_767
+
+
 def test_ledger_export_holds_every_claim_with_money_as_yuan(many, now):
     total = data.claims_count(many, courier="zto")
     assert total > PAGE

@@ -185,6 +185,15 @@ def test_a_courier_text_longer_than_a_cell_holds_is_cut_and_says_so(settings: Se
     assert "【杭州市萧山区公司】已揽收" in cells
 
 
+def test_a_cut_cell_says_so_in_the_readers_language() -> None:
+    """The board's English exports say a cut in English, its Chinese ones and the claim packets in Chinese."""
+    long = "=" + "记录" * 20_000
+    english, chinese = safe_cell(long, lang="en"), safe_cell(long)
+    assert english.endswith(f"…(cut: {len(long)} characters in the original)") and english.startswith("'=记录")
+    assert chinese.endswith(f"…(已截断,原文{len(long)}字)") and "已截断" not in english
+    assert _units(english) == CELL_UNITS and _units(chinese) == CELL_UNITS
+
+
 def test_within_cell_counts_what_excel_counts() -> None:
     """The limit is in UTF-16 units: a character beyond the BMP (an emoji in a buyer's note) is two."""
     assert within_cell("x" * CELL_UNITS) == "x" * CELL_UNITS  # no guard to add: it fits
