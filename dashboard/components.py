@@ -552,8 +552,8 @@ def open_clicked_parcel(b: Board, rows: Sequence[dict[str, Any]], cells: Sequenc
     """A click on a waybill cell (a single-cell selection) opens that row's parcel page in this tab (same
     session: no second login). The table's key moves on first, so coming back does not open it again."""
     waybill = b.t("waybill")
-    for row, column in _cells(cells):
-        if column == waybill and 0 <= row < len(rows) and rows[row].get("parcel_id"):
+    for row, column in _cells(cells, len(rows)):
+        if column == waybill and rows[row].get("parcel_id"):
             _acted(scope)
             st.switch_page(PARCEL_PAGE, query_params=link_params(b, id=rows[row]["parcel_id"]))
 
@@ -587,8 +587,8 @@ def ledger_table(
     it opens, or sums their money."""
     cells = _clickable_table(b, rows, list(columns), key=key, ids=[r.get("courier") for r in rows])
     by_header = {b.t(column): link for column, link in links.items()}
-    for row, column in _cells(cells):
-        if column in by_header and 0 <= row < len(rows):
+    for row, column in _cells(cells, len(rows)):
+        if column in by_header:
             _acted(key)
             st.switch_page(LEDGER_PAGE, query_params=link_params(b, **by_header[column](rows[row])))
 
@@ -614,10 +614,15 @@ def _clickable_table(b: Board, rows: Sequence[dict[str, Any]], columns: list[str
     return getattr(getattr(event, "selection", None), "cells", None) or []
 
 
-def _cells(cells: Sequence[Any]) -> list[tuple[int, str]]:
-    """The (row, column header) of each clicked cell as Streamlit gives it (pairs); anything else is left out."""
+def _cells(cells: Sequence[Any], count: int) -> list[tuple[int, str]]:
+    """The (row, column header) of each clicked cell as Streamlit gives it (pairs), its row one of the `count`
+    drawn; anything else is left out."""
     return [
         (cell[0], cell[1])
         for cell in cells
-        if isinstance(cell, (list, tuple)) and len(cell) == 2 and isinstance(cell[0], int) and isinstance(cell[1], str)
+        if isinstance(cell, (list, tuple))
+        and len(cell) == 2
+        and isinstance(cell[0], int)
+        and isinstance(cell[1], str)
+        and 0 <= cell[0] < count
     ]
