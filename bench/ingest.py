@@ -16,6 +16,9 @@ as couriers write them: hub scans are the same words for every parcel through th
 texts name one of 200 origins and 1,000 stations with their courier's phone. `classify.*.all_texts_new`
 repeats the measure with no text shared by two parcels (the classifier's worst case), for the record.
 The process runs the garbage collector as the tracker's own processes do (tracker/runtime.py).
+Each `ingest.*` line also gives, for the record, the path's two halves: `parse_s` (the replies read into events)
+and `store_s` (those events stored), and `store_ratio`, the baseline against the store alone: the measure this
+bench took when issue 18 was filed (parsed waybills stored), before the parse joined the gated path.
 """
 
 from __future__ import annotations
@@ -162,28 +165,36 @@ def _baseline(path: str, parsed: list[ParsedWaybill]) -> float:
     return elapsed
 
 
-def _project(url: str, replies: list[str], book: PhraseBook, settings) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """(first poll, next poll) seconds of the whole path: parse with `book`, then ingest."""
+def _project(url: str, replies: list[str], book: PhraseBook, settings) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Seconds of the first poll and the next, each of the whole path (parse with `book`, then ingest) and of
+    its parse alone ("first.parse", "reingest.parse")."""
     engine = make_engine(url)
     started = time.perf_counter()
-    first = _poll(engine, replies, book, settings)
+    first, first_parse = _poll(engine, replies, book, settings)
     middle = time.perf_counter()
-    again = _poll(engine, replies, book, settings)
+    again, again_parse = _poll(engine, replies, book, settings)
     done = time.perf_counter()
     engine.dispose()
     assert first == len(replies) * EVENTS and again == 0
-    return middle - started, done - middle
+    return {
+        "first": middle - started,
+        "reingest": done - middle,
+        "first.parse": first_parse,
+        "reingest.parse": again_parse,
+    }
 
 
-def _poll(engine, replies: list[str], book: PhraseBook, settings) -> int:  # type: ignore[no-untyped-def]
+def _poll(engine, replies: list[str], book: PhraseBook, settings) -> tuple[int, float]:  # type: ignore[no-untyped-def]
     """The replies parsed and stored as a poll's flushes are (Poller.store): FLUSH_PARCELS replies at a time,
-    parsed then ingested with the collector paused; the new events."""
-    new = 0
+    parsed then ingested with the collector paused; (the new events, the seconds spent parsing)."""
+    new, parsing = 0, 0.0
     for start in range(0, len(replies), FLUSH_PARCELS):
         with collector_paused():
+            started = time.perf_counter()
             parsed = _parse(replies[start : start + FLUSH_PARCELS], book, settings)
+            parsing += time.perf_counter() - started
             new += ingest(engine, parsed, now=NOW, source="bench", batch_size=BATCH).new_events
-    return new
+    return new, parsing
 
 
 def _stage_times(replies: list[str], parsed: list[ParsedWaybill], settings) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -192,13 +203,12 @@ def _stage_times(replies: list[str], parsed: list[ParsedWaybill], settings) -> d
         base = _baseline(path, parsed)
         book = load_phrasebook(PROJECT_ROOT / "config" / "phrases.toml")  # fresh: no text known yet
         _, url = _fresh_db(folder, "project", parsed)
-        first, again = _project(url, replies, book, settings)
+        times = _project(url, replies, book, settings)
     texts = [event["context"] for body in replies for event in json.loads(body)["data"]]
     fresh = load_phrasebook(PROJECT_ROOT / "config" / "phrases.toml")
     return {
         "base": base,
-        "first": first,
-        "reingest": again,
+        **times,
         "first.classify": _classify(fresh, texts),
         "reingest.classify": _classify(fresh, texts),
     }
@@ -225,6 +235,9 @@ def main() -> None:
         replies = _replies(n, unique=unique)
         parsed = _parse(replies, PhraseBook([]), settings)
         samples = [_stage_times(replies, parsed, settings) for _ in range(runs + 1)][1:]  # the first: warm-up
+        for sample in samples:  # each run's store: its path less its parse
+            for stage in ("first", "reingest"):
+                sample[f"{stage}.store"] = sample[stage] - sample[f"{stage}.parse"]
         med = {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
         if not unique:
             for stage in ("first", "reingest"):
@@ -235,6 +248,8 @@ def main() -> None:
                     "stage": f"ingest.{stage}", "n": n * EVENTS, "runs": runs, "median_s": round(med[stage], 4),
                     "baseline_median_s": round(med["base"], 4), "ratio": round(ratio, 3), "floor": FLOOR[stage],
                     "pass": passed, "events_per_s": round(n * EVENTS / med[stage]),
+                    "parse_s": round(med[f"{stage}.parse"], 4), "store_s": round(med[f"{stage}.store"], 4),
+                    "store_ratio": round(med["base"] / med[f"{stage}.store"], 3),
                 }  # fmt: skip
                 print(json.dumps(line))
                 bench_lines.append(f"BENCH ingest.{stage} {ratio:.3f} {FLOOR[stage]} {'ok' if passed else 'MISS'}")
