@@ -1,4 +1,5 @@
-"""How the tracker's own processes run the garbage collector (every CLI command, each push receiver process).
+"""How the tracker's own processes run the garbage collector (every CLI command, each push receiver process,
+the board's server: dashboard/server.py).
 
 The default collector looks at the young objects every 700 allocations, and at every object now and then.
 Reading provider replies and storing their events allocates many small objects (an event is a tuple, its time

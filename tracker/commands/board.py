@@ -23,10 +23,11 @@ def register(app: typer.Typer) -> None:
 
 
 def streamlit_command(port: int, app: Path | None = None) -> list[str]:
-    """`streamlit run` of the board (or of `app`, with the same options: bench/board.py's baseline page)."""
+    """`streamlit run` of the board (or of `app`, the same way: bench/board.py's reference pages), in the board's
+    server process (dashboard/server.py: its modules loaded and frozen before the first page view)."""
     app = app or PROJECT_ROOT / "dashboard" / "app.py"
     return [
-        sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+        sys.executable, "-m", "dashboard.server", "run", str(app), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
         "--client.toolbarMode", "minimal",
         # an unexpected error shows its type only: never a traceback with file paths in the browser
