@@ -46,7 +46,7 @@ try:
     lang_problems = keep_language()  # ?lang=en: a reload or a shared link keeps the language
     signed_in = logged_in()  # first: the board names who is signed in (open on localhost: the local user)
     b = board()
-    _ = b.engine  # opening it is the check (a bare expression would be shown: Streamlit magic)
+    _ = b.engine  # opening it is the check (`streamlit run` without the board's options would show a bare expression)
 except TrackerError as exc:
     st.error(streamlit_md(str(exc)))
     st.stop()
