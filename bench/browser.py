@@ -195,13 +195,14 @@ def overflow(page: Any) -> dict[str, Any]:
 
 
 def cut_texts(page: Any) -> list[str]:
-    """The texts of the page's links (st.page_link) and figures' labels (st.metric) that do not fit their box:
-    Streamlit draws each on one line, hides a link's rest without a sign (a waybill read "434" of
+    """The texts of the page's links (st.page_link) and figures' labels and notes (st.metric) that do not fit
+    their box: Streamlit draws each on one line, hides a link's rest without a sign (a waybill read "434" of
     4348549933320) and ends a label with "…" (a figure that no longer says what it counts)."""
     return page.evaluate(
         """() => {
         const out = [];
-        const boxes = '[data-testid="stPageLink-NavLink"], [data-testid="stMetricLabel"]';
+        const boxes = ['stPageLink-NavLink', 'stMetricLabel', 'stMetricDelta']
+            .map(id => `[data-testid="${id}"]`).join(', ');
         for (const box of document.querySelectorAll(boxes)) {
             for (const el of [box, ...box.querySelectorAll('*')]) {
                 if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) {
@@ -212,6 +213,14 @@ def cut_texts(page: Any) -> list[str]:
         }
         return out;
     }"""
+    )
+
+
+def figure_tops(page: Any) -> list[int]:
+    """Where each figure (st.metric's value) of the page starts, in pixels from the top of the window."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid="stMetricValue"]'))
+            .map(e => Math.round(e.getBoundingClientRect().top))"""
     )
 
 
