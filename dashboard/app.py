@@ -1,6 +1,7 @@
 """The board's entrypoint: log in, then route with st.navigation (views live in dashboard/views/).
 
-Run it with `tracker board` (or `streamlit run dashboard/app.py`)."""
+Run it with `tracker board`: the board's server process (dashboard/server.py) with its options
+(tracker/commands/board.py). `streamlit run dashboard/app.py` serves it too, without them."""
 
 import logging
 import sys
