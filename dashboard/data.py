@@ -1454,7 +1454,7 @@ READS: dict[str, Callable[..., Any]] = {
 def engine_for(url: str) -> Engine:
     """One engine per database URL for the whole server, shared by every session's thread
     (cache the engine, never a connection); checked and migrated on first use."""
-    return _engine_for(url)
+    return _engine_cache()(url)
 
 
 def read(url: str, name: str, *, ttl: int, **kw: Any) -> Any:
@@ -1469,20 +1469,16 @@ def clear_cache() -> None:
     st.cache_data.clear()
 
 
-def _engine_for(url: str) -> Engine:
-    return _engine_cache()(url)
-
-
 @functools.cache
 def _engine_cache() -> Callable[[str], Engine]:
-    """board_engine wrapped by st.cache_resource, once per process: wrapping it reads this file's source to key
+    """_board_engine wrapped by st.cache_resource, once per process: wrapping it reads this file's source to key
     the cache (made on every call, that was about 4.5 ms of each page view's 70 ms of server CPU, py-spy)."""
     import streamlit as st
 
-    return st.cache_resource(show_spinner=False)(board_engine)
+    return st.cache_resource(show_spinner=False)(_board_engine)
 
 
-def board_engine(url: str) -> Engine:
+def _board_engine(url: str) -> Engine:
     from tracker.storage.db import open_database
 
     # a bad URL, an unreachable server or a missing SQLite file is one line on the page, never a traceback, and
